@@ -1,0 +1,17 @@
+{
+  "targets": [
+    {
+      "target_name": "tlens_native",
+      "sources": [
+        "native/addon.c",
+        "native/threadpool.c",
+        "native/gemm.c",
+        "native/ops.c"
+      ],
+      "cflags": ["-O3", "-std=gnu11", "-fno-math-errno", "-fno-trapping-math", "-pthread", "-Wall", "-Wno-unused-function"],
+      "cflags!": ["-O2", "-O0"],
+      "ldflags": ["-pthread"],
+      "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-std=gnu11"] }
+    }
+  ]
+}
