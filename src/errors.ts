@@ -1,0 +1,17 @@
+// Typed errors: every failure a researcher can cause gets one of these, with a message that says what to fix.
+
+export class TlensError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+/** Shapes that do not fit an op (the message names the op and the shapes). */
+export class ShapeError extends TlensError {}
+/** An index outside a dimension (the message names the dim and its size). */
+export class IndexError extends TlensError {}
+/** Bad weight files, configs and downloads. */
+export class LoadError extends TlensError {}
+/** Unknown hook names and hooks that return the wrong shape. */
+export class HookError extends TlensError {}
+export class TokenizerError extends TlensError {}

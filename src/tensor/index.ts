@@ -1,0 +1,8 @@
+// The tensor layer's public surface.
+export { Tensor, Storage, where } from "./tensor.js";
+export type { Index } from "./indexing.js";
+export { nonzero } from "./indexing.js";
+export type { TensorLike, NestedArray } from "./convert.js";
+export type { DType, TypedArray } from "./dtype.js";
+export { tensor, zeros, ones, full, zerosLike, onesLike, arange, linspace, eye, cat, stack } from "./create.js";
+export { manualSeed, randn, rand, randint, Generator } from "./random.js";

@@ -1,0 +1,47 @@
+// matmul with torch's semantics: 1-D operands are promoted and squeezed back, batch dims broadcast.
+import { getBackend } from "../backend/index.js";
+import { numel, outerOffsets } from "../backend/strided.js";
+import { ShapeError } from "../errors.js";
+import { broadcastShapes, broadcastStrides, fmtShape } from "./shape.js";
+import { Tensor } from "./tensor.js";
+
+/** Offsets of every batch entry's matrix in a broadcast batch. */
+function batchOffsets(t: Tensor, batchShape: number[]): Float64Array {
+  const own = t.shape.slice(0, -2);
+  const strides = broadcastStrides(own, t.strides.slice(0, -2), batchShape, "matmul");
+  return outerOffsets([...batchShape, 1], [...strides, 0], t.offset);
+}
+
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim === 0 || b.ndim === 0) throw new ShapeError(`matmul: both operands need at least 1 dim, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
+  const b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
+  const [m, k] = a2.shape.slice(-2);
+  const [k2, n] = b2.shape.slice(-2);
+  if (k !== k2) {
+    throw new ShapeError(`matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (${k} ≠ ${k2}: the last dim of the first must equal the ${b.ndim === 1 ? "size" : "second-to-last dim"} of the second)`);
+  }
+  const batchShape = broadcastShapes("matmul", a2.shape.slice(0, -2), b2.shape.slice(0, -2));
+  const floatIn = (t: Tensor): boolean => t.dtype === "float32" || t.dtype === "float64";
+  // integer products are exact in float64
+  const dtype = a.dtype === "float64" || b.dtype === "float64" || (!floatIn(a) && !floatIn(b)) ? "float64" : "float32";
+  const x = a2.to(dtype);
+  const y = b2.to(dtype);
+  const batch = numel(batchShape);
+  const out = Tensor.empty([...batchShape, m, n], dtype);
+  if (batch > 0 && m > 0 && n > 0) {
+    const bOffsets = batchOffsets(y, batchShape);
+    const shared = bOffsets.every((o) => o === bOffsets[0]);
+    getBackend().gemm({
+      batch, m, n, k,
+      a: x.storage.data as Float32Array, aOffsets: batchOffsets(x, batchShape), aRowStride: x.strides[x.ndim - 2], aColStride: x.strides[x.ndim - 1],
+      b: y.storage.data as Float32Array, bOffsets, bRowStride: y.strides[y.ndim - 2], bColStride: y.strides[y.ndim - 1],
+      out: out.storage.data as Float32Array,
+      bCache: shared && y.storage.reusable ? { key: y.storage, version: y.storage.version } : undefined,
+    });
+  }
+  let result = out;
+  if (a.ndim === 1) result = result.squeeze(-2);
+  if (b.ndim === 1) result = result.squeeze(-1);
+  return !floatIn(a) && !floatIn(b) ? result.to("int32") : result;
+}
