@@ -1,0 +1,409 @@
+// Flat float32 kernels, written once against a small SIMD vocabulary and compiled once per instruction set.
+// The including file defines: TGT (target attribute), VINL (inline helper prefix), W (lanes), SFX (name suffix),
+// the types vf (float vector), vi (int32 vector), vm (lane mask) and the v_* / vi_* / m_* helpers below:
+//   v_set1 v_load v_store v_loadn(p,n,fill) v_storen(p,v,n) v_add v_sub v_mul v_div v_fma(a,b,c)=a*b+c v_sqrt
+//   v_max(a,b)=a>b?a:b  v_min(a,b)=a<b?a:b (x86 semantics: a NaN operand yields b)  v_neg v_abs
+//   v_lt v_le v_gt v_eq v_nan -> vm   v_sel(m,a,b)=m?a:b   m_zero m_or m_any
+//   v_asint v_asfloat vi_set1 vi_add vi_sub vi_and vi_or vi_srai vi_slli v_cvti (round) vi_cvtf
+//   v_hsum v_hmax v_hmin (horizontal; NaN-free inputs)
+// Accuracy (tested in test/native-ops.test.ts against float64 math): |err| <= 1e-6 * max(1, |y|).
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ops_internal.h"
+
+#define KN_(a, b) a##_##b
+#define KN2(a, b) KN_(a, b)
+#define KN(name) KN2(name, SFX)
+#define TL_STR_(x) #x
+#define TL_STR(x) TL_STR_(x)
+
+// Round to nearest integer (ties to even) for |x| < 2^22.
+VINL vf KN(v_round)(vf x) {
+  const vf magic = v_set1(12582912.0f);  // 1.5 * 2^23
+  return v_sub(v_add(x, magic), magic);
+}
+
+// exp: Cody-Waite range reduction x = n ln2 + r, degree-6 polynomial (Cephes expf), 2^n applied in two halves so
+// that results down to the subnormal range come out right; NaN in -> NaN out, +-inf -> inf / 0.
+VINL vf KN(v_exp)(vf x) {
+  x = v_min(v_set1(88.9f), v_max(v_set1(-104.0f), x));  // NaN passes through (second operand)
+  vf n = KN(v_round)(v_mul(x, v_set1(1.44269504088896341f)));
+  vf r = v_fma(n, v_set1(-0.693359375f), x);
+  r = v_fma(n, v_set1(2.12194440e-4f), r);
+  vf p = v_set1(1.9875691500e-4f);
+  p = v_fma(p, r, v_set1(1.3981999507e-3f));
+  p = v_fma(p, r, v_set1(8.3334519073e-3f));
+  p = v_fma(p, r, v_set1(4.1665795894e-2f));
+  p = v_fma(p, r, v_set1(1.6666665459e-1f));
+  p = v_fma(p, r, v_set1(5.0000001201e-1f));
+  vf y = v_add(v_fma(p, v_mul(r, r), r), v_set1(1.0f));
+  vi ni = v_cvti(n);
+  vi n1 = vi_srai(ni, 1);
+  vi n2 = vi_sub(ni, n1);
+  vf s1 = v_asfloat(vi_slli(vi_add(n1, vi_set1(127)), 23));
+  vf s2 = v_asfloat(vi_slli(vi_add(n2, vi_set1(127)), 23));
+  return v_mul(v_mul(y, s1), s2);
+}
+
+// log (Cephes logf): x = m 2^e with m in [sqrt(1/2), sqrt(2)), log(1+f) by a degree-9 polynomial.
+VINL vf KN(v_log)(vf x0) {
+  vm tiny = v_lt(x0, v_set1(1.17549435e-38f));
+  vf x = v_sel(tiny, v_mul(x0, v_set1(33554432.0f)), x0);  // scale subnormals by 2^25
+  vf eadj = v_sel(tiny, v_set1(-25.0f), v_set1(0.0f));
+  vi bits = v_asint(x);
+  vi ei = vi_sub(vi_and(vi_srai(bits, 23), vi_set1(0xff)), vi_set1(126));
+  vf m = v_asfloat(vi_or(vi_and(bits, vi_set1(0x007fffff)), vi_set1(0x3f000000)));  // [0.5, 1)
+  vf e = v_add(vi_cvtf(ei), eadj);
+  vm lo = v_lt(m, v_set1(0.707106781186547524f));
+  e = v_sub(e, v_sel(lo, v_set1(1.0f), v_set1(0.0f)));
+  vf f = v_sub(v_add(m, v_sel(lo, m, v_set1(0.0f))), v_set1(1.0f));
+  vf z = v_mul(f, f);
+  vf p = v_set1(7.0376836292e-2f);
+  p = v_fma(p, f, v_set1(-1.1514610310e-1f));
+  p = v_fma(p, f, v_set1(1.1676998740e-1f));
+  p = v_fma(p, f, v_set1(-1.2420140846e-1f));
+  p = v_fma(p, f, v_set1(1.4249322787e-1f));
+  p = v_fma(p, f, v_set1(-1.6668057665e-1f));
+  p = v_fma(p, f, v_set1(2.0000714765e-1f));
+  p = v_fma(p, f, v_set1(-2.4999993993e-1f));
+  p = v_fma(p, f, v_set1(3.3333331174e-1f));
+  vf y = v_mul(v_mul(p, f), z);
+  y = v_fma(e, v_set1(-2.12194440e-4f), y);
+  y = v_fma(z, v_set1(-0.5f), y);
+  vf r = v_add(f, y);
+  r = v_fma(e, v_set1(0.693359375f), r);
+  r = v_sel(v_eq(x0, v_set1(INFINITY)), x0, r);
+  r = v_sel(v_eq(x0, v_set1(0.0f)), v_set1(-INFINITY), r);
+  r = v_sel(v_lt(x0, v_set1(0.0f)), v_set1(NAN), r);
+  return v_sel(v_nan(x0), x0, r);
+}
+
+// tanh: odd polynomial below 0.625 (Cephes tanhf), 1 - 2/(exp(2|x|)+1) above.
+VINL vf KN(v_tanh)(vf x) {
+  vf a = v_abs(x);
+  vf e = KN(v_exp)(v_add(a, a));
+  vf big = v_sub(v_set1(1.0f), v_div(v_set1(2.0f), v_add(e, v_set1(1.0f))));
+  big = v_sel(v_lt(x, v_set1(0.0f)), v_neg(big), big);
+  vf z = v_mul(x, x);
+  vf p = v_set1(-5.70498872745e-3f);
+  p = v_fma(p, z, v_set1(2.06390887954e-2f));
+  p = v_fma(p, z, v_set1(-5.37397155531e-2f));
+  p = v_fma(p, z, v_set1(1.33314422036e-1f));
+  p = v_fma(p, z, v_set1(-3.33332819422e-1f));
+  vf small = v_fma(v_mul(p, z), x, x);
+  return v_sel(v_lt(a, v_set1(0.625f)), small, big);
+}
+
+// x / (1 + exp(-k x)) style helpers
+VINL vf KN(v_sigmoid)(vf x) {
+  return v_div(v_set1(1.0f), v_add(v_set1(1.0f), KN(v_exp)(v_neg(x))));
+}
+
+// gelu_new = 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3)
+VINL vf KN(v_gelu_new)(vf x) {
+  vf x2 = v_mul(x, x);
+  vf m2u = v_mul(x, v_fma(x2, v_set1(-0.0713548162726008f), v_set1(-1.5957691216057308f)));
+  return v_div(x, v_add(v_set1(1.0f), KN(v_exp)(m2u)));
+}
+
+// gelu (erf form) = x Phi(x). |x| <= 2: Phi = 1/2 + erf(x/sqrt2)/2 with erf(z) = z P(z^2);
+// |x| > 2: Phi(-a) = exp(-a^2/2) t g(t^2), t = 1/a (fitted Mills-ratio polynomial; rel. error ~1.3e-7).
+VINL vf KN(v_gelu_erf)(vf x) {
+  vf z = v_mul(x, v_set1(0.70710678118654752f));
+  vf s = v_mul(z, z);
+  vf p = v_set1(-6.350936474e-06f);
+  p = v_fma(p, s, v_set1(9.686346311e-05f));
+  p = v_fma(p, s, v_set1(-8.178814896e-04f));
+  p = v_fma(p, s, v_set1(5.190948490e-03f));
+  p = v_fma(p, s, v_set1(-2.684985660e-02f));
+  p = v_fma(p, s, v_set1(1.128339022e-01f));
+  p = v_fma(p, s, v_set1(-3.761259913e-01f));
+  p = v_fma(p, s, v_set1(1.128379107e+00f));
+  vf phic = v_fma(v_mul(z, p), v_set1(0.5f), v_set1(0.5f));
+  vf a0 = v_abs(x);
+  vf a = v_min(v_set1(20.0f), a0);  // NaN passes through
+  vf t = v_div(v_set1(1.0f), a);
+  vf ss = v_mul(t, t);
+  vf g = v_set1(-2.807094971e+03f);
+  g = v_fma(g, ss, v_set1(3.737793701e+03f));
+  g = v_fma(g, ss, v_set1(-2.195499756e+03f));
+  g = v_fma(g, ss, v_set1(7.620408325e+02f));
+  g = v_fma(g, ss, v_set1(-1.802392883e+02f));
+  g = v_fma(g, ss, v_set1(3.319417953e+01f));
+  g = v_fma(g, ss, v_set1(-5.733245373e+00f));
+  g = v_fma(g, ss, v_set1(1.192875147e+00f));
+  g = v_fma(g, ss, v_set1(-3.989171982e-01f));
+  g = v_fma(g, ss, v_set1(3.989422619e-01f));
+  vf h = v_mul(a, a);
+  vf l = v_fma(a, a, v_neg(h));  // a^2 = h + l exactly
+  vf ex = KN(v_exp)(v_mul(h, v_set1(-0.5f)));
+  ex = v_fma(ex, v_mul(l, v_set1(-0.5f)), ex);
+  vf tail = v_mul(v_mul(ex, t), g);
+  vf phit = v_sel(v_lt(x, v_set1(0.0f)), tail, v_sub(v_set1(1.0f), tail));
+  vf phi = v_sel(v_le(a0, v_set1(2.0f)), phic, phit);
+  return v_mul(x, phi);
+}
+
+#define TL_UNARY_LOOP(EXPR)                                  \
+  do {                                                       \
+    int64_t i_ = 0;                                          \
+    for (; i_ + W <= n; i_ += W) {                           \
+      vf x = v_load(xp + i_);                                \
+      v_store(yp + i_, (EXPR));                              \
+    }                                                        \
+    if (i_ < n) {                                            \
+      int rem_ = (int)(n - i_);                              \
+      vf x = v_loadn(xp + i_, rem_, 1.0f);                   \
+      v_storen(yp + i_, (EXPR), rem_);                       \
+    }                                                        \
+  } while (0)
+
+static TGT void KN(unary)(int op, const float *xp, float *yp, int64_t n) {
+  switch (op) {
+    case TL_U_NEG: TL_UNARY_LOOP(v_neg(x)); break;
+    case TL_U_EXP: TL_UNARY_LOOP(KN(v_exp)(x)); break;
+    case TL_U_LOG: TL_UNARY_LOOP(KN(v_log)(x)); break;
+    case TL_U_SQRT: TL_UNARY_LOOP(v_sqrt(x)); break;
+    case TL_U_RSQRT: TL_UNARY_LOOP(v_div(v_set1(1.0f), v_sqrt(x))); break;
+    case TL_U_TANH: TL_UNARY_LOOP(KN(v_tanh)(x)); break;
+    case TL_U_ABS: TL_UNARY_LOOP(v_abs(x)); break;
+    case TL_U_RELU: TL_UNARY_LOOP(v_sel(v_le(x, v_set1(0.0f)), v_set1(0.0f), x)); break;
+    case TL_U_SIGMOID: TL_UNARY_LOOP(KN(v_sigmoid)(x)); break;
+    case TL_U_SILU: TL_UNARY_LOOP(v_div(x, v_add(v_set1(1.0f), KN(v_exp)(v_neg(x))))); break;
+    case TL_U_GELU_NEW: TL_UNARY_LOOP(KN(v_gelu_new)(x)); break;
+    case TL_U_GELU: TL_UNARY_LOOP(KN(v_gelu_erf)(x)); break;
+    case TL_U_SQUARE: TL_UNARY_LOOP(v_mul(x, x)); break;
+    case TL_U_RECIPROCAL: TL_UNARY_LOOP(v_div(v_set1(1.0f), x)); break;
+    default: break;
+  }
+}
+
+// Math.pow semantics (JavaScript): NaN exponent -> NaN, |base| == 1 with infinite exponent -> NaN.
+static inline float KN(js_powf)(float a, float b) {
+  if (b != b) return NAN;
+  if (isinf(b) && fabsf(a) == 1.0f) return NAN;
+  return (float)pow((double)a, (double)b);
+}
+
+#define TL_MAXF(p, q) (((p) > (q) || (p) != (p)) ? (p) : (q))
+#define TL_MINF(p, q) (((p) < (q) || (p) != (p)) ? (p) : (q))
+
+#define TL_BIN_CASES(A, B)                                                  \
+  case TL_B_ADD: for (i = 0; i < n; i++) y[i] = (A) + (B); break;           \
+  case TL_B_SUB: for (i = 0; i < n; i++) y[i] = (A) - (B); break;           \
+  case TL_B_MUL: for (i = 0; i < n; i++) y[i] = (A) * (B); break;           \
+  case TL_B_DIV: for (i = 0; i < n; i++) y[i] = (A) / (B); break;           \
+  case TL_B_MAXIMUM:                                                        \
+    for (i = 0; i < n; i++) { float p_ = (A), q_ = (B); y[i] = TL_MAXF(p_, q_); } \
+    break;                                                                  \
+  case TL_B_MINIMUM:                                                        \
+    for (i = 0; i < n; i++) { float p_ = (A), q_ = (B); y[i] = TL_MINF(p_, q_); } \
+    break;                                                                  \
+  case TL_B_POW: for (i = 0; i < n; i++) y[i] = KN(js_powf)((A), (B)); break;
+
+static TGT void KN(binary_vv)(int op, const float *a, const float *b, float *y, int64_t n) {
+  int64_t i;
+  switch (op) { TL_BIN_CASES(a[i], b[i]) default: break; }
+}
+
+static TGT void KN(binary_vs)(int op, const float *a, float s, float *y, int64_t n) {
+  int64_t i;
+  if (op == TL_B_POW && s == 2.0f) op = TL_B_MUL + 100;  // x^2 == x*x exactly
+  switch (op) {
+    TL_BIN_CASES(a[i], s)
+    case TL_B_MUL + 100: for (i = 0; i < n; i++) y[i] = a[i] * a[i]; break;
+    default: break;
+  }
+}
+
+static TGT void KN(binary_sv)(int op, float s, const float *b, float *y, int64_t n) {
+  int64_t i;
+  switch (op) { TL_BIN_CASES(s, b[i]) default: break; }
+}
+
+#define TL_CMP_CASES(A, B)                                                  \
+  case TL_B_EQ: for (i = 0; i < n; i++) y[i] = (A) == (B); break;           \
+  case TL_B_NE: for (i = 0; i < n; i++) y[i] = (A) != (B); break;           \
+  case TL_B_LT: for (i = 0; i < n; i++) y[i] = (A) < (B); break;            \
+  case TL_B_LE: for (i = 0; i < n; i++) y[i] = (A) <= (B); break;           \
+  case TL_B_GT: for (i = 0; i < n; i++) y[i] = (A) > (B); break;            \
+  case TL_B_GE: for (i = 0; i < n; i++) y[i] = (A) >= (B); break;
+
+static TGT void KN(compare_vv)(int op, const float *a, const float *b, uint8_t *y, int64_t n) {
+  int64_t i;
+  switch (op) { TL_CMP_CASES(a[i], b[i]) default: break; }
+}
+
+static TGT void KN(compare_vs)(int op, const float *a, float s, uint8_t *y, int64_t n) {
+  int64_t i;
+  switch (op) { TL_CMP_CASES(a[i], s) default: break; }
+}
+
+// Sum in float64 with 16 independent accumulators (vectorised by the compiler).
+static TGT double KN(sum)(const float *x, int64_t n) {
+  double acc[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; j++) acc[j] += (double)x[i + j];
+  double s = 0;
+  for (; i < n; i++) s += (double)x[i];
+  for (int j = 0; j < 8; j++) acc[j] += acc[j + 8];
+  for (int j = 0; j < 4; j++) acc[j] += acc[j + 4];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + s;
+}
+
+static TGT float KN(max)(const float *x, int64_t n) {
+  vf acc = v_set1(-INFINITY);
+  vm nan = m_zero();
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    vf v = v_load(x + i);
+    nan = m_or(nan, v_nan(v));
+    acc = v_max(v, acc);
+  }
+  if (i < n) {
+    vf v = v_loadn(x + i, (int)(n - i), -INFINITY);
+    nan = m_or(nan, v_nan(v));
+    acc = v_max(v, acc);
+  }
+  return m_any(nan) ? NAN : v_hmax(acc);
+}
+
+static TGT float KN(min)(const float *x, int64_t n) {
+  vf acc = v_set1(INFINITY);
+  vm nan = m_zero();
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    vf v = v_load(x + i);
+    nan = m_or(nan, v_nan(v));
+    acc = v_min(v, acc);
+  }
+  if (i < n) {
+    vf v = v_loadn(x + i, (int)(n - i), INFINITY);
+    nan = m_or(nan, v_nan(v));
+    acc = v_min(v, acc);
+  }
+  return m_any(nan) ? NAN : v_hmin(acc);
+}
+
+static TGT void KN(col_sum)(double *acc, const float *p, int64_t n) {
+  for (int64_t j = 0; j < n; j++) acc[j] += (double)p[j];
+}
+static TGT void KN(col_max)(float *acc, const float *p, int64_t n) {
+  for (int64_t j = 0; j < n; j++) { float v = p[j], a = acc[j]; acc[j] = TL_MAXF(v, a); }
+}
+static TGT void KN(col_min)(float *acc, const float *p, int64_t n) {
+  for (int64_t j = 0; j < n; j++) { float v = p[j], a = acc[j]; acc[j] = TL_MINF(v, a); }
+}
+
+static TGT void KN(softmax_rows)(const float *x, float *y, int64_t r0, int64_t r1, int64_t cols, int lg,
+                                 int64_t qlen, int64_t koff) {
+  for (int64_t r = r0; r < r1; r++) {
+    const float *xr = x + r * cols;
+    float *yr = y + r * cols;
+    int64_t lim = cols;
+    if (qlen > 0) {
+      int64_t l = r % qlen + koff + 1;
+      lim = l < 0 ? 0 : (l > cols ? cols : l);
+    }
+    if (lim == 0) {  // nothing to attend to: undefined, like softmax of an all -inf row
+      for (int64_t i = 0; i < cols; i++) yr[i] = NAN;
+      continue;
+    }
+    // pass 1: max (NaN anywhere -> NaN row)
+    vf mx = v_set1(-INFINITY);
+    vm nan = m_zero();
+    int64_t i = 0;
+    for (; i + W <= lim; i += W) {
+      vf v = v_load(xr + i);
+      nan = m_or(nan, v_nan(v));
+      mx = v_max(v, mx);
+    }
+    if (i < lim) {
+      vf v = v_loadn(xr + i, (int)(lim - i), -INFINITY);
+      nan = m_or(nan, v_nan(v));
+      mx = v_max(v, mx);
+    }
+    float m = m_any(nan) ? NAN : v_hmax(mx);
+    vf vmx = v_set1(m);
+    // pass 2: e = exp(x - max), summed (float32 blocks of 64 vectors, then float64)
+    double sum = 0;
+    vf acc = v_set1(0.0f);
+    int cnt = 0;
+    for (i = 0; i + W <= lim; i += W) {
+      vf e = KN(v_exp)(v_sub(v_load(xr + i), vmx));
+      if (!lg) v_store(yr + i, e);
+      acc = v_add(acc, e);
+      if (++cnt == 64) { sum += (double)v_hsum(acc); acc = v_set1(0.0f); cnt = 0; }
+    }
+    if (i < lim) {
+      int rem = (int)(lim - i);
+      vf e = KN(v_exp)(v_sub(v_loadn(xr + i, rem, -INFINITY), vmx));
+      if (!lg) v_storen(yr + i, e, rem);
+      acc = v_add(acc, e);
+    }
+    sum += (double)v_hsum(acc);
+    if (m != m) sum = NAN;
+    // pass 3
+    if (!lg) {
+      vf inv = v_set1((float)(1.0 / sum));
+      for (i = 0; i + W <= lim; i += W) v_store(yr + i, v_mul(v_load(yr + i), inv));
+      if (i < lim) v_storen(yr + i, v_mul(v_loadn(yr + i, (int)(lim - i), 0.0f), inv), (int)(lim - i));
+      for (i = lim; i < cols; i++) yr[i] = 0.0f;
+    } else {
+      vf ls = v_set1((float)log(sum));
+      for (i = 0; i + W <= lim; i += W) v_store(yr + i, v_sub(v_sub(v_load(xr + i), vmx), ls));
+      if (i < lim) {
+        int rem = (int)(lim - i);
+        v_storen(yr + i, v_sub(v_sub(v_loadn(xr + i, rem, 0.0f), vmx), ls), rem);
+      }
+      for (i = lim; i < cols; i++) yr[i] = -INFINITY;
+    }
+  }
+}
+
+// Layer norm in float64: mean, biased variance (two passes), then ((x - mean) / sqrt(var + eps)) * w + b.
+static TGT void KN(layernorm_rows)(const float *x, float *y, int64_t r0, int64_t r1, int64_t d, double eps,
+                                   const float *w, const float *b, float *scale) {
+  for (int64_t r = r0; r < r1; r++) {
+    const float *xr = x + r * d;
+    float *yr = y + r * d;
+    double mean = KN(sum)(xr, d) / (double)d;
+    double acc[16] = {0};
+    int64_t i = 0;
+    for (; i + 16 <= d; i += 16)
+      for (int j = 0; j < 16; j++) {
+        double t = (double)xr[i + j] - mean;
+        acc[j] += t * t;
+      }
+    double ss = 0;
+    for (; i < d; i++) {
+      double t = (double)xr[i] - mean;
+      ss += t * t;
+    }
+    for (int j = 0; j < 8; j++) acc[j] += acc[j + 8];
+    for (int j = 0; j < 4; j++) acc[j] += acc[j + 4];
+    ss += (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    double sc = sqrt(ss / (double)d + eps);
+    double inv = 1.0 / sc;
+    if (scale) scale[r] = (float)sc;
+    if (w && b) {
+      for (i = 0; i < d; i++) yr[i] = (float)(((double)xr[i] - mean) * inv * (double)w[i] + (double)b[i]);
+    } else if (w) {
+      for (i = 0; i < d; i++) yr[i] = (float)(((double)xr[i] - mean) * inv * (double)w[i]);
+    } else if (b) {
+      for (i = 0; i < d; i++) yr[i] = (float)(((double)xr[i] - mean) * inv + (double)b[i]);
+    } else {
+      for (i = 0; i < d; i++) yr[i] = (float)(((double)xr[i] - mean) * inv);
+    }
+  }
+}
+
+const tl_ops_kernels KN(tl_ops) = {
+    TL_STR(SFX),      KN(unary),   KN(binary_vv), KN(binary_vs), KN(binary_sv),    KN(compare_vv),
+    KN(compare_vs),   KN(sum),     KN(max),       KN(min),       KN(col_sum),      KN(col_max),
+    KN(col_min),      KN(softmax_rows), KN(layernorm_rows),
+};

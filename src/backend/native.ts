@@ -1,0 +1,227 @@
+// The native backend: N-API kernels (native/*.c) for float32 — GEMM (packed, AVX-512/AVX2) and the elementwise,
+// copy, reduction, softmax and layer-norm kernels — with everything else (other dtypes, ops without a native
+// kernel, and inputs so small that the N-API call costs more than the loop) delegated to the JS backend.
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { JsBackend } from "./js.js";
+import type { Backend, BinaryOp, GemmArgs, ReduceOp, SoftmaxOptions, TypedArray, UnaryOp, View } from "./types.js";
+
+/** The functions the addon exports (build/Release/tlens_native.node). GEMM ones may be missing in old builds. */
+export interface NativeAddon {
+  cpuFeatures(): { avx2: boolean; fma: boolean; avx512f: boolean };
+  numThreads(): number;
+  unaryF32(op: number, x: Float32Array, out: Float32Array, meta: Float64Array): void;
+  binaryF32(op: number, a: Float32Array, b: Float32Array, out: Float32Array | Uint8Array, meta: Float64Array): void;
+  copyF32(src: Float32Array, dst: Float32Array, meta: Float64Array): void;
+  reduceF32(op: number, x: Float32Array, out: Float32Array | Int32Array, nReduced: number, meta: Float64Array): void;
+  softmaxF32(x: Float32Array, rows: number, cols: number, out: Float32Array, log: boolean, qLen: number, kOffset: number): void;
+  layerNormF32(x: Float32Array, rows: number, d: number, eps: number, w: Float32Array | null, b: Float32Array | null,
+    out: Float32Array, scaleOut: Float32Array | null): void;
+  opsIsa(): string;
+  opsSetIsa(name: string): string;
+  sgemm?(batch: number, m: number, n: number, k: number, a: Float32Array, aOffsets: Float64Array, aRowStride: number,
+    aColStride: number, b: Float32Array, bOffsets: Float64Array, bRowStride: number, bColStride: number,
+    out: Float32Array, packedB: ArrayBuffer | null): void;
+  sgemmPackB?(b: Float32Array, offset: number, rowStride: number, colStride: number, k: number, n: number): ArrayBuffer;
+}
+
+// Op codes: the enums of native/ops_internal.h.
+const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
+  neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, tanh: 5, abs: 6, relu: 7, sigmoid: 8, silu: 9, gelu_new: 10, gelu: 11,
+  square: 12, reciprocal: 13,
+};
+const BINARY_CODES: Partial<Record<BinaryOp, number>> = {
+  add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, pow: 6, eq: 7, ne: 8, lt: 9, le: 10, gt: 11, ge: 12,
+};
+const COMPARE_FIRST = 7;
+const REDUCE_CODES: Partial<Record<ReduceOp, number>> = { sum: 0, max: 1, min: 2, argmax: 3, argmin: 4 };
+
+/** Ops cheap enough per element that the JS loop wins until the N-API call overhead is amortised. */
+const CHEAP_UNARY = new Set<UnaryOp>(["neg", "abs", "relu", "square", "sqrt", "rsqrt", "reciprocal"]);
+
+/** Below these element counts the JS backend is used (N-API call + argument packing ≈ 0.3–0.5 µs; measured with
+ *  bench/ops.ts `thresholds`). */
+export const NATIVE_MIN = { unaryCheap: 256, unary: 32, binary: 256, copy: 512, reduce: 256, softmax: 64, layerNorm: 64 };
+
+const MAX_RANK = 64;
+
+interface PackedEntry {
+  version: number;
+  b: Float32Array;
+  offset: number;
+  rowStride: number;
+  colStride: number;
+  k: number;
+  n: number;
+  packed: ArrayBuffer;
+}
+
+function numelOf(shape: readonly number[]): number {
+  let n = 1;
+  for (let i = 0; i < shape.length; i++) n *= shape[i];
+  return n;
+}
+
+export class NativeBackend implements Backend {
+  readonly name = "native" as const;
+  readonly js = new JsBackend();
+  private readonly meta = new Float64Array(3 + 3 * MAX_RANK);
+  private readonly packedB = new WeakMap<object, PackedEntry>();
+  private readonly hasGemm: boolean;
+
+  constructor(readonly addon: NativeAddon) {
+    this.hasGemm = typeof addon.sgemm === "function" && typeof addon.sgemmPackB === "function";
+  }
+
+  /** The instruction set the elementwise kernels use ("avx512" | "avx2" | "generic"). */
+  get isa(): string {
+    return this.addon.opsIsa();
+  }
+
+  unary(op: UnaryOp, x: View, out: TypedArray): void {
+    const code = UNARY_CODES[op];
+    const rank = x.shape.length;
+    if (code === undefined || !(x.data instanceof Float32Array) || !(out instanceof Float32Array) || rank > MAX_RANK ||
+      numelOf(x.shape) < (CHEAP_UNARY.has(op) ? NATIVE_MIN.unaryCheap : NATIVE_MIN.unary)) {
+      this.js.unary(op, x, out);
+      return;
+    }
+    const m = this.meta;
+    m[0] = x.offset;
+    m[1] = rank;
+    for (let i = 0; i < rank; i++) {
+      m[2 + i] = x.shape[i];
+      m[2 + rank + i] = x.strides[i];
+    }
+    this.addon.unaryF32(code, x.data, out, m);
+  }
+
+  binary(op: BinaryOp, a: View, b: View, out: TypedArray): void {
+    const code = BINARY_CODES[op];
+    const rank = a.shape.length;
+    if (code === undefined || !(a.data instanceof Float32Array) || !(b.data instanceof Float32Array) ||
+      !(code >= COMPARE_FIRST ? out instanceof Uint8Array : out instanceof Float32Array) || rank > MAX_RANK ||
+      numelOf(a.shape) < NATIVE_MIN.binary) {
+      this.js.binary(op, a, b, out);
+      return;
+    }
+    const m = this.meta;
+    m[0] = a.offset;
+    m[1] = b.offset;
+    m[2] = rank;
+    for (let i = 0; i < rank; i++) {
+      m[3 + i] = a.shape[i];
+      m[3 + rank + i] = a.strides[i];
+      m[3 + 2 * rank + i] = b.strides[i];
+    }
+    this.addon.binaryF32(code, a.data, b.data, out as Float32Array | Uint8Array, m);
+  }
+
+  copy(src: View, dst: View): void {
+    const rank = src.shape.length;
+    if (!(src.data instanceof Float32Array) || !(dst.data instanceof Float32Array) || rank > MAX_RANK ||
+      numelOf(src.shape) < NATIVE_MIN.copy) {
+      this.js.copy(src, dst);
+      return;
+    }
+    const m = this.meta;
+    m[0] = src.offset;
+    m[1] = dst.offset;
+    m[2] = rank;
+    for (let i = 0; i < rank; i++) {
+      m[3 + i] = src.shape[i];
+      m[3 + rank + i] = src.strides[i];
+      m[3 + 2 * rank + i] = dst.strides[i];
+    }
+    this.addon.copyF32(src.data, dst.data, m);
+  }
+
+  reduce(op: ReduceOp, x: View, nReduced: number, out: TypedArray): void {
+    const code = REDUCE_CODES[op];
+    const rank = x.shape.length;
+    const isArg = op === "argmax" || op === "argmin";
+    let reduced = 1;
+    for (let i = rank - nReduced; i < rank; i++) reduced *= x.shape[i];
+    if (code === undefined || !(x.data instanceof Float32Array) ||
+      !(isArg ? out instanceof Int32Array : out instanceof Float32Array) || rank > MAX_RANK || reduced === 0 ||
+      numelOf(x.shape) < NATIVE_MIN.reduce) {
+      this.js.reduce(op, x, nReduced, out);
+      return;
+    }
+    const m = this.meta;
+    m[0] = x.offset;
+    m[1] = rank;
+    for (let i = 0; i < rank; i++) {
+      m[2 + i] = x.shape[i];
+      m[2 + rank + i] = x.strides[i];
+    }
+    this.addon.reduceF32(code, x.data, out as Float32Array | Int32Array, nReduced, m);
+  }
+
+  gemm(g: GemmArgs): void {
+    if (!this.hasGemm || !(g.a instanceof Float32Array) || !(g.b instanceof Float32Array) || !(g.out instanceof Float32Array)) {
+      this.js.gemm(g);
+      return;
+    }
+    let packed: ArrayBuffer | null = null;
+    if (g.bCache && g.batch > 0) {
+      const offset = g.bOffsets[0];
+      const e = this.packedB.get(g.bCache.key);
+      if (e && e.version === g.bCache.version && e.b === g.b && e.offset === offset && e.rowStride === g.bRowStride &&
+        e.colStride === g.bColStride && e.k === g.k && e.n === g.n) {
+        packed = e.packed;
+      } else if (g.k > 0 && g.n > 0) {
+        packed = this.addon.sgemmPackB!(g.b, offset, g.bRowStride, g.bColStride, g.k, g.n);
+        this.packedB.set(g.bCache.key, {
+          version: g.bCache.version, b: g.b, offset, rowStride: g.bRowStride, colStride: g.bColStride, k: g.k, n: g.n, packed,
+        });
+      }
+    }
+    this.addon.sgemm!(g.batch, g.m, g.n, g.k, g.a, g.aOffsets, g.aRowStride, g.aColStride, g.b, g.bOffsets,
+      g.bRowStride, g.bColStride, g.out, packed);
+  }
+
+  softmax(x: Float32Array | Float64Array, rows: number, cols: number, out: Float32Array | Float64Array, opts: SoftmaxOptions = {}): void {
+    if (!(x instanceof Float32Array) || !(out instanceof Float32Array) || rows * cols < NATIVE_MIN.softmax) {
+      this.js.softmax(x, rows, cols, out, opts);
+      return;
+    }
+    const c = opts.causal;
+    if (c && !(c.qLen > 0)) {
+      this.js.softmax(x, rows, cols, out, opts);
+      return;
+    }
+    this.addon.softmaxF32(x, rows, cols, out, !!opts.log, c ? c.qLen : 0, c ? c.kOffset : 0);
+  }
+
+  layerNorm(x: Float32Array, rows: number, d: number, eps: number, w: Float32Array | null, b: Float32Array | null,
+    out: Float32Array, scaleOut: Float32Array | null): void {
+    if (rows * d < NATIVE_MIN.layerNorm || d === 0) {
+      this.js.layerNorm(x, rows, d, eps, w, b, out, scaleOut);
+      return;
+    }
+    this.addon.layerNormF32(x, rows, d, eps, w, b, out, scaleOut);
+  }
+}
+
+let addonCache: NativeAddon | null | undefined;
+
+/** Loads build/Release/tlens_native.node (two levels above this module, in src/ and dist/ alike); null when it
+ *  is missing or fails to load (then the JS backend is used). */
+export function loadNativeAddon(): NativeAddon | null {
+  if (addonCache !== undefined) return addonCache;
+  addonCache = null;
+  try {
+    const require = createRequire(import.meta.url);
+    const addon = require(fileURLToPath(new URL("../../build/Release/tlens_native.node", import.meta.url))) as NativeAddon;
+    if (typeof addon?.unaryF32 === "function" && typeof addon.softmaxF32 === "function") addonCache = addon;
+  } catch {
+    addonCache = null;
+  }
+  return addonCache;
+}
+
+export function loadNativeBackend(): Backend | null {
+  const addon = loadNativeAddon();
+  return addon ? new NativeBackend(addon) : null;
+}
