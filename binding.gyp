@@ -6,6 +6,7 @@
         "native/addon.c",
         "native/threadpool.c",
         "native/gemm.c",
+        "native/gemm_core.c",
         "native/ops.c",
         "native/ops_generic.c",
         "native/ops_avx2.c",

@@ -1,0 +1,655 @@
+// Single-precision GEMM, BLIS/GotoBLAS style.
+//
+// Layout: A is packed into MR-row micro-panels ("slivers", each kc x MR, k-major) and B into NR-column slivers
+// (kc x NR, k-major); K is cut into nkb blocks of kcb <= KC. Both packed forms are laid out block by block:
+// block p of the packed B starts at p*kcb*Npad and holds its nsl slivers back to back (sliver s at s*kc_p*NR).
+// The same layout is used for a B packed once and cached (tl_gemm_pack_b) and for the B chunks packed on the fly.
+//
+// Loops (per matrix): the whole A is packed first (in parallel, it is shared by all tasks), then the columns
+// are cut into chunks of <= CW columns; a task is (chunk, M part). For each K block a task packs its B chunk
+// (kcb x CW, ~0.4 MB: stays in the core's L2) and runs, for every A sliver (kc x MR, stays in L1), the
+// micro-kernel over the chunk's B slivers (streamed from L2). C is read/updated once per K block.
+//
+// Micro-kernels: AVX-512 14x32 (28 zmm accumulators, broadcast A), AVX2+FMA 6x16, portable C 4x8.
+// Edges are handled in the kernels (zero-padded panels, masked stores).
+#include "gemm_core.h"
+#include "threadpool.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define TL_X86 1
+#include <immintrin.h>
+#endif
+
+#define TGT512 __attribute__((target("avx512f,avx512vl,fma")))
+#define TGT256 __attribute__((target("avx2,fma")))
+
+// kernel: C[mr x nr] (=|+=) Apanel(kc x MR) * Bpanel(kc x NR); ldc in elements
+typedef void (*kern_fn)(int64_t kc, const float *A, const float *B, float *C, int64_t ldc, int mr, int nr, int acc);
+// pack: dst[k*W + p] = src[p*ps + k*ks] for p < cnt, 0 for cnt <= p < W; k < kc
+typedef void (*pack_fn)(float *dst, int W, const float *src, int64_t ps, int64_t ks, int cnt, int64_t kc);
+
+typedef struct {
+  int isa, mr, nr, kc, cw;
+  kern_fn kern;
+  pack_fn pack;
+  const char *name;
+} cfg_t;
+
+// ---------------------------------------------------------------------------------------------------------------
+// packing, portable
+
+static void pack_generic(float *dst, int W, const float *src, int64_t ps, int64_t ks, int cnt, int64_t kc) {
+  if (ps == 1) {
+    for (int64_t k = 0; k < kc; k++) {
+      float *d = dst + k * W;
+      const float *s = src + k * ks;
+      int p = 0;
+      for (; p < cnt; p++) d[p] = s[p];
+      for (; p < W; p++) d[p] = 0.0f;
+    }
+  } else if (ks == 1) {
+    for (int p = 0; p < cnt; p++) {
+      const float *s = src + p * ps;
+      for (int64_t k = 0; k < kc; k++) dst[k * W + p] = s[k];
+    }
+    if (cnt < W)
+      for (int64_t k = 0; k < kc; k++)
+        for (int p = cnt; p < W; p++) dst[k * W + p] = 0.0f;
+  } else {
+    for (int64_t k = 0; k < kc; k++) {
+      float *d = dst + k * W;
+      const float *s = src + k * ks;
+      int p = 0;
+      for (; p < cnt; p++) d[p] = s[p * ps];
+      for (; p < W; p++) d[p] = 0.0f;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// portable C kernel 4x8
+
+#define G_MR 4
+#define G_NR 8
+static void kern_generic(int64_t kc, const float *A, const float *B, float *C, int64_t ldc, int mr, int nr, int acc) {
+  float c[G_MR][G_NR];
+  for (int i = 0; i < G_MR; i++)
+    for (int j = 0; j < G_NR; j++) c[i][j] = 0.0f;
+  for (int64_t k = 0; k < kc; k++) {
+    for (int i = 0; i < G_MR; i++) {
+      float a = A[i];
+      for (int j = 0; j < G_NR; j++) c[i][j] += a * B[j];
+    }
+    A += G_MR;
+    B += G_NR;
+  }
+  for (int i = 0; i < mr; i++) {
+    float *cp = C + i * ldc;
+    if (acc)
+      for (int j = 0; j < nr; j++) cp[j] += c[i][j];
+    else
+      for (int j = 0; j < nr; j++) cp[j] = c[i][j];
+  }
+}
+
+#ifdef TL_X86
+// ---------------------------------------------------------------------------------------------------------------
+// AVX2 + FMA kernel 6x16
+
+#define H_MR 6
+#define H_NR 16
+TGT256 static void kern_avx2(int64_t kc, const float *A, const float *B, float *C, int64_t ldc, int mr, int nr,
+                             int acc) {
+  __m256 c[H_MR][2];
+#pragma GCC unroll 8
+  for (int i = 0; i < H_MR; i++) c[i][0] = c[i][1] = _mm256_setzero_ps();
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < kc; k++) {
+    __m256 b0 = _mm256_loadu_ps(B), b1 = _mm256_loadu_ps(B + 8);
+#pragma GCC unroll 8
+    for (int i = 0; i < H_MR; i++) {
+      __m256 a = _mm256_broadcast_ss(A + i);
+      c[i][0] = _mm256_fmadd_ps(a, b0, c[i][0]);
+      c[i][1] = _mm256_fmadd_ps(a, b1, c[i][1]);
+    }
+    A += H_MR;
+    B += H_NR;
+  }
+  if (mr == H_MR && nr == H_NR) {
+#pragma GCC unroll 8
+    for (int i = 0; i < H_MR; i++) {
+      float *cp = C + i * ldc;
+      __m256 v0 = c[i][0], v1 = c[i][1];
+      if (acc) {
+        v0 = _mm256_add_ps(v0, _mm256_loadu_ps(cp));
+        v1 = _mm256_add_ps(v1, _mm256_loadu_ps(cp + 8));
+      }
+      _mm256_storeu_ps(cp, v0);
+      _mm256_storeu_ps(cp + 8, v1);
+    }
+  } else {
+    float tmp[H_MR][H_NR];
+#pragma GCC unroll 8
+    for (int i = 0; i < H_MR; i++) {
+      _mm256_storeu_ps(tmp[i], c[i][0]);
+      _mm256_storeu_ps(tmp[i] + 8, c[i][1]);
+    }
+    for (int i = 0; i < mr; i++) {
+      float *cp = C + i * ldc;
+      if (acc)
+        for (int j = 0; j < nr; j++) cp[j] += tmp[i][j];
+      else
+        for (int j = 0; j < nr; j++) cp[j] = tmp[i][j];
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// AVX-512 kernel 14x32
+
+#define Z_MR 14
+#define Z_NR 32
+TGT512 static void kern_avx512(int64_t kc, const float *A, const float *B, float *C, int64_t ldc, int mr, int nr,
+                               int acc) {
+  __m512 c[Z_MR][2];
+#pragma GCC unroll 16
+  for (int i = 0; i < Z_MR; i++) {
+    c[i][0] = c[i][1] = _mm512_setzero_ps();
+    _mm_prefetch((const char *)(C + i * ldc), _MM_HINT_T0);
+    _mm_prefetch((const char *)(C + i * ldc + 16), _MM_HINT_T0);
+  }
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < kc; k++) {
+    __m512 b0 = _mm512_loadu_ps(B), b1 = _mm512_loadu_ps(B + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < Z_MR; i++) {
+      __m512 a = _mm512_set1_ps(A[i]);
+      c[i][0] = _mm512_fmadd_ps(a, b0, c[i][0]);
+      c[i][1] = _mm512_fmadd_ps(a, b1, c[i][1]);
+    }
+    A += Z_MR;
+    B += Z_NR;
+  }
+  if (mr == Z_MR && nr == Z_NR) {
+#pragma GCC unroll 16
+    for (int i = 0; i < Z_MR; i++) {
+      float *cp = C + i * ldc;
+      __m512 v0 = c[i][0], v1 = c[i][1];
+      if (acc) {
+        v0 = _mm512_add_ps(v0, _mm512_loadu_ps(cp));
+        v1 = _mm512_add_ps(v1, _mm512_loadu_ps(cp + 16));
+      }
+      _mm512_storeu_ps(cp, v0);
+      _mm512_storeu_ps(cp + 16, v1);
+    }
+  } else {
+    __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
+    __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : (__mmask16)0;
+#pragma GCC unroll 16
+    for (int i = 0; i < Z_MR; i++) {
+      if (i < mr) {
+        float *cp = C + i * ldc;
+        __m512 v0 = c[i][0], v1 = c[i][1];
+        if (acc) {
+          v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, cp));
+          v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cp + 16));
+        }
+        _mm512_mask_storeu_ps(cp, m0, v0);
+        _mm512_mask_storeu_ps(cp + 16, m1, v1);
+      }
+    }
+  }
+}
+
+// 16x16 transpose of r[0..15] in place (r[i] lane j  ->  r[j] lane i)
+TGT512 static inline void tr16x16(__m512 r[16]) {
+  __m512 t[16], u[16], x[8], y[8];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int q = 0; q < 4; q++) {  // rows 4q..4q+3: pairs (t[4q], t[4q+2]) and (t[4q+1], t[4q+3])
+    __m512d a0 = _mm512_castps_pd(t[4 * q]), a1 = _mm512_castps_pd(t[4 * q + 1]);
+    __m512d a2 = _mm512_castps_pd(t[4 * q + 2]), a3 = _mm512_castps_pd(t[4 * q + 3]);
+    u[4 * q + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+    u[4 * q + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+    u[4 * q + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+    u[4 * q + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+  }
+  // u[4q+s] lane L = column 4L+s of rows 4q..4q+3
+#pragma GCC unroll 4
+  for (int s = 0; s < 4; s++) {
+    x[s] = _mm512_shuffle_f32x4(u[s], u[4 + s], 0x88);        // cols s, 8+s of rows 0-3 / 4-7
+    y[s] = _mm512_shuffle_f32x4(u[s], u[4 + s], 0xDD);        // cols 4+s, 12+s
+    x[4 + s] = _mm512_shuffle_f32x4(u[8 + s], u[12 + s], 0x88);  // rows 8-11 / 12-15
+    y[4 + s] = _mm512_shuffle_f32x4(u[8 + s], u[12 + s], 0xDD);
+  }
+#pragma GCC unroll 4
+  for (int s = 0; s < 4; s++) {
+    r[s] = _mm512_shuffle_f32x4(x[s], x[4 + s], 0x88);
+    r[8 + s] = _mm512_shuffle_f32x4(x[s], x[4 + s], 0xDD);
+    r[4 + s] = _mm512_shuffle_f32x4(y[s], y[4 + s], 0x88);
+    r[12 + s] = _mm512_shuffle_f32x4(y[s], y[4 + s], 0xDD);
+  }
+}
+
+static inline __mmask16 mask_n(int64_t n) {
+  return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+TGT512 static void pack_avx512(float *dst, int W, const float *src, int64_t ps, int64_t ks, int cnt, int64_t kc) {
+  if (ps == 1) {
+    // per k: cnt contiguous source elements
+    for (int64_t k = 0; k < kc; k++) {
+      const float *s = src + k * ks;
+      float *d = dst + k * W;
+      for (int p0 = 0; p0 < W; p0 += 16) {
+        __m512 v = _mm512_maskz_loadu_ps(mask_n(cnt - p0), s + p0);
+        _mm512_mask_storeu_ps(d + p0, mask_n(W - p0), v);
+      }
+    }
+  } else if (ks == 1) {
+    // each packed lane p reads a contiguous source row along k: 16x16 transposes
+    for (int p0 = 0; p0 < W; p0 += 16) {
+      int rows = cnt - p0;
+      if (rows > 16) rows = 16;
+      __mmask16 wm = mask_n(W - p0);
+      for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+        int64_t kw = kc - k0 < 16 ? kc - k0 : 16;
+        __mmask16 km = mask_n(kw);
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++)
+          r[i] = i < rows ? _mm512_maskz_loadu_ps(km, src + (p0 + i) * ps + k0) : _mm512_setzero_ps();
+        tr16x16(r);
+        float *d = dst + k0 * W + p0;
+        if (kw == 16) {
+#pragma GCC unroll 16
+          for (int t = 0; t < 16; t++) _mm512_mask_storeu_ps(d + t * W, wm, r[t]);
+        } else {
+          for (int t = 0; t < kw; t++) _mm512_mask_storeu_ps(d + t * W, wm, r[t]);
+        }
+      }
+    }
+  } else {
+    pack_generic(dst, W, src, ps, ks, cnt, kc);
+  }
+}
+#endif  // TL_X86
+
+// ---------------------------------------------------------------------------------------------------------------
+// configuration
+
+#define KC_MAX 384
+
+static const cfg_t cfg_generic = {0, G_MR, G_NR, 256, 256, kern_generic, pack_generic, "portable C 4x8"};
+#ifdef TL_X86
+static const cfg_t cfg_avx2 = {1, H_MR, H_NR, 256, 512, kern_avx2, pack_generic, "AVX2+FMA 6x16"};
+static const cfg_t cfg_avx512 = {2, Z_MR, Z_NR, 256, 384, kern_avx512, pack_avx512, "AVX-512 14x32"};
+#endif
+
+static const cfg_t *the_cfg;
+static pthread_once_t cfg_once = PTHREAD_ONCE_INIT;
+static cfg_t cfg_override;
+
+static void cfg_init(void) {
+  const cfg_t *c = &cfg_generic;
+#ifdef TL_X86
+  __builtin_cpu_init();
+  const char *force = getenv("TLENS_GEMM_ISA");  // "c", "avx2", "avx512": testing the fallbacks
+  int want = force ? (force[0] == 'c' ? 0 : strcmp(force, "avx2") == 0 ? 1 : 2) : 2;
+  if (want >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("fma"))
+    c = &cfg_avx512;
+  else if (want >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    c = &cfg_avx2;
+#endif
+  cfg_override = *c;
+  const char *kc = getenv("TLENS_GEMM_KC");
+  const char *cw = getenv("TLENS_GEMM_CW");
+  if (kc && atoi(kc) > 0) cfg_override.kc = atoi(kc);
+  if (cw && atoi(cw) > 0) cfg_override.cw = (atoi(cw) + c->nr - 1) / c->nr * c->nr;
+  the_cfg = &cfg_override;
+}
+
+static const cfg_t *get_cfg(void) {
+  pthread_once(&cfg_once, cfg_init);
+  return the_cfg;
+}
+
+void tl_gemm_get_layout(tl_gemm_layout *out) {
+  const cfg_t *c = get_cfg();
+  out->isa = c->isa;
+  out->nr = c->nr;
+  out->kc = c->kc;
+}
+
+const char *tl_gemm_isa_name(void) { return get_cfg()->name; }
+
+// ---------------------------------------------------------------------------------------------------------------
+// scratch memory (grow-only; one slot per pool thread plus the shared packed A)
+
+#define TL_MAX_SLOTS 65
+typedef struct {
+  float *p;
+  size_t cap;
+} slot_t;
+static slot_t slots[TL_MAX_SLOTS];
+static pthread_mutex_t gemm_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static float *slot_get(int i, size_t floats) {
+  slot_t *s = &slots[i];
+  if (s->cap < floats) {
+    free(s->p);
+    size_t bytes = (floats * sizeof(float) + 4095) & ~(size_t)4095;
+    void *p = NULL;
+    if (posix_memalign(&p, 4096, bytes) != 0) p = NULL;
+    s->p = p;
+    s->cap = p ? bytes / sizeof(float) : 0;
+  }
+  return s->p;
+}
+#define SLOT_A (TL_MAX_SLOTS - 1)
+
+// ---------------------------------------------------------------------------------------------------------------
+// one matrix
+
+typedef struct {
+  const cfg_t *cf;
+  int64_t m, n, k;
+  const float *a;
+  int64_t ars, acs;
+  const float *b;
+  int64_t brs, bcs;
+  const float *bp;  // whole B packed, or NULL
+  float *c;         // ldc = n
+  float *ap;        // whole A packed
+  int64_t msl, nsl, kcb, nkb;
+  int64_t cw_sl, nchunks, mparts, mpart_sl;
+  int64_t pa_tasks, pa_sl;
+  int fail;
+} job_t;
+
+static void job_setup(job_t *j, const cfg_t *cf, int64_t m, int64_t n, int64_t k) {
+  memset(j, 0, sizeof *j);
+  j->cf = cf;
+  j->m = m;
+  j->n = n;
+  j->k = k;
+  j->msl = (m + cf->mr - 1) / cf->mr;
+  j->nsl = (n + cf->nr - 1) / cf->nr;
+  j->nkb = (k + cf->kc - 1) / cf->kc;
+  j->kcb = (k + j->nkb - 1) / j->nkb;
+}
+
+static void pack_a_range(job_t *j, int64_t s0, int64_t s1) {
+  const cfg_t *cf = j->cf;
+  int MR = cf->mr;
+  int64_t mpad = j->msl * MR;
+  for (int64_t p = 0; p < j->nkb; p++) {
+    int64_t k0 = p * j->kcb, kc = j->k - k0 < j->kcb ? j->k - k0 : j->kcb;
+    float *base = j->ap + k0 * mpad;
+    for (int64_t s = s0; s < s1; s++) {
+      int64_t r0 = s * MR;
+      int cnt = (int)(j->m - r0 < MR ? j->m - r0 : MR);
+      cf->pack(base + s * kc * MR, MR, j->a + r0 * j->ars + k0 * j->acs, j->ars, j->acs, cnt, kc);
+    }
+  }
+}
+
+static void pack_a_task(void *ctx, int task, int thread) {
+  (void)thread;
+  job_t *j = ctx;
+  int64_t s0 = task * j->pa_sl, s1 = s0 + j->pa_sl;
+  if (s1 > j->msl) s1 = j->msl;
+  pack_a_range(j, s0, s1);
+}
+
+// Packs columns slivers [s0, s1) of K block p of B into dst (the packed-B layout of that block, from s0).
+static void pack_b_block(const cfg_t *cf, const float *b, int64_t brs, int64_t bcs, int64_t n, int64_t k0,
+                         int64_t kc, int64_t s0, int64_t s1, float *dst) {
+  int NR = cf->nr;
+  for (int64_t s = s0; s < s1; s++) {
+    int64_t c0 = s * NR;
+    int cnt = (int)(n - c0 < NR ? n - c0 : NR);
+    cf->pack(dst + (s - s0) * kc * NR, NR, b + k0 * brs + c0 * bcs, bcs, brs, cnt, kc);
+  }
+}
+
+static void compute_task(job_t *j, int64_t task, float *bbuf) {
+  const cfg_t *cf = j->cf;
+  int MR = cf->mr, NR = cf->nr;
+  int64_t chunk = task % j->nchunks, part = task / j->nchunks;
+  int64_t js0 = chunk * j->cw_sl, js1 = js0 + j->cw_sl;
+  if (js1 > j->nsl) js1 = j->nsl;
+  int64_t is0 = part * j->mpart_sl, is1 = is0 + j->mpart_sl;
+  if (is1 > j->msl) is1 = j->msl;
+  if (js0 >= js1 || is0 >= is1) return;
+  int64_t mpad = j->msl * MR, npad = j->nsl * NR, n = j->n, m = j->m;
+  kern_fn kern = cf->kern;
+  for (int64_t p = 0; p < j->nkb; p++) {
+    int64_t k0 = p * j->kcb, kc = j->k - k0 < j->kcb ? j->k - k0 : j->kcb;
+    const float *bc;
+    if (j->bp) {
+      bc = j->bp + k0 * npad + js0 * kc * NR;
+    } else {
+      pack_b_block(cf, j->b, j->brs, j->bcs, n, k0, kc, js0, js1, bbuf);
+      bc = bbuf;
+    }
+    const float *abase = j->ap + k0 * mpad;
+    for (int64_t is = is0; is < is1; is++) {
+      const float *as = abase + is * kc * MR;
+      int64_t r0 = is * MR;
+      int mr = (int)(m - r0 < MR ? m - r0 : MR);
+      float *crow = j->c + r0 * n;
+      for (int64_t js = js0; js < js1; js++) {
+        int64_t c0 = js * NR;
+        int nr = (int)(n - c0 < NR ? n - c0 : NR);
+        kern(kc, as, bc + (js - js0) * kc * NR, crow + c0, n, mr, nr, p > 0);
+      }
+    }
+  }
+}
+
+typedef struct {
+  job_t *j;
+} ctask_ctx;
+
+static void compute_task_fn(void *ctx, int task, int thread) {
+  job_t *j = ctx;
+  float *bbuf = NULL;
+  if (!j->bp) bbuf = slot_get(thread, (size_t)j->kcb * j->cw_sl * j->cf->nr);
+  compute_task(j, task, bbuf);
+}
+
+// Column chunks / M parts for `threads` workers.
+static void job_partition(job_t *j, int threads) {
+  const cfg_t *cf = j->cf;
+  int64_t cwmax = cf->cw / cf->nr;
+  if (cwmax < 1) cwmax = 1;
+  int64_t nch = (j->nsl + cwmax - 1) / cwmax;
+  if (threads > 1 && nch < 8 * threads) nch = (nch + threads - 1) / threads * threads;
+  if (nch > j->nsl) nch = j->nsl;
+  j->cw_sl = (j->nsl + nch - 1) / nch;
+  j->nchunks = (j->nsl + j->cw_sl - 1) / j->cw_sl;
+  j->mparts = 1;
+  if (threads > 1 && j->nchunks % threads != 0 && j->nchunks < 4 * threads) {
+    j->mparts = threads;
+    if (j->mparts > j->msl) j->mparts = j->msl;
+  }
+  j->mpart_sl = (j->msl + j->mparts - 1) / j->mparts;
+  j->mparts = (j->msl + j->mpart_sl - 1) / j->mpart_sl;
+}
+
+// Whole matrix on the calling thread, scratch slot `slot` (B chunk) and A packed after it.
+static void gemm_serial(job_t *j, int slot) {
+  job_partition(j, 1);
+  size_t afl = (size_t)j->msl * j->cf->mr * j->k;
+  size_t bfl = j->bp ? 0 : (size_t)j->kcb * j->cw_sl * j->cf->nr;
+  float *buf = slot_get(slot, afl + bfl + 16);
+  if (!buf) {
+    j->fail = 1;
+    return;
+  }
+  j->ap = buf;
+  pack_a_range(j, 0, j->msl);
+  float *bbuf = buf + ((afl + 15) & ~(size_t)15);
+  for (int64_t t = 0; t < j->nchunks * j->mparts; t++) compute_task(j, t, bbuf);
+}
+
+// Whole matrix on the pool.
+static void gemm_threaded(job_t *j, int threads) {
+  job_partition(j, threads);
+  size_t afl = (size_t)j->msl * j->cf->mr * j->k;
+  j->ap = slot_get(SLOT_A, afl);
+  if (!j->ap) {
+    j->fail = 1;
+    return;
+  }
+  if (!j->bp) {  // allocate the B chunk buffers up front (not inside tasks)
+    for (int t = 0; t < threads; t++)
+      if (!slot_get(t, (size_t)j->kcb * j->cw_sl * j->cf->nr)) {
+        j->fail = 1;
+        return;
+      }
+  }
+  // pack A
+  int64_t pa_tasks = threads * 4;
+  if (pa_tasks > j->msl) pa_tasks = j->msl;
+  if ((int64_t)j->msl * j->k < 64 * 1024) pa_tasks = 1;
+  j->pa_sl = (j->msl + pa_tasks - 1) / pa_tasks;
+  j->pa_tasks = (j->msl + j->pa_sl - 1) / j->pa_sl;
+  if (j->pa_tasks == 1)
+    pack_a_range(j, 0, j->msl);
+  else
+    tl_parallel_for((int)j->pa_tasks, pack_a_task, j);
+  tl_parallel_for((int)(j->nchunks * j->mparts), compute_task_fn, j);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// batched entry
+
+typedef struct {
+  const cfg_t *cf;
+  int64_t batch, m, n, k;
+  const float *a;
+  const int64_t *aoff;
+  int64_t ars, acs;
+  const float *b;
+  const int64_t *boff;
+  int64_t brs, bcs;
+  const float *bp;
+  float *out;
+  int64_t per_task;
+  int fail;
+} batch_ctx;
+
+static void run_one(batch_ctx *bc, int64_t i, int slot, int threads) {
+  job_t j;
+  job_setup(&j, bc->cf, bc->m, bc->n, bc->k);
+  j.a = bc->a + bc->aoff[i];
+  j.ars = bc->ars;
+  j.acs = bc->acs;
+  if (bc->bp) {
+    j.bp = bc->bp;
+  } else {
+    j.b = bc->b + bc->boff[i];
+    j.brs = bc->brs;
+    j.bcs = bc->bcs;
+  }
+  j.c = bc->out + i * bc->m * bc->n;
+  if (threads > 1)
+    gemm_threaded(&j, threads);
+  else
+    gemm_serial(&j, slot);
+  if (j.fail) bc->fail = 1;
+}
+
+static void batch_task(void *ctx, int task, int thread) {
+  batch_ctx *bc = ctx;
+  int64_t i0 = task * bc->per_task, i1 = i0 + bc->per_task;
+  if (i1 > bc->batch) i1 = bc->batch;
+  for (int64_t i = i0; i < i1; i++) run_one(bc, i, thread, 1);
+}
+
+static int gemm_batched_locked(int64_t batch, int64_t m, int64_t n, int64_t k, const float *a, const int64_t *aoff,
+                               int64_t ars, int64_t acs, const float *b, const int64_t *boff, int64_t brs,
+                               int64_t bcs, const float *bpacked, float *out) {
+  if (batch <= 0 || m <= 0 || n <= 0) return 0;
+  if (k <= 0) {
+    memset(out, 0, (size_t)(batch * m * n) * sizeof(float));
+    return 0;
+  }
+  batch_ctx bc = {get_cfg(), batch, m, n, k, a, aoff, ars, acs, b, boff, brs, bcs, bpacked, out, 1, 0};
+  double flops = 2.0 * (double)m * (double)n * (double)k;
+  int threads = tl_num_threads();
+  if (threads > TL_MAX_SLOTS - 1) threads = TL_MAX_SLOTS - 1;
+  if (threads <= 1 || flops * (double)batch < 4e5) {
+    for (int64_t i = 0; i < batch; i++) run_one(&bc, i, 0, 1);
+  } else if (batch > 1 && flops < 3e7) {
+    int64_t tasks = batch < 16 * threads ? batch : 16 * threads;
+    bc.per_task = (batch + tasks - 1) / tasks;
+    tasks = (batch + bc.per_task - 1) / bc.per_task;
+    tl_parallel_for((int)tasks, batch_task, &bc);
+  } else {
+    for (int64_t i = 0; i < batch; i++) run_one(&bc, i, 0, threads);
+  }
+  return bc.fail ? -1 : 0;
+}
+
+int tl_sgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, const float *a, const int64_t *aoff,
+                     int64_t ars, int64_t acs, const float *b, const int64_t *boff, int64_t brs, int64_t bcs,
+                     const float *bpacked, float *out) {
+  pthread_mutex_lock(&gemm_mutex);
+  int rc = gemm_batched_locked(batch, m, n, k, a, aoff, ars, acs, b, boff, brs, bcs, bpacked, out);
+  pthread_mutex_unlock(&gemm_mutex);
+  return rc;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// packing B once
+
+size_t tl_gemm_packed_b_floats(int64_t k, int64_t n) {
+  const cfg_t *cf = get_cfg();
+  int64_t nsl = (n + cf->nr - 1) / cf->nr;
+  return (size_t)(k * nsl * cf->nr);
+}
+
+typedef struct {
+  const cfg_t *cf;
+  const float *b;
+  int64_t rs, cs, k, n, nsl, kcb, nkb, per;
+  float *dst;
+} packb_ctx;
+
+static void packb_task(void *ctx, int task, int thread) {
+  (void)thread;
+  packb_ctx *pc = ctx;
+  int64_t s0 = task * pc->per, s1 = s0 + pc->per;
+  if (s1 > pc->nsl) s1 = pc->nsl;
+  int64_t npad = pc->nsl * pc->cf->nr;
+  for (int64_t p = 0; p < pc->nkb; p++) {
+    int64_t k0 = p * pc->kcb, kc = pc->k - k0 < pc->kcb ? pc->k - k0 : pc->kcb;
+    pack_b_block(pc->cf, pc->b, pc->rs, pc->cs, pc->n, k0, kc, s0, s1, pc->dst + k0 * npad + s0 * kc * pc->cf->nr);
+  }
+}
+
+void tl_gemm_pack_b(const float *b, int64_t rs, int64_t cs, int64_t k, int64_t n, float *dst) {
+  const cfg_t *cf = get_cfg();
+  if (k <= 0 || n <= 0) return;
+  job_t j;
+  job_setup(&j, cf, 1, n, k);
+  packb_ctx pc = {cf, b, rs, cs, k, n, j.nsl, j.kcb, j.nkb, 1, dst};
+  int threads = tl_num_threads();
+  int64_t tasks = (k * n < 256 * 1024 || threads <= 1) ? 1 : threads * 4;
+  if (tasks > j.nsl) tasks = j.nsl;
+  pc.per = (j.nsl + tasks - 1) / tasks;
+  tasks = (j.nsl + pc.per - 1) / pc.per;
+  tl_parallel_for((int)tasks, packb_task, &pc);
+}
