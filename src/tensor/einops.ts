@@ -251,7 +251,7 @@ function sumAway(op: Operand, keep: Set<string>): Operand {
 
 /** Contracts two operands, keeping the axes in `keep`: batch axes (in both, kept), contracted (in both, not
  *  kept), left-only and right-only. One matmul of [...batch, M, K] by [...batch, K, N]; with nothing to
- *  contract it is a broadcast multiply instead. */
+ *  contract it is a broadcast multiply instead, and batched dot products (M = N = 1) multiply and sum. */
 function contractPair(x0: Operand, y0: Operand, keep: Set<string>): Operand {
   const x = sumAway(x0, new Set([...keep, ...y0.axes]));
   const y = sumAway(y0, new Set([...keep, ...x.axes]));
@@ -280,6 +280,12 @@ function contractPair(x0: Operand, y0: Operand, keep: Set<string>): Operand {
   const M = numel(leftShape);
   const N = numel(rightShape);
   const K = numel(sizeOf(x, contracted));
+  if (M === 1 && N === 1) {
+    // batched dot products: a GEMM per batch entry of [1, K] @ [K, 1] is slower than multiply-and-sum
+    const xt = x.t.permute([...dimsOf(x, batch), ...dimsOf(x, left), ...dimsOf(x, contracted)]).reshape([...batchShape, ...leftShape, K]);
+    const yt = y.t.permute([...dimsOf(y, batch), ...dimsOf(y, right), ...dimsOf(y, contracted)]).reshape([...batchShape, ...rightShape, K]);
+    return { t: xt.mul(yt).sum(-1), axes };
+  }
   const xm = x.t.permute([...dimsOf(x, batch), ...dimsOf(x, left), ...dimsOf(x, contracted)]).reshape([...batchShape, M, K]);
   const ym = y.t.permute([...dimsOf(y, batch), ...dimsOf(y, contracted), ...dimsOf(y, right)]).reshape([...batchShape, K, N]);
   const prod = xm.matmul(ym);
