@@ -144,7 +144,6 @@ export class JsBackend implements Backend {
         row.fill(0);
         for (let p = 0; p < k; p++) {
           const av = g.a[aBase + i * g.aRowStride + p * g.aColStride];
-          if (av === 0) continue;
           let pb = bBase + p * g.bRowStride;
           for (let j = 0; j < n; j++, pb += g.bColStride) row[j] += av * g.b[pb];
         }

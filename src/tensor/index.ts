@@ -6,3 +6,5 @@ export type { TensorLike, NestedArray } from "./convert.js";
 export type { DType, TypedArray } from "./dtype.js";
 export { tensor, zeros, ones, full, zerosLike, onesLike, arange, linspace, eye, cat, stack } from "./create.js";
 export { manualSeed, randn, rand, randint, Generator } from "./random.js";
+export * as linalg from "./linalg.js";
+export { einsum, rearrange, reduce, repeat } from "./einops.js";

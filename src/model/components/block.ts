@@ -1,0 +1,107 @@
+// A transformer block with TransformerLens's hooks and order of operations.
+import type { HookedTransformerConfig } from "../../loading/config.js";
+import type { Tensor } from "../../tensor/index.js";
+import { HookPoint } from "../hook-point.js";
+import { Attention, type AttentionMasking } from "./attention.js";
+import { Norm } from "./layer-norm.js";
+import { MLP } from "./mlp.js";
+
+export class TransformerBlock {
+  readonly ln1: Norm | null;
+  readonly ln2: Norm | null;
+  readonly attn: Attention;
+  readonly mlp: MLP | null;
+  readonly hookAttnIn: HookPoint;
+  readonly hookQInput: HookPoint;
+  readonly hookKInput: HookPoint;
+  readonly hookVInput: HookPoint;
+  readonly hookMlpIn: HookPoint;
+  readonly hookAttnOut: HookPoint;
+  readonly hookMlpOut: HookPoint;
+  readonly hookResidPre: HookPoint;
+  readonly hookResidMid: HookPoint;
+  readonly hookResidPost: HookPoint;
+
+  constructor(readonly index: number, readonly cfg: HookedTransformerConfig) {
+    const p = `blocks.${index}`;
+    const hp = (n: string): HookPoint => new HookPoint(`${p}.${n}`);
+    const norm = cfg.normalizationType;
+    this.ln1 = norm ? new Norm(`${p}.ln1`, norm, cfg.dModel, cfg.eps) : null;
+    this.ln2 = norm && !cfg.attnOnly ? new Norm(`${p}.ln2`, norm, cfg.dModel, cfg.eps) : null;
+    const scale = cfg.useAttnScale ? cfg.attnScale * (cfg.scaleAttnByInverseLayerIdx ? index + 1 : 1) : 1;
+    this.attn = new Attention(`${p}.attn`, cfg.nHeads, cfg.dModel, cfg.dHead, scale, cfg.attentionDir === "causal");
+    this.mlp = cfg.attnOnly ? null : new MLP(`${p}.mlp`, cfg.dModel, cfg.dMlp, cfg.actFn);
+    this.hookAttnIn = hp("hook_attn_in");
+    this.hookQInput = hp("hook_q_input");
+    this.hookKInput = hp("hook_k_input");
+    this.hookVInput = hp("hook_v_input");
+    this.hookMlpIn = hp("hook_mlp_in");
+    this.hookAttnOut = hp("hook_attn_out");
+    this.hookMlpOut = hp("hook_mlp_out");
+    this.hookResidPre = hp("hook_resid_pre");
+    this.hookResidMid = hp("hook_resid_mid");
+    this.hookResidPost = hp("hook_resid_post");
+  }
+
+  /** Every hook point of the block in TL's module order (hook_dict order). */
+  get hookPoints(): HookPoint[] {
+    return [
+      ...(this.ln1?.hookPoints ?? []), ...(this.ln2?.hookPoints ?? []), ...this.attn.hookPoints, ...(this.mlp?.hookPoints ?? []),
+      this.hookAttnIn, this.hookQInput, this.hookKInput, this.hookVInput, this.hookMlpIn, this.hookAttnOut, this.hookMlpOut,
+      this.hookResidPre, ...(this.cfg.attnOnly ? [] : [this.hookResidMid]), this.hookResidPost,
+    ];
+  }
+
+  /** The hook points that only fire when a cfg flag is on, by flag. */
+  isEnabled(point: HookPoint): boolean {
+    if (point === this.attn.hookResult) return this.cfg.useAttnResult;
+    if (point === this.hookAttnIn) return this.cfg.useAttnIn;
+    if (point === this.hookQInput || point === this.hookKInput || point === this.hookVInput) return this.cfg.useSplitQkvInput;
+    if (point === this.hookMlpIn) return this.cfg.useHookMlpIn;
+    return true;
+  }
+
+  private async norm1(x: Tensor): Promise<Tensor> {
+    return this.ln1 ? this.ln1.forward(x) : x;
+  }
+
+  /** resid [batch, pos, d_model] → [batch, pos, d_model] */
+  async forward(residIn: Tensor, masking: AttentionMasking): Promise<Tensor> {
+    const cfg = this.cfg;
+    this.attn.useAttnResult = cfg.useAttnResult;
+    const residPre = await this.hookResidPre.run(residIn);
+    const perHead = cfg.useAttnIn || cfg.useSplitQkvInput;
+    // [batch, pos, head, d_model]: the residual repeated per head
+    const repeated = (): Tensor => residPre.unsqueeze(2).expand(-1, -1, cfg.nHeads, -1).contiguous();
+    let attnIn = perHead ? repeated() : residPre;
+    if (cfg.useAttnIn) attnIn = await this.hookAttnIn.run(attnIn.clone());
+    let qIn = attnIn;
+    let kIn = attnIn;
+    let vIn = attnIn;
+    if (cfg.useSplitQkvInput) {
+      qIn = await this.hookQInput.run(attnIn.clone());
+      kIn = await this.hookKInput.run(repeated());
+      vIn = await this.hookVInput.run(repeated());
+    }
+    // TL normalises the q, k and v inputs separately (ln1's hooks fire three times); when nothing hooks ln1 and
+    // the three inputs are one tensor, normalising once gives the same numbers.
+    let qN: Tensor;
+    let kN: Tensor;
+    let vN: Tensor;
+    const ln1Hooked = this.ln1?.hookPoints.some((h) => h.hasHooks) ?? false;
+    if (qIn === kIn && kIn === vIn && !ln1Hooked) {
+      qN = kN = vN = await this.norm1(qIn);
+    } else {
+      qN = await this.norm1(qIn);
+      kN = await this.norm1(kIn);
+      vN = await this.norm1(vIn);
+    }
+    const attnOut = await this.hookAttnOut.run(await this.attn.forward(qN, kN, vN, masking));
+    if (!this.mlp) return this.hookResidPost.run(residPre.add(attnOut));
+    const residMid = await this.hookResidMid.run(residPre.add(attnOut));
+    const mlpIn = cfg.useHookMlpIn ? await this.hookMlpIn.run(residMid.clone()) : residMid;
+    const normalized = this.ln2 ? await this.ln2.forward(mlpIn) : mlpIn;
+    const mlpOut = await this.hookMlpOut.run(await this.mlp.forward(normalized));
+    return this.hookResidPost.run(residMid.add(mlpOut));
+  }
+}

@@ -1,0 +1,52 @@
+// The MLP: hook_pre = x W_in + b_in, hook_post = act(pre), out = post W_out + b_out.
+import { TlensError } from "../../errors.js";
+import { Tensor, zeros } from "../../tensor/index.js";
+import { HookPoint } from "../hook-point.js";
+
+const ACTIVATIONS: Record<string, (x: Tensor) => Tensor> = {
+  gelu_new: (x) => x.geluNew(),
+  gelu_fast: (x) => x.geluNew(),
+  gelu: (x) => x.gelu(),
+  relu: (x) => x.relu(),
+  silu: (x) => x.silu(),
+};
+
+export function activation(name: string): (x: Tensor) => Tensor {
+  const f = ACTIVATIONS[name];
+  if (!f) throw new TlensError(`unsupported act_fn "${name}" (supported: ${Object.keys(ACTIVATIONS).join(", ")})`);
+  return f;
+}
+
+export class MLP {
+  readonly hookPre: HookPoint;
+  readonly hookPost: HookPoint;
+  /** [d_model, d_mlp] */
+  W_in: Tensor;
+  /** [d_mlp] */
+  b_in: Tensor;
+  /** [d_mlp, d_model] */
+  W_out: Tensor;
+  /** [d_model] */
+  b_out: Tensor;
+  private readonly act: (x: Tensor) => Tensor;
+
+  constructor(prefix: string, dModel: number, dMlp: number, actFn: string) {
+    this.hookPre = new HookPoint(`${prefix}.hook_pre`);
+    this.hookPost = new HookPoint(`${prefix}.hook_post`);
+    this.W_in = zeros([dModel, dMlp]);
+    this.b_in = zeros([dMlp]);
+    this.W_out = zeros([dMlp, dModel]);
+    this.b_out = zeros([dModel]);
+    this.act = activation(actFn);
+  }
+
+  get hookPoints(): HookPoint[] { return [this.hookPre, this.hookPost]; }
+  params(): [string, Tensor][] { return [["W_in", this.W_in], ["b_in", this.b_in], ["W_out", this.W_out], ["b_out", this.b_out]]; }
+
+  /** [batch, pos, d_model] → [batch, pos, d_model] */
+  async forward(x: Tensor): Promise<Tensor> {
+    const pre = await this.hookPre.run(x.matmul(this.W_in).add(this.b_in));
+    const post = await this.hookPost.run(this.act(pre));
+    return post.matmul(this.W_out).add(this.b_out);
+  }
+}

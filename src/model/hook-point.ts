@@ -1,0 +1,102 @@
+// Hook points: named places in the forward pass where user functions may read or replace an activation.
+import { HookError } from "../errors.js";
+import { fmtShape } from "../tensor/shape.js";
+import type { Tensor } from "../tensor/index.js";
+
+/** A hook sees the activation and its hook point; it may edit the tensor in place, or return a replacement of the
+ *  same shape (or a promise of one). */
+export type HookFn = (activation: Tensor, hook: HookPoint) => Tensor | void | Promise<Tensor | void>;
+/** Which hooks: an exact name, a list of names, or a predicate over names. */
+export type NameFilter = string | string[] | ((name: string) => boolean);
+
+interface HookEntry {
+  fn: HookFn;
+  permanent: boolean;
+}
+
+export class HookPoint {
+  private hooks: HookEntry[] = [];
+
+  constructor(readonly name: string) {}
+
+  /** The block index in the name (`blocks.3.attn.hook_z` → 3); throws for hooks outside blocks (as TL). */
+  layer(): number {
+    const m = /^blocks\.(\d+)\./.exec(this.name);
+    if (!m) throw new HookError(`hook "${this.name}" is not inside a block, so it has no layer`);
+    return Number(m[1]);
+  }
+
+  get hasHooks(): boolean {
+    return this.hooks.length > 0;
+  }
+
+  add(fn: HookFn, opts: { isPermanent?: boolean; prepend?: boolean } = {}): void {
+    const entry = { fn, permanent: opts.isPermanent ?? false };
+    if (opts.prepend) this.hooks.unshift(entry);
+    else this.hooks.push(entry);
+  }
+
+  remove(fn: HookFn): void {
+    this.hooks = this.hooks.filter((h) => h.fn !== fn);
+  }
+
+  clear(includingPermanent: boolean): void {
+    this.hooks = includingPermanent ? [] : this.hooks.filter((h) => h.permanent);
+  }
+
+  /** Runs every hook in order; a returned tensor must keep the activation's shape. */
+  async run(x: Tensor): Promise<Tensor> {
+    let act = x;
+    for (const { fn } of [...this.hooks]) {
+      const out = await fn(act, this);
+      if (out === undefined || out === null) continue;
+      if (typeof out !== "object" || !("shape" in out) || !("dtype" in out)) {
+        throw new HookError(`hook on "${this.name}" returned ${typeof out}; return a Tensor, or nothing to keep the (possibly edited) activation`);
+      }
+      if (out.shape.length !== act.shape.length || out.shape.some((s, i) => s !== act.shape[i])) {
+        throw new HookError(`hook on "${this.name}" returned shape ${fmtShape(out.shape)}, but the activation has shape ${fmtShape(act.shape)}`);
+      }
+      act = out.dtype === act.dtype ? out : out.to(act.dtype);
+    }
+    return act;
+  }
+}
+
+/** Edit distance, for "did you mean" suggestions. */
+function levenshtein(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length];
+}
+
+export function nearestName(name: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = levenshtein(name, c);
+    if (d < bestD) { bestD = d; best = c; }
+  }
+  return best;
+}
+
+/** The hook points a filter selects; an exact name that does not exist is an error with a suggestion. */
+export function selectHooks(points: ReadonlyMap<string, HookPoint>, filter: NameFilter): HookPoint[] {
+  if (typeof filter === "function") return [...points.values()].filter((p) => filter(p.name));
+  const names = typeof filter === "string" ? [filter] : filter;
+  return names.map((n) => {
+    const p = points.get(n);
+    if (!p) {
+      const near = nearestName(n, points.keys());
+      throw new HookError(`unknown hook "${n}"${near ? `; did you mean "${near}"?` : ""}`);
+    }
+    return p;
+  });
+}

@@ -1,0 +1,390 @@
+// HookedTransformer: TransformerLens's model class — every activation behind a named hook, runWithCache,
+// runWithHooks, weight processing, and the tokenizer helpers.
+import { setBackend, type BackendName } from "../backend/index.js";
+import { HookError, LoadError, ShapeError, TlensError, TokenizerError } from "../errors.js";
+import { makeConfig, type HookedTransformerConfig } from "../loading/config.js";
+import { arange, stack, Tensor } from "../tensor/index.js";
+import { fmtShape } from "../tensor/shape.js";
+import {
+  getTokenPosition, toSingleToken, toStrTokens, toTokens, tokensToString, type GetTokenPositionOptions, type Tokenizer,
+} from "../tokenizer/index.js";
+import { ActivationCache } from "./activation-cache.js";
+import { TransformerBlock } from "./components/block.js";
+import { Embed, PosEmbed, Unembed } from "./components/embed.js";
+import { Norm } from "./components/layer-norm.js";
+import { HookPoint, selectHooks, type HookFn, type NameFilter } from "./hook-point.js";
+import { loadPretrainedWeights } from "./pretrained.js";
+import { prepareTokens, validateTokens, type ModelInput } from "./model-input.js";
+import { processStateDict, type ProcessOptions, type StateDict } from "./weight-processing.js";
+
+export type ReturnType = "logits" | "loss" | "both" | null;
+
+export interface FromPretrainedOptions extends ProcessOptions {
+  /** Select the kernel backend for the whole process (default: native when built). */
+  backend?: BackendName;
+}
+
+export interface ForwardOptions {
+  returnType?: ReturnType;
+  /** With returnType "loss"/"both": the loss at every position [batch, pos - 1] instead of the mean. */
+  lossPerToken?: boolean;
+  prependBos?: boolean;
+  paddingSide?: "left" | "right";
+  /** int32 [batch, pos], 1 = real token: masks padded keys and offsets position ids (left padding), as TL. */
+  attentionMask?: Tensor;
+  /** Run blocks [0, stopAtLayer) and return the residual stream [batch, pos, d_model]. */
+  stopAtLayer?: number;
+  /** The input is the residual stream [batch, pos, d_model] before block startAtLayer. */
+  startAtLayer?: number;
+  /** With startAtLayer: the tokens of the run (needed for the loss). */
+  tokens?: Tensor;
+}
+
+export type RunWithCacheOptions = ForwardOptions & { namesFilter?: NameFilter; removeBatchDim?: boolean };
+export type RunWithHooksOptions = ForwardOptions & { fwdHooks: [NameFilter, HookFn][]; resetHooksEnd?: boolean };
+
+export class HookedTransformer {
+  readonly cfg: HookedTransformerConfig;
+  tokenizer: Tokenizer | null;
+  embed!: Embed;
+  posEmbed!: PosEmbed;
+  blocks!: TransformerBlock[];
+  lnFinal!: Norm | null;
+  unembed!: Unembed;
+  /** Hook points by name, in TL's module order (hook_dict). */
+  private hookDict = new Map<string, HookPoint>();
+
+  constructor(cfg: Partial<HookedTransformerConfig>, tokenizer: Tokenizer | null = null) {
+    this.cfg = makeConfig(cfg);
+    this.tokenizer = tokenizer;
+    this.build();
+  }
+
+  /** A model with zero weights from a config (load weights with loadStateDict). */
+  static fromConfig(cfg: Partial<HookedTransformerConfig>, tokenizer: Tokenizer | null = null): HookedTransformer {
+    return new HookedTransformer(cfg, tokenizer);
+  }
+
+  /** Loads a pretrained model with TL's default weight processing (foldLn, centerWritingWeights, centerUnembed,
+   *  foldValueBiases on; refactorFactoredAttnMatrices off). nameOrPath: an embedded model ("toy-ioi") or a path
+   *  (a Hugging Face folder: config.json + model.safetensors). */
+  static async fromPretrained(nameOrPath: string, opts: FromPretrainedOptions = {}): Promise<HookedTransformer> {
+    const { cfg, weights, tokenizer } = await loadPretrainedWeights(nameOrPath);
+    const o = { foldLn: true, centerWritingWeights: true, centerUnembed: true, foldValueBiases: true, refactorFactoredAttnMatrices: false, ...opts };
+    if (opts.backend) setBackend(opts.backend);
+    const processed = processStateDict(weights, cfg, o);
+    // as TL: a folded model is built with LNPre (no LN parameters), so fold before building
+    if (o.foldLn) foldNormalizationType(cfg);
+    const model = new HookedTransformer(cfg, tokenizer);
+    model.loadStateDict(processed);
+    return model;
+  }
+
+  /** The weights exactly as trained: no folding or centring (TL's from_pretrained_no_processing). */
+  static fromPretrainedNoProcessing(nameOrPath: string, opts: FromPretrainedOptions = {}): Promise<HookedTransformer> {
+    return HookedTransformer.fromPretrained(nameOrPath, {
+      foldLn: false, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false, refactorFactoredAttnMatrices: false, ...opts,
+    });
+  }
+
+  /** (Re)creates the components from cfg. Hook functions attached to the old hook points are dropped. */
+  private build(): void {
+    const cfg = this.cfg;
+    this.embed = new Embed(cfg.dVocab, cfg.dModel);
+    this.posEmbed = new PosEmbed(cfg.nCtx, cfg.dModel);
+    this.blocks = Array.from({ length: cfg.nLayers }, (_, l) => new TransformerBlock(l, cfg));
+    this.lnFinal = cfg.normalizationType ? new Norm("ln_final", cfg.normalizationType, cfg.dModel, cfg.eps) : null;
+    this.unembed = new Unembed(cfg.dModel, cfg.dVocabOut);
+    const points = [this.embed.hook, this.posEmbed.hook, ...this.blocks.flatMap((b) => b.hookPoints), ...(this.lnFinal?.hookPoints ?? [])];
+    this.hookDict = new Map(points.map((p) => [p.name, p]));
+  }
+
+  // ---------- parameters ----------
+
+  /** [prefix, module] pairs whose params() make up the state dict, in TL's order. */
+  private modules(): [string, { params(): [string, Tensor][] }][] {
+    const out: [string, { params(): [string, Tensor][] }][] = [["embed", this.embed], ["pos_embed", this.posEmbed]];
+    this.blocks.forEach((b, l) => {
+      if (b.ln1) out.push([`blocks.${l}.ln1`, b.ln1]);
+      if (b.ln2) out.push([`blocks.${l}.ln2`, b.ln2]);
+      out.push([`blocks.${l}.attn`, b.attn]);
+      if (b.mlp) out.push([`blocks.${l}.mlp`, b.mlp]);
+    });
+    if (this.lnFinal) out.push(["ln_final", this.lnFinal]);
+    out.push(["unembed", this.unembed]);
+    return out;
+  }
+
+  /** TL-named parameters (`blocks.0.attn.W_Q`, ...). The tensors are the model's own: edit with care. */
+  stateDict(): StateDict {
+    const sd: StateDict = new Map();
+    for (const [prefix, mod] of this.modules()) for (const [name, t] of mod.params()) sd.set(`${prefix}.${name}`, t);
+    return sd;
+  }
+
+  /** Loads TL-named parameters; shapes must match. strict (default): every parameter must be given, none extra. */
+  loadStateDict(sd: StateDict | Record<string, Tensor>, opts: { strict?: boolean } = {}): void {
+    const given = sd instanceof Map ? sd : new Map(Object.entries(sd));
+    const strict = opts.strict ?? true;
+    const known = new Set<string>();
+    for (const [prefix, mod] of this.modules()) {
+      for (const [name, current] of mod.params()) {
+        const key = `${prefix}.${name}`;
+        known.add(key);
+        const t = given.get(key);
+        if (!t) {
+          if (strict) throw new LoadError(`loadStateDict: missing parameter "${key}" (shape ${fmtShape(current.shape)})`);
+          continue;
+        }
+        if (t.shape.length !== current.shape.length || t.shape.some((s, i) => s !== current.shape[i])) {
+          throw new LoadError(`loadStateDict: "${key}" has shape ${fmtShape(t.shape)}, the model expects ${fmtShape(current.shape)}`);
+        }
+        const value = t.to("float32").contiguous();
+        // weights are multiplied again and again: let backends cache packed copies
+        value.storage.reusable = true;
+        (mod as unknown as Record<string, Tensor>)[name] = value;
+      }
+    }
+    if (strict) {
+      const extra = [...given.keys()].filter((k) => !known.has(k));
+      if (extra.length) throw new LoadError(`loadStateDict: unexpected parameters ${extra.slice(0, 5).map((k) => `"${k}"`).join(", ")}${extra.length > 5 ? ", ..." : ""}`);
+    }
+  }
+
+  /** TL's process_weights_: fold LN into the following weights (LN → LNPre), centre writing weights and the
+   *  unembedding, fold value biases; optionally refactor the QK/OV factors. */
+  processWeights(opts: ProcessOptions = {}): void {
+    const o = { foldLn: true, centerWritingWeights: true, centerUnembed: true, foldValueBiases: true, refactorFactoredAttnMatrices: false, ...opts };
+    const processed = processStateDict(this.stateDict(), this.cfg, o);
+    if (o.foldLn) foldNormalizationType(this.cfg);
+    this.build();
+    this.loadStateDict(processed);
+  }
+
+  private stacked(get: (b: TransformerBlock) => Tensor | undefined, what: string): Tensor {
+    const ts = this.blocks.map((b) => {
+      const t = get(b);
+      if (!t) throw new TlensError(`${what}: this model has no such parameter (attention-only?)`);
+      return t;
+    });
+    return stack(ts);
+  }
+
+  get W_E(): Tensor { return this.embed.W_E; }
+  get W_pos(): Tensor { return this.posEmbed.W_pos; }
+  get W_U(): Tensor { return this.unembed.W_U; }
+  get b_U(): Tensor { return this.unembed.b_U; }
+  /** [n_layers, n_heads, d_model, d_head] */
+  get W_Q(): Tensor { return this.stacked((b) => b.attn.W_Q, "W_Q"); }
+  get W_K(): Tensor { return this.stacked((b) => b.attn.W_K, "W_K"); }
+  get W_V(): Tensor { return this.stacked((b) => b.attn.W_V, "W_V"); }
+  /** [n_layers, n_heads, d_head, d_model] */
+  get W_O(): Tensor { return this.stacked((b) => b.attn.W_O, "W_O"); }
+  /** [n_layers, n_heads, d_head] */
+  get b_Q(): Tensor { return this.stacked((b) => b.attn.b_Q, "b_Q"); }
+  get b_K(): Tensor { return this.stacked((b) => b.attn.b_K, "b_K"); }
+  get b_V(): Tensor { return this.stacked((b) => b.attn.b_V, "b_V"); }
+  /** [n_layers, d_model] */
+  get b_O(): Tensor { return this.stacked((b) => b.attn.b_O, "b_O"); }
+  /** [n_layers, d_model, d_mlp] */
+  get W_in(): Tensor { return this.stacked((b) => b.mlp?.W_in, "W_in"); }
+  get b_in(): Tensor { return this.stacked((b) => b.mlp?.b_in, "b_in"); }
+  /** [n_layers, d_mlp, d_model] */
+  get W_out(): Tensor { return this.stacked((b) => b.mlp?.W_out, "W_out"); }
+  get b_out(): Tensor { return this.stacked((b) => b.mlp?.b_out, "b_out"); }
+
+  // ---------- cfg flags for optional hooks ----------
+
+  setUseAttnResult(on: boolean): void { this.cfg.useAttnResult = on; }
+  setUseSplitQkvInput(on: boolean): void { this.cfg.useSplitQkvInput = on; }
+  setUseHookMlpIn(on: boolean): void {
+    if (on && this.cfg.attnOnly) throw new TlensError("setUseHookMlpIn: an attention-only model has no MLP");
+    this.cfg.useHookMlpIn = on;
+  }
+  setUseAttnIn(on: boolean): void { this.cfg.useAttnIn = on; }
+
+  // ---------- hooks ----------
+
+  /** Every hook point name, in the order the forward pass reaches them. */
+  hookNames(): string[] {
+    const blockOrder = (b: TransformerBlock): HookPoint[] => [
+      b.hookResidPre, b.hookAttnIn, b.hookQInput, b.hookKInput, b.hookVInput, ...(b.ln1?.hookPoints ?? []),
+      b.attn.hookQ, b.attn.hookK, b.attn.hookV, b.attn.hookAttnScores, b.attn.hookPattern, b.attn.hookZ, b.attn.hookResult,
+      b.hookAttnOut, ...(b.mlp ? [b.hookResidMid, b.hookMlpIn, ...(b.ln2?.hookPoints ?? []), ...b.mlp.hookPoints] : []),
+      b.hookMlpOut, b.hookResidPost,
+    ];
+    return [this.embed.hook, this.posEmbed.hook, ...this.blocks.flatMap(blockOrder), ...(this.lnFinal?.hookPoints ?? [])].map((p) => p.name);
+  }
+
+  /** TL's hook_dict: every hook point by name (module order). */
+  get hookPoints(): ReadonlyMap<string, HookPoint> { return this.hookDict; }
+
+  addHook(name: NameFilter, fn: HookFn, opts: { isPermanent?: boolean; prepend?: boolean } = {}): void {
+    for (const p of selectHooks(this.hookDict, name)) p.add(fn, opts);
+  }
+
+  /** Removes hooks (permanent ones too unless includingPermanent is false; TL's default is false). */
+  resetHooks(opts: { includingPermanent?: boolean } = {}): void {
+    for (const p of this.hookDict.values()) p.clear(opts.includingPermanent ?? false);
+  }
+
+  /** Runs body with the hooks attached; they are removed afterwards, also when body throws. */
+  async withHooks<T>(hooks: [NameFilter, HookFn][], body: () => Promise<T>): Promise<T> {
+    const added: [HookPoint, HookFn][] = [];
+    try {
+      for (const [filter, fn] of hooks) {
+        for (const p of selectHooks(this.hookDict, filter)) {
+          p.add(fn);
+          added.push([p, fn]);
+        }
+      }
+      return await body();
+    } finally {
+      for (const [p, fn] of added) p.remove(fn);
+    }
+  }
+
+  // ---------- running ----------
+
+  forward(input: ModelInput | Tensor, opts?: ForwardOptions & { returnType?: "logits" }): Promise<Tensor>;
+  forward(input: ModelInput | Tensor, opts: ForwardOptions & { returnType: "loss" }): Promise<Tensor>;
+  forward(input: ModelInput | Tensor, opts: ForwardOptions & { returnType: "both" }): Promise<{ logits: Tensor; loss: Tensor }>;
+  forward(input: ModelInput | Tensor, opts: ForwardOptions & { returnType: null }): Promise<null>;
+  forward(input: ModelInput | Tensor, opts?: ForwardOptions): Promise<Tensor | { logits: Tensor; loss: Tensor } | null>;
+  async forward(input: ModelInput | Tensor, opts: ForwardOptions = {}): Promise<Tensor | { logits: Tensor; loss: Tensor } | null> {
+    const cfg = this.cfg;
+    const returnType = opts.returnType === undefined ? "logits" : opts.returnType;
+    const start = opts.startAtLayer ?? 0;
+    const stop = opts.stopAtLayer ?? cfg.nLayers;
+    checkLayer("startAtLayer", start, cfg.nLayers);
+    checkLayer("stopAtLayer", stop < 0 ? stop + cfg.nLayers : stop, cfg.nLayers);
+    const stopAt = stop < 0 ? stop + cfg.nLayers : stop;
+    let residual: Tensor;
+    let tokens: Tensor | null;
+    let attentionMask: Tensor | null;
+    if (opts.startAtLayer !== undefined) {
+      if (!(input instanceof Tensor) || input.ndim !== 3 || input.shape[2] !== cfg.dModel) {
+        throw new ShapeError(`forward with startAtLayer takes the residual stream [batch, pos, d_model=${cfg.dModel}], got ${input instanceof Tensor ? fmtShape(input.shape) : typeof input}`);
+      }
+      residual = input;
+      tokens = opts.tokens ? validateTokens(opts.tokens, cfg.dVocab, cfg.nCtx) : null;
+      attentionMask = opts.attentionMask ?? null;
+    } else {
+      const prepared = prepareTokens(input, this.tokenizer, cfg, { prependBos: opts.prependBos, paddingSide: opts.paddingSide });
+      tokens = prepared.tokens;
+      attentionMask = opts.attentionMask ?? prepared.attentionMask;
+      if (attentionMask && (attentionMask.shape[0] !== tokens.shape[0] || attentionMask.shape[1] !== tokens.shape[1])) {
+        throw new ShapeError(`attentionMask has shape ${fmtShape(attentionMask.shape)} but the tokens have shape ${fmtShape(tokens.shape)}`);
+      }
+      residual = await this.embedTokens(tokens, attentionMask);
+    }
+    for (let l = start; l < stopAt; l++) residual = await this.blocks[l].forward(residual, { attentionMask });
+    if (opts.stopAtLayer !== undefined) return residual;
+    const normalized = this.lnFinal ? await this.lnFinal.forward(residual) : residual;
+    const logits = this.unembed.forward(normalized);
+    if (returnType === null) return null;
+    if (returnType === "logits") return logits;
+    if (!tokens) throw new TlensError("the loss needs the tokens: pass opts.tokens together with startAtLayer");
+    const loss = lmCrossEntropy(logits, tokens, attentionMask, opts.lossPerToken ?? false);
+    return returnType === "loss" ? loss : { logits, loss };
+  }
+
+  /** hook_embed + hook_pos_embed → the residual stream before block 0. tokens [batch, pos] */
+  private async embedTokens(tokens: Tensor, attentionMask: Tensor | null): Promise<Tensor> {
+    const [batch, pos] = tokens.shape;
+    const embed = await this.embed.hook.run(this.embed.forward(tokens));
+    if (this.cfg.positionalEmbeddingType !== "standard") return embed;
+    // left padding: positions count real tokens only (TL's get_offset_position_ids)
+    const positions = attentionMask
+      ? attentionMask.cumsum(1).sub(1).clamp(0).to("int32")
+      : arange(pos).unsqueeze(0).expand(batch, pos);
+    const posEmbed = await this.posEmbed.hook.run(this.posEmbed.forward(positions, attentionMask));
+    return embed.add(posEmbed);
+  }
+
+  /** Runs the model caching activations (all hook points that fire, or those namesFilter selects). */
+  async runWithCache(input: ModelInput | Tensor, opts: RunWithCacheOptions = {}): Promise<[Tensor, ActivationCache]> {
+    const store = new Map<string, Tensor>();
+    const filter = opts.namesFilter ?? (() => true);
+    const points = selectHooks(this.hookDict, filter);
+    const save: HookFn = (act, hook) => { store.set(hook.name, act); };
+    const logits = await this.withHooks(points.map((p) => [p.name, save]), () => this.forward(input, opts));
+    // order the cache as TL does (hook_dict order)
+    const ordered = new Map([...this.hookDict.keys()].filter((k) => store.has(k)).map((k) => [k, store.get(k)!]));
+    const cache = new ActivationCache(ordered);
+    return [logits as Tensor, opts.removeBatchDim ? cache.removeBatchDim() : cache];
+  }
+
+  /** Runs with temporary hooks; they are removed afterwards (resetHooksEnd, default true), also on errors. */
+  async runWithHooks(input: ModelInput | Tensor, opts: RunWithHooksOptions): Promise<Tensor> {
+    if (opts.resetHooksEnd === false) {
+      for (const [filter, fn] of opts.fwdHooks) this.addHook(filter, fn);
+      return (await this.forward(input, opts)) as Tensor;
+    }
+    return (await this.withHooks(opts.fwdHooks, () => this.forward(input, opts))) as Tensor;
+  }
+
+  // ---------- tokenizer helpers ----------
+
+  private tok(): Tokenizer {
+    if (!this.tokenizer) throw new TokenizerError("this model has no tokenizer");
+    return this.tokenizer;
+  }
+
+  /** int32 [batch, pos]; prependBos defaults to the model's default (true for GPT-2), paddingSide to "right". */
+  toTokens(input: string | string[], opts: { prependBos?: boolean; paddingSide?: "left" | "right" } = {}): Tensor {
+    return toTokens(this.tok(), input, { prependBos: opts.prependBos ?? this.cfg.defaultPrependBos, paddingSide: opts.paddingSide, maxLength: this.cfg.nCtx }).tokens;
+  }
+
+  toStrTokens(input: string | Tensor | number[], opts: { prependBos?: boolean } = {}): string[] {
+    return toStrTokens(this.tok(), input as string, { prependBos: opts.prependBos ?? this.cfg.defaultPrependBos });
+  }
+
+  toString(tokens?: Tensor | number[]): string {
+    if (tokens === undefined) return `HookedTransformer(${this.cfg.modelName}: ${this.cfg.nLayers} layers, d_model ${this.cfg.dModel}, ${this.cfg.nHeads} heads)`;
+    return tokensToString(this.tok(), tokens as number[]);
+  }
+
+  toSingleToken(s: string): number { return toSingleToken(this.tok(), s); }
+
+  getTokenPosition(singleToken: string | number, input: string | Tensor, opts: GetTokenPositionOptions = {}): number {
+    return getTokenPosition(this.tok(), singleToken, input, { prependBos: this.cfg.defaultPrependBos, ...opts });
+  }
+
+  /** The unembedding columns of tokens: [d_model] for one token, [..., d_model] for a tensor/list of them. */
+  tokensToResidualDirections(tokens: Tensor | number[] | number | string): Tensor {
+    let ids: Tensor;
+    if (typeof tokens === "string") ids = Tensor.fromTypedArray(new Int32Array([this.toSingleToken(tokens)]), []);
+    else if (typeof tokens === "number") ids = Tensor.fromTypedArray(new Int32Array([tokens]), []);
+    else ids = tokens instanceof Tensor ? tokens.to("int32") : Tensor.fromTypedArray(Int32Array.from(tokens), [tokens.length]);
+    const dirs = this.W_U.transpose(0, 1).get(ids); // [..., d_model]
+    return dirs;
+  }
+}
+
+function checkLayer(what: string, layer: number, nLayers: number): void {
+  if (!Number.isInteger(layer) || layer < 0 || layer > nLayers) {
+    throw new HookError(`${what} = ${layer} is out of range for a model with ${nLayers} layers (0..${nLayers})`);
+  }
+}
+
+/** LN → LNPre and RMS → RMSPre once the norm's weights have been folded away. */
+export function foldNormalizationType(cfg: HookedTransformerConfig): void {
+  if (cfg.normalizationType === "LN") cfg.normalizationType = "LNPre";
+  else if (cfg.normalizationType === "RMS") cfg.normalizationType = "RMSPre";
+}
+
+/** Next-token cross entropy: mean over positions (and real tokens under a mask), or per token [batch, pos - 1]. */
+function lmCrossEntropy(logits: Tensor, tokens: Tensor, attentionMask: Tensor | null, perToken: boolean): Tensor {
+  const pos = tokens.shape[1];
+  if (pos < 2) throw new ShapeError("the loss needs at least 2 tokens per row");
+  const logProbs = logits.narrow(1, 0, pos - 1).logSoftmax(-1);
+  const targets = tokens.narrow(1, 1, pos - 1).unsqueeze(-1);
+  let nll = logProbs.gather(-1, targets).squeeze(-1).neg(); // [batch, pos - 1]
+  if (attentionMask) {
+    const m = attentionMask.narrow(1, 1, pos - 1).to("float32");
+    nll = nll.mul(m);
+    return perToken ? nll : nll.sum().div(m.sum());
+  }
+  return perToken ? nll : nll.mean();
+}

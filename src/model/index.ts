@@ -1,0 +1,10 @@
+// The model layer's public surface.
+export { HookedTransformer, foldNormalizationType } from "./hooked-transformer.js";
+export type { ForwardOptions, ReturnType, RunWithCacheOptions, RunWithHooksOptions, FromPretrainedOptions } from "./hooked-transformer.js";
+export { ActivationCache } from "./activation-cache.js";
+export { HookPoint, type HookFn, type NameFilter } from "./hook-point.js";
+export { getActName } from "./act-name.js";
+export type { ModelInput } from "./model-input.js";
+export { processStateDict, foldLayerNorm, centerWritingWeights, centerUnembed, foldValueBiases, refactorFactoredAttnMatrices } from "./weight-processing.js";
+export type { StateDict, ProcessOptions } from "./weight-processing.js";
+export { EMBEDDED_MODELS } from "./pretrained.js";
