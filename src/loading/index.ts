@@ -1,0 +1,18 @@
+// src/loading: weight formats, configs and conversions to TransformerLens names.
+export { makeConfig } from "./config.js";
+export type { HookedTransformerConfig, NormalizationType, PositionalEmbeddingType, ActFn } from "./config.js";
+export {
+  readSafetensors, readSafetensorsFile, writeSafetensors, parseSafetensorsHeader, readHeaderLength, decodeTensor,
+  decodeFloat16, decodeBfloat16, float16Bits, bfloat16Bits, MAX_HEADER_BYTES,
+} from "./safetensors.js";
+export type {
+  SafetensorsEntry, SafetensorsHeader, SafetensorsContents, ReadSafetensorsOptions, WriteSafetensorsOptions,
+} from "./safetensors.js";
+export { hfConfigToTL, hfConfigExtras, hfArchitecture, SUPPORTED_HF_ARCHITECTURES } from "./hf-config.js";
+export type { HfConfigOptions, HfConfigExtras } from "./hf-config.js";
+export { convertGpt2Weights } from "./gpt2.js";
+export type { ConvertGpt2Options } from "./gpt2.js";
+export { detectFormat, detectModelFiles, detectFormatFromFiles } from "./detect.js";
+export type { ModelFormat, DetectedModel } from "./detect.js";
+export { loadHfModelDir, readHfSafetensors, readJsonFile } from "./fs.js";
+export type { LoadedHfModel } from "./fs.js";
