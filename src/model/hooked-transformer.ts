@@ -309,9 +309,8 @@ export class HookedTransformer {
     const points = selectHooks(this.hookDict, filter);
     const save: HookFn = (act, hook) => { store.set(hook.name, act); };
     const logits = await this.withHooks(points.map((p) => [p.name, save]), () => this.forward(input, opts));
-    // order the cache as TL does (hook_dict order)
-    const ordered = new Map([...this.hookDict.keys()].filter((k) => store.has(k)).map((k) => [k, store.get(k)!]));
-    const cache = new ActivationCache(ordered);
+    // keys in the order the hooks first fired, as TL's cache dict
+    const cache = new ActivationCache(store);
     return [logits as Tensor, opts.removeBatchDim ? cache.removeBatchDim() : cache];
   }
 
