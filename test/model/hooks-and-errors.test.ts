@@ -1,0 +1,119 @@
+// Hook management and the errors a researcher can run into, on the golden model.
+import { beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { HookError, HookedTransformer, IndexError, ShapeError, tensor, utils, type Tensor } from "../../src/index.js";
+import { readSafetensorsFile } from "../../src/loading/safetensors.js";
+
+const G = fileURLToPath(new URL("../../../shared/golden/tl", import.meta.url));
+let model: HookedTransformer;
+let tokens: Tensor;
+let clean: Tensor;
+
+beforeAll(async () => {
+  model = await HookedTransformer.fromPretrained(G);
+  tokens = (await readSafetensorsFile(`${G}/inputs.safetensors`)).tensors.get("tokens")!;
+  clean = await model.forward(tokens);
+});
+
+const sameAsClean = async (): Promise<void> => {
+  const logits = await model.forward(tokens);
+  expect(logits.sub(clean).abs().max().item()).toBe(0);
+};
+
+describe("hooks", () => {
+  it("unknown hook names suggest the nearest", async () => {
+    await expect(model.runWithHooks(tokens, { fwdHooks: [["blocks.0.attn.hook_patern", () => {}]] }))
+      .rejects.toThrow(/unknown hook "blocks.0.attn.hook_patern"; did you mean "blocks.0.attn.hook_pattern"\?/);
+    expect(() => model.addHook("hook_embd", () => {})).toThrow(HookError);
+    await sameAsClean();
+  });
+
+  it("a hook returning the wrong shape names the hook and both shapes", async () => {
+    const bad = model.runWithHooks(tokens, { fwdHooks: [["blocks.1.hook_resid_pre", (r) => r.get(":", "1:")]] });
+    await expect(bad).rejects.toThrow(/hook on "blocks.1.hook_resid_pre" returned shape \[2, 11, 64\], but the activation has shape \[2, 12, 64\]/);
+    await sameAsClean();
+  });
+
+  it("after a hook throws, no hook stays attached", async () => {
+    let calls = 0;
+    const counting = (): void => { calls++; };
+    const throwing = (): void => { throw new Error("boom"); };
+    await expect(model.runWithHooks(tokens, { fwdHooks: [["hook_embed", counting], ["blocks.2.hook_mlp_out", throwing]] })).rejects.toThrow("boom");
+    await expect(model.runWithCache(tokens, { namesFilter: (n) => n.endsWith("hook_z") || n === "blocks.0.hook_resid_post" })).resolves.toBeDefined();
+    calls = 0;
+    await sameAsClean();
+    expect(calls).toBe(0);
+    for (const p of model.hookPoints.values()) expect(p.hasHooks).toBe(false);
+  });
+
+  it("permanent hooks survive resetHooks unless includingPermanent", async () => {
+    let calls = 0;
+    model.addHook("hook_embed", () => { calls++; }, { isPermanent: true });
+    model.addHook("hook_pos_embed", () => { calls += 10; });
+    model.resetHooks();
+    await model.forward(tokens);
+    expect(calls).toBe(1);
+    model.resetHooks({ includingPermanent: true });
+    await model.forward(tokens);
+    expect(calls).toBe(1);
+  });
+
+  it("hooks run in order, prepend puts one first, and see the hook point", async () => {
+    const seen: string[] = [];
+    model.addHook("blocks.1.attn.hook_z", (_z, hook) => { seen.push(`a:${hook.name}:${hook.layer()}`); });
+    model.addHook("blocks.1.attn.hook_z", () => { seen.push("b"); }, { prepend: true });
+    await model.forward(tokens);
+    model.resetHooks();
+    expect(seen).toEqual(["b", "a:blocks.1.attn.hook_z:1"]);
+  });
+
+  it("withHooks removes its hooks even when the body throws", async () => {
+    await expect(model.withHooks([["hook_embed", (e) => e.mul(0)]], async () => { throw new Error("body"); })).rejects.toThrow("body");
+    await sameAsClean();
+  });
+
+  it("namesFilter and removeBatchDim", async () => {
+    const [, cache] = await model.runWithCache(tokens, { namesFilter: (n) => n.endsWith("hook_pattern") });
+    expect(cache.keys()).toEqual(["blocks.0.attn.hook_pattern", "blocks.1.attn.hook_pattern", "blocks.2.attn.hook_pattern"]);
+    expect(cache.get("pattern", 1).shape).toEqual([2, 4, 12, 12]);
+    expect(() => cache.get("blocks.0.attn.hook_z")).toThrow(/not in the cache/);
+    const [, single] = await model.runWithCache(tokens.get("0:1"), { namesFilter: "blocks.0.hook_resid_post", removeBatchDim: true });
+    expect(single.get("resid_post", 0).shape).toEqual([12, 64]);
+  });
+
+  it("stopAtLayer and startAtLayer compose to the full forward", async () => {
+    const resid = await model.forward(tokens, { stopAtLayer: 2 });
+    expect(resid.shape).toEqual([2, 12, 64]);
+    const logits = await model.forward(resid, { startAtLayer: 2 });
+    expect(logits.sub(clean).abs().max().item()).toBeLessThan(1e-5);
+    const loss = await model.forward(resid, { startAtLayer: 2, tokens, returnType: "loss" });
+    const direct = await model.forward(tokens, { returnType: "loss" });
+    expect(Math.abs(loss.item() - direct.item())).toBeLessThan(1e-6);
+  });
+});
+
+describe("input errors", () => {
+  it("token ids outside the vocabulary", async () => {
+    await expect(model.forward(tensor([[1, 1000]], undefined, "int32"))).rejects.toThrow(IndexError);
+    await expect(model.forward([[1, -1]])).rejects.toThrow(/token id -1 .* out of range for the vocabulary of size d_vocab = 1000/);
+  });
+  it("sequences longer than n_ctx", async () => {
+    await expect(model.forward(tensor([Array(65).fill(1)], undefined, "int32"))).rejects.toThrow(/65 tokens is longer than the model's context n_ctx = 64/);
+    await expect(model.forward(tensor([Array(65).fill(1)], undefined, "int32"))).rejects.toThrow(ShapeError);
+  });
+  it("non-integer tokens and strings without a tokenizer", async () => {
+    await expect(model.forward(tensor([[1.5, 2]]))).rejects.toThrow(/integers/);
+    await expect(model.forward("hello")).rejects.toThrow(/no tokenizer/);
+  });
+});
+
+describe("utils.getActName", () => {
+  const table = JSON.parse(readFileSync(`${G}/common.json`, "utf8")).get_act_name as { args: [string, number | null, string | null]; result: string }[];
+  it("matches TL's table (except the ln_final case, which gives the real hook)", () => {
+    for (const { args, result } of table) {
+      const expected = result === "ln_final.ln_final.hook_scale" ? "ln_final.hook_scale" : result;
+      expect(utils.getActName(...args)).toBe(expected);
+    }
+  });
+});
