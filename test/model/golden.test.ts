@@ -124,6 +124,14 @@ function runCase(name: CaseName): void {
       for (const key of index.cache_names_extra) expectClose(key, cache.get(key), out.get(`cache_extra/${key}`)!);
     });
 
+    it("gives TL's tokensToResidualDirections", () => {
+      const common = JSON.parse(readFileSync(`${G}/common.json`, "utf8")) as { answer_tokens: number[] };
+      const dirs = model.tokensToResidualDirections(common.answer_tokens);
+      const golden = out.get("decomp/tokens_to_residual_directions")!;
+      expectClose("tokens_to_residual_directions", dirs, golden);
+      expect(model.tokensToResidualDirections(common.answer_tokens[0]).shape).toEqual([64]);
+    });
+
     it("matches TL's hook interventions", async () => {
       const steer = out.get("hooks/steer_vector")!;
       const ablateZ: [string, (z: Tensor) => void] = ["blocks.1.attn.hook_z", (z) => { z.set([":", ":", 2], 0); }];
