@@ -40,6 +40,7 @@ VINL vm v_nan(vf a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
 VINL vf v_sel(vm m, vf a, vf b) { return _mm256_blendv_ps(b, a, m); }
 VINL vm m_zero(void) { return _mm256_setzero_ps(); }
 VINL vm m_or(vm a, vm b) { return _mm256_or_ps(a, b); }
+VINL vm m_and(vm a, vm b) { return _mm256_and_ps(a, b); }
 VINL int m_any(vm a) { return _mm256_movemask_ps(a) != 0; }
 VINL vi v_asint(vf a) { return _mm256_castps_si256(a); }
 VINL vf v_asfloat(vi a) { return _mm256_castsi256_ps(a); }

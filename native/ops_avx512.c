@@ -36,6 +36,7 @@ VINL vm v_nan(vf a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
 VINL vf v_sel(vm m, vf a, vf b) { return _mm512_mask_blend_ps(m, b, a); }
 VINL vm m_zero(void) { return 0; }
 VINL vm m_or(vm a, vm b) { return (vm)(a | b); }
+VINL vm m_and(vm a, vm b) { return (vm)(a & b); }
 VINL int m_any(vm a) { return a != 0; }
 VINL vi v_asint(vf a) { return _mm512_castps_si512(a); }
 VINL vf v_asfloat(vi a) { return _mm512_castsi512_ps(a); }

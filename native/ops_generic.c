@@ -37,6 +37,7 @@ VINL vm v_nan(vf a) { return a != a; }
 VINL vf v_sel(vm m, vf a, vf b) { return m ? a : b; }
 VINL vm m_zero(void) { return 0; }
 VINL vm m_or(vm a, vm b) { return a | b; }
+VINL vm m_and(vm a, vm b) { return a & b; }
 VINL int m_any(vm a) { return a != 0; }
 VINL vi v_asint(vf a) { vi r; memcpy(&r, &a, 4); return r; }
 VINL vf v_asfloat(vi a) { vf r; memcpy(&r, &a, 4); return r; }

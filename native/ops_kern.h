@@ -3,7 +3,7 @@
 // the types vf (float vector), vi (int32 vector), vm (lane mask) and the v_* / vi_* / m_* helpers below:
 //   v_set1 v_load v_store v_loadn(p,n,fill) v_storen(p,v,n) v_add v_sub v_mul v_div v_fma(a,b,c)=a*b+c v_sqrt
 //   v_max(a,b)=a>b?a:b  v_min(a,b)=a<b?a:b (x86 semantics: a NaN operand yields b)  v_neg v_abs
-//   v_lt v_le v_gt v_eq v_nan -> vm   v_sel(m,a,b)=m?a:b   m_zero m_or m_any
+//   v_lt v_le v_gt v_eq v_nan -> vm   v_sel(m,a,b)=m?a:b   m_zero m_or m_and m_any
 //   v_asint v_asfloat vi_set1 vi_add vi_sub vi_and vi_or vi_srai vi_slli v_cvti (round) vi_cvtf
 //   v_hsum v_hmax v_hmin (horizontal; NaN-free inputs)
 // Accuracy (tested in test/native-ops.test.ts against float64 math): |err| <= 1e-6 * max(1, |y|).
@@ -26,10 +26,9 @@ VINL vf KN(v_round)(vf x) {
   return v_sub(v_add(x, magic), magic);
 }
 
-// exp: Cody-Waite range reduction x = n ln2 + r, degree-6 polynomial (Cephes expf), 2^n applied in two halves so
-// that results down to the subnormal range come out right; NaN in -> NaN out, +-inf -> inf / 0.
-VINL vf KN(v_exp)(vf x) {
-  x = v_min(v_set1(88.9f), v_max(v_set1(-104.0f), x));  // NaN passes through (second operand)
+// exp core for x in [-104, 89]: Cody-Waite range reduction x = n ln2 + r, degree-6 polynomial (Cephes expf),
+// 2^n applied in two halves so that n down to -150 (subnormal results) and up to 128 work.
+VINL vf KN(v_exp_core)(vf x) {
   vf n = KN(v_round)(v_mul(x, v_set1(1.44269504088896341f)));
   vf r = v_fma(n, v_set1(-0.693359375f), x);
   r = v_fma(n, v_set1(2.12194440e-4f), r);
@@ -46,6 +45,19 @@ VINL vf KN(v_exp)(vf x) {
   vf s1 = v_asfloat(vi_slli(vi_add(n1, vi_set1(127)), 23));
   vf s2 = v_asfloat(vi_slli(vi_add(n2, vi_set1(127)), 23));
   return v_mul(v_mul(y, s1), s2);
+}
+
+// exp with NaN in -> NaN out, +inf -> inf, -inf -> 0. Results below FLT_MIN (x < -87.3) take a separate path,
+// only for vectors that have such a lane: subnormal arithmetic costs a microcode assist on many CPUs, and
+// softmax feeds exp(-inf) for every masked lane.
+VINL vf KN(v_exp)(vf x) {
+  vf xc = v_min(v_set1(88.9f), v_max(v_set1(-87.3f), x));  // NaN passes through (second operand)
+  vf r = KN(v_exp_core)(xc);
+  vm low = v_lt(x, v_set1(-87.3f));
+  r = v_sel(low, v_set1(0.0f), r);
+  vm sub = m_and(low, v_gt(x, v_set1(-104.0f)));
+  if (m_any(sub)) r = v_sel(sub, KN(v_exp_core)(v_sel(sub, x, v_set1(-87.3f))), r);
+  return r;
 }
 
 // log (Cephes logf): x = m 2^e with m in [sqrt(1/2), sqrt(2)), log(1+f) by a degree-9 polynomial.
@@ -299,6 +311,8 @@ static TGT void KN(col_min)(float *acc, const float *p, int64_t n) {
   for (int64_t j = 0; j < n; j++) { float v = p[j], a = acc[j]; acc[j] = TL_MINF(v, a); }
 }
 
+static const float KN(iota)[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
 static TGT void KN(softmax_rows)(const float *x, float *y, int64_t r0, int64_t r1, int64_t cols, int lg,
                                  int64_t qlen, int64_t koff) {
   for (int64_t r = r0; r < r1; r++) {
@@ -311,6 +325,34 @@ static TGT void KN(softmax_rows)(const float *x, float *y, int64_t r0, int64_t r
     }
     if (lim == 0) {  // nothing to attend to: undefined, like softmax of an all -inf row
       for (int64_t i = 0; i < cols; i++) yr[i] = NAN;
+      continue;
+    }
+    if (W > 1 && cols <= 2 * W) {
+      // short rows (attention over a few keys): the whole row lives in two registers
+      int n0 = lim < W ? (int)lim : W, n1 = (int)lim - n0;
+      vf v0 = v_loadn(xr, n0, -INFINITY);
+      vf v1 = v_loadn(xr + W, n1, -INFINITY);
+      vm nan = m_or(v_nan(v0), v_nan(v1));
+      float m = m_any(nan) ? NAN : v_hmax(v_max(v0, v1));
+      vf vmx = v_set1(m);
+      vf d0 = v_sub(v0, vmx), d1 = v_sub(v1, vmx);
+      vf e0 = KN(v_exp)(d0), e1 = KN(v_exp)(d1);
+      float s = v_hsum(v_add(e0, e1));
+      int c0 = cols < W ? (int)cols : W, c1 = (int)cols - c0;
+      // lanes past lim (causal mask) get exactly 0 / -inf, whatever the row holds (NaN rows included)
+      vm ok0 = v_lt(v_load(KN(iota)), v_set1((float)n0)), ok1 = v_lt(v_load(KN(iota)), v_set1((float)n1));
+      vf o0, o1;
+      if (!lg) {
+        vf inv = v_set1(1.0f / s);
+        o0 = v_sel(ok0, v_mul(e0, inv), v_set1(0.0f));
+        o1 = v_sel(ok1, v_mul(e1, inv), v_set1(0.0f));
+      } else {
+        vf ls = v_set1(logf(s));
+        o0 = v_sel(ok0, v_sub(d0, ls), v_set1(-INFINITY));
+        o1 = v_sel(ok1, v_sub(d1, ls), v_set1(-INFINITY));
+      }
+      v_storen(yr, o0, c0);
+      v_storen(yr + W, o1, c1);
       continue;
     }
     // pass 1: max (NaN anywhere -> NaN row)

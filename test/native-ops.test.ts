@@ -391,13 +391,23 @@ describe.skipIf(!addon)("native ops", () => {
             }
           }
         }
-        // a NaN poisons its row only; +inf gives NaN like the reference
-        const x = new Float32Array([1, NaN, 2, 0.5, 1, 2, Infinity, 0, 1]);
-        const a = new Float32Array(9);
-        const b = new Float32Array(9);
-        addon!.softmaxF32(x, 3, 3, a, false, 0, 0);
-        js.softmax(x, 3, 3, b);
-        expectClose(a, b, 2e-6, "softmax specials");
+        // a NaN poisons its row only; +inf and all -inf rows give NaN like the reference; masked entries stay 0/-inf
+        for (const cols of [3, 21, 40]) {
+          const rows = 4;
+          const x = fillRandom(rng, new Float32Array(rows * cols));
+          x[1] = NaN;
+          x[cols + 1] = Infinity;
+          for (let i = 0; i < cols; i++) x[2 * cols + i] = -Infinity;
+          for (const log of [false, true]) {
+            for (const causal of [undefined, { qLen: 2, kOffset: 1 }]) {
+              const a = new Float32Array(rows * cols);
+              const b = new Float32Array(rows * cols);
+              addon!.softmaxF32(x, rows, cols, a, log, causal ? causal.qLen : 0, causal ? causal.kOffset : 0);
+              js.softmax(x, rows, cols, b, { log, causal });
+              expectClose(a, b, 2e-6, `softmax specials ${cols} log=${log} causal=${!!causal}`);
+            }
+          }
+        }
       });
 
       it("layer norm (with/without w, b, scaleOut; offset means) matches the JS backend", () => {
@@ -432,7 +442,7 @@ describe.skipIf(!addon)("native ops", () => {
     let packs = 0;
     const counting = new NativeBackend({
       ...addon!,
-      sgemmPackB: (...args: Parameters<NonNullable<typeof addon.sgemmPackB>>) => { packs++; return addon!.sgemmPackB!(...args); },
+      sgemmPackB: (...args: Parameters<NonNullable<NonNullable<typeof addon>["sgemmPackB"]>>) => { packs++; return addon!.sgemmPackB!(...args); },
     } as typeof addon & object);
     const key = {};
     const run = (version: number, backend: NativeBackend | JsBackend) => {
