@@ -312,6 +312,42 @@ typedef struct {
   tl_dims dims;
 } copy_ctx;
 
+// Transposing copies (one operand contiguous along the last dim, the other along the second-to-last): tiles of
+// TL_TILE x TL_TILE so that both sides stay in L1. Items are (outer index, tile row, tile column).
+#define TL_TILE 32
+static void copy_tiled_range(void *cv, int64_t lo, int64_t hi) {
+  copy_ctx *c = (copy_ctx *)cv;
+  const tl_dims *d = &c->dims;
+  int nd = d->nd;
+  int64_t A = d->shape[nd - 2], B = d->shape[nd - 1];
+  int64_t ta = (A + TL_TILE - 1) / TL_TILE, tb = (B + TL_TILE - 1) / TL_TILE;
+  int64_t ss0 = d->st[0][nd - 2], ss1 = d->st[0][nd - 1], ds0 = d->st[1][nd - 2], ds1 = d->st[1][nd - 1];
+  tl_dims od = *d;  // outer dims
+  od.nd = nd - 2;
+  if (od.nd == 0) { od.nd = 1; od.shape[0] = 1; od.st[0][0] = od.st[1][0] = 0; }
+  for (int64_t u = lo; u < hi; u++) {
+    int64_t outer = u / (ta * tb), t = u % (ta * tb);
+    int64_t i0 = (t / tb) * TL_TILE, j0 = (t % tb) * TL_TILE;
+    int64_t i1 = i0 + TL_TILE < A ? i0 + TL_TILE : A, j1 = j0 + TL_TILE < B ? j0 + TL_TILE : B;
+    tl_walk w;
+    walk_init(&w, &od, outer);
+    const float *s = c->s + w.off[0];
+    float *dd = c->d + w.off[1];
+    if (ds1 == 1 && i1 - i0 == TL_TILE && j1 - j0 == TL_TILE) {
+      float tile[TL_TILE][TL_TILE];
+      for (int64_t j = 0; j < TL_TILE; j++)
+        for (int64_t i = 0; i < TL_TILE; i++) tile[i][j] = s[(i0 + i) * ss0 + (j0 + j) * ss1];
+      for (int64_t i = 0; i < TL_TILE; i++) memcpy(dd + (i0 + i) * ds0 + j0, tile[i], sizeof tile[i]);
+    } else if (ds1 == 1) {
+      for (int64_t i = i0; i < i1; i++)
+        for (int64_t j = j0; j < j1; j++) dd[i * ds0 + j] = s[i * ss0 + j * ss1];
+    } else {
+      for (int64_t j = j0; j < j1; j++)
+        for (int64_t i = i0; i < i1; i++) dd[i * ds0 + j * ds1] = s[i * ss0 + j * ss1];
+    }
+  }
+}
+
 static void copy_range(void *cv, int64_t lo, int64_t hi) {
   copy_ctx *c = (copy_ctx *)cv;
   int last = c->dims.nd - 1;
@@ -752,6 +788,16 @@ static napi_value js_copy(napi_env env, napi_callback_info info) {
   dims_coalesce(&c.dims);
   c.s = s + offs[0];
   c.d = d + offs[1];
+  int nd = c.dims.nd;
+  if (nd >= 2) {
+    int64_t ss0 = c.dims.st[0][nd - 2], ss1 = c.dims.st[0][nd - 1], ds0 = c.dims.st[1][nd - 2], ds1 = c.dims.st[1][nd - 1];
+    int64_t A = c.dims.shape[nd - 2], B = c.dims.shape[nd - 1];
+    if (((ds1 == 1 && ss0 == 1 && ss1 != 1) || (ss1 == 1 && ds0 == 1 && ds1 != 1)) && A >= 8 && B >= 8) {
+      int64_t tiles = ((A + TL_TILE - 1) / TL_TILE) * ((B + TL_TILE - 1) / TL_TILE);
+      par_range((n / (A * B)) * tiles, (double)(TL_TILE * TL_TILE), copy_tiled_range, &c);
+      return NULL;
+    }
+  }
   par_range(n, 1.0, copy_range, &c);
   return NULL;
 }

@@ -298,6 +298,24 @@ describe.skipIf(!addon)("native ops", () => {
         nb.copy(big, c);
         js.copy(big, { ...c, data: out2 });
         expectEqual(out1, out2, "large copy");
+        // transposes (tiled path): contiguous dst from a transposed src, transposed dst from a contiguous src
+        for (const [A, B] of [[50, 70], [64, 96], [9, 300], [33, 8]]) {
+          const base = randomView(rng, [3, B, A], "contig");
+          const srcT: View<Float32Array> = { ...base, shape: [3, A, B], strides: [A * B, 1, A] };
+          const o1 = new Float32Array(3 * A * B);
+          const o2 = new Float32Array(3 * A * B);
+          const dv = { data: o1, offset: 0, shape: [3, A, B], strides: [A * B, B, 1] };
+          nb.copy(srcT, dv);
+          js.copy(srcT, { ...dv, data: o2 });
+          expectEqual(o1, o2, `transpose src ${A}x${B}`);
+          const src = randomView(rng, [3, A, B], "contig");
+          const p1 = new Float32Array(3 * A * B + 5);
+          const p2 = p1.slice();
+          const dT = { data: p1, offset: 5, shape: [3, A, B], strides: [A * B, 1, A] };
+          nb.copy(src, dT);
+          js.copy(src, { ...dT, data: p2 });
+          expectEqual(p1, p2, `transpose dst ${A}x${B}`);
+        }
       });
 
       it("reductions over trailing dims of random (permuted) views match the JS backend", () => {

@@ -39,9 +39,9 @@ const REDUCE_CODES: Partial<Record<ReduceOp, number>> = { sum: 0, max: 1, min: 2
 /** Ops cheap enough per element that the JS loop wins until the N-API call overhead is amortised. */
 const CHEAP_UNARY = new Set<UnaryOp>(["neg", "abs", "relu", "square", "sqrt", "rsqrt", "reciprocal"]);
 
-/** Below these element counts the JS backend is used (N-API call + argument packing ≈ 0.3–0.5 µs; measured with
- *  bench/ops.ts `thresholds`). */
-export const NATIVE_MIN = { unaryCheap: 256, unary: 32, binary: 256, copy: 512, reduce: 256, softmax: 64, layerNorm: 64 };
+/** Below these element counts the JS backend is used: the N-API call with its argument packing costs ≈ 0.3–0.4 µs,
+ *  about what the JS loop needs for this many elements (measured with `npm run bench -- ops thresholds`). */
+export const NATIVE_MIN = { unaryCheap: 32, unary: 16, binary: 16, copy: 64, reduce: 16, softmax: 16, layerNorm: 64 };
 
 const MAX_RANK = 64;
 
