@@ -16,6 +16,9 @@ interface HookEntry {
 
 export class HookPoint {
   private hooks: HookEntry[] = [];
+  /** Absolute position of index 0 of the activation's pos dim: 0 normally; during generation with the KV cache,
+   *  hooks see only the new positions, which start here. */
+  positionOffset = 0;
 
   constructor(readonly name: string) {}
 
@@ -48,7 +51,13 @@ export class HookPoint {
   async run(x: Tensor): Promise<Tensor> {
     let act = x;
     for (const { fn } of [...this.hooks]) {
-      const out = await fn(act, this);
+      let out: Tensor | void;
+      try {
+        out = await fn(act, this);
+      } catch (e) {
+        if (e instanceof Error && !e.message.includes(`"${this.name}"`)) e.message = `in hook on "${this.name}": ${e.message}`;
+        throw e;
+      }
       if (out === undefined || out === null) continue;
       if (typeof out !== "object" || !("shape" in out) || !("dtype" in out)) {
         throw new HookError(`hook on "${this.name}" returned ${typeof out}; return a Tensor, or nothing to keep the (possibly edited) activation`);

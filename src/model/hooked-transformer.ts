@@ -3,7 +3,7 @@
 import { setBackend, type BackendName } from "../backend/index.js";
 import { HookError, LoadError, ShapeError, TlensError, TokenizerError } from "../errors.js";
 import { makeConfig, type HookedTransformerConfig } from "../loading/config.js";
-import { arange, stack, Tensor } from "../tensor/index.js";
+import { arange, cat, ones, stack, Tensor } from "../tensor/index.js";
 import { fmtShape } from "../tensor/shape.js";
 import {
   getTokenPosition, toSingleToken, toStrTokens, toTokens, tokensToString, type GetTokenPositionOptions, type Tokenizer,
@@ -14,6 +14,8 @@ import { Embed, PosEmbed, Unembed } from "./components/embed.js";
 import { Norm } from "./components/layer-norm.js";
 import { HookPoint, selectHooks, type HookFn, type NameFilter } from "./hook-point.js";
 import { loadPretrainedWeights } from "./pretrained.js";
+import { KeyValueCache } from "./kv-cache.js";
+import { generate, type GenerateOptions } from "./generate.js";
 import { prepareTokens, validateTokens, type ModelInput } from "./model-input.js";
 import { processStateDict, type ProcessOptions, type StateDict } from "./weight-processing.js";
 
@@ -38,6 +40,9 @@ export interface ForwardOptions {
   startAtLayer?: number;
   /** With startAtLayer: the tokens of the run (needed for the loss). */
   tokens?: Tensor;
+  /** Keys and values of earlier positions: the input holds only the new tokens, which attend to everything
+   *  cached, and are appended to the cache (TL's past_kv_cache). */
+  pastKvCache?: KeyValueCache;
 }
 
 export type RunWithCacheOptions = ForwardOptions & { namesFilter?: NameFilter; removeBatchDim?: boolean };
@@ -276,9 +281,12 @@ export class HookedTransformer {
       if (attentionMask && (attentionMask.shape[0] !== tokens.shape[0] || attentionMask.shape[1] !== tokens.shape[1])) {
         throw new ShapeError(`attentionMask has shape ${fmtShape(attentionMask.shape)} but the tokens have shape ${fmtShape(tokens.shape)}`);
       }
-      residual = await this.embedTokens(tokens, attentionMask);
+      residual = await this.embedTokens(tokens, attentionMask, opts.pastKvCache);
     }
-    for (let l = start; l < stopAt; l++) residual = await this.blocks[l].forward(residual, { attentionMask });
+    const kv = opts.pastKvCache;
+    // with a KV cache, attention masks over cached + new positions
+    const keyMask = kv ? kv.extendMask(residual.shape[0], residual.shape[1], attentionMask) : attentionMask;
+    for (let l = start; l < stopAt; l++) residual = await this.blocks[l].forward(residual, { attentionMask: keyMask, kvCache: kv?.entries[l] });
     if (opts.stopAtLayer !== undefined) return residual;
     const normalized = this.lnFinal ? await this.lnFinal.forward(residual) : residual;
     const logits = this.unembed.forward(normalized);
@@ -289,15 +297,23 @@ export class HookedTransformer {
     return returnType === "loss" ? loss : { logits, loss };
   }
 
-  /** hook_embed + hook_pos_embed → the residual stream before block 0. tokens [batch, pos] */
-  private async embedTokens(tokens: Tensor, attentionMask: Tensor | null): Promise<Tensor> {
+  /** hook_embed + hook_pos_embed → the residual stream before block 0. tokens [batch, pos] (the new ones when a
+   *  KV cache holds earlier positions) */
+  private async embedTokens(tokens: Tensor, attentionMask: Tensor | null, kv: KeyValueCache | undefined): Promise<Tensor> {
     const [batch, pos] = tokens.shape;
+    const past = kv?.length ?? 0;
+    if (past + pos > this.cfg.nCtx) {
+      throw new ShapeError(`${past} cached + ${pos} new tokens exceed the model's context n_ctx = ${this.cfg.nCtx}`);
+    }
+    for (const p of this.hookDict.values()) p.positionOffset = past;
     const embed = await this.embed.hook.run(this.embed.forward(tokens));
     if (this.cfg.positionalEmbeddingType !== "standard") return embed;
-    // left padding: positions count real tokens only (TL's get_offset_position_ids)
-    const positions = attentionMask
-      ? attentionMask.cumsum(1).sub(1).clamp(0).to("int32")
-      : arange(pos).unsqueeze(0).expand(batch, pos);
+    // padding: positions count real tokens only (TL's get_offset_position_ids), over cached + new positions
+    const pastMask = kv?.attentionMask ?? null;
+    const fullMask = pastMask ? cat([pastMask, (attentionMask ?? ones([batch, pos], "int32")).to("int32")], 1) : attentionMask;
+    const positions = fullMask
+      ? fullMask.to("int32").cumsum(1).sub(1).clamp(0).narrow(1, past, pos).to("int32")
+      : arange(past, past + pos).unsqueeze(0).expand(batch, pos);
     const posEmbed = await this.posEmbed.hook.run(this.posEmbed.forward(positions, attentionMask));
     return embed.add(posEmbed);
   }
@@ -321,6 +337,12 @@ export class HookedTransformer {
       return (await this.forward(input, opts)) as Tensor;
     }
     return (await this.withHooks(opts.fwdHooks, () => this.forward(input, opts))) as Tensor;
+  }
+
+  /** Generates maxNewTokens tokens (TL defaults: doSample true, temperature 1, stopAtEos true, KV cache on).
+   *  Tokens in → tokens out [batch, pos + new]; a string in → the text out (without BOS); strings → texts. */
+  generate(input: ModelInput, opts: GenerateOptions = {}): Promise<Tensor | string | string[]> {
+    return generate(this, input, opts);
   }
 
   // ---------- tokenizer helpers ----------

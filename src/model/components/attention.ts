@@ -2,10 +2,13 @@
 // shown as -inf in hook_attn_scores, pattern = softmax (rows with no key left become zeros, as TL).
 import { Tensor, zeros } from "../../tensor/index.js";
 import { HookPoint } from "../hook-point.js";
+import type { KeyValueCacheEntry } from "../kv-cache.js";
 
 export interface AttentionMasking {
   /** [batch, key_pos] 1 = real token, 0 = padding; null when nothing is padded */
   attentionMask: Tensor | null;
+  /** Keys/values of earlier positions (generation); this forward's are appended to it. */
+  kvCache?: KeyValueCacheEntry;
 }
 
 export class Attention {
@@ -73,8 +76,10 @@ export class Attention {
   /** Queries, keys and values from their (normalised) inputs; returns [batch, pos, d_model]. */
   async forward(qIn: Tensor, kIn: Tensor, vIn: Tensor, masking: AttentionMasking): Promise<Tensor> {
     const q = await this.hookQ.run(this.project(qIn, this.W_Q, this.b_Q));
-    const k = await this.hookK.run(this.project(kIn, this.W_K, this.b_K));
-    const v = await this.hookV.run(this.project(vIn, this.W_V, this.b_V));
+    let k = await this.hookK.run(this.project(kIn, this.W_K, this.b_K));
+    let v = await this.hookV.run(this.project(vIn, this.W_V, this.b_V));
+    // hooks saw only the new positions (as TL); attention reads every cached one
+    if (masking.kvCache) ({ k, v } = masking.kvCache.append(k, v));
     const [batch, qPos] = q.shape;
     // [batch, head, q, d_head] @ [batch, head, d_head, k] → [batch, head, q, k]
     const scores = q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)).div(this.attnScale);
