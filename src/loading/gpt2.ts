@@ -22,6 +22,20 @@ export interface ConvertGpt2Options {
 
 const fmt = (s: readonly number[]): string => `[${s.join(", ")}]`;
 
+/** [rows, cols] row-major → [cols, rows], in cache-friendly tiles. */
+function transpose2d(src: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  const B = 64;
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    const r1 = Math.min(rows, r0 + B);
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const c1 = Math.min(cols, c0 + B);
+      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * rows + r] = src[r * cols + c];
+    }
+  }
+  return out;
+}
+
 /**
  * Converts an HF GPT-2 state dict (keys with or without the `transformer.` prefix) into TL's state dict:
  *
@@ -122,8 +136,7 @@ export function convertGpt2Weights(
   } else {
     U = get("wte.weight", [Vout, D]);
   }
-  const WU = new Float32Array(D * Vout);
-  for (let v = 0; v < Vout; v++) for (let d = 0; d < D; d++) WU[d * Vout + v] = U[v * D + d];
+  const WU = transpose2d(U, Vout, D);
 
   out.set("ln_final.w", copy(get("ln_f.weight", [D]), [D]));
   out.set("ln_final.b", copy(get("ln_f.bias", [D]), [D]));

@@ -33,7 +33,7 @@ export interface SafetensorsEntry {
 }
 
 export interface SafetensorsHeader {
-  /** Tensors in header order. */
+  /** Tensors in the order of their data in the file (by begin offset; empty tensors at one offset by name). */
   entries: SafetensorsEntry[];
   metadata: Record<string, string>;
   /** Absolute byte offset of the data section (8 + header length). */
@@ -46,7 +46,7 @@ export interface ReadSafetensorsOptions {
 }
 
 export interface SafetensorsContents {
-  /** Decoded tensors in header order: floats → float32 (F64 → float64 with keepFloat64), integers → int32, BOOL → bool. */
+  /** Decoded tensors in file order (by data offset): floats → float32 (F64 → float64 with keepFloat64), integers → int32, BOOL → bool. */
   tensors: Map<string, Tensor>;
   /** Each tensor's dtype as stored in the file. */
   dtypes: Map<string, string>;
@@ -126,6 +126,9 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
     }
     if (!isPlainObject(info)) fail(fileName, `entry must be an object {dtype, shape, data_offsets}, got ${show(info)}`, name);
     const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
+    for (const [field, v] of [["dtype", dtype], ["shape", shape], ["data_offsets", offsets]] as const) {
+      if (v === undefined) fail(fileName, `"${field}" is missing (each entry needs dtype, shape and data_offsets)`, name);
+    }
     if (typeof dtype !== "string") return fail(fileName, `dtype must be a string, got ${show(dtype)}`, name);
     const itemSize = Object.hasOwn(ITEM_SIZE, dtype) ? ITEM_SIZE[dtype] : undefined;
     if (itemSize === undefined) {
@@ -155,8 +158,10 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
     entries.push({ name, dtype, shape: [...(shape as number[])], begin, end });
   }
 
+  // File order: by data offset (JS objects put integer-like keys first, so the JSON's key order is not reliable).
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   // No two tensors may share bytes (holes between them are allowed). Empty tensors occupy nothing.
-  const byStart = entries.filter((e) => e.end > e.begin).sort((a, b) => a.begin - b.begin || a.end - b.end);
+  const byStart = entries.filter((e) => e.end > e.begin);
   for (let i = 1; i < byStart.length; i++) {
     const prev = byStart[i - 1], cur = byStart[i];
     if (cur.begin < prev.end) {
