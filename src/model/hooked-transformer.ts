@@ -40,6 +40,9 @@ export interface ForwardOptions {
   startAtLayer?: number;
   /** With startAtLayer: the tokens of the run (needed for the loss). */
   tokens?: Tensor;
+  /** Compute logits only at these positions ("last", or indices into pos): logits [batch, n, d_vocab]. The
+   *  unembedding is most of a small model's work, so metrics that read a few positions should say so. */
+  logitPositions?: "last" | number[];
   /** Keys and values of earlier positions: the input holds only the new tokens, which attend to everything
    *  cached, and are appended to the cache (TL's past_kv_cache). */
   pastKvCache?: KeyValueCache;
@@ -288,6 +291,12 @@ export class HookedTransformer {
     const keyMask = kv ? kv.extendMask(residual.shape[0], residual.shape[1], attentionMask) : attentionMask;
     for (let l = start; l < stopAt; l++) residual = await this.blocks[l].forward(residual, { attentionMask: keyMask, kvCache: kv?.entries[l] });
     if (opts.stopAtLayer !== undefined) return residual;
+    if (opts.logitPositions !== undefined) {
+      if (returnType === "loss" || returnType === "both") throw new TlensError("the loss needs logits at every position; drop logitPositions");
+      const pos = residual.shape[1];
+      const picks = opts.logitPositions === "last" ? [pos - 1] : opts.logitPositions;
+      residual = residual.get(":", Tensor.fromTypedArray(Int32Array.from(picks), [picks.length]));
+    }
     const normalized = this.lnFinal ? await this.lnFinal.forward(residual) : residual;
     const logits = this.unembed.forward(normalized);
     if (returnType === null) return null;

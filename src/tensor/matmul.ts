@@ -21,6 +21,12 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (k !== k2) {
     throw new ShapeError(`matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (${k} ≠ ${k2}: the last dim of the first must equal the ${b.ndim === 1 ? "size" : "second-to-last dim"} of the second)`);
   }
+  if (b2.ndim === 2 && a2.ndim > 2) {
+    // [..., m, k] @ [k, n] is one [(... m), k] @ [k, n] GEMM: far better than many small ones
+    const lead = a2.shape.slice(0, -1);
+    const folded = matmul(a2.reshape(-1, k), b2).reshape(...lead, n);
+    return b.ndim === 1 ? folded.squeeze(-1) : folded;
+  }
   const batchShape = broadcastShapes("matmul", a2.shape.slice(0, -2), b2.shape.slice(0, -2));
   const floatIn = (t: Tensor): boolean => t.dtype === "float32" || t.dtype === "float64";
   // integer products are exact in float64

@@ -1,6 +1,6 @@
 // Multi-head attention with TransformerLens's hooks and numerics: scores = q·k / attn_scale, masked entries
 // shown as -inf in hook_attn_scores, pattern = softmax (rows with no key left become zeros, as TL).
-import { Tensor, zeros } from "../../tensor/index.js";
+import { cat, Tensor, zeros } from "../../tensor/index.js";
 import { HookPoint } from "../hook-point.js";
 import type { KeyValueCacheEntry } from "../kv-cache.js";
 
@@ -60,6 +60,34 @@ export class Attention {
       ["b_Q", this.b_Q], ["b_K", this.b_K], ["b_V", this.b_V], ["b_O", this.b_O]];
   }
 
+  /** Weights rearranged for compute, rebuilt only when a source tensor is replaced or edited in place. */
+  private derived = new Map<string, { sources: Tensor[]; versions: number[]; value: Tensor }>();
+
+  private derive(key: string, sources: Tensor[], build: () => Tensor): Tensor {
+    const hit = this.derived.get(key);
+    if (hit && hit.sources.every((t, i) => t === sources[i] && t.storage.version === hit.versions[i])) return hit.value;
+    const value = build().contiguous();
+    value.storage.reusable = true;
+    this.derived.set(key, { sources, versions: sources.map((t) => t.storage.version), value });
+    return value;
+  }
+
+  /** [d_model, head * d_head] */
+  private flat(W: Tensor): Tensor {
+    return W.permute(1, 0, 2).reshape(this.dModel, this.nHeads * this.dHead);
+  }
+
+  /** q, k and v from one input x [batch, pos, d_model] with one GEMM against [d_model, 3 * head * d_head]. */
+  private projectQkv(x: Tensor): [Tensor, Tensor, Tensor] {
+    const W = this.derive("W_qkv", [this.W_Q, this.W_K, this.W_V], () => cat([this.flat(this.W_Q), this.flat(this.W_K), this.flat(this.W_V)], 1));
+    const b = this.derive("b_qkv", [this.b_Q, this.b_K, this.b_V], () => cat([this.b_Q.reshape(-1), this.b_K.reshape(-1), this.b_V.reshape(-1)]));
+    const [batch, pos] = x.shape;
+    const hd = this.nHeads * this.dHead;
+    const qkv = x.matmul(W).add(b); // [batch, pos, 3 * head * d_head]
+    const part = (i: number): Tensor => qkv.narrow(2, i * hd, hd).reshape(batch, pos, this.nHeads, this.dHead);
+    return [part(0), part(1), part(2)];
+  }
+
   /** x [batch, pos, d_model] (or [batch, pos, head, d_model] with split inputs) → [batch, pos, head, d_head] */
   private project(x: Tensor, W: Tensor, b: Tensor): Tensor {
     if (x.ndim === 4) {
@@ -69,15 +97,16 @@ export class Attention {
       return xh.matmul(W).reshape(this.nHeads, batch, pos, this.dHead).permute(1, 2, 0, 3).add(b).contiguous();
     }
     const [batch, pos] = x.shape;
-    const flatW = W.permute(1, 0, 2).reshape(this.dModel, this.nHeads * this.dHead);
+    const flatW = this.derive(`flat:${W === this.W_Q ? "Q" : W === this.W_K ? "K" : "V"}`, [W], () => this.flat(W));
     return x.matmul(flatW).reshape(batch, pos, this.nHeads, this.dHead).add(b);
   }
 
   /** Queries, keys and values from their (normalised) inputs; returns [batch, pos, d_model]. */
   async forward(qIn: Tensor, kIn: Tensor, vIn: Tensor, masking: AttentionMasking): Promise<Tensor> {
-    const q = await this.hookQ.run(this.project(qIn, this.W_Q, this.b_Q));
-    let k = await this.hookK.run(this.project(kIn, this.W_K, this.b_K));
-    let v = await this.hookV.run(this.project(vIn, this.W_V, this.b_V));
+    const fused = qIn === kIn && kIn === vIn && qIn.ndim === 3 ? this.projectQkv(qIn) : null;
+    const q = await this.hookQ.run(fused ? fused[0] : this.project(qIn, this.W_Q, this.b_Q));
+    let k = await this.hookK.run(fused ? fused[1] : this.project(kIn, this.W_K, this.b_K));
+    let v = await this.hookV.run(fused ? fused[2] : this.project(vIn, this.W_V, this.b_V));
     // hooks saw only the new positions (as TL); attention reads every cached one
     if (masking.kvCache) ({ k, v } = masking.kvCache.append(k, v));
     const [batch, qPos] = q.shape;

@@ -1,0 +1,74 @@
+// `npm run bench -- forward [reps]`: a GPT-2-small-shaped model with random weights (12 layers, d_model 768,
+// 12 heads, d_mlp 3072, vocab 50257) on 100×21 tokens (full logits; last-position logits only), 1×21, and
+// runWithCache (every hook) on 100×21 — beside PyTorch running the same shapes in the same run when
+// `python3 -c "import torch"` works (Debian: apt-get install python3-torch).
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { getBackend, HookedTransformer, manualSeed, randint, randn, type Tensor } from "../src/index.js";
+
+const CFG = { nLayers: 12, dModel: 768, nHeads: 12, dHead: 64, dMlp: 3072, dVocab: 50257, nCtx: 1024, actFn: "gelu_new", normalizationType: "LNPre" as const };
+
+function randomModel(): HookedTransformer {
+  manualSeed(0);
+  const model = HookedTransformer.fromConfig(CFG);
+  const sd = new Map<string, Tensor>();
+  for (const [name, t] of model.stateDict()) sd.set(name, randn(t.shape).mul(0.02));
+  model.loadStateDict(sd);
+  return model;
+}
+
+async function medianMs(reps: number, fn: () => Promise<unknown>): Promise<number> {
+  await fn();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+function torchReference(reps: number): Record<string, number | string> | null {
+  const script = fileURLToPath(new URL("./reference/torch_forward.py", import.meta.url));
+  const probe = spawnSync("python3", ["-c", "import torch"], { encoding: "utf8" });
+  if (probe.status !== 0) {
+    console.log("PyTorch not available (python3 -c 'import torch' failed): skipping the reference column");
+    return null;
+  }
+  const res = spawnSync("python3", [script, String(reps)], { encoding: "utf8", maxBuffer: 1 << 20 });
+  if (res.status !== 0) {
+    console.log(`PyTorch reference failed: ${res.stderr.split("\n").slice(-3).join(" ")}`);
+    return null;
+  }
+  return JSON.parse(res.stdout.trim().split("\n").pop()!) as Record<string, number | string>;
+}
+
+export async function main(args: string[]): Promise<void> {
+  const reps = Number(args[0] ?? 3);
+  console.log(`backend: ${getBackend().name}; building a random GPT-2-small-shaped model...`);
+  const model = randomModel();
+  const big = randint(0, CFG.dVocab, [100, 21]);
+  const small = randint(0, CFG.dVocab, [1, 21]);
+  const tlens = {
+    full_100x21_ms: await medianMs(reps, () => model.forward(big)),
+    last_pos_100x21_ms: await medianMs(reps, () => model.forward(big, { logitPositions: "last" })),
+    full_1x21_ms: await medianMs(Math.max(reps, 10), () => model.forward(small)),
+    cache_100x21_ms: await medianMs(reps, () => model.runWithCache(big)),
+  };
+  const torch = torchReference(reps);
+  const keys = Object.keys(tlens) as (keyof typeof tlens)[];
+  console.log(`\n${"case".padEnd(22)}${"tlens ms".padStart(12)}${"torch ms".padStart(12)}${"ratio".padStart(9)}`);
+  const ratios: Record<string, number> = {};
+  for (const k of keys) {
+    const ref = torch ? Number(torch[k]) : NaN;
+    ratios[k.replace(/_ms$/, "_ratio")] = tlens[k] / ref;
+    console.log(`${k.padEnd(22)}${tlens[k].toFixed(1).padStart(12)}${(torch ? ref.toFixed(1) : "-").padStart(12)}${(torch ? (tlens[k] / ref).toFixed(3) : "-").padStart(9)}`);
+  }
+  const cacheOverForward = tlens.cache_100x21_ms / tlens.full_100x21_ms;
+  console.log(`runWithCache / forward: ${cacheOverForward.toFixed(3)}`);
+  console.log("RESULT " + JSON.stringify({
+    bench: "forward", backend: getBackend().name, ...tlens, cache_over_forward: cacheOverForward,
+    torch: torch ?? null, ...(torch ? ratios : {}),
+  }));
+}
