@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // The `tlens` command. Subcommands land with their issues; unknown ones get a usage message.
 import { getBackend } from "../backend/index.js";
+import { TlensError } from "../errors.js";
+import { downloadModel, HUB_MODELS } from "../loading/index.js";
 
 const USAGE = `usage: tlens <command>
 
 commands:
   ioi --model <name|dir> --out <dir>   IOI analysis report (not implemented yet)
+  download <model> [--endpoint URL]    fetch a hub model (gpt2-small, ...) into the Hugging Face cache
   info                                 backend and version information`;
 
 function main(argv: string[]): number {
@@ -14,9 +17,46 @@ function main(argv: string[]): number {
     case "info":
       console.log(`tlens backend: ${getBackend().name}`);
       return 0;
+    case "download": {
+      // tlens download <model> [--endpoint URL] [--revision REV] [--cache-dir DIR]: fetch into the HF cache
+      const args = argv.slice(1);
+      const opts: { endpoint?: string; revision?: string; cacheDir?: string } = {};
+      const names: string[] = [];
+      const flags: Record<string, "endpoint" | "revision" | "cacheDir"> = { "--endpoint": "endpoint", "--revision": "revision", "--cache-dir": "cacheDir" };
+      for (let i = 0; i < args.length; i++) {
+        const [flag, inline] = args[i].startsWith("--") ? args[i].split(/=(.*)/s, 2) : [args[i], undefined];
+        if (Object.hasOwn(flags, flag)) {
+          const value = inline ?? args[++i];
+          if (value === undefined) {
+            console.error(`tlens download: ${flag} needs a value`);
+            return 2;
+          }
+          opts[flags[flag]] = value;
+        } else if (flag.startsWith("-")) {
+          console.error(`tlens download: unknown option ${flag}`);
+          return 2;
+        } else {
+          names.push(args[i]);
+        }
+      }
+      if (names.length !== 1) {
+        console.error(`usage: tlens download <model> [--endpoint URL] [--revision REV] [--cache-dir DIR]\nmodels: ${HUB_MODELS.join(", ")} or a hub repo id`);
+        return 2;
+      }
+      void downloadModel(names[0], opts).then(
+        (dir) => {
+          console.log(dir);
+          process.exitCode = 0;
+        },
+        (e: unknown) => {
+          console.error(`tlens download: ${e instanceof TlensError ? e.message : e instanceof Error ? e.stack ?? e.message : String(e)}`);
+          process.exitCode = 1;
+        },
+      );
+      return 0;
+    }
     case "ioi":
     case "lab":
-    case "download":
       console.error(`tlens ${cmd}: not implemented yet`);
       return 3;
     default:

@@ -16,3 +16,8 @@ export { detectFormat, detectModelFiles, detectFormatFromFiles } from "./detect.
 export type { ModelFormat, DetectedModel } from "./detect.js";
 export { loadHfModelDir, readHfSafetensors, readJsonFile } from "./fs.js";
 export type { LoadedHfModel } from "./fs.js";
+export {
+  downloadModel, resolvePretrainedDir, resolveHubModel, findCachedSnapshot, hubCacheDir, hubRepoCacheDir, hubEndpoint,
+  hubOffline, isHubRepoId, HUB_MODELS, HUB_MODEL_FILES,
+} from "./hub.js";
+export type { HubModel, DownloadOptions, CacheOptions } from "./hub.js";
