@@ -4,6 +4,7 @@
 // `python3 -c "import torch"` works (Debian: apt-get install python3-torch).
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { cpus } from "node:os";
 import { getBackend, HookedTransformer, manualSeed, randint, randn, type Tensor } from "../src/index.js";
 
 const CFG = { nLayers: 12, dModel: 768, nHeads: 12, dHead: 64, dMlp: 3072, dVocab: 50257, nCtx: 1024, actFn: "gelu_new", normalizationType: "LNPre" as const };
@@ -29,14 +30,19 @@ async function medianMs(reps: number, fn: () => Promise<unknown>): Promise<numbe
   return times[Math.floor(times.length / 2)];
 }
 
+function numThreads(): number {
+  return Number(process.env.TLENS_NUM_THREADS) || cpus().length;
+}
+
 function torchReference(reps: number): Record<string, number | string> | null {
   const script = fileURLToPath(new URL("./reference/torch_forward.py", import.meta.url));
-  const probe = spawnSync("python3", ["-c", "import torch"], { encoding: "utf8" });
-  if (probe.status !== 0) {
+  // Debian's python3-torch lives under /usr/bin/python3, which may not be the python3 on PATH
+  const python = ["python3", "/usr/bin/python3"].find((py) => spawnSync(py, ["-c", "import torch"]).status === 0);
+  if (!python) {
     console.log("PyTorch not available (python3 -c 'import torch' failed): skipping the reference column");
     return null;
   }
-  const res = spawnSync("python3", [script, String(reps)], { encoding: "utf8", maxBuffer: 1 << 20 });
+  const res = spawnSync(python, [script, String(reps)], { encoding: "utf8", maxBuffer: 1 << 20, env: { ...process.env, TLENS_NUM_THREADS: String(numThreads()) } });
   if (res.status !== 0) {
     console.log(`PyTorch reference failed: ${res.stderr.split("\n").slice(-3).join(" ")}`);
     return null;

@@ -3,12 +3,15 @@ way TransformerLens computes it (einsum attention per head, hooks' activations k
 Prints one JSON line with median milliseconds."""
 import json
 import math
+import os
 import statistics
 import sys
 import time
 
 import torch
 
+# the same number of threads tlens uses (its pool: TLENS_NUM_THREADS or every core)
+torch.set_num_threads(int(os.environ.get("TLENS_NUM_THREADS") or os.cpu_count()))
 torch.manual_seed(0)
 torch.set_grad_enabled(False)
 L, D, H, DH, M, V, CTX = 12, 768, 12, 64, 3072, 50257, 1024

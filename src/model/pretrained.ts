@@ -1,8 +1,8 @@
-// Where pretrained weights come from: the embedded models in the repo's models/ folder, or a path whose format
-// is detected from the files present. (Hub names and the Hugging Face cache come with the download issue.)
+// Where pretrained weights come from: hub names through the Hugging Face cache (downloaded when missing), the
+// embedded models in the repo's models/ folder, or a path whose format is detected from the files present.
 import { LoadError } from "../errors.js";
 import type { HookedTransformerConfig } from "../loading/config.js";
-import { detectModelFiles, loadHfModelDir } from "../loading/index.js";
+import { detectModelFiles, loadHfModelDir, resolvePretrainedDir } from "../loading/index.js";
 import type { Tensor } from "../tensor/index.js";
 import { gpt2Tokenizer, type Tokenizer } from "../tokenizer/index.js";
 
@@ -26,7 +26,9 @@ async function embeddedDir(name: string): Promise<string> {
 /** Resolves a name or path and reads the model's config, weights and tokenizer. */
 export async function loadPretrainedWeights(nameOrPath: string): Promise<PretrainedWeights> {
   const looksLikePath = /[\\/]/.test(nameOrPath) || nameOrPath.startsWith(".");
-  const dir = EMBEDDED_MODELS.includes(nameOrPath) && !looksLikePath ? await embeddedDir(nameOrPath) : nameOrPath;
+  // hub names (gpt2-small, ...) come from the Hugging Face cache, downloading what is missing
+  const hubDir = looksLikePath ? null : await resolvePretrainedDir(nameOrPath);
+  const dir = hubDir ?? (EMBEDDED_MODELS.includes(nameOrPath) && !looksLikePath ? await embeddedDir(nameOrPath) : nameOrPath);
   const { existsSync } = await import("node:fs");
   if (!existsSync(dir)) {
     throw new LoadError(`unknown model "${nameOrPath}": not an embedded model (${EMBEDDED_MODELS.join(", ")}) and no such file or directory`);
