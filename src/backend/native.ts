@@ -39,7 +39,7 @@ const REDUCE_CODES: Partial<Record<ReduceOp, number>> = { sum: 0, max: 1, min: 2
 /** Ops cheap enough per element that the JS loop wins until the N-API call overhead is amortised. */
 const CHEAP_UNARY = new Set<UnaryOp>(["neg", "abs", "relu", "square", "sqrt", "rsqrt", "reciprocal"]);
 
-/** Below these element counts the JS backend is used: the N-API call with its argument packing costs ≈ 0.3–0.4 µs,
+/** Below these element counts (or when a count is not a number) the JS backend is used: the N-API call with its argument packing costs ≈ 0.3–0.4 µs,
  *  about what the JS loop needs for this many elements (measured with `npm run bench -- ops thresholds`). */
 export const NATIVE_MIN = { unaryCheap: 32, unary: 16, binary: 16, copy: 64, reduce: 16, softmax: 16, layerNorm: 64 };
 
@@ -82,7 +82,7 @@ export class NativeBackend implements Backend {
     const code = UNARY_CODES[op];
     const rank = x.shape.length;
     if (code === undefined || !(x.data instanceof Float32Array) || !(out instanceof Float32Array) || rank > MAX_RANK ||
-      numelOf(x.shape) < (CHEAP_UNARY.has(op) ? NATIVE_MIN.unaryCheap : NATIVE_MIN.unary)) {
+      !(numelOf(x.shape) >= (CHEAP_UNARY.has(op) ? NATIVE_MIN.unaryCheap : NATIVE_MIN.unary))) {
       this.js.unary(op, x, out);
       return;
     }
@@ -101,7 +101,7 @@ export class NativeBackend implements Backend {
     const rank = a.shape.length;
     if (code === undefined || !(a.data instanceof Float32Array) || !(b.data instanceof Float32Array) ||
       !(code >= COMPARE_FIRST ? out instanceof Uint8Array : out instanceof Float32Array) || rank > MAX_RANK ||
-      numelOf(a.shape) < NATIVE_MIN.binary) {
+      !(numelOf(a.shape) >= NATIVE_MIN.binary)) {
       this.js.binary(op, a, b, out);
       return;
     }
@@ -120,7 +120,7 @@ export class NativeBackend implements Backend {
   copy(src: View, dst: View): void {
     const rank = src.shape.length;
     if (!(src.data instanceof Float32Array) || !(dst.data instanceof Float32Array) || rank > MAX_RANK ||
-      numelOf(src.shape) < NATIVE_MIN.copy) {
+      !(numelOf(src.shape) >= NATIVE_MIN.copy)) {
       this.js.copy(src, dst);
       return;
     }
@@ -141,10 +141,10 @@ export class NativeBackend implements Backend {
     const rank = x.shape.length;
     const isArg = op === "argmax" || op === "argmin";
     let reduced = 1;
-    for (let i = rank - nReduced; i < rank; i++) reduced *= x.shape[i];
-    if (code === undefined || !(x.data instanceof Float32Array) ||
+    for (let i = Math.max(0, rank - nReduced); i < rank; i++) reduced *= x.shape[i];
+    if (code === undefined || nReduced > rank || nReduced < 0 || !(x.data instanceof Float32Array) ||
       !(isArg ? out instanceof Int32Array : out instanceof Float32Array) || rank > MAX_RANK || reduced === 0 ||
-      numelOf(x.shape) < NATIVE_MIN.reduce) {
+      !(numelOf(x.shape) >= NATIVE_MIN.reduce)) {
       this.js.reduce(op, x, nReduced, out);
       return;
     }
@@ -182,7 +182,7 @@ export class NativeBackend implements Backend {
   }
 
   softmax(x: Float32Array | Float64Array, rows: number, cols: number, out: Float32Array | Float64Array, opts: SoftmaxOptions = {}): void {
-    if (!(x instanceof Float32Array) || !(out instanceof Float32Array) || rows * cols < NATIVE_MIN.softmax) {
+    if (!(x instanceof Float32Array) || !(out instanceof Float32Array) || !(rows * cols >= NATIVE_MIN.softmax)) {
       this.js.softmax(x, rows, cols, out, opts);
       return;
     }
@@ -196,7 +196,7 @@ export class NativeBackend implements Backend {
 
   layerNorm(x: Float32Array, rows: number, d: number, eps: number, w: Float32Array | null, b: Float32Array | null,
     out: Float32Array, scaleOut: Float32Array | null): void {
-    if (rows * d < NATIVE_MIN.layerNorm || d === 0) {
+    if (!(rows * d >= NATIVE_MIN.layerNorm) || d === 0) {
       this.js.layerNorm(x, rows, d, eps, w, b, out, scaleOut);
       return;
     }
