@@ -48,7 +48,7 @@ VINL vi vi_and(vi a, vi b) { return a & b; }
 VINL vi vi_or(vi a, vi b) { return a | b; }
 #define vi_srai(a, k) ((vi)((a) >> (k)))
 #define vi_slli(a, k) ((vi)((uint32_t)(a) << (k)))
-VINL vi v_cvti(vf a) { return a == a && fabsf(a) < 2147483520.0f ? (vi)lrintf(a) : (vi)INT32_MIN; }
+VINL vi v_cvti(vf a) { return (vi)(a == a ? a : 0.0f); }  // used on integral values in range (or NaN)
 VINL vf vi_cvtf(vi a) { return (vf)a; }
 VINL float v_hsum(vf a) { return a; }
 VINL float v_hmax(vf a) { return a; }

@@ -51,6 +51,10 @@ VINL vf KN(v_exp_core)(vf x) {
 // only for vectors that have such a lane: subnormal arithmetic costs a microcode assist on many CPUs, and
 // softmax feeds exp(-inf) for every masked lane.
 VINL vf KN(v_exp)(vf x) {
+#if W == 1
+  // the portable build keeps the loop branch-free so that the compiler can vectorise it
+  return KN(v_exp_core)(v_min(v_set1(88.9f), v_max(v_set1(-104.0f), x)));
+#endif
   vf xc = v_min(v_set1(88.9f), v_max(v_set1(-87.3f), x));  // NaN passes through (second operand)
   vf r = KN(v_exp_core)(xc);
   vm low = v_lt(x, v_set1(-87.3f));
