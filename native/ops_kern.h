@@ -436,14 +436,17 @@ static TGT void KN(layernorm_rows)(const float *x, float *y, int64_t r0, int64_t
     double sc = sqrt(ss / (double)d + eps);
     double inv = 1.0 / sc;
     if (scale) scale[r] = (float)sc;
+    // y = ((x - mh) - ml) * inv [* w] [+ b] in float32, mean = mh + ml split so that x - mean keeps its bits
+    // when |mean| >> std (x - mh is then exact)
+    const float mh = (float)mean, ml = (float)(mean - (double)mh), fi = (float)inv;
     if (w && b) {
-      for (i = 0; i < d; i++) yr[i] = (float)(((double)xr[i] - mean) * inv * (double)w[i] + (double)b[i]);
+      for (i = 0; i < d; i++) yr[i] = ((xr[i] - mh) - ml) * fi * w[i] + b[i];
     } else if (w) {
-      for (i = 0; i < d; i++) yr[i] = (float)(((double)xr[i] - mean) * inv * (double)w[i]);
+      for (i = 0; i < d; i++) yr[i] = ((xr[i] - mh) - ml) * fi * w[i];
     } else if (b) {
-      for (i = 0; i < d; i++) yr[i] = (float)(((double)xr[i] - mean) * inv + (double)b[i]);
+      for (i = 0; i < d; i++) yr[i] = ((xr[i] - mh) - ml) * fi + b[i];
     } else {
-      for (i = 0; i < d; i++) yr[i] = (float)(((double)xr[i] - mean) * inv);
+      for (i = 0; i < d; i++) yr[i] = ((xr[i] - mh) - ml) * fi;
     }
   }
 }

@@ -432,7 +432,7 @@ describe.skipIf(!addon)("native ops", () => {
         const rng = mulberry32(61);
         for (const [rows, d] of [[1, 1], [3, 7], [10, 16], [33, 768], [2100, 768], [4, 1023]] as [number, number][]) {
           const x = fillRandom(rng, new Float32Array(rows * d), 2);
-          for (let r = 0; r < rows; r++) for (let i = 0; i < d; i++) x[r * d + i] += r % 3 === 0 ? 50 : 0;
+          for (let r = 0; r < rows; r++) for (let i = 0; i < d; i++) x[r * d + i] += r % 3 === 0 ? 50 : r % 3 === 1 ? -1000 : 0;
           const w = fillRandom(rng, new Float32Array(d), 1);
           const b = fillRandom(rng, new Float32Array(d), 1);
           for (const [ww, bb, withScale] of [[w, b, true], [null, null, false], [w, null, true], [null, b, false]] as const) {
