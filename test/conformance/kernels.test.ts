@@ -272,6 +272,27 @@ describe("kernel references", () => {
   });
 });
 
+describe("subnormal float32 values are kept (no flush-to-zero)", () => {
+  it("copy / neg / add / mul / max / comparisons on subnormals, on each ISA; JS arithmetic still has subnormals after the addon loaded", () => {
+    expect(Number.MIN_VALUE / 2 + Number.MIN_VALUE).toBe(Number.MIN_VALUE); // V8 doubles unaffected
+    expect(5e-324 * 2).toBe(1e-323);
+    const n = 4096;
+    const a = new Float32Array(n).map((_, i) => (i % 2 ? -1 : 1) * 1e-45 * (1 + (i % 1000)));
+    const bb = new Float32Array(n).map((_, i) => 1e-41 * ((i % 7) - 3));
+    for (const isa of ISAS) withIsa(isa, () => {
+      const v = (d: Float32Array): View => ({ data: d, offset: 0, shape: [n], strides: [1] });
+      both(`copy subnormals (${isa})`, () => new Float32Array(n), (be, out) => be.copy(v(a), { data: out as Float32Array, offset: 0, shape: [n], strides: [1] }), { exact: true, signedZero: true });
+      both(`neg subnormals (${isa})`, () => new Float32Array(n), (be, out) => be.unary("neg", v(a), out), { exact: true, signedZero: true });
+      both(`abs subnormals (${isa})`, () => new Float32Array(n), (be, out) => be.unary("abs", v(a), out), { exact: true });
+      both(`add subnormals (${isa})`, () => new Float32Array(n), (be, out) => be.binary("add", v(a), v(bb), out), { exact: true });
+      both(`mul subnormals (${isa})`, () => new Float32Array(n), (be, out) => be.binary("mul", v(a), { data: new Float32Array(n).fill(3), offset: 0, shape: [n], strides: [1] }, out), { exact: true });
+      both(`maximum subnormals (${isa})`, () => new Float32Array(n), (be, out) => be.binary("maximum", v(a), v(bb), out), { exact: true });
+      both(`gt subnormals (${isa})`, () => new Uint8Array(n), (be, out) => be.binary("gt", v(a), v(bb), out), { exact: true });
+      both(`sum subnormals (${isa})`, () => new Float32Array(4), (be, out) => be.reduce("sum", { data: a, offset: 0, shape: [4, n / 4], strides: [n / 4, 1] }, 1, out), { exact: true });
+    });
+  });
+});
+
 describe("kernel inputs are never written", () => {
   it("unary/binary/reduce/softmax/layerNorm/gemm leave their inputs alone on native", () => {
     if (!native) return;

@@ -105,6 +105,17 @@ describe("joins: native vs js", () => {
     });
   });
 
+  it("cat / stack of large views (the native copy kernel, transposed parts)", () => {
+    cases("cat large", 3, (g, i) => {
+      const a = randTensor(g, [200, 300], "float32", { layout: "contiguous" });
+      const b = randTensor(g, [600, 200], "float32", { layout: "contiguous" }).mT.get(":", "::2");
+      const c = randTensor(g, [200, 250], "float32", { layout: i === 0 ? "contiguous" : "mixed" });
+      cmpOp(`cat(large ${desc(a, b, c)}, 1)`, [a, b, c], (...ps) => cat(ps, 1));
+      cmpOp(`cat(large ${desc(a.mT, c.mT)}, 0)`, [a, c], (x, y) => cat([x.mT, y.mT], 0));
+      cmpOp(`stack(large ${desc(a, b)}, ${i})`, [a, b], (x, y) => stack([x, y], i));
+    });
+  });
+
   it("split (size and sizes list), chunk, unbind", () => {
     cases("split", 40, (g) => {
       const x = randTensor(g, randShape(g, { minRank: 1 }), pick(g, DTYPES));
