@@ -20,9 +20,9 @@ function expectT(t: Tensor, dtype: DType, shape: number[], want: number[], tol: 
 /** Runs every check, then fails with all the messages (so one report lists every broken case). */
 function all(checks: (() => void)[]): void {
   const errors: string[] = [];
-  for (const c of checks) {
-    try { c(); } catch (e) { errors.push((e as Error).message.split("\n").slice(0, 3).join("\n  ")); }
-  }
+  checks.forEach((c, i) => {
+    try { c(); } catch (e) { errors.push(`#${i + 1} ${(e as Error).name}: ${(e as Error).message.split("\n").slice(0, 3).join("\n  ")}`); }
+  });
   if (errors.length) throw new Error(`${errors.length} of ${checks.length} checks failed:\n${errors.join("\n")}`);
 }
 
@@ -133,7 +133,7 @@ describe("reference values: elementwise", () => {
         () => expectT(x.logicalXor(f32([1, 1, 1, 1])), "bool", [4], [0, 1, 1, 0], undefined, `logicalXor on ${be}`),
         () => expectT(f32([NaN, 0]).any(), "bool", [], [1], undefined, `any on ${be}`),
         () => expectT(f32([NaN, 1]).all(), "bool", [], [1], undefined, `all on ${be}`),
-        () => expectT(where(x, 1, 2), "int32", [4], [1, 2, 2, 1], undefined, `where on ${be}`),
+        () => expectT(where(x, f32([1, 1, 1, 1]), f32([2, 2, 2, 2])), "float32", [4], [1, 2, 2, 1], undefined, `where on ${be}`),
       ]);
     });
   });
