@@ -10,3 +10,4 @@ export * as tokenizer from "./tokenizer/index.js";
 import { getActName } from "./model/act-name.js";
 /** TransformerLens's utils namespace (the parts tlens has). */
 export const utils = { getActName };
+export * from "./analysis/index.js";

@@ -1,0 +1,24 @@
+// Progress reporting for long analyses: a callback (the lab uses it) and a bar on stderr when it is a terminal.
+
+export type ProgressCallback = (done: number, total: number) => void;
+
+export interface ProgressOptions {
+  onProgress?: ProgressCallback;
+  /** Draw a bar on stderr (default: when stderr is a TTY). */
+  progressBar?: boolean;
+}
+
+export function progressReporter(label: string, total: number, opts: ProgressOptions): ProgressCallback {
+  const tty = typeof process !== "undefined" && Boolean(process.stderr?.isTTY);
+  const bar = opts.progressBar ?? tty;
+  const start = Date.now();
+  return (done, all = total) => {
+    opts.onProgress?.(done, all);
+    if (!bar) return;
+    const width = 30;
+    const filled = Math.round((done / Math.max(all, 1)) * width);
+    const secs = ((Date.now() - start) / 1000).toFixed(1);
+    process.stderr.write(`\r${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${all} ${secs}s`);
+    if (done >= all) process.stderr.write("\n");
+  };
+}
