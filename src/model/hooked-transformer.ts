@@ -5,6 +5,7 @@ import { HookError, LoadError, ShapeError, TlensError, TokenizerError } from "..
 import { makeConfig, type HookedTransformerConfig } from "../loading/config.js";
 import { arange, cat, ones, stack, Tensor } from "../tensor/index.js";
 import { fmtShape } from "../tensor/shape.js";
+import { FactoredMatrix } from "../tensor/factored-matrix.js";
 import {
   getTokenPosition, toSingleToken, toStrTokens, toTokens, tokensToString, type GetTokenPositionOptions, type Tokenizer,
 } from "../tokenizer/index.js";
@@ -200,6 +201,10 @@ export class HookedTransformer {
   /** [n_layers, d_mlp, d_model] */
   get W_out(): Tensor { return this.stacked((b) => b.mlp?.W_out, "W_out"); }
   get b_out(): Tensor { return this.stacked((b) => b.mlp?.b_out, "b_out"); }
+  /** OV circuits W_V @ W_O, factored: A = W_V [layer, head, d_model, d_head], B = W_O [layer, head, d_head, d_model]. */
+  get OV(): FactoredMatrix { return new FactoredMatrix(this.W_V, this.W_O); }
+  /** QK circuits W_Q @ W_Kᵀ, factored: A = W_Q [layer, head, d_model, d_head], B = W_Kᵀ [layer, head, d_head, d_model]. */
+  get QK(): FactoredMatrix { return new FactoredMatrix(this.W_Q, this.W_K.mT); }
 
   // ---------- cfg flags for optional hooks ----------
 
