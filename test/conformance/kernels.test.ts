@@ -7,7 +7,7 @@ import { backendByName } from "../../src/backend/index.js";
 import { contiguousStrides, numel } from "../../src/backend/strided.js";
 import type { Backend, BinaryOp, ReduceOp, TypedArray, UnaryOp, View } from "../../src/backend/types.js";
 import type { NativeBackend } from "../../src/backend/native.js";
-import { assertValues, cases, EPS32, NATIVE_AVAILABLE, pick, type Tol } from "./util.js";
+import { assertValues, cases, EPS32, NATIVE_AVAILABLE, pick, requireNative, type Tol } from "./util.js";
 import type { Generator } from "../../src/tensor/random.js";
 
 const js = backendByName("js");
@@ -77,7 +77,7 @@ function desc(v: View): string {
 function both(ctx: string, alloc: () => TypedArray, run: (b: Backend, out: TypedArray) => void, tol: Tol): void {
   const want = alloc();
   run(js, want);
-  if (!native) return;
+  if (!requireNative() || !native) return;
   const got = alloc();
   run(native, got);
   assertValues(got, want, tol, `${ctx} (native vs js)`);
@@ -182,7 +182,7 @@ for (const isa of ISAS) {
           const wantScale = new Float32Array(rows);
           const want = new Float32Array(rows * d);
           js.layerNorm(x, rows, d, eps, w, bb, want, wantScale);
-          if (!native) return;
+          if (!requireNative() || !native) return;
           const gotScale = new Float32Array(rows);
           const got = new Float32Array(rows * d);
           native.layerNorm(x, rows, d, eps, w, bb, got, g.uniform() < 0.8 ? gotScale : null);
@@ -262,7 +262,7 @@ describe("kernel references", () => {
       ref.push(s);
     }
     assertValues(want, ref, { rtol: 1e-6, atol: 1e-6 }, "gemm js vs loops");
-    if (!native) return;
+    if (!requireNative() || !native) return;
     const key = {};
     assertValues(run(native, key, 0), want, { rtol: 1e-5, atol: 1e-6 }, "gemm native (packs B)");
     assertValues(run(native, key, 0), want, { rtol: 1e-5, atol: 1e-6 }, "gemm native (cached B)");
@@ -295,7 +295,7 @@ describe("subnormal float32 values are kept (no flush-to-zero)", () => {
 
 describe("kernel inputs are never written", () => {
   it("unary/binary/reduce/softmax/layerNorm/gemm leave their inputs alone on native", () => {
-    if (!native) return;
+    if (!requireNative() || !native) return;
     const n = 70000;
     const x = new Float32Array(n).map((_, i) => Math.sin(i) * 3);
     const y = new Float32Array(n).map((_, i) => Math.cos(i));

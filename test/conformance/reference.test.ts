@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { arange, cat, eye, linspace, stack, tensor } from "../../src/tensor/create.js";
 import { where } from "../../src/tensor/tensor.js";
 import type { Index } from "../../src/tensor/indexing.js";
-import { assertValues, cases, NATIVE_AVAILABLE, on, randTensor, randShape, pick, Tensor, values, type DType, type Tol } from "./util.js";
+import { assertValues, cases, NATIVE_AVAILABLE, on, requireNative, randTensor, randShape, pick, Tensor, values, type DType, type Tol } from "./util.js";
 
 const BACKENDS = NATIVE_AVAILABLE ? (["js", "native"] as const) : (["js"] as const);
 const T32: Tol = { rtol: 2e-7, atol: 1e-7 };
@@ -28,6 +28,7 @@ function all(checks: (() => void)[]): void {
 
 /** Runs a block of expectations on each backend; large inputs make native take its own kernels. */
 function onEach(body: (be: string) => void): void {
+  requireNative();
   for (const be of BACKENDS) on(be, () => body(be));
 }
 

@@ -25,6 +25,14 @@ export const NATIVE_AVAILABLE: boolean = (() => {
 /** Set TLENS_SKIP_NATIVE=1 (no C toolchain) to allow running the suite without the native backend. */
 export const NATIVE_OPTIONAL = process.env.TLENS_SKIP_NATIVE === "1";
 
+/** True when the native backend is there to compare; throws when it is missing and not declared optional, so
+ *  a missing or broken build never turns the suite into a silent js-vs-nothing run. */
+export function requireNative(): boolean {
+  if (NATIVE_AVAILABLE) return true;
+  if (NATIVE_OPTIONAL) return false;
+  throw new Error("the native backend is not available (build it with `node scripts/build-native.mjs`); set TLENS_SKIP_NATIVE=1 to run the conformance suite on the js backend only");
+}
+
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error };
 
 export function outcome<T>(f: () => T): Outcome<T> {
@@ -328,7 +336,7 @@ export function cmp<T extends Result>(ctx: string, f: () => T, tol: Tol = EXACT)
   const js = outcome(() => on("js", f));
   if (js.ok) OUTCOMES.ok++;
   else OUTCOMES.threw++;
-  if (!NATIVE_AVAILABLE) return js;
+  if (!requireNative()) return js;
   const nat = outcome(() => on("native", f));
   compareOutcomes(nat, js, tol, ctx, "native", "js");
   return js;
