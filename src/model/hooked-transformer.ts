@@ -340,7 +340,7 @@ export class HookedTransformer {
     const save: HookFn = (act, hook) => { store.set(hook.name, act); };
     const logits = await this.withHooks(points.map((p) => [p.name, save]), () => this.forward(input, opts));
     // keys in the order the hooks first fired, as TL's cache dict
-    const cache = new ActivationCache(store);
+    const cache = new ActivationCache(store, this);
     return [logits as Tensor, opts.removeBatchDim ? cache.removeBatchDim() : cache];
   }
 
