@@ -1,5 +1,6 @@
-// Workers spin briefly on a generation counter after each job (back-to-back kernel calls are the common case)
-// and then sleep on a condition variable, so an idle pool costs no CPU.
+// Workers spin briefly on the current job after each one (back-to-back kernel calls are the common case) and
+// then sleep on a condition variable, so an idle pool costs no CPU. The caller returns as soon as every task is
+// done and no worker still holds the job — it never waits for sleeping workers to wake up.
 #include "threadpool.h"
 
 #include <pthread.h>
@@ -8,51 +9,71 @@
 #include <unistd.h>
 
 #define TL_MAX_THREADS 64
-#define TL_SPIN_ITERS 200000
+// ~50-100 µs of PAUSE: long enough to catch the next kernel call, short enough not to look busy to the scheduler
+#define TL_SPIN_ITERS 4000
+
+typedef struct {
+  tl_task_fn fn;
+  void *ctx;
+  int n_tasks;
+  atomic_int next;
+  atomic_int done;
+  /** workers currently inside this job */
+  atomic_int refs;
+} tl_job;
 
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static int pool_size = 1;
 static pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
-
+static _Atomic(tl_job *) current_job;
+// bumped for every job: jobs live on the caller's stack, so their addresses repeat
 static atomic_uint job_generation;
-static tl_task_fn job_fn;
-static void *job_ctx;
-static int job_tasks;
-static atomic_int job_next;
-static atomic_int job_workers_done;
 static _Thread_local int in_parallel_region;
 
-static void run_tasks(int thread) {
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+static void run_tasks(tl_job *job, int thread) {
   for (;;) {
-    int t = atomic_fetch_add_explicit(&job_next, 1, memory_order_relaxed);
-    if (t >= job_tasks) break;
-    job_fn(job_ctx, t, thread);
+    int t = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
+    if (t >= job->n_tasks) break;
+    job->fn(job->ctx, t, thread);
+    atomic_fetch_add_explicit(&job->done, 1, memory_order_release);
   }
+}
+
+/** Works on the current job, if any is still published. */
+static void try_join(int thread) {
+  tl_job *job = atomic_load_explicit(&current_job, memory_order_acquire);
+  if (!job) return;
+  atomic_fetch_add_explicit(&job->refs, 1, memory_order_acq_rel);
+  // the caller may have retired the job between our load and our ref: then it is not ours to touch
+  if (atomic_load_explicit(&current_job, memory_order_acquire) == job) run_tasks(job, thread);
+  atomic_fetch_sub_explicit(&job->refs, 1, memory_order_release);
 }
 
 static void *worker_main(void *arg) {
   int thread = (int)(long)arg;
-  unsigned seen = 0;
   in_parallel_region = 1;
+  unsigned seen = 0;
   for (;;) {
-    unsigned gen;
     int spins = 0;
+    unsigned gen;
     while ((gen = atomic_load_explicit(&job_generation, memory_order_acquire)) == seen && spins < TL_SPIN_ITERS) {
       spins++;
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
+      cpu_relax();
     }
     if (gen == seen) {
       pthread_mutex_lock(&pool_mutex);
-      while ((gen = atomic_load_explicit(&job_generation, memory_order_acquire)) == seen)
-        pthread_cond_wait(&pool_cond, &pool_mutex);
+      while ((gen = atomic_load_explicit(&job_generation, memory_order_acquire)) == seen) pthread_cond_wait(&pool_cond, &pool_mutex);
       pthread_mutex_unlock(&pool_mutex);
     }
     seen = gen;
-    run_tasks(thread);
-    atomic_fetch_add_explicit(&job_workers_done, 1, memory_order_release);
+    try_join(thread);
   }
   return NULL;
 }
@@ -69,12 +90,12 @@ static void pool_init(void) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&th, &attr, worker_main, (void *)(long)i) != 0) {
+    int failed = pthread_create(&th, &attr, worker_main, (void *)(long)i) != 0;
+    pthread_attr_destroy(&attr);
+    if (failed) {
       pool_size = i;  // run with the threads we got
-      pthread_attr_destroy(&attr);
       break;
     }
-    pthread_attr_destroy(&attr);
   }
 }
 
@@ -91,20 +112,19 @@ void tl_parallel_for(int n_tasks, tl_task_fn fn, void *ctx) {
     return;
   }
   in_parallel_region = 1;
-  job_fn = fn;
-  job_ctx = ctx;
-  job_tasks = n_tasks;
-  atomic_store_explicit(&job_next, 0, memory_order_relaxed);
-  atomic_store_explicit(&job_workers_done, 0, memory_order_relaxed);
+  tl_job job = {.fn = fn, .ctx = ctx, .n_tasks = n_tasks};
+  atomic_init(&job.next, 0);
+  atomic_init(&job.done, 0);
+  atomic_init(&job.refs, 0);
   pthread_mutex_lock(&pool_mutex);
+  atomic_store_explicit(&current_job, &job, memory_order_release);
   atomic_fetch_add_explicit(&job_generation, 1, memory_order_release);
   pthread_cond_broadcast(&pool_cond);
   pthread_mutex_unlock(&pool_mutex);
-  run_tasks(0);
-  while (atomic_load_explicit(&job_workers_done, memory_order_acquire) < threads - 1) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
+  run_tasks(&job, 0);
+  while (atomic_load_explicit(&job.done, memory_order_acquire) < n_tasks) cpu_relax();
+  // retire the job, then wait for workers still inside it (they find no task left and leave at once)
+  atomic_store_explicit(&current_job, NULL, memory_order_release);
+  while (atomic_load_explicit(&job.refs, memory_order_acquire) > 0) cpu_relax();
   in_parallel_region = 0;
 }
