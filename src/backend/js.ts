@@ -30,7 +30,8 @@ export const UNARY_FNS: Record<UnaryOp, Fn1> = {
   reciprocal: (x) => 1 / x,
   log1p: Math.log1p,
   expm1: Math.expm1,
-  not: (x) => (x ? 0 : 1),
+  // truthiness as torch: only 0 is false (NaN is true)
+  not: (x) => (x !== 0 ? 0 : 1),
   isnan: (x) => (Number.isNaN(x) ? 1 : 0),
   isinf: (x) => (x === Infinity || x === -Infinity ? 1 : 0),
 };
@@ -53,9 +54,9 @@ export const BINARY_FNS: Record<BinaryOp, Fn2> = {
   le: (a, b) => (a <= b ? 1 : 0),
   gt: (a, b) => (a > b ? 1 : 0),
   ge: (a, b) => (a >= b ? 1 : 0),
-  and: (a, b) => (a && b ? 1 : 0),
-  or: (a, b) => (a || b ? 1 : 0),
-  xor: (a, b) => ((a ? 1 : 0) ^ (b ? 1 : 0)),
+  and: (a, b) => (a !== 0 && b !== 0 ? 1 : 0),
+  or: (a, b) => (a !== 0 || b !== 0 ? 1 : 0),
+  xor: (a, b) => ((a !== 0 ? 1 : 0) ^ (b !== 0 ? 1 : 0)),
 };
 
 export class JsBackend implements Backend {
@@ -112,7 +113,7 @@ export class JsBackend implements Backend {
     for (let r = 0; r < sStarts.length; r++) {
       let ps = sStarts[r];
       let pd = dStarts[r];
-      if (toBool) for (let i = 0; i < inner; i++, ps += ss, pd += ds) dd[pd] = sd[ps] ? 1 : 0;
+      if (toBool) for (let i = 0; i < inner; i++, ps += ss, pd += ds) dd[pd] = sd[ps] !== 0 ? 1 : 0;
       else for (let i = 0; i < inner; i++, ps += ss, pd += ds) dd[pd] = sd[ps];
     }
   }
@@ -216,7 +217,7 @@ function reduceBlock(op: ReduceOp, xs: TypedArray, base: number, rel: Float64Arr
       }
       return at;
     }
-    case "any": { for (let i = 0; i < count; i++) if (xs[base + rel[i]]) return 1; return 0; }
-    case "all": { for (let i = 0; i < count; i++) if (!xs[base + rel[i]]) return 0; return 1; }
+    case "any": { for (let i = 0; i < count; i++) if (xs[base + rel[i]] !== 0) return 1; return 0; }
+    case "all": { for (let i = 0; i < count; i++) if (xs[base + rel[i]] === 0) return 0; return 1; }
   }
 }

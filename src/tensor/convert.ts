@@ -37,12 +37,12 @@ export function flattenNested(x: Exclude<TensorLike, Tensor | number>, shape?: r
   const target = dtype ?? (typeof flat[0] === "boolean" ? "bool" : "float32");
   const data = allocate(target, flat.length);
   for (let i = 0; i < flat.length; i++) data[i] = Number(flat[i]);
-  if (target === "bool") for (let i = 0; i < flat.length; i++) data[i] = flat[i] ? 1 : 0;
+  if (target === "bool") for (let i = 0; i < flat.length; i++) data[i] = flat[i] === true || (typeof flat[i] === "number" && flat[i] !== 0) ? 1 : 0;
   return { data, shape: shape ? [...shape] : inferred };
 }
 
 function copyInto(dst: TypedArray, src: TypedArray, dtype: DType): TypedArray {
-  if (dtype === "bool") for (let i = 0; i < src.length; i++) dst[i] = src[i] ? 1 : 0;
+  if (dtype === "bool") for (let i = 0; i < src.length; i++) dst[i] = src[i] !== 0 ? 1 : 0;
   else dst.set(src);
   return dst;
 }

@@ -282,9 +282,10 @@ function contractPair(x0: Operand, y0: Operand, keep: Set<string>): Operand {
   const K = numel(sizeOf(x, contracted));
   if (M === 1 && N === 1) {
     // batched dot products: a GEMM per batch entry of [1, K] @ [K, 1] is slower than multiply-and-sum
-    const xt = x.t.permute([...dimsOf(x, batch), ...dimsOf(x, left), ...dimsOf(x, contracted)]).reshape([...batchShape, ...leftShape, K]);
-    const yt = y.t.permute([...dimsOf(y, batch), ...dimsOf(y, right), ...dimsOf(y, contracted)]).reshape([...batchShape, ...rightShape, K]);
-    return { t: xt.mul(yt).sum(-1), axes };
+    // (left and right axes, if any, all have size 1)
+    const xt = x.t.permute([...dimsOf(x, batch), ...dimsOf(x, left), ...dimsOf(x, contracted)]).reshape([...batchShape, K]);
+    const yt = y.t.permute([...dimsOf(y, batch), ...dimsOf(y, right), ...dimsOf(y, contracted)]).reshape([...batchShape, K]);
+    return { t: xt.mul(yt).sum(-1).reshape([...batchShape, ...leftShape, ...rightShape]), axes };
   }
   const xm = x.t.permute([...dimsOf(x, batch), ...dimsOf(x, left), ...dimsOf(x, contracted)]).reshape([...batchShape, M, K]);
   const ym = y.t.permute([...dimsOf(y, batch), ...dimsOf(y, contracted), ...dimsOf(y, right)]).reshape([...batchShape, K, N]);

@@ -346,6 +346,11 @@ export class Tensor {
 
   /** Moves the reduced dims last (a view) and reduces them with a kernel. */
   private reduceOp(op: ReduceOp, dims: number | number[] | undefined, keepdim: boolean, outType: DType): Tensor {
+    if (this.ndim === 0) {
+      // a scalar: dim 0 / -1 name the scalar itself (torch); reduce it as a 1-element vector
+      normDims(dims, 0, op);
+      return this.reshape(1).reduceOp(op, 0, false, outType);
+    }
     const red = normDims(dims, this.ndim, op);
     const keep = [...this.shape.keys()].filter((d) => !red.includes(d));
     const reducedCount = numel(red.map((d) => this.shape[d]));
@@ -363,6 +368,7 @@ export class Tensor {
   private accType(): DType { return isFloat(this.dtype) ? this.dtype : "int32"; }
   private floatType(): DType { return isFloat(this.dtype) ? this.dtype : "float32"; }
   private reducedCount(dims: number | number[] | undefined): number {
+    if (this.ndim === 0) return 1;
     return numel(normDims(dims, this.ndim, "mean").map((d) => this.shape[d]));
   }
 
@@ -408,6 +414,7 @@ export class Tensor {
 
   logsumexp(dim: number | number[], keepdim = false): Tensor {
     const x = this.to(this.floatType());
+    if (this.reducedCount(dim) === 0) return x.sum(dim, keepdim).add(-Infinity); // log(0), as torch
     const m = x.amax(dim, true);
     // an all -inf slice has max -inf: shift by 0 there so the result is -inf, not NaN
     const shift = where(m.isinf(), 0, m);
@@ -417,10 +424,12 @@ export class Tensor {
 
   cumsum(dim: number): Tensor {
     const d = normDim(dim, this.ndim, "cumsum");
-    const x = this.to(this.accType()).movedim(d, -1).contiguous();
+    if (this.ndim === 0) return this.to(this.accType()).clone();
+    // a fresh copy: accumulate in place without touching this tensor's storage
+    const x = this.to(this.accType()).movedim(d, -1).clone();
     const data = x.storage.data;
-    const n = this.shape[d] ?? 1;
-    for (let base = 0; base < data.length; base += n) for (let i = 1; i < n; i++) data[base + i] += data[base + i - 1];
+    const n = this.shape[d];
+    if (n > 0) for (let base = 0; base < data.length; base += n) for (let i = 1; i < n; i++) data[base + i] += data[base + i - 1];
     return x.movedim(-1, d);
   }
 
@@ -436,11 +445,12 @@ export class Tensor {
 
   private softmaxImpl(dim: number, log: boolean): Tensor {
     const d = normDim(dim, this.ndim, log ? "logSoftmax" : "softmax");
+    if (this.ndim === 0) return this.reshape(1).softmaxImpl(0, log).reshape([]);
     const x = this.to(this.floatType()).movedim(d, -1).contiguous();
-    const cols = x.shape[x.ndim - 1] ?? 1;
+    const cols = x.shape[x.ndim - 1];
     const rows = cols === 0 ? 0 : x.numel / cols;
     const out = Tensor.empty(x.shape, x.dtype);
-    getBackend().softmax(x.storage.data as Float32Array, rows, cols, out.storage.data as Float32Array, { log });
+    getBackend().softmax(x.dataSync() as Float32Array, rows, cols, out.storage.data as Float32Array, { log });
     return out.movedim(-1, d);
   }
 
@@ -452,8 +462,8 @@ export class Tensor {
   matmul(other: Tensor): Tensor { return matmul(this, other); }
   /** Batched matmul of two 3-D tensors (no broadcasting, as torch.bmm). */
   bmm(other: Tensor): Tensor {
-    if (this.ndim !== 3 || other.ndim !== 3 || this.shape[0] !== other.shape[0]) {
-      throw new ShapeError(`bmm: expected [b, n, k] and [b, k, m] with equal b, got ${fmtShape(this.shape)} and ${fmtShape(other.shape)}`);
+    if (this.ndim !== 3 || other.ndim !== 3 || this.shape[0] !== other.shape[0] || this.shape[2] !== other.shape[1]) {
+      throw new ShapeError(`bmm: expected [b, n, k] and [b, k, m] with equal b and k, got ${fmtShape(this.shape)} and ${fmtShape(other.shape)}`);
     }
     return matmul(this, other);
   }
