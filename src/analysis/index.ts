@@ -1,3 +1,13 @@
 // The analysis layer's public surface.
 export * as patching from "./patching/index.js";
 export { progressReporter, type ProgressCallback, type ProgressOptions } from "./progress.js";
+export { FactoredMatrix, type FactoredSvd } from "../tensor/factored-matrix.js";
+export {
+  fullOV, fullQK, copyingScore, ovCopyingScore, fullOvCopyingScore, compositionScores, allCompositionScores, type CompositionMode,
+} from "./circuits.js";
+export {
+  detectHead, computeHeadAttentionSimilarityScore, getPreviousTokenHeadDetectionPattern, getDuplicateTokenHeadDetectionPattern,
+  getInductionHeadDetectionPattern, currentAttnDetector, prevAttnDetector, firstAttnDetector, generateRepeatedTokens, inductionScore,
+  inductionScoreFromCache, HEAD_NAMES, type HeadName, type ErrorMeasure, type DetectHeadOptions, type AttnDetectorResult,
+  type RepeatedTokensOptions, type InductionScoreResult,
+} from "./head-detector.js";
