@@ -11,3 +11,7 @@ export {
   inductionScoreFromCache, HEAD_NAMES, type HeadName, type ErrorMeasure, type DetectHeadOptions, type AttnDetectorResult,
   type RepeatedTokensOptions, type InductionScoreResult,
 } from "./head-detector.js";
+export {
+  logitLens, dlaByLayer, dlaByHead, dlaByNeuron, dlaFull, residualDirections, toTokenIds,
+  type LogitTarget, type LogitLensOptions, type LogitLensResult, type DlaOptions, type DlaResult,
+} from "./logit-lens.js";

@@ -1,7 +1,7 @@
 // The model layer's public surface.
 export { HookedTransformer, foldNormalizationType } from "./hooked-transformer.js";
 export type { ForwardOptions, ReturnType, RunWithCacheOptions, RunWithHooksOptions, FromPretrainedOptions } from "./hooked-transformer.js";
-export { ActivationCache } from "./activation-cache.js";
+export { ActivationCache, Slice, type SliceInput, type SliceRange, type TokensInput } from "./activation-cache.js";
 export { HookPoint, type HookFn, type NameFilter } from "./hook-point.js";
 export { getActName } from "./act-name.js";
 export type { ModelInput } from "./model-input.js";
