@@ -316,6 +316,30 @@ export class Tensor {
     return out;
   }
 
+  /** In place (torch's add_ etc.): `other` broadcasts to this tensor's shape; the result keeps this dtype. */
+  private binaryInPlace(op: BinaryOp, other: TensorLike): this {
+    const o = asTensor(other, this.dtype);
+    const shape = broadcastShapes(op, this.shape, o.shape);
+    if (shape.length !== this.ndim || shape.some((s, i) => s !== this.shape[i])) {
+      throw new ShapeError(`${op}_: shape ${fmtShape(o.shape)} cannot be broadcast to the in-place target ${fmtShape(this.shape)}`);
+    }
+    if (this.isContiguous() && (op === "add" || op === "sub" || op === "mul" || op === "div") && isFloat(this.dtype)) {
+      const b = o.to(this.dtype);
+      const bv: View = { data: b.storage.data, offset: b.offset, shape, strides: broadcastStrides(b.shape, b.strides, shape, op) };
+      // each output element depends only on the inputs at its own index, so writing over `this` is safe
+      getBackend().binary(op, this.view, bv, this.storage.data.subarray(this.offset, this.offset + this.numel));
+    } else {
+      this.set([], this.binary(op, o));
+    }
+    this.touch();
+    return this;
+  }
+
+  add_(o: TensorLike): this { return this.binaryInPlace("add", o); }
+  sub_(o: TensorLike): this { return this.binaryInPlace("sub", o); }
+  mul_(o: TensorLike): this { return this.binaryInPlace("mul", o); }
+  div_(o: TensorLike): this { return this.binaryInPlace("div", o); }
+
   add(o: TensorLike): Tensor { return this.binary("add", o); }
   sub(o: TensorLike): Tensor { return this.binary("sub", o); }
   mul(o: TensorLike): Tensor { return this.binary("mul", o); }

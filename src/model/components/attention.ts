@@ -83,7 +83,7 @@ export class Attention {
     const b = this.derive("b_qkv", [this.b_Q, this.b_K, this.b_V], () => cat([this.b_Q.reshape(-1), this.b_K.reshape(-1), this.b_V.reshape(-1)]));
     const [batch, pos] = x.shape;
     const hd = this.nHeads * this.dHead;
-    const qkv = x.matmul(W).add(b); // [batch, pos, 3 * head * d_head]
+    const qkv = x.matmul(W).add_(b); // [batch, pos, 3 * head * d_head]
     const part = (i: number): Tensor => qkv.narrow(2, i * hd, hd).reshape(batch, pos, this.nHeads, this.dHead);
     return [part(0), part(1), part(2)];
   }
@@ -98,7 +98,7 @@ export class Attention {
     }
     const [batch, pos] = x.shape;
     const flatW = this.derive(`flat:${W === this.W_Q ? "Q" : W === this.W_K ? "K" : "V"}`, [W], () => this.flat(W));
-    return x.matmul(flatW).reshape(batch, pos, this.nHeads, this.dHead).add(b);
+    return x.matmul(flatW).reshape(batch, pos, this.nHeads, this.dHead).add_(b);
   }
 
   /** Queries, keys and values from their (normalised) inputs; returns [batch, pos, d_model]. */
@@ -111,7 +111,7 @@ export class Attention {
     if (masking.kvCache) ({ k, v } = masking.kvCache.append(k, v));
     const [batch, qPos] = q.shape;
     // [batch, head, q, d_head] @ [batch, head, d_head, k] → [batch, head, q, k]
-    const scores = q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)).div(this.attnScale);
+    const scores = q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)).div_(this.attnScale);
     if (this.causal) applyCausalMask(scores, masking.attentionMask);
     const hookedScores = await this.hookAttnScores.run(scores);
     const pattern = await this.hookPattern.run(softmaxRowsOrZero(hookedScores));
@@ -121,9 +121,9 @@ export class Attention {
       // [head, batch*q, d_head] @ [head, d_head, d_model] → [batch, q, head, d_model]
       const perHead = z.permute(2, 0, 1, 3).reshape(this.nHeads, batch * qPos, this.dHead).matmul(this.W_O);
       const result = await this.hookResult.run(perHead.reshape(this.nHeads, batch, qPos, this.dModel).permute(1, 2, 0, 3).contiguous());
-      return result.sum(2).add(this.b_O);
+      return result.sum(2).add_(this.b_O);
     }
-    return z.reshape(batch, qPos, this.nHeads * this.dHead).matmul(this.W_O.reshape(this.nHeads * this.dHead, this.dModel)).add(this.b_O);
+    return z.reshape(batch, qPos, this.nHeads * this.dHead).matmul(this.W_O.reshape(this.nHeads * this.dHead, this.dModel)).add_(this.b_O);
   }
 }
 

@@ -50,6 +50,6 @@ export class Unembed {
 
   /** [batch, pos, d_model] → [batch, pos, d_vocab_out] */
   forward(x: Tensor): Tensor {
-    return x.matmul(this.W_U).add(this.b_U);
+    return x.matmul(this.W_U).add_(this.b_U);
   }
 }

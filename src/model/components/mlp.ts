@@ -45,8 +45,8 @@ export class MLP {
 
   /** [batch, pos, d_model] → [batch, pos, d_model] */
   async forward(x: Tensor): Promise<Tensor> {
-    const pre = await this.hookPre.run(x.matmul(this.W_in).add(this.b_in));
+    const pre = await this.hookPre.run(x.matmul(this.W_in).add_(this.b_in));
     const post = await this.hookPost.run(this.act(pre));
-    return post.matmul(this.W_out).add(this.b_out);
+    return post.matmul(this.W_out).add_(this.b_out);
   }
 }
