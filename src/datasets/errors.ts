@@ -1,0 +1,5 @@
+// The dataset layer's error: bad options (unknown prompt type or flip, odd N with symmetric, ...) and inputs
+// the Python generator would reject (a name that is not in the prompt, ...).
+import { TlensError } from "../errors.js";
+
+export class DatasetError extends TlensError {}
