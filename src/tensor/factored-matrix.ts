@@ -147,13 +147,12 @@ export class FactoredMatrix {
   get Vh(): Tensor { return this.svd().Vh; }
 
   /**
-   * Eigenvalues of AB, computed as those of the small BA [..., mdim, mdim] (the same apart from AB's extra zeros),
-   * in float64: { re, im } [..., mdim], in no particular order (TL returns torch.linalg.eig's order).
+   * Eigenvalues of AB, computed as those of the small BA [..., mdim, mdim] (the same apart from AB's extra zeros):
+   * BA in the factors' dtype (as TL), the eigenvalues in float64; { re, im } [..., mdim], in no particular order
+   * (TL returns torch.linalg.eig's order).
    */
   get eigenvalues(): { re: Tensor; im: Tensor } {
-    this.requireSquare("eigenvalues");
-    const ba = this.B.to("float64").matmul(this.A.to("float64"));
-    const { re, im } = linalg.eig(ba);
+    const { re, im } = linalg.eig(this.BA.to("float64"));
     return { re: re.to(this.dtype), im: im.to(this.dtype) };
   }
 

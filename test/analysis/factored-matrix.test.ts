@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import {
-  FactoredMatrix, Generator, eye, HookedTransformer, ShapeError, IndexError, allCompositionScores, compositionScores, copyingScore,
+  FactoredMatrix, Generator, eye, cat, HookedTransformer, ShapeError, IndexError, allCompositionScores, compositionScores, copyingScore,
   fullOV, fullOvCopyingScore, fullQK, linalg, ovCopyingScore, randn, tensor, type Tensor,
 } from "../../src/index.js";
 import { readSafetensorsFile } from "../../src/loading/safetensors.js";
@@ -225,6 +225,16 @@ describe("FactoredMatrix algebra", () => {
         const r = right.AB.get(j);
         expect(scores.get(i, j).item()).toBeCloseTo(fro(l.matmul(r)) / fro(l) / fro(r), 10);
       }
+    }
+    // wide inner dims (QR instead of a Cholesky of the Gram) and rank-deficient factors
+    const dup = rnd(8, 2);
+    const deficient = new FactoredMatrix(cat([dup, dup], -1), rnd(4, 8));
+    for (const [l, r] of [
+      [new FactoredMatrix(rnd(4, 6), rnd(6, 8)), new FactoredMatrix(rnd(8, 9), rnd(9, 3))],
+      [deficient, deficient.T],
+    ] as const) {
+      const got = compositionScores(l, r).item();
+      expect(got).toBeCloseTo(fro(l.AB.matmul(r.AB)) / fro(l.AB) / fro(r.AB), 10);
     }
     const paired = compositionScores(left, new FactoredMatrix(rnd(2, 8, 2), rnd(2, 2, 5)), { broadcastDims: false });
     expect(paired.shape).toEqual([2]);
