@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include "addon.h"
 #include "gemm_core.h"
@@ -219,6 +222,15 @@ static napi_value js_sgemm_pack_b(napi_env env, napi_callback_info info) {
   h.data_off = (int32_t)(start - base);
   h.floats = floats;
   memcpy(data, &h, sizeof h);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  // a big packed weight is streamed by every product that uses it: back it with huge pages where possible
+  // (only the 2 MB-aligned interior of the buffer; the pages are first touched by the packing below)
+  if (bytes >= ((size_t)8 << 20)) {
+    uintptr_t h0 = (start + ((uintptr_t)1 << 21) - 1) & ~(((uintptr_t)1 << 21) - 1);
+    uintptr_t h1 = (base + bytes) & ~(((uintptr_t)1 << 21) - 1);
+    if (h1 > h0) madvise((void *)h0, h1 - h0, MADV_HUGEPAGE);
+  }
+#endif
   if (floats) tl_gemm_pack_b(b + off, rs, cs, k, n, (float *)start);
   return ab;
 }

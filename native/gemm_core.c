@@ -17,7 +17,11 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #define TL_X86 1
@@ -151,55 +155,93 @@ TGT256 static void kern_avx2(int64_t kc, const float *A, const float *B, float *
 // ---------------------------------------------------------------------------------------------------------------
 // AVX-512 kernel 14x32
 
+#ifndef Z_MR
 #define Z_MR 14
-#define Z_NR 32
+#endif
+#ifndef Z_NV
+#define Z_NV 2
+#endif
+#define Z_NR (16 * Z_NV)
+#ifndef Z_PFC_TAIL
+#define Z_PFC_TAIL 0  // k steps before the end at which C is prefetched (0: at the start)
+#endif
+#ifndef Z_PFB
+#define Z_PFB 0  // B prefetch distance in floats (0: none)
+#endif
+
+#define Z_STEP()                                                           \
+  do {                                                                     \
+    __m512 b[Z_NV];                                                        \
+    _Pragma("GCC unroll 8") for (int j = 0; j < Z_NV; j++) b[j] = _mm512_loadu_ps(B + 16 * j); \
+    if (Z_PFB) _mm_prefetch((const char *)(B + Z_PFB), _MM_HINT_T0);      \
+    _Pragma("GCC unroll 16") for (int i = 0; i < Z_MR; i++) {              \
+      __m512 a = _mm512_set1_ps(A[i]);                                     \
+      _Pragma("GCC unroll 8") for (int j = 0; j < Z_NV; j++) c[i][j] = _mm512_fmadd_ps(a, b[j], c[i][j]); \
+    }                                                                      \
+    A += Z_MR;                                                             \
+    B += Z_NR;                                                             \
+  } while (0)
+
+#define Z_PFC()                                                                   \
+  _Pragma("GCC unroll 16") for (int i = 0; i < Z_MR; i++)                         \
+    _Pragma("GCC unroll 8") for (int j = 0; j < Z_NV; j++)                        \
+      _mm_prefetch((const char *)(C + i * ldc + 16 * j), _MM_HINT_T0)
+
 TGT512 static void kern_avx512(int64_t kc, const float *A, const float *B, float *C, int64_t ldc, int mr, int nr,
                                int acc) {
-  __m512 c[Z_MR][2];
+  __m512 c[Z_MR][Z_NV];
 #pragma GCC unroll 16
-  for (int i = 0; i < Z_MR; i++) {
-    c[i][0] = c[i][1] = _mm512_setzero_ps();
-    _mm_prefetch((const char *)(C + i * ldc), _MM_HINT_T0);
-    _mm_prefetch((const char *)(C + i * ldc + 16), _MM_HINT_T0);
-  }
+  for (int i = 0; i < Z_MR; i++)
+#pragma GCC unroll 8
+    for (int j = 0; j < Z_NV; j++) c[i][j] = _mm512_setzero_ps();
+  if (Z_PFC_TAIL == 0) Z_PFC();
+#ifdef Z_ABL_L1AB
+  static __thread float la[Z_MR * 512] __attribute__((aligned(64))), lb[Z_NR * 512] __attribute__((aligned(64)));
+  A = la;
+  B = lb;
+#endif
+  int64_t k1 = kc - Z_PFC_TAIL;
+  if (k1 < 0) k1 = 0;
 #pragma GCC unroll 4
-  for (int64_t k = 0; k < kc; k++) {
-    __m512 b0 = _mm512_loadu_ps(B), b1 = _mm512_loadu_ps(B + 16);
-#pragma GCC unroll 16
-    for (int i = 0; i < Z_MR; i++) {
-      __m512 a = _mm512_set1_ps(A[i]);
-      c[i][0] = _mm512_fmadd_ps(a, b0, c[i][0]);
-      c[i][1] = _mm512_fmadd_ps(a, b1, c[i][1]);
-    }
-    A += Z_MR;
-    B += Z_NR;
+  for (int64_t k = 0; k < k1; k++) Z_STEP();
+  if (Z_PFC_TAIL > 0) {
+    Z_PFC();
+#pragma GCC unroll 4
+    for (int64_t k = k1; k < kc; k++) Z_STEP();
   }
+#ifdef Z_ABL_NOC
+  static __thread float dummy[Z_MR * Z_NR] __attribute__((aligned(64)));
+  C = dummy;
+  ldc = Z_NR;
+#endif
   if (mr == Z_MR && nr == Z_NR) {
 #pragma GCC unroll 16
     for (int i = 0; i < Z_MR; i++) {
       float *cp = C + i * ldc;
-      __m512 v0 = c[i][0], v1 = c[i][1];
-      if (acc) {
-        v0 = _mm512_add_ps(v0, _mm512_loadu_ps(cp));
-        v1 = _mm512_add_ps(v1, _mm512_loadu_ps(cp + 16));
+#pragma GCC unroll 8
+      for (int j = 0; j < Z_NV; j++) {
+        __m512 v = c[i][j];
+        if (acc) v = _mm512_add_ps(v, _mm512_loadu_ps(cp + 16 * j));
+        _mm512_storeu_ps(cp + 16 * j, v);
       }
-      _mm512_storeu_ps(cp, v0);
-      _mm512_storeu_ps(cp + 16, v1);
     }
   } else {
-    __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
-    __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : (__mmask16)0;
+    __mmask16 m[Z_NV];
+#pragma GCC unroll 8
+    for (int j = 0; j < Z_NV; j++) {
+      int r = nr - 16 * j;
+      m[j] = r >= 16 ? (__mmask16)0xFFFF : r <= 0 ? (__mmask16)0 : (__mmask16)((1u << r) - 1);
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < Z_MR; i++) {
       if (i < mr) {
         float *cp = C + i * ldc;
-        __m512 v0 = c[i][0], v1 = c[i][1];
-        if (acc) {
-          v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, cp));
-          v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cp + 16));
+#pragma GCC unroll 8
+        for (int j = 0; j < Z_NV; j++) {
+          __m512 v = c[i][j];
+          if (acc) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m[j], cp + 16 * j));
+          _mm512_mask_storeu_ps(cp + 16 * j, m[j], v);
         }
-        _mm512_mask_storeu_ps(cp, m0, v0);
-        _mm512_mask_storeu_ps(cp + 16, m1, v1);
       }
     }
   }
@@ -288,15 +330,16 @@ TGT512 static void pack_avx512(float *dst, int W, const float *src, int64_t ps, 
 
 #define KC_MAX 384
 
-static const cfg_t cfg_generic = {0, G_MR, G_NR, 256, 256, kern_generic, pack_generic, "portable C 4x8"};
+static const cfg_t cfg_generic = {0, G_MR, G_NR, 256, 256, kern_generic, pack_generic, "portable C"};
 #ifdef TL_X86
-static const cfg_t cfg_avx2 = {1, H_MR, H_NR, 256, 512, kern_avx2, pack_generic, "AVX2+FMA 6x16"};
-static const cfg_t cfg_avx512 = {2, Z_MR, Z_NR, 256, 384, kern_avx512, pack_avx512, "AVX-512 14x32"};
+static const cfg_t cfg_avx2 = {1, H_MR, H_NR, 512, 768, kern_avx2, pack_generic, "AVX2+FMA"};
+static const cfg_t cfg_avx512 = {2, Z_MR, Z_NR, 1024, 768, kern_avx512, pack_avx512, "AVX-512"};
 #endif
 
 static const cfg_t *the_cfg;
 static pthread_once_t cfg_once = PTHREAD_ONCE_INIT;
 static cfg_t cfg_override;
+static char cfg_name[64];
 
 static void cfg_init(void) {
   const cfg_t *c = &cfg_generic;
@@ -315,6 +358,8 @@ static void cfg_init(void) {
   const char *cw = getenv("TLENS_GEMM_CW");
   if (kc && atoi(kc) > 0) cfg_override.kc = atoi(kc);
   if (cw && atoi(cw) > 0) cfg_override.cw = (atoi(cw) + c->nr - 1) / c->nr * c->nr;
+  snprintf(cfg_name, sizeof cfg_name, "%s %dx%d", c->name, c->mr, c->nr);
+  cfg_override.name = cfg_name;
   the_cfg = &cfg_override;
 }
 
@@ -335,7 +380,7 @@ const char *tl_gemm_isa_name(void) { return get_cfg()->name; }
 // ---------------------------------------------------------------------------------------------------------------
 // scratch memory (grow-only; one slot per pool thread plus the shared packed A)
 
-#define TL_MAX_SLOTS 65
+#define TL_MAX_SLOTS 66
 typedef struct {
   float *p;
   size_t cap;
@@ -347,15 +392,21 @@ static float *slot_get(int i, size_t floats) {
   slot_t *s = &slots[i];
   if (s->cap < floats) {
     free(s->p);
-    size_t bytes = (floats * sizeof(float) + 4095) & ~(size_t)4095;
+    // big buffers: 2 MB aligned and marked for transparent huge pages (fewer TLB misses in the kernels)
+    size_t align = floats * sizeof(float) >= ((size_t)1 << 21) ? (size_t)1 << 21 : 4096;
+    size_t bytes = (floats * sizeof(float) + align - 1) & ~(align - 1);
     void *p = NULL;
-    if (posix_memalign(&p, 4096, bytes) != 0) p = NULL;
+    if (posix_memalign(&p, align, bytes) != 0) p = NULL;
+#ifdef MADV_HUGEPAGE
+    if (p && align > 4096) madvise(p, bytes, MADV_HUGEPAGE);
+#endif
     s->p = p;
     s->cap = p ? bytes / sizeof(float) : 0;
   }
   return s->p;
 }
 #define SLOT_A (TL_MAX_SLOTS - 1)
+#define SLOT_B (TL_MAX_SLOTS - 2)
 
 // ---------------------------------------------------------------------------------------------------------------
 // one matrix
@@ -372,7 +423,6 @@ typedef struct {
   float *ap;        // whole A packed
   int64_t msl, nsl, kcb, nkb;
   int64_t cw_sl, nchunks, mparts, mpart_sl;
-  int64_t pa_tasks, pa_sl;
   int fail;
 } job_t;
 
@@ -403,13 +453,6 @@ static void pack_a_range(job_t *j, int64_t s0, int64_t s1) {
   }
 }
 
-static void pack_a_task(void *ctx, int task, int thread) {
-  (void)thread;
-  job_t *j = ctx;
-  int64_t s0 = task * j->pa_sl, s1 = s0 + j->pa_sl;
-  if (s1 > j->msl) s1 = j->msl;
-  pack_a_range(j, s0, s1);
-}
 
 // Packs columns slivers [s0, s1) of K block p of B into dst (the packed-B layout of that block, from s0).
 static void pack_b_block(const cfg_t *cf, const float *b, int64_t brs, int64_t bcs, int64_t n, int64_t k0,
@@ -468,22 +511,46 @@ static void compute_task_fn(void *ctx, int task, int thread) {
   compute_task(j, task, bbuf);
 }
 
-// Column chunks / M parts for `threads` workers.
+// Column chunks / M parts for `threads` workers. With B already packed (cached, or pre-packed by this call) a
+// task's B chunk costs nothing to re-read, so M is split too, to get ~4 tasks per thread (balance under noise);
+// with B packed on the fly by each task, only columns are split (splitting M would pack B chunks twice).
 static void job_partition(job_t *j, int threads) {
   const cfg_t *cf = j->cf;
   int64_t cwmax = cf->cw / cf->nr;
   if (cwmax < 1) cwmax = 1;
   int64_t nch = (j->nsl + cwmax - 1) / cwmax;
-  if (threads > 1 && nch < 8 * threads) nch = (nch + threads - 1) / threads * threads;
+  int64_t mparts = 1;
+  if (threads > 1) {
+    int64_t target = 4 * threads;
+    if (j->bp) {
+      if (nch < target) {
+        mparts = (target + nch - 1) / nch;
+        int64_t maxp = j->msl / 4;  // parts of >= 4 slivers
+        if (mparts > maxp) mparts = maxp;
+        if (mparts < 1) mparts = 1;
+      }
+      if (nch * mparts < target && nch < j->nsl) {  // still few tasks (small M): narrower chunks
+        int64_t want = (target + mparts - 1) / mparts;
+        int64_t minw = 4;                            // chunks of >= 4 slivers
+        int64_t maxch = (j->nsl + minw - 1) / minw;
+        nch = want < maxch ? want : maxch;
+        if (nch < 1) nch = 1;
+      }
+    } else if (nch < 8 * threads) {
+      nch = (nch + threads - 1) / threads * threads;
+    }
+  }
   if (nch > j->nsl) nch = j->nsl;
   j->cw_sl = (j->nsl + nch - 1) / nch;
   j->nchunks = (j->nsl + j->cw_sl - 1) / j->cw_sl;
-  j->mparts = 1;
-  if (threads > 1 && j->nchunks % threads != 0 && j->nchunks < 4 * threads) {
-    j->mparts = threads;
-    if (j->mparts > j->msl) j->mparts = j->msl;
+  if (mparts > j->msl) mparts = j->msl;
+  // few tasks that do not divide evenly over the threads: split M (more)
+  if (threads > 1 && (j->nchunks * mparts) % threads != 0 && j->nchunks * mparts < 8 * threads) {
+    int64_t mp = mparts;
+    while (mp < j->msl && (j->nchunks * mp) % threads != 0) mp++;
+    if ((j->nchunks * mp) % threads == 0) mparts = mp;
   }
-  j->mpart_sl = (j->msl + j->mparts - 1) / j->mparts;
+  j->mpart_sl = (j->msl + mparts - 1) / mparts;
   j->mparts = (j->msl + j->mpart_sl - 1) / j->mpart_sl;
 }
 
@@ -503,33 +570,99 @@ static void gemm_serial(job_t *j, int slot) {
   for (int64_t t = 0; t < j->nchunks * j->mparts; t++) compute_task(j, t, bbuf);
 }
 
+#ifdef TL_GEMM_PROFILE
+#include <stdio.h>
+#include <time.h>
+static double prof_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+#endif
+
+// Pre-pack phase: tasks [0, pa_tasks) pack A sliver groups, tasks [pa_tasks, pa_tasks + pb_tasks) B sliver groups.
+typedef struct {
+  job_t *j;
+  int64_t pa_tasks, pa_sl, pb_tasks, pb_sl;
+  float *bdst;
+} prepack_ctx;
+
+static void prepack_task(void *ctx, int task, int thread) {
+  (void)thread;
+  prepack_ctx *pc = ctx;
+  job_t *j = pc->j;
+  if (task < pc->pa_tasks) {
+    int64_t s0 = task * pc->pa_sl, s1 = s0 + pc->pa_sl;
+    if (s1 > j->msl) s1 = j->msl;
+    pack_a_range(j, s0, s1);
+    return;
+  }
+  task -= (int)pc->pa_tasks;
+  int64_t s0 = task * pc->pb_sl, s1 = s0 + pc->pb_sl;
+  if (s1 > j->nsl) s1 = j->nsl;
+  int64_t npad = j->nsl * j->cf->nr;
+  for (int64_t p = 0; p < j->nkb; p++) {
+    int64_t k0 = p * j->kcb, kc = j->k - k0 < j->kcb ? j->k - k0 : j->kcb;
+    pack_b_block(j->cf, j->b, j->brs, j->bcs, j->n, k0, kc, s0, s1, pc->bdst + k0 * npad + s0 * kc * j->cf->nr);
+  }
+}
+
+#define PREPACK_B_MAX_FLOATS (4 << 20)  // B packed whole by the call when it is at most this big (16 MB)
+
 // Whole matrix on the pool.
 static void gemm_threaded(job_t *j, int threads) {
-  job_partition(j, threads);
+  prepack_ctx pc;
+  memset(&pc, 0, sizeof pc);
+  pc.j = j;
   size_t afl = (size_t)j->msl * j->cf->mr * j->k;
+  size_t bfl = (size_t)j->nsl * j->cf->nr * j->k;
   j->ap = slot_get(SLOT_A, afl);
   if (!j->ap) {
     j->fail = 1;
     return;
   }
-  if (!j->bp) {  // allocate the B chunk buffers up front (not inside tasks)
+  if (!j->bp && bfl <= PREPACK_B_MAX_FLOATS) {
+    pc.bdst = slot_get(SLOT_B, bfl);
+    if (!pc.bdst) {
+      j->fail = 1;
+      return;
+    }
+  }
+  // A (and B) packing tasks: ~4 per thread each, not tiny
+  int64_t pa = threads * 4, pb = 0;
+  if ((int64_t)j->msl * j->k < 32 * 1024) pa = 1;
+  if (pa > j->msl) pa = j->msl;
+  pc.pa_sl = (j->msl + pa - 1) / pa;
+  pc.pa_tasks = (j->msl + pc.pa_sl - 1) / pc.pa_sl;
+  if (pc.bdst) {
+    pb = threads * 4;
+    if ((int64_t)j->nsl * j->k < 32 * 1024) pb = 1;
+    if (pb > j->nsl) pb = j->nsl;
+    pc.pb_sl = (j->nsl + pb - 1) / pb;
+    pc.pb_tasks = (j->nsl + pc.pb_sl - 1) / pc.pb_sl;
+  }
+#ifdef TL_GEMM_PROFILE
+  double t0 = prof_now();
+#endif
+  tl_parallel_for((int)(pc.pa_tasks + pc.pb_tasks), prepack_task, &pc);
+  if (pc.bdst) j->bp = pc.bdst;
+  job_partition(j, threads);
+  if (!j->bp) {  // B chunk buffers for the tasks that pack B on the fly
     for (int t = 0; t < threads; t++)
       if (!slot_get(t, (size_t)j->kcb * j->cw_sl * j->cf->nr)) {
         j->fail = 1;
         return;
       }
   }
-  // pack A
-  int64_t pa_tasks = threads * 4;
-  if (pa_tasks > j->msl) pa_tasks = j->msl;
-  if ((int64_t)j->msl * j->k < 64 * 1024) pa_tasks = 1;
-  j->pa_sl = (j->msl + pa_tasks - 1) / pa_tasks;
-  j->pa_tasks = (j->msl + j->pa_sl - 1) / j->pa_sl;
-  if (j->pa_tasks == 1)
-    pack_a_range(j, 0, j->msl);
-  else
-    tl_parallel_for((int)j->pa_tasks, pack_a_task, j);
+#ifdef TL_GEMM_PROFILE
+  double t1 = prof_now();
+#endif
   tl_parallel_for((int)(j->nchunks * j->mparts), compute_task_fn, j);
+#ifdef TL_GEMM_PROFILE
+  double t2 = prof_now();
+  fprintf(stderr, "pack %.3f ms, compute %.3f ms (%lld x %lld tasks)\n", (t1 - t0) * 1e3, (t2 - t1) * 1e3,
+          (long long)j->nchunks, (long long)j->mparts);
+#endif
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -589,7 +722,7 @@ static int gemm_batched_locked(int64_t batch, int64_t m, int64_t n, int64_t k, c
   batch_ctx bc = {get_cfg(), batch, m, n, k, a, aoff, ars, acs, b, boff, brs, bcs, bpacked, out, 1, 0};
   double flops = 2.0 * (double)m * (double)n * (double)k;
   int threads = tl_num_threads();
-  if (threads > TL_MAX_SLOTS - 1) threads = TL_MAX_SLOTS - 1;
+  if (threads > TL_MAX_SLOTS - 2) threads = TL_MAX_SLOTS - 2;
   if (threads <= 1 || flops * (double)batch < 4e5) {
     for (int64_t i = 0; i < batch; i++) run_one(&bc, i, 0, 1);
   } else if (batch > 1 && flops < 3e7) {
