@@ -147,11 +147,17 @@ export function indexGet(t: Tensor, idx: readonly Index[]): Tensor {
   const out = Tensor.empty([...p.indexShape, ...p.rest.shape], t.dtype);
   const src = t.storage.data;
   const dst = out.storage.data;
+  const restStrides = contiguousStrides(p.rest.shape);
   if (p.rest.shape.length === 0) {
     for (let k = 0; k < p.indexOffsets.length; k++) dst[k] = src[p.indexOffsets[k]];
+  } else if (p.rest.strides.every((st, i) => st === restStrides[i] || p.rest.shape[i] === 1)) {
+    // contiguous rows (an embedding lookup): plain block copies
+    for (let k = 0; k < p.indexOffsets.length; k++) {
+      const from = p.indexOffsets[k];
+      dst.set(src.subarray(from, from + restCount) as ArrayLike<number>, k * restCount);
+    }
   } else {
     const backend = getBackend();
-    const restStrides = contiguousStrides(p.rest.shape);
     for (let k = 0; k < p.indexOffsets.length; k++) {
       backend.copy(
         { data: src, offset: p.indexOffsets[k], shape: p.rest.shape, strides: p.rest.strides },
