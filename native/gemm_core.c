@@ -3,12 +3,18 @@
 // Layout: A is packed into MR-row micro-panels ("slivers", each kc x MR, k-major) and B into NR-column slivers
 // (kc x NR, k-major); K is cut into nkb blocks of kcb <= KC. Both packed forms are laid out block by block:
 // block p of the packed B starts at p*kcb*Npad and holds its nsl slivers back to back (sliver s at s*kc_p*NR).
-// The same layout is used for a B packed once and cached (tl_gemm_pack_b) and for the B chunks packed on the fly.
+// The same layout is used for a B packed once and cached (tl_gemm_pack_b) and for B packed by a call.
 //
-// Loops (per matrix): the whole A is packed first (in parallel, it is shared by all tasks), then the columns
-// are cut into chunks of <= CW columns; a task is (chunk, M part). For each K block a task packs its B chunk
-// (kcb x CW, ~0.4 MB: stays in the core's L2) and runs, for every A sliver (kc x MR, stays in L1), the
-// micro-kernel over the chunk's B slivers (streamed from L2). C is read/updated once per K block.
+// Blocking (AVX-512: MR 14, NR 32, KC 1024, CW 768): on this class of machine the cost that matters is the
+// C tile traffic (14 rows of C 12 KB apart all land in the same L1 sets), not the streaming of A and B, so K
+// blocks are large (K <= 1024 is one block: C is written once, never read back) and both packed operands are
+// streamed through L1 from L2/L3 with the hardware prefetchers (A sliver ~43 KB reused over a chunk's B slivers).
+//
+// Threads (per matrix): one parallel phase packs all of A and, when it is not too big (<= 16 MB), all of B;
+// then tasks (column chunk of <= CW columns x M part, ~4+ per thread, dynamically scheduled) run the
+// micro-kernel over every (A sliver, B sliver) pair of their tile. A B too big to pre-pack (the unembedding)
+// is packed chunk by chunk by the task that uses it. Batches of small products run one product per task on
+// a single thread each; tiny work stays on the calling thread.
 //
 // Micro-kernels: AVX-512 14x32 (28 zmm accumulators, broadcast A), AVX2+FMA 6x16, portable C 4x8.
 // Edges are handled in the kernels (zero-padded panels, masked stores).
@@ -162,18 +168,11 @@ TGT256 static void kern_avx2(int64_t kc, const float *A, const float *B, float *
 #define Z_NV 2
 #endif
 #define Z_NR (16 * Z_NV)
-#ifndef Z_PFC_TAIL
-#define Z_PFC_TAIL 0  // k steps before the end at which C is prefetched (0: at the start)
-#endif
-#ifndef Z_PFB
-#define Z_PFB 0  // B prefetch distance in floats (0: none)
-#endif
 
 #define Z_STEP()                                                           \
   do {                                                                     \
     __m512 b[Z_NV];                                                        \
     _Pragma("GCC unroll 8") for (int j = 0; j < Z_NV; j++) b[j] = _mm512_loadu_ps(B + 16 * j); \
-    if (Z_PFB) _mm_prefetch((const char *)(B + Z_PFB), _MM_HINT_T0);      \
     _Pragma("GCC unroll 16") for (int i = 0; i < Z_MR; i++) {              \
       __m512 a = _mm512_set1_ps(A[i]);                                     \
       _Pragma("GCC unroll 8") for (int j = 0; j < Z_NV; j++) c[i][j] = _mm512_fmadd_ps(a, b[j], c[i][j]); \
@@ -194,26 +193,9 @@ TGT512 static void kern_avx512(int64_t kc, const float *A, const float *B, float
   for (int i = 0; i < Z_MR; i++)
 #pragma GCC unroll 8
     for (int j = 0; j < Z_NV; j++) c[i][j] = _mm512_setzero_ps();
-  if (Z_PFC_TAIL == 0) Z_PFC();
-#ifdef Z_ABL_L1AB
-  static __thread float la[Z_MR * 512] __attribute__((aligned(64))), lb[Z_NR * 512] __attribute__((aligned(64)));
-  A = la;
-  B = lb;
-#endif
-  int64_t k1 = kc - Z_PFC_TAIL;
-  if (k1 < 0) k1 = 0;
+  Z_PFC();  // C is needed at the end; start fetching it now
 #pragma GCC unroll 4
-  for (int64_t k = 0; k < k1; k++) Z_STEP();
-  if (Z_PFC_TAIL > 0) {
-    Z_PFC();
-#pragma GCC unroll 4
-    for (int64_t k = k1; k < kc; k++) Z_STEP();
-  }
-#ifdef Z_ABL_NOC
-  static __thread float dummy[Z_MR * Z_NR] __attribute__((aligned(64)));
-  C = dummy;
-  ldc = Z_NR;
-#endif
+  for (int64_t k = 0; k < kc; k++) Z_STEP();
   if (mr == Z_MR && nr == Z_NR) {
 #pragma GCC unroll 16
     for (int i = 0; i < Z_MR; i++) {
@@ -424,6 +406,8 @@ typedef struct {
   int64_t msl, nsl, kcb, nkb;
   int64_t cw_sl, nchunks, mparts, mpart_sl;
   int fail;
+  const struct batch_ctx *pf;  // batches of small products: prefetch entry pf_i's operands once this one is packed
+  int64_t pf_i;
 } job_t;
 
 static void job_setup(job_t *j, const cfg_t *cf, int64_t m, int64_t n, int64_t k) {
@@ -465,6 +449,9 @@ static void pack_b_block(const cfg_t *cf, const float *b, int64_t brs, int64_t b
   }
 }
 
+struct batch_ctx;
+static void prefetch_next(const struct batch_ctx *bc, int64_t i);
+
 static void compute_task(job_t *j, int64_t task, float *bbuf) {
   const cfg_t *cf = j->cf;
   int MR = cf->mr, NR = cf->nr;
@@ -485,6 +472,7 @@ static void compute_task(job_t *j, int64_t task, float *bbuf) {
       pack_b_block(cf, j->b, j->brs, j->bcs, n, k0, kc, js0, js1, bbuf);
       bc = bbuf;
     }
+    if (j->pf && p == 0 && task == 0) prefetch_next(j->pf, j->pf_i);
     const float *abase = j->ap + k0 * mpad;
     for (int64_t is = is0; is < is1; is++) {
       const float *as = abase + is * kc * MR;
@@ -570,15 +558,6 @@ static void gemm_serial(job_t *j, int slot) {
   for (int64_t t = 0; t < j->nchunks * j->mparts; t++) compute_task(j, t, bbuf);
 }
 
-#ifdef TL_GEMM_PROFILE
-#include <stdio.h>
-#include <time.h>
-static double prof_now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec + t.tv_nsec * 1e-9;
-}
-#endif
 
 // Pre-pack phase: tasks [0, pa_tasks) pack A sliver groups, tasks [pa_tasks, pa_tasks + pb_tasks) B sliver groups.
 typedef struct {
@@ -641,9 +620,6 @@ static void gemm_threaded(job_t *j, int threads) {
     pc.pb_sl = (j->nsl + pb - 1) / pb;
     pc.pb_tasks = (j->nsl + pc.pb_sl - 1) / pc.pb_sl;
   }
-#ifdef TL_GEMM_PROFILE
-  double t0 = prof_now();
-#endif
   tl_parallel_for((int)(pc.pa_tasks + pc.pb_tasks), prepack_task, &pc);
   if (pc.bdst) j->bp = pc.bdst;
   job_partition(j, threads);
@@ -654,21 +630,13 @@ static void gemm_threaded(job_t *j, int threads) {
         return;
       }
   }
-#ifdef TL_GEMM_PROFILE
-  double t1 = prof_now();
-#endif
   tl_parallel_for((int)(j->nchunks * j->mparts), compute_task_fn, j);
-#ifdef TL_GEMM_PROFILE
-  double t2 = prof_now();
-  fprintf(stderr, "pack %.3f ms, compute %.3f ms (%lld x %lld tasks)\n", (t1 - t0) * 1e3, (t2 - t1) * 1e3,
-          (long long)j->nchunks, (long long)j->mparts);
-#endif
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // batched entry
 
-typedef struct {
+typedef struct batch_ctx {
   const cfg_t *cf;
   int64_t batch, m, n, k;
   const float *a;
@@ -683,9 +651,13 @@ typedef struct {
   int fail;
 } batch_ctx;
 
-static void run_one(batch_ctx *bc, int64_t i, int slot, int threads) {
+static void run_one(batch_ctx *bc, int64_t i, int slot, int threads, int64_t next) {
   job_t j;
   job_setup(&j, bc->cf, bc->m, bc->n, bc->k);
+  if (next >= 0) {
+    j.pf = bc;
+    j.pf_i = next;
+  }
   j.a = bc->a + bc->aoff[i];
   j.ars = bc->ars;
   j.acs = bc->acs;
@@ -704,11 +676,34 @@ static void run_one(batch_ctx *bc, int64_t i, int slot, int threads) {
   if (j.fail) bc->fail = 1;
 }
 
+// Prefetches a small strided [rows, cols] operand (rows or columns contiguous) into the cache: for batches of
+// small products, the next entry's operands are requested while the current one is computed.
+static void prefetch_operand(const float *p, int64_t rows, int64_t rs, int64_t cols, int64_t cs) {
+  if (cs != 1) {
+    if (rs != 1) return;
+    int64_t t = rows;
+    rows = cols;
+    cols = t;
+    rs = cs;
+  }
+  if (rows * ((cols + 15) / 16) > 512) return;
+  for (int64_t r = 0; r < rows; r++) {
+    const char *q = (const char *)(p + r * rs);
+    for (int64_t c = 0; c < cols; c += 16) __builtin_prefetch(q + c * 4, 0, 3);
+    __builtin_prefetch(q + (cols - 1) * 4, 0, 3);
+  }
+}
+
+static void prefetch_next(const struct batch_ctx *bc, int64_t i) {
+  prefetch_operand(bc->a + bc->aoff[i], bc->m, bc->ars, bc->k, bc->acs);
+  if (!bc->bp) prefetch_operand(bc->b + bc->boff[i], bc->k, bc->brs, bc->n, bc->bcs);
+}
+
 static void batch_task(void *ctx, int task, int thread) {
   batch_ctx *bc = ctx;
   int64_t i0 = task * bc->per_task, i1 = i0 + bc->per_task;
   if (i1 > bc->batch) i1 = bc->batch;
-  for (int64_t i = i0; i < i1; i++) run_one(bc, i, thread, 1);
+  for (int64_t i = i0; i < i1; i++) run_one(bc, i, thread, 1, i + 1 < i1 ? i + 1 : -1);
 }
 
 static int gemm_batched_locked(int64_t batch, int64_t m, int64_t n, int64_t k, const float *a, const int64_t *aoff,
@@ -724,14 +719,15 @@ static int gemm_batched_locked(int64_t batch, int64_t m, int64_t n, int64_t k, c
   int threads = tl_num_threads();
   if (threads > TL_MAX_SLOTS - 2) threads = TL_MAX_SLOTS - 2;
   if (threads <= 1 || flops * (double)batch < 4e5) {
-    for (int64_t i = 0; i < batch; i++) run_one(&bc, i, 0, 1);
+    bc.per_task = batch;
+    batch_task(&bc, 0, 0);
   } else if (batch > 1 && flops < 3e7) {
     int64_t tasks = batch < 16 * threads ? batch : 16 * threads;
     bc.per_task = (batch + tasks - 1) / tasks;
     tasks = (batch + bc.per_task - 1) / bc.per_task;
     tl_parallel_for((int)tasks, batch_task, &bc);
   } else {
-    for (int64_t i = 0; i < batch; i++) run_one(&bc, i, 0, threads);
+    for (int64_t i = 0; i < batch; i++) run_one(&bc, i, 0, threads, -1);
   }
   return bc.fail ? -1 : 0;
 }
