@@ -3,7 +3,8 @@
 import { setBackend, type BackendName } from "../backend/index.js";
 import { HookError, LoadError, ShapeError, TlensError, TokenizerError } from "../errors.js";
 import { makeConfig, type HookedTransformerConfig } from "../loading/config.js";
-import { arange, cat, ones, stack, Tensor } from "../tensor/index.js";
+import { arange, cat, Generator, ones, stack, Tensor } from "../tensor/index.js";
+import { defaultGenerator } from "../tensor/random.js";
 import { fmtShape } from "../tensor/shape.js";
 import { FactoredMatrix } from "../tensor/factored-matrix.js";
 import {
@@ -56,7 +57,8 @@ export class HookedTransformer {
   readonly cfg: HookedTransformerConfig;
   tokenizer: Tokenizer | null;
   embed!: Embed;
-  posEmbed!: PosEmbed;
+  /** null for rotary models (TL has no pos_embed module there) */
+  posEmbed!: PosEmbed | null;
   blocks!: TransformerBlock[];
   lnFinal!: Norm | null;
   unembed!: Unembed;
@@ -69,9 +71,30 @@ export class HookedTransformer {
     this.build();
   }
 
-  /** A model with zero weights from a config (load weights with loadStateDict). */
+  /** A model from a config, initialised as TL's HookedTransformer(cfg) does (`initWeights`, default true): every
+   *  `W_*` parameter ~ N(0, initializerRange²) (TL's "gpt2" init; initializerRange defaults to 0.8 / sqrt(d_model)),
+   *  biases zero, norm weights one. `cfg.seed` seeds the draw (tlens's own generator, so the numbers are not
+   *  torch's); without a seed the global generator (`manualSeed`) is used. `initWeights: false` gives zero weights.
+   *  Load trained weights with loadStateDict. */
   static fromConfig(cfg: Partial<HookedTransformerConfig>, tokenizer: Tokenizer | null = null): HookedTransformer {
-    return new HookedTransformer(cfg, tokenizer);
+    const model = new HookedTransformer(cfg, tokenizer);
+    if (model.cfg.initWeights) model.initWeights();
+    return model;
+  }
+
+  /** TL's init_weights ("gpt2" mode): W_* ~ N(0, initializerRange²) in state-dict order, seeded by cfg.seed. */
+  initWeights(seed: number | null = this.cfg.seed): void {
+    const rng = seed === null ? defaultGenerator : new Generator(seed);
+    const std = this.cfg.initializerRange;
+    const init = new Map<string, Tensor>();
+    for (const [name, t] of this.stateDict()) {
+      const leaf = name.slice(name.lastIndexOf(".") + 1);
+      if (!leaf.includes("W_")) continue;
+      const data = new Float32Array(t.numel);
+      for (let i = 0; i < data.length; i++) data[i] = rng.normal() * std;
+      init.set(name, Tensor.fromTypedArray(data, t.shape));
+    }
+    this.loadStateDict(init, { strict: false });
   }
 
   /** Loads a pretrained model with TL's default weight processing (foldLn, centerWritingWeights, centerUnembed,
@@ -99,12 +122,16 @@ export class HookedTransformer {
   /** (Re)creates the components from cfg. Hook functions attached to the old hook points are dropped. */
   private build(): void {
     const cfg = this.cfg;
+    if (!["standard", "shortformer", "rotary"].includes(cfg.positionalEmbeddingType)) {
+      throw new TlensError(`unsupported positional_embedding_type "${cfg.positionalEmbeddingType}" (supported: standard, shortformer, rotary)`);
+    }
     this.embed = new Embed(cfg.dVocab, cfg.dModel);
-    this.posEmbed = new PosEmbed(cfg.nCtx, cfg.dModel);
-    this.blocks = Array.from({ length: cfg.nLayers }, (_, l) => new TransformerBlock(l, cfg));
+    this.posEmbed = cfg.positionalEmbeddingType === "rotary" ? null : new PosEmbed(cfg.nCtx, cfg.dModel);
+    const shortformerPos = cfg.positionalEmbeddingType === "shortformer" ? this.posEmbed : null;
+    this.blocks = Array.from({ length: cfg.nLayers }, (_, l) => new TransformerBlock(l, cfg, shortformerPos));
     this.lnFinal = cfg.normalizationType ? new Norm("ln_final", cfg.normalizationType, cfg.dModel, cfg.eps) : null;
     this.unembed = new Unembed(cfg.dModel, cfg.dVocabOut);
-    const points = [this.embed.hook, this.posEmbed.hook, ...this.blocks.flatMap((b) => b.hookPoints), ...(this.lnFinal?.hookPoints ?? [])];
+    const points = [this.embed.hook, ...(this.posEmbed ? [this.posEmbed.hook] : []), ...this.blocks.flatMap((b) => b.hookPoints), ...(this.lnFinal?.hookPoints ?? [])];
     this.hookDict = new Map(points.map((p) => [p.name, p]));
   }
 
@@ -112,7 +139,8 @@ export class HookedTransformer {
 
   /** [prefix, module] pairs whose params() make up the state dict, in TL's order. */
   private modules(): [string, { params(): [string, Tensor][] }][] {
-    const out: [string, { params(): [string, Tensor][] }][] = [["embed", this.embed], ["pos_embed", this.posEmbed]];
+    const out: [string, { params(): [string, Tensor][] }][] = [["embed", this.embed]];
+    if (this.posEmbed) out.push(["pos_embed", this.posEmbed]);
     this.blocks.forEach((b, l) => {
       if (b.ln1) out.push([`blocks.${l}.ln1`, b.ln1]);
       if (b.ln2) out.push([`blocks.${l}.ln2`, b.ln2]);
@@ -180,7 +208,10 @@ export class HookedTransformer {
   }
 
   get W_E(): Tensor { return this.embed.W_E; }
-  get W_pos(): Tensor { return this.posEmbed.W_pos; }
+  get W_pos(): Tensor {
+    if (!this.posEmbed) throw new TlensError("W_pos: a rotary model has no positional embedding matrix");
+    return this.posEmbed.W_pos;
+  }
   get W_U(): Tensor { return this.unembed.W_U; }
   get b_U(): Tensor { return this.unembed.b_U; }
   /** [n_layers, n_heads, d_model, d_head] */
@@ -197,6 +228,8 @@ export class HookedTransformer {
   get b_O(): Tensor { return this.stacked((b) => b.attn.b_O, "b_O"); }
   /** [n_layers, d_model, d_mlp] */
   get W_in(): Tensor { return this.stacked((b) => b.mlp?.W_in, "W_in"); }
+  /** Gated MLPs: [n_layers, d_model, d_mlp] */
+  get W_gate(): Tensor { return this.stacked((b) => (b.mlp && "W_gate" in b.mlp ? b.mlp.W_gate : undefined), "W_gate"); }
   get b_in(): Tensor { return this.stacked((b) => b.mlp?.b_in, "b_in"); }
   /** [n_layers, d_mlp, d_model] */
   get W_out(): Tensor { return this.stacked((b) => b.mlp?.W_out, "W_out"); }
@@ -222,11 +255,13 @@ export class HookedTransformer {
   hookNames(): string[] {
     const blockOrder = (b: TransformerBlock): HookPoint[] => [
       b.hookResidPre, b.hookAttnIn, b.hookQInput, b.hookKInput, b.hookVInput, ...(b.ln1?.hookPoints ?? []),
-      b.attn.hookQ, b.attn.hookK, b.attn.hookV, b.attn.hookAttnScores, b.attn.hookPattern, b.attn.hookZ, b.attn.hookResult,
+      b.attn.hookQ, b.attn.hookK, b.attn.hookV, ...(b.attn.hookAttnInput ? [b.attn.hookAttnInput] : []),
+      ...(b.attn.hookRotQ ? [b.attn.hookRotQ, b.attn.hookRotK!] : []),
+      b.attn.hookAttnScores, b.attn.hookPattern, b.attn.hookZ, b.attn.hookResult,
       b.hookAttnOut, ...(b.mlp ? [b.hookResidMid, b.hookMlpIn, ...(b.ln2?.hookPoints ?? []), ...b.mlp.hookPoints] : []),
       b.hookMlpOut, b.hookResidPost,
     ];
-    return [this.embed.hook, this.posEmbed.hook, ...this.blocks.flatMap(blockOrder), ...(this.lnFinal?.hookPoints ?? [])].map((p) => p.name);
+    return [this.embed.hook, ...(this.posEmbed ? [this.posEmbed.hook] : []), ...this.blocks.flatMap(blockOrder), ...(this.lnFinal?.hookPoints ?? [])].map((p) => p.name);
   }
 
   /** TL's hook_dict: every hook point by name (module order). */
@@ -275,6 +310,7 @@ export class HookedTransformer {
     let residual: Tensor;
     let tokens: Tensor | null;
     let attentionMask: Tensor | null;
+    let shortformerPosEmbed: Tensor | undefined;
     if (opts.startAtLayer !== undefined) {
       if (!(input instanceof Tensor) || input.ndim !== 3 || input.shape[2] !== cfg.dModel) {
         throw new ShapeError(`forward with startAtLayer takes the residual stream [batch, pos, d_model=${cfg.dModel}], got ${input instanceof Tensor ? fmtShape(input.shape) : typeof input}`);
@@ -289,12 +325,14 @@ export class HookedTransformer {
       if (attentionMask && (attentionMask.shape[0] !== tokens.shape[0] || attentionMask.shape[1] !== tokens.shape[1])) {
         throw new ShapeError(`attentionMask has shape ${fmtShape(attentionMask.shape)} but the tokens have shape ${fmtShape(tokens.shape)}`);
       }
-      residual = await this.embedTokens(tokens, attentionMask, opts.pastKvCache);
+      ({ residual, shortformerPosEmbed } = await this.embedTokens(tokens, attentionMask, opts.pastKvCache));
     }
     const kv = opts.pastKvCache;
     // with a KV cache, attention masks over cached + new positions
     const keyMask = kv ? kv.extendMask(residual.shape[0], residual.shape[1], attentionMask) : attentionMask;
-    for (let l = start; l < stopAt; l++) residual = await this.blocks[l].forward(residual, { attentionMask: keyMask, kvCache: kv?.entries[l] });
+    for (let l = start; l < stopAt; l++) {
+      residual = await this.blocks[l].forward(residual, { attentionMask: keyMask, kvCache: kv?.entries[l], shortformerPosEmbed });
+    }
     if (opts.stopAtLayer !== undefined) return residual;
     if (opts.logitPositions !== undefined) {
       if (returnType === "loss" || returnType === "both") throw new TlensError("the loss needs logits at every position; drop logitPositions");
@@ -312,8 +350,9 @@ export class HookedTransformer {
   }
 
   /** hook_embed + hook_pos_embed → the residual stream before block 0. tokens [batch, pos] (the new ones when a
-   *  KV cache holds earlier positions) */
-  private async embedTokens(tokens: Tensor, attentionMask: Tensor | null, kv: KeyValueCache | undefined): Promise<Tensor> {
+   *  KV cache holds earlier positions). Shortformer models keep positions out of the residual stream and return
+   *  them for the blocks' queries and keys; rotary models have no positional embedding here. */
+  private async embedTokens(tokens: Tensor, attentionMask: Tensor | null, kv: KeyValueCache | undefined): Promise<{ residual: Tensor; shortformerPosEmbed?: Tensor }> {
     const [batch, pos] = tokens.shape;
     const past = kv?.length ?? 0;
     if (past + pos > this.cfg.nCtx) {
@@ -321,7 +360,7 @@ export class HookedTransformer {
     }
     for (const p of this.hookDict.values()) p.positionOffset = past;
     const embed = await this.embed.hook.run(this.embed.forward(tokens));
-    if (this.cfg.positionalEmbeddingType !== "standard") return embed;
+    if (!this.posEmbed) return { residual: embed };
     // padding: positions count real tokens only (TL's get_offset_position_ids), over cached + new positions
     const pastMask = kv?.attentionMask ?? null;
     const fullMask = pastMask ? cat([pastMask, (attentionMask ?? ones([batch, pos], "int32")).to("int32")], 1) : attentionMask;
@@ -329,7 +368,8 @@ export class HookedTransformer {
       ? fullMask.to("int32").cumsum(1).sub(1).clamp(0).narrow(1, past, pos).to("int32")
       : arange(past, past + pos).unsqueeze(0).expand(batch, pos);
     const posEmbed = await this.posEmbed.hook.run(this.posEmbed.forward(positions, attentionMask));
-    return embed.add(posEmbed);
+    if (this.cfg.positionalEmbeddingType === "shortformer") return { residual: embed, shortformerPosEmbed: posEmbed };
+    return { residual: embed.add(posEmbed) };
   }
 
   /** Runs the model caching activations (all hook points that fire, or those namesFilter selects). */

@@ -30,19 +30,19 @@ function centre(t: Tensor, dim: number): Tensor {
  *  (LN's mean subtraction makes the mean direction invisible). Removes the ln parameters. */
 export function foldLayerNorm(sd: StateDict, cfg: HookedTransformerConfig, centerWeights = true): StateDict {
   const out = new Map(sd);
-  const fold = (lnPrefix: string, targets: { W: string; b: string }[], lnHasBias: boolean): void => {
+  const fold = (lnPrefix: string, targets: { W: string; b: string; noCentre?: boolean }[], lnHasBias: boolean): void => {
     const w = out.get(`${lnPrefix}.w`);
     if (!w) return;
     const b = lnHasBias ? out.get(`${lnPrefix}.b`) : undefined;
-    for (const { W, b: bKey } of targets) {
+    for (const { W, b: bKey, noCentre } of targets) {
       const weight = req(out, W); // [..., d_model, d_out]
-      if (b) {
+      if (b && bKey) {
         // b' = b + ln.b @ W (contracting d_model)
         const shift = b.unsqueeze(-1).mul(weight).sum(-2);
         out.set(bKey, req(out, bKey).add(shift));
       }
       let folded = weight.mul(w.unsqueeze(-1));
-      if (centerWeights) folded = centre(folded, -2);
+      if (centerWeights && !noCentre) folded = centre(folded, -2);
       out.set(W, folded);
     }
     out.delete(`${lnPrefix}.w`);
@@ -51,8 +51,15 @@ export function foldLayerNorm(sd: StateDict, cfg: HookedTransformerConfig, cente
   const hasBias = cfg.normalizationType === "LN";
   for (let l = 0; l < cfg.nLayers; l++) {
     const a = `blocks.${l}.attn`;
-    fold(`blocks.${l}.ln1`, ["Q", "K", "V"].map((x) => ({ W: `${a}.W_${x}`, b: `${a}.b_${x}` })), hasBias);
-    if (!cfg.attnOnly) fold(`blocks.${l}.ln2`, [{ W: `blocks.${l}.mlp.W_in`, b: `blocks.${l}.mlp.b_in` }], hasBias);
+    // grouped-query attention stores TL's _W_K/_W_V/_b_K/_b_V [n_kv_heads, ...]
+    const g = (x: string): string => (x !== "Q" && out.has(`${a}._W_${x}`) ? "_" : "");
+    fold(`blocks.${l}.ln1`, ["Q", "K", "V"].map((x) => ({ W: `${a}.${g(x)}W_${x}`, b: `${a}.${g(x)}b_${x}` })), hasBias);
+    if (!cfg.attnOnly) {
+      const m = `blocks.${l}.mlp`;
+      // gated MLPs read ln2 through W_in and W_gate; as TL, W_gate only gets the scale (no bias, no centring)
+      const targets = [{ W: `${m}.W_in`, b: `${m}.b_in` }, ...(out.has(`${m}.W_gate`) ? [{ W: `${m}.W_gate`, b: "", noCentre: true }] : [])];
+      fold(`blocks.${l}.ln2`, targets, hasBias);
+    }
   }
   fold("ln_final", [{ W: "unembed.W_U", b: "unembed.b_U" }], hasBias);
   return out;
@@ -86,15 +93,19 @@ export function centerUnembed(sd: StateDict): StateDict {
   return out;
 }
 
-/** Moves the value biases into b_O (each pattern row sums to 1, so b_V W_O is a constant output). */
+/** Moves the value biases into b_O (each pattern row sums to 1, so b_V W_O is a constant output). Under
+ *  grouped-query attention TL's _b_V [n_kv_heads, d_head] is repeated per query head first. */
 export function foldValueBiases(sd: StateDict, cfg: HookedTransformerConfig): StateDict {
   const out = new Map(sd);
   for (let l = 0; l < cfg.nLayers; l++) {
     const a = `blocks.${l}.attn`;
-    const bV = req(out, `${a}.b_V`); // [head, d_head]
+    const key = out.has(`${a}._b_V`) ? `${a}._b_V` : `${a}.b_V`;
+    const stored = req(out, key); // [head or kv_head, d_head]
     const WO = req(out, `${a}.W_O`); // [head, d_head, d_model]
+    const rep = WO.shape[0] / stored.shape[0];
+    const bV = rep === 1 ? stored : stored.unsqueeze(1).expand(stored.shape[0], rep, stored.shape[1]).reshape(WO.shape[0], stored.shape[1]);
     out.set(`${a}.b_O`, req(out, `${a}.b_O`).add(bV.unsqueeze(-1).mul(WO).sum([0, 1])));
-    out.set(`${a}.b_V`, bV.mul(0));
+    out.set(key, stored.mul(0));
   }
   return out;
 }
@@ -139,10 +150,11 @@ export function refactorFactoredAttnMatrices(sd: StateDict, cfg: HookedTransform
   return out;
 }
 
-/** TL's process_weights order; fold_ln only applies to LN/RMS models. */
+/** TL's process_weights order; fold_ln only applies to LN/RMS models (RMS: weights only, no centring, as TL). */
 export function processStateDict(sd: StateDict, cfg: HookedTransformerConfig, opts: ProcessOptions): StateDict {
   let out = sd;
-  if (opts.foldLn && (cfg.normalizationType === "LN" || cfg.normalizationType === "RMS")) out = foldLayerNorm(out, cfg);
+  if (opts.foldLn && cfg.normalizationType === "LN") out = foldLayerNorm(out, cfg);
+  if (opts.foldLn && cfg.normalizationType === "RMS") out = foldLayerNorm(out, cfg, false);
   if (opts.centerWritingWeights && cfg.normalizationType !== "RMS" && cfg.normalizationType !== "RMSPre" && !cfg.finalRms) {
     out = centerWritingWeights(out, cfg);
   }

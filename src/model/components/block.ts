@@ -1,16 +1,18 @@
 // A transformer block with TransformerLens's hooks and order of operations.
+import { TlensError } from "../../errors.js";
 import type { HookedTransformerConfig } from "../../loading/config.js";
-import type { Tensor } from "../../tensor/index.js";
+import { arange, type Tensor } from "../../tensor/index.js";
 import { HookPoint } from "../hook-point.js";
 import { Attention, type AttentionMasking } from "./attention.js";
+import type { PosEmbed } from "./embed.js";
 import { Norm } from "./layer-norm.js";
-import { MLP } from "./mlp.js";
+import { GatedMLP, MLP } from "./mlp.js";
 
 export class TransformerBlock {
   readonly ln1: Norm | null;
   readonly ln2: Norm | null;
   readonly attn: Attention;
-  readonly mlp: MLP | null;
+  readonly mlp: MLP | GatedMLP | null;
   readonly hookAttnIn: HookPoint;
   readonly hookQInput: HookPoint;
   readonly hookKInput: HookPoint;
@@ -22,15 +24,22 @@ export class TransformerBlock {
   readonly hookResidMid: HookPoint;
   readonly hookResidPost: HookPoint;
 
-  constructor(readonly index: number, readonly cfg: HookedTransformerConfig) {
+  /** cfg: the model's config. posEmbed (shortformer models): where the block looks up positional embeddings when a
+   *  caller runs it without `shortformerPosEmbed` (e.g. a patching sweep starting at this block). */
+  constructor(readonly index: number, readonly cfg: HookedTransformerConfig, private readonly posEmbed: PosEmbed | null = null) {
     const p = `blocks.${index}`;
     const hp = (n: string): HookPoint => new HookPoint(`${p}.${n}`);
     const norm = cfg.normalizationType;
     this.ln1 = norm ? new Norm(`${p}.ln1`, norm, cfg.dModel, cfg.eps) : null;
     this.ln2 = norm && !cfg.attnOnly ? new Norm(`${p}.ln2`, norm, cfg.dModel, cfg.eps) : null;
     const scale = cfg.useAttnScale ? cfg.attnScale * (cfg.scaleAttnByInverseLayerIdx ? index + 1 : 1) : 1;
-    this.attn = new Attention(`${p}.attn`, cfg.nHeads, cfg.dModel, cfg.dHead, scale, cfg.attentionDir === "causal");
-    this.mlp = cfg.attnOnly ? null : new MLP(`${p}.mlp`, cfg.dModel, cfg.dMlp, cfg.actFn);
+    const rotary = cfg.positionalEmbeddingType === "rotary"
+      ? { dim: cfg.rotaryDim ?? cfg.dHead, base: cfg.rotaryBase, adjacentPairs: cfg.rotaryAdjacentPairs, nCtx: cfg.nCtx }
+      : null;
+    this.attn = new Attention(`${p}.attn`, cfg.nHeads, cfg.dModel, cfg.dHead, scale, cfg.attentionDir === "causal", {
+      nKeyValueHeads: cfg.nKeyValueHeads, rotary, shortformer: cfg.positionalEmbeddingType === "shortformer",
+    });
+    this.mlp = cfg.attnOnly ? null : cfg.gatedMlp ? new GatedMLP(`${p}.mlp`, cfg.dModel, cfg.dMlp, cfg.actFn) : new MLP(`${p}.mlp`, cfg.dModel, cfg.dMlp, cfg.actFn);
     this.hookAttnIn = hp("hook_attn_in");
     this.hookQInput = hp("hook_q_input");
     this.hookKInput = hp("hook_k_input");
@@ -58,7 +67,18 @@ export class TransformerBlock {
     if (point === this.hookAttnIn) return this.cfg.useAttnIn;
     if (point === this.hookQInput || point === this.hookKInput || point === this.hookVInput) return this.cfg.useSplitQkvInput;
     if (point === this.hookMlpIn) return this.cfg.useHookMlpIn;
+    if (point === this.attn.hookAttnInput) return false; // as in TL 2.x: created, never called
     return true;
+  }
+
+  /** Shortformer: the positional embeddings [batch, pos, d_model] of this forward's positions (given by the model, or
+   *  looked up for positions past .. past + pos, past = the KV cache length). */
+  private shortformerPos(resid: Tensor, masking: AttentionMasking): Tensor {
+    if (masking.shortformerPosEmbed) return masking.shortformerPosEmbed;
+    if (!this.posEmbed) throw new TlensError(`blocks.${this.index}: a shortformer block needs the positional embeddings (shortformerPosEmbed)`);
+    const [batch, pos] = resid.shape;
+    const past = masking.kvCache?.keys?.shape[1] ?? 0;
+    return this.posEmbed.forward(arange(past, past + pos, 1, "int32").unsqueeze(0).expand(batch, pos), null);
   }
 
   private async norm1(x: Tensor): Promise<Tensor> {
@@ -71,8 +91,8 @@ export class TransformerBlock {
     this.attn.useAttnResult = cfg.useAttnResult;
     const residPre = await this.hookResidPre.run(residIn);
     const perHead = cfg.useAttnIn || cfg.useSplitQkvInput;
-    // [batch, pos, head, d_model]: the residual repeated per head
-    const repeated = (): Tensor => residPre.unsqueeze(2).expand(-1, -1, cfg.nHeads, -1).contiguous();
+    // [batch, pos, heads, d_model]: the residual repeated per head (n_kv_heads for k and v under GQA, as TL)
+    const repeated = (heads = cfg.nHeads): Tensor => residPre.unsqueeze(2).expand(-1, -1, heads, -1).contiguous();
     let attnIn = perHead ? repeated() : residPre;
     if (cfg.useAttnIn) attnIn = await this.hookAttnIn.run(attnIn.clone());
     let qIn = attnIn;
@@ -80,8 +100,8 @@ export class TransformerBlock {
     let vIn = attnIn;
     if (cfg.useSplitQkvInput) {
       qIn = await this.hookQInput.run(attnIn.clone());
-      kIn = await this.hookKInput.run(repeated());
-      vIn = await this.hookVInput.run(repeated());
+      kIn = await this.hookKInput.run(repeated(this.attn.nKvHeads));
+      vIn = await this.hookVInput.run(repeated(this.attn.nKvHeads));
     }
     // TL normalises the q, k and v inputs separately (ln1's hooks fire three times); when nothing hooks ln1 and
     // the three inputs are one tensor, normalising once gives the same numbers.
@@ -95,6 +115,14 @@ export class TransformerBlock {
       qN = await this.norm1(qIn);
       kN = await this.norm1(kIn);
       vN = await this.norm1(vIn);
+    }
+    if (cfg.positionalEmbeddingType === "shortformer") {
+      // TL: ln1(query_input) + pos_embed, ln1(key_input) + pos_embed; values see no positions
+      let pe = this.shortformerPos(residPre, masking);
+      if (qN.ndim === 4) pe = pe.unsqueeze(2);
+      const sameQk = qN === kN;
+      qN = qN.add(pe);
+      kN = sameQk ? qN : kN.add(pe);
     }
     const attnOut = await this.hookAttnOut.run(await this.attn.forward(qN, kN, vN, masking));
     if (!this.mlp) return this.hookResidPost.run(residPre.add(attnOut));
