@@ -11,3 +11,4 @@ import { getActName } from "./model/act-name.js";
 /** TransformerLens's utils namespace (the parts tlens has). */
 export const utils = { getActName };
 export * from "./analysis/index.js";
+export * from "./datasets/index.js";
