@@ -43,7 +43,7 @@ export type WordIdx = Record<string, number[]>;
 
 export interface IOIDatasetOptions {
   /** "ABBA", "BABA", "mixed" (BABA + ABBA templates, shuffled), "ABC", "BAC", "ABC mixed", or a list of templates. */
-  promptType: IOIPromptType | string[];
+  promptType: IOIPromptType | (string & {}) | string[];
   /** Number of prompts (Python default 500). */
   N?: number;
   /** Use these prompts instead of generating (flips, slices); `N` must equal their number. */
@@ -107,7 +107,7 @@ function describe(x: unknown): string {
 
 /** The template list of a prompt type, shuffled with `rng` for the mixed types (Python `random.shuffle`). */
 export function ioiTemplates(
-  promptType: IOIPromptType | string[],
+  promptType: IOIPromptType | (string & {}) | string[],
   rng: PythonRandom,
   opts: { nbTemplates?: number; useLongTemplate?: boolean } = {},
 ): string[] {
@@ -380,7 +380,7 @@ function punctIdx(text: string, tok: Tokenizer): number {
 export class IOIDataset {
   readonly N: number;
   readonly seed: number;
-  readonly promptType: IOIPromptType | string[];
+  readonly promptType: IOIPromptType | (string & {}) | string[];
   readonly prependBos: boolean;
   readonly hasBeenFlipped: boolean;
   readonly prefixes: string[] | null;

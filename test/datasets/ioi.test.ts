@@ -218,8 +218,8 @@ describe("CPython set order for groups", () => {
 
 describe("errors", () => {
   it("unknown promptType, odd symmetric N, bad flips → DatasetError (a TlensError)", () => {
-    expect(() => new IOIDataset({ promptType: "ABAB" as IOIPromptType, N: 4 })).toThrow(DatasetError);
-    expect(() => new IOIDataset({ promptType: "ABAB" as IOIPromptType, N: 4 })).toThrow(/unknown IOI promptType "ABAB"/);
+    expect(() => new IOIDataset({ promptType: "ABAB", N: 4 })).toThrow(DatasetError);
+    expect(() => new IOIDataset({ promptType: "ABAB", N: 4 })).toThrow(/unknown IOI promptType "ABAB"/);
     expect(() => new IOIDataset({ promptType: "mixed", N: 5, symmetric: true })).toThrow(/even N/);
     expect(() => new IOIDataset({ promptType: "ABC", N: 4, symmetric: true })).toThrow(TlensError);
     expect(() => new IOIDataset({ promptType: "mixed", N: 0 })).toThrow(DatasetError);
