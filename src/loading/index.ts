@@ -12,6 +12,9 @@ export { hfConfigToTL, hfConfigExtras, hfArchitecture, SUPPORTED_HF_ARCHITECTURE
 export type { HfConfigOptions, HfConfigExtras } from "./hf-config.js";
 export { convertGpt2Weights } from "./gpt2.js";
 export type { ConvertGpt2Options } from "./gpt2.js";
+export { parseLlama2cCheckpoint, readLlama2cHeader, llama2cConfig } from "./llama2c.js";
+export type { Llama2cHeader, Llama2cOptions } from "./llama2c.js";
+export { parseLlmvizModel, llmvizConfig, decodeBase64, decodeJsonTensor } from "./llmviz.js";
 export { detectFormat, detectModelFiles, detectFormatFromFiles } from "./detect.js";
 export type { ModelFormat, DetectedModel } from "./detect.js";
 export { loadHfModelDir, readHfSafetensors, readJsonFile } from "./fs.js";
