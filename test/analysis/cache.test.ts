@@ -2,42 +2,16 @@
 // processing cases, plus the invariants that make them useful (decompositions sum to the residual stream,
 // attributions plus b_U sum to the logit on a folded model).
 import { beforeAll, describe, expect, it } from "vitest";
-import { fileURLToPath } from "node:url";
 import { readFileSync } from "node:fs";
 import { ActivationCache, HookedTransformer, Tensor, tensor } from "../../src/index.js";
 import { Slice } from "../../src/model/activation-cache.js";
 import { readSafetensorsFile } from "../../src/loading/safetensors.js";
+import { GOLDEN_CASES, GOLDEN_DIR, expectClose, type GoldenCase } from "../golden.js";
 
-const G = fileURLToPath(new URL("../../../shared/golden/tl", import.meta.url));
-const TOL = 1e-4;
+const G = GOLDEN_DIR;
 
-// the flags of each golden case, as test/model/golden.test.ts loads them
-const CASES = {
-  raw: { foldLn: false, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false },
-  fold_ln: { foldLn: true, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false },
-  processed: {},
-  processed_refactor: { refactorFactoredAttnMatrices: true },
-} as const;
-type CaseName = keyof typeof CASES;
-
-/** max |a - b| (shapes must match; NaN fails). */
-function maxAbsDiff(a: Tensor, b: Tensor): number {
-  expect(a.shape).toEqual(b.shape);
-  const x = a.contiguous().dataSync();
-  const y = b.contiguous().dataSync();
-  let worst = 0;
-  for (let i = 0; i < x.length; i++) {
-    if (x[i] === y[i]) continue;
-    const d = Math.abs(x[i] - y[i]);
-    if (!(d <= worst)) worst = d;
-  }
-  return worst;
-}
-
-function expectClose(name: string, a: Tensor, b: Tensor, tol = TOL): void {
-  const d = maxAbsDiff(a, b);
-  expect(d, `${name}: max abs diff ${d}`).toBeLessThanOrEqual(tol);
-}
+const CASES = GOLDEN_CASES;
+type CaseName = GoldenCase;
 
 const common = JSON.parse(readFileSync(`${G}/common.json`, "utf8")) as { answer_tokens: number[]; wrong_tokens: number[] };
 const inputsP = readSafetensorsFile(`${G}/inputs.safetensors`).then((r) => r.tensors);

@@ -1,40 +1,18 @@
 // FactoredMatrix algebra against dense computation, model.OV / model.QK, copying and composition scores, and
 // parity with TransformerLens 2.18's fm/* goldens (../shared/golden/tl) in all four processing cases.
 import { beforeAll, describe, expect, it } from "vitest";
-import { fileURLToPath } from "node:url";
 import {
   FactoredMatrix, Generator, eye, cat, HookedTransformer, ShapeError, IndexError, allCompositionScores, compositionScores, copyingScore,
   fullOV, fullOvCopyingScore, fullQK, linalg, ovCopyingScore, randn, tensor, type Tensor,
 } from "../../src/index.js";
 import { readSafetensorsFile } from "../../src/loading/safetensors.js";
+import { GOLDEN_CASES, GOLDEN_DIR, expectClose as expectCloseTo, maxAbsDiff } from "../golden.js";
 
-const G = fileURLToPath(new URL("../../../shared/golden/tl", import.meta.url));
+const G = GOLDEN_DIR;
 
-const CASES = {
-  raw: { foldLn: false, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false },
-  fold_ln: { foldLn: true, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false },
-  processed: {},
-  processed_refactor: { refactorFactoredAttnMatrices: true },
-} as const;
+const CASES = GOLDEN_CASES;
 
-function maxAbsDiff(a: Tensor, b: Tensor): number {
-  expect(a.shape).toEqual(b.shape);
-  const x = a.contiguous().dataSync();
-  const y = b.contiguous().dataSync();
-  let worst = 0;
-  for (let i = 0; i < x.length; i++) {
-    const d = Math.abs(x[i] - y[i]);
-    if (!(d <= worst)) worst = d;
-  }
-  return worst;
-}
-
-/** ≤ tol relative to the larger of 1 and the tensor's scale. */
-function expectClose(name: string, a: Tensor, b: Tensor, tol = 1e-4): void {
-  const scale = Math.max(1, b.abs().max().item());
-  const d = maxAbsDiff(a, b);
-  expect(d, `${name}: max abs diff ${d} (scale ${scale})`).toBeLessThanOrEqual(tol * scale);
-}
+const expectClose = (name: string, a: Tensor, b: Tensor, tol = 1e-4): void => expectCloseTo(name, a, b, tol, true);
 
 /**
  * Eigenvalues as multisets: `golden` [..., n, 2] (re, im), `mine` {re, im} [..., n]. Each golden eigenvalue is

@@ -1,7 +1,6 @@
 // Head detectors: every detect/* golden of TransformerLens 2.18 (../shared/golden/tl) in all four cases, a passed
 // cache left untouched, several sequences, errors, TL's rounding, ARENA's detectors and the induction score.
 import { beforeAll, describe, expect, it } from "vitest";
-import { fileURLToPath } from "node:url";
 import {
   ActivationCache, HookedTransformer, Tensor, HEAD_NAMES, computeHeadAttentionSimilarityScore, currentAttnDetector, detectHead,
   firstAttnDetector, generateRepeatedTokens, getDuplicateTokenHeadDetectionPattern, getInductionHeadDetectionPattern,
@@ -9,33 +8,12 @@ import {
 } from "../../src/index.js";
 import { pyRound } from "../../src/analysis/head-detector.js";
 import { readSafetensorsFile } from "../../src/loading/safetensors.js";
+import { GOLDEN_CASES, GOLDEN_DIR, expectClose, maxAbsDiff } from "../golden.js";
 
-const G = fileURLToPath(new URL("../../../shared/golden/tl", import.meta.url));
+const G = GOLDEN_DIR;
 const TOL = 1e-4;
 
-const CASES = {
-  raw: { foldLn: false, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false },
-  fold_ln: { foldLn: true, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false },
-  processed: {},
-  processed_refactor: { refactorFactoredAttnMatrices: true },
-} as const;
-
-function maxAbsDiff(a: Tensor, b: Tensor): number {
-  expect(a.shape).toEqual(b.shape);
-  const x = a.contiguous().dataSync();
-  const y = b.contiguous().dataSync();
-  let worst = 0;
-  for (let i = 0; i < x.length; i++) {
-    const d = Math.abs(x[i] - y[i]);
-    if (!(d <= worst)) worst = d;
-  }
-  return worst;
-}
-
-function expectClose(name: string, a: Tensor, b: Tensor, tol = TOL): void {
-  const d = maxAbsDiff(a, b);
-  expect(d, `${name}: max abs diff ${d}`).toBeLessThanOrEqual(tol);
-}
+const CASES = GOLDEN_CASES;
 
 const inputsP = readSafetensorsFile(`${G}/inputs.safetensors`).then((r) => r.tensors);
 

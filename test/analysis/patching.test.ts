@@ -1,31 +1,14 @@
 // Activation patching: TransformerLens's numbers on the golden model (all four cases), and the fast sweep equal
 // to the naive one (the whole model re-run per patch).
 import { describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { HookedTransformer, patching, type Tensor } from "../../src/index.js";
-import { readSafetensorsFile } from "../../src/loading/safetensors.js";
-
-const G = fileURLToPath(new URL("../../../shared/golden/tl", import.meta.url));
-const CASES = {
-  raw: { foldLn: false, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false },
-  fold_ln: { foldLn: true, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false },
-  processed: {},
-  processed_refactor: { refactorFactoredAttnMatrices: true },
-} as const;
-
-const common = JSON.parse(readFileSync(`${G}/common.json`, "utf8")) as { answer_tokens: number[]; wrong_tokens: number[] };
+import { GOLDEN_CASES as CASES, GOLDEN_DIR as G, goldenCommon as common, goldenInputs, goldenOutputs, maxAbsDiff } from "../golden.js";
 /** mean over the batch of logits[b, -1, answer[b]] - logits[b, -1, wrong[b]] */
 const metric = (logits: Tensor): number => {
   let s = 0;
   common.answer_tokens.forEach((a, b) => { s += logits.get(b, -1, a).item() - logits.get(b, -1, common.wrong_tokens[b]).item(); });
   return s / common.answer_tokens.length;
 };
-
-function maxDiff(a: Tensor, b: Tensor): number {
-  expect(a.shape).toEqual(b.shape);
-  return a.sub(b).abs().max().item();
-}
 
 const FUNCS: [string, keyof typeof patching][] = [
   ["get_act_patch_resid_pre", "getActPatchResidPre"],
@@ -48,18 +31,18 @@ for (const [name, flags] of Object.entries(CASES)) {
   describe(`patching, golden case ${name}`, () => {
     it("matches every patch/* tensor of TransformerLens", async () => {
       const model = await HookedTransformer.fromPretrained(G, flags);
-      const inputs = (await readSafetensorsFile(`${G}/inputs.safetensors`)).tensors;
-      const out = (await readSafetensorsFile(`${G}/${name}/outputs.safetensors`)).tensors;
+      const inputs = await goldenInputs;
+      const out = await goldenOutputs(name as keyof typeof CASES);
       const clean = inputs.get("clean_tokens")!;
       const corrupted = inputs.get("corrupted_tokens")!;
       const [cleanLogits, cleanCache] = await model.runWithCache(clean);
-      expect(maxDiff(cleanLogits, out.get("patch/clean_logits")!)).toBeLessThan(1e-4);
+      expect(maxAbsDiff(cleanLogits, out.get("patch/clean_logits")!)).toBeLessThan(1e-4);
       expect(Math.abs(metric(cleanLogits) - out.get("patch/clean_metric")!.item())).toBeLessThan(1e-4);
       expect(Math.abs(metric(await model.forward(corrupted)) - out.get("patch/corrupted_metric")!.item())).toBeLessThan(1e-4);
       for (const [golden, fn] of FUNCS) {
         const f = patching[fn] as (m: HookedTransformer, t: Tensor, c: typeof cleanCache, mt: typeof metric, o?: object) => Promise<Tensor>;
         const mine = await f(model, corrupted, cleanCache, metric, { progressBar: false });
-        expect(maxDiff(mine, out.get(`patch/${golden}`)!), golden).toBeLessThan(1e-4);
+        expect(maxAbsDiff(mine, out.get(`patch/${golden}`)!), golden).toBeLessThan(1e-4);
       }
     });
   });
@@ -68,7 +51,7 @@ for (const [name, flags] of Object.entries(CASES)) {
 describe("fast sweeps", () => {
   it("equal the naive full re-run, with and without metricPositions, with a permanent hook in place", async () => {
     const model = await HookedTransformer.fromPretrained(G);
-    const inputs = (await readSafetensorsFile(`${G}/inputs.safetensors`)).tensors;
+    const inputs = await goldenInputs;
     const [, cleanCache] = await model.runWithCache(inputs.get("clean_tokens")!);
     const corrupted = inputs.get("corrupted_tokens")!;
     // a permanent hook must act in both paths
@@ -79,17 +62,17 @@ describe("fast sweeps", () => {
       const f = patching[fn];
       const naive = await f(model, corrupted, cleanCache, wide, { fast: false, progressBar: false });
       const fast = await f(model, corrupted, cleanCache, wide, { progressBar: false, maxRows: 64 });
-      expect(maxDiff(fast, naive), fn).toBeLessThan(1e-4);
+      expect(maxAbsDiff(fast, naive), fn).toBeLessThan(1e-4);
       const lastNaive = await f(model, corrupted, cleanCache, metric, { fast: false, metricPositions: "last", progressBar: false });
       const lastFast = await f(model, corrupted, cleanCache, metric, { metricPositions: "last", progressBar: false });
-      expect(maxDiff(lastFast, lastNaive), fn).toBeLessThan(1e-4);
+      expect(maxAbsDiff(lastFast, lastNaive), fn).toBeLessThan(1e-4);
     }
     model.resetHooks({ includingPermanent: true });
   });
 
   it("patching resid_pre at layer 0 changes the metric only at the corrupted positions", async () => {
     const model = await HookedTransformer.fromPretrained(G);
-    const inputs = (await readSafetensorsFile(`${G}/inputs.safetensors`)).tensors;
+    const inputs = await goldenInputs;
     const [, cleanCache] = await model.runWithCache(inputs.get("clean_tokens")!);
     const corrupted = inputs.get("corrupted_tokens")!;
     const base = metric(await model.forward(corrupted));
@@ -103,7 +86,7 @@ describe("fast sweeps", () => {
 
   it("reports progress and accepts an explicit index list", async () => {
     const model = await HookedTransformer.fromPretrained(G);
-    const inputs = (await readSafetensorsFile(`${G}/inputs.safetensors`)).tensors;
+    const inputs = await goldenInputs;
     const [, cleanCache] = await model.runWithCache(inputs.get("clean_tokens")!);
     const seen: number[] = [];
     const res = await patching.genericActivationPatch(model, inputs.get("corrupted_tokens")!, cleanCache, metric, {

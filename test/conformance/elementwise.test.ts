@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { where } from "../../src/tensor/tensor.js";
 import {
-  broadcastPartner, cases, cmp, cmpOp, desc, EPS32, EXACT, NATIVE_AVAILABLE, NATIVE_OPTIONAL, pick, randShape, randTensor,
+  broadcastPartner, cases, cmpOp, desc, EPS32, EXACT, NATIVE_AVAILABLE, NATIVE_OPTIONAL, pick, randShape, randTensor,
   values, Tensor, type DType, type Tol, type ValueKind,
 } from "./util.js";
 

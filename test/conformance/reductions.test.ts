@@ -1,7 +1,7 @@
 // Conformance: reductions (with dims, negative dims, keepdim, empty and size-1 dims, views), argmax/argmin
 // tie-breaking and NaN handling, var/std/norm/logsumexp, cumsum, softmax/logSoftmax over any dim — native vs js.
 import { describe, it } from "vitest";
-import { cases, cmp, cmpOp, desc, EPS32, EXACT, pick, randShape, randTensor, Tensor, type DType, type Tol, type ValueKind } from "./util.js";
+import { cases, cmpOp, desc, EPS32, EXACT, pick, randShape, randTensor, Tensor, type DType, type Tol, type ValueKind } from "./util.js";
 import type { Generator } from "../../src/tensor/random.js";
 
 /** A random subset of dims (as negative or positive numbers), or undefined (= all) now and then. */

@@ -7,7 +7,7 @@ import { cat, stack } from "../../src/tensor/create.js";
 import { Storage } from "../../src/tensor/tensor.js";
 import type { Index } from "../../src/tensor/indexing.js";
 import {
-  broadcastPartner, cases, cmp, cmpOp, desc, EXACT, fresh, pick, randData, randShape, randTensor, Tensor,
+  broadcastPartner, cases, cmp, cmpOp, desc, fresh, pick, randData, randShape, randTensor, Tensor,
   values, type DType,
 } from "./util.js";
 import type { Generator } from "../../src/tensor/random.js";

@@ -3,39 +3,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { HookedTransformer, tensor, type Tensor } from "../../src/index.js";
 import { readSafetensorsFile } from "../../src/loading/safetensors.js";
-import { fileURLToPath } from "node:url";
 import { readFileSync } from "node:fs";
+import { GOLDEN_CASES as CASES, GOLDEN_DIR as G, goldenCommon, goldenInputs as inputsP, goldenOutputs, expectClose, maxAbsDiff, type GoldenCase as CaseName } from "../golden.js";
 
-const G = fileURLToPath(new URL("../../../shared/golden/tl", import.meta.url));
 const TOL = 1e-4;
-
-const CASES = {
-  raw: { foldLn: false, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false },
-  fold_ln: { foldLn: true, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false },
-  processed: {},
-  processed_refactor: { refactorFactoredAttnMatrices: true },
-} as const;
-type CaseName = keyof typeof CASES;
-
-/** max |a - b| over entries, with equal infinities (masked scores) counting as 0. */
-export function maxAbsDiff(a: Tensor, b: Tensor): number {
-  expect(a.shape).toEqual(b.shape);
-  const x = a.contiguous().dataSync();
-  const y = b.contiguous().dataSync();
-  let worst = 0;
-  for (let i = 0; i < x.length; i++) {
-    if (x[i] === y[i]) continue;
-    const d = Math.abs(x[i] - y[i]);
-    if (!(d <= worst)) worst = d; // NaN counts as a failure
-  }
-  return worst;
-}
-
-function expectClose(name: string, a: Tensor | undefined, b: Tensor, tol = TOL): void {
-  expect(a, `${name} is missing`).toBeDefined();
-  const d = maxAbsDiff(a!, b);
-  expect(d, `${name}: max abs diff ${d}`).toBeLessThanOrEqual(tol);
-}
 
 /** Equal up to the sign of each singular direction (one per (head, d_head) pair, at dims headDim and dirDim):
  *  SVD signs are not unique, and TL's come from torch's LAPACK. */
@@ -52,8 +23,6 @@ function expectCloseUpToDirectionSigns(name: string, a: Tensor, b: Tensor, headD
   }
 }
 
-const inputsP = readSafetensorsFile(`${G}/inputs.safetensors`).then((r) => r.tensors);
-
 function runCase(name: CaseName): void {
   describe(`golden case ${name}`, () => {
     let model: HookedTransformer;
@@ -69,7 +38,7 @@ function runCase(name: CaseName): void {
 
     beforeAll(async () => {
       model = await HookedTransformer.fromPretrained(G, CASES[name]);
-      out = (await readSafetensorsFile(`${G}/${name}/outputs.safetensors`)).tensors;
+      out = await goldenOutputs(name);
       params = (await readSafetensorsFile(`${G}/${name}/tl_params.safetensors`)).tensors;
       tokens = (await inputsP).get("tokens")!;
     });
@@ -125,11 +94,10 @@ function runCase(name: CaseName): void {
     });
 
     it("gives TL's tokensToResidualDirections", () => {
-      const common = JSON.parse(readFileSync(`${G}/common.json`, "utf8")) as { answer_tokens: number[] };
-      const dirs = model.tokensToResidualDirections(common.answer_tokens);
+      const dirs = model.tokensToResidualDirections(goldenCommon.answer_tokens);
       const golden = out.get("decomp/tokens_to_residual_directions")!;
       expectClose("tokens_to_residual_directions", dirs, golden);
-      expect(model.tokensToResidualDirections(common.answer_tokens[0]).shape).toEqual([64]);
+      expect(model.tokensToResidualDirections(goldenCommon.answer_tokens[0]).shape).toEqual([64]);
     });
 
     it("matches TL's hook interventions", async () => {
