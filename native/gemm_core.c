@@ -37,14 +37,18 @@
 #define TGT512 __attribute__((target("avx512f,avx512vl,fma")))
 #define TGT256 __attribute__((target("avx2,fma")))
 
-// kernel: C[mr x nr] (=|+=) Apanel(kc x MR) * Bpanel(kc x NR); ldc in elements
+// kernel: C[mr x nr] (=|+=) Apanel(kc x MR) * B(kc x NR); ldc in elements. B is a packed panel (rows NR apart),
+// or, for the direct variant, rows ldb apart in the caller's matrix (all NR columns of every row readable).
 typedef void (*kern_fn)(int64_t kc, const float *A, const float *B, float *C, int64_t ldc, int mr, int nr, int acc);
+typedef void (*kern_direct_fn)(int64_t kc, const float *A, const float *B, int64_t ldb, float *C, int64_t ldc, int mr,
+                               int nr, int acc);
 // pack: dst[k*W + p] = src[p*ps + k*ks] for p < cnt, 0 for cnt <= p < W; k < kc
 typedef void (*pack_fn)(float *dst, int W, const float *src, int64_t ps, int64_t ks, int cnt, int64_t kc);
 
 typedef struct {
   int isa, mr, nr, kc, cw;
   kern_fn kern;
+  kern_direct_fn kern_direct;
   pack_fn pack;
   const char *name;
 } cfg_t;
@@ -85,7 +89,9 @@ static void pack_generic(float *dst, int W, const float *src, int64_t ps, int64_
 
 #define G_MR 4
 #define G_NR 8
-static void kern_generic(int64_t kc, const float *A, const float *B, float *C, int64_t ldc, int mr, int nr, int acc) {
+static inline __attribute__((always_inline)) void kern_generic_body(int64_t kc, const float *A, const float *B,
+                                                                   int64_t ldb, float *C, int64_t ldc, int mr, int nr,
+                                                                   int acc) {
   float c[G_MR][G_NR];
   for (int i = 0; i < G_MR; i++)
     for (int j = 0; j < G_NR; j++) c[i][j] = 0.0f;
@@ -95,7 +101,7 @@ static void kern_generic(int64_t kc, const float *A, const float *B, float *C, i
       for (int j = 0; j < G_NR; j++) c[i][j] += a * B[j];
     }
     A += G_MR;
-    B += G_NR;
+    B += ldb;
   }
   for (int i = 0; i < mr; i++) {
     float *cp = C + i * ldc;
@@ -106,14 +112,23 @@ static void kern_generic(int64_t kc, const float *A, const float *B, float *C, i
   }
 }
 
+static void kern_generic(int64_t kc, const float *A, const float *B, float *C, int64_t ldc, int mr, int nr, int acc) {
+  kern_generic_body(kc, A, B, G_NR, C, ldc, mr, nr, acc);
+}
+static void kern_generic_direct(int64_t kc, const float *A, const float *B, int64_t ldb, float *C, int64_t ldc, int mr,
+                                int nr, int acc) {
+  kern_generic_body(kc, A, B, ldb, C, ldc, mr, nr, acc);
+}
+
 #ifdef TL_X86
 // ---------------------------------------------------------------------------------------------------------------
 // AVX2 + FMA kernel 6x16
 
 #define H_MR 6
 #define H_NR 16
-TGT256 static void kern_avx2(int64_t kc, const float *A, const float *B, float *C, int64_t ldc, int mr, int nr,
-                             int acc) {
+TGT256 static inline __attribute__((always_inline)) void kern_avx2_body(int64_t kc, const float *A, const float *B,
+                                                                      int64_t ldb, float *C, int64_t ldc, int mr,
+                                                                      int nr, int acc) {
   __m256 c[H_MR][2];
 #pragma GCC unroll 8
   for (int i = 0; i < H_MR; i++) c[i][0] = c[i][1] = _mm256_setzero_ps();
@@ -127,7 +142,7 @@ TGT256 static void kern_avx2(int64_t kc, const float *A, const float *B, float *
       c[i][1] = _mm256_fmadd_ps(a, b1, c[i][1]);
     }
     A += H_MR;
-    B += H_NR;
+    B += ldb;
   }
   if (mr == H_MR && nr == H_NR) {
 #pragma GCC unroll 8
@@ -158,6 +173,15 @@ TGT256 static void kern_avx2(int64_t kc, const float *A, const float *B, float *
   }
 }
 
+TGT256 static void kern_avx2(int64_t kc, const float *A, const float *B, float *C, int64_t ldc, int mr, int nr,
+                             int acc) {
+  kern_avx2_body(kc, A, B, H_NR, C, ldc, mr, nr, acc);
+}
+TGT256 static void kern_avx2_direct(int64_t kc, const float *A, const float *B, int64_t ldb, float *C, int64_t ldc,
+                                    int mr, int nr, int acc) {
+  kern_avx2_body(kc, A, B, ldb, C, ldc, mr, nr, acc);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // AVX-512 kernel 14x32
 
@@ -178,7 +202,7 @@ TGT256 static void kern_avx2(int64_t kc, const float *A, const float *B, float *
       _Pragma("GCC unroll 8") for (int j = 0; j < Z_NV; j++) c[i][j] = _mm512_fmadd_ps(a, b[j], c[i][j]); \
     }                                                                      \
     A += Z_MR;                                                             \
-    B += Z_NR;                                                             \
+    B += ldb;                                                              \
   } while (0)
 
 #define Z_PFC()                                                                   \
@@ -186,8 +210,9 @@ TGT256 static void kern_avx2(int64_t kc, const float *A, const float *B, float *
     _Pragma("GCC unroll 8") for (int j = 0; j < Z_NV; j++)                        \
       _mm_prefetch((const char *)(C + i * ldc + 16 * j), _MM_HINT_T0)
 
-TGT512 static void kern_avx512(int64_t kc, const float *A, const float *B, float *C, int64_t ldc, int mr, int nr,
-                               int acc) {
+TGT512 static inline __attribute__((always_inline)) void kern_avx512_body(int64_t kc, const float *A,
+                                                                        const float *B, int64_t ldb, float *C,
+                                                                        int64_t ldc, int mr, int nr, int acc) {
   __m512 c[Z_MR][Z_NV];
 #pragma GCC unroll 16
   for (int i = 0; i < Z_MR; i++)
@@ -227,6 +252,15 @@ TGT512 static void kern_avx512(int64_t kc, const float *A, const float *B, float
       }
     }
   }
+}
+
+TGT512 static void kern_avx512(int64_t kc, const float *A, const float *B, float *C, int64_t ldc, int mr, int nr,
+                               int acc) {
+  kern_avx512_body(kc, A, B, Z_NR, C, ldc, mr, nr, acc);
+}
+TGT512 static void kern_avx512_direct(int64_t kc, const float *A, const float *B, int64_t ldb, float *C, int64_t ldc,
+                                      int mr, int nr, int acc) {
+  kern_avx512_body(kc, A, B, ldb, C, ldc, mr, nr, acc);
 }
 
 // 16x16 transpose of r[0..15] in place (r[i] lane j  ->  r[j] lane i)
@@ -270,6 +304,13 @@ static inline __mmask16 mask_n(int64_t n) {
 TGT512 static void pack_avx512(float *dst, int W, const float *src, int64_t ps, int64_t ks, int cnt, int64_t kc) {
   if (ps == 1) {
     // per k: cnt contiguous source elements
+    if (W == 32 && cnt == 32) {
+      for (int64_t k = 0; k < kc; k++) {
+        _mm512_storeu_ps(dst + k * 32, _mm512_loadu_ps(src + k * ks));
+        _mm512_storeu_ps(dst + k * 32 + 16, _mm512_loadu_ps(src + k * ks + 16));
+      }
+      return;
+    }
     for (int64_t k = 0; k < kc; k++) {
       const float *s = src + k * ks;
       float *d = dst + k * W;
@@ -312,10 +353,10 @@ TGT512 static void pack_avx512(float *dst, int W, const float *src, int64_t ps, 
 
 #define KC_MAX 384
 
-static const cfg_t cfg_generic = {0, G_MR, G_NR, 256, 256, kern_generic, pack_generic, "portable C"};
+static const cfg_t cfg_generic = {0, G_MR, G_NR, 256, 256, kern_generic, kern_generic_direct, pack_generic, "portable C"};
 #ifdef TL_X86
-static const cfg_t cfg_avx2 = {1, H_MR, H_NR, 512, 768, kern_avx2, pack_generic, "AVX2+FMA"};
-static const cfg_t cfg_avx512 = {2, Z_MR, Z_NR, 1024, 768, kern_avx512, pack_avx512, "AVX-512"};
+static const cfg_t cfg_avx2 = {1, H_MR, H_NR, 512, 768, kern_avx2, kern_avx2_direct, pack_generic, "AVX2+FMA"};
+static const cfg_t cfg_avx512 = {2, Z_MR, Z_NR, 1024, 768, kern_avx512, kern_avx512_direct, pack_avx512, "AVX-512"};
 #endif
 
 static const cfg_t *the_cfg;
@@ -401,6 +442,7 @@ typedef struct {
   const float *b;
   int64_t brs, bcs;
   const float *bp;  // whole B packed, or NULL
+  int bdirect;      // B not packed: the kernels read its rows in place (few A slivers, rows contiguous)
   float *c;         // ldc = n
   float *ap;        // whole A packed
   int64_t msl, nsl, kcb, nkb;
@@ -422,31 +464,44 @@ static void job_setup(job_t *j, const cfg_t *cf, int64_t m, int64_t n, int64_t k
   j->kcb = (k + j->nkb - 1) / j->nkb;
 }
 
-static void pack_a_range(job_t *j, int64_t s0, int64_t s1) {
-  const cfg_t *cf = j->cf;
-  int MR = cf->mr;
-  int64_t mpad = j->msl * MR;
-  for (int64_t p = 0; p < j->nkb; p++) {
-    int64_t k0 = p * j->kcb, kc = j->k - k0 < j->kcb ? j->k - k0 : j->kcb;
-    float *base = j->ap + k0 * mpad;
-    for (int64_t s = s0; s < s1; s++) {
-      int64_t r0 = s * MR;
-      int cnt = (int)(j->m - r0 < MR ? j->m - r0 : MR);
-      cf->pack(base + s * kc * MR, MR, j->a + r0 * j->ars + k0 * j->acs, j->ars, j->acs, cnt, kc);
+// Packs slivers [s0, s1) of one K block (k0, kc): sliver s (lanes p < W, from element index s*W) goes to
+// dst + (s - s0)*kc*W. Source element (k, lane q) is at src[k*ks + q*ps]. When the lanes are contiguous in memory
+// (ps == 1: rows of a row-major B, columns of a transposed A), the slivers are packed 16 k-rows at a time so that
+// each source row is read once as a whole, not once per sliver (a big B then streams from DRAM page by page).
+static void pack_slivers(const cfg_t *cf, int W, const float *src, int64_t ps, int64_t ks, int64_t lanes, int64_t kc,
+                         int64_t s0, int64_t s1, float *dst) {
+  if (ps == 1 && ks != 1 && s1 - s0 > 1) {
+    const int64_t rows = 16;  // k rows per pass
+    for (int64_t kk = 0; kk < kc; kk += rows) {
+      int64_t kw = kc - kk < rows ? kc - kk : rows;
+      for (int64_t s = s0; s < s1; s++) {
+        int64_t q0 = s * W;
+        int cnt = (int)(lanes - q0 < W ? lanes - q0 : W);
+        cf->pack(dst + (s - s0) * kc * W + kk * W, W, src + kk * ks + q0, 1, ks, cnt, kw);
+      }
     }
+    return;
+  }
+  for (int64_t s = s0; s < s1; s++) {
+    int64_t q0 = s * W;
+    int cnt = (int)(lanes - q0 < W ? lanes - q0 : W);
+    cf->pack(dst + (s - s0) * kc * W, W, src + q0 * ps, ps, ks, cnt, kc);
   }
 }
 
+static void pack_a_range(job_t *j, int64_t s0, int64_t s1) {
+  const cfg_t *cf = j->cf;
+  int64_t mpad = j->msl * cf->mr;
+  for (int64_t p = 0; p < j->nkb; p++) {
+    int64_t k0 = p * j->kcb, kc = j->k - k0 < j->kcb ? j->k - k0 : j->kcb;
+    pack_slivers(cf, cf->mr, j->a + k0 * j->acs, j->ars, j->acs, j->m, kc, s0, s1, j->ap + k0 * mpad + s0 * kc * cf->mr);
+  }
+}
 
-// Packs columns slivers [s0, s1) of K block p of B into dst (the packed-B layout of that block, from s0).
+// Packs columns slivers [s0, s1) of K block (k0, kc) of B into dst (the packed-B layout of that block, from s0).
 static void pack_b_block(const cfg_t *cf, const float *b, int64_t brs, int64_t bcs, int64_t n, int64_t k0,
                          int64_t kc, int64_t s0, int64_t s1, float *dst) {
-  int NR = cf->nr;
-  for (int64_t s = s0; s < s1; s++) {
-    int64_t c0 = s * NR;
-    int cnt = (int)(n - c0 < NR ? n - c0 : NR);
-    cf->pack(dst + (s - s0) * kc * NR, NR, b + k0 * brs + c0 * bcs, bcs, brs, cnt, kc);
-  }
+  pack_slivers(cf, cf->nr, b + k0 * brs, bcs, brs, n, kc, s0, s1, dst);
 }
 
 struct batch_ctx;
@@ -465,6 +520,27 @@ static void compute_task(job_t *j, int64_t task, float *bbuf) {
   kern_fn kern = cf->kern;
   for (int64_t p = 0; p < j->nkb; p++) {
     int64_t k0 = p * j->kcb, kc = j->k - k0 < j->kcb ? j->k - k0 : j->kcb;
+    if (j->bdirect) {
+      if (j->pf && p == 0 && task == 0) prefetch_next(j->pf, j->pf_i);
+      const float *abase = j->ap + k0 * mpad;
+      for (int64_t js = js0; js < js1; js++) {
+        int64_t c0 = js * NR;
+        int nr = (int)(n - c0 < NR ? n - c0 : NR);
+        const float *bs = j->b + k0 * j->brs + c0;
+        int64_t ldb = j->brs;
+        if (nr < NR) {  // the last columns: reading a whole NR-wide row could leave the array
+          pack_b_block(cf, j->b, j->brs, j->bcs, n, k0, kc, js, js + 1, bbuf);
+          bs = bbuf;
+          ldb = NR;
+        }
+        for (int64_t is = is0; is < is1; is++) {
+          int64_t r0 = is * MR;
+          int mr = (int)(m - r0 < MR ? m - r0 : MR);
+          cf->kern_direct(kc, abase + is * kc * MR, bs, ldb, j->c + r0 * n + c0, n, mr, nr, p > 0);
+        }
+      }
+      continue;
+    }
     const float *bc;
     if (j->bp) {
       bc = j->bp + k0 * npad + js0 * kc * NR;
@@ -510,7 +586,7 @@ static void job_partition(job_t *j, int threads) {
   int64_t mparts = 1;
   if (threads > 1) {
     int64_t target = 4 * threads;
-    if (j->bp) {
+    if (j->bp || j->bdirect) {
       if (nch < target) {
         mparts = (target + nch - 1) / nch;
         int64_t maxp = j->msl / 4;  // parts of >= 4 slivers
@@ -600,7 +676,7 @@ static void gemm_threaded(job_t *j, int threads) {
     j->fail = 1;
     return;
   }
-  if (!j->bp && bfl <= PREPACK_B_MAX_FLOATS) {
+  if (!j->bp && !j->bdirect && bfl <= PREPACK_B_MAX_FLOATS) {
     pc.bdst = slot_get(SLOT_B, bfl);
     if (!pc.bdst) {
       j->fail = 1;
@@ -669,6 +745,9 @@ static void run_one(batch_ctx *bc, int64_t i, int slot, int threads, int64_t nex
     j.bcs = bc->bcs;
   }
   j.c = bc->out + i * bc->m * bc->n;
+  // few A slivers (m <= 8*MR): each B element is used only a few times, so packing B costs more than it saves;
+  // the kernels read B's rows in place (measured: as fast as a cached packed B up to ~15 slivers)
+  if (!j.bp && j.bcs == 1 && j.msl <= 8) j.bdirect = 1;
   if (threads > 1)
     gemm_threaded(&j, threads);
   else
