@@ -15,3 +15,13 @@ export {
   logitLens, dlaByLayer, dlaByHead, dlaByNeuron, dlaFull, residualDirections, toTokenIds,
   type LogitTarget, type LogitLensOptions, type LogitLensResult, type DlaOptions, type DlaResult,
 } from "./logit-lens.js";
+export { project, type ProjectOptions, type Projection } from "./projection.js";
+export {
+  attnScoresAsLinearFuncOfQueries, attnScoresAsLinearFuncOfKeys, attnScoresForQuerySideVectors, attnScoresForKeySideVectors,
+  decomposeAttnScores, decomposeAttnScoresFull, attnDecompositionLabels, copySuppressionHookNames, headResultsAt, foldedQK,
+  getEffectiveEmbedding, positionFlipPatching,
+  type IOIPositions, type IOITokens, type AttnHeadTarget, type LinearScoreFunction, type LinearFuncOptions, type SideVectorScores,
+  type QuerySideVectorsOptions, type KeySideVectorsOptions, type EffectiveEmbedding, type EffectiveEmbeddingOptions,
+  type QueryIntervention, type KeyIntervention, type DecomposeAttnScoresOptions, type AttnScoreDecomposition,
+  type FullDecompositionOptions, type FullAttnScoreDecomposition, type PositionFlipOptions, type PositionFlipResult,
+} from "./attn-decomposition.js";
