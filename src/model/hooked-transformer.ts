@@ -8,7 +8,7 @@ import { defaultGenerator } from "../tensor/random.js";
 import { fmtShape } from "../tensor/shape.js";
 import { FactoredMatrix } from "../tensor/factored-matrix.js";
 import {
-  getTokenPosition, toSingleToken, toStrTokens, toTokens, tokensToString, type GetTokenPositionOptions, type Tokenizer,
+  getTokenPosition, gpt2Tokenizer, toSingleToken, toStrTokens, toTokens, tokensToString, type GetTokenPositionOptions, type Tokenizer,
 } from "../tokenizer/index.js";
 import { ActivationCache } from "./activation-cache.js";
 import { TransformerBlock } from "./components/block.js";
@@ -77,7 +77,13 @@ export class HookedTransformer {
    *  torch's); without a seed the global generator (`manualSeed`) is used. `initWeights: false` gives zero weights.
    *  Load trained weights with loadStateDict. */
   static fromConfig(cfg: Partial<HookedTransformerConfig>, tokenizer: Tokenizer | null = null): HookedTransformer {
-    const model = new HookedTransformer(cfg, tokenizer);
+    // tokenizerName "gpt2" gets the offline GPT-2 tokenizer; other names cannot be fetched here (pass a tokenizer)
+    const tok = tokenizer ?? (cfg.tokenizerName === "gpt2" ? gpt2Tokenizer() : null);
+    const model = new HookedTransformer(cfg, tok);
+    if (tok && !tokenizer) {
+      model.cfg.bosTokenId ??= tok.bosTokenId;
+      model.cfg.eosTokenId ??= tok.eosTokenId;
+    }
     if (model.cfg.initWeights) model.initWeights();
     return model;
   }
@@ -159,7 +165,9 @@ export class HookedTransformer {
     return sd;
   }
 
-  /** Loads TL-named parameters; shapes must match. strict (default): every parameter must be given, none extra. */
+  /** Loads TL-named parameters; shapes must match. strict (default): every parameter must be given, none extra.
+   *  TL's attention buffers (`blocks.{l}.attn.mask`, `IGNORE`, `rotary_sin`, `rotary_cos`), which a state dict saved
+   *  from TransformerLens carries, are ignored. */
   loadStateDict(sd: StateDict | Record<string, Tensor>, opts: { strict?: boolean } = {}): void {
     const given = sd instanceof Map ? sd : new Map(Object.entries(sd));
     const strict = opts.strict ?? true;
@@ -183,7 +191,7 @@ export class HookedTransformer {
       }
     }
     if (strict) {
-      const extra = [...given.keys()].filter((k) => !known.has(k));
+      const extra = [...given.keys()].filter((k) => !known.has(k) && !TL_BUFFER.test(k));
       if (extra.length) throw new LoadError(`loadStateDict: unexpected parameters ${extra.slice(0, 5).map((k) => `"${k}"`).join(", ")}${extra.length > 5 ? ", ..." : ""}`);
     }
   }
@@ -258,7 +266,8 @@ export class HookedTransformer {
       b.attn.hookQ, b.attn.hookK, b.attn.hookV, ...(b.attn.hookAttnInput ? [b.attn.hookAttnInput] : []),
       ...(b.attn.hookRotQ ? [b.attn.hookRotQ, b.attn.hookRotK!] : []),
       b.attn.hookAttnScores, b.attn.hookPattern, b.attn.hookZ, b.attn.hookResult,
-      b.hookAttnOut, ...(b.mlp ? [b.hookResidMid, b.hookMlpIn, ...(b.ln2?.hookPoints ?? []), ...b.mlp.hookPoints] : []),
+      // attention-only blocks keep TL's (never firing) hook_mlp_in / hook_mlp_out hook points
+      b.hookAttnOut, ...(b.mlp ? [b.hookResidMid, b.hookMlpIn, ...(b.ln2?.hookPoints ?? []), ...b.mlp.hookPoints] : [b.hookMlpIn]),
       b.hookMlpOut, b.hookResidPost,
     ];
     return [this.embed.hook, ...(this.posEmbed ? [this.posEmbed.hook] : []), ...this.blocks.flatMap(blockOrder), ...(this.lnFinal?.hookPoints ?? [])].map((p) => p.name);
@@ -436,6 +445,9 @@ export class HookedTransformer {
     return dirs;
   }
 }
+
+/** Buffers in TransformerLens's state_dict that are not parameters. */
+const TL_BUFFER = /^blocks\.\d+\.attn\.(mask|IGNORE|rotary_sin|rotary_cos)$/;
 
 function checkLayer(what: string, layer: number, nLayers: number): void {
   if (!Number.isInteger(layer) || layer < 0 || layer > nLayers) {
