@@ -25,3 +25,9 @@ export {
   type QueryIntervention, type KeyIntervention, type DecomposeAttnScoresOptions, type AttnScoreDecomposition,
   type FullDecompositionOptions, type FullAttnScoreDecomposition, type PositionFlipOptions, type PositionFlipResult,
 } from "./attn-decomposition.js";
+export {
+  steeringHook, steeringHookName, addSteeringVector, withSteering, runWithSteering, generateWithSteering, contrastiveSteeringVector,
+  steeringSweep, steeringGenerations,
+  type SteeringVector, type SteeringHandle, type PromptInput, type ContrastiveOptions, type ContrastiveVector, type SteeringSweepOptions,
+  type SteeringSweepResult, type SteeringGeneration,
+} from "./steering.js";
