@@ -448,6 +448,7 @@ typedef struct {
   int64_t msl, nsl, kcb, nkb;
   int64_t cw_sl, nchunks, mparts, mpart_sl;
   int fail;
+  int threads;                 // workers sharing the tasks (the next chunk of a task is likely task + threads)
   const struct batch_ctx *pf;  // batches of small products: prefetch entry pf_i's operands once this one is packed
   int64_t pf_i;
 } job_t;
@@ -507,6 +508,26 @@ static void pack_b_block(const cfg_t *cf, const float *b, int64_t brs, int64_t b
 struct batch_ctx;
 static void prefetch_next(const struct batch_ctx *bc, int64_t i);
 
+// Prefetches (to L2) slice `part` of `parts` of the source of column chunk `chunk`, K block 0.
+static void prefetch_b_slice(const job_t *j, int64_t chunk, int64_t part, int64_t parts) {
+  int64_t c0 = chunk * j->cw_sl * j->cf->nr, c1 = c0 + j->cw_sl * j->cf->nr;
+  if (c1 > j->n) c1 = j->n;
+  int64_t kc = j->k < j->kcb ? j->k : j->kcb;
+  if (j->bcs == 1) {  // rows contiguous: slice the K rows
+    int64_t r0 = kc * part / parts, r1 = kc * (part + 1) / parts;
+    for (int64_t r = r0; r < r1; r++) {
+      const char *q = (const char *)(j->b + r * j->brs + c0);
+      for (int64_t off = 0; off < (c1 - c0) * 4; off += 64) __builtin_prefetch(q + off, 0, 2);
+    }
+  } else if (j->brs == 1) {  // columns contiguous: slice the columns
+    int64_t q0 = c0 + (c1 - c0) * part / parts, q1 = c0 + (c1 - c0) * (part + 1) / parts;
+    for (int64_t c = q0; c < q1; c++) {
+      const char *q = (const char *)(j->b + c * j->bcs);
+      for (int64_t off = 0; off < kc * 4; off += 64) __builtin_prefetch(q + off, 0, 2);
+    }
+  }
+}
+
 static void compute_task(job_t *j, int64_t task, float *bbuf) {
   const cfg_t *cf = j->cf;
   int MR = cf->mr, NR = cf->nr;
@@ -550,7 +571,12 @@ static void compute_task(job_t *j, int64_t task, float *bbuf) {
     }
     if (j->pf && p == 0 && task == 0) prefetch_next(j->pf, j->pf_i);
     const float *abase = j->ap + k0 * mpad;
+    // B packed here from the caller's matrix: while computing the last K block, pull the source of this
+    // worker's probable next chunk (task + threads) into the cache, a slice per A sliver
+    int64_t pf_chunk = -1;
+    if (!j->bp && p == j->nkb - 1 && j->mparts == 1 && task + j->threads < j->nchunks) pf_chunk = task + j->threads;
     for (int64_t is = is0; is < is1; is++) {
+      if (pf_chunk >= 0) prefetch_b_slice(j, pf_chunk, is - is0, is1 - is0);
       const float *as = abase + is * kc * MR;
       int64_t r0 = is * MR;
       int mr = (int)(m - r0 < MR ? m - r0 : MR);
@@ -620,6 +646,7 @@ static void job_partition(job_t *j, int threads) {
 
 // Whole matrix on the calling thread, scratch slot `slot` (B chunk) and A packed after it.
 static void gemm_serial(job_t *j, int slot) {
+  j->threads = 1;
   job_partition(j, 1);
   size_t afl = (size_t)j->msl * j->cf->mr * j->k;
   size_t bfl = j->bp ? 0 : (size_t)j->kcb * j->cw_sl * j->cf->nr;
@@ -666,6 +693,7 @@ static void prepack_task(void *ctx, int task, int thread) {
 
 // Whole matrix on the pool.
 static void gemm_threaded(job_t *j, int threads) {
+  j->threads = threads;
   prepack_ctx pc;
   memset(&pc, 0, sizeof pc);
   pc.j = j;
