@@ -822,8 +822,10 @@ export async function positionFlipPatching(model: HookedTransformer, dataset: IO
   const prevSplit = model.cfg.useSplitQkvInput;
   model.setUseSplitQkvInput(true);
   try {
-    const [, clean] = await model.runWithCache(toks, { returnType: null, namesFilter: [scoresName, ...(model.cfg.normalizationType ? [scaleName] : [])] });
-    const [, flippedCache] = await model.runWithCache(flipped.toks, { returnType: null, namesFilter: [residName] });
+    // every run stops after block L: nothing later (least of all the unembedding) is needed
+    const stop = { returnType: null, stopAtLayer: L + 1 } as const;
+    const [, clean] = await model.runWithCache(toks, { ...stop, namesFilter: [scoresName, ...(model.cfg.normalizationType ? [scaleName] : [])] });
+    const [, flippedCache] = await model.runWithCache(flipped.toks, { ...stop, namesFilter: [residName] });
     const flippedResid = flippedCache.get(residName); // [batch, pos, d_model]
     const cleanScale = model.cfg.normalizationType ? clean.get(scaleName) : null;
     const freezeHook: HookFn = (scale) => (cleanScale!.shape.length === scale.shape.length ? cleanScale! : cleanScale!.expand(scale.shape));
@@ -845,7 +847,7 @@ export async function positionFlipPatching(model: HookedTransformer, dataset: IO
       if (freeze && cleanScale) hooks.push([scaleName, freezeHook]);
       let scores: Tensor | null = null;
       hooks.push([scoresName, (s) => { scores = s; }]);
-      await model.runWithHooks(toks, { returnType: null, fwdHooks: hooks });
+      await model.runWithHooks(toks, { ...stop, fwdHooks: hooks });
       return diff(scores!);
     };
     const cleanDiff = diff(clean.get(scoresName));

@@ -152,6 +152,14 @@ export interface ContrastiveVector {
   negativeTokens: Tensor;
 }
 
+/** Forward options that run only as far as a hook needs: through its block, no unembedding. */
+function runUntil(model: HookedTransformer, hook: string): ForwardOptions {
+  const m = /^blocks\.(\d+)\./.exec(hook);
+  if (m) return { stopAtLayer: Number(m[1]) + 1 };
+  if (hook === "hook_embed" || hook === "hook_pos_embed") return { stopAtLayer: 0 };
+  return { logitPositions: "last" };
+}
+
 function promptTokens(model: HookedTransformer, p: PromptInput, prependBos: boolean | undefined): number[] {
   if (typeof p === "string") return Array.from(model.toTokens(p, { prependBos }).get(0).dataSync());
   if (p instanceof Tensor) {
@@ -190,7 +198,7 @@ export async function contrastiveSteeringVector(model: HookedTransformer, pairs:
   const flat = new Int32Array(rows.length * width).fill(pad);
   rows.forEach((r, i) => flat.set(r, i * width));
   const tokens = Tensor.fromTypedArray(flat, [rows.length, width]);
-  const [, cache] = await model.runWithCache(tokens, { returnType: null, namesFilter: [hook] });
+  const [, cache] = await model.runWithCache(tokens, { returnType: null, namesFilter: [hook], ...runUntil(model, hook) });
   const act = cache.get(hook); // [2P, width, ...rest]
   if (act.shape[1] !== width) throw new ShapeError(`contrastiveSteeringVector: "${hook}" is not a [batch, pos, ...] activation (shape ${fmtShape(act.shape)})`);
   const bos = model.cfg.bosTokenId;

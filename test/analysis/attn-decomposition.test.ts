@@ -285,6 +285,19 @@ describe("copy suppression on toy-ioi", () => {
     const same = await positionFlipPatching(model, ds, { head, flip: "ABB -> ABB, BAB -> BAB" });
     expect(Math.abs(same.patched - same.clean)).toBeLessThan(1e-5);
     expect(r.projected).not.toBeCloseTo(r.clean, 3);
+    // independently, through the linear function of queries (keys untouched; ln1 scale frozen at the clean value):
+    // patched: u_end = centred flipped resid_pre[end] / clean scale; projected: the same of P·resid_pre[end]
+    const f = attnScoresAsLinearFuncOfQueries(model, cache, { head, dataset: ds, subtractS1AttnScores: true });
+    const scale = cache.get("scale", 3, "ln1");
+    const sEnd = tensor(ds.wordIdx.end.map((e, b) => [scale.get(b, e, 0).item()]));
+    const score = (x: Tensor): Tensor => dot(x.sub(x.mean(-1, true)).div(sEnd), f.linearMap).add(f.bias);
+    const [, flipped] = await model.runWithCache(r.flippedDataset.toks, { namesFilter: ["blocks.3.hook_resid_pre"] });
+    const rowsAtEnd = (t: Tensor): Tensor => tensor(ds.wordIdx.end.map((e, b) => Array.from(t.get(b, e).dataSync())));
+    expect(maxAbsDiff(r.perRow.patched, score(rowsAtEnd(flipped.get("resid_pre", 3))))).toBeLessThan(1e-4);
+    const residEnd = rowsAtEnd(cache.get("resid_pre", 3));
+    const W_U = model.W_U.mT;
+    const P = project(residEnd, [W_U.get(ds.ioTokenIDsTensor), W_U.get(ds.sTokenIDsTensor)]).parallel;
+    expect(maxAbsDiff(r.perRow.projected, score(P))).toBeLessThan(1e-4);
   });
 });
 
