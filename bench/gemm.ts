@@ -166,7 +166,7 @@ function randomFill(x: Float32Array, seed: number): void {
 }
 
 function parseArgs(args: string[]) {
-  const opt = { rounds: 2, seconds: 0.6, numpy: true, shapes: DEFAULT_SHAPES };
+  const opt = { rounds: 4, seconds: 0.4, numpy: true, shapes: DEFAULT_SHAPES };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const val = () => (a.includes("=") ? a.slice(a.indexOf("=") + 1) : args[++i]);
