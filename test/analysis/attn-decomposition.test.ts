@@ -231,17 +231,28 @@ describe("copy suppression on toy-ioi", () => {
 
   it("works from a cache restricted to copySuppressionHookNames, and from hook_result instead of z·W_O", async () => {
     const names = new Set(copySuppressionHookNames(model, 3));
-    const [, small] = await model.runWithCache(ds.toks, { namesFilter: (n) => names.has(n) });
+    const upTo4 = { stopAtLayer: 4 }; // the unembedding is not needed
+    const [, small] = await model.runWithCache(ds.toks, { ...upTo4, namesFilter: (n) => names.has(n) });
     const d = await decomposeAttnScores(model, small, { head, dataset: ds, decomposeBy: "keys", interveneOnQuery: "project_to_W_U_IO", interveneOnKey: "project_to_MLP0" });
     expect(maxAbsDiff(d.total, cachedScore(3, 0))).toBeLessThan(1e-4);
     model.setUseAttnResult(true);
     try {
-      const [, withResult] = await model.runWithCache(ds.toks);
+      const [, withResult] = await model.runWithCache(ds.toks, upTo4);
       expect(maxAbsDiff(headResultsAt(model, withResult, 1, ds.wordIdx.IO), headResultsAt(model, cache, 1, ds.wordIdx.IO))).toBeLessThan(1e-5);
       const d2 = await decomposeAttnScores(model, withResult, { head, dataset: ds, decomposeBy: "queries" });
       expect(maxAbsDiff(d2.total, cachedScore(3, 0))).toBeLessThan(1e-4);
     } finally {
       model.setUseAttnResult(false);
+    }
+    // a run with split q/k/v inputs caches ln1's scale per head
+    model.setUseSplitQkvInput(true);
+    try {
+      const [, split] = await model.runWithCache(ds.toks, { ...upTo4, namesFilter: (n) => names.has(n) });
+      expect(split.get("scale", 3, "ln1").ndim).toBe(4);
+      const d3 = await decomposeAttnScores(model, split, { head, dataset: ds, decomposeBy: "keys", interveneOnKey: "project_to_MLP0", subtractS1AttnScores: true });
+      expect(maxAbsDiff(d3.total, cachedScore(3, 0, true))).toBeLessThan(1e-4);
+    } finally {
+      model.setUseSplitQkvInput(false);
     }
   });
 
@@ -265,10 +276,13 @@ describe("copy suppression on toy-ioi", () => {
       });
       expect(maxAbsDiff(post!.reshape(-1), ee.W_EE.get(i))).toBeLessThan(1e-4);
     }
-    const all = await getEffectiveEmbedding(model, { chunkSize: 20000 });
-    expect(all.W_EE_subE.shape).toEqual([model.cfg.dVocab, model.cfg.dModel]);
+    const many = Array.from({ length: 300 }, (_, i) => (i * 167) % model.cfg.dVocab);
+    const chunked = await getEffectiveEmbedding(model, { tokens: many, chunkSize: 64 });
+    expect(chunked.W_EE_subE.shape).toEqual([300, model.cfg.dModel]);
     const plain = await getEffectiveEmbedding(model, { tokens: toks });
-    expect(maxAbsDiff(all.W_EE_subE.get(tensor(toks, undefined, "int32")), plain.W_EE_subE)).toBeLessThan(1e-5);
+    const whole = await getEffectiveEmbedding(model, { tokens: [...many, ...toks] });
+    expect(maxAbsDiff(whole.W_EE_subE.narrow(0, 0, 300), chunked.W_EE_subE)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(whole.W_EE.narrow(0, 300, 3), plain.W_EE)).toBeLessThan(1e-5);
     expect(maxAbsDiff(plain.W_EE.sub(plain.W_EE_subE).sub(plain.W_E), ee.W_EE.sub(ee.W_EE_subE).sub(ee.W_E))).toBeGreaterThan(0); // biases matter
     const noAttn = await getEffectiveEmbedding(model, { tokens: toks, withAttention: false });
     expect(maxAbsDiff(noAttn.W_EE.sub(noAttn.W_EE_subE), noAttn.W_E)).toBeLessThan(1e-5);
@@ -291,7 +305,7 @@ describe("copy suppression on toy-ioi", () => {
     const scale = cache.get("scale", 3, "ln1");
     const sEnd = tensor(ds.wordIdx.end.map((e, b) => [scale.get(b, e, 0).item()]));
     const score = (x: Tensor): Tensor => dot(x.sub(x.mean(-1, true)).div(sEnd), f.linearMap).add(f.bias);
-    const [, flipped] = await model.runWithCache(r.flippedDataset.toks, { namesFilter: ["blocks.3.hook_resid_pre"] });
+    const [, flipped] = await model.runWithCache(r.flippedDataset.toks, { stopAtLayer: 4, namesFilter: ["blocks.3.hook_resid_pre"] });
     const rowsAtEnd = (t: Tensor): Tensor => tensor(ds.wordIdx.end.map((e, b) => Array.from(t.get(b, e).dataSync())));
     expect(maxAbsDiff(r.perRow.patched, score(rowsAtEnd(flipped.get("resid_pre", 3))))).toBeLessThan(1e-4);
     const residEnd = rowsAtEnd(cache.get("resid_pre", 3));
