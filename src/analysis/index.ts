@@ -31,3 +31,22 @@ export {
   type SteeringVector, type SteeringHandle, type PromptInput, type ContrastiveOptions, type ContrastiveVector, type SteeringSweepOptions,
   type SteeringSweepResult, type SteeringGeneration,
 } from "./steering.js";
+export {
+  getPathPatchHeadToFinalResidPost, getPathPatchHeadToHeads, resolvePositions, resolveMetricLayout, gatherLayout,
+  type Head, type PositionSpec, type MetricPositions, type MetricLayout, type PositionedMetric, type QkvInput, type PathPatchInputs,
+  type PathPatchToHeadsInputs, type PathPatchResult,
+} from "./path-patching.js";
+export {
+  ioiMetric, ioiHeadDla, backupNameMoverAnalysis, valueWeightedPattern, attentionVsProjection, attentionToWords,
+  type IoiMetric, type IoiMetricOptions, type HeadDla, type BackupNameMoverOptions, type BackupNameMoverResult,
+  type AttentionVsProjection, type AttentionToWords,
+} from "./ioi-circuit.js";
+export {
+  computeMeansByTemplate, getHeadsAndPosnsToKeep, meanAblationHooks, addMeanAblationHook, circuitWithout, getCircuitScores,
+  getCircuitScore, getAllMinimalityScores,
+  type Circuit, type SeqPosToKeep, type KeepOptions, type MeanAblationOptions, type MeanAblationHandle, type CircuitScoreOptions,
+  type MinimalityScore, type MinimalityOptions,
+} from "./mean-ablation.js";
+export {
+  getCopyingScores, checkCopyCircuit, type CopyingScoreOptions, type CopyingScores, type CheckCopyCircuitOptions, type CheckCopyCircuitResult,
+} from "./copy-scores.js";
