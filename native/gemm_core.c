@@ -193,40 +193,42 @@ TGT256 static void kern_avx2_direct(int64_t kc, const float *A, const float *B, 
 #endif
 #define Z_NR (16 * Z_NV)
 
-#define Z_STEP()                                                           \
-  do {                                                                     \
-    __m512 b[Z_NV];                                                        \
-    _Pragma("GCC unroll 8") for (int j = 0; j < Z_NV; j++) b[j] = _mm512_loadu_ps(B + 16 * j); \
-    _Pragma("GCC unroll 16") for (int i = 0; i < Z_MR; i++) {              \
-      __m512 a = _mm512_set1_ps(A[i]);                                     \
-      _Pragma("GCC unroll 8") for (int j = 0; j < Z_NV; j++) c[i][j] = _mm512_fmadd_ps(a, b[j], c[i][j]); \
-    }                                                                      \
-    A += Z_MR;                                                             \
-    B += ldb;                                                              \
-  } while (0)
-
-#define Z_PFC()                                                                   \
-  _Pragma("GCC unroll 16") for (int i = 0; i < Z_MR; i++)                         \
-    _Pragma("GCC unroll 8") for (int j = 0; j < Z_NV; j++)                        \
-      _mm_prefetch((const char *)(C + i * ldc + 16 * j), _MM_HINT_T0)
-
-TGT512 static inline __attribute__((always_inline)) void kern_avx512_body(int64_t kc, const float *A,
-                                                                        const float *B, int64_t ldb, float *C,
-                                                                        int64_t ldc, int mr, int nr, int acc) {
+// The body is instantiated for the full tile (ROWS = 14, NVEC = 2) and for edge tiles with fewer rows (7) or
+// columns (16) so that partial micro-panels do not pay for a whole 14x32 tile. A panels always advance by Z_MR.
+TGT512 static inline __attribute__((always_inline)) void kern_avx512_body(const int ROWS, const int NVEC, int64_t kc,
+                                                                        const float *A, const float *B, int64_t ldb,
+                                                                        float *C, int64_t ldc, int mr, int nr,
+                                                                        int acc) {
   __m512 c[Z_MR][Z_NV];
 #pragma GCC unroll 16
-  for (int i = 0; i < Z_MR; i++)
+  for (int i = 0; i < ROWS; i++)
 #pragma GCC unroll 8
-    for (int j = 0; j < Z_NV; j++) c[i][j] = _mm512_setzero_ps();
-  Z_PFC();  // C is needed at the end; start fetching it now
-#pragma GCC unroll 4
-  for (int64_t k = 0; k < kc; k++) Z_STEP();
-  if (mr == Z_MR && nr == Z_NR) {
+    for (int j = 0; j < NVEC; j++) c[i][j] = _mm512_setzero_ps();
+  // C is needed at the end; start fetching it now
 #pragma GCC unroll 16
-    for (int i = 0; i < Z_MR; i++) {
+  for (int i = 0; i < ROWS; i++)
+#pragma GCC unroll 8
+    for (int j = 0; j < NVEC; j++) _mm_prefetch((const char *)(C + i * ldc + 16 * j), _MM_HINT_T0);
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < kc; k++) {
+    __m512 b[Z_NV];
+#pragma GCC unroll 8
+    for (int j = 0; j < NVEC; j++) b[j] = _mm512_loadu_ps(B + 16 * j);
+#pragma GCC unroll 16
+    for (int i = 0; i < ROWS; i++) {
+      __m512 a = _mm512_set1_ps(A[i]);
+#pragma GCC unroll 8
+      for (int j = 0; j < NVEC; j++) c[i][j] = _mm512_fmadd_ps(a, b[j], c[i][j]);
+    }
+    A += Z_MR;
+    B += ldb;
+  }
+  if (mr == ROWS && nr == 16 * NVEC) {
+#pragma GCC unroll 16
+    for (int i = 0; i < ROWS; i++) {
       float *cp = C + i * ldc;
 #pragma GCC unroll 8
-      for (int j = 0; j < Z_NV; j++) {
+      for (int j = 0; j < NVEC; j++) {
         __m512 v = c[i][j];
         if (acc) v = _mm512_add_ps(v, _mm512_loadu_ps(cp + 16 * j));
         _mm512_storeu_ps(cp + 16 * j, v);
@@ -235,16 +237,16 @@ TGT512 static inline __attribute__((always_inline)) void kern_avx512_body(int64_
   } else {
     __mmask16 m[Z_NV];
 #pragma GCC unroll 8
-    for (int j = 0; j < Z_NV; j++) {
+    for (int j = 0; j < NVEC; j++) {
       int r = nr - 16 * j;
       m[j] = r >= 16 ? (__mmask16)0xFFFF : r <= 0 ? (__mmask16)0 : (__mmask16)((1u << r) - 1);
     }
 #pragma GCC unroll 16
-    for (int i = 0; i < Z_MR; i++) {
+    for (int i = 0; i < ROWS; i++) {
       if (i < mr) {
         float *cp = C + i * ldc;
 #pragma GCC unroll 8
-        for (int j = 0; j < Z_NV; j++) {
+        for (int j = 0; j < NVEC; j++) {
           __m512 v = c[i][j];
           if (acc) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m[j], cp + 16 * j));
           _mm512_mask_storeu_ps(cp + 16 * j, m[j], v);
@@ -254,13 +256,32 @@ TGT512 static inline __attribute__((always_inline)) void kern_avx512_body(int64_
   }
 }
 
+#define Z_HALF (Z_MR / 2)
+TGT512 static void kern_avx512_edge(int64_t kc, const float *A, const float *B, int64_t ldb, float *C, int64_t ldc,
+                                    int mr, int nr, int acc) {
+  if (mr <= Z_HALF) {
+    if (nr <= 16)
+      kern_avx512_body(Z_HALF, 1, kc, A, B, ldb, C, ldc, mr, nr, acc);
+    else
+      kern_avx512_body(Z_HALF, Z_NV, kc, A, B, ldb, C, ldc, mr, nr, acc);
+  } else {
+    kern_avx512_body(Z_MR, 1, kc, A, B, ldb, C, ldc, mr, nr, acc);  // nr <= 16
+  }
+}
+
 TGT512 static void kern_avx512(int64_t kc, const float *A, const float *B, float *C, int64_t ldc, int mr, int nr,
                                int acc) {
-  kern_avx512_body(kc, A, B, Z_NR, C, ldc, mr, nr, acc);
+  if (mr <= Z_HALF || nr <= 16)
+    kern_avx512_edge(kc, A, B, Z_NR, C, ldc, mr, nr, acc);
+  else
+    kern_avx512_body(Z_MR, Z_NV, kc, A, B, Z_NR, C, ldc, mr, nr, acc);
 }
 TGT512 static void kern_avx512_direct(int64_t kc, const float *A, const float *B, int64_t ldb, float *C, int64_t ldc,
                                       int mr, int nr, int acc) {
-  kern_avx512_body(kc, A, B, ldb, C, ldc, mr, nr, acc);
+  if (mr <= Z_HALF || nr <= 16)
+    kern_avx512_edge(kc, A, B, ldb, C, ldc, mr, nr, acc);
+  else
+    kern_avx512_body(Z_MR, Z_NV, kc, A, B, ldb, C, ldc, mr, nr, acc);
 }
 
 // 16x16 transpose of r[0..15] in place (r[i] lane j  ->  r[j] lane i)
