@@ -325,6 +325,7 @@ export class HookedTransformer {
         throw new ShapeError(`forward with startAtLayer takes the residual stream [batch, pos, d_model=${cfg.dModel}], got ${input instanceof Tensor ? fmtShape(input.shape) : typeof input}`);
       }
       residual = input;
+      for (const p of this.hookDict.values()) p.positionOffset = opts.pastKvCache?.length ?? 0;
       tokens = opts.tokens ? validateTokens(opts.tokens, cfg.dVocab, cfg.nCtx) : null;
       attentionMask = opts.attentionMask ?? null;
     } else {
@@ -350,8 +351,9 @@ export class HookedTransformer {
       residual = residual.get(":", Tensor.fromTypedArray(Int32Array.from(picks), [picks.length]));
     }
     const normalized = this.lnFinal ? await this.lnFinal.forward(residual) : residual;
-    const logits = this.unembed.forward(normalized);
+    // nothing reads the logits: skip the unembedding, often the largest GEMM (ln_final's hooks still fire)
     if (returnType === null) return null;
+    const logits = this.unembed.forward(normalized);
     if (returnType === "logits") return logits;
     if (!tokens) throw new TlensError("the loss needs the tokens: pass opts.tokens together with startAtLayer");
     const loss = lmCrossEntropy(logits, tokens, attentionMask, opts.lossPerToken ?? false);

@@ -74,6 +74,17 @@ describe("generate", () => {
     await expect(m.generate(toks, { maxNewTokens: 2, doSample: false })).rejects.toThrow(/hook on "blocks.0.attn.hook_z"/);
   });
 
+  it("hooks see positionOffset 0 in plain runs after a cached generation", async () => {
+    const toks = model.toTokens(prompt);
+    await model.generate(toks, { maxNewTokens: 3, doSample: false });
+    const offsets: number[] = [];
+    const record = (_: Tensor, hook: { positionOffset: number }): void => { offsets.push(hook.positionOffset); };
+    const resid = await model.forward(toks, { stopAtLayer: 2 });
+    await model.runWithHooks(resid, { startAtLayer: 2, fwdHooks: [["blocks.3.hook_resid_pre", record]] });
+    await model.runWithHooks(toks, { fwdHooks: [["blocks.3.hook_resid_pre", record]], returnType: null });
+    expect(offsets).toEqual([0, 0]);
+  });
+
   it("refuses to run past n_ctx", async () => {
     await expect(model.generate(prompt, { maxNewTokens: 60 })).rejects.toThrow(/n_ctx = 64/);
   });
