@@ -611,10 +611,6 @@ static void compute_task(job_t *j, int64_t task, float *bbuf) {
   }
 }
 
-typedef struct {
-  job_t *j;
-} ctask_ctx;
-
 static void compute_task_fn(void *ctx, int task, int thread) {
   job_t *j = ctx;
   float *bbuf = NULL;
@@ -681,7 +677,6 @@ static void gemm_serial(job_t *j, int slot) {
   float *bbuf = buf + ((afl + 15) & ~(size_t)15);
   for (int64_t t = 0; t < j->nchunks * j->mparts; t++) compute_task(j, t, bbuf);
 }
-
 
 // Pre-pack phase: tasks [0, pa_tasks) pack A sliver groups, tasks [pa_tasks, pa_tasks + pb_tasks) B sliver groups.
 typedef struct {
