@@ -196,3 +196,22 @@ describe("path patching on the golden model (TL's test model, folded and unfolde
     }
   });
 });
+
+describe("path patching on stories260K (rotary, grouped-query attention, RMSNorm, gated MLP)", () => {
+  it("fast equals literal, receivers' k/v on key-value heads", async () => {
+    const m = await HookedTransformer.fromPretrained(fileURLToPath(new URL("../../../shared/models/stories260K", import.meta.url)));
+    expect(m.cfg.nKeyValueHeads).toBe(4);
+    const gen = (seed: number): Tensor => Tensor.fromTypedArray(Int32Array.from({ length: 2 * 10 }, (_, i) => (i * 37 + seed * 101 + (i % 5) * 13) % 512), [2, 10]);
+    const lp: PositionedMetric = (l: Tensor) => l.get(":", -1).logSoftmax(-1).get(":", 300).mean().item();
+    const o = { origTokens: gen(1), newTokens: gen(2), metricPositions: "last" as const, progressBar: false as const };
+    const a = await getPathPatchHeadToFinalResidPost(m, lp, o);
+    const b = await getPathPatchHeadToFinalResidPost(m, lp, { ...o, fast: false });
+    expect(a.scores.sub(a.baseline).abs().max().item()).toBeGreaterThan(0.05);
+    expect(maxDiff(a.scores, b.scores)).toBeLessThan(1e-4);
+    const h = { ...o, receiverHeads: [[4, 1], [3, 6], [3, 7]] as Head[], receiverInput: ["q", "k", "v"] as ("q" | "k" | "v")[], positions: [[5, 8], [2, 9]] };
+    const c = await getPathPatchHeadToHeads(m, lp, h);
+    const d = await getPathPatchHeadToHeads(m, lp, { ...h, fast: false });
+    expect(c.scores.sub(c.baseline).abs().max().item()).toBeGreaterThan(0.01);
+    expect(maxDiff(c.scores, d.scores)).toBeLessThan(1e-4);
+  });
+});
