@@ -9,7 +9,7 @@ import { allocate, dtypeOfArray, isFloat, promote, promoteWithScalar, type DType
 import { broadcastShapes, broadcastStrides, fmtShape, normDim, normDims } from "./shape.js";
 import { formatTensor } from "./format.js";
 import { indexGet, indexSet, type Index } from "./indexing.js";
-import { gatherAlong, scatterAlong, sortAlong } from "./sorting.js";
+import { gatherAlong, scatterAlong, sortAlong, topkAlong } from "./sorting.js";
 import { matmul } from "./matmul.js";
 import { flattenNested, type TensorLike } from "./convert.js";
 
@@ -496,6 +496,7 @@ export class Tensor {
     const d = normDim(dim, this.ndim, "topk");
     const size = this.shape[d] ?? 1;
     if (!Number.isInteger(k) || k < 0 || k > size) throw new IndexError(`topk: k = ${k} is out of range for dim ${dim} with size ${size}`);
+    if (this.ndim > 0 && k * 8 < size) return topkAlong(this, d, k, largest);
     const { values, indices } = sortAlong(this, d, largest);
     return { values: values.narrow(d, 0, k).contiguous(), indices: indices.narrow(d, 0, k).contiguous() };
   }
