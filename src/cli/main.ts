@@ -3,11 +3,14 @@
 import { getBackend } from "../backend/index.js";
 import { TlensError } from "../errors.js";
 import { downloadModel, HUB_MODELS } from "../loading/index.js";
+import { ioiCommand } from "./ioi.js";
 
 const USAGE = `usage: tlens <command>
 
 commands:
-  ioi --model <name|dir> --out <dir>   IOI analysis report (not implemented yet)
+  ioi [--model <name|dir>] [--out <dir>] [--n 100 --seed 1 ...]
+                                       IOI analysis of a model (default toy-ioi): <dir>/index.html, a
+                                       self-contained report, and <dir>/results.json (tlens ioi --help)
   download <model> [--endpoint URL]    fetch a hub model (gpt2-small, ...) into the Hugging Face cache
   info                                 backend and version information`;
 
@@ -56,6 +59,14 @@ function main(argv: string[]): number {
       return 0;
     }
     case "ioi":
+      void ioiCommand(argv.slice(1)).then(
+        (code) => { process.exitCode = code; },
+        (e: unknown) => {
+          console.error(`tlens ioi: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+          process.exitCode = 1;
+        },
+      );
+      return 0;
     case "lab":
       console.error(`tlens ${cmd}: not implemented yet`);
       return 3;

@@ -251,7 +251,11 @@ function ticks(labels: readonly (string | number)[] | undefined, n: number, what
   if (labels === undefined) return { values: range(n), axis: n <= 32 ? { dtick: 1 } : {}, hover: null };
   if (labels.length !== n) throw new VizError(`${fn}: ${what} has ${labels.length} labels for ${n} ${what === "x" ? "columns" : "rows"}`);
   const strs = labels.map(String);
-  if (new Set(strs).size === strs.length) return { values: typeof labels[0] === "number" ? [...labels] : strs, axis: {}, hover: null };
+  if (new Set(strs).size === strs.length) {
+    const numeric = labels.every((v) => typeof v === "number");
+    const integers = numeric && labels.every((v) => Number.isInteger(v));
+    return { values: numeric ? [...labels] : strs, axis: integers && n <= 32 ? { dtick: 1 } : {}, hover: null };
+  }
   return { values: range(n), axis: { tickmode: "array", tickvals: range(n), ticktext: strs }, hover: strs };
 }
 

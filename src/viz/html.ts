@@ -128,7 +128,8 @@ function itemHtml(item: Item, prefix: string): string {
   if (isHtmlBlock(item)) return item.tlensHtml;
   const id = `${prefix}${counter++}`;
   if (isFigure(item)) {
-    const height = typeof item.layout.height === "number" ? ` style="height:${item.layout.height}px"` : "";
+    // plotly sizes an autosized plot to its container: without a height the container would be too short
+    const height = ` style="height:${typeof item.layout.height === "number" ? item.layout.height : 450}px"`;
     return `<div class="tlens-figure" data-kind="figure" data-tlens-item="${id}-data"${height}></div>\n<script type="application/json" id="${id}-data">${scriptJson(item)}</script>`;
   }
   if (isViewer(item)) {
