@@ -1,5 +1,8 @@
 // Single-precision GEMM core (no N-API): BLIS-style packed micro-kernels for AVX-512, AVX2+FMA and portable C,
 // chosen at run time. See gemm_core.c for the design.
+//
+// Environment (read once, for tests of the fallbacks and of odd blockings): TLENS_GEMM_ISA = c | avx2 | avx512
+// caps the instruction set; TLENS_GEMM_KC / TLENS_GEMM_CW override the K block and the column-chunk width.
 #ifndef TL_GEMM_CORE_H
 #define TL_GEMM_CORE_H
 #include <stddef.h>
