@@ -12,3 +12,4 @@ import { getActName } from "./model/act-name.js";
 export const utils = { getActName };
 export * from "./analysis/index.js";
 export * from "./datasets/index.js";
+export * as viz from "./viz/index.js";
