@@ -133,7 +133,7 @@ describe("tlens ioi on toy-ioi", () => {
       page.on("request", (r) => requests.push(r.url()));
       const url = `file://${join(out, "index.html")}`;
       await page.goto(url);
-      await page.waitForFunction(() => [...document.querySelectorAll("[data-tlens-item]")].every((e) => e.hasAttribute("data-rendered")), undefined, { timeout: 60_000 });
+      await page.waitForFunction(() => Array.from(document.querySelectorAll("[data-tlens-item]")).every((e) => e.hasAttribute("data-rendered")), undefined, { timeout: 60_000 });
       const states = await page.$$eval("[data-tlens-item]", (els) => els.map((e) => e.getAttribute("data-rendered")));
       expect(states.length).toBeGreaterThan(15);
       expect(states.every((s) => s === "1")).toBe(true);

@@ -102,7 +102,7 @@ describe.skipIf(!chromium)("in headless Chromium", () => {
     page.on("pageerror", (e) => errors.push(e.message));
     page.on("request", (r) => requests.push(r.url()));
     await page.goto(`file://${file}`);
-    await page.waitForFunction(() => [...document.querySelectorAll("[data-tlens-item]")].every((e) => e.hasAttribute("data-rendered")), undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => Array.from(document.querySelectorAll("[data-tlens-item]")).every((e) => e.hasAttribute("data-rendered")), undefined, { timeout: 30_000 });
     return { page, errors, requests: requests.filter((u) => u !== `file://${file}`) };
   }
 
