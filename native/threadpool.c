@@ -26,6 +26,8 @@ static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static int pool_size = 1;
 static pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
+// one job at a time: callers on different threads (e.g. JS worker_threads) take turns
+static pthread_mutex_t caller_mutex = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic(tl_job *) current_job;
 // bumped for every job: jobs live on the caller's stack, so their addresses repeat
 static atomic_uint job_generation;
@@ -111,6 +113,7 @@ void tl_parallel_for(int n_tasks, tl_task_fn fn, void *ctx) {
     for (int t = 0; t < n_tasks; t++) fn(ctx, t, 0);
     return;
   }
+  pthread_mutex_lock(&caller_mutex);
   in_parallel_region = 1;
   tl_job job = {.fn = fn, .ctx = ctx, .n_tasks = n_tasks};
   atomic_init(&job.next, 0);
@@ -127,4 +130,5 @@ void tl_parallel_for(int n_tasks, tl_task_fn fn, void *ctx) {
   atomic_store_explicit(&current_job, NULL, memory_order_release);
   while (atomic_load_explicit(&job.refs, memory_order_acquire) > 0) cpu_relax();
   in_parallel_region = 0;
+  pthread_mutex_unlock(&caller_mutex);
 }
