@@ -14,6 +14,8 @@ import { detectHead } from "../analysis/head-detector.js";
 import { fullOvCopyingScore, ovCopyingScore } from "../analysis/circuits.js";
 import { getPathPatchHeadToFinalResidPost, getPathPatchHeadToHeads, type Head } from "../analysis/path-patching.js";
 import { attentionToWords, attentionVsProjection, ioiHeadDla, ioiMetric, valueWeightedPattern } from "../analysis/ioi-circuit.js";
+import { getCopyingScores } from "../analysis/copy-scores.js";
+import { computeMeansByTemplate, getAllMinimalityScores, getCircuitScores, type Circuit } from "../analysis/mean-ablation.js";
 import * as viz from "../viz/index.js";
 
 export const IOI_FLIP = "ABB->XYZ, BAB->XYZ";
@@ -200,7 +202,13 @@ export interface IoiResults {
     s_inhibition: string[]; to_s_inhibition_values: Nested | null;
   };
   head_detectors: { previous_token: Nested; duplicate_token: Nested; induction: Nested; prompts: number };
-  copy_scores: { ov_copying: Nested; full_ov_copying: Nested };
+  copy_scores: { ov_copying: Nested; full_ov_copying: Nested; positive: Nested; negative: Nested; k: number };
+  circuit: {
+    heads: Record<string, string[]>; positions: string; threshold: number;
+    /** Mean logit difference with everything outside the circuit mean-ablated (by template, over the flipped prompts). */
+    circuit_score: number; full_model_score: number; no_heads_score: number; faithfulness: number;
+    minimality: { head: string; class: string; score: number }[];
+  };
   top_heads: { by_patching: string[]; by_dla: string[] };
   attention_to_words: { head: string; mean: Record<string, number>; std: Record<string, number> }[];
   timings_s: Record<string, number>;
@@ -220,7 +228,7 @@ export async function runIoiAnalysis(model: HookedTransformer, modelName: string
   const L = cfg.nLayers;
   const H = cfg.nHeads;
   const timings: Record<string, number> = {};
-  const STAGES = opts.skipPathPatching ? 8 : 9;
+  const STAGES = opts.skipPathPatching ? 9 : 10;
   let stage = 0;
   let t0 = Date.now();
   const step = (name: string): void => {
@@ -267,7 +275,7 @@ export async function runIoiAnalysis(model: HookedTransformer, modelName: string
   items.push(viz.html(`<nav class="tlens-toc">${[
     ["logit-diff", "Logit difference"], ["logit-lens", "Logit lens"], ["dla", "Direct logit attribution"], ["act-patching", "Activation patching"],
     ["head-patching", "Head patching"], ...(opts.skipPathPatching ? [] : [["path-patching", "Path patching"]]), ["attention", "Attention of the top heads"],
-    ["detectors", "Head detectors"], ["copy", "Copy scores"], ["viewers", "Attention viewers"],
+    ["detectors", "Head detectors"], ["copy", "Copy scores"], ["circuit", "Circuit validation"], ["viewers", "Attention viewers"],
   ].map(([id, t]) => `<a href="#${id}">${t}</a>`).join("<br>")}</nav>`));
 
   section("Logit difference", "logit-diff",
@@ -438,6 +446,7 @@ export async function runIoiAnalysis(model: HookedTransformer, modelName: string
   step("copy scores");
   const ovCopy = ovCopyingScore(model);
   const fullOvCopy = fullOvCopyingScore(model);
+  const copying = await getCopyingScores(model, { k: 5 });
   done("copy_scores");
   section("Copy scores", "copy",
     "How much each head's OV circuit copies: Re(Σλ)/Σ|λ| over the eigenvalues of W_V·W_O (`ovCopyingScore`) and of the full circuit W_E·W_V·W_O·W_U (`fullOvCopyingScore`). " +
@@ -448,6 +457,60 @@ export async function runIoiAnalysis(model: HookedTransformer, modelName: string
   }));
   items.push(viz.scatter(fullOvCopy.flatten(), ovCopy.flatten(), {
     hoverName: headLabels, xaxis: "Full OV Copying Score", yaxis: "OV Copying Score", title: "OV copying score for each head", width: 560, height: 480,
+  }));
+  items.push(viz.text(
+    `Seed 002's copying scores (\`getCopyingScores\`): each of ${copying.names.length} names' embedding, plus MLP0's output on it, through the head's OV circuit ` +
+    "(or its negative), the final norm and the unembedding; the score is the fraction of names that land in their own top 5.",
+  ));
+  items.push(viz.imshow([nested(copying.positive), nested(copying.negative)] as number[][][], {
+    facetCol: 0, facetLabels: ["Positive copying scores", "Negative copying scores"], labels: { x: "Head", y: "Layer", color: "score" },
+    title: "Copying scores of attention heads' OV circuits", colorContinuousScale: "Blues", colorContinuousMidpoint: null, zmin: 0, zmax: 1, textAuto: ".2f", height: 360,
+  }));
+
+  // ------------------------------------------------------------------ circuit validation
+  step("circuit validation by mean ablation");
+  const threshold = 0.05;
+  const headOutD = headOut.dataSync();
+  const toLogitsD = pathResults ? (pathResults.to_logits as number[][]).flat() : [];
+  const important: Head[] = [];
+  for (let l = 0; l < L; l++) for (let h = 0; h < H; h++) {
+    const i = l * H + h;
+    if (Math.abs(headOutD[i]) >= threshold || Math.abs(toLogitsD[i] ?? 0) >= threshold) important.push([l, h]);
+  }
+  if (!important.length) important.push(...topByPatching);
+  const key = ([l, h]: Head): string => `${l}.${h}`;
+  const nmSet = new Set(nameMovers.map(key));
+  const siSet = new Set((pathResults?.s_inhibition ?? []).map((n) => n.replace(/^L(\d+)H(\d+)$/, "$1.$2")));
+  const circuit: Record<string, Head[]> = {};
+  const classOf = (hd: Head): string => (nmSet.has(key(hd)) ? "name mover" : siSet.has(key(hd)) ? "S-inhibition" : "other");
+  for (const hd of [...important, ...nameMovers.filter((x) => !important.some((y) => key(y) === key(x)))]) (circuit[classOf(hd)] ??= []).push(hd);
+  const circuitHeads = Object.values(circuit).flat();
+  const seqPosToKeep = Object.fromEntries(Object.keys(circuit).map((c) => [c, "all"]));
+  const means = await computeMeansByTemplate(model, flipped);
+  const circ = { dataset: ds, meansDataset: flipped, circuit: circuit as Circuit, seqPosToKeep, means, progressBar };
+  const [circuitScore, noHeads] = await getCircuitScores(model, [[], circuitHeads], circ);
+  const minimality = await getAllMinimalityScores(model, { ...circ, kForEachComponent: circuitHeads.map((hd) => [hd, []] as const) });
+  done("circuit");
+  const circuitResults: IoiResults["circuit"] = {
+    heads: Object.fromEntries(Object.entries(circuit).map(([c, hs]) => [c, hs.map(([l, h]) => headName(l, h))])), positions: "all", threshold,
+    circuit_score: circuitScore, full_model_score: minimality.fullModelScore, no_heads_score: noHeads, faithfulness: circuitScore / minimality.fullModelScore,
+    minimality: minimality.scores.map((m) => ({ head: headName(m.head[0], m.head[1]), class: classOf(m.head), score: m.score })),
+  };
+  section("Circuit validation", "circuit",
+    `The circuit: every head whose output patching or direct path to the logits moves the metric by at least ${threshold} ` +
+    "(classes from the path patching above). Every other head's output is replaced by its mean over the flipped prompts of the same template " +
+    "(`getCircuitScores`, IOI paper §4); F(C) is the logit difference that remains. Minimality: how much F drops when one circuit head is ablated too, " +
+    "as a fraction of F(M), the whole model (`getAllMinimalityScores` with K = ∅).");
+  items.push(viz.table([
+    ["F(M): the whole model", circuitResults.full_model_score],
+    [`F(C): the circuit (${circuitHeads.length} heads)`, circuitScore],
+    ["F(∅): every head mean-ablated", noHeads],
+    ["faithfulness F(C) / F(M)", circuitResults.faithfulness],
+  ], { columns: ["", "mean logit diff"] }));
+  items.push(viz.bar(circuitResults.minimality.map((m) => m.score), {
+    x: circuitResults.minimality.map((m) => m.head), color: circuitResults.minimality.map((m) => `${m.class} head`),
+    labels: { x: "Attention head", y: "Change in logit diff", color: "Head type" }, template: "ggplot2", colorDiscreteSequence: viz.qualitative.Dark2,
+    bargap: 0.02, yaxis_tickformat: ".0%", legend_title_text: "", title: "Minimality scores (as percentages of full model logit diff)", width: 800, hovermode: "x unified",
   }));
 
   // ------------------------------------------------------------------ viewers
@@ -489,7 +552,8 @@ export async function runIoiAnalysis(model: HookedTransformer, modelName: string
       head_out: nested(headOut), head_q: nested(headQ), head_k: nested(headK), head_v: nested(headV), head_pattern: nested(headPattern),
     },
     head_detectors: { previous_token: nested(prev), duplicate_token: nested(dup), induction: nested(ind), prompts: nDet },
-    copy_scores: { ov_copying: nested(ovCopy), full_ov_copying: nested(fullOvCopy) },
+    copy_scores: { ov_copying: nested(ovCopy), full_ov_copying: nested(fullOvCopy), positive: nested(copying.positive), negative: nested(copying.negative), k: 5 },
+    circuit: circuitResults,
     top_heads: { by_patching: topByPatching.map(([l, h]) => headName(l, h)), by_dla: topByDla.map(([l, h]) => headName(l, h)) },
     attention_to_words: toWords.map((w) => ({ head: headName(w.head[0], w.head[1]), mean: w.mean, std: w.std })),
     timings_s: timings,

@@ -11,6 +11,8 @@ import {
 } from "../../src/index.js";
 import { ioiHeadDla, ioiMetric } from "../../src/analysis/ioi-circuit.js";
 import { getPathPatchHeadToFinalResidPost } from "../../src/analysis/path-patching.js";
+import { getCopyingScores } from "../../src/analysis/copy-scores.js";
+import { getCircuitScores } from "../../src/analysis/mean-ablation.js";
 import { makeIoiData, restoredFraction, type IoiData, type IoiResults } from "../../src/cli/ioi.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -40,7 +42,7 @@ describe("tlens ioi on toy-ioi", () => {
   }, 120_000);
 
   it("writes index.html and results.json with sane numbers", () => {
-    expect(run.stderr).toContain("[1/9]");
+    expect(run.stderr).toContain("[1/10]");
     expect(run.status, run.stderr).toBe(0);
     expect(existsSync(join(out, "index.html"))).toBe(true);
     const r = results;
@@ -62,6 +64,8 @@ describe("tlens ioi on toy-ioi", () => {
     expect(r.patching.head_out).toHaveLength(4);
     expect(r.logit_lens.logit_diff.at(-1)).toBeCloseTo(r.logit_diff.clean, 3); // the lens ends with the model's logits
     expect(r.path_patching?.to_logits).toHaveLength(4);
+    expect(r.circuit.faithfulness).toBeGreaterThan(0.5); // the found heads carry most of the behaviour
+    expect(Object.values(r.circuit.heads).flat().length).toBe(r.circuit.minimality.length);
     for (const v of JSON.stringify(r).match(/-?\d+(\.\d+)?(e-?\d+)?/g) ?? []) expect(Number.isFinite(Number(v))).toBe(true);
   });
 
@@ -112,6 +116,18 @@ describe("tlens ioi on toy-ioi", () => {
         });
         close((results.patching.resid_pre as number[][])[layer][labels.indexOf(word)], metric(logits), 2e-4);
       }
+    });
+
+    it("copying scores and circuit scores = getCopyingScores / getCircuitScores", async () => {
+      const cs = await getCopyingScores(model, { k: 5 });
+      close(results.copy_scores.positive, cs.positive.toArray(), 1e-6);
+      close(results.copy_scores.negative, cs.negative.toArray(), 1e-6);
+      const parse = (n: string): [number, number] => { const m = /^L(\d+)H(\d+)$/.exec(n)!; return [Number(m[1]), Number(m[2])]; };
+      const circuit = Object.fromEntries(Object.entries(results.circuit.heads).map(([c, hs]) => [c, hs.map(parse)]));
+      const seqPosToKeep = Object.fromEntries(Object.keys(circuit).map((c) => [c, "all"]));
+      const [score] = await getCircuitScores(model, [[]], { dataset: data.dataset, meansDataset: data.flipped, circuit, seqPosToKeep });
+      close(results.circuit.circuit_score, score, 1e-4);
+      close(results.circuit.full_model_score, clean, 1e-4);
     });
 
     it("path patching to the logits = getPathPatchHeadToFinalResidPost", async () => {
