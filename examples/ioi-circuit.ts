@@ -104,7 +104,6 @@ export async function runIoiCircuit(model: HookedTransformer, o: IoiCircuitOptio
   const print = o.print ?? true;
   const log = (s = ""): void => { if (print) console.log(s); };
   const L = model.cfg.nLayers;
-  const H = model.cfg.nHeads;
 
   // ---- dataset: IOI (mixed), its name-swapped twin, its ABC twin ----
   const r = await generateDataAndCaches(model, { N, seed: o.seed ?? 1, prependBos: true });
