@@ -5,18 +5,9 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { cpus } from "node:os";
-import { getBackend, HookedTransformer, manualSeed, randint, randn, type Tensor } from "../src/index.js";
+import { getBackend, randint } from "../src/index.js";
+import { GPT2_SMALL_SHAPE, randomGpt2Small } from "./random-model.js";
 
-const CFG = { nLayers: 12, dModel: 768, nHeads: 12, dHead: 64, dMlp: 3072, dVocab: 50257, nCtx: 1024, actFn: "gelu_new", normalizationType: "LNPre" as const };
-
-function randomModel(): HookedTransformer {
-  manualSeed(0);
-  const model = HookedTransformer.fromConfig(CFG);
-  const sd = new Map<string, Tensor>();
-  for (const [name, t] of model.stateDict()) sd.set(name, randn(t.shape).mul(0.02));
-  model.loadStateDict(sd);
-  return model;
-}
 
 async function medianMs(reps: number, fn: () => Promise<unknown>): Promise<number> {
   await fn();
@@ -53,9 +44,9 @@ function torchReference(reps: number): Record<string, number | string> | null {
 export async function main(args: string[]): Promise<void> {
   const reps = Number(args[0] ?? 3);
   console.log(`backend: ${getBackend().name}; building a random GPT-2-small-shaped model...`);
-  const model = randomModel();
-  const big = randint(0, CFG.dVocab, [100, 21]);
-  const small = randint(0, CFG.dVocab, [1, 21]);
+  const model = randomGpt2Small();
+  const big = randint(0, GPT2_SMALL_SHAPE.dVocab, [100, 21]);
+  const small = randint(0, GPT2_SMALL_SHAPE.dVocab, [1, 21]);
   const tlens = {
     full_100x21_ms: await medianMs(reps, () => model.forward(big)),
     last_pos_100x21_ms: await medianMs(reps, () => model.forward(big, { logitPositions: "last" })),

@@ -3,19 +3,10 @@
 // Reference in the same run: the naive sweep's cost (one full patched forward per patch, as TransformerLens does),
 // measured as the median patched forward × the number of patches. TransformerLens itself: 120.8 s and 68.6 s on
 // this machine (0.48 s per run).
-import { getBackend, HookedTransformer, manualSeed, patching, randint, randn, type Tensor } from "../src/index.js";
+import { getBackend, patching, randint, type Tensor } from "../src/index.js";
+import { GPT2_SMALL_SHAPE, randomGpt2Small } from "./random-model.js";
 
-const CFG = { nLayers: 12, dModel: 768, nHeads: 12, dHead: 64, dMlp: 3072, dVocab: 50257, nCtx: 1024, actFn: "gelu_new", normalizationType: "LNPre" as const };
 const TL_SECONDS = { resid_pre: 120.8, head_out: 68.6 };
-
-function randomModel(): HookedTransformer {
-  manualSeed(0);
-  const model = HookedTransformer.fromConfig(CFG);
-  const sd = new Map<string, Tensor>();
-  for (const [name, t] of model.stateDict()) sd.set(name, randn(t.shape).mul(0.02));
-  model.loadStateDict(sd);
-  return model;
-}
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t = performance.now();
@@ -25,12 +16,12 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 
 export async function main(): Promise<void> {
   console.log(`backend: ${getBackend().name}; building a random GPT-2-small-shaped model...`);
-  const model = randomModel();
-  const clean = randint(0, CFG.dVocab, [8, 21]);
+  const model = randomGpt2Small();
+  const clean = randint(0, GPT2_SMALL_SHAPE.dVocab, [8, 21]);
   const corrupted = clean.clone();
-  corrupted.set([":", 5], randint(0, CFG.dVocab, [8]));
-  const answers = randint(0, CFG.dVocab, [8]).dataSync();
-  const wrong = randint(0, CFG.dVocab, [8]).dataSync();
+  corrupted.set([":", 5], randint(0, GPT2_SMALL_SHAPE.dVocab, [8]));
+  const answers = randint(0, GPT2_SMALL_SHAPE.dVocab, [8]).dataSync();
+  const wrong = randint(0, GPT2_SMALL_SHAPE.dVocab, [8]).dataSync();
   const metric = (logits: Tensor): number => {
     let s = 0;
     for (let b = 0; b < 8; b++) s += logits.get(b, -1, answers[b]).item() - logits.get(b, -1, wrong[b]).item();

@@ -105,7 +105,13 @@ export class NativeBackend implements Backend {
       this.js.binary(op, a, b, out);
       return;
     }
+    this.addon.binaryF32(code, a.data, b.data, out as Float32Array | Uint8Array, this.pairMeta(a, b));
+  }
+
+  /** [offsetA, offsetB, rank, ...shape, ...stridesA, ...stridesB] of two views over one shape, in the reused buffer. */
+  private pairMeta(a: View, b: View): Float64Array {
     const m = this.meta;
+    const rank = a.shape.length;
     m[0] = a.offset;
     m[1] = b.offset;
     m[2] = rank;
@@ -114,7 +120,7 @@ export class NativeBackend implements Backend {
       m[3 + rank + i] = a.strides[i];
       m[3 + 2 * rank + i] = b.strides[i];
     }
-    this.addon.binaryF32(code, a.data, b.data, out as Float32Array | Uint8Array, m);
+    return m;
   }
 
   copy(src: View, dst: View): void {
@@ -124,16 +130,7 @@ export class NativeBackend implements Backend {
       this.js.copy(src, dst);
       return;
     }
-    const m = this.meta;
-    m[0] = src.offset;
-    m[1] = dst.offset;
-    m[2] = rank;
-    for (let i = 0; i < rank; i++) {
-      m[3 + i] = src.shape[i];
-      m[3 + rank + i] = src.strides[i];
-      m[3 + 2 * rank + i] = dst.strides[i];
-    }
-    this.addon.copyF32(src.data, dst.data, m);
+    this.addon.copyF32(src.data, dst.data, this.pairMeta(src, dst));
   }
 
   reduce(op: ReduceOp, x: View, nReduced: number, out: TypedArray): void {
