@@ -1,7 +1,8 @@
 // `npm run bench -- forward [reps]`: a GPT-2-small-shaped model with random weights (12 layers, d_model 768,
 // 12 heads, d_mlp 3072, vocab 50257) on 100×21 tokens (full logits; last-position logits only), 1×21, and
 // runWithCache (every hook) on 100×21 — beside PyTorch running the same shapes in the same run when
-// `python3 -c "import torch"` works (Debian: apt-get install python3-torch).
+// `python3 -c "import torch"` works (Debian: apt-get install python3-torch libopenblas0-pthread — without OpenBLAS,
+// Debian's torch falls back to the reference BLAS and runs ~100x slower).
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { cpus } from "node:os";
