@@ -586,9 +586,12 @@ async function receiveBody(
     },
   });
   const keptNote = (): string => `the ${bytes} bytes received are kept in ${partial} and the next try resumes from there`;
+  const out = createWriteStream(partial, { flags: offset > 0 ? "a" : "w" });
   try {
-    await pipeline(res, meter, createWriteStream(partial, { flags: offset > 0 ? "a" : "w" }));
+    await pipeline(res, meter, out);
   } catch (e) {
+    // writes still in flight land before we report (and before a retry reads the partial file's size)
+    if (!out.closed) await new Promise<void>((done) => out.once("close", () => done()));
     bar?.finish(bytes, expected);
     const err = e as NodeJS.ErrnoException;
     if (err.syscall !== undefined && FS_SYSCALLS.has(err.syscall)) {
