@@ -7,6 +7,7 @@ import {
 } from "../../src/index.js";
 import { readSafetensors, writeSafetensors } from "../../src/loading/safetensors.js";
 import { buildInductionModel, runExercises } from "../../examples/arena-induction.js";
+import { maxAbsDiff } from "../golden.js";
 
 // ARENA's config, scaled down (d_model 768 → 32, n_ctx 2048 → 24, d_vocab 50278 → 40)
 const SHORTFORMER = {
@@ -14,14 +15,6 @@ const SHORTFORMER = {
   seed: 398, useAttnResult: true, normalizationType: null, positionalEmbeddingType: "shortformer" as const,
 };
 
-function maxAbsDiff(a: Tensor, b: Tensor): number {
-  expect(a.shape).toEqual(b.shape);
-  const x = a.contiguous().dataSync();
-  const y = b.contiguous().dataSync();
-  let m = 0;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) m = Math.max(m, Math.abs(x[i] - y[i]));
-  return m;
-}
 const ids = (rows: number[][]): Tensor => Tensor.fromTypedArray(Int32Array.from(rows.flat()), [rows.length, rows[0].length]);
 
 describe("attention-only shortformer config without LayerNorm (ARENA's 2L)", () => {

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { HookedTransformer, LoadError, patching, Tensor, TokenizerError } from "../../src/index.js";
 import { parseLlama2cCheckpoint, readLlama2cHeader } from "../../src/loading/llama2c.js";
 import { Llama2cTokenizer } from "../../src/tokenizer/llama2c.js";
+import { maxAbsDiff } from "../golden.js";
 
 const DIR = new URL("../../../shared/models/stories260K", import.meta.url).pathname;
 
@@ -36,14 +37,6 @@ const ENCODINGS: [string, number[]][] = [
 ];
 
 const ids = (t: Tensor): number[] => Array.from(t.dataSync(), Number);
-function maxAbsDiff(a: Tensor, b: Tensor): number {
-  expect(a.shape).toEqual(b.shape);
-  const x = a.contiguous().dataSync();
-  const y = b.contiguous().dataSync();
-  let m = 0;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) m = Math.max(m, Math.abs(x[i] - y[i]));
-  return m;
-}
 const tokensOf = (rows: number[][]): Tensor => Tensor.fromTypedArray(Int32Array.from(rows.flat()), [rows.length, rows[0].length]);
 
 describe.skipIf(!existsSync(DIR))("stories260K (llama2.c)", () => {
