@@ -7,18 +7,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
-
-interface Native {
-  numThreads(): number;
-  sgemmInfo?(): { kernel: string; isa: string; nr: number; kc: number };
-  sgemm(
-    batch: number, m: number, n: number, k: number,
-    a: Float32Array, aOffsets: Float64Array, aRowStride: number, aColStride: number,
-    b: Float32Array | null, bOffsets: Float64Array | null, bRowStride: number, bColStride: number,
-    out: Float32Array, packedB?: ArrayBuffer | null,
-  ): void;
-  sgemmPackB(b: Float32Array, offset: number, rowStride: number, colStride: number, k: number, n: number): ArrayBuffer;
-}
+import type { NativeGemmAddon } from "../src/backend/native.js";
 
 interface Shape { m: number; k: number; n: number }
 
@@ -188,7 +177,7 @@ const fmt = (x: number | null, w = 8, d = 1) => (x == null ? "-" : x.toFixed(d))
 export async function main(args: string[]): Promise<void> {
   const opt = parseArgs(args);
   const require = createRequire(import.meta.url);
-  const native: Native = require("../build/Release/tlens_native.node");
+  const native: NativeGemmAddon = require("../build/Release/tlens_native.node");
   const threads = native.numThreads();
   const info = native.sgemmInfo?.();
   console.log(`tlens sgemm: ${info ? `${info.kernel} (nr ${info.nr}, kc ${info.kc})` : "native"}, ${threads} threads`);

@@ -3,20 +3,12 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
+import type { NativeGemmAddon } from "../src/backend/native.js";
 
 const require = createRequire(import.meta.url);
 const addonPath = "../build/Release/tlens_native.node";
 const built = existsSync(new URL(addonPath, import.meta.url));
 
-interface Native {
-  sgemm(
-    batch: number, m: number, n: number, k: number,
-    a: Float32Array, aOffsets: Float64Array, aRowStride: number, aColStride: number,
-    b: Float32Array | null, bOffsets: Float64Array | null, bRowStride: number, bColStride: number,
-    out: Float32Array, packedB?: ArrayBuffer | null,
-  ): void;
-  sgemmPackB(b: Float32Array, offset: number, rowStride: number, colStride: number, k: number, n: number): ArrayBuffer;
-}
 
 let seed = 12345;
 function rand(): number {
@@ -71,7 +63,7 @@ function makeCase(batch: number, m: number, n: number, k: number, layout: Layout
   };
 }
 
-function run(nat: Native, c: Case, packed: ArrayBuffer | null = null): Float32Array {
+function run(nat: NativeGemmAddon, c: Case, packed: ArrayBuffer | null = null): Float32Array {
   const out = new Float32Array(c.batch * c.m * c.n).fill(777);
   nat.sgemm(c.batch, c.m, c.n, c.k, c.a, c.aOff, c.ars, c.acs, c.b, c.bOff, c.brs, c.bcs, out, packed);
   return out;
@@ -80,7 +72,7 @@ function run(nat: Native, c: Case, packed: ArrayBuffer | null = null): Float32Ar
 const TOL = 1e-5;
 
 describe.skipIf(!built)("native sgemm", () => {
-  const nat: Native = built ? require(addonPath) : (null as unknown as Native);
+  const nat: NativeGemmAddon = built ? require(addonPath) : (null as unknown as NativeGemmAddon);
 
   it("matches the float64 reference on edge sizes and every transpose layout", () => {
     const sizes = [0, 1, 2, 3, 13, 14, 15, 17, 31, 32, 33, 47, 64, 97];

@@ -19,11 +19,16 @@ export interface NativeAddon {
     out: Float32Array, scaleOut: Float32Array | null): void;
   opsIsa(): string;
   opsSetIsa(name: string): string;
+  /** b and bOffsets may be null when packedB (from sgemmPackB) stands in for B. */
   sgemm?(batch: number, m: number, n: number, k: number, a: Float32Array, aOffsets: Float64Array, aRowStride: number,
-    aColStride: number, b: Float32Array, bOffsets: Float64Array, bRowStride: number, bColStride: number,
-    out: Float32Array, packedB: ArrayBuffer | null): void;
+    aColStride: number, b: Float32Array | null, bOffsets: Float64Array | null, bRowStride: number, bColStride: number,
+    out: Float32Array, packedB?: ArrayBuffer | null): void;
   sgemmPackB?(b: Float32Array, offset: number, rowStride: number, colStride: number, k: number, n: number): ArrayBuffer;
+  sgemmInfo?(): { kernel: string; isa: string; nr: number; kc: number };
 }
+
+/** An addon built with the GEMM module. */
+export type NativeGemmAddon = NativeAddon & Required<Pick<NativeAddon, "sgemm" | "sgemmPackB">>;
 
 // Op codes: the enums of native/ops_internal.h.
 const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
@@ -86,14 +91,7 @@ export class NativeBackend implements Backend {
       this.js.unary(op, x, out);
       return;
     }
-    const m = this.meta;
-    m[0] = x.offset;
-    m[1] = rank;
-    for (let i = 0; i < rank; i++) {
-      m[2 + i] = x.shape[i];
-      m[2 + rank + i] = x.strides[i];
-    }
-    this.addon.unaryF32(code, x.data, out, m);
+    this.addon.unaryF32(code, x.data, out, this.viewMeta(x));
   }
 
   binary(op: BinaryOp, a: View, b: View, out: TypedArray): void {
@@ -106,6 +104,19 @@ export class NativeBackend implements Backend {
       return;
     }
     this.addon.binaryF32(code, a.data, b.data, out as Float32Array | Uint8Array, this.pairMeta(a, b));
+  }
+
+  /** [offset, rank, ...shape, ...strides] of one view, in the reused buffer. */
+  private viewMeta(x: View): Float64Array {
+    const m = this.meta;
+    const rank = x.shape.length;
+    m[0] = x.offset;
+    m[1] = rank;
+    for (let i = 0; i < rank; i++) {
+      m[2 + i] = x.shape[i];
+      m[2 + rank + i] = x.strides[i];
+    }
+    return m;
   }
 
   /** [offsetA, offsetB, rank, ...shape, ...stridesA, ...stridesB] of two views over one shape, in the reused buffer. */
@@ -145,14 +156,7 @@ export class NativeBackend implements Backend {
       this.js.reduce(op, x, nReduced, out);
       return;
     }
-    const m = this.meta;
-    m[0] = x.offset;
-    m[1] = rank;
-    for (let i = 0; i < rank; i++) {
-      m[2 + i] = x.shape[i];
-      m[2 + rank + i] = x.strides[i];
-    }
-    this.addon.reduceF32(code, x.data, out as Float32Array | Int32Array, nReduced, m);
+    this.addon.reduceF32(code, x.data, out as Float32Array | Int32Array, nReduced, this.viewMeta(x));
   }
 
   gemm(g: GemmArgs): void {
