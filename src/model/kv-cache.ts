@@ -29,8 +29,10 @@ export class KeyValueCache {
     return this.entries[0]?.keys?.shape[1] ?? 0;
   }
 
-  /** The attention mask over cached + new positions (new positions count as real unless `newMask` says not). */
-  extendMask(batch: number, newPositions: number, newMask: Tensor | null): Tensor {
+  /** The attention mask over cached + new positions (new positions count as real unless `newMask` says not);
+   *  null while nothing has been padded, so unpadded generation does no masking work. */
+  extendMask(batch: number, newPositions: number, newMask: Tensor | null): Tensor | null {
+    if (!newMask && !this.attentionMask) return null;
     const add = newMask ?? ones([batch, newPositions], "int32");
     const past = this.attentionMask ?? (this.length > 0 ? ones([batch, this.length], "int32") : null);
     this.attentionMask = past ? cat([past, add.to("int32")], 1) : add.to("int32");

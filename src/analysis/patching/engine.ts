@@ -48,7 +48,6 @@ function tileBatch(x: Tensor, times: number): Tensor {
 
 export async function fastSweep(inp: SweepInputs, variants: PatchVariant[], out: Float64Array): Promise<void> {
   const { model, corruptedTokens } = inp;
-  const cfg = model.cfg;
   const [batch, nPos] = corruptedTokens.shape;
   const keep = (n: string): boolean => /\.hook_resid_pre$/.test(n) || /\.attn\.hook_[kv]$/.test(n);
   const [corruptedLogits, corrupted] = await model.runWithCache(corruptedTokens, { namesFilter: keep });
@@ -69,7 +68,6 @@ export async function fastSweep(inp: SweepInputs, variants: PatchVariant[], out:
       inp.onChunkDone(done);
     }
   }
-  void cfg;
 }
 
 /** Runs the stacked patched runs of one chunk from the first patched layer to the end: residual
@@ -84,7 +82,8 @@ async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: Pat
     for (let l = chunk[0].layer; l < model.cfg.nLayers; l++) {
       const newcomers = chunk.filter((v) => v.layer === l);
       if (newcomers.length) {
-        const start = corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, p, corrupted.get(`blocks.${l}.hook_resid_pre`).shape[1] - p);
+        const residPre = corrupted.get(`blocks.${l}.hook_resid_pre`);
+        const start = residPre.narrow(1, p, residPre.shape[1] - p);
         const fresh = tileBatch(start, newcomers.length);
         residual = residual ? cat([residual, fresh], 0) : fresh.contiguous();
         members = [...members, ...newcomers];
