@@ -313,9 +313,10 @@ export class HookedTransformer {
     const returnType = opts.returnType === undefined ? "logits" : opts.returnType;
     const start = opts.startAtLayer ?? 0;
     const stop = opts.stopAtLayer ?? cfg.nLayers;
-    checkLayer("startAtLayer", start, cfg.nLayers);
-    checkLayer("stopAtLayer", stop < 0 ? stop + cfg.nLayers : stop, cfg.nLayers);
+    // a negative stopAtLayer counts from the end, as in TL
     const stopAt = stop < 0 ? stop + cfg.nLayers : stop;
+    checkLayer("startAtLayer", start, cfg.nLayers);
+    checkLayer("stopAtLayer", stopAt, cfg.nLayers);
     let residual: Tensor;
     let tokens: Tensor | null;
     let attentionMask: Tensor | null;
