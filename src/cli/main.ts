@@ -4,6 +4,7 @@ import { getBackend } from "../backend/index.js";
 import { TlensError } from "../errors.js";
 import { downloadModel, HUB_MODELS } from "../loading/index.js";
 import { ioiCommand } from "./ioi.js";
+import { labCommand } from "../lab/command.js";
 
 const USAGE = `usage: tlens <command>
 
@@ -11,6 +12,8 @@ commands:
   ioi [--model <name|dir>] [--out <dir>] [--n 100 --seed 1 ...]
                                        IOI analysis of a model (default toy-ioi): <dir>/index.html, a
                                        self-contained report, and <dir>/results.json (tlens ioi --help)
+  lab [--model <name|dir>] [--port N] [--host 127.0.0.1]
+                                       the web lab on http://127.0.0.1:8765/ (tlens lab --help)
   download <model> [--endpoint URL]    fetch a hub model (gpt2-small, ...) into the Hugging Face cache
   info                                 backend and version information`;
 
@@ -68,8 +71,8 @@ function main(argv: string[]): number {
       );
       return 0;
     case "lab":
-      console.error(`tlens ${cmd}: not implemented yet`);
-      return 3;
+      void labCommand(argv.slice(1)).then((code) => { process.exitCode = code; });
+      return 0;
     default:
       console.error(USAGE);
       return cmd === undefined || cmd === "--help" || cmd === "-h" ? 0 : 2;

@@ -1,0 +1,70 @@
+// `tlens lab`: loads the model once and serves the lab until interrupted.
+import { TlensError } from "../errors.js";
+import { HookedTransformer } from "../model/hooked-transformer.js";
+import { LabModel } from "./compute.js";
+import { isLoopback, startLab } from "./server.js";
+
+export const LAB_USAGE = `usage: tlens lab [--model <name|dir>] [--port N] [--host 127.0.0.1]
+
+Starts the web lab: a local page to run prompts, see tokens, predictions, attention patterns, the logit lens, direct
+logit attribution per head and activation-patching sweeps, on one model loaded once.
+
+options:
+  --model <name|dir>   model name (toy-ioi, gpt2-small, ...) or a model folder (default toy-ioi)
+  --port <N>           port (default 8765; 0 = any free port)
+  --host <addr>        address to listen on (default 127.0.0.1). The lab has no authentication: another address
+                       (0.0.0.0, a LAN address) exposes the model to everyone who can reach it, so it is only used
+                       when given here explicitly
+  -h, --help           this help`;
+
+interface LabArgs { model: string; port: number; host?: string }
+
+function parseArgs(argv: string[]): LabArgs | string {
+  const r: LabArgs = { model: "toy-ioi", port: 8765 };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].startsWith("--") && argv[i].includes("=") ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
+    const value = (): string | undefined => inline ?? argv[++i];
+    switch (flag) {
+      case "--model": { const v = value(); if (!v) return "--model needs a value"; r.model = v; break; }
+      case "--host": { const v = value(); if (!v) return "--host needs a value"; r.host = v; break; }
+      case "--port": {
+        const v = value();
+        const n = Number(v);
+        if (!v || !Number.isInteger(n) || n < 0 || n > 65535) return "--port needs an integer from 0 to 65535";
+        r.port = n;
+        break;
+      }
+      default: return `unknown option ${argv[i]}`;
+    }
+  }
+  return r;
+}
+
+/** `tlens lab ...`: resolves with an exit code when it fails to start; otherwise serves until the process ends. */
+export async function labCommand(argv: string[]): Promise<number> {
+  if (argv.includes("-h") || argv.includes("--help")) {
+    console.log(LAB_USAGE);
+    return 0;
+  }
+  const args = parseArgs(argv);
+  if (typeof args === "string") {
+    console.error(`tlens lab: ${args}\n\n${LAB_USAGE}`);
+    return 2;
+  }
+  try {
+    process.stderr.write(`tlens lab: loading ${args.model}\n`);
+    const lab = new LabModel(await HookedTransformer.fromPretrained(args.model), args.model);
+    const server = await startLab(lab, { host: args.host, port: args.port, allowNonLoopback: args.host !== undefined });
+    if (!isLoopback(server.host)) {
+      process.stderr.write(`tlens lab: WARNING: listening on ${server.host}, not on loopback: anyone who can reach this address can use the lab (there is no authentication)\n`);
+    }
+    console.log(`tlens lab: ${server.url}/ (model ${args.model}; Ctrl+C stops)`);
+    return 0;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const message = code === "EADDRINUSE" ? `port ${args.port} is in use; pick another with --port`
+      : e instanceof TlensError ? e.message : e instanceof Error ? e.stack ?? e.message : String(e);
+    console.error(`tlens lab: ${message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,110 @@
+// The lab's single page: the panels and their data-testid hooks. Behaviour is in app/main.ts; plotly.js and the
+// viewer runtime come from the server's /vendor routes (nothing is fetched from elsewhere).
+import { escapeHtml } from "../viz/html.js";
+import { VIEWER_CSS } from "../viz/viewer-runtime.js";
+
+const CSS = `
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d1d1f; margin: 0 auto; max-width: 1280px; padding: 12px 24px 64px; }
+h1 { font-size: 22px; margin: 6px 0 2px; } h2 { font-size: 18px; margin: 26px 0 6px; border-bottom: 1px solid #e5e5e5; padding-bottom: 3px; }
+#model-info { color: #555; }
+textarea { width: 100%; box-sizing: border-box; font: 14px/1.4 ui-monospace, monospace; }
+input[type=text] { font: 13px ui-monospace, monospace; width: 30em; max-width: 100%; }
+button { font-size: 13px; padding: 3px 12px; }
+.row { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: center; margin: 6px 0; }
+.row label { display: inline-flex; gap: 6px; align-items: center; }
+[data-testid=error] { color: #b00020; background: #fdecee; border: 1px solid #f5c2c8; padding: 6px 10px; border-radius: 4px; white-space: pre-wrap; margin: 8px 0; }
+[data-testid=error]:empty { display: none; }
+#tokens { line-height: 2.2; }
+[data-testid=token] { display: inline-block; border: 1px solid #d8d8d8; border-radius: 3px; padding: 0 3px; margin: 0 2px; white-space: pre; font-family: ui-monospace, monospace; line-height: 1.3; text-align: center; }
+[data-testid=token] sub { display: block; color: #888; font-size: 10px; }
+table.preds { border-collapse: collapse; font-size: 13px; } table.preds td, table.preds th { border: 1px solid #ddd; padding: 2px 8px; text-align: left; }
+table.preds tbody tr { cursor: pointer; } table.preds tbody tr:hover { background: #eef4fb; }
+.tok { white-space: pre; font-family: ui-monospace, monospace; }
+.figure { width: 100%; min-height: 60px; }
+progress { width: 320px; }
+#ioi-list { font-size: 13px; } #ioi-list li { margin: 2px 0; } #ioi-list button { margin-left: 8px; padding: 0 8px; }
+.muted { color: #666; font-size: 13px; }
+`;
+
+/** The page as served at `/`. */
+export function labPage(modelName: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>tlens lab: ${escapeHtml(modelName)}</title>
+<style>${CSS}${VIEWER_CSS}</style>
+<script src="/vendor/plotly.min.js"></script>
+<script src="/vendor/tlens-viewer.js"></script>
+<script type="module" src="/app/main.js"></script>
+</head>
+<body>
+<h1>tlens lab</h1>
+<div id="model-info">loading…</div>
+<div data-testid="error" role="alert"></div>
+
+<h2>Prompt</h2>
+<textarea data-testid="prompt-input" id="prompt" rows="3">When Mary and John went to the store, John gave a drink to</textarea>
+<div class="row"><button data-testid="run-button" id="run">Run</button><span class="muted">Ctrl+Enter runs. Click a prediction to use it below.</span></div>
+<div id="tokens"></div>
+<div id="predictions"></div>
+
+<h2>Attention</h2>
+<div class="row">
+  <label>layer <select id="att-layer"></select></label>
+  <label>head <select id="att-head"><option value="">every head</option></select></label>
+</div>
+<div data-testid="attention-pattern" id="attention"></div>
+
+<h2>Logit lens</h2>
+<div class="row">
+  <label>token <input type="text" id="lens-token" placeholder='a single token, e.g. " Mary" (default: the top prediction)'></label>
+  <button id="lens-run">Show</button>
+</div>
+<div data-testid="logit-lens" id="lens" class="figure"></div>
+
+<h2>Direct logit attribution per head</h2>
+<div class="row">
+  <label>answer <input type="text" id="dla-answer" placeholder="default: the top prediction"></label>
+  <label>minus <input type="text" id="dla-other" placeholder="optional: a second token"></label>
+  <button id="dla-run">Show</button>
+</div>
+<div data-testid="dla-heads" id="dla" class="figure"></div>
+
+<h2>Activation patching</h2>
+<p class="muted">Clean activations are patched into the corrupted run one at a time; each cell is the fraction of the metric
+(logit[answer] − logit[other] at the last position) restored: 1 = as clean, 0 = as corrupted.</p>
+<div class="row"><label>clean <input type="text" id="patch-clean" value="When Mary and John went to the store, John gave a drink to"></label></div>
+<div class="row"><label>corrupted <input type="text" id="patch-corrupted" value="When Mary and John went to the store, Mary gave a drink to"></label></div>
+<div class="row">
+  <label>answer <input type="text" id="patch-answer" value=" Mary"></label>
+  <label>other <input type="text" id="patch-other" value=" John"></label>
+</div>
+<div class="row">
+  <label>sweep <select id="patch-kind">
+    <option value="resid_pre">resid_pre by position</option>
+    <option value="attn_out">attn_out by position</option>
+    <option value="mlp_out">mlp_out by position</option>
+    <option value="head_out">head outputs (every position)</option>
+  </select></label>
+  <button id="patch-run">Run sweep</button>
+  <button id="patch-cancel" disabled>Cancel</button>
+  <progress data-testid="patching-progress" id="patch-progress" value="0" max="1"></progress>
+  <span id="patch-status" class="muted"></span>
+</div>
+<div data-testid="patching-result" id="patch-result" class="figure"></div>
+
+<h2>IOI prompts</h2>
+<p class="muted">Pairs from the IOI dataset generator: the corrupted prompt has all three names replaced by fresh ones; the answer is the
+indirect object, the other the subject. “Use” puts a pair into the prompt box and the patching panel.</p>
+<div class="row">
+  <label>prompts <input type="number" id="ioi-n" value="8" min="1" style="width:5em"></label>
+  <label>seed <input type="number" id="ioi-seed" value="1" min="0" style="width:7em"></label>
+  <button id="ioi-run">Generate</button>
+</div>
+<ol data-testid="ioi-prompts" id="ioi-list"></ol>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,121 @@
+// The lab's wire protocol: what the page asks for and what it gets back, as plain JSON. The server (api.ts), the
+// compute functions (compute.ts) and the page (app/) share these types; the page reaches the model only through
+// LabClient, so that a client running the model in a Web Worker can replace the HTTP one.
+import type { Figure, Viewer } from "../viz/types.js";
+
+/** A token as the page shows it. */
+export interface TokenInfo {
+  id: number;
+  text: string;
+}
+
+export interface LabInfo {
+  model: string;
+  nLayers: number;
+  nHeads: number;
+  nCtx: number;
+  dVocab: number;
+  prependBos: boolean;
+  limits: LabLimits;
+}
+
+export interface LabLimits {
+  /** Characters in one prompt. */
+  maxPromptChars: number;
+  /** Predictions returned by a run. */
+  maxTopK: number;
+  /** Prompts one IOI request may generate. */
+  maxIoiPrompts: number;
+}
+
+// ------------------------------------------------------------------------------------------------------ requests
+// Tokens of answers are single-token strings (" Mary") or token ids; positions are token indices (default: the last).
+
+export interface RunRequest { prompt: string; topK?: number }
+export interface AttentionRequest { prompt: string; layer: number; head?: number }
+export interface LogitLensRequest { prompt: string; token: string | number; position?: number }
+export interface DlaRequest { prompt: string; answer: string | number; other?: string | number; position?: number }
+
+/** resid_pre, attn_out, mlp_out: [layer, pos]; head_out: [layer, head] (every position). */
+export type PatchKind = "resid_pre" | "attn_out" | "mlp_out" | "head_out";
+export const PATCH_KINDS: readonly PatchKind[] = ["resid_pre", "attn_out", "mlp_out", "head_out"];
+
+/** Denoising: clean activations into the corrupted run; the metric is logit[answer] − logit[other] (or logit[answer])
+ *  at the last position, normalised to the fraction restored: (m − m_corrupted) / (m_clean − m_corrupted). */
+export interface PatchRequest { kind: PatchKind; clean: string; corrupted: string; answer: string | number; other?: string | number }
+export interface IoiRequest { n?: number; seed?: number }
+
+// ----------------------------------------------------------------------------------------------------- responses
+
+export interface RunResponse {
+  tokens: TokenInfo[];
+  /** The most likely next tokens after the last position, most likely first. */
+  predictions: (TokenInfo & { prob: number; logit: number })[];
+}
+
+export interface AttentionResponse {
+  layer: number;
+  head: number | null;
+  /** viz.attentionHeads of the layer (every head), or viz.attentionPattern of one head. */
+  viewer: Viewer;
+}
+
+export interface LogitLensResponse {
+  token: TokenInfo;
+  position: number;
+  /** Residual streams (logitLens labels: 0_pre, 1_pre, ..., final_post). */
+  labels: string[];
+  probs: number[];
+  /** 0 = the most likely token. */
+  ranks: number[];
+  /** viz.line of probs over labels. */
+  figure: Figure;
+}
+
+export interface DlaResponse {
+  answer: TokenInfo;
+  other: TokenInfo | null;
+  position: number;
+  /** [layer][head] */
+  values: number[][];
+  /** viz.imshow of values. */
+  figure: Figure;
+}
+
+export interface PatchResponse {
+  kind: PatchKind;
+  /** The metric (unnormalised) on the clean and on the corrupted prompt. */
+  clean: number;
+  corrupted: number;
+  /** Fraction restored: [layer][pos] or [layer][head]. */
+  values: number[][];
+  /** viz.imshow of values. */
+  figure: Figure;
+}
+
+export interface IoiPair { clean: string; corrupted: string; answer: string; other: string }
+export interface IoiResponse { flip: string; pairs: IoiPair[] }
+
+/** One line of the NDJSON stream of POST /api/patch. */
+export type PatchEvent =
+  | { type: "queued"; ahead: number }
+  | { type: "progress"; done: number; total: number }
+  | { type: "result"; result: PatchResponse }
+  | { type: "error"; error: string };
+
+/** Every error the API sends: a status and this body. */
+export interface ErrorBody { error: string }
+
+// ------------------------------------------------------------------------------------------------------- client
+
+/** The page's only way to the model. */
+export interface LabClient {
+  info(): Promise<LabInfo>;
+  run(req: RunRequest): Promise<RunResponse>;
+  attention(req: AttentionRequest): Promise<AttentionResponse>;
+  logitLens(req: LogitLensRequest): Promise<LogitLensResponse>;
+  dla(req: DlaRequest): Promise<DlaResponse>;
+  /** Resolves with the sweep; rejects with an AbortError when `signal` aborts (the job is dropped). */
+  patch(req: PatchRequest, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<PatchResponse>;
+  ioiPrompts(req: IoiRequest): Promise<IoiResponse>;
+}

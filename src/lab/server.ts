@@ -1,0 +1,199 @@
+// The lab's HTTP server (node:http): the page, its modules, plotly.js and the viewer runtime, and the JSON API. Model
+// work goes through one JobQueue (one run at a time, bounded, cancellable when the client goes away); validation,
+// the IOI generator and the info routes answer at once. Binds 127.0.0.1 unless a non-loopback host is explicitly
+// allowed, and then refuses requests whose Host header is not a loopback name (DNS rebinding).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { TlensError } from "../errors.js";
+import { plotlyJs } from "../viz/html.js";
+import { VIEWER_JS } from "../viz/viewer-runtime.js";
+import type { LabModel } from "./compute.js";
+import { labPage } from "./page.js";
+import type { ErrorBody, PatchEvent } from "./protocol.js";
+import { JobQueue } from "./queue.js";
+import { APP_ROOT, readAppModule } from "./static.js";
+import { LabError, validateAttention, validateDla, validateIoi, validateLogitLens, validatePatch, validateRun } from "./validate.js";
+
+export interface LabServerOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: any free port. */
+  port?: number;
+  /** A host that is not a loopback address is refused unless this is true (`tlens lab --host` sets it). */
+  allowNonLoopback?: boolean;
+  /** Jobs that may wait for the model (default 256); more get 503. */
+  maxQueued?: number;
+  /** Largest request body in bytes (default 64 KiB); more get 413. */
+  maxBodyBytes?: number;
+}
+
+export interface LabServer {
+  /** http://host:port */
+  url: string;
+  host: string;
+  port: number;
+  queue: JobQueue;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** 127.0.0.0/8, ::1 and localhost. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return h === "localhost" || h === "::1" || h === "::ffff:127.0.0.1" || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+const SECURITY_HEADERS = { "x-content-type-options": "nosniff", "cache-control": "no-store" };
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body), ...SECURITY_HEADERS });
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  send(res, status, "application/json; charset=utf-8", JSON.stringify(body));
+}
+
+function sendError(res: ServerResponse, status: number, error: string): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const body: ErrorBody = { error };
+  sendJson(res, status, body);
+}
+
+/** The status and message a failure is answered with: LabErrors as they are, the library's errors (bad tokens, ...)
+ *  as 400, anything else as 500. */
+function describeFailure(e: unknown): { status: number; message: string } {
+  if (e instanceof LabError) return { status: e.status, message: e.message };
+  if (e instanceof TlensError) return { status: 400, message: e.message };
+  return { status: 500, message: `internal error: ${e instanceof Error ? e.message : String(e)}` };
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > limit) {
+      reject(new LabError(413, `the request body is ${declared} bytes; at most ${limit} are accepted`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new LabError(413, `the request body is over ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+      } catch {
+        reject(new LabError(400, "the request body is not valid JSON"));
+      }
+    });
+    req.on("error", reject);
+  });
+}
+
+type JsonRoute = (lab: LabModel, body: unknown, queue: JobQueue, signal: AbortSignal) => Promise<unknown>;
+
+/** Model routes: validated first (bad requests never wait), then queued. */
+const JSON_ROUTES: Record<string, JsonRoute> = {
+  "/api/run": (lab, body, q, signal) => { const r = validateRun(lab.model, body); return q.submit(() => lab.run(r), signal); },
+  "/api/attention": (lab, body, q, signal) => { const r = validateAttention(lab.model, body); return q.submit(() => lab.attention(r), signal); },
+  "/api/logit-lens": (lab, body, q, signal) => { const r = validateLogitLens(lab.model, body); return q.submit(() => lab.logitLens(r), signal); },
+  "/api/dla": (lab, body, q, signal) => { const r = validateDla(lab.model, body); return q.submit(() => lab.dla(r), signal); },
+  "/api/ioi": async (lab, body) => lab.ioiPrompts(validateIoi(body)),
+};
+
+/** POST /api/patch: NDJSON PatchEvents (queued, progress..., then result or error). */
+async function patchRoute(lab: LabModel, body: unknown, queue: JobQueue, signal: AbortSignal, res: ServerResponse): Promise<void> {
+  const req = validatePatch(lab.model, body);
+  const event = (e: PatchEvent): void => { if (!res.destroyed) res.write(`${JSON.stringify(e)}\n`); };
+  const ahead = queue.ahead;
+  // submit throws (503) before anything is written; the job's first progress comes after the head below
+  const done = queue.submit((s) => lab.patch(req, { signal: s, onProgress: (d, total) => event({ type: "progress", done: d, total }) }), signal);
+  res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", ...SECURITY_HEADERS });
+  event({ type: "queued", ahead });
+  try {
+    event({ type: "result", result: await done });
+  } catch (e) {
+    if (!signal.aborted) event({ type: "error", error: describeFailure(e).message });
+  }
+  res.end();
+}
+
+export async function startLab(lab: LabModel, opts: LabServerOptions = {}): Promise<LabServer> {
+  const host = opts.host ?? "127.0.0.1";
+  const loopback = isLoopback(host);
+  if (!loopback && !opts.allowNonLoopback) {
+    throw new LabError(400, `refusing to listen on ${host}: the lab has no authentication and listens on 127.0.0.1 unless a host is given explicitly (tlens lab --host ${host})`);
+  }
+  const queue = new JobQueue(opts.maxQueued ?? 256);
+  const maxBody = opts.maxBodyBytes ?? 64 * 1024;
+  const page = labPage(lab.name);
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const controller = new AbortController();
+    res.on("close", () => { if (!res.writableFinished) controller.abort(); });
+    const hostHeader = (req.headers.host ?? "").replace(/:\d+$/, "");
+    if (loopback && !isLoopback(hostHeader)) {
+      sendError(res, 403, `the lab answers only requests addressed to a loopback host, not ${JSON.stringify(hostHeader)}`);
+      return;
+    }
+    const raw = req.url ?? "/";
+    const path = raw.split("?", 1)[0];
+    try {
+      if (req.method === "GET" || req.method === "HEAD") {
+        if (path === "/" || path === "/index.html") return send(res, 200, "text/html; charset=utf-8", page);
+        if (path === "/vendor/plotly.min.js") return send(res, 200, "text/javascript; charset=utf-8", plotlyJs());
+        if (path === "/vendor/tlens-viewer.js") return send(res, 200, "text/javascript; charset=utf-8", VIEWER_JS);
+        if (path === "/api/info") return sendJson(res, 200, lab.info());
+        if (path === "/api/status") return sendJson(res, 200, queue.stats);
+        if (path.startsWith("/app/")) {
+          const js = await readAppModule(APP_ROOT, path.slice("/app/".length));
+          return js === null ? sendError(res, 404, "not found") : send(res, 200, "text/javascript; charset=utf-8", js);
+        }
+        return sendError(res, 404, "not found");
+      }
+      const route = Object.hasOwn(JSON_ROUTES, path) ? JSON_ROUTES[path] : null;
+      if (!route && path !== "/api/patch") return sendError(res, 404, "not found");
+      if (req.method !== "POST") return sendError(res, 405, `use POST for ${path}`);
+      if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) {
+        return sendError(res, 415, "send the request as JSON (content-type: application/json)");
+      }
+      const body = await readBody(req, maxBody);
+      if (route) sendJson(res, 200, await route(lab, body, queue, controller.signal));
+      else await patchRoute(lab, body, queue, controller.signal, res);
+    } catch (e) {
+      if (controller.signal.aborted) return; // the client went away: nobody to answer
+      const { status, message } = describeFailure(e);
+      if (status === 500) console.error(`tlens lab: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      sendError(res, status, message);
+    }
+  };
+
+  const server = createServer((req, res) => void handle(req, res));
+  server.maxConnections = 1024;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shown = host.includes(":") ? `[${host}]` : host;
+  return {
+    url: `http://${shown}:${port}`, host, port, queue, server,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
