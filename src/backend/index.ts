@@ -1,13 +1,15 @@
-// Backend selection: native when the addon was built, else JS; TLENS_BACKEND=js|native forces one.
+// Backend selection: native when the addon was built, else a registered wasm backend (the browser build registers
+// one once its module is compiled), else JS; TLENS_BACKEND=js|native|wasm forces one.
 import { JsBackend } from "./js.js";
 import { loadNativeBackend } from "./native.js";
 import type { Backend } from "./types.js";
 
-export type BackendName = "js" | "native";
+export type BackendName = "js" | "native" | "wasm";
 export type { Backend } from "./types.js";
 
 const jsBackend = new JsBackend();
 let nativeBackend: Backend | null | undefined;
+let wasmBackend: Backend | null = null;
 let current: Backend | undefined;
 
 function native(): Backend | null {
@@ -15,20 +17,35 @@ function native(): Backend | null {
   return nativeBackend ?? null;
 }
 
-/** The backend a name stands for; "native" throws if the addon is not available. */
+/** Makes the wasm backend (src/backend/wasm.ts, compiled asynchronously) available by name; it is the default
+ *  where no native backend exists, from the first backend choice after this call. */
+export function registerWasmBackend(backend: Backend): void {
+  if (backend.name !== "wasm") throw new Error(`tlens: registerWasmBackend takes the wasm backend, got "${backend.name}"`);
+  wasmBackend = backend;
+}
+
+/** The backend a name stands for; "native" / "wasm" throw if that backend is not available. */
 export function backendByName(name: BackendName): Backend {
   if (name === "js") return jsBackend;
-  const b = native();
-  if (!b) throw new Error("tlens: the native backend is not available (the addon was not built); use the js backend");
+  const b = name === "native" ? native() : wasmBackend;
+  if (!b) {
+    throw new Error(name === "native"
+      ? "tlens: the native backend is not available (the addon was not built); use the js backend"
+      : "tlens: the wasm backend is not loaded (call loadWasmBackend() first); use the js backend");
+  }
   return b;
+}
+
+function forcedName(): string | undefined {
+  return typeof process !== "undefined" ? process.env?.TLENS_BACKEND : undefined;
 }
 
 export function getBackend(): Backend {
   if (!current) {
-    const forced = typeof process !== "undefined" ? process.env?.TLENS_BACKEND : undefined;
-    if (forced === "js" || forced === "native") current = backendByName(forced);
-    else if (forced) throw new Error(`tlens: TLENS_BACKEND must be "js" or "native", got "${forced}"`);
-    else current = native() ?? jsBackend;
+    const forced = forcedName();
+    if (forced === "js" || forced === "native" || forced === "wasm") current = backendByName(forced);
+    else if (forced) throw new Error(`tlens: TLENS_BACKEND must be "js", "native" or "wasm", got "${forced}"`);
+    else current = native() ?? wasmBackend ?? jsBackend;
   }
   return current;
 }

@@ -4,6 +4,7 @@
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { JsBackend } from "./js.js";
+import { BINARY_CODES, COMPARE_FIRST, REDUCE_CODES, UNARY_CODES } from "./op-codes.js";
 import type { Backend, BinaryOp, GemmArgs, ReduceOp, SoftmaxOptions, TypedArray, UnaryOp, View } from "./types.js";
 
 /** The functions the addon exports (build/Release/tlens_native.node). GEMM ones may be missing in old builds. */
@@ -29,17 +30,6 @@ export interface NativeAddon {
 
 /** An addon built with the GEMM module. */
 export type NativeGemmAddon = NativeAddon & Required<Pick<NativeAddon, "sgemm" | "sgemmPackB">>;
-
-// Op codes: the enums of native/ops_internal.h.
-const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, tanh: 5, abs: 6, relu: 7, sigmoid: 8, silu: 9, gelu_new: 10, gelu: 11,
-  square: 12, reciprocal: 13,
-};
-const BINARY_CODES: Partial<Record<BinaryOp, number>> = {
-  add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, pow: 6, eq: 7, ne: 8, lt: 9, le: 10, gt: 11, ge: 12,
-};
-const COMPARE_FIRST = 7;
-const REDUCE_CODES: Partial<Record<ReduceOp, number>> = { sum: 0, max: 1, min: 2, argmax: 3, argmin: 4 };
 
 /** Ops cheap enough per element that the JS loop wins until the N-API call overhead is amortised. */
 const CHEAP_UNARY = new Set<UnaryOp>(["neg", "abs", "relu", "square", "sqrt", "rsqrt", "reciprocal"]);

@@ -54,7 +54,7 @@ export interface SoftmaxOptions {
 }
 
 export interface Backend {
-  readonly name: "js" | "native";
+  readonly name: "js" | "native" | "wasm";
   /** out[i] = op(x[i]); x already has out's shape; out is contiguous and of the result dtype. */
   unary(op: UnaryOp, x: View, out: TypedArray): void;
   /** out = a op b; a and b are already broadcast to out's shape (zero strides on broadcast dims). */

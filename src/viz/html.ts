@@ -1,27 +1,12 @@
 // Self-contained HTML: figures, viewers and text blocks in one page that works offline, opened as a file. plotly.js
 // is read from node_modules (plotly.js-dist-min) and inlined; viewers use tlens's own inlined script; nothing is
 // fetched from anywhere.
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { isFigure, isHtmlBlock, isViewer, type HtmlBlock, type Item } from "./types.js";
 import { VIEWER_CSS, VIEWER_JS } from "./viewer-runtime.js";
 import { VizError } from "./data.js";
+import { plotlyJs } from "./plotly-source.js";
 
-let plotlySource: string | null = null;
-
-/** The plotly.js bundle (plotly.js-dist-min), read once. */
-export function plotlyJs(): string {
-  if (plotlySource === null) {
-    let path: string;
-    try {
-      path = createRequire(import.meta.url).resolve("plotly.js-dist-min");
-    } catch {
-      throw new VizError("toHtml: the package plotly.js-dist-min is missing (npm install plotly.js-dist-min)");
-    }
-    plotlySource = readFileSync(path, "utf8");
-  }
-  return plotlySource;
-}
+export { plotlyJs };
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");

@@ -1,0 +1,315 @@
+// The wasm backend: the native build's C kernels (native/gemm_core.c, native/ops_generic.c via ops_kern.h)
+// compiled to WebAssembly with SIMD128 (native/wasm/, scripts/build-wasm.mjs), single-threaded. Operands live in
+// JS typed arrays, so each call stages them in the module's memory and copies the result out; that pays for GEMM,
+// softmax, layer norm and the transcendental elementwise ops, not for the cheapest loops. float32 only: other dtypes,
+// ops without a kernel, strided layouts the flat kernels cannot walk and small inputs go to the JS backend.
+// No Node built-ins: the same file runs in a page, a Web Worker and Node.
+import { JsBackend } from "./js.js";
+import { BINARY_CODES, COMPARE_FIRST, REDUCE_CODES, UNARY_CODES } from "./op-codes.js";
+import { collapseDims, contiguousStrides, numel, outerOffsets } from "./strided.js";
+import type { Backend, BinaryOp, GemmArgs, ReduceOp, SoftmaxOptions, TypedArray, UnaryOp, View } from "./types.js";
+
+/** What native/wasm/tlens_wasm.c exports (pointers are byte addresses in `memory`). */
+export interface WasmKernels {
+  memory: WebAssembly.Memory;
+  _initialize?(): void;
+  tl_malloc(bytes: number): number;
+  tl_free(ptr: number): void;
+  tl_unary(op: number, x: number, y: number, n: number): void;
+  tl_binary_rows(op: number, a: number, aOff: number, sa: number, b: number, bOff: number, sb: number, y: number, rows: number, inner: number): void;
+  tl_reduce_rows(op: number, x: number, off: number, rows: number, n: number, out: number): void;
+  tl_softmax(x: number, y: number, rows: number, cols: number, log: number, qLen: number, kOffset: number): void;
+  tl_layernorm(x: number, y: number, rows: number, d: number, eps: number, w: number, b: number, scale: number): void;
+  tl_sgemm(batch: number, m: number, n: number, k: number, a: number, aOff: number, ars: number, acs: number,
+    b: number, bOff: number, brs: number, bcs: number, bPacked: number, out: number): number;
+  tl_gemm_packed_floats(k: number, n: number): number;
+  tl_gemm_pack(b: number, rs: number, cs: number, k: number, n: number, dst: number): void;
+}
+
+/** Below these element counts the JS loop is as fast as staging the operands (measured with `npm run bench -- browser`). */
+export const WASM_MIN = { unary: 256, binary: 1024, reduce: 256, softmax: 64, layerNorm: 64 };
+/** Cheap unary ops stay in JS: one staging copy in and one out cost more than the loop. */
+const JS_UNARY = new Set<UnaryOp>(["neg", "abs", "relu", "square", "reciprocal"]);
+
+// The module imports three WASI calls that only its (never used) stdio teardown references.
+const ENOSYS = 52;
+const WASI_STUBS = { wasi_snapshot_preview1: { fd_close: () => ENOSYS, fd_seek: () => ENOSYS, fd_write: () => ENOSYS } };
+
+/** Compiles (if needed) and instantiates the kernels module. */
+export async function instantiateWasmKernels(source: BufferSource | WebAssembly.Module): Promise<WasmKernels> {
+  const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
+  const instance = await WebAssembly.instantiate(module, WASI_STUBS);
+  const k = instance.exports as unknown as WasmKernels;
+  k._initialize?.();
+  return k;
+}
+
+interface PackedEntry {
+  version: number;
+  b: Float32Array;
+  offset: number;
+  rowStride: number;
+  colStride: number;
+  k: number;
+  n: number;
+  ptr: number;
+}
+
+/** A view staged into wasm memory: `ptr` is where element `lo` of the source sits; offsets there are off - lo. */
+interface Staged {
+  ptr: number;
+  lo: number;
+}
+
+/** [lo, hi) element range a view touches (inclusive span as a half-open range); numel must be > 0. */
+function span(v: View): [number, number] {
+  let lo = v.offset;
+  let hi = v.offset;
+  for (let d = 0; d < v.shape.length; d++) {
+    const e = (v.shape[d] - 1) * v.strides[d];
+    if (e < 0) lo += e;
+    else hi += e;
+  }
+  return [lo, hi + 1];
+}
+
+export class WasmBackend implements Backend {
+  readonly name = "wasm" as const;
+  readonly js = new JsBackend();
+  private f32: Float32Array;
+  private f64: Float64Array;
+  private u8: Uint8Array;
+  private scratch = 0;
+  private scratchBytes = 0;
+  private used = 0;
+  private readonly packedB = new WeakMap<object, PackedEntry>();
+  private readonly release = new FinalizationRegistry<number>((ptr) => this.k.tl_free(ptr));
+
+  constructor(readonly k: WasmKernels) {
+    this.f32 = new Float32Array(k.memory.buffer);
+    this.f64 = new Float64Array(k.memory.buffer);
+    this.u8 = new Uint8Array(k.memory.buffer);
+  }
+
+  /** Typed views of the module's memory, renewed after it grew (growing detaches the old buffer). */
+  private heap(): void {
+    if (this.f32.buffer !== this.k.memory.buffer) {
+      this.f32 = new Float32Array(this.k.memory.buffer);
+      this.f64 = new Float64Array(this.k.memory.buffer);
+      this.u8 = new Uint8Array(this.k.memory.buffer);
+    }
+  }
+
+  /** Starts a call needing at most `bytes` of scratch (each allocation rounded up to 64). */
+  private begin(bytes: number): void {
+    if (bytes > this.scratchBytes) {
+      if (this.scratch) this.k.tl_free(this.scratch);
+      const size = Math.max(bytes, this.scratchBytes * 2, 1 << 16);
+      this.scratch = this.k.tl_malloc(size);
+      if (!this.scratch) throw new Error(`tlens wasm: out of memory (${size} bytes)`);
+      this.scratchBytes = size;
+    }
+    this.used = 0;
+    this.heap();
+  }
+
+  private take(bytes: number): number {
+    const p = this.scratch + this.used;
+    this.used += Math.ceil(bytes / 64) * 64;
+    return p;
+  }
+
+  /** Copies the elements a float32 view touches into scratch. */
+  private stage(v: View<Float32Array>): Staged {
+    const [lo, hi] = span(v);
+    const ptr = this.take((hi - lo) * 4);
+    this.f32.set(v.data.subarray(lo, hi), ptr >> 2);
+    return { ptr, lo };
+  }
+
+  private doubles(xs: ArrayLike<number>, minus = 0): number {
+    const ptr = this.take(xs.length * 8);
+    const at = ptr >> 3;
+    for (let i = 0; i < xs.length; i++) this.f64[at + i] = xs[i] - minus;
+    return ptr;
+  }
+
+  private static bytesOf(v: View): number {
+    const [lo, hi] = span(v);
+    return (hi - lo) * 4 + 64;
+  }
+
+  unary(op: UnaryOp, x: View, out: TypedArray): void {
+    const code = UNARY_CODES[op];
+    const n = numel(x.shape);
+    if (code === undefined || JS_UNARY.has(op) || !(x.data instanceof Float32Array) || !(out instanceof Float32Array) || !(n >= WASM_MIN.unary)) {
+      this.js.unary(op, x, out);
+      return;
+    }
+    // the input is gathered contiguously (the JS copy walks any strides), then transformed in place
+    this.begin(n * 4 + 64);
+    const ptr = this.take(n * 4);
+    const { shape, strides } = collapseDims(x.shape, [x.strides]);
+    if (shape.length === 1 && strides[0][0] === 1) this.f32.set(x.data.subarray(x.offset, x.offset + n), ptr >> 2);
+    else this.js.copy(x, { data: this.f32, offset: ptr >> 2, shape: x.shape, strides: contiguousStrides(x.shape) });
+    this.k.tl_unary(code, ptr, ptr, n);
+    this.heap();
+    out.set(this.f32.subarray(ptr >> 2, (ptr >> 2) + n));
+  }
+
+  binary(op: BinaryOp, a: View, b: View, out: TypedArray): void {
+    const code = BINARY_CODES[op];
+    const n = numel(a.shape);
+    const cmp = code !== undefined && code >= COMPARE_FIRST;
+    const { shape, strides } = collapseDims(a.shape, [a.strides, b.strides]);
+    const last = shape.length - 1;
+    const [sa, sb] = [strides[0][last], strides[1][last]];
+    if (code === undefined || !(a.data instanceof Float32Array) || !(b.data instanceof Float32Array) ||
+      !(cmp ? out instanceof Uint8Array : out instanceof Float32Array) || !(n >= WASM_MIN.binary) ||
+      (sa !== 0 && sa !== 1) || (sb !== 0 && sb !== 1)) {
+      this.js.binary(op, a, b, out);
+      return;
+    }
+    const rows = n / shape[last];
+    this.begin(WasmBackend.bytesOf(a) + WasmBackend.bytesOf(b) + 16 * rows + n * 4 + 256);
+    const sA = this.stage(a as View<Float32Array>);
+    const sB = this.stage(b as View<Float32Array>);
+    const aOff = this.doubles(outerOffsets(shape, strides[0], a.offset), sA.lo);
+    const bOff = this.doubles(outerOffsets(shape, strides[1], b.offset), sB.lo);
+    const y = this.take(n * 4);
+    this.k.tl_binary_rows(code, sA.ptr, aOff, sa, sB.ptr, bOff, sb, y, rows, shape[last]);
+    this.heap();
+    if (cmp) out.set(this.u8.subarray(y, y + n));
+    else out.set(this.f32.subarray(y >> 2, (y >> 2) + n));
+  }
+
+  copy(src: View, dst: View): void {
+    this.js.copy(src, dst); // a copy staged through wasm memory would copy twice
+  }
+
+  reduce(op: ReduceOp, x: View, nReduced: number, out: TypedArray): void {
+    const code = REDUCE_CODES[op];
+    const rank = x.shape.length;
+    const inner = collapseDims(x.shape.slice(rank - nReduced), [x.strides.slice(rank - nReduced)]);
+    const count = numel(x.shape.slice(rank - nReduced));
+    const n = numel(x.shape);
+    if (code === undefined || op === "argmax" || op === "argmin" || nReduced < 1 || nReduced > rank || count === 0 ||
+      !(x.data instanceof Float32Array) || !(out instanceof Float32Array) || !(n >= WASM_MIN.reduce) ||
+      !(inner.shape.length === 1 && (inner.strides[0][0] === 1 || count === 1))) {
+      this.js.reduce(op, x, nReduced, out);
+      return;
+    }
+    const rows = n / count;
+    this.begin(WasmBackend.bytesOf(x) + 8 * rows + 4 * rows + 192);
+    const sX = this.stage(x as View<Float32Array>);
+    const starts = outerOffsets([...x.shape.slice(0, rank - nReduced), 1], [...x.strides.slice(0, rank - nReduced), 0], x.offset);
+    const off = this.doubles(starts, sX.lo);
+    const y = this.take(rows * 4);
+    this.k.tl_reduce_rows(code, sX.ptr, off, rows, count, y);
+    this.heap();
+    out.set(this.f32.subarray(y >> 2, (y >> 2) + rows));
+  }
+
+  gemm(g: GemmArgs): void {
+    if (!(g.a instanceof Float32Array) || !(g.b instanceof Float32Array) || !(g.out instanceof Float32Array) ||
+      g.batch === 0 || g.m === 0 || g.n === 0) {
+      this.js.gemm(g);
+      return;
+    }
+    const packed = g.bCache && g.k > 0 ? this.packed(g as GemmArgs<Float32Array>) : 0;
+    const aView = gemmView(g.a, g.aOffsets, g.batch, g.m, g.k, g.aRowStride, g.aColStride);
+    const bView = packed ? null : gemmView(g.b, g.bOffsets, g.batch, g.k, g.n, g.bRowStride, g.bColStride);
+    const outN = g.batch * g.m * g.n;
+    this.begin(aView.bytes + (bView?.bytes ?? 0) + 16 * g.batch + outN * 4 + 256);
+    const aPtr = this.stageRange(g.a, aView.lo, aView.hi);
+    const aOff = this.doubles(g.aOffsets.subarray(0, g.batch), aView.lo);
+    const bPtr = bView ? this.stageRange(g.b, bView.lo, bView.hi) : 0;
+    const bOff = bView ? this.doubles(g.bOffsets.subarray(0, g.batch), bView.lo) : 0;
+    const y = this.take(outN * 4);
+    const rc = this.k.tl_sgemm(g.batch, g.m, g.n, g.k, aPtr, aOff, g.aRowStride, g.aColStride, bPtr, bOff, g.bRowStride,
+      g.bColStride, packed, y);
+    if (rc !== 0) throw new Error("tlens wasm: GEMM scratch allocation failed (out of memory)");
+    this.heap();
+    g.out.set(this.f32.subarray(y >> 2, (y >> 2) + outN));
+  }
+
+  private stageRange(data: Float32Array, lo: number, hi: number): number {
+    const ptr = this.take((hi - lo) * 4);
+    this.f32.set(data.subarray(lo, hi), ptr >> 2);
+    return ptr;
+  }
+
+  /** B packed once into its own block of wasm memory (freed when the key object is collected). */
+  private packed(g: GemmArgs<Float32Array>): number {
+    const key = g.bCache!.key;
+    const offset = g.bOffsets[0];
+    const e = this.packedB.get(key);
+    if (e && e.version === g.bCache!.version && e.b === g.b && e.offset === offset && e.rowStride === g.bRowStride &&
+      e.colStride === g.bColStride && e.k === g.k && e.n === g.n) return e.ptr;
+    if (e) {
+      this.release.unregister(e);
+      this.k.tl_free(e.ptr);
+    }
+    const bView = gemmView(g.b, g.bOffsets, 1, g.k, g.n, g.bRowStride, g.bColStride);
+    const ptr = this.k.tl_malloc(this.k.tl_gemm_packed_floats(g.k, g.n) * 4);
+    if (!ptr) throw new Error("tlens wasm: out of memory packing a weight");
+    this.begin(bView.bytes);
+    const src = this.stageRange(g.b, bView.lo, bView.hi);
+    this.k.tl_gemm_pack(src + (offset - bView.lo) * 4, g.bRowStride, g.bColStride, g.k, g.n, ptr);
+    const entry: PackedEntry = { version: g.bCache!.version, b: g.b, offset, rowStride: g.bRowStride, colStride: g.bColStride, k: g.k, n: g.n, ptr };
+    this.packedB.set(key, entry);
+    this.release.register(key, ptr, entry);
+    return ptr;
+  }
+
+  softmax(x: Float32Array | Float64Array, rows: number, cols: number, out: Float32Array | Float64Array, opts: SoftmaxOptions = {}): void {
+    const c = opts.causal;
+    if (!(x instanceof Float32Array) || !(out instanceof Float32Array) || !(rows * cols >= WASM_MIN.softmax) || (c && !(c.qLen > 0))) {
+      this.js.softmax(x, rows, cols, out, opts);
+      return;
+    }
+    const n = rows * cols;
+    this.begin(n * 4 + 64);
+    const p = this.stageRange(x, 0, n);
+    this.k.tl_softmax(p, p, rows, cols, opts.log ? 1 : 0, c ? c.qLen : 0, c ? c.kOffset : 0);
+    this.heap();
+    out.set(this.f32.subarray(p >> 2, (p >> 2) + n));
+  }
+
+  layerNorm(x: Float32Array, rows: number, d: number, eps: number, w: Float32Array | null, b: Float32Array | null,
+    out: Float32Array, scaleOut: Float32Array | null): void {
+    if (!(rows * d >= WASM_MIN.layerNorm) || d === 0) {
+      this.js.layerNorm(x, rows, d, eps, w, b, out, scaleOut);
+      return;
+    }
+    const n = rows * d;
+    this.begin(n * 4 + 2 * d * 4 + rows * 4 + 256);
+    const p = this.stageRange(x, 0, n);
+    const wp = w ? this.stageRange(w, 0, d) : 0;
+    const bp = b ? this.stageRange(b, 0, d) : 0;
+    const sp = scaleOut ? this.take(rows * 4) : 0;
+    this.k.tl_layernorm(p, p, rows, d, eps, wp, bp, sp);
+    this.heap();
+    out.set(this.f32.subarray(p >> 2, (p >> 2) + n));
+    if (scaleOut) scaleOut.set(this.f32.subarray(sp >> 2, (sp >> 2) + rows));
+  }
+}
+
+/** The element range [lo, hi) the operands of a batched GEMM touch ([rows, cols] per batch entry), and its bytes. */
+function gemmView(data: Float32Array, offsets: Float64Array, batch: number, rows: number, cols: number, rs: number, cs: number):
+  { lo: number; hi: number; bytes: number } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < batch; i++) {
+    const [l, h] = span({ data, offset: offsets[i], shape: [rows, cols], strides: [rs, cs] });
+    lo = Math.min(lo, l);
+    hi = Math.max(hi, h);
+  }
+  if (rows === 0 || cols === 0) hi = lo = 0;
+  return { lo, hi, bytes: (hi - lo) * 4 + 64 };
+}
+
+/** The wasm backend over an instantiated kernels module. */
+export async function createWasmBackend(source: BufferSource | WebAssembly.Module): Promise<WasmBackend> {
+  return new WasmBackend(await instantiateWasmKernels(source));
+}

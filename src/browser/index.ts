@@ -1,0 +1,30 @@
+// tlens in the browser (bundled by `npm run build:browser` into dist/browser/tlens.js): the public API of the Node
+// entry — tensors, HookedTransformer (forward, runWithCache, runWithHooks), the analyses, the figures — with models
+// loaded from a URL over fetch, the wasm kernels, and a Web Worker that runs a model off the main thread.
+import { HookedTransformer, type FromPretrainedOptions } from "../model/hooked-transformer.js";
+import { initBackend } from "./backend.js";
+import type { FetchModelOptions } from "./fetch-model.js";
+import { withFetchOptions } from "./pretrained.js";
+
+export * from "../api.js";
+export * as viz from "../viz/index.js";
+export * as loading from "./loading.js";
+export { registerWasmBackend } from "../backend/index.js";
+export { WasmBackend, createWasmBackend, WASM_MIN } from "../backend/wasm.js";
+export { loadWasmBackend, initBackend } from "./backend.js";
+export type { LoadProgress, FetchModelOptions } from "./fetch-model.js";
+export { createWorkerModel, WorkerModel, type WorkerModelOptions, type CallOptions } from "./client.js";
+export type { AnalysisName, AnalysisOptions, AnalysisResult, LoadedInfo, WireInput, WorkerForwardOptions } from "./protocol.js";
+
+export type BrowserFromPretrainedOptions = FromPretrainedOptions & FetchModelOptions;
+
+/**
+ * Loads a model from a URL serving config.json + model.safetensors (a Hugging Face GPT-2 folder), with TL's default
+ * weight processing, on the wasm backend when it loads (else JS). `HookedTransformer.fromPretrained(url)` works too;
+ * this adds download progress and abort.
+ */
+export async function fromPretrained(url: string, opts: BrowserFromPretrainedOptions = {}): Promise<HookedTransformer> {
+  const { onProgress, signal, ...processing } = opts;
+  if (!processing.backend) await initBackend();
+  return withFetchOptions(url, { onProgress, signal }, () => HookedTransformer.fromPretrained(url, processing));
+}
