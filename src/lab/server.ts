@@ -149,7 +149,9 @@ export async function startLab(lab: LabModel, opts: LabServerOptions = {}): Prom
     const raw = req.url ?? "/";
     const path = raw.split("?", 1)[0];
     try {
-      if (req.method === "GET" || req.method === "HEAD") {
+      const route = Object.hasOwn(JSON_ROUTES, path) ? JSON_ROUTES[path] : null;
+      const post = route !== null || path === "/api/patch";
+      if (!post && (req.method === "GET" || req.method === "HEAD")) {
         if (path === "/" || path === "/index.html") return send(res, 200, "text/html; charset=utf-8", page);
         if (path === "/vendor/plotly.min.js") return send(res, 200, "text/javascript; charset=utf-8", plotlyJs());
         if (path === "/vendor/tlens-viewer.js") return send(res, 200, "text/javascript; charset=utf-8", VIEWER_JS);
@@ -157,12 +159,11 @@ export async function startLab(lab: LabModel, opts: LabServerOptions = {}): Prom
         if (path === "/api/status") return sendJson(res, 200, queue.stats);
         if (path.startsWith("/app/")) {
           const js = await readAppModule(APP_ROOT, path.slice("/app/".length));
-          return js === null ? sendError(res, 404, "not found") : send(res, 200, "text/javascript; charset=utf-8", js);
+          if (js !== null) return send(res, 200, "text/javascript; charset=utf-8", js);
         }
         return sendError(res, 404, "not found");
       }
-      const route = Object.hasOwn(JSON_ROUTES, path) ? JSON_ROUTES[path] : null;
-      if (!route && path !== "/api/patch") return sendError(res, 404, "not found");
+      if (!post) return sendError(res, 404, "not found");
       if (req.method !== "POST") return sendError(res, 405, `use POST for ${path}`);
       if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) {
         return sendError(res, 415, "send the request as JSON (content-type: application/json)");
