@@ -34,6 +34,7 @@ export function labPage(modelName: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>tlens lab: ${escapeHtml(modelName)}</title>
+<link rel="icon" href="data:,">
 <style>${CSS}${VIEWER_CSS}</style>
 <script src="/vendor/plotly.min.js"></script>
 <script src="/vendor/tlens-viewer.js"></script>
