@@ -66,6 +66,11 @@ describe("fast sweeps", () => {
       const lastNaive = await f(model, corrupted, cleanCache, metric, { fast: false, metricPositions: "last", progressBar: false });
       const lastFast = await f(model, corrupted, cleanCache, metric, { metricPositions: "last", progressBar: false });
       expect(maxAbsDiff(lastFast, lastNaive), fn).toBeLessThan(1e-4);
+      // several metric positions: the last block starts at the first one
+      const twoPos = (logits: Tensor): number => logits.get(":", 0).mean().item() + metric(logits);
+      const someNaive = await f(model, corrupted, cleanCache, twoPos, { fast: false, metricPositions: [4, -1], progressBar: false });
+      const someFast = await f(model, corrupted, cleanCache, twoPos, { metricPositions: [4, -1], progressBar: false });
+      expect(maxAbsDiff(someFast, someNaive), fn).toBeLessThan(1e-4);
     }
     model.resetHooks({ includingPermanent: true });
   });
@@ -82,6 +87,23 @@ describe("fast sweeps", () => {
       if (pos === 3 || pos === 6) expect(Math.abs(v - base)).toBeGreaterThan(1e-3);
       else expect(Math.abs(v - base)).toBeLessThan(1e-5);
     });
+  });
+
+  it("runs only the patches that change what the metric reads", async () => {
+    const model = await HookedTransformer.fromPretrained(G);
+    const inputs = await goldenInputs;
+    const [, cleanCache] = await model.runWithCache(inputs.get("clean_tokens")!);
+    const corrupted = inputs.get("corrupted_tokens")!;
+    const [batch, nPos] = corrupted.shape;
+    let variantsRun = 0;
+    const count = (x: Tensor): void => { variantsRun += x.shape[0] / batch; };
+    const res = await model.withHooks([["blocks.2.hook_resid_post", count]], () =>
+      patching.getActPatchResidPre(model, corrupted, cleanCache, metric, { metricPositions: "last", progressBar: false }));
+    // clean and corrupted tokens differ at positions 3 and 6: at layer 0 only those residuals differ, later every
+    // position from 3 on; patches writing equal values are not run, and their score is the corrupted one
+    expect(variantsRun).toBe(1 + 2 + 2 * (nPos - 3)); // + the corrupted run
+    const base = metric(await model.forward(corrupted));
+    for (let l = 0; l < 3; l++) for (let pos = 0; pos < 3; pos++) expect(res.get(l, pos).item()).toBeCloseTo(base, 5);
   });
 
   it("reports progress and accepts an explicit index list", async () => {

@@ -82,6 +82,24 @@ describe("hooks", () => {
     expect(single.get("resid_post", 0).shape).toEqual([12, 64]);
   });
 
+  it("a cached run computes exactly the numbers of an uncached one; a hook editing a scale still takes effect", async () => {
+    const [cachedLogits, cache] = await model.runWithCache(tokens);
+    expect(cachedLogits.sub(clean).abs().max().item()).toBe(0);
+    const [, partial] = await model.runWithCache(tokens, { namesFilter: (n) => n.endsWith("hook_z") });
+    expect(partial.get("blocks.1.attn.hook_z").sub(cache.get("blocks.1.attn.hook_z")).abs().max().item()).toBe(0);
+    // doubling ln_final's scale halves the normalised residual (before the affine), so the logits change
+    const doubled = await model.runWithHooks(tokens, { fwdHooks: [["ln_final.hook_scale", (s) => s.mul(2)]] });
+    expect(doubled.sub(clean).abs().max().item()).toBeGreaterThan(1e-2);
+    const normalized = cache.get("ln_final.hook_normalized");
+    let seen: Tensor | null = null;
+    await model.runWithHooks(tokens, { fwdHooks: [["ln_final.hook_scale", (s) => s.mul(2)], ["ln_final.hook_normalized", (x) => { seen = x.clone(); }]] });
+    // normalized = (x - mean) / scale (* w + b, for LN; the default processed model has LNPre): half the first term
+    const b = model.lnFinal!.b;
+    const expected = b ? normalized.sub(b).div(2).add(b) : normalized.div(2);
+    expect(seen!.sub(expected).abs().max().item()).toBeLessThan(1e-5);
+    await sameAsClean();
+  });
+
   it("stopAtLayer and startAtLayer compose to the full forward", async () => {
     const resid = await model.forward(tokens, { stopAtLayer: 2 });
     expect(resid.shape).toEqual([2, 12, 64]);

@@ -3,7 +3,10 @@
 // only positions ≥ p (earlier positions' keys and values come from the corrupted run, as a KV cache does), and
 // many patches run together: patches that share p are stacked along the batch, joining the batch at their layer.
 // Logits are computed only where the metric reads them (metricPositions) or for the recomputed positions, the rest
-// being the corrupted run's. The result equals re-running the whole model per patch (test/analysis/patching).
+// being the corrupted run's; the last block then computes outputs only from the first position the metric reads.
+// A patch that changes nothing before position q (clean and corrupted runs share a prefix, as most corrupted
+// prompts do) starts at q, and one that changes nothing the metric reads is not run: its score is the corrupted
+// run's. The result equals re-running the whole model per patch (test/analysis/patching).
 import { HookError } from "../../errors.js";
 import { cat, Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
@@ -33,6 +36,9 @@ export interface SweepInputs {
   metricPositions?: "last" | number[];
   /** Upper bound on rows (batch × positions) in one stacked forward. */
   maxRows?: number;
+  /** The setter writes only positions ≥ the offset it is given, whatever the variant's startPos (true for the
+   *  built-in setters): a variant may then start at the first position its patch actually changes. */
+  setterHonoursOffset: boolean;
   onChunkDone: (variantsDone: number) => void;
 }
 
@@ -49,37 +55,105 @@ function tileBatch(x: Tensor, times: number): Tensor {
 export async function fastSweep(inp: SweepInputs, variants: PatchVariant[], out: Float64Array): Promise<void> {
   const { model, corruptedTokens } = inp;
   const [batch, nPos] = corruptedTokens.shape;
-  const keep = (n: string): boolean => /\.hook_resid_pre$/.test(n) || /\.attn\.hook_[kv]$/.test(n);
+  const patched = new Set(variants.map((v) => v.hookName));
+  const keep = (n: string): boolean => /\.hook_resid_pre$/.test(n) || /\.attn\.hook_[kv]$/.test(n) || patched.has(n);
   const [corruptedLogits, corrupted] = await model.runWithCache(corruptedTokens, { namesFilter: keep });
   const metricAbs = inp.metricPositions === undefined ? null
     : inp.metricPositions === "last" ? [nPos - 1] : inp.metricPositions.map((q) => (q < 0 ? q + nPos : q));
   const maxRows = inp.maxRows ?? 4096;
   const byStart = new Map<number, PatchVariant[]>();
-  for (const v of variants) byStart.set(v.startPos, [...(byStart.get(v.startPos) ?? []), v]);
   let done = 0;
+  let corruptedScore: number | null = null;
+  for (const variant of variants) {
+    const v = effectiveStart(inp, variant, corrupted, metricAbs, nPos);
+    if (v) {
+      byStart.set(v.startPos, [...(byStart.get(v.startPos) ?? []), v]);
+      continue;
+    }
+    // the patch changes nothing the metric reads: its score is the corrupted run's
+    corruptedScore ??= await metricValue(inp.metric, metricLogits(corruptedLogits, metricAbs ?? null));
+    out[variant.slot] = corruptedScore;
+    done++;
+  }
+  if (done) inp.onChunkDone(done);
   for (const [p, group] of [...byStart.entries()].sort((a, b) => a[0] - b[0])) {
     group.sort((a, b) => a.layer - b.layer);
     const perChunk = Math.max(1, Math.floor(maxRows / (batch * (nPos - p))));
     for (let c = 0; c < group.length; c += perChunk) {
       const chunk = group.slice(c, c + perChunk);
-      const residual = await runChunk(inp, corrupted, chunk, p);
-      await scoreChunk(inp, chunk, residual, p, corruptedLogits, metricAbs, out);
+      const run = await runChunk(inp, corrupted, chunk, p, metricAbs);
+      await scoreChunk(inp, chunk, run, p, corruptedLogits, metricAbs, out);
       done += chunk.length;
       inp.onChunkDone(done);
     }
   }
 }
 
-/** Runs the stacked patched runs of one chunk from the first patched layer to the end: residual
- *  [chunk * batch, nPos - p, d_model] after the last block. */
-async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: PatchVariant[], p: number): Promise<Tensor> {
+/** The corrupted run's logits [batch, n, d_vocab] at the metric's positions (all when null). */
+function metricLogits(logits: Tensor, metricAbs: number[] | null): Tensor {
+  if (!metricAbs) return logits;
+  return metricAbs.length === 1 ? logits.narrow(1, metricAbs[0], 1) : cat(metricAbs.map((q) => logits.narrow(1, q, 1)), 1);
+}
+
+/** The variant with its start raised to the first position its patch changes (causal models, setters that honour
+ *  offsets), or null when the patch cannot change what the metric reads: it writes the values already there, or
+ *  only positions after every metric position. */
+function effectiveStart(inp: SweepInputs, v: PatchVariant, corrupted: ActivationCache, metricAbs: number[] | null,
+  nPos: number): PatchVariant | null {
+  const before = corrupted.get(v.hookName);
+  const after = before.clone();
+  const replaced = inp.setter(after, v.index, inp.cleanCache.get(v.hookName), 0);
+  const posAxis = /\.hook_(pattern|attn_scores)$/.test(v.hookName) ? 2 : 1;
+  const first = firstChangedPosition(before, replaced ?? after, posAxis);
+  if (first === null) return null;
+  const causal = inp.model.cfg.attentionDir === "causal";
+  const startPos = causal && inp.setterHonoursOffset ? Math.max(v.startPos, first) : v.startPos;
+  if (causal && metricAbs && metricAbs.every((q) => q < first)) return null;
+  return startPos === v.startPos ? v : { ...v, startPos };
+}
+
+/** The first index along posAxis at which `after` differs from `before` (same shape), 0 when the shapes differ,
+ *  null when equal. NaN counts as a change. */
+function firstChangedPosition(before: Tensor, after: Tensor, posAxis: number): number | null {
+  if (after.shape.length !== before.shape.length || after.shape.some((d, i) => d !== before.shape[i])) return 0;
+  const a = before.contiguous().dataSync();
+  const b = after.contiguous().dataSync();
+  const nPos = before.shape[posAxis];
+  const inner = before.shape.slice(posAxis + 1).reduce((x, y) => x * y, 1);
+  const outer = a.length / (nPos * inner || 1);
+  let first: number | null = null;
+  for (let o = 0; o < outer; o++) {
+    for (let p = 0; p < (first ?? nPos); p++) {
+      const base = (o * nPos + p) * inner;
+      for (let i = 0; i < inner; i++) {
+        if (!(a[base + i] === b[base + i])) {
+          first = p;
+          break;
+        }
+      }
+    }
+  }
+  return first;
+}
+
+/** A chunk's residual after the last block, [chunk * batch, nPos - firstPos, d_model], from position firstPos on. */
+interface ChunkRun {
+  residual: Tensor;
+  firstPos: number;
+}
+
+/** Runs the stacked patched runs of one chunk from the first patched layer to the end. */
+async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: PatchVariant[], p: number,
+  metricAbs: number[] | null): Promise<ChunkRun> {
   const { model, cleanCache, setter } = inp;
   const batch = inp.corruptedTokens.shape[0];
+  const last = model.cfg.nLayers - 1;
   for (const hp of model.hookPoints.values()) hp.positionOffset = p;
   let residual: Tensor | null = null;
   let members: PatchVariant[] = [];
+  let firstPos = p;
   try {
-    for (let l = chunk[0].layer; l < model.cfg.nLayers; l++) {
+    for (let l = chunk[0].layer; l <= last; l++) {
       const newcomers = chunk.filter((v) => v.layer === l);
       if (newcomers.length) {
         const residPre = corrupted.get(`blocks.${l}.hook_resid_pre`);
@@ -106,18 +180,36 @@ async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: Pat
           if (replaced && replaced !== rows) rows.set([], replaced);
         }
       }]);
-      const input: Tensor = residual;
-      residual = await model.withHooks(fwdHooks, () => model.blocks[l].forward(input, { attentionMask: null, kvCache: entry }));
+      const block = model.blocks[l];
+      let input: Tensor = residual;
+      if (l === last && !fwdHooks.length) {
+        // only the positions the metric reads need the last block's output; earlier ones give keys and values
+        firstPos = lastBlockStart(model, metricAbs, p);
+        if (firstPos > p) {
+          await block.appendKeysValues(input.narrow(1, 0, firstPos - p), { attentionMask: null, kvCache: entry });
+          input = input.narrow(1, firstPos - p, input.shape[1] - (firstPos - p));
+        }
+      }
+      residual = await model.withHooks(fwdHooks, () => block.forward(input, { attentionMask: null, kvCache: entry }));
     }
   } finally {
     for (const hp of model.hookPoints.values()) hp.positionOffset = 0;
   }
   if (!residual) throw new HookError("patching: no variant to run");
-  return residual;
+  return { residual, firstPos };
+}
+
+/** The first position whose last-block output the metric needs: the first metric position ≥ p, when the last
+ *  block runs no hook and can append keys and values on its own; else p. */
+function lastBlockStart(model: HookedTransformer, metricAbs: number[] | null, p: number): number {
+  const block = model.blocks[model.cfg.nLayers - 1];
+  const read = metricAbs?.filter((q) => q >= p) ?? [];
+  if (!read.length || model.cfg.useAttnIn || model.cfg.useSplitQkvInput || block.hookPoints.some((h) => h.hasHooks)) return p;
+  return Math.min(...read);
 }
 
 /** Logits where the metric reads them and the metric for every variant of the chunk. */
-async function scoreChunk(inp: SweepInputs, chunk: PatchVariant[], residual: Tensor, p: number, corruptedLogits: Tensor,
+async function scoreChunk(inp: SweepInputs, chunk: PatchVariant[], run: ChunkRun, p: number, corruptedLogits: Tensor,
   metricAbs: number[] | null, out: Float64Array): Promise<void> {
   const { model } = inp;
   const batch = inp.corruptedTokens.shape[0];
@@ -127,7 +219,8 @@ async function scoreChunk(inp: SweepInputs, chunk: PatchVariant[], residual: Ten
   const recomputed = wanted.filter((q) => q >= p);
   let fresh: Tensor | null = null;
   if (recomputed.length) {
-    const picked = residual.get(":", Tensor.fromTypedArray(Int32Array.from(recomputed.map((q) => q - p)), [recomputed.length]));
+    const at = Int32Array.from(recomputed.map((q) => q - run.firstPos));
+    const picked = run.residual.get(":", Tensor.fromTypedArray(at, [recomputed.length]));
     const normalized = model.lnFinal ? await model.lnFinal.forward(picked) : picked;
     fresh = model.unembed.forward(normalized); // [chunk * batch, recomputed, d_vocab]
   }

@@ -7,7 +7,7 @@ import type { ActivationCache } from "../../model/activation-cache.js";
 import { getActName } from "../../model/act-name.js";
 import { progressReporter, type ProgressOptions } from "../progress.js";
 import { fastSweep, metricValue, type MetricFn, type PatchVariant } from "./engine.js";
-import type { PatchSetter } from "./setters.js";
+import { OFFSET_AWARE_SETTERS, type PatchSetter } from "./setters.js";
 
 export type AxisName = "layer" | "pos" | "head_index" | "head" | "src_pos" | "dest_pos";
 
@@ -30,7 +30,8 @@ export interface GenericPatchOptions extends PatchingOptions {
   /** Or an explicit list of indices (TL's index_df rows; layer first): the result is flat, one entry per row. */
   indices?: number[][];
   /** The first position a patch at `index` can change (default: from the axes — pos / dest_pos, else 0). Custom
-   *  setters must honour the `offset` they are given when this is above 0. */
+   *  setters must honour the `offset` they are given when this is above 0; giving startPos also tells the fast
+   *  sweep that the setter honours any offset, so a patch may start later, where it first changes something. */
   startPos?: (index: readonly number[]) => number;
 }
 
@@ -86,6 +87,7 @@ export async function genericActivationPatch(
     await fastSweep({
       model, corruptedTokens: tokens, cleanCache, metric, setter: opts.patchSetter, metricPositions: opts.metricPositions,
       maxRows: opts.maxRows, onChunkDone: (done) => report(done, indices.length),
+      setterHonoursOffset: OFFSET_AWARE_SETTERS.has(opts.patchSetter) || opts.startPos !== undefined,
     }, variants, out);
   } else {
     for (const v of variants) {

@@ -36,3 +36,10 @@ export const layerHeadPosPatternPatchSetter: PatchSetter = (corrupted, [, head, 
 export const layerHeadDestSrcPosPatternPatchSetter: PatchSetter = (corrupted, [, head, dest, src], clean, offset) => {
   corrupted.set([":", head, dest - offset, src], clean.get(":", head, dest, src));
 };
+
+/** The setters above: each writes only positions ≥ the offset it is given, so a sweep may start a patch at any
+ *  position where it changes nothing before. */
+export const OFFSET_AWARE_SETTERS: ReadonlySet<PatchSetter> = new Set([
+  layerPosPatchSetter, layerPosHeadVectorPatchSetter, layerHeadVectorPatchSetter, layerHeadPatternPatchSetter,
+  layerHeadPosPatternPatchSetter, layerHeadDestSrcPosPatternPatchSetter,
+]);

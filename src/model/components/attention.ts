@@ -184,15 +184,27 @@ export class Attention {
   private projectQkv(x: Tensor): [Tensor, Tensor, Tensor] {
     const W = this.derive("W_qkv", [this.W_Q, this._W_K, this._W_V], () => cat([this.flat(this.W_Q), this.flat(this._W_K), this.flat(this._W_V)], 1));
     const b = this.derive("b_qkv", [this.b_Q, this._b_K, this._b_V], () => cat([this.b_Q.reshape(-1), this._b_K.reshape(-1), this._b_V.reshape(-1)]));
-    const [batch, pos] = x.shape;
     const hq = this.nHeads * this.dHead;
     const hkv = this.nKvHeads * this.dHead;
     const qkv = x.matmul(W).add_(b); // [batch, pos, (head + 2 kv_head) * d_head]
-    return [
-      qkv.narrow(2, 0, hq).reshape(batch, pos, this.nHeads, this.dHead),
-      qkv.narrow(2, hq, hkv).reshape(batch, pos, this.nKvHeads, this.dHead),
-      qkv.narrow(2, hq + hkv, hkv).reshape(batch, pos, this.nKvHeads, this.dHead),
-    ];
+    return [this.heads(qkv, 0, this.nHeads), this.heads(qkv, hq, this.nKvHeads), this.heads(qkv, hq + hkv, this.nKvHeads)];
+  }
+
+  /** [batch, pos, heads, d_head] from columns from .. from + heads * d_head of fused projections [batch, pos, cols] */
+  private heads(fused: Tensor, from: number, heads: number): Tensor {
+    const [batch, pos] = fused.shape;
+    return fused.narrow(2, from, heads * this.dHead).reshape(batch, pos, heads, this.dHead);
+  }
+
+  /** Keys and values [batch, pos, kv_head, d_head] of (normalised) inputs [batch, pos, d_model], without queries. */
+  keysValues(kIn: Tensor, vIn: Tensor): [Tensor, Tensor] {
+    if (kIn !== vIn || kIn.ndim !== 3) {
+      return [this.project(kIn, this._W_K, this._b_K, "K"), this.project(vIn, this._W_V, this._b_V, "V")];
+    }
+    const W = this.derive("W_kv", [this._W_K, this._W_V], () => cat([this.flat(this._W_K), this.flat(this._W_V)], 1));
+    const b = this.derive("b_kv", [this._b_K, this._b_V], () => cat([this._b_K.reshape(-1), this._b_V.reshape(-1)]));
+    const kv = kIn.matmul(W).add_(b); // [batch, pos, 2 kv_head * d_head]
+    return [this.heads(kv, 0, this.nKvHeads), this.heads(kv, this.nKvHeads * this.dHead, this.nKvHeads)];
   }
 
   /** x [batch, pos, d_model] (or [batch, pos, heads, d_model] with split inputs), W [heads, d_model, d_head]

@@ -4,6 +4,7 @@ import type { HookedTransformerConfig } from "../../loading/config.js";
 import { arange, type Tensor } from "../../tensor/index.js";
 import { HookPoint } from "../hook-point.js";
 import { Attention, type AttentionMasking } from "./attention.js";
+import type { KeyValueCacheEntry } from "../kv-cache.js";
 import type { PosEmbed } from "./embed.js";
 import { Norm } from "./layer-norm.js";
 import { GatedMLP, MLP } from "./mlp.js";
@@ -85,6 +86,19 @@ export class TransformerBlock {
     return this.ln1 ? this.ln1.forward(x) : x;
   }
 
+  /** Appends the keys and values of positions residIn [batch, pos, d_model] to masking.kvCache without computing
+   *  these positions' outputs and without running hooks: for callers that need the block's output at later
+   *  positions only (the last block of a fast patching sweep). */
+  async appendKeysValues(residIn: Tensor, masking: AttentionMasking & { kvCache: KeyValueCacheEntry }): Promise<void> {
+    if (this.cfg.useAttnIn || this.cfg.useSplitQkvInput) {
+      throw new TlensError(`blocks.${this.index}: appendKeysValues needs shared attention inputs (use_attn_in and use_split_qkv_input off)`);
+    }
+    const vN = await this.norm1(residIn);
+    const kN = this.cfg.positionalEmbeddingType === "shortformer" ? vN.add(this.shortformerPos(residIn, masking)) : vN;
+    const [k, v] = this.attn.keysValues(kN, vN);
+    masking.kvCache.append(k, v);
+  }
+
   /** resid [batch, pos, d_model] → [batch, pos, d_model] */
   async forward(residIn: Tensor, masking: AttentionMasking): Promise<Tensor> {
     const cfg = this.cfg;
@@ -115,6 +129,9 @@ export class TransformerBlock {
       qN = await this.norm1(qIn);
       kN = await this.norm1(kIn);
       vN = await this.norm1(vIn);
+      // hooks that only read (a cache) leave the three equal: one tensor then takes the fused projection, so a
+      // cached run computes exactly the numbers of an uncached one
+      if (qIn === kIn && kIn === vIn && qN.eq(kN).all().item() && kN.eq(vN).all().item()) kN = vN = qN;
     }
     if (cfg.positionalEmbeddingType === "shortformer") {
       // TL: ln1(query_input) + pos_embed, ln1(key_input) + pos_embed; values see no positions

@@ -31,30 +31,26 @@ export class Norm {
 
   /** x: [..., d] → [..., d] */
   async forward(x: Tensor): Promise<Tensor> {
-    const rms = this.type === "RMS" || this.type === "RMSPre";
-    const lead = x.shape.slice(0, -1);
-    let centered = x;
-    let scale: Tensor;
-    if (!rms && !this.hookScale.hasHooks) {
-      // fused: one pass gives (x - mean) / scale (and the affine for LN) plus the scale
-      const xc = x.contiguous();
-      const rows = xc.numel / this.d;
-      const out = Tensor.empty(x.shape, "float32");
-      const scaleOut = Tensor.empty([...lead, 1], "float32");
-      getBackend().layerNorm(xc.dataSync() as Float32Array, rows, this.d, this.eps, this.type === "LN" ? (this.w!.contiguous().dataSync() as Float32Array) : null,
-        this.type === "LN" ? (this.b!.contiguous().dataSync() as Float32Array) : null, out.storage.data as Float32Array, scaleOut.storage.data as Float32Array);
-      await this.hookScale.run(scaleOut);
-      return this.hookNormalized.run(out);
-    }
-    if (!rms) centered = x.sub(x.mean(-1, true));
-    scale = centered.mul(centered).mean(-1, true).add(this.eps).sqrt();
-    scale = await this.hookScale.run(scale);
-    let y = centered.div(scale);
-    if (rms) {
-      y = await this.hookNormalized.run(y);
-      return this.w ? y.mul(this.w) : y;
-    }
-    if (this.w) y = y.mul(this.w).add(this.b!);
-    return this.hookNormalized.run(y);
+    if (this.type === "RMS" || this.type === "RMSPre") return this.forwardRms(x);
+    // fused: one pass gives (x - mean) / scale (and the affine for LN) plus the scale
+    const xc = x.contiguous();
+    const out = Tensor.empty(x.shape, "float32");
+    const scaleOut = Tensor.empty([...x.shape.slice(0, -1), 1], "float32");
+    getBackend().layerNorm(xc.dataSync() as Float32Array, xc.numel / this.d, this.d, this.eps, this.type === "LN" ? (this.w!.contiguous().dataSync() as Float32Array) : null,
+      this.type === "LN" ? (this.b!.contiguous().dataSync() as Float32Array) : null, out.storage.data as Float32Array, scaleOut.storage.data as Float32Array);
+    if (!this.hookScale.hasHooks) return this.hookNormalized.run(out);
+    // a hook that only reads the scale (a cache) keeps the fused numbers, so cached runs equal uncached ones
+    const given = scaleOut.clone();
+    const scale = await this.hookScale.run(scaleOut);
+    if (scale.eq(given).all().item()) return this.hookNormalized.run(out);
+    const y = x.sub(x.mean(-1, true)).div(scale);
+    return this.hookNormalized.run(this.w ? y.mul(this.w).add(this.b!) : y);
+  }
+
+  /** RMS / RMSPre: x / sqrt(mean(x²) + eps) (hook_normalized before the weight, as TL 2.18) */
+  private async forwardRms(x: Tensor): Promise<Tensor> {
+    const scale = await this.hookScale.run(x.mul(x).mean(-1, true).add(this.eps).sqrt());
+    const y = await this.hookNormalized.run(x.div(scale));
+    return this.w ? y.mul(this.w) : y;
   }
 }
