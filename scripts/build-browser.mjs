@@ -35,11 +35,13 @@ const substitutePlugin = {
   },
 };
 
-/** Builds the browser bundle into `outdir` (default dist/browser); returns the files written. */
-export async function buildBrowser({ outdir = path.join(root, "dist/browser"), minify = false } = {}) {
+/** Builds the browser bundle into `outdir` (default dist/browser); `extraEntries` (output name → source, from the
+ *  repository root) adds pages of the same build, e.g. the browser bench's. Returns the files written. */
+export async function buildBrowser({ outdir = path.join(root, "dist/browser"), minify = false, extraEntries = {} } = {}) {
   mkdirSync(outdir, { recursive: true });
+  const extra = Object.fromEntries(Object.entries(extraEntries).map(([name, src]) => [name, path.join(root, src)]));
   await esbuild.build({
-    entryPoints: { tlens: path.join(root, "src/browser/index.ts"), "tlens-worker": path.join(root, "src/browser/worker.ts") },
+    entryPoints: { tlens: path.join(root, "src/browser/index.ts"), "tlens-worker": path.join(root, "src/browser/worker.ts"), ...extra },
     outdir,
     bundle: true,
     format: "esm",
