@@ -71,25 +71,21 @@ function describeFailure(e: unknown): { status: number; message: string } {
   return { status: 500, message: `internal error: ${e instanceof Error ? e.message : String(e)}` };
 }
 
+/** The JSON body, at most `limit` bytes (a larger one is drained without being kept, then refused with 413). */
 function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > limit) {
-      reject(new LabError(413, `the request body is ${declared} bytes; at most ${limit} are accepted`));
-      return;
-    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (c: Buffer) => {
       size += c.length;
-      if (size > limit) {
-        reject(new LabError(413, `the request body is over ${limit} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
+      if (size <= limit) chunks.push(c);
     });
     req.on("end", () => {
+      if (size > limit || declared > limit) {
+        reject(new LabError(413, `the request body is ${Math.max(size, declared)} bytes; at most ${limit} are accepted`));
+        return;
+      }
       try {
         resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
       } catch {

@@ -19,10 +19,11 @@ export async function startToyLab(opts: LabServerOptions = {}): Promise<LabServe
 export const IOI_CLEAN = "When Mary and John went to the store, John gave a drink to";
 export const IOI_CORRUPTED = "When Mary and John went to the store, Mary gave a drink to";
 
-/** Sends `head` (request line and headers, CRLF-separated, without the final blank line) as is; the status and body. */
-export function rawRequest(port: number, head: string, host = "127.0.0.1"): Promise<{ status: number; body: string }> {
+/** Sends `head` (request line and headers, CRLF-separated, without the final blank line) and `body` as they are;
+ *  the status and body of the answer. */
+export function rawRequest(port: number, head: string, body = ""): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, host, () => socket.write(`${head}\r\nConnection: close\r\n\r\n`));
+    const socket = connect(port, "127.0.0.1", () => socket.write(`${head}\r\nConnection: close\r\n\r\n${body}`));
     const chunks: Buffer[] = [];
     socket.on("data", (c: Buffer) => chunks.push(c));
     socket.on("error", reject);

@@ -118,6 +118,11 @@ describe("the API", () => {
     expect(((await notJson.json()) as { error: string }).error).toBe("the request body is not valid JSON");
     const big = await fetch(`${lab.url}/api/run`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: "x".repeat(70_000) }) });
     expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: string }).error).toMatch(/at most 65536 are accepted/);
+    // the same without a content-length (chunked): the body is drained, not kept, and refused
+    const chunked = await rawRequest(lab.port, "POST /api/run HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked",
+      `11170\r\n${"x".repeat(70_000)}\r\n0\r\n\r\n`);
+    expect(chunked.status).toBe(413);
     expect((await fetch(`${lab.url}/api/run`)).status).toBe(405);
     for (const p of ["/api/nothing", "/api/__proto__", "/api/constructor", "/api/toString"]) {
       expect((await postJson(`${lab.url}${p}`, {})).status, p).toBe(404);
@@ -183,14 +188,8 @@ describe("the API", () => {
       await small.close();
     }
   });
-});
 
-describe("load", () => {
-  let lab: LabServer;
-  beforeAll(async () => { lab = await startToyLab(); });
-  afterAll(async () => { await lab?.close(); });
-
-  it("100 concurrent model requests are all answered (queued, one at a time); RSS stays bounded", async () => {
+  it("load: 100 concurrent model requests are all answered (queued, one at a time); RSS stays bounded", async () => {
     const round = async (tag: number): Promise<{ statuses: number[]; peakQueued: number }> => {
       // a job holds the model until all 100 requests have arrived: they wait in the queue behind it
       let release!: () => void;
@@ -209,6 +208,7 @@ describe("load", () => {
       for (const a of answers.filter((_, i) => i % 4 === 0)) expect((a.json as unknown as RunResponse).tokens.length).toBeGreaterThan(15);
       return { statuses: answers.map((a) => a.status), peakQueued };
     };
+    const before = lab.queue.stats;
     const rss0 = process.memoryUsage().rss;
     const first = await round(0);
     const rss1 = process.memoryUsage().rss;
@@ -219,7 +219,9 @@ describe("load", () => {
     expect(first.statuses).toEqual(Array(100).fill(200));
     expect(second.statuses).toEqual(Array(100).fill(200));
     expect([first.peakQueued, second.peakQueued]).toEqual([100, 100]); // they really waited in the queue
-    expect(lab.queue.stats).toMatchObject({ completed: 202, rejected: 0, failed: 0, running: false, queued: 0 });
+    const after = lab.queue.stats;
+    expect(after.completed - before.completed).toBe(202); // 2 × (100 requests + the holding job)
+    expect(after).toMatchObject({ rejected: before.rejected, failed: before.failed, running: false, queued: 0 });
     expect(rss1 - rss0).toBeLessThan(150 * 2 ** 20);
     expect(rss2 - rss1).toBeLessThan(50 * 2 ** 20); // no growth per round: one cached run, nothing kept per request
   });
