@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isLoopback, startLab, type LabServer } from "../../src/lab/server.js";
 import type { PatchEvent, RunResponse } from "../../src/lab/protocol.js";
 import type { QueueStats } from "../../src/lab/queue.js";
-import { IOI_CLEAN, IOI_CORRUPTED, postJson, rawRequest, startToyLab, toyLab } from "./helpers.js";
+import { IOI_CLEAN, postJson, rawRequest, startToyLab, toyLab } from "./helpers.js";
 
 /** Resolves "connected" or the socket error's code. */
 function tryConnect(host: string, port: number): Promise<string> {
