@@ -1,6 +1,6 @@
 // The GPT-2-small-shaped model the benches time: 12 layers, d_model 768, 12 heads, d_mlp 3072, vocab 50257,
 // with seeded random weights (N(0, 0.02²)), folded LN as from_pretrained leaves it.
-import { HookedTransformer, manualSeed, randn, type Tensor } from "../src/index.js";
+import { HookedTransformer, manualSeed, randn, type Tensor } from "../src/api.js";
 
 export const GPT2_SMALL_SHAPE = {
   nLayers: 12, dModel: 768, nHeads: 12, dHead: 64, dMlp: 3072, dVocab: 50257, nCtx: 1024, actFn: "gelu_new", normalizationType: "LNPre" as const,
