@@ -5,12 +5,15 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { JsBackend } from "./js.js";
 import { BINARY_CODES, COMPARE_FIRST, REDUCE_CODES, UNARY_CODES } from "./op-codes.js";
+import { PackedBCache } from "./packed-cache.js";
 import type { Backend, BinaryOp, GemmArgs, ReduceOp, SoftmaxOptions, TypedArray, UnaryOp, View } from "./types.js";
 
 /** The functions the addon exports (build/Release/tlens_native.node). GEMM ones may be missing in old builds. */
 export interface NativeAddon {
   cpuFeatures(): { avx2: boolean; fma: boolean; avx512f: boolean };
   numThreads(): number;
+  /** Whether the addon set glibc to serve large blocks from the heap (reused, not re-faulted); see native/addon.c. */
+  mallocTuned?(): boolean;
   unaryF32(op: number, x: Float32Array, out: Float32Array, meta: Float64Array): void;
   binaryF32(op: number, a: Float32Array, b: Float32Array, out: Float32Array | Uint8Array, meta: Float64Array): void;
   copyF32(src: Float32Array, dst: Float32Array, meta: Float64Array): void;
@@ -40,17 +43,6 @@ export const NATIVE_MIN = { unaryCheap: 32, unary: 16, binary: 16, copy: 64, red
 
 const MAX_RANK = 64;
 
-interface PackedEntry {
-  version: number;
-  b: Float32Array;
-  offset: number;
-  rowStride: number;
-  colStride: number;
-  k: number;
-  n: number;
-  packed: ArrayBuffer;
-}
-
 function numelOf(shape: readonly number[]): number {
   let n = 1;
   for (let i = 0; i < shape.length; i++) n *= shape[i];
@@ -61,7 +53,7 @@ export class NativeBackend implements Backend {
   readonly name = "native" as const;
   readonly js = new JsBackend();
   private readonly meta = new Float64Array(3 + 3 * MAX_RANK);
-  private readonly packedB = new WeakMap<object, PackedEntry>();
+  private readonly packedB = new PackedBCache<ArrayBuffer>();
   private readonly hasGemm: boolean;
 
   constructor(readonly addon: NativeAddon) {
@@ -154,20 +146,9 @@ export class NativeBackend implements Backend {
       this.js.gemm(g);
       return;
     }
-    let packed: ArrayBuffer | null = null;
-    if (g.bCache && g.batch > 0) {
-      const offset = g.bOffsets[0];
-      const e = this.packedB.get(g.bCache.key);
-      if (e && e.version === g.bCache.version && e.b === g.b && e.offset === offset && e.rowStride === g.bRowStride &&
-        e.colStride === g.bColStride && e.k === g.k && e.n === g.n) {
-        packed = e.packed;
-      } else if (g.k > 0 && g.n > 0) {
-        packed = this.addon.sgemmPackB!(g.b, offset, g.bRowStride, g.bColStride, g.k, g.n);
-        this.packedB.set(g.bCache.key, {
-          version: g.bCache.version, b: g.b, offset, rowStride: g.bRowStride, colStride: g.bColStride, k: g.k, n: g.n, packed,
-        });
-      }
-    }
+    const packed = g.bCache && g.batch > 0 && g.k > 0 && g.n > 0
+      ? this.packedB.get(g, () => this.addon.sgemmPackB!(g.b as Float32Array, g.bOffsets[0], g.bRowStride, g.bColStride, g.k, g.n))
+      : null;
     this.addon.sgemm!(g.batch, g.m, g.n, g.k, g.a, g.aOffsets, g.aRowStride, g.aColStride, g.b, g.bOffsets,
       g.bRowStride, g.bColStride, g.out, packed);
   }

@@ -6,6 +6,7 @@
 // No Node built-ins: the same file runs in a page, a Web Worker and Node.
 import { JsBackend } from "./js.js";
 import { BINARY_CODES, COMPARE_FIRST, REDUCE_CODES, UNARY_CODES } from "./op-codes.js";
+import { PackedBCache } from "./packed-cache.js";
 import { collapseDims, contiguousStrides, numel, outerOffsets } from "./strided.js";
 import type { Backend, BinaryOp, GemmArgs, ReduceOp, SoftmaxOptions, TypedArray, UnaryOp, View } from "./types.js";
 
@@ -44,17 +45,6 @@ export async function instantiateWasmKernels(source: BufferSource | WebAssembly.
   return k;
 }
 
-interface PackedEntry {
-  version: number;
-  b: Float32Array;
-  offset: number;
-  rowStride: number;
-  colStride: number;
-  k: number;
-  n: number;
-  ptr: number;
-}
-
 /** A view staged into wasm memory: `ptr` is where element `lo` of the source sits; offsets there are off - lo. */
 interface Staged {
   ptr: number;
@@ -82,10 +72,10 @@ export class WasmBackend implements Backend {
   private scratch = 0;
   private scratchBytes = 0;
   private used = 0;
-  private readonly packedB = new WeakMap<object, PackedEntry>();
-  private readonly release = new FinalizationRegistry<number>((ptr) => this.k.tl_free(ptr));
+  private readonly packedB: PackedBCache<number>;
 
   constructor(readonly k: WasmKernels) {
+    this.packedB = new PackedBCache<number>((ptr) => k.tl_free(ptr));
     this.f32 = new Float32Array(k.memory.buffer);
     this.f64 = new Float64Array(k.memory.buffer);
     this.u8 = new Uint8Array(k.memory.buffer);
@@ -239,27 +229,17 @@ export class WasmBackend implements Backend {
     return ptr;
   }
 
-  /** B packed once into its own block of wasm memory (freed when the key object is collected). */
+  /** B packed once into its own block of wasm memory (freed when replaced or when the key object is collected). */
   private packed(g: GemmArgs<Float32Array>): number {
-    const key = g.bCache!.key;
-    const offset = g.bOffsets[0];
-    const e = this.packedB.get(key);
-    if (e && e.version === g.bCache!.version && e.b === g.b && e.offset === offset && e.rowStride === g.bRowStride &&
-      e.colStride === g.bColStride && e.k === g.k && e.n === g.n) return e.ptr;
-    if (e) {
-      this.release.unregister(e);
-      this.k.tl_free(e.ptr);
-    }
-    const bView = gemmView(g.b, g.bOffsets, 1, g.k, g.n, g.bRowStride, g.bColStride);
-    const ptr = this.k.tl_malloc(this.k.tl_gemm_packed_floats(g.k, g.n) * 4);
-    if (!ptr) throw new Error("tlens wasm: out of memory packing a weight");
-    this.begin(bView.bytes);
-    const src = this.stageRange(g.b, bView.lo, bView.hi);
-    this.k.tl_gemm_pack(src + (offset - bView.lo) * 4, g.bRowStride, g.bColStride, g.k, g.n, ptr);
-    const entry: PackedEntry = { version: g.bCache!.version, b: g.b, offset, rowStride: g.bRowStride, colStride: g.bColStride, k: g.k, n: g.n, ptr };
-    this.packedB.set(key, entry);
-    this.release.register(key, ptr, entry);
-    return ptr;
+    return this.packedB.get(g, () => {
+      const bView = gemmView(g.b, g.bOffsets, 1, g.k, g.n, g.bRowStride, g.bColStride);
+      const ptr = this.k.tl_malloc(this.k.tl_gemm_packed_floats(g.k, g.n) * 4);
+      if (!ptr) throw new Error("tlens wasm: out of memory packing a weight");
+      this.begin(bView.bytes);
+      const src = this.stageRange(g.b, bView.lo, bView.hi);
+      this.k.tl_gemm_pack(src + (g.bOffsets[0] - bView.lo) * 4, g.bRowStride, g.bColStride, g.k, g.n, ptr);
+      return ptr;
+    });
   }
 
   softmax(x: Float32Array | Float64Array, rows: number, cols: number, out: Float32Array | Float64Array, opts: SoftmaxOptions = {}): void {
