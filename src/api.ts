@@ -3,7 +3,8 @@
 // the browser build substitutes (scripts/build-browser.mjs).
 export * from "./tensor/index.js";
 export { TlensError, ShapeError, IndexError, LoadError, HookError, TokenizerError } from "./errors.js";
-export { getBackend, setBackend, withBackend, type BackendName } from "./backend/index.js";
+export { getBackend, setBackend, withBackend, registerWasmBackend, type BackendName } from "./backend/index.js";
+export { createWasmBackend, WasmBackend, WASM_MIN } from "./backend/wasm.js";
 export * from "./model/index.js";
 export type { HookedTransformerConfig } from "./loading/config.js";
 export { makeConfig } from "./loading/config.js";

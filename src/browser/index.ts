@@ -9,8 +9,6 @@ import { withFetchOptions } from "./pretrained.js";
 export * from "../api.js";
 export * as viz from "../viz/index.js";
 export * as loading from "./loading.js";
-export { registerWasmBackend } from "../backend/index.js";
-export { WasmBackend, createWasmBackend, WASM_MIN } from "../backend/wasm.js";
 export { loadWasmBackend, initBackend } from "./backend.js";
 export type { LoadProgress, FetchModelOptions } from "./fetch-model.js";
 export { createWorkerModel, WorkerModel, type WorkerModelOptions, type CallOptions } from "./client.js";
