@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `tlens` command. Subcommands land with their issues; unknown ones get a usage message.
 import { getBackend } from "../backend/index.js";
+import { NativeBackend } from "../backend/native.js";
 import { TlensError } from "../errors.js";
 import { downloadModel, HUB_MODELS } from "../loading/index.js";
 import { ioiCommand } from "./ioi.js";
@@ -17,11 +18,19 @@ commands:
   download <model> [--endpoint URL]    fetch a hub model (gpt2-small, ...) into the Hugging Face cache
   info                                 backend and version information`;
 
+/** "native (avx512 kernels, 2 threads, heap-reused large blocks)" or "js" */
+function describeBackend(): string {
+  const b = getBackend();
+  if (!(b instanceof NativeBackend)) return b.name;
+  const a = b.addon;
+  return `native (${b.isa} kernels, ${a.numThreads()} threads${a.mallocTuned?.() ? ", heap-reused large blocks" : ""})`;
+}
+
 function main(argv: string[]): number {
   const [cmd] = argv;
   switch (cmd) {
     case "info":
-      console.log(`tlens backend: ${getBackend().name}`);
+      console.log(`tlens backend: ${describeBackend()}`);
       return 0;
     case "download": {
       // tlens download <model> [--endpoint URL] [--revision REV] [--cache-dir DIR]: fetch into the HF cache

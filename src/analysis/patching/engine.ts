@@ -47,9 +47,9 @@ export async function metricValue(metric: MetricFn, logits: Tensor): Promise<num
   return typeof v === "number" ? v : v.item();
 }
 
-/** Repeats x [batch, ...] `times` along the batch: [times * batch, ...]. */
+/** A fresh copy of x [batch, ...] repeated `times` along the batch: [times * batch, ...] (patches write into it). */
 function tileBatch(x: Tensor, times: number): Tensor {
-  return times === 1 ? x : cat(Array.from({ length: times }, () => x), 0);
+  return times === 1 ? x.clone() : cat(Array.from({ length: times }, () => x), 0);
 }
 
 export async function fastSweep(inp: SweepInputs, variants: PatchVariant[], out: Float64Array): Promise<void> {
@@ -142,11 +142,11 @@ interface ChunkRun {
   firstPos: number;
 }
 
-/** Runs the stacked patched runs of one chunk from the first patched layer to the end. */
+/** Runs the stacked patched runs of one chunk from the first patched layer to the end. Rows are the members'
+ *  batches in the order they joined. */
 async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: PatchVariant[], p: number,
   metricAbs: number[] | null): Promise<ChunkRun> {
-  const { model, cleanCache, setter } = inp;
-  const batch = inp.corruptedTokens.shape[0];
+  const { model } = inp;
   const last = model.cfg.nLayers - 1;
   for (const hp of model.hookPoints.values()) hp.positionOffset = p;
   let residual: Tensor | null = null;
@@ -154,49 +154,77 @@ async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: Pat
   let firstPos = p;
   try {
     for (let l = chunk[0].layer; l <= last; l++) {
-      const newcomers = chunk.filter((v) => v.layer === l);
-      if (newcomers.length) {
-        const residPre = corrupted.get(`blocks.${l}.hook_resid_pre`);
-        const start = residPre.narrow(1, p, residPre.shape[1] - p);
-        const fresh = tileBatch(start, newcomers.length);
-        residual = residual ? cat([residual, fresh], 0) : fresh.contiguous();
-        members = [...members, ...newcomers];
-      }
-      if (!residual) continue;
-      const reps = members.length;
-      const entry = new KeyValueCacheEntry();
-      if (p > 0) {
-        entry.keys = tileBatch(corrupted.get(`blocks.${l}.attn.hook_k`).narrow(1, 0, p), reps);
-        entry.values = tileBatch(corrupted.get(`blocks.${l}.attn.hook_v`).narrow(1, 0, p), reps);
-      }
-      // one hook per hook name edits the rows of the variants that patch it at this layer
-      const hooks = new Map<string, PatchVariant[]>();
-      for (const v of newcomers) hooks.set(v.hookName, [...(hooks.get(v.hookName) ?? []), v]);
-      const fwdHooks: [string, HookFn][] = [...hooks.entries()].map(([name, vs]) => [name, (act: Tensor) => {
-        const clean = cleanCache.get(name);
-        for (const v of vs) {
-          const rows = act.narrow(0, members.indexOf(v) * batch, batch);
-          const replaced = setter(rows, v.index, clean, p);
-          if (replaced && replaced !== rows) rows.set([], replaced);
-        }
-      }]);
       const block = model.blocks[l];
-      let input: Tensor = residual;
-      if (l === last && !fwdHooks.length) {
-        // only the positions the metric reads need the last block's output; earlier ones give keys and values
-        firstPos = lastBlockStart(model, metricAbs, p);
-        if (firstPos > p) {
-          await block.appendKeysValues(input.narrow(1, 0, firstPos - p), { attentionMask: null, kvCache: entry });
-          input = input.narrow(1, firstPos - p, input.shape[1] - (firstPos - p));
-        }
+      const newcomers = chunk.filter((v) => v.layer === l);
+      // z patches at a block nothing else hooks skip its attention: their z is the corrupted run's, patched
+      const quiet = !block.hookPoints.some((h) => h.hasHooks);
+      const fromZ = quiet ? newcomers.filter((v) => v.hookName === block.attn.hookZ.name) : [];
+      const hooked = newcomers.filter((v) => !fromZ.includes(v));
+      if (hooked.length) {
+        const fresh = tileBatch(corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, p, inp.corruptedTokens.shape[1] - p), hooked.length);
+        residual = residual ? cat([residual, fresh], 0) : fresh;
+        members = [...members, ...hooked];
       }
-      residual = await model.withHooks(fwdHooks, () => block.forward(input, { attentionMask: null, kvCache: entry }));
+      if (l === last && !hooked.length) firstPos = lastBlockStart(model, metricAbs, p);
+      const parts: Tensor[] = [];
+      if (residual) parts.push(await runBlock(inp, corrupted, l, residual, members, hooked, p, firstPos));
+      if (fromZ.length) {
+        parts.push(await runBlockFromZ(inp, corrupted, l, fromZ, p, firstPos));
+        members = [...members, ...fromZ];
+      }
+      if (parts.length) residual = parts.length === 1 ? parts[0] : cat(parts, 0);
     }
   } finally {
     for (const hp of model.hookPoints.values()) hp.positionOffset = 0;
   }
   if (!residual) throw new HookError("patching: no variant to run");
   return { residual, firstPos };
+}
+
+/** Block l on the stacked residual [members * batch, nPos - p, d_model], the hooked newcomers' patches applied by
+ *  hooks; positions before firstPos (> p only in the last block) contribute keys and values only. */
+async function runBlock(inp: SweepInputs, corrupted: ActivationCache, l: number, residual: Tensor, members: PatchVariant[],
+  hooked: PatchVariant[], p: number, firstPos: number): Promise<Tensor> {
+  const { model } = inp;
+  const batch = inp.corruptedTokens.shape[0];
+  const entry = new KeyValueCacheEntry();
+  if (p > 0) {
+    entry.keys = tileBatch(corrupted.get(`blocks.${l}.attn.hook_k`).narrow(1, 0, p), members.length);
+    entry.values = tileBatch(corrupted.get(`blocks.${l}.attn.hook_v`).narrow(1, 0, p), members.length);
+  }
+  // one hook per hook name edits the rows of the variants that patch it at this layer
+  const hooks = new Map<string, PatchVariant[]>();
+  for (const v of hooked) hooks.set(v.hookName, [...(hooks.get(v.hookName) ?? []), v]);
+  const fwdHooks: [string, HookFn][] = [...hooks.entries()].map(([name, vs]) => [name, (act: Tensor) => {
+    for (const v of vs) patchRows(inp, act.narrow(0, members.indexOf(v) * batch, batch), v, p);
+  }]);
+  const block = model.blocks[l];
+  let input = residual;
+  if (firstPos > p) {
+    // only the positions the metric reads need the last block's output; earlier ones give keys and values
+    await block.appendKeysValues(input.narrow(1, 0, firstPos - p), { attentionMask: null, kvCache: entry });
+    input = input.narrow(1, firstPos - p, input.shape[1] - (firstPos - p));
+  }
+  return model.withHooks(fwdHooks, () => block.forward(input, { attentionMask: null, kvCache: entry }));
+}
+
+/** Writes variant v's clean activation into rows [batch, nPos - p, ...] of its stacked activation, in place. */
+function patchRows(inp: SweepInputs, rows: Tensor, v: PatchVariant, p: number): void {
+  const replaced = inp.setter(rows, v.index, inp.cleanCache.get(v.hookName), p);
+  if (replaced && replaced !== rows) rows.set([], replaced);
+}
+
+/** Block l for z patches that join there: the corrupted run's z, patched, through the rest of the block, from
+ *  position firstPos on: [vs * batch, nPos - firstPos, d_model]. */
+async function runBlockFromZ(inp: SweepInputs, corrupted: ActivationCache, l: number, vs: PatchVariant[], p: number,
+  firstPos: number): Promise<Tensor> {
+  const block = inp.model.blocks[l];
+  const batch = inp.corruptedTokens.shape[0];
+  const n = inp.corruptedTokens.shape[1] - p;
+  const z = tileBatch(corrupted.get(block.attn.hookZ.name).narrow(1, p, n), vs.length);
+  vs.forEach((v, i) => patchRows(inp, z.narrow(0, i * batch, batch), v, p));
+  const resid = tileBatch(corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, firstPos, n - (firstPos - p)), vs.length);
+  return block.forwardFromZ(resid, z.narrow(1, firstPos - p, n - (firstPos - p)));
 }
 
 /** The first position whose last-block output the metric needs: the first metric position ≥ p, when the last

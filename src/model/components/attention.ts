@@ -292,14 +292,20 @@ export class Attention {
     }
     k = this.expandKv(k);
     v = this.expandKv(v);
-    const [batch, qPos] = q.shape;
     // [batch, head, q, d_head] @ [batch, head, d_head, k] → [batch, head, q, k]
     const scores = q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)).div_(this.attnScale);
     if (this.causal) applyCausalMask(scores, masking.attentionMask);
     const hookedScores = await this.hookAttnScores.run(scores);
     const pattern = await this.hookPattern.run(softmaxRowsOrZero(hookedScores));
     // [batch, head, q, k] @ [batch, head, k, d_head] → [batch, q, head, d_head]
-    const z = await this.hookZ.run(pattern.matmul(v.permute(0, 2, 1, 3)).permute(0, 2, 1, 3).contiguous());
+    return this.outputFromZ(pattern.matmul(v.permute(0, 2, 1, 3)).permute(0, 2, 1, 3).contiguous());
+  }
+
+  /** The attention's output [batch, pos, d_model] from z [batch, pos, head, d_head]: hook_z, then the output
+   *  projection (per head with hook_result when useAttnResult). */
+  async outputFromZ(zIn: Tensor): Promise<Tensor> {
+    const z = await this.hookZ.run(zIn);
+    const [batch, qPos] = z.shape;
     if (this.useAttnResult) {
       // [head, batch*q, d_head] @ [head, d_head, d_model] → [batch, q, head, d_model]
       const perHead = z.permute(2, 0, 1, 3).reshape(this.nHeads, batch * qPos, this.dHead).matmul(this.W_O);

@@ -141,10 +141,23 @@ export class TransformerBlock {
       qN = qN.add(pe);
       kN = sameQk ? qN : kN.add(pe);
     }
-    const attnOut = await this.hookAttnOut.run(await this.attn.forward(qN, kN, vN, masking));
+    return this.afterAttention(residPre, await this.attn.forward(qN, kN, vN, masking));
+  }
+
+  /** The block's output when its attention's z [batch, pos, head, d_head] is given, for residIn [batch, pos, d_model]:
+   *  hook_resid_pre and the hooks from hook_z on run; q, k, v, scores and pattern are neither computed nor hooked. */
+  async forwardFromZ(residIn: Tensor, z: Tensor): Promise<Tensor> {
+    this.attn.useAttnResult = this.cfg.useAttnResult;
+    const residPre = await this.hookResidPre.run(residIn);
+    return this.afterAttention(residPre, await this.attn.outputFromZ(z));
+  }
+
+  /** hook_attn_out, the residual sum and the MLP: [batch, pos, d_model] */
+  private async afterAttention(residPre: Tensor, attnResult: Tensor): Promise<Tensor> {
+    const attnOut = await this.hookAttnOut.run(attnResult);
     if (!this.mlp) return this.hookResidPost.run(residPre.add(attnOut));
     const residMid = await this.hookResidMid.run(residPre.add(attnOut));
-    const mlpIn = cfg.useHookMlpIn ? await this.hookMlpIn.run(residMid.clone()) : residMid;
+    const mlpIn = this.cfg.useHookMlpIn ? await this.hookMlpIn.run(residMid.clone()) : residMid;
     const normalized = this.ln2 ? await this.ln2.forward(mlpIn) : mlpIn;
     const mlpOut = await this.hookMlpOut.run(await this.mlp.forward(normalized));
     return this.hookResidPost.run(residMid.add(mlpOut));
