@@ -8,6 +8,7 @@ import { arange, stack, Tensor } from "../tensor/index.js";
 import { HookedTransformer } from "../model/hooked-transformer.js";
 import type { ActivationCache } from "../model/activation-cache.js";
 import { IOIDataset } from "../datasets/ioi.js";
+import { ABC_FLIP } from "../datasets/ioi-data.js";
 import * as patching from "../analysis/patching/index.js";
 import { dlaByLayer, logitLens } from "../analysis/logit-lens.js";
 import { detectHead } from "../analysis/head-detector.js";
@@ -18,7 +19,6 @@ import { getCopyingScores } from "../analysis/copy-scores.js";
 import { computeMeansByTemplate, getAllMinimalityScores, getCircuitScores, type Circuit } from "../analysis/mean-ablation.js";
 import * as viz from "../viz/index.js";
 
-export const IOI_FLIP = "ABB->XYZ, BAB->XYZ";
 /** Word positions patched one at a time (keys of IOIDataset.wordIdx), in sentence order for ABBA prompts. */
 export const POSITION_LABELS = ["IO", "IO+1", "S1", "S1+1", "punct", "S2", "end"] as const;
 
@@ -62,7 +62,7 @@ export interface IoiData {
 
 export function makeIoiData(model: HookedTransformer, opts: { n?: number; seed?: number; promptType?: string; prependBos?: boolean } = {}): IoiData {
   const dataset = new IOIDataset({ promptType: opts.promptType ?? "mixed", N: opts.n ?? 100, seed: opts.seed ?? 1, prependBos: opts.prependBos ?? false });
-  const flipped = dataset.genFlippedPrompts(IOI_FLIP);
+  const flipped = dataset.genFlippedPrompts(ABC_FLIP);
   if (dataset.toks.shape[1] !== flipped.toks.shape[1]) {
     throw new TlensError(`tlens ioi: the flipped prompts tokenize to ${flipped.toks.shape[1]} positions, the clean ones to ${dataset.toks.shape[1]}`);
   }
@@ -269,7 +269,7 @@ export async function runIoiAnalysis(model: HookedTransformer, modelName: string
 
   items.push(viz.text(
     `Model **${modelName}** (${L} layers × ${H} heads, d_model ${cfg.dModel}); ${N} IOI prompts (\`${opts.promptType ?? "mixed"}\` templates, seed ${opts.seed ?? 1}). ` +
-    `The corrupted prompts are the dataset's \`genFlippedPrompts("${IOI_FLIP}")\`: all three names replaced by fresh ones, so the answer is gone from the context. ` +
+    `The corrupted prompts are the dataset's \`genFlippedPrompts("${ABC_FLIP}")\`: all three names replaced by fresh ones, so the answer is gone from the context. ` +
     "Positions are aligned across templates by the dataset's word labels (IO, S1, S2, end, ...), as in the IOI paper. All numbers are in `results.json` beside this file.",
   ));
   items.push(viz.html(`<nav class="tlens-toc">${[
@@ -539,7 +539,7 @@ export async function runIoiAnalysis(model: HookedTransformer, modelName: string
   const results: IoiResults = {
     model: { name: modelName, nLayers: L, nHeads: H, dModel: cfg.dModel, dVocab: cfg.dVocab, nCtx: cfg.nCtx },
     dataset: {
-      N, seed: opts.seed ?? 1, promptType: opts.promptType ?? "mixed", prependBos: opts.prependBos ?? false, flip: IOI_FLIP, maxLen: data.cleanTokens.shape[1],
+      N, seed: opts.seed ?? 1, promptType: opts.promptType ?? "mixed", prependBos: opts.prependBos ?? false, flip: ABC_FLIP, maxLen: data.cleanTokens.shape[1],
       sentences: ds.sentences.slice(0, N), flippedSentences: flipped.sentences.slice(0, N),
     },
     logit_diff: logitDiff,

@@ -8,7 +8,7 @@ import { Tensor } from "../tensor/index.js";
 import { dlaByHead, logitLens } from "../analysis/logit-lens.js";
 import * as patching from "../analysis/patching/index.js";
 import { IOIDataset } from "../datasets/ioi.js";
-import { IOI_FLIP } from "../cli/ioi.js";
+import { ABC_FLIP } from "../datasets/ioi-data.js";
 import * as viz from "../viz/index.js";
 import type {
   AttentionResponse, DlaResponse, IoiResponse, LabInfo, LogitLensResponse, PatchKind, PatchResponse, RunResponse, TokenInfo,
@@ -175,11 +175,11 @@ export class LabModel {
    *  The dataset's sentences end with the answer; the prompts stop before it (at the dataset's `end` token). */
   ioiPrompts(req: ValidIoi): IoiResponse {
     const ds = new IOIDataset({ promptType: "mixed", N: req.n, seed: req.seed, prependBos: false });
-    const flipped = ds.genFlippedPrompts(IOI_FLIP);
+    const flipped = ds.genFlippedPrompts(ABC_FLIP);
     const beforeAnswer = (s: string): string => s.slice(0, s.lastIndexOf(" "));
     const pairs = ds.ioiPrompts.map((p, i) => ({
       clean: beforeAnswer(p.text), corrupted: beforeAnswer(flipped.sentences[i]), answer: ` ${p.IO}`, other: ` ${p.S}`,
     }));
-    return { flip: IOI_FLIP, pairs };
+    return { flip: ABC_FLIP, pairs };
   }
 }
