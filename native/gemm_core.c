@@ -44,6 +44,10 @@ typedef void (*kern_direct_fn)(int64_t kc, const float *A, const float *B, int64
                                int nr, int acc);
 // pack: dst[k*W + p] = src[p*ps + k*ks] for p < cnt, 0 for cnt <= p < W; k < kc
 typedef void (*pack_fn)(float *dst, int W, const float *src, int64_t ps, int64_t ks, int cnt, int64_t kc);
+// tall kernel (few rows): C[mr x nr] (=|+=) [A0; A1](kc x mr) * B(kc x nr), MR < mr <= 2 MR, nr <= 16; A0 and A1 are
+// consecutive packed A slivers, B a 16-column half of a packed B sliver (rows NR apart)
+typedef void (*kern_tall_fn)(int64_t kc, const float *A0, const float *A1, const float *B, float *C, int64_t ldc, int mr,
+                             int nr, int acc);
 
 typedef struct {
   int isa, mr, nr, kc, cw;
@@ -51,6 +55,7 @@ typedef struct {
   kern_direct_fn kern_direct;
   pack_fn pack;
   const char *name;
+  kern_tall_fn kern_tall;  // NULL: none
 } cfg_t;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -284,6 +289,47 @@ TGT512 static void kern_avx512_direct(int64_t kc, const float *A, const float *B
     kern_avx512_body(Z_MR, Z_NV, kc, A, B, ldb, C, ldc, mr, nr, acc);
 }
 
+// Tall AVX-512 kernel for products with few rows (one prompt: M = 15..28): every row against one 16-column half
+// of a B sliver, so each B value loaded serves up to 28 FMAs (the 14x32 tile gives 14, and at M = 21 re-reads B
+// from memory faster than DRAM delivers it). ROWS2 = rows taken from the second A sliver (instantiated for 7, 14).
+TGT512 static inline __attribute__((always_inline)) void kern_avx512_tall_body(const int ROWS2, int64_t kc,
+                                                                             const float *A0, const float *A1,
+                                                                             const float *B, float *C, int64_t ldc,
+                                                                             int mr, int nr, int acc) {
+  __m512 c[2 * Z_MR];
+#pragma GCC unroll 28
+  for (int i = 0; i < Z_MR + ROWS2; i++) c[i] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < kc; k++) {
+    __m512 b = _mm512_loadu_ps(B);
+#pragma GCC unroll 14
+    for (int i = 0; i < Z_MR; i++) c[i] = _mm512_fmadd_ps(_mm512_set1_ps(A0[i]), b, c[i]);
+#pragma GCC unroll 14
+    for (int i = 0; i < ROWS2; i++) c[Z_MR + i] = _mm512_fmadd_ps(_mm512_set1_ps(A1[i]), b, c[Z_MR + i]);
+    A0 += Z_MR;
+    A1 += Z_MR;
+    B += Z_NR;
+  }
+  __mmask16 m = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
+#pragma GCC unroll 28
+  for (int i = 0; i < Z_MR + ROWS2; i++) {
+    if (i < mr) {
+      float *cp = C + i * ldc;
+      __m512 v = c[i];
+      if (acc) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, cp));
+      _mm512_mask_storeu_ps(cp, m, v);
+    }
+  }
+}
+
+TGT512 static void kern_avx512_tall(int64_t kc, const float *A0, const float *A1, const float *B, float *C,
+                                    int64_t ldc, int mr, int nr, int acc) {
+  if (mr <= Z_MR + Z_HALF)
+    kern_avx512_tall_body(Z_HALF, kc, A0, A1, B, C, ldc, mr, nr, acc);
+  else
+    kern_avx512_tall_body(Z_MR, kc, A0, A1, B, C, ldc, mr, nr, acc);
+}
+
 // 16x16 transpose of r[0..15] in place (r[i] lane j  ->  r[j] lane i)
 TGT512 static inline void tr16x16(__m512 r[16]) {
   __m512 t[16], u[16], x[8], y[8];
@@ -374,10 +420,11 @@ TGT512 static void pack_avx512(float *dst, int W, const float *src, int64_t ps, 
 
 #define KC_MAX 384
 
-static const cfg_t cfg_generic = {0, G_MR, G_NR, 256, 256, kern_generic, kern_generic_direct, pack_generic, "portable C"};
+static const cfg_t cfg_generic = {0, G_MR, G_NR, 256, 256, kern_generic, kern_generic_direct, pack_generic, "portable C", NULL};
 #ifdef TL_X86
-static const cfg_t cfg_avx2 = {1, H_MR, H_NR, 512, 768, kern_avx2, kern_avx2_direct, pack_generic, "AVX2+FMA"};
-static const cfg_t cfg_avx512 = {2, Z_MR, Z_NR, 1024, 768, kern_avx512, kern_avx512_direct, pack_avx512, "AVX-512"};
+static const cfg_t cfg_avx2 = {1, H_MR, H_NR, 512, 768, kern_avx2, kern_avx2_direct, pack_generic, "AVX2+FMA", NULL};
+static const cfg_t cfg_avx512 = {2, Z_MR, Z_NR, 1024, 768, kern_avx512, kern_avx512_direct, pack_avx512, "AVX-512",
+                                  kern_avx512_tall};
 #endif
 
 static const cfg_t *the_cfg;
@@ -549,6 +596,8 @@ static void prefetch_b_slice(const job_t *j, int64_t chunk, int64_t part, int64_
   }
 }
 
+#define SMALL_M_SLIVERS 4
+
 static void compute_task(job_t *j, int64_t task, float *bbuf) {
   const cfg_t *cf = j->cf;
   int MR = cf->mr, NR = cf->nr;
@@ -596,6 +645,29 @@ static void compute_task(job_t *j, int64_t task, float *bbuf) {
     // worker's probable next chunk (task + threads) into the cache, a slice per A sliver
     int64_t pf_chunk = -1;
     if (!j->bp && p == j->nkb - 1 && j->mparts == 1 && task + j->threads < j->nchunks) pf_chunk = task + j->threads;
+    if (j->bp && is1 - is0 <= SMALL_M_SLIVERS) {
+      // few rows (M <= 4 slivers, e.g. one prompt): B streams from memory once, each B sliver serving every A
+      // sliver while it is in L1, instead of the whole chunk being re-read from memory per A sliver
+      for (int64_t js = js0; js < js1; js++) {
+        int64_t c0 = js * NR;
+        int nr = (int)(n - c0 < NR ? n - c0 : NR);
+        const float *bs = bc + (js - js0) * kc * NR;
+        if (cf->kern_tall && is1 - is0 == 2 && NR == 32) {
+          const float *a0 = abase + is0 * kc * MR;
+          int mr = (int)(m - is0 * MR < 2 * MR ? m - is0 * MR : 2 * MR);
+          float *cp = j->c + is0 * MR * n + c0;
+          cf->kern_tall(kc, a0, a0 + kc * MR, bs, cp, n, mr, nr < 16 ? nr : 16, p > 0);
+          if (nr > 16) cf->kern_tall(kc, a0, a0 + kc * MR, bs + 16, cp + 16, n, mr, nr - 16, p > 0);
+          continue;
+        }
+        for (int64_t is = is0; is < is1; is++) {
+          int64_t r0 = is * MR;
+          int mr = (int)(m - r0 < MR ? m - r0 : MR);
+          kern(kc, abase + is * kc * MR, bs, j->c + r0 * n + c0, n, mr, nr, p > 0);
+        }
+      }
+      continue;
+    }
     for (int64_t is = is0; is < is1; is++) {
       if (pf_chunk >= 0) prefetch_b_slice(j, pf_chunk, is - is0, is1 - is0);
       const float *as = abase + is * kc * MR;

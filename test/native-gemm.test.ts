@@ -144,6 +144,10 @@ describe.skipIf(!built)("native sgemm", () => {
   it("uses a packed B shared by every batch entry", () => {
     for (const [batch, m, n, k, layout] of [
       [1, 300, 530, 800, "nn"], [4, 33, 100, 70, "nt"], [2, 1, 1000, 300, "tn"], [3, 14, 32, 256, "tt"], [1, 5, 3, 1, "nn"],
+      // few rows (one prompt): the tall kernel (15..28 rows, column remainders above and below 16, two K blocks)
+      // and the B-sliver-outer order (3-4 A slivers)
+      [1, 21, 1010, 1500, "nn"], [1, 15, 40, 768, "nt"], [2, 28, 1000, 300, "tn"], [1, 22, 2304, 768, "nn"], [1, 50, 530, 800, "nn"],
+      [1, 42, 100, 70, "tt"],
     ] as [number, number, number, number, Layout][]) {
       const c = makeCase(batch, m, n, k, layout, true);
       const packed = nat.sgemmPackB(c.b, c.bOff[0], c.brs, c.bcs, k, n);
