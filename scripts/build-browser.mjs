@@ -1,13 +1,16 @@
-// `npm run build:browser`: the browser build — dist/browser/tlens.js (the API, ESM), dist/browser/tlens-worker.js
-// (the Web Worker, ESM) and dist/browser/tlens.wasm (the wasm kernels, native/wasm/tlens.wasm).
+// `npm run build:browser`: the browser build in dist/browser — tlens.js (the API, ESM), tlens-worker.js (the model's
+// Web Worker), tlens-kernels.js (a helper thread of the threaded kernels), tlens.wasm and tlens-mt.wasm (the wasm
+// kernels, one thread and threaded, compiled from the C sources by scripts/build-wasm.mjs; without the toolchain,
+// those of an earlier build in build/wasm/, else none: pages then run on the JS backend).
 //
 // esbuild bundles for platform "browser" with no externals, so any Node built-in reachable from the entries fails
 // the build. The few Node-only modules the shared code reaches are swapped for browser stand-ins (the "browser" field
 // mechanism, kept explicit here); each stand-in is typed against the module it replaces.
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
+import { buildWasm, WASM_OUT, WASM_VARIANTS, wasmToolchain } from "./build-wasm.mjs";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
@@ -41,7 +44,12 @@ export async function buildBrowser({ outdir = path.join(root, "dist/browser"), m
   mkdirSync(outdir, { recursive: true });
   const extra = Object.fromEntries(Object.entries(extraEntries).map(([name, src]) => [name, path.join(root, src)]));
   await esbuild.build({
-    entryPoints: { tlens: path.join(root, "src/browser/index.ts"), "tlens-worker": path.join(root, "src/browser/worker.ts"), ...extra },
+    entryPoints: {
+      tlens: path.join(root, "src/browser/index.ts"),
+      "tlens-worker": path.join(root, "src/browser/worker.ts"),
+      "tlens-kernels": path.join(root, "src/browser/kernel-worker.ts"),
+      ...extra,
+    },
     outdir,
     bundle: true,
     format: "esm",
@@ -52,8 +60,15 @@ export async function buildBrowser({ outdir = path.join(root, "dist/browser"), m
     logLevel: "warning",
     plugins: [substitutePlugin],
   });
-  copyFileSync(path.join(root, "native/wasm/tlens.wasm"), path.join(outdir, "tlens.wasm"));
-  return ["tlens.js", "tlens-worker.js", "tlens.wasm"].map((f) => path.join(outdir, f));
+  const wasm = Object.keys(WASM_VARIANTS);
+  if (wasmToolchain()) buildWasm(outdir);
+  else if (wasm.every((f) => existsSync(path.join(WASM_OUT, f)))) for (const f of wasm) copyFileSync(path.join(WASM_OUT, f), path.join(outdir, f));
+  else {
+    console.warn("tlens: no wasm toolchain and no earlier build in build/wasm: the bundle has no wasm kernels (pages use the JS " +
+      "backend); node scripts/build-wasm.mjs --install sets it up");
+    wasm.length = 0;
+  }
+  return ["tlens.js", "tlens-worker.js", "tlens-kernels.js", ...wasm].map((f) => path.join(outdir, f));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

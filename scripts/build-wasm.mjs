@@ -1,22 +1,37 @@
-// Builds native/wasm/tlens.wasm, the wasm backend's kernels, from the same C sources as the native addon
-// (gemm_core.c, ops_generic.c + ops_kern.h) plus native/wasm/ (the flat entry points, a one-thread pool, a
-// pthread stand-in). The .wasm is committed; this script reproduces it byte for byte with the toolchain recorded in
-// native/wasm/tlens.wasm.json (Debian 12: clang 14, lld 14, wasi-libc; `--install` apt-gets them when missing).
+// `npm run build:wasm`: the wasm backend's kernels, from the same C sources as the native addon (gemm_core.c,
+// ops_generic.c + ops_kern.h) plus native/wasm/ (the flat entry points, a pthread stand-in, the thread pools, a
+// thread-safe heap), into build/wasm/ (or --out DIR):
+//   tlens.wasm     one thread (wasi-libc's malloc; the pool runs tasks in order)
+//   tlens-mt.wasm  threads: imports a shared memory; helper workers run tl_worker_loop
+// Not committed: they are rebuilt from the sources (the browser build does it), so they never lag behind the C.
+// The build is deterministic: the same toolchain gives the same bytes (test/browser/build.test.ts checks it).
+// Toolchain: Debian's clang, lld and wasi-libc (`--install` apt-gets them when missing; .ci/run installs them).
 //
-//   node scripts/build-wasm.mjs [--install] [--out FILE]
+//   node scripts/build-wasm.mjs [--install] [--out DIR]
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
-export const WASM_SOURCES = ["native/wasm/tlens_wasm.c", "native/wasm/threadpool_wasm.c", "native/gemm_core.c", "native/ops_generic.c"];
-export const WASM_FLAGS = [
+const KERNELS = ["native/wasm/tlens_wasm.c", "native/gemm_core.c", "native/ops_generic.c"];
+const COMMON = [
   "--target=wasm32-wasi", "-O3", "-msimd128", "-std=gnu11", "-fno-math-errno", "-fno-trapping-math", "-mexec-model=reactor",
   "-Inative/wasm/include", "-Wall", "-Wno-unused-function", "-Wl,--strip-all",
 ];
+/** Output file → its sources and flags. */
+export const WASM_VARIANTS = {
+  "tlens.wasm": { sources: [...KERNELS, "native/wasm/threadpool_wasm.c"], flags: COMMON },
+  "tlens-mt.wasm": {
+    sources: [...KERNELS, "native/wasm/threadpool_mt.c", "native/wasm/alloc_mt.c"],
+    // wasi-libc is built without atomics; only its pure pieces (math, string, printf to a buffer) are linked, and
+    // the heap is alloc_mt.c's, so the feature check is waived
+    flags: [...COMMON, "-matomics", "-mbulk-memory", "-Wl,--shared-memory", "-Wl,--import-memory", "-Wl,--initial-memory=16777216",
+      "-Wl,--max-memory=4294967296", "-Wl,--no-check-features", "-Wl,--export=__stack_pointer"],
+  },
+};
 /** Debian packages of the toolchain. */
 export const WASM_PACKAGES = ["clang", "lld", "wasi-libc", "libclang-rt-dev-wasm32"];
 const SYSROOT_LIB = "/usr/lib/wasm32-wasi/libc.a";
@@ -29,11 +44,19 @@ export function wasmToolchain() {
   return clang.stdout.split("\n")[0].trim();
 }
 
-/** Compiles the module to `out`; returns its sha256. Throws with the compiler's message on failure. */
-export function buildWasm(out = path.join(root, "native/wasm/tlens.wasm")) {
-  const res = spawnSync("clang", [...WASM_FLAGS, ...WASM_SOURCES, "-o", out], { cwd: root, encoding: "utf8" });
-  if (res.status !== 0) throw new Error(`clang failed (exit ${res.status}):\n${res.stderr}`);
-  return createHash("sha256").update(readFileSync(out)).digest("hex");
+export const WASM_OUT = path.join(root, "build/wasm");
+
+/** Compiles every variant into `outDir`; returns file name → sha256. Throws with the compiler's message on failure. */
+export function buildWasm(outDir = WASM_OUT) {
+  mkdirSync(outDir, { recursive: true });
+  const hashes = {};
+  for (const [name, { sources, flags }] of Object.entries(WASM_VARIANTS)) {
+    const out = path.join(outDir, name);
+    const res = spawnSync("clang", [...flags, ...sources, "-o", out], { cwd: root, encoding: "utf8" });
+    if (res.status !== 0) throw new Error(`clang failed on ${name} (exit ${res.status}):\n${res.stderr}`);
+    hashes[name] = createHash("sha256").update(readFileSync(out)).digest("hex");
+  }
+  return hashes;
 }
 
 function install() {
@@ -52,11 +75,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     process.exit(1);
   }
   const outAt = args.indexOf("--out");
-  const out = outAt >= 0 ? path.resolve(args[outAt + 1]) : path.join(root, "native/wasm/tlens.wasm");
-  const sha256 = buildWasm(out);
-  if (outAt < 0) {
-    const manifest = { compiler, packages: WASM_PACKAGES, flags: WASM_FLAGS, sources: WASM_SOURCES, sha256 };
-    writeFileSync(path.join(root, "native/wasm/tlens.wasm.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-  }
-  console.log(`${path.relative(root, out)}: sha256 ${sha256} (${compiler})`);
+  const outDir = outAt >= 0 ? path.resolve(args[outAt + 1]) : WASM_OUT;
+  const sha256 = buildWasm(outDir);
+  for (const [name, sha] of Object.entries(sha256)) console.log(`${path.relative(root, path.join(outDir, name))}: sha256 ${sha} (${compiler})`);
 }

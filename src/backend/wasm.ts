@@ -1,5 +1,7 @@
 // The wasm backend: the native build's C kernels (native/gemm_core.c, native/ops_generic.c via ops_kern.h)
-// compiled to WebAssembly with SIMD128 (native/wasm/, scripts/build-wasm.mjs), single-threaded. Operands live in
+// compiled to WebAssembly with SIMD128 (native/wasm/, scripts/build-wasm.mjs): tlens.wasm runs on one thread;
+// tlens-mt.wasm shares its memory with helper workers that take part in GEMM and the other kernels' parallel loops
+// (the environment starts them: a Web Worker in the browser, see createWasmBackend's `threads`). Operands live in
 // JS typed arrays, so each call stages them in the module's memory and copies the result out; that pays for GEMM,
 // softmax, layer norm and the transcendental elementwise ops, not for the cheapest loops. float32 only: other dtypes,
 // ops without a kernel, strided layouts the flat kernels cannot walk and small inputs go to the JS backend.
@@ -25,6 +27,27 @@ export interface WasmKernels {
     b: number, bOff: number, brs: number, bcs: number, bPacked: number, out: number): number;
   tl_gemm_packed_floats(k: number, n: number): number;
   tl_gemm_pack(b: number, rs: number, cs: number, k: number, n: number, dst: number): void;
+  /** tlens-mt.wasm only: the pool size, and a helper thread's loop (never returns). */
+  tl_pool_set_threads?(n: number): void;
+  tl_worker_loop?(thread: number): void;
+  __stack_pointer?: WebAssembly.Global;
+}
+
+/** What a helper thread of tlens-mt.wasm needs: the module, the shared memory, its index and its stack. */
+export interface WasmHelperInit {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  thread: number;
+  /** One past the top of the helper's stack (stacks grow down), in the shared memory. */
+  stackTop: number;
+}
+
+export interface WasmThreadOptions {
+  /** Threads in all, the caller included (> 1). */
+  count: number;
+  /** Starts helper `init.thread` (a Web Worker, a worker_thread) that calls runWasmHelper(init, ready); resolves once
+   *  it called ready. */
+  spawn(init: WasmHelperInit): Promise<void>;
 }
 
 /** Below these element counts the JS loop is as fast as staging the operands (measured with `npm run bench -- browser`). */
@@ -36,13 +59,29 @@ const JS_UNARY = new Set<UnaryOp>(["neg", "abs", "relu", "square", "reciprocal"]
 const ENOSYS = 52;
 const WASI_STUBS = { wasi_snapshot_preview1: { fd_close: () => ENOSYS, fd_seek: () => ENOSYS, fd_write: () => ENOSYS } };
 
-/** Compiles (if needed) and instantiates the kernels module. */
-export async function instantiateWasmKernels(source: BufferSource | WebAssembly.Module): Promise<WasmKernels> {
-  const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
-  const instance = await WebAssembly.instantiate(module, WASI_STUBS);
+/** 16 MiB initial, 4 GiB maximum: the memory tlens-mt.wasm was linked for (scripts/build-wasm.mjs). */
+const SHARED_MEMORY = { initial: 256, maximum: 65536, shared: true };
+const HELPER_STACK = 1 << 20;
+
+/** Whether a module is the threaded build (it imports a shared memory). */
+export function isThreadedModule(module: WebAssembly.Module): boolean {
+  return WebAssembly.Module.imports(module).some((i) => i.module === "env" && i.name === "memory");
+}
+
+async function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory | null): Promise<WasmKernels> {
+  const imports = memory ? { ...WASI_STUBS, env: { memory } } : WASI_STUBS;
+  const instance = await WebAssembly.instantiate(module, imports);
   const k = instance.exports as unknown as WasmKernels;
-  k._initialize?.();
-  return k;
+  return memory ? { ...k, memory } : k;
+}
+
+/** A helper thread's body: instantiates the module over the shared memory on its own stack, calls `ready`, then
+ *  serves the pool until the thread is terminated. */
+export async function runWasmHelper(init: WasmHelperInit, ready: () => void): Promise<void> {
+  const k = await instantiate(init.module, init.memory);
+  k.__stack_pointer!.value = init.stackTop;
+  ready();
+  k.tl_worker_loop!(init.thread);
 }
 
 /** A view staged into wasm memory: `ptr` is where element `lo` of the source sits; offsets there are off - lo. */
@@ -74,7 +113,8 @@ export class WasmBackend implements Backend {
   private used = 0;
   private readonly packedB: PackedBCache<number>;
 
-  constructor(readonly k: WasmKernels) {
+  /** threads: the pool's size (1 for tlens.wasm). */
+  constructor(readonly k: WasmKernels, readonly threads = 1) {
     this.packedB = new PackedBCache<number>((ptr) => k.tl_free(ptr));
     this.f32 = new Float32Array(k.memory.buffer);
     this.f64 = new Float64Array(k.memory.buffer);
@@ -289,7 +329,26 @@ function gemmView(data: Float32Array, offsets: Float64Array, batch: number, rows
   return { lo, hi, bytes: (hi - lo) * 4 + 64 };
 }
 
-/** The wasm backend over an instantiated kernels module. */
-export async function createWasmBackend(source: BufferSource | WebAssembly.Module): Promise<WasmBackend> {
-  return new WasmBackend(await instantiateWasmKernels(source));
+/**
+ * The wasm backend over tlens.wasm, or over tlens-mt.wasm with `threads` (its memory is a SharedArrayBuffer: in a
+ * page that needs cross-origin isolation). Helpers are started before the pool counts them.
+ */
+export async function createWasmBackend(source: BufferSource | WebAssembly.Module, opts: { threads?: WasmThreadOptions } = {}): Promise<WasmBackend> {
+  const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
+  const threaded = isThreadedModule(module);
+  const memory = threaded ? new WebAssembly.Memory(SHARED_MEMORY) : null;
+  const k = await instantiate(module, memory);
+  k._initialize?.();
+  const count = threaded ? Math.max(1, Math.floor(opts.threads?.count ?? 1)) : 1;
+  if (count > 1) {
+    const helpers = [];
+    for (let thread = 1; thread < count; thread++) {
+      const stack = k.tl_malloc(HELPER_STACK);
+      if (!stack) throw new Error("tlens wasm: out of memory for a helper's stack");
+      helpers.push(opts.threads!.spawn({ module, memory: memory!, thread, stackTop: stack + HELPER_STACK }));
+    }
+    await Promise.all(helpers);
+    k.tl_pool_set_threads!(count);
+  }
+  return new WasmBackend(k, count);
 }

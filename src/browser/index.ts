@@ -9,7 +9,7 @@ import { withFetchOptions } from "./pretrained.js";
 export * from "../api.js";
 export * as viz from "../viz/index.js";
 export * as loading from "./loading.js";
-export { loadWasmBackend, initBackend } from "./backend.js";
+export { loadWasmBackend, initBackend, type WasmLoadOptions } from "./backend.js";
 export type { LoadProgress, FetchModelOptions } from "./fetch-model.js";
 export { createWorkerModel, WorkerModel, type WorkerModelOptions, type CallOptions } from "./client.js";
 export type { AnalysisName, AnalysisOptions, AnalysisResult, LoadedInfo, WireInput, WorkerForwardOptions } from "./protocol.js";

@@ -51,7 +51,9 @@ export type WorkerRequest =
 
 /** What "load" answers: the model's config essentials and the backend in use. */
 export interface LoadedInfo {
-  backend: string;
+  backend: "wasm" | "js";
+  /** Threads the wasm kernels run on (1: tlens.wasm, or the js backend). */
+  threads: number;
   nLayers: number;
   nHeads: number;
   dModel: number;

@@ -42,7 +42,7 @@ function needModel(): HookedTransformer {
 }
 
 async function load(req: Extract<WorkerRequest, { type: "load" }>): Promise<LoadedInfo> {
-  const backend = req.backend === "js" ? "js" : await initBackend();
+  const { backend, threads } = req.backend === "js" ? { backend: "js" as const, threads: 1 } : await initBackend();
   const m = await fromPretrained(req.url, {
     ...req.options, backend, onProgress: (progress) => post({ id: req.id, type: "progress", progress }),
   });
@@ -53,7 +53,7 @@ async function load(req: Extract<WorkerRequest, { type: "load" }>): Promise<Load
   }, { isPermanent: true });
   model = m;
   return {
-    backend, nLayers: m.cfg.nLayers, nHeads: m.cfg.nHeads, dModel: m.cfg.dModel, dVocab: m.cfg.dVocab, hookNames: m.hookNames(),
+    backend, threads, nLayers: m.cfg.nLayers, nHeads: m.cfg.nHeads, dModel: m.cfg.dModel, dVocab: m.cfg.dVocab, hookNames: m.hookNames(),
   };
 }
 

@@ -1,21 +1,33 @@
 // The wasm backend (native/wasm/tlens.wasm, the native C kernels compiled to WebAssembly) against the JS reference,
 // in Node: tensor ops over random layouts (permuted, stepped, reversed, broadcast, offset views), sizes on both
 // sides of the thresholds where work goes to wasm, the kernels the tensor layer reaches indirectly (layer norm,
-// causal softmax) and GEMM with a packed, cached B.
-import { readFileSync } from "node:fs";
-import { beforeAll, describe, expect, it, vi } from "vitest";
+// causal softmax) and GEMM with a packed, cached B; the threaded build (tlens-mt.wasm, helpers in worker_threads)
+// against the one-thread build.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Worker } from "node:worker_threads";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { backendByName, registerWasmBackend } from "../../src/backend/index.js";
 import type { Backend, BinaryOp } from "../../src/backend/types.js";
-import { createWasmBackend, type WasmBackend, WASM_MIN } from "../../src/backend/wasm.js";
+import { createWasmBackend, type WasmBackend, type WasmHelperInit, WASM_MIN } from "../../src/backend/wasm.js";
+import { buildWasm, wasmToolchain } from "../../scripts/build-wasm.mjs";
 import { assertClose, assertValues, cases, EPS32, on, pick, randTensor, Tensor, type Tol } from "../conformance/util.js";
 
 let wasm: WasmBackend;
 const js: Backend = backendByName("js");
+/** The kernels, compiled for this run (locally without the toolchain the suite is skipped; CI installs it). */
+const HAVE_WASM = wasmToolchain() !== null || !!process.env.CI;
+const built = mkdtempSync(path.join(tmpdir(), "tlens-wasm-"));
+const readWasm = (name: string): Buffer => readFileSync(path.join(built, name));
 
 beforeAll(async () => {
-  wasm = await createWasmBackend(readFileSync(new URL("../../native/wasm/tlens.wasm", import.meta.url)));
+  if (!HAVE_WASM) return;
+  buildWasm(built);
+  wasm = await createWasmBackend(readWasm("tlens.wasm"));
   registerWasmBackend(wasm);
 });
+afterAll(() => rmSync(built, { recursive: true, force: true }));
 
 /** One tensor computation on wasm and on js, compared. */
 function same(ctx: string, f: () => Tensor, tol: Tol): void {
@@ -38,7 +50,7 @@ const BINARY: [BinaryOp, Tol][] = [
 /** Shapes below and above the wasm thresholds. */
 const SHAPES = [[7], [3, 5], [40, 33], [2, 17, 45], [1300]];
 
-describe("wasm backend vs js", () => {
+describe.skipIf(!HAVE_WASM)("wasm backend vs js", () => {
   it("is the wasm backend, built from the C kernels", () => {
     expect(wasm.name).toBe("wasm");
     expect(on("wasm", () => Tensor.fromTypedArray(new Float32Array([1, 2]), [2]).exp().dataSync()[1])).toBeCloseTo(Math.E ** 2, 5);
@@ -141,5 +153,58 @@ describe("wasm backend vs js", () => {
     expect(WASM_MIN.unary).toBeGreaterThan(7);
     const x = Tensor.fromTypedArray(Float32Array.from([0.5, -1, 2]), [3]);
     expect(Array.from(on("wasm", () => x.tanh()).dataSync())).toEqual(Array.from(on("js", () => x.tanh()).dataSync()));
+  });
+});
+
+describe.skipIf(!HAVE_WASM)("threaded wasm kernels (tlens-mt.wasm, 2 threads)", () => {
+  const helpers: Worker[] = [];
+  let mt: WasmBackend;
+
+  /** A helper in a worker_thread, running test/browser/wasm-helper-node.ts through tsx. */
+  const spawn = (init: WasmHelperInit): Promise<void> => new Promise((resolve, reject) => {
+    const url = new URL("./wasm-helper-node.ts", import.meta.url).href;
+    const w = new Worker(`import("tsx/esm/api").then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`,
+      { eval: true, workerData: init });
+    helpers.push(w);
+    w.once("message", () => resolve());
+    w.once("error", reject);
+  });
+
+  beforeAll(async () => {
+    mt = await createWasmBackend(readWasm("tlens-mt.wasm"), { threads: { count: 2, spawn } });
+  });
+  afterAll(async () => { await Promise.all(helpers.map((w) => w.terminate())); });
+
+  it("run GEMMs big enough to be split over the threads bit for bit as one thread does, and close to js", () => {
+    expect(mt.threads).toBe(2);
+    for (const [m, k, n] of [[168, 768, 3072], [21, 768, 4099], [7, 300, 200], [64, 1000, 33]]) {
+      const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
+      const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i * 0.1));
+      const run = (be: Backend, cached: boolean): Float32Array => {
+        const out = new Float32Array(m * n);
+        be.gemm({ batch: 1, m, n, k, a, aOffsets: new Float64Array([0]), aRowStride: k, aColStride: 1, b, bOffsets: new Float64Array([0]),
+          bRowStride: n, bColStride: 1, out, bCache: cached ? { key: b, version: 0 } : undefined });
+        return out;
+      };
+      const one = run(wasm, false);
+      expect(Array.from(run(mt, false)).every((v, i) => Object.is(v, one[i])), `${m}x${k}x${n}`).toBe(true);
+      expect(Array.from(run(mt, true)).every((v, i) => Object.is(v, one[i])), `${m}x${k}x${n} packed`).toBe(true);
+      if (m * k * n < 5e7) assertValues(one, run(js, false), { rtol: 1e-5, atol: 1e-5 * Math.sqrt(k) }, `${m}x${k}x${n} vs js`);
+    }
+  });
+
+  it("serve tensor ops bit for bit as the one-thread build (batched matmul, GELU, softmax)", () => {
+    cases("wasm-mt ops", 6, (g) => {
+      const x = randTensor(g, [3, 40, 96]);
+      const w = randTensor(g, [96, 300]);
+      const f = (): Tensor => x.matmul(w).geluNew().softmax(-1);
+      const one = on("wasm", f);
+      registerWasmBackend(mt);
+      try {
+        assertClose(on("wasm", f), one, { exact: true }, "mt matmul+gelu+softmax");
+      } finally {
+        registerWasmBackend(wasm);
+      }
+    });
   });
 });
