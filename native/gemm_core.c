@@ -45,9 +45,10 @@ typedef void (*kern_direct_fn)(int64_t kc, const float *A, const float *B, int64
 // pack: dst[k*W + p] = src[p*ps + k*ks] for p < cnt, 0 for cnt <= p < W; k < kc
 typedef void (*pack_fn)(float *dst, int W, const float *src, int64_t ps, int64_t ks, int cnt, int64_t kc);
 // tall kernel (few rows): C[mr x nr] (=|+=) [A0; A1](kc x mr) * B(kc x nr), MR < mr <= 2 MR, nr <= 16; A0 and A1 are
-// consecutive packed A slivers, B a 16-column half of a packed B sliver (rows NR apart)
+// consecutive packed A slivers, B a 16-column half of a packed B sliver (rows NR apart); prefetch: pull whole B
+// rows ahead into the cache (the first half's call does it for both)
 typedef void (*kern_tall_fn)(int64_t kc, const float *A0, const float *A1, const float *B, float *C, int64_t ldc, int mr,
-                             int nr, int acc);
+                             int nr, int acc, int prefetch);
 
 typedef struct {
   int isa, mr, nr, kc, cw;
@@ -289,18 +290,26 @@ TGT512 static void kern_avx512_direct(int64_t kc, const float *A, const float *B
     kern_avx512_body(Z_MR, Z_NV, kc, A, B, ldb, C, ldc, mr, nr, acc);
 }
 
+#ifndef TALL_PF_ROWS
+#define TALL_PF_ROWS 32  // B rows (128 B each) prefetched ahead
+#endif
+
 // Tall AVX-512 kernel for products with few rows (one prompt: M = 15..28): every row against one 16-column half
 // of a B sliver, so each B value loaded serves up to 28 FMAs (the 14x32 tile gives 14, and at M = 21 re-reads B
 // from memory faster than DRAM delivers it). ROWS2 = rows taken from the second A sliver (instantiated for 7, 14).
 TGT512 static inline __attribute__((always_inline)) void kern_avx512_tall_body(const int ROWS2, int64_t kc,
                                                                              const float *A0, const float *A1,
                                                                              const float *B, float *C, int64_t ldc,
-                                                                             int mr, int nr, int acc) {
+                                                                             int mr, int nr, int acc, int prefetch) {
   __m512 c[2 * Z_MR];
 #pragma GCC unroll 28
   for (int i = 0; i < Z_MR + ROWS2; i++) c[i] = _mm512_setzero_ps();
 #pragma GCC unroll 2
   for (int64_t k = 0; k < kc; k++) {
+    if (prefetch) {  // B streams from DRAM: ask for it ~memory latency ahead (prefetches never fault)
+      _mm_prefetch((const char *)(B + TALL_PF_ROWS * Z_NR), _MM_HINT_T0);
+      _mm_prefetch((const char *)(B + TALL_PF_ROWS * Z_NR + 16), _MM_HINT_T0);
+    }
     __m512 b = _mm512_loadu_ps(B);
 #pragma GCC unroll 14
     for (int i = 0; i < Z_MR; i++) c[i] = _mm512_fmadd_ps(_mm512_set1_ps(A0[i]), b, c[i]);
@@ -323,11 +332,11 @@ TGT512 static inline __attribute__((always_inline)) void kern_avx512_tall_body(c
 }
 
 TGT512 static void kern_avx512_tall(int64_t kc, const float *A0, const float *A1, const float *B, float *C,
-                                    int64_t ldc, int mr, int nr, int acc) {
+                                    int64_t ldc, int mr, int nr, int acc, int prefetch) {
   if (mr <= Z_MR + Z_HALF)
-    kern_avx512_tall_body(Z_HALF, kc, A0, A1, B, C, ldc, mr, nr, acc);
+    kern_avx512_tall_body(Z_HALF, kc, A0, A1, B, C, ldc, mr, nr, acc, prefetch);
   else
-    kern_avx512_tall_body(Z_MR, kc, A0, A1, B, C, ldc, mr, nr, acc);
+    kern_avx512_tall_body(Z_MR, kc, A0, A1, B, C, ldc, mr, nr, acc, prefetch);
 }
 
 // 16x16 transpose of r[0..15] in place (r[i] lane j  ->  r[j] lane i)
@@ -656,8 +665,8 @@ static void compute_task(job_t *j, int64_t task, float *bbuf) {
           const float *a0 = abase + is0 * kc * MR;
           int mr = (int)(m - is0 * MR < 2 * MR ? m - is0 * MR : 2 * MR);
           float *cp = j->c + is0 * MR * n + c0;
-          cf->kern_tall(kc, a0, a0 + kc * MR, bs, cp, n, mr, nr < 16 ? nr : 16, p > 0);
-          if (nr > 16) cf->kern_tall(kc, a0, a0 + kc * MR, bs + 16, cp + 16, n, mr, nr - 16, p > 0);
+          cf->kern_tall(kc, a0, a0 + kc * MR, bs, cp, n, mr, nr < 16 ? nr : 16, p > 0, 1);
+          if (nr > 16) cf->kern_tall(kc, a0, a0 + kc * MR, bs + 16, cp + 16, n, mr, nr - 16, p > 0, 0);
           continue;
         }
         for (int64_t is = is0; is < is1; is++) {

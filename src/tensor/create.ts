@@ -29,7 +29,7 @@ export function tensor(data: TensorLike, shape?: number[], dtype?: DType): Tenso
 
 export function full(shape: readonly number[], value: number, dtype: DType = "float32"): Tensor {
   const data = allocate(dtype, numel(shape));
-  data.fill(dtype === "bool" ? (value ? 1 : 0) : value);
+  if (value !== 0) data.fill(dtype === "bool" ? 1 : value); // fresh typed arrays are already zeros
   return Tensor.fromTypedArray(data, shape);
 }
 
