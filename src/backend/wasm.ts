@@ -50,7 +50,8 @@ export interface WasmThreadOptions {
   spawn(init: WasmHelperInit): Promise<void>;
 }
 
-/** Below these element counts the JS loop is as fast as staging the operands (measured with `npm run bench -- browser`). */
+/** Below these element counts the work stays in JS: staging the operands in and out would cost about what the JS
+ *  loop does (estimates from the staging copies' cost, not tuned per op). */
 export const WASM_MIN = { unary: 256, binary: 1024, reduce: 256, softmax: 64, layerNorm: 64 };
 /** Cheap unary ops stay in JS: one staging copy in and one out cost more than the loop. */
 const JS_UNARY = new Set<UnaryOp>(["neg", "abs", "relu", "square", "reciprocal"]);
