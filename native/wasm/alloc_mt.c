@@ -5,7 +5,6 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #define HDR 64                 // header before every block (keeps 64-byte alignment)
 #define SMALL_CLASSES 15       // 64 B << c, c < 15: up to 1 MiB
@@ -116,12 +115,4 @@ int posix_memalign(void **out, size_t align, size_t n) {
   *(blk **)(a - sizeof(blk *) - sizeof(int) * 2) = (blk *)(raw - HDR);
   *out = (void *)a;
   return 0;
-}
-
-void *calloc(size_t count, size_t size) {
-  size_t n = count * size;
-  if (size && n / size != count) return NULL;
-  void *p = malloc(n);
-  if (p) memset(p, 0, n);
-  return p;
 }

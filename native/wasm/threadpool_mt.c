@@ -4,7 +4,6 @@
 // lives on the caller's stack, helpers take a reference before touching it, and the caller retires it and waits
 // for the references to drop.
 #include <stdatomic.h>
-#include <stdint.h>
 
 #include "../threadpool.h"
 
