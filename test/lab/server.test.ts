@@ -174,16 +174,17 @@ describe("the API", () => {
   it("a full queue answers 503 with a JSON error", async () => {
     const small = await startToyLab({ maxQueued: 1 });
     try {
-      const first = streamPatch(small.url, LONG);
-      await until(() => first.events.length > 0, "the first sweep");
+      // a job holds the model (a sweep may finish before the next request arrives), one sweep waits behind it
+      let release!: () => void;
+      const holding = small.queue.submit(() => new Promise<void>((r) => { release = r; }));
       const second = streamPatch(small.url, LONG);
       await until(() => second.events.length > 0, "the second sweep");
       const third = await postJson(`${small.url}/api/run`, { prompt: IOI_CLEAN });
       expect(third.status).toBe(503);
       expect(third.json.error).toMatch(/the lab is busy: 1 jobs are waiting/);
-      first.controller.abort();
       second.controller.abort();
-      await Promise.allSettled([first.finished, second.finished]);
+      release();
+      await Promise.allSettled([holding, second.finished]);
     } finally {
       await small.close();
     }
