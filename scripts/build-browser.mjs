@@ -1,5 +1,6 @@
 // `npm run build:browser`: the browser build in dist/browser — tlens.js (the API, ESM), tlens-worker.js (the model's
-// Web Worker), tlens-kernels.js (a helper thread of the threaded kernels), tlens.wasm and tlens-mt.wasm (the wasm
+// Web Worker), tlens-kernels.js (a helper thread of the threaded kernels), tlens-lab-worker.js (the web lab's
+// in-page model, src/lab/worker.ts), tlens.wasm and tlens-mt.wasm (the wasm
 // kernels, one thread and threaded, compiled from the C sources by scripts/build-wasm.mjs; without the toolchain,
 // those of an earlier build in build/wasm/, else none: pages then run on the JS backend).
 //
@@ -48,6 +49,7 @@ export async function buildBrowser({ outdir = path.join(root, "dist/browser"), m
       tlens: path.join(root, "src/browser/index.ts"),
       "tlens-worker": path.join(root, "src/browser/worker.ts"),
       "tlens-kernels": path.join(root, "src/browser/kernel-worker.ts"),
+      "tlens-lab-worker": path.join(root, "src/lab/worker.ts"),
       ...extra,
     },
     outdir,
@@ -68,7 +70,7 @@ export async function buildBrowser({ outdir = path.join(root, "dist/browser"), m
       "backend); node scripts/build-wasm.mjs --install sets it up");
     wasm.length = 0;
   }
-  return ["tlens.js", "tlens-worker.js", "tlens-kernels.js", ...wasm].map((f) => path.join(outdir, f));
+  return ["tlens.js", "tlens-worker.js", "tlens-kernels.js", "tlens-lab-worker.js", ...wasm].map((f) => path.join(outdir, f));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

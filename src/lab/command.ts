@@ -1,6 +1,7 @@
 // `tlens lab`: loads the model once and serves the lab until interrupted.
 import { TlensError } from "../errors.js";
 import { HookedTransformer } from "../model/hooked-transformer.js";
+import { browserModelDir, BUNDLE_DIR } from "./assets.js";
 import { LabModel } from "./compute.js";
 import { isLoopback, startLab } from "./server.js";
 
@@ -54,7 +55,8 @@ export async function labCommand(argv: string[]): Promise<number> {
   try {
     process.stderr.write(`tlens lab: loading ${args.model}\n`);
     const lab = new LabModel(await HookedTransformer.fromPretrained(args.model), args.model);
-    const server = await startLab(lab, { host: args.host, port: args.port, allowNonLoopback: args.host !== undefined });
+    const browser = { bundleDir: BUNDLE_DIR, model: await browserModelDir(args.model) };
+    const server = await startLab(lab, { host: args.host, port: args.port, allowNonLoopback: args.host !== undefined, browser });
     if (!isLoopback(server.host)) {
       process.stderr.write(`tlens lab: WARNING: listening on ${server.host}, not on loopback: anyone who can reach this address can use the lab (there is no authentication)\n`);
     }

@@ -43,6 +43,12 @@ export function labPage(modelName: string): string {
 <body>
 <h1>tlens lab</h1>
 <div id="model-info">loading…</div>
+<div class="row">
+  <label title="Load the model into this page (a Web Worker) and compute there instead of on the server"><input type="checkbox" data-testid="run-in-browser" id="run-in-browser" disabled> run in browser</label>
+  <span>computing on: <b data-testid="compute-mode" id="compute-mode">server</b></span>
+  <progress data-testid="browser-loading" id="browser-loading" value="0" max="1" hidden></progress>
+  <span id="browser-note" class="muted"></span>
+</div>
 <div data-testid="error" role="alert"></div>
 
 <h2>Prompt</h2>

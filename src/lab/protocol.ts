@@ -119,3 +119,9 @@ export interface LabClient {
   patch(req: PatchRequest, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<PatchResponse>;
   ioiPrompts(req: IoiRequest): Promise<IoiResponse>;
 }
+
+/** GET /api/browser: whether the page can run the model itself (the lab's Web Worker and the model's files are
+ *  served), and where they are. */
+export type BrowserModeInfo =
+  | { available: true; worker: string; model: string }
+  | { available: false; reason: string };

@@ -2,17 +2,20 @@
 // work goes through one JobQueue (one run at a time, bounded, cancellable when the client goes away); validation,
 // the IOI generator and the info routes answer at once. Binds 127.0.0.1 unless a non-loopback host is explicitly
 // allowed, and then refuses requests whose Host header is not a loopback name (DNS rebinding).
+import { createReadStream, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { TlensError } from "../errors.js";
+import { extname } from "node:path";
 import { plotlyJs } from "../viz/html.js";
 import { VIEWER_JS } from "../viz/viewer-runtime.js";
+import { browserRoutes, type BrowserAssets } from "./assets.js";
+import { describeFailure, ioiCall, MODEL_CALLS, patchCall, type LabJob } from "./calls.js";
 import type { LabModel } from "./compute.js";
 import { labPage } from "./page.js";
 import type { ErrorBody, PatchEvent } from "./protocol.js";
 import { JobQueue } from "./queue.js";
 import { APP_ROOT, readAppModule } from "./static.js";
-import { LabError, validateAttention, validateDla, validateIoi, validateLogitLens, validatePatch, validateRun } from "./validate.js";
+import { LabError } from "./validate.js";
 
 export interface LabServerOptions {
   /** Default 127.0.0.1. */
@@ -25,6 +28,8 @@ export interface LabServerOptions {
   maxQueued?: number;
   /** Largest request body in bytes (default 64 KiB); more get 413. */
   maxBodyBytes?: number;
+  /** The in-browser mode's files (the browser bundle, the model's folder); without them the mode is unavailable. */
+  browser?: BrowserAssets;
 }
 
 export interface LabServer {
@@ -43,7 +48,22 @@ export function isLoopback(host: string): boolean {
   return h === "localhost" || h === "::1" || h === "::ffff:127.0.0.1" || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
-const SECURITY_HEADERS = { "x-content-type-options": "nosniff", "cache-control": "no-store" };
+/** On every answer. COOP + COEP make the page cross-origin isolated (SharedArrayBuffer: the in-browser mode's wasm
+ *  kernels run threaded); CORP lets the isolated page load the lab's own files and nobody else's page load them. */
+const SECURITY_HEADERS = {
+  "x-content-type-options": "nosniff", "cache-control": "no-store",
+  "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp", "cross-origin-resource-policy": "same-origin",
+};
+
+const FILE_TYPES: Record<string, string> = { ".js": "text/javascript; charset=utf-8", ".wasm": "application/wasm", ".json": "application/json; charset=utf-8" };
+
+/** A file of the in-browser mode (a fixed route), streamed. */
+function sendFile(res: ServerResponse, file: string, head: boolean): void {
+  const type = FILE_TYPES[extname(file)] ?? "application/octet-stream";
+  res.writeHead(200, { "content-type": type, "content-length": statSync(file).size, ...SECURITY_HEADERS });
+  if (head) res.end();
+  else createReadStream(file).on("error", () => res.destroy()).pipe(res);
+}
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body), ...SECURITY_HEADERS });
@@ -61,14 +81,6 @@ function sendError(res: ServerResponse, status: number, error: string): void {
   }
   const body: ErrorBody = { error };
   sendJson(res, status, body);
-}
-
-/** The status and message a failure is answered with: LabErrors as they are, the library's errors (bad tokens, ...)
- *  as 400, anything else as 500. */
-function describeFailure(e: unknown): { status: number; message: string } {
-  if (e instanceof LabError) return { status: e.status, message: e.message };
-  if (e instanceof TlensError) return { status: 400, message: e.message };
-  return { status: 500, message: `internal error: ${e instanceof Error ? e.message : String(e)}` };
 }
 
 /** The JSON body, at most `limit` bytes (a larger one is drained without being kept, then refused with 413). */
@@ -98,22 +110,26 @@ function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
 
 type JsonRoute = (lab: LabModel, body: unknown, queue: JobQueue, signal: AbortSignal) => Promise<unknown>;
 
-/** Model routes: validated first (bad requests never wait), then queued. */
+/** A model call as a route: validated first (bad requests never wait), then queued. */
+function queued(call: (lab: LabModel, body: unknown) => LabJob): JsonRoute {
+  return async (lab, body, q, signal) => { const job = call(lab, body); return q.submit(job, signal); };
+}
+
 const JSON_ROUTES: Record<string, JsonRoute> = {
-  "/api/run": (lab, body, q, signal) => { const r = validateRun(lab.model, body); return q.submit(() => lab.run(r), signal); },
-  "/api/attention": (lab, body, q, signal) => { const r = validateAttention(lab.model, body); return q.submit(() => lab.attention(r), signal); },
-  "/api/logit-lens": (lab, body, q, signal) => { const r = validateLogitLens(lab.model, body); return q.submit(() => lab.logitLens(r), signal); },
-  "/api/dla": (lab, body, q, signal) => { const r = validateDla(lab.model, body); return q.submit(() => lab.dla(r), signal); },
-  "/api/ioi": async (lab, body) => lab.ioiPrompts(validateIoi(body)),
+  "/api/run": queued(MODEL_CALLS.run),
+  "/api/attention": queued(MODEL_CALLS.attention),
+  "/api/logit-lens": queued(MODEL_CALLS.logitLens),
+  "/api/dla": queued(MODEL_CALLS.dla),
+  "/api/ioi": async (lab, body) => ioiCall(lab, body),
 };
 
 /** POST /api/patch: NDJSON PatchEvents (queued, progress..., then result or error). */
 async function patchRoute(lab: LabModel, body: unknown, queue: JobQueue, signal: AbortSignal, res: ServerResponse): Promise<void> {
-  const req = validatePatch(lab.model, body);
+  const sweep = patchCall(lab, body);
   const event = (e: PatchEvent): void => { if (!res.destroyed) res.write(`${JSON.stringify(e)}\n`); };
   const ahead = queue.ahead;
   // submit throws (503) before anything is written; the job's first progress comes after the head below
-  const done = queue.submit((s) => lab.patch(req, { signal: s, onProgress: (d, total) => event({ type: "progress", done: d, total }) }), signal);
+  const done = queue.submit((s) => sweep({ signal: s, onProgress: (d, total) => event({ type: "progress", done: d, total }) }), signal);
   res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", ...SECURITY_HEADERS });
   event({ type: "queued", ahead });
   try {
@@ -133,6 +149,7 @@ export async function startLab(lab: LabModel, opts: LabServerOptions = {}): Prom
   const queue = new JobQueue(opts.maxQueued ?? 256);
   const maxBody = opts.maxBodyBytes ?? 64 * 1024;
   const page = labPage(lab.name);
+  const browser = browserRoutes(opts.browser);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const controller = new AbortController();
@@ -153,6 +170,9 @@ export async function startLab(lab: LabModel, opts: LabServerOptions = {}): Prom
         if (path === "/vendor/tlens-viewer.js") return send(res, 200, "text/javascript; charset=utf-8", VIEWER_JS);
         if (path === "/api/info") return sendJson(res, 200, lab.info());
         if (path === "/api/status") return sendJson(res, 200, queue.stats);
+        if (path === "/api/browser") return sendJson(res, 200, browser.info);
+        const file = browser.routes.get(raw); // the whole raw path, query included: exact routes only
+        if (file !== undefined) return sendFile(res, file, req.method === "HEAD");
         if (path.startsWith("/app/")) {
           const js = await readAppModule(APP_ROOT, path.slice("/app/".length));
           if (js !== null) return send(res, 200, "text/javascript; charset=utf-8", js);

@@ -70,3 +70,24 @@ export async function readAppModule(root: string, relPath: string): Promise<stri
   const tsFile = file.replace(/\.js$/, ".ts");
   return inside(root, tsFile) && !tsFile.endsWith(".d.ts") ? transpile(tsFile) : null;
 }
+
+/**
+ * Fixed files under fixed routes, for the in-browser mode (the browser bundle, the model's files): `prefix + name` for
+ * each of `names` that is a file in `dir` (a plain file name, as for the app's modules). The files are chosen here,
+ * when the server starts, not by requests: a request path must equal a route exactly — no decoding, no normalising —
+ * so no spelling of a path reaches anything else. Symlinks are resolved once (a Hugging Face cache links its files to
+ * blobs), to the file the server was pointed at.
+ */
+export function fixedRoutes(prefix: string, dir: string, names: readonly string[]): Map<string, string> {
+  const routes = new Map<string, string>();
+  for (const name of names) {
+    if (!SEGMENT.test(name)) throw new Error(`not a plain file name: ${JSON.stringify(name)}`);
+    try {
+      const real = realpathSync(join(dir, name));
+      if (statSync(real).isFile()) routes.set(`${prefix}${name}`, real);
+    } catch {
+      // absent: no route
+    }
+  }
+  return routes;
+}

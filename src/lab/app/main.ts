@@ -1,8 +1,11 @@
-// The lab page's behaviour. It reaches the model only through a LabClient (here the HTTP one) and draws what comes
-// back: figures with plotly.js, viewers with tlens's viewer runtime (both loaded by the page before this module).
+// The lab page's behaviour. It reaches the model only through a LabClient — the HTTP one (the server computes), or,
+// with "run in browser" (or ?mode=browser), the Web Worker one (the model loaded into the page) — and draws what
+// comes back: figures with plotly.js, viewers with tlens's viewer runtime (both loaded by the page before this module).
 import type { Figure, Viewer } from "../../viz/types.js";
-import type { IoiPair, LabClient, LabInfo, PatchKind, RunResponse } from "../protocol.js";
+import type { LoadProgress } from "../../browser/fetch-model.js";
+import type { BrowserModeInfo, IoiPair, LabClient, LabInfo, PatchKind, RunResponse } from "../protocol.js";
 import { HttpLabClient } from "./http-client.js";
+import { WorkerLabClient } from "./worker-client.js";
 
 interface PlotlyGlobal {
   react(el: HTMLElement, data: unknown[], layout: object, config: object): Promise<unknown>;
@@ -21,6 +24,10 @@ function byId<T extends HTMLElement>(id: string): T {
 
 const ui = {
   info: byId<HTMLDivElement>("model-info"),
+  runInBrowser: byId<HTMLInputElement>("run-in-browser"),
+  computeMode: byId<HTMLElement>("compute-mode"),
+  browserLoading: byId<HTMLProgressElement>("browser-loading"),
+  browserNote: byId<HTMLSpanElement>("browser-note"),
   error: document.querySelector<HTMLDivElement>("[data-testid=error]")!,
   prompt: byId<HTMLTextAreaElement>("prompt"),
   run: byId<HTMLButtonElement>("run"),
@@ -52,7 +59,10 @@ const ui = {
   ioiList: byId<HTMLOListElement>("ioi-list"),
 };
 
-const client: LabClient = new HttpLabClient();
+const server = new HttpLabClient();
+/** Where requests go: the server, or the model in this page once it is loaded. */
+let client: LabClient = server;
+let inPage: WorkerLabClient | null = null;
 /** The prompt of the last successful run (the panels below ask about it) and its top prediction. */
 let current: { prompt: string; top: string } | null = null;
 
@@ -110,6 +120,7 @@ function drawRun(r: RunResponse): void {
   const body = table.createTBody();
   r.predictions.forEach((p, i) => {
     const row = body.insertRow();
+    row.dataset.prob = String(p.prob); // unrounded, for comparisons
     for (const v of [String(i + 1), showTok(p.text), String(p.id), p.prob.toFixed(4), p.logit.toFixed(3)]) row.insertCell().textContent = v;
     row.cells[1].className = "tok";
     row.title = "use this token in the logit lens and as the DLA answer";
@@ -230,8 +241,55 @@ function describe(info: LabInfo): string {
   return `model ${info.model}: ${info.nLayers} layers × ${info.nHeads} heads, context ${info.nCtx} tokens${info.prependBos ? ", BOS prepended" : ""}`;
 }
 
+function showLoading(files: Map<string, LoadProgress>): void {
+  const all = [...files.values()];
+  const loaded = all.reduce((n, p) => n + p.loaded, 0);
+  const total = all.every((p) => p.total !== null) ? all.reduce((n, p) => n + (p.total ?? 0), 0) : null;
+  const mb = (n: number): string => (n / 1e6).toFixed(1);
+  if (total) {
+    ui.browserLoading.max = total;
+    ui.browserLoading.value = loaded;
+  } else ui.browserLoading.removeAttribute("value"); // indeterminate
+  ui.browserNote.textContent = `loading the model into the page: ${mb(loaded)}${total ? ` / ${mb(total)}` : ""} MB`;
+}
+
+/** Loads the model into a Web Worker of this page (once; kept when switching back to the server). */
+async function loadInPage(mode: Extract<BrowserModeInfo, { available: true }>, name: string): Promise<WorkerLabClient> {
+  const files = new Map<string, LoadProgress>();
+  ui.browserLoading.hidden = false;
+  try {
+    return await WorkerLabClient.start({ worker: mode.worker, model: mode.model, name, onProgress: (p) => { files.set(p.file, p); showLoading(files); } });
+  } finally {
+    ui.browserLoading.hidden = true;
+    ui.browserNote.textContent = "";
+  }
+}
+
+/** Sends requests to the model in this page (`inBrowser`) or to the server. */
+async function setMode(inBrowser: boolean, mode: BrowserModeInfo, name: string): Promise<void> {
+  ui.runInBrowser.checked = inBrowser;
+  if (!inBrowser || !mode.available) {
+    client = server;
+    ui.computeMode.textContent = "server";
+    if (inBrowser && !mode.available) throw new Error(`cannot run in the browser: ${mode.reason}`);
+    return;
+  }
+  ui.runInBrowser.disabled = true;
+  try {
+    inPage ??= await loadInPage(mode, name);
+    client = inPage;
+    const { backend, threads } = inPage.backend;
+    ui.computeMode.textContent = `browser (${backend}${backend === "wasm" ? `, ${threads} thread${threads > 1 ? "s" : ""}` : ""})`;
+  } catch (e) {
+    ui.runInBrowser.checked = false;
+    throw e;
+  } finally {
+    ui.runInBrowser.disabled = false;
+  }
+}
+
 async function start(): Promise<void> {
-  const info = await client.info();
+  const [info, mode] = await Promise.all([client.info(), fetch("/api/browser").then((r) => r.json() as Promise<BrowserModeInfo>)]);
   ui.info.textContent = describe(info);
   fillSelect(ui.attLayer, info.nLayers, "");
   fillSelect(ui.attHead, info.nHeads, "");
@@ -251,6 +309,13 @@ async function start(): Promise<void> {
   ui.patchRun.addEventListener("click", () => void guarded(runPatch));
   ui.patchCancel.addEventListener("click", () => sweep?.abort());
   ui.ioiRun.addEventListener("click", () => void guarded(generateIoi));
+  if (mode.available) {
+    ui.runInBrowser.disabled = false;
+    ui.runInBrowser.addEventListener("change", () => void guarded(() => setMode(ui.runInBrowser.checked, mode, info.model)));
+  } else {
+    ui.browserNote.textContent = `run in browser is unavailable: ${mode.reason}`;
+  }
+  if (new URLSearchParams(location.search).get("mode") === "browser") await setMode(true, mode, info.model);
   document.body.dataset.ready = "1";
 }
 
