@@ -19,9 +19,24 @@ export async function startToyLab(opts: LabServerOptions = {}): Promise<LabServe
 export const IOI_CLEAN = "When Mary and John went to the store, John gave a drink to";
 export const IOI_CORRUPTED = "When Mary and John went to the store, Mary gave a drink to";
 
+// 61 tokens with BOS, the two prompts differing from position 2 on: ~230 patched runs that change something for
+// resid_pre, long enough to cancel in the middle
+const MIDDLE = " and then".repeat(23);
+export const LONG_PATCH = {
+  kind: "resid_pre", clean: `When Mary and John${MIDDLE} went to the store, John gave a drink to`,
+  corrupted: `When John and Mary${MIDDLE} went to the store, Mary gave a drink to`, answer: " Mary", other: " John",
+};
+
+export interface RawAnswer {
+  status: number;
+  /** Header names in lower case. */
+  headers: Record<string, string>;
+  body: string;
+}
+
 /** Sends `head` (request line and headers, CRLF-separated, without the final blank line) and `body` as they are;
- *  the status and body of the answer. */
-export function rawRequest(port: number, head: string, body = ""): Promise<{ status: number; body: string }> {
+ *  the status, headers and body of the answer. */
+export function rawRequest(port: number, head: string, body = ""): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1", () => socket.write(`${head}\r\nConnection: close\r\n\r\n${body}`));
     const chunks: Buffer[] = [];
@@ -30,13 +45,18 @@ export function rawRequest(port: number, head: string, body = ""): Promise<{ sta
     socket.on("end", () => {
       const text = Buffer.concat(chunks).toString("utf8");
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
-      resolve({ status, body: text.slice(text.indexOf("\r\n\r\n") + 4) });
+      const end = text.indexOf("\r\n\r\n");
+      const headers = Object.fromEntries(text.slice(0, end).split("\r\n").slice(1).map((l) => {
+        const colon = l.indexOf(":");
+        return [l.slice(0, colon).trim().toLowerCase(), l.slice(colon + 1).trim()];
+      }));
+      resolve({ status, headers, body: text.slice(end + 4) });
     });
   });
 }
 
 /** GET `path` written raw on the socket. */
-export function rawGet(port: number, path: string): Promise<{ status: number; body: string }> {
+export function rawGet(port: number, path: string): Promise<RawAnswer> {
   return rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}`);
 }
 

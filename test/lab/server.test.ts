@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isLoopback, startLab, type LabServer } from "../../src/lab/server.js";
 import type { PatchEvent, RunResponse } from "../../src/lab/protocol.js";
 import type { QueueStats } from "../../src/lab/queue.js";
-import { IOI_CLEAN, postJson, rawRequest, startToyLab, toyLab } from "./helpers.js";
+import { IOI_CLEAN, LONG_PATCH as LONG, postJson, rawRequest, startToyLab, toyLab } from "./helpers.js";
 
 /** Resolves "connected" or the socket error's code. */
 function tryConnect(host: string, port: number): Promise<string> {
@@ -22,14 +22,6 @@ function tryConnect(host: string, port: number): Promise<string> {
 function nonLoopbackIPv4(): string[] {
   return Object.values(networkInterfaces()).flat().filter((a) => a && a.family === "IPv4" && !a.internal).map((a) => a!.address);
 }
-
-// 61 tokens with BOS, the two prompts differing from position 2 on: ~230 patched runs that change something for
-// resid_pre, long enough to cancel in the middle
-const MIDDLE = " and then".repeat(23);
-const LONG = {
-  kind: "resid_pre", clean: `When Mary and John${MIDDLE} went to the store, John gave a drink to`,
-  corrupted: `When John and Mary${MIDDLE} went to the store, Mary gave a drink to`, answer: " Mary", other: " John",
-};
 
 /** Starts a patch request; `events` fills as NDJSON lines arrive; `finished` resolves when the stream ends. */
 function streamPatch(url: string, body: object, controller = new AbortController()): { events: PatchEvent[]; finished: Promise<number>; controller: AbortController } {
