@@ -1,8 +1,8 @@
 // `npm run build:browser`: the browser build in dist/browser — tlens.js (the API, ESM), tlens-worker.js (the model's
-// Web Worker), tlens-kernels.js (a helper thread of the threaded kernels), tlens-lab-worker.js (the web lab's
-// in-page model, src/lab/worker.ts), tlens.wasm and tlens-mt.wasm (the wasm
-// kernels, one thread and threaded, compiled from the C sources by scripts/build-wasm.mjs; without the toolchain,
-// those of an earlier build in build/wasm/, else none: pages then run on the JS backend).
+// Web Worker), tlens-kernels.js (a helper thread of the threaded kernels), tlens-lab-worker.js (the web lab's in-page
+// model, src/lab/worker.ts), tlens.wasm and tlens-mt.wasm (the wasm kernels, one thread and threaded, compiled from
+// the C sources by scripts/build-wasm.mjs; without the toolchain, those of an earlier build in build/wasm/, else none:
+// pages then run on the JS backend).
 //
 // esbuild bundles for platform "browser" with no externals, so any Node built-in reachable from the entries fails
 // the build. The few Node-only modules the shared code reaches are swapped for browser stand-ins (the "browser" field

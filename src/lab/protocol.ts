@@ -1,6 +1,7 @@
-// The lab's wire protocol: what the page asks for and what it gets back, as plain JSON. The server (api.ts), the
-// compute functions (compute.ts) and the page (app/) share these types; the page reaches the model only through
-// LabClient, so that a client running the model in a Web Worker can replace the HTTP one.
+// The lab's wire protocol: what the page asks for and what it gets back, as plain JSON. The server (server.ts), the
+// compute functions (compute.ts), the lab worker (worker-host.ts) and the page (app/) share these types; the page
+// reaches the model only through LabClient: over HTTP (app/http-client.ts) or in its own Web Worker
+// (app/worker-client.ts).
 import type { Figure, Viewer } from "../viz/types.js";
 
 /** A token as the page shows it. */

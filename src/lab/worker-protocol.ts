@@ -16,6 +16,9 @@ export type LabWorkerRequest =
   /** Drops request `target`: a waiting one leaves the queue, a running sweep stops at its next patched run. */
   | { type: "cancel"; target: number };
 
+/** A request as the sender writes it, before it is given an id. */
+export type LabWorkerRequestBody = LabWorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
+
 export type LabWorkerResponse =
   | { id: number; type: "load-progress"; progress: LoadProgress }
   | { id: number; type: "progress"; done: number; total: number }

@@ -6,7 +6,7 @@ import type { LabModel } from "../../src/lab/compute.js";
 import type { PatchResponse, RunResponse } from "../../src/lab/protocol.js";
 import { validatePatch, validateRun } from "../../src/lab/validate.js";
 import { createLabWorkerHost, type LabWorkerHost } from "../../src/lab/worker-host.js";
-import type { LabWorkerLoaded, LabWorkerRequest, LabWorkerResponse } from "../../src/lab/worker-protocol.js";
+import type { LabWorkerLoaded, LabWorkerRequest, LabWorkerRequestBody, LabWorkerResponse } from "../../src/lab/worker-protocol.js";
 import { IOI_CLEAN, IOI_CORRUPTED, LONG_PATCH as LONG, toyLab } from "./helpers.js";
 
 let lab: LabModel;
@@ -15,7 +15,7 @@ const out: LabWorkerResponse[] = [];
 let nextId = 1;
 
 /** Sends a request; its id. */
-function send(req: LabWorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never): number {
+function send(req: LabWorkerRequestBody): number {
   const id = nextId++;
   host.receive({ ...req, id } as LabWorkerRequest);
   return id;

@@ -6,7 +6,7 @@ import type {
   AttentionRequest, AttentionResponse, DlaRequest, DlaResponse, IoiRequest, IoiResponse, LabClient, LabInfo,
   LogitLensRequest, LogitLensResponse, PatchRequest, PatchResponse, RunRequest, RunResponse,
 } from "../protocol.js";
-import type { LabWorkerLoaded, LabWorkerMethod, LabWorkerRequest, LabWorkerResponse } from "../worker-protocol.js";
+import type { LabWorkerLoaded, LabWorkerMethod, LabWorkerRequest, LabWorkerRequestBody, LabWorkerResponse } from "../worker-protocol.js";
 import { LabRequestError } from "./http-client.js";
 
 interface Pending {
@@ -83,8 +83,7 @@ export class WorkerLabClient implements LabClient {
     this.pending.clear();
   }
 
-  private send<T>(req: LabWorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never,
-    hooks: Omit<Pending, "resolve" | "reject"> = {}, signal?: AbortSignal): Promise<T> {
+  private send<T>(req: LabWorkerRequestBody, hooks: Omit<Pending, "resolve" | "reject"> = {}, signal?: AbortSignal): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       if (signal?.aborted) {
