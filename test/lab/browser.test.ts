@@ -4,7 +4,7 @@
 // sweep and see progress then a heatmap; IOI prompts; errors shown in the page; cancel. No console errors, no request
 // leaves the lab. In browser mode the server's model API gets no request at all, the page is cross-origin isolated and
 // its predictions equal the server's.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -245,6 +245,33 @@ describe.skipIf(!viz.findChromium() && !process.env.CI)("the lab in headless Chr
     await page.waitForSelector(rendered("dla-heads"));
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it("without the wasm kernels the page's worker falls back to the JS backend, with the same numbers", async () => {
+    const jsOnly = path.join(bundle, "js-only");
+    mkdirSync(jsOnly);
+    for (const f of ["tlens-lab-worker.js", "tlens-kernels.js"]) copyFileSync(path.join(bundle, f), path.join(jsOnly, f));
+    const other = await startToyLab({ browser: { bundleDir: jsOnly, model: { dir: TOY_IOI_DIR } } });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+      await page.goto(`${other.url}/?mode=browser`);
+      await page.waitForSelector("body[data-ready='1']");
+      expect(await page.textContent("[data-testid=compute-mode]")).toBe("browser (js)");
+      await page.click("[data-testid=run-button]");
+      await page.waitForSelector(rendered("dla-heads"));
+      const prompt = await page.inputValue("[data-testid=prompt-input]");
+      const expected = await (await toyLab()).run(validateRun((await toyLab()).model, { prompt }));
+      const probs = await page.$$eval("[data-testid=top-predictions] tbody tr", (trs) => trs.map((tr) => Number((tr as HTMLElement).dataset.prob)));
+      probs.forEach((p, i) => expect(Math.abs(p - expected.predictions[i].prob), `prediction ${i}`).toBeLessThanOrEqual(1e-4));
+      // the only errors: the wasm file the worker asked for is not there (404)
+      expect(errors.filter((e) => !/status of 404/.test(e))).toEqual([]);
+      await page.close();
+    } finally {
+      await other.close();
+    }
   });
 
   it("without the bundle the switch is disabled and the page says why", async () => {
