@@ -279,9 +279,10 @@ describe.skipIf(!viz.findChromium() && !process.env.CI)("the lab in headless Chr
     try {
       const page = await browser.newPage();
       await page.goto(`${other.url}/?mode=browser`);
-      await page.waitForFunction(() => (document.querySelector("[data-testid=error]")?.textContent ?? "") !== "");
+      await page.waitForSelector("body[data-ready='1']");
       expect(await page.textContent("[data-testid=error]")).toMatch(/^cannot run in the browser: the browser bundle is not built .* run npm run build:browser$/);
       expect(await page.isDisabled("[data-testid=run-in-browser]")).toBe(true);
+      expect(await page.isChecked("[data-testid=run-in-browser]")).toBe(false);
       expect(await page.textContent("#browser-note")).toMatch(/^run in browser is unavailable: the browser bundle is not built/);
       expect(await page.textContent("[data-testid=compute-mode]")).toBe("server");
       await page.close();

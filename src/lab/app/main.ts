@@ -267,13 +267,14 @@ async function loadInPage(mode: Extract<BrowserModeInfo, { available: true }>, n
 
 /** Sends requests to the model in this page (`inBrowser`) or to the server. */
 async function setMode(inBrowser: boolean, mode: BrowserModeInfo, name: string): Promise<void> {
-  ui.runInBrowser.checked = inBrowser;
   if (!inBrowser || !mode.available) {
     client = server;
+    ui.runInBrowser.checked = false;
     ui.computeMode.textContent = "server";
     if (inBrowser && !mode.available) throw new Error(`cannot run in the browser: ${mode.reason}`);
     return;
   }
+  ui.runInBrowser.checked = true;
   ui.runInBrowser.disabled = true;
   try {
     inPage ??= await loadInPage(mode, name);
@@ -315,7 +316,8 @@ async function start(): Promise<void> {
   } else {
     ui.browserNote.textContent = `run in browser is unavailable: ${mode.reason}`;
   }
-  if (new URLSearchParams(location.search).get("mode") === "browser") await setMode(true, mode, info.model);
+  // ?mode=browser starts in the page; when that fails the page says why and stays on the server
+  if (new URLSearchParams(location.search).get("mode") === "browser") await setMode(true, mode, info.model).catch(showError);
   document.body.dataset.ready = "1";
 }
 
