@@ -97,11 +97,12 @@ export class WorkerLabClient implements LabClient {
         reject(signal!.reason);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      const settle = <A extends unknown[]>(f: (...a: A) => void) => (...a: A): void => {
-        signal?.removeEventListener("abort", onAbort);
-        f(...a);
-      };
-      this.pending.set(id, { ...hooks, resolve: settle((v: unknown) => resolve(v as T)), reject: settle(reject) });
+      const settled = (): void => signal?.removeEventListener("abort", onAbort);
+      this.pending.set(id, {
+        ...hooks,
+        resolve: (v) => { settled(); resolve(v as T); },
+        reject: (e) => { settled(); reject(e); },
+      });
       this.worker.postMessage({ ...req, id } as LabWorkerRequest);
     });
   }
