@@ -60,6 +60,7 @@ export async function labCommand(argv: string[]): Promise<number> {
     if (!isLoopback(server.host)) {
       process.stderr.write(`tlens lab: WARNING: listening on ${server.host}, not on loopback: anyone who can reach this address can use the lab (there is no authentication)\n`);
     }
+    process.stderr.write(`tlens lab: run in browser: ${server.browser.available ? "available" : `unavailable (${server.browser.reason})`}\n`);
     console.log(`tlens lab: ${server.url}/ (model ${args.model}; Ctrl+C stops)`);
     return 0;
   } catch (e) {

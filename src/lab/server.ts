@@ -12,7 +12,7 @@ import { browserRoutes, type BrowserAssets } from "./assets.js";
 import { describeFailure, ioiCall, MODEL_CALLS, patchCall, type LabJob } from "./calls.js";
 import type { LabModel } from "./compute.js";
 import { labPage } from "./page.js";
-import type { ErrorBody, PatchEvent } from "./protocol.js";
+import type { BrowserModeInfo, ErrorBody, PatchEvent } from "./protocol.js";
 import { JobQueue } from "./queue.js";
 import { APP_ROOT, readAppModule } from "./static.js";
 import { LabError } from "./validate.js";
@@ -39,6 +39,8 @@ export interface LabServer {
   port: number;
   queue: JobQueue;
   server: Server;
+  /** Whether the page can run the model itself (GET /api/browser). */
+  browser: BrowserModeInfo;
   close(): Promise<void>;
 }
 
@@ -207,7 +209,7 @@ export async function startLab(lab: LabModel, opts: LabServerOptions = {}): Prom
   const port = (server.address() as AddressInfo).port;
   const shown = host.includes(":") ? `[${host}]` : host;
   return {
-    url: `http://${shown}:${port}`, host, port, queue, server,
+    url: `http://${shown}:${port}`, host, port, queue, server, browser: browser.info,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

@@ -1,9 +1,10 @@
 // `tlens lab` as a subprocess: help, bad options, a model that does not exist, and a real start on 127.0.0.1 (the
 // printed URL answers); an explicit --host is honoured with a warning.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import type { LabInfo } from "../../src/lab/protocol.js";
+import type { BrowserModeInfo, LabInfo } from "../../src/lab/protocol.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TLENS = ["--import", "tsx", "src/cli/main.ts"];
@@ -52,8 +53,12 @@ describe("tlens lab", () => {
   });
 
   it("starts on 127.0.0.1 and serves the model it loaded", async () => {
-    const { url } = await startLabProcess(["--port", "0"]);
+    const { url, stderr } = await startLabProcess(["--port", "0"]);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    // the in-browser mode: available where dist/browser has the lab worker (npm run build:browser), said at start
+    const browser = (await (await fetch(`${url}/api/browser`)).json()) as BrowserModeInfo;
+    expect(browser.available).toBe(existsSync(new URL("../../dist/browser/tlens-lab-worker.js", import.meta.url)));
+    await expect.poll(stderr).toContain(`tlens lab: run in browser: ${browser.available ? "available" : "unavailable (the browser bundle is not built"}`);
     const info = (await (await fetch(`${url}/api/info`)).json()) as LabInfo;
     expect(info).toMatchObject({ model: "toy-ioi", nLayers: 4, nHeads: 4, nCtx: 64 });
     expect(await (await fetch(`${url}/`)).text()).toContain("tlens lab: toy-ioi");
