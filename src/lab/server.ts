@@ -1,7 +1,9 @@
 // The lab's HTTP server (node:http): the page, its modules, plotly.js and the viewer runtime, and the JSON API. Model
 // work goes through one JobQueue (one run at a time, bounded, cancellable when the client goes away); validation,
 // the IOI generator and the info routes answer at once. Binds 127.0.0.1 unless a non-loopback host is explicitly
-// allowed, and then refuses requests whose Host header is not a loopback name (DNS rebinding).
+// allowed, and then refuses requests whose Host header is not a loopback name (DNS rebinding). For the in-browser mode
+// it also serves the browser bundle's lab worker and the model's files under fixed routes (assets.ts); every answer is
+// sent with the headers that make the page cross-origin isolated.
 import { createReadStream, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
