@@ -291,7 +291,7 @@ TGT512 static void kern_avx512_direct(int64_t kc, const float *A, const float *B
 }
 
 #ifndef TALL_PF_ROWS
-#define TALL_PF_ROWS 32  // B rows (128 B each) prefetched ahead
+#define TALL_PF_ROWS 128  // B rows (128 B each) prefetched ahead
 #endif
 
 // Tall AVX-512 kernel for products with few rows (one prompt: M = 15..28): every row against one 16-column half
