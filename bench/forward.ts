@@ -6,14 +6,22 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { cpus } from "node:os";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { getBackend, randint } from "../src/index.js";
 import { GPT2_SMALL_SHAPE, randomGpt2Small } from "./random-model.js";
 
+
+// The previous run's tensors are garbage by the next run; collect them first (untimed), as Python's reference
+// counting frees the reference's at once, so each run starts from the same heap.
+setFlagsFromString("--expose-gc");
+const collectGarbage = runInNewContext("gc") as () => void;
 
 async function medianMs(reps: number, fn: () => Promise<unknown>): Promise<number> {
   await fn();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
+    collectGarbage();
     const t = performance.now();
     await fn();
     times.push(performance.now() - t);

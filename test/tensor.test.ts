@@ -33,6 +33,15 @@ describe("creation and reading", () => {
     expect(Array.from(t.get("1:").dataSync())).toEqual([2, 3]);
   });
 
+  it("equal: shape and elements, views included, NaN never equal (torch.equal)", () => {
+    const t = tensor([[1, 2], [3, 4]]);
+    expect(t.equal(tensor([[1, 2], [3, 4]]))).toBe(true);
+    expect(t.transpose(0, 1).equal(tensor([[1, 3], [2, 4]]))).toBe(true);
+    expect(t.equal(tensor([[1, 2], [3, 5]]))).toBe(false);
+    expect(t.equal(tensor([1, 2, 3, 4]))).toBe(false);
+    expect(tensor([NaN]).equal(tensor([NaN]))).toBe(false);
+  });
+
   it("arange, full, eye", () => {
     expect(arr(arange(4))).toEqual([0, 1, 2, 3]);
     expect(arange(4).dtype).toBe("int32");

@@ -86,6 +86,15 @@ export class Tensor {
     return data.subarray(t.offset, t.offset + t.numel);
   }
 
+  /** torch.equal: same shape and the same elements (NaN never equals; dtypes may differ). */
+  equal(o: Tensor): boolean {
+    if (this.ndim !== o.ndim || this.shape.some((d, i) => d !== o.shape[i])) return false;
+    const a = this.dataSync();
+    const b = o.dataSync();
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+
   /** Always a copy: safe to keep and mutate. */
   async data(): Promise<TypedArray> {
     return this.dataSync().slice();

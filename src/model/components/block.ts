@@ -131,7 +131,7 @@ export class TransformerBlock {
       vN = await this.norm1(vIn);
       // hooks that only read (a cache) leave the three equal: one tensor then takes the fused projection, so a
       // cached run computes exactly the numbers of an uncached one
-      if (qIn === kIn && kIn === vIn && qN.eq(kN).all().item() && kN.eq(vN).all().item()) kN = vN = qN;
+      if (qIn === kIn && kIn === vIn && qN.equal(kN) && kN.equal(vN)) kN = vN = qN;
     }
     if (cfg.positionalEmbeddingType === "shortformer") {
       // TL: ln1(query_input) + pos_embed, ln1(key_input) + pos_embed; values see no positions

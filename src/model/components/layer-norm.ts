@@ -42,7 +42,7 @@ export class Norm {
     // a hook that only reads the scale (a cache) keeps the fused numbers, so cached runs equal uncached ones
     const given = scaleOut.clone();
     const scale = await this.hookScale.run(scaleOut);
-    if (scale.eq(given).all().item()) return this.hookNormalized.run(out);
+    if (scale.equal(given)) return this.hookNormalized.run(out);
     const y = x.sub(x.mean(-1, true)).div(scale);
     return this.hookNormalized.run(this.w ? y.mul(this.w).add(this.b!) : y);
   }
