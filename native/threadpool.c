@@ -1,26 +1,15 @@
 // Workers spin briefly on the current job after each one (back-to-back kernel calls are the common case) and
 // then sleep on a condition variable, so an idle pool costs no CPU. The caller returns as soon as every task is
 // done and no worker still holds the job — it never waits for sleeping workers to wake up.
-#include "threadpool.h"
+#include "threadpool_job.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#define TL_MAX_THREADS 64
 // ~50-100 µs of PAUSE: long enough to catch the next kernel call, short enough not to look busy to the scheduler
 #define TL_SPIN_ITERS 4000
-
-typedef struct {
-  tl_task_fn fn;
-  void *ctx;
-  int n_tasks;
-  atomic_int next;
-  atomic_int done;
-  /** workers currently inside this job */
-  atomic_int refs;
-} tl_job;
 
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static int pool_size = 1;
@@ -37,25 +26,6 @@ static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
 #endif
-}
-
-static void run_tasks(tl_job *job, int thread) {
-  for (;;) {
-    int t = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
-    if (t >= job->n_tasks) break;
-    job->fn(job->ctx, t, thread);
-    atomic_fetch_add_explicit(&job->done, 1, memory_order_release);
-  }
-}
-
-/** Works on the current job, if any is still published. */
-static void try_join(int thread) {
-  tl_job *job = atomic_load_explicit(&current_job, memory_order_acquire);
-  if (!job) return;
-  atomic_fetch_add_explicit(&job->refs, 1, memory_order_acq_rel);
-  // the caller may have retired the job between our load and our ref: then it is not ours to touch
-  if (atomic_load_explicit(&current_job, memory_order_acquire) == job) run_tasks(job, thread);
-  atomic_fetch_sub_explicit(&job->refs, 1, memory_order_release);
 }
 
 static void *worker_main(void *arg) {
@@ -75,7 +45,7 @@ static void *worker_main(void *arg) {
       pthread_mutex_unlock(&pool_mutex);
     }
     seen = gen;
-    try_join(thread);
+    tl_job_join(&current_job, thread);
   }
   return NULL;
 }
@@ -124,7 +94,7 @@ void tl_parallel_for(int n_tasks, tl_task_fn fn, void *ctx) {
   atomic_fetch_add_explicit(&job_generation, 1, memory_order_release);
   pthread_cond_broadcast(&pool_cond);
   pthread_mutex_unlock(&pool_mutex);
-  run_tasks(&job, 0);
+  tl_job_run_tasks(&job, 0);
   while (atomic_load_explicit(&job.done, memory_order_acquire) < n_tasks) cpu_relax();
   // retire the job, then wait for workers still inside it (they find no task left and leave at once)
   atomic_store_explicit(&current_job, NULL, memory_order_release);

@@ -3,21 +3,9 @@
 // too and spins until it is done (a page's main thread may not wait). Same protocol as native/threadpool.c: the job
 // lives on the caller's stack, helpers take a reference before touching it, and the caller retires it and waits
 // for the references to drop.
-#include <stdatomic.h>
-
-#include "../threadpool.h"
+#include "../threadpool_job.h"
 
 #define EXPORT(name) __attribute__((export_name(#name)))
-#define TL_MAX_THREADS 64
-
-typedef struct {
-  tl_task_fn fn;
-  void *ctx;
-  int n_tasks;
-  atomic_int next;
-  atomic_int done;
-  atomic_int refs;  // helpers currently inside this job
-} tl_job;
 
 static int pool_size = 1;
 static _Atomic(tl_job *) current_job;
@@ -31,15 +19,6 @@ EXPORT(tl_pool_set_threads) void tl_pool_set_threads(int n) {
 
 int tl_num_threads(void) { return pool_size; }
 
-static void run_tasks(tl_job *job, int thread) {
-  for (;;) {
-    int t = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
-    if (t >= job->n_tasks) break;
-    job->fn(job->ctx, t, thread);
-    atomic_fetch_add_explicit(&job->done, 1, memory_order_release);
-  }
-}
-
 // A helper's life (never returns): wait for a job, work on it.
 EXPORT(tl_worker_loop) void tl_worker_loop(int thread) {
   int seen = atomic_load(&generation);
@@ -47,11 +26,7 @@ EXPORT(tl_worker_loop) void tl_worker_loop(int thread) {
     int gen;
     while ((gen = atomic_load(&generation)) == seen) __builtin_wasm_memory_atomic_wait32((int *)&generation, seen, -1);
     seen = gen;
-    tl_job *job = atomic_load_explicit(&current_job, memory_order_acquire);
-    if (!job) continue;
-    atomic_fetch_add_explicit(&job->refs, 1, memory_order_acq_rel);
-    if (atomic_load_explicit(&current_job, memory_order_acquire) == job) run_tasks(job, thread);
-    atomic_fetch_sub_explicit(&job->refs, 1, memory_order_release);
+    tl_job_join(&current_job, thread);
   }
 }
 
@@ -69,7 +44,7 @@ void tl_parallel_for(int n_tasks, tl_task_fn fn, void *ctx) {
   atomic_store_explicit(&current_job, &job, memory_order_release);
   atomic_fetch_add_explicit(&generation, 1, memory_order_release);
   __builtin_wasm_memory_atomic_notify((int *)&generation, (unsigned)-1);
-  run_tasks(&job, 0);
+  tl_job_run_tasks(&job, 0);
   while (atomic_load_explicit(&job.done, memory_order_acquire) < n_tasks) {
   }
   atomic_store_explicit(&current_job, NULL, memory_order_release);
