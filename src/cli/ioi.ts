@@ -9,6 +9,7 @@ import { HookedTransformer } from "../model/hooked-transformer.js";
 import type { ActivationCache } from "../model/activation-cache.js";
 import { IOIDataset } from "../datasets/ioi.js";
 import { ABC_FLIP } from "../datasets/ioi-data.js";
+import { commandArgs, intFlag, parseFlags, stringFlag } from "./args.js";
 import * as patching from "../analysis/patching/index.js";
 import { dlaByLayer, logitLens } from "../analysis/logit-lens.js";
 import { detectHead } from "../analysis/head-detector.js";
@@ -588,42 +589,29 @@ interface ParsedArgs {
   opts: IoiOptions;
 }
 
-function parseArgs(argv: string[]): ParsedArgs | string {
+function parseArgs(argv: readonly string[]): ParsedArgs | string {
   const r: ParsedArgs = { model: "toy-ioi", out: "report", opts: {} };
-  const num = (flag: string, v: string | undefined, min: number): number | string => {
-    const n = Number(v);
-    return v === undefined || !Number.isInteger(n) || n < min ? `${flag} needs an integer ≥ ${min}` : n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].startsWith("--") && argv[i].includes("=") ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
-    const value = (): string | undefined => inline ?? argv[++i];
-    switch (flag) {
-      case "--model": { const v = value(); if (!v) return "--model needs a value"; r.model = v; break; }
-      case "--out": { const v = value(); if (!v) return "--out needs a value"; r.out = v; break; }
-      case "--n": { const v = num(flag, value(), 1); if (typeof v === "string") return v; r.opts.n = v; break; }
-      case "--seed": { const v = num(flag, value(), 0); if (typeof v === "string") return v; r.opts.seed = v; break; }
-      case "--top-heads": { const v = num(flag, value(), 1); if (typeof v === "string") return v; r.opts.topHeads = v; break; }
-      case "--prompt-type": { const v = value(); if (!v) return "--prompt-type needs a value"; r.opts.promptType = v; break; }
-      case "--prepend-bos": r.opts.prependBos = true; break;
-      case "--no-path-patching": r.opts.skipPathPatching = true; break;
-      case "--device": { const v = value(); if (v !== "cpu") return `--device: only "cpu" is available (got ${v ?? "nothing"})`; break; }
-      default: return `unknown option ${argv[i]}`;
-    }
-  }
-  return r;
+  const error = parseFlags(argv, {
+    "--model": stringFlag((v) => { r.model = v; }),
+    "--out": stringFlag((v) => { r.out = v; }),
+    "--n": intFlag(1, Infinity, (n) => { r.opts.n = n; }),
+    "--seed": intFlag(0, Infinity, (n) => { r.opts.seed = n; }),
+    "--top-heads": intFlag(1, Infinity, (n) => { r.opts.topHeads = n; }),
+    "--prompt-type": stringFlag((v) => { r.opts.promptType = v; }),
+    "--prepend-bos": () => { r.opts.prependBos = true; },
+    "--no-path-patching": () => { r.opts.skipPathPatching = true; },
+    "--device": (value) => {
+      const v = value();
+      if (v !== "cpu") return `--device: only "cpu" is available (got ${v ?? "nothing"})`;
+    },
+  });
+  return error ?? r;
 }
 
 /** `tlens ioi ...`: returns the exit code. */
 export async function ioiCommand(argv: string[]): Promise<number> {
-  if (argv.includes("-h") || argv.includes("--help")) {
-    console.log(IOI_USAGE);
-    return 0;
-  }
-  const parsed = parseArgs(argv);
-  if (typeof parsed === "string") {
-    console.error(`tlens ioi: ${parsed}\n\n${IOI_USAGE}`);
-    return 2;
-  }
+  const parsed = commandArgs("ioi", IOI_USAGE, argv, parseArgs);
+  if (typeof parsed === "number") return parsed;
   const start = Date.now();
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
   try {

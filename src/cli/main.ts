@@ -4,6 +4,7 @@ import { getBackend } from "../backend/index.js";
 import { NativeBackend } from "../backend/native.js";
 import { TlensError } from "../errors.js";
 import { downloadModel, HUB_MODELS } from "../loading/index.js";
+import { parseFlags, stringFlag } from "./args.js";
 import { ioiCommand } from "./ioi.js";
 import { labCommand } from "../lab/command.js";
 
@@ -34,25 +35,16 @@ function main(argv: string[]): number {
       return 0;
     case "download": {
       // tlens download <model> [--endpoint URL] [--revision REV] [--cache-dir DIR]: fetch into the HF cache
-      const args = argv.slice(1);
       const opts: { endpoint?: string; revision?: string; cacheDir?: string } = {};
       const names: string[] = [];
-      const flags: Record<string, "endpoint" | "revision" | "cacheDir"> = { "--endpoint": "endpoint", "--revision": "revision", "--cache-dir": "cacheDir" };
-      for (let i = 0; i < args.length; i++) {
-        const [flag, inline] = args[i].startsWith("--") ? args[i].split(/=(.*)/s, 2) : [args[i], undefined];
-        if (Object.hasOwn(flags, flag)) {
-          const value = inline ?? args[++i];
-          if (value === undefined) {
-            console.error(`tlens download: ${flag} needs a value`);
-            return 2;
-          }
-          opts[flags[flag]] = value;
-        } else if (flag.startsWith("-")) {
-          console.error(`tlens download: unknown option ${flag}`);
-          return 2;
-        } else {
-          names.push(args[i]);
-        }
+      const error = parseFlags(argv.slice(1), {
+        "--endpoint": stringFlag((v) => { opts.endpoint = v; }),
+        "--revision": stringFlag((v) => { opts.revision = v; }),
+        "--cache-dir": stringFlag((v) => { opts.cacheDir = v; }),
+      }, (word) => names.push(word));
+      if (error) {
+        console.error(`tlens download: ${error}`);
+        return 2;
       }
       if (names.length !== 1) {
         console.error(`usage: tlens download <model> [--endpoint URL] [--revision REV] [--cache-dir DIR]\nmodels: ${HUB_MODELS.join(", ")} or a hub repo id`);

@@ -1,4 +1,5 @@
 // `tlens lab`: loads the model once and serves the lab until interrupted.
+import { commandArgs, intFlag, parseFlags, stringFlag } from "../cli/args.js";
 import { TlensError } from "../errors.js";
 import { HookedTransformer } from "../model/hooked-transformer.js";
 import { browserModelDir, BUNDLE_DIR } from "./assets.js";
@@ -20,38 +21,20 @@ options:
 
 interface LabArgs { model: string; port: number; host?: string }
 
-function parseArgs(argv: string[]): LabArgs | string {
+function parseArgs(argv: readonly string[]): LabArgs | string {
   const r: LabArgs = { model: "toy-ioi", port: 8765 };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].startsWith("--") && argv[i].includes("=") ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
-    const value = (): string | undefined => inline ?? argv[++i];
-    switch (flag) {
-      case "--model": { const v = value(); if (!v) return "--model needs a value"; r.model = v; break; }
-      case "--host": { const v = value(); if (!v) return "--host needs a value"; r.host = v; break; }
-      case "--port": {
-        const v = value();
-        const n = Number(v);
-        if (!v || !Number.isInteger(n) || n < 0 || n > 65535) return "--port needs an integer from 0 to 65535";
-        r.port = n;
-        break;
-      }
-      default: return `unknown option ${argv[i]}`;
-    }
-  }
-  return r;
+  const error = parseFlags(argv, {
+    "--model": stringFlag((v) => { r.model = v; }),
+    "--host": stringFlag((v) => { r.host = v; }),
+    "--port": intFlag(0, 65535, (n) => { r.port = n; }),
+  });
+  return error ?? r;
 }
 
 /** `tlens lab ...`: resolves with an exit code when it fails to start; otherwise serves until the process ends. */
 export async function labCommand(argv: string[]): Promise<number> {
-  if (argv.includes("-h") || argv.includes("--help")) {
-    console.log(LAB_USAGE);
-    return 0;
-  }
-  const args = parseArgs(argv);
-  if (typeof args === "string") {
-    console.error(`tlens lab: ${args}\n\n${LAB_USAGE}`);
-    return 2;
-  }
+  const args = commandArgs("lab", LAB_USAGE, argv, parseArgs);
+  if (typeof args === "number") return args;
   try {
     process.stderr.write(`tlens lab: loading ${args.model}\n`);
     const lab = new LabModel(await HookedTransformer.fromPretrained(args.model), args.model);

@@ -1,0 +1,28 @@
+// The flag parser shared by tlens download / ioi / lab.
+import { describe, expect, it } from "vitest";
+import { intFlag, parseFlags, stringFlag } from "../../src/cli/args.js";
+
+describe("parseFlags", () => {
+  it("reads --flag value and --flag=value, switches and positional words", () => {
+    const got: Record<string, unknown> = {};
+    const words: string[] = [];
+    const error = parseFlags(["gpt2", "--out", "dir", "--n=5", "--fast", "x=y"], {
+      "--out": stringFlag((v) => { got.out = v; }),
+      "--n": intFlag(1, Infinity, (n) => { got.n = n; }),
+      "--fast": () => { got.fast = true; },
+    }, (w) => words.push(w));
+    expect(error).toBeNull();
+    expect(got).toEqual({ out: "dir", n: 5, fast: true });
+    expect(words).toEqual(["gpt2", "x=y"]);
+  });
+
+  it("says what is wrong: missing values, bad integers, unknown options, stray words", () => {
+    const flags = { "--out": stringFlag(() => {}), "--port": intFlag(0, 65535, () => {}), "--n": intFlag(1, Infinity, () => {}) };
+    expect(parseFlags(["--out"], flags)).toBe("--out needs a value");
+    expect(parseFlags(["--port", "70000"], flags)).toBe("--port needs an integer from 0 to 65535");
+    expect(parseFlags(["--n=0"], flags)).toBe("--n needs an integer ≥ 1");
+    expect(parseFlags(["--n", "2.5"], flags)).toBe("--n needs an integer ≥ 1");
+    expect(parseFlags(["--verbose"], flags)).toBe("unknown option --verbose");
+    expect(parseFlags(["word"], flags)).toBe("unknown option word");
+  });
+});
