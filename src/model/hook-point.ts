@@ -9,6 +9,15 @@ export type HookFn = (activation: Tensor, hook: HookPoint) => Tensor | void | Pr
 /** Which hooks: an exact name, a list of names, or a predicate over names. */
 export type NameFilter = string | string[] | ((name: string) => boolean);
 
+const READERS = new WeakSet<HookFn>();
+
+/** Marks fn as a hook that only reads its activation (a cache's): where TL fires a hook point several times with
+ *  equal values (ln1 for q, k and v), the forward may fire readers once and keep its fused kernels. */
+export function readerHook(fn: HookFn): HookFn {
+  READERS.add(fn);
+  return fn;
+}
+
 interface HookEntry {
   fn: HookFn;
   permanent: boolean;
@@ -31,6 +40,11 @@ export class HookPoint {
 
   get hasHooks(): boolean {
     return this.hooks.length > 0;
+  }
+
+  /** No hook, or only readerHook ones. */
+  get onlyReaders(): boolean {
+    return this.hooks.every((h) => READERS.has(h.fn));
   }
 
   add(fn: HookFn, opts: { isPermanent?: boolean; prepend?: boolean } = {}): void {

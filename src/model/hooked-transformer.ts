@@ -14,7 +14,7 @@ import { ActivationCache } from "./activation-cache.js";
 import { TransformerBlock } from "./components/block.js";
 import { Embed, PosEmbed, Unembed } from "./components/embed.js";
 import { Norm } from "./components/layer-norm.js";
-import { HookPoint, selectHooks, type HookFn, type NameFilter } from "./hook-point.js";
+import { HookPoint, readerHook, selectHooks, type HookFn, type NameFilter } from "./hook-point.js";
 import { loadPretrainedWeights } from "./pretrained.js";
 import { KeyValueCache } from "./kv-cache.js";
 import { generate, type GenerateOptions } from "./generate.js";
@@ -389,7 +389,7 @@ export class HookedTransformer {
     const store = new Map<string, Tensor>();
     const filter = opts.namesFilter ?? (() => true);
     const points = selectHooks(this.hookDict, filter);
-    const save: HookFn = (act, hook) => { store.set(hook.name, act); };
+    const save = readerHook((act, hook) => { store.set(hook.name, act); });
     const logits = await this.withHooks(points.map((p) => [p.name, save]), () => this.forward(input, opts));
     // keys in the order the hooks first fired, as TL's cache dict
     const cache = new ActivationCache(store, this);

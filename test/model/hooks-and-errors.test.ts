@@ -87,6 +87,10 @@ describe("hooks", () => {
     expect(cachedLogits.sub(clean).abs().max().item()).toBe(0);
     const [, partial] = await model.runWithCache(tokens, { namesFilter: (n) => n.endsWith("hook_z") });
     expect(partial.get("blocks.1.attn.hook_z").sub(cache.get("blocks.1.attn.hook_z")).abs().max().item()).toBe(0);
+    // a user hook on ln1 fires for q, k and v, as TL's (the cache's own hooks may fire once: they only read)
+    let calls = 0;
+    await model.runWithHooks(tokens, { fwdHooks: [["blocks.0.ln1.hook_normalized", () => { calls++; }]] });
+    expect(calls).toBe(3);
     // doubling ln_final's scale halves the normalised residual (before the affine), so the logits change
     const doubled = await model.runWithHooks(tokens, { fwdHooks: [["ln_final.hook_scale", (s) => s.mul(2)]] });
     expect(doubled.sub(clean).abs().max().item()).toBeGreaterThan(1e-2);

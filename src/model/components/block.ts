@@ -117,20 +117,20 @@ export class TransformerBlock {
       kIn = await this.hookKInput.run(repeated(this.attn.nKvHeads));
       vIn = await this.hookVInput.run(repeated(this.attn.nKvHeads));
     }
-    // TL normalises the q, k and v inputs separately (ln1's hooks fire three times); when nothing hooks ln1 and
-    // the three inputs are one tensor, normalising once gives the same numbers.
+    // TL normalises the q, k and v inputs separately (ln1's hooks fire three times); when only readers (a cache) hook
+    // ln1 and the three inputs are one tensor, normalising once (firing them once) gives the same numbers.
     let qN: Tensor;
     let kN: Tensor;
     let vN: Tensor;
-    const ln1Hooked = this.ln1?.hookPoints.some((h) => h.hasHooks) ?? false;
+    const ln1Hooked = this.ln1?.hookPoints.some((h) => !h.onlyReaders) ?? false;
     if (qIn === kIn && kIn === vIn && !ln1Hooked) {
       qN = kN = vN = await this.norm1(qIn);
     } else {
       qN = await this.norm1(qIn);
       kN = await this.norm1(kIn);
       vN = await this.norm1(vIn);
-      // hooks that only read (a cache) leave the three equal: one tensor then takes the fused projection, so a
-      // cached run computes exactly the numbers of an uncached one
+      // hooks that leave the three equal (ones that only read): one tensor then takes the fused projection, so the
+      // run computes exactly the numbers of an unhooked one
       if (qIn === kIn && kIn === vIn && qN.equal(kN) && kN.equal(vN)) kN = vN = qN;
     }
     if (cfg.positionalEmbeddingType === "shortformer") {

@@ -38,8 +38,11 @@ export class Norm {
     const scaleOut = Tensor.empty([...x.shape.slice(0, -1), 1], "float32");
     getBackend().layerNorm(xc.dataSync() as Float32Array, xc.numel / this.d, this.d, this.eps, this.type === "LN" ? (this.w!.contiguous().dataSync() as Float32Array) : null,
       this.type === "LN" ? (this.b!.contiguous().dataSync() as Float32Array) : null, out.storage.data as Float32Array, scaleOut.storage.data as Float32Array);
-    if (!this.hookScale.hasHooks) return this.hookNormalized.run(out);
-    // a hook that only reads the scale (a cache) keeps the fused numbers, so cached runs equal uncached ones
+    if (this.hookScale.onlyReaders) {
+      await this.hookScale.run(scaleOut);
+      return this.hookNormalized.run(out);
+    }
+    // a hook that leaves the scale as it was keeps the fused numbers, so cached runs equal uncached ones
     const given = scaleOut.clone();
     const scale = await this.hookScale.run(scaleOut);
     if (scale.equal(given)) return this.hookNormalized.run(out);
