@@ -582,6 +582,17 @@ static void pack_b_block(const cfg_t *cf, const float *b, int64_t brs, int64_t b
   pack_slivers(cf, cf->nr, b + k0 * brs, bcs, brs, n, kc, s0, s1, dst);
 }
 
+// Packs column slivers [s0, min(s1, nsl)) of B, every K block (of kcb), into dst: the layout of a whole packed B.
+static void pack_b_whole_range(const cfg_t *cf, const float *b, int64_t brs, int64_t bcs, int64_t n, int64_t k,
+                               int64_t kcb, int64_t nsl, int64_t s0, int64_t s1, float *dst) {
+  if (s1 > nsl) s1 = nsl;
+  int64_t npad = nsl * cf->nr;
+  for (int64_t k0 = 0; k0 < k; k0 += kcb) {
+    int64_t kc = k - k0 < kcb ? k - k0 : kcb;
+    pack_b_block(cf, b, brs, bcs, n, k0, kc, s0, s1, dst + k0 * npad + s0 * kc * cf->nr);
+  }
+}
+
 struct batch_ctx;
 static void prefetch_next(const struct batch_ctx *bc, int64_t i);
 
@@ -777,13 +788,8 @@ static void prepack_task(void *ctx, int task, int thread) {
     return;
   }
   task -= (int)pc->pa_tasks;
-  int64_t s0 = task * pc->pb_sl, s1 = s0 + pc->pb_sl;
-  if (s1 > j->nsl) s1 = j->nsl;
-  int64_t npad = j->nsl * j->cf->nr;
-  for (int64_t p = 0; p < j->nkb; p++) {
-    int64_t k0 = p * j->kcb, kc = j->k - k0 < j->kcb ? j->k - k0 : j->kcb;
-    pack_b_block(j->cf, j->b, j->brs, j->bcs, j->n, k0, kc, s0, s1, pc->bdst + k0 * npad + s0 * kc * j->cf->nr);
-  }
+  int64_t s0 = task * pc->pb_sl;
+  pack_b_whole_range(j->cf, j->b, j->brs, j->bcs, j->n, j->k, j->kcb, j->nsl, s0, s0 + pc->pb_sl, pc->bdst);
 }
 
 #define PREPACK_B_MAX_FLOATS (4 << 20)  // B packed whole by the call when it is at most this big (16 MB)
@@ -957,20 +963,15 @@ size_t tl_gemm_packed_b_floats(int64_t k, int64_t n) {
 typedef struct {
   const cfg_t *cf;
   const float *b;
-  int64_t rs, cs, k, n, nsl, kcb, nkb, per;
+  int64_t rs, cs, k, n, nsl, kcb, per;
   float *dst;
 } packb_ctx;
 
 static void packb_task(void *ctx, int task, int thread) {
   (void)thread;
   packb_ctx *pc = ctx;
-  int64_t s0 = task * pc->per, s1 = s0 + pc->per;
-  if (s1 > pc->nsl) s1 = pc->nsl;
-  int64_t npad = pc->nsl * pc->cf->nr;
-  for (int64_t p = 0; p < pc->nkb; p++) {
-    int64_t k0 = p * pc->kcb, kc = pc->k - k0 < pc->kcb ? pc->k - k0 : pc->kcb;
-    pack_b_block(pc->cf, pc->b, pc->rs, pc->cs, pc->n, k0, kc, s0, s1, pc->dst + k0 * npad + s0 * kc * pc->cf->nr);
-  }
+  int64_t s0 = task * pc->per;
+  pack_b_whole_range(pc->cf, pc->b, pc->rs, pc->cs, pc->n, pc->k, pc->kcb, pc->nsl, s0, s0 + pc->per, pc->dst);
 }
 
 void tl_gemm_pack_b(const float *b, int64_t rs, int64_t cs, int64_t k, int64_t n, float *dst) {
@@ -978,7 +979,7 @@ void tl_gemm_pack_b(const float *b, int64_t rs, int64_t cs, int64_t k, int64_t n
   if (k <= 0 || n <= 0) return;
   job_t j;
   job_setup(&j, cf, 1, n, k);
-  packb_ctx pc = {cf, b, rs, cs, k, n, j.nsl, j.kcb, j.nkb, 1, dst};
+  packb_ctx pc = {cf, b, rs, cs, k, n, j.nsl, j.kcb, 1, dst};
   int threads = tl_num_threads();
   int64_t tasks = (k * n < 256 * 1024 || threads <= 1) ? 1 : threads * 4;
   if (tasks > j.nsl) tasks = j.nsl;
