@@ -65,13 +65,13 @@ export async function fastSweep(inp: SweepInputs, variants: PatchVariant[], out:
   let done = 0;
   let corruptedScore: number | null = null;
   for (const variant of variants) {
-    const v = effectiveStart(inp, variant, corrupted, metricAbs, nPos);
+    const v = effectiveStart(inp, variant, corrupted, metricAbs);
     if (v) {
       byStart.set(v.startPos, [...(byStart.get(v.startPos) ?? []), v]);
       continue;
     }
     // the patch changes nothing the metric reads: its score is the corrupted run's
-    corruptedScore ??= await metricValue(inp.metric, metricLogits(corruptedLogits, metricAbs ?? null));
+    corruptedScore ??= await metricValue(inp.metric, metricLogits(corruptedLogits, metricAbs));
     out[variant.slot] = corruptedScore;
     done++;
   }
@@ -98,8 +98,7 @@ function metricLogits(logits: Tensor, metricAbs: number[] | null): Tensor {
 /** The variant with its start raised to the first position its patch changes (causal models, setters that honour
  *  offsets), or null when the patch cannot change what the metric reads: it writes the values already there, or
  *  only positions after every metric position. */
-function effectiveStart(inp: SweepInputs, v: PatchVariant, corrupted: ActivationCache, metricAbs: number[] | null,
-  nPos: number): PatchVariant | null {
+function effectiveStart(inp: SweepInputs, v: PatchVariant, corrupted: ActivationCache, metricAbs: number[] | null): PatchVariant | null {
   const before = corrupted.get(v.hookName);
   const after = before.clone();
   const replaced = inp.setter(after, v.index, inp.cleanCache.get(v.hookName), 0);
