@@ -15,6 +15,11 @@
         "native/gemm_kern_avx2.c",
         "native/gemm_kern_avx512.c",
         "native/ops.c",
+        "native/ops_isa.c",
+        "native/ops_dims.c",
+        "native/ops_elementwise.c",
+        "native/ops_reduce.c",
+        "native/ops_rows.c",
         "native/ops_generic.c",
         "native/ops_avx2.c",
         "native/ops_avx512.c"
