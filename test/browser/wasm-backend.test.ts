@@ -226,18 +226,22 @@ describe.skipIf(!HAVE_WASM)("threaded wasm kernels (tlens-mt.wasm, 2 threads)", 
     }
   });
 
+  /** f on the threaded build equals f on the one-thread build, bit for bit. */
+  const sameOnMt = (what: string, f: () => Tensor): void => {
+    const one = on("wasm", f);
+    registerWasmBackend(mt);
+    try {
+      assertClose(on("wasm", f), one, { exact: true }, what);
+    } finally {
+      registerWasmBackend(wasm);
+    }
+  };
+
   it("split elementwise ops and reductions big enough over the threads bit for bit as one thread does", () => {
     cases("wasm-mt strided", 4, (g) => {
       const x = randTensor(g, [64, 48, 40], "float32", { layout: "mixed" });
       const y = randTensor(g, [48, 40], "float32", { layout: "mixed" });
-      const f = (): Tensor => x.add(y).exp().sum(0).to("float32").add(x.argmax(0).to("float32"));
-      const one = on("wasm", f);
-      registerWasmBackend(mt);
-      try {
-        assertClose(on("wasm", f), one, { exact: true }, "mt add+exp+sum+argmax");
-      } finally {
-        registerWasmBackend(wasm);
-      }
+      sameOnMt("mt add+exp+sum+argmax", () => x.add(y).exp().sum(0).to("float32").add(x.argmax(0).to("float32")));
     });
   });
 
@@ -245,14 +249,7 @@ describe.skipIf(!HAVE_WASM)("threaded wasm kernels (tlens-mt.wasm, 2 threads)", 
     cases("wasm-mt ops", 6, (g) => {
       const x = randTensor(g, [3, 40, 96]);
       const w = randTensor(g, [96, 300]);
-      const f = (): Tensor => x.matmul(w).geluNew().softmax(-1);
-      const one = on("wasm", f);
-      registerWasmBackend(mt);
-      try {
-        assertClose(on("wasm", f), one, { exact: true }, "mt matmul+gelu+softmax");
-      } finally {
-        registerWasmBackend(wasm);
-      }
+      sameOnMt("mt matmul+gelu+softmax", () => x.matmul(w).geluNew().softmax(-1));
     });
   });
 });
