@@ -4,14 +4,13 @@
 // The drivers are the N-API addon's: the same coalescing, walking, bounds checks and threading over the pool.
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "../gemm_core.h"
 #include "../ops_api.h"
 
 #define EXPORT(name) __attribute__((export_name(#name)))
 
-// The kernels read tuning variables (TLENS_GEMM_*) with getenv; a page has no environment, and defining it here
+// The kernels read tuning variables (TLENS_GEMM_*, TLENS_OPS_ISA) with getenv; a page has no environment, and defining it here
 // keeps wasi-libc's environ (and its WASI imports) out of the module, which then imports nothing.
 char *getenv(const char *name) {
   (void)name;
