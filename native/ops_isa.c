@@ -29,7 +29,7 @@ static int isa_rank(const tl_ops_kernels *k) {
 }
 
 const char *tl_ops_set_isa(const char *name) {
-  if (!g_best) g_best = &tl_ops_generic;
+  if (!g_best) g_best = detect_best();
   const tl_ops_kernels *want = g_best;
   if (name && strcmp(name, "generic") == 0) want = &tl_ops_generic;
 #ifdef TL_OPS_X86
@@ -42,8 +42,9 @@ const char *tl_ops_set_isa(const char *name) {
 }
 
 const char *tl_ops_init(void) {
-  if (g_best) return tl_ops_k->name;
-  g_best = detect_best();
+  static int done;
+  if (done) return tl_ops_k->name;
+  done = 1;
   return tl_ops_set_isa(getenv("TLENS_OPS_ISA"));
 }
 
