@@ -13,14 +13,17 @@ export interface IOIDataOptions {
   seed?: number;
   prependBos?: boolean;
   symmetric?: boolean;
+  /** IOI templates (default "mixed", as in cautils). */
+  promptType?: string;
   /** Default GPT-2 (generateDataAndCaches passes the model's). */
   tokenizer?: Tokenizer;
 }
 
-/** The "mixed" IOI dataset and its ABC twin, as generate_data_and_caches builds them (no model needed). */
+/** The IOI dataset ("mixed" unless told) and its ABC twin, as generate_data_and_caches builds them (no model needed);
+ *  the IOI pipeline, `tlens ioi` and the lab's prompt pairs all come from here. */
 export function generateIOIData(opts: IOIDataOptions): { ioiDataset: IOIDataset; abcDataset: IOIDataset } {
   const ioiDataset = new IOIDataset({
-    promptType: "mixed",
+    promptType: opts.promptType ?? "mixed",
     N: opts.N,
     seed: opts.seed ?? 42,
     prependBos: opts.prependBos ?? false,

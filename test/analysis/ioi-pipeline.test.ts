@@ -82,7 +82,7 @@ describe("generateDataAndCaches", () => {
   it("the prompt pairs are the pipeline's dataset and its XYZ twin, cut before the answer", () => {
     const { ioiDataset, abcDataset } = generateIOIData({ N: 6, seed: 1 });
     const data = makeIoiData(model, { n: 6, seed: 1 });
-    const pairs = ioiPromptPairs(data);
+    const pairs = ioiPromptPairs(data.dataset, data.flipped);
     expect(data.dataset.sentences).toEqual(ioiDataset.sentences); // the same generator and flip as cautils
     expect(data.flipped.sentences).toEqual(abcDataset.sentences);
     pairs.forEach((p, i) => {

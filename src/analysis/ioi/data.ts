@@ -6,8 +6,8 @@ import type { Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { ActivationCache } from "../../model/activation-cache.js";
 import type { NameFilter } from "../../model/index.js";
-import { IOIDataset } from "../../datasets/ioi.js";
-import { ABC_FLIP, generateIOIData, type IOIDataOptions } from "../../datasets/ioi-data.js";
+import type { IOIDataset } from "../../datasets/ioi.js";
+import { generateIOIData, type IOIDataOptions } from "../../datasets/ioi-data.js";
 import { endPositions, ioiMetric, type EndPositions } from "./metric.js";
 
 export interface IoiDataOptions {
@@ -19,7 +19,7 @@ export interface IoiDataOptions {
   prependBos?: boolean;
 }
 
-/** The IOI inputs of a run: the dataset, its XYZ-corrupted twin (`ABC_FLIP`) and where each row's `end` is. */
+/** The IOI inputs of a run: the dataset, its XYZ-corrupted twin (`ABC_FLIP`, generateIOIData) and where each row's `end` is. */
 export interface IoiData {
   dataset: IOIDataset;
   flipped: IOIDataset;
@@ -34,8 +34,7 @@ export interface IoiData {
 export function makeIoiData(model: HookedTransformer, opts: IoiDataOptions = {}): IoiData {
   const vocab = model.cfg.dVocab;
   if (vocab < 50257) throw new TlensError(`IOI needs a model with the GPT-2 vocabulary (d_vocab ${vocab} < 50257): the IOI prompts are GPT-2 tokens`);
-  const dataset = new IOIDataset({ promptType: opts.promptType ?? "mixed", N: opts.n ?? 100, seed: opts.seed ?? 1, prependBos: opts.prependBos ?? false });
-  const flipped = dataset.genFlippedPrompts(ABC_FLIP);
+  const { ioiDataset: dataset, abcDataset: flipped } = generateIOIData({ promptType: opts.promptType, N: opts.n ?? 100, seed: opts.seed ?? 1, prependBos: opts.prependBos });
   const maxLen = dataset.toks.shape[1];
   if (flipped.toks.shape[1] !== maxLen) {
     throw new TlensError(`IOI: the flipped prompts tokenize to ${flipped.toks.shape[1]} positions, the clean ones to ${maxLen}; try another --seed`);
@@ -53,11 +52,11 @@ export interface IoiPromptPair {
   other: string;
 }
 
-/** The data's prompt pairs: the sentences without their last word (the answer). */
-export function ioiPromptPairs(data: Pick<IoiData, "dataset" | "flipped">): IoiPromptPair[] {
+/** The prompt pairs of a dataset and its corrupted twin: the sentences without their last word (the answer). */
+export function ioiPromptPairs(dataset: IOIDataset, flipped: IOIDataset): IoiPromptPair[] {
   const beforeAnswer = (s: string): string => s.slice(0, s.lastIndexOf(" "));
-  return data.dataset.ioiPrompts.map((p, i) => ({
-    clean: beforeAnswer(p.text), corrupted: beforeAnswer(data.flipped.sentences[i]), answer: ` ${p.IO}`, other: ` ${p.S}`,
+  return dataset.ioiPrompts.map((p, i) => ({
+    clean: beforeAnswer(p.text), corrupted: beforeAnswer(flipped.sentences[i]), answer: ` ${p.IO}`, other: ` ${p.S}`,
   }));
 }
 

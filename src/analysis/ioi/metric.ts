@@ -72,6 +72,16 @@ function positionIndex(logits: Tensor, seqLen: number, ends: EndPositions, where
   throw new ShapeError(`${where}: logits with ${p} positions: expected every position (${seqLen}), the distinct end positions (${ends.positions.length}) or one`);
 }
 
+/**
+ * logit[b, pos_b, correct_b] − logit[b, pos_b, incorrect_b] for each row b (the logit alone without `incorrect`):
+ * logits [batch, pos, d_vocab], pos / correct / incorrect [batch] (int32) → [batch].
+ */
+export function logitDiffAt(logits: Tensor, pos: Tensor, correct: Tensor, incorrect: Tensor | null): Tensor {
+  const rows = arange(0, logits.shape[0], 1, "int32");
+  const right = logits.get(rows, pos, correct);
+  return incorrect ? right.sub(logits.get(rows, pos, incorrect)) : right;
+}
+
 /** The per-prompt half of the metric (no model needed): logit[IO] − logit[S] at each row's `end`. */
 export interface IoiLogitDiffs {
   ends: EndPositions;
@@ -88,11 +98,7 @@ export function ioiLogitDiffs(dataset: IOIDataset, rows?: readonly number[]): Io
   const ends = endPositions(rowIds.map((b) => dataset.wordIdx.end[b]));
   const io = int32(rowIds.map((b) => dataset.ioTokenIDs[b]));
   const s = int32(rowIds.map((b) => dataset.sTokenIDs[b]));
-  const r = arange(0, rowIds.length, 1, "int32");
-  const perPrompt = (logits: Tensor): Tensor => {
-    const pos = positionIndex(logits, seqLen, ends, "ioiMetric");
-    return logits.get(r, pos, io).sub(logits.get(r, pos, s));
-  };
+  const perPrompt = (logits: Tensor): Tensor => logitDiffAt(logits, positionIndex(logits, seqLen, ends, "ioiMetric"), io, s);
   return { ends, io, s, perPrompt };
 }
 
