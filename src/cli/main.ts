@@ -2,9 +2,9 @@
 // The `tlens` command. Subcommands land with their issues; unknown ones get a usage message.
 import { getBackend } from "../backend/index.js";
 import { NativeBackend } from "../backend/native.js";
-import { TlensError } from "../errors.js";
 import { downloadModel, HUB_MODELS } from "../loading/index.js";
 import { parseFlags, stringFlag } from "./args.js";
+import { describeError } from "./errors.js";
 import { ioiCommand } from "./ioi.js";
 import { labCommand } from "../lab/command.js";
 
@@ -27,18 +27,6 @@ function describeBackend(): string {
   if (!(b instanceof NativeBackend)) return b.name;
   const a = b.addon;
   return `native (${b.isa} kernels, ${a.numThreads()} threads${a.mallocTuned?.() ? ", heap-reused large blocks" : ""})`;
-}
-
-/**
- * How a command's failure is printed: one line `tlens <cmd>: <message>` for a user error (a TlensError, whose message
- * says the fix, or a system error such as EACCES), a line saying it is a bug for anything else; the stack trace
- * only with --verbose or TLENS_DEBUG=1. Exit code 1.
- */
-function describeError(cmd: string, e: unknown, verbose: boolean): string {
-  const err = e instanceof Error ? e : new Error(String(e));
-  const user = e instanceof TlensError || typeof (e as NodeJS.ErrnoException).code === "string";
-  const line = `tlens ${cmd}: ${err.message}${user || verbose ? "" : " (an internal error: please report it; --verbose or TLENS_DEBUG=1 prints the stack trace)"}`;
-  return verbose && err.stack ? `${line}\n${err.stack}` : line;
 }
 
 /** Runs a command's promise to its exit code; a rejection is printed by describeError. */
