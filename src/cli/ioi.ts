@@ -24,6 +24,7 @@ options:
   --top-heads <K>      heads shown in the viewers (default 4)
   --no-path-patching   skip path patching
   --device <d>         cpu (the only device for now)
+  --verbose            stack traces with errors (also TLENS_DEBUG=1)
   -h, --help           this help`;
 
 interface ParsedArgs {
@@ -43,6 +44,7 @@ function parseArgs(argv: readonly string[]): ParsedArgs | string {
     "--prompt-type": stringFlag((v) => { r.opts.promptType = v; }),
     "--prepend-bos": () => { r.opts.prependBos = true; },
     "--no-path-patching": () => { r.opts.skipPathPatching = true; },
+    "--verbose": () => {}, // read by main.ts: stack traces with errors
     "--device": (value) => {
       const v = value();
       if (v !== "cpu") return `--device: only "cpu" is available (got ${v ?? "nothing"})`;

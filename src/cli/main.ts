@@ -19,7 +19,7 @@ commands:
   download <model> [--endpoint URL]    fetch a hub model (gpt2-small, ...) into the Hugging Face cache
   info                                 backend and version information
 
---verbose (or TLENS_DEBUG=1) prints stack traces with errors.`;
+tlens --verbose <command> (or TLENS_DEBUG=1) prints stack traces with errors.`;
 
 /** "native (avx512 kernels, 2 threads, heap-reused large blocks)" or "js" */
 function describeBackend(): string {
@@ -62,10 +62,10 @@ function download(argv: string[], verbose: boolean): number {
 }
 
 function main(args: string[]): number {
-  // --verbose anywhere (or TLENS_DEBUG=1): stack traces with errors
-  const verbose = args.includes("--verbose") || process.env.TLENS_DEBUG === "1";
-  const argv = args.filter((a) => a !== "--verbose");
+  // stack traces with errors: `tlens --verbose <command>`, `tlens ioi ... --verbose` (a flag of ioi's), TLENS_DEBUG=1
+  const argv = args[0] === "--verbose" ? args.slice(1) : args;
   const [cmd] = argv;
+  const verbose = argv !== args || process.env.TLENS_DEBUG === "1" || (cmd === "ioi" && argv.includes("--verbose"));
   switch (cmd) {
     case "info":
       console.log(`tlens backend: ${describeBackend()}`);

@@ -158,7 +158,8 @@ describe("tlens command line", () => {
     expect(below.status).toBe(1);
     expectOneLineError(below.stderr, /^tlens ioi: --out .*: cannot write there: .*ENOTDIR.*; choose a folder you can write to/);
     expect(readFileSync(file, "utf8")).toBe("not a folder");
-    for (const r of [tlens([...args, "--out", file, "--verbose"]), tlens([...args, "--out", file], { env: { TLENS_DEBUG: "1" } })]) {
+    const traced = [tlens([...args, "--out", file, "--verbose"]), tlens(["--verbose", ...args, "--out", file]), tlens([...args, "--out", file], { env: { TLENS_DEBUG: "1" } })];
+    for (const r of traced) {
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/^tlens ioi: --out .*is a file/);
       expect(r.stderr).toMatch(/\n\s+at /);

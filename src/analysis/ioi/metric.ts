@@ -1,7 +1,7 @@
 // The IOI metric, the one logit difference every IOI analysis reads (the report, the example, the lab, path
 // patching, mean ablation): logit[IO] − logit[S] at each prompt's `end`, per prompt, as a mean, or normalised
 // against a clean and a corrupted level. It reads logits at every position, at the distinct `end` positions only
-// (what the patching functions compute with `metricPositions: endPositions`), or at one position per row.
+// (what the patching functions compute with `metricPositions: metric.ends.positions`), or at one position per row.
 import { ShapeError } from "../../errors.js";
 import { arange, Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
