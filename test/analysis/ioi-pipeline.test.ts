@@ -4,7 +4,7 @@
 // to the logit difference, the lens ends at the model's logits, the whole model is F(M)), and against plain hooked
 // runs computed here without the pipeline's code.
 import { beforeAll, describe, expect, it } from "vitest";
-import { HookedTransformer, ShapeError, Tensor, zeros, type ActivationCache } from "../../src/index.js";
+import { HookedTransformer, ShapeError, Tensor, patching, zeros, type ActivationCache } from "../../src/index.js";
 import { generateIOIData } from "../../src/datasets/ioi-data.js";
 import {
   generateDataAndCaches, ioiMetric, ioiPromptPairs, ioiResultsJson, logitsToLogitDiffs, makeIoiData, runIoiPipeline, type IoiData, type IoiResults,
@@ -138,6 +138,13 @@ describe("runIoiPipeline on toy-ioi (20 prompts)", () => {
     expect(r.patching.residPre.get(3, r.patching.positions.indexOf("end")).item()).toBeGreaterThan(0.8);
     expect(Math.abs(r.patching.residPre.get(3, r.patching.positions.indexOf("punct")).item())).toBeLessThan(0.05);
   });
+
+  it("the sweeps by end group = one sweep over every prompt with the denoising metric at the distinct end positions", async () => {
+    const { clean, flipped } = r.logitDiff;
+    const metric = ioiMetric(model, data.dataset, { clean, corrupted: flipped, normalization: "denoising" });
+    const every = await patching.getActPatchAttnHeadAllPosEvery(model, data.flippedTokens, cache, metric, { metricPositions: metric.ends.positions });
+    expect(every.sub(r.patching.heads).abs().max().item()).toBeLessThan(2e-4);
+  }, 60_000);
 
   it("path patching finds name movers with a negative direct effect; the circuit keeps most of the behaviour", () => {
     const pp = r.pathPatching!;
