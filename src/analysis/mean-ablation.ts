@@ -11,7 +11,7 @@ import type { IOIDataset } from "../datasets/ioi.js";
 import { progressReporter, type ProgressOptions } from "./progress.js";
 import { gatherLayout, resolveMetricLayout, resolvePositions, type Head, type PositionedMetric, type PositionSpec } from "./path-patching.js";
 import { metricValue } from "./patching/engine.js";
-import { ioiMetric } from "./ioi-circuit.js";
+import { ioiMetric } from "./ioi/metric.js";
 
 /** Heads by class, e.g. `{ "name mover": [[9, 9], [10, 0]], ... }` (seed 002's CIRCUIT). */
 export type Circuit = Readonly<Record<string, readonly Head[]>>;

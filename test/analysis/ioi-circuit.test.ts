@@ -8,8 +8,9 @@ import {
 } from "../../src/index.js";
 import type { Head } from "../../src/analysis/path-patching.js";
 import {
-  attentionToWords, attentionVsProjection, backupNameMoverAnalysis, ioiHeadDla, ioiMetric, valueWeightedPattern,
+  attentionToWords, attentionVsProjection, backupNameMoverAnalysis, ioiHeadDla, valueWeightedPattern,
 } from "../../src/analysis/ioi-circuit.js";
+import { ioiMetric } from "../../src/analysis/ioi/metric.js";
 import {
   addMeanAblationHook, circuitWithout, computeMeansByTemplate, getAllMinimalityScores, getCircuitScore, getCircuitScores,
   getHeadsAndPosnsToKeep, meanAblationHooks, type Circuit, type SeqPosToKeep,
