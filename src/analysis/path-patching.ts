@@ -20,7 +20,7 @@ import { ShapeError, TlensError } from "../errors.js";
 import { arange, cat, Tensor } from "../tensor/index.js";
 import type { HookedTransformer } from "../model/hooked-transformer.js";
 import type { ActivationCache } from "../model/activation-cache.js";
-import { KeyValueCacheEntry } from "../model/kv-cache.js";
+import { finalNorm, KeyValuePrefix, ln1, mlpOutput, runBlocks, tileBatch, unembed } from "../model/run/index.js";
 import type { HookFn, NameFilter } from "../model/hook-point.js";
 import type { IOIDataset } from "../datasets/ioi.js";
 import { progressReporter, type ProgressOptions } from "./progress.js";
@@ -168,16 +168,12 @@ export function gatherLayout(t: Tensor, layout: MetricLayout): Tensor {
   return t.get(arange(0, batch, 1, "int32"), int32(layout.rows)).unsqueeze(1);
 }
 
-/** Normalised final stream [N, n, d_model] → the metric (through the unembedding unless the metric can skip it). */
-async function scoreResid(model: HookedTransformer, metric: PositionedMetric, finalResid: Tensor, shortcut: boolean): Promise<number> {
-  const normalized = model.lnFinal ? await model.lnFinal.forward(finalResid) : finalResid;
+/** Final residual stream [N, n, d_model] → ln_final → the metric (through the unembedding unless shortcut and the
+ *  metric can skip it). */
+export async function scoreResid(model: HookedTransformer, metric: PositionedMetric, finalResid: Tensor, shortcut: boolean): Promise<number> {
+  const normalized = await finalNorm(model, finalResid);
   if (shortcut && metric.fromNormalizedResid) return metric.fromNormalizedResid(normalized);
-  return metricValue(metric, model.unembed.forward(normalized));
-}
-
-/** Tiles x [batch, ...] `times` along the batch. */
-function tileBatch(x: Tensor, times: number): Tensor {
-  return times === 1 ? x : cat(Array.from({ length: times }, () => x), 0);
+  return metricValue(metric, unembed(model, normalized));
 }
 
 function hasAnyHooks(model: HookedTransformer): boolean {
@@ -294,8 +290,7 @@ async function frozenStreams(runs: Runs, groups: Head[][], senderPos: number[][]
     if (freezeMlps) {
       stream = stream.add(tileBatch(at(orig.get(`blocks.${l}.hook_mlp_out`)), G));
     } else {
-      const normalized = block.ln2 ? await block.ln2.forward(stream) : stream;
-      stream = stream.add(await block.mlp.forward(normalized));
+      stream = stream.add(await mlpOutput(model, l, stream));
     }
   }
 }
@@ -316,7 +311,7 @@ function freezeHooks(runs: Runs, group: Head[], senderPos: number[][], freezeMlp
         else act.set([rows, pos, h], new_.get(z(l)).get(rows, pos, h));
       }
     }]);
-    if (freezeMlps && model.blocks[l].mlp) hooks.push([`blocks.${l}.hook_mlp_out`, (act) => { act.copy_(orig.get(`blocks.${l}.hook_mlp_out`)); }]);
+    if (freezeMlps && !model.cfg.attnOnly) hooks.push([`blocks.${l}.hook_mlp_out`, (act) => { act.copy_(orig.get(`blocks.${l}.hook_mlp_out`)); }]);
   }
   return hooks;
 }
@@ -345,7 +340,7 @@ export async function getPathPatchHeadToFinalResidPost(model: HookedTransformer,
   const origNeeded: string[] = [`blocks.${L - 1}.hook_resid_post`];
   for (let l = 0; l < L; l++) {
     origNeeded.push(`blocks.${l}.hook_resid_pre`, `blocks.${l}.hook_attn_out`);
-    if (model.blocks[l].mlp) origNeeded.push(`blocks.${l}.hook_mlp_out`);
+    if (!model.cfg.attnOnly) origNeeded.push(`blocks.${l}.hook_mlp_out`);
   }
   const runs = await prepareRuns(model, opts, origNeeded);
   const { batch, seqLen } = runs;
@@ -411,7 +406,7 @@ async function receiverValuesFast(runs: Runs, groups: Head[][], senderPos: numbe
     if (!layers.includes(l)) return;
     const block = model.blocks[l];
     const attn = block.attn;
-    const x = block.ln1 ? await block.ln1.forward(stream) : stream;
+    const x = await ln1(model, l, stream);
     let xqk = x;
     if (model.cfg.positionalEmbeddingType === "shortformer") {
       // the block adds the positional embeddings to the normalised query and key inputs
@@ -503,7 +498,7 @@ export async function getPathPatchHeadToHeads(model: HookedTransformer, metric: 
   const origNeeded: string[] = [`blocks.${L - 1}.hook_resid_post`];
   for (let l = 0; l < L; l++) {
     origNeeded.push(`blocks.${l}.hook_resid_pre`, `blocks.${l}.hook_attn_out`, `blocks.${l}.attn.hook_k`, `blocks.${l}.attn.hook_v`);
-    if (model.blocks[l].mlp) origNeeded.push(`blocks.${l}.hook_mlp_out`);
+    if (!model.cfg.attnOnly) origNeeded.push(`blocks.${l}.hook_mlp_out`);
   }
   const runs = await prepareRuns(model, opts, origNeeded);
   const { batch, seqLen, orig } = runs;
@@ -536,20 +531,7 @@ export async function getPathPatchHeadToHeads(model: HookedTransformer, metric: 
       // stage 2: the original run from the first receiver layer, positions ≥ p0, receivers patched
       let residual = tileBatch(orig.get(`blocks.${minLayer}.hook_resid_pre`).narrow(1, p0, seqLen - p0), G).contiguous();
       const hooks = receiverHooks(model, values, G, batch, cols, p0);
-      for (const hp of model.hookPoints.values()) hp.positionOffset = p0;
-      try {
-        for (let l = minLayer; l < L; l++) {
-          const entry = new KeyValueCacheEntry();
-          if (p0 > 0) {
-            entry.keys = tileBatch(orig.get(`blocks.${l}.attn.hook_k`).narrow(1, 0, p0), G);
-            entry.values = tileBatch(orig.get(`blocks.${l}.attn.hook_v`).narrow(1, 0, p0), G);
-          }
-          const input = residual;
-          residual = await model.withHooks(hooks, () => model.blocks[l].forward(input, { attentionMask: null, kvCache: entry }));
-        }
-      } finally {
-        for (const hp of model.hookPoints.values()) hp.positionOffset = 0;
-      }
+      residual = await runBlocks(model, residual, { from: minLayer, to: L, prefix: KeyValuePrefix.fromCache(orig, p0, G), hooks });
       const final = p0 > 0 ? cat([tileBatch(orig.get(finalName).narrow(1, 0, p0), G), residual], 1) : residual;
       for (let i = 0; i < G; i++) out[idx[i]] = await scoreResid(model, metric, gatherLayout(final.narrow(0, i * batch, batch), layout), shortcut);
       done += G;
