@@ -1,9 +1,8 @@
 // The residual-stream components at positions (W_E, W_pos, every head, every MLP, biases), normalised as ln1 sees them.
 import type { ActivationCache, HookedTransformer } from "../../model/index.js";
 import { stack, Tensor, zeros } from "../../tensor/index.js";
-import { Resolved, atPositions } from "./targets.js";
+import { type Resolved, atPositions } from "./targets.js";
 import { centre, lnScaleAt } from "./head-inputs.js";
-
 
 /** Component labels of a decomposition of the stream into layer L: W_E, W_pos, the bias of the decomposed side
  *  (b_K or b_Q), the summed b_O of the layers before L, then for each layer l < L its heads `L{l}H{h}` and `MLP{l}`. */
@@ -29,7 +28,7 @@ export function headResultsAt(model: HookedTransformer, cache: ActivationCache, 
 }
 
 /** [C, batch, d_model] raw stream components at the positions, in label order (the bias slot is zero). */
-export function componentsAt(model: HookedTransformer, cache: ActivationCache, layer: number, pos: readonly number[], what: string): Tensor {
+function componentsAt(model: HookedTransformer, cache: ActivationCache, layer: number, pos: readonly number[], what: string): Tensor {
   const batch = pos.length;
   const d = model.cfg.dModel;
   const parts: Tensor[] = [

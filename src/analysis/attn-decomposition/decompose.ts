@@ -3,12 +3,11 @@ import { TlensError } from "../../errors.js";
 import type { ActivationCache, HookedTransformer } from "../../model/index.js";
 import { arange, stack, Tensor, zeros } from "../../tensor/index.js";
 import { project } from "../projection.js";
-import { AttnHeadTarget, Resolved, atPositions, idx, needS1, needTokens, resolveTarget } from "./targets.js";
-import { foldedQK, keyAt, lnNormalize, normalizedInputAt, queryAt } from "./head-inputs.js";
-import { LinearScoreFunction, mapOfKey, mapOfQuery } from "./linear-scores.js";
+import { type AttnHeadTarget, type Resolved, atPositions, idx, needS1, needTokens, resolveTarget } from "./targets.js";
+import { foldedQK, type HeadWeights, keyAt, lnNormalize, normalizedInputAt, queryAt } from "./head-inputs.js";
+import { type LinearScoreFunction, mapOfKey, mapOfQuery } from "./linear-scores.js";
 import { BIAS, attnDecompositionLabels, normalizedComponentsAt } from "./components.js";
 import { getEffectiveEmbedding } from "./effective-embedding.js";
-
 
 export type QueryIntervention = "sub_W_U_IO" | "project_to_W_U_IO" | null;
 export type KeyIntervention = "sub_MLP0" | "project_to_MLP0" | null;
@@ -113,111 +112,131 @@ export async function decomposeAttnScores(model: HookedTransformer, cache: Activ
   const kInt = opts.interveneOnKey ?? null;
   if (by === "keys" && kInt === "sub_MLP0") throw new TlensError(`${what}: decomposing by keys, interveneOnKey can only be "project_to_MLP0" (the keys are the decomposed side)`);
   if (by === "queries" && qInt === "sub_W_U_IO") throw new TlensError(`${what}: decomposing by queries, interveneOnQuery can only be "project_to_W_U_IO" (the queries are the decomposed side)`);
-  const S1 = sub ? needS1(r, what) : r.S1;
-  const w = foldedQK(model, r.layer, r.head);
-  const withS1Unembed = opts.includeS1InUnembedProjection ?? false;
-  const needMlp0 = kInt !== null;
-  const mlp0 = needMlp0 ? await mlp0Directions(model, cache, r, opts, what) : null;
-  if (needMlp0 && sub && !mlp0!.S1) throw new TlensError(`${what}: needs the S1 positions/tokens for the baseline's MLP0 direction`);
+  const mlp0 = kInt !== null ? await mlp0Directions(model, cache, r, opts, what) : null;
+  if (mlp0 && sub && !mlp0.S1) throw new TlensError(`${what}: needs the S1 positions/tokens for the baseline's MLP0 direction`);
+  const d: Decomposition = {
+    model, cache, r, what, sub, qInt, kInt, mlp0, S1: sub ? needS1(r, what) : r.S1, w: foldedQK(model, r.layer, r.head),
+    withS1Unembed: opts.includeS1InUnembedProjection ?? false,
+  };
+  const fixed = by === "keys" ? fixedQueries(d) : fixedKeys(d);
+  const decomposed = by === "keys" ? decomposedKeys(d) : decomposedQueries(d);
+  return assemble(d, by, fixed, decomposed);
+}
 
-  // ---- the fixed side: one linear map per facet
-  const maps: LinearScoreFunction[] = [];
-  let fixedFacets: string[];
-  if (by === "keys") {
-    let qs: Tensor[];
-    if (qInt === "sub_W_U_IO") {
-      const u = lnNormalize(model, unembedDirections(model, r, false, what)[0]);
-      qs = [u.matmul(w.W_Q).add(w.b_Q)];
-      fixedFacets = ["IO_sub"];
-    } else if (qInt === "project_to_W_U_IO") {
-      const u = normalizedInputAt(model, cache, r.layer, r.head, r.end, what);
-      const [par, perp] = splitAlong(u, unembedDirections(model, r, withS1Unembed, what));
-      qs = [par.matmul(w.W_Q), perp.matmul(w.W_Q).add(w.b_Q)];
-      fixedFacets = ["IO_dir", "IO_perp"];
-    } else {
-      qs = [queryAt(cache, r, r.end, what)];
-      fixedFacets = ["unchanged"];
-    }
-    for (const q of qs) maps.push(mapOfQuery(w, q, sub));
+/** What the stages of decomposeAttnScores share. */
+interface Decomposition {
+  model: HookedTransformer;
+  cache: ActivationCache;
+  r: Resolved;
+  what: string;
+  /** subtract the baseline key S1's score */
+  sub: boolean;
+  S1: number[] | null;
+  qInt: QueryIntervention;
+  kInt: KeyIntervention;
+  w: HeadWeights;
+  withS1Unembed: boolean;
+  /** MLP0 directions [batch, d_model] at IO and S1 (key interventions only) */
+  mlp0: { IO: Tensor; S1: Tensor | null } | null;
+}
+
+/** One side: a list of tensors (linear maps, or normalised components) and their facet names. */
+interface Facets<T> { items: T[]; facets: string[] }
+
+/** Decomposing by keys, the fixed query side: one linear map per facet. */
+function fixedQueries(d: Decomposition): Facets<LinearScoreFunction> {
+  const { model, cache, r, w, what } = d;
+  let qs: Tensor[];
+  let facets: string[];
+  if (d.qInt === "sub_W_U_IO") {
+    const u = lnNormalize(model, unembedDirections(model, r, false, what)[0]);
+    qs = [u.matmul(w.W_Q).add(w.b_Q)];
+    facets = ["IO_sub"];
+  } else if (d.qInt === "project_to_W_U_IO") {
+    const u = normalizedInputAt(model, cache, r.layer, r.head, r.end, what);
+    const [par, perp] = splitAlong(u, unembedDirections(model, r, d.withS1Unembed, what));
+    qs = [par.matmul(w.W_Q), perp.matmul(w.W_Q).add(w.b_Q)];
+    facets = ["IO_dir", "IO_perp"];
   } else {
-    let ks: Tensor[];
-    const keyFrom = (u: Tensor, withBias: boolean): Tensor => (withBias ? u.matmul(w.W_K).add(w.b_K) : u.matmul(w.W_K));
-    if (kInt === "sub_MLP0") {
-      ks = [keyFrom(lnNormalize(model, mlp0!.IO), true)];
-      if (sub) ks = [ks[0].sub(keyFrom(lnNormalize(model, mlp0!.S1!), true))];
-      fixedFacets = ["MLP0_sub"];
-    } else if (kInt === "project_to_MLP0") {
-      const [par, perp] = splitAlong(normalizedInputAt(model, cache, r.layer, r.head, r.IO, what), mlp0!.IO);
-      ks = [keyFrom(par, false), keyFrom(perp, true)];
-      if (sub) {
-        const [parS, perpS] = splitAlong(normalizedInputAt(model, cache, r.layer, r.head, S1!, what), mlp0!.S1!);
-        ks = [ks[0].sub(keyFrom(parS, false)), ks[1].sub(keyFrom(perpS, true))];
-      }
-      fixedFacets = ["MLP0_dir", "MLP0_perp"];
-    } else {
-      let k = keyAt(model, cache, r, r.IO, what);
-      if (sub) k = k.sub(keyAt(model, cache, r, S1!, what));
-      ks = [k];
-      fixedFacets = ["unchanged"];
-    }
-    for (const k of ks) maps.push(mapOfKey(w, k));
+    qs = [queryAt(cache, r, r.end, what)];
+    facets = ["unchanged"];
   }
+  return { items: qs.map((q) => mapOfQuery(w, q, d.sub)), facets };
+}
 
-  // ---- the decomposed side: normalised components [G][C, batch, d_model]
-  let decomposed: Tensor[];
-  let decomposedFacets: string[];
-  if (by === "keys") {
-    const vIO = normalizedComponentsAt(model, cache, r, r.IO, what);
-    const vS1 = sub ? normalizedComponentsAt(model, cache, r, S1!, what) : null;
-    if (kInt === "project_to_MLP0") {
-      const [par, perp] = splitAlong(vIO, mlp0!.IO);
-      decomposed = [par, perp];
-      if (vS1) {
-        const [parS, perpS] = splitAlong(vS1, mlp0!.S1!);
-        decomposed = [par.sub(parS), perp.sub(perpS)];
-      }
-      decomposedFacets = ["MLP0_dir", "MLP0_perp"];
-    } else {
-      decomposed = [vS1 ? vIO.sub(vS1) : vIO];
-      decomposedFacets = ["unchanged"];
+/** Decomposing by queries, the fixed key side (minus the S1 key when subtracting): one linear map per facet. */
+function fixedKeys(d: Decomposition): Facets<LinearScoreFunction> {
+  const { model, cache, r, w, what, sub, S1, mlp0 } = d;
+  const keyFrom = (u: Tensor, withBias: boolean): Tensor => (withBias ? u.matmul(w.W_K).add(w.b_K) : u.matmul(w.W_K));
+  let ks: Tensor[];
+  let facets: string[];
+  if (d.kInt === "sub_MLP0") {
+    ks = [keyFrom(lnNormalize(model, mlp0!.IO), true)];
+    if (sub) ks = [ks[0].sub(keyFrom(lnNormalize(model, mlp0!.S1!), true))];
+    facets = ["MLP0_sub"];
+  } else if (d.kInt === "project_to_MLP0") {
+    const [par, perp] = splitAlong(normalizedInputAt(model, cache, r.layer, r.head, r.IO, what), mlp0!.IO);
+    ks = [keyFrom(par, false), keyFrom(perp, true)];
+    if (sub) {
+      const [parS, perpS] = splitAlong(normalizedInputAt(model, cache, r.layer, r.head, S1!, what), mlp0!.S1!);
+      ks = [ks[0].sub(keyFrom(parS, false)), ks[1].sub(keyFrom(perpS, true))];
     }
+    facets = ["MLP0_dir", "MLP0_perp"];
   } else {
-    const vEnd = normalizedComponentsAt(model, cache, r, r.end, what);
-    if (qInt === "project_to_W_U_IO") {
-      decomposed = splitAlong(vEnd, unembedDirections(model, r, withS1Unembed, what));
-      decomposedFacets = ["IO_dir", "IO_perp"];
-    } else {
-      decomposed = [vEnd];
-      decomposedFacets = ["unchanged"];
-    }
+    let k = keyAt(model, cache, r, r.IO, what);
+    if (sub) k = k.sub(keyAt(model, cache, r, S1!, what));
+    ks = [k];
+    facets = ["unchanged"];
   }
+  return { items: ks.map((k) => mapOfKey(w, k)), facets };
+}
 
-  // ---- contributions [F, G, C, batch]
-  const F = maps.length;
-  const G = decomposed.length;
+/** The decomposed key side: normalised components [C, batch, d_model] per facet (IO minus S1 when subtracting). */
+function decomposedKeys(d: Decomposition): Facets<Tensor> {
+  const { model, cache, r, what, mlp0 } = d;
+  const vIO = normalizedComponentsAt(model, cache, r, r.IO, what);
+  const vS1 = d.sub ? normalizedComponentsAt(model, cache, r, d.S1!, what) : null;
+  if (d.kInt !== "project_to_MLP0") return { items: [vS1 ? vIO.sub(vS1) : vIO], facets: ["unchanged"] };
+  const [par, perp] = splitAlong(vIO, mlp0!.IO);
+  if (!vS1) return { items: [par, perp], facets: ["MLP0_dir", "MLP0_perp"] };
+  const [parS, perpS] = splitAlong(vS1, mlp0!.S1!);
+  return { items: [par.sub(parS), perp.sub(perpS)], facets: ["MLP0_dir", "MLP0_perp"] };
+}
+
+/** The decomposed query side: normalised components [C, batch, d_model] at `end` per facet. */
+function decomposedQueries(d: Decomposition): Facets<Tensor> {
+  const vEnd = normalizedComponentsAt(d.model, d.cache, d.r, d.r.end, d.what);
+  if (d.qInt !== "project_to_W_U_IO") return { items: [vEnd], facets: ["unchanged"] };
+  return { items: splitAlong(vEnd, unembedDirections(d.model, d.r, d.withS1Unembed, d.what)), facets: ["IO_dir", "IO_perp"] };
+}
+
+/** Contributions [F, G, C, batch] of every fixed facet × decomposed facet, their means and the checks. */
+function assemble(d: Decomposition, by: "keys" | "queries", fixed: Facets<LinearScoreFunction>, decomposed: Facets<Tensor>): AttnScoreDecomposition {
+  const { model, cache, r, what } = d;
+  const F = fixed.items.length;
+  const G = decomposed.items.length;
   const perFacet: Tensor[] = [];
-  for (const m of maps) {
+  for (const m of fixed.items) {
     for (let g = 0; g < G; g++) {
-      const c = decomposed[g].mul(m.linearMap.unsqueeze(0)).sum(-1); // [C, batch]
+      const c = decomposed.items[g].mul(m.linearMap.unsqueeze(0)).sum(-1); // [C, batch]
       if (g === G - 1) c.set([BIAS], m.bias); // the bias term always goes with the ⟂ (or only) part
       perFacet.push(c);
     }
   }
   const C = perFacet[0].shape[0];
   const contributions = stack(perFacet).reshape(F, G, C, r.batch);
-  const labels = attnDecompositionLabels(model, r.layer, by);
   const mean = contributions.mean(-1);
-  const total = contributions.sum([0, 1, 2]);
   let actual: Tensor | null = null;
   const scoresName = `blocks.${r.layer}.attn.hook_attn_scores`;
   if (cache.has(scoresName)) {
     const rows = atPositions(cache.get(scoresName).get(":", r.head), r.end, what); // [batch, key]
     actual = rows.get(arange(r.batch), idx(r.IO));
-    if (sub) actual = actual.sub(rows.get(arange(r.batch), idx(S1!)));
+    if (d.sub) actual = actual.sub(rows.get(arange(r.batch), idx(d.S1!)));
   }
+  const [fixedFacets, decomposedFacets] = [fixed.facets, decomposed.facets];
   return {
-    decomposeBy: by, labels, fixedFacets, decomposedFacets, contributions, mean,
-    grid: toGrid(model, r.layer, mean), total, actual,
+    decomposeBy: by, labels: attnDecompositionLabels(model, r.layer, by), fixedFacets, decomposedFacets, contributions, mean,
+    grid: toGrid(model, r.layer, mean), total: contributions.sum([0, 1, 2]), actual,
     get(a: string, b?: string): Tensor {
       for (let f = 0; f < F; f++) {
         for (let g = 0; g < G; g++) {
@@ -233,7 +252,7 @@ export async function decomposeAttnScores(model: HookedTransformer, cache: Activ
 }
 
 /** [..., C] in label order → [..., 1 + layer, max(n_heads + 1, 4)] (the notebooks' heatmap). */
-export function toGrid(model: HookedTransformer, layer: number, flat: Tensor): Tensor {
+function toGrid(model: HookedTransformer, layer: number, flat: Tensor): Tensor {
   const H = model.cfg.nHeads;
   const width = Math.max(H + 1, 4);
   const lead = flat.shape.slice(0, -1);

@@ -5,7 +5,6 @@ import { cat, Tensor } from "../../tensor/index.js";
 import { ln1, mlpOutput } from "../../model/run/index.js";
 import { idx } from "./targets.js";
 
-
 export interface EffectiveEmbedding {
   /** [n, d_model]: W_E rows ("W_E (no MLPs)") */
   W_E: Tensor;

@@ -2,11 +2,10 @@
 import { TlensError } from "../../errors.js";
 import type { ActivationCache, HookedTransformer } from "../../model/index.js";
 import { arange, stack, Tensor } from "../../tensor/index.js";
-import { AttnHeadTarget, atPositions, idx, needS1, resolveTarget } from "./targets.js";
+import { type AttnHeadTarget, atPositions, idx, needS1, resolveTarget } from "./targets.js";
 import { foldedQK } from "./head-inputs.js";
 import { BIAS, attnDecompositionLabels, normalizedComponentsAt } from "./components.js";
 import { mlp0Directions, splitAlong, unembedDirections } from "./decompose.js";
-
 
 export interface FullDecompositionOptions extends AttnHeadTarget {
   subtractS1AttnScores?: boolean;

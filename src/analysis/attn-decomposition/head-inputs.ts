@@ -3,8 +3,7 @@
 //   S = (u_i W_Q + b_Q) · (u_j W_K + b_K) / attnScale.
 import type { ActivationCache, HookedTransformer } from "../../model/index.js";
 import { Tensor, zeros } from "../../tensor/index.js";
-import { Resolved, atPositions } from "./targets.js";
-
+import { type Resolved, atPositions } from "./targets.js";
 
 export interface HeadWeights {
   /** [d_model, d_head] */
@@ -35,7 +34,7 @@ export function foldedQK(model: HookedTransformer, layer: number, head: number):
   return { W_Q: W_Q.contiguous(), W_K: W_K.contiguous(), b_Q: b_Q.contiguous(), b_K: b_K.contiguous(), attnScale: attn.attnScale };
 }
 
-export function centres(model: HookedTransformer): boolean {
+function centres(model: HookedTransformer): boolean {
   const t = model.cfg.normalizationType;
   return t === "LN" || t === "LNPre";
 }

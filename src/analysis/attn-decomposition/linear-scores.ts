@@ -2,9 +2,8 @@
 import { TlensError } from "../../errors.js";
 import type { ActivationCache, HookedTransformer } from "../../model/index.js";
 import { arange, Tensor } from "../../tensor/index.js";
-import { AttnHeadTarget, Resolved, atPositions, idx, needS1, resolveTarget } from "./targets.js";
-import { HeadWeights, foldedQK, keyAt, lnNormalize, queryAt, rowDot } from "./head-inputs.js";
-
+import { type AttnHeadTarget, type Resolved, atPositions, idx, needS1, resolveTarget } from "./targets.js";
+import { type HeadWeights, foldedQK, keyAt, lnNormalize, queryAt, rowDot } from "./head-inputs.js";
 
 export interface LinearScoreFunction {
   /** [batch, d_model]: acts on u, the normalised ln1 input (centred, divided by ln1's scale, before any affine) */
@@ -80,7 +79,7 @@ export interface KeySideVectorsOptions extends LinearFuncOptions {
   normalize?: boolean;
 }
 
-export function probsWithNewScore(cache: ActivationCache, r: Resolved, scores: Tensor, what: string): Tensor {
+function probsWithNewScore(cache: ActivationCache, r: Resolved, scores: Tensor, what: string): Tensor {
   // [batch, key]: the cached scores of each row's end query
   const row = atPositions(cache.get(`blocks.${r.layer}.attn.hook_attn_scores`).get(":", r.head), r.end, what).clone();
   row.set([arange(r.batch), idx(r.IO)], scores);

@@ -6,7 +6,6 @@ import type { IOIDataset } from "../../datasets/index.js";
 import { project } from "../projection.js";
 import { atPositions, idx, needS1, needTokens, resolveTarget } from "./targets.js";
 
-
 export interface PositionFlipOptions {
   /** [layer, head], e.g. [10, 7] */
   head: readonly [number, number];

@@ -4,8 +4,6 @@ import type { HookedTransformer } from "../../model/index.js";
 import { arange, Tensor } from "../../tensor/index.js";
 import type { IOIDataset } from "../../datasets/index.js";
 
-
-
 /** Per-row positions (IOI's word_idx): the query position `end`, the key `IO` and the baseline key `S1`. */
 export interface IOIPositions {
   end: readonly number[];

@@ -12,7 +12,7 @@ import { cat, type Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { ActivationCache } from "../../model/activation-cache.js";
 import type { HookFn } from "../../model/hook-point.js";
-import { KeyValuePrefix, logitsFromResidual, runBlockFromZ, runBlocks, tileBatch } from "../../model/run/index.js";
+import { blockHasSharedHooks, KeyValuePrefix, logitsFromResidual, runBlockFromZ, runBlocks, tileBatch } from "../../model/run/index.js";
 import type { PatchSetter } from "./setters.js";
 
 /** One patched run: its place in the result, the hook it edits and the first position it can change. */
@@ -153,7 +153,7 @@ async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: Pat
   for (let l = chunk[0].layer; l <= last; l++) {
     const newcomers = chunk.filter((v) => v.layer === l);
     // z patches at a block no shared hook touches skip its attention: their z is the corrupted run's, patched
-    const quiet = !model.blocks[l].forwardOrder.some((h) => h.hasHooks);
+    const quiet = !blockHasSharedHooks(model, l);
     const fromZ = quiet ? newcomers.filter((v) => v.hookName === `blocks.${l}.attn.hook_z`) : [];
     const hooked = newcomers.filter((v) => !fromZ.includes(v));
     if (hooked.length) {

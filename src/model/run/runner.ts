@@ -89,6 +89,11 @@ export async function runBlockFromZ(model: HookedTransformer, l: number, residPr
   return block.afterAttention(pre, await block.attn.outputFromZ(z, ctx), ctx);
 }
 
+/** Does a shared hook (model.addHook, permanent or not) fire anywhere in block l? */
+export function blockHasSharedHooks(model: HookedTransformer, l: number): boolean {
+  return model.blocks[l].forwardOrder.some((h) => h.hasHooks);
+}
+
 /** Could block l's outputs at early positions be skipped (keys and values computed on their own)? Only when no
  *  hook fires in the block and its attention inputs are ln1(resid_pre) alone. */
 function canSkipOutputs(model: HookedTransformer, l: number, ctx: RunContext): boolean {
