@@ -24,7 +24,7 @@ export {
   type QuerySideVectorsOptions, type KeySideVectorsOptions, type EffectiveEmbedding, type EffectiveEmbeddingOptions,
   type QueryIntervention, type KeyIntervention, type DecomposeAttnScoresOptions, type AttnScoreDecomposition,
   type FullDecompositionOptions, type FullAttnScoreDecomposition, type PositionFlipOptions, type PositionFlipResult,
-} from "./attn-decomposition/index.js";
+} from "./attn-decomposition.js";
 export {
   steeringHook, steeringHookName, addSteeringVector, withSteering, runWithSteering, generateWithSteering, contrastiveSteeringVector,
   steeringSweep, steeringGenerations,

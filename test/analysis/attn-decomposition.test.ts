@@ -7,7 +7,7 @@ import { ActivationCache, HookedTransformer, IOIDataset, Tensor, generateDataAnd
 import {
   attnScoresAsLinearFuncOfKeys, attnScoresAsLinearFuncOfQueries, attnScoresForKeySideVectors, attnScoresForQuerySideVectors,
   copySuppressionHookNames, decomposeAttnScores, decomposeAttnScoresFull, getEffectiveEmbedding, headResultsAt, positionFlipPatching,
-} from "../../src/analysis/attn-decomposition/index.js";
+} from "../../src/analysis/attn-decomposition.js";
 import { project } from "../../src/analysis/projection.js";
 import { GOLDEN_CASES, GOLDEN_DIR, goldenInputs, maxAbsDiff } from "../golden.js";
 

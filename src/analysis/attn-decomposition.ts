@@ -13,17 +13,21 @@
 // of unfolded models are folded into W_Q/b_Q and W_K/b_K here, so every identity below holds for any GPT-2-style
 // model, folded or not. u is linear in the residual stream's components (each centred and divided by the same
 // scale), so S splits exactly into one term per component plus the bias term.
-export { type IOIPositions, type IOITokens, type AttnHeadTarget } from "./targets.js";
-export { foldedQK } from "./head-inputs.js";
+export { type IOIPositions, type IOITokens, type AttnHeadTarget } from "./attn-decomposition/targets.js";
+export { foldedQK } from "./attn-decomposition/head-inputs.js";
 export {
   attnScoresAsLinearFuncOfQueries, attnScoresAsLinearFuncOfKeys, attnScoresForQuerySideVectors, attnScoresForKeySideVectors,
   type LinearScoreFunction, type LinearFuncOptions, type SideVectorScores, type QuerySideVectorsOptions, type KeySideVectorsOptions,
-} from "./linear-scores.js";
-export { attnDecompositionLabels, headResultsAt } from "./components.js";
-export { getEffectiveEmbedding, type EffectiveEmbedding, type EffectiveEmbeddingOptions } from "./effective-embedding.js";
+} from "./attn-decomposition/linear-scores.js";
+export { attnDecompositionLabels, headResultsAt } from "./attn-decomposition/components.js";
+export {
+  getEffectiveEmbedding, type EffectiveEmbedding, type EffectiveEmbeddingOptions,
+} from "./attn-decomposition/effective-embedding.js";
 export {
   decomposeAttnScores, copySuppressionHookNames,
   type QueryIntervention, type KeyIntervention, type DecomposeAttnScoresOptions, type AttnScoreDecomposition,
-} from "./decompose.js";
-export { decomposeAttnScoresFull, type FullDecompositionOptions, type FullAttnScoreDecomposition } from "./full-decomposition.js";
-export { positionFlipPatching, type PositionFlipOptions, type PositionFlipResult } from "./position-flip.js";
+} from "./attn-decomposition/decompose.js";
+export {
+  decomposeAttnScoresFull, type FullDecompositionOptions, type FullAttnScoreDecomposition,
+} from "./attn-decomposition/full-decomposition.js";
+export { positionFlipPatching, type PositionFlipOptions, type PositionFlipResult } from "./attn-decomposition/position-flip.js";
