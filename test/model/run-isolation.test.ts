@@ -1,7 +1,7 @@
 // Run isolation: hooks, caches and position state added by one call apply to that call only. Overlapping calls
 // (async hooks yield, so runs interleave) must give exactly the numbers of the same calls made one at a time.
 import { beforeAll, describe, expect, it } from "vitest";
-import { HookedTransformer, patching, type Tensor } from "../../src/index.js";
+import { Generator, HookedTransformer, generateWithSteering, patching, randn, runWithSteering, type Tensor } from "../../src/index.js";
 import type { HookFn } from "../../src/model/hook-point.js";
 import { GOLDEN_DIR as G, goldenCommon as common, goldenInputs, maxAbsDiff } from "../golden.js";
 
@@ -116,6 +116,28 @@ describe("overlapping runs equal sequential ones", () => {
     expect(maxDiff(z, zSeq)).toBe(0);
     expect(maxDiff(naive, naiveSeq)).toBe(0);
     expect(maxDiff(ablated, ablatedSeq)).toBe(0);
+  });
+
+  it("steered runs and generations (their hooks belong to the call) overlapping plain ones", async () => {
+    const prompt = row(tokens, 0).narrow(1, 0, 5);
+    const opts = { maxNewTokens: 5, doSample: false };
+    const vector = randn([64], { generator: new Generator(1) }).mul(8);
+    const spec = { hook: "blocks.1.hook_resid_pre", vector, coeff: 1, positions: [1, 2] };
+    const plainSeq = await model.generate(prompt, opts) as Tensor;
+    const steeredSeq = await generateWithSteering(model, prompt, spec, opts) as Tensor;
+    const logitsSeq = await runWithSteering(model, tokens, spec);
+    const forwardSeq = await model.forward(tokens);
+    expect(maxDiff(logitsSeq, forwardSeq)).toBeGreaterThan(0);
+    const [plain, steered, logits, fwd] = await Promise.all([
+      model.generate(prompt, { ...opts, fwdHooks: [["blocks.0.hook_resid_pre", slow]] }) as Promise<Tensor>,
+      generateWithSteering(model, prompt, spec, opts) as Promise<Tensor>,
+      runWithSteering(model, tokens, spec),
+      model.forward(tokens),
+    ]);
+    expect(maxDiff(plain, plainSeq)).toBe(0);
+    expect(maxDiff(steered, steeredSeq)).toBe(0);
+    expect(maxDiff(logits, logitsSeq)).toBe(0);
+    expect(maxDiff(fwd, forwardSeq)).toBe(0);
   });
 
   it("model.addHook hooks stay shared: every run sees them", async () => {
