@@ -66,6 +66,8 @@ export class HookedTransformer {
   unembed!: Unembed;
   /** Hook points by name, in TL's module order (hook_dict). */
   private hookDict = new Map<string, HookPoint>();
+  /** Every hook point in the order the forward reaches them. */
+  private forwardOrder: readonly HookPoint[] = [];
 
   constructor(cfg: Partial<HookedTransformerConfig>, tokenizer: Tokenizer | null = null) {
     this.cfg = makeConfig(cfg);
@@ -139,8 +141,11 @@ export class HookedTransformer {
     this.blocks = Array.from({ length: cfg.nLayers }, (_, l) => new TransformerBlock(l, cfg, shortformerPos));
     this.lnFinal = cfg.normalizationType ? new Norm("ln_final", cfg.normalizationType, cfg.dModel, cfg.eps) : null;
     this.unembed = new Unembed(cfg.dModel, cfg.dVocabOut);
-    const points = [this.embed.hook, ...(this.posEmbed ? [this.posEmbed.hook] : []), ...this.blocks.flatMap((b) => b.moduleOrder), ...(this.lnFinal?.hookPoints ?? [])];
-    this.hookDict = new Map(points.map((p) => [p.name, p]));
+    // the blocks' hook tables give both orders; the embeddings come first and ln_final last in both
+    const first = [this.embed.hook, ...(this.posEmbed ? [this.posEmbed.hook] : [])];
+    const last = this.lnFinal?.hookPoints ?? [];
+    this.forwardOrder = [...first, ...this.blocks.flatMap((b) => b.forwardOrder), ...last];
+    this.hookDict = new Map([...first, ...this.blocks.flatMap((b) => b.moduleOrder), ...last].map((p) => [p.name, p]));
   }
 
   // ---------- parameters ----------
@@ -263,8 +268,7 @@ export class HookedTransformer {
 
   /** Every hook point name, in the order the forward pass reaches them. */
   hookNames(): string[] {
-    const points = [this.embed.hook, ...(this.posEmbed ? [this.posEmbed.hook] : []), ...this.blocks.flatMap((b) => b.forwardOrder), ...(this.lnFinal?.hookPoints ?? [])];
-    return points.map((p) => p.name);
+    return this.forwardOrder.map((p) => p.name);
   }
 
   /** TL's hook_dict: every hook point by name (module order). */
