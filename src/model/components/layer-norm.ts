@@ -34,14 +34,13 @@ export class Norm {
     if (this.type === "RMS" || this.type === "RMSPre") return this.forwardRms(x, ctx);
     // fused: one pass gives (x - mean) / scale (and the affine for LN) plus the scale
     const { normalized, scale: fusedScale } = layerNorm(x, this.w, this.b, this.eps);
+    // readers (a cache) see the fused scale and keep the fused numbers; a hook that may edit the scale gets TL's
+    // composition, normalised by whatever scale it returns
     if (ctx.onlyReaders(this.hookScale)) {
       await this.hookScale.run(fusedScale, ctx);
       return this.hookNormalized.run(normalized, ctx);
     }
-    // a hook that leaves the scale as it was keeps the fused numbers, so cached runs equal uncached ones
-    const given = fusedScale.clone();
     const scale = await this.hookScale.run(fusedScale, ctx);
-    if (scale.equal(given)) return this.hookNormalized.run(normalized, ctx);
     const y = x.sub(x.mean(-1, true)).div(scale);
     return this.hookNormalized.run(this.w ? y.mul(this.w).add(this.b!) : y, ctx);
   }
