@@ -34,7 +34,7 @@ export interface PositionFlipResult {
  *  clean; "patched" — the head's query input (`hook_q_input`) takes the flipped dataset's resid_pre of layer L, so
  *  the query "looks for IO where S1 was"; "projected" — the query input at `end` is projected onto
  *  span(W_U[IO], W_U[S1]). Patched runs freeze ln1's scale at the clean run's value. Turns on split q/k/v inputs for
- *  the runs (restored afterwards).
+ *  the runs (restored afterwards): a model flag, so other runs on the model must not overlap this call.
  */
 export async function positionFlipPatching(model: HookedTransformer, dataset: IOIDataset, opts: PositionFlipOptions): Promise<PositionFlipResult> {
   const what = "positionFlipPatching";
