@@ -39,9 +39,4 @@ export class HookTable<K extends string> implements HookOrders {
     if (!p) throw new TlensError(`no hook point ${key} in this component`);
     return p;
   }
-
-  /** The hook point `key`, or null when this config does not create it. */
-  find(key: K): HookPoint | null {
-    return this.own.get(key) ?? null;
-  }
 }
