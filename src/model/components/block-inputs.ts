@@ -57,9 +57,11 @@ async function perHeadInputs(b: BlockInputParts, residPre: Tensor, pe: Tensor | 
   if (b.cfg.useAttnIn) attnIn = await b.hook("hook_attn_in").run(attnIn.clone(), ctx);
   let q: Tensor, k: Tensor, v: Tensor;
   if (b.cfg.useSplitQkvInput) {
-    q = await norm(await b.hook("hook_q_input").run(attnIn.clone(), ctx));
-    k = await norm(await b.hook("hook_k_input").run(repeated(b.nKvHeads), ctx));
-    v = await norm(await b.hook("hook_v_input").run(repeated(b.nKvHeads), ctx));
+    // TL's order: the three input hooks, then ln1 on each
+    const qIn = await b.hook("hook_q_input").run(attnIn.clone(), ctx);
+    const kIn = await b.hook("hook_k_input").run(repeated(b.nKvHeads), ctx);
+    const vIn = await b.hook("hook_v_input").run(repeated(b.nKvHeads), ctx);
+    [q, k, v] = [await norm(qIn), await norm(kIn), await norm(vIn)];
   } else if (ln1Writes) {
     [q, k, v] = [await norm(attnIn), await norm(attnIn), await norm(attnIn)];
   } else {
