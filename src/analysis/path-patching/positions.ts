@@ -169,7 +169,15 @@ export function checkHead(model: HookedTransformer, [l, h]: Head, what: string):
   }
 }
 
-export function normalizeSenders(model: HookedTransformer, senders: readonly (Head | readonly Head[])[]): Head[][] {
+/** The sender groups: each head of layers 0 .. upTo - 1 on its own when `senders` is absent (a per-head result),
+ *  else the given heads or groups, checked. */
+export function senderGroups(model: HookedTransformer, senders: PathPatchInputs["senders"], upTo: number): { groups: Head[][]; perHead: boolean } {
+  const H = model.cfg.nHeads;
+  if (senders === undefined) return { groups: Array.from({ length: upTo * H }, (_, i) => [[Math.floor(i / H), i % H] as Head]), perHead: true };
+  return { groups: normalizeSenders(model, senders), perHead: false };
+}
+
+function normalizeSenders(model: HookedTransformer, senders: readonly (Head | readonly Head[])[]): Head[][] {
   return senders.map((s) => {
     const group = typeof s[0] === "number" ? [s as Head] : [...(s as readonly Head[])];
     if (!group.length) throw new TlensError("path patching: a sender group is empty");

@@ -3,8 +3,8 @@ import { Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import { progressReporter } from "../progress.js";
 import {
-  type Head, type PathPatchInputs, type PathPatchResult, type PositionedMetric, gatherLayout, hasAnyHooks,
-  normalizeSenders, resolveMetricLayout, resolvePositions, scoreResid,
+  type PathPatchInputs, type PathPatchResult, type PositionedMetric, gatherLayout, hasAnyHooks,
+  senderGroups, resolveMetricLayout, resolvePositions, scoreResid,
 } from "./positions.js";
 import { defaultMaxRows, freezeHooks, frozenStreams, prepareRuns, useShortcut } from "./runs.js";
 
@@ -21,10 +21,7 @@ import { defaultMaxRows, freezeHooks, frozenStreams, prepareRuns, useShortcut } 
 export async function getPathPatchHeadToFinalResidPost(model: HookedTransformer, metric: PositionedMetric, opts: PathPatchInputs): Promise<PathPatchResult> {
   const L = model.cfg.nLayers;
   const H = model.cfg.nHeads;
-  const perHead = opts.senders === undefined;
-  const groups = perHead
-    ? Array.from({ length: L * H }, (_, i) => [[Math.floor(i / H), i % H] as Head])
-    : normalizeSenders(model, opts.senders!);
+  const { groups, perHead } = senderGroups(model, opts.senders, L);
   const freezeMlps = opts.freezeMlps ?? false;
   const origNeeded: string[] = [`blocks.${L - 1}.hook_resid_post`];
   for (let l = 0; l < L; l++) {

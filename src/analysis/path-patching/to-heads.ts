@@ -7,7 +7,7 @@ import type { HookFn, NameFilter } from "../../model/hook-point.js";
 import { progressReporter } from "../progress.js";
 import {
   type Head, type PathPatchResult, type PathPatchToHeadsInputs, type PositionedMetric, type QkvInput, checkHead,
-  gatherLayout, hasAnyHooks, int32, normalizeSenders, resolveMetricLayout, resolvePositions, scoreResid,
+  gatherLayout, hasAnyHooks, int32, senderGroups, resolveMetricLayout, resolvePositions, scoreResid,
 } from "./positions.js";
 import { type Runs, freezeHooks, frozenStreams, prepareRuns, useShortcut } from "./runs.js";
 
@@ -118,10 +118,7 @@ export async function getPathPatchHeadToHeads(model: HookedTransformer, metric: 
   if (!inputs.length) throw new TlensError("getPathPatchHeadToHeads: receiverInput is empty");
   const maxLayer = Math.max(...receivers.map((r) => r[0]));
   const minLayer = Math.min(...receivers.map((r) => r[0]));
-  const perHead = opts.senders === undefined;
-  const groups = perHead
-    ? Array.from({ length: maxLayer * H }, (_, i) => [[Math.floor(i / H), i % H] as Head])
-    : normalizeSenders(model, opts.senders!);
+  const { groups, perHead } = senderGroups(model, opts.senders, maxLayer);
   const freezeMlps = opts.freezeMlps ?? false;
   const origNeeded: string[] = [`blocks.${L - 1}.hook_resid_post`];
   for (let l = 0; l < L; l++) {
