@@ -142,3 +142,14 @@ describe("two processes, one cache", () => {
     expect(readFileSync(join(dir, "model.safetensors")).equals(WEIGHTS)).toBe(true);
   });
 });
+
+describe("an unusable cache", () => {
+  it("is a one-line LoadError naming the folder and the fix, before any request", async () => {
+    const file = join(root, `plain-file-${n++}`);
+    writeFileSync(file, "not a folder");
+    const e = await loadError(downloadModel(REPO, opts({ cacheDir: join(file, "cache") })));
+    expect(e.message).toMatch(/cannot write to the hub cache .*ENOTDIR.*HF_HUB_CACHE/);
+    expect(e.message).not.toMatch(/\n/);
+    expect(server.requests).toEqual([]);
+  });
+});
