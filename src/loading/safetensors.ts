@@ -10,6 +10,7 @@
 import { LoadError } from "../errors.js";
 import { Tensor } from "../tensor/index.js";
 import type { TypedArray } from "../tensor/index.js";
+import { checkFinite } from "./finite.js";
 
 /** Largest header accepted (the reference implementation's limit). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -43,6 +44,10 @@ export interface SafetensorsHeader {
 export interface ReadSafetensorsOptions {
   /** Keep F64 tensors as float64 (default: converted to float32 like every other float dtype). */
   keepFloat64?: boolean;
+  /** Accept bytes after the last tensor (default: refused, as the reference reader refuses them). */
+  allowTrailingBytes?: boolean;
+  /** Accept NaN and ±Inf in float tensors (default: refused, naming the tensor). */
+  allowNonFinite?: boolean;
 }
 
 export interface SafetensorsContents {
@@ -93,7 +98,12 @@ const isNonNegInt = (v: unknown): v is number => typeof v === "number" && Number
  * Parses and validates the header. `headerBytes` are the N JSON bytes (after the 8-byte prefix); `fileSize` is the
  * whole file's size (the data section is `fileSize - 8 - N` bytes).
  */
-export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number, fileName: string): SafetensorsHeader {
+export function parseSafetensorsHeader(
+  headerBytes: Uint8Array,
+  fileSize: number,
+  fileName: string,
+  options: Pick<ReadSafetensorsOptions, "allowTrailingBytes"> = {},
+): SafetensorsHeader {
   const dataStart = 8 + headerBytes.length;
   const dataLen = fileSize - dataStart;
   if (dataLen < 0) fail(fileName, `header runs past the end of the file`);
@@ -167,6 +177,11 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
     if (cur.begin < prev.end) {
       fail(fileName, `tensors "${prev.name}" [${prev.begin}, ${prev.end}] and "${cur.name}" [${cur.begin}, ${cur.end}] overlap`);
     }
+  }
+  const last = entries.reduce((m, e) => Math.max(m, e.end), 0);
+  if (dataLen > last && !options.allowTrailingBytes) {
+    fail(fileName, `${dataLen - last} bytes after the end of the last tensor (the data section is ${dataLen} bytes, the tensors end at ${last}): ` +
+      "a corrupt or padded file; pass allowTrailingBytes: true to read it anyway");
   }
   return { entries, metadata, dataStart };
 }
@@ -314,6 +329,7 @@ export function decodeTensor(entry: SafetensorsEntry, bytes: Uint8Array, fileNam
     }
     default: return fail(fileName, `unsupported dtype ${dtype}`, name);
   }
+  if ((data instanceof Float32Array || data instanceof Float64Array) && !options.allowNonFinite) checkFinite(data, name, fileName);
   return Tensor.fromTypedArray(data, shape);
 }
 
@@ -325,7 +341,7 @@ export function decodeTensor(entry: SafetensorsEntry, bytes: Uint8Array, fileNam
 export function readSafetensors(bytes: Uint8Array, fileName: string, options: ReadSafetensorsOptions = {}): SafetensorsContents {
   if (!(bytes instanceof Uint8Array)) throw new LoadError(`${fileName}: expected the file's bytes as a Uint8Array`);
   const n = readHeaderLength(bytes, bytes.length, fileName);
-  const header = parseSafetensorsHeader(bytes.subarray(8, 8 + n), bytes.length, fileName);
+  const header = parseSafetensorsHeader(bytes.subarray(8, 8 + n), bytes.length, fileName, options);
   const tensors = new Map<string, Tensor>();
   const dtypes = new Map<string, string>();
   for (const e of header.entries) {

@@ -1,11 +1,11 @@
 // Loader strictness: bytes after the last tensor are refused (as the reference safetensors reader refuses them)
 // unless allowTrailingBytes; NaN/Inf weights are refused, naming the tensor, unless allowNonFinite.
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { LoadError } from "../../src/errors.js";
-import { loadHfModelDir, readSafetensors, readSafetensorsFile, writeSafetensors } from "../../src/loading/index.js";
+import { loadHfModelDir, parseLlama2cCheckpoint, readLlama2cHeader, readSafetensors, readSafetensorsFile, writeSafetensors } from "../../src/loading/index.js";
 import { Tensor, tensor } from "../../src/tensor/index.js";
 import { buildFile, shared } from "./util.js";
 
@@ -63,7 +63,12 @@ describe("non-finite weights", () => {
     expect(loadError(() => readSafetensors(half, "h.safetensors")).message).toMatch(/tensor "h": 1 non-finite value \(the first: Infinity at element 1\)/);
   });
 
-  it("load with allowNonFinite; integers are never checked", () => {
+  it("TransformerLens's IGNORE buffer (-inf by design) is exempt", () => {
+    const bytes = writeSafetensors(new Map([["blocks.0.attn.IGNORE", tensor(-Infinity)]]));
+    expect(readSafetensors(bytes, "tl.safetensors").tensors.get("blocks.0.attn.IGNORE")!.item()).toBe(-Infinity);
+  });
+
+  it("load with allowNonFinite", () => {
     const bytes = writeSafetensors(new Map([["w", tensor([NaN, 1])]]));
     const w = readSafetensors(bytes, "n", { allowNonFinite: true }).tensors.get("w")!.dataSync();
     expect(Number.isNaN(w[0])).toBe(true);
@@ -86,3 +91,14 @@ describe("non-finite weights", () => {
     expect(loaded.cfg.nLayers).toBe(4);
   });
 });
+
+describe("non-finite weights in a llama2.c checkpoint", () => {
+  it("are refused naming the section, unless allowNonFinite", () => {
+    const ckpt = new Uint8Array(readFileSync(shared("models/stories260K/stories260K.bin")));
+    const { dataOffset } = readLlama2cHeader(ckpt);
+    new DataView(ckpt.buffer).setFloat32(dataOffset + 4 * 3, NaN, true); // the token embedding comes first (version 0)
+    expect(loadError(() => parseLlama2cCheckpoint(ckpt, { source: "nan.bin" })).message).toMatch(/nan\.bin: tensor "tok": 1 non-finite value \(the first: NaN at element 3\)/);
+    expect(parseLlama2cCheckpoint(ckpt, { allowNonFinite: true }).cfg.nLayers).toBe(5);
+  });
+});
+
