@@ -3,13 +3,13 @@
 // again, and a lock file per blob (pid + time; dead or silent holders are taken over) lets two real processes
 // download into one cache at once.
 import { execFile, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LoadError } from "../../src/errors.js";
-import { downloadModel, type DownloadOptions } from "../../src/loading/index.js";
-import { gitBlobSha1, sha256, startHubServer, type HubServer } from "./hub-server.js";
+import { downloadModel } from "../../src/loading/index.js";
+import { useHubServer } from "./hub-fixture.js";
+import { gitBlobSha1, sha256 } from "./hub-server.js";
 import { repo as repoPath, shared } from "./util.js";
 
 const CONFIG = readFileSync(shared("models/toy-ioi/config.json"));
@@ -17,33 +17,13 @@ const WEIGHTS = readFileSync(shared("models/toy-ioi/model.safetensors"));
 const COMMIT = "607a30d783dfa663caf39e06633721c8d4cfcd7e";
 const REPO = "org/toy";
 
-let server: HubServer;
-let root: string;
-let cache: string;
-let n = 0;
-
-beforeAll(async () => {
-  server = await startHubServer({ [REPO]: { commit: COMMIT, files: { "config.json": { data: CONFIG, lfs: false }, "model.safetensors": { data: WEIGHTS, lfs: true } } } });
-  root = mkdtempSync(join(tmpdir(), "tlens-hub-integrity-"));
-});
-afterAll(async () => {
-  await server.close();
-  rmSync(root, { recursive: true, force: true });
-});
-beforeEach(() => {
-  cache = join(root, `cache${n++}`);
-  server.requests.length = 0;
-  for (const k of Object.keys(server.faults)) delete server.faults[k as keyof typeof server.faults];
-});
-
-const opts = (extra: DownloadOptions = {}): DownloadOptions => ({
-  endpoint: server.endpoint, cacheDir: cache, offline: false, token: null, progressBar: false, retries: 0, retryDelayMs: 0, ...extra,
-});
-const blobsDir = (): string => join(cache, "models--org--toy", "blobs");
+const hub = useHubServer({ [REPO]: { commit: COMMIT, files: { "config.json": { data: CONFIG, lfs: false }, "model.safetensors": { data: WEIGHTS, lfs: true } } } });
+const opts = hub.opts;
+const blobsDir = (): string => join(hub.cache, "models--org--toy", "blobs");
 const configBlob = (): string => join(blobsDir(), gitBlobSha1(CONFIG));
 const weightsBlob = (): string => join(blobsDir(), sha256(WEIGHTS));
-const lockFile = (etag: string): string => join(cache, ".locks", "models--org--toy", `${etag}.lock`);
-const cdnGets = (): number => server.requests.filter((r) => r.server === "cdn").length;
+const lockFile = (etag: string): string => join(hub.cache, ".locks", "models--org--toy", `${etag}.lock`);
+const cdnGets = (): number => hub.server.requests.filter((r) => r.server === "cdn").length;
 
 async function loadError(p: Promise<unknown>): Promise<LoadError> {
   const e = await p.then(() => undefined, (err: unknown) => err);
@@ -68,7 +48,7 @@ describe("blob integrity", () => {
     const bad = Buffer.from(WEIGHTS);
     bad[12345] ^= 1;
     writeFileSync(weightsBlob(), bad);
-    server.requests.length = 0;
+    hub.server.requests.length = 0;
     await downloadModel(REPO, opts());
     expect(cdnGets()).toBe(1);
     expect(readFileSync(join(dir, "model.safetensors")).equals(WEIGHTS)).toBe(true);
@@ -76,13 +56,13 @@ describe("blob integrity", () => {
 
   it("force fetches every blob again", async () => {
     await downloadModel(REPO, opts());
-    server.requests.length = 0;
+    hub.server.requests.length = 0;
     await downloadModel(REPO, opts({ force: true }));
     expect(cdnGets()).toBe(1);
   });
 
   it("a small file whose bytes do not match the hub's git-blob ETag is refused and not cached", async () => {
-    server.faults.corruptHub = true;
+    hub.server.faults.corruptHub = true;
     const e = await loadError(downloadModel(REPO, opts()));
     expect(e.message).toMatch(/config\.json.*git blob sha1 mismatch/);
     expect(existsSync(configBlob())).toBe(false);
@@ -100,7 +80,7 @@ describe("blob integrity", () => {
 /** Runs hub-child.ts in its own Node process. */
 function child(): Promise<{ code: number; out: { dir?: string; error?: string } }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", repoPath("test/loading/hub-child.ts"), REPO, server.endpoint, cache], { cwd: repoPath(".") }, (err, stdout) => {
+    execFile(process.execPath, ["--import", "tsx", repoPath("test/loading/hub-child.ts"), REPO, hub.server.endpoint, hub.cache], { cwd: repoPath(".") }, (err, stdout) => {
       resolve({ code: err ? Number(err.code) : 0, out: JSON.parse(stdout.trim() || "{}") as { dir?: string; error?: string } });
     });
   });
@@ -108,7 +88,7 @@ function child(): Promise<{ code: number; out: { dir?: string; error?: string } 
 
 describe("two processes, one cache", () => {
   it("both succeed and share one download of each blob", async () => {
-    server.faults.chunkDelayMs = 4; // ~1 s for the weights: the two processes overlap
+    hub.server.faults.chunkDelayMs = 4; // ~1 s for the weights: the two processes overlap
     const [a, b] = await Promise.all([child(), child()]);
     expect(a.out.error).toBeUndefined();
     expect(b.out.error).toBeUndefined();
@@ -117,13 +97,13 @@ describe("two processes, one cache", () => {
     expect(cdnGets()).toBe(1);
     expect(readFileSync(join(a.out.dir!, "model.safetensors")).equals(WEIGHTS)).toBe(true);
     expect(readFileSync(join(a.out.dir!, "config.json")).equals(CONFIG)).toBe(true);
-    expect(readdirSync(join(cache, ".locks", "models--org--toy"))).toEqual([]);
+    expect(readdirSync(join(hub.cache, ".locks", "models--org--toy"))).toEqual([]);
     expect(readdirSync(blobsDir()).sort()).toEqual([gitBlobSha1(CONFIG), sha256(WEIGHTS)].sort());
   }, 60_000);
 
   it("a lock left by a dead process is taken over at once", async () => {
     const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString();
-    mkdirSync(join(cache, ".locks", "models--org--toy"), { recursive: true });
+    mkdirSync(join(hub.cache, ".locks", "models--org--toy"), { recursive: true });
     writeFileSync(lockFile(sha256(WEIGHTS)), JSON.stringify({ pid: Number(dead), host: (await import("node:os")).hostname(), time: Date.now() }));
     const t0 = Date.now();
     const dir = await downloadModel(REPO, opts());
@@ -133,7 +113,7 @@ describe("two processes, one cache", () => {
   });
 
   it("a lock not refreshed for longer than the stale time is taken over, even with a live pid", async () => {
-    mkdirSync(join(cache, ".locks", "models--org--toy"), { recursive: true });
+    mkdirSync(join(hub.cache, ".locks", "models--org--toy"), { recursive: true });
     const f = lockFile(sha256(WEIGHTS));
     writeFileSync(f, JSON.stringify({ pid: process.ppid, host: "elsewhere", time: Date.now() - 3_600_000 }));
     const old = new Date(Date.now() - 3_600_000);
@@ -145,11 +125,11 @@ describe("two processes, one cache", () => {
 
 describe("an unusable cache", () => {
   it("is a one-line LoadError naming the folder and the fix, before any request", async () => {
-    const file = join(root, `plain-file-${n++}`);
+    const file = hub.fresh("plain-file-");
     writeFileSync(file, "not a folder");
     const e = await loadError(downloadModel(REPO, opts({ cacheDir: join(file, "cache") })));
     expect(e.message).toMatch(/cannot write to the hub cache .*ENOTDIR.*HF_HUB_CACHE/);
     expect(e.message).not.toMatch(/\n/);
-    expect(server.requests).toEqual([]);
+    expect(hub.server.requests).toEqual([]);
   });
 });
