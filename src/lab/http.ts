@@ -38,7 +38,7 @@ export function sendError(res: ServerResponse, status: number, error: string): v
 /** Answers with an error and closes the connection without reading the rest of the request (an oversized body). */
 export function refuseAndClose(req: IncomingMessage, res: ServerResponse, status: number, error: string): void {
   req.socket.pause(); // no more of the body is read
-  res.shouldKeepAlive = false;
+  res.setHeader("connection", "close");
   // a moment for the answer to reach the client before the unread bytes make the close a reset
   res.on("finish", () => setTimeout(() => req.socket.destroy(), 50).unref());
   sendError(res, status, error);

@@ -88,7 +88,10 @@ export interface LoadedHfModel {
  */
 export async function loadHfModelDir(
   dir: string,
-  options: HfConfigOptions & Pick<ConvertGpt2Options, "extraKeys"> & Pick<ReadSafetensorsOptions, "allowNonFinite" | "allowTrailingBytes"> = {},
+  options: HfConfigOptions & Pick<ConvertGpt2Options, "extraKeys"> & Pick<ReadSafetensorsOptions, "allowTrailingBytes"> & {
+    /** Accept NaN and ±Inf weights (default: refused, naming the tensor). */
+    allowNonFinite?: boolean;
+  } = {},
 ): Promise<LoadedHfModel> {
   const path = await import("node:path");
   const found = await detectModelFiles(dir);
@@ -99,8 +102,8 @@ export async function loadHfModelDir(
   const hfConfig = await readJsonFile(configPath);
   const cfg = hfConfigToTL(hfConfig, configPath, options);
   const extras = hfConfigExtras(hfConfig, configPath);
-  const { allowNonFinite, allowTrailingBytes } = options;
-  const { tensors, dtypes } = await readHfSafetensors(found.dir, found.files.weights, { allowNonFinite, allowTrailingBytes });
+  const read = { checkFinite: !options.allowNonFinite, allowTrailingBytes: options.allowTrailingBytes };
+  const { tensors, dtypes } = await readHfSafetensors(found.dir, found.files.weights, read);
   const weights = convertGpt2Weights(tensors, cfg, path.join(found.dir, found.files.weights), {
     tieWordEmbeddings: extras.tieWordEmbeddings,
     extraKeys: options.extraKeys,

@@ -49,8 +49,9 @@ export interface ReadSafetensorsOptions {
   keepFloat64?: boolean;
   /** Accept bytes after the last tensor (default: refused, as the reference reader refuses them). */
   allowTrailingBytes?: boolean;
-  /** Accept NaN and ±Inf in float tensors (default: refused, naming the tensor). */
-  allowNonFinite?: boolean;
+  /** Refuse NaN and ±Inf in float tensors, naming the tensor (default false: a safetensors file may hold
+   *  activations, e.g. masked attention scores at -inf; the weight loaders turn it on unless `allowNonFinite`). */
+  checkFinite?: boolean;
 }
 
 export interface SafetensorsContents {
@@ -256,7 +257,7 @@ export function decodeTensor(entry: SafetensorsEntry, bytes: Uint8Array, fileNam
     }
     default: return fail(fileName, `unsupported dtype ${dtype}`, name);
   }
-  if ((data instanceof Float32Array || data instanceof Float64Array) && !options.allowNonFinite) checkFinite(data, name, fileName);
+  if ((data instanceof Float32Array || data instanceof Float64Array) && options.checkFinite) checkFinite(data, name, fileName);
   return Tensor.fromTypedArray(data, shape);
 }
 

@@ -47,7 +47,7 @@ describe("float16 / bfloat16 decoding", () => {
       [0x3c01, 1 + 2 ** -10], [0x7bff, 65504], [0xfbff, -65504], [0x7c00, Infinity], [0xfc00, -Infinity],
       [0x7e00, NaN], [0x7c01, NaN], [0xfe00, NaN],
     ];
-    const f = readSafetensors(entryFile("F16", [cases.length], u16(cases.map((c) => c[0]))), "f16.safetensors", { allowNonFinite: true });
+    const f = readSafetensors(entryFile("F16", [cases.length], u16(cases.map((c) => c[0]))), "f16.safetensors");
     const got = f.tensors.get("t")!;
     expect(got.dtype).toBe("float32");
     expect(f.dtypes.get("t")).toBe("F16");
@@ -90,7 +90,7 @@ describe("float16 / bfloat16 decoding", () => {
       [0x0000, 0], [0x8000, -0], [0x3f80, 1], [0xc000, -2], [0x3eaa, 0.33203125], [0x0001, 2 ** -133],
       [0x0080, 2 ** -126], [0x7f7f, 3.3895313892515355e38], [0x7f80, Infinity], [0xff80, -Infinity], [0x7fc0, NaN],
     ];
-    const t = readSafetensors(entryFile("BF16", [cases.length], u16(cases.map((c) => c[0]))), "bf16", { allowNonFinite: true }).tensors.get("t")!;
+    const t = readSafetensors(entryFile("BF16", [cases.length], u16(cases.map((c) => c[0]))), "bf16").tensors.get("t")!;
     const data = t.dataSync();
     cases.forEach(([, v], i) => expect(same(data[i], v), `0x${cases[i][0].toString(16)}`).toBe(true));
     const all = decodeBfloat16(new Uint16Array(65536).map((_, i) => i));
@@ -108,9 +108,7 @@ describe("readSafetensors: dtypes", () => {
     const b = new Uint8Array(32);
     vals.forEach((v, i) => new DataView(b.buffer).setFloat64(8 * i, v, true));
     const file = entryFile("F64", [2, 2], b);
-    // 1e300 is Infinity in float32: allowed here, refused by default
-    expect(() => readSafetensors(file, "f64")).toThrow(/tensor "t": 1 non-finite value \(the first: Infinity at element 2\)/);
-    const f32 = readSafetensors(file, "f64", { allowNonFinite: true }).tensors.get("t")!;
+    const f32 = readSafetensors(file, "f64").tensors.get("t")!;
     expect(f32.dtype).toBe("float32");
     expect(Array.from(f32.dataSync())).toEqual(Array.from(new Float32Array(vals)));
     const f64 = readSafetensors(file, "f64", { keepFloat64: true }).tensors.get("t")!;
@@ -244,7 +242,7 @@ describe("writeSafetensors", () => {
     };
     const bytes = writeSafetensors(tensors, { format: "pt" });
     expect(Number(new DataView(bytes.buffer).getBigUint64(0, true)) % 8).toBe(0);
-    const back = readSafetensors(bytes, "rt", { keepFloat64: true, allowNonFinite: true });
+    const back = readSafetensors(bytes, "rt", { keepFloat64: true });
     expect(back.metadata).toEqual({ format: "pt" });
     expect([...back.dtypes.entries()]).toEqual([["blocks.0.attn.W_Q", "F32"], ["x/y", "F64"], ["ids", "I32"], ["mask", "BOOL"], ["empty", "F32"], ["s", "F32"]]);
     for (const [k, t] of Object.entries(tensors)) {
@@ -258,12 +256,12 @@ describe("writeSafetensors", () => {
   it("writes F16 and BF16 (rounded to nearest even), readable exactly", () => {
     const vals = [0, 1, -2.5, 1 / 3, 65504, 1e6, 2 ** -24, 1e-9, NaN, -Infinity];
     const t = tensor(vals);
-    const f16 = readSafetensors(writeSafetensors({ t }, undefined, { floatDtype: "F16" }), "f16", { allowNonFinite: true });
+    const f16 = readSafetensors(writeSafetensors({ t }, undefined, { floatDtype: "F16" }), "f16");
     expect(f16.dtypes.get("t")).toBe("F16");
     const want16 = decodeFloat16(new Uint16Array(vals.map(float16Bits)));
     f16.tensors.get("t")!.dataSync().forEach((v, i) => expect(same(v, want16[i])).toBe(true));
     expect(f16.tensors.get("t")!.dataSync()[3]).toBe(0.333251953125);
-    const bf = readSafetensors(writeSafetensors({ t }, undefined, { floatDtype: "BF16" }), "bf16", { allowNonFinite: true });
+    const bf = readSafetensors(writeSafetensors({ t }, undefined, { floatDtype: "BF16" }), "bf16");
     expect(bf.dtypes.get("t")).toBe("BF16");
     expect(bf.tensors.get("t")!.dataSync()[3]).toBe(0.333984375);
   });

@@ -1,5 +1,6 @@
 // Loader strictness: bytes after the last tensor are refused (as the reference safetensors reader refuses them)
-// unless allowTrailingBytes; NaN/Inf weights are refused, naming the tensor, unless allowNonFinite.
+// unless allowTrailingBytes; NaN/Inf weights are refused by the weight loaders, naming the tensor, unless
+// allowNonFinite (the plain reader checks when asked: a file of activations holds -inf attention scores).
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,22 +56,22 @@ describe("trailing bytes", () => {
 });
 
 describe("non-finite weights", () => {
-  it("NaN and ±Inf are refused, naming the tensor, the count and the first bad element", () => {
+  it("NaN and ±Inf are refused when checked, naming the tensor, the count and the first bad element", () => {
     const bytes = writeSafetensors(new Map([["ok", tensor([1, 2])], ["blocks.0.w", tensor([0, NaN, Infinity, -Infinity])]]));
-    const e = loadError(() => readSafetensors(bytes, "nan.safetensors"));
+    const e = loadError(() => readSafetensors(bytes, "nan.safetensors", { checkFinite: true }));
     expect(e.message).toMatch(/nan\.safetensors: tensor "blocks\.0\.w": 3 non-finite values \(the first: NaN at element 1\).*allowNonFinite/);
     const half = writeSafetensors(new Map([["h", tensor([1, Infinity])]]), undefined, { floatDtype: "F16" });
-    expect(loadError(() => readSafetensors(half, "h.safetensors")).message).toMatch(/tensor "h": 1 non-finite value \(the first: Infinity at element 1\)/);
+    expect(loadError(() => readSafetensors(half, "h.safetensors", { checkFinite: true })).message).toMatch(/tensor "h": 1 non-finite value \(the first: Infinity at element 1\)/);
   });
 
   it("TransformerLens's IGNORE buffer (-inf by design) is exempt", () => {
     const bytes = writeSafetensors(new Map([["blocks.0.attn.IGNORE", tensor(-Infinity)]]));
-    expect(readSafetensors(bytes, "tl.safetensors").tensors.get("blocks.0.attn.IGNORE")!.item()).toBe(-Infinity);
+    expect(readSafetensors(bytes, "tl.safetensors", { checkFinite: true }).tensors.get("blocks.0.attn.IGNORE")!.item()).toBe(-Infinity);
   });
 
-  it("load with allowNonFinite", () => {
+  it("the plain reader keeps them unless asked to check (activations: masked scores are -inf)", () => {
     const bytes = writeSafetensors(new Map([["w", tensor([NaN, 1])]]));
-    const w = readSafetensors(bytes, "n", { allowNonFinite: true }).tensors.get("w")!.dataSync();
+    const w = readSafetensors(bytes, "n").tensors.get("w")!.dataSync();
     expect(Number.isNaN(w[0])).toBe(true);
     expect(w[1]).toBe(1);
   });
