@@ -3,6 +3,7 @@
 // caller renames it into place. A mismatch discards the part: nothing unverified is ever cached.
 import type { IncomingMessage } from "node:http";
 import { LoadError } from "../errors.js";
+import { cacheWriteError } from "./hub-cache.js";
 import { describeUrl, NetworkError } from "./hub-http.js";
 import { ProgressBar } from "./hub-progress.js";
 import { blobHasher, blobKind, hashInto, kindName } from "./hub-verify.js";
@@ -66,7 +67,7 @@ export async function receiveBody(sink: BodySink, res: IncomingMessage, t: BodyT
     bar?.finish(bytes, t.expected);
     const err = e as NodeJS.ErrnoException;
     if (err.syscall !== undefined && FS_SYSCALLS.has(err.syscall)) {
-      throw new LoadError(`cannot write ${t.partial}: ${err.code ?? err.message}`);
+      throw cacheWriteError(t.partial, err);
     }
     const why = e instanceof NetworkError ? e.message : err.code ?? err.message;
     throw new NetworkError(`connection lost after ${bytes}${t.expected !== null ? ` of ${t.expected}` : ""} bytes of ${t.file} (${why}); ${keptNote()}`);

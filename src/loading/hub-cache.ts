@@ -44,6 +44,14 @@ export function checkId(id: string, what: string, url: URL): void {
   }
 }
 
+/** A cache write that failed → a LoadError with the fix. */
+export function cacheWriteError(target: string, e: unknown): LoadError {
+  const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+  return new LoadError(
+    `cannot write to the hub cache (${target}: ${code}); make the folder writable or point HF_HUB_CACHE (or HF_HOME) at a writable folder`,
+  );
+}
+
 /** The repo's folder in the cache: `models--{org}--{name}`. */
 export async function hubRepoCacheDir(repo: string, cacheDir?: string): Promise<string> {
   const path = await import("node:path");

@@ -2,7 +2,7 @@
 // created exclusively and holding {pid, host, time}. The holder touches it every few seconds; a lock whose process
 // is dead (same host) or that was not touched for STALE_MS is taken over, so a killed download never blocks the
 // cache. Two processes fetching one blob thus share one download: the second waits, then finds the blob.
-import { LoadError } from "../errors.js";
+import { cacheWriteError } from "./hub-cache.js";
 import { sleep } from "./hub-http.js";
 
 const STALE_MS = 30_000;
@@ -17,14 +17,6 @@ interface LockInfo {
   pid: number;
   host: string;
   time: number;
-}
-
-/** A cache write that failed → a LoadError with the fix. */
-export function cacheWriteError(target: string, e: unknown): LoadError {
-  const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-  return new LoadError(
-    `cannot write to the hub cache (${target}: ${code}); make the folder writable or point HF_HUB_CACHE (or HF_HOME) at a writable folder`,
-  );
 }
 
 function processAlive(pid: number): boolean {

@@ -2,10 +2,9 @@
 // the local cache (hub-cache.ts: huggingface_hub's layout, shared with Python), each missing or corrupt file
 // fetched by hub-fetch.ts. Node modules are imported dynamically so this folder stays importable in a browser.
 import { LoadError } from "../errors.js";
-import { checkFile, checkRevision, hubRepoCacheDir, isHubRepoId, linkSnapshot, snapshotState, writeRef, type CacheOptions } from "./hub-cache.js";
+import { cacheWriteError, checkFile, checkRevision, hubRepoCacheDir, isHubRepoId, linkSnapshot, snapshotState, writeRef, type CacheOptions } from "./hub-cache.js";
 import { env, hubCacheDir, hubOffline, hubEndpoint } from "./hub-env.js";
 import { fetchFile, type FetchCtx } from "./hub-fetch.js";
-import { cacheWriteError } from "./hub-lock.js";
 import { HUB_MODEL_FILES, HUB_MODELS, resolveHubModel } from "./hub-registry.js";
 
 export { HUB_MODEL_FILES, HUB_MODELS, resolveHubModel, type HubModel } from "./hub-registry.js";
