@@ -5,7 +5,7 @@ import type { HookedTransformerConfig } from "./config.js";
 import { detectModelFiles } from "./detect.js";
 import { convertGpt2Weights, type ConvertGpt2Options } from "./gpt2.js";
 import { hfConfigExtras, hfConfigToTL, type HfConfigOptions } from "./hf-config.js";
-import { readSafetensorsFile } from "./safetensors.js";
+import { readSafetensorsFile, type ReadSafetensorsOptions } from "./safetensors.js";
 
 /** Reads and parses a JSON file; LoadError naming the file when it is missing or not JSON. */
 export async function readJsonFile(file: string): Promise<unknown> {
@@ -27,11 +27,15 @@ export async function readJsonFile(file: string): Promise<unknown> {
  * Reads the HF tensors of a model folder: `model.safetensors`, or the shards listed by
  * `model.safetensors.index.json` (`weight_map`: tensor name → shard file). Returns the raw HF tensors and dtypes.
  */
-export async function readHfSafetensors(dir: string, weightsFile: string): Promise<{ tensors: Map<string, Tensor>; dtypes: Map<string, string> }> {
+export async function readHfSafetensors(
+  dir: string,
+  weightsFile: string,
+  options: ReadSafetensorsOptions = {},
+): Promise<{ tensors: Map<string, Tensor>; dtypes: Map<string, string> }> {
   const path = await import("node:path");
   const full = path.join(dir, weightsFile);
   if (!weightsFile.endsWith(".index.json")) {
-    const { tensors, dtypes } = await readSafetensorsFile(full);
+    const { tensors, dtypes } = await readSafetensorsFile(full, options);
     return { tensors, dtypes };
   }
   const index = await readJsonFile(full);
@@ -50,7 +54,7 @@ export async function readHfSafetensors(dir: string, weightsFile: string): Promi
   const dtypes = new Map<string, string>();
   for (const [shard, names] of shards) {
     const shardPath = path.join(dir, shard);
-    const got = await readSafetensorsFile(shardPath);
+    const got = await readSafetensorsFile(shardPath, options);
     for (const name of names) {
       const t = got.tensors.get(name);
       if (!t) throw new LoadError(`${shardPath}: tensor "${name}" listed in ${weightsFile} is not in this shard`);
@@ -84,7 +88,10 @@ export interface LoadedHfModel {
  */
 export async function loadHfModelDir(
   dir: string,
-  options: HfConfigOptions & Pick<ConvertGpt2Options, "extraKeys"> = {},
+  options: HfConfigOptions & Pick<ConvertGpt2Options, "extraKeys"> & Pick<ReadSafetensorsOptions, "allowTrailingBytes"> & {
+    /** Accept NaN and ±Inf weights (default: refused, naming the tensor). */
+    allowNonFinite?: boolean;
+  } = {},
 ): Promise<LoadedHfModel> {
   const path = await import("node:path");
   const found = await detectModelFiles(dir);
@@ -95,7 +102,8 @@ export async function loadHfModelDir(
   const hfConfig = await readJsonFile(configPath);
   const cfg = hfConfigToTL(hfConfig, configPath, options);
   const extras = hfConfigExtras(hfConfig, configPath);
-  const { tensors, dtypes } = await readHfSafetensors(found.dir, found.files.weights);
+  const read = { checkFinite: !options.allowNonFinite, allowTrailingBytes: options.allowTrailingBytes };
+  const { tensors, dtypes } = await readHfSafetensors(found.dir, found.files.weights, read);
   const weights = convertGpt2Weights(tensors, cfg, path.join(found.dir, found.files.weights), {
     tieWordEmbeddings: extras.tieWordEmbeddings,
     extraKeys: options.extraKeys,
