@@ -1,0 +1,97 @@
+// Vector-Jacobian products of the elementwise ops (Tensor.unary / binary / where). Broadcasting needs no care
+// here: the engine sums each input gradient back to its input's shape.
+import type { BinaryOp, UnaryOp } from "../../backend/types.js";
+import { where, type Tensor } from "../tensor.js";
+import { record } from "./tape.js";
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** d out / d x times g, from x, out = op(x) and g; null for ops whose derivative is zero almost everywhere. */
+type UnaryGrad = (x: Tensor, out: Tensor, g: Tensor) => Tensor | null;
+
+const UNARY_GRADS: Partial<Record<UnaryOp, UnaryGrad>> = {
+  neg: (_x, _y, g) => g.neg(),
+  exp: (_x, y, g) => g.mul(y),
+  log: (x, _y, g) => g.div(x),
+  log1p: (x, _y, g) => g.div(x.add(1)),
+  expm1: (_x, y, g) => g.mul(y.add(1)),
+  sqrt: (_x, y, g) => g.div(y.mul(2)),
+  rsqrt: (_x, y, g) => g.mul(y.mul(y).mul(y)).mul(-0.5),
+  tanh: (_x, y, g) => g.mul(y.mul(y).neg().add(1)),
+  abs: (x, _y, g) => g.mul(x.sign()),
+  relu: (x, _y, g) => where(x.gt(0), g, 0),
+  sigmoid: (_x, y, g) => g.mul(y.mul(y.neg().add(1))),
+  silu: (x, _y, g) => {
+    const s = x.sigmoid();
+    return g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
+  },
+  gelu_new: (x, _y, g) => {
+    // d/dx ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³)
+    const t = x.add(x.mul(x).mul(x).mul(0.044715)).mul(SQRT_2_OVER_PI).tanh();
+    const du = x.mul(x).mul(3 * 0.044715).add(1).mul(SQRT_2_OVER_PI);
+    return g.mul(t.add(1).mul(0.5).add(x.mul(0.5).mul(t.mul(t).neg().add(1)).mul(du)));
+  },
+  gelu: (x, y, g) => {
+    // Φ(x) + x φ(x); Φ(x) = gelu(x) / x away from 0
+    const cdf = where(x.eq(0), 0.5, y.div(x));
+    return g.mul(cdf.add(x.mul(x.mul(x).mul(-0.5).exp()).mul(INV_SQRT_2PI)));
+  },
+  sin: (x, _y, g) => g.mul(x.cos()),
+  cos: (x, _y, g) => g.mul(x.sin()).neg(),
+  square: (x, _y, g) => g.mul(x).mul(2),
+  reciprocal: (_x, y, g) => g.mul(y.mul(y)).neg(),
+};
+
+/** Ops that need the input x (not only the output) in backward. */
+const NEEDS_X: ReadonlySet<UnaryOp> = new Set<UnaryOp>(["log", "log1p", "abs", "relu", "silu", "gelu_new", "gelu", "sin", "cos", "square"]);
+
+export function trackUnary(op: UnaryOp, x: Tensor, out: Tensor): Tensor {
+  const grad = UNARY_GRADS[op];
+  const saved = NEEDS_X.has(op) ? [x, out] : [out];
+  return record(op, [x], out, (g) => [grad ? grad(x, out, g) : null], { saved });
+}
+
+type BinaryGrad = (a: Tensor, b: Tensor, out: Tensor, g: Tensor, needs: readonly boolean[]) => readonly (Tensor | null)[];
+
+/** maximum/minimum: the gradient goes to the chosen side, split evenly on ties (as torch). */
+const pick = (op: "gt" | "lt") => (a: Tensor, b: Tensor, _y: Tensor, g: Tensor): readonly Tensor[] => {
+  const share = where(a.eq(b), 0.5, where(a[op](b), 1, 0));
+  return [g.mul(share), g.mul(share.neg().add(1))];
+};
+
+const BINARY_GRADS: Partial<Record<BinaryOp, BinaryGrad>> = {
+  add: (_a, _b, _y, g) => [g, g],
+  sub: (_a, _b, _y, g) => [g, g.neg()],
+  mul: (a, b, _y, g, needs) => [needs[0] ? g.mul(b) : null, needs[1] ? g.mul(a) : null],
+  div: (_a, b, y, g, needs) => [needs[0] ? g.div(b) : null, needs[1] ? g.mul(y).div(b).neg() : null],
+  pow: (a, b, y, g, needs) => [
+    needs[0] ? where(b.eq(0), 0, g.mul(b).mul(a.pow(b.sub(1)))) : null,
+    // d/db a^b = a^b log a; 0 where a = 0 and b ≥ 0 (torch)
+    needs[1] ? where(a.eq(0).logicalAnd(b.ge(0)), 0, g.mul(y).mul(a.log())) : null,
+  ],
+  maximum: pick("gt"),
+  minimum: pick("lt"),
+  atan2: (a, b, _y, g) => {
+    const r2 = a.mul(a).add(b.mul(b));
+    return [g.mul(b).div(r2), g.mul(a).div(r2).neg()];
+  },
+  remainder: (a, b, _y, g, needs) => [g, needs[1] ? g.mul(a.div(b).floor()).neg() : null],
+};
+
+/** Ops that read their inputs (not only the output) in backward. */
+const READS_INPUTS: ReadonlySet<BinaryOp> = new Set<BinaryOp>(["mul", "div", "pow", "maximum", "minimum", "atan2", "remainder"]);
+
+export function trackBinary(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor): Tensor {
+  const grad = BINARY_GRADS[op];
+  const saved = READS_INPUTS.has(op) ? [a, b, out] : [];
+  return record(op, [a, b], out, (g, needs) => (grad ? grad(a, b, out, g, needs) : [null, null]), { saved });
+}
+
+/** where(cond, a, b): the gradient flows to a where cond holds, to b elsewhere. */
+export function trackWhere(cond: Tensor, a: Tensor, b: Tensor, out: Tensor): Tensor {
+  return record("where", [a, b], out, (g, needs) => [
+    needs[0] ? where(cond, g, 0) : null,
+    needs[1] ? where(cond, 0, g) : null,
+  ], { saved: [cond] });
+}
