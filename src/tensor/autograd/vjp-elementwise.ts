@@ -43,12 +43,13 @@ const UNARY_GRADS: Partial<Record<UnaryOp, UnaryGrad>> = {
   reciprocal: (_x, y, g) => g.mul(y.mul(y)).neg(),
 };
 
-/** Ops that need the input x (not only the output) in backward. */
-const NEEDS_X: ReadonlySet<UnaryOp> = new Set<UnaryOp>(["log", "log1p", "abs", "relu", "silu", "gelu_new", "gelu", "sin", "cos", "square"]);
+/** Ops whose backward reads x (the others read only the output, or nothing: neg). */
+const READS_X: ReadonlySet<UnaryOp> = new Set<UnaryOp>(["log", "log1p", "abs", "relu", "silu", "gelu_new", "gelu", "sin", "cos", "square"]);
+const READS_OUT: ReadonlySet<UnaryOp> = new Set<UnaryOp>(["exp", "expm1", "sqrt", "rsqrt", "tanh", "sigmoid", "reciprocal", "gelu"]);
 
 export function trackUnary(op: UnaryOp, x: Tensor, out: Tensor): Tensor {
   const grad = UNARY_GRADS[op];
-  const saved = NEEDS_X.has(op) ? [x, out] : [out];
+  const saved = [...(READS_X.has(op) ? [x] : []), ...(READS_OUT.has(op) ? [out] : [])];
   return record(op, [x], out, (g) => [grad ? grad(x, out, g) : null], { saved });
 }
 
@@ -79,12 +80,14 @@ const BINARY_GRADS: Partial<Record<BinaryOp, BinaryGrad>> = {
   remainder: (a, b, _y, g, needs) => [g, needs[1] ? g.mul(a.div(b).floor()).neg() : null],
 };
 
-/** Ops that read their inputs (not only the output) in backward. */
-const READS_INPUTS: ReadonlySet<BinaryOp> = new Set<BinaryOp>(["mul", "div", "pow", "maximum", "minimum", "atan2", "remainder"]);
+/** What each op's backward reads, of a, b and the output: those must not be overwritten before backward. */
+const READS: Partial<Record<BinaryOp, readonly ("a" | "b" | "out")[]>> = {
+  mul: ["a", "b"], div: ["b", "out"], pow: ["a", "b", "out"], maximum: ["a", "b"], minimum: ["a", "b"], atan2: ["a", "b"], remainder: ["a", "b"],
+};
 
 export function trackBinary(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor): Tensor {
   const grad = BINARY_GRADS[op];
-  const saved = READS_INPUTS.has(op) ? [a, b, out] : [];
+  const saved = (READS[op] ?? []).map((k) => (k === "a" ? a : k === "b" ? b : out));
   return record(op, [a, b], out, (g, needs) => (grad ? grad(a, b, out, g, needs) : [null, null]), { saved });
 }
 

@@ -1,0 +1,143 @@
+// The autograd API and its errors: backward with and without a gradient, accumulation, retainGraph and the
+// freed graph, retainGrad, detach, noGrad / isGradEnabled, no bookkeeping without requiresGrad, NaN
+// gradients, and in-place writes (followed through the graph, or refused with a GradError).
+import { describe, expect, it } from "vitest";
+import { GradError, isGradEnabled, noGrad, ones, tensor, zeros } from "../../src/index.js";
+import { gradcheck, normal } from "./gradcheck.js";
+
+const f64 = (v: number[]) => tensor(v, undefined, "float64");
+
+describe("autograd engine", () => {
+  it("nothing is recorded when no input requires grad", () => {
+    const y = normal([3]).exp().sum();
+    expect(y.requiresGrad).toBe(false);
+    expect(y.gradFn).toBeNull();
+  });
+
+  it("backward() on a scalar; grads accumulate over calls, as torch", () => {
+    const x = f64([1, 2]).requiresGrad_();
+    x.mul(x).sum().backward();
+    expect(Array.from(x.grad!.dataSync())).toEqual([2, 4]);
+    x.mul(3).sum().backward();
+    expect(Array.from(x.grad!.dataSync())).toEqual([5, 7]);
+  });
+
+  it("backward(grad) on a non-scalar; a leaf root gets the gradient itself", () => {
+    const x = f64([1, 2]).requiresGrad_();
+    x.mul(2).backward(f64([1, 10]));
+    expect(Array.from(x.grad!.dataSync())).toEqual([2, 20]);
+    const leaf = f64([3]).requiresGrad_();
+    leaf.backward();
+    expect(leaf.grad!.item()).toBe(1);
+  });
+
+  it("a diamond graph sums both paths; a deep chain does not overflow the stack", () => {
+    gradcheck((a) => { const b = a.exp(); return b.mul(b.sin()).add(b); }, [normal([3])]);
+    const x = f64([0.5]).requiresGrad_();
+    let y = x;
+    for (let i = 0; i < 20000; i++) y = y.add(1);
+    y.sum().backward();
+    expect(x.grad!.item()).toBe(1);
+  });
+
+  it("errors: non-scalar without a gradient, wrong gradient shape, NaN gradient argument, no grad at all", () => {
+    const x = f64([1, 2]).requiresGrad_();
+    expect(() => x.mul(2).backward()).toThrow(GradError);
+    expect(() => x.mul(2).backward()).toThrow(/one-element output.*\[2\]/);
+    expect(() => x.mul(2).backward(f64([1, 2, 3]))).toThrow(/gradient has shape \[3\] but the output has shape \[2\]/);
+    expect(() => x.mul(2).backward(f64([1, NaN]))).toThrow(/contains NaN/);
+    expect(() => f64([1]).sum().backward()).toThrow(/does not require grad/);
+  });
+
+  it("a second backward through a freed graph fails; retainGraph keeps it", () => {
+    const x = f64([1, 2]).requiresGrad_();
+    const y = x.exp().sum();
+    y.backward();
+    expect(() => y.backward()).toThrow(/already freed.*retainGraph/);
+    const z = x.exp().sum();
+    x.grad = null;
+    z.backward(undefined, { retainGraph: true });
+    z.backward();
+    expect(x.grad!.dataSync()[0]).toBeCloseTo(2 * Math.E, 12);
+  });
+
+  it("a NaN gradient names the op that produced it", () => {
+    const x = f64([-1, 4]).requiresGrad_();
+    expect(() => x.sqrt().sum().backward()).toThrow(/NaN in the gradient that sqrt #\d+ \(output \[2\]\)/);
+  });
+
+  it("retainGrad keeps a non-leaf's gradient; detach cuts the graph", () => {
+    const x = f64([1, 2]).requiresGrad_();
+    const h = x.mul(3).retainGrad();
+    h.mul(h).sum().backward();
+    expect(Array.from(h.grad!.dataSync())).toEqual([6, 12]);
+    expect(Array.from(x.grad!.dataSync())).toEqual([18, 36]);
+    const d = x.mul(2).detach();
+    expect(d.requiresGrad).toBe(false);
+    expect(d.gradFn).toBeNull();
+    // gradcheck sees through a detach: the analytic gradient misses the detached path and must fail
+    expect(() => gradcheck((a) => a.mul(a.detach()), [normal([3])])).toThrow(/gradcheck failed/);
+  });
+
+  it("noGrad turns recording off, also across an async function; isGradEnabled tells", async () => {
+    const x = f64([1]).requiresGrad_();
+    expect(isGradEnabled()).toBe(true);
+    const y = noGrad(() => { expect(isGradEnabled()).toBe(false); return x.mul(2); });
+    expect(y.requiresGrad).toBe(false);
+    const z = await noGrad(async () => { await Promise.resolve(); return x.mul(2); });
+    expect(z.requiresGrad).toBe(false);
+    expect(isGradEnabled()).toBe(true);
+    expect(() => noGrad(() => { throw new Error("boom"); })).toThrow("boom");
+    expect(isGradEnabled()).toBe(true);
+  });
+
+  it("requiresGrad_ only on float tensors; requiresGrad_(false) only on leaves", () => {
+    expect(() => tensor([1, 2], undefined, "int32").requiresGrad_()).toThrow(/only float tensors/);
+    const x = f64([1]).requiresGrad_();
+    expect(() => x.mul(2).requiresGrad_(false)).toThrow(/only leaves/);
+    expect(x.requiresGrad_(false).requiresGrad).toBe(false);
+  });
+});
+
+describe("autograd: in-place writes", () => {
+  it("add_/mul_/set/copy_ on a non-leaf are followed through the graph", () => {
+    gradcheck((a, b) => { const h = a.mul(2); h.mul_(b); h.add_(1); h.div_(b.exp()); return h.square(); }, [normal([3], 1), normal([3], 2)]);
+    gradcheck((a, b) => { const h = a.mul(2); h.set([1], b.get(0)); return h.exp(); }, [normal([3], 3), normal([2], 4)]);
+    gradcheck((a) => { const buf = zeros([2, 3], "float64"); buf.set([0], a); buf.set([1, "1:"], a.get("0:2")); return buf.exp(); }, [normal([3], 5)]);
+    gradcheck((a) => { const h = a.sin(); h.set([h.detach().gt(0)], 0); return h.mul(a); }, [normal([4], 6)]);
+  });
+
+  it("refused: into a leaf that requires grad, into a view of a graph tensor", () => {
+    const x = f64([1, 2]).requiresGrad_();
+    expect(() => x.add_(1)).toThrow(/in-place write into a leaf/);
+    expect(() => x.set([0], 5)).toThrow(GradError);
+    noGrad(() => x.add_(1)); // allowed without recording (an optimizer step)
+    expect(Array.from(x.dataSync())).toEqual([2, 3]);
+    const h = x.mul(2);
+    expect(() => h.get(0).mul_(3)).toThrow(/in-place write into a view/);
+  });
+
+  it("a tensor saved for backward and overwritten afterwards: backward fails instead of a wrong gradient", () => {
+    const x = f64([1, 2]).requiresGrad_();
+    const e = x.exp();
+    e.mul_(2); // exp's backward reads its output
+    expect(() => e.sum().backward()).toThrow(/exp #\d+ saved for backward was modified in place/);
+    const w = f64([3, 4]);
+    const y = x.mul(w).sum();
+    w.mul_(10);
+    expect(() => y.backward()).toThrow(/saved for backward was modified in place/);
+  });
+
+  it("a graph tensor changed behind autograd's back (through a view, under noGrad) is refused as an input", () => {
+    const x = f64([1, 2]).requiresGrad_();
+    const h = x.mul(2);
+    noGrad(() => h.add_(1));
+    expect(() => h.exp()).toThrow(/modified in place outside autograd/);
+  });
+
+  it("ones-like seeds keep the root's dtype", () => {
+    const x = ones([2], "float32").requiresGrad_();
+    x.mul(3).sum().backward();
+    expect(x.grad!.dtype).toBe("float32");
+  });
+});
