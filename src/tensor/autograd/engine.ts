@@ -116,7 +116,9 @@ function accumulate(t: Tensor, g: Tensor): void {
 
 function hasNaN(t: Tensor): boolean {
   if (t.dtype !== "float32" && t.dtype !== "float64") return false;
-  const d = t.dataSync();
-  for (let i = 0; i < d.length; i++) if (d[i] !== d[i]) return true;
+  // views (an expanded gradient, a slice) are tested through the kernels rather than copied out
+  if (!t.isContiguous()) return t.isnan().any().item() !== 0;
+  const d = t.storage.data;
+  for (let i = t.offset, end = t.offset + t.numel; i < end; i++) if (d[i] !== d[i]) return true;
   return false;
 }
