@@ -107,14 +107,28 @@ describe("autograd: in-place writes", () => {
     gradcheck((a) => { const h = a.sin(); h.set([h.detach().gt(0)], 0); return h.mul(a); }, [normal([4], 6)]);
   });
 
-  it("refused: into a leaf that requires grad, into a view of a graph tensor", () => {
+  it("writes through views (index, narrow, permute, reshape, views of views) reach the viewed tensor's history", () => {
+    gradcheck((a) => { const h = a.mul(2); h.get(0).mul_(3); return h.exp(); }, [normal([3, 2], 7)]);
+    gradcheck((a, b) => { const h = a.mul(3); h.narrow(0, 1, 2).add_(b); return h.square(); }, [normal([3, 2], 8), normal([2], 9)]);
+    gradcheck((a) => { const h = a.sin(); h.mT.get(1).set([":"], h.get(":", 0)); return h.mul(a); }, [normal([3, 2], 10)]);
+    gradcheck((a, b) => { const h = a.add(1); h.reshape(6).get("1:4").mul_(b); return h.square(); }, [normal([2, 3], 11), normal([3], 12)]);
+    gradcheck((a) => { const h = a.mul(1); const v = h.get(1); v.get(0).mul_(5); return v.add(h.sum()); }, [normal([2, 3], 13)]);
+    // a hook-style ablation: z[:, :, 1] = 0 on an activation
+    gradcheck((a) => { const z = a.mul(2).reshape(2, 2, 3); z.set([":", ":", 1], 0); return z.exp(); }, [normal([4, 3], 14)]);
+  });
+
+  it("refused: into a leaf (or a view of one) that requires grad, into an expanded view", () => {
     const x = f64([1, 2]).requiresGrad_();
     expect(() => x.add_(1)).toThrow(/in-place write into a leaf/);
     expect(() => x.set([0], 5)).toThrow(GradError);
+    expect(() => x.get(0).mul_(3)).toThrow(/view .* of a leaf tensor that requires grad/);
     noGrad(() => x.add_(1)); // allowed without recording (an optimizer step)
     expect(Array.from(x.dataSync())).toEqual([2, 3]);
-    const h = x.mul(2);
-    expect(() => h.get(0).mul_(3)).toThrow(/in-place write into a view/);
+    expect(() => x.mul(2).expand(3, 2).mul_(2)).toThrow(/elements repeat/);
+  });
+
+  it("a view taken before a write through a sibling view sees the new history", () => {
+    gradcheck((a) => { const h = a.mul(2); const v0 = h.get(":", 0); h.get(0).mul_(3); return v0.exp(); }, [normal([2, 2], 15)]);
   });
 
   it("a tensor saved for backward and overwritten afterwards: backward fails instead of a wrong gradient", () => {

@@ -8,7 +8,7 @@ import type { TensorLike } from "../convert.js";
 import { indexSet, type Index } from "../indexing.js";
 import { asTensor, type Tensor } from "../tensor.js";
 import { noGrad } from "./mode.js";
-import { edgeOf, GradNode, setHistory, type Vjp } from "./tape.js";
+import { edgeOf, GradNode, laidOver, replayView, setHistory, type ViewOf } from "./tape.js";
 import { setVjp } from "./vjp-index.js";
 
 export function setRequiresGrad(t: Tensor, flag: boolean): void {
@@ -24,37 +24,60 @@ export function retainGrad(t: Tensor): void {
   if (t.gradFn) t.gradFn.retained = t;
 }
 
-/** Refuses in-place writes autograd cannot follow: into a leaf that requires grad, or through a view. */
-export function checkInPlace(t: Tensor, op: string): void {
-  if (!t.requiresGrad) return;
-  if (!t.gradFn) {
-    throw new GradError(`${op}: in-place write into a leaf tensor that requires grad (shape ${fmtShape(t.shape)}); write inside noGrad(), or into a clone()`);
-  }
-  if (t.gradFn.isView) {
-    throw new GradError(`${op}: in-place write into a view (made by ${t.gradFn.name}) of a tensor that requires grad; autograd cannot follow it into the viewed tensor: clone() the view first`);
-  }
-}
-
-/** t op= o where t or o is in a graph: t's history becomes op(a copy of t's old value, o). */
+/** t op= o where t or o is in a graph. */
 export function inPlaceBinary(t: Tensor, op: BinaryOp, o: Tensor): void {
-  checkInPlace(t, `${op}_`);
-  const r = t.clone().binary(op, o);
-  noGrad(() => { t.copy_(r); });
-  if (r.gradFn) setHistory(t, r.gradFn);
+  commit(t, `${op}_`, () => t.clone().binary(op, o));
 }
 
 /** t[idx] = value where t or value is in a graph. */
 export function trackedSet(t: Tensor, idx: readonly Index[], value: TensorLike): void {
   const v = asTensor(value, t.dtype);
-  rebase(t, "set", [v], setVjp(idx), () => indexSet(t, idx, v));
+  commit(t, "set", () => {
+    const r = t.clone();
+    const edges = [edgeOf(r, "set"), edgeOf(v, "set")];
+    const node = new GradNode("set", edges, [r.shape, v.shape], [r.dtype, v.dtype], r.shape, setVjp(idx), [], false);
+    indexSet(r, idx, v);
+    setHistory(r, node);
+    return r;
+  });
 }
 
-/** After `write()` changes t's elements in place, t's history becomes op(t before, ...others). */
-function rebase(t: Tensor, op: string, others: readonly Tensor[], vjp: Vjp, write: () => void): void {
-  checkInPlace(t, op);
-  const inputs = [t, ...others];
-  const edges = inputs.map((x) => edgeOf(x, op));
-  const node = new GradNode(op, edges, inputs.map((x) => [...x.shape]), inputs.map((x) => x.dtype), t.shape, vjp, [], false);
-  write();
-  setHistory(t, node);
+/** An in-place write through autograd: `compute()` gives t's new value as a recorded function of its old one;
+ *  it is written into t, and t's history (and, for a view, its base's) becomes that function. */
+function commit(t: Tensor, op: string, compute: () => Tensor): void {
+  const fn = t.gradFn;
+  if (t.requiresGrad && !fn) {
+    throw new GradError(`${op}: in-place write into a leaf tensor that requires grad (shape ${fmtShape(t.shape)}); write inside noGrad(), or into a clone()`);
+  }
+  if (fn?.isView && !fn.viewOf) {
+    throw new GradError(`${op}: in-place write into a view (made by ${fn.name}) whose elements repeat or cannot be traced back; clone() it first`);
+  }
+  const viewOf = fn?.viewOf;
+  if (viewOf && viewOf.base.requiresGrad && !viewOf.base.gradFn) {
+    throw new GradError(`${op}: in-place write into a view (made by ${fn.name}) of a leaf tensor that requires grad; write inside noGrad(), or into a clone()`);
+  }
+  const r = compute();
+  if (viewOf) {
+    writeThroughView(t, viewOf, r, op);
+    return;
+  }
+  noGrad(() => { t.copy_(r); });
+  if (r.gradFn) setHistory(t, r.gradFn);
+}
+
+/** Writes r into the view t: the base's history becomes "base with the view's elements replaced by r", and t
+ *  is that view of the new base. */
+function writeThroughView(t: Tensor, { base, replay }: ViewOf, r: Tensor, op: string): void {
+  const edges = [edgeOf(base, op), edgeOf(r, op)];
+  const node = new GradNode(`${op} (through a view)`, edges, [base.shape, r.shape], [base.dtype, r.dtype], base.shape, (g, needs) => {
+    let gBase: Tensor | null = null;
+    if (needs[0]) {
+      gBase = g.clone();
+      laidOver(gBase, replay).set([], 0);
+    }
+    return [gBase, needs[1] ? replay(g) : null];
+  }, [], false);
+  noGrad(() => { t.copy_(r); });
+  setHistory(base, node);
+  replayView(t, { base, replay });
 }

@@ -2,6 +2,7 @@
 // product. A tensor that requires grad points at the node that made it (gradFn) or, for a leaf, gets an
 // accumulator node that adds into its `.grad`.
 import { GradError } from "../../errors.js";
+import { zeros } from "../create.js";
 import { isFloat, type DType } from "../dtype.js";
 import { fmtShape } from "../shape.js";
 import type { Tensor } from "../tensor.js";
@@ -11,6 +12,14 @@ export type Vjp = (g: Tensor, needs: readonly boolean[]) => readonly (Tensor | n
 
 let sequence = 0;
 
+/** How a view was made from the tensor that owns its elements, so an in-place write through the view can be
+ *  carried into that tensor's history: `replay(base)` is the view again, and replay of any base-shaped
+ *  tensor selects the same elements. */
+export interface ViewOf {
+  readonly base: Tensor;
+  readonly replay: (t: Tensor) => Tensor;
+}
+
 export class GradNode {
   /** Order of recording, to name a node in messages (`matmul #12`). */
   readonly seq = ++sequence;
@@ -18,6 +27,8 @@ export class GradNode {
   outVersion = 0;
   /** A non-leaf whose gradient is kept in `.grad` (retainGrad). */
   retained: Tensor | null = null;
+  /** For views that can be replayed: what they view (see ViewOf). */
+  viewOf: ViewOf | null = null;
   private vjpFn: Vjp | null;
   private saved: { t: Tensor; version: number }[];
 
@@ -74,6 +85,10 @@ export function edgeOf(t: Tensor, op: string): GradNode | null {
   if (!t.requiresGrad) return null;
   const fn = t.gradFn;
   if (fn) {
+    if (t.storage.version !== fn.outVersion && fn.viewOf?.base.gradFn?.outVersion === t.storage.version) {
+      // a view of a tensor written through another view since: it views the new history (as torch)
+      return replayView(t, fn.viewOf).gradFn!;
+    }
     if (t.storage.version !== fn.outVersion) {
       throw new GradError(`${op}: its ${fmtShape(t.shape)} input (made by ${fn.name}) was modified in place outside autograd (through another view or inside noGrad), so its gradient would be wrong; clone() before writing to it`);
     }
@@ -90,8 +105,11 @@ export function edgeOf(t: Tensor, op: string): GradNode | null {
 export interface RecordOptions {
   /** Tensors the vjp reads: backward checks they were not written in place since. */
   saved?: readonly Tensor[];
-  /** out shares storage with the input (a view): in-place writes through it are refused. */
+  /** out shares storage with the input (a view). */
   view?: boolean;
+  /** For a view: the same view op applied to another tensor of the input's shape. Views without it (expand,
+   *  whose elements repeat) refuse in-place writes. */
+  replay?: (t: Tensor) => Tensor;
 }
 
 /** Records op(inputs) = out on the tape and marks out as requiring grad. Integer and bool outputs carry no
@@ -100,8 +118,30 @@ export function record(op: string, inputs: readonly Tensor[], out: Tensor, vjp: 
   if (!isFloat(out.dtype)) return out;
   const edges = inputs.map((t) => edgeOf(t, op));
   const node = new GradNode(op, edges, inputs.map((t) => t.shape), inputs.map((t) => t.dtype), out.shape, vjp, opts.saved ?? [], opts.view ?? false);
+  const replay = opts.replay;
+  if (opts.view && replay) {
+    const parent = inputs[0].gradFn?.viewOf;
+    node.viewOf = parent ? { base: parent.base, replay: (t) => replay(parent.replay(t)) } : { base: inputs[0], replay };
+  }
   setHistory(out, node);
   return out;
+}
+
+/** Records t as `replay(base)` with base's current history: the gradient is g laid into a zero base. */
+export function replayView(t: Tensor, viewOf: ViewOf): Tensor {
+  const { base, replay } = viewOf;
+  return record("view", [base], t, (g) => {
+    const gx = zeros(base.shape, g.dtype);
+    laidOver(gx, replay).copy_(g);
+    return [gx];
+  }, { view: true, replay });
+}
+
+/** replay(g) as a view into g's own elements (for writing a view's gradient into a base-shaped buffer). */
+export function laidOver(g: Tensor, replay: (t: Tensor) => Tensor): Tensor {
+  const view = replay(g);
+  if (view.storage !== g.storage) throw new GradError("backward through a view written in place: the view cannot be laid over a gradient buffer");
+  return view;
 }
 
 /** Makes node the history of t (a new output, or a tensor just written in place through autograd). */
