@@ -61,8 +61,14 @@ function commit(t: Tensor, op: string, compute: () => Tensor): void {
     writeThroughView(t, viewOf, r, op);
     return;
   }
-  noGrad(() => { t.copy_(r); });
+  writeInto(t, r);
   if (r.gradFn) setHistory(t, r.gradFn);
+}
+
+/** t's elements = r's, unrecorded. (A function of its own: an arrow here would make the vjp closures beside it
+ *  keep t and r alive.) */
+function writeInto(t: Tensor, r: Tensor): void {
+  noGrad(() => { t.copy_(r); });
 }
 
 /** Writes r into the view t: the base's history becomes "base with the view's elements replaced by r", and t
@@ -77,7 +83,7 @@ function writeThroughView(t: Tensor, { base, replay }: ViewOf, r: Tensor, op: st
     }
     return [gBase, needs[1] ? replay(g) : null];
   }, [], false);
-  noGrad(() => { t.copy_(r); });
+  writeInto(t, r);
   setHistory(base, node);
   replayView(t, { base, replay });
 }

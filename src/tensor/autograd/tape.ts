@@ -130,8 +130,9 @@ export function record(op: string, inputs: readonly Tensor[], out: Tensor, vjp: 
 /** Records t as `replay(base)` with base's current history: the gradient is g laid into a zero base. */
 export function replayView(t: Tensor, viewOf: ViewOf): Tensor {
   const { base, replay } = viewOf;
+  const shape = base.shape;
   return record("view", [base], t, (g) => {
-    const gx = zeros(base.shape, g.dtype);
+    const gx = zeros(shape, g.dtype);
     laidOver(gx, replay).copy_(g);
     return [gx];
   }, { view: true, replay });

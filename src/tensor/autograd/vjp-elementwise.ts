@@ -47,10 +47,14 @@ const UNARY_GRADS: Partial<Record<UnaryOp, UnaryGrad>> = {
 const READS_X: ReadonlySet<UnaryOp> = new Set<UnaryOp>(["log", "log1p", "abs", "relu", "silu", "gelu_new", "gelu", "sin", "cos", "square"]);
 const READS_OUT: ReadonlySet<UnaryOp> = new Set<UnaryOp>(["exp", "expm1", "sqrt", "rsqrt", "tanh", "sigmoid", "reciprocal", "gelu"]);
 
+// The vjps below close over `kept`, which holds only what backward reads: a closure over x and out themselves
+// would keep both alive as long as the graph.
+
 export function trackUnary(op: UnaryOp, x: Tensor, out: Tensor): Tensor {
   const grad = UNARY_GRADS[op];
-  const saved = [...(READS_X.has(op) ? [x] : []), ...(READS_OUT.has(op) ? [out] : [])];
-  return record(op, [x], out, (g) => [grad ? grad(x, out, g) : null], { saved });
+  const kept = { x: READS_X.has(op) ? x : null, out: READS_OUT.has(op) ? out : null };
+  const saved = [kept.x, kept.out].filter((t): t is Tensor => t !== null);
+  return record(op, [x], out, (g) => [grad ? grad(kept.x!, kept.out!, g) : null], { saved });
 }
 
 type BinaryGrad = (a: Tensor, b: Tensor, out: Tensor, g: Tensor, needs: readonly boolean[]) => readonly (Tensor | null)[];
@@ -87,8 +91,10 @@ const READS: Partial<Record<BinaryOp, readonly ("a" | "b" | "out")[]>> = {
 
 export function trackBinary(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor): Tensor {
   const grad = BINARY_GRADS[op];
-  const saved = (READS[op] ?? []).map((k) => (k === "a" ? a : k === "b" ? b : out));
-  return record(op, [a, b], out, (g, needs) => (grad ? grad(a, b, out, g, needs) : [null, null]), { saved });
+  const reads = READS[op] ?? [];
+  const kept = { a: reads.includes("a") ? a : null, b: reads.includes("b") ? b : null, out: reads.includes("out") ? out : null };
+  const saved = [kept.a, kept.b, kept.out].filter((t): t is Tensor => t !== null);
+  return record(op, [a, b], out, (g, needs) => (grad ? grad(kept.a!, kept.b!, kept.out!, g, needs) : [null, null]), { saved });
 }
 
 /** where(cond, a, b): the gradient flows to a where cond holds, to b elsewhere. */

@@ -3,31 +3,44 @@
 import type { ReduceOp } from "../../backend/types.js";
 import { GradError } from "../../errors.js";
 import { zeros } from "../create.js";
+import { fmtShape } from "../shape.js";
 import { where, type Tensor } from "../tensor.js";
 import { record } from "./tape.js";
 
-/** g of a reduction's output, shown with the reduced dims kept (size 1) so it broadcasts over x. */
-function keepDims(g: Tensor, x: Tensor, red: readonly number[], keepdim: boolean): Tensor {
-  return keepdim ? g : g.reshape(x.shape.map((s, d) => (red.includes(d) ? 1 : s)));
+/** g of a reduction's output, shown with the reduced dims kept (size 1) so it broadcasts over x's shape. */
+function keepDims(g: Tensor, shape: readonly number[], red: readonly number[], keepdim: boolean): Tensor {
+  return keepdim ? g : g.reshape(shape.map((s, d) => (red.includes(d) ? 1 : s)));
 }
 
-/** red: the reduced dims of x (normalised); out = op(x over red). */
+/** red: the reduced dims of x (normalised); out = op(x over red). One function per op, so that each vjp
+ *  closes over only what it reads (closures made in one call share what any of them uses). */
 export function trackReduce(op: ReduceOp, x: Tensor, out: Tensor, red: readonly number[], keepdim: boolean): Tensor {
-  if (op === "sum") return record("sum", [x], out, (g) => [keepDims(g, x, red, keepdim).expand(x.shape)]);
-  if (op === "max" || op === "min") {
-    return record(op, [x], out, (g) => {
-      // the gradient is shared evenly by the elements that attain the extreme (torch's amax rule)
-      const hit = x.eq(keepDims(out, x, red, keepdim)).to(g.dtype);
-      return [hit.mul(keepDims(g, x, red, keepdim)).div(hit.sum([...red], true))];
-    }, { saved: [x, out] });
-  }
-  if (op === "prod") {
-    return record("prod", [x], out, (g) => {
-      if (x.eq(0).any().item()) throw new GradError(`backward: prod over a ${x.shape.join("×")} tensor with zeros is not differentiable here; compute it as exp(log) or mask the zeros`);
-      return [keepDims(g.mul(out), x, red, keepdim).div(x)];
-    }, { saved: [x, out] });
-  }
+  if (op === "sum") return trackSum(x, out, red, keepdim);
+  if (op === "max" || op === "min") return trackExtreme(op, x, out, red, keepdim);
+  if (op === "prod") return trackProd(x, out, red, keepdim);
   return out;
+}
+
+function trackSum(x: Tensor, out: Tensor, red: readonly number[], keepdim: boolean): Tensor {
+  const shape = x.shape;
+  return record("sum", [x], out, (g) => [keepDims(g, shape, red, keepdim).expand(shape)]);
+}
+
+function trackExtreme(op: "max" | "min", x: Tensor, out: Tensor, red: readonly number[], keepdim: boolean): Tensor {
+  const shape = x.shape;
+  return record(op, [x], out, (g) => {
+    // the gradient is shared evenly by the elements that attain the extreme (torch's amax rule)
+    const hit = x.eq(keepDims(out, shape, red, keepdim)).to(g.dtype);
+    return [hit.mul(keepDims(g, shape, red, keepdim)).div(hit.sum([...red], true))];
+  }, { saved: [x, out] });
+}
+
+function trackProd(x: Tensor, out: Tensor, red: readonly number[], keepdim: boolean): Tensor {
+  const shape = x.shape;
+  return record("prod", [x], out, (g) => {
+    if (x.eq(0).any().item()) throw new GradError(`backward: prod over a ${fmtShape(shape)} tensor with zeros is not differentiable here; compute it as exp(log) or mask the zeros`);
+    return [keepDims(g.mul(out), shape, red, keepdim).div(x)];
+  }, { saved: [x, out] });
 }
 
 /** y = cumsum(x, dim): dx_i = Σ_{j ≥ i} g_j. */
@@ -54,5 +67,6 @@ export function trackSoftmax(x: Tensor, out: Tensor, dim: number, log: boolean):
 
 /** values = x gathered at indices along dim (sort, topk): the gradient scatters back, adding on repeats. */
 export function trackTake(op: string, x: Tensor, values: Tensor, dim: number, indices: Tensor): Tensor {
-  return record(op, [x], values, (g) => [zeros(x.shape, g.dtype).scatter(dim, indices, g, "add")]);
+  const shape = x.shape;
+  return record(op, [x], values, (g) => [zeros(shape, g.dtype).scatter(dim, indices, g, "add")]);
 }

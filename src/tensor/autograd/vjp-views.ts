@@ -9,7 +9,8 @@ const isView = (x: Tensor, out: Tensor): boolean => out.storage === x.storage;
 
 /** reshape, viewAs, flatten, squeeze, unsqueeze: the gradient takes the input's shape back. */
 export function trackReshape(op: string, x: Tensor, out: Tensor): Tensor {
-  return record(op, [x], out, (g) => [g.reshape(x.shape)], { view: isView(x, out), replay: (t) => t.reshape(out.shape) });
+  const [inShape, outShape] = [x.shape, out.shape];
+  return record(op, [x], out, (g) => [g.reshape(inShape)], { view: isView(x, out), replay: (t) => t.reshape(outShape) });
 }
 
 export function trackPermute(x: Tensor, out: Tensor, order: readonly number[]): Tensor {
@@ -30,8 +31,9 @@ export function trackCopy(op: string, x: Tensor, out: Tensor): Tensor {
 
 /** A view that selects elements of x: the gradient is zero except where the view reads. */
 function trackSelect(op: string, x: Tensor, out: Tensor, place: (gx: Tensor, g: Tensor) => void, replay?: (t: Tensor) => Tensor): Tensor {
+  const shape = x.shape; // not x: the vjp must not keep x alive
   return record(op, [x], out, (g) => {
-    const gx = zeros(x.shape, g.dtype);
+    const gx = zeros(shape, g.dtype);
     place(gx, g);
     return [gx];
   }, { view: isView(x, out), replay });
