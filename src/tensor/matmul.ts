@@ -4,7 +4,7 @@ import { numel, outerOffsets } from "../backend/strided.js";
 import { ShapeError } from "../errors.js";
 import { broadcastShapes, broadcastStrides, fmtShape } from "./shape.js";
 import { Tensor } from "./tensor.js";
-import { needsGrad, noGrad } from "./autograd/mode.js";
+import { needsGrad, noGradSync } from "./autograd/mode.js";
 import { trackMatmul } from "./autograd/vjp-matmul.js";
 
 /** Offsets of every batch entry's matrix in a broadcast batch. */
@@ -16,7 +16,7 @@ function batchOffsets(t: Tensor, batchShape: number[]): Float64Array {
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
   // recorded as one op: the reshapes and casts inside are not worth a node each
-  return needsGrad(a, b) ? trackMatmul(a, b, noGrad(() => product(a, b))) : product(a, b);
+  return needsGrad(a, b) ? trackMatmul(a, b, noGradSync(() => product(a, b))) : product(a, b);
 }
 
 function product(a: Tensor, b: Tensor): Tensor {

@@ -15,7 +15,7 @@ import { flattenNested, type TensorLike } from "./convert.js";
 import { backward, type BackwardOptions } from "./autograd/engine.js";
 import { inPlaceBinary, retainGrad, setRequiresGrad, trackedSet } from "./autograd/api.js";
 import { needsGrad } from "./autograd/mode.js";
-import type { GradNode } from "./autograd/tape.js";
+import { registerHook, type GradHook, type GradNode, type HookHandle } from "./autograd/tape.js";
 import { trackBinary, trackUnary, trackWhere } from "./autograd/vjp-elementwise.js";
 import { trackCumsum, trackReduce, trackSoftmax, trackTake } from "./autograd/vjp-reduce.js";
 import { trackCopy, trackDiagonal, trackExpand, trackIndex, trackNarrow, trackPermute, trackReshape } from "./autograd/vjp-views.js";
@@ -93,7 +93,9 @@ export class Tensor {
   // ---------- autograd (src/tensor/autograd) ----------
 
   /** Accumulates d this / d leaf into every leaf's `.grad`; grad is required unless this has one element. */
-  backward(grad?: Tensor, opts?: BackwardOptions): void { backward(this, grad, opts); }
+  backward(grad?: Tensor, opts?: BackwardOptions): Promise<void> { return backward(this, grad, opts); }
+  /** fn sees this tensor's gradient during backward; a tensor it returns replaces the gradient (torch's register_hook). */
+  registerHook(fn: GradHook): HookHandle { return registerHook(this, fn); }
   requiresGrad_(flag = true): this { setRequiresGrad(this, flag); return this; }
   /** Keeps this non-leaf's gradient in `.grad` during backward. */
   retainGrad(): this { retainGrad(this); return this; }

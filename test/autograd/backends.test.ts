@@ -2,13 +2,15 @@
 // reductions) match the js reference backend on the same graph. The float64 finite-difference checks run
 // on the js kernels (native falls back to them for float64), so this is where native meets autograd.
 import { describe, expect, it } from "vitest";
-import { withBackend, type BackendName } from "../../src/backend/index.js";
+import { getBackend, setBackend, type BackendName } from "../../src/backend/index.js";
 import { Generator, randn, tensor, type Tensor } from "../../src/index.js";
 import { requireNative } from "../conformance/util.js";
 
 /** An attention block with layer norm, gelu_new MLP and a log-softmax loss; returns every input's gradient. */
-function blockGradients(backend: BackendName): Float32Array[] {
-  return withBackend(backend, () => {
+async function blockGradients(backend: BackendName): Promise<Float32Array[]> {
+  const previous = getBackend().name;
+  setBackend(backend);
+  try {
     const g = new Generator(7);
     const p = (shape: number[], scale = 0.5): Tensor => randn(shape, { generator: g }).mul(scale).requiresGrad_();
     const x = p([2, 5, 8], 1); // [batch, pos, d_model]
@@ -20,16 +22,18 @@ function blockGradients(backend: BackendName): Float32Array[] {
     const resid = x.add(scores.softmax(-1).matmul(h.matmul(wv)).matmul(wo));
     const out = resid.add(resid.matmul(win).geluNew().matmul(wout)); // [batch, pos, d_model]
     const loss = out.logSoftmax(-1).get(":", ":", 0).mean().neg();
-    loss.backward();
+    await loss.backward();
     return [x, wq, wk, wv, wo, win, wout].map((t) => t.grad!.dataSync() as Float32Array);
-  });
+  } finally {
+    setBackend(previous);
+  }
 }
 
 describe("autograd on the native float32 kernels", () => {
-  it("matches the js backend", () => {
+  it("matches the js backend", async () => {
     if (!requireNative()) return;
-    const native = blockGradients("native");
-    const js = blockGradients("js");
+    const native = await blockGradients("native");
+    const js = await blockGradients("js");
     native.forEach((gn, i) => {
       const gj = js[i];
       expect(gn.length).toBe(gj.length);

@@ -1,7 +1,7 @@
 // gradcheck: compares the gradients backward() computes with central finite differences in float64
 // (eps 1e-6, atol 1e-5, rtol 1e-3 unless given), for a random cotangent so non-scalar outputs are checked
 // along a direction that mixes every output element.
-import { noGrad } from "../../src/tensor/autograd/mode.js";
+import { noGradSync } from "../../src/tensor/autograd/mode.js";
 import { Generator, randn, rand } from "../../src/tensor/random.js";
 import { Tensor } from "../../src/tensor/tensor.js";
 
@@ -28,12 +28,12 @@ function elementOffsets(t: Tensor): number[] {
 
 /** Σ fn(inputs) · r, without recording. */
 function project(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], r: Tensor): number {
-  return noGrad(() => fn(...inputs).mul(r).sum().item());
+  return noGradSync(() => fn(...inputs).mul(r).sum().item());
 }
 
 /** Throws (with every mismatch listed) unless each input's analytic gradient matches finite differences.
  *  Inputs must be float64 leaves; they are made to require grad. Returns the largest absolute error. */
-export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts: GradcheckOptions = {}): number {
+export async function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts: GradcheckOptions = {}): Promise<number> {
   const { eps = 1e-6, atol = 1e-5, rtol = 1e-3, seed = 1234 } = opts;
   for (const x of inputs) {
     if (x.dtype !== "float64") throw new Error(`gradcheck: inputs must be float64, got ${x.dtype}`);
@@ -43,7 +43,7 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opt
   }
   const out = fn(...inputs);
   const r = randn(out.shape, { dtype: "float64", generator: new Generator(seed) });
-  out.backward(r);
+  await out.backward(r);
   const failures: string[] = [];
   let worst = 0;
   inputs.forEach((x, i) => {

@@ -7,7 +7,7 @@ import type { BinaryOp } from "../../backend/types.js";
 import type { TensorLike } from "../convert.js";
 import { indexSet, type Index } from "../indexing.js";
 import { asTensor, type Tensor } from "../tensor.js";
-import { noGrad } from "./mode.js";
+import { noGradSync } from "./mode.js";
 import { edgeOf, GradNode, laidOver, replayView, setHistory, type ViewOf } from "./tape.js";
 import { setVjp } from "./vjp-index.js";
 
@@ -47,14 +47,14 @@ export function trackedSet(t: Tensor, idx: readonly Index[], value: TensorLike):
 function commit(t: Tensor, op: string, compute: () => Tensor): void {
   const fn = t.gradFn;
   if (t.requiresGrad && !fn) {
-    throw new GradError(`${op}: in-place write into a leaf tensor that requires grad (shape ${fmtShape(t.shape)}); write inside noGrad(), or into a clone()`);
+    throw new GradError(`${op}: in-place write into a leaf tensor that requires grad (shape ${fmtShape(t.shape)}); write inside noGradSync(), or into a clone()`);
   }
   if (fn?.isView && !fn.viewOf) {
     throw new GradError(`${op}: in-place write into a view (made by ${fn.name}) whose elements repeat or cannot be traced back; clone() it first`);
   }
   const viewOf = fn?.viewOf;
   if (viewOf && viewOf.base.requiresGrad && !viewOf.base.gradFn) {
-    throw new GradError(`${op}: in-place write into a view (made by ${fn.name}) of a leaf tensor that requires grad; write inside noGrad(), or into a clone()`);
+    throw new GradError(`${op}: in-place write into a view (made by ${fn.name}) of a leaf tensor that requires grad; write inside noGradSync(), or into a clone()`);
   }
   const r = compute();
   if (viewOf) {
@@ -68,7 +68,7 @@ function commit(t: Tensor, op: string, compute: () => Tensor): void {
 /** t's elements = r's, unrecorded. (A function of its own: an arrow here would make the vjp closures beside it
  *  keep t and r alive.) */
 function writeInto(t: Tensor, r: Tensor): void {
-  noGrad(() => { t.copy_(r); });
+  noGradSync(() => { t.copy_(r); });
 }
 
 /** Writes r into the view t: the base's history becomes "base with the view's elements replaced by r", and t

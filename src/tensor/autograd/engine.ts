@@ -5,7 +5,7 @@ import { GradError } from "../../errors.js";
 import { ones } from "../create.js";
 import { broadcastShapes, fmtShape } from "../shape.js";
 import type { Tensor } from "../tensor.js";
-import { noGrad } from "./mode.js";
+import { noGrad, noGradSync } from "./mode.js";
 import { AccumulateGrad, edgeOf, type GradNode } from "./tape.js";
 
 export interface BackwardOptions {
@@ -13,8 +13,9 @@ export interface BackwardOptions {
   retainGraph?: boolean;
 }
 
-/** Computes d root / d leaf for every leaf root depends on, into leaf.grad (accumulating, as torch). */
-export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}): void {
+/** Computes d root / d leaf for every leaf root depends on, into leaf.grad (accumulating, as torch). Async
+ *  because gradient hooks may be; without hooks it runs to the end before returning. */
+export async function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}): Promise<void> {
   if (!root.requiresGrad) {
     throw new GradError(`backward: this ${fmtShape(root.shape)} tensor does not require grad: call requiresGrad_() on a float leaf it is computed from, outside noGrad()`);
   }
@@ -22,16 +23,34 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
   const start = edgeOf(root, "backward")!;
   const order = reverseTopological(start);
   const pending = new Map<GradNode, Tensor>([[start, seed]]);
-  noGrad(() => {
+  try {
     for (const node of order) {
-      const g = pending.get(node);
-      if (!g) continue;
+      const summed = pending.get(node);
+      if (!summed) continue;
       pending.delete(node);
-      if (node instanceof AccumulateGrad) accumulate(node.leaf, g);
-      else propagate(node, g, pending);
+      const g = node.hooks.length ? await runHooks(node, summed) : summed;
+      noGradSync(() => {
+        if (node instanceof AccumulateGrad) accumulate(node.leaf, g);
+        else propagate(node, g, pending);
+      });
     }
-  });
-  if (!opts.retainGraph) for (const node of order) node.release();
+  } finally {
+    if (!opts.retainGraph) for (const node of order) node.release();
+  }
+}
+
+/** The gradient after node's hooks (each sees the previous one's result), checked for shape. */
+async function runHooks(node: GradNode, g: Tensor): Promise<Tensor> {
+  let cur = g;
+  for (const hook of [...node.hooks]) {
+    const r = await noGrad(() => hook(cur));
+    if (r === undefined) continue;
+    if (r.ndim !== cur.ndim || r.shape.some((s, i) => s !== cur.shape[i])) {
+      throw new GradError(`backward: a gradient hook on the output of ${node.name} returned a ${fmtShape(r.shape)} gradient; the gradient there has shape ${fmtShape(cur.shape)}`);
+    }
+    cur = r.dtype === cur.dtype ? r : r.to(cur.dtype);
+  }
+  return cur;
 }
 
 function seedGradient(root: Tensor, grad: Tensor | undefined): Tensor {

@@ -15,20 +15,23 @@ export function isGradEnabled(): boolean {
   return disabled === 0;
 }
 
-/** Runs fn without recording any op (torch.no_grad). When fn returns a promise, recording stays off until it
+/** Runs fn without recording any op (torch.no_grad); fn may be async. Recording stays off until fn's promise
  *  settles — for every op in that time, not only fn's (JS has no per-task state to scope it more tightly). */
-export function noGrad<T>(fn: () => T): T {
+export async function noGrad<T>(fn: () => T | Promise<T>): Promise<T> {
   disabled++;
-  let result: T;
   try {
-    result = fn();
-  } catch (e) {
+    return await fn();
+  } finally {
     disabled--;
-    throw e;
   }
-  if (result instanceof Promise) {
-    return result.finally(() => { disabled--; }) as T;
+}
+
+/** noGrad for synchronous code: returns fn's result directly. */
+export function noGradSync<T>(fn: () => T): T {
+  disabled++;
+  try {
+    return fn();
+  } finally {
+    disabled--;
   }
-  disabled--;
-  return result;
 }

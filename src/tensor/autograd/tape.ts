@@ -10,6 +10,11 @@ import type { Tensor } from "../tensor.js";
 /** Gradients of the inputs from the gradient of the output; `needs[i]` says whether input i wants one. */
 export type Vjp = (g: Tensor, needs: readonly boolean[]) => readonly (Tensor | null)[];
 
+/** Sees the full gradient of a tensor once per backward pass; a returned tensor (same shape) replaces it. */
+export type GradHook = (grad: Tensor) => Tensor | void | Promise<Tensor | void>;
+
+export interface HookHandle { remove(): void }
+
 let sequence = 0;
 
 /** How a view was made from the tensor that owns its elements, so an in-place write through the view can be
@@ -29,6 +34,8 @@ export class GradNode {
   retained: Tensor | null = null;
   /** For views that can be replayed: what they view (see ViewOf). */
   viewOf: ViewOf | null = null;
+  /** registerHook's hooks on the output, in registration order. */
+  readonly hooks: GradHook[] = [];
   private vjpFn: Vjp | null;
   private saved: { t: Tensor; version: number }[];
 
@@ -79,6 +86,14 @@ export class AccumulateGrad extends GradNode {
 }
 
 const accumulators = new WeakMap<Tensor, AccumulateGrad>();
+
+/** t.registerHook(fn): fn runs on t's gradient when backward has summed it, before it flows on. */
+export function registerHook(t: Tensor, fn: GradHook): HookHandle {
+  if (!t.requiresGrad) throw new GradError(`registerHook: this ${fmtShape(t.shape)} tensor does not require grad, so backward never reaches it`);
+  const hooks = edgeOf(t, "registerHook")!.hooks;
+  hooks.push(fn);
+  return { remove: () => { const i = hooks.indexOf(fn); if (i >= 0) hooks.splice(i, 1); } };
+}
 
 /** The node a gradient for t flows into, or null when t needs none. */
 export function edgeOf(t: Tensor, op: string): GradNode | null {
