@@ -2,7 +2,7 @@
 // freed graph, retainGrad, detach, noGrad / isGradEnabled, no bookkeeping without requiresGrad, NaN
 // gradients, and in-place writes (followed through the graph, or refused with a GradError).
 import { describe, expect, it } from "vitest";
-import { GradError, isGradEnabled, noGrad, noGradSync, ones, tensor, zeros } from "../../src/index.js";
+import { GradError, isGradEnabled, linalg, noGrad, noGradSync, ones, tensor, zeros } from "../../src/index.js";
 import { gradcheck, normal } from "./gradcheck.js";
 
 const f64 = (v: number[]) => tensor(v, undefined, "float64");
@@ -176,5 +176,13 @@ describe("autograd: in-place writes", () => {
     const x = ones([2], "float32").requiresGrad_();
     await x.mul(3).sum().backward();
     expect(x.grad!.dtype).toBe("float32");
+  });
+});
+
+describe("autograd: ops outside the tape", () => {
+  it("linalg refuses an input that requires grad instead of dropping its gradient", () => {
+    const m = normal([3, 3]).requiresGrad_();
+    expect(() => linalg.svd(m)).toThrow(/linalg.svd is not differentiable/);
+    expect(linalg.svd(m.detach()).S.shape).toEqual([3]);
   });
 });

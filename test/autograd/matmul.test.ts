@@ -1,7 +1,7 @@
 // Finite-difference checks of matmul (1-D operands, batched, broadcast batch dims, strided operands), bmm,
 // einsum (built from views, sums, multiplies and matmul) and a small attention head end to end.
 import { describe, it } from "vitest";
-import { einsum, tensor } from "../../src/index.js";
+import { einsum, rearrange, reduce, repeat, tensor } from "../../src/index.js";
 import { gradcheck, normal } from "./gradcheck.js";
 
 describe("autograd: matmul", () => {
@@ -56,5 +56,14 @@ describe("autograd: an attention head from tensor ops", () => {
       const scale = c.square().mean(-1, true).add(1e-5).sqrt();
       return c.div(scale).mul(w).add(b).geluNew();
     }, [normal([2, 3, 4], 18), normal([4], 19), normal([4], 20)]);
+  });
+});
+
+describe("autograd: rearrange, reduce, repeat", () => {
+  it("are built from differentiable views and reductions", async () => {
+    const x = normal([2, 6], 21);
+    await gradcheck((a) => rearrange(a, "b (h d) -> h b d", { h: 3 }).exp(), [x]);
+    await gradcheck((a) => reduce(a, "b (h d) -> b h", "max", { h: 2 }), [x]);
+    await gradcheck((a) => reduce(a, "b d -> d", "mean").mul(repeat(a.get(0), "d -> r d", { r: 2 }).sum(0)), [x]);
   });
 });
