@@ -133,7 +133,7 @@ function accumulate(t: Tensor, g: Tensor): void {
   t.grad = t.grad ? t.grad.add(fresh) : fresh === g ? g.clone() : fresh;
 }
 
-function hasNaN(t: Tensor): boolean {
+export function hasNaN(t: Tensor): boolean {
   if (t.dtype !== "float32" && t.dtype !== "float64") return false;
   // views (an expanded gradient, a slice) are tested through the kernels rather than copied out
   if (!t.isContiguous()) return t.isnan().any().item() !== 0;

@@ -5,6 +5,7 @@ import { GradError } from "../../errors.js";
 import { zeros } from "../create.js";
 import { fmtShape } from "../shape.js";
 import { where, type Tensor } from "../tensor.js";
+import { hasNaN } from "./engine.js";
 import { record } from "./tape.js";
 
 /** g of a reduction's output, shown with the reduced dims kept (size 1) so it broadcasts over x's shape. */
@@ -52,17 +53,24 @@ export function trackCumsum(x: Tensor, out: Tensor, dim: number): Tensor {
  *  torch; its gradient is zero, not NaN. */
 export function trackSoftmax(x: Tensor, out: Tensor, dim: number, log: boolean): Tensor {
   return record(log ? "logSoftmax" : "softmax", [x], out, (g) => {
-    const dead = out.isnan().logicalAnd(x.eq(-Infinity));
-    const masked = dead.any().item() !== 0;
+    const dead = fullyMasked(x, out);
     if (log) {
-      const p = (masked ? where(dead, -Infinity, out) : out).exp();
+      const p = (dead ? where(dead, -Infinity, out) : out).exp();
       const gx = g.sub(p.mul(g.sum(dim, true)));
-      return [masked ? where(dead, 0, gx) : gx];
+      return [dead ? where(dead, 0, gx) : gx];
     }
-    const y = masked ? where(dead, 0, out) : out;
-    const gy = masked ? where(dead, 0, g) : g;
+    const y = dead ? where(dead, 0, out) : out;
+    const gy = dead ? where(dead, 0, g) : g;
     return [y.mul(gy.sub(gy.mul(y).sum(dim, true)))];
   }, { saved: [x, out] });
+}
+
+/** Where a softmax output is NaN because its row is all -inf; null when there is no such row (one scan of the
+ *  output, which almost always has no NaN). */
+function fullyMasked(x: Tensor, out: Tensor): Tensor | null {
+  if (!hasNaN(out)) return null;
+  const dead = out.isnan().logicalAnd(x.eq(-Infinity));
+  return dead.any().item() !== 0 ? dead : null;
 }
 
 /** values = x gathered at indices along dim (sort, topk): the gradient scatters back, adding on repeats. */
