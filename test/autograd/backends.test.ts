@@ -2,9 +2,9 @@
 // reductions) match the js reference backend on the same graph. The float64 finite-difference checks run
 // on the js kernels (native falls back to them for float64), so this is where native meets autograd.
 import { describe, expect, it } from "vitest";
-import { getBackend, setBackend, type BackendName } from "../../src/backend/index.js";
+import { backendByName, getBackend, setBackend, type BackendName } from "../../src/backend/index.js";
 import { Generator, randn, tensor, type Tensor } from "../../src/index.js";
-import { requireNative } from "../conformance/util.js";
+import { assertValues, requireNative } from "../conformance/util.js";
 
 /** An attention block with layer norm, gelu_new MLP and a log-softmax loss; returns every input's gradient. */
 async function blockGradients(backend: BackendName): Promise<Float32Array[]> {
@@ -41,5 +41,26 @@ describe("autograd on the native float32 kernels", () => {
       expect(scale).toBeGreaterThan(0);
       for (let k = 0; k < gn.length; k++) expect(Math.abs(gn[k] - gj[k])).toBeLessThanOrEqual(1e-4 * scale + 1e-6);
     });
+  });
+});
+
+describe("softmaxBackward kernel: native (native/grad.c) vs js", () => {
+  it("softmax and log-softmax rows, below and above the threading and N-API thresholds", () => {
+    if (!requireNative()) return;
+    const native = backendByName("native");
+    const js = backendByName("js");
+    const g = new Generator(3);
+    for (const [rows, cols] of [[1, 1], [3, 5], [7, 33], [64, 1000], [3, 50257], [2000, 21]]) {
+      for (const log of [false, true]) {
+        const x = randn([rows, cols], { generator: g });
+        const y = (log ? x.logSoftmax(-1) : x.softmax(-1)).dataSync() as Float32Array;
+        const grad = randn([rows, cols], { generator: g }).dataSync() as Float32Array;
+        const want = new Float32Array(rows * cols);
+        const got = new Float32Array(rows * cols);
+        js.softmaxBackward(y, grad, rows, cols, want, log);
+        native.softmaxBackward(y, grad, rows, cols, got, log);
+        assertValues(got, want, { rtol: 1e-5, atol: 1e-6 }, `softmaxBackward(rows ${rows}, cols ${cols}, log ${log})`);
+      }
+    }
   });
 });

@@ -4,7 +4,8 @@ import type { ReduceOp } from "../../backend/types.js";
 import { GradError } from "../../errors.js";
 import { zeros } from "../create.js";
 import { fmtShape } from "../shape.js";
-import { where, type Tensor } from "../tensor.js";
+import { getBackend } from "../../backend/index.js";
+import { Tensor, where } from "../tensor.js";
 import { hasNaN } from "./engine.js";
 import { record } from "./tape.js";
 
@@ -54,6 +55,7 @@ export function trackCumsum(x: Tensor, out: Tensor, dim: number): Tensor {
 export function trackSoftmax(x: Tensor, out: Tensor, dim: number, log: boolean): Tensor {
   return record(log ? "logSoftmax" : "softmax", [x], out, (g) => {
     const dead = fullyMasked(x, out);
+    if (!dead) return [softmaxKernelGrad(out, g, dim, log)];
     if (log) {
       const p = (dead ? where(dead, -Infinity, out) : out).exp();
       const gx = g.sub(p.mul(g.sum(dim, true)));
@@ -63,6 +65,18 @@ export function trackSoftmax(x: Tensor, out: Tensor, dim: number, log: boolean):
     const gy = dead ? where(dead, 0, g) : g;
     return [y.mul(gy.sub(gy.mul(y).sum(dim, true)))];
   }, { saved: [x, out] });
+}
+
+/** The backend's fused softmax backward: y (out) and g made contiguous with dim last, as the forward ran. */
+function softmaxKernelGrad(out: Tensor, g: Tensor, dim: number, log: boolean): Tensor {
+  const y = out.movedim(dim, -1).contiguous();
+  const gy = g.to(out.dtype).movedim(dim, -1).contiguous();
+  const cols = y.shape[y.ndim - 1] ?? 1;
+  const dx = Tensor.empty(y.shape, y.dtype);
+  if (y.numel > 0) {
+    getBackend().softmaxBackward(y.dataSync() as Float32Array, gy.dataSync() as Float32Array, y.numel / cols, cols, dx.storage.data as Float32Array, log);
+  }
+  return dx.movedim(-1, dim);
 }
 
 /** Where a softmax output is NaN because its row is all -inf; null when there is no such row (one scan of the

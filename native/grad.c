@@ -1,0 +1,97 @@
+// Backward kernels of the fused forward kernels (autograd, src/tensor/autograd):
+//   softmaxBackwardF32(y, g, rows, cols, out, log: bool)
+// y is the softmax (or log-softmax) output and g the gradient of y, both contiguous [rows, cols];
+// out receives the gradient of the input: y * (g - Σ g·y) for softmax, g - exp(y) · Σ g for log-softmax.
+#include "addon.h"
+#include "threadpool.h"
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+  const float *y, *g;
+  float *out;
+  int64_t rows, cols, rows_per_task;
+  int lg;
+} sm_bwd_job;
+
+static void sm_bwd_rows(const sm_bwd_job *j, int64_t lo, int64_t hi) {
+  const int64_t n = j->cols;
+  for (int64_t r = lo; r < hi; r++) {
+    const float *y = j->y + r * n, *g = j->g + r * n;
+    float *o = j->out + r * n;
+    double acc = 0;
+    if (j->lg) {
+      for (int64_t c = 0; c < n; c++) acc += g[c];
+      const float s = (float)acc;
+      for (int64_t c = 0; c < n; c++) o[c] = g[c] - expf(y[c]) * s;
+    } else {
+      for (int64_t c = 0; c < n; c++) acc += (double)g[c] * y[c];
+      const float s = (float)acc;
+      for (int64_t c = 0; c < n; c++) o[c] = y[c] * (g[c] - s);
+    }
+  }
+}
+
+static void sm_bwd_task(void *ctx, int task, int thread) {
+  (void)thread;
+  const sm_bwd_job *j = (const sm_bwd_job *)ctx;
+  int64_t lo = (int64_t)task * j->rows_per_task;
+  int64_t hi = lo + j->rows_per_task < j->rows ? lo + j->rows_per_task : j->rows;
+  sm_bwd_rows(j, lo, hi);
+}
+
+// The float32 data of a typed-array argument, or 0 (with a JS TypeError) when it is not a Float32Array.
+static int f32_arg(napi_env env, napi_value v, float **data, int64_t *len, const char *what) {
+  bool is = false;
+  napi_typedarray_type t = napi_int8_array;
+  size_t n = 0;
+  napi_is_typedarray(env, v, &is);
+  if (is) napi_get_typedarray_info(env, v, &t, &n, (void **)data, NULL, NULL);
+  if (!is || t != napi_float32_array) {
+    napi_throw_type_error(env, NULL, what);
+    return 0;
+  }
+  *len = (int64_t)n;
+  return 1;
+}
+
+static napi_value softmax_backward(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 6) {
+    napi_throw_error(env, NULL, "tlens native: softmaxBackwardF32 takes (y, g, rows, cols, out, log)");
+    return NULL;
+  }
+  float *y, *g, *out;
+  int64_t yl, gl, ol, rows = 0, cols = 0;
+  bool lg = false;
+  if (!f32_arg(env, argv[0], &y, &yl, "tlens native: softmaxBackwardF32 y must be a Float32Array")) return NULL;
+  if (!f32_arg(env, argv[1], &g, &gl, "tlens native: softmaxBackwardF32 g must be a Float32Array")) return NULL;
+  if (!f32_arg(env, argv[4], &out, &ol, "tlens native: softmaxBackwardF32 out must be a Float32Array")) return NULL;
+  napi_get_value_int64(env, argv[2], &rows);
+  napi_get_value_int64(env, argv[3], &cols);
+  napi_get_value_bool(env, argv[5], &lg);
+  if (rows < 0 || cols < 0 || rows * cols > yl || rows * cols > gl || rows * cols > ol) {
+    napi_throw_error(env, NULL, "tlens native: softmaxBackwardF32 sizes do not match the buffers");
+    return NULL;
+  }
+  if (rows == 0 || cols == 0) return NULL;
+  // tasks of at least ~16k elements: below that the pool's wake-up costs more than it saves
+  int64_t per = (16384 + cols - 1) / cols;
+  int64_t tasks = (rows + per - 1) / per;
+  int64_t most = 4 * (int64_t)tl_num_threads();
+  if (tasks > most) {
+    tasks = most;
+    per = (rows + tasks - 1) / tasks;
+  }
+  sm_bwd_job j = {y, g, out, rows, cols, per, lg ? 1 : 0};
+  if (tasks <= 1) sm_bwd_rows(&j, 0, rows);
+  else tl_parallel_for((int)tasks, sm_bwd_task, &j);
+  return NULL;
+}
+
+void tl_register_grad(napi_env env, napi_value exports) {
+  tl_export_fn(env, exports, "softmaxBackwardF32", softmax_backward);
+}
