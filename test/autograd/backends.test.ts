@@ -4,6 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { backendByName, getBackend, setBackend, type BackendName } from "../../src/backend/index.js";
 import { Generator, randn, tensor, type Tensor } from "../../src/index.js";
+import { PackedBCache } from "../../src/backend/packed-cache.js";
+import type { GemmArgs } from "../../src/backend/types.js";
 import { assertValues, requireNative } from "../conformance/util.js";
 
 /** An attention block with layer norm, gelu_new MLP and a log-softmax loss; returns every input's gradient. */
@@ -62,5 +64,30 @@ describe("softmaxBackward kernel: native (native/grad.c) vs js", () => {
         assertValues(got, want, { rtol: 1e-5, atol: 1e-6 }, `softmaxBackward(rows ${rows}, cols ${cols}, log ${log})`);
       }
     }
+  });
+});
+
+describe("the packed-weight cache in forward + backward", () => {
+  it("keeps W and Wᵀ packed side by side, and repacks a layout after an in-place write", () => {
+    const cache = new PackedBCache<string>();
+    const key = {};
+    const b = new Float32Array(12);
+    const args = (rowStride: number, colStride: number, version: number): GemmArgs => ({
+      batch: 1, m: 2, n: rowStride === 4 ? 4 : 3, k: rowStride === 4 ? 3 : 4, a: new Float32Array(0), aOffsets: new Float64Array([0]),
+      aRowStride: 0, aColStride: 0, b, bOffsets: new Float64Array([0]), bRowStride: rowStride, bColStride: colStride,
+      out: new Float32Array(0), bCache: { key, version },
+    });
+    let packs = 0;
+    const pack = (): string => `p${++packs}`;
+    const W = (v = 0): GemmArgs => args(4, 1, v); // [3, 4]
+    const Wt = (v = 0): GemmArgs => args(1, 4, v); // its transpose [4, 3]
+    for (let step = 0; step < 3; step++) {
+      cache.get(W(), pack);
+      cache.get(Wt(), pack);
+    }
+    expect(packs).toBe(2);
+    expect(cache.get(W(1), pack)).toBe("p3"); // written in place: stale
+    expect(cache.get(W(1), pack)).toBe("p3");
+    expect(packs).toBe(3);
   });
 });
