@@ -12,6 +12,11 @@ describe("autograd: softmax and logSoftmax", () => {
       await gradcheck((a) => a.logSoftmax(dim), [x]);
     });
   }
+  it("size-0 rows and columns", async () => {
+    await gradcheck((a) => a.softmax(-1), [normal([0, 3], 9)]);
+    await gradcheck((a) => a.logSoftmax(-1), [normal([2, 0], 9)]);
+    await gradcheck((a) => a.softmax(0), [normal([], 9)]);
+  });
   it("a permuted input and a size-1 dim", async () => {
     await gradcheck((a) => a.softmax(0), [normal([4, 3], 2).mT]);
     await gradcheck((a) => a.logSoftmax(1), [normal([3, 1], 3)]);

@@ -58,6 +58,11 @@ describe("autograd: indexing", () => {
     await gradcheck((a) => a.get(":", tensor([1, 1], undefined, "int32")).mul(3), [x]);
     await gradcheck((a) => a.get(a.detach().gt(0)).square(), [x]);
   });
+  it("empty selections: an empty index tensor, an empty slice, a size-0 tensor", async () => {
+    await gradcheck((a) => a.get(tensor([], undefined, "int32")).exp().sum().add(a.sum()), [x]);
+    await gradcheck((a) => a.get("2:2").exp().sum().add(a.mul(2).sum()), [x]);
+    await gradcheck((a) => a.reshape(3, 0).permute(1, 0).sum(0), [normal([0], 3)]);
+  });
   it("embedding lookup: rows of a weight gathered by token ids", async () => {
     const W = normal([5, 3], 9);
     const tokens = tensor([[1, 4, 1], [0, 1, 2]], undefined, "int32");
