@@ -167,6 +167,7 @@ export async function main(args: string[]): Promise<void> {
         gemm: () => undefined,
         softmax: (xx, r, c, out) => addon.softmaxF32(xx as Float32Array, r, c, out as Float32Array, false, 0, 0),
         softmaxBackward: () => undefined,
+        geluNewBackward: () => undefined,
         layerNorm: (xx, r, d, eps, ww, bb, out, sc) => addon.layerNormF32(xx, r, d, eps, ww, bb, out, sc),
       };
       const s1 = new Float32Array(1);

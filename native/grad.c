@@ -1,7 +1,9 @@
 // Backward kernels of the fused forward kernels (autograd, src/tensor/autograd):
 //   softmaxBackwardF32(y, g, rows, cols, out, log: bool)
-// y is the softmax (or log-softmax) output and g the gradient of y, both contiguous [rows, cols];
-// out receives the gradient of the input: y * (g - Σ g·y) for softmax, g - exp(y) · Σ g for log-softmax.
+//     y is the softmax (or log-softmax) output and g the gradient of y, both contiguous [rows, cols]; out
+//     receives the gradient of the input: y * (g - Σ g·y) for softmax, g - exp(y) · Σ g for log-softmax.
+//   geluNewBackwardF32(x, g, out)
+//     out = g · gelu_new'(x), elementwise over contiguous buffers of one length.
 #include "addon.h"
 #include "threadpool.h"
 #include <math.h>
@@ -92,6 +94,78 @@ static napi_value softmax_backward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// tanh as a rational function (Eigen's float tanh: |error| ~1e-7 on the clamped range, where it is ±1 in
+// float32 beyond): plain arithmetic, so the loop below vectorises.
+static inline float tanh_rational(float x) {
+  const float lim = 7.90531110763549805f;
+  x = x > lim ? lim : x < -lim ? -lim : x;
+  const float x2 = x * x;
+  float p = -2.76076847742355e-16f;
+  p = p * x2 + 2.00018790482477e-13f;
+  p = p * x2 + -8.60467152213735e-11f;
+  p = p * x2 + 5.12229709037114e-08f;
+  p = p * x2 + 1.48572235717979e-05f;
+  p = p * x2 + 6.37261928875436e-04f;
+  p = p * x2 + 4.89352455891786e-03f;
+  p *= x;
+  float q = 1.19825839466702e-06f;
+  q = q * x2 + 1.18534705686654e-04f;
+  q = q * x2 + 2.26843463243900e-03f;
+  q = q * x2 + 4.89352518554385e-03f;
+  return p / q;
+}
+
+typedef struct {
+  const float *x, *g;
+  float *out;
+  int64_t n, per_task;
+} gelu_bwd_job;
+
+// d/dx ½x(1 + tanh u) = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²), u = √(2/π)(x + 0.044715x³)
+static void gelu_bwd_range(const gelu_bwd_job *j, int64_t lo, int64_t hi) {
+  const float c = 0.7978845608028654f, a = 0.044715f;
+  const float *x = j->x, *g = j->g;
+  float *o = j->out;
+  for (int64_t i = lo; i < hi; i++) {
+    const float v = x[i], v2 = v * v;
+    const float t = tanh_rational(c * (v + a * v2 * v));
+    o[i] = g[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * c * (1.0f + 3.0f * a * v2));
+  }
+}
+
+static void gelu_bwd_task(void *ctx, int task, int thread) {
+  (void)thread;
+  const gelu_bwd_job *j = (const gelu_bwd_job *)ctx;
+  int64_t lo = (int64_t)task * j->per_task;
+  gelu_bwd_range(j, lo, lo + j->per_task < j->n ? lo + j->per_task : j->n);
+}
+
+static napi_value gelu_new_backward(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3) {
+    napi_throw_error(env, NULL, "tlens native: geluNewBackwardF32 takes (x, g, out)");
+    return NULL;
+  }
+  float *x, *g, *out;
+  int64_t xl, gl, ol;
+  if (!f32_arg(env, argv[0], &x, &xl, "tlens native: geluNewBackwardF32 x must be a Float32Array")) return NULL;
+  if (!f32_arg(env, argv[1], &g, &gl, "tlens native: geluNewBackwardF32 g must be a Float32Array")) return NULL;
+  if (!f32_arg(env, argv[2], &out, &ol, "tlens native: geluNewBackwardF32 out must be a Float32Array")) return NULL;
+  if (gl != xl || ol != xl) {
+    napi_throw_error(env, NULL, "tlens native: geluNewBackwardF32 buffers differ in length");
+    return NULL;
+  }
+  const int64_t chunk = 65536;
+  int64_t tasks = (xl + chunk - 1) / chunk;
+  gelu_bwd_job j = {x, g, out, xl, chunk};
+  if (tasks <= 1) gelu_bwd_range(&j, 0, xl);
+  else tl_parallel_for((int)tasks, gelu_bwd_task, &j);
+  return NULL;
+}
+
 void tl_register_grad(napi_env env, napi_value exports) {
   tl_export_fn(env, exports, "softmaxBackwardF32", softmax_backward);
+  tl_export_fn(env, exports, "geluNewBackwardF32", gelu_new_backward);
 }

@@ -67,6 +67,27 @@ describe("softmaxBackward kernel: native (native/grad.c) vs js", () => {
   });
 });
 
+describe("geluNewBackward kernel: native (native/grad.c) vs js", () => {
+  it("over the whole range, around the threading threshold", () => {
+    if (!requireNative()) return;
+    const native = backendByName("native");
+    const js = backendByName("js");
+    const gen = new Generator(5);
+    for (const n of [1, 15, 100, 65536, 200003]) {
+      const x = randn([n], { generator: gen }).mul(4).dataSync() as Float32Array;
+      x[0] = n > 1 ? -20 : 0;
+      const g = randn([n], { generator: gen }).dataSync() as Float32Array;
+      const want = new Float32Array(n);
+      const got = new Float32Array(n);
+      js.geluNewBackward(x, g, want);
+      native.geluNewBackward(x, g, got);
+      // in float32, 1 + tanh(u) for u ≪ 0 and the terms that cancel where the derivative crosses 0 leave an
+      // absolute error of ~1e-5·|g| (|g| < 5 here), as in torch's float32 formula
+      assertValues(got, want, { rtol: 1e-5, atol: 5e-5 }, `geluNewBackward(n ${n})`);
+    }
+  });
+});
+
 describe("the packed-weight cache in forward + backward", () => {
   it("keeps W and Wᵀ packed side by side, and repacks a layout after an in-place write", () => {
     const cache = new PackedBCache<string>();
