@@ -1,6 +1,7 @@
 // Shared declarations of the float32 elementwise / reduction / normalisation kernels (everything but GEMM).
 // The flat (contiguous) kernels are compiled once per instruction set from ops_kern.h (ops_avx512.c,
-// ops_avx2.c, ops_generic.c); ops.c picks a table at run time and drives strided views, threading and N-API.
+// ops_avx2.c, ops_generic.c); ops_isa.c picks a table at run time, and the drivers of ops_api.h walk strided views
+// and thread over the pool with it.
 #ifndef TL_OPS_INTERNAL_H
 #define TL_OPS_INTERNAL_H
 #include <stdint.h>

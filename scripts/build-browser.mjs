@@ -11,6 +11,7 @@ import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
+import { buildViewer } from "./build-viewer.mjs";
 import { buildWasm, WASM_OUT, WASM_VARIANTS, wasmToolchain } from "./build-wasm.mjs";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -43,6 +44,7 @@ const substitutePlugin = {
  *  repository root) adds pages of the same build, e.g. the browser bench's. Returns the files written. */
 export async function buildBrowser({ outdir = path.join(root, "dist/browser"), minify = false, extraEntries = {} } = {}) {
   mkdirSync(outdir, { recursive: true });
+  buildViewer(); // src/viz/viewer/bundle.js, which the viz code the entries reach imports
   const extra = Object.fromEntries(Object.entries(extraEntries).map(([name, src]) => [name, path.join(root, src)]));
   await esbuild.build({
     entryPoints: {

@@ -1,6 +1,7 @@
-// `npm run build:wasm`: the wasm backend's kernels, from the same C sources as the native addon (gemm_core.c,
-// ops_generic.c + ops_kern.h) plus native/wasm/ (the flat entry points, a pthread stand-in, the thread pools, a
-// thread-safe heap), into build/wasm/ (or --out DIR):
+// `npm run build:wasm`: the wasm backend's kernels, from the same C sources as the native addon (the GEMM core
+// gemm_*.c without the x86 micro-kernels; the strided op drivers ops_*.c over ops_generic.c + ops_kern.h) plus
+// native/wasm/ (the entry points, a pthread stand-in, the thread pools, a thread-safe heap), into build/wasm/ (or
+// --out DIR):
 //   tlens.wasm     one thread (wasi-libc's malloc; the pool runs tasks in order)
 //   tlens-mt.wasm  threads: imports a shared memory; helper workers run tl_worker_loop
 // Not committed: they are rebuilt from the sources (the browser build does it), so they never lag behind the C.
@@ -16,10 +17,18 @@ import { fileURLToPath } from "node:url";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
-const KERNELS = ["native/wasm/tlens_wasm.c", "native/gemm_core.c", "native/ops_generic.c"];
+/** The GEMM core without the x86 micro-kernels (wasm uses the portable one, vectorised with SIMD128). */
+const GEMM = ["native/gemm_core.c", "native/gemm_matrix.c", "native/gemm_pack.c", "native/gemm_scratch.c",
+  "native/gemm_config.c", "native/gemm_kern_generic.c"];
+/** The strided op drivers the N-API addon uses too, over the portable flat kernels. */
+const OPS = ["native/ops_isa.c", "native/ops_dims.c", "native/ops_elementwise.c", "native/ops_reduce.c", "native/ops_rows.c",
+  "native/ops_generic.c"];
+const KERNELS = ["native/wasm/tlens_wasm.c", ...GEMM, ...OPS];
 const COMMON = [
   "--target=wasm32-wasi", "-O3", "-msimd128", "-std=gnu11", "-fno-math-errno", "-fno-trapping-math", "-mexec-model=reactor",
   "-Inative/wasm/include", "-Wall", "-Wno-unused-function", "-Wl,--strip-all",
+  // 1 MiB main stack (wasm-ld's default is 64 KiB): the drivers keep views and gather blocks on the stack
+  "-Wl,-z,stack-size=1048576",
 ];
 /** Output file → its sources and flags. */
 export const WASM_VARIANTS = {

@@ -1,19 +1,16 @@
 // The wasm module of the wasm backend (src/backend/wasm.ts): the native build's kernels — the GEMM core
-// (gemm_core.c, its portable micro-kernel vectorised with SIMD128) and the flat float32 kernels of ops_kern.h
-// (ops_generic.c) — behind a flat C interface over this module's memory. The strided walking the N-API addon does
-// in ops.c is done in TypeScript here (row offsets come in as a double array), so that only flat runs cross over.
+// (gemm_*.c, its portable micro-kernel vectorised with SIMD128), and the strided op drivers of ops_api.h over the
+// flat float32 kernels of ops_kern.h (ops_generic.c) — behind entry points with int sizes over this module's memory.
+// The drivers are the N-API addon's: the same coalescing, walking, bounds checks and threading over the pool.
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "../gemm_core.h"
-#include "../ops_internal.h"
+#include "../ops_api.h"
 
 #define EXPORT(name) __attribute__((export_name(#name)))
 
-static const tl_ops_kernels *K = &tl_ops_generic;
-
-// The kernels read tuning variables (TLENS_GEMM_*) with getenv; a page has no environment, and defining it here
+// The kernels read tuning variables (TLENS_GEMM_*, TLENS_OPS_ISA) with getenv; a page has no environment, and defining it here
 // keeps wasi-libc's environ (and its WASI imports) out of the module, which then imports nothing.
 char *getenv(const char *name) {
   (void)name;
@@ -28,57 +25,33 @@ EXPORT(tl_malloc) void *tl_malloc(size_t bytes) {
 }
 EXPORT(tl_free) void tl_free(void *p) { free(p); }
 
-// y[i] = op(x[i]), i < n
-EXPORT(tl_unary) void tl_unary(int op, const float *x, float *y, int n) { K->unary(op, x, y, n); }
-
-// Row r of `rows`: y[r*inner + j] = a[aoff[r] + j*sa] op b[boff[r] + j*sb] for j < inner; sa, sb are 0 or 1.
-// Comparisons write uint8 0/1.
-EXPORT(tl_binary_rows) void tl_binary_rows(int op, const float *a, const double *aoff, int sa, const float *b,
-                                           const double *boff, int sb, void *y, int rows, int inner) {
-  int cmp = TL_B_IS_CMP(op);
-  for (int r = 0; r < rows; r++) {
-    const float *pa = a + (int64_t)aoff[r], *pb = b + (int64_t)boff[r];
-    int64_t o = (int64_t)r * inner;
-    if (cmp) {
-      uint8_t *yo = (uint8_t *)y + o;
-      if (sa && sb) K->compare_vv(op, pa, pb, yo, inner);
-      else if (sa) K->compare_vs(op, pa, *pb, yo, inner);
-      else {  // a scalar: a op b == b flip(op) a
-        static const int flip[TL_B_COUNT] = {0, 0, 0, 0, 0, 0, 0, TL_B_EQ, TL_B_NE, TL_B_GT, TL_B_GE, TL_B_LT, TL_B_LE};
-        if (sb) K->compare_vs(flip[op], pb, *pa, yo, inner);
-        else {
-          K->compare_vv(op, pa, pb, yo, 1);
-          memset(yo, yo[0], (size_t)inner);
-        }
-      }
-    } else {
-      float *yo = (float *)y + o;
-      if (sa && sb) K->binary_vv(op, pa, pb, yo, inner);
-      else if (sa) K->binary_vs(op, pa, *pb, yo, inner);
-      else if (sb) K->binary_sv(op, *pa, pb, yo, inner);
-      else {
-        K->binary_vv(op, pa, pb, yo, 1);
-        for (int j = 1; j < inner; j++) yo[j] = yo[0];
-      }
-    }
-  }
+// The strided op drivers of ops_api.h (the ones the N-API addon calls), with int sizes. Each returns 0, or the
+// address of a NUL-terminated message saying what is wrong. Lengths are in elements, meta holds mlen doubles.
+EXPORT(tl_unary) const char *tl_unary(int op, const float *x, int xlen, float *y, int ylen, const double *meta, int mlen) {
+  return tl_op_unary(op, x, xlen, y, ylen, meta, mlen);
 }
 
-// out[r] = sum | max | min of the contiguous block x[off[r] .. off[r] + n) (op: 0 sum, 1 max, 2 min).
-EXPORT(tl_reduce_rows) void tl_reduce_rows(int op, const float *x, const double *off, int rows, int n, float *out) {
-  for (int r = 0; r < rows; r++) {
-    const float *p = x + (int64_t)off[r];
-    out[r] = op == TL_R_SUM ? (float)K->sum(p, n) : op == TL_R_MAX ? K->max(p, n) : K->min(p, n);
-  }
+EXPORT(tl_binary) const char *tl_binary(int op, const float *a, int alen, const float *b, int blen, void *y, int ylen,
+                                        const double *meta, int mlen) {
+  return tl_op_binary(op, a, alen, b, blen, y, ylen, meta, mlen);
 }
 
-EXPORT(tl_softmax) void tl_softmax(const float *x, float *y, int rows, int cols, int lg, int qlen, int koff) {
-  K->softmax_rows(x, y, 0, rows, cols, lg, qlen, koff);
+EXPORT(tl_reduce) const char *tl_reduce(int op, const float *x, int xlen, void *out, int olen, int nreduced,
+                                        const double *meta, int mlen) {
+  return tl_op_reduce(op, x, xlen, out, olen, nreduced, meta, mlen);
 }
 
-EXPORT(tl_layernorm) void tl_layernorm(const float *x, float *y, int rows, int d, double eps, const float *w,
-                                       const float *b, float *scale) {
-  K->layernorm_rows(x, y, 0, rows, d, eps, w, b, scale);
+// In place or not: x and y hold rows * cols floats.
+EXPORT(tl_softmax) const char *tl_softmax(const float *x, float *y, int rows, int cols, int lg, int qlen, int koff) {
+  int64_t n = (int64_t)rows * cols;
+  return tl_op_softmax(x, n, y, n, rows, cols, lg, qlen, koff);
+}
+
+// x and y hold rows * d floats, w and b (or 0) d, scale (or 0) rows.
+EXPORT(tl_layernorm) const char *tl_layernorm(const float *x, float *y, int rows, int d, double eps, const float *w,
+                                              const float *b, float *scale) {
+  int64_t n = (int64_t)rows * d;
+  return tl_op_layernorm(x, n, y, n, rows, d, eps, w, d, b, d, scale, rows);
 }
 
 // GEMM (gemm_core.h): offsets come as doubles and are converted into the int64 arrays the core takes.

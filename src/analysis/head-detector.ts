@@ -1,15 +1,22 @@
 // Head detectors: TransformerLens's `head_detector.detect_head` (score every head's attention pattern against a
-// detection pattern), its detection-pattern builders, ARENA's average-attention detectors (current / previous /
-// first token heads) and the induction score on repeated random tokens.
+// detection pattern). The detection patterns and the score are in head-patterns.ts, ARENA's average-attention
+// detectors (current / previous / first token heads) and the induction score in attn-detectors.ts; both are
+// re-exported here.
 import { TlensError, ShapeError } from "../errors.js";
 import { ActivationCache, getActName, type HookedTransformer, type ModelInput } from "../model/index.js";
 import { validateTokens } from "../model/model-input.js";
-import { Generator, randint, cat, full, Tensor, tensor } from "../tensor/index.js";
+import { cat, Tensor, tensor } from "../tensor/index.js";
 import { fmtShape } from "../tensor/shape.js";
+import { HEAD_NAMES, namedPattern, scoreArrays, type ErrorMeasure, type HeadName } from "./head-patterns.js";
 
-export type HeadName = "previous_token_head" | "duplicate_token_head" | "induction_head";
-export const HEAD_NAMES: readonly HeadName[] = ["previous_token_head", "duplicate_token_head", "induction_head"];
-export type ErrorMeasure = "mul" | "abs";
+export {
+  HEAD_NAMES, type HeadName, type ErrorMeasure, getPreviousTokenHeadDetectionPattern, getDuplicateTokenHeadDetectionPattern,
+  getInductionHeadDetectionPattern, pyRound, computeHeadAttentionSimilarityScore,
+} from "./head-patterns.js";
+export {
+  currentAttnDetector, prevAttnDetector, firstAttnDetector, generateRepeatedTokens, inductionScore, inductionScoreFromCache,
+  type AttnDetectorResult, type RepeatedTokensOptions, type InductionScoreResult,
+} from "./attn-detectors.js";
 
 export interface DetectHeadOptions {
   /** Heads to score, as [layer, head] pairs or { layer: [heads] }; the others get -1. Default: all. */
@@ -23,126 +30,6 @@ export interface DetectHeadOptions {
   /** "mul" (default): Σ(pattern·detection)/Σpattern. "abs": 1 - round(Σ|pattern - detection| / pos, 3). */
   errorMeasure?: ErrorMeasure;
 }
-
-// ---------- detection patterns ----------
-
-/** Token ids of one sequence: [pos] or [1, pos]. */
-function seqIds(tokens: Tensor | number[], what: string): number[] {
-  const t = tokens instanceof Tensor ? tokens : tensor(tokens, undefined, "int32");
-  if (!(t.ndim === 1 || (t.ndim === 2 && t.shape[0] === 1))) {
-    throw new ShapeError(`${what}: expected the tokens of one sequence, [pos] or [1, pos], got ${fmtShape(t.shape)}`);
-  }
-  return Array.from(t.reshape(-1).contiguous().dataSync(), Number);
-}
-
-function fromRows(n: number, at: (q: number, k: number) => number): Tensor {
-  const data = new Float32Array(n * n);
-  for (let q = 0; q < n; q++) for (let k = 0; k <= q; k++) data[q * n + k] = at(q, k);
-  return Tensor.fromTypedArray(data, [n, n]);
-}
-
-/** [pos, pos] float32 with 1 where the query attends to the previous position (TL's previous_token_head). */
-export function getPreviousTokenHeadDetectionPattern(tokens: Tensor | number[]): Tensor {
-  const n = seqIds(tokens, "getPreviousTokenHeadDetectionPattern").length;
-  return fromRows(n, (q, k) => (k === q - 1 ? 1 : 0));
-}
-
-/** [pos, pos] with 1 where an earlier position holds the same token as the query (diagonal excluded). */
-export function getDuplicateTokenHeadDetectionPattern(tokens: Tensor | number[]): Tensor {
-  const ids = seqIds(tokens, "getDuplicateTokenHeadDetectionPattern");
-  return fromRows(ids.length, (q, k) => (k < q && ids[k] === ids[q] ? 1 : 0));
-}
-
-/**
- * [pos, pos] with 1 at the position just after each earlier occurrence of the query's token (the duplicate
- * pattern shifted one key to the right, first column zero, lower-triangular — TL's induction_head).
- */
-export function getInductionHeadDetectionPattern(tokens: Tensor | number[]): Tensor {
-  const ids = seqIds(tokens, "getInductionHeadDetectionPattern");
-  return fromRows(ids.length, (q, k) => (k >= 1 && k - 1 !== q && ids[k - 1] === ids[q] ? 1 : 0));
-}
-
-function namedPattern(name: HeadName, tokens: Tensor): Tensor {
-  if (name === "previous_token_head") return getPreviousTokenHeadDetectionPattern(tokens);
-  if (name === "duplicate_token_head") return getDuplicateTokenHeadDetectionPattern(tokens);
-  return getInductionHeadDetectionPattern(tokens);
-}
-
-// ---------- scoring ----------
-
-/** Python's round(x, digits) (round half to even on the exact binary value), which TL's "abs" score uses. */
-export function pyRound(x: number, digits: number): number {
-  if (!Number.isFinite(x)) return x;
-  const fixed = x.toFixed(digits); // exact decimal value, ties away from zero
-  const exact = x.toFixed(Math.min(100, digits + 30));
-  const m = /^(-?\d+)\.?(\d*)$/.exec(exact);
-  if (m) {
-    const tail = m[2].slice(digits);
-    if (/^50*$/.test(tail)) {
-      // an exact tie: round half to even
-      const scale = 10 ** digits;
-      const down = Math.trunc(x * scale) / scale;
-      const lastDigit = Math.abs(Math.trunc(x * scale)) % 10;
-      return lastDigit % 2 === 0 ? down : Number(fixed);
-    }
-  }
-  return Number(fixed);
-}
-
-/**
- * Similarity of one head's attention pattern [q, k] to a detection pattern [q, k] (TL's
- * compute_head_attention_similarity_score), without modifying either tensor.
- * "mul": Σ(p·d)/Σp after zeroing column 0 (excludeBos) and/or the diagonal (excludeCurrentToken) of p.
- * "abs": 1 - round(Σ|p - d| / pos, 3), with the excluded column / diagonal zeroed in |p - d|.
- */
-export function computeHeadAttentionSimilarityScore(
-  attentionPattern: Tensor, detectionPattern: Tensor,
-  opts: { excludeBos?: boolean; excludeCurrentToken?: boolean; errorMeasure?: ErrorMeasure } = {},
-): number {
-  if (attentionPattern.ndim !== 2 || attentionPattern.shape[0] !== attentionPattern.shape[1]) {
-    throw new ShapeError(`computeHeadAttentionSimilarityScore: the attention pattern must be square [pos, pos], got ${fmtShape(attentionPattern.shape)}`);
-  }
-  if (detectionPattern.ndim !== 2 || detectionPattern.shape[0] !== attentionPattern.shape[0] || detectionPattern.shape[1] !== attentionPattern.shape[1]) {
-    throw new ShapeError(`computeHeadAttentionSimilarityScore: the detection pattern ${fmtShape(detectionPattern.shape)} does not match the attention pattern ${fmtShape(attentionPattern.shape)}`);
-  }
-  const n = attentionPattern.shape[0];
-  const p = attentionPattern.to("float64").contiguous().dataSync();
-  const d = detectionPattern.to("float64").contiguous().dataSync();
-  return scoreArrays(p, 0, d, n, opts.excludeBos ?? false, opts.excludeCurrentToken ?? false, opts.errorMeasure ?? "mul");
-}
-
-function scoreArrays(p: ArrayLike<number>, off: number, d: ArrayLike<number>, n: number,
-  excludeBos: boolean, excludeCurrent: boolean, measure: ErrorMeasure): number {
-  const excluded = (q: number, k: number): boolean => (excludeBos && k === 0) || (excludeCurrent && q === k);
-  if (measure === "mul") {
-    let num = 0;
-    let den = 0;
-    for (let q = 0; q < n; q++) {
-      for (let k = 0; k < n; k++) {
-        if (excluded(q, k)) continue;
-        const v = p[off + q * n + k];
-        num += v * d[q * n + k];
-        den += v;
-      }
-    }
-    return Math.fround(num / den);
-  }
-  let sum = 0;
-  for (let q = 0; q < n; q++) {
-    for (let k = 0; k < n; k++) {
-      const diff = Math.abs(p[off + q * n + k] - d[q * n + k]);
-      if (k > q && diff !== 0) {
-        throw new TlensError("computeHeadAttentionSimilarityScore (abs): the attention and detection patterns must both be lower-triangular");
-      }
-      if (!excluded(q, k)) sum += diff;
-    }
-  }
-  // TL: abs_diff.mean() * size in float32, then Python's round to 3 decimals
-  const mean = Math.fround(sum / (n * n));
-  return 1 - pyRound(Math.fround(mean * n), 3);
-}
-
-// ---------- detectHead ----------
 
 function isLowerTriangular(d: ArrayLike<number>, n: number): boolean {
   for (let q = 0; q < n; q++) for (let k = q + 1; k < n; k++) if (d[q * n + k] !== 0) return false;
@@ -289,127 +176,4 @@ async function attentionPatterns(model: HookedTransformer, seqList: Tensor[], la
     const row = sameLength ? s : 0;
     return run.cache.get("pattern", l).get(row).to("float64").contiguous().dataSync() as Float64Array;
   };
-}
-
-// ---------- ARENA's average-attention detectors ----------
-
-export interface AttnDetectorResult {
-  /** heads scoring above the threshold, as ARENA names them: "layer.head" */
-  heads: string[];
-  /** the score of every head [n_layers, n_heads] */
-  scores: Tensor;
-}
-
-function cachedLayers(cache: ActivationCache): number {
-  let n = 0;
-  while (cache.has(getActName("pattern", n))) n++;
-  if (n === 0) throw new TlensError("the cache holds no attention patterns (blocks.0.attn.hook_pattern); run runWithCache without a namesFilter that drops them");
-  return n;
-}
-
-/** Scores from each layer's pattern [batch?, head, q, k], averaged over the batch; `stat` reduces [..., q, k] → [...]. */
-function detectorScores(cache: ActivationCache, stat: (p: Tensor) => Tensor, threshold: number): AttnDetectorResult {
-  const n = cachedLayers(cache);
-  const rows: Tensor[] = [];
-  for (let l = 0; l < n; l++) {
-    const p = cache.get("pattern", l).to("float64");
-    const s = stat(p);                                   // [batch?, head]
-    rows.push(s.ndim === 2 ? s.mean(0) : s);
-  }
-  const data = new Float32Array(rows.reduce((acc: number[], r) => acc.concat(Array.from(r.dataSync(), Number)), []));
-  const nHeads = rows[0].shape[0];
-  const heads: string[] = [];
-  for (let l = 0; l < n; l++) for (let h = 0; h < nHeads; h++) if (data[l * nHeads + h] > threshold) heads.push(`${l}.${h}`);
-  return { heads, scores: Tensor.fromTypedArray(data, [n, nHeads]) };
-}
-
-/** Heads whose average attention to the current token (the pattern's diagonal) exceeds `threshold` (ARENA: 0.4). */
-export function currentAttnDetector(cache: ActivationCache, opts: { threshold?: number } = {}): AttnDetectorResult {
-  return detectorScores(cache, (p) => p.diagonal(0, -2, -1).mean(-1), opts.threshold ?? 0.4);
-}
-
-/** Heads whose average attention to the previous token (the sub-diagonal) exceeds `threshold`. */
-export function prevAttnDetector(cache: ActivationCache, opts: { threshold?: number } = {}): AttnDetectorResult {
-  return detectorScores(cache, (p) => p.diagonal(-1, -2, -1).mean(-1), opts.threshold ?? 0.4);
-}
-
-/** Heads whose average attention to the first token (key position 0) exceeds `threshold`. */
-export function firstAttnDetector(cache: ActivationCache, opts: { threshold?: number } = {}): AttnDetectorResult {
-  return detectorScores(cache, (p) => p.narrow(-1, 0, 1).squeeze(-1).mean(-1), opts.threshold ?? 0.4);
-}
-
-// ---------- repeated random tokens and the induction score ----------
-
-export interface RepeatedTokensOptions {
-  /** sequences in the batch (default 1) */
-  batch?: number;
-  /** seed of the generator (default 0); ignored when `generator` is given */
-  seed?: number;
-  generator?: Generator;
-  /** prepend the BOS token (default: the model's defaultPrependBos when it has a BOS token) */
-  prependBos?: boolean;
-}
-
-function bosPolicy(model: HookedTransformer, prependBos: boolean | undefined): number | null {
-  const bos = model.cfg.bosTokenId;
-  const want = prependBos ?? (model.cfg.defaultPrependBos && bos !== null);
-  if (!want) return null;
-  if (bos === null) throw new TlensError("prependBos: this model has no BOS token (cfg.bosTokenId is null); pass prependBos: false");
-  return bos;
-}
-
-/**
- * [BOS] + r + r: `batch` sequences of `seqLen` uniformly random token ids in [0, d_vocab), each repeated once
- * (int32 [batch, (1 if BOS) + 2·seqLen]), from a seeded generator — ARENA's generate_repeated_tokens.
- */
-export function generateRepeatedTokens(model: HookedTransformer, seqLen: number, opts: RepeatedTokensOptions = {}): Tensor {
-  const batch = opts.batch ?? 1;
-  if (!Number.isInteger(seqLen) || seqLen < 1) throw new TlensError(`generateRepeatedTokens: seqLen must be a positive integer, got ${seqLen}`);
-  if (!Number.isInteger(batch) || batch < 1) throw new TlensError(`generateRepeatedTokens: batch must be a positive integer, got ${batch}`);
-  const bos = bosPolicy(model, opts.prependBos);
-  const g = opts.generator ?? new Generator(opts.seed ?? 0);
-  const half = randint(0, model.cfg.dVocab, [batch, seqLen], { generator: g });
-  const parts = bos === null ? [half, half] : [full([batch, 1], bos, "int32"), half, half];
-  return cat(parts, 1);
-}
-
-export interface InductionScoreResult {
-  /** [n_layers, n_heads]: mean attention from each second-half token to the token after its first occurrence */
-  scores: Tensor;
-  /** the tokens the model ran on, [batch, (1 if BOS) + 2·seqLen] */
-  tokens: Tensor;
-}
-
-/**
- * Induction score of every head on repeated random tokens (`generateRepeatedTokens`): for each query in the second
- * half, the attention it pays to the key just after the query token's first occurrence, averaged over those
- * seqLen queries and the batch. (ARENA's stripe `pattern.diagonal(1 - seqLen)` also averages in the two
- * first-half queries on that diagonal; this score uses only the second-half ones, as the definition says.)
- */
-export async function inductionScore(model: HookedTransformer, opts: RepeatedTokensOptions & { seqLen?: number } = {}): Promise<InductionScoreResult> {
-  const seqLen = opts.seqLen ?? 50;
-  const tokens = generateRepeatedTokens(model, seqLen, { batch: opts.batch ?? 10, ...opts });
-  const [, cache] = await model.runWithCache(tokens, { namesFilter: (n) => n.endsWith(".attn.hook_pattern") });
-  return { scores: inductionScoreFromCache(cache, seqLen), tokens };
-}
-
-/** The induction score [n_layers, n_heads] from a cache of a run on [BOS?] + r + r with |r| = seqLen (BOS inferred from the length). */
-export function inductionScoreFromCache(cache: ActivationCache, seqLen: number): Tensor {
-  const n = cachedLayers(cache);
-  const rows: Tensor[] = [];
-  for (let l = 0; l < n; l++) {
-    const p = cache.get("pattern", l).to("float64");
-    const total = p.shape[p.ndim - 1];
-    const prefix = total - 2 * seqLen;
-    if (prefix !== 0 && prefix !== 1) {
-      throw new ShapeError(`inductionScoreFromCache: patterns over ${total} positions do not fit [BOS?] + 2 × ${seqLen} repeated tokens`);
-    }
-    const stripe = p.diagonal(1 - seqLen, -2, -1);          // [batch?, head, prefix + seqLen + 1]
-    const second = stripe.narrow(-1, stripe.shape[stripe.ndim - 1] - seqLen, seqLen).mean(-1); // [batch?, head]
-    rows.push(second.ndim === 2 ? second.mean(0) : second);
-  }
-  const nHeads = rows[0].shape[0];
-  const data = new Float32Array(n * nHeads);
-  rows.forEach((r, l) => data.set(Array.from(r.dataSync(), Number), l * nHeads));
-  return Tensor.fromTypedArray(data, [n, nHeads]);
 }

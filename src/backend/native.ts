@@ -7,6 +7,7 @@ import { JsBackend } from "./js.js";
 import { BINARY_CODES, COMPARE_FIRST, REDUCE_CODES, UNARY_CODES } from "./op-codes.js";
 import { PackedBCache } from "./packed-cache.js";
 import type { Backend, BinaryOp, GemmArgs, ReduceOp, SoftmaxOptions, TypedArray, UnaryOp, View } from "./types.js";
+import { MAX_RANK, metaLength, writePairMeta, writeViewMeta } from "./view-meta.js";
 
 /** The functions the addon exports (build/Release/tlens_native.node). GEMM ones may be missing in old builds. */
 export interface NativeAddon {
@@ -44,8 +45,6 @@ const CHEAP_UNARY = new Set<UnaryOp>(["neg", "abs", "relu", "square", "sqrt", "r
  *  about what the JS loop needs for this many elements (measured with `npm run bench -- ops thresholds`). */
 export const NATIVE_MIN = { unaryCheap: 32, unary: 16, binary: 16, copy: 64, reduce: 16, softmax: 16, layerNorm: 64 };
 
-const MAX_RANK = 64;
-
 function numelOf(shape: readonly number[]): number {
   let n = 1;
   for (let i = 0; i < shape.length; i++) n *= shape[i];
@@ -55,7 +54,7 @@ function numelOf(shape: readonly number[]): number {
 export class NativeBackend implements Backend {
   readonly name = "native" as const;
   readonly js = new JsBackend();
-  private readonly meta = new Float64Array(3 + 3 * MAX_RANK);
+  private readonly meta = new Float64Array(metaLength(MAX_RANK, 2));
   private readonly packedB = new PackedBCache<ArrayBuffer>();
   private readonly hasGemm: boolean;
 
@@ -93,30 +92,14 @@ export class NativeBackend implements Backend {
 
   /** [offset, rank, ...shape, ...strides] of one view, in the reused buffer. */
   private viewMeta(x: View): Float64Array {
-    const m = this.meta;
-    const rank = x.shape.length;
-    m[0] = x.offset;
-    m[1] = rank;
-    for (let i = 0; i < rank; i++) {
-      m[2 + i] = x.shape[i];
-      m[2 + rank + i] = x.strides[i];
-    }
-    return m;
+    writeViewMeta(this.meta, 0, x);
+    return this.meta;
   }
 
   /** [offsetA, offsetB, rank, ...shape, ...stridesA, ...stridesB] of two views over one shape, in the reused buffer. */
   private pairMeta(a: View, b: View): Float64Array {
-    const m = this.meta;
-    const rank = a.shape.length;
-    m[0] = a.offset;
-    m[1] = b.offset;
-    m[2] = rank;
-    for (let i = 0; i < rank; i++) {
-      m[3 + i] = a.shape[i];
-      m[3 + rank + i] = a.strides[i];
-      m[3 + 2 * rank + i] = b.strides[i];
-    }
-    return m;
+    writePairMeta(this.meta, 0, a, b);
+    return this.meta;
   }
 
   copy(src: View, dst: View): void {

@@ -1,5 +1,6 @@
-// Iteration over strided views shared by the kernels: merge dims that are laid out contiguously for every
-// operand, then walk the outer dims once and let each kernel run a tight loop over the innermost one.
+// Iteration over strided views for the JS backend's kernels (and GEMM's batch offsets): merge dims that are laid out
+// contiguously for every operand, then walk the outer dims once and let each kernel run a tight loop over the
+// innermost one. The native and wasm backends walk views in C (native/ops_api.h's drivers) instead.
 
 /** Drops size-1 dims and merges neighbours that are contiguous for every operand. A rank-0 input becomes [1]. */
 export function collapseDims(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {

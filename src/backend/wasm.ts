@@ -1,16 +1,19 @@
-// The wasm backend: the native build's C kernels (native/gemm_core.c, native/ops_generic.c via ops_kern.h)
-// compiled to WebAssembly with SIMD128 (native/wasm/, scripts/build-wasm.mjs): tlens.wasm runs on one thread;
+// The wasm backend: the native build's C kernels (the GEMM core native/gemm_*.c; the strided op drivers of
+// native/ops_api.h, the very ones the N-API addon calls, over ops_generic.c via ops_kern.h) compiled to WebAssembly
+// with SIMD128 (native/wasm/, scripts/build-wasm.mjs): tlens.wasm runs on one thread;
 // tlens-mt.wasm shares its memory with helper workers that take part in GEMM and the other kernels' parallel loops
 // (the environment starts them: a Web Worker in the browser, see createWasmBackend's `threads`). Operands live in
 // JS typed arrays, so each call stages them in the module's memory and copies the result out; that pays for GEMM,
-// softmax, layer norm and the transcendental elementwise ops, not for the cheapest loops. float32 only: other dtypes,
-// ops without a kernel, strided layouts the flat kernels cannot walk and small inputs go to the JS backend.
+// softmax, layer norm and the transcendental elementwise ops, not for the cheapest loops. Each staged view travels with
+// its metadata (view-meta.ts) and the C drivers walk any layout. float32 only: other dtypes, ops without a kernel,
+// copies and small inputs go to the JS backend.
 // No Node built-ins: the same file runs in a page, a Web Worker and Node.
 import { JsBackend } from "./js.js";
 import { BINARY_CODES, COMPARE_FIRST, REDUCE_CODES, UNARY_CODES } from "./op-codes.js";
 import { PackedBCache } from "./packed-cache.js";
-import { collapseDims, contiguousStrides, numel, outerOffsets } from "./strided.js";
+import { numel } from "./strided.js";
 import type { Backend, BinaryOp, GemmArgs, ReduceOp, SoftmaxOptions, TypedArray, UnaryOp, View } from "./types.js";
+import { MAX_RANK, metaLength, writePairMeta, writeViewMeta } from "./view-meta.js";
 
 /** What native/wasm/tlens_wasm.c exports (pointers are byte addresses in `memory`). */
 export interface WasmKernels {
@@ -18,11 +21,13 @@ export interface WasmKernels {
   _initialize?(): void;
   tl_malloc(bytes: number): number;
   tl_free(ptr: number): void;
-  tl_unary(op: number, x: number, y: number, n: number): void;
-  tl_binary_rows(op: number, a: number, aOff: number, sa: number, b: number, bOff: number, sb: number, y: number, rows: number, inner: number): void;
-  tl_reduce_rows(op: number, x: number, off: number, rows: number, n: number, out: number): void;
-  tl_softmax(x: number, y: number, rows: number, cols: number, log: number, qLen: number, kOffset: number): void;
-  tl_layernorm(x: number, y: number, rows: number, d: number, eps: number, w: number, b: number, scale: number): void;
+  // The strided op drivers of native/ops_api.h (lengths in elements; meta: mlen doubles, see view-meta.ts); each
+  // returns 0 or the address of a NUL-terminated message.
+  tl_unary(op: number, x: number, xLen: number, y: number, yLen: number, meta: number, mLen: number): number;
+  tl_binary(op: number, a: number, aLen: number, b: number, bLen: number, y: number, yLen: number, meta: number, mLen: number): number;
+  tl_reduce(op: number, x: number, xLen: number, out: number, outLen: number, nReduced: number, meta: number, mLen: number): number;
+  tl_softmax(x: number, y: number, rows: number, cols: number, log: number, qLen: number, kOffset: number): number;
+  tl_layernorm(x: number, y: number, rows: number, d: number, eps: number, w: number, b: number, scale: number): number;
   tl_sgemm(batch: number, m: number, n: number, k: number, a: number, aOff: number, ars: number, acs: number,
     b: number, bOff: number, brs: number, bcs: number, bPacked: number, out: number): number;
   tl_gemm_packed_floats(k: number, n: number): number;
@@ -85,10 +90,12 @@ export async function runWasmHelper(init: WasmHelperInit, ready: () => void): Pr
   k.tl_worker_loop!(init.thread);
 }
 
-/** A view staged into wasm memory: `ptr` is where element `lo` of the source sits; offsets there are off - lo. */
+/** A view staged into wasm memory: `ptr` is where element `lo` of the source sits, `len` elements from there;
+ *  offsets there are off - lo. */
 interface Staged {
   ptr: number;
   lo: number;
+  len: number;
 }
 
 /** [lo, hi) element range a view touches (inclusive span as a half-open range); numel must be > 0. */
@@ -155,7 +162,25 @@ export class WasmBackend implements Backend {
     const [lo, hi] = span(v);
     const ptr = this.take((hi - lo) * 4);
     this.f32.set(v.data.subarray(lo, hi), ptr >> 2);
-    return { ptr, lo };
+    return { ptr, lo, len: hi - lo };
+  }
+
+  /** Metadata of one staged view, or of two over one shape, in scratch: [address, doubles]. */
+  private meta(a: View, sA: Staged, b?: View, sB?: Staged): [number, number] {
+    const len = metaLength(a.shape.length, b ? 2 : 1);
+    const ptr = this.take(len * 8);
+    if (b && sB) writePairMeta(this.f64, ptr >> 3, a, b, sA.lo, sB.lo);
+    else writeViewMeta(this.f64, ptr >> 3, a, sA.lo);
+    return [ptr, len];
+  }
+
+  /** Throws the message a driver returned (an address in memory), if any: a bug here, the views are checked first. */
+  private check(err: number): void {
+    this.heap();
+    if (!err) return;
+    let msg = "";
+    for (let p = err; this.u8[p] !== 0; p++) msg += String.fromCharCode(this.u8[p]);
+    throw new Error(`tlens wasm: ${msg}`);
   }
 
   private doubles(xs: ArrayLike<number>, minus = 0): number {
@@ -170,46 +195,41 @@ export class WasmBackend implements Backend {
     return (hi - lo) * 4 + 64;
   }
 
+  private static metaBytes(v: View, views: 1 | 2): number {
+    return metaLength(v.shape.length, views) * 8 + 64;
+  }
+
   unary(op: UnaryOp, x: View, out: TypedArray): void {
     const code = UNARY_CODES[op];
     const n = numel(x.shape);
-    if (code === undefined || JS_UNARY.has(op) || !(x.data instanceof Float32Array) || !(out instanceof Float32Array) || !(n >= WASM_MIN.unary)) {
+    if (code === undefined || JS_UNARY.has(op) || !(x.data instanceof Float32Array) || !(out instanceof Float32Array) ||
+      x.shape.length > MAX_RANK || !(n >= WASM_MIN.unary)) {
       this.js.unary(op, x, out);
       return;
     }
-    // the input is gathered contiguously (the JS copy walks any strides), then transformed in place
-    this.begin(n * 4 + 64);
-    const ptr = this.take(n * 4);
-    const { shape, strides } = collapseDims(x.shape, [x.strides]);
-    if (shape.length === 1 && strides[0][0] === 1) this.f32.set(x.data.subarray(x.offset, x.offset + n), ptr >> 2);
-    else this.js.copy(x, { data: this.f32, offset: ptr >> 2, shape: x.shape, strides: contiguousStrides(x.shape) });
-    this.k.tl_unary(code, ptr, ptr, n);
-    this.heap();
-    out.set(this.f32.subarray(ptr >> 2, (ptr >> 2) + n));
+    this.begin(WasmBackend.bytesOf(x) + n * 4 + WasmBackend.metaBytes(x, 1));
+    const sX = this.stage(x as View<Float32Array>);
+    const [meta, mLen] = this.meta(x, sX);
+    const y = this.take(n * 4);
+    this.check(this.k.tl_unary(code, sX.ptr, sX.len, y, n, meta, mLen));
+    out.set(this.f32.subarray(y >> 2, (y >> 2) + n));
   }
 
   binary(op: BinaryOp, a: View, b: View, out: TypedArray): void {
     const code = BINARY_CODES[op];
     const n = numel(a.shape);
     const cmp = code !== undefined && code >= COMPARE_FIRST;
-    const { shape, strides } = collapseDims(a.shape, [a.strides, b.strides]);
-    const last = shape.length - 1;
-    const [sa, sb] = [strides[0][last], strides[1][last]];
     if (code === undefined || !(a.data instanceof Float32Array) || !(b.data instanceof Float32Array) ||
-      !(cmp ? out instanceof Uint8Array : out instanceof Float32Array) || !(n >= WASM_MIN.binary) ||
-      (sa !== 0 && sa !== 1) || (sb !== 0 && sb !== 1)) {
+      !(cmp ? out instanceof Uint8Array : out instanceof Float32Array) || a.shape.length > MAX_RANK || !(n >= WASM_MIN.binary)) {
       this.js.binary(op, a, b, out);
       return;
     }
-    const rows = n / shape[last];
-    this.begin(WasmBackend.bytesOf(a) + WasmBackend.bytesOf(b) + 16 * rows + n * 4 + 256);
+    this.begin(WasmBackend.bytesOf(a) + WasmBackend.bytesOf(b) + n * 4 + WasmBackend.metaBytes(a, 2));
     const sA = this.stage(a as View<Float32Array>);
     const sB = this.stage(b as View<Float32Array>);
-    const aOff = this.doubles(outerOffsets(shape, strides[0], a.offset), sA.lo);
-    const bOff = this.doubles(outerOffsets(shape, strides[1], b.offset), sB.lo);
+    const [meta, mLen] = this.meta(a, sA, b, sB);
     const y = this.take(n * 4);
-    this.k.tl_binary_rows(code, sA.ptr, aOff, sa, sB.ptr, bOff, sb, y, rows, shape[last]);
-    this.heap();
+    this.check(this.k.tl_binary(code, sA.ptr, sA.len, sB.ptr, sB.len, y, n, meta, mLen));
     if (cmp) out.set(this.u8.subarray(y, y + n));
     else out.set(this.f32.subarray(y >> 2, (y >> 2) + n));
   }
@@ -221,24 +241,23 @@ export class WasmBackend implements Backend {
   reduce(op: ReduceOp, x: View, nReduced: number, out: TypedArray): void {
     const code = REDUCE_CODES[op];
     const rank = x.shape.length;
-    const inner = collapseDims(x.shape.slice(rank - nReduced), [x.strides.slice(rank - nReduced)]);
-    const count = numel(x.shape.slice(rank - nReduced));
+    const isArg = op === "argmax" || op === "argmin";
+    const count = numel(x.shape.slice(Math.max(0, rank - nReduced)));
     const n = numel(x.shape);
-    if (code === undefined || op === "argmax" || op === "argmin" || nReduced < 1 || nReduced > rank || count === 0 ||
-      !(x.data instanceof Float32Array) || !(out instanceof Float32Array) || !(n >= WASM_MIN.reduce) ||
-      !(inner.shape.length === 1 && (inner.strides[0][0] === 1 || count === 1))) {
+    if (code === undefined || nReduced < 0 || nReduced > rank || count === 0 || rank > MAX_RANK ||
+      !(x.data instanceof Float32Array) || !(isArg ? out instanceof Int32Array : out instanceof Float32Array) ||
+      !(n >= WASM_MIN.reduce)) {
       this.js.reduce(op, x, nReduced, out);
       return;
     }
     const rows = n / count;
-    this.begin(WasmBackend.bytesOf(x) + 8 * rows + 4 * rows + 192);
+    this.begin(WasmBackend.bytesOf(x) + rows * 4 + 64 + WasmBackend.metaBytes(x, 1));
     const sX = this.stage(x as View<Float32Array>);
-    const starts = outerOffsets([...x.shape.slice(0, rank - nReduced), 1], [...x.strides.slice(0, rank - nReduced), 0], x.offset);
-    const off = this.doubles(starts, sX.lo);
+    const [meta, mLen] = this.meta(x, sX);
     const y = this.take(rows * 4);
-    this.k.tl_reduce_rows(code, sX.ptr, off, rows, count, y);
-    this.heap();
-    out.set(this.f32.subarray(y >> 2, (y >> 2) + rows));
+    this.check(this.k.tl_reduce(code, sX.ptr, sX.len, y, rows, nReduced, meta, mLen));
+    if (isArg) (out as Int32Array).set(new Int32Array(this.k.memory.buffer, y, rows));
+    else out.set(this.f32.subarray(y >> 2, (y >> 2) + rows));
   }
 
   gemm(g: GemmArgs): void {
@@ -292,8 +311,7 @@ export class WasmBackend implements Backend {
     const n = rows * cols;
     this.begin(n * 4 + 64);
     const p = this.stageRange(x, 0, n);
-    this.k.tl_softmax(p, p, rows, cols, opts.log ? 1 : 0, c ? c.qLen : 0, c ? c.kOffset : 0);
-    this.heap();
+    this.check(this.k.tl_softmax(p, p, rows, cols, opts.log ? 1 : 0, c ? c.qLen : 0, c ? c.kOffset : 0));
     out.set(this.f32.subarray(p >> 2, (p >> 2) + n));
   }
 
@@ -319,8 +337,7 @@ export class WasmBackend implements Backend {
     const wp = w ? this.stageRange(w, 0, d) : 0;
     const bp = b ? this.stageRange(b, 0, d) : 0;
     const sp = scaleOut ? this.take(rows * 4) : 0;
-    this.k.tl_layernorm(p, p, rows, d, eps, wp, bp, sp);
-    this.heap();
+    this.check(this.k.tl_layernorm(p, p, rows, d, eps, wp, bp, sp));
     out.set(this.f32.subarray(p >> 2, (p >> 2) + n));
     if (scaleOut) scaleOut.set(this.f32.subarray(sp >> 2, (sp >> 2) + rows));
   }

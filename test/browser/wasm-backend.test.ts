@@ -99,6 +99,39 @@ describe.skipIf(!HAVE_WASM)("wasm backend vs js", () => {
     });
   });
 
+  it("walks every layout in C (the addon's strided drivers): no strided binary or reduction over the thresholds falls back", () => {
+    const binFallback = vi.spyOn(wasm.js, "binary");
+    const redFallback = vi.spyOn(wasm.js, "reduce");
+    cases("wasm strided", 30, (g, i) => {
+      const shape = [[40, 33], [2, 17, 45], [6, 7, 8, 9]][i % 3];
+      const a = randTensor(g, shape, "float32", { layout: pick(g, ["permuted", "stepped", "reversed", "mixed"] as const) });
+      const b = randTensor(g, pick(g, [shape, shape.slice(1), [shape[0], 1, ...shape.slice(2)]]), "float32", { layout: "mixed" });
+      same(`mul ${a.shape} ${b.shape}`, () => a.mul(b), { exact: true });
+      same(`gt ${a.shape} ${b.shape}`, () => a.binary("gt", b), { exact: true });
+      same(`sum(0) ${a.shape}`, () => a.sum(0).to("float32"), { rtol: 1e-6, atol: 1e-6 });
+      same(`max(-1) ${a.shape}`, () => a.max(-1), { exact: true });
+      same(`argmax(-1) ${a.shape}`, () => a.argmax(-1), { exact: true });
+      same(`argmin(0) ${a.shape}`, () => a.argmin(0), { exact: true });
+    });
+    const big = (x: { shape: readonly number[] }): boolean => x.shape.reduce((p, s) => p * s, 1) >= WASM_MIN.binary;
+    expect(binFallback.mock.calls.filter(([, a, b, out]) => big(a) && b.data instanceof Float32Array && out instanceof Float32Array)).toEqual([]);
+    expect(redFallback.mock.calls.filter(([, x]) => x.data instanceof Float32Array && big(x))).toEqual([]);
+    binFallback.mockRestore();
+    redFallback.mockRestore();
+  });
+
+  it("reports a driver's error as a typed message (views are checked in C too)", () => {
+    const k = wasm.k;
+    const p = k.tl_malloc(64);
+    const meta = k.tl_malloc(64);
+    new Float64Array(k.memory.buffer, meta, 4).set([0, 1, 20, 1]); // 20 elements of a 4-element buffer
+    const err = k.tl_unary(1, p, 4, p, 20, meta, 4);
+    const bytes = new Uint8Array(k.memory.buffer, err, 40);
+    expect(String.fromCharCode(...bytes.subarray(0, bytes.indexOf(0)))).toMatch(/bounds/);
+    k.tl_free(p);
+    k.tl_free(meta);
+  });
+
   it("softmax (plain, log, causal) and layer norm at the kernel interface", () => {
     cases("wasm softmax", 12, (g, i) => {
       const [rows, cols] = [g.int(1, 40), g.int(1, 60)];
@@ -193,18 +226,30 @@ describe.skipIf(!HAVE_WASM)("threaded wasm kernels (tlens-mt.wasm, 2 threads)", 
     }
   });
 
+  /** f on the threaded build equals f on the one-thread build, bit for bit. */
+  const sameOnMt = (what: string, f: () => Tensor): void => {
+    const one = on("wasm", f);
+    registerWasmBackend(mt);
+    try {
+      assertClose(on("wasm", f), one, { exact: true }, what);
+    } finally {
+      registerWasmBackend(wasm);
+    }
+  };
+
+  it("split elementwise ops and reductions big enough over the threads bit for bit as one thread does", () => {
+    cases("wasm-mt strided", 4, (g) => {
+      const x = randTensor(g, [64, 48, 40], "float32", { layout: "mixed" });
+      const y = randTensor(g, [48, 40], "float32", { layout: "mixed" });
+      sameOnMt("mt add+exp+sum+argmax", () => x.add(y).exp().sum(0).to("float32").add(x.argmax(0).to("float32")));
+    });
+  });
+
   it("serve tensor ops bit for bit as the one-thread build (batched matmul, GELU, softmax)", () => {
     cases("wasm-mt ops", 6, (g) => {
       const x = randTensor(g, [3, 40, 96]);
       const w = randTensor(g, [96, 300]);
-      const f = (): Tensor => x.matmul(w).geluNew().softmax(-1);
-      const one = on("wasm", f);
-      registerWasmBackend(mt);
-      try {
-        assertClose(on("wasm", f), one, { exact: true }, "mt matmul+gelu+softmax");
-      } finally {
-        registerWasmBackend(wasm);
-      }
+      sameOnMt("mt matmul+gelu+softmax", () => x.matmul(w).geluNew().softmax(-1));
     });
   });
 });
