@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct {
   const float *y, *g;
@@ -43,35 +44,47 @@ static void sm_bwd_task(void *ctx, int task, int thread) {
   sm_bwd_rows(j, lo, hi);
 }
 
-// The float32 data of a typed-array argument, or 0 (with a JS TypeError) when it is not a Float32Array.
-static int f32_arg(napi_env env, napi_value v, float **data, int64_t *len, const char *what) {
-  bool is = false;
-  napi_typedarray_type t = napi_int8_array;
-  size_t n = 0;
-  napi_is_typedarray(env, v, &is);
-  if (is) napi_get_typedarray_info(env, v, &t, &n, (void **)data, NULL, NULL);
-  if (!is || t != napi_float32_array) {
-    napi_throw_type_error(env, NULL, what);
+typedef struct {
+  float *p;
+  int64_t len;
+} f32buf;
+
+// Reads the call's `n` arguments into argv and the Float32Arrays among them (positions at[0..k)) into bufs;
+// 0, with a JS error naming `usage`, when an argument is missing or not a Float32Array.
+static int read_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const int *at, int k,
+                     f32buf *bufs, const char *usage) {
+  size_t argc = n;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char msg[160];
+  if (argc < n) {
+    snprintf(msg, sizeof msg, "tlens native: %s: missing arguments", usage);
+    napi_throw_error(env, NULL, msg);
     return 0;
   }
-  *len = (int64_t)n;
+  for (int i = 0; i < k; i++) {
+    bool is = false;
+    napi_typedarray_type t = napi_int8_array;
+    size_t len = 0;
+    napi_is_typedarray(env, argv[at[i]], &is);
+    if (is) napi_get_typedarray_info(env, argv[at[i]], &t, &len, (void **)&bufs[i].p, NULL, NULL);
+    if (!is || t != napi_float32_array) {
+      snprintf(msg, sizeof msg, "tlens native: %s: argument %d must be a Float32Array", usage, at[i] + 1);
+      napi_throw_type_error(env, NULL, msg);
+      return 0;
+    }
+    bufs[i].len = (int64_t)len;
+  }
   return 1;
 }
 
 static napi_value softmax_backward(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 6) {
-    napi_throw_error(env, NULL, "tlens native: softmaxBackwardF32 takes (y, g, rows, cols, out, log)");
-    return NULL;
-  }
-  float *y, *g, *out;
-  int64_t yl, gl, ol, rows = 0, cols = 0;
+  f32buf b[3];
+  static const int at[3] = {0, 1, 4};
+  if (!read_args(env, info, 6, argv, at, 3, b, "softmaxBackwardF32(y, g, rows, cols, out, log)")) return NULL;
+  float *y = b[0].p, *g = b[1].p, *out = b[2].p;
+  int64_t yl = b[0].len, gl = b[1].len, ol = b[2].len, rows = 0, cols = 0;
   bool lg = false;
-  if (!f32_arg(env, argv[0], &y, &yl, "tlens native: softmaxBackwardF32 y must be a Float32Array")) return NULL;
-  if (!f32_arg(env, argv[1], &g, &gl, "tlens native: softmaxBackwardF32 g must be a Float32Array")) return NULL;
-  if (!f32_arg(env, argv[4], &out, &ol, "tlens native: softmaxBackwardF32 out must be a Float32Array")) return NULL;
   napi_get_value_int64(env, argv[2], &rows);
   napi_get_value_int64(env, argv[3], &cols);
   napi_get_value_bool(env, argv[5], &lg);
@@ -141,19 +154,13 @@ static void gelu_bwd_task(void *ctx, int task, int thread) {
 }
 
 static napi_value gelu_new_backward(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3) {
-    napi_throw_error(env, NULL, "tlens native: geluNewBackwardF32 takes (x, g, out)");
-    return NULL;
-  }
-  float *x, *g, *out;
-  int64_t xl, gl, ol;
-  if (!f32_arg(env, argv[0], &x, &xl, "tlens native: geluNewBackwardF32 x must be a Float32Array")) return NULL;
-  if (!f32_arg(env, argv[1], &g, &gl, "tlens native: geluNewBackwardF32 g must be a Float32Array")) return NULL;
-  if (!f32_arg(env, argv[2], &out, &ol, "tlens native: geluNewBackwardF32 out must be a Float32Array")) return NULL;
-  if (gl != xl || ol != xl) {
+  f32buf b[3];
+  static const int at[3] = {0, 1, 2};
+  if (!read_args(env, info, 3, argv, at, 3, b, "geluNewBackwardF32(x, g, out)")) return NULL;
+  float *x = b[0].p, *g = b[1].p, *out = b[2].p;
+  int64_t xl = b[0].len;
+  if (b[1].len != xl || b[2].len != xl) {
     napi_throw_error(env, NULL, "tlens native: geluNewBackwardF32 buffers differ in length");
     return NULL;
   }

@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 import { backendByName, getBackend, setBackend, type BackendName } from "../../src/backend/index.js";
 import { Generator, randn, tensor, type Tensor } from "../../src/index.js";
 import { PackedBCache } from "../../src/backend/packed-cache.js";
-import type { GemmArgs } from "../../src/backend/types.js";
-import { assertValues, requireNative } from "../conformance/util.js";
+import type { Backend, GemmArgs } from "../../src/backend/types.js";
+import { assertValues, requireNative, type Tol } from "../conformance/util.js";
 
 /** An attention block with layer norm, gelu_new MLP and a log-softmax loss; returns every input's gradient. */
 async function blockGradients(backend: BackendName): Promise<Float32Array[]> {
@@ -46,44 +46,40 @@ describe("autograd on the native float32 kernels", () => {
   });
 });
 
-describe("softmaxBackward kernel: native (native/grad.c) vs js", () => {
-  it("softmax and log-softmax rows, below and above the threading and N-API thresholds", () => {
+/** Runs a kernel into a fresh n-element buffer on native and on js, and compares. */
+function nativeVsJs(n: number, run: (b: Backend, out: Float32Array) => void, tol: Tol, ctx: string): void {
+  const want = new Float32Array(n);
+  const got = new Float32Array(n);
+  run(backendByName("js"), want);
+  run(backendByName("native"), got);
+  assertValues(got, want, tol, ctx);
+}
+
+describe("backward kernels (native/grad.c) vs js", () => {
+  it("softmaxBackward: softmax and log-softmax rows, below and above the threading and N-API thresholds", () => {
     if (!requireNative()) return;
-    const native = backendByName("native");
-    const js = backendByName("js");
     const g = new Generator(3);
     for (const [rows, cols] of [[1, 1], [3, 5], [7, 33], [64, 1000], [3, 50257], [2000, 21]]) {
       for (const log of [false, true]) {
         const x = randn([rows, cols], { generator: g });
         const y = (log ? x.logSoftmax(-1) : x.softmax(-1)).dataSync() as Float32Array;
         const grad = randn([rows, cols], { generator: g }).dataSync() as Float32Array;
-        const want = new Float32Array(rows * cols);
-        const got = new Float32Array(rows * cols);
-        js.softmaxBackward(y, grad, rows, cols, want, log);
-        native.softmaxBackward(y, grad, rows, cols, got, log);
-        assertValues(got, want, { rtol: 1e-5, atol: 1e-6 }, `softmaxBackward(rows ${rows}, cols ${cols}, log ${log})`);
+        nativeVsJs(rows * cols, (b, out) => b.softmaxBackward(y, grad, rows, cols, out, log), { rtol: 1e-5, atol: 1e-6 },
+          `softmaxBackward(rows ${rows}, cols ${cols}, log ${log})`);
       }
     }
   });
-});
 
-describe("geluNewBackward kernel: native (native/grad.c) vs js", () => {
-  it("over the whole range, around the threading threshold", () => {
+  it("geluNewBackward over the whole range, around the threading threshold", () => {
     if (!requireNative()) return;
-    const native = backendByName("native");
-    const js = backendByName("js");
     const gen = new Generator(5);
     for (const n of [1, 15, 100, 65536, 200003]) {
       const x = randn([n], { generator: gen }).mul(4).dataSync() as Float32Array;
       x[0] = n > 1 ? -20 : 0;
       const g = randn([n], { generator: gen }).dataSync() as Float32Array;
-      const want = new Float32Array(n);
-      const got = new Float32Array(n);
-      js.geluNewBackward(x, g, want);
-      native.geluNewBackward(x, g, got);
       // in float32, 1 + tanh(u) for u ≪ 0 and the terms that cancel where the derivative crosses 0 leave an
       // absolute error of ~1e-5·|g| (|g| < 5 here), as in torch's float32 formula
-      assertValues(got, want, { rtol: 1e-5, atol: 5e-5 }, `geluNewBackward(n ${n})`);
+      nativeVsJs(n, (b, out) => b.geluNewBackward(x, g, out), { rtol: 1e-5, atol: 5e-5 }, `geluNewBackward(n ${n})`);
     }
   });
 });
