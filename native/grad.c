@@ -155,19 +155,17 @@ static void gelu_bwd_task(void *ctx, int task, int thread) {
 
 static napi_value gelu_new_backward(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  f32buf b[3];
+  f32buf b[3]; // x, g, out
   static const int at[3] = {0, 1, 2};
   if (!read_args(env, info, 3, argv, at, 3, b, "geluNewBackwardF32(x, g, out)")) return NULL;
-  float *x = b[0].p, *g = b[1].p, *out = b[2].p;
-  int64_t xl = b[0].len;
-  if (b[1].len != xl || b[2].len != xl) {
+  if (b[1].len != b[0].len || b[2].len != b[0].len) {
     napi_throw_error(env, NULL, "tlens native: geluNewBackwardF32 buffers differ in length");
     return NULL;
   }
-  const int64_t chunk = 65536;
-  int64_t tasks = (xl + chunk - 1) / chunk;
-  gelu_bwd_job j = {x, g, out, xl, chunk};
-  if (tasks <= 1) gelu_bwd_range(&j, 0, xl);
+  const int64_t chunk = 65536, n = b[0].len;
+  int64_t tasks = (n + chunk - 1) / chunk;
+  gelu_bwd_job j = {b[0].p, b[1].p, b[2].p, n, chunk};
+  if (tasks <= 1) gelu_bwd_range(&j, 0, n);
   else tl_parallel_for((int)tasks, gelu_bwd_task, &j);
   return NULL;
 }
