@@ -22,7 +22,8 @@
         "native/ops_rows.c",
         "native/ops_generic.c",
         "native/ops_avx2.c",
-        "native/ops_avx512.c"
+        "native/ops_avx512.c",
+        "native/grad.c"
       ],
       "cflags": ["-O3", "-std=gnu11", "-fno-math-errno", "-fno-trapping-math", "-pthread", "-Wall", "-Wno-unused-function"],
       "cflags!": ["-O2", "-O0"],

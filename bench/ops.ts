@@ -166,6 +166,8 @@ export async function main(args: string[]): Promise<void> {
         reduce: (_op, xv, _nr, out) => addon.reduceF32(0, xv.data as Float32Array, out as Float32Array, 1, new Float64Array([0, 1, n, 1])),
         gemm: () => undefined,
         softmax: (xx, r, c, out) => addon.softmaxF32(xx as Float32Array, r, c, out as Float32Array, false, 0, 0),
+        softmaxBackward: () => undefined,
+        geluNewBackward: () => undefined,
         layerNorm: (xx, r, d, eps, ww, bb, out, sc) => addon.layerNormF32(xx, r, d, eps, ww, bb, out, sc),
       };
       const s1 = new Float32Array(1);

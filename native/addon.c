@@ -74,6 +74,7 @@ static napi_value init(napi_env env, napi_value exports) {
   tl_export_fn(env, exports, "numThreads", num_threads);
   tl_register_gemm(env, exports);
   tl_register_ops(env, exports);
+  tl_register_grad(env, exports);
   return exports;
 }
 

@@ -2,7 +2,7 @@
 // (browser/index.ts) both export. Nothing reachable from here may import a Node built-in, except through the modules
 // the browser build substitutes (scripts/build-browser.mjs).
 export * from "./tensor/index.js";
-export { TlensError, ShapeError, IndexError, LoadError, HookError, TokenizerError } from "./errors.js";
+export { TlensError, ShapeError, IndexError, LoadError, HookError, TokenizerError, GradError } from "./errors.js";
 export { getBackend, setBackend, withBackend, registerWasmBackend, type BackendName } from "./backend/index.js";
 export { createWasmBackend, WasmBackend, WASM_MIN } from "./backend/wasm.js";
 export * from "./model/index.js";

@@ -15,5 +15,8 @@ export class LoadError extends TlensError {}
 /** Unknown hook names and hooks that return the wrong shape. */
 export class HookError extends TlensError {}
 export class TokenizerError extends TlensError {}
+/** Gradients that cannot be computed as asked: backward() on a non-scalar without a gradient, through a freed
+ *  graph, a gradient of the wrong shape, a NaN gradient, an in-place write over a tensor backward needs. */
+export class GradError extends TlensError {}
 /** An output path that cannot be written (the message says which and how to fix it). */
 export class OutputError extends TlensError {}

@@ -173,6 +173,30 @@ export class JsBackend implements Backend {
     }
   }
 
+  softmaxBackward(y: Float32Array | Float64Array, g: Float32Array | Float64Array, rows: number, cols: number,
+    out: Float32Array | Float64Array, log: boolean): void {
+    for (let base = 0; base < rows * cols; base += cols) {
+      let s = 0;
+      if (log) {
+        for (let c = 0; c < cols; c++) s += g[base + c];
+        for (let c = 0; c < cols; c++) out[base + c] = g[base + c] - Math.exp(y[base + c]) * s;
+      } else {
+        for (let c = 0; c < cols; c++) s += g[base + c] * y[base + c];
+        for (let c = 0; c < cols; c++) out[base + c] = y[base + c] * (g[base + c] - s);
+      }
+    }
+  }
+
+  geluNewBackward(x: Float32Array | Float64Array, g: Float32Array | Float64Array, out: Float32Array | Float64Array): void {
+    const c = Math.sqrt(2 / Math.PI);
+    for (let i = 0; i < x.length; i++) {
+      // d/dx ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³)
+      const v = x[i];
+      const t = Math.tanh(c * (v + 0.044715 * v * v * v));
+      out[i] = g[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * c * (1 + 3 * 0.044715 * v * v));
+    }
+  }
+
   layerNorm(x: Float32Array, rows: number, d: number, eps: number, w: Float32Array | null, b: Float32Array | null,
     out: Float32Array, scaleOut: Float32Array | null): void {
     for (let r = 0; r < rows; r++) {

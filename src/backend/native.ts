@@ -20,6 +20,9 @@ export interface NativeAddon {
   copyF32(src: Float32Array, dst: Float32Array, meta: Float64Array): void;
   reduceF32(op: number, x: Float32Array, out: Float32Array | Int32Array, nReduced: number, meta: Float64Array): void;
   softmaxF32(x: Float32Array, rows: number, cols: number, out: Float32Array, log: boolean, qLen: number, kOffset: number): void;
+  /** native/grad.c; missing in builds from before it. */
+  softmaxBackwardF32?(y: Float32Array, g: Float32Array, rows: number, cols: number, out: Float32Array, log: boolean): void;
+  geluNewBackwardF32?(x: Float32Array, g: Float32Array, out: Float32Array): void;
   layerNormF32(x: Float32Array, rows: number, d: number, eps: number, w: Float32Array | null, b: Float32Array | null,
     out: Float32Array, scaleOut: Float32Array | null): void;
   opsIsa(): string;
@@ -147,6 +150,25 @@ export class NativeBackend implements Backend {
       return;
     }
     this.addon.softmaxF32(x, rows, cols, out, !!opts.log, c ? c.qLen : 0, c ? c.kOffset : 0);
+  }
+
+  softmaxBackward(y: Float32Array | Float64Array, g: Float32Array | Float64Array, rows: number, cols: number,
+    out: Float32Array | Float64Array, log: boolean): void {
+    if (!(y instanceof Float32Array) || !(g instanceof Float32Array) || !(out instanceof Float32Array) ||
+      !(rows * cols >= NATIVE_MIN.softmax) || !this.addon.softmaxBackwardF32) {
+      this.js.softmaxBackward(y, g, rows, cols, out, log);
+      return;
+    }
+    this.addon.softmaxBackwardF32(y, g, rows, cols, out, log);
+  }
+
+  geluNewBackward(x: Float32Array | Float64Array, g: Float32Array | Float64Array, out: Float32Array | Float64Array): void {
+    if (!(x instanceof Float32Array) || !(g instanceof Float32Array) || !(out instanceof Float32Array) ||
+      !(x.length >= NATIVE_MIN.unary) || !this.addon.geluNewBackwardF32) {
+      this.js.geluNewBackward(x, g, out);
+      return;
+    }
+    this.addon.geluNewBackwardF32(x, g, out);
   }
 
   layerNorm(x: Float32Array, rows: number, d: number, eps: number, w: Float32Array | null, b: Float32Array | null,

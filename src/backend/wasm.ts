@@ -315,6 +315,16 @@ export class WasmBackend implements Backend {
     out.set(this.f32.subarray(p >> 2, (p >> 2) + n));
   }
 
+  /** Not in the wasm kernels yet: the JS loops. */
+  softmaxBackward(y: Float32Array | Float64Array, g: Float32Array | Float64Array, rows: number, cols: number,
+    out: Float32Array | Float64Array, log: boolean): void {
+    this.js.softmaxBackward(y, g, rows, cols, out, log);
+  }
+
+  geluNewBackward(x: Float32Array | Float64Array, g: Float32Array | Float64Array, out: Float32Array | Float64Array): void {
+    this.js.geluNewBackward(x, g, out);
+  }
+
   layerNorm(x: Float32Array, rows: number, d: number, eps: number, w: Float32Array | null, b: Float32Array | null,
     out: Float32Array, scaleOut: Float32Array | null): void {
     if (!(rows * d >= WASM_MIN.layerNorm) || d === 0) {

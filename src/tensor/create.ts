@@ -6,6 +6,8 @@ import { allocate, promote, type DType } from "./dtype.js";
 import { fmtShape, normDim } from "./shape.js";
 import { asTensor, Tensor } from "./tensor.js";
 import { numel } from "../backend/strided.js";
+import { needsGrad } from "./autograd/mode.js";
+import { trackCat } from "./autograd/vjp-index.js";
 
 /** tensor(data, shape?, dtype?): nested arrays, typed arrays or a number; dtype defaults to float32 (int32 for
  *  Int32Array, bool for booleans). A Tensor argument is copied (converted when dtype is given). */
@@ -85,7 +87,7 @@ export function cat(tensors: readonly TensorLike[], dim = 0): Tensor {
     backend.copy(t.view, out.narrow(d, start, t.shape[d]).view);
     start += t.shape[d];
   }
-  return out;
+  return parts.some((t) => needsGrad(t)) ? trackCat(parts, out, d) : out;
 }
 
 /** Joins equal-shaped tensors along a new dim. */

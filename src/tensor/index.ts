@@ -1,5 +1,8 @@
 // The tensor layer's public surface.
 export { Tensor, Storage, where } from "./tensor.js";
+export { noGrad, noGradSync, isGradEnabled } from "./autograd/mode.js";
+export type { GradNode, GradHook, HookHandle } from "./autograd/tape.js";
+export type { BackwardOptions } from "./autograd/engine.js";
 export type { Index } from "./indexing.js";
 export { nonzero } from "./indexing.js";
 export type { TensorLike, NestedArray } from "./convert.js";

@@ -168,16 +168,33 @@ export function indexGet(t: Tensor, idx: readonly Index[]): Tensor {
   return out.permute(p.toResult).contiguous();
 }
 
+/** Writes one block of values into a strided target. */
+type Write = (src: View, dst: View) => void;
+
 export function indexSet(t: Tensor, idx: readonly Index[], value: TensorLike): void {
-  const r = resolve(t, idx);
   const backend = getBackend();
+  writeAt(t, idx, value, (src, dst) => backend.copy(src, dst));
+}
+
+/** t[idx] += value, adding up where an index repeats (torch's index_put_ with accumulate): the backward of get. */
+export function indexAccumulate(t: Tensor, idx: readonly Index[], value: Tensor): void {
+  const backend = getBackend();
+  writeAt(t, idx, value, (src, dst) => {
+    const tmp = Tensor.empty(dst.shape, t.dtype);
+    backend.binary("add", dst, src, tmp.storage.data);
+    backend.copy(tmp.view, dst);
+  });
+}
+
+function writeAt(t: Tensor, idx: readonly Index[], value: TensorLike, write: Write): void {
+  const r = resolve(t, idx);
   let v = asTensor(value, t.dtype);
   // reading from the storage we write to would see half-written data
   if (v.storage === t.storage) v = v.clone();
   if (r.advanced.length === 0) {
     const target = r.view;
     const vv: View = { data: v.storage.data, offset: v.offset, shape: target.shape, strides: broadcastStrides(v.shape, v.strides, target.shape, "set") };
-    backend.copy(vv, target.view);
+    write(vv, target.view);
     t.touch();
     return;
   }
@@ -194,7 +211,7 @@ export function indexSet(t: Tensor, idx: readonly Index[], value: TensorLike): v
   for (let k = 0; k < p.indexOffsets.length; k++) {
     let vOff = vGathered.offset;
     for (let d = 0; d < ni; d++) vOff += (Math.floor(k / idxStrides[d]) % p.indexShape[d]) * outerStrides[d];
-    backend.copy(
+    write(
       { data: v.storage.data, offset: vOff, shape: p.rest.shape, strides: innerStrides },
       { data: t.storage.data, offset: p.indexOffsets[k], shape: p.rest.shape, strides: p.rest.strides },
     );

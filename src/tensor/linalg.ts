@@ -1,6 +1,7 @@
 // linalg over tensors: batched over leading dims, computed in float64 (linalg-core), returned in the input's
 // float dtype (float32 unless the input is float64).
-import { ShapeError } from "../errors.js";
+import { GradError, ShapeError } from "../errors.js";
+import { needsGrad } from "./autograd/mode.js";
 import { eigvalsGeneral, qr as qrCore, svd as svdCore } from "./linalg-core.js";
 import { fmtShape } from "./shape.js";
 import { Tensor } from "./tensor.js";
@@ -8,6 +9,8 @@ import type { DType } from "./dtype.js";
 
 function matrices(op: string, m: Tensor, square: boolean): { batch: number[]; rows: number; cols: number; mats: Float64Array[]; dtype: DType } {
   if (m.ndim < 2) throw new ShapeError(`linalg.${op}: expected a matrix [..., m, n], got shape ${fmtShape(m.shape)}`);
+  // the float64 routines are not on the tape: refuse rather than return results that silently carry no gradient
+  if (needsGrad(m)) throw new GradError(`linalg.${op} is not differentiable: detach() its input (or call it inside noGrad)`);
   const [rows, cols] = m.shape.slice(-2);
   if (square && rows !== cols) throw new ShapeError(`linalg.${op}: expected square matrices, got shape ${fmtShape(m.shape)}`);
   const batch = m.shape.slice(0, -2);

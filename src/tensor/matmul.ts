@@ -4,6 +4,8 @@ import { numel, outerOffsets } from "../backend/strided.js";
 import { ShapeError } from "../errors.js";
 import { broadcastShapes, broadcastStrides, fmtShape } from "./shape.js";
 import { Tensor } from "./tensor.js";
+import { needsGrad, noGradSync } from "./autograd/mode.js";
+import { trackMatmul } from "./autograd/vjp-matmul.js";
 
 /** Offsets of every batch entry's matrix in a broadcast batch. */
 function batchOffsets(t: Tensor, batchShape: number[]): Float64Array {
@@ -13,6 +15,11 @@ function batchOffsets(t: Tensor, batchShape: number[]): Float64Array {
 }
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  // recorded as one op: the reshapes and casts inside are not worth a node each
+  return needsGrad(a, b) ? trackMatmul(a, b, noGradSync(() => product(a, b))) : product(a, b);
+}
+
+function product(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) throw new ShapeError(`matmul: both operands need at least 1 dim, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
   const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
   const b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
@@ -24,7 +31,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (b2.ndim === 2 && a2.ndim > 2) {
     // [..., m, k] @ [k, n] is one [(... m), k] @ [k, n] GEMM: far better than many small ones
     const lead = a2.shape.slice(0, -1);
-    const folded = matmul(a2.reshape(-1, k), b2).reshape(...lead, n);
+    const folded = product(a2.reshape(-1, k), b2).reshape(...lead, n);
     return b.ndim === 1 ? folded.squeeze(-1) : folded;
   }
   const batchShape = broadcastShapes("matmul", a2.shape.slice(0, -2), b2.shape.slice(0, -2));

@@ -4,6 +4,8 @@
 import { getBackend } from "../backend/index.js";
 import { ShapeError } from "../errors.js";
 import { Tensor } from "./tensor.js";
+import { needsGrad } from "./autograd/mode.js";
+import { trackLayerNorm, trackMask, trackRotary } from "./autograd/vjp-nn.js";
 
 /** scores [batch, head, q, k] (float32) → a copy with -inf where a query may not look: above the causal diagonal
  *  (query i sees keys ≤ i + (k - q), the k - q earlier keys being a KV cache's) when `causal`, and on padded keys
@@ -15,24 +17,32 @@ export function maskAttentionScores(scores: Tensor, causal: boolean, keyMask: Te
   }
   const out = scores.clone();
   if (!causal && !keyMask) return out;
-  const data = out.storage.data;
-  const offset = kLen - qLen;
   const mask = keyMask ? keyMask.to("int32").contiguous().dataSync() : null;
+  const fill = (t: Tensor, value: number): void => fillMasked(t.storage.data, [batch, heads, qLen, kLen], causal, mask, value);
+  fill(out, -Infinity);
+  // the gradient is zero where the mask wrote
+  return needsGrad(scores) ? trackMask(scores, out, (g) => fill(g, 0)) : out;
+}
+
+/** Writes `value` at the masked entries of contiguous [batch, heads, q, k] data (see maskAttentionScores). */
+function fillMasked(data: ArrayLike<number> & { [i: number]: number }, [batch, heads, qLen, kLen]: number[], causal: boolean,
+  mask: ArrayLike<number> | null, value: number): void {
+  const offset = kLen - qLen;
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < heads; h++) {
       const base = (b * heads + h) * qLen * kLen;
       for (let i = 0; i < qLen; i++) {
         const row = base + i * kLen;
-        if (causal) for (let j = Math.max(i + offset + 1, 0); j < kLen; j++) data[row + j] = -Infinity;
-        if (mask) for (let j = 0; j < kLen; j++) if (!mask[b * kLen + j]) data[row + j] = -Infinity;
+        if (causal) for (let j = Math.max(i + offset + 1, 0); j < kLen; j++) data[row + j] = value;
+        if (mask) for (let j = 0; j < kLen; j++) if (!mask[b * kLen + j]) data[row + j] = value;
       }
     }
   }
-  return out;
 }
 
 /** softmax over the last dim, where rows with no finite entry (every key masked) give zeros instead of NaN, as
- *  TransformerLens's pattern: [..., k] → [..., k]. */
+ *  TransformerLens's pattern: [..., k] → [..., k]. Its gradient needs nothing more: softmax's backward,
+ *  y·(g − Σ g·y), is 0 on the rows zeroed here. */
 export function softmaxOrZero(x: Tensor): Tensor {
   const p = x.softmax(-1);
   const d = p.storage.data;
@@ -81,6 +91,13 @@ export function rotarySinCos(o: RotaryOptions): { sin: Float32Array; cos: Float3
  *  < nCtx): x·cos + rotate(x)·sin on the first `dim` dims of each head (rotate-half, or adjacent pairs), the rest
  *  unchanged. Float32 arithmetic, as torch's. → [batch, pos, heads, d_head] */
 export function rotary(x: Tensor, positions: Tensor, o: RotaryOptions): Tensor {
+  const out = rotate(x, positions, o, 1);
+  // linear in x, with the transpose of the rotation: g·cos − rotate(g)·sin, the same kernel with -sin
+  return needsGrad(x) ? trackRotary(x, out, (g) => rotate(g, positions, o, -1)) : out;
+}
+
+/** x·cos + rotate(x)·(sign·sin), see rotary. */
+function rotate(x: Tensor, positions: Tensor, o: RotaryOptions, sign: 1 | -1): Tensor {
   const [batch, pos, heads, d] = x.shape;
   if (positions.ndim !== 2 || positions.shape[0] !== batch || positions.shape[1] !== pos) {
     throw new ShapeError(`rotary: positions have shape [${positions.shape}], expected [${batch}, ${pos}]`);
@@ -102,7 +119,7 @@ export function rotary(x: Tensor, positions: Tensor, o: RotaryOptions): Tensor {
         const flip = o.adjacentPairs
           ? (i % 2 === 0 ? -src[base + i + 1] : src[base + i - 1])
           : (i < half ? -src[base + i + half] : src[base + i - half]);
-        out[base + i] = f(f(src[base + i] * cos[tb + i]) + f(flip * sin[tb + i]));
+        out[base + i] = f(f(src[base + i] * cos[tb + i]) + f(flip * sign * sin[tb + i]));
       }
       for (let i = rd; i < d; i++) out[base + i] = src[base + i];
     }
@@ -120,5 +137,6 @@ export function layerNorm(x: Tensor, w: Tensor | null, b: Tensor | null, eps: nu
   const vec = (t: Tensor | null): Float32Array | null => (t ? t.to("float32").contiguous().dataSync() as Float32Array : null);
   getBackend().layerNorm(xc.dataSync() as Float32Array, d ? xc.numel / d : 0, d, eps, vec(w), vec(b),
     normalized.storage.data as Float32Array, scale.storage.data as Float32Array);
+  if (needsGrad(x, w) || (b !== null && needsGrad(b))) trackLayerNorm(x, w, b, normalized, scale);
   return { normalized, scale };
 }

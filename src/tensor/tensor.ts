@@ -12,6 +12,14 @@ import { indexGet, indexSet, type Index } from "./indexing.js";
 import { gatherAlong, scatterAlong, sortAlong, topkAlong } from "./sorting.js";
 import { matmul } from "./matmul.js";
 import { flattenNested, type TensorLike } from "./convert.js";
+import { backward, type BackwardOptions } from "./autograd/engine.js";
+import { inPlaceBinary, retainGrad, setRequiresGrad, trackedSet } from "./autograd/api.js";
+import { needsGrad } from "./autograd/mode.js";
+import { registerHook, type GradHook, type GradNode, type HookHandle } from "./autograd/tape.js";
+import { trackBinary, trackUnary, trackWhere } from "./autograd/vjp-elementwise.js";
+import { trackCumsum, trackReduce, trackSoftmax, trackTake } from "./autograd/vjp-reduce.js";
+import { trackCopy, trackDiagonal, trackExpand, trackIndex, trackNarrow, trackPermute, trackReshape } from "./autograd/vjp-views.js";
+import { trackGather, trackScatter } from "./autograd/vjp-index.js";
 
 export type { DType, TypedArray, Index, TensorLike };
 
@@ -35,6 +43,12 @@ export class Tensor {
   readonly shape: number[];
   readonly strides: number[];
   readonly offset: number;
+  /** Whether ops on this tensor are recorded for backward() (docs/gradients.md). */
+  requiresGrad = false;
+  /** The gradient backward() accumulated: leaves, and non-leaves after retainGrad(). */
+  grad: Tensor | null = null;
+  /** The recorded op that made this tensor; null for leaves. */
+  gradFn: GradNode | null = null;
 
   /** Low level: a view of `storage`. Use `tensor()`, `zeros()`, ... to make tensors. */
   constructor(storage: Storage, dtype: DType, shape: readonly number[], strides?: readonly number[], offset = 0) {
@@ -75,6 +89,18 @@ export class Tensor {
   private as(shape: readonly number[], strides: readonly number[], offset = this.offset): Tensor {
     return new Tensor(this.storage, this.dtype, shape, strides, offset);
   }
+
+  // ---------- autograd (src/tensor/autograd) ----------
+
+  /** Accumulates d this / d leaf into every leaf's `.grad`; grad is required unless this has one element. */
+  backward(grad?: Tensor, opts?: BackwardOptions): Promise<void> { return backward(this, grad, opts); }
+  /** fn sees this tensor's gradient during backward; a tensor it returns replaces the gradient (torch's register_hook). */
+  registerHook(fn: GradHook): HookHandle { return registerHook(this, fn); }
+  requiresGrad_(flag = true): this { setRequiresGrad(this, flag); return this; }
+  /** Keeps this non-leaf's gradient in `.grad` during backward. */
+  retainGrad(): this { retainGrad(this); return this; }
+  /** The same elements, outside any graph (shares storage). */
+  detach(): Tensor { return new Tensor(this.storage, this.dtype, this.shape, this.strides, this.offset); }
 
   // ---------- reading ----------
 
@@ -124,7 +150,7 @@ export class Tensor {
   clone(): Tensor {
     const out = Tensor.empty(this.shape, this.dtype);
     getBackend().copy(this.view, out.view);
-    return out;
+    return needsGrad(this) ? trackCopy("clone", this, out) : out;
   }
 
   contiguous(): Tensor { return this.isContiguous() ? this : this.clone(); }
@@ -133,7 +159,7 @@ export class Tensor {
     if (dtype === this.dtype) return this;
     const out = Tensor.empty(this.shape, dtype);
     getBackend().copy(this.view, out.view);
-    return out;
+    return needsGrad(this) ? trackCopy("to", this, out) : out;
   }
 
   float(): Tensor { return this.to("float32"); }
@@ -146,8 +172,8 @@ export class Tensor {
   reshape(...shape: number[] | [number[]]): Tensor {
     const target = this.inferShape(flatArgs(shape), "reshape");
     const strides = viewStrides(this.shape, this.strides, target);
-    if (strides) return this.as(target, strides);
-    return this.clone().as(target, contiguousStrides(target), 0);
+    const out = strides ? this.as(target, strides) : this.clone().as(target, contiguousStrides(target), 0);
+    return needsGrad(this) ? trackReshape("reshape", this, out) : out;
   }
 
   /** Like reshape, but never copies: throws if the strides do not allow a view (as torch.view). */
@@ -155,7 +181,8 @@ export class Tensor {
     const target = this.inferShape(flatArgs(shape), "view");
     const strides = viewStrides(this.shape, this.strides, target);
     if (!strides) throw new ShapeError(`view: shape ${fmtShape(target)} is not compatible with the strides of this ${fmtShape(this.shape)} tensor; use reshape`);
-    return this.as(target, strides);
+    const out = this.as(target, strides);
+    return needsGrad(this) ? trackReshape("view", this, out) : out;
   }
 
   private inferShape(shape: number[], op: string): number[] {
@@ -183,7 +210,8 @@ export class Tensor {
     if (order.length !== this.ndim || new Set(order).size !== order.length) {
       throw new ShapeError(`permute: dims (${flatArgs(dims).join(", ")}) are not a permutation of the ${this.ndim} dims of shape ${fmtShape(this.shape)}`);
     }
-    return this.as(order.map((d) => this.shape[d]), order.map((d) => this.strides[d]));
+    const out = this.as(order.map((d) => this.shape[d]), order.map((d) => this.strides[d]));
+    return needsGrad(this) ? trackPermute(this, out, order) : out;
   }
 
   transpose(a: number, b: number): Tensor {
@@ -203,13 +231,15 @@ export class Tensor {
     const strides = [...this.strides];
     shape.splice(d, 0, 1);
     strides.splice(d, 0, d < this.ndim ? this.strides[d] * this.shape[d] : 1);
-    return this.as(shape, strides);
+    const out = this.as(shape, strides);
+    return needsGrad(this) ? trackReshape("unsqueeze", this, out) : out;
   }
 
   squeeze(dim?: number | number[]): Tensor {
     const drop = dim === undefined ? this.shape.map((s, i) => (s === 1 ? i : -1)).filter((i) => i >= 0)
       : normDims(dim, this.ndim, "squeeze").filter((d) => this.shape[d] === 1);
-    return this.as(this.shape.filter((_, i) => !drop.includes(i)), this.strides.filter((_, i) => !drop.includes(i)));
+    const out = this.as(this.shape.filter((_, i) => !drop.includes(i)), this.strides.filter((_, i) => !drop.includes(i)));
+    return needsGrad(this) ? trackReshape("squeeze", this, out) : out;
   }
 
   /** Broadcast view to a larger shape; -1 keeps a dim. */
@@ -217,7 +247,8 @@ export class Tensor {
     const target = flatArgs(shape);
     const lead = target.length - this.ndim;
     const resolved = target.map((s, i) => (s === -1 && i >= lead ? this.shape[i - lead] : s));
-    return this.as(resolved, broadcastStrides(this.shape, this.strides, resolved, "expand"));
+    const out = this.as(resolved, broadcastStrides(this.shape, this.strides, resolved, "expand"));
+    return needsGrad(this) ? trackExpand(this, out) : out;
   }
 
   broadcastTo(shape: readonly number[]): Tensor { return this.expand([...shape]); }
@@ -230,7 +261,8 @@ export class Tensor {
     if (s < 0 || length < 0 || s + length > size) throw new IndexError(`narrow: [${start}, ${start}+${length}) is out of range for dim ${dim} with size ${size}`);
     const shape = [...this.shape];
     shape[d] = length;
-    return this.as(shape, this.strides, this.offset + s * this.strides[d]);
+    const out = this.as(shape, this.strides, this.offset + s * this.strides[d]);
+    return needsGrad(this) ? trackNarrow(this, out, d, s, length) : out;
   }
 
   /** diagonal(offset, dim1, dim2): a view with the two dims replaced by a last dim holding the diagonal. */
@@ -243,17 +275,22 @@ export class Tensor {
     const len = Math.max(0, offset >= 0 ? Math.min(n1, n2 - offset) : Math.min(n1 + offset, n2));
     const start = len === 0 ? this.offset : this.offset + (offset >= 0 ? offset * this.strides[d2] : -offset * this.strides[d1]);
     const keep = [...this.shape.keys()].filter((d) => d !== d1 && d !== d2);
-    return this.as([...keep.map((d) => this.shape[d]), len], [...keep.map((d) => this.strides[d]), this.strides[d1] + this.strides[d2]], start);
+    const out = this.as([...keep.map((d) => this.shape[d]), len], [...keep.map((d) => this.strides[d]), this.strides[d1] + this.strides[d2]], start);
+    return needsGrad(this) ? trackDiagonal(this, out, offset, d1, d2) : out;
   }
 
   // ---------- indexing ----------
 
   /** torch-style indexing: `t.get(":", 0, "1:3", null, idxTensor)`; basic indices give views. */
-  get(...idx: Index[]): Tensor { return indexGet(this, idx); }
+  get(...idx: Index[]): Tensor {
+    const out = indexGet(this, idx);
+    return needsGrad(this) ? trackIndex(this, out, idx) : out;
+  }
 
   /** In-place assignment with broadcasting: `t.set([":", 2], 0)` is `t[:, 2] = 0`. */
   set(idx: Index[], value: TensorLike): this {
-    indexSet(this, idx, value);
+    if (needsGrad(this, value)) trackedSet(this, idx, value);
+    else indexSet(this, idx, value);
     return this;
   }
 
@@ -263,9 +300,16 @@ export class Tensor {
   /** Marks an in-place write, for caches keyed on the storage. */
   touch(): void { this.storage.version++; }
 
-  gather(dim: number, index: Tensor): Tensor { return gatherAlong(this, dim, index); }
+  gather(dim: number, index: Tensor): Tensor {
+    const out = gatherAlong(this, dim, index);
+    return needsGrad(this) ? trackGather(this, out, normDim(dim, this.ndim, "gather"), index) : out;
+  }
   /** Out of place: a copy of this tensor with src's values written at `index` along dim (torch.scatter). */
-  scatter(dim: number, index: Tensor, src: TensorLike, reduce?: "add"): Tensor { return scatterAlong(this, dim, index, src, reduce); }
+  scatter(dim: number, index: Tensor, src: TensorLike, reduce?: "add"): Tensor {
+    const out = scatterAlong(this, dim, index, src, reduce);
+    if (!needsGrad(this, src)) return out;
+    return trackScatter(this, asTensor(src, this.dtype), out, normDim(dim, this.ndim, "scatter"), index, reduce === "add");
+  }
 
   maskedFill(mask: Tensor, value: number): Tensor { return where(mask, value, this); }
 
@@ -279,7 +323,7 @@ export class Tensor {
     else if (this.dtype === "bool") { x = this.to("int32"); outType = "int32"; }
     const out = Tensor.empty(this.shape, outType);
     getBackend().unary(op, x.view, out.storage.data);
-    return out;
+    return needsGrad(this) ? trackUnary(op, this, out) : out;
   }
 
   neg(): Tensor { return this.unary("neg"); }
@@ -322,13 +366,17 @@ export class Tensor {
     const av: View = { data: a.storage.data, offset: a.offset, shape: outShape, strides: broadcastStrides(a.shape, a.strides, outShape, op) };
     const bv: View = { data: b.storage.data, offset: b.offset, shape: outShape, strides: broadcastStrides(b.shape, b.strides, outShape, op) };
     getBackend().binary(op, av, bv, out.storage.data);
-    return out;
+    return needsGrad(this, o) ? trackBinary(op, this, o, out) : out;
   }
 
   /** In place (torch's add_ etc.): `other` broadcasts to this tensor's shape; the result keeps this dtype. */
   private binaryInPlace(op: BinaryOp, other: TensorLike): this {
     const o = asTensor(other, this.dtype);
     const shape = broadcastShapes(op, this.shape, o.shape);
+    if (needsGrad(this, o)) {
+      inPlaceBinary(this, op, o);
+      return this;
+    }
     if (shape.length !== this.ndim || shape.some((s, i) => s !== this.shape[i])) {
       throw new ShapeError(`${op}_: shape ${fmtShape(o.shape)} cannot be broadcast to the in-place target ${fmtShape(this.shape)}`);
     }
@@ -395,7 +443,7 @@ export class Tensor {
     const outShape = keepdim ? this.shape.map((s, d) => (red.includes(d) ? 1 : s)) : keep.map((d) => this.shape[d]);
     const out = Tensor.empty(outShape, outType);
     getBackend().reduce(op, v, red.length, out.storage.data);
-    return out;
+    return needsGrad(this) ? trackReduce(op, this, out, red, keepdim) : out;
   }
 
   private accType(): DType { return isFloat(this.dtype) ? this.dtype : "int32"; }
@@ -448,7 +496,7 @@ export class Tensor {
   logsumexp(dim: number | number[], keepdim = false): Tensor {
     const x = this.to(this.floatType());
     if (this.reducedCount(dim) === 0) return x.sum(dim, keepdim).add(-Infinity); // log(0), as torch
-    const m = x.amax(dim, true);
+    const m = x.amax(dim, true).detach(); // the shift cancels out: no gradient through it
     // an all -inf slice has max -inf: shift by 0 there so the result is -inf, not NaN
     const shift = where(m.isinf(), 0, m);
     const out = x.sub(shift).exp().sum(dim, true).log().add(shift);
@@ -463,7 +511,8 @@ export class Tensor {
     const data = x.storage.data;
     const n = this.shape[d];
     if (n > 0) for (let base = 0; base < data.length; base += n) for (let i = 1; i < n; i++) data[base + i] += data[base + i - 1];
-    return x.movedim(-1, d);
+    const out = x.movedim(-1, d);
+    return needsGrad(this) ? trackCumsum(this, out, d) : out;
   }
 
   movedim(from: number, to: number): Tensor {
@@ -484,7 +533,8 @@ export class Tensor {
     const rows = cols === 0 ? 0 : x.numel / cols;
     const out = Tensor.empty(x.shape, x.dtype);
     getBackend().softmax(x.dataSync() as Float32Array, rows, cols, out.storage.data as Float32Array, { log });
-    return out.movedim(-1, d);
+    const y = out.movedim(-1, d);
+    return needsGrad(this) ? trackSoftmax(this, y, d, log) : y;
   }
 
   softmax(dim: number): Tensor { return this.softmaxImpl(dim, false); }
@@ -505,12 +555,17 @@ export class Tensor {
     const d = normDim(dim, this.ndim, "topk");
     const size = this.shape[d] ?? 1;
     if (!Number.isInteger(k) || k < 0 || k > size) throw new IndexError(`topk: k = ${k} is out of range for dim ${dim} with size ${size}`);
-    if (this.ndim > 0 && k * 8 < size) return topkAlong(this, d, k, largest);
-    const { values, indices } = sortAlong(this, d, largest);
-    return { values: values.narrow(d, 0, k).contiguous(), indices: indices.narrow(d, 0, k).contiguous() };
+    let found = this.ndim > 0 && k * 8 < size ? topkAlong(this, d, k, largest) : null;
+    if (!found) {
+      const { values, indices } = sortAlong(this, d, largest);
+      found = { values: values.narrow(d, 0, k).contiguous(), indices: indices.narrow(d, 0, k).contiguous() };
+    }
+    return needsGrad(this) ? { values: trackTake("topk", this, found.values, d, found.indices), indices: found.indices } : found;
   }
   sort(dim = -1, descending = false): { values: Tensor; indices: Tensor } {
-    return sortAlong(this, normDim(dim, this.ndim, "sort"), descending);
+    const d = normDim(dim, this.ndim, "sort");
+    const { values, indices } = sortAlong(this, d, descending);
+    return { values: needsGrad(this) ? trackTake("sort", this, values, d, indices) : values, indices };
   }
   argsort(dim = -1, descending = false): Tensor { return this.sort(dim, descending).indices; }
 
@@ -602,5 +657,5 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const from = ta.to(dtype).expand(shape).dataSync();
   const od = out.storage.data;
   for (let i = 0; i < od.length; i++) if (keep[i]) od[i] = from[i];
-  return out;
+  return needsGrad(ta, tb) ? trackWhere(cond, ta, tb, out) : out;
 }

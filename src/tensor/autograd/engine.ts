@@ -1,0 +1,143 @@
+// backward(): walks the tape from a root in reverse topological order, hands each node the sum of the
+// gradients of its output, and accumulates into the leaves' `.grad`. Broadcast input gradients are summed
+// back to the input's shape here, once, so no vjp has to.
+import { GradError } from "../../errors.js";
+import { ones } from "../create.js";
+import { broadcastShapes, fmtShape } from "../shape.js";
+import type { Tensor } from "../tensor.js";
+import { noGrad, noGradSync } from "./mode.js";
+import { AccumulateGrad, edgeOf, type GradNode } from "./tape.js";
+
+export interface BackwardOptions {
+  /** Keep the saved tensors so backward can run through this graph again (default false: they are freed). */
+  retainGraph?: boolean;
+}
+
+/** Computes d root / d leaf for every leaf root depends on, into leaf.grad (accumulating, as torch). Async
+ *  because gradient hooks may be; without hooks it runs to the end before returning. */
+export async function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}): Promise<void> {
+  if (!root.requiresGrad) {
+    throw new GradError(`backward: this ${fmtShape(root.shape)} tensor does not require grad: call requiresGrad_() on a float leaf it is computed from, outside noGrad()`);
+  }
+  const seed = seedGradient(root, grad);
+  const start = edgeOf(root, "backward")!;
+  const order = reverseTopological(start);
+  const pending = new Map<GradNode, Tensor>([[start, seed]]);
+  try {
+    for (const node of order) {
+      const summed = pending.get(node);
+      if (!summed) continue;
+      pending.delete(node);
+      const g = node.hooks.length ? await runHooks(node, summed) : summed;
+      noGradSync(() => {
+        if (node instanceof AccumulateGrad) accumulate(node.leaf, g);
+        else propagate(node, g, pending);
+      });
+    }
+  } finally {
+    if (!opts.retainGraph) for (const node of order) node.release();
+  }
+}
+
+/** The gradient after node's hooks (each sees the previous one's result), checked for shape. */
+async function runHooks(node: GradNode, g: Tensor): Promise<Tensor> {
+  let cur = g;
+  for (const hook of [...node.hooks]) {
+    const r = await noGrad(() => hook(cur));
+    if (r === undefined) continue;
+    if (r.ndim !== cur.ndim || r.shape.some((s, i) => s !== cur.shape[i])) {
+      throw new GradError(`backward: a gradient hook on the output of ${node.name} returned a ${fmtShape(r.shape)} gradient; the gradient there has shape ${fmtShape(cur.shape)}`);
+    }
+    cur = r.dtype === cur.dtype ? r : r.to(cur.dtype);
+  }
+  return cur;
+}
+
+function seedGradient(root: Tensor, grad: Tensor | undefined): Tensor {
+  if (grad === undefined) {
+    if (root.numel !== 1) {
+      throw new GradError(`backward: a gradient can be created implicitly only for a one-element output, this one has shape ${fmtShape(root.shape)}; pass backward(grad) with a ${fmtShape(root.shape)} gradient, or reduce the output first (e.g. .sum())`);
+    }
+    return ones(root.shape, root.dtype);
+  }
+  if (grad.ndim !== root.ndim || grad.shape.some((s, i) => s !== root.shape[i])) {
+    throw new GradError(`backward: the gradient has shape ${fmtShape(grad.shape)} but the output has shape ${fmtShape(root.shape)}`);
+  }
+  if (hasNaN(grad)) throw new GradError("backward: the gradient passed to backward() contains NaN");
+  return grad.to(root.dtype);
+}
+
+/** Every node reachable from start, each after all the nodes that feed gradient into it. */
+function reverseTopological(start: GradNode): GradNode[] {
+  const post: GradNode[] = [];
+  const seen = new Set<GradNode>([start]);
+  // iterative DFS: graphs of deep models are far deeper than the JS call stack
+  const stack: { node: GradNode; next: number }[] = [{ node: start, next: 0 }];
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const child = top.node.inputs[top.next++];
+    if (top.next > top.node.inputs.length) {
+      post.push(top.node);
+      stack.pop();
+    } else if (child && !seen.has(child)) {
+      seen.add(child);
+      stack.push({ node: child, next: 0 });
+    }
+  }
+  return post.reverse();
+}
+
+function propagate(node: GradNode, g: Tensor, pending: Map<GradNode, Tensor>): void {
+  if (node.retained) accumulate(node.retained, g);
+  const grads = node.apply(g);
+  node.inputs.forEach((edge, i) => {
+    const gi = grads[i];
+    if (!edge || !gi) return;
+    const fitted = fitToInput(node, i, gi);
+    if (hasNaN(fitted)) {
+      throw new GradError(`backward: NaN in the gradient that ${node.name} (output ${fmtShape(node.outShape)}) passes to its input ${i} of shape ${fmtShape(node.inShapes[i])}; the upstream gradient had none`);
+    }
+    const prev = pending.get(edge);
+    pending.set(edge, prev ? prev.add(fitted) : fitted);
+  });
+}
+
+/** gi summed over the dims the forward broadcast, and cast to the input's dtype. */
+function fitToInput(node: GradNode, i: number, gi: Tensor): Tensor {
+  const shape = node.inShapes[i];
+  let g = gi;
+  if (g.ndim !== shape.length || g.shape.some((s, d) => s !== shape[d])) {
+    let ok = true;
+    try {
+      ok = broadcastShapes("backward", shape, g.shape).every((s, d) => s === g.shape[d]);
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new GradError(`backward: ${node.name} produced a ${fmtShape(g.shape)} gradient for its ${fmtShape(shape)} input ${i}`);
+    g = sumTo(g, shape);
+  }
+  return g.dtype === node.inDtypes[i] ? g : g.to(node.inDtypes[i]);
+}
+
+/** Sums g (broadcast from `shape`) back down to `shape`. */
+export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+  const lead = g.ndim - shape.length;
+  const dims: number[] = [];
+  for (let d = 0; d < g.ndim; d++) if (d < lead || (shape[d - lead] === 1 && g.shape[d] !== 1)) dims.push(d);
+  return dims.length ? g.sum(dims, true).reshape([...shape]) : g.reshape([...shape]);
+}
+
+function accumulate(t: Tensor, g: Tensor): void {
+  const fresh = g.to(t.dtype);
+  // a copy: g may be shared with other branches of the graph, and users may edit .grad in place
+  t.grad = t.grad ? t.grad.add(fresh) : fresh === g ? g.clone() : fresh;
+}
+
+export function hasNaN(t: Tensor): boolean {
+  if (t.dtype !== "float32" && t.dtype !== "float64") return false;
+  // views (an expanded gradient, a slice) are tested through the kernels rather than copied out
+  if (!t.isContiguous()) return t.isnan().any().item() !== 0;
+  const d = t.storage.data;
+  for (let i = t.offset, end = t.offset + t.numel; i < end; i++) if (d[i] !== d[i]) return true;
+  return false;
+}
