@@ -5,3 +5,4 @@ export { Graph, edgeCount, QKV, type GraphConfig, type GraphNode, type GraphEdge
 export { graphToJson, graphFromJson, GRAPH_FORMAT, type GraphJson } from "./graph-json.js";
 export { applyTopN, applyThreshold, applyGreedy, pruneGraph, type SelectOptions } from "./prune.js";
 export { pearson, spearman, ranks } from "./stats.js";
+export * from "./tasks/index.js";
