@@ -18,3 +18,4 @@ export { VizError } from "./data.js";
 export { ioiReport } from "./ioi-report.js";
 /** plotly.py's colour names, for `colorDiscreteSequence` etc. */
 export { RdBu } from "./colors.js";
+export { circuitViewer, type CircuitViewerOptions } from "./circuit.js";
