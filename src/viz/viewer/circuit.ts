@@ -5,7 +5,17 @@
 import { el, fmt, NEG, POS } from "./draw.js";
 import type { CircuitEdge, CircuitNode, CircuitProps } from "./props.js";
 
-const SVG = "http://www.w3.org/2000/svg";
+let svgNs: string | null = null;
+
+/** The SVG namespace, as the page's HTML parser assigns it to an <svg> (so the bundle holds no URL at all). */
+function svgNamespace(): string {
+  if (svgNs === null) {
+    const probe = document.createElement("div");
+    probe.innerHTML = "<svg></svg>";
+    svgNs = probe.firstElementChild!.namespaceURI!;
+  }
+  return svgNs;
+}
 const DX = 58; // between heads
 const DY = 46; // between rows
 const BOX_W = 46;
@@ -16,7 +26,7 @@ const MAX_WIDTH = 6; // px, the edge of the largest |score|
 interface Point { x: number; y: number }
 
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
-  const e = document.createElementNS(SVG, tag);
+  const e = document.createElementNS(svgNamespace(), tag) as SVGElementTagNameMap[K];
   for (const k of Object.keys(attrs)) e.setAttribute(k, String(attrs[k]));
   return e;
 }
