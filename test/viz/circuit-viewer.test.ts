@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { applyTopN, Graph } from "../../src/analysis/attribution/index.js";
-import { circuitViewer, findChromium, launchChromium, toHtml, VizError } from "../../src/viz/index.js";
+import { attributionScatter, circuitViewer, faithfulnessCurve, findChromium, launchChromium, toHtml, VizError } from "../../src/viz/index.js";
 import { VIEWER_JS } from "../../src/viz/viewer-runtime.js";
 
 /** A 2-layer, 3-head graph, edge i scored (−1)^i · (i + 1) / 10. */
@@ -76,6 +76,29 @@ describe.skipIf(!chromium && !process.env.CI)("circuit viewer in headless Chromi
     expect(hidden).toBe(g.edges.length - strongAtLeast(3));
     expect(await page.textContent(".tlv-threshold")).toContain(`${strongAtLeast(3)} of ${g.edges.length} edges`);
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("a report page with the viewer, the faithfulness curve and the scatter renders offline with no console errors", async () => {
+    const items = [
+      circuitViewer(scoredGraph()),
+      faithfulnessCurve({ sizes: [5, 20, 75], faithfulness: [0.3, 0.8, 1], random: [[0, 0.1, 1], [0.1, 0.3, 1]] }),
+      attributionScatter({ attribution: [0.1, 0.5, -0.2, 0.9], patching: [0.2, 0.4, -0.1, 1.1] }),
+    ];
+    const file = join(mkdtempSync(join(tmpdir(), "tlens-circuit-")), "report.html");
+    writeFileSync(file, toHtml(items, { title: "circuit report" }));
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on("request", (r) => { if (r.url() !== `file://${file}`) requests.push(r.url()); });
+    await page.goto(`file://${file}`);
+    await page.waitForFunction(() => Array.from(document.querySelectorAll("[data-tlens-item]")).every((e) => e.hasAttribute("data-rendered")), undefined, { timeout: 30_000 });
+    expect(await page.$$eval(".tlens-figure .main-svg", (els) => els.length)).toBeGreaterThanOrEqual(2);
+    expect(await page.$$eval("[data-viewer=circuit] [data-edge]", (els) => els.length)).toBe(75);
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([]);
     await page.close();
   });
 });
