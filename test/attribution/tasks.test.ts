@@ -2,7 +2,7 @@
 // metric equal to the same quantity computed element by element from the logits.
 import { beforeAll, describe, expect, it } from "vitest";
 import { HookedTransformer } from "../../src/model/index.js";
-import { AttributionError, greaterThanTask, greaterThanYears, inductionTask, ioiTask, pairsTask, type AttributionTask } from "../../src/analysis/attribution/index.js";
+import { AttributionError, Graph, greaterThanTask, greaterThanYears, inductionTask, ioiTask, pairsTask, type AttributionTask } from "../../src/analysis/attribution/index.js";
 import { ioiMetric, makeIoiData } from "../../src/analysis/index.js";
 import { Generator, randn, type Tensor } from "../../src/tensor/index.js";
 import { gpt2Tokenizer } from "../../src/tokenizer/index.js";
@@ -105,6 +105,12 @@ describe("tasks", () => {
     expect(t.metric(logits).item()).toBeCloseTo(want, 5);
     const alone = pairsTask(model, pairs.map(({ wrong: _w, ...p }) => p));
     expect(alone.metric(logits).item()).toBeCloseTo((at(0, 14, id(" Mary")) + at(1, 5, id(" Paris"))) / 2, 5);
+  });
+
+  it("the model's config builds its graph: toy-ioi (4 layers × 4 heads, MLPs) has 479 edges", () => {
+    const g = Graph.fromConfig(model.cfg);
+    expect(g.cfg).toEqual({ nLayers: 4, nHeads: 4, attnOnly: false, parallelAttnMlp: false });
+    expect(g.edges.length).toBe(479);
   });
 
   it("refuses what does not fit, with AttributionError", () => {
