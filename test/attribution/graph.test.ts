@@ -126,7 +126,8 @@ describe("graph JSON", () => {
     const good = (): ReturnType<typeof graphToJson> => graphToJson(Graph.fromConfig({ nLayers: 1, nHeads: 1 }));
     expect(() => graphFromJson("{oops")).toThrow(/graphFromJson: not JSON/);
     expect(() => graphFromJson({ ...good(), format: "other/2" })).toThrow(/format "other\/2"/);
-    expect(() => graphFromJson({ ...good(), cfg: { n_layers: -1, n_heads: 1 } })).toThrow(/nLayers must be a positive integer/);
+    expect(() => graphFromJson({ ...good(), cfg: { n_layers: -1, n_heads: 1 } })).toThrow(/cfg.n_layers must be a positive integer, got -1/);
+    expect(() => graphFromJson({ ...good(), cfg: { n_layers: 1, n_heads: 1, attn_only: "no" } })).toThrow(/cfg.attn_only must be a boolean/);
     const extra = good();
     extra.edges["m0->a0.h0<q>"] = { score: 1, in_graph: true };
     expect(() => graphFromJson(extra)).toThrow(/unknown edge "m0->a0.h0<q>" for a graph of 1 layers × 1 heads/);

@@ -33,13 +33,18 @@ function fail(msg: string): never {
 
 function readConfig(cfg: unknown): GraphConfig {
   if (!isRecord(cfg)) fail("no cfg object { n_layers, n_heads, parallel_attn_mlp }");
+  const count = (k: string): number => {
+    const v = cfg[k];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) fail(`cfg.${k} must be a positive integer, got ${JSON.stringify(v)}`);
+    return v;
+  };
   const flag = (k: string): boolean => {
     const v = cfg[k];
     if (v === undefined) return false;
     if (typeof v !== "boolean") fail(`cfg.${k} must be a boolean, got ${JSON.stringify(v)}`);
     return v;
   };
-  return { nLayers: cfg.n_layers as number, nHeads: cfg.n_heads as number, parallelAttnMlp: flag("parallel_attn_mlp"), attnOnly: flag("attn_only") };
+  return { nLayers: count("n_layers"), nHeads: count("n_heads"), parallelAttnMlp: flag("parallel_attn_mlp"), attnOnly: flag("attn_only") };
 }
 
 /** The names of `got` must be exactly `want`'s: the first unknown or missing one is named. */

@@ -61,65 +61,89 @@ function edgePath(e: CircuitEdge, from: Point, to: Point, rows: number): string 
   return `M${x1.toFixed(1)},${y1.toFixed(1)} Q${((x1 + x2) / 2 + bow).toFixed(1)},${((y1 + y2) / 2).toFixed(1)} ${x2.toFixed(1)},${y2.toFixed(1)}`;
 }
 
-export function renderCircuit(root: HTMLElement, p: CircuitProps): void {
-  const { pos, width, height } = layout(p);
+interface Tip {
+  /** Shows `text` next to the pointer of `ev` and marks `edge` as hovered. */
+  show(ev: MouseEvent, text: string, edge: string): void;
+  hide(): void;
+}
+
+/** The edges, weakest first so the strongest are drawn on top; returns them in props order. */
+function drawEdges(canvas: SVGSVGElement, p: CircuitProps, pos: Map<string, Point>, tip: Tip): SVGPathElement[] {
   const byName = new Map(p.nodes.map((n) => [n.name, n]));
-  root.classList.add("tlv-circuit"); // carries data-visible-edges and data-hover-edge
-  const ctrl = el("div", "tlv-ctrl");
+  const paths: SVGPathElement[] = [];
+  for (let i = p.edges.length - 1; i >= 0; i--) {
+    const e = p.edges[i];
+    const rows = row(byName.get(e.child)!, p.nLayers) - row(byName.get(e.parent)!, p.nLayers);
+    const w = p.maxAbs > 0 ? Math.max(0.5, (Math.abs(e.score) / p.maxAbs) * MAX_WIDTH) : 0.5;
+    const path = svg("path", {
+      d: edgePath(e, pos.get(e.parent)!, pos.get(e.child)!, rows), fill: "none", stroke: `rgba(${e.score >= 0 ? POS : NEG},0.75)`,
+      "stroke-width": w.toFixed(2), "data-edge": e.name,
+    });
+    path.addEventListener("mouseover", (ev) => tip.show(ev, e.name + ": " + fmt(e.score), e.name));
+    path.addEventListener("mouseout", () => tip.hide());
+    canvas.appendChild(path);
+    paths[i] = path;
+  }
+  return paths;
+}
+
+/** The nodes as labelled boxes (heads blue, MLPs green, input and logits grey). */
+function drawNodes(canvas: SVGSVGElement, p: CircuitProps, pos: Map<string, Point>): Map<string, SVGGElement> {
+  const els = new Map<string, SVGGElement>();
+  for (const n of p.nodes) {
+    const c = pos.get(n.name)!;
+    const g = svg("g", { "data-node": n.name });
+    const fill = n.kind === "mlp" ? "#eef6ee" : n.kind === "attn" ? "#eef2fb" : "#f4f4f4";
+    g.appendChild(svg("rect", { x: c.x - BOX_W / 2, y: c.y - BOX_H / 2, width: BOX_W, height: BOX_H, rx: 4, fill, stroke: "#777" }));
+    const t = svg("text", { x: c.x, y: c.y + 4, "text-anchor": "middle", "font-size": 11 });
+    t.textContent = n.name;
+    g.appendChild(t);
+    canvas.appendChild(g);
+    els.set(n.name, g);
+  }
+  return els;
+}
+
+function thresholdSlider(p: CircuitProps): HTMLInputElement {
   const slider = el("input");
   slider.type = "range";
   slider.min = "0";
   slider.max = String(p.maxAbs);
   slider.step = "any"; // no snapping: the threshold is the value set
   slider.value = String(p.threshold);
+  return slider;
+}
+
+export function renderCircuit(root: HTMLElement, p: CircuitProps): void {
+  const { pos, width, height } = layout(p);
+  root.classList.add("tlv-circuit"); // carries data-visible-edges and data-hover-edge
+  const ctrl = el("div", "tlv-ctrl");
+  const slider = thresholdSlider(p);
   const label = el("span", "tlv-threshold");
   ctrl.appendChild(document.createTextNode("|score| \u2265 "));
   ctrl.appendChild(slider);
   ctrl.appendChild(label);
   const wrap = el("div", "tlv-big");
-  const tip = el("div", "tlv-tip");
+  const tipEl = el("div", "tlv-tip");
   const canvas = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}` });
   wrap.appendChild(canvas);
-  wrap.appendChild(tip);
+  wrap.appendChild(tipEl);
   root.appendChild(ctrl);
   root.appendChild(wrap);
   root.appendChild(el("div", "tlv-legend", "edge width by |score|, blue positive, red negative; hover an edge for its score"));
-
-  const edgeEls: SVGPathElement[] = [];
-  // the weakest edges first, so the strongest are drawn on top
-  for (let i = p.edges.length - 1; i >= 0; i--) {
-    const e = p.edges[i];
-    const a = pos.get(e.parent)!;
-    const b = pos.get(e.child)!;
-    const rows = row(byName.get(e.child)!, p.nLayers) - row(byName.get(e.parent)!, p.nLayers);
-    const w = p.maxAbs > 0 ? Math.max(0.5, (Math.abs(e.score) / p.maxAbs) * MAX_WIDTH) : 0.5;
-    const path = svg("path", {
-      d: edgePath(e, a, b, rows), fill: "none", stroke: `rgba(${e.score >= 0 ? POS : NEG},0.75)`, "stroke-width": w.toFixed(2), "data-edge": e.name,
-    });
-    path.addEventListener("mouseover", (ev) => {
-      tip.textContent = e.name + ": " + fmt(e.score);
-      tip.style.display = "block";
+  const tip: Tip = {
+    show(ev, text, edge) {
       const r = wrap.getBoundingClientRect();
-      tip.style.left = (ev.clientX - r.left + 12) + "px";
-      tip.style.top = (ev.clientY - r.top + 12) + "px";
-      root.setAttribute("data-hover-edge", e.name);
-    });
-    path.addEventListener("mouseout", () => { tip.style.display = "none"; });
-    canvas.appendChild(path);
-    edgeEls[i] = path;
-  }
-  const nodeEls = new Map<string, SVGGElement>();
-  for (const n of p.nodes) {
-    const c = pos.get(n.name)!;
-    const g = svg("g", { "data-node": n.name });
-    g.appendChild(svg("rect", { x: c.x - BOX_W / 2, y: c.y - BOX_H / 2, width: BOX_W, height: BOX_H, rx: 4, fill: n.kind === "mlp" ? "#eef6ee" : n.kind === "attn" ? "#eef2fb" : "#f4f4f4", stroke: "#777" }));
-    const t = svg("text", { x: c.x, y: c.y + 4, "text-anchor": "middle", "font-size": 11 });
-    t.textContent = n.name;
-    g.appendChild(t);
-    canvas.appendChild(g);
-    nodeEls.set(n.name, g);
-  }
-
+      tipEl.textContent = text;
+      tipEl.style.display = "block";
+      tipEl.style.left = (ev.clientX - r.left + 12) + "px";
+      tipEl.style.top = (ev.clientY - r.top + 12) + "px";
+      root.setAttribute("data-hover-edge", edge);
+    },
+    hide() { tipEl.style.display = "none"; },
+  };
+  const edgeEls = drawEdges(canvas, p, pos, tip);
+  const nodeEls = drawNodes(canvas, p, pos);
   const apply = (): void => {
     const t = Number(slider.value);
     const live = new Set<string>();
