@@ -75,7 +75,26 @@ describe.skipIf(!chromium && !process.env.CI)("circuit viewer in headless Chromi
     const hidden = await page.$$eval("[data-edge]", (els) => els.filter((e) => (e as SVGElement).style.display === "none").length);
     expect(hidden).toBe(g.edges.length - strongAtLeast(3));
     expect(await page.textContent(".tlv-threshold")).toContain(`${strongAtLeast(3)} of ${g.edges.length} edges`);
+    expect(await page.$$eval(".tlv-circuit-only", (els) => els.length)).toBe(0); // nothing pruned: no toggle
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("with a pruned circuit, 'circuit only' shows just its edges above the threshold", async () => {
+    const g = scoredGraph();
+    const kept = applyTopN(g, 30);
+    const inCircuit = new Set(g.edges.filter((e) => e.inGraph).map((e) => e.name));
+    const file = join(mkdtempSync(join(tmpdir(), "tlens-circuit-")), "page.html");
+    writeFileSync(file, toHtml(circuitViewer(g, { threshold: 0 })));
+    const page = await browser.newPage();
+    await page.goto(`file://${file}`);
+    await page.waitForSelector("[data-viewer=circuit][data-rendered]");
+    const root = page.locator(".tlv-circuit");
+    expect(await root.getAttribute("data-visible-edges")).toBe(String(g.edges.length));
+    await page.check(".tlv-circuit-only");
+    expect(await root.getAttribute("data-visible-edges")).toBe(String(kept));
+    const shown = await page.$$eval("[data-edge]", (els) => els.filter((e) => (e as SVGElement).style.display !== "none").map((e) => e.getAttribute("data-edge")));
+    expect(new Set(shown)).toEqual(inCircuit);
     await page.close();
   });
 

@@ -123,6 +123,17 @@ export function renderCircuit(root: HTMLElement, p: CircuitProps): void {
   ctrl.appendChild(document.createTextNode("|score| \u2265 "));
   ctrl.appendChild(slider);
   ctrl.appendChild(label);
+  // with a pruned circuit among the edges: show only its edges (the slider still applies)
+  const partial = p.edges.some((e) => e.inGraph) && p.edges.some((e) => !e.inGraph);
+  const only = el("input");
+  only.type = "checkbox";
+  only.className = "tlv-circuit-only";
+  if (partial) {
+    const l = el("label", "", " circuit only");
+    l.prepend(only);
+    ctrl.appendChild(document.createTextNode("  "));
+    ctrl.appendChild(l);
+  }
   const wrap = el("div", "tlv-big");
   const tipEl = el("div", "tlv-tip");
   const canvas = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}` });
@@ -149,7 +160,7 @@ export function renderCircuit(root: HTMLElement, p: CircuitProps): void {
     const live = new Set<string>();
     let shown = 0;
     p.edges.forEach((e, i) => {
-      const on = Math.abs(e.score) >= t;
+      const on = Math.abs(e.score) >= t && (!only.checked || e.inGraph);
       edgeEls[i].style.display = on ? "" : "none";
       if (on) { shown++; live.add(e.parent); live.add(e.child); }
     });
@@ -158,5 +169,6 @@ export function renderCircuit(root: HTMLElement, p: CircuitProps): void {
     root.setAttribute("data-visible-edges", String(shown));
   };
   slider.addEventListener("input", apply);
+  only.addEventListener("change", apply);
   apply();
 }
