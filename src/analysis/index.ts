@@ -56,3 +56,4 @@ export {
 export {
   getCopyingScores, checkCopyCircuit, type CopyingScoreOptions, type CopyingScores, type CheckCopyCircuitOptions, type CheckCopyCircuitResult,
 } from "./copy-scores.js";
+export * as attribution from "./attribution/index.js";

@@ -18,3 +18,5 @@ export { VizError } from "./data.js";
 export { ioiReport } from "./ioi-report.js";
 /** plotly.py's colour names, for `colorDiscreteSequence` etc. */
 export { RdBu } from "./colors.js";
+export { circuitViewer, type CircuitViewerOptions } from "./circuit.js";
+export { faithfulnessCurve, attributionScatter, type FaithfulnessData, type AttributionScatterData } from "./attribution-figures.js";

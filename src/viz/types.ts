@@ -12,7 +12,7 @@ export interface Figure {
   config?: Record<string, unknown>;
 }
 
-export type ViewerKind = "attention-heads" | "attention-patterns" | "colored-tokens" | "topk-tokens";
+export type ViewerKind = "attention-heads" | "attention-patterns" | "colored-tokens" | "topk-tokens" | "circuit";
 
 /** A CircuitsVis-style viewer: plain data drawn by the viewer script that toHtml inlines. */
 export interface Viewer {

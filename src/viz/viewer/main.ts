@@ -4,6 +4,7 @@
 // focus it (click to lock), hover a token to see what it attends to (or what attends to it), hover a cell of the
 // large pattern for its value.
 import { renderAttention } from "./attention.js";
+import { renderCircuit } from "./circuit.js";
 import { renderColoredTokens } from "./colored-tokens.js";
 import { el } from "./draw.js";
 import type { ViewerData } from "./props.js";
@@ -23,6 +24,7 @@ function renderBody(body: HTMLElement, v: ViewerData): void {
     case "attention-patterns": return renderAttention(body, v.props, false);
     case "colored-tokens": return renderColoredTokens(body, v.props);
     case "topk-tokens": return renderTopk(body, v.props);
+    case "circuit": return renderCircuit(body, v.props);
     default: throw new Error("tlens: unknown viewer " + (v as { tlensViewer: string }).tlensViewer);
   }
 }

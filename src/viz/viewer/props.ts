@@ -32,8 +32,37 @@ export interface TopkProps {
   thirdDimensionName: string;
 }
 
+export interface CircuitNode {
+  name: string;
+  kind: "input" | "attn" | "mlp" | "logits";
+  layer: number;
+  head: number | null;
+}
+
+export interface CircuitEdge {
+  name: string;
+  parent: string;
+  child: string;
+  qkv: "q" | "k" | "v" | null;
+  score: number;
+  inGraph: boolean;
+}
+
+export interface CircuitProps {
+  nLayers: number;
+  nHeads: number;
+  nodes: CircuitNode[];
+  /** By descending |score|. */
+  edges: CircuitEdge[];
+  /** The slider's start: edges with |score| ≥ threshold are shown. */
+  threshold: number;
+  /** The largest |score| (the slider's end and the width scale). */
+  maxAbs: number;
+}
+
 /** A viewer as the page receives it (src/viz/types.ts's Viewer, with its props typed by kind). */
 export type ViewerData =
   | { tlensViewer: "attention-heads" | "attention-patterns"; title?: string; props: AttentionProps }
   | { tlensViewer: "colored-tokens"; title?: string; props: ColoredTokensProps }
-  | { tlensViewer: "topk-tokens"; title?: string; props: TopkProps };
+  | { tlensViewer: "topk-tokens"; title?: string; props: TopkProps }
+  | { tlensViewer: "circuit"; title?: string; props: CircuitProps };
