@@ -1,6 +1,6 @@
 // HookedTransformerConfig: TransformerLens's config fields in camelCase, with TL's derived defaults.
 // It lives in src/loading because loaders produce it (and src/model builds on it).
-import { LoadError } from "../errors.js";
+import { ConfigError, LoadError } from "../errors.js";
 
 export type NormalizationType = "LN" | "LNPre" | "RMS" | "RMSPre" | null;
 export type PositionalEmbeddingType = "standard" | "shortformer" | "rotary";
@@ -121,8 +121,33 @@ export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "
   if (cfg.normalizationType !== null && !["LN", "LNPre", "RMS", "RMSPre"].includes(cfg.normalizationType)) {
     throw new LoadError(`${source}: unknown normalization_type "${cfg.normalizationType}"`);
   }
+  refuseUnimplemented(cfg, source);
   cfg.nParams = countParams(cfg);
   return cfg;
+}
+
+/**
+ * Fields TL accepts that tlens's model does not implement yet, each with the test that it is switched on. A config
+ * that sets one is refused here, at construction, instead of silently building a model without it.
+ */
+const UNIMPLEMENTED: ReadonlyArray<[keyof HookedTransformerConfig, (cfg: HookedTransformerConfig) => boolean, string]> = [
+  ["parallelAttnMlp", (c) => c.parallelAttnMlp, "parallel attention + MLP (GPT-NeoX, GPT-J, Phi)"],
+  ["useLocalAttn", (c) => c.useLocalAttn, "local (sliding-window) attention"],
+  ["attnScoresSoftCap", (c) => c.attnScoresSoftCap > 0, "attention-score soft capping"],
+  ["outputLogitsSoftCap", (c) => c.outputLogitsSoftCap > 0, "output-logit soft capping"],
+  ["postEmbeddingLn", (c) => c.postEmbeddingLn, "a LayerNorm after the embedding"],
+  ["useHookTokens", (c) => c.useHookTokens, "hook_tokens"],
+];
+
+function refuseUnimplemented(cfg: HookedTransformerConfig, source: string): void {
+  for (const [field, isOn, what] of UNIMPLEMENTED) {
+    if (isOn(cfg)) {
+      throw new ConfigError(
+        `${source}: ${field} = ${JSON.stringify(cfg[field])} asks for ${what}, which tlens does not implement yet; ` +
+        `the model would silently compute without it`,
+      );
+    }
+  }
 }
 
 /** TL's n_params: attention and MLP weight matrices only (no embeddings, biases or norms). */
