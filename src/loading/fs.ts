@@ -3,6 +3,7 @@ import { LoadError } from "../errors.js";
 import type { Tensor } from "../tensor/index.js";
 import type { HookedTransformerConfig } from "./config.js";
 import { detectModelFiles } from "./detect.js";
+import { convertFamilyWeights } from "./families/index.js";
 import { convertGpt2Weights, type ConvertGpt2Options } from "./gpt2.js";
 import { hfConfigExtras, hfConfigToTL, type HfConfigOptions } from "./hf-config.js";
 import { readSafetensorsFile } from "./safetensors.js";
@@ -79,7 +80,7 @@ export interface LoadedHfModel {
 }
 
 /**
- * Loads a Hugging Face GPT-2 folder (config.json + model.safetensors, or sharded safetensors): the TL config and
+ * Loads a Hugging Face folder (GPT-2 or a family of src/loading/families) (config.json + model.safetensors, or sharded safetensors): the TL config and
  * the weights converted to TL names. `dir` may also be a file inside the folder.
  */
 export async function loadHfModelDir(
@@ -96,9 +97,10 @@ export async function loadHfModelDir(
   const cfg = hfConfigToTL(hfConfig, configPath, options);
   const extras = hfConfigExtras(hfConfig, configPath);
   const { tensors, dtypes } = await readHfSafetensors(found.dir, found.files.weights);
-  const weights = convertGpt2Weights(tensors, cfg, path.join(found.dir, found.files.weights), {
-    tieWordEmbeddings: extras.tieWordEmbeddings,
-    extraKeys: options.extraKeys,
-  });
+  const weightsPath = path.join(found.dir, found.files.weights);
+  // the other families consume `tensors` as they convert, so the HF and TL copies are never both whole
+  const weights = extras.architecture === "GPT2LMHeadModel"
+    ? convertGpt2Weights(tensors, cfg, weightsPath, { tieWordEmbeddings: extras.tieWordEmbeddings, extraKeys: options.extraKeys })
+    : convertFamilyWeights(tensors, cfg, hfConfig as Record<string, unknown>, weightsPath);
   return { cfg, weights, hfConfig, dtypes, dir: found.dir };
 }

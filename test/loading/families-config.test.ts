@@ -13,6 +13,8 @@ describe("honest config: fields tlens does not implement yet are refused", () =>
     ["outputLogitsSoftCap", 30],
     ["postEmbeddingLn", true],
     ["useHookTokens", true],
+    ["useNormalizationBeforeAndAfter", true],
+    ["useNTKByPartsRope", true],
   ];
   for (const [field, value] of cases) {
     it(`${field} = ${JSON.stringify(value)} is a ConfigError from makeConfig and fromConfig`, () => {
