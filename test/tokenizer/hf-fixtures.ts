@@ -10,6 +10,11 @@ export function bytesToUnicode(): string[] {
   return out;
 }
 
+/** An added (special) token entry of tokenizer.json. */
+const added = (id: number, content: string) => ({
+  id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+});
+
 /**
  * Byte-level BPE (NeoX / Qwen2 / Llama-3 layout): ids 0..255 are the 256 byte symbols in byte order, then one id per
  * merge (256 + merge index), then the added tokens `<|endoftext|>` (= 256 + merges) and `<|pad|>`.
@@ -19,9 +24,6 @@ export function byteLevelTokenizerJson(merges: string[]): Record<string, unknown
   bytesToUnicode().forEach((ch, b) => { vocab[ch] = b; });
   merges.forEach((m, i) => { vocab[m.replace(" ", "")] = 256 + i; });
   const eot = 256 + merges.length;
-  const added = (id: number, content: string) => ({
-    id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
-  });
   return {
     version: "1.0",
     truncation: null,
@@ -47,9 +49,6 @@ export function sentencePieceTokenizerJson(pieces: string[], merges: string[]): 
   const vocab: Record<string, number> = { "<unk>": 0, "<s>": 1, "</s>": 2 };
   for (let b = 0; b < 256; b++) vocab[`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`] = 3 + b;
   pieces.forEach((p, i) => { vocab[p] = 259 + i; });
-  const added = (id: number, content: string) => ({
-    id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
-  });
   return {
     version: "1.0",
     truncation: null,

@@ -3,7 +3,8 @@ import type { Tensor } from "../../tensor/index.js";
 import type { HookedTransformerConfig } from "../config.js";
 import { block, type Family } from "./family.js";
 import type { HfFields } from "./fields.js";
-import { headsIn, headsOut, type HfStateDict, linearT, matrix, vector, zerosF32 } from "./tensors.js";
+import { layerNorm, linearMlp, lmHead, separateQkv, sharedLayerNorm } from "./parts.js";
+import { headsOut, type HfStateDict, matrix, zerosF32 } from "./tensors.js";
 
 function config(f: HfFields): Partial<HookedTransformerConfig> {
   const dModel = f.int("n_embd");
@@ -25,27 +26,14 @@ function convert(sd: HfStateDict, cfg: HookedTransformerConfig): Map<string, Ten
   out.set("embed.W_E", matrix(sd.take("transformer.wte.weight", [V, D]), [V, D]));
   for (let l = 0; l < L; l++) {
     const h = `transformer.h.${l}`, b = block(l);
-    const lnW = sd.take(`${h}.ln_1.weight`, [D]), lnB = sd.take(`${h}.ln_1.bias`, [D]);
-    out.set(`${b}.ln1.w`, vector(lnW, [D]));
-    out.set(`${b}.ln1.b`, vector(lnB, [D]));
-    // one LayerNorm feeds both attention and MLP: TL copies ln_1 into ln2
-    out.set(`${b}.ln2.w`, vector(lnW.slice(), [D]));
-    out.set(`${b}.ln2.b`, vector(lnB.slice(), [D]));
-    for (const [letter, proj] of [["Q", "q_proj"], ["K", "k_proj"], ["V", "v_proj"]]) {
-      out.set(`${b}.attn.W_${letter}`, headsIn(sd.take(`${h}.attn.${proj}.weight`, [H * Dh, D]), H, Dh, D));
-      out.set(`${b}.attn.b_${letter}`, zerosF32([H, Dh]));
-    }
+    sharedLayerNorm(sd, out, `${h}.ln_1`, b, D);
+    separateQkv(sd, out, `${h}.attn`, b, cfg, false);
     out.set(`${b}.attn.W_O`, headsOut(sd.take(`${h}.attn.out_proj.weight`, [D, H * Dh]), H, Dh, D));
     out.set(`${b}.attn.b_O`, zerosF32([D]));
-    out.set(`${b}.mlp.W_in`, linearT(sd.take(`${h}.mlp.fc_in.weight`, [M, D]), M, D));
-    out.set(`${b}.mlp.b_in`, vector(sd.take(`${h}.mlp.fc_in.bias`, [M]), [M]));
-    out.set(`${b}.mlp.W_out`, linearT(sd.take(`${h}.mlp.fc_out.weight`, [D, M]), D, M));
-    out.set(`${b}.mlp.b_out`, vector(sd.take(`${h}.mlp.fc_out.bias`, [D]), [D]));
+    linearMlp(sd, out, `${h}.mlp.fc_in`, `${h}.mlp.fc_out`, b, D, M);
   }
-  out.set("ln_final.w", vector(sd.take("transformer.ln_f.weight", [D]), [D]));
-  out.set("ln_final.b", vector(sd.take("transformer.ln_f.bias", [D]), [D]));
-  out.set("unembed.W_U", linearT(sd.take("lm_head.weight", [V, D]), V, D));
-  out.set("unembed.b_U", vector(sd.take("lm_head.bias", [V]), [V]));
+  layerNorm(sd, out, "transformer.ln_f", "ln_final", D);
+  lmHead(sd, out, V, D, true);
   return out;
 }
 

@@ -3,6 +3,7 @@ import type { Tensor } from "../../tensor/index.js";
 import type { HookedTransformerConfig } from "../config.js";
 import { block, type Family } from "./family.js";
 import type { HfFields } from "./fields.js";
+import { layerNorm, linearMlp } from "./parts.js";
 import { headsOut, type HfStateDict, linearT, matrix, vector, zerosF32 } from "./tensors.js";
 
 function config(f: HfFields): Partial<HookedTransformerConfig> {
@@ -38,10 +39,8 @@ function convert(sd: HfStateDict, cfg: HookedTransformerConfig): Map<string, Ten
   out.set("embed.W_E", matrix(sd.take("gpt_neox.embed_in.weight", [V, D]), [V, D]));
   for (let l = 0; l < L; l++) {
     const h = `gpt_neox.layers.${l}`, b = block(l);
-    out.set(`${b}.ln1.w`, vector(sd.take(`${h}.input_layernorm.weight`, [D]), [D]));
-    out.set(`${b}.ln1.b`, vector(sd.take(`${h}.input_layernorm.bias`, [D]), [D]));
-    out.set(`${b}.ln2.w`, vector(sd.take(`${h}.post_attention_layernorm.weight`, [D]), [D]));
-    out.set(`${b}.ln2.b`, vector(sd.take(`${h}.post_attention_layernorm.bias`, [D]), [D]));
+    layerNorm(sd, out, `${h}.input_layernorm`, `${b}.ln1`, D);
+    layerNorm(sd, out, `${h}.post_attention_layernorm`, `${b}.ln2`, D);
     const qkv = sd.take(`${h}.attention.query_key_value.weight`, [3 * H * Dh, D]);
     // the bias [3·H·Dh] in the same (head, q|k|v, d_head) order: a weight with d_model 1
     const qkvBias = sd.take(`${h}.attention.query_key_value.bias`, [3 * H * Dh]);
@@ -51,13 +50,9 @@ function convert(sd: HfStateDict, cfg: HookedTransformerConfig): Map<string, Ten
     });
     out.set(`${b}.attn.W_O`, headsOut(sd.take(`${h}.attention.dense.weight`, [D, H * Dh]), H, Dh, D));
     out.set(`${b}.attn.b_O`, vector(sd.take(`${h}.attention.dense.bias`, [D]), [D]));
-    out.set(`${b}.mlp.W_in`, linearT(sd.take(`${h}.mlp.dense_h_to_4h.weight`, [M, D]), M, D));
-    out.set(`${b}.mlp.b_in`, vector(sd.take(`${h}.mlp.dense_h_to_4h.bias`, [M]), [M]));
-    out.set(`${b}.mlp.W_out`, linearT(sd.take(`${h}.mlp.dense_4h_to_h.weight`, [D, M]), D, M));
-    out.set(`${b}.mlp.b_out`, vector(sd.take(`${h}.mlp.dense_4h_to_h.bias`, [D]), [D]));
+    linearMlp(sd, out, `${h}.mlp.dense_h_to_4h`, `${h}.mlp.dense_4h_to_h`, b, D, M);
   }
-  out.set("ln_final.w", vector(sd.take("gpt_neox.final_layer_norm.weight", [D]), [D]));
-  out.set("ln_final.b", vector(sd.take("gpt_neox.final_layer_norm.bias", [D]), [D]));
+  layerNorm(sd, out, "gpt_neox.final_layer_norm", "ln_final", D);
   out.set("unembed.W_U", linearT(sd.take("embed_out.weight", [V, D]), V, D));
   out.set("unembed.b_U", zerosF32([V]));
   return out;

@@ -4,7 +4,8 @@ import type { Tensor } from "../../tensor/index.js";
 import type { HookedTransformerConfig } from "../config.js";
 import { block, type Family } from "./family.js";
 import type { HfFields } from "./fields.js";
-import { headsIn, headsOut, type HfStateDict, linearT, matrix, transpose2d, vector, zerosF32 } from "./tensors.js";
+import { layerNorm, linearMlp, separateQkv } from "./parts.js";
+import { headsOut, type HfStateDict, linearT, matrix, transpose2d, vector, zerosF32 } from "./tensors.js";
 
 /** HF's OPTLearnedPositionalEmbedding reads row pos + 2 (fairseq's padding offset). */
 const OPT_POSITION_OFFSET = 2;
@@ -38,23 +39,14 @@ function convert(sd: HfStateDict, cfg: HookedTransformerConfig, hf: HfFields): M
   out.set("pos_embed.W_pos", matrix(pos.slice(OPT_POSITION_OFFSET * D), [C, D]));
   for (let l = 0; l < L; l++) {
     const h = `model.decoder.layers.${l}`, b = block(l);
-    out.set(`${b}.ln1.w`, vector(sd.take(`${h}.self_attn_layer_norm.weight`, [D]), [D]));
-    out.set(`${b}.ln1.b`, vector(sd.take(`${h}.self_attn_layer_norm.bias`, [D]), [D]));
-    for (const [letter, proj] of [["Q", "q_proj"], ["K", "k_proj"], ["V", "v_proj"]]) {
-      out.set(`${b}.attn.W_${letter}`, headsIn(sd.take(`${h}.self_attn.${proj}.weight`, [H * Dh, D]), H, Dh, D));
-      out.set(`${b}.attn.b_${letter}`, vector(sd.take(`${h}.self_attn.${proj}.bias`, [H * Dh]), [H, Dh]));
-    }
+    layerNorm(sd, out, `${h}.self_attn_layer_norm`, `${b}.ln1`, D);
+    separateQkv(sd, out, `${h}.self_attn`, b, cfg, true);
     out.set(`${b}.attn.W_O`, headsOut(sd.take(`${h}.self_attn.out_proj.weight`, [D, H * Dh]), H, Dh, D));
     out.set(`${b}.attn.b_O`, vector(sd.take(`${h}.self_attn.out_proj.bias`, [D]), [D]));
-    out.set(`${b}.ln2.w`, vector(sd.take(`${h}.final_layer_norm.weight`, [D]), [D]));
-    out.set(`${b}.ln2.b`, vector(sd.take(`${h}.final_layer_norm.bias`, [D]), [D]));
-    out.set(`${b}.mlp.W_in`, linearT(sd.take(`${h}.fc1.weight`, [M, D]), M, D));
-    out.set(`${b}.mlp.b_in`, vector(sd.take(`${h}.fc1.bias`, [M]), [M]));
-    out.set(`${b}.mlp.W_out`, linearT(sd.take(`${h}.fc2.weight`, [D, M]), D, M));
-    out.set(`${b}.mlp.b_out`, vector(sd.take(`${h}.fc2.bias`, [D]), [D]));
+    layerNorm(sd, out, `${h}.final_layer_norm`, `${b}.ln2`, D);
+    linearMlp(sd, out, `${h}.fc1`, `${h}.fc2`, b, D, M);
   }
-  out.set("ln_final.w", vector(sd.take("model.decoder.final_layer_norm.weight", [D]), [D]));
-  out.set("ln_final.b", vector(sd.take("model.decoder.final_layer_norm.bias", [D]), [D]));
+  layerNorm(sd, out, "model.decoder.final_layer_norm", "ln_final", D);
   return out;
 }
 

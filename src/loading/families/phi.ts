@@ -3,7 +3,8 @@ import type { Tensor } from "../../tensor/index.js";
 import type { HookedTransformerConfig } from "../config.js";
 import { block, type Family } from "./family.js";
 import type { HfFields } from "./fields.js";
-import { headsIn, headsOut, type HfStateDict, linearT, matrix, vector } from "./tensors.js";
+import { layerNorm, linearMlp, lmHead, separateQkv, sharedLayerNorm } from "./parts.js";
+import { headsOut, type HfStateDict, matrix, vector } from "./tensors.js";
 
 function config(f: HfFields): Partial<HookedTransformerConfig> {
   const dHead = f.quotient("hidden_size", "num_attention_heads");
@@ -26,26 +27,14 @@ function convert(sd: HfStateDict, cfg: HookedTransformerConfig): Map<string, Ten
   out.set("embed.W_E", matrix(sd.take("model.embed_tokens.weight", [V, D]), [V, D]));
   for (let l = 0; l < L; l++) {
     const h = `model.layers.${l}`, b = block(l);
-    const lnW = sd.take(`${h}.input_layernorm.weight`, [D]), lnB = sd.take(`${h}.input_layernorm.bias`, [D]);
-    out.set(`${b}.ln1.w`, vector(lnW, [D]));
-    out.set(`${b}.ln1.b`, vector(lnB, [D]));
-    out.set(`${b}.ln2.w`, vector(lnW.slice(), [D]));
-    out.set(`${b}.ln2.b`, vector(lnB.slice(), [D]));
-    for (const [letter, proj] of [["Q", "q_proj"], ["K", "k_proj"], ["V", "v_proj"]]) {
-      out.set(`${b}.attn.W_${letter}`, headsIn(sd.take(`${h}.self_attn.${proj}.weight`, [H * Dh, D]), H, Dh, D));
-      out.set(`${b}.attn.b_${letter}`, vector(sd.take(`${h}.self_attn.${proj}.bias`, [H * Dh]), [H, Dh]));
-    }
+    sharedLayerNorm(sd, out, `${h}.input_layernorm`, b, D);
+    separateQkv(sd, out, `${h}.self_attn`, b, cfg, true);
     out.set(`${b}.attn.W_O`, headsOut(sd.take(`${h}.self_attn.dense.weight`, [D, H * Dh]), H, Dh, D));
     out.set(`${b}.attn.b_O`, vector(sd.take(`${h}.self_attn.dense.bias`, [D]), [D]));
-    out.set(`${b}.mlp.W_in`, linearT(sd.take(`${h}.mlp.fc1.weight`, [M, D]), M, D));
-    out.set(`${b}.mlp.b_in`, vector(sd.take(`${h}.mlp.fc1.bias`, [M]), [M]));
-    out.set(`${b}.mlp.W_out`, linearT(sd.take(`${h}.mlp.fc2.weight`, [D, M]), D, M));
-    out.set(`${b}.mlp.b_out`, vector(sd.take(`${h}.mlp.fc2.bias`, [D]), [D]));
+    linearMlp(sd, out, `${h}.mlp.fc1`, `${h}.mlp.fc2`, b, D, M);
   }
-  out.set("ln_final.w", vector(sd.take("model.final_layernorm.weight", [D]), [D]));
-  out.set("ln_final.b", vector(sd.take("model.final_layernorm.bias", [D]), [D]));
-  out.set("unembed.W_U", linearT(sd.take("lm_head.weight", [V, D]), V, D));
-  out.set("unembed.b_U", vector(sd.take("lm_head.bias", [V]), [V]));
+  layerNorm(sd, out, "model.final_layernorm", "ln_final", D);
+  lmHead(sd, out, V, D, true);
   return out;
 }
 
