@@ -6,7 +6,7 @@ import { detectModelFiles } from "./detect.js";
 import { convertFamilyWeights } from "./families/index.js";
 import { convertGpt2Weights, type ConvertGpt2Options } from "./gpt2.js";
 import { hfConfigExtras, hfConfigToTL, type HfConfigOptions } from "./hf-config.js";
-import { readSafetensorsFile } from "./safetensors.js";
+import { LazySafetensors } from "./families/lazy-safetensors.js";
 
 /** Reads and parses a JSON file; LoadError naming the file when it is missing or not JSON. */
 export async function readJsonFile(file: string): Promise<unknown> {
@@ -29,42 +29,14 @@ export async function readJsonFile(file: string): Promise<unknown> {
  * `model.safetensors.index.json` (`weight_map`: tensor name → shard file). Returns the raw HF tensors and dtypes.
  */
 export async function readHfSafetensors(dir: string, weightsFile: string): Promise<{ tensors: Map<string, Tensor>; dtypes: Map<string, string> }> {
-  const path = await import("node:path");
-  const full = path.join(dir, weightsFile);
-  if (!weightsFile.endsWith(".index.json")) {
-    const { tensors, dtypes } = await readSafetensorsFile(full);
-    return { tensors, dtypes };
+  const lazy = await LazySafetensors.open(dir, weightsFile);
+  try {
+    const tensors = new Map<string, Tensor>();
+    for (const name of lazy.keys()) tensors.set(name, lazy.get(name)!);
+    return { tensors, dtypes: lazy.dtypes() };
+  } finally {
+    lazy.close();
   }
-  const index = await readJsonFile(full);
-  const map = (index as { weight_map?: unknown } | null)?.weight_map;
-  if (typeof map !== "object" || map === null || Array.isArray(map)) {
-    throw new LoadError(`${full}: "weight_map" must be an object of tensor name → shard file`);
-  }
-  const shards = new Map<string, string[]>();
-  for (const [name, shard] of Object.entries(map as Record<string, unknown>)) {
-    if (typeof shard !== "string" || shard.length === 0 || path.isAbsolute(shard) || shard.split(/[\\/]/).includes("..")) {
-      throw new LoadError(`${full}: tensor "${name}" maps to an invalid shard file ${JSON.stringify(shard)}`);
-    }
-    shards.set(shard, [...(shards.get(shard) ?? []), name]);
-  }
-  const tensors = new Map<string, Tensor>();
-  const dtypes = new Map<string, string>();
-  for (const [shard, names] of shards) {
-    const shardPath = path.join(dir, shard);
-    const got = await readSafetensorsFile(shardPath);
-    for (const name of names) {
-      const t = got.tensors.get(name);
-      if (!t) throw new LoadError(`${shardPath}: tensor "${name}" listed in ${weightsFile} is not in this shard`);
-      tensors.set(name, t);
-      dtypes.set(name, got.dtypes.get(name)!);
-    }
-    for (const name of got.tensors.keys()) {
-      if (!tensors.has(name) && !Object.hasOwn(map, name)) {
-        throw new LoadError(`${shardPath}: tensor "${name}" is not listed in ${weightsFile}`);
-      }
-    }
-  }
-  return { tensors, dtypes };
 }
 
 export interface LoadedHfModel {
@@ -96,11 +68,20 @@ export async function loadHfModelDir(
   const hfConfig = await readJsonFile(configPath);
   const cfg = hfConfigToTL(hfConfig, configPath, options);
   const extras = hfConfigExtras(hfConfig, configPath);
-  const { tensors, dtypes } = await readHfSafetensors(found.dir, found.files.weights);
   const weightsPath = path.join(found.dir, found.files.weights);
-  // the other families consume `tensors` as they convert, so the HF and TL copies are never both whole
-  const weights = extras.architecture === "GPT2LMHeadModel"
-    ? convertGpt2Weights(tensors, cfg, weightsPath, { tieWordEmbeddings: extras.tieWordEmbeddings, extraKeys: options.extraKeys })
-    : convertFamilyWeights(tensors, cfg, hfConfig as Record<string, unknown>, weightsPath);
+  if (extras.architecture === "GPT2LMHeadModel") {
+    const { tensors, dtypes } = await readHfSafetensors(found.dir, found.files.weights);
+    const weights = convertGpt2Weights(tensors, cfg, weightsPath, { tieWordEmbeddings: extras.tieWordEmbeddings, extraKeys: options.extraKeys });
+    return { cfg, weights, hfConfig, dtypes, dir: found.dir };
+  }
+  // the other families read each tensor when its conversion step asks for it: the HF and TL copies are never both whole
+  const lazy = await LazySafetensors.open(found.dir, found.files.weights);
+  const dtypes = lazy.dtypes();
+  let weights: Map<string, Tensor>;
+  try {
+    weights = convertFamilyWeights(lazy, cfg, hfConfig as Record<string, unknown>, weightsPath);
+  } finally {
+    lazy.close();
+  }
   return { cfg, weights, hfConfig, dtypes, dir: found.dir };
 }

@@ -12,7 +12,7 @@ import { neox } from "./neox.js";
 import { opt } from "./opt.js";
 import { phi } from "./phi.js";
 import { qwen2 } from "./qwen2.js";
-import { HfStateDict } from "./tensors.js";
+import { HfStateDict, type TensorSource } from "./tensors.js";
 
 /** Family by HF architecture, with the config.json `model_type` that names it when `architectures` is absent. */
 export const FAMILIES: Readonly<Record<string, { family: Family; modelType: string }>> = {
@@ -61,7 +61,7 @@ export function familyConfigToTL(json: Record<string, unknown>, architecture: st
  * Tensors no step uses are refused (the file is probably not the model config.json describes).
  */
 export function convertFamilyWeights(
-  hf: Map<string, Tensor>, cfg: HookedTransformerConfig, json: Record<string, unknown>, source: string,
+  hf: TensorSource, cfg: HookedTransformerConfig, json: Record<string, unknown>, source: string,
 ): Map<string, Tensor> {
   const architecture = cfg.originalArchitecture ?? "";
   const sd = new HfStateDict(hf, source);

@@ -7,11 +7,20 @@ import { Tensor } from "../../tensor/index.js";
 
 const fmt = (s: readonly number[]): string => `[${s.join(", ")}]`;
 
+/** Where a conversion takes HF tensors from: a Map, or a reader that decodes each one on demand. */
+export interface TensorSource {
+  has(name: string): boolean;
+  get(name: string): Tensor | undefined;
+  delete(name: string): boolean;
+  keys(): IterableIterator<string>;
+  readonly size: number;
+}
+
 export class HfStateDict {
-  private readonly left: Map<string, Tensor>;
+  private readonly left: TensorSource;
 
   /** `tensors` is consumed: taken entries are deleted from it. */
-  constructor(tensors: Map<string, Tensor>, readonly source: string) {
+  constructor(tensors: TensorSource, readonly source: string) {
     this.left = tensors;
   }
 
