@@ -1,5 +1,5 @@
-// `npm run bench -- load [--small] [--dir DIR]`: peak RSS while loading a generated random checkpoint (BF16 shards,
-// Llama layout, ~1.0B parameters; --small: ~25M) with loadHfModelDir, against the float32 parameter bytes. The load
+// `npm run bench -- load [--small|--medium] [--dir DIR]`: peak RSS while loading a generated random checkpoint (BF16
+// shards, Llama layout, ~1.0B parameters; --medium ~0.21B, --small ~0.045B) with loadHfModelDir, against the float32 parameter bytes. The load
 // runs in a fresh child process so the generator's memory does not count; the target is ≤ 1.2×.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { countParams, ONE_B, writeCheckpoint, type CheckpointShape } from "./load-checkpoint.js";
 
 const SMALL: CheckpointShape = { dModel: 512, nLayers: 4, nHeads: 8, nKvHeads: 4, dMlp: 1408, dVocab: 32000 };
+const MEDIUM: CheckpointShape = { dModel: 1024, nLayers: 12, nHeads: 16, nKvHeads: 8, dMlp: 2816, dVocab: 32000 };
 
 /** Child mode: load `dir`, then print the RSS before and the peak during, in bytes. */
 async function child(dir: string): Promise<void> {
@@ -25,7 +26,7 @@ async function child(dir: string): Promise<void> {
 export async function main(args: string[]): Promise<void> {
   const childAt = args.indexOf("--child");
   if (childAt >= 0) return child(args[childAt + 1]);
-  const shape = args.includes("--small") ? SMALL : ONE_B;
+  const shape = args.includes("--small") ? SMALL : args.includes("--medium") ? MEDIUM : ONE_B;
   const dirAt = args.indexOf("--dir");
   const dir = dirAt >= 0 ? args[dirAt + 1] : mkdtempSync(join(tmpdir(), "tlens-load-bench-"));
   const params = countParams(shape);
