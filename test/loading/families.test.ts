@@ -1,13 +1,15 @@
 // The family goldens (../shared/golden/families, TransformerLens v2.18): TL's config from config.json and TL's
 // converted parameters (raw case), checked without the forward.
-import { readFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors.js";
 import { convertFamilyWeights } from "../../src/loading/families/index.js";
 import { readHfSafetensors, loadHfModelDir } from "../../src/loading/fs.js";
 import { describeHfConfig } from "../../src/loading/hf-config.js";
-import { readSafetensorsFile } from "../../src/loading/safetensors.js";
+import { bfloat16Bits, decodeBfloat16, decodeFloat16, float16Bits, readSafetensorsFile, writeSafetensors } from "../../src/loading/safetensors.js";
 import type { HookedTransformerConfig } from "../../src/loading/config.js";
 import { maxAbsDiff } from "../golden.js";
 
@@ -78,4 +80,21 @@ describe("family loading through loadHfModelDir", () => {
     await expect(loadHfModelDir(`${FAMILIES_DIR}/${folder}`)).rejects.toThrow(ConfigError);
     await expect(loadHfModelDir(`${FAMILIES_DIR}/${folder}`)).rejects.toThrow(why);
   });
+});
+
+describe("family weights stored as F16 / BF16", () => {
+  it.each([["F16", float16Bits, decodeFloat16], ["BF16", bfloat16Bits, decodeBfloat16]] as const)(
+    "%s: qwen2's converted weights are TL's rounded to that format", async (dtype, bits, decode) => {
+      const dir = mkdtempSync(join(tmpdir(), "tlens-fam-dtype-"));
+      copyFileSync(`${FAMILIES_DIR}/qwen2/config.json`, join(dir, "config.json"));
+      const { tensors } = await readSafetensorsFile(`${FAMILIES_DIR}/qwen2/model.safetensors`);
+      writeFileSync(join(dir, "model.safetensors"), writeSafetensors(tensors, { format: "pt" }, { floatDtype: dtype }));
+      const { weights, dtypes } = await loadHfModelDir(dir);
+      expect(new Set(dtypes.values())).toEqual(new Set([dtype]));
+      const golden = (await readSafetensorsFile(`${FAMILIES_DIR}/qwen2/outputs.safetensors`)).tensors;
+      // W_Q is a rearrangement of q_proj, so rounding the golden gives the expected values exactly
+      const want = golden.get("raw/params/blocks.1.attn.W_Q")!.dataSync() as Float32Array;
+      const rounded = decode(Uint16Array.from(want, (x) => bits(x)));
+      expect(Array.from(weights.get("blocks.1.attn.W_Q")!.dataSync())).toEqual(Array.from(rounded));
+    });
 });
