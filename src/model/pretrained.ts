@@ -7,7 +7,8 @@ import { detectModelFiles, isHubRepoId, loadHfModelDir, readJsonFile, resolvePre
 import { parseLlama2cCheckpoint } from "../loading/llama2c.js";
 import { parseLlmvizModel } from "../loading/llmviz.js";
 import type { Tensor } from "../tensor/index.js";
-import { gpt2Tokenizer, readHfTokenizerDir, type Tokenizer } from "../tokenizer/index.js";
+import { readHfTokenizerDir } from "../tokenizer/hf-files.js";
+import { gpt2Tokenizer, type Tokenizer } from "../tokenizer/index.js";
 import { Llama2cTokenizer } from "../tokenizer/llama2c.js";
 
 /** Models shipped inside the package (models/<name>), loadable with no network. */

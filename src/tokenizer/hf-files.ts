@@ -1,4 +1,5 @@
-// Reads a Hugging Face folder's tokenizer files (Node only; `node:` modules imported dynamically).
+// Reads a Hugging Face folder's tokenizer files (Node only, so not exported from ./index.ts, which the browser
+// build bundles).
 import { TokenizerError } from "../errors.js";
 import { HfTokenizer } from "./hf.js";
 

@@ -8,4 +8,3 @@ export {
   type ToTokensOptions, type TokenizedInput, type TokenIdsInput, type ToStrTokensInput, type GetTokenPositionOptions,
 } from "./tokens.js";
 export { HfTokenizer, type HfTokenizerOptions } from "./hf.js";
-export { readHfTokenizerDir } from "./hf-files.js";
