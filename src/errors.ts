@@ -17,3 +17,5 @@ export class ConfigError extends LoadError {}
 /** Unknown hook names and hooks that return the wrong shape. */
 export class HookError extends TlensError {}
 export class TokenizerError extends TlensError {}
+/** An output path that cannot be written (the message says which and how to fix it). */
+export class OutputError extends TlensError {}

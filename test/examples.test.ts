@@ -2,6 +2,9 @@
 // of what it prints: the script exits 0, its numbers add up where theory says they must, and a second run prints
 // the same numbers (timings go to stderr, which is not compared).
 import { execFile } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -25,8 +28,9 @@ const NUM = "(-?\\d+(?:\\.\\d+)?(?:e[-+]?\\d+)?)";
 
 describe("examples", () => {
   // the heaviest script runs once (determinism is checked on the others, which share its code paths for datasets)
-  it("ioi-circuit: DLA of every head + rest + b_U = the logit diff; layers sum to it; the hook reproduces F(C)", async () => {
-    const a = await example("ioi-circuit", ["--n", "16", "--patch-n", "4"]);
+  it("ioi-circuit: the pipeline's numbers (= tlens ioi's results.json); DLA adds up to the logit diff; the hook reproduces F(C)", async () => {
+    const args = ["--n", "16", "--seed", "1"];
+    const a = await example("ioi-circuit", args);
     const clean = num(a, new RegExp(`Average logit diff \\(IOI dataset\\): ${NUM}`));
     const m = new RegExp(`Σ heads ${NUM} \\+ rest ${NUM} \\+ b_U ${NUM} = ${NUM} \\(logit diff ${NUM}\\)`).exec(a)!;
     const [heads, rest, bU, sum, ld] = m.slice(1).map(Number);
@@ -35,7 +39,7 @@ describe("examples", () => {
     expect(ld).toBeCloseTo(clean, 3);
     expect(num(a, new RegExp(`\\ntotal\\s+${NUM}`))).toBeCloseTo(clean, 3);
     // the lens's last stream is the model's own output
-    expect(num(a, new RegExp(`final_post\\s+${NUM}\\s+${NUM}`))).toBeCloseTo(clean, 3);
+    expect(num(a, new RegExp(`final_post\\s+${NUM}`))).toBeCloseTo(clean, 3);
     const fc = num(a, new RegExp(`only using circuit\\): ${NUM}`));
     expect(num(a, new RegExp(`mean-ablation hook: logit diff ${NUM}`))).toBeCloseTo(fc, 3);
     expect(num(a, new RegExp(`using entire model\\): ${NUM}`))).toBeCloseTo(clean, 3);
@@ -43,7 +47,12 @@ describe("examples", () => {
     expect(clean).toBeGreaterThan(3);
     expect(num(a, new RegExp(`names swapped .*?: ${NUM}`))).toBeLessThan(0);
     expect(a).toContain("Direct effect on logit diff (patch from head → final resid)");
-  }, 80_000);
+    // the same pipeline as tlens ioi: its one-line summary has the example's logit differences
+    const flipped = num(a, new RegExp(`XYZ-flipped dataset, the clean IO − S\\): ${NUM}`));
+    const { stderr } = await run(process.execPath, ["--import", "tsx", "src/cli/main.ts", "ioi", ...args, "--out", await mkdtemp(join(tmpdir(), "tlens-ex-"))], { cwd: root });
+    expect(num(stderr, new RegExp(`logit diff clean ${NUM}`))).toBeCloseTo(clean, 3);
+    expect(num(stderr, new RegExp(`flipped ${NUM}\\)`))).toBeCloseTo(flipped, 3);
+  }, 120_000);
 
   it("copy-suppression: every decomposition adds up to the cached score; the four-way split adds up to the total", async () => {
     const args = ["--batches", "2", "--n", "10", "--batch-size", "12"];

@@ -3,6 +3,7 @@
 // `check_copy_circuit`.
 import { TlensError } from "../errors.js";
 import { arange, Tensor } from "../tensor/index.js";
+import { logitsFromResidual, mlpOutput } from "../model/run/index.js";
 import type { HookedTransformer } from "../model/hooked-transformer.js";
 import type { ActivationCache } from "../model/activation-cache.js";
 import type { IOIDataset } from "../datasets/ioi.js";
@@ -81,10 +82,8 @@ export async function getCopyingScores(model: HookedTransformer, opts: CopyingSc
   if (!tokens.length) throw new TlensError("getCopyingScores: no name is a single token");
   const n = tokens.length;
   const emb = model.W_E.get(int32(tokens)).unsqueeze(0); // [1, n, d_model]
-  const block0 = model.blocks[0];
-  let resid = emb;
-  if (block0.mlp) resid = emb.add(await block0.mlp.forward(block0.ln2 ? await block0.ln2.forward(emb) : emb));
-  resid = resid.squeeze(0); // [n, d_model]
+  // the embeddings through block 0's MLP (ARENA's "effective embedding"); attention-only models have none
+  const resid = (model.cfg.attnOnly ? emb : emb.add(await mlpOutput(model, 0, emb))).squeeze(0); // [n, d_model]
   const L = model.cfg.nLayers;
   const H = model.cfg.nHeads;
   const pos = new Float32Array(L * H);
@@ -95,9 +94,7 @@ export async function getCopyingScores(model: HookedTransformer, opts: CopyingSc
     for (let h = 0; h < H; h++) {
       const out = resid.matmul(WV.get(l, h)).matmul(WO.get(l, h)); // [n, d_model]
       for (const sign of [1, -1]) {
-        const x = (sign === 1 ? out : out.neg()).unsqueeze(0);
-        const normalized = model.lnFinal ? await model.lnFinal.forward(x) : x;
-        const logits = model.unembed.forward(normalized).squeeze(0); // [n, vocab]
+        const logits = (await logitsFromResidual(model, (sign === 1 ? out : out.neg()).unsqueeze(0))).squeeze(0); // [n, vocab]
         const hits = inTopK(logits, tokens, k).filter(Boolean).length / n;
         (sign === 1 ? pos : neg)[l * H + h] = hits;
       }
@@ -153,8 +150,7 @@ export async function checkCopyCircuit(model: HookedTransformer, layer: number, 
     const kvHead = Math.floor(head / attn.repeatKvHeads);
     const v = x.matmul(attn._W_V.get(kvHead)).add(attn._b_V.get(kvHead));
     const o = v.matmul(attn.W_O.get(head)).mul(sign).unsqueeze(0);
-    const normalized = model.lnFinal ? await model.lnFinal.forward(o) : o;
-    const logits = model.unembed.forward(normalized).squeeze(0); // [batch, vocab]
+    const logits = (await logitsFromResidual(model, o)).squeeze(0); // [batch, vocab]
     const targets = word === "IO" ? dataset.ioTokenIDs : dataset.sTokenIDs;
     const hits = inTopK(logits, targets.slice(0, N), k);
     hits.forEach((hit, i) => {

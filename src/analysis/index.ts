@@ -37,10 +37,16 @@ export {
   type PathPatchToHeadsInputs, type PathPatchResult,
 } from "./path-patching.js";
 export {
-  ioiMetric, ioiHeadDla, backupNameMoverAnalysis, valueWeightedPattern, attentionVsProjection, attentionToWords,
-  type IoiMetric, type IoiMetricOptions, type HeadDla, type BackupNameMoverOptions, type BackupNameMoverResult,
+  ioiHeadDla, backupNameMoverAnalysis, valueWeightedPattern, attentionVsProjection, attentionToWords, type HeadDla, type BackupNameMoverOptions, type BackupNameMoverResult,
   type AttentionVsProjection, type AttentionToWords,
 } from "./ioi-circuit.js";
+export {
+  ioiMetric, ioiLogitDiffs, logitsToLogitDiffs, logitsToAveLogitDiff, normalizeLogitDiff, makeIoiData, ioiPromptPairs,
+  generateDataAndCaches, runIoiPipeline, ioiResultsJson,
+  type IoiMetric, type IoiMetricOptions, type IoiLogitDiffs, type EndPositions, type LogitDiffNormalization, type IoiData,
+  type IoiDataOptions, type IoiPromptPair, type GenerateDataAndCachesOptions, type DataAndCaches, type IoiCircuitChoice,
+  type IoiOptions, type IoiResults,
+} from "./ioi/index.js";
 export {
   computeMeansByTemplate, getHeadsAndPosnsToKeep, meanAblationHooks, addMeanAblationHook, circuitWithout, getCircuitScores,
   getCircuitScore, getAllMinimalityScores,

@@ -1,85 +1,16 @@
-// IOI-specific circuit tools: the logit-difference metric (as a PositionedMetric that path patching and mean
-// ablation can evaluate without the unembedding), per-head direct logit attribution at the end position, and the
-// backup-name-mover experiment (ablate a head, re-run, compare every head's DLA) of seed 002.
+// IOI-specific circuit tools: per-head direct logit attribution at the end position, the backup-name-mover
+// experiment (ablate a head, re-run, compare every head's DLA) of seed 002, and attention views. (The IOI metric is
+// analysis/ioi/metric.ts.)
 import { TlensError } from "../errors.js";
 import { arange, stack, Tensor } from "../tensor/index.js";
 import type { HookedTransformer } from "../model/hooked-transformer.js";
 import type { ActivationCache } from "../model/activation-cache.js";
 import type { HookFn } from "../model/hook-point.js";
 import type { IOIDataset } from "../datasets/ioi.js";
-import { resolvePositions, type Head, type PositionedMetric, type PositionSpec } from "./path-patching.js";
+import { resolvePositions, type Head, type PositionSpec } from "./path-patching.js";
 
 function int32(values: readonly number[]): Tensor {
   return Tensor.fromTypedArray(Int32Array.from(values), [values.length]);
-}
-
-export interface IoiMetricOptions {
-  /** With both: (logitDiff − clean) / (clean − corrupted) — 0 at the clean level, −1 at the corrupted one (seed 002's
-   *  `ioi_metric_2`). Otherwise the mean logit difference itself. */
-  clean?: number;
-  corrupted?: number;
-  /** Per-prompt values (a Tensor [batch]) instead of the mean — only for direct calls, not as a patching metric. */
-  perPrompt?: boolean;
-}
-
-/** The IO − S logit difference at each prompt's `end` (mean over prompts). A metric needs the model only for the
- *  shortcut that skips the unembedding. */
-export interface IoiMetric extends PositionedMetric {
-  (logits: Tensor): Promise<number>;
-  metricPositions: { rows: number[] };
-  fromNormalizedResid: (normalized: Tensor) => Promise<number>;
-  /** Per prompt, [batch] (logits [batch, pos, d_vocab] or [batch, 1, d_vocab] at `end`). */
-  perPrompt: (logits: Tensor) => Tensor;
-}
-
-/**
- * The IOI metric for `dataset`: the mean of logit[IO] − logit[S] at each prompt's `end` position (normalised when
- * `clean` and `corrupted` are given). It accepts full logits [batch, pos, d_vocab] or logits at `end` only
- * [batch, 1, d_vocab]; path patching and circuit scores ask for the latter (metricPositions = the end rows) and use
- * `fromNormalizedResid` (the final stream after ln_final · (W_U[:, IO] − W_U[:, S]) + b_U difference), which skips
- * the unembedding.
- */
-export function ioiMetric(model: HookedTransformer, dataset: IOIDataset, opts: IoiMetricOptions = {}): IoiMetric {
-  const N = dataset.N;
-  const end = dataset.wordIdx.end.slice(0, N);
-  const io = int32(dataset.ioTokenIDs);
-  const s = int32(dataset.sTokenIDs);
-  const rows = arange(0, N, 1, "int32");
-  const normalize = (v: number): number => {
-    if (opts.clean === undefined || opts.corrupted === undefined) return v;
-    return (v - opts.clean) / (opts.clean - opts.corrupted);
-  };
-  const perPrompt = (logits: Tensor): Tensor => {
-    if (logits.ndim !== 3 || logits.shape[0] !== N) throw new TlensError(`ioiMetric: expected logits [batch=${N}, pos, d_vocab], got [${logits.shape}]`);
-    const pos = logits.shape[1] === 1 ? int32(new Array<number>(N).fill(0)) : int32(end);
-    return logits.get(rows, pos, io).sub(logits.get(rows, pos, s));
-  };
-  let dirs: { d: Tensor; bias: Tensor } | null = null;
-  const directions = (): { d: Tensor; bias: Tensor } => {
-    if (!dirs) {
-      const WU = model.W_U; // [d_model, d_vocab]
-      dirs = {
-        d: WU.get(":", io).sub(WU.get(":", s)).transpose(0, 1).contiguous(), // [batch, d_model]
-        bias: model.b_U.get(io).sub(model.b_U.get(s)), // [batch]
-      };
-    }
-    return dirs;
-  };
-  const metric = (async (logits: Tensor) => {
-    const v = perPrompt(logits);
-    return normalize(v.to("float64").mean().item());
-  }) as IoiMetric;
-  metric.metricPositions = { rows: end };
-  metric.perPrompt = perPrompt;
-  metric.fromNormalizedResid = async (normalized: Tensor) => {
-    if (normalized.ndim !== 3 || normalized.shape[0] !== N || normalized.shape[1] !== 1) {
-      throw new TlensError(`ioiMetric: expected the normalised stream at end [batch=${N}, 1, d_model], got [${normalized.shape}]`);
-    }
-    const { d, bias } = directions();
-    const v = normalized.squeeze(1).mul(d).sum(-1).add(bias);
-    return normalize(v.to("float64").mean().item());
-  };
-  return metric;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -282,10 +282,11 @@ export function dlaByNeuron(model: HookedTransformer, cache: ActivationCache, op
   const labels: string[] = [];
   const perLayer: Tensor[] = [];
   let batchPos: number[] | null = null;
+  const params = model.stateDict();
   for (let l = 0; l < top; l++) {
     const post = neurons.apply(sliceRows(pos.apply(cache.get(`blocks.${l}.mlp.hook_post`), -2)), -1); // [...batchPos, n]
     batchPos ??= post.shape.slice(0, -1);
-    let W = neurons.apply(model.blocks[l].mlp!.W_out, 0); // [n, d_model]
+    let W = neurons.apply(params.get(`blocks.${l}.mlp.W_out`)!, 0); // [n, d_model]
     if (centre) W = W.sub(W.mean(-1, true));
     const dirs = alignRows(directions, batchPos, 1); // [...batchPos-like, d_model]
     let a = post.mul(dirs.matmul(W.mT)); // [...batchPos, n]

@@ -6,12 +6,11 @@ import { HookError, ShapeError, TlensError } from "../errors.js";
 import { cat, stack, Tensor, where, zeros } from "../tensor/index.js";
 import type { HookedTransformer } from "../model/hooked-transformer.js";
 import type { ActivationCache } from "../model/activation-cache.js";
-import type { HookFn, HookPoint } from "../model/hook-point.js";
+import type { HookFn, HookInfo } from "../model/hook-point.js";
 import type { IOIDataset } from "../datasets/ioi.js";
 import { progressReporter, type ProgressOptions } from "./progress.js";
-import { gatherLayout, resolveMetricLayout, resolvePositions, type Head, type PositionedMetric, type PositionSpec } from "./path-patching.js";
-import { metricValue } from "./patching/engine.js";
-import { ioiMetric } from "./ioi-circuit.js";
+import { gatherLayout, resolveMetricLayout, resolvePositions, scoreResid, type Head, type PositionedMetric, type PositionSpec } from "./path-patching.js";
+import { ioiMetric } from "./ioi/metric.js";
 
 /** Heads by class, e.g. `{ "name mover": [[9, 9], [10, 0]], ... }` (seed 002's CIRCUIT). */
 export type Circuit = Readonly<Record<string, readonly Head[]>>;
@@ -87,7 +86,7 @@ export function getHeadsAndPosnsToKeep(model: HookedTransformer, dataset: IOIDat
 export function meanAblationHooks(means: Tensor, keep: Tensor[]): [string, HookFn][] {
   const [L, batch, len] = means.shape;
   if (keep.length !== L) throw new ShapeError(`mean ablation: ${keep.length} keep masks for ${L} layers`);
-  return Array.from({ length: L }, (_, l) => [zName(l), (zAct: Tensor, hook: HookPoint) => {
+  return Array.from({ length: L }, (_, l) => [zName(l), (zAct: Tensor, hook: HookInfo) => {
     if (zAct.shape[0] !== batch) {
       throw new HookError(`mean ablation: the run has batch ${zAct.shape[0]}, the means were computed for ${batch} prompts (run the dataset's own prompts, row for row)`);
     }
@@ -191,9 +190,7 @@ export async function getCircuitScores(model: HookedTransformer, removals: reado
     const stacked = G === 1 ? tokens : cat(Array.from({ length: G }, () => tokens), 0);
     const resid = await model.runWithHooks(stacked, { fwdHooks: hooks, stopAtLayer: L });
     for (let i = 0; i < G; i++) {
-      const part = gatherLayout(resid.narrow(0, i * batch, batch), layout);
-      const normalized = model.lnFinal ? await model.lnFinal.forward(part) : part;
-      out[c + i] = metric.fromNormalizedResid ? await metric.fromNormalizedResid(normalized) : await metricValue(metric, model.unembed.forward(normalized));
+      out[c + i] = await scoreResid(model, metric, gatherLayout(resid.narrow(0, i * batch, batch), layout), true);
     }
     report(Math.min(c + G, removals.length), removals.length);
   }
@@ -230,8 +227,7 @@ export async function getAllMinimalityScores(model: HookedTransformer, o: Minima
   const metric = o.metric ?? ioiMetric(model, o.dataset);
   const layout = resolveMetricLayout(metric.metricPositions, o.dataset.toks.shape[0], o.dataset.toks.shape[1], o.dataset);
   const final = await model.forward(o.dataset.toks, { stopAtLayer: model.cfg.nLayers });
-  const normalized = model.lnFinal ? await model.lnFinal.forward(gatherLayout(final, layout)) : gatherLayout(final, layout);
-  const fullModelScore = metric.fromNormalizedResid ? await metric.fromNormalizedResid(normalized) : await metricValue(metric, model.unembed.forward(normalized));
+  const fullModelScore = await scoreResid(model, metric, gatherLayout(final, layout), true);
   const keyOf = (K: readonly Head[]): string => K.map(([l, h]) => `${l}.${h}`).sort().join(",");
   const sets = new Map<string, Head[]>();
   for (const [v, K] of o.kForEachComponent) {

@@ -104,19 +104,25 @@ function asList(specs: SteeringVector | readonly SteeringVector[]): SteeringVect
   return Array.isArray(specs) ? [...specs] : [specs as SteeringVector];
 }
 
-/** Runs `body` with the steering vectors attached as temporary hooks (removed afterwards, also on errors). */
+/** Runs `body` with the steering vectors attached as temporary hooks on the shared hook points (removed afterwards,
+ *  also on errors): every run made meanwhile is steered, overlapping ones included (model.withHooks). */
 export function withSteering<T>(model: HookedTransformer, specs: SteeringVector | readonly SteeringVector[], body: () => Promise<T>): Promise<T> {
-  return model.withHooks(asList(specs).map((s) => [steeringHookName(s), steeringHook(s)]), body);
+  return model.withHooks(steeringHooks(specs), body);
 }
 
-/** The model's logits with the steering vectors added. */
+/** Steering vectors as hooks of one call. */
+function steeringHooks(specs: SteeringVector | readonly SteeringVector[]): [string, HookFn][] {
+  return asList(specs).map((s) => [steeringHookName(s), steeringHook(s)]);
+}
+
+/** The model's logits with the steering vectors added (in this run only). */
 export function runWithSteering(model: HookedTransformer, input: ModelInput | Tensor, specs: SteeringVector | readonly SteeringVector[], opts: ForwardOptions = {}): Promise<Tensor> {
-  return withSteering(model, specs, async () => (await model.forward(input, { ...opts, returnType: "logits" })) as Tensor);
+  return model.runWithHooks(input, { ...opts, returnType: "logits", fwdHooks: steeringHooks(specs) });
 }
 
 /** `model.generate` with the steering vectors added at every step (the KV cache is fine: positions are absolute). */
 export function generateWithSteering(model: HookedTransformer, input: ModelInput, specs: SteeringVector | readonly SteeringVector[], opts: GenerateOptions = {}): Promise<Tensor | string | string[]> {
-  return withSteering(model, specs, () => model.generate(input, opts));
+  return model.generate(input, { ...opts, fwdHooks: steeringHooks(specs) });
 }
 
 // ---------------------------------------------------------------------------------------------------------------

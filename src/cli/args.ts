@@ -28,12 +28,14 @@ export function stringFlag(set: (v: string) => void): FlagHandler {
   };
 }
 
-/** A flag with an integer value from min to max (max: Infinity for no bound). */
+/** A flag with an integer value from min to max (max: Infinity for no bound), written as plain decimal digits
+ *  (Number() would also take "1e3", "0x10", "1.0" and " 5"); a sign only where min is negative. */
 export function intFlag(min: number, max: number, set: (n: number) => void): FlagHandler {
+  const digits = min < 0 ? /^-?[0-9]+$/ : /^[0-9]+$/;
   return (value, flag) => {
     const v = value();
     const n = Number(v);
-    if (!v || !Number.isInteger(n) || n < min || n > max) {
+    if (!v || !digits.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
       return `${flag} needs an integer ${max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`}`;
     }
     set(n);

@@ -2,9 +2,9 @@
 // The `tlens` command. Subcommands land with their issues; unknown ones get a usage message.
 import { getBackend } from "../backend/index.js";
 import { NativeBackend } from "../backend/native.js";
-import { TlensError } from "../errors.js";
 import { downloadModel, HUB_MODELS } from "../loading/index.js";
 import { parseFlags, stringFlag } from "./args.js";
+import { describeError } from "./errors.js";
 import { ioiCommand } from "./ioi.js";
 import { labCommand } from "../lab/command.js";
 
@@ -17,7 +17,9 @@ commands:
   lab [--model <name|dir>] [--port N] [--host 127.0.0.1]
                                        the web lab on http://127.0.0.1:8765/ (tlens lab --help)
   download <model> [--endpoint URL]    fetch a hub model (gpt2-small, ...) into the Hugging Face cache
-  info                                 backend and version information`;
+  info                                 backend and version information
+
+tlens --verbose <command> (or TLENS_DEBUG=1) prints stack traces with errors.`;
 
 /** "native (avx512 kernels, 2 threads, heap-reused large blocks)" or "js" */
 function describeBackend(): string {
@@ -27,52 +29,54 @@ function describeBackend(): string {
   return `native (${b.isa} kernels, ${a.numThreads()} threads${a.mallocTuned?.() ? ", heap-reused large blocks" : ""})`;
 }
 
-function main(argv: string[]): number {
+/** Runs a command's promise to its exit code; a rejection is printed by describeError. */
+function settle(cmd: string, run: Promise<number>, verbose: boolean): void {
+  run.then(
+    (code) => { process.exitCode = code; },
+    (e: unknown) => {
+      console.error(describeError(cmd, e, verbose));
+      process.exitCode = 1;
+    },
+  );
+}
+
+function download(argv: string[], verbose: boolean): number {
+  // tlens download <model> [--endpoint URL] [--revision REV] [--cache-dir DIR]: fetch into the HF cache
+  const opts: { endpoint?: string; revision?: string; cacheDir?: string } = {};
+  const names: string[] = [];
+  const error = parseFlags(argv, {
+    "--endpoint": stringFlag((v) => { opts.endpoint = v; }),
+    "--revision": stringFlag((v) => { opts.revision = v; }),
+    "--cache-dir": stringFlag((v) => { opts.cacheDir = v; }),
+  }, (word) => names.push(word));
+  if (error) {
+    console.error(`tlens download: ${error}`);
+    return 2;
+  }
+  if (names.length !== 1) {
+    console.error(`usage: tlens download <model> [--endpoint URL] [--revision REV] [--cache-dir DIR]\nmodels: ${HUB_MODELS.join(", ")} or a hub repo id`);
+    return 2;
+  }
+  settle("download", downloadModel(names[0], opts).then((dir) => { console.log(dir); return 0; }), verbose);
+  return 0;
+}
+
+function main(args: string[]): number {
+  // stack traces with errors: `tlens --verbose <command>`, `tlens ioi ... --verbose` (a flag of ioi's), TLENS_DEBUG=1
+  const argv = args[0] === "--verbose" ? args.slice(1) : args;
   const [cmd] = argv;
+  const verbose = argv !== args || process.env.TLENS_DEBUG === "1" || (cmd === "ioi" && argv.includes("--verbose"));
   switch (cmd) {
     case "info":
       console.log(`tlens backend: ${describeBackend()}`);
       return 0;
-    case "download": {
-      // tlens download <model> [--endpoint URL] [--revision REV] [--cache-dir DIR]: fetch into the HF cache
-      const opts: { endpoint?: string; revision?: string; cacheDir?: string } = {};
-      const names: string[] = [];
-      const error = parseFlags(argv.slice(1), {
-        "--endpoint": stringFlag((v) => { opts.endpoint = v; }),
-        "--revision": stringFlag((v) => { opts.revision = v; }),
-        "--cache-dir": stringFlag((v) => { opts.cacheDir = v; }),
-      }, (word) => names.push(word));
-      if (error) {
-        console.error(`tlens download: ${error}`);
-        return 2;
-      }
-      if (names.length !== 1) {
-        console.error(`usage: tlens download <model> [--endpoint URL] [--revision REV] [--cache-dir DIR]\nmodels: ${HUB_MODELS.join(", ")} or a hub repo id`);
-        return 2;
-      }
-      void downloadModel(names[0], opts).then(
-        (dir) => {
-          console.log(dir);
-          process.exitCode = 0;
-        },
-        (e: unknown) => {
-          console.error(`tlens download: ${e instanceof TlensError ? e.message : e instanceof Error ? e.stack ?? e.message : String(e)}`);
-          process.exitCode = 1;
-        },
-      );
-      return 0;
-    }
+    case "download":
+      return download(argv.slice(1), verbose);
     case "ioi":
-      void ioiCommand(argv.slice(1)).then(
-        (code) => { process.exitCode = code; },
-        (e: unknown) => {
-          console.error(`tlens ioi: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-          process.exitCode = 1;
-        },
-      );
+      settle("ioi", ioiCommand(argv.slice(1)), verbose);
       return 0;
     case "lab":
-      void labCommand(argv.slice(1)).then((code) => { process.exitCode = code; });
+      settle("lab", labCommand(argv.slice(1)), verbose);
       return 0;
     default:
       console.error(USAGE);

@@ -7,7 +7,4 @@ export {
   IOIDataset, IOI_PROMPT_TYPES, WORD_IDX_KEYS, ioiTemplates, genPromptUniform, genFlippedPrompts, parseFlip, flipSeed, getIdxDict,
   type IOIPromptType, type IOIPrompt, type WordIdx, type WordIdxKey, type IOIDatasetOptions, type FlipOptions,
 } from "./ioi.js";
-export {
-  ABC_FLIP, generateIOIData, generateDataAndCaches, logitsToLogitDiffs, logitsToAveLogitDiff,
-  type IOIDataOptions, type GenerateDataAndCachesOptions, type DataAndCaches,
-} from "./ioi-data.js";
+export { ABC_FLIP, generateIOIData, type IOIDataOptions } from "./ioi-data.js";

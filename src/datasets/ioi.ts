@@ -413,8 +413,11 @@ export class IOIDataset {
     const symmetric = opts.symmetric ?? false;
     const prependBos = opts.prependBos ?? false;
     if (!Number.isSafeInteger(N) || N < 1) throw new DatasetError(`IOIDataset: N must be a positive integer, got ${String(N)}`);
-    // the Python original also seeds numpy (np.random.seed), which takes 0 .. 2**32 - 1 only
-    if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    // A seed given by the user: 0 .. 2**32 - 1, as the Python original also seeds numpy (np.random.seed takes no
+    // more). A flip's seed (seed + the flip string's code points) may pass 2**32: it seeds Python's random only
+    // (CPython keys MT19937 with its two 32-bit words, as PythonRandom does); numpy is not used by the generator.
+    const maxSeed = opts.hasBeenFlipped ? Number.MAX_SAFE_INTEGER : 0xffffffff;
+    if (!Number.isSafeInteger(seed) || seed < 0 || seed > maxSeed) {
       throw new DatasetError(`IOIDataset: seed must be an integer between 0 and 2**32 - 1 (as numpy's seed), got ${String(seed)}`);
     }
     const rng = new PythonRandom(seed);

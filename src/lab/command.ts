@@ -6,7 +6,7 @@ import { browserModelDir, BUNDLE_DIR } from "./assets.js";
 import { LabModel } from "./compute.js";
 import { isLoopback, startLab } from "./server.js";
 
-export const LAB_USAGE = `usage: tlens lab [--model <name|dir>] [--port N] [--host 127.0.0.1]
+export const LAB_USAGE = `usage: tlens lab [--model <name|dir>] [--port N] [--host 127.0.0.1] [--allowed-host NAME]...
 
 Starts the web lab: a local page to run prompts, see tokens, predictions, attention patterns, the logit lens, direct
 logit attribution per head and activation-patching sweeps, on one model loaded once.
@@ -17,15 +17,18 @@ options:
   --host <addr>        address to listen on (default 127.0.0.1). The lab has no authentication: another address
                        (0.0.0.0, a LAN address) exposes the model to everyone who can reach it, so it is only used
                        when given here explicitly
+  --allowed-host <name>  a host name the page may be opened under besides localhost, 127.0.0.1, [::1] and the
+                       --host address (repeatable); requests addressed to any other name get 403 (DNS rebinding)
   -h, --help           this help`;
 
-interface LabArgs { model: string; port: number; host?: string }
+interface LabArgs { model: string; port: number; host?: string; allowedHosts: string[] }
 
 function parseArgs(argv: readonly string[]): LabArgs | string {
-  const r: LabArgs = { model: "toy-ioi", port: 8765 };
+  const r: LabArgs = { model: "toy-ioi", port: 8765, allowedHosts: [] };
   const error = parseFlags(argv, {
     "--model": stringFlag((v) => { r.model = v; }),
     "--host": stringFlag((v) => { r.host = v; }),
+    "--allowed-host": stringFlag((v) => { r.allowedHosts.push(v); }),
     "--port": intFlag(0, 65535, (n) => { r.port = n; }),
   });
   return error ?? r;
@@ -39,7 +42,7 @@ export async function labCommand(argv: string[]): Promise<number> {
     process.stderr.write(`tlens lab: loading ${args.model}\n`);
     const lab = new LabModel(await HookedTransformer.fromPretrained(args.model), args.model);
     const browser = { bundleDir: BUNDLE_DIR, model: await browserModelDir(args.model) };
-    const server = await startLab(lab, { host: args.host, port: args.port, allowNonLoopback: args.host !== undefined, browser });
+    const server = await startLab(lab, { host: args.host, port: args.port, allowNonLoopback: args.host !== undefined, allowedHosts: args.allowedHosts, browser });
     if (!isLoopback(server.host)) {
       process.stderr.write(`tlens lab: WARNING: listening on ${server.host}, not on loopback: anyone who can reach this address can use the lab (there is no authentication)\n`);
     }
@@ -47,9 +50,7 @@ export async function labCommand(argv: string[]): Promise<number> {
     console.log(`tlens lab: ${server.url}/ (model ${args.model}; Ctrl+C stops)`);
     return 0;
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const message = code === "EADDRINUSE" ? `port ${args.port} is in use; pick another with --port`
-      : e instanceof TlensError ? e.message : e instanceof Error ? e.stack ?? e.message : String(e);
+    const message = e instanceof TlensError ? e.message : e instanceof Error ? e.stack ?? e.message : String(e);
     console.error(`tlens lab: ${message}`);
     return 1;
   }

@@ -7,8 +7,9 @@ import type { ActivationCache } from "../model/activation-cache.js";
 import { Tensor } from "../tensor/index.js";
 import { dlaByHead, logitLens } from "../analysis/logit-lens.js";
 import * as patching from "../analysis/patching/index.js";
-import { IOIDataset } from "../datasets/ioi.js";
-import { ABC_FLIP } from "../datasets/ioi-data.js";
+import { ABC_FLIP, generateIOIData } from "../datasets/ioi-data.js";
+import { ioiPromptPairs } from "../analysis/ioi/data.js";
+import { logitDiffAt } from "../analysis/ioi/metric.js";
 import * as viz from "../viz/index.js";
 import type {
   AttentionResponse, DlaResponse, IoiResponse, LabInfo, LogitLensResponse, PatchKind, PatchResponse, RunResponse, TokenInfo,
@@ -133,10 +134,8 @@ export class LabModel {
     const answer = req.answer.id;
     const other = req.other?.id ?? null;
     // logits [batch=1, n, d_vocab] (n = 1 with metricPositions "last") → the metric at the last position
-    const metric = (logits: Tensor): number => {
-      const last = logits.get(0, -1);
-      return last.get(answer).item() - (other === null ? 0 : last.get(other).item());
-    };
+    const id = (t: number): Tensor => Tensor.fromTypedArray(Int32Array.of(t), [1]);
+    const metric = (logits: Tensor): number => logitDiffAt(logits, id(logits.shape[1] - 1), id(answer), other === null ? null : id(other)).item();
     this.last = null; // the sweep needs the clean cache of every activation; keep one cache at a time
     const [cleanLogits, cleanCache] = await this.model.runWithCache(this.tokens(req.clean.ids));
     const corruptedTokens = this.tokens(req.corrupted.ids);
@@ -170,16 +169,11 @@ export class LabModel {
     return { kind: req.kind, clean, corrupted, values, figure };
   }
 
-  /** Clean/corrupted pairs from the IOI dataset: the corrupted prompt has all three names replaced by fresh ones
-   *  (genFlippedPrompts("ABB->XYZ, BAB->XYZ"), as `tlens ioi`); the answer is the IO name, the other the S name.
-   *  The dataset's sentences end with the answer; the prompts stop before it (at the dataset's `end` token). */
+  /** Clean/corrupted pairs from the IOI pipeline's data (generateIOIData + ioiPromptPairs, the dataset and XYZ flip
+   *  of `tlens ioi` with the same n and seed); the answer is the IO name, the other the S name. The dataset's
+   *  sentences end with the answer; the prompts stop before it (at the dataset's `end` token). */
   ioiPrompts(req: ValidIoi): IoiResponse {
-    const ds = new IOIDataset({ promptType: "mixed", N: req.n, seed: req.seed, prependBos: false });
-    const flipped = ds.genFlippedPrompts(ABC_FLIP);
-    const beforeAnswer = (s: string): string => s.slice(0, s.lastIndexOf(" "));
-    const pairs = ds.ioiPrompts.map((p, i) => ({
-      clean: beforeAnswer(p.text), corrupted: beforeAnswer(flipped.sentences[i]), answer: ` ${p.IO}`, other: ` ${p.S}`,
-    }));
-    return { flip: ABC_FLIP, pairs };
+    const { ioiDataset, abcDataset } = generateIOIData({ N: req.n, seed: req.seed });
+    return { flip: ABC_FLIP, pairs: ioiPromptPairs(ioiDataset, abcDataset) };
   }
 }

@@ -7,6 +7,7 @@ import { convertFamilyWeights } from "./families/index.js";
 import { convertGpt2Weights, type ConvertGpt2Options } from "./gpt2.js";
 import { hfConfigExtras, hfConfigToTL, type HfConfigOptions } from "./hf-config.js";
 import { LazySafetensors } from "./families/lazy-safetensors.js";
+import type { ReadSafetensorsOptions } from "./safetensors.js";
 
 /** Reads and parses a JSON file; LoadError naming the file when it is missing or not JSON. */
 export async function readJsonFile(file: string): Promise<unknown> {
@@ -28,8 +29,12 @@ export async function readJsonFile(file: string): Promise<unknown> {
  * Reads the HF tensors of a model folder: `model.safetensors`, or the shards listed by
  * `model.safetensors.index.json` (`weight_map`: tensor name → shard file). Returns the raw HF tensors and dtypes.
  */
-export async function readHfSafetensors(dir: string, weightsFile: string): Promise<{ tensors: Map<string, Tensor>; dtypes: Map<string, string> }> {
-  const lazy = await LazySafetensors.open(dir, weightsFile);
+export async function readHfSafetensors(
+  dir: string,
+  weightsFile: string,
+  options: ReadSafetensorsOptions = {},
+): Promise<{ tensors: Map<string, Tensor>; dtypes: Map<string, string> }> {
+  const lazy = await LazySafetensors.open(dir, weightsFile, options);
   try {
     const tensors = new Map<string, Tensor>();
     for (const name of lazy.keys()) tensors.set(name, lazy.get(name)!);
@@ -57,7 +62,10 @@ export interface LoadedHfModel {
  */
 export async function loadHfModelDir(
   dir: string,
-  options: HfConfigOptions & Pick<ConvertGpt2Options, "extraKeys"> = {},
+  options: HfConfigOptions & Pick<ConvertGpt2Options, "extraKeys"> & Pick<ReadSafetensorsOptions, "allowTrailingBytes"> & {
+    /** Accept NaN and ±Inf weights (default: refused, naming the tensor). */
+    allowNonFinite?: boolean;
+  } = {},
 ): Promise<LoadedHfModel> {
   const path = await import("node:path");
   const found = await detectModelFiles(dir);
@@ -68,14 +76,15 @@ export async function loadHfModelDir(
   const hfConfig = await readJsonFile(configPath);
   const cfg = hfConfigToTL(hfConfig, configPath, options);
   const extras = hfConfigExtras(hfConfig, configPath);
+  const read = { checkFinite: !options.allowNonFinite, allowTrailingBytes: options.allowTrailingBytes };
   const weightsPath = path.join(found.dir, found.files.weights);
   if (extras.architecture === "GPT2LMHeadModel") {
-    const { tensors, dtypes } = await readHfSafetensors(found.dir, found.files.weights);
+    const { tensors, dtypes } = await readHfSafetensors(found.dir, found.files.weights, read);
     const weights = convertGpt2Weights(tensors, cfg, weightsPath, { tieWordEmbeddings: extras.tieWordEmbeddings, extraKeys: options.extraKeys });
     return { cfg, weights, hfConfig, dtypes, dir: found.dir };
   }
   // the other families read each tensor when its conversion step asks for it: the HF and TL copies are never both whole
-  const lazy = await LazySafetensors.open(found.dir, found.files.weights);
+  const lazy = await LazySafetensors.open(found.dir, found.files.weights, read);
   const dtypes = lazy.dtypes();
   let weights: Map<string, Tensor>;
   try {

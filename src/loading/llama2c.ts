@@ -12,6 +12,7 @@
 // w2(silu(w1 x) * w3 x). TransformerLens's Llama uses rotate-half pairs (i, i + Dh/2), so the q/k rows of each head
 // are permuted into that order (as Hugging Face's Llama conversion does); q·k is unchanged by the permutation.
 import { LoadError } from "../errors.js";
+import { checkFinite } from "./finite.js";
 import { Tensor } from "../tensor/index.js";
 import { makeConfig, type HookedTransformerConfig } from "./config.js";
 
@@ -34,6 +35,8 @@ export interface Llama2cOptions {
   rotateHalf?: boolean;
   /** cfg.modelName (default "llama2c"). */
   modelName?: string;
+  /** Accept NaN and ±Inf weights (default: refused, naming the checkpoint's section). */
+  allowNonFinite?: boolean;
 }
 
 const MAGIC_V1 = 0x616b3432; // "ak42"
@@ -121,6 +124,7 @@ export function parseLlama2cCheckpoint(buf: Uint8Array, opts: Llama2cOptions & {
   const at: Record<string, Float32Array> = {};
   let off = 0;
   for (const k of order) { at[k] = data.subarray(off, off + sizes[k]); off += sizes[k]; }
+  if (!opts.allowNonFinite) for (const k of order) checkFinite(at[k], k, source);
 
   const rotateHalf = opts.rotateHalf !== false;
   // row r of a head's q/k output in TL order ← llama2.c row: r < Dh/2 → 2r, else 2(r - Dh/2) + 1

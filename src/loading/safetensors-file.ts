@@ -29,7 +29,7 @@ export async function readSafetensorsFile(path: string, options: ReadSafetensors
     };
     const prefix = await readExactly(0, Math.min(8, size));
     const n = readHeaderLength(prefix, size, path);
-    const header = parseSafetensorsHeader(await readExactly(8, n), size, path);
+    const header = parseSafetensorsHeader(await readExactly(8, n), size, path, options);
     const tensors = new Map<string, Tensor>();
     const dtypes = new Map<string, string>();
     for (const e of header.entries) {

@@ -10,6 +10,10 @@
 import { LoadError } from "../errors.js";
 import { Tensor } from "../tensor/index.js";
 import type { TypedArray } from "../tensor/index.js";
+import { checkFinite } from "./finite.js";
+import { bfloat16Bits, decodeBfloat16, decodeFloat16, float16Bits } from "./float16.js";
+
+export { bfloat16Bits, decodeBfloat16, decodeFloat16, float16Bits } from "./float16.js";
 
 /** Largest header accepted (the reference implementation's limit). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -43,6 +47,11 @@ export interface SafetensorsHeader {
 export interface ReadSafetensorsOptions {
   /** Keep F64 tensors as float64 (default: converted to float32 like every other float dtype). */
   keepFloat64?: boolean;
+  /** Accept bytes after the last tensor (default: refused, as the reference reader refuses them). */
+  allowTrailingBytes?: boolean;
+  /** Refuse NaN and ±Inf in float tensors, naming the tensor (default false: a safetensors file may hold
+   *  activations, e.g. masked attention scores at -inf; the weight loaders turn it on unless `allowNonFinite`). */
+  checkFinite?: boolean;
 }
 
 export interface SafetensorsContents {
@@ -93,7 +102,12 @@ const isNonNegInt = (v: unknown): v is number => typeof v === "number" && Number
  * Parses and validates the header. `headerBytes` are the N JSON bytes (after the 8-byte prefix); `fileSize` is the
  * whole file's size (the data section is `fileSize - 8 - N` bytes).
  */
-export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number, fileName: string): SafetensorsHeader {
+export function parseSafetensorsHeader(
+  headerBytes: Uint8Array,
+  fileSize: number,
+  fileName: string,
+  options: Pick<ReadSafetensorsOptions, "allowTrailingBytes"> = {},
+): SafetensorsHeader {
   const dataStart = 8 + headerBytes.length;
   const dataLen = fileSize - dataStart;
   if (dataLen < 0) fail(fileName, `header runs past the end of the file`);
@@ -168,6 +182,11 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
       fail(fileName, `tensors "${prev.name}" [${prev.begin}, ${prev.end}] and "${cur.name}" [${cur.begin}, ${cur.end}] overlap`);
     }
   }
+  const last = entries.reduce((m, e) => Math.max(m, e.end), 0);
+  if (dataLen > last && !options.allowTrailingBytes) {
+    fail(fileName, `${dataLen - last} bytes after the end of the last tensor (the data section is ${dataLen} bytes, the tensors end at ${last}): ` +
+      "a corrupt or padded file; pass allowTrailingBytes: true to read it anyway");
+  }
   return { entries, metadata, dataStart };
 }
 
@@ -181,82 +200,6 @@ function alignedCopy(bytes: Uint8Array, size: number): ArrayBuffer {
     for (let i = 0; i < copy.length; i += size) copy.subarray(i, i + size).reverse();
   }
   return copy.buffer;
-}
-
-let F16_TABLE: Uint32Array | undefined;
-/** float16 bit pattern → float32 bits, for all 65536 patterns (exact: every float16 is a float32; NaN payloads kept). */
-function f16Table(): Uint32Array {
-  if (F16_TABLE) return F16_TABLE;
-  const bits = new Uint32Array(65536);
-  const f = new Float32Array(bits.buffer);
-  for (let h = 0; h < 65536; h++) {
-    const sign = (h & 0x8000) << 16;
-    const exp = (h >> 10) & 0x1f;
-    const mant = h & 0x3ff;
-    if (exp === 0) {
-      f[h] = mant * 2 ** -24; // zero or subnormal: exact in float32
-      bits[h] = (bits[h] | sign) >>> 0;
-    } else if (exp === 31) {
-      bits[h] = (sign | 0x7f800000 | (mant << 13)) >>> 0; // inf or NaN (payload kept)
-    } else {
-      bits[h] = (sign | ((exp - 15 + 127) << 23) | (mant << 13)) >>> 0;
-    }
-  }
-  F16_TABLE = bits;
-  return bits;
-}
-
-/** Exact float16 → float32 decoding of raw bits (bit-level, so NaN payloads survive). */
-export function decodeFloat16(bits: Uint16Array): Float32Array {
-  const table = f16Table();
-  const out = new Uint32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
-  return new Float32Array(out.buffer);
-}
-
-/** Exact bfloat16 → float32 decoding of raw bits (bf16 is the top half of a float32). */
-export function decodeBfloat16(bits: Uint16Array): Float32Array {
-  const out = new Uint32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = bits[i] << 16;
-  return new Float32Array(out.buffer);
-}
-
-const F32_SCRATCH = new Float32Array(1);
-const U32_SCRATCH = new Uint32Array(F32_SCRATCH.buffer);
-
-/** float32 (or any number, rounded to float32 first) → float16 bits, round to nearest even; overflow → ±inf. */
-export function float16Bits(x: number): number {
-  F32_SCRATCH[0] = x;
-  const b = U32_SCRATCH[0];
-  const sign = (b >>> 16) & 0x8000;
-  const exp = (b >>> 23) & 0xff;
-  const mant = b & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant !== 0 ? 0x200 | (mant >>> 13) : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    const shift = 14 - e;
-    if (shift > 24) return sign;
-    const m = mant | 0x800000;
-    let half = m >>> shift;
-    const rem = m & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rem > halfway || (rem === halfway && (half & 1) === 1)) half++;
-    return sign | half;
-  }
-  let half = sign | (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (half & 1) === 1)) half++;
-  return half;
-}
-
-/** float32 → bfloat16 bits, round to nearest even (NaN stays NaN). */
-export function bfloat16Bits(x: number): number {
-  F32_SCRATCH[0] = x;
-  const b = U32_SCRATCH[0];
-  if ((b & 0x7f800000) === 0x7f800000 && (b & 0x7fffff) !== 0) return ((b >>> 16) | 0x40) & 0xffff;
-  const rounded = b + 0x7fff + ((b >>> 16) & 1);
-  return (rounded >>> 16) & 0xffff;
 }
 
 /**
@@ -314,6 +257,7 @@ export function decodeTensor(entry: SafetensorsEntry, bytes: Uint8Array, fileNam
     }
     default: return fail(fileName, `unsupported dtype ${dtype}`, name);
   }
+  if ((data instanceof Float32Array || data instanceof Float64Array) && options.checkFinite) checkFinite(data, name, fileName);
   return Tensor.fromTypedArray(data, shape);
 }
 
@@ -325,7 +269,7 @@ export function decodeTensor(entry: SafetensorsEntry, bytes: Uint8Array, fileNam
 export function readSafetensors(bytes: Uint8Array, fileName: string, options: ReadSafetensorsOptions = {}): SafetensorsContents {
   if (!(bytes instanceof Uint8Array)) throw new LoadError(`${fileName}: expected the file's bytes as a Uint8Array`);
   const n = readHeaderLength(bytes, bytes.length, fileName);
-  const header = parseSafetensorsHeader(bytes.subarray(8, 8 + n), bytes.length, fileName);
+  const header = parseSafetensorsHeader(bytes.subarray(8, 8 + n), bytes.length, fileName, options);
   const tensors = new Map<string, Tensor>();
   const dtypes = new Map<string, string>();
   for (const e of header.entries) {

@@ -1,8 +1,8 @@
 // Helpers behind ActivationCache's analysis methods: TransformerLens's Slice (how pos/batch/neuron slices are given)
 // and the model-side sums the decompositions need (accumulated biases, the final norm recomputed per component).
-import { IndexError, TlensError } from "../errors.js";
+import { IndexError, ShapeError, TlensError } from "../errors.js";
 import { Tensor, zeros } from "../tensor/index.js";
-import { resolveSlice } from "../tensor/shape.js";
+import { fmtShape, resolveSlice } from "../tensor/shape.js";
 import type { HookedTransformer } from "./hooked-transformer.js";
 
 /** A range given as an object: TL's tuple form `(start, stop[, step])`; missing ends are open. */
@@ -153,4 +153,19 @@ export function applyFinalNorm(model: HookedTransformer, x: Tensor): Tensor {
   if (ln.w) y = y.mul(ln.w);
   if (ln.b) y = y.add(ln.b);
   return y;
+}
+
+/** (stack * directions).sum(-1), where per-example directions [batch, d_model] apply at every position of a
+ *  [component, batch, pos, d_model] stack. */
+export function attributeAlong(scaledStack: Tensor, directions: Tensor, hasBatchDim = true): Tensor {
+  let dirs = directions;
+  if (hasBatchDim && scaledStack.ndim === 4 && dirs.ndim === 2 && dirs.shape[0] === scaledStack.shape[1]) dirs = dirs.unsqueeze(-2);
+  try {
+    return scaledStack.mul(dirs).sum(-1);
+  } catch (e) {
+    if (e instanceof ShapeError) {
+      throw new ShapeError(`logit attribution: directions of shape ${fmtShape(dirs.shape)} do not fit a stack of shape ${fmtShape(scaledStack.shape)}; give one token per batch row [batch], or [batch, pos]`);
+    }
+    throw e;
+  }
 }

@@ -5,9 +5,12 @@ import { TlensError, TokenizerError } from "../errors.js";
 import { defaultGenerator, Generator } from "../tensor/random.js";
 import { cat, Tensor } from "../tensor/index.js";
 import { toTokens, tokensToString } from "../tokenizer/index.js";
-import type { HookedTransformer } from "./hooked-transformer.js";
+import type { ForwardOptions, HookedTransformer } from "./hooked-transformer.js";
 import { KeyValueCache } from "./kv-cache.js";
 import { validateTokens, type ModelInput } from "./model-input.js";
+import type { HookFn, NameFilter } from "./hook-point.js";
+import { RunContext } from "./run/context.js";
+import { runForward } from "./run/forward.js";
 
 export interface GenerateOptions {
   /** default 10 */
@@ -29,6 +32,8 @@ export interface GenerateOptions {
   prependBos?: boolean;
   /** Print a progress line per step to stderr. */
   verbose?: boolean;
+  /** Hooks for this generation only (every step's forward fires them; overlapping calls do not see them). */
+  fwdHooks?: readonly (readonly [NameFilter, HookFn])[];
 }
 
 /** Picks one token per row of logits [batch, vocab]. */
@@ -98,6 +103,8 @@ export async function generate(model: HookedTransformer, input: ModelInput, opts
   const rng = opts.seed !== undefined ? new Generator(opts.seed) : defaultGenerator;
   const useCache = opts.useKvCache ?? true;
   const kv = useCache ? new KeyValueCache(cfg.nLayers) : null;
+  const ctx = opts.fwdHooks?.length ? RunContext.withHooks(model.hookPoints, opts.fwdHooks) : RunContext.plain();
+  const forward = async (x: Tensor, o: ForwardOptions): Promise<Tensor> => (await runForward(model, x, o, ctx)) as Tensor;
   const finished = new Uint8Array(batch);
   let all = tokens;
   let fullMask = mask;
@@ -105,9 +112,9 @@ export async function generate(model: HookedTransformer, input: ModelInput, opts
     let logits: Tensor;
     if (kv) {
       const fresh = step === 0 ? all : all.narrow(1, all.shape[1] - 1, 1);
-      logits = await model.forward(fresh, { pastKvCache: kv, attentionMask: step === 0 ? mask ?? undefined : undefined });
+      logits = await forward(fresh, { pastKvCache: kv, attentionMask: step === 0 ? mask ?? undefined : undefined });
     } else {
-      logits = await model.forward(all, { attentionMask: fullMask ?? undefined });
+      logits = await forward(all, { attentionMask: fullMask ?? undefined });
     }
     const last = logits.get(":", -1); // [batch, vocab]
     const next = sampleLogits(last, opts, rng);

@@ -1,11 +1,23 @@
-// Hook points: named places in the forward pass where user functions may read or replace an activation.
+// Hook points: named places in the forward pass where user functions may read or replace an activation. A hook
+// point holds the shared hooks (model.addHook, permanent ones); a run adds its own through its RunContext.
 import { HookError } from "../errors.js";
 import { fmtShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/index.js";
+import type { RunContext } from "./run/context.js";
 
-/** A hook sees the activation and its hook point; it may edit the tensor in place, or return a replacement of the
+/** What a hook function learns about where it fires. */
+export interface HookInfo {
+  readonly name: string;
+  /** Absolute position of index 0 of the activation's pos dim: 0 normally; with a KV cache (generation) or a
+   *  patching sweep that starts later, hooks see only the later positions, which start here. */
+  readonly positionOffset: number;
+  /** The block index in the name (`blocks.3.attn.hook_z` → 3); throws for hooks outside blocks (as TL). */
+  layer(): number;
+}
+
+/** A hook sees the activation and where it fires; it may edit the tensor in place, or return a replacement of the
  *  same shape (or a promise of one). */
-export type HookFn = (activation: Tensor, hook: HookPoint) => Tensor | void | Promise<Tensor | void>;
+export type HookFn = (activation: Tensor, hook: HookInfo) => Tensor | void | Promise<Tensor | void>;
 /** Which hooks: an exact name, a list of names, or a predicate over names. */
 export type NameFilter = string | string[] | ((name: string) => boolean);
 
@@ -18,31 +30,41 @@ export function readerHook(fn: HookFn): HookFn {
   return fn;
 }
 
+export function isReader(fn: HookFn): boolean {
+  return READERS.has(fn);
+}
+
 interface HookEntry {
   fn: HookFn;
   permanent: boolean;
 }
 
+function layerOf(name: string): number {
+  const m = /^blocks\.(\d+)\./.exec(name);
+  if (!m) throw new HookError(`hook "${name}" is not inside a block, so it has no layer`);
+  return Number(m[1]);
+}
+
+/** One firing of a hook point in one run. */
+class HookCall implements HookInfo {
+  constructor(readonly name: string, readonly positionOffset: number) {}
+  layer(): number { return layerOf(this.name); }
+}
+
 export class HookPoint {
+  /** The shared hooks: every run fires them. */
   private hooks: HookEntry[] = [];
-  /** Absolute position of index 0 of the activation's pos dim: 0 normally; during generation with the KV cache,
-   *  hooks see only the new positions, which start here. */
-  positionOffset = 0;
 
   constructor(readonly name: string) {}
 
-  /** The block index in the name (`blocks.3.attn.hook_z` → 3); throws for hooks outside blocks (as TL). */
-  layer(): number {
-    const m = /^blocks\.(\d+)\./.exec(this.name);
-    if (!m) throw new HookError(`hook "${this.name}" is not inside a block, so it has no layer`);
-    return Number(m[1]);
-  }
+  layer(): number { return layerOf(this.name); }
 
+  /** Any shared hook? (A run's own hooks are its RunContext's.) */
   get hasHooks(): boolean {
     return this.hooks.length > 0;
   }
 
-  /** No hook, or only readerHook ones. */
+  /** No shared hook, or only readerHook ones. */
   get onlyReaders(): boolean {
     return this.hooks.every((h) => READERS.has(h.fn));
   }
@@ -61,27 +83,33 @@ export class HookPoint {
     this.hooks = includingPermanent ? [] : this.hooks.filter((h) => h.permanent);
   }
 
-  /** Runs every hook in order; a returned tensor must keep the activation's shape. */
-  async run(x: Tensor): Promise<Tensor> {
+  /** Runs the shared hooks, then the run's own, in order; a returned tensor must keep the activation's shape. */
+  async run(x: Tensor, ctx: RunContext): Promise<Tensor> {
+    if (ctx.quiet) return x;
+    const own = ctx.hooksAt(this);
+    if (!this.hooks.length && !own.length) return x;
+    const call = new HookCall(this.name, ctx.positionOffset);
     let act = x;
-    for (const { fn } of [...this.hooks]) {
-      let out: Tensor | void;
-      try {
-        out = await fn(act, this);
-      } catch (e) {
-        if (e instanceof Error && !e.message.includes(`"${this.name}"`)) e.message = `in hook on "${this.name}": ${e.message}`;
-        throw e;
-      }
-      if (out === undefined || out === null) continue;
-      if (typeof out !== "object" || !("shape" in out) || !("dtype" in out)) {
-        throw new HookError(`hook on "${this.name}" returned ${typeof out}; return a Tensor, or nothing to keep the (possibly edited) activation`);
-      }
-      if (out.shape.length !== act.shape.length || out.shape.some((s, i) => s !== act.shape[i])) {
-        throw new HookError(`hook on "${this.name}" returned shape ${fmtShape(out.shape)}, but the activation has shape ${fmtShape(act.shape)}`);
-      }
-      act = out.dtype === act.dtype ? out : out.to(act.dtype);
-    }
+    for (const fn of [...this.hooks.map((h) => h.fn), ...own]) act = await this.apply(fn, act, call);
     return act;
+  }
+
+  private async apply(fn: HookFn, act: Tensor, call: HookCall): Promise<Tensor> {
+    let out: Tensor | void;
+    try {
+      out = await fn(act, call);
+    } catch (e) {
+      if (e instanceof Error && !e.message.includes(`"${this.name}"`)) e.message = `in hook on "${this.name}": ${e.message}`;
+      throw e;
+    }
+    if (out === undefined || out === null) return act;
+    if (typeof out !== "object" || !("shape" in out) || !("dtype" in out)) {
+      throw new HookError(`hook on "${this.name}" returned ${typeof out}; return a Tensor, or nothing to keep the (possibly edited) activation`);
+    }
+    if (out.shape.length !== act.shape.length || out.shape.some((s, i) => s !== act.shape[i])) {
+      throw new HookError(`hook on "${this.name}" returned shape ${fmtShape(out.shape)}, but the activation has shape ${fmtShape(act.shape)}`);
+    }
+    return out.dtype === act.dtype ? out : out.to(act.dtype);
   }
 }
 

@@ -1,9 +1,9 @@
 // HookedTransformer: TransformerLens's model class — every activation behind a named hook, runWithCache,
 // runWithHooks, weight processing, and the tokenizer helpers.
 import { setBackend, type BackendName } from "../backend/index.js";
-import { HookError, LoadError, ShapeError, TlensError, TokenizerError } from "../errors.js";
+import { LoadError, TlensError, TokenizerError } from "../errors.js";
 import { makeConfig, type HookedTransformerConfig } from "../loading/config.js";
-import { arange, cat, Generator, ones, stack, Tensor } from "../tensor/index.js";
+import { Generator, stack, Tensor } from "../tensor/index.js";
 import { defaultGenerator } from "../tensor/random.js";
 import { fmtShape } from "../tensor/shape.js";
 import { FactoredMatrix } from "../tensor/factored-matrix.js";
@@ -14,11 +14,13 @@ import { ActivationCache } from "./activation-cache.js";
 import { TransformerBlock } from "./components/block.js";
 import { Embed, PosEmbed, Unembed } from "./components/embed.js";
 import { Norm } from "./components/layer-norm.js";
-import { HookPoint, readerHook, selectHooks, type HookFn, type NameFilter } from "./hook-point.js";
+import { readerHook, selectHooks, type HookFn, type HookPoint, type NameFilter } from "./hook-point.js";
 import { loadPretrainedWeights } from "./pretrained.js";
-import { KeyValueCache } from "./kv-cache.js";
+import type { KeyValueCache } from "./kv-cache.js";
 import { generate, type GenerateOptions } from "./generate.js";
-import { prepareTokens, validateTokens, type ModelInput } from "./model-input.js";
+import type { ModelInput } from "./model-input.js";
+import { RunContext } from "./run/context.js";
+import { runForward, type ForwardResult } from "./run/forward.js";
 import { processStateDict, type ProcessOptions, type StateDict } from "./weight-processing.js";
 
 export type ReturnType = "logits" | "loss" | "both" | null;
@@ -64,6 +66,8 @@ export class HookedTransformer {
   unembed!: Unembed;
   /** Hook points by name, in TL's module order (hook_dict). */
   private hookDict = new Map<string, HookPoint>();
+  /** Every hook point in the order the forward reaches them. */
+  private forwardOrder: readonly HookPoint[] = [];
 
   constructor(cfg: Partial<HookedTransformerConfig>, tokenizer: Tokenizer | null = null) {
     this.cfg = makeConfig(cfg);
@@ -137,8 +141,11 @@ export class HookedTransformer {
     this.blocks = Array.from({ length: cfg.nLayers }, (_, l) => new TransformerBlock(l, cfg, shortformerPos));
     this.lnFinal = cfg.normalizationType ? new Norm("ln_final", cfg.normalizationType, cfg.dModel, cfg.eps) : null;
     this.unembed = new Unembed(cfg.dModel, cfg.dVocabOut);
-    const points = [this.embed.hook, ...(this.posEmbed ? [this.posEmbed.hook] : []), ...this.blocks.flatMap((b) => b.hookPoints), ...(this.lnFinal?.hookPoints ?? [])];
-    this.hookDict = new Map(points.map((p) => [p.name, p]));
+    // the blocks' hook tables give both orders; the embeddings come first and ln_final last in both
+    const first = [this.embed.hook, ...(this.posEmbed ? [this.posEmbed.hook] : [])];
+    const last = this.lnFinal?.hookPoints ?? [];
+    this.forwardOrder = [...first, ...this.blocks.flatMap((b) => b.forwardOrder), ...last];
+    this.hookDict = new Map([...first, ...this.blocks.flatMap((b) => b.moduleOrder), ...last].map((p) => [p.name, p]));
   }
 
   // ---------- parameters ----------
@@ -261,16 +268,7 @@ export class HookedTransformer {
 
   /** Every hook point name, in the order the forward pass reaches them. */
   hookNames(): string[] {
-    const blockOrder = (b: TransformerBlock): HookPoint[] => [
-      b.hookResidPre, b.hookAttnIn, b.hookQInput, b.hookKInput, b.hookVInput, ...(b.ln1?.hookPoints ?? []),
-      b.attn.hookQ, b.attn.hookK, b.attn.hookV, ...(b.attn.hookAttnInput ? [b.attn.hookAttnInput] : []),
-      ...(b.attn.hookRotQ ? [b.attn.hookRotQ, b.attn.hookRotK!] : []),
-      b.attn.hookAttnScores, b.attn.hookPattern, b.attn.hookZ, b.attn.hookResult,
-      // attention-only blocks keep TL's (never firing) hook_mlp_in / hook_mlp_out hook points
-      b.hookAttnOut, ...(b.mlp ? [b.hookResidMid, b.hookMlpIn, ...(b.ln2?.hookPoints ?? []), ...b.mlp.hookPoints] : [b.hookMlpIn]),
-      b.hookMlpOut, b.hookResidPost,
-    ];
-    return [this.embed.hook, ...(this.posEmbed ? [this.posEmbed.hook] : []), ...this.blocks.flatMap(blockOrder), ...(this.lnFinal?.hookPoints ?? [])].map((p) => p.name);
+    return this.forwardOrder.map((p) => p.name);
   }
 
   /** TL's hook_dict: every hook point by name (module order). */
@@ -285,7 +283,9 @@ export class HookedTransformer {
     for (const p of this.hookDict.values()) p.clear(opts.includingPermanent ?? false);
   }
 
-  /** Runs body with the hooks attached; they are removed afterwards, also when body throws. */
+  /** Runs body with the hooks attached to the shared hook points (TL's `hooks()` context manager): like addHook,
+   *  they fire in every run made while body runs, overlapping calls included; removed afterwards, also when body
+   *  throws. For hooks that apply to one call only, use runWithHooks. */
   async withHooks<T>(hooks: [NameFilter, HookFn][], body: () => Promise<T>): Promise<T> {
     const added: [HookPoint, HookFn][] = [];
     try {
@@ -308,101 +308,30 @@ export class HookedTransformer {
   forward(input: ModelInput | Tensor, opts: ForwardOptions & { returnType: "both" }): Promise<{ logits: Tensor; loss: Tensor }>;
   forward(input: ModelInput | Tensor, opts: ForwardOptions & { returnType: null }): Promise<null>;
   forward(input: ModelInput | Tensor, opts?: ForwardOptions): Promise<Tensor | { logits: Tensor; loss: Tensor } | null>;
-  async forward(input: ModelInput | Tensor, opts: ForwardOptions = {}): Promise<Tensor | { logits: Tensor; loss: Tensor } | null> {
-    const cfg = this.cfg;
-    const returnType = opts.returnType === undefined ? "logits" : opts.returnType;
-    const start = opts.startAtLayer ?? 0;
-    const stop = opts.stopAtLayer ?? cfg.nLayers;
-    // a negative stopAtLayer counts from the end, as in TL
-    const stopAt = stop < 0 ? stop + cfg.nLayers : stop;
-    checkLayer("startAtLayer", start, cfg.nLayers);
-    checkLayer("stopAtLayer", stopAt, cfg.nLayers);
-    let residual: Tensor;
-    let tokens: Tensor | null;
-    let attentionMask: Tensor | null;
-    let shortformerPosEmbed: Tensor | undefined;
-    if (opts.startAtLayer !== undefined) {
-      if (!(input instanceof Tensor) || input.ndim !== 3 || input.shape[2] !== cfg.dModel) {
-        throw new ShapeError(`forward with startAtLayer takes the residual stream [batch, pos, d_model=${cfg.dModel}], got ${input instanceof Tensor ? fmtShape(input.shape) : typeof input}`);
-      }
-      residual = input;
-      for (const p of this.hookDict.values()) p.positionOffset = opts.pastKvCache?.length ?? 0;
-      tokens = opts.tokens ? validateTokens(opts.tokens, cfg.dVocab, cfg.nCtx) : null;
-      attentionMask = opts.attentionMask ?? null;
-    } else {
-      const prepared = prepareTokens(input, this.tokenizer, cfg, { prependBos: opts.prependBos, paddingSide: opts.paddingSide });
-      tokens = prepared.tokens;
-      attentionMask = opts.attentionMask ?? prepared.attentionMask;
-      if (attentionMask && (attentionMask.shape[0] !== tokens.shape[0] || attentionMask.shape[1] !== tokens.shape[1])) {
-        throw new ShapeError(`attentionMask has shape ${fmtShape(attentionMask.shape)} but the tokens have shape ${fmtShape(tokens.shape)}`);
-      }
-      ({ residual, shortformerPosEmbed } = await this.embedTokens(tokens, attentionMask, opts.pastKvCache));
-    }
-    const kv = opts.pastKvCache;
-    // with a KV cache, attention masks over cached + new positions
-    const keyMask = kv ? kv.extendMask(residual.shape[0], residual.shape[1], attentionMask) : attentionMask;
-    for (let l = start; l < stopAt; l++) {
-      residual = await this.blocks[l].forward(residual, { attentionMask: keyMask, kvCache: kv?.entries[l], shortformerPosEmbed });
-    }
-    if (opts.stopAtLayer !== undefined) return residual;
-    if (opts.logitPositions !== undefined) {
-      if (returnType === "loss" || returnType === "both") throw new TlensError("the loss needs logits at every position; drop logitPositions");
-      const pos = residual.shape[1];
-      const picks = opts.logitPositions === "last" ? [pos - 1] : opts.logitPositions;
-      residual = residual.get(":", Tensor.fromTypedArray(Int32Array.from(picks), [picks.length]));
-    }
-    const normalized = this.lnFinal ? await this.lnFinal.forward(residual) : residual;
-    // nothing reads the logits: skip the unembedding, often the largest GEMM (ln_final's hooks still fire)
-    if (returnType === null) return null;
-    const logits = this.unembed.forward(normalized);
-    if (returnType === "logits") return logits;
-    if (!tokens) throw new TlensError("the loss needs the tokens: pass opts.tokens together with startAtLayer");
-    const loss = lmCrossEntropy(logits, tokens, attentionMask, opts.lossPerToken ?? false);
-    return returnType === "loss" ? loss : { logits, loss };
-  }
-
-  /** hook_embed + hook_pos_embed → the residual stream before block 0. tokens [batch, pos] (the new ones when a
-   *  KV cache holds earlier positions). Shortformer models keep positions out of the residual stream and return
-   *  them for the blocks' queries and keys; rotary models have no positional embedding here. */
-  private async embedTokens(tokens: Tensor, attentionMask: Tensor | null, kv: KeyValueCache | undefined): Promise<{ residual: Tensor; shortformerPosEmbed?: Tensor }> {
-    const [batch, pos] = tokens.shape;
-    const past = kv?.length ?? 0;
-    if (past + pos > this.cfg.nCtx) {
-      throw new ShapeError(`${past} cached + ${pos} new tokens exceed the model's context n_ctx = ${this.cfg.nCtx}`);
-    }
-    for (const p of this.hookDict.values()) p.positionOffset = past;
-    const embed = await this.embed.hook.run(this.embed.forward(tokens));
-    if (!this.posEmbed) return { residual: embed };
-    // padding: positions count real tokens only (TL's get_offset_position_ids), over cached + new positions
-    const pastMask = kv?.attentionMask ?? null;
-    const fullMask = pastMask ? cat([pastMask, (attentionMask ?? ones([batch, pos], "int32")).to("int32")], 1) : attentionMask;
-    const positions = fullMask
-      ? fullMask.to("int32").cumsum(1).sub(1).clamp(0).narrow(1, past, pos).to("int32")
-      : arange(past, past + pos).unsqueeze(0).expand(batch, pos);
-    const posEmbed = await this.posEmbed.hook.run(this.posEmbed.forward(positions, attentionMask));
-    if (this.cfg.positionalEmbeddingType === "shortformer") return { residual: embed, shortformerPosEmbed: posEmbed };
-    return { residual: embed.add(posEmbed) };
+  forward(input: ModelInput | Tensor, opts: ForwardOptions = {}): Promise<ForwardResult> {
+    return runForward(this, input, opts, RunContext.plain());
   }
 
   /** Runs the model caching activations (all hook points that fire, or those namesFilter selects). */
   async runWithCache(input: ModelInput | Tensor, opts: RunWithCacheOptions = {}): Promise<[Tensor, ActivationCache]> {
     const store = new Map<string, Tensor>();
     const filter = opts.namesFilter ?? (() => true);
-    const points = selectHooks(this.hookDict, filter);
     const save = readerHook((act, hook) => { store.set(hook.name, act); });
-    const logits = await this.withHooks(points.map((p) => [p.name, save]), () => this.forward(input, opts));
+    // the cache's hooks belong to this run only: overlapping runs neither see nor fill them
+    const logits = await runForward(this, input, opts, RunContext.withHooks(this.hookDict, [[filter, save]]));
     // keys in the order the hooks first fired, as TL's cache dict
     const cache = new ActivationCache(store, this);
     return [logits as Tensor, opts.removeBatchDim ? cache.removeBatchDim() : cache];
   }
 
-  /** Runs with temporary hooks; they are removed afterwards (resetHooksEnd, default true), also on errors. */
+  /** Runs with hooks for this call only (overlapping calls do not see them). resetHooksEnd false: as TL, the hooks
+   *  are added to the shared hook points and stay (every later run fires them). */
   async runWithHooks(input: ModelInput | Tensor, opts: RunWithHooksOptions): Promise<Tensor> {
     if (opts.resetHooksEnd === false) {
       for (const [filter, fn] of opts.fwdHooks) this.addHook(filter, fn);
       return (await this.forward(input, opts)) as Tensor;
     }
-    return (await this.withHooks(opts.fwdHooks, () => this.forward(input, opts))) as Tensor;
+    return (await runForward(this, input, opts, RunContext.withHooks(this.hookDict, opts.fwdHooks))) as Tensor;
   }
 
   /** Generates maxNewTokens tokens (TL defaults: doSample true, temperature 1, stopAtEos true, KV cache on).
@@ -452,29 +381,8 @@ export class HookedTransformer {
 /** Buffers in TransformerLens's state_dict that are not parameters. */
 const TL_BUFFER = /^blocks\.\d+\.attn\.(mask|IGNORE|rotary_sin|rotary_cos)$/;
 
-function checkLayer(what: string, layer: number, nLayers: number): void {
-  if (!Number.isInteger(layer) || layer < 0 || layer > nLayers) {
-    throw new HookError(`${what} = ${layer} is out of range for a model with ${nLayers} layers (0..${nLayers})`);
-  }
-}
-
 /** LN → LNPre and RMS → RMSPre once the norm's weights have been folded away. */
 export function foldNormalizationType(cfg: HookedTransformerConfig): void {
   if (cfg.normalizationType === "LN") cfg.normalizationType = "LNPre";
   else if (cfg.normalizationType === "RMS") cfg.normalizationType = "RMSPre";
-}
-
-/** Next-token cross entropy: mean over positions (and real tokens under a mask), or per token [batch, pos - 1]. */
-function lmCrossEntropy(logits: Tensor, tokens: Tensor, attentionMask: Tensor | null, perToken: boolean): Tensor {
-  const pos = tokens.shape[1];
-  if (pos < 2) throw new ShapeError("the loss needs at least 2 tokens per row");
-  const logProbs = logits.narrow(1, 0, pos - 1).logSoftmax(-1);
-  const targets = tokens.narrow(1, 1, pos - 1).unsqueeze(-1);
-  let nll = logProbs.gather(-1, targets).squeeze(-1).neg(); // [batch, pos - 1]
-  if (attentionMask) {
-    const m = attentionMask.narrow(1, 1, pos - 1).to("float32");
-    nll = nll.mul(m);
-    return perToken ? nll : nll.sum().div(m.sum());
-  }
-  return perToken ? nll : nll.mean();
 }

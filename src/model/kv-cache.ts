@@ -7,6 +7,11 @@ export class KeyValueCacheEntry {
   keys: Tensor | null = null;
   values: Tensor | null = null;
 
+  /** Positions cached so far. */
+  get length(): number {
+    return this.keys?.shape[1] ?? 0;
+  }
+
   /** Appends the new positions' keys and values; returns everything cached, new positions included. */
   append(k: Tensor, v: Tensor): { k: Tensor; v: Tensor } {
     this.keys = this.keys ? cat([this.keys, k], 1) : k;
@@ -26,7 +31,7 @@ export class KeyValueCache {
 
   /** Positions cached so far. */
   get length(): number {
-    return this.entries[0]?.keys?.shape[1] ?? 0;
+    return this.entries[0]?.length ?? 0;
   }
 
   /** The attention mask over cached + new positions (new positions count as real unless `newMask` says not);

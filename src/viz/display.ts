@@ -30,14 +30,21 @@ export function attachDisplay<T extends object>(item: T): T {
 }
 
 /**
- * Shows figures/viewers in a notebook. With `sink` (tslab: `display(fig, tslab.display)`), the HTML goes out at once.
- * Returns a DisplayObject: the last expression of a Deno cell renders by itself; `_repr_html_()` gives the HTML.
+ * Shows figures/viewers in a notebook. With `sink` (tslab: `display(fig, tslab.display)`), the HTML goes out at once
+ * and nothing is returned, so the cell shows the figure and nothing else (tslab prints a cell's last value).
+ * Without one, returns a DisplayObject: the last expression of a Deno cell renders by itself; `_repr_html_()` gives
+ * the HTML.
  */
-export function display(items: Item | readonly Item[], sink?: HtmlSink, opts: FragmentOptions = {}): DisplayObject {
+export function display(items: Item | readonly Item[], sink: HtmlSink, opts?: FragmentOptions): void;
+export function display(items: Item | readonly Item[], sink?: undefined, opts?: FragmentOptions): DisplayObject;
+export function display(items: Item | readonly Item[], sink?: HtmlSink, opts: FragmentOptions = {}): DisplayObject | void {
   const list = (Array.isArray(items) ? [...items] : [items]) as Item[];
   let cached: string | null = null;
   const html = (): string => (cached ??= toHtmlFragment(list, opts));
-  if (sink) sink.html(html());
+  if (sink) {
+    sink.html(html());
+    return;
+  }
   return {
     items: list,
     _repr_html_: html,

@@ -15,5 +15,6 @@ export { savePng, renderPng, findChromium, launchChromium, CHROMIUM_ARGS, type P
 export { display, attachDisplay, type DisplayObject, type HtmlSink } from "./display.js";
 export { colorscale, qualitative, continuous, templates } from "./colors.js";
 export { VizError } from "./data.js";
+export { ioiReport } from "./ioi-report.js";
 /** plotly.py's colour names, for `colorDiscreteSequence` etc. */
 export { RdBu } from "./colors.js";

@@ -8,14 +8,19 @@ import {
 } from "../../src/index.js";
 import type { Head } from "../../src/analysis/path-patching.js";
 import {
-  attentionToWords, attentionVsProjection, backupNameMoverAnalysis, ioiHeadDla, ioiMetric, valueWeightedPattern,
+  attentionToWords, attentionVsProjection, backupNameMoverAnalysis, ioiHeadDla, valueWeightedPattern,
 } from "../../src/analysis/ioi-circuit.js";
+import { ioiMetric } from "../../src/analysis/ioi/metric.js";
 import {
   addMeanAblationHook, circuitWithout, computeMeansByTemplate, getAllMinimalityScores, getCircuitScore, getCircuitScores,
   getHeadsAndPosnsToKeep, meanAblationHooks, type Circuit, type SeqPosToKeep,
 } from "../../src/analysis/mean-ablation.js";
 import { checkCopyCircuit, getCopyingScores } from "../../src/analysis/copy-scores.js";
 import { NAMES } from "../../src/datasets/ioi-constants.js";
+import { RunContext } from "../../src/model/run/context.js";
+
+/** Component calls that fire no hook. */
+const QUIET = RunContext.quiet();
 
 const maxDiff = (a: Tensor, b: Tensor): number => a.sub(b).abs().max().item();
 /** How many rows of logits [n, vocab] have their target among the 5 largest (fewer than 5 strictly larger). */
@@ -53,7 +58,7 @@ describe("IOI metric and direct logit attribution", () => {
     const endIdx = Tensor.fromTypedArray(Int32Array.from(ioi.wordIdx.end), [N]);
     expect(Math.abs((await m(logits.get(rows, endIdx).unsqueeze(1))) - ref)).toBeLessThan(1e-5);
     const finalResid = cache.get("blocks.3.hook_resid_post").get(rows, endIdx).unsqueeze(1);
-    expect(Math.abs((await m.fromNormalizedResid(await model.lnFinal!.forward(finalResid))) - ref)).toBeLessThan(1e-4);
+    expect(Math.abs((await m.fromNormalizedResid(await model.lnFinal!.forward(finalResid, QUIET))) - ref)).toBeLessThan(1e-4);
     expect(Array.from(m.perPrompt(logits).dataSync()).map((x) => Math.round(x * 1e3))).toEqual((await logitsToLogitDiffs(logits, ioi)).map((x) => Math.round(x * 1e3)));
     const norm = ioiMetric(model, ioi, { clean: ref, corrupted: 1 });
     expect(Math.abs(await norm(logits))).toBeLessThan(1e-6);
@@ -198,11 +203,11 @@ describe("copy scores", () => {
     expect(r.positive.shape).toEqual([4, 4]);
     const emb = model.W_E.get(Tensor.fromTypedArray(Int32Array.from(r.tokens), [r.tokens.length])).unsqueeze(0);
     const b0 = model.blocks[0];
-    const resid = emb.add(await b0.mlp!.forward(await b0.ln2!.forward(emb)));
+    const resid = emb.add(await b0.mlp!.forward(await b0.ln2!.forward(emb, QUIET), QUIET));
     for (const [l, h] of [[1, 1], [2, 0], [3, 2]] as Head[]) {
       for (const sign of [1, -1]) {
         const out = resid.matmul(model.W_V.get(l, h)).matmul(model.W_O.get(l, h)).mul(sign);
-        const lg = model.unembed.forward(await model.lnFinal!.forward(out)).squeeze(0); // [names, vocab]
+        const lg = model.unembed.forward(await model.lnFinal!.forward(out, QUIET)).squeeze(0); // [names, vocab]
         const hits = inTop5(lg, r.tokens);
         const mine = (sign === 1 ? r.positive : r.negative).get(l, h).item();
         expect(mine, `${l}.${h} ${sign}`).toBeCloseTo(hits / r.tokens.length, 6);
@@ -222,7 +227,7 @@ describe("copy scores", () => {
         const x = resid.get(rows, Tensor.fromTypedArray(Int32Array.from(ioi.wordIdx[w]), [N]));
         const v = x.matmul(model.W_V.get(l, h)).add(model.b_V.get(l, h));
         const o = v.matmul(model.W_O.get(l, h)).mul(neg ? -1 : 1).unsqueeze(0);
-        const lg = model.unembed.forward(await model.lnFinal!.forward(o)).squeeze(0);
+        const lg = model.unembed.forward(await model.lnFinal!.forward(o, QUIET)).squeeze(0);
         right += inTop5(lg, w === "IO" ? ioi.ioTokenIDs : ioi.sTokenIDs);
       }
       expect(r.nRight).toBe(right);
@@ -233,7 +238,7 @@ describe("copy scores", () => {
         const f = r.failures[0];
         const x = resid.get(f.prompt, ioi.wordIdx[f.word][f.prompt]);
         const o = x.matmul(model.W_V.get(l, h)).add(model.b_V.get(l, h)).matmul(model.W_O.get(l, h)).mul(neg ? -1 : 1).reshape(1, 1, -1);
-        const lg = model.unembed.forward(await model.lnFinal!.forward(o)).reshape(-1);
+        const lg = model.unembed.forward(await model.lnFinal!.forward(o, QUIET)).reshape(-1);
         expect(f.topK).toEqual(Array.from(lg.topk(5).indices.dataSync()));
       }
     }

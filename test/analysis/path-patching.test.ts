@@ -10,7 +10,7 @@ import {
 import {
   getPathPatchHeadToFinalResidPost, getPathPatchHeadToHeads, resolvePositions, type Head, type PositionedMetric,
 } from "../../src/analysis/path-patching.js";
-import { ioiMetric } from "../../src/analysis/ioi-circuit.js";
+import { ioiMetric } from "../../src/analysis/ioi/metric.js";
 
 const GOLDEN = fileURLToPath(new URL("../../../shared/golden/tl", import.meta.url));
 const maxDiff = (a: Tensor, b: Tensor): number => a.sub(b).abs().max().item();

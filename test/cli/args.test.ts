@@ -25,4 +25,18 @@ describe("parseFlags", () => {
     expect(parseFlags(["--verbose"], flags)).toBe("unknown option --verbose");
     expect(parseFlags(["word"], flags)).toBe("unknown option word");
   });
+
+  it("integers are plain decimal digits: exponents, hex, fractions, spaces and signs are refused", () => {
+    const seen: number[] = [];
+    const flags = { "--n": intFlag(0, Infinity, (n) => { seen.push(n); }), "--port": intFlag(0, 65535, (n) => { seen.push(n); }) };
+    for (const bad of ["1e3", "0x10", "1.0", " 5", "5 ", "+5", "0b1", "0o7", "1_000", "", "Infinity", "5n", "١٢"]) {
+      expect(parseFlags(["--n", bad], flags), JSON.stringify(bad)).toBe("--n needs an integer ≥ 0");
+    }
+    expect(parseFlags(["--n", "-0"], flags)).toBe("--n needs an integer ≥ 0");
+    expect(parseFlags(["--n", "9007199254740993"], flags)).toBe("--n needs an integer ≥ 0"); // past 2^53: not exact
+    expect(seen).toEqual([]);
+    expect(parseFlags(["--n", "4294967295", "--port=08080", "--n", "0"], flags)).toBeNull();
+    expect(seen).toEqual([4294967295, 8080, 0]);
+  });
 });
+

@@ -1,26 +1,48 @@
 // `tlens ioi` as a subprocess on toy-ioi: the report and results.json, their numbers against the library functions
 // called directly, and the report in headless Chromium (offline, no errors, every item drawn).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  HookedTransformer, detectHead, ovCopyingScore, patching, viz, type ActivationCache, type Tensor,
-} from "../../src/index.js";
-import { ioiHeadDla, ioiMetric } from "../../src/analysis/ioi-circuit.js";
-import { getPathPatchHeadToFinalResidPost } from "../../src/analysis/path-patching.js";
-import { getCopyingScores } from "../../src/analysis/copy-scores.js";
-import { getCircuitScores } from "../../src/analysis/mean-ablation.js";
-import { makeIoiData, restoredFraction, type IoiData, type IoiResults } from "../../src/cli/ioi.js";
+import { HookedTransformer, detectHead, ovCopyingScore, viz } from "../../src/index.js";
+import { ioiHeadDla } from "../../src/analysis/ioi-circuit.js";
+import { makeIoiData } from "../../src/analysis/ioi/index.js";
+
+/** results.json as tlens ioi writes it (ioiResultsJson). */
+interface ResultsJson {
+  model: { name: string; nLayers: number; nHeads: number };
+  dataset: { N: number; seed: number; promptType: string; flip: string; sentences: string[] };
+  logit_diff: { clean: number; flipped: number; clean_per_prompt: number[]; clean_accuracy: number };
+  logit_lens: { logit_diff: number[] };
+  dla_heads: number[][];
+  patching: { positions: string[]; resid_pre: number[][]; head_out: number[][] };
+  path_patching?: { to_logits: number[][] };
+  head_detectors: { previous_token: number[][]; prompts: number };
+  copy_scores: { ov_copying: number[][] };
+  circuit: { heads: Record<string, string[]>; faithfulness: number; minimality: unknown[] };
+}
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const N = 20;
 
-function tlens(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+function tlens(args: string[], opts: { env?: Record<string, string>; fileSizeLimitKb?: number } = {}): { status: number | null; stdout: string; stderr: string } {
+  const env = { ...process.env, ...opts.env };
+  // a file-size limit (ulimit -f) makes a write fail with EFBIG part-way, as a full disk would
+  const r = opts.fileSizeLimitKb === undefined
+    ? spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000, env })
+    : spawnSync("bash", ["-c", `ulimit -f ${opts.fileSizeLimitKb} && exec "$0" --import tsx src/cli/main.ts "$@"`, process.execPath, ...args],
+      { cwd: ROOT, encoding: "utf8", timeout: 120_000, env });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** stderr of a failed command: exactly one line, no stack trace. */
+function expectOneLineError(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trim().split("\n");
+  expect(lines, stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+  expect(stderr).not.toMatch(/\n\s+at /);
 }
 
 const close = (a: unknown, b: unknown, tol: number): void => {
@@ -35,10 +57,10 @@ const close = (a: unknown, b: unknown, tol: number): void => {
 describe("tlens ioi on toy-ioi", () => {
   const out = join(mkdtempSync(join(tmpdir(), "tlens-ioi-")), "report");
   let run: ReturnType<typeof tlens>;
-  let results: IoiResults;
+  let results: ResultsJson;
   beforeAll(() => {
     run = tlens(["ioi", "--model", "toy-ioi", "--out", out, "--n", String(N), "--seed", "1"]);
-    if (run.status === 0) results = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as IoiResults;
+    if (run.status === 0) results = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as ResultsJson;
   }, 120_000);
 
   it("writes index.html and results.json with sane numbers", () => {
@@ -69,72 +91,18 @@ describe("tlens ioi on toy-ioi", () => {
     for (const v of JSON.stringify(r).match(/-?\d+(\.\d+)?(e-?\d+)?/g) ?? []) expect(Number.isFinite(Number(v))).toBe(true);
   });
 
-  describe("results.json = the library functions on the same inputs", () => {
-    let model: HookedTransformer;
-    let data: IoiData;
-    let cache: ActivationCache;
-    let clean: number;
-    let flipped: number;
-    beforeAll(async () => {
-      model = await HookedTransformer.fromPretrained("toy-ioi");
-      data = makeIoiData(model, { n: N, seed: 1 });
-      const [logits, c] = await model.runWithCache(data.cleanTokens);
-      cache = c;
-      const metric = ioiMetric(model, data.dataset);
-      clean = await metric(logits);
-      flipped = await metric(await model.forward(data.flippedTokens) as Tensor);
-    });
-
-    it("logit differences, DLA per head, copy scores, head detectors", async () => {
-      expect(results.dataset.sentences).toEqual(data.dataset.sentences);
-      close(results.logit_diff.clean, clean, 1e-5);
-      close(results.logit_diff.flipped, flipped, 1e-5);
-      close(results.dla_heads, ioiHeadDla(model, cache, data.dataset).perHead.toArray(), 1e-5);
-      close(results.copy_scores.ov_copying, ovCopyingScore(model).toArray(), 1e-5);
-      const prev = await detectHead(model, data.dataset.sentences.slice(0, results.head_detectors.prompts), "previous_token_head");
-      close(results.head_detectors.previous_token, prev.toArray(), 1e-5);
-    });
-
-    it("head patching = getActPatchAttnHeadAllPosEvery over all prompts", async () => {
-      const every = await patching.getActPatchAttnHeadAllPosEvery(model, data.flippedTokens, cache, restoredFraction(data, clean, flipped),
-        { metricPositions: data.endPositions });
-      const [z, q, , v, p] = every.unbind(0).map((t) => t.toArray());
-      close(results.patching.head_out, z, 2e-4);
-      close(results.patching.head_q, q, 2e-4);
-      close(results.patching.head_v, v, 2e-4);
-      close(results.patching.head_pattern, p, 2e-4);
-    });
-
-    it("resid_pre at word positions = a plain hooked run per patch", async () => {
-      const labels = results.patching.positions;
-      const metric = restoredFraction(data, clean, flipped);
-      for (const [layer, word] of [[0, "IO"], [1, "S1+1"], [2, "end"], [3, "S2"]] as const) {
-        const pos = data.dataset.wordIdx[word];
-        const src = cache.get(`blocks.${layer}.hook_resid_pre`);
-        const logits = await model.runWithHooks(data.flippedTokens, {
-          fwdHooks: [[`blocks.${layer}.hook_resid_pre`, (x) => { for (let b = 0; b < N; b++) x.set([b, pos[b]], src.get(b, pos[b])); }]],
-        });
-        close((results.patching.resid_pre as number[][])[layer][labels.indexOf(word)], metric(logits), 2e-4);
-      }
-    });
-
-    it("copying scores and circuit scores = getCopyingScores / getCircuitScores", async () => {
-      const cs = await getCopyingScores(model, { k: 5 });
-      close(results.copy_scores.positive, cs.positive.toArray(), 1e-6);
-      close(results.copy_scores.negative, cs.negative.toArray(), 1e-6);
-      const parse = (n: string): [number, number] => { const m = /^L(\d+)H(\d+)$/.exec(n)!; return [Number(m[1]), Number(m[2])]; };
-      const circuit = Object.fromEntries(Object.entries(results.circuit.heads).map(([c, hs]) => [c, hs.map(parse)]));
-      const seqPosToKeep = Object.fromEntries(Object.keys(circuit).map((c) => [c, "all"]));
-      const [score] = await getCircuitScores(model, [[]], { dataset: data.dataset, meansDataset: data.flipped, circuit, seqPosToKeep });
-      close(results.circuit.circuit_score, score, 1e-4);
-      close(results.circuit.full_model_score, clean, 1e-4);
-    });
-
-    it("path patching to the logits = getPathPatchHeadToFinalResidPost", async () => {
-      const r = await getPathPatchHeadToFinalResidPost(model, ioiMetric(model, data.dataset, { clean, corrupted: flipped }),
-        { origDataset: data.dataset, newDataset: data.flipped });
-      close(results.path_patching!.to_logits, r.scores.toArray(), 1e-4);
-    });
+  it("results.json = the library functions on the same inputs (the patching sweeps: test/analysis/ioi-pipeline.test.ts)", async () => {
+    const model = await HookedTransformer.fromPretrained("toy-ioi");
+    const data = makeIoiData(model, { n: N, seed: 1 });
+    const [logits, cache] = await model.runWithCache(data.cleanTokens);
+    const ds = data.dataset;
+    const direct = ds.ioTokenIDs.map((io, b) => logits.get(b, ds.wordIdx.end[b], io).item() - logits.get(b, ds.wordIdx.end[b], ds.sTokenIDs[b]).item());
+    expect(results.dataset.sentences).toEqual(ds.sentences);
+    close(results.logit_diff.clean_per_prompt, direct, 1e-4);
+    close(results.dla_heads, ioiHeadDla(model, cache, ds).perHead.toArray(), 1e-5);
+    close(results.copy_scores.ov_copying, ovCopyingScore(model).toArray(), 1e-5);
+    const prev = await detectHead(model, ds.sentences.slice(0, results.head_detectors.prompts), "previous_token_head");
+    close(results.head_detectors.previous_token, prev.toArray(), 1e-5);
   });
 
   it.skipIf(!viz.findChromium() && !process.env.CI)("the report opens offline in Chromium: every item drawn, no errors, no requests", async () => {
@@ -177,4 +145,43 @@ describe("tlens command line", () => {
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/tlens ioi: .*nonexistent/);
   });
+
+  it("an unusable --out fails before any work: one line with the fix, exit code 1, no stack trace (unless --verbose / TLENS_DEBUG=1)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tlens-out-"));
+    const file = join(dir, "a-file");
+    writeFileSync(file, "not a folder");
+    const args = ["ioi", "--n", "4", "--no-path-patching"];
+    const onFile = tlens([...args, "--out", file]);
+    expect(onFile.status).toBe(1);
+    expectOneLineError(onFile.stderr, /^tlens ioi: --out .*a-file is a file, not a folder; give a folder path/);
+    const below = tlens([...args, "--out", join(file, "report")]);
+    expect(below.status).toBe(1);
+    expectOneLineError(below.stderr, /^tlens ioi: --out .*: cannot write there: .*ENOTDIR.*; choose a folder you can write to/);
+    expect(readFileSync(file, "utf8")).toBe("not a folder");
+    const traced = [tlens([...args, "--out", file, "--verbose"]), tlens(["--verbose", ...args, "--out", file]), tlens([...args, "--out", file], { env: { TLENS_DEBUG: "1" } })];
+    for (const r of traced) {
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^tlens ioi: --out .*is a file/);
+      expect(r.stderr).toMatch(/\n\s+at /);
+    }
+  });
+
+  it("the output files are replaced as one set: a write that fails part-way leaves the old set as it was", () => {
+    const out = join(mkdtempSync(join(tmpdir(), "tlens-atomic-")), "report");
+    const files = ["index.html", "report.html", "results.json"];
+    const first = tlens(["ioi", "--n", "4", "--seed", "1", "--no-path-patching", "--out", out]);
+    expect(first.status, first.stderr).toBe(0);
+    const old = files.map((f) => readFileSync(join(out, f)));
+    // index.html is ~5 MB: with a 2 MB file-size limit its write fails after the first 2 MB
+    const failed = tlens(["ioi", "--n", "6", "--seed", "2", "--no-path-patching", "--out", out], { fileSizeLimitKb: 2048 });
+    expect(failed.status).toBe(1);
+    files.forEach((f, i) => expect(readFileSync(join(out, f)).equals(old[i]), `${f} unchanged`).toBe(true));
+    expect(readdirSync(out).sort()).toEqual([...files].sort()); // no staged file left behind
+    expect(failed.stderr).toMatch(/\ntlens ioi: cannot write .*index\.html: .*EFBIG.*; the files already there are unchanged\n$/);
+    expect(failed.stderr).not.toMatch(/\n\s+at /);
+    const second = tlens(["ioi", "--n", "6", "--seed", "2", "--no-path-patching", "--out", out]);
+    expect(second.status, second.stderr).toBe(0);
+    expect((JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as ResultsJson).dataset).toMatchObject({ N: 6, seed: 2 });
+    expect(readdirSync(out).sort()).toEqual([...files].sort());
+  }, 120_000);
 });

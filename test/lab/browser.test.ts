@@ -274,6 +274,18 @@ describe.skipIf(!viz.findChromium() && !process.env.CI)("the lab in headless Chr
     }
   });
 
+  it("runs the default prompt on load: no empty panels before Run is pressed", async () => {
+    const { page, errors } = await open("server");
+    // ready is set once the first run is drawn, so the panels are already there
+    for (const panel of ["attention-pattern", "logit-lens", "dla-heads"]) expect(await page.$(rendered(panel)), panel).not.toBeNull();
+    const prompt = await page.inputValue("[data-testid=prompt-input]");
+    const expected = await (await toyLab()).run(validateRun((await toyLab()).model, { prompt }));
+    expect(await page.$$eval("[data-testid=token]", (els) => els.length)).toBe(expected.tokens.length);
+    expect(await page.$$eval("[data-testid=top-predictions] tbody tr", (trs) => trs.length)).toBe(expected.predictions.length);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it("without the bundle the switch is disabled and the page says why", async () => {
     const other = await startToyLab({ browser: { bundleDir: path.join(bundle, "missing"), model: { dir: TOY_IOI_DIR } } });
     try {

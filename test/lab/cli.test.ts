@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import type { BrowserModeInfo, LabInfo } from "../../src/lab/protocol.js";
+import { rawRequest } from "./helpers.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TLENS = ["--import", "tsx", "src/cli/main.ts"];
@@ -70,5 +71,23 @@ describe("tlens lab", () => {
     await expect.poll(stderr).toContain("WARNING: listening on 0.0.0.0");
     const port = new URL(url).port;
     expect((await fetch(`http://127.0.0.1:${port}/api/info`)).status).toBe(200);
+  });
+
+  it("--allowed-host names pass the Host check on a 0.0.0.0 bind; other names get 403", async () => {
+    const { url } = await startLabProcess(["--port", "0", "--host", "0.0.0.0", "--allowed-host", "lab.example"]);
+    const port = Number(new URL(url).port);
+    expect((await rawRequest(port, "GET /api/info HTTP/1.1\r\nHost: lab.example")).status).toBe(200);
+    expect((await rawRequest(port, "GET /api/info HTTP/1.1\r\nHost: evil.example")).status).toBe(403);
+  });
+
+  it("bind errors are one line with the fix, exit code 1, no stack trace", async () => {
+    const { url } = await startLabProcess(["--port", "0"]);
+    const taken = tlens(["lab", "--port", new URL(url).port]);
+    expect(taken.status).toBe(1);
+    expect(taken.stderr).toMatch(/tlens lab: cannot listen on 127\.0\.0\.1:\d+: the port is in use; pick another with --port/);
+    const elsewhere = tlens(["lab", "--port", "0", "--host", "192.0.2.1"]);
+    expect(elsewhere.status).toBe(1);
+    expect(elsewhere.stderr).toMatch(/cannot listen on 192\.0\.2\.1:0: 192\.0\.2\.1 is not an address of this machine .*--host/);
+    for (const r of [taken, elsewhere]) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });

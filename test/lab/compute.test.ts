@@ -2,6 +2,7 @@
 // same figure objects), and request validation: every bad request is a 400 LabError with a message that says what to fix.
 import { beforeAll, describe, expect, it } from "vitest";
 import { HookedTransformer, patching, viz, type Tensor } from "../../src/index.js";
+import { ioiPromptPairs, makeIoiData } from "../../src/analysis/ioi/data.js";
 import { dlaByHead, logitLens } from "../../src/analysis/logit-lens.js";
 import type { LabModel } from "../../src/lab/compute.js";
 import {
@@ -166,5 +167,9 @@ describe("compute = the library", () => {
       expect(p.corrupted).not.toContain(p.answer.trim());
     }
     expect(lab.ioiPrompts(validateIoi({ n: 6, seed: 3 }))).toEqual(r); // seeded
+    // the IOI pipeline's data (tlens ioi --n 6 --seed 3): the same prompts and corruption
+    const data = makeIoiData(model, { n: 6, seed: 3 });
+    expect(r.pairs).toEqual(ioiPromptPairs(data.dataset, data.flipped));
+    expect(r.pairs.map((p) => `${p.clean}${p.answer}`)).toEqual(data.dataset.sentences);
   });
 });

@@ -95,7 +95,8 @@ describe("binding", () => {
 
 describe("the API", () => {
   let lab: LabServer;
-  beforeAll(async () => { lab = await startToyLab(); });
+  // the load test holds 100 connections on top of the earlier tests' keep-alive ones: above the default cap of 128
+  beforeAll(async () => { lab = await startToyLab({ maxConnections: 256 }); });
   afterAll(async () => { await lab?.close(); });
 
   it("answers bad requests with a status and a JSON error", async () => {

@@ -44,6 +44,10 @@ export interface Faults {
   stallAfter?: number;
   /** Hub: leave X-Repo-Commit out. */
   noCommit?: boolean;
+  /** Hub: send other bytes of the right length for small (non-LFS) files. */
+  corruptHub?: boolean;
+  /** CDN: send bodies in 64 KiB pieces this many ms apart (slow enough for two clients to overlap). */
+  chunkDelayMs?: number;
 }
 
 export interface HubServer {
@@ -91,6 +95,16 @@ function sendBody(req: IncomingMessage, res: ServerResponse, data: Buffer, heade
     const n = faults.stallAfter;
     faults.stallAfter = undefined;
     res.write(body.subarray(0, n));
+    return;
+  }
+  if (faults.chunkDelayMs !== undefined) {
+    const delay = faults.chunkDelayMs;
+    const piece = (at: number): void => {
+      if (res.destroyed) return;
+      if (at >= body.length) return void res.end();
+      res.write(body.subarray(at, at + 65536), () => setTimeout(() => piece(at + 65536), delay));
+    };
+    piece(0);
     return;
   }
   if (faults.cutAfter !== undefined) {
@@ -189,7 +203,12 @@ export async function startHubServer(repos: Record<string, HubServerRepo>, renam
       return;
     }
     // (the faults are the CDN's: the hub serves small files whole and honours Range)
-    sendBody(req, res, file.data, { ...common, ETag: `W/"${gitBlobSha1(file.data)}"`, "Content-Type": "text/plain; charset=utf-8" }, {});
+    let data = file.data;
+    if (faults.corruptHub) {
+      data = Buffer.from(file.data);
+      data[data.length >> 1] ^= 0xff;
+    }
+    sendBody(req, res, data, { ...common, ETag: `W/"${gitBlobSha1(file.data)}"`, "Content-Type": "text/plain; charset=utf-8" }, {});
   });
 
   cdnBase = await listen(cdn);

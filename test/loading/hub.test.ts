@@ -2,15 +2,15 @@
 // real toy-ioi files: fresh download into the hub's cache layout, resume, sha256 refusal, cache hits with no
 // request, offline mode, HTTP errors, redirects, auth, and the `tlens download` command.
 import { execFile } from "node:child_process";
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LoadError } from "../../src/errors.js";
 import {
-  downloadModel, findCachedSnapshot, hubCacheDir, loadHfModelDir, resolveHubModel, resolvePretrainedDir, type DownloadOptions,
+  downloadModel, findCachedSnapshot, hubCacheDir, loadHfModelDir, resolveHubModel, resolvePretrainedDir,
 } from "../../src/loading/index.js";
-import { gitBlobSha1, sha256, startHubServer, type HubServer } from "./hub-server.js";
+import { useHubServer } from "./hub-fixture.js";
+import { gitBlobSha1, sha256 } from "./hub-server.js";
 import { repo as repoPath, shared } from "./util.js";
 
 const CONFIG = readFileSync(shared("models/toy-ioi/config.json"));
@@ -21,31 +21,11 @@ const COMMIT = "607a30d783dfa663caf39e06633721c8d4cfcd7e";
 const REPO = "openai-community/gpt2";
 const files = { "config.json": { data: CONFIG, lfs: false }, "model.safetensors": { data: WEIGHTS, lfs: true } };
 
-let server: HubServer;
-let root: string;
-let cache: string;
-let n = 0;
-
-beforeAll(async () => {
-  // "gpt2" is renamed to "openai-community/gpt2" on the hub: answered with a relative redirect
-  server = await startHubServer({ [REPO]: { commit: COMMIT, files }, "org/other": { commit: "b".repeat(40), files } }, { gpt2: REPO });
-  root = mkdtempSync(join(tmpdir(), "tlens-hub-"));
-});
-afterAll(async () => {
-  await server.close();
-  rmSync(root, { recursive: true, force: true });
-});
-beforeEach(() => {
-  cache = join(root, `cache${n++}`);
-  server.requests.length = 0;
-  for (const k of Object.keys(server.faults)) delete server.faults[k as keyof typeof server.faults];
-});
-
-const opts = (extra: DownloadOptions = {}): DownloadOptions => ({
-  endpoint: server.endpoint, cacheDir: cache, offline: false, token: null, progressBar: false, retries: 0, retryDelayMs: 0, ...extra,
-});
-const repoDir = (repo: string): string => join(cache, `models--${repo.replace("/", "--")}`);
-const cdnGets = (): number => server.requests.filter((r) => r.server === "cdn").length;
+// "gpt2" is renamed to "openai-community/gpt2" on the hub: answered with a relative redirect
+const hub = useHubServer({ [REPO]: { commit: COMMIT, files }, "org/other": { commit: "b".repeat(40), files } }, { gpt2: REPO });
+const opts = hub.opts;
+const repoDir = (repo: string): string => join(hub.cache, `models--${repo.replace("/", "--")}`);
+const cdnGets = (): number => hub.server.requests.filter((r) => r.server === "cdn").length;
 
 async function loadError(p: Promise<unknown>): Promise<LoadError> {
   const e = await p.then(() => undefined, (err: unknown) => err);
@@ -114,24 +94,24 @@ describe("download", () => {
     expect(weights.get("embed.W_E")?.shape).toEqual([50257, 128]);
 
     // the protocol: two resolve GETs on the hub (the second at the pinned commit), one GET on the CDN
-    const hub = server.requests.filter((r) => r.server === "hub").map((r) => `${r.method} ${r.url}`);
-    expect(hub).toEqual([`GET /${REPO}/resolve/main/config.json`, `GET /${REPO}/resolve/${COMMIT}/model.safetensors`]);
+    const hubGets = hub.server.requests.filter((r) => r.server === "hub").map((r) => `${r.method} ${r.url}`);
+    expect(hubGets).toEqual([`GET /${REPO}/resolve/main/config.json`, `GET /${REPO}/resolve/${COMMIT}/model.safetensors`]);
     expect(cdnGets()).toBe(1);
-    expect(server.requests[0].headers["accept-encoding"]).toBe("identity");
-    expect(server.requests.some((r) => r.headers.range !== undefined)).toBe(false);
+    expect(hub.server.requests[0].headers["accept-encoding"]).toBe("identity");
+    expect(hub.server.requests.some((r) => r.headers.range !== undefined)).toBe(false);
     expect(progress.at(-1)).toEqual(["model.safetensors", WEIGHTS.length, WEIGHTS.length]);
     expect(progress.filter(([f]) => f === "config.json").at(-1)).toEqual(["config.json", CONFIG.length, CONFIG.length]);
   });
 
   it("a second call is served from the cache with no request; findCachedSnapshot sees it", async () => {
     const first = await downloadModel(REPO, opts());
-    server.requests.length = 0;
+    hub.server.requests.length = 0;
     expect(await downloadModel(REPO, opts())).toBe(first);
-    expect(await findCachedSnapshot(REPO, "main", undefined, { cacheDir: cache })).toBe(first);
-    expect(server.requests).toEqual([]);
+    expect(await findCachedSnapshot(REPO, "main", undefined, { cacheDir: hub.cache })).toBe(first);
+    expect(hub.server.requests).toEqual([]);
     // incomplete snapshot → null
     rmSync(join(first, "model.safetensors"));
-    expect(await findCachedSnapshot(REPO, "main", undefined, { cacheDir: cache })).toBeNull();
+    expect(await findCachedSnapshot(REPO, "main", undefined, { cacheDir: hub.cache })).toBeNull();
     // the blob is still there: the next call re-links it after one hub request and no CDN transfer
     expect(await downloadModel(REPO, opts())).toBe(first);
     expect(cdnGets()).toBe(0);
@@ -140,7 +120,7 @@ describe("download", () => {
 
   it("resumes an interrupted transfer with Range and ends byte-identical", async () => {
     const cut = 5_000_003;
-    server.faults.cutAfter = cut;
+    hub.server.faults.cutAfter = cut;
     const e = await loadError(downloadModel(REPO, opts()));
     expect(e.message).toMatch(/connection lost/);
     const partial = join(repoDir(REPO), "blobs", `${WEIGHTS_SHA}.incomplete`);
@@ -150,12 +130,12 @@ describe("download", () => {
     expect(existsSync(join(repoDir(REPO), "blobs", WEIGHTS_SHA))).toBe(false);
     expect(existsSync(join(repoDir(REPO), "snapshots", COMMIT, "model.safetensors"))).toBe(false);
     expect(existsSync(join(repoDir(REPO), "refs", "main"))).toBe(false);
-    expect(await findCachedSnapshot(REPO, "main", undefined, { cacheDir: cache })).toBeNull();
+    expect(await findCachedSnapshot(REPO, "main", undefined, { cacheDir: hub.cache })).toBeNull();
 
-    server.requests.length = 0;
+    hub.server.requests.length = 0;
     const progress: number[] = [];
     const snap = await downloadModel(REPO, opts({ onProgress: (_f, b) => progress.push(b) }));
-    const cdn = server.requests.filter((r) => r.server === "cdn");
+    const cdn = hub.server.requests.filter((r) => r.server === "cdn");
     expect(cdn).toHaveLength(1);
     expect(cdn[0].headers.range).toBe(`bytes=${kept}-`);
     expect(progress[0]).toBe(kept);
@@ -164,52 +144,52 @@ describe("download", () => {
   });
 
   it("retries within one call, resuming where the connection dropped", async () => {
-    server.faults.cutAfter = 3_000_000;
+    hub.server.faults.cutAfter = 3_000_000;
     const snap = await downloadModel(REPO, opts({ retries: 2 }));
-    const cdn = server.requests.filter((r) => r.server === "cdn");
+    const cdn = hub.server.requests.filter((r) => r.server === "cdn");
     expect(cdn.map((r) => r.headers.range)).toEqual([undefined, expect.stringMatching(/^bytes=\d+-$/)]);
     expect(readFileSync(join(snap, "model.safetensors")).equals(WEIGHTS)).toBe(true);
   });
 
   it("gives up on a silent connection after timeoutMs, keeping the partial file for the next call", async () => {
-    server.faults.stallAfter = 100_000;
+    hub.server.faults.stallAfter = 100_000;
     const e = await loadError(downloadModel(REPO, opts({ timeoutMs: 300 })));
     expect(e.message).toMatch(/connection lost after 100000 of \d+ bytes/);
     expect(statSync(join(repoDir(REPO), "blobs", `${WEIGHTS_SHA}.incomplete`)).size).toBe(100_000);
     const snap = await downloadModel(REPO, opts());
-    expect(server.requests.filter((r) => r.server === "cdn").at(-1)?.headers.range).toBe("bytes=100000-");
+    expect(hub.server.requests.filter((r) => r.server === "cdn").at(-1)?.headers.range).toBe("bytes=100000-");
     expect(readFileSync(join(snap, "model.safetensors")).equals(WEIGHTS)).toBe(true);
   });
 
   it("starts over when the server ignores the Range (200) or refuses it (416)", async () => {
     for (const fault of ["ignoreRange", "refuseRangeOnce"] as const) {
-      cache = join(root, `cache${n++}`);
-      server.faults.cutAfter = 4_000_000;
+      hub.cache = hub.fresh("cache");
+      hub.server.faults.cutAfter = 4_000_000;
       await loadError(downloadModel(REPO, opts()));
-      server.requests.length = 0;
-      server.faults[fault] = true;
+      hub.server.requests.length = 0;
+      hub.server.faults[fault] = true;
       const snap = await downloadModel(REPO, opts());
-      expect(server.requests.filter((r) => r.server === "cdn")[0].headers.range).toMatch(/^bytes=\d+-$/);
+      expect(hub.server.requests.filter((r) => r.server === "cdn")[0].headers.range).toMatch(/^bytes=\d+-$/);
       expect(readFileSync(join(snap, "model.safetensors")).equals(WEIGHTS)).toBe(true);
       expect(existsSync(join(repoDir(REPO), "blobs", `${WEIGHTS_SHA}.incomplete`))).toBe(false);
-      delete server.faults[fault];
+      delete hub.server.faults[fault];
     }
   });
 
   it("a partial file already whole (stopped before the rename) is checked and moved into place", async () => {
-    server.faults.cutAfter = 1000;
+    hub.server.faults.cutAfter = 1000;
     await loadError(downloadModel(REPO, opts()));
     const { writeFileSync } = await import("node:fs");
     writeFileSync(join(repoDir(REPO), "blobs", `${WEIGHTS_SHA}.incomplete`), WEIGHTS);
-    server.requests.length = 0;
+    hub.server.requests.length = 0;
     const snap = await downloadModel(REPO, opts());
     expect(readFileSync(join(snap, "model.safetensors")).equals(WEIGHTS)).toBe(true);
     // the CDN answered 416 to the range past the end; no bytes were transferred again
-    expect(server.requests.filter((r) => r.server === "cdn")).toHaveLength(1);
+    expect(hub.server.requests.filter((r) => r.server === "cdn")).toHaveLength(1);
   });
 
   it("refuses bytes whose sha256 is not the X-Linked-Etag: no blob, no partial, no snapshot", async () => {
-    server.faults.corrupt = true;
+    hub.server.faults.corrupt = true;
     const e = await loadError(downloadModel(REPO, opts({ retries: 2 })));
     expect(e.message).toMatch(/sha256 mismatch/);
     expect(e.message).toContain(WEIGHTS_SHA);
@@ -217,7 +197,7 @@ describe("download", () => {
     expect(blobs).toEqual([CONFIG_SHA1]); // config.json (fetched first) is fine; nothing of the weights remains
     expect(existsSync(join(repoDir(REPO), "snapshots", COMMIT, "model.safetensors"))).toBe(false);
     expect(existsSync(join(repoDir(REPO), "refs", "main"))).toBe(false);
-    expect(await findCachedSnapshot(REPO, "main", undefined, { cacheDir: cache })).toBeNull();
+    expect(await findCachedSnapshot(REPO, "main", undefined, { cacheDir: hub.cache })).toBeNull();
     expect(cdnGets()).toBe(1); // a mismatch is not retried
   });
 
@@ -229,28 +209,28 @@ describe("download", () => {
       const e2 = await loadError(downloadModel(REPO, opts({ offline: undefined })));
       expect(e2.message).toMatch(/HF_HUB_OFFLINE/);
     });
-    expect(server.requests).toEqual([]);
+    expect(hub.server.requests).toEqual([]);
     const snap = await downloadModel(REPO, opts());
-    server.requests.length = 0;
+    hub.server.requests.length = 0;
     await withEnv({ HF_HUB_OFFLINE: "1" }, async () => expect(await downloadModel(REPO, opts({ offline: undefined }))).toBe(snap));
-    expect(server.requests).toEqual([]);
+    expect(hub.server.requests).toEqual([]);
   });
 
   it("HTTP errors become LoadErrors naming the URL and the status", async () => {
     const missing = await loadError(downloadModel(REPO, opts({ files: ["nope.json"] })));
-    expect(missing.message).toContain(`${server.endpoint}/${REPO}/resolve/main/nope.json`);
+    expect(missing.message).toContain(`${hub.server.endpoint}/${REPO}/resolve/main/nope.json`);
     expect(missing.message).toMatch(/HTTP 404.*EntryNotFound/);
-    server.faults.hubStatus = 500;
+    hub.server.faults.hubStatus = 500;
     const e500 = await loadError(downloadModel(REPO, opts()));
-    expect(e500.message).toContain(`${server.endpoint}/${REPO}/resolve/main/config.json`);
+    expect(e500.message).toContain(`${hub.server.endpoint}/${REPO}/resolve/main/config.json`);
     expect(e500.message).toMatch(/HTTP 500/);
-    delete server.faults.hubStatus;
-    server.faults.cdnStatus = 403;
+    delete hub.server.faults.hubStatus;
+    hub.server.faults.cdnStatus = 403;
     const cdn = await loadError(downloadModel(REPO, opts()));
     expect(cdn.message).toMatch(/HTTP 403/);
-    expect(cdn.message).toContain(`redirected to ${server.cdn}/repos/`);
+    expect(cdn.message).toContain(`redirected to ${hub.server.cdn}/repos/`);
     expect(cdn.message).not.toContain("Signature"); // the signed query is not printed
-    delete server.faults.cdnStatus;
+    delete hub.server.faults.cdnStatus;
     const unknown = await loadError(downloadModel("nobody/nothing", opts()));
     expect(unknown.message).toMatch(/HTTP 401.*RepoNotFound.*HF_TOKEN/);
     const rev = await loadError(downloadModel(REPO, opts({ revision: "v9" })));
@@ -258,38 +238,38 @@ describe("download", () => {
   });
 
   it("5xx gateway errors are retried; a redirect loop stops after 10 hops; a non-hub server is named", async () => {
-    server.faults.cdnStatus = 503;
+    hub.server.faults.cdnStatus = 503;
     const e = await loadError(downloadModel(REPO, opts({ retries: 2 })));
     expect(e.message).toMatch(/HTTP 503/);
     expect(e.message).toMatch(/3 tries/);
     expect(cdnGets()).toBe(3);
-    delete server.faults.cdnStatus;
-    server.faults.redirectLoop = true;
-    server.requests.length = 0;
+    delete hub.server.faults.cdnStatus;
+    hub.server.faults.redirectLoop = true;
+    hub.server.requests.length = 0;
     expect((await loadError(downloadModel(REPO, opts()))).message).toMatch(/more than 10 redirects/);
-    expect(server.requests).toHaveLength(11);
-    delete server.faults.redirectLoop;
-    server.faults.noCommit = true;
+    expect(hub.server.requests).toHaveLength(11);
+    delete hub.server.faults.redirectLoop;
+    hub.server.faults.noCommit = true;
     expect((await loadError(downloadModel(REPO, opts()))).message).toMatch(/X-Repo-Commit/);
   });
 
   it("follows the hub's relative redirect for renamed repos; the cache is named by the requested repo", async () => {
     const snap = await downloadModel("gpt2-small", opts());
     expect(snap).toBe(join(repoDir("gpt2"), "snapshots", COMMIT));
-    expect(server.requests[0].url).toBe("/gpt2/resolve/main/config.json");
-    expect(server.requests[1].url).toBe(`/${REPO}/resolve/main/config.json`);
+    expect(hub.server.requests[0].url).toBe("/gpt2/resolve/main/config.json");
+    expect(hub.server.requests[1].url).toBe(`/${REPO}/resolve/main/config.json`);
     expect(readFileSync(join(snap, "model.safetensors")).equals(WEIGHTS)).toBe(true);
   });
 
   it("sends the token to the hub only, never to the CDN on another host", async () => {
     await downloadModel(REPO, opts({ token: "hf_secret" }));
-    for (const r of server.requests) {
+    for (const r of hub.server.requests) {
       expect(r.headers.authorization).toBe(r.server === "hub" ? "Bearer hf_secret" : undefined);
     }
-    cache = join(root, `cache${n++}`);
-    server.requests.length = 0;
+    hub.cache = hub.fresh("cache");
+    hub.server.requests.length = 0;
     await withEnv({ HF_TOKEN: "hf_env" }, () => downloadModel(REPO, opts({ token: undefined })));
-    expect(server.requests[0].headers.authorization).toBe("Bearer hf_env");
+    expect(hub.server.requests[0].headers.authorization).toBe("Bearer hf_env");
   });
 
   it("two downloads of one repo at once share the work", async () => {
@@ -302,33 +282,33 @@ describe("download", () => {
   it("rejects names that are neither registry models nor repo ids", async () => {
     expect((await loadError(downloadModel("not a model", opts()))).message).toMatch(/unknown model/);
     expect((await loadError(downloadModel(REPO, opts({ files: ["../escape"] })))).message).toMatch(/invalid file name/);
-    expect(server.requests).toEqual([]);
+    expect(hub.server.requests).toEqual([]);
   });
 });
 
 describe("resolvePretrainedDir", () => {
   it("downloads a registry model using HF_HOME and HF_ENDPOINT, then serves it from the cache", async () => {
-    const home = join(root, `home${n++}`);
-    await withEnv({ HF_HOME: home, HF_HUB_CACHE: undefined, HUGGINGFACE_HUB_CACHE: undefined, HF_ENDPOINT: server.endpoint, HF_HUB_OFFLINE: undefined, HF_TOKEN: undefined }, async () => {
+    const home = hub.fresh("home");
+    await withEnv({ HF_HOME: home, HF_HUB_CACHE: undefined, HUGGINGFACE_HUB_CACHE: undefined, HF_ENDPOINT: hub.server.endpoint, HF_HUB_OFFLINE: undefined, HF_TOKEN: undefined }, async () => {
       expect(await resolvePretrainedDir("toy-ioi")).toBeNull();
       expect(await resolvePretrainedDir("some/dir")).toBeNull();
       const dir = await resolvePretrainedDir("gpt2", { progressBar: false });
       expect(dir).toBe(join(home, "hub", "models--gpt2", "snapshots", COMMIT));
-      server.requests.length = 0;
+      hub.server.requests.length = 0;
       await withEnv({ HF_HUB_OFFLINE: "1" }, async () => expect(await resolvePretrainedDir("gpt2-small")).toBe(dir));
-      expect(server.requests).toEqual([]);
+      expect(hub.server.requests).toEqual([]);
       expect((await loadHfModelDir(dir!)).cfg.nLayers).toBe(4);
       await withEnv({ HF_HUB_OFFLINE: "1" }, async () => {
         expect((await loadError(resolvePretrainedDir("gpt2-xl"))).message).toMatch(/not in the Hugging Face cache.*offline/);
       });
-      expect(server.requests).toEqual([]);
+      expect(hub.server.requests).toEqual([]);
     });
   });
 });
 
 describe("tlens download", () => {
   it("downloads into HF_HOME and prints the snapshot folder", async () => {
-    const home = join(root, `home${n++}`);
+    const home = hub.fresh("home");
     const run = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
       new Promise((resolve) => {
         execFile(process.execPath, ["--import", "tsx", repoPath("src/cli/main.ts"), ...args], {
@@ -336,11 +316,11 @@ describe("tlens download", () => {
           env: { ...process.env, HF_HOME: home, HF_HUB_CACHE: "", HF_ENDPOINT: "", HF_HUB_OFFLINE: "", HF_TOKEN: "" },
         }, (err, stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stdout, stderr }));
       });
-    const ok = await run(["download", "gpt2-small", "--endpoint", server.endpoint]);
+    const ok = await run(["download", "gpt2-small", "--endpoint", hub.server.endpoint]);
     expect(ok.stderr).toBe("");
     expect(ok.code).toBe(0);
     expect(ok.stdout.trim()).toBe(join(home, "hub", "models--gpt2", "snapshots", COMMIT));
-    const bad = await run(["download", "gpt2-small", "--endpoint", server.endpoint, "--revision", "v9"]);
+    const bad = await run(["download", "gpt2-small", "--endpoint", hub.server.endpoint, "--revision", "v9"]);
     expect(bad.code).toBe(1);
     // revision v9 is not cached, so the hub is asked, and it has no such revision
     expect(bad.stderr).toMatch(/HTTP 404/);

@@ -175,11 +175,13 @@ describe("readSafetensors: dtypes", () => {
     expect([...f.tensors.keys()]).toEqual(["scalar", "empty2", "vec", "empty"]); // file order (by data offset)
   });
 
-  it("allows holes between tensors and trailing bytes, and returns tensors that own their memory", () => {
+  it("allows holes between tensors (trailing bytes only when asked), and returns tensors that own their memory", () => {
     const data = new Uint8Array(40).fill(7);
     const header = JSON.stringify({ b: { dtype: "F32", shape: [2], data_offsets: [24, 32] }, a: { dtype: "F32", shape: [2], data_offsets: [4, 12] } });
+    expect(() => readSafetensors(buildFile(header, data), "holes")).toThrow(/holes: 8 bytes after the end of the last tensor/);
+    expect(readSafetensors(buildFile(header, data.subarray(0, 32)), "holes").tensors.size).toBe(2);
     const file = buildFile(header, data);
-    const f = readSafetensors(file, "holes");
+    const f = readSafetensors(file, "holes", { allowTrailingBytes: true });
     expect(f.tensors.get("a")!.shape).toEqual([2]);
     file.fill(0);
     expect(f.tensors.get("a")!.dataSync()[0]).not.toBe(0); // copied, not a view of the file

@@ -104,6 +104,21 @@ describe("hooks", () => {
     await sameAsClean();
   });
 
+  it("hooks fire in TL's order: with split q/k/v inputs the three input hooks fire before ln1 (three times)", async () => {
+    model.setUseSplitQkvInput(true);
+    try {
+      const fired: string[] = [];
+      await model.runWithHooks(tokens, { fwdHooks: [[(n) => n.startsWith("blocks.0.") && !n.includes(".attn.") && !n.includes("mlp"), (_a, h) => { fired.push(h.name); }]] });
+      const ln1 = ["blocks.0.ln1.hook_scale", "blocks.0.ln1.hook_normalized"];
+      expect(fired.slice(0, 10)).toEqual(["blocks.0.hook_resid_pre", "blocks.0.hook_q_input", "blocks.0.hook_k_input", "blocks.0.hook_v_input", ...ln1, ...ln1, ...ln1]);
+      // the forward order of hookNames() lists each hook once, in the same order
+      expect(model.hookNames().filter((n) => fired.includes(n))).toEqual([...new Set(fired)]);
+    } finally {
+      model.setUseSplitQkvInput(false);
+    }
+    await sameAsClean();
+  });
+
   it("stopAtLayer and startAtLayer compose to the full forward", async () => {
     const resid = await model.forward(tokens, { stopAtLayer: 2 });
     expect(resid.shape).toEqual([2, 12, 64]);

@@ -8,11 +8,11 @@
 // prompts do) starts at q, and one that changes nothing the metric reads is not run: its score is the corrupted
 // run's. The result equals re-running the whole model per patch (test/analysis/patching).
 import { HookError } from "../../errors.js";
-import { cat, Tensor } from "../../tensor/index.js";
+import { cat, type Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { ActivationCache } from "../../model/activation-cache.js";
-import { KeyValueCacheEntry } from "../../model/kv-cache.js";
 import type { HookFn } from "../../model/hook-point.js";
+import { blockHasSharedHooks, KeyValuePrefix, logitsFromResidual, runBlockFromZ, runBlocks, tileBatch } from "../../model/run/index.js";
 import type { PatchSetter } from "./setters.js";
 
 /** One patched run: its place in the result, the hook it edits and the first position it can change. */
@@ -48,8 +48,8 @@ export async function metricValue(metric: MetricFn, logits: Tensor): Promise<num
 }
 
 /** A fresh copy of x [batch, ...] repeated `times` along the batch: [times * batch, ...] (patches write into it). */
-function tileBatch(x: Tensor, times: number): Tensor {
-  return times === 1 ? x.clone() : cat(Array.from({ length: times }, () => x), 0);
+function freshTiles(x: Tensor, times: number): Tensor {
+  return times === 1 ? x.clone() : tileBatch(x, times);
 }
 
 export async function fastSweep(inp: SweepInputs, variants: PatchVariant[], out: Float64Array): Promise<void> {
@@ -147,36 +147,31 @@ async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: Pat
   metricAbs: number[] | null): Promise<ChunkRun> {
   const { model } = inp;
   const last = model.cfg.nLayers - 1;
-  for (const hp of model.hookPoints.values()) hp.positionOffset = p;
   let residual: Tensor | null = null;
   let members: PatchVariant[] = [];
   let firstPos = p;
-  try {
-    for (let l = chunk[0].layer; l <= last; l++) {
-      const block = model.blocks[l];
-      const newcomers = chunk.filter((v) => v.layer === l);
-      // z patches at a block nothing else hooks skip its attention: their z is the corrupted run's, patched
-      const quiet = !block.hookPoints.some((h) => h.hasHooks);
-      const fromZ = quiet ? newcomers.filter((v) => v.hookName === block.attn.hookZ.name) : [];
-      const hooked = newcomers.filter((v) => !fromZ.includes(v));
-      if (hooked.length) {
-        const fresh = tileBatch(corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, p, inp.corruptedTokens.shape[1] - p), hooked.length);
-        residual = residual ? cat([residual, fresh], 0) : fresh;
-        members = [...members, ...hooked];
-      }
-      if (l === last && !hooked.length) firstPos = lastBlockStart(model, metricAbs, p);
-      const parts: Tensor[] = [];
-      if (residual) parts.push(await runBlock(inp, corrupted, l, residual, members, hooked, p, firstPos));
-      if (fromZ.length) {
-        parts.push(await runBlockFromZ(inp, corrupted, l, fromZ, p, firstPos));
-        members = [...members, ...fromZ];
-      }
-      if (parts.length) residual = parts.length === 1 ? parts[0] : cat(parts, 0);
+  for (let l = chunk[0].layer; l <= last; l++) {
+    const newcomers = chunk.filter((v) => v.layer === l);
+    // z patches at a block no shared hook touches skip its attention: their z is the corrupted run's, patched
+    const quiet = !blockHasSharedHooks(model, l);
+    const fromZ = quiet ? newcomers.filter((v) => v.hookName === `blocks.${l}.attn.hook_z`) : [];
+    const hooked = newcomers.filter((v) => !fromZ.includes(v));
+    if (hooked.length) {
+      const fresh = freshTiles(corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, p, inp.corruptedTokens.shape[1] - p), hooked.length);
+      residual = residual ? cat([residual, fresh], 0) : fresh;
+      members = [...members, ...hooked];
     }
-  } finally {
-    for (const hp of model.hookPoints.values()) hp.positionOffset = 0;
+    if (l === last && !hooked.length) firstPos = lastBlockStart(metricAbs, p);
+    const parts: Tensor[] = [];
+    if (residual) parts.push(await runBlock(inp, corrupted, l, residual, members, hooked, p, firstPos));
+    if (fromZ.length) {
+      parts.push(await runBlockFromZPatched(inp, corrupted, l, fromZ, p, firstPos));
+      members = [...members, ...fromZ];
+    }
+    if (parts.length) residual = parts.length === 1 ? parts[0] : cat(parts, 0);
   }
   if (!residual) throw new HookError("patching: no variant to run");
+  // the runner computes the last block's outputs from firstPos only when nothing hooks it; it returns those
   return { residual, firstPos };
 }
 
@@ -184,27 +179,15 @@ async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: Pat
  *  hooks; positions before firstPos (> p only in the last block) contribute keys and values only. */
 async function runBlock(inp: SweepInputs, corrupted: ActivationCache, l: number, residual: Tensor, members: PatchVariant[],
   hooked: PatchVariant[], p: number, firstPos: number): Promise<Tensor> {
-  const { model } = inp;
   const batch = inp.corruptedTokens.shape[0];
-  const entry = new KeyValueCacheEntry();
-  if (p > 0) {
-    entry.keys = tileBatch(corrupted.get(`blocks.${l}.attn.hook_k`).narrow(1, 0, p), members.length);
-    entry.values = tileBatch(corrupted.get(`blocks.${l}.attn.hook_v`).narrow(1, 0, p), members.length);
-  }
   // one hook per hook name edits the rows of the variants that patch it at this layer
-  const hooks = new Map<string, PatchVariant[]>();
-  for (const v of hooked) hooks.set(v.hookName, [...(hooks.get(v.hookName) ?? []), v]);
-  const fwdHooks: [string, HookFn][] = [...hooks.entries()].map(([name, vs]) => [name, (act: Tensor) => {
+  const byName = new Map<string, PatchVariant[]>();
+  for (const v of hooked) byName.set(v.hookName, [...(byName.get(v.hookName) ?? []), v]);
+  const hooks: [string, HookFn][] = [...byName.entries()].map(([name, vs]) => [name, (act: Tensor) => {
     for (const v of vs) patchRows(inp, act.narrow(0, members.indexOf(v) * batch, batch), v, p);
   }]);
-  const block = model.blocks[l];
-  let input = residual;
-  if (firstPos > p) {
-    // only the positions the metric reads need the last block's output; earlier ones give keys and values
-    await block.appendKeysValues(input.narrow(1, 0, firstPos - p), { attentionMask: null, kvCache: entry });
-    input = input.narrow(1, firstPos - p, input.shape[1] - (firstPos - p));
-  }
-  return model.withHooks(fwdHooks, () => block.forward(input, { attentionMask: null, kvCache: entry }));
+  const prefix = KeyValuePrefix.fromCache(corrupted, p, members.length);
+  return runBlocks(inp.model, residual, { from: l, to: l + 1, prefix, hooks, outputFrom: firstPos });
 }
 
 /** Writes variant v's clean activation into rows [batch, nPos - p, ...] of its stacked activation, in place. */
@@ -215,24 +198,21 @@ function patchRows(inp: SweepInputs, rows: Tensor, v: PatchVariant, p: number): 
 
 /** Block l for z patches that join there: the corrupted run's z, patched, through the rest of the block, from
  *  position firstPos on: [vs * batch, nPos - firstPos, d_model]. */
-async function runBlockFromZ(inp: SweepInputs, corrupted: ActivationCache, l: number, vs: PatchVariant[], p: number,
+async function runBlockFromZPatched(inp: SweepInputs, corrupted: ActivationCache, l: number, vs: PatchVariant[], p: number,
   firstPos: number): Promise<Tensor> {
-  const block = inp.model.blocks[l];
   const batch = inp.corruptedTokens.shape[0];
   const n = inp.corruptedTokens.shape[1] - p;
-  const z = tileBatch(corrupted.get(block.attn.hookZ.name).narrow(1, p, n), vs.length);
+  const z = freshTiles(corrupted.get(`blocks.${l}.attn.hook_z`).narrow(1, p, n), vs.length);
   vs.forEach((v, i) => patchRows(inp, z.narrow(0, i * batch, batch), v, p));
-  const resid = tileBatch(corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, firstPos, n - (firstPos - p)), vs.length);
-  return block.forwardFromZ(resid, z.narrow(1, firstPos - p, n - (firstPos - p)));
+  const resid = freshTiles(corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, firstPos, n - (firstPos - p)), vs.length);
+  return runBlockFromZ(inp.model, l, resid, z.narrow(1, firstPos - p, n - (firstPos - p)), { positionOffset: firstPos });
 }
 
-/** The first position whose last-block output the metric needs: the first metric position ≥ p, when the last
- *  block runs no hook and can append keys and values on its own; else p. */
-function lastBlockStart(model: HookedTransformer, metricAbs: number[] | null, p: number): number {
-  const block = model.blocks[model.cfg.nLayers - 1];
+/** The first position whose last-block output the metric needs: the first metric position ≥ p (the runner
+ *  computes earlier positions' keys and values only, when nothing hooks the block), else p. */
+function lastBlockStart(metricAbs: number[] | null, p: number): number {
   const read = metricAbs?.filter((q) => q >= p) ?? [];
-  if (!read.length || model.cfg.useAttnIn || model.cfg.useSplitQkvInput || block.hookPoints.some((h) => h.hasHooks)) return p;
-  return Math.min(...read);
+  return read.length ? Math.min(...read) : p;
 }
 
 /** Logits where the metric reads them and the metric for every variant of the chunk. */
@@ -246,10 +226,8 @@ async function scoreChunk(inp: SweepInputs, chunk: PatchVariant[], run: ChunkRun
   const recomputed = wanted.filter((q) => q >= p);
   let fresh: Tensor | null = null;
   if (recomputed.length) {
-    const at = Int32Array.from(recomputed.map((q) => q - run.firstPos));
-    const picked = run.residual.get(":", Tensor.fromTypedArray(at, [recomputed.length]));
-    const normalized = model.lnFinal ? await model.lnFinal.forward(picked) : picked;
-    fresh = model.unembed.forward(normalized); // [chunk * batch, recomputed, d_vocab]
+    // [chunk * batch, recomputed, d_vocab]
+    fresh = await logitsFromResidual(model, run.residual, recomputed.map((q) => q - run.firstPos));
   }
   for (let i = 0; i < chunk.length; i++) {
     const rows = fresh ? fresh.narrow(0, i * batch, batch) : null;

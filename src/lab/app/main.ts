@@ -156,6 +156,8 @@ async function showDla(): Promise<void> {
 async function runPrompt(): Promise<void> {
   const prompt = ui.prompt.value;
   ui.run.disabled = true;
+  // the panels show the previous prompt until this run redraws them: not "rendered" meanwhile
+  for (const el of [ui.attention, ui.lens, ui.dla]) el.removeAttribute("data-rendered");
   try {
     const r = await client.run({ prompt });
     current = { prompt, top: r.predictions[0].text };
@@ -318,6 +320,8 @@ async function start(): Promise<void> {
   }
   // ?mode=browser starts in the page; when that fails the page says why and stays on the server
   if (new URLSearchParams(location.search).get("mode") === "browser") await setMode(true, mode, info.model).catch(showError);
+  // the default prompt is run at once, so the page opens with every panel drawn (its failure shows like any other)
+  await runPrompt().catch(showError);
   document.body.dataset.ready = "1";
 }
 

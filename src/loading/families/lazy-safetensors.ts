@@ -4,7 +4,7 @@
 import { LoadError } from "../../errors.js";
 import type { Tensor } from "../../tensor/index.js";
 import { readJsonFile } from "../fs.js";
-import { decodeTensor, parseSafetensorsHeader, readHeaderLength, type SafetensorsEntry } from "../safetensors.js";
+import { decodeTensor, parseSafetensorsHeader, readHeaderLength, type ReadSafetensorsOptions, type SafetensorsEntry } from "../safetensors.js";
 import type { TensorSource } from "./tensors.js";
 
 interface Located { fd: number; file: string; dataStart: number; entry: SafetensorsEntry }
@@ -17,17 +17,19 @@ export class LazySafetensors implements TensorSource {
     private readonly fds: number[],
     private readonly readSync: ReadSync,
     private readonly closeSync: (fd: number) => void,
+    private readonly options: ReadSafetensorsOptions,
   ) {}
 
-  /** Opens `weightsFile` in `dir` (a .safetensors file or a shard index) and reads the headers. */
-  static async open(dir: string, weightsFile: string): Promise<LazySafetensors> {
+  /** Opens `weightsFile` in `dir` (a .safetensors file or a shard index) and reads the headers; `options` as
+   *  readSafetensorsFile's (trailing bytes, the finiteness check of each tensor as it is read). */
+  static async open(dir: string, weightsFile: string, options: ReadSafetensorsOptions = {}): Promise<LazySafetensors> {
     const fs = await import("node:fs");
     const path = await import("node:path");
     const full = path.join(dir, weightsFile);
     const shards = weightsFile.endsWith(".index.json") ? await shardsOf(full, path.isAbsolute) : new Map([[weightsFile, null]]);
     const where = new Map<string, Located>();
     const fds: number[] = [];
-    const lazy = new LazySafetensors(where, fds, fs.readSync, fs.closeSync);
+    const lazy = new LazySafetensors(where, fds, fs.readSync, fs.closeSync, options);
     try {
       for (const [shard, listed] of shards) {
         const file = path.join(dir, shard);
@@ -40,7 +42,7 @@ export class LazySafetensors implements TensorSource {
         fds.push(fd);
         const size = fs.fstatSync(fd).size;
         const n = readHeaderLength(lazy.read(fd, file, 0, Math.min(8, size)), size, file);
-        const header = parseSafetensorsHeader(lazy.read(fd, file, 8, n), size, file);
+        const header = parseSafetensorsHeader(lazy.read(fd, file, 8, n), size, file, options);
         for (const entry of header.entries) {
           if (listed && !listed.has(entry.name)) throw new LoadError(`${file}: tensor "${entry.name}" is not listed in ${weightsFile}`);
           where.set(entry.name, { fd, file, dataStart: header.dataStart, entry });
@@ -66,7 +68,7 @@ export class LazySafetensors implements TensorSource {
     const at = this.where.get(name);
     if (!at) return undefined;
     const { fd, file, dataStart, entry } = at;
-    return decodeTensor(entry, this.read(fd, file, dataStart + entry.begin, entry.end - entry.begin), file);
+    return decodeTensor(entry, this.read(fd, file, dataStart + entry.begin, entry.end - entry.begin), file, this.options);
   }
 
   /** Each tensor's dtype as stored. */

@@ -2,6 +2,7 @@
 import { TlensError } from "../../errors.js";
 import { Tensor, zeros } from "../../tensor/index.js";
 import { HookPoint } from "../hook-point.js";
+import type { RunContext } from "../run/context.js";
 
 const ACTIVATIONS: Record<string, (x: Tensor) => Tensor> = {
   gelu_new: (x) => x.geluNew(),
@@ -44,9 +45,9 @@ export class MLP {
   params(): [string, Tensor][] { return [["W_in", this.W_in], ["b_in", this.b_in], ["W_out", this.W_out], ["b_out", this.b_out]]; }
 
   /** [batch, pos, d_model] → [batch, pos, d_model] */
-  async forward(x: Tensor): Promise<Tensor> {
-    const pre = await this.hookPre.run(x.matmul(this.W_in).add_(this.b_in));
-    const post = await this.hookPost.run(this.act(pre));
+  async forward(x: Tensor, ctx: RunContext): Promise<Tensor> {
+    const pre = await this.hookPre.run(x.matmul(this.W_in).add_(this.b_in), ctx);
+    const post = await this.hookPost.run(this.act(pre), ctx);
     return post.matmul(this.W_out).add_(this.b_out);
   }
 }
@@ -88,10 +89,10 @@ export class GatedMLP {
   }
 
   /** [batch, pos, d_model] → [batch, pos, d_model] */
-  async forward(x: Tensor): Promise<Tensor> {
-    const pre = await this.hookPre.run(x.matmul(this.W_gate));
-    const preLinear = await this.hookPreLinear.run(x.matmul(this.W_in));
-    const post = await this.hookPost.run(this.act(pre).mul(preLinear).add_(this.b_in));
+  async forward(x: Tensor, ctx: RunContext): Promise<Tensor> {
+    const pre = await this.hookPre.run(x.matmul(this.W_gate), ctx);
+    const preLinear = await this.hookPreLinear.run(x.matmul(this.W_in), ctx);
+    const post = await this.hookPost.run(this.act(pre).mul(preLinear).add_(this.b_in), ctx);
     return post.matmul(this.W_out).add_(this.b_out);
   }
 }

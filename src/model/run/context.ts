@@ -1,0 +1,51 @@
+// A run's own state: the hooks a call added (runWithHooks, runWithCache, a patching sweep) and the absolute position
+// of the activations' first position. It is passed down the forward, so overlapping calls never see each other's
+// hooks, caches or positions. Hooks added with model.addHook (permanent or not) live on the shared hook points and
+// fire in every run, as in TransformerLens.
+import { isReader, selectHooks, type HookFn, type HookPoint, type NameFilter } from "../hook-point.js";
+
+export class RunContext {
+  private constructor(
+    private readonly own: ReadonlyMap<HookPoint, readonly HookFn[]>,
+    /** Fire no hook at all, shared ones included: component calls made by analyses (the runner's). */
+    readonly quiet: boolean,
+    /** Absolute position of index 0 of the activations' pos dim (the KV prefix's length; 0 in a plain run). */
+    readonly positionOffset: number,
+  ) {}
+
+  /** A run with no hooks of its own (shared hooks fire). */
+  static plain(positionOffset = 0): RunContext { return new RunContext(EMPTY, false, positionOffset); }
+
+  /** A run that fires no hook, shared ones included. */
+  static quiet(positionOffset = 0): RunContext { return new RunContext(EMPTY, true, positionOffset); }
+
+  /** A run with its own hooks, selected from the model's hook points (an unknown exact name throws). */
+  static withHooks(points: ReadonlyMap<string, HookPoint>, hooks: readonly (readonly [NameFilter, HookFn])[], positionOffset = 0): RunContext {
+    const own = new Map<HookPoint, HookFn[]>();
+    for (const [filter, fn] of hooks) for (const p of selectHooks(points, filter)) own.set(p, [...(own.get(p) ?? []), fn]);
+    return new RunContext(own, false, positionOffset);
+  }
+
+  /** The same hooks with activations starting at absolute position `positionOffset`. */
+  at(positionOffset: number): RunContext {
+    return positionOffset === this.positionOffset ? this : new RunContext(this.own, this.quiet, positionOffset);
+  }
+
+  /** This run's own hooks at a point, in the order they were given. */
+  hooksAt(point: HookPoint): readonly HookFn[] {
+    return this.quiet ? NONE : this.own.get(point) ?? NONE;
+  }
+
+  /** Does any hook (shared or this run's) fire at the point? */
+  hooked(point: HookPoint): boolean {
+    return !this.quiet && (point.hasHooks || this.own.has(point));
+  }
+
+  /** No hook fires at the point, or only readers (readerHook) do. */
+  onlyReaders(point: HookPoint): boolean {
+    return this.quiet || (point.onlyReaders && this.hooksAt(point).every(isReader));
+  }
+}
+
+const EMPTY: ReadonlyMap<HookPoint, readonly HookFn[]> = new Map();
+const NONE: readonly HookFn[] = [];

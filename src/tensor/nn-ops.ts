@@ -1,0 +1,124 @@
+// The transformer's own ops, as tensor ops so that model code never touches a buffer: the attention mask, the
+// softmax whose fully masked rows give zeros, rotary embeddings and the fused layer norm. Each is one function
+// with plain tensor inputs and a fresh output (the autodiff adds one backward per function).
+import { getBackend } from "../backend/index.js";
+import { ShapeError } from "../errors.js";
+import { Tensor } from "./tensor.js";
+
+/** scores [batch, head, q, k] (float32) → a copy with -inf where a query may not look: above the causal diagonal
+ *  (query i sees keys ≤ i + (k - q), the k - q earlier keys being a KV cache's) when `causal`, and on padded keys
+ *  (keyMask [batch, k], 0 = padding). TransformerLens's masked hook_attn_scores. */
+export function maskAttentionScores(scores: Tensor, causal: boolean, keyMask: Tensor | null): Tensor {
+  const [batch, heads, qLen, kLen] = scores.shape;
+  if (keyMask && (keyMask.ndim !== 2 || keyMask.shape[0] !== batch || keyMask.shape[1] !== kLen)) {
+    throw new ShapeError(`maskAttentionScores: the key mask has shape [${keyMask.shape}], expected [${batch}, ${kLen}]`);
+  }
+  const out = scores.clone();
+  if (!causal && !keyMask) return out;
+  const data = out.storage.data;
+  const offset = kLen - qLen;
+  const mask = keyMask ? keyMask.to("int32").contiguous().dataSync() : null;
+  for (let b = 0; b < batch; b++) {
+    for (let h = 0; h < heads; h++) {
+      const base = (b * heads + h) * qLen * kLen;
+      for (let i = 0; i < qLen; i++) {
+        const row = base + i * kLen;
+        if (causal) for (let j = Math.max(i + offset + 1, 0); j < kLen; j++) data[row + j] = -Infinity;
+        if (mask) for (let j = 0; j < kLen; j++) if (!mask[b * kLen + j]) data[row + j] = -Infinity;
+      }
+    }
+  }
+  return out;
+}
+
+/** softmax over the last dim, where rows with no finite entry (every key masked) give zeros instead of NaN, as
+ *  TransformerLens's pattern: [..., k] → [..., k]. */
+export function softmaxOrZero(x: Tensor): Tensor {
+  const p = x.softmax(-1);
+  const d = p.storage.data;
+  for (let i = 0; i < d.length; i++) if (Number.isNaN(d[i])) d[i] = 0;
+  return p;
+}
+
+export interface RotaryOptions {
+  /** How many leading dims of each head rotate (TL's rotary_dim). */
+  dim: number;
+  base: number;
+  /** GPT-J / llama2.c pairs (2i, 2i+1) instead of TL's default rotate-half pairs (i, i + dim/2). */
+  adjacentPairs: boolean;
+  nCtx: number;
+}
+
+const rotaryTables = new Map<string, { sin: Float32Array; cos: Float32Array }>();
+
+/** TL's calculate_sin_cos_rotary in float32: angle(pos, i) = pos / base^(i' / (dim/2)), i' = i mod dim/2 (rotate-half)
+ *  or floor(i / 2) (adjacent pairs). Tables [n_ctx, dim], computed once per options. */
+export function rotarySinCos(o: RotaryOptions): { sin: Float32Array; cos: Float32Array } {
+  const key = `${o.dim}/${o.base}/${o.adjacentPairs}/${o.nCtx}`;
+  const hit = rotaryTables.get(key);
+  if (hit) return hit;
+  const half = o.dim / 2;
+  const freq = new Float32Array(o.dim);
+  for (let i = 0; i < o.dim; i++) {
+    const d = o.adjacentPairs ? Math.floor(i / 2) : i % half;
+    freq[i] = Math.fround(Math.pow(o.base, Math.fround(d / half)));
+  }
+  const sin = new Float32Array(o.nCtx * o.dim);
+  const cos = new Float32Array(o.nCtx * o.dim);
+  for (let p = 0; p < o.nCtx; p++) {
+    for (let i = 0; i < o.dim; i++) {
+      const angle = Math.fround(p / freq[i]);
+      sin[p * o.dim + i] = Math.sin(angle);
+      cos[p * o.dim + i] = Math.cos(angle);
+    }
+  }
+  const tables = { sin, cos };
+  rotaryTables.set(key, tables);
+  return tables;
+}
+
+/** TL's apply_rotary: x [batch, pos, heads, d_head] rotated by the angles of positions [batch, pos] (int32, each
+ *  < nCtx): x·cos + rotate(x)·sin on the first `dim` dims of each head (rotate-half, or adjacent pairs), the rest
+ *  unchanged. Float32 arithmetic, as torch's. → [batch, pos, heads, d_head] */
+export function rotary(x: Tensor, positions: Tensor, o: RotaryOptions): Tensor {
+  const [batch, pos, heads, d] = x.shape;
+  if (positions.ndim !== 2 || positions.shape[0] !== batch || positions.shape[1] !== pos) {
+    throw new ShapeError(`rotary: positions have shape [${positions.shape}], expected [${batch}, ${pos}]`);
+  }
+  const { sin, cos } = rotarySinCos(o);
+  const src = x.to("float32").contiguous().dataSync() as Float32Array;
+  const at = positions.to("int32").contiguous().dataSync();
+  const out = new Float32Array(src.length);
+  const rd = o.dim;
+  const half = rd / 2;
+  const f = Math.fround;
+  for (let bp = 0; bp < batch * pos; bp++) {
+    const position = at[bp];
+    if (!(position >= 0 && position < o.nCtx)) throw new ShapeError(`rotary: position ${position} is outside 0 .. n_ctx - 1 = ${o.nCtx - 1}`);
+    const tb = position * rd;
+    for (let h = 0; h < heads; h++) {
+      const base = (bp * heads + h) * d;
+      for (let i = 0; i < rd; i++) {
+        const flip = o.adjacentPairs
+          ? (i % 2 === 0 ? -src[base + i + 1] : src[base + i - 1])
+          : (i < half ? -src[base + i + half] : src[base + i - half]);
+        out[base + i] = f(f(src[base + i] * cos[tb + i]) + f(flip * sin[tb + i]));
+      }
+      for (let i = rd; i < d; i++) out[base + i] = src[base + i];
+    }
+  }
+  return Tensor.fromTypedArray(out, x.shape);
+}
+
+/** Fused layer norm over the last dim of x [..., d] (float32): normalized = (x - mean) / scale (* w + b when
+ *  given, [d] each), scale = sqrt(var + eps) [..., 1] (TransformerLens's hook_scale). */
+export function layerNorm(x: Tensor, w: Tensor | null, b: Tensor | null, eps: number): { normalized: Tensor; scale: Tensor } {
+  const d = x.shape[x.ndim - 1];
+  const xc = x.to("float32").contiguous();
+  const normalized = Tensor.empty(x.shape, "float32");
+  const scale = Tensor.empty([...x.shape.slice(0, -1), 1], "float32");
+  const vec = (t: Tensor | null): Float32Array | null => (t ? t.to("float32").contiguous().dataSync() as Float32Array : null);
+  getBackend().layerNorm(xc.dataSync() as Float32Array, d ? xc.numel / d : 0, d, eps, vec(w), vec(b),
+    normalized.storage.data as Float32Array, scale.storage.data as Float32Array);
+  return { normalized, scale };
+}
