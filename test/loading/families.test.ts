@@ -98,3 +98,16 @@ describe("family weights stored as F16 / BF16", () => {
       expect(Array.from(weights.get("blocks.1.attn.W_Q")!.dataSync())).toEqual(Array.from(rounded));
     });
 });
+
+describe("family loads check the weights as they stream", () => {
+  it("a NaN weight is refused naming the tensor, unless allowNonFinite", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tlens-fam-nan-"));
+    copyFileSync(`${FAMILIES_DIR}/qwen2/config.json`, join(dir, "config.json"));
+    const { tensors } = await readSafetensorsFile(`${FAMILIES_DIR}/qwen2/model.safetensors`);
+    (tensors.get("model.layers.1.mlp.up_proj.weight")!.dataSync() as Float32Array)[5] = Number.NaN;
+    writeFileSync(join(dir, "model.safetensors"), writeSafetensors(tensors, { format: "pt" }));
+    await expect(loadHfModelDir(dir)).rejects.toThrow(/model\.layers\.1\.mlp\.up_proj\.weight/);
+    const { weights } = await loadHfModelDir(dir, { allowNonFinite: true });
+    expect(Number.isNaN(weights.get("blocks.1.mlp.W_in")!.dataSync()[5 * 128])).toBe(true); // up_proj[0, 5] → W_in[5, 0]
+  });
+});
