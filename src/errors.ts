@@ -12,6 +12,8 @@ export class ShapeError extends TlensError {}
 export class IndexError extends TlensError {}
 /** Bad weight files, configs and downloads. */
 export class LoadError extends TlensError {}
+/** A HookedTransformerConfig that asks for something tlens does not do (a LoadError, so loaders' callers catch it). */
+export class ConfigError extends LoadError {}
 /** Unknown hook names and hooks that return the wrong shape. */
 export class HookError extends TlensError {}
 export class TokenizerError extends TlensError {}

@@ -1,9 +1,10 @@
 // HookedTransformerConfig: TransformerLens's config fields in camelCase, with TL's derived defaults.
 // It lives in src/loading because loaders produce it (and src/model builds on it).
-import { LoadError } from "../errors.js";
+import { ConfigError, LoadError } from "../errors.js";
 
 export type NormalizationType = "LN" | "LNPre" | "RMS" | "RMSPre" | null;
 export type PositionalEmbeddingType = "standard" | "shortformer" | "rotary";
+export type AttnType = "global" | "local";
 export type ActFn = "gelu_new" | "gelu" | "relu" | "silu" | "gelu_fast" | "solu_ln";
 
 export interface HookedTransformerConfig {
@@ -49,13 +50,38 @@ export interface HookedTransformerConfig {
   tieWordEmbeddings: boolean;
   attnScoresSoftCap: number;
   outputLogitsSoftCap: number;
+  /** Local attention: each local layer's query sees the `windowSize` keys ending at itself (TL's window_size). */
+  windowSize: number | null;
+  /** Per layer "global" | "local" (TL's attn_types; used with useLocalAttn). */
+  attnTypes: AttnType[] | null;
+  /** Gemma-2's extra norms after attention and after the MLP (ln1_post, ln2_post). */
+  useNormalizationBeforeAndAfter: boolean;
+  /** Llama-3.1's rotary frequency scaling (TL's use_NTK_by_parts_rope and its four parameters). */
+  useNTKByPartsRope: boolean;
+  ntkByPartsLowFreqFactor: number;
+  ntkByPartsHighFreqFactor: number;
+  ntkByPartsFactor: number;
+  ntkOriginalCtxLen: number;
   /** Token ids the tokenizer uses (null when the model has no tokenizer). */
   bosTokenId: number | null;
   eosTokenId: number | null;
 }
 
-/** Fills TL's defaults and derived fields (d_head, d_mlp, attn_scale, d_vocab_out, n_params) and validates. */
+/**
+ * Fills TL's defaults and derived fields (d_head, d_mlp, attn_scale, d_vocab_out, n_params) and validates, then
+ * refuses (ConfigError) any field the model does not implement yet.
+ */
 export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "config"): HookedTransformerConfig {
+  const cfg = fillConfig(partial, source);
+  refuseUnimplemented(cfg, source);
+  return cfg;
+}
+
+/**
+ * `makeConfig` without the refusal: the config TL would build, also for models tlens cannot run yet. For describing
+ * and converting a model (tests, docs), never for building one.
+ */
+export function fillConfig(partial: Partial<HookedTransformerConfig>, source = "config"): HookedTransformerConfig {
   const need = (name: keyof HookedTransformerConfig): number => {
     const v = partial[name];
     if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
@@ -115,20 +141,59 @@ export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "
     tieWordEmbeddings: partial.tieWordEmbeddings ?? false,
     attnScoresSoftCap: partial.attnScoresSoftCap ?? -1,
     outputLogitsSoftCap: partial.outputLogitsSoftCap ?? -1,
+    windowSize: partial.windowSize ?? null,
+    attnTypes: partial.attnTypes ?? null,
+    useNormalizationBeforeAndAfter: partial.useNormalizationBeforeAndAfter ?? false,
+    useNTKByPartsRope: partial.useNTKByPartsRope ?? false,
+    ntkByPartsLowFreqFactor: partial.ntkByPartsLowFreqFactor ?? 1,
+    ntkByPartsHighFreqFactor: partial.ntkByPartsHighFreqFactor ?? 4,
+    ntkByPartsFactor: partial.ntkByPartsFactor ?? 8,
+    ntkOriginalCtxLen: partial.ntkOriginalCtxLen ?? 8192,
     bosTokenId: partial.bosTokenId ?? null,
     eosTokenId: partial.eosTokenId ?? null,
   };
   if (cfg.normalizationType !== null && !["LN", "LNPre", "RMS", "RMSPre"].includes(cfg.normalizationType)) {
     throw new LoadError(`${source}: unknown normalization_type "${cfg.normalizationType}"`);
   }
+  if (cfg.attnTypes !== null && (cfg.attnTypes.length !== nLayers || cfg.attnTypes.some((t) => t !== "global" && t !== "local"))) {
+    throw new LoadError(`${source}: attn_types must list "global" or "local" for each of the ${nLayers} layers, got ${JSON.stringify(cfg.attnTypes)}`);
+  }
   cfg.nParams = countParams(cfg);
   return cfg;
 }
 
-/** TL's n_params: attention and MLP weight matrices only (no embeddings, biases or norms). */
+/**
+ * Fields TL accepts that tlens's model does not implement yet, each with the test that it is switched on. A config
+ * that sets one is refused here, at construction, instead of silently building a model without it.
+ */
+const UNIMPLEMENTED: ReadonlyArray<[keyof HookedTransformerConfig, (cfg: HookedTransformerConfig) => boolean, string]> = [
+  ["parallelAttnMlp", (c) => c.parallelAttnMlp, "parallel attention + MLP (GPT-NeoX, GPT-J, Phi)"],
+  ["useLocalAttn", (c) => c.useLocalAttn, "local (sliding-window) attention"],
+  ["attnScoresSoftCap", (c) => c.attnScoresSoftCap > 0, "attention-score soft capping"],
+  ["outputLogitsSoftCap", (c) => c.outputLogitsSoftCap > 0, "output-logit soft capping"],
+  ["postEmbeddingLn", (c) => c.postEmbeddingLn, "a LayerNorm after the embedding"],
+  ["useHookTokens", (c) => c.useHookTokens, "hook_tokens"],
+  ["useNormalizationBeforeAndAfter", (c) => c.useNormalizationBeforeAndAfter, "norms after attention and MLP (Gemma-2)"],
+  ["useNTKByPartsRope", (c) => c.useNTKByPartsRope, "NTK-by-parts rotary scaling (Llama-3.1)"],
+];
+
+function refuseUnimplemented(cfg: HookedTransformerConfig, source: string): void {
+  for (const [field, isOn, what] of UNIMPLEMENTED) {
+    if (isOn(cfg)) {
+      throw new ConfigError(
+        `${source}: ${field} = ${JSON.stringify(cfg[field])} asks for ${what}, which tlens does not implement yet; ` +
+        `the model would silently compute without it`,
+      );
+    }
+  }
+}
+
+/**
+ * TL's n_params: attention and MLP weight matrices only (no embeddings, biases or norms). As in TL, attention counts
+ * four [d_model, n_heads·d_head] matrices even under grouped-query attention.
+ */
 function countParams(cfg: HookedTransformerConfig): number {
-  const kvHeads = cfg.nKeyValueHeads ?? cfg.nHeads;
-  const attn = cfg.dModel * cfg.dHead * (2 * cfg.nHeads + 2 * kvHeads);
+  const attn = 4 * cfg.dModel * cfg.dHead * cfg.nHeads;
   const mlp = cfg.attnOnly ? 0 : cfg.dModel * cfg.dMlp * (cfg.gatedMlp ? 3 : 2);
   return cfg.nLayers * (attn + mlp);
 }

@@ -3,9 +3,11 @@ import { LoadError } from "../errors.js";
 import type { Tensor } from "../tensor/index.js";
 import type { HookedTransformerConfig } from "./config.js";
 import { detectModelFiles } from "./detect.js";
+import { convertFamilyWeights } from "./families/index.js";
 import { convertGpt2Weights, type ConvertGpt2Options } from "./gpt2.js";
 import { hfConfigExtras, hfConfigToTL, type HfConfigOptions } from "./hf-config.js";
-import { readSafetensorsFile, type ReadSafetensorsOptions } from "./safetensors.js";
+import { LazySafetensors } from "./families/lazy-safetensors.js";
+import type { ReadSafetensorsOptions } from "./safetensors.js";
 
 /** Reads and parses a JSON file; LoadError naming the file when it is missing or not JSON. */
 export async function readJsonFile(file: string): Promise<unknown> {
@@ -32,42 +34,14 @@ export async function readHfSafetensors(
   weightsFile: string,
   options: ReadSafetensorsOptions = {},
 ): Promise<{ tensors: Map<string, Tensor>; dtypes: Map<string, string> }> {
-  const path = await import("node:path");
-  const full = path.join(dir, weightsFile);
-  if (!weightsFile.endsWith(".index.json")) {
-    const { tensors, dtypes } = await readSafetensorsFile(full, options);
-    return { tensors, dtypes };
+  const lazy = await LazySafetensors.open(dir, weightsFile, options);
+  try {
+    const tensors = new Map<string, Tensor>();
+    for (const name of lazy.keys()) tensors.set(name, lazy.get(name)!);
+    return { tensors, dtypes: lazy.dtypes() };
+  } finally {
+    lazy.close();
   }
-  const index = await readJsonFile(full);
-  const map = (index as { weight_map?: unknown } | null)?.weight_map;
-  if (typeof map !== "object" || map === null || Array.isArray(map)) {
-    throw new LoadError(`${full}: "weight_map" must be an object of tensor name → shard file`);
-  }
-  const shards = new Map<string, string[]>();
-  for (const [name, shard] of Object.entries(map as Record<string, unknown>)) {
-    if (typeof shard !== "string" || shard.length === 0 || path.isAbsolute(shard) || shard.split(/[\\/]/).includes("..")) {
-      throw new LoadError(`${full}: tensor "${name}" maps to an invalid shard file ${JSON.stringify(shard)}`);
-    }
-    shards.set(shard, [...(shards.get(shard) ?? []), name]);
-  }
-  const tensors = new Map<string, Tensor>();
-  const dtypes = new Map<string, string>();
-  for (const [shard, names] of shards) {
-    const shardPath = path.join(dir, shard);
-    const got = await readSafetensorsFile(shardPath, options);
-    for (const name of names) {
-      const t = got.tensors.get(name);
-      if (!t) throw new LoadError(`${shardPath}: tensor "${name}" listed in ${weightsFile} is not in this shard`);
-      tensors.set(name, t);
-      dtypes.set(name, got.dtypes.get(name)!);
-    }
-    for (const name of got.tensors.keys()) {
-      if (!tensors.has(name) && !Object.hasOwn(map, name)) {
-        throw new LoadError(`${shardPath}: tensor "${name}" is not listed in ${weightsFile}`);
-      }
-    }
-  }
-  return { tensors, dtypes };
 }
 
 export interface LoadedHfModel {
@@ -83,7 +57,7 @@ export interface LoadedHfModel {
 }
 
 /**
- * Loads a Hugging Face GPT-2 folder (config.json + model.safetensors, or sharded safetensors): the TL config and
+ * Loads a Hugging Face folder (GPT-2 or a family of src/loading/families) (config.json + model.safetensors, or sharded safetensors): the TL config and
  * the weights converted to TL names. `dir` may also be a file inside the folder.
  */
 export async function loadHfModelDir(
@@ -103,10 +77,20 @@ export async function loadHfModelDir(
   const cfg = hfConfigToTL(hfConfig, configPath, options);
   const extras = hfConfigExtras(hfConfig, configPath);
   const read = { checkFinite: !options.allowNonFinite, allowTrailingBytes: options.allowTrailingBytes };
-  const { tensors, dtypes } = await readHfSafetensors(found.dir, found.files.weights, read);
-  const weights = convertGpt2Weights(tensors, cfg, path.join(found.dir, found.files.weights), {
-    tieWordEmbeddings: extras.tieWordEmbeddings,
-    extraKeys: options.extraKeys,
-  });
+  const weightsPath = path.join(found.dir, found.files.weights);
+  if (extras.architecture === "GPT2LMHeadModel") {
+    const { tensors, dtypes } = await readHfSafetensors(found.dir, found.files.weights, read);
+    const weights = convertGpt2Weights(tensors, cfg, weightsPath, { tieWordEmbeddings: extras.tieWordEmbeddings, extraKeys: options.extraKeys });
+    return { cfg, weights, hfConfig, dtypes, dir: found.dir };
+  }
+  // the other families read each tensor when its conversion step asks for it: the HF and TL copies are never both whole
+  const lazy = await LazySafetensors.open(found.dir, found.files.weights, read);
+  const dtypes = lazy.dtypes();
+  let weights: Map<string, Tensor>;
+  try {
+    weights = convertFamilyWeights(lazy, cfg, hfConfig as Record<string, unknown>, weightsPath);
+  } finally {
+    lazy.close();
+  }
   return { cfg, weights, hfConfig, dtypes, dir: found.dir };
 }

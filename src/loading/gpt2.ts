@@ -6,6 +6,7 @@
 import { LoadError } from "../errors.js";
 import { Tensor } from "../tensor/index.js";
 import type { HookedTransformerConfig } from "./config.js";
+import { transpose2d } from "./families/tensors.js";
 
 export interface ConvertGpt2Options {
   /**
@@ -21,20 +22,6 @@ export interface ConvertGpt2Options {
 }
 
 const fmt = (s: readonly number[]): string => `[${s.join(", ")}]`;
-
-/** [rows, cols] row-major → [cols, rows], in cache-friendly tiles. */
-function transpose2d(src: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  const B = 64;
-  for (let r0 = 0; r0 < rows; r0 += B) {
-    const r1 = Math.min(rows, r0 + B);
-    for (let c0 = 0; c0 < cols; c0 += B) {
-      const c1 = Math.min(cols, c0 + B);
-      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * rows + r] = src[r * cols + c];
-    }
-  }
-  return out;
-}
 
 /**
  * Converts an HF GPT-2 state dict (keys with or without the `transformer.` prefix) into TL's state dict:

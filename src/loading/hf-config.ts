@@ -2,9 +2,16 @@
 // Pure (no Node built-ins). Every field is checked; a problem is a LoadError naming the field.
 import { LoadError } from "../errors.js";
 import { makeConfig, type HookedTransformerConfig } from "./config.js";
+import { describeFamilyConfig, FAMILIES, familyConfigToTL } from "./families/index.js";
 
 /** HF architectures tlens can convert (the `architectures` entry of config.json). */
-export const SUPPORTED_HF_ARCHITECTURES: readonly string[] = ["GPT2LMHeadModel"];
+export const SUPPORTED_HF_ARCHITECTURES: readonly string[] = ["GPT2LMHeadModel", ...Object.keys(FAMILIES)];
+
+/** config.json `model_type` → architecture, for configs without `architectures`. */
+const MODEL_TYPES: Readonly<Record<string, string>> = Object.fromEntries([
+  ["gpt2", "GPT2LMHeadModel"],
+  ...Object.entries(FAMILIES).map(([arch, { modelType }]) => [modelType, arch]),
+]);
 
 /** HF activation names accepted for GPT-2, mapped to TL's act_fn. `gelu_pytorch_tanh` is the same tanh formula as gelu_new. */
 const GPT2_ACTIVATIONS: Readonly<Record<string, string>> = {
@@ -53,10 +60,10 @@ export function hfArchitecture(json: unknown, source: string): string {
       );
     }
   }
-  if (modelType === "gpt2") return "GPT2LMHeadModel";
+  if (typeof modelType === "string" && Object.hasOwn(MODEL_TYPES, modelType)) return MODEL_TYPES[modelType];
   throw new LoadError(
     `${source}: cannot tell the architecture (architectures ${show(archs)}, model_type ${show(modelType)}); ` +
-    `supported: ${SUPPORTED_HF_ARCHITECTURES.join(", ")} (model_type "gpt2")`,
+    `supported: ${SUPPORTED_HF_ARCHITECTURES.join(", ")} (model_type ${Object.keys(MODEL_TYPES).join(", ")})`,
   );
 }
 
@@ -82,6 +89,7 @@ export function hfConfigExtras(json: unknown, source: string): HfConfigExtras {
 export function hfConfigToTL(json: unknown, source: string, options: HfConfigOptions = {}): HookedTransformerConfig {
   const architecture = hfArchitecture(json, source);
   const c = json as Record<string, unknown>;
+  if (architecture !== "GPT2LMHeadModel") return familyConfigToTL(c, architecture, source, hfModelName(c, source, options));
   const err = (field: string, problem: string): never => { throw new LoadError(`${source}: field "${field}" ${problem}`); };
   const posInt = (field: string, required: boolean): number | undefined => {
     const v = c[field];
@@ -133,19 +141,8 @@ export function hfConfigToTL(json: unknown, source: string, options: HfConfigOpt
   const scaleAttnByInverseLayerIdx = bool("scale_attn_by_inverse_layer_idx", false);
   bool("reorder_and_upcast_attn", false); // numerics only (fp16 training); float32 compute makes it moot
 
-  let modelName = options.modelName;
-  if (modelName === undefined) {
-    const named = c._name_or_path;
-    if (typeof named === "string" && named.length > 0) modelName = named;
-    else {
-      const parts = source.split(/[\\/]/).filter((p) => p.length > 0);
-      if (parts.length > 0 && /\.json$/i.test(parts[parts.length - 1])) parts.pop();
-      modelName = parts.length > 0 ? parts[parts.length - 1] : "custom";
-    }
-  }
-
   return makeConfig({
-    modelName,
+    modelName: hfModelName(c, source, options),
     nLayers,
     dModel,
     nHeads,
@@ -168,4 +165,25 @@ export function hfConfigToTL(json: unknown, source: string, options: HfConfigOpt
     bosTokenId,
     eosTokenId,
   }, source);
+}
+
+/**
+ * The config TransformerLens would build for a non-GPT-2 family, including flags tlens cannot run yet (no
+ * ConfigError): for describing and converting a model, never for building one.
+ */
+export function describeHfConfig(json: unknown, source: string, options: HfConfigOptions = {}): HookedTransformerConfig {
+  const architecture = hfArchitecture(json, source);
+  if (architecture === "GPT2LMHeadModel") return hfConfigToTL(json, source, options);
+  const c = json as Record<string, unknown>;
+  return describeFamilyConfig(c, architecture, source, hfModelName(c, source, options));
+}
+
+/** TL's model_name: the option, else `_name_or_path`, else the folder name in `source`. */
+function hfModelName(c: Record<string, unknown>, source: string, options: HfConfigOptions): string {
+  if (options.modelName !== undefined) return options.modelName;
+  const named = c._name_or_path;
+  if (typeof named === "string" && named.length > 0) return named;
+  const parts = source.split(/[\\/]/).filter((p) => p.length > 0);
+  if (parts.length > 0 && /\.json$/i.test(parts[parts.length - 1])) parts.pop();
+  return parts.length > 0 ? parts[parts.length - 1] : "custom";
 }

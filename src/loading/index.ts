@@ -1,6 +1,6 @@
 // src/loading: weight formats, configs and conversions to TransformerLens names.
-export { makeConfig } from "./config.js";
-export type { HookedTransformerConfig, NormalizationType, PositionalEmbeddingType, ActFn } from "./config.js";
+export { makeConfig, fillConfig } from "./config.js";
+export type { HookedTransformerConfig, NormalizationType, PositionalEmbeddingType, ActFn, AttnType } from "./config.js";
 export {
   readSafetensors, readSafetensorsFile, writeSafetensors, parseSafetensorsHeader, readHeaderLength, decodeTensor,
   decodeFloat16, decodeBfloat16, float16Bits, bfloat16Bits, MAX_HEADER_BYTES,

@@ -2,10 +2,12 @@
 // embedded models in the repo's models/ folder, or a path whose format is detected from the files present.
 import { LoadError } from "../errors.js";
 import type { HookedTransformerConfig } from "../loading/config.js";
-import { detectModelFiles, loadHfModelDir, readJsonFile, resolvePretrainedDir, type DetectedModel } from "../loading/index.js";
+import { downloadHfFolder } from "../loading/families/fetch.js";
+import { detectModelFiles, isHubRepoId, loadHfModelDir, readJsonFile, resolvePretrainedDir, type DetectedModel } from "../loading/index.js";
 import { parseLlama2cCheckpoint } from "../loading/llama2c.js";
 import { parseLlmvizModel } from "../loading/llmviz.js";
 import type { Tensor } from "../tensor/index.js";
+import { readHfTokenizerDir } from "../tokenizer/hf-files.js";
 import { gpt2Tokenizer, type Tokenizer } from "../tokenizer/index.js";
 import { Llama2cTokenizer } from "../tokenizer/llama2c.js";
 
@@ -26,22 +28,31 @@ async function embeddedDir(name: string): Promise<string> {
   return fileURLToPath(new URL(`../../models/${name}`, import.meta.url));
 }
 
+/**
+ * Where `nameOrPath` lives: a registry name (gpt2-small, ...) through the HF cache, an embedded model, a local path,
+ * or a hub repo id ("EleutherAI/pythia-70m") fetched through the HF cache when no such path exists.
+ */
+async function resolveModelDir(nameOrPath: string): Promise<string> {
+  const { existsSync } = await import("node:fs");
+  const looksLikePath = /[\\/]/.test(nameOrPath) || nameOrPath.startsWith(".");
+  if (!looksLikePath) {
+    const hubDir = await resolvePretrainedDir(nameOrPath);
+    if (hubDir !== null) return hubDir;
+    if (EMBEDDED_MODELS.includes(nameOrPath)) return embeddedDir(nameOrPath);
+  }
+  if (existsSync(nameOrPath)) return nameOrPath;
+  if (nameOrPath.includes("/") && !nameOrPath.startsWith(".") && isHubRepoId(nameOrPath)) return downloadHfFolder(nameOrPath);
+  throw new LoadError(`unknown model "${nameOrPath}": not an embedded model (${EMBEDDED_MODELS.join(", ")}), no such file or directory, and not a hub repo id ("org/name")`);
+}
+
 /** Resolves a name or path and reads the model's config, weights and tokenizer. */
 export async function loadPretrainedWeights(nameOrPath: string): Promise<PretrainedWeights> {
-  const looksLikePath = /[\\/]/.test(nameOrPath) || nameOrPath.startsWith(".");
-  // hub names (gpt2-small, ...) come from the Hugging Face cache, downloading what is missing
-  const hubDir = looksLikePath ? null : await resolvePretrainedDir(nameOrPath);
-  const dir = hubDir ?? (EMBEDDED_MODELS.includes(nameOrPath) && !looksLikePath ? await embeddedDir(nameOrPath) : nameOrPath);
-  const { existsSync } = await import("node:fs");
-  if (!existsSync(dir)) {
-    throw new LoadError(`unknown model "${nameOrPath}": not an embedded model (${EMBEDDED_MODELS.join(", ")}) and no such file or directory`);
-  }
-  const detected = await detectModelFiles(dir);
+  const detected = await detectModelFiles(await resolveModelDir(nameOrPath));
   if (detected.format === "llama2c") return loadLlama2c(detected);
   if (detected.format === "llmviz-json") return loadLlmviz(detected);
   const { cfg, weights } = await loadHfModelDir(detected.dir);
-  // GPT-2's BPE for GPT-2-vocabulary models; other vocabularies have no tokenizer (token ids only)
-  const tokenizer = cfg.dVocab === 50257 ? gpt2Tokenizer() : null;
+  // the folder's tokenizer.json; else GPT-2's BPE for GPT-2-vocabulary models; else none (token ids only)
+  const tokenizer = (await readHfTokenizerDir(detected.dir, cfg)) ?? (cfg.dVocab === 50257 ? gpt2Tokenizer() : null);
   if (tokenizer) {
     cfg.bosTokenId ??= tokenizer.bosTokenId;
     cfg.eosTokenId ??= tokenizer.eosTokenId;

@@ -7,3 +7,4 @@ export {
   toTokens, toStrTokens, tokensToString, toSingleToken, getTokenPosition, encodeText, padRows, readTokenIds,
   type ToTokensOptions, type TokenizedInput, type TokenIdsInput, type ToStrTokensInput, type GetTokenPositionOptions,
 } from "./tokens.js";
+export { HfTokenizer, type HfTokenizerOptions } from "./hf.js";

@@ -434,9 +434,9 @@ const CONFIG_CATEGORIES: Record<string, (r: Rng) => ConfigMutant> = {
   "unknown architecture": (r) => {
     const c = { ...goldenConfig };
     const k = r.int(0, 3);
-    if (k === 0) c.architectures = [r.pick(["LlamaForCausalLM", "GPTNeoXForCausalLM", "BertModel", "gpt2"])];
+    if (k === 0) c.architectures = [r.pick(["BloomForCausalLM", "T5Model", "BertModel", "gpt2"])];
     else if (k === 1) c.architectures = r.pick<unknown>(["GPT2LMHeadModel", 5, [1], {}]);
-    else if (k === 2) { delete c.architectures; c.model_type = r.pick<unknown>(["llama", "GPT2", 2, null]); } else { delete c.architectures; delete c.model_type; }
+    else if (k === 2) { delete c.architectures; c.model_type = r.pick<unknown>(["bloom", "GPT2", 2, null]); } else { delete c.architectures; delete c.model_type; }
     return { json: c, field: "architecture", what: `architectures ${JSON.stringify(c.architectures)} model_type ${JSON.stringify(c.model_type)}` };
   },
   "not an object": (r) => ({ json: r.pick<unknown>([null, [], [goldenConfig], "config", 5, true, undefined]), field: "JSON object", what: "not an object" }),

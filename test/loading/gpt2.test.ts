@@ -164,8 +164,8 @@ describe("hfConfigToTL", () => {
   });
 
   it("refuses unknown architectures, listing the supported ones", () => {
-    expect(() => hfConfigToTL({ ...goldenConfig, architectures: ["LlamaForCausalLM"], model_type: "llama" }, "cfg.json"))
-      .toThrow(/cfg\.json: unsupported architecture LlamaForCausalLM \(model_type "llama"\); supported: GPT2LMHeadModel/);
+    expect(() => hfConfigToTL({ ...goldenConfig, architectures: ["BloomForCausalLM"], model_type: "bloom" }, "cfg.json"))
+      .toThrow(/cfg\.json: unsupported architecture BloomForCausalLM \(model_type "bloom"\); supported: GPT2LMHeadModel, GPTNeoXForCausalLM/);
     expect(() => hfConfigToTL({ n_layer: 2 }, "cfg.json")).toThrow(/cannot tell the architecture.*supported: GPT2LMHeadModel/);
     expect(() => hfConfigToTL([1], "cfg.json")).toThrow(/must be a JSON object/);
   });
