@@ -23,10 +23,13 @@ export interface Executor {
   close(): Promise<void>;
 }
 
-/** A progress callback fed with the count of shards done: elapsed time and ETA from the start. */
+/** A progress callback fed with the count of shards done: elapsed time and ETA from the start, on each change. */
 export function progressTracker(total: number, onProgress?: (p: SweepProgress) => void): (done: number) => void {
   const t0 = performance.now();
+  let last = -1;
   return (done) => {
+    if (done === last) return; // report changes only (the queue executor polls)
+    last = done;
     const elapsedMs = performance.now() - t0;
     onProgress?.({ done, total, elapsedMs, etaMs: done ? (elapsedMs / done) * (total - done) : null });
   };
