@@ -72,7 +72,7 @@ function describe(v: unknown): string {
 /** An integer from min to max, else a SpecError naming the field. */
 export function intField(v: unknown, where: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw new SpecError(`${where}: expected an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? " up" : ` to ${max}`}, got ${describe(v) === "number" ? v : describe(v)}`);
+    throw new SpecError(`${where}: expected an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? " up" : ` to ${max}`}, got ${typeof v === "number" ? v : describe(v)}`);
   }
   return v;
 }
@@ -128,7 +128,7 @@ function validateKinds(v: unknown): SweepKind[] {
   const seen = new Set<string>();
   for (const k of v) {
     if (typeof k !== "string" || !Object.hasOwn(SWEEP_KINDS, k)) {
-      throw new SpecError(`sweep: unknown grid ${describe(k) === "string" ? JSON.stringify(k) : describe(k)} (known: ${Object.keys(SWEEP_KINDS).join(", ")})`);
+      throw new SpecError(`sweep: unknown grid ${typeof k === "string" ? JSON.stringify(k) : describe(k)} (known: ${Object.keys(SWEEP_KINDS).join(", ")})`);
     }
     if (seen.has(k)) throw new SpecError(`sweep: "${k}" is listed twice`);
     seen.add(k);
