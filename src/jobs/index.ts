@@ -10,3 +10,7 @@ export { ShardRunner, type ShardRunnerOptions } from "./runner.js";
 export { loadSpecModel } from "./model.js";
 export type { Executor, RunOptions, SweepProgress } from "./executor.js";
 export { InProcessExecutor } from "./inprocess.js";
+export { PoolExecutor, type PoolOptions } from "./pool.js";
+export { QueueExecutor, type QueueOptions } from "./queue.js";
+export { startQueueWorker, type QueueWorker, type QueueWorkerOptions } from "./queue-worker.js";
+export { DEFAULT_QUEUE_NAME } from "./redis.js";
