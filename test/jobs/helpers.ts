@@ -80,10 +80,10 @@ export class RedisServer {
   }
 }
 
-/** A `tlens worker` subprocess on the queue; resolves once it is taking jobs. */
-export async function startWorker(url: string, queueName: string, extra: string[] = []): Promise<ChildProcess> {
+/** A `tlens worker` subprocess on the queue (one native thread unless env says otherwise); resolves once it is taking jobs. */
+export async function startWorker(url: string, queueName: string, extra: string[] = [], env: NodeJS.ProcessEnv = { TLENS_NUM_THREADS: "1" }): Promise<ChildProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "worker", "--queue", url, "--queue-name", queueName, ...extra],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TLENS_NUM_THREADS: "1" } });
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   await waitForLine(child, /worker ready/);
   return child;
 }
