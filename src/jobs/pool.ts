@@ -47,6 +47,11 @@ export class PoolExecutor implements Executor {
     for (let i = 0; i < opts.workers; i++) this.slots.push(this.spawn());
   }
 
+  /** The worker processes' ids (a worker that died is replaced by a fresh one). */
+  get pids(): number[] {
+    return this.slots.map((s) => s.child.pid ?? -1);
+  }
+
   private spawn(): Slot {
     const { file, execArgv } = siblingModule("pool-child");
     const threads = this.opts.threadsPerWorker ?? Math.max(1, Math.floor(processThreads() / this.opts.workers));

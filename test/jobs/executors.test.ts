@@ -29,6 +29,26 @@ describe("local pool", () => {
     }
   }, 120_000);
 
+  it("retries the shard of a worker process SIGKILLed mid-shard on a fresh process, still exact", async () => {
+    const pool = new PoolExecutor({ workers: 2 });
+    try {
+      const before = pool.pids;
+      let killed = false;
+      const result = await pool.run(IOI, {
+        onProgress: (p) => {
+          if (killed) return;
+          killed = true;
+          process.kill(before[0], "SIGKILL"); // it holds its next shard by now
+        },
+      });
+      expect(bits(result)).toBe(bits(reference));
+      expect(pool.pids[0]).not.toBe(before[0]);
+      expect(pool.pids[1]).toBe(before[1]);
+    } finally {
+      await pool.close();
+    }
+  }, 120_000);
+
   it("reports a shard that throws on every attempt, with its error", async () => {
     const pool = new PoolExecutor({ workers: 1, taskModules: ["test/jobs/fixtures/tasks.ts"], attempts: 2 });
     try {
