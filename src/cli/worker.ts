@@ -7,12 +7,12 @@ import { parseSpec, type ModelSpec } from "../jobs/spec.js";
 import { commandArgs, intFlag, parseFlags, stringFlag } from "./args.js";
 
 const USAGE = `usage: tlens worker --queue redis://127.0.0.1:6379 [--model <name|dir> | --spec SPEC.json]
-                    [--queue-name NAME] [--tasks MODULE]... [--concurrency 1] [--lock-ms 60000]
+                    [--queue-name NAME] [--tasks MODULE]... [--concurrency 1] [--lock-ms 30000]
 
 Runs the shards of \`tlens sweep --queue\` (docs/distributed.md). With --model (or the model of --spec's job spec)
 the worker loads that model first and refuses jobs for any other; without, it loads each job's model once.
   --tasks MODULE   import MODULE first: it registers tasks by name (jobs name tasks; no code travels in a job)
-  --lock-ms N      a job's lock (longer than the longest shard); a worker dead this long has its shard retried
+  --lock-ms N      a job's lock, renewed while its shard runs: a worker dead this long has its shard run again
 Threads: TLENS_NUM_THREADS (e.g. cores / workers on this machine).`;
 
 interface WorkerArgs {

@@ -6,7 +6,7 @@ export { registerTask, getTask, loadTaskModules, type SweepTask, type TaskInstan
 export { knownOptions, option } from "./task-options.js";
 export { planShards, runShard, validateShard, DEFAULT_PAIRS_PER_SHARD, type Shard, type ShardResult } from "./shards.js";
 export { mergeResults, ShardResults, type SweepGrid, type SweepResult } from "./merge.js";
-export { ShardRunner, type ShardRunnerOptions } from "./runner.js";
+export { ShardRunner, validateJobData } from "./runner.js";
 export { loadSpecModel } from "./model.js";
 export type { Executor, RunOptions, SweepProgress } from "./executor.js";
 export { InProcessExecutor } from "./inprocess.js";

@@ -1,5 +1,6 @@
-// A local-pool worker process: loads task modules, then runs the shards its parent sends over IPC, one at a time,
-// keeping each model loaded between shards. Replies { id, result } or { id, error, unrecoverable }.
+// A shard process (of the local pool, or of a queue worker): loads task modules, then runs the shards its parent
+// sends over IPC, one at a time, keeping each model loaded between shards. Replies { id, result } (or { id, loaded }
+// to a load request) or { id, error, unrecoverable }.
 import { TlensError } from "../errors.js";
 import { SpecError } from "./errors.js";
 import { ShardRunner } from "./runner.js";
@@ -13,9 +14,14 @@ function send(reply: PoolReply): void {
   process.send?.(reply);
 }
 
+function handle(m: PoolRequest): Promise<PoolReply> {
+  if ("load" in m) return runner.model(m.load).then(() => ({ id: m.id, loaded: true }));
+  return runner.runJob({ spec: m.spec, shard: m.shard }).then((result) => ({ id: m.id, result }));
+}
+
 process.on("message", (m: PoolRequest) => {
-  ready.then(() => runner.runJob({ spec: m.spec, shard: m.shard })).then(
-    (result) => send({ id: m.id, result }),
+  ready.then(() => handle(m)).then(
+    send,
     (e: unknown) => send({
       id: m.id, unrecoverable: e instanceof SpecError,
       error: e instanceof TlensError ? e.message : e instanceof Error ? e.stack ?? e.message : String(e),

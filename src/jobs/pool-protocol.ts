@@ -1,11 +1,8 @@
-// Messages between the pool executor and its worker processes.
+// Messages between a parent (the pool executor, a queue worker) and its shard processes (pool-child.ts).
 import type { Shard, ShardResult } from "./shards.js";
-import type { SweepSpec } from "./spec.js";
+import type { ModelSpec, SweepSpec } from "./spec.js";
 
-export interface PoolRequest {
-  id: string;
-  spec: SweepSpec;
-  shard: Shard;
-}
+/** Run a shard, or load a model ahead of the first shard. */
+export type PoolRequest = { id: string; spec: SweepSpec; shard: Shard } | { id: string; load: ModelSpec };
 
-export type PoolReply = { id: string; result: ShardResult } | { id: string; error: string; unrecoverable: boolean };
+export type PoolReply = { id: string; result: ShardResult } | { id: string; loaded: true } | { id: string; error: string; unrecoverable: boolean };

@@ -72,7 +72,7 @@ export class PoolExecutor implements Executor {
         run.results.add(m.result);
         run.progress(run.results.size);
         if (run.results.size === run.total) run.finish(null);
-      } else {
+      } else if ("error" in m) {
         this.failed(run, busy.shard, m.error, m.unrecoverable);
       }
     }

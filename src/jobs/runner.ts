@@ -4,24 +4,23 @@ import { SpecError } from "./errors.js";
 import { loadSpecModel } from "./model.js";
 import { runShard, validateShard, type Shard, type ShardResult } from "./shards.js";
 import { canonicalJson, modelKey, validateSpec, type ModelSpec, type SweepSpec } from "./spec.js";
-import { buildTask, type TaskInstance } from "./tasks.js";
+import { buildTask, getTask, type TaskInstance } from "./tasks.js";
 
-export interface ShardRunnerOptions {
-  /** Serve only this model: a job naming another is refused with a SpecError (tlens worker --model). */
-  only?: ModelSpec;
+/** A job's spec and shard from untrusted data (JSON values), or a SpecError naming what is wrong. */
+export function validateJobData(data: unknown): { spec: SweepSpec; shard: Shard } {
+  if (typeof data !== "object" || data === null) throw new SpecError("job: expected { spec, shard }");
+  const { spec: rawSpec, shard: rawShard } = data as { spec?: unknown; shard?: unknown };
+  const spec = validateSpec(rawSpec);
+  getTask(spec.task.name);
+  return { spec, shard: validateShard(rawShard, spec.task.pairs) };
 }
 
 export class ShardRunner {
   private readonly models = new Map<string, Promise<HookedTransformer>>();
   private readonly tasks = new Map<string, TaskInstance>();
 
-  constructor(private readonly opts: ShardRunnerOptions = {}) {}
-
   model(spec: ModelSpec): Promise<HookedTransformer> {
     const key = modelKey(spec);
-    if (this.opts.only && key !== modelKey(this.opts.only)) {
-      throw new SpecError(`this worker serves model ${canonicalJson(this.opts.only)}, the job asks for ${canonicalJson(spec)}`);
-    }
     let m = this.models.get(key);
     if (!m) {
       m = loadSpecModel(spec);
@@ -49,10 +48,7 @@ export class ShardRunner {
 
   /** Validates untrusted job data (a spec and a shard, as JSON values) and runs it; SpecError when malformed. */
   async runJob(data: unknown): Promise<ShardResult> {
-    if (typeof data !== "object" || data === null) throw new SpecError("job: expected { spec, shard }");
-    const { spec: rawSpec, shard: rawShard } = data as { spec?: unknown; shard?: unknown };
-    const spec = validateSpec(rawSpec);
-    const task = await this.task(spec);
-    return this.run(spec, validateShard(rawShard, task.nPairs));
+    const { spec, shard } = validateJobData(data);
+    return this.run(spec, shard);
   }
 }

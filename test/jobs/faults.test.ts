@@ -72,6 +72,31 @@ describe("queue faults", () => {
     }
   }, 120_000);
 
+  it("a shard longer than the lock is not taken from a live worker (locks are renewed while it computes)", async () => {
+    redis = await RedisServer.start();
+    // toy-ioi resid_pre over 4 pairs, one patch per stacked forward: seconds per shard, against 1 s locks
+    const slow = validateSpec({ model: { name: "toy-ioi" }, task: { name: "ioi", pairs: 8, seed: 1 }, sweep: ["resid_pre"], shard: { pairsPerShard: 4 }, maxRows: 48 });
+    const file = join(mkdtempSync(join(tmpdir(), "tlens-spec-")), "slow.json");
+    writeFileSync(file, JSON.stringify(slow));
+    const logs = ["", ""];
+    for (let i = 0; i < 2; i++) {
+      const w = await startWorker(redis.url, "slow", ["--spec", file, "--lock-ms", "1000"]);
+      w.stderr!.on("data", (d: Buffer) => { logs[i] += d.toString(); });
+      procs.push(w);
+    }
+    const q = new QueueExecutor({ url: redis.url, queueName: "slow" });
+    try {
+      const t0 = performance.now();
+      await q.run(slow);
+      expect(performance.now() - t0).toBeGreaterThan(2000); // the shards outlived their locks' first term
+    } finally {
+      await q.close();
+    }
+    const starts = (logs[0] + logs[1]).match(/shard \S+ started/g) ?? [];
+    expect(starts).toHaveLength(2); // each shard ran once
+    expect(logs.join("")).not.toMatch(/Missing lock|Lock mismatch|stalled/);
+  }, 120_000);
+
   it("poisoned jobs fail at once with a clear error while the queue's other jobs go on", async () => {
     redis = await RedisServer.start();
     const worker = await startWorker(redis.url, "poison", FAST_LOCKS);
