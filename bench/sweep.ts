@@ -1,5 +1,5 @@
-// `npm run bench -- sweep [pairs]`: the resid_pre + head_out patching sweeps of the patching bench, as a job spec
-// over IOI prompt pairs (default 64, 8 per shard) on the GPT-2-small-shaped random model, run in-process, on a local
+// `npm run bench -- sweep [pairs] [pairsPerShard]`: the resid_pre + head_out patching sweeps of the patching bench, as
+// a job spec over IOI prompt pairs (default 64, 8 per shard) on the GPT-2-small-shaped random model, run in-process, on a local
 // pool of 2 workers and on a BullMQ queue (a local redis-server on 127.0.0.1) with 2 `tlens worker` processes.
 // Every executor has its model(s) loaded before it is timed. `exact`: the three results are equal bit for bit.
 import { writeFileSync, mkdtempSync } from "node:fs";
@@ -31,9 +31,10 @@ const warmUp = (): SweepSpec => spec(WORKERS, 1);
 
 export async function main(args: string[]): Promise<void> {
   const pairs = Number(args[0] ?? 64);
-  const s = spec(pairs, 8);
+  const perShard = Number(args[1] ?? 8);
+  const s = spec(pairs, perShard);
   const threads = processThreads();
-  console.log(`backend: ${getBackend().name}, ${threads} threads; ${pairs} IOI pairs, ${s.sweep.join(" + ")}, 8 pairs per shard`);
+  console.log(`backend: ${getBackend().name}, ${threads} threads; ${pairs} IOI pairs, ${s.sweep.join(" + ")}, ${perShard} pairs per shard`);
 
   const inproc = new InProcessExecutor();
   await inproc.run(spec(1, 1));
@@ -50,7 +51,7 @@ export async function main(args: string[]): Promise<void> {
   const specFile = join(mkdtempSync(join(tmpdir(), "tlens-bench-sweep-")), "spec.json");
   writeFileSync(specFile, JSON.stringify(s));
   const env = { TLENS_NUM_THREADS: String(Math.max(1, Math.floor(threads / WORKERS))) };
-  const workers = await Promise.all(Array.from({ length: WORKERS }, () => startWorker(redis.url, "bench", ["--spec", specFile], env)));
+  const workers = await Promise.all(Array.from({ length: WORKERS }, () => startWorker(redis.url, "bench", ["--spec", specFile], { env, readyMs: 900_000 })));
   const queue = new QueueExecutor({ url: redis.url, queueName: "bench" });
   let c: SweepResult;
   let queueMs: number;
@@ -65,7 +66,7 @@ export async function main(args: string[]): Promise<void> {
   const exact = JSON.stringify(a) === JSON.stringify(b) && JSON.stringify(a) === JSON.stringify(c);
   console.log(`pool / in-process ${(poolMs / inprocessMs).toFixed(2)}, queue / in-process ${(queueMs / inprocessMs).toFixed(2)}, exact: ${exact}`);
   console.log("RESULT " + JSON.stringify({
-    bench: "sweep", backend: getBackend().name, threads, pairs, shards: a.shards, workers: WORKERS,
+    bench: "sweep", backend: getBackend().name, threads, pairs, pairs_per_shard: perShard, shards: a.shards, workers: WORKERS,
     inprocess_ms: inprocessMs, pool_ms: poolMs, queue_ms: queueMs, queue_overhead: queueMs / inprocessMs - 1, exact,
   }));
 }

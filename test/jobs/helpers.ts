@@ -80,11 +80,13 @@ export class RedisServer {
   }
 }
 
-/** A `tlens worker` subprocess on the queue (one native thread unless env says otherwise); resolves once it is taking jobs. */
-export async function startWorker(url: string, queueName: string, extra: string[] = [], env: NodeJS.ProcessEnv = { TLENS_NUM_THREADS: "1" }): Promise<ChildProcess> {
+/** A `tlens worker` subprocess on the queue (one native thread unless env says otherwise); resolves once it is
+ *  taking jobs (its model loaded: readyMs bounds the wait). */
+export async function startWorker(url: string, queueName: string, extra: string[] = [],
+  { env = { TLENS_NUM_THREADS: "1" }, readyMs = 60_000 }: { env?: NodeJS.ProcessEnv; readyMs?: number } = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "worker", "--queue", url, "--queue-name", queueName, ...extra],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
-  await waitForLine(child, /worker ready/);
+  await waitForLine(child, /worker ready/, readyMs);
   return child;
 }
 
