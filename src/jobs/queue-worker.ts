@@ -75,7 +75,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   return {
     async close() {
       await worker.close();
-      shards.close();
+      await shards.close();
       connection.disconnect();
     },
   };

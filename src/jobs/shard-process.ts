@@ -1,5 +1,5 @@
-// One shard process (pool-child.ts) driven by promises: a queue worker computes its shards there, so that its own
-// event loop stays free to renew job locks and check for stalled jobs while a shard runs (the kernels block).
+// One shard process (pool-child.ts) driven by promises. The local pool runs one per worker; a queue worker computes
+// its shards in one, so that its own event loop stays free to renew job locks while a shard runs (kernels block).
 import { fork, type ChildProcess } from "node:child_process";
 import { TlensError } from "../errors.js";
 import { SpecError } from "./errors.js";
@@ -15,13 +15,22 @@ export class ShardProcess {
   private readonly waiting = new Map<string, Waiter>();
   private next = 0;
 
-  /** `taskModules`: imported by the process first; it inherits this process's environment (TLENS_NUM_THREADS). */
-  constructor(private readonly taskModules: readonly string[]) {}
+  /** `taskModules`: imported by the process first; `env`: its environment (default this one's, TLENS_NUM_THREADS
+   *  included). The process starts at once, and again after it died, at the next request. */
+  constructor(private readonly taskModules: readonly string[], private readonly env: NodeJS.ProcessEnv = process.env) {
+    this.process();
+  }
+
+  /** The current process's id. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
 
   private process(): ChildProcess {
     if (this.child) return this.child;
     const { file, execArgv } = siblingModule("pool-child");
-    const child = fork(file, [], { execArgv, env: { ...process.env, TLENS_TASK_MODULES: JSON.stringify(this.taskModules) }, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const env = { ...this.env, TLENS_TASK_MODULES: JSON.stringify(this.taskModules) };
+    const child = fork(file, [], { execArgv, env, stdio: ["ignore", "inherit", "inherit", "ipc"] });
     child.on("message", (m: PoolReply) => {
       const w = this.waiting.get(m.id);
       this.waiting.delete(m.id);
@@ -55,7 +64,13 @@ export class ShardProcess {
     return reply.result;
   }
 
-  close(): void {
-    this.child?.disconnect();
+  /** Ends the process (once it finishes the shard it is running); resolves when it has exited. */
+  close(): Promise<void> {
+    const c = this.child;
+    if (!c) return Promise.resolve();
+    return new Promise((done) => {
+      c.once("exit", () => done());
+      c.disconnect();
+    });
   }
 }

@@ -33,12 +33,14 @@ describe("local pool", () => {
     const pool = new PoolExecutor({ workers: 2 });
     try {
       const before = pool.pids;
+      const victim = before[0];
+      if (victim === undefined) throw new Error("the pool's first worker has no process");
       let killed = false;
       const result = await pool.run(IOI, {
         onProgress: (p) => {
           if (killed) return;
           killed = true;
-          process.kill(before[0], "SIGKILL"); // it holds its next shard by now
+          process.kill(victim, "SIGKILL"); // it holds its next shard by now
         },
       });
       expect(bits(result)).toBe(bits(reference));
