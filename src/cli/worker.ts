@@ -7,13 +7,13 @@ import { parseSpec, type ModelSpec } from "../jobs/spec.js";
 import { commandArgs, intFlag, parseFlags, stringFlag } from "./args.js";
 
 const USAGE = `usage: tlens worker --queue redis://127.0.0.1:6379 [--model <name|dir> | --spec SPEC.json]
-                    [--queue-name NAME] [--tasks MODULE]... [--concurrency 1] [--lock-ms 30000]
+                    [--queue-name NAME] [--tasks MODULE]... [--lock-ms 30000]
 
 Runs the shards of \`tlens sweep --queue\` (docs/distributed.md). With --model (or the model of --spec's job spec)
 the worker loads that model first and refuses jobs for any other; without, it loads each job's model once.
   --tasks MODULE   import MODULE first: it registers tasks by name (jobs name tasks; no code travels in a job)
   --lock-ms N      a job's lock, renewed while its shard runs: a worker dead this long has its shard run again
-Threads: TLENS_NUM_THREADS (e.g. cores / workers on this machine).`;
+One shard at a time per worker; run one worker per group of cores, each with TLENS_NUM_THREADS = its cores.`;
 
 interface WorkerArgs {
   queue: string;
@@ -21,7 +21,6 @@ interface WorkerArgs {
   model?: string;
   spec?: string;
   tasks: string[];
-  concurrency?: number;
   lockMs?: number;
 }
 
@@ -33,7 +32,6 @@ function parse(argv: readonly string[]): WorkerArgs | string {
     "--model": stringFlag((v) => { a.model = v; }),
     "--spec": stringFlag((v) => { a.spec = v; }),
     "--tasks": stringFlag((v) => { a.tasks.push(v); }),
-    "--concurrency": intFlag(1, 64, (n) => { a.concurrency = n; }),
     "--lock-ms": intFlag(100, 24 * 3600 * 1000, (n) => { a.lockMs = n; }),
   });
   if (error) return error;
@@ -48,7 +46,7 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
   try {
     const model: ModelSpec | undefined = a.spec ? parseSpec(readFileSync(a.spec, "utf8"), a.spec).model : a.model ? { name: a.model } : undefined;
     const worker = await startQueueWorker({
-      url: a.queue, queueName: a.queueName, model, taskModules: a.tasks, concurrency: a.concurrency, lockMs: a.lockMs,
+      url: a.queue, queueName: a.queueName, model, taskModules: a.tasks, lockMs: a.lockMs,
     });
     await new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);

@@ -19,8 +19,10 @@ function handle(m: PoolRequest): Promise<PoolReply> {
   return runner.runJob({ spec: m.spec, shard: m.shard }).then((result) => ({ id: m.id, result }));
 }
 
+// one request at a time, in arrival order: concurrent sweeps on one model would share its hook state
+let queue: Promise<unknown> = ready;
 process.on("message", (m: PoolRequest) => {
-  ready.then(() => handle(m)).then(
+  queue = queue.then(() => handle(m)).then(
     send,
     (e: unknown) => send({
       id: m.id, unrecoverable: e instanceof SpecError,

@@ -18,8 +18,6 @@ export interface QueueWorkerOptions {
   /** Load this model before taking jobs, and refuse jobs for any other. */
   model?: ModelSpec;
   taskModules?: string[];
-  /** Jobs run at once (default 1: a shard already uses the process's native threads). */
-  concurrency?: number;
   /** How long a job's lock lasts without renewal (default 30 s): a worker dead this long has its job moved back to
    *  the queue. Shards run in a child process, so the worker renews its locks while they compute. */
   lockMs?: number;
@@ -64,7 +62,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
       throw e;
     }
   }, {
-    connection, concurrency: opts.concurrency ?? 1, lockDuration: lockMs, stalledInterval: opts.stalledCheckMs ?? Math.ceil(lockMs / 2),
+    connection, concurrency: 1, lockDuration: lockMs, stalledInterval: opts.stalledCheckMs ?? Math.ceil(lockMs / 2),
     maxStalledCount: opts.maxStalls ?? 3, autorun: true,
   });
   worker.on("completed", (job) => log(`shard ${job.id} done`));

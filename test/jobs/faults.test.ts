@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { InProcessExecutor, QueueExecutor, validateSpec, type SweepResult } from "../../src/jobs/index.js";
+import { InProcessExecutor, QueueExecutor, ShardFailedError, validateSpec, type SweepResult } from "../../src/jobs/index.js";
 import { RedisServer, startWorker, stopProcess, waitForLine } from "./helpers.js";
 
 const SPEC = validateSpec({
@@ -95,6 +95,20 @@ describe("queue faults", () => {
     const starts = (logs[0] + logs[1]).match(/shard \S+ started/g) ?? [];
     expect(starts).toHaveLength(2); // each shard ran once
     expect(logs.join("")).not.toMatch(/Missing lock|Lock mismatch|stalled/);
+  }, 120_000);
+
+  it("a shard that throws on every attempt is reported with its error after the attempts", async () => {
+    redis = await RedisServer.start();
+    procs.push(await startWorker(redis.url, "fails", ["--tasks", "test/jobs/fixtures/tasks.ts", "--lock-ms", "1000"]));
+    const q = new QueueExecutor({ url: redis.url, queueName: "fails", attempts: 2 });
+    try {
+      const spec = validateSpec({ ...SPEC, task: { name: "fails-late", pairs: 4, options: { seqLen: 4 } }, sweep: ["head_out"] });
+      const e = await q.run(spec).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(ShardFailedError);
+      expect((e as Error).message).toMatch(/^shard head_out.2-4 failed after 2 attempts: .*fails-late: no pairs from 2 on \(asked for 2-4\)/);
+    } finally {
+      await q.close();
+    }
   }, 120_000);
 
   it("poisoned jobs fail at once with a clear error while the queue's other jobs go on", async () => {
