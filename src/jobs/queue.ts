@@ -48,12 +48,17 @@ export class QueueExecutor implements Executor {
     const results = new ShardResults();
     const progress = progressTracker(plan.length, opts.onProgress);
     await this.add(sweepId, spec, plan);
-    while (results.size < plan.length) {
-      if (opts.signal?.aborted) await this.cancel(sweepId, plan, results);
-      const lost = await this.collect(sweepId, plan, results);
-      if (lost.length) await this.add(sweepId, spec, lost);
-      progress(results.size);
-      if (results.size < plan.length) await sleep(this.opts.pollMs ?? 100);
+    try {
+      while (results.size < plan.length) {
+        if (opts.signal?.aborted) throw new SweepCancelledError(`sweep cancelled after ${results.size} of ${plan.length} shards`);
+        const lost = await this.collect(sweepId, plan, results);
+        if (lost.length) await this.add(sweepId, spec, lost);
+        progress(results.size);
+        if (results.size < plan.length) await sleep(this.opts.pollMs ?? 100);
+      }
+    } catch (e) {
+      await this.removePending(sweepId, plan, results);
+      throw e;
     }
     return mergeResults(spec, plan, results);
   }
@@ -78,10 +83,9 @@ export class QueueExecutor implements Executor {
     return lost;
   }
 
-  private async cancel(sweepId: string, plan: readonly Shard[], results: ShardResults): Promise<never> {
-    // shards running now cannot be taken back; they finish and their jobs expire
+  /** Removes the sweep's waiting shards (cancelled or failed); shards running now finish and their jobs expire. */
+  private async removePending(sweepId: string, plan: readonly Shard[], results: ShardResults): Promise<void> {
     for (const shard of plan) if (!results.has(shard.id)) await this.queue.remove(shardJobId(sweepId, shard.id)).catch(() => 0);
-    throw new SweepCancelledError(`sweep cancelled after ${results.size} of ${plan.length} shards`);
   }
 
   async close(): Promise<void> {
