@@ -7,6 +7,8 @@ import { parseFlags, stringFlag } from "./args.js";
 import { describeError } from "./errors.js";
 import { ioiCommand } from "./ioi.js";
 import { labCommand } from "../lab/command.js";
+import { sweepCommand } from "./sweep.js";
+import { workerCommand } from "./worker.js";
 
 const USAGE = `usage: tlens <command>
 
@@ -16,6 +18,8 @@ commands:
                                        self-contained report, and <dir>/results.json (tlens ioi --help)
   lab [--model <name|dir>] [--port N] [--host 127.0.0.1]
                                        the web lab on http://127.0.0.1:8765/ (tlens lab --help)
+  sweep SPEC.json --out result.json [--workers N | --queue URL]   a patching sweep job, sharded (tlens sweep --help)
+  worker --queue URL [--model M]       runs sweep shards from a Redis queue (tlens worker --help)
   download <model> [--endpoint URL]    fetch a hub model (gpt2-small, ...) into the Hugging Face cache
   info                                 backend and version information
 
@@ -75,6 +79,8 @@ function main(args: string[]): number {
     case "ioi":
       settle("ioi", ioiCommand(argv.slice(1)), verbose);
       return 0;
+    case "sweep": void sweepCommand(argv.slice(1)).then((code) => { process.exitCode = code; }); return 0;
+    case "worker": void workerCommand(argv.slice(1)).then((code) => { process.exitCode = code; }); return 0;
     case "lab":
       settle("lab", labCommand(argv.slice(1)), verbose);
       return 0;
