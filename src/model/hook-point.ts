@@ -163,3 +163,25 @@ export function selectHooks(points: ReadonlyMap<string, HookPoint>, filter: Name
     return p;
   });
 }
+
+/** Adds forward and backward hooks to the shared hook points; the returned function removes exactly these
+ *  (a selection that fails part-way removes what it had added before throwing). */
+export function addSharedHooks(points: ReadonlyMap<string, HookPoint>, fwd: readonly (readonly [NameFilter, HookFn])[],
+  bwd: readonly (readonly [NameFilter, HookFn])[]): () => void {
+  const added: [HookPoint, HookFn, HookDir][] = [];
+  const remove = (): void => { for (const [p, fn, dir] of added) p.remove(fn, dir); };
+  try {
+    for (const [dir, hooks] of [["fwd", fwd], ["bwd", bwd]] as const) {
+      for (const [filter, fn] of hooks) {
+        for (const p of selectHooks(points, filter)) {
+          p.add(fn, { dir });
+          added.push([p, fn, dir]);
+        }
+      }
+    }
+  } catch (e) {
+    remove();
+    throw e;
+  }
+  return remove;
+}

@@ -14,7 +14,8 @@ import { ActivationCache } from "./activation-cache.js";
 import { TransformerBlock } from "./components/block.js";
 import { Embed, PosEmbed, Unembed } from "./components/embed.js";
 import { Norm } from "./components/layer-norm.js";
-import { readerHook, selectHooks, type AddHookOptions, type HookDir, type HookFn, type HookPoint, type NameFilter } from "./hook-point.js";
+import { addSharedHooks, selectHooks, type AddHookOptions, type HookFn, type HookPoint, type NameFilter } from "./hook-point.js";
+import { runWithCache, type RunWithCacheOptions } from "./caching-hooks.js";
 import { loadPretrainedWeights } from "./pretrained.js";
 import type { KeyValueCache } from "./kv-cache.js";
 import { generate, type GenerateOptions } from "./generate.js";
@@ -52,13 +53,7 @@ export interface ForwardOptions {
   pastKvCache?: KeyValueCache;
 }
 
-export type RunWithCacheOptions = ForwardOptions & {
-  namesFilter?: NameFilter;
-  removeBatchDim?: boolean;
-  /** Also cache `<hook>_grad` = d(metric)/d(activation): the entries appear once `await metric.backward()` has run
-   *  on a scalar computed from the returned logits (with returnType "loss", backward runs here, as in TL). */
-  inclBwd?: boolean;
-};
+export type { RunWithCacheOptions };
 /** Forward and backward hooks (TL's fwd_hooks / bwd_hooks). */
 export interface HookLists {
   fwdHooks?: [NameFilter, HookFn][];
@@ -314,19 +309,11 @@ export class HookedTransformer {
    *  `metric.backward()` awaited inside body fires the backward ones; all are removed afterwards, also when body,
    *  the metric or a hook throws. */
   async hooks<T>(lists: HookLists, body: () => Promise<T>): Promise<T> {
-    const added: [HookPoint, HookFn, HookDir][] = [];
+    const remove = addSharedHooks(this.hookDict, lists.fwdHooks ?? [], lists.bwdHooks ?? []);
     try {
-      for (const [dir, hooks] of [["fwd", lists.fwdHooks ?? []], ["bwd", lists.bwdHooks ?? []]] as const) {
-        for (const [filter, fn] of hooks) {
-          for (const p of selectHooks(this.hookDict, filter)) {
-            p.add(fn, { dir });
-            added.push([p, fn, dir]);
-          }
-        }
-      }
       return await body();
     } finally {
-      for (const [p, fn, dir] of added) p.remove(fn, dir);
+      remove();
     }
   }
 
@@ -342,24 +329,8 @@ export class HookedTransformer {
   }
 
   /** Runs the model caching activations (all hook points that fire, or those namesFilter selects). */
-  async runWithCache(input: ModelInput | Tensor, opts: RunWithCacheOptions = {}): Promise<[Tensor, ActivationCache]> {
-    const store = new Map<string, Tensor>();
-    const filter = opts.namesFilter ?? (() => true);
-    const save = readerHook((act, hook) => { store.set(hook.name, act); });
-    // the gradient of a point that fires several times (ln1, once per q, k and v input) is their sum: the true
-    // d(metric)/d(activation), where TL's cache keeps the last firing (the query path)
-    const saveGrad: HookFn = (g, hook) => {
-      const key = `${hook.name}_grad`;
-      const prev = store.get(key);
-      store.set(key, prev ? prev.add(g) : g);
-    };
-    // the cache's hooks belong to this run only: overlapping runs neither see nor fill them
-    const ctx = RunContext.withHooks(this.hookDict, [[filter, save]], 0, opts.inclBwd ? [[filter, saveGrad]] : []);
-    const out = await runForward(this, input, opts, ctx);
-    if (opts.inclBwd && out instanceof Tensor && out.numel === 1) await out.backward();
-    // keys in the order the hooks first fired, as TL's cache dict (gradients after, as backward fills them)
-    const cache = new ActivationCache(store, this);
-    return [out as Tensor, opts.removeBatchDim ? cache.removeBatchDim() : cache];
+  runWithCache(input: ModelInput | Tensor, opts: RunWithCacheOptions = {}): Promise<[Tensor, ActivationCache]> {
+    return runWithCache(this, input, opts);
   }
 
   /** Runs with hooks for this call only (overlapping calls do not see them). resetHooksEnd false: as TL, the hooks
