@@ -17,10 +17,11 @@ export interface BackwardHook {
 /** The activation [any shape] as the run passes it on, with the hooks attached to its gradient. It gets a node
  *  of its own (an identity view): hook points that pass the same tensor on (resid_post → the next resid_pre)
  *  then fire separately, in reverse order. An activation outside the graph (frozen embeddings) becomes a leaf
- *  that requires grad, so its hooks fire however many parameters require grad. */
+ *  that requires grad (a copy of it is passed on), so its hooks fire however many parameters require grad. */
 export function attachBackwardHooks(act: Tensor, hooks: readonly BackwardHook[], info: HookInfo): Tensor {
   if (!hooks.length || !isGradEnabled() || (act.dtype !== "float32" && act.dtype !== "float64")) return act;
-  const out = act.requiresGrad ? act.viewAs(act.shape) : act.detach().requiresGrad_();
+  // (the leaf is cloned: later hooks may edit the activation in place, which a leaf that requires grad refuses)
+  const out = act.requiresGrad ? act.viewAs(act.shape) : act.detach().requiresGrad_().clone();
   out.registerHook(async (grad) => {
     let g = grad;
     for (const h of hooks) if (h.active()) g = await applyBackwardHook(h.fn, g, info);

@@ -54,6 +54,20 @@ describe("backward hooks", () => {
     expect(fired).toEqual(["b", "shared blocks.0.attn.hook_z", "a"]);
   });
 
+  it("with frozen weights a hook upstream of nothing that requires grad still fires; a later forward hook may edit in place", async () => {
+    const model = await load();
+    let grad: Tensor | null = null;
+    const logits = await model.runWithHooks(tokens, {
+      bwdHooks: [["blocks.0.hook_resid_post", (g) => { grad = g; }]],
+      fwdHooks: [["blocks.1.hook_resid_pre", (act) => { act.set([":", 0], 0); }]],
+    });
+    await metricOf(logits).backward();
+    expect(grad!.shape).toEqual([2, 10, 64]);
+    // position 0 was overwritten downstream: no gradient flows back there
+    expect(maxAbs(grad!.get(":", 0))).toBe(0);
+    expect(maxAbs(grad!.get(":", -1))).toBeGreaterThan(0.01);
+  });
+
   it("model.hooks() removes its hooks when the body throws", async () => {
     const model = await load();
     const hook: HookFn = () => undefined;
