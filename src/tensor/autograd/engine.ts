@@ -182,7 +182,9 @@ function accumulate(t: Tensor, g: Tensor): void {
 
 export function hasNaN(t: Tensor): boolean {
   if (t.dtype !== "float32" && t.dtype !== "float64") return false;
-  // views (an expanded gradient, a slice) are tested through the kernels rather than copied out
+  // a sum with a NaN in it is NaN: one (threaded, native) reduction clears the common case; a NaN sum may come
+  // from +inf and -inf alone, so then look element by element
+  if (!Number.isNaN(noGradSync(() => t.sum().item()))) return false;
   if (!t.isContiguous()) return t.isnan().any().item() !== 0;
   const d = t.storage.data;
   for (let i = t.offset, end = t.offset + t.numel; i < end; i++) if (d[i] !== d[i]) return true;
