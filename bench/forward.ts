@@ -17,7 +17,7 @@ import { GPT2_SMALL_SHAPE, randomGpt2Small } from "./random-model.js";
 setFlagsFromString("--expose-gc");
 const collectGarbage = runInNewContext("gc") as () => void;
 
-async function medianMs(reps: number, fn: () => Promise<unknown>): Promise<number> {
+export async function medianMs(reps: number, fn: () => Promise<unknown>): Promise<number> {
   await fn();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
@@ -34,15 +34,16 @@ function numThreads(): number {
   return Number(process.env.TLENS_NUM_THREADS) || cpus().length;
 }
 
-function torchReference(reps: number): Record<string, number | string> | null {
-  const script = fileURLToPath(new URL("./reference/torch_forward.py", import.meta.url));
+/** Runs bench/reference/<script> (PyTorch) with reps; its last stdout line is a JSON object. */
+export function torchReference(reps: number, script = "torch_forward.py"): Record<string, number | string> | null {
+  const path = fileURLToPath(new URL(`./reference/${script}`, import.meta.url));
   // Debian's python3-torch lives under /usr/bin/python3, which may not be the python3 on PATH
   const python = ["python3", "/usr/bin/python3"].find((py) => spawnSync(py, ["-c", "import torch"]).status === 0);
   if (!python) {
     console.log("PyTorch not available (python3 -c 'import torch' failed): skipping the reference column");
     return null;
   }
-  const res = spawnSync(python, [script, String(reps)], { encoding: "utf8", maxBuffer: 1 << 20, env: { ...process.env, TLENS_NUM_THREADS: String(numThreads()) } });
+  const res = spawnSync(python, [path, String(reps)], { encoding: "utf8", maxBuffer: 1 << 20, env: { ...process.env, TLENS_NUM_THREADS: String(numThreads()) } });
   if (res.status !== 0) {
     console.log(`PyTorch reference failed: ${res.stderr.split("\n").slice(-3).join(" ")}`);
     return null;

@@ -99,4 +99,12 @@ describe("examples", () => {
     expect(Number(sweep[4][2])).toBeCloseTo(ld, 2);
     expect(a).toContain('to_string([50256, 70, 457, 17]): "<|endoftext|>gpt2"');
   }, 30_000);
+
+  it("grad-attribution: the gradient cache obeys the unembedding identity; the AtP estimate is the finite-difference slope", async () => {
+    const a = await example("grad-attribution", ["--n", "8"]);
+    const ld = num(a, new RegExp(`logit diff \\(clean\\): ${NUM}`));
+    expect(num(a, new RegExp(`Σ ln_final.hook_normalized · grad \\+ b_U diff: ${NUM}`))).toBeCloseTo(ld, 3);
+    expect(num(a, new RegExp(`correlation estimate vs finite differences: ${NUM}`))).toBeGreaterThan(0.99);
+    expect(a).toContain("Activation patching: Δ logit diff (one run per head)");
+  }, 120_000);
 });

@@ -83,12 +83,13 @@ def median_ms(fn):
     return statistics.median(times)
 
 
-big = torch.randint(0, V, (100, 21))
-small = torch.randint(0, V, (1, 21))
-print(json.dumps({
-    "torch": torch.__version__, "threads": torch.get_num_threads(),
-    "full_100x21_ms": median_ms(lambda: forward(big)),
-    "last_pos_100x21_ms": median_ms(lambda: forward(big, last_only=True)),
-    "full_1x21_ms": median_ms(lambda: forward(small)),
-    "cache_100x21_ms": median_ms(lambda: forward(big, cache={})),
-}))
+if __name__ == "__main__":
+    big = torch.randint(0, V, (100, 21))
+    small = torch.randint(0, V, (1, 21))
+    print(json.dumps({
+        "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "full_100x21_ms": median_ms(lambda: forward(big)),
+        "last_pos_100x21_ms": median_ms(lambda: forward(big, last_only=True)),
+        "full_1x21_ms": median_ms(lambda: forward(small)),
+        "cache_100x21_ms": median_ms(lambda: forward(big, cache={})),
+    }))

@@ -4,6 +4,7 @@ import { HookError } from "../errors.js";
 import { fmtShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/index.js";
 import type { RunContext } from "./run/context.js";
+import { attachBackwardHooks, type BackwardHook } from "./backward-hook.js";
 
 /** What a hook function learns about where it fires. */
 export interface HookInfo {
@@ -18,6 +19,14 @@ export interface HookInfo {
 /** A hook sees the activation and where it fires; it may edit the tensor in place, or return a replacement of the
  *  same shape (or a promise of one). */
 export type HookFn = (activation: Tensor, hook: HookInfo) => Tensor | void | Promise<Tensor | void>;
+/** A forward hook sees the activation, a backward hook (TL's dir="bwd") the gradient with respect to it. */
+export type HookDir = "fwd" | "bwd";
+export interface AddHookOptions {
+  isPermanent?: boolean;
+  prepend?: boolean;
+  /** "fwd" (default) or "bwd". */
+  dir?: HookDir;
+}
 /** Which hooks: an exact name, a list of names, or a predicate over names. */
 export type NameFilter = string | string[] | ((name: string) => boolean);
 
@@ -37,6 +46,7 @@ export function isReader(fn: HookFn): boolean {
 interface HookEntry {
   fn: HookFn;
   permanent: boolean;
+  dir: HookDir;
 }
 
 function layerOf(name: string): number {
@@ -64,34 +74,36 @@ export class HookPoint {
     return this.hooks.length > 0;
   }
 
-  /** No shared hook, or only readerHook ones. */
+  /** No shared hook, or only readerHook forward ones (a backward hook needs the unfused forward: its gradient). */
   get onlyReaders(): boolean {
-    return this.hooks.every((h) => READERS.has(h.fn));
+    return this.hooks.every((h) => h.dir === "fwd" && READERS.has(h.fn));
   }
 
-  add(fn: HookFn, opts: { isPermanent?: boolean; prepend?: boolean } = {}): void {
-    const entry = { fn, permanent: opts.isPermanent ?? false };
+  add(fn: HookFn, opts: AddHookOptions = {}): void {
+    const entry = { fn, permanent: opts.isPermanent ?? false, dir: opts.dir ?? "fwd" };
     if (opts.prepend) this.hooks.unshift(entry);
     else this.hooks.push(entry);
   }
 
-  remove(fn: HookFn): void {
-    this.hooks = this.hooks.filter((h) => h.fn !== fn);
+  remove(fn: HookFn, dir?: HookDir): void {
+    this.hooks = this.hooks.filter((h) => h.fn !== fn || (dir !== undefined && h.dir !== dir));
   }
 
   clear(includingPermanent: boolean): void {
     this.hooks = includingPermanent ? [] : this.hooks.filter((h) => h.permanent);
   }
 
-  /** Runs the shared hooks, then the run's own, in order; a returned tensor must keep the activation's shape. */
+  /** Runs the shared forward hooks, then the run's own, in order (a returned tensor must keep the activation's
+   *  shape); then attaches the backward hooks, shared then the run's, to the result's gradient. */
   async run(x: Tensor, ctx: RunContext): Promise<Tensor> {
-    if (ctx.quiet) return x;
-    const own = ctx.hooksAt(this);
-    if (!this.hooks.length && !own.length) return x;
+    if (!ctx.hooked(this)) return x;
     const call = new HookCall(this.name, ctx.positionOffset);
     let act = x;
-    for (const fn of [...this.hooks.map((h) => h.fn), ...own]) act = await this.apply(fn, act, call);
-    return act;
+    for (const h of this.hooks) if (h.dir === "fwd") act = await this.apply(h.fn, act, call);
+    for (const fn of ctx.hooksAt(this)) act = await this.apply(fn, act, call);
+    const bwd: BackwardHook[] = this.hooks.filter((h) => h.dir === "bwd").map((h) => ({ fn: h.fn, active: () => this.hooks.includes(h) }));
+    for (const fn of ctx.bwdHooksAt(this)) bwd.push({ fn, active: () => true });
+    return attachBackwardHooks(act, bwd, call);
   }
 
   private async apply(fn: HookFn, act: Tensor, call: HookCall): Promise<Tensor> {
@@ -150,4 +162,26 @@ export function selectHooks(points: ReadonlyMap<string, HookPoint>, filter: Name
     }
     return p;
   });
+}
+
+/** Adds forward and backward hooks to the shared hook points; the returned function removes exactly these
+ *  (a selection that fails part-way removes what it had added before throwing). */
+export function addSharedHooks(points: ReadonlyMap<string, HookPoint>, fwd: readonly (readonly [NameFilter, HookFn])[],
+  bwd: readonly (readonly [NameFilter, HookFn])[]): () => void {
+  const added: [HookPoint, HookFn, HookDir][] = [];
+  const remove = (): void => { for (const [p, fn, dir] of added) p.remove(fn, dir); };
+  try {
+    for (const [dir, hooks] of [["fwd", fwd], ["bwd", bwd]] as const) {
+      for (const [filter, fn] of hooks) {
+        for (const p of selectHooks(points, filter)) {
+          p.add(fn, { dir });
+          added.push([p, fn, dir]);
+        }
+      }
+    }
+  } catch (e) {
+    remove();
+    throw e;
+  }
+  return remove;
 }

@@ -14,7 +14,8 @@ import { ActivationCache } from "./activation-cache.js";
 import { TransformerBlock } from "./components/block.js";
 import { Embed, PosEmbed, Unembed } from "./components/embed.js";
 import { Norm } from "./components/layer-norm.js";
-import { readerHook, selectHooks, type HookFn, type HookPoint, type NameFilter } from "./hook-point.js";
+import { addSharedHooks, selectHooks, type AddHookOptions, type HookFn, type HookPoint, type NameFilter } from "./hook-point.js";
+import { runWithCache, type RunWithCacheOptions } from "./caching-hooks.js";
 import { loadPretrainedWeights } from "./pretrained.js";
 import type { KeyValueCache } from "./kv-cache.js";
 import { generate, type GenerateOptions } from "./generate.js";
@@ -52,8 +53,13 @@ export interface ForwardOptions {
   pastKvCache?: KeyValueCache;
 }
 
-export type RunWithCacheOptions = ForwardOptions & { namesFilter?: NameFilter; removeBatchDim?: boolean };
-export type RunWithHooksOptions = ForwardOptions & { fwdHooks: [NameFilter, HookFn][]; resetHooksEnd?: boolean };
+export type { RunWithCacheOptions };
+/** Forward and backward hooks (TL's fwd_hooks / bwd_hooks). */
+export interface HookLists {
+  fwdHooks?: [NameFilter, HookFn][];
+  bwdHooks?: [NameFilter, HookFn][];
+}
+export type RunWithHooksOptions = ForwardOptions & HookLists & { resetHooksEnd?: boolean };
 
 export class HookedTransformer {
   readonly cfg: HookedTransformerConfig;
@@ -274,8 +280,17 @@ export class HookedTransformer {
   /** TL's hook_dict: every hook point by name (module order). */
   get hookPoints(): ReadonlyMap<string, HookPoint> { return this.hookDict; }
 
-  addHook(name: NameFilter, fn: HookFn, opts: { isPermanent?: boolean; prepend?: boolean } = {}): void {
+  /** A shared hook: every run fires it. `dir: "bwd"` makes it a backward hook, which sees the gradient with
+   *  respect to the hook's output (and may return a replacement) when backward() runs. */
+  addHook(name: NameFilter, fn: HookFn, opts: AddHookOptions = {}): void {
     for (const p of selectHooks(this.hookDict, name)) p.add(fn, opts);
+  }
+
+  /** Parameters require grad (flag true) or not: all, or those `names` selects (state-dict names). Weights are
+   *  frozen by default; after requiresGrad_(), backward() fills each parameter's `.grad`. */
+  requiresGrad_(flag = true, names: (name: string) => boolean = () => true): this {
+    for (const [name, p] of this.stateDict()) if (names(name)) p.requiresGrad_(flag);
+    return this;
   }
 
   /** Removes hooks (permanent ones too unless includingPermanent is false; TL's default is false). */
@@ -286,18 +301,19 @@ export class HookedTransformer {
   /** Runs body with the hooks attached to the shared hook points (TL's `hooks()` context manager): like addHook,
    *  they fire in every run made while body runs, overlapping calls included; removed afterwards, also when body
    *  throws. For hooks that apply to one call only, use runWithHooks. */
-  async withHooks<T>(hooks: [NameFilter, HookFn][], body: () => Promise<T>): Promise<T> {
-    const added: [HookPoint, HookFn][] = [];
+  withHooks<T>(hooks: [NameFilter, HookFn][], body: () => Promise<T>): Promise<T> {
+    return this.hooks({ fwdHooks: hooks }, body);
+  }
+
+  /** TL's `with model.hooks(fwd_hooks, bwd_hooks)`: the hooks are shared (as withHooks) while body runs, so a
+   *  `metric.backward()` awaited inside body fires the backward ones; all are removed afterwards, also when body,
+   *  the metric or a hook throws. */
+  async hooks<T>(lists: HookLists, body: () => Promise<T>): Promise<T> {
+    const remove = addSharedHooks(this.hookDict, lists.fwdHooks ?? [], lists.bwdHooks ?? []);
     try {
-      for (const [filter, fn] of hooks) {
-        for (const p of selectHooks(this.hookDict, filter)) {
-          p.add(fn);
-          added.push([p, fn]);
-        }
-      }
       return await body();
     } finally {
-      for (const [p, fn] of added) p.remove(fn);
+      remove();
     }
   }
 
@@ -313,25 +329,21 @@ export class HookedTransformer {
   }
 
   /** Runs the model caching activations (all hook points that fire, or those namesFilter selects). */
-  async runWithCache(input: ModelInput | Tensor, opts: RunWithCacheOptions = {}): Promise<[Tensor, ActivationCache]> {
-    const store = new Map<string, Tensor>();
-    const filter = opts.namesFilter ?? (() => true);
-    const save = readerHook((act, hook) => { store.set(hook.name, act); });
-    // the cache's hooks belong to this run only: overlapping runs neither see nor fill them
-    const logits = await runForward(this, input, opts, RunContext.withHooks(this.hookDict, [[filter, save]]));
-    // keys in the order the hooks first fired, as TL's cache dict
-    const cache = new ActivationCache(store, this);
-    return [logits as Tensor, opts.removeBatchDim ? cache.removeBatchDim() : cache];
+  runWithCache(input: ModelInput | Tensor, opts: RunWithCacheOptions = {}): Promise<[Tensor, ActivationCache]> {
+    return runWithCache(this, input, opts);
   }
 
   /** Runs with hooks for this call only (overlapping calls do not see them). resetHooksEnd false: as TL, the hooks
    *  are added to the shared hook points and stay (every later run fires them). */
   async runWithHooks(input: ModelInput | Tensor, opts: RunWithHooksOptions): Promise<Tensor> {
+    const fwd = opts.fwdHooks ?? [];
+    const bwd = opts.bwdHooks ?? [];
     if (opts.resetHooksEnd === false) {
-      for (const [filter, fn] of opts.fwdHooks) this.addHook(filter, fn);
+      for (const [filter, fn] of fwd) this.addHook(filter, fn);
+      for (const [filter, fn] of bwd) this.addHook(filter, fn, { dir: "bwd" });
       return (await this.forward(input, opts)) as Tensor;
     }
-    return (await runForward(this, input, opts, RunContext.withHooks(this.hookDict, opts.fwdHooks))) as Tensor;
+    return (await runForward(this, input, opts, RunContext.withHooks(this.hookDict, fwd, 0, bwd))) as Tensor;
   }
 
   /** Generates maxNewTokens tokens (TL defaults: doSample true, temperature 1, stopAtEos true, KV cache on).

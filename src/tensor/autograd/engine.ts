@@ -67,24 +67,71 @@ function seedGradient(root: Tensor, grad: Tensor | undefined): Tensor {
   return grad.to(root.dtype);
 }
 
-/** Every node reachable from start, each after all the nodes that feed gradient into it. */
+/** Every node reachable from start, each after all the nodes that feed gradient into it; among the nodes
+ *  ready at a time, the most recently recorded first (torch's rule, so gradient hooks fire in TL's order). */
 function reverseTopological(start: GradNode): GradNode[] {
-  const post: GradNode[] = [];
-  const seen = new Set<GradNode>([start]);
-  // iterative DFS: graphs of deep models are far deeper than the JS call stack
-  const stack: { node: GradNode; next: number }[] = [{ node: start, next: 0 }];
-  while (stack.length) {
-    const top = stack[stack.length - 1];
-    const child = top.node.inputs[top.next++];
-    if (top.next > top.node.inputs.length) {
-      post.push(top.node);
-      stack.pop();
-    } else if (child && !seen.has(child)) {
-      seen.add(child);
-      stack.push({ node: child, next: 0 });
+  // how many consumers feed gradient into each node
+  const consumers = new Map<GradNode, number>([[start, 0]]);
+  const walk: GradNode[] = [start];
+  while (walk.length) {
+    for (const child of walk.pop()!.inputs) {
+      if (!child) continue;
+      const n = consumers.get(child);
+      consumers.set(child, (n ?? 0) + 1);
+      if (n === undefined) walk.push(child);
     }
   }
-  return post.reverse();
+  const order: GradNode[] = [];
+  const ready = new SeqHeap();
+  ready.push(start);
+  while (ready.size) {
+    const node = ready.pop();
+    order.push(node);
+    for (const child of node.inputs) {
+      if (!child) continue;
+      const left = consumers.get(child)! - 1;
+      consumers.set(child, left);
+      if (left === 0) ready.push(child);
+    }
+  }
+  return order;
+}
+
+/** A max-heap of nodes by seq. */
+class SeqHeap {
+  private items: GradNode[] = [];
+  get size(): number { return this.items.length; }
+
+  push(node: GradNode): void {
+    const a = this.items;
+    a.push(node);
+    for (let i = a.length - 1; i > 0;) {
+      const up = (i - 1) >> 1;
+      if (a[up].seq >= a[i].seq) break;
+      [a[up], a[i]] = [a[i], a[up]];
+      i = up;
+    }
+  }
+
+  pop(): GradNode {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop()!;
+    if (a.length) {
+      a[0] = last;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let big = i;
+        if (l < a.length && a[l].seq > a[big].seq) big = l;
+        if (r < a.length && a[r].seq > a[big].seq) big = r;
+        if (big === i) break;
+        [a[big], a[i]] = [a[i], a[big]];
+        i = big;
+      }
+    }
+    return top;
+  }
 }
 
 function propagate(node: GradNode, g: Tensor, pending: Map<GradNode, Tensor>): void {
@@ -135,7 +182,9 @@ function accumulate(t: Tensor, g: Tensor): void {
 
 export function hasNaN(t: Tensor): boolean {
   if (t.dtype !== "float32" && t.dtype !== "float64") return false;
-  // views (an expanded gradient, a slice) are tested through the kernels rather than copied out
+  // a sum with a NaN in it is NaN: one (threaded, native) reduction clears the common case; a NaN sum may come
+  // from +inf and -inf alone, so then look element by element
+  if (!Number.isNaN(noGradSync(() => t.sum().item()))) return false;
   if (!t.isContiguous()) return t.isnan().any().item() !== 0;
   const d = t.storage.data;
   for (let i = t.offset, end = t.offset + t.numel; i < end; i++) if (d[i] !== d[i]) return true;

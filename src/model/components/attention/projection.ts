@@ -104,6 +104,8 @@ export class QkvProjection {
 
   /** A weight rearranged for compute, cached until a source tensor is replaced or edited in place. */
   private derive(key: string, sources: Tensor[], build: () => Tensor): Tensor {
+    // a weight that requires grad: the value would keep the graph of the first forward (freed by its backward)
+    if (sources.some((t) => t.requiresGrad)) return build();
     const hit = this.derived.get(key);
     if (hit && hit.sources.every((t, i) => t === sources[i] && t.storage.version === hit.versions[i])) return hit.value;
     const value = build().contiguous();
