@@ -4,7 +4,9 @@ import { LoadError } from "../errors.js";
 
 export type NormalizationType = "LN" | "LNPre" | "RMS" | "RMSPre" | null;
 export type PositionalEmbeddingType = "standard" | "shortformer" | "rotary";
-export type ActFn = "gelu_new" | "gelu" | "relu" | "silu" | "gelu_fast" | "solu_ln";
+export type ActFn = "gelu_new" | "gelu" | "relu" | "silu" | "gelu_fast" | "gelu_pytorch_tanh" | "solu_ln";
+/** Per layer with use_local_attn: "local" = sliding window of window_size keys, "global" = full causal. */
+export type AttnType = "global" | "local";
 
 export interface HookedTransformerConfig {
   nLayers: number;
@@ -24,6 +26,10 @@ export interface HookedTransformerConfig {
   useHookMlpIn: boolean;
   useAttnIn: boolean;
   useLocalAttn: boolean;
+  /** With useLocalAttn: one entry per layer. */
+  attnTypes: AttnType[] | null;
+  /** With useLocalAttn: how many keys (the query's own included) a local layer's query sees. */
+  windowSize: number | null;
   originalArchitecture: string | null;
   tokenizerName: string | null;
   normalizationType: NormalizationType;
@@ -48,6 +54,8 @@ export interface HookedTransformerConfig {
   rotaryAdjacentPairs: boolean;
   tieWordEmbeddings: boolean;
   attnScoresSoftCap: number;
+  /** Gemma-2: ln1_post / ln2_post normalise the attention and MLP outputs before the residual add. */
+  useNormalizationBeforeAndAfter: boolean;
   outputLogitsSoftCap: number;
   /** Token ids the tokenizer uses (null when the model has no tokenizer). */
   bosTokenId: number | null;
@@ -93,6 +101,8 @@ export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "
     useHookMlpIn: partial.useHookMlpIn ?? false,
     useAttnIn: partial.useAttnIn ?? false,
     useLocalAttn: partial.useLocalAttn ?? false,
+    attnTypes: partial.attnTypes ?? null,
+    windowSize: partial.windowSize ?? null,
     originalArchitecture: partial.originalArchitecture ?? null,
     tokenizerName: partial.tokenizerName ?? null,
     normalizationType: partial.normalizationType === undefined ? "LN" : partial.normalizationType,
@@ -114,6 +124,7 @@ export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "
     rotaryAdjacentPairs: partial.rotaryAdjacentPairs ?? false,
     tieWordEmbeddings: partial.tieWordEmbeddings ?? false,
     attnScoresSoftCap: partial.attnScoresSoftCap ?? -1,
+    useNormalizationBeforeAndAfter: partial.useNormalizationBeforeAndAfter ?? false,
     outputLogitsSoftCap: partial.outputLogitsSoftCap ?? -1,
     bosTokenId: partial.bosTokenId ?? null,
     eosTokenId: partial.eosTokenId ?? null,
@@ -121,8 +132,20 @@ export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "
   if (cfg.normalizationType !== null && !["LN", "LNPre", "RMS", "RMSPre"].includes(cfg.normalizationType)) {
     throw new LoadError(`${source}: unknown normalization_type "${cfg.normalizationType}"`);
   }
+  checkLocalAttn(cfg, source);
   cfg.nParams = countParams(cfg);
   return cfg;
+}
+
+/** TL's rule: use_local_attn needs window_size and one attn_type per layer. */
+function checkLocalAttn(cfg: HookedTransformerConfig, source: string): void {
+  if (!cfg.useLocalAttn) return;
+  const w = cfg.windowSize;
+  if (w === null || !Number.isInteger(w) || w <= 0) throw new LoadError(`${source}: use_local_attn needs a positive integer window_size, got ${w}`);
+  const types = cfg.attnTypes;
+  if (!types || types.length !== cfg.nLayers || types.some((t) => t !== "global" && t !== "local")) {
+    throw new LoadError(`${source}: use_local_attn needs attn_types with one "global" or "local" per layer (${cfg.nLayers}), got ${JSON.stringify(types)}`);
+  }
 }
 
 /** TL's n_params: attention and MLP weight matrices only (no embeddings, biases or norms). */

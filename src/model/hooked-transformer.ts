@@ -14,7 +14,7 @@ import { ActivationCache } from "./activation-cache.js";
 import { TransformerBlock } from "./components/block.js";
 import { Embed, PosEmbed, Unembed } from "./components/embed.js";
 import { Norm } from "./components/layer-norm.js";
-import { readerHook, selectHooks, type HookFn, type HookPoint, type NameFilter } from "./hook-point.js";
+import { HookPoint, readerHook, selectHooks, type HookFn, type NameFilter } from "./hook-point.js";
 import { loadPretrainedWeights } from "./pretrained.js";
 import type { KeyValueCache } from "./kv-cache.js";
 import { generate, type GenerateOptions } from "./generate.js";
@@ -64,6 +64,8 @@ export class HookedTransformer {
   blocks!: TransformerBlock[];
   lnFinal!: Norm | null;
   unembed!: Unembed;
+  /** use_hook_tokens: hook_tokens sees the token ids [batch, pos] before the embedding; null otherwise. */
+  hookTokens!: HookPoint | null;
   /** Hook points by name, in TL's module order (hook_dict). */
   private hookDict = new Map<string, HookPoint>();
   /** Every hook point in the order the forward reaches them. */
@@ -135,17 +137,22 @@ export class HookedTransformer {
     if (!["standard", "shortformer", "rotary"].includes(cfg.positionalEmbeddingType)) {
       throw new TlensError(`unsupported positional_embedding_type "${cfg.positionalEmbeddingType}" (supported: standard, shortformer, rotary)`);
     }
-    this.embed = new Embed(cfg.dVocab, cfg.dModel);
+    this.embed = new Embed(cfg.dVocab, cfg.dModel, cfg.postEmbeddingLn ? { eps: cfg.eps } : null);
     this.posEmbed = cfg.positionalEmbeddingType === "rotary" ? null : new PosEmbed(cfg.nCtx, cfg.dModel);
+    this.hookTokens = cfg.useHookTokens ? new HookPoint("hook_tokens") : null;
     const shortformerPos = cfg.positionalEmbeddingType === "shortformer" ? this.posEmbed : null;
     this.blocks = Array.from({ length: cfg.nLayers }, (_, l) => new TransformerBlock(l, cfg, shortformerPos));
-    this.lnFinal = cfg.normalizationType ? new Norm("ln_final", cfg.normalizationType, cfg.dModel, cfg.eps) : null;
-    this.unembed = new Unembed(cfg.dModel, cfg.dVocabOut);
+    const finalNorm = finalNormType(cfg);
+    this.lnFinal = finalNorm ? new Norm("ln_final", finalNorm, cfg.dModel, cfg.eps) : null;
+    this.unembed = new Unembed(cfg.dModel, cfg.dVocabOut, cfg.outputLogitsSoftCap);
     // the blocks' hook tables give both orders; the embeddings come first and ln_final last in both
-    const first = [this.embed.hook, ...(this.posEmbed ? [this.posEmbed.hook] : [])];
+    // (hook_tokens fires first and is registered after the embeddings, as TL)
+    const embedLn = this.embed.ln?.hookPoints ?? [];
+    const embeds = [...embedLn, this.embed.hook, ...(this.posEmbed ? [this.posEmbed.hook] : [])];
+    const tokens = this.hookTokens ? [this.hookTokens] : [];
     const last = this.lnFinal?.hookPoints ?? [];
-    this.forwardOrder = [...first, ...this.blocks.flatMap((b) => b.forwardOrder), ...last];
-    this.hookDict = new Map([...first, ...this.blocks.flatMap((b) => b.moduleOrder), ...last].map((p) => [p.name, p]));
+    this.forwardOrder = [...tokens, ...embeds, ...this.blocks.flatMap((b) => b.forwardOrder), ...last];
+    this.hookDict = new Map([...embeds, ...tokens, ...this.blocks.flatMap((b) => b.moduleOrder), ...last].map((p) => [p.name, p]));
   }
 
   // ---------- parameters ----------
@@ -153,10 +160,13 @@ export class HookedTransformer {
   /** [prefix, module] pairs whose params() make up the state dict, in TL's order. */
   private modules(): [string, { params(): [string, Tensor][] }][] {
     const out: [string, { params(): [string, Tensor][] }][] = [["embed", this.embed]];
+    if (this.embed.ln) out.push(["embed.ln", this.embed.ln]);
     if (this.posEmbed) out.push(["pos_embed", this.posEmbed]);
     this.blocks.forEach((b, l) => {
       if (b.ln1) out.push([`blocks.${l}.ln1`, b.ln1]);
+      if (b.ln1Post) out.push([`blocks.${l}.ln1_post`, b.ln1Post]);
       if (b.ln2) out.push([`blocks.${l}.ln2`, b.ln2]);
+      if (b.ln2Post) out.push([`blocks.${l}.ln2_post`, b.ln2Post]);
       out.push([`blocks.${l}.attn`, b.attn]);
       if (b.mlp) out.push([`blocks.${l}.mlp`, b.mlp]);
     });
@@ -385,4 +395,10 @@ const TL_BUFFER = /^blocks\.\d+\.attn\.(mask|IGNORE|rotary_sin|rotary_cos)$/;
 export function foldNormalizationType(cfg: HookedTransformerConfig): void {
   if (cfg.normalizationType === "LN") cfg.normalizationType = "LNPre";
   else if (cfg.normalizationType === "RMS") cfg.normalizationType = "RMSPre";
+}
+
+/** TL's ln_final: final_rms turns a LayerNorm model's final norm into RMSNorm (LNPre → RMSPre). */
+function finalNormType(cfg: HookedTransformerConfig): HookedTransformerConfig["normalizationType"] {
+  if (!cfg.finalRms) return cfg.normalizationType;
+  return cfg.normalizationType === "LN" ? "RMS" : cfg.normalizationType === "LNPre" ? "RMSPre" : cfg.normalizationType;
 }

@@ -2,13 +2,15 @@
 // softmax whose fully masked rows give zeros, rotary embeddings and the fused layer norm. Each is one function
 // with plain tensor inputs and a fresh output (the autodiff adds one backward per function).
 import { getBackend } from "../backend/index.js";
-import { ShapeError } from "../errors.js";
+import { ShapeError, TlensError } from "../errors.js";
 import { Tensor } from "./tensor.js";
 
 /** scores [batch, head, q, k] (float32) → a copy with -inf where a query may not look: above the causal diagonal
  *  (query i sees keys ≤ i + (k - q), the k - q earlier keys being a KV cache's) when `causal`, and on padded keys
- *  (keyMask [batch, k], 0 = padding). TransformerLens's masked hook_attn_scores. */
-export function maskAttentionScores(scores: Tensor, causal: boolean, keyMask: Tensor | null): Tensor {
+ *  (keyMask [batch, k], 0 = padding). `window` (local attention, causal only): query i also sees no key more than
+ *  window - 1 before it, i.e. keys i - window < j ≤ i (TL's triu(tril(ones), 1 - window_size), HF's sliding window).
+ *  TransformerLens's masked hook_attn_scores. */
+export function maskAttentionScores(scores: Tensor, causal: boolean, keyMask: Tensor | null, window: number | null = null): Tensor {
   const [batch, heads, qLen, kLen] = scores.shape;
   if (keyMask && (keyMask.ndim !== 2 || keyMask.shape[0] !== batch || keyMask.shape[1] !== kLen)) {
     throw new ShapeError(`maskAttentionScores: the key mask has shape [${keyMask.shape}], expected [${batch}, ${kLen}]`);
@@ -24,11 +26,18 @@ export function maskAttentionScores(scores: Tensor, causal: boolean, keyMask: Te
       for (let i = 0; i < qLen; i++) {
         const row = base + i * kLen;
         if (causal) for (let j = Math.max(i + offset + 1, 0); j < kLen; j++) data[row + j] = -Infinity;
+        if (causal && window !== null) for (let j = Math.min(i + offset - window + 1, kLen); j-- > 0;) data[row + j] = -Infinity;
         if (mask) for (let j = 0; j < kLen; j++) if (!mask[b * kLen + j]) data[row + j] = -Infinity;
       }
     }
   }
   return out;
+}
+
+/** Soft capping (Gemma-2's attention scores and final logits): cap · tanh(x / cap), any shape. */
+export function softCap(x: Tensor, cap: number): Tensor {
+  if (!(cap > 0)) throw new TlensError(`softCap: the cap must be positive, got ${cap}`);
+  return x.div(cap).tanh().mul(cap);
 }
 
 /** softmax over the last dim, where rows with no finite entry (every key masked) give zeros instead of NaN, as

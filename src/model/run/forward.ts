@@ -76,7 +76,7 @@ async function fromTokens(model: HookedTransformer, input: ModelInput | Tensor, 
   return { tokens, attentionMask, ...await embedTokens(model, tokens, attentionMask, opts.pastKvCache, ctx) };
 }
 
-/** hook_embed + hook_pos_embed → the residual stream before block 0. tokens [batch, pos] (the new ones when a
+/** [hook_tokens,] hook_embed + hook_pos_embed → the residual stream before block 0. tokens [batch, pos] (the new ones when a
  *  KV cache holds earlier positions). Shortformer models keep positions out of the residual stream and return
  *  them for the blocks' queries and keys; rotary models have no positional embedding here. */
 async function embedTokens(model: HookedTransformer, tokens: Tensor, attentionMask: Tensor | null, kv: KeyValueCache | undefined,
@@ -86,7 +86,9 @@ async function embedTokens(model: HookedTransformer, tokens: Tensor, attentionMa
   if (past + pos > model.cfg.nCtx) {
     throw new ShapeError(`${past} cached + ${pos} new tokens exceed the model's context n_ctx = ${model.cfg.nCtx}`);
   }
-  const embed = await model.embed.hook.run(model.embed.forward(tokens), ctx);
+  // use_hook_tokens: hooks may replace the ids the embedding reads (the loss keeps the given tokens, as TL)
+  const ids = model.hookTokens ? await model.hookTokens.run(tokens, ctx) : tokens;
+  const embed = await model.embed.hook.run(await model.embed.forward(ids, ctx), ctx);
   if (!model.posEmbed) return { residual: embed };
   // padding: positions count real tokens only (TL's get_offset_position_ids), over cached + new positions
   const pastMask = kv?.attentionMask ?? null;
