@@ -13,7 +13,7 @@ import {
 import { ActivationCache } from "./activation-cache.js";
 import { TransformerBlock } from "./components/block.js";
 import { Embed, PosEmbed, Unembed } from "./components/embed.js";
-import { Norm } from "./components/layer-norm.js";
+import { finalNormType, Norm } from "./components/layer-norm.js";
 import { HookPoint, readerHook, selectHooks, type HookFn, type NameFilter } from "./hook-point.js";
 import { loadPretrainedWeights } from "./pretrained.js";
 import type { KeyValueCache } from "./kv-cache.js";
@@ -21,7 +21,7 @@ import { generate, type GenerateOptions } from "./generate.js";
 import type { ModelInput } from "./model-input.js";
 import { RunContext } from "./run/context.js";
 import { runForward, type ForwardResult } from "./run/forward.js";
-import { processStateDict, type ProcessOptions, type StateDict } from "./weight-processing.js";
+import { pretrainedProcessing, processStateDict, type ProcessOptions, type StateDict } from "./weight-processing.js";
 
 export type ReturnType = "logits" | "loss" | "both" | null;
 
@@ -114,7 +114,7 @@ export class HookedTransformer {
    *  (a Hugging Face folder: config.json + model.safetensors). */
   static async fromPretrained(nameOrPath: string, opts: FromPretrainedOptions = {}): Promise<HookedTransformer> {
     const { cfg, weights, tokenizer } = await loadPretrainedWeights(nameOrPath);
-    const o = { foldLn: true, centerWritingWeights: true, centerUnembed: true, foldValueBiases: true, refactorFactoredAttnMatrices: false, ...opts };
+    const o = pretrainedProcessing(cfg, opts);
     if (opts.backend) setBackend(opts.backend);
     const processed = processStateDict(weights, cfg, o);
     // as TL: a folded model is built with LNPre (no LN parameters), so fold before building
@@ -216,7 +216,7 @@ export class HookedTransformer {
   /** TL's process_weights_: fold LN into the following weights (LN → LNPre), centre writing weights and the
    *  unembedding, fold value biases; optionally refactor the QK/OV factors. */
   processWeights(opts: ProcessOptions = {}): void {
-    const o = { foldLn: true, centerWritingWeights: true, centerUnembed: true, foldValueBiases: true, refactorFactoredAttnMatrices: false, ...opts };
+    const o = pretrainedProcessing(this.cfg, opts);
     const processed = processStateDict(this.stateDict(), this.cfg, o);
     if (o.foldLn) foldNormalizationType(this.cfg);
     this.build();
@@ -397,8 +397,3 @@ export function foldNormalizationType(cfg: HookedTransformerConfig): void {
   else if (cfg.normalizationType === "RMS") cfg.normalizationType = "RMSPre";
 }
 
-/** TL's ln_final: final_rms turns a LayerNorm model's final norm into RMSNorm (LNPre → RMSPre). */
-function finalNormType(cfg: HookedTransformerConfig): HookedTransformerConfig["normalizationType"] {
-  if (!cfg.finalRms) return cfg.normalizationType;
-  return cfg.normalizationType === "LN" ? "RMS" : cfg.normalizationType === "LNPre" ? "RMSPre" : cfg.normalizationType;
-}

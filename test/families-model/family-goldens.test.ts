@@ -6,7 +6,9 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HookedTransformer, type HookedTransformerConfig, type Tensor } from "../../src/index.js";
+import { makeConfig } from "../../src/loading/config.js";
 import { readSafetensorsFile } from "../../src/loading/safetensors.js";
+import { pretrainedProcessing, processStateDict, type StateDict } from "../../src/model/weight-processing.js";
 import { maxAbsDiff } from "../golden.js";
 
 const DIR = fileURLToPath(new URL("../../../shared/golden/families", import.meta.url));
@@ -24,6 +26,12 @@ function fromTlConfig(tl: Record<string, unknown>): Partial<HookedTransformerCon
     out[k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
   }
   return { ...out, initWeights: false } as Partial<HookedTransformerConfig>;
+}
+
+/** The `<case>/params/<name>` tensors of the outputs, by TL name. */
+function caseParams(out: Map<string, Tensor>, name: string): StateDict {
+  const prefix = `${name}/params/`;
+  return new Map([...out].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
 }
 
 for (const family of FAMILIES) {
@@ -45,8 +53,7 @@ for (const family of FAMILIES) {
         out = (await readSafetensorsFile(`${DIR}/${family}/outputs.safetensors`)).tensors;
         tokens = (await readSafetensorsFile(`${DIR}/${family}/inputs.safetensors`)).tensors.get("tokens")!;
         model = new HookedTransformer(fromTlConfig(c.tl_config));
-        const prefix = `${name}/params/`;
-        model.loadStateDict(new Map([...out].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v])));
+        model.loadStateDict(caseParams(out, name));
       });
 
       it("has TL's parameters and hook points, in TL's order", () => {
@@ -65,4 +72,17 @@ for (const family of FAMILIES) {
       });
     });
   }
+
+  it(`${family}: weight processing of TL's raw parameters gives TL's processed ones`, async () => {
+    const out = (await readSafetensorsFile(`${DIR}/${family}/outputs.safetensors`)).tensors;
+    const cfg = makeConfig(fromTlConfig(index.cases.raw.tl_config));
+    const processed = processStateDict(caseParams(out, "raw"), cfg, pretrainedProcessing(cfg, {}));
+    const golden = caseParams(out, "processed");
+    expect([...processed.keys()].sort()).toEqual([...golden.keys()].sort());
+    for (const [k, v] of golden) {
+      const d = maxAbsDiff(processed.get(k)!, v);
+      const tol = Math.max(1e-6, 10 * (index.tensors[`processed/params/${k}`]?.f64_maxabs ?? 0));
+      expect(d, `${k}: max abs diff ${d}`).toBeLessThanOrEqual(tol);
+    }
+  });
 }

@@ -2,7 +2,7 @@
 //   sequential: resid_mid  = resid_pre + attn_out(ln1(resid_pre))
 //               resid_post = resid_mid + mlp_out(ln2(resid_mid))
 //   parallel (GPT-J, NeoX, Phi; no hook_resid_mid):
-//               resid_post = resid_pre + mlp_out(ln2(resid_pre)) + attn_out(ln1(resid_pre))
+//               resid_post = resid_pre + attn_out(ln1(resid_pre)) + mlp_out(ln2(resid_pre))
 // With use_normalization_before_and_after (Gemma-2), attn_out = ln1_post(attn(..)) and mlp_out = ln2_post(mlp(..)).
 import type { HookedTransformerConfig, NormalizationType } from "../../loading/config.js";
 import { TlensError } from "../../errors.js";
@@ -21,10 +21,12 @@ type BlockHook = "hook_resid_pre" | "hook_attn_in" | "hook_q_input" | "hook_k_in
 
 const orders = (points: readonly HookPoint[] | undefined): HookOrders | null => (points ? { forwardOrder: points, moduleOrder: points } : null);
 
-/** TL's norm after a sublayer: never folded, so RMSPre keeps an RMSNorm with weights (and LNPre a LayerNorm). */
-function postNormType(type: NormalizationType): "LN" | "RMS" | null {
+/** TL's norm after a sublayer: never folded, so RMSPre keeps an RMSNorm with weights. TL 2.18 builds none for
+ *  LN / LNPre (its check for them never matches, and the block fails to build), so tlens refuses those. */
+function postNormType(type: NormalizationType, where: string): "RMS" | null {
   if (type === null) return null;
-  return type === "RMS" || type === "RMSPre" ? "RMS" : "LN";
+  if (type === "RMS" || type === "RMSPre") return "RMS";
+  throw new TlensError(`${where}: use_normalization_before_and_after needs RMS or RMSPre normalization (TL 2.18 has no post-norm for ${type})`);
 }
 
 export class TransformerBlock implements BlockInputParts, HookOrders {
@@ -46,7 +48,7 @@ export class TransformerBlock implements BlockInputParts, HookOrders {
     const norm = cfg.normalizationType;
     this.ln1 = norm ? new Norm(`${p}.ln1`, norm, cfg.dModel, cfg.eps) : null;
     this.ln2 = norm && !cfg.attnOnly ? new Norm(`${p}.ln2`, norm, cfg.dModel, cfg.eps) : null;
-    const post = cfg.useNormalizationBeforeAndAfter ? postNormType(norm) : null;
+    const post = cfg.useNormalizationBeforeAndAfter ? postNormType(norm, p) : null;
     this.ln1Post = post ? new Norm(`${p}.ln1_post`, post, cfg.dModel, cfg.eps) : null;
     this.ln2Post = post && !cfg.attnOnly ? new Norm(`${p}.ln2_post`, post, cfg.dModel, cfg.eps) : null;
     this.parallel = cfg.parallelAttnMlp && !cfg.attnOnly;
@@ -84,7 +86,7 @@ export class TransformerBlock implements BlockInputParts, HookOrders {
     if (!this.mlp) return this.hook("hook_resid_post").run(residPre.add(attnOut), ctx);
     if (this.parallel) {
       const mlpOut = await this.mlpOut(residPre, ctx);
-      return this.hook("hook_resid_post").run(residPre.add(mlpOut).add_(attnOut), ctx);
+      return this.hook("hook_resid_post").run(residPre.add(attnOut).add_(mlpOut), ctx);
     }
     const residMid = await this.hook("hook_resid_mid").run(residPre.add(attnOut), ctx);
     return this.hook("hook_resid_post").run(residMid.add(await this.mlpOut(residMid, ctx)), ctx);
