@@ -133,6 +133,9 @@ export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "
     throw new LoadError(`${source}: unknown normalization_type "${cfg.normalizationType}"`);
   }
   checkLocalAttn(cfg, source);
+  if (cfg.tieWordEmbeddings && cfg.dVocabOut !== cfg.dVocab) {
+    throw new LoadError(`${source}: tie_word_embeddings needs d_vocab_out (${cfg.dVocabOut}) = d_vocab (${cfg.dVocab})`);
+  }
   cfg.nParams = countParams(cfg);
   return cfg;
 }

@@ -94,7 +94,8 @@ export class HookedTransformer {
     return model;
   }
 
-  /** TL's init_weights ("gpt2" mode): W_* ~ N(0, initializerRange²) in state-dict order, seeded by cfg.seed. */
+  /** TL's init_weights ("gpt2" mode): W_* ~ N(0, initializerRange²) in state-dict order, seeded by cfg.seed.
+   *  tieWordEmbeddings: W_U starts as W_E transposed (a copy: the two stay separate parameters, as in TL). */
   initWeights(seed: number | null = this.cfg.seed): void {
     const rng = seed === null ? defaultGenerator : new Generator(seed);
     const std = this.cfg.initializerRange;
@@ -106,6 +107,7 @@ export class HookedTransformer {
       for (let i = 0; i < data.length; i++) data[i] = rng.normal() * std;
       init.set(name, Tensor.fromTypedArray(data, t.shape));
     }
+    if (this.cfg.tieWordEmbeddings) init.set("unembed.W_U", init.get("embed.W_E")!.transpose(0, 1).contiguous());
     this.loadStateDict(init, { strict: false });
   }
 
