@@ -52,6 +52,12 @@ export interface HookedTransformerConfig {
   postEmbeddingLn: boolean;
   rotaryBase: number;
   rotaryAdjacentPairs: boolean;
+  /** Llama-3.1's NTK-by-parts rotary scaling (TL's use_NTK_by_parts_rope and its NTK_* fields). */
+  useNtkByPartsRope: boolean;
+  ntkByPartsFactor: number;
+  ntkByPartsLowFreqFactor: number;
+  ntkByPartsHighFreqFactor: number;
+  ntkOriginalCtxLen: number;
   tieWordEmbeddings: boolean;
   attnScoresSoftCap: number;
   /** Gemma-2: ln1_post / ln2_post normalise the attention and MLP outputs before the residual add. */
@@ -122,6 +128,12 @@ export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "
     postEmbeddingLn: partial.postEmbeddingLn ?? false,
     rotaryBase: partial.rotaryBase ?? 10000,
     rotaryAdjacentPairs: partial.rotaryAdjacentPairs ?? false,
+    // TL's defaults (Llama-3.1's values)
+    useNtkByPartsRope: partial.useNtkByPartsRope ?? false,
+    ntkByPartsFactor: partial.ntkByPartsFactor ?? 8,
+    ntkByPartsLowFreqFactor: partial.ntkByPartsLowFreqFactor ?? 1,
+    ntkByPartsHighFreqFactor: partial.ntkByPartsHighFreqFactor ?? 4,
+    ntkOriginalCtxLen: partial.ntkOriginalCtxLen ?? 8192,
     tieWordEmbeddings: partial.tieWordEmbeddings ?? false,
     attnScoresSoftCap: partial.attnScoresSoftCap ?? -1,
     useNormalizationBeforeAndAfter: partial.useNormalizationBeforeAndAfter ?? false,
@@ -133,6 +145,9 @@ export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "
     throw new LoadError(`${source}: unknown normalization_type "${cfg.normalizationType}"`);
   }
   checkLocalAttn(cfg, source);
+  if (cfg.useNtkByPartsRope && !(cfg.ntkByPartsFactor > 0 && cfg.ntkOriginalCtxLen > 0 && cfg.ntkByPartsHighFreqFactor > cfg.ntkByPartsLowFreqFactor)) {
+    throw new LoadError(`${source}: NTK-by-parts rotary needs factor > 0, original context > 0 and high_freq_factor > low_freq_factor`);
+  }
   if (cfg.tieWordEmbeddings && cfg.dVocabOut !== cfg.dVocab) {
     throw new LoadError(`${source}: tie_word_embeddings needs d_vocab_out (${cfg.dVocabOut}) = d_vocab (${cfg.dVocab})`);
   }

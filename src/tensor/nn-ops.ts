@@ -56,22 +56,59 @@ export interface RotaryOptions {
   /** GPT-J / llama2.c pairs (2i, 2i+1) instead of TL's default rotate-half pairs (i, i + dim/2). */
   adjacentPairs: boolean;
   nCtx: number;
+  /** Llama-3.1's NTK-by-parts frequency scaling (TL's use_NTK_by_parts_rope, HF's rope_type "llama3"); absent = off. */
+  ntkByParts?: NtkByParts | null;
+}
+
+export interface NtkByParts {
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  /** The context length the model was trained with before the extension (TL's NTK_original_ctx_len). */
+  originalCtxLen: number;
+}
+
+/** The rotation periods base^(2j / dim), j < dim/2, in float32; with NTK-by-parts (TL's and HF's llama3 rule), long
+ *  wavelengths (> originalCtxLen / lowFreqFactor) are stretched by `factor`, short ones (< originalCtxLen /
+ *  highFreqFactor) kept, and the ones between interpolated smoothly. */
+function rotaryPeriods(o: RotaryOptions): Float32Array {
+  const f = Math.fround;
+  const half = o.dim / 2;
+  const periods = new Float32Array(half);
+  const n = o.ntkByParts;
+  for (let j = 0; j < half; j++) {
+    if (!n) {
+      periods[j] = f(Math.pow(o.base, f(j / half)));
+      continue;
+    }
+    const inv = f(1 / f(Math.pow(o.base, f((2 * j) / o.dim))));
+    const wavelen = f(f(2 * Math.PI) / inv);
+    const lowWavelen = n.originalCtxLen / n.lowFreqFactor;
+    const highWavelen = n.originalCtxLen / n.highFreqFactor;
+    let scaled = wavelen > lowWavelen ? f(inv / n.factor) : inv;
+    if (!(wavelen < highWavelen) && !(wavelen > lowWavelen)) {
+      const smooth = f(f(f(n.originalCtxLen / wavelen) - n.lowFreqFactor) / (n.highFreqFactor - n.lowFreqFactor));
+      scaled = f(f(f(f(1 - smooth) * scaled) / n.factor) + f(smooth * scaled));
+    }
+    periods[j] = f(1 / scaled);
+  }
+  return periods;
 }
 
 const rotaryTables = new Map<string, { sin: Float32Array; cos: Float32Array }>();
 
-/** TL's calculate_sin_cos_rotary in float32: angle(pos, i) = pos / base^(i' / (dim/2)), i' = i mod dim/2 (rotate-half)
- *  or floor(i / 2) (adjacent pairs). Tables [n_ctx, dim], computed once per options. */
+/** TL's calculate_sin_cos_rotary in float32: angle(pos, i) = pos / period(i'), period(j) = base^(j / (dim/2)) (or
+ *  NTK-by-parts scaled), i' = i mod dim/2 (rotate-half) or floor(i / 2) (adjacent pairs). Tables [n_ctx, dim],
+ *  computed once per options. */
 export function rotarySinCos(o: RotaryOptions): { sin: Float32Array; cos: Float32Array } {
-  const key = `${o.dim}/${o.base}/${o.adjacentPairs}/${o.nCtx}`;
+  const n = o.ntkByParts;
+  const key = `${o.dim}/${o.base}/${o.adjacentPairs}/${o.nCtx}` + (n ? `/ntk:${n.factor}/${n.lowFreqFactor}/${n.highFreqFactor}/${n.originalCtxLen}` : "");
   const hit = rotaryTables.get(key);
   if (hit) return hit;
   const half = o.dim / 2;
+  const periods = rotaryPeriods(o);
   const freq = new Float32Array(o.dim);
-  for (let i = 0; i < o.dim; i++) {
-    const d = o.adjacentPairs ? Math.floor(i / 2) : i % half;
-    freq[i] = Math.fround(Math.pow(o.base, Math.fround(d / half)));
-  }
+  for (let i = 0; i < o.dim; i++) freq[i] = periods[o.adjacentPairs ? Math.floor(i / 2) : i % half];
   const sin = new Float32Array(o.nCtx * o.dim);
   const cos = new Float32Array(o.nCtx * o.dim);
   for (let p = 0; p < o.nCtx; p++) {

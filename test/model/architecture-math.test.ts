@@ -2,7 +2,7 @@
 // parallel block, Gemma-2's post-norms, the final soft cap, final_rms, post_embedding_ln, hook_tokens and the tanh
 // GELU — each read back from the cache of a small seeded model and recomputed here from its parameters.
 import { describe, expect, it } from "vitest";
-import { HookedTransformer, maskAttentionScores, softCap, tensor, Tensor, TlensError, type HookedTransformerConfig } from "../../src/index.js";
+import { HookedTransformer, maskAttentionScores, rotarySinCos, softCap, tensor, Tensor, TlensError, type HookedTransformerConfig } from "../../src/index.js";
 import { logitsFromResidual } from "../../src/model/run/index.js";
 import { maxAbsDiff } from "../golden.js";
 
@@ -26,6 +26,27 @@ describe("softCap", () => {
     [-100, -1, 0, 0.5, 3, 100].forEach((v, i) => expect(y[i]).toBeCloseTo(2 * Math.tanh(v / 2), 6));
     expect(Math.max(...Array.from(y, Math.abs))).toBeLessThanOrEqual(2);
     expect(() => softCap(x, 0)).toThrow(TlensError);
+  });
+});
+
+describe("NTK-by-parts rotary (Llama-3.1)", () => {
+  it("stretches long wavelengths by the factor, keeps short ones and interpolates between (HF's llama3 rule)", () => {
+    const [base, dim, nCtx] = [10000, 8, 3];
+    const ntk = { factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalCtxLen: 40 };
+    const { sin } = rotarySinCos({ dim, base, adjacentPairs: false, nCtx, ntkByParts: ntk });
+    // in double precision: inv_freq_j = base^(-2j/dim) → wavelengths 6.3, 63, 628, 6283 vs thresholds 10 and 40
+    const expected = [0, 1, 2, 3].map((j) => {
+      const inv = Math.pow(base, -(2 * j) / dim);
+      const wavelen = (2 * Math.PI) / inv;
+      if (wavelen < 10) return inv;
+      if (wavelen > 40) return inv / 8;
+      const s = (40 / wavelen - 1) / 3;
+      return (1 - s) * inv / 8 + s * inv;
+    });
+    for (let i = 0; i < dim; i++) expect(sin[2 * dim + i]).toBeCloseTo(Math.sin(2 * expected[i % 4]), 5);
+    // j = 1 lies between the thresholds, j = 0 below, j = 2 and 3 above
+    expect(expected[0]).toBe(1);
+    expect(expected[2]).toBeCloseTo(0.01 / 8, 12);
   });
 });
 

@@ -10,7 +10,7 @@
 // Grouped-query attention keeps `_W_K`/`_W_V` [n_kv_heads, d_model, d_head]; `W_K`/`W_V` read them repeated.
 import { TlensError } from "../../../errors.js";
 import type { HookedTransformerConfig } from "../../../loading/config.js";
-import { maskAttentionScores, softCap, softmaxOrZero, zeros, type RotaryOptions, type Tensor } from "../../../tensor/index.js";
+import { maskAttentionScores, softCap, softmaxOrZero, zeros, type NtkByParts, type RotaryOptions, type Tensor } from "../../../tensor/index.js";
 import type { KeyValueCacheEntry } from "../../kv-cache.js";
 import type { RunContext } from "../../run/context.js";
 import type { HookPoint } from "../../hook-point.js";
@@ -38,6 +38,12 @@ function attentionHooks(shortformer: boolean, rotary: boolean): HookRow<AttnHook
     { hook: "hook_attn_scores", module: 4 }, { hook: "hook_pattern", module: 5 }, { hook: "hook_z", module: 3 },
     { hook: "hook_result", module: 6 },
   ];
+}
+
+/** TL's use_NTK_by_parts_rope fields, or null when off. */
+function ntkByParts(cfg: HookedTransformerConfig): NtkByParts | null {
+  if (!cfg.useNtkByPartsRope) return null;
+  return { factor: cfg.ntkByPartsFactor, lowFreqFactor: cfg.ntkByPartsLowFreqFactor, highFreqFactor: cfg.ntkByPartsHighFreqFactor, originalCtxLen: cfg.ntkOriginalCtxLen };
 }
 
 export class Attention implements QkvWeights, HookOrders {
@@ -87,7 +93,7 @@ export class Attention implements QkvWeights, HookOrders {
     if (this.window !== null && !this.causal) throw new TlensError(`${prefix}: local attention needs attention_dir "causal"`);
     this.scoresSoftCap = cfg.attnScoresSoftCap > 0 ? cfg.attnScoresSoftCap : null;
     this.rotary = cfg.positionalEmbeddingType === "rotary"
-      ? { dim: cfg.rotaryDim ?? cfg.dHead, base: cfg.rotaryBase, adjacentPairs: cfg.rotaryAdjacentPairs, nCtx: cfg.nCtx }
+      ? { dim: cfg.rotaryDim ?? cfg.dHead, base: cfg.rotaryBase, adjacentPairs: cfg.rotaryAdjacentPairs, nCtx: cfg.nCtx, ntkByParts: ntkByParts(cfg) }
       : null;
     if (this.rotary && (this.rotary.dim % 2 !== 0 || this.rotary.dim > cfg.dHead || this.rotary.dim <= 0)) {
       throw new TlensError(`${prefix}: rotary_dim ${this.rotary.dim} must be even, positive and at most d_head ${cfg.dHead}`);
