@@ -97,6 +97,9 @@ describe("block variants", () => {
     const ln2 = m.blocks[1].ln2!;
     close(cache.get("blocks.1.ln2.hook_normalized"), ln(pre, ln2.w!, ln2.b!, m.cfg.eps));
     close(cache.get("blocks.1.hook_resid_post"), pre.add(cache.get("blocks.1.hook_attn_out")).add(cache.get("blocks.1.hook_mlp_out")));
+    // analyses that need resid_mid say why there is none
+    expect(() => cache.accumulatedResid({ inclMid: true })).toThrow(/parallel/);
+    expect(cache.accumulatedResid().shape[0]).toBe(3);
   });
 
   it("post-norms (Gemma-2): hook_attn_out = ln1_post(attention), hook_mlp_out = ln2_post(MLP), both RMSNorm with weights", async () => {
