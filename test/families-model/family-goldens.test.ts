@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { HookedTransformer, type HookedTransformerConfig, type Tensor } from "../../src/index.js";
 import { makeConfig } from "../../src/loading/config.js";
 import { readSafetensorsFile } from "../../src/loading/safetensors.js";
+import { KeyValueCache } from "../../src/model/kv-cache.js";
 import { pretrainedProcessing, processStateDict, type StateDict } from "../../src/model/weight-processing.js";
 import { maxAbsDiff } from "../golden.js";
 
@@ -69,6 +70,28 @@ for (const family of FAMILIES) {
         const loss = await model.forward(tokens, { returnType: "loss" });
         expect(Math.abs(loss.item() - out.get(`${name}/loss`)!.item())).toBeLessThanOrEqual(tol(`${name}/loss`));
         close(`${name}/loss_per_token`, await model.forward(tokens, { returnType: "loss", lossPerToken: true }));
+      });
+
+      it("keeps TL's logits with every optional hook on (per-head inputs, hook_result, hook_mlp_in)", async () => {
+        const m = new HookedTransformer(fromTlConfig(c.tl_config));
+        m.loadStateDict(caseParams(out, name));
+        m.setUseAttnResult(true);
+        m.setUseSplitQkvInput(true);
+        m.setUseHookMlpIn(true);
+        m.setUseAttnIn(true);
+        const [logits, cache] = await m.runWithCache(tokens);
+        close(`${name}/logits`, logits);
+        expect(cache.keys()).toContain("blocks.1.hook_mlp_in");
+        expect(cache.get("blocks.1.hook_k_input").shape[2]).toBe(m.blocks[1].nKvHeads);
+      });
+
+      it("gives TL's logits when the last positions run on a KV cache of the first ones", async () => {
+        const kv = new KeyValueCache(model.cfg.nLayers);
+        const split = 13;
+        await model.forward(tokens.narrow(1, 0, split), { pastKvCache: kv });
+        const rest = await model.forward(tokens.narrow(1, split, tokens.shape[1] - split), { pastKvCache: kv });
+        const d = maxAbsDiff(rest, out.get(`${name}/logits`)!.narrow(1, split, tokens.shape[1] - split));
+        expect(d, `logits after the cache: ${d}`).toBeLessThanOrEqual(tol(`${name}/logits`));
       });
     });
   }
