@@ -149,8 +149,7 @@ export class HookedTransformer {
     this.unembed = new Unembed(cfg.dModel, cfg.dVocabOut, cfg.outputLogitsSoftCap);
     // the blocks' hook tables give both orders; the embeddings come first and ln_final last in both
     // (hook_tokens fires first and is registered after the embeddings, as TL)
-    const embedLn = this.embed.ln?.hookPoints ?? [];
-    const embeds = [...embedLn, this.embed.hook, ...(this.posEmbed ? [this.posEmbed.hook] : [])];
+    const embeds = [...this.embed.ln?.hookPoints ?? [], this.embed.hook, ...(this.posEmbed ? [this.posEmbed.hook] : [])];
     const tokens = this.hookTokens ? [this.hookTokens] : [];
     const last = this.lnFinal?.hookPoints ?? [];
     this.forwardOrder = [...tokens, ...embeds, ...this.blocks.flatMap((b) => b.forwardOrder), ...last];
@@ -385,8 +384,7 @@ export class HookedTransformer {
     if (typeof tokens === "string") ids = Tensor.fromTypedArray(new Int32Array([this.toSingleToken(tokens)]), []);
     else if (typeof tokens === "number") ids = Tensor.fromTypedArray(new Int32Array([tokens]), []);
     else ids = tokens instanceof Tensor ? tokens.to("int32") : Tensor.fromTypedArray(Int32Array.from(tokens), [tokens.length]);
-    const dirs = this.W_U.transpose(0, 1).get(ids); // [..., d_model]
-    return dirs;
+    return this.W_U.transpose(0, 1).get(ids); // [..., d_model]
   }
 }
 
