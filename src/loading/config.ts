@@ -53,7 +53,7 @@ export interface HookedTransformerConfig {
   rotaryBase: number;
   rotaryAdjacentPairs: boolean;
   /** Llama-3.1's NTK-by-parts rotary scaling (TL's use_NTK_by_parts_rope and its NTK_* fields). */
-  useNtkByPartsRope: boolean;
+  useNTKByPartsRope: boolean;
   ntkByPartsFactor: number;
   ntkByPartsLowFreqFactor: number;
   ntkByPartsHighFreqFactor: number;
@@ -129,7 +129,7 @@ export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "
     rotaryBase: partial.rotaryBase ?? 10000,
     rotaryAdjacentPairs: partial.rotaryAdjacentPairs ?? false,
     // TL's defaults (Llama-3.1's values)
-    useNtkByPartsRope: partial.useNtkByPartsRope ?? false,
+    useNTKByPartsRope: partial.useNTKByPartsRope ?? false,
     ntkByPartsFactor: partial.ntkByPartsFactor ?? 8,
     ntkByPartsLowFreqFactor: partial.ntkByPartsLowFreqFactor ?? 1,
     ntkByPartsHighFreqFactor: partial.ntkByPartsHighFreqFactor ?? 4,
@@ -145,7 +145,7 @@ export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "
     throw new LoadError(`${source}: unknown normalization_type "${cfg.normalizationType}"`);
   }
   checkLocalAttn(cfg, source);
-  if (cfg.useNtkByPartsRope && !(cfg.ntkByPartsFactor > 0 && cfg.ntkOriginalCtxLen > 0 && cfg.ntkByPartsHighFreqFactor > cfg.ntkByPartsLowFreqFactor)) {
+  if (cfg.useNTKByPartsRope && !(cfg.ntkByPartsFactor > 0 && cfg.ntkOriginalCtxLen > 0 && cfg.ntkByPartsHighFreqFactor > cfg.ntkByPartsLowFreqFactor)) {
     throw new LoadError(`${source}: NTK-by-parts rotary needs factor > 0, original context > 0 and high_freq_factor > low_freq_factor`);
   }
   if (cfg.tieWordEmbeddings && cfg.dVocabOut !== cfg.dVocab) {

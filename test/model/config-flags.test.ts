@@ -10,7 +10,7 @@ const BASE: Cfg = { nLayers: 2, dModel: 16, nHeads: 4, dHead: 4, dMlp: 32, dVoca
 const TOKENS = Tensor.fromTypedArray(Int32Array.from({ length: 20 }, (_, i) => (i * 7 + 3) % 24), [2, 10]);
 const ROTARY: Cfg = { positionalEmbeddingType: "rotary" };
 const RMS: Cfg = { normalizationType: "RMS" };
-const NTK: Cfg = { useNtkByPartsRope: true, ntkOriginalCtxLen: 8, rotaryDim: 4 };
+const NTK: Cfg = { useNTKByPartsRope: true, ntkOriginalCtxLen: 8, rotaryDim: 4 };
 
 const build = (cfg: Cfg): HookedTransformer => HookedTransformer.fromConfig({ ...BASE, ...cfg });
 const logits = (cfg: Cfg): Promise<Tensor> => build(cfg).forward(TOKENS);
@@ -105,7 +105,7 @@ const CHECKS: Record<keyof HookedTransformerConfig, () => Promise<void> | void> 
   rotaryBase: () => changes({ ...ROTARY, rotaryBase: 3 }, ROTARY),
   rotaryAdjacentPairs: () => changes({ ...ROTARY, rotaryAdjacentPairs: true }, ROTARY),
   // NTK-by-parts with an original context of 8: the slow frequency (period 100) is stretched, the fast one kept
-  useNtkByPartsRope: async () => {
+  useNTKByPartsRope: async () => {
     await changes({ ...ROTARY, ...NTK }, ROTARY);
     expect(() => build({ ...ROTARY, ...NTK, ntkByPartsHighFreqFactor: 1 })).toThrow(LoadError);
   },

@@ -42,7 +42,7 @@ function attentionHooks(shortformer: boolean, rotary: boolean): HookRow<AttnHook
 
 /** TL's use_NTK_by_parts_rope fields, or null when off. */
 function ntkByParts(cfg: HookedTransformerConfig): NtkByParts | null {
-  if (!cfg.useNtkByPartsRope) return null;
+  if (!cfg.useNTKByPartsRope) return null;
   return { factor: cfg.ntkByPartsFactor, lowFreqFactor: cfg.ntkByPartsLowFreqFactor, highFreqFactor: cfg.ntkByPartsHighFreqFactor, originalCtxLen: cfg.ntkOriginalCtxLen };
 }
 
