@@ -1,11 +1,11 @@
 // HookedTransformerConfig: TransformerLens's config fields in camelCase, with TL's derived defaults.
 // It lives in src/loading because loaders produce it (and src/model builds on it).
-import { ConfigError, LoadError } from "../errors.js";
+import { LoadError } from "../errors.js";
 
 export type NormalizationType = "LN" | "LNPre" | "RMS" | "RMSPre" | null;
 export type PositionalEmbeddingType = "standard" | "shortformer" | "rotary";
 export type AttnType = "global" | "local";
-export type ActFn = "gelu_new" | "gelu" | "relu" | "silu" | "gelu_fast" | "solu_ln";
+export type ActFn = "gelu_new" | "gelu" | "relu" | "silu" | "gelu_fast" | "gelu_pytorch_tanh" | "solu_ln";
 
 export interface HookedTransformerConfig {
   nLayers: number;
@@ -67,21 +67,9 @@ export interface HookedTransformerConfig {
   eosTokenId: number | null;
 }
 
-/**
- * Fills TL's defaults and derived fields (d_head, d_mlp, attn_scale, d_vocab_out, n_params) and validates, then
- * refuses (ConfigError) any field the model does not implement yet.
- */
+/** Fills TL's defaults and derived fields (d_head, d_mlp, attn_scale, d_vocab_out, n_params) and validates; every
+ *  field it accepts is implemented by the model (test/model/config-flags.test.ts checks each one). */
 export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "config"): HookedTransformerConfig {
-  const cfg = fillConfig(partial, source);
-  refuseUnimplemented(cfg, source);
-  return cfg;
-}
-
-/**
- * `makeConfig` without the refusal: the config TL would build, also for models tlens cannot run yet. For describing
- * and converting a model (tests, docs), never for building one.
- */
-export function fillConfig(partial: Partial<HookedTransformerConfig>, source = "config"): HookedTransformerConfig {
   const need = (name: keyof HookedTransformerConfig): number => {
     const v = partial[name];
     if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
@@ -158,34 +146,23 @@ export function fillConfig(partial: Partial<HookedTransformerConfig>, source = "
   if (cfg.attnTypes !== null && (cfg.attnTypes.length !== nLayers || cfg.attnTypes.some((t) => t !== "global" && t !== "local"))) {
     throw new LoadError(`${source}: attn_types must list "global" or "local" for each of the ${nLayers} layers, got ${JSON.stringify(cfg.attnTypes)}`);
   }
+  checkLocalAttn(cfg, source);
+  if (cfg.useNTKByPartsRope && !(cfg.ntkByPartsFactor > 0 && cfg.ntkOriginalCtxLen > 0 && cfg.ntkByPartsHighFreqFactor > cfg.ntkByPartsLowFreqFactor)) {
+    throw new LoadError(`${source}: NTK-by-parts rotary needs factor > 0, original context > 0 and high_freq_factor > low_freq_factor`);
+  }
+  if (cfg.tieWordEmbeddings && cfg.dVocabOut !== cfg.dVocab) {
+    throw new LoadError(`${source}: tie_word_embeddings needs d_vocab_out (${cfg.dVocabOut}) = d_vocab (${cfg.dVocab})`);
+  }
   cfg.nParams = countParams(cfg);
   return cfg;
 }
 
-/**
- * Fields TL accepts that tlens's model does not implement yet, each with the test that it is switched on. A config
- * that sets one is refused here, at construction, instead of silently building a model without it.
- */
-const UNIMPLEMENTED: ReadonlyArray<[keyof HookedTransformerConfig, (cfg: HookedTransformerConfig) => boolean, string]> = [
-  ["parallelAttnMlp", (c) => c.parallelAttnMlp, "parallel attention + MLP (GPT-NeoX, GPT-J, Phi)"],
-  ["useLocalAttn", (c) => c.useLocalAttn, "local (sliding-window) attention"],
-  ["attnScoresSoftCap", (c) => c.attnScoresSoftCap > 0, "attention-score soft capping"],
-  ["outputLogitsSoftCap", (c) => c.outputLogitsSoftCap > 0, "output-logit soft capping"],
-  ["postEmbeddingLn", (c) => c.postEmbeddingLn, "a LayerNorm after the embedding"],
-  ["useHookTokens", (c) => c.useHookTokens, "hook_tokens"],
-  ["useNormalizationBeforeAndAfter", (c) => c.useNormalizationBeforeAndAfter, "norms after attention and MLP (Gemma-2)"],
-  ["useNTKByPartsRope", (c) => c.useNTKByPartsRope, "NTK-by-parts rotary scaling (Llama-3.1)"],
-];
-
-function refuseUnimplemented(cfg: HookedTransformerConfig, source: string): void {
-  for (const [field, isOn, what] of UNIMPLEMENTED) {
-    if (isOn(cfg)) {
-      throw new ConfigError(
-        `${source}: ${field} = ${JSON.stringify(cfg[field])} asks for ${what}, which tlens does not implement yet; ` +
-        `the model would silently compute without it`,
-      );
-    }
-  }
+/** TL's rule: use_local_attn needs window_size and one attn_type per layer. */
+function checkLocalAttn(cfg: HookedTransformerConfig, source: string): void {
+  if (!cfg.useLocalAttn) return;
+  const w = cfg.windowSize;
+  if (w === null || !Number.isInteger(w) || w <= 0) throw new LoadError(`${source}: use_local_attn needs a positive integer window_size, got ${w}`);
+  if (cfg.attnTypes === null) throw new LoadError(`${source}: use_local_attn needs attn_types with one "global" or "local" per layer (${cfg.nLayers})`);
 }
 
 /**

@@ -2,7 +2,7 @@
 // Pure (no Node built-ins). Every field is checked; a problem is a LoadError naming the field.
 import { LoadError } from "../errors.js";
 import { makeConfig, type HookedTransformerConfig } from "./config.js";
-import { describeFamilyConfig, FAMILIES, familyConfigToTL } from "./families/index.js";
+import { FAMILIES, familyConfigToTL } from "./families/index.js";
 
 /** HF architectures tlens can convert (the `architectures` entry of config.json). */
 export const SUPPORTED_HF_ARCHITECTURES: readonly string[] = ["GPT2LMHeadModel", ...Object.keys(FAMILIES)];
@@ -165,17 +165,6 @@ export function hfConfigToTL(json: unknown, source: string, options: HfConfigOpt
     bosTokenId,
     eosTokenId,
   }, source);
-}
-
-/**
- * The config TransformerLens would build for a non-GPT-2 family, including flags tlens cannot run yet (no
- * ConfigError): for describing and converting a model, never for building one.
- */
-export function describeHfConfig(json: unknown, source: string, options: HfConfigOptions = {}): HookedTransformerConfig {
-  const architecture = hfArchitecture(json, source);
-  if (architecture === "GPT2LMHeadModel") return hfConfigToTL(json, source, options);
-  const c = json as Record<string, unknown>;
-  return describeFamilyConfig(c, architecture, source, hfModelName(c, source, options));
 }
 
 /** TL's model_name: the option, else `_name_or_path`, else the folder name in `source`. */

@@ -1,5 +1,5 @@
 // src/loading: weight formats, configs and conversions to TransformerLens names.
-export { makeConfig, fillConfig } from "./config.js";
+export { makeConfig } from "./config.js";
 export type { HookedTransformerConfig, NormalizationType, PositionalEmbeddingType, ActFn, AttnType } from "./config.js";
 export {
   readSafetensors, readSafetensorsFile, writeSafetensors, parseSafetensorsHeader, readHeaderLength, decodeTensor,

@@ -9,7 +9,7 @@ import { HookError, IndexError, ShapeError, TlensError } from "../errors.js";
 import { cat, stack as stackTensors, Tensor, zeros } from "../tensor/index.js";
 import { fmtShape } from "../tensor/shape.js";
 import { getActName } from "./act-name.js";
-import { accumulatedBias, applyFinalNorm, attributeAlong, resolveLayer, Slice, type SliceInput } from "./cache-analysis.js";
+import { accumulatedBias, applyFinalNorm, attributeAlong, residMidName, resolveLayer, Slice, type SliceInput } from "./cache-analysis.js";
 import { nearestName } from "./hook-point.js";
 import type {
   AccumulatedResidOptions, ApplyLnToStackOptions, DecomposeResidOptions, FullResidDecompositionOptions, LogitAttrsOptions,
@@ -120,7 +120,7 @@ export class ActivationCache {
       parts.push(this.get(`blocks.${l}.hook_resid_pre`));
       labels.push(`${l}_pre`);
       if ((opts.inclMid && l < layer) || (opts.mlpInput && l === layer)) {
-        parts.push(this.get(`blocks.${l}.hook_resid_mid`));
+        parts.push(this.get(residMidName(model, l)));
         labels.push(`${l}_mid`);
       }
     }
@@ -275,7 +275,7 @@ export class ActivationCache {
     let out = parts.length ? cat(parts, -2).movedim(-2, 0) : this.emptyStack(pos);
     if (opts.inclRemainder) {
       if (opts.mlpInput && layer >= n) throw new IndexError("stackNeuronResults: mlpInput needs a layer below n_layers");
-      const target = pos.apply(opts.mlpInput ? this.get(`blocks.${layer}.hook_resid_mid`) : this.residInto(layer), -2);
+      const target = pos.apply(opts.mlpInput ? this.get(residMidName(model, layer)) : this.residInto(layer), -2);
       const remainder = parts.length ? target.sub(out.sum(0)) : target;
       out = cat([out, remainder.unsqueeze(0)], 0);
       labels.push("remainder");

@@ -169,3 +169,12 @@ export function attributeAlong(scaledStack: Tensor, directions: Tensor, hasBatch
     throw e;
   }
 }
+
+/** `blocks.{layer}.hook_resid_mid`, which a parallel attention + MLP block does not have (TL creates none): its MLP
+ *  reads resid_pre, so "the MLP's input" and "add resid_mid" have no resid_mid to use there. */
+export function residMidName(model: HookedTransformer, layer: number): string {
+  if (model.blocks[layer]?.parallel) {
+    throw new TlensError(`blocks.${layer} runs attention and MLP in parallel (parallel_attn_mlp): it has no hook_resid_mid; its MLP reads hook_resid_pre`);
+  }
+  return `blocks.${layer}.hook_resid_mid`;
+}

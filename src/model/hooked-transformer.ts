@@ -13,8 +13,8 @@ import {
 import { ActivationCache } from "./activation-cache.js";
 import { TransformerBlock } from "./components/block.js";
 import { Embed, PosEmbed, Unembed } from "./components/embed.js";
-import { Norm } from "./components/layer-norm.js";
-import { addSharedHooks, selectHooks, type AddHookOptions, type HookFn, type HookPoint, type NameFilter } from "./hook-point.js";
+import { finalNormType, Norm } from "./components/layer-norm.js";
+import { addSharedHooks, HookPoint, selectHooks, type AddHookOptions, type HookFn, type NameFilter } from "./hook-point.js";
 import { runWithCache, type RunWithCacheOptions } from "./caching-hooks.js";
 import { loadPretrainedWeights } from "./pretrained.js";
 import type { KeyValueCache } from "./kv-cache.js";
@@ -22,7 +22,7 @@ import { generate, type GenerateOptions } from "./generate.js";
 import type { ModelInput } from "./model-input.js";
 import { RunContext } from "./run/context.js";
 import { runForward, type ForwardResult } from "./run/forward.js";
-import { processStateDict, type ProcessOptions, type StateDict } from "./weight-processing.js";
+import { pretrainedProcessing, processStateDict, type ProcessOptions, type StateDict } from "./weight-processing.js";
 
 export type ReturnType = "logits" | "loss" | "both" | null;
 
@@ -70,6 +70,8 @@ export class HookedTransformer {
   blocks!: TransformerBlock[];
   lnFinal!: Norm | null;
   unembed!: Unembed;
+  /** use_hook_tokens: hook_tokens sees the token ids [batch, pos] before the embedding; null otherwise. */
+  hookTokens!: HookPoint | null;
   /** Hook points by name, in TL's module order (hook_dict). */
   private hookDict = new Map<string, HookPoint>();
   /** Every hook point in the order the forward reaches them. */
@@ -98,7 +100,8 @@ export class HookedTransformer {
     return model;
   }
 
-  /** TL's init_weights ("gpt2" mode): W_* ~ N(0, initializerRange²) in state-dict order, seeded by cfg.seed. */
+  /** TL's init_weights ("gpt2" mode): W_* ~ N(0, initializerRange²) in state-dict order, seeded by cfg.seed.
+   *  tieWordEmbeddings: W_U starts as W_E transposed (a copy: the two stay separate parameters, as in TL). */
   initWeights(seed: number | null = this.cfg.seed): void {
     const rng = seed === null ? defaultGenerator : new Generator(seed);
     const std = this.cfg.initializerRange;
@@ -110,6 +113,7 @@ export class HookedTransformer {
       for (let i = 0; i < data.length; i++) data[i] = rng.normal() * std;
       init.set(name, Tensor.fromTypedArray(data, t.shape));
     }
+    if (this.cfg.tieWordEmbeddings) init.set("unembed.W_U", init.get("embed.W_E")!.transpose(0, 1).contiguous());
     this.loadStateDict(init, { strict: false });
   }
 
@@ -118,7 +122,7 @@ export class HookedTransformer {
    *  (a Hugging Face folder: config.json + model.safetensors). */
   static async fromPretrained(nameOrPath: string, opts: FromPretrainedOptions = {}): Promise<HookedTransformer> {
     const { cfg, weights, tokenizer } = await loadPretrainedWeights(nameOrPath);
-    const o = { foldLn: true, centerWritingWeights: true, centerUnembed: true, foldValueBiases: true, refactorFactoredAttnMatrices: false, ...opts };
+    const o = pretrainedProcessing(cfg, opts);
     if (opts.backend) setBackend(opts.backend);
     const processed = processStateDict(weights, cfg, o);
     // as TL: a folded model is built with LNPre (no LN parameters), so fold before building
@@ -141,17 +145,21 @@ export class HookedTransformer {
     if (!["standard", "shortformer", "rotary"].includes(cfg.positionalEmbeddingType)) {
       throw new TlensError(`unsupported positional_embedding_type "${cfg.positionalEmbeddingType}" (supported: standard, shortformer, rotary)`);
     }
-    this.embed = new Embed(cfg.dVocab, cfg.dModel);
+    this.embed = new Embed(cfg.dVocab, cfg.dModel, cfg.postEmbeddingLn ? { eps: cfg.eps } : null);
     this.posEmbed = cfg.positionalEmbeddingType === "rotary" ? null : new PosEmbed(cfg.nCtx, cfg.dModel);
+    this.hookTokens = cfg.useHookTokens ? new HookPoint("hook_tokens") : null;
     const shortformerPos = cfg.positionalEmbeddingType === "shortformer" ? this.posEmbed : null;
     this.blocks = Array.from({ length: cfg.nLayers }, (_, l) => new TransformerBlock(l, cfg, shortformerPos));
-    this.lnFinal = cfg.normalizationType ? new Norm("ln_final", cfg.normalizationType, cfg.dModel, cfg.eps) : null;
-    this.unembed = new Unembed(cfg.dModel, cfg.dVocabOut);
+    const finalNorm = finalNormType(cfg);
+    this.lnFinal = finalNorm ? new Norm("ln_final", finalNorm, cfg.dModel, cfg.eps) : null;
+    this.unembed = new Unembed(cfg.dModel, cfg.dVocabOut, cfg.outputLogitsSoftCap);
     // the blocks' hook tables give both orders; the embeddings come first and ln_final last in both
-    const first = [this.embed.hook, ...(this.posEmbed ? [this.posEmbed.hook] : [])];
+    // (hook_tokens fires first and is registered after the embeddings, as TL)
+    const embeds = [...this.embed.ln?.hookPoints ?? [], this.embed.hook, ...(this.posEmbed ? [this.posEmbed.hook] : [])];
+    const tokens = this.hookTokens ? [this.hookTokens] : [];
     const last = this.lnFinal?.hookPoints ?? [];
-    this.forwardOrder = [...first, ...this.blocks.flatMap((b) => b.forwardOrder), ...last];
-    this.hookDict = new Map([...first, ...this.blocks.flatMap((b) => b.moduleOrder), ...last].map((p) => [p.name, p]));
+    this.forwardOrder = [...tokens, ...embeds, ...this.blocks.flatMap((b) => b.forwardOrder), ...last];
+    this.hookDict = new Map([...embeds, ...tokens, ...this.blocks.flatMap((b) => b.moduleOrder), ...last].map((p) => [p.name, p]));
   }
 
   // ---------- parameters ----------
@@ -159,10 +167,13 @@ export class HookedTransformer {
   /** [prefix, module] pairs whose params() make up the state dict, in TL's order. */
   private modules(): [string, { params(): [string, Tensor][] }][] {
     const out: [string, { params(): [string, Tensor][] }][] = [["embed", this.embed]];
+    if (this.embed.ln) out.push(["embed.ln", this.embed.ln]);
     if (this.posEmbed) out.push(["pos_embed", this.posEmbed]);
     this.blocks.forEach((b, l) => {
       if (b.ln1) out.push([`blocks.${l}.ln1`, b.ln1]);
+      if (b.ln1Post) out.push([`blocks.${l}.ln1_post`, b.ln1Post]);
       if (b.ln2) out.push([`blocks.${l}.ln2`, b.ln2]);
+      if (b.ln2Post) out.push([`blocks.${l}.ln2_post`, b.ln2Post]);
       out.push([`blocks.${l}.attn`, b.attn]);
       if (b.mlp) out.push([`blocks.${l}.mlp`, b.mlp]);
     });
@@ -212,7 +223,7 @@ export class HookedTransformer {
   /** TL's process_weights_: fold LN into the following weights (LN → LNPre), centre writing weights and the
    *  unembedding, fold value biases; optionally refactor the QK/OV factors. */
   processWeights(opts: ProcessOptions = {}): void {
-    const o = { foldLn: true, centerWritingWeights: true, centerUnembed: true, foldValueBiases: true, refactorFactoredAttnMatrices: false, ...opts };
+    const o = pretrainedProcessing(this.cfg, opts);
     const processed = processStateDict(this.stateDict(), this.cfg, o);
     if (o.foldLn) foldNormalizationType(this.cfg);
     this.build();
@@ -385,8 +396,7 @@ export class HookedTransformer {
     if (typeof tokens === "string") ids = Tensor.fromTypedArray(new Int32Array([this.toSingleToken(tokens)]), []);
     else if (typeof tokens === "number") ids = Tensor.fromTypedArray(new Int32Array([tokens]), []);
     else ids = tokens instanceof Tensor ? tokens.to("int32") : Tensor.fromTypedArray(Int32Array.from(tokens), [tokens.length]);
-    const dirs = this.W_U.transpose(0, 1).get(ids); // [..., d_model]
-    return dirs;
+    return this.W_U.transpose(0, 1).get(ids); // [..., d_model]
   }
 }
 
@@ -398,3 +408,4 @@ export function foldNormalizationType(cfg: HookedTransformerConfig): void {
   if (cfg.normalizationType === "LN") cfg.normalizationType = "LNPre";
   else if (cfg.normalizationType === "RMS") cfg.normalizationType = "RMSPre";
 }
+

@@ -150,6 +150,15 @@ export function refactorFactoredAttnMatrices(sd: StateDict, cfg: HookedTransform
   return out;
 }
 
+/** fromPretrained's flags: TL's defaults (fold_ln, center_writing_weights, center_unembed, fold_value_biases on,
+ *  refactor off) under the caller's, then TL's override: a model with output_logits_soft_cap gets no
+ *  center_unembed (the cap is not shift invariant, so centring would change its logits). */
+export function pretrainedProcessing(cfg: HookedTransformerConfig, opts: ProcessOptions): Required<ProcessOptions> {
+  const o = { foldLn: true, centerWritingWeights: true, centerUnembed: true, foldValueBiases: true, refactorFactoredAttnMatrices: false, ...opts };
+  if (cfg.outputLogitsSoftCap > 0) o.centerUnembed = false;
+  return o;
+}
+
 /** TL's process_weights order; fold_ln only applies to LN/RMS models (RMS: weights only, no centring, as TL). */
 export function processStateDict(sd: StateDict, cfg: HookedTransformerConfig, opts: ProcessOptions): StateDict {
   let out = sd;

@@ -11,4 +11,4 @@ export { tensor, zeros, ones, full, zerosLike, onesLike, arange, linspace, eye, 
 export { manualSeed, randn, rand, randint, Generator } from "./random.js";
 export * as linalg from "./linalg.js";
 export { einsum, rearrange, reduce, repeat } from "./einops.js";
-export { maskAttentionScores, softmaxOrZero, rotary, rotarySinCos, layerNorm, type RotaryOptions } from "./nn-ops.js";
+export { maskAttentionScores, softCap, softmaxOrZero, rotary, rotarySinCos, layerNorm, type RotaryOptions, type NtkByParts } from "./nn-ops.js";

@@ -2,15 +2,17 @@
 // softmax whose fully masked rows give zeros, rotary embeddings and the fused layer norm. Each is one function
 // with plain tensor inputs and a fresh output (the autodiff adds one backward per function).
 import { getBackend } from "../backend/index.js";
-import { ShapeError } from "../errors.js";
+import { ShapeError, TlensError } from "../errors.js";
 import { Tensor } from "./tensor.js";
 import { needsGrad } from "./autograd/mode.js";
 import { trackLayerNorm, trackMask, trackRotary } from "./autograd/vjp-nn.js";
 
 /** scores [batch, head, q, k] (float32) → a copy with -inf where a query may not look: above the causal diagonal
  *  (query i sees keys ≤ i + (k - q), the k - q earlier keys being a KV cache's) when `causal`, and on padded keys
- *  (keyMask [batch, k], 0 = padding). TransformerLens's masked hook_attn_scores. */
-export function maskAttentionScores(scores: Tensor, causal: boolean, keyMask: Tensor | null): Tensor {
+ *  (keyMask [batch, k], 0 = padding). `window` (local attention, causal only): query i also sees no key more than
+ *  window - 1 before it, i.e. keys i - window < j ≤ i (TL's triu(tril(ones), 1 - window_size), HF's sliding window).
+ *  TransformerLens's masked hook_attn_scores. */
+export function maskAttentionScores(scores: Tensor, causal: boolean, keyMask: Tensor | null, window: number | null = null): Tensor {
   const [batch, heads, qLen, kLen] = scores.shape;
   if (keyMask && (keyMask.ndim !== 2 || keyMask.shape[0] !== batch || keyMask.shape[1] !== kLen)) {
     throw new ShapeError(`maskAttentionScores: the key mask has shape [${keyMask.shape}], expected [${batch}, ${kLen}]`);
@@ -18,7 +20,7 @@ export function maskAttentionScores(scores: Tensor, causal: boolean, keyMask: Te
   const out = scores.clone();
   if (!causal && !keyMask) return out;
   const mask = keyMask ? keyMask.to("int32").contiguous().dataSync() : null;
-  const fill = (t: Tensor, value: number): void => fillMasked(t.storage.data, [batch, heads, qLen, kLen], causal, mask, value);
+  const fill = (t: Tensor, value: number): void => fillMasked(t.storage.data, [batch, heads, qLen, kLen], causal, window, mask, value);
   fill(out, -Infinity);
   // the gradient is zero where the mask wrote
   return needsGrad(scores) ? trackMask(scores, out, (g) => fill(g, 0)) : out;
@@ -26,7 +28,7 @@ export function maskAttentionScores(scores: Tensor, causal: boolean, keyMask: Te
 
 /** Writes `value` at the masked entries of contiguous [batch, heads, q, k] data (see maskAttentionScores). */
 function fillMasked(data: ArrayLike<number> & { [i: number]: number }, [batch, heads, qLen, kLen]: number[], causal: boolean,
-  mask: ArrayLike<number> | null, value: number): void {
+  window: number | null, mask: ArrayLike<number> | null, value: number): void {
   const offset = kLen - qLen;
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < heads; h++) {
@@ -34,10 +36,17 @@ function fillMasked(data: ArrayLike<number> & { [i: number]: number }, [batch, h
       for (let i = 0; i < qLen; i++) {
         const row = base + i * kLen;
         if (causal) for (let j = Math.max(i + offset + 1, 0); j < kLen; j++) data[row + j] = value;
+        if (causal && window !== null) for (let j = Math.min(i + offset - window + 1, kLen); j-- > 0;) data[row + j] = value;
         if (mask) for (let j = 0; j < kLen; j++) if (!mask[b * kLen + j]) data[row + j] = value;
       }
     }
   }
+}
+
+/** Soft capping (Gemma-2's attention scores and final logits): cap · tanh(x / cap), any shape. */
+export function softCap(x: Tensor, cap: number): Tensor {
+  if (!(cap > 0)) throw new TlensError(`softCap: the cap must be positive, got ${cap}`);
+  return x.div(cap).tanh().mul(cap);
 }
 
 /** softmax over the last dim, where rows with no finite entry (every key masked) give zeros instead of NaN, as
@@ -57,22 +66,59 @@ export interface RotaryOptions {
   /** GPT-J / llama2.c pairs (2i, 2i+1) instead of TL's default rotate-half pairs (i, i + dim/2). */
   adjacentPairs: boolean;
   nCtx: number;
+  /** Llama-3.1's NTK-by-parts frequency scaling (TL's use_NTK_by_parts_rope, HF's rope_type "llama3"); absent = off. */
+  ntkByParts?: NtkByParts | null;
+}
+
+export interface NtkByParts {
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  /** The context length the model was trained with before the extension (TL's NTK_original_ctx_len). */
+  originalCtxLen: number;
+}
+
+/** The rotation periods base^(2j / dim), j < dim/2, in float32; with NTK-by-parts (TL's and HF's llama3 rule), long
+ *  wavelengths (> originalCtxLen / lowFreqFactor) are stretched by `factor`, short ones (< originalCtxLen /
+ *  highFreqFactor) kept, and the ones between interpolated smoothly. */
+function rotaryPeriods(o: RotaryOptions): Float32Array {
+  const f = Math.fround;
+  const half = o.dim / 2;
+  const periods = new Float32Array(half);
+  const n = o.ntkByParts;
+  for (let j = 0; j < half; j++) {
+    if (!n) {
+      periods[j] = f(Math.pow(o.base, f(j / half)));
+      continue;
+    }
+    const inv = f(1 / f(Math.pow(o.base, f((2 * j) / o.dim))));
+    const wavelen = f(f(2 * Math.PI) / inv);
+    const lowWavelen = n.originalCtxLen / n.lowFreqFactor;
+    const highWavelen = n.originalCtxLen / n.highFreqFactor;
+    let scaled = wavelen > lowWavelen ? f(inv / n.factor) : inv;
+    if (!(wavelen < highWavelen) && !(wavelen > lowWavelen)) {
+      const smooth = f(f(f(n.originalCtxLen / wavelen) - n.lowFreqFactor) / (n.highFreqFactor - n.lowFreqFactor));
+      scaled = f(f(f(f(1 - smooth) * scaled) / n.factor) + f(smooth * scaled));
+    }
+    periods[j] = f(1 / scaled);
+  }
+  return periods;
 }
 
 const rotaryTables = new Map<string, { sin: Float32Array; cos: Float32Array }>();
 
-/** TL's calculate_sin_cos_rotary in float32: angle(pos, i) = pos / base^(i' / (dim/2)), i' = i mod dim/2 (rotate-half)
- *  or floor(i / 2) (adjacent pairs). Tables [n_ctx, dim], computed once per options. */
+/** TL's calculate_sin_cos_rotary in float32: angle(pos, i) = pos / period(i'), period(j) = base^(j / (dim/2)) (or
+ *  NTK-by-parts scaled), i' = i mod dim/2 (rotate-half) or floor(i / 2) (adjacent pairs). Tables [n_ctx, dim],
+ *  computed once per options. */
 export function rotarySinCos(o: RotaryOptions): { sin: Float32Array; cos: Float32Array } {
-  const key = `${o.dim}/${o.base}/${o.adjacentPairs}/${o.nCtx}`;
+  const n = o.ntkByParts;
+  const key = `${o.dim}/${o.base}/${o.adjacentPairs}/${o.nCtx}` + (n ? `/ntk:${n.factor}/${n.lowFreqFactor}/${n.highFreqFactor}/${n.originalCtxLen}` : "");
   const hit = rotaryTables.get(key);
   if (hit) return hit;
   const half = o.dim / 2;
+  const periods = rotaryPeriods(o);
   const freq = new Float32Array(o.dim);
-  for (let i = 0; i < o.dim; i++) {
-    const d = o.adjacentPairs ? Math.floor(i / 2) : i % half;
-    freq[i] = Math.fround(Math.pow(o.base, Math.fround(d / half)));
-  }
+  for (let i = 0; i < o.dim; i++) freq[i] = periods[o.adjacentPairs ? Math.floor(i / 2) : i % half];
   const sin = new Float32Array(o.nCtx * o.dim);
   const cos = new Float32Array(o.nCtx * o.dim);
   for (let p = 0; p < o.nCtx; p++) {

@@ -11,7 +11,7 @@ import type { Tensor } from "../../src/tensor/index.js";
 import { maxAbsDiff } from "../golden.js";
 
 const FAMILIES_DIR = fileURLToPath(new URL("../../../shared/golden/families", import.meta.url));
-const FORWARD_FOLDERS = ["qwen2"] as const;
+const FORWARD_FOLDERS = ["qwen2", "pythia", "gemma2"] as const;
 
 interface CaseIndex { cache_names: string[]; param_names: string[] }
 interface GoldenIndex { cases: Record<"raw" | "processed", CaseIndex>; tensors: Record<string, { f64_maxabs: number }> }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { LoadError } from "../../src/errors.js";
 import { convertFamilyWeights } from "../../src/loading/families/index.js";
-import { describeHfConfig } from "../../src/loading/hf-config.js";
+import { hfConfigToTL } from "../../src/loading/hf-config.js";
 import { Tensor } from "../../src/tensor/index.js";
 
 const D = 8, H = 2, Dh = 4, M = 12, V = 10, C = 6, L = 1;
@@ -24,7 +24,7 @@ const at = (x: Tensor, ...idx: number[]): number => {
 function convert(config: Record<string, unknown>, hf: Map<string, Tensor>) {
   // a copy of the inputs: the conversion consumes them (and Gemma's scales them in place)
   const snapshot = new Map([...hf].map(([k, x]) => [k, Tensor.fromTypedArray((x.dataSync() as Float32Array).slice(), x.shape)]));
-  const cfg = describeHfConfig(config, "config.json");
+  const cfg = hfConfigToTL(config, "config.json");
   const out = convertFamilyWeights(hf, cfg, config, "model.safetensors");
   expect(hf.size).toBe(0);
   return { cfg, out, hf: snapshot };
@@ -75,8 +75,8 @@ describe("OPT", () => {
     expect(at(out.get("blocks.0.attn.b_K")!, 1, 2)).toBe(at(src.get(`${p}.self_attn.k_proj.bias`)!, Dh + 2));
   });
   it("refuses post-LN OPT and OPT with projections", () => {
-    expect(() => describeHfConfig({ ...config, do_layer_norm_before: false }, "c.json")).toThrow(/do_layer_norm_before/);
-    expect(() => describeHfConfig({ ...config, word_embed_proj_dim: 4 }, "c.json")).toThrow(/project_in/);
+    expect(() => hfConfigToTL({ ...config, do_layer_norm_before: false }, "c.json")).toThrow(/do_layer_norm_before/);
+    expect(() => hfConfigToTL({ ...config, word_embed_proj_dim: 4 }, "c.json")).toThrow(/project_in/);
   });
 });
 
@@ -129,7 +129,7 @@ describe("Llama", () => {
     expect(out.has("blocks.0.attn.W_K")).toBe(true); // equal kv heads: no GQA names (TL's Llama branch sets none)
     expect(at(out.get("blocks.0.mlp.W_gate")!, 2, 9)).toBe(at(src.get("model.layers.0.mlp.gate_proj.weight")!, 9, 2));
     expect(at(out.get("blocks.0.mlp.W_in")!, 2, 9)).toBe(at(src.get("model.layers.0.mlp.up_proj.weight")!, 9, 2));
-    expect(() => describeHfConfig({ ...config, rope_scaling: { rope_type: "yarn", factor: 4 } }, "c.json")).toThrow(/rope_scaling.*yarn/);
+    expect(() => hfConfigToTL({ ...config, rope_scaling: { rope_type: "yarn", factor: 4 } }, "c.json")).toThrow(/rope_scaling.*yarn/);
   });
 });
 
@@ -142,7 +142,7 @@ describe("Mistral", () => {
     expect(at(out.get("blocks.0.attn._W_V")!, 0, 3, 2)).toBe(at(src.get("model.layers.0.self_attn.v_proj.weight")!, 2, 3));
     expect(Array.from(out.get("blocks.0.attn._b_K")!.dataSync())).toEqual(new Array(Dh).fill(0));
     // sliding_window null (Mistral v0.2+): global attention
-    expect(describeHfConfig({ ...config, sliding_window: null }, "c.json").useLocalAttn).toBe(false);
+    expect(hfConfigToTL({ ...config, sliding_window: null }, "c.json").useLocalAttn).toBe(false);
   });
 });
 
@@ -161,7 +161,7 @@ describe("Gemma", () => {
 describe("errors", () => {
   it("a tensor the conversion does not use, a missing one, or a wrong shape is a LoadError naming it", () => {
     const config = llamaConfig("LlamaForCausalLM");
-    const cfg = describeHfConfig(config, "c.json");
+    const cfg = hfConfigToTL(config, "c.json");
     const extra = llamaDict(H, { lmHead: true }).set("model.layers.0.self_attn.extra.weight", t(2));
     expect(() => convertFamilyWeights(extra, cfg, config, "w")).toThrow(/unexpected tensor.*self_attn\.extra\.weight/);
     const missing = llamaDict(H, { lmHead: true });

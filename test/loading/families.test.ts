@@ -5,10 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../src/errors.js";
 import { convertFamilyWeights } from "../../src/loading/families/index.js";
 import { readHfSafetensors, loadHfModelDir } from "../../src/loading/fs.js";
-import { describeHfConfig } from "../../src/loading/hf-config.js";
+import { hfConfigToTL } from "../../src/loading/hf-config.js";
 import { bfloat16Bits, decodeBfloat16, decodeFloat16, float16Bits, readSafetensorsFile, writeSafetensors } from "../../src/loading/safetensors.js";
 import type { HookedTransformerConfig } from "../../src/loading/config.js";
 import { maxAbsDiff } from "../golden.js";
@@ -47,7 +46,7 @@ describe.each(FOLDERS)("family golden %s", (folder) => {
   const dir = `${FAMILIES_DIR}/${folder}`;
 
   it("config.json gives TL's HookedTransformerConfig", () => {
-    const cfg = describeHfConfig(hfConfig(folder), `${dir}/config.json`);
+    const cfg = hfConfigToTL(hfConfig(folder), `${dir}/config.json`);
     const tl = index(folder).cases.raw.tl_config;
     for (const [snake, camel] of Object.entries(TL_FIELDS)) {
       expect([snake, cfg[camel]]).toEqual([snake, tl[snake]]);
@@ -55,7 +54,7 @@ describe.each(FOLDERS)("family golden %s", (folder) => {
   });
 
   it("the converted weights are TL's raw parameters (names, shapes, values)", async () => {
-    const cfg = describeHfConfig(hfConfig(folder), `${dir}/config.json`);
+    const cfg = hfConfigToTL(hfConfig(folder), `${dir}/config.json`);
     const { tensors } = await readHfSafetensors(dir, "model.safetensors");
     const weights = convertFamilyWeights(tensors, cfg, hfConfig(folder), `${dir}/model.safetensors`);
     expect(tensors.size).toBe(0); // every HF tensor was consumed
@@ -76,9 +75,9 @@ describe("family loading through loadHfModelDir", () => {
     expect(weights.get("blocks.0.attn._W_K")!.shape).toEqual([2, 64, 16]);
   });
 
-  it.each([["pythia", /parallelAttnMlp/], ["gemma2", /useLocalAttn/]])("%s is refused with a ConfigError until its features exist", async (folder, why) => {
-    await expect(loadHfModelDir(`${FAMILIES_DIR}/${folder}`)).rejects.toThrow(ConfigError);
-    await expect(loadHfModelDir(`${FAMILIES_DIR}/${folder}`)).rejects.toThrow(why);
+  it.each([["pythia", "parallelAttnMlp"], ["gemma2", "useLocalAttn"]] as const)("%s loads with the feature its family needs (%s) on", async (folder, flag) => {
+    const { cfg } = await loadHfModelDir(`${FAMILIES_DIR}/${folder}`);
+    expect(cfg[flag]).toBe(true);
   });
 });
 

@@ -1,7 +1,7 @@
 // The model families tlens converts from Hugging Face folders beside GPT-2 (src/loading/gpt2.ts), by HF architecture.
 import { LoadError } from "../../errors.js";
 import type { Tensor } from "../../tensor/index.js";
-import { fillConfig, makeConfig, type HookedTransformerConfig } from "../config.js";
+import { makeConfig, type HookedTransformerConfig } from "../config.js";
 import type { Family } from "./family.js";
 import { HfFields } from "./fields.js";
 import { gemma, gemma2 } from "./gemma.js";
@@ -41,19 +41,11 @@ function commonFields(f: HfFields, architecture: string, modelName: string, dVoc
   };
 }
 
-/**
- * TL's config for a family's config.json, filled but not checked against what tlens implements (`fillConfig`):
- * what TransformerLens would build. `familyConfigToTL` is the one to build a model with.
- */
-export function describeFamilyConfig(json: Record<string, unknown>, architecture: string, source: string, modelName: string): HookedTransformerConfig {
+/** TL's config for a family's config.json (TL 2.18's mapping for that architecture). */
+export function familyConfigToTL(json: Record<string, unknown>, architecture: string, source: string, modelName: string): HookedTransformerConfig {
   const f = new HfFields(json, source);
   const partial = familyOf(architecture, source).config(f);
-  return fillConfig({ ...partial, ...commonFields(f, architecture, modelName, partial.dVocab ?? 1) }, source);
-}
-
-/** As `describeFamilyConfig`, refusing (ConfigError) what the model does not implement yet. */
-export function familyConfigToTL(json: Record<string, unknown>, architecture: string, source: string, modelName: string): HookedTransformerConfig {
-  return makeConfig(describeFamilyConfig(json, architecture, source, modelName), source);
+  return makeConfig({ ...partial, ...commonFields(f, architecture, modelName, partial.dVocab ?? 1) }, source);
 }
 
 /**

@@ -1,6 +1,6 @@
 // LayerNorm / LNPre / RMSNorm / RMSPre with TransformerLens's hooks: hook_scale [..., 1] = sqrt(var + eps)
 // and hook_normalized (TL 2.18: after the affine for LN, before the weight for RMS).
-import type { NormalizationType } from "../../loading/config.js";
+import type { HookedTransformerConfig, NormalizationType } from "../../loading/config.js";
 import { layerNorm, ones, zeros, type Tensor } from "../../tensor/index.js";
 import { HookPoint } from "../hook-point.js";
 import type { RunContext } from "../run/context.js";
@@ -51,4 +51,10 @@ export class Norm {
     const y = await this.hookNormalized.run(x.div(scale), ctx);
     return this.w ? y.mul(this.w) : y;
   }
+}
+
+/** TL's ln_final: final_rms turns a LayerNorm model's final norm into RMSNorm (LNPre → RMSPre). */
+export function finalNormType(cfg: HookedTransformerConfig): NormalizationType {
+  if (!cfg.finalRms) return cfg.normalizationType;
+  return cfg.normalizationType === "LN" ? "RMS" : cfg.normalizationType === "LNPre" ? "RMSPre" : cfg.normalizationType;
 }

@@ -8,6 +8,8 @@ const ACTIVATIONS: Record<string, (x: Tensor) => Tensor> = {
   gelu_new: (x) => x.geluNew(),
   gelu_fast: (x) => x.geluNew(),
   gelu: (x) => x.gelu(),
+  // torch's gelu(approximate="tanh"): the same formula as gelu_new
+  gelu_pytorch_tanh: (x) => x.geluNew(),
   relu: (x) => x.relu(),
   silu: (x) => x.silu(),
 };

@@ -73,21 +73,24 @@ async function fromTokens(model: HookedTransformer, input: ModelInput | Tensor, 
   if (attentionMask && (attentionMask.shape[0] !== tokens.shape[0] || attentionMask.shape[1] !== tokens.shape[1])) {
     throw new ShapeError(`attentionMask has shape ${fmtShape(attentionMask.shape)} but the tokens have shape ${fmtShape(tokens.shape)}`);
   }
-  return { tokens, attentionMask, ...await embedTokens(model, tokens, attentionMask, opts.pastKvCache, ctx) };
+  return { attentionMask, ...await embedTokens(model, tokens, attentionMask, opts.pastKvCache, ctx) };
 }
 
-/** hook_embed + hook_pos_embed → the residual stream before block 0. tokens [batch, pos] (the new ones when a
+/** [hook_tokens,] hook_embed + hook_pos_embed → the residual stream before block 0, and the tokens [batch, pos]
+ *  the model ran on (hook_tokens may replace them; the loss uses them, as TL). tokens [batch, pos] (the new ones when a
  *  KV cache holds earlier positions). Shortformer models keep positions out of the residual stream and return
  *  them for the blocks' queries and keys; rotary models have no positional embedding here. */
 async function embedTokens(model: HookedTransformer, tokens: Tensor, attentionMask: Tensor | null, kv: KeyValueCache | undefined,
-  ctx: RunContext): Promise<{ residual: Tensor; shortformerPosEmbed?: Tensor }> {
+  ctx: RunContext): Promise<{ residual: Tensor; tokens: Tensor; shortformerPosEmbed?: Tensor }> {
   const [batch, pos] = tokens.shape;
   const past = kv?.length ?? 0;
   if (past + pos > model.cfg.nCtx) {
     throw new ShapeError(`${past} cached + ${pos} new tokens exceed the model's context n_ctx = ${model.cfg.nCtx}`);
   }
-  const embed = await model.embed.hook.run(model.embed.forward(tokens), ctx);
-  if (!model.posEmbed) return { residual: embed };
+  // use_hook_tokens: hooks may replace the ids [batch, pos] the embedding and the loss read
+  const ids = model.hookTokens ? await model.hookTokens.run(tokens, ctx) : tokens;
+  const embed = await model.embed.hook.run(await model.embed.forward(ids, ctx), ctx);
+  if (!model.posEmbed) return { residual: embed, tokens: ids };
   // padding: positions count real tokens only (TL's get_offset_position_ids), over cached + new positions
   const pastMask = kv?.attentionMask ?? null;
   const fullMask = pastMask ? cat([pastMask, (attentionMask ?? ones([batch, pos], "int32")).to("int32")], 1) : attentionMask;
@@ -95,8 +98,8 @@ async function embedTokens(model: HookedTransformer, tokens: Tensor, attentionMa
     ? fullMask.to("int32").cumsum(1).sub(1).clamp(0).narrow(1, past, pos).to("int32")
     : arange(past, past + pos).unsqueeze(0).expand(batch, pos);
   const posEmbed = await model.posEmbed.hook.run(model.posEmbed.forward(positions, attentionMask), ctx);
-  if (model.cfg.positionalEmbeddingType === "shortformer") return { residual: embed, shortformerPosEmbed: posEmbed };
-  return { residual: embed.add(posEmbed) };
+  if (model.cfg.positionalEmbeddingType === "shortformer") return { residual: embed, tokens: ids, shortformerPosEmbed: posEmbed };
+  return { residual: embed.add(posEmbed), tokens: ids };
 }
 
 function checkLayer(what: string, layer: number, nLayers: number): void {

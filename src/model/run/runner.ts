@@ -133,13 +133,11 @@ export function ln1(model: HookedTransformer, l: number, x: Tensor): Promise<Ten
   return norm ? norm.forward(x, QUIET) : Promise.resolve(x);
 }
 
-/** Block l's MLP output from resid_mid (ln2 then the MLP), no hook firing: [batch, pos, d_model] → [batch, pos, d_model].
- *  Attention-only blocks have no MLP: an error. */
-export async function mlpOutput(model: HookedTransformer, l: number, residMid: Tensor): Promise<Tensor> {
-  const block = model.blocks[l];
-  if (!block.mlp) throw new TlensError(`blocks.${l} has no MLP (attention-only model)`);
-  const x = block.ln2 ? await block.ln2.forward(residMid, QUIET) : residMid;
-  return block.mlp.forward(x, QUIET);
+/** Block l's MLP output from its input residual (resid_mid; resid_pre in a parallel block): ln2, the MLP and
+ *  ln2_post when present, no hook firing: [batch, pos, d_model] → [batch, pos, d_model]. Attention-only blocks
+ *  have no MLP: an error. */
+export function mlpOutput(model: HookedTransformer, l: number, residMid: Tensor): Promise<Tensor> {
+  return model.blocks[l].mlpBranch(residMid, QUIET);
 }
 
 /** x [batch, ...] repeated `times` along the batch: [times * batch, ...]. */

@@ -2,14 +2,15 @@
 //   q, k, v = project(inputs)          // [batch, pos, head | kv_head, d_head]
 //   k, v    = KV cache ++ k, v          // hooks saw only the new positions
 //   q, k    = rotary(q), rotary(k)      // rotary models, after the cache (TL caches keys before rotation)
-//   scores  = mask(q·kᵀ / attn_scale)   // [batch, head, q, k], masked entries -inf
+//   scores  = mask(cap(q·kᵀ / attn_scale)) // [batch, head, q, k], masked entries -inf; cap = soft cap (Gemma-2),
+//                                       // mask = causal (+ sliding window in local layers) and padding
 //   pattern = softmax(scores)           // rows with no key left become zeros
 //   z       = pattern·v                 // [batch, q, head, d_head]
 //   out     = z·W_O + b_O               // [batch, q, d_model] (per head, hook_result, with use_attn_result)
 // Grouped-query attention keeps `_W_K`/`_W_V` [n_kv_heads, d_model, d_head]; `W_K`/`W_V` read them repeated.
 import { TlensError } from "../../../errors.js";
 import type { HookedTransformerConfig } from "../../../loading/config.js";
-import { maskAttentionScores, softmaxOrZero, zeros, type RotaryOptions, type Tensor } from "../../../tensor/index.js";
+import { maskAttentionScores, softCap, softmaxOrZero, zeros, type NtkByParts, type RotaryOptions, type Tensor } from "../../../tensor/index.js";
 import type { KeyValueCacheEntry } from "../../kv-cache.js";
 import type { RunContext } from "../../run/context.js";
 import type { HookPoint } from "../../hook-point.js";
@@ -39,6 +40,12 @@ function attentionHooks(shortformer: boolean, rotary: boolean): HookRow<AttnHook
   ];
 }
 
+/** TL's use_NTK_by_parts_rope fields, or null when off. */
+function ntkByParts(cfg: HookedTransformerConfig): NtkByParts | null {
+  if (!cfg.useNTKByPartsRope) return null;
+  return { factor: cfg.ntkByPartsFactor, lowFreqFactor: cfg.ntkByPartsLowFreqFactor, highFreqFactor: cfg.ntkByPartsHighFreqFactor, originalCtxLen: cfg.ntkOriginalCtxLen };
+}
+
 export class Attention implements QkvWeights, HookOrders {
   readonly nHeads: number;
   readonly dModel: number;
@@ -49,6 +56,10 @@ export class Attention implements QkvWeights, HookOrders {
   readonly repeatKvHeads: number;
   readonly attnScale: number;
   readonly causal: boolean;
+  /** Local (sliding-window) layers: how many keys a query sees, itself included; null = all earlier keys. */
+  readonly window: number | null;
+  /** attn_scores_soft_cap when positive, else null. */
+  readonly scoresSoftCap: number | null;
   readonly rotary: RotaryOptions | null;
   readonly hooks: HookTable<AttnHook>;
   /** [n_heads, d_model, d_head] */
@@ -77,8 +88,12 @@ export class Attention implements QkvWeights, HookOrders {
     this.repeatKvHeads = cfg.nHeads / this.nKvHeads;
     this.attnScale = cfg.useAttnScale ? cfg.attnScale * (cfg.scaleAttnByInverseLayerIdx ? layer + 1 : 1) : 1;
     this.causal = cfg.attentionDir === "causal";
+    // TL: the window is part of the causal mask, so bidirectional attention has none
+    this.window = cfg.useLocalAttn && cfg.attnTypes?.[layer] === "local" ? cfg.windowSize : null;
+    if (this.window !== null && !this.causal) throw new TlensError(`${prefix}: local attention needs attention_dir "causal"`);
+    this.scoresSoftCap = cfg.attnScoresSoftCap > 0 ? cfg.attnScoresSoftCap : null;
     this.rotary = cfg.positionalEmbeddingType === "rotary"
-      ? { dim: cfg.rotaryDim ?? cfg.dHead, base: cfg.rotaryBase, adjacentPairs: cfg.rotaryAdjacentPairs, nCtx: cfg.nCtx }
+      ? { dim: cfg.rotaryDim ?? cfg.dHead, base: cfg.rotaryBase, adjacentPairs: cfg.rotaryAdjacentPairs, nCtx: cfg.nCtx, ntkByParts: ntkByParts(cfg) }
       : null;
     if (this.rotary && (this.rotary.dim % 2 !== 0 || this.rotary.dim > cfg.dHead || this.rotary.dim <= 0)) {
       throw new TlensError(`${prefix}: rotary_dim ${this.rotary.dim} must be even, positive and at most d_head ${cfg.dHead}`);
@@ -137,8 +152,9 @@ export class Attention implements QkvWeights, HookOrders {
     k = repeatKvHeads(k, this.repeatKvHeads); // [batch, key_pos, head, d_head]
     v = repeatKvHeads(v, this.repeatKvHeads);
     // [batch, head, q, d_head] @ [batch, head, d_head, k] → [batch, head, q, k]
-    const raw = q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)).div_(this.attnScale);
-    const scores = await hook("hook_attn_scores", this.causal ? maskAttentionScores(raw, true, masking.attentionMask) : raw);
+    const scaled = q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)).div_(this.attnScale);
+    const raw = this.scoresSoftCap === null ? scaled : softCap(scaled, this.scoresSoftCap);
+    const scores = await hook("hook_attn_scores", this.causal ? maskAttentionScores(raw, true, masking.attentionMask, this.window) : raw);
     const pattern = await hook("hook_pattern", softmaxOrZero(scores));
     // [batch, head, q, k] @ [batch, head, k, d_head] → [batch, q, head, d_head]
     return this.outputFromZ(pattern.matmul(v.permute(0, 2, 1, 3)).permute(0, 2, 1, 3).contiguous(), ctx);
