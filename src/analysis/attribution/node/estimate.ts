@@ -11,7 +11,7 @@ import { TlensError } from "../../../errors.js";
 import { progressReporter, type ProgressOptions } from "../../progress.js";
 import { AttributionError } from "../errors.js";
 import { gradRun, type AttributionMetric, type GradRun } from "./grad-run.js";
-import { qkFixEstimate, qkFixHooks } from "./qk-fix.js";
+import { qkFixEstimate, qkFixHooks, type QkPatch } from "./qk-fix.js";
 
 export type Convention = "denoise" | "noise";
 
@@ -35,8 +35,8 @@ export interface KindSpec {
   act: string;
   /** product (the hook's shape) → this layer's row of the result */
   reduce: (prod: Tensor) => Tensor;
-  /** "q" or "k": the kind the query/key fix applies to */
-  qk?: "q" | "k";
+  /** the patches the query/key fix computes for this kind */
+  qk?: QkPatch;
 }
 
 function checkInputs(model: HookedTransformer, o: AttributionOptions): void {

@@ -53,7 +53,9 @@ export async function gradRun(model: HookedTransformer, tokens: Tensor, metric: 
   if (out.requiresGrad) await out.backward();
   for (const name of wanted) {
     const leafGrad = leaves.get(name)?.grad;
-    if (leafGrad) grads.set(name, leafGrad);
+    // a leaf has nothing upstream: its gradient hook only changes what is recorded
+    const drop = gradHooks.get(name);
+    if (leafGrad) grads.set(name, drop ? drop(leafGrad) : leafGrad);
     if (!grads.has(name)) {
       const a = acts.get(name);
       if (!a) throw new AttributionError(`attribution: hook "${name}" did not fire`);

@@ -33,7 +33,7 @@ export const attrPatchAttnHeadVByPos = attr({ act: "v", reduce: byPosHead });
 /** [n_layers, n_heads] */
 export const attrPatchAttnHeadOutAllPos = attr({ act: "z", reduce: byHead });
 export const attrPatchAttnHeadQAllPos = attr({ act: "q", reduce: byHead, qk: "q" });
-export const attrPatchAttnHeadKAllPos = attr({ act: "k", reduce: byHead, qk: "k" });
+export const attrPatchAttnHeadKAllPos = attr({ act: "k", reduce: byHead, qk: "kAllPos" });
 export const attrPatchAttnHeadVAllPos = attr({ act: "v", reduce: byHead });
 export const attrPatchAttnHeadPatternAllPos = attr({ act: "pattern", reduce: patternByHead });
 /** [n_layers, n_heads, dest_pos] */

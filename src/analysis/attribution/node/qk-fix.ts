@@ -20,9 +20,13 @@ export function qkFixHooks(model: HookedTransformer, l: number): string[] {
   return ["q", "k", "attn_scores", "pattern"].map((a) => `blocks.${l}.attn.hook_${a}`);
 }
 
-/** The fix's contribution of each query (which = "q") or key ("k") patch at layer l: [batch, pos, head, 1], the
- *  shape of the linear estimate's product summed over d_head, so the kind's reduction applies unchanged. */
-export function qkFixEstimate(model: HookedTransformer, l: number, which: "q" | "k", run: GradRun, other: ActivationCache): Tensor {
+/** Which patches: one query ("q") or one key ("k") position at a time, or all keys at once ("kAllPos"; the
+ *  contributions of all queries at once are the sum of the single ones, as rows do not interact). */
+export type QkPatch = "q" | "k" | "kAllPos";
+
+/** The fix's contribution of each patch at layer l: [batch, pos, head, 1] (for "kAllPos", pos is the query row),
+ *  the shape of the linear estimate's product summed over d_head, so the kind's reduction applies unchanged. */
+export function qkFixEstimate(model: HookedTransformer, l: number, which: QkPatch, run: GradRun, other: ActivationCache): Tensor {
   const name = (a: string): string => `blocks.${l}.attn.hook_${a}`;
   const scale = model.blocks[l].attn.attnScale;
   const q = run.acts.get(name("q"))!.permute(0, 2, 1, 3); // [batch, head, q, d_head]
@@ -32,9 +36,9 @@ export function qkFixEstimate(model: HookedTransformer, l: number, which: "q" | 
   const g = run.grads.get(name("pattern"))!;
   const delta = (a: "q" | "k"): Tensor => other.get(name(a)).permute(0, 2, 1, 3).sub(a === "q" ? q : k); // other − base
   let contrib: Tensor; // [batch, head, pos]
-  if (which === "q") {
-    // a patched query changes its whole row: softmax again
-    const shift = delta("q").matmul(k.permute(0, 1, 3, 2)).div(scale);
+  if (which !== "k") {
+    // a patched query changes its whole row, and so does patching every key at once: softmax again
+    const shift = (which === "q" ? delta("q").matmul(k.permute(0, 1, 3, 2)) : q.matmul(delta("k").permute(0, 1, 3, 2))).div(scale);
     contrib = scores.add(shift).softmax(-1).sub(p).mul(g).sum(-1);
   } else {
     // a patched key t changes one entry per row: p'_t = a / Z', p'_j = p_j / Z' with a = p_t e^δ, Z' = 1 − p_t + a
