@@ -7,3 +7,4 @@ export { applyTopN, applyThreshold, applyGreedy, pruneGraph, type SelectOptions 
 export { pearson, spearman, ranks } from "./stats.js";
 export * from "./tasks/index.js";
 export * from "./node/index.js";
+export { attributeEdges, type EdgeAttributionOptions } from "./eap.js";

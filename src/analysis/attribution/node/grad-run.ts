@@ -20,6 +20,8 @@ export interface GradRun {
 export interface GradRunOptions {
   /** Gradient hooks on other activations, e.g. GradDrop's zeroing; fn(grad) → the gradient that flows on. */
   gradHooks?: [string, (grad: Tensor) => Tensor][];
+  /** Activations to use instead of the model's at these hooks (EAP-IG's interpolated inputs), same shapes. */
+  replace?: Map<string, Tensor>;
 }
 
 export async function gradRun(model: HookedTransformer, tokens: Tensor, metric: AttributionMetric, names: readonly string[],
@@ -29,9 +31,10 @@ export async function gradRun(model: HookedTransformer, tokens: Tensor, metric: 
   const leaves = new Map<string, Tensor>();
   const wanted = new Set(names);
   const gradHooks = new Map(opts.gradHooks ?? []);
-  const all = new Set([...wanted, ...gradHooks.keys()]);
+  const all = new Set([...wanted, ...gradHooks.keys(), ...(opts.replace?.keys() ?? [])]);
   for (const n of all) if (!model.hookPoints.has(n)) throw new AttributionError(`attribution: the model has no hook point "${n}"`);
-  const fwdHooks: [string, (act: Tensor) => Tensor | void][] = [...all].map((name) => [name, (act: Tensor) => {
+  const fwdHooks: [string, (act: Tensor) => Tensor | void][] = [...all].map((name) => [name, (fired: Tensor) => {
+    const act = opts.replace?.get(name) ?? fired;
     // one leaf per name: later firings (none for the hooks used here) would replace it
     const t = act.requiresGrad ? act : act.detach().requiresGrad_();
     if (wanted.has(name)) acts.set(name, t.detach());
