@@ -3,19 +3,10 @@
 // position): node attribution of resid_pre [12, 21] and head outputs by position [12, 21, 12] (AtP), EAP over all
 // 32,491 edges, EAP-IG with 5 steps, and getActPatchResidPre + getActPatchAttnHeadOutByPos (the fast sweep).
 // `--small`: a 2-layer, d_model 128 model of the same kind, for a quick check on a loaded machine.
-import { arange, attribution, getBackend, HookedTransformer, manualSeed, patching, randint, randn, type Tensor } from "../src/index.js";
+import { arange, attribution, getBackend, patching, randint, type Tensor } from "../src/index.js";
 import { GPT2_SMALL_SHAPE, randomGpt2Small } from "./random-model.js";
 
 const SMALL_SHAPE = { ...GPT2_SMALL_SHAPE, nLayers: 2, dModel: 128, nHeads: 4, dHead: 32, dMlp: 512 };
-
-function smallModel(): HookedTransformer {
-  manualSeed(0);
-  const model = HookedTransformer.fromConfig(SMALL_SHAPE);
-  const sd = new Map<string, Tensor>();
-  for (const [name, t] of model.stateDict()) sd.set(name, randn(t.shape).mul(0.02));
-  model.loadStateDict(sd);
-  return model;
-}
 
 async function ms(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
@@ -26,7 +17,7 @@ async function ms(fn: () => Promise<unknown>): Promise<number> {
 export async function main(args: string[]): Promise<void> {
   const small = args.includes("--small");
   console.log(`backend: ${getBackend().name}; building a random ${small ? "small" : "GPT-2-small-shaped"} model...`);
-  const model = small ? smallModel() : randomGpt2Small();
+  const model = randomGpt2Small(small ? SMALL_SHAPE : GPT2_SMALL_SHAPE);
   const vocab = GPT2_SMALL_SHAPE.dVocab;
   const clean = randint(0, vocab, [8, 21]);
   const corrupted = clean.clone();
