@@ -28,10 +28,10 @@ export interface EdgeAttributionOptions extends ProgressOptions {
   signal?: AbortSignal;
 }
 
-const INPUT = "blocks.0.hook_resid_pre";
+export const INPUT = "blocks.0.hook_resid_pre";
 
 /** The flags that make every sender and receiver a hook point; returns a function restoring the model's own. */
-function splitModel(model: HookedTransformer): () => void {
+export function splitModel(model: HookedTransformer): () => void {
   const { useAttnResult, useSplitQkvInput, useHookMlpIn } = model.cfg;
   model.setUseAttnResult(true);
   model.setUseSplitQkvInput(true);

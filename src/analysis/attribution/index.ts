@@ -8,3 +8,4 @@ export { pearson, spearman, ranks } from "./stats.js";
 export * from "./tasks/index.js";
 export * from "./node/index.js";
 export { attributeEdges, type EdgeAttributionOptions } from "./eap.js";
+export { evaluateCircuit, type EvaluateOptions } from "./evaluate.js";

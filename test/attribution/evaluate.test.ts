@@ -1,0 +1,43 @@
+// Circuit evaluation: with every edge in, the clean metric; with none, the corrupted one; a circuit in between
+// gives a value between; the model's flags are restored.
+import { describe, expect, it } from "vitest";
+import { attribution, HookedTransformer, Tensor } from "../../src/index.js";
+import { logitsFromResidual } from "../../src/model/run/index.js";
+
+const CFG = { dModel: 32, dHead: 8, nHeads: 4, nLayers: 2, dMlp: 64, nCtx: 16, dVocab: 50, actFn: "gelu_new" as const, seed: 31 };
+const ids = (rows: number[][]): Tensor => Tensor.fromTypedArray(Int32Array.from(rows.flat()), [rows.length, rows[0].length]);
+const clean = ids([[3, 17, 5, 9, 3, 17, 5, 9], [1, 2, 4, 6, 8, 10, 12, 14]]);
+const corrupted = ids([[3, 17, 22, 9, 3, 40, 5, 9], [1, 2, 4, 31, 8, 10, 12, 14]]);
+const metric = (logits: Tensor): Tensor => {
+  const last = logits.get(":", -1);
+  return last.get(":", 7).sub(last.get(":", 13)).sum();
+};
+
+describe("evaluateCircuit", () => {
+  const model = HookedTransformer.fromConfig(CFG);
+  it("all edges: the clean run; no edges: the corrupted run; flags restored", async () => {
+    const g = attribution.Graph.fromConfig(model.cfg);
+    const mClean = metric(await model.forward(clean)).item();
+    const mCorr = metric(await model.forward(corrupted)).item();
+    expect(Math.abs(mClean - mCorr)).toBeGreaterThan(0.01);
+    g.setAll(true);
+    expect(await attribution.evaluateCircuit(model, g, { clean, corrupted, metric })).toBeCloseTo(mClean, 4);
+    g.setAll(false);
+    expect(await attribution.evaluateCircuit(model, g, { clean, corrupted, metric })).toBeCloseTo(mCorr, 4);
+    expect(model.cfg.useSplitQkvInput || model.cfg.useAttnResult || model.cfg.useHookMlpIn).toBe(false);
+  });
+
+  it("one edge in: exactly that edge's clean contribution reaches its receiver (input -> logits)", async () => {
+    const g = attribution.Graph.fromConfig(model.cfg);
+    g.setAll(false);
+    g.edge("input->logits").inGraph = true;
+    const got = await attribution.evaluateCircuit(model, g, { clean, corrupted, metric });
+    // the corrupted final residual with the input's clean − corrupted difference added, through ln_final + unembed
+    const [, cc] = await model.runWithCache(clean);
+    const [, kc] = await model.runWithCache(corrupted);
+    const last = `blocks.${CFG.nLayers - 1}.hook_resid_post`;
+    const resid = kc.get(last).add(cc.get("blocks.0.hook_resid_pre").sub(kc.get("blocks.0.hook_resid_pre")));
+    const want = metric(await logitsFromResidual(model, resid)).item();
+    expect(got).toBeCloseTo(want, 4);
+  });
+});
