@@ -9,3 +9,4 @@ export * from "./tasks/index.js";
 export * from "./node/index.js";
 export { attributeEdges, type EdgeAttributionOptions } from "./eap.js";
 export { evaluateCircuit, type EvaluateOptions } from "./evaluate.js";
+export { faithfulnessCurveData, type FaithfulnessOptions, type FaithfulnessResult } from "./faithfulness.js";
