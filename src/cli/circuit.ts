@@ -6,11 +6,11 @@ import { join } from "node:path";
 import { HookedTransformer } from "../model/hooked-transformer.js";
 import type { Tensor } from "../tensor/index.js";
 import {
-  applyTopN, attrPatchAttnHeadOutAllPos, attrPatchResidPre, attributeEdges, graphToJson, greaterThanTask, inductionTask, ioiTask,
+  applyTopN, attrPatchAttnHeadOutAllPos, attrPatchResidPre, attributeEdges, faithfulnessCurveData, graphToJson, greaterThanTask, inductionTask, ioiTask,
   pearson, spearman, type AttributionTask,
 } from "../analysis/attribution/index.js";
 import { getActPatchAttnHeadOutAllPos } from "../analysis/patching/index.js";
-import { attributionScatter } from "../viz/attribution-figures.js";
+import { attributionScatter, faithfulnessCurve } from "../viz/attribution-figures.js";
 import { circuitViewer } from "../viz/circuit.js";
 import { imshow } from "../viz/figures.js";
 import { heading, text, toHtml } from "../viz/html.js";
@@ -101,6 +101,8 @@ export async function circuitCommand(argv: string[]): Promise<number> {
   const { clean, corrupted, metric } = task;
   const progressBar = Boolean(process.stderr.isTTY);
   const graph = await attributeEdges(model, { clean, corrupted, metric, method: parsed.method, steps: parsed.steps, progressBar });
+  const sizes = [...new Set([10, 20, 50, 100, 200, 500, 1000, parsed.top].filter((n) => n < graph.edges.length)), graph.edges.length].sort((a, b) => a - b);
+  const faith = await faithfulnessCurveData(model, graph, sizes, { clean, corrupted, metric, randomDraws: 3 });
   const kept = applyTopN(graph, Math.min(parsed.top, graph.edges.length));
   const residPre = nested(await attrPatchResidPre(model, { clean, corrupted, metric, progressBar }));
   const heads = await headComparison(model, task);
@@ -114,6 +116,9 @@ export async function circuitCommand(argv: string[]): Promise<number> {
     text(`${clean.shape[0]} prompt pairs; metric clean ${metrics.clean.toFixed(4)}, corrupted ${metrics.corrupted.toFixed(4)}. ` +
       `${graph.edges.length} edges scored (${parsed.method}${parsed.method === "eap-ig" ? `, ${parsed.steps} steps` : ""}); the ${parsed.top} strongest kept, ${kept} on an input → logits path.`),
     heading("Circuit", 2), circuitViewer(graph, { title }),
+    heading("Faithfulness", 2),
+    text("The normalised metric (1 = the clean run, 0 = the corrupted) of the top-n circuit, every other edge patched from the corrupted run, beside random circuits of the same sizes."),
+    faithfulnessCurve({ sizes: faith.sizes, faithfulness: faith.faithfulness, random: faith.random, method: parsed.method }),
     heading("Node attribution", 2),
     imshow(residPre, { title: "Attribution patching: resid_pre (denoising)", labels: { x: "position", y: "layer" } }),
     imshow(heads.attribution, { title: "Attribution patching: head outputs, all positions", labels: { x: "head", y: "layer" } }),
@@ -124,6 +129,7 @@ export async function circuitCommand(argv: string[]): Promise<number> {
     model: parsed.model, task: parsed.task, method: parsed.method, steps: parsed.method === "eap-ig" ? parsed.steps : null,
     metric: metrics, graph: graphToJson(graph), node_attribution: { resid_pre: residPre, head_out_all_pos: heads.attribution },
     patching: { head_out_all_pos: heads.patching }, scatter: { ...stats, labels },
+    faithfulness: { sizes: faith.sizes, circuit: faith.faithfulness, random: faith.random },
   };
   await writeFilesAtomic(out, { "index.html": toHtml(items, { title }), "circuit.json": JSON.stringify(json) });
   log(`tlens circuit: wrote ${join(out, "index.html")} and ${join(out, "circuit.json")} in ${((Date.now() - start) / 1000).toFixed(1)}s ` +

@@ -17,6 +17,7 @@ interface CircuitJson {
   node_attribution: { resid_pre: number[][]; head_out_all_pos: number[][] };
   patching: { head_out_all_pos: number[][] };
   scatter: { pearson: number; spearman: number; labels: string[] };
+  faithfulness: { sizes: number[]; circuit: number[]; random: number[][] };
 }
 
 describe("tlens circuit --model toy-ioi --task ioi --method eap-ig", () => {
@@ -43,6 +44,10 @@ describe("tlens circuit --model toy-ioi --task ioi --method eap-ig", () => {
     expect(got.countIncludedEdges()).toBeLessThanOrEqual(40);
     expect(json.metric.clean).toBeCloseTo(task.metric(await model.forward(task.clean)).item(), 4);
     expect(json.node_attribution.head_out_all_pos.length).toBe(model.cfg.nLayers);
+    // the whole graph recovers the whole metric
+    expect(json.faithfulness.sizes.at(-1)).toBe(got.edges.length);
+    expect(json.faithfulness.circuit.at(-1)).toBeCloseTo(1, 3);
+    expect(json.faithfulness.random.length).toBe(3);
     expect(json.scatter.pearson).toBeCloseTo(attribution.pearson(json.node_attribution.head_out_all_pos.flat(), json.patching.head_out_all_pos.flat()), 9);
   }, 120_000);
 
@@ -60,7 +65,7 @@ describe("tlens circuit --model toy-ioi --task ioi --method eap-ig", () => {
       await page.goto(url);
       await page.waitForFunction(() => Array.from(document.querySelectorAll("[data-tlens-item]")).every((e) => e.hasAttribute("data-rendered")), undefined, { timeout: 60_000 });
       const states = await page.$$eval("[data-tlens-item]", (els) => els.map((e) => e.getAttribute("data-rendered")));
-      expect(states.length).toBeGreaterThanOrEqual(4);
+      expect(states.length).toBeGreaterThanOrEqual(5);
       expect(states.every((s) => s === "1")).toBe(true);
       expect(errors).toEqual([]);
       expect(requests.filter((u) => u !== url)).toEqual([]);
