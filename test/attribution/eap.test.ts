@@ -2,16 +2,10 @@
 // input) (the input of a head or MLP is the sum of its senders plus biases that cancel); the model's flags are
 // restored; EAP-IG with many steps is complete: the input's edges sum to metric(clean) − metric(corrupted).
 import { describe, expect, it } from "vitest";
-import { attribution, HookedTransformer, noGrad, Tensor } from "../../src/index.js";
+import { attribution, HookedTransformer, noGrad } from "../../src/index.js";
+import { clean, corrupted, ids, metric, SMALL_CFG } from "./fixture.js";
 
-const CFG = { dModel: 32, dHead: 8, nHeads: 4, nLayers: 2, dMlp: 64, nCtx: 16, dVocab: 50, actFn: "gelu_new" as const, seed: 21 };
-const ids = (rows: number[][]): Tensor => Tensor.fromTypedArray(Int32Array.from(rows.flat()), [rows.length, rows[0].length]);
-const clean = ids([[3, 17, 5, 9, 3, 17, 5, 9], [1, 2, 4, 6, 8, 10, 12, 14]]);
-const corrupted = ids([[3, 17, 22, 9, 3, 40, 5, 9], [1, 2, 4, 31, 8, 10, 12, 14]]);
-const metric = (logits: Tensor): Tensor => {
-  const last = logits.get(":", -1);
-  return last.get(":", 7).sub(last.get(":", 13)).sum();
-};
+const CFG = { ...SMALL_CFG, seed: 21 };
 
 /** Σ (clean − corrupted receiver input) · grad at the corrupted run, per hook: [head] for q/k/v inputs, [1] otherwise. */
 async function nodeScores(model: HookedTransformer, hooks: string[]): Promise<Map<string, Float32Array | Float64Array>> {

@@ -1,17 +1,11 @@
-// Circuit evaluation: with every edge in, the clean metric; with none, the corrupted one; a circuit in between
-// gives a value between; the model's flags are restored.
+// Circuit evaluation: with every edge in, the clean metric; with none, the corrupted one; with one edge, exactly
+// that edge's clean contribution; the model's flags are restored; the faithfulness curve's data.
 import { describe, expect, it } from "vitest";
-import { attribution, HookedTransformer, Tensor } from "../../src/index.js";
+import { attribution, HookedTransformer } from "../../src/index.js";
+import { clean, corrupted, metric, SMALL_CFG } from "./fixture.js";
 import { logitsFromResidual } from "../../src/model/run/index.js";
 
-const CFG = { dModel: 32, dHead: 8, nHeads: 4, nLayers: 2, dMlp: 64, nCtx: 16, dVocab: 50, actFn: "gelu_new" as const, seed: 31 };
-const ids = (rows: number[][]): Tensor => Tensor.fromTypedArray(Int32Array.from(rows.flat()), [rows.length, rows[0].length]);
-const clean = ids([[3, 17, 5, 9, 3, 17, 5, 9], [1, 2, 4, 6, 8, 10, 12, 14]]);
-const corrupted = ids([[3, 17, 22, 9, 3, 40, 5, 9], [1, 2, 4, 31, 8, 10, 12, 14]]);
-const metric = (logits: Tensor): Tensor => {
-  const last = logits.get(":", -1);
-  return last.get(":", 7).sub(last.get(":", 13)).sum();
-};
+const CFG = { ...SMALL_CFG, seed: 31 };
 
 describe("evaluateCircuit", () => {
   const model = HookedTransformer.fromConfig(CFG);

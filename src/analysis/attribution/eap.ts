@@ -9,12 +9,11 @@
 import { cat, noGrad, type Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { ActivationCache } from "../../model/activation-cache.js";
-import { TlensError } from "../../errors.js";
 import { progressReporter, type ProgressOptions } from "../progress.js";
 import { AttributionError } from "./errors.js";
 import { Graph } from "./graph.js";
 import { gradRun, type AttributionMetric, type GradRun } from "./node/grad-run.js";
-import type { Convention } from "./node/estimate.js";
+import { checkPairAndConvention, checkSignal, type Convention } from "./node/estimate.js";
 
 export interface EdgeAttributionOptions extends ProgressOptions {
   clean: Tensor;
@@ -68,20 +67,9 @@ function receiverColumns(grad: Tensor): Tensor {
   return g.reshape(g.shape[0], -1).transpose(0, 1);
 }
 
-function checkSignal(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new TlensError("attribution: cancelled");
-}
-
 function checkOptions(o: EdgeAttributionOptions): number {
-  const { clean, corrupted } = o;
-  if (clean.ndim !== 2 || corrupted.ndim !== 2 || clean.shape.some((d, i) => d !== corrupted.shape[i])) {
-    throw new AttributionError(`edge attribution: clean and corrupted must be token tensors [batch, pos] of one shape, got ` +
-      `[${clean.shape.join(", ")}] and [${corrupted.shape.join(", ")}]`);
-  }
+  checkPairAndConvention("edge attribution", o.clean, o.corrupted, o.convention);
   if (o.method !== undefined && o.method !== "eap" && o.method !== "eap-ig") throw new AttributionError(`edge attribution: method must be "eap" or "eap-ig", got "${String(o.method)}"`);
-  if (o.convention !== undefined && o.convention !== "denoise" && o.convention !== "noise") {
-    throw new AttributionError(`edge attribution: convention must be "denoise" or "noise", got "${String(o.convention)}"`);
-  }
   const steps = o.method === "eap-ig" ? o.steps ?? 5 : 1;
   if (!Number.isInteger(steps) || steps < 1) throw new AttributionError(`edge attribution: steps must be a positive integer, got ${String(o.steps)}`);
   return steps;

@@ -39,19 +39,23 @@ export interface KindSpec {
   qk?: QkPatch;
 }
 
-function checkInputs(model: HookedTransformer, o: AttributionOptions): void {
-  const { clean, corrupted } = o;
+/** Clean and corrupted token tensors [batch, pos] of one shape, and a known convention (shared with EAP). */
+export function checkPairAndConvention(what: string, clean: Tensor, corrupted: Tensor, convention: unknown): void {
   if (clean.ndim !== 2 || corrupted.ndim !== 2 || clean.shape.some((d, i) => d !== corrupted.shape[i])) {
-    throw new AttributionError(`attribution: clean and corrupted must be token tensors [batch, pos] of one shape, got ` +
+    throw new AttributionError(`${what}: clean and corrupted must be token tensors [batch, pos] of one shape, got ` +
       `[${clean.shape.join(", ")}] and [${corrupted.shape.join(", ")}]`);
   }
-  if (o.convention !== undefined && o.convention !== "denoise" && o.convention !== "noise") {
-    throw new AttributionError(`attribution: convention must be "denoise" or "noise", got "${String(o.convention)}"`);
+  if (convention !== undefined && convention !== "denoise" && convention !== "noise") {
+    throw new AttributionError(`${what}: convention must be "denoise" or "noise", got "${String(convention)}"`);
   }
+}
+
+function checkInputs(model: HookedTransformer, o: AttributionOptions): void {
+  checkPairAndConvention("attribution", o.clean, o.corrupted, o.convention);
   if (o.gradDrop && model.cfg.nLayers < 2) throw new AttributionError("attribution: gradDrop needs at least 2 layers");
 }
 
-function checkSignal(signal: AbortSignal | undefined): void {
+export function checkSignal(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new TlensError("attribution: cancelled");
 }
 
