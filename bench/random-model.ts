@@ -6,9 +6,10 @@ export const GPT2_SMALL_SHAPE = {
   nLayers: 12, dModel: 768, nHeads: 12, dHead: 64, dMlp: 3072, dVocab: 50257, nCtx: 1024, actFn: "gelu_new", normalizationType: "LNPre" as const,
 };
 
-export function randomGpt2Small(): HookedTransformer {
+/** That model (or one of another shape, same initialisation). */
+export function randomGpt2Small(shape: typeof GPT2_SMALL_SHAPE = GPT2_SMALL_SHAPE): HookedTransformer {
   manualSeed(0);
-  const model = HookedTransformer.fromConfig(GPT2_SMALL_SHAPE);
+  const model = HookedTransformer.fromConfig(shape);
   const sd = new Map<string, Tensor>();
   for (const [name, t] of model.stateDict()) sd.set(name, randn(t.shape).mul(0.02));
   model.loadStateDict(sd);

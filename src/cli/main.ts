@@ -6,6 +6,7 @@ import { downloadModel, HUB_MODELS } from "../loading/index.js";
 import { parseFlags, stringFlag } from "./args.js";
 import { describeError } from "./errors.js";
 import { ioiCommand } from "./ioi.js";
+import { circuitCommand } from "./circuit.js";
 import { labCommand } from "../lab/command.js";
 import { sweepCommand } from "./sweep.js";
 import { workerCommand } from "./worker.js";
@@ -16,6 +17,7 @@ commands:
   ioi [--model <name|dir>] [--out <dir>] [--n 100 --seed 1 ...]
                                        IOI analysis of a model (default toy-ioi): <dir>/index.html, a
                                        self-contained report, and <dir>/results.json (tlens ioi --help)
+  circuit [--model M] [--task ioi] [--method eap-ig] [--out <dir>]   edge attribution circuit report (tlens circuit --help)
   lab [--model <name|dir>] [--port N] [--host 127.0.0.1]
                                        the web lab on http://127.0.0.1:8765/ (tlens lab --help)
   sweep SPEC.json --out result.json [--workers N | --queue URL]   a patching sweep job, sharded (tlens sweep --help)
@@ -81,6 +83,9 @@ function main(args: string[]): number {
       return 0;
     case "sweep": void sweepCommand(argv.slice(1)).then((code) => { process.exitCode = code; }); return 0;
     case "worker": void workerCommand(argv.slice(1)).then((code) => { process.exitCode = code; }); return 0;
+    case "circuit":
+      settle("circuit", circuitCommand(argv.slice(1)), verbose);
+      return 0;
     case "lab":
       settle("lab", labCommand(argv.slice(1)), verbose);
       return 0;

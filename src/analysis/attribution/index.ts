@@ -6,3 +6,7 @@ export { graphToJson, graphFromJson, GRAPH_FORMAT, type GraphJson } from "./grap
 export { applyTopN, applyThreshold, applyGreedy, pruneGraph, type SelectOptions } from "./prune.js";
 export { pearson, spearman, ranks } from "./stats.js";
 export * from "./tasks/index.js";
+export * from "./node/index.js";
+export { attributeEdges, type EdgeAttributionOptions } from "./eap.js";
+export { evaluateCircuit, type EvaluateOptions } from "./evaluate.js";
+export { faithfulnessCurveData, type FaithfulnessOptions, type FaithfulnessResult } from "./faithfulness.js";

@@ -1,0 +1,56 @@
+// `npm run bench -- attribution [--small]`: attribution patching beside the exact activation-patching sweep of the
+// same grid, in the same run, on the GPT-2-small-shaped random model (batch 8 × 21, logit difference at the last
+// position): node attribution of resid_pre [12, 21] and head outputs by position [12, 21, 12] (AtP), EAP over all
+// 32,491 edges, EAP-IG with 5 steps, and getActPatchResidPre + getActPatchAttnHeadOutByPos (the fast sweep).
+// `--small`: a 2-layer, d_model 128 model of the same kind, for a quick check on a loaded machine.
+import { arange, attribution, getBackend, patching, randint, type Tensor } from "../src/index.js";
+import { GPT2_SMALL_SHAPE, randomGpt2Small } from "./random-model.js";
+
+const SMALL_SHAPE = { ...GPT2_SMALL_SHAPE, nLayers: 2, dModel: 128, nHeads: 4, dHead: 32, dMlp: 512 };
+
+async function ms(fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+}
+
+export async function main(args: string[]): Promise<void> {
+  const small = args.includes("--small");
+  console.log(`backend: ${getBackend().name}; building a random ${small ? "small" : "GPT-2-small-shaped"} model...`);
+  const model = randomGpt2Small(small ? SMALL_SHAPE : GPT2_SMALL_SHAPE);
+  const vocab = GPT2_SMALL_SHAPE.dVocab;
+  const clean = randint(0, vocab, [8, 21]);
+  const corrupted = clean.clone();
+  corrupted.set([":", 5], randint(0, vocab, [8]));
+  const rows = arange(0, 8, 1, "int32");
+  const [right, wrong] = [randint(0, vocab, [8]), randint(0, vocab, [8])];
+  // the logit difference at the last position, summed over the batch; the sweep gives it the last position only
+  const metric = (logits: Tensor): Tensor => {
+    const last = logits.get(":", -1); // [batch, d_vocab]
+    return last.get(rows, right).sub(last.get(rows, wrong)).sum();
+  };
+  const o = { clean, corrupted, metric, progressBar: false };
+  const forwardMs = await ms(() => model.forward(corrupted)) && await ms(() => model.forward(corrupted)); // the second, warm
+  const atpMs = await ms(async () => {
+    await attribution.attrPatchResidPre(model, o);
+    await attribution.attrPatchAttnHeadOutByPos(model, o);
+  });
+  let edges = 0;
+  const eapMs = await ms(async () => { edges = (await attribution.attributeEdges(model, o)).edges.length; });
+  const eapIg5Ms = await ms(() => attribution.attributeEdges(model, { ...o, method: "eap-ig", steps: 5 }));
+  const [, cleanCache] = await model.runWithCache(clean);
+  const sweepOpts = { metricPositions: "last" as const, progressBar: false };
+  const exactMs = await ms(async () => {
+    await patching.getActPatchResidPre(model, corrupted, cleanCache, metric, sweepOpts);
+    await patching.getActPatchAttnHeadOutByPos(model, corrupted, cleanCache, metric, sweepOpts);
+  });
+  console.log(`forward (8×21): ${forwardMs.toFixed(0)} ms; ${edges} edges`);
+  console.log(`node attribution (resid_pre + head_out by pos): ${atpMs.toFixed(0)} ms = ${(atpMs / forwardMs).toFixed(1)} forwards; ` +
+    `exact sweep of the same grid: ${exactMs.toFixed(0)} ms (${(exactMs / atpMs).toFixed(1)}x)`);
+  console.log(`EAP: ${eapMs.toFixed(0)} ms; EAP-IG (5 steps): ${eapIg5Ms.toFixed(0)} ms (${(eapIg5Ms / eapMs).toFixed(1)}x EAP)`);
+  console.log("RESULT " + JSON.stringify({
+    bench: "attribution", backend: getBackend().name, model: small ? "small" : "gpt2-small-shaped", edges,
+    forward_ms: forwardMs, atp_ms: atpMs, eap_ms: eapMs, eap_ig5_ms: eapIg5Ms, exact_sweep_ms: exactMs,
+    atp_forward_equivalents: atpMs / forwardMs, exact_over_atp: exactMs / atpMs, eap_ig5_over_eap: eapIg5Ms / eapMs,
+  }));
+}
