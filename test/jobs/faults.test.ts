@@ -74,13 +74,15 @@ describe("queue faults", () => {
 
   it("a shard longer than the lock is not taken from a live worker (locks are renewed while it computes)", async () => {
     redis = await RedisServer.start();
-    // toy-ioi resid_pre over 4 pairs, one patch per stacked forward: seconds per shard, against 1 s locks
-    const slow = validateSpec({ model: { name: "toy-ioi" }, task: { name: "ioi", pairs: 8, seed: 1 }, sweep: ["resid_pre"], shard: { pairsPerShard: 4 }, maxRows: 48 });
+    // toy-ioi resid_pre over 8 pairs, one patch per stacked forward: over a second per shard on a quiet machine,
+    // against locks of LOCK_MS, so each shard outlives several lock terms and lives only if its lock is renewed
+    const LOCK_MS = 150;
+    const slow = validateSpec({ model: { name: "toy-ioi" }, task: { name: "ioi", pairs: 16, seed: 1 }, sweep: ["resid_pre"], shard: { pairsPerShard: 8 }, maxRows: 48 });
     const file = join(mkdtempSync(join(tmpdir(), "tlens-spec-")), "slow.json");
     writeFileSync(file, JSON.stringify(slow));
     const logs = ["", ""];
     for (let i = 0; i < 2; i++) {
-      const w = await startWorker(redis.url, "slow", ["--spec", file, "--lock-ms", "1000"]);
+      const w = await startWorker(redis.url, "slow", ["--spec", file, "--lock-ms", String(LOCK_MS)]);
       w.stderr!.on("data", (d: Buffer) => { logs[i] += d.toString(); });
       procs.push(w);
     }
@@ -88,7 +90,7 @@ describe("queue faults", () => {
     try {
       const t0 = performance.now();
       await q.run(slow);
-      expect(performance.now() - t0).toBeGreaterThan(2000); // the shards outlived their locks' first term
+      expect(performance.now() - t0).toBeGreaterThan(6 * LOCK_MS); // the shards outlived several lock terms
     } finally {
       await q.close();
     }
