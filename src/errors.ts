@@ -6,6 +6,10 @@ export class TlensError extends Error {
     this.name = new.target.name;
   }
 }
+/** A kernel that cannot run as asked: a backend that is not available, a buffer of the wrong type or size. */
+export class BackendError extends TlensError {}
+/** A tensor op used out of its contract (other than shapes and indices, which have their own errors). */
+export class TensorError extends TlensError {}
 /** Shapes that do not fit an op (the message names the op and the shapes). */
 export class ShapeError extends TlensError {}
 /** An index outside a dimension (the message names the dim and its size). */

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import type { Tensor } from "../src/index.js";
-import { readSafetensorsFile } from "../src/loading/safetensors.js";
+import { readSafetensorsFile } from "../src/loading/safetensors-file.js";
 
 export const GOLDEN_DIR = fileURLToPath(new URL("../../shared/golden/tl", import.meta.url));
 

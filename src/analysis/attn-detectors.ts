@@ -85,7 +85,7 @@ export function generateRepeatedTokens(model: HookedTransformer, seqLen: number,
 }
 
 export interface InductionScoreResult {
-  /** [n_layers, n_heads]: mean attention from each second-half token to the token after its first occurrence */
+  /** `[n_layers, n_heads]`: mean attention from each second-half token to the token after its first occurrence */
   scores: Tensor;
   /** the tokens the model ran on, [batch, (1 if BOS) + 2·seqLen] */
   tokens: Tensor;

@@ -16,13 +16,13 @@ export interface ProjectOptions {
 }
 
 export interface Projection {
-  /** [..., d]: the component in the span of the directions */
+  /** `[..., d]`: the component in the span of the directions */
   parallel: Tensor;
-  /** [..., d]: vectors − parallel */
+  /** `[..., d]`: vectors − parallel */
   perp: Tensor;
-  /** [..., k]: coefficients along the orthonormal basis (for one direction: the signed length along it) */
+  /** `[..., k]`: coefficients along the orthonormal basis (for one direction: the signed length along it) */
   coeffs: Tensor;
-  /** [..., d, k]: the orthonormal basis (Gram–Schmidt of the directions, in order; dependent directions are zero) */
+  /** `[..., d, k]`: the orthonormal basis (Gram–Schmidt of the directions, in order; dependent directions are zero) */
   basis: Tensor;
 }
 

@@ -151,7 +151,7 @@ export interface ContrastiveVector {
   vector: Tensor;
   /** The full hook name (use it as `SteeringVector.hook`) */
   hook: string;
-  /** [pairs, ...]: each pair's difference */
+  /** `[pairs, ...]`: each pair's difference */
   perPair: Tensor;
   /** The padded token rows that were run: [pairs, n] each */
   positiveTokens: Tensor;
@@ -251,7 +251,7 @@ export interface SteeringSweepResult {
   /** [coeff, batch, n_tokens] */
   tokenLogits: Tensor | null;
   tokenLogProbs: Tensor | null;
-  /** [coeff, batch]: logit(tokens[0]) − logit(tokens[1]) */
+  /** `[coeff, batch]`: logit(tokens[0]) − logit(tokens[1]) */
   logitDiff: Tensor | null;
   /** [coeff, batch]: KL(unsteered ‖ steered) of the next-token distribution (0 at coeff 0) */
   klFromUnsteered: Tensor;

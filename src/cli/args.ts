@@ -25,6 +25,7 @@ export function stringFlag(set: (v: string) => void): FlagHandler {
     const v = value();
     if (!v) return `${flag} needs a value`;
     set(v);
+    return undefined;
   };
 }
 
@@ -39,6 +40,7 @@ export function intFlag(min: number, max: number, set: (n: number) => void): Fla
       return `${flag} needs an integer ${max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`}`;
     }
     set(n);
+    return undefined;
   };
 }
 

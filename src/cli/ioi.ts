@@ -47,7 +47,7 @@ function parseArgs(argv: readonly string[]): ParsedArgs | string {
     "--verbose": () => {}, // read by main.ts: stack traces with errors
     "--device": (value) => {
       const v = value();
-      if (v !== "cpu") return `--device: only "cpu" is available (got ${v ?? "nothing"})`;
+      return v === "cpu" ? undefined : `--device: only "cpu" is available (got ${v ?? "nothing"})`;
     },
   });
   return error ?? r;

@@ -10,6 +10,7 @@ import { existsSync, realpathSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { LabError } from "./validate.js";
 
 /** src/lab/app or dist/lab/app: the folder beside this module. */
 export const APP_ROOT = fileURLToPath(new URL("./app/", import.meta.url));
@@ -81,7 +82,7 @@ export async function readAppModule(root: string, relPath: string): Promise<stri
 export function fixedRoutes(prefix: string, dir: string, names: readonly string[]): Map<string, string> {
   const routes = new Map<string, string>();
   for (const name of names) {
-    if (!SEGMENT.test(name)) throw new Error(`not a plain file name: ${JSON.stringify(name)}`);
+    if (!SEGMENT.test(name)) throw new LabError(500, `not a plain file name: ${JSON.stringify(name)}`);
     try {
       const real = realpathSync(join(dir, name));
       if (statSync(real).isFile()) routes.set(`${prefix}${name}`, real);

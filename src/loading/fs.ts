@@ -7,23 +7,8 @@ import { convertFamilyWeights } from "./families/index.js";
 import { convertGpt2Weights, type ConvertGpt2Options } from "./gpt2.js";
 import { hfConfigExtras, hfConfigToTL, type HfConfigOptions } from "./hf-config.js";
 import { LazySafetensors } from "./families/lazy-safetensors.js";
+import { readJsonFile } from "./json-file.js";
 import type { ReadSafetensorsOptions } from "./safetensors.js";
-
-/** Reads and parses a JSON file; LoadError naming the file when it is missing or not JSON. */
-export async function readJsonFile(file: string): Promise<unknown> {
-  const { readFile } = await import("node:fs/promises");
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    throw new LoadError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new LoadError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-}
 
 /**
  * Reads the HF tensors of a model folder: `model.safetensors`, or the shards listed by

@@ -59,7 +59,7 @@ function fetchCtx(opts: DownloadOptions, repoDir: string): FetchCtx {
   let origin: string;
   try {
     const u = new URL(endpoint);
-    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("not http(s)");
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new LoadError("not http(s)");
     origin = u.origin;
   } catch {
     throw new LoadError(`invalid hub endpoint ${JSON.stringify(endpoint)} (HF_ENDPOINT): expected an http(s) URL such as https://huggingface.co`);

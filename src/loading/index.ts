@@ -2,9 +2,10 @@
 export { makeConfig } from "./config.js";
 export type { HookedTransformerConfig, NormalizationType, PositionalEmbeddingType, ActFn, AttnType } from "./config.js";
 export {
-  readSafetensors, readSafetensorsFile, writeSafetensors, parseSafetensorsHeader, readHeaderLength, decodeTensor,
+  readSafetensors, writeSafetensors, parseSafetensorsHeader, readHeaderLength, decodeTensor,
   decodeFloat16, decodeBfloat16, float16Bits, bfloat16Bits, MAX_HEADER_BYTES,
 } from "./safetensors.js";
+export { readSafetensorsFile } from "./safetensors-file.js";
 export type {
   SafetensorsEntry, SafetensorsHeader, SafetensorsContents, ReadSafetensorsOptions, WriteSafetensorsOptions,
 } from "./safetensors.js";
@@ -17,7 +18,8 @@ export type { Llama2cHeader, Llama2cOptions } from "./llama2c.js";
 export { parseLlmvizModel, llmvizConfig, decodeBase64, decodeJsonTensor } from "./llmviz.js";
 export { detectFormat, detectModelFiles, detectFormatFromFiles } from "./detect.js";
 export type { ModelFormat, DetectedModel } from "./detect.js";
-export { loadHfModelDir, readHfSafetensors, readJsonFile } from "./fs.js";
+export { loadHfModelDir, readHfSafetensors } from "./fs.js";
+export { readJsonFile } from "./json-file.js";
 export type { LoadedHfModel } from "./fs.js";
 export {
   downloadModel, resolvePretrainedDir, resolveHubModel, findCachedSnapshot, hubCacheDir, hubRepoCacheDir, hubEndpoint,

@@ -280,7 +280,6 @@ export function readSafetensors(bytes: Uint8Array, fileName: string, options: Re
   return { tensors, dtypes, metadata: header.metadata };
 }
 
-export { readSafetensorsFile } from "./safetensors-file.js";
 
 export interface WriteSafetensorsOptions {
   /**

@@ -168,7 +168,7 @@ export class ActivationCache {
     return opts.returnLabels ? [out, labels] : out;
   }
 
-  /** [0, ...batchAndPos, d_model]: a stack with no components (shaped like hook_embed, as TL). */
+  /** `[0, ...batchAndPos, d_model]`: a stack with no components (shaped like hook_embed, as TL). */
   private emptyStack(pos: Slice): Tensor {
     const ref = this.store.get("hook_embed") ?? this.store.get("blocks.0.hook_resid_pre");
     if (!ref) throw new HookError("an empty stack takes its shape from hook_embed, which is not in the cache");

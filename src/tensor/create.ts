@@ -4,7 +4,8 @@ import { ShapeError } from "../errors.js";
 import { flattenNested, type TensorLike } from "./convert.js";
 import { allocate, promote, type DType } from "./dtype.js";
 import { fmtShape, normDim } from "./shape.js";
-import { asTensor, Tensor } from "./tensor.js";
+import type { Tensor } from "./tensor.js";
+import { asTensor, emptyTensor, isTensor, tensorFromArray } from "./tensor-ref.js";
 import { numel } from "../backend/strided.js";
 import { needsGrad } from "./autograd/mode.js";
 import { trackCat } from "./autograd/vjp-index.js";
@@ -12,18 +13,18 @@ import { trackCat } from "./autograd/vjp-index.js";
 /** tensor(data, shape?, dtype?): nested arrays, typed arrays or a number; dtype defaults to float32 (int32 for
  *  Int32Array, bool for booleans). A Tensor argument is copied (converted when dtype is given). */
 export function tensor(data: TensorLike, shape?: number[], dtype?: DType): Tensor {
-  if (data instanceof Tensor) {
+  if (isTensor(data)) {
     const t = dtype && dtype !== data.dtype ? data.to(dtype) : data.clone();
     return shape ? t.reshape(shape) : t;
   }
   if (typeof data === "number") {
     const arr = allocate(dtype ?? "float32", 1);
     arr[0] = data;
-    const t = Tensor.fromTypedArray(arr, []);
+    const t = tensorFromArray(arr, []);
     return shape ? t.reshape(shape) : t;
   }
   const flat = flattenNested(data, undefined, dtype);
-  const t = Tensor.fromTypedArray(flat.data, flat.shape);
+  const t = tensorFromArray(flat.data, flat.shape);
   if (!shape) return t;
   if (numel(shape) !== flat.data.length) throw new ShapeError(`tensor: ${flat.data.length} values do not fill shape ${fmtShape(shape)}`);
   return t.reshape(shape);
@@ -32,7 +33,7 @@ export function tensor(data: TensorLike, shape?: number[], dtype?: DType): Tenso
 export function full(shape: readonly number[], value: number, dtype: DType = "float32"): Tensor {
   const data = allocate(dtype, numel(shape));
   if (value !== 0) data.fill(dtype === "bool" ? 1 : value); // fresh typed arrays are already zeros
-  return Tensor.fromTypedArray(data, shape);
+  return tensorFromArray(data, shape);
 }
 
 export function zeros(shape: readonly number[], dtype: DType = "float32"): Tensor { return full(shape, 0, dtype); }
@@ -48,13 +49,13 @@ export function arange(start: number, end?: number, step = 1, dtype?: DType): Te
   const type = dtype ?? ([lo, hi, step].every(Number.isInteger) ? "int32" : "float32");
   const data = allocate(type, n);
   for (let i = 0; i < n; i++) data[i] = lo + i * step;
-  return Tensor.fromTypedArray(data, [n]);
+  return tensorFromArray(data, [n]);
 }
 
 export function linspace(start: number, end: number, steps: number, dtype: DType = "float32"): Tensor {
   const data = allocate(dtype, steps);
   for (let i = 0; i < steps; i++) data[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
-  return Tensor.fromTypedArray(data, [steps]);
+  return tensorFromArray(data, [steps]);
 }
 
 export function eye(n: number, m = n, dtype: DType = "float32"): Tensor {
@@ -80,7 +81,7 @@ export function cat(tensors: readonly TensorLike[], dim = 0): Tensor {
   const dtype = parts.map((t) => t.dtype).reduce(promote);
   const shape = [...ref.shape];
   shape[d] = parts.reduce((n, t) => n + t.shape[d], 0);
-  const out = Tensor.empty(shape, dtype);
+  const out = emptyTensor(shape, dtype);
   let start = 0;
   const backend = getBackend();
   for (const t of parts) {

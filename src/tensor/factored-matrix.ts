@@ -29,7 +29,7 @@ export class FactoredMatrix {
   readonly ldim: number;
   readonly mdim: number;
   readonly rdim: number;
-  /** [...leading, ldim, rdim]: the shape of the matrix it stands for */
+  /** `[...leading, ldim, rdim]`: the shape of the matrix it stands for */
   readonly shape: number[];
   private svdCache: FactoredSvd | null = null;
 

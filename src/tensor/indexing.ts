@@ -5,7 +5,8 @@ import { contiguousStrides, numel } from "../backend/strided.js";
 import type { View } from "../backend/types.js";
 import { IndexError } from "../errors.js";
 import { broadcastShapes, broadcastStrides, fmtShape, resolveIndex, resolveSlice } from "./shape.js";
-import { asTensor, Tensor } from "./tensor.js";
+import type { Tensor } from "./tensor.js";
+import { asTensor, emptyTensor, isTensor, tensorFromArray, tensorView } from "./tensor-ref.js";
 import type { TensorLike } from "./convert.js";
 
 /** One index per dim: a number, a slice string, "...", null (new axis), or an int32/bool index tensor. */
@@ -27,7 +28,7 @@ const INT_STRING = /^\s*-?\d+\s*$/;
 
 /** Applies the basic indices as a view; collects advanced ones against the view's dims. */
 function resolve(t: Tensor, idx: readonly Index[]): Resolved {
-  const consumed = (i: Index): number => (i === null || i === "..." ? 0 : i instanceof Tensor && i.dtype === "bool" ? i.ndim : 1);
+  const consumed = (i: Index): number => (i === null || i === "..." ? 0 : isTensor(i) && i.dtype === "bool" ? i.ndim : 1);
   const used = idx.reduce((n: number, i) => n + consumed(i), 0);
   const ellipses = idx.filter((i) => i === "...").length;
   if (ellipses > 1) throw new IndexError(`an index can only have a single ellipsis ("...")`);
@@ -79,7 +80,7 @@ function resolve(t: Tensor, idx: readonly Index[]): Resolved {
       src++;
     }
   }
-  return { view: new Tensor(t.storage, t.dtype, shape, strides, offset), advanced };
+  return { view: tensorView(t.storage, t.dtype, shape, strides, offset), advanced };
 }
 
 function checkIndices(index: Tensor, size: number, dim: number): Tensor {
@@ -90,7 +91,7 @@ function checkIndices(index: Tensor, size: number, dim: number): Tensor {
     if (v < -size || v >= size) throw new IndexError(`index ${v} is out of range for dim ${dim} with size ${size}`);
     out[k] = v < 0 ? v + size : v;
   }
-  return Tensor.fromTypedArray(out, index.shape);
+  return tensorFromArray(out, index.shape);
 }
 
 /** One int32 index tensor per dim of the mask, listing the true positions (torch.nonzero(as_tuple=True)). */
@@ -102,7 +103,7 @@ export function nonzero(mask: Tensor): Tensor[] {
   return mask.shape.map((size, d) => {
     const out = new Int32Array(hits.length);
     hits.forEach((flat, j) => { out[j] = Math.floor(flat / strides[d]) % size; });
-    return Tensor.fromTypedArray(out, [hits.length]);
+    return tensorFromArray(out, [hits.length]);
   });
 }
 
@@ -144,7 +145,7 @@ export function indexGet(t: Tensor, idx: readonly Index[]): Tensor {
   if (r.advanced.length === 0) return r.view;
   const p = plan(r);
   const restCount = numel(p.rest.shape);
-  const out = Tensor.empty([...p.indexShape, ...p.rest.shape], t.dtype);
+  const out = emptyTensor([...p.indexShape, ...p.rest.shape], t.dtype);
   const src = t.storage.data;
   const dst = out.storage.data;
   const restStrides = contiguousStrides(p.rest.shape);
@@ -180,7 +181,7 @@ export function indexSet(t: Tensor, idx: readonly Index[], value: TensorLike): v
 export function indexAccumulate(t: Tensor, idx: readonly Index[], value: Tensor): void {
   const backend = getBackend();
   writeAt(t, idx, value, (src, dst) => {
-    const tmp = Tensor.empty(dst.shape, t.dtype);
+    const tmp = emptyTensor(dst.shape, t.dtype);
     backend.binary("add", dst, src, tmp.storage.data);
     backend.copy(tmp.view, dst);
   });
@@ -202,7 +203,7 @@ function writeAt(t: Tensor, idx: readonly Index[], value: TensorLike, write: Wri
   // broadcast the value to the result's shape, then view it in the gathered order [...indexShape, ...rest]
   const inv = new Array<number>(p.toResult.length);
   p.toResult.forEach((d, i) => { inv[d] = i; });
-  const vRes = new Tensor(v.storage, v.dtype, p.resultShape, broadcastStrides(v.shape, v.strides, p.resultShape, "set"), v.offset);
+  const vRes = tensorView(v.storage, v.dtype, p.resultShape, broadcastStrides(v.shape, v.strides, p.resultShape, "set"), v.offset);
   const vGathered = vRes.permute(inv);
   const ni = p.indexShape.length;
   const outerStrides = vGathered.strides.slice(0, ni);

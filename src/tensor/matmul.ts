@@ -3,7 +3,8 @@ import { getBackend } from "../backend/index.js";
 import { numel, outerOffsets } from "../backend/strided.js";
 import { ShapeError } from "../errors.js";
 import { broadcastShapes, broadcastStrides, fmtShape } from "./shape.js";
-import { Tensor } from "./tensor.js";
+import type { Tensor } from "./tensor.js";
+import { emptyTensor } from "./tensor-ref.js";
 import { needsGrad, noGradSync } from "./autograd/mode.js";
 import { trackMatmul } from "./autograd/vjp-matmul.js";
 
@@ -41,7 +42,7 @@ function product(a: Tensor, b: Tensor): Tensor {
   const x = a2.to(dtype);
   const y = b2.to(dtype);
   const batch = numel(batchShape);
-  const out = Tensor.empty([...batchShape, m, n], dtype);
+  const out = emptyTensor([...batchShape, m, n], dtype);
   if (batch > 0 && m > 0 && n > 0) {
     const bOffsets = batchOffsets(y, batchShape);
     const shared = bOffsets.every((o) => o === bOffsets[0]);

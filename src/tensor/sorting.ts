@@ -1,7 +1,8 @@
 // Sorting, gather and scatter along one dim. They work on the dim moved last and made contiguous.
 import { IndexError, ShapeError } from "../errors.js";
 import { fmtShape, normDim } from "./shape.js";
-import { asTensor, Tensor } from "./tensor.js";
+import type { Tensor } from "./tensor.js";
+import { asTensor, emptyTensor } from "./tensor-ref.js";
 import type { TensorLike } from "./convert.js";
 
 /** Stable sort along `dim`; NaN sorts as the largest value (torch). */
@@ -9,8 +10,8 @@ export function sortAlong(t: Tensor, dim: number, descending: boolean): { values
   const x = t.movedim(dim, -1).contiguous();
   const n = x.shape[x.ndim - 1] ?? 1;
   const src = x.dataSync();
-  const values = Tensor.empty(x.shape, t.dtype);
-  const indices = Tensor.empty(x.shape, "int32");
+  const values = emptyTensor(x.shape, t.dtype);
+  const indices = emptyTensor(x.shape, "int32");
   const vd = values.storage.data;
   const id = indices.storage.data;
   const order = new Int32Array(n);
@@ -41,8 +42,8 @@ export function topkAlong(t: Tensor, dim: number, k: number, largest: boolean): 
   const n = x.shape[x.ndim - 1];
   const src = x.dataSync();
   const outShape = [...x.shape.slice(0, -1), k];
-  const values = Tensor.empty(outShape, t.dtype);
-  const indices = Tensor.empty(outShape, "int32");
+  const values = emptyTensor(outShape, t.dtype);
+  const indices = emptyTensor(outShape, "int32");
   const vd = values.storage.data;
   const id = indices.storage.data;
   // "a ranks before b": larger first (or smaller), NaN first when largest, lower index first on ties
@@ -105,7 +106,7 @@ export function gatherAlong(t: Tensor, dim: number, index: Tensor): Tensor {
   const d = normDim(dim, t.ndim, "gather");
   checkIndexShape("gather", t, d, index);
   const idx = index.to("int32").contiguous().dataSync();
-  const out = Tensor.empty(index.shape, t.dtype);
+  const out = emptyTensor(index.shape, t.dtype);
   const od = out.storage.data;
   const src = t.storage.data;
   const size = t.shape[d];

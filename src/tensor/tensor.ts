@@ -15,6 +15,7 @@ import { flattenNested, type TensorLike } from "./convert.js";
 import { backward, type BackwardOptions } from "./autograd/engine.js";
 import { inPlaceBinary, retainGrad, setRequiresGrad, trackedSet } from "./autograd/api.js";
 import { needsGrad } from "./autograd/mode.js";
+import { bindTensorModule } from "./tensor-ref.js";
 import { registerHook, type GradHook, type GradNode, type HookHandle } from "./autograd/tape.js";
 import { trackBinary, trackUnary, trackWhere } from "./autograd/vjp-elementwise.js";
 import { trackCumsum, trackReduce, trackSoftmax, trackTake } from "./autograd/vjp-reduce.js";
@@ -659,3 +660,11 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   for (let i = 0; i < od.length; i++) if (keep[i]) od[i] = from[i];
   return needsGrad(ta, tb) ? trackWhere(cond, ta, tb, out) : out;
 }
+
+/** What tensor-ref.ts late-binds for the modules this one imports (so they need not import it back). */
+export interface TensorModule {
+  Tensor: typeof Tensor;
+  asTensor: typeof asTensor;
+  where: typeof where;
+}
+bindTensorModule({ Tensor, asTensor, where });

@@ -52,7 +52,7 @@ export class BpeTokenizer implements Tokenizer {
   private readonly pieceCache = new Map<string, number[]>();
 
   constructor(def: BpeDefinition) {
-    if (!def.pattern.global || !def.pattern.unicode) throw new Error("BpeTokenizer: the pattern needs the g and u flags");
+    if (!def.pattern.global || !def.pattern.unicode) throw new TokenizerError("BpeTokenizer: the pattern needs the g and u flags");
     this.vocabSize = def.vocabSize;
     this.bosTokenId = def.bosTokenId;
     this.eosTokenId = def.eosTokenId;

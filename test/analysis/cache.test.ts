@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { ActivationCache, HookedTransformer, Tensor, tensor } from "../../src/index.js";
 import { Slice } from "../../src/model/activation-cache.js";
-import { readSafetensorsFile } from "../../src/loading/safetensors.js";
+import { readSafetensorsFile } from "../../src/loading/safetensors-file.js";
 import { GOLDEN_CASES, GOLDEN_DIR, expectClose, type GoldenCase } from "../golden.js";
 
 const G = GOLDEN_DIR;

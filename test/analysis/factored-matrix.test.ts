@@ -5,7 +5,7 @@ import {
   FactoredMatrix, Generator, eye, cat, HookedTransformer, ShapeError, IndexError, allCompositionScores, compositionScores, copyingScore,
   fullOV, fullOvCopyingScore, fullQK, linalg, ovCopyingScore, randn, tensor, type Tensor,
 } from "../../src/index.js";
-import { readSafetensorsFile } from "../../src/loading/safetensors.js";
+import { readSafetensorsFile } from "../../src/loading/safetensors-file.js";
 import { GOLDEN_CASES, GOLDEN_DIR, expectClose as expectCloseTo, maxAbsDiff } from "../golden.js";
 
 const G = GOLDEN_DIR;

@@ -7,7 +7,7 @@ import {
   getPreviousTokenHeadDetectionPattern, inductionScore, inductionScoreFromCache, prevAttnDetector, tensor, zeros, cat,
 } from "../../src/index.js";
 import { pyRound } from "../../src/analysis/head-detector.js";
-import { readSafetensorsFile } from "../../src/loading/safetensors.js";
+import { readSafetensorsFile } from "../../src/loading/safetensors-file.js";
 import { GOLDEN_CASES, GOLDEN_DIR, expectClose, maxAbsDiff } from "../golden.js";
 
 const G = GOLDEN_DIR;

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BROWSER_SUBSTITUTES, buildBrowser } from "../../scripts/build-browser.mjs";
-import { buildWasm, WASM_VARIANTS, wasmToolchain } from "../../scripts/build-wasm.mjs";
+import { buildWasm, WASM_VARIANTS } from "../../scripts/build-wasm.mjs";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const out = mkdtempSync(path.join(tmpdir(), "tlens-build-"));
@@ -31,7 +31,7 @@ describe("browser build", () => {
   });
 });
 
-describe.skipIf(!wasmToolchain() && !process.env.CI)("wasm kernels", () => {
+describe("wasm kernels", () => {
   it("build deterministically: twice from the C sources, the same bytes; the threaded one imports a shared memory", async () => {
     const a = buildWasm(path.join(out, "a"));
     const b = buildWasm(path.join(out, "b"));

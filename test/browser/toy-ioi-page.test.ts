@@ -4,8 +4,6 @@
 import { availableParallelism } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HookedTransformer, logitLens, type ActivationCache, type LogitLensOptions, type Tensor } from "../../src/index.js";
-import { findChromium } from "../../src/viz/png.js";
-import { wasmToolchain } from "../../scripts/build-wasm.mjs";
 import { openBrowserSession, type BrowserSession, type TlensModule } from "./harness.js";
 
 const PROMPT = "When Mary and John went to the store, John gave a drink to";
@@ -31,8 +29,7 @@ function maxDiff(page: PageTensor, node: Tensor): number {
 }
 
 /** The bundle has wasm kernels where the toolchain builds them (CI installs it; locally the js runs stand alone). */
-const HAVE_WASM = wasmToolchain() !== null || !!process.env.CI;
-const BACKENDS = HAVE_WASM ? (["wasm", "js"] as const) : (["js"] as const);
+const BACKENDS = ["wasm", "js"] as const;
 
 let session: BrowserSession;
 let nodeLogits: Tensor;
@@ -77,7 +74,7 @@ function checkParity(got: Awaited<ReturnType<typeof inWorker>>): void {
   expect(maxDiff(got.logitDiff, logitLens(nodeModel, nodeCache, lensOpts(nodeModel)).logitDiff!)).toBeLessThanOrEqual(1e-4);
 }
 
-describe.skipIf(!findChromium() && !process.env.CI)("toy-ioi in Chromium vs Node", () => {
+describe("toy-ioi in Chromium vs Node", () => {
   beforeAll(async () => {
     await nodeReference();
     session = await openBrowserSession();
@@ -111,7 +108,7 @@ describe.skipIf(!findChromium() && !process.env.CI)("toy-ioi in Chromium vs Node
         figRows: (fig.data[0] as { z: unknown[] }).z.length,
       };
     }, { prompt: PROMPT, lens0: lensOpts(nodeModel) });
-    expect(got.backend).toBe(HAVE_WASM ? "wasm" : "js");
+    expect(got.backend).toBe("wasm");
     const want = await nodeModel.runWithHooks(PROMPT, {
       fwdHooks: [["blocks.1.attn.hook_z", (z) => { z.set([":", ":", 2], 0); }]],
     });
@@ -142,7 +139,7 @@ describe.skipIf(!findChromium() && !process.env.CI)("toy-ioi in Chromium vs Node
   });
 });
 
-describe.skipIf((!findChromium() || !HAVE_WASM) && !process.env.CI)("toy-ioi in a cross-origin isolated page: threaded wasm", () => {
+describe("toy-ioi in a cross-origin isolated page: threaded wasm", () => {
   let isolated: BrowserSession;
   beforeAll(async () => {
     await nodeReference();

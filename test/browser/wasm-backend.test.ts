@@ -11,18 +11,16 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { backendByName, registerWasmBackend } from "../../src/backend/index.js";
 import type { Backend, BinaryOp } from "../../src/backend/types.js";
 import { createWasmBackend, type WasmBackend, type WasmHelperInit, WASM_MIN } from "../../src/backend/wasm.js";
-import { buildWasm, wasmToolchain } from "../../scripts/build-wasm.mjs";
+import { buildWasm } from "../../scripts/build-wasm.mjs";
 import { assertClose, assertValues, cases, EPS32, on, pick, randTensor, Tensor, type Tol } from "../conformance/util.js";
 
 let wasm: WasmBackend;
 const js: Backend = backendByName("js");
-/** The kernels, compiled for this run (locally without the toolchain the suite is skipped; CI installs it). */
-const HAVE_WASM = wasmToolchain() !== null || !!process.env.CI;
+/** The kernels, compiled for this run (`npm test` installs the toolchain first: scripts/test-tools.mjs). */
 const built = mkdtempSync(path.join(tmpdir(), "tlens-wasm-"));
 const readWasm = (name: string): Buffer => readFileSync(path.join(built, name));
 
 beforeAll(async () => {
-  if (!HAVE_WASM) return;
   buildWasm(built);
   wasm = await createWasmBackend(readWasm("tlens.wasm"));
   registerWasmBackend(wasm);
@@ -50,7 +48,7 @@ const BINARY: [BinaryOp, Tol][] = [
 /** Shapes below and above the wasm thresholds. */
 const SHAPES = [[7], [3, 5], [40, 33], [2, 17, 45], [1300]];
 
-describe.skipIf(!HAVE_WASM)("wasm backend vs js", () => {
+describe("wasm backend vs js", () => {
   it("is the wasm backend, built from the C kernels", () => {
     expect(wasm.name).toBe("wasm");
     expect(on("wasm", () => Tensor.fromTypedArray(new Float32Array([1, 2]), [2]).exp().dataSync()[1])).toBeCloseTo(Math.E ** 2, 5);
@@ -189,7 +187,7 @@ describe.skipIf(!HAVE_WASM)("wasm backend vs js", () => {
   });
 });
 
-describe.skipIf(!HAVE_WASM)("threaded wasm kernels (tlens-mt.wasm, 2 threads)", () => {
+describe("threaded wasm kernels (tlens-mt.wasm, 2 threads)", () => {
   const helpers: Worker[] = [];
   let mt: WasmBackend;
 

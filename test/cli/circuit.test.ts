@@ -51,7 +51,7 @@ describe("tlens circuit --model toy-ioi --task ioi --method eap-ig", () => {
     expect(json.scatter.pearson).toBeCloseTo(attribution.pearson(json.node_attribution.head_out_all_pos.flat(), json.patching.head_out_all_pos.flat()), 9);
   }, 120_000);
 
-  it.skipIf(!viz.findChromium() && !process.env.CI)("the report renders offline in Chromium with no console errors", async () => {
+  it("the report renders offline in Chromium with no console errors", async () => {
     expect(run.status).toBe(0);
     const browser = await viz.launchChromium();
     try {

@@ -58,7 +58,7 @@ describe("ops terminate on empty views over non-empty storage", () => {
     const script = path.join(dir, "empty-views.ts");
     const src = (p: string): string => JSON.stringify(path.join(repo, p));
     writeFileSync(script, `
-      import { tensor } from ${src("src/tensor/create.ts")};
+      import { tensor } from ${src("src/tensor/index.ts")};
       import { withBackend } from ${src("src/backend/index.ts")};
       const backends = ${JSON.stringify(NATIVE_AVAILABLE ? ["js", "native"] : ["js"])};
       const base = tensor([1, 2, 3, 4, 5, 6], [2, 3]);

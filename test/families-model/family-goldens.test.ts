@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HookedTransformer, type HookedTransformerConfig, type Tensor } from "../../src/index.js";
 import { makeConfig } from "../../src/loading/config.js";
-import { readSafetensorsFile } from "../../src/loading/safetensors.js";
+import { readSafetensorsFile } from "../../src/loading/safetensors-file.js";
 import { KeyValueCache } from "../../src/model/kv-cache.js";
 import { pretrainedProcessing, processStateDict, type StateDict } from "../../src/model/weight-processing.js";
 import { maxAbsDiff } from "../golden.js";

@@ -10,7 +10,6 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBrowser } from "../../scripts/build-browser.mjs";
-import { wasmToolchain } from "../../scripts/build-wasm.mjs";
 import * as viz from "../../src/viz/index.js";
 import type { LabServer } from "../../src/lab/server.js";
 import { validateRun } from "../../src/lab/validate.js";
@@ -24,9 +23,8 @@ const MODES = ["server", "browser"] as const;
 type Mode = (typeof MODES)[number];
 
 /** The bundle has wasm kernels where the toolchain builds them (CI installs it); else the page runs on JS. */
-const HAVE_WASM = wasmToolchain() !== null || !!process.env.CI;
 
-describe.skipIf(!viz.findChromium() && !process.env.CI)("the lab in headless Chromium", () => {
+describe("the lab in headless Chromium", () => {
   let lab: LabServer;
   let browser: Browser;
   const bundle = mkdtempSync(path.join(tmpdir(), "tlens-lab-bundle-"));
@@ -55,7 +53,7 @@ describe.skipIf(!viz.findChromium() && !process.env.CI)("the lab in headless Chr
     page.on("request", (r) => { if (!r.url().startsWith(`${lab.url}/`)) foreign.push(r.url()); });
     await page.goto(`${lab.url}/${mode === "browser" ? "?mode=browser" : ""}`);
     await page.waitForSelector("body[data-ready='1']");
-    expect(await page.textContent("[data-testid=compute-mode]")).toMatch(mode === "server" ? /^server$/ : HAVE_WASM ? /^browser \(wasm, \d threads?\)$/ : /^browser \(js\)$/);
+    expect(await page.textContent("[data-testid=compute-mode]")).toMatch(mode === "server" ? /^server$/ : /^browser \(wasm, \d threads?\)$/);
     expect(await page.isChecked("[data-testid=run-in-browser]")).toBe(mode === "browser");
     return { page, errors, foreign };
   }
@@ -200,7 +198,7 @@ describe.skipIf(!viz.findChromium() && !process.env.CI)("the lab in headless Chr
     const before = modelRequests;
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     const threads = await page.evaluate(() => Math.min(8, navigator.hardwareConcurrency));
-    if (HAVE_WASM) expect(await page.textContent("[data-testid=compute-mode]")).toBe(`browser (wasm, ${threads} thread${threads > 1 ? "s" : ""})`);
+    expect(await page.textContent("[data-testid=compute-mode]")).toBe(`browser (wasm, ${threads} thread${threads > 1 ? "s" : ""})`);
     // a long sweep (61 tokens): cancelled after its first progress; the page's worker then answers the next request
     await page.fill("#patch-clean", LONG_PATCH.clean);
     await page.fill("#patch-corrupted", LONG_PATCH.corrupted);

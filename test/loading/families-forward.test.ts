@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { HookedTransformer } from "../../src/index.js";
-import { readSafetensorsFile } from "../../src/loading/safetensors.js";
+import { readSafetensorsFile } from "../../src/loading/safetensors-file.js";
 import type { Tensor } from "../../src/tensor/index.js";
 import { maxAbsDiff } from "../golden.js";
 

@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import { convertFamilyWeights } from "../../src/loading/families/index.js";
 import { readHfSafetensors, loadHfModelDir } from "../../src/loading/fs.js";
 import { hfConfigToTL } from "../../src/loading/hf-config.js";
-import { bfloat16Bits, decodeBfloat16, decodeFloat16, float16Bits, readSafetensorsFile, writeSafetensors } from "../../src/loading/safetensors.js";
+import { bfloat16Bits, decodeBfloat16, decodeFloat16, float16Bits, writeSafetensors } from "../../src/loading/safetensors.js";
+import { readSafetensorsFile } from "../../src/loading/safetensors-file.js";
 import type { HookedTransformerConfig } from "../../src/loading/config.js";
 import { maxAbsDiff } from "../golden.js";
 

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HookedTransformer, stack, type ActivationCache, type Tensor } from "../../src/index.js";
-import { readSafetensorsFile } from "../../src/loading/safetensors.js";
+import { readSafetensorsFile } from "../../src/loading/safetensors-file.js";
 import { GOLDEN_DIR } from "../golden.js";
 
 const GRAD_DIR = fileURLToPath(new URL("../../../shared/golden/tl-grad", import.meta.url));

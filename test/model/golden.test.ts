@@ -2,7 +2,7 @@
 // every cached hook (default and optional), hook interventions and processed parameters, for all four cases.
 import { beforeAll, describe, expect, it } from "vitest";
 import { HookedTransformer, tensor, type Tensor } from "../../src/index.js";
-import { readSafetensorsFile } from "../../src/loading/safetensors.js";
+import { readSafetensorsFile } from "../../src/loading/safetensors-file.js";
 import { readFileSync } from "node:fs";
 import { GOLDEN_CASES as CASES, GOLDEN_DIR as G, goldenCommon, goldenInputs as inputsP, goldenOutputs, expectClose, maxAbsDiff, type GoldenCase as CaseName } from "../golden.js";
 

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { HookError, HookedTransformer, IndexError, ShapeError, tensor, utils, type Tensor } from "../../src/index.js";
-import { readSafetensorsFile } from "../../src/loading/safetensors.js";
+import { readSafetensorsFile } from "../../src/loading/safetensors-file.js";
 
 const G = fileURLToPath(new URL("../../../shared/golden/tl", import.meta.url));
 let model: HookedTransformer;

@@ -1,6 +1,6 @@
 // llm-viz's gpt-nano (minGPT trained to sort digits, ../shared/models/gpt-nano-sort): the JSON loader, and every
 // per-step activation recorded by llm-viz (partials-t0.json) against the tlens hook that holds it.
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { cat, HookedTransformer, LoadError, Tensor } from "../../src/index.js";
 import { decodeBase64, decodeJsonTensor, parseLlmvizModel } from "../../src/loading/llmviz.js";
@@ -20,7 +20,7 @@ function maxAbsDiff(a: Tensor, b: Tensor): number {
   return m;
 }
 
-describe.skipIf(!existsSync(DIR))("gpt-nano-sort (llm-viz JSON)", () => {
+describe("gpt-nano-sort (llm-viz JSON)", () => {
   let partials: Map<string, Tensor>;
   let model: HookedTransformer;
   let tokens: Tensor;

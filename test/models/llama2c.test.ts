@@ -1,7 +1,7 @@
 // Llama-family support on a real pretrained model: llama2.c's stories260K (../shared/models/stories260K) — the
 // checkpoint and tokenizer loaders, rotary + grouped-query attention + SwiGLU + RMSNorm against an independent
 // float32 port of llama2.c's run.c, TL's hooks and shapes, KV-cache generation, and weight processing.
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HookedTransformer, LoadError, patching, Tensor, TokenizerError } from "../../src/index.js";
 import { parseLlama2cCheckpoint, readLlama2cHeader } from "../../src/loading/llama2c.js";
@@ -39,7 +39,7 @@ const ENCODINGS: [string, number[]][] = [
 const ids = (t: Tensor): number[] => Array.from(t.dataSync(), Number);
 const tokensOf = (rows: number[][]): Tensor => Tensor.fromTypedArray(Int32Array.from(rows.flat()), [rows.length, rows[0].length]);
 
-describe.skipIf(!existsSync(DIR))("stories260K (llama2.c)", () => {
+describe("stories260K (llama2.c)", () => {
   let model: HookedTransformer;     // TL's default processing (RMS folded → RMSPre, unembed centred)
   let raw: HookedTransformer;       // no processing
   let ckpt: Uint8Array;

@@ -1,6 +1,6 @@
 // Notebooks: `require("tlens")` from a project that depends on it (tslab compiles imports to require), the types
 // for a CommonJS consumer, and a small notebook executed by Jupyter's nbconvert in a REAL tslab kernel (tslab from
-// devDependencies, registered in a temporary JUPYTER_PATH; Debian's jupyter packages, installed by .ci/run). The
+// devDependencies, registered in a temporary JUPYTER_PATH; Debian's jupyter packages, installed by scripts/test-tools.mjs). The
 // executed notebook must print the forward's top token and show the figure and the viewer, each alone in its cell.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HookedTransformer } from "../../src/index.js";
 import { joined, notebookJson, PROMPT, type CellOutput } from "./notebook.js";
+import { jupyterPython } from "../../scripts/test-tools.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "tlens-notebook-"));
@@ -40,13 +41,6 @@ describe("the package from CommonJS", () => {
   }, 60_000);
 });
 
-/** The Python that runs `jupyter` (its shebang): tslab registers the kernel through that Python's jupyter_client, and
- *  the first python3 on PATH (pyenv, a venv) may not have it. */
-function jupyterPython(): string {
-  const which = spawnSync("sh", ["-c", "command -v jupyter"], { encoding: "utf8" }).stdout.trim();
-  const shebang = which === "" ? "" : readFileSync(which, "utf8").split("\n", 1)[0];
-  return /^#!\s*(\S+python\S*)\s*$/.exec(shebang)?.[1] ?? "python3";
-}
 
 describe("a notebook in a real tslab kernel", () => {
   it("runs: the top token printed, the figure and the viewer shown with nothing else in their cells", async () => {

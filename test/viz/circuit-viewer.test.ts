@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { applyTopN, Graph } from "../../src/analysis/attribution/index.js";
-import { attributionScatter, circuitViewer, faithfulnessCurve, findChromium, launchChromium, toHtml, VizError } from "../../src/viz/index.js";
+import { attributionScatter, circuitViewer, faithfulnessCurve, launchChromium, toHtml, VizError } from "../../src/viz/index.js";
 import { VIEWER_JS } from "../../src/viz/viewer-runtime.js";
 
 /** A 2-layer, 3-head graph, edge i scored (−1)^i · (i + 1) / 10. */
@@ -40,8 +40,7 @@ describe("circuitViewer data", () => {
   });
 });
 
-const chromium = findChromium();
-describe.skipIf(!chromium && !process.env.CI)("circuit viewer in headless Chromium", () => {
+describe("circuit viewer in headless Chromium", () => {
   let browser: Browser;
   beforeAll(async () => { browser = await launchChromium(); });
   afterAll(async () => { await browser?.close(); });

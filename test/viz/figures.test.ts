@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { Tensor, viz } from "../../src/index.js";
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the assertions walk plotly figure JSON by key paths
 type Obj = Record<string, any>;
 const t2 = (rows: number[][]): Tensor => Tensor.fromTypedArray(Float32Array.from(rows.flat()), [rows.length, rows[0].length]);
 const grid = (r: number, c: number, f = (i: number, j: number) => i * c + j - 3): number[][] =>

@@ -18,7 +18,7 @@ export function attnDecompositionLabels(model: HookedTransformer, layer: number,
 /** Index of the bias term (b_K / b_Q) among the labels. */
 export const BIAS = 2;
 
-/** [batch, n_heads, d_model]: each head's output z·W_O (without b_O) at the positions; hook_result when cached. */
+/** `[batch, n_heads, d_model]`: each head's output z·W_O (without b_O) at the positions; hook_result when cached. */
 export function headResultsAt(model: HookedTransformer, cache: ActivationCache, layer: number, pos: readonly number[]): Tensor {
   const what = "headResultsAt";
   const resultName = `blocks.${layer}.attn.hook_result`;

@@ -43,17 +43,17 @@ export interface AttnScoreDecomposition {
   fixedFacets: string[];
   /** Facets of the decomposed components: ["unchanged"], or ["MLP0_dir", "MLP0_perp"] (keys) / ["IO_dir", "IO_perp"] (queries) */
   decomposedFacets: string[];
-  /** [fixedFacet, decomposedFacet, C, batch]: each component's contribution to each row's score */
+  /** `[fixedFacet, decomposedFacet, C, batch]`: each component's contribution to each row's score */
   contributions: Tensor;
-  /** [fixedFacet, decomposedFacet, C]: mean over the batch (the notebooks' heatmap values) */
+  /** `[fixedFacet, decomposedFacet, C]`: mean over the batch (the notebooks' heatmap values) */
   mean: Tensor;
-  /** [fixedFacet, decomposedFacet, 1 + layer, max(n_heads + 1, 4)]: the notebooks' heatmap layout — row 0 holds W_E,
+  /** `[fixedFacet, decomposedFacet, 1 + layer, max(n_heads + 1, 4)]`: the notebooks' heatmap layout — row 0 holds W_E,
    *  W_pos, the bias, b_O; row 1 + l holds layer l's heads then MLP l */
   grid: Tensor;
-  /** [batch]: Σ of every contribution. Without a "sub_" intervention this is the head's actual score end→IO (or the
+  /** `[batch]`: Σ of every contribution. Without a "sub_" intervention this is the head's actual score end→IO (or the
    *  IO − S1 difference), up to float rounding */
   total: Tensor;
-  /** [batch]: the cached score end→IO (− end→S1 with subtractS1AttnScores), when the cache holds hook_attn_scores */
+  /** `[batch]`: the cached score end→IO (− end→S1 with subtractS1AttnScores), when the cache holds hook_attn_scores */
   actual: Tensor | null;
   /** Look up the facet pair, e.g. `get("IO_dir", "MLP0_dir")` → [C] means (either order). */
   get(facetA: string, facetB?: string): Tensor;

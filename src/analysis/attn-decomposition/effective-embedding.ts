@@ -6,13 +6,13 @@ import { ln1, mlpOutput } from "../../model/run/index.js";
 import { idx } from "./targets.js";
 
 export interface EffectiveEmbedding {
-  /** [n, d_model]: W_E rows ("W_E (no MLPs)") */
+  /** `[n, d_model]`: W_E rows ("W_E (no MLPs)") */
   W_E: Tensor;
-  /** [n, d_model]: the stream after block 0 for a token attending only to itself: resid_mid + MLP0 ("W_E (including MLPs)") */
+  /** `[n, d_model]`: the stream after block 0 for a token attending only to itself: resid_mid + MLP0 ("W_E (including MLPs)") */
   W_EE: Tensor;
-  /** [n, d_model]: MLP0's output alone ("W_E (only MLPs)") */
+  /** `[n, d_model]`: MLP0's output alone ("W_E (only MLPs)") */
   W_EE_subE: Tensor;
-  /** [n, d_model]: W_Uᵀ rows ("W_U") */
+  /** `[n, d_model]`: W_Uᵀ rows ("W_U") */
   W_U: Tensor;
 }
 

@@ -19,9 +19,9 @@ export interface FullAttnScoreDecomposition {
   labels: string[];
   /** The four splits, in order: q ∥ W_U[IO] & k ∥ MLP0, q ∥ & k ⟂, q ⟂ & k ∥, q ⟂ & k ⟂. */
   facets: string[];
-  /** [4, C (query component), C (key component)]: mean over the batch */
+  /** `[4, C (query component), C (key component)]`: mean over the batch */
   mean: Tensor;
-  /** [batch]: Σ over facets and both component axes = the score end→IO (− end→S1) */
+  /** `[batch]`: Σ over facets and both component axes = the score end→IO (− end→S1) */
   total: Tensor;
   actual: Tensor | null;
 }

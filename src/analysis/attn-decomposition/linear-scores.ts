@@ -6,7 +6,7 @@ import { type AttnHeadTarget, type Resolved, atPositions, idx, needS1, resolveTa
 import { type HeadWeights, foldedQK, keyAt, lnNormalize, queryAt, rowDot } from "./head-inputs.js";
 
 export interface LinearScoreFunction {
-  /** [batch, d_model]: acts on u, the normalised ln1 input (centred, divided by ln1's scale, before any affine) */
+  /** `[batch, d_model]`: acts on u, the normalised ln1 input (centred, divided by ln1's scale, before any affine) */
   linearMap: Tensor;
   /** [batch] */
   bias: Tensor;
@@ -59,9 +59,9 @@ export function attnScoresAsLinearFuncOfKeys(model: HookedTransformer, cache: Ac
 // scores (and probabilities) when one side is replaced by given vectors (the notebooks' histograms)
 
 export interface SideVectorScores {
-  /** [batch]: the new score end→IO (or the IO − S1 difference with subtractS1AttnScores) */
+  /** `[batch]`: the new score end→IO (or the IO − S1 difference with subtractS1AttnScores) */
   scores: Tensor;
-  /** [batch]: the attention probability end→IO after putting the new score among the cached scores of the end row;
+  /** `[batch]`: the attention probability end→IO after putting the new score among the cached scores of the end row;
    *  null with subtractS1AttnScores (a difference is not a score) */
   probs: Tensor | null;
 }

@@ -42,14 +42,14 @@ export const getActPatchAttnHeadKAllPos = patcher("k", layerHeadVectorPatchSette
 export const getActPatchAttnHeadVAllPos = patcher("v", layerHeadVectorPatchSetter, ["layer", "head"]);
 export const getActPatchAttnHeadPatternAllPos = patcher("pattern", layerHeadPatternPatchSetter, ["layer", "head_index"]);
 
-/** [3, layer, pos]: resid_pre, attn_out, mlp_out */
+/** `[3, layer, pos]`: resid_pre, attn_out, mlp_out */
 export async function getActPatchBlockEvery(model: HookedTransformer, corruptedTokens: Tensor, cleanCache: ActivationCache, metric: MetricFn, opts: PatchingOptions = {}): Promise<Tensor> {
   const parts: Tensor[] = [];
   for (const f of [getActPatchResidPre, getActPatchAttnOut, getActPatchMlpOut]) parts.push(await f(model, corruptedTokens, cleanCache, metric, opts));
   return stack(parts);
 }
 
-/** [5, layer, head]: output (z), q, k, v, pattern */
+/** `[5, layer, head]`: output (z), q, k, v, pattern */
 export async function getActPatchAttnHeadAllPosEvery(model: HookedTransformer, corruptedTokens: Tensor, cleanCache: ActivationCache, metric: MetricFn, opts: PatchingOptions = {}): Promise<Tensor> {
   const parts: Tensor[] = [];
   for (const f of [getActPatchAttnHeadOutAllPos, getActPatchAttnHeadQAllPos, getActPatchAttnHeadKAllPos, getActPatchAttnHeadVAllPos, getActPatchAttnHeadPatternAllPos]) {
@@ -58,7 +58,7 @@ export async function getActPatchAttnHeadAllPosEvery(model: HookedTransformer, c
   return stack(parts);
 }
 
-/** [5, layer, pos, head]: output (z), q, k, v by position, and the pattern by destination position */
+/** `[5, layer, pos, head]`: output (z), q, k, v by position, and the pattern by destination position */
 export async function getActPatchAttnHeadByPosEvery(model: HookedTransformer, corruptedTokens: Tensor, cleanCache: ActivationCache, metric: MetricFn, opts: PatchingOptions = {}): Promise<Tensor> {
   const parts: Tensor[] = [];
   for (const f of [getActPatchAttnHeadOutByPos, getActPatchAttnHeadQByPos, getActPatchAttnHeadKByPos, getActPatchAttnHeadVByPos]) {

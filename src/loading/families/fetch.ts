@@ -2,7 +2,7 @@
 // the weights (model.safetensors, or model.safetensors.index.json and the shards it lists) and, when the repo has
 // them, tokenizer.json and tokenizer_config.json. Node only.
 import { LoadError } from "../../errors.js";
-import { readJsonFile } from "../fs.js";
+import { readJsonFile } from "../json-file.js";
 import { downloadModel, findCachedSnapshot, hubOffline, type DownloadOptions } from "../hub.js";
 
 const isMissing = (e: unknown): boolean => e instanceof LoadError && /HTTP 404\b/.test(e.message);

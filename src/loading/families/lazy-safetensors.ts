@@ -3,7 +3,7 @@
 // plus one tensor in flight, never a second whole copy. Node only (synchronous reads on open file descriptors).
 import { LoadError } from "../../errors.js";
 import type { Tensor } from "../../tensor/index.js";
-import { readJsonFile } from "../fs.js";
+import { readJsonFile } from "../json-file.js";
 import { decodeTensor, parseSafetensorsHeader, readHeaderLength, type ReadSafetensorsOptions, type SafetensorsEntry } from "../safetensors.js";
 import type { TensorSource } from "./tensors.js";
 

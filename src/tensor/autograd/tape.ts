@@ -2,10 +2,10 @@
 // product. A tensor that requires grad points at the node that made it (gradFn) or, for a leaf, gets an
 // accumulator node that adds into its `.grad`.
 import { GradError } from "../../errors.js";
-import { zeros } from "../create.js";
 import { isFloat, type DType } from "../dtype.js";
 import { fmtShape } from "../shape.js";
 import type { Tensor } from "../tensor.js";
+import { emptyTensor } from "../tensor-ref.js";
 
 /** Gradients of the inputs from the gradient of the output; `needs[i]` says whether input i wants one. */
 export type Vjp = (g: Tensor, needs: readonly boolean[]) => readonly (Tensor | null)[];
@@ -147,7 +147,7 @@ export function replayView(t: Tensor, viewOf: ViewOf): Tensor {
   const { base, replay } = viewOf;
   const shape = base.shape;
   return record("view", [base], t, (g) => {
-    const gx = zeros(shape, g.dtype);
+    const gx = emptyTensor(shape, g.dtype);
     laidOver(gx, replay).copy_(g);
     return [gx];
   }, { view: true, replay });

@@ -2,7 +2,8 @@
 // here: the engine sums each input gradient back to its input's shape.
 import type { BinaryOp, UnaryOp } from "../../backend/types.js";
 import { getBackend } from "../../backend/index.js";
-import { Tensor, where } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
+import { emptyTensor, where } from "../tensor-ref.js";
 import { record } from "./tape.js";
 
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -42,7 +43,7 @@ const UNARY_GRADS: Partial<Record<UnaryOp, UnaryGrad>> = {
 function geluNewGrad(x: Tensor, _y: Tensor, g: Tensor): Tensor {
   const xc = x.contiguous();
   const gc = g.to(x.dtype).contiguous();
-  const out = Tensor.empty(x.shape, x.dtype);
+  const out = emptyTensor(x.shape, x.dtype);
   getBackend().geluNewBackward(xc.dataSync() as Float32Array, gc.dataSync() as Float32Array, out.storage.data as Float32Array);
   return out;
 }

@@ -1,13 +1,13 @@
 // Vector-Jacobian products of gather, scatter, cat and in-place index assignment (set / copy_).
 import { indexGet, indexSet, type Index } from "../indexing.js";
 import type { Tensor } from "../tensor.js";
-import { zeros } from "../create.js";
+import { emptyTensor } from "../tensor-ref.js";
 import { record, type Vjp } from "./tape.js";
 
 /** out = x.gather(dim, index): the gradient scatters back, adding where an index repeats. */
 export function trackGather(x: Tensor, out: Tensor, dim: number, index: Tensor): Tensor {
   const shape = x.shape;
-  return record("gather", [x], out, (g) => [zeros(shape, g.dtype).scatter(dim, index, g, "add")]);
+  return record("gather", [x], out, (g) => [emptyTensor(shape, g.dtype).scatter(dim, index, g, "add")]);
 }
 
 /** out = x.scatter(dim, index, src[, "add"]): src gets the gradient at the positions it was written to;
@@ -19,7 +19,7 @@ export function trackScatter(x: Tensor, src: Tensor, out: Tensor, dim: number, i
     let gs: Tensor | null = null;
     if (needs[1]) {
       const taken = g.gather(dim, index); // [index shape]
-      gs = srcShape.length === 0 ? taken.sum() : zeros(srcShape, g.dtype);
+      gs = srcShape.length === 0 ? taken.sum() : emptyTensor(srcShape, g.dtype);
       if (srcShape.length > 0) gs.get(...index.shape.map((n) => `0:${n}`)).copy_(taken);
     }
     return [gx, gs];

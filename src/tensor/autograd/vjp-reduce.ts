@@ -5,7 +5,8 @@ import { GradError } from "../../errors.js";
 import { zeros } from "../create.js";
 import { fmtShape } from "../shape.js";
 import { getBackend } from "../../backend/index.js";
-import { Tensor, where } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
+import { emptyTensor, where } from "../tensor-ref.js";
 import { hasNaN } from "./engine.js";
 import { record } from "./tape.js";
 
@@ -72,7 +73,7 @@ function softmaxKernelGrad(out: Tensor, g: Tensor, dim: number, log: boolean): T
   const y = out.movedim(dim, -1).contiguous();
   const gy = g.to(out.dtype).movedim(dim, -1).contiguous();
   const cols = y.shape[y.ndim - 1] ?? 1;
-  const dx = Tensor.empty(y.shape, y.dtype);
+  const dx = emptyTensor(y.shape, y.dtype);
   if (y.numel > 0) {
     getBackend().softmaxBackward(y.dataSync() as Float32Array, gy.dataSync() as Float32Array, y.numel / cols, cols, dx.storage.data as Float32Array, log);
   }

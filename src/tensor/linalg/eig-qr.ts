@@ -1,6 +1,7 @@
 // The Francis implicit double-shift QR iteration on an upper Hessenberg matrix (LAPACK dlahqr, eigenvalues only):
 // deflation at small subdiagonal entries (Ahues & Tisseur's test), shifts from the trailing 2×2 block or exceptional
 // ones, the bulge chase, and the standardized 2×2 blocks (dlanv2) that give a conjugate pair.
+import { TensorError } from "../../errors.js";
 import { householder, SAFMIN, sign, ULP } from "./helpers.js";
 
 /** Shifts of one sweep: rt1 = rt1r + i·rt1i, rt2 = rt2r + i·rt2i. */
@@ -46,7 +47,7 @@ export function hessenbergQREigenvalues(H: Float64Array, n: number, wr: Float64A
       bulgeChase(H, n, l, i, m, v);
     }
     if (!converged) {
-      throw new Error(
+      throw new TensorError(
         `eigvalsGeneral: the QR algorithm did not converge (no deflation after ${itmax} iterations at row ${i} of ${n})`,
       );
     }

@@ -1,5 +1,6 @@
 // Shared pieces of the float64 linear algebra (linalg/qr.ts, svd.ts, eig*.ts): machine constants, argument checks,
 // a safe norm and the LAPACK Householder reflector.
+import { ShapeError, TensorError } from "../../errors.js";
 /** Unit roundoff times the base, i.e. the spacing of doubles at 1 (LAPACK dlamch('P')). */
 export const ULP = 2.220446049250313e-16;
 /** Smallest positive normal double (LAPACK dlamch('S')). */
@@ -7,17 +8,17 @@ export const SAFMIN = 2.2250738585072014e-308;
 
 export function checkDims(a: Float64Array, m: number, n: number, fn: string): void {
   if (!Number.isInteger(m) || !Number.isInteger(n) || m < 0 || n < 0) {
-    throw new Error(`${fn}: invalid matrix dimensions [${m}, ${n}]`);
+    throw new ShapeError(`${fn}: invalid matrix dimensions [${m}, ${n}]`);
   }
   if (a.length !== m * n) {
-    throw new Error(`${fn}: expected ${m * n} elements for a [${m}, ${n}] matrix, got ${a.length}`);
+    throw new ShapeError(`${fn}: expected ${m * n} elements for a [${m}, ${n}] matrix, got ${a.length}`);
   }
 }
 
 export function checkFinite(a: Float64Array, fn: string): void {
   for (let i = 0; i < a.length; i++) {
     if (!Number.isFinite(a[i])) {
-      throw new Error(`${fn}: input matrix contains a non-finite value (${a[i]}) at flat index ${i}`);
+      throw new TensorError(`${fn}: input matrix contains a non-finite value (${a[i]}) at flat index ${i}`);
     }
   }
 }

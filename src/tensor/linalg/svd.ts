@@ -1,5 +1,6 @@
 // Thin SVD by one-sided (Hestenes) Jacobi on Rᵀ after a Householder QR preconditioning step, with an orthonormal
 // completion of the singular vectors of exactly rank-deficient input.
+import { TensorError } from "../../errors.js";
 import { checkDims, checkFinite, nrm2, sign, ULP } from "./helpers.js";
 import { applyQ, householderQRInPlace } from "./qr.js";
 
@@ -90,7 +91,7 @@ function jacobiSweeps(G: Float64Array, Vt: Float64Array, n: number): void {
     if (!rotated) converged = true;
   }
   if (!converged) {
-    throw new Error(`svd: one-sided Jacobi did not converge in ${JACOBI_MAX_SWEEPS} sweeps`);
+    throw new TensorError(`svd: one-sided Jacobi did not converge in ${JACOBI_MAX_SWEEPS} sweeps`);
   }
 }
 
