@@ -11,10 +11,11 @@ import { ABC_FLIP, generateIOIData } from "../datasets/ioi-data.js";
 import { ioiPromptPairs } from "../analysis/ioi/data.js";
 import { logitDiffAt } from "../analysis/ioi/metric.js";
 import * as viz from "../viz/index.js";
+import { attributionOf } from "./attribution.js";
 import type {
-  AttentionResponse, DlaResponse, IoiResponse, LabInfo, LogitLensResponse, PatchKind, PatchResponse, RunResponse, TokenInfo,
+  AttentionResponse, AttributionResponse, DlaResponse, IoiResponse, LabInfo, LogitLensResponse, PatchKind, PatchResponse, RunResponse, TokenInfo,
 } from "./protocol.js";
-import { LabError, LIMITS, type Prompt, type ValidAttention, type ValidDla, type ValidIoi, type ValidLogitLens, type ValidPatch, type ValidRun } from "./validate.js";
+import { LabError, LIMITS, type Prompt, type ValidAttention, type ValidAttribution, type ValidDla, type ValidIoi, type ValidLogitLens, type ValidPatch, type ValidRun } from "./validate.js";
 
 export interface PatchRunOptions {
   onProgress?: (done: number, total: number) => void;
@@ -167,6 +168,12 @@ export class LabModel {
       title: `Activation patching: ${title} — fraction of ${other === null ? "the logit" : "the logit difference"} restored`,
     });
     return { kind: req.kind, clean, corrupted, values, figure };
+  }
+
+  /** Attribution patching of a prompt pair (resid_pre by position, heads), normalised as the sweep; optionally
+   *  the EAP / EAP-IG circuit (attribution.ts). */
+  attribution(req: ValidAttribution): Promise<AttributionResponse> {
+    return attributionOf(this.model, req, this.tokenInfos(req.clean.ids));
   }
 
   /** Clean/corrupted pairs from the IOI pipeline's data (generateIOIData + ioiPromptPairs, the dataset and XYZ flip

@@ -46,6 +46,15 @@ export const PATCH_KINDS: readonly PatchKind[] = ["resid_pre", "attn_out", "mlp_
 export interface PatchRequest { kind: PatchKind; clean: string; corrupted: string; answer: string | number; other?: string | number }
 export interface IoiRequest { n?: number; seed?: number }
 
+/** Edge attribution for the circuit: none, EAP (one gradient) or EAP-IG (5 integrated-gradient steps). */
+export type CircuitMethod = "none" | "eap" | "eap-ig";
+export const CIRCUIT_METHODS: readonly CircuitMethod[] = ["none", "eap", "eap-ig"];
+
+/** Attribution patching (AtP, denoising) of the patching panel's prompt pair and metric: the estimate of every
+ *  patch of resid_pre [layer, pos] and of each head's output [layer, head] from one clean forward and one corrupted
+ *  forward + backward, normalised as the sweep is; with `circuit`, the edge graph and its `topN` strongest edges. */
+export interface AttributionRequest { clean: string; corrupted: string; answer: string | number; other?: string | number; circuit?: CircuitMethod; topN?: number }
+
 // ----------------------------------------------------------------------------------------------------- responses
 
 export interface RunResponse {
@@ -94,6 +103,24 @@ export interface PatchResponse {
   figure: Figure;
 }
 
+export interface AttributionResponse {
+  /** The metric (unnormalised) on the clean and on the corrupted prompt. */
+  clean: number;
+  corrupted: number;
+  /** Estimated fraction restored: [layer][pos] and [layer][head]. */
+  residPre: number[][];
+  heads: number[][];
+  /** viz.imshow of residPre and of heads. */
+  residPreFigure: Figure;
+  headsFigure: Figure;
+  /** viz.circuitViewer of the scored graph with the topN strongest edges (pruned to input → logits paths) as the
+   *  circuit; null without `circuit`. */
+  circuit: Viewer | null;
+  /** Edges scored, and those left in the circuit after pruning (0 without `circuit`). */
+  edges: number;
+  circuitEdges: number;
+}
+
 export interface IoiPair { clean: string; corrupted: string; answer: string; other: string }
 export interface IoiResponse { flip: string; pairs: IoiPair[] }
 
@@ -119,6 +146,7 @@ export interface LabClient {
   /** Resolves with the sweep; rejects with an AbortError when `signal` aborts (the job is dropped). */
   patch(req: PatchRequest, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<PatchResponse>;
   ioiPrompts(req: IoiRequest): Promise<IoiResponse>;
+  attribution(req: AttributionRequest): Promise<AttributionResponse>;
 }
 
 /** GET /api/browser: whether the page can run the model itself (the lab's Web Worker and the model's files are

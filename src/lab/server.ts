@@ -70,6 +70,7 @@ const JSON_ROUTES: Record<string, JsonRoute> = {
   "/api/attention": queued(MODEL_CALLS.attention),
   "/api/logit-lens": queued(MODEL_CALLS.logitLens),
   "/api/dla": queued(MODEL_CALLS.dla),
+  "/api/attribution": queued(MODEL_CALLS.attribution),
   "/api/ioi": async (lab, body) => ioiCall(lab, body),
 };
 

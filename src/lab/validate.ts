@@ -4,7 +4,8 @@ import { TlensError } from "../errors.js";
 import type { HookedTransformer } from "../model/hooked-transformer.js";
 import { encodeText } from "../tokenizer/tokens.js";
 import type { Tokenizer } from "../tokenizer/types.js";
-import { PATCH_KINDS, type LabLimits, type PatchKind, type TokenInfo } from "./protocol.js";
+import { edgeCount } from "../analysis/attribution/graph.js";
+import { CIRCUIT_METHODS, PATCH_KINDS, type CircuitMethod, type LabLimits, type PatchKind, type TokenInfo } from "./protocol.js";
 
 /** An error with the HTTP status it is answered with; `message` is for the researcher. */
 export class LabError extends TlensError {
@@ -23,8 +24,12 @@ export interface ValidRun { prompt: Prompt; topK: number }
 export interface ValidAttention { prompt: Prompt; layer: number; head: number | null }
 export interface ValidLogitLens { prompt: Prompt; token: TokenInfo; position: number }
 export interface ValidDla { prompt: Prompt; answer: TokenInfo; other: TokenInfo | null; position: number }
-export interface ValidPatch { kind: PatchKind; clean: Prompt; corrupted: Prompt; answer: TokenInfo; other: TokenInfo | null }
+export interface ValidPatch extends ValidPair { kind: PatchKind }
 export interface ValidIoi { n: number; seed: number }
+/** A clean/corrupted prompt pair of one length and the metric's tokens. */
+export interface ValidPair { clean: Prompt; corrupted: Prompt; answer: TokenInfo; other: TokenInfo | null }
+export interface ValidAttribution extends ValidPair { circuit: CircuitMethod; topN: number }
+const DEFAULT_TOP_N = 50;
 
 type Body = Record<string, unknown>;
 
@@ -119,15 +124,28 @@ export function validateDla(model: HookedTransformer, body: unknown): ValidDla {
   return { prompt, position, ...answerPair(model, b) };
 }
 
-export function validatePatch(model: HookedTransformer, body: unknown): ValidPatch {
-  const b = asObject(body, ["kind", "clean", "corrupted", "answer", "other"]);
-  if (!PATCH_KINDS.includes(b.kind as PatchKind)) throw bad(`kind must be one of ${PATCH_KINDS.join(", ")}, got ${JSON.stringify(b.kind)}`);
+/** body.clean and body.corrupted (the same number of tokens) and the metric's tokens. */
+function promptPair(model: HookedTransformer, b: Body): ValidPair {
   const clean = validatePrompt(model, b.clean, "clean");
   const corrupted = validatePrompt(model, b.corrupted, "corrupted");
   if (clean.ids.length !== corrupted.ids.length) {
     throw bad(`clean and corrupted must have the same number of tokens (clean ${clean.ids.length}, corrupted ${corrupted.ids.length}): patching swaps activations position by position`);
   }
-  return { kind: b.kind as PatchKind, clean, corrupted, ...answerPair(model, b) };
+  return { clean, corrupted, ...answerPair(model, b) };
+}
+
+export function validatePatch(model: HookedTransformer, body: unknown): ValidPatch {
+  const b = asObject(body, ["kind", "clean", "corrupted", "answer", "other"]);
+  if (!PATCH_KINDS.includes(b.kind as PatchKind)) throw bad(`kind must be one of ${PATCH_KINDS.join(", ")}, got ${JSON.stringify(b.kind)}`);
+  return { kind: b.kind as PatchKind, ...promptPair(model, b) };
+}
+
+export function validateAttribution(model: HookedTransformer, body: unknown): ValidAttribution {
+  const b = asObject(body, ["clean", "corrupted", "answer", "other", "circuit", "topN"]);
+  const circuit = b.circuit ?? "none";
+  if (!CIRCUIT_METHODS.includes(circuit as CircuitMethod)) throw bad(`circuit must be one of ${CIRCUIT_METHODS.join(", ")}, got ${JSON.stringify(b.circuit)}`);
+  const edges = edgeCount(model.cfg);
+  return { ...promptPair(model, b), circuit: circuit as CircuitMethod, topN: integer(b, "topN", 1, edges, Math.min(DEFAULT_TOP_N, edges)) };
 }
 
 export function validateIoi(body: unknown): ValidIoi {

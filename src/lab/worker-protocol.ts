@@ -6,7 +6,7 @@ import type { LoadProgress } from "../browser/fetch-model.js";
 import type { LabInfo } from "./protocol.js";
 
 /** The LabClient methods the worker serves after "load" (info comes with the load's answer). */
-export type LabWorkerMethod = "run" | "attention" | "logitLens" | "dla" | "patch" | "ioiPrompts";
+export type LabWorkerMethod = "run" | "attention" | "logitLens" | "dla" | "patch" | "ioiPrompts" | "attribution";
 
 export type LabWorkerRequest =
   /** Loads the model (config.json + model.safetensors under `url`); `name` is what info() calls it. */

@@ -52,4 +52,14 @@ describe("node attribution = TransformerLens's on the golden 3-layer model", () 
       });
     }
   }
+
+  it("all four kinds from one attrPatchNodes call (one pass pair), denoise", async () => {
+    const got = await attribution.attrPatchNodes(model, { clean: golden.get("tokens/clean")!, corrupted: golden.get("tokens/corrupted")!, metric,
+      nodes: ["residPre", "attnOut", "mlpOut", "attnHeadOutByPos"] });
+    const keys = { residPre: "resid_pre", attnOut: "attn_out", mlpOut: "mlp_out", attnHeadOutByPos: "head_out" } as const;
+    for (const [k, g] of Object.entries(keys) as [keyof typeof keys, string][]) {
+      const key = `attr/corrupted_grad/${g}`;
+      expect(got[k].sub(golden.get(key)!).abs().max().item(), key).toBeLessThanOrEqual(meta.tensors[key].suggested_atol);
+    }
+  });
 });

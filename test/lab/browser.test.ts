@@ -1,8 +1,8 @@
 // The lab page driven in headless Chromium (playwright-core, the system's Chromium), in both modes — the server
 // computes, or the model runs in the page ("run in browser": the lab worker of the browser bundle) — through the same
 // flows: type a prompt and run it, see the tokens, predictions, attention pattern, logit lens and DLA; run a patching
-// sweep and see progress then a heatmap; IOI prompts; errors shown in the page; cancel. No console errors, no request
-// leaves the lab. In browser mode the server's model API gets no request at all, the page is cross-origin isolated and
+// sweep and see progress then a heatmap; attribution patching and its circuit; IOI prompts; errors shown in the page;
+// cancel. No console errors, no request leaves the lab. In browser mode the server's model API gets no request at all, the page is cross-origin isolated and
 // its predictions equal the server's.
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBrowser } from "../../scripts/build-browser.mjs";
 import * as viz from "../../src/viz/index.js";
 import type { LabServer } from "../../src/lab/server.js";
-import { validateRun } from "../../src/lab/validate.js";
+import { validateAttribution, validateRun } from "../../src/lab/validate.js";
 import { TOY_IOI_DIR } from "../browser/harness.js";
 import { LONG_PATCH, startToyLab, toyLab } from "./helpers.js";
 
@@ -165,6 +165,34 @@ describe("the lab in headless Chromium", () => {
       await page.click("#patch-run");
       await page.waitForFunction(() => (document.querySelector("[data-testid=patching-result] .gtitle")?.textContent ?? "").includes("Head outputs"));
       expect(await page.$eval("[data-testid=patching-progress]", (p) => (p as HTMLProgressElement).max)).toBe(16);
+      expect(errors).toEqual([]);
+      expect(foreign).toEqual([]);
+      await page.close();
+    }));
+
+    it("attribution patching of the prompt pair: two heatmaps and the EAP-IG circuit, equal to the lab's numbers", () => computedHere(async () => {
+      const { page, errors, foreign } = await open(mode);
+      await page.fill("#attr-top", "30");
+      await page.click("#attr-run");
+      await page.waitForSelector(rendered("attribution-circuit"));
+      await page.waitForSelector(rendered("attribution-heads"));
+      const body = {
+        clean: await page.inputValue("#patch-clean"), corrupted: await page.inputValue("#patch-corrupted"),
+        answer: await page.inputValue("#patch-answer"), other: await page.inputValue("#patch-other"), circuit: "eap-ig", topN: 30,
+      };
+      const want = await (await toyLab()).attribution(validateAttribution((await toyLab()).model, body));
+      expect(await page.textContent("#attr-status")).toBe(`done: metric clean ${want.clean.toFixed(3)}, corrupted ${want.corrupted.toFixed(3)}; ` +
+        `479 edges scored, ${want.circuitEdges} in the circuit`);
+      for (const id of ["attribution-resid", "attribution-heads"]) expect(await page.$$eval(`[data-testid=${id}] .heatmaplayer .hm`, (e) => e.length), id).toBe(1);
+      expect(await page.textContent("[data-testid=attribution-heads] .gtitle")).toContain("head outputs");
+      expect(await page.$$eval("[data-testid=attribution-circuit] [data-node]", (e) => e.length)).toBeGreaterThan(10);
+      expect(await page.$$eval("[data-testid=attribution-circuit] [data-edge]", (e) => e.length)).toBeGreaterThan(want.circuitEdges);
+      // without a circuit the viewer is cleared
+      await page.selectOption("#attr-circuit", "none");
+      await page.click("#attr-run");
+      await page.waitForFunction(() => /^done: metric clean [-\d.]+, corrupted [-\d.]+$/.test(document.querySelector("#attr-status")?.textContent ?? ""));
+      expect(await page.$$eval("[data-testid=attribution-circuit] [data-edge]", (e) => e.length)).toBe(0);
+      expect(await page.textContent("[data-testid=error]")).toBe("");
       expect(errors).toEqual([]);
       expect(foreign).toEqual([]);
       await page.close();

@@ -1,6 +1,6 @@
 // LabClient over the lab server's HTTP API (JSON in and out; the patching sweep as an NDJSON stream of PatchEvents).
 import type {
-  AttentionRequest, AttentionResponse, DlaRequest, DlaResponse, ErrorBody, IoiRequest, IoiResponse, LabClient, LabInfo,
+  AttentionRequest, AttentionResponse, AttributionRequest, AttributionResponse, DlaRequest, DlaResponse, ErrorBody, IoiRequest, IoiResponse, LabClient, LabInfo,
   LogitLensRequest, LogitLensResponse, PatchEvent, PatchRequest, PatchResponse, RunRequest, RunResponse,
 } from "../protocol.js";
 
@@ -43,6 +43,7 @@ export class HttpLabClient implements LabClient {
   logitLens(req: LogitLensRequest): Promise<LogitLensResponse> { return this.json("/api/logit-lens", req); }
   dla(req: DlaRequest): Promise<DlaResponse> { return this.json("/api/dla", req); }
   ioiPrompts(req: IoiRequest): Promise<IoiResponse> { return this.json("/api/ioi", req); }
+  attribution(req: AttributionRequest): Promise<AttributionResponse> { return this.json("/api/attribution", req); }
 
   async patch(req: PatchRequest, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<PatchResponse> {
     const r = await this.call("/api/patch", req, signal);

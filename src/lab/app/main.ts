@@ -3,7 +3,7 @@
 // comes back: figures with plotly.js, viewers with tlens's viewer runtime (both loaded by the page before this module).
 import type { Figure, Viewer } from "../../viz/types.js";
 import type { LoadProgress } from "../../browser/fetch-model.js";
-import type { BrowserModeInfo, IoiPair, LabClient, LabInfo, PatchKind, RunResponse } from "../protocol.js";
+import type { BrowserModeInfo, CircuitMethod, IoiPair, LabClient, LabInfo, PatchKind, RunResponse } from "../protocol.js";
 import { HttpLabClient } from "./http-client.js";
 import { WorkerLabClient } from "./worker-client.js";
 
@@ -53,6 +53,13 @@ const ui = {
   patchProgress: byId<HTMLProgressElement>("patch-progress"),
   patchStatus: byId<HTMLSpanElement>("patch-status"),
   patchResult: byId<HTMLDivElement>("patch-result"),
+  attrCircuit: byId<HTMLSelectElement>("attr-circuit"),
+  attrTop: byId<HTMLInputElement>("attr-top"),
+  attrRun: byId<HTMLButtonElement>("attr-run"),
+  attrStatus: byId<HTMLSpanElement>("attr-status"),
+  attrResid: byId<HTMLDivElement>("attr-resid"),
+  attrHeads: byId<HTMLDivElement>("attr-heads"),
+  attrCircuitView: byId<HTMLDivElement>("attr-circuit-view"),
   ioiN: byId<HTMLInputElement>("ioi-n"),
   ioiSeed: byId<HTMLInputElement>("ioi-seed"),
   ioiRun: byId<HTMLButtonElement>("ioi-run"),
@@ -208,6 +215,31 @@ async function runPatch(): Promise<void> {
   }
 }
 
+/** The patching panel's prompt pair and metric: the attribution estimate, and the circuit when one is asked for. */
+async function runAttribution(): Promise<void> {
+  ui.attrRun.disabled = true;
+  ui.attrStatus.textContent = "computing…";
+  for (const el of [ui.attrResid, ui.attrHeads, ui.attrCircuitView]) el.removeAttribute("data-rendered");
+  try {
+    const other = ui.patchOther.value;
+    const r = await client.attribution({
+      clean: ui.patchClean.value, corrupted: ui.patchCorrupted.value, answer: tokenArg(ui.patchAnswer.value),
+      ...(other ? { other: tokenArg(other) } : {}), circuit: ui.attrCircuit.value as CircuitMethod, topN: Number(ui.attrTop.value),
+    });
+    await drawFigure(ui.attrResid, r.residPreFigure);
+    await drawFigure(ui.attrHeads, r.headsFigure);
+    if (r.circuit) drawViewer(ui.attrCircuitView, r.circuit);
+    else ui.attrCircuitView.replaceChildren();
+    ui.attrStatus.textContent = `done: metric clean ${r.clean.toFixed(3)}, corrupted ${r.corrupted.toFixed(3)}` +
+      (r.circuit ? `; ${r.edges} edges scored, ${r.circuitEdges} in the circuit` : "");
+  } catch (e) {
+    ui.attrStatus.textContent = "failed";
+    throw e;
+  } finally {
+    ui.attrRun.disabled = false;
+  }
+}
+
 function useIoiPair(p: IoiPair): void {
   ui.prompt.value = p.clean;
   ui.patchClean.value = p.clean;
@@ -311,6 +343,7 @@ async function start(): Promise<void> {
   ui.dlaRun.addEventListener("click", () => void guarded(showDla));
   ui.patchRun.addEventListener("click", () => void guarded(runPatch));
   ui.patchCancel.addEventListener("click", () => sweep?.abort());
+  ui.attrRun.addEventListener("click", () => void guarded(runAttribution));
   ui.ioiRun.addEventListener("click", () => void guarded(generateIoi));
   if (mode.available) {
     ui.runInBrowser.disabled = false;

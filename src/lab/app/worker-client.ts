@@ -3,7 +3,7 @@
 // worker; errors are LabRequestErrors with the messages (and statuses) the server would have sent.
 import type { LoadProgress } from "../../browser/fetch-model.js";
 import type {
-  AttentionRequest, AttentionResponse, DlaRequest, DlaResponse, IoiRequest, IoiResponse, LabClient, LabInfo,
+  AttentionRequest, AttentionResponse, AttributionRequest, AttributionResponse, DlaRequest, DlaResponse, IoiRequest, IoiResponse, LabClient, LabInfo,
   LogitLensRequest, LogitLensResponse, PatchRequest, PatchResponse, RunRequest, RunResponse,
 } from "../protocol.js";
 import type { LabWorkerLoaded, LabWorkerMethod, LabWorkerRequest, LabWorkerRequestBody, LabWorkerResponse } from "../worker-protocol.js";
@@ -117,6 +117,7 @@ export class WorkerLabClient implements LabClient {
   logitLens(req: LogitLensRequest): Promise<LogitLensResponse> { return this.call("logitLens", req); }
   dla(req: DlaRequest): Promise<DlaResponse> { return this.call("dla", req); }
   ioiPrompts(req: IoiRequest): Promise<IoiResponse> { return this.call("ioiPrompts", req); }
+  attribution(req: AttributionRequest): Promise<AttributionResponse> { return this.call("attribution", req); }
   patch(req: PatchRequest, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<PatchResponse> {
     return this.call("patch", req, { onProgress }, signal);
   }

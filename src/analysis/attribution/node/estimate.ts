@@ -26,6 +26,9 @@ export interface AttributionOptions extends ProgressOptions {
   qkFix?: boolean;
   /** AtP*'s GradDrop: Σ_l |estimate with layer l's residual gradient dropped| / (L − 1); L backwards. */
   gradDrop?: boolean;
+  /** The forward's logitPositions ("last" or indices): the metric gets logits [batch, n, d_vocab] at those
+   *  positions only, which skips most of the unembedding (the metric must then read positions 0..n-1). */
+  logitPositions?: "last" | number[];
   /** Cancel: checked between passes; an aborted signal rejects with its reason. */
   signal?: AbortSignal;
 }
@@ -80,31 +83,45 @@ function fromRun(model: HookedTransformer, spec: KindSpec, run: GradRun, other: 
   return stack(rows);
 }
 
-export async function estimate(model: HookedTransformer, spec: KindSpec, o: AttributionOptions): Promise<Tensor> {
+/** The hooks a kind reads at every layer. */
+function kindHooks(model: HookedTransformer, spec: KindSpec, qkFix: boolean): string[] {
+  return [...Array(model.cfg.nLayers).keys()].flatMap((l) => (qkFix && spec.qk ? qkFixHooks(model, l) : [getActName(spec.act, l)]));
+}
+
+/** The other run's activations at these hooks: a forward without gradients that stops after the last block read. */
+async function otherRun(model: HookedTransformer, tokens: Tensor, names: readonly string[]): Promise<ActivationCache> {
+  const wanted = new Set(names);
+  const last = Math.max(...names.map((n) => Number(/^blocks\.(\d+)\./.exec(n)![1])));
+  const [, cache] = await noGrad(() => model.runWithCache(tokens, { namesFilter: (n: string) => wanted.has(n), stopAtLayer: last + 1 }));
+  return cache;
+}
+
+/** Several kinds from the same passes: one forward of the other run, one forward + backward of the base run
+ *  (L of them with GradDrop) with every kind's hooks; each kind's grid from those. */
+export async function estimateKinds<K extends string>(model: HookedTransformer, specs: ReadonlyMap<K, KindSpec>,
+  o: AttributionOptions): Promise<Record<K, Tensor>> {
   checkInputs(model, o);
+  if (specs.size === 0) throw new AttributionError("attribution: no node kinds asked for");
   const denoise = (o.convention ?? "denoise") === "denoise";
   const [baseTokens, otherTokens] = denoise ? [o.corrupted, o.clean] : [o.clean, o.corrupted];
-  const qkFix = Boolean(o.qkFix && spec.qk);
-  const names = [...Array(model.cfg.nLayers).keys()].flatMap((l) => (qkFix ? qkFixHooks(model, l) : [getActName(spec.act, l)]));
-  const wanted = new Set(names);
+  const qkFix = Boolean(o.qkFix);
+  const names = [...new Set([...specs.values()].flatMap((spec) => kindHooks(model, spec, qkFix)))];
   const passes = o.gradDrop ? model.cfg.nLayers : 1;
-  const report = progressReporter(`attribution ${spec.act}`, passes + 1, o);
+  const report = progressReporter(`attribution ${[...specs.values()].map((s) => s.act).join(", ")}`, passes + 1, o);
   checkSignal(o.signal);
-  const [, other] = await noGrad(() => model.runWithCache(otherTokens, { namesFilter: (n: string) => wanted.has(n) }));
+  const other = await otherRun(model, otherTokens, names);
   report(1, passes + 1);
-  if (!o.gradDrop) {
-    checkSignal(o.signal);
-    const run = await gradRun(model, baseTokens, o.metric, names);
-    report(2, 2);
-    return fromRun(model, spec, run, other, qkFix);
-  }
-  let total: Tensor | null = null;
+  const totals = new Map<K, Tensor>();
   for (let l = 0; l < passes; l++) {
     checkSignal(o.signal);
-    const run = await gradRun(model, baseTokens, o.metric, names, { gradHooks: dropHooks(model, l) });
-    const part = fromRun(model, spec, run, other, qkFix).abs();
-    total = total ? total.add(part) : part;
+    const gradHooks = o.gradDrop ? dropHooks(model, l) : undefined;
+    const run = await gradRun(model, baseTokens, o.metric, names, { gradHooks, logitPositions: o.logitPositions });
+    for (const [kind, spec] of specs) {
+      const part = fromRun(model, spec, run, other, qkFix);
+      const prev = totals.get(kind);
+      totals.set(kind, !o.gradDrop ? part : prev ? prev.add(part.abs()) : part.abs());
+    }
     report(l + 2, passes + 1);
   }
-  return total!.div(model.cfg.nLayers - 1);
+  return Object.fromEntries([...totals].map(([k, t]) => [k, o.gradDrop ? t.div(model.cfg.nLayers - 1) : t])) as Record<K, Tensor>;
 }
