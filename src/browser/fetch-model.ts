@@ -43,7 +43,7 @@ export async function fetchBytes(url: string, opts: FetchModelOptions = {}): Pro
     res = await fetch(url, { signal: opts.signal });
   } catch (e) {
     if (opts.signal?.aborted) throw e;
-    throw new LoadError(`${url}: cannot fetch (${(e as Error).message})`);
+    throw new LoadError(`${url}: cannot fetch (${(e as Error).message}${(e as Error).cause instanceof Error ? `: ${((e as Error).cause as Error).message}` : ""})`);
   }
   if (!res.ok) throw new LoadError(`${url}: HTTP ${res.status} ${res.statusText}`.trim());
   const header = res.headers.get("content-length");
