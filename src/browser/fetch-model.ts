@@ -1,12 +1,16 @@
-// Loading a Hugging Face GPT-2 model over fetch: config.json + model.safetensors from a base URL, the bytes counted
-// as they arrive (progress). Parsing and conversion are the Node loader's own pure parsers (safetensors, hf-config,
-// gpt2); only the transport differs. No Node built-ins: this runs in a page or a Web Worker.
+// Loading a Hugging Face model (GPT-2 or a family of src/loading/families) over fetch: config.json, the weights
+// (single file or sharded) and the tokenizer files from a base URL, the bytes counted as they arrive (progress).
+// Parsing and conversion are the Node loader's own pure code (safetensors, hf-config, gpt2, families); only the
+// transport differs. No Node built-ins: this runs in a page or a Web Worker.
 import { LoadError } from "../errors.js";
+import type { HookedTransformerConfig } from "../loading/config.js";
+import { convertFamilyWeights } from "../loading/families/index.js";
+import { parseShardIndex, SHARD_INDEX, ShardedSafetensors, type SafetensorsShard } from "../loading/families/safetensors-source.js";
 import { convertGpt2Weights } from "../loading/gpt2.js";
 import { hfConfigExtras, hfConfigToTL } from "../loading/hf-config.js";
-import { readSafetensors } from "../loading/safetensors.js";
 import type { PretrainedWeights } from "../model/pretrained.js";
-import { gpt2Tokenizer } from "../tokenizer/index.js";
+import { HfTokenizer } from "../tokenizer/hf.js";
+import { gpt2Tokenizer, type Tokenizer } from "../tokenizer/index.js";
 
 /** Bytes of one file received so far; `total` is null when the server sent no Content-Length. */
 export interface LoadProgress {
@@ -39,7 +43,7 @@ export async function fetchBytes(url: string, opts: FetchModelOptions = {}): Pro
     res = await fetch(url, { signal: opts.signal });
   } catch (e) {
     if (opts.signal?.aborted) throw e;
-    throw new LoadError(`${url}: cannot fetch (${(e as Error).message})`);
+    throw new LoadError(`${url}: cannot fetch (${(e as Error).message}${(e as Error).cause instanceof Error ? `: ${((e as Error).cause as Error).message}` : ""})`);
   }
   if (!res.ok) throw new LoadError(`${url}: HTTP ${res.status} ${res.statusText}`.trim());
   const header = res.headers.get("content-length");
@@ -67,24 +71,71 @@ export async function fetchBytes(url: string, opts: FetchModelOptions = {}): Pro
   return out;
 }
 
-/** Reads a Hugging Face GPT-2 model (config.json + model.safetensors) from a base URL: TL config, TL-named weights
- *  and, for GPT-2's vocabulary, the GPT-2 tokenizer (as the Node loader). */
+/** Like fetchBytes, but null when the server answers 404 (an optional file: tokenizer.json, a single-file checkpoint). */
+async function fetchOptional(url: string, opts: FetchModelOptions): Promise<Uint8Array | null> {
+  try {
+    return await fetchBytes(url, opts);
+  } catch (e) {
+    if (e instanceof LoadError && /: HTTP 404\b/.test(e.message)) return null;
+    throw e;
+  }
+}
+
+function parseJson(bytes: Uint8Array, url: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new LoadError(`${url}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** As the Node loader: NaN and ±Inf weights are refused, naming the tensor. */
+const CHECKED = { checkFinite: true };
+
+/** The weights as fetched: model.safetensors, else model.safetensors.index.json and each shard it lists. */
+async function fetchSafetensors(base: string, opts: FetchModelOptions): Promise<ShardedSafetensors> {
+  const inMemory = (file: string, bytes: Uint8Array, listed: ReadonlySet<string> | null): SafetensorsShard =>
+    ({ file, size: bytes.length, listed, read: (at, n) => bytes.subarray(at, at + n) });
+  const single = await fetchOptional(`${base}model.safetensors`, opts);
+  if (single) return new ShardedSafetensors([inMemory(`${base}model.safetensors`, single, null)], "model.safetensors", CHECKED);
+  const indexUrl = `${base}${SHARD_INDEX}`;
+  const index = await fetchOptional(indexUrl, opts);
+  if (!index) throw new LoadError(`${base}: neither model.safetensors nor ${SHARD_INDEX} is there (HTTP 404)`);
+  const shards: SafetensorsShard[] = [];
+  for (const [file, listed] of parseShardIndex(parseJson(index, indexUrl), indexUrl)) {
+    shards.push(inMemory(`${base}${file}`, await fetchBytes(`${base}${file}`, opts), listed));
+  }
+  return new ShardedSafetensors(shards, SHARD_INDEX, CHECKED);
+}
+
+/** tokenizer.json (+ tokenizer_config.json) when the folder has them; else GPT-2's BPE for its vocabulary; else null. */
+async function fetchTokenizer(base: string, cfg: HookedTransformerConfig, opts: FetchModelOptions): Promise<Tokenizer | null> {
+  const url = `${base}tokenizer.json`;
+  const json = await fetchOptional(url, opts);
+  if (!json) return cfg.dVocab === 50257 ? gpt2Tokenizer() : null;
+  const configUrl = `${base}tokenizer_config.json`;
+  const config = await fetchOptional(configUrl, opts);
+  return new HfTokenizer(parseJson(json, url), { bosTokenId: cfg.bosTokenId, eosTokenId: cfg.eosTokenId, tokenizerConfig: config ? parseJson(config, configUrl) : undefined, source: url });
+}
+
+/**
+ * Reads a Hugging Face model from a base URL: config.json, the weights (model.safetensors or sharded; F32, F16 or
+ * BF16) of GPT-2 or any family of src/loading/families, converted to TL's names by the Node loader's own code, and
+ * the tokenizer (as the Node loader: tokenizer.json, else GPT-2's for GPT-2's vocabulary, else token ids only).
+ * Family tensors are decoded one at a time from the fetched bytes, so the float32 copy is made once.
+ */
 export async function fetchPretrainedWeights(url: string, opts: FetchModelOptions = {}): Promise<PretrainedWeights> {
   const base = modelBaseUrl(url);
   const configUrl = `${base}config.json`;
-  const configText = new TextDecoder().decode(await fetchBytes(configUrl, opts));
-  let hfConfig: unknown;
-  try {
-    hfConfig = JSON.parse(configText);
-  } catch (e) {
-    throw new LoadError(`${configUrl}: not valid JSON (${(e as Error).message})`);
-  }
+  const hfConfig = parseJson(await fetchBytes(configUrl, opts), configUrl);
   const cfg = hfConfigToTL(hfConfig, configUrl);
   const extras = hfConfigExtras(hfConfig, configUrl);
+  const source = await fetchSafetensors(base, opts);
   const weightsUrl = `${base}model.safetensors`;
-  const { tensors } = readSafetensors(await fetchBytes(weightsUrl, opts), weightsUrl);
-  const weights = convertGpt2Weights(tensors, cfg, weightsUrl, { tieWordEmbeddings: extras.tieWordEmbeddings });
-  const tokenizer = cfg.dVocab === 50257 ? gpt2Tokenizer() : null;
+  const weights = extras.architecture === "GPT2LMHeadModel"
+    ? convertGpt2Weights(new Map([...source.keys()].map((k) => [k, source.get(k)!])), cfg, weightsUrl, { tieWordEmbeddings: extras.tieWordEmbeddings })
+    : convertFamilyWeights(source, cfg, hfConfig as Record<string, unknown>, weightsUrl);
+  const tokenizer = await fetchTokenizer(base, cfg, opts);
   if (tokenizer) {
     cfg.bosTokenId ??= tokenizer.bosTokenId;
     cfg.eosTokenId ??= tokenizer.eosTokenId;

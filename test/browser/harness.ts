@@ -61,14 +61,17 @@ export interface BrowserSession {
  * Builds the bundle (plus `extraEntries`, output name → source, for bench pages), serves it with models/toy-ioi and
  * opens a page that imports each entry as a module onto window (window.tlens, window[name] for the extra ones).
  * `isolated`: served with COOP/COEP, so the page is cross-origin isolated (SharedArrayBuffer: threaded wasm).
+ * `models`: more folders to serve (URL prefix → folder).
  */
-export async function openBrowserSession(opts: { extraEntries?: Record<string, string>; isolated?: boolean } = {}): Promise<BrowserSession> {
+export async function openBrowserSession(
+  opts: { extraEntries?: Record<string, string>; isolated?: boolean; models?: Record<string, string> } = {},
+): Promise<BrowserSession> {
   const outdir = mkdtempSync(path.join(tmpdir(), "tlens-browser-"));
   await buildBrowser({ outdir, extraEntries: opts.extraEntries });
   const globals = ["tlens", ...Object.keys(opts.extraEntries ?? {})];
   const imports = globals.map((g) => `import * as ${g.replace(/\W/g, "_")} from "/${g}.js"; window[${JSON.stringify(g)}] = ${g.replace(/\W/g, "_")};`);
   const index = `<!doctype html><meta charset=utf-8><link rel=icon href="data:,"><title>tlens</title><script type=module>${imports.join("\n")}</script>`;
-  const server = await serveStatic({ "/models/toy-ioi/": TOY_IOI_DIR, "/": outdir }, { index, isolated: opts.isolated });
+  const server = await serveStatic({ "/models/toy-ioi/": TOY_IOI_DIR, ...opts.models, "/": outdir }, { index, isolated: opts.isolated });
   const browser = await launchChromium();
   const page = await browser.newPage();
   const errors: string[] = [];

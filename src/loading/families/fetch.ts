@@ -4,6 +4,7 @@
 import { LoadError } from "../../errors.js";
 import { readJsonFile } from "../json-file.js";
 import { downloadModel, findCachedSnapshot, hubOffline, type DownloadOptions } from "../hub.js";
+import { parseShardIndex } from "./safetensors-source.js";
 
 const isMissing = (e: unknown): boolean => e instanceof LoadError && /HTTP 404\b/.test(e.message);
 
@@ -27,16 +28,7 @@ async function fetchOptional(repo: string, files: string[], opts: DownloadOption
 
 /** The shard files `model.safetensors.index.json` lists (its weight_map values), each once. */
 async function shardFiles(indexFile: string): Promise<string[]> {
-  const map = ((await readJsonFile(indexFile)) as { weight_map?: unknown } | null)?.weight_map;
-  if (typeof map !== "object" || map === null || Array.isArray(map)) {
-    throw new LoadError(`${indexFile}: "weight_map" must be an object of tensor name → shard file`);
-  }
-  const shards = new Set<string>();
-  for (const v of Object.values(map as Record<string, unknown>)) {
-    if (typeof v !== "string") throw new LoadError(`${indexFile}: shard file ${JSON.stringify(v)} is not a string`);
-    shards.add(v);
-  }
-  return [...shards];
+  return [...parseShardIndex(await readJsonFile(indexFile), indexFile).keys()];
 }
 
 /** Downloads (or finds in the HF cache) what a model folder needs and returns the snapshot folder. */
