@@ -5,3 +5,5 @@ export type { SaeConfig, SaeConfigInput, SaeArchitecture, NormalizeActivations, 
 export { SAE_PARAM_NAMES, type SaeParamName, type SaeWeights } from "./weights.js";
 export { SaeError } from "./errors.js";
 export { loadSaeFromDisk, saveSae, saeFromSaeLens, saeLensFiles, SAE_CFG_FILE, SAE_WEIGHTS_FILE, SAE_SPARSITY_FILE, type LoadedSae } from "./formats/saelens.js";
+export { HookedSAETransformer, type AddSaeOptions, type WithSaesOptions, type SaeHookOptions, type SaeCacheOptions } from "./hooked-sae-transformer.js";
+export { hookWidth } from "./hook-width.js";
