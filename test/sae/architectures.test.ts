@@ -56,9 +56,9 @@ describe("topk", () => {
   });
 
   it("keeps exactly k on every row of a random input", async () => {
-    const { randn } = await import("../../src/index.js");
+    const { randn, Generator } = await import("../../src/index.js");
     const sae = tinySae({ architecture: "topk", k: 2 }, { b_enc: tensor([10, 10, 10]) });
-    const acts = await sae.encode(randn([50, 2], { seed: 3 }));
+    const acts = await sae.encode(randn([50, 2], { generator: new Generator(3) }));
     expect([...acts.gt(0).sum(-1).dataSync()]).toEqual(new Array(50).fill(2));
   });
 
