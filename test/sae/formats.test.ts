@@ -68,6 +68,20 @@ describe("Gemma Scope params.npz", () => {
     expect(vec(await sae.encode(tensor([[1, 1]])))).toEqual([1, 0, 0]);
   });
 
+  it("parses float16 and Fortran-order arrays, and rescales an embedding SAE as SAELens does", () => {
+    const half = npy([], [3], "<f2");
+    const h = new Uint8Array(half.length + 6);
+    h.set(half);
+    h.set([0x00, 0x3c, 0x00, 0xc0, 0x00, 0x38], half.length); // 1, -2, 0.5 in IEEE half
+    expect(vec(parseNpy(h))).toEqual([1, -2, 0.5]);
+    const f = npy([1, 2, 3, 4, 5, 6], [2, 3]);
+    const fortran = new TextDecoder("latin1").decode(f).replace("'fortran_order': False", "'fortran_order': True ");
+    expect(parseNpy(Uint8Array.from(fortran, (c) => c.charCodeAt(0))).toArray()).toEqual([[1, 3, 5], [2, 4, 6]]);
+    const emb = saeFromNpz(zipSync(arrays), { hookName: "hook_embed" });
+    expect(vec(emb.W_enc)).toEqual([...Float32Array.from([1, 0, -1, 0, 2, 1], (v) => v / Math.SQRT2)]);
+    expect(() => parseNpy(npy([1], [1], "<c8"))).toThrow(/dtype <c8 is not supported/);
+  });
+
   it("hooks from the repo and folder; a bad archive is an SaeError", () => {
     expect(gemmaScopeHookName("google/gemma-scope-2b-pt-res", "layer_12/width_16k/average_l0_82")).toBe("blocks.12.hook_resid_post");
     expect(gemmaScopeHookName("google/gemma-scope-2b-pt-mlp", "layer_3/width_65k/average_l0_20")).toBe("blocks.3.hook_mlp_out");

@@ -74,6 +74,17 @@ describe("HookedSAETransformer", () => {
     expect(maxDiff(a, await base.forward(tokens))).toBeLessThan(1e-4);
   });
 
+  it("runWithCacheWithSaes with inclBwd caches the gradient at the SAE's features (attribution)", async () => {
+    const model = new HookedSAETransformer(base);
+    const sae = randomSae(4);
+    const [loss, cache] = await model.runWithCacheWithSaes(tokens, { saes: sae, useErrorTerm: true, returnType: "loss", inclBwd: true });
+    expect(loss.numel).toBe(1);
+    const g = cache.get(`${hookName}.hook_sae_acts_post_grad`);
+    expect(g.shape).toEqual([2, 6, 256]);
+    expect(g.abs().max().item()).toBeGreaterThan(0);
+    expect(cache.keys()).toContain("blocks.0.hook_resid_pre_grad");
+  });
+
   it("refuses an unknown hook, a d_in that is not the hook's width, a hook on the replaced point, resetting nothing", async () => {
     const model = new HookedSAETransformer(base);
     expect(() => model.addSae(randomSae(1, { hookName: "blocks.9.hook_resid_pre" }))).toThrow(HookError);
