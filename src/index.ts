@@ -3,3 +3,5 @@
 export * from "./api.js";
 export * as loading from "./loading/index.js";
 export * as viz from "./viz/index.js";
+// sparse autoencoders: the SAE model, SAELens / Gemma Scope formats, HookedSAETransformer (docs/sae.md)
+export * as sae from "./sae/index.js";
