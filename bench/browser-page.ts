@@ -1,6 +1,7 @@
 // The in-page half of `npm run bench -- browser` (bench/browser.ts bundles it beside tlens.js and calls it through
 // window["bench-page"]): builds the models in the page and times forward passes on the wasm and js kernels.
 import { fromPretrained, randint, setBackend, type HookedTransformer } from "../src/browser/index.js";
+import { medianMs } from "./forward-ms.js";
 import { randomGpt2Small } from "./random-model.js";
 
 export type PageModel = "toy-ioi" | "gpt2-small-random";
@@ -12,27 +13,16 @@ async function model(which: PageModel, toyIoiUrl: string): Promise<HookedTransfo
   return models[which]!;
 }
 
-/** Median forward time (ms) over at least `minReps` runs and `minMs` of running, after one warm-up run. */
-async function forwardMs(m: HookedTransformer, tokens: ReturnType<typeof randint>, minReps: number, minMs: number): Promise<number> {
-  await m.forward(tokens);
-  const times: number[] = [];
-  const start = performance.now();
-  while (times.length < minReps || (performance.now() - start < minMs && times.length < 50)) {
-    const t = performance.now();
-    await m.forward(tokens);
-    times.push(performance.now() - t);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
-}
-
 /** Forward times of one model on one backend for batches × 21 random tokens (seeded). */
 export async function timeForward(which: PageModel, backend: "wasm" | "js", batches: number[], opts: { toyIoiUrl: string; minReps: number; minMs: number }):
   Promise<Record<string, number>> {
   const m = await model(which, opts.toyIoiUrl);
   setBackend(backend);
   const out: Record<string, number> = {};
-  for (const b of batches) out[`${b}x21`] = await forwardMs(m, randint(0, m.cfg.dVocab, [b, 21]), opts.minReps, opts.minMs);
+  for (const b of batches) {
+    const tokens = randint(0, m.cfg.dVocab, [b, 21]);
+    out[`${b}x21`] = await medianMs(() => m.forward(tokens), opts.minReps, opts.minMs);
+  }
   return out;
 }
 

@@ -1,9 +1,12 @@
 // `npm run bench -- browser [--quick]`: tlens in headless Chromium (playwright-core, the system's Chromium). Times
 // the in-page forward pass of toy-ioi and of a GPT-2-small-shaped random model (1×21 and 8×21 tokens) on the wasm
-// kernels (one thread; and threaded, in a cross-origin isolated page) and on the js kernels, and compares the page's
-// toy-ioi logits with Node's. Speed is reported as ratios to the js kernels measured in the same browser; the last
-// line is `RESULT {json}` with `max_abs_err_vs_node`.
-import { HookedTransformer } from "../src/index.js";
+// kernels (one thread; and threaded, in a cross-origin isolated page) and on the js kernels, times the same forwards
+// in Node on the native backend, and compares the page's toy-ioi logits with Node's. Speed is reported as ratios to
+// the js kernels measured in the same browser and to native measured in the same run; the last line is
+// `RESULT {json}` with `max_abs_err_vs_node` and `<model>_<shape>_native_ms`.
+import { HookedTransformer, randint, setBackend } from "../src/index.js";
+import { medianMs } from "./forward-ms.js";
+import { randomGpt2Small } from "./random-model.js";
 import { openBrowserSession, type BrowserSession, type TlensModule } from "../test/browser/harness.js";
 import type * as BenchPage from "./browser-page.js";
 
@@ -44,10 +47,28 @@ async function measure(session: BrowserSession, backends: ("wasm" | "js")[], nod
   return { threads, err, times };
 }
 
+/** Node's native-backend forward times of toy-ioi and the GPT-2-small shape, [model][shape] in ms. */
+async function timeNative(toyIoi: HookedTransformer, quick: boolean): Promise<Record<string, Record<string, number>>> {
+  setBackend("native");
+  const times: Record<string, Record<string, number>> = {};
+  for (const which of MODELS) {
+    const m = which === "toy-ioi" ? toyIoi : randomGpt2Small();
+    times[which] = {};
+    for (const shape of SHAPES) {
+      const tokens = randint(0, m.cfg.dVocab, [Number(shape.split("x")[0]), 21]);
+      const ms = await medianMs(() => m.forward(tokens), 3, quick ? 0 : 1000);
+      times[which][shape] = ms;
+      console.log(`${which} ${shape} native (Node): ${ms.toFixed(1)} ms`);
+    }
+  }
+  return times;
+}
+
 export async function main(args: string[]): Promise<void> {
   const quick = args.includes("--quick");
   const node = await HookedTransformer.fromPretrained("toy-ioi");
   const nodeLogits = (await node.forward(PROMPT)).dataSync();
+  const native = await timeNative(node, quick);
   const extraEntries = { "bench-page": "bench/browser-page.ts" };
 
   const plainPage = await openBrowserSession({ extraEntries });
@@ -64,8 +85,17 @@ export async function main(args: string[]): Promise<void> {
     for (const [kernels, byShape] of Object.entries(byKernels)) {
       for (const shape of SHAPES) result[`${key}_${shape}_${kernels}_ms`] = Number(byShape[shape].toFixed(2));
     }
+    for (const shape of SHAPES) {
+      result[`${key}_${shape}_native_ms`] = Number(native[which][shape].toFixed(2));
+      const threads = byKernels.wasm[shape] / byKernels.wasm_mt[shape];
+      result[`${key}_${shape}_wasm_mt_speedup_vs_wasm`] = Number(threads.toFixed(3));
+      console.log(`${which} ${shape}: wasm_mt is ${threads.toFixed(2)}x the speed of wasm (1 thread)`);
+    }
     for (const kernels of ["wasm", "wasm_mt"]) {
       for (const shape of SHAPES) {
+        const vsNative = byKernels[kernels][shape] / native[which][shape];
+        result[`${key}_${shape}_${kernels}_vs_native`] = Number(vsNative.toFixed(3));
+        console.log(`${which} ${shape}: ${kernels} takes ${vsNative.toFixed(2)}x the native time`);
         const speedup = byKernels.js[shape] / byKernels[kernels][shape];
         result[`${key}_${shape}_${kernels}_speedup_vs_js`] = Number(speedup.toFixed(3));
         console.log(`${which} ${shape}: ${kernels} is ${speedup.toFixed(2)}x the speed of js`);
