@@ -108,10 +108,13 @@ async function fetchSafetensors(base: string, opts: FetchModelOptions): Promise<
   return new ShardedSafetensors(shards, SHARD_INDEX, CHECKED);
 }
 
-/** tokenizer.json (+ tokenizer_config.json) when the folder has them; else GPT-2's BPE for its vocabulary; else null. */
+/**
+ * GPT-2 folders: GPT-2's BPE for its vocabulary (no request, so a page sees no 404). Families: tokenizer.json
+ * (+ tokenizer_config.json) when served; else GPT-2's BPE for its vocabulary; else null (token ids only).
+ */
 async function fetchTokenizer(base: string, cfg: HookedTransformerConfig, opts: FetchModelOptions): Promise<Tokenizer | null> {
   const url = `${base}tokenizer.json`;
-  const json = await fetchOptional(url, opts);
+  const json = cfg.originalArchitecture === "GPT2LMHeadModel" ? null : await fetchOptional(url, opts);
   if (!json) return cfg.dVocab === 50257 ? gpt2Tokenizer() : null;
   const configUrl = `${base}tokenizer_config.json`;
   const config = await fetchOptional(configUrl, opts);
