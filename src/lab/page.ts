@@ -26,6 +26,25 @@ progress { width: 320px; }
 .muted { color: #666; font-size: 13px; }
 `;
 
+/** The attribution panel: it reads the patching panel's prompt pair and metric. */
+const ATTRIBUTION_PANEL = `<h2>Attribution patching</h2>
+<p class="muted">The same prompt pair and metric as the sweep above, estimated for every patch at once from one clean forward and one
+corrupted forward + backward (AtP: Σ (clean − corrupted activation) · gradient at the corrupted run), in the same units.
+Optionally the circuit: every edge between heads, MLPs, the input and the logits scored by EAP or EAP-IG.</p>
+<div class="row">
+  <label>circuit <select id="attr-circuit">
+    <option value="none">none</option>
+    <option value="eap">EAP</option>
+    <option value="eap-ig" selected>EAP-IG (5 steps)</option>
+  </select></label>
+  <label>top edges <input type="number" id="attr-top" value="50" min="1" style="width:6em"></label>
+  <button id="attr-run">Estimate</button>
+  <span id="attr-status" class="muted"></span>
+</div>
+<div data-testid="attribution-resid" id="attr-resid" class="figure"></div>
+<div data-testid="attribution-heads" id="attr-heads" class="figure"></div>
+<div data-testid="attribution-circuit" id="attr-circuit-view"></div>`;
+
 /** The page as served at `/`. */
 export function labPage(modelName: string): string {
   return `<!DOCTYPE html>
@@ -102,24 +121,7 @@ export function labPage(modelName: string): string {
 </div>
 <div data-testid="patching-result" id="patch-result" class="figure"></div>
 
-<h2>Attribution patching</h2>
-<p class="muted">The same prompt pair and metric as the sweep above, estimated for every patch at once from one clean forward and one
-corrupted forward + backward (AtP: Σ (clean − corrupted activation) · gradient at the corrupted run), in the same units.
-Optionally the circuit: every edge between heads, MLPs, the input and the logits scored by EAP or EAP-IG.</p>
-<div class="row">
-  <label>circuit <select id="attr-circuit">
-    <option value="none">none</option>
-    <option value="eap">EAP</option>
-    <option value="eap-ig" selected>EAP-IG (5 steps)</option>
-  </select></label>
-  <label>top edges <input type="number" id="attr-top" value="50" min="1" style="width:6em"></label>
-  <button id="attr-run">Estimate</button>
-  <span id="attr-status" class="muted"></span>
-</div>
-<div data-testid="attribution-resid" id="attr-resid" class="figure"></div>
-<div data-testid="attribution-heads" id="attr-heads" class="figure"></div>
-<div data-testid="attribution-circuit" id="attr-circuit-view"></div>
-
+${ATTRIBUTION_PANEL}
 <h2>IOI prompts</h2>
 <p class="muted">Pairs from the IOI dataset generator: the corrupted prompt has all three names replaced by fresh ones; the answer is the
 indirect object, the other the subject. “Use” puts a pair into the prompt box and the patching panels.</p>
