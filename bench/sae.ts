@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { getBackend, HookedTransformer, Tensor } from "../src/index.js";
 import { evaluateSae } from "../src/sae/train/evaluate.js";
 import { initSaeParams } from "../src/sae/train/params.js";
+import { saeOfParams } from "../src/sae/train/save.js";
 import { SaeStep } from "../src/sae/train/sae-step.js";
 import { Adam } from "../src/sae/train/adam.js";
 import { applyUpdate, trainSae } from "../src/sae/train/trainer.js";
@@ -45,7 +46,7 @@ export async function main(args: string[]): Promise<void> {
     lr: 3e-3, lrWarmUpSteps: 10, lrDecaySteps: 20, normalizeActivations: "expected_average_only_in", logEvery: 50,
     onLog: (e) => console.log(`step ${e.step}: mse ${e.mse.toFixed(3)} L0 ${e.l0.toFixed(1)} var.expl. ${e.varianceExplained.toFixed(3)} dead ${(100 * e.deadFraction).toFixed(1)}%`),
   });
-  const ev = await evaluateSae(model, sae.params, sae.options.sparsity, HOOK, heldOut);
+  const ev = await evaluateSae(model, saeOfParams(sae.params, sae.options.sparsity, HOOK), heldOut);
   const dead = sae.featureFrequency.filter((f) => f === 0).length / sae.params.dSae;
   const ms = await stepMs(10);
   const torch = torchReference(10, "torch_sae.py", ["64", "512", String(BATCH), "5"]);

@@ -9,7 +9,8 @@ import { readSafetensorsFile } from "../../src/loading/safetensors-file.js";
 import { ActivationStore, hookLayer } from "../../src/sae/train/activation-store.js";
 import { learningRate, resolveTrainOptions, sparsityAt } from "../../src/sae/train/config.js";
 import { evaluateSae } from "../../src/sae/train/evaluate.js";
-import { saveSaeLens } from "../../src/sae/train/save.js";
+import { saeOfParams, saveTrainedSae } from "../../src/sae/train/save.js";
+import { loadSaeFromDisk } from "../../src/sae/formats/saelens.js";
 import { trainSae } from "../../src/sae/train/trainer.js";
 
 const MODEL = fileURLToPath(new URL("../../../shared/models/stories260K", import.meta.url));
@@ -66,7 +67,7 @@ describe("trainSae", () => {
     expect(sae.log.length).toBe(6);
     expect(logs[logs.length - 1]).toBeGreaterThan(logs[0]);
     expect(sae.final.l0).toBeLessThanOrEqual(8);
-    const ev = await evaluateSae(model, sae.params, sae.options.sparsity, HOOK, tokens);
+    const ev = await evaluateSae(model, saeOfParams(sae.params, sae.options.sparsity, HOOK), tokens);
     // scale folded into the weights: the SAE works on raw activations
     expect(ev.varianceExplained).toBeGreaterThan(0.7);
     expect(ev.l0).toBeLessThanOrEqual(8);
@@ -74,9 +75,13 @@ describe("trainSae", () => {
     expect(ev.ceLossRecovered).toBeGreaterThan(0.5);
     expect(ev.ceLossRecovered).toBeLessThan(1.05);
     const dir = mkdtempSync(join(tmpdir(), "tlens-sae-"));
-    await saveSaeLens(sae, dir, { modelName: "stories260K", contextSize: 32 });
+    await saveTrainedSae(sae, dir, { modelName: "stories260K", contextSize: 32 });
     const cfg = JSON.parse(readFileSync(join(dir, "cfg.json"), "utf8")) as Record<string, unknown>;
-    expect(cfg).toMatchObject({ architecture: "topk", d_in: 64, d_sae: 256, hook_name: HOOK, hook_layer: 1, k: 8, activation_fn_str: "topk", normalize_activations: "none", apply_b_dec_to_input: true });
+    expect(cfg).toMatchObject({ architecture: "topk", d_in: 64, d_sae: 256, k: 8, normalize_activations: "none", apply_b_dec_to_input: true,
+      metadata: { hook_name: HOOK, model_name: "stories260K", context_size: 32 } });
+    // loads back through the SAE class and reconstructs as the trained weights do
+    const loaded = await loadSaeFromDisk(dir);
+    expect(loaded.sae.cfg.k).toBe(8);
     const weights = (await readSafetensorsFile(join(dir, "sae_weights.safetensors"))).tensors;
     expect(weights.get("W_enc")!.shape).toEqual([64, 256]);
     expect(weights.get("W_dec")!.shape).toEqual([256, 64]);
