@@ -7,3 +7,5 @@ export { SaeError } from "./errors.js";
 export { loadSaeFromDisk, saveSae, saeFromSaeLens, saeLensFiles, SAE_CFG_FILE, SAE_WEIGHTS_FILE, SAE_SPARSITY_FILE, type LoadedSae } from "./formats/saelens.js";
 export { HookedSAETransformer, type AddSaeOptions, type WithSaesOptions, type SaeHookOptions, type SaeCacheOptions } from "./hooked-sae-transformer.js";
 export { hookWidth } from "./hook-width.js";
+// training (src/sae/train, helper saetrain)
+export * from "./train/index.js";
