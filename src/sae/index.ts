@@ -9,3 +9,5 @@ export { HookedSAETransformer, type AddSaeOptions, type WithSaesOptions, type Sa
 export { hookWidth } from "./hook-width.js";
 // training (src/sae/train, helper saetrain)
 export * from "./train/index.js";
+// feature analysis (src/sae/features, helper saetrain)
+export * from "./features/index.js";
