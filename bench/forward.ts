@@ -35,7 +35,7 @@ function numThreads(): number {
 }
 
 /** Runs bench/reference/<script> (PyTorch) with reps; its last stdout line is a JSON object. */
-export function torchReference(reps: number, script = "torch_forward.py"): Record<string, number | string> | null {
+export function torchReference(reps: number, script = "torch_forward.py", extra: readonly string[] = []): Record<string, number | string> | null {
   const path = fileURLToPath(new URL(`./reference/${script}`, import.meta.url));
   // Debian's python3-torch lives under /usr/bin/python3, which may not be the python3 on PATH
   const python = ["python3", "/usr/bin/python3"].find((py) => spawnSync(py, ["-c", "import torch"]).status === 0);
@@ -43,7 +43,7 @@ export function torchReference(reps: number, script = "torch_forward.py"): Recor
     console.log("PyTorch not available (python3 -c 'import torch' failed): skipping the reference column");
     return null;
   }
-  const res = spawnSync(python, [path, String(reps)], { encoding: "utf8", maxBuffer: 1 << 20, env: { ...process.env, TLENS_NUM_THREADS: String(numThreads()) } });
+  const res = spawnSync(python, [path, String(reps), ...extra], { encoding: "utf8", maxBuffer: 1 << 20, env: { ...process.env, TLENS_NUM_THREADS: String(numThreads()) } });
   if (res.status !== 0) {
     console.log(`PyTorch reference failed: ${res.stderr.split("\n").slice(-3).join(" ")}`);
     return null;

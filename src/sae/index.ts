@@ -11,3 +11,7 @@ export { loadSae, GEMMA_SCOPE_FILE, type LoadSaeOptions } from "./formats/load.j
 export { saeFromGemmaScope, saeFromNpz, gemmaScopeHookName, type GemmaScopeOptions } from "./formats/gemma-scope.js";
 export { saeFromOpenAi, saeFromDictionaryLearning } from "./formats/converted.js";
 export { parseNpy, parseNpz } from "./formats/npy.js";
+// training (src/sae/train)
+export * from "./train/index.js";
+// feature analysis (src/sae/features)
+export * from "./features/index.js";

@@ -1,0 +1,221 @@
+// One SAE training step, forward and backward written out over GEMMs (the SAE's gradient is five products and a
+// few elementwise passes, no general autodiff needed), into buffers reused from step to step:
+//   xc   = x − b_dec                                   [batch, d_in]
+//   pre  = xc · W_enc + b_enc                          [batch, d_sae]
+//   f    = relu(pre)  (TopK: relu of the k largest)    [batch, d_sae]
+//   xhat = f · W_dec + b_dec                           [batch, d_in]
+//   loss = mean_b Σ_d (xhat − x)² + λ · mean_b Σ_j f_j ‖W_dec[j]‖   (SAELens's standard; TopK: MSE only)
+import { TlensError } from "../../errors.js";
+import { gemm } from "./gemm.js";
+import { rowNorm, type SaeParams } from "./params.js";
+
+export type Sparsity = { kind: "l1"; coefficient: number } | { kind: "topk"; k: number };
+
+/** What one step measured (over its batch). */
+export interface StepStats {
+  /** mean over the batch of Σ_d (xhat − x)² */
+  mse: number;
+  /** mean over the batch of Σ_j f_j ‖W_dec[j]‖ (the L1 term before the coefficient) */
+  l1: number;
+  /** mean number of active features per example */
+  l0: number;
+  /** 1 − Σ (xhat − x)² / Σ (x − mean_b x)² */
+  varianceExplained: number;
+}
+
+/** The gradients, one per parameter, same layouts. */
+export interface SaeGrads {
+  W_enc: Float32Array;
+  W_dec: Float32Array;
+  b_enc: Float32Array;
+  b_dec: Float32Array;
+}
+
+export class SaeStep {
+  readonly grads: SaeGrads;
+  private readonly xc: Float32Array;
+  private readonly pre: Float32Array;
+  private readonly f: Float32Array;
+  private readonly xhat: Float32Array;
+  private readonly df: Float32Array;
+  private readonly decNorm: Float32Array;
+  private readonly scratch: Float32Array;
+  /** Σ_b f [d_sae] */
+  private readonly fSum: Float32Array;
+  /** per example Σ_d (xhat − x)² of the last step [batch] */
+  readonly exampleLoss: Float32Array;
+
+  constructor(readonly p: SaeParams, readonly batch: number) {
+    const { dIn, dSae } = p;
+    this.grads = { W_enc: new Float32Array(dIn * dSae), W_dec: new Float32Array(dSae * dIn), b_enc: new Float32Array(dSae), b_dec: new Float32Array(dIn) };
+    this.xc = new Float32Array(batch * dIn);
+    this.pre = new Float32Array(batch * dSae);
+    this.f = new Float32Array(batch * dSae);
+    this.xhat = new Float32Array(batch * dIn);
+    this.df = new Float32Array(batch * dSae);
+    this.decNorm = new Float32Array(dSae);
+    this.scratch = new Float32Array(dSae);
+    this.fSum = new Float32Array(dSae);
+    this.exampleLoss = new Float32Array(batch);
+  }
+
+  /** Forward and backward on x [batch, d_in] (row-major); fills `grads`, adds each feature's firing count to
+   *  `fired` [d_sae], and returns the batch's statistics. */
+  run(x: Float32Array, sparsity: Sparsity, fired: Float64Array): StepStats {
+    const { dIn, dSae, W_enc, W_dec, b_dec } = this.p;
+    const B = this.batch;
+    if (x.length !== B * dIn) throw new TlensError(`SaeStep: expected a batch of ${B} × ${dIn} values, got ${x.length}`);
+    for (let b = 0; b < B; b++) for (let i = 0; i < dIn; i++) this.xc[b * dIn + i] = x[b * dIn + i] - b_dec[i];
+    gemm(this.pre, { data: this.xc, rows: B, cols: dIn }, { data: W_enc, rows: dIn, cols: dSae });
+    for (let j = 0; j < dSae; j++) this.decNorm[j] = rowNorm(W_dec, j, dIn);
+    const l0 = this.activate(sparsity, fired);
+    gemm(this.xhat, { data: this.f, rows: B, cols: dSae }, { data: W_dec, rows: dSae, cols: dIn });
+    const stats = this.reconstructionGrad(x);
+    const l1 = this.featureGrad(sparsity);
+    this.parameterGrads(sparsity);
+    return { ...stats, l1, l0 };
+  }
+
+  /** pre += b_enc; f = relu(pre), or for TopK relu of each row's k largest (others 0). Returns the mean L0. */
+  private activate(sparsity: Sparsity, fired: Float64Array): number {
+    const { dSae, b_enc } = this.p;
+    const { pre, f } = this;
+    const k = sparsity.kind === "topk" ? sparsity.k : 0;
+    let active = 0;
+    for (let b = 0; b < this.batch; b++) {
+      const row = b * dSae;
+      if (k === 0) {
+        active += reluRow(pre, f, row, dSae, b_enc, fired);
+        continue;
+      }
+      for (let j = 0; j < dSae; j++) pre[row + j] += b_enc[j];
+      // TopK keeps exactly k: of the values equal to the cut, as many as needed, in index order
+      const cut = Math.max(kthLargest(pre, row, dSae, k, this.scratch), 0);
+      let ties = k - countAbove(pre, row, dSae, cut);
+      for (let j = 0; j < dSae; j++) {
+        const v = pre[row + j];
+        if (v > cut || (v === cut && v > 0 && ties-- > 0)) {
+          f[row + j] = v;
+          fired[j]++;
+          active++;
+        } else f[row + j] = 0;
+      }
+    }
+    return active / this.batch;
+  }
+
+  /** The MSE's statistics; xhat becomes dL/dxhat = 2 (xhat − x) / batch, exampleLoss each example's error. */
+  private reconstructionGrad(x: Float32Array): Omit<StepStats, "l0" | "l1"> {
+    const { dIn, b_dec } = this.p;
+    const B = this.batch, xhat = this.xhat;
+    const mean = new Float64Array(dIn);
+    for (let b = 0; b < B; b++) for (let i = 0; i < dIn; i++) mean[i] += x[b * dIn + i] / B;
+    let err = 0, total = 0;
+    for (let b = 0; b < B; b++) {
+      let e = 0;
+      for (let i = 0; i < dIn; i++) {
+        const k = b * dIn + i;
+        const r = xhat[k] + b_dec[i] - x[k];
+        e += r * r;
+        total += (x[k] - mean[i]) ** 2;
+        xhat[k] = (2 * r) / B;
+      }
+      this.exampleLoss[b] = e;
+      err += e;
+    }
+    return { mse: err / B, varianceExplained: total > 0 ? 1 - err / total : 0 };
+  }
+
+  /** df = dL/dpre (masked by the active features), with b_enc's gradient Σ_b df and Σ_b f in fSum; returns the
+   *  mean weighted L1. */
+  private featureGrad(sparsity: Sparsity): number {
+    const { dIn, dSae, W_dec } = this.p;
+    const B = this.batch, { f, df, decNorm, fSum } = this, gb = this.grads.b_enc;
+    gemm(df, { data: this.xhat, rows: B, cols: dIn }, { data: W_dec, rows: dSae, cols: dIn, t: true });
+    const lambda = sparsity.kind === "l1" ? sparsity.coefficient / B : 0;
+    gb.fill(0);
+    fSum.fill(0);
+    let l1 = 0;
+    for (let b = 0; b < B; b++) {
+      const row = b * dSae;
+      for (let j = 0; j < dSae; j++) {
+        // branch-free: v = 0 for an inactive feature, whose df is zeroed by the mask
+        const v = f[row + j], n = decNorm[j];
+        const g = v > 0 ? df[row + j] + lambda * n : 0;
+        l1 += v * n;
+        df[row + j] = g;
+        gb[j] += g;
+        fSum[j] += v;
+      }
+    }
+    return l1 / B;
+  }
+
+  /** Gradients of W_enc, b_enc, W_dec and b_dec from dxhat (in xhat) and dpre (in df). */
+  private parameterGrads(sparsity: Sparsity): void {
+    const { dIn, dSae, W_enc, W_dec } = this.p;
+    const B = this.batch, g = this.grads, { f, df, decNorm } = this;
+    gemm(g.W_enc, { data: this.xc, rows: B, cols: dIn, t: true }, { data: df, rows: B, cols: dSae });
+    gemm(g.W_dec, { data: f, rows: B, cols: dSae, t: true }, { data: this.xhat, rows: B, cols: dIn });
+    // b_dec enters twice: + b_dec in xhat, − b_dec in xc (dL/db_dec −= W_enc · Σ_b dpre)
+    g.b_dec.fill(0);
+    for (let b = 0; b < B; b++) for (let i = 0; i < dIn; i++) g.b_dec[i] += this.xhat[b * dIn + i];
+    for (let i = 0; i < dIn; i++) {
+      let s = 0;
+      for (let j = 0; j < dSae; j++) s += W_enc[i * dSae + j] * g.b_enc[j];
+      g.b_dec[i] -= s;
+    }
+    if (sparsity.kind !== "l1") return;
+    // the L1 term's weights ‖W_dec[j]‖: d/dW_dec[j] = (λ/B Σ_b f_bj) W_dec[j] / ‖W_dec[j]‖
+    const lambda = sparsity.coefficient / B;
+    for (let j = 0; j < dSae; j++) {
+      const c = decNorm[j] > 0 ? (lambda * this.fSum[j]) / decNorm[j] : 0;
+      for (let i = 0; i < dIn; i++) g.W_dec[j * dIn + i] += c * W_dec[j * dIn + i];
+    }
+  }
+}
+
+/** One row of the ReLU: pre += b_enc, f = max(pre, 0), fired counts; returns the row's L0. */
+function reluRow(pre: Float32Array, f: Float32Array, row: number, n: number, bias: Float32Array, fired: Float64Array): number {
+  let active = 0;
+  for (let j = 0; j < n; j++) {
+    const v = pre[row + j] + bias[j];
+    pre[row + j] = v;
+    const on = v > 0 ? 1 : 0;
+    f[row + j] = v * on;
+    fired[j] += on;
+    active += on;
+  }
+  return active;
+}
+
+function countAbove(v: Float32Array, start: number, n: number, cut: number): number {
+  let c = 0;
+  for (let j = start; j < start + n; j++) if (v[j] > cut) c++;
+  return c;
+}
+
+/** The k-th largest of v[start .. start + n) (quickselect on a copy in scratch). */
+export function kthLargest(v: Float32Array, start: number, n: number, k: number, scratch: Float32Array): number {
+  if (k < 1 || k > n) throw new TlensError(`TopK: k = ${k} must lie in 1..${n}`);
+  const a = scratch;
+  for (let j = 0; j < n; j++) a[j] = v[start + j];
+  let lo = 0, hi = n - 1;
+  const target = k - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] > pivot) i++;
+      while (a[j] < pivot) j--;
+      if (i <= j) {
+        const t = a[i]; a[i] = a[j]; a[j] = t;
+        i++; j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else break;
+  }
+  return a[target];
+}
