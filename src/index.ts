@@ -3,3 +3,4 @@
 export * from "./api.js";
 export * as loading from "./loading/index.js";
 export * as viz from "./viz/index.js";
+export * as jobs from "./jobs/index.js";
