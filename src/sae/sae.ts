@@ -170,7 +170,7 @@ export class SAE {
     return this.point("hook_sae_acts_post").run(this.activate(pre, input.saeIn), ctx);
   }
 
-  /** [..., d_sae]: sae_in @ W_enc + b_enc; gated: the magnitude path sae_in @ (W_enc ⊙ exp(r_mag)) + b_mag. */
+  /** `[..., d_sae]`: sae_in @ W_enc + b_enc; gated: the magnitude path sae_in @ (W_enc ⊙ exp(r_mag)) + b_mag. */
   private preActs(saeIn: Tensor): Tensor {
     if (this.cfg.architecture === "gated") return saeIn.matmul(this.W_enc.mul((this.r_mag as Tensor).exp())).add(this.b_mag as Tensor);
     return saeIn.matmul(this.W_enc).add(this.b_enc as Tensor);

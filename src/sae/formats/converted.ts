@@ -26,7 +26,7 @@ export function saeFromOpenAi(sd: ReadonlyMap<string, Tensor>, opts: Options): S
 }
 
 /** dictionary_learning's AutoEncoder (encoder.weight [d_sae, d_in], encoder.bias, decoder.weight [d_in, d_sae], bias
- *  [d_in]: f = ReLU(enc(x − bias)), x̂ = dec(f) + bias) and AutoEncoderTopK (b_dec for bias, and `k`). */
+ *  `[d_in]`: f = ReLU(enc(x − bias)), x̂ = dec(f) + bias) and AutoEncoderTopK (b_dec for bias, and `k`). */
 export function saeFromDictionaryLearning(sd: ReadonlyMap<string, Tensor>, opts: Options): SAE {
   const enc = need(sd, "encoder.weight", "dictionary_learning");
   const [dSae, dIn] = enc.shape;
