@@ -27,6 +27,24 @@ describe("maskAttentionScores", () => {
     expect(out.storage).not.toBe(scores.storage);
     expect(() => maskAttentionScores(scores, true, tensor([[1, 1]], undefined, "int32"))).toThrow(ShapeError);
   });
+
+  it("consumeInput masks a whole contiguous tensor in place, but copies a view or a tensor that needs a gradient", () => {
+    const expected = maskAttentionScores(randn([2, 2, 3, 3], gen(3)), true, null);
+    const own = randn([2, 2, 3, 3], gen(3));
+    const inPlace = maskAttentionScores(own, true, null, null, { consumeInput: true });
+    expect(inPlace).toBe(own);
+    expect(inPlace.equal(expected)).toBe(true);
+    const whole = randn([2, 2, 3, 3], gen(3));
+    const view = whole.narrow(0, 1, 1); // offset into its storage: fillMasked would write the wrong rows
+    const fromView = maskAttentionScores(view, true, null, null, { consumeInput: true });
+    expect(fromView).not.toBe(view);
+    expect(fromView.equal(expected.narrow(0, 1, 1))).toBe(true);
+    expect(whole.get(1, 0, 0, 2).item()).not.toBe(-Infinity);
+    const leaf = randn([1, 1, 2, 2], gen(4)).requiresGrad_();
+    const masked = maskAttentionScores(leaf, true, null, null, { consumeInput: true });
+    expect(masked).not.toBe(leaf);
+    expect(leaf.get(0, 0, 0, 1).item()).not.toBe(-Infinity);
+  });
 });
 
 describe("softmaxOrZero", () => {

@@ -11,13 +11,18 @@ import { trackLayerNorm, trackMask, trackRotary } from "./autograd/vjp-nn.js";
  *  (query i sees keys ≤ i + (k - q), the k - q earlier keys being a KV cache's) when `causal`, and on padded keys
  *  (keyMask [batch, k], 0 = padding). `window` (local attention, causal only): query i also sees no key more than
  *  window - 1 before it, i.e. keys i - window < j ≤ i (TL's triu(tril(ones), 1 - window_size), HF's sliding window).
- *  TransformerLens's masked hook_attn_scores. */
-export function maskAttentionScores(scores: Tensor, causal: boolean, keyMask: Tensor | null, window: number | null = null): Tensor {
+ *  TransformerLens's masked hook_attn_scores. `consumeInput`: the caller never reads `scores` again, so a
+ *  contiguous input that no gradient flows through is masked in place (the forward's fresh scores: one copy of
+ *  [batch, head, q, k] less per layer). */
+export function maskAttentionScores(scores: Tensor, causal: boolean, keyMask: Tensor | null, window: number | null = null,
+  { consumeInput = false }: { consumeInput?: boolean } = {}): Tensor {
   const [batch, heads, qLen, kLen] = scores.shape;
   if (keyMask && (keyMask.ndim !== 2 || keyMask.shape[0] !== batch || keyMask.shape[1] !== kLen)) {
     throw new ShapeError(`maskAttentionScores: the key mask has shape [${keyMask.shape}], expected [${batch}, ${kLen}]`);
   }
-  const out = scores.clone();
+  // fillMasked writes the storage from index 0: only a tensor that is its whole storage qualifies
+  const inPlace = consumeInput && scores.isContiguous() && scores.offset === 0 && scores.storage.data.length === scores.numel && !needsGrad(scores);
+  const out = inPlace ? scores : scores.clone();
   if (!causal && !keyMask) return out;
   const mask = keyMask ? keyMask.to("int32").contiguous().dataSync() : null;
   const fill = (t: Tensor, value: number): void => fillMasked(t.storage.data, [batch, heads, qLen, kLen], causal, window, mask, value);

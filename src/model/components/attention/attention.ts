@@ -154,7 +154,7 @@ export class Attention implements QkvWeights, HookOrders {
     // [batch, head, q, d_head] @ [batch, head, d_head, k] → [batch, head, q, k]
     const scaled = q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)).div_(this.attnScale);
     const raw = this.scoresSoftCap === null ? scaled : softCap(scaled, this.scoresSoftCap);
-    const scores = await hook("hook_attn_scores", this.causal ? maskAttentionScores(raw, true, masking.attentionMask, this.window) : raw);
+    const scores = await hook("hook_attn_scores", this.causal ? maskAttentionScores(raw, true, masking.attentionMask, this.window, { consumeInput: true }) : raw);
     const pattern = await hook("hook_pattern", softmaxOrZero(scores));
     // [batch, head, q, k] @ [batch, head, k, d_head] → [batch, q, head, d_head]
     return this.outputFromZ(pattern.matmul(v.permute(0, 2, 1, 3)).permute(0, 2, 1, 3).contiguous(), ctx);
