@@ -7,3 +7,7 @@ export {
   type FeatureDensities, type Histogram, type QuantileGroup, type QuantileGroupOptions,
 } from "./distribution.js";
 export { featureAttribution, type FeatureAttribution } from "./attribution.js";
+export {
+  saeDashboardData, mostActiveFeatures,
+  type SaeDashboardData, type DashboardFeature, type DashboardExample, type DashboardOptions,
+} from "./dashboard-data.js";
