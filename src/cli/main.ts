@@ -7,6 +7,7 @@ import { parseFlags, stringFlag } from "./args.js";
 import { describeError } from "./errors.js";
 import { ioiCommand } from "./ioi.js";
 import { circuitCommand } from "./circuit.js";
+import { saeCommand } from "./sae.js";
 import { labCommand } from "../lab/command.js";
 import { sweepCommand } from "./sweep.js";
 import { workerCommand } from "./worker.js";
@@ -18,6 +19,7 @@ commands:
                                        IOI analysis of a model (default toy-ioi): <dir>/index.html, a
                                        self-contained report, and <dir>/results.json (tlens ioi --help)
   circuit [--model M] [--task ioi] [--method eap-ig] [--out <dir>]   edge attribution circuit report (tlens circuit --help)
+  sae [--model M] [--sae DIR] [--hook H] [--out <dir>]   sae_vis-style SAE feature dashboard (tlens sae --help)
   lab [--model <name|dir>] [--port N] [--host 127.0.0.1]
                                        the web lab on http://127.0.0.1:8765/ (tlens lab --help)
   sweep SPEC.json --out result.json [--workers N | --queue URL]   a patching sweep job, sharded (tlens sweep --help)
@@ -85,6 +87,9 @@ function main(args: string[]): number {
     case "worker": void workerCommand(argv.slice(1)).then((code) => { process.exitCode = code; }); return 0;
     case "circuit":
       settle("circuit", circuitCommand(argv.slice(1)), verbose);
+      return 0;
+    case "sae":
+      settle("sae", saeCommand(argv.slice(1)), verbose);
       return 0;
     case "lab":
       settle("lab", labCommand(argv.slice(1)), verbose);

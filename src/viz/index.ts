@@ -20,3 +20,4 @@ export { ioiReport } from "./ioi-report.js";
 export { RdBu } from "./colors.js";
 export { circuitViewer, type CircuitViewerOptions } from "./circuit.js";
 export { faithfulnessCurve, attributionScatter, type FaithfulnessData, type AttributionScatterData } from "./attribution-figures.js";
+export { saeDashboard, saeDashboardHtml } from "./sae-dashboard.js";

@@ -2,8 +2,9 @@
 // "top activations"), plus its density (the fraction of tokens where it fires).
 import { TlensError } from "../../errors.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
-import { noGrad, type Tensor } from "../../tensor/index.js";
+import { Tensor } from "../../tensor/index.js";
 import type { SAE } from "../sae.js";
+import { encodeDataset } from "./encode-dataset.js";
 
 export interface FeatureExample {
   row: number;
@@ -29,30 +30,42 @@ export interface FeatureActivations {
 
 /** The feature's activations over token rows [rows, ctx], the SAE encoding its hook's activations. */
 export async function featureActivations(model: HookedTransformer, sae: SAE, tokens: Tensor, feature: number): Promise<FeatureActivations> {
-  if (!Number.isInteger(feature) || feature < 0 || feature >= sae.cfg.dSae) throw new TlensError(`featureActivations: feature ${feature} is outside 0..${sae.cfg.dSae - 1}`);
+  return (await featuresActivations(model, sae, tokens, [feature]))[0];
+}
+
+/** featureActivations of several features from one pass over the dataset. */
+export async function featuresActivations(model: HookedTransformer, sae: SAE, tokens: Tensor, features: readonly number[]): Promise<FeatureActivations[]> {
+  for (const f of features) {
+    if (!Number.isInteger(f) || f < 0 || f >= sae.cfg.dSae) throw new TlensError(`featureActivations: feature ${f} is outside 0..${sae.cfg.dSae - 1}`);
+  }
   const [rows, ctx] = tokens.shape;
-  let f: Tensor | null = null;
-  await noGrad(async () => {
-    const [, cache] = await model.runWithCache(tokens, { namesFilter: [sae.cfg.hookName] });
-    f = (await sae.encode(cache.get(sae.cfg.hookName))).get(":", ":", feature).contiguous(); // [rows, ctx]
+  const out = features.map((feature) => ({ feature, acts: new Float32Array(rows * ctx), rows, ctx, density: 0 }));
+  const index = Tensor.fromTypedArray(Int32Array.from(features), [features.length]);
+  await encodeDataset(model, sae, tokens, (acts, row) => {
+    const picked = acts.get(":", ":", index).permute(2, 0, 1).contiguous().dataSync() as Float32Array; // [features, chunk, ctx]
+    const n = acts.shape[0] * ctx;
+    out.forEach((fa, j) => fa.acts.set(picked.subarray(j * n, (j + 1) * n), row * ctx));
   });
-  const acts = Float32Array.from((f as unknown as Tensor).dataSync() as Float32Array);
-  const density = acts.reduce((n, v) => n + (v > 0 ? 1 : 0), 0) / acts.length;
-  return { feature, acts, rows, ctx, density };
+  for (const fa of out) fa.density = fa.acts.reduce((n, v) => n + (v > 0 ? 1 : 0), 0) / fa.acts.length;
+  return out;
+}
+
+/** The example at flat index `i` of fa.acts (row-major [rows, ctx]): `before` tokens of context before, `after` after.
+ *  `ids` are the dataset's token ids, flat [rows, ctx]. */
+export function exampleAt(fa: FeatureActivations, ids: ArrayLike<number>, i: number, before: number, after: number): FeatureExample {
+  const row = Math.floor(i / fa.ctx), pos = i % fa.ctx;
+  const start = Math.max(0, pos - before), end = Math.min(fa.ctx, pos + after + 1);
+  const base = row * fa.ctx;
+  return {
+    row, pos, activation: fa.acts[i], start,
+    tokens: Array.from({ length: end - start }, (_, j) => Number(ids[base + start + j])),
+    acts: Array.from(fa.acts.subarray(base + start, base + end)),
+  };
 }
 
 /** The k largest activations (> 0) with `before` tokens of context before and `after` after. */
 export function topExamples(fa: FeatureActivations, tokens: Tensor, k = 10, before = 8, after = 2): FeatureExample[] {
   const ids = tokens.contiguous().dataSync();
   const order = Array.from(fa.acts.keys()).filter((i) => fa.acts[i] > 0).sort((a, b) => fa.acts[b] - fa.acts[a]).slice(0, k);
-  return order.map((i) => {
-    const row = Math.floor(i / fa.ctx), pos = i % fa.ctx;
-    const start = Math.max(0, pos - before), end = Math.min(fa.ctx, pos + after + 1);
-    const base = row * fa.ctx;
-    return {
-      row, pos, activation: fa.acts[i], start,
-      tokens: Array.from(ids.subarray(base + start, base + end), Number),
-      acts: Array.from(fa.acts.subarray(base + start, base + end)),
-    };
-  });
+  return order.map((i) => exampleAt(fa, ids, i, before, after));
 }
