@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { attribution, HookedTransformer, viz } from "../../src/index.js";
+import { withOfflineReport } from "./report-page.js";
+import { attribution, HookedTransformer } from "../../src/index.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -53,25 +54,12 @@ describe("tlens circuit --model toy-ioi --task ioi --method eap-ig", () => {
 
   it("the report renders offline in Chromium with no console errors", async () => {
     expect(run.status).toBe(0);
-    const browser = await viz.launchChromium();
-    try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      const errors: string[] = [];
-      const requests: string[] = [];
-      page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-      page.on("pageerror", (e) => errors.push(e.message));
-      page.on("request", (r) => requests.push(r.url()));
-      const url = `file://${join(out, "index.html")}`;
-      await page.goto(url);
-      await page.waitForFunction(() => Array.from(document.querySelectorAll("[data-tlens-item]")).every((e) => e.hasAttribute("data-rendered")), undefined, { timeout: 60_000 });
-      const states = await page.$$eval("[data-tlens-item]", (els) => els.map((e) => e.getAttribute("data-rendered")));
+    await withOfflineReport(out, async ({ url, errors, requests, states }) => {
       expect(states.length).toBeGreaterThanOrEqual(5);
       expect(states.every((s) => s === "1")).toBe(true);
       expect(errors).toEqual([]);
       expect(requests.filter((u) => u !== url)).toEqual([]);
-    } finally {
-      await browser.close();
-    }
+    });
   }, 120_000);
 
   it("refuses a bad task or method with a one-line error", () => {

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { HookedTransformer, detectHead, ovCopyingScore, viz } from "../../src/index.js";
+import { withOfflineReport } from "./report-page.js";
+import { HookedTransformer, detectHead, ovCopyingScore } from "../../src/index.js";
 import { ioiHeadDla } from "../../src/analysis/ioi-circuit.js";
 import { makeIoiData } from "../../src/analysis/ioi/index.js";
 
@@ -107,26 +108,13 @@ describe("tlens ioi on toy-ioi", () => {
 
   it("the report opens offline in Chromium: every item drawn, no errors, no requests", async () => {
     expect(run.status).toBe(0);
-    const browser = await viz.launchChromium();
-    try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      const errors: string[] = [];
-      const requests: string[] = [];
-      page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-      page.on("pageerror", (e) => errors.push(e.message));
-      page.on("request", (r) => requests.push(r.url()));
-      const url = `file://${join(out, "index.html")}`;
-      await page.goto(url);
-      await page.waitForFunction(() => Array.from(document.querySelectorAll("[data-tlens-item]")).every((e) => e.hasAttribute("data-rendered")), undefined, { timeout: 60_000 });
-      const states = await page.$$eval("[data-tlens-item]", (els) => els.map((e) => e.getAttribute("data-rendered")));
+    await withOfflineReport(out, async ({ page, url, errors, requests, states }) => {
       expect(states.length).toBeGreaterThan(15);
       expect(states.every((s) => s === "1")).toBe(true);
       expect(await page.$$eval(".tlv-thumb", (e) => e.length)).toBeGreaterThan(16);
       expect(errors).toEqual([]);
       expect(requests.filter((u) => u !== url)).toEqual([]);
-    } finally {
-      await browser.close();
-    }
+    });
   });
 });
 

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { HookedTransformer, viz } from "../../src/index.js";
+import { withOfflineReport } from "./report-page.js";
+import { HookedTransformer } from "../../src/index.js";
 import { IOIDataset } from "../../src/datasets/ioi.js";
 import type { SaeDashboardData } from "../../src/sae/features/dashboard-data.js";
 import { featureDensities } from "../../src/sae/features/distribution.js";
@@ -53,18 +54,7 @@ describe("tlens sae --model toy-ioi (shipped SAE)", () => {
 
   it("the dashboard renders offline in Chromium with no console errors", async () => {
     expect(run.status).toBe(0);
-    const browser = await viz.launchChromium();
-    try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      const errors: string[] = [];
-      const requests: string[] = [];
-      page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-      page.on("pageerror", (e) => errors.push(e.message));
-      page.on("request", (r) => requests.push(r.url()));
-      const url = `file://${join(out, "index.html")}`;
-      await page.goto(url);
-      await page.waitForFunction(() => Array.from(document.querySelectorAll("[data-tlens-item]")).every((e) => e.hasAttribute("data-rendered")), undefined, { timeout: 60_000 });
-      const states = await page.$$eval("[data-tlens-item]", (els) => els.map((e) => e.getAttribute("data-rendered")));
+    await withOfflineReport(out, async ({ page, url, errors, requests, states }) => {
       expect(states.length).toBe(3); // the density histogram and one activation histogram per feature
       expect(states.every((s) => s === "1")).toBe(true);
       const top = json.features[0].top;
@@ -73,9 +63,7 @@ describe("tlens sae --model toy-ioi (shipped SAE)", () => {
       expect(await page.locator("#feature-115").count()).toBe(1);
       expect(errors).toEqual([]);
       expect(requests.filter((u) => u !== url)).toEqual([]);
-    } finally {
-      await browser.close();
-    }
+    });
   }, 120_000);
 
   it("refuses bad features, a hook the SAE does not read, and another model without --sae", () => {
