@@ -63,7 +63,7 @@ describe("tlens lab --queue", () => {
     expect(r.headers.get("content-type")).toMatch(/^application\/x-ndjson/);
     const ev = await events(r);
     expect(ev[0]).toEqual({ type: "submitted", shards: 8, queue: QUEUE });
-    const progress = ev.filter((e) => e.type === "progress");
+    const progress = ev.filter((e): e is Extract<SweepEvent, { type: "progress" }> => e.type === "progress");
     expect(progress[0]).toMatchObject({ done: 0, total: 8, etaMs: null });
     expect(progress.at(-1)).toMatchObject({ done: 8, total: 8, etaMs: 0 });
     expect(progress.map((p) => p.done)).toEqual([...progress.map((p) => p.done)].sort((a, b) => a - b));
