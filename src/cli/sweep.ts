@@ -1,8 +1,7 @@
 // `tlens sweep SPEC.json [--workers N | --queue URL] --out result.json [--html figures.html]`: runs a sweep spec
 // in this process, on a local pool or through a BullMQ queue, and writes the merged result (and its figures).
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import { Tensor } from "../tensor/index.js";
-import { imshow, toHtml } from "../viz/index.js";
+import { toHtml } from "../viz/index.js";
 import { TlensError } from "../errors.js";
 import { InProcessExecutor } from "../jobs/inprocess.js";
 import { PoolExecutor } from "../jobs/pool.js";
@@ -12,6 +11,7 @@ import { parseSpec } from "../jobs/spec.js";
 import type { Executor, SweepProgress } from "../jobs/executor.js";
 import type { SweepResult } from "../jobs/merge.js";
 import { commandArgs, intFlag, parseFlags, stringFlag } from "./args.js";
+import { sweepFigures } from "./sweep-figures.js";
 
 const USAGE = `usage: tlens sweep SPEC.json --out result.json [--workers N | --queue redis://127.0.0.1:6379]
                    [--queue-name NAME] [--tasks MODULE]... [--html figures.html]
@@ -73,17 +73,8 @@ function writeAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-/** One heatmap per grid (the last axis across, the one before down; a third axis as facets). */
 function figuresHtml(r: SweepResult): string {
-  const figures = Object.entries(r.grids).map(([kind, g]) => {
-    const t = Tensor.fromTypedArray(Float32Array.from(g.values), g.shape);
-    const n = g.axes.length;
-    return imshow(t, {
-      title: `${kind} patching: ${r.spec.task.name} metric over ${r.nPairs} pairs`,
-      labels: { x: g.axes[n - 1], y: g.axes[n - 2] }, ...(n === 3 ? { facetCol: 2 } : {}),
-    });
-  });
-  return toHtml(figures, { title: `tlens sweep: ${r.spec.sweep.join(", ")}` });
+  return toHtml(sweepFigures(r), { title: `tlens sweep: ${r.spec.sweep.join(", ")}` });
 }
 
 export async function sweepCommand(argv: readonly string[]): Promise<number> {

@@ -28,7 +28,7 @@ export function progressTracker(total: number, onProgress?: (p: SweepProgress) =
   const t0 = performance.now();
   let last = -1;
   return (done) => {
-    if (done === last) return; // report changes only (the queue executor polls)
+    if (done === last) return; // report changes only (the queue executor reports after each check)
     last = done;
     const elapsedMs = performance.now() - t0;
     onProgress?.({ done, total, elapsedMs, etaMs: done ? (elapsedMs / done) * (total - done) : null });

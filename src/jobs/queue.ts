@@ -1,8 +1,10 @@
 // The queue executor (submitting side): every shard becomes a BullMQ job on Redis; workers anywhere (tlens worker)
-// run them; this side polls the shards' jobs, keeps each shard's first result, re-adds a shard whose job Redis lost
-// (a restart without persistence), reports a shard that failed every attempt, and merges in shard order.
+// run them. This side is woken by the queue's events (BullMQ QueueEvents: a job completed or failed) and reads just
+// that shard's job; a slow full check of the sweep's pending shards (reconcileMs) re-adds a shard whose job Redis
+// lost (a restart without persistence) and covers events missed while Redis was away. It keeps each shard's first
+// result, reports a shard that failed every attempt, and merges in shard order.
 import { randomUUID } from "node:crypto";
-import { Queue } from "bullmq";
+import { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import { ShardFailedError, SweepCancelledError } from "./errors.js";
 import { progressTracker, type Executor, type RunOptions } from "./executor.js";
@@ -10,6 +12,7 @@ import { mergeResults, ShardResults, type SweepResult } from "./merge.js";
 import { DEFAULT_QUEUE_NAME, redisConnection, shardJobId, type ShardJobData } from "./redis.js";
 import { planShards, type Shard, type ShardResult } from "./shards.js";
 import type { SweepSpec } from "./spec.js";
+import { Wakeup } from "./wakeup.js";
 
 export interface QueueOptions {
   /** redis://127.0.0.1:6379, redis://user:password@host:6379, rediss://... (TLS). */
@@ -17,19 +20,33 @@ export interface QueueOptions {
   queueName?: string;
   /** Attempts per shard before it is reported failed (default 3). */
   attempts?: number;
-  /** How often the shards' jobs are checked (default 100 ms). */
-  pollMs?: number;
+  /** How often every pending shard's job is checked besides the events (default 1000 ms): how soon a shard whose
+   *  job Redis lost is re-added. */
+  reconcileMs?: number;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class QueueExecutor implements Executor {
   private readonly connection: Redis;
   private readonly queue: Queue<ShardJobData, ShardResult>;
+  /** Its own connection: it blocks reading the queue's event stream. */
+  private readonly eventsConnection: Redis;
+  private readonly events: QueueEvents;
+  /** The running sweeps' waiters by sweep id. */
+  private readonly waiters = new Map<string, Wakeup>();
 
   constructor(private readonly opts: QueueOptions) {
+    const name = opts.queueName ?? DEFAULT_QUEUE_NAME;
     this.connection = redisConnection(opts.url);
-    this.queue = new Queue(opts.queueName ?? DEFAULT_QUEUE_NAME, { connection: this.connection });
+    this.queue = new Queue(name, { connection: this.connection });
+    this.eventsConnection = redisConnection(opts.url);
+    this.events = new QueueEvents(name, { connection: this.eventsConnection });
+    const onJob = ({ jobId }: { jobId: string }): void => {
+      const dot = jobId.indexOf("."); // shardJobId: the sweep id (a UUID, no dots), then the shard id
+      if (dot > 0) this.waiters.get(jobId.slice(0, dot))?.mark(jobId.slice(dot + 1));
+    };
+    this.events.on("completed", onJob);
+    this.events.on("failed", onJob);
+    this.events.on("error", () => undefined); // it reconnects; the full checks cover what it missed meanwhile
   }
 
   private add(sweepId: string, spec: SweepSpec, shards: readonly Shard[]): Promise<unknown> {
@@ -47,33 +64,44 @@ export class QueueExecutor implements Executor {
     const sweepId = randomUUID();
     const results = new ShardResults();
     const progress = progressTracker(plan.length, opts.onProgress);
-    await this.add(sweepId, spec, plan);
+    const wakeup = new Wakeup();
+    const onAbort = (): void => wakeup.ring();
+    this.waiters.set(sweepId, wakeup);
+    opts.signal?.addEventListener("abort", onAbort);
     try {
+      await this.events.waitUntilReady(); // reading the event stream before the first job can finish
+      await this.add(sweepId, spec, plan);
+      let full = true;
       while (results.size < plan.length) {
         if (opts.signal?.aborted) throw new SweepCancelledError(`sweep cancelled after ${results.size} of ${plan.length} shards`);
-        const lost = await this.collect(sweepId, plan, results);
+        const woken = wakeup.take();
+        const lost = await this.collect(sweepId, full ? plan : plan.filter((s) => woken.has(s.id)), results);
         if (lost.length) await this.add(sweepId, spec, lost);
         progress(results.size);
-        if (results.size < plan.length) await sleep(this.opts.pollMs ?? 100);
+        if (results.size < plan.length) full = await wakeup.wait(this.opts.reconcileMs ?? 1000);
       }
     } catch (e) {
       await this.removePending(sweepId, plan, results);
       throw e;
+    } finally {
+      this.waiters.delete(sweepId);
+      opts.signal?.removeEventListener("abort", onAbort);
     }
     return mergeResults(spec, plan, results);
   }
 
-  /** Takes the results of finished shards (removing their jobs); returns the shards whose jobs no longer exist. */
-  private async collect(sweepId: string, plan: readonly Shard[], results: ShardResults): Promise<Shard[]> {
+  /** Takes the results of those shards that finished (removing their jobs); returns the shards whose jobs no longer
+   *  exist. */
+  private async collect(sweepId: string, shards: readonly Shard[], results: ShardResults): Promise<Shard[]> {
     const lost: Shard[] = [];
-    for (const shard of plan) {
+    for (const shard of shards) {
       if (results.has(shard.id)) continue;
       const id = shardJobId(sweepId, shard.id);
       const state = await this.queue.getJobState(id);
       if (state === "unknown") lost.push(shard);
       if (state !== "completed" && state !== "failed") continue;
       const job = await this.queue.getJob(id);
-      if (!job) continue; // removed in between (its age ran out): re-added on the next round
+      if (!job) continue; // removed in between (its age ran out): re-added by the next full check
       if (state === "failed") throw new ShardFailedError(shard.id, job.attemptsMade, job.failedReason);
       const r = job.returnvalue;
       if (r.id !== shard.id) throw new ShardFailedError(shard.id, job.attemptsMade, `the worker returned shard ${r.id}`);
@@ -89,7 +117,9 @@ export class QueueExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    await this.events.close();
     await this.queue.close();
+    this.eventsConnection.disconnect();
     this.connection.disconnect();
   }
 }

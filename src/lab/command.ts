@@ -1,12 +1,16 @@
 // `tlens lab`: loads the model once and serves the lab until interrupted.
 import { commandArgs, intFlag, parseFlags, stringFlag } from "../cli/args.js";
 import { TlensError } from "../errors.js";
+import { DEFAULT_QUEUE_NAME } from "../jobs/redis.js";
+import { QueueExecutor } from "../jobs/queue.js";
 import { HookedTransformer } from "../model/hooked-transformer.js";
 import { browserModelDir, BUNDLE_DIR } from "./assets.js";
 import { LabModel } from "./compute.js";
 import { isLoopback, startLab } from "./server.js";
+import type { LabSweeps } from "./sweep.js";
 
 export const LAB_USAGE = `usage: tlens lab [--model <name|dir>] [--port N] [--host 127.0.0.1] [--allowed-host NAME]...
+                 [--queue redis://127.0.0.1:6379 [--queue-name NAME]]
 
 Starts the web lab: a local page to run prompts, see tokens, predictions, attention patterns, the logit lens, direct
 logit attribution per head and activation-patching sweeps, on one model loaded once.
@@ -19,9 +23,13 @@ options:
                        when given here explicitly
   --allowed-host <name>  a host name the page may be opened under besides localhost, 127.0.0.1, [::1] and the
                        --host address (repeatable); requests addressed to any other name get 403 (DNS rebinding)
+  --queue <url>        send the page's long IOI sweeps to this BullMQ queue on Redis (redis://, rediss:// for TLS):
+                       \`tlens worker --queue <url> --model <the same model>\` processes run their shards, the page shows
+                       progress and the merged result (docs/distributed.md)
+  --queue-name <name>  the queue's name (default ${DEFAULT_QUEUE_NAME}; workers need the same --queue-name)
   -h, --help           this help`;
 
-interface LabArgs { model: string; port: number; host?: string; allowedHosts: string[] }
+interface LabArgs { model: string; port: number; host?: string; allowedHosts: string[]; queue?: string; queueName?: string }
 
 function parseArgs(argv: readonly string[]): LabArgs | string {
   const r: LabArgs = { model: "toy-ioi", port: 8765, allowedHosts: [] };
@@ -30,7 +38,10 @@ function parseArgs(argv: readonly string[]): LabArgs | string {
     "--host": stringFlag((v) => { r.host = v; }),
     "--allowed-host": stringFlag((v) => { r.allowedHosts.push(v); }),
     "--port": intFlag(0, 65535, (n) => { r.port = n; }),
+    "--queue": stringFlag((v) => { r.queue = v; }),
+    "--queue-name": stringFlag((v) => { r.queueName = v; }),
   });
+  if (!error && r.queueName !== undefined && r.queue === undefined) return "--queue-name needs --queue";
   return error ?? r;
 }
 
@@ -42,7 +53,12 @@ export async function labCommand(argv: string[]): Promise<number> {
     process.stderr.write(`tlens lab: loading ${args.model}\n`);
     const lab = new LabModel(await HookedTransformer.fromPretrained(args.model), args.model);
     const browser = { bundleDir: BUNDLE_DIR, model: await browserModelDir(args.model) };
-    const server = await startLab(lab, { host: args.host, port: args.port, allowNonLoopback: args.host !== undefined, allowedHosts: args.allowedHosts, browser });
+    const sweeps: LabSweeps | undefined = args.queue === undefined ? undefined : {
+      executor: new QueueExecutor({ url: args.queue, queueName: args.queueName }),
+      model: { name: args.model }, queue: args.queueName ?? DEFAULT_QUEUE_NAME,
+    };
+    const server = await startLab(lab, { host: args.host, port: args.port, allowNonLoopback: args.host !== undefined, allowedHosts: args.allowedHosts, browser, sweeps });
+    if (sweeps) process.stderr.write(`tlens lab: sweeps go to queue ${sweeps.queue} (run \`tlens worker --queue <url> --model ${args.model}\`)\n`);
     if (!isLoopback(server.host)) {
       process.stderr.write(`tlens lab: WARNING: listening on ${server.host}, not on loopback: anyone who can reach this address can use the lab (there is no authentication)\n`);
     }

@@ -26,6 +26,25 @@ progress { width: 320px; }
 .muted { color: #666; font-size: 13px; }
 `;
 
+/** The queue-sweep panel (app/sweep-panel.ts shows it when the lab has a queue: `tlens lab --queue`). */
+const QUEUE_PANEL = `<section id="queue-panel" data-testid="queue-panel" hidden>
+<h2>Queue sweep</h2>
+<p class="muted">IOI prompt pairs against their ABC-flipped versions, swept over the grids below and sharded into jobs on the queue
+<span id="queue-name"></span>: <code>tlens worker</code> processes run them, this page shows the merged mean over every pair.</p>
+<div class="row">
+  <label>grids <input type="text" id="queue-kinds" value="resid_pre, head_out"></label>
+  <label>pairs <input type="number" id="queue-pairs" value="64" min="1" style="width:6em"></label>
+  <label>seed <input type="number" id="queue-seed" value="1" min="0" style="width:6em"></label>
+  <label>pairs per shard <input type="number" id="queue-per-shard" value="8" min="1" style="width:5em"></label>
+  <button id="queue-run">Send to queue</button>
+  <button id="queue-cancel" disabled>Cancel</button>
+  <progress data-testid="queue-progress" id="queue-progress" value="0" max="1"></progress>
+  <span id="queue-status" class="muted"></span>
+</div>
+<div data-testid="queue-result" id="queue-result"></div>
+</section>
+`;
+
 /** The attribution panel: it reads the patching panel's prompt pair and metric. */
 const ATTRIBUTION_PANEL = `<h2>Attribution patching</h2>
 <p class="muted">The same prompt pair and metric as the sweep above, estimated for every patch at once from one clean forward and one
@@ -121,6 +140,7 @@ export function labPage(modelName: string): string {
 </div>
 <div data-testid="patching-result" id="patch-result" class="figure"></div>
 
+${QUEUE_PANEL}
 ${ATTRIBUTION_PANEL}
 <h2>IOI prompts</h2>
 <p class="muted">Pairs from the IOI dataset generator: the corrupted prompt has all three names replaced by fresh ones; the answer is the

@@ -2,6 +2,7 @@
 // compute functions (compute.ts), the lab worker (worker-host.ts) and the page (app/) share these types; the page
 // reaches the model only through LabClient: over HTTP (app/http-client.ts) or in its own Web Worker
 // (app/worker-client.ts).
+import type { SweepGrid, SweepResult } from "../jobs/merge.js";
 import type { Figure, Viewer } from "../viz/types.js";
 
 /** A token as the page shows it. */
@@ -130,6 +131,44 @@ export type PatchEvent =
   | { type: "progress"; done: number; total: number }
   | { type: "result"; result: PatchResponse }
   | { type: "error"; error: string };
+
+// ------------------------------------------------------------------------------------------ queue sweeps (--queue)
+
+/** POST /api/sweep (only with `tlens lab --queue`): an IOI sweep of the lab's model, sharded into BullMQ jobs that
+ *  `tlens worker` processes run; the same job spec `tlens sweep` runs (docs/distributed.md). */
+export interface SweepRequest {
+  /** Patching grids (the job spec's `sweep`), e.g. ["resid_pre", "head_out"]. */
+  kinds: string[];
+  /** IOI prompt pairs (each against its ABC-flipped version). */
+  pairs: number;
+  /** The IOI generator's seed (default 1). */
+  seed?: number;
+  /** "mixed" (default), "ABBA", "BABA". */
+  promptType?: string;
+  /** Prompt pairs per shard (default 8). */
+  pairsPerShard?: number;
+}
+
+/** The merged result (the job spec, the grids averaged over every pair) and one heatmap per grid. */
+export interface SweepResponse {
+  spec: SweepResult["spec"];
+  nPairs: number;
+  shards: number;
+  grids: Partial<Record<string, SweepGrid>>;
+  /** One viz.imshow per grid: the figures of `tlens sweep --html`. */
+  figures: Figure[];
+}
+
+/** One line of the NDJSON stream of POST /api/sweep: submitted (its shards are on the queue), progress per shard
+ *  finished, then result or error. Closing the stream cancels the sweep (its waiting shards leave the queue). */
+export type SweepEvent =
+  | { type: "submitted"; shards: number; queue: string }
+  | { type: "progress"; done: number; total: number; elapsedMs: number; etaMs: number | null }
+  | { type: "result"; result: SweepResponse }
+  | { type: "error"; error: string };
+
+/** GET /api/queue: whether the lab sends sweeps to a queue (`tlens lab --queue`), and which. */
+export type QueueModeInfo = { available: true; queue: string } | { available: false; reason: string };
 
 /** Every error the API sends: a status and this body. */
 export interface ErrorBody { error: string }

@@ -5,7 +5,8 @@
 // Slow clients are cut off within seconds (header and request timeouts), oversized bodies are refused before they
 // are read, and the connections are capped. For the in-browser mode
 // it also serves the browser bundle's lab worker and the model's files under fixed routes (assets.ts); every answer is
-// sent with the headers that make the page cross-origin isolated.
+// sent with the headers that make the page cross-origin isolated. Started with a job queue (`tlens lab --queue`), it
+// also sends IOI sweeps to that queue (POST /api/sweep, sweep.ts): they run on `tlens worker` processes, not here.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { plotlyJs } from "../viz/html.js";
@@ -18,6 +19,7 @@ import { hostAllowlist, isLoopback } from "./hosts.js";
 import { readBody, refuseAndClose, send, sendError, sendFile, sendJson, SECURITY_HEADERS } from "./http.js";
 import type { BrowserModeInfo, PatchEvent } from "./protocol.js";
 import { JobQueue } from "./queue.js";
+import { queueModeInfo, sweepRoute, type LabSweeps } from "./sweep.js";
 import { APP_ROOT, readAppModule } from "./static.js";
 import { LabError } from "./validate.js";
 
@@ -44,6 +46,8 @@ export interface LabServerOptions {
   maxConnections?: number;
   /** The in-browser mode's files (the browser bundle, the model's folder); without them the mode is unavailable. */
   browser?: BrowserAssets;
+  /** Sweeps sent to a job queue (`tlens lab --queue`): POST /api/sweep; without, that route answers 404. */
+  sweeps?: LabSweeps;
 }
 
 export interface LabServer {
@@ -97,6 +101,7 @@ interface Routes {
   page: string;
   browser: ReturnType<typeof browserRoutes>;
   maxBody: number;
+  sweeps?: LabSweeps;
 }
 
 /** GET/HEAD routes: the page, its modules, the info routes, the in-browser mode's files. */
@@ -107,6 +112,7 @@ async function getRoute(r: Routes, req: IncomingMessage, res: ServerResponse, ra
   if (path === "/api/info") return sendJson(res, 200, r.lab.info());
   if (path === "/api/status") return sendJson(res, 200, r.queue.stats);
   if (path === "/api/browser") return sendJson(res, 200, r.browser.info);
+  if (path === "/api/queue") return sendJson(res, 200, queueModeInfo(r.sweeps));
   const file = r.browser.routes.get(raw); // the whole raw path, query included: exact routes only
   if (file !== undefined) return sendFile(res, file, req.method === "HEAD");
   if (path.startsWith("/app/")) {
@@ -121,7 +127,7 @@ async function route(r: Routes, req: IncomingMessage, res: ServerResponse, signa
   const raw = req.url ?? "/";
   const path = raw.split("?", 1)[0];
   const json = Object.hasOwn(JSON_ROUTES, path) ? JSON_ROUTES[path] : null;
-  const post = json !== null || path === "/api/patch";
+  const post = json !== null || path === "/api/patch" || (path === "/api/sweep" && r.sweeps !== undefined);
   if (!post && (req.method === "GET" || req.method === "HEAD")) return getRoute(r, req, res, raw, path);
   if (!post) return sendError(res, 404, "not found");
   if (req.method !== "POST") return sendError(res, 405, `use POST for ${path}`);
@@ -130,6 +136,7 @@ async function route(r: Routes, req: IncomingMessage, res: ServerResponse, signa
   }
   const body = await readBody(req, r.maxBody);
   if (json) sendJson(res, 200, await json(r.lab, body, r.queue, signal));
+  else if (path === "/api/sweep" && r.sweeps) await sweepRoute(r.sweeps, body, signal, res);
   else await patchRoute(r.lab, body, r.queue, signal, res);
 }
 
@@ -150,7 +157,7 @@ export async function startLab(lab: LabModel, opts: LabServerOptions = {}): Prom
     throw new LabError(400, `refusing to listen on ${host}: the lab has no authentication and listens on 127.0.0.1 unless a host is given explicitly (tlens lab --host ${host})`);
   }
   const queue = new JobQueue(opts.maxQueued ?? 256);
-  const r: Routes = { lab, queue, page: labPage(lab.name), browser: browserRoutes(opts.browser), maxBody: opts.maxBodyBytes ?? 64 * 1024 };
+  const r: Routes = { lab, queue, page: labPage(lab.name), browser: browserRoutes(opts.browser), maxBody: opts.maxBodyBytes ?? 64 * 1024, sweeps: opts.sweeps };
   const hosts = hostAllowlist(host, opts.allowedHosts);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -31,13 +31,13 @@ export interface ValidPair { clean: Prompt; corrupted: Prompt; answer: TokenInfo
 export interface ValidAttribution extends ValidPair { circuit: CircuitMethod; topN: number }
 const DEFAULT_TOP_N = 50;
 
-type Body = Record<string, unknown>;
+export type Body = Record<string, unknown>;
 
 function bad(message: string): LabError {
   return new LabError(400, message);
 }
 
-function asObject(body: unknown, known: readonly string[]): Body {
+export function asObject(body: unknown, known: readonly string[]): Body {
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw bad("the request body must be a JSON object");
   const unknown = Object.keys(body).filter((k) => !known.includes(k));
   if (unknown.length) throw bad(`unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")} (known: ${known.join(", ")})`);
@@ -50,7 +50,7 @@ function tokenizerOf(model: HookedTransformer): Tokenizer {
 }
 
 /** An integer in [min, max] (inclusive), or `fallback` when absent. */
-function integer(body: Body, field: string, min: number, max: number, fallback?: number): number {
+export function integer(body: Body, field: string, min: number, max: number, fallback?: number): number {
   const v = body[field];
   if (v === undefined || v === null) {
     if (fallback === undefined) throw bad(`${field} is required (an integer from ${min} to ${max})`);

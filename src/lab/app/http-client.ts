@@ -1,7 +1,8 @@
-// LabClient over the lab server's HTTP API (JSON in and out; the patching sweep as an NDJSON stream of PatchEvents).
+// LabClient over the lab server's HTTP API (JSON in and out; the patching sweep as an NDJSON stream of PatchEvents,
+// a queue sweep as one of SweepEvents).
 import type {
   AttentionRequest, AttentionResponse, AttributionRequest, AttributionResponse, DlaRequest, DlaResponse, ErrorBody, IoiRequest, IoiResponse, LabClient, LabInfo,
-  LogitLensRequest, LogitLensResponse, PatchEvent, PatchRequest, PatchResponse, RunRequest, RunResponse,
+  LogitLensRequest, LogitLensResponse, PatchEvent, PatchRequest, PatchResponse, QueueModeInfo, RunRequest, RunResponse, SweepEvent, SweepRequest, SweepResponse,
 } from "../protocol.js";
 
 /** An error the server answered with (its message is meant for the researcher). */
@@ -47,24 +48,46 @@ export class HttpLabClient implements LabClient {
 
   async patch(req: PatchRequest, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<PatchResponse> {
     const r = await this.call("/api/patch", req, signal);
-    if (!r.body) throw new LabRequestError("the server sent no stream", r.status);
-    const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffered = "";
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buffered += value;
-      let nl: number;
-      while ((nl = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, nl).trim();
-        buffered = buffered.slice(nl + 1);
-        if (!line) continue;
-        const event = JSON.parse(line) as PatchEvent;
-        if (event.type === "progress") onProgress(event.done, event.total);
-        else if (event.type === "result") return event.result;
-        else if (event.type === "error") throw new LabRequestError(event.error, 200);
-      }
-    }
-    throw new LabRequestError("the patching stream ended without a result", 200);
+    return readStream<PatchEvent, PatchResponse>(r, (event) => {
+      if (event.type === "progress") onProgress(event.done, event.total);
+      else if (event.type === "result") return event.result;
+      else if (event.type === "error") throw new LabRequestError(event.error, 200);
+      return undefined;
+    });
   }
+
+  /** A queue sweep (`tlens lab --queue`): every event goes to `onEvent`; resolves with the merged result. Aborting
+   *  `signal` closes the stream, which cancels the sweep. */
+  async sweep(req: SweepRequest, onEvent: (e: SweepEvent) => void, signal?: AbortSignal): Promise<SweepResponse> {
+    const r = await this.call("/api/sweep", req, signal);
+    return readStream<SweepEvent, SweepResponse>(r, (event) => {
+      onEvent(event);
+      if (event.type === "result") return event.result;
+      if (event.type === "error") throw new LabRequestError(event.error, 200);
+      return undefined;
+    });
+  }
+
+  queueMode(): Promise<QueueModeInfo> { return this.json("/api/queue"); }
+}
+
+/** Reads an NDJSON stream event by event until `onEvent` returns a value (the answer) or throws. */
+async function readStream<E, T>(r: Response, onEvent: (e: E) => T | undefined): Promise<T> {
+  if (!r.body) throw new LabRequestError("the server sent no stream", r.status);
+  const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buffered += value;
+    let nl: number;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, nl).trim();
+      buffered = buffered.slice(nl + 1);
+      if (!line) continue;
+      const answer = onEvent(JSON.parse(line) as E);
+      if (answer !== undefined) return answer;
+    }
+  }
+  throw new LabRequestError("the stream ended without a result", 200);
 }

@@ -5,6 +5,7 @@ import type { Figure, Viewer } from "../../viz/types.js";
 import type { LoadProgress } from "../../browser/fetch-model.js";
 import type { BrowserModeInfo, CircuitMethod, IoiPair, LabClient, LabInfo, PatchKind, RunResponse } from "../protocol.js";
 import { HttpLabClient } from "./http-client.js";
+import { setupSweepPanel } from "./sweep-panel.js";
 import { WorkerLabClient } from "./worker-client.js";
 
 interface PlotlyGlobal {
@@ -345,6 +346,7 @@ async function start(): Promise<void> {
   ui.patchCancel.addEventListener("click", () => sweep?.abort());
   ui.attrRun.addEventListener("click", () => void guarded(runAttribution));
   ui.ioiRun.addEventListener("click", () => void guarded(generateIoi));
+  await setupSweepPanel(server, drawFigure, guarded);
   if (mode.available) {
     ui.runInBrowser.disabled = false;
     ui.runInBrowser.addEventListener("change", () => void guarded(() => setMode(ui.runInBrowser.checked, mode, info.model)));
