@@ -10,6 +10,7 @@ import type { Tensor } from "../tensor.js";
 import { asTensor } from "../tensor-ref.js";
 import { noGradSync } from "./mode.js";
 import { edgeOf, GradNode, laidOver, replayView, setHistory, type ViewOf } from "./tape.js";
+import { inPlaceVjp } from "./vjp-elementwise.js";
 import { setVjp } from "./vjp-index.js";
 
 export function setRequiresGrad(t: Tensor, flag: boolean): void {
@@ -25,10 +26,24 @@ export function retainGrad(t: Tensor): void {
   if (t.gradFn) t.gradFn.retained = t;
 }
 
-/** t op= o where t or o is in a graph. */
+/** t op= o where t or o is in a graph. A t made by an op (not a view, not a leaf) whose backward needs not its old
+ *  value is written in place, its history one node more (the forward's `x.matmul(W).add_(b)`: no copy of it). */
 export function inPlaceBinary(t: Tensor, op: BinaryOp, o: Tensor): void {
-  commit(t, `${op}_`, () => t.clone().binary(op, o));
+  const fast = t.gradFn && !t.gradFn.isView && INPLACE_OPS.has(op) ? inPlaceVjp(op, o) : null;
+  if (!fast) {
+    commit(t, `${op}_`, () => t.clone().binary(op, o));
+    return;
+  }
+  const name = `${op}_`;
+  const node = new GradNode(name, [edgeOf(t, name), edgeOf(o, name)], [t.shape, o.shape], [t.dtype, o.dtype], t.shape, fast.vjp, fast.saved, false);
+  noGradSync(() => { INPLACE_OPS.get(op)!(t, o); });
+  setHistory(t, node);
 }
+
+/** The in-place ops inPlaceBinary writes directly. */
+const INPLACE_OPS = new Map<BinaryOp, (t: Tensor, o: Tensor) => void>([
+  ["add", (t, o) => { t.add_(o); }], ["sub", (t, o) => { t.sub_(o); }], ["mul", (t, o) => { t.mul_(o); }], ["div", (t, o) => { t.div_(o); }],
+]);
 
 /** t[idx] = value where t or value is in a graph. */
 export function trackedSet(t: Tensor, idx: readonly Index[], value: TensorLike): void {

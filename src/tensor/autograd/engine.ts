@@ -1,12 +1,16 @@
 // backward(): walks the tape from a root in reverse topological order, hands each node the sum of the
 // gradients of its output, and accumulates into the leaves' `.grad`. Broadcast input gradients are summed
-// back to the input's shape here, once, so no vjp has to.
+// back to the input's shape here, once, so no vjp has to. The sums are made in buffers of the engine's own,
+// added into in place; partial gradients (a view's) are added into them without zero padding.
+// NaN guard: the gradients that leave the pass (into a leaf's or a retained tensor's .grad, into a hook) are
+// checked, one reduction each; when one has NaN, the pass so far is replayed with every edge checked, to name
+// the op that made it.
 import { GradError } from "../../errors.js";
-import { ones } from "../create.js";
+import { ones, zeros } from "../create.js";
 import { broadcastShapes, fmtShape } from "../shape.js";
 import type { Tensor } from "../tensor.js";
 import { noGrad, noGradSync } from "./mode.js";
-import { AccumulateGrad, edgeOf, type GradNode } from "./tape.js";
+import { AccumulateGrad, edgeOf, PartialGrad, type GradNode } from "./tape.js";
 
 export interface BackwardOptions {
   /** Keep the saved tensors so backward can run through this graph again (default false: they are freed). */
@@ -22,16 +26,34 @@ export async function backward(root: Tensor, grad?: Tensor, opts: BackwardOption
   const seed = seedGradient(root, grad);
   const start = edgeOf(root, "backward")!;
   const order = reverseTopological(start);
-  const pending = new Map<GradNode, Tensor>([[start, seed]]);
+  const pending = new Map<GradNode, Summed>([[start, { t: seed, owned: false }]]);
+  // the gradients after each hooked node's hooks, for the NaN replay
+  const hooked = new Map<GradNode, Tensor>();
+  const guard = (node: GradNode, g: Tensor): void => {
+    if (hasNaN(g)) throw nanError(order, start, seed, hooked, node);
+  };
   try {
     for (const node of order) {
-      const summed = pending.get(node);
+      const summed = pending.get(node)?.t;
       if (!summed) continue;
       pending.delete(node);
-      const g = node.hooks.length ? await runHooks(node, summed) : summed;
+      let g = summed;
+      if (node.hooks.length) {
+        g = await runHooks(node, summed);
+        hooked.set(node, g);
+        guard(node, g);
+      }
       noGradSync(() => {
-        if (node instanceof AccumulateGrad) accumulate(node.leaf, g);
-        else propagate(node, g, pending);
+        if (node instanceof AccumulateGrad) {
+          if (!node.hooks.length) guard(node, g);
+          accumulate(node.leaf, g);
+          return;
+        }
+        if (node.retained) {
+          if (!node.hooks.length) guard(node, g);
+          accumulate(node.retained, g);
+        }
+        propagate(node, g, pending);
       });
     }
   } finally {
@@ -134,19 +156,62 @@ class SeqHeap {
   }
 }
 
-function propagate(node: GradNode, g: Tensor, pending: Map<GradNode, Tensor>): void {
-  if (node.retained) accumulate(node.retained, g);
+/** A node's gradient summed so far; `owned`: a buffer backward made, nobody else holds, so the next part is added
+ *  into it in place. */
+interface Summed {
+  t: Tensor;
+  owned: boolean;
+}
+
+function propagate(node: GradNode, g: Tensor, pending: Map<GradNode, Summed>): void {
   const grads = node.apply(g);
   node.inputs.forEach((edge, i) => {
     const gi = grads[i];
-    if (!edge || !gi) return;
-    const fitted = fitToInput(node, i, gi);
-    if (hasNaN(fitted)) {
-      throw new GradError(`backward: NaN in the gradient that ${node.name} (output ${fmtShape(node.outShape)}) passes to its input ${i} of shape ${fmtShape(node.inShapes[i])}; the upstream gradient had none`);
-    }
-    const prev = pending.get(edge);
-    pending.set(edge, prev ? prev.add(fitted) : fitted);
+    if (edge && gi) addPart(pending, edge, node, i, gi);
   });
+}
+
+/** Adds node's gradient for its input i into the input's pending sum. */
+function addPart(pending: Map<GradNode, Summed>, edge: GradNode, node: GradNode, i: number, gi: Tensor | PartialGrad): void {
+  const prev = pending.get(edge);
+  if (gi instanceof PartialGrad) {
+    const buffer = prev ? (prev.owned ? prev.t : prev.t.clone()) : zeros(node.inShapes[i], node.inDtypes[i]);
+    gi.addInto(buffer);
+    pending.set(edge, { t: buffer, owned: true });
+    return;
+  }
+  const fitted = fitToInput(node, i, gi);
+  if (!prev) pending.set(edge, { t: fitted, owned: false });
+  else if (prev.owned) prev.t.add_(fitted);
+  else pending.set(edge, { t: prev.t.add(fitted), owned: true });
+}
+
+/** The error for a NaN first seen in the gradient at `at` (after its hooks): the pass up to `at` again, from the
+ *  same seed with the hooks' recorded results, every edge checked, names the op (or hook) that made it. */
+function nanError(order: readonly GradNode[], start: GradNode, seed: Tensor, hooked: ReadonlyMap<GradNode, Tensor>, at: GradNode): GradError {
+  const pending = new Map<GradNode, Summed>([[start, { t: seed, owned: false }]]);
+  for (const node of order) {
+    const summed = pending.get(node)?.t;
+    if (!summed) continue;
+    const g = hooked.get(node) ?? summed;
+    if (g !== summed && hasNaN(g) && !hasNaN(summed)) {
+      return new GradError(`backward: a gradient hook on the output of ${node.name} returned a gradient containing NaN`);
+    }
+    if (node === at) break;
+    if (node instanceof AccumulateGrad) continue;
+    const grads = noGradSync(() => node.apply(g));
+    for (const [i, edge] of node.inputs.entries()) {
+      const gi = grads[i];
+      if (!edge || !gi) continue;
+      const part = new Map<GradNode, Summed>();
+      noGradSync(() => addPart(part, edge, node, i, gi));
+      if (hasNaN(part.get(edge)!.t)) {
+        return new GradError(`backward: NaN in the gradient that ${node.name} (output ${fmtShape(node.outShape)}) passes to its input ${i} of shape ${fmtShape(node.inShapes[i])}; the upstream gradient had none`);
+      }
+      noGradSync(() => addPart(pending, edge, node, i, part.get(edge)!.t));
+    }
+  }
+  return new GradError(`backward: NaN in the gradient of ${at.name}'s output (shape ${fmtShape(at.outShape)})`);
 }
 
 /** gi summed over the dims the forward broadcast, and cast to the input's dtype. */

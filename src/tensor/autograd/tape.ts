@@ -7,8 +7,16 @@ import { fmtShape } from "../shape.js";
 import type { Tensor } from "../tensor.js";
 import { emptyTensor } from "../tensor-ref.js";
 
+/** An input's gradient that is zero except on the elements a view of the input selects (narrow, diagonal,
+ *  indexing): `addInto(buffer)` adds it into a buffer of the input's shape and dtype. backward() gives every such
+ *  piece for one tensor (q, k and v narrowed from one projection) the same buffer, instead of a zero-padded copy
+ *  each that are then summed. */
+export class PartialGrad {
+  constructor(readonly addInto: (buffer: Tensor) => void) {}
+}
+
 /** Gradients of the inputs from the gradient of the output; `needs[i]` says whether input i wants one. */
-export type Vjp = (g: Tensor, needs: readonly boolean[]) => readonly (Tensor | null)[];
+export type Vjp = (g: Tensor, needs: readonly boolean[]) => readonly (Tensor | PartialGrad | null)[];
 
 /** Sees the full gradient of a tensor once per backward pass; a returned tensor (same shape) replaces it. */
 export type GradHook = (grad: Tensor) => Tensor | void | Promise<Tensor | void>;
@@ -59,7 +67,7 @@ export class GradNode {
   get freed(): boolean { return this.vjpFn === null && !(this instanceof AccumulateGrad); }
 
   /** The input gradients for output gradient g; checks the saved tensors were not overwritten since. */
-  apply(g: Tensor): readonly (Tensor | null)[] {
+  apply(g: Tensor): readonly (Tensor | PartialGrad | null)[] {
     if (!this.vjpFn) {
       throw new GradError(`backward: the graph through ${this.name} was already freed by an earlier backward(); pass { retainGraph: true } to the first backward() to run backward twice`);
     }

@@ -4,7 +4,7 @@ import type { BinaryOp, UnaryOp } from "../../backend/types.js";
 import { getBackend } from "../../backend/index.js";
 import type { Tensor } from "../tensor.js";
 import { emptyTensor, where } from "../tensor-ref.js";
-import { record } from "./tape.js";
+import { record, type Vjp } from "./tape.js";
 
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
@@ -108,4 +108,15 @@ export function trackWhere(cond: Tensor, a: Tensor, b: Tensor, out: Tensor): Ten
     needs[0] ? where(cond, g, 0) : null,
     needs[1] ? where(cond, 0, g) : null,
   ], { saved: [cond] });
+}
+
+/** The backward of `t op= o` done over t itself, or null where it would read t's overwritten value: add and sub
+ *  always, mul and div when o needs no gradient (then they read only o, which they save). */
+export function inPlaceVjp(op: BinaryOp, o: Tensor): { vjp: Vjp; saved: Tensor[] } | null {
+  if (op === "add") return { vjp: (g) => [g, g], saved: [] };
+  if (op === "sub") return { vjp: (g, needs) => [g, needs[1] ? g.neg() : null], saved: [] };
+  if (o.requiresGrad) return null;
+  if (op === "mul") return { vjp: (g) => [g.mul(o), null], saved: [o] };
+  if (op === "div") return { vjp: (g) => [g.div(o), null], saved: [o] };
+  return null;
 }

@@ -1,9 +1,8 @@
 // Vector-Jacobian products of the view and copy ops: reshape, permute, expand, narrow, diagonal, indexing,
 // clone and casts. Each gradient is the gradient of the view placed back where the view reads from.
-import { zeros } from "../create.js";
 import { indexAccumulate, type Index } from "../indexing.js";
 import type { Tensor } from "../tensor.js";
-import { record } from "./tape.js";
+import { PartialGrad, record } from "./tape.js";
 
 const isView = (x: Tensor, out: Tensor): boolean => out.storage === x.storage;
 
@@ -29,27 +28,23 @@ export function trackCopy(op: string, x: Tensor, out: Tensor): Tensor {
   return record(op, [x], out, (g) => [g], { view: isView(x, out) });
 }
 
-/** A view that selects elements of x: the gradient is zero except where the view reads. */
+/** A view that selects elements of x: the gradient is zero except where the view reads, so it is a part that
+ *  `place` adds into a buffer of x's shape (see PartialGrad). */
 function trackSelect(op: string, x: Tensor, out: Tensor, place: (gx: Tensor, g: Tensor) => void, replay?: (t: Tensor) => Tensor): Tensor {
-  const shape = x.shape; // not x: the vjp must not keep x alive
-  return record(op, [x], out, (g) => {
-    const gx = zeros(shape, g.dtype);
-    place(gx, g);
-    return [gx];
-  }, { view: isView(x, out), replay });
+  return record(op, [x], out, (g) => [new PartialGrad((gx) => { place(gx, g); })], { view: isView(x, out), replay });
 }
 
-/** The selection as a view of a fresh gradient buffer, written by copy_. */
-const copyInto = (select: (t: Tensor) => Tensor) => (gx: Tensor, g: Tensor): void => { select(gx).copy_(g); };
+/** The selection as a view of the gradient buffer, g added into it. */
+const addInto = (select: (t: Tensor) => Tensor) => (gx: Tensor, g: Tensor): void => { select(gx).add_(g); };
 
 export function trackNarrow(x: Tensor, out: Tensor, dim: number, start: number, length: number): Tensor {
   const select = (t: Tensor): Tensor => t.narrow(dim, start, length);
-  return trackSelect("narrow", x, out, copyInto(select), select);
+  return trackSelect("narrow", x, out, addInto(select), select);
 }
 
 export function trackDiagonal(x: Tensor, out: Tensor, offset: number, dim1: number, dim2: number): Tensor {
   const select = (t: Tensor): Tensor => t.diagonal(offset, dim1, dim2);
-  return trackSelect("diagonal", x, out, copyInto(select), select);
+  return trackSelect("diagonal", x, out, addInto(select), select);
 }
 
 /** get(...): basic indices are views; index tensors and masks gather, and a repeated index adds up. */
