@@ -1,5 +1,6 @@
 // Trains the SAE shipped in models/toy-ioi-sae/ (the `tlens sae` default on toy-ioi): TopK (k 8), 4× expansion
-// (d_sae 512) on toy-ioi's blocks.2.hook_resid_pre over 2000 IOI prompts (seed 0), saved in SAELens format.
+// (d_sae 512) on toy-ioi's blocks.2.hook_resid_pre over 2000 IOI prompts (seed 0), with TopK's auxiliary loss on
+// dead features (trainSae's default), saved in SAELens format.
 // Run: node --import tsx scripts/train-toy-ioi-sae.ts [out-dir]
 import { HookedTransformer } from "../src/index.js";
 import { IOIDataset } from "../src/datasets/ioi.js";
@@ -16,5 +17,6 @@ const trained = await trainSae(model, train, {
 });
 const sae = saeOfParams(trained.params, trained.options.sparsity, hookName, { modelName: "toy-ioi", contextSize: train.shape[1] });
 console.log(await evaluateSae(model, sae, held));
+console.log(`dead in the last window of training: ${(100 * trained.featureFrequency.filter((f) => f === 0).length / trained.params.dSae).toFixed(1)}%`);
 await saveTrainedSae(trained, out, { modelName: "toy-ioi", contextSize: train.shape[1], datasetPath: "IOIDataset mixed N=2000 seed=0" });
 console.log(`saved ${out}`);

@@ -4,6 +4,7 @@
 import { TlensError } from "../errors.js";
 import type { LabModel, PatchRunOptions } from "./compute.js";
 import type { IoiResponse, PatchResponse } from "./protocol.js";
+import { validateSaeFeatures } from "./sae.js";
 import { LabError, validateAttention, validateAttribution, validateDla, validateIoi, validateLogitLens, validatePatch, validateRun } from "./validate.js";
 
 /** A validated request's computation (run when the queue gives it the model). */
@@ -19,6 +20,12 @@ export const MODEL_CALLS = {
 } as const;
 
 export type ModelCall = keyof typeof MODEL_CALLS;
+
+/** The SAE panel's request (server only: the in-page worker has no SAE); 404 when the lab has none. */
+export function saeCall(lab: LabModel, body: unknown): LabJob {
+  const r = validateSaeFeatures(lab.model, lab.sae, body);
+  return () => lab.saeFeatures(r);
+}
 
 /** A patching sweep: body → the sweep, to run with a signal and a progress callback (validation throws). */
 export function patchCall(lab: LabModel, body: unknown): (opts: PatchRunOptions) => Promise<PatchResponse> {

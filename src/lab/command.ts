@@ -4,13 +4,16 @@ import { TlensError } from "../errors.js";
 import { DEFAULT_QUEUE_NAME } from "../jobs/redis.js";
 import { QueueExecutor } from "../jobs/queue.js";
 import { HookedTransformer } from "../model/hooked-transformer.js";
+import { loadSae } from "../sae/formats/load.js";
+import { hookWidth } from "../sae/hook-width.js";
+import type { SAE } from "../sae/sae.js";
 import { browserModelDir, BUNDLE_DIR } from "./assets.js";
 import { LabModel } from "./compute.js";
 import { isLoopback, startLab } from "./server.js";
 import type { LabSweeps } from "./sweep.js";
 
 export const LAB_USAGE = `usage: tlens lab [--model <name|dir>] [--port N] [--host 127.0.0.1] [--allowed-host NAME]...
-                 [--queue redis://127.0.0.1:6379 [--queue-name NAME]]
+                 [--queue redis://127.0.0.1:6379 [--queue-name NAME]] [--sae <dir|hub repo>]
 
 Starts the web lab: a local page to run prompts, see tokens, predictions, attention patterns, the logit lens, direct
 logit attribution per head and activation-patching sweeps, on one model loaded once.
@@ -27,9 +30,11 @@ options:
                        \`tlens worker --queue <url> --model <the same model>\` processes run their shards, the page shows
                        progress and the merged result (docs/distributed.md)
   --queue-name <name>  the queue's name (default ${DEFAULT_QUEUE_NAME}; workers need the same --queue-name)
+  --sae <dir|repo>     an SAE of the model (a SAELens folder or hub repo, e.g. models/toy-ioi-sae on toy-ioi): the page
+                       gets an SAE panel (pick a feature, see where it fires on the prompt, its logit effects)
   -h, --help           this help`;
 
-interface LabArgs { model: string; port: number; host?: string; allowedHosts: string[]; queue?: string; queueName?: string }
+interface LabArgs { model: string; port: number; host?: string; allowedHosts: string[]; queue?: string; queueName?: string; sae?: string }
 
 function parseArgs(argv: readonly string[]): LabArgs | string {
   const r: LabArgs = { model: "toy-ioi", port: 8765, allowedHosts: [] };
@@ -40,9 +45,21 @@ function parseArgs(argv: readonly string[]): LabArgs | string {
     "--port": intFlag(0, 65535, (n) => { r.port = n; }),
     "--queue": stringFlag((v) => { r.queue = v; }),
     "--queue-name": stringFlag((v) => { r.queueName = v; }),
+    "--sae": stringFlag((v) => { r.sae = v; }),
   });
   if (!error && r.queueName !== undefined && r.queue === undefined) return "--queue-name needs --queue";
   return error ?? r;
+}
+
+/** The --sae SAE, checked to read one of the model's hook points at its width. */
+async function labSae(model: HookedTransformer, source: string): Promise<SAE> {
+  const { sae } = await loadSae(source);
+  const { hookName, dIn } = sae.cfg;
+  if (!model.hookPoints.has(hookName)) throw new TlensError(`--sae ${source}: its hook "${hookName}" is not a hook point of the model`);
+  const width = hookWidth(model.cfg, hookName);
+  if (width !== null && width !== dIn) throw new TlensError(`--sae ${source}: its d_in is ${dIn}, but ${hookName} is ${width} wide`);
+  process.stderr.write(`tlens lab: SAE ${sae.cfg.architecture}, d_sae ${sae.cfg.dSae} at ${hookName}\n`);
+  return sae;
 }
 
 /** `tlens lab ...`: resolves with an exit code when it fails to start; otherwise serves until the process ends. */
@@ -51,7 +68,8 @@ export async function labCommand(argv: string[]): Promise<number> {
   if (typeof args === "number") return args;
   try {
     process.stderr.write(`tlens lab: loading ${args.model}\n`);
-    const lab = new LabModel(await HookedTransformer.fromPretrained(args.model), args.model);
+    const model = await HookedTransformer.fromPretrained(args.model);
+    const lab = new LabModel(model, args.model, args.sae === undefined ? null : await labSae(model, args.sae));
     const browser = { bundleDir: BUNDLE_DIR, model: await browserModelDir(args.model) };
     const sweeps: LabSweeps | undefined = args.queue === undefined ? undefined : {
       executor: new QueueExecutor({ url: args.queue, queueName: args.queueName }),

@@ -11,9 +11,11 @@ import { ABC_FLIP, generateIOIData } from "../datasets/ioi-data.js";
 import { ioiPromptPairs } from "../analysis/ioi/data.js";
 import { logitDiffAt } from "../analysis/ioi/metric.js";
 import * as viz from "../viz/index.js";
+import type { SAE } from "../sae/sae.js";
 import { attributionOf } from "./attribution.js";
+import { saeFeaturesOf, type ValidSaeFeatures } from "./sae.js";
 import type {
-  AttentionResponse, AttributionResponse, DlaResponse, IoiResponse, LabInfo, LogitLensResponse, PatchKind, PatchResponse, RunResponse, TokenInfo,
+  AttentionResponse, AttributionResponse, DlaResponse, IoiResponse, LabInfo, LogitLensResponse, PatchKind, PatchResponse, RunResponse, SaeFeaturesResponse, TokenInfo,
 } from "./protocol.js";
 import { LabError, LIMITS, type Prompt, type ValidAttention, type ValidAttribution, type ValidDla, type ValidIoi, type ValidLogitLens, type ValidPatch, type ValidRun } from "./validate.js";
 
@@ -47,7 +49,8 @@ type Nested = number[][];
 export class LabModel {
   private last: { text: string; logits: Tensor; cache: ActivationCache } | null = null;
 
-  constructor(readonly model: HookedTransformer, readonly name: string) {
+  /** `sae`: the SAE panel's (`tlens lab --sae`), checked by the caller to read one of the model's hook points. */
+  constructor(readonly model: HookedTransformer, readonly name: string, readonly sae: SAE | null = null) {
     if (!model.tokenizer) throw new LabError(500, `the lab needs a model with a tokenizer; ${name} has none`);
   }
 
@@ -168,6 +171,13 @@ export class LabModel {
       title: `Activation patching: ${title} — fraction of ${other === null ? "the logit" : "the logit difference"} restored`,
     });
     return { kind: req.kind, clean, corrupted, values, figure };
+  }
+
+  /** The SAE panel: the SAE's features on the prompt (sae.ts), from the prompt's cached run. */
+  async saeFeatures(req: ValidSaeFeatures): Promise<SaeFeaturesResponse> {
+    if (!this.sae) throw new LabError(404, "the lab was started without an SAE");
+    const { cache } = await this.runCached(req.prompt);
+    return saeFeaturesOf(this.model, this.sae, cache, req, this.tokenInfos(req.prompt.ids));
   }
 
   /** Attribution patching of a prompt pair (resid_pre by position, heads), normalised as the sweep; optionally

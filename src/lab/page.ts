@@ -24,6 +24,9 @@ table.preds tbody tr { cursor: pointer; } table.preds tbody tr:hover { backgroun
 progress { width: 320px; }
 #ioi-list { font-size: 13px; } #ioi-list li { margin: 2px 0; } #ioi-list button { margin-left: 8px; padding: 0 8px; }
 .muted { color: #666; font-size: 13px; }
+#sae-tokens { line-height: 2.2; margin: 6px 0; } .sae-tok { display: inline-block; white-space: pre; font-family: ui-monospace, monospace; border: 1px solid #e2e2e2; border-radius: 3px; padding: 0 3px; margin: 0 1px; }
+#sae-top button { margin: 2px 4px 2px 0; padding: 0 8px; font-size: 12px; } #sae-top button.on { font-weight: bold; border-color: #e67e00; }
+table.sae-logits { border-collapse: collapse; font-size: 13px; } table.sae-logits td, table.sae-logits th { border: 1px solid #ddd; padding: 2px 8px; }
 `;
 
 /** The queue-sweep panel (app/sweep-panel.ts shows it when the lab has a queue: `tlens lab --queue`). */
@@ -42,6 +45,23 @@ const QUEUE_PANEL = `<section id="queue-panel" data-testid="queue-panel" hidden>
   <span id="queue-status" class="muted"></span>
 </div>
 <div data-testid="queue-result" id="queue-result"></div>
+</section>
+`;
+
+/** The SAE panel (app/sae-panel.ts shows it when the lab has an SAE: `tlens lab --sae DIR`). */
+const SAE_PANEL = `<section id="sae-panel" data-testid="sae-panel" hidden>
+<h2>SAE features</h2>
+<p class="muted">The SAE at <code id="sae-hook"></code> on the prompt above (computed on the server): pick a feature, or click one of
+those that fire most on the prompt, to see its activation at every token and the tokens its decoder direction pushes up and down
+(W_dec[f] · W_U).</p>
+<div class="row">
+  <label>feature <input type="number" id="sae-feature" min="0" style="width:7em" placeholder="most active"></label>
+  <button id="sae-run">Show</button>
+  <span id="sae-status" class="muted"></span>
+</div>
+<div data-testid="sae-top-features" id="sae-top"></div>
+<div data-testid="sae-tokens" id="sae-tokens"></div>
+<div data-testid="sae-logits" id="sae-logits"></div>
 </section>
 `;
 
@@ -116,7 +136,7 @@ export function labPage(modelName: string): string {
   <button id="dla-run">Show</button>
 </div>
 <div data-testid="dla-heads" id="dla" class="figure"></div>
-
+${SAE_PANEL}
 <h2>Activation patching</h2>
 <p class="muted">Clean activations are patched into the corrupted run one at a time; each cell is the fraction of the metric
 (logit[answer] − logit[other] at the last position) restored: 1 = as clean, 0 = as corrupted.</p>

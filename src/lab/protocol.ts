@@ -3,6 +3,7 @@
 // reaches the model only through LabClient: over HTTP (app/http-client.ts) or in its own Web Worker
 // (app/worker-client.ts).
 import type { SweepGrid, SweepResult } from "../jobs/merge.js";
+import type { TokenEffect } from "../sae/features/logit-effects.js";
 import type { Figure, Viewer } from "../viz/types.js";
 
 /** A token as the page shows it. */
@@ -169,6 +170,32 @@ export type SweepEvent =
 
 /** GET /api/queue: whether the lab sends sweeps to a queue (`tlens lab --queue`), and which. */
 export type QueueModeInfo = { available: true; queue: string } | { available: false; reason: string };
+
+// -------------------------------------------------------------------------------------------- SAE panel (--sae)
+
+/** GET /api/sae: whether the lab has an SAE (`tlens lab --sae DIR`), and which. */
+export type SaeModeInfo = { available: true; hookName: string; dSae: number; architecture: string } | { available: false; reason: string };
+
+/** POST /api/sae-features: the SAE's features on a prompt; `feature` defaults to the one that fires most on it,
+ *  `topK` (default 10) is how many of the most active features are listed. */
+export interface SaeFeaturesRequest { prompt: string; feature?: number; topK?: number }
+
+export interface SaeFeaturesResponse {
+  hookName: string;
+  dSae: number;
+  tokens: TokenInfo[];
+  feature: number;
+  /** the feature's activation at each token of the prompt */
+  acts: number[];
+  maxActivation: number;
+  /** how many features fire (> 0) somewhere on the prompt */
+  firing: number;
+  /** the features with the largest activation on the prompt, largest first: that activation and its position */
+  top: { feature: number; max: number; position: number }[];
+  /** the feature's logit effects (W_dec[feature] · W_U, no ln_final): the tokens pushed up most and down most;
+   *  null for an SAE that does not read the residual stream */
+  logits: { top: TokenEffect[]; bottom: TokenEffect[] } | null;
+}
 
 /** Every error the API sends: a status and this body. */
 export interface ErrorBody { error: string }

@@ -12,13 +12,14 @@ import type { AddressInfo } from "node:net";
 import { plotlyJs } from "../viz/html.js";
 import { VIEWER_JS } from "../viz/viewer-runtime.js";
 import { browserRoutes, type BrowserAssets } from "./assets.js";
-import { describeFailure, ioiCall, MODEL_CALLS, patchCall, type LabJob } from "./calls.js";
+import { describeFailure, ioiCall, MODEL_CALLS, patchCall, saeCall, type LabJob } from "./calls.js";
 import type { LabModel } from "./compute.js";
 import { labPage } from "./page.js";
 import { hostAllowlist, isLoopback } from "./hosts.js";
 import { readBody, refuseAndClose, send, sendError, sendFile, sendJson, SECURITY_HEADERS } from "./http.js";
 import type { BrowserModeInfo, PatchEvent } from "./protocol.js";
 import { JobQueue } from "./queue.js";
+import { saeModeInfo } from "./sae.js";
 import { queueModeInfo, sweepRoute, type LabSweeps } from "./sweep.js";
 import { APP_ROOT, readAppModule } from "./static.js";
 import { LabError } from "./validate.js";
@@ -75,6 +76,7 @@ const JSON_ROUTES: Record<string, JsonRoute> = {
   "/api/logit-lens": queued(MODEL_CALLS.logitLens),
   "/api/dla": queued(MODEL_CALLS.dla),
   "/api/attribution": queued(MODEL_CALLS.attribution),
+  "/api/sae-features": queued(saeCall),
   "/api/ioi": async (lab, body) => ioiCall(lab, body),
 };
 
@@ -113,6 +115,7 @@ async function getRoute(r: Routes, req: IncomingMessage, res: ServerResponse, ra
   if (path === "/api/status") return sendJson(res, 200, r.queue.stats);
   if (path === "/api/browser") return sendJson(res, 200, r.browser.info);
   if (path === "/api/queue") return sendJson(res, 200, queueModeInfo(r.sweeps));
+  if (path === "/api/sae") return sendJson(res, 200, saeModeInfo(r.lab.sae));
   const file = r.browser.routes.get(raw); // the whole raw path, query included: exact routes only
   if (file !== undefined) return sendFile(res, file, req.method === "HEAD");
   if (path.startsWith("/app/")) {

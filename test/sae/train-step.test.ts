@@ -4,7 +4,9 @@ import { describe, expect, it } from "vitest";
 import { Tensor, zerosLike } from "../../src/index.js";
 import { Adam } from "../../src/sae/train/adam.js";
 import { initSaeParams, rowNorm, type SaeParams } from "../../src/sae/train/params.js";
-import { kthLargest, SaeStep, type Sparsity } from "../../src/sae/train/sae-step.js";
+import { SaeStep, type Sparsity } from "../../src/sae/train/sae-step.js";
+import type { AuxKLoss } from "../../src/sae/train/aux-k.js";
+import { kthLargest } from "../../src/sae/train/select.js";
 import { applyUpdate } from "../../src/sae/train/trainer.js";
 import { DeadFeatureTracker, resampleFeatures } from "../../src/sae/train/resample.js";
 import { Generator } from "../../src/tensor/index.js";
@@ -27,7 +29,7 @@ function params(): SaeParams {
 }
 
 /** The same loss through the tensor autograd: its gradients and the loss's terms. */
-async function autogradGrads(p: SaeParams, x: Float32Array, sparsity: Sparsity) {
+async function autogradGrads(p: SaeParams, x: Float32Array, sparsity: Sparsity, aux?: AuxKLoss) {
   const W_enc = Tensor.fromTypedArray(p.W_enc.slice(), [D, S]).requiresGrad_();
   const W_dec = Tensor.fromTypedArray(p.W_dec.slice(), [S, D]).requiresGrad_();
   const b_enc = Tensor.fromTypedArray(p.b_enc.slice(), [S]).requiresGrad_();
@@ -43,9 +45,21 @@ async function autogradGrads(p: SaeParams, x: Float32Array, sparsity: Sparsity) 
   const xhat = f.matmul(W_dec).add(b_dec);
   const mse = xhat.sub(xt).square().sum(-1).mean();
   const l1 = f.mul(W_dec.norm(1)).sum(-1).mean();
-  const loss = sparsity.kind === "l1" ? mse.add(l1.mul(sparsity.coefficient)) : mse;
+  let loss = sparsity.kind === "l1" ? mse.add(l1.mul(sparsity.coefficient)) : mse;
+  let auxLoss = 0;
+  if (aux) {
+    // SAELens's calculate_topk_aux_loss: the k_aux largest pre-activations among the dead features decode the residual
+    const alive = Float32Array.from({ length: S }, (_, j) => (aux.dead.includes(j) ? 0 : -1e9));
+    const m = Math.min(aux.kAux, aux.dead.length);
+    const { indices } = pre.add(Tensor.fromTypedArray(alive, [S])).topk(m, -1);
+    const acts = zerosLike(pre).scatter(-1, indices, pre.gather(-1, indices));
+    const residual = xt.sub(xhat).detach();
+    const a = acts.matmul(W_dec).add(b_dec).sub(residual).square().sum(-1).mean().mul(aux.coefficient * Math.min(aux.dead.length / aux.kAux, 1));
+    auxLoss = a.item();
+    loss = loss.add(a);
+  }
   await loss.backward();
-  return { W_enc: W_enc.grad!, W_dec: W_dec.grad!, b_enc: b_enc.grad!, b_dec: b_dec.grad!, mse: mse.item(), l1: l1.item() };
+  return { W_enc: W_enc.grad!, W_dec: W_dec.grad!, b_enc: b_enc.grad!, b_dec: b_dec.grad!, mse: mse.item(), l1: l1.item(), auxLoss };
 }
 
 function expectClose(a: Float32Array, b: Tensor, tol = 2e-5): void {
@@ -69,6 +83,27 @@ describe("SaeStep (hand-written forward / backward)", () => {
       for (const k of ["W_enc", "W_dec", "b_enc", "b_dec"] as const) expectClose(step.grads[k], ref[k]);
       if (sparsity.kind === "topk") expect(stats.l0).toBeLessThanOrEqual(4);
       expect(fired.reduce((a, b) => a + b, 0)).toBeCloseTo(stats.l0 * B, 6);
+    });
+  }
+
+  // 5 dead features with k_aux 3 (a selection per row, scale 1) and 2 with k_aux 4 (all of them, scale 1/2)
+  for (const aux of [{ dead: [1, 4, 7, 11, 15], coefficient: 0.5, kAux: 3 }, { dead: [2, 9], coefficient: 2, kAux: 4 }]) {
+    it(`TopK's auxiliary loss (AuxK) matches the autograd's (${aux.dead.length} dead, k_aux ${aux.kAux})`, async () => {
+      const p = params(), x = batch(2), sparsity: Sparsity = { kind: "topk", k: 4 };
+      const step = new SaeStep(p, B);
+      const stats = step.run(x, sparsity, new Float64Array(S), aux);
+      const ref = await autogradGrads(p, x, sparsity, aux);
+      expect(ref.auxLoss).toBeGreaterThan(0.01);
+      expect(stats.auxLoss).toBeCloseTo(ref.auxLoss, 4);
+      for (const k of ["W_enc", "W_dec", "b_enc", "b_dec"] as const) expectClose(step.grads[k], ref[k]);
+      // it changes the dead features' encoder columns only
+      const plain = new SaeStep(p, B);
+      plain.run(x, sparsity, new Float64Array(S));
+      const moved = (j: number): number => Math.hypot(...Array.from({ length: D }, (_, i) => step.grads.W_enc[i * S + j] - plain.grads.W_enc[i * S + j]));
+      for (let j = 0; j < S; j++) {
+        if (aux.dead.includes(j)) expect(moved(j)).toBeGreaterThan(1e-4);
+        else expect(moved(j)).toBe(0);
+      }
     });
   }
 

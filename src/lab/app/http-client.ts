@@ -2,7 +2,8 @@
 // a queue sweep as one of SweepEvents).
 import type {
   AttentionRequest, AttentionResponse, AttributionRequest, AttributionResponse, DlaRequest, DlaResponse, ErrorBody, IoiRequest, IoiResponse, LabClient, LabInfo,
-  LogitLensRequest, LogitLensResponse, PatchEvent, PatchRequest, PatchResponse, QueueModeInfo, RunRequest, RunResponse, SweepEvent, SweepRequest, SweepResponse,
+  LogitLensRequest, LogitLensResponse, PatchEvent, PatchRequest, PatchResponse, QueueModeInfo, RunRequest, RunResponse, SaeFeaturesRequest, SaeFeaturesResponse,
+  SaeModeInfo, SweepEvent, SweepRequest, SweepResponse,
 } from "../protocol.js";
 
 /** An error the server answered with (its message is meant for the researcher). */
@@ -69,6 +70,10 @@ export class HttpLabClient implements LabClient {
   }
 
   queueMode(): Promise<QueueModeInfo> { return this.json("/api/queue"); }
+
+  /** The SAE panel (`tlens lab --sae`): whether the lab has an SAE, and its features on a prompt. */
+  saeMode(): Promise<SaeModeInfo> { return this.json("/api/sae"); }
+  saeFeatures(req: SaeFeaturesRequest): Promise<SaeFeaturesResponse> { return this.json("/api/sae-features", req); }
 }
 
 /** Reads an NDJSON stream event by event until `onEvent` returns a value (the answer) or throws. */

@@ -5,6 +5,7 @@ import type { Figure, Viewer } from "../../viz/types.js";
 import type { LoadProgress } from "../../browser/fetch-model.js";
 import type { BrowserModeInfo, CircuitMethod, IoiPair, LabClient, LabInfo, PatchKind, RunResponse } from "../protocol.js";
 import { HttpLabClient } from "./http-client.js";
+import { setupSaePanel, type SaePanel } from "./sae-panel.js";
 import { setupSweepPanel } from "./sweep-panel.js";
 import { WorkerLabClient } from "./worker-client.js";
 
@@ -73,6 +74,8 @@ let client: LabClient = server;
 let inPage: WorkerLabClient | null = null;
 /** The prompt of the last successful run (the panels below ask about it) and its top prediction. */
 let current: { prompt: string; top: string } | null = null;
+/** The SAE panel (`tlens lab --sae`; does nothing without one). */
+let saePanel: SaePanel = { show: async () => {} };
 
 function showError(e: unknown): void {
   ui.error.textContent = e instanceof Error ? e.message : String(e);
@@ -173,6 +176,7 @@ async function runPrompt(): Promise<void> {
     await showAttention();
     await showLens();
     await showDla();
+    await saePanel.show(prompt);
   } finally {
     ui.run.disabled = false;
   }
@@ -347,6 +351,7 @@ async function start(): Promise<void> {
   ui.attrRun.addEventListener("click", () => void guarded(runAttribution));
   ui.ioiRun.addEventListener("click", () => void guarded(generateIoi));
   await setupSweepPanel(server, drawFigure, guarded);
+  saePanel = await setupSaePanel(server, guarded);
   if (mode.available) {
     ui.runInBrowser.disabled = false;
     ui.runInBrowser.addEventListener("change", () => void guarded(() => setMode(ui.runInBrowser.checked, mode, info.model)));

@@ -96,14 +96,26 @@ export interface FeatureDensities {
 
 /** Every feature's density over token rows [rows, ctx], encoded `rowsPerRun` rows at a time. */
 export async function featureDensities(model: HookedTransformer, sae: SAE, tokens: Tensor, opts: { bins?: number; rowsPerRun?: number } = {}): Promise<FeatureDensities> {
+  const count = densityCounter(sae, tokens, opts.bins);
+  await encodeDataset(model, sae, tokens, count.add, opts.rowsPerRun);
+  return count.finish();
+}
+
+/** What featureDensities keeps from each chunk of the dataset's SAE activations: `add` takes an encodeDataset chunk
+ *  [chunk, ctx, d_sae], `finish` gives the densities over the whole dataset [rows, ctx]. */
+export function densityCounter(sae: SAE, tokens: Tensor, bins = 30): { add: (acts: Tensor) => void; finish: () => FeatureDensities } {
   const [rows, ctx] = tokens.shape;
   const fired = new Float64Array(sae.cfg.dSae);
-  await encodeDataset(model, sae, tokens, (acts) => {
-    acts.gt(0).float().sum([0, 1]).dataSync().forEach((c, j) => { fired[j] += Number(c); }); // [d_sae]
-  }, opts.rowsPerRun);
-  const density = fired.map((c) => c / (rows * ctx));
-  const log10 = density.map((d) => Math.log10(d));
-  const alive = log10.filter(Number.isFinite);
-  const lo = alive.length ? Math.min(...alive) : 0;
-  return { density, log10, dead: density.length - alive.length, histogram: histogram(alive, opts.bins ?? 30, lo, 0), tokens: rows * ctx };
+  return {
+    add: (acts) => {
+      acts.gt(0).float().sum([0, 1]).dataSync().forEach((c, j) => { fired[j] += Number(c); }); // [d_sae]
+    },
+    finish: () => {
+      const density = fired.map((c) => c / (rows * ctx));
+      const log10 = density.map((d) => Math.log10(d));
+      const alive = log10.filter(Number.isFinite);
+      const lo = alive.length ? Math.min(...alive) : 0;
+      return { density, log10, dead: density.length - alive.length, histogram: histogram(alive, bins, lo, 0), tokens: rows * ctx };
+    },
+  };
 }

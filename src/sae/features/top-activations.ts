@@ -35,19 +35,31 @@ export async function featureActivations(model: HookedTransformer, sae: SAE, tok
 
 /** featureActivations of several features from one pass over the dataset. */
 export async function featuresActivations(model: HookedTransformer, sae: SAE, tokens: Tensor, features: readonly number[]): Promise<FeatureActivations[]> {
+  const collect = activationCollector(sae, tokens, features);
+  await encodeDataset(model, sae, tokens, collect.add);
+  return collect.finish();
+}
+
+/** What featuresActivations keeps from each chunk of the dataset's SAE activations: `add` takes an encodeDataset
+ *  chunk [chunk, ctx, d_sae] at its first row, `finish` gives the features' activations and densities. */
+export function activationCollector(sae: SAE, tokens: Tensor, features: readonly number[]): { add: (acts: Tensor, row: number) => void; finish: () => FeatureActivations[] } {
   for (const f of features) {
     if (!Number.isInteger(f) || f < 0 || f >= sae.cfg.dSae) throw new TlensError(`featureActivations: feature ${f} is outside 0..${sae.cfg.dSae - 1}`);
   }
   const [rows, ctx] = tokens.shape;
   const out = features.map((feature) => ({ feature, acts: new Float32Array(rows * ctx), rows, ctx, density: 0 }));
   const index = Tensor.fromTypedArray(Int32Array.from(features), [features.length]);
-  await encodeDataset(model, sae, tokens, (acts, row) => {
-    const picked = acts.get(":", ":", index).permute(2, 0, 1).contiguous().dataSync() as Float32Array; // [features, chunk, ctx]
-    const n = acts.shape[0] * ctx;
-    out.forEach((fa, j) => fa.acts.set(picked.subarray(j * n, (j + 1) * n), row * ctx));
-  });
-  for (const fa of out) fa.density = fa.acts.reduce((n, v) => n + (v > 0 ? 1 : 0), 0) / fa.acts.length;
-  return out;
+  return {
+    add: (acts, row) => {
+      const picked = acts.get(":", ":", index).permute(2, 0, 1).contiguous().dataSync() as Float32Array; // [features, chunk, ctx]
+      const n = acts.shape[0] * ctx;
+      out.forEach((fa, j) => fa.acts.set(picked.subarray(j * n, (j + 1) * n), row * ctx));
+    },
+    finish: () => {
+      for (const fa of out) fa.density = fa.acts.reduce((n, v) => n + (v > 0 ? 1 : 0), 0) / fa.acts.length;
+      return out;
+    },
+  };
 }
 
 /** The example at flat index `i` of fa.acts (row-major [rows, ctx]): `before` tokens of context before, `after` after.

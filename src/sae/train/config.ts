@@ -11,6 +11,8 @@ export interface TrainLogEntry {
   l1: number;
   l0: number;
   varianceExplained: number;
+  /** TopK's auxiliary (AuxK) loss, 0 without one */
+  auxLoss: number;
   /** fraction of features that have not fired for deadFeatureWindow tokens */
   deadFraction: number;
   lr: number;
@@ -46,6 +48,11 @@ export interface TrainSaeOptions extends ProgressOptions {
   bDecInit?: "mean" | "zeros";
   /** a feature silent for this many tokens is dead (default 1 000 000 or a quarter of the training tokens) */
   deadFeatureWindow?: number;
+  /** TopK only: the coefficient of the auxiliary loss (AuxK, aux-k.ts) that trains dead features on what the
+   *  live ones miss (default 1, SAELens's aux_loss_coefficient; 0 turns it off) */
+  auxKCoefficient?: number;
+  /** TopK only: k_aux, the dead features each example uses in that loss (default d_in / 2, as SAELens) */
+  kAux?: number;
   /** resample dead features every this many steps (default: never) */
   resampleEvery?: number;
   /** call onLog every this many steps (default 100) */
@@ -60,8 +67,8 @@ export interface TrainSaeOptions extends ProgressOptions {
 }
 
 /** The options with every default filled in. */
-export type ResolvedTrainOptions = Required<Omit<TrainSaeOptions, "onLog" | "onProgress" | "progressBar" | "resampleEvery">>
-  & Pick<TrainSaeOptions, "onLog" | "onProgress" | "progressBar" | "resampleEvery"> & { steps: number };
+export type ResolvedTrainOptions = Required<Omit<TrainSaeOptions, "onLog" | "onProgress" | "progressBar" | "resampleEvery" | "kAux">>
+  & Pick<TrainSaeOptions, "onLog" | "onProgress" | "progressBar" | "resampleEvery" | "kAux"> & { steps: number };
 
 export function resolveTrainOptions(o: TrainSaeOptions): ResolvedTrainOptions {
   const batchSize = o.batchSize ?? 4096;
@@ -77,6 +84,8 @@ export function resolveTrainOptions(o: TrainSaeOptions): ResolvedTrainOptions {
   if (steps < 1) throw new TlensError(`trainSae: trainingTokens (${trainingTokens}) is less than one batch (${batchSize})`);
   if (sparsity.kind === "l1" && !(sparsity.coefficient >= 0)) throw new TlensError(`trainSae: the L1 coefficient must be ≥ 0, got ${sparsity.coefficient}`);
   if (sparsity.kind === "topk" && !(Number.isInteger(sparsity.k) && sparsity.k > 0)) throw new TlensError(`trainSae: TopK's k must be a positive integer, got ${sparsity.k}`);
+  if (!((o.auxKCoefficient ?? 1) >= 0)) throw new TlensError(`trainSae: auxKCoefficient must be ≥ 0, got ${o.auxKCoefficient}`);
+  if (o.kAux !== undefined && !(Number.isInteger(o.kAux) && o.kAux > 0)) throw new TlensError(`trainSae: kAux must be a positive integer, got ${o.kAux}`);
   return {
     ...o, batchSize, trainingTokens, steps, sparsity,
     expansionFactor: o.expansionFactor ?? 8,
@@ -87,6 +96,7 @@ export function resolveTrainOptions(o: TrainSaeOptions): ResolvedTrainOptions {
     decoderNorm: o.decoderNorm ?? (sparsity.kind === "topk" ? "unit" : "weighted"),
     normalizeActivations: o.normalizeActivations ?? "none",
     bDecInit: o.bDecInit ?? "mean",
+    auxKCoefficient: o.auxKCoefficient ?? 1,
     deadFeatureWindow: o.deadFeatureWindow ?? Math.min(1_000_000, Math.max(batchSize, Math.floor(trainingTokens / 4))),
     logEvery: o.logEvery ?? 100,
     bufferSize: o.bufferSize ?? 8 * batchSize,

@@ -6,8 +6,10 @@
 //   xhat = f · W_dec + b_dec                           [batch, d_in]
 //   loss = mean_b Σ_d (xhat − x)² + λ · mean_b Σ_j f_j ‖W_dec[j]‖   (SAELens's standard; TopK: MSE only)
 import { TlensError } from "../../errors.js";
+import { AuxKStep, type AuxKLoss } from "./aux-k.js";
 import { gemm } from "./gemm.js";
 import { rowNorm, type SaeParams } from "./params.js";
+import { kthLargest } from "./select.js";
 
 export type Sparsity = { kind: "l1"; coefficient: number } | { kind: "topk"; k: number };
 
@@ -21,6 +23,8 @@ export interface StepStats {
   l0: number;
   /** 1 − Σ (xhat − x)² / Σ (x − mean_b x)² */
   varianceExplained: number;
+  /** TopK's auxiliary loss (aux-k.ts; 0 without one) */
+  auxLoss: number;
 }
 
 /** The gradients, one per parameter, same layouts. */
@@ -44,6 +48,7 @@ export class SaeStep {
   private readonly fSum: Float32Array;
   /** per example Σ_d (xhat − x)² of the last step [batch] */
   readonly exampleLoss: Float32Array;
+  private auxStep: AuxKStep | null = null;
 
   constructor(readonly p: SaeParams, readonly batch: number) {
     const { dIn, dSae } = p;
@@ -59,9 +64,9 @@ export class SaeStep {
     this.exampleLoss = new Float32Array(batch);
   }
 
-  /** Forward and backward on x [batch, d_in] (row-major); fills `grads`, adds each feature's firing count to
-   *  `fired` [d_sae], and returns the batch's statistics. */
-  run(x: Float32Array, sparsity: Sparsity, fired: Float64Array): StepStats {
+  /** Forward and backward on x [batch, d_in] (row-major), with TopK's auxiliary loss when `aux` is given; fills
+   *  `grads`, adds each feature's firing count to `fired` [d_sae], and returns the batch's statistics. */
+  run(x: Float32Array, sparsity: Sparsity, fired: Float64Array, aux?: AuxKLoss): StepStats {
     const { dIn, dSae, W_enc, W_dec, b_dec } = this.p;
     const B = this.batch;
     if (x.length !== B * dIn) throw new TlensError(`SaeStep: expected a batch of ${B} × ${dIn} values, got ${x.length}`);
@@ -72,8 +77,14 @@ export class SaeStep {
     gemm(this.xhat, { data: this.f, rows: B, cols: dSae }, { data: W_dec, rows: dSae, cols: dIn });
     const stats = this.reconstructionGrad(x);
     const l1 = this.featureGrad(sparsity);
+    let auxLoss = 0;
+    if (aux) {
+      if (this.auxStep === null || this.auxStep.maxKAux < aux.kAux) this.auxStep = new AuxKStep(this.p, B, aux.kAux);
+      auxLoss = this.auxStep.backwardPre(aux, this.pre, this.xhat, this.df, this.grads.b_enc);
+    }
     this.parameterGrads(sparsity);
-    return { ...stats, l1, l0 };
+    if (aux) this.auxStep!.backwardDecoder(this.grads.W_dec, this.grads.b_dec);
+    return { ...stats, l1, l0, auxLoss };
   }
 
   /** pre += b_enc; f = relu(pre), or for TopK relu of each row's k largest (others 0). Returns the mean L0. */
@@ -105,7 +116,7 @@ export class SaeStep {
   }
 
   /** The MSE's statistics; xhat becomes dL/dxhat = 2 (xhat − x) / batch, exampleLoss each example's error. */
-  private reconstructionGrad(x: Float32Array): Omit<StepStats, "l0" | "l1"> {
+  private reconstructionGrad(x: Float32Array): Omit<StepStats, "l0" | "l1" | "auxLoss"> {
     const { dIn, b_dec } = this.p;
     const B = this.batch, xhat = this.xhat;
     const mean = new Float64Array(dIn);
@@ -193,29 +204,4 @@ function countAbove(v: Float32Array, start: number, n: number, cut: number): num
   let c = 0;
   for (let j = start; j < start + n; j++) if (v[j] > cut) c++;
   return c;
-}
-
-/** The k-th largest of v[start .. start + n) (quickselect on a copy in scratch). */
-export function kthLargest(v: Float32Array, start: number, n: number, k: number, scratch: Float32Array): number {
-  if (k < 1 || k > n) throw new TlensError(`TopK: k = ${k} must lie in 1..${n}`);
-  const a = scratch;
-  for (let j = 0; j < n; j++) a[j] = v[start + j];
-  let lo = 0, hi = n - 1;
-  const target = k - 1;
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >> 1];
-    let i = lo, j = hi;
-    while (i <= j) {
-      while (a[i] > pivot) i++;
-      while (a[j] < pivot) j--;
-      if (i <= j) {
-        const t = a[i]; a[i] = a[j]; a[j] = t;
-        i++; j--;
-      }
-    }
-    if (target <= j) hi = j;
-    else if (target >= i) lo = i;
-    else break;
-  }
-  return a[target];
 }

@@ -1,15 +1,16 @@
 // trainSae: trains a sparse autoencoder on one hook point's activations (streamed by ActivationStore) with Adam,
 // L1 (SAELens's decoder-norm-weighted penalty) or TopK sparsity, learning-rate warm-up / decay, L1 warm-up,
-// decoder-norm handling, dead-feature tracking and optional resampling.
+// decoder-norm handling, dead-feature tracking, TopK's auxiliary loss on the dead features and optional resampling.
 import { Generator, type Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import { progressReporter } from "../../analysis/progress.js";
 import { ActivationStore } from "./activation-store.js";
+import type { AuxKLoss } from "./aux-k.js";
 import { Adam } from "./adam.js";
 import { learningRate, resolveTrainOptions, sparsityAt, type ResolvedTrainOptions, type TrainLogEntry, type TrainSaeOptions } from "./config.js";
 import { initSaeParams, rowNorm, scaleRow, type SaeParams } from "./params.js";
 import { DeadFeatureTracker, resampleFeatures } from "./resample.js";
-import { SaeStep, type SaeGrads } from "./sae-step.js";
+import { SaeStep, type SaeGrads, type StepStats } from "./sae-step.js";
 
 export interface TrainedSae {
   /** the weights, for raw (unscaled) activations */
@@ -50,7 +51,7 @@ export async function trainSae(model: HookedTransformer, tokens: Tensor, options
     }
     if (scale !== 1) for (let i = 0; i < x.length; i++) x[i] *= scale;
     fired.fill(0);
-    const stats = stepper.run(x, sparsityAt(o, step), fired);
+    const stats = stepper.run(x, sparsityAt(o, step), fired, auxK(o, tracker, dIn));
     const lr = learningRate(o, step);
     applyUpdate(p, stepper.grads, adam, lr, o.decoderNorm);
     tracker.record(fired, o.batchSize);
@@ -76,6 +77,12 @@ export async function trainSae(model: HookedTransformer, tokens: Tensor, options
     params: p, options: o, log, final: log[log.length - 1], tokensPerSecond: (o.steps * o.batchSize) / seconds, activationScale: scale,
     featureFrequency: window.map((c) => c / Math.max(windowTokens, 1)),
   };
+}
+
+/** TopK's auxiliary loss over the features dead now (none for L1, or with a zero coefficient). */
+function auxK(o: ResolvedTrainOptions, tracker: DeadFeatureTracker, dIn: number): AuxKLoss | undefined {
+  if (o.sparsity.kind !== "topk" || o.auxKCoefficient === 0) return undefined;
+  return { dead: tracker.dead(o.deadFeatureWindow), coefficient: o.auxKCoefficient, kAux: o.kAux ?? Math.max(1, Math.floor(dIn / 2)) };
 }
 
 /** One Adam step on every parameter; "unit": decoder-row gradients projected off the rows, rows renormalised. */
@@ -125,21 +132,27 @@ function columnMean(x: Float32Array, d: number, scale: number): Float32Array {
   return out;
 }
 
+const STAT_KEYS = ["mse", "l1", "l0", "varianceExplained", "auxLoss"] as const;
+
 /** Means of the step statistics since the last log line. */
 class Accumulator {
   private n = 0;
-  private s = { mse: 0, l1: 0, l0: 0, varianceExplained: 0 };
+  private s: StepStats = Accumulator.zero();
 
-  add(stats: { mse: number; l1: number; l0: number; varianceExplained: number }): void {
-    this.n++;
-    for (const k of ["mse", "l1", "l0", "varianceExplained"] as const) this.s[k] += stats[k];
+  private static zero(): StepStats {
+    return { mse: 0, l1: 0, l0: 0, varianceExplained: 0, auxLoss: 0 };
   }
 
-  take(): { mse: number; l1: number; l0: number; varianceExplained: number } {
-    const n = Math.max(this.n, 1);
-    const out = { mse: this.s.mse / n, l1: this.s.l1 / n, l0: this.s.l0 / n, varianceExplained: this.s.varianceExplained / n };
+  add(stats: StepStats): void {
+    this.n++;
+    for (const k of STAT_KEYS) this.s[k] += stats[k];
+  }
+
+  take(): StepStats {
+    const n = Math.max(this.n, 1), out = Accumulator.zero();
+    for (const k of STAT_KEYS) out[k] = this.s[k] / n;
     this.n = 0;
-    this.s = { mse: 0, l1: 0, l0: 0, varianceExplained: 0 };
+    this.s = Accumulator.zero();
     return out;
   }
 }
