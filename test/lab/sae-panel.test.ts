@@ -102,7 +102,11 @@ describe("the lab's SAE panel", () => {
       expect(shown).toHaveLength(acts.length);
       shown.forEach((a, p) => expect(a).toBeCloseTo(acts[p][first], 5));
       // the token where it fires most is the most highlighted
-      const alphas = await page.$$eval("#sae-tokens .sae-tok", (els) => els.map((e) => Number(/rgba\([^)]*, ([0-9.]+)\)/.exec((e as HTMLElement).style.background)?.[1] ?? 0)));
+      const alphas = await page.$$eval("#sae-tokens .sae-tok", (els) => els.map((e) => {
+        // Chromium writes an opaque colour as rgb(...): alpha 1
+        const parts = /rgba?\(([^)]*)\)/.exec((e as HTMLElement).style.background)?.[1].split(",") ?? [];
+        return parts.length === 4 ? Number(parts[3]) : parts.length === 3 ? 1 : 0;
+      }));
       expect(alphas.indexOf(Math.max(...alphas))).toBe(shown.indexOf(Math.max(...shown)));
       expect(Math.max(...alphas)).toBe(1);
       expect(await page.$$eval("[data-testid=sae-logits] tbody tr", (e) => e.length)).toBe(10);
