@@ -41,9 +41,7 @@ export async function headChange(model: HookedTransformer, corrupted: Activation
   const perHead = act === "attn_scores" || act === "pattern"; // [batch, head, pos, key_pos]
   const before = cached(act).narrow(perHead ? 2 : 1, p, nPos - p);
   const after = patch(before);
-  // -inf == -inf in masked scores: compare, do not subtract
-  const changed = after.ne(before).any(perHead ? [0, 2, 3] : [0, 1, 3]).dataSync();
-  const heads = [...changed.keys()].filter((h) => changed[h]);
+  const heads = differingAlong(before, after, perHead ? 1 : 2);
   if (!heads.length) return null;
   const idx = Tensor.fromTypedArray(Int32Array.from(heads), [heads.length]);
   const of = (t: Tensor): Tensor => (perHead ? t.get(":", idx) : t.get(":", ":", idx));
@@ -58,4 +56,17 @@ export async function headChange(model: HookedTransformer, corrupted: Activation
   else if (act === "attn_scores") zNew = await headsZ(model, l, { from: "scores", scores: of(after), v: seen("v") });
   else zNew = await headsZ(model, l, { from: "qkv", q: seen("q"), k: seen("k"), v: seen("v"), past: p });
   return { heads, dz: zNew.sub(cached("z").narrow(1, p, nPos - p).get(":", ":", idx)) };
+}
+
+/** The indices along `axis` at which a and b (one shape) differ anywhere; NaN counts as a difference, and -inf
+ *  equals -inf (masked scores). One pass over the values: a reduction over leading and trailing dims at once
+ *  costs a strided kernel call per patch. */
+function differingAlong(a: Tensor, b: Tensor, axis: number): number[] {
+  const x = a.contiguous().dataSync();
+  const y = b.contiguous().dataSync();
+  const size = a.shape[axis];
+  const inner = a.shape.slice(axis + 1).reduce((n, d) => n * d, 1);
+  const hit = new Uint8Array(size);
+  for (let i = 0; i < x.length; i++) if (!(x[i] === y[i])) hit[Math.floor(i / inner) % size] = 1;
+  return [...hit.keys()].filter((i) => hit[i]);
 }
