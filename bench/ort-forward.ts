@@ -17,7 +17,7 @@ export async function ortRunner(model: HookedTransformer, nPos: number, threads 
     async run(tokens: Tensor): Promise<Float32Array> {
       const ids = BigInt64Array.from(tokens.to("int32").contiguous().dataSync(), (v) => BigInt(v));
       const out = await session.run({ tokens: new ort.Tensor("int64", ids, tokens.shape) });
-      return out.logits.data as Float32Array;
+      return out.logits!.data as Float32Array;
     },
   };
 }
@@ -25,6 +25,6 @@ export async function ortRunner(model: HookedTransformer, nPos: number, threads 
 /** Largest |a - b| over two equal-length arrays. */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }

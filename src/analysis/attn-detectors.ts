@@ -28,9 +28,9 @@ function detectorScores(cache: ActivationCache, stat: (p: Tensor) => Tensor, thr
     rows.push(s.ndim === 2 ? s.mean(0) : s);
   }
   const data = new Float32Array(rows.reduce((acc: number[], r) => acc.concat(Array.from(r.dataSync(), Number)), []));
-  const nHeads = rows[0].shape[0];
+  const nHeads = rows[0]!.shape[0]!;
   const heads: string[] = [];
-  for (let l = 0; l < n; l++) for (let h = 0; h < nHeads; h++) if (data[l * nHeads + h] > threshold) heads.push(`${l}.${h}`);
+  for (let l = 0; l < n; l++) for (let h = 0; h < nHeads; h++) if (data[l * nHeads + h]! > threshold) heads.push(`${l}.${h}`);
   return { heads, scores: Tensor.fromTypedArray(data, [n, nHeads]) };
 }
 
@@ -110,16 +110,16 @@ export function inductionScoreFromCache(cache: ActivationCache, seqLen: number):
   const rows: Tensor[] = [];
   for (let l = 0; l < n; l++) {
     const p = cache.get("pattern", l).to("float64");
-    const total = p.shape[p.ndim - 1];
+    const total = p.shape[p.ndim - 1]!;
     const prefix = total - 2 * seqLen;
     if (prefix !== 0 && prefix !== 1) {
       throw new ShapeError(`inductionScoreFromCache: patterns over ${total} positions do not fit [BOS?] + 2 × ${seqLen} repeated tokens`);
     }
     const stripe = p.diagonal(1 - seqLen, -2, -1);          // [batch?, head, prefix + seqLen + 1]
-    const second = stripe.narrow(-1, stripe.shape[stripe.ndim - 1] - seqLen, seqLen).mean(-1); // [batch?, head]
+    const second = stripe.narrow(-1, stripe.shape[stripe.ndim - 1]! - seqLen, seqLen).mean(-1); // [batch?, head]
     rows.push(second.ndim === 2 ? second.mean(0) : second);
   }
-  const nHeads = rows[0].shape[0];
+  const nHeads = rows[0]!.shape[0]!;
   const data = new Float32Array(n * nHeads);
   rows.forEach((r, l) => data.set(Array.from(r.dataSync(), Number), l * nHeads));
   return Tensor.fromTypedArray(data, [n, nHeads]);

@@ -44,7 +44,7 @@ function sequences(model: HookedTransformer, seqs: ModelInput): Tensor[] {
   }
   const t = seqs instanceof Tensor ? seqs : tensor(seqs as number[][], undefined, "float64");
   const toks = validateTokens(t, model.cfg.dVocab, Infinity);
-  return Array.from({ length: toks.shape[0] }, (_, i) => toks.get(`${i}:${i + 1}`));
+  return Array.from({ length: toks.shape[0]! }, (_, i) => toks.get(`${i}:${i + 1}`));
 }
 
 function layerHeads(model: HookedTransformer, heads: DetectHeadOptions["heads"]): Map<number, number[]> {
@@ -92,7 +92,7 @@ export async function detectHead(model: HookedTransformer, seqs: ModelInput, pat
 
   // detection patterns, validated
   const details = seqList.map((toks, i) => {
-    const pos = toks.shape[1];
+    const pos = toks.shape[1]!;
     if (!(pos > 1 && pos < nCtx)) {
       throw new TlensError(`detectHead: the sequence must be non-empty and must fit within the model's context window (1 < pos < n_ctx = ${nCtx}); sequence ${i} has ${pos} tokens`);
     }
@@ -115,7 +115,7 @@ export async function detectHead(model: HookedTransformer, seqs: ModelInput, pat
 
   const out = new Float32Array(nLayers * nHeads).fill(0);
   for (let s = 0; s < details.length; s++) {
-    const { pos, d } = details[s];
+    const { pos, d } = details[s]!;
     const scores = new Float32Array(nLayers * nHeads).fill(-1);
     for (const l of layers) {
       const pat = patternsFor(l, s); // [n_heads, pos, pos] contiguous data
@@ -123,9 +123,9 @@ export async function detectHead(model: HookedTransformer, seqs: ModelInput, pat
         scores[l * nHeads + h] = scoreArrays(pat, h * pos * pos, d, pos, opts.excludeBos ?? false, opts.excludeCurrentToken ?? false, measure);
       }
     }
-    for (let i = 0; i < out.length; i++) out[i] += scores[i];
+    for (let i = 0; i < out.length; i++) out[i]! += scores[i]!;
   }
-  for (let i = 0; i < out.length; i++) out[i] /= details.length;
+  for (let i = 0; i < out.length; i++) out[i]! /= details.length;
   return Tensor.fromTypedArray(out, [nLayers, nHeads]);
 }
 
@@ -153,26 +153,26 @@ async function attentionPatterns(model: HookedTransformer, seqList: Tensor[], la
     return (l, s) => {
       const key = `${l}:${s}`;
       let v = memo.get(key);
-      if (!v) memo.set(key, (v = pick(cache.get("pattern", l), cache.hasBatchDim, s, seqList[s].shape[1], l)));
+      if (!v) memo.set(key, (v = pick(cache.get("pattern", l), cache.hasBatchDim, s, seqList[s]!.shape[1]!, l)));
       return v;
     };
   }
   const want = new Set(layers.map((l) => getActName("pattern", l)));
-  const stopAtLayer = layers.length ? layers[layers.length - 1] + 1 : 0;
+  const stopAtLayer = layers.length ? layers[layers.length - 1]! + 1 : 0;
   if (stopAtLayer === 0) return () => new Float64Array(0);
-  const sameLength = seqList.every((t) => t.shape[1] === seqList[0].shape[1]);
+  const sameLength = seqList.every((t) => t.shape[1] === seqList[0]!.shape[1]);
   const runs: { cache: ActivationCache; first: number }[] = [];
   if (sameLength) {
     const [, c] = await model.runWithCache(cat(seqList, 0), { namesFilter: (n) => want.has(n), stopAtLayer });
     runs.push({ cache: c, first: 0 });
   } else {
     for (let s = 0; s < seqList.length; s++) {
-      const [, c] = await model.runWithCache(seqList[s], { namesFilter: (n) => want.has(n), stopAtLayer });
+      const [, c] = await model.runWithCache(seqList[s]!, { namesFilter: (n) => want.has(n), stopAtLayer });
       runs.push({ cache: c, first: s });
     }
   }
   return (l, s) => {
-    const run = sameLength ? runs[0] : runs[s];
+    const run = sameLength ? runs[0]! : runs[s]!;
     const row = sameLength ? s : 0;
     return run.cache.get("pattern", l).get(row).to("float64").contiguous().dataSync() as Float64Array;
   };

@@ -147,7 +147,7 @@ export function logitLens(model: HookedTransformer, cache: ActivationCache, opts
   const diffs: Tensor[] = [];
   const topValues: Tensor[] = [];
   const topIndices: Tensor[] = [];
-  for (let c = 0; c < normalized.shape[0]; c++) {
+  for (let c = 0; c < normalized.shape[0]!; c++) {
     let logits = normalized.get(c).matmul(model.W_U); // [...batchPos, d_vocab]
     if (includeBias) logits = logits.add(model.b_U);
     if (keepLogits) logitsOut.push(logits);

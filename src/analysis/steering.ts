@@ -62,7 +62,7 @@ export function steeringHook(spec: SteeringVector): HookFn {
       throw new ShapeError(`steering: the per-row vector has ${v.shape[0]} rows, the activation ${act.shape[0]}`);
     }
     const off = hook.positionOffset;
-    const len = act.shape[1];
+    const len = act.shape[1]!;
     const out = act.clone();
     const scaled = v.mul(coeff);
     if (extra === 0) {
@@ -72,7 +72,7 @@ export function steeringHook(spec: SteeringVector): HookFn {
     }
     // a sequence of n rows at absolute positions start .. start + n − 1
     const seqDim = extra - 1;
-    const n = v.shape[seqDim];
+    const n = v.shape[seqDim]!;
     const lo = Math.max(start, off);
     const hi = Math.min(start + n, off + len);
     if (hi > lo) out.narrow(1, lo - off, hi - lo).add_(scaled.narrow(seqDim, lo - start, hi - lo));
@@ -211,9 +211,9 @@ export async function contrastiveSteeringVector(model: HookedTransformer, pairs:
   const reduceRow = (i: number): Tensor => {
     const a = act.get(i); // [width, ...rest]
     if (mode === "sequence") return a;
-    if (mode === "last") return a.get(lengths[i] - 1);
-    const first = bos !== null && bos !== undefined && rows[i][0] === bos && lengths[i] > 1 ? 1 : 0;
-    return a.narrow(0, first, lengths[i] - first).mean(0);
+    if (mode === "last") return a.get(lengths[i]! - 1);
+    const first = bos !== null && bos !== undefined && rows[i]![0] === bos && lengths[i]! > 1 ? 1 : 0;
+    return a.narrow(0, first, lengths[i]! - first).mean(0);
   };
   const diffs = pairs.map((_, p) => reduceRow(2 * p).sub(reduceRow(2 * p + 1)));
   const perPair = stack(diffs);
@@ -268,9 +268,9 @@ function sweepInput(model: HookedTransformer, input: ModelInput | Tensor, prepen
     rows.forEach((r, i) => flat.set(r, i * width));
     return { tokens: Tensor.fromTypedArray(flat, [rows.length, width]), last: rows.map((r) => r.length - 1) };
   }
-  const t = input instanceof Tensor ? input : Tensor.fromTypedArray(Int32Array.from((input as number[][]).flat()), [(input as number[][]).length, (input as number[][])[0].length]);
+  const t = input instanceof Tensor ? input : Tensor.fromTypedArray(Int32Array.from((input as number[][]).flat()), [(input as number[][]).length, (input as number[][])[0]!.length]);
   const tokens = t.ndim === 1 ? t.unsqueeze(0) : t;
-  return { tokens, last: new Array<number>(tokens.shape[0]).fill(tokens.shape[1] - 1) };
+  return { tokens, last: new Array<number>(tokens.shape[0]!).fill(tokens.shape[1]! - 1) };
 }
 
 /**
@@ -281,7 +281,7 @@ function sweepInput(model: HookedTransformer, input: ModelInput | Tensor, prepen
  */
 export async function steeringSweep(model: HookedTransformer, input: ModelInput | Tensor, opts: SteeringSweepOptions): Promise<SteeringSweepResult> {
   const { tokens, last } = sweepInput(model, input, opts.prependBos);
-  const batch = tokens.shape[0];
+  const batch = tokens.shape[0]!;
   const distinct = [...new Set(last)].sort((a, b) => a - b);
   const col = last.map((p) => distinct.indexOf(p));
   const rowIdx = Tensor.fromTypedArray(Int32Array.from(last.map((_, b) => b)), [batch]);

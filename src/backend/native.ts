@@ -47,7 +47,7 @@ export const NATIVE_MIN = { unaryCheap: 32, unary: 16, binary: 16, copy: 64, red
 
 function numelOf(shape: readonly number[]): number {
   let n = 1;
-  for (let i = 0; i < shape.length; i++) n *= shape[i];
+  for (let i = 0; i < shape.length; i++) n *= shape[i]!;
   return n;
 }
 
@@ -117,7 +117,7 @@ export class NativeBackend implements Backend {
     const rank = x.shape.length;
     const isArg = op === "argmax" || op === "argmin";
     let reduced = 1;
-    for (let i = Math.max(0, rank - nReduced); i < rank; i++) reduced *= x.shape[i];
+    for (let i = Math.max(0, rank - nReduced); i < rank; i++) reduced *= x.shape[i]!;
     if (code === undefined || nReduced > rank || nReduced < 0 || !(x.data instanceof Float32Array) ||
       !(isArg ? out instanceof Int32Array : out instanceof Float32Array) || rank > MAX_RANK || reduced === 0 ||
       !(numelOf(x.shape) >= NATIVE_MIN.reduce)) {
@@ -133,7 +133,7 @@ export class NativeBackend implements Backend {
       return;
     }
     const packed = g.bCache && g.batch > 0 && g.k > 0 && g.n > 0
-      ? this.packedB.get(g, () => this.addon.sgemmPackB!(g.b as Float32Array, g.bOffsets[0], g.bRowStride, g.bColStride, g.k, g.n))
+      ? this.packedB.get(g, () => this.addon.sgemmPackB!(g.b as Float32Array, g.bOffsets[0]!, g.bRowStride, g.bColStride, g.k, g.n))
       : null;
     this.addon.sgemm!(g.batch, g.m, g.n, g.k, g.a, g.aOffsets, g.aRowStride, g.aColStride, g.b, g.bOffsets,
       g.bRowStride, g.bColStride, g.out, packed);

@@ -103,7 +103,7 @@ function span(v: View): [number, number] {
   let lo = v.offset;
   let hi = v.offset;
   for (let d = 0; d < v.shape.length; d++) {
-    const e = (v.shape[d] - 1) * v.strides[d];
+    const e = (v.shape[d]! - 1) * v.strides[d]!;
     if (e < 0) lo += e;
     else hi += e;
   }
@@ -179,14 +179,14 @@ export class WasmBackend implements Backend {
     this.heap();
     if (!err) return;
     let msg = "";
-    for (let p = err; this.u8[p] !== 0; p++) msg += String.fromCharCode(this.u8[p]);
+    for (let p = err; this.u8[p] !== 0; p++) msg += String.fromCharCode(this.u8[p]!);
     throw new Error(`tlens wasm: ${msg}`);
   }
 
   private doubles(xs: ArrayLike<number>, minus = 0): number {
     const ptr = this.take(xs.length * 8);
     const at = ptr >> 3;
-    for (let i = 0; i < xs.length; i++) this.f64[at + i] = xs[i] - minus;
+    for (let i = 0; i < xs.length; i++) this.f64[at + i] = xs[i]! - minus;
     return ptr;
   }
 
@@ -297,7 +297,7 @@ export class WasmBackend implements Backend {
       if (!ptr) throw new Error("tlens wasm: out of memory packing a weight");
       this.begin(bView.bytes);
       const src = this.stageRange(g.b, bView.lo, bView.hi);
-      this.k.tl_gemm_pack(src + (g.bOffsets[0] - bView.lo) * 4, g.bRowStride, g.bColStride, g.k, g.n, ptr);
+      this.k.tl_gemm_pack(src + (g.bOffsets[0]! - bView.lo) * 4, g.bRowStride, g.bColStride, g.k, g.n, ptr);
       return ptr;
     });
   }
@@ -349,7 +349,7 @@ function gemmView(data: Float32Array, offsets: Float64Array, batch: number, rows
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < batch; i++) {
-    const [l, h] = span({ data, offset: offsets[i], shape: [rows, cols], strides: [rs, cs] });
+    const [l, h] = span({ data, offset: offsets[i]!, shape: [rows, cols], strides: [rs, cs] });
     lo = Math.min(lo, l);
     hi = Math.max(hi, h);
   }

@@ -61,7 +61,7 @@ export async function fetchBytes(url: string, opts: FetchModelOptions = {}): Pro
     opts.onProgress?.({ file, loaded, total });
   }
   if (total !== null && loaded !== total) throw new LoadError(`${url}: got ${loaded} bytes, Content-Length said ${total}`);
-  if (chunks.length === 1) return chunks[0];
+  if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(loaded);
   let at = 0;
   for (const c of chunks) {

@@ -91,7 +91,7 @@ async function tokenDataset(model: HookedTransformer, p: SaeArgs): Promise<{ tok
       throw new TlensError(`tlens sae: cannot read --text ${p.text}: ${e.code ?? e.message}`);
     });
     const rows = textTokenRows(model, text, p.ctx ?? Math.min(model.cfg.nCtx, 128));
-    return { tokens: rows.narrow(0, 0, Math.min(p.n, rows.shape[0])), name: `text ${p.text}` };
+    return { tokens: rows.narrow(0, 0, Math.min(p.n, rows.shape[0]!)), name: `text ${p.text}` };
   }
   if (!model.tokenizer) throw new TlensError(`tlens sae: ${p.model} has no tokenizer; the IOI prompts need one`);
   const tokens = new IOIDataset({ promptType: "mixed", N: p.n, seed: p.seed, prependBos: true, tokenizer: model.tokenizer }).toks; // [n, ctx]

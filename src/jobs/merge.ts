@@ -54,7 +54,7 @@ export function mergeResults(spec: SweepSpec, plan: readonly Shard[], results: S
       shape = r.shape;
       acc ??= new Float64Array(r.values.length);
       const n = shard.end - shard.start;
-      for (let i = 0; i < acc.length; i++) acc[i] += n * r.values[i];
+      for (let i = 0; i < acc.length; i++) acc[i]! += n * r.values[i]!;
       pairs += n;
     }
     if (!acc) throw new TlensError(`merge: no shard of grid ${kind}`);

@@ -60,7 +60,7 @@ export function hfArchitecture(json: unknown, source: string): string {
       );
     }
   }
-  if (typeof modelType === "string" && Object.hasOwn(MODEL_TYPES, modelType)) return MODEL_TYPES[modelType];
+  if (typeof modelType === "string" && Object.hasOwn(MODEL_TYPES, modelType)) return MODEL_TYPES[modelType]!;
   throw new LoadError(
     `${source}: cannot tell the architecture (architectures ${show(archs)}, model_type ${show(modelType)}); ` +
     `supported: ${SUPPORTED_HF_ARCHITECTURES.join(", ")} (model_type ${Object.keys(MODEL_TYPES).join(", ")})`,
@@ -173,6 +173,6 @@ function hfModelName(c: Record<string, unknown>, source: string, options: HfConf
   const named = c._name_or_path;
   if (typeof named === "string" && named.length > 0) return named;
   const parts = source.split(/[\\/]/).filter((p) => p.length > 0);
-  if (parts.length > 0 && /\.json$/i.test(parts[parts.length - 1])) parts.pop();
-  return parts.length > 0 ? parts[parts.length - 1] : "custom";
+  if (parts.length > 0 && /\.json$/i.test(parts[parts.length - 1]!)) parts.pop();
+  return parts.length > 0 ? parts[parts.length - 1]! : "custom";
 }

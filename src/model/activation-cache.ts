@@ -185,7 +185,7 @@ export class ActivationCache {
     if (cached) return cached;
     const model = this.requireModel("computeHeadResults");
     const z = this.get(`blocks.${l}.attn.hook_z`); // [..., head, d_head]
-    const W_O = model.blocks[l].attn.W_O; // [head, d_head, d_model]
+    const W_O = model.blocks[l]!.attn.W_O; // [head, d_head, d_model]
     const result = z.unsqueeze(-2).matmul(W_O).squeeze(-2); // [..., head, 1, d_head] @ [head, d_head, d_model]
     this.store.set(key, result);
     return result;

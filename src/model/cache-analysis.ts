@@ -130,13 +130,13 @@ export function resolveLayer(layer: number | null | undefined, nLayers: number, 
 export function accumulatedBias(model: HookedTransformer, layer: number, mlpInput = false, includeMlpBiases = true): Tensor {
   let acc = zeros([model.cfg.dModel]);
   for (let i = 0; i < layer; i++) {
-    const block = model.blocks[i];
+    const block = model.blocks[i]!;
     acc = acc.add(block.attn.b_O);
     if (includeMlpBiases && block.mlp) acc = acc.add(block.mlp.b_out);
   }
   if (mlpInput) {
     if (layer >= model.cfg.nLayers) throw new IndexError(`accumulatedBias: no attention bias beyond the final layer (layer ${layer})`);
-    acc = acc.add(model.blocks[layer].attn.b_O);
+    acc = acc.add(model.blocks[layer]!.attn.b_O);
   }
   return acc;
 }

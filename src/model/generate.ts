@@ -38,7 +38,7 @@ export interface GenerateOptions {
 
 /** Picks one token per row of logits [batch, vocab]. */
 export function sampleLogits(logits: Tensor, opts: GenerateOptions, rng: Generator): Int32Array {
-  const [batch, vocab] = logits.shape;
+  const [batch, vocab] = logits.shape as [number, number];
   const data = logits.to("float64").contiguous().dataSync();
   const out = new Int32Array(batch);
   const temperature = opts.temperature ?? 1;
@@ -48,31 +48,31 @@ export function sampleLogits(logits: Tensor, opts: GenerateOptions, rng: Generat
     const row = data.subarray(b * vocab, (b + 1) * vocab);
     if (opts.doSample === false || temperature === 0) {
       let best = 0;
-      for (let i = 1; i < vocab; i++) if (row[i] > row[best]) best = i;
+      for (let i = 1; i < vocab; i++) if (row[i]! > row[best]!) best = i;
       out[b] = best;
       continue;
     }
     // candidates sorted by logit, descending
-    const order = Array.from({ length: vocab }, (_, i) => i).sort((i, j) => row[j] - row[i] || i - j);
+    const order = Array.from({ length: vocab }, (_, i) => i).sort((i, j) => row[j]! - row[i]! || i - j);
     let keep = opts.topK !== undefined ? Math.min(opts.topK, vocab) : vocab;
-    const max = row[order[0]] / temperature;
-    const weights = order.slice(0, keep).map((i) => Math.exp(row[i] / temperature - max));
+    const max = row[order[0]!]! / temperature;
+    const weights = order.slice(0, keep).map((i) => Math.exp(row[i]! / temperature - max));
     let total = weights.reduce((a, w) => a + w, 0);
     if (opts.topP !== undefined) {
       // keep the smallest prefix whose probability reaches topP (always at least one token)
       let cum = 0;
       let n = 0;
-      while (n < keep && (n === 0 || cum < opts.topP * total)) cum += weights[n++];
+      while (n < keep! && (n === 0 || cum < opts.topP * total)) cum += weights[n++]!;
       keep = n;
       total = cum;
     }
     let r = rng.uniform() * total;
-    let pick = keep - 1;
-    for (let i = 0; i < keep; i++) {
-      r -= weights[i];
+    let pick = keep! - 1;
+    for (let i = 0; i < keep!; i++) {
+      r -= weights[i]!;
       if (r < 0) { pick = i; break; }
     }
-    out[b] = order[pick];
+    out[b] = order[pick]!;
   }
   return out;
 }
@@ -94,7 +94,7 @@ export async function generate(model: HookedTransformer, input: ModelInput, opts
   } else {
     tokens = validateTokens(input instanceof Tensor ? input : Tensor.fromTypedArray(Float64Array.from((input as number[][]).flat()), [(input as number[][]).length, (input as number[][])[0]?.length ?? 0]), cfg.dVocab, cfg.nCtx);
   }
-  const [batch, promptLen] = tokens.shape;
+  const [batch, promptLen] = tokens.shape as [number, number];
   if (promptLen + maxNew > cfg.nCtx) {
     throw new TlensError(`generate: ${promptLen} prompt tokens + ${maxNew} new tokens exceed the model's context n_ctx = ${cfg.nCtx}`);
   }
@@ -111,7 +111,7 @@ export async function generate(model: HookedTransformer, input: ModelInput, opts
   for (let step = 0; step < maxNew; step++) {
     let logits: Tensor;
     if (kv) {
-      const fresh = step === 0 ? all : all.narrow(1, all.shape[1] - 1, 1);
+      const fresh = step === 0 ? all : all.narrow(1, all.shape[1]! - 1, 1);
       logits = await forward(fresh, { pastKvCache: kv, attentionMask: step === 0 ? mask ?? undefined : undefined });
     } else {
       logits = await forward(all, { attentionMask: fullMask ?? undefined });
@@ -134,5 +134,5 @@ export async function generate(model: HookedTransformer, input: ModelInput, opts
     const real = mask ? row.filter((_, i) => i >= promptLen || mask!.get(b, i).item() === 1) : row;
     return tokensToString(model.tokenizer!, prependBos ? real.slice(1) : real);
   });
-  return typeof input === "string" ? texts[0] : texts;
+  return typeof input === "string" ? texts[0]! : texts;
 }

@@ -30,12 +30,12 @@ export function validateTokens(tokens: Tensor, dVocab: number, nCtx: number): Te
     if (!t.eq(ints).all().item()) throw new TlensError("tokens must hold integers; got non-integer values in a float tensor");
     t = ints;
   }
-  const [batch, pos] = t.shape;
+  const [batch, pos] = t.shape as [number, number];
   if (pos === 0 || batch === 0) throw new ShapeError(`tokens must hold at least one token per row, got shape ${fmtShape(t.shape)}`);
   if (pos > nCtx) throw new ShapeError(`sequence of ${pos} tokens is longer than the model's context n_ctx = ${nCtx}`);
   const ids = t.contiguous().dataSync();
   for (let i = 0; i < ids.length; i++) {
-    if (ids[i] < 0 || ids[i] >= dVocab) {
+    if (ids[i]! < 0 || ids[i]! >= dVocab) {
       throw new IndexError(`token id ${ids[i]} (batch ${Math.floor(i / pos)}, position ${i % pos}) is out of range for the vocabulary of size d_vocab = ${dVocab}`);
     }
   }

@@ -102,8 +102,8 @@ export function foldValueBiases(sd: StateDict, cfg: HookedTransformerConfig): St
     const key = out.has(`${a}._b_V`) ? `${a}._b_V` : `${a}.b_V`;
     const stored = req(out, key); // [head or kv_head, d_head]
     const WO = req(out, `${a}.W_O`); // [head, d_head, d_model]
-    const rep = WO.shape[0] / stored.shape[0];
-    const bV = rep === 1 ? stored : stored.unsqueeze(1).expand(stored.shape[0], rep, stored.shape[1]).reshape(WO.shape[0], stored.shape[1]);
+    const rep = WO.shape[0]! / stored.shape[0]!;
+    const bV = rep === 1 ? stored : stored.unsqueeze(1).expand(stored.shape[0]!, rep, stored.shape[1]!).reshape(WO.shape[0]!, stored.shape[1]!);
     out.set(`${a}.b_O`, req(out, `${a}.b_O`).add(bV.unsqueeze(-1).mul(WO).sum([0, 1])));
     out.set(key, stored.mul(0));
   }

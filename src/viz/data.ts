@@ -83,9 +83,9 @@ export function moveAxisToFront(nested: unknown, shape: number[], axis: number):
       full.splice(axis, 0, fixed);
       return get(nested, full);
     }
-    return Array.from({ length: rest[depth] }, (_, i) => build(fixed, depth + 1, [...prefix, i]));
+    return Array.from({ length: rest[depth]! }, (_, i) => build(fixed, depth + 1, [...prefix, i]));
   };
-  return Array.from({ length: shape[axis] }, (_, i) => build(i, 0, []));
+  return Array.from({ length: shape[axis]! }, (_, i) => build(i, 0, []));
 }
 
 export function flatNumbers(nested: unknown): number[] {

@@ -39,12 +39,12 @@ describe("EAP", () => {
     const want = await nodeScores(model, hooks);
     const pairs: [number, number][] = [];
     for (let h = 0; h < 4; h++) {
-      pairs.push([sumOver(g, `a0.h${h}`, "q"), want.get("blocks.0.hook_q_input")![h]]);
-      pairs.push([sumOver(g, `a1.h${h}`, "k"), want.get("blocks.1.hook_k_input")![h]]);
-      pairs.push([sumOver(g, `a1.h${h}`, "v"), want.get("blocks.1.hook_v_input")![h]]);
+      pairs.push([sumOver(g, `a0.h${h}`, "q"), want.get("blocks.0.hook_q_input")![h]!]);
+      pairs.push([sumOver(g, `a1.h${h}`, "k"), want.get("blocks.1.hook_k_input")![h]!]);
+      pairs.push([sumOver(g, `a1.h${h}`, "v"), want.get("blocks.1.hook_v_input")![h]!]);
     }
-    pairs.push([sumOver(g, "m0", null), want.get("blocks.0.hook_mlp_in")![0]], [sumOver(g, "m1", null), want.get("blocks.1.hook_mlp_in")![0]]);
-    pairs.push([sumOver(g, "logits", null), want.get("blocks.1.hook_resid_post")![0]]);
+    pairs.push([sumOver(g, "m0", null), want.get("blocks.0.hook_mlp_in")![0]!], [sumOver(g, "m1", null), want.get("blocks.1.hook_mlp_in")![0]!]);
+    pairs.push([sumOver(g, "logits", null), want.get("blocks.1.hook_resid_post")![0]!]);
     expect(pairs.some(([, w]) => Math.abs(w) > 1e-3)).toBe(true);
     for (const [got, w] of pairs) expect(Math.abs(got - w)).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(w));
   });
@@ -53,8 +53,8 @@ describe("EAP", () => {
     const ig1 = (await attribution.attributeEdges(model, { clean, corrupted, metric, method: "eap-ig", steps: 1 })).scores();
     const noise = (await attribution.attributeEdges(model, { clean, corrupted, metric, convention: "noise" })).scores();
     const denoise = (await attribution.attributeEdges(model, { clean, corrupted, metric })).scores();
-    expect(Math.max(...ig1.map((x, i) => Math.abs(x + noise[i])))).toBeLessThanOrEqual(1e-5);
-    expect(Math.max(...ig1.map((x, i) => Math.abs(x - denoise[i])))).toBeGreaterThan(1e-3);
+    expect(Math.max(...ig1.map((x, i) => Math.abs(x + noise[i]!)))).toBeLessThanOrEqual(1e-5);
+    expect(Math.max(...ig1.map((x, i) => Math.abs(x - denoise[i]!)))).toBeGreaterThan(1e-3);
   });
 
   it("EAP-IG with many steps is complete: the input's edges sum to metric(clean) − metric(corrupted) within 1%", async () => {
@@ -69,7 +69,7 @@ describe("EAP", () => {
     const ig1 = (await attribution.attributeEdges(model, { clean, corrupted, metric, method: "eap-ig-activations", steps: 1 })).scores();
     const eap = (await attribution.attributeEdges(model, { clean, corrupted, metric })).scores();
     expect(Math.max(...eap.map(Math.abs))).toBeGreaterThan(1e-2);
-    expect(Math.max(...ig1.map((x, i) => Math.abs(x - eap[i])))).toBeLessThanOrEqual(1e-6);
+    expect(Math.max(...ig1.map((x, i) => Math.abs(x - eap[i]!)))).toBeLessThanOrEqual(1e-6);
   });
 
   it("EAP-IG on activations averages the receivers' gradients over each sender group's interpolated output", async () => {

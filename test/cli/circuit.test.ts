@@ -40,7 +40,7 @@ describe("tlens circuit --model toy-ioi --task ioi --method eap-ig", () => {
     expect(got.edges.length).toBe(attribution.edgeCount(model.cfg));
     const a = got.scores();
     const b = g.scores();
-    expect(Math.max(...a.map((x, i) => Math.abs(x - b[i])))).toBeLessThanOrEqual(1e-4 * Math.max(...b.map(Math.abs)));
+    expect(Math.max(...a.map((x, i) => Math.abs(x - b[i]!)))).toBeLessThanOrEqual(1e-4 * Math.max(...b.map(Math.abs)));
     expect(got.countIncludedEdges()).toBeGreaterThan(0);
     expect(got.countIncludedEdges()).toBeLessThanOrEqual(40);
     expect(json.metric.clean).toBeCloseTo(task.metric(await model.forward(task.clean)).item(), 4);

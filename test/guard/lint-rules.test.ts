@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const eslint = new ESLint({ cwd: ROOT });
 const ruleIds = async (code: string, filePath: string): Promise<string[]> =>
-  (await eslint.lintText(code, { filePath: join(ROOT, filePath) }))[0].messages.filter((m) => m.severity === 2).map((m) => m.ruleId ?? "");
+  (await eslint.lintText(code, { filePath: join(ROOT, filePath) }))[0]!.messages.filter((m) => m.severity === 2).map((m) => m.ruleId ?? "");
 
 describe("lint rules", () => {
   it("refuses an import that goes up a layer (tensor importing model), and allows one that goes down", async () => {

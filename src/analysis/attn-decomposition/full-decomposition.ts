@@ -53,8 +53,8 @@ export async function decomposeAttnScoresFull(model: HookedTransformer, cache: A
   const kPerpW = kPerp.matmul(w.W_K);
   if (!sub) kPerpW.set([BIAS], w.b_K);
   const K = stack([kPar.matmul(w.W_K), kPerpW]);
-  const C = Q.shape[1];
-  const dh = Q.shape[3];
+  const C = Q.shape[1]!;
+  const dh = Q.shape[3]!;
   // [batch, 2C, d_head] @ [batch, d_head, 2C] → [batch, 2C (q), 2C (k)]
   const Qb = Q.permute(2, 0, 1, 3).reshape(r.batch, 2 * C, dh);
   const Kb = K.permute(2, 0, 1, 3).reshape(r.batch, 2 * C, dh);

@@ -64,13 +64,13 @@ function senderMatrix(model: HookedTransformer, cache: ActivationCache): Tensor 
     if (!model.cfg.attnOnly) rows.push(cache.get(`blocks.${l}.hook_mlp_out`).unsqueeze(0));
   }
   const all = cat(rows, 0);
-  return all.reshape(all.shape[0], -1);
+  return all.reshape(all.shape[0]!, -1);
 }
 
 /** A receiver hook's gradient as columns: [batch * pos * d_model, heads] (1 column for mlp_in and the logits). */
 function receiverColumns(grad: Tensor): Tensor {
   const g = grad.ndim === 4 ? grad.permute(2, 0, 1, 3) : grad.unsqueeze(0); // [cols, batch, pos, d_model]
-  return g.reshape(g.shape[0], -1).transpose(0, 1);
+  return g.reshape(g.shape[0]!, -1).transpose(0, 1);
 }
 
 function checkOptions(o: EdgeAttributionOptions): number {

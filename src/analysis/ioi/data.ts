@@ -35,12 +35,12 @@ export function makeIoiData(model: HookedTransformer, opts: IoiDataOptions = {})
   const vocab = model.cfg.dVocab;
   if (vocab < 50257) throw new TlensError(`IOI needs a model with the GPT-2 vocabulary (d_vocab ${vocab} < 50257): the IOI prompts are GPT-2 tokens`);
   const { ioiDataset: dataset, abcDataset: flipped } = generateIOIData({ promptType: opts.promptType, N: opts.n ?? 100, seed: opts.seed ?? 1, prependBos: opts.prependBos });
-  const maxLen = dataset.toks.shape[1];
+  const maxLen = dataset.toks.shape[1]!;
   if (flipped.toks.shape[1] !== maxLen) {
     throw new TlensError(`IOI: the flipped prompts tokenize to ${flipped.toks.shape[1]} positions, the clean ones to ${maxLen}; try another --seed`);
   }
   if (model.cfg.nCtx < maxLen) throw new TlensError(`IOI: the prompts have ${maxLen} tokens but the model's context is ${model.cfg.nCtx}`);
-  return { dataset, flipped, cleanTokens: dataset.toks, flippedTokens: flipped.toks, ends: endPositions(dataset.wordIdx.end.slice(0, dataset.N)) };
+  return { dataset, flipped, cleanTokens: dataset.toks, flippedTokens: flipped.toks, ends: endPositions(dataset.wordIdx.end!.slice(0, dataset.N)) };
 }
 
 /** A clean/corrupted prompt pair of the IOI data, each stopping before the answer (at `end`). */
@@ -56,7 +56,7 @@ export interface IoiPromptPair {
 export function ioiPromptPairs(dataset: IOIDataset, flipped: IOIDataset): IoiPromptPair[] {
   const beforeAnswer = (s: string): string => s.slice(0, s.lastIndexOf(" "));
   return dataset.ioiPrompts.map((p, i) => ({
-    clean: beforeAnswer(p.text), corrupted: beforeAnswer(flipped.sentences[i]), answer: ` ${p.IO}`, other: ` ${p.S}`,
+    clean: beforeAnswer(p.text), corrupted: beforeAnswer(flipped.sentences[i]!), answer: ` ${p.IO}`, other: ` ${p.S}`,
   }));
 }
 

@@ -32,7 +32,7 @@ export async function sweepByEndGroups(data: IoiData, cleanCache: ActivationCach
     const cache = cleanCache.applySliceToBatchDim(rows);
     const ld = ioiLogitDiffs(data.dataset, rows);
     const metric = (logits: Tensor): number => ld.perPrompt(logits).to("float64").mean().item();
-    const part = (await sweep(tokens, cache, metric, [data.ends.positions[g]], rows)).to("float64").mul(rows.length / N);
+    const part = (await sweep(tokens, cache, metric, [data.ends.positions[g]!], rows)).to("float64").mul(rows.length / N);
     acc = acc ? acc.add(part) : part;
   }
   // normalizeLogitDiff(·, clean, flipped, "denoising") on a tensor
@@ -62,9 +62,9 @@ export async function patchByWord(model: HookedTransformer, data: IoiData, clean
   const flat = await sweepByEndGroups(data, cleanCache, clean, flipped, (tokens, cache, metric, metricPositions, rows) =>
     patching.genericActivationPatch(model, tokens, cache, metric, {
       activationName: activation, indices, metricPositions, ...opts,
-      startPos: ([, p]) => Math.min(...rows.map((b) => pos[p][b])),
+      startPos: ([, p]) => Math.min(...rows.map((b) => pos[p!]![b]!)),
       patchSetter: (corrupted, [, p], cleanAct, offset) => {
-        rows.forEach((b, i) => corrupted.set([i, pos[p][b] - offset], cleanAct.get(i, pos[p][b])));
+        rows.forEach((b, i) => corrupted.set([i, pos[p!]![b]! - offset], cleanAct.get(i, pos[p!]![b]!)));
       },
     }));
   return flat.reshape(L, labels.length);

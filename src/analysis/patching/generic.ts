@@ -37,7 +37,7 @@ export interface GenericPatchOptions extends PatchingOptions {
 
 function axisSizes(model: HookedTransformer, tokens: Tensor, activation: string): Record<AxisName, number> {
   const heads = (activation === "k" || activation === "v") && model.cfg.nKeyValueHeads ? model.cfg.nKeyValueHeads : model.cfg.nHeads;
-  const pos = tokens.shape[tokens.ndim - 1];
+  const pos = tokens.shape[tokens.ndim - 1]!;
   return { layer: model.cfg.nLayers, pos, head_index: heads, head: heads, src_pos: pos, dest_pos: pos };
 }
 
@@ -71,14 +71,14 @@ export async function genericActivationPatch(
   }
   const startOf = opts.startPos ?? ((index: readonly number[]) => {
     const at = axes.indexOf("pos") >= 0 ? axes.indexOf("pos") : axes.indexOf("dest_pos");
-    return at >= 0 ? index[at] : 0;
+    return at >= 0 ? index[at]! : 0;
   });
   const out = new Float64Array(indices.length);
   const report = progressReporter(`patching ${opts.activationName}`, indices.length, opts);
   const fast = opts.fast ?? true;
   const inBlock = (name: string): boolean => /^blocks\.\d+\./.test(name);
   const variants: PatchVariant[] = indices.map((index, slot) => ({
-    slot, index, layer: index[0], hookName: getActName(opts.activationName, index[0]), startPos: startOf(index),
+    slot, index, layer: index[0]!, hookName: getActName(opts.activationName, index[0]), startPos: startOf(index),
   }));
   for (const v of variants) {
     if (!model.hookPoints.has(v.hookName)) throw new TlensError(`genericActivationPatch: the model has no hook "${v.hookName}"`);

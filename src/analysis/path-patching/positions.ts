@@ -133,7 +133,7 @@ export function resolveMetricLayout(spec: MetricPositions | undefined, batch: nu
   };
   if (spec === undefined || spec === "all") return { kind: "shared", positions: Array.from({ length: seqLen }, (_, i) => i) };
   if (spec === "last") return { kind: "shared", positions: [seqLen - 1] };
-  if (typeof spec === "string") return { kind: "rows", rows: resolvePositions(spec, batch, seqLen, dataset, "metricPositions").map((r) => r[0]) };
+  if (typeof spec === "string") return { kind: "rows", rows: resolvePositions(spec, batch, seqLen, dataset, "metricPositions").map((r) => r[0]!) };
   if (Array.isArray(spec)) return { kind: "shared", positions: (spec as readonly number[]).map(norm) };
   const rows = (spec as { rows: readonly number[] }).rows;
   if (!rows || rows.length !== batch) throw new ShapeError(`metricPositions.rows: expected ${batch} positions (one per row), got ${rows?.length}`);

@@ -133,7 +133,7 @@ function drawRun(r: RunResponse): void {
     const row = body.insertRow();
     row.dataset.prob = String(p.prob); // unrounded, for comparisons
     for (const v of [String(i + 1), showTok(p.text), String(p.id), p.prob.toFixed(4), p.logit.toFixed(3)]) row.insertCell().textContent = v;
-    row.cells[1].className = "tok";
+    row.cells[1]!.className = "tok";
     row.title = "use this token in the logit lens and as the DLA answer";
     row.addEventListener("click", () => {
       ui.lensToken.value = p.text;
@@ -171,7 +171,7 @@ async function runPrompt(): Promise<void> {
   for (const el of [ui.attention, ui.lens, ui.dla]) el.removeAttribute("data-rendered");
   try {
     const r = await client.run({ prompt });
-    current = { prompt, top: r.predictions[0].text };
+    current = { prompt, top: r.predictions[0]!.text };
     drawRun(r);
     await showAttention();
     await showLens();

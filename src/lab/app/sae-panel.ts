@@ -23,7 +23,7 @@ export interface SaePanel {
 function drawTokens(el: HTMLElement, r: SaeFeaturesResponse): void {
   el.replaceChildren(...r.tokens.map((t: TokenInfo, i) => {
     const span = document.createElement("span");
-    const a = r.acts[i];
+    const a = r.acts[i]!;
     span.className = "sae-tok";
     span.dataset.act = String(a);
     span.title = `position ${i}: activation ${a.toFixed(4)}`;
@@ -47,7 +47,7 @@ function drawLogits(el: HTMLElement, r: SaeFeaturesResponse): void {
     const row = body.insertRow();
     const down = r.logits.bottom[i], up = r.logits.top[i];
     for (const v of [down ? showTok(down.text) : "", down ? down.effect.toFixed(3) : "", up ? showTok(up.text) : "", up ? up.effect.toFixed(3) : ""]) row.insertCell().textContent = v;
-    row.cells[0].className = row.cells[2].className = "tok";
+    row.cells[0]!.className = row.cells[2]!.className = "tok";
   }
   el.replaceChildren(table);
 }
@@ -78,7 +78,7 @@ export async function setupSaePanel(server: HttpLabClient, guarded: (action: () 
         const b = document.createElement("button");
         b.dataset.feature = String(t.feature);
         b.className = t.feature === r.feature ? "on" : "";
-        b.textContent = `#${t.feature} ${t.max.toFixed(2)} at "${showTok(r.tokens[t.position].text)}"`;
+        b.textContent = `#${t.feature} ${t.max.toFixed(2)} at "${showTok(r.tokens[t.position]!.text)}"`;
         b.addEventListener("click", () => { ui.feature.value = String(t.feature); void guarded(show); });
         return b;
       }));

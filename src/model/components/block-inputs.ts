@@ -82,7 +82,7 @@ async function perHeadInputs(b: BlockInputParts, residPre: Tensor, pe: Tensor | 
 function shortformerPositions(b: BlockInputParts, resid: Tensor, masking: BlockMasking): Tensor {
   if (masking.shortformerPosEmbed) return masking.shortformerPosEmbed;
   if (!b.posEmbed) throw new TlensError(`blocks.${b.index}: a shortformer block needs the positional embeddings (shortformerPosEmbed)`);
-  const [batch, pos] = resid.shape;
+  const [batch, pos] = resid.shape as [number, number];
   const past = masking.kvCache?.length ?? 0;
   return b.posEmbed.forward(arange(past, past + pos, 1, "int32").unsqueeze(0).expand(batch, pos), null);
 }

@@ -45,9 +45,9 @@ export function histogram(values: ArrayLike<number>, bins: number, lo: number, h
   const width = hi > lo ? (hi - lo) / bins : 1;
   const counts = new Array<number>(bins).fill(0);
   for (let i = 0; i < values.length; i++) {
-    const v = values[i];
+    const v = values[i]!;
     if (!(v >= lo && v <= hi)) continue;
-    counts[Math.min(bins - 1, Math.floor((v - lo) / width))]++;
+    counts[Math.min(bins - 1, Math.floor((v - lo) / width))]!++;
   }
   return { edges: Array.from({ length: bins + 1 }, (_, b) => lo + b * width), counts };
 }
@@ -68,16 +68,16 @@ export function quantileGroups(fa: FeatureActivations, tokens: Tensor, opts: Qua
   const ids = tokens.contiguous().dataSync();
   const max = fa.acts.reduce((m, v) => Math.max(m, v), 0);
   const members: number[][] = Array.from({ length: groups }, () => []);
-  fa.acts.forEach((v, i) => { if (v > 0) members[Math.min(groups - 1, Math.ceil((v / max) * groups) - 1)].push(i); });
+  fa.acts.forEach((v, i) => { if (v > 0) members[Math.min(groups - 1, Math.ceil((v / max) * groups) - 1)]!.push(i); });
   const firing = members.reduce((n, m) => n + m.length, 0);
   const rng = new PythonRandom(opts.seed ?? 0);
   return members.map((m, g) => {
     const picked = [...m];
     for (let j = 0; j < Math.min(perGroup, picked.length); j++) { // partial Fisher-Yates: the first perGroup are the draw
       const r = j + rng.randbelow(picked.length - j);
-      [picked[j], picked[r]] = [picked[r], picked[j]];
+      [picked[j], picked[r]] = [picked[r]!, picked[j]!];
     }
-    const examples = picked.slice(0, perGroup).sort((a, b) => fa.acts[b] - fa.acts[a]).map((i) => exampleAt(fa, ids, i, opts.before ?? 8, opts.after ?? 2));
+    const examples = picked.slice(0, perGroup).sort((a, b) => fa.acts[b]! - fa.acts[a]!).map((i) => exampleAt(fa, ids, i, opts.before ?? 8, opts.after ?? 2));
     return { lo: (g * max) / groups, hi: ((g + 1) * max) / groups, count: m.length, fraction: firing ? m.length / firing : 0, examples };
   }).reverse();
 }
@@ -104,11 +104,11 @@ export async function featureDensities(model: HookedTransformer, sae: SAE, token
 /** What featureDensities keeps from each chunk of the dataset's SAE activations: `add` takes an encodeDataset chunk
  *  [chunk, ctx, d_sae], `finish` gives the densities over the whole dataset [rows, ctx]. */
 export function densityCounter(sae: SAE, tokens: Tensor, bins = 30): { add: (acts: Tensor) => void; finish: () => FeatureDensities } {
-  const [rows, ctx] = tokens.shape;
+  const [rows, ctx] = tokens.shape as [number, number];
   const fired = new Float64Array(sae.cfg.dSae);
   return {
     add: (acts) => {
-      acts.gt(0).float().sum([0, 1]).dataSync().forEach((c, j) => { fired[j] += Number(c); }); // [d_sae]
+      acts.gt(0).float().sum([0, 1]).dataSync().forEach((c, j) => { fired[j]! += Number(c); }); // [d_sae]
     },
     finish: () => {
       const density = fired.map((c) => c / (rows * ctx));

@@ -28,7 +28,7 @@ export function logitEffects(model: HookedTransformer, sae: SAE, feature: number
   if (dIn !== model.cfg.dModel) throw new TlensError(`logitEffects: the SAE's d_in (${dIn}) is not the model's d_model (${model.cfg.dModel}); logit effects need a residual-stream SAE`);
   const W_dec = sae.stateDict().get("W_dec")!;
   const effects = noGradSync(() => W_dec.get(feature).matmul(model.W_U)); // [d_vocab]
-  const n = Math.min(k, effects.shape[0]);
+  const n = Math.min(k, effects.shape[0]!);
   const pick = (largest: boolean): TokenEffect[] => {
     const { values, indices } = effects.topk(n, -1, largest);
     const v = values.dataSync(), ix = indices.dataSync();

@@ -66,8 +66,8 @@ export class ActivationStore {
   async nextActivations(): Promise<Float32Array> {
     const { tokens } = this.o;
     const first = this.nextRow;
-    const rows = Math.min(this.o.rowsPerRun ?? 16, tokens.shape[0] - first);
-    this.nextRow = (first + rows) % tokens.shape[0];
+    const rows = Math.min(this.o.rowsPerRun ?? 16, tokens.shape[0]! - first);
+    this.nextRow = (first + rows) % tokens.shape[0]!;
     this.rowsRun += rows;
     const known = this.reused.get(first);
     const acts = known ?? await this.runModel(tokens.narrow(0, first, rows));
@@ -91,7 +91,7 @@ export class ActivationStore {
     const a = acts as Tensor | null;
     if (!a || a.ndim !== 3 || a.shape[2] !== this.dIn) throw new TlensError(`activation store: "${this.o.hookName}" did not give [batch, pos, ${this.dIn}] activations (a hook point with another width needs an SAE of that width)`);
     const skip = this.o.skipFirstPosition === false ? 0 : 1;
-    const kept = a.narrow(1, skip, a.shape[1] - skip).contiguous();
+    const kept = a.narrow(1, skip, a.shape[1]! - skip).contiguous();
     return Float32Array.from(kept.to("float32").dataSync() as Float32Array);
   }
 

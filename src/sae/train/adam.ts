@@ -48,10 +48,10 @@ export class Adam {
     const c1 = 1 - b1 ** this.step, c2 = Math.sqrt(1 - b2 ** this.step);
     const stepSize = lr / c1;
     for (let i = 0; i < param.length; i++) {
-      const g = grad[i];
-      const mi = (m[i] = b1 * m[i] + (1 - b1) * g);
-      const vi = (v[i] = b2 * v[i] + (1 - b2) * g * g);
-      param[i] -= (stepSize * mi) / (Math.sqrt(vi) / c2 + eps);
+      const g = grad[i]!;
+      const mi = (m[i] = b1 * m[i]! + (1 - b1) * g);
+      const vi = (v[i] = b2 * v[i]! + (1 - b2) * g * g);
+      param[i]! -= (stepSize * mi) / (Math.sqrt(vi) / c2 + eps);
     }
   }
 

@@ -164,7 +164,7 @@ export class Attention implements QkvWeights, HookOrders {
    *  hook_result, when use_attn_result is on). */
   async outputFromZ(zIn: Tensor, ctx: RunContext): Promise<Tensor> {
     const z = await this.hooks.get("hook_z").run(zIn, ctx);
-    const [batch, qPos] = z.shape;
+    const [batch, qPos] = z.shape as [number, number];
     if (this.cfg.useAttnResult) {
       // [head, batch*q, d_head] @ [head, d_head, d_model] → [batch, q, head, d_model]
       const perHead = z.permute(2, 0, 1, 3).reshape(this.nHeads, batch * qPos, this.dHead).matmul(this.W_O);

@@ -15,7 +15,7 @@ export function rotaryPositions(batch: number, pos: number, offset: number, atte
 
 /** x [batch, pos, heads, d_head] whose first position is `offset`, rotated: → [batch, pos, heads, d_head] */
 export function applyRotary(x: Tensor, offset: number, attentionMask: Tensor | null, o: RotaryOptions): Tensor {
-  const positions = rotaryPositions(x.shape[0], x.shape[1], offset, attentionMask);
+  const positions = rotaryPositions(x.shape[0]!, x.shape[1]!, offset, attentionMask);
   if (positions.numel && positions.max().item() >= o.nCtx) {
     throw new TlensError(`rotary: position ${positions.max().item()} is beyond n_ctx = ${o.nCtx}`);
   }
