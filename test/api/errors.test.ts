@@ -22,6 +22,8 @@ import { saeCommand } from "../../src/cli/sae.js";
 import { DatasetError } from "../../src/datasets/errors.js";
 import { IOIDataset } from "../../src/datasets/ioi.js";
 import { JobError, SpecError } from "../../src/jobs/errors.js";
+import { describeFailure } from "../../src/lab/calls.js";
+import { LabError } from "../../src/lab/validate.js";
 import { validateJobData } from "../../src/jobs/runner.js";
 import { downloadModel } from "../../src/loading/hub.js";
 import { readSafetensorsFile } from "../../src/loading/safetensors-file.js";
@@ -180,6 +182,17 @@ describe("cli/: CliError", () => {
     const missing = join(tmp, "missing.txt");
     const e = await caught(() => saeCommand(["--model", G, "--text", missing, "--out", join(tmp, "sae-out")]));
     expectTyped(e, CliError, new RegExp(`^tlens sae: cannot read --text ${missing.replace(/[.]/g, "\\.")}: ENOENT$`));
+  });
+});
+
+describe("lab/: how the server answers each class", () => {
+  it("a LabError with its status, the library's errors as 400, a BackendError (the server's fault) as 500", async () => {
+    expect(describeFailure(new LabError(413, "the body is over 64 KiB"))).toEqual({ status: 413, message: "the body is over 64 KiB" });
+    const bad = await caught(() => gpt2Tokenizer().decode([-1]));
+    expect(describeFailure(bad)).toEqual({ status: 400, message: (bad as Error).message });
+    const kernel = await caught(() => backendByName("wasm"));
+    expect(describeFailure(kernel)).toEqual({ status: 500, message: `internal error: ${(kernel as Error).message}` });
+    expect(describeFailure(new TypeError("x is undefined"))).toEqual({ status: 500, message: "internal error: x is undefined" });
   });
 });
 
