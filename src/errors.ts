@@ -9,8 +9,9 @@ export class TlensError extends Error {
     this.name = new.target.name;
   }
 }
-/** A kernel that cannot run as asked (backend/): an unknown or unavailable backend, a view outside its buffer or
- *  a buffer of the wrong type (the native and wasm kernels check both), the wasm memory running out. */
+/** A kernel that cannot run as asked (backend/): an unknown or unavailable backend, an op the kernels do not have,
+ *  a view outside its buffer or a buffer of the wrong type (the native and wasm kernels check both), the wasm
+ *  memory running out. */
 export class BackendError extends TlensError {
   override name = "BackendError";
 }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backendByName, registerWasmBackend } from "../../src/backend/index.js";
 import { JsBackend } from "../../src/backend/js.js";
 import { loadNativeAddon, NativeBackend } from "../../src/backend/native.js";
+import type { ReduceOp, UnaryOp } from "../../src/backend/types.js";
 import {
   AnalysisError, BackendError, CliError, ConfigError, HookError, IndexError, LoadError, ModelError, NetworkError,
   ShapeError, TlensError, TokenizerError, VizError, WorkerError,
@@ -75,6 +76,17 @@ describe("backend/: BackendError, never a plain Error", () => {
       /^tlens: the wasm backend is not loaded \(call loadWasmBackend\(\) first\); use the js backend$/);
     expectTyped(await caught(() => registerWasmBackend(new JsBackend())), BackendError,
       /^tlens: registerWasmBackend takes the wasm backend, got "js"$/);
+  });
+
+  it("an op the kernels do not have: on the js backend, and on the native one (which hands unknown ops to js)", async () => {
+    const js = new JsBackend();
+    const view = { data: new Float32Array(64), offset: 0, shape: [64], strides: [1] };
+    const unknownUnary = /^unknown unary op "bogus" \(known: neg, exp, log, /;
+    expectTyped(await caught(() => js.unary("bogus" as UnaryOp, view, new Float32Array(64))), BackendError, unknownUnary);
+    expectTyped(await caught(() => js.reduce("median" as ReduceOp, view, 1, new Float32Array(1))), BackendError, /^unknown reduce op "median"$/);
+    const addon = loadNativeAddon();
+    expect(addon, "the native addon (npm ci builds it)").not.toBeNull();
+    expectTyped(await caught(() => new NativeBackend(addon!).unary("bogus" as UnaryOp, view, new Float32Array(64))), BackendError, unknownUnary);
   });
 
   it("the native kernels' own checks (a view outside its buffer) come back as BackendErrors with the C message", async () => {
