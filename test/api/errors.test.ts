@@ -158,7 +158,7 @@ describe("model/: HookError and ModelError, on the golden GPT-2", () => {
   });
 
   it("generate with topK 0 is a ModelError", async () => {
-    const prompt = Tensor.fromTypedArray(Int32Array.from([464, 3290, 373]), [1, 3]);
+    const prompt = Tensor.fromTypedArray(Int32Array.from([1, 2, 3]), [1, 3]);
     expectTyped(await caught(() => model.generate(prompt, { topK: 0, maxNewTokens: 1 })), ModelError, /^topK must be a positive integer, got 0$/);
   });
 });
@@ -170,7 +170,7 @@ describe("analysis/, datasets/, sae/, jobs/, viz/: each layer's own class", () =
   });
 
   it("an IOI dataset of 0 prompts is a DatasetError", async () => {
-    expectTyped(await caught(() => new IOIDataset({ N: 0 })), DatasetError, /^IOIDataset: N must be a positive integer, got 0$/);
+    expectTyped(await caught(() => new IOIDataset({ promptType: "mixed", N: 0 })), DatasetError, /^IOIDataset: N must be a positive integer, got 0$/);
   });
 
   it("an SAE trainer's negative batch size is a SaeError", async () => {
