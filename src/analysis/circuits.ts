@@ -1,7 +1,7 @@
 // Weight-based circuit analysis (no forward pass): OV/QK circuits through the embeddings, OV copying scores, and
 // Q/K/V composition scores between heads (Elhage et al. 2021, "A Mathematical Framework for Transformer
 // Circuits"; TransformerLens's `all_composition_scores`).
-import { ShapeError, TlensError } from "../errors.js";
+import { AnalysisError, ShapeError } from "../errors.js";
 import type { HookedTransformer } from "../model/index.js";
 import { arange, linalg, Tensor, where } from "../tensor/index.js";
 import { FactoredMatrix } from "../tensor/factored-matrix.js";
@@ -177,7 +177,7 @@ export function allCompositionScores(model: HookedTransformer, mode: Composition
   if (mode === "Q") right = model.QK;
   else if (mode === "K") right = model.QK.T;
   else if (mode === "V") right = model.OV;
-  else throw new TlensError(`allCompositionScores: mode must be one of "Q", "K", "V", got ${JSON.stringify(mode)}`);
+  else throw new AnalysisError(`allCompositionScores: mode must be one of "Q", "K", "V", got ${JSON.stringify(mode)}`);
   const scores = compositionScores(left, right);
   const n = model.cfg.nLayers;
   const layers = arange(n);

@@ -1,7 +1,7 @@
 // Copy scores of attention heads' OV circuits (Wang et al. 2022 §3.3 / Appendix: name movers copy the names they
 // attend to; negative name movers write the opposite): seed 002's `get_copying_scores` (ARENA 1.4) and
 // `check_copy_circuit`.
-import { TlensError } from "../errors.js";
+import { AnalysisError } from "../errors.js";
 import { arange, Tensor } from "../tensor/index.js";
 import { logitsFromResidual, mlpOutput } from "../model/run/index.js";
 import type { HookedTransformer } from "../model/hooked-transformer.js";
@@ -72,14 +72,14 @@ export interface CopyingScores {
  */
 export async function getCopyingScores(model: HookedTransformer, opts: CopyingScoreOptions = {}): Promise<CopyingScores> {
   const k = opts.k ?? 5;
-  if (!model.tokenizer) throw new TlensError("getCopyingScores: the model has no tokenizer");
+  if (!model.tokenizer) throw new AnalysisError("getCopyingScores: the model has no tokenizer");
   const names: string[] = [];
   const tokens: number[] = [];
   for (const name of opts.names ?? NAMES) {
     const ids = model.tokenizer.encode((opts.prefixSpace ?? true) ? ` ${name}` : name);
     if (ids.length === 1) { names.push(name); tokens.push(ids[0]!); }
   }
-  if (!tokens.length) throw new TlensError("getCopyingScores: no name is a single token");
+  if (!tokens.length) throw new AnalysisError("getCopyingScores: no name is a single token");
   const n = tokens.length;
   const emb = model.W_E.get(int32(tokens)).unsqueeze(0); // [1, n, d_model]
   // the embeddings through block 0's MLP (ARENA's "effective embedding"); attention-only models have none
@@ -133,7 +133,7 @@ export interface CheckCopyCircuitResult {
 export async function checkCopyCircuit(model: HookedTransformer, layer: number, head: number, dataset: IOIDataset,
   opts: CheckCopyCircuitOptions = {}): Promise<CheckCopyCircuitResult> {
   const k = opts.k ?? 5;
-  if (!(layer >= 0 && layer < model.cfg.nLayers && head >= 0 && head < model.cfg.nHeads)) throw new TlensError(`checkCopyCircuit: head [${layer}, ${head}] does not exist`);
+  if (!(layer >= 0 && layer < model.cfg.nLayers && head >= 0 && head < model.cfg.nHeads)) throw new AnalysisError(`checkCopyCircuit: head [${layer}, ${head}] does not exist`);
   const name = "blocks.0.hook_resid_post";
   const cache = opts.cache?.has(name) ? opts.cache : (await model.runWithCache(dataset.toks, { namesFilter: [name], stopAtLayer: 1 }))[1];
   const resid = cache.get(name); // [batch, pos, d_model]

@@ -2,7 +2,7 @@
 // detection pattern). The detection patterns and the score are in head-patterns.ts, ARENA's average-attention
 // detectors (current / previous / first token heads) and the induction score in attn-detectors.ts; both are
 // re-exported here.
-import { TlensError, ShapeError } from "../errors.js";
+import { AnalysisError, ShapeError } from "../errors.js";
 import { ActivationCache, getActName, type HookedTransformer, type ModelInput } from "../model/index.js";
 import { validateTokens } from "../model/model-input.js";
 import { cat, Tensor, tensor } from "../tensor/index.js";
@@ -52,7 +52,7 @@ function layerHeads(model: HookedTransformer, heads: DetectHeadOptions["heads"])
   const out = new Map<number, number[]>();
   const add = (l: number, h: number): void => {
     if (!Number.isInteger(l) || l < 0 || l >= nLayers || !Number.isInteger(h) || h < 0 || h >= nHeads) {
-      throw new TlensError(`detectHead: head (${l}, ${h}) does not exist in a model with ${nLayers} layers of ${nHeads} heads`);
+      throw new AnalysisError(`detectHead: head (${l}, ${h}) does not exist in a model with ${nLayers} layers of ${nHeads} heads`);
     }
     const list = out.get(l) ?? [];
     list.push(h);
@@ -81,12 +81,12 @@ function layerHeads(model: HookedTransformer, heads: DetectHeadOptions["heads"])
 export async function detectHead(model: HookedTransformer, seqs: ModelInput, pattern: Tensor | HeadName, opts: DetectHeadOptions = {}): Promise<Tensor> {
   const { nLayers, nHeads, nCtx } = model.cfg;
   const measure = opts.errorMeasure ?? "mul";
-  if (measure !== "mul" && measure !== "abs") throw new TlensError(`detectHead: errorMeasure must be "mul" or "abs", got ${JSON.stringify(measure)}`);
+  if (measure !== "mul" && measure !== "abs") throw new AnalysisError(`detectHead: errorMeasure must be "mul" or "abs", got ${JSON.stringify(measure)}`);
   if (typeof pattern === "string" && !HEAD_NAMES.includes(pattern)) {
-    throw new TlensError(`detectHead: the detection pattern must be a Tensor or one of ${HEAD_NAMES.map((h) => `"${h}"`).join(", ")}; got "${pattern}"`);
+    throw new AnalysisError(`detectHead: the detection pattern must be a Tensor or one of ${HEAD_NAMES.map((h) => `"${h}"`).join(", ")}; got "${pattern}"`);
   }
   const seqList = sequences(model, seqs);
-  if (seqList.length === 0) throw new TlensError("detectHead: no sequences given");
+  if (seqList.length === 0) throw new AnalysisError("detectHead: no sequences given");
   const l2h = layerHeads(model, opts.heads);
   const layers = [...l2h.keys()].sort((a, b) => a - b);
 
@@ -94,7 +94,7 @@ export async function detectHead(model: HookedTransformer, seqs: ModelInput, pat
   const details = seqList.map((toks, i) => {
     const pos = toks.shape[1]!;
     if (!(pos > 1 && pos < nCtx)) {
-      throw new TlensError(`detectHead: the sequence must be non-empty and must fit within the model's context window (1 < pos < n_ctx = ${nCtx}); sequence ${i} has ${pos} tokens`);
+      throw new AnalysisError(`detectHead: the sequence must be non-empty and must fit within the model's context window (1 < pos < n_ctx = ${nCtx}); sequence ${i} has ${pos} tokens`);
     }
     const det = typeof pattern === "string" ? namedPattern(pattern, toks) : pattern;
     if (det.ndim !== 2 || det.shape[0] !== pos || det.shape[1] !== pos) {
@@ -102,7 +102,7 @@ export async function detectHead(model: HookedTransformer, seqs: ModelInput, pat
     }
     const d = det.to("float64").contiguous().dataSync();
     if (!isLowerTriangular(d, pos)) {
-      throw new TlensError(`detectHead: the detection pattern must be lower triangular (no attention to later positions)`);
+      throw new AnalysisError(`detectHead: the detection pattern must be lower triangular (no attention to later positions)`);
     }
     if (measure === "mul" && Array.from(d).some((v) => v !== 0 && v !== 1)) {
       console.warn("detectHead: using a detection pattern with values other than 0 or 1 with errorMeasure \"mul\"");

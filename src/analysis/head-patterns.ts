@@ -1,6 +1,6 @@
 // TransformerLens's head-detection patterns (previous / duplicate / induction token heads, [pos, pos] float32) and
 // the similarity score of an attention pattern against one (its "mul" and "abs" error measures).
-import { ShapeError, TlensError } from "../errors.js";
+import { AnalysisError, ShapeError } from "../errors.js";
 import { Tensor, tensor } from "../tensor/index.js";
 import { fmtShape } from "../tensor/shape.js";
 
@@ -116,7 +116,7 @@ export function scoreArrays(p: ArrayLike<number>, off: number, d: ArrayLike<numb
     for (let k = 0; k < n; k++) {
       const diff = Math.abs(p[off + q * n + k]! - d[q * n + k]!);
       if (k > q && diff !== 0) {
-        throw new TlensError("computeHeadAttentionSimilarityScore (abs): the attention and detection patterns must both be lower-triangular");
+        throw new AnalysisError("computeHeadAttentionSimilarityScore (abs): the attention and detection patterns must both be lower-triangular");
       }
       if (!excluded(q, k)) sum += diff;
     }

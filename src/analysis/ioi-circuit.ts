@@ -1,7 +1,7 @@
 // IOI-specific circuit tools: per-head direct logit attribution at the end position, the backup-name-mover
 // experiment (ablate a head, re-run, compare every head's DLA) of seed 002, and attention views. (The IOI metric is
 // analysis/ioi/metric.ts.)
-import { TlensError } from "../errors.js";
+import { AnalysisError } from "../errors.js";
 import { arange, stack, Tensor } from "../tensor/index.js";
 import type { HookedTransformer } from "../model/hooked-transformer.js";
 import type { ActivationCache } from "../model/activation-cache.js";
@@ -133,7 +133,7 @@ export async function backupNameMoverAnalysis(model: HookedTransformer, dataset:
   const pos = int32(rowsPos.flat());
   const hooks: [string, HookFn][] = [];
   for (const [l, h] of ablate) {
-    if (!(l >= 0 && l < L && h >= 0 && h < H)) throw new TlensError(`backupNameMoverAnalysis: head [${l}, ${h}] does not exist`);
+    if (!(l >= 0 && l < L && h >= 0 && h < H)) throw new AnalysisError(`backupNameMoverAnalysis: head [${l}, ${h}] does not exist`);
     const meanZ = opts.ablation === "mean" ? cache.get(`blocks.${l}.attn.hook_z`).get(":", ":", h).mean(0) : null; // [pos, d_head]
     hooks.push([`blocks.${l}.attn.hook_z`, (zAct) => {
       if (meanZ) zAct.set([rows, pos, h], meanZ.get(pos));
@@ -214,7 +214,7 @@ export function attentionToWords(cache: ActivationCache, dataset: IOIDataset, he
   const N = dataset.N;
   const rows = arange(0, N, 1, "int32");
   const from = int32(dataset.wordIdx[opts.from ?? "end"]?.slice(0, N) ?? []);
-  if (from.shape[0] !== N) throw new TlensError(`attentionToWords: unknown word "${opts.from}"`);
+  if (from.shape[0] !== N) throw new AnalysisError(`attentionToWords: unknown word "${opts.from}"`);
   const words = opts.words ?? Object.keys(dataset.wordIdx);
   return heads.map(([l, h]) => {
     const t = cache.get(`blocks.${l}.attn.${opts.mode === "scores" ? "hook_attn_scores" : "hook_pattern"}`);
@@ -222,7 +222,7 @@ export function attentionToWords(cache: ActivationCache, dataset: IOIDataset, he
     const std: Record<string, number> = {};
     for (const w of words) {
       const idx = dataset.wordIdx[w];
-      if (!idx) throw new TlensError(`attentionToWords: unknown word "${w}"`);
+      if (!idx) throw new AnalysisError(`attentionToWords: unknown word "${w}"`);
       const vals = Array.from(t.get(rows, h, from, int32(idx.slice(0, N))).dataSync());
       const m = vals.reduce((a, b) => a + b, 0) / vals.length;
       mean[w] = m;

@@ -2,7 +2,7 @@
 // get_heads_and_posns_to_keep, add_mean_ablation_hook, get_score, get_minimality_score). Every head outside the
 // circuit, and every circuit head away from the positions its class keeps, has its output (hook_z) replaced by the
 // mean output over the prompts of the same template in a means dataset (usually the ABC dataset).
-import { HookError, ShapeError, TlensError } from "../errors.js";
+import { AnalysisError, HookError, ShapeError } from "../errors.js";
 import { cat, stack, Tensor, where, zeros } from "../tensor/index.js";
 import type { HookedTransformer } from "../model/hooked-transformer.js";
 import type { ActivationCache } from "../model/activation-cache.js";
@@ -64,14 +64,14 @@ export function getHeadsAndPosnsToKeep(model: HookedTransformer, dataset: IOIDat
   const masks = Array.from({ length: model.cfg.nLayers }, () => new Uint8Array(batch * pos * H));
   for (const [cls, heads] of Object.entries(circuit)) {
     const spec = seqPosToKeep[cls];
-    if (spec === undefined) throw new TlensError(`mean ablation: the circuit class "${cls}" has no entry in seqPosToKeep`);
+    if (spec === undefined) throw new AnalysisError(`mean ablation: the circuit class "${cls}" has no entry in seqPosToKeep`);
     let rows = resolvePositions(spec, batch, pos, dataset, `seqPosToKeep["${cls}"]`);
     if (opts.unionOfPositions) {
       const all = [...new Set(rows.flat())].sort((a, b) => a - b);
       rows = rows.map(() => all);
     }
     for (const [l, h] of heads) {
-      if (!(l >= 0 && l < model.cfg.nLayers && h >= 0 && h < H)) throw new TlensError(`mean ablation: circuit head [${l}, ${h}] does not exist`);
+      if (!(l >= 0 && l < model.cfg.nLayers && h >= 0 && h < H)) throw new AnalysisError(`mean ablation: circuit head [${l}, ${h}] does not exist`);
       rows.forEach((ps, b) => { for (const p of ps) masks[l]![(b * pos + p) * H + h] = 1; });
     }
   }
@@ -231,7 +231,7 @@ export async function getAllMinimalityScores(model: HookedTransformer, o: Minima
   const keyOf = (K: readonly Head[]): string => K.map(([l, h]) => `${l}.${h}`).sort().join(",");
   const sets = new Map<string, Head[]>();
   for (const [v, K] of o.kForEachComponent) {
-    if (K.some(([l, h]) => l === v[0] && h === v[1])) throw new TlensError(`minimality: v = [${v}] is in its own K`);
+    if (K.some(([l, h]) => l === v[0] && h === v[1])) throw new AnalysisError(`minimality: v = [${v}] is in its own K`);
     sets.set(keyOf(K), [...K]);
     sets.set(keyOf([...K, v]), [...K, v]);
   }

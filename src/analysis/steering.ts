@@ -5,7 +5,7 @@
 // Positions are absolute token indices of the whole sequence (BOS included). The hook reads `hook.positionOffset`,
 // so a permanent steering hook keeps adding at the right positions while `generate` runs with the KV cache, where
 // each step's activation holds only the new position.
-import { TlensError, ShapeError } from "../errors.js";
+import { AnalysisError, ShapeError } from "../errors.js";
 import { getActName } from "../model/act-name.js";
 import { selectHooks } from "../model/hook-point.js";
 import type { HookedTransformer, HookFn, ModelInput, ForwardOptions } from "../model/index.js";
@@ -41,14 +41,14 @@ export function steeringHookName(spec: Pick<SteeringVector, "hook" | "layer">): 
  */
 export function steeringHook(spec: SteeringVector): HookFn {
   const coeff = spec.coeff ?? 1;
-  if (!Number.isFinite(coeff)) throw new TlensError(`steering: coeff must be a finite number, got ${coeff}`);
+  if (!Number.isFinite(coeff)) throw new AnalysisError(`steering: coeff must be a finite number, got ${coeff}`);
   const v = spec.vector;
   const positions = spec.positions ?? "all";
   if (positions !== "all") {
-    for (const p of positions) if (!Number.isInteger(p) || p < 0) throw new TlensError(`steering: positions are absolute token indices ≥ 0, got ${p}`);
+    for (const p of positions) if (!Number.isInteger(p) || p < 0) throw new AnalysisError(`steering: positions are absolute token indices ≥ 0, got ${p}`);
   }
   const start = spec.start ?? 0;
-  if (!Number.isInteger(start) || start < 0) throw new TlensError(`steering: start must be an integer ≥ 0, got ${start}`);
+  if (!Number.isInteger(start) || start < 0) throw new AnalysisError(`steering: start must be an integer ≥ 0, got ${start}`);
   return (act, hook) => {
     if (coeff === 0) return;
     if (act.ndim < 2) throw new ShapeError(`steering: the activation of "${hook.name}" has shape ${fmtShape(act.shape)}; expected [batch, pos, ...]`);
@@ -186,20 +186,20 @@ function promptTokens(model: HookedTransformer, p: PromptInput, prependBos: bool
  * ```
  */
 export async function contrastiveSteeringVector(model: HookedTransformer, pairs: readonly (readonly [PromptInput, PromptInput])[], opts: ContrastiveOptions): Promise<ContrastiveVector> {
-  if (pairs.length === 0) throw new TlensError("contrastiveSteeringVector: give at least one [positive, negative] pair");
+  if (pairs.length === 0) throw new AnalysisError("contrastiveSteeringVector: give at least one [positive, negative] pair");
   const hook = steeringHookName(opts);
   selectHooks(model.hookPoints, hook); // an unknown name throws, with a suggestion
   const mode = opts.mode ?? "sequence";
-  if (mode !== "sequence" && mode !== "last" && mode !== "mean") throw new TlensError(`contrastiveSteeringVector: mode must be "sequence", "last" or "mean", got ${String(mode)}`);
+  if (mode !== "sequence" && mode !== "last" && mode !== "mean") throw new AnalysisError(`contrastiveSteeringVector: mode must be "sequence", "last" or "mean", got ${String(mode)}`);
   const rows = pairs.flatMap(([pos, neg]) => [promptTokens(model, pos, opts.prependBos), promptTokens(model, neg, opts.prependBos)]);
   const lengths = rows.map((r) => r.length);
-  if (lengths.some((l) => l === 0)) throw new TlensError("contrastiveSteeringVector: a prompt has no tokens");
+  if (lengths.some((l) => l === 0)) throw new AnalysisError("contrastiveSteeringVector: a prompt has no tokens");
   const width = Math.max(...lengths);
   let pad = opts.padToken;
   if (pad === undefined) {
     if (lengths.every((l) => l === width)) pad = 0;
     else if (model.tokenizer) pad = model.toSingleToken(" ");
-    else throw new TlensError("contrastiveSteeringVector: prompts of different lengths need a padToken (this model has no tokenizer)");
+    else throw new AnalysisError("contrastiveSteeringVector: prompts of different lengths need a padToken (this model has no tokenizer)");
   }
   const flat = new Int32Array(rows.length * width).fill(pad);
   rows.forEach((r, i) => flat.set(r, i * width));

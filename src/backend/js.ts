@@ -1,5 +1,6 @@
 // The pure-TypeScript backend: always available, every dtype, any strides. It is the correctness reference
 // the native kernels are tested against, and the fallback where no C compiler was available at install.
+import { BackendError } from "../errors.js";
 import { collapseDims, numel, outerOffsets } from "./strided.js";
 import { gelu, geluNew, roundHalfEven, sigmoid } from "./scalar-math.js";
 import type { Backend, BinaryOp, GemmArgs, ReduceOp, SoftmaxOptions, TypedArray, UnaryOp, View } from "./types.js";
@@ -59,11 +60,19 @@ export const BINARY_FNS: Record<BinaryOp, Fn2> = {
   xor: (a, b) => ((a !== 0 ? 1 : 0) ^ (b !== 0 ? 1 : 0)),
 };
 
+/** The function of `op` in `table`; a BackendError naming the known ops for anything else (a caller outside the
+ *  types: the op names reach the backend as strings). */
+function opFn<F>(table: Record<string, F>, kind: string, op: string): F {
+  const f = Object.hasOwn(table, op) ? table[op] : undefined;
+  if (f === undefined) throw new BackendError(`unknown ${kind} op "${op}" (known: ${Object.keys(table).join(", ")})`);
+  return f;
+}
+
 export class JsBackend implements Backend {
   readonly name = "js" as const;
 
   unary(op: UnaryOp, x: View, out: TypedArray): void {
-    const f = UNARY_FNS[op];
+    const f = opFn(UNARY_FNS, "unary", op);
     const { shape, strides } = collapseDims(x.shape, [x.strides]);
     if (numel(shape) === 0) return;
     const inner = shape[shape.length - 1]!;
@@ -78,7 +87,7 @@ export class JsBackend implements Backend {
   }
 
   binary(op: BinaryOp, a: View, b: View, out: TypedArray): void {
-    const f = BINARY_FNS[op];
+    const f = opFn(BINARY_FNS, "binary", op);
     const { shape, strides } = collapseDims(a.shape, [a.strides, b.strides]);
     if (numel(shape) === 0) return;
     const last = shape.length - 1;
@@ -243,5 +252,6 @@ function reduceBlock(op: ReduceOp, xs: TypedArray, base: number, rel: Float64Arr
     }
     case "any": { for (let i = 0; i < count; i++) if (xs[base + rel[i]!] !== 0) return 1; return 0; }
     case "all": { for (let i = 0; i < count; i++) if (xs[base + rel[i]!] === 0) return 0; return 1; }
+    default: throw new BackendError(`unknown reduce op "${String(op)}"`);
   }
 }

@@ -3,6 +3,7 @@
 // kernel, and inputs so small that the N-API call costs more than the loop) delegated to the JS backend.
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import { BackendError } from "../errors.js";
 import { JsBackend } from "./js.js";
 import { BINARY_CODES, COMPARE_FIRST, REDUCE_CODES, UNARY_CODES } from "./op-codes.js";
 import { PackedBCache } from "./packed-cache.js";
@@ -183,15 +184,33 @@ export class NativeBackend implements Backend {
 
 let addonCache: NativeAddon | null | undefined;
 
-/** Loads build/Release/tlens_native.node (two levels above this module, in src/ and dist/ alike); null when it
- *  is missing or fails to load (then the JS backend is used). */
+/** The addon with each function's throws (the type and bounds checks of native/*.c throw a plain Error or
+ *  TypeError) re-thrown as BackendErrors with the same message and the original as `cause`. */
+function guarded(addon: NativeAddon): NativeAddon {
+  const raw = addon as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.getOwnPropertyNames(raw)) {
+    const fn = raw[key];
+    out[key] = typeof fn !== "function" ? fn : (...args: unknown[]): unknown => {
+      try {
+        return (fn as (...a: unknown[]) => unknown)(...args);
+      } catch (e) {
+        throw new BackendError(e instanceof Error ? e.message : String(e), { cause: e });
+      }
+    };
+  }
+  return out as unknown as NativeAddon;
+}
+
+/** Loads build/Release/tlens_native.node (two levels above this module, in src/ and dist/ alike), its functions
+ *  throwing BackendErrors; null when it is missing or fails to load (then the JS backend is used). */
 export function loadNativeAddon(): NativeAddon | null {
   if (addonCache !== undefined) return addonCache;
   addonCache = null;
   try {
     const require = createRequire(import.meta.url);
     const addon = require(fileURLToPath(new URL("../../build/Release/tlens_native.node", import.meta.url))) as NativeAddon;
-    if (typeof addon?.unaryF32 === "function" && typeof addon.softmaxF32 === "function") addonCache = addon;
+    if (typeof addon?.unaryF32 === "function" && typeof addon.softmaxF32 === "function") addonCache = guarded(addon);
   } catch {
     addonCache = null;
   }

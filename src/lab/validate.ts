@@ -9,6 +9,7 @@ import { CIRCUIT_METHODS, PATCH_KINDS, type CircuitMethod, type LabLimits, type 
 
 /** An error with the HTTP status it is answered with; `message` is for the researcher. */
 export class LabError extends TlensError {
+  override name = "LabError";
   constructor(readonly status: number, message: string) {
     super(message);
   }

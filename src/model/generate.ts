@@ -1,7 +1,7 @@
 // Text generation as TransformerLens's generate: sampling (temperature, top-k, top-p) or greedy, EOS handling,
 // and a KV cache so each step runs only the new token. With the cache, hooks see only the new position
 // (hook.positionOffset tells which); without it, each step reruns the whole sequence.
-import { TlensError, TokenizerError } from "../errors.js";
+import { ModelError, TokenizerError } from "../errors.js";
 import { defaultGenerator, Generator } from "../tensor/random.js";
 import { cat, Tensor } from "../tensor/index.js";
 import { toTokens, tokensToString } from "../tokenizer/index.js";
@@ -42,8 +42,8 @@ export function sampleLogits(logits: Tensor, opts: GenerateOptions, rng: Generat
   const data = logits.to("float64").contiguous().dataSync();
   const out = new Int32Array(batch);
   const temperature = opts.temperature ?? 1;
-  if (opts.topK !== undefined && (!Number.isInteger(opts.topK) || opts.topK < 1)) throw new TlensError(`topK must be a positive integer, got ${opts.topK}`);
-  if (opts.topP !== undefined && !(opts.topP > 0 && opts.topP <= 1)) throw new TlensError(`topP must be in (0, 1], got ${opts.topP}`);
+  if (opts.topK !== undefined && (!Number.isInteger(opts.topK) || opts.topK < 1)) throw new ModelError(`topK must be a positive integer, got ${opts.topK}`);
+  if (opts.topP !== undefined && !(opts.topP > 0 && opts.topP <= 1)) throw new ModelError(`topP must be in (0, 1], got ${opts.topP}`);
   for (let b = 0; b < batch; b++) {
     const row = data.subarray(b * vocab, (b + 1) * vocab);
     if (opts.doSample === false || temperature === 0) {
@@ -80,7 +80,7 @@ export function sampleLogits(logits: Tensor, opts: GenerateOptions, rng: Generat
 export async function generate(model: HookedTransformer, input: ModelInput, opts: GenerateOptions = {}): Promise<Tensor | string | string[]> {
   const cfg = model.cfg;
   const maxNew = opts.maxNewTokens ?? 10;
-  if (!Number.isInteger(maxNew) || maxNew < 0) throw new TlensError(`maxNewTokens must be a non-negative integer, got ${maxNew}`);
+  if (!Number.isInteger(maxNew) || maxNew < 0) throw new ModelError(`maxNewTokens must be a non-negative integer, got ${maxNew}`);
   const textIn = typeof input === "string" || (Array.isArray(input) && typeof input[0] === "string");
   const prependBos = opts.prependBos ?? cfg.defaultPrependBos;
   let tokens: Tensor;
@@ -96,7 +96,7 @@ export async function generate(model: HookedTransformer, input: ModelInput, opts
   }
   const [batch, promptLen] = tokens.shape as [number, number];
   if (promptLen + maxNew > cfg.nCtx) {
-    throw new TlensError(`generate: ${promptLen} prompt tokens + ${maxNew} new tokens exceed the model's context n_ctx = ${cfg.nCtx}`);
+    throw new ModelError(`generate: ${promptLen} prompt tokens + ${maxNew} new tokens exceed the model's context n_ctx = ${cfg.nCtx}`);
   }
   const eos = opts.eosTokenId ?? cfg.eosTokenId ?? model.tokenizer?.eosTokenId ?? null;
   const stopAtEos = (opts.stopAtEos ?? true) && eos !== null;

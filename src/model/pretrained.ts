@@ -80,7 +80,7 @@ async function loadLlama2c(detected: DetectedModel): Promise<PretrainedWeights> 
   try {
     tokenizer = Llama2cTokenizer.fromBytes(await readBytes(tokFile), { vocabSize: cfg.dVocab, source: tokFile });
   } catch (e) {
-    throw e instanceof LoadError ? e : new LoadError((e as Error).message);
+    throw e instanceof LoadError ? e : new LoadError((e as Error).message, { cause: e });
   }
   return { cfg, weights, tokenizer };
 }

@@ -2,7 +2,7 @@
 // softmax whose fully masked rows give zeros, rotary embeddings and the fused layer norm. Each is one function
 // with plain tensor inputs and a fresh output (the autodiff adds one backward per function).
 import { getBackend } from "../backend/index.js";
-import { ShapeError, TlensError } from "../errors.js";
+import { ShapeError, TensorError } from "../errors.js";
 import { Tensor } from "./tensor.js";
 import { needsGrad } from "./autograd/mode.js";
 import { trackLayerNorm, trackMask, trackRotary } from "./autograd/vjp-nn.js";
@@ -50,7 +50,7 @@ function fillMasked(data: ArrayLike<number> & { [i: number]: number }, [batch, h
 
 /** Soft capping (Gemma-2's attention scores and final logits): cap · tanh(x / cap), any shape. */
 export function softCap(x: Tensor, cap: number): Tensor {
-  if (!(cap > 0)) throw new TlensError(`softCap: the cap must be positive, got ${cap}`);
+  if (!(cap > 0)) throw new TensorError(`softCap: the cap must be positive, got ${cap}`);
   return x.div(cap).tanh().mul(cap);
 }
 

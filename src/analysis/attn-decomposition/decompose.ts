@@ -1,5 +1,5 @@
 // decomposeAttnScores: one head's score split by the residual-stream components of one side, the other side fixed.
-import { TlensError } from "../../errors.js";
+import { AnalysisError } from "../../errors.js";
 import type { ActivationCache, HookedTransformer } from "../../model/index.js";
 import { arange, stack, Tensor, zeros } from "../../tensor/index.js";
 import { project } from "../projection.js";
@@ -106,14 +106,14 @@ export async function decomposeAttnScores(model: HookedTransformer, cache: Activ
   const what = "decomposeAttnScores";
   const r = resolveTarget(model, opts, what);
   const by = opts.decomposeBy;
-  if (by !== "keys" && by !== "queries") throw new TlensError(`${what}: decomposeBy must be "keys" or "queries", got ${String(by)}`);
+  if (by !== "keys" && by !== "queries") throw new AnalysisError(`${what}: decomposeBy must be "keys" or "queries", got ${String(by)}`);
   const sub = opts.subtractS1AttnScores ?? false;
   const qInt = opts.interveneOnQuery ?? null;
   const kInt = opts.interveneOnKey ?? null;
-  if (by === "keys" && kInt === "sub_MLP0") throw new TlensError(`${what}: decomposing by keys, interveneOnKey can only be "project_to_MLP0" (the keys are the decomposed side)`);
-  if (by === "queries" && qInt === "sub_W_U_IO") throw new TlensError(`${what}: decomposing by queries, interveneOnQuery can only be "project_to_W_U_IO" (the queries are the decomposed side)`);
+  if (by === "keys" && kInt === "sub_MLP0") throw new AnalysisError(`${what}: decomposing by keys, interveneOnKey can only be "project_to_MLP0" (the keys are the decomposed side)`);
+  if (by === "queries" && qInt === "sub_W_U_IO") throw new AnalysisError(`${what}: decomposing by queries, interveneOnQuery can only be "project_to_W_U_IO" (the queries are the decomposed side)`);
   const mlp0 = kInt !== null ? await mlp0Directions(model, cache, r, opts, what) : null;
-  if (mlp0 && sub && !mlp0.S1) throw new TlensError(`${what}: needs the S1 positions/tokens for the baseline's MLP0 direction`);
+  if (mlp0 && sub && !mlp0.S1) throw new AnalysisError(`${what}: needs the S1 positions/tokens for the baseline's MLP0 direction`);
   const d: Decomposition = {
     model, cache, r, what, sub, qInt, kInt, mlp0, S1: sub ? needS1(r, what) : r.S1, w: foldedQK(model, r.layer, r.head),
     withS1Unembed: opts.includeS1InUnembedProjection ?? false,
@@ -246,7 +246,7 @@ function assemble(d: Decomposition, by: "keys" | "queries", fixed: Facets<Linear
           }
         }
       }
-      throw new TlensError(`decomposeAttnScores: no facet pair (${a}${b ? `, ${b}` : ""}); the facets are ${fixedFacets.join("/")} × ${decomposedFacets.join("/")}`);
+      throw new AnalysisError(`decomposeAttnScores: no facet pair (${a}${b ? `, ${b}` : ""}); the facets are ${fixedFacets.join("/")} × ${decomposedFacets.join("/")}`);
     },
   };
 }

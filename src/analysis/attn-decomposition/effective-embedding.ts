@@ -1,5 +1,5 @@
 // The effective embedding: W_E through block 0 as if each token attended only to itself.
-import { TlensError } from "../../errors.js";
+import { AnalysisError } from "../../errors.js";
 import type { HookedTransformer } from "../../model/index.js";
 import { cat, Tensor } from "../../tensor/index.js";
 import { ln1, mlpOutput } from "../../model/run/index.js";
@@ -34,7 +34,7 @@ export interface EffectiveEmbeddingOptions {
  * to itself. ln1, ln2 and MLP0 run as component calls (no hook fires).
  */
 export async function getEffectiveEmbedding(model: HookedTransformer, opts: EffectiveEmbeddingOptions = {}): Promise<EffectiveEmbedding> {
-  if (model.cfg.attnOnly) throw new TlensError("getEffectiveEmbedding: an attention-only model has no MLP0");
+  if (model.cfg.attnOnly) throw new AnalysisError("getEffectiveEmbedding: an attention-only model has no MLP0");
   const ids = opts.tokens ? idx(opts.tokens) : null;
   const W_E = ids ? model.W_E.get(ids) : model.W_E;
   const W_U = ids ? model.W_U.mT.get(ids) : model.W_U.mT.contiguous();

@@ -1,7 +1,7 @@
 // The model half of the IOI data: the dataset and its corrupted twin checked against a model, the clean and
 // corrupted runs, and cautils' `generate_data_and_caches`. (The datasets layer holds the text and token ids:
 // IOIDataset, generateIOIData, ABC_FLIP.)
-import { TlensError } from "../../errors.js";
+import { AnalysisError } from "../../errors.js";
 import type { Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { ActivationCache } from "../../model/activation-cache.js";
@@ -33,13 +33,13 @@ export interface IoiData {
 /** The IOI dataset of `opts` and its XYZ twin, checked against the model (GPT-2 vocabulary, context long enough). */
 export function makeIoiData(model: HookedTransformer, opts: IoiDataOptions = {}): IoiData {
   const vocab = model.cfg.dVocab;
-  if (vocab < 50257) throw new TlensError(`IOI needs a model with the GPT-2 vocabulary (d_vocab ${vocab} < 50257): the IOI prompts are GPT-2 tokens`);
+  if (vocab < 50257) throw new AnalysisError(`IOI needs a model with the GPT-2 vocabulary (d_vocab ${vocab} < 50257): the IOI prompts are GPT-2 tokens`);
   const { ioiDataset: dataset, abcDataset: flipped } = generateIOIData({ promptType: opts.promptType, N: opts.n ?? 100, seed: opts.seed ?? 1, prependBos: opts.prependBos });
   const maxLen = dataset.toks.shape[1]!;
   if (flipped.toks.shape[1] !== maxLen) {
-    throw new TlensError(`IOI: the flipped prompts tokenize to ${flipped.toks.shape[1]} positions, the clean ones to ${maxLen}; try another --seed`);
+    throw new AnalysisError(`IOI: the flipped prompts tokenize to ${flipped.toks.shape[1]} positions, the clean ones to ${maxLen}; try another --seed`);
   }
-  if (model.cfg.nCtx < maxLen) throw new TlensError(`IOI: the prompts have ${maxLen} tokens but the model's context is ${model.cfg.nCtx}`);
+  if (model.cfg.nCtx < maxLen) throw new AnalysisError(`IOI: the prompts have ${maxLen} tokens but the model's context is ${model.cfg.nCtx}`);
   return { dataset, flipped, cleanTokens: dataset.toks, flippedTokens: flipped.toks, ends: endPositions(dataset.wordIdx.end!.slice(0, dataset.N)) };
 }
 

@@ -1,6 +1,6 @@
 // Activation-patching sweeps of the IOI data, run once per group of prompts sharing an `end` position (so each
 // patched run unembeds one position), and patching at word positions (each prompt at its own IO, S1, S2, ...).
-import { TlensError } from "../../errors.js";
+import { AnalysisError } from "../../errors.js";
 import { Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { ActivationCache } from "../../model/activation-cache.js";
@@ -54,7 +54,7 @@ export async function patchByWord(model: HookedTransformer, data: IoiData, clean
   const L = model.cfg.nLayers;
   const pos = labels.map((w) => {
     const idx = data.dataset.wordIdx[w];
-    if (!idx) throw new TlensError(`IOI: the dataset has no word "${w}"`);
+    if (!idx) throw new AnalysisError(`IOI: the dataset has no word "${w}"`);
     return idx.slice(0, N);
   });
   const indices: number[][] = [];

@@ -1,5 +1,5 @@
 // The two runs of path patching (original and new), and the first stage: senders patched, every other head frozen.
-import { ShapeError, TlensError } from "../../errors.js";
+import { AnalysisError, ShapeError } from "../../errors.js";
 import { Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { ActivationCache } from "../../model/activation-cache.js";
@@ -30,7 +30,7 @@ async function ensureCache(model: HookedTransformer, tokens: Tensor, cache: Acti
 export async function prepareRuns(model: HookedTransformer, o: PathPatchInputs, origNeeded: string[]): Promise<Runs> {
   const origTokens = o.origTokens ?? o.origDataset?.toks;
   const newTokens = o.newTokens ?? o.newDataset?.toks;
-  if (!origTokens || !newTokens) throw new TlensError("path patching: pass origDataset (or origTokens) and newDataset (or newTokens)");
+  if (!origTokens || !newTokens) throw new AnalysisError("path patching: pass origDataset (or origTokens) and newDataset (or newTokens)");
   if (origTokens.ndim !== 2 || newTokens.ndim !== 2 || origTokens.shape.some((s, i) => s !== newTokens.shape[i])) {
     throw new ShapeError(`path patching: the original and new tokens must both be [batch, pos] of one shape, got [${origTokens.shape}] and [${newTokens.shape}]`);
   }

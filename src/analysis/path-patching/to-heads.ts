@@ -1,5 +1,5 @@
 // Path patching from sender heads to receiver heads' q/k/v inputs.
-import { TlensError } from "../../errors.js";
+import { AnalysisError } from "../../errors.js";
 import { cat, Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import { KeyValuePrefix, ln1, runBlocks, tileBatch } from "../../model/run/index.js";
@@ -111,11 +111,11 @@ export async function getPathPatchHeadToHeads(model: HookedTransformer, metric: 
   const L = model.cfg.nLayers;
   const H = model.cfg.nHeads;
   const receivers = [...opts.receiverHeads];
-  if (!receivers.length) throw new TlensError("getPathPatchHeadToHeads: receiverHeads is empty");
+  if (!receivers.length) throw new AnalysisError("getPathPatchHeadToHeads: receiverHeads is empty");
   for (const r of receivers) checkHead(model, r, "receiverHeads");
   const inputs = [...new Set(typeof opts.receiverInput === "string" ? [opts.receiverInput] : opts.receiverInput)];
-  for (const i of inputs) if (!["q", "k", "v"].includes(i)) throw new TlensError(`getPathPatchHeadToHeads: receiverInput must be "q", "k" or "v", got ${JSON.stringify(i)}`);
-  if (!inputs.length) throw new TlensError("getPathPatchHeadToHeads: receiverInput is empty");
+  for (const i of inputs) if (!["q", "k", "v"].includes(i)) throw new AnalysisError(`getPathPatchHeadToHeads: receiverInput must be "q", "k" or "v", got ${JSON.stringify(i)}`);
+  if (!inputs.length) throw new AnalysisError("getPathPatchHeadToHeads: receiverInput is empty");
   const maxLayer = Math.max(...receivers.map((r) => r[0]));
   const minLayer = Math.min(...receivers.map((r) => r[0]));
   const { groups, perHead } = senderGroups(model, opts.senders, maxLayer);

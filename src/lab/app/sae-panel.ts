@@ -3,11 +3,12 @@
 // that fire most there, and the feature's logit effects. Always computed on the server (the in-page worker has no
 // SAE). Hidden when the lab has no SAE.
 import type { SaeFeaturesResponse, TokenInfo } from "../protocol.js";
+import { LabPageError } from "./errors.js";
 import type { HttpLabClient } from "./http-client.js";
 
 function byId<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
-  if (!el) throw new Error(`the page has no #${id}`);
+  if (!el) throw new LabPageError(`the page has no #${id}`);
   return el as T;
 }
 

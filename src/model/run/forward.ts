@@ -2,7 +2,7 @@
 //   residual = embed(tokens) + pos_embed(positions)     // [batch, pos, d_model]
 //   residual = block(residual) for each block
 //   logits   = unembed(ln_final(residual))              // [batch, pos, d_vocab_out]
-import { ShapeError, TlensError, HookError } from "../../errors.js";
+import { HookError, ModelError, ShapeError } from "../../errors.js";
 import { arange, cat, ones, Tensor } from "../../tensor/index.js";
 import { fmtShape } from "../../tensor/shape.js";
 import type { ForwardOptions, HookedTransformer } from "../hooked-transformer.js";
@@ -41,7 +41,7 @@ export async function runForward(model: HookedTransformer, input: ModelInput | T
   }
   if (opts.stopAtLayer !== undefined) return residual;
   if (opts.logitPositions !== undefined) {
-    if (returnType === "loss" || returnType === "both") throw new TlensError("the loss needs logits at every position; drop logitPositions");
+    if (returnType === "loss" || returnType === "both") throw new ModelError("the loss needs logits at every position; drop logitPositions");
     const pos = residual.shape[1]!;
     const picks = opts.logitPositions === "last" ? [pos - 1] : opts.logitPositions;
     residual = residual.get(":", Tensor.fromTypedArray(Int32Array.from(picks), [picks.length]));
@@ -51,7 +51,7 @@ export async function runForward(model: HookedTransformer, input: ModelInput | T
   if (returnType === null) return null;
   const logits = model.unembed.forward(normalized);
   if (returnType === "logits") return logits;
-  if (!s.tokens) throw new TlensError("the loss needs the tokens: pass opts.tokens together with startAtLayer");
+  if (!s.tokens) throw new ModelError("the loss needs the tokens: pass opts.tokens together with startAtLayer");
   const loss = lmCrossEntropy(logits, s.tokens, s.attentionMask, opts.lossPerToken ?? false);
   return returnType === "loss" ? loss : { logits, loss };
 }

@@ -2,7 +2,7 @@
 // and values, only the positions after it computed), the rest of a block from its attention's z, logits from a
 // residual stream at chosen positions, and component calls that fire no hook. The runner owns position offsets
 // (hooks see the absolute position of their first row) and each call's hooks apply to that call only.
-import { TlensError } from "../../errors.js";
+import { ModelError } from "../../errors.js";
 import { cat, Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../hooked-transformer.js";
 import type { HookFn, NameFilter } from "../hook-point.js";
@@ -60,13 +60,13 @@ function runContext(model: HookedTransformer, o: RunnerHooks, offset: number): R
  *  from outputFrom on). */
 export async function runBlocks(model: HookedTransformer, residual: Tensor, o: BlockRunOptions): Promise<Tensor> {
   const prefix = o.prefix ?? KeyValuePrefix.none;
-  if (o.from < 0 || o.to > model.cfg.nLayers || o.from > o.to) throw new TlensError(`runBlocks: blocks ${o.from}..${o.to} are outside 0..${model.cfg.nLayers}`);
+  if (o.from < 0 || o.to > model.cfg.nLayers || o.from > o.to) throw new ModelError(`runBlocks: blocks ${o.from}..${o.to} are outside 0..${model.cfg.nLayers}`);
   const ctx = runContext(model, o, prefix.length);
   let r = residual;
   for (let l = o.from; l < o.to; l++) {
     const entry = prefix.entry(l);
     const skip = l === o.to - 1 && o.outputFrom !== undefined ? o.outputFrom - prefix.length : 0;
-    if (skip < 0 || (skip > 0 && skip >= r.shape[1]!)) throw new TlensError(`runBlocks: outputFrom ${o.outputFrom} is outside the residual's positions`);
+    if (skip < 0 || (skip > 0 && skip >= r.shape[1]!)) throw new ModelError(`runBlocks: outputFrom ${o.outputFrom} is outside the residual's positions`);
     if (skip > 0 && canSkipOutputs(model, l, ctx)) {
       await appendKeysValues(model, l, r.narrow(1, 0, skip), entry);
       r = await model.blocks[l]!.forward(r.narrow(1, skip, r.shape[1]! - skip), { attentionMask: null, kvCache: entry }, ctx.at(prefix.length + skip));

@@ -1,7 +1,7 @@
 // The data of an sae_vis-style feature dashboard, as plain JSON: for each chosen feature its top-activating examples,
 // quantile groups, activation histogram, logit effects and density, and the density histogram of every feature.
 // viz/sae-dashboard.ts draws it; `tlens sae` writes both.
-import { TlensError } from "../../errors.js";
+import { SaeError } from "../errors.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { Tensor } from "../../tensor/index.js";
 import type { SAE } from "../sae.js";
@@ -77,7 +77,7 @@ function finiteOrNull(v: number): number | null {
 
 /** The dashboard of `features` (default: the 6 most active) of `sae` over token rows [rows, ctx]. */
 export async function saeDashboardData(model: HookedTransformer, sae: SAE, tokens: Tensor, features?: readonly number[], opts: DashboardOptions = {}): Promise<SaeDashboardData> {
-  if (tokens.ndim !== 2) throw new TlensError(`saeDashboardData: tokens must be [rows, ctx] (got [${tokens.shape}])`);
+  if (tokens.ndim !== 2) throw new SaeError(`saeDashboardData: tokens must be [rows, ctx] (got [${tokens.shape}])`);
   const [rows, ctx] = tokens.shape as [number, number];
   const { dens, fas } = await datasetPasses(model, sae, tokens, features);
   const log10Density = Array.from(dens.log10, finiteOrNull);

@@ -1,7 +1,7 @@
 // How a feature's activations are distributed over a dataset (sae_vis's middle column): quantile groups (examples
 // drawn at random from equal-width activation bins), the histogram of its positive activations, and every feature's
 // density (fraction of tokens where it fires) as a log10 histogram.
-import { TlensError } from "../../errors.js";
+import { SaeError } from "../errors.js";
 import { PythonRandom } from "../../datasets/python-random.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { Tensor } from "../../tensor/index.js";
@@ -41,7 +41,7 @@ export interface QuantileGroupOptions {
 
 /** Equal-width bins of `values` over [lo, hi]; a value equal to hi lands in the last bin. */
 export function histogram(values: ArrayLike<number>, bins: number, lo: number, hi: number): Histogram {
-  if (!Number.isInteger(bins) || bins < 1) throw new TlensError(`histogram: bins must be a positive integer (got ${bins})`);
+  if (!Number.isInteger(bins) || bins < 1) throw new SaeError(`histogram: bins must be a positive integer (got ${bins})`);
   const width = hi > lo ? (hi - lo) / bins : 1;
   const counts = new Array<number>(bins).fill(0);
   for (let i = 0; i < values.length; i++) {
@@ -64,7 +64,7 @@ export function activationHistogram(fa: FeatureActivations, bins = 40): Histogra
  */
 export function quantileGroups(fa: FeatureActivations, tokens: Tensor, opts: QuantileGroupOptions = {}): QuantileGroup[] {
   const groups = opts.groups ?? 5, perGroup = opts.perGroup ?? 5;
-  if (!Number.isInteger(groups) || groups < 1) throw new TlensError(`quantileGroups: groups must be a positive integer (got ${groups})`);
+  if (!Number.isInteger(groups) || groups < 1) throw new SaeError(`quantileGroups: groups must be a positive integer (got ${groups})`);
   const ids = tokens.contiguous().dataSync();
   const max = fa.acts.reduce((m, v) => Math.max(m, v), 0);
   const members: number[][] = Array.from({ length: groups }, () => []);

@@ -1,6 +1,6 @@
 // A feature's activations over a token dataset and its top-activating examples with their context (sae_vis's
 // "top activations"), plus its density (the fraction of tokens where it fires).
-import { TlensError } from "../../errors.js";
+import { SaeError } from "../errors.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import { Tensor } from "../../tensor/index.js";
 import type { SAE } from "../sae.js";
@@ -44,7 +44,7 @@ export async function featuresActivations(model: HookedTransformer, sae: SAE, to
  *  chunk [chunk, ctx, d_sae] at its first row, `finish` gives the features' activations and densities. */
 export function activationCollector(sae: SAE, tokens: Tensor, features: readonly number[]): { add: (acts: Tensor, row: number) => void; finish: () => FeatureActivations[] } {
   for (const f of features) {
-    if (!Number.isInteger(f) || f < 0 || f >= sae.cfg.dSae) throw new TlensError(`featureActivations: feature ${f} is outside 0..${sae.cfg.dSae - 1}`);
+    if (!Number.isInteger(f) || f < 0 || f >= sae.cfg.dSae) throw new SaeError(`featureActivations: feature ${f} is outside 0..${sae.cfg.dSae - 1}`);
   }
   const [rows, ctx] = tokens.shape as [number, number];
   const out = features.map((feature) => ({ feature, acts: new Float32Array(rows * ctx), rows, ctx, density: 0 }));

@@ -5,7 +5,7 @@
 //   f    = relu(pre)  (TopK: relu of the k largest)    [batch, d_sae]
 //   xhat = f · W_dec + b_dec                           [batch, d_in]
 //   loss = mean_b Σ_d (xhat − x)² + λ · mean_b Σ_j f_j ‖W_dec[j]‖   (SAELens's standard; TopK: MSE only)
-import { TlensError } from "../../errors.js";
+import { SaeError } from "../errors.js";
 import { AuxKStep, type AuxKLoss } from "./aux-k.js";
 import { gemm } from "./gemm.js";
 import { rowNorm, type SaeParams } from "./params.js";
@@ -69,7 +69,7 @@ export class SaeStep {
   run(x: Float32Array, sparsity: Sparsity, fired: Float64Array, aux?: AuxKLoss): StepStats {
     const { dIn, dSae, W_enc, W_dec, b_dec } = this.p;
     const B = this.batch;
-    if (x.length !== B * dIn) throw new TlensError(`SaeStep: expected a batch of ${B} × ${dIn} values, got ${x.length}`);
+    if (x.length !== B * dIn) throw new SaeError(`SaeStep: expected a batch of ${B} × ${dIn} values, got ${x.length}`);
     for (let b = 0; b < B; b++) for (let i = 0; i < dIn; i++) this.xc[b * dIn + i] = x[b * dIn + i]! - b_dec[i]!;
     gemm(this.pre, { data: this.xc, rows: B, cols: dIn }, { data: W_enc, rows: dIn, cols: dSae });
     for (let j = 0; j < dSae; j++) this.decNorm[j] = rowNorm(W_dec, j, dIn);

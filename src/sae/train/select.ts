@@ -1,9 +1,9 @@
 // Selection of the k largest values of a row (TopK's cut), shared by the TopK step and its auxiliary loss.
-import { TlensError } from "../../errors.js";
+import { SaeError } from "../errors.js";
 
 /** The k-th largest of v[start .. start + n) (quickselect on a copy in scratch). */
 export function kthLargest(v: Float32Array, start: number, n: number, k: number, scratch: Float32Array): number {
-  if (k < 1 || k > n) throw new TlensError(`TopK: k = ${k} must lie in 1..${n}`);
+  if (k < 1 || k > n) throw new SaeError(`TopK: k = ${k} must lie in 1..${n}`);
   const a = scratch;
   for (let j = 0; j < n; j++) a[j] = v[start + j]!;
   let lo = 0, hi = n - 1;

@@ -2,7 +2,7 @@
 // the tensors themselves: one shared input takes one GEMM against [d_model, (head + 2 kv_head) * d_head], three
 // inputs take three, per-head inputs ([batch, pos, head, d_model], use_attn_in / use_split_qkv_input) a batched
 // GEMM per head. Rearranged weights are derived once and rebuilt only when a source is replaced or edited.
-import { TlensError } from "../../../errors.js";
+import { ModelError } from "../../../errors.js";
 import { cat, type Tensor } from "../../../tensor/index.js";
 
 /** The attention inputs after ln1, by how they are projected. */
@@ -83,7 +83,7 @@ export class QkvProjection {
   private perHeadProject(x: Tensor, W: Tensor, b: Tensor, which: string): Tensor {
     const heads = W.shape[0]!;
     if (x.ndim !== 4 || x.shape[2] !== heads) {
-      throw new TlensError(`attention: the per-head ${which} input has shape [${x.shape}], expected ${heads} heads` +
+      throw new ModelError(`attention: the per-head ${which} input has shape [${x.shape}], expected ${heads} heads` +
         (this.w.nKvHeads !== this.w.nHeads ? " (grouped-query attention: k and v inputs have n_key_value_heads heads; use_attn_in without use_split_qkv_input is not supported)" : ""));
     }
     const [batch, pos] = x.shape as [number, number];
