@@ -124,27 +124,11 @@ static napi_value js_sgemm(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_sgemm_pack_b(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
   char err[256];
-  static const char FN[] = "sgemmPackB";
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6)
-    return tl_throw(env, "sgemmPackB: expected (b, offset, rowStride, colStride, k, n)");
-  float *b;
-  size_t blen;
-  if (!tl_get_typed(env, argv[0], napi_float32_array, (void **)&b, &blen))
-    return tl_throw(env, "sgemmPackB: b must be a Float32Array");
-  int64_t off, rs, cs, k, n;
-  if (!tl_get_int(env, argv[1], FN, "offset", 1, &off, err, sizeof err) ||
-      !tl_get_int(env, argv[2], FN, "rowStride", 0, &rs, err, sizeof err) ||
-      !tl_get_int(env, argv[3], FN, "colStride", 0, &cs, err, sizeof err) || !tl_get_int(env, argv[4], FN, "k", 1, &k, err, sizeof err) ||
-      !tl_get_int(env, argv[5], FN, "n", 1, &n, err, sizeof err))
-    return tl_throw(env, err);
-  if (k > 0 && n > 0 && !tl_span_ok((double)off, (double)k, (double)rs, (double)n, (double)cs, blen)) {
-    snprintf(err, sizeof err, "sgemmPackB: B (offset %lld, strides %lld, %lld, [%lld, %lld]) reaches outside b (length %zu)",
-             (long long)off, (long long)rs, (long long)cs, (long long)k, (long long)n, blen);
-    return tl_throw(env, err);
-  }
+  tl_pack_args pa;
+  if (!tl_get_pack_args(env, info, "sgemmPackB", &pa, err, sizeof err)) return tl_throw(env, err);
+  float *b = pa.b;
+  int64_t off = pa.off, rs = pa.rs, cs = pa.cs, k = pa.k, n = pa.n;
   size_t floats = tl_gemm_packed_b_floats(k, n);
   size_t bytes = PACK_HEADER + 64 + floats * sizeof(float);
   void *data;

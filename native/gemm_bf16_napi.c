@@ -34,28 +34,11 @@ static napi_value js_bf16_info(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_bf16_pack_b(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
   char err[256];
-  static const char FN[] = "bf16PackB";
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6)
-    return tl_throw(env, "bf16PackB: expected (b, offset, rowStride, colStride, k, n)");
+  tl_pack_args pa;
+  if (!tl_get_pack_args(env, info, "bf16PackB", &pa, err, sizeof err)) return tl_throw(env, err);
   if (!tl_bf16_fast()) return tl_throw(env, "bf16PackB: this CPU has no AVX512-BF16 (bf16Info().fast is false)");
-  float *b;
-  size_t blen;
-  if (!tl_get_typed(env, argv[0], napi_float32_array, (void **)&b, &blen))
-    return tl_throw(env, "bf16PackB: b must be a Float32Array");
-  int64_t off, rs, cs, k, n;
-  if (!tl_get_int(env, argv[1], FN, "offset", 1, &off, err, sizeof err) ||
-      !tl_get_int(env, argv[2], FN, "rowStride", 0, &rs, err, sizeof err) ||
-      !tl_get_int(env, argv[3], FN, "colStride", 0, &cs, err, sizeof err) ||
-      !tl_get_int(env, argv[4], FN, "k", 1, &k, err, sizeof err) || !tl_get_int(env, argv[5], FN, "n", 1, &n, err, sizeof err))
-    return tl_throw(env, err);
-  if (k > 0 && n > 0 && !tl_span_ok((double)off, (double)k, (double)rs, (double)n, (double)cs, blen)) {
-    snprintf(err, sizeof err, "bf16PackB: B (offset %lld, strides %lld, %lld, [%lld, %lld]) reaches outside b (length %zu)",
-             (long long)off, (long long)rs, (long long)cs, (long long)k, (long long)n, blen);
-    return tl_throw(env, err);
-  }
+  int64_t k = pa.k, n = pa.n;
   size_t words = tl_bf16_packed_b_words(k, n);
   void *data;
   napi_value ab;
@@ -64,7 +47,7 @@ static napi_value js_bf16_pack_b(napi_env env, napi_callback_info info) {
   uintptr_t base = (uintptr_t)data, start = (base + BF_HEADER + 63) & ~(uintptr_t)63;
   bf_header h = {BF_MAGIC, BF_VERSION, k, n, tl_bf16_kcbp(k), (int32_t)(start - base), 0, words};
   memcpy(data, &h, sizeof h);
-  if (words) tl_bf16_pack_b(b + off, rs, cs, k, n, (uint32_t *)start);
+  if (words) tl_bf16_pack_b(pa.b + pa.off, pa.rs, pa.cs, k, n, (uint32_t *)start);
   return ab;
 }
 

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 napi_value tl_throw(napi_env env, const char *msg) {
   napi_throw_error(env, NULL, msg);
@@ -50,6 +51,30 @@ int tl_matrix_offsets(const double *off, int64_t batch, int64_t rows, int64_t rs
       return 0;
     }
     dst[i] = (int64_t)o;
+  }
+  return 1;
+}
+
+int tl_get_pack_args(napi_env env, napi_callback_info info, const char *fn, tl_pack_args *o, char *err, size_t errn) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) {
+    snprintf(err, errn, "%s: expected (b, offset, rowStride, colStride, k, n)", fn);
+    return 0;
+  }
+  if (!tl_get_typed(env, argv[0], napi_float32_array, (void **)&o->b, &o->blen)) {
+    snprintf(err, errn, "%s: b must be a Float32Array", fn);
+    return 0;
+  }
+  if (!tl_get_int(env, argv[1], fn, "offset", 1, &o->off, err, errn) ||
+      !tl_get_int(env, argv[2], fn, "rowStride", 0, &o->rs, err, errn) ||
+      !tl_get_int(env, argv[3], fn, "colStride", 0, &o->cs, err, errn) ||
+      !tl_get_int(env, argv[4], fn, "k", 1, &o->k, err, errn) || !tl_get_int(env, argv[5], fn, "n", 1, &o->n, err, errn))
+    return 0;
+  if (o->k > 0 && o->n > 0 && !tl_span_ok((double)o->off, (double)o->k, (double)o->rs, (double)o->n, (double)o->cs, o->blen)) {
+    snprintf(err, errn, "%s: B (offset %lld, strides %lld, %lld, [%lld, %lld]) reaches outside b (length %zu)", fn,
+             (long long)o->off, (long long)o->rs, (long long)o->cs, (long long)o->k, (long long)o->n, o->blen);
+    return 0;
   }
   return 1;
 }

@@ -27,4 +27,13 @@ int tl_span_ok(double off, double rows, double rs, double cols, double cs, size_
 int tl_matrix_offsets(const double *off, int64_t batch, int64_t rows, int64_t rs, int64_t cols, int64_t cs, size_t len,
                       const char *fn, const char *name, const char *array, int64_t *dst, char *err, size_t errn);
 
+// The arguments (b, offset, rowStride, colStride, k, n) of a pack-B binding, parsed and the span checked; 0 with the
+// message in err otherwise.
+typedef struct {
+  float *b;
+  size_t blen;
+  int64_t off, rs, cs, k, n;
+} tl_pack_args;
+int tl_get_pack_args(napi_env env, napi_callback_info info, const char *fn, tl_pack_args *out, char *err, size_t errn);
+
 #endif
