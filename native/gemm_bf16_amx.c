@@ -29,17 +29,12 @@ typedef struct {
   uint8_t rows[16];
 } tile_config;
 
-// Tiles 0-3: C (16 rows x 16 fp32); 4-5: A (16 rows x 16 pair words); 6-7: B (16 pairs x 16 column words).
-TGTAMX static void amx_begin(void) {
-  tile_config cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.palette = 1;
-  for (int t = 0; t < 8; t++) {
-    cfg.colsb[t] = 64;
-    cfg.rows[t] = 16;
-  }
-  _tile_loadconfig(&cfg);
-}
+// Tiles 0-3: C (16 rows x 16 fp32); 4-5: A (16 rows x 16 pair words); 6-7: B (16 pairs x 16 column words). A static
+// object: ldtilecfg's asm names only the first byte as its input, so a local one's other stores could be dropped.
+static const tile_config CONFIG = {
+    .palette = 1, .colsb = {64, 64, 64, 64, 64, 64, 64, 64}, .rows = {16, 16, 16, 16, 16, 16, 16, 16}};
+
+TGTAMX static void amx_begin(void) { _tile_loadconfig(&CONFIG); }
 
 TGTAMX static void amx_end(void) { _tile_release(); }
 
