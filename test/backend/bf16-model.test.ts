@@ -39,7 +39,7 @@ describe("matmul precision", () => {
 });
 
 describe("matmulPrecision on a model (toy-ioi)", () => {
-  it("is off by default, and bf16 logits stay within 0.25 of fp32 (|logits| up to ~20)", async () => {
+  it("is off by default, and bf16 logits stay within 0.2 of fp32 (measured 0.07; |logits| up to 18)", async () => {
     const model = await HookedTransformer.fromPretrained("toy-ioi");
     const tokens = model.toTokens([CLEAN, CORRUPTED]);
     const base = await model.forward(tokens);
@@ -47,7 +47,7 @@ describe("matmulPrecision on a model (toy-ioi)", () => {
     const bf = await model.forward(tokens, { matmulPrecision: "bf16" });
     const err = maxAbsDiff(bf, base);
     expect(err).toBeGreaterThan(1e-4);
-    expect(err).toBeLessThan(0.25);
+    expect(err).toBeLessThan(0.2);
     // the IOI logit difference survives
     const io = model.toSingleToken(" Mary"), s = model.toSingleToken(" John");
     const diff = (l: Tensor): number => l.get(0, -1, io).item() - l.get(0, -1, s).item();
@@ -64,7 +64,7 @@ describe("matmulPrecision on a model (toy-ioi)", () => {
     const pre = "blocks.1.mlp.hook_pre";
     const e = maxAbsDiff(fp32.get(pre), bf16.get(pre));
     expect(e).toBeGreaterThan(1e-5);
-    expect(e).toBeLessThan(0.1);
+    expect(e).toBeLessThan(0.05); // measured 0.011
     let seen: Tensor | null = null;
     await model.runWithHooks(tokens, { fwdHooks: [[pre, (x) => { seen = x.clone(); }]], matmulPrecision: "bf16" });
     expect(maxAbsDiff(seen!, bf16.get(pre))).toBeLessThan(1e-5);
@@ -74,7 +74,7 @@ describe("matmulPrecision on a model (toy-ioi)", () => {
     expect(maxAbsDiff(steps[0], bf16.get(pre))).toBeLessThan(1e-5);
   });
 
-  it("gives a patching sweep within 0.1 of fp32's (logit difference ~8)", async () => {
+  it("gives a patching sweep within 0.08 of fp32's (measured 0.03; scores up to 10.5)", async () => {
     const model = await HookedTransformer.fromPretrained("toy-ioi");
     const clean = model.toTokens(CLEAN), corrupted = model.toTokens(CORRUPTED);
     const io = model.toSingleToken(" Mary"), s = model.toSingleToken(" John");
@@ -85,9 +85,9 @@ describe("matmulPrecision on a model (toy-ioi)", () => {
     const bf16 = await patching.getActPatchResidPre(model, corrupted, cleanCache, metric, { ...opts, matmulPrecision: "bf16" });
     const err = maxAbsDiff(fp32, bf16);
     expect(err).toBeGreaterThan(1e-5);
-    expect(err).toBeLessThan(0.1);
+    expect(err).toBeLessThan(0.08);
     // the naive sweep takes the option too
     const naive = await patching.getActPatchResidPre(model, corrupted, cleanCache, metric, { ...opts, fast: false, matmulPrecision: "bf16" });
-    expect(maxAbsDiff(naive, bf16)).toBeLessThan(0.02);
+    expect(maxAbsDiff(naive, bf16)).toBeLessThan(1e-4);
   });
 });
