@@ -19,8 +19,9 @@ export interface PatchingOptions extends ProgressOptions {
   fast?: boolean;
   /** Upper bound on rows (batch × positions) stacked into one forward by the fast sweep (default 4096). */
   maxRows?: number;
-  /** Precision of the patched runs' weight GEMMs (ForwardOptions.matmulPrecision): "bf16" is faster on CPUs with
-   *  AVX512-BF16, at ~1e-2 relative error in the scores (default "fp32"). The clean cache is the caller's. */
+  /** Precision of the corrupted and patched runs' weight GEMMs (ForwardOptions.matmulPrecision; default "fp32"):
+   *  "bf16" errs by ~0.3–0.7% of the scores' range (docs/performance.md, "bf16 fast path"). The clean cache is the
+   *  caller's. */
   matmulPrecision?: MatmulPrecision;
 }
 
