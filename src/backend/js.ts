@@ -1,6 +1,7 @@
 // The pure-TypeScript backend: always available, every dtype, any strides. It is the correctness reference
 // the native kernels are tested against, and the fallback where no C compiler was available at install.
 import { BackendError } from "../errors.js";
+import { emulatedBf16 } from "./bf16.js";
 import { collapseDims, numel, outerOffsets } from "./strided.js";
 import { gelu, geluNew, roundHalfEven, sigmoid } from "./scalar-math.js";
 import type { Backend, BinaryOp, GemmArgs, ReduceOp, SoftmaxOptions, TypedArray, UnaryOp, View } from "./types.js";
@@ -143,7 +144,8 @@ export class JsBackend implements Backend {
     }
   }
 
-  gemm(g: GemmArgs): void {
+  gemm(args: GemmArgs): void {
+    const g = emulatedBf16(args);
     const { m, n, k } = g;
     const row = new Float64Array(n);
     for (let bi = 0; bi < g.batch; bi++) {

@@ -4,6 +4,7 @@
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { BackendError } from "../errors.js";
+import { emulatedBf16, sharedB } from "./bf16.js";
 import { JsBackend } from "./js.js";
 import { BINARY_CODES, COMPARE_FIRST, REDUCE_CODES, UNARY_CODES } from "./op-codes.js";
 import { PackedBCache } from "./packed-cache.js";
@@ -34,6 +35,12 @@ export interface NativeAddon {
     out: Float32Array, packedB?: ArrayBuffer | null): void;
   sgemmPackB?(b: Float32Array, offset: number, rowStride: number, colStride: number, k: number, n: number): ArrayBuffer;
   sgemmInfo?(): { kernel: string; isa: string; nr: number; kc: number };
+  /** The bf16 GEMM (native/gemm_bf16*.c); missing in builds from before it. fast: this CPU has AVX512-BF16 (the
+   *  other two throw when it is false). */
+  bf16Info?(): { fast: boolean; kernel: string };
+  bf16PackB?(b: Float32Array, offset: number, rowStride: number, colStride: number, k: number, n: number): ArrayBuffer;
+  bf16Gemm?(batch: number, m: number, n: number, k: number, a: Float32Array, aOffsets: Float64Array, aRowStride: number,
+    aColStride: number, out: Float32Array, packedB: ArrayBuffer): void;
 }
 
 /** An addon built with the GEMM module. */
@@ -57,10 +64,14 @@ export class NativeBackend implements Backend {
   readonly js = new JsBackend();
   private readonly meta = new Float64Array(metaLength(MAX_RANK, 2));
   private readonly packedB = new PackedBCache<ArrayBuffer>();
+  private readonly packedBf16 = new PackedBCache<ArrayBuffer>();
   private readonly hasGemm: boolean;
+  /** The bf16 precision runs on the AVX512-BF16 kernel (else it is emulated over the fp32 GEMM). */
+  readonly bf16Fast: boolean;
 
   constructor(readonly addon: NativeAddon) {
     this.hasGemm = typeof addon.sgemm === "function" && typeof addon.sgemmPackB === "function";
+    this.bf16Fast = this.hasGemm && addon.bf16Info?.().fast === true && typeof addon.bf16Gemm === "function";
   }
 
   /** The instruction set the elementwise kernels use ("avx512" | "avx2" | "generic"). */
@@ -128,7 +139,9 @@ export class NativeBackend implements Backend {
     this.addon.reduceF32(code, x.data, out as Float32Array | Int32Array, nReduced, this.viewMeta(x));
   }
 
-  gemm(g: GemmArgs): void {
+  gemm(args: GemmArgs): void {
+    if (args.precision === "bf16" && this.bf16Fast && this.gemmBf16(args)) return;
+    const g = emulatedBf16(args);
     if (!this.hasGemm || !(g.a instanceof Float32Array) || !(g.b instanceof Float32Array) || !(g.out instanceof Float32Array)) {
       this.js.gemm(g);
       return;
@@ -138,6 +151,18 @@ export class NativeBackend implements Backend {
       : null;
     this.addon.sgemm!(g.batch, g.m, g.n, g.k, g.a, g.aOffsets, g.aRowStride, g.aColStride, g.b, g.bOffsets,
       g.bRowStride, g.bColStride, g.out, packed);
+  }
+
+  /** The bf16 product on the AVX512-BF16 kernel: float32, B shared by the batch (packed once when cached); false
+   *  when g is not such a product. */
+  private gemmBf16(g: GemmArgs): boolean {
+    if (!(g.a instanceof Float32Array) || !(g.b instanceof Float32Array) || !(g.out instanceof Float32Array) ||
+      g.batch === 0 || g.m === 0 || g.n === 0 || g.k === 0 || !sharedB(g)) return false;
+    const b = g.b;
+    const pack = (): ArrayBuffer => this.addon.bf16PackB!(b, g.bOffsets[0]!, g.bRowStride, g.bColStride, g.k, g.n);
+    const packed = g.bCache ? this.packedBf16.get(g, pack) : pack();
+    this.addon.bf16Gemm!(g.batch, g.m, g.n, g.k, g.a, g.aOffsets, g.aRowStride, g.aColStride, g.out, packed);
+    return true;
   }
 
   softmax(x: Float32Array | Float64Array, rows: number, cols: number, out: Float32Array | Float64Array, opts: SoftmaxOptions = {}): void {

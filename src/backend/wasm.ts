@@ -9,6 +9,7 @@
 // copies and small inputs go to the JS backend.
 // No Node built-ins: the same file runs in a page, a Web Worker and Node.
 import { BackendError } from "../errors.js";
+import { emulatedBf16 } from "./bf16.js";
 import { JsBackend } from "./js.js";
 import { BINARY_CODES, COMPARE_FIRST, REDUCE_CODES, UNARY_CODES } from "./op-codes.js";
 import { PackedBCache } from "./packed-cache.js";
@@ -261,7 +262,8 @@ export class WasmBackend implements Backend {
     else out.set(this.f32.subarray(y >> 2, (y >> 2) + rows));
   }
 
-  gemm(g: GemmArgs): void {
+  gemm(args: GemmArgs): void {
+    const g = emulatedBf16(args);
     if (!(g.a instanceof Float32Array) || !(g.b instanceof Float32Array) || !(g.out instanceof Float32Array) ||
       g.batch === 0 || g.m === 0 || g.n === 0) {
       this.js.gemm(g);

@@ -3,7 +3,7 @@
 // (hook.positionOffset tells which); without it, each step reruns the whole sequence.
 import { ModelError, TokenizerError } from "../errors.js";
 import { defaultGenerator, Generator } from "../tensor/random.js";
-import { cat, Tensor } from "../tensor/index.js";
+import { cat, Tensor, type MatmulPrecision } from "../tensor/index.js";
 import { toTokens, tokensToString } from "../tokenizer/index.js";
 import type { ForwardOptions, HookedTransformer } from "./hooked-transformer.js";
 import { KeyValueCache } from "./kv-cache.js";
@@ -34,6 +34,8 @@ export interface GenerateOptions {
   verbose?: boolean;
   /** Hooks for this generation only (every step's forward fires them; overlapping calls do not see them). */
   fwdHooks?: readonly (readonly [NameFilter, HookFn])[];
+  /** Precision of every step's weight GEMMs (ForwardOptions.matmulPrecision; default "fp32"). */
+  matmulPrecision?: MatmulPrecision;
 }
 
 /** Picks one token per row of logits [batch, vocab]. */
@@ -103,7 +105,8 @@ export async function generate(model: HookedTransformer, input: ModelInput, opts
   const rng = opts.seed !== undefined ? new Generator(opts.seed) : defaultGenerator;
   const useCache = opts.useKvCache ?? true;
   const kv = useCache ? new KeyValueCache(cfg.nLayers) : null;
-  const ctx = opts.fwdHooks?.length ? RunContext.withHooks(model.hookPoints, opts.fwdHooks) : RunContext.plain();
+  const hooked = opts.fwdHooks?.length ? RunContext.withHooks(model.hookPoints, opts.fwdHooks) : RunContext.plain();
+  const ctx = hooked.withPrecision(opts.matmulPrecision);
   const forward = async (x: Tensor, o: ForwardOptions): Promise<Tensor> => (await runForward(model, x, o, ctx)) as Tensor;
   const finished = new Uint8Array(batch);
   let all = tokens;

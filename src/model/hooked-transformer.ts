@@ -3,7 +3,7 @@
 import { setBackend, type BackendName } from "../backend/index.js";
 import { ConfigError, LoadError, ModelError, TokenizerError } from "../errors.js";
 import { makeConfig, type HookedTransformerConfig } from "../loading/config.js";
-import { Generator, stack, Tensor } from "../tensor/index.js";
+import { Generator, stack, Tensor, type MatmulPrecision } from "../tensor/index.js";
 import { defaultGenerator } from "../tensor/random.js";
 import { fmtShape } from "../tensor/shape.js";
 import { FactoredMatrix } from "../tensor/factored-matrix.js";
@@ -51,6 +51,9 @@ export interface ForwardOptions {
   /** Keys and values of earlier positions: the input holds only the new tokens, which attend to everything
    *  cached, and are appended to the cache (TL's past_kv_cache). */
   pastKvCache?: KeyValueCache;
+  /** "bf16": the weight GEMMs round both operands to bfloat16, accumulating in fp32 (fast with AVX512-BF16; see
+   *  docs/performance.md "bf16 fast path"). Default "fp32"; not for parity checks. */
+  matmulPrecision?: MatmulPrecision;
 }
 
 export type { RunWithCacheOptions };

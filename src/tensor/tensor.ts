@@ -10,7 +10,7 @@ import { broadcastShapes, broadcastStrides, fmtShape, normDim, normDims } from "
 import { formatTensor } from "./format.js";
 import { indexGet, indexSet, type Index } from "./indexing.js";
 import { gatherAlong, scatterAlong, sortAlong, topkAlong } from "./sorting.js";
-import { matmul } from "./matmul.js";
+import { matmul, type MatmulOptions } from "./matmul.js";
 import { flattenNested, type TensorLike } from "./convert.js";
 import { backward, type BackwardOptions } from "./autograd/engine.js";
 import { inPlaceBinary, retainGrad, setRequiresGrad, trackedSet } from "./autograd/api.js";
@@ -543,7 +543,7 @@ export class Tensor {
 
   // ---------- linear algebra, sorting ----------
 
-  matmul(other: Tensor): Tensor { return matmul(this, other); }
+  matmul(other: Tensor, opts?: MatmulOptions): Tensor { return matmul(this, other, opts); }
   /** Batched matmul of two 3-D tensors (no broadcasting, as torch.bmm). */
   bmm(other: Tensor): Tensor {
     if (this.ndim !== 3 || other.ndim !== 3 || this.shape[0] !== other.shape[0] || this.shape[2] !== other.shape[1]) {

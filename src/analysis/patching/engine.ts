@@ -8,7 +8,7 @@
 // prompts do) starts at q, and one that changes nothing the metric reads is not run: its score is the corrupted
 // run's. The result equals re-running the whole model per patch (test/analysis/patching).
 import { HookError } from "../../errors.js";
-import { cat, type Tensor } from "../../tensor/index.js";
+import { cat, type MatmulPrecision, type Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { ActivationCache } from "../../model/activation-cache.js";
 import type { HookFn } from "../../model/hook-point.js";
@@ -36,6 +36,8 @@ export interface SweepInputs {
   metricPositions?: "last" | number[];
   /** Upper bound on rows (batch × positions) in one stacked forward. */
   maxRows?: number;
+  /** Precision of the weight GEMMs of the corrupted and patched runs (default "fp32"). */
+  matmulPrecision?: MatmulPrecision;
   /** The setter writes only positions ≥ the offset it is given, whatever the variant's startPos (true for the
    *  built-in setters): a variant may then start at the first position its patch actually changes. */
   setterHonoursOffset: boolean;
@@ -57,7 +59,7 @@ export async function fastSweep(inp: SweepInputs, variants: PatchVariant[], out:
   const [batch, nPos] = corruptedTokens.shape as [number, number];
   const patched = new Set(variants.map((v) => v.hookName));
   const keep = (n: string): boolean => /\.hook_resid_pre$/.test(n) || /\.attn\.hook_[kv]$/.test(n) || patched.has(n);
-  const [corruptedLogits, corrupted] = await model.runWithCache(corruptedTokens, { namesFilter: keep });
+  const [corruptedLogits, corrupted] = await model.runWithCache(corruptedTokens, { namesFilter: keep, matmulPrecision: inp.matmulPrecision });
   const metricAbs = inp.metricPositions === undefined ? null
     : inp.metricPositions === "last" ? [nPos - 1] : inp.metricPositions.map((q) => (q < 0 ? q + nPos : q));
   const maxRows = inp.maxRows ?? 4096;
@@ -187,7 +189,7 @@ async function runBlock(inp: SweepInputs, corrupted: ActivationCache, l: number,
     for (const v of vs) patchRows(inp, act.narrow(0, members.indexOf(v) * batch, batch), v, p);
   }]);
   const prefix = KeyValuePrefix.fromCache(corrupted, p, members.length);
-  return runBlocks(inp.model, residual, { from: l, to: l + 1, prefix, hooks, outputFrom: firstPos });
+  return runBlocks(inp.model, residual, { from: l, to: l + 1, prefix, hooks, outputFrom: firstPos, matmulPrecision: inp.matmulPrecision });
 }
 
 /** Writes variant v's clean activation into rows [batch, nPos - p, ...] of its stacked activation, in place. */
@@ -205,7 +207,7 @@ async function runBlockFromZPatched(inp: SweepInputs, corrupted: ActivationCache
   const z = freshTiles(corrupted.get(`blocks.${l}.attn.hook_z`).narrow(1, p, n), vs.length);
   vs.forEach((v, i) => patchRows(inp, z.narrow(0, i * batch, batch), v, p));
   const resid = freshTiles(corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, firstPos, n - (firstPos - p)), vs.length);
-  return runBlockFromZ(inp.model, l, resid, z.narrow(1, firstPos - p, n - (firstPos - p)), { positionOffset: firstPos });
+  return runBlockFromZ(inp.model, l, resid, z.narrow(1, firstPos - p, n - (firstPos - p)), { positionOffset: firstPos, matmulPrecision: inp.matmulPrecision });
 }
 
 /** The first position whose last-block output the metric needs: the first metric position ≥ p (the runner
@@ -227,7 +229,7 @@ async function scoreChunk(inp: SweepInputs, chunk: PatchVariant[], run: ChunkRun
   let fresh: Tensor | null = null;
   if (recomputed.length) {
     // [chunk * batch, recomputed, d_vocab]
-    fresh = await logitsFromResidual(model, run.residual, recomputed.map((q) => q - run.firstPos));
+    fresh = await logitsFromResidual(model, run.residual, recomputed.map((q) => q - run.firstPos), inp.matmulPrecision);
   }
   for (let i = 0; i < chunk.length; i++) {
     const rows = fresh ? fresh.narrow(0, i * batch, batch) : null;

@@ -1,7 +1,7 @@
 // genericActivationPatch: TransformerLens's generic_activation_patch — for every index, patch one clean
 // activation into the corrupted run and score the logits with the metric — with the fast sweep by default.
 import { AnalysisError } from "../../errors.js";
-import { Tensor } from "../../tensor/index.js";
+import { Tensor, type MatmulPrecision } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { ActivationCache } from "../../model/activation-cache.js";
 import { getActName } from "../../model/act-name.js";
@@ -19,6 +19,10 @@ export interface PatchingOptions extends ProgressOptions {
   fast?: boolean;
   /** Upper bound on rows (batch × positions) stacked into one forward by the fast sweep (default 4096). */
   maxRows?: number;
+  /** Precision of the corrupted and patched runs' weight GEMMs (ForwardOptions.matmulPrecision; default "fp32"):
+   *  "bf16" errs by ~0.3–0.7% of the scores' range (docs/performance.md, "bf16 fast path"). The clean cache is the
+   *  caller's. */
+  matmulPrecision?: MatmulPrecision;
 }
 
 export interface GenericPatchOptions extends PatchingOptions {
@@ -86,7 +90,7 @@ export async function genericActivationPatch(
   if (fast && variants.every((v) => inBlock(v.hookName))) {
     await fastSweep({
       model, corruptedTokens: tokens, cleanCache, metric, setter: opts.patchSetter, metricPositions: opts.metricPositions,
-      maxRows: opts.maxRows, onChunkDone: (done) => report(done, indices.length),
+      maxRows: opts.maxRows, matmulPrecision: opts.matmulPrecision, onChunkDone: (done) => report(done, indices.length),
       setterHonoursOffset: OFFSET_AWARE_SETTERS.has(opts.patchSetter) || opts.startPos !== undefined,
     }, variants, out);
   } else {
@@ -94,7 +98,7 @@ export async function genericActivationPatch(
       const clean = cleanCache.get(v.hookName);
       const logits = await model.runWithHooks(tokens, {
         fwdHooks: [[v.hookName, (act) => opts.patchSetter(act, v.index, clean, 0) ?? undefined]],
-        logitPositions: opts.metricPositions,
+        logitPositions: opts.metricPositions, matmulPrecision: opts.matmulPrecision,
       });
       out[v.slot] = await metricValue(metric, logits);
       report(v.slot + 1, indices.length);

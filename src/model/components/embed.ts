@@ -1,6 +1,6 @@
 // Token and positional embeddings and the unembedding.
 import { ShapeError } from "../../errors.js";
-import { softCap, Tensor, zeros } from "../../tensor/index.js";
+import { softCap, Tensor, zeros, type MatmulPrecision } from "../../tensor/index.js";
 import { HookPoint } from "../hook-point.js";
 import type { RunContext } from "../run/context.js";
 import { Norm } from "./layer-norm.js";
@@ -61,8 +61,8 @@ export class Unembed {
   params(): [string, Tensor][] { return [["W_U", this.W_U], ["b_U", this.b_U]]; }
 
   /** [batch, pos, d_model] → [batch, pos, d_vocab_out] (soft-capped when the config says so) */
-  forward(x: Tensor): Tensor {
-    const logits = x.matmul(this.W_U).add_(this.b_U);
+  forward(x: Tensor, precision: MatmulPrecision = "fp32"): Tensor {
+    const logits = x.matmul(this.W_U, { precision }).add_(this.b_U);
     return this.softCap === null ? logits : softCap(logits, this.softCap);
   }
 }

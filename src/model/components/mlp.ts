@@ -48,9 +48,10 @@ export class MLP {
 
   /** [batch, pos, d_model] → [batch, pos, d_model] */
   async forward(x: Tensor, ctx: RunContext): Promise<Tensor> {
-    const pre = await this.hookPre.run(x.matmul(this.W_in).add_(this.b_in), ctx);
+    const mm = { precision: ctx.matmulPrecision };
+    const pre = await this.hookPre.run(x.matmul(this.W_in, mm).add_(this.b_in), ctx);
     const post = await this.hookPost.run(this.act(pre), ctx);
-    return post.matmul(this.W_out).add_(this.b_out);
+    return post.matmul(this.W_out, mm).add_(this.b_out);
   }
 }
 
@@ -92,9 +93,10 @@ export class GatedMLP {
 
   /** [batch, pos, d_model] → [batch, pos, d_model] */
   async forward(x: Tensor, ctx: RunContext): Promise<Tensor> {
-    const pre = await this.hookPre.run(x.matmul(this.W_gate), ctx);
-    const preLinear = await this.hookPreLinear.run(x.matmul(this.W_in), ctx);
+    const mm = { precision: ctx.matmulPrecision };
+    const pre = await this.hookPre.run(x.matmul(this.W_gate, mm), ctx);
+    const preLinear = await this.hookPreLinear.run(x.matmul(this.W_in, mm), ctx);
     const post = await this.hookPost.run(this.act(pre).mul(preLinear).add_(this.b_in), ctx);
-    return post.matmul(this.W_out).add_(this.b_out);
+    return post.matmul(this.W_out, mm).add_(this.b_out);
   }
 }

@@ -31,7 +31,7 @@ export async function runForward(model: HookedTransformer, input: ModelInput | T
   checkLayer("stopAtLayer", stopAt, cfg.nLayers);
   const kv = opts.pastKvCache;
   // with a KV cache, hooks see only the new positions, which start at the cache's length
-  const ctx = runCtx.at(kv?.length ?? 0);
+  const ctx = runCtx.at(kv?.length ?? 0).withPrecision(opts.matmulPrecision);
   const s = opts.startAtLayer !== undefined ? fromResidual(model, input, opts) : await fromTokens(model, input, opts, ctx);
   // with a KV cache, attention masks over cached + new positions
   const keyMask = kv ? kv.extendMask(s.residual.shape[0]!, s.residual.shape[1]!, s.attentionMask) : s.attentionMask;
@@ -49,7 +49,7 @@ export async function runForward(model: HookedTransformer, input: ModelInput | T
   const normalized = model.lnFinal ? await model.lnFinal.forward(residual, ctx) : residual;
   // nothing reads the logits: skip the unembedding, often the largest GEMM (ln_final's hooks still fire)
   if (returnType === null) return null;
-  const logits = model.unembed.forward(normalized);
+  const logits = model.unembed.forward(normalized, ctx.matmulPrecision);
   if (returnType === "logits") return logits;
   if (!s.tokens) throw new ModelError("the loss needs the tokens: pass opts.tokens together with startAtLayer");
   const loss = lmCrossEntropy(logits, s.tokens, s.attentionMask, opts.lossPerToken ?? false);

@@ -3,7 +3,7 @@
 // residual stream at chosen positions, and component calls that fire no hook. The runner owns position offsets
 // (hooks see the absolute position of their first row) and each call's hooks apply to that call only.
 import { ModelError } from "../../errors.js";
-import { cat, Tensor } from "../../tensor/index.js";
+import { cat, Tensor, type MatmulPrecision } from "../../tensor/index.js";
 import type { HookedTransformer } from "../hooked-transformer.js";
 import type { HookFn, NameFilter } from "../hook-point.js";
 import { KeyValueCacheEntry } from "../kv-cache.js";
@@ -12,6 +12,8 @@ import { RunContext } from "./context.js";
 /** Hooks for one runner call (they fire in that call only; shared hooks from model.addHook fire too). */
 export interface RunnerHooks {
   hooks?: readonly (readonly [NameFilter, HookFn])[];
+  /** Precision of the call's weight GEMMs (ForwardOptions.matmulPrecision; default "fp32"). */
+  matmulPrecision?: MatmulPrecision;
 }
 
 /** Keys and values [batch, length, kv_head, d_head] of positions 0 .. length - 1 per layer, which runs over the
@@ -53,7 +55,8 @@ export interface BlockRunOptions extends RunnerHooks {
 }
 
 function runContext(model: HookedTransformer, o: RunnerHooks, offset: number): RunContext {
-  return o.hooks?.length ? RunContext.withHooks(model.hookPoints, o.hooks, offset) : RunContext.plain(offset);
+  const ctx = o.hooks?.length ? RunContext.withHooks(model.hookPoints, o.hooks, offset) : RunContext.plain(offset);
+  return ctx.withPrecision(o.matmulPrecision);
 }
 
 /** Blocks from .. to - 1 on residual [batch, pos, d_model] → [batch, pos', d_model] (pos' = pos, or the positions
@@ -68,7 +71,7 @@ export async function runBlocks(model: HookedTransformer, residual: Tensor, o: B
     const skip = l === o.to - 1 && o.outputFrom !== undefined ? o.outputFrom - prefix.length : 0;
     if (skip < 0 || (skip > 0 && skip >= r.shape[1]!)) throw new ModelError(`runBlocks: outputFrom ${o.outputFrom} is outside the residual's positions`);
     if (skip > 0 && canSkipOutputs(model, l, ctx)) {
-      await appendKeysValues(model, l, r.narrow(1, 0, skip), entry);
+      await appendKeysValues(model, l, r.narrow(1, 0, skip), entry, ctx.matmulPrecision);
       r = await model.blocks[l]!.forward(r.narrow(1, skip, r.shape[1]! - skip), { attentionMask: null, kvCache: entry }, ctx.at(prefix.length + skip));
     } else {
       r = await model.blocks[l]!.forward(r, { attentionMask: null, kvCache: entry }, ctx);
@@ -103,18 +106,20 @@ function canSkipOutputs(model: HookedTransformer, l: number, ctx: RunContext): b
 }
 
 /** Appends the keys and values of residual positions [batch, n, d_model] to entry, no hook firing. */
-async function appendKeysValues(model: HookedTransformer, l: number, residual: Tensor, entry: KeyValueCacheEntry): Promise<void> {
-  const [k, v] = model.blocks[l]!.attn.projection.keysValues(await ln1(model, l, residual));
+async function appendKeysValues(model: HookedTransformer, l: number, residual: Tensor, entry: KeyValueCacheEntry,
+  precision: MatmulPrecision): Promise<void> {
+  const [k, v] = model.blocks[l]!.attn.projection.keysValues(await ln1(model, l, residual), precision);
   entry.append(k, v);
 }
 
 const QUIET = RunContext.quiet();
 
 /** ln_final then the unembedding, no hook firing: residual [batch, pos, d_model] → logits [batch, n, d_vocab_out]
- *  at `positions` (indices into pos; all when absent). */
-export async function logitsFromResidual(model: HookedTransformer, residual: Tensor, positions?: readonly number[]): Promise<Tensor> {
+ *  at `positions` (indices into pos; all when absent), the unembedding in `precision`. */
+export async function logitsFromResidual(model: HookedTransformer, residual: Tensor, positions?: readonly number[],
+  precision: MatmulPrecision = "fp32"): Promise<Tensor> {
   const picked = positions ? residual.get(":", Tensor.fromTypedArray(Int32Array.from(positions), [positions.length])) : residual;
-  return model.unembed.forward(await finalNorm(model, picked));
+  return model.unembed.forward(await finalNorm(model, picked), precision);
 }
 
 /** ln_final alone, no hook firing: [..., d_model] → [..., d_model] (the identity without a final norm). */

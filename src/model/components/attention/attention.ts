@@ -138,7 +138,7 @@ export class Attention implements QkvWeights, HookOrders {
   /** The attention inputs (after ln1) → [batch, pos, d_model] */
   async forward(inputs: AttentionInputs, masking: AttentionMasking, ctx: RunContext): Promise<Tensor> {
     const hook = (name: AttnHook, x: Tensor): Promise<Tensor> => this.hooks.get(name).run(x, ctx);
-    const [q0, k0, v0] = this.projection.project(inputs);
+    const [q0, k0, v0] = this.projection.project(inputs, ctx.matmulPrecision);
     let q = await hook("hook_q", q0); // [batch, pos, head, d_head]
     let k = await hook("hook_k", k0); // [batch, pos, kv_head, d_head]
     let v = await hook("hook_v", v0);
@@ -165,12 +165,13 @@ export class Attention implements QkvWeights, HookOrders {
   async outputFromZ(zIn: Tensor, ctx: RunContext): Promise<Tensor> {
     const z = await this.hooks.get("hook_z").run(zIn, ctx);
     const [batch, qPos] = z.shape as [number, number];
+    const mm = { precision: ctx.matmulPrecision };
     if (this.cfg.useAttnResult) {
       // [head, batch*q, d_head] @ [head, d_head, d_model] → [batch, q, head, d_model]
-      const perHead = z.permute(2, 0, 1, 3).reshape(this.nHeads, batch * qPos, this.dHead).matmul(this.W_O);
+      const perHead = z.permute(2, 0, 1, 3).reshape(this.nHeads, batch * qPos, this.dHead).matmul(this.W_O, mm);
       const result = await this.hooks.get("hook_result").run(perHead.reshape(this.nHeads, batch, qPos, this.dModel).permute(1, 2, 0, 3).contiguous(), ctx);
       return result.sum(2).add_(this.b_O);
     }
-    return z.reshape(batch, qPos, this.nHeads * this.dHead).matmul(this.W_O.reshape(this.nHeads * this.dHead, this.dModel)).add_(this.b_O);
+    return z.reshape(batch, qPos, this.nHeads * this.dHead).matmul(this.W_O.reshape(this.nHeads * this.dHead, this.dModel), mm).add_(this.b_O);
   }
 }
