@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.c",
         "native/threadpool.c",
+        "native/napi_args.c",
         "native/gemm.c",
         "native/gemm_core.c",
         "native/gemm_matrix.c",
@@ -14,6 +15,10 @@
         "native/gemm_kern_generic.c",
         "native/gemm_kern_avx2.c",
         "native/gemm_kern_avx512.c",
+        "native/gemm_bf16.c",
+        "native/gemm_bf16_kern.c",
+        "native/gemm_bf16_amx.c",
+        "native/gemm_bf16_napi.c",
         "native/ops.c",
         "native/ops_isa.c",
         "native/ops_dims.c",

@@ -75,6 +75,7 @@ static napi_value init(napi_env env, napi_value exports) {
   tl_register_gemm(env, exports);
   tl_register_ops(env, exports);
   tl_register_grad(env, exports);
+  tl_register_bf16(env, exports);
   return exports;
 }
 

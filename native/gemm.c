@@ -14,6 +14,7 @@
 
 #include "addon.h"
 #include "gemm_core.h"
+#include "napi_args.h"
 
 #define PACK_MAGIC 0x42504c54u  // "TLPB"
 #define PACK_VERSION 1u
@@ -26,69 +27,30 @@ typedef struct {
   uint64_t floats;
 } pack_header;
 
-#define MAX_EXACT 4503599627370496.0  // 2^52: every integer index below is exact in a double
-
-static napi_value throw_err(napi_env env, const char *msg) {
-  napi_throw_error(env, NULL, msg);
-  return NULL;
-}
-
-static int get_int(napi_env env, napi_value v, const char *fn, const char *what, int nonneg, int64_t *out, char *err,
-                   size_t errn) {
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !isfinite(d) || d != floor(d) || fabs(d) > MAX_EXACT ||
-      (nonneg && d < 0)) {
-    snprintf(err, errn, "%s: %s must be a%s integer", fn, what, nonneg ? " non-negative" : "n");
-    return 0;
-  }
-  *out = (int64_t)d;
-  return 1;
-}
-
-static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
-  bool is;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &type, len, data, &ab, &off) != napi_ok || type != want) return 0;
-  if (*len == 0) *data = NULL;
-  return 1;
-}
-
-// Range of element indices off + i*rs + j*cs for i < rows, j < cols (rows, cols >= 1), checked in [0, len).
-static int span_ok(double off, double rows, double rs, double cols, double cs, size_t len) {
-  double a = (rows - 1) * rs, b = (cols - 1) * cs;
-  double lo = off + (a < 0 ? a : 0) + (b < 0 ? b : 0);
-  double hi = off + (a > 0 ? a : 0) + (b > 0 ? b : 0);
-  if (fabs(a) > MAX_EXACT || fabs(b) > MAX_EXACT || fabs(hi) > MAX_EXACT || fabs(lo) > MAX_EXACT) return 0;
-  return lo >= 0 && hi < (double)len;
-}
-
 static napi_value js_sgemm(napi_env env, napi_callback_info info) {
   size_t argc = 14;
   napi_value argv[14];
   char err[256];
   static const char FN[] = "sgemm";
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return throw_err(env, "sgemm: bad call");
-  if (argc < 13) return throw_err(env, "sgemm: expected 13 or 14 arguments");
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return tl_throw(env, "sgemm: bad call");
+  if (argc < 13) return tl_throw(env, "sgemm: expected 13 or 14 arguments");
   int64_t batch, m, n, k, ars, acs, brs, bcs;
-  if (!get_int(env, argv[0], FN, "batch", 1, &batch, err, sizeof err) || !get_int(env, argv[1], FN, "m", 1, &m, err, sizeof err) ||
-      !get_int(env, argv[2], FN, "n", 1, &n, err, sizeof err) || !get_int(env, argv[3], FN, "k", 1, &k, err, sizeof err) ||
-      !get_int(env, argv[6], FN, "aRowStride", 0, &ars, err, sizeof err) ||
-      !get_int(env, argv[7], FN, "aColStride", 0, &acs, err, sizeof err) ||
-      !get_int(env, argv[10], FN, "bRowStride", 0, &brs, err, sizeof err) ||
-      !get_int(env, argv[11], FN, "bColStride", 0, &bcs, err, sizeof err))
-    return throw_err(env, err);
+  if (!tl_get_int(env, argv[0], FN, "batch", 1, &batch, err, sizeof err) || !tl_get_int(env, argv[1], FN, "m", 1, &m, err, sizeof err) ||
+      !tl_get_int(env, argv[2], FN, "n", 1, &n, err, sizeof err) || !tl_get_int(env, argv[3], FN, "k", 1, &k, err, sizeof err) ||
+      !tl_get_int(env, argv[6], FN, "aRowStride", 0, &ars, err, sizeof err) ||
+      !tl_get_int(env, argv[7], FN, "aColStride", 0, &acs, err, sizeof err) ||
+      !tl_get_int(env, argv[10], FN, "bRowStride", 0, &brs, err, sizeof err) ||
+      !tl_get_int(env, argv[11], FN, "bColStride", 0, &bcs, err, sizeof err))
+    return tl_throw(env, err);
   float *a, *b, *out;
   double *aoff, *boff;
   size_t alen, blen, outlen, aofflen, bofflen;
-  if (!get_typed(env, argv[4], napi_float32_array, (void **)&a, &alen))
-    return throw_err(env, "sgemm: a must be a Float32Array");
-  if (!get_typed(env, argv[5], napi_float64_array, (void **)&aoff, &aofflen))
-    return throw_err(env, "sgemm: aOffsets must be a Float64Array");
-  if (!get_typed(env, argv[12], napi_float32_array, (void **)&out, &outlen))
-    return throw_err(env, "sgemm: out must be a Float32Array");
+  if (!tl_get_typed(env, argv[4], napi_float32_array, (void **)&a, &alen))
+    return tl_throw(env, "sgemm: a must be a Float32Array");
+  if (!tl_get_typed(env, argv[5], napi_float64_array, (void **)&aoff, &aofflen))
+    return tl_throw(env, "sgemm: aOffsets must be a Float64Array");
+  if (!tl_get_typed(env, argv[12], napi_float32_array, (void **)&out, &outlen))
+    return tl_throw(env, "sgemm: out must be a Float32Array");
 
   // packed B?
   const float *bp = NULL;
@@ -98,35 +60,35 @@ static napi_value js_sgemm(napi_env env, napi_callback_info info) {
     if (t != napi_null && t != napi_undefined) {
       bool isab = false;
       napi_is_arraybuffer(env, argv[13], &isab);
-      if (!isab) return throw_err(env, "sgemm: packedB must be an ArrayBuffer from sgemmPackB, null or undefined");
+      if (!isab) return tl_throw(env, "sgemm: packedB must be an ArrayBuffer from sgemmPackB, null or undefined");
       void *data;
       size_t bytes;
       napi_get_arraybuffer_info(env, argv[13], &data, &bytes);
       pack_header h;
-      if (bytes < sizeof h) return throw_err(env, "sgemm: packedB is not a packed B (too small)");
+      if (bytes < sizeof h) return tl_throw(env, "sgemm: packedB is not a packed B (too small)");
       memcpy(&h, data, sizeof h);
       tl_gemm_layout lay;
       tl_gemm_get_layout(&lay);
       if (h.magic != PACK_MAGIC || h.version != PACK_VERSION)
-        return throw_err(env, "sgemm: packedB is not a buffer made by sgemmPackB");
+        return tl_throw(env, "sgemm: packedB is not a buffer made by sgemmPackB");
       if (h.isa != lay.isa || h.nr != lay.nr || h.kc != lay.kc)
-        return throw_err(env, "sgemm: packedB was made for a different GEMM kernel; pack B again");
+        return tl_throw(env, "sgemm: packedB was made for a different GEMM kernel; pack B again");
       if (h.k != k || h.n != n) {
         snprintf(err, sizeof err, "sgemm: packedB holds a [%lld, %lld] B but the product needs [%lld, %lld]",
                  (long long)h.k, (long long)h.n, (long long)k, (long long)n);
-        return throw_err(env, err);
+        return tl_throw(env, err);
       }
       if (h.floats != tl_gemm_packed_b_floats(k, n) || bytes != PACK_HEADER + 64 + h.floats * sizeof(float) ||
           h.data_off < (int32_t)sizeof h || h.data_off > PACK_HEADER + 63 || (h.data_off & 3))
-        return throw_err(env, "sgemm: packedB has the wrong size for this k, n");
+        return tl_throw(env, "sgemm: packedB has the wrong size for this k, n");
       bp = (const float *)((const char *)data + h.data_off);
     }
   }
   if (!bp) {
-    if (!get_typed(env, argv[8], napi_float32_array, (void **)&b, &blen))
-      return throw_err(env, "sgemm: b must be a Float32Array");
-    if (!get_typed(env, argv[9], napi_float64_array, (void **)&boff, &bofflen))
-      return throw_err(env, "sgemm: bOffsets must be a Float64Array");
+    if (!tl_get_typed(env, argv[8], napi_float32_array, (void **)&b, &blen))
+      return tl_throw(env, "sgemm: b must be a Float32Array");
+    if (!tl_get_typed(env, argv[9], napi_float64_array, (void **)&boff, &bofflen))
+      return tl_throw(env, "sgemm: bOffsets must be a Float64Array");
   } else {
     b = NULL;
     boff = NULL;
@@ -136,76 +98,43 @@ static napi_value js_sgemm(napi_env env, napi_callback_info info) {
   double total = (double)batch * (double)m * (double)n;
   if (total > (double)outlen) {
     snprintf(err, sizeof err, "sgemm: out has %zu elements, [batch, m, n] needs %.0f", outlen, total);
-    return throw_err(env, err);
+    return tl_throw(env, err);
   }
   if (batch == 0 || m == 0 || n == 0) return NULL;
   if (k > 0) {
-    if (aofflen < (size_t)batch) return throw_err(env, "sgemm: aOffsets is shorter than batch");
-    if (!bp && bofflen < (size_t)batch) return throw_err(env, "sgemm: bOffsets is shorter than batch");
+    if (aofflen < (size_t)batch) return tl_throw(env, "sgemm: aOffsets is shorter than batch");
+    if (!bp && bofflen < (size_t)batch) return tl_throw(env, "sgemm: bOffsets is shorter than batch");
   }
   int64_t *offs = NULL;
   if (k > 0) {
     offs = malloc(sizeof(int64_t) * 2 * (size_t)batch);
-    if (!offs) return throw_err(env, "sgemm: out of memory");
-    for (int64_t i = 0; i < batch; i++) {
-      double ao = aoff[i];
-      if (!isfinite(ao) || ao != floor(ao) || !span_ok(ao, (double)m, (double)ars, (double)k, (double)acs, alen)) {
-        free(offs);
-        snprintf(err, sizeof err,
-                 "sgemm: A[%lld] (offset %g, strides %lld, %lld, [%lld, %lld]) reaches outside a (length %zu)",
-                 (long long)i, ao, (long long)ars, (long long)acs, (long long)m, (long long)k, alen);
-        return throw_err(env, err);
-      }
-      offs[i] = (int64_t)ao;
-      if (!bp) {
-        double bo = boff[i];
-        if (!isfinite(bo) || bo != floor(bo) || !span_ok(bo, (double)k, (double)brs, (double)n, (double)bcs, blen)) {
-          free(offs);
-          snprintf(err, sizeof err,
-                   "sgemm: B[%lld] (offset %g, strides %lld, %lld, [%lld, %lld]) reaches outside b (length %zu)",
-                   (long long)i, bo, (long long)brs, (long long)bcs, (long long)k, (long long)n, blen);
-          return throw_err(env, err);
-        }
-        offs[batch + i] = (int64_t)bo;
-      } else {
-        offs[batch + i] = 0;
-      }
+    if (!offs) return tl_throw(env, "sgemm: out of memory");
+    int ok = tl_matrix_offsets(aoff, batch, m, ars, k, acs, alen, FN, "A", "a", offs, err, sizeof err);
+    if (ok && bp) memset(offs + batch, 0, sizeof(int64_t) * (size_t)batch);
+    else if (ok) ok = tl_matrix_offsets(boff, batch, k, brs, n, bcs, blen, FN, "B", "b", offs + batch, err, sizeof err);
+    if (!ok) {
+      free(offs);
+      return tl_throw(env, err);
     }
   }
   int rc = tl_sgemm_batched(batch, m, n, k, a, offs, ars, acs, b, offs ? offs + batch : NULL, brs, bcs, bp, out);
   free(offs);
-  if (rc != 0) return throw_err(env, "sgemm: out of memory for the packing buffers");
+  if (rc != 0) return tl_throw(env, "sgemm: out of memory for the packing buffers");
   return NULL;
 }
 
 static napi_value js_sgemm_pack_b(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
   char err[256];
-  static const char FN[] = "sgemmPackB";
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6)
-    return throw_err(env, "sgemmPackB: expected (b, offset, rowStride, colStride, k, n)");
-  float *b;
-  size_t blen;
-  if (!get_typed(env, argv[0], napi_float32_array, (void **)&b, &blen))
-    return throw_err(env, "sgemmPackB: b must be a Float32Array");
-  int64_t off, rs, cs, k, n;
-  if (!get_int(env, argv[1], FN, "offset", 1, &off, err, sizeof err) ||
-      !get_int(env, argv[2], FN, "rowStride", 0, &rs, err, sizeof err) ||
-      !get_int(env, argv[3], FN, "colStride", 0, &cs, err, sizeof err) || !get_int(env, argv[4], FN, "k", 1, &k, err, sizeof err) ||
-      !get_int(env, argv[5], FN, "n", 1, &n, err, sizeof err))
-    return throw_err(env, err);
-  if (k > 0 && n > 0 && !span_ok((double)off, (double)k, (double)rs, (double)n, (double)cs, blen)) {
-    snprintf(err, sizeof err, "sgemmPackB: B (offset %lld, strides %lld, %lld, [%lld, %lld]) reaches outside b (length %zu)",
-             (long long)off, (long long)rs, (long long)cs, (long long)k, (long long)n, blen);
-    return throw_err(env, err);
-  }
+  tl_pack_args pa;
+  if (!tl_get_pack_args(env, info, "sgemmPackB", &pa, err, sizeof err)) return tl_throw(env, err);
+  float *b = pa.b;
+  int64_t off = pa.off, rs = pa.rs, cs = pa.cs, k = pa.k, n = pa.n;
   size_t floats = tl_gemm_packed_b_floats(k, n);
   size_t bytes = PACK_HEADER + 64 + floats * sizeof(float);
   void *data;
   napi_value ab;
   if (napi_create_arraybuffer(env, bytes, &data, &ab) != napi_ok)
-    return throw_err(env, "sgemmPackB: could not allocate the packed buffer");
+    return tl_throw(env, "sgemmPackB: could not allocate the packed buffer");
   uintptr_t base = (uintptr_t)data;
   uintptr_t start = (base + PACK_HEADER + 63) & ~(uintptr_t)63;
   tl_gemm_layout lay;

@@ -3,6 +3,8 @@
 // kernel, and inputs so small that the N-API call costs more than the loop) delegated to the JS backend.
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import { BackendError } from "../errors.js";
+import { emulatedBf16, sharedB } from "./bf16.js";
 import { JsBackend } from "./js.js";
 import { BINARY_CODES, COMPARE_FIRST, REDUCE_CODES, UNARY_CODES } from "./op-codes.js";
 import { PackedBCache } from "./packed-cache.js";
@@ -33,6 +35,12 @@ export interface NativeAddon {
     out: Float32Array, packedB?: ArrayBuffer | null): void;
   sgemmPackB?(b: Float32Array, offset: number, rowStride: number, colStride: number, k: number, n: number): ArrayBuffer;
   sgemmInfo?(): { kernel: string; isa: string; nr: number; kc: number };
+  /** The bf16 GEMM (native/gemm_bf16*.c); missing in builds from before it. fast: this CPU has AVX512-BF16 (the
+   *  other two throw when it is false). */
+  bf16Info?(): { fast: boolean; kernel: string };
+  bf16PackB?(b: Float32Array, offset: number, rowStride: number, colStride: number, k: number, n: number): ArrayBuffer;
+  bf16Gemm?(batch: number, m: number, n: number, k: number, a: Float32Array, aOffsets: Float64Array, aRowStride: number,
+    aColStride: number, out: Float32Array, packedB: ArrayBuffer): void;
 }
 
 /** An addon built with the GEMM module. */
@@ -47,7 +55,7 @@ export const NATIVE_MIN = { unaryCheap: 32, unary: 16, binary: 16, copy: 64, red
 
 function numelOf(shape: readonly number[]): number {
   let n = 1;
-  for (let i = 0; i < shape.length; i++) n *= shape[i];
+  for (let i = 0; i < shape.length; i++) n *= shape[i]!;
   return n;
 }
 
@@ -56,10 +64,14 @@ export class NativeBackend implements Backend {
   readonly js = new JsBackend();
   private readonly meta = new Float64Array(metaLength(MAX_RANK, 2));
   private readonly packedB = new PackedBCache<ArrayBuffer>();
+  private readonly packedBf16 = new PackedBCache<ArrayBuffer>();
   private readonly hasGemm: boolean;
+  /** The bf16 precision runs on the AVX512-BF16 kernel (else it is emulated over the fp32 GEMM). */
+  readonly bf16Fast: boolean;
 
   constructor(readonly addon: NativeAddon) {
     this.hasGemm = typeof addon.sgemm === "function" && typeof addon.sgemmPackB === "function";
+    this.bf16Fast = this.hasGemm && addon.bf16Info?.().fast === true && typeof addon.bf16Gemm === "function";
   }
 
   /** The instruction set the elementwise kernels use ("avx512" | "avx2" | "generic"). */
@@ -117,7 +129,7 @@ export class NativeBackend implements Backend {
     const rank = x.shape.length;
     const isArg = op === "argmax" || op === "argmin";
     let reduced = 1;
-    for (let i = Math.max(0, rank - nReduced); i < rank; i++) reduced *= x.shape[i];
+    for (let i = Math.max(0, rank - nReduced); i < rank; i++) reduced *= x.shape[i]!;
     if (code === undefined || nReduced > rank || nReduced < 0 || !(x.data instanceof Float32Array) ||
       !(isArg ? out instanceof Int32Array : out instanceof Float32Array) || rank > MAX_RANK || reduced === 0 ||
       !(numelOf(x.shape) >= NATIVE_MIN.reduce)) {
@@ -127,16 +139,30 @@ export class NativeBackend implements Backend {
     this.addon.reduceF32(code, x.data, out as Float32Array | Int32Array, nReduced, this.viewMeta(x));
   }
 
-  gemm(g: GemmArgs): void {
+  gemm(args: GemmArgs): void {
+    if (args.precision === "bf16" && this.bf16Fast && this.gemmBf16(args)) return;
+    const g = emulatedBf16(args);
     if (!this.hasGemm || !(g.a instanceof Float32Array) || !(g.b instanceof Float32Array) || !(g.out instanceof Float32Array)) {
       this.js.gemm(g);
       return;
     }
     const packed = g.bCache && g.batch > 0 && g.k > 0 && g.n > 0
-      ? this.packedB.get(g, () => this.addon.sgemmPackB!(g.b as Float32Array, g.bOffsets[0], g.bRowStride, g.bColStride, g.k, g.n))
+      ? this.packedB.get(g, () => this.addon.sgemmPackB!(g.b as Float32Array, g.bOffsets[0]!, g.bRowStride, g.bColStride, g.k, g.n))
       : null;
     this.addon.sgemm!(g.batch, g.m, g.n, g.k, g.a, g.aOffsets, g.aRowStride, g.aColStride, g.b, g.bOffsets,
       g.bRowStride, g.bColStride, g.out, packed);
+  }
+
+  /** The bf16 product on the AVX512-BF16 kernel: float32, B shared by the batch (packed once when cached); false
+   *  when g is not such a product. */
+  private gemmBf16(g: GemmArgs): boolean {
+    if (!(g.a instanceof Float32Array) || !(g.b instanceof Float32Array) || !(g.out instanceof Float32Array) ||
+      g.batch === 0 || g.m === 0 || g.n === 0 || g.k === 0 || !sharedB(g)) return false;
+    const b = g.b;
+    const pack = (): ArrayBuffer => this.addon.bf16PackB!(b, g.bOffsets[0]!, g.bRowStride, g.bColStride, g.k, g.n);
+    const packed = g.bCache ? this.packedBf16.get(g, pack) : pack();
+    this.addon.bf16Gemm!(g.batch, g.m, g.n, g.k, g.a, g.aOffsets, g.aRowStride, g.aColStride, g.out, packed);
+    return true;
   }
 
   softmax(x: Float32Array | Float64Array, rows: number, cols: number, out: Float32Array | Float64Array, opts: SoftmaxOptions = {}): void {
@@ -183,15 +209,33 @@ export class NativeBackend implements Backend {
 
 let addonCache: NativeAddon | null | undefined;
 
-/** Loads build/Release/tlens_native.node (two levels above this module, in src/ and dist/ alike); null when it
- *  is missing or fails to load (then the JS backend is used). */
+/** The addon with each function's throws (the type and bounds checks of native/*.c throw a plain Error or
+ *  TypeError) re-thrown as BackendErrors with the same message and the original as `cause`. */
+function guarded(addon: NativeAddon): NativeAddon {
+  const raw = addon as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.getOwnPropertyNames(raw)) {
+    const fn = raw[key];
+    out[key] = typeof fn !== "function" ? fn : (...args: unknown[]): unknown => {
+      try {
+        return (fn as (...a: unknown[]) => unknown)(...args);
+      } catch (e) {
+        throw new BackendError(e instanceof Error ? e.message : String(e), { cause: e });
+      }
+    };
+  }
+  return out as unknown as NativeAddon;
+}
+
+/** Loads build/Release/tlens_native.node (two levels above this module, in src/ and dist/ alike), its functions
+ *  throwing BackendErrors; null when it is missing or fails to load (then the JS backend is used). */
 export function loadNativeAddon(): NativeAddon | null {
   if (addonCache !== undefined) return addonCache;
   addonCache = null;
   try {
     const require = createRequire(import.meta.url);
     const addon = require(fileURLToPath(new URL("../../build/Release/tlens_native.node", import.meta.url))) as NativeAddon;
-    if (typeof addon?.unaryF32 === "function" && typeof addon.softmaxF32 === "function") addonCache = addon;
+    if (typeof addon?.unaryF32 === "function" && typeof addon.softmaxF32 === "function") addonCache = guarded(addon);
   } catch {
     addonCache = null;
   }

@@ -24,6 +24,10 @@ export type BinaryOp =
 /** Reductions the kernels provide; var/std/norm/logsumexp are composed from these in the tensor layer. */
 export type ReduceOp = "sum" | "prod" | "max" | "min" | "argmax" | "argmin" | "any" | "all";
 
+/** Precision of a float32 matrix product: "fp32", or "bf16" — A and B rounded to bfloat16 (8 significant bits),
+ *  products accumulated in fp32 (backend/bf16.ts; fast on CPUs with AVX512-BF16, emulated elsewhere). */
+export type MatmulPrecision = "fp32" | "bf16";
+
 /** Batched GEMM: out[b] = A[b] @ B[b] for b < batch; A[b] is [M, K], B[b] is [K, N], out is contiguous [batch, M, N]. */
 export interface GemmArgs<A extends Float32Array | Float64Array = Float32Array | Float64Array> {
   batch: number;
@@ -43,6 +47,8 @@ export interface GemmArgs<A extends Float32Array | Float64Array = Float32Array |
   /** When B is a reused weight (every bOffsets entry equal), a key under which the backend may cache B packed;
    *  `version` changes whenever B's buffer is written in place. */
   bCache?: { key: object; version: number };
+  /** "bf16": round A and B to bfloat16 (float32 products only; default "fp32"). */
+  precision?: MatmulPrecision;
 }
 
 export interface SoftmaxOptions {

@@ -18,7 +18,7 @@ const CONFIGS: Record<string, Cfg> = {
   "use_attn_result": { useAttnResult: true },
 };
 
-const ids = (rows: number[][]): Tensor => Tensor.fromTypedArray(Int32Array.from(rows.flat()), [rows.length, rows[0].length]);
+const ids = (rows: number[][]): Tensor => Tensor.fromTypedArray(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length]);
 const clean = ids([[1, 5, 9, 2, 7, 3, 8, 4, 6, 10], [3, 5, 9, 11, 7, 3, 8, 4, 6, 12]]);
 // differ from position 3 on in both rows, so every patch starts there
 const corrupted = ids([[1, 5, 9, 13, 7, 3, 8, 4, 6, 10], [3, 5, 9, 14, 7, 3, 8, 4, 6, 12]]);

@@ -10,7 +10,7 @@
 // one plus what its heads' z change (head-local.ts). The result equals re-running the whole model per patch
 // (test/analysis/patching*).
 import { HookError } from "../../errors.js";
-import { cat, type Tensor } from "../../tensor/index.js";
+import { cat, type MatmulPrecision, type Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { ActivationCache } from "../../model/activation-cache.js";
 import type { HookFn } from "../../model/hook-point.js";
@@ -41,6 +41,8 @@ export interface SweepInputs {
   metricPositions?: "last" | number[];
   /** Upper bound on rows (batch × positions) in one stacked forward. */
   maxRows?: number;
+  /** Precision of the weight GEMMs of the corrupted and patched runs (default "fp32"). */
+  matmulPrecision?: MatmulPrecision;
   /** The setter writes only positions ≥ the offset it is given, whatever the variant's startPos (true for the
    *  built-in setters): a variant may then start at the first position its patch actually changes. */
   setterHonoursOffset: boolean;
@@ -59,10 +61,10 @@ function freshTiles(x: Tensor, times: number): Tensor {
 
 export async function fastSweep(inp: SweepInputs, variants: PatchVariant[], out: Float64Array): Promise<void> {
   const { model, corruptedTokens } = inp;
-  const [batch, nPos] = corruptedTokens.shape;
+  const [batch, nPos] = corruptedTokens.shape as [number, number];
   const patched = new Set(variants.map((v) => v.hookName));
   const keep = (n: string): boolean => /\.hook_resid_pre$/.test(n) || HEAD_LOCAL_CACHE.test(n) || patched.has(n);
-  const [corruptedLogits, corrupted] = await model.runWithCache(corruptedTokens, { namesFilter: keep });
+  const [corruptedLogits, corrupted] = await model.runWithCache(corruptedTokens, { namesFilter: keep, matmulPrecision: inp.matmulPrecision });
   const metricAbs = inp.metricPositions === undefined ? null
     : inp.metricPositions === "last" ? [nPos - 1] : inp.metricPositions.map((q) => (q < 0 ? q + nPos : q));
   const maxRows = inp.maxRows ?? 4096;
@@ -97,7 +99,7 @@ export async function fastSweep(inp: SweepInputs, variants: PatchVariant[], out:
 /** The corrupted run's logits [batch, n, d_vocab] at the metric's positions (all when null). */
 function metricLogits(logits: Tensor, metricAbs: number[] | null): Tensor {
   if (!metricAbs) return logits;
-  return metricAbs.length === 1 ? logits.narrow(1, metricAbs[0], 1) : cat(metricAbs.map((q) => logits.narrow(1, q, 1)), 1);
+  return metricAbs.length === 1 ? logits.narrow(1, metricAbs[0]!, 1) : cat(metricAbs.map((q) => logits.narrow(1, q, 1)), 1);
 }
 
 /** The variant with its start raised to the first position its patch changes (causal models, setters that honour
@@ -122,7 +124,7 @@ function firstChangedPosition(before: Tensor, after: Tensor, posAxis: number): n
   if (after.shape.length !== before.shape.length || after.shape.some((d, i) => d !== before.shape[i])) return 0;
   const a = before.contiguous().dataSync();
   const b = after.contiguous().dataSync();
-  const nPos = before.shape[posAxis];
+  const nPos = before.shape[posAxis]!;
   const inner = before.shape.slice(posAxis + 1).reduce((x, y) => x * y, 1);
   const outer = a.length / (nPos * inner || 1);
   let first: number | null = null;
@@ -155,14 +157,14 @@ async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: Pat
   let residual: Tensor | null = null;
   let members: PatchVariant[] = [];
   let firstPos = p;
-  for (let l = chunk[0].layer; l <= last; l++) {
+  for (let l = chunk[0]!.layer; l <= last; l++) {
     const newcomers = chunk.filter((v) => v.layer === l);
     // head-local patches at a block no shared hook touches skip its attention but for the heads they change
     const quiet = !blockHasSharedHooks(model, l);
     const local = quiet ? newcomers.filter((v) => isHeadLocal(model, v.hookName)) : [];
     const hooked = newcomers.filter((v) => !local.includes(v));
     if (hooked.length) {
-      const fresh = freshTiles(corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, p, inp.corruptedTokens.shape[1] - p), hooked.length);
+      const fresh = freshTiles(corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, p, inp.corruptedTokens.shape[1]! - p), hooked.length);
       residual = residual ? cat([residual, fresh], 0) : fresh;
       members = [...members, ...hooked];
     }
@@ -173,7 +175,7 @@ async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: Pat
       parts.push(await runBlockHeadLocal(inp, corrupted, l, local, p, firstPos));
       members = [...members, ...local];
     }
-    if (parts.length) residual = parts.length === 1 ? parts[0] : cat(parts, 0);
+    if (parts.length) residual = parts.length === 1 ? parts[0]! : cat(parts, 0);
   }
   if (!residual) throw new HookError("patching: no variant to run");
   // the runner computes the last block's outputs from firstPos only when nothing hooks it; it returns those
@@ -184,7 +186,7 @@ async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: Pat
  *  hooks; positions before firstPos (> p only in the last block) contribute keys and values only. */
 async function runBlock(inp: SweepInputs, corrupted: ActivationCache, l: number, residual: Tensor, members: PatchVariant[],
   hooked: PatchVariant[], p: number, firstPos: number): Promise<Tensor> {
-  const batch = inp.corruptedTokens.shape[0];
+  const batch = inp.corruptedTokens.shape[0]!;
   // one hook per hook name edits the rows of the variants that patch it at this layer
   const byName = new Map<string, PatchVariant[]>();
   for (const v of hooked) byName.set(v.hookName, [...(byName.get(v.hookName) ?? []), v]);
@@ -192,7 +194,7 @@ async function runBlock(inp: SweepInputs, corrupted: ActivationCache, l: number,
     for (const v of vs) patchRows(inp, act.narrow(0, members.indexOf(v) * batch, batch), v, p);
   }]);
   const prefix = KeyValuePrefix.fromCache(corrupted, p, members.length);
-  return runBlocks(inp.model, residual, { from: l, to: l + 1, prefix, hooks, outputFrom: firstPos });
+  return runBlocks(inp.model, residual, { from: l, to: l + 1, prefix, hooks, outputFrom: firstPos, matmulPrecision: inp.matmulPrecision });
 }
 
 /** Writes variant v's clean activation into rows [batch, nPos - p, ...] of its stacked activation, in place. */
@@ -206,21 +208,21 @@ function patchRows(inp: SweepInputs, rows: Tensor, v: PatchVariant, p: number): 
  *  rest of the block runs on the stacked rows. */
 async function runBlockHeadLocal(inp: SweepInputs, corrupted: ActivationCache, l: number, vs: PatchVariant[], p: number,
   firstPos: number): Promise<Tensor> {
-  const { model } = inp;
-  const batch = inp.corruptedTokens.shape[0];
-  const n = inp.corruptedTokens.shape[1] - firstPos;
+  const { model, matmulPrecision } = inp;
+  const batch = inp.corruptedTokens.shape[0]!;
+  const n = inp.corruptedTokens.shape[1]! - firstPos;
   const z = corrupted.get(`blocks.${l}.attn.hook_z`).narrow(1, firstPos, n); // [batch, n, head, d_head]
-  const attn = freshTiles(await attentionOutput(model, l, z), vs.length); // [vs * batch, n, d_model]
+  const attn = freshTiles(await attentionOutput(model, l, z, matmulPrecision), vs.length); // [vs * batch, n, d_model]
   for (const [i, v] of vs.entries()) {
     const change = await headChange(model, corrupted, v.hookName, p, (before) => {
       const after = before.clone();
       patchRows(inp, after, v, p);
       return after;
     });
-    if (change) attn.narrow(0, i * batch, batch).add_(headsOutput(model, l, change.dz.narrow(1, firstPos - p, n), change.heads));
+    if (change) attn.narrow(0, i * batch, batch).add_(headsOutput(model, l, change.dz.narrow(1, firstPos - p, n), change.heads, matmulPrecision));
   }
   const resid = freshTiles(corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, firstPos, n), vs.length);
-  return runBlockFromAttention(model, l, resid, attn, { positionOffset: firstPos });
+  return runBlockFromAttention(model, l, resid, attn, { positionOffset: firstPos, matmulPrecision });
 }
 
 /** The first position whose last-block output the metric needs: the first metric position ≥ p (the runner
@@ -234,20 +236,20 @@ function lastBlockStart(metricAbs: number[] | null, p: number): number {
 async function scoreChunk(inp: SweepInputs, chunk: PatchVariant[], run: ChunkRun, p: number, corruptedLogits: Tensor,
   metricAbs: number[] | null, out: Float64Array): Promise<void> {
   const { model } = inp;
-  const batch = inp.corruptedTokens.shape[0];
-  const nPos = inp.corruptedTokens.shape[1];
+  const batch = inp.corruptedTokens.shape[0]!;
+  const nPos = inp.corruptedTokens.shape[1]!;
   // absolute positions whose logits the metric sees; those before p are the corrupted run's
   const wanted = metricAbs ?? Array.from({ length: nPos }, (_, i) => i);
   const recomputed = wanted.filter((q) => q >= p);
   let fresh: Tensor | null = null;
   if (recomputed.length) {
     // [chunk * batch, recomputed, d_vocab]
-    fresh = await logitsFromResidual(model, run.residual, recomputed.map((q) => q - run.firstPos));
+    fresh = await logitsFromResidual(model, run.residual, recomputed.map((q) => q - run.firstPos), inp.matmulPrecision);
   }
   for (let i = 0; i < chunk.length; i++) {
     const rows = fresh ? fresh.narrow(0, i * batch, batch) : null;
     const parts = wanted.map((q) => (q >= p ? rows!.narrow(1, recomputed.indexOf(q), 1) : corruptedLogits.narrow(1, q, 1)));
-    const logits = parts.length === 1 ? parts[0] : cat(parts, 1);
-    out[chunk[i].slot] = await metricValue(inp.metric, logits);
+    const logits = parts.length === 1 ? parts[0]! : cat(parts, 1);
+    out[chunk[i]!.slot] = await metricValue(inp.metric, logits);
   }
 }

@@ -34,10 +34,10 @@ export interface HeadChange {
  *  key_pos] for scores and the pattern). */
 export async function headChange(model: HookedTransformer, corrupted: ActivationCache, hookName: string, p: number,
   patch: (before: Tensor) => Tensor): Promise<HeadChange | null> {
-  const [, layer, act] = HEAD_LOCAL.exec(hookName)!;
+  const [, layer, act] = HEAD_LOCAL.exec(hookName)! as unknown as [string, string, string];
   const l = Number(layer);
   const cached = (name: string): Tensor => corrupted.get(`blocks.${l}.attn.hook_${name}`);
-  const nPos = cached("z").shape[1];
+  const nPos = cached("z").shape[1]!;
   const perHead = act === "attn_scores" || act === "pattern"; // [batch, head, pos, key_pos]
   const before = cached(act).narrow(perHead ? 2 : 1, p, nPos - p);
   const after = patch(before);
@@ -63,7 +63,7 @@ export async function headChange(model: HookedTransformer, corrupted: Activation
 function differingAlong(a: Tensor, b: Tensor, axis: number): number[] {
   const x = a.contiguous().dataSync();
   const y = b.contiguous().dataSync();
-  const size = a.shape[axis];
+  const size = a.shape[axis]!;
   const inner = a.shape.slice(axis + 1).reduce((n, d) => n * d, 1);
   const hit = new Uint8Array(size);
   for (let i = 0; i < x.length; i++) if (!(x[i] === y[i])) hit[Math.floor(i / inner) % size] = 1;

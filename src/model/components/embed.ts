@@ -1,6 +1,6 @@
 // Token and positional embeddings and the unembedding.
 import { ShapeError } from "../../errors.js";
-import { softCap, Tensor, zeros } from "../../tensor/index.js";
+import { softCap, Tensor, zeros, type MatmulPrecision } from "../../tensor/index.js";
 import { HookPoint } from "../hook-point.js";
 import type { RunContext } from "../run/context.js";
 import { Norm } from "./layer-norm.js";
@@ -34,7 +34,7 @@ export class PosEmbed {
   /** positions [batch, pos] int32 (already offset for padding / past keys) → [batch, pos, d_model];
    *  padded positions (mask 0) get zeros, as TL. */
   forward(positions: Tensor, attentionMask: Tensor | null): Tensor {
-    const nCtx = this.W_pos.shape[0];
+    const nCtx = this.W_pos.shape[0]!;
     const maxPos = positions.numel ? positions.max().item() : 0;
     if (maxPos >= nCtx) {
       throw new ShapeError(`position ${maxPos} is beyond the model's context length n_ctx = ${nCtx}; use at most ${nCtx} tokens`);
@@ -61,8 +61,8 @@ export class Unembed {
   params(): [string, Tensor][] { return [["W_U", this.W_U], ["b_U", this.b_U]]; }
 
   /** [batch, pos, d_model] → [batch, pos, d_vocab_out] (soft-capped when the config says so) */
-  forward(x: Tensor): Tensor {
-    const logits = x.matmul(this.W_U).add_(this.b_U);
+  forward(x: Tensor, precision: MatmulPrecision = "fp32"): Tensor {
+    const logits = x.matmul(this.W_U, { precision }).add_(this.b_U);
     return this.softCap === null ? logits : softCap(logits, this.softCap);
   }
 }

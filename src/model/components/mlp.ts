@@ -1,5 +1,5 @@
 // The MLP: hook_pre = x W_in + b_in, hook_post = act(pre), out = post W_out + b_out.
-import { TlensError } from "../../errors.js";
+import { ConfigError } from "../../errors.js";
 import { Tensor, zeros } from "../../tensor/index.js";
 import { HookPoint } from "../hook-point.js";
 import type { RunContext } from "../run/context.js";
@@ -16,7 +16,7 @@ const ACTIVATIONS: Record<string, (x: Tensor) => Tensor> = {
 
 export function activation(name: string): (x: Tensor) => Tensor {
   const f = ACTIVATIONS[name];
-  if (!f) throw new TlensError(`unsupported act_fn "${name}" (supported: ${Object.keys(ACTIVATIONS).join(", ")})`);
+  if (!f) throw new ConfigError(`unsupported act_fn "${name}" (supported: ${Object.keys(ACTIVATIONS).join(", ")})`);
   return f;
 }
 
@@ -48,9 +48,10 @@ export class MLP {
 
   /** [batch, pos, d_model] → [batch, pos, d_model] */
   async forward(x: Tensor, ctx: RunContext): Promise<Tensor> {
-    const pre = await this.hookPre.run(x.matmul(this.W_in).add_(this.b_in), ctx);
+    const mm = { precision: ctx.matmulPrecision };
+    const pre = await this.hookPre.run(x.matmul(this.W_in, mm).add_(this.b_in), ctx);
     const post = await this.hookPost.run(this.act(pre), ctx);
-    return post.matmul(this.W_out).add_(this.b_out);
+    return post.matmul(this.W_out, mm).add_(this.b_out);
   }
 }
 
@@ -92,9 +93,10 @@ export class GatedMLP {
 
   /** [batch, pos, d_model] → [batch, pos, d_model] */
   async forward(x: Tensor, ctx: RunContext): Promise<Tensor> {
-    const pre = await this.hookPre.run(x.matmul(this.W_gate), ctx);
-    const preLinear = await this.hookPreLinear.run(x.matmul(this.W_in), ctx);
+    const mm = { precision: ctx.matmulPrecision };
+    const pre = await this.hookPre.run(x.matmul(this.W_gate, mm), ctx);
+    const preLinear = await this.hookPreLinear.run(x.matmul(this.W_in, mm), ctx);
     const post = await this.hookPost.run(this.act(pre).mul(preLinear).add_(this.b_in), ctx);
-    return post.matmul(this.W_out).add_(this.b_out);
+    return post.matmul(this.W_out, mm).add_(this.b_out);
   }
 }

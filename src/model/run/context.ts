@@ -1,7 +1,8 @@
 // A run's own state: the hooks a call added (runWithHooks, runWithCache, a patching sweep) and the absolute position
 // of the activations' first position. It is passed down the forward, so overlapping calls never see each other's
-// hooks, caches or positions. Hooks added with model.addHook (permanent or not) live on the shared hook points and
+// hooks, caches or positions, and its matmul precision (fp32, or bf16 for the weight GEMMs). Hooks added with model.addHook (permanent or not) live on the shared hook points and
 // fire in every run, as in TransformerLens.
+import type { MatmulPrecision } from "../../tensor/index.js";
 import { isReader, selectHooks, type HookFn, type HookPoint, type NameFilter } from "../hook-point.js";
 
 export class RunContext {
@@ -13,6 +14,9 @@ export class RunContext {
     readonly quiet: boolean,
     /** Absolute position of index 0 of the activations' pos dim (the KV prefix's length; 0 in a plain run). */
     readonly positionOffset: number,
+    /** Precision of the GEMMs against a weight (the linear layers, the unembedding); attention's own products
+     *  (scores, pattern @ v) stay fp32. */
+    readonly matmulPrecision: MatmulPrecision = "fp32",
   ) {}
 
   /** A run with no hooks of its own (shared hooks fire). */
@@ -29,7 +33,13 @@ export class RunContext {
 
   /** The same hooks with activations starting at absolute position `positionOffset`. */
   at(positionOffset: number): RunContext {
-    return positionOffset === this.positionOffset ? this : new RunContext(this.own, this.ownBwd, this.quiet, positionOffset);
+    return positionOffset === this.positionOffset ? this : new RunContext(this.own, this.ownBwd, this.quiet, positionOffset, this.matmulPrecision);
+  }
+
+  /** The same run with its weight GEMMs in `precision` (unchanged when undefined). */
+  withPrecision(precision: MatmulPrecision | undefined): RunContext {
+    return precision === undefined || precision === this.matmulPrecision ? this
+      : new RunContext(this.own, this.ownBwd, this.quiet, this.positionOffset, precision);
   }
 
   /** This run's own hooks at a point, in the order they were given. */

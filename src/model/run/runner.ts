@@ -2,8 +2,8 @@
 // and values, only the positions after it computed), the rest of a block from its attention's z, logits from a
 // residual stream at chosen positions, and component calls that fire no hook. The runner owns position offsets
 // (hooks see the absolute position of their first row) and each call's hooks apply to that call only.
-import { TlensError } from "../../errors.js";
-import { cat, Tensor } from "../../tensor/index.js";
+import { ModelError } from "../../errors.js";
+import { cat, Tensor, type MatmulPrecision } from "../../tensor/index.js";
 import type { HookedTransformer } from "../hooked-transformer.js";
 import type { HookFn, NameFilter } from "../hook-point.js";
 import { KeyValueCacheEntry } from "../kv-cache.js";
@@ -12,6 +12,8 @@ import { RunContext } from "./context.js";
 /** Hooks for one runner call (they fire in that call only; shared hooks from model.addHook fire too). */
 export interface RunnerHooks {
   hooks?: readonly (readonly [NameFilter, HookFn])[];
+  /** Precision of the call's weight GEMMs (ForwardOptions.matmulPrecision; default "fp32"). */
+  matmulPrecision?: MatmulPrecision;
 }
 
 /** Keys and values [batch, length, kv_head, d_head] of positions 0 .. length - 1 per layer, which runs over the
@@ -53,26 +55,27 @@ export interface BlockRunOptions extends RunnerHooks {
 }
 
 function runContext(model: HookedTransformer, o: RunnerHooks, offset: number): RunContext {
-  return o.hooks?.length ? RunContext.withHooks(model.hookPoints, o.hooks, offset) : RunContext.plain(offset);
+  const ctx = o.hooks?.length ? RunContext.withHooks(model.hookPoints, o.hooks, offset) : RunContext.plain(offset);
+  return ctx.withPrecision(o.matmulPrecision);
 }
 
 /** Blocks from .. to - 1 on residual [batch, pos, d_model] → [batch, pos', d_model] (pos' = pos, or the positions
  *  from outputFrom on). */
 export async function runBlocks(model: HookedTransformer, residual: Tensor, o: BlockRunOptions): Promise<Tensor> {
   const prefix = o.prefix ?? KeyValuePrefix.none;
-  if (o.from < 0 || o.to > model.cfg.nLayers || o.from > o.to) throw new TlensError(`runBlocks: blocks ${o.from}..${o.to} are outside 0..${model.cfg.nLayers}`);
+  if (o.from < 0 || o.to > model.cfg.nLayers || o.from > o.to) throw new ModelError(`runBlocks: blocks ${o.from}..${o.to} are outside 0..${model.cfg.nLayers}`);
   const ctx = runContext(model, o, prefix.length);
   let r = residual;
   for (let l = o.from; l < o.to; l++) {
     const entry = prefix.entry(l);
     const skip = l === o.to - 1 && o.outputFrom !== undefined ? o.outputFrom - prefix.length : 0;
-    if (skip < 0 || (skip > 0 && skip >= r.shape[1])) throw new TlensError(`runBlocks: outputFrom ${o.outputFrom} is outside the residual's positions`);
+    if (skip < 0 || (skip > 0 && skip >= r.shape[1]!)) throw new ModelError(`runBlocks: outputFrom ${o.outputFrom} is outside the residual's positions`);
     if (skip > 0 && canSkipOutputs(model, l, ctx)) {
-      await appendKeysValues(model, l, r.narrow(1, 0, skip), entry);
-      r = await model.blocks[l].forward(r.narrow(1, skip, r.shape[1] - skip), { attentionMask: null, kvCache: entry }, ctx.at(prefix.length + skip));
+      await appendKeysValues(model, l, r.narrow(1, 0, skip), entry, ctx.matmulPrecision);
+      r = await model.blocks[l]!.forward(r.narrow(1, skip, r.shape[1]! - skip), { attentionMask: null, kvCache: entry }, ctx.at(prefix.length + skip));
     } else {
-      r = await model.blocks[l].forward(r, { attentionMask: null, kvCache: entry }, ctx);
-      if (skip > 0) r = r.narrow(1, skip, r.shape[1] - skip);
+      r = await model.blocks[l]!.forward(r, { attentionMask: null, kvCache: entry }, ctx);
+      if (skip > 0) r = r.narrow(1, skip, r.shape[1]! - skip);
     }
   }
   return r;
@@ -83,7 +86,7 @@ export async function runBlocks(model: HookedTransformer, residual: Tensor, o: B
  *  the hooks from hook_z on fire; q, k, v, scores and pattern are neither computed nor hooked. */
 export function runBlockFromZ(model: HookedTransformer, l: number, residPre: Tensor, z: Tensor,
   o: RunnerHooks & { positionOffset?: number } = {}): Promise<Tensor> {
-  return restOfBlock(model, l, residPre, o, (ctx) => model.blocks[l].attn.outputFromZ(z, ctx));
+  return restOfBlock(model, l, residPre, o, (ctx) => model.blocks[l]!.attn.outputFromZ(z, ctx));
 }
 
 /** Block l's output from its attention's output: resid_pre and the attention output [batch, pos, d_model] (the
@@ -97,25 +100,26 @@ export function runBlockFromAttention(model: HookedTransformer, l: number, resid
 /** hook_resid_pre, then the attention's output from `attention` (hooks fire in it as it chooses), then the rest. */
 async function restOfBlock(model: HookedTransformer, l: number, residPre: Tensor, o: RunnerHooks & { positionOffset?: number },
   attention: (ctx: RunContext) => Promise<Tensor>): Promise<Tensor> {
-  const block = model.blocks[l];
+  const block = model.blocks[l]!;
   const ctx = runContext(model, o, o.positionOffset ?? 0);
   const pre = await block.hook("hook_resid_pre").run(residPre, ctx);
   return block.afterAttention(pre, await attention(ctx), ctx);
 }
 
 /** Block l's attention output from z [batch, pos, head, d_head], no hook firing: z·W_O + b_O [batch, pos, d_model]
- *  (before any ln1_post). */
-export function attentionOutput(model: HookedTransformer, l: number, z: Tensor): Promise<Tensor> {
-  return model.blocks[l].attn.outputFromZ(z, QUIET);
+ *  (before any ln1_post), the projection in `precision`. */
+export function attentionOutput(model: HookedTransformer, l: number, z: Tensor, precision: MatmulPrecision = "fp32"): Promise<Tensor> {
+  return model.blocks[l]!.attn.outputFromZ(z, QUIET.withPrecision(precision));
 }
 
 /** What some heads of block l write into its attention output: Σ_i zHeads[.., i, :] @ W_O[l, heads[i]], zHeads
  *  [batch, pos, heads.length, d_head] (those heads' z, in that order) → [batch, pos, d_model], no bias. The attention
  *  output is linear in z, so a change dz of those heads' z changes it by headsOutput(dz). */
-export function headsOutput(model: HookedTransformer, l: number, zHeads: Tensor, heads: readonly number[]): Tensor {
-  const [batch, pos, , dHead] = zHeads.shape;
-  const W = model.blocks[l].attn.W_O.get(Tensor.fromTypedArray(Int32Array.from(heads), [heads.length])); // [heads, d_head, d_model], a copy
-  return zHeads.reshape(batch, pos, heads.length * dHead).matmul(W.reshape(heads.length * dHead, W.shape[2]));
+export function headsOutput(model: HookedTransformer, l: number, zHeads: Tensor, heads: readonly number[],
+  precision: MatmulPrecision = "fp32"): Tensor {
+  const [batch, pos, , dHead] = zHeads.shape as [number, number, number, number];
+  const W = model.blocks[l]!.attn.W_O.get(Tensor.fromTypedArray(Int32Array.from(heads), [heads.length])); // [heads, d_head, d_model], a copy
+  return zHeads.reshape(batch, pos, heads.length * dHead).matmul(W.reshape(heads.length * dHead, W.shape[2]!), { precision });
 }
 
 /** Some heads' attention inputs, one key/value head per query head (under grouped-query attention, the shared key
@@ -130,7 +134,7 @@ export type HeadsAttentionInput =
 /** Those heads' z [batch, q, H, d_head] in block l (unpadded inputs), no hook firing: the attention of a few heads
  *  without the others' projections. */
 export async function headsZ(model: HookedTransformer, l: number, input: HeadsAttentionInput): Promise<Tensor> {
-  const attn = model.blocks[l].attn;
+  const attn = model.blocks[l]!.attn;
   if (input.from === "pattern") return attn.zFromPattern(input.pattern, input.v, 1);
   const scores = input.from === "scores" ? input.scores : await attn.scores(input.q, input.k, input.past, null, QUIET, 1);
   return attn.zFromPattern(await attn.pattern(scores, QUIET), input.v, 1);
@@ -138,7 +142,7 @@ export async function headsZ(model: HookedTransformer, l: number, input: HeadsAt
 
 /** Does a shared hook (model.addHook, permanent or not) fire anywhere in block l? */
 export function blockHasSharedHooks(model: HookedTransformer, l: number): boolean {
-  return model.blocks[l].forwardOrder.some((h) => h.hasHooks);
+  return model.blocks[l]!.forwardOrder.some((h) => h.hasHooks);
 }
 
 /** Could block l's outputs at early positions be skipped (keys and values computed on their own)? Only when no
@@ -146,22 +150,24 @@ export function blockHasSharedHooks(model: HookedTransformer, l: number): boolea
 function canSkipOutputs(model: HookedTransformer, l: number, ctx: RunContext): boolean {
   const cfg = model.cfg;
   if (cfg.useAttnIn || cfg.useSplitQkvInput || cfg.positionalEmbeddingType === "shortformer") return false;
-  return !model.blocks[l].forwardOrder.some((h) => ctx.hooked(h));
+  return !model.blocks[l]!.forwardOrder.some((h) => ctx.hooked(h));
 }
 
 /** Appends the keys and values of residual positions [batch, n, d_model] to entry, no hook firing. */
-async function appendKeysValues(model: HookedTransformer, l: number, residual: Tensor, entry: KeyValueCacheEntry): Promise<void> {
-  const [k, v] = model.blocks[l].attn.projection.keysValues(await ln1(model, l, residual));
+async function appendKeysValues(model: HookedTransformer, l: number, residual: Tensor, entry: KeyValueCacheEntry,
+  precision: MatmulPrecision): Promise<void> {
+  const [k, v] = model.blocks[l]!.attn.projection.keysValues(await ln1(model, l, residual), precision);
   entry.append(k, v);
 }
 
 const QUIET = RunContext.quiet();
 
 /** ln_final then the unembedding, no hook firing: residual [batch, pos, d_model] → logits [batch, n, d_vocab_out]
- *  at `positions` (indices into pos; all when absent). */
-export async function logitsFromResidual(model: HookedTransformer, residual: Tensor, positions?: readonly number[]): Promise<Tensor> {
+ *  at `positions` (indices into pos; all when absent), the unembedding in `precision`. */
+export async function logitsFromResidual(model: HookedTransformer, residual: Tensor, positions?: readonly number[],
+  precision: MatmulPrecision = "fp32"): Promise<Tensor> {
   const picked = positions ? residual.get(":", Tensor.fromTypedArray(Int32Array.from(positions), [positions.length])) : residual;
-  return model.unembed.forward(await finalNorm(model, picked));
+  return model.unembed.forward(await finalNorm(model, picked), precision);
 }
 
 /** ln_final alone, no hook firing: [..., d_model] → [..., d_model] (the identity without a final norm). */
@@ -176,7 +182,7 @@ export function unembed(model: HookedTransformer, normalized: Tensor): Tensor {
 
 /** Block l's ln1, no hook firing: [..., d_model] → [..., d_model]. */
 export function ln1(model: HookedTransformer, l: number, x: Tensor): Promise<Tensor> {
-  const norm = model.blocks[l].ln1;
+  const norm = model.blocks[l]!.ln1;
   return norm ? norm.forward(x, QUIET) : Promise.resolve(x);
 }
 
@@ -184,7 +190,7 @@ export function ln1(model: HookedTransformer, l: number, x: Tensor): Promise<Ten
  *  ln2_post when present, no hook firing: [batch, pos, d_model] → [batch, pos, d_model]. Attention-only blocks
  *  have no MLP: an error. */
 export function mlpOutput(model: HookedTransformer, l: number, residMid: Tensor): Promise<Tensor> {
-  return model.blocks[l].mlpBranch(residMid, QUIET);
+  return model.blocks[l]!.mlpBranch(residMid, QUIET);
 }
 
 /** x [batch, ...] repeated `times` along the batch: [times * batch, ...]. */
