@@ -20,10 +20,14 @@ export * from "./errors.js";
 // ---------- the model ----------
 export { HookedTransformer } from "./model/hooked-transformer.js";
 export type {
-  ForwardOptions, ForwardReturnType, RunWithCacheOptions, RunWithHooksOptions, FromPretrainedOptions,
+  ForwardOptions, ForwardReturnType, RunWithCacheOptions, RunWithHooksOptions, HookLists, FromPretrainedOptions,
 } from "./model/hooked-transformer.js";
-export { ActivationCache, type TokensInput } from "./model/activation-cache.js";
-export { HookPoint, type HookFn, type HookInfo, type NameFilter } from "./model/hook-point.js";
+export type { GenerateOptions } from "./model/generate.js";
+export {
+  ActivationCache, type TokensInput, type AccumulatedResidOptions, type DecomposeResidOptions, type StackHeadResultsOptions,
+  type StackNeuronResultsOptions, type FullResidDecompositionOptions, type ApplyLnToStackOptions, type LogitAttrsOptions,
+} from "./model/activation-cache.js";
+export { HookPoint, type HookFn, type HookInfo, type NameFilter, type AddHookOptions } from "./model/hook-point.js";
 export type { ModelInput } from "./model/model-input.js";
 export type { ProcessOptions } from "./model/weight-processing.js";
 export { makeConfig, type HookedTransformerConfig } from "./loading/config.js";

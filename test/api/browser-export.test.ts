@@ -3,7 +3,7 @@
 // that depends on tlens, Node resolves the subpath to the bundle and TypeScript (bundler resolution, no Node types)
 // types it. The files are the build's (npm ci's prepare makes them).
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -29,8 +29,9 @@ describe("the ./browser subpath export", () => {
   it("resolves in Node to the browser bundle, and the root still to the Node entry", () => {
     const resolve = (spec: string): string =>
       execFileSync(process.execPath, ["--input-type=module", "-e", `console.log(import.meta.resolve(${JSON.stringify(spec)}))`], { cwd: dir, encoding: "utf8" }).trim();
-    expect(resolve("tlens/browser")).toBe(pathToFileURL(join(dir, "node_modules/tlens/dist/browser/tlens.js")).href);
-    expect(resolve("tlens")).toBe(pathToFileURL(join(dir, "node_modules/tlens/dist/index.js")).href);
+    // Node follows the symlink: the package's own files
+    expect(resolve("tlens/browser")).toBe(pathToFileURL(join(realpathSync(ROOT), "dist/browser/tlens.js")).href);
+    expect(resolve("tlens")).toBe(pathToFileURL(join(realpathSync(ROOT), "dist/index.js")).href);
   });
 
   it("types a page's code without Node's types", () => {

@@ -125,6 +125,24 @@ describe("the namespaces", () => {
   });
 });
 
+describe("docs/api.md's example", () => {
+  it("runs on toy-ioi: a [layer, pos] grid, and patching a position the two prompts share changes nothing", async () => {
+    const { HookedTransformer, patching, ioi, utils } = root;
+    const model = await HookedTransformer.fromPretrained("toy-ioi");
+    const { dataset, cleanTokens, flippedTokens } = ioi.makeIoiData(model, { n: 8, seed: 1 });
+    const [, cleanCache] = await model.runWithCache(cleanTokens);
+    const metric = ioi.ioiMetric(model, dataset);
+    const grid = await patching.getActPatchResidPre(model, flippedTokens, cleanCache, metric); // [layer, pos]
+    expect(grid.shape).toEqual([model.cfg.nLayers, cleanTokens.shape[1]]);
+    // the XYZ flip changes names only: the first token is the template's in both runs, so its clean resid_pre is the
+    // corrupted one and the patched run is the corrupted run
+    expect(cleanTokens.get(":", 0).toArray()).toEqual(flippedTokens.get(":", 0).toArray());
+    const corrupted = metric(await model.forward(flippedTokens));
+    expect(grid.get(0, 0).item()).toBeCloseTo(corrupted, 4);
+    expect(utils.getActName("pattern", 9)).toBe("blocks.9.attn.hook_pattern");
+  });
+});
+
 describe("the browser entry", () => {
   it("is the same root with the page's loaders instead of the Node-only namespaces", () => {
     const expected = [...ROOT_VALUES.filter((k) => !NODE_ONLY.includes(k)), ...BROWSER_ONLY].sort();
