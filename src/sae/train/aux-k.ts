@@ -52,21 +52,21 @@ export class AuxKStep {
       this.choose(aux.dead, pre, b, m);
       const g = this.g.subarray(b * dIn, (b + 1) * dIn);
       // r = ê − e with e = −(B / 2) dxhat
-      for (let i = 0; i < dIn; i++) g[i] = b_dec[i] + (B / 2) * dxhat[b * dIn + i];
+      for (let i = 0; i < dIn; i++) g[i] = b_dec[i]! + (B / 2) * dxhat[b * dIn + i]!;
       for (let t = 0; t < m; t++) {
-        const j = this.idx[b * m + t], v = this.val[b * m + t];
-        for (let i = 0; i < dIn; i++) g[i] += v * W_dec[j * dIn + i];
+        const j = this.idx[b * m + t]!, v = this.val[b * m + t]!;
+        for (let i = 0; i < dIn; i++) g[i]! += v * W_dec[j * dIn + i]!;
       }
       for (let i = 0; i < dIn; i++) {
-        loss += g[i] * g[i];
-        g[i] *= (2 * scale) / B;
+        loss += g[i]! * g[i]!;
+        g[i]! *= (2 * scale) / B;
       }
       for (let t = 0; t < m; t++) {
-        const j = this.idx[b * m + t];
+        const j = this.idx[b * m + t]!;
         let s = 0;
-        for (let i = 0; i < dIn; i++) s += g[i] * W_dec[j * dIn + i];
-        df[b * dSae + j] += s;
-        gBEnc[j] += s;
+        for (let i = 0; i < dIn; i++) s += g[i]! * W_dec[j * dIn + i]!;
+        df[b * dSae + j]! += s;
+        gBEnc[j]! += s;
       }
     }
     return (scale * loss) / B;
@@ -78,10 +78,10 @@ export class AuxKStep {
     if (m === 0) return;
     for (let b = 0; b < this.batch; b++) {
       const g = this.g.subarray(b * dIn, (b + 1) * dIn);
-      for (let i = 0; i < dIn; i++) gBDec[i] += g[i];
+      for (let i = 0; i < dIn; i++) gBDec[i]! += g[i]!;
       for (let t = 0; t < m; t++) {
-        const j = this.idx[b * m + t], v = this.val[b * m + t];
-        for (let i = 0; i < dIn; i++) gWDec[j * dIn + i] += v * g[i];
+        const j = this.idx[b * m + t]!, v = this.val[b * m + t]!;
+        for (let i = 0; i < dIn; i++) gWDec[j * dIn + i]! += v * g[i]!;
       }
     }
   }
@@ -91,18 +91,18 @@ export class AuxKStep {
   private choose(dead: readonly number[], pre: Float32Array, b: number, m: number): void {
     const row = b * this.p.dSae, out = b * m, n = dead.length;
     if (m === n) {
-      for (let t = 0; t < m; t++) { this.idx[out + t] = dead[t]; this.val[out + t] = pre[row + dead[t]]; }
+      for (let t = 0; t < m; t++) { this.idx[out + t] = dead[t]!; this.val[out + t] = pre[row + dead[t]!]!; }
       return;
     }
     const gathered = this.gathered;
-    for (let t = 0; t < n; t++) gathered[t] = pre[row + dead[t]];
+    for (let t = 0; t < n; t++) gathered[t] = pre[row + dead[t]!]!;
     const cut = kthLargest(gathered, 0, n, m, this.scratch);
     let above = 0;
-    for (let t = 0; t < n; t++) if (gathered[t] > cut) above++;
+    for (let t = 0; t < n; t++) if (gathered[t]! > cut) above++;
     let ties = m - above, c = 0;
     for (let t = 0; t < n && c < m; t++) {
-      const v = gathered[t];
-      if (v > cut || (v === cut && ties-- > 0)) { this.idx[out + c] = dead[t]; this.val[out + c] = v; c++; }
+      const v = gathered[t]!;
+      if (v > cut || (v === cut && ties-- > 0)) { this.idx[out + c] = dead[t]!; this.val[out + c] = v; c++; }
     }
   }
 }

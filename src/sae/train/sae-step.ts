@@ -5,7 +5,7 @@
 //   f    = relu(pre)  (TopK: relu of the k largest)    [batch, d_sae]
 //   xhat = f · W_dec + b_dec                           [batch, d_in]
 //   loss = mean_b Σ_d (xhat − x)² + λ · mean_b Σ_j f_j ‖W_dec[j]‖   (SAELens's standard; TopK: MSE only)
-import { TlensError } from "../../errors.js";
+import { SaeError } from "../errors.js";
 import { AuxKStep, type AuxKLoss } from "./aux-k.js";
 import { gemm } from "./gemm.js";
 import { rowNorm, type SaeParams } from "./params.js";
@@ -69,8 +69,8 @@ export class SaeStep {
   run(x: Float32Array, sparsity: Sparsity, fired: Float64Array, aux?: AuxKLoss): StepStats {
     const { dIn, dSae, W_enc, W_dec, b_dec } = this.p;
     const B = this.batch;
-    if (x.length !== B * dIn) throw new TlensError(`SaeStep: expected a batch of ${B} × ${dIn} values, got ${x.length}`);
-    for (let b = 0; b < B; b++) for (let i = 0; i < dIn; i++) this.xc[b * dIn + i] = x[b * dIn + i] - b_dec[i];
+    if (x.length !== B * dIn) throw new SaeError(`SaeStep: expected a batch of ${B} × ${dIn} values, got ${x.length}`);
+    for (let b = 0; b < B; b++) for (let i = 0; i < dIn; i++) this.xc[b * dIn + i] = x[b * dIn + i]! - b_dec[i]!;
     gemm(this.pre, { data: this.xc, rows: B, cols: dIn }, { data: W_enc, rows: dIn, cols: dSae });
     for (let j = 0; j < dSae; j++) this.decNorm[j] = rowNorm(W_dec, j, dIn);
     const l0 = this.activate(sparsity, fired);
@@ -99,15 +99,15 @@ export class SaeStep {
         active += reluRow(pre, f, row, dSae, b_enc, fired);
         continue;
       }
-      for (let j = 0; j < dSae; j++) pre[row + j] += b_enc[j];
+      for (let j = 0; j < dSae; j++) pre[row + j]! += b_enc[j]!;
       // TopK keeps exactly k: of the values equal to the cut, as many as needed, in index order
       const cut = Math.max(kthLargest(pre, row, dSae, k, this.scratch), 0);
       let ties = k - countAbove(pre, row, dSae, cut);
       for (let j = 0; j < dSae; j++) {
-        const v = pre[row + j];
+        const v = pre[row + j]!;
         if (v > cut || (v === cut && v > 0 && ties-- > 0)) {
           f[row + j] = v;
-          fired[j]++;
+          fired[j]!++;
           active++;
         } else f[row + j] = 0;
       }
@@ -120,15 +120,15 @@ export class SaeStep {
     const { dIn, b_dec } = this.p;
     const B = this.batch, xhat = this.xhat;
     const mean = new Float64Array(dIn);
-    for (let b = 0; b < B; b++) for (let i = 0; i < dIn; i++) mean[i] += x[b * dIn + i] / B;
+    for (let b = 0; b < B; b++) for (let i = 0; i < dIn; i++) mean[i]! += x[b * dIn + i]! / B;
     let err = 0, total = 0;
     for (let b = 0; b < B; b++) {
       let e = 0;
       for (let i = 0; i < dIn; i++) {
         const k = b * dIn + i;
-        const r = xhat[k] + b_dec[i] - x[k];
+        const r = xhat[k]! + b_dec[i]! - x[k]!;
         e += r * r;
-        total += (x[k] - mean[i]) ** 2;
+        total += (x[k]! - mean[i]!) ** 2;
         xhat[k] = (2 * r) / B;
       }
       this.exampleLoss[b] = e;
@@ -151,12 +151,12 @@ export class SaeStep {
       const row = b * dSae;
       for (let j = 0; j < dSae; j++) {
         // branch-free: v = 0 for an inactive feature, whose df is zeroed by the mask
-        const v = f[row + j], n = decNorm[j];
-        const g = v > 0 ? df[row + j] + lambda * n : 0;
+        const v = f[row + j]!, n = decNorm[j]!;
+        const g = v > 0 ? df[row + j]! + lambda * n : 0;
         l1 += v * n;
         df[row + j] = g;
-        gb[j] += g;
-        fSum[j] += v;
+        gb[j]! += g;
+        fSum[j]! += v;
       }
     }
     return l1 / B;
@@ -170,18 +170,18 @@ export class SaeStep {
     gemm(g.W_dec, { data: f, rows: B, cols: dSae, t: true }, { data: this.xhat, rows: B, cols: dIn });
     // b_dec enters twice: + b_dec in xhat, − b_dec in xc (dL/db_dec −= W_enc · Σ_b dpre)
     g.b_dec.fill(0);
-    for (let b = 0; b < B; b++) for (let i = 0; i < dIn; i++) g.b_dec[i] += this.xhat[b * dIn + i];
+    for (let b = 0; b < B; b++) for (let i = 0; i < dIn; i++) g.b_dec[i]! += this.xhat[b * dIn + i]!;
     for (let i = 0; i < dIn; i++) {
       let s = 0;
-      for (let j = 0; j < dSae; j++) s += W_enc[i * dSae + j] * g.b_enc[j];
-      g.b_dec[i] -= s;
+      for (let j = 0; j < dSae; j++) s += W_enc[i * dSae + j]! * g.b_enc[j]!;
+      g.b_dec[i]! -= s;
     }
     if (sparsity.kind !== "l1") return;
     // the L1 term's weights ‖W_dec[j]‖: d/dW_dec[j] = (λ/B Σ_b f_bj) W_dec[j] / ‖W_dec[j]‖
     const lambda = sparsity.coefficient / B;
     for (let j = 0; j < dSae; j++) {
-      const c = decNorm[j] > 0 ? (lambda * this.fSum[j]) / decNorm[j] : 0;
-      for (let i = 0; i < dIn; i++) g.W_dec[j * dIn + i] += c * W_dec[j * dIn + i];
+      const c = decNorm[j]! > 0 ? (lambda * this.fSum[j]!) / decNorm[j]! : 0;
+      for (let i = 0; i < dIn; i++) g.W_dec[j * dIn + i]! += c * W_dec[j * dIn + i]!;
     }
   }
 }
@@ -190,11 +190,11 @@ export class SaeStep {
 function reluRow(pre: Float32Array, f: Float32Array, row: number, n: number, bias: Float32Array, fired: Float64Array): number {
   let active = 0;
   for (let j = 0; j < n; j++) {
-    const v = pre[row + j] + bias[j];
+    const v = pre[row + j]! + bias[j]!;
     pre[row + j] = v;
     const on = v > 0 ? 1 : 0;
     f[row + j] = v * on;
-    fired[j] += on;
+    fired[j]! += on;
     active += on;
   }
   return active;
@@ -202,6 +202,6 @@ function reluRow(pre: Float32Array, f: Float32Array, row: number, n: number, bia
 
 function countAbove(v: Float32Array, start: number, n: number, cut: number): number {
   let c = 0;
-  for (let j = start; j < start + n; j++) if (v[j] > cut) c++;
+  for (let j = start; j < start + n; j++) if (v[j]! > cut) c++;
   return c;
 }
