@@ -4,7 +4,7 @@
 // tlens's time is generate(steps + 1 tokens) − generate(1 token) (both pay the same prompt forward), ort's the steps
 // after the prompt. The tokens both pick are compared, and the first step's logits. tlens with bf16 weight GEMMs
 // (matmulPrecision "bf16", docs/performance.md) is timed the same way beside them.
-import { getBackend, randint, type MatmulPrecision, type Tensor } from "../src/index.js";
+import { backend, randint, type MatmulPrecision, type Tensor } from "../src/index.js";
 import { cpuModel, medianMs } from "./forward.js";
 import { maxAbsDiff, ortGenerator } from "./ort-forward.js";
 import { GPT2_SMALL_SHAPE, randomGpt2Small } from "./random-model.js";
@@ -12,7 +12,7 @@ import { GPT2_SMALL_SHAPE, randomGpt2Small } from "./random-model.js";
 export async function main(args: string[]): Promise<void> {
   const steps = Number(args[0] ?? 64);
   const reps = Number(args[1] ?? 3);
-  console.log(`backend: ${getBackend().name}; building a random GPT-2-small-shaped model...`);
+  console.log(`backend: ${backend.getBackend().name}; building a random GPT-2-small-shaped model...`);
   const model = randomGpt2Small();
   const prompt = randint(0, GPT2_SMALL_SHAPE.dVocab, [1, 21]);
   const gen = (n: number, matmulPrecision: MatmulPrecision = "fp32"): Promise<Tensor> =>
@@ -42,7 +42,7 @@ export async function main(args: string[]): Promise<void> {
   console.log(`onnxruntime-node (2 threads): ${ortDecodeMs.toFixed(0)} ms = ${tps(ortDecodeMs).toFixed(1)} tokens/s`);
   console.log(`tlens / ort time ${(tlensDecodeMs / ortDecodeMs).toFixed(3)}; same tokens ${same} / ${steps + 1}; first step's max |logit diff| ${logitDiff.toExponential(2)}`);
   console.log("RESULT " + JSON.stringify({
-    bench: "generate", backend: getBackend().name, steps, prompt_tokens: 21,
+    bench: "generate", backend: backend.getBackend().name, steps, prompt_tokens: 21,
     tlens_decode_ms: tlensDecodeMs, tlens_tokens_per_s: tps(tlensDecodeMs), tlens_generate_1_ms: oneMs,
     tlens_bf16_decode_ms: bf16DecodeMs, tlens_bf16_tokens_per_s: tps(bf16DecodeMs), bf16_ratio_vs_ort: bf16DecodeMs / ortDecodeMs, bf16_same_tokens: bf16Same,
     ort_decode_ms: ortDecodeMs, ort_tokens_per_s: tps(ortDecodeMs), ratio: tlensDecodeMs / ortDecodeMs,

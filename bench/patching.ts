@@ -4,7 +4,7 @@
 // Reference in the same run: the naive sweep's cost (one full patched forward per patch, as TransformerLens does),
 // measured as the median patched forward × the number of patches. TransformerLens itself: 120.8 s and 68.6 s on
 // this machine (0.48 s per run).
-import { getBackend, patching, randint, type Tensor } from "../src/index.js";
+import { backend, patching, randint, type Tensor } from "../src/index.js";
 import { GPT2_SMALL_SHAPE, randomGpt2Small } from "./random-model.js";
 
 const TL_SECONDS = { resid_pre: 120.8, head_out: 68.6 };
@@ -23,7 +23,7 @@ async function medianMs(reps: number, fn: () => Promise<unknown>): Promise<numbe
 }
 
 export async function main(args: string[]): Promise<void> {
-  console.log(`backend: ${getBackend().name}; building a random GPT-2-small-shaped model...`);
+  console.log(`backend: ${backend.getBackend().name}; building a random GPT-2-small-shaped model...`);
   const model = randomGpt2Small();
   const clean = randint(0, GPT2_SMALL_SHAPE.dVocab, [8, 21]);
   const corrupted = clean.clone();
@@ -58,7 +58,7 @@ export async function main(args: string[]): Promise<void> {
   console.log(`head_out with corrupted prompts that share no prefix with the clean ones: ${headUnrelatedMs.toFixed(0)} ms ` +
     `(${(TL_SECONDS.head_out * 1000 / headUnrelatedMs).toFixed(1)}x vs TL)`);
   console.log("RESULT " + JSON.stringify({
-    bench: "patching", backend: getBackend().name, resid_pre_sweep_ms: residMs, head_out_sweep_ms: headMs, naive_forward_ms: perRun,
+    bench: "patching", backend: backend.getBackend().name, resid_pre_sweep_ms: residMs, head_out_sweep_ms: headMs, naive_forward_ms: perRun,
     resid_pre_speedup_vs_naive: naive.resid_pre / residMs, head_out_speedup_vs_naive: naive.head_out / headMs,
     resid_pre_speedup_vs_tl: (TL_SECONDS.resid_pre * 1000) / residMs, head_out_speedup_vs_tl: (TL_SECONDS.head_out * 1000) / headMs,
     head_out_no_shared_prefix_ms: headUnrelatedMs,
