@@ -1,5 +1,6 @@
 // One SAE training step, forward and backward written out over GEMMs (the SAE's gradient is five products and a
-// few elementwise passes, no general autodiff needed), into buffers reused from step to step:
+// few elementwise passes, no general autodiff needed), into buffers reused from step to step (TopK's elementwise
+// passes run over each row's k active features, sparse-topk.ts):
 //   xc   = x − b_dec                                   [batch, d_in]
 //   pre  = xc · W_enc + b_enc                          [batch, d_sae]
 //   f    = relu(pre)  (TopK: relu of the k largest)    [batch, d_sae]
@@ -9,7 +10,7 @@ import { TlensError } from "../../errors.js";
 import { AuxKStep, type AuxKLoss } from "./aux-k.js";
 import { gemm } from "./gemm.js";
 import { rowNorm, type SaeParams } from "./params.js";
-import { kthLargest } from "./select.js";
+import { TopKCodes } from "./sparse-topk.js";
 
 export type Sparsity = { kind: "l1"; coefficient: number } | { kind: "topk"; k: number };
 
@@ -43,12 +44,12 @@ export class SaeStep {
   private readonly xhat: Float32Array;
   private readonly df: Float32Array;
   private readonly decNorm: Float32Array;
-  private readonly scratch: Float32Array;
   /** Σ_b f [d_sae] */
   private readonly fSum: Float32Array;
   /** per example Σ_d (xhat − x)² of the last step [batch] */
   readonly exampleLoss: Float32Array;
   private auxStep: AuxKStep | null = null;
+  private codes: TopKCodes | null = null;
 
   constructor(readonly p: SaeParams, readonly batch: number) {
     const { dIn, dSae } = p;
@@ -59,7 +60,6 @@ export class SaeStep {
     this.xhat = new Float32Array(batch * dIn);
     this.df = new Float32Array(batch * dSae);
     this.decNorm = new Float32Array(dSae);
-    this.scratch = new Float32Array(dSae);
     this.fSum = new Float32Array(dSae);
     this.exampleLoss = new Float32Array(batch);
   }
@@ -87,31 +87,16 @@ export class SaeStep {
     return { ...stats, l1, l0, auxLoss };
   }
 
-  /** pre += b_enc; f = relu(pre), or for TopK relu of each row's k largest (others 0). Returns the mean L0. */
+  /** f = relu(pre + b_enc), or for TopK relu of each row's k largest (others 0; pre is left as xc · W_enc). Returns
+   *  the mean L0. */
   private activate(sparsity: Sparsity, fired: Float64Array): number {
     const { dSae, b_enc } = this.p;
-    const { pre, f } = this;
-    const k = sparsity.kind === "topk" ? sparsity.k : 0;
-    let active = 0;
-    for (let b = 0; b < this.batch; b++) {
-      const row = b * dSae;
-      if (k === 0) {
-        active += reluRow(pre, f, row, dSae, b_enc, fired);
-        continue;
-      }
-      for (let j = 0; j < dSae; j++) pre[row + j] += b_enc[j];
-      // TopK keeps exactly k: of the values equal to the cut, as many as needed, in index order
-      const cut = Math.max(kthLargest(pre, row, dSae, k, this.scratch), 0);
-      let ties = k - countAbove(pre, row, dSae, cut);
-      for (let j = 0; j < dSae; j++) {
-        const v = pre[row + j];
-        if (v > cut || (v === cut && v > 0 && ties-- > 0)) {
-          f[row + j] = v;
-          fired[j]++;
-          active++;
-        } else f[row + j] = 0;
-      }
+    if (sparsity.kind === "topk") {
+      if (this.codes?.k !== sparsity.k) this.codes = new TopKCodes(this.p, this.batch, sparsity.k);
+      return this.codes.select(this.pre, this.f, fired);
     }
+    let active = 0;
+    for (let b = 0; b < this.batch; b++) active += reluRow(this.pre, this.f, b * dSae, dSae, b_enc, fired);
     return active / this.batch;
   }
 
@@ -137,13 +122,14 @@ export class SaeStep {
     return { mse: err / B, varianceExplained: total > 0 ? 1 - err / total : 0 };
   }
 
-  /** df = dL/dpre (masked by the active features), with b_enc's gradient Σ_b df and Σ_b f in fSum; returns the
-   *  mean weighted L1. */
+  /** df = dL/dpre (masked by the active features), with b_enc's gradient Σ_b df and (L1) Σ_b f in fSum; returns
+   *  the mean weighted L1. */
   private featureGrad(sparsity: Sparsity): number {
     const { dIn, dSae, W_dec } = this.p;
     const B = this.batch, { f, df, decNorm, fSum } = this, gb = this.grads.b_enc;
     gemm(df, { data: this.xhat, rows: B, cols: dIn }, { data: W_dec, rows: dSae, cols: dIn, t: true });
-    const lambda = sparsity.kind === "l1" ? sparsity.coefficient / B : 0;
+    if (sparsity.kind === "topk") return this.codes!.mask(df, decNorm, gb);
+    const lambda = sparsity.coefficient / B;
     gb.fill(0);
     fSum.fill(0);
     let l1 = 0;
@@ -186,22 +172,15 @@ export class SaeStep {
   }
 }
 
-/** One row of the ReLU: pre += b_enc, f = max(pre, 0), fired counts; returns the row's L0. */
+/** One row of the ReLU: f = max(pre + b_enc, 0), fired counts; returns the row's L0. */
 function reluRow(pre: Float32Array, f: Float32Array, row: number, n: number, bias: Float32Array, fired: Float64Array): number {
   let active = 0;
   for (let j = 0; j < n; j++) {
     const v = pre[row + j] + bias[j];
-    pre[row + j] = v;
     const on = v > 0 ? 1 : 0;
     f[row + j] = v * on;
     fired[j] += on;
     active += on;
   }
   return active;
-}
-
-function countAbove(v: Float32Array, start: number, n: number, cut: number): number {
-  let c = 0;
-  for (let j = start; j < start + n; j++) if (v[j] > cut) c++;
-  return c;
 }
