@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { AuxKLoss } from "../../src/sae/train/aux-k.js";
 import { initSaeParams, type SaeParams } from "../../src/sae/train/params.js";
 import { SaeStep } from "../../src/sae/train/sae-step.js";
-import { largestK } from "../../src/sae/train/select.js";
+import { TopKSelector } from "../../src/sae/train/select.js";
 import { Generator } from "../../src/tensor/index.js";
 import { autogradGrads, expectClose } from "./step-reference.js";
 
@@ -95,23 +95,24 @@ describe("SaeStep's sparse TopK path", () => {
   });
 });
 
-describe("largestK", () => {
-  it("picks a row's k largest, ties to the lower position, as a stable descending sort does", () => {
+describe("TopKSelector", () => {
+  it("picks each row's k largest, ties to the lower position, as a stable descending sort does", () => {
     const g = new Generator(11);
     for (const [n, k] of [[1, 1], [9, 1], [9, 4], [9, 9], [40, 7], [40, 39]]) {
-      // few distinct values, many ties; the row sits at an offset in a longer array
-      const v = Float32Array.from({ length: n + 3 }, () => Math.floor(g.uniform() * 5) - 2);
-      // a bias of halves: the sums (v + bias) tie too, and across differing v
-      const bias = Float32Array.from({ length: n }, () => Math.floor(g.uniform() * 3) / 2);
-      const sum = (j: number): number => v[3 + j] + bias[j];
-      const idx = new Int32Array(k + 2), val = new Float32Array(k + 2);
-      largestK(v, 3, n, bias, k, idx, val, 2);
-      const want = Array.from({ length: n }, (_, j) => j).sort((a, b) => sum(b) - sum(a) || a - b).slice(0, k);
-      const got = [...idx.subarray(2)].map((j, t) => ({ j, v: val[2 + t] })).sort((a, b) => a.j - b.j);
-      expect(got.map((e) => e.j)).toEqual(want.sort((a, b) => a - b));
-      for (const e of got) expect(e.v).toBe(sum(e.j));
+      const sel = new TopKSelector(n, k);
+      // few distinct values (many ties); rows 20 and 30 lie far below the rest, so fewer than k of them beat the
+      // threshold the earlier rows set and the whole row is searched; the row sits at an offset in a longer array
+      for (let r = 0; r < 40; r++) {
+        const shift = r === 20 || r === 30 ? -100 : 0;
+        const v = Float32Array.from({ length: n + 3 }, () => Math.floor(g.uniform() * 5) - 2 + shift);
+        const idx = new Int32Array(k + 2), val = new Float32Array(k + 2);
+        sel.select(v, 3, idx, val, 2);
+        const want = Array.from({ length: n }, (_, j) => j).sort((a, b) => v[3 + b] - v[3 + a] || a - b).slice(0, k);
+        const got = [...idx.subarray(2)].map((j, t) => ({ j, v: val[2 + t] })).sort((a, b) => a.j - b.j);
+        expect(got.map((e) => e.j)).toEqual(want.sort((a, b) => a - b));
+        for (const e of got) expect(e.v).toBe(v[3 + e.j]);
+      }
     }
-    const none = new Float32Array(4);
-    expect(() => largestK(new Float32Array(3), 0, 3, none, 4, new Int32Array(4), new Float32Array(4), 0)).toThrow(/k = 4 must lie in 1\.\.3/);
+    expect(() => new TopKSelector(3, 4)).toThrow(/k = 4 must lie in 1\.\.3/);
   });
 });

@@ -7,7 +7,7 @@
 //   L    = c · min(dead / k_aux, 1) · mean_b Σ_d (ê − e)²
 // The SAE step adds its gradient in two parts: into dL/dpre (which the step then carries to W_enc, b_enc and b_dec)
 // and into the decoder's gradients (W_dec, b_dec) once the step has written them.
-import { largestK } from "./select.js";
+import { TopKSelector } from "./select.js";
 import type { SaeParams } from "./params.js";
 
 export interface AuxKLoss {
@@ -25,9 +25,8 @@ export class AuxKStep {
   private readonly val: Float32Array;
   /** dL/dê per row [batch, d_in] */
   private readonly g: Float32Array;
-  /** a row's dead pre-activations (xc · W_enc) and the dead features' b_enc [d_sae] */
+  /** a row's dead pre-activations [d_sae] */
   private readonly gathered: Float32Array;
-  private readonly deadBias: Float32Array;
   private chosen = 0;
 
   constructor(private readonly p: SaeParams, private readonly batch: number, readonly maxKAux: number) {
@@ -35,12 +34,10 @@ export class AuxKStep {
     this.val = new Float32Array(batch * maxKAux);
     this.g = new Float32Array(batch * p.dIn);
     this.gathered = new Float32Array(p.dSae);
-    this.deadBias = new Float32Array(p.dSae);
   }
 
-  /** From pre = xc · W_enc [batch, d_sae] (b_enc not yet added) and the main loss's dL/dx̂ = 2 (x̂ − x) / batch
-   *  [batch, d_in]: adds the loss's gradient to df = dL/dpre [batch, d_sae] and to gBEnc = Σ_b df [d_sae]; returns
-   *  the loss. */
+  /** From pre [batch, d_sae] and the main loss's dL/dx̂ = 2 (x̂ − x) / batch [batch, d_in]: adds the loss's gradient
+   *  to df = dL/dpre [batch, d_sae] and to gBEnc = Σ_b df [d_sae]; returns the loss. */
   backwardPre(aux: AuxKLoss, pre: Float32Array, dxhat: Float32Array, df: Float32Array, gBEnc: Float32Array): number {
     const { dIn, dSae, W_dec, b_dec } = this.p;
     const B = this.batch, nDead = aux.dead.length;
@@ -48,10 +45,10 @@ export class AuxKStep {
     this.chosen = m;
     if (m === 0) return 0;
     const scale = aux.coefficient * Math.min(nDead / aux.kAux, 1);
-    for (let t = 0; t < nDead; t++) this.deadBias[t] = this.p.b_enc[aux.dead[t]];
+    const selector = new TopKSelector(nDead, m);
     let loss = 0;
     for (let b = 0; b < B; b++) {
-      this.choose(aux.dead, pre, b, m);
+      this.choose(aux.dead, pre, b, selector);
       const g = this.g.subarray(b * dIn, (b + 1) * dIn);
       // r = ê − e with e = −(B / 2) dxhat
       for (let i = 0; i < dIn; i++) g[i] = b_dec[i] + (B / 2) * dxhat[b * dIn + i];
@@ -88,11 +85,11 @@ export class AuxKStep {
     }
   }
 
-  /** Row b's m dead features with the largest pre-activations (ties in the dead list's order) into idx / val. */
-  private choose(dead: readonly number[], pre: Float32Array, b: number, m: number): void {
-    const row = b * this.p.dSae, n = dead.length, gathered = this.gathered;
-    for (let t = 0; t < n; t++) gathered[t] = pre[row + dead[t]];
-    largestK(gathered, 0, n, this.deadBias, m, this.idx, this.val, b * m);
+  /** Row b's k_aux dead features with the largest pre-activations (ties in the dead list's order) into idx / val. */
+  private choose(dead: readonly number[], pre: Float32Array, b: number, selector: TopKSelector): void {
+    const row = b * this.p.dSae, m = selector.k, gathered = this.gathered;
+    for (let t = 0; t < dead.length; t++) gathered[t] = pre[row + dead[t]];
+    selector.select(gathered, 0, this.idx, this.val, b * m);
     for (let t = b * m; t < (b + 1) * m; t++) this.idx[t] = dead[this.idx[t]];
   }
 }

@@ -1,5 +1,6 @@
 // Plain row-major GEMMs on Float32Arrays through the kernel backend (native when built), with transposes as
-// strides: the SAE trainer's forward and backward write into buffers it reuses from step to step.
+// strides, and the bias add after one: the SAE trainer's forward and backward write into buffers it reuses from step
+// to step.
 import { getBackend } from "../../backend/index.js";
 
 const ZERO = new Float64Array([0]);
@@ -24,4 +25,10 @@ export function gemm(out: Float32Array, a: Mat, b: Mat): void {
     b: b.data, bOffsets: ZERO, bRowStride: b.t ? 1 : b.cols, bColStride: b.t ? b.cols : 1,
     out,
   });
+}
+
+/** out [rows, cols] += bias [cols] on every row (the backend's broadcast add, in place). */
+export function addRowBias(out: Float32Array, rows: number, cols: number, bias: Float32Array): void {
+  const shape = [rows, cols];
+  getBackend().binary("add", { data: out, offset: 0, shape, strides: [cols, 1] }, { data: bias, offset: 0, shape, strides: [0, 1] }, out);
 }

@@ -8,7 +8,7 @@
 //   loss = mean_b Σ_d (xhat − x)² + λ · mean_b Σ_j f_j ‖W_dec[j]‖   (SAELens's standard; TopK: MSE only)
 import { TlensError } from "../../errors.js";
 import { AuxKStep, type AuxKLoss } from "./aux-k.js";
-import { gemm } from "./gemm.js";
+import { addRowBias, gemm } from "./gemm.js";
 import { rowNorm, type SaeParams } from "./params.js";
 import { TopKCodes } from "./sparse-topk.js";
 
@@ -72,6 +72,7 @@ export class SaeStep {
     if (x.length !== B * dIn) throw new TlensError(`SaeStep: expected a batch of ${B} × ${dIn} values, got ${x.length}`);
     for (let b = 0; b < B; b++) for (let i = 0; i < dIn; i++) this.xc[b * dIn + i] = x[b * dIn + i] - b_dec[i];
     gemm(this.pre, { data: this.xc, rows: B, cols: dIn }, { data: W_enc, rows: dIn, cols: dSae });
+    addRowBias(this.pre, B, dSae, this.p.b_enc);
     for (let j = 0; j < dSae; j++) this.decNorm[j] = rowNorm(W_dec, j, dIn);
     const l0 = this.activate(sparsity, fired);
     gemm(this.xhat, { data: this.f, rows: B, cols: dSae }, { data: W_dec, rows: dSae, cols: dIn });
@@ -87,16 +88,15 @@ export class SaeStep {
     return { ...stats, l1, l0, auxLoss };
   }
 
-  /** f = relu(pre + b_enc), or for TopK relu of each row's k largest (others 0; pre is left as xc · W_enc). Returns
-   *  the mean L0. */
+  /** f = relu(pre), or for TopK relu of each row's k largest (others 0). Returns the mean L0. */
   private activate(sparsity: Sparsity, fired: Float64Array): number {
-    const { dSae, b_enc } = this.p;
+    const { dSae } = this.p;
     if (sparsity.kind === "topk") {
       if (this.codes?.k !== sparsity.k) this.codes = new TopKCodes(this.p, this.batch, sparsity.k);
       return this.codes.select(this.pre, this.f, fired);
     }
     let active = 0;
-    for (let b = 0; b < this.batch; b++) active += reluRow(this.pre, this.f, b * dSae, dSae, b_enc, fired);
+    for (let b = 0; b < this.batch; b++) active += reluRow(this.pre, this.f, b * dSae, dSae, fired);
     return active / this.batch;
   }
 
@@ -172,11 +172,11 @@ export class SaeStep {
   }
 }
 
-/** One row of the ReLU: f = max(pre + b_enc, 0), fired counts; returns the row's L0. */
-function reluRow(pre: Float32Array, f: Float32Array, row: number, n: number, bias: Float32Array, fired: Float64Array): number {
+/** One row of the ReLU: f = max(pre, 0), fired counts; returns the row's L0. */
+function reluRow(pre: Float32Array, f: Float32Array, row: number, n: number, fired: Float64Array): number {
   let active = 0;
   for (let j = 0; j < n; j++) {
-    const v = pre[row + j] + bias[j];
+    const v = pre[row + j];
     const on = v > 0 ? 1 : 0;
     f[row + j] = v * on;
     fired[j] += on;

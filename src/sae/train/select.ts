@@ -30,22 +30,43 @@ export function kthLargest(v: Float32Array, start: number, n: number, k: number,
   return a[target];
 }
 
-/** The k largest of v[start .. start + n) + bias[0 .. n) (added in float32), of equal values the lower positions, in
- *  one pass: their positions (0 .. n − 1) into idx[at .. at + k) and their values into val[at .. at + k), in no
- *  particular order. A min-heap of the k kept so far, worst at the root: scanning in position order, a later value
- *  enters only when it is larger. */
-export function largestK(v: Float32Array, start: number, n: number, bias: Float32Array, k: number, idx: Int32Array, val: Float32Array,
-  at: number): void {
-  checkK(k, n);
-  for (let t = 0; t < k; t++) { idx[at + t] = t; val[at + t] = Math.fround(v[start + t] + bias[t]); }
-  for (let t = (k >> 1) - 1; t >= 0; t--) siftDown(idx, val, at, k, t, idx[at + t], val[at + t]);
-  let worst = val[at];
-  for (let j = k; j < n; j++) {
-    const x = Math.fround(v[start + j] + bias[j]);
-    if (x > worst) {
-      siftDown(idx, val, at, k, 0, j, x);
-      worst = val[at];
+/** Rows to look back on for the candidates' threshold. */
+const RECENT = 16;
+
+/** Each row's k largest of n values (of equal values the lower positions), row after row, in one pass a row: the
+ *  values above the smallest k-th largest of the last 16 rows are the candidates, and a min-heap of the k best so
+ *  far (worst at the root) runs over them in position order, a later value entering only when it is larger. When
+ *  fewer than k values beat that threshold, the whole row is the candidate list. */
+export class TopKSelector {
+  private readonly cand: Int32Array;
+  private readonly recent = new Float64Array(RECENT).fill(-Infinity);
+  private rows = 0;
+
+  constructor(readonly n: number, readonly k: number) {
+    checkK(k, n);
+    this.cand = new Int32Array(n);
+  }
+
+  /** v[start .. start + n)'s k largest: their positions (0 .. n − 1) into idx[at .. at + k) and their values into
+   *  val[at .. at + k), in no particular order. */
+  select(v: Float32Array, start: number, idx: Int32Array, val: Float32Array, at: number): void {
+    const { n, k, cand } = this;
+    let tau = Infinity;
+    for (let r = 0; r < RECENT; r++) tau = Math.min(tau, this.recent[r]);
+    let c = 0;
+    for (let j = 0; j < n; j++) if (v[start + j] > tau) cand[c++] = j;
+    if (c < k) for (c = 0; c < n; c++) cand[c] = c;
+    for (let t = 0; t < k; t++) { const j = cand[t]; idx[at + t] = j; val[at + t] = v[start + j]; }
+    for (let t = (k >> 1) - 1; t >= 0; t--) siftDown(idx, val, at, k, t, idx[at + t], val[at + t]);
+    let worst = val[at];
+    for (let t = k; t < c; t++) {
+      const j = cand[t], x = v[start + j];
+      if (x > worst) {
+        siftDown(idx, val, at, k, 0, j, x);
+        worst = val[at];
+      }
     }
+    this.recent[this.rows++ % RECENT] = worst;
   }
 }
 
