@@ -1,6 +1,6 @@
 // Plain row-major GEMMs on Float32Arrays through the kernel backend (native when built), with transposes as
-// strides, and the bias add after one: the SAE trainer's forward and backward write into buffers it reuses from step
-// to step.
+// strides, and the few elementwise passes around them that the backend runs as well (bias adds, ReLU): the SAE
+// trainer's forward and backward write into buffers it reuses from step to step.
 import { getBackend } from "../../backend/index.js";
 
 const ZERO = new Float64Array([0]);
@@ -27,8 +27,13 @@ export function gemm(out: Float32Array, a: Mat, b: Mat): void {
   });
 }
 
-/** out [rows, cols] += bias [cols] on every row (the backend's broadcast add, in place). */
-export function addRowBias(out: Float32Array, rows: number, cols: number, bias: Float32Array): void {
+/** out [rows, cols] = a [rows, cols] op v [cols] on every row (the backend's broadcast op; out may be a). */
+export function rowBroadcast(op: "add" | "sub", out: Float32Array, a: Float32Array, rows: number, cols: number, v: Float32Array): void {
   const shape = [rows, cols];
-  getBackend().binary("add", { data: out, offset: 0, shape, strides: [cols, 1] }, { data: bias, offset: 0, shape, strides: [0, 1] }, out);
+  getBackend().binary(op, { data: a, offset: 0, shape, strides: [cols, 1] }, { data: v, offset: 0, shape, strides: [0, 1] }, out);
+}
+
+/** out = max(a, 0) over a's first n values (the backend's ReLU). */
+export function relu(out: Float32Array, a: Float32Array, n: number): void {
+  getBackend().unary("relu", { data: a, offset: 0, shape: [n], strides: [1] }, out);
 }

@@ -8,7 +8,7 @@
 //   loss = mean_b Σ_d (xhat − x)² + λ · mean_b Σ_j f_j ‖W_dec[j]‖   (SAELens's standard; TopK: MSE only)
 import { TlensError } from "../../errors.js";
 import { AuxKStep, type AuxKLoss } from "./aux-k.js";
-import { addRowBias, gemm } from "./gemm.js";
+import { gemm, relu, rowBroadcast } from "./gemm.js";
 import { rowNorm, type SaeParams } from "./params.js";
 import { TopKCodes } from "./sparse-topk.js";
 
@@ -68,36 +68,33 @@ export class SaeStep {
    *  `grads`, adds each feature's firing count to `fired` [d_sae], and returns the batch's statistics. */
   run(x: Float32Array, sparsity: Sparsity, fired: Float64Array, aux?: AuxKLoss): StepStats {
     const { dIn, dSae, W_enc, W_dec, b_dec } = this.p;
-    const B = this.batch;
+    const B = this.batch, g = this.grads;
     if (x.length !== B * dIn) throw new TlensError(`SaeStep: expected a batch of ${B} × ${dIn} values, got ${x.length}`);
-    for (let b = 0; b < B; b++) for (let i = 0; i < dIn; i++) this.xc[b * dIn + i] = x[b * dIn + i] - b_dec[i];
+    rowBroadcast("sub", this.xc, x, B, dIn, b_dec);
     gemm(this.pre, { data: this.xc, rows: B, cols: dIn }, { data: W_enc, rows: dIn, cols: dSae });
-    addRowBias(this.pre, B, dSae, this.p.b_enc);
+    rowBroadcast("add", this.pre, this.pre, B, dSae, this.p.b_enc);
     for (let j = 0; j < dSae; j++) this.decNorm[j] = rowNorm(W_dec, j, dIn);
-    const l0 = this.activate(sparsity, fired);
+    // f = relu(pre), or for TopK relu of each row's k largest (others 0)
+    let l0 = 0;
+    if (sparsity.kind === "topk") {
+      if (this.codes?.k !== sparsity.k) this.codes = new TopKCodes(this.p, B, sparsity.k);
+      l0 = this.codes.select(this.pre, this.f, fired);
+    } else relu(this.f, this.pre, B * dSae);
     gemm(this.xhat, { data: this.f, rows: B, cols: dSae }, { data: W_dec, rows: dSae, cols: dIn });
     const stats = this.reconstructionGrad(x);
-    const l1 = this.featureGrad(sparsity);
+    // df = dL/df = dxhat · W_decᵀ, then masked to dL/dpre
+    gemm(this.df, { data: this.xhat, rows: B, cols: dIn }, { data: W_dec, rows: dSae, cols: dIn, t: true });
+    let l1: number;
+    if (sparsity.kind === "topk") l1 = this.codes!.mask(this.df, this.decNorm, g.b_enc);
+    else ({ l1, l0 } = this.l1FeatureGrad(sparsity.coefficient / B, fired));
     let auxLoss = 0;
     if (aux) {
       if (this.auxStep === null || this.auxStep.maxKAux < aux.kAux) this.auxStep = new AuxKStep(this.p, B, aux.kAux);
-      auxLoss = this.auxStep.backwardPre(aux, this.pre, this.xhat, this.df, this.grads.b_enc);
+      auxLoss = this.auxStep.backwardPre(aux, this.pre, this.xhat, this.df, g.b_enc);
     }
     this.parameterGrads(sparsity);
-    if (aux) this.auxStep!.backwardDecoder(this.grads.W_dec, this.grads.b_dec);
+    if (aux) this.auxStep!.backwardDecoder(g.W_dec, g.b_dec);
     return { ...stats, l1, l0, auxLoss };
-  }
-
-  /** f = relu(pre), or for TopK relu of each row's k largest (others 0). Returns the mean L0. */
-  private activate(sparsity: Sparsity, fired: Float64Array): number {
-    const { dSae } = this.p;
-    if (sparsity.kind === "topk") {
-      if (this.codes?.k !== sparsity.k) this.codes = new TopKCodes(this.p, this.batch, sparsity.k);
-      return this.codes.select(this.pre, this.f, fired);
-    }
-    let active = 0;
-    for (let b = 0; b < this.batch; b++) active += reluRow(this.pre, this.f, b * dSae, dSae, fired);
-    return active / this.batch;
   }
 
   /** The MSE's statistics; xhat becomes dL/dxhat = 2 (xhat − x) / batch, exampleLoss each example's error. */
@@ -122,30 +119,29 @@ export class SaeStep {
     return { mse: err / B, varianceExplained: total > 0 ? 1 - err / total : 0 };
   }
 
-  /** df = dL/dpre (masked by the active features), with b_enc's gradient Σ_b df and (L1) Σ_b f in fSum; returns
-   *  the mean weighted L1. */
-  private featureGrad(sparsity: Sparsity): number {
-    const { dIn, dSae, W_dec } = this.p;
+  /** L1: df = dL/dpre (masked by the active features, λ = coefficient / batch), with b_enc's gradient Σ_b df, Σ_b f
+   *  in fSum and the firing counts in `fired`; returns the mean weighted L1 and the mean L0. */
+  private l1FeatureGrad(lambda: number, fired: Float64Array): { l1: number; l0: number } {
+    const { dSae } = this.p;
     const B = this.batch, { f, df, decNorm, fSum } = this, gb = this.grads.b_enc;
-    gemm(df, { data: this.xhat, rows: B, cols: dIn }, { data: W_dec, rows: dSae, cols: dIn, t: true });
-    if (sparsity.kind === "topk") return this.codes!.mask(df, decNorm, gb);
-    const lambda = sparsity.coefficient / B;
     gb.fill(0);
     fSum.fill(0);
-    let l1 = 0;
+    let l1 = 0, active = 0;
     for (let b = 0; b < B; b++) {
       const row = b * dSae;
       for (let j = 0; j < dSae; j++) {
-        // branch-free: v = 0 for an inactive feature, whose df is zeroed by the mask
-        const v = f[row + j], n = decNorm[j];
-        const g = v > 0 ? df[row + j] + lambda * n : 0;
+        // v = 0 for an inactive feature, whose df the mask zeroes
+        const v = f[row + j], n = decNorm[j], on = v > 0 ? 1 : 0;
+        const g = on ? df[row + j] + lambda * n : 0;
         l1 += v * n;
         df[row + j] = g;
         gb[j] += g;
         fSum[j] += v;
+        fired[j] += on;
+        active += on;
       }
     }
-    return l1 / B;
+    return { l1: l1 / B, l0: active / B };
   }
 
   /** Gradients of W_enc, b_enc, W_dec and b_dec from dxhat (in xhat) and dpre (in df). */
@@ -170,17 +166,4 @@ export class SaeStep {
       for (let i = 0; i < dIn; i++) g.W_dec[j * dIn + i] += c * W_dec[j * dIn + i];
     }
   }
-}
-
-/** One row of the ReLU: f = max(pre, 0), fired counts; returns the row's L0. */
-function reluRow(pre: Float32Array, f: Float32Array, row: number, n: number, fired: Float64Array): number {
-  let active = 0;
-  for (let j = 0; j < n; j++) {
-    const v = pre[row + j];
-    const on = v > 0 ? 1 : 0;
-    f[row + j] = v * on;
-    fired[j] += on;
-    active += on;
-  }
-  return active;
 }
