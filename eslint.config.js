@@ -15,6 +15,16 @@ const layerZones = layers.slice(0, -1).map((group, i) => ({
   message: `layers.json: ${group.join("/")} sits below ${layers.slice(i + 1).flat().join(", ")}; imports go down only (docs/architecture.md)`,
 }));
 
+const TLENS_ERROR = "a TlensError subclass of the layer (src/errors.ts: BackendError, LoadError, ...)";
+const BUILTIN_ERRORS = ["NewExpression", "CallExpression"].map((node) => ({
+  selector: `${node}[callee.name=/^(Error|TypeError|RangeError)$/]`,
+  message: `throw ${TLENS_ERROR}, not a built-in Error`,
+}));
+const ERROR_SUBCLASS = {
+  selector: "ClassDeclaration[superClass.name=/^(Error|TypeError|RangeError)$/]",
+  message: `extend ${TLENS_ERROR}, not a built-in Error`,
+};
+
 export default tseslint.config(
   { ignores: ["dist/**", "build/**", "node_modules/**", "docs/api/**", "coverage/**", "native/**"] },
   {
@@ -34,6 +44,15 @@ export default tseslint.config(
       "max-lines-per-function": ["warn", { max: 80, skipBlankLines: true, skipComments: true }],
     },
   },
+  // every error src/ throws is a TlensError subclass (src/errors.ts, docs/architecture.md "Errors"): no built-in
+  // Error, TypeError or RangeError, and no class of its own straight on Error — except the lab page's
+  // (src/lab/app/errors.ts: its modules are served alone and cannot import src/errors.ts)
+  {
+    files: ["src/**/*.ts"],
+    ignores: ["src/errors.ts"],
+    rules: { "no-restricted-syntax": ["error", ...BUILTIN_ERRORS, ERROR_SUBCLASS] },
+  },
+  { files: ["src/lab/app/**/*.ts"], rules: { "no-restricted-syntax": ["error", ...BUILTIN_ERRORS] } },
   // tests and benches read whole scenarios top to bottom; the size limits are for the library
   { files: ["test/**/*.ts", "bench/**/*.ts", "examples/**/*.ts"], rules: { "max-lines": "off", "max-lines-per-function": "off" } },
 );

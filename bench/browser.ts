@@ -22,15 +22,15 @@ async function measure(session: BrowserSession, backends: ("wasm" | "js")[], nod
   const { threads } = await page.evaluate(() => (window as unknown as { tlens: TlensModule }).tlens.initBackend());
   const call = <K extends keyof typeof BenchPage>(fn: K, ...fnArgs: Parameters<(typeof BenchPage)[K]>): Promise<Awaited<ReturnType<(typeof BenchPage)[K]>>> =>
     page.evaluate(({ fn, fnArgs }) => {
-      const mod = (window as unknown as Record<string, Record<string, (...a: unknown[]) => unknown>>)["bench-page"];
-      return mod[fn](...fnArgs);
+      const mod = (window as unknown as Record<string, Record<string, (...a: unknown[]) => unknown>>)["bench-page"]!;
+      return mod[fn]!(...fnArgs);
     }, { fn, fnArgs: fnArgs as unknown[] }) as Promise<Awaited<ReturnType<(typeof BenchPage)[K]>>>;
   const toyIoiUrl = `${session.url}/models/toy-ioi/`;
   const err: Record<string, number> = {};
   for (const backend of backends) {
     const got = await call("toyIoiLogits", PROMPT, backend, toyIoiUrl);
-    err[label(backend)] = got.reduce((m, v, i) => Math.max(m, Math.abs(v - nodeLogits[i])), 0);
-    console.log(`toy-ioi logits, page (${label(backend)}) vs Node: max |diff| ${err[label(backend)].toExponential(2)}`);
+    err[label(backend)] = got.reduce((m, v, i) => Math.max(m, Math.abs(v - nodeLogits[i]!)), 0);
+    console.log(`toy-ioi logits, page (${label(backend)}) vs Node: max |diff| ${err[label(backend)]!.toExponential(2)}`);
   }
   const times: Record<string, Record<string, Record<string, number>>> = {};
   for (const which of MODELS) {
@@ -83,20 +83,20 @@ export async function main(args: string[]): Promise<void> {
     const byKernels = { ...plain.times[which], ...isolated.times[which] };
     const key = which.replace(/-/g, "_");
     for (const [kernels, byShape] of Object.entries(byKernels)) {
-      for (const shape of SHAPES) result[`${key}_${shape}_${kernels}_ms`] = Number(byShape[shape].toFixed(2));
+      for (const shape of SHAPES) result[`${key}_${shape}_${kernels}_ms`] = Number(byShape[shape]!.toFixed(2));
     }
     for (const shape of SHAPES) {
-      result[`${key}_${shape}_native_ms`] = Number(native[which][shape].toFixed(2));
-      const threads = byKernels.wasm[shape] / byKernels.wasm_mt[shape];
+      result[`${key}_${shape}_native_ms`] = Number(native[which]![shape]!.toFixed(2));
+      const threads = byKernels.wasm![shape]! / byKernels.wasm_mt![shape]!;
       result[`${key}_${shape}_wasm_mt_speedup_vs_wasm`] = Number(threads.toFixed(3));
       console.log(`${which} ${shape}: wasm_mt is ${threads.toFixed(2)}x the speed of wasm (1 thread)`);
     }
     for (const kernels of ["wasm", "wasm_mt"]) {
       for (const shape of SHAPES) {
-        const vsNative = byKernels[kernels][shape] / native[which][shape];
+        const vsNative = byKernels[kernels]![shape]! / native[which]![shape]!;
         result[`${key}_${shape}_${kernels}_vs_native`] = Number(vsNative.toFixed(3));
         console.log(`${which} ${shape}: ${kernels} takes ${vsNative.toFixed(2)}x the native time`);
-        const speedup = byKernels.js[shape] / byKernels[kernels][shape];
+        const speedup = byKernels.js![shape]! / byKernels[kernels]![shape]!;
         result[`${key}_${shape}_${kernels}_speedup_vs_js`] = Number(speedup.toFixed(3));
         console.log(`${which} ${shape}: ${kernels} is ${speedup.toFixed(2)}x the speed of js`);
       }

@@ -12,5 +12,5 @@ export async function medianMs(run: () => Promise<unknown>, minReps: number, min
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return times[Math.floor(times.length / 2)]!;
 }

@@ -29,7 +29,7 @@ export async function medianMs(reps: number, fn: () => Promise<unknown>): Promis
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return times[Math.floor(times.length / 2)]!;
 }
 
 function numThreads(): number {
@@ -99,17 +99,17 @@ async function ortColumn(model: HookedTransformer, reps: number, cases: Record<s
   for (const [name, tokens] of Object.entries(cases)) {
     out[`ort_full_${name}_ms`] = await medianMs(tokens.shape[0] === 100 ? reps : Math.max(reps, 10), () => runner.run(tokens));
   }
-  const ref = (await model.forward(cases["8x21"])).contiguous().dataSync();
-  out.ort_max_abs_logit_diff = maxAbsDiff(await runner.run(cases["8x21"]), ref);
+  const ref = (await model.forward(cases["8x21"]!)).contiguous().dataSync();
+  out.ort_max_abs_logit_diff = maxAbsDiff(await runner.run(cases["8x21"]!), ref);
   return out;
 }
 
 function ortResult(tlens: Record<string, number>, ort: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = { ...ort };
-  console.log(`\nonnxruntime-node ${ortVersion()} (2 threads), same weights; max |logit diff| ${ort.ort_max_abs_logit_diff.toExponential(2)}`);
+  console.log(`\nonnxruntime-node ${ortVersion()} (2 threads), same weights; max |logit diff| ${ort.ort_max_abs_logit_diff!.toExponential(2)}`);
   console.log(`${"case".padEnd(22)}${"tlens ms".padStart(12)}${"ort ms".padStart(12)}${"ratio".padStart(9)}`);
   for (const name of ["1x21", "8x21", "100x21"]) {
-    const t = tlens[`full_${name}_ms`], o = ort[`ort_full_${name}_ms`];
+    const t = tlens[`full_${name}_ms`]!, o = ort[`ort_full_${name}_ms`]!;
     out[`ort_full_${name}_ratio`] = t / o;
     console.log(`${`full_${name}`.padEnd(22)}${t.toFixed(1).padStart(12)}${o.toFixed(1).padStart(12)}${(t / o).toFixed(3).padStart(9)}`);
   }

@@ -157,14 +157,14 @@ function randomFill(x: Float32Array, seed: number): void {
 function parseArgs(args: string[]) {
   const opt = { rounds: 4, seconds: 0.4, numpy: true, shapes: DEFAULT_SHAPES };
   for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const val = () => (a.includes("=") ? a.slice(a.indexOf("=") + 1) : args[++i]);
+    const a = args[i]!;
+    const val = () => (a.includes("=") ? a.slice(a.indexOf("=") + 1) : args[++i] ?? "");
     if (a.startsWith("--rounds")) opt.rounds = Math.max(1, Number(val()));
     else if (a.startsWith("--seconds")) opt.seconds = Number(val());
     else if (a === "--no-numpy") opt.numpy = false;
     else if (a.startsWith("--shapes")) {
       opt.shapes = val().split(";").map((t) => {
-        const [m, k, n] = t.split(",").map(Number);
+        const [m, k, n] = t.split(",").map(Number) as [number, number, number];
         return { m, k, n };
       });
     }

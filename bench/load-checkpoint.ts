@@ -72,7 +72,7 @@ export function writeCheckpoint(dir: string, s: CheckpointShape, shardBytes = 1 
   for (const t of checkpointTensors(s)) {
     const bytes = 2 * t[1].reduce((a, b) => a * b, 1);
     if (size > 0 && size + bytes > shardBytes) { shards.push([]); size = 0; }
-    shards[shards.length - 1].push(t);
+    shards[shards.length - 1]!.push(t);
     size += bytes;
   }
   const weightMap: Record<string, string> = {};

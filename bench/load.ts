@@ -25,10 +25,10 @@ async function child(dir: string): Promise<void> {
 
 export async function main(args: string[]): Promise<void> {
   const childAt = args.indexOf("--child");
-  if (childAt >= 0) return child(args[childAt + 1]);
+  if (childAt >= 0) return child(args[childAt + 1]!);
   const shape = args.includes("--small") ? SMALL : args.includes("--medium") ? MEDIUM : ONE_B;
   const dirAt = args.indexOf("--dir");
-  const dir = dirAt >= 0 ? args[dirAt + 1] : mkdtempSync(join(tmpdir(), "tlens-load-bench-"));
+  const dir = dirAt >= 0 ? args[dirAt + 1]! : mkdtempSync(join(tmpdir(), "tlens-load-bench-"));
   const params = countParams(shape);
   console.log(`writing a random ${(params / 1e9).toFixed(3)}B-parameter BF16 checkpoint to ${dir}`);
   writeCheckpoint(dir, shape);

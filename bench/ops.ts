@@ -23,7 +23,7 @@ function rand(n: number, scale = 3): Float32Array {
 function contig(data: Float32Array, shape: readonly number[]): View<Float32Array> {
   const strides = new Array<number>(shape.length);
   let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) { strides[d] = s; s *= shape[d]; }
+  for (let d = shape.length - 1; d >= 0; d--) { strides[d] = s; s *= shape[d]!; }
   return { data, offset: 0, shape, strides };
 }
 
@@ -126,7 +126,7 @@ export async function main(args: string[]): Promise<void> {
   // the same kernels on one thread, in a child process
   let single: Record<string, number> = {};
   if (addon.numThreads() > 1) {
-    const res = spawnSync(process.execPath, [...process.execArgv, process.argv[1], "ops", "--child"], {
+    const res = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, "ops", "--child"], {
       env: { ...process.env, TLENS_NUM_THREADS: "1" }, encoding: "utf8", timeout: 300_000,
     });
     const line = (res.stdout ?? "").split("\n").find((l) => l.startsWith("RESULT "));

@@ -19,7 +19,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 async function medianMs(reps: number, fn: () => Promise<unknown>): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < reps; i++) times.push((await timed(fn))[1]);
-  return times.sort((a, b) => a - b)[Math.floor(reps / 2)];
+  return times.sort((a, b) => a - b)[Math.floor(reps / 2)]!;
 }
 
 export async function main(args: string[]): Promise<void> {
@@ -32,7 +32,7 @@ export async function main(args: string[]): Promise<void> {
   const wrong = randint(0, GPT2_SMALL_SHAPE.dVocab, [8]).dataSync();
   const metric = (logits: Tensor): number => {
     let s = 0;
-    for (let b = 0; b < 8; b++) s += logits.get(b, -1, answers[b]).item() - logits.get(b, -1, wrong[b]).item();
+    for (let b = 0; b < 8; b++) s += logits.get(b, -1, answers[b]!).item() - logits.get(b, -1, wrong[b]!).item();
     return s / 8;
   };
   const [, cleanCache] = await model.runWithCache(clean);

@@ -77,7 +77,7 @@ export function buildInductionModel(opts: InductionModelOptions = {}): HookedTra
 /** ARENA's logit_attribution: the direct logit contribution of the direct path and of every head of layers 0 and 1
  *  to the correct next token, [seq - 1, 1 + 2·n_heads]. embed [seq, d_model], results [seq, head, d_model]. */
 export function logitAttribution(embed: Tensor, l1Results: Tensor, l2Results: Tensor, W_U: Tensor, tokens: Tensor): Tensor {
-  const seq = tokens.shape[0];
+  const seq = tokens.shape[0]!;
   const correct = W_U.get(":", tokens.narrow(0, 1, seq - 1)); // [d_model, seq - 1]
   const direct = einsum("emb seq, seq emb -> seq", correct, embed.narrow(0, 0, seq - 1));
   const l1 = einsum("emb seq, seq nhead emb -> seq nhead", correct, l1Results.narrow(0, 0, seq - 1));
@@ -109,10 +109,10 @@ export async function runExercises(model: HookedTransformer, seqLen = 20): Promi
   const inductionScores = inductionScoreFromCache(cache, seqLen);
   const seq = tokens.get(0);
   const logitAttr = logitAttribution(cache.get("embed"), cache.get("result", 0), cache.get("result", 1), model.W_U, seq);
-  const n = seq.shape[0];
+  const n = seq.shape[0]!;
   const idx = Array.from({ length: n - 1 }, (_, i) => i);
   const next = Array.from(seq.narrow(0, 1, n - 1).dataSync(), Number);
-  const correctLogits = Tensor.fromTypedArray(Float32Array.from(idx.map((i) => logits.get(0, i, next[i]).item())), [n - 1]);
+  const correctLogits = Tensor.fromTypedArray(Float32Array.from(idx.map((i) => logits.get(0, i, next[i]!).item())), [n - 1]);
   return { current, previous, first, inductionScores, logitAttr, correctLogits, tokens, cache };
 }
 
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
   console.log("Heads attending to previous token = ", r.previous.join(", "));
   console.log("Heads attending to first token    = ", r.first.join(", "));
   console.log("Induction scores [layer, head]:", JSON.stringify(r.inductionScores.toArray()));
-  const seqLen = r.tokens.shape[1] / 2;
+  const seqLen = r.tokens.shape[1]! / 2;
   const second = r.logitAttr.narrow(0, seqLen, seqLen - 1).mean(0); // second-half predictions
   console.log("Mean logit attribution on the repeated half [direct, 0.0, 0.1, 1.0, 1.1]:",
     Array.from(second.dataSync(), (v) => Number(v.toFixed(3))).join(", "));

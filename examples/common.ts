@@ -5,11 +5,11 @@ import { HookedTransformer, type Tensor } from "../src/index.js";
 export function parseArgs(argv: readonly string[] = process.argv.slice(2)): Map<string, string> {
   const out = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
+    const a = argv[i]!;
     if (!a.startsWith("--")) continue;
     const eq = a.indexOf("=");
     if (eq > 0) out.set(a.slice(2, eq), a.slice(eq + 1));
-    else if (i + 1 < argv.length && !argv[i + 1].startsWith("--")) out.set(a.slice(2), argv[++i]);
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith("--")) out.set(a.slice(2), argv[++i]!);
     else out.set(a.slice(2), "true");
   }
   return out;
@@ -44,7 +44,7 @@ export const fmt = (v: number, d = 4): string => (Object.is(v, -0) ? 0 : v).toFi
 export function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[], title?: string, decimals = 4): string {
   const cells = rows.map((r) => r.map((c) => (typeof c === "number" ? fmt(c, decimals) : c)));
   const w = headers.map((h, j) => Math.max(h.length, ...cells.map((r) => (r[j] ?? "").length)));
-  const line = (r: readonly string[]): string => r.map((c, j) => (j === 0 ? c.padEnd(w[j]) : c.padStart(w[j]))).join("  ").trimEnd();
+  const line = (r: readonly string[]): string => r.map((c, j) => (j === 0 ? c.padEnd(w[j]!) : c.padStart(w[j]!))).join("  ").trimEnd();
   const sep = w.map((n) => "-".repeat(n)).join("  ");
   return [...(title ? [title] : []), line(headers), sep, ...cells.map(line)].join("\n");
 }
@@ -52,12 +52,12 @@ export function table(headers: readonly string[], rows: readonly (readonly (stri
 /** A [rows, cols] tensor as a table with row labels and column labels. */
 export function matrixTable(t: Tensor, rowLabels: readonly string[], colLabels: readonly string[], title?: string, decimals = 4, corner = ""): string {
   const a = t.toArray() as number[][];
-  return table([corner, ...colLabels], a.map((r, i) => [rowLabels[i], ...r]), title, decimals);
+  return table([corner, ...colLabels], a.map((r, i) => [rowLabels[i]!, ...r]), title, decimals);
 }
 
 /** [layer, head] → "layer\head" table. */
 export function layerHeadTable(t: Tensor, title: string, decimals = 4): string {
-  const [L, H] = t.shape;
+  const [L, H] = t.shape as [number, number];
   return matrixTable(t, Array.from({ length: L }, (_, l) => `L${l}`), Array.from({ length: H }, (_, h) => `H${h}`), title, decimals, "layer");
 }
 

@@ -44,10 +44,10 @@ async function ioiRun(model: HookedTransformer, N: number, seed: number, layer: 
 
 function summarise(values: Tensor): number[] {
   const a = Array.from(values.dataSync(), Number).sort((x, y) => x - y);
-  const q = (p: number): number => a[Math.min(a.length - 1, Math.floor(p * (a.length - 1) + 0.5))];
+  const q = (p: number): number => a[Math.min(a.length - 1, Math.floor(p * (a.length - 1) + 0.5))]!;
   const mean = a.reduce((s, v) => s + v, 0) / a.length;
   const std = Math.sqrt(a.reduce((s, v) => s + (v - mean) ** 2, 0) / a.length);
-  return [mean, std, a[0], q(0.25), q(0.5), q(0.75), a[a.length - 1]];
+  return [mean, std, a[0]!, q(0.25), q(0.5), q(0.75), a[a.length - 1]!];
 }
 
 function histogramTable(samples: Map<string, Tensor[]>, title: string): string {
@@ -73,7 +73,7 @@ function push(m: Map<string, Tensor[]>, k: string, t: Tensor): void {
 export function gridTable(d: AttnScoreDecomposition, fi: number, gi: number, nHeads: number, title: string): string {
   const g = d.grid.get(fi, gi).toArray() as number[][];
   const bias = d.decomposeBy === "keys" ? "b_K" : "b_Q";
-  const head0 = `W_E ${fmt(g[0][0])}   W_pos ${fmt(g[0][1])}   ${bias} ${fmt(g[0][2])}   b_O ${fmt(g[0][3])}`;
+  const head0 = `W_E ${fmt(g[0]![0]!)}   W_pos ${fmt(g[0]![1]!)}   ${bias} ${fmt(g[0]![2]!)}   b_O ${fmt(g[0]![3]!)}`;
   const cols = [...Array.from({ length: nHeads }, (_, h) => `H${h}`), "MLP"];
   return `${table(["layer", ...cols], g.slice(1).map((r, l) => [`L${l}`, ...r.slice(0, nHeads + 1)]), title)}\n${head0}`;
 }
@@ -117,27 +117,27 @@ export async function runCopySuppression(model: HookedTransformer, o: CopySuppre
       cache.get(name).get(rows, Tensor.fromTypedArray(Int32Array.from(pos), [n]));
     const q = attnScoresForQuerySideVectors(model, cache, {
       head, dataset: ds, vectors: {
-        "unchanged (resid_pre at END)": at(`blocks.${L}.hook_resid_pre`, ds.wordIdx.end),
+        "unchanged (resid_pre at END)": at(`blocks.${L}.hook_resid_pre`, ds.wordIdx.end!),
         "W_U[IO]": WU.get(io),
         "W_U[S]": WU.get(s),
-        [`NMH ${nmh[0]}.${nmh[1]} output`]: headResultsAt(model, cache, nmh[0], ds.wordIdx.end).get(":", nmh[1]),
+        [`NMH ${nmh[0]}.${nmh[1]} output`]: headResultsAt(model, cache, nmh[0], ds.wordIdx.end!).get(":", nmh[1]),
       },
     });
     for (const [k, v] of Object.entries(q)) { push(qScores, k, v.scores); push(qProbs, k, v.probs!); }
     const ee = await getEffectiveEmbedding(model, { tokens: [...ds.ioTokenIDs, ...ds.sTokenIDs] });
     const half = (t: Tensor, i: number): Tensor => t.narrow(0, i * n, n);
     const keyVecs = {
-      "unchanged (resid_pre at IO)": [at(`blocks.${L}.hook_resid_pre`, ds.wordIdx.IO), at(`blocks.${L}.hook_resid_pre`, ds.wordIdx.S1)],
+      "unchanged (resid_pre at IO)": [at(`blocks.${L}.hook_resid_pre`, ds.wordIdx.IO!), at(`blocks.${L}.hook_resid_pre`, ds.wordIdx.S1!)],
       "W_E[IO]": [half(ee.W_E, 0), half(ee.W_E, 1)],
       "W_EE[IO] (incl. MLP0)": [half(ee.W_EE, 0), half(ee.W_EE, 1)],
       "W_EE_subE[IO] (MLP0 only)": [half(ee.W_EE_subE, 0), half(ee.W_EE_subE, 1)],
-      "MLP0 output at IO": [at("blocks.0.hook_mlp_out", ds.wordIdx.IO), at("blocks.0.hook_mlp_out", ds.wordIdx.S1)],
+      "MLP0 output at IO": [at("blocks.0.hook_mlp_out", ds.wordIdx.IO!), at("blocks.0.hook_mlp_out", ds.wordIdx.S1!)],
     };
-    const k = attnScoresForKeySideVectors(model, cache, { head, dataset: ds, vectors: Object.fromEntries(Object.entries(keyVecs).map(([kk, v]) => [kk, v[0]])) });
+    const k = attnScoresForKeySideVectors(model, cache, { head, dataset: ds, vectors: Object.fromEntries(Object.entries(keyVecs).map(([kk, v]) => [kk, v[0]!])) });
     for (const [kk, v] of Object.entries(k)) { push(kScores, kk, v.scores); push(kProbs, kk, v.probs!); }
     const ks = attnScoresForKeySideVectors(model, cache, {
       head, dataset: ds, subtractS1AttnScores: true,
-      vectors: Object.fromEntries(Object.entries(keyVecs).map(([kk, v]) => [kk, { vector: v[0], baseline: v[1] }])),
+      vectors: Object.fromEntries(Object.entries(keyVecs).map(([kk, v]) => [kk, { vector: v[0]!, baseline: v[1]! }])),
     });
     for (const [kk, v] of Object.entries(ks)) push(kScoresSub, kk, v.scores);
   }
@@ -149,7 +149,7 @@ export async function runCopySuppression(model: HookedTransformer, o: CopySuppre
 
   // ---- the W_U[IO] component of the name mover's output ----
   const { ds: ds80, cache: c80 } = await ioiRun(model, 80, 42, nmh[0] + 1 > L ? nmh[0] : L);
-  const result = headResultsAt(model, c80, nmh[0], ds80.wordIdx.end).get(":", nmh[1]); // [80, d_model]
+  const result = headResultsAt(model, c80, nmh[0], ds80.wordIdx.end!).get(":", nmh[1]); // [80, d_model]
   const resultNormalized = result.div(result.norm(-1, true));
   const ioDir = WU.get(Tensor.fromTypedArray(Int32Array.from(ds80.ioTokenIDs), [80]));
   const p = project(resultNormalized, ioDir);
@@ -196,10 +196,10 @@ export async function runCopySuppression(model: HookedTransformer, o: CopySuppre
   })));
   for (const name of ["decompose_k", "decompose_k_sub_S1", "decompose_q", "decompose_q_sub_S1", "decompose_k_replace_q_sub_S1"]) {
     log("");
-    log(gridTable(D[name], 0, 0, nH, `${name}: decomposed by ${D[name].decomposeBy}${name.includes("sub_S1") ? ", baseline END -> S1 subtracted" : ""}`));
+    log(gridTable(D[name]!, 0, 0, nH, `${name}: decomposed by ${D[name]!.decomposeBy}${name.includes("sub_S1") ? ", baseline END -> S1 subtracted" : ""}`));
   }
   for (const name of ["split_qk_decompose_k_sub_S1", "split_qk_decompose_q_sub_S1"]) {
-    const d = D[name];
+    const d = D[name]!;
     for (let fi = 0; fi < d.fixedFacets.length; fi++) {
       for (let gi = 0; gi < d.decomposedFacets.length; gi++) {
         log("");
@@ -208,10 +208,10 @@ export async function runCopySuppression(model: HookedTransformer, o: CopySuppre
     }
   }
   // the four facet sums of the key-side split (q ∥/⟂ W_U[IO] × k ∥/⟂ MLP0)
-  const splitK = D.split_qk_decompose_k_sub_S1;
+  const splitK = D.split_qk_decompose_k_sub_S1!;
   const facetSums = splitK.mean.sum(-1).toArray() as number[][]; // [F, G]
   log("");
-  log(table(["", "k ∥ MLP0", "k ⟂ MLP0"], [["q ∥ W_U[IO]", ...facetSums[0]], ["q ⟂ W_U[IO]", ...facetSums[1]]],
+  log(table(["", "k ∥ MLP0", "k ⟂ MLP0"], [["q ∥ W_U[IO]", ...facetSums[0]!], ["q ⟂ W_U[IO]", ...facetSums[1]!]],
     "Decompose on key-side, split by q ∥/⟂ W_U[IO] and k ∥/⟂ MLP0 (Attn(END->IO) − Attn(END->S1), summed over components)"));
   // the notebook's pct_explained: the MLP0 component (last key-side component of layer 0) in the both-parallel facet
   const mlp0 = splitK.labels.indexOf("MLP0");
@@ -224,8 +224,8 @@ export async function runCopySuppression(model: HookedTransformer, o: CopySuppre
     const m = full.mean.get(i);
     const a = m.toArray() as number[][];
     let best = [0, 0];
-    for (let qi = 0; qi < a.length; qi++) for (let ki = 0; ki < a.length; ki++) if (Math.abs(a[qi][ki]) > Math.abs(a[best[0]][best[1]])) best = [qi, ki];
-    return [f, m.sum().item(), `q ${full.labels[best[0]]} · k ${full.labels[best[1]]}`, a[best[0]][best[1]]];
+    for (let qi = 0; qi < a.length; qi++) for (let ki = 0; ki < a.length; ki++) if (Math.abs(a[qi]![ki]!) > Math.abs(a[best[0]!]![best[1]!]!)) best = [qi, ki];
+    return [f, m.sum().item(), `q ${full.labels[best[0]!]} · k ${full.labels[best[1]!]}`, a[best[0]!]![best[1]!]!];
   }), `decompose_attn_scores_full (query × key components, S1 subtracted): Σ = ${fmt(full.total.mean().item())}, actual ${full.actual ? fmt(full.actual.mean().item()) : "—"}`));
   return { head, nmh, decompositions: D, ioComponentNorm, ioPerpComponentNorm, pctExplainedByParallel: pctExplained };
 }

@@ -46,8 +46,8 @@ export async function runIntro(model: HookedTransformer, o: { coeffs?: number[];
   const loss = (await model.forward(text, { returnType: "loss" })).item();
   log(`Model loss: ${fmt(loss)}`);
   const logits = await model.forward(text);
-  const prediction = logits.argmax(-1).get(0).narrow(0, 0, logits.shape[1] - 1);
-  const trueTokens = model.toTokens(text).get(0).narrow(0, 1, logits.shape[1] - 1);
+  const prediction = logits.argmax(-1).get(0).narrow(0, 0, logits.shape[1]! - 1);
+  const trueTokens = model.toTokens(text).get(0).narrow(0, 1, logits.shape[1]! - 1);
   const pred = Array.from(prediction.dataSync(), Number);
   const truth = Array.from(trueTokens.dataSync(), Number);
   const correctToks = pred.filter((p, i) => p === truth[i]);
@@ -68,7 +68,7 @@ export async function runIntro(model: HookedTransformer, o: { coeffs?: number[];
   log(`cache: ${cache.size} activations; cache["pattern", 0]: [${patternFromCache.shape.join(", ")}]`);
   const q = cache.get("q", 0); // [pos, head, d_head]
   const k = cache.get("k", 0);
-  const seq = q.shape[0];
+  const seq = q.shape[0]!;
   const scores = einsum("posn_Q nheads d_head, posn_K nheads d_head -> nheads posn_Q posn_K", q, k).div(Math.sqrt(cfg.dHead));
   const mask = Tensor.fromTypedArray(Float32Array.from({ length: seq * seq }, (_, i) => (i % seq > Math.floor(i / seq) ? -1e30 : 0)), [seq, seq]);
   const patternFromQK = scores.add(mask).softmax(-1);
@@ -111,7 +111,7 @@ export async function runIntro(model: HookedTransformer, o: { coeffs?: number[];
   const bias = dla.unembedBias ? dla.unembedBias.item() : 0;
   const dlaSum = attrs.reduce((a, b) => a + b, 0) + bias;
   log("");
-  log(table(["component", "logit diff"], [...dla.labels.map((l, i) => [l, attrs[i]]), ["b_U", bias], ["sum", dlaSum], ["model's logit diff", logitDiff]],
+  log(table(["component", "logit diff"], [...dla.labels.map((l, i) => [l, attrs[i]!]), ["b_U", bias], ["sum", dlaSum], ["model's logit diff", logitDiff]],
     `Direct logit attribution to logit(" Mary") − logit(" John") at the last position of ${JSON.stringify(IOI_PROMPT)}`));
 
   // ---- §4 activation addition ----

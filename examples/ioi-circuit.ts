@@ -99,13 +99,13 @@ function printPipeline(r: IoiResults, log: Log): void {
   log(`Average logit diff (XYZ-flipped dataset, the clean IO − S): ${fmt(ld.flipped)}`);
   log(`logit diff > 0 on ${fmt(ld.cleanAccuracy * 100, 1)}% of the clean prompts`);
   log("");
-  log(table(["Prompt", "Logit Difference"], r.dataset.sentences.slice(0, 5).map((p, i) => [p, ld.cleanPerPrompt[i]]), "Logit differences", 3));
+  log(table(["Prompt", "Logit Difference"], r.dataset.sentences.slice(0, 5).map((p, i) => [p, ld.cleanPerPrompt[i]!]), "Logit differences", 3));
   log("");
-  log(table(["component", "logit lens"], r.logitLens.labels.map((l, i) => [l, r.logitLens.logitDiff[i]]), "Logit Difference From Accumulated Residual Stream"));
+  log(table(["component", "logit lens"], r.logitLens.labels.map((l, i) => [l, r.logitLens.logitDiff[i]!]), "Logit Difference From Accumulated Residual Stream"));
   const { perHead, rest, unembedBias, logitDiff } = r.dlaHeads;
   const layers = r.dlaLayers;
   log("");
-  log(table(["component", "logit diff"], [...layers.labels.map((l, i) => [l, layers.values[i]]), ["b_U", unembedBias],
+  log(table(["component", "logit diff"], [...layers.labels.map((l, i) => [l, layers.values[i]!]), ["b_U", unembedBias],
     ["total", layers.values.reduce((a, b) => a + b, 0) + unembedBias]], "Logit Difference From Each Layer"));
   log("");
   log(layerHeadTable(perHead, "Logit Difference From Each Head (direct, at end)"));
@@ -162,7 +162,7 @@ async function printBackupAndCopy(model: HookedTransformer, ds: IOIDataset, r: I
     log(layerHeadTable(await detectHead(model, rep, kind), `${kind} scores (detectHead on 4 × [BOS] + r + r, |r| = 20)`, 3));
   }
   const bnm = await backupNameMoverAnalysis(model, ds);
-  const [tl, th] = bnm.ablated[0];
+  const [tl, th] = bnm.ablated[0]!;
   log("");
   log(`Top Name Mover to ablate: L${tl}H${th}`);
   log(`Original logit diff: ${fmt(bnm.clean.logitDiff, 2)}`);
@@ -222,7 +222,7 @@ async function printNotebookCircuit(model: HookedTransformer, ds: IOIDataset, fl
     const withHook = ioiMetric(model, ds)(await model.forward(ds.toks) as Tensor);
     log(`forward with the permanent mean-ablation hook: logit diff ${fmt(withHook)} (= the circuit score)`);
     const out = await model.generate(ds.toks, { maxNewTokens: 3, doSample: false, stopAtEos: false }) as Tensor;
-    const full = ds.toks.shape[1];
+    const full = ds.toks.shape[1]!;
     const unpadded = Array.from({ length: ds.N }, (_, i) => i).filter((i) => ds.toks.get(i, full - 1).item() !== 50256).slice(0, 3);
     for (const i of unpadded) {
       log(`generate (circuit only): ${JSON.stringify(ds.sentences[i])} → ${JSON.stringify(model.toString(out.get(i).narrow(0, full, 3)))}`);

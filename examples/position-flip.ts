@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   console.log("First 3 sentences of IOI dataset:");
   for (let i = 0; i < 3; i++) console.log(dataset.sentences[i]);
   console.log("\nFirst 3 sentences of IOI-flipped dataset:");
-  for (let i = 0; i < 3; i++) console.log(runs[0].result.flippedDataset.sentences[i]);
+  for (let i = 0; i < 3; i++) console.log(runs[0]!.result.flippedDataset.sentences[i]);
   for (const { head: [l, h], result } of runs) {
     console.log("");
     console.log(table(["Intervention", "Attention Score Diff (IO - S1)"], [

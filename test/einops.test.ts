@@ -11,36 +11,36 @@ const rnd = (...shape: number[]): Tensor => randn(shape, { generator: gen });
 /** Reference einsum by explicit loops over every combination of axis values. */
 function naiveEinsum(inputs: string[][], output: string[], ts: Tensor[]): Tensor {
   const sizes = new Map<string, number>();
-  inputs.forEach((axes, i) => axes.forEach((a, d) => sizes.set(a, ts[i].shape[d])));
+  inputs.forEach((axes, i) => axes.forEach((a, d) => sizes.set(a, ts[i]!.shape[d]!)));
   const names = [...sizes.keys()];
   const datas = ts.map((t) => t.contiguous().dataSync());
   const strides = ts.map((t) => {
     const s = new Array<number>(t.ndim).fill(1);
-    for (let d = t.ndim - 2; d >= 0; d--) s[d] = s[d + 1] * t.shape[d + 1];
+    for (let d = t.ndim - 2; d >= 0; d--) s[d] = s[d + 1]! * t.shape[d + 1]!;
     return s;
   });
   const outShape = output.map((a) => sizes.get(a)!);
   const outStrides = new Array<number>(output.length).fill(1);
-  for (let d = output.length - 2; d >= 0; d--) outStrides[d] = outStrides[d + 1] * outShape[d + 1];
+  for (let d = output.length - 2; d >= 0; d--) outStrides[d] = outStrides[d + 1]! * outShape[d + 1]!;
   const out = new Float64Array(outShape.reduce((a, b) => a * b, 1));
   const idx = new Map<string, number>(names.map((n) => [n, 0]));
   const total = names.reduce((p, n) => p * sizes.get(n)!, 1);
   for (let flat = 0; flat < total; flat++) {
     let r = flat;
     for (let k = names.length - 1; k >= 0; k--) {
-      const s = sizes.get(names[k])!;
-      idx.set(names[k], r % s);
+      const s = sizes.get(names[k]!)!;
+      idx.set(names[k]!, r % s);
       r = Math.floor(r / s);
     }
     let v = 1;
     inputs.forEach((axes, i) => {
       let off = 0;
-      axes.forEach((a, d) => { off += idx.get(a)! * strides[i][d]; });
-      v *= datas[i][off];
+      axes.forEach((a, d) => { off += idx.get(a)! * strides[i]![d]!; });
+      v *= datas[i]![off]!;
     });
     let o = 0;
-    output.forEach((a, d) => { o += idx.get(a)! * outStrides[d]; });
-    out[o] += v;
+    output.forEach((a, d) => { o += idx.get(a)! * outStrides[d]!; });
+    out[o]! += v;
   }
   return Tensor.fromTypedArray(out, outShape);
 }
@@ -52,8 +52,8 @@ function expectClose(actual: Tensor, expected: Tensor, tol = 1e-4): void {
   let worst = 0;
   let scale = 1;
   for (let i = 0; i < e.length; i++) {
-    worst = Math.max(worst, Math.abs(a[i] - e[i]));
-    scale = Math.max(scale, Math.abs(e[i]));
+    worst = Math.max(worst, Math.abs(a[i]! - e[i]!));
+    scale = Math.max(scale, Math.abs(e[i]!));
   }
   expect(worst / scale).toBeLessThan(tol);
 }
@@ -133,10 +133,10 @@ describe("einsum", () => {
     const m = rnd(4, 4);
     const md = m.toArray() as number[][];
     let tr = 0;
-    for (let i = 0; i < 4; i++) tr += md[i][i];
+    for (let i = 0; i < 4; i++) tr += md[i]![i]!;
     expect(einsum("i i ->", m).item()).toBeCloseTo(tr, 5);
     expect(einsum("ii", m).item()).toBeCloseTo(tr, 5); // implicit mode: repeated axis is summed
-    expect(einsum("ii->i", m).toArray()).toEqual([0, 1, 2, 3].map((i) => md[i][i]));
+    expect(einsum("ii->i", m).toArray()).toEqual([0, 1, 2, 3].map((i) => md[i]![i]));
     const b = rnd(3, 5, 5);
     expectClose(einsum("b i i -> b i", b), b.diagonal(0, 1, 2));
     expectClose(einsum("b i i -> b", b), b.diagonal(0, 1, 2).sum(-1));
@@ -229,8 +229,8 @@ describe("einsum", () => {
     const sd = s.dataSync();
     for (const [bb, h, i, j] of [[0, 0, 0, 0], [3, 11, 127, 5], [1, 6, 64, 100]]) {
       let dot = 0;
-      for (let d = 0; d < 64; d++) dot += qd[((bb * 128 + i) * 12 + h) * 64 + d] * kd[((bb * 128 + j) * 12 + h) * 64 + d];
-      expect(sd[((bb * 12 + h) * 128 + i) * 128 + j]).toBeCloseTo(dot, 3);
+      for (let d = 0; d < 64; d++) dot += qd[((bb! * 128 + i!) * 12 + h!) * 64 + d]! * kd[((bb! * 128 + j!) * 12 + h!) * 64 + d]!;
+      expect(sd[((bb! * 12 + h!) * 128 + i!) * 128 + j!]).toBeCloseTo(dot, 3);
     }
   });
 
@@ -243,13 +243,13 @@ describe("einsum", () => {
       const inputs: string[][] = [];
       for (let o = 0; o < nOps; o++) {
         const rank = g.int(0, 4);
-        inputs.push(Array.from({ length: rank }, () => pool[g.int(0, pool.length)]));
+        inputs.push(Array.from({ length: rank }, () => pool[g.int(0, pool.length)]!));
       }
       const present = [...new Set(inputs.flat())];
       const output = present.filter(() => g.uniform() < 0.5);
       for (let i = output.length - 1; i > 0; i--) {
         const j = g.int(0, i + 1);
-        [output[i], output[j]] = [output[j], output[i]];
+        [output[i], output[j]] = [output[j]!, output[i]!];
       }
       const ts = inputs.map((axes) => randn(axes.map((a) => size.get(a)!), { generator: g }));
       const spaced = `${inputs.map((a) => a.join(" ")).join(", ")} -> ${output.join(" ")}`;

@@ -33,7 +33,7 @@ describe("examples", () => {
     const a = await example("ioi-circuit", args);
     const clean = num(a, new RegExp(`Average logit diff \\(IOI dataset\\): ${NUM}`));
     const m = new RegExp(`Σ heads ${NUM} \\+ rest ${NUM} \\+ b_U ${NUM} = ${NUM} \\(logit diff ${NUM}\\)`).exec(a)!;
-    const [heads, rest, bU, sum, ld] = m.slice(1).map(Number);
+    const [heads, rest, bU, sum, ld] = m.slice(1).map(Number) as [number, number, number, number, number];
     expect(Math.abs(heads + rest + bU - sum)).toBeLessThan(2e-4);
     expect(Math.abs(sum - ld)).toBeLessThan(1e-3);
     expect(ld).toBeCloseTo(clean, 3);
@@ -94,9 +94,9 @@ describe("examples", () => {
     expect(num(a, new RegExp(`\\nsum\\s+${NUM}`))).toBeCloseTo(ld, 3);
     const sweep = [...a.matchAll(new RegExp(`^(0|0\\.25|0\\.5|0\\.75|1)\\s+${NUM}\\s+${NUM}$`, "gm"))];
     expect(sweep.length).toBe(5);
-    expect(Number(sweep[0][3])).toBe(0); // KL at coeff 0
+    expect(Number(sweep[0]![3])).toBe(0); // KL at coeff 0
     // ActAdd at resid_pre with the whole prompt difference, coeff 1: the run becomes the positive prompt's
-    expect(Number(sweep[4][2])).toBeCloseTo(ld, 2);
+    expect(Number(sweep[4]![2])).toBeCloseTo(ld, 2);
     expect(a).toContain('to_string([50256, 70, 457, 17]): "<|endoftext|>gpt2"');
   }, 30_000);
 

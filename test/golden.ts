@@ -36,7 +36,7 @@ export function maxAbsDiff(a: Tensor, b: Tensor): number {
   let worst = 0;
   for (let i = 0; i < x.length; i++) {
     if (x[i] === y[i]) continue;
-    const d = Math.abs(x[i] - y[i]);
+    const d = Math.abs(x[i]! - y[i]!);
     if (!(d <= worst)) worst = d;
   }
   return worst;

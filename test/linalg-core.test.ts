@@ -72,8 +72,8 @@ function matmul(a: Float64Array, b: Float64Array, m: number, k: number, n: numbe
   const c = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let p = 0; p < k; p++) {
-      const aip = a[i * k + p];
-      for (let j = 0; j < n; j++) c[i * n + j] += aip * b[p * n + j];
+      const aip = a[i * k + p]!;
+      for (let j = 0; j < n; j++) c[i * n + j]! += aip * b[p * n + j]!;
     }
   }
   return c;
@@ -81,39 +81,39 @@ function matmul(a: Float64Array, b: Float64Array, m: number, k: number, n: numbe
 
 function transpose(a: Float64Array, m: number, n: number): Float64Array {
   const t = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) t[j * m + i] = a[i * n + j];
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) t[j * m + i] = a[i * n + j]!;
   return t;
 }
 
 function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
   return m;
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
 
 function frob(a: ArrayLike<number>): number {
   let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
+  for (let i = 0; i < a.length; i++) s += a[i]! * a[i]!;
   return Math.sqrt(s);
 }
 
 function identityError(q: Float64Array, m: number, r: number): number {
   // max |QᵀQ - I| for Q [m, r]
   const g = matmul(transpose(q, m, r), q, r, m, r);
-  for (let i = 0; i < r; i++) g[i * r + i] -= 1;
+  for (let i = 0; i < r; i++) g[i * r + i]! -= 1;
   return maxAbs(g);
 }
 
 function diagMul(u: Float64Array, s: Float64Array, m: number, r: number): Float64Array {
   const out = new Float64Array(m * r);
-  for (let i = 0; i < m; i++) for (let j = 0; j < r; j++) out[i * r + j] = u[i * r + j] * s[j];
+  for (let i = 0; i < m; i++) for (let j = 0; j < r; j++) out[i * r + j] = u[i * r + j]! * s[j]!;
   return out;
 }
 
@@ -123,21 +123,21 @@ function detLU(a: Float64Array, n: number): number {
   let det = 1;
   for (let k = 0; k < n; k++) {
     let p = k;
-    for (let i = k + 1; i < n; i++) if (Math.abs(w[i * n + k]) > Math.abs(w[p * n + k])) p = i;
+    for (let i = k + 1; i < n; i++) if (Math.abs(w[i * n + k]!) > Math.abs(w[p * n + k]!)) p = i;
     if (w[p * n + k] === 0) return 0;
     if (p !== k) {
       for (let j = 0; j < n; j++) {
-        const t = w[k * n + j];
-        w[k * n + j] = w[p * n + j];
+        const t = w[k * n + j]!;
+        w[k * n + j] = w[p * n + j]!;
         w[p * n + j] = t;
       }
       det = -det;
     }
-    const piv = w[k * n + k];
+    const piv = w[k * n + k]!;
     det *= piv;
     for (let i = k + 1; i < n; i++) {
-      const f = w[i * n + k] / piv;
-      for (let j = k + 1; j < n; j++) w[i * n + j] -= f * w[k * n + j];
+      const f = w[i * n + k]! / piv;
+      for (let j = k + 1; j < n; j++) w[i * n + j]! -= f * w[k * n + j]!;
     }
   }
   return det;
@@ -151,13 +151,13 @@ function relCharPoly(a: Float64Array, n: number, lr: number, li: number): number
   const xr = Float64Array.from(a);
   const xi = new Float64Array(n * n);
   for (let k = 0; k < n; k++) {
-    xr[k * n + k] -= lr;
-    xi[k * n + k] -= li;
+    xr[k * n + k]! -= lr;
+    xi[k * n + k]! -= li;
   }
   let logBound = 0;
   for (let i = 0; i < n; i++) {
     let s = 0;
-    for (let j = 0; j < n; j++) s += xr[i * n + j] ** 2 + xi[i * n + j] ** 2;
+    for (let j = 0; j < n; j++) s += xr[i * n + j]! ** 2 + xi[i * n + j]! ** 2;
     logBound += 0.5 * Math.log(s);
   }
   let logDet = 0;
@@ -165,7 +165,7 @@ function relCharPoly(a: Float64Array, n: number, lr: number, li: number): number
     let p = k;
     let best = -1;
     for (let i = k; i < n; i++) {
-      const mag = Math.hypot(xr[i * n + k], xi[i * n + k]);
+      const mag = Math.hypot(xr[i * n + k]!, xi[i * n + k]!);
       if (mag > best) {
         best = mag;
         p = i;
@@ -174,29 +174,29 @@ function relCharPoly(a: Float64Array, n: number, lr: number, li: number): number
     if (best === 0) return 0;
     if (p !== k) {
       for (let j = 0; j < n; j++) {
-        let t = xr[k * n + j];
-        xr[k * n + j] = xr[p * n + j];
+        let t = xr[k * n + j]!;
+        xr[k * n + j] = xr[p * n + j]!;
         xr[p * n + j] = t;
-        t = xi[k * n + j];
-        xi[k * n + j] = xi[p * n + j];
+        t = xi[k * n + j]!;
+        xi[k * n + j] = xi[p * n + j]!;
         xi[p * n + j] = t;
       }
     }
-    const pr = xr[k * n + k];
-    const pi = xi[k * n + k];
+    const pr = xr[k * n + k]!;
+    const pi = xi[k * n + k]!;
     logDet += Math.log(best);
     const d = pr * pr + pi * pi;
     for (let i = k + 1; i < n; i++) {
       // f = x[i,k] / pivot
-      const ar = xr[i * n + k];
-      const ai = xi[i * n + k];
+      const ar = xr[i * n + k]!;
+      const ai = xi[i * n + k]!;
       const fr = (ar * pr + ai * pi) / d;
       const fi = (ai * pr - ar * pi) / d;
       for (let j = k + 1; j < n; j++) {
-        const br = xr[k * n + j];
-        const bi = xi[k * n + j];
-        xr[i * n + j] -= fr * br - fi * bi;
-        xi[i * n + j] -= fr * bi + fi * br;
+        const br = xr[k * n + j]!;
+        const bi = xi[k * n + j]!;
+        xr[i * n + j]! -= fr * br - fi * bi;
+        xi[i * n + j]! -= fr * bi + fi * br;
       }
     }
   }
@@ -213,7 +213,7 @@ function relSigmaMin(a: Float64Array, n: number, lr: number, li: number, normA: 
   const e = new Float64Array(N * N);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
-      const r = a[i * n + j] - (i === j ? lr : 0);
+      const r = a[i * n + j]! - (i === j ? lr : 0);
       const im = i === j ? -li : 0;
       e[i * N + j] = r;
       e[(i + n) * N + (j + n)] = r;
@@ -222,7 +222,7 @@ function relSigmaMin(a: Float64Array, n: number, lr: number, li: number, normA: 
     }
   }
   const { S } = svd(e, N, N);
-  return S[N - 1] / normA;
+  return S[N - 1]! / normA;
 }
 
 /**
@@ -244,7 +244,7 @@ function expectSameEigenvalues(
     let bestD = Infinity;
     for (let j = 0; j < n; j++) {
       if (used[j]) continue;
-      const d = Math.hypot(got.re[j] - wantRe[k], got.im[j] - wantIm[k]);
+      const d = Math.hypot(got.re[j]! - wantRe[k]!, got.im[j]! - wantIm[k]!);
       if (d < bestD) {
         bestD = d;
         best = j;
@@ -267,7 +267,7 @@ function expectPairStructure(re: Float64Array, im: Float64Array): void {
     expect(im[k]).toBeGreaterThan(0);
     expect(k + 1).toBeLessThan(n);
     expect(re[k + 1]).toBe(re[k]);
-    expect(im[k + 1]).toBe(-im[k]);
+    expect(im[k + 1]).toBe(-im[k]!);
     k++;
   }
 }
@@ -279,10 +279,10 @@ function sumProd(re: Float64Array, im: Float64Array): { sr: number; si: number; 
   let pr = 1;
   let pi = 0;
   for (let k = 0; k < re.length; k++) {
-    sr += re[k];
-    si += im[k];
-    const nr = pr * re[k] - pi * im[k];
-    const ni = pr * im[k] + pi * re[k];
+    sr += re[k]!;
+    si += im[k]!;
+    const nr = pr * re[k]! - pi * im[k]!;
+    const ni = pr * im[k]! + pi * re[k]!;
     pr = nr;
     pi = ni;
   }
@@ -291,7 +291,7 @@ function sumProd(re: Float64Array, im: Float64Array): { sr: number; si: number; 
 
 function trace(a: Float64Array, n: number): number {
   let t = 0;
-  for (let i = 0; i < n; i++) t += a[i * n + i];
+  for (let i = 0; i < n; i++) t += a[i * n + i]!;
   return t;
 }
 
@@ -331,15 +331,15 @@ describe('eigvalsGeneral', () => {
         const detScale = Math.max(Math.abs(det), 1e-300);
         expect(Math.abs(pr - det) / detScale).toBeLessThan(1e-9);
         expect(Math.abs(pi) / detScale).toBeLessThan(1e-9);
-        const normA = svd(a, n, n).S[0];
+        const normA = svd(a, n, n).S[0]!;
         for (let k = 0; k < n; k++) {
           // relative characteristic polynomial at λ is tiny ...
-          expect(relCharPoly(a, n, re[k], im[k])).toBeLessThan(1e-11);
+          expect(relCharPoly(a, n, re[k]!, im[k]!)).toBeLessThan(1e-11);
           // ... and A − λI is singular to working precision (backward stability)
-          expect(relSigmaMin(a, n, re[k], im[k], normA)).toBeLessThan(10 * n * 2.2e-16);
+          expect(relSigmaMin(a, n, re[k]!, im[k]!, normA)).toBeLessThan(10 * n * 2.2e-16);
         }
         // the check is not vacuous: moving λ by 1e-3·‖A‖ makes det(A − λI) clearly nonzero
-        expect(relCharPoly(a, n, re[0] + 1e-3 * normA, im[0])).toBeGreaterThan(1e3 * relCharPoly(a, n, re[0], im[0]));
+        expect(relCharPoly(a, n, re[0]! + 1e-3 * normA, im[0]!)).toBeGreaterThan(1e3 * relCharPoly(a, n, re[0]!, im[0]!));
       }
     }
   });
@@ -374,8 +374,8 @@ describe('eigvalsGeneral', () => {
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++) {
         if (i === j) {
-          up[i * n + j] = diag[i];
-          lo[i * n + j] = diag[i];
+          up[i * n + j] = diag[i]!;
+          lo[i * n + j] = diag[i]!;
         } else if (j > i) up[i * n + j] = rng.normal() * 10;
         else lo[i * n + j] = rng.normal() * 10;
       }
@@ -392,10 +392,10 @@ describe('eigvalsGeneral', () => {
       const c = Math.cos(theta);
       const s = Math.sin(theta);
       const { re, im } = eigvalsGeneral(Float64Array.of(c, -s, s, c), 2);
-      expect(Math.abs(re[0] - c)).toBeLessThan(1e-15);
-      expect(Math.abs(re[1] - c)).toBeLessThan(1e-15);
-      expect(Math.abs(im[0] - s)).toBeLessThan(1e-15);
-      expect(im[1]).toBe(-im[0]);
+      expect(Math.abs(re[0]! - c)).toBeLessThan(1e-15);
+      expect(Math.abs(re[1]! - c)).toBeLessThan(1e-15);
+      expect(Math.abs(im[0]! - s)).toBeLessThan(1e-15);
+      expect(im[1]).toBe(-im[0]!);
     }
     // block-diagonal rotations hidden by a random orthogonal similarity (forces real QR iterations)
     const rng = makeRng(99);
@@ -422,7 +422,7 @@ describe('eigvalsGeneral', () => {
     // skew-symmetric: purely imaginary spectrum (plus a zero for odd n)
     const k = randn(rng, 5, 5);
     const skew = new Float64Array(25);
-    for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) skew[i * 5 + j] = k[i * 5 + j] - k[j * 5 + i];
+    for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) skew[i * 5 + j] = k[i * 5 + j]! - k[j * 5 + i]!;
     const sk = eigvalsGeneral(skew, 5);
     expect(maxAbs(sk.re)).toBeLessThan(1e-13);
     expect(sk.im.filter((x) => x !== 0).length).toBe(4);
@@ -472,7 +472,7 @@ describe('eigvalsGeneral', () => {
     const r = 3;
     const a = matmul(randn(rng, n, r), randn(rng, r, n), n, r, n);
     const got = eigvalsGeneral(a, n);
-    const mags = Array.from({ length: n }, (_, k) => Math.hypot(got.re[k], got.im[k])).sort((x, y) => x - y);
+    const mags = Array.from({ length: n }, (_, k) => Math.hypot(got.re[k]!, got.im[k]!)).sort((x, y) => x - y);
     const scale = frob(a);
     for (let k = 0; k < n - r; k++) expect(mags[k]).toBeLessThan(1e-12 * scale);
     for (let k = n - r; k < n; k++) expect(mags[k]).toBeGreaterThan(1e-3 * scale);
@@ -481,10 +481,10 @@ describe('eigvalsGeneral', () => {
     const y = randn(makeRng(23), r, n);
     const xy = eigvalsGeneral(matmul(x, y, n, r, n), n);
     const yx = eigvalsGeneral(matmul(y, x, r, n, r), r);
-    const keep = Array.from({ length: n }, (_, k) => k).filter((k) => Math.hypot(xy.re[k], xy.im[k]) > 1e-8);
+    const keep = Array.from({ length: n }, (_, k) => k).filter((k) => Math.hypot(xy.re[k]!, xy.im[k]!) > 1e-8);
     expect(keep.length).toBe(r);
     expectSameEigenvalues(
-      { re: keep.map((k) => xy.re[k]), im: keep.map((k) => xy.im[k]) },
+      { re: keep.map((k) => xy.re[k]!), im: keep.map((k) => xy.im[k]!) },
       yx.re,
       yx.im,
       1e-11,
@@ -499,7 +499,7 @@ describe('eigvalsGeneral', () => {
     // D·A·D⁻¹ with D = diag(10^(-6..9)) has the same eigenvalues but entries from 1e-15 to 1e15
     const d = [1e-6, 1e-3, 1, 1e3, 1e6, 1e9];
     const bad = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) bad[i * n + j] = (d[i] * a[i * n + j]) / d[j];
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) bad[i * n + j] = (d[i]! * a[i * n + j]!) / d[j]!;
     expect(maxAbs(bad)).toBeGreaterThan(1e12);
     expectSameEigenvalues(eigvalsGeneral(bad, n), ref.re, ref.im, 1e-11);
     // global scaling by huge / tiny factors (exercises the safe-range scaling)
@@ -522,8 +522,8 @@ describe('eigvalsGeneral', () => {
     const sp = eigvalsGeneral(matmul(matmul(q, t, 5, 5, 5), transpose(q, 5, 5), 5, 5, 5), 5);
     expectSameEigenvalues(sp, spread, [0, 0, 0, 0, 0], 5e-8 * 5);
     const big = Array.from(sp.re).sort((x, y) => y - x);
-    expect(Math.abs(big[0] - 1e8) / 1e8).toBeLessThan(1e-14);
-    expect(Math.abs(big[1] - 1e4) / 1e4).toBeLessThan(1e-10);
+    expect(Math.abs(big[0]! - 1e8) / 1e8).toBeLessThan(1e-14);
+    expect(Math.abs(big[1]! - 1e4) / 1e4).toBeLessThan(1e-10);
   });
 
   it('isolates eigenvalues via permutations on block-triangular input', () => {
@@ -542,11 +542,11 @@ describe('eigvalsGeneral', () => {
       const { sr } = sumProd(re, im);
       expect(Math.abs(sr - trace(a, n))).toBeLessThan(1e-11 * n);
       // Girko's circular law: spectral radius ≈ √n
-      const rho = Math.max(...Array.from(re, (x, k) => Math.hypot(x, im[k])));
+      const rho = Math.max(...Array.from(re, (x, k) => Math.hypot(x, im[k]!)));
       expect(rho).toBeGreaterThan(0.7 * Math.sqrt(n));
       expect(rho).toBeLessThan(1.5 * Math.sqrt(n));
-      const normA = svd(a, n, n).S[0];
-      for (let k = 0; k < n; k += 7) expect(relSigmaMin(a, n, re[k], im[k], normA)).toBeLessThan(10 * n * 2.2e-16);
+      const normA = svd(a, n, n).S[0]!;
+      for (let k = 0; k < n; k += 7) expect(relSigmaMin(a, n, re[k]!, im[k]!, normA)).toBeLessThan(10 * n * 2.2e-16);
     }
   });
 
@@ -570,7 +570,7 @@ function checkSvd(a: Float64Array, m: number, n: number, tol = 1e-13): { U: Floa
   expect(Vh.length).toBe(r * n);
   for (let k = 0; k < r; k++) {
     expect(S[k]).toBeGreaterThanOrEqual(0);
-    if (k > 0) expect(S[k]).toBeLessThanOrEqual(S[k - 1]);
+    if (k > 0) expect(S[k]).toBeLessThanOrEqual(S[k - 1]!);
   }
   const scale = Math.max(maxAbs(a), Number.MIN_VALUE);
   // compare U·diag(S/scale)·Vh with A/scale (avoids overflow of partial sums near the double range)
@@ -581,7 +581,7 @@ function checkSvd(a: Float64Array, m: number, n: number, tol = 1e-13): { U: Floa
   // sign convention: largest-|.| entry of each column of U is positive
   for (let c = 0; c < r; c++) {
     let best = 0;
-    for (let i = 1; i < m; i++) if (Math.abs(U[i * r + c]) > Math.abs(U[best * r + c])) best = i;
+    for (let i = 1; i < m; i++) if (Math.abs(U[i * r + c]!) > Math.abs(U[best * r + c]!)) best = i;
     expect(U[best * r + c]).toBeGreaterThan(0);
   }
   return res;
@@ -591,7 +591,7 @@ describe('svd', () => {
   it('matches numpy.linalg.svd (full_matrices=False) on 7×4, 4×7, 6×6', () => {
     for (const c of DECOMP_CASES) {
       const { U, S, Vh } = checkSvd(Float64Array.from(c.a), c.m, c.n);
-      expect(maxAbsDiff(S, c.S) / c.S[0]).toBeLessThan(1e-14);
+      expect(maxAbsDiff(S, c.S) / c.S[0]!).toBeLessThan(1e-14);
       expect(maxAbsDiff(U, c.U)).toBeLessThan(1e-12);
       expect(maxAbsDiff(Vh, c.Vh)).toBeLessThan(1e-12);
     }
@@ -619,11 +619,11 @@ describe('svd', () => {
     const v = randomOrthogonal(rng, n);
     const a = matmul(diagMul(u, Float64Array.from(sig), m, n), transpose(v, n, n), m, n, n);
     const { S, U } = checkSvd(a, m, n);
-    for (let k = 0; k < n; k++) expect(Math.abs(S[k] - sig[k])).toBeLessThan(1e-12 * sig[0]);
-    expect(Math.abs(S[0] - sig[0]) / sig[0]).toBeLessThan(1e-14);
+    for (let k = 0; k < n; k++) expect(Math.abs(S[k]! - sig[k]!)).toBeLessThan(1e-12 * sig[0]!);
+    expect(Math.abs(S[0]! - sig[0]!) / sig[0]!).toBeLessThan(1e-14);
     // the leading singular vector is ±u₀
     let dot = 0;
-    for (let i = 0; i < m; i++) dot += U[i * n] * u[i * n];
+    for (let i = 0; i < m; i++) dot += U[i * n]! * u[i * n]!;
     expect(Math.abs(Math.abs(dot) - 1)).toBeLessThan(1e-13);
   });
 
@@ -633,7 +633,7 @@ describe('svd', () => {
       const a = matmul(randn(rng, m, 2), randn(rng, 2, n), m, 2, n);
       const { S } = checkSvd(a, m, n);
       expect(S[1]).toBeGreaterThan(1e-3);
-      for (let k = 2; k < Math.min(m, n); k++) expect(S[k]).toBeLessThan(1e-14 * S[0]);
+      for (let k = 2; k < Math.min(m, n); k++) expect(S[k]).toBeLessThan(1e-14 * S[0]!);
     }
     // a matrix with exactly zero columns / rows
     const z = new Float64Array(5 * 4);
@@ -660,12 +660,12 @@ describe('svd', () => {
     const nearMax = 2e307 / maxAbs(a); // largest entry 2e307 (σ₁ stays below the overflow threshold)
     for (const s of [1e200, 1e-200, nearMax, 1e-300]) {
       const { S: Ss } = checkSvd(a.map((x) => x * s), 6, 4);
-      for (let k = 0; k < 4; k++) expect(Math.abs(Ss[k] / s - ref[k]) / ref[0]).toBeLessThan(1e-14);
+      for (let k = 0; k < 4; k++) expect(Math.abs(Ss[k]! / s - ref[k]!) / ref[0]!).toBeLessThan(1e-14);
     }
     // subnormal entries (inputs themselves carry only ~14 bits here)
     const sub = a.map((x) => x * 1e-320);
     const { S: Sd } = svd(sub, 6, 4);
-    for (let k = 0; k < 4; k++) expect(Math.abs(Sd[k] / 1e-320 - ref[k]) / ref[0]).toBeLessThan(1e-2);
+    for (let k = 0; k < 4; k++) expect(Math.abs(Sd[k]! / 1e-320 - ref[k]!) / ref[0]!).toBeLessThan(1e-2);
   });
 
   it('handles empty shapes and rejects non-finite input', () => {
@@ -709,7 +709,7 @@ describe('qr', () => {
       expect(maxAbsDiff(R, c.R)).toBeLessThan(1e-13 * maxAbs(c.R));
       // numpy's Householder convention gives a mix of signs on R's diagonal
       const diag = Array.from({ length: Math.min(c.m, c.n) }, (_, i) => R[i * c.n + i]);
-      expect(diag.some((x) => x < 0)).toBe(true);
+      expect(diag.some((x) => x! < 0)).toBe(true);
     }
   });
 
@@ -743,7 +743,7 @@ describe('qr', () => {
     const rng = makeRng(4);
     const a = matmul(randn(rng, 8, 2), randn(rng, 2, 5), 8, 2, 5);
     const { R } = checkQr(a, 8, 5);
-    for (let i = 2; i < 5; i++) for (let j = i; j < 5; j++) expect(Math.abs(R[i * 5 + j])).toBeLessThan(1e-13 * maxAbs(a));
+    for (let i = 2; i < 5; i++) for (let j = i; j < 5; j++) expect(Math.abs(R[i * 5 + j]!)).toBeLessThan(1e-13 * maxAbs(a));
     expect(() => qr(Float64Array.of(NaN), 1, 1)).toThrow(/non-finite/);
   });
 });

@@ -33,11 +33,11 @@ function check(c: Case, out: Float32Array): number {
       for (let j = 0; j < c.n; j++) {
         let s = 0, sa = 0;
         for (let kk = 0; kk < c.k; kk++) {
-          const x = c.a[c.aOff[q] + i * c.ars + kk * c.acs] * c.b[c.bOff[q] + kk * c.brs + j * c.bcs];
+          const x = c.a[c.aOff[q]! + i * c.ars + kk * c.acs]! * c.b[c.bOff[q]! + kk * c.brs + j * c.bcs]!;
           s += x;
           sa += Math.abs(x);
         }
-        const got = out[(q * c.m + i) * c.n + j];
+        const got = out[(q * c.m + i) * c.n + j]!;
         const err = Math.abs(got - s) / (sa + 1e-30);
         if (!(err <= worst)) worst = Number.isNaN(err) ? Infinity : err;
       }
@@ -79,7 +79,7 @@ describe("native sgemm", () => {
     for (const m of sizes)
       for (const nn of sizes)
         for (const k of [0, 1, 3, 16, 33, 64, 97]) {
-          const c = makeCase(1, m, nn, k, layouts[n++ % 4]);
+          const c = makeCase(1, m, nn, k, layouts[n++ % 4]!);
           expect(check(c, run(nat, c)), `m=${m} n=${nn} k=${k}`).toBeLessThan(TOL);
         }
   });
@@ -87,7 +87,7 @@ describe("native sgemm", () => {
   it("matches on larger shapes (threaded path, several K blocks, partial panels)", () => {
     for (const [m, n, k] of [[300, 530, 800], [129, 1000, 70], [1, 2000, 300], [700, 33, 600], [45, 77, 1200]]) {
       for (const layout of ["nn", "tn", "nt", "tt"] as Layout[]) {
-        const c = makeCase(1, m, n, k, layout);
+        const c = makeCase(1, m!, n!, k!, layout);
         expect(check(c, run(nat, c)), `${m}x${k}x${n} ${layout}`).toBeLessThan(TOL);
       }
     }
@@ -148,7 +148,7 @@ describe("native sgemm", () => {
       [1, 42, 100, 70, "tt"],
     ] as [number, number, number, number, Layout][]) {
       const c = makeCase(batch, m, n, k, layout, true);
-      const packed = nat.sgemmPackB(c.b, c.bOff[0], c.brs, c.bcs, k, n);
+      const packed = nat.sgemmPackB(c.b, c.bOff[0]!, c.brs, c.bcs, k, n);
       const out = new Float32Array(batch * m * n);
       // b / bOffsets are ignored when packedB is given
       nat.sgemm(batch, m, n, k, c.a, c.aOff, c.ars, c.acs, null, null, 0, 0, out, packed);

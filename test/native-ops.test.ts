@@ -30,7 +30,7 @@ function contiguousStrides(shape: readonly number[]): number[] {
   let acc = 1;
   for (let d = shape.length - 1; d >= 0; d--) {
     s[d] = acc;
-    acc *= shape[d];
+    acc *= shape[d]!;
   }
   return s;
 }
@@ -45,7 +45,7 @@ function randn(rng: Rng): number {
 
 function fillRandom(rng: Rng, a: Float32Array, scale = 3, specials = 0): Float32Array {
   for (let i = 0; i < a.length; i++) {
-    a[i] = specials > 0 && rng() < specials ? SPECIALS[Math.floor(rng() * SPECIALS.length)] : randn(rng) * scale;
+    a[i] = specials > 0 && rng() < specials ? SPECIALS[Math.floor(rng() * SPECIALS.length)]! : randn(rng) * scale;
   }
   return a;
 }
@@ -62,18 +62,18 @@ function randomView(rng: Rng, shape: number[], layout: Layout, scale = 3, specia
   const perm = [...shape.keys()];
   for (let i = rank - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1));
-    [perm[i], perm[j]] = [perm[j], perm[i]];
+    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
   }
   const steps = shape.map(() => (rng() < 0.4 ? 2 : 1));
-  const pshape = perm.map((d) => shape[d] * steps[d] + (rng() < 0.3 ? 1 : 0));
+  const pshape = perm.map((d) => shape[d]! * steps[d]! + (rng() < 0.3 ? 1 : 0));
   const pstr = contiguousStrides(pshape);
   const strides = new Array<number>(rank);
-  perm.forEach((d, j) => { strides[d] = pstr[j] * steps[d]; });
+  perm.forEach((d, j) => { strides[d] = pstr[j]! * steps[d]!; });
   let offset = Math.floor(rng() * 3);
   for (let d = 0; d < rank; d++) {
-    if (shape[d] > 1 && rng() < 0.25) {
-      offset += (shape[d] - 1) * strides[d];
-      strides[d] = -strides[d];
+    if (shape[d]! > 1 && rng() < 0.25) {
+      offset += (shape[d]! - 1) * strides[d]!;
+      strides[d] = -strides[d]!;
     }
   }
   const data = fillRandom(rng, new Float32Array(numel(pshape) + 3), scale, specials);
@@ -97,7 +97,7 @@ function randomShape(rng: Rng, maxRank: number, maxDim: number, allowZero = true
   });
   while (numel(shape) > maxNumel) {
     const d = shape.indexOf(Math.max(...shape));
-    shape[d] = Math.ceil(shape[d] / 2);
+    shape[d] = Math.ceil(shape[d]! / 2);
   }
   return shape;
 }
@@ -106,8 +106,8 @@ function randomShape(rng: Rng, maxRank: number, maxDim: number, allowZero = true
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
   expect(actual.length, what).toBe(expected.length);
   for (let i = 0; i < expected.length; i++) {
-    const a = actual[i];
-    const e = expected[i];
+    const a = actual[i]!;
+    const e = expected[i]!;
     if (Number.isNaN(e) || Number.isNaN(a)) {
       if (Number.isNaN(e) !== Number.isNaN(a)) expect.fail(`${what}: [${i}] got ${a}, expected ${e}`);
       continue;
@@ -182,8 +182,8 @@ describe("native ops", () => {
           addon!.unaryF32(NATIVE_UNARY.indexOf(op), x, out, new Float64Array([0, 1, x.length, 1]));
           const f = UNARY_FNS[op];
           for (let i = 0; i < x.length; i++) {
-            const ref = f(x[i]);
-            const y = out[i];
+            const ref = f(x[i]!);
+            const y = out[i]!;
             if (Number.isNaN(ref)) {
               if (!Number.isNaN(y)) expect.fail(`${op}(${x[i]}) = ${y}, expected NaN`);
               continue;
@@ -300,18 +300,18 @@ describe("native ops", () => {
         expectEqual(out1, out2, "large copy");
         // transposes (tiled path): contiguous dst from a transposed src, transposed dst from a contiguous src
         for (const [A, B] of [[50, 70], [64, 96], [9, 300], [33, 8]]) {
-          const base = randomView(rng, [3, B, A], "contig");
-          const srcT: View<Float32Array> = { ...base, shape: [3, A, B], strides: [A * B, 1, A] };
-          const o1 = new Float32Array(3 * A * B);
-          const o2 = new Float32Array(3 * A * B);
-          const dv = { data: o1, offset: 0, shape: [3, A, B], strides: [A * B, B, 1] };
+          const base = randomView(rng, [3, B!, A!], "contig");
+          const srcT: View<Float32Array> = { ...base, shape: [3, A!, B!], strides: [A! * B!, 1, A!] };
+          const o1 = new Float32Array(3 * A! * B!);
+          const o2 = new Float32Array(3 * A! * B!);
+          const dv = { data: o1, offset: 0, shape: [3, A!, B!], strides: [A! * B!, B!, 1] };
           nb.copy(srcT, dv);
           js.copy(srcT, { ...dv, data: o2 });
           expectEqual(o1, o2, `transpose src ${A}x${B}`);
-          const src = randomView(rng, [3, A, B], "contig");
-          const p1 = new Float32Array(3 * A * B + 5);
+          const src = randomView(rng, [3, A!, B!], "contig");
+          const p1 = new Float32Array(3 * A! * B! + 5);
           const p2 = p1.slice();
-          const dT = { data: p1, offset: 5, shape: [3, A, B], strides: [A * B, 1, A] };
+          const dT = { data: p1, offset: 5, shape: [3, A!, B!], strides: [A! * B!, 1, A!] };
           nb.copy(src, dT);
           js.copy(src, { ...dT, data: p2 });
           expectEqual(p1, p2, `transpose dst ${A}x${B}`);
@@ -326,9 +326,9 @@ describe("native ops", () => {
           const nr = Math.floor(rng() * (shape.length + 1));
           const ints = t % 3 === 0;  // small integers: many ties (first-index semantics)
           const x = randomView(rng, shape, t % 4 === 0 ? "contig" : "any", ints ? 1 : 3, t % 5 === 0 ? 0.02 : 0);
-          if (ints) for (let i = 0; i < x.data.length; i++) x.data[i] = Math.round(x.data[i] * 2);
+          if (ints) for (let i = 0; i < x.data.length; i++) x.data[i] = Math.round(x.data[i]! * 2);
           // ±3.4e38 make float64 sums depend on the summation order; keep the infinities and NaNs
-          for (let i = 0; i < x.data.length; i++) if (Math.abs(x.data[i]) > 1e30 && Number.isFinite(x.data[i])) x.data[i] = 0;
+          for (let i = 0; i < x.data.length; i++) if (Math.abs(x.data[i]!) > 1e30 && Number.isFinite(x.data[i])) x.data[i] = 0;
           const K = numel(shape.slice(0, shape.length - nr));
           const meta = new Float64Array([x.offset, shape.length, ...shape, ...x.strides]);
           for (const op of ops) {
@@ -432,7 +432,7 @@ describe("native ops", () => {
         const rng = mulberry32(61);
         for (const [rows, d] of [[1, 1], [3, 7], [10, 16], [33, 768], [2100, 768], [4, 1023]] as [number, number][]) {
           const x = fillRandom(rng, new Float32Array(rows * d), 2);
-          for (let r = 0; r < rows; r++) for (let i = 0; i < d; i++) x[r * d + i] += r % 3 === 0 ? 50 : r % 3 === 1 ? -1000 : 0;
+          for (let r = 0; r < rows; r++) for (let i = 0; i < d; i++) x[r * d + i]! += r % 3 === 0 ? 50 : r % 3 === 1 ? -1000 : 0;
           const w = fillRandom(rng, new Float32Array(d), 1);
           const b = fillRandom(rng, new Float32Array(d), 1);
           for (const [ww, bb, withScale] of [[w, b, true], [null, null, false], [w, null, true], [null, b, false]] as const) {
@@ -473,7 +473,7 @@ describe("native ops", () => {
     expectClose(run(0, counting), ref, 1e-5, "gemm");
     expectClose(run(0, counting), ref, 1e-5, "gemm cached");
     expect(packs).toBe(1);
-    b[0] += 1;
+    b[0]! += 1;
     const ref2 = run(1, js);
     expectClose(run(1, counting), ref2, 1e-5, "gemm repacked");
     expect(packs).toBe(2);

@@ -52,9 +52,9 @@ describe("softmaxOrZero", () => {
     const x = tensor([[1, 2, -Infinity], [-Infinity, -Infinity, -Infinity]]);
     const p = softmaxOrZero(x);
     const e = [Math.exp(1 - 2), 1];
-    const s = e[0] + e[1];
-    expect(p.get(0, 0).item()).toBeCloseTo(e[0] / s, 6);
-    expect(p.get(0, 1).item()).toBeCloseTo(e[1] / s, 6);
+    const s = e[0]! + e[1]!;
+    expect(p.get(0, 0).item()).toBeCloseTo(e[0]! / s, 6);
+    expect(p.get(0, 1).item()).toBeCloseTo(e[1]! / s, 6);
     expect(p.get(0, 2).item()).toBe(0);
     expect(Array.from(p.get(1).dataSync())).toEqual([0, 0, 0]);
   });
@@ -63,12 +63,12 @@ describe("softmaxOrZero", () => {
 describe("rotary", () => {
   /** TL's apply_rotary written out in float64: rotate-half pairs (i, i + dim/2) or adjacent pairs (2i, 2i + 1). */
   const reference = (x: Tensor, positions: number[][], dim: number, base: number, adjacent: boolean): Tensor => {
-    const [batch, pos, heads] = x.shape;
+    const [batch, pos, heads] = x.shape as [number, number, number];
     const out = x.to("float64").clone();
     const half = dim / 2;
     for (let b = 0; b < batch; b++) for (let p = 0; p < pos; p++) for (let h = 0; h < heads; h++) for (let i = 0; i < dim; i++) {
       const k = adjacent ? Math.floor(i / 2) : i % half;
-      const angle = positions[b][p] / Math.pow(base, k / half);
+      const angle = positions[b]![p]! / Math.pow(base, k / half);
       const xi = x.get(b, p, h, i).item();
       const partner = adjacent ? (i % 2 === 0 ? -x.get(b, p, h, i + 1).item() : x.get(b, p, h, i - 1).item())
         : (i < half ? -x.get(b, p, h, i + half).item() : x.get(b, p, h, i - half).item());

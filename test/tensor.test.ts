@@ -215,7 +215,7 @@ describe("softmax, matmul, sorting, joins", () => {
     }
     const ls = x.logSoftmax(1);
     const ref = x.softmax(1).log();
-    ls.dataSync().forEach((v, i) => expect(v).toBeCloseTo(ref.dataSync()[i], 5));
+    ls.dataSync().forEach((v, i) => expect(v).toBeCloseTo(ref.dataSync()[i]!, 5));
   });
   it("matmul broadcasts and handles 1-D operands", () => {
     const a = tensor([[1, 2], [3, 4]]);

@@ -9,7 +9,7 @@ describe("topk", () => {
     x.set([1, 7, 2], NaN);
     for (const dim of [0, 1, 2]) {
       for (const largest of [true, false]) {
-        const size = x.shape[dim];
+        const size = x.shape[dim]!;
         const k = Math.max(1, Math.floor(size / 10));
         const fast = x.topk(k, dim, largest);
         const full = x.sort(dim, largest);

@@ -1,7 +1,7 @@
 // Weight-based circuit analysis (no forward pass): OV/QK circuits through the embeddings, OV copying scores, and
 // Q/K/V composition scores between heads (Elhage et al. 2021, "A Mathematical Framework for Transformer
 // Circuits"; TransformerLens's `all_composition_scores`).
-import { ShapeError, TlensError } from "../errors.js";
+import { AnalysisError, ShapeError } from "../errors.js";
 import type { HookedTransformer } from "../model/index.js";
 import { arange, linalg, Tensor, where } from "../tensor/index.js";
 import { FactoredMatrix } from "../tensor/factored-matrix.js";
@@ -79,8 +79,8 @@ export function compositionScores(left: FactoredMatrix, right: FactoredMatrix, o
   }
   const lLead = x.shape.slice(0, -2);
   const rLead = y.shape.slice(0, -2);
-  const [k, d] = x.shape.slice(-2);
-  const k2 = y.shape[y.ndim - 1];
+  const [k, d] = x.shape.slice(-2) as [number, number];
+  const k2 = y.shape[y.ndim - 1]!;
   const nL = lLead.reduce((a, b) => a * b, 1);
   const nR = rLead.reduce((a, b) => a * b, 1);
   const xs = x.reshape(nL * k, d).contiguous();
@@ -101,12 +101,12 @@ export function compositionScores(left: FactoredMatrix, right: FactoredMatrix, o
         for (let r = 0; r < nR; r++) {
           let s = 0;
           const base = row + r * k2;
-          for (let b = 0; b < k2; b++) s += prod[base + b] * prod[base + b];
-          acc[r] += s;
+          for (let b = 0; b < k2; b++) s += prod[base + b]! * prod[base + b]!;
+          acc[r]! += s;
         }
       }
       const i = i0 + li;
-      for (let r = 0; r < nR; r++) out[i * nR + r] = Math.sqrt(acc[r]) / lNorm[i] / rNorm[r];
+      for (let r = 0; r < nR; r++) out[i * nR + r] = Math.sqrt(acc[r]!) / lNorm[i]! / rNorm[r]!;
     }
   }
   return Tensor.fromTypedArray(out, [...lLead, ...rLead]).to(dtype);
@@ -118,7 +118,7 @@ function blockNorms(data: ArrayLike<number>, count: number, rows: number, cols: 
   const size = rows * cols;
   for (let i = 0; i < count; i++) {
     let s = 0;
-    for (let j = i * size; j < (i + 1) * size; j++) s += data[j] * data[j];
+    for (let j = i * size; j < (i + 1) * size; j++) s += data[j]! * data[j]!;
     out[i] = Math.sqrt(s);
   }
   return out;
@@ -130,7 +130,7 @@ function blockNorms(data: ArrayLike<number>, count: number, rows: number, cols: 
  */
 function gramRoot(a: Tensor): Tensor {
   const a64 = a.to("float64");
-  const [m, n] = a.shape.slice(-2);
+  const [m, n] = a.shape.slice(-2) as [number, number];
   if (m >= n) {
     const gram = a64.mT.matmul(a64).contiguous();
     const r = choleskyUpper(gram.dataSync() as Float64Array, n);
@@ -145,18 +145,18 @@ function choleskyUpper(g: Float64Array, n: number): Float64Array | null {
   const size = n * n;
   for (let off = 0; off < g.length; off += size) {
     let maxDiag = 0;
-    for (let i = 0; i < n; i++) maxDiag = Math.max(maxDiag, g[off + i * n + i]);
+    for (let i = 0; i < n; i++) maxDiag = Math.max(maxDiag, g[off + i * n + i]!);
     const floor = maxDiag * n * 1e-13;
     for (let j = 0; j < n; j++) {
       // R[j][j] = sqrt(G[j][j] - Σ_{p<j} R[p][j]²);  R[j][c] = (G[j][c] - Σ_{p<j} R[p][j] R[p][c]) / R[j][j]
-      let diag = g[off + j * n + j];
-      for (let p = 0; p < j; p++) diag -= out[off + p * n + j] ** 2;
+      let diag = g[off + j * n + j]!;
+      for (let p = 0; p < j; p++) diag -= out[off + p * n + j]! ** 2;
       if (!(diag > floor)) return null;
       const rjj = Math.sqrt(diag);
       out[off + j * n + j] = rjj;
       for (let c = j + 1; c < n; c++) {
-        let v = g[off + j * n + c];
-        for (let p = 0; p < j; p++) v -= out[off + p * n + j] * out[off + p * n + c];
+        let v = g[off + j * n + c]!;
+        for (let p = 0; p < j; p++) v -= out[off + p * n + j]! * out[off + p * n + c]!;
         out[off + j * n + c] = v / rjj;
       }
     }
@@ -177,7 +177,7 @@ export function allCompositionScores(model: HookedTransformer, mode: Composition
   if (mode === "Q") right = model.QK;
   else if (mode === "K") right = model.QK.T;
   else if (mode === "V") right = model.OV;
-  else throw new TlensError(`allCompositionScores: mode must be one of "Q", "K", "V", got ${JSON.stringify(mode)}`);
+  else throw new AnalysisError(`allCompositionScores: mode must be one of "Q", "K", "V", got ${JSON.stringify(mode)}`);
   const scores = compositionScores(left, right);
   const n = model.cfg.nLayers;
   const layers = arange(n);

@@ -1,7 +1,7 @@
 // Copy scores of attention heads' OV circuits (Wang et al. 2022 §3.3 / Appendix: name movers copy the names they
 // attend to; negative name movers write the opposite): seed 002's `get_copying_scores` (ARENA 1.4) and
 // `check_copy_circuit`.
-import { TlensError } from "../errors.js";
+import { AnalysisError } from "../errors.js";
 import { arange, Tensor } from "../tensor/index.js";
 import { logitsFromResidual, mlpOutput } from "../model/run/index.js";
 import type { HookedTransformer } from "../model/hooked-transformer.js";
@@ -16,26 +16,26 @@ function int32(values: readonly number[], shape: number[] = [values.length]): Te
 /** For each row of logits [n, vocab], is `targets[i]` among the k largest? (Fewer than k logits strictly larger:
  *  ties count in the target's favour, where torch.topk's choice among equal values is unspecified.) */
 function inTopK(logits: Tensor, targets: readonly number[], k: number): boolean[] {
-  const [n, vocab] = logits.shape;
+  const [n, vocab] = logits.shape as [number, number];
   const data = logits.contiguous().dataSync() as Float32Array;
   return Array.from({ length: n }, (_, i) => {
     const row = i * vocab;
-    const t = data[row + targets[i]];
+    const t = data[row + targets[i]!]!;
     let above = 0;
-    for (let j = 0; j < vocab && above < k; j++) if (data[row + j] > t) above++;
+    for (let j = 0; j < vocab && above < k; j++) if (data[row + j]! > t) above++;
     return above < k;
   });
 }
 
 /** The k largest entries' indices of row `i` of logits [n, vocab], largest first (a scan, no sort). */
 function topKIndices(logits: Tensor, i: number, k: number): number[] {
-  const vocab = logits.shape[1];
+  const vocab = logits.shape[1]!;
   const row = (logits.contiguous().dataSync() as Float32Array).subarray(i * vocab, (i + 1) * vocab);
   const best: number[] = [];
   for (let j = 0; j < vocab; j++) {
-    if (best.length === k && row[j] <= row[best[k - 1]]) continue;
+    if (best.length === k && row[j]! <= row[best[k - 1]!]!) continue;
     let at = best.length;
-    while (at > 0 && row[best[at - 1]] < row[j]) at--;
+    while (at > 0 && row[best[at - 1]!]! < row[j]!) at--;
     best.splice(at, 0, j);
     if (best.length > k) best.pop();
   }
@@ -72,14 +72,14 @@ export interface CopyingScores {
  */
 export async function getCopyingScores(model: HookedTransformer, opts: CopyingScoreOptions = {}): Promise<CopyingScores> {
   const k = opts.k ?? 5;
-  if (!model.tokenizer) throw new TlensError("getCopyingScores: the model has no tokenizer");
+  if (!model.tokenizer) throw new AnalysisError("getCopyingScores: the model has no tokenizer");
   const names: string[] = [];
   const tokens: number[] = [];
   for (const name of opts.names ?? NAMES) {
     const ids = model.tokenizer.encode((opts.prefixSpace ?? true) ? ` ${name}` : name);
-    if (ids.length === 1) { names.push(name); tokens.push(ids[0]); }
+    if (ids.length === 1) { names.push(name); tokens.push(ids[0]!); }
   }
-  if (!tokens.length) throw new TlensError("getCopyingScores: no name is a single token");
+  if (!tokens.length) throw new AnalysisError("getCopyingScores: no name is a single token");
   const n = tokens.length;
   const emb = model.W_E.get(int32(tokens)).unsqueeze(0); // [1, n, d_model]
   // the embeddings through block 0's MLP (ARENA's "effective embedding"); attention-only models have none
@@ -133,20 +133,20 @@ export interface CheckCopyCircuitResult {
 export async function checkCopyCircuit(model: HookedTransformer, layer: number, head: number, dataset: IOIDataset,
   opts: CheckCopyCircuitOptions = {}): Promise<CheckCopyCircuitResult> {
   const k = opts.k ?? 5;
-  if (!(layer >= 0 && layer < model.cfg.nLayers && head >= 0 && head < model.cfg.nHeads)) throw new TlensError(`checkCopyCircuit: head [${layer}, ${head}] does not exist`);
+  if (!(layer >= 0 && layer < model.cfg.nLayers && head >= 0 && head < model.cfg.nHeads)) throw new AnalysisError(`checkCopyCircuit: head [${layer}, ${head}] does not exist`);
   const name = "blocks.0.hook_resid_post";
   const cache = opts.cache?.has(name) ? opts.cache : (await model.runWithCache(dataset.toks, { namesFilter: [name], stopAtLayer: 1 }))[1];
   const resid = cache.get(name); // [batch, pos, d_model]
   const N = dataset.N;
   const words = ["IO", "S1", "S2"] as const;
-  const attn = model.blocks[layer].attn;
+  const attn = model.blocks[layer]!.attn;
   const rows = arange(0, N, 1, "int32");
   const sign = opts.neg ? -1 : 1;
   const byWord = { IO: 0, S1: 0, S2: 0 };
   const failures: CheckCopyCircuitResult["failures"] = [];
   let nRight = 0;
   for (const word of words) {
-    const x = resid.get(rows, int32(dataset.wordIdx[word].slice(0, N))); // [batch, d_model]
+    const x = resid.get(rows, int32(dataset.wordIdx[word]!.slice(0, N))); // [batch, d_model]
     const kvHead = Math.floor(head / attn.repeatKvHeads);
     const v = x.matmul(attn._W_V.get(kvHead)).add(attn._b_V.get(kvHead));
     const o = v.matmul(attn.W_O.get(head)).mul(sign).unsqueeze(0);
@@ -155,7 +155,7 @@ export async function checkCopyCircuit(model: HookedTransformer, layer: number, 
     const hits = inTopK(logits, targets.slice(0, N), k);
     hits.forEach((hit, i) => {
       if (hit) { nRight++; byWord[word]++; return; }
-      if (failures.length < 1000) failures.push({ prompt: i, word, target: targets[i], topK: topKIndices(logits, i, k) });
+      if (failures.length < 1000) failures.push({ prompt: i, word, target: targets[i]!, topK: topKIndices(logits, i, k) });
     });
   }
   const total = N * words.length;
@@ -163,7 +163,7 @@ export async function checkCopyCircuit(model: HookedTransformer, layer: number, 
   for (const w of words) byWord[w] = (byWord[w] / N) * 100;
   if (opts.verbose) {
     for (const f of failures) {
-      console.log(`-------\nSeq: ${dataset.sentences[f.prompt]}\nTarget: ${f.word === "IO" ? dataset.ioiPrompts[f.prompt].IO : dataset.ioiPrompts[f.prompt].S}`);
+      console.log(`-------\nSeq: ${dataset.sentences[f.prompt]}\nTarget: ${f.word === "IO" ? dataset.ioiPrompts[f.prompt]!.IO : dataset.ioiPrompts[f.prompt]!.S}`);
       console.log(f.topK.map((t, i) => `(${i + 1}):${model.tokenizer?.decode([t]) ?? t}`).join(" "));
     }
     console.log(`Copy circuit for head ${layer}.${head} (sign=${sign}) : Top ${k} accuracy: ${percent}%`);

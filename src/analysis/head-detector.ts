@@ -2,7 +2,7 @@
 // detection pattern). The detection patterns and the score are in head-patterns.ts, ARENA's average-attention
 // detectors (current / previous / first token heads) and the induction score in attn-detectors.ts; both are
 // re-exported here.
-import { TlensError, ShapeError } from "../errors.js";
+import { AnalysisError, ShapeError } from "../errors.js";
 import { ActivationCache, getActName, type HookedTransformer, type ModelInput } from "../model/index.js";
 import { validateTokens } from "../model/model-input.js";
 import { cat, Tensor, tensor } from "../tensor/index.js";
@@ -44,7 +44,7 @@ function sequences(model: HookedTransformer, seqs: ModelInput): Tensor[] {
   }
   const t = seqs instanceof Tensor ? seqs : tensor(seqs as number[][], undefined, "float64");
   const toks = validateTokens(t, model.cfg.dVocab, Infinity);
-  return Array.from({ length: toks.shape[0] }, (_, i) => toks.get(`${i}:${i + 1}`));
+  return Array.from({ length: toks.shape[0]! }, (_, i) => toks.get(`${i}:${i + 1}`));
 }
 
 function layerHeads(model: HookedTransformer, heads: DetectHeadOptions["heads"]): Map<number, number[]> {
@@ -52,7 +52,7 @@ function layerHeads(model: HookedTransformer, heads: DetectHeadOptions["heads"])
   const out = new Map<number, number[]>();
   const add = (l: number, h: number): void => {
     if (!Number.isInteger(l) || l < 0 || l >= nLayers || !Number.isInteger(h) || h < 0 || h >= nHeads) {
-      throw new TlensError(`detectHead: head (${l}, ${h}) does not exist in a model with ${nLayers} layers of ${nHeads} heads`);
+      throw new AnalysisError(`detectHead: head (${l}, ${h}) does not exist in a model with ${nLayers} layers of ${nHeads} heads`);
     }
     const list = out.get(l) ?? [];
     list.push(h);
@@ -81,20 +81,20 @@ function layerHeads(model: HookedTransformer, heads: DetectHeadOptions["heads"])
 export async function detectHead(model: HookedTransformer, seqs: ModelInput, pattern: Tensor | HeadName, opts: DetectHeadOptions = {}): Promise<Tensor> {
   const { nLayers, nHeads, nCtx } = model.cfg;
   const measure = opts.errorMeasure ?? "mul";
-  if (measure !== "mul" && measure !== "abs") throw new TlensError(`detectHead: errorMeasure must be "mul" or "abs", got ${JSON.stringify(measure)}`);
+  if (measure !== "mul" && measure !== "abs") throw new AnalysisError(`detectHead: errorMeasure must be "mul" or "abs", got ${JSON.stringify(measure)}`);
   if (typeof pattern === "string" && !HEAD_NAMES.includes(pattern)) {
-    throw new TlensError(`detectHead: the detection pattern must be a Tensor or one of ${HEAD_NAMES.map((h) => `"${h}"`).join(", ")}; got "${pattern}"`);
+    throw new AnalysisError(`detectHead: the detection pattern must be a Tensor or one of ${HEAD_NAMES.map((h) => `"${h}"`).join(", ")}; got "${pattern}"`);
   }
   const seqList = sequences(model, seqs);
-  if (seqList.length === 0) throw new TlensError("detectHead: no sequences given");
+  if (seqList.length === 0) throw new AnalysisError("detectHead: no sequences given");
   const l2h = layerHeads(model, opts.heads);
   const layers = [...l2h.keys()].sort((a, b) => a - b);
 
   // detection patterns, validated
   const details = seqList.map((toks, i) => {
-    const pos = toks.shape[1];
+    const pos = toks.shape[1]!;
     if (!(pos > 1 && pos < nCtx)) {
-      throw new TlensError(`detectHead: the sequence must be non-empty and must fit within the model's context window (1 < pos < n_ctx = ${nCtx}); sequence ${i} has ${pos} tokens`);
+      throw new AnalysisError(`detectHead: the sequence must be non-empty and must fit within the model's context window (1 < pos < n_ctx = ${nCtx}); sequence ${i} has ${pos} tokens`);
     }
     const det = typeof pattern === "string" ? namedPattern(pattern, toks) : pattern;
     if (det.ndim !== 2 || det.shape[0] !== pos || det.shape[1] !== pos) {
@@ -102,7 +102,7 @@ export async function detectHead(model: HookedTransformer, seqs: ModelInput, pat
     }
     const d = det.to("float64").contiguous().dataSync();
     if (!isLowerTriangular(d, pos)) {
-      throw new TlensError(`detectHead: the detection pattern must be lower triangular (no attention to later positions)`);
+      throw new AnalysisError(`detectHead: the detection pattern must be lower triangular (no attention to later positions)`);
     }
     if (measure === "mul" && Array.from(d).some((v) => v !== 0 && v !== 1)) {
       console.warn("detectHead: using a detection pattern with values other than 0 or 1 with errorMeasure \"mul\"");
@@ -115,7 +115,7 @@ export async function detectHead(model: HookedTransformer, seqs: ModelInput, pat
 
   const out = new Float32Array(nLayers * nHeads).fill(0);
   for (let s = 0; s < details.length; s++) {
-    const { pos, d } = details[s];
+    const { pos, d } = details[s]!;
     const scores = new Float32Array(nLayers * nHeads).fill(-1);
     for (const l of layers) {
       const pat = patternsFor(l, s); // [n_heads, pos, pos] contiguous data
@@ -123,9 +123,9 @@ export async function detectHead(model: HookedTransformer, seqs: ModelInput, pat
         scores[l * nHeads + h] = scoreArrays(pat, h * pos * pos, d, pos, opts.excludeBos ?? false, opts.excludeCurrentToken ?? false, measure);
       }
     }
-    for (let i = 0; i < out.length; i++) out[i] += scores[i];
+    for (let i = 0; i < out.length; i++) out[i]! += scores[i]!;
   }
-  for (let i = 0; i < out.length; i++) out[i] /= details.length;
+  for (let i = 0; i < out.length; i++) out[i]! /= details.length;
   return Tensor.fromTypedArray(out, [nLayers, nHeads]);
 }
 
@@ -153,26 +153,26 @@ async function attentionPatterns(model: HookedTransformer, seqList: Tensor[], la
     return (l, s) => {
       const key = `${l}:${s}`;
       let v = memo.get(key);
-      if (!v) memo.set(key, (v = pick(cache.get("pattern", l), cache.hasBatchDim, s, seqList[s].shape[1], l)));
+      if (!v) memo.set(key, (v = pick(cache.get("pattern", l), cache.hasBatchDim, s, seqList[s]!.shape[1]!, l)));
       return v;
     };
   }
   const want = new Set(layers.map((l) => getActName("pattern", l)));
-  const stopAtLayer = layers.length ? layers[layers.length - 1] + 1 : 0;
+  const stopAtLayer = layers.length ? layers[layers.length - 1]! + 1 : 0;
   if (stopAtLayer === 0) return () => new Float64Array(0);
-  const sameLength = seqList.every((t) => t.shape[1] === seqList[0].shape[1]);
+  const sameLength = seqList.every((t) => t.shape[1] === seqList[0]!.shape[1]);
   const runs: { cache: ActivationCache; first: number }[] = [];
   if (sameLength) {
     const [, c] = await model.runWithCache(cat(seqList, 0), { namesFilter: (n) => want.has(n), stopAtLayer });
     runs.push({ cache: c, first: 0 });
   } else {
     for (let s = 0; s < seqList.length; s++) {
-      const [, c] = await model.runWithCache(seqList[s], { namesFilter: (n) => want.has(n), stopAtLayer });
+      const [, c] = await model.runWithCache(seqList[s]!, { namesFilter: (n) => want.has(n), stopAtLayer });
       runs.push({ cache: c, first: s });
     }
   }
   return (l, s) => {
-    const run = sameLength ? runs[0] : runs[s];
+    const run = sameLength ? runs[0]! : runs[s]!;
     const row = sameLength ? s : 0;
     return run.cache.get("pattern", l).get(row).to("float64").contiguous().dataSync() as Float64Array;
   };

@@ -1,6 +1,6 @@
 // TransformerLens's head-detection patterns (previous / duplicate / induction token heads, [pos, pos] float32) and
 // the similarity score of an attention pattern against one (its "mul" and "abs" error measures).
-import { ShapeError, TlensError } from "../errors.js";
+import { AnalysisError, ShapeError } from "../errors.js";
 import { Tensor, tensor } from "../tensor/index.js";
 import { fmtShape } from "../tensor/shape.js";
 
@@ -61,7 +61,7 @@ export function pyRound(x: number, digits: number): number {
   const exact = x.toFixed(Math.min(100, digits + 30));
   const m = /^(-?\d+)\.?(\d*)$/.exec(exact);
   if (m) {
-    const tail = m[2].slice(digits);
+    const tail = m[2]!.slice(digits);
     if (/^50*$/.test(tail)) {
       // an exact tie: round half to even
       const scale = 10 ** digits;
@@ -89,7 +89,7 @@ export function computeHeadAttentionSimilarityScore(
   if (detectionPattern.ndim !== 2 || detectionPattern.shape[0] !== attentionPattern.shape[0] || detectionPattern.shape[1] !== attentionPattern.shape[1]) {
     throw new ShapeError(`computeHeadAttentionSimilarityScore: the detection pattern ${fmtShape(detectionPattern.shape)} does not match the attention pattern ${fmtShape(attentionPattern.shape)}`);
   }
-  const n = attentionPattern.shape[0];
+  const n = attentionPattern.shape[0]!;
   const p = attentionPattern.to("float64").contiguous().dataSync();
   const d = detectionPattern.to("float64").contiguous().dataSync();
   return scoreArrays(p, 0, d, n, opts.excludeBos ?? false, opts.excludeCurrentToken ?? false, opts.errorMeasure ?? "mul");
@@ -104,8 +104,8 @@ export function scoreArrays(p: ArrayLike<number>, off: number, d: ArrayLike<numb
     for (let q = 0; q < n; q++) {
       for (let k = 0; k < n; k++) {
         if (excluded(q, k)) continue;
-        const v = p[off + q * n + k];
-        num += v * d[q * n + k];
+        const v = p[off + q * n + k]!;
+        num += v * d[q * n + k]!;
         den += v;
       }
     }
@@ -114,9 +114,9 @@ export function scoreArrays(p: ArrayLike<number>, off: number, d: ArrayLike<numb
   let sum = 0;
   for (let q = 0; q < n; q++) {
     for (let k = 0; k < n; k++) {
-      const diff = Math.abs(p[off + q * n + k] - d[q * n + k]);
+      const diff = Math.abs(p[off + q * n + k]! - d[q * n + k]!);
       if (k > q && diff !== 0) {
-        throw new TlensError("computeHeadAttentionSimilarityScore (abs): the attention and detection patterns must both be lower-triangular");
+        throw new AnalysisError("computeHeadAttentionSimilarityScore (abs): the attention and detection patterns must both be lower-triangular");
       }
       if (!excluded(q, k)) sum += diff;
     }

@@ -1,7 +1,7 @@
 // IOI-specific circuit tools: per-head direct logit attribution at the end position, the backup-name-mover
 // experiment (ablate a head, re-run, compare every head's DLA) of seed 002, and attention views. (The IOI metric is
 // analysis/ioi/metric.ts.)
-import { TlensError } from "../errors.js";
+import { AnalysisError } from "../errors.js";
 import { arange, stack, Tensor } from "../tensor/index.js";
 import type { HookedTransformer } from "../model/hooked-transformer.js";
 import type { ActivationCache } from "../model/activation-cache.js";
@@ -44,7 +44,7 @@ function atRows(t: Tensor, positions: readonly number[]): Tensor {
  */
 export function ioiHeadDla(model: HookedTransformer, cache: ActivationCache, dataset: IOIDataset): HeadDla {
   const N = dataset.N;
-  const end = dataset.wordIdx.end.slice(0, N);
+  const end = dataset.wordIdx.end!.slice(0, N);
   const L = model.cfg.nLayers;
   const io = int32(dataset.ioTokenIDs);
   const s = int32(dataset.sTokenIDs);
@@ -67,7 +67,7 @@ export function ioiHeadDla(model: HookedTransformer, cache: ActivationCache, dat
   for (let l = 0; l < L; l++) {
     const zl = atRows(cache.get(`blocks.${l}.attn.hook_z`), end); // [batch, head, d_head]
     // [head, batch, d_head] @ [head, d_head, d_model] → [head, batch, d_model]
-    const res = zl.permute(1, 0, 2).matmul(model.blocks[l].attn.W_O);
+    const res = zl.permute(1, 0, 2).matmul(model.blocks[l]!.attn.W_O);
     layers.push(project(res)); // [head, batch]
   }
   const perHeadPerPrompt = stack(layers); // [layer, head, batch]
@@ -127,13 +127,13 @@ export async function backupNameMoverAnalysis(model: HookedTransformer, dataset:
     const best = flat.indexOf(Math.max(...flat));
     ablate = [[Math.floor(best / H), best % H]];
   }
-  const [batch, seqLen] = dataset.toks.shape;
+  const [batch, seqLen] = dataset.toks.shape as [number, number];
   const rowsPos = resolvePositions(opts.positions ?? "end", batch, seqLen, dataset, "backupNameMoverAnalysis positions");
   const rows = int32(rowsPos.flatMap((r, b) => r.map(() => b)));
   const pos = int32(rowsPos.flat());
   const hooks: [string, HookFn][] = [];
   for (const [l, h] of ablate) {
-    if (!(l >= 0 && l < L && h >= 0 && h < H)) throw new TlensError(`backupNameMoverAnalysis: head [${l}, ${h}] does not exist`);
+    if (!(l >= 0 && l < L && h >= 0 && h < H)) throw new AnalysisError(`backupNameMoverAnalysis: head [${l}, ${h}] does not exist`);
     const meanZ = opts.ablation === "mean" ? cache.get(`blocks.${l}.attn.hook_z`).get(":", ":", h).mean(0) : null; // [pos, d_head]
     hooks.push([`blocks.${l}.attn.hook_z`, (zAct) => {
       if (meanZ) zAct.set([rows, pos, h], meanZ.get(pos));
@@ -158,10 +158,10 @@ export async function backupNameMoverAnalysis(model: HookedTransformer, dataset:
 export function valueWeightedPattern(cache: ActivationCache, layer: number, head?: number): Tensor {
   const pattern = cache.get(`blocks.${layer}.attn.hook_pattern`); // [batch, head, q, k]
   let v = cache.get(`blocks.${layer}.attn.hook_v`); // [batch, k, kv_head, d_head]
-  const H = pattern.shape[1];
+  const H = pattern.shape[1]!;
   if (v.shape[2] !== H) {
     // grouped-query attention: each key/value head serves H / n_kv query heads
-    const rep = H / v.shape[2];
+    const rep = H / v.shape[2]!;
     v = v.get(":", ":", Tensor.fromTypedArray(Int32Array.from({ length: H }, (_, h) => Math.floor(h / rep)), [H]));
   }
   const norms = v.norm(-1).permute(0, 2, 1).unsqueeze(2); // [batch, head, 1, k]
@@ -187,13 +187,13 @@ export interface AttentionVsProjection {
 export function attentionVsProjection(model: HookedTransformer, cache: ActivationCache, dataset: IOIDataset, layer: number, head: number): AttentionVsProjection {
   const N = dataset.N;
   const rows = arange(0, N, 1, "int32");
-  const end = int32(dataset.wordIdx.end.slice(0, N));
+  const end = int32(dataset.wordIdx.end!.slice(0, N));
   const zh = cache.get(`blocks.${layer}.attn.hook_z`).get(rows, end, head); // [batch, d_head]
-  const out = zh.matmul(model.blocks[layer].attn.W_O.get(head)); // [batch, d_model]
+  const out = zh.matmul(model.blocks[layer]!.attn.W_O.get(head)); // [batch, d_model]
   const WU = model.W_U.transpose(0, 1); // [vocab, d_model]
   const proj = (ids: number[]): number[] => Array.from(out.mul(WU.get(int32(ids))).sum(-1).dataSync());
   const pattern = cache.get(`blocks.${layer}.attn.hook_pattern`);
-  const attn = (key: string): number[] => Array.from(pattern.get(rows, head, end, int32(dataset.wordIdx[key].slice(0, N))).dataSync());
+  const attn = (key: string): number[] => Array.from(pattern.get(rows, head, end, int32(dataset.wordIdx[key]!.slice(0, N))).dataSync());
   return { attnToIO: attn("IO"), attnToS: attn("S1"), projectionIO: proj(dataset.ioTokenIDs.slice(0, N)), projectionS: proj(dataset.sTokenIDs.slice(0, N)) };
 }
 
@@ -214,7 +214,7 @@ export function attentionToWords(cache: ActivationCache, dataset: IOIDataset, he
   const N = dataset.N;
   const rows = arange(0, N, 1, "int32");
   const from = int32(dataset.wordIdx[opts.from ?? "end"]?.slice(0, N) ?? []);
-  if (from.shape[0] !== N) throw new TlensError(`attentionToWords: unknown word "${opts.from}"`);
+  if (from.shape[0] !== N) throw new AnalysisError(`attentionToWords: unknown word "${opts.from}"`);
   const words = opts.words ?? Object.keys(dataset.wordIdx);
   return heads.map(([l, h]) => {
     const t = cache.get(`blocks.${l}.attn.${opts.mode === "scores" ? "hook_attn_scores" : "hook_pattern"}`);
@@ -222,7 +222,7 @@ export function attentionToWords(cache: ActivationCache, dataset: IOIDataset, he
     const std: Record<string, number> = {};
     for (const w of words) {
       const idx = dataset.wordIdx[w];
-      if (!idx) throw new TlensError(`attentionToWords: unknown word "${w}"`);
+      if (!idx) throw new AnalysisError(`attentionToWords: unknown word "${w}"`);
       const vals = Array.from(t.get(rows, h, from, int32(idx.slice(0, N))).dataSync());
       const m = vals.reduce((a, b) => a + b, 0) / vals.length;
       mean[w] = m;

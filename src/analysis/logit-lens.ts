@@ -7,7 +7,7 @@
 // Targets: a token's logit ({ tokens }), a logit difference ({ tokens, incorrectTokens }), or any residual
 // direction ({ direction }). Tokens are one id or single-token string for every row, one per batch row [batch] (used
 // at every position), or one per position [batch, pos] (matching the posSlice).
-import { ShapeError, TlensError } from "../errors.js";
+import { AnalysisError, ShapeError } from "../errors.js";
 import { attributeAlong, Slice, type ActivationCache, type SliceInput, type TokensInput } from "../model/activation-cache.js";
 import type { HookedTransformer } from "../model/index.js";
 import { stack, Tensor } from "../tensor/index.js";
@@ -23,7 +23,7 @@ export function toTokenIds(model: HookedTransformer, tokens: TokensInput): Tenso
   if (typeof tokens === "string") return Tensor.fromTypedArray(new Int32Array([model.toSingleToken(tokens)]), []);
   if (tokens instanceof Tensor) {
     if (tokens.dtype === "float32" || tokens.dtype === "float64" || tokens.dtype === "bool") {
-      throw new TlensError(`token ids must be an int32 tensor, got ${tokens.dtype}`);
+      throw new AnalysisError(`token ids must be an int32 tensor, got ${tokens.dtype}`);
     }
     return tokens.to("int32");
   }
@@ -31,7 +31,7 @@ export function toTokenIds(model: HookedTransformer, tokens: TokensInput): Tenso
     const ids = (tokens as readonly (number | string)[]).map((t) => (typeof t === "string" ? model.toSingleToken(t) : t));
     return Tensor.fromTypedArray(Int32Array.from(ids), [ids.length]);
   }
-  throw new TlensError("tokens must be a token id, a single-token string, an array of them, or an int32 tensor");
+  throw new AnalysisError("tokens must be a token id, a single-token string, an array of them, or an int32 tensor");
 }
 
 /** Per-row values [batch, ...trailing] used at every position of a [batch, pos] batchPos: insert the pos dim. */
@@ -132,12 +132,12 @@ export function logitLens(model: HookedTransformer, cache: ActivationCache, opts
   const batchPos = normalized.shape.slice(1, -1);
   const includeBias = opts.includeBias ?? true;
   const keepLogits = opts.returnLogits ?? opts.tokens === undefined;
-  if (opts.incorrectTokens !== undefined && opts.tokens === undefined) throw new TlensError("logitLens: incorrectTokens needs tokens");
+  if (opts.incorrectTokens !== undefined && opts.tokens === undefined) throw new AnalysisError("logitLens: incorrectTokens needs tokens");
   const target = (t: TokensInput, what: string): Tensor => broadcastTo(alignRows(toTokenIds(model, t), batchPos, 0), batchPos, what).unsqueeze(-1);
   const right = opts.tokens !== undefined ? target(opts.tokens, "tokens") : null;
   const wrong = opts.incorrectTokens !== undefined ? target(opts.incorrectTokens, "incorrectTokens") : null;
   if (opts.topK !== undefined && (!Number.isInteger(opts.topK) || opts.topK < 1 || opts.topK > model.cfg.dVocabOut)) {
-    throw new TlensError(`logitLens: topK must be an integer in 1..${model.cfg.dVocabOut}, got ${opts.topK}`);
+    throw new AnalysisError(`logitLens: topK must be an integer in 1..${model.cfg.dVocabOut}, got ${opts.topK}`);
   }
 
   const logitsOut: Tensor[] = [];
@@ -147,7 +147,7 @@ export function logitLens(model: HookedTransformer, cache: ActivationCache, opts
   const diffs: Tensor[] = [];
   const topValues: Tensor[] = [];
   const topIndices: Tensor[] = [];
-  for (let c = 0; c < normalized.shape[0]; c++) {
+  for (let c = 0; c < normalized.shape[0]!; c++) {
     let logits = normalized.get(c).matmul(model.W_U); // [...batchPos, d_vocab]
     if (includeBias) logits = logits.add(model.b_U);
     if (keepLogits) logitsOut.push(logits);
@@ -264,9 +264,9 @@ export interface DlaByNeuronOptions extends DlaOptions {
  */
 export function dlaByNeuron(model: HookedTransformer, cache: ActivationCache, opts: DlaByNeuronOptions): DlaResult & { perNeuron: Tensor } {
   const { nLayers, normalizationType } = model.cfg;
-  if (model.cfg.attnOnly) throw new TlensError("dlaByNeuron: the model is attention-only (no MLP neurons)");
+  if (model.cfg.attnOnly) throw new AnalysisError("dlaByNeuron: the model is attention-only (no MLP neurons)");
   const top = opts.layer === undefined || opts.layer === null || opts.layer === -1 ? nLayers : opts.layer;
-  if (!Number.isInteger(top) || top < 0 || top > nLayers) throw new TlensError(`dlaByNeuron: layer ${opts.layer} is out of range 0..${nLayers}`);
+  if (!Number.isInteger(top) || top < 0 || top > nLayers) throw new AnalysisError(`dlaByNeuron: layer ${opts.layer} is out of range 0..${nLayers}`);
   let neurons = Slice.unwrap(opts.neuronSlice);
   if (neurons.mode === "int") neurons = new Slice([neurons.slice as number]);
   const ids = neurons.indices(model.cfg.dMlp);

@@ -2,7 +2,7 @@
 // get_heads_and_posns_to_keep, add_mean_ablation_hook, get_score, get_minimality_score). Every head outside the
 // circuit, and every circuit head away from the positions its class keeps, has its output (hook_z) replaced by the
 // mean output over the prompts of the same template in a means dataset (usually the ABC dataset).
-import { HookError, ShapeError, TlensError } from "../errors.js";
+import { AnalysisError, HookError, ShapeError } from "../errors.js";
 import { cat, stack, Tensor, where, zeros } from "../tensor/index.js";
 import type { HookedTransformer } from "../model/hooked-transformer.js";
 import type { ActivationCache } from "../model/activation-cache.js";
@@ -31,7 +31,7 @@ export async function computeMeansByTemplate(model: HookedTransformer, meansData
   if (!cache || !Array.from({ length: L }, (_, l) => zName(l)).every((n) => cache!.has(n))) {
     [, cache] = await model.runWithCache(meansDataset.toks, { namesFilter: (n) => n.endsWith("attn.hook_z"), stopAtLayer: model.cfg.nLayers });
   }
-  const [batch, pos] = meansDataset.toks.shape;
+  const [batch, pos] = meansDataset.toks.shape as [number, number];
   const first = cache.get(zName(0));
   if (first.shape[0] !== batch || first.shape[1] !== pos) throw new ShapeError(`computeMeansByTemplate: the cache's hook_z is [${first.shape}], the dataset's tokens [${batch}, ${pos}]`);
   const means = zeros([L, batch, pos, model.cfg.nHeads, model.cfg.dHead]);
@@ -59,20 +59,20 @@ export interface KeepOptions {
  */
 export function getHeadsAndPosnsToKeep(model: HookedTransformer, dataset: IOIDataset, circuit: Circuit, seqPosToKeep: SeqPosToKeep,
   opts: KeepOptions = {}): Tensor[] {
-  const [batch, pos] = dataset.toks.shape;
+  const [batch, pos] = dataset.toks.shape as [number, number];
   const H = model.cfg.nHeads;
   const masks = Array.from({ length: model.cfg.nLayers }, () => new Uint8Array(batch * pos * H));
   for (const [cls, heads] of Object.entries(circuit)) {
     const spec = seqPosToKeep[cls];
-    if (spec === undefined) throw new TlensError(`mean ablation: the circuit class "${cls}" has no entry in seqPosToKeep`);
+    if (spec === undefined) throw new AnalysisError(`mean ablation: the circuit class "${cls}" has no entry in seqPosToKeep`);
     let rows = resolvePositions(spec, batch, pos, dataset, `seqPosToKeep["${cls}"]`);
     if (opts.unionOfPositions) {
       const all = [...new Set(rows.flat())].sort((a, b) => a - b);
       rows = rows.map(() => all);
     }
     for (const [l, h] of heads) {
-      if (!(l >= 0 && l < model.cfg.nLayers && h >= 0 && h < H)) throw new TlensError(`mean ablation: circuit head [${l}, ${h}] does not exist`);
-      rows.forEach((ps, b) => { for (const p of ps) masks[l][(b * pos + p) * H + h] = 1; });
+      if (!(l >= 0 && l < model.cfg.nLayers && h >= 0 && h < H)) throw new AnalysisError(`mean ablation: circuit head [${l}, ${h}] does not exist`);
+      rows.forEach((ps, b) => { for (const p of ps) masks[l]![(b * pos + p) * H + h] = 1; });
     }
   }
   return masks.map((m) => Tensor.fromTypedArray(m, [batch, pos, H]).to("bool"));
@@ -84,17 +84,17 @@ export function getHeadsAndPosnsToKeep(model: HookedTransformer, dataset: IOIDat
  * `hook.positionOffset` ..): positions past the means' length are left alone. The batch must be the means' batch.
  */
 export function meanAblationHooks(means: Tensor, keep: Tensor[]): [string, HookFn][] {
-  const [L, batch, len] = means.shape;
+  const [L, batch, len] = means.shape as [number, number, number];
   if (keep.length !== L) throw new ShapeError(`mean ablation: ${keep.length} keep masks for ${L} layers`);
   return Array.from({ length: L }, (_, l) => [zName(l), (zAct: Tensor, hook: HookInfo) => {
     if (zAct.shape[0] !== batch) {
       throw new HookError(`mean ablation: the run has batch ${zAct.shape[0]}, the means were computed for ${batch} prompts (run the dataset's own prompts, row for row)`);
     }
     const start = hook.positionOffset;
-    const stop = Math.min(start + zAct.shape[1], len);
+    const stop = Math.min(start + zAct.shape[1]!, len);
     if (stop <= start) return;
     const part = zAct.narrow(1, 0, stop - start);
-    const k = keep[l].narrow(1, start, stop - start).unsqueeze(-1);
+    const k = keep[l]!.narrow(1, start, stop - start).unsqueeze(-1);
     part.copy_(where(k, part, means.get(l).narrow(1, start, stop - start)));
   }]);
 }
@@ -166,7 +166,7 @@ export async function getCircuitScores(model: HookedTransformer, removals: reado
   const metric = o.metric ?? ioiMetric(model, o.dataset);
   const means = o.means ?? await computeMeansByTemplate(model, o.meansDataset);
   const tokens = o.dataset.toks;
-  const [batch, pos] = tokens.shape;
+  const [batch, pos] = tokens.shape as [number, number];
   if (o.meansDataset.toks.shape[0] !== batch || o.meansDataset.toks.shape[1] !== pos) {
     throw new ShapeError(`circuit score: the dataset's tokens are [${tokens.shape}], the means dataset's [${o.meansDataset.toks.shape}]; they must line up row for row`);
   }
@@ -180,10 +180,10 @@ export async function getCircuitScores(model: HookedTransformer, removals: reado
     const G = chunk.length;
     const keeps = chunk.map((K) => getHeadsAndPosnsToKeep(model, o.meansDataset, circuitWithout(o.circuit, K), o.seqPosToKeep, o));
     const hooks: [string, HookFn][] = Array.from({ length: L }, (_, l) => {
-      const k = stack(keeps.map((kk) => kk[l])).unsqueeze(-1); // [G, batch, pos, head, 1]
+      const k = stack(keeps.map((kk) => kk[l]!)).unsqueeze(-1); // [G, batch, pos, head, 1]
       const m = means.get(l); // [batch, pos, head, d_head]
       return [zName(l), (zAct: Tensor) => {
-        const v = zAct.reshape(G, batch, pos, zAct.shape[2], zAct.shape[3]);
+        const v = zAct.reshape(G, batch, pos, zAct.shape[2]!, zAct.shape[3]!);
         return where(k, v, m).reshape(zAct.shape);
       }];
     });
@@ -199,7 +199,7 @@ export async function getCircuitScores(model: HookedTransformer, removals: reado
 
 /** F(C): the metric with everything outside the circuit mean-ablated. */
 export async function getCircuitScore(model: HookedTransformer, o: CircuitScoreOptions): Promise<number> {
-  return (await getCircuitScores(model, [[]], o))[0];
+  return (await getCircuitScores(model, [[]], o))[0]!;
 }
 
 export interface MinimalityScore {
@@ -225,13 +225,13 @@ export interface MinimalityOptions extends CircuitScoreOptions {
  */
 export async function getAllMinimalityScores(model: HookedTransformer, o: MinimalityOptions): Promise<{ scores: MinimalityScore[]; fullModelScore: number }> {
   const metric = o.metric ?? ioiMetric(model, o.dataset);
-  const layout = resolveMetricLayout(metric.metricPositions, o.dataset.toks.shape[0], o.dataset.toks.shape[1], o.dataset);
+  const layout = resolveMetricLayout(metric.metricPositions, o.dataset.toks.shape[0]!, o.dataset.toks.shape[1]!, o.dataset);
   const final = await model.forward(o.dataset.toks, { stopAtLayer: model.cfg.nLayers });
   const fullModelScore = await scoreResid(model, metric, gatherLayout(final, layout), true);
   const keyOf = (K: readonly Head[]): string => K.map(([l, h]) => `${l}.${h}`).sort().join(",");
   const sets = new Map<string, Head[]>();
   for (const [v, K] of o.kForEachComponent) {
-    if (K.some(([l, h]) => l === v[0] && h === v[1])) throw new TlensError(`minimality: v = [${v}] is in its own K`);
+    if (K.some(([l, h]) => l === v[0] && h === v[1])) throw new AnalysisError(`minimality: v = [${v}] is in its own K`);
     sets.set(keyOf(K), [...K]);
     sets.set(keyOf([...K, v]), [...K, v]);
   }

@@ -39,7 +39,7 @@ export interface Projection {
  */
 export function project(vectors: Tensor, directions: Tensor | readonly Tensor[], opts: ProjectOptions = {}): Projection {
   if (vectors.ndim < 1) throw new ShapeError("project: vectors must have a last dim d, got a scalar");
-  const d = vectors.shape[vectors.ndim - 1];
+  const d = vectors.shape[vectors.ndim - 1]!;
   let dirs: Tensor[];
   if (directions instanceof Tensor) {
     if (opts.stacked) {
@@ -74,33 +74,33 @@ export function project(vectors: Tensor, directions: Tensor | readonly Tensor[],
     const base = i * d;
     // modified Gram–Schmidt, orthogonalised twice ("twice is enough") for float64-level orthogonality
     for (let j = 0; j < k; j++) {
-      const src = Ds[j];
+      const src = Ds[j]!;
       let norm0 = 0;
-      for (let e = 0; e < d; e++) { u[e] = src[base + e]; norm0 += u[e] * u[e]; }
+      for (let e = 0; e < d; e++) { u[e] = src[base + e]!; norm0 += u[e]! * u[e]!; }
       norm0 = Math.sqrt(norm0);
       for (let pass = 0; pass < 2; pass++) {
         for (let m = 0; m < j; m++) {
           let dot = 0;
-          for (let e = 0; e < d; e++) dot += u[e] * basis[(base + e) * k + m];
-          for (let e = 0; e < d; e++) u[e] -= dot * basis[(base + e) * k + m];
+          for (let e = 0; e < d; e++) dot += u[e]! * basis[(base + e) * k + m]!;
+          for (let e = 0; e < d; e++) u[e]! -= dot * basis[(base + e) * k + m]!;
         }
       }
       let norm = 0;
-      for (let e = 0; e < d; e++) norm += u[e] * u[e];
+      for (let e = 0; e < d; e++) norm += u[e]! * u[e]!;
       norm = Math.sqrt(norm);
       if (norm0 === 0 || norm <= tol * norm0) continue; // dependent (or zero): its basis column stays zero
-      for (let e = 0; e < d; e++) basis[(base + e) * k + j] = u[e] / norm;
+      for (let e = 0; e < d; e++) basis[(base + e) * k + j] = u[e]! / norm;
     }
     for (let j = 0; j < k; j++) {
       let c = 0;
-      for (let e = 0; e < d; e++) c += V[base + e] * basis[(base + e) * k + j];
+      for (let e = 0; e < d; e++) c += V[base + e]! * basis[(base + e) * k + j]!;
       if ((opts.onlyKeep === "pos" && c < 0) || (opts.onlyKeep === "neg" && c > 0)) c = 0;
       coeffs[i * k + j] = c;
-      for (let e = 0; e < d; e++) par[base + e] += c * basis[(base + e) * k + j];
+      for (let e = 0; e < d; e++) par[base + e]! += c * basis[(base + e) * k + j]!;
     }
   }
   const perp = new Float64Array(n * d);
-  for (let i = 0; i < n * d; i++) perp[i] = V[i] - par[i];
+  for (let i = 0; i < n * d; i++) perp[i] = V[i]! - par[i]!;
   const dtype = vectors.dtype === "float64" ? "float64" : "float32";
   const out = (data: Float64Array, shape: number[]): Tensor => Tensor.fromTypedArray(data, shape).to(dtype);
   return {

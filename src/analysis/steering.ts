@@ -5,7 +5,7 @@
 // Positions are absolute token indices of the whole sequence (BOS included). The hook reads `hook.positionOffset`,
 // so a permanent steering hook keeps adding at the right positions while `generate` runs with the KV cache, where
 // each step's activation holds only the new position.
-import { TlensError, ShapeError } from "../errors.js";
+import { AnalysisError, ShapeError } from "../errors.js";
 import { getActName } from "../model/act-name.js";
 import { selectHooks } from "../model/hook-point.js";
 import type { HookedTransformer, HookFn, ModelInput, ForwardOptions } from "../model/index.js";
@@ -41,14 +41,14 @@ export function steeringHookName(spec: Pick<SteeringVector, "hook" | "layer">): 
  */
 export function steeringHook(spec: SteeringVector): HookFn {
   const coeff = spec.coeff ?? 1;
-  if (!Number.isFinite(coeff)) throw new TlensError(`steering: coeff must be a finite number, got ${coeff}`);
+  if (!Number.isFinite(coeff)) throw new AnalysisError(`steering: coeff must be a finite number, got ${coeff}`);
   const v = spec.vector;
   const positions = spec.positions ?? "all";
   if (positions !== "all") {
-    for (const p of positions) if (!Number.isInteger(p) || p < 0) throw new TlensError(`steering: positions are absolute token indices ≥ 0, got ${p}`);
+    for (const p of positions) if (!Number.isInteger(p) || p < 0) throw new AnalysisError(`steering: positions are absolute token indices ≥ 0, got ${p}`);
   }
   const start = spec.start ?? 0;
-  if (!Number.isInteger(start) || start < 0) throw new TlensError(`steering: start must be an integer ≥ 0, got ${start}`);
+  if (!Number.isInteger(start) || start < 0) throw new AnalysisError(`steering: start must be an integer ≥ 0, got ${start}`);
   return (act, hook) => {
     if (coeff === 0) return;
     if (act.ndim < 2) throw new ShapeError(`steering: the activation of "${hook.name}" has shape ${fmtShape(act.shape)}; expected [batch, pos, ...]`);
@@ -62,7 +62,7 @@ export function steeringHook(spec: SteeringVector): HookFn {
       throw new ShapeError(`steering: the per-row vector has ${v.shape[0]} rows, the activation ${act.shape[0]}`);
     }
     const off = hook.positionOffset;
-    const len = act.shape[1];
+    const len = act.shape[1]!;
     const out = act.clone();
     const scaled = v.mul(coeff);
     if (extra === 0) {
@@ -72,7 +72,7 @@ export function steeringHook(spec: SteeringVector): HookFn {
     }
     // a sequence of n rows at absolute positions start .. start + n − 1
     const seqDim = extra - 1;
-    const n = v.shape[seqDim];
+    const n = v.shape[seqDim]!;
     const lo = Math.max(start, off);
     const hi = Math.min(start + n, off + len);
     if (hi > lo) out.narrow(1, lo - off, hi - lo).add_(scaled.narrow(seqDim, lo - start, hi - lo));
@@ -186,20 +186,20 @@ function promptTokens(model: HookedTransformer, p: PromptInput, prependBos: bool
  * ```
  */
 export async function contrastiveSteeringVector(model: HookedTransformer, pairs: readonly (readonly [PromptInput, PromptInput])[], opts: ContrastiveOptions): Promise<ContrastiveVector> {
-  if (pairs.length === 0) throw new TlensError("contrastiveSteeringVector: give at least one [positive, negative] pair");
+  if (pairs.length === 0) throw new AnalysisError("contrastiveSteeringVector: give at least one [positive, negative] pair");
   const hook = steeringHookName(opts);
   selectHooks(model.hookPoints, hook); // an unknown name throws, with a suggestion
   const mode = opts.mode ?? "sequence";
-  if (mode !== "sequence" && mode !== "last" && mode !== "mean") throw new TlensError(`contrastiveSteeringVector: mode must be "sequence", "last" or "mean", got ${String(mode)}`);
+  if (mode !== "sequence" && mode !== "last" && mode !== "mean") throw new AnalysisError(`contrastiveSteeringVector: mode must be "sequence", "last" or "mean", got ${String(mode)}`);
   const rows = pairs.flatMap(([pos, neg]) => [promptTokens(model, pos, opts.prependBos), promptTokens(model, neg, opts.prependBos)]);
   const lengths = rows.map((r) => r.length);
-  if (lengths.some((l) => l === 0)) throw new TlensError("contrastiveSteeringVector: a prompt has no tokens");
+  if (lengths.some((l) => l === 0)) throw new AnalysisError("contrastiveSteeringVector: a prompt has no tokens");
   const width = Math.max(...lengths);
   let pad = opts.padToken;
   if (pad === undefined) {
     if (lengths.every((l) => l === width)) pad = 0;
     else if (model.tokenizer) pad = model.toSingleToken(" ");
-    else throw new TlensError("contrastiveSteeringVector: prompts of different lengths need a padToken (this model has no tokenizer)");
+    else throw new AnalysisError("contrastiveSteeringVector: prompts of different lengths need a padToken (this model has no tokenizer)");
   }
   const flat = new Int32Array(rows.length * width).fill(pad);
   rows.forEach((r, i) => flat.set(r, i * width));
@@ -211,9 +211,9 @@ export async function contrastiveSteeringVector(model: HookedTransformer, pairs:
   const reduceRow = (i: number): Tensor => {
     const a = act.get(i); // [width, ...rest]
     if (mode === "sequence") return a;
-    if (mode === "last") return a.get(lengths[i] - 1);
-    const first = bos !== null && bos !== undefined && rows[i][0] === bos && lengths[i] > 1 ? 1 : 0;
-    return a.narrow(0, first, lengths[i] - first).mean(0);
+    if (mode === "last") return a.get(lengths[i]! - 1);
+    const first = bos !== null && bos !== undefined && rows[i]![0] === bos && lengths[i]! > 1 ? 1 : 0;
+    return a.narrow(0, first, lengths[i]! - first).mean(0);
   };
   const diffs = pairs.map((_, p) => reduceRow(2 * p).sub(reduceRow(2 * p + 1)));
   const perPair = stack(diffs);
@@ -268,9 +268,9 @@ function sweepInput(model: HookedTransformer, input: ModelInput | Tensor, prepen
     rows.forEach((r, i) => flat.set(r, i * width));
     return { tokens: Tensor.fromTypedArray(flat, [rows.length, width]), last: rows.map((r) => r.length - 1) };
   }
-  const t = input instanceof Tensor ? input : Tensor.fromTypedArray(Int32Array.from((input as number[][]).flat()), [(input as number[][]).length, (input as number[][])[0].length]);
+  const t = input instanceof Tensor ? input : Tensor.fromTypedArray(Int32Array.from((input as number[][]).flat()), [(input as number[][]).length, (input as number[][])[0]!.length]);
   const tokens = t.ndim === 1 ? t.unsqueeze(0) : t;
-  return { tokens, last: new Array<number>(tokens.shape[0]).fill(tokens.shape[1] - 1) };
+  return { tokens, last: new Array<number>(tokens.shape[0]!).fill(tokens.shape[1]! - 1) };
 }
 
 /**
@@ -281,7 +281,7 @@ function sweepInput(model: HookedTransformer, input: ModelInput | Tensor, prepen
  */
 export async function steeringSweep(model: HookedTransformer, input: ModelInput | Tensor, opts: SteeringSweepOptions): Promise<SteeringSweepResult> {
   const { tokens, last } = sweepInput(model, input, opts.prependBos);
-  const batch = tokens.shape[0];
+  const batch = tokens.shape[0]!;
   const distinct = [...new Set(last)].sort((a, b) => a - b);
   const col = last.map((p) => distinct.indexOf(p));
   const rowIdx = Tensor.fromTypedArray(Int32Array.from(last.map((_, b) => b)), [batch]);

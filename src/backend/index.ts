@@ -1,5 +1,6 @@
 // Backend selection: native when the addon was built, else a registered wasm backend (the browser build registers
 // one once its module is compiled), else JS; TLENS_BACKEND=js|native|wasm forces one.
+import { BackendError } from "../errors.js";
 import { JsBackend } from "./js.js";
 import { loadNativeBackend } from "./native.js";
 import type { Backend } from "./types.js";
@@ -20,7 +21,7 @@ function native(): Backend | null {
 /** Makes the wasm backend (src/backend/wasm.ts, compiled asynchronously) available by name; it is the default
  *  where no native backend exists, from the first backend choice after this call. */
 export function registerWasmBackend(backend: Backend): void {
-  if (backend.name !== "wasm") throw new Error(`tlens: registerWasmBackend takes the wasm backend, got "${backend.name}"`);
+  if (backend.name !== "wasm") throw new BackendError(`tlens: registerWasmBackend takes the wasm backend, got "${backend.name}"`);
   wasmBackend = backend;
 }
 
@@ -29,7 +30,7 @@ export function backendByName(name: BackendName): Backend {
   if (name === "js") return jsBackend;
   const b = name === "native" ? native() : wasmBackend;
   if (!b) {
-    throw new Error(name === "native"
+    throw new BackendError(name === "native"
       ? "tlens: the native backend is not available (the addon was not built); use the js backend"
       : "tlens: the wasm backend is not loaded (call loadWasmBackend() first); use the js backend");
   }
@@ -44,7 +45,7 @@ export function getBackend(): Backend {
   if (!current) {
     const forced = forcedName();
     if (forced === "js" || forced === "native" || forced === "wasm") current = backendByName(forced);
-    else if (forced) throw new Error(`tlens: TLENS_BACKEND must be "js", "native" or "wasm", got "${forced}"`);
+    else if (forced) throw new BackendError(`tlens: TLENS_BACKEND must be "js", "native" or "wasm", got "${forced}"`);
     else current = native() ?? wasmBackend ?? jsBackend;
   }
   return current;

@@ -3,6 +3,7 @@
 // kernel, and inputs so small that the N-API call costs more than the loop) delegated to the JS backend.
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import { BackendError } from "../errors.js";
 import { JsBackend } from "./js.js";
 import { BINARY_CODES, COMPARE_FIRST, REDUCE_CODES, UNARY_CODES } from "./op-codes.js";
 import { PackedBCache } from "./packed-cache.js";
@@ -47,7 +48,7 @@ export const NATIVE_MIN = { unaryCheap: 32, unary: 16, binary: 16, copy: 64, red
 
 function numelOf(shape: readonly number[]): number {
   let n = 1;
-  for (let i = 0; i < shape.length; i++) n *= shape[i];
+  for (let i = 0; i < shape.length; i++) n *= shape[i]!;
   return n;
 }
 
@@ -117,7 +118,7 @@ export class NativeBackend implements Backend {
     const rank = x.shape.length;
     const isArg = op === "argmax" || op === "argmin";
     let reduced = 1;
-    for (let i = Math.max(0, rank - nReduced); i < rank; i++) reduced *= x.shape[i];
+    for (let i = Math.max(0, rank - nReduced); i < rank; i++) reduced *= x.shape[i]!;
     if (code === undefined || nReduced > rank || nReduced < 0 || !(x.data instanceof Float32Array) ||
       !(isArg ? out instanceof Int32Array : out instanceof Float32Array) || rank > MAX_RANK || reduced === 0 ||
       !(numelOf(x.shape) >= NATIVE_MIN.reduce)) {
@@ -133,7 +134,7 @@ export class NativeBackend implements Backend {
       return;
     }
     const packed = g.bCache && g.batch > 0 && g.k > 0 && g.n > 0
-      ? this.packedB.get(g, () => this.addon.sgemmPackB!(g.b as Float32Array, g.bOffsets[0], g.bRowStride, g.bColStride, g.k, g.n))
+      ? this.packedB.get(g, () => this.addon.sgemmPackB!(g.b as Float32Array, g.bOffsets[0]!, g.bRowStride, g.bColStride, g.k, g.n))
       : null;
     this.addon.sgemm!(g.batch, g.m, g.n, g.k, g.a, g.aOffsets, g.aRowStride, g.aColStride, g.b, g.bOffsets,
       g.bRowStride, g.bColStride, g.out, packed);
@@ -183,15 +184,33 @@ export class NativeBackend implements Backend {
 
 let addonCache: NativeAddon | null | undefined;
 
-/** Loads build/Release/tlens_native.node (two levels above this module, in src/ and dist/ alike); null when it
- *  is missing or fails to load (then the JS backend is used). */
+/** The addon with each function's throws (the type and bounds checks of native/*.c throw a plain Error or
+ *  TypeError) re-thrown as BackendErrors with the same message and the original as `cause`. */
+function guarded(addon: NativeAddon): NativeAddon {
+  const raw = addon as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.getOwnPropertyNames(raw)) {
+    const fn = raw[key];
+    out[key] = typeof fn !== "function" ? fn : (...args: unknown[]): unknown => {
+      try {
+        return (fn as (...a: unknown[]) => unknown)(...args);
+      } catch (e) {
+        throw new BackendError(e instanceof Error ? e.message : String(e), { cause: e });
+      }
+    };
+  }
+  return out as unknown as NativeAddon;
+}
+
+/** Loads build/Release/tlens_native.node (two levels above this module, in src/ and dist/ alike), its functions
+ *  throwing BackendErrors; null when it is missing or fails to load (then the JS backend is used). */
 export function loadNativeAddon(): NativeAddon | null {
   if (addonCache !== undefined) return addonCache;
   addonCache = null;
   try {
     const require = createRequire(import.meta.url);
     const addon = require(fileURLToPath(new URL("../../build/Release/tlens_native.node", import.meta.url))) as NativeAddon;
-    if (typeof addon?.unaryF32 === "function" && typeof addon.softmaxF32 === "function") addonCache = addon;
+    if (typeof addon?.unaryF32 === "function" && typeof addon.softmaxF32 === "function") addonCache = guarded(addon);
   } catch {
     addonCache = null;
   }

@@ -30,7 +30,7 @@ export class PackedBCache<P> {
   /** The packed B of g (g.bCache set, g.batch > 0, B shared by every batch entry), packing it when needed. */
   get(g: GemmArgs, pack: () => P): P {
     const key = g.bCache!.key;
-    const offset = g.bOffsets[0];
+    const offset = g.bOffsets[0]!;
     const list = this.entries.get(key) ?? [];
     const sameLayout = (e: Entry<P>): boolean => e.rowStride === g.bRowStride && e.colStride === g.bColStride && e.k === g.k && e.n === g.n;
     const hit = list.find((e) => e.version === g.bCache!.version && e.b === g.b && e.offset === offset && sameLayout(e));
@@ -40,8 +40,8 @@ export class PackedBCache<P> {
     const drop = stale >= 0 ? stale : list.length >= LAYOUTS ? 0 : -1;
     if (drop >= 0) {
       const [e] = list.splice(drop, 1);
-      this.finalizer?.unregister(e);
-      this.free?.(e.packed);
+      this.finalizer?.unregister(e!);
+      this.free?.(e!.packed);
     }
     const entry: Entry<P> = {
       version: g.bCache!.version, b: g.b, offset, rowStride: g.bRowStride, colStride: g.bColStride, k: g.k, n: g.n, packed: pack(),

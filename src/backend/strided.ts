@@ -9,13 +9,13 @@ export function collapseDims(shape: readonly number[], strides: readonly (readon
   for (let d = 0; d < shape.length; d++) {
     if (shape[d] === 1) continue;
     const last = outShape.length - 1;
-    const mergeable = last >= 0 && strides.every((s, i) => outStrides[i][last] === s[d] * shape[d]);
+    const mergeable = last >= 0 && strides.every((s, i) => outStrides[i]![last] === s[d]! * shape[d]!);
     if (mergeable) {
-      outShape[last] *= shape[d];
-      strides.forEach((s, i) => { outStrides[i][last] = s[d]; });
+      outShape[last]! *= shape[d]!;
+      strides.forEach((s, i) => { outStrides[i]![last] = s[d]!; });
     } else {
-      outShape.push(shape[d]);
-      strides.forEach((s, i) => outStrides[i].push(s[d]));
+      outShape.push(shape[d]!);
+      strides.forEach((s, i) => outStrides[i]!.push(s[d]!));
     }
   }
   if (outShape.length === 0) return { shape: [1], strides: strides.map(() => [1]) };
@@ -26,7 +26,7 @@ export function collapseDims(shape: readonly number[], strides: readonly (readon
 export function outerOffsets(shape: readonly number[], strides: readonly number[], base: number): Float64Array {
   const rank = shape.length - 1;
   let count = 1;
-  for (let d = 0; d < rank; d++) count *= shape[d];
+  for (let d = 0; d < rank; d++) count *= shape[d]!;
   const out = new Float64Array(count);
   if (count === 0) return out;
   const idx = new Array<number>(rank).fill(0);
@@ -34,10 +34,10 @@ export function outerOffsets(shape: readonly number[], strides: readonly number[
   for (let i = 0; i < count; i++) {
     out[i] = off;
     for (let d = rank - 1; d >= 0; d--) {
-      idx[d]++;
-      off += strides[d];
-      if (idx[d] < shape[d]) break;
-      off -= strides[d] * shape[d];
+      idx[d]!++;
+      off += strides[d]!;
+      if (idx[d]! < shape[d]!) break;
+      off -= strides[d]! * shape[d]!;
       idx[d] = 0;
     }
   }
@@ -56,7 +56,7 @@ export function contiguousStrides(shape: readonly number[]): number[] {
   let s = 1;
   for (let d = shape.length - 1; d >= 0; d--) {
     strides[d] = s;
-    s *= shape[d];
+    s *= shape[d]!;
   }
   return strides;
 }

@@ -17,8 +17,8 @@ export function writeViewMeta(m: Float64Array, at: number, x: View, base = 0): n
   m[at] = x.offset - base;
   m[at + 1] = rank;
   for (let i = 0; i < rank; i++) {
-    m[at + 2 + i] = x.shape[i];
-    m[at + 2 + rank + i] = x.strides[i];
+    m[at + 2 + i] = x.shape[i]!;
+    m[at + 2 + rank + i] = x.strides[i]!;
   }
   return metaLength(rank, 1);
 }
@@ -30,9 +30,9 @@ export function writePairMeta(m: Float64Array, at: number, a: View, b: View, bas
   m[at + 1] = b.offset - baseB;
   m[at + 2] = rank;
   for (let i = 0; i < rank; i++) {
-    m[at + 3 + i] = a.shape[i];
-    m[at + 3 + rank + i] = a.strides[i];
-    m[at + 3 + 2 * rank + i] = b.strides[i];
+    m[at + 3 + i] = a.shape[i]!;
+    m[at + 3 + rank + i] = a.strides[i]!;
+    m[at + 3 + 2 * rank + i] = b.strides[i]!;
   }
   return metaLength(rank, 2);
 }

@@ -8,6 +8,7 @@
 // its metadata (view-meta.ts) and the C drivers walk any layout. float32 only: other dtypes, ops without a kernel,
 // copies and small inputs go to the JS backend.
 // No Node built-ins: the same file runs in a page, a Web Worker and Node.
+import { BackendError } from "../errors.js";
 import { JsBackend } from "./js.js";
 import { BINARY_CODES, COMPARE_FIRST, REDUCE_CODES, UNARY_CODES } from "./op-codes.js";
 import { PackedBCache } from "./packed-cache.js";
@@ -103,7 +104,7 @@ function span(v: View): [number, number] {
   let lo = v.offset;
   let hi = v.offset;
   for (let d = 0; d < v.shape.length; d++) {
-    const e = (v.shape[d] - 1) * v.strides[d];
+    const e = (v.shape[d]! - 1) * v.strides[d]!;
     if (e < 0) lo += e;
     else hi += e;
   }
@@ -144,7 +145,7 @@ export class WasmBackend implements Backend {
       if (this.scratch) this.k.tl_free(this.scratch);
       const size = Math.max(bytes, this.scratchBytes * 2, 1 << 16);
       this.scratch = this.k.tl_malloc(size);
-      if (!this.scratch) throw new Error(`tlens wasm: out of memory (${size} bytes)`);
+      if (!this.scratch) throw new BackendError(`tlens wasm: out of memory (${size} bytes)`);
       this.scratchBytes = size;
     }
     this.used = 0;
@@ -179,14 +180,14 @@ export class WasmBackend implements Backend {
     this.heap();
     if (!err) return;
     let msg = "";
-    for (let p = err; this.u8[p] !== 0; p++) msg += String.fromCharCode(this.u8[p]);
-    throw new Error(`tlens wasm: ${msg}`);
+    for (let p = err; this.u8[p] !== 0; p++) msg += String.fromCharCode(this.u8[p]!);
+    throw new BackendError(`tlens wasm: ${msg}`);
   }
 
   private doubles(xs: ArrayLike<number>, minus = 0): number {
     const ptr = this.take(xs.length * 8);
     const at = ptr >> 3;
-    for (let i = 0; i < xs.length; i++) this.f64[at + i] = xs[i] - minus;
+    for (let i = 0; i < xs.length; i++) this.f64[at + i] = xs[i]! - minus;
     return ptr;
   }
 
@@ -278,7 +279,7 @@ export class WasmBackend implements Backend {
     const y = this.take(outN * 4);
     const rc = this.k.tl_sgemm(g.batch, g.m, g.n, g.k, aPtr, aOff, g.aRowStride, g.aColStride, bPtr, bOff, g.bRowStride,
       g.bColStride, packed, y);
-    if (rc !== 0) throw new Error("tlens wasm: GEMM scratch allocation failed (out of memory)");
+    if (rc !== 0) throw new BackendError("tlens wasm: GEMM scratch allocation failed (out of memory)");
     this.heap();
     g.out.set(this.f32.subarray(y >> 2, (y >> 2) + outN));
   }
@@ -294,10 +295,10 @@ export class WasmBackend implements Backend {
     return this.packedB.get(g, () => {
       const bView = gemmView(g.b, g.bOffsets, 1, g.k, g.n, g.bRowStride, g.bColStride);
       const ptr = this.k.tl_malloc(this.k.tl_gemm_packed_floats(g.k, g.n) * 4);
-      if (!ptr) throw new Error("tlens wasm: out of memory packing a weight");
+      if (!ptr) throw new BackendError("tlens wasm: out of memory packing a weight");
       this.begin(bView.bytes);
       const src = this.stageRange(g.b, bView.lo, bView.hi);
-      this.k.tl_gemm_pack(src + (g.bOffsets[0] - bView.lo) * 4, g.bRowStride, g.bColStride, g.k, g.n, ptr);
+      this.k.tl_gemm_pack(src + (g.bOffsets[0]! - bView.lo) * 4, g.bRowStride, g.bColStride, g.k, g.n, ptr);
       return ptr;
     });
   }
@@ -349,7 +350,7 @@ function gemmView(data: Float32Array, offsets: Float64Array, batch: number, rows
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < batch; i++) {
-    const [l, h] = span({ data, offset: offsets[i], shape: [rows, cols], strides: [rs, cs] });
+    const [l, h] = span({ data, offset: offsets[i]!, shape: [rows, cols], strides: [rs, cs] });
     lo = Math.min(lo, l);
     hi = Math.max(hi, h);
   }
@@ -372,7 +373,7 @@ export async function createWasmBackend(source: BufferSource | WebAssembly.Modul
     const helpers = [];
     for (let thread = 1; thread < count; thread++) {
       const stack = k.tl_malloc(HELPER_STACK);
-      if (!stack) throw new Error("tlens wasm: out of memory for a helper's stack");
+      if (!stack) throw new BackendError("tlens wasm: out of memory for a helper's stack");
       helpers.push(opts.threads!.spawn({ module, memory: memory!, thread, stackTop: stack + HELPER_STACK }));
     }
     await Promise.all(helpers);

@@ -3,6 +3,7 @@
 // (tlens.wasm) otherwise — else the JS backend. fromPretrained and the worker call initBackend, so pages get wasm
 // without asking.
 import { registerWasmBackend, setBackend } from "../backend/index.js";
+import { BackendError } from "../errors.js";
 import { createWasmBackend, type WasmBackend, type WasmHelperInit } from "../backend/wasm.js";
 
 export interface WasmLoadOptions {
@@ -25,7 +26,7 @@ function spawnHelper(init: WasmHelperInit): Promise<void> {
   return new Promise((resolve, reject) => {
     const w = new Worker(new URL("./tlens-kernels.js", import.meta.url), { type: "module" });
     w.onmessage = () => resolve();
-    w.onerror = (e) => reject(new Error(`tlens: a wasm helper thread did not start (${e.message})`));
+    w.onerror = (e) => reject(new BackendError(`tlens: a wasm helper thread did not start (${e.message})`));
     w.postMessage(init);
   });
 }

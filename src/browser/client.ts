@@ -1,10 +1,11 @@
 // The page's side of the worker (worker.ts): a model in a Web Worker behind promises, so the page stays responsive
 // while the model loads and runs. Tensors come back as Tensors; every call takes an AbortSignal (cancel).
+import { WorkerError } from "../errors.js";
 import type { ProcessOptions } from "../model/weight-processing.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { LoadProgress } from "./fetch-model.js";
 import {
-  decode, encode, type AnalysisName, type AnalysisOptions, type AnalysisResult, type LoadedInfo, type WireInput,
+  decode, decodeError, encode, type AnalysisName, type AnalysisOptions, type AnalysisResult, type LoadedInfo, type WireInput,
   type WorkerForwardOptions, type WorkerRequest, type WorkerResponse,
 } from "./protocol.js";
 
@@ -45,7 +46,7 @@ export class WorkerModel {
     const worker = new Worker(workerUrl ?? new URL("./tlens-worker.js", import.meta.url), { type: "module" });
     const m = new WorkerModel(worker);
     worker.onmessage = (ev: MessageEvent<WorkerResponse>) => m.receive(ev.data);
-    worker.onerror = (ev) => m.failAll(new Error(`tlens worker: ${ev.message || "failed to start"}`));
+    worker.onerror = (ev) => m.failAll(new WorkerError(`tlens worker: ${ev.message || "failed to start"}`));
     try {
       const absolute = new URL(url, location.href).href;
       m.loaded = await m.call<LoadedInfo>({ type: "load", url: absolute, backend, options: processing }, { signal }, onProgress);
@@ -75,7 +76,7 @@ export class WorkerModel {
   /** Stops the worker; pending calls reject. */
   terminate(): void {
     this.worker.terminate();
-    this.failAll(new Error("tlens worker terminated"));
+    this.failAll(new WorkerError("tlens worker terminated"));
   }
 
   private call<T>(body: RequestBody, call: CallOptions, onProgress?: (p: LoadProgress) => void): Promise<T> {
@@ -106,7 +107,7 @@ export class WorkerModel {
     }
     this.pending.delete(msg.id);
     if (msg.type === "result") p.resolve(decode(msg.value));
-    else p.reject(Object.assign(new Error(msg.message), { name: msg.name }));
+    else p.reject(decodeError(msg.name, msg.message));
   }
 
   private failAll(e: Error): void {

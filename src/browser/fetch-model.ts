@@ -2,7 +2,7 @@
 // (single file or sharded) and the tokenizer files from a base URL, the bytes counted as they arrive (progress).
 // Parsing and conversion are the Node loader's own pure code (safetensors, hf-config, gpt2, families); only the
 // transport differs. No Node built-ins: this runs in a page or a Web Worker.
-import { LoadError } from "../errors.js";
+import { LoadError, NetworkError } from "../errors.js";
 import type { HookedTransformerConfig } from "../loading/config.js";
 import { convertFamilyWeights } from "../loading/families/index.js";
 import { parseShardIndex, SHARD_INDEX, ShardedSafetensors, type SafetensorsShard } from "../loading/families/safetensors-source.js";
@@ -35,7 +35,8 @@ export function modelBaseUrl(url: string): string {
   return u.href;
 }
 
-/** GETs one file in full, reporting progress as chunks arrive. */
+/** GETs one file in full, reporting progress as chunks arrive; a NetworkError when the transport fails (no
+ *  connection, a body cut short), a LoadError for an HTTP error. */
 export async function fetchBytes(url: string, opts: FetchModelOptions = {}): Promise<Uint8Array> {
   const file = url.slice(url.lastIndexOf("/") + 1);
   let res: Response;
@@ -43,7 +44,7 @@ export async function fetchBytes(url: string, opts: FetchModelOptions = {}): Pro
     res = await fetch(url, { signal: opts.signal });
   } catch (e) {
     if (opts.signal?.aborted) throw e;
-    throw new LoadError(`${url}: cannot fetch (${(e as Error).message}${(e as Error).cause instanceof Error ? `: ${((e as Error).cause as Error).message}` : ""})`);
+    throw new NetworkError(`${url}: cannot fetch (${(e as Error).message}${(e as Error).cause instanceof Error ? `: ${((e as Error).cause as Error).message}` : ""})`, { cause: e });
   }
   if (!res.ok) throw new LoadError(`${url}: HTTP ${res.status} ${res.statusText}`.trim());
   const header = res.headers.get("content-length");
@@ -60,8 +61,8 @@ export async function fetchBytes(url: string, opts: FetchModelOptions = {}): Pro
     loaded += value.length;
     opts.onProgress?.({ file, loaded, total });
   }
-  if (total !== null && loaded !== total) throw new LoadError(`${url}: got ${loaded} bytes, Content-Length said ${total}`);
-  if (chunks.length === 1) return chunks[0];
+  if (total !== null && loaded !== total) throw new NetworkError(`${url}: got ${loaded} bytes, Content-Length said ${total}`);
+  if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(loaded);
   let at = 0;
   for (const c of chunks) {

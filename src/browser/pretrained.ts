@@ -3,6 +3,7 @@
 // Fetch options (progress, abort) reach a load through `withFetchOptions`, which `fromPretrained` of the browser
 // entry uses.
 import type * as NodePretrained from "../model/pretrained.js";
+import { LoadError } from "../errors.js";
 import { fetchPretrainedWeights, modelBaseUrl, type FetchModelOptions } from "./fetch-model.js";
 
 export type { PretrainedWeights } from "../model/pretrained.js";
@@ -18,7 +19,7 @@ export const loadPretrainedWeights: typeof NodePretrained.loadPretrainedWeights 
 /** Runs body with fetch options for loads of `url` (keyed by the model's base URL). */
 export async function withFetchOptions<T>(url: string, opts: FetchModelOptions, body: () => Promise<T>): Promise<T> {
   const key = modelBaseUrl(url);
-  if (pending.has(key)) throw new Error(`tlens: ${key} is already being loaded`);
+  if (pending.has(key)) throw new LoadError(`tlens: ${key} is already being loaded`);
   pending.set(key, opts);
   try {
     return await body();

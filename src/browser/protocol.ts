@@ -4,6 +4,10 @@
 import {
   currentAttnDetector, dlaByHead, dlaByLayer, dlaByNeuron, dlaFull, firstAttnDetector, logitLens, prevAttnDetector,
 } from "../analysis/index.js";
+import {
+  AnalysisError, BackendError, ConfigError, GradError, HookError, HostNotFoundError, IndexError, LoadError, ModelError,
+  NetworkError, ShapeError, TensorError, TlensError, TokenizerError, VizError, WorkerError,
+} from "../errors.js";
 import type { ActivationCache } from "../model/activation-cache.js";
 import type { HookedTransformer } from "../model/hooked-transformer.js";
 import type { ForwardOptions } from "../model/hooked-transformer.js";
@@ -65,6 +69,24 @@ export type WorkerResponse =
   | { id: number; type: "progress"; progress: LoadProgress }
   | { id: number; type: "result"; value: unknown }
   | { id: number; type: "error"; name: string; message: string };
+
+/** The classes a failure in the worker can be, by name: the page re-creates each as the same class. */
+const WIRE_ERRORS: Record<string, new (message: string) => TlensError> = {
+  TlensError, BackendError, TensorError, ShapeError, IndexError, GradError, TokenizerError, LoadError, ConfigError,
+  NetworkError, HostNotFoundError, HookError, ModelError, AnalysisError, VizError, WorkerError,
+};
+
+/** A failure in the worker as it crosses to the page: its class name and message. */
+export function encodeError(e: unknown): { name: string; message: string } {
+  return e instanceof Error ? { name: e.name, message: e.message } : { name: "WorkerError", message: String(e) };
+}
+
+/** The page's copy of a worker's failure: the same class where it is one of WIRE_ERRORS, else a WorkerError whose
+ *  message starts with the original name ("TypeError: ..."). */
+export function decodeError(name: string, message: string): TlensError {
+  const cls = Object.hasOwn(WIRE_ERRORS, name) ? WIRE_ERRORS[name] : undefined;
+  return cls ? new cls(message) : new WorkerError(`${name}: ${message}`);
+}
 
 /** Tensors → {$tensor} (copied into fresh buffers, listed in `transfer`); plain objects, arrays and Maps recursed. */
 export function encode(value: unknown, transfer: ArrayBuffer[]): unknown {

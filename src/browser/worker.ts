@@ -1,9 +1,10 @@
 // The Web Worker: holds one model and runs requests one at a time off the page's main thread (protocol.ts).
 // Start it with createWorkerModel (client.ts); the build emits it as dist/browser/tlens-worker.js.
+import { WorkerError } from "../errors.js";
 import type { HookedTransformer } from "../model/hooked-transformer.js";
 import { initBackend } from "./backend.js";
 import { fromPretrained } from "./index.js";
-import { CACHE_ANALYSES, decode, encode, type LoadedInfo, type WireInput, type WorkerForwardOptions, type WorkerRequest, type WorkerResponse } from "./protocol.js";
+import { CACHE_ANALYSES, decode, encode, encodeError, type LoadedInfo, type WireInput, type WorkerForwardOptions, type WorkerRequest, type WorkerResponse } from "./protocol.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { ModelInput } from "../model/model-input.js";
 
@@ -14,7 +15,8 @@ interface WorkerScope {
 }
 const scope = self as unknown as WorkerScope;
 
-class CancelledError extends Error {
+/** A request cancelled by the page (which answers its caller with the abort reason instead). */
+class CancelledError extends WorkerError {
   override name = "CancelledError";
 }
 
@@ -37,7 +39,7 @@ function yieldToEvents(): Promise<void> {
 }
 
 function needModel(): HookedTransformer {
-  if (!model) throw new Error("no model loaded: send a load request first");
+  if (!model) throw new WorkerError("no model loaded: send a load request first");
   return model;
 }
 
@@ -77,7 +79,7 @@ async function handle(req: Exclude<WorkerRequest, { type: "cancel" }>): Promise<
     case "analysis": {
       const m = needModel();
       const fn = CACHE_ANALYSES[req.name] as (model: HookedTransformer, cache: unknown, opts: unknown) => unknown;
-      if (typeof fn !== "function") throw new Error(`unknown analysis "${req.name}" (known: ${Object.keys(CACHE_ANALYSES).join(", ")})`);
+      if (typeof fn !== "function") throw new WorkerError(`unknown analysis "${req.name}" (known: ${Object.keys(CACHE_ANALYSES).join(", ")})`);
       const [, cache] = await m.runWithCache(input(req.input));
       return fn(m, cache, decode(req.options));
     }
@@ -95,8 +97,7 @@ async function drain(): Promise<void> {
       const value = encode(await handle(req), transfer);
       post({ id: req.id, type: "result", value }, transfer);
     } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
-      post({ id: req.id, type: "error", name: err.name, message: err.message });
+      post({ id: req.id, type: "error", ...encodeError(e) });
     } finally {
       cancelled.delete(req.id);
       running = null;

@@ -6,14 +6,14 @@ export type FlagHandler = (value: () => string | undefined, flag: string) => str
 /** Runs every argument through its flag's handler (words through `positional`); the first error, or null. */
 export function parseFlags(argv: readonly string[], flags: Record<string, FlagHandler>, positional?: (word: string) => void): string | null {
   for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].startsWith("--") && argv[i].includes("=") ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
-    if (Object.hasOwn(flags, flag)) {
-      const error = flags[flag](() => inline ?? argv[++i], flag);
+    const [flag, inline] = argv[i]!.startsWith("--") && argv[i]!.includes("=") ? argv[i]!.split(/=(.*)/s, 2) : [argv[i], undefined];
+    if (Object.hasOwn(flags, flag!)) {
+      const error = flags[flag!]!(() => inline ?? argv[++i], flag!);
       if (error) return error;
-    } else if (flag.startsWith("-") || !positional) {
+    } else if (flag!.startsWith("-") || !positional) {
       return `unknown option ${argv[i]}`;
     } else {
-      positional(argv[i]);
+      positional(argv[i]!);
     }
   }
   return null;

@@ -7,7 +7,7 @@ import { HookedTransformer } from "../model/hooked-transformer.js";
 import type { Tensor } from "../tensor/index.js";
 import {
   applyTopN, attrPatchAttnHeadOutAllPos, attrPatchResidPre, attributeEdges, faithfulnessCurveData, graphToJson, greaterThanTask, inductionTask, ioiTask,
-  pearson, spearman, type AttributionTask,
+  pearson, spearman, EDGE_METHODS, type AttributionTask, type EdgeMethod,
 } from "../analysis/attribution/index.js";
 import { getActPatchAttnHeadOutAllPos } from "../analysis/patching/index.js";
 import { attributionScatter, faithfulnessCurve } from "../viz/attribution-figures.js";
@@ -18,7 +18,7 @@ import type { Item } from "../viz/types.js";
 import { commandArgs, intFlag, parseFlags, stringFlag } from "./args.js";
 import { checkOutputDir, writeFilesAtomic } from "./output.js";
 
-export const CIRCUIT_USAGE = `usage: tlens circuit [--model <name|dir>] [--task ioi|greater-than|induction] [--method eap|eap-ig] [--out <dir>]
+export const CIRCUIT_USAGE = `usage: tlens circuit [--model <name|dir>] [--task ioi|greater-than|induction] [--method eap|eap-ig|eap-ig-activations] [--out <dir>]
 
 Scores every edge of the model's computational graph on a task (EAP, or EAP-IG with --steps), keeps the strongest
 edges as the circuit and writes <dir>/index.html (a self-contained report: open it as a file, offline) and
@@ -27,7 +27,8 @@ edges as the circuit and writes <dir>/index.html (a self-contained report: open 
 options:
   --model <name|dir>   model name (toy-ioi, gpt2-small, ...) or a model folder (default toy-ioi)
   --task <T>           ioi, greater-than or induction (default ioi)
-  --method <M>         eap or eap-ig (default eap-ig)
+  --method <M>         eap, eap-ig (integrated gradients on the input embeddings) or eap-ig-activations (on
+                       each sender group's output in turn; steps × (1 + 2 n_layers) backwards) (default eap-ig)
   --steps <K>          EAP-IG interpolation steps (default 5)
   --n <N>              prompts (default 20)
   --top <E>            edges kept in the circuit (default 100)
@@ -41,7 +42,7 @@ type TaskName = (typeof TASKS)[number];
 interface ParsedArgs {
   model: string;
   task: TaskName;
-  method: "eap" | "eap-ig";
+  method: EdgeMethod;
   steps: number;
   n: number;
   top: number;
@@ -59,8 +60,8 @@ function parseArgs(argv: readonly string[]): ParsedArgs | string {
       else bad = `--task: one of ${TASKS.join(", ")} (got ${v})`;
     }),
     "--method": stringFlag((v) => {
-      if (v === "eap" || v === "eap-ig") r.method = v;
-      else bad = `--method: eap or eap-ig (got ${v})`;
+      if ((EDGE_METHODS as readonly string[]).includes(v)) r.method = v as EdgeMethod;
+      else bad = `--method: one of ${EDGE_METHODS.join(", ")} (got ${v})`;
     }),
     "--steps": intFlag(1, 1000, (n) => { r.steps = n; }),
     "--n": intFlag(1, Infinity, (n) => { r.n = n; }),
@@ -114,7 +115,7 @@ export async function circuitCommand(argv: string[]): Promise<number> {
   const items: Item[] = [
     heading(title, 1),
     text(`${clean.shape[0]} prompt pairs; metric clean ${metrics.clean.toFixed(4)}, corrupted ${metrics.corrupted.toFixed(4)}. ` +
-      `${graph.edges.length} edges scored (${parsed.method}${parsed.method === "eap-ig" ? `, ${parsed.steps} steps` : ""}); the ${parsed.top} strongest kept, ${kept} on an input → logits path.`),
+      `${graph.edges.length} edges scored (${parsed.method}${parsed.method !== "eap" ? `, ${parsed.steps} steps` : ""}); the ${parsed.top} strongest kept, ${kept} on an input → logits path.`),
     heading("Circuit", 2), circuitViewer(graph, { title }),
     heading("Faithfulness", 2),
     text("The normalised metric (1 = the clean run, 0 = the corrupted) of the top-n circuit, every other edge patched from the corrupted run, beside random circuits of the same sizes."),
@@ -126,7 +127,7 @@ export async function circuitCommand(argv: string[]): Promise<number> {
     attributionScatter({ ...flat, labels }),
   ];
   const json = {
-    model: parsed.model, task: parsed.task, method: parsed.method, steps: parsed.method === "eap-ig" ? parsed.steps : null,
+    model: parsed.model, task: parsed.task, method: parsed.method, steps: parsed.method !== "eap" ? parsed.steps : null,
     metric: metrics, graph: graphToJson(graph), node_attribution: { resid_pre: residPre, head_out_all_pos: heads.attribution },
     patching: { head_out_all_pos: heads.patching }, scatter: { ...stats, labels },
     faithfulness: { sizes: faith.sizes, circuit: faith.faithfulness, random: faith.random },

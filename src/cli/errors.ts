@@ -7,8 +7,9 @@ import { TlensError } from "../errors.js";
  * only with --verbose or TLENS_DEBUG=1. Exit code 1.
  */
 export function describeError(cmd: string, e: unknown, verbose: boolean): string {
-  const err = e instanceof Error ? e : new Error(String(e));
+  const message = e instanceof Error ? e.message : String(e);
+  const stack = e instanceof Error ? e.stack : undefined;
   const user = e instanceof TlensError || typeof (e as NodeJS.ErrnoException | null)?.code === "string";
-  const line = `tlens ${cmd}: ${err.message}${user || verbose ? "" : " (an internal error: please report it; --verbose or TLENS_DEBUG=1 prints the stack trace)"}`;
-  return verbose && err.stack ? `${line}\n${err.stack}` : line;
+  const line = `tlens ${cmd}: ${message}${user || verbose ? "" : " (an internal error: please report it; --verbose or TLENS_DEBUG=1 prints the stack trace)"}`;
+  return verbose && stack ? `${line}\n${stack}` : line;
 }

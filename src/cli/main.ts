@@ -65,7 +65,7 @@ function download(argv: string[], verbose: boolean): number {
     console.error(`usage: tlens download <model> [--endpoint URL] [--revision REV] [--cache-dir DIR]\nmodels: ${HUB_MODELS.join(", ")} or a hub repo id`);
     return 2;
   }
-  settle("download", downloadModel(names[0], opts).then((dir) => { console.log(dir); return 0; }), verbose);
+  settle("download", downloadModel(names[0]!, opts).then((dir) => { console.log(dir); return 0; }), verbose);
   return 0;
 }
 

@@ -62,10 +62,10 @@ export async function writeFilesAtomic(dir: string, files: Readonly<Record<strin
   const names = Object.keys(files);
   const staged: string[] = [];
   try {
-    for (const name of names) staged.push(await stage(join(dir, name), files[name]));
+    for (const name of names) staged.push(await stage(join(dir, name), files[name]!));
   } catch (e) {
     await Promise.all(staged.map((t) => rm(t, { force: true })));
-    throw new OutputError(`cannot write ${join(dir, names[staged.length])}: ${reason(e)}; the files already there are unchanged`);
+    throw new OutputError(`cannot write ${join(dir, names[staged.length]!)}: ${reason(e)}; the files already there are unchanged`);
   }
   await swapIn(dir, names, staged);
 }
@@ -77,12 +77,12 @@ async function swapIn(dir: string, names: readonly string[], staged: readonly st
   const placed: string[] = [];
   try {
     for (let i = 0; i < names.length; i++) {
-      const target = join(dir, names[i]);
+      const target = join(dir, names[i]!);
       if (await stat(target).then(() => true, () => false)) {
         await rename(target, target + suffix);
         moved.push(target);
       }
-      await rename(staged[i], target);
+      await rename(staged[i]!, target);
       placed.push(target);
     }
   } catch (e) {

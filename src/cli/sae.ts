@@ -7,7 +7,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { TlensError } from "../errors.js";
+import { CliError } from "../errors.js";
 import { IOIDataset } from "../datasets/ioi.js";
 import { HookedTransformer } from "../model/hooked-transformer.js";
 import type { Tensor } from "../tensor/index.js";
@@ -88,12 +88,12 @@ function parseArgs(argv: readonly string[]): SaeArgs | string {
 async function tokenDataset(model: HookedTransformer, p: SaeArgs): Promise<{ tokens: Tensor; name: string }> {
   if (p.text !== null) {
     const text = await readFile(p.text, "utf8").catch((e: NodeJS.ErrnoException) => {
-      throw new TlensError(`tlens sae: cannot read --text ${p.text}: ${e.code ?? e.message}`);
+      throw new CliError(`tlens sae: cannot read --text ${p.text}: ${e.code ?? e.message}`);
     });
     const rows = textTokenRows(model, text, p.ctx ?? Math.min(model.cfg.nCtx, 128));
-    return { tokens: rows.narrow(0, 0, Math.min(p.n, rows.shape[0])), name: `text ${p.text}` };
+    return { tokens: rows.narrow(0, 0, Math.min(p.n, rows.shape[0]!)), name: `text ${p.text}` };
   }
-  if (!model.tokenizer) throw new TlensError(`tlens sae: ${p.model} has no tokenizer; the IOI prompts need one`);
+  if (!model.tokenizer) throw new CliError(`tlens sae: ${p.model} has no tokenizer; the IOI prompts need one`);
   const tokens = new IOIDataset({ promptType: "mixed", N: p.n, seed: p.seed, prependBos: true, tokenizer: model.tokenizer }).toks; // [n, ctx]
   return { tokens, name: `IOIDataset mixed N=${p.n} seed=${p.seed}` };
 }
@@ -102,12 +102,12 @@ async function tokenDataset(model: HookedTransformer, p: SaeArgs): Promise<{ tok
 async function theSae(model: HookedTransformer, p: SaeArgs, tokens: Tensor, dataset: string, log: (s: string) => void): Promise<{ sae: SAE; trained: TrainedForDashboard | null }> {
   if (p.sae !== null || p.model === "toy-ioi") {
     const { sae } = await loadSae(p.sae ?? shippedSaeDir(), p.folder ? { folder: p.folder } : {});
-    if (p.hook !== null && p.hook !== sae.cfg.hookName) throw new TlensError(`tlens sae: --hook ${p.hook}, but the SAE reads "${sae.cfg.hookName}" (its cfg.json hook_name)`);
-    if (!model.hookPoints.has(sae.cfg.hookName)) throw new TlensError(`tlens sae: the SAE's hook "${sae.cfg.hookName}" is not a hook point of ${p.model}`);
+    if (p.hook !== null && p.hook !== sae.cfg.hookName) throw new CliError(`tlens sae: --hook ${p.hook}, but the SAE reads "${sae.cfg.hookName}" (its cfg.json hook_name)`);
+    if (!model.hookPoints.has(sae.cfg.hookName)) throw new CliError(`tlens sae: the SAE's hook "${sae.cfg.hookName}" is not a hook point of ${p.model}`);
     return { sae, trained: null };
   }
   const hook = p.hook ?? defaultTrainHook(model.cfg.nLayers);
-  if (!model.hookPoints.has(hook)) throw new TlensError(`tlens sae: --hook "${hook}" is not a hook point of ${p.model}`);
+  if (!model.hookPoints.has(hook)) throw new CliError(`tlens sae: --hook "${hook}" is not a hook point of ${p.model}`);
   const trained = await trainForDashboard(model, tokens, { hook, k: p.k, expansion: p.expansion, trainTokens: p.trainTokens, seed: p.seed, dataset }, log);
   return { sae: trained.sae, trained };
 }

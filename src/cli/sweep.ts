@@ -48,7 +48,7 @@ function parse(argv: readonly string[]): SweepArgs | string {
   if (words.length !== 1) return "give one SPEC.json";
   if (!a.out) return "--out is required";
   if (a.workers !== undefined && a.queue !== undefined) return "give --workers or --queue, not both";
-  return { ...a, spec: words[0], out: a.out };
+  return { ...a, spec: words[0]!, out: a.out };
 }
 
 function executor(a: SweepArgs): Executor {

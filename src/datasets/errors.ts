@@ -2,4 +2,7 @@
 // the Python generator would reject (a name that is not in the prompt, ...).
 import { TlensError } from "../errors.js";
 
-export class DatasetError extends TlensError {}
+/** Bad dataset options or inputs (the message says which option and what it accepts). */
+export class DatasetError extends TlensError {
+  override name = "DatasetError";
+}

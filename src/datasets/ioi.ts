@@ -95,7 +95,7 @@ function pyStrip(s: string): string {
 function cmpCodePoints(a: string, b: string): number {
   const x = Array.from(a, (c) => c.codePointAt(0)!);
   const y = Array.from(b, (c) => c.codePointAt(0)!);
-  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
   return x.length - y.length;
 }
 
@@ -167,11 +167,11 @@ export function genPromptUniform(
     const prompt: Record<string, unknown> = {};
     const nouns: Record<string, string> = {};
     for (const k of Object.keys(nounsDict)) {
-      nouns[k] = rng.choice(nounsDict[k]);
+      nouns[k] = rng.choice(nounsDict[k]!);
       prompt[k] = nouns[k];
     }
     let base = temp;
-    for (const k of Object.keys(nounsDict)) base = replaceAll(base, k, nouns[k]);
+    for (const k of Object.keys(nounsDict)) base = replaceAll(base, k, nouns[k]!);
     let pref = "";
     if (prefixes !== null) {
       const L = rng.randint(30, 40);
@@ -210,7 +210,7 @@ export function parseFlip(flip: string): ParsedFlip {
   for (const s of sides) {
     if (s.length !== 2 || s[0] === "" || s[1] === "") throw new DatasetError(`unknown flip ${JSON.stringify(flip)}: ${usage}`);
   }
-  return { ABB: [sides[0][0], sides[0][1]], BAB: [sides[1][0], sides[1][1]] };
+  return { ABB: [sides[0]![0]!, sides[0]![1]!], BAB: [sides[1]![0]!, sides[1]![1]!] };
 }
 
 /** Python `gen_flipped_prompts` (cautils version, SPEC §6.2–6.3): rng must be freshly seeded with the flip seed.
@@ -227,7 +227,7 @@ export function genFlippedPrompts(
   const nameSet = new Set(names);
   const out: IOIPrompt[] = [];
   prompts.forEach((orig, idx) => {
-    const key = templatesByPrompt[idx].slice(0, -1);
+    const key = templatesByPrompt[idx]!.slice(0, -1);
     if (key !== "ABB" && key !== "BAB") throw new DatasetError(`templatesByPrompt[${idx}] is ${describe(templatesByPrompt[idx])}, expected "ABBA" or "BABA"`);
     const [flipOrig, flipNew] = flipDict[key];
     const origLetters = Array.from(flipOrig);
@@ -235,11 +235,11 @@ export function genFlippedPrompts(
     const prompt = { ...orig };
     const split = prompt.text.split(" ");
     const posns: [number, string][] = [];
-    for (let i = 0; i < split.length && posns.length < 3; i++) if (nameSet.has(split[i])) posns.push([i, split[i]]);
+    for (let i = 0; i < split.length && posns.length < 3; i++) if (nameSet.has(split[i]!)) posns.push([i, split[i]!]);
     if (posns.length === 0) throw new DatasetError(`flip: prompt ${idx} has no name from the name list: ${JSON.stringify(prompt.text)}`);
     const origNames = posns.map((p) => p[1]);
     const origKey = new Map<string, string>();
-    for (let k = 0; k < Math.min(origNames.length, origLetters.length); k++) origKey.set(origLetters[k], origNames[k]);
+    for (let k = 0; k < Math.min(origNames.length, origLetters.length); k++) origKey.set(origLetters[k]!, origNames[k]!);
     if (origKey.size !== new Set(origLetters).size) {
       throw new DatasetError(`flip ${JSON.stringify(flip)}: prompt ${idx} (${JSON.stringify(prompt.text)}) does not have the names "${flipOrig}" asks for`);
     }
@@ -252,17 +252,17 @@ export function genFlippedPrompts(
       const choices = names.filter((n, i) => !origNameSet.has(n) && names.indexOf(n) === i).sort(cmpCodePoints);
       for (const letter of orderLetters(fresh, opts.letterOrder)) repl.set(letter, rng.choice(choices));
     }
-    for (let k = 0; k < Math.min(posns.length, newLetters.length); k++) split[posns[k][0]] = repl.get(newLetters[k])!;
+    for (let k = 0; k < Math.min(posns.length, newLetters.length); k++) split[posns[k]![0]] = repl.get(newLetters[k]!)!;
     prompt.text = split.join(" ");
-    prompt.S = repl.get(newLetters[newLetters.length - 1])!;
+    prompt.S = repl.get(newLetters[newLetters.length - 1]!)!;
     const possibleIOs = newLetters
       .slice(0, 2)
       .filter((l) => newLetters.filter((m) => m === l).length === 1)
       .map((l) => repl.get(l)!);
-    if (possibleIOs.length === 1) prompt.IO = possibleIOs[0];
+    if (possibleIOs.length === 1) prompt.IO = possibleIOs[0]!;
     else {
       if (newLetters.length < 2) throw new DatasetError(`flip ${JSON.stringify(flip)}: "${flipNew}" needs at least two letters`);
-      prompt.IO = repl.get(newLetters[1])!;
+      prompt.IO = repl.get(newLetters[1]!)!;
     }
     out.push(prompt);
   });
@@ -302,8 +302,8 @@ export function getIdxDict(prompts: readonly IOIPrompt[], tok: Tokenizer, prepen
   const S2: number[] = [];
   for (const p of prompts) {
     const pre = tok.encode(p.text.split(" ").slice(0, -1).join(" "));
-    const io = tok.encode(" " + p.IO)[0];
-    const s = tok.encode(" " + p.S)[0];
+    const io = tok.encode(" " + p.IO)[0]!;
+    const s = tok.encode(" " + p.S)[0]!;
     IO.push(indexOrThrow(pre, io, "IO", p.text) + b);
     S1.push(indexOrThrow(pre, s, "S", p.text) + b);
     S2.push(pre.lastIndexOf(s) + b);
@@ -335,7 +335,7 @@ function getEndIdxs(rows: number[][], width: number, tok: Tokenizer, prependBos:
     else {
       const pads = row.flatMap((t, i) => (t === pad ? [i] : []));
       if (relevant >= pads.length) throw new DatasetError(`IOIDataset: cannot find the end of row ${r}`);
-      raw = pads[relevant];
+      raw = pads[relevant]!;
     }
     const end = raw - 2;
     const at = (i: number) => {
@@ -471,8 +471,8 @@ export class IOIDataset {
     this.wordIdx = opts.manualWordIdx ? copyWordIdx(opts.manualWordIdx) : computed;
     this.N = N;
     this.maxLen = prompts.reduce((m, p) => Math.max(m, tok.encode(p.text).length), 0);
-    this.ioTokenIDs = prompts.map((p) => tok.encode(" " + p.IO)[0]);
-    this.sTokenIDs = prompts.map((p) => tok.encode(" " + p.S)[0]);
+    this.ioTokenIDs = prompts.map((p) => tok.encode(" " + p.IO)[0]!);
+    this.sTokenIDs = prompts.map((p) => tok.encode(" " + p.S)[0]!);
     this.tokenizedPrompts = padded.map((r) => r.map((id) => tok.idToString(id)).join("|"));
   }
 

@@ -24,7 +24,7 @@ export class MT19937 {
     const mt = this.mt;
     mt[0] = s >>> 0;
     for (let i = 1; i < N; i++) {
-      const prev = mt[i - 1] ^ (mt[i - 1] >>> 30);
+      const prev = mt[i - 1]! ^ (mt[i - 1]! >>> 30);
       mt[i] = (Math.imul(1812433253, prev) + i) >>> 0;
     }
     this.mti = N;
@@ -39,22 +39,22 @@ export class MT19937 {
     let i = 1;
     let j = 0;
     for (let k = Math.max(N, len); k > 0; k--) {
-      const prev = mt[i - 1] ^ (mt[i - 1] >>> 30);
-      mt[i] = ((mt[i] ^ Math.imul(prev, 1664525)) + (key[j] >>> 0) + j) >>> 0;
+      const prev = mt[i - 1]! ^ (mt[i - 1]! >>> 30);
+      mt[i] = ((mt[i]! ^ Math.imul(prev, 1664525)) + (key[j]! >>> 0) + j) >>> 0;
       i++;
       j++;
       if (i >= N) {
-        mt[0] = mt[N - 1];
+        mt[0] = mt[N - 1]!;
         i = 1;
       }
       if (j >= len) j = 0;
     }
     for (let k = N - 1; k > 0; k--) {
-      const prev = mt[i - 1] ^ (mt[i - 1] >>> 30);
-      mt[i] = ((mt[i] ^ Math.imul(prev, 1566083941)) - i) >>> 0;
+      const prev = mt[i - 1]! ^ (mt[i - 1]! >>> 30);
+      mt[i] = ((mt[i]! ^ Math.imul(prev, 1566083941)) - i) >>> 0;
       i++;
       if (i >= N) {
-        mt[0] = mt[N - 1];
+        mt[0] = mt[N - 1]!;
         i = 1;
       }
     }
@@ -70,18 +70,18 @@ export class MT19937 {
       let kk = 0;
       let y: number;
       for (; kk < N - M; kk++) {
-        y = (mt[kk] & UPPER_MASK) | (mt[kk + 1] & LOWER_MASK);
-        mt[kk] = mt[kk + M] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+        y = (mt[kk]! & UPPER_MASK) | (mt[kk + 1]! & LOWER_MASK);
+        mt[kk] = mt[kk + M]! ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
       }
       for (; kk < N - 1; kk++) {
-        y = (mt[kk] & UPPER_MASK) | (mt[kk + 1] & LOWER_MASK);
-        mt[kk] = mt[kk + (M - N)] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+        y = (mt[kk]! & UPPER_MASK) | (mt[kk + 1]! & LOWER_MASK);
+        mt[kk] = mt[kk + (M - N)]! ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
       }
-      y = (mt[N - 1] & UPPER_MASK) | (mt[0] & LOWER_MASK);
-      mt[N - 1] = mt[M - 1] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+      y = (mt[N - 1]! & UPPER_MASK) | (mt[0]! & LOWER_MASK);
+      mt[N - 1] = mt[M - 1]! ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
       this.mti = 0;
     }
-    let y = mt[this.mti++];
+    let y = mt[this.mti++]!;
     y ^= y >>> 11;
     y ^= (y << 7) & 0x9d2c5680;
     y ^= (y << 15) & 0xefc60000;
@@ -208,15 +208,15 @@ export class PythonRandom {
   /** `random.choice(seq)`. */
   choice<T>(seq: ArrayLike<T>): T {
     if (seq.length === 0) throw new DatasetError("choice: cannot choose from an empty sequence");
-    return seq[this.randbelow(seq.length)];
+    return seq[this.randbelow(seq.length)]!;
   }
 
   /** `random.shuffle(x)`, in place (Fisher–Yates from the end, j = _randbelow(i + 1)). Returns x. */
   shuffle<T>(x: T[]): T[] {
     for (let i = x.length - 1; i > 0; i--) {
       const j = this.randbelow(i + 1);
-      const t = x[i];
-      x[i] = x[j];
+      const t = x[i]!;
+      x[i] = x[j]!;
       x[j] = t;
     }
     return x;
@@ -235,8 +235,8 @@ export class PythonRandom {
       const pool = Array.from(population);
       for (let i = 0; i < k; i++) {
         const j = this.randbelow(n - i);
-        result[i] = pool[j];
-        pool[j] = pool[n - i - 1];
+        result[i] = pool[j]!;
+        pool[j] = pool[n - i - 1]!;
       }
     } else {
       const selected = new Set<number>();
@@ -244,7 +244,7 @@ export class PythonRandom {
         let j = this.randbelow(n);
         while (selected.has(j)) j = this.randbelow(n);
         selected.add(j);
-        result[i] = population[j];
+        result[i] = population[j]!;
       }
     }
     return result;
@@ -339,6 +339,6 @@ export class NumpyRandomState {
       return this.randint(0, a);
     }
     if (a.length === 0) throw new DatasetError("choice: cannot take a non-empty sample from an empty sequence");
-    return a[this.randint(0, a.length)];
+    return a[this.randint(0, a.length)]!;
   }
 }

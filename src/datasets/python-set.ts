@@ -62,7 +62,7 @@ export function pythonIntSetOrder(values: readonly number[]): number[] {
     search: for (;;) {
       const probes = i + LINEAR_PROBES <= mask ? LINEAR_PROBES : 0;
       for (let j = 0; j <= probes; j++) {
-        const e = table[i + j];
+        const e = table[i + j]!;
         if (e === null) {
           target = i + j;
           break search;

@@ -1,5 +1,5 @@
 // Sweeps beyond one process: job specs, shards, exact merge, and the executors (in-process, pool, queue).
-export { SpecError, ShardFailedError, SweepCancelledError } from "./errors.js";
+export { JobError, SpecError, ShardFailedError, SweepCancelledError } from "./errors.js";
 export { validateSpec, parseSpec, canonicalJson, type SweepSpec, type ModelSpec, type PretrainedModelSpec, type RandomModelSpec, type TaskSpec, type ShardingSpec, type ModelProcessing, type JsonValue } from "./spec.js";
 export { SWEEP_KINDS, type SweepKind, type SweepKindInfo } from "./kinds.js";
 export { registerTask, getTask, loadTaskModules, type SweepTask, type TaskInstance, type PairBlock } from "./tasks.js";

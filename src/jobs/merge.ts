@@ -1,6 +1,6 @@
 // Merging shard results: per grid, the pair-weighted mean of its shards' grids, summed in float64 in shard order,
 // so a merge of the same shards is exact whatever order they arrived in and whichever process computed them.
-import { TlensError } from "../errors.js";
+import { JobError } from "./errors.js";
 import { SWEEP_KINDS, type SweepKind } from "./kinds.js";
 import type { Shard, ShardResult } from "./shards.js";
 import type { SweepSpec } from "./spec.js";
@@ -47,17 +47,17 @@ export function mergeResults(spec: SweepSpec, plan: readonly Shard[], results: S
     let pairs = 0;
     for (const shard of plan.filter((s) => s.kind === kind)) {
       const r = results.byId.get(shard.id);
-      if (!r) throw new TlensError(`merge: shard ${shard.id} has no result`);
+      if (!r) throw new JobError(`merge: shard ${shard.id} has no result`);
       if (acc && (r.shape.length !== shape.length || r.shape.some((d, i) => d !== shape[i]))) {
-        throw new TlensError(`merge: shard ${shard.id} has shape [${r.shape}], the others [${shape}]`);
+        throw new JobError(`merge: shard ${shard.id} has shape [${r.shape}], the others [${shape}]`);
       }
       shape = r.shape;
       acc ??= new Float64Array(r.values.length);
       const n = shard.end - shard.start;
-      for (let i = 0; i < acc.length; i++) acc[i] += n * r.values[i];
+      for (let i = 0; i < acc.length; i++) acc[i]! += n * r.values[i]!;
       pairs += n;
     }
-    if (!acc) throw new TlensError(`merge: no shard of grid ${kind}`);
+    if (!acc) throw new JobError(`merge: no shard of grid ${kind}`);
     grids[kind] = { axes: SWEEP_KINDS[kind].axes, shape, values: Array.from(acc, (v) => v / pairs) };
   }
   return { spec, nPairs: spec.task.pairs, shards: plan.length, grids };

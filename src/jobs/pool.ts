@@ -1,8 +1,7 @@
 // The local pool: `workers` shard processes, each loading the model once and keeping it between shards and sweeps,
 // the native threads of this process divided between them. Idle workers take the next shard; a shard that throws
 // or whose process dies is retried (a dead process is replaced by a fresh one).
-import { TlensError } from "../errors.js";
-import { ShardFailedError, SpecError, SweepCancelledError } from "./errors.js";
+import { JobError, ShardFailedError, SpecError, SweepCancelledError } from "./errors.js";
 import { progressTracker, type Executor, type RunOptions } from "./executor.js";
 import { mergeResults, ShardResults, type SweepResult } from "./merge.js";
 import { processThreads, workerEnv } from "./processes.js";
@@ -39,7 +38,7 @@ export class PoolExecutor implements Executor {
   private closed = false;
 
   constructor(private readonly opts: PoolOptions) {
-    if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new TlensError(`PoolExecutor: workers must be an integer ≥ 1, got ${opts.workers}`);
+    if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new JobError(`PoolExecutor: workers must be an integer ≥ 1, got ${opts.workers}`);
     const threads = opts.threadsPerWorker ?? Math.max(1, Math.floor(processThreads() / opts.workers));
     this.procs = Array.from({ length: opts.workers }, () => new ShardProcess(opts.taskModules ?? [], workerEnv(threads)));
     this.idle = [...this.procs];
@@ -80,8 +79,8 @@ export class PoolExecutor implements Executor {
   }
 
   run(spec: SweepSpec, opts: RunOptions = {}): Promise<SweepResult> {
-    if (this.closed) return Promise.reject(new TlensError("PoolExecutor: the pool is closed"));
-    if (this.current && !this.current.finished) return Promise.reject(new TlensError("PoolExecutor: one sweep at a time"));
+    if (this.closed) return Promise.reject(new JobError("PoolExecutor: the pool is closed"));
+    if (this.current && !this.current.finished) return Promise.reject(new JobError("PoolExecutor: one sweep at a time"));
     const plan = planShards(spec);
     return new Promise<SweepResult>((resolve, reject) => {
       const onAbort = (): void => run.finish(new SweepCancelledError(`sweep cancelled after ${run.results.size} of ${plan.length} shards`));

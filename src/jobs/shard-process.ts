@@ -1,8 +1,7 @@
 // One shard process (pool-child.ts) driven by promises. The local pool runs one per worker; a queue worker computes
 // its shards in one, so that its own event loop stays free to renew job locks while a shard runs (kernels block).
 import { fork, type ChildProcess } from "node:child_process";
-import { TlensError } from "../errors.js";
-import { SpecError } from "./errors.js";
+import { JobError, SpecError } from "./errors.js";
 import type { PoolReply, PoolRequest } from "./pool-protocol.js";
 import { siblingModule } from "./processes.js";
 import type { Shard, ShardResult } from "./shards.js";
@@ -38,7 +37,7 @@ export class ShardProcess {
     });
     child.on("exit", (code, signal) => {
       this.child = null; // the next request starts a fresh process
-      for (const w of this.waiting.values()) w.reject(new TlensError(`shard process exited (${signal ?? `code ${code}`})`));
+      for (const w of this.waiting.values()) w.reject(new JobError(`shard process exited (${signal ?? `code ${code}`})`));
       this.waiting.clear();
     });
     this.child = child;
@@ -50,7 +49,7 @@ export class ShardProcess {
       this.waiting.set(req.id, { resolve, reject });
       this.process().send(req);
     });
-    if ("error" in reply) throw reply.unrecoverable ? new SpecError(reply.error) : new TlensError(reply.error);
+    if ("error" in reply) throw reply.unrecoverable ? new SpecError(reply.error) : new JobError(reply.error);
     return reply;
   }
 
@@ -60,7 +59,7 @@ export class ShardProcess {
 
   async run(spec: SweepSpec, shard: Shard): Promise<ShardResult> {
     const reply = await this.request({ id: `${shard.id}#${this.next++}`, spec, shard });
-    if (!("result" in reply)) throw new TlensError(`shard process: no result for shard ${shard.id}`);
+    if (!("result" in reply)) throw new JobError(`shard process: no result for shard ${shard.id}`);
     return reply.result;
   }
 

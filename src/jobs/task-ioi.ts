@@ -33,13 +33,13 @@ export const ioiTask: SweepTask = {
     if (model.cfg.dVocab < 50257) throw new SpecError(`task "ioi" needs a model with the GPT-2 vocabulary (d_vocab ${model.cfg.dVocab} < 50257)`);
     const dataset = new IOIDataset({ promptType: type, N, seed, prependBos });
     const flipped = dataset.genFlippedPrompts(ABC_FLIP);
-    const width = dataset.toks.shape[1];
+    const width = dataset.toks.shape[1]!;
     if (flipped.toks.shape[1] !== width) throw new SpecError(`task "ioi": the flipped prompts tokenize to ${flipped.toks.shape[1]} positions, the clean ones to ${width}`);
     if (model.cfg.nCtx < width) throw new SpecError(`task "ioi": the prompts have ${width} tokens but the model's context is ${model.cfg.nCtx}`);
     return {
       nPairs: N,
       block(start, end): PairBlock {
-        const ends = dataset.wordIdx.end.slice(start, end);
+        const ends = dataset.wordIdx.end!.slice(start, end);
         const positions = [...new Set(ends)].sort((a, b) => a - b);
         const rows = arange(0, end - start, 1, "int32");
         const io = int32(dataset.ioTokenIDs.slice(start, end));

@@ -1,7 +1,7 @@
 // The lab's requests as calls on a LabModel, shared by the HTTP server (server.ts) and the in-page Web Worker
 // (worker-host.ts): each validates its body at once (a LabError(400) before anything waits) and returns the job that
 // computes the answer, for the caller's queue. No HTTP and no Node built-ins here.
-import { TlensError } from "../errors.js";
+import { BackendError, TlensError } from "../errors.js";
 import type { LabModel, PatchRunOptions } from "./compute.js";
 import type { IoiResponse, PatchResponse } from "./protocol.js";
 import { validateSaeFeatures } from "./sae.js";
@@ -39,9 +39,10 @@ export function ioiCall(lab: LabModel, body: unknown): IoiResponse {
 }
 
 /** The status and message a failure is answered with: LabErrors as they are, the library's errors (bad tokens, ...)
- *  as 400, anything else as 500. */
+ *  as 400, anything else as 500, a BackendError among them (the kernels failing is the server's fault, not the
+ *  request's). */
 export function describeFailure(e: unknown): { status: number; message: string } {
   if (e instanceof LabError) return { status: e.status, message: e.message };
-  if (e instanceof TlensError) return { status: 400, message: e.message };
+  if (e instanceof TlensError && !(e instanceof BackendError)) return { status: 400, message: e.message };
   return { status: 500, message: `internal error: ${e instanceof Error ? e.message : String(e)}` };
 }

@@ -1,6 +1,6 @@
 // `tlens lab`: loads the model once and serves the lab until interrupted.
 import { commandArgs, intFlag, parseFlags, stringFlag } from "../cli/args.js";
-import { TlensError } from "../errors.js";
+import { CliError, TlensError } from "../errors.js";
 import { DEFAULT_QUEUE_NAME } from "../jobs/redis.js";
 import { QueueExecutor } from "../jobs/queue.js";
 import { HookedTransformer } from "../model/hooked-transformer.js";
@@ -55,9 +55,9 @@ function parseArgs(argv: readonly string[]): LabArgs | string {
 async function labSae(model: HookedTransformer, source: string): Promise<SAE> {
   const { sae } = await loadSae(source);
   const { hookName, dIn } = sae.cfg;
-  if (!model.hookPoints.has(hookName)) throw new TlensError(`--sae ${source}: its hook "${hookName}" is not a hook point of the model`);
+  if (!model.hookPoints.has(hookName)) throw new CliError(`--sae ${source}: its hook "${hookName}" is not a hook point of the model`);
   const width = hookWidth(model.cfg, hookName);
-  if (width !== null && width !== dIn) throw new TlensError(`--sae ${source}: its d_in is ${dIn}, but ${hookName} is ${width} wide`);
+  if (width !== null && width !== dIn) throw new CliError(`--sae ${source}: its d_in is ${dIn}, but ${hookName} is ${width} wide`);
   process.stderr.write(`tlens lab: SAE ${sae.cfg.architecture}, d_sae ${sae.cfg.dSae} at ${hookName}\n`);
   return sae;
 }

@@ -88,7 +88,7 @@ export class LabModel {
     const l = last.dataSync();
     return {
       tokens: this.tokenInfos(req.prompt.ids),
-      predictions: this.tokenInfos(ids).map((t, i) => ({ ...t, prob: p[i], logit: l[t.id] })),
+      predictions: this.tokenInfos(ids).map((t, i) => ({ ...t, prob: p[i]!, logit: l[t.id]! })),
     };
   }
 
@@ -98,7 +98,7 @@ export class LabModel {
     const pattern = cache.get(`blocks.${req.layer}.attn.hook_pattern`).get(0); // [head, q, k]
     const tokens = this.tokenInfos(req.prompt.ids).map((t) => t.text);
     const viewer = req.head === null
-      ? viz.attentionHeads({ tokens, attention: pattern, headNames: Array.from({ length: pattern.shape[0] }, (_, h) => `L${req.layer}H${h}`), title: `Layer ${req.layer}` })
+      ? viz.attentionHeads({ tokens, attention: pattern, headNames: Array.from({ length: pattern.shape[0]! }, (_, h) => `L${req.layer}H${h}`), title: `Layer ${req.layer}` })
       : viz.attentionPattern({ tokens, attention: pattern.get(req.head), headName: `L${req.layer}H${req.head}`, title: `Head L${req.layer}H${req.head}` });
     return { layer: req.layer, head: req.head, viewer };
   }
@@ -110,7 +110,7 @@ export class LabModel {
     const lens = logitLens(this.model, cache, { posSlice: req.position, tokens: req.token.id });
     const probs = Array.from(lens.tokenLogProbs!.exp().dataSync(), Number); // [component] (batch 1)
     const ranks = Array.from(lens.tokenRanks!.dataSync(), Number);
-    const at = this.model.tokenizer!.idToString(req.prompt.ids[req.position]);
+    const at = this.model.tokenizer!.idToString(req.prompt.ids[req.position]!);
     const figure = viz.line(probs, {
       x: lens.labels, hoverName: ranks.map((r) => `rank ${r}`), markers: true, rangeY: [0, 1],
       labels: { x: "Residual stream", y: `P(${JSON.stringify(req.token.text)})` },
@@ -139,7 +139,7 @@ export class LabModel {
     const other = req.other?.id ?? null;
     // logits [batch=1, n, d_vocab] (n = 1 with metricPositions "last") → the metric at the last position
     const id = (t: number): Tensor => Tensor.fromTypedArray(Int32Array.of(t), [1]);
-    const metric = (logits: Tensor): number => logitDiffAt(logits, id(logits.shape[1] - 1), id(answer), other === null ? null : id(other)).item();
+    const metric = (logits: Tensor): number => logitDiffAt(logits, id(logits.shape[1]! - 1), id(answer), other === null ? null : id(other)).item();
     this.last = null; // the sweep needs the clean cache of every activation; keep one cache at a time
     const [cleanLogits, cleanCache] = await this.model.runWithCache(this.tokens(req.clean.ids));
     const corruptedTokens = this.tokens(req.corrupted.ids);

@@ -8,7 +8,7 @@ import { networkInterfaces } from "node:os";
 export function bareHost(host: string): string {
   let h = host.trim().toLowerCase();
   const bracketed = /^\[([^\]]*)\](?::\d*)?$/.exec(h);
-  if (bracketed) h = bracketed[1];
+  if (bracketed) h = bracketed[1]!;
   else if (/^[^:]*:\d*$/.test(h)) h = h.slice(0, h.indexOf(":")); // name:port (an IPv6 address has several colons)
   return h.endsWith(".") ? h.slice(0, -1) : h;
 }

@@ -42,17 +42,17 @@ export async function saeFeaturesOf(model: HookedTransformer, sae: SAE, cache: A
   const max = new Float32Array(dSae), at = new Int32Array(dSae);
   for (let p = 0; p < nPos; p++) {
     for (let j = 0; j < dSae; j++) {
-      const v = flat[p * dSae + j];
-      if (v > max[j]) { max[j] = v; at[j] = p; }
+      const v = flat[p * dSae + j]!;
+      if (v > max[j]!) { max[j] = v; at[j] = p; }
     }
   }
-  const firing = Array.from(max.keys()).filter((j) => max[j] > 0).sort((a, b) => max[b] - max[a] || a - b);
-  const top = firing.slice(0, req.topK).map((f) => ({ feature: f, max: max[f], position: at[f] }));
+  const firing = Array.from(max.keys()).filter((j) => max[j]! > 0).sort((a, b) => max[b]! - max[a]! || a - b);
+  const top = firing.slice(0, req.topK).map((f) => ({ feature: f, max: max[f]!, position: at[f]! }));
   const feature = req.feature ?? firing[0] ?? 0;
-  const column = Array.from({ length: nPos }, (_, p) => flat[p * dSae + feature]);
+  const column = Array.from({ length: nPos }, (_, p) => flat[p * dSae + feature]!);
   const fx = sae.cfg.dIn === model.cfg.dModel ? logitEffects(model, sae, feature, LOGIT_K) : null;
   return {
-    hookName, dSae, tokens, feature, acts: column, maxActivation: max[feature], firing: firing.length, top,
+    hookName, dSae, tokens, feature, acts: column, maxActivation: max[feature]!, firing: firing.length, top,
     logits: fx && { top: fx.top, bottom: fx.bottom },
   };
 }

@@ -128,7 +128,7 @@ async function getRoute(r: Routes, req: IncomingMessage, res: ServerResponse, ra
 /** One request, its Host already allowed. */
 async function route(r: Routes, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
   const raw = req.url ?? "/";
-  const path = raw.split("?", 1)[0];
+  const path = raw.split("?", 1)[0]!;
   const json = Object.hasOwn(JSON_ROUTES, path) ? JSON_ROUTES[path] : null;
   const post = json !== null || path === "/api/patch" || (path === "/api/sweep" && r.sweeps !== undefined);
   if (!post && (req.method === "GET" || req.method === "HEAD")) return getRoute(r, req, res, raw, path);

@@ -9,6 +9,7 @@ import { CIRCUIT_METHODS, PATCH_KINDS, type CircuitMethod, type LabLimits, type 
 
 /** An error with the HTTP status it is answered with; `message` is for the researcher. */
 export class LabError extends TlensError {
+  override name = "LabError";
   constructor(readonly status: number, message: string) {
     super(message);
   }
@@ -86,7 +87,7 @@ export function validateToken(model: HookedTransformer, value: unknown, field: s
     throw bad(`${field} ${JSON.stringify(value)} is not a single token: it is ${ids.length} tokens [${ids.map((id) => JSON.stringify(tok.idToString(id))).join(", ")}]` +
       (value.startsWith(" ") ? "" : ' (words after a space usually start with one: " Mary")'));
   }
-  return { id: ids[0], text: tok.idToString(ids[0]) };
+  return { id: ids[0]!, text: tok.idToString(ids[0]!) };
 }
 
 /** body.answer (required) and body.other (optional; the metric is then logit[answer] − logit[other]). */

@@ -1,6 +1,6 @@
 // HookedTransformerConfig: TransformerLens's config fields in camelCase, with TL's derived defaults.
 // It lives in src/loading because loaders produce it (and src/model builds on it).
-import { LoadError } from "../errors.js";
+import { ConfigError } from "../errors.js";
 
 export type NormalizationType = "LN" | "LNPre" | "RMS" | "RMSPre" | null;
 export type PositionalEmbeddingType = "standard" | "shortformer" | "rotary";
@@ -73,7 +73,7 @@ export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "
   const need = (name: keyof HookedTransformerConfig): number => {
     const v = partial[name];
     if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
-      throw new LoadError(`${source}: ${name} must be a positive integer, got ${JSON.stringify(v)}`);
+      throw new ConfigError(`${source}: ${name} must be a positive integer, got ${JSON.stringify(v)}`);
     }
     return v;
   };
@@ -83,17 +83,17 @@ export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "
   const nHeads = partial.nHeads === undefined ? -1 : need("nHeads");
   const dHead = partial.dHead !== undefined ? need("dHead") : nHeads > 0 ? dModel / nHeads : -1;
   if (!Number.isInteger(dHead) || dHead <= 0) {
-    throw new LoadError(`${source}: d_head must be a positive integer; d_model ${dModel} is not divisible by n_heads ${nHeads}`);
+    throw new ConfigError(`${source}: d_head must be a positive integer; d_model ${dModel} is not divisible by n_heads ${nHeads}`);
   }
   const heads = nHeads > 0 ? nHeads : dModel / dHead;
   const dVocab = need("dVocab");
   const attnOnly = partial.attnOnly ?? false;
   const dMlp = partial.dMlp !== undefined && partial.dMlp !== null ? need("dMlp") : attnOnly ? 0 : 4 * dModel;
   const eps = partial.eps ?? 1e-5;
-  if (!(eps > 0) || !Number.isFinite(eps)) throw new LoadError(`${source}: eps must be a positive number, got ${eps}`);
+  if (!(eps > 0) || !Number.isFinite(eps)) throw new ConfigError(`${source}: eps must be a positive number, got ${eps}`);
   const nKeyValueHeads = partial.nKeyValueHeads ?? null;
   if (nKeyValueHeads !== null && (!Number.isInteger(nKeyValueHeads) || nKeyValueHeads <= 0 || heads % nKeyValueHeads !== 0)) {
-    throw new LoadError(`${source}: n_key_value_heads ${nKeyValueHeads} must be a positive divisor of n_heads ${heads}`);
+    throw new ConfigError(`${source}: n_key_value_heads ${nKeyValueHeads} must be a positive divisor of n_heads ${heads}`);
   }
   const gatedMlp = partial.gatedMlp ?? false;
   const cfg: HookedTransformerConfig = {
@@ -141,17 +141,17 @@ export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "
     eosTokenId: partial.eosTokenId ?? null,
   };
   if (cfg.normalizationType !== null && !["LN", "LNPre", "RMS", "RMSPre"].includes(cfg.normalizationType)) {
-    throw new LoadError(`${source}: unknown normalization_type "${cfg.normalizationType}"`);
+    throw new ConfigError(`${source}: unknown normalization_type "${cfg.normalizationType}"`);
   }
   if (cfg.attnTypes !== null && (cfg.attnTypes.length !== nLayers || cfg.attnTypes.some((t) => t !== "global" && t !== "local"))) {
-    throw new LoadError(`${source}: attn_types must list "global" or "local" for each of the ${nLayers} layers, got ${JSON.stringify(cfg.attnTypes)}`);
+    throw new ConfigError(`${source}: attn_types must list "global" or "local" for each of the ${nLayers} layers, got ${JSON.stringify(cfg.attnTypes)}`);
   }
   checkLocalAttn(cfg, source);
   if (cfg.useNTKByPartsRope && !(cfg.ntkByPartsFactor > 0 && cfg.ntkOriginalCtxLen > 0 && cfg.ntkByPartsHighFreqFactor > cfg.ntkByPartsLowFreqFactor)) {
-    throw new LoadError(`${source}: NTK-by-parts rotary needs factor > 0, original context > 0 and high_freq_factor > low_freq_factor`);
+    throw new ConfigError(`${source}: NTK-by-parts rotary needs factor > 0, original context > 0 and high_freq_factor > low_freq_factor`);
   }
   if (cfg.tieWordEmbeddings && cfg.dVocabOut !== cfg.dVocab) {
-    throw new LoadError(`${source}: tie_word_embeddings needs d_vocab_out (${cfg.dVocabOut}) = d_vocab (${cfg.dVocab})`);
+    throw new ConfigError(`${source}: tie_word_embeddings needs d_vocab_out (${cfg.dVocabOut}) = d_vocab (${cfg.dVocab})`);
   }
   cfg.nParams = countParams(cfg);
   return cfg;
@@ -161,8 +161,8 @@ export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "
 function checkLocalAttn(cfg: HookedTransformerConfig, source: string): void {
   if (!cfg.useLocalAttn) return;
   const w = cfg.windowSize;
-  if (w === null || !Number.isInteger(w) || w <= 0) throw new LoadError(`${source}: use_local_attn needs a positive integer window_size, got ${w}`);
-  if (cfg.attnTypes === null) throw new LoadError(`${source}: use_local_attn needs attn_types with one "global" or "local" per layer (${cfg.nLayers})`);
+  if (w === null || !Number.isInteger(w) || w <= 0) throw new ConfigError(`${source}: use_local_attn needs a positive integer window_size, got ${w}`);
+  if (cfg.attnTypes === null) throw new ConfigError(`${source}: use_local_attn needs attn_types with one "global" or "local" per layer (${cfg.nLayers})`);
 }
 
 /**

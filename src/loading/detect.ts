@@ -56,7 +56,7 @@ export function detectFormatFromFiles(names: readonly string[], where: string, f
           throw new LoadError(`${where}: llama2.c checkpoint ${file} needs its tokenizer .bin (e.g. tok512.bin) beside it (found ${describe(names)})`);
         }
         if (tokenizers.length > 1) throw new LoadError(`${where}: several tokenizer files beside ${file}: ${tokenizers.join(", ")}`);
-        return { format: "llama2c", files: { checkpoint: file, tokenizer: tokenizers[0] } };
+        return { format: "llama2c", files: { checkpoint: file, tokenizer: tokenizers[0]! } };
       }
       if (/\.json$/i.test(file)) return { format: "llmviz-json", files: { model: file } };
       return undefined;
@@ -70,7 +70,7 @@ export function detectFormatFromFiles(names: readonly string[], where: string, f
         throw new LoadError(`${where}: several llama2.c checkpoints (${checkpoints.join(", ")}); point at one of them`);
       }
       if (tokenizers.length > 1) throw new LoadError(`${where}: several tokenizer files (${tokenizers.join(", ")})`);
-      return { format: "llama2c", files: { checkpoint: checkpoints[0], tokenizer: tokenizers[0] } };
+      return { format: "llama2c", files: { checkpoint: checkpoints[0]!, tokenizer: tokenizers[0]! } };
     }
     return undefined;
   };

@@ -13,7 +13,7 @@ export function checkFinite(data: Float32Array | Float64Array, tensorName: strin
   let count = 0;
   for (let i = 0; i < data.length; i++) {
     // x - x is 0 for finite x, NaN for NaN and ±Inf: one test per element
-    if (data[i] - data[i] !== 0) {
+    if (data[i]! - data[i]! !== 0) {
       if (first < 0) first = i;
       count++;
     }

@@ -14,7 +14,7 @@ function f16Table(): Uint32Array {
     const mant = h & 0x3ff;
     if (exp === 0) {
       f[h] = mant * 2 ** -24; // zero or subnormal: exact in float32
-      bits[h] = (bits[h] | sign) >>> 0;
+      bits[h] = (bits[h]! | sign) >>> 0;
     } else if (exp === 31) {
       bits[h] = (sign | 0x7f800000 | (mant << 13)) >>> 0; // inf or NaN (payload kept)
     } else {
@@ -29,14 +29,14 @@ function f16Table(): Uint32Array {
 export function decodeFloat16(bits: Uint16Array): Float32Array {
   const table = f16Table();
   const out = new Uint32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
+  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]!]!;
   return new Float32Array(out.buffer);
 }
 
 /** Exact bfloat16 → float32 decoding of raw bits (bf16 is the top half of a float32). */
 export function decodeBfloat16(bits: Uint16Array): Float32Array {
   const out = new Uint32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = bits[i] << 16;
+  for (let i = 0; i < bits.length; i++) out[i] = bits[i]! << 16;
   return new Float32Array(out.buffer);
 }
 
@@ -46,7 +46,7 @@ const U32_SCRATCH = new Uint32Array(F32_SCRATCH.buffer);
 /** float32 (or any number, rounded to float32 first) → float16 bits, round to nearest even; overflow → ±inf. */
 export function float16Bits(x: number): number {
   F32_SCRATCH[0] = x;
-  const b = U32_SCRATCH[0];
+  const b = U32_SCRATCH[0]!;
   const sign = (b >>> 16) & 0x8000;
   const exp = (b >>> 23) & 0xff;
   const mant = b & 0x7fffff;
@@ -72,7 +72,7 @@ export function float16Bits(x: number): number {
 /** float32 → bfloat16 bits, round to nearest even (NaN stays NaN). */
 export function bfloat16Bits(x: number): number {
   F32_SCRATCH[0] = x;
-  const b = U32_SCRATCH[0];
+  const b = U32_SCRATCH[0]!;
   if ((b & 0x7f800000) === 0x7f800000 && (b & 0x7fffff) !== 0) return ((b >>> 16) | 0x40) & 0xffff;
   const rounded = b + 0x7fff + ((b >>> 16) & 1);
   return (rounded >>> 16) & 0xffff;

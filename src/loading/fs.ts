@@ -57,19 +57,19 @@ export async function loadHfModelDir(
   if (found.format !== "hf-safetensors") {
     throw new LoadError(`${dir}: expected a Hugging Face model (config.json + model.safetensors), found the ${found.format} format`);
   }
-  const configPath = path.join(found.dir, found.files.config);
+  const configPath = path.join(found.dir, found.files.config!);
   const hfConfig = await readJsonFile(configPath);
   const cfg = hfConfigToTL(hfConfig, configPath, options);
   const extras = hfConfigExtras(hfConfig, configPath);
   const read = { checkFinite: !options.allowNonFinite, allowTrailingBytes: options.allowTrailingBytes };
-  const weightsPath = path.join(found.dir, found.files.weights);
+  const weightsPath = path.join(found.dir, found.files.weights!);
   if (extras.architecture === "GPT2LMHeadModel") {
-    const { tensors, dtypes } = await readHfSafetensors(found.dir, found.files.weights, read);
+    const { tensors, dtypes } = await readHfSafetensors(found.dir, found.files.weights!, read);
     const weights = convertGpt2Weights(tensors, cfg, weightsPath, { tieWordEmbeddings: extras.tieWordEmbeddings, extraKeys: options.extraKeys });
     return { cfg, weights, hfConfig, dtypes, dir: found.dir };
   }
   // the other families read each tensor when its conversion step asks for it: the HF and TL copies are never both whole
-  const lazy = await LazySafetensors.open(found.dir, found.files.weights, read);
+  const lazy = await LazySafetensors.open(found.dir, found.files.weights!, read);
   const dtypes = lazy.dtypes();
   let weights: Map<string, Tensor>;
   try {

@@ -92,7 +92,7 @@ export function convertGpt2Weights(
         for (let row = 0; row < D; row++) {
           const srcBase = row * cols + part * H * Dh + head * Dh;
           const dstBase = (head * D + row) * Dh;
-          for (let d = 0; d < Dh; d++) w[dstBase + d] = W[srcBase + d];
+          for (let d = 0; d < Dh; d++) w[dstBase + d] = W[srcBase + d]!;
         }
       }
       out.set(`${b}.attn.W_${letter}`, matrix(Tensor.fromTypedArray(w, [H, D, Dh])));

@@ -1,6 +1,6 @@
 // Hugging Face config.json → HookedTransformerConfig, as TransformerLens's `convert_hf_model_config` builds it.
-// Pure (no Node built-ins). Every field is checked; a problem is a LoadError naming the field.
-import { LoadError } from "../errors.js";
+// Pure (no Node built-ins). Every field is checked; a problem is a ConfigError (a LoadError) naming the field.
+import { ConfigError } from "../errors.js";
 import { makeConfig, type HookedTransformerConfig } from "./config.js";
 import { FAMILIES, familyConfigToTL } from "./families/index.js";
 
@@ -42,26 +42,26 @@ const show = (v: unknown): string => {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 };
 
-/** Which supported architecture a config describes, or a LoadError listing the supported ones. */
+/** Which supported architecture a config describes, or a ConfigError listing the supported ones. */
 export function hfArchitecture(json: unknown, source: string): string {
-  if (!isObject(json)) throw new LoadError(`${source}: config.json must be a JSON object, got ${show(json)}`);
+  if (!isObject(json)) throw new ConfigError(`${source}: config.json must be a JSON object, got ${show(json)}`);
   const archs = json.architectures;
   const modelType = json.model_type;
   if (archs !== undefined && archs !== null) {
     if (!Array.isArray(archs) || archs.some((a) => typeof a !== "string")) {
-      throw new LoadError(`${source}: "architectures" must be an array of strings, got ${show(archs)}`);
+      throw new ConfigError(`${source}: "architectures" must be an array of strings, got ${show(archs)}`);
     }
     const hit = (archs as string[]).find((a) => SUPPORTED_HF_ARCHITECTURES.includes(a));
     if (hit) return hit;
     if (archs.length > 0) {
-      throw new LoadError(
+      throw new ConfigError(
         `${source}: unsupported architecture ${(archs as string[]).join(", ")} (model_type ${show(modelType)}); ` +
         `supported: ${SUPPORTED_HF_ARCHITECTURES.join(", ")}`,
       );
     }
   }
-  if (typeof modelType === "string" && Object.hasOwn(MODEL_TYPES, modelType)) return MODEL_TYPES[modelType];
-  throw new LoadError(
+  if (typeof modelType === "string" && Object.hasOwn(MODEL_TYPES, modelType)) return MODEL_TYPES[modelType]!;
+  throw new ConfigError(
     `${source}: cannot tell the architecture (architectures ${show(archs)}, model_type ${show(modelType)}); ` +
     `supported: ${SUPPORTED_HF_ARCHITECTURES.join(", ")} (model_type ${Object.keys(MODEL_TYPES).join(", ")})`,
   );
@@ -72,7 +72,7 @@ export function hfConfigExtras(json: unknown, source: string): HfConfigExtras {
   const architecture = hfArchitecture(json, source);
   const tie = (json as Record<string, unknown>).tie_word_embeddings;
   if (tie !== undefined && tie !== null && typeof tie !== "boolean") {
-    throw new LoadError(`${source}: field "tie_word_embeddings" must be true or false, got ${show(tie)}`);
+    throw new ConfigError(`${source}: field "tie_word_embeddings" must be true or false, got ${show(tie)}`);
   }
   return { architecture, tieWordEmbeddings: tie ?? true };
 }
@@ -90,7 +90,7 @@ export function hfConfigToTL(json: unknown, source: string, options: HfConfigOpt
   const architecture = hfArchitecture(json, source);
   const c = json as Record<string, unknown>;
   if (architecture !== "GPT2LMHeadModel") return familyConfigToTL(c, architecture, source, hfModelName(c, source, options));
-  const err = (field: string, problem: string): never => { throw new LoadError(`${source}: field "${field}" ${problem}`); };
+  const err = (field: string, problem: string): never => { throw new ConfigError(`${source}: field "${field}" ${problem}`); };
   const posInt = (field: string, required: boolean): number | undefined => {
     const v = c[field];
     if (v === undefined || v === null) return required ? err(field, "is missing (a positive integer is required)") : undefined;
@@ -173,6 +173,6 @@ function hfModelName(c: Record<string, unknown>, source: string, options: HfConf
   const named = c._name_or_path;
   if (typeof named === "string" && named.length > 0) return named;
   const parts = source.split(/[\\/]/).filter((p) => p.length > 0);
-  if (parts.length > 0 && /\.json$/i.test(parts[parts.length - 1])) parts.pop();
-  return parts.length > 0 ? parts[parts.length - 1] : "custom";
+  if (parts.length > 0 && /\.json$/i.test(parts[parts.length - 1]!)) parts.pop();
+  return parts.length > 0 ? parts[parts.length - 1]! : "custom";
 }

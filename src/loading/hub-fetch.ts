@@ -31,7 +31,8 @@ const MAX_REDIRECTS = 10;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const RETRY_STATUSES = new Set([502, 503, 504]);
 
-/** One file into `blobs/`, with retries (each resuming) after network failures. */
+/** One file into `blobs/`, with retries (each resuming) after network failures; a NetworkError when they run out,
+ *  a HostNotFoundError at once when the host does not resolve. */
 export async function fetchFile(ctx: FetchCtx, repo: string, revision: string, file: string): Promise<Fetched> {
   const rev = encodeURIComponent(revision);
   const url = new URL(`${ctx.endpoint}/${repo}/resolve/${rev}/${file.split("/").map(encodeURIComponent).join("/")}`);
@@ -39,11 +40,11 @@ export async function fetchFile(ctx: FetchCtx, repo: string, revision: string, f
     try {
       return await new Attempt(ctx, url, file).run();
     } catch (e) {
-      if (e instanceof HostNotFoundError) throw new LoadError(`download of ${describeUrl(url)} failed: ${e.message}`);
+      if (e instanceof HostNotFoundError) throw new HostNotFoundError(`download of ${describeUrl(url)} failed: ${e.message}`, { cause: e });
       if (!(e instanceof NetworkError)) throw e;
       if (attempt >= ctx.retries) {
         const tries = attempt + 1;
-        throw new LoadError(`download of ${describeUrl(url)} failed${tries > 1 ? ` (${tries} tries)` : ""}: ${e.message}`);
+        throw new NetworkError(`download of ${describeUrl(url)} failed${tries > 1 ? ` (${tries} tries)` : ""}: ${e.message}`, { cause: e });
       }
       await sleep(ctx.retryDelayMs * (attempt + 1));
     }

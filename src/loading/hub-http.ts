@@ -1,22 +1,10 @@
 // Low-level HTTP for the hub downloader: one GET with Node's http/https (dynamically imported, so the loading
 // folder stays importable in a browser bundle), an idle timeout, and the header helpers of the hub protocol.
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import { HostNotFoundError, NetworkError } from "../errors.js";
 
-/** A failure of the transport (connection refused/reset, timeout, body cut short): worth a retry with resume. */
-export class NetworkError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "NetworkError";
-  }
-}
-
-/** The host name does not resolve: not retried. */
-export class HostNotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "HostNotFoundError";
-  }
-}
+// the transport's errors (src/errors.ts), re-exported for hub-fetch and hub-body
+export { HostNotFoundError, NetworkError };
 
 /**
  * Sends `GET url` with `headers` and resolves with the response once its headers arrive (the body is left

@@ -55,11 +55,11 @@ export function readLlama2cHeader(buf: Uint8Array, source = "llama2.c checkpoint
     }
     if (buf.byteLength < 256) throw new LoadError(`${source}: truncated version 1 header`);
     const p = Array.from({ length: 7 }, (_, i) => view.getInt32(8 + 4 * i, true));
-    h = { version: 1, dim: p[0], hiddenDim: p[1], nLayers: p[2], nHeads: p[3], nKvHeads: p[4], vocabSize: p[5], seqLen: p[6], sharedClassifier: buf[36] !== 0 };
+    h = { version: 1, dim: p[0]!, hiddenDim: p[1]!, nLayers: p[2]!, nHeads: p[3]!, nKvHeads: p[4]!, vocabSize: p[5]!, seqLen: p[6]!, sharedClassifier: buf[36] !== 0 };
     dataOffset = 256;
   } else {
     const p = Array.from({ length: 7 }, (_, i) => view.getInt32(4 * i, true));
-    h = { version: 0, dim: p[0], hiddenDim: p[1], nLayers: p[2], nHeads: p[3], nKvHeads: p[4], vocabSize: Math.abs(p[5]), seqLen: p[6], sharedClassifier: p[5] > 0 };
+    h = { version: 0, dim: p[0]!, hiddenDim: p[1]!, nLayers: p[2]!, nHeads: p[3]!, nKvHeads: p[4]!, vocabSize: Math.abs(p[5]!), seqLen: p[6]!, sharedClassifier: p[5]! > 0 };
     dataOffset = 28;
   }
   const bad = (what: string, v: number): never => {
@@ -111,7 +111,7 @@ export function parseLlama2cCheckpoint(buf: Uint8Array, opts: Llama2cOptions & {
   const order = h.version === 0
     ? ["tok", "rmsAtt", "wq", "wk", "wv", "wo", "rmsFfn", "w1", "w2", "w3", "rmsFinal", "freqs", "wcls"]
     : ["rmsAtt", "rmsFfn", "rmsFinal", "tok", "wq", "wk", "wv", "wo", "w1", "w2", "w3", "wcls"];
-  const floats = order.reduce((n, k) => n + sizes[k], 0);
+  const floats = order.reduce((n, k) => n + sizes[k]!, 0);
   const expected = h.dataOffset + 4 * floats;
   if (buf.byteLength !== expected) {
     const other = h.sharedClassifier ? "" : " (with a separate classifier)";
@@ -123,8 +123,8 @@ export function parseLlama2cCheckpoint(buf: Uint8Array, opts: Llama2cOptions & {
   const data = new Float32Array(aligned.buffer, aligned.byteOffset + h.dataOffset, floats);
   const at: Record<string, Float32Array> = {};
   let off = 0;
-  for (const k of order) { at[k] = data.subarray(off, off + sizes[k]); off += sizes[k]; }
-  if (!opts.allowNonFinite) for (const k of order) checkFinite(at[k], k, source);
+  for (const k of order) { at[k] = data.subarray(off, off + sizes[k]!); off += sizes[k]!; }
+  if (!opts.allowNonFinite) for (const k of order) checkFinite(at[k]!, k, source);
 
   const rotateHalf = opts.rotateHalf !== false;
   // row r of a head's q/k output in TL order ← llama2.c row: r < Dh/2 → 2r, else 2(r - Dh/2) + 1
@@ -141,7 +141,7 @@ export function parseLlama2cCheckpoint(buf: Uint8Array, opts: Llama2cOptions & {
     for (let hd = 0; hd < heads; hd++) {
       for (let r = 0; r < Dh; r++) {
         const src = base + (hd * Dh + (rotary ? srcRow(r) : r)) * D;
-        for (let i = 0; i < D; i++) out[(hd * D + i) * Dh + r] = w[src + i];
+        for (let i = 0; i < D; i++) out[(hd * D + i) * Dh + r] = w[src + i]!;
       }
     }
     return t(out, [heads, D, Dh], true);
@@ -149,35 +149,35 @@ export function parseLlama2cCheckpoint(buf: Uint8Array, opts: Llama2cOptions & {
   /** Linear [out, in] at `base` → [in, out] */
   const transposed = (w: Float32Array, base: number, rows: number, cols: number): Tensor => {
     const out = new Float32Array(rows * cols);
-    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[base + r * cols + c];
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[base + r * cols + c]!;
     return t(out, [cols, rows], true);
   };
   const zeros = (...shape: number[]): Tensor => t(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
   const g = Hkv !== H ? "_" : "";
 
   const weights = new Map<string, Tensor>();
-  weights.set("embed.W_E", t(at.tok.slice(), [V, D]));
+  weights.set("embed.W_E", t(at.tok!.slice(), [V, D]));
   for (let l = 0; l < L; l++) {
     const b = `blocks.${l}`;
-    weights.set(`${b}.ln1.w`, t(at.rmsAtt.slice(l * D, (l + 1) * D), [D]));
-    weights.set(`${b}.attn.W_Q`, headsIn(at.wq, l, H, true));
-    weights.set(`${b}.attn.${g}W_K`, headsIn(at.wk, l, Hkv, true));
-    weights.set(`${b}.attn.${g}W_V`, headsIn(at.wv, l, Hkv, false));
+    weights.set(`${b}.ln1.w`, t(at.rmsAtt!.slice(l * D, (l + 1) * D), [D]));
+    weights.set(`${b}.attn.W_Q`, headsIn(at.wq!, l, H, true));
+    weights.set(`${b}.attn.${g}W_K`, headsIn(at.wk!, l, Hkv, true));
+    weights.set(`${b}.attn.${g}W_V`, headsIn(at.wv!, l, Hkv, false));
     // wo [D, H·Dh] (out, in) → W_O [H, Dh, D]
-    weights.set(`${b}.attn.W_O`, transposed(at.wo, l * D * H * Dh, D, H * Dh).reshape(H, Dh, D));
+    weights.set(`${b}.attn.W_O`, transposed(at.wo!, l * D * H * Dh, D, H * Dh).reshape(H, Dh, D));
     weights.set(`${b}.attn.b_Q`, zeros(H, Dh));
     weights.set(`${b}.attn.${g}b_K`, zeros(Hkv, Dh));
     weights.set(`${b}.attn.${g}b_V`, zeros(Hkv, Dh));
     weights.set(`${b}.attn.b_O`, zeros(D));
-    weights.set(`${b}.ln2.w`, t(at.rmsFfn.slice(l * D, (l + 1) * D), [D]));
-    weights.set(`${b}.mlp.W_in`, transposed(at.w3, l * F * D, F, D));
-    weights.set(`${b}.mlp.W_gate`, transposed(at.w1, l * F * D, F, D));
-    weights.set(`${b}.mlp.W_out`, transposed(at.w2, l * D * F, D, F));
+    weights.set(`${b}.ln2.w`, t(at.rmsFfn!.slice(l * D, (l + 1) * D), [D]));
+    weights.set(`${b}.mlp.W_in`, transposed(at.w3!, l * F * D, F, D));
+    weights.set(`${b}.mlp.W_gate`, transposed(at.w1!, l * F * D, F, D));
+    weights.set(`${b}.mlp.W_out`, transposed(at.w2!, l * D * F, D, F));
     weights.set(`${b}.mlp.b_in`, zeros(F));
     weights.set(`${b}.mlp.b_out`, zeros(D));
   }
-  weights.set("ln_final.w", t(at.rmsFinal.slice(), [D]));
-  weights.set("unembed.W_U", transposed(h.sharedClassifier ? at.tok : at.wcls, 0, V, D));
+  weights.set("ln_final.w", t(at.rmsFinal!.slice(), [D]));
+  weights.set("unembed.W_U", transposed(h.sharedClassifier ? at.tok! : at.wcls!, 0, V, D));
   weights.set("unembed.b_U", zeros(V));
   return { cfg, weights, header: h };
 }

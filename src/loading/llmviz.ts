@@ -31,7 +31,7 @@ export function decodeBase64(s: string, what = "base64"): Uint8Array {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 61 /* = */ || c === 32 || c === 10 || c === 13 || c === 9) continue;
-    const v = c < 256 ? B64_INDEX[c] : -1;
+    const v = c < 256 ? B64_INDEX[c]! : -1;
     if (v < 0) throw new LoadError(`${what}: invalid base64 character ${JSON.stringify(s[i])} at ${i}`);
     acc = (acc << 6) | v;
     bits += 6;

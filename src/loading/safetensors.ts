@@ -177,7 +177,7 @@ export function parseSafetensorsHeader(
   // No two tensors may share bytes (holes between them are allowed). Empty tensors occupy nothing.
   const byStart = entries.filter((e) => e.end > e.begin);
   for (let i = 1; i < byStart.length; i++) {
-    const prev = byStart[i - 1], cur = byStart[i];
+    const prev = byStart[i - 1]!, cur = byStart[i]!;
     if (cur.begin < prev.end) {
       fail(fileName, `tensors "${prev.name}" [${prev.begin}, ${prev.end}] and "${cur.name}" [${cur.begin}, ${cur.end}] overlap`);
     }
@@ -208,7 +208,7 @@ function alignedCopy(bytes: Uint8Array, size: number): ArrayBuffer {
  */
 export function decodeTensor(entry: SafetensorsEntry, bytes: Uint8Array, fileName: string, options: ReadSafetensorsOptions = {}): Tensor {
   const { dtype, shape, name } = entry;
-  const size = ITEM_SIZE[dtype];
+  const size = ITEM_SIZE[dtype]!;
   if (size === undefined) fail(fileName, `unknown dtype ${show(dtype)}`, name);
   if (bytes.length !== entry.end - entry.begin) {
     fail(fileName, `expected ${entry.end - entry.begin} bytes of data, got ${bytes.length}`, name);
@@ -228,7 +228,7 @@ export function decodeTensor(entry: SafetensorsEntry, bytes: Uint8Array, fileNam
     case "BOOL": {
       const u = new Uint8Array(buf);
       for (let i = 0; i < u.length; i++) {
-        if (u[i] > 1) fail(fileName, `BOOL value ${u[i]} at element ${i} is not 0 or 1`, name);
+        if (u[i]! > 1) fail(fileName, `BOOL value ${u[i]} at element ${i} is not 0 or 1`, name);
       }
       data = u;
       break;
@@ -236,7 +236,7 @@ export function decodeTensor(entry: SafetensorsEntry, bytes: Uint8Array, fileNam
     case "U32": {
       const u = new Uint32Array(buf);
       for (let i = 0; i < u.length; i++) {
-        if (u[i] > 0x7fffffff) fail(fileName, `U32 value ${u[i]} at element ${i} does not fit in int32`, name);
+        if (u[i]! > 0x7fffffff) fail(fileName, `U32 value ${u[i]} at element ${i} does not fit in int32`, name);
       }
       data = new Int32Array(buf);
       break;
@@ -245,7 +245,7 @@ export function decodeTensor(entry: SafetensorsEntry, bytes: Uint8Array, fileNam
       const w = new Int32Array(buf);
       const out = new Int32Array(w.length / 2);
       for (let i = 0; i < out.length; i++) {
-        const lo = w[2 * i], hi = w[2 * i + 1];
+        const lo = w[2 * i]!, hi = w[2 * i + 1]!;
         if (hi !== lo >> 31) {
           const v = (BigInt(hi) << 32n) + BigInt(lo >>> 0);
           fail(fileName, `I64 value ${v} at element ${i} does not fit in int32 (tlens keeps integers as int32)`, name);
@@ -314,7 +314,7 @@ export function writeSafetensors(
     if (t.dtype === "int32") dtype = "I32";
     else if (t.dtype === "bool") dtype = "BOOL";
     else dtype = options.floatDtype ?? (t.dtype === "float64" ? "F64" : "F32");
-    const nbytes = t.numel * ITEM_SIZE[dtype];
+    const nbytes = t.numel * ITEM_SIZE[dtype]!;
     header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + nbytes] };
     parts.push({ dtype, t });
     offset += nbytes;
@@ -340,11 +340,11 @@ export function writeSafetensors(
       continue;
     }
     switch (dtype) {
-      case "F32": for (let i = 0; i < src.length; i++, pos += 4) dv.setFloat32(pos, src[i], true); break;
-      case "F64": for (let i = 0; i < src.length; i++, pos += 8) dv.setFloat64(pos, src[i], true); break;
-      case "F16": for (let i = 0; i < src.length; i++, pos += 2) dv.setUint16(pos, float16Bits(src[i]), true); break;
-      case "BF16": for (let i = 0; i < src.length; i++, pos += 2) dv.setUint16(pos, bfloat16Bits(src[i]), true); break;
-      case "I32": for (let i = 0; i < src.length; i++, pos += 4) dv.setInt32(pos, src[i], true); break;
+      case "F32": for (let i = 0; i < src.length; i++, pos += 4) dv.setFloat32(pos, src[i]!, true); break;
+      case "F64": for (let i = 0; i < src.length; i++, pos += 8) dv.setFloat64(pos, src[i]!, true); break;
+      case "F16": for (let i = 0; i < src.length; i++, pos += 2) dv.setUint16(pos, float16Bits(src[i]!), true); break;
+      case "BF16": for (let i = 0; i < src.length; i++, pos += 2) dv.setUint16(pos, bfloat16Bits(src[i]!), true); break;
+      case "I32": for (let i = 0; i < src.length; i++, pos += 4) dv.setInt32(pos, src[i]!, true); break;
       case "BOOL": for (let i = 0; i < src.length; i++, pos += 1) out[pos] = src[i] ? 1 : 0; break;
     }
   }

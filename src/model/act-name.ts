@@ -20,15 +20,15 @@ export function getActName(name: string, layer?: number | null, layerType?: stri
   let type: string | null = noType ? null : layerType;
   const compact = /^([a-z]+)(\d+)([a-z]?.*)/.exec(name);
   if (compact) {
-    act = compact[1];
-    lay = compact[2];
-    type = compact[3];
+    act = compact[1]!;
+    lay = compact[2]!;
+    type = compact[3]!;
   }
   act = ACT_NAME_ALIAS[act] ?? act;
   let full = lay !== null ? `blocks.${lay}.` : "";
   if (ATTN_ACTS.has(act)) type = "attn";
   else if (MLP_ACTS.has(act)) type = "mlp";
-  else if (type !== null && type in LAYER_TYPE_ALIAS) type = LAYER_TYPE_ALIAS[type];
+  else if (type !== null && type in LAYER_TYPE_ALIAS) type = LAYER_TYPE_ALIAS[type]!;
   if (LAYER_NORM_ACTS.has(act) && lay === null) return `ln_final.hook_${act}`;
   if (type) full += `${type}.`;
   return `${full}hook_${act}`;

@@ -5,7 +5,7 @@
 //
 // Shapes: a "stack" is [component, ...batchAndPos, d_model], where batchAndPos is [batch, pos] by default, [batch]
 // after an integer posSlice, and without batch after removeBatchDim.
-import { HookError, IndexError, ShapeError, TlensError } from "../errors.js";
+import { HookError, IndexError, ModelError, ShapeError } from "../errors.js";
 import { cat, stack as stackTensors, Tensor, zeros } from "../tensor/index.js";
 import { fmtShape } from "../tensor/shape.js";
 import { getActName } from "./act-name.js";
@@ -84,14 +84,14 @@ export class ActivationCache {
   /** A cache of the selected batch rows (TL's apply_slice_to_batch_dim); an integer drops the batch dim. */
   applySliceToBatchDim(batchSlice: SliceInput): ActivationCache {
     const s = Slice.unwrap(batchSlice);
-    if (!this.hasBatchDim && s.mode !== "empty") throw new TlensError("applySliceToBatchDim: this cache has no batch dim");
+    if (!this.hasBatchDim && s.mode !== "empty") throw new ModelError("applySliceToBatchDim: this cache has no batch dim");
     const out = new Map<string, Tensor>();
     for (const [k, v] of this.store) out.set(k, v.ndim > 0 ? s.apply(v, 0) : v);
     return new ActivationCache(out, this.model, this.hasBatchDim && s.mode !== "int");
   }
 
   private requireModel(what: string): HookedTransformer {
-    if (!this.model) throw new TlensError(`${what} needs the model: make the cache with model.runWithCache, or new ActivationCache(store, model)`);
+    if (!this.model) throw new ModelError(`${what} needs the model: make the cache with model.runWithCache, or new ActivationCache(store, model)`);
     return this.model;
   }
 
@@ -144,7 +144,7 @@ export class ActivationCache {
     const n = model.cfg.nLayers;
     const layer = resolveLayer(opts.layer, n, "decomposeResid");
     const mode = opts.mode ?? "all";
-    if (mode !== "all" && mode !== "attn" && mode !== "mlp") throw new TlensError(`decomposeResid: mode must be "all", "attn" or "mlp", got "${String(mode)}"`);
+    if (mode !== "all" && mode !== "attn" && mode !== "mlp") throw new ModelError(`decomposeResid: mode must be "all", "attn" or "mlp", got "${String(mode)}"`);
     const pos = Slice.unwrap(opts.posSlice);
     const inclAttn = mode !== "mlp";
     const inclMlp = mode !== "attn" && !model.cfg.attnOnly;
@@ -185,7 +185,7 @@ export class ActivationCache {
     if (cached) return cached;
     const model = this.requireModel("computeHeadResults");
     const z = this.get(`blocks.${l}.attn.hook_z`); // [..., head, d_head]
-    const W_O = model.blocks[l].attn.W_O; // [head, d_head, d_model]
+    const W_O = model.blocks[l]!.attn.W_O; // [head, d_head, d_model]
     const result = z.unsqueeze(-2).matmul(W_O).squeeze(-2); // [..., head, 1, d_head] @ [head, d_head, d_model]
     this.store.set(key, result);
     return result;
@@ -377,7 +377,7 @@ export class ActivationCache {
     else if (Array.isArray(tokens)) {
       const arr = (tokens as readonly (number | string)[]).map((t) => (typeof t === "string" ? model.toSingleToken(t) : t));
       ids = Tensor.fromTypedArray(Int32Array.from(arr), [arr.length]);
-    } else throw new TlensError(`logitAttrs: ${what} must be token ids, a token string, or a tensor of ids`);
+    } else throw new ModelError(`logitAttrs: ${what} must be token ids, a token string, or a tensor of ids`);
     const shape = typeof ids === "number" ? [] : ids.shape;
     if (ids instanceof Tensor && ids.numel === 1) ids = ids.item();
     return { dirs: model.tokensToResidualDirections(ids), shape };

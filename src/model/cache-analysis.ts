@@ -1,6 +1,6 @@
 // Helpers behind ActivationCache's analysis methods: TransformerLens's Slice (how pos/batch/neuron slices are given)
 // and the model-side sums the decompositions need (accumulated biases, the final norm recomputed per component).
-import { IndexError, ShapeError, TlensError } from "../errors.js";
+import { IndexError, ModelError, ShapeError } from "../errors.js";
 import { Tensor, zeros } from "../tensor/index.js";
 import { fmtShape, resolveSlice } from "../tensor/shape.js";
 import type { HookedTransformer } from "./hooked-transformer.js";
@@ -96,15 +96,15 @@ export class Slice {
   indices(maxCtx?: number): number[] {
     if (this.mode === "int") {
       const i = this.slice as number;
-      if (i < 0 && maxCtx === undefined) throw new TlensError("Slice.indices: a negative index needs maxCtx");
+      if (i < 0 && maxCtx === undefined) throw new ModelError("Slice.indices: a negative index needs maxCtx");
       return [i < 0 ? i + maxCtx! : i];
     }
     if (this.mode === "array") {
       const vals = Array.from((this.slice as Tensor).contiguous().dataSync() as Int32Array);
-      if (vals.some((v) => v < 0) && maxCtx === undefined) throw new TlensError("Slice.indices: negative indices need maxCtx");
+      if (vals.some((v) => v < 0) && maxCtx === undefined) throw new ModelError("Slice.indices: negative indices need maxCtx");
       return vals.map((v) => (v < 0 ? v + maxCtx! : v));
     }
-    if (maxCtx === undefined) throw new TlensError(`Slice.indices: a ${this.mode} slice needs maxCtx`);
+    if (maxCtx === undefined) throw new ModelError(`Slice.indices: a ${this.mode} slice needs maxCtx`);
     const { start, step, count } = resolveSlice(this.mode === "empty" ? ":" : (this.slice as string), maxCtx, 0);
     return Array.from({ length: count }, (_, k) => start + k * step);
   }
@@ -130,13 +130,13 @@ export function resolveLayer(layer: number | null | undefined, nLayers: number, 
 export function accumulatedBias(model: HookedTransformer, layer: number, mlpInput = false, includeMlpBiases = true): Tensor {
   let acc = zeros([model.cfg.dModel]);
   for (let i = 0; i < layer; i++) {
-    const block = model.blocks[i];
+    const block = model.blocks[i]!;
     acc = acc.add(block.attn.b_O);
     if (includeMlpBiases && block.mlp) acc = acc.add(block.mlp.b_out);
   }
   if (mlpInput) {
     if (layer >= model.cfg.nLayers) throw new IndexError(`accumulatedBias: no attention bias beyond the final layer (layer ${layer})`);
-    acc = acc.add(model.blocks[layer].attn.b_O);
+    acc = acc.add(model.blocks[layer]!.attn.b_O);
   }
   return acc;
 }
@@ -174,7 +174,7 @@ export function attributeAlong(scaledStack: Tensor, directions: Tensor, hasBatch
  *  reads resid_pre, so "the MLP's input" and "add resid_mid" have no resid_mid to use there. */
 export function residMidName(model: HookedTransformer, layer: number): string {
   if (model.blocks[layer]?.parallel) {
-    throw new TlensError(`blocks.${layer} runs attention and MLP in parallel (parallel_attn_mlp): it has no hook_resid_mid; its MLP reads hook_resid_pre`);
+    throw new ModelError(`blocks.${layer} runs attention and MLP in parallel (parallel_attn_mlp): it has no hook_resid_mid; its MLP reads hook_resid_pre`);
   }
   return `blocks.${layer}.hook_resid_mid`;
 }

@@ -1,7 +1,7 @@
 // Text generation as TransformerLens's generate: sampling (temperature, top-k, top-p) or greedy, EOS handling,
 // and a KV cache so each step runs only the new token. With the cache, hooks see only the new position
 // (hook.positionOffset tells which); without it, each step reruns the whole sequence.
-import { TlensError, TokenizerError } from "../errors.js";
+import { ModelError, TokenizerError } from "../errors.js";
 import { defaultGenerator, Generator } from "../tensor/random.js";
 import { cat, Tensor } from "../tensor/index.js";
 import { toTokens, tokensToString } from "../tokenizer/index.js";
@@ -38,41 +38,41 @@ export interface GenerateOptions {
 
 /** Picks one token per row of logits [batch, vocab]. */
 export function sampleLogits(logits: Tensor, opts: GenerateOptions, rng: Generator): Int32Array {
-  const [batch, vocab] = logits.shape;
+  const [batch, vocab] = logits.shape as [number, number];
   const data = logits.to("float64").contiguous().dataSync();
   const out = new Int32Array(batch);
   const temperature = opts.temperature ?? 1;
-  if (opts.topK !== undefined && (!Number.isInteger(opts.topK) || opts.topK < 1)) throw new TlensError(`topK must be a positive integer, got ${opts.topK}`);
-  if (opts.topP !== undefined && !(opts.topP > 0 && opts.topP <= 1)) throw new TlensError(`topP must be in (0, 1], got ${opts.topP}`);
+  if (opts.topK !== undefined && (!Number.isInteger(opts.topK) || opts.topK < 1)) throw new ModelError(`topK must be a positive integer, got ${opts.topK}`);
+  if (opts.topP !== undefined && !(opts.topP > 0 && opts.topP <= 1)) throw new ModelError(`topP must be in (0, 1], got ${opts.topP}`);
   for (let b = 0; b < batch; b++) {
     const row = data.subarray(b * vocab, (b + 1) * vocab);
     if (opts.doSample === false || temperature === 0) {
       let best = 0;
-      for (let i = 1; i < vocab; i++) if (row[i] > row[best]) best = i;
+      for (let i = 1; i < vocab; i++) if (row[i]! > row[best]!) best = i;
       out[b] = best;
       continue;
     }
     // candidates sorted by logit, descending
-    const order = Array.from({ length: vocab }, (_, i) => i).sort((i, j) => row[j] - row[i] || i - j);
+    const order = Array.from({ length: vocab }, (_, i) => i).sort((i, j) => row[j]! - row[i]! || i - j);
     let keep = opts.topK !== undefined ? Math.min(opts.topK, vocab) : vocab;
-    const max = row[order[0]] / temperature;
-    const weights = order.slice(0, keep).map((i) => Math.exp(row[i] / temperature - max));
+    const max = row[order[0]!]! / temperature;
+    const weights = order.slice(0, keep).map((i) => Math.exp(row[i]! / temperature - max));
     let total = weights.reduce((a, w) => a + w, 0);
     if (opts.topP !== undefined) {
       // keep the smallest prefix whose probability reaches topP (always at least one token)
       let cum = 0;
       let n = 0;
-      while (n < keep && (n === 0 || cum < opts.topP * total)) cum += weights[n++];
+      while (n < keep! && (n === 0 || cum < opts.topP * total)) cum += weights[n++]!;
       keep = n;
       total = cum;
     }
     let r = rng.uniform() * total;
-    let pick = keep - 1;
-    for (let i = 0; i < keep; i++) {
-      r -= weights[i];
+    let pick = keep! - 1;
+    for (let i = 0; i < keep!; i++) {
+      r -= weights[i]!;
       if (r < 0) { pick = i; break; }
     }
-    out[b] = order[pick];
+    out[b] = order[pick]!;
   }
   return out;
 }
@@ -80,7 +80,7 @@ export function sampleLogits(logits: Tensor, opts: GenerateOptions, rng: Generat
 export async function generate(model: HookedTransformer, input: ModelInput, opts: GenerateOptions = {}): Promise<Tensor | string | string[]> {
   const cfg = model.cfg;
   const maxNew = opts.maxNewTokens ?? 10;
-  if (!Number.isInteger(maxNew) || maxNew < 0) throw new TlensError(`maxNewTokens must be a non-negative integer, got ${maxNew}`);
+  if (!Number.isInteger(maxNew) || maxNew < 0) throw new ModelError(`maxNewTokens must be a non-negative integer, got ${maxNew}`);
   const textIn = typeof input === "string" || (Array.isArray(input) && typeof input[0] === "string");
   const prependBos = opts.prependBos ?? cfg.defaultPrependBos;
   let tokens: Tensor;
@@ -94,9 +94,9 @@ export async function generate(model: HookedTransformer, input: ModelInput, opts
   } else {
     tokens = validateTokens(input instanceof Tensor ? input : Tensor.fromTypedArray(Float64Array.from((input as number[][]).flat()), [(input as number[][]).length, (input as number[][])[0]?.length ?? 0]), cfg.dVocab, cfg.nCtx);
   }
-  const [batch, promptLen] = tokens.shape;
+  const [batch, promptLen] = tokens.shape as [number, number];
   if (promptLen + maxNew > cfg.nCtx) {
-    throw new TlensError(`generate: ${promptLen} prompt tokens + ${maxNew} new tokens exceed the model's context n_ctx = ${cfg.nCtx}`);
+    throw new ModelError(`generate: ${promptLen} prompt tokens + ${maxNew} new tokens exceed the model's context n_ctx = ${cfg.nCtx}`);
   }
   const eos = opts.eosTokenId ?? cfg.eosTokenId ?? model.tokenizer?.eosTokenId ?? null;
   const stopAtEos = (opts.stopAtEos ?? true) && eos !== null;
@@ -111,7 +111,7 @@ export async function generate(model: HookedTransformer, input: ModelInput, opts
   for (let step = 0; step < maxNew; step++) {
     let logits: Tensor;
     if (kv) {
-      const fresh = step === 0 ? all : all.narrow(1, all.shape[1] - 1, 1);
+      const fresh = step === 0 ? all : all.narrow(1, all.shape[1]! - 1, 1);
       logits = await forward(fresh, { pastKvCache: kv, attentionMask: step === 0 ? mask ?? undefined : undefined });
     } else {
       logits = await forward(all, { attentionMask: fullMask ?? undefined });
@@ -134,5 +134,5 @@ export async function generate(model: HookedTransformer, input: ModelInput, opts
     const real = mask ? row.filter((_, i) => i >= promptLen || mask!.get(b, i).item() === 1) : row;
     return tokensToString(model.tokenizer!, prependBos ? real.slice(1) : real);
   });
-  return typeof input === "string" ? texts[0] : texts;
+  return typeof input === "string" ? texts[0]! : texts;
 }

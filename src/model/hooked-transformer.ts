@@ -1,7 +1,7 @@
 // HookedTransformer: TransformerLens's model class — every activation behind a named hook, runWithCache,
 // runWithHooks, weight processing, and the tokenizer helpers.
 import { setBackend, type BackendName } from "../backend/index.js";
-import { LoadError, TlensError, TokenizerError } from "../errors.js";
+import { ConfigError, LoadError, ModelError, TokenizerError } from "../errors.js";
 import { makeConfig, type HookedTransformerConfig } from "../loading/config.js";
 import { Generator, stack, Tensor } from "../tensor/index.js";
 import { defaultGenerator } from "../tensor/random.js";
@@ -143,7 +143,7 @@ export class HookedTransformer {
   private build(): void {
     const cfg = this.cfg;
     if (!["standard", "shortformer", "rotary"].includes(cfg.positionalEmbeddingType)) {
-      throw new TlensError(`unsupported positional_embedding_type "${cfg.positionalEmbeddingType}" (supported: standard, shortformer, rotary)`);
+      throw new ConfigError(`unsupported positional_embedding_type "${cfg.positionalEmbeddingType}" (supported: standard, shortformer, rotary)`);
     }
     this.embed = new Embed(cfg.dVocab, cfg.dModel, cfg.postEmbeddingLn ? { eps: cfg.eps } : null);
     this.posEmbed = cfg.positionalEmbeddingType === "rotary" ? null : new PosEmbed(cfg.nCtx, cfg.dModel);
@@ -233,7 +233,7 @@ export class HookedTransformer {
   private stacked(get: (b: TransformerBlock) => Tensor | undefined, what: string): Tensor {
     const ts = this.blocks.map((b) => {
       const t = get(b);
-      if (!t) throw new TlensError(`${what}: this model has no such parameter (attention-only?)`);
+      if (!t) throw new ModelError(`${what}: this model has no such parameter (attention-only?)`);
       return t;
     });
     return stack(ts);
@@ -241,7 +241,7 @@ export class HookedTransformer {
 
   get W_E(): Tensor { return this.embed.W_E; }
   get W_pos(): Tensor {
-    if (!this.posEmbed) throw new TlensError("W_pos: a rotary model has no positional embedding matrix");
+    if (!this.posEmbed) throw new ModelError("W_pos: a rotary model has no positional embedding matrix");
     return this.posEmbed.W_pos;
   }
   get W_U(): Tensor { return this.unembed.W_U; }
@@ -276,7 +276,7 @@ export class HookedTransformer {
   setUseAttnResult(on: boolean): void { this.cfg.useAttnResult = on; }
   setUseSplitQkvInput(on: boolean): void { this.cfg.useSplitQkvInput = on; }
   setUseHookMlpIn(on: boolean): void {
-    if (on && this.cfg.attnOnly) throw new TlensError("setUseHookMlpIn: an attention-only model has no MLP");
+    if (on && this.cfg.attnOnly) throw new ModelError("setUseHookMlpIn: an attention-only model has no MLP");
     this.cfg.useHookMlpIn = on;
   }
   setUseAttnIn(on: boolean): void { this.cfg.useAttnIn = on; }

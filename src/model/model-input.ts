@@ -1,5 +1,5 @@
 // Turning what users pass to the model (strings, token tensors, nested arrays) into validated int32 tokens.
-import { IndexError, ShapeError, TlensError, TokenizerError } from "../errors.js";
+import { IndexError, ModelError, ShapeError, TokenizerError } from "../errors.js";
 import { fmtShape } from "../tensor/shape.js";
 import { Tensor, tensor } from "../tensor/index.js";
 import { toTokens, type Tokenizer } from "../tokenizer/index.js";
@@ -25,17 +25,17 @@ export function validateTokens(tokens: Tensor, dVocab: number, nCtx: number): Te
   if (t.ndim === 1) t = t.unsqueeze(0);
   if (t.ndim !== 2) throw new ShapeError(`tokens must be [batch, pos], got shape ${fmtShape(t.shape)}`);
   if (t.dtype !== "int32") {
-    if (t.dtype === "bool") throw new TlensError("tokens must be integers, got a bool tensor");
+    if (t.dtype === "bool") throw new ModelError("tokens must be integers, got a bool tensor");
     const ints = t.to("int32");
-    if (!t.eq(ints).all().item()) throw new TlensError("tokens must hold integers; got non-integer values in a float tensor");
+    if (!t.eq(ints).all().item()) throw new ModelError("tokens must hold integers; got non-integer values in a float tensor");
     t = ints;
   }
-  const [batch, pos] = t.shape;
+  const [batch, pos] = t.shape as [number, number];
   if (pos === 0 || batch === 0) throw new ShapeError(`tokens must hold at least one token per row, got shape ${fmtShape(t.shape)}`);
   if (pos > nCtx) throw new ShapeError(`sequence of ${pos} tokens is longer than the model's context n_ctx = ${nCtx}`);
   const ids = t.contiguous().dataSync();
   for (let i = 0; i < ids.length; i++) {
-    if (ids[i] < 0 || ids[i] >= dVocab) {
+    if (ids[i]! < 0 || ids[i]! >= dVocab) {
       throw new IndexError(`token id ${ids[i]} (batch ${Math.floor(i / pos)}, position ${i % pos}) is out of range for the vocabulary of size d_vocab = ${dVocab}`);
     }
   }

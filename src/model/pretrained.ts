@@ -72,15 +72,15 @@ async function readBytes(file: string): Promise<Uint8Array> {
 /** A llama2.c checkpoint .bin with its tokenizer .bin beside it (e.g. stories260K.bin + tok512.bin). */
 async function loadLlama2c(detected: DetectedModel): Promise<PretrainedWeights> {
   const path = await import("node:path");
-  const ckpt = path.join(detected.dir, detected.files.checkpoint);
-  const tokFile = path.join(detected.dir, detected.files.tokenizer);
-  const modelName = path.basename(detected.files.checkpoint).replace(/\.bin$/i, "");
+  const ckpt = path.join(detected.dir, detected.files.checkpoint!);
+  const tokFile = path.join(detected.dir, detected.files.tokenizer!);
+  const modelName = path.basename(detected.files.checkpoint!).replace(/\.bin$/i, "");
   const { cfg, weights } = parseLlama2cCheckpoint(await readBytes(ckpt), { source: ckpt, modelName });
   let tokenizer: Tokenizer;
   try {
     tokenizer = Llama2cTokenizer.fromBytes(await readBytes(tokFile), { vocabSize: cfg.dVocab, source: tokFile });
   } catch (e) {
-    throw e instanceof LoadError ? e : new LoadError((e as Error).message);
+    throw e instanceof LoadError ? e : new LoadError((e as Error).message, { cause: e });
   }
   return { cfg, weights, tokenizer };
 }
@@ -88,7 +88,7 @@ async function loadLlama2c(detected: DetectedModel): Promise<PretrainedWeights> 
 /** An llm-viz model.json (minGPT GPT-2 with base64 tensors); token ids only. */
 async function loadLlmviz(detected: DetectedModel): Promise<PretrainedWeights> {
   const path = await import("node:path");
-  const file = path.join(detected.dir, detected.files.model);
+  const file = path.join(detected.dir, detected.files.model!);
   const { cfg, weights } = parseLlmvizModel(await readJsonFile(file), { source: file });
   return { cfg, weights, tokenizer: null };
 }

@@ -1,7 +1,7 @@
 // TransformerLens's weight processing on a TL-named state dict: fold_ln, center_writing_weights,
 // center_unembed, fold_value_biases, refactor_factored_attn_matrices. Each returns a new map; inputs are untouched.
 import type { HookedTransformerConfig } from "../loading/config.js";
-import { TlensError } from "../errors.js";
+import { ModelError } from "../errors.js";
 import { cat, type Tensor } from "../tensor/index.js";
 import { svd } from "../tensor/linalg.js";
 
@@ -17,7 +17,7 @@ export interface ProcessOptions {
 
 function req(sd: StateDict, key: string): Tensor {
   const t = sd.get(key);
-  if (!t) throw new TlensError(`weight processing: missing parameter "${key}"`);
+  if (!t) throw new ModelError(`weight processing: missing parameter "${key}"`);
   return t;
 }
 
@@ -102,8 +102,8 @@ export function foldValueBiases(sd: StateDict, cfg: HookedTransformerConfig): St
     const key = out.has(`${a}._b_V`) ? `${a}._b_V` : `${a}.b_V`;
     const stored = req(out, key); // [head or kv_head, d_head]
     const WO = req(out, `${a}.W_O`); // [head, d_head, d_model]
-    const rep = WO.shape[0] / stored.shape[0];
-    const bV = rep === 1 ? stored : stored.unsqueeze(1).expand(stored.shape[0], rep, stored.shape[1]).reshape(WO.shape[0], stored.shape[1]);
+    const rep = WO.shape[0]! / stored.shape[0]!;
+    const bV = rep === 1 ? stored : stored.unsqueeze(1).expand(stored.shape[0]!, rep, stored.shape[1]!).reshape(WO.shape[0]!, stored.shape[1]!);
     out.set(`${a}.b_O`, req(out, `${a}.b_O`).add(bV.unsqueeze(-1).mul(WO).sum([0, 1])));
     out.set(key, stored.mul(0));
   }
@@ -121,7 +121,7 @@ function factoredSvd(A: Tensor, B: Tensor): { U: Tensor; S: Tensor; Vh: Tensor }
 /** Rewrites W_Q/W_K (with biases as an extra row) and W_V/W_O as balanced SVD factors of QK and OV: the circuits
  *  are unchanged, the factors get equal singular values (TL's refactor_factored_attn_matrices). */
 export function refactorFactoredAttnMatrices(sd: StateDict, cfg: HookedTransformerConfig): StateDict {
-  if (cfg.positionalEmbeddingType === "rotary") throw new TlensError("refactor_factored_attn_matrices does not support rotary models");
+  if (cfg.positionalEmbeddingType === "rotary") throw new ModelError("refactor_factored_attn_matrices does not support rotary models");
   const out = new Map(sd);
   for (let l = 0; l < cfg.nLayers; l++) {
     const a = `blocks.${l}.attn`;

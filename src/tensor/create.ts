@@ -70,8 +70,8 @@ export function cat(tensors: readonly TensorLike[], dim = 0): Tensor {
   if (ts.length === 0) throw new ShapeError("cat: expected a non-empty list of tensors");
   // torch skips 1-D empty tensors in cat
   const parts = ts.filter((t) => !(t.ndim === 1 && t.shape[0] === 0));
-  if (parts.length === 0) return ts[0].clone();
-  const ref = parts[0];
+  if (parts.length === 0) return ts[0]!.clone();
+  const ref = parts[0]!;
   const d = normDim(dim, ref.ndim, "cat");
   for (const t of parts) {
     if (t.ndim !== ref.ndim || t.shape.some((s, k) => k !== d && s !== ref.shape[k])) {
@@ -80,13 +80,13 @@ export function cat(tensors: readonly TensorLike[], dim = 0): Tensor {
   }
   const dtype = parts.map((t) => t.dtype).reduce(promote);
   const shape = [...ref.shape];
-  shape[d] = parts.reduce((n, t) => n + t.shape[d], 0);
+  shape[d] = parts.reduce((n, t) => n + t.shape[d]!, 0);
   const out = emptyTensor(shape, dtype);
   let start = 0;
   const backend = getBackend();
   for (const t of parts) {
-    backend.copy(t.view, out.narrow(d, start, t.shape[d]).view);
-    start += t.shape[d];
+    backend.copy(t.view, out.narrow(d, start, t.shape[d]!).view);
+    start += t.shape[d]!;
   }
   return parts.some((t) => needsGrad(t)) ? trackCat(parts, out, d) : out;
 }
@@ -95,7 +95,7 @@ export function cat(tensors: readonly TensorLike[], dim = 0): Tensor {
 export function stack(tensors: readonly TensorLike[], dim = 0): Tensor {
   const ts = tensors.map((t) => asTensor(t));
   if (ts.length === 0) throw new ShapeError("stack: expected a non-empty list of tensors");
-  const ref = ts[0];
+  const ref = ts[0]!;
   for (const t of ts) {
     if (t.ndim !== ref.ndim || t.shape.some((s, k) => s !== ref.shape[k])) {
       throw new ShapeError(`stack: all tensors must have the same shape, got ${ts.map((p) => fmtShape(p.shape)).join(", ")}`);

@@ -67,8 +67,8 @@ export function parsePattern(op: OpName, pattern: string): { lhs: Side; rhs: Sid
   if (typeof pattern !== "string") throw new ShapeError(`${op}: expected a pattern string such as "b (h d) -> b h d"`);
   const halves = pattern.split("->");
   if (halves.length !== 2) throw new ShapeError(`${op}: the pattern "${pattern}" must contain exactly one "->"`);
-  const lhs = parseSide(op, halves[0], "input");
-  const rhs = parseSide(op, halves[1], "output");
+  const lhs = parseSide(op, halves[0]!, "input");
+  const rhs = parseSide(op, halves[1]!, "output");
   for (const g of lhs.groups) {
     for (const a of g.axes) {
       if (a.kind === "ellipsis" && g.paren) throw new ShapeError(`${op}: "..." cannot be inside parentheses in the input "${lhs.text}"`);

@@ -45,7 +45,7 @@ function transform(op: OpName, t: Tensor, pattern: string, sizesArg: Record<stri
   const present = flatR.filter((a) => cur.includes(a));
   x = x.permute(present.map((a) => cur.indexOf(a)));
   if (flatR.length !== present.length) {
-    for (let d = 0; d < flatR.length; d++) if (!cur.includes(flatR[d])) x = x.unsqueeze(d);
+    for (let d = 0; d < flatR.length; d++) if (!cur.includes(flatR[d]!)) x = x.unsqueeze(d);
     // materialise the repeat (no stride-0 views leak out, as torch's repeat)
     x = x.expand(flatR.map((a) => sizes.get(a)!)).contiguous();
   }
@@ -61,14 +61,14 @@ function splitInput(op: OpName, t: Tensor, lhs: Side, lhsEll: boolean, known: Ma
   const e: Elementary = { axes: [], sizes: new Map(), ellRank: t.ndim - nGroups, anon: 0 };
   let dim = 0;
   for (const g of lhs.groups) {
-    if (g.axes.length === 1 && g.axes[0].kind === "ellipsis") {
+    if (g.axes.length === 1 && g.axes[0]!.kind === "ellipsis") {
       for (let j = 0; j < e.ellRank; j++, dim++) {
         e.axes.push(ellName(j));
-        e.sizes.set(ellName(j), t.shape[dim]);
+        e.sizes.set(ellName(j), t.shape[dim]!);
       }
       continue;
     }
-    for (const id of splitGroup(op, g, t.shape[dim++], known, e)) {
+    for (const id of splitGroup(op, g, t.shape[dim++]!, known, e)) {
       e.axes.push(id);
       if (!id.startsWith("#")) e.sizes.set(id, known.get(id)!);
     }
@@ -101,10 +101,10 @@ function splitGroup(op: OpName, g: Group, size: number, known: Map<string, numbe
     if (product === 0 || size % product !== 0) {
       throw new ShapeError(`${op}: cannot split axis of size ${size} into ${groupText(g, known)}`);
     }
-    known.set(unknown[0], size / product);
+    known.set(unknown[0]!, size / product);
   } else if (product !== size) {
-    if (!g.paren && g.axes.length === 1 && g.axes[0].kind === "name") {
-      throw new ShapeError(`${op}: axis "${g.axes[0].name}" has size ${size} in the input but sizes gives ${product}`);
+    if (!g.paren && g.axes.length === 1 && g.axes[0]!.kind === "name") {
+      throw new ShapeError(`${op}: axis "${g.axes[0]!.name}" has size ${size} in the input but sizes gives ${product}`);
     }
     throw new ShapeError(`${op}: cannot split axis of size ${size} into ${groupText(g, known)}`);
   }
@@ -116,7 +116,7 @@ function outputAxes(rhs: Side, e: Elementary, known: Map<string, number>): strin
   const inputSet = new Set(e.axes);
   const elemR: string[][] = rhs.groups.flatMap((g) => {
     // a bare "..." is one output dim per ellipsis dim; "(...)" merges them
-    if (!g.paren && g.axes[0].kind === "ellipsis") return [...Array(e.ellRank).keys()].map((j) => [ellName(j)]);
+    if (!g.paren && g.axes[0]!.kind === "ellipsis") return [...Array(e.ellRank).keys()].map((j) => [ellName(j)]);
     const ids: string[] = [];
     for (const a of g.axes) {
       if (a.kind === "ellipsis") for (let j = 0; j < e.ellRank; j++) ids.push(ellName(j));

@@ -27,8 +27,8 @@ function tokenizeCompact(text: string): string[] | null {
   const s = text.trim();
   for (let i = 0; i < s.length; ) {
     if (s.startsWith("...", i)) { out.push("..."); i += 3; continue; }
-    if (!/[A-Za-z]/.test(s[i])) return null;
-    out.push(s[i]);
+    if (!/[A-Za-z]/.test(s[i]!)) return null;
+    out.push(s[i]!);
     i++;
   }
   return out;
@@ -40,30 +40,30 @@ export interface ParsedEinsum { inputs: Term[]; output: Term | null }
 export function parseEinsum(pattern: string, ranks: number[]): ParsedEinsum {
   const arrow = pattern.split("->");
   if (arrow.length > 2) throw new ShapeError(`einsum: the pattern "${pattern}" has more than one "->"`);
-  const inputTexts = arrow[0].split(",");
+  const inputTexts = arrow[0]!.split(",");
   const outputText = arrow.length === 2 ? arrow[1] : null;
   if (inputTexts.length !== ranks.length) {
     throw new ShapeError(`einsum: the pattern "${pattern}" names ${inputTexts.length} operand${inputTexts.length === 1 ? "" : "s"} but ${ranks.length} ${ranks.length === 1 ? "was" : "were"} given`);
   }
-  const all = outputText === null ? inputTexts : [...inputTexts, outputText];
+  const all: string[] = outputText === null ? inputTexts : [...inputTexts, outputText!];
   // torch-style compact terms ("bij,bjk->bik"): no whitespace inside any term, letters and "..." only, and
   // the operand ranks fit one letter per dim. Anything else reads as space-separated names.
-  const noInnerSpace = all.every((t) => !/\S\s+\S/.test(t.trim()));
+  const noInnerSpace = all.every((t) => !/\S\s+\S/.test(t!.trim()));
   let compact: string[][] | null = null;
   if (noInnerSpace) {
     const toks = all.map(tokenizeCompact);
     if (toks.every((t) => t !== null)) {
-      const fits = inputTexts.every((_, i) => rankFits(toks[i]!, ranks[i]));
-      const spacedFits = inputTexts.every((t, i) => rankFits(tokenizeSpaced(t, "operand"), ranks[i]));
+      const fits = inputTexts.every((_, i) => rankFits(toks[i]!, ranks[i]!));
+      const spacedFits = inputTexts.every((t, i) => rankFits(tokenizeSpaced(t, "operand"), ranks[i]!));
       if (fits || !spacedFits) compact = toks as string[][];
     }
   }
-  const tokenized = compact ?? all.map((t, i) => tokenizeSpaced(t, i < inputTexts.length ? `operand ${i}` : "the output"));
-  const terms = tokenized.map((tokens, i) => ({ tokens, text: all[i].trim() }));
+  const tokenized = compact ?? all.map((t, i) => tokenizeSpaced(t!, i < inputTexts.length ? `operand ${i}` : "the output"));
+  const terms = tokenized.map((tokens, i) => ({ tokens, text: all[i]!.trim() }));
   for (const t of terms) {
     if (t.tokens.filter((x) => x === "...").length > 1) throw new ShapeError(`einsum: "${t.text}" has more than one "..."`);
   }
-  return { inputs: terms.slice(0, inputTexts.length), output: outputText === null ? null : terms[inputTexts.length] };
+  return { inputs: terms.slice(0, inputTexts.length), output: outputText === null ? null : terms[inputTexts.length]! };
 }
 
 function rankFits(tokens: string[], rank: number): boolean {

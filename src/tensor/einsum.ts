@@ -20,8 +20,8 @@ export function einsum(...args: (string | Tensor)[]): Tensor {
   const [pattern, ts] = splitArgs(args);
   const parsed = parseEinsum(pattern, ts.map((t) => t.ndim));
   const ellRank = ellipsisRank(parsed, ts);
-  let ops: Operand[] = parsed.inputs.map((term, i) => ({ t: ts[i], axes: expandEllipsis(term, ts[i].ndim, ellRank) }));
-  ops = ops.map((op, i) => takeDiagonals(op, i, parsed.inputs[i].text));
+  let ops: Operand[] = parsed.inputs.map((term, i) => ({ t: ts[i]!, axes: expandEllipsis(term, ts[i]!.ndim, ellRank) }));
+  ops = ops.map((op, i) => takeDiagonals(op, i, parsed.inputs[i]!.text));
   const sizes = axisSizes(ops, ts);
   // an ellipsis dim of size 1 that broadcasts against a larger one is dropped from that operand
   ops = ops.map((op) => {
@@ -58,7 +58,7 @@ function ellipsisRank(parsed: ParsedEinsum, ts: Tensor[]): number {
   let ellRank = 0;
   for (const [i, term] of parsed.inputs.entries()) {
     const named = term.tokens.filter((x) => x !== "...").length;
-    const rank = ts[i].ndim;
+    const rank = ts[i]!.ndim;
     if (term.tokens.includes("...")) {
       if (rank < named) throw new ShapeError(`einsum: operand ${i} has ${rank} dims but "${term.text}" names ${named} besides "..."`);
       ellRank = Math.max(ellRank, rank - named);
@@ -87,12 +87,12 @@ function axisSizes(ops: Operand[], ts: Tensor[]): Map<string, number> {
   const seenIn = new Map<string, number>();
   for (const [i, op] of ops.entries()) {
     op.axes.forEach((a, d) => {
-      const s = op.t.shape[d];
+      const s = op.t.shape[d]!;
       const prev = sizes.get(a);
       if (prev === undefined) { sizes.set(a, s); seenIn.set(a, i); return; }
       if (prev === s) return;
       if (isEll(a) && (prev === 1 || s === 1)) { sizes.set(a, Math.max(prev, s)); return; }
-      const what = isEll(a) ? `the "..." dims (${fmtShape(ts[seenIn.get(a)!].shape)} vs ${fmtShape(ts[i].shape)}) cannot be broadcast:` : `axis "${a}" has`;
+      const what = isEll(a) ? `the "..." dims (${fmtShape(ts[seenIn.get(a)!]!.shape)} vs ${fmtShape(ts[i]!.shape)}) cannot be broadcast:` : `axis "${a}" has`;
       throw new ShapeError(`einsum: ${what} size ${prev} in operand ${seenIn.get(a)} but ${s} in operand ${i}`);
     });
   }
@@ -136,10 +136,10 @@ function contractAll(ops: Operand[], outSet: Set<string>, sizes: Map<string, num
   while (ops.length > 1) {
     const [i, j] = cheapestPair(ops, sizes, keepFor);
     const rest = ops.filter((_, k) => k !== i && k !== j);
-    const merged = contractPair(ops[i], ops[j], keepFor(rest));
+    const merged = contractPair(ops[i]!, ops[j]!, keepFor(rest));
     ops = [...rest.slice(0, i), merged, ...rest.slice(i)];
   }
-  return sumAway(ops[0], outSet);
+  return sumAway(ops[0]!, outSet);
 }
 
 /** Greedy order: the pair whose contraction touches the fewest elements (product of all its axes), then the one
@@ -150,7 +150,7 @@ function cheapestPair(ops: Operand[], sizes: Map<string, number>, keepFor: (othe
   let bestSize = Infinity;
   for (let i = 0; i < ops.length; i++) {
     for (let j = i + 1; j < ops.length; j++) {
-      const union = new Set([...ops[i].axes, ...ops[j].axes]);
+      const union = new Set([...ops[i]!.axes, ...ops[j]!.axes]);
       const keep = keepFor(ops.filter((_, k) => k !== i && k !== j));
       let cost = 1;
       let size = 1;
@@ -174,8 +174,8 @@ function takeDiagonals(op: Operand, index: number, text: string): Operand {
   for (;;) {
     const dup = axes.findIndex((a, d) => axes.indexOf(a) !== d);
     if (dup < 0) return { t, axes };
-    const first = axes.indexOf(axes[dup]);
-    const name = axes[dup];
+    const first = axes.indexOf(axes[dup]!);
+    const name = axes[dup]!;
     if (t.shape[first] !== t.shape[dup]) {
       throw new ShapeError(`einsum: axis "${name}" appears twice in operand ${index} "${text}" with different sizes ${t.shape[first]} and ${t.shape[dup]}`);
     }
@@ -203,7 +203,7 @@ function contractPair(x0: Operand, y0: Operand, keep: Set<string>): Operand {
   const left = x.axes.filter((a) => !inY.has(a));
   const right = y.axes.filter((a) => !inX.has(a));
   const dimsOf = (op: Operand, names: string[]): number[] => names.map((a) => op.axes.indexOf(a));
-  const sizeOf = (op: Operand, names: string[]): number[] => names.map((a) => op.t.shape[op.axes.indexOf(a)]);
+  const sizeOf = (op: Operand, names: string[]): number[] => names.map((a) => op.t.shape[op.axes.indexOf(a)]!);
   const batchShape = sizeOf(x, batch);
   const leftShape = sizeOf(x, left);
   const rightShape = sizeOf(y, right);

@@ -38,13 +38,13 @@ export class FactoredMatrix {
     if (A.ndim < 2 || B.ndim < 2) {
       throw new ShapeError(`FactoredMatrix: both factors need at least 2 dims, got A ${fmtShape(A.shape)} and B ${fmtShape(B.shape)}`);
     }
-    const mdim = A.shape[A.ndim - 1];
+    const mdim = A.shape[A.ndim - 1]!;
     if (B.shape[B.ndim - 2] !== mdim) {
       throw new ShapeError(`FactoredMatrix: factors must match on the inner dim, got A ${fmtShape(A.shape)} and B ${fmtShape(B.shape)} (${mdim} ≠ ${B.shape[B.ndim - 2]})`);
     }
-    this.ldim = A.shape[A.ndim - 2];
+    this.ldim = A.shape[A.ndim - 2]!;
     this.mdim = mdim;
-    this.rdim = B.shape[B.ndim - 1];
+    this.rdim = B.shape[B.ndim - 1]!;
     const lead = broadcastShapes("FactoredMatrix (leading dims of A and B)", A.shape.slice(0, -2), B.shape.slice(0, -2));
     this.shape = [...lead, this.ldim, this.rdim];
     this.A = sameShape(A.shape, [...lead, this.ldim, mdim]) ? A : A.expand([...lead, this.ldim, mdim]);
@@ -235,8 +235,8 @@ export class FactoredMatrix {
       }
       return i;
     };
-    const row = rest.length > 0 ? keepDim(rest[0], this.ldim, nLead) : ":";
-    const col = rest.length > 1 ? keepDim(rest[1], this.rdim, nLead + 1) : ":";
+    const row = rest.length > 0 ? keepDim(rest[0]!, this.ldim, nLead) : ":";
+    const col = rest.length > 1 ? keepDim(rest[1]!, this.rdim, nLead + 1) : ":";
     return new FactoredMatrix(this.A.get(...lead, row, ":"), this.B.get(...lead, ":", col));
   }
 

@@ -50,14 +50,14 @@ function resolve(t: Tensor, idx: readonly Index[]): Resolved {
       shape.push(1);
       strides.push(0);
     } else if (typeof i === "number" || (typeof i === "string" && INT_STRING.test(i))) {
-      const k = resolveIndex(Number(i), t.shape[src], src);
-      offset += k * t.strides[src];
+      const k = resolveIndex(Number(i), t.shape[src]!, src);
+      offset += k * t.strides[src]!;
       src++;
     } else if (typeof i === "string") {
-      const { start, step, count } = resolveSlice(i, t.shape[src], src);
-      if (count > 0) offset += start * t.strides[src];
+      const { start, step, count } = resolveSlice(i, t.shape[src]!, src);
+      if (count > 0) offset += start * t.strides[src]!;
       shape.push(count);
-      strides.push(t.strides[src] * step);
+      strides.push(t.strides[src]! * step);
       src++;
     } else if (i.dtype === "bool") {
       const maskShape = t.shape.slice(src, src + i.ndim);
@@ -66,17 +66,17 @@ function resolve(t: Tensor, idx: readonly Index[]): Resolved {
       }
       for (const [k, index] of nonzero(i).entries()) {
         advanced.push({ dim: shape.length, index });
-        shape.push(t.shape[src + k]);
-        strides.push(t.strides[src + k]);
+        shape.push(t.shape[src + k]!);
+        strides.push(t.strides[src + k]!);
       }
       src += i.ndim;
     } else {
       if (i.dtype === "float32" || i.dtype === "float64") {
         throw new IndexError(`index tensors must be int32 or bool, got ${i.dtype} (convert with .to("int32"))`);
       }
-      advanced.push({ dim: shape.length, index: checkIndices(i, t.shape[src], src) });
-      shape.push(t.shape[src]);
-      strides.push(t.strides[src]);
+      advanced.push({ dim: shape.length, index: checkIndices(i, t.shape[src]!, src) });
+      shape.push(t.shape[src]!);
+      strides.push(t.strides[src]!);
       src++;
     }
   }
@@ -87,7 +87,7 @@ function checkIndices(index: Tensor, size: number, dim: number): Tensor {
   const data = index.to("int32").contiguous().dataSync();
   const out = new Int32Array(data.length);
   for (let k = 0; k < data.length; k++) {
-    const v = data[k];
+    const v = data[k]!;
     if (v < -size || v >= size) throw new IndexError(`index ${v} is out of range for dim ${dim} with size ${size}`);
     out[k] = v < 0 ? v + size : v;
   }
@@ -102,7 +102,7 @@ export function nonzero(mask: Tensor): Tensor[] {
   for (let k = 0; k < m.length; k++) if (m[k]) hits.push(k);
   return mask.shape.map((size, d) => {
     const out = new Int32Array(hits.length);
-    hits.forEach((flat, j) => { out[j] = Math.floor(flat / strides[d]) % size; });
+    hits.forEach((flat, j) => { out[j] = Math.floor(flat / strides[d]!) % size; });
     return tensorFromArray(out, [hits.length]);
   });
 }
@@ -125,19 +125,19 @@ function plan(r: Resolved): Plan {
   const indexOffsets = new Float64Array(n).fill(view.offset);
   for (const a of advanced) {
     const idx = a.index.expand(indexShape).contiguous().dataSync();
-    const stride = view.strides[a.dim];
-    for (let k = 0; k < n; k++) indexOffsets[k] += idx[k] * stride;
+    const stride = view.strides[a.dim]!;
+    for (let k = 0; k < n; k++) indexOffsets[k]! += idx[k]! * stride;
   }
   const advDims = advanced.map((a) => a.dim);
   const restDims = [...view.shape.keys()].filter((d) => !advDims.includes(d));
-  const rest = { shape: restDims.map((d) => view.shape[d]), strides: restDims.map((d) => view.strides[d]) };
-  const adjacent = advDims.every((d, i) => i === 0 || d === advDims[i - 1] + 1);
-  const insertAt = adjacent ? restDims.filter((d) => d < advDims[0]).length : 0;
+  const rest = { shape: restDims.map((d) => view.shape[d]!), strides: restDims.map((d) => view.strides[d]!) };
+  const adjacent = advDims.every((d, i) => i === 0 || d === advDims[i - 1]! + 1);
+  const insertAt = adjacent ? restDims.filter((d) => d < advDims[0]!).length : 0;
   const ni = indexShape.length;
   const restOrder = rest.shape.map((_, i) => ni + i);
   const toResult = [...restOrder.slice(0, insertAt), ...indexShape.map((_, i) => i), ...restOrder.slice(insertAt)];
   const gatheredShape = [...indexShape, ...rest.shape];
-  return { indexShape, indexOffsets, rest, toResult, resultShape: toResult.map((d) => gatheredShape[d]) };
+  return { indexShape, indexOffsets, rest, toResult, resultShape: toResult.map((d) => gatheredShape[d]!) };
 }
 
 export function indexGet(t: Tensor, idx: readonly Index[]): Tensor {
@@ -150,18 +150,18 @@ export function indexGet(t: Tensor, idx: readonly Index[]): Tensor {
   const dst = out.storage.data;
   const restStrides = contiguousStrides(p.rest.shape);
   if (p.rest.shape.length === 0) {
-    for (let k = 0; k < p.indexOffsets.length; k++) dst[k] = src[p.indexOffsets[k]];
+    for (let k = 0; k < p.indexOffsets.length; k++) dst[k] = src[p.indexOffsets[k]!]!;
   } else if (p.rest.strides.every((st, i) => st === restStrides[i] || p.rest.shape[i] === 1)) {
     // contiguous rows (an embedding lookup): plain block copies
     for (let k = 0; k < p.indexOffsets.length; k++) {
-      const from = p.indexOffsets[k];
+      const from = p.indexOffsets[k]!;
       dst.set(src.subarray(from, from + restCount) as ArrayLike<number>, k * restCount);
     }
   } else {
     const backend = getBackend();
     for (let k = 0; k < p.indexOffsets.length; k++) {
       backend.copy(
-        { data: src, offset: p.indexOffsets[k], shape: p.rest.shape, strides: p.rest.strides },
+        { data: src, offset: p.indexOffsets[k]!, shape: p.rest.shape, strides: p.rest.strides },
         { data: dst, offset: k * restCount, shape: p.rest.shape, strides: restStrides },
       );
     }
@@ -211,10 +211,10 @@ function writeAt(t: Tensor, idx: readonly Index[], value: TensorLike, write: Wri
   const idxStrides = contiguousStrides(p.indexShape);
   for (let k = 0; k < p.indexOffsets.length; k++) {
     let vOff = vGathered.offset;
-    for (let d = 0; d < ni; d++) vOff += (Math.floor(k / idxStrides[d]) % p.indexShape[d]) * outerStrides[d];
+    for (let d = 0; d < ni; d++) vOff += (Math.floor(k / idxStrides[d]!) % p.indexShape[d]!) * outerStrides[d]!;
     write(
       { data: v.storage.data, offset: vOff, shape: p.rest.shape, strides: innerStrides },
-      { data: t.storage.data, offset: p.indexOffsets[k], shape: p.rest.shape, strides: p.rest.strides },
+      { data: t.storage.data, offset: p.indexOffsets[k]!, shape: p.rest.shape, strides: p.rest.strides },
     );
   }
   t.touch();

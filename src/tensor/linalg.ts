@@ -11,7 +11,7 @@ function matrices(op: string, m: Tensor, square: boolean): { batch: number[]; ro
   if (m.ndim < 2) throw new ShapeError(`linalg.${op}: expected a matrix [..., m, n], got shape ${fmtShape(m.shape)}`);
   // the float64 routines are not on the tape: refuse rather than return results that silently carry no gradient
   if (needsGrad(m)) throw new GradError(`linalg.${op} is not differentiable: detach() its input (or call it inside noGrad)`);
-  const [rows, cols] = m.shape.slice(-2);
+  const [rows, cols] = m.shape.slice(-2) as [number, number];
   if (square && rows !== cols) throw new ShapeError(`linalg.${op}: expected square matrices, got shape ${fmtShape(m.shape)}`);
   const batch = m.shape.slice(0, -2);
   const flat = m.to("float64").contiguous().dataSync() as Float64Array;

@@ -24,8 +24,8 @@ function product(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) throw new ShapeError(`matmul: both operands need at least 1 dim, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
   const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
   const b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
-  const [m, k] = a2.shape.slice(-2);
-  const [k2, n] = b2.shape.slice(-2);
+  const [m, k] = a2.shape.slice(-2) as [number, number];
+  const [k2, n] = b2.shape.slice(-2) as [number, number];
   if (k !== k2) {
     throw new ShapeError(`matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (${k} ≠ ${k2}: the last dim of the first must equal the ${b.ndim === 1 ? "size" : "second-to-last dim"} of the second)`);
   }
@@ -48,8 +48,8 @@ function product(a: Tensor, b: Tensor): Tensor {
     const shared = bOffsets.every((o) => o === bOffsets[0]);
     getBackend().gemm({
       batch, m, n, k,
-      a: x.storage.data as Float32Array, aOffsets: batchOffsets(x, batchShape), aRowStride: x.strides[x.ndim - 2], aColStride: x.strides[x.ndim - 1],
-      b: y.storage.data as Float32Array, bOffsets, bRowStride: y.strides[y.ndim - 2], bColStride: y.strides[y.ndim - 1],
+      a: x.storage.data as Float32Array, aOffsets: batchOffsets(x, batchShape), aRowStride: x.strides[x.ndim - 2]!, aColStride: x.strides[x.ndim - 1]!,
+      b: y.storage.data as Float32Array, bOffsets, bRowStride: y.strides[y.ndim - 2]!, bColStride: y.strides[y.ndim - 1]!,
       out: out.storage.data as Float32Array,
       bCache: shared && y.storage.reusable ? { key: y.storage, version: y.storage.version } : undefined,
     });

@@ -2,7 +2,7 @@
 // softmax whose fully masked rows give zeros, rotary embeddings and the fused layer norm. Each is one function
 // with plain tensor inputs and a fresh output (the autodiff adds one backward per function).
 import { getBackend } from "../backend/index.js";
-import { ShapeError, TlensError } from "../errors.js";
+import { ShapeError, TensorError } from "../errors.js";
 import { Tensor } from "./tensor.js";
 import { needsGrad } from "./autograd/mode.js";
 import { trackLayerNorm, trackMask, trackRotary } from "./autograd/vjp-nn.js";
@@ -16,7 +16,7 @@ import { trackLayerNorm, trackMask, trackRotary } from "./autograd/vjp-nn.js";
  *  [batch, head, q, k] less per layer). */
 export function maskAttentionScores(scores: Tensor, causal: boolean, keyMask: Tensor | null, window: number | null = null,
   { consumeInput = false }: { consumeInput?: boolean } = {}): Tensor {
-  const [batch, heads, qLen, kLen] = scores.shape;
+  const [batch, heads, qLen, kLen] = scores.shape as [number, number, number, number];
   if (keyMask && (keyMask.ndim !== 2 || keyMask.shape[0] !== batch || keyMask.shape[1] !== kLen)) {
     throw new ShapeError(`maskAttentionScores: the key mask has shape [${keyMask.shape}], expected [${batch}, ${kLen}]`);
   }
@@ -34,15 +34,15 @@ export function maskAttentionScores(scores: Tensor, causal: boolean, keyMask: Te
 /** Writes `value` at the masked entries of contiguous [batch, heads, q, k] data (see maskAttentionScores). */
 function fillMasked(data: ArrayLike<number> & { [i: number]: number }, [batch, heads, qLen, kLen]: number[], causal: boolean,
   window: number | null, mask: ArrayLike<number> | null, value: number): void {
-  const offset = kLen - qLen;
-  for (let b = 0; b < batch; b++) {
-    for (let h = 0; h < heads; h++) {
-      const base = (b * heads + h) * qLen * kLen;
-      for (let i = 0; i < qLen; i++) {
-        const row = base + i * kLen;
-        if (causal) for (let j = Math.max(i + offset + 1, 0); j < kLen; j++) data[row + j] = value;
-        if (causal && window !== null) for (let j = Math.min(i + offset - window + 1, kLen); j-- > 0;) data[row + j] = value;
-        if (mask) for (let j = 0; j < kLen; j++) if (!mask[b * kLen + j]) data[row + j] = value;
+  const offset = kLen! - qLen!;
+  for (let b = 0; b < batch!; b++) {
+    for (let h = 0; h < heads!; h++) {
+      const base = (b * heads! + h) * qLen! * kLen!;
+      for (let i = 0; i < qLen!; i++) {
+        const row = base + i * kLen!;
+        if (causal) for (let j = Math.max(i + offset + 1, 0); j < kLen!; j++) data[row + j] = value;
+        if (causal && window !== null) for (let j = Math.min(i + offset - window + 1, kLen!); j-- > 0;) data[row + j] = value;
+        if (mask) for (let j = 0; j < kLen!; j++) if (!mask[b * kLen! + j]) data[row + j] = value;
       }
     }
   }
@@ -50,7 +50,7 @@ function fillMasked(data: ArrayLike<number> & { [i: number]: number }, [batch, h
 
 /** Soft capping (Gemma-2's attention scores and final logits): cap · tanh(x / cap), any shape. */
 export function softCap(x: Tensor, cap: number): Tensor {
-  if (!(cap > 0)) throw new TlensError(`softCap: the cap must be positive, got ${cap}`);
+  if (!(cap > 0)) throw new TensorError(`softCap: the cap must be positive, got ${cap}`);
   return x.div(cap).tanh().mul(cap);
 }
 
@@ -123,12 +123,12 @@ export function rotarySinCos(o: RotaryOptions): { sin: Float32Array; cos: Float3
   const half = o.dim / 2;
   const periods = rotaryPeriods(o);
   const freq = new Float32Array(o.dim);
-  for (let i = 0; i < o.dim; i++) freq[i] = periods[o.adjacentPairs ? Math.floor(i / 2) : i % half];
+  for (let i = 0; i < o.dim; i++) freq[i] = periods[o.adjacentPairs ? Math.floor(i / 2) : i % half]!;
   const sin = new Float32Array(o.nCtx * o.dim);
   const cos = new Float32Array(o.nCtx * o.dim);
   for (let p = 0; p < o.nCtx; p++) {
     for (let i = 0; i < o.dim; i++) {
-      const angle = Math.fround(p / freq[i]);
+      const angle = Math.fround(p / freq[i]!);
       sin[p * o.dim + i] = Math.sin(angle);
       cos[p * o.dim + i] = Math.cos(angle);
     }
@@ -149,7 +149,7 @@ export function rotary(x: Tensor, positions: Tensor, o: RotaryOptions): Tensor {
 
 /** x·cos + rotate(x)·(sign·sin), see rotary. */
 function rotate(x: Tensor, positions: Tensor, o: RotaryOptions, sign: 1 | -1): Tensor {
-  const [batch, pos, heads, d] = x.shape;
+  const [batch, pos, heads, d] = x.shape as [number, number, number, number];
   if (positions.ndim !== 2 || positions.shape[0] !== batch || positions.shape[1] !== pos) {
     throw new ShapeError(`rotary: positions have shape [${positions.shape}], expected [${batch}, ${pos}]`);
   }
@@ -161,18 +161,18 @@ function rotate(x: Tensor, positions: Tensor, o: RotaryOptions, sign: 1 | -1): T
   const half = rd / 2;
   const f = Math.fround;
   for (let bp = 0; bp < batch * pos; bp++) {
-    const position = at[bp];
+    const position = at[bp]!;
     if (!(position >= 0 && position < o.nCtx)) throw new ShapeError(`rotary: position ${position} is outside 0 .. n_ctx - 1 = ${o.nCtx - 1}`);
     const tb = position * rd;
     for (let h = 0; h < heads; h++) {
       const base = (bp * heads + h) * d;
       for (let i = 0; i < rd; i++) {
         const flip = o.adjacentPairs
-          ? (i % 2 === 0 ? -src[base + i + 1] : src[base + i - 1])
-          : (i < half ? -src[base + i + half] : src[base + i - half]);
-        out[base + i] = f(f(src[base + i] * cos[tb + i]) + f(flip * sign * sin[tb + i]));
+          ? (i % 2 === 0 ? -src[base + i + 1]! : src[base + i - 1]!)
+          : (i < half ? -src[base + i + half]! : src[base + i - half]!);
+        out[base + i] = f(f(src[base + i]! * cos[tb + i]!) + f(flip * sign * sin[tb + i]!));
       }
-      for (let i = rd; i < d; i++) out[base + i] = src[base + i];
+      for (let i = rd; i < d; i++) out[base + i] = src[base + i]!;
     }
   }
   return Tensor.fromTypedArray(out, x.shape);
@@ -181,7 +181,7 @@ function rotate(x: Tensor, positions: Tensor, o: RotaryOptions, sign: 1 | -1): T
 /** Fused layer norm over the last dim of x [..., d] (float32): normalized = (x - mean) / scale (* w + b when
  *  given, [d] each), scale = sqrt(var + eps) [..., 1] (TransformerLens's hook_scale). */
 export function layerNorm(x: Tensor, w: Tensor | null, b: Tensor | null, eps: number): { normalized: Tensor; scale: Tensor } {
-  const d = x.shape[x.ndim - 1];
+  const d = x.shape[x.ndim - 1]!;
   const xc = x.to("float32").contiguous();
   const normalized = Tensor.empty(x.shape, "float32");
   const scale = Tensor.empty([...x.shape.slice(0, -1), 1], "float32");

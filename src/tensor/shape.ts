@@ -13,7 +13,7 @@ export function broadcastShapes(op: string, ...shapes: (readonly number[])[]): n
     for (let i = 0; i < s.length; i++) {
       const d = rank - s.length + i;
       if (s[i] === out[d] || s[i] === 1) continue;
-      if (out[d] === 1) out[d] = s[i];
+      if (out[d] === 1) out[d] = s[i]!;
       else throw new ShapeError(`${op}: shapes ${shapes.map(fmtShape).join(" and ")} cannot be broadcast together (dim ${d - rank}: ${out[d]} vs ${s[i]})`);
     }
   }
@@ -26,7 +26,7 @@ export function broadcastStrides(shape: readonly number[], strides: readonly num
   const lead = target.length - shape.length;
   if (lead < 0) throw new ShapeError(`${op}: cannot broadcast shape ${fmtShape(shape)} to ${fmtShape(target)}`);
   for (let i = 0; i < shape.length; i++) {
-    if (shape[i] === target[lead + i]) out[lead + i] = shape[i] === 1 ? 0 : strides[i];
+    if (shape[i] === target[lead + i]) out[lead + i] = shape[i] === 1 ? 0 : strides[i]!;
     else if (shape[i] === 1) out[lead + i] = 0;
     else throw new ShapeError(`${op}: cannot broadcast shape ${fmtShape(shape)} to ${fmtShape(target)}`);
   }

@@ -81,7 +81,7 @@ export class Tensor {
     let expected = 1;
     for (let d = this.ndim - 1; d >= 0; d--) {
       if (this.shape[d] !== 1 && this.strides[d] !== expected) return false;
-      expected *= this.shape[d];
+      expected *= this.shape[d]!;
     }
     return true;
   }
@@ -129,7 +129,7 @@ export class Tensor {
 
   item(): number {
     if (this.numel !== 1) throw new ShapeError(`item: a tensor with ${this.numel} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number`);
-    return this.storage.data[this.offset];
+    return this.storage.data[this.offset]!;
   }
 
   /** Nested arrays (booleans for bool tensors). */
@@ -139,7 +139,7 @@ export class Tensor {
     const build = (dim: number, base: number): unknown => {
       if (dim === this.ndim) return isBool ? flat[base] !== 0 : flat[base];
       const inner = numel(this.shape.slice(dim + 1));
-      return Array.from({ length: this.shape[dim] }, (_, i) => build(dim + 1, base + i * inner));
+      return Array.from({ length: this.shape[dim]! }, (_, i) => build(dim + 1, base + i * inner));
     };
     return build(0, 0);
   }
@@ -211,7 +211,7 @@ export class Tensor {
     if (order.length !== this.ndim || new Set(order).size !== order.length) {
       throw new ShapeError(`permute: dims (${flatArgs(dims).join(", ")}) are not a permutation of the ${this.ndim} dims of shape ${fmtShape(this.shape)}`);
     }
-    const out = this.as(order.map((d) => this.shape[d]), order.map((d) => this.strides[d]));
+    const out = this.as(order.map((d) => this.shape[d]!), order.map((d) => this.strides[d]!));
     return needsGrad(this) ? trackPermute(this, out, order) : out;
   }
 
@@ -219,7 +219,7 @@ export class Tensor {
     const order = [...this.shape.keys()];
     const da = normDim(a, this.ndim, "transpose");
     const db = normDim(b, this.ndim, "transpose");
-    [order[da], order[db]] = [order[db], order[da]];
+    [order[da], order[db]] = [order[db]!, order[da]!];
     return this.permute(order);
   }
 
@@ -231,7 +231,7 @@ export class Tensor {
     const shape = [...this.shape];
     const strides = [...this.strides];
     shape.splice(d, 0, 1);
-    strides.splice(d, 0, d < this.ndim ? this.strides[d] * this.shape[d] : 1);
+    strides.splice(d, 0, d < this.ndim ? this.strides[d]! * this.shape[d]! : 1);
     const out = this.as(shape, strides);
     return needsGrad(this) ? trackReshape("unsqueeze", this, out) : out;
   }
@@ -247,7 +247,7 @@ export class Tensor {
   expand(...shape: number[] | [number[]]): Tensor {
     const target = flatArgs(shape);
     const lead = target.length - this.ndim;
-    const resolved = target.map((s, i) => (s === -1 && i >= lead ? this.shape[i - lead] : s));
+    const resolved = target.map((s, i) => (s === -1 && i >= lead ? this.shape[i - lead]! : s));
     const out = this.as(resolved, broadcastStrides(this.shape, this.strides, resolved, "expand"));
     return needsGrad(this) ? trackExpand(this, out) : out;
   }
@@ -257,12 +257,12 @@ export class Tensor {
   /** The elements start..start+length-1 of one dim, as a view. */
   narrow(dim: number, start: number, length: number): Tensor {
     const d = normDim(dim, this.ndim, "narrow");
-    const size = this.shape[d];
+    const size = this.shape[d]!;
     const s = start < 0 ? start + size : start;
     if (s < 0 || length < 0 || s + length > size) throw new IndexError(`narrow: [${start}, ${start}+${length}) is out of range for dim ${dim} with size ${size}`);
     const shape = [...this.shape];
     shape[d] = length;
-    const out = this.as(shape, this.strides, this.offset + s * this.strides[d]);
+    const out = this.as(shape, this.strides, this.offset + s * this.strides[d]!);
     return needsGrad(this) ? trackNarrow(this, out, d, s, length) : out;
   }
 
@@ -271,12 +271,12 @@ export class Tensor {
     const d1 = normDim(dim1, this.ndim, "diagonal");
     const d2 = normDim(dim2, this.ndim, "diagonal");
     if (d1 === d2) throw new IndexError(`diagonal: dim1 and dim2 are the same dim (${dim1})`);
-    const n1 = this.shape[d1];
-    const n2 = this.shape[d2];
+    const n1 = this.shape[d1]!;
+    const n2 = this.shape[d2]!;
     const len = Math.max(0, offset >= 0 ? Math.min(n1, n2 - offset) : Math.min(n1 + offset, n2));
-    const start = len === 0 ? this.offset : this.offset + (offset >= 0 ? offset * this.strides[d2] : -offset * this.strides[d1]);
+    const start = len === 0 ? this.offset : this.offset + (offset >= 0 ? offset * this.strides[d2]! : -offset * this.strides[d1]!);
     const keep = [...this.shape.keys()].filter((d) => d !== d1 && d !== d2);
-    const out = this.as([...keep.map((d) => this.shape[d]), len], [...keep.map((d) => this.strides[d]), this.strides[d1] + this.strides[d2]], start);
+    const out = this.as([...keep.map((d) => this.shape[d]!), len], [...keep.map((d) => this.strides[d]!), this.strides[d1]! + this.strides[d2]!], start);
     return needsGrad(this) ? trackDiagonal(this, out, offset, d1, d2) : out;
   }
 
@@ -435,13 +435,13 @@ export class Tensor {
     }
     const red = normDims(dims, this.ndim, op);
     const keep = [...this.shape.keys()].filter((d) => !red.includes(d));
-    const reducedCount = numel(red.map((d) => this.shape[d]));
+    const reducedCount = numel(red.map((d) => this.shape[d]!));
     if (reducedCount === 0 && op !== "sum" && op !== "prod" && op !== "any" && op !== "all") {
       throw new ShapeError(`${op}: cannot reduce over an empty dim (shape ${fmtShape(this.shape)}, dims ${red.join(", ")})`);
     }
     const order = [...keep, ...red];
-    const v: View = { data: this.storage.data, offset: this.offset, shape: order.map((d) => this.shape[d]), strides: order.map((d) => this.strides[d]) };
-    const outShape = keepdim ? this.shape.map((s, d) => (red.includes(d) ? 1 : s)) : keep.map((d) => this.shape[d]);
+    const v: View = { data: this.storage.data, offset: this.offset, shape: order.map((d) => this.shape[d]!), strides: order.map((d) => this.strides[d]!) };
+    const outShape = keepdim ? this.shape.map((s, d) => (red.includes(d) ? 1 : s)) : keep.map((d) => this.shape[d]!);
     const out = Tensor.empty(outShape, outType);
     getBackend().reduce(op, v, red.length, out.storage.data);
     return needsGrad(this) ? trackReduce(op, this, out, red, keepdim) : out;
@@ -451,7 +451,7 @@ export class Tensor {
   private floatType(): DType { return isFloat(this.dtype) ? this.dtype : "float32"; }
   private reducedCount(dims: number | number[] | undefined): number {
     if (this.ndim === 0) return 1;
-    return numel(normDims(dims, this.ndim, "mean").map((d) => this.shape[d]));
+    return numel(normDims(dims, this.ndim, "mean").map((d) => this.shape[d]!));
   }
 
   sum(dim?: number | number[], keepdim = false): Tensor { return this.reduceOp("sum", dim, keepdim, this.accType()); }
@@ -510,8 +510,8 @@ export class Tensor {
     // a fresh copy: accumulate in place without touching this tensor's storage
     const x = this.to(this.accType()).movedim(d, -1).clone();
     const data = x.storage.data;
-    const n = this.shape[d];
-    if (n > 0) for (let base = 0; base < data.length; base += n) for (let i = 1; i < n; i++) data[base + i] += data[base + i - 1];
+    const n = this.shape[d]!;
+    if (n > 0) for (let base = 0; base < data.length; base += n) for (let i = 1; i < n; i++) data[base + i]! += data[base + i - 1]!;
     const out = x.movedim(-1, d);
     return needsGrad(this) ? trackCumsum(this, out, d) : out;
   }
@@ -530,7 +530,7 @@ export class Tensor {
     const d = normDim(dim, this.ndim, log ? "logSoftmax" : "softmax");
     if (this.ndim === 0) return this.reshape(1).softmaxImpl(0, log).reshape([]);
     const x = this.to(this.floatType()).movedim(d, -1).contiguous();
-    const cols = x.shape[x.ndim - 1];
+    const cols = x.shape[x.ndim - 1]!;
     const rows = cols === 0 ? 0 : x.numel / cols;
     const out = Tensor.empty(x.shape, x.dtype);
     getBackend().softmax(x.dataSync() as Float32Array, rows, cols, out.storage.data as Float32Array, { log });
@@ -574,7 +574,7 @@ export class Tensor {
 
   split(sizes: number | number[], dim = 0): Tensor[] {
     const d = normDim(dim, this.ndim, "split");
-    const total = this.shape[d];
+    const total = this.shape[d]!;
     const list = typeof sizes === "number" ? splitSizes(total, sizes) : sizes;
     if (list.reduce((a, b) => a + b, 0) !== total) throw new ShapeError(`split: sizes [${list.join(", ")}] do not add up to ${total}, the size of dim ${dim}`);
     let start = 0;
@@ -582,14 +582,14 @@ export class Tensor {
   }
 
   chunk(chunks: number, dim = 0): Tensor[] {
-    const size = this.shape[normDim(dim, this.ndim, "chunk")];
+    const size = this.shape[normDim(dim, this.ndim, "chunk")]!;
     if (!Number.isInteger(chunks) || chunks < 1) throw new ShapeError(`chunk: chunks must be a positive integer, got ${chunks}`);
     return this.split(Math.max(1, Math.ceil(size / chunks)), dim);
   }
 
   unbind(dim = 0): Tensor[] {
     const d = normDim(dim, this.ndim, "unbind");
-    return Array.from({ length: this.shape[d] }, (_, i) => this.get(...Array<Index>(d).fill(":"), i));
+    return Array.from({ length: this.shape[d]! }, (_, i) => this.get(...Array<Index>(d).fill(":"), i));
   }
 }
 
@@ -612,21 +612,21 @@ function viewStrides(shape: readonly number[], strides: readonly number[], targe
   const oldStrides = shape.length ? strides : [1];
   const out = new Array<number>(target.length);
   let viewD = target.length - 1;
-  let chunkBaseStride = oldStrides[oldStrides.length - 1];
+  let chunkBaseStride = oldStrides[oldStrides.length - 1]!;
   let tensorNumel = 1;
   let viewNumel = 1;
   for (let d = oldShape.length - 1; d >= 0; d--) {
-    tensorNumel *= oldShape[d];
+    tensorNumel *= oldShape[d]!;
     const chunkEnds = d === 0 || (oldShape[d - 1] !== 1 && oldStrides[d - 1] !== tensorNumel * chunkBaseStride);
     if (!chunkEnds) continue;
     while (viewD >= 0 && (viewNumel < tensorNumel || target[viewD] === 1)) {
       out[viewD] = viewNumel * chunkBaseStride;
-      viewNumel *= target[viewD];
+      viewNumel *= target[viewD]!;
       viewD--;
     }
     if (viewNumel !== tensorNumel) return null;
     if (d > 0) {
-      chunkBaseStride = oldStrides[d - 1];
+      chunkBaseStride = oldStrides[d - 1]!;
       tensorNumel = 1;
       viewNumel = 1;
     }
@@ -657,7 +657,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const keep = (cond.dtype === "bool" ? cond : cond.ne(0)).expand(shape).dataSync();
   const from = ta.to(dtype).expand(shape).dataSync();
   const od = out.storage.data;
-  for (let i = 0; i < od.length; i++) if (keep[i]) od[i] = from[i];
+  for (let i = 0; i < od.length; i++) if (keep[i]) od[i] = from[i]!;
   return needsGrad(ta, tb) ? trackWhere(cond, ta, tb, out) : out;
 }
 

@@ -92,7 +92,7 @@ export class BpeTokenizer implements Tokenizer {
     const parts: Uint8Array[] = [];
     let length = 0;
     for (let i = 0; i < ids.length; i++) {
-      const b = this.bytesFor(ids[i]);
+      const b = this.bytesFor(ids[i]!);
       parts.push(b);
       length += b.length;
     }
@@ -145,11 +145,11 @@ export class BpeTokenizer implements Tokenizer {
     const heapPos: number[] = [];
     const heapEnd: number[] = [];
     const less = (a: number, b: number): boolean =>
-      heapRank[a] < heapRank[b] || (heapRank[a] === heapRank[b] && heapPos[a] < heapPos[b]);
+      heapRank[a]! < heapRank[b]! || (heapRank[a] === heapRank[b] && heapPos[a]! < heapPos[b]!);
     const swap = (a: number, b: number): void => {
-      let t = heapRank[a]; heapRank[a] = heapRank[b]; heapRank[b] = t;
-      t = heapPos[a]; heapPos[a] = heapPos[b]; heapPos[b] = t;
-      t = heapEnd[a]; heapEnd[a] = heapEnd[b]; heapEnd[b] = t;
+      let t = heapRank[a]!; heapRank[a] = heapRank[b]!; heapRank[b] = t;
+      t = heapPos[a]!; heapPos[a] = heapPos[b]!; heapPos[b] = t;
+      t = heapEnd[a]!; heapEnd[a] = heapEnd[b]!; heapEnd[b] = t;
     };
     const push = (rank: number, pos: number, end: number): void => {
       heapRank.push(rank); heapPos.push(pos); heapEnd.push(end);
@@ -178,25 +178,25 @@ export class BpeTokenizer implements Tokenizer {
     const alive = new Uint8Array(n).fill(1);
     /** Pushes the pair (part at i, part after it) if it is a token. */
     const consider = (i: number): void => {
-      if (i < 0 || next[i] >= n) return;
-      const end = next[next[i]];
+      if (i < 0 || next[i]! >= n) return;
+      const end = next[next[i]!]!;
       const rank = this.ranks.get(s.substring(i, end));
       if (rank !== undefined) push(rank, i, end);
     };
     for (let i = 0; i < n - 1; i++) consider(i);
     while (heapRank.length > 0) {
-      const pos = heapPos[0], end = heapEnd[0];
+      const pos = heapPos[0]!, end = heapEnd[0];
       pop();
-      if (!alive[pos] || next[pos] >= n || next[next[pos]] !== end) continue; // stale
-      const j = next[pos];
+      if (!alive[pos] || next[pos]! >= n || next[next[pos]!] !== end) continue; // stale
+      const j = next[pos]!;
       alive[j] = 0;
-      next[pos] = next[j];
-      if (next[j] <= n) prev[next[j]] = pos;
-      consider(prev[pos]);
+      next[pos] = next[j]!;
+      if (next[j]! <= n) prev[next[j]!] = pos;
+      consider(prev[pos]!);
       consider(pos);
     }
     const ids: number[] = [];
-    for (let i = 0; i < n; i = next[i]) {
+    for (let i = 0; i < n; i = next[i]!) {
       const id = this.ranks.get(s.substring(i, next[i]));
       // Every single byte is a token in a byte-level vocabulary, so parts always have a rank.
       if (id === undefined) throw new TokenizerError(`BPE: no token for the bytes at ${i}..${next[i]} of a piece`);
@@ -213,8 +213,8 @@ export function parseTiktokenRanks(bpeRanks: string): Map<string, number> {
   for (const line of bpeRanks.split("\n")) {
     if (!line) continue;
     const fields = line.split(" ");
-    const first = Number.parseInt(fields[1], 10);
-    for (let k = 2; k < fields.length; k++) ranks.set(atob(fields[k]), first + k - 2);
+    const first = Number.parseInt(fields[1]!, 10);
+    for (let k = 2; k < fields.length; k++) ranks.set(atob(fields[k]!), first + k - 2);
   }
   return ranks;
 }

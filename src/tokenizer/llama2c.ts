@@ -18,7 +18,7 @@ const utf8Decoder = new TextDecoder("utf-8", { fatal: false });
 /** bytes → a "binary" string (one char per byte), the key llama2.c's byte-string lookups compare. */
 function bytesKey(b: Uint8Array): string {
   let s = "";
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
   return s;
 }
 
@@ -26,9 +26,9 @@ function bytesKey(b: Uint8Array): string {
 function byteOfPiece(piece: Uint8Array): number {
   if (piece.length < 4 || piece[0] !== 0x3c || piece[1] !== 0x30 || piece[2] !== 0x78) return -1; // "<0x"
   const hex = (c: number): number => (c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x41 && c <= 0x46 ? c - 0x37 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1);
-  const h1 = hex(piece[3]);
+  const h1 = hex(piece[3]!);
   if (h1 < 0) return -1;
-  const h2 = piece.length > 4 ? hex(piece[4]) : -1;
+  const h2 = piece.length > 4 ? hex(piece[4]!) : -1;
   return h2 < 0 ? h1 : h1 * 16 + h2;
 }
 
@@ -104,10 +104,10 @@ export class Llama2cTokenizer implements Tokenizer {
     // UTF-8 code points (at most 4 bytes) looked up whole, else byte fallback (id = byte + 3)
     let buf: number[] = [];
     for (let i = 0; i < bytes.length; i++) {
-      const c = bytes[i];
+      const c = bytes[i]!;
       if ((c & 0xc0) !== 0x80) buf = [];
       buf.push(c);
-      if (i + 1 < bytes.length && (bytes[i + 1] & 0xc0) === 0x80 && buf.length < 4) continue;
+      if (i + 1 < bytes.length && (bytes[i + 1]! & 0xc0) === 0x80 && buf.length < 4) continue;
       const id = this.lookup(String.fromCharCode(...buf));
       if (id !== -1) tokens.push(id);
       else for (const b of buf) tokens.push(b + 3);
@@ -120,19 +120,19 @@ export class Llama2cTokenizer implements Tokenizer {
    *  ties), as llama2.c, keeping each pair's candidate so one merge costs a scan, not n string lookups. */
   private merge(tokens: number[]): number[] {
     const toks = tokens.slice();
-    const pieceKey = (id: number): string => bytesKey(this.pieces[id]);
-    const pairId = (i: number): number => this.lookup(pieceKey(toks[i]) + pieceKey(toks[i + 1]));
+    const pieceKey = (id: number): string => bytesKey(this.pieces[id]!);
+    const pairId = (i: number): number => this.lookup(pieceKey(toks[i]!) + pieceKey(toks[i + 1]!));
     const cand: number[] = [];
     for (let i = 0; i + 1 < toks.length; i++) cand.push(pairId(i));
     for (;;) {
       let best = -1e10;
       let bestIdx = -1;
       for (let i = 0; i < cand.length; i++) {
-        const id = cand[i];
-        if (id !== -1 && this.scores[id] > best) { best = this.scores[id]; bestIdx = i; }
+        const id = cand[i]!;
+        if (id !== -1 && this.scores[id]! > best) { best = this.scores[id]!; bestIdx = i; }
       }
       if (bestIdx === -1) break;
-      toks[bestIdx] = cand[bestIdx];
+      toks[bestIdx] = cand[bestIdx]!;
       toks.splice(bestIdx + 1, 1);
       cand.splice(bestIdx, 1);
       if (bestIdx > 0) cand[bestIdx - 1] = pairId(bestIdx - 1);
@@ -150,7 +150,7 @@ export class Llama2cTokenizer implements Tokenizer {
   /** The bytes llama2.c prints for `id` after `prev` (-1: at the start of the text). */
   private pieceBytes(prev: number, id: number): Uint8Array {
     if (id === LLAMA2C_BOS || id === LLAMA2C_EOS) return new Uint8Array(0);
-    let piece = this.pieces[id];
+    let piece = this.pieces[id]!;
     if ((prev === LLAMA2C_BOS || prev === -1) && piece[0] === 0x20) piece = piece.subarray(1);
     const byte = byteOfPiece(piece);
     return byte >= 0 ? Uint8Array.of(byte) : piece;
@@ -177,7 +177,7 @@ export class Llama2cTokenizer implements Tokenizer {
     this.check(id, "idToString");
     if (id === LLAMA2C_BOS) return "<s>";
     if (id === LLAMA2C_EOS) return "</s>";
-    const piece = this.pieces[id];
+    const piece = this.pieces[id]!;
     const byte = byteOfPiece(piece);
     return utf8Decoder.decode(byte >= 0 ? Uint8Array.of(byte) : piece);
   }

@@ -106,7 +106,7 @@ export function readTokenIds(tok: Tokenizer, input: TokenIdsInput, what = "token
     }
     const flat = Array.from(input.dataSync());
     if (input.ndim === 2) {
-      const [b, p] = input.shape;
+      const [b, p] = input.shape as [number, number];
       rows = Array.from({ length: b }, (_, i) => flat.slice(i * p, (i + 1) * p));
       rank2 = true;
     } else {
@@ -165,7 +165,7 @@ export function toStrTokens(tok: Tokenizer, input: ToStrTokensInput, opts: { pre
   }
   const { rows, rank2 } = readTokenIds(tok, input as TokenIdsInput, "toStrTokens");
   const strs = rows.map((r) => r.map((id) => tok.idToString(id)));
-  return rank2 && rows.length !== 1 ? strs : strs[0];
+  return rank2 && rows.length !== 1 ? strs : strs[0]!;
 }
 
 /** TL's `to_string`: ids → text. A 1-D tensor / number[] gives one string; a [batch, pos] tensor / number[][]
@@ -176,7 +176,7 @@ export function tokensToString(tok: Tokenizer, tokens: TokenIdsInput): string | 
 export function tokensToString(tok: Tokenizer, tokens: TokenIdsInput): string | string[] {
   const { rows, rank2 } = readTokenIds(tok, tokens, "tokensToString");
   const strs = rows.map((r) => tok.decode(r));
-  return rank2 ? strs : strs[0];
+  return rank2 ? strs : strs[0]!;
 }
 
 /** TL's `to_single_token`: the id of a string that is exactly one token (no BOS). Throws TokenizerError
@@ -191,7 +191,7 @@ export function toSingleToken(tok: Tokenizer, s: string): number {
         (ids.length ? ` [${strs.join(", ")}] (ids [${ids.join(", ")}])` : ""),
     );
   }
-  return ids[0];
+  return ids[0]!;
 }
 
 export interface GetTokenPositionOptions {
@@ -218,7 +218,7 @@ export function getTokenPosition(
     if (rank2 && rows.length !== 1) {
       throw new TokenizerError(`getTokenPosition: tokens of rank two must have batch size 1, got ${rows.length} rows`);
     }
-    ids = rows[0];
+    ids = rows[0]!;
   }
   let id: number;
   if (typeof singleToken === "string") id = toSingleToken(tok, singleToken);

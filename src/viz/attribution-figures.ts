@@ -26,8 +26,8 @@ function finiteRow(row: readonly number[], n: number, what: string): number[] {
 /** Mean and (population) standard deviation per column of the random draws. */
 function meanStd(rows: readonly (readonly number[])[], n: number): { mean: number[]; std: number[] } {
   const data = rows.map((r, i) => finiteRow(r, n, `random draw ${i}`));
-  const mean = Array.from({ length: n }, (_, j) => data.reduce((s, r) => s + r[j], 0) / data.length);
-  const std = mean.map((m, j) => Math.sqrt(data.reduce((s, r) => s + (r[j] - m) ** 2, 0) / data.length));
+  const mean = Array.from({ length: n }, (_, j) => data.reduce((s, r) => s + r[j]!, 0) / data.length);
+  const std = mean.map((m, j) => Math.sqrt(data.reduce((s, r) => s + (r[j]! - m) ** 2, 0) / data.length));
   return { mean, std };
 }
 
@@ -36,7 +36,7 @@ export function faithfulnessCurve(d: FaithfulnessData, opts: LineOptions = {}): 
   const n = d.sizes.length;
   if (n === 0) throw new VizError("faithfulnessCurve: no circuit sizes");
   const sizes = finiteRow(d.sizes, n, "sizes");
-  if (sizes.some((s, i) => i > 0 && s <= sizes[i - 1])) throw new VizError("faithfulnessCurve: sizes must be ascending");
+  if (sizes.some((s, i) => i > 0 && s <= sizes[i - 1]!)) throw new VizError("faithfulnessCurve: sizes must be ascending");
   const ours = finiteRow(d.faithfulness, n, "faithfulness");
   const rows: number[][] = [ours];
   const names = [d.method ?? "circuit"];
@@ -54,7 +54,7 @@ export function faithfulnessCurve(d: FaithfulnessData, opts: LineOptions = {}): 
   });
   if (std) (fig.data[1] as Trace).error_y = { type: "data", array: std, visible: true };
   fig.layout.shapes = [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: 1, y1: 1, line: { dash: "dot", color: "#888", width: 1 } }];
-  fig.layout.xaxis = { ...(fig.layout.xaxis as object), type: sizes[0] > 0 && sizes[n - 1] / sizes[0] >= 100 ? "log" : "linear" };
+  fig.layout.xaxis = { ...(fig.layout.xaxis as object), type: sizes[0]! > 0 && sizes[n - 1]! / sizes[0]! >= 100 ? "log" : "linear" };
   return fig;
 }
 

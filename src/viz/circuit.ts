@@ -21,11 +21,11 @@ export function circuitViewer(graph: Graph, opts: CircuitViewerOptions = {}): Vi
   const scored = graph.edges.filter((e) => e.score !== null);
   if (scored.length === 0) throw new VizError("circuitViewer: the graph has no scores; score it first (graph.setScores)");
   const edges = [...scored].sort((a, b) => Math.abs(b.score!) - Math.abs(a.score!) || a.index - b.index).slice(0, maxEdges);
-  const maxAbs = Math.abs(edges[0].score!);
+  const maxAbs = Math.abs(edges[0]!.score!);
   const kept = edges.filter((e) => e.inGraph);
   const threshold = opts.threshold ?? (kept.length > 0 && kept.length < edges.length
     ? Math.min(...kept.map((e) => Math.abs(e.score!)))
-    : Math.abs(edges[Math.min(49, edges.length - 1)].score!));
+    : Math.abs(edges[Math.min(49, edges.length - 1)]!.score!));
   if (!Number.isFinite(threshold)) throw new VizError(`circuitViewer: threshold must be a finite number, got ${threshold}`);
   const v: Viewer = {
     tlensViewer: "circuit",

@@ -1,5 +1,5 @@
 // Turning tensors and arrays into the plain nested number arrays a plotly figure holds.
-import { TlensError } from "../errors.js";
+import { VizError } from "../errors.js";
 import { Tensor } from "../tensor/index.js";
 
 /** Anything 1-D: a Tensor, a number array or a typed array. */
@@ -7,12 +7,8 @@ export type Values1D = Tensor | readonly number[] | ArrayLike<number>;
 /** Anything n-D: a Tensor or nested number arrays. */
 export type ValuesND = Tensor | readonly unknown[] | ArrayLike<number>;
 
-export class VizError extends TlensError {
-  constructor(message: string) {
-    super(message);
-    this.name = "VizError";
-  }
-}
+// viz's error (src/errors.ts, where the viewers' page script can reach it), re-exported for the figure modules
+export { VizError };
 
 /** A finite number, or null (plotly's gap) for NaN/±Inf. */
 function clean(v: unknown): number | null {
@@ -83,9 +79,9 @@ export function moveAxisToFront(nested: unknown, shape: number[], axis: number):
       full.splice(axis, 0, fixed);
       return get(nested, full);
     }
-    return Array.from({ length: rest[depth] }, (_, i) => build(fixed, depth + 1, [...prefix, i]));
+    return Array.from({ length: rest[depth]! }, (_, i) => build(fixed, depth + 1, [...prefix, i]));
   };
-  return Array.from({ length: shape[axis] }, (_, i) => build(i, 0, []));
+  return Array.from({ length: shape[axis]! }, (_, i) => build(i, 0, []));
 }
 
 export function flatNumbers(nested: unknown): number[] {

@@ -78,7 +78,7 @@ function patchingSections(r: IoiResults): Item[] {
   const headLabels = Array.from({ length: L * H }, (_, i) => headName([Math.floor(i / H), i % H]));
   const layerOfHead = Array.from({ length: L * H }, (_, i) => Math.floor(i / H));
   const [headOut, , , headV, headPattern] = p.heads.unbind(0);
-  const versus = (x: Tensor, xaxis: string, title: string): Item => scatter(x.flatten(), headOut.flatten(), {
+  const versus = (x: Tensor, xaxis: string, title: string): Item => scatter(x.flatten(), headOut!.flatten(), {
     xaxis, yaxis: "Output Patch", caxis: "Layer", hoverName: headLabels, color: layerOfHead, title, width: 620, height: 480,
   });
   return [
@@ -97,8 +97,8 @@ function patchingSections(r: IoiResults): Item[] {
       facetCol: 0, facetLabels: ["Output", "Query", "Key", "Value", "Attn Pattern"], labels: { x: "Head", y: "Layer", color: "restored" },
       title: "Activation Patching Per Head (All Pos)", height: 320,
     }),
-    versus(headV, "Value Patch", "Output patching vs value patching"),
-    versus(headPattern, "Attention Patch", "Output patching vs attention-pattern patching"),
+    versus(headV!, "Value Patch", "Output patching vs value patching"),
+    versus(headPattern!, "Attention Patch", "Output patching vs attention-pattern patching"),
   ];
 }
 
@@ -107,7 +107,7 @@ function pathPatchingSection(r: IoiResults): Item[] {
   if (!pp) return [];
   const toHeads = (t: Tensor | null, what: string, heads: readonly Head[]): Item[] => (t ? [imshow(t.mul(100), {
     title: `Direct effect on ${what} (${names(heads).join(", ")})`, labels: { x: "Head", y: "Layer", color: "Logit diff.<br>variation (%)" },
-    y: Array.from({ length: t.shape[0] }, (_, i) => i), textAuto: ".1f", width: 600,
+    y: Array.from({ length: t.shape[0]! }, (_, i) => i), textAuto: ".1f", width: 600,
   })] : []);
   return [
     ...section("Path patching", "path-patching",
@@ -127,7 +127,7 @@ function attentionSection(r: IoiResults): Item[] {
       "Where the heads that matter most for output patching attend from `end`: the mean attention probability to each word (error bars: one standard deviation over prompts). " +
       "Then the IOI paper's Figure 3(c) for the head with the largest direct effect: attention to a name against how much the head's output writes that name's unembedding."),
     bar(toWords.map((w) => words.map((x) => w.mean[x])), {
-      x: words, names: toWords.map((w) => headName(w.head)), errorY: toWords.map((w) => words.map((x) => w.std[x])),
+      x: words, names: toWords.map((w) => headName(w.head)), errorY: toWords.map((w) => words.map((x) => w.std[x]!)),
       labels: { x: "word", y: "attention from end", variable: "head" }, title: "Attention from END to each word (top heads by output patching)",
     }),
     scatter([...avp.attnToIO, ...avp.attnToS], [...avp.projectionIO, ...avp.projectionS], {

@@ -20,7 +20,7 @@ const fmt = (v: number, d = 3): string => (Math.abs(v) >= 1e-3 || v === 0 ? v.to
 
 /** The bars of a histogram at its bin centres. */
 function histogramFigure(h: Histogram, title: string, xTitle: string, height = 260): Figure {
-  const x = h.counts.map((_, b) => (h.edges[b] + h.edges[b + 1]) / 2);
+  const x = h.counts.map((_, b) => (h.edges[b]! + h.edges[b + 1]!) / 2);
   return bar(h.counts, { x, title, labels: { x: xTitle, y: "count" }, height, bargap: 0.05 });
 }
 
@@ -28,7 +28,7 @@ function histogramFigure(h: Histogram, title: string, xTitle: string, height = 2
  *  activation the example is about is outlined. Hover a token for its activation. */
 function exampleHtml(e: DashboardExample, max: number): string {
   const toks = e.text.map((t, j) => {
-    const a = e.acts[j];
+    const a = e.acts[j]!;
     const alpha = max > 0 ? Math.max(0, Math.min(1, a / max)) : 0;
     const focus = e.start + j === e.pos ? " sae-focus" : "";
     const shown = t.replace(/\n/g, "\\n");
@@ -53,7 +53,7 @@ function logitTable(f: DashboardFeature): Item {
 
 /** The items of one feature's section. */
 function featureItems(d: SaeDashboardData, f: DashboardFeature): Item[] {
-  const log10 = d.log10Density[f.feature];
+  const log10 = d.log10Density[f.feature]!;
   return [
     heading(`Feature ${f.feature}`, 2, `feature-${f.feature}`),
     html(`<p class="sae-stats">density ${fmt(f.density, 4)} (log10 ${log10 === null ? "−∞" : log10.toFixed(2)}) · max activation ${fmt(f.maxActivation)}</p>`),

@@ -33,7 +33,7 @@ function attentionProps(fn: string, o: AttentionViewerOptions): Record<string, u
     shape = [1, ...shape];
   }
   if (shape.length !== 3) throw new VizError(`${fn}: attention must be [head, dest, src] (or [dest, src]); got shape [${shapeOf(o.attention)}]`);
-  const [H, q, k] = shape;
+  const [H, q, k] = shape as [number, number, number];
   const n = o.tokens.length;
   if (q !== n || k !== n) throw new VizError(`${fn}: ${n} tokens but attention is [${H}, ${q}, ${k}]`);
   const names = o.headNames ? [...o.headNames].map(String) : Array.from({ length: H }, (_, h) => `Head ${h}`);
@@ -79,9 +79,9 @@ export function valueWeightedAttention(pattern: Tensor, v: Tensor): Tensor {
   const p = pattern.ndim === 4 ? pattern.get(0) : pattern;
   let vv = v.ndim === 4 ? v.get(0) : v;
   if (p.ndim !== 3 || vv.ndim !== 3) throw new VizError(`valueWeightedAttention: pattern [head, q, k] and v [k, head, d_head]; got [${pattern.shape}] and [${v.shape}]`);
-  const H = p.shape[0];
+  const H = p.shape[0]!;
   if (vv.shape[1] !== H) {
-    const rep = H / vv.shape[1];
+    const rep = H / vv.shape[1]!;
     if (!Number.isInteger(rep)) throw new VizError(`valueWeightedAttention: ${vv.shape[1]} value heads do not divide ${H} heads`);
     vv = vv.get(":", Tensor.fromTypedArray(Int32Array.from({ length: H }, (_, h) => Math.floor(h / rep)), [H]));
   }
@@ -137,9 +137,9 @@ export function topkTokens(opts: TopkTokensOptions): Viewer {
   acts.forEach((a, s) => {
     const sh = shapeOf(a as ValuesND);
     if (sh.length !== 3) throw new VizError(`topkTokens: sample ${s}: activations must be [layer, pos, neuron], got [${sh}]`);
-    if (sh[1] !== opts.tokens[s].length) throw new VizError(`topkTokens: sample ${s} has ${opts.tokens[s].length} tokens but ${sh[1]} positions`);
+    if (sh[1] !== opts.tokens[s]!.length) throw new VizError(`topkTokens: sample ${s} has ${opts.tokens[s]!.length} tokens but ${sh[1]} positions`);
     if (layers >= 0 && sh[0] !== layers) throw new VizError("topkTokens: every sample needs the same number of layers");
-    layers = sh[0];
+    layers = sh[0]!;
   });
   if (!flatNumbers(acts).length) throw new VizError("topkTokens: no finite activations");
   const labels = (opts.firstDimensionLabels ?? Array.from({ length: layers }, (_, i) => i)).map(String);

@@ -95,7 +95,7 @@ describe("copy suppression on toy-ioi", () => {
   /** score(end→IO) per row from the cache, minus score(end→S1) when asked */
   const cachedScore = (layer: number, h: number, sub = false): Tensor => {
     const s = cache.get("attn_scores", layer);
-    return tensor(ds.wordIdx.end.map((e, b) => s.get(b, h, e, ds.wordIdx.IO[b]).item() - (sub ? s.get(b, h, e, ds.wordIdx.S1[b]).item() : 0)));
+    return tensor(ds.wordIdx.end!.map((e, b) => s.get(b, h, e, ds.wordIdx.IO![b]!).item() - (sub ? s.get(b, h, e, ds.wordIdx.S1![b]!).item() : 0)));
   };
   /** the ln1 output (LNPre on a folded model: centred / scale) at the positions */
   const normalizedAt = (layer: number, pos: number[]): Tensor => {
@@ -108,41 +108,41 @@ describe("copy suppression on toy-ioi", () => {
       const fq = attnScoresAsLinearFuncOfQueries(model, cache, { head: [layer, h], dataset: ds });
       expect(fq.linearMap.shape).toEqual([24, model.cfg.dModel]);
       expect(fq.bias.shape).toEqual([24]);
-      const uEnd = normalizedAt(layer, ds.wordIdx.end);
+      const uEnd = normalizedAt(layer, ds.wordIdx.end!);
       expect(maxAbsDiff(dot(uEnd, fq.linearMap).add(fq.bias), cachedScore(layer, h))).toBeLessThan(1e-4);
       const fk = attnScoresAsLinearFuncOfKeys(model, cache, { head: [layer, h], dataset: ds });
-      const uIO = normalizedAt(layer, ds.wordIdx.IO);
+      const uIO = normalizedAt(layer, ds.wordIdx.IO!);
       expect(maxAbsDiff(dot(uIO, fk.linearMap).add(fk.bias), cachedScore(layer, h))).toBeLessThan(1e-4);
       // subtracting S1: queries → the map of k_IO − k_S1; keys → zero bias, input u_IO − u_S1
       const fqs = attnScoresAsLinearFuncOfQueries(model, cache, { head: [layer, h], dataset: ds, subtractS1AttnScores: true });
       expect(maxAbsDiff(dot(uEnd, fqs.linearMap).add(fqs.bias), cachedScore(layer, h, true))).toBeLessThan(1e-4);
       const fks = attnScoresAsLinearFuncOfKeys(model, cache, { head: [layer, h], dataset: ds, subtractS1AttnScores: true });
       expect(fks.bias.abs().max().item()).toBe(0);
-      const uS1 = normalizedAt(layer, ds.wordIdx.S1);
+      const uS1 = normalizedAt(layer, ds.wordIdx.S1!);
       expect(maxAbsDiff(dot(uIO.sub(uS1), fks.linearMap), cachedScore(layer, h, true))).toBeLessThan(1e-4);
     }
   });
 
   it("side vectors: the actual inputs reproduce the cached scores and pattern; other vectors move them", () => {
-    const uEnd = normalizedAt(3, ds.wordIdx.end);
-    const uIO = normalizedAt(3, ds.wordIdx.IO);
+    const uEnd = normalizedAt(3, ds.wordIdx.end!);
+    const uIO = normalizedAt(3, ds.wordIdx.IO!);
     const W_U_IO = model.W_U.mT.get(ds.ioTokenIDsTensor);
     const q = attnScoresForQuerySideVectors(model, cache, { head, dataset: ds, vectors: { actual: uEnd, "W_U[IO]": W_U_IO }, normalize: false });
-    expect(maxAbsDiff(q.actual.scores, cachedScore(3, 0))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(q.actual!.scores, cachedScore(3, 0))).toBeLessThan(1e-4);
     const pattern = cache.get("pattern", 3);
-    const cachedProb = tensor(ds.wordIdx.end.map((e, b) => pattern.get(b, 0, e, ds.wordIdx.IO[b]).item()));
-    expect(maxAbsDiff(q.actual.probs!, cachedProb)).toBeLessThan(1e-5);
-    expect(q["W_U[IO]"].scores.shape).toEqual([24]);
+    const cachedProb = tensor(ds.wordIdx.end!.map((e, b) => pattern.get(b, 0, e, ds.wordIdx.IO![b]!).item()));
+    expect(maxAbsDiff(q.actual!.probs!, cachedProb)).toBeLessThan(1e-5);
+    expect(q["W_U[IO]"]!.scores.shape).toEqual([24]);
     // normalising an already-normalised LNPre input changes (almost) nothing
     const qn = attnScoresForQuerySideVectors(model, cache, { head, dataset: ds, vectors: { actual: uEnd } });
-    expect(maxAbsDiff(qn.actual.scores, cachedScore(3, 0))).toBeLessThan(1e-3);
+    expect(maxAbsDiff(qn.actual!.scores, cachedScore(3, 0))).toBeLessThan(1e-3);
     const k = attnScoresForKeySideVectors(model, cache, { head, dataset: ds, vectors: { actual: uIO }, normalize: false });
-    expect(maxAbsDiff(k.actual.scores, cachedScore(3, 0))).toBeLessThan(1e-4);
-    expect(maxAbsDiff(k.actual.probs!, cachedProb)).toBeLessThan(1e-5);
-    const uS1 = normalizedAt(3, ds.wordIdx.S1);
+    expect(maxAbsDiff(k.actual!.scores, cachedScore(3, 0))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(k.actual!.probs!, cachedProb)).toBeLessThan(1e-5);
+    const uS1 = normalizedAt(3, ds.wordIdx.S1!);
     const ks = attnScoresForKeySideVectors(model, cache, { head, dataset: ds, subtractS1AttnScores: true, vectors: { actual: { vector: uIO, baseline: uS1 } }, normalize: false });
-    expect(maxAbsDiff(ks.actual.scores, cachedScore(3, 0, true))).toBeLessThan(1e-4);
-    expect(ks.actual.probs).toBeNull();
+    expect(maxAbsDiff(ks.actual!.scores, cachedScore(3, 0, true))).toBeLessThan(1e-4);
+    expect(ks.actual!.probs).toBeNull();
     expect(() => attnScoresForKeySideVectors(model, cache, { head, dataset: ds, subtractS1AttnScores: true, vectors: { x: uIO } })).toThrow(/baseline/);
   });
 
@@ -208,13 +208,13 @@ describe("copy suppression on toy-ioi", () => {
     expect(d.fixedFacets).toEqual(["IO_sub"]);
     const W_U_IO = model.W_U.mT.get(ds.ioTokenIDsTensor);
     const viaVectors = attnScoresForQuerySideVectors(model, cache, { head, dataset: ds, vectors: { w: W_U_IO } });
-    expect(maxAbsDiff(d.total, viaVectors.w.scores)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(d.total, viaVectors.w!.scores)).toBeLessThan(1e-4);
     const m = await decomposeAttnScores(model, cache, { head, dataset: ds, decomposeBy: "queries", interveneOnKey: "sub_MLP0" });
     expect(m.fixedFacets).toEqual(["MLP0_sub"]);
     const mlp0 = cache.get("mlp_out", 0);
-    const mlpIO = tensor(ds.wordIdx.IO.map((p, b) => Array.from(mlp0.get(b, p).dataSync())));
+    const mlpIO = tensor(ds.wordIdx.IO!.map((p, b) => Array.from(mlp0.get(b, p).dataSync())));
     const viaKeys = attnScoresForKeySideVectors(model, cache, { head, dataset: ds, vectors: { m: mlpIO } });
-    expect(maxAbsDiff(m.total, viaKeys.m.scores)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(m.total, viaKeys.m!.scores)).toBeLessThan(1e-4);
     await expect(decomposeAttnScores(model, cache, { head, dataset: ds, decomposeBy: "keys", interveneOnKey: "sub_MLP0" })).rejects.toThrow(/project_to_MLP0/);
     await expect(decomposeAttnScores(model, cache, { head, dataset: ds, decomposeBy: "queries", interveneOnQuery: "sub_W_U_IO" })).rejects.toThrow(/project_to_W_U_IO/);
   });
@@ -238,7 +238,7 @@ describe("copy suppression on toy-ioi", () => {
     model.setUseAttnResult(true);
     try {
       const [, withResult] = await model.runWithCache(ds.toks, upTo4);
-      expect(maxAbsDiff(headResultsAt(model, withResult, 1, ds.wordIdx.IO), headResultsAt(model, cache, 1, ds.wordIdx.IO))).toBeLessThan(1e-5);
+      expect(maxAbsDiff(headResultsAt(model, withResult, 1, ds.wordIdx.IO!), headResultsAt(model, cache, 1, ds.wordIdx.IO!))).toBeLessThan(1e-5);
       const d2 = await decomposeAttnScores(model, withResult, { head, dataset: ds, decomposeBy: "queries" });
       expect(maxAbsDiff(d2.total, cachedScore(3, 0))).toBeLessThan(1e-4);
     } finally {
@@ -264,13 +264,13 @@ describe("copy suppression on toy-ioi", () => {
   });
 
   it("effective embedding: a lone token's block-0 output; subsets are rows of the whole", async () => {
-    const toks = [ds.ioTokenIDs[0], ds.sTokenIDs[0], 262];
+    const toks = [ds.ioTokenIDs[0]!, ds.sTokenIDs[0]!, 262];
     const ee = await getEffectiveEmbedding(model, { tokens: toks, attnBias: true });
     expect(ee.W_EE.shape).toEqual([3, model.cfg.dModel]);
     // a one-token sequence attends only to itself; zeroing the positional embedding leaves exactly W_EE
     for (let i = 0; i < toks.length; i++) {
       let post: Tensor | null = null;
-      await model.runWithHooks(tensor([[toks[i]]], undefined, "int32"), {
+      await model.runWithHooks(tensor([[toks[i]!]], undefined, "int32"), {
         returnType: null,
         fwdHooks: [["hook_pos_embed", (p) => p.mul(0)], ["blocks.0.hook_resid_post", (x) => { post = x; }]],
       });
@@ -303,10 +303,10 @@ describe("copy suppression on toy-ioi", () => {
     // patched: u_end = centred flipped resid_pre[end] / clean scale; projected: the same of P·resid_pre[end]
     const f = attnScoresAsLinearFuncOfQueries(model, cache, { head, dataset: ds, subtractS1AttnScores: true });
     const scale = cache.get("scale", 3, "ln1");
-    const sEnd = tensor(ds.wordIdx.end.map((e, b) => [scale.get(b, e, 0).item()]));
+    const sEnd = tensor(ds.wordIdx.end!.map((e, b) => [scale.get(b, e, 0).item()]));
     const score = (x: Tensor): Tensor => dot(x.sub(x.mean(-1, true)).div(sEnd), f.linearMap).add(f.bias);
     const [, flipped] = await model.runWithCache(r.flippedDataset.toks, { stopAtLayer: 4, namesFilter: ["blocks.3.hook_resid_pre"] });
-    const rowsAtEnd = (t: Tensor): Tensor => tensor(ds.wordIdx.end.map((e, b) => Array.from(t.get(b, e).dataSync())));
+    const rowsAtEnd = (t: Tensor): Tensor => tensor(ds.wordIdx.end!.map((e, b) => Array.from(t.get(b, e).dataSync())));
     expect(maxAbsDiff(r.perRow.patched, score(rowsAtEnd(flipped.get("resid_pre", 3))))).toBeLessThan(1e-4);
     const residEnd = rowsAtEnd(cache.get("resid_pre", 3));
     const W_U = model.W_U.mT;
@@ -325,7 +325,7 @@ describe("copy suppression on the golden model without processing (LN with weigh
     const tokenIds = { IO: [5, 17], S1: [40, 3] };
     const head: [number, number] = [2, 1];
     const s = cache.get("attn_scores", 2);
-    const score = (sub: boolean): Tensor => tensor(positions.end.map((e, b) => s.get(b, 1, e, positions.IO[b]).item() - (sub ? s.get(b, 1, e, positions.S1[b]).item() : 0)));
+    const score = (sub: boolean): Tensor => tensor(positions.end.map((e, b) => s.get(b, 1, e, positions.IO[b]!).item() - (sub ? s.get(b, 1, e, positions.S1[b]!).item() : 0)));
     for (const decomposeBy of ["keys", "queries"] as const) {
       for (const sub of [false, true]) {
         const d = await decomposeAttnScores(model, cache, {

@@ -73,10 +73,10 @@ function runCase(name: CaseName): void {
       const golden = [...out.keys()].filter((k) => k.startsWith("decomp/")).map((k) => k.slice("decomp/".length));
       expect(golden.sort()).toEqual(Object.keys(calls).sort());
       for (const key of golden) {
-        const r = calls[key]();
+        const r = calls[key]!();
         const [t, labels] = Array.isArray(r) ? r : [r, undefined];
         expectClose(`${name} decomp/${key}`, t, out.get(`decomp/${key}`)!);
-        const labelsKey = index.tensors[`decomp/${key}`].labels_key;
+        const labelsKey = index.tensors[`decomp/${key}`]!.labels_key;
         if (labelsKey) expect(labels, `${key} labels`).toEqual(index.labels[labelsKey]);
       }
     });
@@ -188,7 +188,7 @@ describe("ActivationCache options", () => {
     expectClose("batchSlice 1", cache.applyLnToStack(stack, { posSlice: -1, batchSlice: 1 }), both.get(":", 1), 0);
     expectClose("batchSlice [1]", cache.applyLnToStack(stack, { posSlice: -1, batchSlice: [1] }), both.get(":", "1:2"), 0);
     const attrs = cache.logitAttrs(stack, { tokens: common.answer_tokens, posSlice: -1 });
-    const row1 = cache.logitAttrs(stack, { tokens: common.answer_tokens[1], posSlice: -1, batchSlice: 1 });
+    const row1 = cache.logitAttrs(stack, { tokens: common.answer_tokens[1]!, posSlice: -1, batchSlice: 1 });
     expectClose("logitAttrs batchSlice", row1, attrs.get(":", 1), 1e-6);
   });
 
@@ -220,7 +220,7 @@ describe("ActivationCache options", () => {
     expect(single.model).toBe(model);
     const batched = cache.decomposeResid({ posSlice: -1, applyLn: true });
     expectClose("decomposeResid row 1", single.decomposeResid({ posSlice: -1, applyLn: true }), batched.get(":", 1), 1e-5);
-    const attrs = single.logitAttrs(single.stackHeadResults({ posSlice: -1 }), { tokens: common.answer_tokens[1], posSlice: -1 });
+    const attrs = single.logitAttrs(single.stackHeadResults({ posSlice: -1 }), { tokens: common.answer_tokens[1]!, posSlice: -1 });
     const want = cache.logitAttrs(cache.stackHeadResults({ posSlice: -1 }), { tokens: common.answer_tokens, posSlice: -1 }).get(":", 1);
     expectClose("heads DLA row 1", attrs, want, 1e-5);
     expect(single.accumulatedResid({ applyLn: true }).shape).toEqual([4, 12, 64]);

@@ -20,24 +20,24 @@ const expectClose = (name: string, a: Tensor, b: Tensor, tol = 1e-4): void => ex
  */
 function expectSameSpectrum(name: string, mine: { re: Tensor; im: Tensor }, golden: Tensor, rel = 1e-3): void {
   expect([...mine.re.shape, 2]).toEqual(golden.shape);
-  const n = golden.shape[golden.ndim - 2];
+  const n = golden.shape[golden.ndim - 2]!;
   const count = mine.re.numel / n;
   const re = mine.re.contiguous().dataSync();
   const im = mine.im.contiguous().dataSync();
   const g = golden.contiguous().dataSync();
   for (let b = 0; b < count; b++) {
     const order = Array.from({ length: n }, (_, i) => i).sort((i, j) =>
-      Math.hypot(g[(b * n + j) * 2], g[(b * n + j) * 2 + 1]) - Math.hypot(g[(b * n + i) * 2], g[(b * n + i) * 2 + 1]));
-    const biggest = Math.hypot(g[(b * n + order[0]) * 2], g[(b * n + order[0]) * 2 + 1]);
+      Math.hypot(g[(b * n + j) * 2]!, g[(b * n + j) * 2 + 1]!) - Math.hypot(g[(b * n + i) * 2]!, g[(b * n + i) * 2 + 1]!));
+    const biggest = Math.hypot(g[(b * n + order[0]!) * 2]!, g[(b * n + order[0]!) * 2 + 1]!);
     const used = new Set<number>();
     for (const i of order) {
-      const gr = g[(b * n + i) * 2];
-      const gi = g[(b * n + i) * 2 + 1];
+      const gr = g[(b * n + i) * 2]!;
+      const gi = g[(b * n + i) * 2 + 1]!;
       let best = -1;
       let bestD = Infinity;
       for (let j = 0; j < n; j++) {
         if (used.has(j)) continue;
-        const d = Math.hypot(re[b * n + j] - gr, im[b * n + j] - gi);
+        const d = Math.hypot(re[b * n + j]! - gr, im[b * n + j]! - gi);
         if (d < bestD) { bestD = d; best = j; }
       }
       used.add(best);
@@ -146,7 +146,7 @@ describe("FactoredMatrix algebra", () => {
     const keep: [number, number][] = [];
     const re = all.re.dataSync();
     const im = all.im.dataSync();
-    for (let i = 0; i < re.length; i++) if (Math.hypot(re[i], im[i]) > 1e-8) keep.push([re[i], im[i]]);
+    for (let i = 0; i < re.length; i++) if (Math.hypot(re[i]!, im[i]!) > 1e-8) keep.push([re[i]!, im[i]!]);
     expect(keep.length).toBe(3);
     expectSameSpectrum("eig", mine, tensor(keep, undefined, "float64"), 1e-8);
     expect(() => new FactoredMatrix(rnd(5, 3), rnd(3, 4)).eigenvalues).toThrow(/square/);

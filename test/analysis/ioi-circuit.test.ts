@@ -55,7 +55,7 @@ describe("IOI metric and direct logit attribution", () => {
     const ref = await logitsToAveLogitDiff(logits, ioi);
     expect(Math.abs((await m(logits)) - ref)).toBeLessThan(1e-5);
     const rows = Tensor.fromTypedArray(Int32Array.from({ length: N }, (_, i) => i), [N]);
-    const endIdx = Tensor.fromTypedArray(Int32Array.from(ioi.wordIdx.end), [N]);
+    const endIdx = Tensor.fromTypedArray(Int32Array.from(ioi.wordIdx.end!), [N]);
     expect(Math.abs((await m(logits.get(rows, endIdx).unsqueeze(1))) - ref)).toBeLessThan(1e-5);
     const finalResid = cache.get("blocks.3.hook_resid_post").get(rows, endIdx).unsqueeze(1);
     expect(Math.abs((await m.fromNormalizedResid(await model.lnFinal!.forward(finalResid, QUIET))) - ref)).toBeLessThan(1e-4);
@@ -80,7 +80,7 @@ describe("IOI metric and direct logit attribution", () => {
   it("backup name movers: the ablated head's DLA becomes 0, the identity holds after ablation, change = after − before", async () => {
     const r = await backupNameMoverAnalysis(model, ioi, { ablate: [[0, 3]], cache });
     expect(r.afterAblation.perHead.get(0, 3).item()).toBe(0);
-    const hooks: [string, (z: Tensor) => void][] = [["blocks.0.attn.hook_z", (z) => { ioi.wordIdx.end.forEach((p, b) => z.set([b, p, 3], 0)); }]];
+    const hooks: [string, (z: Tensor) => void][] = [["blocks.0.attn.hook_z", (z) => { ioi.wordIdx.end!.forEach((p, b) => z.set([b, p, 3], 0)); }]];
     const ablatedLd = await logitsToAveLogitDiff(await model.runWithHooks(ioi.toks, { fwdHooks: hooks }), ioi);
     expect(Math.abs(r.afterAblation.logitDiff - ablatedLd)).toBeLessThan(1e-4);
     expect(maxDiff(r.change, r.afterAblation.perHead.sub(r.clean.perHead))).toBe(0);
@@ -102,7 +102,7 @@ describe("mean ablation by template", () => {
     expect(means.shape).toEqual([4, N, ioi.toks.shape[1], 4, 32]);
     for (const group of abc.groups) {
       const z = abcCache.get("blocks.2.attn.hook_z");
-      let acc = z.get(group[0]).to("float64");
+      let acc = z.get(group[0]!).to("float64");
       for (const i of group.slice(1)) acc = acc.add(z.get(i).to("float64"));
       const avg = acc.div(group.length).to("float32");
       for (const i of group) expect(maxDiff(means.get(2, i), avg)).toBeLessThan(1e-5);
@@ -114,11 +114,11 @@ describe("mean ablation by template", () => {
   it("keep masks: each prompt its own positions, or (seed/ARENA) the union over prompts", () => {
     const own = getHeadsAndPosnsToKeep(model, abc, { nm: [[2, 0]] }, { nm: "end" });
     const union = getHeadsAndPosnsToKeep(model, abc, { nm: [[2, 0]] }, { nm: "end" }, { unionOfPositions: true });
-    expect(own[2].to("int32").sum().item()).toBe(N);
+    expect(own[2]!.to("int32").sum().item()).toBe(N);
     const distinct = new Set(abc.wordIdx.end).size;
-    expect(union[2].to("int32").sum().item()).toBe(N * distinct);
-    expect(own[0].to("int32").sum().item()).toBe(0);
-    ioi.wordIdx.end.forEach((p, b) => expect(own[2].get(b, p, 0).item()).toBe(1));
+    expect(union[2]!.to("int32").sum().item()).toBe(N * distinct);
+    expect(own[0]!.to("int32").sum().item()).toBe(0);
+    ioi.wordIdx.end!.forEach((p, b) => expect(own[2]!.get(b, p, 0).item()).toBe(1));
     expect(() => getHeadsAndPosnsToKeep(model, abc, { x: [[1, 1]] }, {})).toThrow(/no entry in seqPosToKeep/);
   });
 
@@ -140,12 +140,12 @@ describe("mean ablation by template", () => {
 
   it("stacked circuit scores equal one run per variant with the permanent hook (seed's add_mean_ablation_hook)", async () => {
     const removals: Head[][] = [[], [[0, 3]], [[1, 1]], [[2, 0], [2, 2]]];
-    const stacked = await getCircuitScores(model, removals, { dataset: ioi, meansDataset: abc, circuit: CIRCUIT, seqPosToKeep: KEEP, means, maxRows: 2 * N * ioi.toks.shape[1] });
+    const stacked = await getCircuitScores(model, removals, { dataset: ioi, meansDataset: abc, circuit: CIRCUIT, seqPosToKeep: KEEP, means, maxRows: 2 * N * ioi.toks.shape[1]! });
     const F = ioiMetric(model, ioi);
     for (let i = 0; i < removals.length; i++) {
-      const h = await addMeanAblationHook(model, abc, circuitWithout(CIRCUIT, removals[i]), KEEP, { means });
+      const h = await addMeanAblationHook(model, abc, circuitWithout(CIRCUIT, removals[i]!), KEEP, { means });
       try {
-        expect(Math.abs(stacked[i] - (await F(await model.forward(ioi.toks))))).toBeLessThan(1e-4);
+        expect(Math.abs(stacked[i]! - (await F(await model.forward(ioi.toks))))).toBeLessThan(1e-4);
       } finally {
         h.remove();
       }
@@ -153,7 +153,7 @@ describe("mean ablation by template", () => {
     expect(model.hookPoints.get("blocks.0.attn.hook_z")!.hasHooks).toBe(false);
     // the circuit keeps most of the logit difference; without L0H3 little is left
     expect(stacked[0]).toBeGreaterThan(0.5 * (await F(logits)));
-    expect(stacked[1]).toBeLessThan(0.4 * stacked[0]);
+    expect(stacked[1]).toBeLessThan(0.4 * stacked[0]!);
   });
 
   it("the hook keeps working during generate with the KV cache (same tokens as without it)", async () => {
@@ -190,8 +190,8 @@ describe("mean ablation by template", () => {
     expect(Math.abs(r.fullModelScore - (await logitsToAveLogitDiff(logits, ioi)))).toBeLessThan(1e-4);
     for (const [i, [v, K]] of kFor.entries()) {
       const expected = Math.abs((await F([...K, v])) - (await F(K))) / r.fullModelScore;
-      expect(Math.abs(r.scores[i].score - expected)).toBeLessThan(1e-5);
-      expect(r.scores[i].head).toEqual(v);
+      expect(Math.abs(r.scores[i]!.score - expected)).toBeLessThan(1e-5);
+      expect(r.scores[i]!.head).toEqual(v);
     }
     await expect(getAllMinimalityScores(model, { dataset: ioi, meansDataset: abc, circuit: CIRCUIT, seqPosToKeep: KEEP, means, kForEachComponent: [[[0, 3], [[0, 3]]]] })).rejects.toThrow(/in its own K/);
   });
@@ -202,7 +202,7 @@ describe("copy scores", () => {
     const r = await getCopyingScores(model, { names: NAMES.slice(0, 30) });
     expect(r.positive.shape).toEqual([4, 4]);
     const emb = model.W_E.get(Tensor.fromTypedArray(Int32Array.from(r.tokens), [r.tokens.length])).unsqueeze(0);
-    const b0 = model.blocks[0];
+    const b0 = model.blocks[0]!;
     const resid = emb.add(await b0.mlp!.forward(await b0.ln2!.forward(emb, QUIET), QUIET));
     for (const [l, h] of [[1, 1], [2, 0], [3, 2]] as Head[]) {
       for (const sign of [1, -1]) {
@@ -224,7 +224,7 @@ describe("copy scores", () => {
       const rows = Tensor.fromTypedArray(Int32Array.from({ length: N }, (_, i) => i), [N]);
       let right = 0;
       for (const w of ["IO", "S1", "S2"]) {
-        const x = resid.get(rows, Tensor.fromTypedArray(Int32Array.from(ioi.wordIdx[w]), [N]));
+        const x = resid.get(rows, Tensor.fromTypedArray(Int32Array.from(ioi.wordIdx[w]!), [N]));
         const v = x.matmul(model.W_V.get(l, h)).add(model.b_V.get(l, h));
         const o = v.matmul(model.W_O.get(l, h)).mul(neg ? -1 : 1).unsqueeze(0);
         const lg = model.unembed.forward(await model.lnFinal!.forward(o, QUIET)).squeeze(0);
@@ -235,8 +235,8 @@ describe("copy scores", () => {
       expect(r.total).toBe(3 * N);
       if (r.failures.length) {
         // the reported top k of a failure is torch's topk of that row
-        const f = r.failures[0];
-        const x = resid.get(f.prompt, ioi.wordIdx[f.word][f.prompt]);
+        const f = r.failures[0]!;
+        const x = resid.get(f.prompt, ioi.wordIdx[f.word]![f.prompt]!);
         const o = x.matmul(model.W_V.get(l, h)).add(model.b_V.get(l, h)).matmul(model.W_O.get(l, h)).mul(neg ? -1 : 1).reshape(1, 1, -1);
         const lg = model.unembed.forward(await model.lnFinal!.forward(o, QUIET)).reshape(-1);
         expect(f.topK).toEqual(Array.from(lg.topk(5).indices.dataSync()));
@@ -252,7 +252,7 @@ describe("attention views", () => {
     const v = cache.get("blocks.2.attn.hook_v");
     expect(w.shape).toEqual(pattern.shape);
     for (const [b, h, q, k] of [[0, 0, 10, 3], [5, 2, 15, 15], [7, 3, 4, 0]]) {
-      expect(w.get(b, h, q, k).item()).toBeCloseTo(pattern.get(b, h, q, k).item() * v.get(b, k, h).norm().item(), 4);
+      expect(w.get(b!, h!, q!, k!).item()).toBeCloseTo(pattern.get(b!, h!, q!, k!).item() * v.get(b!, k!, h!).norm().item(), 4);
     }
     const zNorm = cache.get("blocks.2.attn.hook_z").norm(-1).permute(0, 2, 1); // [batch, head, q]
     expect(zNorm.sub(w.sum(-1)).max().item()).toBeLessThan(1e-4);
@@ -263,16 +263,16 @@ describe("attention views", () => {
     const r = attentionVsProjection(model, cache, ioi, 2, 0);
     expect(r.attnToIO).toHaveLength(N);
     const b = 3;
-    const end = ioi.wordIdx.end[b];
-    expect(r.attnToIO[b]).toBeCloseTo(cache.get("blocks.2.attn.hook_pattern").get(b, 0, end, ioi.wordIdx.IO[b]).item(), 6);
-    expect(r.attnToS[b]).toBeCloseTo(cache.get("blocks.2.attn.hook_pattern").get(b, 0, end, ioi.wordIdx.S1[b]).item(), 6);
+    const end = ioi.wordIdx.end![b]!;
+    expect(r.attnToIO[b]).toBeCloseTo(cache.get("blocks.2.attn.hook_pattern").get(b, 0, end, ioi.wordIdx.IO![b]!).item(), 6);
+    expect(r.attnToS[b]).toBeCloseTo(cache.get("blocks.2.attn.hook_pattern").get(b, 0, end, ioi.wordIdx.S1![b]!).item(), 6);
     const out = cache.get("blocks.2.attn.hook_z").get(b, end, 0).matmul(model.W_O.get(2, 0));
-    expect(r.projectionIO[b]).toBeCloseTo(out.mul(model.W_U.get(":", ioi.ioTokenIDs[b])).sum().item(), 4);
+    expect(r.projectionIO[b]).toBeCloseTo(out.mul(model.W_U.get(":", ioi.ioTokenIDs[b]!)).sum().item(), 4);
     const words = attentionToWords(cache, ioi, [[2, 0], [0, 3]], { words: ["IO", "S1", "S2"] });
-    const vals = ioi.wordIdx.IO.map((p, i) => cache.get("blocks.2.attn.hook_pattern").get(i, 0, ioi.wordIdx.end[i], p).item());
-    expect(words[0].mean.IO).toBeCloseTo(vals.reduce((a, c) => a + c, 0) / N, 6);
-    expect(words[1].mean.S2).toBeGreaterThan(0.3); // L0H3 reads S2 from end
+    const vals = ioi.wordIdx.IO!.map((p, i) => cache.get("blocks.2.attn.hook_pattern").get(i, 0, ioi.wordIdx.end![i]!, p).item());
+    expect(words[0]!.mean.IO).toBeCloseTo(vals.reduce((a, c) => a + c, 0) / N, 6);
+    expect(words[1]!.mean.S2).toBeGreaterThan(0.3); // L0H3 reads S2 from end
     const scores = attentionToWords(cache, ioi, [[2, 0]], { mode: "scores", words: ["IO"] });
-    expect(Number.isFinite(scores[0].mean.IO)).toBe(true);
+    expect(Number.isFinite(scores[0]!.mean.IO)).toBe(true);
   });
 });

@@ -19,7 +19,7 @@ beforeAll(async () => {
 /** logit[b, end_b, IO_b] − logit[b, end_b, S_b], read one number at a time (no metric code involved). */
 function directLogitDiffs(logits: Tensor, data: IoiData): number[] {
   const ds = data.dataset;
-  return ds.ioTokenIDs.map((io, b) => logits.get(b, ds.wordIdx.end[b], io).item() - logits.get(b, ds.wordIdx.end[b], ds.sTokenIDs[b]).item());
+  return ds.ioTokenIDs.map((io, b) => logits.get(b, ds.wordIdx.end![b]!, io).item() - logits.get(b, ds.wordIdx.end![b]!, ds.sTokenIDs[b]!).item());
 }
 const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
 
@@ -33,7 +33,7 @@ describe("the IOI metric", () => {
     const atEnds = logits.get(":", Tensor.fromTypedArray(Int32Array.from(m.ends.positions), [m.ends.positions.length]));
     const perRow = logits.get(Tensor.fromTypedArray(Int32Array.from(direct.map((_, b) => b)), [12]), Tensor.fromTypedArray(Int32Array.from(m.ends.end), [12])).unsqueeze(1);
     for (const l of [logits, atEnds, perRow]) {
-      Array.from(m.perPrompt(l).dataSync()).forEach((v, b) => expect(v).toBeCloseTo(direct[b], 4));
+      Array.from(m.perPrompt(l).dataSync()).forEach((v, b) => expect(v).toBeCloseTo(direct[b]!, 4));
       expect(m(l)).toBeCloseTo(mean(direct), 4);
     }
     const clean = mean(direct);
@@ -67,7 +67,7 @@ describe("generateDataAndCaches", () => {
     expect(await r.ioiMetricNoising!(r.ioiLogits)).toBeCloseTo(0, 10);
     expect(await r.ioiMetricNoising!(r.abcLogits!)).toBeCloseTo(-1, 10);
     const i = 3;
-    const want = r.ioiLogits.get(i, r.ioiDataset.wordIdx.end[i], r.ioiDataset.ioTokenIDs[i]).item() - r.ioiLogits.get(i, r.ioiDataset.wordIdx.end[i], r.ioiDataset.sTokenIDs[i]).item();
+    const want = r.ioiLogits.get(i, r.ioiDataset.wordIdx.end![i]!, r.ioiDataset.ioTokenIDs[i]!).item() - r.ioiLogits.get(i, r.ioiDataset.wordIdx.end![i]!, r.ioiDataset.sTokenIDs[i]!).item();
     expect(diffs[i]).toBeCloseTo(want, 5);
   });
 
@@ -87,7 +87,7 @@ describe("generateDataAndCaches", () => {
     expect(data.flipped.sentences).toEqual(abcDataset.sentences);
     pairs.forEach((p, i) => {
       expect(`${p.clean}${p.answer}`).toBe(data.dataset.sentences[i]);
-      expect(data.flipped.sentences[i].startsWith(p.corrupted)).toBe(true);
+      expect(data.flipped.sentences[i]!.startsWith(p.corrupted)).toBe(true);
     });
   });
 });
@@ -107,7 +107,7 @@ describe("runIoiPipeline on toy-ioi (20 prompts)", () => {
 
   it("the logit differences are the model's; DLA, the lens and F(M) add up to them", async () => {
     const clean = directLogitDiffs(await model.forward(data.cleanTokens) as Tensor, data);
-    r.logitDiff.cleanPerPrompt.forEach((v, b) => expect(v).toBeCloseTo(clean[b], 4));
+    r.logitDiff.cleanPerPrompt.forEach((v, b) => expect(v).toBeCloseTo(clean[b]!, 4));
     expect(r.logitDiff.clean).toBeCloseTo(mean(clean), 4);
     expect(r.logitDiff.flipped).toBeCloseTo(mean(directLogitDiffs(flippedLogits, data)), 4);
     const { perHead, rest, unembedBias, logitDiff } = r.dlaHeads;
@@ -125,12 +125,12 @@ describe("runIoiPipeline on toy-ioi (20 prompts)", () => {
       return (mean(directLogitDiffs(logits, data)) - flipped) / (clean - flipped);
     };
     for (const [layer, word] of [[0, "IO"], [2, "end"], [3, "S2"]] as const) {
-      const pos = data.dataset.wordIdx[word];
+      const pos = data.dataset.wordIdx[word]!;
       const src = cache.get(`blocks.${layer}.hook_resid_pre`);
-      const want = await restored(`blocks.${layer}.hook_resid_pre`, (x) => { for (let b = 0; b < N; b++) x.set([b, pos[b]], src.get(b, pos[b])); });
+      const want = await restored(`blocks.${layer}.hook_resid_pre`, (x) => { for (let b = 0; b < N; b++) x.set([b, pos[b]!], src.get(b, pos[b]!)); });
       expect(r.patching.residPre.get(layer, r.patching.positions.indexOf(word)).item()).toBeCloseTo(want, 3);
     }
-    const [l, h] = r.topHeads.byPatching[0];
+    const [l, h] = r.topHeads.byPatching[0]!;
     const z = cache.get(`blocks.${l}.attn.hook_z`);
     const want = await restored(`blocks.${l}.attn.hook_z`, (x) => { x.set([":", ":", h], z.get(":", ":", h)); });
     expect(r.patching.heads.get(0, l, h).item()).toBeCloseTo(want, 3);

@@ -48,20 +48,20 @@ function runCase(name: CaseName): void {
       const full = logitLens(model, cache, { posSlice: -1 }).logits!; // [4, 2, 1000]
       const lens = logitLens(model, cache, { posSlice: -1, tokens: answer, incorrectTokens: wrong, topK: 3 });
       expect(lens.logits).toBeUndefined();
-      const pick = (t: Tensor, ids: Tensor): Tensor => t.gather(-1, ids.unsqueeze(0).expand(t.shape[0], ids.shape[0]).unsqueeze(-1)).squeeze(-1);
+      const pick = (t: Tensor, ids: Tensor): Tensor => t.gather(-1, ids.unsqueeze(0).expand(t.shape[0]!, ids.shape[0]!).unsqueeze(-1)).squeeze(-1);
       expectClose("tokenLogits", lens.tokenLogits!, pick(full, answer), 0);
       expectClose("logitDiff", lens.logitDiff!, pick(full, answer).sub(pick(full, wrong)), 1e-6);
       expectClose("tokenLogProbs", lens.tokenLogProbs!, pick(full.logSoftmax(-1), answer), 1e-5);
       const ranks = lens.tokenRanks!.toArray() as number[][];
       const fullArr = full.toArray() as number[][][];
       ranks.forEach((row, c) => row.forEach((r, b) => {
-        const v = fullArr[c][b][common.answer_tokens[b]];
-        expect(r).toBe(fullArr[c][b].filter((x) => x > v).length);
+        const v = fullArr[c]![b]![common.answer_tokens[b]!]!;
+        expect(r).toBe(fullArr[c]![b]!.filter((x) => x > v).length);
       }));
       expect(lens.topK!.indices.shape).toEqual([4, 2, 3]);
       expectClose("top-k values", lens.topK!.values, full.topk(3, -1).values, 0);
       // the final layer's logit difference is the model's
-      const modelDiff = tensor(common.answer_tokens.map((a, b) => logits.get(b, -1, a).item() - logits.get(b, -1, common.wrong_tokens[b]).item()));
+      const modelDiff = tensor(common.answer_tokens.map((a, b) => logits.get(b, -1, a).item() - logits.get(b, -1, common.wrong_tokens[b]!).item()));
       expectClose("final logit diff", lens.logitDiff!.get(-1), modelDiff);
       // per-row tokens at every position equal the same tokens given per position
       const perRow = logitLens(model, cache, { tokens: answer });
@@ -117,7 +117,7 @@ function runCase(name: CaseName): void {
     if (folded) {
       it("attributions plus b_U give the logit and the logit difference exactly (folded)", () => {
         const diffTarget = { tokens: answer, incorrectTokens: wrong };
-        const want = tensor(common.answer_tokens.map((a, b) => logits.get(b, -1, a).item() - logits.get(b, -1, common.wrong_tokens[b]).item()));
+        const want = tensor(common.answer_tokens.map((a, b) => logits.get(b, -1, a).item() - logits.get(b, -1, common.wrong_tokens[b]!).item()));
         for (const r of [dlaFull(model, cache, { target: diffTarget, posSlice: -1 }), dlaFull(model, cache, { target: diffTarget, posSlice: -1, expandNeurons: false }),
           dlaByLayer(model, cache, { target: diffTarget, posSlice: -1 })]) {
           expectClose(`sum + bias (${r.labels.length} components)`, r.attrs.sum(0).add(r.unembedBias!), want, 2e-4);

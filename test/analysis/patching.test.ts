@@ -6,7 +6,7 @@ import { GOLDEN_CASES as CASES, GOLDEN_DIR as G, goldenCommon as common, goldenI
 /** mean over the batch of logits[b, -1, answer[b]] - logits[b, -1, wrong[b]] */
 const metric = (logits: Tensor): number => {
   let s = 0;
-  common.answer_tokens.forEach((a, b) => { s += logits.get(b, -1, a).item() - logits.get(b, -1, common.wrong_tokens[b]).item(); });
+  common.answer_tokens.forEach((a, b) => { s += logits.get(b, -1, a).item() - logits.get(b, -1, common.wrong_tokens[b]!).item(); });
   return s / common.answer_tokens.length;
 };
 
@@ -94,9 +94,9 @@ describe("fast sweeps", () => {
     const inputs = await goldenInputs;
     const [, cleanCache] = await model.runWithCache(inputs.get("clean_tokens")!);
     const corrupted = inputs.get("corrupted_tokens")!;
-    const [batch, nPos] = corrupted.shape;
+    const [batch, nPos] = corrupted.shape as [number, number];
     let variantsRun = 0;
-    const count = (x: Tensor): void => { variantsRun += x.shape[0] / batch; };
+    const count = (x: Tensor): void => { variantsRun += x.shape[0]! / batch; };
     const res = await model.withHooks([["blocks.2.hook_resid_post", count]], () =>
       patching.getActPatchResidPre(model, corrupted, cleanCache, metric, { metricPositions: "last", progressBar: false }));
     // clean and corrupted tokens differ at positions 3 and 6: at layer 0 only those residuals differ, later every
@@ -113,7 +113,7 @@ describe("fast sweeps", () => {
     const seen: number[] = [];
     const res = await patching.genericActivationPatch(model, inputs.get("corrupted_tokens")!, cleanCache, metric, {
       activationName: "z", patchSetter: patching.layerPosHeadVectorPatchSetter, indices: [[0, 3, 1], [2, 6, 0]],
-      startPos: (i) => i[1], onProgress: (d) => seen.push(d), progressBar: false,
+      startPos: (i) => i[1]!, onProgress: (d) => seen.push(d), progressBar: false,
     });
     const full = await patching.getActPatchAttnHeadOutByPos(model, inputs.get("corrupted_tokens")!, cleanCache, metric, { progressBar: false });
     expect(res.shape).toEqual([2]);

@@ -74,7 +74,7 @@ describe("path patching → final residual stream", () => {
     const patched = await metric(await model.runWithHooks(ioi.toks, { fwdHooks: hooks }));
     expect(Math.abs(r.scores.item() - patched)).toBeLessThan(1e-4);
     // the end token (" to") and its position are the same in both runs, so the end stream is the ABC run's: −1
-    expect(ioi.wordIdx.end.every((p, b) => ioi.toks.get(b, p).item() === abc.toks.get(b, p).item())).toBe(true);
+    expect(ioi.wordIdx.end!.every((p, b) => ioi.toks.get(b, p).item() === abc.toks.get(b, p).item())).toBe(true);
     expect(Math.abs(r.scores.item() + 1)).toBeLessThan(1e-4);
   });
 
@@ -92,7 +92,7 @@ describe("path patching → final residual stream", () => {
     const senders = [[0, 3], [1, 1], [2, 0]] as Head[];
     const a = await getPathPatchHeadToFinalResidPost(model, metric, { ...base, senders });
     const b = await getPathPatchHeadToFinalResidPost(model, plain, { ...base, senders, metricPositions: "end" });
-    const c = await getPathPatchHeadToFinalResidPost(model, plain, { ...base, senders, metricPositions: { rows: ioi.wordIdx.end } });
+    const c = await getPathPatchHeadToFinalResidPost(model, plain, { ...base, senders, metricPositions: { rows: ioi.wordIdx.end! } });
     expect(maxDiff(a.scores, b.scores)).toBeLessThan(1e-5);
     expect(maxDiff(a.scores, c.scores)).toBeLessThan(1e-5);
     // shared positions: a metric of the last position's mean logit, fast and literal
@@ -128,7 +128,7 @@ describe("path patching → heads", () => {
       { receiverHeads: [[2, 0], [2, 2]], receiverInput: "k", positions: "S2" as never },
       { receiverHeads: [[1, 1]], receiverInput: "v", positions: "S1+1" as never },
       { receiverHeads: [[2, 0], [3, 1]], receiverInput: ["q", "k", "v"], positions: "all" as never, freezeMlps: true },
-      { receiverHeads: [[2, 0]], receiverInput: "v", positions: ioi.wordIdx.IO.map((p, b) => [p, ioi.wordIdx.S1[b]]) as never, senderPositions: "IO" as never },
+      { receiverHeads: [[2, 0]], receiverInput: "v", positions: ioi.wordIdx.IO!.map((p, b) => [p, ioi.wordIdx.S1![b]]) as never, senderPositions: "IO" as never },
     ];
     for (const c of cases) {
       const fast = await getPathPatchHeadToHeads(model, metric, { ...base, ...c });
@@ -141,7 +141,7 @@ describe("path patching → heads", () => {
 
   it("receivers patched after the metric's position, or senders that cannot reach them, change nothing", async () => {
     // keys/values one past end cannot reach the query at end (causal attention)
-    const after = ioi.wordIdx.end.map((p) => p + 1);
+    const after = ioi.wordIdx.end!.map((p) => p + 1);
     const r = await getPathPatchHeadToHeads(model, metric, { ...base, receiverHeads: [[2, 0], [3, 3]], receiverInput: ["k", "v"], positions: after });
     expect(r.scores.sub(r.baseline).abs().max().item()).toBeLessThan(1e-6);
     const s = await getPathPatchHeadToHeads(model, metric, {

@@ -105,9 +105,9 @@ describe("steering on toy-ioi", () => {
       const c = await model.forward(tokens.narrow(1, 12, 3), { pastKvCache: kv });
       return [a, b, c];
     });
-    expect(maxAbsDiff(parts[0], full.narrow(1, 0, 8))).toBeLessThan(1e-4);
-    expect(maxAbsDiff(parts[1], full.narrow(1, 8, 4))).toBeLessThan(1e-4);
-    expect(maxAbsDiff(parts[2], full.narrow(1, 12, 3))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(parts[0]!, full.narrow(1, 0, 8))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(parts[1]!, full.narrow(1, 8, 4))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(parts[2]!, full.narrow(1, 12, 3))).toBeLessThan(1e-4);
   });
 
   it("generate: the same tokens with and without the KV cache, temporary or permanent", async () => {
@@ -136,7 +136,7 @@ describe("steering on toy-ioi", () => {
     // ActAdd ("sequence"): every position, front-aligned; at block 0's input the whole run becomes the positive prompt's
     const seq = await contrastiveSteeringVector(model, [[POS, NEG]], { hook: "resid_pre", layer: 0 });
     expect(seq.hook).toBe("blocks.0.hook_resid_pre");
-    const n = model.toTokens(POS).shape[1];
+    const n = model.toTokens(POS).shape[1]!;
     expect(seq.vector.shape).toEqual([n, model.cfg.dModel]);
     const [posLogits, posCache] = await model.runWithCache(POS);
     const [, negCache] = await model.runWithCache(NEG);
@@ -154,7 +154,7 @@ describe("steering on toy-ioi", () => {
     expect(many.perPair.shape).toEqual([3, model.cfg.dModel]);
     expect(many.perPair.get(2).abs().max().item()).toBe(0);
     expect(maxAbsDiff(many.vector, many.perPair.mean(0))).toBeLessThan(1e-6);
-    const one = await contrastiveSteeringVector(model, [pairs[1]], { hook: "resid_pre", layer: 2, mode: "last" });
+    const one = await contrastiveSteeringVector(model, [pairs[1]!], { hook: "resid_pre", layer: 2, mode: "last" });
     expect(maxAbsDiff(many.perPair.get(1), one.vector)).toBeLessThan(1e-5); // batching with padding changes nothing
     // "mean" skips BOS
     const mean = await contrastiveSteeringVector(model, [[POS, NEG]], { hook: "resid_pre", layer: 1, mode: "mean" });
@@ -185,7 +185,7 @@ describe("steering on toy-ioi", () => {
     expect(sw.tokenLogits!.shape).toEqual([4, 2, 2]);
     expect(sw.logitDiff!.shape).toEqual([4, 2]);
     expect(sw.topK!.tokens.shape).toEqual([4, 2, 3]);
-    expect(sw.positions).toEqual(prompts.map((p) => model.toTokens(p).shape[1] - 1));
+    expect(sw.positions).toEqual(prompts.map((p) => model.toTokens(p).shape[1]! - 1));
     expect(sw.klFromUnsteered.get(1).abs().max().item()).toBe(0);
     expect(sw.klFromUnsteered.min().item()).toBeGreaterThanOrEqual(-1e-6);
     expect(sw.klFromUnsteered.get(3).min().item()).toBeGreaterThan(0);
@@ -193,7 +193,7 @@ describe("steering on toy-ioi", () => {
     const mary = model.toSingleToken(" Mary");
     for (const [ci, c] of coeffs.entries()) {
       for (let b = 0; b < 2; b++) {
-        const toks = model.toTokens(prompts[b]);
+        const toks = model.toTokens(prompts[b]!);
         const logits = await runWithSteering(model, toks, { ...steering, coeff: c });
         const row = logits.get(0, -1);
         const lp = row.logSoftmax(-1);
@@ -210,15 +210,15 @@ describe("steering on toy-ioi", () => {
     const dir = model.W_U.get(":", t);
     const sw = await steeringSweep(model, NEG, { steering: { hook: "resid_post", layer: 3, vector: dir.div(dir.norm()) }, coeffs: [0, 2, 4, 8, 16], tokens: [t] });
     const lp = Array.from(sw.tokenLogProbs!.reshape(-1).dataSync());
-    for (let i = 1; i < lp.length; i++) expect(lp[i]).toBeGreaterThan(lp[i - 1]);
+    for (let i = 1; i < lp.length; i++) expect(lp[i]).toBeGreaterThan(lp[i - 1]!);
   });
 
   it("generations per coefficient share the sampling seed; coeff 0 is the unsteered text", async () => {
     const spec = { hook: "resid_pre", layer: 1, vector: v };
     const gens = await steeringGenerations(model, "Then, Mary and John", spec, [0, 3], { maxNewTokens: 8 });
     expect(gens.map((x) => x.coeff)).toEqual([0, 3]);
-    expect(gens[0].output).toBe(await model.generate("Then, Mary and John", { maxNewTokens: 8, seed: 0 }));
-    expect(typeof gens[1].output).toBe("string");
+    expect(gens[0]!.output).toBe(await model.generate("Then, Mary and John", { maxNewTokens: 8, seed: 0 }));
+    expect(typeof gens[1]!.output).toBe("string");
   });
 
   it("rejects vectors that do not fit the activation", async () => {

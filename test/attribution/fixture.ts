@@ -2,7 +2,7 @@
 // logit difference at the last position summed over the batch.
 import { Tensor } from "../../src/index.js";
 
-export const ids = (rows: number[][]): Tensor => Tensor.fromTypedArray(Int32Array.from(rows.flat()), [rows.length, rows[0].length]);
+export const ids = (rows: number[][]): Tensor => Tensor.fromTypedArray(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length]);
 export const clean = ids([[3, 17, 5, 9, 3, 17, 5, 9], [1, 2, 4, 6, 8, 10, 12, 14]]);
 export const corrupted = ids([[3, 17, 22, 9, 3, 40, 5, 9], [1, 2, 4, 31, 8, 10, 12, 14]]);
 export const metric = (logits: Tensor): Tensor => {

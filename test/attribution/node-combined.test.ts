@@ -32,7 +32,7 @@ describe("attrPatchNodes", () => {
       const pattern = await products(model, "attn.hook_pattern", convention); // [batch, head, dest, src]
       const post = await products(model, "mlp.hook_post", convention); //  [batch, pos, d_mlp]
       const close = (a: Tensor, rows: Tensor[], what: string): void => {
-        expect(a.shape).toEqual([rows.length, ...rows[0].shape]);
+        expect(a.shape).toEqual([rows.length, ...rows[0]!.shape]);
         rows.forEach((r, l) => expect(a.get(l).sub(r).abs().max().item(), `${what} layer ${l}`).toBeLessThanOrEqual(1e-5));
       };
       close(got.residPre, resid.map((p) => p.sum([0, 2])), "residPre");

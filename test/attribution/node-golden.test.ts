@@ -42,12 +42,12 @@ describe("node attribution = TransformerLens's on the golden 3-layer model", () 
         const want = golden.get(key)!;
         expect(got.shape).toEqual(want.shape);
         const diff = got.sub(want).abs().max().item();
-        expect(diff, `${key}: max |Δ| ${diff}`).toBeLessThanOrEqual(meta.tensors[key].suggested_atol);
+        expect(diff, `${key}: max |Δ| ${diff}`).toBeLessThanOrEqual(meta.tensors[key]!.suggested_atol);
         // against TL's activation patching: the patched metric minus the base run's
         const base = golden.get(`metric/${convention === "denoise" ? "corrupted" : "clean"}`)!.item();
         const truth = golden.get(`patch/${convention}/${kind}`)!.sub(base);
         const r = attribution.pearson(Array.from(got.dataSync()), Array.from(truth.dataSync()));
-        const rWant = meta.correlations_f32[kind][convention === "denoise" ? "corrupted_grad_vs_denoise" : "clean_grad_vs_noise"];
+        const rWant = meta.correlations_f32[kind]![convention === "denoise" ? "corrupted_grad_vs_denoise" : "clean_grad_vs_noise"];
         expect(r).toBeCloseTo(rWant, 3);
       });
     }
@@ -59,7 +59,7 @@ describe("node attribution = TransformerLens's on the golden 3-layer model", () 
     const keys = { residPre: "resid_pre", attnOut: "attn_out", mlpOut: "mlp_out", attnHeadOutByPos: "head_out" } as const;
     for (const [k, g] of Object.entries(keys) as [keyof typeof keys, string][]) {
       const key = `attr/corrupted_grad/${g}`;
-      expect(got[k].sub(golden.get(key)!).abs().max().item(), key).toBeLessThanOrEqual(meta.tensors[key].suggested_atol);
+      expect(got[k].sub(golden.get(key)!).abs().max().item(), key).toBeLessThanOrEqual(meta.tensors[key]!.suggested_atol);
     }
   });
 });

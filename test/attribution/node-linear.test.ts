@@ -10,7 +10,7 @@ const BASE = { dModel: 32, dHead: 8, nHeads: 4, nCtx: 16, dVocab: 50, normalizat
 const ATTN_ONLY = { ...BASE, nLayers: 1, attnOnly: true, seed: 11 };
 const WITH_MLP = { ...BASE, nLayers: 1, dMlp: 64, seed: 12 };
 
-const ids = (rows: number[][]): Tensor => Tensor.fromTypedArray(Int32Array.from(rows.flat()), [rows.length, rows[0].length]);
+const ids = (rows: number[][]): Tensor => Tensor.fromTypedArray(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length]);
 const clean = ids([[3, 17, 5, 9, 3, 17, 5, 9], [1, 2, 4, 6, 8, 10, 12, 14]]);
 const corrupted = ids([[3, 17, 22, 9, 3, 40, 5, 9], [1, 2, 4, 31, 8, 10, 12, 14]]);
 // a logit difference summed over batch and positions (the last tokens agree, so the last position alone would not

@@ -70,7 +70,7 @@ describe("pruning", () => {
     const g = scored({ nLayers: 3, nHeads: 3 }, 4);
     expect(applyGreedy(g, 25, { prune: false })).toBe(25);
     const chosen = inGraph(g);
-    const bestIntoLogits = [...g.parentEdges("logits")].sort((a, b) => Math.abs(b.score!) - Math.abs(a.score!))[0];
+    const bestIntoLogits = [...g.parentEdges("logits")].sort((a, b) => Math.abs(b.score!) - Math.abs(a.score!))[0]!;
     expect(chosen.has(bestIntoLogits)).toBe(true);
     // each chosen edge's child is the logits or the parent of another chosen edge
     for (const e of chosen) expect(e.child === "logits" || [...chosen].some((f) => f.parent === e.child)).toBe(true);

@@ -12,11 +12,11 @@ beforeAll(async () => { model = await HookedTransformer.fromPretrained("toy-ioi"
 
 /** Random logits [batch, pos, vocab] for a task, and a reader of one value. */
 function randomLogits(t: AttributionTask, seed: number): { logits: Tensor; at: (b: number, p: number, v: number) => number } {
-  const [B, P] = t.clean.shape;
+  const [B, P] = t.clean.shape as [number, number];
   const V = model.cfg.dVocab;
   const logits = randn([B, P, V], { generator: new Generator(seed) });
   const d = logits.dataSync() as Float32Array;
-  return { logits, at: (b, p, v) => d[(b * P + p) * V + v] };
+  return { logits, at: (b, p, v) => d[(b * P + p) * V + v]! };
 }
 
 function logSoftmaxAt(at: (b: number, p: number, v: number) => number, b: number, p: number, V: number): (v: number) => number {
@@ -62,7 +62,7 @@ describe("tasks", () => {
     const small = greaterThanTask(model, { n: 6, seed: 3 });
     const { logits, at } = randomLogits(small, 1);
     const V = model.cfg.dVocab;
-    const last = small.clean.shape[1] - 1;
+    const last = small.clean.shape[1]! - 1;
     const ids = Array.from({ length: 100 }, (_, y) => model.toSingleToken(String(y).padStart(2, "0")));
     let want = 0;
     for (let b = 0; b < 6; b++) {
@@ -87,7 +87,7 @@ describe("tasks", () => {
     }
     const { logits, at } = randomLogits(t, 2);
     let want = 0;
-    for (let b = 0; b < 3; b++) for (let q = 7; q < 12; q++) want += logSoftmaxAt(at, b, q, model.cfg.dVocab)(c[b * P + q + 1]) / 15;
+    for (let b = 0; b < 3; b++) for (let q = 7; q < 12; q++) want += logSoftmaxAt(at, b, q, model.cfg.dVocab)(c[b * P + q + 1]!) / 15;
     expect(t.metric(logits).item()).toBeCloseTo(want, 5);
   });
 

@@ -37,11 +37,11 @@ describe("autograd on the native float32 kernels", () => {
     const native = await blockGradients("native");
     const js = await blockGradients("js");
     native.forEach((gn, i) => {
-      const gj = js[i];
+      const gj = js[i]!;
       expect(gn.length).toBe(gj.length);
       const scale = Math.max(...Array.from(gj, Math.abs));
       expect(scale).toBeGreaterThan(0);
-      for (let k = 0; k < gn.length; k++) expect(Math.abs(gn[k] - gj[k])).toBeLessThanOrEqual(1e-4 * scale + 1e-6);
+      for (let k = 0; k < gn.length; k++) expect(Math.abs(gn[k]! - gj[k]!)).toBeLessThanOrEqual(1e-4 * scale + 1e-6);
     });
   });
 });
@@ -61,10 +61,10 @@ describe("backward kernels (native/grad.c) vs js", () => {
     const g = new Generator(3);
     for (const [rows, cols] of [[1, 1], [3, 5], [7, 33], [64, 1000], [3, 50257], [2000, 21]]) {
       for (const log of [false, true]) {
-        const x = randn([rows, cols], { generator: g });
+        const x = randn([rows!, cols!], { generator: g });
         const y = (log ? x.logSoftmax(-1) : x.softmax(-1)).dataSync() as Float32Array;
-        const grad = randn([rows, cols], { generator: g }).dataSync() as Float32Array;
-        nativeVsJs(rows * cols, (b, out) => b.softmaxBackward(y, grad, rows, cols, out, log), { rtol: 1e-5, atol: 1e-6 },
+        const grad = randn([rows!, cols!], { generator: g }).dataSync() as Float32Array;
+        nativeVsJs(rows! * cols!, (b, out) => b.softmaxBackward(y, grad, rows!, cols!, out, log), { rtol: 1e-5, atol: 1e-6 },
           `softmaxBackward(rows ${rows}, cols ${cols}, log ${log})`);
       }
     }

@@ -17,9 +17,9 @@ function elementOffsets(t: Tensor): number[] {
   const out: number[] = [];
   const idx = new Array<number>(t.ndim).fill(0);
   for (let k = 0; k < t.numel; k++) {
-    out.push(idx.reduce((o, i, d) => o + i * t.strides[d], t.offset));
+    out.push(idx.reduce((o, i, d) => o + i * t.strides[d]!, t.offset));
     for (let d = t.ndim - 1; d >= 0; d--) {
-      if (++idx[d] < t.shape[d]) break;
+      if (++idx[d]! < t.shape[d]!) break;
       idx[d] = 0;
     }
   }
@@ -55,14 +55,14 @@ export async function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[
     const analytic = g ? g.contiguous().dataSync() : new Float64Array(x.numel);
     const data = x.storage.data;
     elementOffsets(x).forEach((off, k) => {
-      const orig = data[off];
+      const orig = data[off]!;
       data[off] = orig + eps;
       const up = project(fn, inputs, r);
       data[off] = orig - eps;
       const down = project(fn, inputs, r);
       data[off] = orig;
       const numeric = (up - down) / (2 * eps);
-      const err = Math.abs(analytic[k] - numeric);
+      const err = Math.abs(analytic[k]! - numeric);
       worst = Math.max(worst, Number.isNaN(err) ? Infinity : err);
       if (!(err <= atol + rtol * Math.abs(numeric))) {
         failures.push(`input ${i} [${shapeIndex(x.shape, k)}]: analytic ${analytic[k]} vs numeric ${numeric}`);
@@ -76,8 +76,8 @@ export async function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[
 function shapeIndex(shape: readonly number[], flat: number): number[] {
   const out = new Array<number>(shape.length);
   for (let d = shape.length - 1; d >= 0; d--) {
-    out[d] = flat % shape[d];
-    flat = Math.floor(flat / shape[d]);
+    out[d] = flat % shape[d]!;
+    flat = Math.floor(flat / shape[d]!);
   }
   return out;
 }

@@ -21,7 +21,7 @@ async function bothGrads(x: Tensor, fused: (t: Tensor) => Tensor, reference: (t:
 function close(got: ArrayLike<number>, want: ArrayLike<number>, rtol = 1e-4): void {
   expect(got.length).toBe(want.length);
   const scale = Math.max(1e-12, ...Array.from(want, Math.abs));
-  for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(rtol * scale);
+  for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(rtol * scale);
 }
 
 describe("autograd: fused nn ops", () => {
@@ -33,20 +33,20 @@ describe("autograd: fused nn ops", () => {
     const rs = rnd([2, 3, 1]);
     const fused = async (): Promise<Float32Array[]> => {
       const [xs, ws, bs] = [x, w, b].map((t) => t.detach().requiresGrad_());
-      const { normalized, scale } = layerNorm(xs, ws, bs, 1e-5);
+      const { normalized, scale } = layerNorm(xs!, ws!, bs!, 1e-5);
       await normalized.mul(rn).sum().add(scale.mul(rs).sum()).backward();
-      return [xs, ws, bs].map((t) => t.grad!.dataSync() as Float32Array);
+      return [xs, ws, bs].map((t) => t!.grad!.dataSync() as Float32Array);
     };
     const reference = async (): Promise<Float64Array[]> => {
       const [xs, ws, bs] = [x, w, b].map((t) => t.to("float64").detach().requiresGrad_());
-      const c = xs.sub(xs.mean(-1, true));
+      const c = xs!.sub(xs!.mean(-1, true));
       const scale = c.square().mean(-1, true).add(1e-5).sqrt();
-      const normalized = c.div(scale).mul(ws).add(bs);
+      const normalized = c.div(scale).mul(ws!).add(bs!);
       await normalized.mul(rn.double()).sum().add(scale.mul(rs.double()).sum()).backward();
-      return [xs, ws, bs].map((t) => t.grad!.dataSync() as Float64Array);
+      return [xs, ws, bs].map((t) => t!.grad!.dataSync() as Float64Array);
     };
     const [got, want] = [await fused(), await reference()];
-    got.forEach((g, i) => close(g, want[i]));
+    got.forEach((g, i) => close(g, want[i]!));
   });
 
   it("layerNorm without weight and bias (LNPre)", async () => {

@@ -26,9 +26,9 @@ describe("autograd: shape views", () => {
   });
   it("narrow, split, chunk, unbind", async () => {
     await gradcheck((a) => a.narrow(1, 1, 2).exp(), [x]);
-    await gradcheck((a) => { const [p, q] = a.split([1, 3], -1); return p.mul(q.sum(-1, true)); }, [x]);
-    await gradcheck((a) => { const c = a.chunk(2, 2); return c[0].mul(c[1]); }, [x]);
-    await gradcheck((a) => { const [u, v] = a.unbind(0); return u.mul(v).add(u); }, [x]);
+    await gradcheck((a) => { const [p, q] = a.split([1, 3], -1); return p!.mul(q!.sum(-1, true)); }, [x]);
+    await gradcheck((a) => { const c = a.chunk(2, 2); return c[0]!.mul(c[1]!); }, [x]);
+    await gradcheck((a) => { const [u, v] = a.unbind(0); return u!.mul(v!).add(u!); }, [x]);
   });
   it("diagonal with an offset", async () => {
     await gradcheck((a) => a.diagonal(1, 1, 2).exp(), [x]);

@@ -67,7 +67,7 @@ describe("family models in Chromium", () => {
   it("HookedTransformer.fromPretrained(url) on the bare qwen2 folder gives TL's processed logits", async () => {
     const { tensors: inputs } = await readSafetensorsFile(`${QWEN2}/inputs.safetensors`);
     const tokens = inputs.get("tokens")!;
-    const rows = Array.from({ length: tokens.shape[0] }, (_, b) => Array.from(tokens.dataSync().slice(b * tokens.shape[1], (b + 1) * tokens.shape[1]), Number));
+    const rows = Array.from({ length: tokens.shape[0]! }, (_, b) => Array.from(tokens.dataSync().slice(b * tokens.shape[1]!, (b + 1) * tokens.shape[1]!), Number));
     const got = await session.page.evaluate(async ({ rows }) => {
       const tlens = (window as unknown as { tlens: TlensModule }).tlens;
       await tlens.initBackend();
@@ -78,7 +78,7 @@ describe("family models in Chromium", () => {
     const want = (await readSafetensorsFile(`${QWEN2}/outputs.safetensors`)).tensors.get("processed/logits")!;
     expect([got.arch, got.shape]).toEqual(["Qwen2ForCausalLM", want.shape]);
     const w = want.dataSync();
-    expect(got.data.reduce((m, v, i) => Math.max(m, Math.abs(v - w[i])), 0)).toBeLessThanOrEqual(1e-4);
+    expect(got.data.reduce((m, v, i) => Math.max(m, Math.abs(v - w[i]!)), 0)).toBeLessThanOrEqual(1e-4);
     // the only page errors: Chromium's log line for the 404 of the optional tokenizer.json
     expect(session.errors.filter((e) => !/404/.test(e))).toEqual([]);
   });

@@ -34,7 +34,7 @@ export async function serveStatic(routes: Record<string, string>, opts: { isolat
     }
     const prefix = prefixes.find((p) => url.pathname.startsWith(p));
     const rel = prefix === undefined ? null : decodeURIComponent(url.pathname.slice(prefix.length));
-    const file = prefix === undefined || rel === null || rel.split("/").includes("..") ? null : path.join(routes[prefix], rel);
+    const file = prefix === undefined || rel === null || rel.split("/").includes("..") ? null : path.join(routes[prefix]!, rel);
     if (!file || !statSync(file, { throwIfNoEntry: false })?.isFile()) {
       res.writeHead(404, headers).end("not found");
       return;

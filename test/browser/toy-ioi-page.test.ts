@@ -24,7 +24,7 @@ function maxDiff(page: PageTensor, node: Tensor): number {
   expect(page.shape).toEqual(node.shape);
   const want = node.dataSync();
   let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(page.data[i] - want[i]));
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(page.data[i]! - want[i]!));
   return worst;
 }
 
@@ -69,7 +69,7 @@ function checkParity(got: Awaited<ReturnType<typeof inWorker>>): void {
   expect(maxDiff(got.logits, nodeLogits)).toBeLessThanOrEqual(1e-4);
   expect(maxDiff(got.cacheLogits, nodeLogits)).toBeLessThanOrEqual(1e-4);
   expect(Object.keys(got.cache).sort()).toEqual([...SAMPLED].sort());
-  for (const name of SAMPLED) expect(maxDiff(got.cache[name], nodeCache.get(name)), name).toBeLessThanOrEqual(1e-4);
+  for (const name of SAMPLED) expect(maxDiff(got.cache[name]!, nodeCache.get(name)), name).toBeLessThanOrEqual(1e-4);
   // an analysis run in the worker: the logit lens of " Mary" vs " John"
   expect(maxDiff(got.logitDiff, logitLens(nodeModel, nodeCache, lensOpts(nodeModel)).logitDiff!)).toBeLessThanOrEqual(1e-4);
 }
@@ -104,7 +104,7 @@ describe("toy-ioi in Chromium vs Node", () => {
       const fig = tlens.viz.imshow(lens.tokenLogits!, { title: "logit lens" });
       return {
         backend, ablated: { shape: ablated.shape, data: Array.from(ablated.dataSync() as Float32Array) },
-        labels: lens.labels, logitDiff: Array.from(lens.logitDiff!.dataSync()), figType: fig.data[0].type,
+        labels: lens.labels, logitDiff: Array.from(lens.logitDiff!.dataSync()), figType: fig.data[0]!.type,
         figRows: (fig.data[0] as { z: unknown[] }).z.length,
       };
     }, { prompt: PROMPT, lens0: lensOpts(nodeModel) });

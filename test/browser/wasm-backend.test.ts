@@ -58,7 +58,7 @@ describe("wasm backend vs js", () => {
     const fallback = vi.spyOn(wasm.js, "unary");
     for (const [op, f, tol] of UNARY) {
       cases(`wasm unary ${op}`, 20, (g, i) => {
-        const x = randTensor(g, SHAPES[i % SHAPES.length], "float32", { kind: op === "log" || op === "sqrt" || op === "rsqrt" ? "positive" : "normal" });
+        const x = randTensor(g, SHAPES[i % SHAPES.length]!, "float32", { kind: op === "log" || op === "sqrt" || op === "rsqrt" ? "positive" : "normal" });
         same(`${op} ${x.shape}`, () => f(x), tol);
       });
     }
@@ -71,11 +71,11 @@ describe("wasm backend vs js", () => {
   it("binary ops with broadcasting over random layouts", () => {
     for (const [op, tol] of BINARY) {
       cases(`wasm binary ${op}`, 20, (g, i) => {
-        const shape = SHAPES[i % SHAPES.length];
+        const shape = SHAPES[i % SHAPES.length]!;
         const a = randTensor(g, shape, "float32", { kind: op === "pow" ? "positive" : "normal" });
         // b: same shape, a bias along the last dim, or a scalar
         const bShape = pick(g, [shape, shape.slice(-1), [1]]);
-        const b = randTensor(g, bShape, "float32", { kind: op === "pow" ? "small-int" : "normal" });
+        const b = randTensor(g, bShape!, "float32", { kind: op === "pow" ? "small-int" : "normal" });
         same(`${op} ${a.shape} ${b.shape}`, () => a.binary(op, b), tol);
       });
     }
@@ -83,7 +83,7 @@ describe("wasm backend vs js", () => {
 
   it("sum / max / min over the last dims and matmul over random layouts", () => {
     cases("wasm reduce", 30, (g, i) => {
-      const x = randTensor(g, SHAPES[i % SHAPES.length], "float32");
+      const x = randTensor(g, SHAPES[i % SHAPES.length]!, "float32");
       same(`sum ${x.shape}`, () => x.sum(-1).to("float32"), { rtol: 1e-6, atol: 1e-6 });
       same(`max ${x.shape}`, () => x.max(-1), { exact: true });
       same(`min ${x.shape}`, () => x.min(-1), { exact: true });
@@ -101,9 +101,9 @@ describe("wasm backend vs js", () => {
     const binFallback = vi.spyOn(wasm.js, "binary");
     const redFallback = vi.spyOn(wasm.js, "reduce");
     cases("wasm strided", 30, (g, i) => {
-      const shape = [[40, 33], [2, 17, 45], [6, 7, 8, 9]][i % 3];
+      const shape = [[40, 33], [2, 17, 45], [6, 7, 8, 9]][i % 3]!;
       const a = randTensor(g, shape, "float32", { layout: pick(g, ["permuted", "stepped", "reversed", "mixed"] as const) });
-      const b = randTensor(g, pick(g, [shape, shape.slice(1), [shape[0], 1, ...shape.slice(2)]]), "float32", { layout: "mixed" });
+      const b = randTensor(g, pick(g, [shape, shape.slice(1), [shape[0]!, 1, ...shape.slice(2)]]), "float32", { layout: "mixed" });
       same(`mul ${a.shape} ${b.shape}`, () => a.mul(b), { exact: true });
       same(`gt ${a.shape} ${b.shape}`, () => a.binary("gt", b), { exact: true });
       same(`sum(0) ${a.shape}`, () => a.sum(0).to("float32"), { rtol: 1e-6, atol: 1e-6 });
@@ -175,8 +175,8 @@ describe("wasm backend vs js", () => {
     };
     assertValues(gemm(0), want(), { rtol: 1e-5, atol: 1e-5 }, "first call (packs B)");
     assertValues(gemm(0), want(), { rtol: 1e-5, atol: 1e-5 }, "second call (cached B)");
-    b[7] += 10;
-    expect(Math.max(...gemm(0).map((v, i) => Math.abs(v - want()[i])))).toBeGreaterThan(1e-3); // stale by contract
+    b[7]! += 10;
+    expect(Math.max(...gemm(0).map((v, i) => Math.abs(v - want()[i]!)))).toBeGreaterThan(1e-3); // stale by contract
     assertValues(gemm(1), want(), { rtol: 1e-5, atol: 1e-5 }, "new version (repacked)");
   });
 
@@ -208,19 +208,19 @@ describe("threaded wasm kernels (tlens-mt.wasm, 2 threads)", () => {
 
   it("run GEMMs big enough to be split over the threads bit for bit as one thread does, and close to js", () => {
     expect(mt.threads).toBe(2);
-    for (const [m, k, n] of [[168, 768, 3072], [21, 768, 4099], [7, 300, 200], [64, 1000, 33]]) {
-      const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
-      const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i * 0.1));
+    for (const [m, k, n] of [[168, 768, 3072], [21, 768, 4099], [7, 300, 200], [64, 1000, 33]] as [number, number, number][]) {
+      const a = Float32Array.from({ length: m! * k! }, (_, i) => Math.sin(i));
+      const b = Float32Array.from({ length: k! * n! }, (_, i) => Math.cos(i * 0.1));
       const run = (be: Backend, cached: boolean): Float32Array => {
-        const out = new Float32Array(m * n);
-        be.gemm({ batch: 1, m, n, k, a, aOffsets: new Float64Array([0]), aRowStride: k, aColStride: 1, b, bOffsets: new Float64Array([0]),
-          bRowStride: n, bColStride: 1, out, bCache: cached ? { key: b, version: 0 } : undefined });
+        const out = new Float32Array(m! * n!);
+        be.gemm({ batch: 1, m, n, k, a, aOffsets: new Float64Array([0]), aRowStride: k!, aColStride: 1, b, bOffsets: new Float64Array([0]),
+          bRowStride: n!, bColStride: 1, out, bCache: cached ? { key: b, version: 0 } : undefined });
         return out;
       };
       const one = run(wasm, false);
       expect(Array.from(run(mt, false)).every((v, i) => Object.is(v, one[i])), `${m}x${k}x${n}`).toBe(true);
       expect(Array.from(run(mt, true)).every((v, i) => Object.is(v, one[i])), `${m}x${k}x${n} packed`).toBe(true);
-      if (m * k * n < 5e7) assertValues(one, run(js, false), { rtol: 1e-5, atol: 1e-5 * Math.sqrt(k) }, `${m}x${k}x${n} vs js`);
+      if (m! * k! * n! < 5e7) assertValues(one, run(js, false), { rtol: 1e-5, atol: 1e-5 * Math.sqrt(k!) }, `${m}x${k}x${n} vs js`);
     }
   });
 

@@ -40,7 +40,7 @@ describe("tlens circuit --model toy-ioi --task ioi --method eap-ig", () => {
     expect(got.edges.length).toBe(attribution.edgeCount(model.cfg));
     const a = got.scores();
     const b = g.scores();
-    expect(Math.max(...a.map((x, i) => Math.abs(x - b[i])))).toBeLessThanOrEqual(1e-4 * Math.max(...b.map(Math.abs)));
+    expect(Math.max(...a.map((x, i) => Math.abs(x - b[i]!)))).toBeLessThanOrEqual(1e-4 * Math.max(...b.map(Math.abs)));
     expect(got.countIncludedEdges()).toBeGreaterThan(0);
     expect(got.countIncludedEdges()).toBeLessThanOrEqual(40);
     expect(json.metric.clean).toBeCloseTo(task.metric(await model.forward(task.clean)).item(), 4);
@@ -66,5 +66,18 @@ describe("tlens circuit --model toy-ioi --task ioi --method eap-ig", () => {
     const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "circuit", "--task", "sorting"], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/--task: one of ioi, greater-than, induction/);
+    const m = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "circuit", "--method", "acdc"], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+    expect(m.status).not.toBe(0);
+    expect(m.stderr).toMatch(/--method: one of eap, eap-ig, eap-ig-activations \(got acdc\)/);
   });
+
+  it("runs EAP-IG on activations (--method eap-ig-activations) and records it", () => {
+    const out2 = mkdtempSync(join(tmpdir(), "tlens-circuit-act-"));
+    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "circuit", "--model", "toy-ioi", "--task", "ioi",
+      "--method", "eap-ig-activations", "--steps", "2", "--n", "4", "--top", "20", "--out", out2], { cwd: ROOT, encoding: "utf8", timeout: 180_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(join(out2, "circuit.json"), "utf8")) as CircuitJson;
+    expect(json.method).toBe("eap-ig-activations");
+    expect(json.steps).toBe(2);
+  }, 180_000);
 });

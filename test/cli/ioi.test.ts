@@ -82,8 +82,8 @@ describe("tlens ioi on toy-ioi", () => {
     expect(resid).toHaveLength(4);
     expect(resid.every((row) => row.length === 7)).toBe(true);
     // the whole clean stream at `end` entering the last layer restores nearly everything; at `punct` nothing
-    expect(resid[3][6]).toBeGreaterThan(0.8);
-    expect(Math.abs(resid[3][4])).toBeLessThan(0.05);
+    expect(resid[3]![6]).toBeGreaterThan(0.8);
+    expect(Math.abs(resid[3]![4]!)).toBeLessThan(0.05);
     expect(r.patching.head_out).toHaveLength(4);
     expect(r.logit_lens.logit_diff.at(-1)).toBeCloseTo(r.logit_diff.clean, 3); // the lens ends with the model's logits
     expect(r.path_patching?.to_logits).toHaveLength(4);
@@ -97,7 +97,7 @@ describe("tlens ioi on toy-ioi", () => {
     const data = makeIoiData(model, { n: N, seed: 1 });
     const [logits, cache] = await model.runWithCache(data.cleanTokens);
     const ds = data.dataset;
-    const direct = ds.ioTokenIDs.map((io, b) => logits.get(b, ds.wordIdx.end[b], io).item() - logits.get(b, ds.wordIdx.end[b], ds.sTokenIDs[b]).item());
+    const direct = ds.ioTokenIDs.map((io, b) => logits.get(b, ds.wordIdx.end![b]!, io).item() - logits.get(b, ds.wordIdx.end![b]!, ds.sTokenIDs[b]!).item());
     expect(results.dataset.sentences).toEqual(ds.sentences);
     close(results.logit_diff.clean_per_prompt, direct, 1e-4);
     close(results.dla_heads, ioiHeadDla(model, cache, ds).perHead.toArray(), 1e-5);
@@ -163,7 +163,7 @@ describe("tlens command line", () => {
     // index.html is ~5 MB: with a 2 MB file-size limit its write fails after the first 2 MB
     const failed = tlens(["ioi", "--n", "6", "--seed", "2", "--no-path-patching", "--out", out], { fileSizeLimitKb: 2048 });
     expect(failed.status).toBe(1);
-    files.forEach((f, i) => expect(readFileSync(join(out, f)).equals(old[i]), `${f} unchanged`).toBe(true));
+    files.forEach((f, i) => expect(readFileSync(join(out, f)).equals(old[i]!), `${f} unchanged`).toBe(true));
     expect(readdirSync(out).sort()).toEqual([...files].sort()); // no staged file left behind
     expect(failed.stderr).toMatch(/\ntlens ioi: cannot write .*index\.html: .*EFBIG.*; the files already there are unchanged\n$/);
     expect(failed.stderr).not.toMatch(/\n\s+at /);

@@ -47,8 +47,8 @@ describe("tlens sae --model toy-ioi (shipped SAE)", () => {
       expect(f.density).toBeCloseTo(fa.density, 9);
       expect(json.log10Density[f.feature]).toBeCloseTo(Math.log10(fa.density), 9);
       if (max > 0) {
-        expect(f.top[0].activation).toBeCloseTo(max, 5);
-        expect(f.top[0].text).toEqual(f.top[0].tokens.map((t) => model.tokenizer!.idToString(t)));
+        expect(f.top[0]!.activation).toBeCloseTo(max, 5);
+        expect(f.top[0]!.text).toEqual(f.top[0]!.tokens.map((t) => model.tokenizer!.idToString(t)));
         expect(f.quantiles.reduce((n, g) => n + g.count, 0)).toBe(fa.acts.filter((v) => v > 0).length);
       }
       expect(f.logits!.top.length).toBe(10);
@@ -60,7 +60,7 @@ describe("tlens sae --model toy-ioi (shipped SAE)", () => {
     await withOfflineReport(out, async ({ page, url, errors, requests, states }) => {
       expect(states.length).toBe(3); // the density histogram and one activation histogram per feature
       expect(states.every((s) => s === "1")).toBe(true);
-      const top = json.features[0].top;
+      const top = json.features[0]!.top;
       expect(await page.$$eval('[data-testid="top-25"] .sae-example', (els) => els.length)).toBe(top.length);
       expect(await page.$$eval('[data-testid="top-25"] .sae-focus', (els) => els.length)).toBe(top.length);
       expect(await page.locator("#feature-115").count()).toBe(1);

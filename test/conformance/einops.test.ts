@@ -12,27 +12,27 @@ function same(ctx: string, inputs: Tensor[], f: (...xs: Tensor[]) => Tensor, ref
 
 /** einsum by brute force over every assignment of the letters (compact torch notation, no "..."). */
 function naiveEinsum(pattern: string, ops: Tensor[]): { shape: number[]; data: number[] } {
-  const [lhs, rhs] = pattern.split("->");
+  const [lhs, rhs] = pattern.split("->") as [string, string];
   const terms = lhs.split(",").map((s) => s.trim());
   const size = new Map<string, number>();
-  terms.forEach((t, i) => [...t].forEach((c, d) => size.set(c, ops[i].shape[d])));
+  terms.forEach((t, i) => [...t].forEach((c, d) => size.set(c, ops[i]!.shape[d]!)));
   const out = [...rhs.trim()];
   const letters = [...size.keys()];
   const vals = ops.map((t) => values(t));
-  const strides = ops.map((t) => { const s: number[] = []; let acc = 1; for (let d = t.ndim - 1; d >= 0; d--) { s[d] = acc; acc *= t.shape[d]; } return s; });
+  const strides = ops.map((t) => { const s: number[] = []; let acc = 1; for (let d = t.ndim - 1; d >= 0; d--) { s[d] = acc; acc *= t.shape[d]!; } return s; });
   const shape = out.map((c) => size.get(c)!);
   const res = new Array<number>(shape.reduce((a, b) => a * b, 1)).fill(0);
   const assign = new Map<string, number>();
   const rec = (li: number): void => {
     if (li === letters.length) {
       let p = 1;
-      terms.forEach((t, i) => { let off = 0; [...t].forEach((c, d) => { off += assign.get(c)! * strides[i][d]; }); p *= vals[i][off]; });
+      terms.forEach((t, i) => { let off = 0; [...t].forEach((c, d) => { off += assign.get(c)! * strides[i]![d]!; }); p *= vals[i]![off]!; });
       let o = 0;
       out.forEach((c) => { o = o * size.get(c)! + assign.get(c)!; });
-      res[o] += p;
+      res[o]! += p;
       return;
     }
-    for (let v = 0; v < size.get(letters[li])!; v++) { assign.set(letters[li], v); rec(li + 1); }
+    for (let v = 0; v < size.get(letters[li]!)!; v++) { assign.set(letters[li]!, v); rec(li + 1); }
   };
   rec(0);
   return { shape, data: res };

@@ -134,7 +134,7 @@ function fixOperand(spec: BinarySpec, b: Tensor): void {
   const d = b.storage.data;
   for (let i = 0; i < d.length; i++) {
     if (spec.nonzeroB && d[i] === 0) d[i] = b.dtype === "bool" ? 1 : 3;
-    if (spec.intNonNegB) d[i] = Math.abs(d[i]) % 4;
+    if (spec.intNonNegB) d[i] = Math.abs(d[i]!) % 4;
   }
 }
 
@@ -189,7 +189,7 @@ describe("binary ops: native vs js", () => {
       // three of the layouts per op, rotating, so that every layout meets several ops
       cases(`binary large ${spec.op}`, 3, (g, j) => {
         const i = (k * 3 + j) % shapes.length;
-        const [sa, sb] = shapes[i];
+        const [sa, sb] = shapes[i]!;
         const layoutA = i === 2 ? "mixed" : i === 7 ? "permuted" : "contiguous";
         const layoutB = i === 2 || i === 7 ? "permuted" : "contiguous";
         const a = randTensor(g, sa, "float32", { layout: layoutA, kind: spec.op === "pow" ? "positive" : "normal" });
@@ -204,7 +204,7 @@ describe("binary ops: native vs js", () => {
       [[0], [1]], [[0, 3], [3]], [[2, 0, 3], [1, 1, 3]], [[1], [0]], [[], [0, 2]], [[], []], [[1, 1], [1]], [[5, 1], [1, 4]],
     ];
     cases("binary edge shapes", shapes.length, (g, i) => {
-      const [sa, sb] = shapes[i];
+      const [sa, sb] = shapes[i]!;
       const a = randTensor(g, sa, "float32");
       const b = randTensor(g, sb, "float32");
       cmpOp(`add(${desc(a, b)})`, [a, b], (a, b) => a.add(b), EXACT);
@@ -247,7 +247,7 @@ describe("where, clamp, to(dtype): native vs js", () => {
     const dtypes: DType[] = ["float32", "float64", "int32", "bool"];
     cases("to", 48, (g, i) => {
       const from = dtypes[i % 4];
-      const to = dtypes[Math.floor(i / 4) % 4];
+      const to = dtypes[Math.floor(i / 4) % 4]!;
       // floats in (-1e6, 1e6) with fractional parts: conversion to int32 is defined
       const x = randTensor(g, randShape(g), from, { kind: pick(g, ["wide", "halves", "normal"] as const) });
       cmpOp(`to(${desc(x)}, ${to})`, [x], (x) => x.to(to), EXACT);

@@ -51,19 +51,19 @@ function randView(g: Generator, shape: number[], opts: { allowZero?: boolean } =
   const order = [...shape.keys()];
   for (let i = order.length - 1; i > 0; i--) {
     const j = g.int(0, i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
+    [order[i], order[j]] = [order[j]!, order[i]!];
   }
   const strides = new Array<number>(shape.length).fill(0);
   let span = 1;
   let offset = g.int(0, 3);
   for (let k = order.length - 1; k >= 0; k--) {
-    const d = order[k];
-    if (opts.allowZero !== false && shape[d] > 1 && g.uniform() < 0.15) { strides[d] = 0; continue; }
+    const d = order[k]!;
+    if (opts.allowZero !== false && shape[d]! > 1 && g.uniform() < 0.15) { strides[d] = 0; continue; }
     const step = span * (g.uniform() < 0.3 ? g.int(2, 4) : 1);
     const neg = g.uniform() < 0.25;
     strides[d] = neg ? -step : step;
-    if (neg) offset += step * (shape[d] - 1);
-    span = step * shape[d] + (g.uniform() < 0.3 ? 1 : 0);
+    if (neg) offset += step * (shape[d]! - 1);
+    span = step * shape[d]! + (g.uniform() < 0.3 ? 1 : 0);
   }
   const data = floats(g, offset + span + g.int(0, 3));
   return { data, offset, shape, strides };
@@ -102,7 +102,7 @@ for (const isa of ISAS) {
       withIsa(isa, () => {
         for (const [op, tol] of UNARY) {
           cases(`k unary ${op} ${isa}`, SIZES.length, (g, i) => {
-            const n = SIZES[i];
+            const n = SIZES[i]!;
             const x = floats(g, n + 3, pick(g, ["normal", "special", "wide"] as const));
             const v: View = { data: x, offset: 3, shape: [n], strides: [1] };
             both(`${op} n=${n}`, () => new Float32Array(n), (b, out) => b.unary(op, v, out), tol);
@@ -139,7 +139,7 @@ for (const isa of ISAS) {
           const big = i % 10 === 0;
           const shape = big ? pick(g, [[3, 70000], [70000, 3], [2, 300, 300], [140000]]) : Array.from({ length: rank }, () => g.int(1, rank > 2 ? 12 : 90));
           const x = randView(g, shape);
-          if (g.uniform() < 0.3) for (let k = 0; k < x.data.length; k++) x.data[k] = Math.round(x.data[k]); // ties
+          if (g.uniform() < 0.3) for (let k = 0; k < x.data.length; k++) x.data[k] = Math.round(x.data[k]!); // ties
           const nRed = g.int(0, shape.length + 1);
           const op = pick(g, ops);
           const outN = numel(shape.slice(0, shape.length - nRed));
@@ -175,7 +175,7 @@ for (const isa of ISAS) {
           const x = floats(g, rows * d, "wide");
           if (g.uniform() < 0.2) for (let k = 0; k < d; k++) x[k] = 3; // a constant row: variance 0
           const shift = g.uniform() < 0.3 ? 1000 : 0; // large mean: cancellation in the variance
-          for (let k = 0; k < x.length; k++) x[k] += shift;
+          for (let k = 0; k < x.length; k++) x[k]! += shift;
           const w = g.uniform() < 0.6 ? floats(g, d) : null;
           const bb = g.uniform() < 0.6 ? floats(g, d) : null;
           const eps = pick(g, [1e-5, 1e-6, 1e-12]);
@@ -258,7 +258,7 @@ describe("kernel references", () => {
     const ref: number[] = [];
     for (let bi = 0; bi < batch; bi++) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
       let s = 0;
-      for (let p = 0; p < k; p++) s += a[aOffsets[bi] - i * k + p] * bdat[4 + p * n + j];
+      for (let p = 0; p < k; p++) s += a[aOffsets[bi]! - i * k + p]! * bdat[4 + p * n + j]!;
       ref.push(s);
     }
     assertValues(want, ref, { rtol: 1e-6, atol: 1e-6 }, "gemm js vs loops");
@@ -266,7 +266,7 @@ describe("kernel references", () => {
     const key = {};
     assertValues(run(native, key, 0), want, { rtol: 1e-5, atol: 1e-6 }, "gemm native (packs B)");
     assertValues(run(native, key, 0), want, { rtol: 1e-5, atol: 1e-6 }, "gemm native (cached B)");
-    bdat[4 + n + 2] += 10; // in-place write ...
+    bdat[4 + n + 2]! += 10; // in-place write ...
     const want2 = run(js, undefined, 0);
     assertValues(run(native, key, 1), want2, { rtol: 1e-5, atol: 1e-6 }, "gemm native after the write (version 1)");
   });

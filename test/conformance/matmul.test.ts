@@ -85,11 +85,11 @@ describe("matmul: native vs js", () => {
       [[300, 17], [17, 3], true, true],
     ];
     cases("matmul large", shapes.length, (g, i) => {
-      const [sa, sb, ta, tb] = shapes[i];
-      const mk = (s: number[], t: boolean): Tensor => (t ? randTensor(g, [...s.slice(0, -2), s[s.length - 1], s[s.length - 2]], "float32", { layout: "contiguous" }).mT : randTensor(g, s, "float32", { layout: "contiguous" }));
+      const [sa, sb, ta, tb] = shapes[i]!;
+      const mk = (s: number[], t: boolean): Tensor => (t ? randTensor(g, [...s.slice(0, -2), s[s.length - 1]!, s[s.length - 2]!], "float32", { layout: "contiguous" }).mT : randTensor(g, s, "float32", { layout: "contiguous" }));
       const a = mk(sa, ta);
       const b = mk(sb, tb);
-      const k = sa[sa.length - 1];
+      const k = sa[sa.length - 1]!;
       cmpOp(`matmul(large ${desc(a, b)})`, [a, b], (a, b) => a.matmul(b), mmTol(a, b, k));
     });
   });
@@ -108,13 +108,13 @@ describe("matmul: native vs js", () => {
 
 describe("matmul: packed-weight cache (Storage.reusable)", () => {
   function check(label: string, x: Tensor, w: Tensor): void {
-    const k = w.shape[w.ndim - 2];
+    const k = w.shape[w.ndim - 2]!;
     cmpOp(label, [x, w], (a, b) => matmul(a, b), mmTol(x, w, k));
   }
 
   it("multiply twice, update the weight in place with set, multiply again: the result reflects the new weight", () => {
     cases("packed cache set", 6, (g, i) => {
-      const [k, n] = [[64, 48], [300, 70], [17, 33], [768, 64], [5, 3], [40, 400]][i];
+      const [k, n] = [[64, 48], [300, 70], [17, 33], [768, 64], [5, 3], [40, 400]][i]! as [number, number];
       const w = randTensor(g, [k, n], "float32", { layout: "contiguous" });
       w.storage.reusable = true;
       const x = randTensor(g, [2, 9, k], "float32", { layout: "contiguous" });

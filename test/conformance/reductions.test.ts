@@ -55,7 +55,7 @@ describe("reductions: native vs js", () => {
     cases("prod", 40, (g) => {
       const dtype = pick(g, ["float32", "float32", "float64", "int32", "bool"] as const);
       const x = randTensor(g, randShape(g, { maxSize: 4, maxRank: 3 }), dtype, { kind: pick(g, ["normal", "int-valued"] as const) });
-      if (dtype === "int32") for (let i = 0; i < x.storage.data.length; i++) x.storage.data[i] = (x.storage.data[i] % 3);
+      if (dtype === "int32") for (let i = 0; i < x.storage.data.length; i++) x.storage.data[i] = (x.storage.data[i]! % 3);
       const dims = randDims(g, x.ndim);
       const keep = g.uniform() < 0.5;
       cmpOp(`prod(${desc(x)}, dims ${JSON.stringify(dims)}, keepdim ${keep})`, [x], (x) => x.prod(dims, keep), { rtol: 1e-5 });
@@ -144,7 +144,7 @@ describe("reductions: native vs js", () => {
   it("large inputs (≥ 100K elements): inner, outer (column) and middle reductions, strided", () => {
     cases("reduce large", 6, (g, i) => {
       const x = randTensor(g, [64, 40, 50], "float32", { layout: i < 3 ? "contiguous" : "mixed", kind: "normal" });
-      const dims = [[2], [0], [1], [0, 2], [1, 2], [0, 1]][i];
+      const dims = [[2], [0], [1], [0, 2], [1, 2], [0, 1]][i]!;
       for (const keep of [false, true]) {
         cmpOp(`sum(large ${desc(x)}, ${dims})`, [x], (x) => x.sum(dims, keep), sumTol(x, dims, keep));
         cmpOp(`amax(large ${desc(x)}, ${dims})`, [x], (x) => x.amax(dims, keep), EXACT);

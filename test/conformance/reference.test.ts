@@ -55,7 +55,7 @@ describe("reference values: elementwise", () => {
     };
     onEach((be) => {
       for (const [op, w] of Object.entries(want)) {
-        const t = (rep(x) as unknown as Record<string, () => Tensor>)[op]();
+        const t = (rep(x) as unknown as Record<string, () => Tensor>)[op]!();
         expectT(t, "float32", [64, 6], Array.from({ length: 64 }, () => w).flat(), T32, `${op} on ${be}`);
       }
       const p = [4, 0.25, 1, 100];
@@ -354,7 +354,7 @@ describe("reference values: matmul, sorting, gather/scatter, joins, indexing", (
       expectT(cat([i32([1]), f32([0.5])]), "float32", [2], [1, 0.5], undefined, `cat promotes on ${be}`);
       expectT(stack([f32([1, 2]), f32([3, 4])], 1), "float32", [2, 2], [1, 3, 2, 4], undefined, `stack dim 1 on ${be}`);
       const parts = arange(0, 7).split([2, 5]);
-      expectT(parts[1], "int32", [5], [2, 3, 4, 5, 6], undefined, `split on ${be}`);
+      expectT(parts[1]!, "int32", [5], [2, 3, 4, 5, 6], undefined, `split on ${be}`);
       expect(arange(0, 7).chunk(3).map((p) => p.shape[0])).toEqual([3, 3, 1]);
       expect(arange(0, 7).split(3).map((p) => p.shape[0])).toEqual([3, 3, 1]);
       const m = arange(0, 12).reshape(3, 4);
@@ -432,13 +432,13 @@ describe("reference: random cases against plain-JS formulas", () => {
       const f = Math.fround;
       onEach((be) => {
         const chk = (t: Tensor, want: number[], ctx: string, tol: Tol = { exact: true }): void => assertValues(values(t), want.map(f), tol, `${ctx} on ${be}`);
-        chk(x.add(y), xs.map((v, i) => v + ys[i]), "add");
-        chk(x.mul(y), xs.map((v, i) => v * ys[i]), "mul");
-        chk(x.div(y), xs.map((v, i) => v / ys[i]), "div");
+        chk(x.add(y), xs.map((v, i) => v + ys[i]!), "add");
+        chk(x.mul(y), xs.map((v, i) => v * ys[i]!), "mul");
+        chk(x.div(y), xs.map((v, i) => v / ys[i]!), "div");
         chk(x.exp(), xs.map(Math.exp), "exp", { rtol: 1e-6 });
         chk(x.tanh(), xs.map(Math.tanh), "tanh", { rtol: 1e-6, atol: 1e-7 });
         chk(x.abs().sqrt(), xs.map((v) => Math.sqrt(Math.abs(v))), "sqrt");
-        chk(x.maximum(y), xs.map((v, i) => Math.max(v, ys[i])), "maximum");
+        chk(x.maximum(y), xs.map((v, i) => Math.max(v, ys[i]!)), "maximum");
         chk(x.neg(), xs.map((v) => -v), "neg");
       });
     });
@@ -449,7 +449,7 @@ describe("reference: random cases against plain-JS formulas", () => {
       const x = randTensor(g, randShape(g, { minRank: 1, allowZero: false }), "float32", { kind: pick(g, ["normal", "int-valued"] as const) });
       const d = g.int(0, x.ndim);
       const moved = x.movedim(d, -1);
-      const n = x.shape[d];
+      const n = x.shape[d]!;
       const rows = Array.from(values(moved));
       const sums: number[] = [];
       const maxs: number[] = [];

@@ -17,7 +17,7 @@ const DTYPES: DType[] = ["float32", "float32", "float64", "int32", "bool"];
 function shuffle<T>(g: Generator, xs: T[]): T[] {
   for (let i = xs.length - 1; i > 0; i--) {
     const j = g.int(0, i + 1);
-    [xs[i], xs[j]] = [xs[j], xs[i]];
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
   }
   return xs;
 }
@@ -58,7 +58,7 @@ describe("views and layout ops: native vs js", () => {
       cmpOp(`unsqueeze(${s}, ${d})`, [x], (x) => x.unsqueeze(d).contiguous());
       cmpOp(`squeeze(${s})`, [x], (x) => x.squeeze());
       cmpOp(`expand(${s})`, [x], (x) => x.unsqueeze(0).expand(3, ...x.shape.map((sz) => (sz === 1 ? 2 : -1))).contiguous());
-      const size = x.shape[(d + r) % r];
+      const size = x.shape[(d + r) % r]!;
       const start = g.int(0, size + 1);
       const len = g.int(0, size - start + 1);
       cmpOp(`narrow(${s}, ${d}, ${start}, ${len})`, [x], (x) => x.narrow(d, start, len).contiguous());
@@ -120,7 +120,7 @@ describe("joins: native vs js", () => {
     cases("split", 40, (g) => {
       const x = randTensor(g, randShape(g, { minRank: 1 }), pick(g, DTYPES));
       const d = g.int(-x.ndim, x.ndim);
-      const size = x.shape[(d + x.ndim) % x.ndim];
+      const size = x.shape[(d + x.ndim) % x.ndim]!;
       const sizes: number[] = [];
       for (let left = size; left > 0; ) { const s = g.int(1, left + 1); sizes.push(s); left -= s; }
       if (g.uniform() < 0.3) sizes.splice(g.int(0, sizes.length + 1), 0, 0);
@@ -141,7 +141,7 @@ describe("sorting: native vs js (ties stable, NaN largest)", () => {
       const x = randTensor(g, randShape(g, { minRank: 1 }), pick(g, ["float32", "float32", "float64", "int32", "bool"] as const), { kind: pick(g, ["int-valued", "normal", "special"] as const) });
       const d = g.int(-x.ndim, x.ndim);
       const desc_ = g.uniform() < 0.5;
-      const size = x.shape[(d + x.ndim) % x.ndim];
+      const size = x.shape[(d + x.ndim) % x.ndim]!;
       const k = g.int(0, size + 1);
       const s = desc(x);
       cmpOp(`sort(${s}, ${d}, ${desc_})`, [x], (x) => x.sort(d, desc_));
@@ -162,7 +162,7 @@ describe("sorting: native vs js (ties stable, NaN largest)", () => {
 describe("gather / scatter: native vs js", () => {
   function randIndex(g: Generator, x: Tensor, d: number): Tensor {
     const shape = x.shape.map((s, k) => (k === d ? g.int(0, 5) : g.int(Math.min(1, s), s + 1)));
-    const size = x.shape[d];
+    const size = x.shape[d]!;
     const idx = Tensor.empty(shape, "int32");
     for (let i = 0; i < idx.storage.data.length; i++) idx.storage.data[i] = size === 0 ? 0 : g.int(0, size);
     return g.uniform() < 0.3 ? idx.to("int32") : idx;
@@ -203,7 +203,7 @@ function randIndexList(g: Generator, shape: readonly number[], allowAdvanced: bo
   let ellipsis = false;
   const useDims = g.int(0, shape.length + 1);
   while (dim < useDims) {
-    const s = shape[dim];
+    const s = shape[dim]!;
     const r = g.uniform();
     if (r < 0.08) { idx.push(null); continue; }
     if (r < 0.14 && !ellipsis) {
@@ -258,7 +258,7 @@ describe("indexing get / set: native vs js", () => {
       const tensors = idx.filter((i): i is Tensor => i instanceof Tensor);
       cmpOp(`get(${desc(x)}, ${fmtIndex(idx)})`, [x, ...tensors], (x, ...ts) => {
         let k = 0;
-        return x.get(...idx.map((i) => (i instanceof Tensor ? ts[k++] : i)));
+        return x.get(...idx.map((i) => (i instanceof Tensor ? ts[k++]! : i)));
       });
     });
   });
@@ -292,10 +292,10 @@ describe("indexing get / set: native vs js", () => {
     cases("set large", 4, (g, i) => {
       const base = randTensor(g, [200, 700], "float32", { layout: "contiguous" });
       const idx: Index[][] = [[":", "::2"], ["::-1", "1:-1"], ["...", "3:600:3"], [":", ":"]];
-      const v = i === 3 ? randTensor(g, [700, 200], "float32", { layout: "contiguous" }).mT : randTensor(g, base.get(...idx[i]).shape, "float32", { layout: "mixed" });
-      cmp(`set(large ${desc(base)}, ${fmtIndex(idx[i])}, ${desc(v)})`, () => {
+      const v = i === 3 ? randTensor(g, [700, 200], "float32", { layout: "contiguous" }).mT : randTensor(g, base.get(...idx[i]!).shape, "float32", { layout: "mixed" });
+      cmp(`set(large ${desc(base)}, ${fmtIndex(idx[i]!)}, ${desc(v)})`, () => {
         const t = sameLayoutCopy(base);
-        t.set(idx[i], v);
+        t.set(idx[i]!, v);
         return storageOf(t);
       });
       cmpOp(`copy large transposed (${desc(base)})`, [base], (b) => b.mT.contiguous());

@@ -66,7 +66,7 @@ export function rng(name: string, i = 0): Generator {
 }
 
 export function pick<T>(g: Generator, xs: readonly T[]): T {
-  return xs[g.int(0, xs.length)];
+  return xs[g.int(0, xs.length)]!;
 }
 
 /** A random shape: rank in [minRank, maxRank], sizes mostly 1..7 with some 0s and 1s. */
@@ -146,26 +146,26 @@ export function randTensor(g: Generator, shape: readonly number[], dtype: DType 
     return 1;
   });
   const starts = shape.map(() => (layout === "offset" || all ? g.int(0, 3) : 0));
-  const stored = shape.map((s, d) => (expandDim[d] ? 1 : s === 0 ? 1 + starts[d] : (s - 1) * Math.abs(steps[d]) + 1 + starts[d] + g.int(0, 2)));
+  const stored = shape.map((s, d) => (expandDim[d] ? 1 : s === 0 ? 1 + starts[d]! : (s - 1) * Math.abs(steps[d]!) + 1 + starts[d]! + g.int(0, 2)));
   // storage dim order
   const perm = [...shape.keys()];
   if (layout === "permuted" || all || layout === "stepped") {
     for (let i = perm.length - 1; i > 0; i--) {
       const j = g.int(0, i + 1);
-      [perm[i], perm[j]] = [perm[j], perm[i]];
+      [perm[i], perm[j]] = [perm[j]!, perm[i]!];
     }
     if (layout === "permuted" && rank > 1 && perm.every((p, i) => p === i)) perm.reverse();
   }
-  const base = randData(g, perm.map((p) => stored[p]), dtype, kind);
+  const base = randData(g, perm.map((p) => stored[p]!), dtype, kind);
   const inv = new Array<number>(rank);
   perm.forEach((p, i) => { inv[p] = i; });
   const unpermuted = base.permute(inv);
   const slices = shape.map((s, d) => {
     if (expandDim[d]) return "0:1";
-    const st = steps[d];
+    const st = steps[d]!;
     if (s === 0) return `${starts[d]}:${starts[d]}`;
-    if (st > 0) return `${starts[d]}:${starts[d] + (s - 1) * st + 1}:${st}`;
-    const first = starts[d] + (s - 1) * -st; // walk backwards from here
+    if (st > 0) return `${starts[d]}:${starts[d]! + (s - 1) * st + 1}:${st}`;
+    const first = starts[d]! + (s - 1) * -st; // walk backwards from here
     const stop = first + (s - 1) * st - 1; // exclusive; may be -1, which would mean "from the end"
     return stop < 0 ? `${first}::${st}` : `${first}:${stop}:${st}`;
   });
@@ -186,7 +186,7 @@ export function values(t: Tensor): Float64Array {
   let contiguous = true;
   for (let d = t.ndim - 1, expected = 1; d >= 0; d--) {
     if (t.shape[d] !== 1 && t.strides[d] !== expected) { contiguous = false; break; }
-    expected *= t.shape[d];
+    expected *= t.shape[d]!;
   }
   if (contiguous) {
     out.set(t.storage.data.subarray(t.offset, t.offset + n));
@@ -197,12 +197,12 @@ export function values(t: Tensor): Float64Array {
   const data = t.storage.data;
   let off = t.offset;
   for (let i = 0; i < n; i++) {
-    out[i] = data[off];
+    out[i] = data[off]!;
     for (let d = rank - 1; d >= 0; d--) {
-      idx[d]++;
-      off += t.strides[d];
-      if (idx[d] < t.shape[d]) break;
-      off -= t.strides[d] * t.shape[d];
+      idx[d]!++;
+      off += t.strides[d]!;
+      if (idx[d]! < t.shape[d]!) break;
+      off -= t.strides[d]! * t.shape[d]!;
       idx[d] = 0;
     }
   }
@@ -235,8 +235,8 @@ export function describe_(t: Tensor): string {
 function coords(i: number, shape: readonly number[]): string {
   const c: number[] = [];
   for (let d = shape.length - 1; d >= 0; d--) {
-    c.unshift(shape[d] === 0 ? 0 : i % shape[d]);
-    i = shape[d] === 0 ? 0 : Math.floor(i / shape[d]);
+    c.unshift(shape[d] === 0 ? 0 : i % shape[d]!);
+    i = shape[d] === 0 ? 0 : Math.floor(i / shape[d]!);
   }
   return `[${c.join(", ")}]`;
 }
@@ -256,14 +256,14 @@ export function assertValues(a: ArrayLike<number>, b: ArrayLike<number>, tol: To
   let count = 0;
   let worst = 0;
   for (let i = 0; i < a.length; i++) {
-    const x = a[i];
-    const y = b[i];
+    const x = a[i]!;
+    const y = b[i]!;
     let ok: boolean;
     if (Number.isNaN(x) || Number.isNaN(y)) ok = Number.isNaN(x) && Number.isNaN(y);
     else if (x === y) ok = !tol.signedZero || Object.is(x, y);
     else if (tol.exact || !Number.isFinite(x) || !Number.isFinite(y)) ok = false;
     else {
-      const allowed = (tol.atol ?? 0) + (tol.rtol ?? 0) * Math.max(Math.abs(x), Math.abs(y)) + (tol.scale ? (tol.scaleTol ?? 0) * tol.scale[i] : 0);
+      const allowed = (tol.atol ?? 0) + (tol.rtol ?? 0) * Math.max(Math.abs(x), Math.abs(y)) + (tol.scale ? (tol.scaleTol ?? 0) * tol.scale[i]! : 0);
       const err = Math.abs(x - y);
       ok = err <= allowed;
       if (!ok) worst = Math.max(worst, allowed > 0 ? err / allowed : Infinity);
@@ -292,7 +292,7 @@ function flattenResult(r: Result, path: string, out: [string, Tensor | number | 
   else if (Array.isArray(r)) {
     out.push([`${path}.length`, r.length]);
     r.forEach((x, i) => flattenResult(x, `${path}[${i}]`, out));
-  } else for (const k of Object.keys(r).sort()) flattenResult(r[k], `${path}.${k}`, out);
+  } else for (const k of Object.keys(r).sort()) flattenResult(r[k]!, `${path}.${k}`, out);
 }
 
 /** Asserts two outcomes agree: equal results (floats within `tol`; ints, bools, indices exact) or equal errors. */
@@ -310,10 +310,10 @@ export function compareOutcomes(got: Outcome<Result>, want: Outcome<Result>, tol
   const b: [string, Tensor | number | boolean][] = [];
   flattenResult(got.value, "", a);
   flattenResult(want.value, "", b);
-  if (a.length !== b.length || a.some(([p], i) => p !== b[i][0])) throw new Error(`${ctx}: result structure differs: ${a.map((x) => x[0])} vs ${b.map((x) => x[0])}`);
+  if (a.length !== b.length || a.some(([p], i) => p !== b[i]![0])) throw new Error(`${ctx}: result structure differs: ${a.map((x) => x[0])} vs ${b.map((x) => x[0])}`);
   for (let i = 0; i < a.length; i++) {
-    const [path, x] = a[i];
-    const y = b[i][1];
+    const [path, x] = a[i]!;
+    const y = b[i]![1];
     const where = `${ctx}${path ? ` ${path}` : ""} (${gotName} vs ${wantName})`;
     if (x instanceof Tensor && y instanceof Tensor) {
       const isFloat = y.dtype === "float32" || y.dtype === "float64";
@@ -357,7 +357,7 @@ export function fresh(t: Tensor): Tensor {
 export function cmpOp<T extends Result>(ctx: string, inputs: Tensor[], f: (...xs: Tensor[]) => T, tol: Tol = EXACT): Outcome<T> {
   const before = inputs.map((x) => values(x).slice());
   const js = cmp(ctx, () => f(...inputs), tol);
-  inputs.forEach((x, i) => assertValues(values(x), before[i], EXACT, `${ctx}: input ${i} was modified by the op`, x.shape));
+  inputs.forEach((x, i) => assertValues(values(x), before[i]!, EXACT, `${ctx}: input ${i} was modified by the op`, x.shape));
   const copies = inputs.map(fresh);
   const ref = outcome(() => on("js", () => f(...copies)));
   compareOutcomes(js, ref, tol, ctx, "views", "contiguous copies");
@@ -392,7 +392,7 @@ export function cases(name: string, n: number, body: (g: Generator, i: number) =
       count++;
       const msg = (e as Error).message;
       if (count <= 3) failures.push(`case ${i}: ${msg}`);
-      else if (count <= 12) failures.push(`case ${i}: ${msg.split("\n")[0].slice(0, 240)}`);
+      else if (count <= 12) failures.push(`case ${i}: ${msg.split("\n")[0]!.slice(0, 240)}`);
     }
   }
   if (count) throw new Error(`${name}: ${count} of ${n} cases failed\n${failures.join("\n")}`);

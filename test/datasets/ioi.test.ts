@@ -28,7 +28,7 @@ interface Golden {
 }
 
 function rowsOf(ds: IOIDataset): number[][] {
-  const [n, l] = ds.toks.shape;
+  const [n, l] = ds.toks.shape as [number, number];
   const d = Array.from(ds.toks.dataSync());
   return Array.from({ length: n }, (_, i) => d.slice(i * l, (i + 1) * l));
 }
@@ -43,7 +43,7 @@ function expectMatches(ds: IOIDataset, g: Golden): void {
   expect(Object.keys(ds.wordIdx)).toEqual(Object.keys(g.word_idx));
   for (const k of Object.keys(g.word_idx)) expect(ds.wordIdx[k], k).toEqual(g.word_idx[k]);
   expect(ds.toks.dtype).toBe("int32");
-  expect(ds.toks.shape).toEqual([g.toks.length, g.toks[0].length]);
+  expect(ds.toks.shape).toEqual([g.toks.length, g.toks[0]!.length]);
   expect(rowsOf(ds)).toEqual(g.toks);
   expect(ds.maxLen).toBe(g.max_len);
   expect(ds.ioTokenIDs).toEqual(g.io_tokenIDs);
@@ -118,13 +118,13 @@ describe.each(BASES)("ARENA XYZ flip of %s (NOT_PORTABLE: the hash-independent p
       for (const k of ["[PLACE]", "[OBJECT]", "TEMPLATE_IDX"]) expect(ours[k]).toEqual(gp[k]);
       const a = (gp.text as string).split(" ");
       const b = (ours.text as string).split(" ");
-      const c = clean.sentences[i].split(" ");
+      const c = clean.sentences[i]!.split(" ");
       expect(b.length).toBe(a.length);
       const namePos = c.flatMap((w, j) => (names.has(w) ? [j] : [])).slice(0, 3);
       b.forEach((w, j) => {
         if (namePos.includes(j)) {
-          expect(names.has(w) && names.has(a[j])).toBe(true);
-          expect([c[namePos[0]], c[namePos[1]], c[namePos[2]]]).not.toContain(w);
+          expect(names.has(w) && names.has(a[j]!)).toBe(true);
+          expect([c[namePos[0]!], c[namePos[1]!], c[namePos[2]!]]).not.toContain(w);
         } else expect(w).toBe(a[j]);
       });
     });
@@ -140,16 +140,16 @@ describe("spec spot values", () => {
       "When Alan and Alex got a drink at the store, Alex decided to give it to",
       "Then, Jessica and Crystal had a long argument, and afterwards Jessica said to",
     ]);
-    expect(ds.wordIdx.IO.slice(0, 4)).toEqual([1, 3, 1, 4]);
-    expect(ds.wordIdx.S1.slice(0, 4)).toEqual([3, 1, 3, 2]);
-    expect(ds.wordIdx.S2.slice(0, 4)).toEqual([11, 11, 11, 12]);
-    expect(ds.wordIdx.end.slice(0, 4)).toEqual([16, 16, 16, 14]);
-    expect(ds.wordIdx.punct.slice(0, 4)).toEqual([10, 10, 10, 9]);
+    expect(ds.wordIdx.IO!.slice(0, 4)).toEqual([1, 3, 1, 4]);
+    expect(ds.wordIdx.S1!.slice(0, 4)).toEqual([3, 1, 3, 2]);
+    expect(ds.wordIdx.S2!.slice(0, 4)).toEqual([11, 11, 11, 12]);
+    expect(ds.wordIdx.end!.slice(0, 4)).toEqual([16, 16, 16, 14]);
+    expect(ds.wordIdx.punct!.slice(0, 4)).toEqual([10, 10, 10, 9]);
     expect(ds.maxLen).toBe(21);
     expect(ds.groups.length).toBe(14);
     expect(ds.groups[0]).toEqual([0, 2, 6, 25, 37, 41, 81, 88]);
-    expect(ds.tokenizedPrompts[0].split("|").slice(0, 3)).toEqual(["When", " Victoria", " and"]);
-    expect(ds.tokenizedPrompts[0].endsWith("|<|endoftext|>")).toBe(true);
+    expect(ds.tokenizedPrompts[0]!.split("|").slice(0, 3)).toEqual(["When", " Victoria", " and"]);
+    expect(ds.tokenizedPrompts[0]!.endsWith("|<|endoftext|>")).toBe(true);
     expect(ds.length).toBe(100);
     expect(Array.from(ds.wordIdxTensor("end").dataSync().slice(0, 4))).toEqual([16, 16, 16, 14]);
     expect(Array.from(ds.ioTokenIDsTensor.dataSync())).toEqual(ds.ioTokenIDs);
@@ -165,11 +165,11 @@ describe("spec spot values", () => {
     const ds = new IOIDataset({ promptType: "mixed", N: 150, seed: 42, prependBos: true, symmetric: true });
     expect(ds.toks.shape).toEqual([150, 22]);
     expect(ds.maxLen).toBe(21);
-    expect(ds.wordIdx.end.slice(0, 4)).toEqual([19, 19, 18, 18]);
-    expect(ds.wordIdx.punct.slice(0, 4)).toEqual([13, 13, 10, 10]);
+    expect(ds.wordIdx.end!.slice(0, 4)).toEqual([19, 19, 18, 18]);
+    expect(ds.wordIdx.punct!.slice(0, 4)).toEqual([13, 13, 10, 10]);
     // pairs swap IO and S
-    expect(ds.ioiPrompts[1].IO).toBe(ds.ioiPrompts[0].S);
-    expect(ds.ioiPrompts[1].S).toBe(ds.ioiPrompts[0].IO);
+    expect(ds.ioiPrompts[1]!.IO).toBe(ds.ioiPrompts[0]!.S);
+    expect(ds.ioiPrompts[1]!.S).toBe(ds.ioiPrompts[0]!.IO);
   });
 });
 

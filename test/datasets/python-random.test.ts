@@ -35,7 +35,7 @@ const vectors = JSON.parse(readFileSync(G, "utf8")) as { seeds: Record<string, S
 function fromHex(s: string): number {
   const m = /^(-?)0x([01])\.([0-9a-f]*)p([+-]?\d+)$/.exec(s);
   if (!m) throw new Error(`bad hex float ${s}`);
-  const frac = m[3] === "" ? 0 : parseInt(m[3], 16) / 16 ** m[3].length;
+  const frac = m[3] === "" ? 0 : parseInt(m[3]!, 16) / 16 ** m[3]!.length;
   return (m[1] ? -1 : 1) * (Number(m[2]) + frac) * 2 ** Number(m[4]);
 }
 
@@ -141,8 +141,8 @@ describe("PythonRandom details", () => {
     const want: number[] = [];
     for (let i = 0; i < 5; i++) {
       const j = ref.randbelow(20 - i);
-      want.push(pool[j]);
-      pool[j] = pool[20 - i - 1];
+      want.push(pool[j]!);
+      pool[j] = pool[20 - i - 1]!;
     }
     expect(r.sample(range(20), 5)).toEqual(want);
     expect(new PythonRandom(5).sample(range(20), 20).sort((a, b) => a - b)).toEqual(range(20));

@@ -82,15 +82,15 @@ for (const family of FAMILIES) {
         const [logits, cache] = await m.runWithCache(tokens);
         close(`${name}/logits`, logits);
         expect(cache.keys()).toContain("blocks.1.hook_mlp_in");
-        expect(cache.get("blocks.1.hook_k_input").shape[2]).toBe(m.blocks[1].nKvHeads);
+        expect(cache.get("blocks.1.hook_k_input").shape[2]).toBe(m.blocks[1]!.nKvHeads);
       });
 
       it("gives TL's logits when the last positions run on a KV cache of the first ones", async () => {
         const kv = new KeyValueCache(model.cfg.nLayers);
         const split = 13;
         await model.forward(tokens.narrow(1, 0, split), { pastKvCache: kv });
-        const rest = await model.forward(tokens.narrow(1, split, tokens.shape[1] - split), { pastKvCache: kv });
-        const d = maxAbsDiff(rest, out.get(`${name}/logits`)!.narrow(1, split, tokens.shape[1] - split));
+        const rest = await model.forward(tokens.narrow(1, split, tokens.shape[1]! - split), { pastKvCache: kv });
+        const d = maxAbsDiff(rest, out.get(`${name}/logits`)!.narrow(1, split, tokens.shape[1]! - split));
         expect(d, `logits after the cache: ${d}`).toBeLessThanOrEqual(tol(`${name}/logits`));
       });
     });

@@ -1,5 +1,6 @@
 // The lint rules `npm test` runs (eslint.config.js, layers.json) catch what they are for: an import that goes up a
-// layer, an import cycle, an explicit `any`. Each case lints real code on disk with the project's own config.
+// layer, an import cycle, an explicit `any`, a built-in Error in src/. Each case lints real code on disk with the
+// project's own config.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const eslint = new ESLint({ cwd: ROOT });
 const ruleIds = async (code: string, filePath: string): Promise<string[]> =>
-  (await eslint.lintText(code, { filePath: join(ROOT, filePath) }))[0].messages.filter((m) => m.severity === 2).map((m) => m.ruleId ?? "");
+  (await eslint.lintText(code, { filePath: join(ROOT, filePath) }))[0]!.messages.filter((m) => m.severity === 2).map((m) => m.ruleId ?? "");
 
 describe("lint rules", () => {
   it("refuses an import that goes up a layer (tensor importing model), and allows one that goes down", async () => {
@@ -22,6 +23,21 @@ describe("lint rules", () => {
 
   it("refuses an explicit any in library code", async () => {
     expect(await ruleIds("export const f = (x: any): number => x;\n", "src/model/probe.ts")).toEqual(["@typescript-eslint/no-explicit-any"]);
+  });
+
+  it("refuses built-in errors in src/ (new Error, Error(), TypeError, RangeError, a class on Error); a TlensError subclass passes", async () => {
+    const restricted = ["no-restricted-syntax"];
+    expect(await ruleIds(`export const f = (): never => { throw new Error("x"); };\n`, "src/model/probe.ts")).toEqual(restricted);
+    expect(await ruleIds(`export const f = (): never => { throw Error("x"); };\n`, "src/backend/probe.ts")).toEqual(restricted);
+    expect(await ruleIds(`export const e = [new TypeError("x"), new RangeError("y")];\n`, "src/viz/probe.ts")).toEqual([...restricted, ...restricted]);
+    expect(await ruleIds(`export class MyError extends Error {}\n`, "src/loading/probe.ts")).toEqual(restricted);
+    const typed = `import { ShapeError } from "../errors.js";\nexport const f = (): never => { throw new ShapeError("x"); };\n`;
+    expect(await ruleIds(typed, "src/tensor/probe.ts")).toEqual([]);
+    // the lab page cannot import src/errors.ts: its own classes on Error pass there, built-in errors still do not
+    expect(await ruleIds(`export class PageError extends Error {}\n`, "src/lab/app/probe.ts")).toEqual([]);
+    expect(await ruleIds(`export const e = new Error("x");\n`, "src/lab/app/probe.ts")).toEqual(restricted);
+    // tests throw what they like
+    expect(await ruleIds(`export const e = new Error("x");\n`, "test/probe.test.ts")).toEqual([]);
   });
 
   const dir = mkdtempSync(join(tmpdir(), "tlens-lint-"));

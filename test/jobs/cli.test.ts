@@ -43,20 +43,20 @@ describe("tlens sweep", () => {
     const outs = ["inproc", "pool", "queue"].map((n) => join(DIR, `${n}.json`));
     const html = join(DIR, "figures.html");
     const runs = [
-      await tlens(["sweep", SPEC_FILE, "--out", outs[0], "--html", html]),
-      await tlens(["sweep", SPEC_FILE, "--workers", "2", "--out", outs[1]]),
-      await tlens(["sweep", SPEC_FILE, "--queue", redis.url, "--queue-name", "cli", "--out", outs[2]]),
+      await tlens(["sweep", SPEC_FILE, "--out", outs[0]!, "--html", html]),
+      await tlens(["sweep", SPEC_FILE, "--workers", "2", "--out", outs[1]!]),
+      await tlens(["sweep", SPEC_FILE, "--queue", redis.url, "--queue-name", "cli", "--out", outs[2]!]),
     ];
     for (const r of runs) expect(r.status, r.stderr).toBe(0);
-    expect(runs[1].stderr).toMatch(/shards 9\/9 \(/);
+    expect(runs[1]!.stderr).toMatch(/shards 9\/9 \(/);
     const texts = outs.map((f) => readFileSync(f, "utf8"));
     expect(texts[1]).toBe(texts[0]);
     expect(texts[2]).toBe(texts[0]);
-    const result = JSON.parse(texts[0]) as { nPairs: number; grids: Record<string, { axes: string[]; shape: number[]; values: number[] }> };
+    const result = JSON.parse(texts[0]!) as { nPairs: number; grids: Record<string, { axes: string[]; shape: number[]; values: number[] }> };
     expect(result.nPairs).toBe(6);
-    expect(result.grids.resid_pre.shape).toEqual([2, 12]);
-    expect(result.grids.head_out.shape).toEqual([2, 2]);
-    expect(result.grids.head_out_by_pos.axes).toEqual(["layer", "pos", "head"]);
+    expect(result.grids.resid_pre!.shape).toEqual([2, 12]);
+    expect(result.grids.head_out!.shape).toEqual([2, 2]);
+    expect(result.grids.head_out_by_pos!.axes).toEqual(["layer", "pos", "head"]);
     const page = readFileSync(html, "utf8");
     for (const kind of ["resid_pre", "head_out", "head_out_by_pos"]) expect(page).toContain(`${kind} patching: induction metric over 6 pairs`);
   }, 180_000);

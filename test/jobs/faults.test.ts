@@ -42,7 +42,7 @@ describe("queue faults", () => {
       const run = q.run(SPEC);
       const started = await waitForLine(doomed, /shard \S+ started/);
       doomed.kill("SIGKILL");
-      const shard = /shard (\S+) started/.exec(started)![1];
+      const shard = /shard (\S+) started/.exec(started)![1]!;
       const rescuer = await startWorker(redis.url, "kill", FAST_LOCKS);
       procs.push(rescuer);
       const rerun = waitForLine(rescuer, new RegExp(`shard ${shard.replace(/\./g, "\\.")} started`));
@@ -94,7 +94,7 @@ describe("queue faults", () => {
     } finally {
       await q.close();
     }
-    const starts = (logs[0] + logs[1]).match(/shard \S+ started/g) ?? [];
+    const starts = (logs[0]! + logs[1]!).match(/shard \S+ started/g) ?? [];
     expect(starts).toHaveLength(2); // each shard ran once
     expect(logs.join("")).not.toMatch(/Missing lock|Lock mismatch|stalled/);
   }, 120_000);

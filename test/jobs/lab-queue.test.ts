@@ -75,7 +75,7 @@ describe("tlens lab --queue", () => {
     expect(JSON.stringify(merged)).toBe(JSON.stringify(reference));
     expect(JSON.stringify(figures)).toBe(JSON.stringify(sweepFigures(reference)));
     expect(figures).toHaveLength(2);
-    expect(JSON.stringify(figures[0].layout)).toContain("head_out patching: ioi metric over 4 pairs");
+    expect(JSON.stringify(figures[0]!.layout)).toContain("head_out patching: ioi metric over 4 pairs");
   }, 180_000);
 
   it("closing the stream cancels the sweep: its waiting shards leave the queue, the workers go on to the next sweep", async () => {
@@ -90,7 +90,7 @@ describe("tlens lab --queue", () => {
     const raw = new Queue(QUEUE, { connection: { host: "127.0.0.1", port: redis.port } });
     try {
       let counts = await raw.getJobCounts("waiting", "prioritized", "delayed");
-      for (let i = 0; i < 50 && counts.waiting + counts.prioritized + counts.delayed > 0; i++) {
+      for (let i = 0; i < 50 && counts.waiting! + counts.prioritized! + counts.delayed! > 0; i++) {
         await new Promise((res) => setTimeout(res, 100));
         counts = await raw.getJobCounts("waiting", "prioritized", "delayed");
       }

@@ -23,7 +23,7 @@ async function expected(): Promise<{ resid: number[][]; heads: number[][]; clean
   const tok = model.tokenizer!;
   const ids = (s: string): Tensor => model.toTokens(s);
   const [mary, john] = [tok.encode(" Mary")[0], tok.encode(" John")[0]];
-  const metric = (logits: Tensor): Tensor => { const last = logits.get(0, -1); return last.get(mary).sub(last.get(john)); };
+  const metric = (logits: Tensor): Tensor => { const last = logits.get(0, -1); return last.get(mary!).sub(last.get(john!)); };
   const [clean, corrupted] = [ids(IOI_CLEAN), ids(IOI_CORRUPTED)];
   const mClean = metric(await model.forward(clean)).item();
   const mCorrupted = metric(await model.forward(corrupted)).item();
@@ -35,7 +35,7 @@ async function expected(): Promise<{ resid: number[][]; heads: number[][]; clean
 
 function expectClose(got: number[][], want: number[][], what: string): void {
   expect(got.length).toBe(want.length);
-  got.forEach((row, l) => row.forEach((v, i) => expect(Math.abs(v - want[l][i]), `${what}[${l}][${i}]`).toBeLessThanOrEqual(1e-4)));
+  got.forEach((row, l) => row.forEach((v, i) => expect(Math.abs(v - want[l]![i]!), `${what}[${l}][${i}]`).toBeLessThanOrEqual(1e-4)));
 }
 
 describe("lab attribution", () => {
@@ -44,12 +44,12 @@ describe("lab attribution", () => {
     const want = await expected();
     expect(r.clean).toBeCloseTo(want.clean, 4);
     expect(r.corrupted).toBeCloseTo(want.corrupted, 4);
-    expect([r.residPre.length, r.residPre[0].length]).toEqual([4, model.toTokens(IOI_CLEAN).shape[1]]);
-    expect([r.heads.length, r.heads[0].length]).toEqual([4, 4]);
+    expect([r.residPre.length, r.residPre[0]!.length]).toEqual([4, model.toTokens(IOI_CLEAN).shape[1]]);
+    expect([r.heads.length, r.heads[0]!.length]).toEqual([4, 4]);
     expectClose(r.residPre, want.resid, "residPre");
     expectClose(r.heads, want.heads, "heads");
     // the prompts differ at one position, so the estimate there is not zero
-    expect(r.residPre[0].some((v) => Math.abs(v) > 1e-3)).toBe(true);
+    expect(r.residPre[0]!.some((v) => Math.abs(v) > 1e-3)).toBe(true);
     expect(r.residPreFigure.data[0]).toMatchObject({ type: "heatmap" });
     expect(r.headsFigure.data[0]).toMatchObject({ type: "heatmap" });
     expect([r.circuit, r.edges, r.circuitEdges]).toEqual([null, 0, 0]);
@@ -59,7 +59,7 @@ describe("lab attribution", () => {
     const r = await lab.attribution(validateAttribution(model, { ...REQ, circuit: "eap-ig", topN: 30 }));
     const graph = await attribution.attributeEdges(model, {
       clean: model.toTokens(IOI_CLEAN), corrupted: model.toTokens(IOI_CORRUPTED), method: "eap-ig",
-      metric: (logits: Tensor) => { const last = logits.get(0, -1); return last.get(model.tokenizer!.encode(" Mary")[0]).sub(last.get(model.tokenizer!.encode(" John")[0])); },
+      metric: (logits: Tensor) => { const last = logits.get(0, -1); return last.get(model.tokenizer!.encode(" Mary")[0]!).sub(last.get(model.tokenizer!.encode(" John")[0]!)); },
     });
     const kept = attribution.applyTopN(graph, 30);
     expect(r.edges).toBe(479);

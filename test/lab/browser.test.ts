@@ -77,15 +77,15 @@ describe("the lab in headless Chromium", () => {
       await page.click("[data-testid=run-button]");
       await page.waitForSelector(rendered("attention-pattern"));
       const expected = await (await toyLab()).run(validateRun((await toyLab()).model, { prompt: PROMPT }));
-      const tokens = await page.$$eval("[data-testid=token]", (els) => els.map((e) => [e.childNodes[0].textContent, (e as HTMLElement).dataset.id]));
+      const tokens = await page.$$eval("[data-testid=token]", (els) => els.map((e) => [e.childNodes[0]!.textContent, (e as HTMLElement).dataset.id]));
       expect(tokens).toEqual(expected.tokens.map((t) => [t.text, String(t.id)]));
       const rows = await page.$$eval("[data-testid=top-predictions] tbody tr", (trs) => trs.map((tr) => Array.from(tr.querySelectorAll("td"), (td) => td.textContent)));
       expect(rows).toHaveLength(10);
-      expect(rows[0].slice(1, 4)).toEqual([expected.predictions[0].text, String(expected.predictions[0].id), expected.predictions[0].prob.toFixed(4)]);
+      expect(rows[0]!.slice(1, 4)).toEqual([expected.predictions[0]!.text, String(expected.predictions[0]!.id), expected.predictions[0]!.prob.toFixed(4)]);
       // the probabilities as computed (unrounded) equal the server's LabModel's
       const probs = await page.$$eval("[data-testid=top-predictions] tbody tr", (trs) => trs.map((tr) => Number((tr as HTMLElement).dataset.prob)));
       expect(rows.map((r) => r[2])).toEqual(expected.predictions.map((p) => String(p.id)));
-      probs.forEach((p, i) => expect(Math.abs(p - expected.predictions[i].prob), `prediction ${i}`).toBeLessThanOrEqual(1e-4));
+      probs.forEach((p, i) => expect(Math.abs(p - expected.predictions[i]!.prob), `prediction ${i}`).toBeLessThanOrEqual(1e-4));
       // the attention viewer: one thumbnail per head, a drawn (non-blank) pattern
       expect(await page.$$eval("[data-testid=attention-pattern] .tlv-thumb", (e) => e.length)).toBe(4);
       const inked = await page.$eval("[data-testid=attention-pattern] .tlv-big canvas", (c) => {
@@ -101,7 +101,7 @@ describe("the lab in headless Chromium", () => {
       await page.waitForSelector(rendered("dla-heads"));
       expect(await page.$$eval("[data-testid=logit-lens] .scatterlayer .trace", (e) => e.length)).toBe(1);
       expect(await page.$$eval("[data-testid=dla-heads] .heatmaplayer .hm", (e) => e.length)).toBe(1);
-      expect(await page.textContent("[data-testid=dla-heads] .gtitle")).toContain(expected.predictions[0].text);
+      expect(await page.textContent("[data-testid=dla-heads] .gtitle")).toContain(expected.predictions[0]!.text);
       // another layer and one head
       await page.selectOption("#att-layer", "2");
       await page.selectOption("#att-head", "1");
@@ -109,7 +109,7 @@ describe("the lab in headless Chromium", () => {
       expect(await page.$$eval("[data-testid=attention-pattern] .tlv-thumb", (e) => e.length)).toBe(1);
       // a prediction clicked becomes the logit lens token
       await page.click("[data-testid=top-predictions] tbody tr:nth-child(2)");
-      await page.waitForFunction((t) => (document.querySelector("[data-testid=logit-lens] .gtitle")?.textContent ?? "").includes(t), JSON.stringify(expected.predictions[1].text));
+      await page.waitForFunction((t) => (document.querySelector("[data-testid=logit-lens] .gtitle")?.textContent ?? "").includes(t), JSON.stringify(expected.predictions[1]!.text));
       expect(await page.textContent("[data-testid=error]")).toBe("");
       expect(errors).toEqual([]);
       expect(foreign).toEqual([]);
@@ -291,7 +291,7 @@ describe("the lab in headless Chromium", () => {
       const prompt = await page.inputValue("[data-testid=prompt-input]");
       const expected = await (await toyLab()).run(validateRun((await toyLab()).model, { prompt }));
       const probs = await page.$$eval("[data-testid=top-predictions] tbody tr", (trs) => trs.map((tr) => Number((tr as HTMLElement).dataset.prob)));
-      probs.forEach((p, i) => expect(Math.abs(p - expected.predictions[i].prob), `prediction ${i}`).toBeLessThanOrEqual(1e-4));
+      probs.forEach((p, i) => expect(Math.abs(p - expected.predictions[i]!.prob), `prediction ${i}`).toBeLessThanOrEqual(1e-4));
       // the only errors: the wasm file the worker asked for is not there (404)
       expect(errors.filter((e) => !/status of 404/.test(e))).toEqual([]);
       await page.close();

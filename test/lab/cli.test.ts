@@ -31,7 +31,7 @@ function startLabProcess(args: string[]): Promise<{ url: string; stderr: () => s
     child.stdout!.on("data", (d: Buffer) => {
       stdout += d.toString();
       const m = /(http:\/\/\S+?)\/ /.exec(stdout);
-      if (m) resolve({ url: m[1], stderr: () => stderr });
+      if (m) resolve({ url: m[1]!, stderr: () => stderr });
     });
     child.on("exit", (code) => reject(new Error(`tlens lab exited with ${code}: ${stderr}`)));
   });

@@ -90,8 +90,8 @@ describe("compute = the library", () => {
     expect(r.tokens.map((t) => t.id)).toEqual(Array.from(model.toTokens(IOI_CLEAN).dataSync()));
     const { values, indices } = logits.get(0, -1).softmax(-1).topk(5, -1);
     expect(r.predictions.map((p) => p.id)).toEqual(Array.from(indices.dataSync()));
-    r.predictions.forEach((p, i) => expect(p.prob).toBeCloseTo(values.dataSync()[i], 6));
-    expect(r.predictions[0].text).toBe(" Mary");
+    r.predictions.forEach((p, i) => expect(p.prob).toBeCloseTo(values.dataSync()[i]!, 6));
+    expect(r.predictions[0]!.text).toBe(" Mary");
   });
 
   it("attention: the viewer of the cached pattern", async () => {
@@ -108,7 +108,7 @@ describe("compute = the library", () => {
     const r = await lab.logitLens(validateLogitLens(model, { prompt: IOI_CLEAN, token: " Mary" }));
     const lens = logitLens(model, cache, { posSlice: -1, tokens: " Mary" });
     expect(r.labels).toEqual(lens.labels);
-    r.probs.forEach((p, i) => expect(p).toBeCloseTo(Math.exp(lens.tokenLogProbs!.dataSync()[i]), 6));
+    r.probs.forEach((p, i) => expect(p).toBeCloseTo(Math.exp(lens.tokenLogProbs!.dataSync()[i]!), 6));
     expect(r.probs.at(-1)).toBeCloseTo(logits.get(0, -1).softmax(-1).get(5335).item(), 5); // final_post = the model
     expect(r.figure.data[0]).toMatchObject({ type: "scatter", x: lens.labels });
   });
@@ -133,15 +133,15 @@ describe("compute = the library", () => {
     expect(r.corrupted).toBeCloseTo(corr, 4);
     const direct = await patching.getActPatchResidPre(model, corrupted, cache, (l) => (metric(l) - corr) / (clean - corr));
     expect(r.values.flat().length).toBe(4 * 15);
-    r.values.flat().forEach((v, i) => expect(v).toBeCloseTo(direct.dataSync()[i], 4));
-    expect(r.values[0][10]).toBeCloseTo(1, 3); // the stream entering layer 0 at S2 carries everything
+    r.values.flat().forEach((v, i) => expect(v).toBeCloseTo(direct.dataSync()[i]!, 4));
+    expect(r.values[0]![10]).toBeCloseTo(1, 3); // the stream entering layer 0 at S2 carries everything
     expect(progress.length).toBeGreaterThan(1);
     expect(progress.at(-1)).toEqual([60, 60]);
     expect(r.figure.data[0]).toMatchObject({ type: "heatmap" });
 
     const heads = await lab.patch({ ...req, kind: "head_out" });
     const directHeads = await patching.getActPatchAttnHeadOutAllPos(model, corrupted, cache, (l) => (metric(l) - corr) / (clean - corr));
-    heads.values.flat().forEach((v, i) => expect(v).toBeCloseTo(directHeads.dataSync()[i], 4));
+    heads.values.flat().forEach((v, i) => expect(v).toBeCloseTo(directHeads.dataSync()[i]!, 4));
   });
 
   it("patching stops at the next patched run when its signal aborts", async () => {

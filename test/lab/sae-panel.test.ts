@@ -49,27 +49,27 @@ describe("the lab's SAE panel", () => {
     const nPos = acts.length;
     expect(r.tokens).toHaveLength(nPos);
     // the most active features by their largest activation on the prompt, and where
-    const max = acts[0].map((_, j) => Math.max(...acts.map((row) => row[j])));
-    const order = max.map((m, j) => [m, j]).filter(([m]) => m > 0).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+    const max = acts[0]!.map((_, j) => Math.max(...acts.map((row) => row[j]!)));
+    const order = max.map((m, j) => [m, j]).filter(([m]) => m! > 0).sort((a, b) => b[0]! - a[0]! || a[1]! - b[1]!);
     expect(r.top.map((t) => t.feature)).toEqual(order.slice(0, 5).map(([, j]) => j));
     expect(r.firing).toBe(order.length);
     for (const t of r.top) {
-      expect(t.max).toBeCloseTo(max[t.feature], 5);
-      expect(acts[t.position][t.feature]).toBeCloseTo(t.max, 5);
+      expect(t.max).toBeCloseTo(max[t.feature]!, 5);
+      expect(acts[t.position]![t.feature]).toBeCloseTo(t.max, 5);
     }
     // without `feature`, the most active one
-    expect(r.feature).toBe(order[0][1]);
-    r.acts.forEach((a, p) => expect(a).toBeCloseTo(acts[p][r.feature], 5));
+    expect(r.feature).toBe(order[0]![1]);
+    r.acts.forEach((a, p) => expect(a).toBeCloseTo(acts[p]![r.feature]!, 5));
     // TopK k 8: at most 8 features fire at any position
     for (const row of acts) expect(row.filter((v) => v > 0).length).toBeLessThanOrEqual(8);
     const fx = logitEffects((await toyLab()).model, sae, r.feature, 10);
     expect(r.logits!.top.map((e) => e.token)).toEqual(fx.top.map((e) => e.token));
-    expect(r.logits!.bottom[0].effect).toBeCloseTo(fx.bottom[0].effect, 5);
+    expect(r.logits!.bottom[0]!.effect).toBeCloseTo(fx.bottom[0]!.effect, 5);
     // a chosen feature
-    const f = order[3][1];
+    const f = order[3]![1]!;
     const chosen = (await postJson(`${lab.url}/api/sae-features`, { prompt: PROMPT, feature: f })).json as unknown as SaeFeaturesResponse;
     expect(chosen.feature).toBe(f);
-    expect(chosen.maxActivation).toBeCloseTo(max[f], 5);
+    expect(chosen.maxActivation).toBeCloseTo(max[f]!, 5);
   });
 
   it("refuses a feature out of range and unknown fields", async () => {
@@ -100,11 +100,11 @@ describe("the lab's SAE panel", () => {
       const first = Number(await page.getAttribute("[data-testid=sae-panel]", "data-feature"));
       const shown = await page.$$eval("#sae-tokens .sae-tok", (els) => els.map((e) => Number((e as HTMLElement).dataset.act)));
       expect(shown).toHaveLength(acts.length);
-      shown.forEach((a, p) => expect(a).toBeCloseTo(acts[p][first], 5));
+      shown.forEach((a, p) => expect(a).toBeCloseTo(acts[p]![first]!, 5));
       // the token where it fires most is the most highlighted
       const alphas = await page.$$eval("#sae-tokens .sae-tok", (els) => els.map((e) => {
         // Chromium writes an opaque colour as rgb(...): alpha 1
-        const parts = /rgba?\(([^)]*)\)/.exec((e as HTMLElement).style.background)?.[1].split(",") ?? [];
+        const parts = /rgba?\(([^)]*)\)/.exec((e as HTMLElement).style.background)?.[1]!.split(",") ?? [];
         return parts.length === 4 ? Number(parts[3]) : parts.length === 3 ? 1 : 0;
       }));
       expect(alphas.indexOf(Math.max(...alphas))).toBe(shown.indexOf(Math.max(...shown)));
@@ -116,7 +116,7 @@ describe("the lab's SAE panel", () => {
       await page.click(`#sae-top button[data-feature="${buttons[2]}"]`);
       await page.waitForSelector(`[data-testid=sae-panel][data-feature="${buttons[2]}"][data-rendered='1']`);
       const again = await page.$$eval("#sae-tokens .sae-tok", (els) => els.map((e) => Number((e as HTMLElement).dataset.act)));
-      again.forEach((a, p) => expect(a).toBeCloseTo(acts[p][buttons[2]], 5));
+      again.forEach((a, p) => expect(a).toBeCloseTo(acts[p]![buttons[2]!]!, 5));
       expect(await page.textContent("[data-testid=error]")).toBe("");
       expect(errors).toEqual([]);
       await page.close();

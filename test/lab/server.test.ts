@@ -161,7 +161,7 @@ describe("the API", () => {
     // the model still answers, with the right numbers
     const r = await postJson(`${lab.url}/api/run`, { prompt: IOI_CLEAN, topK: 1 });
     expect(r.status).toBe(200);
-    expect((r.json as unknown as RunResponse).predictions[0].text).toBe(" Mary");
+    expect((r.json as unknown as RunResponse).predictions[0]!.text).toBe(" Mary");
   });
 
   it("a full queue answers 503 with a JSON error", async () => {

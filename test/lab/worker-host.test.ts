@@ -84,7 +84,7 @@ describe("the lab worker host", () => {
     await vi.waitFor(() => expect(host.queue.stats.running).toBe(false));
     expect(host.queue.stats).toMatchObject({ cancelled: before.cancelled + 2, completed: before.completed, queued: 0 });
     const run = await result<RunResponse>(send({ type: "call", method: "run", body: { prompt: IOI_CLEAN, topK: 1 } }));
-    expect(run.predictions[0].text).toBe(" Mary");
+    expect(run.predictions[0]!.text).toBe(" Mary");
   });
 
   it("IOI prompts and unknown methods", async () => {

@@ -107,7 +107,7 @@ describe("loadHfModelDir", () => {
     // a tensor listed in the index but missing from its shard; an unsafe shard path
     const missing = { ...files, "model.safetensors.index.json": JSON.stringify({ weight_map: { ...weightMap, "transformer.extra": "model-00001-of-00002.safetensors" } }) };
     await expect(loadHfModelDir(folder(missing))).rejects.toThrow(/tensor "transformer\.extra" listed in model\.safetensors\.index\.json is not in this shard/);
-    const escape = { ...files, "model.safetensors.index.json": JSON.stringify({ weight_map: { ...weightMap, [a[0]]: "../secret.safetensors" } }) };
+    const escape = { ...files, "model.safetensors.index.json": JSON.stringify({ weight_map: { ...weightMap, [a[0]!]: "../secret.safetensors" } }) };
     await expect(loadHfModelDir(folder(escape))).rejects.toThrow(/maps to an invalid shard file/);
     const noMap = { ...files, "model.safetensors.index.json": "{}" };
     await expect(loadHfModelDir(folder(noMap))).rejects.toThrow(/"weight_map" must be an object/);

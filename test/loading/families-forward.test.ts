@@ -22,7 +22,7 @@ describe.each(FORWARD_FOLDERS)("family forward golden %s", (folder) => {
   const files = Promise.all([readSafetensorsFile(`${dir}/inputs.safetensors`), readSafetensorsFile(`${dir}/outputs.safetensors`)]);
   // the README's tolerance: 10× the float32-vs-float64 spread of TL itself, at least 1e-5 (1e-6 for parameters)
   const close = (name: string, ours: Tensor, want: Tensor, floor: number): void => {
-    const tol = Math.max(floor, 10 * index.tensors[name].f64_maxabs);
+    const tol = Math.max(floor, 10 * index.tensors[name]!.f64_maxabs);
     const d = maxAbsDiff(ours, want);
     expect([name, d <= tol ? "ok" : d]).toEqual([name, "ok"]);
   };

@@ -13,7 +13,7 @@ import { rng } from "./util.js";
 
 type Dtype = "F32" | "F16" | "BF16";
 const TOKENS = [[1, 5, 9, 3, 17, 5, 9, 12], [4, 0, 19, 2, 8, 8, 11, 6]];
-const T = TOKENS[0].length, V = 20;
+const T = TOKENS[0]!.length, V = 20;
 
 /** Random HF weights (norm weights near 1, or near 0 for Gemma's 1 + w), rounded to what `dtype` stores. */
 function randomWeights(shapes: Record<string, number[]>, dtype: Dtype, seed: number, normAt: number): Map<string, Float32Array> {
@@ -36,7 +36,7 @@ function writeHfFolder(config: object, weights: HfWeights, shapes: Record<string
   for (let s = 0; s < shards; s++) {
     const file = shards === 1 ? "model.safetensors" : `model-0000${s + 1}-of-0000${shards}.safetensors`;
     const part = names.filter((_, i) => i % shards === s);
-    const tensors = new Map(part.map((n) => [n, Tensor.fromTypedArray(weights.get(n)!, shapes[n])]));
+    const tensors = new Map(part.map((n) => [n, Tensor.fromTypedArray(weights.get(n)!, shapes[n]!)]));
     writeFileSync(join(dir, file), writeSafetensors(tensors, { format: "pt" }, { floatDtype: dtype }));
     for (const n of part) weightMap[n] = file;
   }
@@ -48,15 +48,15 @@ function writeHfFolder(config: object, weights: HfWeights, shapes: Record<string
 function logSoftmax(x: ArrayLike<number>): Float64Array {
   const out = new Float64Array(x.length);
   for (let p = 0; p < x.length / V; p++) {
-    const row = Array.from({ length: V }, (_, i) => x[p * V + i]);
-    const mx = Math.max(...row), lse = mx + Math.log(row.reduce((s, v) => s + Math.exp(v - mx), 0));
-    row.forEach((v, i) => { out[p * V + i] = v - lse; });
+    const row = Array.from({ length: V }, (_, i) => x[p * V + i]!);
+    const mx = Math.max(...row), lse = mx + Math.log(row.reduce((s, v) => s! + Math.exp(v! - mx), 0));
+    row.forEach((v, i) => { out[p * V + i] = v! - lse; });
   }
   return out;
 }
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number =>
-  Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+  Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
 interface Case {
   config: Record<string, unknown>; shapes: Record<string, number[]>; dtype: Dtype; shards?: number; normAt?: number;
@@ -170,12 +170,12 @@ describe.each(Object.entries(CASES))("%s against HF's forward", (_name, c) => {
     const raw = (await (await HookedTransformer.fromPretrainedNoProcessing(dir)).forward(tokens)) as Tensor;
     const got = raw.dataSync();
     expect(raw.shape).toEqual([TOKENS.length, T, V]);
-    TOKENS.forEach((_, b) => expect(maxDiff(got.subarray(b * T * V, (b + 1) * T * V), want[b])).toBeLessThan(2e-5));
+    TOKENS.forEach((_, b) => expect(maxDiff(got.subarray(b * T * V, (b + 1) * T * V), want[b]!)).toBeLessThan(2e-5));
     const processed = ((await (await HookedTransformer.fromPretrained(dir)).forward(tokens)) as Tensor).dataSync();
     TOKENS.forEach((_, b) => {
-      expect(maxDiff(logSoftmax(processed.subarray(b * T * V, (b + 1) * T * V)), logSoftmax(want[b]))).toBeLessThan(2e-5);
+      expect(maxDiff(logSoftmax(processed.subarray(b * T * V, (b + 1) * T * V)), logSoftmax(want[b]!))).toBeLessThan(2e-5);
     });
     // the feature the case is about matters at these sizes: the reference without it is far off
-    if (c.without) expect(maxDiff(c.without(weights, TOKENS[0]), want[0])).toBeGreaterThan(1e-2);
+    if (c.without) expect(maxDiff(c.without(weights, TOKENS[0]!), want[0]!)).toBeGreaterThan(1e-2);
   });
 });

@@ -17,8 +17,8 @@ const t = (...shape: number[]): Tensor => {
 };
 const at = (x: Tensor, ...idx: number[]): number => {
   let flat = 0;
-  idx.forEach((v, i) => { flat = flat * x.shape[i] + v; });
-  return x.dataSync()[flat];
+  idx.forEach((v, i) => { flat = flat * x.shape[i]! + v; });
+  return x.dataSync()[flat]!;
 };
 
 function convert(config: Record<string, unknown>, hf: Map<string, Tensor>) {

@@ -40,10 +40,10 @@ function makeBase(r: Rng): Base {
   const order = entries.map((_, i) => i).sort(() => r.next() - 0.5);
   let off = 0;
   for (const i of order) {
-    const e = entries[i];
+    const e = entries[i]!;
     off += r.next() < 0.3 ? r.int(1, 7) : 0; // a hole
     e.begin = off;
-    e.end = off + e.shape.reduce((a, b) => a * b, 1) * SIZE[e.dtype];
+    e.end = off + e.shape.reduce((a, b) => a * b, 1) * SIZE[e.dtype]!;
     off = e.end;
   }
   // the data section ends exactly at the last tensor's end (so any truncation breaks the file)
@@ -84,7 +84,7 @@ function structuralPositions(text: string): number[] {
   const out: number[] = [];
   let inStr = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i];
+    const c = text[i]!;
     if (inStr) {
       if (c === "\\") i++;
       else if (c === '"') { inStr = false; out.push(i); }
@@ -200,7 +200,7 @@ const CATEGORIES: Record<string, (b: Base, r: Rng) => Mutant> = {
     const e = r.pick(nonEmpty(b));
     const s = [...e.shape];
     const k = r.int(0, 3);
-    if (k === 0 && s.length > 0) s[r.int(0, s.length - 1)] += r.int(1, 3);
+    if (k === 0 && s.length > 0) s[r.int(0, s.length - 1)]! += r.int(1, 3);
     else if (k === 1) s.splice(r.int(0, s.length), 0, r.int(2, 4));
     else if (k === 2 && s.some((d) => d >= 2)) s.splice(s.findIndex((d) => d >= 2), 1);
     else s.push(r.int(2, 2 ** 30), r.int(2, 2 ** 30));
@@ -246,7 +246,7 @@ const CATEGORIES: Record<string, (b: Base, r: Rng) => Mutant> = {
     const ne = nonEmpty(b);
     if (ne.length < 2) { // make a second entry that overlaps the only one
       const h = clone(b.header);
-      const e = ne[0];
+      const e = ne[0]!;
       h["overlap.copy"] = { dtype: "U8", shape: [1], data_offsets: [e.end - 1, e.end] };
       return { bytes: fileOf(b, headerText(h)), what: "overlap (added)", tensor: "overlap.copy" };
     }
@@ -276,7 +276,7 @@ const CATEGORIES: Record<string, (b: Base, r: Rng) => Mutant> = {
       return { bytes: buildFile(headerText(h), more), what: "I64 ≥ 2^31", tensor: "ids" };
     }
     e = r.pick(ints);
-    const j = r.int(0, (e.end - e.begin) / SIZE[e.dtype] - 1);
+    const j = r.int(0, (e.end - e.begin) / SIZE[e.dtype]! - 1);
     if (e.dtype === "BOOL") data[e.begin + j] = r.int(2, 255);
     else {
       const dv = new DataView(data.buffer, e.begin + 8 * j, 8);
@@ -296,9 +296,9 @@ describe("safetensors fuzz (seeded)", () => {
     const t0 = performance.now();
     const N = 3300;
     for (let i = 0; i < N; i++) {
-      const cat = names[i % names.length];
+      const cat = names[i % names.length]!;
       const base = makeBase(r);
-      const m = CATEGORIES[cat](base, r);
+      const m = CATEGORIES[cat]!(base, r);
       const file = `fuzz-${i}.safetensors`;
       let err: unknown;
       try {
@@ -306,7 +306,7 @@ describe("safetensors fuzz (seeded)", () => {
       } catch (e) {
         err = e;
       }
-      perCategory[cat]++;
+      perCategory[cat]!++;
       const label = `#${i} [${cat}] ${m.what}`;
       if (err === undefined) problems.push(`${label}: loaded without error`);
       else if (!(err instanceof LoadError)) problems.push(`${label}: ${(err as Error).name}: ${(err as Error).message}`);
@@ -352,7 +352,7 @@ describe("safetensors fuzz (seeded)", () => {
       const r = rng(99);
       const names = Object.keys(CATEGORIES);
       for (let i = 0; i < 120; i++) {
-        const m = CATEGORIES[names[i % names.length]](makeBase(r), r);
+        const m = CATEGORIES[names[i % names.length]!]!(makeBase(r), r);
         const path = join(dir, `f${i}.safetensors`);
         writeFileSync(path, m.bytes);
         const err = await readSafetensorsFile(path).then(() => undefined, (e: unknown) => e);
@@ -449,8 +449,8 @@ describe("HF config fuzz (seeded)", () => {
     const problems: string[] = [];
     const N = 1200;
     for (let i = 0; i < N; i++) {
-      const cat = names[i % names.length];
-      const m = CONFIG_CATEGORIES[cat](r);
+      const cat = names[i % names.length]!;
+      const m = CONFIG_CATEGORIES[cat]!(r);
       let err: unknown;
       try { hfConfigToTL(m.json, "cfg.json"); } catch (e) { err = e; }
       const label = `#${i} [${cat}] ${m.what}`;

@@ -15,7 +15,7 @@ const cfg: HookedTransformerConfig = hfConfigToTL(goldenConfig, "golden/config.j
 function maxAbsDiff(a: Tensor, b: Tensor): number {
   const x = a.dataSync(), y = b.dataSync();
   let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
   return m;
 }
 
@@ -201,7 +201,7 @@ describe("toy-ioi (F16, Hub names without prefix)", () => {
     }
     // tied: W_U is W_E transposed; untrained rows of wte are exactly zero (models README)
     const WE = weights.get("embed.W_E")!.dataSync(), WU = weights.get("unembed.W_U")!.dataSync();
-    for (const [v, d] of [[0, 0], [464, 5], [50256, 127], [12345, 64]]) expect(WU[d * 50257 + v]).toBe(WE[v * 128 + d]);
+    for (const [v, d] of [[0, 0], [464, 5], [50256, 127], [12345, 64]]) expect(WU[d! * 50257 + v!]).toBe(WE[v! * 128 + d!]);
     let zeroRows = 0;
     for (let v = 0; v < 50257; v++) {
       let z = true;

@@ -27,8 +27,8 @@ function linear(a: Act, w: Float32Array, b: Float32Array | undefined, out: numbe
   const y = new Float64Array(a.T * out);
   for (let t = 0; t < a.T; t++) {
     for (let o = 0; o < out; o++) {
-      let s = b ? b[o] : 0;
-      for (let i = 0; i < a.width; i++) s += a.x[t * a.width + i] * w[o * a.width + i];
+      let s = b ? b[o]! : 0;
+      for (let i = 0; i < a.width; i++) s += a.x[t * a.width + i]! * w[o * a.width + i]!;
       y[t * out + o] = s;
     }
   }
@@ -44,7 +44,7 @@ function layerNorm(a: Act, w: Float32Array, b: Float32Array, eps: number): Act {
     const row = a.x.subarray(t * n, (t + 1) * n);
     const mean = row.reduce((s, v) => s + v, 0) / n;
     const varr = row.reduce((s, v) => s + (v - mean) ** 2, 0) / n;
-    for (let i = 0; i < n; i++) y[t * n + i] = ((row[i] - mean) / Math.sqrt(varr + eps)) * w[i] + b[i];
+    for (let i = 0; i < n; i++) y[t * n + i] = ((row[i]! - mean) / Math.sqrt(varr + eps)) * w[i]! + b[i]!;
   }
   return { ...a, x: y };
 }
@@ -55,7 +55,7 @@ function rmsNorm(a: Act, w: Float32Array, eps: number, plusOne: boolean): Act {
   for (let t = 0; t < a.T; t++) {
     const row = a.x.subarray(t * n, (t + 1) * n);
     const r = 1 / Math.sqrt(row.reduce((s, v) => s + v * v, 0) / n + eps);
-    for (let i = 0; i < n; i++) y[t * n + i] = row[i] * r * (plusOne ? 1 + w[i] : w[i]);
+    for (let i = 0; i < n; i++) y[t * n + i] = row[i]! * r * (plusOne ? 1 + w[i]! : w[i]!);
   }
   return { ...a, x: y };
 }
@@ -67,7 +67,7 @@ function activate(kind: RefConfig["act"], v: number): number {
 }
 
 const map = (a: Act, f: (v: number, i: number) => number): Act => ({ ...a, x: a.x.map(f) });
-const add = (...as: Act[]): Act => map(as[0], (v, i) => as.slice(1).reduce((s, b) => s + b.x[i], v));
+const add = (...as: Act[]): Act => map(as[0]!, (v, i) => as.slice(1).reduce((s, b) => s + b.x[i]!, v));
 
 /** HF's default inverse frequencies 1 / base^(2i / dim), i < dim / 2. */
 export function ropeInvFreq(dim: number, base: number): Float64Array {
@@ -97,8 +97,8 @@ function rope(a: Act, heads: number, Dh: number, invFreq: Float64Array, adjacent
       const base = t * a.width + h * Dh;
       for (let i = 0; i < half; i++) {
         const [p, q] = adjacent ? [base + 2 * i, base + 2 * i + 1] : [base + i, base + i + half];
-        const c = Math.cos(t * invFreq[i]), s = Math.sin(t * invFreq[i]);
-        const x1 = a.x[p], x2 = a.x[q];
+        const c = Math.cos(t * invFreq[i]!), s = Math.sin(t * invFreq[i]!);
+        const x1 = a.x[p]!, x2 = a.x[q]!;
         a.x[p] = x1 * c - x2 * s;
         a.x[q] = x2 * c + x1 * s;
       }
@@ -116,12 +116,12 @@ function attention(q: Act, k: Act, v: Act, cfg: RefConfig): Act {
       for (let j = 0; j <= i; j++) {
         if (cfg.window !== undefined && i - j >= cfg.window) { scores.push(-Infinity); continue; }
         let s = 0;
-        for (let d = 0; d < Dh; d++) s += q.x[i * H * Dh + h * Dh + d] * k.x[j * Hkv * Dh + g * Dh + d];
+        for (let d = 0; d < Dh; d++) s += q.x[i * H * Dh + h * Dh + d]! * k.x[j * Hkv * Dh + g * Dh + d]!;
         scores.push(s / Math.sqrt(Dh));
       }
       const mx = Math.max(...scores), e = scores.map((s) => Math.exp(s - mx)), z = e.reduce((a, b) => a + b, 0);
       for (let j = 0; j <= i; j++) {
-        for (let d = 0; d < Dh; d++) out[i * H * Dh + h * Dh + d] += (e[j] / z) * v.x[j * Hkv * Dh + g * Dh + d];
+        for (let d = 0; d < Dh; d++) out[i * H * Dh + h * Dh + d]! += (e[j]! / z) * v.x[j * Hkv * Dh + g * Dh + d]!;
       }
     }
   }
@@ -130,7 +130,7 @@ function attention(q: Act, k: Act, v: Act, cfg: RefConfig): Act {
 
 function embed(w: Float32Array, tokens: readonly number[], D: number, scale = 1): Act {
   const x = new Float64Array(tokens.length * D);
-  tokens.forEach((tok, t) => { for (let i = 0; i < D; i++) x[t * D + i] = w[tok * D + i] * scale; });
+  tokens.forEach((tok, t) => { for (let i = 0; i < D; i++) x[t * D + i] = w[tok * D + i]! * scale; });
   return { x, T: tokens.length, width: D };
 }
 
@@ -150,7 +150,7 @@ export function llamaForward(w: HfWeights, tokens: readonly number[], cfg: RefCo
     x = add(x, lin(w, attention(q, k, v, cfg), `${a}.o_proj`, D, false));
     const m = norm(x, `${p}.post_attention_layernorm.weight`);
     const gate = lin(w, m, `${p}.mlp.gate_proj`, M, false), up = lin(w, m, `${p}.mlp.up_proj`, M, false);
-    x = add(x, lin(w, map(gate, (g, i) => activate(cfg.act, g) * up.x[i]), `${p}.mlp.down_proj`, D, false));
+    x = add(x, lin(w, map(gate, (g, i) => activate(cfg.act, g) * up.x[i]!), `${p}.mlp.down_proj`, D, false));
   }
   x = norm(x, "model.norm.weight");
   return linear(x, w.get("lm_head.weight") ?? weight(w, "model.embed_tokens.weight"), undefined, V).x;
@@ -166,7 +166,7 @@ export function optForward(w: HfWeights, tokens: readonly number[], cfg: RefConf
     const p = `${d}.layers.${l}`, a = `${p}.self_attn`;
     const h = ln(x, `${p}.self_attn_layer_norm`);
     const [q, k, v] = ["q", "k", "v"].map((n) => lin(w, h, `${a}.${n}_proj`, D, true));
-    x = add(x, lin(w, attention(q, k, v, cfg), `${a}.out_proj`, D, true));
+    x = add(x, lin(w, attention(q!, k!, v!, cfg), `${a}.out_proj`, D, true));
     const m = lin(w, ln(x, `${p}.final_layer_norm`), `${p}.fc1`, M, true);
     x = add(x, lin(w, map(m, (u) => activate("relu", u)), `${p}.fc2`, D, true));
   }
@@ -184,9 +184,9 @@ export function parallelForward(w: HfWeights, tokens: readonly number[], cfg: Re
   for (let l = 0; l < cfg.L; l++) {
     const p = `${n.layer}.${l}`, a = `${p}.${n.attn}`, h = ln(x, `${p}.${n.ln}`);
     const [q, k, v] = ["q", "k", "v"].map((c) => lin(w, h, `${a}.${c}_proj`, H * Dh, kind === "phi"));
-    rope(q, H, Dh, cfg.invFreq!, kind === "gptj");
-    rope(k, H, Dh, cfg.invFreq!, kind === "gptj");
-    const att = lin(w, attention(q, k, v, cfg), `${a}.${n.out}`, D, kind === "phi");
+    rope(q!, H, Dh, cfg.invFreq!, kind === "gptj");
+    rope(k!, H, Dh, cfg.invFreq!, kind === "gptj");
+    const att = lin(w, attention(q!, k!, v!, cfg), `${a}.${n.out}`, D, kind === "phi");
     const mid = lin(w, h, `${p}.mlp.${n.fc1}`, M, true);
     x = add(x, att, lin(w, map(mid, (u) => activate(cfg.act, u)), `${p}.mlp.${n.fc2}`, D, true));
   }

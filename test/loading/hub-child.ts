@@ -2,7 +2,7 @@
 // cache argv[4] and prints the snapshot folder (or the error's name and message) as one JSON line.
 import { downloadModel } from "../../src/loading/index.js";
 
-const [repo, endpoint, cacheDir] = process.argv.slice(2);
+const [repo, endpoint, cacheDir] = process.argv.slice(2) as [string, string, string];
 try {
   const dir = await downloadModel(repo, { endpoint, cacheDir, offline: false, token: null, progressBar: false, retries: 0 });
   process.stdout.write(`${JSON.stringify({ dir })}\n`);

@@ -46,7 +46,7 @@ describe("blob integrity", () => {
   it("a corrupt cached LFS blob of the right size is replaced", async () => {
     const dir = await downloadModel(REPO, opts());
     const bad = Buffer.from(WEIGHTS);
-    bad[12345] ^= 1;
+    bad[12345]! ^= 1;
     writeFileSync(weightsBlob(), bad);
     hub.server.requests.length = 0;
     await downloadModel(REPO, opts());

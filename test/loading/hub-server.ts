@@ -131,7 +131,7 @@ export async function startHubServer(repos: Record<string, HubServerRepo>, renam
       return;
     }
     const m = /^\/repos\/[0-9a-f]{2}\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(new URL(req.url ?? "/", cdnBase).pathname);
-    const blob = m ? blobs.get(m[1]) : undefined;
+    const blob = m ? blobs.get(m[1]!) : undefined;
     if (!blob) {
       res.writeHead(404);
       res.end();
@@ -140,7 +140,7 @@ export async function startHubServer(repos: Record<string, HubServerRepo>, renam
     let data = blob;
     if (faults.corrupt) {
       data = Buffer.from(blob);
-      data[data.length >> 1] ^= 0xff;
+      data[data.length >> 1]! ^= 0xff;
     }
     // S3's ETag is not the sha256; the client must use the hub's X-Linked-Etag
     sendBody(req, res, data, { ETag: `"${createHash("md5").update(blob).digest("hex")}"`, "Content-Type": "binary/octet-stream" }, faults);
@@ -148,13 +148,13 @@ export async function startHubServer(repos: Record<string, HubServerRepo>, renam
 
   const hub = createServer((req, res) => {
     requests.push({ server: "hub", method: req.method ?? "", url: req.url ?? "", headers: req.headers });
-    const m = /^\/(.+?)\/resolve\/([^/]+)\/(.+)$/.exec((req.url ?? "").split("?")[0]);
+    const m = /^\/(.+?)\/resolve\/([^/]+)\/(.+)$/.exec((req.url ?? "").split("?")[0]!);
     if (!m) {
       res.writeHead(404, { "X-Error-Code": "EntryNotFound" });
       res.end();
       return;
     }
-    const [, repoId, rawRev, rawFile] = m;
+    const [, repoId, rawRev, rawFile] = m as unknown as [string, string, string, string];
     if (faults.redirectLoop) {
       res.writeHead(302, { Location: req.url });
       res.end();
@@ -206,7 +206,7 @@ export async function startHubServer(repos: Record<string, HubServerRepo>, renam
     let data = file.data;
     if (faults.corruptHub) {
       data = Buffer.from(file.data);
-      data[data.length >> 1] ^= 0xff;
+      data[data.length >> 1]! ^= 0xff;
     }
     sendBody(req, res, data, { ...common, ETag: `W/"${gitBlobSha1(file.data)}"`, "Content-Type": "text/plain; charset=utf-8" }, {});
   });

@@ -81,8 +81,8 @@ describe("download", () => {
     expect(readdirSync(join(dir, "blobs")).sort()).toEqual([CONFIG_SHA1, WEIGHTS_SHA].sort());
     expect(readFileSync(join(dir, "refs", "main"), "utf8")).toBe(COMMIT);
     for (const [file, id] of [["config.json", CONFIG_SHA1], ["model.safetensors", WEIGHTS_SHA]]) {
-      expect(lstatSync(join(snap, file)).isSymbolicLink()).toBe(true);
-      expect(readlinkSync(join(snap, file))).toBe(join("..", "..", "blobs", id));
+      expect(lstatSync(join(snap, file!)).isSymbolicLink()).toBe(true);
+      expect(readlinkSync(join(snap, file!))).toBe(join("..", "..", "blobs", id!));
     }
     expect(readFileSync(join(snap, "config.json")).equals(CONFIG)).toBe(true);
     expect(readFileSync(join(snap, "model.safetensors")).equals(WEIGHTS)).toBe(true);
@@ -97,7 +97,7 @@ describe("download", () => {
     const hubGets = hub.server.requests.filter((r) => r.server === "hub").map((r) => `${r.method} ${r.url}`);
     expect(hubGets).toEqual([`GET /${REPO}/resolve/main/config.json`, `GET /${REPO}/resolve/${COMMIT}/model.safetensors`]);
     expect(cdnGets()).toBe(1);
-    expect(hub.server.requests[0].headers["accept-encoding"]).toBe("identity");
+    expect(hub.server.requests[0]!.headers["accept-encoding"]).toBe("identity");
     expect(hub.server.requests.some((r) => r.headers.range !== undefined)).toBe(false);
     expect(progress.at(-1)).toEqual(["model.safetensors", WEIGHTS.length, WEIGHTS.length]);
     expect(progress.filter(([f]) => f === "config.json").at(-1)).toEqual(["config.json", CONFIG.length, CONFIG.length]);
@@ -137,7 +137,7 @@ describe("download", () => {
     const snap = await downloadModel(REPO, opts({ onProgress: (_f, b) => progress.push(b) }));
     const cdn = hub.server.requests.filter((r) => r.server === "cdn");
     expect(cdn).toHaveLength(1);
-    expect(cdn[0].headers.range).toBe(`bytes=${kept}-`);
+    expect(cdn[0]!.headers.range).toBe(`bytes=${kept}-`);
     expect(progress[0]).toBe(kept);
     expect(readFileSync(join(snap, "model.safetensors")).equals(WEIGHTS)).toBe(true);
     expect(existsSync(partial)).toBe(false);
@@ -169,7 +169,7 @@ describe("download", () => {
       hub.server.requests.length = 0;
       hub.server.faults[fault] = true;
       const snap = await downloadModel(REPO, opts());
-      expect(hub.server.requests.filter((r) => r.server === "cdn")[0].headers.range).toMatch(/^bytes=\d+-$/);
+      expect(hub.server.requests.filter((r) => r.server === "cdn")[0]!.headers.range).toMatch(/^bytes=\d+-$/);
       expect(readFileSync(join(snap, "model.safetensors")).equals(WEIGHTS)).toBe(true);
       expect(existsSync(join(repoDir(REPO), "blobs", `${WEIGHTS_SHA}.incomplete`))).toBe(false);
       delete hub.server.faults[fault];
@@ -256,8 +256,8 @@ describe("download", () => {
   it("follows the hub's relative redirect for renamed repos; the cache is named by the requested repo", async () => {
     const snap = await downloadModel("gpt2-small", opts());
     expect(snap).toBe(join(repoDir("gpt2"), "snapshots", COMMIT));
-    expect(hub.server.requests[0].url).toBe("/gpt2/resolve/main/config.json");
-    expect(hub.server.requests[1].url).toBe(`/${REPO}/resolve/main/config.json`);
+    expect(hub.server.requests[0]!.url).toBe("/gpt2/resolve/main/config.json");
+    expect(hub.server.requests[1]!.url).toBe(`/${REPO}/resolve/main/config.json`);
     expect(readFileSync(join(snap, "model.safetensors")).equals(WEIGHTS)).toBe(true);
   });
 
@@ -269,7 +269,7 @@ describe("download", () => {
     hub.cache = hub.fresh("cache");
     hub.server.requests.length = 0;
     await withEnv({ HF_TOKEN: "hf_env" }, () => downloadModel(REPO, opts({ token: undefined })));
-    expect(hub.server.requests[0].headers.authorization).toBe("Bearer hf_env");
+    expect(hub.server.requests[0]!.headers.authorization).toBe("Bearer hf_env");
   });
 
   it("two downloads of one repo at once share the work", async () => {

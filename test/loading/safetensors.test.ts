@@ -52,16 +52,16 @@ describe("float16 / bfloat16 decoding", () => {
     expect(got.dtype).toBe("float32");
     expect(f.dtypes.get("t")).toBe("F16");
     const data = got.dataSync();
-    cases.forEach(([, v], i) => expect(same(data[i], v), `0x${cases[i][0].toString(16)} → ${data[i]}, want ${v}`).toBe(true));
+    cases.forEach(([, v], i) => expect(same(data[i]!, v), `0x${cases[i]![0].toString(16)} → ${data[i]}, want ${v}`).toBe(true));
   });
 
   it("decodes all 65536 F16 patterns like an independent reference, and re-encodes them bit for bit", () => {
     const bits = new Uint16Array(65536).map((_, i) => i);
     const dec = decodeFloat16(bits);
     for (let h = 0; h < 65536; h++) {
-      if (!same(dec[h], refF16(h))) throw new Error(`0x${h.toString(16)}: ${dec[h]} vs ${refF16(h)}`);
+      if (!same(dec[h]!, refF16(h))) throw new Error(`0x${h.toString(16)}: ${dec[h]} vs ${refF16(h)}`);
       const e = (h >> 10) & 0x1f, m = h & 0x3ff;
-      if (!(e === 31 && m !== 0) && float16Bits(dec[h]) !== h) throw new Error(`re-encode 0x${h.toString(16)}`);
+      if (!(e === 31 && m !== 0) && float16Bits(dec[h]!) !== h) throw new Error(`re-encode 0x${h.toString(16)}`);
     }
     // NaN payloads survive into float32
     const u = new Uint32Array(decodeFloat16(new Uint16Array([0x7c01, 0xfe00])).buffer);
@@ -92,7 +92,7 @@ describe("float16 / bfloat16 decoding", () => {
     ];
     const t = readSafetensors(entryFile("BF16", [cases.length], u16(cases.map((c) => c[0]))), "bf16").tensors.get("t")!;
     const data = t.dataSync();
-    cases.forEach(([, v], i) => expect(same(data[i], v), `0x${cases[i][0].toString(16)}`).toBe(true));
+    cases.forEach(([, v], i) => expect(same(data[i]!, v), `0x${cases[i]![0].toString(16)}`).toBe(true));
     const all = decodeBfloat16(new Uint16Array(65536).map((_, i) => i));
     const u = new Uint32Array(all.buffer);
     for (let h = 0; h < 65536; h++) if (u[h] !== (h << 16) >>> 0) throw new Error(`bf16 0x${h.toString(16)}`);
@@ -133,7 +133,7 @@ describe("readSafetensors: dtypes", () => {
   });
 
   it("reads I32, I16, I8, U16, U8, U32 as int32 and BOOL as bool", () => {
-    const mk = (dtype: string, bytes: number[]) => readSafetensors(entryFile(dtype, [bytes.length / ({ I32: 4, U32: 4, I16: 2, U16: 2 } as Record<string, number>)[dtype] || bytes.length], new Uint8Array(bytes)), "x").tensors.get("t")!;
+    const mk = (dtype: string, bytes: number[]) => readSafetensors(entryFile(dtype, [bytes.length / ({ I32: 4, U32: 4, I16: 2, U16: 2 } as Record<string, number>)[dtype]! || bytes.length], new Uint8Array(bytes)), "x").tensors.get("t")!;
     expect(Array.from(mk("I32", [0xff, 0xff, 0xff, 0xff, 5, 0, 0, 0]).dataSync())).toEqual([-1, 5]);
     expect(Array.from(mk("I16", [0xff, 0xff, 5, 0]).dataSync())).toEqual([-1, 5]);
     expect(Array.from(mk("U16", [0xff, 0xff, 5, 0]).dataSync())).toEqual([65535, 5]);
@@ -259,7 +259,7 @@ describe("writeSafetensors", () => {
     const f16 = readSafetensors(writeSafetensors({ t }, undefined, { floatDtype: "F16" }), "f16");
     expect(f16.dtypes.get("t")).toBe("F16");
     const want16 = decodeFloat16(new Uint16Array(vals.map(float16Bits)));
-    f16.tensors.get("t")!.dataSync().forEach((v, i) => expect(same(v, want16[i])).toBe(true));
+    f16.tensors.get("t")!.dataSync().forEach((v, i) => expect(same(v, want16[i]!)).toBe(true));
     expect(f16.tensors.get("t")!.dataSync()[3]).toBe(0.333251953125);
     const bf = readSafetensors(writeSafetensors({ t }, undefined, { floatDtype: "BF16" }), "bf16");
     expect(bf.dtypes.get("t")).toBe("BF16");

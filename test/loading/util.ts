@@ -17,7 +17,7 @@ export function rng(seed: number): { next: () => number; int: (lo: number, hi: n
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const int = (lo: number, hi: number): number => lo + Math.floor(next() * (hi - lo + 1)); // inclusive
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
   return { next, int, pick };
 }
 

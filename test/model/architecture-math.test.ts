@@ -43,7 +43,7 @@ describe("NTK-by-parts rotary (Llama-3.1)", () => {
       const s = (40 / wavelen - 1) / 3;
       return (1 - s) * inv / 8 + s * inv;
     });
-    for (let i = 0; i < dim; i++) expect(sin[2 * dim + i]).toBeCloseTo(Math.sin(2 * expected[i % 4]), 5);
+    for (let i = 0; i < dim; i++) expect(sin[2 * dim + i]).toBeCloseTo(Math.sin(2 * expected[i % 4]!), 5);
     // j = 1 lies between the thresholds, j = 0 below, j = 2 and 3 above
     expect(expected[0]).toBe(1);
     expect(expected[2]).toBeCloseTo(0.01 / 8, 12);
@@ -94,7 +94,7 @@ describe("block variants", () => {
     const [, cache] = await m.runWithCache(TOKENS);
     expect(m.hookPoints.has("blocks.0.hook_resid_mid")).toBe(false);
     const pre = cache.get("blocks.1.hook_resid_pre");
-    const ln2 = m.blocks[1].ln2!;
+    const ln2 = m.blocks[1]!.ln2!;
     close(cache.get("blocks.1.ln2.hook_normalized"), ln(pre, ln2.w!, ln2.b!, m.cfg.eps));
     close(cache.get("blocks.1.hook_resid_post"), pre.add(cache.get("blocks.1.hook_attn_out")).add(cache.get("blocks.1.hook_mlp_out")));
     // analyses that need resid_mid say why there is none
@@ -104,7 +104,7 @@ describe("block variants", () => {
 
   it("post-norms (Gemma-2): hook_attn_out = ln1_post(attention), hook_mlp_out = ln2_post(MLP), both RMSNorm with weights", async () => {
     const m = build({ normalizationType: "RMS", useNormalizationBeforeAndAfter: true });
-    const b = m.blocks[0];
+    const b = m.blocks[0]!;
     b.ln1Post!.w = tensor(Array.from({ length: 16 }, (_, i) => 0.5 + i / 16));
     b.ln2Post!.w = tensor(Array.from({ length: 16 }, (_, i) => 2 - i / 16));
     const [, cache] = await m.runWithCache(TOKENS);
@@ -120,7 +120,7 @@ describe("block variants", () => {
     const logProbs = (await m.forward(TOKENS)).logSoftmax(-1);
     m.processWeights();
     expect(m.cfg.normalizationType).toBe("RMSPre");
-    expect(m.blocks[0].ln1Post!.type).toBe("RMS");
+    expect(m.blocks[0]!.ln1Post!.type).toBe("RMS");
     close((await m.forward(TOKENS)).logSoftmax(-1), logProbs, 1e-5);
   });
 });

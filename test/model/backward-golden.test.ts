@@ -28,7 +28,7 @@ const metricOf = (logits: Tensor): Tensor => {
 };
 function within(key: string, got: Tensor, want: Tensor): void {
   const diff = got.sub(want.reshape(got.shape)).abs().max().item();
-  expect(diff, `${key}: max |Δ| ${diff}`).toBeLessThanOrEqual(meta.tensors[key].suggested_atol);
+  expect(diff, `${key}: max |Δ| ${diff}`).toBeLessThanOrEqual(meta.tensors[key]!.suggested_atol);
 }
 
 /** Every golden `<prefix><hook>_grad` (the true total `_grad_sum` where TL's cache keeps one firing of several). */

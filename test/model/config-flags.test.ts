@@ -78,7 +78,7 @@ const CHECKS: Record<keyof HookedTransformerConfig, () => Promise<void> | void> 
   attentionDir: () => changes({ attentionDir: "bidirectional" }),
   attnOnly: async () => {
     await changes({ attnOnly: true });
-    expect(build({ attnOnly: true }).blocks[0].mlp).toBeNull();
+    expect(build({ attnOnly: true }).blocks[0]!.mlp).toBeNull();
   },
   seed: async () => {
     await changes({ seed: 2 });
@@ -129,7 +129,7 @@ const CHECKS: Record<keyof HookedTransformerConfig, () => Promise<void> | void> 
   defaultPrependBos: () => {
     const withBos = build({ tokenizerName: "gpt2", dVocab: 50257 }).toTokens("hello world");
     const without = build({ tokenizerName: "gpt2", dVocab: 50257, defaultPrependBos: false }).toTokens("hello world");
-    expect(withBos.shape[1]).toBe(without.shape[1] + 1);
+    expect(withBos.shape[1]).toBe(without.shape[1]! + 1);
   },
   nKeyValueHeads: async () => {
     await changes({ nKeyValueHeads: 2 });

@@ -16,10 +16,10 @@ describe("generate", () => {
     const toks = model.toTokens(prompt);
     const cached = (await model.generate(toks, { maxNewTokens: 12, doSample: false, stopAtEos: false })) as Tensor;
     const uncached = (await model.generate(toks, { maxNewTokens: 12, doSample: false, stopAtEos: false, useKvCache: false })) as Tensor;
-    expect(cached.shape).toEqual([1, toks.shape[1] + 12]);
+    expect(cached.shape).toEqual([1, toks.shape[1]! + 12]);
     expect(cached.toArray()).toEqual(uncached.toArray());
     // the model solves IOI: the first new token is the indirect object
-    expect(model.toStrTokens(cached.get(0, toks.shape[1]).reshape(1))).toEqual([" Mary"]);
+    expect(model.toStrTokens(cached.get(0, toks.shape[1]!).reshape(1))).toEqual([" Mary"]);
   });
 
   it("string in, string out (no BOS); a batch of prompts is left-padded", async () => {
@@ -27,7 +27,7 @@ describe("generate", () => {
     expect(text.startsWith(prompt + " Mary")).toBe(true);
     const texts = (await model.generate([prompt, "When Alice and Andrew went to the school, Andrew gave a ring to"], { maxNewTokens: 1, doSample: false })) as string[];
     expect(texts[0]).toBe(prompt + " Mary");
-    expect(texts[1].endsWith(" Alice")).toBe(true);
+    expect(texts[1]!.endsWith(" Alice")).toBe(true);
   });
 
   it("a batch with padding gives each row what it gives alone", async () => {
@@ -53,13 +53,13 @@ describe("generate", () => {
   it("a permanent hook built for a fixed length keeps working, with the KV cache too", async () => {
     // mean-ablation style: replacement values exist for the first L positions only
     const toks = model.toTokens(prompt);
-    const L = toks.shape[1];
+    const L = toks.shape[1]!;
     manualSeed(0);
     const means = randn([L, model.cfg.nHeads, model.cfg.dHead]).mul(0.1);
     const m = await HookedTransformer.fromPretrained("toy-ioi");
     m.addHook("blocks.0.attn.hook_z", (z, hook) => {
       const start = hook.positionOffset;
-      const end = Math.min(start + z.shape[1], L);
+      const end = Math.min(start + z.shape[1]!, L);
       if (end > start) z.set([":", `0:${end - start}`], means.get(`${start}:${end}`));
     }, { isPermanent: true });
     const cached = (await m.generate(toks, { maxNewTokens: 8, doSample: false, stopAtEos: false })) as Tensor;

@@ -14,8 +14,8 @@ function expectCloseUpToDirectionSigns(name: string, a: Tensor, b: Tensor, headD
   expect(a.shape).toEqual(b.shape);
   // TL's factors come from a float32 SVD: allow 1e-4 relative to the tensor's scale (hook_q reaches |10|)
   const tol = TOL * Math.max(1, b.abs().max().item());
-  for (let h = 0; h < a.shape[headDim]; h++) {
-    for (let j = 0; j < a.shape[dirDim]; j++) {
+  for (let h = 0; h < a.shape[headDim]!; h++) {
+    for (let j = 0; j < a.shape[dirDim]!; j++) {
       const pick = (t: Tensor): Tensor => t.narrow(headDim, h, 1).narrow(dirDim, j, 1);
       const d = Math.min(maxAbsDiff(pick(a), pick(b)), maxAbsDiff(pick(a), pick(b).neg()));
       expect(d, `${name} head ${h} direction ${j}: ${d}`).toBeLessThanOrEqual(tol);
@@ -97,7 +97,7 @@ function runCase(name: CaseName): void {
       const dirs = model.tokensToResidualDirections(goldenCommon.answer_tokens);
       const golden = out.get("decomp/tokens_to_residual_directions")!;
       expectClose("tokens_to_residual_directions", dirs, golden);
-      expect(model.tokensToResidualDirections(goldenCommon.answer_tokens[0]).shape).toEqual([64]);
+      expect(model.tokensToResidualDirections(goldenCommon.answer_tokens[0]!).shape).toEqual([64]);
     });
 
     it("matches TL's hook interventions", async () => {
@@ -109,7 +109,7 @@ function runCase(name: CaseName): void {
         ["steer_resid_pre_L1", [steerResid]],
         ["ablate_mlp_post_L2_n0to9", [["blocks.2.mlp.hook_post", (p) => { p.set(["...", "0:10"], 0); }]]],
         ["uniform_pattern_L0H1", [["blocks.0.attn.hook_pattern", (p) => {
-          const q = p.shape[2];
+          const q = p.shape[2]!;
           const uniform = tensor(Array.from({ length: q }, (_, i) => Array.from({ length: q }, (_, j) => (j <= i ? 1 / (i + 1) : 0))));
           p.set([":", 1], uniform);
         }]]],

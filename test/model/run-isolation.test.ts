@@ -56,9 +56,9 @@ describe("overlapping runs equal sequential ones", () => {
     // a slow permanent-free hook on every block makes the runs interleave
     const together = await Promise.all(prompts.map((p) => model.withHooks([[(n) => n.endsWith("hook_resid_pre"), slow]], () => model.runWithCache(p))));
     together.forEach(([logits, cache], i) => {
-      expect(maxDiff(logits, seq[i][0])).toBe(0);
-      expect([...cache.keys()]).toEqual([...seq[i][1].keys()]);
-      for (const [k, v] of seq[i][1]) expect(maxDiff(cache.get(k), v), k).toBe(0);
+      expect(maxDiff(logits, seq[i]![0])).toBe(0);
+      expect([...cache.keys()]).toEqual([...seq[i]![1].keys()]);
+      for (const [k, v] of seq[i]![1]) expect(maxDiff(cache.get(k), v), k).toBe(0);
     });
   });
 
@@ -67,7 +67,7 @@ describe("overlapping runs equal sequential ones", () => {
     const seq: Tensor[] = [];
     for (const n of names) seq.push(await model.runWithHooks(tokens, { fwdHooks: [[n, ablate]] }));
     const together = await Promise.all(names.map((n) => model.runWithHooks(tokens, { fwdHooks: [[n, ablate]] })));
-    together.forEach((t, i) => expect(maxDiff(t, seq[i]), names[i]).toBe(0));
+    together.forEach((t, i) => expect(maxDiff(t, seq[i]!), names[i]).toBe(0));
   });
 
   it("generate (KV cache: position state) overlapping an ablating runWithHooks and another generate", async () => {
@@ -96,7 +96,7 @@ describe("overlapping runs equal sequential ones", () => {
   it("patching sweeps overlapping each other and an ablating run", async () => {
     const metric = (logits: Tensor): number => {
       let s = 0;
-      common.answer_tokens.forEach((a, b) => { s += logits.get(b, -1, a).item() - logits.get(b, -1, common.wrong_tokens[b]).item(); });
+      common.answer_tokens.forEach((a, b) => { s += logits.get(b, -1, a).item() - logits.get(b, -1, common.wrong_tokens[b]!).item(); });
       return s / common.answer_tokens.length;
     };
     const [, cleanCache] = await model.runWithCache(clean);
@@ -142,7 +142,7 @@ describe("overlapping runs equal sequential ones", () => {
 
   it("model.addHook hooks stay shared: every run sees them", async () => {
     const seen: number[] = [];
-    const counter: HookFn = (act) => { seen.push(act.shape[0]); };
+    const counter: HookFn = (act) => { seen.push(act.shape[0]!); };
     model.addHook("blocks.0.hook_resid_pre", counter);
     try {
       await Promise.all([model.forward(row(tokens, 0)), model.runWithCache(tokens)]);

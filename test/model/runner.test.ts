@@ -18,7 +18,7 @@ beforeAll(async () => {
 
 describe("runner", () => {
   it("runBlocks from a cached residual, with the cached keys and values of earlier positions as a prefix", async () => {
-    const pos = tokens.shape[1];
+    const pos = tokens.shape[1]!;
     const p = 4;
     const resid = cache.get("blocks.1.hook_resid_pre").narrow(1, p, pos - p);
     const out = await runner.runBlocks(model, resid, { from: 1, to: model.cfg.nLayers, prefix: runner.KeyValuePrefix.fromCache(cache, p) });
@@ -31,10 +31,10 @@ describe("runner", () => {
 
   it("hooks given to a runner call fire in it only, at absolute positions", async () => {
     const seen: number[] = [];
-    const record: HookFn = (act, hook) => { seen.push(hook.positionOffset, act.shape[1]); };
-    const resid = cache.get("blocks.2.hook_resid_pre").narrow(1, 3, tokens.shape[1] - 3);
+    const record: HookFn = (act, hook) => { seen.push(hook.positionOffset, act.shape[1]!); };
+    const resid = cache.get("blocks.2.hook_resid_pre").narrow(1, 3, tokens.shape[1]! - 3);
     await runner.runBlocks(model, resid, { from: 2, to: 3, prefix: runner.KeyValuePrefix.fromCache(cache, 3), hooks: [["blocks.2.attn.hook_z", record]] });
-    expect(seen).toEqual([3, tokens.shape[1] - 3]);
+    expect(seen).toEqual([3, tokens.shape[1]! - 3]);
     seen.length = 0;
     await model.forward(tokens);
     expect(seen).toEqual([]);
@@ -45,8 +45,8 @@ describe("runner", () => {
     expect(maxAbsDiff(out, cache.get("blocks.1.hook_resid_post"))).toBeLessThan(1e-5);
     const final = cache.get(`blocks.${model.cfg.nLayers - 1}.hook_resid_post`);
     expect(maxAbsDiff(await runner.logitsFromResidual(model, final), logits)).toBe(0);
-    const last = await runner.logitsFromResidual(model, final, [tokens.shape[1] - 1]);
-    expect(maxAbsDiff(last, logits.narrow(1, tokens.shape[1] - 1, 1))).toBe(0);
+    const last = await runner.logitsFromResidual(model, final, [tokens.shape[1]! - 1]);
+    expect(maxAbsDiff(last, logits.narrow(1, tokens.shape[1]! - 1, 1))).toBe(0);
   });
 
   it("component calls fire no hook, shared ones included, and mlpOutput is ln2 then the MLP", async () => {

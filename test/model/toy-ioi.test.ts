@@ -26,8 +26,8 @@ describe("toy-ioi", () => {
     const logits = await model.forward(tensor(data.toks, undefined, "int32"));
     let sum = 0;
     data.toks.forEach((_, b) => {
-      const end = data.word_idx.end[b];
-      sum += logits.get(b, end, data.io_tokenIDs[b]).item() - logits.get(b, end, data.s_tokenIDs[b]).item();
+      const end = data.word_idx.end[b]!;
+      sum += logits.get(b, end, data.io_tokenIDs[b]!).item() - logits.get(b, end, data.s_tokenIDs[b]!).item();
     });
     const mean = sum / data.toks.length;
     expect(mean).toBeGreaterThan(8.0);

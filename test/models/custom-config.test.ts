@@ -15,7 +15,7 @@ const SHORTFORMER = {
   seed: 398, useAttnResult: true, normalizationType: null, positionalEmbeddingType: "shortformer" as const,
 };
 
-const ids = (rows: number[][]): Tensor => Tensor.fromTypedArray(Int32Array.from(rows.flat()), [rows.length, rows[0].length]);
+const ids = (rows: number[][]): Tensor => Tensor.fromTypedArray(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length]);
 
 describe("attention-only shortformer config without LayerNorm (ARENA's 2L)", () => {
   const toks = ids([[3, 17, 5, 9, 3, 17, 5, 9, 22, 1], [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]]);
@@ -57,7 +57,7 @@ describe("attention-only shortformer config without LayerNorm (ARENA's 2L)", () 
     const pos = cache.get("hook_pos_embed");
     expect(maxAbsDiff(cache.get("blocks.0.hook_resid_pre"), embed)).toBe(0); // the residual stream has no positions
     expect(maxAbsDiff(pos.get(1), model.W_pos.narrow(0, 0, 10))).toBe(0);
-    const a = model.blocks[0].attn;
+    const a = model.blocks[0]!.attn;
     // x [2, 10, 1, 1, 32] @ W [1, 1, 4, 32, 8] → [2, 10, 4, 8] (per head)
     const viaHeads = (x: Tensor, W: Tensor, b: Tensor): Tensor => x.unsqueeze(2).unsqueeze(3).matmul(W.unsqueeze(0).unsqueeze(0)).squeeze(3).add(b);
     expect(maxAbsDiff(cache.get("blocks.0.attn.hook_q"), viaHeads(embed.add(pos), a.W_Q, a.b_Q))).toBeLessThan(1e-5);
@@ -65,7 +65,7 @@ describe("attention-only shortformer config without LayerNorm (ARENA's 2L)", () 
     expect(maxAbsDiff(cache.get("blocks.0.attn.hook_v"), viaHeads(embed, a.W_V, a.b_V))).toBeLessThan(1e-5);
     // block 1 reads resid_pre(1) + the same positional embeddings
     const r1 = cache.get("blocks.1.hook_resid_pre");
-    const a1 = model.blocks[1].attn;
+    const a1 = model.blocks[1]!.attn;
     expect(maxAbsDiff(cache.get("blocks.1.attn.hook_k"), viaHeads(r1.add(pos), a1.W_K, a1.b_K))).toBeLessThan(1e-5);
     expect(maxAbsDiff(cache.get("blocks.1.attn.hook_v"), viaHeads(r1, a1.W_V, a1.b_V))).toBeLessThan(1e-5);
     // attn_out is the sum of the per-head results plus b_O
@@ -195,11 +195,11 @@ describe("seed 004: ARENA's induction exercises on a small attn-only model", () 
     expect(r.previous).toEqual(["0.0"]);
     expect(r.first).toEqual(["1.1"]);
     const s = r.inductionScores.toArray() as number[][];
-    expect(s[1][0]).toBeGreaterThan(0.8);
-    for (const [l, h] of [[0, 0], [0, 1], [1, 1]]) expect(s[l][h]).toBeLessThan(0.05);
+    expect(s[1]![0]).toBeGreaterThan(0.8);
+    for (const [l, h] of [[0, 0], [0, 1], [1, 1]]) expect(s[l!]![h!]).toBeLessThan(0.05);
     // the library's own score on a batch agrees
     const lib = await inductionScore(model, { seqLen: 20, batch: 4, seed: 3, prependBos: false });
-    expect((lib.scores.toArray() as number[][])[1][0]).toBeGreaterThan(0.8);
+    expect((lib.scores.toArray() as number[][])[1]![0]).toBeGreaterThan(0.8);
     expect(generateRepeatedTokens(model, 5, { prependBos: false }).shape).toEqual([1, 10]);
   });
 
@@ -210,7 +210,7 @@ describe("seed 004: ARENA's induction exercises on a small attn-only model", () 
     expect(maxAbsDiff(r.logitAttr.sum(1), r.correctLogits)).toBeLessThan(1e-3); // ARENA's assert_close(atol=1e-3)
     const repeated = r.logitAttr.narrow(0, 20, 19).mean(0).toArray() as number[]; // [direct, 0.0, 0.1, 1.0, 1.1]
     expect(repeated[3]).toBeGreaterThan(3);
-    for (const i of [1, 2, 4]) expect(Math.abs(repeated[i])).toBeLessThan(1e-3);
+    for (const i of [1, 2, 4]) expect(Math.abs(repeated[i]!)).toBeLessThan(1e-3);
     // the cache's own decomposition gives the same per-head numbers
     const [stack, labels] = r.cache.stackHeadResults({ layer: -1, returnLabels: true }) as [Tensor, string[]];
     expect(labels).toEqual(["L0H0", "L0H1", "L1H0", "L1H1"]);

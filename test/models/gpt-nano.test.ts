@@ -15,7 +15,7 @@ function maxAbsDiff(a: Tensor, b: Tensor): number {
   let m = 0;
   for (let i = 0; i < x.length; i++) {
     if (x[i] === y[i]) continue; // also -inf == -inf
-    m = Math.max(m, Math.abs(x[i] - y[i]));
+    m = Math.max(m, Math.abs(x[i]! - y[i]!));
   }
   return m;
 }
@@ -44,12 +44,12 @@ describe("gpt-nano-sort (llm-viz JSON)", () => {
     // nn.Linear [out, in]: c_attn.weight [144, 48] rows are q | k | v outputs
     const cAttn = decodeJsonTensor(json["transformer.h.1.attn.c_attn.weight"], "c_attn", "model.json");
     const q2 = cAttn.narrow(0, 2 * 16, 16).transpose(0, 1); // head 2's query weights [48, 16]
-    expect(maxAbsDiff(model.blocks[1].attn.W_Q.get(2), q2)).toBe(0);
+    expect(maxAbsDiff(model.blocks[1]!.attn.W_Q.get(2), q2)).toBe(0);
   });
 
   it("every recorded partial equals the corresponding hook (≤ 2e-5)", async () => {
     const [logits, cache] = await model.runWithCache(tokens);
-    const [B, T] = tokens.shape;
+    const [B, T] = tokens.shape as [number, number];
     const heads = (t: Tensor): Tensor => t.permute(0, 2, 1, 3); // [B, T, head, d] → [B, head, T, d]
     const checks: [string, Tensor][] = [
       ["tok_emb", cache.get("hook_embed")],

@@ -37,7 +37,7 @@ const ENCODINGS: [string, number[]][] = [
 ];
 
 const ids = (t: Tensor): number[] => Array.from(t.dataSync(), Number);
-const tokensOf = (rows: number[][]): Tensor => Tensor.fromTypedArray(Int32Array.from(rows.flat()), [rows.length, rows[0].length]);
+const tokensOf = (rows: number[][]): Tensor => Tensor.fromTypedArray(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length]);
 
 describe("stories260K (llama2.c)", () => {
   let model: HookedTransformer;     // TL's default processing (RMS folded → RMSPre, unembed centred)
@@ -107,8 +107,8 @@ describe("stories260K (llama2.c)", () => {
       });
       // W_K / W_V read the key/value heads repeated per query head (TL's repeat_interleave)
       expect(raw.W_K.shape).toEqual([5, 8, 64, 8]);
-      const WK = raw.blocks[2].attn.W_K;
-      for (let h = 0; h < 8; h++) expect(maxAbsDiff(WK.get(h), raw.blocks[2].attn._W_K.get(Math.floor(h / 2)))).toBe(0);
+      const WK = raw.blocks[2]!.attn.W_K;
+      for (let h = 0; h < 8; h++) expect(maxAbsDiff(WK.get(h), raw.blocks[2]!.attn._W_K.get(Math.floor(h / 2)))).toBe(0);
       expect(raw.W_gate.shape).toEqual([5, 64, 172]);
       expect(() => raw.W_pos).toThrow(/rotary/);
       // shared classifier: W_U is W_Eᵀ
@@ -120,10 +120,10 @@ describe("stories260K (llama2.c)", () => {
       const data = new Float32Array(ckpt.buffer.slice(ckpt.byteOffset + 28));
       const D = 64;
       const wq0 = data.subarray(512 * 64 + 5 * 64); // layer 0 wq [64 out, 64 in]
-      const WQ = raw.blocks[0].attn.W_Q;            // [8, 64, 8]
+      const WQ = raw.blocks[0]!.attn.W_Q;            // [8, 64, 8]
       // head 3, TL dim 1 ← llama2.c row 3·8 + 2; TL dim 5 (= 4 + 1) ← row 3·8 + 3
       for (const [r, src] of [[1, 26], [5, 27], [0, 24], [4, 25]]) {
-        for (const i of [0, 17, 63]) expect(WQ.get(3, i, r).item()).toBe(wq0[src * D + i]);
+        for (const i of [0, 17, 63]) expect(WQ.get(3, i, r!).item()).toBe(wq0[src! * D + i]);
       }
       expect(h).toMatchObject({ version: 0, dim: 64, nKvHeads: 4, sharedClassifier: true });
     });
@@ -136,8 +136,8 @@ describe("stories260K (llama2.c)", () => {
       for (const [p, want] of Object.entries(REF_LOGITS)) {
         const pos = Number(p);
         const next = ids(full)[pos + 1];
-        const got = [0, 1, 2, 259, 260, 261, 262, 263, next].map((v) => logits.get(0, pos, v).item());
-        got.forEach((g, i) => expect(Math.abs(g - want[i]), `pos ${pos}`).toBeLessThan(1e-4));
+        const got = [0, 1, 2, 259, 260, 261, 262, 263, next].map((v) => logits.get(0, pos, v!).item());
+        got.forEach((g, i) => expect(Math.abs(g - want[i]!), `pos ${pos}`).toBeLessThan(1e-4));
       }
     });
 
@@ -219,7 +219,7 @@ describe("stories260K (llama2.c)", () => {
     it("left-padded batches continue each prompt as it would alone (rotary positions skip padding)", async () => {
       const prompts = ["Once upon a time", "Tom and his mom went to the shop to buy"];
       const batch = await model.generate(prompts, { maxNewTokens: 12, doSample: false }) as string[];
-      for (let i = 0; i < prompts.length; i++) expect(batch[i]).toBe(await model.generate(prompts[i], { maxNewTokens: 12, doSample: false }));
+      for (let i = 0; i < prompts.length; i++) expect(batch[i]).toBe(await model.generate(prompts[i]!, { maxNewTokens: 12, doSample: false }));
     });
   });
 
@@ -266,7 +266,7 @@ describe("stories260K (llama2.c)", () => {
       for (const h of [0, 5]) {
         const s = rq.get(0, ":", h).matmul(rk.get(0, ":", Math.floor(h / 2)).transpose(0, 1)).div(Math.sqrt(8));
         const want = scores.get(0, h);
-        for (const [i, j] of [[4, 2], [10, 10], [18, 0]]) expect(Math.abs(s.get(i, j).item() - want.get(i, j).item())).toBeLessThan(1e-5);
+        for (const [i, j] of [[4, 2], [10, 10], [18, 0]]) expect(Math.abs(s.get(i!, j!).item() - want.get(i!, j!).item())).toBeLessThan(1e-5);
       }
     });
 

@@ -60,15 +60,15 @@ describe("a notebook in a real tslab kernel", () => {
 
     const model = await HookedTransformer.fromPretrained("toy-ioi");
     const logits = await model.forward(PROMPT);
-    const top = model.toString([logits.get(0, logits.shape[1] - 1).argmax().item()]);
-    expect(forward.map((o) => o.output_type)).toEqual(["stream"]);
-    expect(joined(forward[0].text)).toBe(`top token: ${JSON.stringify(top)}\n`);
+    const top = model.toString([logits.get(0, logits.shape[1]! - 1).argmax().item()]);
+    expect(forward!.map((o) => o.output_type)).toEqual(["stream"]);
+    expect(joined(forward![0]!.text)).toBe(`top token: ${JSON.stringify(top)}\n`);
 
     for (const [cell, marker] of [[figure, "tlens-figure"], [viewer, "tlensViz"]] as const) {
-      expect(cell.map((o) => `${o.output_type}${o.text ? `: ${joined(o.text).slice(0, 60)}` : ""}`), marker).toEqual(["display_data"]);
-      expect(Object.keys(cell[0].data ?? {})).toEqual(["text/html"]);
-      expect(joined(cell[0].data!["text/html"])).toContain(marker);
+      expect(cell!.map((o) => `${o.output_type}${o.text ? `: ${joined(o.text).slice(0, 60)}` : ""}`), marker).toEqual(["display_data"]);
+      expect(Object.keys(cell![0]!.data ?? {})).toEqual(["text/html"]);
+      expect(joined(cell![0]!.data!["text/html"])).toContain(marker);
     }
-    expect(joined(figure[0].data!["text/html"])).toContain("a line");
+    expect(joined(figure![0]!.data!["text/html"])).toContain("a line");
   }, 420_000);
 });

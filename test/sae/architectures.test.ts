@@ -8,7 +8,7 @@ const rows = (t: Tensor): number[][] => t.toArray() as number[][];
 const close = (t: Tensor, want: number[][]): void => {
   const got = rows(t);
   expect(got.length).toBe(want.length);
-  got.forEach((r, i) => r.forEach((v, j) => expect(v).toBeCloseTo(want[i][j], 6)));
+  got.forEach((r, i) => r.forEach((v, j) => expect(v).toBeCloseTo(want[i]![j]!, 6)));
 };
 // x − b_dec = [1, 1], [0, 0], [1.5, 1]
 const x = tensor([[1.5, 0.5], [0.5, -0.5], [2, 0.5]]);

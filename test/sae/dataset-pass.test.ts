@@ -40,9 +40,9 @@ describe("saeDashboardData's passes over the dataset", () => {
     expect(given.log10Density.map((v) => v ?? -Infinity)).toEqual(Array.from(dens.log10));
     const fas = await featuresActivations(model, sae, tokens, [3, 40]);
     given.features.forEach((f, i) => {
-      expect(f.feature).toBe(fas[i].feature);
-      expect(f.density).toBe(fas[i].density);
-      expect(f.maxActivation).toBe(Math.max(0, ...fas[i].acts));
+      expect(f.feature).toBe(fas[i]!.feature);
+      expect(f.density).toBe(fas[i]!.density);
+      expect(f.maxActivation).toBe(Math.max(0, ...fas[i]!.acts));
     });
   });
 });
@@ -56,7 +56,7 @@ describe("textTokenRows", () => {
     const rows = textTokenRows(model, TEXT, 16);
     expect(rows.shape).toEqual([Math.floor(ids.length / 15), 16]);
     const data = Array.from(rows.dataSync(), Number);
-    for (let r = 0; r < rows.shape[0]; r++) {
+    for (let r = 0; r < rows.shape[0]!; r++) {
       expect(data[r * 16]).toBe(model.tokenizer!.bosTokenId);
       expect(data.slice(r * 16 + 1, r * 16 + 16)).toEqual(ids.slice(r * 15, r * 15 + 15));
     }

@@ -33,16 +33,16 @@ describe("featureAttribution", () => {
     const g = cache.get(`${hook}_grad`).contiguous().dataSync() as Float32Array; // [1, pos, 128]
     const acts = r.acts.contiguous().dataSync() as Float32Array; // [1, pos, 256]
     const attr = r.attribution.contiguous().dataSync() as Float32Array;
-    const n = tokens.shape[1];
+    const n = tokens.shape[1]!;
     expect(r.attribution.shape).toEqual([1, n, 256]);
     let worst = 0, scale = 0, firing = 0;
     for (let pos = 0; pos < n; pos++) {
       for (let f = 0; f < 256; f++) {
         let dot = 0;
-        for (let i = 0; i < 128; i++) dot += p.W_dec[f * 128 + i] * g[pos * 128 + i];
-        const want = acts[pos * 256 + f] * dot;
-        if (acts[pos * 256 + f] > 0) firing++;
-        worst = Math.max(worst, Math.abs(attr[pos * 256 + f] - want));
+        for (let i = 0; i < 128; i++) dot += p.W_dec[f * 128 + i]! * g[pos * 128 + i]!;
+        const want = acts[pos * 256 + f]! * dot;
+        if (acts[pos * 256 + f]! > 0) firing++;
+        worst = Math.max(worst, Math.abs(attr[pos * 256 + f]! - want));
         scale = Math.max(scale, Math.abs(want));
       }
     }
@@ -50,15 +50,15 @@ describe("featureAttribution", () => {
     expect(scale).toBeGreaterThan(1e-3);
     expect(worst).toBeLessThan(1e-4 * scale + 1e-6);
     const summed = r.perFeature.dataSync() as Float32Array;
-    const byHand = Array.from({ length: 256 }, (_, f) => Array.from({ length: n }, (_, pos) => attr[pos * 256 + f]).reduce((a, b) => a + b, 0));
-    expect(Math.max(...byHand.map((v, f) => Math.abs(v - summed[f])))).toBeLessThan(1e-5);
+    const byHand = Array.from({ length: 256 }, (_, f) => Array.from({ length: n }, (_, pos) => attr[pos * 256 + f]).reduce((a, b) => a! + b!, 0));
+    expect(Math.max(...byHand.map((v, f) => Math.abs(v! - summed[f]!)))).toBeLessThan(1e-5);
   }, 60_000);
 
   it("matches a central finite difference of the metric in one feature's scale", async () => {
     const model = new HookedSAETransformer(base);
     const r = await featureAttribution(model, sae, tokens, metric);
     const per = Array.from(r.perFeature.dataSync() as Float32Array);
-    const f = per.reduce((best, v, j) => (Math.abs(v) > Math.abs(per[best]) ? j : best), 0);
+    const f = per.reduce((best, v, j) => (Math.abs(v) > Math.abs(per[best]!) ? j : best), 0);
     const eps = 0.05;
     const scaled = async (by: number): Promise<number> => {
       const logits = await model.runWithHooks(tokens, {
@@ -68,8 +68,8 @@ describe("featureAttribution", () => {
       return metric(logits).item();
     };
     const fd = ((await scaled(1 + eps)) - (await scaled(1 - eps))) / (2 * eps);
-    expect(Math.abs(per[f])).toBeGreaterThan(1e-2);
-    expect(Math.abs(fd - per[f])).toBeLessThan(0.02 * Math.abs(per[f]));
+    expect(Math.abs(per[f]!)).toBeGreaterThan(1e-2);
+    expect(Math.abs(fd - per[f]!)).toBeLessThan(0.02 * Math.abs(per[f]!));
     await expect(featureAttribution(model, sae, tokens, (l) => l.get(0, -1))).rejects.toThrow(/must give one number/);
   }, 60_000);
 });

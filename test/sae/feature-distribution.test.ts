@@ -34,17 +34,17 @@ describe("feature distributions over a dataset", () => {
     fa = await featureActivations(model, sae, tokens, 5);
   }, 60_000);
 
-  const column = (f: number): number[] => Array.from({ length: encoded.length / 256 }, (_, t) => encoded[t * 256 + f]);
+  const column = (f: number): number[] => Array.from({ length: encoded.length / 256 }, (_, t) => encoded[t * 256 + f]!);
 
   it("featuresActivations gives each feature's column from one pass, in chunks of rows", async () => {
     const many = await featuresActivations(model, sae, tokens, [5, 200, 17]);
     expect(many.map((m) => m.feature)).toEqual([5, 200, 17]);
     for (const m of many) {
       const want = column(m.feature);
-      expect(Math.max(...Array.from(m.acts, (v, i) => Math.abs(v - want[i])))).toBeLessThan(1e-5);
+      expect(Math.max(...Array.from(m.acts, (v, i) => Math.abs(v - want[i]!)))).toBeLessThan(1e-5);
       expect(m.density).toBeCloseTo(want.filter((v) => v > 0).length / want.length, 9);
     }
-    expect(Array.from(fa.acts)).toEqual(Array.from(many[0].acts));
+    expect(Array.from(fa.acts)).toEqual(Array.from(many[0]!.acts));
   });
 
   it("activationHistogram counts the positive activations over (0, max]", () => {
@@ -53,7 +53,7 @@ describe("feature distributions over a dataset", () => {
     const h = activationHistogram(fa, 8);
     expect(h.counts.reduce((a, b) => a + b, 0)).toBe(col.length);
     expect(h.edges[8]).toBeCloseTo(Math.max(...col), 5);
-    const w = h.edges[1];
+    const w = h.edges[1]!;
     expect(h.counts[0]).toBe(col.filter((v) => v < w).length);
   });
 
@@ -62,7 +62,7 @@ describe("feature distributions over a dataset", () => {
     const col = column(5);
     const firing = col.filter((v) => v > 0);
     expect(groups.map((g) => g.hi)).toEqual([...groups.map((g) => g.hi)].sort((a, b) => b - a));
-    expect(groups[0].hi).toBeCloseTo(Math.max(...firing), 5);
+    expect(groups[0]!.hi).toBeCloseTo(Math.max(...firing), 5);
     expect(groups.reduce((n, g) => n + g.count, 0)).toBe(firing.length);
     expect(groups.reduce((n, g) => n + g.fraction, 0)).toBeCloseTo(1, 9);
     for (const g of groups) {

@@ -122,7 +122,7 @@ describe("loadSae from the hub", () => {
     const files = saeLensFiles(tinySae({ modelName: "toy" }));
     const asFile = (d: string | Uint8Array) => ({ data: Buffer.from(d), lfs: typeof d !== "string" });
     server = await startHubServer({
-      "org/saes": { commit: "a".repeat(40), files: { "blocks.0.hook_resid_pre/cfg.json": asFile(files["cfg.json"]), "blocks.0.hook_resid_pre/sae_weights.safetensors": asFile(files["sae_weights.safetensors"]) } },
+      "org/saes": { commit: "a".repeat(40), files: { "blocks.0.hook_resid_pre/cfg.json": asFile(files["cfg.json"]!), "blocks.0.hook_resid_pre/sae_weights.safetensors": asFile(files["sae_weights.safetensors"]!) } },
     });
   });
   afterAll(async () => { await server.close(); });

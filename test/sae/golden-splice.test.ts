@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 const cases = saeGoldenCases();
 const models = new Map<string, Promise<HookedTransformer>>();
 const modelFor = (name: string): Promise<HookedTransformer> => {
-  const m = GOLDEN_MODELS[name];
+  const m = GOLDEN_MODELS[name]!;
   if (!models.has(name)) models.set(name, HookedTransformer.fromPretrained(m.path, m.raw ? GOLDEN_CASES.raw : {}));
   return models.get(name) as Promise<HookedTransformer>;
 };

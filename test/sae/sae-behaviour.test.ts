@@ -5,7 +5,7 @@ import { SAE, SaeError, saeConfigFromJson } from "../../src/sae/index.js";
 import { identitySae, tinySae, tinyWeights } from "./fixtures.js";
 
 const vec = (t: Tensor): number[] => [...t.contiguous().dataSync()];
-const closeVec = (got: number[], want: number[], digits = 6): void => got.forEach((v, i) => expect(v).toBeCloseTo(want[i], digits));
+const closeVec = (got: number[], want: number[], digits = 6): void => got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, digits));
 
 describe("normalize_activations", () => {
   it("constant_norm_rescale: in x·√d_in/‖x‖, out ÷ that", async () => {

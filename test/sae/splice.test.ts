@@ -57,7 +57,7 @@ describe("HookedSAETransformer", () => {
     const outs: Tensor[] = [];
     await model.runWithHooks(tokens, { fwdHooks: [[`${hookName}.hook_sae_acts_post`, ablate], [`${hookName}.hook_sae_output`, (a) => { outs.push(a); }]] });
     const want = clean.get(`${hookName}.hook_sae_output`).sub(acts.narrow(-1, j, 1).mul(sae.W_dec.narrow(0, j, 1)));
-    expect(maxDiff(outs[0], want)).toBeLessThan(1e-5);
+    expect(maxDiff(outs[0]!, want)).toBeLessThan(1e-5);
     model.resetSaes();
     expect(model.actsToSaes.size).toBe(0);
   });

@@ -45,6 +45,6 @@ export function expectClose(a: Float32Array, b: Tensor, tol = 2e-5): void {
   const ref = b.dataSync() as Float32Array;
   expect(a.length).toBe(ref.length);
   let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - ref[i]) / (1e-3 + Math.abs(ref[i])));
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - ref[i]!) / (1e-3 + Math.abs(ref[i]!)));
   expect(worst).toBeLessThan(tol * 50);
 }

@@ -31,16 +31,16 @@ describe("ActivationStore", () => {
     const [, cache] = await model.runWithCache(tokens.narrow(0, 0, 4), { namesFilter: [HOOK] });
     const ref = cache.get(HOOK).narrow(1, 1, 31).contiguous().dataSync() as Float32Array;
     expect(acts.length).toBe(4 * 31 * 64);
-    expect(Math.max(...acts.map((v, i) => Math.abs(v - ref[i])))).toBeLessThan(1e-5);
+    expect(Math.max(...acts.map((v, i) => Math.abs(v - ref[i]!)))).toBeLessThan(1e-5);
     // a batch holds rows of the activations the model gives, in a shuffled order
     const batch = await store.nextBatch(16);
     const all = new Set<number>();
     for (const start of [0, 4]) {
       const [, c] = await model.runWithCache(tokens.narrow(0, start, 4), { namesFilter: [HOOK] });
       const d = c.get(HOOK).narrow(1, 1, 31).contiguous().dataSync() as Float32Array;
-      for (let r = 0; r < d.length / 64; r++) all.add(d[r * 64]);
+      for (let r = 0; r < d.length / 64; r++) all.add(d[r * 64]!);
     }
-    for (let r = 0; r < 16; r++) expect(all.has(batch[r * 64])).toBe(true);
+    for (let r = 0; r < 16; r++) expect(all.has(batch[r * 64]!)).toBe(true);
     expect(store.rowsRun).toBeGreaterThanOrEqual(8);
     await expect(store.nextBatch(40)).rejects.toThrow(/needs a buffer of at least 80 activations/);
   });
@@ -65,7 +65,7 @@ describe("trainSae", () => {
     });
     expect(sae.params.dSae).toBe(256);
     expect(sae.log.length).toBe(6);
-    expect(logs[logs.length - 1]).toBeGreaterThan(logs[0]);
+    expect(logs[logs.length - 1]).toBeGreaterThan(logs[0]!);
     expect(sae.final.l0).toBeLessThanOrEqual(8);
     const ev = await evaluateSae(model, saeOfParams(sae.params, sae.options.sparsity, HOOK), tokens);
     // scale folded into the weights: the SAE works on raw activations
@@ -94,8 +94,8 @@ describe("trainSae", () => {
     const sae = await trainSae(model, tokens, {
       hookName: HOOK, expansionFactor: 2, sparsity: { kind: "l1", coefficient: 2 }, trainingTokens: 60 * 256, batchSize: 256, lr: 3e-3, logEvery: 20, l1WarmUpSteps: 20,
     });
-    expect(sae.log[2].l0).toBeLessThan(sae.log[0].l0);
-    expect(sae.log[0].l1Coefficient).toBe(2);
+    expect(sae.log[2]!.l0).toBeLessThan(sae.log[0]!.l0);
+    expect(sae.log[0]!.l1Coefficient).toBe(2);
     expect(sae.options.decoderNorm).toBe("weighted");
   }, 60_000);
 });

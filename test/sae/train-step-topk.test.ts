@@ -16,7 +16,7 @@ function randomParams(seed: number): SaeParams {
   const g = new Generator(seed + 100);
   for (let j = 0; j < S; j++) p.b_enc[j] = 0.3 * g.normal();
   for (let i = 0; i < D; i++) p.b_dec[i] = 0.2 * g.normal();
-  for (let j = 0; j < S; j++) for (let i = 0; i < D; i++) p.W_dec[j * D + i] *= 1 + j / S;
+  for (let j = 0; j < S; j++) for (let i = 0; i < D; i++) p.W_dec[j * D + i]! *= 1 + j / S;
   return p;
 }
 
@@ -61,13 +61,13 @@ describe("SaeStep's sparse TopK path", () => {
       const stats = step.run(c.x, { kind: "topk", k: c.k }, fired, c.aux);
       const ref = await autogradGrads(p, c.x, { kind: "topk", k: c.k }, c.aux);
       // the same features fire: per feature, the rows where the dense f is > 0
-      const refFired = Array.from({ length: S }, (_, j) => Array.from({ length: B }, (_, b) => ref.f[b * S + j] > 0).filter(Boolean).length);
+      const refFired = Array.from({ length: S }, (_, j) => Array.from({ length: B }, (_, b) => ref.f[b * S + j]! > 0).filter(Boolean).length);
       expect([...fired]).toEqual(refFired);
       expect(stats.l0).toBeCloseTo(refFired.reduce((a, b) => a + b, 0) / B, 12);
       expect(stats.mse).toBeCloseTo(ref.mse, 4);
       expect(stats.l1).toBeCloseTo(ref.l1, 4);
       if (c.aux) expect(stats.auxLoss).toBeCloseTo(ref.auxLoss, 4);
-      for (const k of ["W_enc", "W_dec", "b_enc", "b_dec"] as const) expectClose(step.grads[k], ref[k]);
+      for (const k of ["W_enc", "W_dec", "b_enc", "b_dec"] as const) expectClose(step.grads[k]!, ref[k]!);
     });
   }
 
@@ -77,11 +77,11 @@ describe("SaeStep's sparse TopK path", () => {
       // each row's pre-activations, exact (dyadic): rows whose k-th and (k+1)-th largest are equal and positive
       const cutInTie = Array.from({ length: B }, (_, b) => {
         const pre = Array.from({ length: S }, (_, j) => {
-          let s = p.b_enc[j];
-          for (let i = 0; i < D; i++) s += (c.x[b * D + i] - p.b_dec[i]) * p.W_enc[i * S + j];
+          let s = p.b_enc[j]!;
+          for (let i = 0; i < D; i++) s += (c.x[b * D + i]! - p.b_dec[i]!) * p.W_enc[i * S + j]!;
           return s;
         }).sort((u, v) => v - u);
-        return pre[c.k - 1] === pre[c.k] && pre[c.k] > 0;
+        return pre[c.k - 1]! === pre[c.k]! && pre[c.k]! > 0;
       });
       expect(cutInTie.filter(Boolean).length).toBeGreaterThan(0);
     }
@@ -98,7 +98,7 @@ describe("SaeStep's sparse TopK path", () => {
 describe("TopKSelector", () => {
   it("picks each row's k largest, ties to the lower position, as a stable descending sort does", () => {
     const g = new Generator(11);
-    for (const [n, k] of [[1, 1], [9, 1], [9, 4], [9, 9], [40, 7], [40, 39]]) {
+    for (const [n, k] of [[1, 1], [9, 1], [9, 4], [9, 9], [40, 7], [40, 39]] as [number, number][]) {
       const sel = new TopKSelector(n, k);
       // few distinct values (many ties); rows 20 and 30 lie far below the rest, so fewer than k of them beat the
       // threshold the earlier rows set and the whole row is searched; the row sits at an offset in a longer array
@@ -107,10 +107,10 @@ describe("TopKSelector", () => {
         const v = Float32Array.from({ length: n + 3 }, () => Math.floor(g.uniform() * 5) - 2 + shift);
         const idx = new Int32Array(k + 2), val = new Float32Array(k + 2);
         sel.select(v, 3, idx, val, 2);
-        const want = Array.from({ length: n }, (_, j) => j).sort((a, b) => v[3 + b] - v[3 + a] || a - b).slice(0, k);
-        const got = [...idx.subarray(2)].map((j, t) => ({ j, v: val[2 + t] })).sort((a, b) => a.j - b.j);
+        const want = Array.from({ length: n }, (_, j) => j).sort((a, b) => v[3 + b]! - v[3 + a]! || a - b).slice(0, k);
+        const got = [...idx.subarray(2)].map((j, t) => ({ j, v: val[2 + t]! })).sort((a, b) => a.j - b.j);
         expect(got.map((e) => e.j)).toEqual(want.sort((a, b) => a - b));
-        for (const e of got) expect(e.v).toBe(v[3 + e.j]);
+        for (const e of got) expect(e.v).toBe(v[3 + e.j]!);
       }
     }
     expect(() => new TopKSelector(3, 4)).toThrow(/k = 4 must lie in 1\.\.3/);

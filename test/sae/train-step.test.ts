@@ -23,7 +23,7 @@ function params(): SaeParams {
   const g = new Generator(9);
   for (let j = 0; j < S; j++) p.b_enc[j] = 0.3 * g.normal();
   for (let i = 0; i < D; i++) p.b_dec[i] = 0.2 * g.normal();
-  for (let j = 0; j < S; j++) for (let i = 0; i < D; i++) p.W_dec[j * D + i] *= 1 + j / S;
+  for (let j = 0; j < S; j++) for (let i = 0; i < D; i++) p.W_dec[j * D + i]! *= 1 + j / S;
   return p;
 }
 
@@ -56,7 +56,7 @@ describe("SaeStep (hand-written forward / backward)", () => {
       // it changes the dead features' encoder columns only
       const plain = new SaeStep(p, B);
       plain.run(x, sparsity, new Float64Array(S));
-      const moved = (j: number): number => Math.hypot(...Array.from({ length: D }, (_, i) => step.grads.W_enc[i * S + j] - plain.grads.W_enc[i * S + j]));
+      const moved = (j: number): number => Math.hypot(...Array.from({ length: D }, (_, i) => step.grads.W_enc[i * S + j]! - plain.grads.W_enc[i * S + j]!));
       for (let j = 0; j < S; j++) {
         if (aux.dead.includes(j)) expect(moved(j)).toBeGreaterThan(1e-4);
         else expect(moved(j)).toBe(0);
@@ -129,7 +129,7 @@ describe("decoder norm and dead features", () => {
     loss[5] = 1;
     resampleFeatures(p, [2], x, loss, adam, new Generator(0));
     const norm = Math.hypot(...x.subarray(5 * D, 6 * D));
-    for (let i = 0; i < D; i++) expect(p.W_dec[2 * D + i]).toBeCloseTo(x[5 * D + i] / norm, 6);
+    for (let i = 0; i < D; i++) expect(p.W_dec[2 * D + i]).toBeCloseTo(x[5 * D + i]! / norm, 6);
     expect(p.b_enc[2]).toBe(0);
   });
 });

@@ -161,11 +161,11 @@ describe("IOI golden files (tokenized by the real GPT-2 tokenizer)", () => {
       expect(g.sentences.length).toBeGreaterThan(0);
       const { tokens, attentionMask } = toTokens(tok, g.sentences, { prependBos });
       expect(tokens.dtype).toBe("int32");
-      expect(tokens.shape).toEqual([g.toks.length, g.toks[0].length]);
+      expect(tokens.shape).toEqual([g.toks.length, g.toks[0]!.length]);
       expect(tokens.toArray()).toEqual(g.toks);
       // Mask: 1 on each sentence's own tokens (BOS included), 0 on the right padding.
       const lens = g.sentences.map((s) => tok.encode(s).length + (prependBos ? 1 : 0));
-      expect(attentionMask.toArray()).toEqual(lens.map((n) => g.toks[0].map((_, p) => (p < n ? 1 : 0))));
+      expect(attentionMask.toArray()).toEqual(lens.map((n) => g.toks[0]!.map((_, p) => (p < n ? 1 : 0))));
       expect(Math.max(...g.sentences.map((s) => tok.encode(s).length))).toBe(g.max_len);
       // Names are single tokens with their leading space.
       expect(g.ioi_prompts.map((p) => toSingleToken(tok, " " + p.IO))).toEqual(g.io_tokenIDs);
@@ -180,11 +180,11 @@ describe("IOI golden files (tokenized by the real GPT-2 tokenizer)", () => {
     for (const [file, prependBos] of GOLDEN_FILES.filter(([f]) => !f.includes("flip"))) {
       const g = loadGolden(file);
       g.ioi_prompts.forEach((p, i) => {
-        const row = g.toks[i];
-        expect(getTokenPosition(tok, " " + p.IO, [row], { mode: "first" })).toBe(g.word_idx.IO[i]);
-        expect(getTokenPosition(tok, " " + p.S, tensor([row], undefined, "int32"), { mode: "first" })).toBe(g.word_idx.S1[i]);
-        expect(getTokenPosition(tok, " " + p.S, p.text, { mode: "last", prependBos })).toBe(g.word_idx.S2[i]);
-        expect(tok.encode(p.text).length + (prependBos ? 1 : 0) - 2).toBe(g.word_idx.end[i]);
+        const row = g.toks[i]!;
+        expect(getTokenPosition(tok, " " + p.IO, [row], { mode: "first" })).toBe(g.word_idx.IO![i]);
+        expect(getTokenPosition(tok, " " + p.S, tensor([row], undefined, "int32"), { mode: "first" })).toBe(g.word_idx.S1![i]);
+        expect(getTokenPosition(tok, " " + p.S, p.text, { mode: "last", prependBos })).toBe(g.word_idx.S2![i]);
+        expect(tok.encode(p.text).length + (prependBos ? 1 : 0) - 2).toBe(g.word_idx.end![i]);
       });
     }
   });

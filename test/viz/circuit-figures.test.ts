@@ -10,14 +10,14 @@ describe("faithfulnessCurve", () => {
     expect(f.data[0]).toMatchObject({ name: "EAP-IG", x: [10, 100, 1000], y: [0.2, 0.7, 0.95], mode: "lines+markers" });
     expect(f.data[1]).toMatchObject({ name: "random edges", y: [0.01, 0.05, 0.3] });
     expect((f.layout.xaxis as { type: string }).type).toBe("log"); // sizes over two decades
-    expect((f.layout.shapes as { y0: number }[])[0].y0).toBe(1);
+    expect((f.layout.shapes as { y0: number }[])[0]!.y0).toBe(1);
   });
 
   it("several random draws become their mean with the standard deviation as error bars", () => {
     const f = faithfulnessCurve({ sizes: [1, 2], faithfulness: [0.5, 0.9], random: [[0, 0.2], [0.2, 0.4]] });
-    expect(f.data[1].name).toBe("random edges (mean of 2)");
-    expect(f.data[1].y as number[]).toEqual([0.1, expect.closeTo(0.3, 12)]);
-    expect((f.data[1].error_y as { array: number[] }).array.map((v) => +v.toFixed(12))).toEqual([0.1, 0.1]);
+    expect(f.data[1]!.name).toBe("random edges (mean of 2)");
+    expect(f.data[1]!.y as number[]).toEqual([0.1, expect.closeTo(0.3, 12)]);
+    expect((f.data[1]!.error_y as { array: number[] }).array.map((v) => +v.toFixed(12))).toEqual([0.1, 0.1]);
     expect((f.layout.xaxis as { type: string }).type).toBe("linear");
   });
 

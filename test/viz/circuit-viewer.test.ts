@@ -25,11 +25,11 @@ describe("circuitViewer data", () => {
     const p = circuitViewer(g, { maxEdges: 50 }).props as unknown as Props;
     expect(g.edges.length).toBe(75);
     expect(p.edges.length).toBe(50);
-    expect(p.edges[0].score).toBeCloseTo((g.edges.length) / 10 * (g.edges.length % 2 ? 1 : -1), 9);
+    expect(p.edges[0]!.score).toBeCloseTo((g.edges.length) / 10 * (g.edges.length % 2 ? 1 : -1), 9);
     expect(p.maxAbs).toBeCloseTo(g.edges.length / 10, 9);
     const abs = p.edges.map((e) => Math.abs(e.score));
     expect(abs).toEqual([...abs].sort((a, b) => b - a));
-    expect(p.threshold).toBeCloseTo(abs[19], 9); // the 20 in the circuit are the 20 strongest
+    expect(p.threshold).toBeCloseTo(abs[19]!, 9); // the 20 in the circuit are the 20 strongest
     expect(p.nodes.length).toBe(g.nodes.length);
     expect(VIEWER_JS).toContain('"circuit"');
   });
@@ -64,7 +64,7 @@ describe("circuit viewer in headless Chromium", () => {
     const strongAtLeast = (t: number): number => p.edges.filter((e) => Math.abs(e.score) >= t).length;
     expect(await root.getAttribute("data-visible-edges")).toBe(String(strongAtLeast(5)));
     // hover: the tooltip names the edge and its score
-    const edge = g.edges[10];
+    const edge = g.edges[10]!;
     await page.dispatchEvent(`[data-edge="${edge.name}"]`, "mouseover");
     expect(await root.getAttribute("data-hover-edge")).toBe(edge.name);
     expect(await page.textContent(".tlv-tip")).toBe(`${edge.name}: ${edge.score!.toFixed(3)}`);

@@ -4,7 +4,7 @@ import { Tensor, viz } from "../../src/index.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the assertions walk plotly figure JSON by key paths
 type Obj = Record<string, any>;
-const t2 = (rows: number[][]): Tensor => Tensor.fromTypedArray(Float32Array.from(rows.flat()), [rows.length, rows[0].length]);
+const t2 = (rows: number[][]): Tensor => Tensor.fromTypedArray(Float32Array.from(rows.flat()), [rows.length, rows[0]!.length]);
 const grid = (r: number, c: number, f = (i: number, j: number) => i * c + j - 3): number[][] =>
   Array.from({ length: r }, (_, i) => Array.from({ length: c }, (_, j) => f(i, j)));
 
@@ -88,8 +88,8 @@ describe("imshow", () => {
   it("animation frames with a slider and play button", () => {
     const fig = viz.imshow([grid(2, 2), grid(2, 2, () => 7)], { animationFrame: 0, animationLabels: ["a", "b"] });
     expect(fig.frames).toHaveLength(2);
-    expect(fig.frames![1].name).toBe("b");
-    expect((fig.frames![1].data[0] as Obj).z).toEqual([[7, 7], [7, 7]]);
+    expect(fig.frames![1]!.name).toBe("b");
+    expect((fig.frames![1]!.data[0] as Obj).z).toEqual([[7, 7], [7, 7]]);
     expect((fig.data[0] as Obj).z).toEqual(grid(2, 2));
     const L = fig.layout as Obj;
     expect(L.sliders[0].steps.map((s: Obj) => s.args[0][0])).toEqual(["a", "b"]);
@@ -99,10 +99,10 @@ describe("imshow", () => {
     const four = Array.from({ length: 2 }, (_, f) => Array.from({ length: 3 }, (_, c) => grid(2, 2, () => f * 10 + c)));
     const both = viz.imshow(four, { animationFrame: 0, facetCol: 1 });
     expect(both.data).toHaveLength(3);
-    expect((both.frames![1].data[2] as Obj).z).toEqual([[12, 12], [12, 12]]);
+    expect((both.frames![1]!.data[2] as Obj).z).toEqual([[12, 12], [12, 12]]);
     const swapped = viz.imshow(four, { animationFrame: 1, facetCol: 0 });
     expect(swapped.frames).toHaveLength(3);
-    expect((swapped.frames![2].data[1] as Obj).z).toEqual([[12, 12], [12, 12]]);
+    expect((swapped.frames![2]!.data[1] as Obj).z).toEqual([[12, 12], [12, 12]]);
   });
 
   it("per-cell text (seed 001's component labels) and text_auto", () => {
@@ -253,7 +253,7 @@ describe("figures in notebooks", () => {
   it("carry a non-enumerable Deno display method returning HTML", () => {
     const fig = viz.line([1, 2]);
     expect(Object.keys(fig)).toEqual(["data", "layout"]);
-    const bundle = (fig as unknown as Record<symbol, () => Obj>)[Symbol.for("Jupyter.display")]();
+    const bundle = (fig as unknown as Record<symbol, () => Obj>)[Symbol.for("Jupyter.display")]!();
     expect(bundle["text/html"]).toContain("tlens-figure");
   });
 
@@ -264,7 +264,7 @@ describe("figures in notebooks", () => {
     expect(sent).toHaveLength(1);
     // the same HTML as without a sink (each call numbers its elements anew)
     const ids = (s: string): string => s.replace(/tlens-[a-z0-9]+-[a-z0-9]+-\d+/g, "ID");
-    expect(ids(viz.display(items, undefined, { includePlotly: false })._repr_html_())).toBe(ids(sent[0]));
+    expect(ids(viz.display(items, undefined, { includePlotly: false })._repr_html_())).toBe(ids(sent[0]!));
     expect(sent[0]).toContain("tlensViz");
     expect(sent[0]).not.toContain("plotly.js v"); // includePlotly: false
     const withPlotly = viz.display(viz.line([1]), undefined, { includePlotly: true }).toHtml();

@@ -67,7 +67,7 @@ describe("viewers as data", () => {
   it("check shapes and names", () => {
     expect(() => viz.attentionHeads({ tokens: ["a"], attention: pattern(2) })).toThrow(/1 tokens but attention is \[2, 6, 6\]/);
     expect(() => viz.attentionHeads({ tokens, attention: pattern(2), headNames: ["x"] })).toThrow(/1 headNames for 2 heads/);
-    const one = viz.attentionPattern({ tokens, attention: pattern(1)[0], headName: "L1H2" });
+    const one = viz.attentionPattern({ tokens, attention: pattern(1)[0]!, headName: "L1H2" });
     expect(one.props.headNames).toEqual(["L1H2"]);
     expect(JSON.parse(JSON.stringify(one))).toEqual(one);
   });
@@ -77,7 +77,7 @@ describe("viewers as data", () => {
     const v = Tensor.fromTypedArray(Float32Array.from({ length: n * 2 * 3 }, (_, i) => (i % 5) - 2), [n, 2, 3]);
     const w = viz.valueWeightedAttention(p, v);
     const vd = v.dataSync();
-    const norm = (k: number, h: number): number => Math.hypot(vd[(k * 2 + h) * 3], vd[(k * 2 + h) * 3 + 1], vd[(k * 2 + h) * 3 + 2]);
+    const norm = (k: number, h: number): number => Math.hypot(vd[(k * 2 + h) * 3]!, vd[(k * 2 + h) * 3 + 1]!, vd[(k * 2 + h) * 3 + 2]!);
     expect(w.get(1, 4, 2).item()).toBeCloseTo(p.get(1, 4, 2).item() * norm(2, 1), 5);
     const viewer = viz.valueWeightedPatterns({ tokens, attention: p, v });
     expect(viewer.props.valueWeighted).toBe(true);
@@ -118,7 +118,7 @@ describe("in headless Chromium", () => {
   });
 
   it("attention viewer: hovering a head focuses it, hovering a token colours what it attends to", async () => {
-    const { page, errors } = await open(viz.toHtml(viewers()[0]));
+    const { page, errors } = await open(viz.toHtml(viewers()[0]!));
     const root = page.locator("[data-focused-head]");
     expect(await root.getAttribute("data-focused-head")).toBe("0");
     await page.hover('.tlv-thumb[data-head="2"]');
@@ -135,14 +135,14 @@ describe("in headless Chromium", () => {
       const m = /rgba\([^)]*,\s*([\d.]+)\)/.exec(bg);
       return m ? Number(m[1]) : 0;
     };
-    const expected = pattern(3)[2][4];
-    expect(await alpha(2)).toBeCloseTo(expected[2], 2);
-    expect(await alpha(0)).toBeCloseTo(expected[0], 2);
+    const expected = pattern(3)[2]![4]!;
+    expect(await alpha(2)).toBeCloseTo(expected[2]!, 2);
+    expect(await alpha(0)).toBeCloseTo(expected[0]!, 2);
     expect(await alpha(5)).toBe(0); // the future: no attention
     // the other direction: what attends to token 2
     await page.selectOption(".tlv-ctrl select", "src");
     await page.hover('.tlv-tok[data-token="2"]');
-    expect(await alpha(4)).toBeCloseTo(pattern(3)[2][4][2], 2);
+    expect(await alpha(4)).toBeCloseTo(pattern(3)[2]![4]![2]!, 2);
     expect(await alpha(1)).toBe(0);
     // hovering a cell of the large pattern shows its value
     const box = (await page.locator(".tlv-big canvas").boundingBox())!;

@@ -21,9 +21,9 @@ describe("saeDashboard", () => {
     const items = saeDashboard(data);
     const figures = items.filter(isFigure);
     expect(figures.length).toBe(2);
-    expect(figures[0].data[0].x).toEqual([-0.75, -0.25]);
-    expect(figures[0].data[0].y).toEqual([1, 2]);
-    expect(figures[1].data[0].x).toEqual([0.5, 1.5]);
+    expect(figures[0]!.data[0]!.x).toEqual([-0.75, -0.25]);
+    expect(figures[0]!.data[0]!.y).toEqual([1, 2]);
+    expect(figures[1]!.data[0]!.x).toEqual([0.5, 1.5]);
     const page = items.filter(isHtmlBlock).map((b) => b.tlensHtml).join("\n");
     expect(page).toContain("&lt;b&gt;");
     expect(page).not.toContain("<b></span>");

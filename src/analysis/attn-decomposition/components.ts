@@ -24,7 +24,7 @@ export function headResultsAt(model: HookedTransformer, cache: ActivationCache, 
   const resultName = `blocks.${layer}.attn.hook_result`;
   if (cache.has(resultName)) return atPositions(cache.get(resultName), pos, what);
   const z = atPositions(cache.get(`blocks.${layer}.attn.hook_z`), pos, what); // [batch, heads, d_head]
-  return z.permute(1, 0, 2).matmul(model.blocks[layer].attn.W_O).permute(1, 0, 2).contiguous();
+  return z.permute(1, 0, 2).matmul(model.blocks[layer]!.attn.W_O).permute(1, 0, 2).contiguous();
 }
 
 /** [C, batch, d_model] raw stream components at the positions, in label order (the bias slot is zero). */
@@ -37,7 +37,7 @@ function componentsAt(model: HookedTransformer, cache: ActivationCache, layer: n
     zeros([batch, d]),
   ];
   let bO = zeros([d]);
-  for (let l = 0; l < layer; l++) bO = bO.add(model.blocks[l].attn.b_O);
+  for (let l = 0; l < layer; l++) bO = bO.add(model.blocks[l]!.attn.b_O);
   parts.push(bO.unsqueeze(0).expand(batch, d));
   for (let l = 0; l < layer; l++) {
     const heads = headResultsAt(model, cache, l, pos);

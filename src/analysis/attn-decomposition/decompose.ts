@@ -1,5 +1,5 @@
 // decomposeAttnScores: one head's score split by the residual-stream components of one side, the other side fixed.
-import { TlensError } from "../../errors.js";
+import { AnalysisError } from "../../errors.js";
 import type { ActivationCache, HookedTransformer } from "../../model/index.js";
 import { arange, stack, Tensor, zeros } from "../../tensor/index.js";
 import { project } from "../projection.js";
@@ -106,14 +106,14 @@ export async function decomposeAttnScores(model: HookedTransformer, cache: Activ
   const what = "decomposeAttnScores";
   const r = resolveTarget(model, opts, what);
   const by = opts.decomposeBy;
-  if (by !== "keys" && by !== "queries") throw new TlensError(`${what}: decomposeBy must be "keys" or "queries", got ${String(by)}`);
+  if (by !== "keys" && by !== "queries") throw new AnalysisError(`${what}: decomposeBy must be "keys" or "queries", got ${String(by)}`);
   const sub = opts.subtractS1AttnScores ?? false;
   const qInt = opts.interveneOnQuery ?? null;
   const kInt = opts.interveneOnKey ?? null;
-  if (by === "keys" && kInt === "sub_MLP0") throw new TlensError(`${what}: decomposing by keys, interveneOnKey can only be "project_to_MLP0" (the keys are the decomposed side)`);
-  if (by === "queries" && qInt === "sub_W_U_IO") throw new TlensError(`${what}: decomposing by queries, interveneOnQuery can only be "project_to_W_U_IO" (the queries are the decomposed side)`);
+  if (by === "keys" && kInt === "sub_MLP0") throw new AnalysisError(`${what}: decomposing by keys, interveneOnKey can only be "project_to_MLP0" (the keys are the decomposed side)`);
+  if (by === "queries" && qInt === "sub_W_U_IO") throw new AnalysisError(`${what}: decomposing by queries, interveneOnQuery can only be "project_to_W_U_IO" (the queries are the decomposed side)`);
   const mlp0 = kInt !== null ? await mlp0Directions(model, cache, r, opts, what) : null;
-  if (mlp0 && sub && !mlp0.S1) throw new TlensError(`${what}: needs the S1 positions/tokens for the baseline's MLP0 direction`);
+  if (mlp0 && sub && !mlp0.S1) throw new AnalysisError(`${what}: needs the S1 positions/tokens for the baseline's MLP0 direction`);
   const d: Decomposition = {
     model, cache, r, what, sub, qInt, kInt, mlp0, S1: sub ? needS1(r, what) : r.S1, w: foldedQK(model, r.layer, r.head),
     withS1Unembed: opts.includeS1InUnembedProjection ?? false,
@@ -149,7 +149,7 @@ function fixedQueries(d: Decomposition): Facets<LinearScoreFunction> {
   let qs: Tensor[];
   let facets: string[];
   if (d.qInt === "sub_W_U_IO") {
-    const u = lnNormalize(model, unembedDirections(model, r, false, what)[0]);
+    const u = lnNormalize(model, unembedDirections(model, r, false, what)[0]!);
     qs = [u.matmul(w.W_Q).add(w.b_Q)];
     facets = ["IO_sub"];
   } else if (d.qInt === "project_to_W_U_IO") {
@@ -172,14 +172,14 @@ function fixedKeys(d: Decomposition): Facets<LinearScoreFunction> {
   let facets: string[];
   if (d.kInt === "sub_MLP0") {
     ks = [keyFrom(lnNormalize(model, mlp0!.IO), true)];
-    if (sub) ks = [ks[0].sub(keyFrom(lnNormalize(model, mlp0!.S1!), true))];
+    if (sub) ks = [ks[0]!.sub(keyFrom(lnNormalize(model, mlp0!.S1!), true))];
     facets = ["MLP0_sub"];
   } else if (d.kInt === "project_to_MLP0") {
     const [par, perp] = splitAlong(normalizedInputAt(model, cache, r.layer, r.head, r.IO, what), mlp0!.IO);
     ks = [keyFrom(par, false), keyFrom(perp, true)];
     if (sub) {
       const [parS, perpS] = splitAlong(normalizedInputAt(model, cache, r.layer, r.head, S1!, what), mlp0!.S1!);
-      ks = [ks[0].sub(keyFrom(parS, false)), ks[1].sub(keyFrom(perpS, true))];
+      ks = [ks[0]!.sub(keyFrom(parS, false)), ks[1]!.sub(keyFrom(perpS, true))];
     }
     facets = ["MLP0_dir", "MLP0_perp"];
   } else {
@@ -218,12 +218,12 @@ function assemble(d: Decomposition, by: "keys" | "queries", fixed: Facets<Linear
   const perFacet: Tensor[] = [];
   for (const m of fixed.items) {
     for (let g = 0; g < G; g++) {
-      const c = decomposed.items[g].mul(m.linearMap.unsqueeze(0)).sum(-1); // [C, batch]
+      const c = decomposed.items[g]!.mul(m.linearMap.unsqueeze(0)).sum(-1); // [C, batch]
       if (g === G - 1) c.set([BIAS], m.bias); // the bias term always goes with the ⟂ (or only) part
       perFacet.push(c);
     }
   }
-  const C = perFacet[0].shape[0];
+  const C = perFacet[0]!.shape[0]!;
   const contributions = stack(perFacet).reshape(F, G, C, r.batch);
   const mean = contributions.mean(-1);
   let actual: Tensor | null = null;
@@ -246,7 +246,7 @@ function assemble(d: Decomposition, by: "keys" | "queries", fixed: Facets<Linear
           }
         }
       }
-      throw new TlensError(`decomposeAttnScores: no facet pair (${a}${b ? `, ${b}` : ""}); the facets are ${fixedFacets.join("/")} × ${decomposedFacets.join("/")}`);
+      throw new AnalysisError(`decomposeAttnScores: no facet pair (${a}${b ? `, ${b}` : ""}); the facets are ${fixedFacets.join("/")} × ${decomposedFacets.join("/")}`);
     },
   };
 }

@@ -1,5 +1,5 @@
 // The effective embedding: W_E through block 0 as if each token attended only to itself.
-import { TlensError } from "../../errors.js";
+import { AnalysisError } from "../../errors.js";
 import type { HookedTransformer } from "../../model/index.js";
 import { cat, Tensor } from "../../tensor/index.js";
 import { ln1, mlpOutput } from "../../model/run/index.js";
@@ -34,16 +34,16 @@ export interface EffectiveEmbeddingOptions {
  * to itself. ln1, ln2 and MLP0 run as component calls (no hook fires).
  */
 export async function getEffectiveEmbedding(model: HookedTransformer, opts: EffectiveEmbeddingOptions = {}): Promise<EffectiveEmbedding> {
-  if (model.cfg.attnOnly) throw new TlensError("getEffectiveEmbedding: an attention-only model has no MLP0");
+  if (model.cfg.attnOnly) throw new AnalysisError("getEffectiveEmbedding: an attention-only model has no MLP0");
   const ids = opts.tokens ? idx(opts.tokens) : null;
   const W_E = ids ? model.W_E.get(ids) : model.W_E;
   const W_U = ids ? model.W_U.mT.get(ids) : model.W_U.mT.contiguous();
   const withAttention = opts.withAttention ?? true;
-  const n = W_E.shape[0];
+  const n = W_E.shape[0]!;
   const chunk = opts.chunkSize ?? 4096;
   const mids: Tensor[] = [];
   const mlps: Tensor[] = [];
-  const attn = model.blocks[0].attn;
+  const attn = model.blocks[0]!.attn;
   // Σ_h W_V[h] W_O[h]: [d_model, d_model]; the value biases' share b_V W_O summed over heads (+ b_O)
   const ov = withAttention ? attn.W_V.matmul(attn.W_O).sum(0) : null;
   const ovBias = withAttention && opts.attnBias ? attn.b_V.unsqueeze(1).matmul(attn.W_O).squeeze(1).sum(0).add(attn.b_O) : null;
@@ -59,7 +59,7 @@ export async function getEffectiveEmbedding(model: HookedTransformer, opts: Effe
     mids.push(mid.squeeze(0));
     mlps.push(out.squeeze(0));
   }
-  const resid = mids.length === 1 ? mids[0] : cat(mids, 0);
-  const mlp = mlps.length === 1 ? mlps[0] : cat(mlps, 0);
+  const resid = mids.length === 1 ? mids[0]! : cat(mids, 0);
+  const mlp = mlps.length === 1 ? mlps[0]! : cat(mlps, 0);
   return { W_E, W_EE: resid.add(mlp), W_EE_subE: mlp, W_U };
 }

@@ -1,5 +1,5 @@
 // The full bilinear decomposition of a head's score: query component × key component.
-import { TlensError } from "../../errors.js";
+import { AnalysisError } from "../../errors.js";
 import type { ActivationCache, HookedTransformer } from "../../model/index.js";
 import { arange, stack, Tensor } from "../../tensor/index.js";
 import { type AttnHeadTarget, atPositions, idx, needS1, resolveTarget } from "./targets.js";
@@ -45,7 +45,7 @@ export async function decomposeAttnScoresFull(model: HookedTransformer, cache: A
   // keys
   let [kPar, kPerp] = splitAlong(normalizedComponentsAt(model, cache, r, r.IO, what), mlp0.IO);
   if (sub) {
-    if (!mlp0.S1) throw new TlensError(`${what}: needs the S1 positions/tokens for the baseline's MLP0 direction`);
+    if (!mlp0.S1) throw new AnalysisError(`${what}: needs the S1 positions/tokens for the baseline's MLP0 direction`);
     const [parS, perpS] = splitAlong(normalizedComponentsAt(model, cache, r, S1!, what), mlp0.S1);
     kPar = kPar.sub(parS);
     kPerp = kPerp.sub(perpS);
@@ -53,8 +53,8 @@ export async function decomposeAttnScoresFull(model: HookedTransformer, cache: A
   const kPerpW = kPerp.matmul(w.W_K);
   if (!sub) kPerpW.set([BIAS], w.b_K);
   const K = stack([kPar.matmul(w.W_K), kPerpW]);
-  const C = Q.shape[1];
-  const dh = Q.shape[3];
+  const C = Q.shape[1]!;
+  const dh = Q.shape[3]!;
   // [batch, 2C, d_head] @ [batch, d_head, 2C] → [batch, 2C (q), 2C (k)]
   const Qb = Q.permute(2, 0, 1, 3).reshape(r.batch, 2 * C, dh);
   const Kb = K.permute(2, 0, 1, 3).reshape(r.batch, 2 * C, dh);

@@ -16,7 +16,7 @@ export interface HeadWeights {
 /** W_Q, W_K [d_model, d_head] and b_Q, b_K [d_head] of one head with ln1's weight and bias folded in (diag(w) W,
  *  b + b_ln W), so that q = u W_Q + b_Q for u = the normalised input before the affine. */
 export function foldedQK(model: HookedTransformer, layer: number, head: number): HeadWeights {
-  const block = model.blocks[layer];
+  const block = model.blocks[layer]!;
   const attn = block.attn;
   let W_Q = attn.W_Q.get(head);
   let W_K = attn.W_K.get(head);
@@ -78,7 +78,7 @@ export function queryAt(cache: ActivationCache, r: Resolved, pos: readonly numbe
 }
 
 export function keyAt(model: HookedTransformer, cache: ActivationCache, r: Resolved, pos: readonly number[], what: string): Tensor {
-  const kvHead = Math.floor(r.head / model.blocks[r.layer].attn.repeatKvHeads);
+  const kvHead = Math.floor(r.head / model.blocks[r.layer]!.attn.repeatKvHeads);
   return atPositions(cache.get(`blocks.${r.layer}.attn.hook_k`), pos, what).get(":", kvHead);
 }
 

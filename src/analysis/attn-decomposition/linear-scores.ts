@@ -1,5 +1,5 @@
 // Attention scores as linear functions of one side, and scores when one side is replaced by given vectors.
-import { TlensError } from "../../errors.js";
+import { AnalysisError } from "../../errors.js";
 import type { ActivationCache, HookedTransformer } from "../../model/index.js";
 import { arange, Tensor } from "../../tensor/index.js";
 import { type AttnHeadTarget, type Resolved, atPositions, idx, needS1, resolveTarget } from "./targets.js";
@@ -117,7 +117,7 @@ export function attnScoresForKeySideVectors(model: HookedTransformer, cache: Act
   for (const [name, entry] of Object.entries(opts.vectors)) {
     let u: Tensor;
     if (entry instanceof Tensor) {
-      if (sub) throw new TlensError(`${what}: with subtractS1AttnScores, give "${name}" as { vector, baseline }`);
+      if (sub) throw new AnalysisError(`${what}: with subtractS1AttnScores, give "${name}" as { vector, baseline }`);
       u = norm(entry);
     } else {
       u = sub ? norm(entry.vector).sub(norm(entry.baseline)) : norm(entry.vector);

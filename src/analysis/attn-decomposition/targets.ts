@@ -1,5 +1,5 @@
 // Which head, which positions, which tokens: an attention-decomposition target resolved against the model.
-import { TlensError, ShapeError } from "../../errors.js";
+import { AnalysisError, ShapeError } from "../../errors.js";
 import type { HookedTransformer } from "../../model/index.js";
 import { arange, Tensor } from "../../tensor/index.js";
 import type { IOIDataset } from "../../datasets/index.js";
@@ -43,11 +43,11 @@ export interface Resolved {
 export function resolveTarget(model: HookedTransformer, target: AttnHeadTarget, what: string): Resolved {
   const cfg = model.cfg;
   if (cfg.positionalEmbeddingType !== "standard") {
-    throw new TlensError(`${what}: only models with standard (additive) positional embeddings are supported; this one is "${cfg.positionalEmbeddingType}" (the score is no longer a sum over residual components)`);
+    throw new AnalysisError(`${what}: only models with standard (additive) positional embeddings are supported; this one is "${cfg.positionalEmbeddingType}" (the score is no longer a sum over residual components)`);
   }
   const [layer, head] = target.head;
-  if (!Number.isInteger(layer) || layer < 0 || layer >= cfg.nLayers) throw new TlensError(`${what}: layer ${layer} is out of range (0..${cfg.nLayers - 1})`);
-  if (!Number.isInteger(head) || head < 0 || head >= cfg.nHeads) throw new TlensError(`${what}: head ${head} is out of range (0..${cfg.nHeads - 1})`);
+  if (!Number.isInteger(layer) || layer < 0 || layer >= cfg.nLayers) throw new AnalysisError(`${what}: layer ${layer} is out of range (0..${cfg.nLayers - 1})`);
+  if (!Number.isInteger(head) || head < 0 || head >= cfg.nHeads) throw new AnalysisError(`${what}: head ${head} is out of range (0..${cfg.nHeads - 1})`);
   const ds = target.dataset;
   const pick = (key: keyof IOIPositions): number[] | null => {
     const given = target.positions?.[key] ?? ds?.wordIdx[key];
@@ -55,7 +55,7 @@ export function resolveTarget(model: HookedTransformer, target: AttnHeadTarget, 
   };
   const end = pick("end");
   const IO = pick("IO");
-  if (!end || !IO) throw new TlensError(`${what}: give the positions (a dataset, or positions.end and positions.IO)`);
+  if (!end || !IO) throw new AnalysisError(`${what}: give the positions (a dataset, or positions.end and positions.IO)`);
   const S1 = pick("S1");
   const batch = end.length;
   for (const [name, p] of [["IO", IO], ["S1", S1]] as const) {
@@ -83,11 +83,11 @@ export function atPositions(t: Tensor, pos: readonly number[], what: string): Te
 }
 
 export function needS1(r: Resolved, what: string): number[] {
-  if (!r.S1) throw new TlensError(`${what}: needs the baseline positions (a dataset, or positions.S1)`);
+  if (!r.S1) throw new AnalysisError(`${what}: needs the baseline positions (a dataset, or positions.S1)`);
   return r.S1;
 }
 
 export function needTokens(tokens: number[] | null, which: string, what: string): number[] {
-  if (!tokens) throw new TlensError(`${what}: needs the ${which} token ids (a dataset, or tokens.${which})`);
+  if (!tokens) throw new AnalysisError(`${what}: needs the ${which} token ids (a dataset, or tokens.${which})`);
   return tokens;
 }

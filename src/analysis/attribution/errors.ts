@@ -1,5 +1,8 @@
 // The attribution layer's error: a graph config, score vector or JSON file that does not fit, a pruning request
 // that cannot be met, a task input of the wrong shape.
-import { TlensError } from "../../errors.js";
+import { AnalysisError } from "../../errors.js";
 
-export class AttributionError extends TlensError {}
+/** An attribution input that does not fit (an AnalysisError, as attribution is one of the analyses). */
+export class AttributionError extends AnalysisError {
+  override name = "AttributionError";
+}

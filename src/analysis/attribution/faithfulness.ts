@@ -34,7 +34,7 @@ async function curve(model: HookedTransformer, g: Graph, sizes: readonly number[
 
 /** The curve for a scored graph; its in-graph flags are left at the last size's circuit. */
 export async function faithfulnessCurveData(model: HookedTransformer, g: Graph, sizes: readonly number[], o: FaithfulnessOptions): Promise<FaithfulnessResult> {
-  if (sizes.some((n, i) => !Number.isInteger(n) || n < 1 || n > g.edges.length || (i > 0 && n <= sizes[i - 1]))) {
+  if (sizes.some((n, i) => !Number.isInteger(n) || n < 1 || n > g.edges.length || (i > 0 && n <= sizes[i - 1]!))) {
     throw new AttributionError(`faithfulness: sizes must be ascending integers in [1, ${g.edges.length}], got [${sizes.join(", ")}]`);
   }
   const whole = Graph.fromConfig(g.cfg);

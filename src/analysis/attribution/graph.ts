@@ -155,9 +155,9 @@ export class Graph {
   setScores(scores: ArrayLike<number>): void {
     if (scores.length !== this.edges.length) throw new AttributionError(`Graph.setScores: ${scores.length} scores for ${this.edges.length} edges`);
     for (let i = 0; i < scores.length; i++) {
-      if (!Number.isFinite(scores[i])) throw new AttributionError(`Graph.setScores: score ${i} (${this.edges[i].name}) is ${scores[i]}, not a finite number`);
+      if (!Number.isFinite(scores[i])) throw new AttributionError(`Graph.setScores: score ${i} (${this.edges[i]!.name}) is ${scores[i]}, not a finite number`);
     }
-    this.edges.forEach((e, i) => { e.score = scores[i]; });
+    this.edges.forEach((e, i) => { e.score = scores[i]!; });
   }
 
   /** Sets every edge's score from a dense row-major [nSenders, nReceivers] matrix (EAP's accumulator); the cells
@@ -165,7 +165,7 @@ export class Graph {
   setScoresFromMatrix(matrix: ArrayLike<number>): void {
     const want = this.nSenders * this.nReceivers;
     if (matrix.length !== want) throw new AttributionError(`Graph.setScoresFromMatrix: ${matrix.length} values for a [${this.nSenders}, ${this.nReceivers}] matrix (${want})`);
-    this.setScores(this.edges.map((e) => matrix[e.senderIndex * this.nReceivers + e.receiverIndex]));
+    this.setScores(this.edges.map((e) => matrix[e.senderIndex * this.nReceivers + e.receiverIndex]!));
   }
 
   /** Every edge's score in edge order (throws when an edge has none). */

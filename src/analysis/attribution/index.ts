@@ -7,6 +7,6 @@ export { applyTopN, applyThreshold, applyGreedy, pruneGraph, type SelectOptions 
 export { pearson, spearman, ranks } from "./stats.js";
 export * from "./tasks/index.js";
 export * from "./node/index.js";
-export { attributeEdges, type EdgeAttributionOptions } from "./eap.js";
+export { attributeEdges, EDGE_METHODS, type EdgeAttributionOptions, type EdgeMethod } from "./eap.js";
 export { evaluateCircuit, type EvaluateOptions } from "./evaluate.js";
 export { faithfulnessCurveData, type FaithfulnessOptions, type FaithfulnessResult } from "./faithfulness.js";

@@ -48,7 +48,7 @@ export function pruneGraph(g: Graph): number {
   }
   const toLogits = new Set<string>(["logits"]);
   for (let i = g.nodes.length - 1; i >= 0; i--) {
-    const n = g.nodes[i];
+    const n = g.nodes[i]!;
     if (g.childEdges(n.name).some((e) => e.inGraph && toLogits.has(e.child))) toLogits.add(n.name);
   }
   let kept = 0;
@@ -71,7 +71,7 @@ export function applyTopN(g: Graph, n: number, opts: SelectOptions = {}): number
   count(n, "applyTopN", g.edges.length);
   const order = ranked(g.edges, rankKey(opts.absolute ?? true));
   g.setAll(false);
-  for (let i = 0; i < n; i++) order[i].inGraph = true;
+  for (let i = 0; i < n; i++) order[i]!.inGraph = true;
   return finish(g, opts.prune ?? true);
 }
 
@@ -93,14 +93,14 @@ class EdgeHeap {
     h.push({ e, k });
     for (let i = h.length - 1; i > 0;) {
       const p = (i - 1) >> 1;
-      if (!this.above(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
+      if (!this.above(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
       i = p;
     }
   }
   pop(): GraphEdge {
     const h = this.items;
-    const top = h[0].e;
+    const top = h[0]!.e;
     const last = h.pop()!;
     if (h.length) {
       h[0] = last;
@@ -108,10 +108,10 @@ class EdgeHeap {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < h.length && this.above(h[l], h[m])) m = l;
-        if (r < h.length && this.above(h[r], h[m])) m = r;
+        if (l < h.length && this.above(h[l]!, h[m]!)) m = l;
+        if (r < h.length && this.above(h[r]!, h[m]!)) m = r;
         if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
+        [h[i], h[m]] = [h[m]!, h[i]!];
         i = m;
       }
     }

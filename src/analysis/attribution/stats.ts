@@ -16,15 +16,15 @@ export function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
   const n = x.length;
   let mx = 0;
   let my = 0;
-  for (let i = 0; i < n; i++) { mx += x[i]; my += y[i]; }
+  for (let i = 0; i < n; i++) { mx += x[i]!; my += y[i]!; }
   mx /= n;
   my /= n;
   let sxy = 0;
   let sxx = 0;
   let syy = 0;
   for (let i = 0; i < n; i++) {
-    const dx = x[i] - mx;
-    const dy = y[i] - my;
+    const dx = x[i]! - mx;
+    const dy = y[i]! - my;
     sxy += dx * dy;
     sxx += dx * dx;
     syy += dy * dy;
@@ -34,13 +34,13 @@ export function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
 
 /** Ranks 1..n, tied values sharing the mean of their ranks. */
 export function ranks(x: ArrayLike<number>): Float64Array {
-  const order = Array.from({ length: x.length }, (_, i) => i).sort((a, b) => x[a] - x[b]);
+  const order = Array.from({ length: x.length }, (_, i) => i).sort((a, b) => x[a]! - x[b]!);
   const r = new Float64Array(x.length);
   for (let i = 0; i < order.length;) {
     let j = i;
-    while (j + 1 < order.length && x[order[j + 1]] === x[order[i]]) j++;
+    while (j + 1 < order.length && x[order[j + 1]!] === x[order[i]!]) j++;
     const avg = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) r[order[k]] = avg;
+    for (let k = i; k <= j; k++) r[order[k]!] = avg;
     i = j + 1;
   }
   return r;

@@ -54,13 +54,13 @@ const key = ([l, h]: Head): string => `${l}.${h}`;
  * at every position. With no such head: the top heads by output patching.
  */
 export function findCircuit(headOut: Tensor, path: PathResults | undefined, fallback: readonly Head[], threshold: number): IoiCircuitChoice {
-  const [L, H] = headOut.shape;
+  const [L, H] = headOut.shape as [number, number];
   const headOutD = headOut.dataSync();
   const toLogitsD = path ? path.toLogits.dataSync() : null;
   const important: Head[] = [];
   for (let l = 0; l < L; l++) for (let h = 0; h < H; h++) {
     const i = l * H + h;
-    if (Math.abs(headOutD[i]) >= threshold || Math.abs(toLogitsD?.[i] ?? 0) >= threshold) important.push([l, h]);
+    if (Math.abs(headOutD[i]!) >= threshold || Math.abs(toLogitsD?.[i] ?? 0) >= threshold) important.push([l, h]);
   }
   if (!important.length) important.push(...fallback);
   const nameMovers = path?.nameMovers ?? [];
@@ -80,7 +80,7 @@ export async function validateCircuit({ model, data, progressBar }: IoiRuns, cho
   const classes = new Map(Object.entries(circuit).flatMap(([c, hs]) => hs.map((hd) => [key(hd), c] as const)));
   const means = await computeMeansByTemplate(model, data.flipped);
   const circ = { dataset: data.dataset, meansDataset: data.flipped, circuit, seqPosToKeep, means, progressBar };
-  const [circuitScore, noHeadsScore] = await getCircuitScores(model, [[], circuitHeads], circ);
+  const [circuitScore, noHeadsScore] = (await getCircuitScores(model, [[], circuitHeads], circ)) as [number, number];
   const kForEachComponent = choice.kForEachComponent ?? circuitHeads.map((hd) => [hd, []] as const);
   const minimality = await getAllMinimalityScores(model, { ...circ, kForEachComponent });
   return {

@@ -1,7 +1,7 @@
 // The model half of the IOI data: the dataset and its corrupted twin checked against a model, the clean and
 // corrupted runs, and cautils' `generate_data_and_caches`. (The datasets layer holds the text and token ids:
 // IOIDataset, generateIOIData, ABC_FLIP.)
-import { TlensError } from "../../errors.js";
+import { AnalysisError } from "../../errors.js";
 import type { Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { ActivationCache } from "../../model/activation-cache.js";
@@ -33,14 +33,14 @@ export interface IoiData {
 /** The IOI dataset of `opts` and its XYZ twin, checked against the model (GPT-2 vocabulary, context long enough). */
 export function makeIoiData(model: HookedTransformer, opts: IoiDataOptions = {}): IoiData {
   const vocab = model.cfg.dVocab;
-  if (vocab < 50257) throw new TlensError(`IOI needs a model with the GPT-2 vocabulary (d_vocab ${vocab} < 50257): the IOI prompts are GPT-2 tokens`);
+  if (vocab < 50257) throw new AnalysisError(`IOI needs a model with the GPT-2 vocabulary (d_vocab ${vocab} < 50257): the IOI prompts are GPT-2 tokens`);
   const { ioiDataset: dataset, abcDataset: flipped } = generateIOIData({ promptType: opts.promptType, N: opts.n ?? 100, seed: opts.seed ?? 1, prependBos: opts.prependBos });
-  const maxLen = dataset.toks.shape[1];
+  const maxLen = dataset.toks.shape[1]!;
   if (flipped.toks.shape[1] !== maxLen) {
-    throw new TlensError(`IOI: the flipped prompts tokenize to ${flipped.toks.shape[1]} positions, the clean ones to ${maxLen}; try another --seed`);
+    throw new AnalysisError(`IOI: the flipped prompts tokenize to ${flipped.toks.shape[1]} positions, the clean ones to ${maxLen}; try another --seed`);
   }
-  if (model.cfg.nCtx < maxLen) throw new TlensError(`IOI: the prompts have ${maxLen} tokens but the model's context is ${model.cfg.nCtx}`);
-  return { dataset, flipped, cleanTokens: dataset.toks, flippedTokens: flipped.toks, ends: endPositions(dataset.wordIdx.end.slice(0, dataset.N)) };
+  if (model.cfg.nCtx < maxLen) throw new AnalysisError(`IOI: the prompts have ${maxLen} tokens but the model's context is ${model.cfg.nCtx}`);
+  return { dataset, flipped, cleanTokens: dataset.toks, flippedTokens: flipped.toks, ends: endPositions(dataset.wordIdx.end!.slice(0, dataset.N)) };
 }
 
 /** A clean/corrupted prompt pair of the IOI data, each stopping before the answer (at `end`). */
@@ -56,7 +56,7 @@ export interface IoiPromptPair {
 export function ioiPromptPairs(dataset: IOIDataset, flipped: IOIDataset): IoiPromptPair[] {
   const beforeAnswer = (s: string): string => s.slice(0, s.lastIndexOf(" "));
   return dataset.ioiPrompts.map((p, i) => ({
-    clean: beforeAnswer(p.text), corrupted: beforeAnswer(flipped.sentences[i]), answer: ` ${p.IO}`, other: ` ${p.S}`,
+    clean: beforeAnswer(p.text), corrupted: beforeAnswer(flipped.sentences[i]!), answer: ` ${p.IO}`, other: ` ${p.S}`,
   }));
 }
 

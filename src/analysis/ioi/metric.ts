@@ -94,10 +94,10 @@ export interface IoiLogitDiffs {
 
 export function ioiLogitDiffs(dataset: IOIDataset, rows?: readonly number[]): IoiLogitDiffs {
   const rowIds = rows ? [...rows] : Array.from({ length: dataset.N }, (_, b) => b);
-  const seqLen = dataset.toks.shape[1];
-  const ends = endPositions(rowIds.map((b) => dataset.wordIdx.end[b]));
-  const io = int32(rowIds.map((b) => dataset.ioTokenIDs[b]));
-  const s = int32(rowIds.map((b) => dataset.sTokenIDs[b]));
+  const seqLen = dataset.toks.shape[1]!;
+  const ends = endPositions(rowIds.map((b) => dataset.wordIdx.end![b]!));
+  const io = int32(rowIds.map((b) => dataset.ioTokenIDs[b]!));
+  const s = int32(rowIds.map((b) => dataset.sTokenIDs[b]!));
   const perPrompt = (logits: Tensor): Tensor => logitDiffAt(logits, positionIndex(logits, seqLen, ends, "ioiMetric"), io, s);
   return { ends, io, s, perPrompt };
 }
@@ -155,12 +155,12 @@ export async function logitsToAveLogitDiff(logits: Tensor, dataset: IOIDataset):
 /** Reads t [component, batch, k] (k = the distinct end positions) at each row's slot → the mean over rows, per
  *  component: what a logit lens or DLA computed at `ends.positions` says at each prompt's own `end`. */
 export function meanAtEnds(t: Tensor, ends: EndPositions): number[] {
-  const [C, B, k] = t.shape;
+  const [C, B, k] = t.shape as [number, number, number];
   const d = t.to("float64").dataSync();
   const out: number[] = [];
   for (let c = 0; c < C; c++) {
     let sum = 0;
-    for (let b = 0; b < B; b++) sum += d[(c * B + b) * k + ends.slot[b]];
+    for (let b = 0; b < B; b++) sum += d[(c * B + b) * k + ends.slot[b]!]!;
     out.push(sum / B);
   }
   return out;

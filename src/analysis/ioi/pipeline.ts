@@ -60,7 +60,7 @@ export async function runIoiPipeline(model: HookedTransformer, opts: IoiOptions 
   const path = opts.skipPathPatching ? undefined
     : await stage("path patching: heads → logits, → name movers' queries, → S-inhibition values", "path_patching", () => pathPatching(runs));
   const projectionHead = path?.nameMovers[0] ?? topHeads.byDla[0];
-  const attn = await stage("attention of the top heads", "attention", () => attention(runs, topHeads.byPatching, projectionHead));
+  const attn = await stage("attention of the top heads", "attention", () => attention(runs, topHeads.byPatching, projectionHead!));
   const detectors = await stage("head detectors", "detectors", () => headDetectors(runs, opts.detectorPrompts ?? 10));
   const copy = await stage("copy scores", "copy_scores", () => copyScores(runs));
   const choice = opts.circuit ?? findCircuit(headOut, path, topHeads.byPatching, CIRCUIT_THRESHOLD);
@@ -71,7 +71,7 @@ export async function runIoiPipeline(model: HookedTransformer, opts: IoiOptions 
     model: { name: opts.modelName ?? cfg.modelName, nLayers: cfg.nLayers, nHeads: cfg.nHeads, dModel: cfg.dModel, dVocab: cfg.dVocab, nCtx: cfg.nCtx },
     dataset: {
       N: ds.N, seed: opts.seed ?? 1, promptType: opts.promptType ?? "mixed", prependBos: opts.prependBos ?? false, flip: ABC_FLIP,
-      maxLen: runs.data.cleanTokens.shape[1], sentences: ds.sentences.slice(0, ds.N), flippedSentences: runs.data.flipped.sentences.slice(0, ds.N),
+      maxLen: runs.data.cleanTokens.shape[1]!, sentences: ds.sentences.slice(0, ds.N), flippedSentences: runs.data.flipped.sentences.slice(0, ds.N),
     },
     logitDiff, ...attrib, patching: { ...words, heads }, ...(path ? { pathPatching: path } : {}), topHeads,
     attention: attn, headDetectors: detectors, copyScores: copy, circuit, viewers, timings,

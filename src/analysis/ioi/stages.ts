@@ -79,10 +79,10 @@ export function headPatching({ model, data, cache, clean, flipped, progressBar }
 
 /** The k heads with the largest key(score) ([layer, head] scores; heads before minLayer skipped; ties by position). */
 export function topHeadsBy(scores: Tensor, k: number, key: (v: number) => number, minLayer = 0): Head[] {
-  const [L, H] = scores.shape;
+  const [L, H] = scores.shape as [number, number];
   const d = scores.dataSync();
   const all: [number, number, number][] = [];
-  for (let l = minLayer; l < L; l++) for (let h = 0; h < H; h++) all.push([l, h, key(d[l * H + h])]);
+  for (let l = minLayer; l < L; l++) for (let h = 0; h < H; h++) all.push([l, h, key(d[l * H + h]!)]);
   all.sort((a, b) => b[2] - a[2] || a[0] - b[0] || a[1] - b[1]);
   return all.slice(0, k).map(([l, h]) => [l, h] as Head);
 }
@@ -126,10 +126,10 @@ function rowLength(tokens: Tensor, b: number, pad: number, minLen: number): numb
 /** The first prompt's tokens and attention patterns, and the value-weighted patterns of `heads`. */
 export function viewerData({ model, data, cache }: IoiRuns, heads: readonly Head[]): IoiResults["viewers"] {
   const ds = data.dataset;
-  const len = rowLength(data.cleanTokens, 0, 50256, ds.wordIdx.end[0] + 1);
+  const len = rowLength(data.cleanTokens, 0, 50256, ds.wordIdx.end![0]! + 1);
   const tokens = model.toStrTokens(data.cleanTokens.get(0).narrow(0, 0, len));
   const patterns = stack(Array.from({ length: model.cfg.nLayers }, (_, l) =>
     cache.get(`blocks.${l}.attn.hook_pattern`).get(0).narrow(1, 0, len).narrow(2, 0, len))); // [layer, head, pos, pos]
   const valueWeighted = stack(heads.map(([l, h]) => valueWeightedPattern(cache, l, h).get(0).narrow(0, 0, len).narrow(1, 0, len))); // [k, pos, pos]
-  return { sentence: ds.sentences[0], tokens, patterns, valueWeighted };
+  return { sentence: ds.sentences[0]!, tokens, patterns, valueWeighted };
 }

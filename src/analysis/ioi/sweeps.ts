@@ -1,6 +1,6 @@
 // Activation-patching sweeps of the IOI data, run once per group of prompts sharing an `end` position (so each
 // patched run unembeds one position), and patching at word positions (each prompt at its own IO, S1, S2, ...).
-import { TlensError } from "../../errors.js";
+import { AnalysisError } from "../../errors.js";
 import { Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { ActivationCache } from "../../model/activation-cache.js";
@@ -32,7 +32,7 @@ export async function sweepByEndGroups(data: IoiData, cleanCache: ActivationCach
     const cache = cleanCache.applySliceToBatchDim(rows);
     const ld = ioiLogitDiffs(data.dataset, rows);
     const metric = (logits: Tensor): number => ld.perPrompt(logits).to("float64").mean().item();
-    const part = (await sweep(tokens, cache, metric, [data.ends.positions[g]], rows)).to("float64").mul(rows.length / N);
+    const part = (await sweep(tokens, cache, metric, [data.ends.positions[g]!], rows)).to("float64").mul(rows.length / N);
     acc = acc ? acc.add(part) : part;
   }
   // normalizeLogitDiff(·, clean, flipped, "denoising") on a tensor
@@ -54,7 +54,7 @@ export async function patchByWord(model: HookedTransformer, data: IoiData, clean
   const L = model.cfg.nLayers;
   const pos = labels.map((w) => {
     const idx = data.dataset.wordIdx[w];
-    if (!idx) throw new TlensError(`IOI: the dataset has no word "${w}"`);
+    if (!idx) throw new AnalysisError(`IOI: the dataset has no word "${w}"`);
     return idx.slice(0, N);
   });
   const indices: number[][] = [];
@@ -62,9 +62,9 @@ export async function patchByWord(model: HookedTransformer, data: IoiData, clean
   const flat = await sweepByEndGroups(data, cleanCache, clean, flipped, (tokens, cache, metric, metricPositions, rows) =>
     patching.genericActivationPatch(model, tokens, cache, metric, {
       activationName: activation, indices, metricPositions, ...opts,
-      startPos: ([, p]) => Math.min(...rows.map((b) => pos[p][b])),
+      startPos: ([, p]) => Math.min(...rows.map((b) => pos[p!]![b]!)),
       patchSetter: (corrupted, [, p], cleanAct, offset) => {
-        rows.forEach((b, i) => corrupted.set([i, pos[p][b] - offset], cleanAct.get(i, pos[p][b])));
+        rows.forEach((b, i) => corrupted.set([i, pos[p!]![b]! - offset], cleanAct.get(i, pos[p!]![b]!)));
       },
     }));
   return flat.reshape(L, labels.length);

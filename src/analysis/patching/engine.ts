@@ -54,7 +54,7 @@ function freshTiles(x: Tensor, times: number): Tensor {
 
 export async function fastSweep(inp: SweepInputs, variants: PatchVariant[], out: Float64Array): Promise<void> {
   const { model, corruptedTokens } = inp;
-  const [batch, nPos] = corruptedTokens.shape;
+  const [batch, nPos] = corruptedTokens.shape as [number, number];
   const patched = new Set(variants.map((v) => v.hookName));
   const keep = (n: string): boolean => /\.hook_resid_pre$/.test(n) || /\.attn\.hook_[kv]$/.test(n) || patched.has(n);
   const [corruptedLogits, corrupted] = await model.runWithCache(corruptedTokens, { namesFilter: keep });
@@ -92,7 +92,7 @@ export async function fastSweep(inp: SweepInputs, variants: PatchVariant[], out:
 /** The corrupted run's logits [batch, n, d_vocab] at the metric's positions (all when null). */
 function metricLogits(logits: Tensor, metricAbs: number[] | null): Tensor {
   if (!metricAbs) return logits;
-  return metricAbs.length === 1 ? logits.narrow(1, metricAbs[0], 1) : cat(metricAbs.map((q) => logits.narrow(1, q, 1)), 1);
+  return metricAbs.length === 1 ? logits.narrow(1, metricAbs[0]!, 1) : cat(metricAbs.map((q) => logits.narrow(1, q, 1)), 1);
 }
 
 /** The variant with its start raised to the first position its patch changes (causal models, setters that honour
@@ -117,7 +117,7 @@ function firstChangedPosition(before: Tensor, after: Tensor, posAxis: number): n
   if (after.shape.length !== before.shape.length || after.shape.some((d, i) => d !== before.shape[i])) return 0;
   const a = before.contiguous().dataSync();
   const b = after.contiguous().dataSync();
-  const nPos = before.shape[posAxis];
+  const nPos = before.shape[posAxis]!;
   const inner = before.shape.slice(posAxis + 1).reduce((x, y) => x * y, 1);
   const outer = a.length / (nPos * inner || 1);
   let first: number | null = null;
@@ -150,14 +150,14 @@ async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: Pat
   let residual: Tensor | null = null;
   let members: PatchVariant[] = [];
   let firstPos = p;
-  for (let l = chunk[0].layer; l <= last; l++) {
+  for (let l = chunk[0]!.layer; l <= last; l++) {
     const newcomers = chunk.filter((v) => v.layer === l);
     // z patches at a block no shared hook touches skip its attention: their z is the corrupted run's, patched
     const quiet = !blockHasSharedHooks(model, l);
     const fromZ = quiet ? newcomers.filter((v) => v.hookName === `blocks.${l}.attn.hook_z`) : [];
     const hooked = newcomers.filter((v) => !fromZ.includes(v));
     if (hooked.length) {
-      const fresh = freshTiles(corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, p, inp.corruptedTokens.shape[1] - p), hooked.length);
+      const fresh = freshTiles(corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, p, inp.corruptedTokens.shape[1]! - p), hooked.length);
       residual = residual ? cat([residual, fresh], 0) : fresh;
       members = [...members, ...hooked];
     }
@@ -168,7 +168,7 @@ async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: Pat
       parts.push(await runBlockFromZPatched(inp, corrupted, l, fromZ, p, firstPos));
       members = [...members, ...fromZ];
     }
-    if (parts.length) residual = parts.length === 1 ? parts[0] : cat(parts, 0);
+    if (parts.length) residual = parts.length === 1 ? parts[0]! : cat(parts, 0);
   }
   if (!residual) throw new HookError("patching: no variant to run");
   // the runner computes the last block's outputs from firstPos only when nothing hooks it; it returns those
@@ -179,7 +179,7 @@ async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: Pat
  *  hooks; positions before firstPos (> p only in the last block) contribute keys and values only. */
 async function runBlock(inp: SweepInputs, corrupted: ActivationCache, l: number, residual: Tensor, members: PatchVariant[],
   hooked: PatchVariant[], p: number, firstPos: number): Promise<Tensor> {
-  const batch = inp.corruptedTokens.shape[0];
+  const batch = inp.corruptedTokens.shape[0]!;
   // one hook per hook name edits the rows of the variants that patch it at this layer
   const byName = new Map<string, PatchVariant[]>();
   for (const v of hooked) byName.set(v.hookName, [...(byName.get(v.hookName) ?? []), v]);
@@ -200,8 +200,8 @@ function patchRows(inp: SweepInputs, rows: Tensor, v: PatchVariant, p: number): 
  *  position firstPos on: [vs * batch, nPos - firstPos, d_model]. */
 async function runBlockFromZPatched(inp: SweepInputs, corrupted: ActivationCache, l: number, vs: PatchVariant[], p: number,
   firstPos: number): Promise<Tensor> {
-  const batch = inp.corruptedTokens.shape[0];
-  const n = inp.corruptedTokens.shape[1] - p;
+  const batch = inp.corruptedTokens.shape[0]!;
+  const n = inp.corruptedTokens.shape[1]! - p;
   const z = freshTiles(corrupted.get(`blocks.${l}.attn.hook_z`).narrow(1, p, n), vs.length);
   vs.forEach((v, i) => patchRows(inp, z.narrow(0, i * batch, batch), v, p));
   const resid = freshTiles(corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, firstPos, n - (firstPos - p)), vs.length);
@@ -219,8 +219,8 @@ function lastBlockStart(metricAbs: number[] | null, p: number): number {
 async function scoreChunk(inp: SweepInputs, chunk: PatchVariant[], run: ChunkRun, p: number, corruptedLogits: Tensor,
   metricAbs: number[] | null, out: Float64Array): Promise<void> {
   const { model } = inp;
-  const batch = inp.corruptedTokens.shape[0];
-  const nPos = inp.corruptedTokens.shape[1];
+  const batch = inp.corruptedTokens.shape[0]!;
+  const nPos = inp.corruptedTokens.shape[1]!;
   // absolute positions whose logits the metric sees; those before p are the corrupted run's
   const wanted = metricAbs ?? Array.from({ length: nPos }, (_, i) => i);
   const recomputed = wanted.filter((q) => q >= p);
@@ -232,7 +232,7 @@ async function scoreChunk(inp: SweepInputs, chunk: PatchVariant[], run: ChunkRun
   for (let i = 0; i < chunk.length; i++) {
     const rows = fresh ? fresh.narrow(0, i * batch, batch) : null;
     const parts = wanted.map((q) => (q >= p ? rows!.narrow(1, recomputed.indexOf(q), 1) : corruptedLogits.narrow(1, q, 1)));
-    const logits = parts.length === 1 ? parts[0] : cat(parts, 1);
-    out[chunk[i].slot] = await metricValue(inp.metric, logits);
+    const logits = parts.length === 1 ? parts[0]! : cat(parts, 1);
+    out[chunk[i]!.slot] = await metricValue(inp.metric, logits);
   }
 }

@@ -1,6 +1,6 @@
 // genericActivationPatch: TransformerLens's generic_activation_patch — for every index, patch one clean
 // activation into the corrupted run and score the logits with the metric — with the fast sweep by default.
-import { TlensError } from "../../errors.js";
+import { AnalysisError } from "../../errors.js";
 import { Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { ActivationCache } from "../../model/activation-cache.js";
@@ -37,7 +37,7 @@ export interface GenericPatchOptions extends PatchingOptions {
 
 function axisSizes(model: HookedTransformer, tokens: Tensor, activation: string): Record<AxisName, number> {
   const heads = (activation === "k" || activation === "v") && model.cfg.nKeyValueHeads ? model.cfg.nKeyValueHeads : model.cfg.nHeads;
-  const pos = tokens.shape[tokens.ndim - 1];
+  const pos = tokens.shape[tokens.ndim - 1]!;
   return { layer: model.cfg.nLayers, pos, head_index: heads, head: heads, src_pos: pos, dest_pos: pos };
 }
 
@@ -51,7 +51,7 @@ function product(sizes: number[]): number[][] {
 export async function genericActivationPatch(
   model: HookedTransformer, corruptedTokens: Tensor, cleanCache: ActivationCache, metric: MetricFn, opts: GenericPatchOptions,
 ): Promise<Tensor> {
-  if (!opts.indexAxisNames === !opts.indices) throw new TlensError("genericActivationPatch: pass exactly one of indexAxisNames and indices");
+  if (!opts.indexAxisNames === !opts.indices) throw new AnalysisError("genericActivationPatch: pass exactly one of indexAxisNames and indices");
   const tokens = corruptedTokens.ndim === 1 ? corruptedTokens.unsqueeze(0) : corruptedTokens;
   let indices: number[][];
   let shape: number[];
@@ -59,7 +59,7 @@ export async function genericActivationPatch(
   if (opts.indexAxisNames) {
     const sizes = axisSizes(model, tokens, opts.activationName);
     shape = opts.indexAxisNames.map((a) => {
-      if (!(a in sizes)) throw new TlensError(`genericActivationPatch: unknown axis "${a}" (known: ${Object.keys(sizes).join(", ")})`);
+      if (!(a in sizes)) throw new AnalysisError(`genericActivationPatch: unknown axis "${a}" (known: ${Object.keys(sizes).join(", ")})`);
       return sizes[a];
     });
     axes = opts.indexAxisNames;
@@ -71,17 +71,17 @@ export async function genericActivationPatch(
   }
   const startOf = opts.startPos ?? ((index: readonly number[]) => {
     const at = axes.indexOf("pos") >= 0 ? axes.indexOf("pos") : axes.indexOf("dest_pos");
-    return at >= 0 ? index[at] : 0;
+    return at >= 0 ? index[at]! : 0;
   });
   const out = new Float64Array(indices.length);
   const report = progressReporter(`patching ${opts.activationName}`, indices.length, opts);
   const fast = opts.fast ?? true;
   const inBlock = (name: string): boolean => /^blocks\.\d+\./.test(name);
   const variants: PatchVariant[] = indices.map((index, slot) => ({
-    slot, index, layer: index[0], hookName: getActName(opts.activationName, index[0]), startPos: startOf(index),
+    slot, index, layer: index[0]!, hookName: getActName(opts.activationName, index[0]), startPos: startOf(index),
   }));
   for (const v of variants) {
-    if (!model.hookPoints.has(v.hookName)) throw new TlensError(`genericActivationPatch: the model has no hook "${v.hookName}"`);
+    if (!model.hookPoints.has(v.hookName)) throw new AnalysisError(`genericActivationPatch: the model has no hook "${v.hookName}"`);
   }
   if (fast && variants.every((v) => inBlock(v.hookName))) {
     await fastSweep({

@@ -9,32 +9,32 @@ export type PatchSetter = (corrupted: Tensor, index: readonly number[], clean: T
 
 /** index = [layer, pos] on activations [batch, pos, ...] */
 export const layerPosPatchSetter: PatchSetter = (corrupted, [, pos], clean, offset) => {
-  corrupted.set([":", pos - offset], clean.get(":", pos));
+  corrupted.set([":", pos! - offset], clean.get(":", pos!));
 };
 
 /** index = [layer, pos, head] on [batch, pos, head, ...] (q, k, v, z, result) */
 export const layerPosHeadVectorPatchSetter: PatchSetter = (corrupted, [, pos, head], clean, offset) => {
-  corrupted.set([":", pos - offset, head], clean.get(":", pos, head));
+  corrupted.set([":", pos! - offset, head!], clean.get(":", pos!, head!));
 };
 
 /** index = [layer, head] on [batch, pos, head, ...], every position */
 export const layerHeadVectorPatchSetter: PatchSetter = (corrupted, [, head], clean, offset) => {
-  corrupted.set([":", ":", head], clean.get(":", `${offset}:`, head));
+  corrupted.set([":", ":", head!], clean.get(":", `${offset}:`, head!));
 };
 
 /** index = [layer, head] on patterns/scores [batch, head, dest, src] */
 export const layerHeadPatternPatchSetter: PatchSetter = (corrupted, [, head], clean, offset) => {
-  corrupted.set([":", head], clean.get(":", head, `${offset}:`));
+  corrupted.set([":", head!], clean.get(":", head!, `${offset}:`));
 };
 
 /** index = [layer, head, dest] on [batch, head, dest, src] */
 export const layerHeadPosPatternPatchSetter: PatchSetter = (corrupted, [, head, dest], clean, offset) => {
-  corrupted.set([":", head, dest - offset], clean.get(":", head, dest));
+  corrupted.set([":", head!, dest! - offset], clean.get(":", head!, dest!));
 };
 
 /** index = [layer, head, dest, src] on [batch, head, dest, src] */
 export const layerHeadDestSrcPosPatternPatchSetter: PatchSetter = (corrupted, [, head, dest, src], clean, offset) => {
-  corrupted.set([":", head, dest - offset, src], clean.get(":", head, dest, src));
+  corrupted.set([":", head!, dest! - offset, src!], clean.get(":", head!, dest!, src!));
 };
 
 /** The setters above: each writes only positions ≥ the offset it is given, so a sweep may start a patch at any

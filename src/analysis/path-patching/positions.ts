@@ -1,5 +1,5 @@
 // Path patching's inputs: heads, position specs, metric layouts, and scoring a final residual stream.
-import { ShapeError, TlensError } from "../../errors.js";
+import { AnalysisError, ShapeError } from "../../errors.js";
 import { arange, Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { ActivationCache } from "../../model/activation-cache.js";
@@ -106,14 +106,14 @@ export function resolvePositions(spec: PositionSpec, batch: number, seqLen: numb
   };
   if (spec === "all") return Array.from({ length: batch }, () => Array.from({ length: seqLen }, (_, i) => i));
   if (typeof spec === "string") {
-    if (!dataset) throw new TlensError(`${what}: the position "${spec}" needs a dataset (pass origDataset) to look it up in wordIdx`);
+    if (!dataset) throw new AnalysisError(`${what}: the position "${spec}" needs a dataset (pass origDataset) to look it up in wordIdx`);
     const idx = dataset.wordIdx[spec];
-    if (!idx) throw new TlensError(`${what}: unknown position "${spec}"; the dataset's wordIdx has ${Object.keys(dataset.wordIdx).map((k) => `"${k}"`).join(", ")}`);
+    if (!idx) throw new AnalysisError(`${what}: unknown position "${spec}"; the dataset's wordIdx has ${Object.keys(dataset.wordIdx).map((k) => `"${k}"`).join(", ")}`);
     if (idx.length < batch) throw new ShapeError(`${what}: wordIdx["${spec}"] has ${idx.length} entries for ${batch} rows`);
     return idx.slice(0, batch).map((p) => [norm(p)]);
   }
   if (typeof spec === "number") return Array.from({ length: batch }, () => [norm(spec)]);
-  if (!Array.isArray(spec)) throw new TlensError(`${what}: positions must be "all", a word, a number or per-row lists`);
+  if (!Array.isArray(spec)) throw new AnalysisError(`${what}: positions must be "all", a word, a number or per-row lists`);
   if (spec.length !== batch) throw new ShapeError(`${what}: ${spec.length} per-row positions for ${batch} rows`);
   return (spec as readonly (number | readonly number[])[]).map((r) => {
     const list = typeof r === "number" ? [norm(r)] : [...new Set(r.map(norm))].sort((a, b) => a - b);
@@ -133,7 +133,7 @@ export function resolveMetricLayout(spec: MetricPositions | undefined, batch: nu
   };
   if (spec === undefined || spec === "all") return { kind: "shared", positions: Array.from({ length: seqLen }, (_, i) => i) };
   if (spec === "last") return { kind: "shared", positions: [seqLen - 1] };
-  if (typeof spec === "string") return { kind: "rows", rows: resolvePositions(spec, batch, seqLen, dataset, "metricPositions").map((r) => r[0]) };
+  if (typeof spec === "string") return { kind: "rows", rows: resolvePositions(spec, batch, seqLen, dataset, "metricPositions").map((r) => r[0]!) };
   if (Array.isArray(spec)) return { kind: "shared", positions: (spec as readonly number[]).map(norm) };
   const rows = (spec as { rows: readonly number[] }).rows;
   if (!rows || rows.length !== batch) throw new ShapeError(`metricPositions.rows: expected ${batch} positions (one per row), got ${rows?.length}`);
@@ -165,7 +165,7 @@ export function hasAnyHooks(model: HookedTransformer): boolean {
 
 export function checkHead(model: HookedTransformer, [l, h]: Head, what: string): void {
   if (!Number.isInteger(l) || l < 0 || l >= model.cfg.nLayers || !Number.isInteger(h) || h < 0 || h >= model.cfg.nHeads) {
-    throw new TlensError(`${what}: head [${l}, ${h}] does not exist (${model.cfg.nLayers} layers × ${model.cfg.nHeads} heads)`);
+    throw new AnalysisError(`${what}: head [${l}, ${h}] does not exist (${model.cfg.nLayers} layers × ${model.cfg.nHeads} heads)`);
   }
 }
 
@@ -180,7 +180,7 @@ export function senderGroups(model: HookedTransformer, senders: PathPatchInputs[
 function normalizeSenders(model: HookedTransformer, senders: readonly (Head | readonly Head[])[]): Head[][] {
   return senders.map((s) => {
     const group = typeof s[0] === "number" ? [s as Head] : [...(s as readonly Head[])];
-    if (!group.length) throw new TlensError("path patching: a sender group is empty");
+    if (!group.length) throw new AnalysisError("path patching: a sender group is empty");
     for (const h of group) checkHead(model, h, "senders");
     return group;
   });

@@ -1,5 +1,5 @@
 // The two runs of path patching (original and new), and the first stage: senders patched, every other head frozen.
-import { ShapeError, TlensError } from "../../errors.js";
+import { AnalysisError, ShapeError } from "../../errors.js";
 import { Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { ActivationCache } from "../../model/activation-cache.js";
@@ -30,7 +30,7 @@ async function ensureCache(model: HookedTransformer, tokens: Tensor, cache: Acti
 export async function prepareRuns(model: HookedTransformer, o: PathPatchInputs, origNeeded: string[]): Promise<Runs> {
   const origTokens = o.origTokens ?? o.origDataset?.toks;
   const newTokens = o.newTokens ?? o.newDataset?.toks;
-  if (!origTokens || !newTokens) throw new TlensError("path patching: pass origDataset (or origTokens) and newDataset (or newTokens)");
+  if (!origTokens || !newTokens) throw new AnalysisError("path patching: pass origDataset (or origTokens) and newDataset (or newTokens)");
   if (origTokens.ndim !== 2 || newTokens.ndim !== 2 || origTokens.shape.some((s, i) => s !== newTokens.shape[i])) {
     throw new ShapeError(`path patching: the original and new tokens must both be [batch, pos] of one shape, got [${origTokens.shape}] and [${newTokens.shape}]`);
   }
@@ -38,7 +38,7 @@ export async function prepareRuns(model: HookedTransformer, o: PathPatchInputs, 
   const zs = Array.from({ length: L }, (_, l) => z(l));
   const orig = await ensureCache(model, origTokens, o.origCache, [...new Set([...zs, ...origNeeded])]);
   const new_ = await ensureCache(model, newTokens, o.newCache, zs);
-  const [batch, seqLen] = origTokens.shape;
+  const [batch, seqLen] = origTokens.shape as [number, number];
   for (const name of zs) {
     for (const [which, c] of [["original", orig], ["new", new_]] as const) {
       const t = c.get(name);
@@ -67,18 +67,18 @@ export async function frozenStreams(runs: Runs, groups: Head[][], senderPos: num
   freezeMlps: boolean, visit: (layer: number, stream: Tensor) => Promise<void>): Promise<void> {
   const { model, orig, new_, batch } = runs;
   const G = groups.length;
-  const m = cols[0].length;
+  const m = cols[0]!.length;
   const rowIdx = int32(cols.flatMap((_, b) => new Array<number>(m).fill(b)), [batch, m]);
   const posIdx = int32(cols.flat(), [batch, m]);
   const at = (t: Tensor): Tensor => t.get(rowIdx, posIdx); // [batch, m, ...]
   // sender masks: is (b, cols[b][j]) a sender position? (null = all)
   const allPos = senderPos.every((r) => r.length === runs.seqLen);
-  const mask = allPos ? null : Tensor.fromTypedArray(Float32Array.from(cols.flatMap((c, b) => c.map((p) => (senderPos[b].includes(p) ? 1 : 0)))), [batch, m, 1]);
+  const mask = allPos ? null : Tensor.fromTypedArray(Float32Array.from(cols.flatMap((c, b) => c.map((p) => (senderPos[b]!.includes(p) ? 1 : 0)))), [batch, m, 1]);
   let stream = tileBatch(at(orig.get(`blocks.${from}.hook_resid_pre`)), G).contiguous();
   for (let l = from; l <= to; l++) {
     await visit(l, stream);
     if (l === to) break;
-    const block = model.blocks[l];
+    const block = model.blocks[l]!;
     // frozen heads: the original attention output, plus each group's senders in this layer
     stream = stream.add(tileBatch(at(orig.get(`blocks.${l}.hook_attn_out`)), G));
     const here = new Map<number, Tensor>();

@@ -40,25 +40,25 @@ export async function getPathPatchHeadToFinalResidPost(model: HookedTransformer,
   if ((opts.fast ?? true) && !hasAnyHooks(model)) {
     // the positions the metric reads, as per-row columns
     const cols = layout.kind === "shared" ? Array.from({ length: batch }, () => layout.positions) : layout.rows.map((p) => [p]);
-    const m = cols[0].length;
+    const m = cols[0]!.length;
     const perChunk = Math.max(1, Math.floor((opts.maxRows ?? defaultMaxRows(model, shortcut)) / (batch * m)));
     // process senders by first layer so each chunk starts late
-    const order = groups.map((g, i) => i).sort((a, b) => Math.min(...groups[a].map((h) => h[0])) - Math.min(...groups[b].map((h) => h[0])));
+    const order = groups.map((g, i) => i).sort((a, b) => Math.min(...groups[a]!.map((h) => h[0])) - Math.min(...groups[b]!.map((h) => h[0])));
     let done = 0;
     for (let c = 0; c < order.length; c += perChunk) {
       const idx = order.slice(c, c + perChunk);
-      const chunk = idx.map((i) => groups[i]);
-      const from = Math.min(...chunk.flat().map((h) => h[0]));
+      const chunk = idx.map((i) => groups[i]!);
+      const from = Math.min(...chunk.flat().map((h) => h![0]));
       await frozenStreams(runs, chunk, senderPos, cols, from, L, freezeMlps, async (l, stream) => {
         if (l !== L) return;
-        for (let i = 0; i < chunk.length; i++) out[idx[i]] = await scoreResid(model, metric, stream.narrow(0, i * batch, batch), shortcut);
+        for (let i = 0; i < chunk.length; i++) out[idx[i]!] = await scoreResid(model, metric, stream.narrow(0, i * batch, batch), shortcut);
       });
       done += chunk.length;
       report(done, groups.length);
     }
   } else {
     for (let i = 0; i < groups.length; i++) {
-      const resid = await model.runWithHooks(runs.origTokens, { fwdHooks: freezeHooks(runs, groups[i], senderPos, freezeMlps), stopAtLayer: L });
+      const resid = await model.runWithHooks(runs.origTokens, { fwdHooks: freezeHooks(runs, groups[i]!, senderPos, freezeMlps), stopAtLayer: L });
       out[i] = await scoreResid(model, metric, gatherLayout(resid, layout), shortcut);
       report(i + 1, groups.length);
     }

@@ -1,5 +1,5 @@
 // Path patching from sender heads to receiver heads' q/k/v inputs.
-import { TlensError } from "../../errors.js";
+import { AnalysisError } from "../../errors.js";
 import { cat, Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import { KeyValuePrefix, ln1, runBlocks, tileBatch } from "../../model/run/index.js";
@@ -17,7 +17,7 @@ const rkey = (input: QkvInput, layer: number, head: number): string => `${input}
 
 /** The hook-point head index of a receiver head's input (key/value heads under grouped-query attention). */
 function hookHead(model: HookedTransformer, layer: number, head: number, input: QkvInput): number {
-  return input === "q" ? head : Math.floor(head / model.blocks[layer].attn.repeatKvHeads);
+  return input === "q" ? head : Math.floor(head / model.blocks[layer]!.attn.repeatKvHeads);
 }
 
 /** Stage 1, fast: the receivers' q/k/v at their positions `cols`, for each sender group. */
@@ -28,11 +28,11 @@ async function receiverValuesFast(runs: Runs, groups: Head[][], senderPos: numbe
   const layers = [...new Set(receivers.map((r) => r[0]))];
   const from = Math.min(...groups.flat().map((h) => h[0]));
   const to = Math.max(...layers);
-  const m = cols[0].length;
+  const m = cols[0]!.length;
   const posIdx = int32(cols.flat(), [runs.batch, m]);
   await frozenStreams(runs, groups, senderPos, cols, Math.min(from, to), to, freezeMlps, async (l, stream) => {
     if (!layers.includes(l)) return;
-    const block = model.blocks[l];
+    const block = model.blocks[l]!;
     const attn = block.attn;
     const x = await ln1(model, l, stream);
     let xqk = x;
@@ -58,7 +58,7 @@ async function receiverValuesFast(runs: Runs, groups: Head[][], senderPos: numbe
 async function receiverValuesLiteral(runs: Runs, group: Head[], senderPos: number[][], cols: number[][], receivers: Head[], inputs: QkvInput[],
   freezeMlps: boolean): Promise<ReceiverValues> {
   const { model, batch } = runs;
-  const m = cols[0].length;
+  const m = cols[0]!.length;
   const rowIdx = int32(cols.flatMap((_, b) => new Array<number>(m).fill(b)), [batch, m]);
   const posIdx = int32(cols.flat(), [batch, m]);
   const values: ReceiverValues = new Map();
@@ -77,17 +77,17 @@ async function receiverValuesLiteral(runs: Runs, group: Head[], senderPos: numbe
 /** Hooks writing the receivers' values (rows of `groups` stacked groups) at their positions; `offset` = the absolute
  *  position of the activation's first position. */
 function receiverHooks(model: HookedTransformer, values: ReceiverValues, nGroups: number, batch: number, cols: number[][], offset: number): [NameFilter, HookFn][] {
-  const m = cols[0].length;
+  const m = cols[0]!.length;
   const rows: number[] = [];
   const pos: number[] = [];
-  for (let g = 0; g < nGroups; g++) for (let b = 0; b < batch; b++) for (const p of cols[b]) { rows.push(g * batch + b); pos.push(p - offset); }
+  for (let g = 0; g < nGroups; g++) for (let b = 0; b < batch; b++) for (const p of cols[b]!) { rows.push(g * batch + b); pos.push(p - offset); }
   const rowIdx = int32(rows);
   const posIdx = int32(pos);
   const byHook = new Map<string, [number, Tensor][]>();
   for (const [key, v] of values) {
     const [input, l, hh] = key.split(":");
     const name = `blocks.${l}.attn.hook_${input}`;
-    byHook.set(name, [...(byHook.get(name) ?? []), [Number(hh), v.reshape(nGroups * batch * m, v.shape[2])]]);
+    byHook.set(name, [...(byHook.get(name) ?? []), [Number(hh), v.reshape(nGroups * batch * m, v.shape[2]!)]]);
   }
   void model;
   return [...byHook.entries()].map(([name, list]) => [name, (act: Tensor) => {
@@ -111,11 +111,11 @@ export async function getPathPatchHeadToHeads(model: HookedTransformer, metric: 
   const L = model.cfg.nLayers;
   const H = model.cfg.nHeads;
   const receivers = [...opts.receiverHeads];
-  if (!receivers.length) throw new TlensError("getPathPatchHeadToHeads: receiverHeads is empty");
+  if (!receivers.length) throw new AnalysisError("getPathPatchHeadToHeads: receiverHeads is empty");
   for (const r of receivers) checkHead(model, r, "receiverHeads");
   const inputs = [...new Set(typeof opts.receiverInput === "string" ? [opts.receiverInput] : opts.receiverInput)];
-  for (const i of inputs) if (!["q", "k", "v"].includes(i)) throw new TlensError(`getPathPatchHeadToHeads: receiverInput must be "q", "k" or "v", got ${JSON.stringify(i)}`);
-  if (!inputs.length) throw new TlensError("getPathPatchHeadToHeads: receiverInput is empty");
+  for (const i of inputs) if (!["q", "k", "v"].includes(i)) throw new AnalysisError(`getPathPatchHeadToHeads: receiverInput must be "q", "k" or "v", got ${JSON.stringify(i)}`);
+  if (!inputs.length) throw new AnalysisError("getPathPatchHeadToHeads: receiverInput is empty");
   const maxLayer = Math.max(...receivers.map((r) => r[0]));
   const minLayer = Math.min(...receivers.map((r) => r[0]));
   const { groups, perHead } = senderGroups(model, opts.senders, maxLayer);
@@ -133,7 +133,7 @@ export async function getPathPatchHeadToHeads(model: HookedTransformer, metric: 
   const recvPos = resolvePositions(opts.positions ?? "all", batch, seqLen, runs.dataset, "positions");
   // rectangular columns: rows with fewer positions repeat their last one (writing a value twice is harmless)
   const m = Math.max(...recvPos.map((r) => r.length));
-  const cols = recvPos.map((r) => [...r, ...new Array<number>(m - r.length).fill(r[r.length - 1])]);
+  const cols = recvPos.map((r) => [...r, ...new Array<number>(m - r.length).fill(r[r.length - 1]!)]);
   const out = new Float64Array(groups.length).fill(NaN);
   const report = progressReporter("path patching → heads", groups.length, opts);
   const finalName = `blocks.${L - 1}.hook_resid_post`;
@@ -144,13 +144,13 @@ export async function getPathPatchHeadToHeads(model: HookedTransformer, metric: 
   const live = groups.map((_, i) => i).filter((i) => reaches[i]);
 
   if ((opts.fast ?? true) && !hasAnyHooks(model)) {
-    const p0 = Math.min(...recvPos.map((r) => r[0]));
+    const p0 = Math.min(...recvPos.map((r) => r[0]!));
     const rowsPerGroup = batch * (seqLen - p0);
     const perChunk = Math.max(1, Math.floor((opts.maxRows ?? 4096) / rowsPerGroup));
     let done = groups.length - live.length;
     for (let c = 0; c < live.length; c += perChunk) {
       const idx = live.slice(c, c + perChunk);
-      const chunk = idx.map((i) => groups[i]);
+      const chunk = idx.map((i) => groups[i]!);
       const G = chunk.length;
       const values = await receiverValuesFast(runs, chunk, senderPos, cols, receivers, inputs, freezeMlps);
       // stage 2: the original run from the first receiver layer, positions ≥ p0, receivers patched
@@ -158,14 +158,14 @@ export async function getPathPatchHeadToHeads(model: HookedTransformer, metric: 
       const hooks = receiverHooks(model, values, G, batch, cols, p0);
       residual = await runBlocks(model, residual, { from: minLayer, to: L, prefix: KeyValuePrefix.fromCache(orig, p0, G), hooks });
       const final = p0 > 0 ? cat([tileBatch(orig.get(finalName).narrow(1, 0, p0), G), residual], 1) : residual;
-      for (let i = 0; i < G; i++) out[idx[i]] = await scoreResid(model, metric, gatherLayout(final.narrow(0, i * batch, batch), layout), shortcut);
+      for (let i = 0; i < G; i++) out[idx[i]!] = await scoreResid(model, metric, gatherLayout(final.narrow(0, i * batch, batch), layout), shortcut);
       done += G;
       report(done, groups.length);
     }
   } else {
     let done = groups.length - live.length;
     for (const i of live) {
-      const values = await receiverValuesLiteral(runs, groups[i], senderPos, cols, receivers, inputs, freezeMlps);
+      const values = await receiverValuesLiteral(runs, groups[i]!, senderPos, cols, receivers, inputs, freezeMlps);
       const resid = await model.runWithHooks(runs.origTokens, { fwdHooks: receiverHooks(model, values, 1, batch, cols, 0), stopAtLayer: L });
       out[i] = await scoreResid(model, metric, gatherLayout(resid, layout), shortcut);
       report(++done, groups.length);

@@ -6,7 +6,8 @@ import type {
   SaeModeInfo, SweepEvent, SweepRequest, SweepResponse,
 } from "../protocol.js";
 
-/** An error the server answered with (its message is meant for the researcher). */
+/** An error the server answered with (its message is meant for the researcher); the page's stand-in for the
+ *  server's LabError (see errors.ts for why it is no TlensError). */
 export class LabRequestError extends Error {
   constructor(message: string, readonly status: number) {
     super(message);

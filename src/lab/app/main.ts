@@ -4,6 +4,7 @@
 import type { Figure, Viewer } from "../../viz/types.js";
 import type { LoadProgress } from "../../browser/fetch-model.js";
 import type { BrowserModeInfo, CircuitMethod, IoiPair, LabClient, LabInfo, PatchKind, RunResponse } from "../protocol.js";
+import { LabPageError } from "./errors.js";
 import { HttpLabClient } from "./http-client.js";
 import { setupSaePanel, type SaePanel } from "./sae-panel.js";
 import { setupSweepPanel } from "./sweep-panel.js";
@@ -20,7 +21,7 @@ const globals = window as unknown as { Plotly: PlotlyGlobal; tlensViz: ViewerGlo
 
 function byId<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
-  if (!el) throw new Error(`the page has no #${id}`);
+  if (!el) throw new LabPageError(`the page has no #${id}`);
   return el as T;
 }
 
@@ -133,7 +134,7 @@ function drawRun(r: RunResponse): void {
     const row = body.insertRow();
     row.dataset.prob = String(p.prob); // unrounded, for comparisons
     for (const v of [String(i + 1), showTok(p.text), String(p.id), p.prob.toFixed(4), p.logit.toFixed(3)]) row.insertCell().textContent = v;
-    row.cells[1].className = "tok";
+    row.cells[1]!.className = "tok";
     row.title = "use this token in the logit lens and as the DLA answer";
     row.addEventListener("click", () => {
       ui.lensToken.value = p.text;
@@ -171,7 +172,7 @@ async function runPrompt(): Promise<void> {
   for (const el of [ui.attention, ui.lens, ui.dla]) el.removeAttribute("data-rendered");
   try {
     const r = await client.run({ prompt });
-    current = { prompt, top: r.predictions[0].text };
+    current = { prompt, top: r.predictions[0]!.text };
     drawRun(r);
     await showAttention();
     await showLens();
@@ -310,7 +311,7 @@ async function setMode(inBrowser: boolean, mode: BrowserModeInfo, name: string):
     client = server;
     ui.runInBrowser.checked = false;
     ui.computeMode.textContent = "server";
-    if (inBrowser && !mode.available) throw new Error(`cannot run in the browser: ${mode.reason}`);
+    if (inBrowser && !mode.available) throw new LabPageError(`cannot run in the browser: ${mode.reason}`);
     return;
   }
   ui.runInBrowser.checked = true;

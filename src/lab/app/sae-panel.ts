@@ -3,11 +3,12 @@
 // that fire most there, and the feature's logit effects. Always computed on the server (the in-page worker has no
 // SAE). Hidden when the lab has no SAE.
 import type { SaeFeaturesResponse, TokenInfo } from "../protocol.js";
+import { LabPageError } from "./errors.js";
 import type { HttpLabClient } from "./http-client.js";
 
 function byId<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
-  if (!el) throw new Error(`the page has no #${id}`);
+  if (!el) throw new LabPageError(`the page has no #${id}`);
   return el as T;
 }
 
@@ -23,7 +24,7 @@ export interface SaePanel {
 function drawTokens(el: HTMLElement, r: SaeFeaturesResponse): void {
   el.replaceChildren(...r.tokens.map((t: TokenInfo, i) => {
     const span = document.createElement("span");
-    const a = r.acts[i];
+    const a = r.acts[i]!;
     span.className = "sae-tok";
     span.dataset.act = String(a);
     span.title = `position ${i}: activation ${a.toFixed(4)}`;
@@ -47,7 +48,7 @@ function drawLogits(el: HTMLElement, r: SaeFeaturesResponse): void {
     const row = body.insertRow();
     const down = r.logits.bottom[i], up = r.logits.top[i];
     for (const v of [down ? showTok(down.text) : "", down ? down.effect.toFixed(3) : "", up ? showTok(up.text) : "", up ? up.effect.toFixed(3) : ""]) row.insertCell().textContent = v;
-    row.cells[0].className = row.cells[2].className = "tok";
+    row.cells[0]!.className = row.cells[2]!.className = "tok";
   }
   el.replaceChildren(table);
 }
@@ -78,7 +79,7 @@ export async function setupSaePanel(server: HttpLabClient, guarded: (action: () 
         const b = document.createElement("button");
         b.dataset.feature = String(t.feature);
         b.className = t.feature === r.feature ? "on" : "";
-        b.textContent = `#${t.feature} ${t.max.toFixed(2)} at "${showTok(r.tokens[t.position].text)}"`;
+        b.textContent = `#${t.feature} ${t.max.toFixed(2)} at "${showTok(r.tokens[t.position]!.text)}"`;
         b.addEventListener("click", () => { ui.feature.value = String(t.feature); void guarded(show); });
         return b;
       }));

@@ -2,11 +2,12 @@
 // (shards done / total, ETA), cancel, and the merged result's figures. Hidden when the lab has no queue.
 import type { Figure } from "../../viz/types.js";
 import type { SweepEvent, SweepRequest } from "../protocol.js";
+import { LabPageError } from "./errors.js";
 import type { HttpLabClient } from "./http-client.js";
 
 function byId<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
-  if (!el) throw new Error(`the page has no #${id}`);
+  if (!el) throw new LabPageError(`the page has no #${id}`);
   return el as T;
 }
 

@@ -1,5 +1,5 @@
 // Typed reads of config.json fields for the family mappings: each read names the field and what was wrong.
-import { LoadError } from "../../errors.js";
+import { ConfigError } from "../../errors.js";
 
 const show = (v: unknown): string => {
   const s = JSON.stringify(v) ?? String(v);
@@ -10,7 +10,7 @@ export class HfFields {
   constructor(readonly json: Record<string, unknown>, readonly source: string) {}
 
   fail(field: string, problem: string): never {
-    throw new LoadError(`${this.source}: field "${field}" ${problem}`);
+    throw new ConfigError(`${this.source}: field "${field}" ${problem}`);
   }
 
   private present(field: string): boolean {

@@ -1,5 +1,5 @@
 // The model families tlens converts from Hugging Face folders beside GPT-2 (src/loading/gpt2.ts), by HF architecture.
-import { LoadError } from "../../errors.js";
+import { ConfigError } from "../../errors.js";
 import type { Tensor } from "../../tensor/index.js";
 import { makeConfig, type HookedTransformerConfig } from "../config.js";
 import type { Family } from "./family.js";
@@ -29,7 +29,7 @@ export const FAMILIES: Readonly<Record<string, { family: Family; modelType: stri
 
 function familyOf(architecture: string, source: string): Family {
   const hit = FAMILIES[architecture];
-  if (!hit) throw new LoadError(`${source}: no family conversion for ${architecture}`);
+  if (!hit) throw new ConfigError(`${source}: no family conversion for ${architecture}`);
   return hit.family;
 }
 

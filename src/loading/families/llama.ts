@@ -58,7 +58,7 @@ export function convertLlamaLayout(sd: HfStateDict, cfg: HookedTransformerConfig
   sd.dropBuffers([".rotary_emb.inv_freq"]);
   const norm = (name: string): Tensor => {
     const w = sd.take(name, [D]);
-    if (layout.gemma) for (let i = 0; i < D; i++) w[i] = Math.fround(w[i] + 1);
+    if (layout.gemma) for (let i = 0; i < D; i++) w[i] = Math.fround(w[i]! + 1);
     return vector(w, [D]);
   };
   const bias = (name: string, heads: number): Tensor => {
@@ -72,7 +72,7 @@ export function convertLlamaLayout(sd: HfStateDict, cfg: HookedTransformerConfig
   out.set("unembed.W_U", tied ? matrix(transpose2d(embed, V, D), [D, V]) : linearT(sd.take("lm_head.weight", [V, D]), V, D));
   if (layout.gemma) {
     const scale = Math.fround(Math.sqrt(D));
-    for (let i = 0; i < embed.length; i++) embed[i] = Math.fround(embed[i] * scale);
+    for (let i = 0; i < embed.length; i++) embed[i] = Math.fround(embed[i]! * scale);
   }
   out.set("embed.W_E", matrix(embed, [V, D]));
   for (let l = 0; l < L; l++) {

@@ -26,7 +26,7 @@ function splitFusedQkv(w: Float32Array, H: number, Dh: number, D: number, part: 
   for (let i = 0; i < H; i++) {
     for (let h = 0; h < Dh; h++) {
       const src = ((i * 3 + part) * Dh + h) * D;
-      for (let m = 0; m < D; m++) out[(i * D + m) * Dh + h] = w[src + m];
+      for (let m = 0; m < D; m++) out[(i * D + m) * Dh + h] = w[src + m]!;
     }
   }
   return out;

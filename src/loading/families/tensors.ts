@@ -72,7 +72,7 @@ export function transpose2d(src: Float32Array, rows: number, cols: number): Floa
     const r1 = Math.min(rows, r0 + B);
     for (let c0 = 0; c0 < cols; c0 += B) {
       const c1 = Math.min(cols, c0 + B);
-      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * rows + r] = src[r * cols + c];
+      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * rows + r] = src[r * cols + c]!;
     }
   }
   return out;
@@ -99,7 +99,7 @@ function splitInHeads(w: Float32Array, heads: number, dHead: number, dModel: num
   for (let i = 0; i < heads; i++) {
     for (let h = 0; h < dHead; h++) {
       const src = (i * dHead + h) * dModel;
-      for (let m = 0; m < dModel; m++) out[(i * dModel + m) * dHead + h] = w[src + m];
+      for (let m = 0; m < dModel; m++) out[(i * dModel + m) * dHead + h] = w[src + m]!;
     }
   }
   return out;

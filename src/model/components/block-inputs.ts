@@ -5,7 +5,7 @@
 // gives the same numbers and keeps one shared input, whose projection is a single fused GEMM.
 import type { HookedTransformerConfig } from "../../loading/config.js";
 import { arange, type Tensor } from "../../tensor/index.js";
-import { TlensError } from "../../errors.js";
+import { ModelError } from "../../errors.js";
 import type { RunContext } from "../run/context.js";
 import type { AttentionInputs } from "./attention/projection.js";
 import type { AttentionMasking } from "./attention/attention.js";
@@ -81,8 +81,8 @@ async function perHeadInputs(b: BlockInputParts, residPre: Tensor, pe: Tensor | 
  *  or looked up for positions past .. past + pos, past = the KV cache length). */
 function shortformerPositions(b: BlockInputParts, resid: Tensor, masking: BlockMasking): Tensor {
   if (masking.shortformerPosEmbed) return masking.shortformerPosEmbed;
-  if (!b.posEmbed) throw new TlensError(`blocks.${b.index}: a shortformer block needs the positional embeddings (shortformerPosEmbed)`);
-  const [batch, pos] = resid.shape;
+  if (!b.posEmbed) throw new ModelError(`blocks.${b.index}: a shortformer block needs the positional embeddings (shortformerPosEmbed)`);
+  const [batch, pos] = resid.shape as [number, number];
   const past = masking.kvCache?.length ?? 0;
   return b.posEmbed.forward(arange(past, past + pos, 1, "int32").unsqueeze(0).expand(batch, pos), null);
 }

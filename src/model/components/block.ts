@@ -5,7 +5,7 @@
 //               resid_post = resid_pre + attn_out(ln1(resid_pre)) + mlp_out(ln2(resid_pre))
 // With use_normalization_before_and_after (Gemma-2), attn_out = ln1_post(attn(..)) and mlp_out = ln2_post(mlp(..)).
 import type { HookedTransformerConfig, NormalizationType } from "../../loading/config.js";
-import { TlensError } from "../../errors.js";
+import { ConfigError, ModelError } from "../../errors.js";
 import type { Tensor } from "../../tensor/index.js";
 import type { HookPoint } from "../hook-point.js";
 import type { RunContext } from "../run/context.js";
@@ -26,7 +26,7 @@ const orders = (points: readonly HookPoint[] | undefined): HookOrders | null => 
 function postNormType(type: NormalizationType, where: string): "RMS" | null {
   if (type === null) return null;
   if (type === "RMS" || type === "RMSPre") return "RMS";
-  throw new TlensError(`${where}: use_normalization_before_and_after needs RMS or RMSPre normalization (TL 2.18 has no post-norm for ${type})`);
+  throw new ConfigError(`${where}: use_normalization_before_and_after needs RMS or RMSPre normalization (TL 2.18 has no post-norm for ${type})`);
 }
 
 export class TransformerBlock implements BlockInputParts, HookOrders {
@@ -100,7 +100,7 @@ export class TransformerBlock implements BlockInputParts, HookOrders {
 
   /** ln2, the MLP and ln2_post, without hook_mlp_in/out: [batch, pos, d_model] → [batch, pos, d_model]. */
   async mlpBranch(x: Tensor, ctx: RunContext): Promise<Tensor> {
-    if (!this.mlp) throw new TlensError(`blocks.${this.index} has no MLP (attention-only model)`);
+    if (!this.mlp) throw new ModelError(`blocks.${this.index} has no MLP (attention-only model)`);
     const out = await this.mlp.forward(this.ln2 ? await this.ln2.forward(x, ctx) : x, ctx);
     return this.ln2Post ? this.ln2Post.forward(out, ctx) : out;
   }

@@ -34,7 +34,7 @@ export class PosEmbed {
   /** positions [batch, pos] int32 (already offset for padding / past keys) → [batch, pos, d_model];
    *  padded positions (mask 0) get zeros, as TL. */
   forward(positions: Tensor, attentionMask: Tensor | null): Tensor {
-    const nCtx = this.W_pos.shape[0];
+    const nCtx = this.W_pos.shape[0]!;
     const maxPos = positions.numel ? positions.max().item() : 0;
     if (maxPos >= nCtx) {
       throw new ShapeError(`position ${maxPos} is beyond the model's context length n_ctx = ${nCtx}; use at most ${nCtx} tokens`);

@@ -1,6 +1,6 @@
 // One table per component: its rows, in the order the forward reaches them, create the hook points and give both
 // TL orders — forward order (hook_names as they fire) and module order (hook_dict / named_modules order).
-import { TlensError } from "../../errors.js";
+import { HookError } from "../../errors.js";
 import { HookPoint } from "../hook-point.js";
 
 /** A component's hook points in both orders. */
@@ -36,7 +36,7 @@ export class HookTable<K extends string> implements HookOrders {
   /** The component's own hook point `key` (it must be present). */
   get(key: K): HookPoint {
     const p = this.own.get(key);
-    if (!p) throw new TlensError(`no hook point ${key} in this component`);
+    if (!p) throw new HookError(`no hook point ${key} in this component`);
     return p;
   }
 }

@@ -1,5 +1,5 @@
 // The MLP: hook_pre = x W_in + b_in, hook_post = act(pre), out = post W_out + b_out.
-import { TlensError } from "../../errors.js";
+import { ConfigError } from "../../errors.js";
 import { Tensor, zeros } from "../../tensor/index.js";
 import { HookPoint } from "../hook-point.js";
 import type { RunContext } from "../run/context.js";
@@ -16,7 +16,7 @@ const ACTIVATIONS: Record<string, (x: Tensor) => Tensor> = {
 
 export function activation(name: string): (x: Tensor) => Tensor {
   const f = ACTIVATIONS[name];
-  if (!f) throw new TlensError(`unsupported act_fn "${name}" (supported: ${Object.keys(ACTIVATIONS).join(", ")})`);
+  if (!f) throw new ConfigError(`unsupported act_fn "${name}" (supported: ${Object.keys(ACTIVATIONS).join(", ")})`);
   return f;
 }
 

@@ -2,7 +2,7 @@
 //   residual = embed(tokens) + pos_embed(positions)     // [batch, pos, d_model]
 //   residual = block(residual) for each block
 //   logits   = unembed(ln_final(residual))              // [batch, pos, d_vocab_out]
-import { ShapeError, TlensError, HookError } from "../../errors.js";
+import { HookError, ModelError, ShapeError } from "../../errors.js";
 import { arange, cat, ones, Tensor } from "../../tensor/index.js";
 import { fmtShape } from "../../tensor/shape.js";
 import type { ForwardOptions, HookedTransformer } from "../hooked-transformer.js";
@@ -34,15 +34,15 @@ export async function runForward(model: HookedTransformer, input: ModelInput | T
   const ctx = runCtx.at(kv?.length ?? 0);
   const s = opts.startAtLayer !== undefined ? fromResidual(model, input, opts) : await fromTokens(model, input, opts, ctx);
   // with a KV cache, attention masks over cached + new positions
-  const keyMask = kv ? kv.extendMask(s.residual.shape[0], s.residual.shape[1], s.attentionMask) : s.attentionMask;
+  const keyMask = kv ? kv.extendMask(s.residual.shape[0]!, s.residual.shape[1]!, s.attentionMask) : s.attentionMask;
   let residual = s.residual;
   for (let l = start; l < stopAt; l++) {
-    residual = await model.blocks[l].forward(residual, { attentionMask: keyMask, kvCache: kv?.entries[l], shortformerPosEmbed: s.shortformerPosEmbed }, ctx);
+    residual = await model.blocks[l]!.forward(residual, { attentionMask: keyMask, kvCache: kv?.entries[l], shortformerPosEmbed: s.shortformerPosEmbed }, ctx);
   }
   if (opts.stopAtLayer !== undefined) return residual;
   if (opts.logitPositions !== undefined) {
-    if (returnType === "loss" || returnType === "both") throw new TlensError("the loss needs logits at every position; drop logitPositions");
-    const pos = residual.shape[1];
+    if (returnType === "loss" || returnType === "both") throw new ModelError("the loss needs logits at every position; drop logitPositions");
+    const pos = residual.shape[1]!;
     const picks = opts.logitPositions === "last" ? [pos - 1] : opts.logitPositions;
     residual = residual.get(":", Tensor.fromTypedArray(Int32Array.from(picks), [picks.length]));
   }
@@ -51,7 +51,7 @@ export async function runForward(model: HookedTransformer, input: ModelInput | T
   if (returnType === null) return null;
   const logits = model.unembed.forward(normalized);
   if (returnType === "logits") return logits;
-  if (!s.tokens) throw new TlensError("the loss needs the tokens: pass opts.tokens together with startAtLayer");
+  if (!s.tokens) throw new ModelError("the loss needs the tokens: pass opts.tokens together with startAtLayer");
   const loss = lmCrossEntropy(logits, s.tokens, s.attentionMask, opts.lossPerToken ?? false);
   return returnType === "loss" ? loss : { logits, loss };
 }
@@ -82,7 +82,7 @@ async function fromTokens(model: HookedTransformer, input: ModelInput | Tensor, 
  *  them for the blocks' queries and keys; rotary models have no positional embedding here. */
 async function embedTokens(model: HookedTransformer, tokens: Tensor, attentionMask: Tensor | null, kv: KeyValueCache | undefined,
   ctx: RunContext): Promise<{ residual: Tensor; tokens: Tensor; shortformerPosEmbed?: Tensor }> {
-  const [batch, pos] = tokens.shape;
+  const [batch, pos] = tokens.shape as [number, number];
   const past = kv?.length ?? 0;
   if (past + pos > model.cfg.nCtx) {
     throw new ShapeError(`${past} cached + ${pos} new tokens exceed the model's context n_ctx = ${model.cfg.nCtx}`);
@@ -110,7 +110,7 @@ function checkLayer(what: string, layer: number, nLayers: number): void {
 
 /** Next-token cross entropy: mean over positions (and real tokens under a mask), or per token [batch, pos - 1]. */
 function lmCrossEntropy(logits: Tensor, tokens: Tensor, attentionMask: Tensor | null, perToken: boolean): Tensor {
-  const pos = tokens.shape[1];
+  const pos = tokens.shape[1]!;
   if (pos < 2) throw new ShapeError("the loss needs at least 2 tokens per row");
   const logProbs = logits.narrow(1, 0, pos - 1).logSoftmax(-1);
   const targets = tokens.narrow(1, 1, pos - 1).unsqueeze(-1);

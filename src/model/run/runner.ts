@@ -2,7 +2,7 @@
 // and values, only the positions after it computed), the rest of a block from its attention's z, logits from a
 // residual stream at chosen positions, and component calls that fire no hook. The runner owns position offsets
 // (hooks see the absolute position of their first row) and each call's hooks apply to that call only.
-import { TlensError } from "../../errors.js";
+import { ModelError } from "../../errors.js";
 import { cat, Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../hooked-transformer.js";
 import type { HookFn, NameFilter } from "../hook-point.js";
@@ -60,19 +60,19 @@ function runContext(model: HookedTransformer, o: RunnerHooks, offset: number): R
  *  from outputFrom on). */
 export async function runBlocks(model: HookedTransformer, residual: Tensor, o: BlockRunOptions): Promise<Tensor> {
   const prefix = o.prefix ?? KeyValuePrefix.none;
-  if (o.from < 0 || o.to > model.cfg.nLayers || o.from > o.to) throw new TlensError(`runBlocks: blocks ${o.from}..${o.to} are outside 0..${model.cfg.nLayers}`);
+  if (o.from < 0 || o.to > model.cfg.nLayers || o.from > o.to) throw new ModelError(`runBlocks: blocks ${o.from}..${o.to} are outside 0..${model.cfg.nLayers}`);
   const ctx = runContext(model, o, prefix.length);
   let r = residual;
   for (let l = o.from; l < o.to; l++) {
     const entry = prefix.entry(l);
     const skip = l === o.to - 1 && o.outputFrom !== undefined ? o.outputFrom - prefix.length : 0;
-    if (skip < 0 || (skip > 0 && skip >= r.shape[1])) throw new TlensError(`runBlocks: outputFrom ${o.outputFrom} is outside the residual's positions`);
+    if (skip < 0 || (skip > 0 && skip >= r.shape[1]!)) throw new ModelError(`runBlocks: outputFrom ${o.outputFrom} is outside the residual's positions`);
     if (skip > 0 && canSkipOutputs(model, l, ctx)) {
       await appendKeysValues(model, l, r.narrow(1, 0, skip), entry);
-      r = await model.blocks[l].forward(r.narrow(1, skip, r.shape[1] - skip), { attentionMask: null, kvCache: entry }, ctx.at(prefix.length + skip));
+      r = await model.blocks[l]!.forward(r.narrow(1, skip, r.shape[1]! - skip), { attentionMask: null, kvCache: entry }, ctx.at(prefix.length + skip));
     } else {
-      r = await model.blocks[l].forward(r, { attentionMask: null, kvCache: entry }, ctx);
-      if (skip > 0) r = r.narrow(1, skip, r.shape[1] - skip);
+      r = await model.blocks[l]!.forward(r, { attentionMask: null, kvCache: entry }, ctx);
+      if (skip > 0) r = r.narrow(1, skip, r.shape[1]! - skip);
     }
   }
   return r;
@@ -83,7 +83,7 @@ export async function runBlocks(model: HookedTransformer, residual: Tensor, o: B
  *  the hooks from hook_z on fire; q, k, v, scores and pattern are neither computed nor hooked. */
 export async function runBlockFromZ(model: HookedTransformer, l: number, residPre: Tensor, z: Tensor,
   o: RunnerHooks & { positionOffset?: number } = {}): Promise<Tensor> {
-  const block = model.blocks[l];
+  const block = model.blocks[l]!;
   const ctx = runContext(model, o, o.positionOffset ?? 0);
   const pre = await block.hook("hook_resid_pre").run(residPre, ctx);
   return block.afterAttention(pre, await block.attn.outputFromZ(z, ctx), ctx);
@@ -91,7 +91,7 @@ export async function runBlockFromZ(model: HookedTransformer, l: number, residPr
 
 /** Does a shared hook (model.addHook, permanent or not) fire anywhere in block l? */
 export function blockHasSharedHooks(model: HookedTransformer, l: number): boolean {
-  return model.blocks[l].forwardOrder.some((h) => h.hasHooks);
+  return model.blocks[l]!.forwardOrder.some((h) => h.hasHooks);
 }
 
 /** Could block l's outputs at early positions be skipped (keys and values computed on their own)? Only when no
@@ -99,12 +99,12 @@ export function blockHasSharedHooks(model: HookedTransformer, l: number): boolea
 function canSkipOutputs(model: HookedTransformer, l: number, ctx: RunContext): boolean {
   const cfg = model.cfg;
   if (cfg.useAttnIn || cfg.useSplitQkvInput || cfg.positionalEmbeddingType === "shortformer") return false;
-  return !model.blocks[l].forwardOrder.some((h) => ctx.hooked(h));
+  return !model.blocks[l]!.forwardOrder.some((h) => ctx.hooked(h));
 }
 
 /** Appends the keys and values of residual positions [batch, n, d_model] to entry, no hook firing. */
 async function appendKeysValues(model: HookedTransformer, l: number, residual: Tensor, entry: KeyValueCacheEntry): Promise<void> {
-  const [k, v] = model.blocks[l].attn.projection.keysValues(await ln1(model, l, residual));
+  const [k, v] = model.blocks[l]!.attn.projection.keysValues(await ln1(model, l, residual));
   entry.append(k, v);
 }
 
@@ -129,7 +129,7 @@ export function unembed(model: HookedTransformer, normalized: Tensor): Tensor {
 
 /** Block l's ln1, no hook firing: [..., d_model] → [..., d_model]. */
 export function ln1(model: HookedTransformer, l: number, x: Tensor): Promise<Tensor> {
-  const norm = model.blocks[l].ln1;
+  const norm = model.blocks[l]!.ln1;
   return norm ? norm.forward(x, QUIET) : Promise.resolve(x);
 }
 
@@ -137,7 +137,7 @@ export function ln1(model: HookedTransformer, l: number, x: Tensor): Promise<Ten
  *  ln2_post when present, no hook firing: [batch, pos, d_model] → [batch, pos, d_model]. Attention-only blocks
  *  have no MLP: an error. */
 export function mlpOutput(model: HookedTransformer, l: number, residMid: Tensor): Promise<Tensor> {
-  return model.blocks[l].mlpBranch(residMid, QUIET);
+  return model.blocks[l]!.mlpBranch(residMid, QUIET);
 }
 
 /** x [batch, ...] repeated `times` along the batch: [times * batch, ...]. */

@@ -1,7 +1,7 @@
 // Feature attribution to a metric: activation × gradient at the SAE's features, with the SAE spliced in and its
 // error term on (so the model's outputs, and the metric, are the model's own). The first-order estimate of the
 // metric's change when a feature is ablated at a position is −attribution[pos, feature].
-import { TlensError } from "../../errors.js";
+import { SaeError } from "../errors.js";
 import type { ModelInput } from "../../model/model-input.js";
 import type { Tensor } from "../../tensor/index.js";
 import type { HookedSAETransformer } from "../hooked-sae-transformer.js";
@@ -24,8 +24,8 @@ export async function featureAttribution(model: HookedSAETransformer, sae: SAE, 
   const name = `${sae.cfg.hookName}.hook_sae_acts_post`;
   const [logits, cache] = await model.runWithCacheWithSaes(input, { saes: sae, useErrorTerm: true, namesFilter: [name], inclBwd: true });
   const m = metric(logits);
-  if (m.numel !== 1) throw new TlensError(`featureAttribution: the metric must give one number (got shape [${m.shape}])`);
-  if (!m.requiresGrad) throw new TlensError("featureAttribution: the metric does not depend on the logits through tensor ops (it has no gradient)");
+  if (m.numel !== 1) throw new SaeError(`featureAttribution: the metric must give one number (got shape [${m.shape}])`);
+  if (!m.requiresGrad) throw new SaeError("featureAttribution: the metric does not depend on the logits through tensor ops (it has no gradient)");
   await m.backward();
   const acts = cache.get(name).detach();
   const attribution = acts.mul(cache.get(`${name}_grad`)); // [batch, pos, d_sae]

@@ -1,7 +1,7 @@
 // The data of an sae_vis-style feature dashboard, as plain JSON: for each chosen feature its top-activating examples,
 // quantile groups, activation histogram, logit effects and density, and the density histogram of every feature.
 // viz/sae-dashboard.ts draws it; `tlens sae` writes both.
-import { TlensError } from "../../errors.js";
+import { SaeError } from "../errors.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { Tensor } from "../../tensor/index.js";
 import type { SAE } from "../sae.js";
@@ -56,7 +56,7 @@ export interface DashboardOptions {
 
 /** The `n` features that fire on the most tokens, most first (the default choice of a dashboard). */
 export function mostActiveFeatures(log10Density: readonly (number | null)[], n: number): number[] {
-  return log10Density.map((d, f) => [d ?? -Infinity, f]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, n).filter((x) => x[0] > -Infinity).map((x) => x[1]);
+  return log10Density.map((d, f) => [d ?? -Infinity, f]).sort((a, b) => b[0]! - a[0]! || a[1]! - b[1]!).slice(0, n).filter((x) => x[0]! > -Infinity).map((x) => x[1]!);
 }
 
 /** Every feature's density and the features' activations: one pass over the dataset when the features are given,
@@ -77,8 +77,8 @@ function finiteOrNull(v: number): number | null {
 
 /** The dashboard of `features` (default: the 6 most active) of `sae` over token rows [rows, ctx]. */
 export async function saeDashboardData(model: HookedTransformer, sae: SAE, tokens: Tensor, features?: readonly number[], opts: DashboardOptions = {}): Promise<SaeDashboardData> {
-  if (tokens.ndim !== 2) throw new TlensError(`saeDashboardData: tokens must be [rows, ctx] (got [${tokens.shape}])`);
-  const [rows, ctx] = tokens.shape;
+  if (tokens.ndim !== 2) throw new SaeError(`saeDashboardData: tokens must be [rows, ctx] (got [${tokens.shape}])`);
+  const [rows, ctx] = tokens.shape as [number, number];
   const { dens, fas } = await datasetPasses(model, sae, tokens, features);
   const log10Density = Array.from(dens.log10, finiteOrNull);
   const text = (ids: number[]): string[] => ids.map((t) => (model.tokenizer ? model.tokenizer.idToString(t) : String(t)));

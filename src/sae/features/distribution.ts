@@ -1,7 +1,7 @@
 // How a feature's activations are distributed over a dataset (sae_vis's middle column): quantile groups (examples
 // drawn at random from equal-width activation bins), the histogram of its positive activations, and every feature's
 // density (fraction of tokens where it fires) as a log10 histogram.
-import { TlensError } from "../../errors.js";
+import { SaeError } from "../errors.js";
 import { PythonRandom } from "../../datasets/python-random.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { Tensor } from "../../tensor/index.js";
@@ -41,13 +41,13 @@ export interface QuantileGroupOptions {
 
 /** Equal-width bins of `values` over [lo, hi]; a value equal to hi lands in the last bin. */
 export function histogram(values: ArrayLike<number>, bins: number, lo: number, hi: number): Histogram {
-  if (!Number.isInteger(bins) || bins < 1) throw new TlensError(`histogram: bins must be a positive integer (got ${bins})`);
+  if (!Number.isInteger(bins) || bins < 1) throw new SaeError(`histogram: bins must be a positive integer (got ${bins})`);
   const width = hi > lo ? (hi - lo) / bins : 1;
   const counts = new Array<number>(bins).fill(0);
   for (let i = 0; i < values.length; i++) {
-    const v = values[i];
+    const v = values[i]!;
     if (!(v >= lo && v <= hi)) continue;
-    counts[Math.min(bins - 1, Math.floor((v - lo) / width))]++;
+    counts[Math.min(bins - 1, Math.floor((v - lo) / width))]!++;
   }
   return { edges: Array.from({ length: bins + 1 }, (_, b) => lo + b * width), counts };
 }
@@ -64,20 +64,20 @@ export function activationHistogram(fa: FeatureActivations, bins = 40): Histogra
  */
 export function quantileGroups(fa: FeatureActivations, tokens: Tensor, opts: QuantileGroupOptions = {}): QuantileGroup[] {
   const groups = opts.groups ?? 5, perGroup = opts.perGroup ?? 5;
-  if (!Number.isInteger(groups) || groups < 1) throw new TlensError(`quantileGroups: groups must be a positive integer (got ${groups})`);
+  if (!Number.isInteger(groups) || groups < 1) throw new SaeError(`quantileGroups: groups must be a positive integer (got ${groups})`);
   const ids = tokens.contiguous().dataSync();
   const max = fa.acts.reduce((m, v) => Math.max(m, v), 0);
   const members: number[][] = Array.from({ length: groups }, () => []);
-  fa.acts.forEach((v, i) => { if (v > 0) members[Math.min(groups - 1, Math.ceil((v / max) * groups) - 1)].push(i); });
+  fa.acts.forEach((v, i) => { if (v > 0) members[Math.min(groups - 1, Math.ceil((v / max) * groups) - 1)]!.push(i); });
   const firing = members.reduce((n, m) => n + m.length, 0);
   const rng = new PythonRandom(opts.seed ?? 0);
   return members.map((m, g) => {
     const picked = [...m];
     for (let j = 0; j < Math.min(perGroup, picked.length); j++) { // partial Fisher-Yates: the first perGroup are the draw
       const r = j + rng.randbelow(picked.length - j);
-      [picked[j], picked[r]] = [picked[r], picked[j]];
+      [picked[j], picked[r]] = [picked[r]!, picked[j]!];
     }
-    const examples = picked.slice(0, perGroup).sort((a, b) => fa.acts[b] - fa.acts[a]).map((i) => exampleAt(fa, ids, i, opts.before ?? 8, opts.after ?? 2));
+    const examples = picked.slice(0, perGroup).sort((a, b) => fa.acts[b]! - fa.acts[a]!).map((i) => exampleAt(fa, ids, i, opts.before ?? 8, opts.after ?? 2));
     return { lo: (g * max) / groups, hi: ((g + 1) * max) / groups, count: m.length, fraction: firing ? m.length / firing : 0, examples };
   }).reverse();
 }
@@ -104,11 +104,11 @@ export async function featureDensities(model: HookedTransformer, sae: SAE, token
 /** What featureDensities keeps from each chunk of the dataset's SAE activations: `add` takes an encodeDataset chunk
  *  [chunk, ctx, d_sae], `finish` gives the densities over the whole dataset [rows, ctx]. */
 export function densityCounter(sae: SAE, tokens: Tensor, bins = 30): { add: (acts: Tensor) => void; finish: () => FeatureDensities } {
-  const [rows, ctx] = tokens.shape;
+  const [rows, ctx] = tokens.shape as [number, number];
   const fired = new Float64Array(sae.cfg.dSae);
   return {
     add: (acts) => {
-      acts.gt(0).float().sum([0, 1]).dataSync().forEach((c, j) => { fired[j] += Number(c); }); // [d_sae]
+      acts.gt(0).float().sum([0, 1]).dataSync().forEach((c, j) => { fired[j]! += Number(c); }); // [d_sae]
     },
     finish: () => {
       const density = fired.map((c) => c / (rows * ctx));

@@ -18,7 +18,7 @@ function need(sd: ReadonlyMap<string, Tensor>, name: string, layout: string): Te
  *  is given (their TopK activation), else ReLU. */
 export function saeFromOpenAi(sd: ReadonlyMap<string, Tensor>, opts: Options): SAE {
   const enc = need(sd, "encoder.weight", "OpenAI");
-  const [dSae, dIn] = enc.shape;
+  const [dSae, dIn] = enc.shape as [number, number];
   return new SAE({ architecture: opts.k === undefined ? "standard" : "topk", dIn, dSae, applyBDecToInput: true, ...opts }, {
     W_enc: enc.mT.contiguous(), b_enc: need(sd, "latent_bias", "OpenAI"),
     W_dec: need(sd, "decoder.weight", "OpenAI").mT.contiguous(), b_dec: need(sd, "pre_bias", "OpenAI"),
@@ -29,7 +29,7 @@ export function saeFromOpenAi(sd: ReadonlyMap<string, Tensor>, opts: Options): S
  *  `[d_in]`: f = ReLU(enc(x − bias)), x̂ = dec(f) + bias) and AutoEncoderTopK (b_dec for bias, and `k`). */
 export function saeFromDictionaryLearning(sd: ReadonlyMap<string, Tensor>, opts: Options): SAE {
   const enc = need(sd, "encoder.weight", "dictionary_learning");
-  const [dSae, dIn] = enc.shape;
+  const [dSae, dIn] = enc.shape as [number, number];
   const kTensor = sd.get("k");
   const k = opts.k ?? (kTensor ? kTensor.item() : undefined);
   const bias = sd.get("bias") ?? need(sd, "b_dec", "dictionary_learning");

@@ -28,7 +28,7 @@ export function saeFromGemmaScope(arrays: ReadonlyMap<string, Tensor>, opts: Gem
   const w = new Map([...arrays].map(([k, t]) => [k.startsWith("w_") ? `W_${k.slice(2)}` : k, t.to("float32")]));
   const W_enc = w.get("W_enc");
   if (!W_enc || W_enc.ndim !== 2) throw new SaeError(`Gemma Scope params: W_enc [d_in, d_sae] is missing (have ${[...arrays.keys()].join(", ")})`);
-  const [dIn, dSae] = W_enc.shape;
+  const [dIn, dSae] = W_enc.shape as [number, number];
   if (opts.hookName === "hook_embed") {
     w.set("W_enc", W_enc.div(Math.sqrt(dIn)));
     const W_dec = w.get("W_dec");

@@ -1,7 +1,7 @@
 // Streams one hook point's activations over a token dataset in shuffled batches, as SAELens's ActivationsStore:
 // the model runs on token rows [rows, ctx] (stopping after the hook's block), the activations [rows · ctx, d]
 // go into a shuffle buffer, and batches are drawn from a random half of it while the other half waits.
-import { TlensError } from "../../errors.js";
+import { SaeError } from "../errors.js";
 import { Generator, noGrad, Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 
@@ -28,10 +28,10 @@ export function hookLayer(hookName: string, nLayers: number): number {
   const m = /^blocks\.(\d+)\./.exec(hookName);
   if (!m) {
     if (/^hook_(embed|pos_embed|tokens)$/.test(hookName)) return -1;
-    throw new TlensError(`activation store: "${hookName}" is not a hook point inside a block (blocks.L....) or an embedding hook`);
+    throw new SaeError(`activation store: "${hookName}" is not a hook point inside a block (blocks.L....) or an embedding hook`);
   }
   const l = Number(m[1]);
-  if (l >= nLayers) throw new TlensError(`activation store: "${hookName}" names block ${l}, but the model has ${nLayers} blocks`);
+  if (l >= nLayers) throw new SaeError(`activation store: "${hookName}" names block ${l}, but the model has ${nLayers} blocks`);
   return l;
 }
 
@@ -53,8 +53,8 @@ export class ActivationStore {
   tokensSeen = 0;
 
   constructor(readonly model: HookedTransformer, readonly o: ActivationStoreOptions) {
-    if (o.tokens.ndim !== 2 || o.tokens.shape[0] === 0) throw new TlensError(`activation store: tokens must be [rows, ctx] with rows > 0, got [${o.tokens.shape.join(", ")}]`);
-    if (!model.hookPoints.has(o.hookName)) throw new TlensError(`activation store: the model has no hook point "${o.hookName}"`);
+    if (o.tokens.ndim !== 2 || o.tokens.shape[0] === 0) throw new SaeError(`activation store: tokens must be [rows, ctx] with rows > 0, got [${o.tokens.shape.join(", ")}]`);
+    if (!model.hookPoints.has(o.hookName)) throw new SaeError(`activation store: the model has no hook point "${o.hookName}"`);
     this.stopAt = hookLayer(o.hookName, model.cfg.nLayers) + 1;
     this.dIn = model.cfg.dModel;
     this.buffer = new Float32Array((o.bufferSize ?? 32768) * this.dIn);
@@ -66,8 +66,8 @@ export class ActivationStore {
   async nextActivations(): Promise<Float32Array> {
     const { tokens } = this.o;
     const first = this.nextRow;
-    const rows = Math.min(this.o.rowsPerRun ?? 16, tokens.shape[0] - first);
-    this.nextRow = (first + rows) % tokens.shape[0];
+    const rows = Math.min(this.o.rowsPerRun ?? 16, tokens.shape[0]! - first);
+    this.nextRow = (first + rows) % tokens.shape[0]!;
     this.rowsRun += rows;
     const known = this.reused.get(first);
     const acts = known ?? await this.runModel(tokens.narrow(0, first, rows));
@@ -89,16 +89,16 @@ export class ActivationStore {
       fwdHooks: [[this.o.hookName, (a: Tensor) => { acts = a; }]],
     }));
     const a = acts as Tensor | null;
-    if (!a || a.ndim !== 3 || a.shape[2] !== this.dIn) throw new TlensError(`activation store: "${this.o.hookName}" did not give [batch, pos, ${this.dIn}] activations (a hook point with another width needs an SAE of that width)`);
+    if (!a || a.ndim !== 3 || a.shape[2] !== this.dIn) throw new SaeError(`activation store: "${this.o.hookName}" did not give [batch, pos, ${this.dIn}] activations (a hook point with another width needs an SAE of that width)`);
     const skip = this.o.skipFirstPosition === false ? 0 : 1;
-    const kept = a.narrow(1, skip, a.shape[1] - skip).contiguous();
+    const kept = a.narrow(1, skip, a.shape[1]! - skip).contiguous();
     return Float32Array.from(kept.to("float32").dataSync() as Float32Array);
   }
 
   /** A batch of `n` activations [n, d] drawn from the shuffled buffer (refilled from the model as it drains). */
   async nextBatch(n: number): Promise<Float32Array> {
     const cap = this.buffer.length / this.dIn;
-    if (n > cap / 2) throw new TlensError(`activation store: a batch of ${n} needs a buffer of at least ${2 * n} activations (bufferSize is ${cap})`);
+    if (n > cap / 2) throw new SaeError(`activation store: a batch of ${n} needs a buffer of at least ${2 * n} activations (bufferSize is ${cap})`);
     // below half (plus the batch): refill to capacity, keeping a run's overflow for the next refill
     if (this.filled < cap / 2 + n) {
       while (this.filled < cap) {

@@ -1,5 +1,5 @@
 // Adam (Kingma & Ba, torch.optim.Adam's update with bias correction) over Float32Array parameters, in place.
-import { TlensError } from "../../errors.js";
+import { SaeError } from "../errors.js";
 
 export interface AdamOptions {
   /** default 0.9 */
@@ -29,7 +29,7 @@ export class Adam {
     this.beta2 = o.beta2 ?? 0.999;
     this.eps = o.eps ?? 1e-8;
     if (!(this.beta1 >= 0 && this.beta1 < 1 && this.beta2 >= 0 && this.beta2 < 1 && this.eps > 0)) {
-      throw new TlensError(`Adam: betas must lie in [0, 1) and eps be positive, got ${this.beta1}, ${this.beta2}, ${this.eps}`);
+      throw new SaeError(`Adam: betas must lie in [0, 1) and eps be positive, got ${this.beta1}, ${this.beta2}, ${this.eps}`);
     }
     for (const p of params) this.slots.set(p, { m: new Float32Array(p.length), v: new Float32Array(p.length) });
   }
@@ -42,16 +42,16 @@ export class Adam {
   /** param -= lr · m̂ / (√v̂ + eps) with the moments updated from grad (same length as param). */
   update(param: Float32Array, grad: Float32Array, lr: number): void {
     const slot = this.slots.get(param);
-    if (!slot) throw new TlensError("Adam.update: not one of the optimizer's parameters");
+    if (!slot) throw new SaeError("Adam.update: not one of the optimizer's parameters");
     const { m, v } = slot;
     const b1 = this.beta1, b2 = this.beta2, eps = this.eps;
     const c1 = 1 - b1 ** this.step, c2 = Math.sqrt(1 - b2 ** this.step);
     const stepSize = lr / c1;
     for (let i = 0; i < param.length; i++) {
-      const g = grad[i];
-      const mi = (m[i] = b1 * m[i] + (1 - b1) * g);
-      const vi = (v[i] = b2 * v[i] + (1 - b2) * g * g);
-      param[i] -= (stepSize * mi) / (Math.sqrt(vi) / c2 + eps);
+      const g = grad[i]!;
+      const mi = (m[i] = b1 * m[i]! + (1 - b1) * g);
+      const vi = (v[i] = b2 * v[i]! + (1 - b2) * g * g);
+      param[i]! -= (stepSize * mi) / (Math.sqrt(vi) / c2 + eps);
     }
   }
 
@@ -59,7 +59,7 @@ export class Adam {
    *  column). */
   resetElements(param: Float32Array, start: number, count: number, stride = 1): void {
     const slot = this.slots.get(param);
-    if (!slot) throw new TlensError("Adam.resetElements: not one of the optimizer's parameters");
+    if (!slot) throw new SaeError("Adam.resetElements: not one of the optimizer's parameters");
     for (let i = 0, j = start; i < count; i++, j += stride) slot.m[j] = slot.v[j] = 0;
   }
 }

@@ -51,21 +51,21 @@ export class AuxKStep {
       this.choose(aux.dead, pre, b, selector);
       const g = this.g.subarray(b * dIn, (b + 1) * dIn);
       // r = ê − e with e = −(B / 2) dxhat
-      for (let i = 0; i < dIn; i++) g[i] = b_dec[i] + (B / 2) * dxhat[b * dIn + i];
+      for (let i = 0; i < dIn; i++) g[i] = b_dec[i]! + (B / 2) * dxhat[b * dIn + i]!;
       for (let t = 0; t < m; t++) {
-        const j = this.idx[b * m + t], v = this.val[b * m + t];
-        for (let i = 0; i < dIn; i++) g[i] += v * W_dec[j * dIn + i];
+        const j = this.idx[b * m + t]!, v = this.val[b * m + t]!;
+        for (let i = 0; i < dIn; i++) g[i]! += v * W_dec[j * dIn + i]!;
       }
       for (let i = 0; i < dIn; i++) {
-        loss += g[i] * g[i];
-        g[i] *= (2 * scale) / B;
+        loss += g[i]! * g[i]!;
+        g[i]! *= (2 * scale) / B;
       }
       for (let t = 0; t < m; t++) {
-        const j = this.idx[b * m + t];
+        const j = this.idx[b * m + t]!;
         let s = 0;
-        for (let i = 0; i < dIn; i++) s += g[i] * W_dec[j * dIn + i];
-        df[b * dSae + j] += s;
-        gBEnc[j] += s;
+        for (let i = 0; i < dIn; i++) s += g[i]! * W_dec[j * dIn + i]!;
+        df[b * dSae + j]! += s;
+        gBEnc[j]! += s;
       }
     }
     return (scale * loss) / B;
@@ -77,10 +77,10 @@ export class AuxKStep {
     if (m === 0) return;
     for (let b = 0; b < this.batch; b++) {
       const g = this.g.subarray(b * dIn, (b + 1) * dIn);
-      for (let i = 0; i < dIn; i++) gBDec[i] += g[i];
+      for (let i = 0; i < dIn; i++) gBDec[i]! += g[i]!;
       for (let t = 0; t < m; t++) {
-        const j = this.idx[b * m + t], v = this.val[b * m + t];
-        for (let i = 0; i < dIn; i++) gWDec[j * dIn + i] += v * g[i];
+        const j = this.idx[b * m + t]!, v = this.val[b * m + t]!;
+        for (let i = 0; i < dIn; i++) gWDec[j * dIn + i]! += v * g[i]!;
       }
     }
   }
@@ -88,8 +88,8 @@ export class AuxKStep {
   /** Row b's k_aux dead features with the largest pre-activations (ties in the dead list's order) into idx / val. */
   private choose(dead: readonly number[], pre: Float32Array, b: number, selector: TopKSelector): void {
     const row = b * this.p.dSae, m = selector.k, gathered = this.gathered;
-    for (let t = 0; t < dead.length; t++) gathered[t] = pre[row + dead[t]];
+    for (let t = 0; t < dead.length; t++) gathered[t] = pre[row + dead[t]!]!;
     selector.select(gathered, 0, this.idx, this.val, b * m);
-    for (let t = b * m; t < (b + 1) * m; t++) this.idx[t] = dead[this.idx[t]];
+    for (let t = b * m; t < (b + 1) * m; t++) this.idx[t] = dead[this.idx[t]!]!;
   }
 }

@@ -1,5 +1,5 @@
 // The trainer's options, their defaults (SAELens's where it has one) and the learning-rate / L1 schedules.
-import { TlensError } from "../../errors.js";
+import { SaeError } from "../errors.js";
 import type { ProgressOptions } from "../../analysis/progress.js";
 import type { Sparsity } from "./sae-step.js";
 
@@ -76,16 +76,16 @@ export function resolveTrainOptions(o: TrainSaeOptions): ResolvedTrainOptions {
   const steps = Math.floor(trainingTokens / batchSize);
   const sparsity = o.sparsity ?? { kind: "l1", coefficient: 5 };
   const positive = (name: string, v: number): void => {
-    if (!(Number.isFinite(v) && v > 0)) throw new TlensError(`trainSae: ${name} must be a positive number, got ${v}`);
+    if (!(Number.isFinite(v) && v > 0)) throw new SaeError(`trainSae: ${name} must be a positive number, got ${v}`);
   };
   positive("batchSize", batchSize);
   positive("lr", o.lr ?? 3e-4);
   positive("expansionFactor", o.expansionFactor ?? 8);
-  if (steps < 1) throw new TlensError(`trainSae: trainingTokens (${trainingTokens}) is less than one batch (${batchSize})`);
-  if (sparsity.kind === "l1" && !(sparsity.coefficient >= 0)) throw new TlensError(`trainSae: the L1 coefficient must be ≥ 0, got ${sparsity.coefficient}`);
-  if (sparsity.kind === "topk" && !(Number.isInteger(sparsity.k) && sparsity.k > 0)) throw new TlensError(`trainSae: TopK's k must be a positive integer, got ${sparsity.k}`);
-  if (!((o.auxKCoefficient ?? 1) >= 0)) throw new TlensError(`trainSae: auxKCoefficient must be ≥ 0, got ${o.auxKCoefficient}`);
-  if (o.kAux !== undefined && !(Number.isInteger(o.kAux) && o.kAux > 0)) throw new TlensError(`trainSae: kAux must be a positive integer, got ${o.kAux}`);
+  if (steps < 1) throw new SaeError(`trainSae: trainingTokens (${trainingTokens}) is less than one batch (${batchSize})`);
+  if (sparsity.kind === "l1" && !(sparsity.coefficient >= 0)) throw new SaeError(`trainSae: the L1 coefficient must be ≥ 0, got ${sparsity.coefficient}`);
+  if (sparsity.kind === "topk" && !(Number.isInteger(sparsity.k) && sparsity.k > 0)) throw new SaeError(`trainSae: TopK's k must be a positive integer, got ${sparsity.k}`);
+  if (!((o.auxKCoefficient ?? 1) >= 0)) throw new SaeError(`trainSae: auxKCoefficient must be ≥ 0, got ${o.auxKCoefficient}`);
+  if (o.kAux !== undefined && !(Number.isInteger(o.kAux) && o.kAux > 0)) throw new SaeError(`trainSae: kAux must be a positive integer, got ${o.kAux}`);
   return {
     ...o, batchSize, trainingTokens, steps, sparsity,
     expansionFactor: o.expansionFactor ?? 8,

@@ -30,10 +30,10 @@ export async function evaluateSae(model: HookedTransformer, sae: SAE, tokens: Te
       const f = await sae.encode(a);
       const recon = await sae.decode(f);
       // over every position but the first (the BOS row the store leaves out)
-      const x = a.narrow(1, 1, a.shape[1] - 1), r = recon.narrow(1, 1, a.shape[1] - 1);
+      const x = a.narrow(1, 1, a.shape[1]! - 1), r = recon.narrow(1, 1, a.shape[1]! - 1);
       const centred = x.sub(x.reshape(-1, dIn).mean(0));
       ve = 1 - r.sub(x).square().sum().item() / centred.square().sum().item();
-      l0 = f.narrow(1, 1, a.shape[1] - 1).gt(0).to("float32").sum(-1).mean().item();
+      l0 = f.narrow(1, 1, a.shape[1]! - 1).gt(0).to("float32").sum(-1).mean().item();
       return recon;
     });
     const cleanLoss = await loss(null);

@@ -2,6 +2,7 @@
 // strides, and the few elementwise passes around them that the backend runs as well (bias adds, ReLU): the SAE
 // trainer's forward and backward write into buffers it reuses from step to step.
 import { getBackend } from "../../backend/index.js";
+import { ShapeError } from "../../errors.js";
 
 const ZERO = new Float64Array([0]);
 
@@ -14,11 +15,12 @@ export interface Mat {
   t?: boolean;
 }
 
-/** out [m, n] = A [m, k] · B [k, n], where A and B are `a` and `b` or their transposes. out is overwritten. */
+/** out [m, n] = A [m, k] · B [k, n], where A and B are `a` and `b` or their transposes. out is overwritten.
+ *  ShapeError when the inner sizes differ or out has fewer than m·n elements. */
 export function gemm(out: Float32Array, a: Mat, b: Mat): void {
   const [m, k] = a.t ? [a.cols, a.rows] : [a.rows, a.cols];
   const [k2, n] = b.t ? [b.cols, b.rows] : [b.rows, b.cols];
-  if (k !== k2 || out.length < m * n) throw new RangeError(`gemm: [${m}, ${k}] · [${k2}, ${n}] into ${out.length} elements`);
+  if (k !== k2 || out.length < m * n) throw new ShapeError(`gemm: [${m}, ${k}] · [${k2}, ${n}] into ${out.length} elements`);
   getBackend().gemm({
     batch: 1, m, n, k,
     a: a.data, aOffsets: ZERO, aRowStride: a.t ? 1 : a.cols, aColStride: a.t ? a.cols : 1,

@@ -19,17 +19,17 @@ export function initSaeParams(dIn: number, dSae: number, seed: number, decoderIn
   for (let i = 0; i < W_dec.length; i++) W_dec[i] = 2 * rng.uniform() - 1;
   for (let j = 0; j < dSae; j++) scaleRow(W_dec, j, dIn, decoderInitNorm / rowNorm(W_dec, j, dIn));
   const W_enc = new Float32Array(dIn * dSae);
-  for (let j = 0; j < dSae; j++) for (let i = 0; i < dIn; i++) W_enc[i * dSae + j] = W_dec[j * dIn + i];
+  for (let j = 0; j < dSae; j++) for (let i = 0; i < dIn; i++) W_enc[i * dSae + j] = W_dec[j * dIn + i]!;
   return { dIn, dSae, W_enc, W_dec, b_enc: new Float32Array(dSae), b_dec: new Float32Array(dIn) };
 }
 
 /** ‖row j‖ of a row-major [rows, cols] matrix. */
 export function rowNorm(m: Float32Array, j: number, cols: number): number {
   let s = 0;
-  for (let i = j * cols, end = i + cols; i < end; i++) s += m[i] * m[i];
+  for (let i = j * cols, end = i + cols; i < end; i++) s += m[i]! * m[i]!;
   return Math.sqrt(s);
 }
 
 export function scaleRow(m: Float32Array, j: number, cols: number, by: number): void {
-  for (let i = j * cols, end = i + cols; i < end; i++) m[i] *= by;
+  for (let i = j * cols, end = i + cols; i < end; i++) m[i]! *= by;
 }

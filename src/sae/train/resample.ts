@@ -16,13 +16,13 @@ export class DeadFeatureTracker {
 
   /** After a step over `tokens` tokens in which feature j fired fired[j] times. */
   record(fired: Float64Array, tokens: number): void {
-    for (let j = 0; j < fired.length; j++) this.sinceFired[j] = fired[j] > 0 ? 0 : this.sinceFired[j] + tokens;
+    for (let j = 0; j < fired.length; j++) this.sinceFired[j] = fired[j]! > 0 ? 0 : this.sinceFired[j]! + tokens;
   }
 
   /** Features silent for at least `window` tokens. */
   dead(window: number): number[] {
     const out: number[] = [];
-    for (let j = 0; j < this.sinceFired.length; j++) if (this.sinceFired[j] >= window) out.push(j);
+    for (let j = 0; j < this.sinceFired.length; j++) if (this.sinceFired[j]! >= window) out.push(j);
     return out;
   }
 }
@@ -36,14 +36,14 @@ export function resampleFeatures(p: SaeParams, dead: readonly number[], x: Float
   const encNorm = meanAliveEncoderNorm(p, deadSet);
   const cumulative = new Float64Array(exampleLoss.length);
   let total = 0;
-  for (let b = 0; b < exampleLoss.length; b++) cumulative[b] = total += exampleLoss[b] ** 2;
+  for (let b = 0; b < exampleLoss.length; b++) cumulative[b] = total += exampleLoss[b]! ** 2;
   for (const j of dead) {
     const b = pick(cumulative, total * rng.uniform());
     let norm = 0;
-    for (let i = 0; i < dIn; i++) norm += x[b * dIn + i] ** 2;
+    for (let i = 0; i < dIn; i++) norm += x[b * dIn + i]! ** 2;
     norm = Math.sqrt(norm) || 1;
     for (let i = 0; i < dIn; i++) {
-      const u = x[b * dIn + i] / norm;
+      const u = x[b * dIn + i]! / norm;
       W_dec[j * dIn + i] = u;
       W_enc[i * dSae + j] = u * 0.2 * encNorm;
     }
@@ -60,7 +60,7 @@ function meanAliveEncoderNorm(p: SaeParams, dead: ReadonlySet<number>): number {
   for (let j = 0; j < p.dSae; j++) {
     if (dead.has(j)) continue;
     let s = 0;
-    for (let i = 0; i < p.dIn; i++) s += p.W_enc[i * p.dSae + j] ** 2;
+    for (let i = 0; i < p.dIn; i++) s += p.W_enc[i * p.dSae + j]! ** 2;
     sum += Math.sqrt(s);
     n++;
   }
@@ -72,7 +72,7 @@ function pick(cumulative: Float64Array, r: number): number {
   let lo = 0, hi = cumulative.length - 1;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (cumulative[mid] > r) hi = mid;
+    if (cumulative[mid]! > r) hi = mid;
     else lo = mid + 1;
   }
   return lo;

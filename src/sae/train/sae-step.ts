@@ -6,7 +6,7 @@
 //   f    = relu(pre)  (TopK: relu of the k largest)    [batch, d_sae]
 //   xhat = f · W_dec + b_dec                           [batch, d_in]
 //   loss = mean_b Σ_d (xhat − x)² + λ · mean_b Σ_j f_j ‖W_dec[j]‖   (SAELens's standard; TopK: MSE only)
-import { TlensError } from "../../errors.js";
+import { SaeError } from "../errors.js";
 import { AuxKStep, type AuxKLoss } from "./aux-k.js";
 import { gemm, relu, rowBroadcast } from "./gemm.js";
 import { rowNorm, type SaeParams } from "./params.js";
@@ -69,7 +69,7 @@ export class SaeStep {
   run(x: Float32Array, sparsity: Sparsity, fired: Float64Array, aux?: AuxKLoss): StepStats {
     const { dIn, dSae, W_enc, W_dec, b_dec } = this.p;
     const B = this.batch, g = this.grads;
-    if (x.length !== B * dIn) throw new TlensError(`SaeStep: expected a batch of ${B} × ${dIn} values, got ${x.length}`);
+    if (x.length !== B * dIn) throw new SaeError(`SaeStep: expected a batch of ${B} × ${dIn} values, got ${x.length}`);
     rowBroadcast("sub", this.xc, x, B, dIn, b_dec);
     gemm(this.pre, { data: this.xc, rows: B, cols: dIn }, { data: W_enc, rows: dIn, cols: dSae });
     rowBroadcast("add", this.pre, this.pre, B, dSae, this.p.b_enc);
@@ -102,15 +102,15 @@ export class SaeStep {
     const { dIn, b_dec } = this.p;
     const B = this.batch, xhat = this.xhat;
     const mean = new Float64Array(dIn);
-    for (let b = 0; b < B; b++) for (let i = 0; i < dIn; i++) mean[i] += x[b * dIn + i] / B;
+    for (let b = 0; b < B; b++) for (let i = 0; i < dIn; i++) mean[i]! += x[b * dIn + i]! / B;
     let err = 0, total = 0;
     for (let b = 0; b < B; b++) {
       let e = 0;
       for (let i = 0; i < dIn; i++) {
         const k = b * dIn + i;
-        const r = xhat[k] + b_dec[i] - x[k];
+        const r = xhat[k]! + b_dec[i]! - x[k]!;
         e += r * r;
-        total += (x[k] - mean[i]) ** 2;
+        total += (x[k]! - mean[i]!) ** 2;
         xhat[k] = (2 * r) / B;
       }
       this.exampleLoss[b] = e;
@@ -131,13 +131,13 @@ export class SaeStep {
       const row = b * dSae;
       for (let j = 0; j < dSae; j++) {
         // v = 0 for an inactive feature, whose df the mask zeroes
-        const v = f[row + j], n = decNorm[j], on = v > 0 ? 1 : 0;
-        const g = on ? df[row + j] + lambda * n : 0;
+        const v = f[row + j]!, n = decNorm[j]!, on = v > 0 ? 1 : 0;
+        const g = on ? df[row + j]! + lambda * n : 0;
         l1 += v * n;
         df[row + j] = g;
-        gb[j] += g;
-        fSum[j] += v;
-        fired[j] += on;
+        gb[j]! += g;
+        fSum[j]! += v;
+        fired[j]! += on;
         active += on;
       }
     }
@@ -152,18 +152,18 @@ export class SaeStep {
     gemm(g.W_dec, { data: f, rows: B, cols: dSae, t: true }, { data: this.xhat, rows: B, cols: dIn });
     // b_dec enters twice: + b_dec in xhat, − b_dec in xc (dL/db_dec −= W_enc · Σ_b dpre)
     g.b_dec.fill(0);
-    for (let b = 0; b < B; b++) for (let i = 0; i < dIn; i++) g.b_dec[i] += this.xhat[b * dIn + i];
+    for (let b = 0; b < B; b++) for (let i = 0; i < dIn; i++) g.b_dec[i]! += this.xhat[b * dIn + i]!;
     for (let i = 0; i < dIn; i++) {
       let s = 0;
-      for (let j = 0; j < dSae; j++) s += W_enc[i * dSae + j] * g.b_enc[j];
-      g.b_dec[i] -= s;
+      for (let j = 0; j < dSae; j++) s += W_enc[i * dSae + j]! * g.b_enc[j]!;
+      g.b_dec[i]! -= s;
     }
     if (sparsity.kind !== "l1") return;
     // the L1 term's weights ‖W_dec[j]‖: d/dW_dec[j] = (λ/B Σ_b f_bj) W_dec[j] / ‖W_dec[j]‖
     const lambda = sparsity.coefficient / B;
     for (let j = 0; j < dSae; j++) {
-      const c = decNorm[j] > 0 ? (lambda * this.fSum[j]) / decNorm[j] : 0;
-      for (let i = 0; i < dIn; i++) g.W_dec[j * dIn + i] += c * W_dec[j * dIn + i];
+      const c = decNorm[j]! > 0 ? (lambda * this.fSum[j]!) / decNorm[j]! : 0;
+      for (let i = 0; i < dIn; i++) g.W_dec[j * dIn + i]! += c * W_dec[j * dIn + i]!;
     }
   }
 }

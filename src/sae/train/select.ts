@@ -1,25 +1,25 @@
 // Selection of the k largest values of a row (TopK's cut), shared by the TopK step and its auxiliary loss.
-import { TlensError } from "../../errors.js";
+import { SaeError } from "../errors.js";
 
 function checkK(k: number, n: number): void {
-  if (k < 1 || k > n) throw new TlensError(`TopK: k = ${k} must lie in 1..${n}`);
+  if (k < 1 || k > n) throw new SaeError(`TopK: k = ${k} must lie in 1..${n}`);
 }
 
 /** The k-th largest of v[start .. start + n) (quickselect on a copy in scratch). */
 export function kthLargest(v: Float32Array, start: number, n: number, k: number, scratch: Float32Array): number {
   checkK(k, n);
   const a = scratch;
-  for (let j = 0; j < n; j++) a[j] = v[start + j];
+  for (let j = 0; j < n; j++) a[j] = v[start + j]!;
   let lo = 0, hi = n - 1;
   const target = k - 1;
   while (lo < hi) {
-    const pivot = a[(lo + hi) >> 1];
+    const pivot = a[(lo + hi) >> 1]!;
     let i = lo, j = hi;
     while (i <= j) {
-      while (a[i] > pivot) i++;
-      while (a[j] < pivot) j--;
+      while (a[i]! > pivot) i++;
+      while (a[j]! < pivot) j--;
       if (i <= j) {
-        const t = a[i]; a[i] = a[j]; a[j] = t;
+        const t = a[i]!; a[i] = a[j]!; a[j] = t;
         i++; j--;
       }
     }
@@ -27,7 +27,7 @@ export function kthLargest(v: Float32Array, start: number, n: number, k: number,
     else if (target >= i) lo = i;
     else break;
   }
-  return a[target];
+  return a[target]!;
 }
 
 /** Rows to look back on for the candidates' threshold. */
@@ -52,18 +52,18 @@ export class TopKSelector {
   select(v: Float32Array, start: number, idx: Int32Array, val: Float32Array, at: number): void {
     const { n, k, cand } = this;
     let tau = Infinity;
-    for (let r = 0; r < RECENT; r++) tau = Math.min(tau, this.recent[r]);
+    for (let r = 0; r < RECENT; r++) tau = Math.min(tau, this.recent[r]!);
     let c = 0;
-    for (let j = 0; j < n; j++) if (v[start + j] > tau) cand[c++] = j;
+    for (let j = 0; j < n; j++) if (v[start + j]! > tau) cand[c++] = j;
     if (c < k) for (c = 0; c < n; c++) cand[c] = c;
-    for (let t = 0; t < k; t++) { const j = cand[t]; idx[at + t] = j; val[at + t] = v[start + j]; }
-    for (let t = (k >> 1) - 1; t >= 0; t--) siftDown(idx, val, at, k, t, idx[at + t], val[at + t]);
-    let worst = val[at];
+    for (let t = 0; t < k; t++) { const j = cand[t]!; idx[at + t] = j; val[at + t] = v[start + j]!; }
+    for (let t = (k >> 1) - 1; t >= 0; t--) siftDown(idx, val, at, k, t, idx[at + t]!, val[at + t]!);
+    let worst = val[at]!;
     for (let t = k; t < c; t++) {
-      const j = cand[t], x = v[start + j];
+      const j = cand[t]!, x = v[start + j]!;
       if (x > worst) {
         siftDown(idx, val, at, k, 0, j, x);
-        worst = val[at];
+        worst = val[at]!;
       }
     }
     this.recent[this.rows++ % RECENT] = worst;
@@ -77,12 +77,12 @@ function siftDown(idx: Int32Array, val: Float32Array, at: number, k: number, t: 
     let c = 2 * t + 1;
     if (c >= k) break;
     if (c + 1 < k) {
-      const va = val[at + c + 1], vb = val[at + c];
-      if (va < vb || (va === vb && idx[at + c + 1] > idx[at + c])) c++;
+      const va = val[at + c + 1]!, vb = val[at + c]!;
+      if (va < vb || (va === vb && idx[at + c + 1]! > idx[at + c]!)) c++;
     }
-    const vc = val[at + c];
-    if (!(vc < v0 || (vc === v0 && idx[at + c] > i0))) break;
-    idx[at + t] = idx[at + c];
+    const vc = val[at + c]!;
+    if (!(vc < v0 || (vc === v0 && idx[at + c]! > i0))) break;
+    idx[at + t] = idx[at + c]!;
     val[at + t] = vc;
     t = c;
   }

@@ -3,7 +3,7 @@
 // threaded) cost less than scalar loops over the k active features would:
 //   f[b]      = the row's k largest of pre (ties to the lower index), those > 0: (j_bt, v_bt), t < n_b ≤ k
 //   dpre[b]   = df[b] at the active j_bt, 0 elsewhere                  (df = dL/df = dxhat · W_decᵀ)
-import { TlensError } from "../../errors.js";
+import { SaeError } from "../errors.js";
 import type { SaeParams } from "./params.js";
 import { TopKSelector } from "./select.js";
 
@@ -18,7 +18,7 @@ export class TopKCodes {
   private readonly selector: TopKSelector;
 
   constructor(private readonly p: SaeParams, private readonly batch: number, readonly k: number) {
-    if (!(Number.isInteger(k) && k >= 1 && k <= p.dSae)) throw new TlensError(`TopK: k = ${k} must be an integer in 1..${p.dSae}`);
+    if (!(Number.isInteger(k) && k >= 1 && k <= p.dSae)) throw new SaeError(`TopK: k = ${k} must be an integer in 1..${p.dSae}`);
     this.selector = new TopKSelector(p.dSae, k);
     this.idx = new Int32Array(batch * k);
     this.val = new Float32Array(batch * k);
@@ -39,12 +39,12 @@ export class TopKCodes {
       // the ReLU: keep the positive ones, packed to the front
       let n = 0;
       for (let t = at; t < at + k; t++) {
-        const v = val[t], j = idx[t];
+        const v = val[t]!, j = idx[t]!;
         if (!(v > 0)) continue;
         idx[at + n] = j;
         val[at + n] = v;
         f[row + j] = v;
-        fired[j]++;
+        fired[j]!++;
         n++;
       }
       this.count[b] = n;
@@ -61,16 +61,16 @@ export class TopKCodes {
     gBEnc.fill(0);
     let l1 = 0;
     for (let b = 0; b < this.batch; b++) {
-      for (let t = b * k, end = t + this.count[b]; t < end; t++) {
-        const j = idx[t], g = df[b * dSae + j];
-        l1 += val[t] * decNorm[j];
-        gBEnc[j] += g;
+      for (let t = b * k, end = t + this.count[b]!; t < end; t++) {
+        const j = idx[t]!, g = df[b * dSae + j]!;
+        l1 += val[t]! * decNorm[j]!;
+        gBEnc[j]! += g;
         grad[t] = g;
       }
     }
     df.fill(0, 0, this.batch * dSae);
     for (let b = 0; b < this.batch; b++) {
-      for (let t = b * k, end = t + this.count[b]; t < end; t++) df[b * dSae + idx[t]] = grad[t];
+      for (let t = b * k, end = t + this.count[b]!; t < end; t++) df[b * dSae + idx[t]!] = grad[t]!;
     }
     return l1 / this.batch;
   }

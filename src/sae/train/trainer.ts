@@ -49,7 +49,7 @@ export async function trainSae(model: HookedTransformer, tokens: Tensor, options
       scale = o.normalizeActivations === "expected_average_only_in" ? Math.sqrt(dIn) / meanNorm(x, dIn) : 1;
       if (o.bDecInit === "mean") p.b_dec.set(columnMean(x, dIn, scale));
     }
-    if (scale !== 1) for (let i = 0; i < x.length; i++) x[i] *= scale;
+    if (scale !== 1) for (let i = 0; i < x.length; i++) x[i]! *= scale;
     fired.fill(0);
     const stats = stepper.run(x, sparsityAt(o, step), fired, auxK(o, tracker, dIn));
     const lr = learningRate(o, step);
@@ -57,7 +57,7 @@ export async function trainSae(model: HookedTransformer, tokens: Tensor, options
     tracker.record(fired, o.batchSize);
     // firing counts over the last deadFeatureWindow tokens (restarted each window)
     if (windowTokens >= o.deadFeatureWindow) { window.fill(0); windowTokens = 0; }
-    for (let j = 0; j < dSae; j++) window[j] += fired[j];
+    for (let j = 0; j < dSae; j++) window[j]! += fired[j]!;
     windowTokens += o.batchSize;
     if (o.resampleEvery && step > 0 && step % o.resampleEvery === 0 && step < o.steps - o.lrDecaySteps) {
       resampleFeatures(p, tracker.dead(o.deadFeatureWindow), x, stepper.exampleLoss, adam, rng);
@@ -74,7 +74,7 @@ export async function trainSae(model: HookedTransformer, tokens: Tensor, options
   const seconds = (performance.now() - t0) / 1000;
   foldScale(p, scale);
   return {
-    params: p, options: o, log, final: log[log.length - 1], tokensPerSecond: (o.steps * o.batchSize) / seconds, activationScale: scale,
+    params: p, options: o, log, final: log[log.length - 1]!, tokensPerSecond: (o.steps * o.batchSize) / seconds, activationScale: scale,
     featureFrequency: window.map((c) => c / Math.max(windowTokens, 1)),
   };
 }
@@ -100,19 +100,19 @@ export function applyUpdate(p: SaeParams, g: SaeGrads, adam: Adam, lr: number, d
 function projectOffRows(w: Float32Array, grad: Float32Array, rows: number, cols: number): void {
   for (let j = 0; j < rows; j++) {
     let dot = 0, nn = 0;
-    for (let i = j * cols; i < (j + 1) * cols; i++) { dot += grad[i] * w[i]; nn += w[i] * w[i]; }
+    for (let i = j * cols; i < (j + 1) * cols; i++) { dot += grad[i]! * w[i]!; nn += w[i]! * w[i]!; }
     if (nn === 0) continue;
     const c = dot / nn;
-    for (let i = j * cols; i < (j + 1) * cols; i++) grad[i] -= c * w[i];
+    for (let i = j * cols; i < (j + 1) * cols; i++) grad[i]! -= c * w[i]!;
   }
 }
 
 /** Weights trained on s·x that act on x: W_enc · s, W_dec / s, b_dec / s (SAELens's fold_activation_norm_scaling_factor). */
 function foldScale(p: SaeParams, s: number): void {
   if (s === 1) return;
-  for (let i = 0; i < p.W_enc.length; i++) p.W_enc[i] *= s;
-  for (let i = 0; i < p.W_dec.length; i++) p.W_dec[i] /= s;
-  for (let i = 0; i < p.b_dec.length; i++) p.b_dec[i] /= s;
+  for (let i = 0; i < p.W_enc.length; i++) p.W_enc[i]! *= s;
+  for (let i = 0; i < p.W_dec.length; i++) p.W_dec[i]! /= s;
+  for (let i = 0; i < p.b_dec.length; i++) p.b_dec[i]! /= s;
 }
 
 function meanNorm(x: Float32Array, d: number): number {
@@ -120,7 +120,7 @@ function meanNorm(x: Float32Array, d: number): number {
   const n = x.length / d;
   for (let b = 0; b < n; b++) {
     let s = 0;
-    for (let i = 0; i < d; i++) s += x[b * d + i] ** 2;
+    for (let i = 0; i < d; i++) s += x[b * d + i]! ** 2;
     sum += Math.sqrt(s);
   }
   return sum / n || 1;
@@ -128,7 +128,7 @@ function meanNorm(x: Float32Array, d: number): number {
 
 function columnMean(x: Float32Array, d: number, scale: number): Float32Array {
   const n = x.length / d, out = new Float32Array(d);
-  for (let b = 0; b < n; b++) for (let i = 0; i < d; i++) out[i] += (x[b * d + i] * scale) / n;
+  for (let b = 0; b < n; b++) for (let i = 0; i < d; i++) out[i]! += (x[b * d + i]! * scale) / n;
   return out;
 }
 

@@ -129,15 +129,15 @@ class SeqHeap {
     a.push(node);
     for (let i = a.length - 1; i > 0;) {
       const up = (i - 1) >> 1;
-      if (a[up].seq >= a[i].seq) break;
-      [a[up], a[i]] = [a[i], a[up]];
+      if (a[up]!.seq >= a[i]!.seq) break;
+      [a[up], a[i]] = [a[i]!, a[up]!];
       i = up;
     }
   }
 
   pop(): GradNode {
     const a = this.items;
-    const top = a[0];
+    const top = a[0]!;
     const last = a.pop()!;
     if (a.length) {
       a[0] = last;
@@ -145,10 +145,10 @@ class SeqHeap {
         const l = 2 * i + 1;
         const r = l + 1;
         let big = i;
-        if (l < a.length && a[l].seq > a[big].seq) big = l;
-        if (r < a.length && a[r].seq > a[big].seq) big = r;
+        if (l < a.length && a[l]!.seq > a[big]!.seq) big = l;
+        if (r < a.length && a[r]!.seq > a[big]!.seq) big = r;
         if (big === i) break;
-        [a[big], a[i]] = [a[i], a[big]];
+        [a[big], a[i]] = [a[i]!, a[big]!];
         i = big;
       }
     }
@@ -175,7 +175,7 @@ function propagate(node: GradNode, g: Tensor, pending: Map<GradNode, Summed>): v
 function addPart(pending: Map<GradNode, Summed>, edge: GradNode, node: GradNode, i: number, gi: Tensor | PartialGrad): void {
   const prev = pending.get(edge);
   if (gi instanceof PartialGrad) {
-    const buffer = prev ? (prev.owned ? prev.t : prev.t.clone()) : zeros(node.inShapes[i], node.inDtypes[i]);
+    const buffer = prev ? (prev.owned ? prev.t : prev.t.clone()) : zeros(node.inShapes[i]!, node.inDtypes[i]);
     gi.addInto(buffer);
     pending.set(edge, { t: buffer, owned: true });
     return;
@@ -206,7 +206,7 @@ function nanError(order: readonly GradNode[], start: GradNode, seed: Tensor, hoo
       const part = new Map<GradNode, Summed>();
       noGradSync(() => addPart(part, edge, node, i, gi));
       if (hasNaN(part.get(edge)!.t)) {
-        return new GradError(`backward: NaN in the gradient that ${node.name} (output ${fmtShape(node.outShape)}) passes to its input ${i} of shape ${fmtShape(node.inShapes[i])}; the upstream gradient had none`);
+        return new GradError(`backward: NaN in the gradient that ${node.name} (output ${fmtShape(node.outShape)}) passes to its input ${i} of shape ${fmtShape(node.inShapes[i]!)}; the upstream gradient had none`);
       }
       noGradSync(() => addPart(pending, edge, node, i, part.get(edge)!.t));
     }
@@ -216,7 +216,7 @@ function nanError(order: readonly GradNode[], start: GradNode, seed: Tensor, hoo
 
 /** gi summed over the dims the forward broadcast, and cast to the input's dtype. */
 function fitToInput(node: GradNode, i: number, gi: Tensor): Tensor {
-  const shape = node.inShapes[i];
+  const shape = node.inShapes[i]!;
   let g = gi;
   if (g.ndim !== shape.length || g.shape.some((s, d) => s !== shape[d])) {
     let ok = true;
@@ -228,7 +228,7 @@ function fitToInput(node: GradNode, i: number, gi: Tensor): Tensor {
     if (!ok) throw new GradError(`backward: ${node.name} produced a ${fmtShape(g.shape)} gradient for its ${fmtShape(shape)} input ${i}`);
     g = sumTo(g, shape);
   }
-  return g.dtype === node.inDtypes[i] ? g : g.to(node.inDtypes[i]);
+  return g.dtype === node.inDtypes[i] ? g : g.to(node.inDtypes[i]!);
 }
 
 /** Sums g (broadcast from `shape`) back down to `shape`. */

@@ -141,10 +141,10 @@ export function record(op: string, inputs: readonly Tensor[], out: Tensor, vjp: 
   if (!isFloat(out.dtype)) return out;
   const edges = inputs.map((t) => edgeOf(t, op));
   const node = new GradNode(op, edges, inputs.map((t) => t.shape), inputs.map((t) => t.dtype), out.shape, vjp, opts.saved ?? [], opts.view ?? false);
-  const replay = opts.replay;
+  const replay = opts.replay!;
   if (opts.view && replay) {
-    const parent = inputs[0].gradFn?.viewOf;
-    node.viewOf = parent ? { base: parent.base, replay: (t) => replay(parent.replay(t)) } : { base: inputs[0], replay };
+    const parent = inputs[0]!.gradFn?.viewOf;
+    node.viewOf = parent ? { base: parent.base, replay: (t) => replay(parent.replay(t)) } : { base: inputs[0]!, replay };
   }
   setHistory(out, node);
   return out;

@@ -22,7 +22,7 @@ export function trackMatmul(a: Tensor, b: Tensor, out: Tensor): Tensor {
 
 /** d b for [..., m, k] @ [k, n]: one [k, (... m)] @ [(... m), n] GEMM rather than a batch of them summed. */
 function foldedWeightGrad(a: Tensor, g: Tensor): Tensor {
-  const k = a.shape[a.ndim - 1];
-  const n = g.shape[g.ndim - 1];
+  const k = a.shape[a.ndim - 1]!;
+  const n = g.shape[g.ndim - 1]!;
   return a.reshape(-1, k).mT.matmul(g.reshape(-1, n));
 }

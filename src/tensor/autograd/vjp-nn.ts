@@ -22,7 +22,7 @@ export function trackRotary(x: Tensor, out: Tensor, transpose: (g: Tensor) => Te
  *  gradients add up at x): dx = (ĝ − mean ĝ − x̂·mean(ĝ·x̂)) / scale with ĝ = g·w (one pass per row,
  *  layerNormInputGrad), dw = Σ g·x̂, db = Σ g; and d scale / dx = x̂ / d. */
 export function trackLayerNorm(x: Tensor, w: Tensor | null, b: Tensor | null, normalized: Tensor, scale: Tensor): void {
-  const d = x.shape[x.ndim - 1];
+  const d = x.shape[x.ndim - 1]!;
   const xhat = (): Tensor => {
     const xf = x.to("float32");
     return xf.sub(xf.mean(-1, true)).div(scale); // [..., d]
@@ -39,7 +39,7 @@ export function trackLayerNorm(x: Tensor, w: Tensor | null, b: Tensor | null, no
 /** Layer norm's dx from x [..., d], scale [..., 1] and ĝ = g·w [..., d], row by row in float64: x̂ = (x − mean x) /
  *  scale, dx = (ĝ − mean ĝ − x̂·mean(ĝ·x̂)) / scale (the composed ops made ten [..., d] temporaries). → float32 [..., d] */
 function layerNormInputGrad(x: Tensor, scale: Tensor, gh: Tensor): Tensor {
-  const d = x.shape[x.ndim - 1];
+  const d = x.shape[x.ndim - 1]!;
   const xs = x.to("float32").dataSync() as Float32Array;
   const ss = scale.dataSync() as Float32Array;
   const gs = gh.to("float32").dataSync() as Float32Array;
@@ -48,18 +48,18 @@ function layerNormInputGrad(x: Tensor, scale: Tensor, gh: Tensor): Tensor {
   for (let r = 0, rows = d ? xs.length / d : 0; r < rows; r++) {
     const base = r * d;
     let sum = 0;
-    for (let j = base; j < base + d; j++) sum += xs[j];
+    for (let j = base; j < base + d; j++) sum += xs[j]!;
     const mean = sum / d;
-    const inv = 1 / ss[r];
+    const inv = 1 / ss[r]!;
     let sumG = 0;
     let sumGx = 0;
     for (let j = base; j < base + d; j++) {
-      sumG += gs[j];
-      sumGx += gs[j] * (xs[j] - mean);
+      sumG += gs[j]!;
+      sumGx += gs[j]! * (xs[j]! - mean);
     }
     const meanG = sumG / d;
     const meanGx = (sumGx * inv) / d;
-    for (let j = base; j < base + d; j++) dx[j] = (gs[j] - meanG - (xs[j] - mean) * inv * meanGx) * inv;
+    for (let j = base; j < base + d; j++) dx[j] = (gs[j]! - meanG - (xs[j]! - mean) * inv * meanGx) * inv;
   }
   return out;
 }

@@ -15,7 +15,7 @@ type Shifts = [number, number, number, number];
 export function hessenbergQREigenvalues(H: Float64Array, n: number, wr: Float64Array, wi: Float64Array, off: number): void {
   if (n === 0) return;
   if (n === 1) {
-    wr[off] = H[0];
+    wr[off] = H[0]!;
     wi[off] = 0;
     return;
   }
@@ -24,7 +24,7 @@ export function hessenbergQREigenvalues(H: Float64Array, n: number, wr: Float64A
     H[(j + 3) * n + j] = 0;
   }
   if (n >= 3) H[(n - 1) * n + (n - 3)] = 0;
-  const at = (r: number, c: number): number => H[r * n + c];
+  const at = (r: number, c: number): number => H[r * n + c]!;
   const itmax = 30 * Math.max(10, n);
   const v = new Float64Array(3);
 
@@ -69,7 +69,7 @@ export function hessenbergQREigenvalues(H: Float64Array, n: number, wr: Float64A
 /** The row where the active block ending at row i starts: looking up from row i to row l (the previous start; as
  *  dlahqr, l is only reset when i moves), the first subdiagonal element small enough to be set to 0. */
 function deflationPoint(H: Float64Array, n: number, l: number, i: number): number {
-  const at = (r: number, c: number): number => H[r * n + c];
+  const at = (r: number, c: number): number => H[r * n + c]!;
   const smlnum = SAFMIN * (n / ULP);
   let k = i;
   for (; k > l; k--) {
@@ -98,7 +98,7 @@ function deflationPoint(H: Float64Array, n: number, l: number, i: number): numbe
 
 /** Shifts: eigenvalues of the trailing 2×2 block of l..i, or an exceptional shift every kexsh iterations. */
 function sweepShifts(H: Float64Array, n: number, l: number, i: number, kdefl: number): Shifts {
-  const at = (r: number, c: number): number => H[r * n + c];
+  const at = (r: number, c: number): number => H[r * n + c]!;
   const kexsh = 10;
   const dat1 = 0.75;
   const dat2 = -0.4375;
@@ -151,7 +151,7 @@ function blockShifts(h11: number, h12: number, h21: number, h22: number): Shifts
 
 /** Looks for two consecutive small subdiagonal elements (the start m of the bulge); leaves its reflector in v. */
 function bulgeStart(H: Float64Array, n: number, l: number, i: number, [rt1r, rt1i, rt2r, rt2i]: Shifts, v: Float64Array): number {
-  const at = (r: number, c: number): number => H[r * n + c];
+  const at = (r: number, c: number): number => H[r * n + c]!;
   let m = i - 2;
   for (; m >= l; m--) {
     let h21s = at(m + 1, m);
@@ -178,9 +178,9 @@ function bulgeChase(H: Float64Array, n: number, l: number, i: number, m: number,
   for (let k = m; k <= i - 1; k++) {
     const nr = Math.min(3, i - k + 1);
     if (k > m) {
-      for (let q = 0; q < nr; q++) v[q] = H[(k + q) * n + k - 1];
+      for (let q = 0; q < nr; q++) v[q] = H[(k + q) * n + k - 1]!;
     }
-    const [beta, t1] = householder(v[0], v, 1, 1, nr - 1);
+    const [beta, t1] = householder(v[0]!, v, 1, 1, nr - 1);
     v[0] = beta;
     if (k > m) {
       H[k * n + k - 1] = beta;
@@ -188,10 +188,10 @@ function bulgeChase(H: Float64Array, n: number, l: number, i: number, m: number,
       if (k < i - 1) H[(k + 2) * n + k - 1] = 0;
     } else if (m > l) {
       // equivalent to negating H[k, k-1], but safe when v[1], v[2] underflow
-      H[k * n + k - 1] *= 1 - t1;
+      H[k * n + k - 1]! *= 1 - t1;
     }
-    if (nr === 3) reflect3(H, n, l, i, k, t1, v[1], v[2]);
-    else if (nr === 2) reflect2(H, n, l, i, k, t1, v[1]);
+    if (nr === 3) reflect3(H, n, l, i, k, t1, v[1]!, v[2]!);
+    else if (nr === 2) reflect2(H, n, l, i, k, t1, v[1]!);
   }
 }
 
@@ -200,18 +200,18 @@ function reflect3(H: Float64Array, n: number, l: number, i: number, k: number, t
   const t2 = t1 * v2;
   const t3 = t1 * v3;
   for (let j = k; j <= i; j++) {
-    const sum = H[k * n + j] + v2 * H[(k + 1) * n + j] + v3 * H[(k + 2) * n + j];
-    H[k * n + j] -= sum * t1;
-    H[(k + 1) * n + j] -= sum * t2;
-    H[(k + 2) * n + j] -= sum * t3;
+    const sum = H[k * n + j]! + v2 * H[(k + 1) * n + j]! + v3 * H[(k + 2) * n + j]!;
+    H[k * n + j]! -= sum * t1;
+    H[(k + 1) * n + j]! -= sum * t2;
+    H[(k + 2) * n + j]! -= sum * t3;
   }
   const jmax = Math.min(k + 3, i);
   for (let j = l; j <= jmax; j++) {
     const row = j * n;
-    const sum = H[row + k] + v2 * H[row + k + 1] + v3 * H[row + k + 2];
-    H[row + k] -= sum * t1;
-    H[row + k + 1] -= sum * t2;
-    H[row + k + 2] -= sum * t3;
+    const sum = H[row + k]! + v2 * H[row + k + 1]! + v3 * H[row + k + 2]!;
+    H[row + k]! -= sum * t1;
+    H[row + k + 1]! -= sum * t2;
+    H[row + k + 2]! -= sum * t3;
   }
 }
 
@@ -219,15 +219,15 @@ function reflect3(H: Float64Array, n: number, l: number, i: number, k: number, t
 function reflect2(H: Float64Array, n: number, l: number, i: number, k: number, t1: number, v2: number): void {
   const t2 = t1 * v2;
   for (let j = k; j <= i; j++) {
-    const sum = H[k * n + j] + v2 * H[(k + 1) * n + j];
-    H[k * n + j] -= sum * t1;
-    H[(k + 1) * n + j] -= sum * t2;
+    const sum = H[k * n + j]! + v2 * H[(k + 1) * n + j]!;
+    H[k * n + j]! -= sum * t1;
+    H[(k + 1) * n + j]! -= sum * t2;
   }
   for (let j = l; j <= i; j++) {
     const row = j * n;
-    const sum = H[row + k] + v2 * H[row + k + 1];
-    H[row + k] -= sum * t1;
-    H[row + k + 1] -= sum * t2;
+    const sum = H[row + k]! + v2 * H[row + k + 1]!;
+    H[row + k]! -= sum * t1;
+    H[row + k + 1]! -= sum * t2;
   }
 }
 

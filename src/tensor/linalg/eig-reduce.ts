@@ -6,13 +6,13 @@ import { householder, nrm2, SAFMIN, ULP } from "./helpers.js";
 function swapRowCol(A: Float64Array, n: number, i: number, j: number): void {
   if (i === j) return;
   for (let k = 0; k < n; k++) {
-    const t = A[i * n + k];
-    A[i * n + k] = A[j * n + k];
+    const t = A[i * n + k]!;
+    A[i * n + k] = A[j * n + k]!;
     A[j * n + k] = t;
   }
   for (let k = 0; k < n; k++) {
-    const t = A[k * n + i];
-    A[k * n + i] = A[k * n + j];
+    const t = A[k * n + i]!;
+    A[k * n + i] = A[k * n + j]!;
     A[k * n + j] = t;
   }
 }
@@ -90,8 +90,8 @@ export function scaleBalance(B: Float64Array, n: number): void {
       let ca = 0;
       let ra = 0;
       for (let k = 0; k < n; k++) {
-        ca = Math.max(ca, Math.abs(B[k * n + i]));
-        ra = Math.max(ra, Math.abs(B[i * n + k]));
+        ca = Math.max(ca, Math.abs(B[k * n + i]!));
+        ra = Math.max(ra, Math.abs(B[i * n + k]!));
       }
       if (c === 0 || r === 0) continue;
       let g = r / radix;
@@ -115,13 +115,13 @@ export function scaleBalance(B: Float64Array, n: number): void {
         ra *= radix;
       }
       if (c + r >= factor * s) continue;
-      if (f < 1 && scale[i] < 1 && f * scale[i] <= sfmin1) continue;
-      if (f > 1 && scale[i] > 1 && scale[i] >= sfmax1 / f) continue;
+      if (f < 1 && scale[i]! < 1 && f * scale[i]! <= sfmin1) continue;
+      if (f > 1 && scale[i]! > 1 && scale[i]! >= sfmax1 / f) continue;
       const ginv = 1 / f;
-      scale[i] *= f;
+      scale[i]! *= f;
       noconv = true;
-      for (let k = 0; k < n; k++) B[i * n + k] *= ginv;
-      for (let k = 0; k < n; k++) B[k * n + i] *= f;
+      for (let k = 0; k < n; k++) B[i * n + k]! *= ginv;
+      for (let k = 0; k < n; k++) B[k * n + i]! *= f;
     }
   }
 }
@@ -131,7 +131,7 @@ export function hessenbergReduce(B: Float64Array, n: number): void {
   const w = new Float64Array(n);
   for (let k = 0; k < n - 2; k++) {
     // Reflector annihilating B[k+2:n, k]; v = [1; B[k+2:n, k]] after the call.
-    const [beta, tau] = householder(B[(k + 1) * n + k], B, (k + 2) * n + k, n, n - k - 2);
+    const [beta, tau] = householder(B[(k + 1) * n + k]!, B, (k + 2) * n + k, n, n - k - 2);
     B[(k + 1) * n + k] = beta;
     if (tau === 0) {
       for (let i = k + 2; i < n; i++) B[i * n + k] = 0;
@@ -140,7 +140,7 @@ export function hessenbergReduce(B: Float64Array, n: number): void {
     const v = new Float64Array(n - k - 1);
     v[0] = 1;
     for (let i = k + 2; i < n; i++) {
-      v[i - k - 1] = B[i * n + k];
+      v[i - k - 1] = B[i * n + k]!;
       B[i * n + k] = 0;
     }
     const len = n - k - 1;
@@ -149,23 +149,23 @@ export function hessenbergReduce(B: Float64Array, n: number): void {
     for (let i = 0; i < n; i++) {
       const row = i * n + c0;
       let s = 0;
-      for (let j = 0; j < len; j++) s += B[row + j] * v[j];
+      for (let j = 0; j < len; j++) s += B[row + j]! * v[j]!;
       s *= tau;
-      if (s !== 0) for (let j = 0; j < len; j++) B[row + j] -= s * v[j];
+      if (s !== 0) for (let j = 0; j < len; j++) B[row + j]! -= s * v[j]!;
     }
     // Left: B[c0:n, c0:n] ← (I - tau v vᵀ)·B[c0:n, c0:n]   (columns < c0 of these rows are 0 except column k, handled above)
     for (let j = c0; j < n; j++) w[j] = 0;
     for (let i = 0; i < len; i++) {
-      const vi = v[i];
+      const vi = v[i]!;
       const row = (c0 + i) * n;
-      for (let j = c0; j < n; j++) w[j] += vi * B[row + j];
+      for (let j = c0; j < n; j++) w[j]! += vi * B[row + j]!;
     }
-    for (let j = c0; j < n; j++) w[j] *= tau;
+    for (let j = c0; j < n; j++) w[j]! *= tau;
     for (let i = 0; i < len; i++) {
-      const vi = v[i];
+      const vi = v[i]!;
       if (vi === 0) continue;
       const row = (c0 + i) * n;
-      for (let j = c0; j < n; j++) B[row + j] -= vi * w[j];
+      for (let j = c0; j < n; j++) B[row + j]! -= vi * w[j]!;
     }
   }
 }

@@ -28,7 +28,7 @@ export function eigvalsGeneral(a: Float64Array, n: number): { re: Float64Array; 
 
   const A = Float64Array.from(a);
   let anrm = 0;
-  for (let k = 0; k < A.length; k++) anrm = Math.max(anrm, Math.abs(A[k]));
+  for (let k = 0; k < A.length; k++) anrm = Math.max(anrm, Math.abs(A[k]!));
   if (anrm === 0) return { re, im };
 
   // Scale into [smlnum, bignum] if necessary so that intermediate quantities neither overflow nor
@@ -38,16 +38,16 @@ export function eigvalsGeneral(a: Float64Array, n: number): { re: Float64Array; 
   let scaleFactor = 1;
   if (anrm < smlnum) scaleFactor = smlnum / anrm;
   else if (anrm > bignum) scaleFactor = bignum / anrm;
-  if (scaleFactor !== 1) for (let k = 0; k < A.length; k++) A[k] *= scaleFactor;
+  if (scaleFactor !== 1) for (let k = 0; k < A.length; k++) A[k]! *= scaleFactor;
 
   const [lo, hi] = isolateEigenvalues(A, n);
-  for (let p = 0; p < lo; p++) re[p] = A[p * n + p];
-  for (let p = hi + 1; p < n; p++) re[p] = A[p * n + p];
+  for (let p = 0; p < lo; p++) re[p] = A[p * n + p]!;
+  for (let p = hi + 1; p < n; p++) re[p] = A[p * n + p]!;
   const nh = hi - lo + 1;
   if (nh > 0) {
     const B = new Float64Array(nh * nh);
     for (let r = 0; r < nh; r++) {
-      for (let c = 0; c < nh; c++) B[r * nh + c] = A[(lo + r) * n + lo + c];
+      for (let c = 0; c < nh; c++) B[r * nh + c] = A[(lo + r) * n + lo + c]!;
     }
     scaleBalance(B, nh);
     hessenbergReduce(B, nh);
@@ -55,8 +55,8 @@ export function eigvalsGeneral(a: Float64Array, n: number): { re: Float64Array; 
   }
   if (scaleFactor !== 1) {
     for (let k = 0; k < n; k++) {
-      re[k] /= scaleFactor;
-      im[k] /= scaleFactor;
+      re[k]! /= scaleFactor;
+      im[k]! /= scaleFactor;
     }
   }
   return { re, im };

@@ -34,7 +34,7 @@ export function nrm2(x: Float64Array, off: number, stride: number, count: number
   let scale = 0;
   let ssq = 1;
   for (let k = 0, idx = off; k < count; k++, idx += stride) {
-    const v = x[idx];
+    const v = x[idx]!;
     if (v !== 0) {
       const av = Math.abs(v);
       if (scale < av) {
@@ -68,7 +68,7 @@ export function householder(alpha: number, x: Float64Array, off: number, stride:
     const rsafmn = 1 / safmin;
     do {
       knt++;
-      for (let k = 0, idx = off; k < count; k++, idx += stride) x[idx] *= rsafmn;
+      for (let k = 0, idx = off; k < count; k++, idx += stride) x[idx]! *= rsafmn;
       beta *= rsafmn;
       alpha *= rsafmn;
     } while (Math.abs(beta) < safmin && knt < 20);
@@ -81,7 +81,7 @@ export function householder(alpha: number, x: Float64Array, off: number, stride:
   const finite = Number.isFinite(diff);
   const tau = finite ? -diff / beta : 1 - alpha / beta;
   const inv = finite ? 1 / diff : 0.5 / (0.5 * alpha - 0.5 * beta);
-  for (let k = 0, idx = off; k < count; k++, idx += stride) x[idx] *= inv;
+  for (let k = 0, idx = off; k < count; k++, idx += stride) x[idx]! *= inv;
   for (let j = 0; j < knt; j++) beta *= safmin;
   return [beta, tau];
 }

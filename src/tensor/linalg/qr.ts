@@ -11,27 +11,27 @@ export function householderQRInPlace(W: Float64Array, m: number, n: number, tau:
   const r = Math.min(m, n);
   const w = new Float64Array(n);
   for (let k = 0; k < r; k++) {
-    const [beta, t] = householder(W[k * n + k], W, (k + 1) * n + k, n, m - k - 1);
+    const [beta, t] = householder(W[k * n + k]!, W, (k + 1) * n + k, n, m - k - 1);
     W[k * n + k] = beta;
     tau[k] = t;
     if (t === 0 || k + 1 >= n) continue;
     // Apply H_k = I - t·v·vᵀ to W[k:m, k+1:n] (row-wise, contiguous accesses): w = vᵀ W, W -= t·v·w.
-    for (let j = k + 1; j < n; j++) w[j] = W[k * n + j];
+    for (let j = k + 1; j < n; j++) w[j] = W[k * n + j]!;
     for (let i = k + 1; i < m; i++) {
-      const vi = W[i * n + k];
+      const vi = W[i * n + k]!;
       if (vi === 0) continue;
       const row = i * n;
-      for (let j = k + 1; j < n; j++) w[j] += vi * W[row + j];
+      for (let j = k + 1; j < n; j++) w[j]! += vi * W[row + j]!;
     }
     for (let j = k + 1; j < n; j++) {
-      w[j] *= t;
-      W[k * n + j] -= w[j];
+      w[j]! *= t;
+      W[k * n + j]! -= w[j]!;
     }
     for (let i = k + 1; i < m; i++) {
-      const vi = W[i * n + k];
+      const vi = W[i * n + k]!;
       if (vi === 0) continue;
       const row = i * n;
-      for (let j = k + 1; j < n; j++) W[row + j] -= vi * w[j];
+      for (let j = k + 1; j < n; j++) W[row + j]! -= vi * w[j]!;
     }
   }
 }
@@ -43,24 +43,24 @@ export function householderQRInPlace(W: Float64Array, m: number, n: number, tau:
 export function applyQ(W: Float64Array, m: number, nW: number, tau: Float64Array, r: number, C: Float64Array, c: number): void {
   const w = new Float64Array(c);
   for (let k = r - 1; k >= 0; k--) {
-    const t = tau[k];
+    const t = tau[k]!;
     if (t === 0) continue;
-    for (let j = 0; j < c; j++) w[j] = C[k * c + j];
+    for (let j = 0; j < c; j++) w[j] = C[k * c + j]!;
     for (let i = k + 1; i < m; i++) {
-      const vi = W[i * nW + k];
+      const vi = W[i * nW + k]!;
       if (vi === 0) continue;
       const row = i * c;
-      for (let j = 0; j < c; j++) w[j] += vi * C[row + j];
+      for (let j = 0; j < c; j++) w[j]! += vi * C[row + j]!;
     }
     for (let j = 0; j < c; j++) {
-      w[j] *= t;
-      C[k * c + j] -= w[j];
+      w[j]! *= t;
+      C[k * c + j]! -= w[j]!;
     }
     for (let i = k + 1; i < m; i++) {
-      const vi = W[i * nW + k];
+      const vi = W[i * nW + k]!;
       if (vi === 0) continue;
       const row = i * c;
-      for (let j = 0; j < c; j++) C[row + j] -= vi * w[j];
+      for (let j = 0; j < c; j++) C[row + j]! -= vi * w[j]!;
     }
   }
 }
@@ -82,7 +82,7 @@ export function qr(a: Float64Array, m: number, n: number): { Q: Float64Array; R:
   householderQRInPlace(W, m, n, tau);
   const R = new Float64Array(r * n);
   for (let i = 0; i < r; i++) {
-    for (let j = i; j < n; j++) R[i * n + j] = W[i * n + j];
+    for (let j = i; j < n; j++) R[i * n + j] = W[i * n + j]!;
   }
   const Q = new Float64Array(m * r);
   for (let i = 0; i < r; i++) Q[i * r + i] = 1;

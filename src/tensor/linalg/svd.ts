@@ -20,13 +20,13 @@ function svdTall(a: Float64Array, m: number, n: number): { U: Float64Array; S: F
   // X·Vx = G (orthogonal columns), i.e. Rᵀ = Ux·Σ·Vxᵀ with Ux = G·Σ⁻¹, hence
   // A = (Q·Vx)·Σ·Uxᵀ: U = Q·Vx and V = Ux.
   const W = new Float64Array(m * n);
-  for (let i = 0; i < m * n; i++) W[i] = a[i] * down1 * down2;
+  for (let i = 0; i < m * n; i++) W[i] = a[i]! * down1 * down2;
   const tau = new Float64Array(n);
   householderQRInPlace(W, m, n, tau);
   // G[j*n + i] = X[i, j] = R[j, i]: column j of X is row j of R, stored contiguously.
   const G = new Float64Array(n * n);
   for (let j = 0; j < n; j++) {
-    for (let i = j; i < n; i++) G[j * n + i] = W[j * n + i];
+    for (let i = j; i < n; i++) G[j * n + i] = W[j * n + i]!;
   }
   // Vt[j*n + i] = Vx[i, j]: rows of Vt are the columns of Vx, rotated alongside the columns of G.
   const Vt = new Float64Array(n * n);
@@ -38,7 +38,7 @@ function svdTall(a: Float64Array, m: number, n: number): { U: Float64Array; S: F
   applyQ(W, m, n, tau, n, VxSorted, n);
   const up1 = 1 / down1;
   const up2 = 1 / down2;
-  for (let c = 0; c < n; c++) S[c] = S[c] * up1 * up2;
+  for (let c = 0; c < n; c++) S[c] = S[c]! * up1 * up2;
   return { U: VxSorted, S, V: Vc };
 }
 
@@ -46,7 +46,7 @@ function svdTall(a: Float64Array, m: number, n: number): { U: Float64Array; S: F
  *  cannot overflow); two half-steps, since 2^±e alone may overflow or be subnormal at the extremes of the range. */
 function powerOfTwoScale(a: Float64Array): [number, number] {
   let amax = 0;
-  for (let i = 0; i < a.length; i++) amax = Math.max(amax, Math.abs(a[i]));
+  for (let i = 0; i < a.length; i++) amax = Math.max(amax, Math.abs(a[i]!));
   let e = 0;
   if (amax > 0) {
     e = Math.floor(Math.log2(amax)) + 1; // amax·2^-e in [0.5, 1) up to log2 rounding, which is harmless
@@ -72,8 +72,8 @@ function jacobiSweeps(G: Float64Array, Vt: Float64Array, n: number): void {
         let beta = 0;
         let gamma = 0;
         for (let k = 0; k < p; k++) {
-          const gi = G[oi + k];
-          const gj = G[oj + k];
+          const gi = G[oi + k]!;
+          const gj = G[oj + k]!;
           alpha += gi * gi;
           beta += gj * gj;
           gamma += gi * gj;
@@ -98,8 +98,8 @@ function jacobiSweeps(G: Float64Array, Vt: Float64Array, n: number): void {
 /** (x_i, x_j) ← (c·x_i − s·x_j, s·x_i + c·x_j) over `count` entries from offsets oi, oj. */
 function rotate(X: Float64Array, oi: number, oj: number, count: number, c: number, s: number): void {
   for (let k = 0; k < count; k++) {
-    const xi = X[oi + k];
-    const xj = X[oj + k];
+    const xi = X[oi + k]!;
+    const xj = X[oj + k]!;
     X[oi + k] = c * xi - s * xj;
     X[oj + k] = s * xi + c * xj;
   }
@@ -113,20 +113,20 @@ function sortedFactors(G: Float64Array, Vt: Float64Array, m: number, n: number):
   const sig = new Float64Array(n);
   for (let j = 0; j < n; j++) sig[j] = nrm2(G, j * p, 1, p);
   const order = Array.from({ length: n }, (_, j) => j);
-  order.sort((x, y) => sig[y] - sig[x] || x - y);
+  order.sort((x, y) => sig[y]! - sig[x]! || x - y);
   const S = new Float64Array(n);
   const VxSorted = new Float64Array(m * n); // [m, n]; the top n×n block is Vx with sorted columns
   const Vc = new Float64Array(n * n); // column-major-as-[n, n] scratch: Vc[i*n + c] = Vh[c, i]
   const needsCompletion: number[] = [];
   const tiny = 1e-150; // relative to the scaled matrix, whose largest entry is in [0.5, 1)
   for (let c = 0; c < n; c++) {
-    const j = order[c];
-    const sj = sig[j];
+    const j = order[c]!;
+    const sj = sig[j]!;
     S[c] = sj;
-    for (let i = 0; i < n; i++) VxSorted[i * n + c] = Vt[j * n + i];
+    for (let i = 0; i < n; i++) VxSorted[i * n + c] = Vt[j * n + i]!;
     if (sj > tiny) {
       const inv = 1 / sj;
-      for (let i = 0; i < p; i++) Vc[i * n + c] = G[j * p + i] * inv;
+      for (let i = 0; i < p; i++) Vc[i * n + c] = G[j * p + i]! * inv;
     } else {
       needsCompletion.push(c);
     }
@@ -151,7 +151,7 @@ function completeOrthonormal(U: Float64Array, p: number, n: number, cols: number
     let bestRes = -Infinity;
     for (let k = 0; k < p; k++) {
       let proj = 0;
-      for (const j of done) proj += U[k * n + j] * U[k * n + j];
+      for (const j of done) proj += U[k * n + j]! * U[k * n + j]!;
       const res = 1 - proj;
       if (res > bestRes + 1e-12) {
         bestRes = res;
@@ -163,12 +163,12 @@ function completeOrthonormal(U: Float64Array, p: number, n: number, cols: number
     for (let pass = 0; pass < 2; pass++) {
       for (const j of done) {
         let d = 0;
-        for (let i = 0; i < p; i++) d += U[i * n + j] * v[i];
-        for (let i = 0; i < p; i++) v[i] -= d * U[i * n + j];
+        for (let i = 0; i < p; i++) d += U[i * n + j]! * v[i]!;
+        for (let i = 0; i < p; i++) v[i]! -= d * U[i * n + j]!;
       }
     }
     const nv = nrm2(v, 0, 1, p);
-    for (let i = 0; i < p; i++) U[i * n + c] = v[i] / nv;
+    for (let i = 0; i < p; i++) U[i * n + c] = v[i]! / nv;
     done.push(c);
   }
 }
@@ -206,20 +206,20 @@ export function svd(a: Float64Array, m: number, n: number): { U: Float64Array; S
     S = res.S;
     Vh = new Float64Array(n * n);
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) Vh[i * n + j] = res.V[j * n + i];
+      for (let j = 0; j < n; j++) Vh[i * n + j] = res.V[j * n + i]!;
     }
   } else {
     // A = (Aᵀ)ᵀ = (U' S V'ᵀ)ᵀ = V' S U'ᵀ
     const at = new Float64Array(n * m);
     for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) at[j * m + i] = a[i * n + j];
+      for (let j = 0; j < n; j++) at[j * m + i] = a[i * n + j]!;
     }
     const res = svdTall(at, n, m); // U' [n, m], V' [m, m]
     U = res.V;
     S = res.S;
     Vh = new Float64Array(m * n);
     for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) Vh[i * n + j] = res.U[j * m + i];
+      for (let j = 0; j < n; j++) Vh[i * n + j] = res.U[j * m + i]!;
     }
   }
   // Sign convention: largest-|.| entry of each column of U positive.
@@ -227,15 +227,15 @@ export function svd(a: Float64Array, m: number, n: number): { U: Float64Array; S
     let best = 0;
     let bestAbs = -1;
     for (let i = 0; i < m; i++) {
-      const v = Math.abs(U[i * r + c]);
+      const v = Math.abs(U[i * r + c]!);
       if (v > bestAbs) {
         bestAbs = v;
         best = i;
       }
     }
-    if (U[best * r + c] < 0) {
-      for (let i = 0; i < m; i++) U[i * r + c] = -U[i * r + c];
-      for (let j = 0; j < n; j++) Vh[c * n + j] = -Vh[c * n + j];
+    if (U[best * r + c]! < 0) {
+      for (let i = 0; i < m; i++) U[i * r + c] = -U[i * r + c]!;
+      for (let j = 0; j < n; j++) Vh[c * n + j] = -Vh[c * n + j]!;
     }
   }
   return { U, S, Vh };

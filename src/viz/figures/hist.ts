@@ -50,7 +50,7 @@ export function hist(series: ValuesND | readonly Values1D[], options?: HistOptio
   const data: Trace[] = [];
   list.forEach((values, i) => {
     const color = palette[i % palette.length];
-    const name = names[i];
+    const name = names[i]!;
     const h: Trace = {
       type: "histogram", x: values, name, legendgroup: name, showlegend: list.length > 1 || opts.names !== undefined,
       marker: { color }, bingroup: "x", xaxis: "x", yaxis: "y", orientation: "v",

@@ -51,8 +51,8 @@ export function imshow(values: ValuesND, options?: ImshowOptions): Figure {
   const nested = toNested(values);
   const splitDims = checkSplitDims(shape, opts);
   const frames = arrangeFrames(nested, shape, opts.animationFrame, opts.facetCol);
-  const nFacets = frames[0].length;
-  const [rows, cols] = shape.filter((_, i) => !splitDims.includes(i));
+  const nFacets = frames[0]!.length;
+  const [rows, cols] = shape.filter((_, i) => !splitDims.includes(i)) as [number, number];
 
   const xt = ticks(opts.x, cols, "x", "imshow");
   const yt = ticks(opts.y, rows, "y", "imshow");
@@ -73,7 +73,7 @@ export function imshow(values: ValuesND, options?: ImshowOptions): Figure {
   if (opts.animationFrame !== undefined) {
     const names = (opts.animationLabels ?? range(frames.length).map(String)).map(String);
     if (names.length !== frames.length) throw new VizError(`imshow: ${names.length} animationLabels for ${frames.length} frames`);
-    figFrames = range(frames.length).map((k) => ({ name: names[k], data: traces(k) }));
+    figFrames = range(frames.length).map((k) => ({ name: names[k]!, data: traces(k) }));
     animationControls(layout, names, label(opts, "animation_frame", "animation_frame"));
   }
   return finish("imshow", traces(0), layout, opts, magic, figFrames);
@@ -96,7 +96,7 @@ function arrangeFrames(nested: unknown, shape: number[], frameDim: number | unde
   let gshape = shape;
   const pull = (dim: number): void => {
     grid = moveAxisToFront(grid, gshape, dim);
-    gshape = [gshape[dim], ...gshape.filter((_, i) => i !== dim)];
+    gshape = [gshape[dim]!, ...gshape.filter((_, i) => i !== dim)];
   };
   if (frameDim !== undefined && facetDim !== undefined) {
     pull(frameDim);
@@ -127,14 +127,14 @@ function textGrid(opts: ImshowOptions, frame: number, facet: number): unknown {
 /** The heatmap traces of frame k, one per facet. */
 function heatmapTraces(frames: unknown[][], opts: ImshowOptions, xt: Ticks, yt: Ticks, titles: { x: string; y: string; c: string },
   [rows, cols]: number[]): (frame: number) => Trace[] {
-  const nFacets = frames[0].length;
+  const nFacets = frames[0]!.length;
   const customdata = xt.hover || yt.hover
-    ? range(rows).map((i) => range(cols).map((j) => [xt.hover ? xt.hover[j] : String(xt.values[j]), yt.hover ? yt.hover[i] : String(yt.values[i])]))
+    ? range(rows!).map((i) => range(cols!).map((j) => [xt.hover ? xt.hover[j] : String(xt.values[j]), yt.hover ? yt.hover[i] : String(yt.values[i])]))
     : undefined;
   const hx = xt.hover ? "%{customdata[0]}" : "%{x}";
   const hy = yt.hover ? "%{customdata[1]}" : "%{y}";
   const hovertemplate = `${escapeHover(titles.x)}: ${hx}<br>${escapeHover(titles.y)}: ${hy}<br>${escapeHover(titles.c)}: %{z}<extra></extra>`;
-  return (frame) => frames[frame].map((z, f) => {
+  return (frame) => frames[frame]!.map((z, f) => {
     const t: Trace = {
       type: "heatmap", z, x: xt.values, y: yt.values, coloraxis: "coloraxis", hovertemplate,
       xaxis: f === 0 ? "x" : `x${f + 1}`, yaxis: f === 0 ? "y" : `y${f + 1}`,

@@ -88,12 +88,12 @@ function magicPath(key: string): string[] {
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
   let cur = obj;
   for (let i = 0; i < path.length - 1; i++) {
-    const next = cur[path[i]];
-    if (typeof next === "string" && path[i] === "title") cur[path[i]] = { text: next };
-    if (!isPlainObject(cur[path[i]])) cur[path[i]] = {};
-    cur = cur[path[i]] as Record<string, unknown>;
+    const next = cur[path[i]!];
+    if (typeof next === "string" && path[i] === "title") cur[path[i]!] = { text: next };
+    if (!isPlainObject(cur[path[i]!])) cur[path[i]!] = {};
+    cur = cur[path[i]!] as Record<string, unknown>;
   }
-  cur[path[path.length - 1]] = isPlainObject(value) ? deepMerge({}, value) : value;
+  cur[path[path.length - 1]!] = isPlainObject(value) ? deepMerge({}, value) : value;
 }
 
 /** Layout updates from magic-underscore keys: [path, value]. */
@@ -112,7 +112,7 @@ export function normalize<T extends CommonOptions>(fn: string, opts: T | undefin
       continue;
     }
     const path = magicPath(k0);
-    const root = path[0].replace(/\d+$/, "");
+    const root = path[0]!.replace(/\d+$/, "");
     if (!LAYOUT_ROOTS.has(root) && !LAYOUT_ROOTS.has(k0)) {
       throw new VizError(`${fn}: unknown option "${k0}" (options: ${[...knownSet].join(", ")}; or a plotly layout path such as "yaxis_tickformat")`);
     }

@@ -182,7 +182,7 @@ export function bar(y: ValuesND, options?: BarOptions): Figure {
     [...new Set(colors)].forEach((g, gi) => {
       const idx = range(n).filter((i) => colors[i] === g);
       const t: Trace = {
-        type: "bar", name: g, legendgroup: g, showlegend: true, x: idx.map((i) => x[i]), y: idx.map((i) => rows[0][i]),
+        type: "bar", name: g, legendgroup: g, showlegend: true, x: idx.map((i) => x[i]), y: idx.map((i) => rows[0]![i]),
         marker: { color: palette[gi % palette.length] }, textposition: "auto",
         hovertemplate: `${head}${escapeHover(cTitle)}=${escapeHover(g)}<br>${escapeHover(xTitle)}=%{x}<br>${escapeHover(yTitle)}=%{y}<extra></extra>`,
       };

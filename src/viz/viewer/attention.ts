@@ -53,7 +53,7 @@ class AttentionView {
       const t = el("div", "tlv-thumb");
       t.setAttribute("data-head", String(h));
       const c = el("canvas");
-      drawGrid(c, this.p.attention[h], tsize, this.lo, this.hi);
+      drawGrid(c, this.p.attention[h]!, tsize, this.lo, this.hi);
       t.appendChild(c);
       t.appendChild(el("div", "", this.p.headNames[h]));
       t.addEventListener("mouseenter", () => { if (this.locked === null) this.setFocus(h); });
@@ -72,7 +72,7 @@ class AttentionView {
   /** The focused head's pattern, with its title and the hover tip. */
   private bigPattern(): HTMLElement {
     const big = el("div", "tlv-big");
-    this.title.textContent = this.p.headNames[0];
+    this.title.textContent = this.p.headNames[0]!;
     big.appendChild(this.title);
     big.appendChild(this.canvas);
     big.appendChild(this.tip);
@@ -91,7 +91,7 @@ class AttentionView {
     const sel = el("select");
     for (const [value, text] of [["dest", "Destination \u2192 Source (what the hovered token attends to)"], ["src", "Source \u2190 Destination (what attends to the hovered token)"]]) {
       const op = el("option", "", text);
-      op.value = value;
+      op.value = value!;
       sel.appendChild(op);
     }
     sel.addEventListener("change", () => { this.dir = sel.value as Direction; this.paintTokens(); });
@@ -134,7 +134,7 @@ class AttentionView {
     this.hoverCell = [i, j];
     const t = this.p.tokens;
     this.tip.textContent = this.p.headNames[this.focus] + "\n" + showTok(t[i]) + " (" + i + ") \u2192 " + showTok(t[j]) + " (" + j + ")\n" +
-      fmt(this.p.attention[this.focus][i][j]);
+      fmt(this.p.attention[this.focus]![i]![j]);
     this.tip.style.display = "block";
     this.tip.style.left = (e.clientX - rect.left + 12) + "px";
     this.tip.style.top = (e.clientY - rect.top + 32) + "px";
@@ -143,11 +143,11 @@ class AttentionView {
 
   private paintBig(): void {
     const { n, lab, bsize } = this;
-    const grid = this.p.attention[this.focus];
+    const grid = this.p.attention[this.focus]!;
     const ctx = sizeCanvas(this.canvas, lab + bsize + 4, lab + bsize + 4);
     const cell = bsize / Math.max(n, 1);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-      ctx.fillStyle = colour(grid[i][j], this.lo, this.hi);
+      ctx.fillStyle = colour(grid[i]![j], this.lo, this.hi);
       ctx.fillRect(lab + j * cell, lab + i * cell, Math.ceil(cell), Math.ceil(cell));
     }
     ctx.strokeStyle = "#ccc";
@@ -180,10 +180,10 @@ class AttentionView {
   }
 
   private paintTokens(): void {
-    const grid = this.p.attention[this.focus];
+    const grid = this.p.attention[this.focus]!;
     const tok = this.tok;
     this.toks.forEach((s, k) => {
-      const val = tok === null ? null : this.dir === "dest" ? grid[tok][k] : grid[k][tok];
+      const val = tok === null ? null : this.dir === "dest" ? grid[tok]![k]! : grid[k]![tok]!;
       s.style.background = val === null ? "transparent" : colour(val, this.lo, this.hi);
       s.style.color = val === null ? "#111" : textColour(val, this.lo, this.hi);
       s.title = val === null ? "" : this.p.headNames[this.focus] + ": " + fmt(val);

@@ -72,7 +72,7 @@ function drawEdges(canvas: SVGSVGElement, p: CircuitProps, pos: Map<string, Poin
   const byName = new Map(p.nodes.map((n) => [n.name, n]));
   const paths: SVGPathElement[] = [];
   for (let i = p.edges.length - 1; i >= 0; i--) {
-    const e = p.edges[i];
+    const e = p.edges[i]!;
     const rows = row(byName.get(e.child)!, p.nLayers) - row(byName.get(e.parent)!, p.nLayers);
     const w = p.maxAbs > 0 ? Math.max(0.5, (Math.abs(e.score) / p.maxAbs) * MAX_WIDTH) : 0.5;
     const path = svg("path", {
@@ -161,7 +161,7 @@ export function renderCircuit(root: HTMLElement, p: CircuitProps): void {
     let shown = 0;
     p.edges.forEach((e, i) => {
       const on = Math.abs(e.score) >= t && (!only.checked || e.inGraph);
-      edgeEls[i].style.display = on ? "" : "none";
+      edgeEls[i]!.style.display = on ? "" : "none";
       if (on) { shown++; live.add(e.parent); live.add(e.child); }
     });
     nodeEls.forEach((g, name) => { g.style.opacity = live.has(name) ? "1" : "0.25"; });

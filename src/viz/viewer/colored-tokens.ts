@@ -7,7 +7,7 @@ export function renderColoredTokens(root: HTMLElement, p: ColoredTokensProps): v
   const hi = p.maxValue;
   const wrap = el("div", "tlv-tokens");
   p.tokens.forEach((token, k) => {
-    const v = p.values[k];
+    const v = p.values[k]!;
     const s = el("span", "tlv-tok", showTok(token));
     s.setAttribute("data-token", String(k));
     s.style.background = colour(v, lo, hi);

@@ -63,12 +63,12 @@ export function sizeCanvas(canvas: HTMLCanvasElement, w: number, h: number): Can
 /** Draws a grid as coloured cells filling a size × size canvas. */
 export function drawGrid(canvas: HTMLCanvasElement, grid: Grid, size: number, lo: number, hi: number): void {
   const n = grid.length;
-  const m = n ? grid[0].length : 0;
+  const m = n ? grid[0]!.length : 0;
   const ctx = sizeCanvas(canvas, size, size);
   const cw = size / Math.max(m, 1);
   const ch = size / Math.max(n, 1);
   for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) {
-    ctx.fillStyle = colour(grid[i][j], lo, hi);
+    ctx.fillStyle = colour(grid[i]![j], lo, hi);
     ctx.fillRect(j * cw, i * ch, Math.ceil(cw), Math.ceil(ch));
   }
 }

@@ -3,6 +3,7 @@
 // VIEWER_JS); `window.tlensViz.render(element, viewer)` draws one. Interaction mirrors CircuitsVis: hover a head to
 // focus it (click to lock), hover a token to see what it attends to (or what attends to it), hover a cell of the
 // large pattern for its value.
+import { VizError } from "../../errors.js";
 import { renderAttention } from "./attention.js";
 import { renderCircuit } from "./circuit.js";
 import { renderColoredTokens } from "./colored-tokens.js";
@@ -25,7 +26,7 @@ function renderBody(body: HTMLElement, v: ViewerData): void {
     case "colored-tokens": return renderColoredTokens(body, v.props);
     case "topk-tokens": return renderTopk(body, v.props);
     case "circuit": return renderCircuit(body, v.props);
-    default: throw new Error("tlens: unknown viewer " + (v as { tlensViewer: string }).tlensViewer);
+    default: throw new VizError("tlens: unknown viewer " + (v as { tlensViewer: string }).tlensViewer);
   }
 }
 

@@ -10,8 +10,8 @@ interface Entry { s: number; p: number; v: number }
 const PER = 8;
 
 export function renderTopk(root: HTMLElement, p: TopkProps): void {
-  const L = p.activations[0].length;
-  const N = p.activations[0][0][0] ? p.activations[0][0][0].length : 0;
+  const L = p.activations[0]!.length;
+  const N = p.activations[0]![0]![0] ? p.activations[0]![0]![0].length : 0;
   const ctrl = el("div", "tlv-ctrl");
   const selL = el("select");
   const selN = el("select");
@@ -52,7 +52,7 @@ function paintTable(table: HTMLTableElement, p: TopkProps, l: number, start: num
     const all: Entry[] = [];
     p.tokens.forEach((tokens, si) => {
       for (let pi = 0; pi < tokens.length; pi++) {
-        const v = p.activations[si][l][pi][j];
+        const v = p.activations[si]![l]![pi]![j]!;
         if (v === null) continue;
         all.push({ s: si, p: pi, v });
         if (v > hi) hi = v;
@@ -68,7 +68,7 @@ function paintTable(table: HTMLTableElement, p: TopkProps, l: number, start: num
       tr.appendChild(el("th", "", r === 0 ? name + " " + k : ""));
       for (const c of cols) {
         const e = c[part][r];
-        tr.appendChild(e ? entryCell(p.tokens[e.s], e, lo, hi) : el("td"));
+        tr.appendChild(e ? entryCell(p.tokens[e.s]!, e, lo, hi) : el("td"));
       }
       table.appendChild(tr);
     }

@@ -7,7 +7,6 @@ import { noGrad, stack, type Tensor } from "../../../tensor/index.js";
 import type { HookedTransformer } from "../../../model/hooked-transformer.js";
 import type { ActivationCache } from "../../../model/activation-cache.js";
 import { getActName } from "../../../model/act-name.js";
-import { TlensError } from "../../../errors.js";
 import { progressReporter, type ProgressOptions } from "../../progress.js";
 import { AttributionError } from "../errors.js";
 import { gradRun, type AttributionMetric, type GradRun } from "./grad-run.js";
@@ -59,7 +58,7 @@ function checkInputs(model: HookedTransformer, o: AttributionOptions): void {
 }
 
 export function checkSignal(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new TlensError("attribution: cancelled");
+  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new AttributionError("attribution: cancelled");
 }
 
 /** The residual contributions of layer l, whose gradient GradDrop's l-th pass sets to zero. */

@@ -23,6 +23,9 @@ export interface GradRunOptions {
   gradHooks?: [string, (grad: Tensor) => Tensor][];
   /** Activations to use instead of the model's at these hooks (EAP-IG's interpolated inputs), same shapes. */
   replace?: Map<string, Tensor>;
+  /** Offsets added to the model's activations at these hooks, same shapes; unlike `replace`, the gradient flows on
+   *  through the hook to what computed it (EAP-IG on activations). */
+  shift?: Map<string, Tensor>;
   /** The forward's logitPositions: the metric then gets logits [batch, n, d_vocab] at these positions only. */
   logitPositions?: "last" | number[];
 }
@@ -34,12 +37,15 @@ export async function gradRun(model: HookedTransformer, tokens: Tensor, metric: 
   const wanted = new Set(names);
   const gradHooks = new Map(opts.gradHooks ?? []);
   const replace = opts.replace ?? new Map<string, Tensor>();
-  const all = [...new Set([...wanted, ...gradHooks.keys(), ...replace.keys()])];
+  const shift = opts.shift ?? new Map<string, Tensor>();
+  const all = [...new Set([...wanted, ...gradHooks.keys(), ...replace.keys(), ...shift.keys()])];
   for (const n of all) if (!model.hookPoints.has(n)) throw new AttributionError(`attribution: the model has no hook point "${n}"`);
-  const fwdHooks: [string, HookFn][] = all.filter((n) => wanted.has(n) || replace.has(n)).map((name) => [name, (fired: Tensor) => {
-    const act = replace.get(name) ?? fired;
+  const changed = (n: string): boolean => replace.has(n) || shift.has(n);
+  const fwdHooks: [string, HookFn][] = all.filter((n) => wanted.has(n) || changed(n)).map((name) => [name, (fired: Tensor) => {
+    const offset = shift.get(name);
+    const act = replace.get(name) ?? (offset ? fired.add(offset) : fired);
     if (wanted.has(name)) acts.set(name, act.detach());
-    return replace.has(name) ? act : undefined;
+    return changed(name) ? act : undefined;
   }]);
   const bwdHooks: [string, HookFn][] = all.map((name) => [name, (g: Tensor) => {
     const drop = gradHooks.get(name);

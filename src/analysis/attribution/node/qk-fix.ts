@@ -28,7 +28,7 @@ export type QkPatch = "q" | "k" | "kAllPos";
  *  the shape of the linear estimate's product summed over d_head, so the kind's reduction applies unchanged. */
 export function qkFixEstimate(model: HookedTransformer, l: number, which: QkPatch, run: GradRun, other: ActivationCache): Tensor {
   const name = (a: string): string => `blocks.${l}.attn.hook_${a}`;
-  const scale = model.blocks[l].attn.attnScale;
+  const scale = model.blocks[l]!.attn.attnScale;
   const q = run.acts.get(name("q"))!.permute(0, 2, 1, 3); // [batch, head, q, d_head]
   const k = run.acts.get(name("k"))!.permute(0, 2, 1, 3); // [batch, head, k, d_head]
   const scores = run.acts.get(name("attn_scores"))!; // [batch, head, q, k], −inf where masked

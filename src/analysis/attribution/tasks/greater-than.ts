@@ -34,7 +34,7 @@ export function greaterThanYears(tok: Tokenizer, century = 17): number[] {
   const valid: number[] = [];
   for (let yy = 0; yy < 100; yy++) {
     const ids = tok.encode(` ${century}${String(yy).padStart(2, "0")}`);
-    if (ids.length === 2 && head.length === 1 && ids[0] === head[0] && tok.idToString(ids[1]).length === 2) valid.push(yy);
+    if (ids.length === 2 && head.length === 1 && ids[0] === head[0] && tok.idToString(ids[1]!).length === 2) valid.push(yy);
   }
   return valid.slice(1, -1);
 }
@@ -45,7 +45,7 @@ export function twoDigitTokenIds(tok: Tokenizer): number[] {
     const s = String(yy).padStart(2, "0");
     const ids = tok.encode(s);
     if (ids.length !== 1) throw new AttributionError(`greaterThan: "${s}" is ${ids.length} tokens for this tokenizer; the task needs the GPT-2 vocabulary`);
-    return ids[0];
+    return ids[0]!;
   });
 }
 
@@ -71,16 +71,16 @@ export function greaterThanTask(model: HookedTransformer, opts: GreaterThanOptio
   if (nouns.length === 0) throw new AttributionError("greaterThanTask: none of the nouns is a single token after a space");
   const rng = new PythonRandom(opts.seed ?? 0);
   const rowNouns = Array.from({ length: n }, () => nouns[Math.floor(rng.random() * nouns.length)]); // random.choices
-  const yy = Array.from({ length: n }, (_, i) => years[i % years.length]);
-  const cleanText = rowNouns.map((w, i) => sentence(w, century, String(yy[i]).padStart(2, "0")));
-  const corruptText = rowNouns.map((w) => sentence(w, century, "01"));
+  const yy = Array.from({ length: n }, (_, i) => years[i % years.length]!);
+  const cleanText = rowNouns.map((w, i) => sentence(w!, century, String(yy[i]).padStart(2, "0")));
+  const corruptText = rowNouns.map((w) => sentence(w!, century, "01"));
   const prependBos = opts.prependBos;
   const clean = model.toTokens(cleanText, { prependBos });
   const corrupted = model.toTokens(corruptText, { prependBos });
   checkPair("greaterThanTask", clean, corrupted);
-  const last = clean.shape[1] - 1;
+  const last = clean.shape[1]! - 1;
   return {
-    name: "greater-than", clean, corrupted, answers: int32(yy.map((y) => yearIds[y])), positions: new Array<number>(n).fill(last),
+    name: "greater-than", clean, corrupted, answers: int32(yy.map((y) => yearIds[y!]!)), positions: new Array<number>(n).fill(last),
     metric: yearProbDiffMetric("greaterThanTask", last, yearIds, yy), labels: cleanText,
   };
 }

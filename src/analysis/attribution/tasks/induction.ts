@@ -25,8 +25,8 @@ export function inductionTask(model: HookedTransformer, opts: InductionOptions =
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(seqLen) || seqLen < 2) throw new AttributionError(`inductionTask: seqLen must be an integer ≥ 2, got ${seqLen}`);
   const clean = generateRepeatedTokens(model, seqLen, { batch, seed, prependBos: opts.prependBos }); // [batch, off + 2·seqLen]
-  const off = clean.shape[1] - 2 * seqLen; // 1 with BOS
-  if (clean.shape[1] > model.cfg.nCtx) throw new AttributionError(`inductionTask: ${clean.shape[1]} tokens but the model's context is ${model.cfg.nCtx}`);
+  const off = clean.shape[1]! - 2 * seqLen; // 1 with BOS
+  if (clean.shape[1]! > model.cfg.nCtx) throw new AttributionError(`inductionTask: ${clean.shape[1]} tokens but the model's context is ${model.cfg.nCtx}`);
   const fresh = randint(0, model.cfg.dVocab, [batch, seqLen], { generator: new Generator(seed + 1) });
   const corrupted = cat([clean.get(":", `:${off + seqLen}`), fresh], 1);
   checkPair("inductionTask", clean, corrupted);

@@ -27,7 +27,7 @@ export function logitDiffMetric(name: string, positions: readonly number[], corr
 export function yearProbDiffMetric(name: string, position: number, yearIds: readonly number[], yy: readonly number[]): (logits: Tensor) => Tensor {
   if (yearIds.length !== 100) throw new AttributionError(`${name}: expected the 100 ids of "00" … "99", got ${yearIds.length}`);
   const n = yy.length;
-  const sign = Tensor.fromTypedArray(Float32Array.from({ length: n * 100 }, (_, i) => (i % 100 > yy[Math.floor(i / 100)] ? 1 : -1)), [n, 100]);
+  const sign = Tensor.fromTypedArray(Float32Array.from({ length: n * 100 }, (_, i) => (i % 100 > yy[Math.floor(i / 100)]! ? 1 : -1)), [n, 100]);
   const years = int32(yearIds);
   return (logits) => {
     checkLogits(name, logits, n, position);
@@ -38,7 +38,7 @@ export function yearProbDiffMetric(name: string, position: number, yearIds: read
 
 /** Mean log-probability of `targets` [batch, k] at positions first … first + k − 1 (each predicts the next token). */
 export function nextTokenLogProbMetric(name: string, first: number, targets: Tensor): (logits: Tensor) => Tensor {
-  const [n, k] = targets.shape;
+  const [n, k] = targets.shape as [number, number];
   const at = arange(first, first + k, 1, "int32");
   const index = targets.unsqueeze(-1); // [batch, k, 1]
   return (logits) => {

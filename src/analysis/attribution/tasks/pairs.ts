@@ -36,7 +36,7 @@ export function pairsTask(model: HookedTransformer, pairs: readonly PromptPair[]
   const clean = model.toTokens(pairs.map((p) => p.clean), { ...opts, paddingSide: "right" });
   const corrupted = model.toTokens(pairs.map((p) => p.corrupted), { ...opts, paddingSide: "right" });
   checkPair("pairsTask", clean, corrupted);
-  const positions = lengths.map((l) => l - 1);
+  const positions = lengths.map((l) => l! - 1);
   return {
     name: "pairs", clean, corrupted, answers: int32(answers), positions,
     metric: logitDiffMetric("pairsTask", positions, answers, wrong), labels: pairs.map((p) => p.clean),

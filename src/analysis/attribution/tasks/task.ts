@@ -32,7 +32,7 @@ export function checkPair(name: string, clean: Tensor, corrupted: Tensor): void 
 
 /** Checks logits [batch, pos > maxPos, d_vocab] for a metric reading `positions`. */
 export function checkLogits(name: string, logits: Tensor, batch: number, maxPos: number): void {
-  if (logits.ndim !== 3 || logits.shape[0] !== batch || logits.shape[1] <= maxPos) {
+  if (logits.ndim !== 3 || logits.shape[0] !== batch || logits.shape[1]! <= maxPos) {
     throw new AttributionError(`${name} metric: expected logits [batch=${batch}, pos>${maxPos}, d_vocab], got [${logits.shape}]`);
   }
 }

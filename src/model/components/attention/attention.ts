@@ -8,7 +8,7 @@
 //   z       = pattern·v                 // [batch, q, head, d_head]
 //   out     = z·W_O + b_O               // [batch, q, d_model] (per head, hook_result, with use_attn_result)
 // Grouped-query attention keeps `_W_K`/`_W_V` [n_kv_heads, d_model, d_head]; `W_K`/`W_V` read them repeated.
-import { TlensError } from "../../../errors.js";
+import { ConfigError } from "../../../errors.js";
 import type { HookedTransformerConfig } from "../../../loading/config.js";
 import { maskAttentionScores, softCap, softmaxOrZero, zeros, type NtkByParts, type RotaryOptions, type Tensor } from "../../../tensor/index.js";
 import type { KeyValueCacheEntry } from "../../kv-cache.js";
@@ -83,20 +83,20 @@ export class Attention implements QkvWeights, HookOrders {
     this.dHead = cfg.dHead;
     this.nKvHeads = cfg.nKeyValueHeads ?? cfg.nHeads;
     if (!Number.isInteger(this.nKvHeads) || this.nKvHeads <= 0 || cfg.nHeads % this.nKvHeads !== 0) {
-      throw new TlensError(`${prefix}: n_key_value_heads ${this.nKvHeads} must be a positive divisor of n_heads ${cfg.nHeads}`);
+      throw new ConfigError(`${prefix}: n_key_value_heads ${this.nKvHeads} must be a positive divisor of n_heads ${cfg.nHeads}`);
     }
     this.repeatKvHeads = cfg.nHeads / this.nKvHeads;
     this.attnScale = cfg.useAttnScale ? cfg.attnScale * (cfg.scaleAttnByInverseLayerIdx ? layer + 1 : 1) : 1;
     this.causal = cfg.attentionDir === "causal";
     // TL: the window is part of the causal mask, so bidirectional attention has none
     this.window = cfg.useLocalAttn && cfg.attnTypes?.[layer] === "local" ? cfg.windowSize : null;
-    if (this.window !== null && !this.causal) throw new TlensError(`${prefix}: local attention needs attention_dir "causal"`);
+    if (this.window !== null && !this.causal) throw new ConfigError(`${prefix}: local attention needs attention_dir "causal"`);
     this.scoresSoftCap = cfg.attnScoresSoftCap > 0 ? cfg.attnScoresSoftCap : null;
     this.rotary = cfg.positionalEmbeddingType === "rotary"
       ? { dim: cfg.rotaryDim ?? cfg.dHead, base: cfg.rotaryBase, adjacentPairs: cfg.rotaryAdjacentPairs, nCtx: cfg.nCtx, ntkByParts: ntkByParts(cfg) }
       : null;
     if (this.rotary && (this.rotary.dim % 2 !== 0 || this.rotary.dim > cfg.dHead || this.rotary.dim <= 0)) {
-      throw new TlensError(`${prefix}: rotary_dim ${this.rotary.dim} must be even, positive and at most d_head ${cfg.dHead}`);
+      throw new ConfigError(`${prefix}: rotary_dim ${this.rotary.dim} must be even, positive and at most d_head ${cfg.dHead}`);
     }
     this.hooks = new HookTable(prefix, attentionHooks(cfg.positionalEmbeddingType === "shortformer", this.rotary !== null));
     const [h, kv, dm, dh] = [cfg.nHeads, this.nKvHeads, cfg.dModel, cfg.dHead];
@@ -164,7 +164,7 @@ export class Attention implements QkvWeights, HookOrders {
    *  hook_result, when use_attn_result is on). */
   async outputFromZ(zIn: Tensor, ctx: RunContext): Promise<Tensor> {
     const z = await this.hooks.get("hook_z").run(zIn, ctx);
-    const [batch, qPos] = z.shape;
+    const [batch, qPos] = z.shape as [number, number];
     if (this.cfg.useAttnResult) {
       // [head, batch*q, d_head] @ [head, d_head, d_model] → [batch, q, head, d_model]
       const perHead = z.permute(2, 0, 1, 3).reshape(this.nHeads, batch * qPos, this.dHead).matmul(this.W_O);

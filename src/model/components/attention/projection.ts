@@ -2,7 +2,7 @@
 // the tensors themselves: one shared input takes one GEMM against [d_model, (head + 2 kv_head) * d_head], three
 // inputs take three, per-head inputs ([batch, pos, head, d_model], use_attn_in / use_split_qkv_input) a batched
 // GEMM per head. Rearranged weights are derived once and rebuilt only when a source is replaced or edited.
-import { TlensError } from "../../../errors.js";
+import { ModelError } from "../../../errors.js";
 import { cat, type Tensor } from "../../../tensor/index.js";
 
 /** The attention inputs after ln1, by how they are projected. */
@@ -73,33 +73,33 @@ export class QkvProjection {
 
   /** x [batch, pos, d_model], W [heads, d_model, d_head], b [heads, d_head] → [batch, pos, heads, d_head] */
   private flatProject(x: Tensor, W: Tensor, b: Tensor, which: string): Tensor {
-    const [batch, pos] = x.shape;
+    const [batch, pos] = x.shape as [number, number];
     const flatW = this.derive(`flat:${which}`, [W], () => this.flat(W));
-    return x.matmul(flatW).reshape(batch, pos, W.shape[0], this.w.dHead).add_(b);
+    return x.matmul(flatW).reshape(batch, pos, W.shape[0]!, this.w.dHead).add_(b);
   }
 
   /** x [batch, pos, heads, d_model], W [heads, d_model, d_head] → [batch, pos, heads, d_head]: batched over heads,
    *  [head, batch*pos, d_model] @ [head, d_model, d_head] */
   private perHeadProject(x: Tensor, W: Tensor, b: Tensor, which: string): Tensor {
-    const heads = W.shape[0];
+    const heads = W.shape[0]!;
     if (x.ndim !== 4 || x.shape[2] !== heads) {
-      throw new TlensError(`attention: the per-head ${which} input has shape [${x.shape}], expected ${heads} heads` +
+      throw new ModelError(`attention: the per-head ${which} input has shape [${x.shape}], expected ${heads} heads` +
         (this.w.nKvHeads !== this.w.nHeads ? " (grouped-query attention: k and v inputs have n_key_value_heads heads; use_attn_in without use_split_qkv_input is not supported)" : ""));
     }
-    const [batch, pos] = x.shape;
+    const [batch, pos] = x.shape as [number, number];
     const xh = x.permute(2, 0, 1, 3).reshape(heads, batch * pos, this.w.dModel);
     return xh.matmul(W).reshape(heads, batch, pos, this.w.dHead).permute(1, 2, 0, 3).add(b).contiguous();
   }
 
   /** [batch, pos, heads, d_head] from columns from .. from + heads * d_head of fused projections [batch, pos, cols] */
   private heads(fused: Tensor, from: number, heads: number): Tensor {
-    const [batch, pos] = fused.shape;
+    const [batch, pos] = fused.shape as [number, number];
     return fused.narrow(2, from, heads * this.w.dHead).reshape(batch, pos, heads, this.w.dHead);
   }
 
   /** [d_model, heads * d_head] from [heads, d_model, d_head] */
   private flat(W: Tensor): Tensor {
-    return W.permute(1, 0, 2).reshape(this.w.dModel, W.shape[0] * this.w.dHead);
+    return W.permute(1, 0, 2).reshape(this.w.dModel, W.shape[0]! * this.w.dHead);
   }
 
   /** A weight rearranged for compute, cached until a source tensor is replaced or edited in place. */
