@@ -6,7 +6,7 @@
 // getActPatchResidPre + getActPatchAttnHeadOutByPos (the fast sweep). Times are also given in forward-equivalents:
 // over one plain forward (full logits) of the same batch, measured in the same run (each the fastest of three).
 // `--small`: a 2-layer, d_model 128 model of the same kind, for a quick check on a loaded machine.
-import { arange, attribution, getBackend, noGrad, patching, randint, type Tensor } from "../src/index.js";
+import { arange, attribution, backend, noGrad, patching, randint, type Tensor } from "../src/index.js";
 import { GPT2_SMALL_SHAPE, randomGpt2Small } from "./random-model.js";
 
 const SMALL_SHAPE = { ...GPT2_SMALL_SHAPE, nLayers: 2, dModel: 128, nHeads: 4, dHead: 32, dMlp: 512 };
@@ -25,7 +25,7 @@ async function best(fn: () => Promise<unknown>): Promise<number> {
 
 export async function main(args: string[]): Promise<void> {
   const small = args.includes("--small");
-  console.log(`backend: ${getBackend().name}; building a random ${small ? "small" : "GPT-2-small-shaped"} model...`);
+  console.log(`backend: ${backend.getBackend().name}; building a random ${small ? "small" : "GPT-2-small-shaped"} model...`);
   const model = randomGpt2Small(small ? SMALL_SHAPE : GPT2_SMALL_SHAPE);
   const vocab = GPT2_SMALL_SHAPE.dVocab;
   const clean = randint(0, vocab, [8, 21]);
@@ -64,7 +64,7 @@ export async function main(args: string[]): Promise<void> {
     `corrupted forward + backward ${gradRunMs.toFixed(0)} ms = ${(gradRunMs / forwardMs).toFixed(2)} forwards`);
   console.log(`EAP: ${eapMs.toFixed(0)} ms = ${(eapMs / forwardMs).toFixed(1)} forwards; EAP-IG (5 steps): ${eapIg5Ms.toFixed(0)} ms (${(eapIg5Ms / eapMs).toFixed(1)}x EAP)`);
   console.log("RESULT " + JSON.stringify({
-    bench: "attribution", backend: getBackend().name, model: small ? "small" : "gpt2-small-shaped", edges,
+    bench: "attribution", backend: backend.getBackend().name, model: small ? "small" : "gpt2-small-shaped", edges,
     forward_ms: forwardMs, atp_ms: atpMs, atp_other_forward_ms: otherMs, atp_grad_run_ms: gradRunMs, eap_ms: eapMs, eap_ig5_ms: eapIg5Ms, exact_sweep_ms: exactMs,
     atp_forward_equivalents: atpMs / forwardMs, exact_over_atp: exactMs / atpMs, eap_ig5_over_eap: eapIg5Ms / eapMs,
   }));

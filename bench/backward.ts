@@ -3,7 +3,7 @@
 // gradient of the logit-difference metric Σ_b logits[b, -1, 436] − logits[b, -1, 895]. W_E and W_pos require grad
 // (as in the PyTorch reference, bench/reference/torch_backward.py, run in the same process tree when torch is
 // importable). Also the plain forward of the same batch, and the process's peak RSS.
-import { getBackend, randint, type Tensor } from "../src/index.js";
+import { backend, randint, type Tensor } from "../src/index.js";
 import { medianMs, torchReference } from "./forward.js";
 import { GPT2_SMALL_SHAPE, randomGpt2Small } from "./random-model.js";
 
@@ -11,7 +11,7 @@ const metricOf = (logits: Tensor): Tensor => logits.get(":", -1, 436).sub(logits
 
 export async function main(args: string[]): Promise<void> {
   const reps = Number(args[0] ?? 3);
-  console.log(`backend: ${getBackend().name}; building a random GPT-2-small-shaped model...`);
+  console.log(`backend: ${backend.getBackend().name}; building a random GPT-2-small-shaped model...`);
   const model = randomGpt2Small();
   model.requiresGrad_(true, (name) => name === "embed.W_E" || name === "pos_embed.W_pos");
   const tokens = randint(0, GPT2_SMALL_SHAPE.dVocab, [8, 21]);
@@ -31,7 +31,7 @@ export async function main(args: string[]): Promise<void> {
   console.log(`gradients cached: ${cached} hook points`);
   console.log(`forward + backward: ${fwdBwdMs.toFixed(1)} ms (torch ${torch ? torchMs.toFixed(1) : "-"} ms); forward ${forwardMs.toFixed(1)} ms; peak RSS ${peakRssMb.toFixed(0)} MB`);
   console.log("RESULT " + JSON.stringify({
-    bench: "backward", backend: getBackend().name, batch: 8, pos: 21, fwd_bwd_ms: fwdBwdMs, torch_fwd_bwd_ms: torch ? torchMs : null,
+    bench: "backward", backend: backend.getBackend().name, batch: 8, pos: 21, fwd_bwd_ms: fwdBwdMs, torch_fwd_bwd_ms: torch ? torchMs : null,
     forward_ms: forwardMs, backward_over_forward: (fwdBwdMs - forwardMs) / forwardMs, ratio_vs_torch: torch ? fwdBwdMs / torchMs : null,
     grads_cached: cached, peak_rss_mb: peakRssMb, torch: torch ?? null,
   }));

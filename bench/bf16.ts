@@ -5,7 +5,7 @@
 // against fp32 (with the fp32 values' scale beside it).
 import { spawnSync } from "node:child_process";
 import { loadNativeAddon } from "../src/backend/native.js";
-import { getBackend, patching, randint, type Tensor } from "../src/index.js";
+import { backend, patching, randint, type Tensor } from "../src/index.js";
 import { cpuModel, medianMs } from "./forward.js";
 import { GPT2_SMALL_SHAPE, randomGpt2Small } from "./random-model.js";
 
@@ -28,7 +28,7 @@ export async function main(args: string[]): Promise<void> {
   const info = loadNativeAddon()?.bf16Info?.() ?? { fast: false, kernel: "none" };
   const cpu = cpuModel();
   const load = spawnSync("uptime", [], { encoding: "utf8" }).stdout?.trim() ?? "";
-  console.log(`backend: ${getBackend().name}; bf16 kernel: ${info.kernel} (${info.fast ? "fast" : "emulated over fp32"}); CPU: ${cpu}`);
+  console.log(`backend: ${backend.getBackend().name}; bf16 kernel: ${info.kernel} (${info.fast ? "fast" : "emulated over fp32"}); CPU: ${cpu}`);
   console.log(`load: ${load}`);
   const model = randomGpt2Small();
   const rows: Record<string, Row> = {};

@@ -1,6 +1,6 @@
 // The in-page half of `npm run bench -- browser` (bench/browser.ts bundles it beside tlens.js and calls it through
 // window["bench-page"]): builds the models in the page and times forward passes on the wasm and js kernels.
-import { fromPretrained, randint, setBackend, type HookedTransformer } from "../src/browser/index.js";
+import { backend, fromPretrained, randint, type HookedTransformer } from "../src/browser/index.js";
 import { medianMs } from "./forward-ms.js";
 import { randomGpt2Small } from "./random-model.js";
 
@@ -14,10 +14,10 @@ async function model(which: PageModel, toyIoiUrl: string): Promise<HookedTransfo
 }
 
 /** Forward times of one model on one backend for batches × 21 random tokens (seeded). */
-export async function timeForward(which: PageModel, backend: "wasm" | "js", batches: number[], opts: { toyIoiUrl: string; minReps: number; minMs: number }):
+export async function timeForward(which: PageModel, kernels: "wasm" | "js", batches: number[], opts: { toyIoiUrl: string; minReps: number; minMs: number }):
   Promise<Record<string, number>> {
   const m = await model(which, opts.toyIoiUrl);
-  setBackend(backend);
+  backend.setBackend(kernels);
   const out: Record<string, number> = {};
   for (const b of batches) {
     const tokens = randint(0, m.cfg.dVocab, [b, 21]);
@@ -27,9 +27,9 @@ export async function timeForward(which: PageModel, backend: "wasm" | "js", batc
 }
 
 /** toy-ioi's logits for `prompt` on one backend, as plain numbers (compared with Node's by the caller). */
-export async function toyIoiLogits(prompt: string, backend: "wasm" | "js", toyIoiUrl: string): Promise<number[]> {
+export async function toyIoiLogits(prompt: string, kernels: "wasm" | "js", toyIoiUrl: string): Promise<number[]> {
   const m = await model("toy-ioi", toyIoiUrl);
-  setBackend(backend);
+  backend.setBackend(kernels);
   return Array.from((await m.forward(prompt)).dataSync());
 }
 

@@ -4,7 +4,7 @@
 // in Node on the native backend, and compares the page's toy-ioi logits with Node's. Speed is reported as ratios to
 // the js kernels measured in the same browser and to native measured in the same run; the last line is
 // `RESULT {json}` with `max_abs_err_vs_node` and `<model>_<shape>_native_ms`.
-import { HookedTransformer, randint, setBackend } from "../src/index.js";
+import { backend, HookedTransformer, randint } from "../src/index.js";
 import { medianMs } from "./forward-ms.js";
 import { randomGpt2Small } from "./random-model.js";
 import { openBrowserSession, type BrowserSession, type TlensModule } from "../test/browser/harness.js";
@@ -49,7 +49,7 @@ async function measure(session: BrowserSession, backends: ("wasm" | "js")[], nod
 
 /** Node's native-backend forward times of toy-ioi and the GPT-2-small shape, [model][shape] in ms. */
 async function timeNative(toyIoi: HookedTransformer, quick: boolean): Promise<Record<string, Record<string, number>>> {
-  setBackend("native");
+  backend.setBackend("native");
   const times: Record<string, Record<string, number>> = {};
   for (const which of MODELS) {
     const m = which === "toy-ioi" ? toyIoi : randomGpt2Small();

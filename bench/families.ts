@@ -4,7 +4,7 @@
 // Pythia (parallel attn + MLP, partial NeoX rotary 16 of 64), Llama (RMS, rotary, SwiGLU), Qwen2 (as Llama, GQA 12/2
 // heads), Gemma-2 (GQA 12/4, (pre+post) norms, GeGLU, soft caps, local/global layers, embedding scale). Prints
 // each family's median ms and its ratio to GPT-2's on 4×64 tokens (full logits), then a RESULT line.
-import { getBackend, randint } from "../src/index.js";
+import { backend, randint } from "../src/index.js";
 import type { HookedTransformerConfig } from "../src/loading/config.js";
 import { medianMs } from "./forward.js";
 import { GPT2_SMALL_SHAPE, randomGpt2Small } from "./random-model.js";
@@ -26,7 +26,7 @@ export const FAMILY_SHAPES: Record<string, Partial<HookedTransformerConfig>> = {
 export async function main(args: string[]): Promise<void> {
   const reps = Number(args[0] ?? 3);
   const tokens = randint(0, GPT2_SMALL_SHAPE.dVocab, [4, 64]);
-  console.log(`backend: ${getBackend().name}; GPT-2-small-sized models, forward on 4×64 tokens, median of ${reps}`);
+  console.log(`backend: ${backend.getBackend().name}; GPT-2-small-sized models, forward on 4×64 tokens, median of ${reps}`);
   const gpt2 = randomGpt2Small();
   const gpt2Ms = await medianMs(reps, () => gpt2.forward(tokens));
   const result: Record<string, number> = { gpt2_ms: gpt2Ms };
@@ -39,5 +39,5 @@ export async function main(args: string[]): Promise<void> {
     result[`${name}_ratio`] = ms / gpt2Ms;
     console.log(`${name.padEnd(10)}${ms.toFixed(1).padStart(10)}${(ms / gpt2Ms).toFixed(3).padStart(10)}`);
   }
-  console.log("RESULT " + JSON.stringify({ bench: "families", backend: getBackend().name, tokens: [4, 64], ...result }));
+  console.log("RESULT " + JSON.stringify({ bench: "families", backend: backend.getBackend().name, tokens: [4, 64], ...result }));
 }

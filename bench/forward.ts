@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { cpus } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { getBackend, randint, type HookedTransformer, type Tensor } from "../src/index.js";
+import { backend, randint, type HookedTransformer, type Tensor } from "../src/index.js";
 import { createRequire } from "node:module";
 import { GPT2_SMALL_SHAPE, randomGpt2Small } from "./random-model.js";
 import { maxAbsDiff, ortRunner } from "./ort-forward.js";
@@ -55,7 +55,7 @@ export function torchReference(reps: number, script = "torch_forward.py", extra:
 
 export async function main(args: string[]): Promise<void> {
   const reps = Number(args[0] ?? 3);
-  console.log(`backend: ${getBackend().name}; building a random GPT-2-small-shaped model...`);
+  console.log(`backend: ${backend.getBackend().name}; building a random GPT-2-small-shaped model...`);
   const model = randomGpt2Small();
   const big = randint(0, GPT2_SMALL_SHAPE.dVocab, [100, 21]);
   const small = randint(0, GPT2_SMALL_SHAPE.dVocab, [1, 21]);
@@ -80,7 +80,7 @@ export async function main(args: string[]): Promise<void> {
   const cacheOverForward = tlens.cache_100x21_ms / tlens.full_100x21_ms;
   console.log(`runWithCache / forward: ${cacheOverForward.toFixed(3)}`);
   console.log("RESULT " + JSON.stringify({
-    bench: "forward", backend: getBackend().name, ...tlens, cache_over_forward: cacheOverForward,
+    bench: "forward", backend: backend.getBackend().name, ...tlens, cache_over_forward: cacheOverForward,
     torch: torch ?? null, ...(torch ? ratios : {}), ...ortResult(tlens, ort), cpu: cpuModel(),
   }));
 }

@@ -5,7 +5,7 @@
 // measured as the median patched forward × the number of patches.
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { getBackend, patching, randint, type Tensor } from "../src/index.js";
+import { backend, patching, randint, type Tensor } from "../src/index.js";
 import { GPT2_SMALL_SHAPE, randomGpt2Small } from "./random-model.js";
 
 // TransformerLens 2.x's own time for each sweep (s: TL's get_act_patch_* on the same shapes, full logits per patch),
@@ -42,7 +42,7 @@ async function medianMs(reps: number, fn: () => Promise<unknown>): Promise<numbe
 
 export async function main(args: string[]): Promise<void> {
   const cpu = cpuKind();
-  console.log(`backend: ${getBackend().name}; CPU: ${cpu}; building a random GPT-2-small-shaped model...`);
+  console.log(`backend: ${backend.getBackend().name}; CPU: ${cpu}; building a random GPT-2-small-shaped model...`);
   const model = randomGpt2Small();
   const clean = randint(0, GPT2_SMALL_SHAPE.dVocab, [8, 21]);
   const corrupted = clean.clone();
@@ -84,7 +84,7 @@ export async function main(args: string[]): Promise<void> {
   console.log(`head_out with corrupted prompts that share no prefix with the clean ones: ${headUnrelatedMs.toFixed(0)} ms ` +
     `(${(TL_SECONDS.head_out.s * 1000 / headUnrelatedMs).toFixed(1)}x vs TL)`);
   console.log("RESULT " + JSON.stringify({
-    bench: "patching", backend: getBackend().name, cpu, resid_pre_sweep_ms: ms.resid_pre, head_out_sweep_ms: ms.head_out,
+    bench: "patching", backend: backend.getBackend().name, cpu, resid_pre_sweep_ms: ms.resid_pre, head_out_sweep_ms: ms.head_out,
     head_q_sweep_ms: ms.head_q, naive_forward_ms: perRun,
     resid_pre_speedup_vs_naive: naive.resid_pre / ms.resid_pre, head_out_speedup_vs_naive: naive.head_out / ms.head_out,
     head_q_speedup_vs_naive: naive.head_q / ms.head_q,

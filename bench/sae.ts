@@ -5,7 +5,7 @@
 // autograd + torch.optim.Adam) in the same run: the TopK step the loop trains with (k 16, unit-norm decoder rows)
 // and the standard SAE's (ReLU + decoder-norm-weighted L1).
 import { fileURLToPath } from "node:url";
-import { getBackend, HookedTransformer, Tensor } from "../src/index.js";
+import { backend, HookedTransformer, Tensor } from "../src/index.js";
 import { evaluateSae } from "../src/sae/train/evaluate.js";
 import { initSaeParams } from "../src/sae/train/params.js";
 import { saeOfParams } from "../src/sae/train/save.js";
@@ -47,7 +47,7 @@ async function stepColumn(reps: number, sparsity: Sparsity): Promise<{ ms: numbe
 
 export async function main(args: string[]): Promise<void> {
   const trainingTokens = Number(args[0] ?? 1_000_000);
-  console.log(`backend: ${getBackend().name}; generating stories with stories260K...`);
+  console.log(`backend: ${backend.getBackend().name}; generating stories with stories260K...`);
   const model = await HookedTransformer.fromPretrained(MODEL);
   const train = await generated(model, 256, 0);
   const heldOut = await generated(model, 32, 1);
@@ -70,7 +70,7 @@ export async function main(args: string[]): Promise<void> {
   const goal = { quality: ev.varianceExplained >= 0.9 && ev.l0 <= 20 && dead < 0.1, speed: topk.ratio === null ? null : topk.ratio >= 1 };
   console.log(`goal: quality ${goal.quality ? "met" : "NOT met"}; speed (TopK step vs torch) ${goal.speed === null ? "not measured" : goal.speed ? "met" : "NOT met"}`);
   console.log("RESULT " + JSON.stringify({
-    bench: "sae", backend: getBackend().name, model: "stories260K", hook: HOOK, d_in: 64, d_sae: sae.params.dSae, k: 16, training_tokens: trainingTokens,
+    bench: "sae", backend: backend.getBackend().name, model: "stories260K", hook: HOOK, d_in: 64, d_sae: sae.params.dSae, k: 16, training_tokens: trainingTokens,
     variance_explained: ev.varianceExplained, l0: ev.l0, dead_fraction: dead, ce_loss_recovered: ev.ceLossRecovered, clean_loss: ev.cleanLoss, sae_loss: ev.splicedLoss, zero_ablated_loss: ev.zeroAblatedLoss,
     train_tokens_per_s: sae.tokensPerSecond,
     topk_step_ms: topk.ms, topk_step_tokens_per_s: (BATCH / topk.ms) * 1000, torch_topk_step_ms: topk.torchMs, topk_ratio_vs_torch: topk.ratio,

@@ -8,7 +8,7 @@
 import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { getBackend } from "../src/index.js";
+import { backend } from "../src/index.js";
 import { InProcessExecutor, PoolExecutor, QueueExecutor, validateSpec, type Executor, type SweepProgress, type SweepResult, type SweepSpec } from "../src/jobs/index.js";
 import { processThreads } from "../src/jobs/processes.js";
 import { RedisServer, startWorker, stopProcess } from "../test/jobs/helpers.js";
@@ -81,7 +81,7 @@ export async function main(args: string[]): Promise<void> {
   const s = spec(pairs, perShard);
   const threads = processThreads();
   const threadsPerWorker = Math.max(1, Math.floor(threads / WORKERS));
-  console.log(`backend: ${getBackend().name}, ${threads} threads; ${pairs} IOI pairs, ${s.sweep.join(" + ")}, ${perShard} pairs per shard`);
+  console.log(`backend: ${backend.getBackend().name}, ${threads} threads; ${pairs} IOI pairs, ${s.sweep.join(" + ")}, ${perShard} pairs per shard`);
 
   const inproc = new InProcessExecutor();
   const inprocLoadMs = await timeMs(() => inproc.run(spec(1, 1)));
@@ -102,7 +102,7 @@ export async function main(args: string[]): Promise<void> {
   console.log(`pool / in-process ${(poolMs / inprocessMs).toFixed(2)}, queue / in-process ${(q.ms / inprocessMs).toFixed(2)}, exact: ${exact}`);
   console.log(`not counted: model load ${inprocLoadMs.toFixed(0)} / ${poolLoadMs.toFixed(0)} / ${q.loadMs.toFixed(0)} ms (in-process / pool / queue, with a first shard); a shard result is ${ser.bytes} B of JSON, ${ser.ms.toFixed(3)} ms a round trip`);
   console.log("RESULT " + JSON.stringify({
-    bench: "sweep", backend: getBackend().name, threads, threads_per_worker: threadsPerWorker, pairs, pairs_per_shard: perShard,
+    bench: "sweep", backend: backend.getBackend().name, threads, threads_per_worker: threadsPerWorker, pairs, pairs_per_shard: perShard,
     shards: a.shards, workers: WORKERS, inprocess_ms: inprocessMs, pool_ms: poolMs, queue_ms: q.ms,
     pool_ratio: poolMs / inprocessMs, queue_overhead: q.ms / inprocessMs - 1, exact,
     load_ms: { inprocess: inprocLoadMs, pool: poolLoadMs, queue: q.loadMs },

@@ -17,8 +17,7 @@
 //     attnOnly: true, seed: 398, useAttnResult: true, normalizationType: null, positionalEmbeddingType: "shortformer" })
 //   .loadStateDict((await readSafetensorsFile("attn_only_2L_half.safetensors")).tensors)
 import {
-  cat, currentAttnDetector, einsum, firstAttnDetector, generateRepeatedTokens, HookedTransformer, inductionScoreFromCache,
-  prevAttnDetector, Tensor, type ActivationCache,
+  cat, detectors, einsum, HookedTransformer, Tensor, type ActivationCache,
 } from "../src/index.js";
 
 export interface InductionModelOptions {
@@ -101,12 +100,12 @@ export interface ExerciseResults {
 
 export async function runExercises(model: HookedTransformer, seqLen = 20): Promise<ExerciseResults> {
   // repeated random tokens, as ARENA's run_and_cache_model_repeated_tokens (no BOS: this model has no tokenizer)
-  const tokens = generateRepeatedTokens(model, seqLen, { batch: 1, seed: 0, prependBos: false }); // [1, 2·seqLen]
+  const tokens = detectors.generateRepeatedTokens(model, seqLen, { batch: 1, seed: 0, prependBos: false }); // [1, 2·seqLen]
   const [logits, cache] = await model.runWithCache(tokens, { removeBatchDim: true });
-  const current = currentAttnDetector(cache).heads;
-  const previous = prevAttnDetector(cache).heads;
-  const first = firstAttnDetector(cache).heads;
-  const inductionScores = inductionScoreFromCache(cache, seqLen);
+  const current = detectors.currentAttnDetector(cache).heads;
+  const previous = detectors.prevAttnDetector(cache).heads;
+  const first = detectors.firstAttnDetector(cache).heads;
+  const inductionScores = detectors.inductionScoreFromCache(cache, seqLen);
   const seq = tokens.get(0);
   const logitAttr = logitAttribution(cache.get("embed"), cache.get("result", 0), cache.get("result", 1), model.W_U, seq);
   const n = seq.shape[0]!;

@@ -11,9 +11,7 @@
 //   npx tsx examples/copy-suppression.ts --model gpt2-small    # 10.7 and 9.9, as the notebooks
 //   npx tsx examples/copy-suppression.ts --head 3.0 --nmh 1.1 --batches 3 --n 40 --batch-size 50
 import {
-  IOIDataset, attnScoresForKeySideVectors, attnScoresForQuerySideVectors, copySuppressionHookNames, decomposeAttnScores,
-  decomposeAttnScoresFull, getEffectiveEmbedding, headResultsAt, project, Tensor,
-  type ActivationCache, type AttnScoreDecomposition, type HookedTransformer,
+  IOIDataset, copySuppression, Tensor, type ActivationCache, type HookedTransformer,
 } from "../src/index.js";
 import { fmt, intArg, isGpt2Small, isMain, loadModel, parseArgs, parseHead, table } from "./common.js";
 
@@ -37,7 +35,7 @@ export function defaultHeads(model: HookedTransformer): { head: [number, number]
 
 async function ioiRun(model: HookedTransformer, N: number, seed: number, layer: number): Promise<{ ds: IOIDataset; cache: ActivationCache }> {
   const ds = new IOIDataset({ promptType: "mixed", N, seed, prependBos: true });
-  const names = new Set(copySuppressionHookNames(model, layer));
+  const names = new Set(copySuppression.copySuppressionHookNames(model, layer));
   const [, cache] = await model.runWithCache(ds.toks, { namesFilter: (n) => names.has(n), returnType: null, stopAtLayer: layer + 1 });
   return { ds, cache };
 }
@@ -70,7 +68,7 @@ function push(m: Map<string, Tensor[]>, k: string, t: Tensor): void {
 }
 
 /** The heatmap of one facet pair: `grid` [1 + L, max(H + 1, 4)] as rows. */
-export function gridTable(d: AttnScoreDecomposition, fi: number, gi: number, nHeads: number, title: string): string {
+export function gridTable(d: copySuppression.AttnScoreDecomposition, fi: number, gi: number, nHeads: number, title: string): string {
   const g = d.grid.get(fi, gi).toArray() as number[][];
   const bias = d.decomposeBy === "keys" ? "b_K" : "b_Q";
   const head0 = `W_E ${fmt(g[0]![0]!)}   W_pos ${fmt(g[0]![1]!)}   ${bias} ${fmt(g[0]![2]!)}   b_O ${fmt(g[0]![3]!)}`;
@@ -82,7 +80,7 @@ export interface CopySuppressionResults {
   head: [number, number];
   nmh: [number, number];
   /** the decompositions of the notebook's "Decompose with baseline subtracted / not subtracted" and ∥/⟂ sections */
-  decompositions: Record<string, AttnScoreDecomposition>;
+  decompositions: Record<string, copySuppression.AttnScoreDecomposition>;
   /** IO component norm, perp component norm of the normalised NMH output */
   ioComponentNorm: number;
   ioPerpComponentNorm: number;
@@ -115,16 +113,16 @@ export async function runCopySuppression(model: HookedTransformer, o: CopySuppre
     const rows = Tensor.fromTypedArray(Int32Array.from({ length: n }, (_, i) => i), [n]);
     const at = (name: string, pos: readonly number[]): Tensor =>
       cache.get(name).get(rows, Tensor.fromTypedArray(Int32Array.from(pos), [n]));
-    const q = attnScoresForQuerySideVectors(model, cache, {
+    const q = copySuppression.attnScoresForQuerySideVectors(model, cache, {
       head, dataset: ds, vectors: {
         "unchanged (resid_pre at END)": at(`blocks.${L}.hook_resid_pre`, ds.wordIdx.end!),
         "W_U[IO]": WU.get(io),
         "W_U[S]": WU.get(s),
-        [`NMH ${nmh[0]}.${nmh[1]} output`]: headResultsAt(model, cache, nmh[0], ds.wordIdx.end!).get(":", nmh[1]),
+        [`NMH ${nmh[0]}.${nmh[1]} output`]: copySuppression.headResultsAt(model, cache, nmh[0], ds.wordIdx.end!).get(":", nmh[1]),
       },
     });
     for (const [k, v] of Object.entries(q)) { push(qScores, k, v.scores); push(qProbs, k, v.probs!); }
-    const ee = await getEffectiveEmbedding(model, { tokens: [...ds.ioTokenIDs, ...ds.sTokenIDs] });
+    const ee = await copySuppression.getEffectiveEmbedding(model, { tokens: [...ds.ioTokenIDs, ...ds.sTokenIDs] });
     const half = (t: Tensor, i: number): Tensor => t.narrow(0, i * n, n);
     const keyVecs = {
       "unchanged (resid_pre at IO)": [at(`blocks.${L}.hook_resid_pre`, ds.wordIdx.IO!), at(`blocks.${L}.hook_resid_pre`, ds.wordIdx.S1!)],
@@ -133,9 +131,9 @@ export async function runCopySuppression(model: HookedTransformer, o: CopySuppre
       "W_EE_subE[IO] (MLP0 only)": [half(ee.W_EE_subE, 0), half(ee.W_EE_subE, 1)],
       "MLP0 output at IO": [at("blocks.0.hook_mlp_out", ds.wordIdx.IO!), at("blocks.0.hook_mlp_out", ds.wordIdx.S1!)],
     };
-    const k = attnScoresForKeySideVectors(model, cache, { head, dataset: ds, vectors: Object.fromEntries(Object.entries(keyVecs).map(([kk, v]) => [kk, v[0]!])) });
+    const k = copySuppression.attnScoresForKeySideVectors(model, cache, { head, dataset: ds, vectors: Object.fromEntries(Object.entries(keyVecs).map(([kk, v]) => [kk, v[0]!])) });
     for (const [kk, v] of Object.entries(k)) { push(kScores, kk, v.scores); push(kProbs, kk, v.probs!); }
-    const ks = attnScoresForKeySideVectors(model, cache, {
+    const ks = copySuppression.attnScoresForKeySideVectors(model, cache, {
       head, dataset: ds, subtractS1AttnScores: true,
       vectors: Object.fromEntries(Object.entries(keyVecs).map(([kk, v]) => [kk, { vector: v[0]!, baseline: v[1]! }])),
     });
@@ -149,10 +147,10 @@ export async function runCopySuppression(model: HookedTransformer, o: CopySuppre
 
   // ---- the W_U[IO] component of the name mover's output ----
   const { ds: ds80, cache: c80 } = await ioiRun(model, 80, 42, nmh[0] + 1 > L ? nmh[0] : L);
-  const result = headResultsAt(model, c80, nmh[0], ds80.wordIdx.end!).get(":", nmh[1]); // [80, d_model]
+  const result = copySuppression.headResultsAt(model, c80, nmh[0], ds80.wordIdx.end!).get(":", nmh[1]); // [80, d_model]
   const resultNormalized = result.div(result.norm(-1, true));
   const ioDir = WU.get(Tensor.fromTypedArray(Int32Array.from(ds80.ioTokenIDs), [80]));
-  const p = project(resultNormalized, ioDir);
+  const p = copySuppression.project(resultNormalized, ioDir);
   const ioComponentNorm = p.parallel.norm(-1).mean().item();
   const ioPerpComponentNorm = p.perp.norm(-1).mean().item();
   log(`\n== W_U[IO] component of NMH ${nmh[0]}.${nmh[1]}'s output at END (N = 80, seed 42) ==`);
@@ -169,9 +167,9 @@ export async function runCopySuppression(model: HookedTransformer, o: CopySuppre
   // ---- decompose_attn_scores (BATCH_SIZE prompts, seed 42) ----
   const bs = o.batchSize ?? 50;
   const { ds, cache } = await ioiRun(model, bs, o.seed ?? 42, L);
-  const dec = async (decomposeBy: "keys" | "queries", x: Partial<Parameters<typeof decomposeAttnScores>[2]> = {}): Promise<AttnScoreDecomposition> =>
-    decomposeAttnScores(model, cache, { head, dataset: ds, decomposeBy, ...x });
-  const D: Record<string, AttnScoreDecomposition> = {
+  const dec = async (decomposeBy: "keys" | "queries", x: Partial<Parameters<typeof copySuppression.decomposeAttnScores>[2]> = {}): Promise<copySuppression.AttnScoreDecomposition> =>
+    copySuppression.decomposeAttnScores(model, cache, { head, dataset: ds, decomposeBy, ...x });
+  const D: Record<string, copySuppression.AttnScoreDecomposition> = {
     decompose_k: await dec("keys"),
     decompose_k_sub_S1: await dec("keys", { subtractS1AttnScores: true }),
     decompose_q: await dec("queries"),
@@ -218,7 +216,7 @@ export async function runCopySuppression(model: HookedTransformer, o: CopySuppre
   const pctExplained = splitK.mean.get(0, 0, mlp0).item() / splitK.mean.sum().item();
   log(`Pct of net attention diff explained by both parallel components (MLP0, q ∥ W_U[IO], k ∥ MLP0): ${(100 * pctExplained).toFixed(2)}%`);
 
-  const full = await decomposeAttnScoresFull(model, cache, { head, dataset: ds, subtractS1AttnScores: true });
+  const full = await copySuppression.decomposeAttnScoresFull(model, cache, { head, dataset: ds, subtractS1AttnScores: true });
   log("");
   log(table(["facet (query side × key side)", "Σ over component pairs", "largest pair", "its value"], full.facets.map((f, i) => {
     const m = full.mean.get(i);

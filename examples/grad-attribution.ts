@@ -7,7 +7,7 @@
 // Σ ln_final.hook_normalized · its gradient + the b_U difference = the logit difference.
 //
 //   npx tsx examples/grad-attribution.ts [--model toy-ioi] [--n 40] [--seed 1]
-import { ioiLogitDiffs, makeIoiData, stack, tensor, type HookedTransformer, type Tensor } from "../src/index.js";
+import { ioi, stack, tensor, type HookedTransformer, type Tensor } from "../src/index.js";
 import { fmt, intArg, isMain, layerHeadTable, loadModel, parseArgs } from "./common.js";
 
 /** [n_layers, n_heads] per-head sums of x [batch, pos, head, d_head] (over the batch too: the metric's mean over
@@ -20,8 +20,8 @@ export async function main(): Promise<void> {
   const t0 = performance.now();
   const args = parseArgs();
   const model = await loadModel(args);
-  const { dataset, cleanTokens, flippedTokens } = makeIoiData(model, { n: intArg(args, "n", 40), seed: intArg(args, "seed", 1) });
-  const logitDiff = (logits: Tensor): Tensor => ioiLogitDiffs(dataset).perPrompt(logits).mean(); // [] differentiable
+  const { dataset, cleanTokens, flippedTokens } = ioi.makeIoiData(model, { n: intArg(args, "n", 40), seed: intArg(args, "seed", 1) });
+  const logitDiff = (logits: Tensor): Tensor => ioi.ioiLogitDiffs(dataset).perPrompt(logits).mean(); // [] differentiable
   const wanted = (name: string): boolean => name.endsWith("attn.hook_z") || name === "ln_final.hook_normalized";
 
   const [cleanLogits, clean] = await model.runWithCache(cleanTokens, { inclBwd: true, namesFilter: wanted });
@@ -33,7 +33,7 @@ export async function main(): Promise<void> {
   console.log(`logit diff (clean): ${fmt(metric.item())}`);
 
   // the identity: the logit difference is linear in ln_final's output
-  const { io, s, ends } = ioiLogitDiffs(dataset);
+  const { io, s, ends } = ioi.ioiLogitDiffs(dataset);
   const normalized = clean.get("ln_final.hook_normalized");
   const bias = model.b_U.get(io).sub(model.b_U.get(s)).mean().item();
   console.log(`Σ ln_final.hook_normalized · grad + b_U diff: ${fmt(normalized.mul(clean.get("ln_final.hook_normalized_grad")).sum().item() + bias)} (prompts' ends ${ends.positions.join(",")})`);

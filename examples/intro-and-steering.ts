@@ -8,8 +8,7 @@
 //   npx tsx examples/intro-and-steering.ts                      # toy-ioi
 //   npx tsx examples/intro-and-steering.ts --model gpt2-small
 import {
-  contrastiveSteeringVector, dlaByLayer, einsum, HookedTransformer, steeringGenerations, steeringSweep, Tensor,
-  type HookFn,
+  steering, logitLens, einsum, HookedTransformer, Tensor, type HookFn,
 } from "../src/index.js";
 import { fmt, intArg, isGpt2Small, isMain, loadModel, parseArgs, table } from "./common.js";
 
@@ -106,7 +105,7 @@ export async function runIntro(model: HookedTransformer, o: { coeffs?: number[];
     `Change in logit(" Mary") − logit(" John") when a head's output (hook_z) is zeroed (clean ${fmt(logitDiff)})`));
 
   // ---- logit attribution ----
-  const dla = dlaByLayer(model, cache, { target: { tokens: " Mary", incorrectTokens: " John" }, posSlice: -1 });
+  const dla = logitLens.dlaByLayer(model, cache, { target: { tokens: " Mary", incorrectTokens: " John" }, posSlice: -1 });
   const attrs = Array.from(dla.attrs.dataSync(), Number);
   const bias = dla.unembedBias ? dla.unembedBias.item() : 0;
   const dlaSum = attrs.reduce((a, b) => a + b, 0) + bias;
@@ -116,14 +115,14 @@ export async function runIntro(model: HookedTransformer, o: { coeffs?: number[];
 
   // ---- §4 activation addition ----
   const layer = isGpt2Small(model) ? 6 : 1;
-  const { vector, hook } = await contrastiveSteeringVector(model, [[IOI_PROMPT, IOI_PROMPT_SWAPPED]], { hook: "resid_pre", layer });
+  const { vector, hook } = await steering.contrastiveSteeringVector(model, [[IOI_PROMPT, IOI_PROMPT_SWAPPED]], { hook: "resid_pre", layer });
   const coeffs = o.coeffs ?? [0, 0.25, 0.5, 0.75, 1];
-  const sweep = await steeringSweep(model, IOI_PROMPT_SWAPPED, { steering: { hook, vector }, coeffs, tokens: [" Mary", " John"] });
+  const sweep = await steering.steeringSweep(model, IOI_PROMPT_SWAPPED, { steering: { hook, vector }, coeffs, tokens: [" Mary", " John"] });
   const sw = coeffs.map((c, i) => ({ coeff: c, logitDiff: sweep.logitDiff!.get(i, 0).item(), kl: sweep.klFromUnsteered.get(i, 0).item() }));
   log("");
   log(`ActAdd: resid_pre of layer ${layer} for ${JSON.stringify(IOI_PROMPT)} minus ${JSON.stringify(IOI_PROMPT_SWAPPED)}, added from position 0 to the second prompt`);
   log(table(["coeff", "logit(\" Mary\") − logit(\" John\")", "KL from unsteered"], sw.map((r) => [String(r.coeff), r.logitDiff, r.kl]), undefined, 3));
-  const gens = await steeringGenerations(model, IOI_PROMPT_SWAPPED, { hook, vector }, [0, 1], { maxNewTokens: o.genTokens ?? 8, seed: 0, doSample: false });
+  const gens = await steering.steeringGenerations(model, IOI_PROMPT_SWAPPED, { hook, vector }, [0, 1], { maxNewTokens: o.genTokens ?? 8, seed: 0, doSample: false });
   for (const g of gens) log(`coeff ${g.coeff}: ${JSON.stringify(g.output)}`);
   return { loss, nCorrect: correctToks.length, nTokens: truth.length, patternMaxDiff, logitDiff, dlaSum, sweep: sw };
 }

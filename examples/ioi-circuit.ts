@@ -14,15 +14,13 @@
 //   npx tsx examples/ioi-circuit.ts --model gpt2-small    # the notebook's model and circuit
 //   npx tsx examples/ioi-circuit.ts --n 40 --seed 1
 import {
-  addMeanAblationHook, backupNameMoverAnalysis, checkCopyCircuit, detectHead, generateRepeatedTokens, getAllMinimalityScores, getCircuitScore,
-  getPathPatchHeadToHeads, ioiMetric, makeIoiData, runIoiPipeline, type Circuit, type Head, type HookedTransformer, type IOIDataset,
-  type IoiResults, type QkvInput, type SeqPosToKeep, type Tensor,
+  circuits, ioi, detectHead, detectors, pathPatching, type HookedTransformer, type IOIDataset, type Tensor,
 } from "../src/index.js";
 import { fmt, headName, intArg, isGpt2Small, isMain, layerHeadTable, loadModel, matrixTable, parseArgs, table, topHeads } from "./common.js";
 /** The circuit the tools find (docs/ioi.md) on toy-ioi, and the IOI paper's on GPT-2 small (the notebook's CIRCUIT). */
-export function defaultCircuit(model: HookedTransformer): { circuit: Circuit; seqPosToKeep: SeqPosToKeep; kForEachComponent: [Head, Head[]][] } {
+export function defaultCircuit(model: HookedTransformer): { circuit: circuits.Circuit; seqPosToKeep: circuits.SeqPosToKeep; kForEachComponent: [pathPatching.Head, pathPatching.Head[]][] } {
   if (isGpt2Small(model)) {
-    const circuit: Circuit = {
+    const circuit: circuits.Circuit = {
       "name mover": [[9, 9], [10, 0], [9, 6]],
       "backup name mover": [[10, 10], [10, 6], [10, 2], [10, 1], [11, 2], [9, 7], [9, 0], [11, 9]],
       "negative name mover": [[10, 7], [11, 10]],
@@ -31,12 +29,12 @@ export function defaultCircuit(model: HookedTransformer): { circuit: Circuit; se
       "duplicate token": [[0, 1], [0, 10], [3, 0]],
       "previous token": [[2, 2], [4, 11]],
     };
-    const seqPosToKeep: SeqPosToKeep = {
+    const seqPosToKeep: circuits.SeqPosToKeep = {
       "name mover": "end", "backup name mover": "end", "negative name mover": "end", "s2 inhibition": "end",
       "induction": "S2", "duplicate token": "S2", "previous token": "S1+1",
     };
     // the notebook's K_FOR_EACH_COMPONENT
-    const k: [Head, Head[]][] = [
+    const k: [pathPatching.Head, pathPatching.Head[]][] = [
       [[9, 9], []],
       [[10, 0], [[9, 9]]],
       [[9, 6], [[9, 9], [10, 0]]],
@@ -81,8 +79,8 @@ export interface IoiCircuitOptions {
 }
 
 export interface IoiCircuitResults {
-  /** runIoiPipeline's results (what `tlens ioi` writes). */
-  pipeline: IoiResults;
+  /** ioi.runIoiPipeline's results (what `tlens ioi` writes). */
+  pipeline: ioi.IoiResults;
   swappedLogitDiff: number;
   positionalFlipLogitDiff: number;
   /** The notebook's circuit (defaultCircuit): F(C) and F(M). */
@@ -93,7 +91,7 @@ export interface IoiCircuitResults {
 type Log = (s?: string) => void;
 
 /** The pipeline's numbers as the notebook prints them. */
-function printPipeline(r: IoiResults, log: Log): void {
+function printPipeline(r: ioi.IoiResults, log: Log): void {
   const ld = r.logitDiff;
   log(`Average logit diff (IOI dataset): ${fmt(ld.clean)}`);
   log(`Average logit diff (XYZ-flipped dataset, the clean IO − S): ${fmt(ld.flipped)}`);
@@ -144,10 +142,10 @@ function printPipeline(r: IoiResults, log: Log): void {
 /** The logit difference (the clean IO − S) on the name-swapped and on the positionally flipped prompts. */
 async function printFlips(model: HookedTransformer, ds: IOIDataset, log: Log): Promise<{ swapped: number; positional: number }> {
   // the notebook's swap_names_in_prompt: both names swap everywhere, so the right answer swaps too
-  const swapped = ioiMetric(model, ds)(await model.forward(ds.genFlippedPrompts("ABB -> BAA, BAB -> ABA").toks) as Tensor);
+  const swapped = ioi.ioiMetric(model, ds)(await model.forward(ds.genFlippedPrompts("ABB -> BAA, BAB -> ABA").toks) as Tensor);
   // the positional flip of docs/ioi.md: IO and S1 swap places, S2 stays (the answer stays IO)
   const flipped = ds.genFlippedPrompts("ABB -> BAB, BAB -> ABB");
-  const positional = ioiMetric(model, flipped)(await model.forward(flipped.toks) as Tensor);
+  const positional = ioi.ioiMetric(model, flipped)(await model.forward(flipped.toks) as Tensor);
   log("");
   log(`Average logit diff (flipped "ABB -> BAB, BAB -> ABB", its own IO − S): ${fmt(positional)}`);
   log(`Average logit diff (names swapped "ABB -> BAA, BAB -> ABA", the clean IO − S): ${fmt(swapped)}`);
@@ -155,13 +153,13 @@ async function printFlips(model: HookedTransformer, ds: IOIDataset, log: Log): P
 }
 
 /** Backup name movers and check_copy_circuit (the cells after DLA and after the copy scores). */
-async function printBackupAndCopy(model: HookedTransformer, ds: IOIDataset, r: IoiResults, log: Log): Promise<void> {
-  const rep = generateRepeatedTokens(model, 20, { batch: 4, seed: 0 });
+async function printBackupAndCopy(model: HookedTransformer, ds: IOIDataset, r: ioi.IoiResults, log: Log): Promise<void> {
+  const rep = detectors.generateRepeatedTokens(model, 20, { batch: 4, seed: 0 });
   for (const kind of ["previous_token_head", "duplicate_token_head", "induction_head"] as const) {
     log("");
     log(layerHeadTable(await detectHead(model, rep, kind), `${kind} scores (detectHead on 4 × [BOS] + r + r, |r| = 20)`, 3));
   }
-  const bnm = await backupNameMoverAnalysis(model, ds);
+  const bnm = await ioi.backupNameMoverAnalysis(model, ds);
   const [tl, th] = bnm.ablated[0]!;
   log("");
   log(`Top Name Mover to ablate: L${tl}H${th}`);
@@ -174,7 +172,7 @@ async function printBackupAndCopy(model: HookedTransformer, ds: IOIDataset, r: I
   const rows: (string | number)[][] = [];
   for (const [sign, scores, n] of [["positive", r.copyScores.positive, 3], ["negative", r.copyScores.negative, 2]] as const) {
     for (const { head: [l, h] } of topHeads(scores, n, "pos")) {
-      const c = await checkCopyCircuit(model, l, h, ds, { neg: sign === "negative" });
+      const c = await ioi.checkCopyCircuit(model, l, h, ds, { neg: sign === "negative" });
       rows.push([`L${l}H${h}`, sign, c.percent, c.byWord.IO, c.byWord.S1, c.byWord.S2]);
     }
   }
@@ -183,10 +181,10 @@ async function printBackupAndCopy(model: HookedTransformer, ds: IOIDataset, r: I
 }
 
 /** Path patching to the receivers the notebook chose (the paper's on GPT-2 small; the top path heads on toy-ioi). */
-async function printReceivers(model: HookedTransformer, ds: IOIDataset, flipped: IOIDataset, r: IoiResults, log: Log): Promise<void> {
-  const metric = ioiMetric(model, ds, { clean: r.logitDiff.clean, corrupted: r.logitDiff.flipped });
+async function printReceivers(model: HookedTransformer, ds: IOIDataset, flipped: IOIDataset, r: ioi.IoiResults, log: Log): Promise<void> {
+  const metric = ioi.ioiMetric(model, ds, { clean: r.logitDiff.clean, corrupted: r.logitDiff.flipped });
   const pathTop = r.pathPatching ? topHeads(r.pathPatching.toLogits, 4).map((t) => t.head) : [];
-  const specs: { what: string; heads: Head[]; input: QkvInput; positions: string }[] = isGpt2Small(model)
+  const specs: { what: string; heads: pathPatching.Head[]; input: pathPatching.QkvInput; positions: string }[] = isGpt2Small(model)
     ? [
       { what: "name mover queries", heads: [[9, 9], [9, 6], [10, 0]], input: "q", positions: "end" },
       { what: "S-inhibition values", heads: [[7, 3], [7, 9], [8, 6], [8, 10]], input: "v", positions: "S2" },
@@ -198,7 +196,7 @@ async function printReceivers(model: HookedTransformer, ds: IOIDataset, flipped:
       { what: "L1H1 values", heads: [[1, 1]], input: "v", positions: "S1+1" },
     ];
   for (const spec of specs.filter((x) => x.heads.length)) {
-    const res = await getPathPatchHeadToHeads(model, metric, { origDataset: ds, newDataset: flipped, receiverHeads: spec.heads, receiverInput: spec.input, positions: spec.positions });
+    const res = await pathPatching.getPathPatchHeadToHeads(model, metric, { origDataset: ds, newDataset: flipped, receiverHeads: spec.heads, receiverInput: spec.input, positions: spec.positions });
     log("");
     log(layerHeadTable(res.scores, `Path patching: head → ${spec.what} (${spec.heads.map(headName).join(", ")}) at ${spec.positions}`));
   }
@@ -211,15 +209,15 @@ async function printNotebookCircuit(model: HookedTransformer, ds: IOIDataset, fl
   log("The notebook's circuit:");
   for (const [k, heads] of Object.entries(circuit)) log(`  ${k} (${JSON.stringify(seqPosToKeep[k])}): ${heads.map(headName).join(", ")}`);
   const common = { dataset: ds, meansDataset: flipped, circuit, seqPosToKeep };
-  const circuitScore = await getCircuitScore(model, common);
-  const { scores: mins, fullModelScore } = await getAllMinimalityScores(model, { ...common, kForEachComponent });
+  const circuitScore = await circuits.getCircuitScore(model, common);
+  const { scores: mins, fullModelScore } = await circuits.getAllMinimalityScores(model, { ...common, kForEachComponent });
   log(`Average logit difference (IOI dataset, using entire model): ${fmt(fullModelScore)}`);
   log(`Average logit difference (IOI dataset, only using circuit): ${fmt(circuitScore)}`);
   log(table(["head", "K", "F(C \\ K)", "F(C \\ (K ∪ v))", "minimality"],
     mins.map((m) => [headName(m.head), m.K.map(headName).join(" ") || "∅", m.withoutK, m.withoutKv, m.score]), "Minimality scores"));
-  const h = await addMeanAblationHook(model, flipped, circuit, seqPosToKeep);
+  const h = await circuits.addMeanAblationHook(model, flipped, circuit, seqPosToKeep);
   try {
-    const withHook = ioiMetric(model, ds)(await model.forward(ds.toks) as Tensor);
+    const withHook = ioi.ioiMetric(model, ds)(await model.forward(ds.toks) as Tensor);
     log(`forward with the permanent mean-ablation hook: logit diff ${fmt(withHook)} (= the circuit score)`);
     const out = await model.generate(ds.toks, { maxNewTokens: 3, doSample: false, stopAtEos: false }) as Tensor;
     const full = ds.toks.shape[1]!;
@@ -237,8 +235,8 @@ export async function runIoiCircuit(model: HookedTransformer, o: IoiCircuitOptio
   const print = o.print ?? true;
   const log: Log = (s = "") => { if (print) console.log(s); };
   const opts = { n: o.N ?? 100, seed: o.seed ?? 1 };
-  const pipeline = await runIoiPipeline(model, { ...opts, log: print ? (s) => console.error(s) : undefined });
-  const { dataset: ds, flipped } = makeIoiData(model, opts); // the pipeline's dataset and corruption
+  const pipeline = await ioi.runIoiPipeline(model, { ...opts, log: print ? (s) => console.error(s) : undefined });
+  const { dataset: ds, flipped } = ioi.makeIoiData(model, opts); // the pipeline's dataset and corruption
   log(`model: ${model.cfg.modelName}; IOIDataset(prompt_type="mixed", N=${ds.N}, seed=${opts.seed}); corrupted: genFlippedPrompts("${pipeline.dataset.flip}")`);
   printPipeline(pipeline, log);
   const flips = await printFlips(model, ds, log);

@@ -7,19 +7,19 @@
 //   npx tsx examples/position-flip.ts                              # toy-ioi, heads 2.0, 2.2, 3.0
 //   npx tsx examples/position-flip.ts --model gpt2-small           # head 10.7, as the notebook
 //   npx tsx examples/position-flip.ts --heads 2.2 --n 40 --seed 1
-import { IOIDataset, positionFlipPatching, type HookedTransformer, type PositionFlipResult } from "../src/index.js";
+import { IOIDataset, copySuppression, type HookedTransformer } from "../src/index.js";
 import { intArg, isGpt2Small, isMain, loadModel, parseArgs, parseHead, table } from "./common.js";
 
 export interface PositionFlipRun {
   head: [number, number];
-  result: PositionFlipResult;
+  result: copySuppression.PositionFlipResult;
 }
 
 export async function runPositionFlip(model: HookedTransformer, opts: { N?: number; seed?: number; heads?: [number, number][] } = {}): Promise<{ dataset: IOIDataset; runs: PositionFlipRun[] }> {
   const dataset = new IOIDataset({ promptType: "mixed", N: opts.N ?? 150, seed: opts.seed ?? 42, prependBos: true, symmetric: true });
   const heads = opts.heads ?? (isGpt2Small(model) ? [[10, 7]] : [[2, 0], [2, 2], [3, 0]]);
   const runs: PositionFlipRun[] = [];
-  for (const head of heads) runs.push({ head, result: await positionFlipPatching(model, dataset, { head }) });
+  for (const head of heads) runs.push({ head, result: await copySuppression.positionFlipPatching(model, dataset, { head }) });
   return { dataset, runs };
 }
 

@@ -1,7 +1,8 @@
 // The transformer's tensor ops (src/tensor/nn-ops.ts) against direct computations: the attention mask, the softmax
 // whose fully masked rows give zeros, rotary embeddings (both pairings) and the fused layer norm.
 import { describe, expect, it } from "vitest";
-import { Generator, layerNorm, maskAttentionScores, randn, rotary, rotarySinCos, ShapeError, softmaxOrZero, tensor, Tensor } from "../src/index.js";
+import { Generator, randn, ShapeError, tensor, Tensor } from "../src/index.js";
+import { layerNorm, maskAttentionScores, rotary, rotarySinCos, softmaxOrZero } from "../src/tensor/nn-ops.js";
 
 const gen = (seed: number): { generator: Generator } => ({ generator: new Generator(seed) });
 

@@ -1,4 +1,5 @@
 // Progress reporting for long analyses: a callback (the lab uses it) and a bar on stderr when it is a terminal.
+import { stderrIsTTY, writeStderr } from "../host.js";
 
 export type ProgressCallback = (done: number, total: number) => void;
 
@@ -9,8 +10,7 @@ export interface ProgressOptions {
 }
 
 export function progressReporter(label: string, total: number, opts: ProgressOptions): ProgressCallback {
-  const tty = typeof process !== "undefined" && Boolean(process.stderr?.isTTY);
-  const bar = opts.progressBar ?? tty;
+  const bar = opts.progressBar ?? stderrIsTTY();
   const start = Date.now();
   return (done, all = total) => {
     opts.onProgress?.(done, all);
@@ -18,7 +18,7 @@ export function progressReporter(label: string, total: number, opts: ProgressOpt
     const width = 30;
     const filled = Math.round((done / Math.max(all, 1)) * width);
     const secs = ((Date.now() - start) / 1000).toFixed(1);
-    process.stderr.write(`\r${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${all} ${secs}s`);
-    if (done >= all) process.stderr.write("\n");
+    writeStderr(`\r${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${all} ${secs}s`);
+    if (done >= all) writeStderr("\n");
   };
 }

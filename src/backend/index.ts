@@ -1,6 +1,7 @@
 // Backend selection: native when the addon was built, else a registered wasm backend (the browser build registers
 // one once its module is compiled), else JS; TLENS_BACKEND=js|native|wasm forces one.
 import { BackendError } from "../errors.js";
+import { envVar } from "../host.js";
 import { JsBackend } from "./js.js";
 import { loadNativeBackend } from "./native.js";
 import type { Backend } from "./types.js";
@@ -37,13 +38,9 @@ export function backendByName(name: BackendName): Backend {
   return b;
 }
 
-function forcedName(): string | undefined {
-  return typeof process !== "undefined" ? process.env?.TLENS_BACKEND : undefined;
-}
-
 export function getBackend(): Backend {
   if (!current) {
-    const forced = forcedName();
+    const forced = envVar("TLENS_BACKEND");
     if (forced === "js" || forced === "native" || forced === "wasm") current = backendByName(forced);
     else if (forced) throw new BackendError(`tlens: TLENS_BACKEND must be "js", "native" or "wasm", got "${forced}"`);
     else current = native() ?? wasmBackend ?? jsBackend;

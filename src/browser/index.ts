@@ -1,13 +1,17 @@
-// tlens in the browser (bundled by `npm run build:browser` into dist/browser/tlens.js): the public API of the Node
-// entry — tensors, HookedTransformer (forward, runWithCache, runWithHooks), the analyses, the figures — with models
-// loaded from a URL over fetch, the wasm kernels, and a Web Worker that runs a model off the main thread.
+/**
+ * tlens in the browser (`tlens/browser`, bundled by `npm run build:browser` into dist/browser/tlens.js): the public
+ * API of the Node entry — tensors, HookedTransformer (forward, runWithCache, runWithHooks), the analyses, the figures
+ * — with models loaded from a URL over fetch, the wasm kernels, and a Web Worker that runs a model off the main
+ * thread.
+ * @module tlens/browser
+ */
 import { HookedTransformer, type FromPretrainedOptions } from "../model/hooked-transformer.js";
 import { initBackend } from "./backend.js";
 import type { FetchModelOptions } from "./fetch-model.js";
 import { withFetchOptions } from "./pretrained.js";
 
 export * from "../api.js";
-export * as viz from "../viz/index.js";
+/** The pure parsers and conversions of `loading`, and the fetch loader (no file system, no hub cache). */
 export * as loading from "./loading.js";
 export { loadWasmBackend, initBackend, type WasmLoadOptions } from "./backend.js";
 export type { LoadProgress, FetchModelOptions } from "./fetch-model.js";

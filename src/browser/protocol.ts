@@ -1,9 +1,8 @@
 // The Web Worker's message API (worker.ts runs it, client.ts speaks it). Requests carry an id; the worker answers
 // each with progress messages (load: bytes; analyses: steps) and then exactly one "result" or "error". Values cross
 // as structured clones with every Tensor replaced by {$tensor: {dtype, shape, data}} whose buffer is transferred.
-import {
-  currentAttnDetector, dlaByHead, dlaByLayer, dlaByNeuron, dlaFull, firstAttnDetector, logitLens, prevAttnDetector,
-} from "../analysis/index.js";
+import { currentAttnDetector, firstAttnDetector, prevAttnDetector } from "../analysis/attn-detectors.js";
+import { dlaByHead, dlaByLayer, dlaByNeuron, dlaFull, logitLens } from "../analysis/logit-lens.js";
 import {
   AnalysisError, BackendError, ConfigError, GradError, HookError, HostNotFoundError, IndexError, LoadError, ModelError,
   NetworkError, ShapeError, TensorError, TlensError, TokenizerError, VizError, WorkerError,

@@ -1,7 +1,7 @@
-// The dataset layer's public surface: CPython's random / numpy's legacy stream, and the IOI dataset generator.
+// The dataset layer's public surface (the `datasets` namespace): CPython's random / numpy's legacy stream, and the
+// IOI dataset generator. The Mersenne Twister itself (MT19937) and Python's set order stay internal.
 export { DatasetError } from "./errors.js";
-export { MT19937, PythonRandom, NumpyRandomState, seedKey, type MTState } from "./python-random.js";
-export { pythonIntSetOrder } from "./python-set.js";
+export { PythonRandom, NumpyRandomState } from "./python-random.js";
 export * as ioiConstants from "./ioi-constants.js";
 export {
   IOIDataset, IOI_PROMPT_TYPES, WORD_IDX_KEYS, ioiTemplates, genPromptUniform, genFlippedPrompts, parseFlip, flipSeed, getIdxDict,

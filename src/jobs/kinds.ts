@@ -1,5 +1,5 @@
 // The patching grids a sweep can compute: each names a public get_act_patch_* function and its result's axes.
-import { patching } from "../analysis/index.js";
+import * as patching from "../analysis/patching/index.js";
 import type { HookedTransformer } from "../model/hooked-transformer.js";
 import type { ActivationCache } from "../model/activation-cache.js";
 import type { Tensor } from "../tensor/index.js";

@@ -2,6 +2,7 @@
 // and a KV cache so each step runs only the new token. With the cache, hooks see only the new position
 // (hook.positionOffset tells which); without it, each step reruns the whole sequence.
 import { ModelError, TokenizerError } from "../errors.js";
+import { writeStderr } from "../host.js";
 import { defaultGenerator, Generator } from "../tensor/random.js";
 import { cat, Tensor, type MatmulPrecision } from "../tensor/index.js";
 import { toTokens, tokensToString } from "../tokenizer/index.js";
@@ -124,13 +125,13 @@ export async function generate(model: HookedTransformer, input: ModelInput, opts
     if (stopAtEos) for (let b = 0; b < batch; b++) if (finished[b]) next[b] = eos!;
     all = cat([all, Tensor.fromTypedArray(next, [batch, 1])], 1);
     if (fullMask) fullMask = cat([fullMask, Tensor.fromTypedArray(new Int32Array(batch).fill(1), [batch, 1])], 1);
-    if (opts.verbose) process.stderr.write(`generate: ${step + 1}/${maxNew}\r`);
+    if (opts.verbose) writeStderr(`generate: ${step + 1}/${maxNew}\r`);
     if (stopAtEos) {
       for (let b = 0; b < batch; b++) if (next[b] === eos) finished[b] = 1;
       if (finished.every((f) => f)) break;
     }
   }
-  if (opts.verbose) process.stderr.write("\n");
+  if (opts.verbose) writeStderr("\n");
   if (!textIn) return all;
   const texts = Array.from({ length: batch }, (_, b) => {
     const row = Array.from(all.get(b).dataSync());

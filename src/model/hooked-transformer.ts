@@ -24,7 +24,7 @@ import { RunContext } from "./run/context.js";
 import { runForward, type ForwardResult } from "./run/forward.js";
 import { pretrainedProcessing, processStateDict, type ProcessOptions, type StateDict } from "./weight-processing.js";
 
-export type ReturnType = "logits" | "loss" | "both" | null;
+export type ForwardReturnType = "logits" | "loss" | "both" | null;
 
 export interface FromPretrainedOptions extends ProcessOptions {
   /** Select the kernel backend for the whole process (default: native when built). */
@@ -32,7 +32,7 @@ export interface FromPretrainedOptions extends ProcessOptions {
 }
 
 export interface ForwardOptions {
-  returnType?: ReturnType;
+  returnType?: ForwardReturnType;
   /** With returnType "loss"/"both": the loss at every position [batch, pos - 1] instead of the mean. */
   lossPerToken?: boolean;
   prependBos?: boolean;

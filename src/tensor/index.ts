@@ -1,5 +1,5 @@
 // The tensor layer's public surface.
-export { Tensor, Storage, where } from "./tensor.js";
+export { Tensor, TensorStorage, where } from "./tensor.js";
 export { noGrad, noGradSync, isGradEnabled } from "./autograd/mode.js";
 export type { GradNode, GradHook, HookHandle } from "./autograd/tape.js";
 export type { BackwardOptions } from "./autograd/engine.js";

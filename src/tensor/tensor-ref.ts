@@ -1,7 +1,7 @@
 // tensor.ts defines the Tensor class and imports the modules its methods delegate to (creation, indexing, sorting,
 // matmul, the autograd). Those modules make Tensors through these late-bound functions instead of importing
 // tensor.ts back, so the imports stay acyclic; tensor.ts binds them when it loads, before any op can run.
-import type { Storage, Tensor, TensorModule } from "./tensor.js";
+import type { TensorStorage, Tensor, TensorModule } from "./tensor.js";
 import type { DType, TypedArray } from "./dtype.js";
 import type { TensorLike } from "./convert.js";
 import { TensorError } from "../errors.js";
@@ -23,7 +23,7 @@ export const isTensor = (x: unknown): x is Tensor => x instanceof mod().Tensor;
 export const emptyTensor = (shape: readonly number[], dtype: DType = "float32"): Tensor => mod().Tensor.empty(shape, dtype);
 export const tensorFromArray = (data: TypedArray, shape: readonly number[]): Tensor => mod().Tensor.fromTypedArray(data, shape);
 /** A view of `storage` (no copy). */
-export const tensorView = (storage: Storage, dtype: DType, shape: readonly number[], strides?: readonly number[], offset = 0): Tensor =>
+export const tensorView = (storage: TensorStorage, dtype: DType, shape: readonly number[], strides?: readonly number[], offset = 0): Tensor =>
   new (mod().Tensor)(storage, dtype, shape, strides, offset);
 export const asTensor = (x: TensorLike, like: DType = "float32"): Tensor => mod().asTensor(x, like);
 export const where = (cond: Tensor, a: TensorLike, b: TensorLike): Tensor => mod().where(cond, a, b);

@@ -1,4 +1,4 @@
-// The Tensor: a dtype, a shape and strides over a shared Storage. Ops are synchronous and run on the
+// The Tensor: a dtype, a shape and strides over a shared TensorStorage. Ops are synchronous and run on the
 // selected backend; views (slices, permutes, expands) share storage, so in-place edits through them reach
 // the original tensor, as in torch.
 import { getBackend } from "../backend/index.js";
@@ -25,7 +25,7 @@ import { trackGather, trackScatter } from "./autograd/vjp-index.js";
 export type { DType, TypedArray, Index, TensorLike };
 
 /** The buffer behind one or more tensors. `version` counts in-place writes (caches of packed weights key on it). */
-export class Storage {
+export class TensorStorage {
   version = 0;
   /** Set on weights that are multiplied many times, so backends may cache a packed copy. */
   reusable = false;
@@ -39,7 +39,7 @@ const BOOL_RESULT_UNARY: ReadonlySet<UnaryOp> = new Set<UnaryOp>(["not", "isnan"
 const COMPARISON: ReadonlySet<BinaryOp> = new Set<BinaryOp>(["eq", "ne", "lt", "le", "gt", "ge", "and", "or", "xor"]);
 
 export class Tensor {
-  readonly storage: Storage;
+  readonly storage: TensorStorage;
   readonly dtype: DType;
   readonly shape: number[];
   readonly strides: number[];
@@ -52,7 +52,7 @@ export class Tensor {
   gradFn: GradNode | null = null;
 
   /** Low level: a view of `storage`. Use `tensor()`, `zeros()`, ... to make tensors. */
-  constructor(storage: Storage, dtype: DType, shape: readonly number[], strides?: readonly number[], offset = 0) {
+  constructor(storage: TensorStorage, dtype: DType, shape: readonly number[], strides?: readonly number[], offset = 0) {
     this.storage = storage;
     this.dtype = dtype;
     this.shape = [...shape];
@@ -65,7 +65,7 @@ export class Tensor {
     if (numel(shape) !== data.length) {
       throw new ShapeError(`tensor: ${data.length} values do not fill shape ${fmtShape(shape)} (${numel(shape)} elements)`);
     }
-    return new Tensor(new Storage(data), dtypeOfArray(data), shape);
+    return new Tensor(new TensorStorage(data), dtypeOfArray(data), shape);
   }
 
   static empty(shape: readonly number[], dtype: DType = "float32"): Tensor {

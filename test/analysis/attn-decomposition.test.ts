@@ -3,7 +3,8 @@
 // the position-flip patching experiment. Invariants are checked against the model's own cached scores, on toy-ioi
 // (folded LN) and on the golden model without processing (LN with weights and biases).
 import { beforeAll, describe, expect, it } from "vitest";
-import { ActivationCache, HookedTransformer, IOIDataset, Tensor, generateDataAndCaches, randn, Generator, stack, tensor } from "../../src/index.js";
+import { ActivationCache, HookedTransformer, IOIDataset, Tensor, randn, Generator, stack, tensor } from "../../src/index.js";
+import { generateDataAndCaches } from "../../src/analysis/ioi/index.js";
 import {
   attnScoresAsLinearFuncOfKeys, attnScoresAsLinearFuncOfQueries, attnScoresForKeySideVectors, attnScoresForQuerySideVectors,
   copySuppressionHookNames, decomposeAttnScores, decomposeAttnScoresFull, getEffectiveEmbedding, headResultsAt, positionFlipPatching,

@@ -2,9 +2,11 @@
 // parity with TransformerLens 2.18's fm/* goldens (../shared/golden/tl) in all four processing cases.
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  FactoredMatrix, Generator, eye, cat, HookedTransformer, ShapeError, IndexError, allCompositionScores, compositionScores, copyingScore,
-  fullOV, fullOvCopyingScore, fullQK, linalg, ovCopyingScore, randn, tensor, type Tensor,
+  FactoredMatrix, Generator, eye, cat, HookedTransformer, ShapeError, IndexError, linalg, randn, tensor, type Tensor,
 } from "../../src/index.js";
+import {
+  allCompositionScores, compositionScores, copyingScore, fullOV, fullOvCopyingScore, fullQK, ovCopyingScore,
+} from "../../src/analysis/circuits.js";
 import { readSafetensorsFile } from "../../src/loading/safetensors-file.js";
 import { GOLDEN_CASES, GOLDEN_DIR, expectClose as expectCloseTo, maxAbsDiff } from "../golden.js";
 

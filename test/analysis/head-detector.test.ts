@@ -1,12 +1,12 @@
 // Head detectors: every detect/* golden of TransformerLens 2.18 (../shared/golden/tl) in all four cases, a passed
 // cache left untouched, several sequences, errors, TL's rounding, ARENA's detectors and the induction score.
 import { beforeAll, describe, expect, it } from "vitest";
+import { ActivationCache, HookedTransformer, Tensor, detectHead, tensor, zeros, cat } from "../../src/index.js";
 import {
-  ActivationCache, HookedTransformer, Tensor, HEAD_NAMES, computeHeadAttentionSimilarityScore, currentAttnDetector, detectHead,
-  firstAttnDetector, generateRepeatedTokens, getDuplicateTokenHeadDetectionPattern, getInductionHeadDetectionPattern,
-  getPreviousTokenHeadDetectionPattern, inductionScore, inductionScoreFromCache, prevAttnDetector, tensor, zeros, cat,
-} from "../../src/index.js";
-import { pyRound } from "../../src/analysis/head-detector.js";
+  HEAD_NAMES, computeHeadAttentionSimilarityScore, currentAttnDetector, firstAttnDetector, generateRepeatedTokens,
+  getDuplicateTokenHeadDetectionPattern, getInductionHeadDetectionPattern, getPreviousTokenHeadDetectionPattern, inductionScore,
+  inductionScoreFromCache, prevAttnDetector, pyRound,
+} from "../../src/analysis/head-detector.js";
 import { readSafetensorsFile } from "../../src/loading/safetensors-file.js";
 import { GOLDEN_CASES, GOLDEN_DIR, expectClose, maxAbsDiff } from "../golden.js";
 

@@ -3,9 +3,9 @@
 // generate with the KV cache), minimality, the backup-name-mover experiment, copy scores and the attention views,
 // each against a direct recomputation.
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  HookedTransformer, generateIOIData, logitsToAveLogitDiff, logitsToLogitDiffs, Tensor, type ActivationCache, type IOIDataset,
-} from "../../src/index.js";
+import { HookedTransformer, Tensor, type ActivationCache, type IOIDataset } from "../../src/index.js";
+import { generateIOIData } from "../../src/datasets/ioi-data.js";
+import { logitsToAveLogitDiff, logitsToLogitDiffs } from "../../src/analysis/ioi/index.js";
 import type { Head } from "../../src/analysis/path-patching.js";
 import {
   attentionToWords, attentionVsProjection, backupNameMoverAnalysis, ioiHeadDla, valueWeightedPattern,

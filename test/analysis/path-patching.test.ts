@@ -4,9 +4,9 @@
 // activation patch; patches that cannot reach the metric change nothing.
 import { beforeAll, describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import {
-  HookedTransformer, generateIOIData, logitsToAveLogitDiff, patching, Tensor, type ActivationCache, type IOIDataset,
-} from "../../src/index.js";
+import { HookedTransformer, patching, Tensor, type ActivationCache, type IOIDataset } from "../../src/index.js";
+import { generateIOIData } from "../../src/datasets/ioi-data.js";
+import { logitsToAveLogitDiff } from "../../src/analysis/ioi/index.js";
 import {
   getPathPatchHeadToFinalResidPost, getPathPatchHeadToHeads, resolvePositions, type Head, type PositionedMetric,
 } from "../../src/analysis/path-patching.js";

@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { HookedTransformer } from "../../src/model/index.js";
 import { AttributionError, Graph, greaterThanTask, greaterThanYears, inductionTask, ioiTask, pairsTask, type AttributionTask } from "../../src/analysis/attribution/index.js";
-import { ioiMetric, makeIoiData } from "../../src/analysis/index.js";
+import { ioiMetric, makeIoiData } from "../../src/analysis/ioi/index.js";
 import { Generator, randn, type Tensor } from "../../src/tensor/index.js";
 import { gpt2Tokenizer } from "../../src/tokenizer/index.js";
 

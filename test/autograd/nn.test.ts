@@ -2,7 +2,8 @@
 // the float64 gradient of the same function written with plain tensor ops (themselves finite-difference
 // checked in the other files of this folder).
 import { describe, expect, it } from "vitest";
-import { cat, Generator, layerNorm, maskAttentionScores, randn, rotary, rotarySinCos, softmaxOrZero, tensor, where, type Tensor } from "../../src/index.js";
+import { cat, Generator, randn, tensor, where, type Tensor } from "../../src/index.js";
+import { layerNorm, maskAttentionScores, rotary, rotarySinCos, softmaxOrZero } from "../../src/tensor/nn-ops.js";
 
 const gen = new Generator(11);
 const rnd = (shape: number[]): Tensor => randn(shape, { generator: gen });

@@ -2,7 +2,7 @@
 // runWithCache, runWithHooks, generate, the patching sweeps) on toy-ioi — off by default, within a stated
 // tolerance of fp32 when on. Never used by the parity tests.
 import { describe, expect, it } from "vitest";
-import { HookedTransformer, patching, randn, manualSeed, Tensor, withBackend } from "../../src/index.js";
+import { backend, HookedTransformer, patching, randn, manualSeed, Tensor } from "../../src/index.js";
 import { roundToBf16 } from "../../src/backend/bf16.js";
 import { TensorError } from "../../src/errors.js";
 
@@ -20,7 +20,7 @@ describe("matmul precision", () => {
     const rounded = (t: Tensor): Tensor => Tensor.fromTypedArray(roundToBf16(Float32Array.from(t.contiguous().dataSync() as Float32Array)), t.shape);
     const exact = rounded(x).to("float64").matmul(rounded(w).to("float64"));
     for (const be of ["js", "native"] as const) {
-      withBackend(be, () => {
+      backend.withBackend(be, () => {
         const bf = x.matmul(w, { precision: "bf16" });
         expect(bf.shape).toEqual([5, 21, 33]);
         expect(maxAbsDiff(bf.to("float64"), exact), be).toBeLessThan(1e-4);

@@ -3,7 +3,7 @@
 // equal Node's (≤ 1e-4). Locally without Chromium this is skipped; in CI (.ci/run installs it) it always runs.
 import { availableParallelism } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HookedTransformer, logitLens, type ActivationCache, type LogitLensOptions, type Tensor } from "../../src/index.js";
+import { HookedTransformer, logitLens, type ActivationCache, type Tensor } from "../../src/index.js";
 import { openBrowserSession, type BrowserSession, type TlensModule } from "./harness.js";
 
 const PROMPT = "When Mary and John went to the store, John gave a drink to";
@@ -13,7 +13,7 @@ const SAMPLED = [
 ];
 
 /** The logit lens of " Mary" vs " John" at the last position. */
-function lensOpts(model: { toSingleToken(s: string): number }): LogitLensOptions {
+function lensOpts(model: { toSingleToken(s: string): number }): logitLens.LogitLensOptions {
   return { posSlice: -1, tokens: [model.toSingleToken(" Mary")], incorrectTokens: [model.toSingleToken(" John")] };
 }
 
@@ -71,7 +71,7 @@ function checkParity(got: Awaited<ReturnType<typeof inWorker>>): void {
   expect(Object.keys(got.cache).sort()).toEqual([...SAMPLED].sort());
   for (const name of SAMPLED) expect(maxDiff(got.cache[name]!, nodeCache.get(name)), name).toBeLessThanOrEqual(1e-4);
   // an analysis run in the worker: the logit lens of " Mary" vs " John"
-  expect(maxDiff(got.logitDiff, logitLens(nodeModel, nodeCache, lensOpts(nodeModel)).logitDiff!)).toBeLessThanOrEqual(1e-4);
+  expect(maxDiff(got.logitDiff, logitLens.logitLens(nodeModel, nodeCache, lensOpts(nodeModel)).logitDiff!)).toBeLessThanOrEqual(1e-4);
 }
 
 describe("toy-ioi in Chromium vs Node", () => {
@@ -100,7 +100,7 @@ describe("toy-ioi in Chromium vs Node", () => {
         fwdHooks: [["blocks.1.attn.hook_z", (z: { set(idx: unknown[], v: number): void }) => { z.set([":", ":", 2], 0); }]],
       });
       const [, cache] = await model.runWithCache(prompt);
-      const lens = tlens.logitLens(model, cache, lens0);
+      const lens = tlens.logitLens.logitLens(model, cache, lens0);
       const fig = tlens.viz.imshow(lens.tokenLogits!, { title: "logit lens" });
       return {
         backend, ablated: { shape: ablated.shape, data: Array.from(ablated.dataSync() as Float32Array) },
@@ -115,7 +115,7 @@ describe("toy-ioi in Chromium vs Node", () => {
     expect(maxDiff(got.ablated, want)).toBeLessThanOrEqual(1e-4);
     expect(maxDiff(got.ablated, nodeLogits)).toBeGreaterThan(1e-3); // the ablation changed something
     expect(got.labels).toEqual(["0_pre", "1_pre", "2_pre", "3_pre", "final_post"]);
-    const nodeLens = logitLens(nodeModel, nodeCache, lensOpts(nodeModel));
+    const nodeLens = logitLens.logitLens(nodeModel, nodeCache, lensOpts(nodeModel));
     expect(maxDiff({ shape: nodeLens.logitDiff!.shape, data: got.logitDiff }, nodeLens.logitDiff!)).toBeLessThanOrEqual(1e-4);
     expect(got.figType).toBe("heatmap");
     expect(got.figRows).toBe(5);

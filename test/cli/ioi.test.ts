@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { withOfflineReport } from "./report-page.js";
-import { HookedTransformer, detectHead, ovCopyingScore } from "../../src/index.js";
+import { HookedTransformer, detectHead } from "../../src/index.js";
+import { ovCopyingScore } from "../../src/analysis/circuits.js";
 import { ioiHeadDla } from "../../src/analysis/ioi-circuit.js";
 import { makeIoiData } from "../../src/analysis/ioi/index.js";
 

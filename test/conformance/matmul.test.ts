@@ -1,6 +1,6 @@
 // Conformance: matmul / bmm — batch broadcasting, 1-D operands, transposed / strided / reversed / expanded
 // operands, sizes around the micro-kernel edges and the K/column blocking, large products (threaded), integer
-// and float64 operands, and the packed-weight cache (Storage.reusable) including in-place updates of the weight.
+// and float64 operands, and the packed-weight cache (TensorStorage.reusable) including in-place updates of the weight.
 import { describe, expect, it } from "vitest";
 import { matmul } from "../../src/tensor/matmul.js";
 import * as linalg from "../../src/tensor/linalg.js";
@@ -106,7 +106,7 @@ describe("matmul: native vs js", () => {
   });
 });
 
-describe("matmul: packed-weight cache (Storage.reusable)", () => {
+describe("matmul: packed-weight cache (TensorStorage.reusable)", () => {
   function check(label: string, x: Tensor, w: Tensor): void {
     const k = w.shape[w.ndim - 2]!;
     cmpOp(label, [x, w], (a, b) => matmul(a, b), mmTol(x, w, k));

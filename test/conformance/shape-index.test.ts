@@ -4,7 +4,7 @@
 // bool masks, set into views) — native vs js, plus layout invariance and untouched inputs.
 import { describe, it } from "vitest";
 import { cat, stack } from "../../src/tensor/create.js";
-import { Storage } from "../../src/tensor/tensor.js";
+import { TensorStorage } from "../../src/tensor/tensor.js";
 import type { Index } from "../../src/tensor/indexing.js";
 import {
   broadcastPartner, cases, cmp, cmpOp, desc, fresh, pick, randData, randShape, randTensor, Tensor,
@@ -24,7 +24,7 @@ function shuffle<T>(g: Generator, xs: T[]): T[] {
 
 /** A copy of t with the same shape, strides and offset over a copy of its storage (for in-place ops). */
 function sameLayoutCopy(t: Tensor): Tensor {
-  return new Tensor(new Storage(t.storage.data.slice()), t.dtype, t.shape, t.strides, t.offset);
+  return new Tensor(new TensorStorage(t.storage.data.slice()), t.dtype, t.shape, t.strides, t.offset);
 }
 
 /** The whole storage behind t, as a 1-D tensor. */

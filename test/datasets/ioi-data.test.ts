@@ -19,10 +19,11 @@ describe("generateIOIData", () => {
 });
 
 describe("the datasets layer", () => {
-  it("exports the IOI data from the package root; running a model on it is analysis's (analysis/ioi/data.ts)", () => {
-    expect(tlens.IOIDataset).toBeDefined();
-    expect(tlens.PythonRandom).toBeDefined();
-    expect(tlens.generateIOIData).toBe(generateIOIData);
+  it("is the package's datasets namespace (IOIDataset also at the root); running a model on it is analysis's (analysis/ioi/data.ts)", () => {
+    expect(tlens.IOIDataset).toBe(datasets.IOIDataset);
+    expect(tlens.datasets.PythonRandom).toBe(datasets.PythonRandom);
+    expect(tlens.datasets.generateIOIData).toBe(generateIOIData);
     expect("generateDataAndCaches" in datasets).toBe(false);
+    expect("generateDataAndCaches" in tlens.ioi).toBe(true);
   });
 });

@@ -2,7 +2,8 @@
 // parallel block, Gemma-2's post-norms, the final soft cap, final_rms, post_embedding_ln, hook_tokens and the tanh
 // GELU — each read back from the cache of a small seeded model and recomputed here from its parameters.
 import { describe, expect, it } from "vitest";
-import { HookedTransformer, maskAttentionScores, rotarySinCos, softCap, tensor, Tensor, TlensError, type HookedTransformerConfig } from "../../src/index.js";
+import { HookedTransformer, tensor, Tensor, TlensError, type HookedTransformerConfig } from "../../src/index.js";
+import { maskAttentionScores, rotarySinCos, softCap } from "../../src/tensor/nn-ops.js";
 import { logitsFromResidual } from "../../src/model/run/index.js";
 import { maxAbsDiff } from "../golden.js";
 

@@ -1,7 +1,8 @@
 // Run isolation: hooks, caches and position state added by one call apply to that call only. Overlapping calls
 // (async hooks yield, so runs interleave) must give exactly the numbers of the same calls made one at a time.
 import { beforeAll, describe, expect, it } from "vitest";
-import { Generator, HookedTransformer, generateWithSteering, patching, randn, runWithSteering, type Tensor } from "../../src/index.js";
+import { Generator, HookedTransformer, patching, randn, type Tensor } from "../../src/index.js";
+import { generateWithSteering, runWithSteering } from "../../src/analysis/steering.js";
 import type { HookFn } from "../../src/model/hook-point.js";
 import { GOLDEN_DIR as G, goldenCommon as common, goldenInputs, maxAbsDiff } from "../golden.js";
 

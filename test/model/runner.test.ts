@@ -1,7 +1,8 @@
 // The model-execution API (src/model/run): pieces of the model give exactly what the whole forward gives, hooks
 // apply to one call and see the runner's absolute positions, and component calls fire no hook.
 import { beforeAll, describe, expect, it } from "vitest";
-import { HookedTransformer, runner, Tensor } from "../../src/index.js";
+import { HookedTransformer, Tensor } from "../../src/index.js";
+import * as runner from "../../src/model/run/index.js";
 import type { HookFn } from "../../src/model/hook-point.js";
 import { GOLDEN_DIR as G, goldenInputs, maxAbsDiff } from "../golden.js";
 

@@ -2,9 +2,8 @@
 // initialisation, loadStateDict from TL-named tensors (through safetensors), a Llama-like config, and seed 004's
 // induction exercises on a small attn-only model (examples/arena-induction.ts).
 import { describe, expect, it } from "vitest";
-import {
-  HookedTransformer, LoadError, patching, Tensor, TlensError, generateRepeatedTokens, inductionScore,
-} from "../../src/index.js";
+import { HookedTransformer, LoadError, patching, Tensor, TlensError } from "../../src/index.js";
+import { generateRepeatedTokens, inductionScore } from "../../src/analysis/head-detector.js";
 import { readSafetensors, writeSafetensors } from "../../src/loading/safetensors.js";
 import { buildInductionModel, runExercises } from "../../examples/arena-induction.js";
 import { maxAbsDiff } from "../golden.js";

@@ -1,15 +1,14 @@
 // The SAE trainer's hand-written step: gradients equal the tensor autograd's of the same loss, TopK keeps exactly
 // k, Adam's update is torch's, unit-norm decoder handling keeps rows at norm 1.
 import { describe, expect, it } from "vitest";
-import { Tensor, zerosLike } from "../../src/index.js";
 import { Adam } from "../../src/sae/train/adam.js";
 import { initSaeParams, rowNorm, type SaeParams } from "../../src/sae/train/params.js";
 import { SaeStep, type Sparsity } from "../../src/sae/train/sae-step.js";
-import type { AuxKLoss } from "../../src/sae/train/aux-k.js";
 import { kthLargest } from "../../src/sae/train/select.js";
 import { applyUpdate } from "../../src/sae/train/trainer.js";
 import { DeadFeatureTracker, resampleFeatures } from "../../src/sae/train/resample.js";
 import { Generator } from "../../src/tensor/index.js";
+import { autogradGrads, expectClose } from "./step-reference.js";
 
 const B = 24, D = 6, S = 16;
 
@@ -26,48 +25,6 @@ function params(): SaeParams {
   for (let i = 0; i < D; i++) p.b_dec[i] = 0.2 * g.normal();
   for (let j = 0; j < S; j++) for (let i = 0; i < D; i++) p.W_dec[j * D + i]! *= 1 + j / S;
   return p;
-}
-
-/** The same loss through the tensor autograd: its gradients and the loss's terms. */
-async function autogradGrads(p: SaeParams, x: Float32Array, sparsity: Sparsity, aux?: AuxKLoss) {
-  const W_enc = Tensor.fromTypedArray(p.W_enc.slice(), [D, S]).requiresGrad_();
-  const W_dec = Tensor.fromTypedArray(p.W_dec.slice(), [S, D]).requiresGrad_();
-  const b_enc = Tensor.fromTypedArray(p.b_enc.slice(), [S]).requiresGrad_();
-  const b_dec = Tensor.fromTypedArray(p.b_dec.slice(), [D]).requiresGrad_();
-  const xt = Tensor.fromTypedArray(x, [B, D]);
-  const pre = xt.sub(b_dec).matmul(W_enc).add(b_enc);
-  let f: Tensor;
-  if (sparsity.kind === "l1") f = pre.relu();
-  else {
-    const { values, indices } = pre.topk(sparsity.k, -1);
-    f = zerosLike(pre).scatter(-1, indices, values.relu());
-  }
-  const xhat = f.matmul(W_dec).add(b_dec);
-  const mse = xhat.sub(xt).square().sum(-1).mean();
-  const l1 = f.mul(W_dec.norm(1)).sum(-1).mean();
-  let loss = sparsity.kind === "l1" ? mse.add(l1.mul(sparsity.coefficient)) : mse;
-  let auxLoss = 0;
-  if (aux) {
-    // SAELens's calculate_topk_aux_loss: the k_aux largest pre-activations among the dead features decode the residual
-    const alive = Float32Array.from({ length: S }, (_, j) => (aux.dead.includes(j) ? 0 : -1e9));
-    const m = Math.min(aux.kAux, aux.dead.length);
-    const { indices } = pre.add(Tensor.fromTypedArray(alive, [S])).topk(m, -1);
-    const acts = zerosLike(pre).scatter(-1, indices, pre.gather(-1, indices));
-    const residual = xt.sub(xhat).detach();
-    const a = acts.matmul(W_dec).add(b_dec).sub(residual).square().sum(-1).mean().mul(aux.coefficient * Math.min(aux.dead.length / aux.kAux, 1));
-    auxLoss = a.item();
-    loss = loss.add(a);
-  }
-  await loss.backward();
-  return { W_enc: W_enc.grad!, W_dec: W_dec.grad!, b_enc: b_enc.grad!, b_dec: b_dec.grad!, mse: mse.item(), l1: l1.item(), auxLoss };
-}
-
-function expectClose(a: Float32Array, b: Tensor, tol = 2e-5): void {
-  const ref = b.dataSync() as Float32Array;
-  expect(a.length).toBe(ref.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - ref[i]!) / (1e-3 + Math.abs(ref[i]!)));
-  expect(worst).toBeLessThan(tol * 50);
 }
 
 describe("SaeStep (hand-written forward / backward)", () => {

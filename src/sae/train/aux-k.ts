@@ -7,7 +7,7 @@
 //   L    = c · min(dead / k_aux, 1) · mean_b Σ_d (ê − e)²
 // The SAE step adds its gradient in two parts: into dL/dpre (which the step then carries to W_enc, b_enc and b_dec)
 // and into the decoder's gradients (W_dec, b_dec) once the step has written them.
-import { kthLargest } from "./select.js";
+import { TopKSelector } from "./select.js";
 import type { SaeParams } from "./params.js";
 
 export interface AuxKLoss {
@@ -25,9 +25,8 @@ export class AuxKStep {
   private readonly val: Float32Array;
   /** dL/dê per row [batch, d_in] */
   private readonly g: Float32Array;
-  /** a row's dead pre-activations, and kthLargest's scratch [d_sae] */
+  /** a row's dead pre-activations [d_sae] */
   private readonly gathered: Float32Array;
-  private readonly scratch: Float32Array;
   private chosen = 0;
 
   constructor(private readonly p: SaeParams, private readonly batch: number, readonly maxKAux: number) {
@@ -35,7 +34,6 @@ export class AuxKStep {
     this.val = new Float32Array(batch * maxKAux);
     this.g = new Float32Array(batch * p.dIn);
     this.gathered = new Float32Array(p.dSae);
-    this.scratch = new Float32Array(p.dSae);
   }
 
   /** From pre [batch, d_sae] and the main loss's dL/dx̂ = 2 (x̂ − x) / batch [batch, d_in]: adds the loss's gradient
@@ -47,9 +45,10 @@ export class AuxKStep {
     this.chosen = m;
     if (m === 0) return 0;
     const scale = aux.coefficient * Math.min(nDead / aux.kAux, 1);
+    const selector = new TopKSelector(nDead, m);
     let loss = 0;
     for (let b = 0; b < B; b++) {
-      this.choose(aux.dead, pre, b, m);
+      this.choose(aux.dead, pre, b, selector);
       const g = this.g.subarray(b * dIn, (b + 1) * dIn);
       // r = ê − e with e = −(B / 2) dxhat
       for (let i = 0; i < dIn; i++) g[i] = b_dec[i]! + (B / 2) * dxhat[b * dIn + i]!;
@@ -86,23 +85,11 @@ export class AuxKStep {
     }
   }
 
-  /** Row b's m dead features with the largest pre-activations (all of them when m = dead.length; ties at the cut in
-   *  the dead list's order) into idx / val. */
-  private choose(dead: readonly number[], pre: Float32Array, b: number, m: number): void {
-    const row = b * this.p.dSae, out = b * m, n = dead.length;
-    if (m === n) {
-      for (let t = 0; t < m; t++) { this.idx[out + t] = dead[t]!; this.val[out + t] = pre[row + dead[t]!]!; }
-      return;
-    }
-    const gathered = this.gathered;
-    for (let t = 0; t < n; t++) gathered[t] = pre[row + dead[t]!]!;
-    const cut = kthLargest(gathered, 0, n, m, this.scratch);
-    let above = 0;
-    for (let t = 0; t < n; t++) if (gathered[t]! > cut) above++;
-    let ties = m - above, c = 0;
-    for (let t = 0; t < n && c < m; t++) {
-      const v = gathered[t]!;
-      if (v > cut || (v === cut && ties-- > 0)) { this.idx[out + c] = dead[t]!; this.val[out + c] = v; c++; }
-    }
+  /** Row b's k_aux dead features with the largest pre-activations (ties in the dead list's order) into idx / val. */
+  private choose(dead: readonly number[], pre: Float32Array, b: number, selector: TopKSelector): void {
+    const row = b * this.p.dSae, m = selector.k, gathered = this.gathered;
+    for (let t = 0; t < dead.length; t++) gathered[t] = pre[row + dead[t]!]!;
+    selector.select(gathered, 0, this.idx, this.val, b * m);
+    for (let t = b * m; t < (b + 1) * m; t++) this.idx[t] = dead[this.idx[t]!]!;
   }
 }

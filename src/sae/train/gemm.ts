@@ -1,5 +1,6 @@
 // Plain row-major GEMMs on Float32Arrays through the kernel backend (native when built), with transposes as
-// strides: the SAE trainer's forward and backward write into buffers it reuses from step to step.
+// strides, and the few elementwise passes around them that the backend runs as well (bias adds, ReLU): the SAE
+// trainer's forward and backward write into buffers it reuses from step to step.
 import { getBackend } from "../../backend/index.js";
 import { ShapeError } from "../../errors.js";
 
@@ -26,4 +27,15 @@ export function gemm(out: Float32Array, a: Mat, b: Mat): void {
     b: b.data, bOffsets: ZERO, bRowStride: b.t ? 1 : b.cols, bColStride: b.t ? b.cols : 1,
     out,
   });
+}
+
+/** out [rows, cols] = a [rows, cols] op v [cols] on every row (the backend's broadcast op; out may be a). */
+export function rowBroadcast(op: "add" | "sub", out: Float32Array, a: Float32Array, rows: number, cols: number, v: Float32Array): void {
+  const shape = [rows, cols];
+  getBackend().binary(op, { data: a, offset: 0, shape, strides: [cols, 1] }, { data: v, offset: 0, shape, strides: [0, 1] }, out);
+}
+
+/** out = max(a, 0) over a's first n values (the backend's ReLU). */
+export function relu(out: Float32Array, a: Float32Array, n: number): void {
+  getBackend().unary("relu", { data: a, offset: 0, shape: [n], strides: [1] }, out);
 }

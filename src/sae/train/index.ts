@@ -6,7 +6,7 @@ export { resolveTrainOptions, learningRate, sparsityAt, type TrainSaeOptions, ty
 export { evaluateSae, type SaeEvaluation } from "./evaluate.js";
 export { saeOfParams, saveTrainedSae, logFeatureDensity, type TrainedSaeInfo } from "./save.js";
 export { SaeStep, type Sparsity, type StepStats, type SaeGrads } from "./sae-step.js";
-export { kthLargest } from "./select.js";
+export { kthLargest, TopKSelector } from "./select.js";
 export { AuxKStep, type AuxKLoss } from "./aux-k.js";
 export { Adam, type AdamOptions } from "./adam.js";
 export { initSaeParams, type SaeParams } from "./params.js";

@@ -1,5 +1,6 @@
 // One SAE training step, forward and backward written out over GEMMs (the SAE's gradient is five products and a
-// few elementwise passes, no general autodiff needed), into buffers reused from step to step:
+// few elementwise passes, no general autodiff needed), into buffers reused from step to step (TopK's elementwise
+// passes run over each row's k active features, sparse-topk.ts):
 //   xc   = x − b_dec                                   [batch, d_in]
 //   pre  = xc · W_enc + b_enc                          [batch, d_sae]
 //   f    = relu(pre)  (TopK: relu of the k largest)    [batch, d_sae]
@@ -7,9 +8,9 @@
 //   loss = mean_b Σ_d (xhat − x)² + λ · mean_b Σ_j f_j ‖W_dec[j]‖   (SAELens's standard; TopK: MSE only)
 import { SaeError } from "../errors.js";
 import { AuxKStep, type AuxKLoss } from "./aux-k.js";
-import { gemm } from "./gemm.js";
+import { gemm, relu, rowBroadcast } from "./gemm.js";
 import { rowNorm, type SaeParams } from "./params.js";
-import { kthLargest } from "./select.js";
+import { TopKCodes } from "./sparse-topk.js";
 
 export type Sparsity = { kind: "l1"; coefficient: number } | { kind: "topk"; k: number };
 
@@ -43,12 +44,12 @@ export class SaeStep {
   private readonly xhat: Float32Array;
   private readonly df: Float32Array;
   private readonly decNorm: Float32Array;
-  private readonly scratch: Float32Array;
   /** Σ_b f [d_sae] */
   private readonly fSum: Float32Array;
   /** per example Σ_d (xhat − x)² of the last step [batch] */
   readonly exampleLoss: Float32Array;
   private auxStep: AuxKStep | null = null;
+  private codes: TopKCodes | null = null;
 
   constructor(readonly p: SaeParams, readonly batch: number) {
     const { dIn, dSae } = p;
@@ -59,7 +60,6 @@ export class SaeStep {
     this.xhat = new Float32Array(batch * dIn);
     this.df = new Float32Array(batch * dSae);
     this.decNorm = new Float32Array(dSae);
-    this.scratch = new Float32Array(dSae);
     this.fSum = new Float32Array(dSae);
     this.exampleLoss = new Float32Array(batch);
   }
@@ -68,51 +68,33 @@ export class SaeStep {
    *  `grads`, adds each feature's firing count to `fired` [d_sae], and returns the batch's statistics. */
   run(x: Float32Array, sparsity: Sparsity, fired: Float64Array, aux?: AuxKLoss): StepStats {
     const { dIn, dSae, W_enc, W_dec, b_dec } = this.p;
-    const B = this.batch;
+    const B = this.batch, g = this.grads;
     if (x.length !== B * dIn) throw new SaeError(`SaeStep: expected a batch of ${B} × ${dIn} values, got ${x.length}`);
-    for (let b = 0; b < B; b++) for (let i = 0; i < dIn; i++) this.xc[b * dIn + i] = x[b * dIn + i]! - b_dec[i]!;
+    rowBroadcast("sub", this.xc, x, B, dIn, b_dec);
     gemm(this.pre, { data: this.xc, rows: B, cols: dIn }, { data: W_enc, rows: dIn, cols: dSae });
+    rowBroadcast("add", this.pre, this.pre, B, dSae, this.p.b_enc);
     for (let j = 0; j < dSae; j++) this.decNorm[j] = rowNorm(W_dec, j, dIn);
-    const l0 = this.activate(sparsity, fired);
+    // f = relu(pre), or for TopK relu of each row's k largest (others 0)
+    let l0 = 0;
+    if (sparsity.kind === "topk") {
+      if (this.codes?.k !== sparsity.k) this.codes = new TopKCodes(this.p, B, sparsity.k);
+      l0 = this.codes.select(this.pre, this.f, fired);
+    } else relu(this.f, this.pre, B * dSae);
     gemm(this.xhat, { data: this.f, rows: B, cols: dSae }, { data: W_dec, rows: dSae, cols: dIn });
     const stats = this.reconstructionGrad(x);
-    const l1 = this.featureGrad(sparsity);
+    // df = dL/df = dxhat · W_decᵀ, then masked to dL/dpre
+    gemm(this.df, { data: this.xhat, rows: B, cols: dIn }, { data: W_dec, rows: dSae, cols: dIn, t: true });
+    let l1: number;
+    if (sparsity.kind === "topk") l1 = this.codes!.mask(this.df, this.decNorm, g.b_enc);
+    else ({ l1, l0 } = this.l1FeatureGrad(sparsity.coefficient / B, fired));
     let auxLoss = 0;
     if (aux) {
       if (this.auxStep === null || this.auxStep.maxKAux < aux.kAux) this.auxStep = new AuxKStep(this.p, B, aux.kAux);
-      auxLoss = this.auxStep.backwardPre(aux, this.pre, this.xhat, this.df, this.grads.b_enc);
+      auxLoss = this.auxStep.backwardPre(aux, this.pre, this.xhat, this.df, g.b_enc);
     }
     this.parameterGrads(sparsity);
-    if (aux) this.auxStep!.backwardDecoder(this.grads.W_dec, this.grads.b_dec);
+    if (aux) this.auxStep!.backwardDecoder(g.W_dec, g.b_dec);
     return { ...stats, l1, l0, auxLoss };
-  }
-
-  /** pre += b_enc; f = relu(pre), or for TopK relu of each row's k largest (others 0). Returns the mean L0. */
-  private activate(sparsity: Sparsity, fired: Float64Array): number {
-    const { dSae, b_enc } = this.p;
-    const { pre, f } = this;
-    const k = sparsity.kind === "topk" ? sparsity.k : 0;
-    let active = 0;
-    for (let b = 0; b < this.batch; b++) {
-      const row = b * dSae;
-      if (k === 0) {
-        active += reluRow(pre, f, row, dSae, b_enc, fired);
-        continue;
-      }
-      for (let j = 0; j < dSae; j++) pre[row + j]! += b_enc[j]!;
-      // TopK keeps exactly k: of the values equal to the cut, as many as needed, in index order
-      const cut = Math.max(kthLargest(pre, row, dSae, k, this.scratch), 0);
-      let ties = k - countAbove(pre, row, dSae, cut);
-      for (let j = 0; j < dSae; j++) {
-        const v = pre[row + j]!;
-        if (v > cut || (v === cut && v > 0 && ties-- > 0)) {
-          f[row + j] = v;
-          fired[j]!++;
-          active++;
-        } else f[row + j] = 0;
-      }
-    }
-    return active / this.batch;
   }
 
   /** The MSE's statistics; xhat becomes dL/dxhat = 2 (xhat − x) / batch, exampleLoss each example's error. */
@@ -137,29 +119,29 @@ export class SaeStep {
     return { mse: err / B, varianceExplained: total > 0 ? 1 - err / total : 0 };
   }
 
-  /** df = dL/dpre (masked by the active features), with b_enc's gradient Σ_b df and Σ_b f in fSum; returns the
-   *  mean weighted L1. */
-  private featureGrad(sparsity: Sparsity): number {
-    const { dIn, dSae, W_dec } = this.p;
+  /** L1: df = dL/dpre (masked by the active features, λ = coefficient / batch), with b_enc's gradient Σ_b df, Σ_b f
+   *  in fSum and the firing counts in `fired`; returns the mean weighted L1 and the mean L0. */
+  private l1FeatureGrad(lambda: number, fired: Float64Array): { l1: number; l0: number } {
+    const { dSae } = this.p;
     const B = this.batch, { f, df, decNorm, fSum } = this, gb = this.grads.b_enc;
-    gemm(df, { data: this.xhat, rows: B, cols: dIn }, { data: W_dec, rows: dSae, cols: dIn, t: true });
-    const lambda = sparsity.kind === "l1" ? sparsity.coefficient / B : 0;
     gb.fill(0);
     fSum.fill(0);
-    let l1 = 0;
+    let l1 = 0, active = 0;
     for (let b = 0; b < B; b++) {
       const row = b * dSae;
       for (let j = 0; j < dSae; j++) {
-        // branch-free: v = 0 for an inactive feature, whose df is zeroed by the mask
-        const v = f[row + j]!, n = decNorm[j]!;
-        const g = v > 0 ? df[row + j]! + lambda * n : 0;
+        // v = 0 for an inactive feature, whose df the mask zeroes
+        const v = f[row + j]!, n = decNorm[j]!, on = v > 0 ? 1 : 0;
+        const g = on ? df[row + j]! + lambda * n : 0;
         l1 += v * n;
         df[row + j] = g;
         gb[j]! += g;
         fSum[j]! += v;
+        fired[j]! += on;
+        active += on;
       }
     }
-    return l1 / B;
+    return { l1: l1 / B, l0: active / B };
   }
 
   /** Gradients of W_enc, b_enc, W_dec and b_dec from dxhat (in xhat) and dpre (in df). */
@@ -184,24 +166,4 @@ export class SaeStep {
       for (let i = 0; i < dIn; i++) g.W_dec[j * dIn + i]! += c * W_dec[j * dIn + i]!;
     }
   }
-}
-
-/** One row of the ReLU: pre += b_enc, f = max(pre, 0), fired counts; returns the row's L0. */
-function reluRow(pre: Float32Array, f: Float32Array, row: number, n: number, bias: Float32Array, fired: Float64Array): number {
-  let active = 0;
-  for (let j = 0; j < n; j++) {
-    const v = pre[row + j]! + bias[j]!;
-    pre[row + j] = v;
-    const on = v > 0 ? 1 : 0;
-    f[row + j] = v * on;
-    fired[j]! += on;
-    active += on;
-  }
-  return active;
-}
-
-function countAbove(v: Float32Array, start: number, n: number, cut: number): number {
-  let c = 0;
-  for (let j = start; j < start + n; j++) if (v[j]! > cut) c++;
-  return c;
 }
