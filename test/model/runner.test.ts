@@ -1,7 +1,7 @@
 // The model-execution API (src/model/run): pieces of the model give exactly what the whole forward gives, hooks
 // apply to one call and see the runner's absolute positions, and component calls fire no hook.
 import { beforeAll, describe, expect, it } from "vitest";
-import { HookedTransformer, type Tensor } from "../../src/index.js";
+import { HookedTransformer, Tensor } from "../../src/index.js";
 import * as runner from "../../src/model/run/index.js";
 import type { HookFn } from "../../src/model/hook-point.js";
 import { GOLDEN_DIR as G, goldenInputs, maxAbsDiff } from "../golden.js";
@@ -48,6 +48,34 @@ describe("runner", () => {
     expect(maxAbsDiff(await runner.logitsFromResidual(model, final), logits)).toBe(0);
     const last = await runner.logitsFromResidual(model, final, [tokens.shape[1]! - 1]);
     expect(maxAbsDiff(last, logits.narrow(1, tokens.shape[1]! - 1, 1))).toBe(0);
+  });
+
+  it("a few heads' z from their q, k, v, scores or pattern; their output through W_O; the block from its attention output", async () => {
+    const p = 3;
+    const n = tokens.shape[1]! - p;
+    const heads = [2, 0];
+    const idx = Tensor.fromTypedArray(Int32Array.from(heads), [2]);
+    const of = (name: string): Tensor => cache.get(`blocks.1.attn.hook_${name}`);
+    const want = of("z").narrow(1, p, n).get(":", ":", idx); // [batch, n, 2, d_head]
+    const v = of("v").get(":", ":", idx);
+    const fromQkv = await runner.headsZ(model, 1, { from: "qkv", q: of("q").narrow(1, p, n).get(":", ":", idx), k: of("k").get(":", ":", idx), v, past: p });
+    expect(maxAbsDiff(fromQkv, want)).toBeLessThan(1e-5);
+    const fromScores = await runner.headsZ(model, 1, { from: "scores", scores: of("attn_scores").get(":", idx).narrow(2, p, n), v });
+    expect(maxAbsDiff(fromScores, want)).toBeLessThan(1e-5);
+    const fromPattern = await runner.headsZ(model, 1, { from: "pattern", pattern: of("pattern").get(":", idx).narrow(2, p, n), v });
+    expect(maxAbsDiff(fromPattern, want)).toBeLessThan(1e-5);
+    // the attention output is b_O plus every head's part
+    const z = of("z");
+    const attn = await runner.attentionOutput(model, 1, z);
+    expect(maxAbsDiff(attn, cache.get("blocks.1.hook_attn_out"))).toBeLessThan(1e-5);
+    const all = Array.from({ length: model.cfg.nHeads }, (_, h) => h);
+    const parts = runner.headsOutput(model, 1, z, all).add(model.blocks[1]!.attn.b_O);
+    expect(maxAbsDiff(parts, attn)).toBeLessThan(1e-5);
+    const two = runner.headsOutput(model, 1, z.get(":", ":", idx), heads);
+    const one = (h: number): Tensor => runner.headsOutput(model, 1, z.narrow(2, h, 1), [h]);
+    expect(maxAbsDiff(two, one(2).add(one(0)))).toBeLessThan(1e-5);
+    const out = await runner.runBlockFromAttention(model, 1, cache.get("blocks.1.hook_resid_pre"), attn);
+    expect(maxAbsDiff(out, cache.get("blocks.1.hook_resid_post"))).toBeLessThan(1e-5);
   });
 
   it("component calls fire no hook, shared ones included, and mlpOutput is ln2 then the MLP", async () => {

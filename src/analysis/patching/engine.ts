@@ -6,13 +6,18 @@
 // being the corrupted run's; the last block then computes outputs only from the first position the metric reads.
 // A patch that changes nothing before position q (clean and corrupted runs share a prefix, as most corrupted
 // prompts do) starts at q, and one that changes nothing the metric reads is not run: its score is the corrupted
-// run's. The result equals re-running the whole model per patch (test/analysis/patching).
+// run's. A head patch (z, q, k, v, scores, pattern) joins at its block's MLP: its attention output is the corrupted
+// one plus what its heads' z change (head-local.ts). The result equals re-running the whole model per patch
+// (test/analysis/patching*).
 import { HookError } from "../../errors.js";
 import { cat, type MatmulPrecision, type Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { ActivationCache } from "../../model/activation-cache.js";
 import type { HookFn } from "../../model/hook-point.js";
-import { blockHasSharedHooks, KeyValuePrefix, logitsFromResidual, runBlockFromZ, runBlocks, tileBatch } from "../../model/run/index.js";
+import {
+  attentionOutput, blockHasSharedHooks, headsOutput, KeyValuePrefix, logitsFromResidual, runBlockFromAttention, runBlocks, tileBatch,
+} from "../../model/run/index.js";
+import { HEAD_LOCAL_CACHE, headChange, isHeadLocal } from "./head-local.js";
 import type { PatchSetter } from "./setters.js";
 
 /** One patched run: its place in the result, the hook it edits and the first position it can change. */
@@ -58,7 +63,7 @@ export async function fastSweep(inp: SweepInputs, variants: PatchVariant[], out:
   const { model, corruptedTokens } = inp;
   const [batch, nPos] = corruptedTokens.shape as [number, number];
   const patched = new Set(variants.map((v) => v.hookName));
-  const keep = (n: string): boolean => /\.hook_resid_pre$/.test(n) || /\.attn\.hook_[kv]$/.test(n) || patched.has(n);
+  const keep = (n: string): boolean => /\.hook_resid_pre$/.test(n) || HEAD_LOCAL_CACHE.test(n) || patched.has(n);
   const [corruptedLogits, corrupted] = await model.runWithCache(corruptedTokens, { namesFilter: keep, matmulPrecision: inp.matmulPrecision });
   const metricAbs = inp.metricPositions === undefined ? null
     : inp.metricPositions === "last" ? [nPos - 1] : inp.metricPositions.map((q) => (q < 0 ? q + nPos : q));
@@ -154,10 +159,10 @@ async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: Pat
   let firstPos = p;
   for (let l = chunk[0]!.layer; l <= last; l++) {
     const newcomers = chunk.filter((v) => v.layer === l);
-    // z patches at a block no shared hook touches skip its attention: their z is the corrupted run's, patched
+    // head-local patches at a block no shared hook touches skip its attention but for the heads they change
     const quiet = !blockHasSharedHooks(model, l);
-    const fromZ = quiet ? newcomers.filter((v) => v.hookName === `blocks.${l}.attn.hook_z`) : [];
-    const hooked = newcomers.filter((v) => !fromZ.includes(v));
+    const local = quiet ? newcomers.filter((v) => isHeadLocal(model, v.hookName)) : [];
+    const hooked = newcomers.filter((v) => !local.includes(v));
     if (hooked.length) {
       const fresh = freshTiles(corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, p, inp.corruptedTokens.shape[1]! - p), hooked.length);
       residual = residual ? cat([residual, fresh], 0) : fresh;
@@ -166,9 +171,9 @@ async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: Pat
     if (l === last && !hooked.length) firstPos = lastBlockStart(metricAbs, p);
     const parts: Tensor[] = [];
     if (residual) parts.push(await runBlock(inp, corrupted, l, residual, members, hooked, p, firstPos));
-    if (fromZ.length) {
-      parts.push(await runBlockFromZPatched(inp, corrupted, l, fromZ, p, firstPos));
-      members = [...members, ...fromZ];
+    if (local.length) {
+      parts.push(await runBlockHeadLocal(inp, corrupted, l, local, p, firstPos));
+      members = [...members, ...local];
     }
     if (parts.length) residual = parts.length === 1 ? parts[0]! : cat(parts, 0);
   }
@@ -198,16 +203,26 @@ function patchRows(inp: SweepInputs, rows: Tensor, v: PatchVariant, p: number): 
   if (replaced && replaced !== rows) rows.set([], replaced);
 }
 
-/** Block l for z patches that join there: the corrupted run's z, patched, through the rest of the block, from
- *  position firstPos on: [vs * batch, nPos - firstPos, d_model]. */
-async function runBlockFromZPatched(inp: SweepInputs, corrupted: ActivationCache, l: number, vs: PatchVariant[], p: number,
+/** Block l for head-local patches that join there, from position firstPos on: [vs * batch, nPos - firstPos, d_model].
+ *  Each adds (z' − z) @ W_O of the heads it changes to the corrupted run's attention output (head-local.ts); the
+ *  rest of the block runs on the stacked rows. */
+async function runBlockHeadLocal(inp: SweepInputs, corrupted: ActivationCache, l: number, vs: PatchVariant[], p: number,
   firstPos: number): Promise<Tensor> {
+  const { model, matmulPrecision } = inp;
   const batch = inp.corruptedTokens.shape[0]!;
-  const n = inp.corruptedTokens.shape[1]! - p;
-  const z = freshTiles(corrupted.get(`blocks.${l}.attn.hook_z`).narrow(1, p, n), vs.length);
-  vs.forEach((v, i) => patchRows(inp, z.narrow(0, i * batch, batch), v, p));
-  const resid = freshTiles(corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, firstPos, n - (firstPos - p)), vs.length);
-  return runBlockFromZ(inp.model, l, resid, z.narrow(1, firstPos - p, n - (firstPos - p)), { positionOffset: firstPos, matmulPrecision: inp.matmulPrecision });
+  const n = inp.corruptedTokens.shape[1]! - firstPos;
+  const z = corrupted.get(`blocks.${l}.attn.hook_z`).narrow(1, firstPos, n); // [batch, n, head, d_head]
+  const attn = freshTiles(await attentionOutput(model, l, z, matmulPrecision), vs.length); // [vs * batch, n, d_model]
+  for (const [i, v] of vs.entries()) {
+    const change = await headChange(model, corrupted, v.hookName, p, (before) => {
+      const after = before.clone();
+      patchRows(inp, after, v, p);
+      return after;
+    });
+    if (change) attn.narrow(0, i * batch, batch).add_(headsOutput(model, l, change.dz.narrow(1, firstPos - p, n), change.heads, matmulPrecision));
+  }
+  const resid = freshTiles(corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, firstPos, n), vs.length);
+  return runBlockFromAttention(model, l, resid, attn, { positionOffset: firstPos, matmulPrecision });
 }
 
 /** The first position whose last-block output the metric needs: the first metric position ≥ p (the runner

@@ -84,12 +84,60 @@ export async function runBlocks(model: HookedTransformer, residual: Tensor, o: B
 /** Block l's output from its attention's z: resid_pre [batch, pos, d_model] and z [batch, pos, head, d_head] of the
  *  same positions (starting at absolute `positionOffset`) → resid_post [batch, pos, d_model]. hook_resid_pre and
  *  the hooks from hook_z on fire; q, k, v, scores and pattern are neither computed nor hooked. */
-export async function runBlockFromZ(model: HookedTransformer, l: number, residPre: Tensor, z: Tensor,
+export function runBlockFromZ(model: HookedTransformer, l: number, residPre: Tensor, z: Tensor,
   o: RunnerHooks & { positionOffset?: number } = {}): Promise<Tensor> {
+  return restOfBlock(model, l, residPre, o, (ctx) => model.blocks[l]!.attn.outputFromZ(z, ctx));
+}
+
+/** Block l's output from its attention's output: resid_pre and the attention output [batch, pos, d_model] (the
+ *  output projection's result, before any ln1_post; `attentionOutput` + edits) → resid_post [batch, pos, d_model].
+ *  hook_resid_pre and the hooks from hook_attn_out on fire; nothing of the attention is computed or hooked. */
+export function runBlockFromAttention(model: HookedTransformer, l: number, residPre: Tensor, attnOutput: Tensor,
+  o: RunnerHooks & { positionOffset?: number } = {}): Promise<Tensor> {
+  return restOfBlock(model, l, residPre, o, () => Promise.resolve(attnOutput));
+}
+
+/** hook_resid_pre, then the attention's output from `attention` (hooks fire in it as it chooses), then the rest. */
+async function restOfBlock(model: HookedTransformer, l: number, residPre: Tensor, o: RunnerHooks & { positionOffset?: number },
+  attention: (ctx: RunContext) => Promise<Tensor>): Promise<Tensor> {
   const block = model.blocks[l]!;
   const ctx = runContext(model, o, o.positionOffset ?? 0);
   const pre = await block.hook("hook_resid_pre").run(residPre, ctx);
-  return block.afterAttention(pre, await block.attn.outputFromZ(z, ctx), ctx);
+  return block.afterAttention(pre, await attention(ctx), ctx);
+}
+
+/** Block l's attention output from z [batch, pos, head, d_head], no hook firing: z·W_O + b_O [batch, pos, d_model]
+ *  (before any ln1_post), the projection in `precision`. */
+export function attentionOutput(model: HookedTransformer, l: number, z: Tensor, precision: MatmulPrecision = "fp32"): Promise<Tensor> {
+  return model.blocks[l]!.attn.outputFromZ(z, QUIET.withPrecision(precision));
+}
+
+/** What some heads of block l write into its attention output: Σ_i zHeads[.., i, :] @ W_O[l, heads[i]], zHeads
+ *  [batch, pos, heads.length, d_head] (those heads' z, in that order) → [batch, pos, d_model], no bias. The attention
+ *  output is linear in z, so a change dz of those heads' z changes it by headsOutput(dz). */
+export function headsOutput(model: HookedTransformer, l: number, zHeads: Tensor, heads: readonly number[],
+  precision: MatmulPrecision = "fp32"): Tensor {
+  const [batch, pos, , dHead] = zHeads.shape as [number, number, number, number];
+  const W = model.blocks[l]!.attn.W_O.get(Tensor.fromTypedArray(Int32Array.from(heads), [heads.length])); // [heads, d_head, d_model], a copy
+  return zHeads.reshape(batch, pos, heads.length * dHead).matmul(W.reshape(heads.length * dHead, W.shape[2]!), { precision });
+}
+
+/** Some heads' attention inputs, one key/value head per query head (under grouped-query attention, the shared key
+ *  and value heads of those query heads): from q [batch, q, H, d_head] at absolute positions past .. and k, v
+ *  [batch, key_pos, H, d_head] of every key position (as hook_q, hook_k, hook_v see them); or from masked scores
+ *  [batch, H, q, key_pos] (as hook_attn_scores) or a pattern (as hook_pattern), with v. */
+export type HeadsAttentionInput =
+  | { from: "qkv"; q: Tensor; k: Tensor; v: Tensor; past: number }
+  | { from: "scores"; scores: Tensor; v: Tensor }
+  | { from: "pattern"; pattern: Tensor; v: Tensor };
+
+/** Those heads' z [batch, q, H, d_head] in block l (unpadded inputs), no hook firing: the attention of a few heads
+ *  without the others' projections. */
+export async function headsZ(model: HookedTransformer, l: number, input: HeadsAttentionInput): Promise<Tensor> {
+  const attn = model.blocks[l]!.attn;
+  if (input.from === "pattern") return attn.zFromPattern(input.pattern, input.v, 1);
+  const scores = input.from === "scores" ? input.scores : await attn.scores(input.q, input.k, input.past, null, QUIET, 1);
+  return attn.zFromPattern(await attn.pattern(scores, QUIET), input.v, 1);
 }
 
 /** Does a shared hook (model.addHook, permanent or not) fire anywhere in block l? */

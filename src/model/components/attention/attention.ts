@@ -139,25 +139,44 @@ export class Attention implements QkvWeights, HookOrders {
   async forward(inputs: AttentionInputs, masking: AttentionMasking, ctx: RunContext): Promise<Tensor> {
     const hook = (name: AttnHook, x: Tensor): Promise<Tensor> => this.hooks.get(name).run(x, ctx);
     const [q0, k0, v0] = this.projection.project(inputs, ctx.matmulPrecision);
-    let q = await hook("hook_q", q0); // [batch, pos, head, d_head]
+    const q = await hook("hook_q", q0); // [batch, pos, head, d_head]
     let k = await hook("hook_k", k0); // [batch, pos, kv_head, d_head]
     let v = await hook("hook_v", v0);
     const past = masking.kvCache?.length ?? 0;
     if (masking.kvCache) ({ k, v } = masking.kvCache.append(k, v)); // [batch, past + pos, kv_head, d_head]
+    const scores = await this.scores(q, k, past, masking.attentionMask, ctx);
+    return this.outputFromZ(this.zFromPattern(await this.pattern(scores, ctx), v), ctx);
+  }
+
+  /** Scores [batch, head, q, key_pos] (hook_attn_scores, masked) of q [batch, q, head, d_head] at positions past ..
+   *  and k [batch, key_pos, kv_head, d_head] of every key position; hook_rot_q / hook_rot_k fire in rotary models.
+   *  `repeat`: query heads per key head (1 when k holds one head per query head, e.g. some heads' own keys). */
+  async scores(q0: Tensor, k0: Tensor, past: number, attentionMask: Tensor | null, ctx: RunContext, repeat = this.repeatKvHeads): Promise<Tensor> {
+    const hook = (name: AttnHook, x: Tensor): Promise<Tensor> => this.hooks.get(name).run(x, ctx);
+    let q = q0;
+    let k = k0;
     if (this.rotary) {
       // queries start at the cache length, keys at 0
-      q = await hook("hook_rot_q", applyRotary(q, past, masking.attentionMask, this.rotary));
-      k = await hook("hook_rot_k", applyRotary(k, 0, masking.attentionMask, this.rotary));
+      q = await hook("hook_rot_q", applyRotary(q, past, attentionMask, this.rotary));
+      k = await hook("hook_rot_k", applyRotary(k, 0, attentionMask, this.rotary));
     }
-    k = repeatKvHeads(k, this.repeatKvHeads); // [batch, key_pos, head, d_head]
-    v = repeatKvHeads(v, this.repeatKvHeads);
+    k = repeatKvHeads(k, repeat); // [batch, key_pos, head, d_head]
     // [batch, head, q, d_head] @ [batch, head, d_head, k] → [batch, head, q, k]
     const scaled = q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)).div_(this.attnScale);
     const raw = this.scoresSoftCap === null ? scaled : softCap(scaled, this.scoresSoftCap);
-    const scores = await hook("hook_attn_scores", this.causal ? maskAttentionScores(raw, true, masking.attentionMask, this.window, { consumeInput: true }) : raw);
-    const pattern = await hook("hook_pattern", softmaxOrZero(scores));
+    return hook("hook_attn_scores", this.causal ? maskAttentionScores(raw, true, attentionMask, this.window, { consumeInput: true }) : raw);
+  }
+
+  /** The pattern [batch, head, q, k] (hook_pattern) from masked scores [batch, head, q, k]. */
+  pattern(scores: Tensor, ctx: RunContext): Promise<Tensor> {
+    return this.hooks.get("hook_pattern").run(softmaxOrZero(scores), ctx);
+  }
+
+  /** z [batch, q, head, d_head] from the pattern [batch, head, q, k] and v [batch, k, kv_head, d_head] (`repeat`:
+   *  query heads per value head, as in scores). */
+  zFromPattern(pattern: Tensor, v: Tensor, repeat = this.repeatKvHeads): Tensor {
     // [batch, head, q, k] @ [batch, head, k, d_head] → [batch, q, head, d_head]
-    return this.outputFromZ(pattern.matmul(v.permute(0, 2, 1, 3)).permute(0, 2, 1, 3).contiguous(), ctx);
+    return pattern.matmul(repeatKvHeads(v, repeat).permute(0, 2, 1, 3)).permute(0, 2, 1, 3).contiguous();
   }
 
   /** z [batch, pos, head, d_head] → hook_z → the output projection [batch, pos, d_model] (per head, with
