@@ -25,7 +25,9 @@ async function best(fn: () => Promise<unknown>): Promise<number> {
 
 export async function main(args: string[]): Promise<void> {
   const small = args.includes("--small");
-  console.log(`backend: ${backend.getBackend().name}; building a random ${small ? "small" : "GPT-2-small-shaped"} model...`);
+  console.log(
+    `backend: ${backend.getBackend().name}; building a random ${small ? "small" : "GPT-2-small-shaped"} model...`,
+  );
   const model = randomGpt2Small(small ? SMALL_SHAPE : GPT2_SMALL_SHAPE);
   const vocab = GPT2_SMALL_SHAPE.dVocab;
   const clean = randint(0, vocab, [8, 21]);
@@ -44,12 +46,21 @@ export async function main(args: string[]): Promise<void> {
   const atpMs = await best(() => attribution.attrPatchNodes(model, { ...o, nodes, logitPositions: "last" }));
   // its two passes alone: the clean run's activations (no gradients, stopping after the last block), the corrupted
   // run's forward + backward with the activations and gradients at the same 24 hooks
-  const hooks = [...Array(model.cfg.nLayers).keys()].flatMap((l) => [`blocks.${l}.hook_resid_pre`, `blocks.${l}.attn.hook_z`]);
-  const otherMs = await best(() => noGrad(() => model.runWithCache(clean, { namesFilter: (n: string) => hooks.includes(n), stopAtLayer: model.cfg.nLayers })));
+  const hooks = [...Array(model.cfg.nLayers).keys()].flatMap((l) => [
+    `blocks.${l}.hook_resid_pre`,
+    `blocks.${l}.attn.hook_z`,
+  ]);
+  const otherMs = await best(() =>
+    noGrad(() =>
+      model.runWithCache(clean, { namesFilter: (n: string) => hooks.includes(n), stopAtLayer: model.cfg.nLayers }),
+    ),
+  );
   const gradRunMs = await best(() => attribution.gradRun(model, corrupted, metric, hooks, { logitPositions: "last" }));
   let edges = 0;
   await attribution.attributeEdges(model, o); // warm-up (EAP-IG then runs the same code, warm)
-  const eapMs = await ms(async () => { edges = (await attribution.attributeEdges(model, o)).edges.length; });
+  const eapMs = await ms(async () => {
+    edges = (await attribution.attributeEdges(model, o)).edges.length;
+  });
   const eapIg5Ms = await ms(() => attribution.attributeEdges(model, { ...o, method: "eap-ig", steps: 5 }));
   const [, cleanCache] = await model.runWithCache(clean);
   const sweepOpts = { metricPositions: "last" as const, progressBar: false };
@@ -58,14 +69,34 @@ export async function main(args: string[]): Promise<void> {
     await patching.getActPatchAttnHeadOutByPos(model, corrupted, cleanCache, metric, sweepOpts);
   });
   console.log(`forward (8×21): ${forwardMs.toFixed(0)} ms; ${edges} edges`);
-  console.log(`node attribution (resid_pre + head_out by pos): ${atpMs.toFixed(0)} ms = ${(atpMs / forwardMs).toFixed(1)} forwards; ` +
-    `exact sweep of the same grid: ${exactMs.toFixed(0)} ms (${(exactMs / atpMs).toFixed(1)}x)`);
-  console.log(`  of which: clean forward (activations) ${otherMs.toFixed(0)} ms = ${(otherMs / forwardMs).toFixed(2)} forwards, ` +
-    `corrupted forward + backward ${gradRunMs.toFixed(0)} ms = ${(gradRunMs / forwardMs).toFixed(2)} forwards`);
-  console.log(`EAP: ${eapMs.toFixed(0)} ms = ${(eapMs / forwardMs).toFixed(1)} forwards; EAP-IG (5 steps): ${eapIg5Ms.toFixed(0)} ms (${(eapIg5Ms / eapMs).toFixed(1)}x EAP)`);
-  console.log("RESULT " + JSON.stringify({
-    bench: "attribution", backend: backend.getBackend().name, model: small ? "small" : "gpt2-small-shaped", edges,
-    forward_ms: forwardMs, atp_ms: atpMs, atp_other_forward_ms: otherMs, atp_grad_run_ms: gradRunMs, eap_ms: eapMs, eap_ig5_ms: eapIg5Ms, exact_sweep_ms: exactMs,
-    atp_forward_equivalents: atpMs / forwardMs, exact_over_atp: exactMs / atpMs, eap_ig5_over_eap: eapIg5Ms / eapMs,
-  }));
+  console.log(
+    `node attribution (resid_pre + head_out by pos): ${atpMs.toFixed(0)} ms = ${(atpMs / forwardMs).toFixed(1)} forwards; ` +
+      `exact sweep of the same grid: ${exactMs.toFixed(0)} ms (${(exactMs / atpMs).toFixed(1)}x)`,
+  );
+  console.log(
+    `  of which: clean forward (activations) ${otherMs.toFixed(0)} ms = ${(otherMs / forwardMs).toFixed(2)} forwards, ` +
+      `corrupted forward + backward ${gradRunMs.toFixed(0)} ms = ${(gradRunMs / forwardMs).toFixed(2)} forwards`,
+  );
+  console.log(
+    `EAP: ${eapMs.toFixed(0)} ms = ${(eapMs / forwardMs).toFixed(1)} forwards; EAP-IG (5 steps): ${eapIg5Ms.toFixed(0)} ms (${(eapIg5Ms / eapMs).toFixed(1)}x EAP)`,
+  );
+  console.log(
+    "RESULT " +
+      JSON.stringify({
+        bench: "attribution",
+        backend: backend.getBackend().name,
+        model: small ? "small" : "gpt2-small-shaped",
+        edges,
+        forward_ms: forwardMs,
+        atp_ms: atpMs,
+        atp_other_forward_ms: otherMs,
+        atp_grad_run_ms: gradRunMs,
+        eap_ms: eapMs,
+        eap_ig5_ms: eapIg5Ms,
+        exact_sweep_ms: exactMs,
+        atp_forward_equivalents: atpMs / forwardMs,
+        exact_over_atp: exactMs / atpMs,
+        eap_ig5_over_eap: eapIg5Ms / eapMs,
+      }),
+  );
 }

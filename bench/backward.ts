@@ -7,7 +7,11 @@ import { backend, randint, type Tensor } from "../src/index.js";
 import { medianMs, torchReference } from "./forward.js";
 import { GPT2_SMALL_SHAPE, randomGpt2Small } from "./random-model.js";
 
-const metricOf = (logits: Tensor): Tensor => logits.get(":", -1, 436).sub(logits.get(":", -1, 895)).sum();
+const metricOf = (logits: Tensor): Tensor =>
+  logits
+    .get(":", -1, 436)
+    .sub(logits.get(":", -1, 895))
+    .sum();
 
 export async function main(args: string[]): Promise<void> {
   const reps = Number(args[0] ?? 3);
@@ -29,10 +33,24 @@ export async function main(args: string[]): Promise<void> {
   const torch = torchReference(reps, "torch_backward.py");
   const torchMs = torch ? Number(torch.fwd_bwd_ms) : NaN;
   console.log(`gradients cached: ${cached} hook points`);
-  console.log(`forward + backward: ${fwdBwdMs.toFixed(1)} ms (torch ${torch ? torchMs.toFixed(1) : "-"} ms); forward ${forwardMs.toFixed(1)} ms; peak RSS ${peakRssMb.toFixed(0)} MB`);
-  console.log("RESULT " + JSON.stringify({
-    bench: "backward", backend: backend.getBackend().name, batch: 8, pos: 21, fwd_bwd_ms: fwdBwdMs, torch_fwd_bwd_ms: torch ? torchMs : null,
-    forward_ms: forwardMs, backward_over_forward: (fwdBwdMs - forwardMs) / forwardMs, ratio_vs_torch: torch ? fwdBwdMs / torchMs : null,
-    grads_cached: cached, peak_rss_mb: peakRssMb, torch: torch ?? null,
-  }));
+  console.log(
+    `forward + backward: ${fwdBwdMs.toFixed(1)} ms (torch ${torch ? torchMs.toFixed(1) : "-"} ms); forward ${forwardMs.toFixed(1)} ms; peak RSS ${peakRssMb.toFixed(0)} MB`,
+  );
+  console.log(
+    "RESULT " +
+      JSON.stringify({
+        bench: "backward",
+        backend: backend.getBackend().name,
+        batch: 8,
+        pos: 21,
+        fwd_bwd_ms: fwdBwdMs,
+        torch_fwd_bwd_ms: torch ? torchMs : null,
+        forward_ms: forwardMs,
+        backward_over_forward: (fwdBwdMs - forwardMs) / forwardMs,
+        ratio_vs_torch: torch ? fwdBwdMs / torchMs : null,
+        grads_cached: cached,
+        peak_rss_mb: peakRssMb,
+        torch: torch ?? null,
+      }),
+  );
 }

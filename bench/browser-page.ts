@@ -14,8 +14,12 @@ async function model(which: PageModel, toyIoiUrl: string): Promise<HookedTransfo
 }
 
 /** Forward times of one model on one backend for batches × 21 random tokens (seeded). */
-export async function timeForward(which: PageModel, kernels: "wasm" | "js", batches: number[], opts: { toyIoiUrl: string; minReps: number; minMs: number }):
-  Promise<Record<string, number>> {
+export async function timeForward(
+  which: PageModel,
+  kernels: "wasm" | "js",
+  batches: number[],
+  opts: { toyIoiUrl: string; minReps: number; minMs: number },
+): Promise<Record<string, number>> {
   const m = await model(which, opts.toyIoiUrl);
   backend.setBackend(kernels);
   const out: Record<string, number> = {};

@@ -15,31 +15,53 @@ const MODELS = ["toy-ioi", "gpt2-small-random"] as const;
 const SHAPES = ["1x21", "8x21"];
 
 /** One page: its wasm thread count, and per kernel set (backend label) the toy-ioi error and the forward times. */
-async function measure(session: BrowserSession, backends: ("wasm" | "js")[], nodeLogits: ArrayLike<number>, quick: boolean, label: (b: string) => string):
-  Promise<{ threads: number; err: Record<string, number>; times: Record<string, Record<string, Record<string, number>>> }> {
+async function measure(
+  session: BrowserSession,
+  backends: ("wasm" | "js")[],
+  nodeLogits: ArrayLike<number>,
+  quick: boolean,
+  label: (b: string) => string,
+): Promise<{
+  threads: number;
+  err: Record<string, number>;
+  times: Record<string, Record<string, Record<string, number>>>;
+}> {
   const page = session.page;
   page.setDefaultTimeout(0);
   const { threads } = await page.evaluate(() => (window as unknown as { tlens: TlensModule }).tlens.initBackend());
-  const call = <K extends keyof typeof BenchPage>(fn: K, ...fnArgs: Parameters<(typeof BenchPage)[K]>): Promise<Awaited<ReturnType<(typeof BenchPage)[K]>>> =>
-    page.evaluate(({ fn, fnArgs }) => {
-      const mod = (window as unknown as Record<string, Record<string, (...a: unknown[]) => unknown>>)["bench-page"]!;
-      return mod[fn]!(...fnArgs);
-    }, { fn, fnArgs: fnArgs as unknown[] }) as Promise<Awaited<ReturnType<(typeof BenchPage)[K]>>>;
+  const call = <K extends keyof typeof BenchPage>(
+    fn: K,
+    ...fnArgs: Parameters<(typeof BenchPage)[K]>
+  ): Promise<Awaited<ReturnType<(typeof BenchPage)[K]>>> =>
+    page.evaluate(
+      ({ fn, fnArgs }) => {
+        const mod = (window as unknown as Record<string, Record<string, (...a: unknown[]) => unknown>>)["bench-page"]!;
+        return mod[fn]!(...fnArgs);
+      },
+      { fn, fnArgs: fnArgs as unknown[] },
+    ) as Promise<Awaited<ReturnType<(typeof BenchPage)[K]>>>;
   const toyIoiUrl = `${session.url}/models/toy-ioi/`;
   const err: Record<string, number> = {};
   for (const backend of backends) {
     const got = await call("toyIoiLogits", PROMPT, backend, toyIoiUrl);
     err[label(backend)] = got.reduce((m, v, i) => Math.max(m, Math.abs(v - nodeLogits[i]!)), 0);
-    console.log(`toy-ioi logits, page (${label(backend)}) vs Node: max |diff| ${err[label(backend)]!.toExponential(2)}`);
+    console.log(
+      `toy-ioi logits, page (${label(backend)}) vs Node: max |diff| ${err[label(backend)]!.toExponential(2)}`,
+    );
   }
   const times: Record<string, Record<string, Record<string, number>>> = {};
   for (const which of MODELS) {
     times[which] = {};
     for (const backend of backends) {
       const heavy = which !== "toy-ioi" && backend === "js";
-      const t = await call("timeForward", which, backend, [1, 8], { toyIoiUrl, minReps: heavy || quick ? 1 : 3, minMs: heavy || quick ? 0 : 1000 });
+      const t = await call("timeForward", which, backend, [1, 8], {
+        toyIoiUrl,
+        minReps: heavy || quick ? 1 : 3,
+        minMs: heavy || quick ? 0 : 1000,
+      });
       times[which][label(backend)] = t;
-      for (const [shape, ms] of Object.entries(t)) console.log(`${which} ${shape} ${label(backend)}: ${ms.toFixed(1)} ms`);
+      for (const [shape, ms] of Object.entries(t))
+        console.log(`${which} ${shape} ${label(backend)}: ${ms.toFixed(1)} ms`);
     }
     await call("release");
   }
@@ -74,7 +96,9 @@ export async function main(args: string[]): Promise<void> {
   const plainPage = await openBrowserSession({ extraEntries });
   const plain = await measure(plainPage, ["wasm", "js"], nodeLogits, quick, (b) => b).finally(() => plainPage.close());
   const isolatedPage = await openBrowserSession({ extraEntries, isolated: true });
-  const isolated = await measure(isolatedPage, ["wasm"], nodeLogits, quick, () => "wasm_mt").finally(() => isolatedPage.close());
+  const isolated = await measure(isolatedPage, ["wasm"], nodeLogits, quick, () => "wasm_mt").finally(() =>
+    isolatedPage.close(),
+  );
   console.log(`wasm threads: ${plain.threads} (page not isolated), ${isolated.threads} (cross-origin isolated)`);
 
   const err = { ...plain.err, ...isolated.err };

@@ -18,15 +18,24 @@ export const FAMILY_SHAPES: Record<string, Partial<HookedTransformerConfig>> = {
   llama: LLAMA,
   qwen2: { ...LLAMA, nKeyValueHeads: 2 },
   gemma2: {
-    ...LLAMA, actFn: "gelu_pytorch_tanh", nKeyValueHeads: 4, useNormalizationBeforeAndAfter: true, attnScoresSoftCap: 50,
-    outputLogitsSoftCap: 30, useLocalAttn: true, windowSize: 32, attnTypes: Array.from({ length: 12 }, (_, l) => (l % 2 === 0 ? "local" : "global")),
+    ...LLAMA,
+    actFn: "gelu_pytorch_tanh",
+    nKeyValueHeads: 4,
+    useNormalizationBeforeAndAfter: true,
+    attnScoresSoftCap: 50,
+    outputLogitsSoftCap: 30,
+    useLocalAttn: true,
+    windowSize: 32,
+    attnTypes: Array.from({ length: 12 }, (_, l) => (l % 2 === 0 ? "local" : "global")),
   },
 };
 
 export async function main(args: string[]): Promise<void> {
   const reps = Number(args[0] ?? 3);
   const tokens = randint(0, GPT2_SMALL_SHAPE.dVocab, [4, 64]);
-  console.log(`backend: ${backend.getBackend().name}; GPT-2-small-sized models, forward on 4×64 tokens, median of ${reps}`);
+  console.log(
+    `backend: ${backend.getBackend().name}; GPT-2-small-sized models, forward on 4×64 tokens, median of ${reps}`,
+  );
   const gpt2 = randomGpt2Small();
   const gpt2Ms = await medianMs(reps, () => gpt2.forward(tokens));
   const result: Record<string, number> = { gpt2_ms: gpt2Ms };
@@ -39,5 +48,7 @@ export async function main(args: string[]): Promise<void> {
     result[`${name}_ratio`] = ms / gpt2Ms;
     console.log(`${name.padEnd(10)}${ms.toFixed(1).padStart(10)}${(ms / gpt2Ms).toFixed(3).padStart(10)}`);
   }
-  console.log("RESULT " + JSON.stringify({ bench: "families", backend: backend.getBackend().name, tokens: [4, 64], ...result }));
+  console.log(
+    "RESULT " + JSON.stringify({ bench: "families", backend: backend.getBackend().name, tokens: [4, 64], ...result }),
+  );
 }

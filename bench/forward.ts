@@ -13,7 +13,6 @@ import { createRequire } from "node:module";
 import { GPT2_SMALL_SHAPE, randomGpt2Small } from "./random-model.js";
 import { maxAbsDiff, ortRunner } from "./ort-forward.js";
 
-
 // The previous run's tensors are garbage by the next run; collect them first (untimed), as Python's reference
 // counting frees the reference's at once, so each run starts from the same heap.
 setFlagsFromString("--expose-gc");
@@ -37,7 +36,11 @@ function numThreads(): number {
 }
 
 /** Runs bench/reference/<script> (PyTorch) with reps; its last stdout line is a JSON object. */
-export function torchReference(reps: number, script = "torch_forward.py", extra: readonly string[] = []): Record<string, number | string> | null {
+export function torchReference(
+  reps: number,
+  script = "torch_forward.py",
+  extra: readonly string[] = [],
+): Record<string, number | string> | null {
   const path = fileURLToPath(new URL(`./reference/${script}`, import.meta.url));
   // Debian's python3-torch lives under /usr/bin/python3, which may not be the python3 on PATH
   const python = ["python3", "/usr/bin/python3"].find((py) => spawnSync(py, ["-c", "import torch"]).status === 0);
@@ -45,7 +48,11 @@ export function torchReference(reps: number, script = "torch_forward.py", extra:
     console.log("PyTorch not available (python3 -c 'import torch' failed): skipping the reference column");
     return null;
   }
-  const res = spawnSync(python, [path, String(reps), ...extra], { encoding: "utf8", maxBuffer: 1 << 20, env: { ...process.env, TLENS_NUM_THREADS: String(numThreads()) } });
+  const res = spawnSync(python, [path, String(reps), ...extra], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+    env: { ...process.env, TLENS_NUM_THREADS: String(numThreads()) },
+  });
   if (res.status !== 0) {
     console.log(`PyTorch reference failed: ${res.stderr.split("\n").slice(-3).join(" ")}`);
     return null;
@@ -75,29 +82,46 @@ export async function main(args: string[]): Promise<void> {
   for (const k of keys) {
     const ref = torch ? Number(torch[k]) : NaN;
     ratios[k.replace(/_ms$/, "_ratio")] = tlens[k] / ref;
-    console.log(`${k.padEnd(22)}${tlens[k].toFixed(1).padStart(12)}${(torch ? ref.toFixed(1) : "-").padStart(12)}${(torch ? (tlens[k] / ref).toFixed(3) : "-").padStart(9)}`);
+    console.log(
+      `${k.padEnd(22)}${tlens[k].toFixed(1).padStart(12)}${(torch ? ref.toFixed(1) : "-").padStart(12)}${(torch ? (tlens[k] / ref).toFixed(3) : "-").padStart(9)}`,
+    );
   }
   const cacheOverForward = tlens.cache_100x21_ms / tlens.full_100x21_ms;
   console.log(`runWithCache / forward: ${cacheOverForward.toFixed(3)}`);
-  console.log("RESULT " + JSON.stringify({
-    bench: "forward", backend: backend.getBackend().name, ...tlens, cache_over_forward: cacheOverForward,
-    torch: torch ?? null, ...(torch ? ratios : {}), ...ortResult(tlens, ort), cpu: cpuModel(),
-  }));
+  console.log(
+    "RESULT " +
+      JSON.stringify({
+        bench: "forward",
+        backend: backend.getBackend().name,
+        ...tlens,
+        cache_over_forward: cacheOverForward,
+        torch: torch ?? null,
+        ...(torch ? ratios : {}),
+        ...ortResult(tlens, ort),
+        cpu: cpuModel(),
+      }),
+  );
 }
 
 /** lscpu's model name (os.cpus() where lscpu is missing). */
 export function cpuModel(): string {
   const res = spawnSync("lscpu", [], { encoding: "utf8" });
   const line = res.status === 0 ? res.stdout.split("\n").find((l) => l.startsWith("Model name:")) : undefined;
-  return line ? line.slice("Model name:".length).trim() : cpus()[0]?.model ?? "unknown";
+  return line ? line.slice("Model name:".length).trim() : (cpus()[0]?.model ?? "unknown");
 }
 
 /** onnxruntime-node (2 threads) on the same weights: median ms per case, and its max |logit difference| from tlens. */
-async function ortColumn(model: HookedTransformer, reps: number, cases: Record<string, Tensor>): Promise<Record<string, number>> {
+async function ortColumn(
+  model: HookedTransformer,
+  reps: number,
+  cases: Record<string, Tensor>,
+): Promise<Record<string, number>> {
   const runner = await ortRunner(model, 21, 2);
   const out: Record<string, number> = {};
   for (const [name, tokens] of Object.entries(cases)) {
-    out[`ort_full_${name}_ms`] = await medianMs(tokens.shape[0] === 100 ? reps : Math.max(reps, 10), () => runner.run(tokens));
+    out[`ort_full_${name}_ms`] = await medianMs(tokens.shape[0] === 100 ? reps : Math.max(reps, 10), () =>
+      runner.run(tokens),
+    );
   }
   const ref = (await model.forward(cases["8x21"]!)).contiguous().dataSync();
   out.ort_max_abs_logit_diff = maxAbsDiff(await runner.run(cases["8x21"]!), ref);
@@ -106,12 +130,17 @@ async function ortColumn(model: HookedTransformer, reps: number, cases: Record<s
 
 function ortResult(tlens: Record<string, number>, ort: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = { ...ort };
-  console.log(`\nonnxruntime-node ${ortVersion()} (2 threads), same weights; max |logit diff| ${ort.ort_max_abs_logit_diff!.toExponential(2)}`);
+  console.log(
+    `\nonnxruntime-node ${ortVersion()} (2 threads), same weights; max |logit diff| ${ort.ort_max_abs_logit_diff!.toExponential(2)}`,
+  );
   console.log(`${"case".padEnd(22)}${"tlens ms".padStart(12)}${"ort ms".padStart(12)}${"ratio".padStart(9)}`);
   for (const name of ["1x21", "8x21", "100x21"]) {
-    const t = tlens[`full_${name}_ms`]!, o = ort[`ort_full_${name}_ms`]!;
+    const t = tlens[`full_${name}_ms`]!,
+      o = ort[`ort_full_${name}_ms`]!;
     out[`ort_full_${name}_ratio`] = t / o;
-    console.log(`${`full_${name}`.padEnd(22)}${t.toFixed(1).padStart(12)}${o.toFixed(1).padStart(12)}${(t / o).toFixed(3).padStart(9)}`);
+    console.log(
+      `${`full_${name}`.padEnd(22)}${t.toFixed(1).padStart(12)}${o.toFixed(1).padStart(12)}${(t / o).toFixed(3).padStart(9)}`,
+    );
   }
   return out;
 }

@@ -9,7 +9,11 @@ import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 import type { NativeGemmAddon } from "../src/backend/native.js";
 
-interface Shape { m: number; k: number; n: number }
+interface Shape {
+  m: number;
+  k: number;
+  n: number;
+}
 
 const DEFAULT_SHAPES: Shape[] = [
   { m: 2100, k: 768, n: 3072 },
@@ -147,9 +151,11 @@ class NumpyServer {
 function randomFill(x: Float32Array, seed: number): void {
   let s = seed >>> 0 || 1;
   for (let i = 0; i < x.length; i++) {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     x[i] = s / 2147483648 - 1;
   }
 }
@@ -158,15 +164,17 @@ function parseArgs(args: string[]) {
   const opt = { rounds: 4, seconds: 0.4, numpy: true, shapes: DEFAULT_SHAPES };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    const val = () => (a.includes("=") ? a.slice(a.indexOf("=") + 1) : args[++i] ?? "");
+    const val = () => (a.includes("=") ? a.slice(a.indexOf("=") + 1) : (args[++i] ?? ""));
     if (a.startsWith("--rounds")) opt.rounds = Math.max(1, Number(val()));
     else if (a.startsWith("--seconds")) opt.seconds = Number(val());
     else if (a === "--no-numpy") opt.numpy = false;
     else if (a.startsWith("--shapes")) {
-      opt.shapes = val().split(";").map((t) => {
-        const [m, k, n] = t.split(",").map(Number) as [number, number, number];
-        return { m, k, n };
-      });
+      opt.shapes = val()
+        .split(";")
+        .map((t) => {
+          const [m, k, n] = t.split(",").map(Number) as [number, number, number];
+          return { m, k, n };
+        });
     }
   }
   return opt;
@@ -186,7 +194,7 @@ export async function main(args: string[]): Promise<void> {
   if (opt.numpy) {
     const probe = spawnSync("python3", ["-c", "import numpy"], { stdio: "ignore" });
     if (probe.status !== 0) {
-      console.log("note: `python3 -c \"import numpy\"` failed; skipping the numpy column");
+      console.log('note: `python3 -c "import numpy"` failed; skipping the numpy column');
     } else {
       np = new NumpyServer(threads);
       try {
@@ -207,8 +215,15 @@ export async function main(args: string[]): Promise<void> {
     console.log("note: --no-numpy; skipping the numpy column");
   }
 
-  const rows: { m: number; k: number; n: number; tlens_gflops: number; tlens_cached_gflops: number;
-    numpy_gflops: number | null; ratio: number | null }[] = [];
+  const rows: {
+    m: number;
+    k: number;
+    n: number;
+    tlens_gflops: number;
+    tlens_cached_gflops: number;
+    numpy_gflops: number | null;
+    ratio: number | null;
+  }[] = [];
   for (const s of opt.shapes) {
     const { m, k, n } = s;
     const flop = 2 * m * n * k;
@@ -237,7 +252,9 @@ export async function main(args: string[]): Promise<void> {
     packed = native.sgemmPackB(b, 0, n, 1, k, n);
     cached();
     const reps = Math.max(3, Math.min(30, Math.round(opt.seconds / est)));
-    let tCold = Infinity, tCached = Infinity, tNp = Infinity;
+    let tCold = Infinity,
+      tCached = Infinity,
+      tNp = Infinity;
     for (let r = 0; r < opt.rounds; r++) {
       tCold = Math.min(tCold, ...timeIt(cold, reps));
       tCached = Math.min(tCached, ...timeIt(cached, reps));
@@ -246,7 +263,9 @@ export async function main(args: string[]): Promise<void> {
     const g = (t: number) => flop / t / 1e9;
     const npg = np ? g(tNp) : null;
     rows.push({
-      m, k, n,
+      m,
+      k,
+      n,
       tlens_gflops: +g(tCold).toFixed(1),
       tlens_cached_gflops: +g(tCached).toFixed(1),
       numpy_gflops: npg == null ? null : +npg.toFixed(1),

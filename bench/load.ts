@@ -34,15 +34,27 @@ export async function main(args: string[]): Promise<void> {
   writeCheckpoint(dir, shape);
   try {
     const run = fileURLToPath(new URL("./run.ts", import.meta.url));
-    const res = spawnSync(process.execPath, ["--import", "tsx", run, "load", "--child", dir], { encoding: "utf8", maxBuffer: 1 << 20 });
+    const res = spawnSync(process.execPath, ["--import", "tsx", run, "load", "--child", dir], {
+      encoding: "utf8",
+      maxBuffer: 1 << 20,
+    });
     if (res.status !== 0) throw new Error(`load failed: ${res.stderr}`);
-    const got = JSON.parse(res.stdout.trim().split("\n").pop()!) as { before: number; peak: number; ms: number; floats: number };
+    const got = JSON.parse(res.stdout.trim().split("\n").pop()!) as {
+      before: number;
+      peak: number;
+      ms: number;
+      floats: number;
+    };
     const f32 = 4 * got.floats;
     const ratio = got.peak / f32;
     const aboveBaseline = (got.peak - got.before) / f32;
-    console.log(`float32 parameters ${(f32 / 2 ** 30).toFixed(2)} GiB; peak RSS ${(got.peak / 2 ** 30).toFixed(2)} GiB ` +
-      `(${ratio.toFixed(2)}×; ${aboveBaseline.toFixed(2)}× above the process's RSS before loading); load ${(got.ms / 1000).toFixed(1)} s`);
-    console.log(`RESULT ${JSON.stringify({ params, f32Bytes: f32, peakRss: got.peak, ratio, aboveBaseline, loadMs: got.ms })}`);
+    console.log(
+      `float32 parameters ${(f32 / 2 ** 30).toFixed(2)} GiB; peak RSS ${(got.peak / 2 ** 30).toFixed(2)} GiB ` +
+        `(${ratio.toFixed(2)}×; ${aboveBaseline.toFixed(2)}× above the process's RSS before loading); load ${(got.ms / 1000).toFixed(1)} s`,
+    );
+    console.log(
+      `RESULT ${JSON.stringify({ params, f32Bytes: f32, peakRss: got.peak, ratio, aboveBaseline, loadMs: got.ms })}`,
+    );
   } finally {
     if (dirAt < 0) rmSync(dir, { recursive: true, force: true });
   }

@@ -23,7 +23,10 @@ function rand(n: number, scale = 3): Float32Array {
 function contig(data: Float32Array, shape: readonly number[]): View<Float32Array> {
   const strides = new Array<number>(shape.length);
   let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) { strides[d] = s; s *= shape[d]!; }
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d]!;
+  }
   return { data, offset: 0, shape, strides };
 }
 
@@ -45,10 +48,26 @@ function best(fn: () => void, reps: number, warm = 2, minMs = 300): number {
 /** best per-call time in µs of a tiny op, calls batched to beat the timer resolution */
 function perCallUs(fn: () => void): number {
   const calls = 2000;
-  return best(() => { for (let i = 0; i < calls; i++) fn(); }, 7, 3, 0) * 1000 / calls;
+  return (
+    (best(
+      () => {
+        for (let i = 0; i < calls; i++) fn();
+      },
+      7,
+      3,
+      0,
+    ) *
+      1000) /
+    calls
+  );
 }
 
-interface Row { name: string; nativeMs: number; jsMs: number; bytes: number }
+interface Row {
+  name: string;
+  nativeMs: number;
+  jsMs: number;
+  bytes: number;
+}
 
 export async function main(args: string[]): Promise<void> {
   const addon = loadNativeAddon();
@@ -83,8 +102,13 @@ export async function main(args: string[]): Promise<void> {
   const sx = rand(SR * SC, 5);
   const sy = new Float32Array(SR * SC);
   const soft = run("softmax [25200,21]", 8 * SR * SC, (b) => b.softmax(sx, SR, SC, sy), 30, 5);
-  const softCausal = run("softmax causal [25200,21]", 8 * SR * SC,
-    (b) => b.softmax(sx, SR, SC, sy, { causal: { qLen: 21, kOffset: 0 } }), 30, 5);
+  const softCausal = run(
+    "softmax causal [25200,21]",
+    8 * SR * SC,
+    (b) => b.softmax(sx, SR, SC, sy, { causal: { qLen: 21, kOffset: 0 } }),
+    30,
+    5,
+  );
   const V = 50257;
   const lx = rand(21 * V, 8);
   const ly = new Float32Array(21 * V);
@@ -98,7 +122,13 @@ export async function main(args: string[]): Promise<void> {
   const w = rand(LD, 1);
   const bias = rand(LD, 1);
   const scale = new Float32Array(LR);
-  const ln = run("layernorm [2100,768] w,b,scale", 8 * LR * LD, (b) => b.layerNorm(nx, LR, LD, 1e-5, w, bias, ny, scale), 30, 5);
+  const ln = run(
+    "layernorm [2100,768] w,b,scale",
+    8 * LR * LD,
+    (b) => b.layerNorm(nx, LR, LD, 1e-5, w, bias, ny, scale),
+    30,
+    5,
+  );
 
   // elementwise / reductions / copies on the residual stream shape
   const rv = contig(nx, [LR, LD]);
@@ -108,7 +138,9 @@ export async function main(args: string[]): Promise<void> {
   const red = new Float32Array(LR);
   run("sum over last dim [2100,768]", 4 * LR * LD, (b) => b.reduce("sum", rv, 1, red));
   const colRed = new Float32Array(LD);
-  run("sum over dim 0 [2100,768]", 4 * LR * LD, (b) => b.reduce("sum", { ...rv, shape: [LD, LR], strides: [1, LD] }, 1, colRed));
+  run("sum over dim 0 [2100,768]", 4 * LR * LD, (b) =>
+    b.reduce("sum", { ...rv, shape: [LD, LR], strides: [1, LD] }, 1, colRed),
+  );
   const am = new Int32Array(21);
   run("argmax [21,50257]", 4 * 21 * V, (b) => b.reduce("argmax", contig(lx, [21, V]), 1, am));
   // [batch, pos, head, d_head] -> [batch, head, pos, d_head]
@@ -127,27 +159,47 @@ export async function main(args: string[]): Promise<void> {
   let single: Record<string, number> = {};
   if (addon.numThreads() > 1) {
     const res = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, "ops", "--child"], {
-      env: { ...process.env, TLENS_NUM_THREADS: "1" }, encoding: "utf8", timeout: 300_000,
+      env: { ...process.env, TLENS_NUM_THREADS: "1" },
+      encoding: "utf8",
+      timeout: 300_000,
     });
     const line = (res.stdout ?? "").split("\n").find((l) => l.startsWith("RESULT "));
     if (line) single = JSON.parse(line.slice(7)) as Record<string, number>;
   }
   const t = addon.numThreads();
   console.log("");
-  console.log("op".padEnd(44) + `native ms (${t}T)`.padStart(16) + "1T ms".padStart(9) + "js ms".padStart(10) +
-    "js/native".padStart(11) + "GB/s".padStart(8));
+  console.log(
+    "op".padEnd(44) +
+      `native ms (${t}T)`.padStart(16) +
+      "1T ms".padStart(9) +
+      "js ms".padStart(10) +
+      "js/native".padStart(11) +
+      "GB/s".padStart(8),
+  );
   for (const r of rows) {
     const one = single[r.name];
-    console.log(r.name.padEnd(44) + r.nativeMs.toFixed(3).padStart(16) + (one === undefined ? "-" : one.toFixed(3)).padStart(9) +
-      r.jsMs.toFixed(2).padStart(10) + (r.jsMs / r.nativeMs).toFixed(1).padStart(10) + "×" +
-      (r.bytes / r.nativeMs / 1e6).toFixed(1).padStart(8));
+    console.log(
+      r.name.padEnd(44) +
+        r.nativeMs.toFixed(3).padStart(16) +
+        (one === undefined ? "-" : one.toFixed(3)).padStart(9) +
+        r.jsMs.toFixed(2).padStart(10) +
+        (r.jsMs / r.nativeMs).toFixed(1).padStart(10) +
+        "×" +
+        (r.bytes / r.nativeMs / 1e6).toFixed(1).padStart(8),
+    );
   }
-  console.log(`(memory reference: TypedArray.set of ${(4 * H / 1e6).toFixed(1)} MB: ${memcpyMs.toFixed(3)} ms = ` +
-    `${(8 * H / memcpyMs / 1e6).toFixed(1)} GB/s read+write)`);
+  console.log(
+    `(memory reference: TypedArray.set of ${((4 * H) / 1e6).toFixed(1)} MB: ${memcpyMs.toFixed(3)} ms = ` +
+      `${((8 * H) / memcpyMs / 1e6).toFixed(1)} GB/s read+write)`,
+  );
 
   if (args.includes("thresholds")) {
     console.log("\nper-call µs for tiny inputs (native incl. N-API vs js):");
-    console.log("n".padStart(8) + "   " + ["neg", "exp", "gelu_new", "add", "copy", "sum", "softmax", "layerNorm"].map((s) => s.padStart(16)).join(""));
+    console.log(
+      "n".padStart(8) +
+        "   " +
+        ["neg", "exp", "gelu_new", "add", "copy", "sum", "softmax", "layerNorm"].map((s) => s.padStart(16)).join(""),
+    );
     for (const n of [8, 32, 128, 512, 2048, 8192]) {
       const x = rand(n);
       const y = new Float32Array(n);
@@ -160,10 +212,29 @@ export async function main(args: string[]): Promise<void> {
       };
       const nbRaw: Backend = {
         name: "native",
-        unary: (op, xv, out) => addon.unaryF32({ neg: 0, exp: 1, gelu_new: 10 }[op as "neg"] ?? 0, xv.data as Float32Array, out as Float32Array, new Float64Array([xv.offset, 1, n, 1])),
-        binary: (_op, a, b2, out) => addon.binaryF32(0, a.data as Float32Array, b2.data as Float32Array, out as Float32Array, new Float64Array([0, 0, 1, n, 1, 1])),
-        copy: (s, d) => addon.copyF32(s.data as Float32Array, d.data as Float32Array, new Float64Array([0, 0, 2, n >> 3, 8, 1, n >> 3, 8, 1])),
-        reduce: (_op, xv, _nr, out) => addon.reduceF32(0, xv.data as Float32Array, out as Float32Array, 1, new Float64Array([0, 1, n, 1])),
+        unary: (op, xv, out) =>
+          addon.unaryF32(
+            { neg: 0, exp: 1, gelu_new: 10 }[op as "neg"] ?? 0,
+            xv.data as Float32Array,
+            out as Float32Array,
+            new Float64Array([xv.offset, 1, n, 1]),
+          ),
+        binary: (_op, a, b2, out) =>
+          addon.binaryF32(
+            0,
+            a.data as Float32Array,
+            b2.data as Float32Array,
+            out as Float32Array,
+            new Float64Array([0, 0, 1, n, 1, 1]),
+          ),
+        copy: (s, d) =>
+          addon.copyF32(
+            s.data as Float32Array,
+            d.data as Float32Array,
+            new Float64Array([0, 0, 2, n >> 3, 8, 1, n >> 3, 8, 1]),
+          ),
+        reduce: (_op, xv, _nr, out) =>
+          addon.reduceF32(0, xv.data as Float32Array, out as Float32Array, 1, new Float64Array([0, 1, n, 1])),
         gemm: () => undefined,
         softmax: (xx, r, c, out) => addon.softmaxF32(xx as Float32Array, r, c, out as Float32Array, false, 0, 0),
         softmaxBackward: () => undefined,
@@ -199,7 +270,7 @@ export async function main(args: string[]): Promise<void> {
     softmax_vs_js: +(soft.jsMs / soft.nativeMs).toFixed(1),
     softmax_causal_vs_js: +(softCausal.jsMs / softCausal.nativeMs).toFixed(1),
     layernorm_vs_js: +(ln.jsMs / ln.nativeMs).toFixed(1),
-    memcpy_gbps: +(8 * H / memcpyMs / 1e6).toFixed(1),
+    memcpy_gbps: +((8 * H) / memcpyMs / 1e6).toFixed(1),
   };
   console.log(`RESULT ${JSON.stringify(result)}`);
 }

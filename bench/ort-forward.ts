@@ -11,7 +11,10 @@ export interface OrtRunner {
 
 export async function ortRunner(model: HookedTransformer, nPos: number, threads = 2): Promise<OrtRunner> {
   const session = await ort.InferenceSession.create(buildOnnxModel(model, nPos), {
-    intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", executionMode: "sequential",
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+    executionMode: "sequential",
   });
   return {
     async run(tokens: Tensor): Promise<Float32Array> {
@@ -26,22 +29,35 @@ export async function ortRunner(model: HookedTransformer, nPos: number, threads 
 export interface OrtGenerator {
   /** The prompt's tokens fed one at a time into the cache, then `steps` one-token decode steps: the steps + 1 greedy
    *  tokens (the first from the prompt's last logits), those first logits [d_vocab], and the ms of the steps alone. */
-  generate(prompt: readonly number[], steps: number): Promise<{ tokens: number[]; firstLogits: Float32Array; decodeMs: number }>;
+  generate(
+    prompt: readonly number[],
+    steps: number,
+  ): Promise<{ tokens: number[]; firstLogits: Float32Array; decodeMs: number }>;
 }
 
 export async function ortGenerator(model: HookedTransformer, threads = 2): Promise<OrtGenerator> {
   const session = await ort.InferenceSession.create(buildOnnxDecodeModel(model), {
-    intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", executionMode: "sequential",
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+    executionMode: "sequential",
   });
   const { nLayers, nHeads: H, dHead: dh } = model.cfg;
   return {
     async generate(prompt, steps) {
       let past: Record<string, ort.Tensor> = {};
-      for (let l = 0; l < nLayers; l++) for (const kv of ["k", "v"]) past[`past_${kv}_${l}`] = new ort.Tensor("float32", new Float32Array(0), [1, H, 0, dh]);
+      for (let l = 0; l < nLayers; l++)
+        for (const kv of ["k", "v"])
+          past[`past_${kv}_${l}`] = new ort.Tensor("float32", new Float32Array(0), [1, H, 0, dh]);
       const step = async (token: number, position: number): Promise<Float32Array> => {
-        const out = await session.run({ token: new ort.Tensor("int64", BigInt64Array.of(BigInt(token)), [1, 1]), position: new ort.Tensor("int64", BigInt64Array.of(BigInt(position)), [1]), ...past });
+        const out = await session.run({
+          token: new ort.Tensor("int64", BigInt64Array.of(BigInt(token)), [1, 1]),
+          position: new ort.Tensor("int64", BigInt64Array.of(BigInt(position)), [1]),
+          ...past,
+        });
         past = {};
-        for (let l = 0; l < nLayers; l++) for (const kv of ["k", "v"]) past[`past_${kv}_${l}`] = out[`present_${kv}_${l}`]!;
+        for (let l = 0; l < nLayers; l++)
+          for (const kv of ["k", "v"]) past[`past_${kv}_${l}`] = out[`present_${kv}_${l}`]!;
         return out.logits!.data as Float32Array;
       };
       let logits: Float32Array = new Float32Array(0);

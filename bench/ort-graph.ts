@@ -22,7 +22,12 @@ export class GraphBuilder {
   }
 
   floats(name: string, dims: readonly number[], data: Float32Array): string {
-    this.inits.push({ name, dims: [...dims], dataType: FLOAT, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    this.inits.push({
+      name,
+      dims: [...dims],
+      dataType: FLOAT,
+      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    });
     return name;
   }
 
@@ -38,14 +43,23 @@ export class GraphBuilder {
   }
 
   /** Adds one node with `outputs` outputs; returns their names. */
-  opN(opType: string, inputs: string[], outputs: number, attrs: Record<string, number | number[] | string> = {}): string[] {
+  opN(
+    opType: string,
+    inputs: string[],
+    outputs: number,
+    attrs: Record<string, number | number[] | string> = {},
+  ): string[] {
     const name = `${opType.toLowerCase()}_${this.n++}`;
     const out = outputs === 1 ? [name] : Array.from({ length: outputs }, (_, i) => `${name}_${i}`);
     const attribute = Object.entries(attrs).map(([name, v]): OnnxTypes.IAttributeProto =>
-      typeof v === "string" ? { name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(v) }
-        : Array.isArray(v) ? { name, type: onnx.AttributeProto.AttributeType.INTS, ints: v }
-          : Number.isInteger(v) ? { name, type: onnx.AttributeProto.AttributeType.INT, i: v }
-            : { name, type: onnx.AttributeProto.AttributeType.FLOAT, f: v });
+      typeof v === "string"
+        ? { name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(v) }
+        : Array.isArray(v)
+          ? { name, type: onnx.AttributeProto.AttributeType.INTS, ints: v }
+          : Number.isInteger(v)
+            ? { name, type: onnx.AttributeProto.AttributeType.INT, i: v }
+            : { name, type: onnx.AttributeProto.AttributeType.FLOAT, f: v },
+    );
     this.nodes.push({ opType, input: inputs, output: out, name, attribute });
     return out;
   }
@@ -57,8 +71,12 @@ export class GraphBuilder {
 }
 
 type Dim = number | string;
-const dims = (...d: Dim[]): OnnxTypes.TensorShapeProto.IDimension[] => d.map((v) => (typeof v === "string" ? { dimParam: v } : { dimValue: v }));
-const valueInfo = (name: string, elemType: number, ...d: Dim[]): OnnxTypes.IValueInfoProto => ({ name, type: { tensorType: { elemType, shape: { dim: dims(...d) } } } });
+const dims = (...d: Dim[]): OnnxTypes.TensorShapeProto.IDimension[] =>
+  d.map((v) => (typeof v === "string" ? { dimParam: v } : { dimValue: v }));
+const valueInfo = (name: string, elemType: number, ...d: Dim[]): OnnxTypes.IValueInfoProto => ({
+  name,
+  type: { tensorType: { elemType, shape: { dim: dims(...d) } } },
+});
 
 /** The GPT-2 model's ops over its own weights, shared by the full-sequence graph and the decode step. */
 class Gpt2Parts {
@@ -92,7 +110,10 @@ class Gpt2Parts {
 
   /** Token embedding of `tokens` plus the position embedding `pos` (a value broadcasting to [batch, pos, d_model]). */
   embed(tokens: string, pos: string): string {
-    return this.g.op("Add", [this.g.op("Gather", [this.g.weight("W_E", this.w("embed.W_E")), tokens], { axis: 0 }), pos]);
+    return this.g.op("Add", [
+      this.g.op("Gather", [this.g.weight("W_E", this.w("embed.W_E")), tokens], { axis: 0 }),
+      pos,
+    ]);
   }
 
   /** Layer l's q, k, v of the residual x, each [batch, head, pos, d_head] (one fused QKV MatMul, as GPT-2's c_attn). */
@@ -101,11 +122,21 @@ class Gpt2Parts {
     const a = `blocks.${l}.attn`;
     // [d_model, 3 * n_heads * d_head]: W_Q | W_K | W_V, heads side by side
     const heads = (W: Tensor): Tensor => W.permute(1, 0, 2).reshape(D, H * dh);
-    const Wqkv = this.g.weight(`${a}.W_QKV`, cat([heads(this.w(`${a}.W_Q`)), heads(this.w(`${a}.W_K`)), heads(this.w(`${a}.W_V`))], 1));
-    const bqkv = this.g.weight(`${a}.b_QKV`, cat([this.w(`${a}.b_Q`), this.w(`${a}.b_K`), this.w(`${a}.b_V`)].map((b) => b.reshape(H * dh)), 0));
+    const Wqkv = this.g.weight(
+      `${a}.W_QKV`,
+      cat([heads(this.w(`${a}.W_Q`)), heads(this.w(`${a}.W_K`)), heads(this.w(`${a}.W_V`))], 1),
+    );
+    const bqkv = this.g.weight(
+      `${a}.b_QKV`,
+      cat(
+        [this.w(`${a}.b_Q`), this.w(`${a}.b_K`), this.w(`${a}.b_V`)].map((b) => b.reshape(H * dh)),
+        0,
+      ),
+    );
     const qkv = this.g.op("Add", [this.g.op("MatMul", [this.ln(x), Wqkv]), bqkv]); // [batch, pos, 3 * d_model]
     const [q, k, v] = this.g.opN("Split", [qkv, this.qkvSplit], 3, { axis: 2 }) as [string, string, string];
-    const toHeads = (t: string): string => this.g.op("Transpose", [this.g.op("Reshape", [t, this.headsShape])], { perm: [0, 2, 1, 3] });
+    const toHeads = (t: string): string =>
+      this.g.op("Transpose", [this.g.op("Reshape", [t, this.headsShape])], { perm: [0, 2, 1, 3] });
     return [toHeads(q), toHeads(k), toHeads(v)];
   }
 
@@ -118,22 +149,40 @@ class Gpt2Parts {
   /** The residual after layer l's attention output (z flat [batch, pos, n_heads * d_head]) and its MLP. */
   finishBlock(x: string, zFlat: string, l: number): string {
     const { dModel: D, nHeads: H, dHead: dh } = this.model.cfg;
-    const a = `blocks.${l}.attn`, m = `blocks.${l}.mlp`;
+    const a = `blocks.${l}.attn`,
+      m = `blocks.${l}.mlp`;
     const g = this.g;
     const Wo = g.weight(`${a}.W_O`, this.w(`${a}.W_O`).reshape(H * dh, D));
     const mid = g.op("Add", [x, g.op("Add", [g.op("MatMul", [zFlat, Wo]), g.weight(`${a}.b_O`, this.w(`${a}.b_O`))])]);
-    const pre = g.op("Add", [g.op("MatMul", [this.ln(mid), g.weight(`${m}.W_in`, this.w(`${m}.W_in`))]), g.weight(`${m}.b_in`, this.w(`${m}.b_in`))]); // [batch, pos, d_mlp]
+    const pre = g.op("Add", [
+      g.op("MatMul", [this.ln(mid), g.weight(`${m}.W_in`, this.w(`${m}.W_in`))]),
+      g.weight(`${m}.b_in`, this.w(`${m}.b_in`)),
+    ]); // [batch, pos, d_mlp]
     const post = g.op("Gelu", [pre], { approximate: "tanh" });
-    return g.op("Add", [mid, g.op("Add", [g.op("MatMul", [post, g.weight(`${m}.W_out`, this.w(`${m}.W_out`))]), g.weight(`${m}.b_out`, this.w(`${m}.b_out`))])]);
+    return g.op("Add", [
+      mid,
+      g.op("Add", [
+        g.op("MatMul", [post, g.weight(`${m}.W_out`, this.w(`${m}.W_out`))]),
+        g.weight(`${m}.b_out`, this.w(`${m}.b_out`)),
+      ]),
+    ]);
   }
 
   unembed(x: string): string {
-    return this.g.op("Add", [this.g.op("MatMul", [this.ln(x), this.g.weight("W_U", this.w("unembed.W_U"))]), this.g.weight("b_U", this.w("unembed.b_U"))]);
+    return this.g.op("Add", [
+      this.g.op("MatMul", [this.ln(x), this.g.weight("W_U", this.w("unembed.W_U"))]),
+      this.g.weight("b_U", this.w("unembed.b_U")),
+    ]);
   }
 
   encode(name: string, input: OnnxTypes.IValueInfoProto[], output: OnnxTypes.IValueInfoProto[]): Uint8Array {
     const graph: OnnxTypes.IGraphProto = { name, node: this.g.nodes, initializer: this.g.inits, input, output };
-    return onnx.ModelProto.encode({ irVersion: 9, opsetImport: [{ domain: "", version: 20 }], producerName: "tlens-bench", graph }).finish();
+    return onnx.ModelProto.encode({
+      irVersion: 9,
+      opsetImport: [{ domain: "", version: 20 }],
+      producerName: "tlens-bench",
+      graph,
+    }).finish();
   }
 }
 
@@ -151,7 +200,11 @@ export function buildOnnxModel(model: HookedTransformer, nPos: number): Uint8Arr
     x = p.finishBlock(x, p.mix(scores, v), l);
   }
   p.g.output(p.unembed(x), "logits");
-  return p.encode("tlens_gpt2", [valueInfo("tokens", INT64, "batch", nPos)], [valueInfo("logits", FLOAT, "batch", nPos, model.cfg.dVocab)]);
+  return p.encode(
+    "tlens_gpt2",
+    [valueInfo("tokens", INT64, "batch", nPos)],
+    [valueInfo("logits", FLOAT, "batch", nPos, model.cfg.dVocab)],
+  );
 }
 
 /** One decode step with a KV cache, batch 1: inputs `token` int64 [1, 1], `position` int64 [1], and per layer

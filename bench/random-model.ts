@@ -3,7 +3,15 @@
 import { HookedTransformer, manualSeed, randn, type HookedTransformerConfig, type Tensor } from "../src/api.js";
 
 export const GPT2_SMALL_SHAPE = {
-  nLayers: 12, dModel: 768, nHeads: 12, dHead: 64, dMlp: 3072, dVocab: 50257, nCtx: 1024, actFn: "gelu_new", normalizationType: "LNPre" as const,
+  nLayers: 12,
+  dModel: 768,
+  nHeads: 12,
+  dHead: 64,
+  dMlp: 3072,
+  dVocab: 50257,
+  nCtx: 1024,
+  actFn: "gelu_new",
+  normalizationType: "LNPre" as const,
 };
 
 /** That model (or one of another shape, same initialisation). */

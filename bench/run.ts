@@ -1,6 +1,20 @@
 // `npm run bench -- <name> [args]`: runs one benchmark module (bench/<name>.ts exports main(args)).
 // Benchmarks print ratios against a reference measured in the same run, and end with a `RESULT {json}` line.
-const BENCHES = ["gemm", "ops", "forward", "patching", "browser", "load", "sweep", "backward", "attribution", "families", "sae", "generate", "bf16"] as const;
+const BENCHES = [
+  "gemm",
+  "ops",
+  "forward",
+  "patching",
+  "browser",
+  "load",
+  "sweep",
+  "backward",
+  "attribution",
+  "families",
+  "sae",
+  "generate",
+  "bf16",
+] as const;
 
 const [name, ...args] = process.argv.slice(2);
 if (!name || !(BENCHES as readonly string[]).includes(name)) {

@@ -9,7 +9,16 @@ import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { backend } from "../src/index.js";
-import { InProcessExecutor, PoolExecutor, QueueExecutor, validateSpec, type Executor, type SweepProgress, type SweepResult, type SweepSpec } from "../src/jobs/index.js";
+import {
+  InProcessExecutor,
+  PoolExecutor,
+  QueueExecutor,
+  validateSpec,
+  type Executor,
+  type SweepProgress,
+  type SweepResult,
+  type SweepSpec,
+} from "../src/jobs/index.js";
 import { processThreads } from "../src/jobs/processes.js";
 import { RedisServer, startWorker, stopProcess } from "../test/jobs/helpers.js";
 import { GPT2_SMALL_SHAPE } from "./random-model.js";
@@ -18,8 +27,11 @@ const WORKERS = 2;
 
 function spec(pairs: number, pairsPerShard: number): SweepSpec {
   return validateSpec({
-    model: { random: { config: { ...GPT2_SMALL_SHAPE }, seed: 0 } }, task: { name: "ioi", pairs, seed: 1 },
-    sweep: ["resid_pre", "head_out"], shard: { pairsPerShard }, maxRows: 4096,
+    model: { random: { config: { ...GPT2_SMALL_SHAPE }, seed: 0 } },
+    task: { name: "ioi", pairs, seed: 1 },
+    sweep: ["resid_pre", "head_out"],
+    shard: { pairsPerShard },
+    maxRows: 4096,
   });
 }
 
@@ -55,14 +67,21 @@ function serialiseMs(r: SweepResult): { ms: number; bytes: number } {
   return { ms: (performance.now() - t) / reps, bytes };
 }
 
-async function runQueue(s: SweepSpec, threadsPerWorker: number): Promise<{ result: SweepResult; ms: number; loadMs: number }> {
+async function runQueue(
+  s: SweepSpec,
+  threadsPerWorker: number,
+): Promise<{ result: SweepResult; ms: number; loadMs: number }> {
   const redis = await RedisServer.start();
   const specFile = join(mkdtempSync(join(tmpdir(), "tlens-bench-sweep-")), "spec.json");
   writeFileSync(specFile, JSON.stringify(s));
   const env = { TLENS_NUM_THREADS: String(threadsPerWorker) };
   const t = performance.now();
   // each worker loads the spec's model before it reports ready
-  const workers = await Promise.all(Array.from({ length: WORKERS }, () => startWorker(redis.url, "bench", ["--spec", specFile], { env, readyMs: 900_000 })));
+  const workers = await Promise.all(
+    Array.from({ length: WORKERS }, () =>
+      startWorker(redis.url, "bench", ["--spec", specFile], { env, readyMs: 900_000 }),
+    ),
+  );
   const loadMs = performance.now() - t;
   const queue = new QueueExecutor({ url: redis.url, queueName: "bench" });
   try {
@@ -81,13 +100,17 @@ export async function main(args: string[]): Promise<void> {
   const s = spec(pairs, perShard);
   const threads = processThreads();
   const threadsPerWorker = Math.max(1, Math.floor(threads / WORKERS));
-  console.log(`backend: ${backend.getBackend().name}, ${threads} threads; ${pairs} IOI pairs, ${s.sweep.join(" + ")}, ${perShard} pairs per shard`);
+  console.log(
+    `backend: ${backend.getBackend().name}, ${threads} threads; ${pairs} IOI pairs, ${s.sweep.join(" + ")}, ${perShard} pairs per shard`,
+  );
 
   const inproc = new InProcessExecutor();
   const inprocLoadMs = await timeMs(() => inproc.run(spec(1, 1)));
   const shardMs: number[] = [];
   const [a, inprocessMs] = await timed(inproc, s, shardMs);
-  console.log(`in-process: ${inprocessMs.toFixed(0)} ms (shards ${Math.min(...shardMs).toFixed(0)}-${Math.max(...shardMs).toFixed(0)} ms)`);
+  console.log(
+    `in-process: ${inprocessMs.toFixed(0)} ms (shards ${Math.min(...shardMs).toFixed(0)}-${Math.max(...shardMs).toFixed(0)} ms)`,
+  );
 
   const pool = new PoolExecutor({ workers: WORKERS, threadsPerWorker });
   const poolLoadMs = await timeMs(() => pool.run(warmUp()));
@@ -99,14 +122,33 @@ export async function main(args: string[]): Promise<void> {
   console.log(`queue (${WORKERS} tlens workers × ${threadsPerWorker} threads): ${q.ms.toFixed(0)} ms`);
   const exact = JSON.stringify(a) === JSON.stringify(b) && JSON.stringify(a) === JSON.stringify(q.result);
   const ser = serialiseMs(a);
-  console.log(`pool / in-process ${(poolMs / inprocessMs).toFixed(2)}, queue / in-process ${(q.ms / inprocessMs).toFixed(2)}, exact: ${exact}`);
-  console.log(`not counted: model load ${inprocLoadMs.toFixed(0)} / ${poolLoadMs.toFixed(0)} / ${q.loadMs.toFixed(0)} ms (in-process / pool / queue, with a first shard); a shard result is ${ser.bytes} B of JSON, ${ser.ms.toFixed(3)} ms a round trip`);
-  console.log("RESULT " + JSON.stringify({
-    bench: "sweep", backend: backend.getBackend().name, threads, threads_per_worker: threadsPerWorker, pairs, pairs_per_shard: perShard,
-    shards: a.shards, workers: WORKERS, inprocess_ms: inprocessMs, pool_ms: poolMs, queue_ms: q.ms,
-    pool_ratio: poolMs / inprocessMs, queue_overhead: q.ms / inprocessMs - 1, exact,
-    load_ms: { inprocess: inprocLoadMs, pool: poolLoadMs, queue: q.loadMs },
-    shard_ms: { min: Math.min(...shardMs), mean: inprocessMs / shardMs.length, max: Math.max(...shardMs) },
-    shard_result_bytes: ser.bytes, serialise_ms_per_shard: ser.ms,
-  }));
+  console.log(
+    `pool / in-process ${(poolMs / inprocessMs).toFixed(2)}, queue / in-process ${(q.ms / inprocessMs).toFixed(2)}, exact: ${exact}`,
+  );
+  console.log(
+    `not counted: model load ${inprocLoadMs.toFixed(0)} / ${poolLoadMs.toFixed(0)} / ${q.loadMs.toFixed(0)} ms (in-process / pool / queue, with a first shard); a shard result is ${ser.bytes} B of JSON, ${ser.ms.toFixed(3)} ms a round trip`,
+  );
+  console.log(
+    "RESULT " +
+      JSON.stringify({
+        bench: "sweep",
+        backend: backend.getBackend().name,
+        threads,
+        threads_per_worker: threadsPerWorker,
+        pairs,
+        pairs_per_shard: perShard,
+        shards: a.shards,
+        workers: WORKERS,
+        inprocess_ms: inprocessMs,
+        pool_ms: poolMs,
+        queue_ms: q.ms,
+        pool_ratio: poolMs / inprocessMs,
+        queue_overhead: q.ms / inprocessMs - 1,
+        exact,
+        load_ms: { inprocess: inprocLoadMs, pool: poolLoadMs, queue: q.loadMs },
+        shard_ms: { min: Math.min(...shardMs), mean: inprocessMs / shardMs.length, max: Math.max(...shardMs) },
+        shard_result_bytes: ser.bytes,
+        serialise_ms_per_shard: ser.ms,
+      }),
+  );
 }

@@ -41,30 +41,62 @@ export const isGpt2Small = (model: HookedTransformer): boolean => model.cfg.nLay
 export const fmt = (v: number, d = 4): string => (Object.is(v, -0) ? 0 : v).toFixed(d).replace(/^-(0\.0*)$/, "$1");
 
 /** A plain-text table: columns padded to their widest cell. */
-export function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[], title?: string, decimals = 4): string {
+export function table(
+  headers: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+  title?: string,
+  decimals = 4,
+): string {
   const cells = rows.map((r) => r.map((c) => (typeof c === "number" ? fmt(c, decimals) : c)));
   const w = headers.map((h, j) => Math.max(h.length, ...cells.map((r) => (r[j] ?? "").length)));
-  const line = (r: readonly string[]): string => r.map((c, j) => (j === 0 ? c.padEnd(w[j]!) : c.padStart(w[j]!))).join("  ").trimEnd();
+  const line = (r: readonly string[]): string =>
+    r
+      .map((c, j) => (j === 0 ? c.padEnd(w[j]!) : c.padStart(w[j]!)))
+      .join("  ")
+      .trimEnd();
   const sep = w.map((n) => "-".repeat(n)).join("  ");
   return [...(title ? [title] : []), line(headers), sep, ...cells.map(line)].join("\n");
 }
 
 /** A [rows, cols] tensor as a table with row labels and column labels. */
-export function matrixTable(t: Tensor, rowLabels: readonly string[], colLabels: readonly string[], title?: string, decimals = 4, corner = ""): string {
+export function matrixTable(
+  t: Tensor,
+  rowLabels: readonly string[],
+  colLabels: readonly string[],
+  title?: string,
+  decimals = 4,
+  corner = "",
+): string {
   const a = t.toArray() as number[][];
-  return table([corner, ...colLabels], a.map((r, i) => [rowLabels[i]!, ...r]), title, decimals);
+  return table(
+    [corner, ...colLabels],
+    a.map((r, i) => [rowLabels[i]!, ...r]),
+    title,
+    decimals,
+  );
 }
 
 /** [layer, head] → "layer\head" table. */
 export function layerHeadTable(t: Tensor, title: string, decimals = 4): string {
   const [L, H] = t.shape as [number, number];
-  return matrixTable(t, Array.from({ length: L }, (_, l) => `L${l}`), Array.from({ length: H }, (_, h) => `H${h}`), title, decimals, "layer");
+  return matrixTable(
+    t,
+    Array.from({ length: L }, (_, l) => `L${l}`),
+    Array.from({ length: H }, (_, h) => `H${h}`),
+    title,
+    decimals,
+    "layer",
+  );
 }
 
 export const headName = ([l, h]: readonly number[]): string => `L${l}H${h}`;
 
 /** Heads sorted by |value| of a [layer, head] tensor, largest first. */
-export function topHeads(t: Tensor, k: number, by: "abs" | "pos" | "neg" = "abs"): { head: [number, number]; value: number }[] {
+export function topHeads(
+  t: Tensor,
+  k: number,
+  by: "abs" | "pos" | "neg" = "abs",
+): { head: [number, number]; value: number }[] {
   const a = t.toArray() as number[][];
   const all = a.flatMap((r, l) => r.map((v, h) => ({ head: [l, h] as [number, number], value: v })));
   const key = (v: number): number => (by === "abs" ? Math.abs(v) : by === "pos" ? v : -v);

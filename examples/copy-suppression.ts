@@ -10,9 +10,7 @@
 //   npx tsx examples/copy-suppression.ts                       # toy-ioi: head 2.2, name mover 1.1
 //   npx tsx examples/copy-suppression.ts --model gpt2-small    # 10.7 and 9.9, as the notebooks
 //   npx tsx examples/copy-suppression.ts --head 3.0 --nmh 1.1 --batches 3 --n 40 --batch-size 50
-import {
-  IOIDataset, copySuppression, Tensor, type ActivationCache, type HookedTransformer,
-} from "../src/index.js";
+import { IOIDataset, copySuppression, Tensor, type ActivationCache, type HookedTransformer } from "../src/index.js";
 import { fmt, intArg, isGpt2Small, isMain, loadModel, parseArgs, parseHead, table } from "./common.js";
 
 export interface CopySuppressionOptions {
@@ -33,10 +31,19 @@ export function defaultHeads(model: HookedTransformer): { head: [number, number]
   return isGpt2Small(model) ? { head: [10, 7], nmh: [9, 9] } : { head: [2, 2], nmh: [1, 1] };
 }
 
-async function ioiRun(model: HookedTransformer, N: number, seed: number, layer: number): Promise<{ ds: IOIDataset; cache: ActivationCache }> {
+async function ioiRun(
+  model: HookedTransformer,
+  N: number,
+  seed: number,
+  layer: number,
+): Promise<{ ds: IOIDataset; cache: ActivationCache }> {
   const ds = new IOIDataset({ promptType: "mixed", N, seed, prependBos: true });
   const names = new Set(copySuppression.copySuppressionHookNames(model, layer));
-  const [, cache] = await model.runWithCache(ds.toks, { namesFilter: (n) => names.has(n), returnType: null, stopAtLayer: layer + 1 });
+  const [, cache] = await model.runWithCache(ds.toks, {
+    namesFilter: (n) => names.has(n),
+    returnType: null,
+    stopAtLayer: layer + 1,
+  });
   return { ds, cache };
 }
 
@@ -58,22 +65,36 @@ function cat1(ts: Tensor[]): Tensor {
   const n = ts.reduce((s, t) => s + t.numel, 0);
   const out = new Float32Array(n);
   let o = 0;
-  for (const t of ts) { out.set(Float32Array.from(t.dataSync(), Number), o); o += t.numel; }
+  for (const t of ts) {
+    out.set(Float32Array.from(t.dataSync(), Number), o);
+    o += t.numel;
+  }
   return Tensor.fromTypedArray(out, [n]);
 }
 
 function push(m: Map<string, Tensor[]>, k: string, t: Tensor): void {
   const l = m.get(k);
-  if (l) l.push(t); else m.set(k, [t]);
+  if (l) l.push(t);
+  else m.set(k, [t]);
 }
 
 /** The heatmap of one facet pair: `grid` [1 + L, max(H + 1, 4)] as rows. */
-export function gridTable(d: copySuppression.AttnScoreDecomposition, fi: number, gi: number, nHeads: number, title: string): string {
+export function gridTable(
+  d: copySuppression.AttnScoreDecomposition,
+  fi: number,
+  gi: number,
+  nHeads: number,
+  title: string,
+): string {
   const g = d.grid.get(fi, gi).toArray() as number[][];
   const bias = d.decomposeBy === "keys" ? "b_K" : "b_Q";
   const head0 = `W_E ${fmt(g[0]![0]!)}   W_pos ${fmt(g[0]![1]!)}   ${bias} ${fmt(g[0]![2]!)}   b_O ${fmt(g[0]![3]!)}`;
   const cols = [...Array.from({ length: nHeads }, (_, h) => `H${h}`), "MLP"];
-  return `${table(["layer", ...cols], g.slice(1).map((r, l) => [`L${l}`, ...r.slice(0, nHeads + 1)]), title)}\n${head0}`;
+  return `${table(
+    ["layer", ...cols],
+    g.slice(1).map((r, l) => [`L${l}`, ...r.slice(0, nHeads + 1)]),
+    title,
+  )}\n${head0}`;
 }
 
 export interface CopySuppressionResults {
@@ -87,13 +108,18 @@ export interface CopySuppressionResults {
   pctExplainedByParallel: number;
 }
 
-export async function runCopySuppression(model: HookedTransformer, o: CopySuppressionOptions = {}): Promise<CopySuppressionResults> {
+export async function runCopySuppression(
+  model: HookedTransformer,
+  o: CopySuppressionOptions = {},
+): Promise<CopySuppressionResults> {
   const def = defaultHeads(model);
   const head = o.head ?? def.head;
   const nmh = o.nmh ?? def.nmh;
   const [L, H] = head;
   const print = o.print ?? true;
-  const log = (s = ""): void => { if (print) console.log(s); };
+  const log = (s = ""): void => {
+    if (print) console.log(s);
+  };
   const batches = o.batches ?? 5;
   const n = o.n ?? 40;
   const hn = `${L}.${H}`;
@@ -110,40 +136,72 @@ export async function runCopySuppression(model: HookedTransformer, o: CopySuppre
     const { ds, cache } = await ioiRun(model, n, seed, L);
     const io = Tensor.fromTypedArray(Int32Array.from(ds.ioTokenIDs), [n]);
     const s = Tensor.fromTypedArray(Int32Array.from(ds.sTokenIDs), [n]);
-    const rows = Tensor.fromTypedArray(Int32Array.from({ length: n }, (_, i) => i), [n]);
+    const rows = Tensor.fromTypedArray(
+      Int32Array.from({ length: n }, (_, i) => i),
+      [n],
+    );
     const at = (name: string, pos: readonly number[]): Tensor =>
       cache.get(name).get(rows, Tensor.fromTypedArray(Int32Array.from(pos), [n]));
     const q = copySuppression.attnScoresForQuerySideVectors(model, cache, {
-      head, dataset: ds, vectors: {
+      head,
+      dataset: ds,
+      vectors: {
         "unchanged (resid_pre at END)": at(`blocks.${L}.hook_resid_pre`, ds.wordIdx.end!),
         "W_U[IO]": WU.get(io),
         "W_U[S]": WU.get(s),
-        [`NMH ${nmh[0]}.${nmh[1]} output`]: copySuppression.headResultsAt(model, cache, nmh[0], ds.wordIdx.end!).get(":", nmh[1]),
+        [`NMH ${nmh[0]}.${nmh[1]} output`]: copySuppression
+          .headResultsAt(model, cache, nmh[0], ds.wordIdx.end!)
+          .get(":", nmh[1]),
       },
     });
-    for (const [k, v] of Object.entries(q)) { push(qScores, k, v.scores); push(qProbs, k, v.probs!); }
+    for (const [k, v] of Object.entries(q)) {
+      push(qScores, k, v.scores);
+      push(qProbs, k, v.probs!);
+    }
     const ee = await copySuppression.getEffectiveEmbedding(model, { tokens: [...ds.ioTokenIDs, ...ds.sTokenIDs] });
     const half = (t: Tensor, i: number): Tensor => t.narrow(0, i * n, n);
     const keyVecs = {
-      "unchanged (resid_pre at IO)": [at(`blocks.${L}.hook_resid_pre`, ds.wordIdx.IO!), at(`blocks.${L}.hook_resid_pre`, ds.wordIdx.S1!)],
+      "unchanged (resid_pre at IO)": [
+        at(`blocks.${L}.hook_resid_pre`, ds.wordIdx.IO!),
+        at(`blocks.${L}.hook_resid_pre`, ds.wordIdx.S1!),
+      ],
       "W_E[IO]": [half(ee.W_E, 0), half(ee.W_E, 1)],
       "W_EE[IO] (incl. MLP0)": [half(ee.W_EE, 0), half(ee.W_EE, 1)],
       "W_EE_subE[IO] (MLP0 only)": [half(ee.W_EE_subE, 0), half(ee.W_EE_subE, 1)],
       "MLP0 output at IO": [at("blocks.0.hook_mlp_out", ds.wordIdx.IO!), at("blocks.0.hook_mlp_out", ds.wordIdx.S1!)],
     };
-    const k = copySuppression.attnScoresForKeySideVectors(model, cache, { head, dataset: ds, vectors: Object.fromEntries(Object.entries(keyVecs).map(([kk, v]) => [kk, v[0]!])) });
-    for (const [kk, v] of Object.entries(k)) { push(kScores, kk, v.scores); push(kProbs, kk, v.probs!); }
+    const k = copySuppression.attnScoresForKeySideVectors(model, cache, {
+      head,
+      dataset: ds,
+      vectors: Object.fromEntries(Object.entries(keyVecs).map(([kk, v]) => [kk, v[0]!])),
+    });
+    for (const [kk, v] of Object.entries(k)) {
+      push(kScores, kk, v.scores);
+      push(kProbs, kk, v.probs!);
+    }
     const ks = copySuppression.attnScoresForKeySideVectors(model, cache, {
-      head, dataset: ds, subtractS1AttnScores: true,
+      head,
+      dataset: ds,
+      subtractS1AttnScores: true,
       vectors: Object.fromEntries(Object.entries(keyVecs).map(([kk, v]) => [kk, { vector: v[0]!, baseline: v[1]! }])),
     });
     for (const [kk, v] of Object.entries(ks)) push(kScoresSub, kk, v.scores);
   }
   const N = batches * n;
   log(`\n== Freeze keys, patch queries (${batches} batches × ${n} prompts) ==`);
-  log(histogramTable(qScores, `Attn scores (from END -> IO) in ${hn} (keys fixed, scores are linear func of queries), N = ${N}`));
+  log(
+    histogramTable(
+      qScores,
+      `Attn scores (from END -> IO) in ${hn} (keys fixed, scores are linear func of queries), N = ${N}`,
+    ),
+  );
   log("");
-  log(histogramTable(qProbs, `Attn probs (from END -> IO) in ${hn} (keys fixed, scores are linear func of queries), N = ${N}`));
+  log(
+    histogramTable(
+      qProbs,
+      `Attn probs (from END -> IO) in ${hn} (keys fixed, scores are linear func of queries), N = ${N}`,
+    ),
+  );
 
   // ---- the W_U[IO] component of the name mover's output ----
   const { ds: ds80, cache: c80 } = await ioiRun(model, 80, 42, nmh[0] + 1 > L ? nmh[0] : L);
@@ -158,16 +216,34 @@ export async function runCopySuppression(model: HookedTransformer, o: CopySuppre
   log(`IO perp component norm: ${fmt(ioPerpComponentNorm)}`);
 
   log(`\n== Freeze queries, patch keys (${batches} batches × ${n} prompts) ==`);
-  log(histogramTable(kScores, `Attn scores (from END -> IO) in ${hn} (queries fixed, scores are linear func of keys), N = ${N}`));
+  log(
+    histogramTable(
+      kScores,
+      `Attn scores (from END -> IO) in ${hn} (queries fixed, scores are linear func of keys), N = ${N}`,
+    ),
+  );
   log("");
-  log(histogramTable(kScoresSub, `Attn score diffs (END -> IO minus END -> S1) in ${hn} (queries fixed, linear func of keys), N = ${N}`));
+  log(
+    histogramTable(
+      kScoresSub,
+      `Attn score diffs (END -> IO minus END -> S1) in ${hn} (queries fixed, linear func of keys), N = ${N}`,
+    ),
+  );
   log("");
-  log(histogramTable(kProbs, `Attn probs (from END -> IO) in ${hn} (queries fixed, scores are linear func of keys), N = ${N}`));
+  log(
+    histogramTable(
+      kProbs,
+      `Attn probs (from END -> IO) in ${hn} (queries fixed, scores are linear func of keys), N = ${N}`,
+    ),
+  );
 
   // ---- decompose_attn_scores (BATCH_SIZE prompts, seed 42) ----
   const bs = o.batchSize ?? 50;
   const { ds, cache } = await ioiRun(model, bs, o.seed ?? 42, L);
-  const dec = async (decomposeBy: "keys" | "queries", x: Partial<Parameters<typeof copySuppression.decomposeAttnScores>[2]> = {}): Promise<copySuppression.AttnScoreDecomposition> =>
+  const dec = async (
+    decomposeBy: "keys" | "queries",
+    x: Partial<Parameters<typeof copySuppression.decomposeAttnScores>[2]> = {},
+  ): Promise<copySuppression.AttnScoreDecomposition> =>
     copySuppression.decomposeAttnScores(model, cache, { head, dataset: ds, decomposeBy, ...x });
   const D: Record<string, copySuppression.AttnScoreDecomposition> = {
     decompose_k: await dec("keys"),
@@ -176,25 +252,68 @@ export async function runCopySuppression(model: HookedTransformer, o: CopySuppre
     decompose_q_sub_S1: await dec("queries", { subtractS1AttnScores: true }),
     decompose_k_replace_q: await dec("keys", { interveneOnQuery: "sub_W_U_IO" }),
     decompose_k_replace_q_sub_S1: await dec("keys", { interveneOnQuery: "sub_W_U_IO", subtractS1AttnScores: true }),
-    split_qk_decompose_k: await dec("keys", { interveneOnQuery: "project_to_W_U_IO", interveneOnKey: "project_to_MLP0" }),
-    split_qk_decompose_k_sub_S1: await dec("keys", { interveneOnQuery: "project_to_W_U_IO", interveneOnKey: "project_to_MLP0", subtractS1AttnScores: true }),
-    split_qk_decompose_q: await dec("queries", { interveneOnQuery: "project_to_W_U_IO", interveneOnKey: "project_to_MLP0" }),
-    split_qk_decompose_q_sub_S1: await dec("queries", { interveneOnQuery: "project_to_W_U_IO", interveneOnKey: "project_to_MLP0", subtractS1AttnScores: true }),
+    split_qk_decompose_k: await dec("keys", {
+      interveneOnQuery: "project_to_W_U_IO",
+      interveneOnKey: "project_to_MLP0",
+    }),
+    split_qk_decompose_k_sub_S1: await dec("keys", {
+      interveneOnQuery: "project_to_W_U_IO",
+      interveneOnKey: "project_to_MLP0",
+      subtractS1AttnScores: true,
+    }),
+    split_qk_decompose_q: await dec("queries", {
+      interveneOnQuery: "project_to_W_U_IO",
+      interveneOnKey: "project_to_MLP0",
+    }),
+    split_qk_decompose_q_sub_S1: await dec("queries", {
+      interveneOnQuery: "project_to_W_U_IO",
+      interveneOnKey: "project_to_MLP0",
+      subtractS1AttnScores: true,
+    }),
     split_qk_decompose_k_sub_S1_effective_embedding: await dec("keys", {
-      interveneOnQuery: "project_to_W_U_IO", interveneOnKey: "project_to_MLP0", subtractS1AttnScores: true, useEffectiveEmbedding: true,
+      interveneOnQuery: "project_to_W_U_IO",
+      interveneOnKey: "project_to_MLP0",
+      subtractS1AttnScores: true,
+      useEffectiveEmbedding: true,
     }),
   };
   const nH = model.cfg.nHeads;
-  log(`\n== decompose_attn_scores (N = ${bs}, seed ${o.seed ?? 42}): contribution of each component to ${hn}'s score END -> IO ==`);
-  log(table(["decomposition", "Σ contributions", "actual score", "max |Σ − actual| per row"], Object.entries(D).map(([name, d]) => {
-    const tot = d.total.mean().item();
-    const act = d.actual ? d.actual.mean().item() : NaN;
-    const err = d.actual ? d.total.sub(d.actual).abs().max().item() : NaN;
-    return [name, tot, d.actual && !name.includes("replace") ? fmt(act) : "—", d.actual && !name.includes("replace") ? err.toExponential(1) : "—"];
-  })));
-  for (const name of ["decompose_k", "decompose_k_sub_S1", "decompose_q", "decompose_q_sub_S1", "decompose_k_replace_q_sub_S1"]) {
+  log(
+    `\n== decompose_attn_scores (N = ${bs}, seed ${o.seed ?? 42}): contribution of each component to ${hn}'s score END -> IO ==`,
+  );
+  log(
+    table(
+      ["decomposition", "Σ contributions", "actual score", "max |Σ − actual| per row"],
+      Object.entries(D).map(([name, d]) => {
+        const tot = d.total.mean().item();
+        const act = d.actual ? d.actual.mean().item() : NaN;
+        const err = d.actual ? d.total.sub(d.actual).abs().max().item() : NaN;
+        return [
+          name,
+          tot,
+          d.actual && !name.includes("replace") ? fmt(act) : "—",
+          d.actual && !name.includes("replace") ? err.toExponential(1) : "—",
+        ];
+      }),
+    ),
+  );
+  for (const name of [
+    "decompose_k",
+    "decompose_k_sub_S1",
+    "decompose_q",
+    "decompose_q_sub_S1",
+    "decompose_k_replace_q_sub_S1",
+  ]) {
     log("");
-    log(gridTable(D[name]!, 0, 0, nH, `${name}: decomposed by ${D[name]!.decomposeBy}${name.includes("sub_S1") ? ", baseline END -> S1 subtracted" : ""}`));
+    log(
+      gridTable(
+        D[name]!,
+        0,
+        0,
+        nH,
+        `${name}: decomposed by ${D[name]!.decomposeBy}${name.includes("sub_S1") ? ", baseline END -> S1 subtracted" : ""}`,
+      ),
+    );
   }
   for (const name of ["split_qk_decompose_k_sub_S1", "split_qk_decompose_q_sub_S1"]) {
     const d = D[name]!;
@@ -209,22 +328,44 @@ export async function runCopySuppression(model: HookedTransformer, o: CopySuppre
   const splitK = D.split_qk_decompose_k_sub_S1!;
   const facetSums = splitK.mean.sum(-1).toArray() as number[][]; // [F, G]
   log("");
-  log(table(["", "k ∥ MLP0", "k ⟂ MLP0"], [["q ∥ W_U[IO]", ...facetSums[0]!], ["q ⟂ W_U[IO]", ...facetSums[1]!]],
-    "Decompose on key-side, split by q ∥/⟂ W_U[IO] and k ∥/⟂ MLP0 (Attn(END->IO) − Attn(END->S1), summed over components)"));
+  log(
+    table(
+      ["", "k ∥ MLP0", "k ⟂ MLP0"],
+      [
+        ["q ∥ W_U[IO]", ...facetSums[0]!],
+        ["q ⟂ W_U[IO]", ...facetSums[1]!],
+      ],
+      "Decompose on key-side, split by q ∥/⟂ W_U[IO] and k ∥/⟂ MLP0 (Attn(END->IO) − Attn(END->S1), summed over components)",
+    ),
+  );
   // the notebook's pct_explained: the MLP0 component (last key-side component of layer 0) in the both-parallel facet
   const mlp0 = splitK.labels.indexOf("MLP0");
   const pctExplained = splitK.mean.get(0, 0, mlp0).item() / splitK.mean.sum().item();
-  log(`Pct of net attention diff explained by both parallel components (MLP0, q ∥ W_U[IO], k ∥ MLP0): ${(100 * pctExplained).toFixed(2)}%`);
+  log(
+    `Pct of net attention diff explained by both parallel components (MLP0, q ∥ W_U[IO], k ∥ MLP0): ${(100 * pctExplained).toFixed(2)}%`,
+  );
 
-  const full = await copySuppression.decomposeAttnScoresFull(model, cache, { head, dataset: ds, subtractS1AttnScores: true });
+  const full = await copySuppression.decomposeAttnScoresFull(model, cache, {
+    head,
+    dataset: ds,
+    subtractS1AttnScores: true,
+  });
   log("");
-  log(table(["facet (query side × key side)", "Σ over component pairs", "largest pair", "its value"], full.facets.map((f, i) => {
-    const m = full.mean.get(i);
-    const a = m.toArray() as number[][];
-    let best = [0, 0];
-    for (let qi = 0; qi < a.length; qi++) for (let ki = 0; ki < a.length; ki++) if (Math.abs(a[qi]![ki]!) > Math.abs(a[best[0]!]![best[1]!]!)) best = [qi, ki];
-    return [f, m.sum().item(), `q ${full.labels[best[0]!]} · k ${full.labels[best[1]!]}`, a[best[0]!]![best[1]!]!];
-  }), `decompose_attn_scores_full (query × key components, S1 subtracted): Σ = ${fmt(full.total.mean().item())}, actual ${full.actual ? fmt(full.actual.mean().item()) : "—"}`));
+  log(
+    table(
+      ["facet (query side × key side)", "Σ over component pairs", "largest pair", "its value"],
+      full.facets.map((f, i) => {
+        const m = full.mean.get(i);
+        const a = m.toArray() as number[][];
+        let best = [0, 0];
+        for (let qi = 0; qi < a.length; qi++)
+          for (let ki = 0; ki < a.length; ki++)
+            if (Math.abs(a[qi]![ki]!) > Math.abs(a[best[0]!]![best[1]!]!)) best = [qi, ki];
+        return [f, m.sum().item(), `q ${full.labels[best[0]!]} · k ${full.labels[best[1]!]}`, a[best[0]!]![best[1]!]!];
+      }),
+      `decompose_attn_scores_full (query × key components, S1 subtracted): Σ = ${fmt(full.total.mean().item())}, actual ${full.actual ? fmt(full.actual.mean().item()) : "—"}`,
+    ),
+  );
   return { head, nmh, decompositions: D, ioComponentNorm, ioPerpComponentNorm, pctExplainedByParallel: pctExplained };
 }
 
@@ -235,7 +376,10 @@ async function main(): Promise<void> {
   await runCopySuppression(model, {
     head: args.has("head") ? parseHead(args.get("head")!) : undefined,
     nmh: args.has("nmh") ? parseHead(args.get("nmh")!) : undefined,
-    batches: intArg(args, "batches", 5), n: intArg(args, "n", 40), batchSize: intArg(args, "batch-size", 50), seed: intArg(args, "seed", 42),
+    batches: intArg(args, "batches", 5),
+    n: intArg(args, "n", 40),
+    batchSize: intArg(args, "batch-size", 50),
+    seed: intArg(args, "seed", 42),
   });
   console.error(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }

@@ -20,7 +20,10 @@ export async function main(): Promise<void> {
   const t0 = performance.now();
   const args = parseArgs();
   const model = await loadModel(args);
-  const { dataset, cleanTokens, flippedTokens } = ioi.makeIoiData(model, { n: intArg(args, "n", 40), seed: intArg(args, "seed", 1) });
+  const { dataset, cleanTokens, flippedTokens } = ioi.makeIoiData(model, {
+    n: intArg(args, "n", 40),
+    seed: intArg(args, "seed", 1),
+  });
   const logitDiff = (logits: Tensor): Tensor => ioi.ioiLogitDiffs(dataset).perPrompt(logits).mean(); // [] differentiable
   const wanted = (name: string): boolean => name.endsWith("attn.hook_z") || name === "ln_final.hook_normalized";
 
@@ -36,7 +39,9 @@ export async function main(): Promise<void> {
   const { io, s, ends } = ioi.ioiLogitDiffs(dataset);
   const normalized = clean.get("ln_final.hook_normalized");
   const bias = model.b_U.get(io).sub(model.b_U.get(s)).mean().item();
-  console.log(`Σ ln_final.hook_normalized · grad + b_U diff: ${fmt(normalized.mul(clean.get("ln_final.hook_normalized_grad")).sum().item() + bias)} (prompts' ends ${ends.positions.join(",")})`);
+  console.log(
+    `Σ ln_final.hook_normalized · grad + b_U diff: ${fmt(normalized.mul(clean.get("ln_final.hook_normalized_grad")).sum().item() + bias)} (prompts' ends ${ends.positions.join(",")})`,
+  );
 
   const estimate = perHead(model, (l) => z(corrupted, l).sub(z(clean, l)).mul(grad(l)));
   console.log(layerHeadTable(estimate, "AtP estimate: Δ logit diff from patching each head's z (XYZ → clean)"));
@@ -49,7 +54,12 @@ export async function main(): Promise<void> {
   const actual = await patchedEffects(model, cleanTokens, clean, corrupted, logitDiff, metric.item(), 1);
   console.log(layerHeadTable(actual, "Activation patching: Δ logit diff (one run per head)"));
   console.log(`correlation estimate vs patching: ${fmt(correlation(estimate, actual))}`);
-  console.log(layerHeadTable(perHead(model, (l) => z(clean, l).mul(grad(l))), "Saliency z · grad per head (clean run)"));
+  console.log(
+    layerHeadTable(
+      perHead(model, (l) => z(clean, l).mul(grad(l))),
+      "Saliency z · grad per head (clean run)",
+    ),
+  );
   console.error(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
@@ -57,15 +67,25 @@ type Cache = { get(name: string): Tensor };
 
 /** [n_layers, n_heads]: the logit difference with one head's z moved `alpha` of the way from the clean run's to the
  *  corrupted run's (1: replaced), minus the clean one. */
-async function patchedEffects(model: HookedTransformer, tokens: Tensor, cleanCache: Cache, corrupted: Cache,
-  logitDiff: (logits: Tensor) => Tensor, clean: number, alpha: number): Promise<Tensor> {
+async function patchedEffects(
+  model: HookedTransformer,
+  tokens: Tensor,
+  cleanCache: Cache,
+  corrupted: Cache,
+  logitDiff: (logits: Tensor) => Tensor,
+  clean: number,
+  alpha: number,
+): Promise<Tensor> {
   const rows: number[][] = [];
   for (let l = 0; l < model.cfg.nLayers; l++) {
     const row: number[] = [];
     for (let h = 0; h < model.cfg.nHeads; h++) {
       const name = `blocks.${l}.attn.hook_z`;
       const [from, to] = [cleanCache.get(name).get(":", ":", h), corrupted.get(name).get(":", ":", h)]; // [batch, pos, d_head]
-      const patch = (act: Tensor): Tensor => { act.set([":", ":", h], from.add(to.sub(from).mul(alpha))); return act; };
+      const patch = (act: Tensor): Tensor => {
+        act.set([":", ":", h], from.add(to.sub(from).mul(alpha)));
+        return act;
+      };
       row.push(logitDiff(await model.runWithHooks(tokens, { fwdHooks: [[name, patch]] })).item() - clean);
     }
     rows.push(row);

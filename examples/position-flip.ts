@@ -15,11 +15,29 @@ export interface PositionFlipRun {
   result: copySuppression.PositionFlipResult;
 }
 
-export async function runPositionFlip(model: HookedTransformer, opts: { N?: number; seed?: number; heads?: [number, number][] } = {}): Promise<{ dataset: IOIDataset; runs: PositionFlipRun[] }> {
-  const dataset = new IOIDataset({ promptType: "mixed", N: opts.N ?? 150, seed: opts.seed ?? 42, prependBos: true, symmetric: true });
-  const heads = opts.heads ?? (isGpt2Small(model) ? [[10, 7]] : [[2, 0], [2, 2], [3, 0]]);
+export async function runPositionFlip(
+  model: HookedTransformer,
+  opts: { N?: number; seed?: number; heads?: [number, number][] } = {},
+): Promise<{ dataset: IOIDataset; runs: PositionFlipRun[] }> {
+  const dataset = new IOIDataset({
+    promptType: "mixed",
+    N: opts.N ?? 150,
+    seed: opts.seed ?? 42,
+    prependBos: true,
+    symmetric: true,
+  });
+  const heads =
+    opts.heads ??
+    (isGpt2Small(model)
+      ? [[10, 7]]
+      : [
+          [2, 0],
+          [2, 2],
+          [3, 0],
+        ]);
   const runs: PositionFlipRun[] = [];
-  for (const head of heads) runs.push({ head, result: await copySuppression.positionFlipPatching(model, dataset, { head }) });
+  for (const head of heads)
+    runs.push({ head, result: await copySuppression.positionFlipPatching(model, dataset, { head }) });
   return { dataset, runs };
 }
 
@@ -28,19 +46,32 @@ async function main(): Promise<void> {
   const model = await loadModel(args);
   const heads = args.get("heads")?.split(",").map(parseHead);
   const t0 = performance.now();
-  const { dataset, runs } = await runPositionFlip(model, { N: intArg(args, "n", 150), seed: intArg(args, "seed", 42), heads });
+  const { dataset, runs } = await runPositionFlip(model, {
+    N: intArg(args, "n", 150),
+    seed: intArg(args, "seed", 42),
+    heads,
+  });
   console.log(`model: ${model.cfg.modelName}, IOI dataset: mixed, N = ${dataset.N}, seed = ${dataset.seed}, symmetric`);
   console.log("First 3 sentences of IOI dataset:");
   for (let i = 0; i < 3; i++) console.log(dataset.sentences[i]);
   console.log("\nFirst 3 sentences of IOI-flipped dataset:");
   for (let i = 0; i < 3; i++) console.log(runs[0]!.result.flippedDataset.sentences[i]);
-  for (const { head: [l, h], result } of runs) {
+  for (const {
+    head: [l, h],
+    result,
+  } of runs) {
     console.log("");
-    console.log(table(["Intervention", "Attention Score Diff (IO - S1)"], [
-      ["Clean", result.clean],
-      ["Flipped positional information (patched)", result.patched],
-      ["Project queries onto W_U[IO, S1]", result.projected],
-    ], `IOI patching, effect on ${l}.${h} attn score diff`));
+    console.log(
+      table(
+        ["Intervention", "Attention Score Diff (IO - S1)"],
+        [
+          ["Clean", result.clean],
+          ["Flipped positional information (patched)", result.patched],
+          ["Project queries onto W_U[IO, S1]", result.projected],
+        ],
+        `IOI patching, effect on ${l}.${h} attn score diff`,
+      ),
+    );
   }
   console.error(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }

@@ -25,7 +25,9 @@ export const BROWSER_SUBSTITUTES = {
   "src/viz/png.ts": "src/browser/shims/png.ts",
 };
 
-const substitutes = new Map(Object.entries(BROWSER_SUBSTITUTES).map(([from, to]) => [path.join(root, from), path.join(root, to)]));
+const substitutes = new Map(
+  Object.entries(BROWSER_SUBSTITUTES).map(([from, to]) => [path.join(root, from), path.join(root, to)]),
+);
 
 const substitutePlugin = {
   name: "tlens-browser-substitutes",
@@ -42,7 +44,11 @@ const substitutePlugin = {
 
 /** Builds the browser bundle into `outdir` (default dist/browser); `extraEntries` (output name → source, from the
  *  repository root) adds pages of the same build, e.g. the browser bench's. Returns the files written. */
-export async function buildBrowser({ outdir = path.join(root, "dist/browser"), minify = false, extraEntries = {} } = {}) {
+export async function buildBrowser({
+  outdir = path.join(root, "dist/browser"),
+  minify = false,
+  extraEntries = {},
+} = {}) {
   mkdirSync(outdir, { recursive: true });
   buildViewer(); // src/viz/viewer/bundle.js, which the viz code the entries reach imports
   const extra = Object.fromEntries(Object.entries(extraEntries).map(([name, src]) => [name, path.join(root, src)]));
@@ -66,13 +72,18 @@ export async function buildBrowser({ outdir = path.join(root, "dist/browser"), m
   });
   const wasm = Object.keys(WASM_VARIANTS);
   if (wasmToolchain()) buildWasm(outdir);
-  else if (wasm.every((f) => existsSync(path.join(WASM_OUT, f)))) for (const f of wasm) copyFileSync(path.join(WASM_OUT, f), path.join(outdir, f));
+  else if (wasm.every((f) => existsSync(path.join(WASM_OUT, f))))
+    for (const f of wasm) copyFileSync(path.join(WASM_OUT, f), path.join(outdir, f));
   else {
-    console.warn("tlens: no wasm toolchain and no earlier build in build/wasm: the bundle has no wasm kernels (pages use the JS " +
-      "backend); node scripts/build-wasm.mjs --install sets it up");
+    console.warn(
+      "tlens: no wasm toolchain and no earlier build in build/wasm: the bundle has no wasm kernels (pages use the JS " +
+        "backend); node scripts/build-wasm.mjs --install sets it up",
+    );
     wasm.length = 0;
   }
-  return ["tlens.js", "tlens-worker.js", "tlens-kernels.js", "tlens-lab-worker.js", ...wasm].map((f) => path.join(outdir, f));
+  return ["tlens.js", "tlens-worker.js", "tlens-kernels.js", "tlens-lab-worker.js", ...wasm].map((f) =>
+    path.join(outdir, f),
+  );
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

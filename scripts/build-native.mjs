@@ -13,7 +13,11 @@ const candidates = [
   process.env.npm_config_node_gyp,
   path.join(npmDir, "lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js"),
 ];
-try { candidates.push(require.resolve("node-gyp/bin/node-gyp.js")); } catch { /* not installed locally */ }
+try {
+  candidates.push(require.resolve("node-gyp/bin/node-gyp.js"));
+} catch {
+  /* not installed locally */
+}
 const gyp = candidates.find((p) => p && existsSync(p));
 
 const args = ["rebuild", "--release"];
@@ -25,6 +29,8 @@ const res = gyp
   ? spawnSync(process.execPath, [gyp, ...args], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" })
   : null;
 if (!res || res.status !== 0) {
-  const why = !gyp ? "node-gyp not found" : (res?.stderr || "").split("\n").find((l) => /error/i.test(l)) || `exit ${res?.status}`;
+  const why = !gyp
+    ? "node-gyp not found"
+    : (res?.stderr || "").split("\n").find((l) => /error/i.test(l)) || `exit ${res?.status}`;
   console.warn(`tlens: native kernels not built (${why.trim()}); using the pure-JS backend.`);
 }

@@ -18,15 +18,36 @@ import { fileURLToPath } from "node:url";
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
 /** The GEMM core without the x86 micro-kernels (wasm uses the portable one, vectorised with SIMD128). */
-const GEMM = ["native/gemm_core.c", "native/gemm_matrix.c", "native/gemm_pack.c", "native/gemm_scratch.c",
-  "native/gemm_config.c", "native/gemm_kern_generic.c"];
+const GEMM = [
+  "native/gemm_core.c",
+  "native/gemm_matrix.c",
+  "native/gemm_pack.c",
+  "native/gemm_scratch.c",
+  "native/gemm_config.c",
+  "native/gemm_kern_generic.c",
+];
 /** The strided op drivers the N-API addon uses too, over the portable flat kernels. */
-const OPS = ["native/ops_isa.c", "native/ops_dims.c", "native/ops_elementwise.c", "native/ops_reduce.c", "native/ops_rows.c",
-  "native/ops_generic.c"];
+const OPS = [
+  "native/ops_isa.c",
+  "native/ops_dims.c",
+  "native/ops_elementwise.c",
+  "native/ops_reduce.c",
+  "native/ops_rows.c",
+  "native/ops_generic.c",
+];
 const KERNELS = ["native/wasm/tlens_wasm.c", ...GEMM, ...OPS];
 const COMMON = [
-  "--target=wasm32-wasi", "-O3", "-msimd128", "-std=gnu11", "-fno-math-errno", "-fno-trapping-math", "-mexec-model=reactor",
-  "-Inative/wasm/include", "-Wall", "-Wno-unused-function", "-Wl,--strip-all",
+  "--target=wasm32-wasi",
+  "-O3",
+  "-msimd128",
+  "-std=gnu11",
+  "-fno-math-errno",
+  "-fno-trapping-math",
+  "-mexec-model=reactor",
+  "-Inative/wasm/include",
+  "-Wall",
+  "-Wno-unused-function",
+  "-Wl,--strip-all",
   // 1 MiB main stack (wasm-ld's default is 64 KiB): the drivers keep views and gather blocks on the stack
   "-Wl,-z,stack-size=1048576",
 ];
@@ -37,8 +58,17 @@ export const WASM_VARIANTS = {
     sources: [...KERNELS, "native/wasm/threadpool_mt.c", "native/wasm/alloc_mt.c"],
     // wasi-libc is built without atomics; only its pure pieces (math, string, printf to a buffer) are linked, and
     // the heap is alloc_mt.c's, so the feature check is waived
-    flags: [...COMMON, "-matomics", "-mbulk-memory", "-Wl,--shared-memory", "-Wl,--import-memory", "-Wl,--initial-memory=16777216",
-      "-Wl,--max-memory=4294967296", "-Wl,--no-check-features", "-Wl,--export=__stack_pointer"],
+    flags: [
+      ...COMMON,
+      "-matomics",
+      "-mbulk-memory",
+      "-Wl,--shared-memory",
+      "-Wl,--import-memory",
+      "-Wl,--initial-memory=16777216",
+      "-Wl,--max-memory=4294967296",
+      "-Wl,--no-check-features",
+      "-Wl,--export=__stack_pointer",
+    ],
   },
 };
 /** Debian packages of the toolchain. */
@@ -69,7 +99,8 @@ export function buildWasm(outDir = WASM_OUT) {
 }
 
 function install() {
-  const run = (args) => spawnSync("apt-get", args, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  const run = (args) =>
+    spawnSync("apt-get", args, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
   if (run(["update", "-qq"]).status !== 0 || run(["install", "-y", "-qq", ...WASM_PACKAGES]).status !== 0) {
     throw new Error(`apt-get install ${WASM_PACKAGES.join(" ")} failed (run as root on Debian/Ubuntu)`);
   }
@@ -80,11 +111,14 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   if (!wasmToolchain() && args.includes("--install")) install();
   const compiler = wasmToolchain();
   if (!compiler) {
-    console.error(`tlens: no wasm toolchain (clang, wasm-ld, ${SYSROOT_LIB}); install ${WASM_PACKAGES.join(" ")} or pass --install`);
+    console.error(
+      `tlens: no wasm toolchain (clang, wasm-ld, ${SYSROOT_LIB}); install ${WASM_PACKAGES.join(" ")} or pass --install`,
+    );
     process.exit(1);
   }
   const outAt = args.indexOf("--out");
   const outDir = outAt >= 0 ? path.resolve(args[outAt + 1]) : WASM_OUT;
   const sha256 = buildWasm(outDir);
-  for (const [name, sha] of Object.entries(sha256)) console.log(`${path.relative(root, path.join(outDir, name))}: sha256 ${sha} (${compiler})`);
+  for (const [name, sha] of Object.entries(sha256))
+    console.log(`${path.relative(root, path.join(outDir, name))}: sha256 ${sha} (${compiler})`);
 }

@@ -10,6 +10,8 @@ try {
   const files = await buildBrowser(outdir ? { outdir } : {});
   console.log(`tlens: browser bundle built (${files.map((f) => path.basename(f)).join(", ")})`);
 } catch (e) {
-  console.warn(`tlens: the browser bundle was not fully built (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); ` +
-    "the lab's run in browser may be unavailable until `npm run build:browser` succeeds");
+  console.warn(
+    `tlens: the browser bundle was not fully built (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); ` +
+      "the lab's run in browser may be unavailable until `npm run build:browser` succeeds",
+  );
 }

@@ -21,7 +21,8 @@ const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/go
 export const TOOLS = [
   {
     need: "headless Chromium (browser, viewer, report and lab tests)",
-    ok: () => (process.env.TLENS_CHROMIUM ? existsSync(process.env.TLENS_CHROMIUM) : CHROMIUM.some((p) => existsSync(p))),
+    ok: () =>
+      process.env.TLENS_CHROMIUM ? existsSync(process.env.TLENS_CHROMIUM) : CHROMIUM.some((p) => existsSync(p)),
     packages: ["chromium"],
   },
   {
@@ -29,16 +30,25 @@ export const TOOLS = [
     ok: () => wasmToolchain() !== null,
     packages: ["clang", "lld", "wasi-libc", "libclang-rt-dev-wasm32"],
   },
-  { need: "redis-server (the job-queue tests run a real Redis on 127.0.0.1)", ok: () => onPath("redis-server"), packages: ["redis-server"] },
+  {
+    need: "redis-server (the job-queue tests run a real Redis on 127.0.0.1)",
+    ok: () => onPath("redis-server"),
+    packages: ["redis-server"],
+  },
   {
     need: "Jupyter with a Python kernel (the notebook test runs a notebook in a tslab kernel)",
-    ok: () => onPath("jupyter-nbconvert") && spawnSync(jupyterPython(), ["-c", "import ipykernel"], { stdio: "ignore" }).status === 0,
+    ok: () =>
+      onPath("jupyter-nbconvert") &&
+      spawnSync(jupyterPython(), ["-c", "import ipykernel"], { stdio: "ignore" }).status === 0,
     packages: ["jupyter-nbconvert", "jupyter-client", "python3-ipykernel"],
   },
 ];
 
 function apt(args) {
-  const r = spawnSync("apt-get", args, { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  const r = spawnSync("apt-get", args, {
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
   if (r.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed (exit ${r.status ?? r.signal})`);
 }
 
@@ -57,7 +67,9 @@ function installMissing() {
   for (const t of missing) console.error(`test tools: missing ${t.need}`);
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   if (!isRoot || !onPath("apt-get")) {
-    console.error(`test tools: install them first, then rerun npm test:\n  sudo apt-get install -y ${packages.join(" ")}`);
+    console.error(
+      `test tools: install them first, then rerun npm test:\n  sudo apt-get install -y ${packages.join(" ")}`,
+    );
     process.exit(1);
   }
   console.error(`test tools: installing ${packages.join(" ")} (apt-get, as root)`);

@@ -12,11 +12,29 @@ const model = await HookedTransformer.fromPretrained("toy-ioi");
 const train = new IOIDataset({ promptType: "mixed", N: 2000, seed: 0, prependBos: true }).toks;
 const held = new IOIDataset({ promptType: "mixed", N: 100, seed: 1, prependBos: true }).toks;
 const trained = await trainSae(model, train, {
-  hookName, expansionFactor: 4, sparsity: { kind: "topk", k: 8 }, trainingTokens: 400_000, batchSize: 2048,
-  lr: 3e-3, lrWarmUpSteps: 10, lrDecaySteps: 40, logEvery: 50, seed: 0, onLog: (e) => console.log(JSON.stringify(e)),
+  hookName,
+  expansionFactor: 4,
+  sparsity: { kind: "topk", k: 8 },
+  trainingTokens: 400_000,
+  batchSize: 2048,
+  lr: 3e-3,
+  lrWarmUpSteps: 10,
+  lrDecaySteps: 40,
+  logEvery: 50,
+  seed: 0,
+  onLog: (e) => console.log(JSON.stringify(e)),
 });
-const sae = saeOfParams(trained.params, trained.options.sparsity, hookName, { modelName: "toy-ioi", contextSize: train.shape[1] });
+const sae = saeOfParams(trained.params, trained.options.sparsity, hookName, {
+  modelName: "toy-ioi",
+  contextSize: train.shape[1],
+});
 console.log(await evaluateSae(model, sae, held));
-console.log(`dead in the last window of training: ${(100 * trained.featureFrequency.filter((f) => f === 0).length / trained.params.dSae).toFixed(1)}%`);
-await saveTrainedSae(trained, out, { modelName: "toy-ioi", contextSize: train.shape[1], datasetPath: "IOIDataset mixed N=2000 seed=0" });
+console.log(
+  `dead in the last window of training: ${((100 * trained.featureFrequency.filter((f) => f === 0).length) / trained.params.dSae).toFixed(1)}%`,
+);
+await saveTrainedSae(trained, out, {
+  modelName: "toy-ioi",
+  contextSize: train.shape[1],
+  datasetPath: "IOIDataset mixed N=2000 seed=0",
+});
 console.log(`saved ${out}`);

@@ -17,7 +17,9 @@ const configPath = path.join(root, "tsconfig.browser.json");
 /** Parsed tsconfig.browser.json; exits with its diagnostics when it does not parse. */
 function readConfig() {
   const { config, error } = ts.readConfigFile(configPath, ts.sys.readFile);
-  const parsed = error ? { errors: [error] } : ts.parseJsonConfigFileContent(config, ts.sys, root, undefined, configPath);
+  const parsed = error
+    ? { errors: [error] }
+    : ts.parseJsonConfigFileContent(config, ts.sys, root, undefined, configPath);
   if (parsed.errors.length) report(parsed.errors);
   return parsed;
 }
@@ -30,7 +32,9 @@ function report(diagnostics) {
 }
 
 const parsed = readConfig();
-const swaps = new Map(Object.entries(BROWSER_SUBSTITUTES).map(([from, to]) => [path.join(root, from), path.join(root, to)]));
+const swaps = new Map(
+  Object.entries(BROWSER_SUBSTITUTES).map(([from, to]) => [path.join(root, from), path.join(root, to)]),
+);
 const shimOf = new Map([...swaps].map(([from, to]) => [to, from]));
 const host = ts.createCompilerHost(parsed.options);
 const cache = ts.createModuleResolutionCache(root, (f) => host.getCanonicalFileName(f), parsed.options);
@@ -74,8 +78,14 @@ host.resolveModuleNameLiterals = (literals, containingFile, redirected, options,
 const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options, host });
 const bundled = new Set(parsed.fileNames.map((f) => path.resolve(f)));
 for (const f of bundled) for (const g of edges.get(f) ?? []) bundled.add(g);
-const diagnostics = [...ts.getConfigFileParsingDiagnostics(parsed), ...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics(),
-  ...program.getSourceFiles().filter((sf) => bundled.has(path.resolve(sf.fileName)))
-    .flatMap((sf) => [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf)])];
+const diagnostics = [
+  ...ts.getConfigFileParsingDiagnostics(parsed),
+  ...program.getOptionsDiagnostics(),
+  ...program.getGlobalDiagnostics(),
+  ...program
+    .getSourceFiles()
+    .filter((sf) => bundled.has(path.resolve(sf.fileName)))
+    .flatMap((sf) => [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf)]),
+];
 if (diagnostics.length) report(diagnostics);
 console.log(`tsconfig.browser.json: ${bundled.size} bundled files type-check without Node types`);

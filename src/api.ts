@@ -7,10 +7,44 @@
 
 // ---------- tensors (torch-like) ----------
 export {
-  Tensor, where, tensor, zeros, ones, full, zerosLike, onesLike, arange, linspace, eye, cat, stack, manualSeed, randn, rand, randint,
-  Generator, linalg, einsum, rearrange, reduce, repeat, noGrad, noGradSync, isGradEnabled,
-  type TensorStorage, type DType, type TypedArray, type TensorLike, type NestedArray, type Index, type GradNode, type GradHook,
-  type HookHandle, type BackwardOptions, type MatmulOptions, type MatmulPrecision,
+  Tensor,
+  where,
+  tensor,
+  zeros,
+  ones,
+  full,
+  zerosLike,
+  onesLike,
+  arange,
+  linspace,
+  eye,
+  cat,
+  stack,
+  manualSeed,
+  randn,
+  rand,
+  randint,
+  Generator,
+  linalg,
+  einsum,
+  rearrange,
+  reduce,
+  repeat,
+  noGrad,
+  noGradSync,
+  isGradEnabled,
+  type TensorStorage,
+  type DType,
+  type TypedArray,
+  type TensorLike,
+  type NestedArray,
+  type Index,
+  type GradNode,
+  type GradHook,
+  type HookHandle,
+  type BackwardOptions,
+  type MatmulOptions,
+  type MatmulPrecision,
 } from "./tensor/index.js";
 export { FactoredMatrix, type FactoredSvd } from "./tensor/factored-matrix.js";
 
@@ -20,12 +54,24 @@ export * from "./errors.js";
 // ---------- the model ----------
 export { HookedTransformer } from "./model/hooked-transformer.js";
 export type {
-  ForwardOptions, ForwardReturnType, RunWithCacheOptions, RunWithHooksOptions, HookLists, FromPretrainedOptions,
+  ForwardOptions,
+  ForwardReturnType,
+  RunWithCacheOptions,
+  RunWithHooksOptions,
+  HookLists,
+  FromPretrainedOptions,
 } from "./model/hooked-transformer.js";
 export type { GenerateOptions } from "./model/generate.js";
 export {
-  ActivationCache, type TokensInput, type AccumulatedResidOptions, type DecomposeResidOptions, type StackHeadResultsOptions,
-  type StackNeuronResultsOptions, type FullResidDecompositionOptions, type ApplyLnToStackOptions, type LogitAttrsOptions,
+  ActivationCache,
+  type TokensInput,
+  type AccumulatedResidOptions,
+  type DecomposeResidOptions,
+  type StackHeadResultsOptions,
+  type StackNeuronResultsOptions,
+  type FullResidDecompositionOptions,
+  type ApplyLnToStackOptions,
+  type LogitAttrsOptions,
 } from "./model/activation-cache.js";
 export { HookPoint, type HookFn, type HookInfo, type NameFilter, type AddHookOptions } from "./model/hook-point.js";
 export type { ModelInput } from "./model/model-input.js";

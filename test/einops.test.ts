@@ -35,11 +35,15 @@ function naiveEinsum(inputs: string[][], output: string[], ts: Tensor[]): Tensor
     let v = 1;
     inputs.forEach((axes, i) => {
       let off = 0;
-      axes.forEach((a, d) => { off += idx.get(a)! * strides[i]![d]!; });
+      axes.forEach((a, d) => {
+        off += idx.get(a)! * strides[i]![d]!;
+      });
       v *= datas[i]![off]!;
     });
     let o = 0;
-    output.forEach((a, d) => { o += idx.get(a)! * outStrides[d]!; });
+    output.forEach((a, d) => {
+      o += idx.get(a)! * outStrides[d]!;
+    });
     out[o]! += v;
   }
   return Tensor.fromTypedArray(out, outShape);
@@ -76,7 +80,14 @@ describe("einsum", () => {
   it("matrix product, spaced and compact", () => {
     const a = rnd(5, 7);
     const b = rnd(7, 3);
-    const ref = naiveEinsum([["i", "j"], ["j", "k"]], ["i", "k"], [a, b]);
+    const ref = naiveEinsum(
+      [
+        ["i", "j"],
+        ["j", "k"],
+      ],
+      ["i", "k"],
+      [a, b],
+    );
     expectClose(einsum("i j, j k -> i k", a, b), ref);
     expectClose(einsum("ij,jk->ik", a, b), ref);
     expectClose(einsum("ij, jk -> ik", a, b), ref);
@@ -97,7 +108,11 @@ describe("einsum", () => {
     const [batch, pos, nHeads, dHead, dModel] = [2, 5, 3, 4, 6];
     const q = rnd(batch, pos, nHeads, dHead);
     const k = rnd(batch, pos, nHeads, dHead);
-    const scores = einsum("batch query_pos head_index d_head, batch key_pos head_index d_head -> batch head_index query_pos key_pos", q, k);
+    const scores = einsum(
+      "batch query_pos head_index d_head, batch key_pos head_index d_head -> batch head_index query_pos key_pos",
+      q,
+      k,
+    );
     expect(scores.shape).toEqual([batch, nHeads, pos, pos]);
     expectClose(scores, naiveEinsum([split("b q h d"), split("b k h d")], split("b h q k"), [q, k]));
     // also equal to the permute + matmul composition
@@ -105,7 +120,11 @@ describe("einsum", () => {
 
     const pattern = scores.softmax(-1);
     const v = rnd(batch, pos, nHeads, dHead);
-    const z = einsum("batch head_index query_pos key_pos, batch key_pos head_index d_head -> batch query_pos head_index d_head", pattern, v);
+    const z = einsum(
+      "batch head_index query_pos key_pos, batch key_pos head_index d_head -> batch query_pos head_index d_head",
+      pattern,
+      v,
+    );
     expectClose(z, naiveEinsum([split("b h q k"), split("b k h d")], split("b q h d"), [pattern, v]));
 
     const WO = rnd(nHeads, dHead, dModel);
@@ -114,12 +133,20 @@ describe("einsum", () => {
     expectClose(out, z.reshape(batch, pos, nHeads * dHead).matmul(WO.reshape(nHeads * dHead, dModel)));
 
     // per-head result (no sum over heads)
-    const perHead = einsum("batch pos head_index d_head, head_index d_head d_model -> batch pos head_index d_model", z, WO);
+    const perHead = einsum(
+      "batch pos head_index d_head, head_index d_head d_model -> batch pos head_index d_model",
+      z,
+      WO,
+    );
     expectClose(perHead, naiveEinsum([split("b p h d"), split("h d m")], split("b p h m"), [z, WO]));
 
     // OV circuit W_V @ W_O per head
     const WV = rnd(nHeads, dModel, dHead);
-    const ov = einsum("head_index d_model_in d_head, head_index d_head d_model_out -> head_index d_model_in d_model_out", WV, WO);
+    const ov = einsum(
+      "head_index d_model_in d_head, head_index d_head d_model_out -> head_index d_model_in d_model_out",
+      WV,
+      WO,
+    );
     expectClose(ov, WV.matmul(WO));
 
     // Q projection with bias-free weights
@@ -165,8 +192,14 @@ describe("einsum", () => {
     expectClose(einsum("i,j->ji", a, b), naiveEinsum([["i"], ["j"]], ["j", "i"], [a, b]));
     const x = rnd(3, 4);
     const y = rnd(3, 5);
-    expectClose(einsum("batch i, batch j -> batch i j", x, y), naiveEinsum([split("b i"), split("b j")], split("b i j"), [x, y]));
-    expectClose(einsum("batch i, batch j -> i batch j", x, y), naiveEinsum([split("b i"), split("b j")], split("i b j"), [x, y]));
+    expectClose(
+      einsum("batch i, batch j -> batch i j", x, y),
+      naiveEinsum([split("b i"), split("b j")], split("b i j"), [x, y]),
+    );
+    expectClose(
+      einsum("batch i, batch j -> i batch j", x, y),
+      naiveEinsum([split("b i"), split("b j")], split("i b j"), [x, y]),
+    );
   });
 
   it("three and four operands", () => {
@@ -178,13 +211,19 @@ describe("einsum", () => {
     const x = rnd(2, 3);
     const y = rnd(2, 4);
     const s = rnd(2);
-    expectClose(einsum("b i, b j, b -> b i j", x, y, s), naiveEinsum([split("b i"), split("b j"), ["b"]], split("b i j"), [x, y, s]));
+    expectClose(
+      einsum("b i, b j, b -> b i j", x, y, s),
+      naiveEinsum([split("b i"), split("b j"), ["b"]], split("b i j"), [x, y, s]),
+    );
     const u = rnd(5);
     const v = rnd(5);
     const w = rnd(5);
     expect(einsum("i, i, i ->", u, v, w).item()).toBeCloseTo(u.mul(v).mul(w).sum().item(), 4);
     const d = rnd(2, 6);
-    expectClose(einsum("i j, j k, k l, l m -> m i", a, b, c, d), naiveEinsum([split("i j"), split("j k"), split("k l"), split("l m")], split("m i"), [a, b, c, d]));
+    expectClose(
+      einsum("i j, j k, k l, l m -> m i", a, b, c, d),
+      naiveEinsum([split("i j"), split("j k"), split("k l"), split("l m")], split("m i"), [a, b, c, d]),
+    );
   });
 
   it("ellipsis with broadcasting", () => {
@@ -209,11 +248,35 @@ describe("einsum", () => {
   });
 
   it("dtypes: int32 and float64", () => {
-    const a = tensor([[1, 2], [3, 4]], undefined, "int32");
-    const b = tensor([[5, 6], [7, 8]], undefined, "int32");
+    const a = tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      undefined,
+      "int32",
+    );
+    const b = tensor(
+      [
+        [5, 6],
+        [7, 8],
+      ],
+      undefined,
+      "int32",
+    );
     const r = einsum("i j, j k -> i k", a, b);
-    expect(r.toArray()).toEqual([[19, 22], [43, 50]]);
-    const d = tensor([[1, 2], [3, 4]], undefined, "float64");
+    expect(r.toArray()).toEqual([
+      [19, 22],
+      [43, 50],
+    ]);
+    const d = tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      undefined,
+      "float64",
+    );
     expect(einsum("ij,jk->ik", d, d).dtype).toBe("float64");
     expect(einsum("i i ->", a).item()).toBe(5);
   });
@@ -221,15 +284,24 @@ describe("einsum", () => {
   it("handles big inputs (routes through matmul)", () => {
     const q = rnd(4, 128, 12, 64);
     const k = rnd(4, 128, 12, 64);
-    const s = einsum("batch query_pos head_index d_head, batch key_pos head_index d_head -> batch head_index query_pos key_pos", q, k);
+    const s = einsum(
+      "batch query_pos head_index d_head, batch key_pos head_index d_head -> batch head_index query_pos key_pos",
+      q,
+      k,
+    );
     expect(s.shape).toEqual([4, 12, 128, 128]);
     // spot-check a few entries against direct dot products
     const qd = q.dataSync();
     const kd = k.dataSync();
     const sd = s.dataSync();
-    for (const [bb, h, i, j] of [[0, 0, 0, 0], [3, 11, 127, 5], [1, 6, 64, 100]]) {
+    for (const [bb, h, i, j] of [
+      [0, 0, 0, 0],
+      [3, 11, 127, 5],
+      [1, 6, 64, 100],
+    ]) {
       let dot = 0;
-      for (let d = 0; d < 64; d++) dot += qd[((bb! * 128 + i!) * 12 + h!) * 64 + d]! * kd[((bb! * 128 + j!) * 12 + h!) * 64 + d]!;
+      for (let d = 0; d < 64; d++)
+        dot += qd[((bb! * 128 + i!) * 12 + h!) * 64 + d]! * kd[((bb! * 128 + j!) * 12 + h!) * 64 + d]!;
       expect(sd[((bb! * 12 + h!) * 128 + i!) * 128 + j!]).toBeCloseTo(dot, 3);
     }
   });
@@ -251,7 +323,12 @@ describe("einsum", () => {
         const j = g.int(0, i + 1);
         [output[i], output[j]] = [output[j]!, output[i]!];
       }
-      const ts = inputs.map((axes) => randn(axes.map((a) => size.get(a)!), { generator: g }));
+      const ts = inputs.map((axes) =>
+        randn(
+          axes.map((a) => size.get(a)!),
+          { generator: g },
+        ),
+      );
       const spaced = `${inputs.map((a) => a.join(" ")).join(", ")} -> ${output.join(" ")}`;
       const compact = `${inputs.map((a) => a.join("")).join(",")}->${output.join("")}`;
       const ref = naiveEinsum(inputs, output, ts);
@@ -262,20 +339,46 @@ describe("einsum", () => {
 
   it("zero-size axes", () => {
     const r = einsum("i j, j k -> i k", rnd(2, 0), rnd(0, 3));
-    expect(r.toArray()).toEqual([[0, 0, 0], [0, 0, 0]]);
+    expect(r.toArray()).toEqual([
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
     expect(einsum("i j, j k -> i k", rnd(0, 2), rnd(2, 3)).shape).toEqual([0, 3]);
   });
 
   it("errors name the axis, the operand and the pattern", () => {
-    expectShapeError(() => einsum("batch d_model, d_model d_head -> batch d_head", rnd(2, 64), rnd(32, 8)),
-      'einsum: axis "d_model" has size 64 in operand 0 but 32 in operand 1');
-    expectShapeError(() => einsum("a b, b c -> a c", rnd(2, 3)), 'einsum: the pattern "a b, b c -> a c" names 2 operands but 1 was given');
-    expectShapeError(() => einsum("a b -> a", rnd(2, 3), rnd(3)), 'einsum: the pattern "a b -> a" names 1 operand but 2 were given');
-    expectShapeError(() => einsum("c a, a b -> c", rnd(2, 3), rnd(3, 2, 2)), 'einsum: operand 1 has 3 dims but "a b" names 2');
-    expectShapeError(() => einsum("a b, b c -> a d", rnd(2, 3), rnd(3, 2)), 'einsum: axis "d" in the output "a d" does not appear in any operand');
-    expectShapeError(() => einsum("a b -> a a", rnd(2, 3)), 'einsum: axis "a" appears more than once in the output "a a"');
-    expectShapeError(() => einsum("i i ->", rnd(2, 3)), /axis "i" appears twice in operand 0 "i i" with different sizes 2 and 3/);
-    expectShapeError(() => einsum("... i, ... i -> ... i", rnd(2, 3), rnd(4, 3)), /"\.\.\." dims .* cannot be broadcast/);
+    expectShapeError(
+      () => einsum("batch d_model, d_model d_head -> batch d_head", rnd(2, 64), rnd(32, 8)),
+      'einsum: axis "d_model" has size 64 in operand 0 but 32 in operand 1',
+    );
+    expectShapeError(
+      () => einsum("a b, b c -> a c", rnd(2, 3)),
+      'einsum: the pattern "a b, b c -> a c" names 2 operands but 1 was given',
+    );
+    expectShapeError(
+      () => einsum("a b -> a", rnd(2, 3), rnd(3)),
+      'einsum: the pattern "a b -> a" names 1 operand but 2 were given',
+    );
+    expectShapeError(
+      () => einsum("c a, a b -> c", rnd(2, 3), rnd(3, 2, 2)),
+      'einsum: operand 1 has 3 dims but "a b" names 2',
+    );
+    expectShapeError(
+      () => einsum("a b, b c -> a d", rnd(2, 3), rnd(3, 2)),
+      'einsum: axis "d" in the output "a d" does not appear in any operand',
+    );
+    expectShapeError(
+      () => einsum("a b -> a a", rnd(2, 3)),
+      'einsum: axis "a" appears more than once in the output "a a"',
+    );
+    expectShapeError(
+      () => einsum("i i ->", rnd(2, 3)),
+      /axis "i" appears twice in operand 0 "i i" with different sizes 2 and 3/,
+    );
+    expectShapeError(
+      () => einsum("... i, ... i -> ... i", rnd(2, 3), rnd(4, 3)),
+      /"\.\.\." dims .* cannot be broadcast/,
+    );
     expectShapeError(() => einsum("a (b c) -> a", rnd(2, 3)), /unexpected "\(" in operand 0/);
     expectShapeError(() => einsum("... a ... -> a", rnd(2, 3)), /more than one "\.\.\."/);
     expectShapeError(() => einsum("a -> a", rnd(2, 3)), 'einsum: operand 0 has 2 dims but "a" names 1');
@@ -296,7 +399,11 @@ describe("rearrange", () => {
     // split and transpose at once
     const w = rearrange(x, "b (h d) -> d b h", { h: 3 });
     expect(w.toArray()).toEqual(x.reshape(2, 3, 4).permute(2, 0, 1).toArray());
-    expect(rearrange(arange(6), "(a b) -> b a", { a: 2 }).toArray()).toEqual([[0, 3], [1, 4], [2, 5]]);
+    expect(rearrange(arange(6), "(a b) -> b a", { a: 2 }).toArray()).toEqual([
+      [0, 3],
+      [1, 4],
+      [2, 5],
+    ]);
   });
 
   it("round trips", () => {
@@ -341,23 +448,47 @@ describe("rearrange", () => {
 
   it("errors", () => {
     const t = rnd(2, 10);
-    expectShapeError(() => rearrange(rnd(2, 12), "b (h d) -> b x d", { h: 3 }), 'rearrange: axis "x" in the output does not appear in the input "b (h d)"');
-    expectShapeError(() => rearrange(t, "b (h d) -> b h d", { h: 3 }), "rearrange: cannot split axis of size 10 into (h=3 d)");
-    expectShapeError(() => rearrange(t, "b (h d) -> b h d", { h: 3, d: 4 }), "rearrange: cannot split axis of size 10 into (h=3 d=4)");
+    expectShapeError(
+      () => rearrange(rnd(2, 12), "b (h d) -> b x d", { h: 3 }),
+      'rearrange: axis "x" in the output does not appear in the input "b (h d)"',
+    );
+    expectShapeError(
+      () => rearrange(t, "b (h d) -> b h d", { h: 3 }),
+      "rearrange: cannot split axis of size 10 into (h=3 d)",
+    );
+    expectShapeError(
+      () => rearrange(t, "b (h d) -> b h d", { h: 3, d: 4 }),
+      "rearrange: cannot split axis of size 10 into (h=3 d=4)",
+    );
     expectShapeError(() => rearrange(t, "b (h d) -> b h d"), /cannot infer the sizes of "h" and "d" in \(h d\)/);
-    expectShapeError(() => rearrange(t, "b (h d) -> b h", { h: 2 }), 'rearrange: axis "d" of the input "b (h d)" does not appear in the output "b h"; use reduce to reduce it away');
-    expectShapeError(() => rearrange(rnd(2, 3, 4), "a b -> b a"), 'rearrange: the input has 3 dims (shape [2, 3, 4]) but "a b" names 2');
-    expectShapeError(() => rearrange(t, "a b -> b a", { a: 3 }), 'rearrange: axis "a" has size 2 in the input but sizes gives 3');
-    expectShapeError(() => rearrange(t, "a b -> b a", { z: 3 }), /sizes gives axis "z", which does not appear in the pattern/);
+    expectShapeError(
+      () => rearrange(t, "b (h d) -> b h", { h: 2 }),
+      'rearrange: axis "d" of the input "b (h d)" does not appear in the output "b h"; use reduce to reduce it away',
+    );
+    expectShapeError(
+      () => rearrange(rnd(2, 3, 4), "a b -> b a"),
+      'rearrange: the input has 3 dims (shape [2, 3, 4]) but "a b" names 2',
+    );
+    expectShapeError(
+      () => rearrange(t, "a b -> b a", { a: 3 }),
+      'rearrange: axis "a" has size 2 in the input but sizes gives 3',
+    );
+    expectShapeError(
+      () => rearrange(t, "a b -> b a", { z: 3 }),
+      /sizes gives axis "z", which does not appear in the pattern/,
+    );
     expectShapeError(() => rearrange(t, "a b -> b a a"), /axis "a" appears more than once in the output/);
     expectShapeError(() => rearrange(t, "a b b"), /must contain exactly one "->"/);
     expectShapeError(() => rearrange(t, "a (b -> a b"), /unclosed "\("/);
     expectShapeError(() => rearrange(t, "a ((b)) -> a b"), /nested parentheses/);
     expectShapeError(() => rearrange(t, "a b -> a b 2"), /anonymous axis 2 in the output/);
-    expectShapeError(() => rearrange(t, "a b -> ... a b"), /the output "\.\.\. a b" has "\.\.\." but the input "a b" does not/);
+    expectShapeError(
+      () => rearrange(t, "a b -> ... a b"),
+      /the output "\.\.\. a b" has "\.\.\." but the input "a b" does not/,
+    );
     expectShapeError(() => rearrange(t, "... b -> b"), /has "\.\.\." but the output "b" does not/);
     expectShapeError(() => rearrange(t, "(a ...) -> a ..."), /cannot be inside parentheses/);
-    expectShapeError(() => rearrange(rnd(2, 3), "b 1 -> b"), 'rearrange: cannot split axis of size 3 into 1');
+    expectShapeError(() => rearrange(rnd(2, 3), "b 1 -> b"), "rearrange: cannot split axis of size 3 into 1");
   });
 });
 
@@ -378,9 +509,20 @@ describe("reduce", () => {
 
   it("pooling with anonymous and grouped axes", () => {
     const img = arange(16).reshape(4, 4).to("float32");
-    expect(reduce(img, "(h 2) (w 2) -> h w", "max").toArray()).toEqual([[5, 7], [13, 15]]);
-    expect(reduce(img, "(h h2) (w w2) -> h w", "mean", { h2: 2, w2: 2 }).toArray()).toEqual([[2.5, 4.5], [10.5, 12.5]]);
-    expect(reduce(img, "h (w 2) -> h w", "sum").toArray()).toEqual([[1, 5], [9, 13], [17, 21], [25, 29]]);
+    expect(reduce(img, "(h 2) (w 2) -> h w", "max").toArray()).toEqual([
+      [5, 7],
+      [13, 15],
+    ]);
+    expect(reduce(img, "(h h2) (w w2) -> h w", "mean", { h2: 2, w2: 2 }).toArray()).toEqual([
+      [2.5, 4.5],
+      [10.5, 12.5],
+    ]);
+    expect(reduce(img, "h (w 2) -> h w", "sum").toArray()).toEqual([
+      [1, 5],
+      [9, 13],
+      [17, 21],
+      [25, 29],
+    ]);
   });
 
   it("keepdims with () and 1, ellipsis", () => {
@@ -395,7 +537,14 @@ describe("reduce", () => {
   });
 
   it("int32 mean is float", () => {
-    const t = tensor([[1, 2], [3, 5]], undefined, "int32");
+    const t = tensor(
+      [
+        [1, 2],
+        [3, 5],
+      ],
+      undefined,
+      "int32",
+    );
     const m = reduce(t, "a b -> a", "mean");
     expect(m.dtype).toBe("float32");
     expect(m.toArray()).toEqual([1.5, 4]);
@@ -404,9 +553,15 @@ describe("reduce", () => {
 
   it("errors", () => {
     const t = rnd(2, 3);
-    expectShapeError(() => reduce(t, "a b -> c", "sum"), 'reduce: axis "c" in the output does not appear in the input "a b"');
+    expectShapeError(
+      () => reduce(t, "a b -> c", "sum"),
+      'reduce: axis "c" in the output does not appear in the input "a b"',
+    );
     expectShapeError(() => reduce(t, "a b -> a", "median" as "sum"), /unknown reduction "median"/);
-    expectShapeError(() => reduce(t, "a b c -> a", "sum"), 'reduce: the input has 2 dims (shape [2, 3]) but "a b c" names 3');
+    expectShapeError(
+      () => reduce(t, "a b c -> a", "sum"),
+      'reduce: the input has 2 dims (shape [2, 3]) but "a b c" names 3',
+    );
     expectShapeError(() => reduce(t, "a (b 2) -> a", "sum"), "reduce: cannot split axis of size 3 into (b 2)");
   });
 });
@@ -415,20 +570,54 @@ describe("repeat", () => {
   it("new named axes", () => {
     const v = tensor([1, 2, 3]);
     const r = repeat(v, "d -> b d", { b: 4 });
-    expect(r.toArray()).toEqual([[1, 2, 3], [1, 2, 3], [1, 2, 3], [1, 2, 3]]);
-    expect(repeat(v, "d -> d b", { b: 2 }).toArray()).toEqual([[1, 1], [2, 2], [3, 3]]);
+    expect(r.toArray()).toEqual([
+      [1, 2, 3],
+      [1, 2, 3],
+      [1, 2, 3],
+      [1, 2, 3],
+    ]);
+    expect(repeat(v, "d -> d b", { b: 2 }).toArray()).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
     // a fresh tensor: writing into it leaves the source alone
     r.set([0, 0], 100);
-    expect(r.toArray()).toEqual([[100, 2, 3], [1, 2, 3], [1, 2, 3], [1, 2, 3]]);
+    expect(r.toArray()).toEqual([
+      [100, 2, 3],
+      [1, 2, 3],
+      [1, 2, 3],
+      [1, 2, 3],
+    ]);
     expect(v.toArray()).toEqual([1, 2, 3]);
   });
 
   it("repeats inside groups (upsampling, tiling)", () => {
-    const m = tensor([[1, 2], [3, 4]]);
-    expect(repeat(m, "h w -> (h 2) (w 2)").toArray()).toEqual([[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]);
+    const m = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
+    expect(repeat(m, "h w -> (h 2) (w 2)").toArray()).toEqual([
+      [1, 1, 2, 2],
+      [1, 1, 2, 2],
+      [3, 3, 4, 4],
+      [3, 3, 4, 4],
+    ]);
     expect(repeat(m, "h w -> (r h) w", { r: 2 }).toArray()).toEqual(cat([m, m], 0).toArray());
-    expect(repeat(m, "h w -> h (w r)", { r: 3 }).toArray()).toEqual([[1, 1, 1, 2, 2, 2], [3, 3, 3, 4, 4, 4]]);
-    expect(repeat(m, "h w -> w h c", { c: 2 }).toArray()).toEqual([[[1, 1], [3, 3]], [[2, 2], [4, 4]]]);
+    expect(repeat(m, "h w -> h (w r)", { r: 3 }).toArray()).toEqual([
+      [1, 1, 1, 2, 2, 2],
+      [3, 3, 3, 4, 4, 4],
+    ]);
+    expect(repeat(m, "h w -> w h c", { c: 2 }).toArray()).toEqual([
+      [
+        [1, 1],
+        [3, 3],
+      ],
+      [
+        [2, 2],
+        [4, 4],
+      ],
+    ]);
     expect(repeat(m, "h w -> h w 3").shape).toEqual([2, 2, 3]);
   });
 
@@ -438,7 +627,16 @@ describe("repeat", () => {
     expect(r.shape).toEqual([5, 2, 3]);
     expectClose(r.get(4), t);
     expectClose(repeat(t, "a b -> b a"), t.transpose(0, 1));
-    expectClose(repeat(rnd(2, 1, 3).mul(0).add(t.reshape(2, 1, 3)), "a 1 b -> a k b", { k: 4 }), t.reshape(2, 1, 3).expand(2, 4, 3));
+    expectClose(
+      repeat(
+        rnd(2, 1, 3)
+          .mul(0)
+          .add(t.reshape(2, 1, 3)),
+        "a 1 b -> a k b",
+        { k: 4 },
+      ),
+      t.reshape(2, 1, 3).expand(2, 4, 3),
+    );
     // the TransformerLens idiom: broadcast a per-head bias over batch and position
     const bias = rnd(4, 8);
     const rb = repeat(bias, "head_index d_head -> batch pos head_index d_head", { batch: 2, pos: 3 });
@@ -448,8 +646,14 @@ describe("repeat", () => {
 
   it("errors", () => {
     const t = rnd(3);
-    expectShapeError(() => repeat(t, "d -> b d"), 'repeat: new axis "b" in the output "b d" needs a size: pass { b: n }');
-    expectShapeError(() => repeat(rnd(2, 3), "a b -> a", {}), 'repeat: axis "b" of the input "a b" does not appear in the output "a"');
+    expectShapeError(
+      () => repeat(t, "d -> b d"),
+      'repeat: new axis "b" in the output "b d" needs a size: pass { b: n }',
+    );
+    expectShapeError(
+      () => repeat(rnd(2, 3), "a b -> a", {}),
+      'repeat: axis "b" of the input "a b" does not appear in the output "a"',
+    );
     expectShapeError(() => repeat(t, "(a b) -> a b", { a: 2 }), "repeat: cannot split axis of size 3 into (a=2 b)");
   });
 });

@@ -14,7 +14,9 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 
 async function example(name: string, args: string[] = []): Promise<string> {
   const { stdout } = await run(process.execPath, ["--import", "tsx", `examples/${name}.ts`, ...args], {
-    cwd: root, maxBuffer: 64 << 20, env: { ...process.env, TLENS_NUM_THREADS: process.env.TLENS_NUM_THREADS ?? "2" },
+    cwd: root,
+    maxBuffer: 64 << 20,
+    env: { ...process.env, TLENS_NUM_THREADS: process.env.TLENS_NUM_THREADS ?? "2" },
   });
   return stdout;
 }
@@ -49,7 +51,11 @@ describe("examples", () => {
     expect(a).toContain("Direct effect on logit diff (patch from head → final resid)");
     // the same pipeline as tlens ioi: its one-line summary has the example's logit differences
     const flipped = num(a, new RegExp(`XYZ-flipped dataset, the clean IO − S\\): ${NUM}`));
-    const { stderr } = await run(process.execPath, ["--import", "tsx", "src/cli/main.ts", "ioi", ...args, "--out", await mkdtemp(join(tmpdir(), "tlens-ex-"))], { cwd: root });
+    const { stderr } = await run(
+      process.execPath,
+      ["--import", "tsx", "src/cli/main.ts", "ioi", ...args, "--out", await mkdtemp(join(tmpdir(), "tlens-ex-"))],
+      { cwd: root },
+    );
     expect(num(stderr, new RegExp(`logit diff clean ${NUM}`))).toBeCloseTo(clean, 3);
     expect(num(stderr, new RegExp(`flipped ${NUM}\\)`))).toBeCloseTo(flipped, 3);
   }, 120_000);

@@ -18,11 +18,15 @@ export type GoldenCase = keyof typeof GOLDEN_CASES;
 export const GOLDEN_CASE_NAMES = Object.keys(GOLDEN_CASES) as GoldenCase[];
 
 export const goldenCommon = JSON.parse(readFileSync(`${GOLDEN_DIR}/common.json`, "utf8")) as {
-  answer_tokens: number[]; wrong_tokens: number[]; get_act_name: { args: [string, number | null, string | null]; result: string }[];
+  answer_tokens: number[];
+  wrong_tokens: number[];
+  get_act_name: { args: [string, number | null, string | null]; result: string }[];
 };
 
 /** inputs.safetensors: tokens, detect_tokens, clean_tokens, corrupted_tokens */
-export const goldenInputs: Promise<Map<string, Tensor>> = readSafetensorsFile(`${GOLDEN_DIR}/inputs.safetensors`).then((r) => r.tensors);
+export const goldenInputs: Promise<Map<string, Tensor>> = readSafetensorsFile(`${GOLDEN_DIR}/inputs.safetensors`).then(
+  (r) => r.tensors,
+);
 
 export async function goldenOutputs(name: GoldenCase): Promise<Map<string, Tensor>> {
   return (await readSafetensorsFile(`${GOLDEN_DIR}/${name}/outputs.safetensors`)).tensors;

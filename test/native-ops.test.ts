@@ -68,7 +68,9 @@ function randomView(rng: Rng, shape: number[], layout: Layout, scale = 3, specia
   const pshape = perm.map((d) => shape[d]! * steps[d]! + (rng() < 0.3 ? 1 : 0));
   const pstr = contiguousStrides(pshape);
   const strides = new Array<number>(rank);
-  perm.forEach((d, j) => { strides[d] = pstr[j]! * steps[d]!; });
+  perm.forEach((d, j) => {
+    strides[d] = pstr[j]! * steps[d]!;
+  });
   let offset = Math.floor(rng() * 3);
   for (let d = 0; d < rank; d++) {
     if (shape[d]! > 1 && rng() < 0.25) {
@@ -81,7 +83,13 @@ function randomView(rng: Rng, shape: number[], layout: Layout, scale = 3, specia
 }
 
 /** operand view broadcast to `shape`: some dims are size 1 in memory (stride 0 in the view). */
-function broadcastView(rng: Rng, shape: number[], layout: Layout, pBroadcast: number, specials = 0): View<Float32Array> {
+function broadcastView(
+  rng: Rng,
+  shape: number[],
+  layout: Layout,
+  pBroadcast: number,
+  specials = 0,
+): View<Float32Array> {
   const own = shape.map((s) => (rng() < pBroadcast ? 1 : s));
   const v = randomView(rng, own, layout, 3, specials);
   return { ...v, shape, strides: v.strides.map((s, d) => (own[d] === 1 && shape[d] !== 1 ? 0 : s)) };
@@ -121,22 +129,69 @@ function expectEqual(actual: ArrayLike<number>, expected: ArrayLike<number>, wha
   expectClose(actual, expected, 0, what);
 }
 
-const NATIVE_UNARY: UnaryOp[] = ["neg", "exp", "log", "sqrt", "rsqrt", "tanh", "abs", "relu", "sigmoid", "silu",
-  "gelu_new", "gelu", "square", "reciprocal"];
+const NATIVE_UNARY: UnaryOp[] = [
+  "neg",
+  "exp",
+  "log",
+  "sqrt",
+  "rsqrt",
+  "tanh",
+  "abs",
+  "relu",
+  "sigmoid",
+  "silu",
+  "gelu_new",
+  "gelu",
+  "square",
+  "reciprocal",
+];
 const ARITH: BinaryOp[] = ["add", "sub", "mul", "div", "maximum", "minimum", "pow"];
 const COMPARE: BinaryOp[] = ["eq", "ne", "lt", "le", "gt", "ge"];
 
 /** Wide-range float32 inputs: ±0, subnormals, 1e-38..3e38 on a log grid, the ±100 region densely, specials. */
 function wideInputs(): Float32Array {
-  const vals: number[] = [0, -0, NaN, Infinity, -Infinity, 1e-45, -1e-45, 1e-40, -1e-40, 1.17549435e-38, 3.4028234e38,
-    -3.4028234e38, 88.72283, 88.72284, 88.8, 89, -87.3, -103.9, -104, -150, 0.625, -0.625, 2, -2, 9, -9, 20, -20];
+  const vals: number[] = [
+    0,
+    -0,
+    NaN,
+    Infinity,
+    -Infinity,
+    1e-45,
+    -1e-45,
+    1e-40,
+    -1e-40,
+    1.17549435e-38,
+    3.4028234e38,
+    -3.4028234e38,
+    88.72283,
+    88.72284,
+    88.8,
+    89,
+    -87.3,
+    -103.9,
+    -104,
+    -150,
+    0.625,
+    -0.625,
+    2,
+    -2,
+    9,
+    -9,
+    20,
+    -20,
+  ];
   for (let e = -38; e <= 38; e += 0.05) vals.push(10 ** e, -(10 ** e));
   for (let x = -120; x <= 120; x += 0.0173) vals.push(x);
   for (let x = -3; x <= 3; x += 0.000731) vals.push(x);
   return new Float32Array(vals);
 }
 
-const ISAS = addon ? ["avx512", "avx2", "generic"].filter((isa) => { const got = addon.opsSetIsa(isa); return got === isa; }) : [];
+const ISAS = addon
+  ? ["avx512", "avx2", "generic"].filter((isa) => {
+      const got = addon.opsSetIsa(isa);
+      return got === isa;
+    })
+  : [];
 if (addon) addon.opsSetIsa("auto");
 
 describe("native ops", () => {
@@ -153,8 +208,12 @@ describe("native ops", () => {
     const out = new Float32Array(10);
     expect(() => addon!.unaryF32(1, x, out, new Float64Array([0, 1, 11, 1]))).toThrow(/bounds/);
     expect(() => addon!.unaryF32(1, x, out, new Float64Array([5, 2, 2, 5, -6, 1]))).toThrow(/bounds/);
-    expect(() => addon!.unaryF32(1, new Float64Array(10) as unknown as Float32Array, out, new Float64Array([0, 1, 10, 1]))).toThrow(/Float32Array/);
-    expect(() => addon!.binaryF32(9, x, x, out as unknown as Uint8Array, new Float64Array([0, 0, 1, 10, 1, 1]))).toThrow(/Uint8Array/);
+    expect(() =>
+      addon!.unaryF32(1, new Float64Array(10) as unknown as Float32Array, out, new Float64Array([0, 1, 10, 1])),
+    ).toThrow(/Float32Array/);
+    expect(() =>
+      addon!.binaryF32(9, x, x, out as unknown as Uint8Array, new Float64Array([0, 0, 1, 10, 1, 1])),
+    ).toThrow(/Uint8Array/);
     expect(() => addon!.softmaxF32(x, 3, 4, out, false, 0, 0)).toThrow();
     expect(() => addon!.reduceF32(0, x, out, 1, new Float64Array([0, 1, 0, 1]))).toThrow(/empty/);
   });
@@ -166,14 +225,23 @@ describe("native ops", () => {
     expect(Array.from(out)).toEqual([Math.exp(0.5), Math.exp(-1), Math.exp(2)]);
     const s = new Float64Array(4);
     nb.softmax(new Float64Array([1, 2, 3, 4]), 2, 2, s);
-    expectClose(s, [1 / (1 + Math.E), Math.E / (1 + Math.E), 1 / (1 + Math.E), Math.E / (1 + Math.E)], 1e-15, "softmax f64");
+    expectClose(
+      s,
+      [1 / (1 + Math.E), Math.E / (1 + Math.E), 1 / (1 + Math.E), Math.E / (1 + Math.E)],
+      1e-15,
+      "softmax f64",
+    );
     expect(NATIVE_MIN.unary).toBeGreaterThan(0);
   });
 
   for (const isa of ISAS) {
     describe(`isa ${isa}`, () => {
-      beforeAll(() => { expect(addon!.opsSetIsa(isa)).toBe(isa); });
-      afterAll(() => { addon!.opsSetIsa("auto"); });
+      beforeAll(() => {
+        expect(addon!.opsSetIsa(isa)).toBe(isa);
+      });
+      afterAll(() => {
+        addon!.opsSetIsa("auto");
+      });
 
       it("unary ops match float64 math within 1e-6 * max(1, |y|) over a wide range", () => {
         const x = wideInputs();
@@ -189,7 +257,8 @@ describe("native ops", () => {
               continue;
             }
             if (y === Math.fround(ref)) continue;
-            if (!(Math.abs(y - ref) <= 1e-6 * Math.max(1, Math.abs(ref)))) expect.fail(`${op}(${x[i]}) = ${y}, expected ${ref}`);
+            if (!(Math.abs(y - ref) <= 1e-6 * Math.max(1, Math.abs(ref))))
+              expect.fail(`${op}(${x[i]}) = ${y}, expected ${ref}`);
           }
         }
       });
@@ -242,7 +311,12 @@ describe("native ops", () => {
             addon!.binaryF32([...ARITH, ...COMPARE].indexOf(op), a.data, b.data, x, meta);
             js.binary(op, a, b, y);
             if (op === "pow") expectClose(x, y, 1e-6, `${op} ${JSON.stringify(shape)}`);
-            else expectEqual(x, y, `${op} ${JSON.stringify(shape)} a ${JSON.stringify(a.strides)} b ${JSON.stringify(b.strides)}`);
+            else
+              expectEqual(
+                x,
+                y,
+                `${op} ${JSON.stringify(shape)} a ${JSON.stringify(a.strides)} b ${JSON.stringify(b.strides)}`,
+              );
           }
         }
       });
@@ -287,7 +361,11 @@ describe("native ops", () => {
           const dst = randomView(rng, shape, t % 4 === 0 ? "contig" : "any");
           const d1 = dst.data.slice();
           const d2 = dst.data.slice();
-          addon!.copyF32(src.data, d1, new Float64Array([src.offset, dst.offset, shape.length, ...shape, ...src.strides, ...dst.strides]));
+          addon!.copyF32(
+            src.data,
+            d1,
+            new Float64Array([src.offset, dst.offset, shape.length, ...shape, ...src.strides, ...dst.strides]),
+          );
           js.copy(src, { ...dst, data: d2 });
           expectEqual(d1, d2, `copy ${JSON.stringify(shape)}`);
         }
@@ -299,7 +377,12 @@ describe("native ops", () => {
         js.copy(big, { ...c, data: out2 });
         expectEqual(out1, out2, "large copy");
         // transposes (tiled path): contiguous dst from a transposed src, transposed dst from a contiguous src
-        for (const [A, B] of [[50, 70], [64, 96], [9, 300], [33, 8]]) {
+        for (const [A, B] of [
+          [50, 70],
+          [64, 96],
+          [9, 300],
+          [33, 8],
+        ]) {
           const base = randomView(rng, [3, B!, A!], "contig");
           const srcT: View<Float32Array> = { ...base, shape: [3, A!, B!], strides: [A! * B!, 1, A!] };
           const o1 = new Float32Array(3 * A! * B!);
@@ -324,11 +407,12 @@ describe("native ops", () => {
         for (let t = 0; t < 150; t++) {
           const shape = randomShape(rng, 4, t % 2 ? 40 : 7, false);
           const nr = Math.floor(rng() * (shape.length + 1));
-          const ints = t % 3 === 0;  // small integers: many ties (first-index semantics)
+          const ints = t % 3 === 0; // small integers: many ties (first-index semantics)
           const x = randomView(rng, shape, t % 4 === 0 ? "contig" : "any", ints ? 1 : 3, t % 5 === 0 ? 0.02 : 0);
           if (ints) for (let i = 0; i < x.data.length; i++) x.data[i] = Math.round(x.data[i]! * 2);
           // ±3.4e38 make float64 sums depend on the summation order; keep the infinities and NaNs
-          for (let i = 0; i < x.data.length; i++) if (Math.abs(x.data[i]!) > 1e30 && Number.isFinite(x.data[i])) x.data[i] = 0;
+          for (let i = 0; i < x.data.length; i++)
+            if (Math.abs(x.data[i]!) > 1e30 && Number.isFinite(x.data[i])) x.data[i] = 0;
           const K = numel(shape.slice(0, shape.length - nr));
           const meta = new Float64Array([x.offset, shape.length, ...shape, ...x.strides]);
           for (const op of ops) {
@@ -337,7 +421,13 @@ describe("native ops", () => {
             const b = isArg ? new Int32Array(K) : new Float32Array(K);
             addon!.reduceF32(ops.indexOf(op), x.data, a, nr, meta);
             js.reduce(op, x, nr, b);
-            if (op === "sum") expectClose(a, b, 1e-5, `sum ${JSON.stringify(shape)} ${JSON.stringify(x.strides)} off ${x.offset} nr ${nr}`);
+            if (op === "sum")
+              expectClose(
+                a,
+                b,
+                1e-5,
+                `sum ${JSON.stringify(shape)} ${JSON.stringify(x.strides)} off ${x.offset} nr ${nr}`,
+              );
             else expectEqual(a, b, `${op} ${JSON.stringify(shape)} ${JSON.stringify(x.strides)} nr ${nr}`);
           }
         }
@@ -370,7 +460,10 @@ describe("native ops", () => {
         }
         // NaN first / last, -inf, +inf
         const v = new Float32Array([1, NaN, 3, NaN, -Infinity, Infinity]);
-        for (const [data, exp] of [[v, [NaN, NaN, NaN, 1, 1]], [new Float32Array([-Infinity, -Infinity, 2, 2]), [-Infinity, 2, -Infinity, 2, 0]]] as const) {
+        for (const [data, exp] of [
+          [v, [NaN, NaN, NaN, 1, 1]],
+          [new Float32Array([-Infinity, -Infinity, 2, 2]), [-Infinity, 2, -Infinity, 2, 0]],
+        ] as const) {
           const big = new Float32Array(4096).fill(0);
           big.set(data);
           const out = new Float32Array(1);
@@ -394,12 +487,26 @@ describe("native ops", () => {
 
       it("softmax and log-softmax (with and without the causal mask) match the JS backend", () => {
         const rng = mulberry32(51);
-        const shapes: [number, number][] = [[1, 1], [7, 1], [3, 5], [40, 21], [25200, 21], [17, 100], [5, 1000], [2, 50257], [64, 64]];
+        const shapes: [number, number][] = [
+          [1, 1],
+          [7, 1],
+          [3, 5],
+          [40, 21],
+          [25200, 21],
+          [17, 100],
+          [5, 1000],
+          [2, 50257],
+          [64, 64],
+        ];
         for (const [rows, cols] of shapes) {
           const x = fillRandom(rng, new Float32Array(rows * cols), 4, rows * cols > 100 ? 0.001 : 0);
           if (rows * cols > 100) for (let i = 0; i < x.length; i += 97) x[i] = -Infinity;
           for (const log of [false, true]) {
-            const causals = [undefined, { qLen: cols, kOffset: 0 }, { qLen: Math.max(1, Math.min(rows, 7)), kOffset: Math.max(0, cols - 7) }];
+            const causals = [
+              undefined,
+              { qLen: cols, kOffset: 0 },
+              { qLen: Math.max(1, Math.min(rows, 7)), kOffset: Math.max(0, cols - 7) },
+            ];
             for (const causal of causals) {
               const a = new Float32Array(rows * cols);
               const b = new Float32Array(rows * cols);
@@ -430,12 +537,25 @@ describe("native ops", () => {
 
       it("layer norm (with/without w, b, scaleOut; offset means) matches the JS backend", () => {
         const rng = mulberry32(61);
-        for (const [rows, d] of [[1, 1], [3, 7], [10, 16], [33, 768], [2100, 768], [4, 1023]] as [number, number][]) {
+        for (const [rows, d] of [
+          [1, 1],
+          [3, 7],
+          [10, 16],
+          [33, 768],
+          [2100, 768],
+          [4, 1023],
+        ] as [number, number][]) {
           const x = fillRandom(rng, new Float32Array(rows * d), 2);
-          for (let r = 0; r < rows; r++) for (let i = 0; i < d; i++) x[r * d + i]! += r % 3 === 0 ? 50 : r % 3 === 1 ? -1000 : 0;
+          for (let r = 0; r < rows; r++)
+            for (let i = 0; i < d; i++) x[r * d + i]! += r % 3 === 0 ? 50 : r % 3 === 1 ? -1000 : 0;
           const w = fillRandom(rng, new Float32Array(d), 1);
           const b = fillRandom(rng, new Float32Array(d), 1);
-          for (const [ww, bb, withScale] of [[w, b, true], [null, null, false], [w, null, true], [null, b, false]] as const) {
+          for (const [ww, bb, withScale] of [
+            [w, b, true],
+            [null, null, false],
+            [w, null, true],
+            [null, b, false],
+          ] as const) {
             const a = new Float32Array(rows * d);
             const e = new Float32Array(rows * d);
             const sa = withScale ? new Float32Array(rows) : null;
@@ -460,13 +580,30 @@ describe("native ops", () => {
     let packs = 0;
     const counting = new NativeBackend({
       ...addon!,
-      sgemmPackB: (...args: Parameters<NonNullable<NonNullable<typeof addon>["sgemmPackB"]>>) => { packs++; return addon!.sgemmPackB!(...args); },
+      sgemmPackB: (...args: Parameters<NonNullable<NonNullable<typeof addon>["sgemmPackB"]>>) => {
+        packs++;
+        return addon!.sgemmPackB!(...args);
+      },
     } as typeof addon & object);
     const key = {};
     const run = (version: number, backend: NativeBackend | JsBackend) => {
       const out = new Float32Array(m * n);
-      backend.gemm({ batch: 1, m, n, k, a, aOffsets: new Float64Array([0]), aRowStride: k, aColStride: 1, b,
-        bOffsets: new Float64Array([0]), bRowStride: n, bColStride: 1, out, bCache: { key, version } });
+      backend.gemm({
+        batch: 1,
+        m,
+        n,
+        k,
+        a,
+        aOffsets: new Float64Array([0]),
+        aRowStride: k,
+        aColStride: 1,
+        b,
+        bOffsets: new Float64Array([0]),
+        bRowStride: n,
+        bColStride: 1,
+        out,
+        bCache: { key, version },
+      });
       return out;
     };
     const ref = run(0, js);

@@ -9,16 +9,26 @@ const gen = (seed: number): { generator: Generator } => ({ generator: new Genera
 describe("maskAttentionScores", () => {
   it("masks above the causal diagonal, shifted by the keys a cache holds, and padded keys; the input is untouched", () => {
     const scores = randn([2, 3, 2, 4], gen(1)); // [batch, head, q = 2, k = 4]: 2 cached keys
-    const mask = tensor([[1, 1, 1, 1], [0, 1, 1, 1]], undefined, "int32");
+    const mask = tensor(
+      [
+        [1, 1, 1, 1],
+        [0, 1, 1, 1],
+      ],
+      undefined,
+      "int32",
+    );
     const before = scores.clone();
     const out = maskAttentionScores(scores, true, mask);
     expect(scores.equal(before)).toBe(true);
-    for (let b = 0; b < 2; b++) for (let h = 0; h < 3; h++) for (let i = 0; i < 2; i++) for (let j = 0; j < 4; j++) {
-      const masked = j > i + 2 || (b === 1 && j === 0);
-      const v = out.get(b, h, i, j).item();
-      if (masked) expect(v).toBe(-Infinity);
-      else expect(v).toBe(scores.get(b, h, i, j).item());
-    }
+    for (let b = 0; b < 2; b++)
+      for (let h = 0; h < 3; h++)
+        for (let i = 0; i < 2; i++)
+          for (let j = 0; j < 4; j++) {
+            const masked = j > i + 2 || (b === 1 && j === 0);
+            const v = out.get(b, h, i, j).item();
+            if (masked) expect(v).toBe(-Infinity);
+            else expect(v).toBe(scores.get(b, h, i, j).item());
+          }
   });
 
   it("without causality or a mask it is a copy; a mask of the wrong shape is a ShapeError", () => {
@@ -50,7 +60,10 @@ describe("maskAttentionScores", () => {
 
 describe("softmaxOrZero", () => {
   it("is the softmax, with rows that have no finite entry giving zeros (not NaN)", () => {
-    const x = tensor([[1, 2, -Infinity], [-Infinity, -Infinity, -Infinity]]);
+    const x = tensor([
+      [1, 2, -Infinity],
+      [-Infinity, -Infinity, -Infinity],
+    ]);
     const p = softmaxOrZero(x);
     const e = [Math.exp(1 - 2), 1];
     const s = e[0]! + e[1]!;
@@ -67,21 +80,32 @@ describe("rotary", () => {
     const [batch, pos, heads] = x.shape as [number, number, number];
     const out = x.to("float64").clone();
     const half = dim / 2;
-    for (let b = 0; b < batch; b++) for (let p = 0; p < pos; p++) for (let h = 0; h < heads; h++) for (let i = 0; i < dim; i++) {
-      const k = adjacent ? Math.floor(i / 2) : i % half;
-      const angle = positions[b]![p]! / Math.pow(base, k / half);
-      const xi = x.get(b, p, h, i).item();
-      const partner = adjacent ? (i % 2 === 0 ? -x.get(b, p, h, i + 1).item() : x.get(b, p, h, i - 1).item())
-        : (i < half ? -x.get(b, p, h, i + half).item() : x.get(b, p, h, i - half).item());
-      out.set([b, p, h, i], xi * Math.cos(angle) + partner * Math.sin(angle));
-    }
+    for (let b = 0; b < batch; b++)
+      for (let p = 0; p < pos; p++)
+        for (let h = 0; h < heads; h++)
+          for (let i = 0; i < dim; i++) {
+            const k = adjacent ? Math.floor(i / 2) : i % half;
+            const angle = positions[b]![p]! / Math.pow(base, k / half);
+            const xi = x.get(b, p, h, i).item();
+            const partner = adjacent
+              ? i % 2 === 0
+                ? -x.get(b, p, h, i + 1).item()
+                : x.get(b, p, h, i - 1).item()
+              : i < half
+                ? -x.get(b, p, h, i + half).item()
+                : x.get(b, p, h, i - half).item();
+            out.set([b, p, h, i], xi * Math.cos(angle) + partner * Math.sin(angle));
+          }
     return out;
   };
 
   for (const adjacentPairs of [false, true]) {
     it(`rotates the first rotary_dim dims by each row's positions (${adjacentPairs ? "adjacent" : "rotate-half"} pairs)`, () => {
       const x = randn([2, 3, 2, 8], gen(3));
-      const positions = [[0, 1, 2], [5, 6, 9]];
+      const positions = [
+        [0, 1, 2],
+        [5, 6, 9],
+      ];
       const o = { dim: 6, base: 10000, adjacentPairs, nCtx: 16 };
       const out = rotary(x, tensor(positions, undefined, "int32"), o);
       const ref = reference(x, positions, 6, 10000, adjacentPairs);

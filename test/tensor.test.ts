@@ -1,14 +1,31 @@
 // Semantics of the tensor API against hand-computed values (torch's behaviour), on the default backend.
 import { describe, expect, it } from "vitest";
 import {
-  arange, cat, eye, full, IndexError, manualSeed, ones, randint, randn, ShapeError, stack, tensor, Tensor, where, zeros,
+  arange,
+  cat,
+  eye,
+  full,
+  IndexError,
+  manualSeed,
+  ones,
+  randint,
+  randn,
+  ShapeError,
+  stack,
+  tensor,
+  Tensor,
+  where,
+  zeros,
 } from "../src/index.js";
 
 const arr = (t: Tensor): unknown => t.toArray();
 
 describe("creation and reading", () => {
   it("infers shapes and dtypes", () => {
-    const t = tensor([[1, 2, 3], [4, 5, 6]]);
+    const t = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     expect(t.shape).toEqual([2, 3]);
     expect(t.dtype).toBe("float32");
     expect(tensor([1, 2], undefined, "int32").dtype).toBe("int32");
@@ -16,7 +33,10 @@ describe("creation and reading", () => {
     expect(tensor([true, false]).dtype).toBe("bool");
     expect(tensor(3.5).shape).toEqual([]);
     expect(tensor(3.5).item()).toBe(3.5);
-    expect(tensor(new Float32Array([1, 2, 3, 4]), [2, 2]).toArray()).toEqual([[1, 2], [3, 4]]);
+    expect(tensor(new Float32Array([1, 2, 3, 4]), [2, 2]).toArray()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
   });
 
   it("rejects ragged arrays and wrong sizes", () => {
@@ -34,10 +54,34 @@ describe("creation and reading", () => {
   });
 
   it("equal: shape and elements, views included, NaN never equal (torch.equal)", () => {
-    const t = tensor([[1, 2], [3, 4]]);
-    expect(t.equal(tensor([[1, 2], [3, 4]]))).toBe(true);
-    expect(t.transpose(0, 1).equal(tensor([[1, 3], [2, 4]]))).toBe(true);
-    expect(t.equal(tensor([[1, 2], [3, 5]]))).toBe(false);
+    const t = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
+    expect(
+      t.equal(
+        tensor([
+          [1, 2],
+          [3, 4],
+        ]),
+      ),
+    ).toBe(true);
+    expect(
+      t.transpose(0, 1).equal(
+        tensor([
+          [1, 3],
+          [2, 4],
+        ]),
+      ),
+    ).toBe(true);
+    expect(
+      t.equal(
+        tensor([
+          [1, 2],
+          [3, 5],
+        ]),
+      ),
+    ).toBe(false);
     expect(t.equal(tensor([1, 2, 3, 4]))).toBe(false);
     expect(tensor([NaN]).equal(tensor([NaN]))).toBe(false);
   });
@@ -47,11 +91,19 @@ describe("creation and reading", () => {
     expect(arange(4).dtype).toBe("int32");
     expect(arr(arange(1, 2, 0.25))).toEqual([1, 1.25, 1.5, 1.75]);
     expect(arr(full([2], 7))).toEqual([7, 7]);
-    expect(arr(eye(2, 3))).toEqual([[1, 0, 0], [0, 1, 0]]);
+    expect(arr(eye(2, 3))).toEqual([
+      [1, 0, 0],
+      [0, 1, 0],
+    ]);
   });
 
   it("prints like torch", () => {
-    expect(tensor([[1, -2.5], [3, 4]]).toString()).toBe("tensor([[ 1.0000, -2.5000],\n        [ 3.0000,  4.0000]])");
+    expect(
+      tensor([
+        [1, -2.5],
+        [3, 4],
+      ]).toString(),
+    ).toBe("tensor([[ 1.0000, -2.5000],\n        [ 3.0000,  4.0000]])");
     expect(tensor([1, 2], undefined, "int32").toString()).toBe("tensor([1, 2], dtype=int32)");
     expect(tensor([true, false]).toString()).toBe("tensor([ True, False], dtype=bool)");
     expect(zeros([2000]).toString()).toContain("...");
@@ -62,11 +114,19 @@ describe("views", () => {
   it("reshape / permute / transpose share storage", () => {
     const t = arange(6).reshape(2, 3);
     const p = t.permute(1, 0);
-    expect(arr(p)).toEqual([[0, 3], [1, 4], [2, 5]]);
+    expect(arr(p)).toEqual([
+      [0, 3],
+      [1, 4],
+      [2, 5],
+    ]);
     expect(p.storage).toBe(t.storage);
     expect(p.isContiguous()).toBe(false);
     expect(arr(p.reshape(-1))).toEqual([0, 3, 1, 4, 2, 5]);
-    expect(arr(t.transpose(0, 1).contiguous())).toEqual([[0, 3], [1, 4], [2, 5]]);
+    expect(arr(t.transpose(0, 1).contiguous())).toEqual([
+      [0, 3],
+      [1, 4],
+      [2, 5],
+    ]);
     expect(() => t.reshape(4, 2)).toThrow(/shape \[4, 2\] is invalid for a tensor of shape \[2, 3\]/);
     expect(() => p.viewAs(6)).toThrow(ShapeError);
     expect(t.viewAs(3, 2).storage).toBe(t.storage);
@@ -77,7 +137,10 @@ describe("views", () => {
     expect(t.unsqueeze(0).shape).toEqual([1, 3]);
     expect(t.unsqueeze(-1).shape).toEqual([3, 1]);
     expect(t.unsqueeze(0).unsqueeze(2).squeeze().shape).toEqual([3]);
-    expect(arr(t.unsqueeze(0).expand(2, 3))).toEqual([[1, 2, 3], [1, 2, 3]]);
+    expect(arr(t.unsqueeze(0).expand(2, 3))).toEqual([
+      [1, 2, 3],
+      [1, 2, 3],
+    ]);
     expect(t.unsqueeze(0).expand(2, -1).strides).toEqual([0, 1]);
     expect(zeros([2, 3, 4]).flatten(1).shape).toEqual([2, 12]);
     expect(() => t.expand(2, 4)).toThrow(/cannot broadcast shape \[3\] to \[2, 4\]/);
@@ -90,7 +153,10 @@ describe("views", () => {
     expect(arr(t.diagonal(-1))).toEqual([4, 9]);
     expect(arr(t.diagonal(5))).toEqual([]);
     const b = arange(8).reshape(2, 2, 2);
-    expect(arr(b.diagonal(0, 1, 2))).toEqual([[0, 3], [4, 7]]);
+    expect(arr(b.diagonal(0, 1, 2))).toEqual([
+      [0, 3],
+      [4, 7],
+    ]);
   });
 });
 
@@ -98,9 +164,18 @@ describe("indexing", () => {
   const t = arange(24).reshape(2, 3, 4);
   it("ints, slices, ellipsis, new axes", () => {
     expect(arr(t.get(1, 2))).toEqual([20, 21, 22, 23]);
-    expect(arr(t.get(":", ":", 2))).toEqual([[2, 6, 10], [14, 18, 22]]);
-    expect(arr(t.get(-1, "::2", "1:3"))).toEqual([[13, 14], [21, 22]]);
-    expect(arr(t.get("...", -1))).toEqual([[3, 7, 11], [15, 19, 23]]);
+    expect(arr(t.get(":", ":", 2))).toEqual([
+      [2, 6, 10],
+      [14, 18, 22],
+    ]);
+    expect(arr(t.get(-1, "::2", "1:3"))).toEqual([
+      [13, 14],
+      [21, 22],
+    ]);
+    expect(arr(t.get("...", -1))).toEqual([
+      [3, 7, 11],
+      [15, 19, 23],
+    ]);
     expect(t.get(null, 0).shape).toEqual([1, 3, 4]);
     expect(arr(t.get(0, 0, "::-1"))).toEqual([3, 2, 1, 0]);
     expect(arr(t.get(0, 0, "-2:"))).toEqual([2, 3]);
@@ -108,8 +183,15 @@ describe("indexing", () => {
   });
   it("index tensors and masks", () => {
     const idx = tensor([2, 0], undefined, "int32");
-    expect(arr(t.get(0, idx))).toEqual([[8, 9, 10, 11], [0, 1, 2, 3]]);
-    expect(arr(t.get(0, ":", idx))).toEqual([[2, 0], [6, 4], [10, 8]]);
+    expect(arr(t.get(0, idx))).toEqual([
+      [8, 9, 10, 11],
+      [0, 1, 2, 3],
+    ]);
+    expect(arr(t.get(0, ":", idx))).toEqual([
+      [2, 0],
+      [6, 4],
+      [10, 8],
+    ]);
     // two index tensors broadcast together: picks t[0, i, j] pairs
     expect(arr(t.get(0, tensor([0, 1], undefined, "int32"), tensor([3, 2], undefined, "int32")))).toEqual([3, 6]);
     // non-adjacent advanced indices go first (numpy)
@@ -143,9 +225,18 @@ describe("indexing", () => {
 
 describe("elementwise", () => {
   it("broadcasts and promotes", () => {
-    const a = tensor([[1, 2, 3], [4, 5, 6]]);
-    expect(arr(a.add(tensor([10, 20, 30])))).toEqual([[11, 22, 33], [14, 25, 36]]);
-    expect(arr(a.mul(tensor([[2], [3]])))).toEqual([[2, 4, 6], [12, 15, 18]]);
+    const a = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(arr(a.add(tensor([10, 20, 30])))).toEqual([
+      [11, 22, 33],
+      [14, 25, 36],
+    ]);
+    expect(arr(a.mul(tensor([[2], [3]])))).toEqual([
+      [2, 4, 6],
+      [12, 15, 18],
+    ]);
     expect(a.sub(1).dtype).toBe("float32");
     const i = tensor([1, 2, 3], undefined, "int32");
     expect(i.add(1).dtype).toBe("int32");
@@ -177,7 +268,10 @@ describe("elementwise", () => {
 });
 
 describe("reductions", () => {
-  const x = tensor([[1, 5, 3], [4, 2, 6]]);
+  const x = tensor([
+    [1, 5, 3],
+    [4, 2, 6],
+  ]);
   it("over dims with keepdim", () => {
     expect(arr(x.sum(0))).toEqual([5, 7, 9]);
     expect(arr(x.sum(1, true))).toEqual([[9], [12]]);
@@ -197,7 +291,10 @@ describe("reductions", () => {
     expect(tensor([3, 4]).norm().item()).toBe(5);
     expect(tensor([1, 2]).logsumexp(0).item()).toBeCloseTo(Math.log(Math.exp(1) + Math.exp(2)), 6);
     expect(tensor([-Infinity, -Infinity]).logsumexp(0).item()).toBe(-Infinity);
-    expect(arr(x.cumsum(1))).toEqual([[1, 6, 9], [4, 6, 12]]);
+    expect(arr(x.cumsum(1))).toEqual([
+      [1, 6, 9],
+      [4, 6, 12],
+    ]);
   });
   it("errors name the dim", () => {
     expect(() => x.sum(2)).toThrow(/dim 2 is out of range for a tensor with 2 dims/);
@@ -218,13 +315,28 @@ describe("softmax, matmul, sorting, joins", () => {
     ls.dataSync().forEach((v, i) => expect(v).toBeCloseTo(ref.dataSync()[i]!, 5));
   });
   it("matmul broadcasts and handles 1-D operands", () => {
-    const a = tensor([[1, 2], [3, 4]]);
+    const a = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(arr(a.matmul(tensor([[5], [6]])))).toEqual([[17], [39]]);
     expect(arr(a.matmul(tensor([5, 6])))).toEqual([17, 39]);
     expect(arr(tensor([1, 1]).matmul(a))).toEqual([4, 6]);
     const batch = stack([a, a.mul(2)]);
-    expect(arr(batch.matmul(eye(2)))).toEqual([[[1, 2], [3, 4]], [[2, 4], [6, 8]]]);
-    expect(arr(a.mT.matmul(a))).toEqual([[10, 14], [14, 20]]);
+    expect(arr(batch.matmul(eye(2)))).toEqual([
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [
+        [2, 4],
+        [6, 8],
+      ],
+    ]);
+    expect(arr(a.mT.matmul(a))).toEqual([
+      [10, 14],
+      [14, 20],
+    ]);
     expect(() => a.matmul(zeros([3, 2]))).toThrow(/matmul: shapes \[2, 2\] and \[3, 2\] cannot be multiplied/);
     expect(arr(tensor([[1, 2]], undefined, "int32").matmul(tensor([[3], [4]], undefined, "int32")))).toEqual([[11]]);
   });
@@ -238,17 +350,48 @@ describe("softmax, matmul, sorting, joins", () => {
     expect(arr(tensor([1, NaN, 0]).sort().values)).toEqual([0, 1, NaN]);
   });
   it("gather and scatter", () => {
-    const x = tensor([[1, 2], [3, 4]]);
-    expect(arr(x.gather(1, tensor([[0, 0], [1, 0]], undefined, "int32")))).toEqual([[1, 1], [4, 3]]);
-    expect(arr(zeros([2, 3]).scatter(1, tensor([[2], [0]], undefined, "int32"), 7))).toEqual([[0, 0, 7], [7, 0, 0]]);
+    const x = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
+    expect(
+      arr(
+        x.gather(
+          1,
+          tensor(
+            [
+              [0, 0],
+              [1, 0],
+            ],
+            undefined,
+            "int32",
+          ),
+        ),
+      ),
+    ).toEqual([
+      [1, 1],
+      [4, 3],
+    ]);
+    expect(arr(zeros([2, 3]).scatter(1, tensor([[2], [0]], undefined, "int32"), 7))).toEqual([
+      [0, 0, 7],
+      [7, 0, 0],
+    ]);
   });
   it("cat, stack, split, chunk", () => {
     const a = ones([2, 2]);
     const b = zeros([1, 2]);
     expect(cat([a, b]).shape).toEqual([3, 2]);
     expect(stack([a, a], 1).shape).toEqual([2, 2, 2]);
-    expect(arange(5).split(2).map((t) => t.toArray())).toEqual([[0, 1], [2, 3], [4]]);
-    expect(arange(6).chunk(3).map((t) => t.shape[0])).toEqual([2, 2, 2]);
+    expect(
+      arange(5)
+        .split(2)
+        .map((t) => t.toArray()),
+    ).toEqual([[0, 1], [2, 3], [4]]);
+    expect(
+      arange(6)
+        .chunk(3)
+        .map((t) => t.shape[0]),
+    ).toEqual([2, 2, 2]);
     expect(() => cat([a, zeros([1, 3])])).toThrow(/cat: shapes \[2, 2\], \[1, 3\] differ outside dim 0/);
   });
   it("random is seeded", () => {

@@ -16,18 +16,37 @@
 export { type IOIPositions, type IOITokens, type AttnHeadTarget } from "./attn-decomposition/targets.js";
 export { foldedQK } from "./attn-decomposition/head-inputs.js";
 export {
-  attnScoresAsLinearFuncOfQueries, attnScoresAsLinearFuncOfKeys, attnScoresForQuerySideVectors, attnScoresForKeySideVectors,
-  type LinearScoreFunction, type LinearFuncOptions, type SideVectorScores, type QuerySideVectorsOptions, type KeySideVectorsOptions,
+  attnScoresAsLinearFuncOfQueries,
+  attnScoresAsLinearFuncOfKeys,
+  attnScoresForQuerySideVectors,
+  attnScoresForKeySideVectors,
+  type LinearScoreFunction,
+  type LinearFuncOptions,
+  type SideVectorScores,
+  type QuerySideVectorsOptions,
+  type KeySideVectorsOptions,
 } from "./attn-decomposition/linear-scores.js";
 export { attnDecompositionLabels, headResultsAt } from "./attn-decomposition/components.js";
 export {
-  getEffectiveEmbedding, type EffectiveEmbedding, type EffectiveEmbeddingOptions,
+  getEffectiveEmbedding,
+  type EffectiveEmbedding,
+  type EffectiveEmbeddingOptions,
 } from "./attn-decomposition/effective-embedding.js";
 export {
-  decomposeAttnScores, copySuppressionHookNames,
-  type QueryIntervention, type KeyIntervention, type DecomposeAttnScoresOptions, type AttnScoreDecomposition,
+  decomposeAttnScores,
+  copySuppressionHookNames,
+  type QueryIntervention,
+  type KeyIntervention,
+  type DecomposeAttnScoresOptions,
+  type AttnScoreDecomposition,
 } from "./attn-decomposition/decompose.js";
 export {
-  decomposeAttnScoresFull, type FullDecompositionOptions, type FullAttnScoreDecomposition,
+  decomposeAttnScoresFull,
+  type FullDecompositionOptions,
+  type FullAttnScoreDecomposition,
 } from "./attn-decomposition/full-decomposition.js";
-export { positionFlipPatching, type PositionFlipOptions, type PositionFlipResult } from "./attn-decomposition/position-flip.js";
+export {
+  positionFlipPatching,
+  type PositionFlipOptions,
+  type PositionFlipResult,
+} from "./attn-decomposition/position-flip.js";

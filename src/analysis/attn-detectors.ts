@@ -14,7 +14,10 @@ export interface AttnDetectorResult {
 function cachedLayers(cache: ActivationCache): number {
   let n = 0;
   while (cache.has(getActName("pattern", n))) n++;
-  if (n === 0) throw new AnalysisError("the cache holds no attention patterns (blocks.0.attn.hook_pattern); run runWithCache without a namesFilter that drops them");
+  if (n === 0)
+    throw new AnalysisError(
+      "the cache holds no attention patterns (blocks.0.attn.hook_pattern); run runWithCache without a namesFilter that drops them",
+    );
   return n;
 }
 
@@ -24,13 +27,14 @@ function detectorScores(cache: ActivationCache, stat: (p: Tensor) => Tensor, thr
   const rows: Tensor[] = [];
   for (let l = 0; l < n; l++) {
     const p = cache.get("pattern", l).to("float64");
-    const s = stat(p);                                   // [batch?, head]
+    const s = stat(p); // [batch?, head]
     rows.push(s.ndim === 2 ? s.mean(0) : s);
   }
   const data = new Float32Array(rows.reduce((acc: number[], r) => acc.concat(Array.from(r.dataSync(), Number)), []));
   const nHeads = rows[0]!.shape[0]!;
   const heads: string[] = [];
-  for (let l = 0; l < n; l++) for (let h = 0; h < nHeads; h++) if (data[l * nHeads + h]! > threshold) heads.push(`${l}.${h}`);
+  for (let l = 0; l < n; l++)
+    for (let h = 0; h < nHeads; h++) if (data[l * nHeads + h]! > threshold) heads.push(`${l}.${h}`);
   return { heads, scores: Tensor.fromTypedArray(data, [n, nHeads]) };
 }
 
@@ -65,7 +69,8 @@ function bosPolicy(model: HookedTransformer, prependBos: boolean | undefined): n
   const bos = model.cfg.bosTokenId;
   const want = prependBos ?? (model.cfg.defaultPrependBos && bos !== null);
   if (!want) return null;
-  if (bos === null) throw new AnalysisError("prependBos: this model has no BOS token (cfg.bosTokenId is null); pass prependBos: false");
+  if (bos === null)
+    throw new AnalysisError("prependBos: this model has no BOS token (cfg.bosTokenId is null); pass prependBos: false");
   return bos;
 }
 
@@ -73,10 +78,16 @@ function bosPolicy(model: HookedTransformer, prependBos: boolean | undefined): n
  * [BOS] + r + r: `batch` sequences of `seqLen` uniformly random token ids in [0, d_vocab), each repeated once
  * (int32 [batch, (1 if BOS) + 2·seqLen]), from a seeded generator — ARENA's generate_repeated_tokens.
  */
-export function generateRepeatedTokens(model: HookedTransformer, seqLen: number, opts: RepeatedTokensOptions = {}): Tensor {
+export function generateRepeatedTokens(
+  model: HookedTransformer,
+  seqLen: number,
+  opts: RepeatedTokensOptions = {},
+): Tensor {
   const batch = opts.batch ?? 1;
-  if (!Number.isInteger(seqLen) || seqLen < 1) throw new AnalysisError(`generateRepeatedTokens: seqLen must be a positive integer, got ${seqLen}`);
-  if (!Number.isInteger(batch) || batch < 1) throw new AnalysisError(`generateRepeatedTokens: batch must be a positive integer, got ${batch}`);
+  if (!Number.isInteger(seqLen) || seqLen < 1)
+    throw new AnalysisError(`generateRepeatedTokens: seqLen must be a positive integer, got ${seqLen}`);
+  if (!Number.isInteger(batch) || batch < 1)
+    throw new AnalysisError(`generateRepeatedTokens: batch must be a positive integer, got ${batch}`);
   const bos = bosPolicy(model, opts.prependBos);
   const g = opts.generator ?? new Generator(opts.seed ?? 0);
   const half = randint(0, model.cfg.dVocab, [batch, seqLen], { generator: g });
@@ -97,7 +108,10 @@ export interface InductionScoreResult {
  * seqLen queries and the batch. (ARENA's stripe `pattern.diagonal(1 - seqLen)` also averages in the two
  * first-half queries on that diagonal; this score uses only the second-half ones, as the definition says.)
  */
-export async function inductionScore(model: HookedTransformer, opts: RepeatedTokensOptions & { seqLen?: number } = {}): Promise<InductionScoreResult> {
+export async function inductionScore(
+  model: HookedTransformer,
+  opts: RepeatedTokensOptions & { seqLen?: number } = {},
+): Promise<InductionScoreResult> {
   const seqLen = opts.seqLen ?? 50;
   const tokens = generateRepeatedTokens(model, seqLen, { batch: opts.batch ?? 10, ...opts });
   const [, cache] = await model.runWithCache(tokens, { namesFilter: (n) => n.endsWith(".attn.hook_pattern") });
@@ -113,9 +127,11 @@ export function inductionScoreFromCache(cache: ActivationCache, seqLen: number):
     const total = p.shape[p.ndim - 1]!;
     const prefix = total - 2 * seqLen;
     if (prefix !== 0 && prefix !== 1) {
-      throw new ShapeError(`inductionScoreFromCache: patterns over ${total} positions do not fit [BOS?] + 2 × ${seqLen} repeated tokens`);
+      throw new ShapeError(
+        `inductionScoreFromCache: patterns over ${total} positions do not fit [BOS?] + 2 × ${seqLen} repeated tokens`,
+      );
     }
-    const stripe = p.diagonal(1 - seqLen, -2, -1);          // [batch?, head, prefix + seqLen + 1]
+    const stripe = p.diagonal(1 - seqLen, -2, -1); // [batch?, head, prefix + seqLen + 1]
     const second = stripe.narrow(-1, stripe.shape[stripe.ndim - 1]! - seqLen, seqLen).mean(-1); // [batch?, head]
     rows.push(second.ndim === 2 ? second.mean(0) : second);
   }

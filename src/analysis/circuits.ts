@@ -44,8 +44,8 @@ export function ovCopyingScore(model: HookedTransformer): Tensor {
  */
 export function fullOvCopyingScore(model: HookedTransformer): Tensor {
   // the big products run in the weights' dtype (float32: the native GEMM, as TL's float32 torch), eig in float64
-  const core = model.W_U.matmul(model.W_E);                    // [d_model, d_model]
-  const ba = model.W_O.matmul(core).matmul(model.W_V);         // [layer, head, d_head, d_head]
+  const core = model.W_U.matmul(model.W_E); // [d_model, d_model]
+  const ba = model.W_O.matmul(core).matmul(model.W_V); // [layer, head, d_head, d_head]
   return scoreFromEigenvalues(linalg.eig(ba.to("float64")), ba.dtype);
 }
 
@@ -64,9 +64,15 @@ function scoreFromEigenvalues(e: { re: Tensor; im: Tensor }, dtype: DType): Tens
  * RᵀR = BBᵀ — which keeps every norm TL's collapse_l / collapse_r keep (they use the SVD) at a fraction of the
  * cost; the crossed products then run as a few large GEMMs.
  */
-export function compositionScores(left: FactoredMatrix, right: FactoredMatrix, opts: { broadcastDims?: boolean } = {}): Tensor {
+export function compositionScores(
+  left: FactoredMatrix,
+  right: FactoredMatrix,
+  opts: { broadcastDims?: boolean } = {},
+): Tensor {
   if (left.rdim !== right.ldim) {
-    throw new ShapeError(`compositionScores: left.rdim must equal right.ldim, got left ${fmtShape(left.shape)} and right ${fmtShape(right.shape)}`);
+    throw new ShapeError(
+      `compositionScores: left.rdim must equal right.ldim, got left ${fmtShape(left.shape)} and right ${fmtShape(right.shape)}`,
+    );
   }
   const broadcastDims = opts.broadcastDims ?? true;
   const dtype = left.dtype === "float64" || right.dtype === "float64" ? "float64" : "float32";
@@ -84,7 +90,11 @@ export function compositionScores(left: FactoredMatrix, right: FactoredMatrix, o
   const nL = lLead.reduce((a, b) => a * b, 1);
   const nR = rLead.reduce((a, b) => a * b, 1);
   const xs = x.reshape(nL * k, d).contiguous();
-  const ys = y.reshape(nR, d, k2).permute(1, 0, 2).contiguous().reshape(d, nR * k2); // every right matrix side by side
+  const ys = y
+    .reshape(nR, d, k2)
+    .permute(1, 0, 2)
+    .contiguous()
+    .reshape(d, nR * k2); // every right matrix side by side
   const lNorm = blockNorms(xs.dataSync(), nL, k, d);
   const rNorm = blockNorms(y.reshape(nR, d, k2).contiguous().dataSync(), nR, d, k2);
   const out = new Float64Array(nL * nR);
@@ -92,7 +102,10 @@ export function compositionScores(left: FactoredMatrix, right: FactoredMatrix, o
   const per = Math.max(1, Math.floor((1 << 24) / Math.max(1, k * nR * k2)));
   for (let i0 = 0; i0 < nL; i0 += per) {
     const cnt = Math.min(per, nL - i0);
-    const prod = xs.narrow(0, i0 * k, cnt * k).matmul(ys).dataSync(); // [cnt·k, nR·k2]
+    const prod = xs
+      .narrow(0, i0 * k, cnt * k)
+      .matmul(ys)
+      .dataSync(); // [cnt·k, nR·k2]
     const width = nR * k2;
     for (let li = 0; li < cnt; li++) {
       const acc = new Float64Array(nR);

@@ -70,14 +70,20 @@ export interface CopyingScores {
  * ARENA reports layers 1.. only (`[2, layer − 1, head]`); here every layer is scored, so `positive.get("1:")` is
  * ARENA's first slice.
  */
-export async function getCopyingScores(model: HookedTransformer, opts: CopyingScoreOptions = {}): Promise<CopyingScores> {
+export async function getCopyingScores(
+  model: HookedTransformer,
+  opts: CopyingScoreOptions = {},
+): Promise<CopyingScores> {
   const k = opts.k ?? 5;
   if (!model.tokenizer) throw new AnalysisError("getCopyingScores: the model has no tokenizer");
   const names: string[] = [];
   const tokens: number[] = [];
   for (const name of opts.names ?? NAMES) {
     const ids = model.tokenizer.encode((opts.prefixSpace ?? true) ? ` ${name}` : name);
-    if (ids.length === 1) { names.push(name); tokens.push(ids[0]!); }
+    if (ids.length === 1) {
+      names.push(name);
+      tokens.push(ids[0]!);
+    }
   }
   if (!tokens.length) throw new AnalysisError("getCopyingScores: no name is a single token");
   const n = tokens.length;
@@ -130,12 +136,20 @@ export interface CheckCopyCircuitResult {
  * (W_V, b_V) and ±W_O, the final norm and the unembedding; the score is how often that position's own name (IO for
  * IO, S for S1 and S2) is in the top k.
  */
-export async function checkCopyCircuit(model: HookedTransformer, layer: number, head: number, dataset: IOIDataset,
-  opts: CheckCopyCircuitOptions = {}): Promise<CheckCopyCircuitResult> {
+export async function checkCopyCircuit(
+  model: HookedTransformer,
+  layer: number,
+  head: number,
+  dataset: IOIDataset,
+  opts: CheckCopyCircuitOptions = {},
+): Promise<CheckCopyCircuitResult> {
   const k = opts.k ?? 5;
-  if (!(layer >= 0 && layer < model.cfg.nLayers && head >= 0 && head < model.cfg.nHeads)) throw new AnalysisError(`checkCopyCircuit: head [${layer}, ${head}] does not exist`);
+  if (!(layer >= 0 && layer < model.cfg.nLayers && head >= 0 && head < model.cfg.nHeads))
+    throw new AnalysisError(`checkCopyCircuit: head [${layer}, ${head}] does not exist`);
   const name = "blocks.0.hook_resid_post";
-  const cache = opts.cache?.has(name) ? opts.cache : (await model.runWithCache(dataset.toks, { namesFilter: [name], stopAtLayer: 1 }))[1];
+  const cache = opts.cache?.has(name)
+    ? opts.cache
+    : (await model.runWithCache(dataset.toks, { namesFilter: [name], stopAtLayer: 1 }))[1];
   const resid = cache.get(name); // [batch, pos, d_model]
   const N = dataset.N;
   const words = ["IO", "S1", "S2"] as const;
@@ -154,8 +168,13 @@ export async function checkCopyCircuit(model: HookedTransformer, layer: number, 
     const targets = word === "IO" ? dataset.ioTokenIDs : dataset.sTokenIDs;
     const hits = inTopK(logits, targets.slice(0, N), k);
     hits.forEach((hit, i) => {
-      if (hit) { nRight++; byWord[word]++; return; }
-      if (failures.length < 1000) failures.push({ prompt: i, word, target: targets[i]!, topK: topKIndices(logits, i, k) });
+      if (hit) {
+        nRight++;
+        byWord[word]++;
+        return;
+      }
+      if (failures.length < 1000)
+        failures.push({ prompt: i, word, target: targets[i]!, topK: topKIndices(logits, i, k) });
     });
   }
   const total = N * words.length;
@@ -163,7 +182,9 @@ export async function checkCopyCircuit(model: HookedTransformer, layer: number, 
   for (const w of words) byWord[w] = (byWord[w] / N) * 100;
   if (opts.verbose) {
     for (const f of failures) {
-      console.log(`-------\nSeq: ${dataset.sentences[f.prompt]}\nTarget: ${f.word === "IO" ? dataset.ioiPrompts[f.prompt]!.IO : dataset.ioiPrompts[f.prompt]!.S}`);
+      console.log(
+        `-------\nSeq: ${dataset.sentences[f.prompt]}\nTarget: ${f.word === "IO" ? dataset.ioiPrompts[f.prompt]!.IO : dataset.ioiPrompts[f.prompt]!.S}`,
+      );
       console.log(f.topK.map((t, i) => `(${i + 1}):${model.tokenizer?.decode([t]) ?? t}`).join(" "));
     }
     console.log(`Copy circuit for head ${layer}.${head} (sign=${sign}) : Top ${k} accuracy: ${percent}%`);

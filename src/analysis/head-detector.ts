@@ -10,12 +10,25 @@ import { fmtShape } from "../tensor/shape.js";
 import { HEAD_NAMES, namedPattern, scoreArrays, type ErrorMeasure, type HeadName } from "./head-patterns.js";
 
 export {
-  HEAD_NAMES, type HeadName, type ErrorMeasure, getPreviousTokenHeadDetectionPattern, getDuplicateTokenHeadDetectionPattern,
-  getInductionHeadDetectionPattern, pyRound, computeHeadAttentionSimilarityScore,
+  HEAD_NAMES,
+  type HeadName,
+  type ErrorMeasure,
+  getPreviousTokenHeadDetectionPattern,
+  getDuplicateTokenHeadDetectionPattern,
+  getInductionHeadDetectionPattern,
+  pyRound,
+  computeHeadAttentionSimilarityScore,
 } from "./head-patterns.js";
 export {
-  currentAttnDetector, prevAttnDetector, firstAttnDetector, generateRepeatedTokens, inductionScore, inductionScoreFromCache,
-  type AttnDetectorResult, type RepeatedTokensOptions, type InductionScoreResult,
+  currentAttnDetector,
+  prevAttnDetector,
+  firstAttnDetector,
+  generateRepeatedTokens,
+  inductionScore,
+  inductionScoreFromCache,
+  type AttnDetectorResult,
+  type RepeatedTokensOptions,
+  type InductionScoreResult,
 } from "./attn-detectors.js";
 
 export interface DetectHeadOptions {
@@ -52,7 +65,9 @@ function layerHeads(model: HookedTransformer, heads: DetectHeadOptions["heads"])
   const out = new Map<number, number[]>();
   const add = (l: number, h: number): void => {
     if (!Number.isInteger(l) || l < 0 || l >= nLayers || !Number.isInteger(h) || h < 0 || h >= nHeads) {
-      throw new AnalysisError(`detectHead: head (${l}, ${h}) does not exist in a model with ${nLayers} layers of ${nHeads} heads`);
+      throw new AnalysisError(
+        `detectHead: head (${l}, ${h}) does not exist in a model with ${nLayers} layers of ${nHeads} heads`,
+      );
     }
     const list = out.get(l) ?? [];
     list.push(h);
@@ -78,12 +93,20 @@ function layerHeads(model: HookedTransformer, heads: DetectHeadOptions["heads"])
  *
  * A `cache` passed in is only read (TL zeroes its patterns in place for excludeBos/excludeCurrentToken with "mul").
  */
-export async function detectHead(model: HookedTransformer, seqs: ModelInput, pattern: Tensor | HeadName, opts: DetectHeadOptions = {}): Promise<Tensor> {
+export async function detectHead(
+  model: HookedTransformer,
+  seqs: ModelInput,
+  pattern: Tensor | HeadName,
+  opts: DetectHeadOptions = {},
+): Promise<Tensor> {
   const { nLayers, nHeads, nCtx } = model.cfg;
   const measure = opts.errorMeasure ?? "mul";
-  if (measure !== "mul" && measure !== "abs") throw new AnalysisError(`detectHead: errorMeasure must be "mul" or "abs", got ${JSON.stringify(measure)}`);
+  if (measure !== "mul" && measure !== "abs")
+    throw new AnalysisError(`detectHead: errorMeasure must be "mul" or "abs", got ${JSON.stringify(measure)}`);
   if (typeof pattern === "string" && !HEAD_NAMES.includes(pattern)) {
-    throw new AnalysisError(`detectHead: the detection pattern must be a Tensor or one of ${HEAD_NAMES.map((h) => `"${h}"`).join(", ")}; got "${pattern}"`);
+    throw new AnalysisError(
+      `detectHead: the detection pattern must be a Tensor or one of ${HEAD_NAMES.map((h) => `"${h}"`).join(", ")}; got "${pattern}"`,
+    );
   }
   const seqList = sequences(model, seqs);
   if (seqList.length === 0) throw new AnalysisError("detectHead: no sequences given");
@@ -94,18 +117,24 @@ export async function detectHead(model: HookedTransformer, seqs: ModelInput, pat
   const details = seqList.map((toks, i) => {
     const pos = toks.shape[1]!;
     if (!(pos > 1 && pos < nCtx)) {
-      throw new AnalysisError(`detectHead: the sequence must be non-empty and must fit within the model's context window (1 < pos < n_ctx = ${nCtx}); sequence ${i} has ${pos} tokens`);
+      throw new AnalysisError(
+        `detectHead: the sequence must be non-empty and must fit within the model's context window (1 < pos < n_ctx = ${nCtx}); sequence ${i} has ${pos} tokens`,
+      );
     }
     const det = typeof pattern === "string" ? namedPattern(pattern, toks) : pattern;
     if (det.ndim !== 2 || det.shape[0] !== pos || det.shape[1] !== pos) {
-      throw new ShapeError(`detectHead: the detection pattern must be a lower triangular matrix of shape [${pos}, ${pos}] (the sequence length); got ${fmtShape(det.shape)}`);
+      throw new ShapeError(
+        `detectHead: the detection pattern must be a lower triangular matrix of shape [${pos}, ${pos}] (the sequence length); got ${fmtShape(det.shape)}`,
+      );
     }
     const d = det.to("float64").contiguous().dataSync();
     if (!isLowerTriangular(d, pos)) {
-      throw new AnalysisError(`detectHead: the detection pattern must be lower triangular (no attention to later positions)`);
+      throw new AnalysisError(
+        `detectHead: the detection pattern must be lower triangular (no attention to later positions)`,
+      );
     }
     if (measure === "mul" && Array.from(d).some((v) => v !== 0 && v !== 1)) {
-      console.warn("detectHead: using a detection pattern with values other than 0 or 1 with errorMeasure \"mul\"");
+      console.warn('detectHead: using a detection pattern with values other than 0 or 1 with errorMeasure "mul"');
     }
     return { toks, pos, d };
   });
@@ -120,7 +149,15 @@ export async function detectHead(model: HookedTransformer, seqs: ModelInput, pat
     for (const l of layers) {
       const pat = patternsFor(l, s); // [n_heads, pos, pos] contiguous data
       for (const h of l2h.get(l)!) {
-        scores[l * nHeads + h] = scoreArrays(pat, h * pos * pos, d, pos, opts.excludeBos ?? false, opts.excludeCurrentToken ?? false, measure);
+        scores[l * nHeads + h] = scoreArrays(
+          pat,
+          h * pos * pos,
+          d,
+          pos,
+          opts.excludeBos ?? false,
+          opts.excludeCurrentToken ?? false,
+          measure,
+        );
       }
     }
     for (let i = 0; i < out.length; i++) out[i]! += scores[i]!;
@@ -130,21 +167,34 @@ export async function detectHead(model: HookedTransformer, seqs: ModelInput, pat
 }
 
 /** A lookup (layer, sequence) → that sequence's patterns [n_heads, pos, pos] as float64 data. */
-async function attentionPatterns(model: HookedTransformer, seqList: Tensor[], layers: number[], cache?: ActivationCache):
-  Promise<(layer: number, seq: number) => Float64Array> {
+async function attentionPatterns(
+  model: HookedTransformer,
+  seqList: Tensor[],
+  layers: number[],
+  cache?: ActivationCache,
+): Promise<(layer: number, seq: number) => Float64Array> {
   const pick = (p: Tensor, hasBatch: boolean, s: number, pos: number, layer: number): Float64Array => {
     let t = p;
     if (hasBatch) {
-      if (p.ndim !== 4) throw new ShapeError(`detectHead: cached pattern of layer ${layer} has shape ${fmtShape(p.shape)}; expected [batch, head, q, k]`);
+      if (p.ndim !== 4)
+        throw new ShapeError(
+          `detectHead: cached pattern of layer ${layer} has shape ${fmtShape(p.shape)}; expected [batch, head, q, k]`,
+        );
       if (p.shape[0] !== seqList.length && !(p.shape[0] === 1 && seqList.length === 1)) {
-        throw new ShapeError(`detectHead: the cache holds a batch of ${p.shape[0]} but ${seqList.length} sequences were given`);
+        throw new ShapeError(
+          `detectHead: the cache holds a batch of ${p.shape[0]} but ${seqList.length} sequences were given`,
+        );
       }
       t = p.get(s);
     } else if (seqList.length !== 1) {
-      throw new ShapeError(`detectHead: a cache without its batch dim holds one sequence, but ${seqList.length} were given`);
+      throw new ShapeError(
+        `detectHead: a cache without its batch dim holds one sequence, but ${seqList.length} were given`,
+      );
     }
     if (t.ndim !== 3 || t.shape[1] !== pos || t.shape[2] !== pos) {
-      throw new ShapeError(`detectHead: cached pattern of layer ${layer} has shape ${fmtShape(p.shape)}, which does not fit a sequence of ${pos} tokens`);
+      throw new ShapeError(
+        `detectHead: cached pattern of layer ${layer} has shape ${fmtShape(p.shape)}, which does not fit a sequence of ${pos} tokens`,
+      );
     }
     return t.to("float64").contiguous().dataSync() as Float64Array;
   };

@@ -80,23 +80,47 @@ export function pyRound(x: number, digits: number): number {
  * "abs": 1 - round(Σ|p - d| / pos, 3), with the excluded column / diagonal zeroed in |p - d|.
  */
 export function computeHeadAttentionSimilarityScore(
-  attentionPattern: Tensor, detectionPattern: Tensor,
+  attentionPattern: Tensor,
+  detectionPattern: Tensor,
   opts: { excludeBos?: boolean; excludeCurrentToken?: boolean; errorMeasure?: ErrorMeasure } = {},
 ): number {
   if (attentionPattern.ndim !== 2 || attentionPattern.shape[0] !== attentionPattern.shape[1]) {
-    throw new ShapeError(`computeHeadAttentionSimilarityScore: the attention pattern must be square [pos, pos], got ${fmtShape(attentionPattern.shape)}`);
+    throw new ShapeError(
+      `computeHeadAttentionSimilarityScore: the attention pattern must be square [pos, pos], got ${fmtShape(attentionPattern.shape)}`,
+    );
   }
-  if (detectionPattern.ndim !== 2 || detectionPattern.shape[0] !== attentionPattern.shape[0] || detectionPattern.shape[1] !== attentionPattern.shape[1]) {
-    throw new ShapeError(`computeHeadAttentionSimilarityScore: the detection pattern ${fmtShape(detectionPattern.shape)} does not match the attention pattern ${fmtShape(attentionPattern.shape)}`);
+  if (
+    detectionPattern.ndim !== 2 ||
+    detectionPattern.shape[0] !== attentionPattern.shape[0] ||
+    detectionPattern.shape[1] !== attentionPattern.shape[1]
+  ) {
+    throw new ShapeError(
+      `computeHeadAttentionSimilarityScore: the detection pattern ${fmtShape(detectionPattern.shape)} does not match the attention pattern ${fmtShape(attentionPattern.shape)}`,
+    );
   }
   const n = attentionPattern.shape[0]!;
   const p = attentionPattern.to("float64").contiguous().dataSync();
   const d = detectionPattern.to("float64").contiguous().dataSync();
-  return scoreArrays(p, 0, d, n, opts.excludeBos ?? false, opts.excludeCurrentToken ?? false, opts.errorMeasure ?? "mul");
+  return scoreArrays(
+    p,
+    0,
+    d,
+    n,
+    opts.excludeBos ?? false,
+    opts.excludeCurrentToken ?? false,
+    opts.errorMeasure ?? "mul",
+  );
 }
 
-export function scoreArrays(p: ArrayLike<number>, off: number, d: ArrayLike<number>, n: number,
-  excludeBos: boolean, excludeCurrent: boolean, measure: ErrorMeasure): number {
+export function scoreArrays(
+  p: ArrayLike<number>,
+  off: number,
+  d: ArrayLike<number>,
+  n: number,
+  excludeBos: boolean,
+  excludeCurrent: boolean,
+  measure: ErrorMeasure,
+): number {
   const excluded = (q: number, k: number): boolean => (excludeBos && k === 0) || (excludeCurrent && q === k);
   if (measure === "mul") {
     let num = 0;
@@ -116,7 +140,9 @@ export function scoreArrays(p: ArrayLike<number>, off: number, d: ArrayLike<numb
     for (let k = 0; k < n; k++) {
       const diff = Math.abs(p[off + q * n + k]! - d[q * n + k]!);
       if (k > q && diff !== 0) {
-        throw new AnalysisError("computeHeadAttentionSimilarityScore (abs): the attention and detection patterns must both be lower-triangular");
+        throw new AnalysisError(
+          "computeHeadAttentionSimilarityScore (abs): the attention and detection patterns must both be lower-triangular",
+        );
       }
       if (!excluded(q, k)) sum += diff;
     }

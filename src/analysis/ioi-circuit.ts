@@ -58,7 +58,8 @@ export function ioiHeadDla(model: HookedTransformer, cache: ActivationCache, dat
     const x = centre ? final.sub(final.mean(-1, true)) : final;
     scale = x.mul(x).mean(-1).add(model.cfg.eps).sqrt();
   }
-  const project = (x: Tensor): Tensor => { // [..., batch, d_model] → [..., batch]
+  const project = (x: Tensor): Tensor => {
+    // [..., batch, d_model] → [..., batch]
     let y = centre ? x.sub(x.mean(-1, true)) : x;
     if (scale) y = y.div(scale.unsqueeze(-1));
     return y.mul(dir).sum(-1);
@@ -79,7 +80,12 @@ export function ioiHeadDla(model: HookedTransformer, cache: ActivationCache, dat
   const rest = mean(restPerPrompt);
   const unembedBias = mean(bias);
   return {
-    perHead, perHeadPerPrompt, rest, unembedBias, logitDiff: mean(total) + unembedBias, lnScale: scale ?? Tensor.fromTypedArray(new Float32Array(N).fill(1), [N]),
+    perHead,
+    perHeadPerPrompt,
+    rest,
+    unembedBias,
+    logitDiff: mean(total) + unembedBias,
+    lnScale: scale ?? Tensor.fromTypedArray(new Float32Array(N).fill(1), [N]),
   };
 }
 
@@ -114,7 +120,11 @@ export interface BackupNameMoverResult {
  * direct logit attribution before and after. Heads whose DLA grows are backup name movers; negative name movers
  * typically get less negative. Also reports the naive prediction and the final LayerNorm scaling ratio.
  */
-export async function backupNameMoverAnalysis(model: HookedTransformer, dataset: IOIDataset, opts: BackupNameMoverOptions = {}): Promise<BackupNameMoverResult> {
+export async function backupNameMoverAnalysis(
+  model: HookedTransformer,
+  dataset: IOIDataset,
+  opts: BackupNameMoverOptions = {},
+): Promise<BackupNameMoverResult> {
   const L = model.cfg.nLayers;
   const H = model.cfg.nHeads;
   const needed = (n: string): boolean => n.endsWith("attn.hook_z") || n === `blocks.${L - 1}.hook_resid_post`;
@@ -128,23 +138,42 @@ export async function backupNameMoverAnalysis(model: HookedTransformer, dataset:
     ablate = [[Math.floor(best / H), best % H]];
   }
   const [batch, seqLen] = dataset.toks.shape as [number, number];
-  const rowsPos = resolvePositions(opts.positions ?? "end", batch, seqLen, dataset, "backupNameMoverAnalysis positions");
+  const rowsPos = resolvePositions(
+    opts.positions ?? "end",
+    batch,
+    seqLen,
+    dataset,
+    "backupNameMoverAnalysis positions",
+  );
   const rows = int32(rowsPos.flatMap((r, b) => r.map(() => b)));
   const pos = int32(rowsPos.flat());
   const hooks: [string, HookFn][] = [];
   for (const [l, h] of ablate) {
-    if (!(l >= 0 && l < L && h >= 0 && h < H)) throw new AnalysisError(`backupNameMoverAnalysis: head [${l}, ${h}] does not exist`);
+    if (!(l >= 0 && l < L && h >= 0 && h < H))
+      throw new AnalysisError(`backupNameMoverAnalysis: head [${l}, ${h}] does not exist`);
     const meanZ = opts.ablation === "mean" ? cache.get(`blocks.${l}.attn.hook_z`).get(":", ":", h).mean(0) : null; // [pos, d_head]
-    hooks.push([`blocks.${l}.attn.hook_z`, (zAct) => {
-      if (meanZ) zAct.set([rows, pos, h], meanZ.get(pos));
-      else zAct.set([rows, pos, h], 0);
-    }]);
+    hooks.push([
+      `blocks.${l}.attn.hook_z`,
+      (zAct) => {
+        if (meanZ) zAct.set([rows, pos, h], meanZ.get(pos));
+        else zAct.set([rows, pos, h], 0);
+      },
+    ]);
   }
-  const [, ablatedCache] = await model.withHooks(hooks, () => model.runWithCache(dataset.toks, { namesFilter: needed, stopAtLayer: L }));
+  const [, ablatedCache] = await model.withHooks(hooks, () =>
+    model.runWithCache(dataset.toks, { namesFilter: needed, stopAtLayer: L }),
+  );
   const afterAblation = ioiHeadDla(model, ablatedCache, dataset);
   const naivePrediction = clean.logitDiff - ablate.reduce((a, [l, h]) => a + clean.perHead.get(l, h).item(), 0);
   const lnScaleRatio = clean.lnScale.div(afterAblation.lnScale).to("float64").mean().item();
-  return { ablated: ablate, clean, afterAblation, change: afterAblation.perHead.sub(clean.perHead), naivePrediction, lnScaleRatio };
+  return {
+    ablated: ablate,
+    clean,
+    afterAblation,
+    change: afterAblation.perHead.sub(clean.perHead),
+    naivePrediction,
+    lnScaleRatio,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -162,7 +191,14 @@ export function valueWeightedPattern(cache: ActivationCache, layer: number, head
   if (v.shape[2] !== H) {
     // grouped-query attention: each key/value head serves H / n_kv query heads
     const rep = H / v.shape[2]!;
-    v = v.get(":", ":", Tensor.fromTypedArray(Int32Array.from({ length: H }, (_, h) => Math.floor(h / rep)), [H]));
+    v = v.get(
+      ":",
+      ":",
+      Tensor.fromTypedArray(
+        Int32Array.from({ length: H }, (_, h) => Math.floor(h / rep)),
+        [H],
+      ),
+    );
   }
   const norms = v.norm(-1).permute(0, 2, 1).unsqueeze(2); // [batch, head, 1, k]
   const weighted = pattern.mul(norms);
@@ -184,17 +220,35 @@ export interface AttentionVsProjection {
  * `end` on the IO (and S) unembedding. Name movers lie on a rising line, negative name movers on a falling one.
  * The cache needs the layer's hook_z and hook_pattern.
  */
-export function attentionVsProjection(model: HookedTransformer, cache: ActivationCache, dataset: IOIDataset, layer: number, head: number): AttentionVsProjection {
+export function attentionVsProjection(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  dataset: IOIDataset,
+  layer: number,
+  head: number,
+): AttentionVsProjection {
   const N = dataset.N;
   const rows = arange(0, N, 1, "int32");
   const end = int32(dataset.wordIdx.end!.slice(0, N));
   const zh = cache.get(`blocks.${layer}.attn.hook_z`).get(rows, end, head); // [batch, d_head]
   const out = zh.matmul(model.blocks[layer]!.attn.W_O.get(head)); // [batch, d_model]
   const WU = model.W_U.transpose(0, 1); // [vocab, d_model]
-  const proj = (ids: number[]): number[] => Array.from(out.mul(WU.get(int32(ids))).sum(-1).dataSync());
+  const proj = (ids: number[]): number[] =>
+    Array.from(
+      out
+        .mul(WU.get(int32(ids)))
+        .sum(-1)
+        .dataSync(),
+    );
   const pattern = cache.get(`blocks.${layer}.attn.hook_pattern`);
-  const attn = (key: string): number[] => Array.from(pattern.get(rows, head, end, int32(dataset.wordIdx[key]!.slice(0, N))).dataSync());
-  return { attnToIO: attn("IO"), attnToS: attn("S1"), projectionIO: proj(dataset.ioTokenIDs.slice(0, N)), projectionS: proj(dataset.sTokenIDs.slice(0, N)) };
+  const attn = (key: string): number[] =>
+    Array.from(pattern.get(rows, head, end, int32(dataset.wordIdx[key]!.slice(0, N))).dataSync());
+  return {
+    attnToIO: attn("IO"),
+    attnToS: attn("S1"),
+    projectionIO: proj(dataset.ioTokenIDs.slice(0, N)),
+    projectionS: proj(dataset.sTokenIDs.slice(0, N)),
+  };
 }
 
 export interface AttentionToWords {
@@ -209,8 +263,12 @@ export interface AttentionToWords {
  * NMs from END to various positions" bars): the probabilities (`mode: "pattern"`, default) or the raw scores
  * (`"scores"`, seed 002's `mode="scores"`). The cache needs each layer's hook_pattern (or hook_attn_scores).
  */
-export function attentionToWords(cache: ActivationCache, dataset: IOIDataset, heads: readonly Head[],
-  opts: { mode?: "pattern" | "scores"; from?: string; words?: readonly string[] } = {}): AttentionToWords[] {
+export function attentionToWords(
+  cache: ActivationCache,
+  dataset: IOIDataset,
+  heads: readonly Head[],
+  opts: { mode?: "pattern" | "scores"; from?: string; words?: readonly string[] } = {},
+): AttentionToWords[] {
   const N = dataset.N;
   const rows = arange(0, N, 1, "int32");
   const from = int32(dataset.wordIdx[opts.from ?? "end"]?.slice(0, N) ?? []);

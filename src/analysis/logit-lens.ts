@@ -8,7 +8,13 @@
 // direction ({ direction }). Tokens are one id or single-token string for every row, one per batch row [batch] (used
 // at every position), or one per position [batch, pos] (matching the posSlice).
 import { AnalysisError, ShapeError } from "../errors.js";
-import { attributeAlong, Slice, type ActivationCache, type SliceInput, type TokensInput } from "../model/activation-cache.js";
+import {
+  attributeAlong,
+  Slice,
+  type ActivationCache,
+  type SliceInput,
+  type TokensInput,
+} from "../model/activation-cache.js";
 import type { HookedTransformer } from "../model/index.js";
 import { stack, Tensor } from "../tensor/index.js";
 import { fmtShape } from "../tensor/shape.js";
@@ -28,7 +34,9 @@ export function toTokenIds(model: HookedTransformer, tokens: TokensInput): Tenso
     return tokens.to("int32");
   }
   if (Array.isArray(tokens)) {
-    const ids = (tokens as readonly (number | string)[]).map((t) => (typeof t === "string" ? model.toSingleToken(t) : t));
+    const ids = (tokens as readonly (number | string)[]).map((t) =>
+      typeof t === "string" ? model.toSingleToken(t) : t,
+    );
     return Tensor.fromTypedArray(Int32Array.from(ids), [ids.length]);
   }
   throw new AnalysisError("tokens must be a token id, a single-token string, an array of them, or an int32 tensor");
@@ -46,7 +54,9 @@ function broadcastTo(t: Tensor, batchPos: readonly number[], what: string): Tens
   try {
     return t.expand([...batchPos]);
   } catch {
-    throw new ShapeError(`${what} of shape ${fmtShape(t.shape)} does not fit the positions read (${fmtShape(batchPos)}); give one per batch row [batch] or per position [batch, pos]`);
+    throw new ShapeError(
+      `${what} of shape ${fmtShape(t.shape)} does not fit the positions read (${fmtShape(batchPos)}); give one per batch row [batch] or per position [batch, pos]`,
+    );
   }
 }
 
@@ -56,10 +66,16 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 /** The residual direction(s) of a target [..., d_model] and its unembedding-bias term (b_U of the token, or the
  *  difference; null for a raw direction). */
-export function residualDirections(model: HookedTransformer, target: LogitTarget): { directions: Tensor; unembedBias: Tensor | null } {
+export function residualDirections(
+  model: HookedTransformer,
+  target: LogitTarget,
+): { directions: Tensor; unembedBias: Tensor | null } {
   if ("direction" in target) {
     const d = target.direction;
-    if (d.shape[d.ndim - 1] !== model.cfg.dModel) throw new ShapeError(`direction has shape ${fmtShape(d.shape)}; its last dim must be d_model = ${model.cfg.dModel}`);
+    if (d.shape[d.ndim - 1] !== model.cfg.dModel)
+      throw new ShapeError(
+        `direction has shape ${fmtShape(d.shape)}; its last dim must be d_model = ${model.cfg.dModel}`,
+      );
     return { directions: d, unembedBias: null };
   }
   const ids = toTokenIds(model, target.tokens);
@@ -68,7 +84,9 @@ export function residualDirections(model: HookedTransformer, target: LogitTarget
   if (target.incorrectTokens !== undefined) {
     const wrong = toTokenIds(model, target.incorrectTokens);
     if (!sameShape(ids.shape, wrong.shape)) {
-      throw new ShapeError(`tokens and incorrectTokens must have the same shape (tokens ${fmtShape(ids.shape)}, incorrectTokens ${fmtShape(wrong.shape)})`);
+      throw new ShapeError(
+        `tokens and incorrectTokens must have the same shape (tokens ${fmtShape(ids.shape)}, incorrectTokens ${fmtShape(wrong.shape)})`,
+      );
     }
     directions = directions.sub(model.W_U.transpose(0, 1).get(wrong));
     unembedBias = unembedBias.sub(model.b_U.get(wrong));
@@ -126,14 +144,26 @@ export interface LogitLensResult {
  * own logits. Full logits are [component, ...batchPos, d_vocab]: on a large vocabulary give a posSlice, or ask only
  * for tokens (computed one component at a time, the full logits are then not kept).
  */
-export function logitLens(model: HookedTransformer, cache: ActivationCache, opts: LogitLensOptions = {}): LogitLensResult {
-  const [resid, labels] = cache.accumulatedResid({ layer: opts.layer, inclMid: opts.inclMid, mlpInput: opts.mlpInput, posSlice: opts.posSlice, returnLabels: true });
+export function logitLens(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  opts: LogitLensOptions = {},
+): LogitLensResult {
+  const [resid, labels] = cache.accumulatedResid({
+    layer: opts.layer,
+    inclMid: opts.inclMid,
+    mlpInput: opts.mlpInput,
+    posSlice: opts.posSlice,
+    returnLabels: true,
+  });
   const normalized = cache.applyLnToStack(resid, { layer: null, posSlice: opts.posSlice, recomputeLn: true });
   const batchPos = normalized.shape.slice(1, -1);
   const includeBias = opts.includeBias ?? true;
   const keepLogits = opts.returnLogits ?? opts.tokens === undefined;
-  if (opts.incorrectTokens !== undefined && opts.tokens === undefined) throw new AnalysisError("logitLens: incorrectTokens needs tokens");
-  const target = (t: TokensInput, what: string): Tensor => broadcastTo(alignRows(toTokenIds(model, t), batchPos, 0), batchPos, what).unsqueeze(-1);
+  if (opts.incorrectTokens !== undefined && opts.tokens === undefined)
+    throw new AnalysisError("logitLens: incorrectTokens needs tokens");
+  const target = (t: TokensInput, what: string): Tensor =>
+    broadcastTo(alignRows(toTokenIds(model, t), batchPos, 0), batchPos, what).unsqueeze(-1);
   const right = opts.tokens !== undefined ? target(opts.tokens, "tokens") : null;
   const wrong = opts.incorrectTokens !== undefined ? target(opts.incorrectTokens, "incorrectTokens") : null;
   if (opts.topK !== undefined && (!Number.isInteger(opts.topK) || opts.topK < 1 || opts.topK > model.cfg.dVocabOut)) {
@@ -199,10 +229,21 @@ export interface DlaResult {
 }
 
 /** Attribution of a stack from the cache to a target: [component, ...batchPos]. */
-function attribute(model: HookedTransformer, cache: ActivationCache, stackIn: Tensor, labels: string[], opts: DlaOptions): DlaResult {
+function attribute(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  stackIn: Tensor,
+  labels: string[],
+  opts: DlaOptions,
+): DlaResult {
   const { directions, unembedBias } = residualDirections(model, opts.target);
   const hasBatch = cache.hasBatchDim;
-  const scaled = cache.applyLnToStack(stackIn, { layer: null, posSlice: opts.posSlice, batchSlice: opts.batchSlice, hasBatchDim: hasBatch });
+  const scaled = cache.applyLnToStack(stackIn, {
+    layer: null,
+    posSlice: opts.posSlice,
+    batchSlice: opts.batchSlice,
+    hasBatchDim: hasBatch,
+  });
   const attrs = attributeAlong(scaled, directions, hasBatch && Slice.unwrap(opts.batchSlice).mode !== "int");
   const batchPos = attrs.shape.slice(1);
   const bias = unembedBias ? broadcastTo(alignRows(unembedBias, batchPos, 0), batchPos, "tokens") : null;
@@ -229,7 +270,12 @@ export interface DlaByLayerOptions extends DlaOptions {
 export function dlaByLayer(model: HookedTransformer, cache: ActivationCache, opts: DlaByLayerOptions): DlaResult {
   const [st, labels] = opts.accumulated
     ? cache.accumulatedResid({ inclMid: opts.inclMid, posSlice: opts.posSlice, returnLabels: true })
-    : cache.decomposeResid({ mode: opts.mode, inclEmbeds: opts.inclEmbeds, posSlice: opts.posSlice, returnLabels: true });
+    : cache.decomposeResid({
+        mode: opts.mode,
+        inclEmbeds: opts.inclEmbeds,
+        posSlice: opts.posSlice,
+        returnLabels: true,
+      });
   return attribute(model, cache, st, labels, opts);
 }
 
@@ -242,8 +288,16 @@ export interface DlaByHeadOptions extends DlaOptions {
  * Direct logit attribution per head (TL's stack_head_results → logit_attrs; head outputs without b_O):
  * attrs [layer * head (+ remainder), ...batchPos], labels `L{l}H{h}`, and `perHead` [layer, head, ...batchPos].
  */
-export function dlaByHead(model: HookedTransformer, cache: ActivationCache, opts: DlaByHeadOptions): DlaResult & { perHead: Tensor } {
-  const [st, labels] = cache.stackHeadResults({ posSlice: opts.posSlice, inclRemainder: opts.inclRemainder, returnLabels: true });
+export function dlaByHead(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  opts: DlaByHeadOptions,
+): DlaResult & { perHead: Tensor } {
+  const [st, labels] = cache.stackHeadResults({
+    posSlice: opts.posSlice,
+    inclRemainder: opts.inclRemainder,
+    returnLabels: true,
+  });
   const res = attribute(model, cache, st, labels, opts);
   const { nLayers, nHeads } = model.cfg;
   const perHead = res.attrs.narrow(0, 0, nLayers * nHeads).reshape([nLayers, nHeads, ...res.attrs.shape.slice(1)]);
@@ -262,11 +316,16 @@ export interface DlaByNeuronOptions extends DlaOptions {
  * [layer, neuron, ...batchPos]. The same numbers as TL's logit_attrs(stack_neuron_results()), computed without the
  * [neuron, ..., d_model] stack: post · (centred W_out[n] · direction) / cached final scale.
  */
-export function dlaByNeuron(model: HookedTransformer, cache: ActivationCache, opts: DlaByNeuronOptions): DlaResult & { perNeuron: Tensor } {
+export function dlaByNeuron(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  opts: DlaByNeuronOptions,
+): DlaResult & { perNeuron: Tensor } {
   const { nLayers, normalizationType } = model.cfg;
   if (model.cfg.attnOnly) throw new AnalysisError("dlaByNeuron: the model is attention-only (no MLP neurons)");
   const top = opts.layer === undefined || opts.layer === null || opts.layer === -1 ? nLayers : opts.layer;
-  if (!Number.isInteger(top) || top < 0 || top > nLayers) throw new AnalysisError(`dlaByNeuron: layer ${opts.layer} is out of range 0..${nLayers}`);
+  if (!Number.isInteger(top) || top < 0 || top > nLayers)
+    throw new AnalysisError(`dlaByNeuron: layer ${opts.layer} is out of range 0..${nLayers}`);
   let neurons = Slice.unwrap(opts.neuronSlice);
   if (neurons.mode === "int") neurons = new Slice([neurons.slice as number]);
   const ids = neurons.indices(model.cfg.dMlp);
@@ -315,6 +374,10 @@ export interface DlaFullOptions extends DlaOptions {
  * `attrs.sum(0) + unembedBias` is exactly the target's logit.
  */
 export function dlaFull(model: HookedTransformer, cache: ActivationCache, opts: DlaFullOptions): DlaResult {
-  const [st, labels] = cache.getFullResidDecomposition({ expandNeurons: opts.expandNeurons, posSlice: opts.posSlice, returnLabels: true });
+  const [st, labels] = cache.getFullResidDecomposition({
+    expandNeurons: opts.expandNeurons,
+    posSlice: opts.posSlice,
+    returnLabels: true,
+  });
   return attribute(model, cache, st, labels, opts);
 }

@@ -9,7 +9,15 @@ import type { ActivationCache } from "../model/activation-cache.js";
 import type { HookFn, HookInfo } from "../model/hook-point.js";
 import type { IOIDataset } from "../datasets/ioi.js";
 import { progressReporter, type ProgressOptions } from "./progress.js";
-import { gatherLayout, resolveMetricLayout, resolvePositions, scoreResid, type Head, type PositionedMetric, type PositionSpec } from "./path-patching.js";
+import {
+  gatherLayout,
+  resolveMetricLayout,
+  resolvePositions,
+  scoreResid,
+  type Head,
+  type PositionedMetric,
+  type PositionSpec,
+} from "./path-patching.js";
 import { ioiMetric } from "./ioi/metric.js";
 
 /** Heads by class, e.g. `{ "name mover": [[9, 9], [10, 0]], ... }` (seed 002's CIRCUIT). */
@@ -25,15 +33,25 @@ const zName = (l: number): string => `blocks.${l}.attn.hook_z`;
  * [layer, batch, pos, head, d_head], row b holding the mean of its group (seed 002 `compute_means_by_template`).
  * Pass `cache` (with every hook_z of a run on meansDataset.toks) to skip the run.
  */
-export async function computeMeansByTemplate(model: HookedTransformer, meansDataset: IOIDataset, opts: { cache?: ActivationCache } = {}): Promise<Tensor> {
+export async function computeMeansByTemplate(
+  model: HookedTransformer,
+  meansDataset: IOIDataset,
+  opts: { cache?: ActivationCache } = {},
+): Promise<Tensor> {
   const L = model.cfg.nLayers;
   let cache = opts.cache;
   if (!cache || !Array.from({ length: L }, (_, l) => zName(l)).every((n) => cache!.has(n))) {
-    [, cache] = await model.runWithCache(meansDataset.toks, { namesFilter: (n) => n.endsWith("attn.hook_z"), stopAtLayer: model.cfg.nLayers });
+    [, cache] = await model.runWithCache(meansDataset.toks, {
+      namesFilter: (n) => n.endsWith("attn.hook_z"),
+      stopAtLayer: model.cfg.nLayers,
+    });
   }
   const [batch, pos] = meansDataset.toks.shape as [number, number];
   const first = cache.get(zName(0));
-  if (first.shape[0] !== batch || first.shape[1] !== pos) throw new ShapeError(`computeMeansByTemplate: the cache's hook_z is [${first.shape}], the dataset's tokens [${batch}, ${pos}]`);
+  if (first.shape[0] !== batch || first.shape[1] !== pos)
+    throw new ShapeError(
+      `computeMeansByTemplate: the cache's hook_z is [${first.shape}], the dataset's tokens [${batch}, ${pos}]`,
+    );
   const means = zeros([L, batch, pos, model.cfg.nHeads, model.cfg.dHead]);
   for (let l = 0; l < L; l++) {
     const zl = cache.get(zName(l));
@@ -57,22 +75,31 @@ export interface KeepOptions {
  * positions), false where it is mean-ablated (seed 002 `get_heads_and_posns_to_keep`). Positions are resolved
  * through `dataset.wordIdx` ("end", "S2", "S1+1", ...).
  */
-export function getHeadsAndPosnsToKeep(model: HookedTransformer, dataset: IOIDataset, circuit: Circuit, seqPosToKeep: SeqPosToKeep,
-  opts: KeepOptions = {}): Tensor[] {
+export function getHeadsAndPosnsToKeep(
+  model: HookedTransformer,
+  dataset: IOIDataset,
+  circuit: Circuit,
+  seqPosToKeep: SeqPosToKeep,
+  opts: KeepOptions = {},
+): Tensor[] {
   const [batch, pos] = dataset.toks.shape as [number, number];
   const H = model.cfg.nHeads;
   const masks = Array.from({ length: model.cfg.nLayers }, () => new Uint8Array(batch * pos * H));
   for (const [cls, heads] of Object.entries(circuit)) {
     const spec = seqPosToKeep[cls];
-    if (spec === undefined) throw new AnalysisError(`mean ablation: the circuit class "${cls}" has no entry in seqPosToKeep`);
+    if (spec === undefined)
+      throw new AnalysisError(`mean ablation: the circuit class "${cls}" has no entry in seqPosToKeep`);
     let rows = resolvePositions(spec, batch, pos, dataset, `seqPosToKeep["${cls}"]`);
     if (opts.unionOfPositions) {
       const all = [...new Set(rows.flat())].sort((a, b) => a - b);
       rows = rows.map(() => all);
     }
     for (const [l, h] of heads) {
-      if (!(l >= 0 && l < model.cfg.nLayers && h >= 0 && h < H)) throw new AnalysisError(`mean ablation: circuit head [${l}, ${h}] does not exist`);
-      rows.forEach((ps, b) => { for (const p of ps) masks[l]![(b * pos + p) * H + h] = 1; });
+      if (!(l >= 0 && l < model.cfg.nLayers && h >= 0 && h < H))
+        throw new AnalysisError(`mean ablation: circuit head [${l}, ${h}] does not exist`);
+      rows.forEach((ps, b) => {
+        for (const p of ps) masks[l]![(b * pos + p) * H + h] = 1;
+      });
     }
   }
   return masks.map((m) => Tensor.fromTypedArray(m, [batch, pos, H]).to("bool"));
@@ -86,17 +113,22 @@ export function getHeadsAndPosnsToKeep(model: HookedTransformer, dataset: IOIDat
 export function meanAblationHooks(means: Tensor, keep: Tensor[]): [string, HookFn][] {
   const [L, batch, len] = means.shape as [number, number, number];
   if (keep.length !== L) throw new ShapeError(`mean ablation: ${keep.length} keep masks for ${L} layers`);
-  return Array.from({ length: L }, (_, l) => [zName(l), (zAct: Tensor, hook: HookInfo) => {
-    if (zAct.shape[0] !== batch) {
-      throw new HookError(`mean ablation: the run has batch ${zAct.shape[0]}, the means were computed for ${batch} prompts (run the dataset's own prompts, row for row)`);
-    }
-    const start = hook.positionOffset;
-    const stop = Math.min(start + zAct.shape[1]!, len);
-    if (stop <= start) return;
-    const part = zAct.narrow(1, 0, stop - start);
-    const k = keep[l]!.narrow(1, start, stop - start).unsqueeze(-1);
-    part.copy_(where(k, part, means.get(l).narrow(1, start, stop - start)));
-  }]);
+  return Array.from({ length: L }, (_, l) => [
+    zName(l),
+    (zAct: Tensor, hook: HookInfo) => {
+      if (zAct.shape[0] !== batch) {
+        throw new HookError(
+          `mean ablation: the run has batch ${zAct.shape[0]}, the means were computed for ${batch} prompts (run the dataset's own prompts, row for row)`,
+        );
+      }
+      const start = hook.positionOffset;
+      const stop = Math.min(start + zAct.shape[1]!, len);
+      if (stop <= start) return;
+      const part = zAct.narrow(1, 0, stop - start);
+      const k = keep[l]!.narrow(1, start, stop - start).unsqueeze(-1);
+      part.copy_(where(k, part, means.get(l).narrow(1, start, stop - start)));
+    },
+  ]);
 }
 
 export interface MeanAblationOptions extends KeepOptions {
@@ -125,23 +157,33 @@ export interface MeanAblationHandle {
  * h.remove();
  * ```
  */
-export async function addMeanAblationHook(model: HookedTransformer, meansDataset: IOIDataset, circuit: Circuit, seqPosToKeep: SeqPosToKeep,
-  opts: MeanAblationOptions = {}): Promise<MeanAblationHandle> {
+export async function addMeanAblationHook(
+  model: HookedTransformer,
+  meansDataset: IOIDataset,
+  circuit: Circuit,
+  seqPosToKeep: SeqPosToKeep,
+  opts: MeanAblationOptions = {},
+): Promise<MeanAblationHandle> {
   if (opts.resetHooks ?? true) model.resetHooks({ includingPermanent: true });
-  const means = opts.means ?? await computeMeansByTemplate(model, meansDataset);
+  const means = opts.means ?? (await computeMeansByTemplate(model, meansDataset));
   const keep = getHeadsAndPosnsToKeep(model, meansDataset, circuit, seqPosToKeep, opts);
   const hooks = meanAblationHooks(means, keep);
   for (const [name, fn] of hooks) model.addHook(name, fn, { isPermanent: opts.isPermanent ?? true });
   return {
-    means, keep,
-    remove: () => { for (const [name, fn] of hooks) model.hookPoints.get(name)!.remove(fn); },
+    means,
+    keep,
+    remove: () => {
+      for (const [name, fn] of hooks) model.hookPoints.get(name)!.remove(fn);
+    },
   };
 }
 
 /** `circuit` without the heads of `removed`. */
 export function circuitWithout(circuit: Circuit, removed: readonly Head[]): Circuit {
   const gone = new Set(removed.map(([l, h]) => `${l}.${h}`));
-  return Object.fromEntries(Object.entries(circuit).map(([k, heads]) => [k, heads.filter(([l, h]) => !gone.has(`${l}.${h}`))]));
+  return Object.fromEntries(
+    Object.entries(circuit).map(([k, heads]) => [k, heads.filter(([l, h]) => !gone.has(`${l}.${h}`))]),
+  );
 }
 
 export interface CircuitScoreOptions extends KeepOptions, ProgressOptions {
@@ -162,13 +204,19 @@ export interface CircuitScoreOptions extends KeepOptions, ProgressOptions {
  * F(C \ K) for several K at once: the metric on `dataset` with everything outside `circuit \ K` mean-ablated, for
  * each K in `removals` (seed 002 `get_score`). Variants run stacked along the batch.
  */
-export async function getCircuitScores(model: HookedTransformer, removals: readonly (readonly Head[])[], o: CircuitScoreOptions): Promise<number[]> {
+export async function getCircuitScores(
+  model: HookedTransformer,
+  removals: readonly (readonly Head[])[],
+  o: CircuitScoreOptions,
+): Promise<number[]> {
   const metric = o.metric ?? ioiMetric(model, o.dataset);
-  const means = o.means ?? await computeMeansByTemplate(model, o.meansDataset);
+  const means = o.means ?? (await computeMeansByTemplate(model, o.meansDataset));
   const tokens = o.dataset.toks;
   const [batch, pos] = tokens.shape as [number, number];
   if (o.meansDataset.toks.shape[0] !== batch || o.meansDataset.toks.shape[1] !== pos) {
-    throw new ShapeError(`circuit score: the dataset's tokens are [${tokens.shape}], the means dataset's [${o.meansDataset.toks.shape}]; they must line up row for row`);
+    throw new ShapeError(
+      `circuit score: the dataset's tokens are [${tokens.shape}], the means dataset's [${o.meansDataset.toks.shape}]; they must line up row for row`,
+    );
   }
   const L = model.cfg.nLayers;
   const layout = resolveMetricLayout(metric.metricPositions, batch, pos, o.dataset);
@@ -178,16 +226,27 @@ export async function getCircuitScores(model: HookedTransformer, removals: reado
   for (let c = 0; c < removals.length; c += perChunk) {
     const chunk = removals.slice(c, c + perChunk);
     const G = chunk.length;
-    const keeps = chunk.map((K) => getHeadsAndPosnsToKeep(model, o.meansDataset, circuitWithout(o.circuit, K), o.seqPosToKeep, o));
+    const keeps = chunk.map((K) =>
+      getHeadsAndPosnsToKeep(model, o.meansDataset, circuitWithout(o.circuit, K), o.seqPosToKeep, o),
+    );
     const hooks: [string, HookFn][] = Array.from({ length: L }, (_, l) => {
       const k = stack(keeps.map((kk) => kk[l]!)).unsqueeze(-1); // [G, batch, pos, head, 1]
       const m = means.get(l); // [batch, pos, head, d_head]
-      return [zName(l), (zAct: Tensor) => {
-        const v = zAct.reshape(G, batch, pos, zAct.shape[2]!, zAct.shape[3]!);
-        return where(k, v, m).reshape(zAct.shape);
-      }];
+      return [
+        zName(l),
+        (zAct: Tensor) => {
+          const v = zAct.reshape(G, batch, pos, zAct.shape[2]!, zAct.shape[3]!);
+          return where(k, v, m).reshape(zAct.shape);
+        },
+      ];
     });
-    const stacked = G === 1 ? tokens : cat(Array.from({ length: G }, () => tokens), 0);
+    const stacked =
+      G === 1
+        ? tokens
+        : cat(
+            Array.from({ length: G }, () => tokens),
+            0,
+          );
     const resid = await model.runWithHooks(stacked, { fwdHooks: hooks, stopAtLayer: L });
     for (let i = 0; i < G; i++) {
       out[c + i] = await scoreResid(model, metric, gatherLayout(resid.narrow(0, i * batch, batch), layout), true);
@@ -223,12 +282,23 @@ export interface MinimalityOptions extends CircuitScoreOptions {
  * Minimality scores |F(C \ (K ∪ {v})) − F(C \ K)| for every v (seed 002 `get_all_minimality_scores`, IOI paper §4.2
  * and Figure 7), as a fraction of F(M). Each distinct K runs once; all of them stacked along the batch.
  */
-export async function getAllMinimalityScores(model: HookedTransformer, o: MinimalityOptions): Promise<{ scores: MinimalityScore[]; fullModelScore: number }> {
+export async function getAllMinimalityScores(
+  model: HookedTransformer,
+  o: MinimalityOptions,
+): Promise<{ scores: MinimalityScore[]; fullModelScore: number }> {
   const metric = o.metric ?? ioiMetric(model, o.dataset);
-  const layout = resolveMetricLayout(metric.metricPositions, o.dataset.toks.shape[0]!, o.dataset.toks.shape[1]!, o.dataset);
+  const layout = resolveMetricLayout(
+    metric.metricPositions,
+    o.dataset.toks.shape[0]!,
+    o.dataset.toks.shape[1]!,
+    o.dataset,
+  );
   const final = await model.forward(o.dataset.toks, { stopAtLayer: model.cfg.nLayers });
   const fullModelScore = await scoreResid(model, metric, gatherLayout(final, layout), true);
-  const keyOf = (K: readonly Head[]): string => K.map(([l, h]) => `${l}.${h}`).sort().join(",");
+  const keyOf = (K: readonly Head[]): string =>
+    K.map(([l, h]) => `${l}.${h}`)
+      .sort()
+      .join(",");
   const sets = new Map<string, Head[]>();
   for (const [v, K] of o.kForEachComponent) {
     if (K.some(([l, h]) => l === v[0] && h === v[1])) throw new AnalysisError(`minimality: v = [${v}] is in its own K`);
@@ -236,7 +306,11 @@ export async function getAllMinimalityScores(model: HookedTransformer, o: Minima
     sets.set(keyOf([...K, v]), [...K, v]);
   }
   const keys = [...sets.keys()];
-  const values = await getCircuitScores(model, keys.map((k) => sets.get(k)!), { ...o, metric });
+  const values = await getCircuitScores(
+    model,
+    keys.map((k) => sets.get(k)!),
+    { ...o, metric },
+  );
   const F = new Map(keys.map((k, i) => [k, values[i]]));
   const relative = o.relative ?? true;
   const scores = o.kForEachComponent.map(([v, K]) => {
@@ -247,4 +321,3 @@ export async function getAllMinimalityScores(model: HookedTransformer, o: Minima
   });
   return { scores, fullModelScore };
 }
-

@@ -17,8 +17,19 @@
 // from the original run, as a KV cache does), and stacks many senders along the batch. `fast: false` runs the
 // literal algorithm (whole model, hooks on every hook_z); the tests check both agree.
 export {
-  gatherLayout, resolveMetricLayout, resolvePositions, scoreResid, type Head, type MetricLayout, type MetricPositions, type PathPatchInputs,
-  type PathPatchResult, type PathPatchToHeadsInputs, type PositionSpec, type PositionedMetric, type QkvInput,
+  gatherLayout,
+  resolveMetricLayout,
+  resolvePositions,
+  scoreResid,
+  type Head,
+  type MetricLayout,
+  type MetricPositions,
+  type PathPatchInputs,
+  type PathPatchResult,
+  type PathPatchToHeadsInputs,
+  type PositionSpec,
+  type PositionedMetric,
+  type QkvInput,
 } from "./path-patching/positions.js";
 export { getPathPatchHeadToFinalResidPost } from "./path-patching/to-final.js";
 export { getPathPatchHeadToHeads } from "./path-patching/to-heads.js";

@@ -37,7 +37,11 @@ export interface Projection {
  * project(q, [W_U_IO, W_U_S1]);                                  // onto the plane of the two unembeddings
  * ```
  */
-export function project(vectors: Tensor, directions: Tensor | readonly Tensor[], opts: ProjectOptions = {}): Projection {
+export function project(
+  vectors: Tensor,
+  directions: Tensor | readonly Tensor[],
+  opts: ProjectOptions = {},
+): Projection {
   if (vectors.ndim < 1) throw new ShapeError("project: vectors must have a last dim d, got a scalar");
   const d = vectors.shape[vectors.ndim - 1]!;
   let dirs: Tensor[];
@@ -56,14 +60,21 @@ export function project(vectors: Tensor, directions: Tensor | readonly Tensor[],
   if (dirs.length === 0) throw new ShapeError("project: expected at least one direction");
   for (const t of dirs) {
     if (t.ndim < 1 || t.shape[t.ndim - 1] !== d) {
-      throw new ShapeError(`project: each direction must end in d=${d} like the vectors ${fmtShape(vectors.shape)}, got ${fmtShape(t.shape)}`);
+      throw new ShapeError(
+        `project: each direction must end in d=${d} like the vectors ${fmtShape(vectors.shape)}, got ${fmtShape(t.shape)}`,
+      );
     }
   }
   const lead = broadcastShapes("project", vectors.shape.slice(0, -1), ...dirs.map((t) => t.shape.slice(0, -1)));
   const n = lead.reduce((a, b) => a * b, 1);
   const k = dirs.length;
   const tol = opts.tol ?? 1e-5;
-  const read = (t: Tensor): Float64Array => t.to("float64").expand([...lead, d]).contiguous().dataSync() as Float64Array;
+  const read = (t: Tensor): Float64Array =>
+    t
+      .to("float64")
+      .expand([...lead, d])
+      .contiguous()
+      .dataSync() as Float64Array;
   const V = read(vectors);
   const Ds = dirs.map(read);
   const basis = new Float64Array(n * d * k);
@@ -76,7 +87,10 @@ export function project(vectors: Tensor, directions: Tensor | readonly Tensor[],
     for (let j = 0; j < k; j++) {
       const src = Ds[j]!;
       let norm0 = 0;
-      for (let e = 0; e < d; e++) { u[e] = src[base + e]!; norm0 += u[e]! * u[e]!; }
+      for (let e = 0; e < d; e++) {
+        u[e] = src[base + e]!;
+        norm0 += u[e]! * u[e]!;
+      }
       norm0 = Math.sqrt(norm0);
       for (let pass = 0; pass < 2; pass++) {
         for (let m = 0; m < j; m++) {

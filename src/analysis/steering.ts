@@ -45,18 +45,26 @@ export function steeringHook(spec: SteeringVector): HookFn {
   const v = spec.vector;
   const positions = spec.positions ?? "all";
   if (positions !== "all") {
-    for (const p of positions) if (!Number.isInteger(p) || p < 0) throw new AnalysisError(`steering: positions are absolute token indices ≥ 0, got ${p}`);
+    for (const p of positions)
+      if (!Number.isInteger(p) || p < 0)
+        throw new AnalysisError(`steering: positions are absolute token indices ≥ 0, got ${p}`);
   }
   const start = spec.start ?? 0;
-  if (!Number.isInteger(start) || start < 0) throw new AnalysisError(`steering: start must be an integer ≥ 0, got ${start}`);
+  if (!Number.isInteger(start) || start < 0)
+    throw new AnalysisError(`steering: start must be an integer ≥ 0, got ${start}`);
   return (act, hook) => {
     if (coeff === 0) return;
-    if (act.ndim < 2) throw new ShapeError(`steering: the activation of "${hook.name}" has shape ${fmtShape(act.shape)}; expected [batch, pos, ...]`);
+    if (act.ndim < 2)
+      throw new ShapeError(
+        `steering: the activation of "${hook.name}" has shape ${fmtShape(act.shape)}; expected [batch, pos, ...]`,
+      );
     const rest = act.shape.slice(2);
     const extra = v.ndim - rest.length;
     const tail = v.shape.slice(extra);
     if (extra < 0 || extra > 2 || tail.some((s, i) => s !== rest[i])) {
-      throw new ShapeError(`steering: a vector for "${hook.name}" (activation ${fmtShape(act.shape)}) must be ${fmtShape(rest)}, [n, ${rest.join(", ")}] or [batch, n, ${rest.join(", ")}]; got ${fmtShape(v.shape)}`);
+      throw new ShapeError(
+        `steering: a vector for "${hook.name}" (activation ${fmtShape(act.shape)}) must be ${fmtShape(rest)}, [n, ${rest.join(", ")}] or [batch, n, ${rest.join(", ")}]; got ${fmtShape(v.shape)}`,
+      );
     }
     if (extra === 2 && v.shape[0] !== 1 && v.shape[0] !== act.shape[0]) {
       throw new ShapeError(`steering: the per-row vector has ${v.shape[0]} rows, the activation ${act.shape[0]}`);
@@ -92,7 +100,11 @@ export interface SteeringHandle {
  * Attaches a steering vector to the model (ActAdd). `isPermanent: true` survives `resetHooks()` and `runWithHooks`,
  * so `model.generate(...)` (with or without the KV cache) runs steered until `handle.remove()`.
  */
-export function addSteeringVector(model: HookedTransformer, spec: SteeringVector, opts: { isPermanent?: boolean; prepend?: boolean } = {}): SteeringHandle {
+export function addSteeringVector(
+  model: HookedTransformer,
+  spec: SteeringVector,
+  opts: { isPermanent?: boolean; prepend?: boolean } = {},
+): SteeringHandle {
   const hookName = steeringHookName(spec);
   const fn = steeringHook(spec);
   model.addHook(hookName, fn, opts);
@@ -106,7 +118,11 @@ function asList(specs: SteeringVector | readonly SteeringVector[]): SteeringVect
 
 /** Runs `body` with the steering vectors attached as temporary hooks on the shared hook points (removed afterwards,
  *  also on errors): every run made meanwhile is steered, overlapping ones included (model.withHooks). */
-export function withSteering<T>(model: HookedTransformer, specs: SteeringVector | readonly SteeringVector[], body: () => Promise<T>): Promise<T> {
+export function withSteering<T>(
+  model: HookedTransformer,
+  specs: SteeringVector | readonly SteeringVector[],
+  body: () => Promise<T>,
+): Promise<T> {
   return model.withHooks(steeringHooks(specs), body);
 }
 
@@ -116,12 +132,22 @@ function steeringHooks(specs: SteeringVector | readonly SteeringVector[]): [stri
 }
 
 /** The model's logits with the steering vectors added (in this run only). */
-export function runWithSteering(model: HookedTransformer, input: ModelInput | Tensor, specs: SteeringVector | readonly SteeringVector[], opts: ForwardOptions = {}): Promise<Tensor> {
+export function runWithSteering(
+  model: HookedTransformer,
+  input: ModelInput | Tensor,
+  specs: SteeringVector | readonly SteeringVector[],
+  opts: ForwardOptions = {},
+): Promise<Tensor> {
   return model.runWithHooks(input, { ...opts, returnType: "logits", fwdHooks: steeringHooks(specs) });
 }
 
 /** `model.generate` with the steering vectors added at every step (the KV cache is fine: positions are absolute). */
-export function generateWithSteering(model: HookedTransformer, input: ModelInput, specs: SteeringVector | readonly SteeringVector[], opts: GenerateOptions = {}): Promise<Tensor | string | string[]> {
+export function generateWithSteering(
+  model: HookedTransformer,
+  input: ModelInput,
+  specs: SteeringVector | readonly SteeringVector[],
+  opts: GenerateOptions = {},
+): Promise<Tensor | string | string[]> {
   return model.generate(input, { ...opts, fwdHooks: steeringHooks(specs) });
 }
 
@@ -169,7 +195,8 @@ function runUntil(model: HookedTransformer, hook: string): ForwardOptions {
 function promptTokens(model: HookedTransformer, p: PromptInput, prependBos: boolean | undefined): number[] {
   if (typeof p === "string") return Array.from(model.toTokens(p, { prependBos }).get(0).dataSync());
   if (p instanceof Tensor) {
-    if (p.ndim === 2 && p.shape[0] !== 1) throw new ShapeError(`contrastive prompts are single sequences: got tokens ${fmtShape(p.shape)}`);
+    if (p.ndim === 2 && p.shape[0] !== 1)
+      throw new ShapeError(`contrastive prompts are single sequences: got tokens ${fmtShape(p.shape)}`);
     return Array.from(p.reshape(-1).to("int32").dataSync());
   }
   return [...p];
@@ -185,13 +212,24 @@ function promptTokens(model: HookedTransformer, p: PromptInput, prependBos: bool
  * await generateWithSteering(model, "I hate you because", { hook, vector, coeff: 5 }, { seed: 0 });
  * ```
  */
-export async function contrastiveSteeringVector(model: HookedTransformer, pairs: readonly (readonly [PromptInput, PromptInput])[], opts: ContrastiveOptions): Promise<ContrastiveVector> {
-  if (pairs.length === 0) throw new AnalysisError("contrastiveSteeringVector: give at least one [positive, negative] pair");
+export async function contrastiveSteeringVector(
+  model: HookedTransformer,
+  pairs: readonly (readonly [PromptInput, PromptInput])[],
+  opts: ContrastiveOptions,
+): Promise<ContrastiveVector> {
+  if (pairs.length === 0)
+    throw new AnalysisError("contrastiveSteeringVector: give at least one [positive, negative] pair");
   const hook = steeringHookName(opts);
   selectHooks(model.hookPoints, hook); // an unknown name throws, with a suggestion
   const mode = opts.mode ?? "sequence";
-  if (mode !== "sequence" && mode !== "last" && mode !== "mean") throw new AnalysisError(`contrastiveSteeringVector: mode must be "sequence", "last" or "mean", got ${String(mode)}`);
-  const rows = pairs.flatMap(([pos, neg]) => [promptTokens(model, pos, opts.prependBos), promptTokens(model, neg, opts.prependBos)]);
+  if (mode !== "sequence" && mode !== "last" && mode !== "mean")
+    throw new AnalysisError(
+      `contrastiveSteeringVector: mode must be "sequence", "last" or "mean", got ${String(mode)}`,
+    );
+  const rows = pairs.flatMap(([pos, neg]) => [
+    promptTokens(model, pos, opts.prependBos),
+    promptTokens(model, neg, opts.prependBos),
+  ]);
   const lengths = rows.map((r) => r.length);
   if (lengths.some((l) => l === 0)) throw new AnalysisError("contrastiveSteeringVector: a prompt has no tokens");
   const width = Math.max(...lengths);
@@ -199,14 +237,24 @@ export async function contrastiveSteeringVector(model: HookedTransformer, pairs:
   if (pad === undefined) {
     if (lengths.every((l) => l === width)) pad = 0;
     else if (model.tokenizer) pad = model.toSingleToken(" ");
-    else throw new AnalysisError("contrastiveSteeringVector: prompts of different lengths need a padToken (this model has no tokenizer)");
+    else
+      throw new AnalysisError(
+        "contrastiveSteeringVector: prompts of different lengths need a padToken (this model has no tokenizer)",
+      );
   }
   const flat = new Int32Array(rows.length * width).fill(pad);
   rows.forEach((r, i) => flat.set(r, i * width));
   const tokens = Tensor.fromTypedArray(flat, [rows.length, width]);
-  const [, cache] = await model.runWithCache(tokens, { returnType: null, namesFilter: [hook], ...runUntil(model, hook) });
+  const [, cache] = await model.runWithCache(tokens, {
+    returnType: null,
+    namesFilter: [hook],
+    ...runUntil(model, hook),
+  });
   const act = cache.get(hook); // [2P, width, ...rest]
-  if (act.shape[1] !== width) throw new ShapeError(`contrastiveSteeringVector: "${hook}" is not a [batch, pos, ...] activation (shape ${fmtShape(act.shape)})`);
+  if (act.shape[1] !== width)
+    throw new ShapeError(
+      `contrastiveSteeringVector: "${hook}" is not a [batch, pos, ...] activation (shape ${fmtShape(act.shape)})`,
+    );
   const bos = model.cfg.bosTokenId;
   const reduceRow = (i: number): Tensor => {
     const a = act.get(i); // [width, ...rest]
@@ -259,7 +307,11 @@ export interface SteeringSweepResult {
   topK: { logProbs: Tensor; tokens: Tensor } | null;
 }
 
-function sweepInput(model: HookedTransformer, input: ModelInput | Tensor, prependBos: boolean | undefined): { tokens: Tensor; last: number[] } {
+function sweepInput(
+  model: HookedTransformer,
+  input: ModelInput | Tensor,
+  prependBos: boolean | undefined,
+): { tokens: Tensor; last: number[] } {
   if (typeof input === "string" || (Array.isArray(input) && typeof input[0] === "string")) {
     const texts = typeof input === "string" ? [input] : (input as string[]);
     const rows = texts.map((t) => Array.from(model.toTokens(t, { prependBos }).get(0).dataSync()));
@@ -268,7 +320,13 @@ function sweepInput(model: HookedTransformer, input: ModelInput | Tensor, prepen
     rows.forEach((r, i) => flat.set(r, i * width));
     return { tokens: Tensor.fromTypedArray(flat, [rows.length, width]), last: rows.map((r) => r.length - 1) };
   }
-  const t = input instanceof Tensor ? input : Tensor.fromTypedArray(Int32Array.from((input as number[][]).flat()), [(input as number[][]).length, (input as number[][])[0]!.length]);
+  const t =
+    input instanceof Tensor
+      ? input
+      : Tensor.fromTypedArray(Int32Array.from((input as number[][]).flat()), [
+          (input as number[][]).length,
+          (input as number[][])[0]!.length,
+        ]);
   const tokens = t.ndim === 1 ? t.unsqueeze(0) : t;
   return { tokens, last: new Array<number>(tokens.shape[0]!).fill(tokens.shape[1]! - 1) };
 }
@@ -279,7 +337,11 @@ function sweepInput(model: HookedTransformer, input: ModelInput | Tensor, prepen
  * tokens. Strings of different lengths are right-padded (EOS) and each is read at its own last token, so the
  * absolute positions of the steering vector are the prompt's own. One forward per coefficient (and one unsteered).
  */
-export async function steeringSweep(model: HookedTransformer, input: ModelInput | Tensor, opts: SteeringSweepOptions): Promise<SteeringSweepResult> {
+export async function steeringSweep(
+  model: HookedTransformer,
+  input: ModelInput | Tensor,
+  opts: SteeringSweepOptions,
+): Promise<SteeringSweepResult> {
   const { tokens, last } = sweepInput(model, input, opts.prependBos);
   const batch = tokens.shape[0]!;
   const distinct = [...new Set(last)].sort((a, b) => a - b);
@@ -289,7 +351,7 @@ export async function steeringSweep(model: HookedTransformer, input: ModelInput 
   const logitsAt = (logits: Tensor): Tensor => logits.get(rowIdx, colIdx);
   const ids = (opts.tokens ?? []).map((t) => (typeof t === "string" ? model.toSingleToken(t) : t));
   const idT = Tensor.fromTypedArray(Int32Array.from(ids), [ids.length]);
-  const baseRaw = logitsAt(await model.forward(tokens, { logitPositions: distinct }) as Tensor);
+  const baseRaw = logitsAt((await model.forward(tokens, { logitPositions: distinct })) as Tensor);
   const base = baseRaw.logSoftmax(-1);
   const pBase = base.exp();
   const tl: Tensor[] = [];
@@ -298,7 +360,10 @@ export async function steeringSweep(model: HookedTransformer, input: ModelInput 
   const topV: Tensor[] = [];
   const topI: Tensor[] = [];
   for (const c of opts.coeffs) {
-    const raw = c === 0 ? baseRaw : logitsAt(await runWithSteering(model, tokens, { ...opts.steering, coeff: c }, { logitPositions: distinct }));
+    const raw =
+      c === 0
+        ? baseRaw
+        : logitsAt(await runWithSteering(model, tokens, { ...opts.steering, coeff: c }, { logitPositions: distinct }));
     const lp = raw.logSoftmax(-1);
     if (ids.length) {
       tl.push(raw.get(":", idT));
@@ -317,7 +382,8 @@ export async function steeringSweep(model: HookedTransformer, input: ModelInput 
     positions: last,
     tokenLogits,
     tokenLogProbs: ids.length ? stack(tlp) : null,
-    logitDiff: ids.length === 2 && (opts.logitDiff ?? true) ? tokenLogits!.get("...", 0).sub(tokenLogits!.get("...", 1)) : null,
+    logitDiff:
+      ids.length === 2 && (opts.logitDiff ?? true) ? tokenLogits!.get("...", 0).sub(tokenLogits!.get("...", 1)) : null,
     klFromUnsteered: stack(kl),
     topK: opts.topK ? { logProbs: stack(topV), tokens: stack(topI) } : null,
   };
@@ -330,7 +396,13 @@ export interface SteeringGeneration {
 }
 
 /** Generates once per coefficient with the same sampling seed (default 0), so the texts differ only by steering. */
-export async function steeringGenerations(model: HookedTransformer, input: ModelInput, steering: SteeringVector, coeffs: readonly number[], opts: GenerateOptions = {}): Promise<SteeringGeneration[]> {
+export async function steeringGenerations(
+  model: HookedTransformer,
+  input: ModelInput,
+  steering: SteeringVector,
+  coeffs: readonly number[],
+  opts: GenerateOptions = {},
+): Promise<SteeringGeneration[]> {
   const out: SteeringGeneration[] = [];
   for (const c of coeffs) {
     const output = await generateWithSteering(model, input, { ...steering, coeff: c }, { seed: 0, ...opts });

@@ -13,7 +13,7 @@ export function bf16RoundBits(u: number): number {
   const mag = u & 0x7fffffff;
   if (mag > 0x7f800000) return (((u >>> 16) | 0x40) << 16) >>> 0;
   if (mag < 0x00800000) return (u & 0x80000000) >>> 0;
-  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16 << 16) >>> 0;
+  return (((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) << 16) >>> 0;
 }
 
 /** x rounded to bf16, in place. */
@@ -24,8 +24,15 @@ export function roundToBf16(x: Float32Array): Float32Array {
 }
 
 /** Rounded contiguous copies of `count` strided [rows, cols] matrices (matrix i at offsets[i]): [count, rows, cols]. */
-function roundedCopy(data: Float32Array, offsets: Float64Array, count: number, rows: number, cols: number, rs: number,
-  cs: number): Float32Array {
+function roundedCopy(
+  data: Float32Array,
+  offsets: Float64Array,
+  count: number,
+  rows: number,
+  cols: number,
+  rs: number,
+  cs: number,
+): Float32Array {
   const out = new Float32Array(count * rows * cols);
   let o = 0;
   for (let q = 0; q < count; q++) {
@@ -63,10 +70,26 @@ export function sharedB(g: GemmArgs): boolean {
 function roundedB(g: GemmArgs<Float32Array>, shared: boolean): Float32Array {
   const key = shared ? g.bCache?.key : undefined;
   const hit = key ? roundedWeights.get(key) : undefined;
-  if (hit && hit.version === g.bCache!.version && hit.b === g.b && hit.offset === g.bOffsets[0] &&
-    hit.rowStride === g.bRowStride && hit.colStride === g.bColStride && hit.value.length === g.k * g.n) return hit.value;
+  if (
+    hit &&
+    hit.version === g.bCache!.version &&
+    hit.b === g.b &&
+    hit.offset === g.bOffsets[0] &&
+    hit.rowStride === g.bRowStride &&
+    hit.colStride === g.bColStride &&
+    hit.value.length === g.k * g.n
+  )
+    return hit.value;
   const value = roundedCopy(g.b, g.bOffsets, shared ? 1 : g.batch, g.k, g.n, g.bRowStride, g.bColStride);
-  if (key) roundedWeights.set(key, { version: g.bCache!.version, b: g.b, offset: g.bOffsets[0]!, rowStride: g.bRowStride, colStride: g.bColStride, value });
+  if (key)
+    roundedWeights.set(key, {
+      version: g.bCache!.version,
+      b: g.b,
+      offset: g.bOffsets[0]!,
+      rowStride: g.bRowStride,
+      colStride: g.bColStride,
+      value,
+    });
   return value;
 }
 
@@ -80,9 +103,18 @@ export function emulatedBf16(g: GemmArgs): GemmArgs {
   const b = roundedB(f, shared);
   const entries = Float64Array.from({ length: batch }, (_, i) => i);
   return {
-    batch, m, n, k,
-    a: roundedCopy(f.a, f.aOffsets, batch, m, k, f.aRowStride, f.aColStride), aOffsets: entries.map((i) => i * m * k), aRowStride: k, aColStride: 1,
-    b, bOffsets: entries.map((i) => (shared ? 0 : i * k * n)), bRowStride: n, bColStride: 1,
+    batch,
+    m,
+    n,
+    k,
+    a: roundedCopy(f.a, f.aOffsets, batch, m, k, f.aRowStride, f.aColStride),
+    aOffsets: entries.map((i) => i * m * k),
+    aRowStride: k,
+    aColStride: 1,
+    b,
+    bOffsets: entries.map((i) => (shared ? 0 : i * k * n)),
+    bRowStride: n,
+    bColStride: 1,
     out: f.out,
     bCache: f.bCache && shared ? { key: b, version: 0 } : undefined,
   };

@@ -22,7 +22,8 @@ function native(): Backend | null {
 /** Makes the wasm backend (src/backend/wasm.ts, compiled asynchronously) available by name; it is the default
  *  where no native backend exists, from the first backend choice after this call. */
 export function registerWasmBackend(backend: Backend): void {
-  if (backend.name !== "wasm") throw new BackendError(`tlens: registerWasmBackend takes the wasm backend, got "${backend.name}"`);
+  if (backend.name !== "wasm")
+    throw new BackendError(`tlens: registerWasmBackend takes the wasm backend, got "${backend.name}"`);
   wasmBackend = backend;
 }
 
@@ -31,9 +32,11 @@ export function backendByName(name: BackendName): Backend {
   if (name === "js") return jsBackend;
   const b = name === "native" ? native() : wasmBackend;
   if (!b) {
-    throw new BackendError(name === "native"
-      ? "tlens: the native backend is not available (the addon was not built); use the js backend"
-      : "tlens: the wasm backend is not loaded (call loadWasmBackend() first); use the js backend");
+    throw new BackendError(
+      name === "native"
+        ? "tlens: the native backend is not available (the addon was not built); use the js backend"
+        : "tlens: the wasm backend is not loaded (call loadWasmBackend() first); use the js backend",
+    );
   }
   return b;
 }

@@ -58,7 +58,7 @@ export const BINARY_FNS: Record<BinaryOp, Fn2> = {
   ge: (a, b) => (a >= b ? 1 : 0),
   and: (a, b) => (a !== 0 && b !== 0 ? 1 : 0),
   or: (a, b) => (a !== 0 || b !== 0 ? 1 : 0),
-  xor: (a, b) => ((a !== 0 ? 1 : 0) ^ (b !== 0 ? 1 : 0)),
+  xor: (a, b) => (a !== 0 ? 1 : 0) ^ (b !== 0 ? 1 : 0),
 };
 
 /** The function of `op` in `table`; a BackendError naming the known ops for anything else (a caller outside the
@@ -164,7 +164,13 @@ export class JsBackend implements Backend {
     }
   }
 
-  softmax(x: Float32Array | Float64Array, rows: number, cols: number, out: Float32Array | Float64Array, opts: SoftmaxOptions = {}): void {
+  softmax(
+    x: Float32Array | Float64Array,
+    rows: number,
+    cols: number,
+    out: Float32Array | Float64Array,
+    opts: SoftmaxOptions = {},
+  ): void {
     for (let r = 0; r < rows; r++) {
       const base = r * cols;
       const allowed = opts.causal ? Math.min(cols, (r % opts.causal.qLen) + opts.causal.kOffset + 1) : cols;
@@ -184,8 +190,14 @@ export class JsBackend implements Backend {
     }
   }
 
-  softmaxBackward(y: Float32Array | Float64Array, g: Float32Array | Float64Array, rows: number, cols: number,
-    out: Float32Array | Float64Array, log: boolean): void {
+  softmaxBackward(
+    y: Float32Array | Float64Array,
+    g: Float32Array | Float64Array,
+    rows: number,
+    cols: number,
+    out: Float32Array | Float64Array,
+    log: boolean,
+  ): void {
     for (let base = 0; base < rows * cols; base += cols) {
       let s = 0;
       if (log) {
@@ -198,7 +210,11 @@ export class JsBackend implements Backend {
     }
   }
 
-  geluNewBackward(x: Float32Array | Float64Array, g: Float32Array | Float64Array, out: Float32Array | Float64Array): void {
+  geluNewBackward(
+    x: Float32Array | Float64Array,
+    g: Float32Array | Float64Array,
+    out: Float32Array | Float64Array,
+  ): void {
     const c = Math.sqrt(2 / Math.PI);
     for (let i = 0; i < x.length; i++) {
       // d/dx ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³)
@@ -208,8 +224,16 @@ export class JsBackend implements Backend {
     }
   }
 
-  layerNorm(x: Float32Array, rows: number, d: number, eps: number, w: Float32Array | null, b: Float32Array | null,
-    out: Float32Array, scaleOut: Float32Array | null): void {
+  layerNorm(
+    x: Float32Array,
+    rows: number,
+    d: number,
+    eps: number,
+    w: Float32Array | null,
+    b: Float32Array | null,
+    out: Float32Array,
+    scaleOut: Float32Array | null,
+  ): void {
     for (let r = 0; r < rows; r++) {
       const base = r * d;
       let mean = 0;
@@ -231,9 +255,18 @@ export class JsBackend implements Backend {
 
 function reduceBlock(op: ReduceOp, xs: TypedArray, base: number, rel: Float64Array, count: number): number {
   switch (op) {
-    case "sum": { let s = 0; for (let i = 0; i < count; i++) s += xs[base + rel[i]!]!; return s; }
-    case "prod": { let s = 1; for (let i = 0; i < count; i++) s *= xs[base + rel[i]!]!; return s; }
-    case "max": case "min": {
+    case "sum": {
+      let s = 0;
+      for (let i = 0; i < count; i++) s += xs[base + rel[i]!]!;
+      return s;
+    }
+    case "prod": {
+      let s = 1;
+      for (let i = 0; i < count; i++) s *= xs[base + rel[i]!]!;
+      return s;
+    }
+    case "max":
+    case "min": {
       let best = op === "max" ? -Infinity : Infinity;
       for (let i = 0; i < count; i++) {
         const v = xs[base + rel[i]!]!;
@@ -242,18 +275,29 @@ function reduceBlock(op: ReduceOp, xs: TypedArray, base: number, rel: Float64Arr
       }
       return best;
     }
-    case "argmax": case "argmin": {
+    case "argmax":
+    case "argmin": {
       // first index of the extreme value; NaN counts as the extreme (torch semantics)
       let best = xs[base + rel[0]!]!;
       let at = 0;
       for (let i = 1; i < count && !Number.isNaN(best); i++) {
         const v = xs[base + rel[i]!]!;
-        if (Number.isNaN(v) || (op === "argmax" ? v > best : v < best)) { best = v; at = i; }
+        if (Number.isNaN(v) || (op === "argmax" ? v > best : v < best)) {
+          best = v;
+          at = i;
+        }
       }
       return at;
     }
-    case "any": { for (let i = 0; i < count; i++) if (xs[base + rel[i]!] !== 0) return 1; return 0; }
-    case "all": { for (let i = 0; i < count; i++) if (xs[base + rel[i]!] === 0) return 0; return 1; }
-    default: throw new BackendError(`unknown reduce op "${String(op)}"`);
+    case "any": {
+      for (let i = 0; i < count; i++) if (xs[base + rel[i]!] !== 0) return 1;
+      return 0;
+    }
+    case "all": {
+      for (let i = 0; i < count; i++) if (xs[base + rel[i]!] === 0) return 0;
+      return 1;
+    }
+    default:
+      throw new BackendError(`unknown reduce op "${String(op)}"`);
   }
 }

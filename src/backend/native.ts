@@ -21,26 +21,72 @@ export interface NativeAddon {
   binaryF32(op: number, a: Float32Array, b: Float32Array, out: Float32Array | Uint8Array, meta: Float64Array): void;
   copyF32(src: Float32Array, dst: Float32Array, meta: Float64Array): void;
   reduceF32(op: number, x: Float32Array, out: Float32Array | Int32Array, nReduced: number, meta: Float64Array): void;
-  softmaxF32(x: Float32Array, rows: number, cols: number, out: Float32Array, log: boolean, qLen: number, kOffset: number): void;
+  softmaxF32(
+    x: Float32Array,
+    rows: number,
+    cols: number,
+    out: Float32Array,
+    log: boolean,
+    qLen: number,
+    kOffset: number,
+  ): void;
   /** native/grad.c; missing in builds from before it. */
-  softmaxBackwardF32?(y: Float32Array, g: Float32Array, rows: number, cols: number, out: Float32Array, log: boolean): void;
+  softmaxBackwardF32?(
+    y: Float32Array,
+    g: Float32Array,
+    rows: number,
+    cols: number,
+    out: Float32Array,
+    log: boolean,
+  ): void;
   geluNewBackwardF32?(x: Float32Array, g: Float32Array, out: Float32Array): void;
-  layerNormF32(x: Float32Array, rows: number, d: number, eps: number, w: Float32Array | null, b: Float32Array | null,
-    out: Float32Array, scaleOut: Float32Array | null): void;
+  layerNormF32(
+    x: Float32Array,
+    rows: number,
+    d: number,
+    eps: number,
+    w: Float32Array | null,
+    b: Float32Array | null,
+    out: Float32Array,
+    scaleOut: Float32Array | null,
+  ): void;
   opsIsa(): string;
   opsSetIsa(name: string): string;
   /** b and bOffsets may be null when packedB (from sgemmPackB) stands in for B. */
-  sgemm?(batch: number, m: number, n: number, k: number, a: Float32Array, aOffsets: Float64Array, aRowStride: number,
-    aColStride: number, b: Float32Array | null, bOffsets: Float64Array | null, bRowStride: number, bColStride: number,
-    out: Float32Array, packedB?: ArrayBuffer | null): void;
+  sgemm?(
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    aOffsets: Float64Array,
+    aRowStride: number,
+    aColStride: number,
+    b: Float32Array | null,
+    bOffsets: Float64Array | null,
+    bRowStride: number,
+    bColStride: number,
+    out: Float32Array,
+    packedB?: ArrayBuffer | null,
+  ): void;
   sgemmPackB?(b: Float32Array, offset: number, rowStride: number, colStride: number, k: number, n: number): ArrayBuffer;
   sgemmInfo?(): { kernel: string; isa: string; nr: number; kc: number };
   /** The bf16 GEMM (native/gemm_bf16*.c); missing in builds from before it. fast: this CPU has AVX512-BF16 (the
    *  other two throw when it is false). */
   bf16Info?(): { fast: boolean; kernel: string };
   bf16PackB?(b: Float32Array, offset: number, rowStride: number, colStride: number, k: number, n: number): ArrayBuffer;
-  bf16Gemm?(batch: number, m: number, n: number, k: number, a: Float32Array, aOffsets: Float64Array, aRowStride: number,
-    aColStride: number, out: Float32Array, packedB: ArrayBuffer): void;
+  bf16Gemm?(
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    aOffsets: Float64Array,
+    aRowStride: number,
+    aColStride: number,
+    out: Float32Array,
+    packedB: ArrayBuffer,
+  ): void;
 }
 
 /** An addon built with the GEMM module. */
@@ -82,8 +128,13 @@ export class NativeBackend implements Backend {
   unary(op: UnaryOp, x: View, out: TypedArray): void {
     const code = UNARY_CODES[op];
     const rank = x.shape.length;
-    if (code === undefined || !(x.data instanceof Float32Array) || !(out instanceof Float32Array) || rank > MAX_RANK ||
-      !(numelOf(x.shape) >= (CHEAP_UNARY.has(op) ? NATIVE_MIN.unaryCheap : NATIVE_MIN.unary))) {
+    if (
+      code === undefined ||
+      !(x.data instanceof Float32Array) ||
+      !(out instanceof Float32Array) ||
+      rank > MAX_RANK ||
+      !(numelOf(x.shape) >= (CHEAP_UNARY.has(op) ? NATIVE_MIN.unaryCheap : NATIVE_MIN.unary))
+    ) {
       this.js.unary(op, x, out);
       return;
     }
@@ -93,9 +144,14 @@ export class NativeBackend implements Backend {
   binary(op: BinaryOp, a: View, b: View, out: TypedArray): void {
     const code = BINARY_CODES[op];
     const rank = a.shape.length;
-    if (code === undefined || !(a.data instanceof Float32Array) || !(b.data instanceof Float32Array) ||
-      !(code >= COMPARE_FIRST ? out instanceof Uint8Array : out instanceof Float32Array) || rank > MAX_RANK ||
-      !(numelOf(a.shape) >= NATIVE_MIN.binary)) {
+    if (
+      code === undefined ||
+      !(a.data instanceof Float32Array) ||
+      !(b.data instanceof Float32Array) ||
+      !(code >= COMPARE_FIRST ? out instanceof Uint8Array : out instanceof Float32Array) ||
+      rank > MAX_RANK ||
+      !(numelOf(a.shape) >= NATIVE_MIN.binary)
+    ) {
       this.js.binary(op, a, b, out);
       return;
     }
@@ -116,8 +172,12 @@ export class NativeBackend implements Backend {
 
   copy(src: View, dst: View): void {
     const rank = src.shape.length;
-    if (!(src.data instanceof Float32Array) || !(dst.data instanceof Float32Array) || rank > MAX_RANK ||
-      !(numelOf(src.shape) >= NATIVE_MIN.copy)) {
+    if (
+      !(src.data instanceof Float32Array) ||
+      !(dst.data instanceof Float32Array) ||
+      rank > MAX_RANK ||
+      !(numelOf(src.shape) >= NATIVE_MIN.copy)
+    ) {
       this.js.copy(src, dst);
       return;
     }
@@ -130,9 +190,16 @@ export class NativeBackend implements Backend {
     const isArg = op === "argmax" || op === "argmin";
     let reduced = 1;
     for (let i = Math.max(0, rank - nReduced); i < rank; i++) reduced *= x.shape[i]!;
-    if (code === undefined || nReduced > rank || nReduced < 0 || !(x.data instanceof Float32Array) ||
-      !(isArg ? out instanceof Int32Array : out instanceof Float32Array) || rank > MAX_RANK || reduced === 0 ||
-      !(numelOf(x.shape) >= NATIVE_MIN.reduce)) {
+    if (
+      code === undefined ||
+      nReduced > rank ||
+      nReduced < 0 ||
+      !(x.data instanceof Float32Array) ||
+      !(isArg ? out instanceof Int32Array : out instanceof Float32Array) ||
+      rank > MAX_RANK ||
+      reduced === 0 ||
+      !(numelOf(x.shape) >= NATIVE_MIN.reduce)
+    ) {
       this.js.reduce(op, x, nReduced, out);
       return;
     }
@@ -142,22 +209,53 @@ export class NativeBackend implements Backend {
   gemm(args: GemmArgs): void {
     if (args.precision === "bf16" && this.bf16Fast && this.gemmBf16(args)) return;
     const g = emulatedBf16(args);
-    if (!this.hasGemm || !(g.a instanceof Float32Array) || !(g.b instanceof Float32Array) || !(g.out instanceof Float32Array)) {
+    if (
+      !this.hasGemm ||
+      !(g.a instanceof Float32Array) ||
+      !(g.b instanceof Float32Array) ||
+      !(g.out instanceof Float32Array)
+    ) {
       this.js.gemm(g);
       return;
     }
-    const packed = g.bCache && g.batch > 0 && g.k > 0 && g.n > 0
-      ? this.packedB.get(g, () => this.addon.sgemmPackB!(g.b as Float32Array, g.bOffsets[0]!, g.bRowStride, g.bColStride, g.k, g.n))
-      : null;
-    this.addon.sgemm!(g.batch, g.m, g.n, g.k, g.a, g.aOffsets, g.aRowStride, g.aColStride, g.b, g.bOffsets,
-      g.bRowStride, g.bColStride, g.out, packed);
+    const packed =
+      g.bCache && g.batch > 0 && g.k > 0 && g.n > 0
+        ? this.packedB.get(g, () =>
+            this.addon.sgemmPackB!(g.b as Float32Array, g.bOffsets[0]!, g.bRowStride, g.bColStride, g.k, g.n),
+          )
+        : null;
+    this.addon.sgemm!(
+      g.batch,
+      g.m,
+      g.n,
+      g.k,
+      g.a,
+      g.aOffsets,
+      g.aRowStride,
+      g.aColStride,
+      g.b,
+      g.bOffsets,
+      g.bRowStride,
+      g.bColStride,
+      g.out,
+      packed,
+    );
   }
 
   /** The bf16 product on the AVX512-BF16 kernel: float32, B shared by the batch (packed once when cached); false
    *  when g is not such a product. */
   private gemmBf16(g: GemmArgs): boolean {
-    if (!(g.a instanceof Float32Array) || !(g.b instanceof Float32Array) || !(g.out instanceof Float32Array) ||
-      g.batch === 0 || g.m === 0 || g.n === 0 || g.k === 0 || !sharedB(g)) return false;
+    if (
+      !(g.a instanceof Float32Array) ||
+      !(g.b instanceof Float32Array) ||
+      !(g.out instanceof Float32Array) ||
+      g.batch === 0 ||
+      g.m === 0 ||
+      g.n === 0 ||
+      g.k === 0 ||
+      !sharedB(g)
+    )
+      return false;
     const b = g.b;
     const pack = (): ArrayBuffer => this.addon.bf16PackB!(b, g.bOffsets[0]!, g.bRowStride, g.bColStride, g.k, g.n);
     const packed = g.bCache ? this.packedBf16.get(g, pack) : pack();
@@ -165,7 +263,13 @@ export class NativeBackend implements Backend {
     return true;
   }
 
-  softmax(x: Float32Array | Float64Array, rows: number, cols: number, out: Float32Array | Float64Array, opts: SoftmaxOptions = {}): void {
+  softmax(
+    x: Float32Array | Float64Array,
+    rows: number,
+    cols: number,
+    out: Float32Array | Float64Array,
+    opts: SoftmaxOptions = {},
+  ): void {
     if (!(x instanceof Float32Array) || !(out instanceof Float32Array) || !(rows * cols >= NATIVE_MIN.softmax)) {
       this.js.softmax(x, rows, cols, out, opts);
       return;
@@ -178,27 +282,55 @@ export class NativeBackend implements Backend {
     this.addon.softmaxF32(x, rows, cols, out, !!opts.log, c ? c.qLen : 0, c ? c.kOffset : 0);
   }
 
-  softmaxBackward(y: Float32Array | Float64Array, g: Float32Array | Float64Array, rows: number, cols: number,
-    out: Float32Array | Float64Array, log: boolean): void {
-    if (!(y instanceof Float32Array) || !(g instanceof Float32Array) || !(out instanceof Float32Array) ||
-      !(rows * cols >= NATIVE_MIN.softmax) || !this.addon.softmaxBackwardF32) {
+  softmaxBackward(
+    y: Float32Array | Float64Array,
+    g: Float32Array | Float64Array,
+    rows: number,
+    cols: number,
+    out: Float32Array | Float64Array,
+    log: boolean,
+  ): void {
+    if (
+      !(y instanceof Float32Array) ||
+      !(g instanceof Float32Array) ||
+      !(out instanceof Float32Array) ||
+      !(rows * cols >= NATIVE_MIN.softmax) ||
+      !this.addon.softmaxBackwardF32
+    ) {
       this.js.softmaxBackward(y, g, rows, cols, out, log);
       return;
     }
     this.addon.softmaxBackwardF32(y, g, rows, cols, out, log);
   }
 
-  geluNewBackward(x: Float32Array | Float64Array, g: Float32Array | Float64Array, out: Float32Array | Float64Array): void {
-    if (!(x instanceof Float32Array) || !(g instanceof Float32Array) || !(out instanceof Float32Array) ||
-      !(x.length >= NATIVE_MIN.unary) || !this.addon.geluNewBackwardF32) {
+  geluNewBackward(
+    x: Float32Array | Float64Array,
+    g: Float32Array | Float64Array,
+    out: Float32Array | Float64Array,
+  ): void {
+    if (
+      !(x instanceof Float32Array) ||
+      !(g instanceof Float32Array) ||
+      !(out instanceof Float32Array) ||
+      !(x.length >= NATIVE_MIN.unary) ||
+      !this.addon.geluNewBackwardF32
+    ) {
       this.js.geluNewBackward(x, g, out);
       return;
     }
     this.addon.geluNewBackwardF32(x, g, out);
   }
 
-  layerNorm(x: Float32Array, rows: number, d: number, eps: number, w: Float32Array | null, b: Float32Array | null,
-    out: Float32Array, scaleOut: Float32Array | null): void {
+  layerNorm(
+    x: Float32Array,
+    rows: number,
+    d: number,
+    eps: number,
+    w: Float32Array | null,
+    b: Float32Array | null,
+    out: Float32Array,
+    scaleOut: Float32Array | null,
+  ): void {
     if (!(rows * d >= NATIVE_MIN.layerNorm) || d === 0) {
       this.js.layerNorm(x, rows, d, eps, w, b, out, scaleOut);
       return;
@@ -216,13 +348,16 @@ function guarded(addon: NativeAddon): NativeAddon {
   const out: Record<string, unknown> = {};
   for (const key of Object.getOwnPropertyNames(raw)) {
     const fn = raw[key];
-    out[key] = typeof fn !== "function" ? fn : (...args: unknown[]): unknown => {
-      try {
-        return (fn as (...a: unknown[]) => unknown)(...args);
-      } catch (e) {
-        throw new BackendError(e instanceof Error ? e.message : String(e), { cause: e });
-      }
-    };
+    out[key] =
+      typeof fn !== "function"
+        ? fn
+        : (...args: unknown[]): unknown => {
+            try {
+              return (fn as (...a: unknown[]) => unknown)(...args);
+            } catch (e) {
+              throw new BackendError(e instanceof Error ? e.message : String(e), { cause: e });
+            }
+          };
   }
   return out as unknown as NativeAddon;
 }
@@ -234,7 +369,9 @@ export function loadNativeAddon(): NativeAddon | null {
   addonCache = null;
   try {
     const require = createRequire(import.meta.url);
-    const addon = require(fileURLToPath(new URL("../../build/Release/tlens_native.node", import.meta.url))) as NativeAddon;
+    const addon = require(
+      fileURLToPath(new URL("../../build/Release/tlens_native.node", import.meta.url)),
+    ) as NativeAddon;
     if (typeof addon?.unaryF32 === "function" && typeof addon.softmaxF32 === "function") addonCache = guarded(addon);
   } catch {
     addonCache = null;

@@ -32,8 +32,11 @@ export class PackedBCache<P> {
     const key = g.bCache!.key;
     const offset = g.bOffsets[0]!;
     const list = this.entries.get(key) ?? [];
-    const sameLayout = (e: Entry<P>): boolean => e.rowStride === g.bRowStride && e.colStride === g.bColStride && e.k === g.k && e.n === g.n;
-    const hit = list.find((e) => e.version === g.bCache!.version && e.b === g.b && e.offset === offset && sameLayout(e));
+    const sameLayout = (e: Entry<P>): boolean =>
+      e.rowStride === g.bRowStride && e.colStride === g.bColStride && e.k === g.k && e.n === g.n;
+    const hit = list.find(
+      (e) => e.version === g.bCache!.version && e.b === g.b && e.offset === offset && sameLayout(e),
+    );
     if (hit) return hit.packed;
     // a stale copy of this layout, or the oldest one when every slot is taken, makes room
     const stale = list.findIndex((e) => sameLayout(e) || e.version !== g.bCache!.version || e.b !== g.b);
@@ -44,7 +47,14 @@ export class PackedBCache<P> {
       this.free?.(e!.packed);
     }
     const entry: Entry<P> = {
-      version: g.bCache!.version, b: g.b, offset, rowStride: g.bRowStride, colStride: g.bColStride, k: g.k, n: g.n, packed: pack(),
+      version: g.bCache!.version,
+      b: g.b,
+      offset,
+      rowStride: g.bRowStride,
+      colStride: g.bColStride,
+      k: g.k,
+      n: g.n,
+      packed: pack(),
     };
     list.push(entry);
     this.entries.set(key, list);

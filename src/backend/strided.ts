@@ -3,7 +3,10 @@
 // innermost one. The native and wasm backends walk views in C (native/ops_api.h's drivers) instead.
 
 /** Drops size-1 dims and merges neighbours that are contiguous for every operand. A rank-0 input becomes [1]. */
-export function collapseDims(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+export function collapseDims(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } {
   const outShape: number[] = [];
   const outStrides: number[][] = strides.map(() => []);
   for (let d = 0; d < shape.length; d++) {
@@ -12,7 +15,9 @@ export function collapseDims(shape: readonly number[], strides: readonly (readon
     const mergeable = last >= 0 && strides.every((s, i) => outStrides[i]![last] === s[d]! * shape[d]!);
     if (mergeable) {
       outShape[last]! *= shape[d]!;
-      strides.forEach((s, i) => { outStrides[i]![last] = s[d]!; });
+      strides.forEach((s, i) => {
+        outStrides[i]![last] = s[d]!;
+      });
     } else {
       outShape.push(shape[d]!);
       strides.forEach((s, i) => outStrides[i]!.push(s[d]!));

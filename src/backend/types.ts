@@ -13,13 +13,52 @@ export interface View<A extends TypedArray = TypedArray> {
 }
 
 export type UnaryOp =
-  | "neg" | "exp" | "log" | "sqrt" | "rsqrt" | "tanh" | "abs" | "sign" | "relu" | "sigmoid" | "silu"
-  | "gelu_new" | "gelu" | "sin" | "cos" | "floor" | "ceil" | "round" | "square" | "reciprocal"
-  | "log1p" | "expm1" | "not" | "isnan" | "isinf";
+  | "neg"
+  | "exp"
+  | "log"
+  | "sqrt"
+  | "rsqrt"
+  | "tanh"
+  | "abs"
+  | "sign"
+  | "relu"
+  | "sigmoid"
+  | "silu"
+  | "gelu_new"
+  | "gelu"
+  | "sin"
+  | "cos"
+  | "floor"
+  | "ceil"
+  | "round"
+  | "square"
+  | "reciprocal"
+  | "log1p"
+  | "expm1"
+  | "not"
+  | "isnan"
+  | "isinf";
 
 export type BinaryOp =
-  | "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "atan2" | "remainder" | "floordiv"
-  | "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "and" | "or" | "xor";
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "pow"
+  | "maximum"
+  | "minimum"
+  | "atan2"
+  | "remainder"
+  | "floordiv"
+  | "eq"
+  | "ne"
+  | "lt"
+  | "le"
+  | "gt"
+  | "ge"
+  | "and"
+  | "or"
+  | "xor";
 
 /** Reductions the kernels provide; var/std/norm/logsumexp are composed from these in the tensor layer. */
 export type ReduceOp = "sum" | "prod" | "max" | "min" | "argmax" | "argmin" | "any" | "all";
@@ -72,15 +111,39 @@ export interface Backend {
   reduce(op: ReduceOp, x: View, nReduced: number, out: TypedArray): void;
   gemm(args: GemmArgs): void;
   /** Row-wise (log-)softmax of contiguous x viewed as [rows, cols]. */
-  softmax(x: Float32Array | Float64Array, rows: number, cols: number, out: Float32Array | Float64Array, opts?: SoftmaxOptions): void;
+  softmax(
+    x: Float32Array | Float64Array,
+    rows: number,
+    cols: number,
+    out: Float32Array | Float64Array,
+    opts?: SoftmaxOptions,
+  ): void;
   /** Backward of row-wise (log-)softmax: y is the output and g its gradient, contiguous [rows, cols]; out gets the
    *  input's gradient, y·(g − Σ g·y) (softmax) or g − exp(y)·Σ g (log-softmax). Rows of NaN stay NaN. */
-  softmaxBackward(y: Float32Array | Float64Array, g: Float32Array | Float64Array, rows: number, cols: number,
-    out: Float32Array | Float64Array, log: boolean): void;
+  softmaxBackward(
+    y: Float32Array | Float64Array,
+    g: Float32Array | Float64Array,
+    rows: number,
+    cols: number,
+    out: Float32Array | Float64Array,
+    log: boolean,
+  ): void;
   /** out = g · gelu_new'(x) elementwise (the backward of gelu_new); x, g, out contiguous, of one length. */
-  geluNewBackward(x: Float32Array | Float64Array, g: Float32Array | Float64Array, out: Float32Array | Float64Array): void;
+  geluNewBackward(
+    x: Float32Array | Float64Array,
+    g: Float32Array | Float64Array,
+    out: Float32Array | Float64Array,
+  ): void;
   /** Row-wise layer norm of contiguous x [rows, d]: (x - mean) / sqrt(var + eps) * w + b (w, b optional).
    *  scaleOut (optional, [rows]) receives sqrt(var + eps), TransformerLens's hook_scale. */
-  layerNorm(x: Float32Array, rows: number, d: number, eps: number, w: Float32Array | null, b: Float32Array | null,
-    out: Float32Array, scaleOut: Float32Array | null): void;
+  layerNorm(
+    x: Float32Array,
+    rows: number,
+    d: number,
+    eps: number,
+    w: Float32Array | null,
+    b: Float32Array | null,
+    out: Float32Array,
+    scaleOut: Float32Array | null,
+  ): void;
 }

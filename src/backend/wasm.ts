@@ -26,12 +26,45 @@ export interface WasmKernels {
   // The strided op drivers of native/ops_api.h (lengths in elements; meta: mlen doubles, see view-meta.ts); each
   // returns 0 or the address of a NUL-terminated message.
   tl_unary(op: number, x: number, xLen: number, y: number, yLen: number, meta: number, mLen: number): number;
-  tl_binary(op: number, a: number, aLen: number, b: number, bLen: number, y: number, yLen: number, meta: number, mLen: number): number;
-  tl_reduce(op: number, x: number, xLen: number, out: number, outLen: number, nReduced: number, meta: number, mLen: number): number;
+  tl_binary(
+    op: number,
+    a: number,
+    aLen: number,
+    b: number,
+    bLen: number,
+    y: number,
+    yLen: number,
+    meta: number,
+    mLen: number,
+  ): number;
+  tl_reduce(
+    op: number,
+    x: number,
+    xLen: number,
+    out: number,
+    outLen: number,
+    nReduced: number,
+    meta: number,
+    mLen: number,
+  ): number;
   tl_softmax(x: number, y: number, rows: number, cols: number, log: number, qLen: number, kOffset: number): number;
   tl_layernorm(x: number, y: number, rows: number, d: number, eps: number, w: number, b: number, scale: number): number;
-  tl_sgemm(batch: number, m: number, n: number, k: number, a: number, aOff: number, ars: number, acs: number,
-    b: number, bOff: number, brs: number, bcs: number, bPacked: number, out: number): number;
+  tl_sgemm(
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    aOff: number,
+    ars: number,
+    acs: number,
+    b: number,
+    bOff: number,
+    brs: number,
+    bcs: number,
+    bPacked: number,
+    out: number,
+  ): number;
   tl_gemm_packed_floats(k: number, n: number): number;
   tl_gemm_pack(b: number, rs: number, cs: number, k: number, n: number, dst: number): void;
   /** tlens-mt.wasm only: the pool size, and a helper thread's loop (never returns). */
@@ -65,7 +98,9 @@ const JS_UNARY = new Set<UnaryOp>(["neg", "abs", "relu", "square", "reciprocal"]
 
 // The module imports three WASI calls that only its (never used) stdio teardown references.
 const ENOSYS = 52;
-const WASI_STUBS = { wasi_snapshot_preview1: { fd_close: () => ENOSYS, fd_seek: () => ENOSYS, fd_write: () => ENOSYS } };
+const WASI_STUBS = {
+  wasi_snapshot_preview1: { fd_close: () => ENOSYS, fd_seek: () => ENOSYS, fd_write: () => ENOSYS },
+};
 
 /** 16 MiB initial, 4 GiB maximum: the memory tlens-mt.wasm was linked for (scripts/build-wasm.mjs). */
 const SHARED_MEMORY = { initial: 256, maximum: 65536, shared: true };
@@ -124,7 +159,10 @@ export class WasmBackend implements Backend {
   private readonly packedB: PackedBCache<number>;
 
   /** threads: the pool's size (1 for tlens.wasm). */
-  constructor(readonly k: WasmKernels, readonly threads = 1) {
+  constructor(
+    readonly k: WasmKernels,
+    readonly threads = 1,
+  ) {
     this.packedB = new PackedBCache<number>((ptr) => k.tl_free(ptr));
     this.f32 = new Float32Array(k.memory.buffer);
     this.f64 = new Float64Array(k.memory.buffer);
@@ -204,8 +242,14 @@ export class WasmBackend implements Backend {
   unary(op: UnaryOp, x: View, out: TypedArray): void {
     const code = UNARY_CODES[op];
     const n = numel(x.shape);
-    if (code === undefined || JS_UNARY.has(op) || !(x.data instanceof Float32Array) || !(out instanceof Float32Array) ||
-      x.shape.length > MAX_RANK || !(n >= WASM_MIN.unary)) {
+    if (
+      code === undefined ||
+      JS_UNARY.has(op) ||
+      !(x.data instanceof Float32Array) ||
+      !(out instanceof Float32Array) ||
+      x.shape.length > MAX_RANK ||
+      !(n >= WASM_MIN.unary)
+    ) {
       this.js.unary(op, x, out);
       return;
     }
@@ -221,8 +265,14 @@ export class WasmBackend implements Backend {
     const code = BINARY_CODES[op];
     const n = numel(a.shape);
     const cmp = code !== undefined && code >= COMPARE_FIRST;
-    if (code === undefined || !(a.data instanceof Float32Array) || !(b.data instanceof Float32Array) ||
-      !(cmp ? out instanceof Uint8Array : out instanceof Float32Array) || a.shape.length > MAX_RANK || !(n >= WASM_MIN.binary)) {
+    if (
+      code === undefined ||
+      !(a.data instanceof Float32Array) ||
+      !(b.data instanceof Float32Array) ||
+      !(cmp ? out instanceof Uint8Array : out instanceof Float32Array) ||
+      a.shape.length > MAX_RANK ||
+      !(n >= WASM_MIN.binary)
+    ) {
       this.js.binary(op, a, b, out);
       return;
     }
@@ -246,9 +296,16 @@ export class WasmBackend implements Backend {
     const isArg = op === "argmax" || op === "argmin";
     const count = numel(x.shape.slice(Math.max(0, rank - nReduced)));
     const n = numel(x.shape);
-    if (code === undefined || nReduced < 0 || nReduced > rank || count === 0 || rank > MAX_RANK ||
-      !(x.data instanceof Float32Array) || !(isArg ? out instanceof Int32Array : out instanceof Float32Array) ||
-      !(n >= WASM_MIN.reduce)) {
+    if (
+      code === undefined ||
+      nReduced < 0 ||
+      nReduced > rank ||
+      count === 0 ||
+      rank > MAX_RANK ||
+      !(x.data instanceof Float32Array) ||
+      !(isArg ? out instanceof Int32Array : out instanceof Float32Array) ||
+      !(n >= WASM_MIN.reduce)
+    ) {
       this.js.reduce(op, x, nReduced, out);
       return;
     }
@@ -264,8 +321,14 @@ export class WasmBackend implements Backend {
 
   gemm(args: GemmArgs): void {
     const g = emulatedBf16(args);
-    if (!(g.a instanceof Float32Array) || !(g.b instanceof Float32Array) || !(g.out instanceof Float32Array) ||
-      g.batch === 0 || g.m === 0 || g.n === 0) {
+    if (
+      !(g.a instanceof Float32Array) ||
+      !(g.b instanceof Float32Array) ||
+      !(g.out instanceof Float32Array) ||
+      g.batch === 0 ||
+      g.m === 0 ||
+      g.n === 0
+    ) {
       this.js.gemm(g);
       return;
     }
@@ -279,8 +342,22 @@ export class WasmBackend implements Backend {
     const bPtr = bView ? this.stageRange(g.b, bView.lo, bView.hi) : 0;
     const bOff = bView ? this.doubles(g.bOffsets.subarray(0, g.batch), bView.lo) : 0;
     const y = this.take(outN * 4);
-    const rc = this.k.tl_sgemm(g.batch, g.m, g.n, g.k, aPtr, aOff, g.aRowStride, g.aColStride, bPtr, bOff, g.bRowStride,
-      g.bColStride, packed, y);
+    const rc = this.k.tl_sgemm(
+      g.batch,
+      g.m,
+      g.n,
+      g.k,
+      aPtr,
+      aOff,
+      g.aRowStride,
+      g.aColStride,
+      bPtr,
+      bOff,
+      g.bRowStride,
+      g.bColStride,
+      packed,
+      y,
+    );
     if (rc !== 0) throw new BackendError("tlens wasm: GEMM scratch allocation failed (out of memory)");
     this.heap();
     g.out.set(this.f32.subarray(y >> 2, (y >> 2) + outN));
@@ -305,9 +382,20 @@ export class WasmBackend implements Backend {
     });
   }
 
-  softmax(x: Float32Array | Float64Array, rows: number, cols: number, out: Float32Array | Float64Array, opts: SoftmaxOptions = {}): void {
+  softmax(
+    x: Float32Array | Float64Array,
+    rows: number,
+    cols: number,
+    out: Float32Array | Float64Array,
+    opts: SoftmaxOptions = {},
+  ): void {
     const c = opts.causal;
-    if (!(x instanceof Float32Array) || !(out instanceof Float32Array) || !(rows * cols >= WASM_MIN.softmax) || (c && !(c.qLen > 0))) {
+    if (
+      !(x instanceof Float32Array) ||
+      !(out instanceof Float32Array) ||
+      !(rows * cols >= WASM_MIN.softmax) ||
+      (c && !(c.qLen > 0))
+    ) {
       this.js.softmax(x, rows, cols, out, opts);
       return;
     }
@@ -319,17 +407,35 @@ export class WasmBackend implements Backend {
   }
 
   /** Not in the wasm kernels yet: the JS loops. */
-  softmaxBackward(y: Float32Array | Float64Array, g: Float32Array | Float64Array, rows: number, cols: number,
-    out: Float32Array | Float64Array, log: boolean): void {
+  softmaxBackward(
+    y: Float32Array | Float64Array,
+    g: Float32Array | Float64Array,
+    rows: number,
+    cols: number,
+    out: Float32Array | Float64Array,
+    log: boolean,
+  ): void {
     this.js.softmaxBackward(y, g, rows, cols, out, log);
   }
 
-  geluNewBackward(x: Float32Array | Float64Array, g: Float32Array | Float64Array, out: Float32Array | Float64Array): void {
+  geluNewBackward(
+    x: Float32Array | Float64Array,
+    g: Float32Array | Float64Array,
+    out: Float32Array | Float64Array,
+  ): void {
     this.js.geluNewBackward(x, g, out);
   }
 
-  layerNorm(x: Float32Array, rows: number, d: number, eps: number, w: Float32Array | null, b: Float32Array | null,
-    out: Float32Array, scaleOut: Float32Array | null): void {
+  layerNorm(
+    x: Float32Array,
+    rows: number,
+    d: number,
+    eps: number,
+    w: Float32Array | null,
+    b: Float32Array | null,
+    out: Float32Array,
+    scaleOut: Float32Array | null,
+  ): void {
     if (!(rows * d >= WASM_MIN.layerNorm) || d === 0) {
       this.js.layerNorm(x, rows, d, eps, w, b, out, scaleOut);
       return;
@@ -347,8 +453,15 @@ export class WasmBackend implements Backend {
 }
 
 /** The element range [lo, hi) the operands of a batched GEMM touch ([rows, cols] per batch entry), and its bytes. */
-function gemmView(data: Float32Array, offsets: Float64Array, batch: number, rows: number, cols: number, rs: number, cs: number):
-  { lo: number; hi: number; bytes: number } {
+function gemmView(
+  data: Float32Array,
+  offsets: Float64Array,
+  batch: number,
+  rows: number,
+  cols: number,
+  rs: number,
+  cs: number,
+): { lo: number; hi: number; bytes: number } {
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < batch; i++) {
@@ -364,7 +477,10 @@ function gemmView(data: Float32Array, offsets: Float64Array, batch: number, rows
  * The wasm backend over tlens.wasm, or over tlens-mt.wasm with `threads` (its memory is a SharedArrayBuffer: in a
  * page that needs cross-origin isolation). Helpers are started before the pool counts them.
  */
-export async function createWasmBackend(source: BufferSource | WebAssembly.Module, opts: { threads?: WasmThreadOptions } = {}): Promise<WasmBackend> {
+export async function createWasmBackend(
+  source: BufferSource | WebAssembly.Module,
+  opts: { threads?: WasmThreadOptions } = {},
+): Promise<WasmBackend> {
   const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
   const threaded = isThreadedModule(module);
   const memory = threaded ? new WebAssembly.Memory(SHARED_MEMORY) : null;

@@ -37,13 +37,19 @@ export function loadWasmBackend(opts: WasmLoadOptions = {}): Promise<WasmBackend
   loading ??= (async () => {
     const threads = opts.threads ?? defaultThreads();
     const source = opts.source ?? new URL(threads > 1 ? "./tlens-mt.wasm" : "./tlens.wasm", import.meta.url);
-    const bytes = typeof source === "string" || source instanceof URL ? await (await fetch(source)).arrayBuffer() : source;
-    const backend = await createWasmBackend(bytes, threads > 1 ? { threads: { count: threads, spawn: spawnHelper } } : {});
+    const bytes =
+      typeof source === "string" || source instanceof URL ? await (await fetch(source)).arrayBuffer() : source;
+    const backend = await createWasmBackend(
+      bytes,
+      threads > 1 ? { threads: { count: threads, spawn: spawnHelper } } : {},
+    );
     registerWasmBackend(backend);
     return backend;
   })();
   const p = loading;
-  p.catch(() => { if (loading === p) loading = null; });
+  p.catch(() => {
+    if (loading === p) loading = null;
+  });
   return p.then((b) => {
     setBackend("wasm");
     return b;

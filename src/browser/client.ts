@@ -5,8 +5,17 @@ import type { ProcessOptions } from "../model/weight-processing.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { LoadProgress } from "./fetch-model.js";
 import {
-  decode, decodeError, encode, type AnalysisName, type AnalysisOptions, type AnalysisResult, type LoadedInfo, type WireInput,
-  type WorkerForwardOptions, type WorkerRequest, type WorkerResponse,
+  decode,
+  decodeError,
+  encode,
+  type AnalysisName,
+  type AnalysisOptions,
+  type AnalysisResult,
+  type LoadedInfo,
+  type WireInput,
+  type WorkerForwardOptions,
+  type WorkerRequest,
+  type WorkerResponse,
 } from "./protocol.js";
 
 type RequestBody = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
@@ -27,9 +36,14 @@ export interface CallOptions {
 /** A HookedTransformer living in a Web Worker. */
 export class WorkerModel {
   private nextId = 1;
-  private readonly pending = new Map<number, {
-    resolve: (v: unknown) => void; reject: (e: Error) => void; onProgress?: (p: LoadProgress) => void;
-  }>();
+  private readonly pending = new Map<
+    number,
+    {
+      resolve: (v: unknown) => void;
+      reject: (e: Error) => void;
+      onProgress?: (p: LoadProgress) => void;
+    }
+  >();
 
   private loaded: LoadedInfo | null = null;
 
@@ -49,7 +63,11 @@ export class WorkerModel {
     worker.onerror = (ev) => m.failAll(new WorkerError(`tlens worker: ${ev.message || "failed to start"}`));
     try {
       const absolute = new URL(url, location.href).href;
-      m.loaded = await m.call<LoadedInfo>({ type: "load", url: absolute, backend, options: processing }, { signal }, onProgress);
+      m.loaded = await m.call<LoadedInfo>(
+        { type: "load", url: absolute, backend, options: processing },
+        { signal },
+        onProgress,
+      );
       return m;
     } catch (e) {
       worker.terminate();
@@ -63,13 +81,22 @@ export class WorkerModel {
   }
 
   /** Logits and the activations of the hooks named (only those cross back to the page). */
-  runWithCache(input: WireInput, names: string[], options: WorkerForwardOptions = {}, call: CallOptions = {}):
-    Promise<{ logits: Tensor; cache: Record<string, Tensor> }> {
+  runWithCache(
+    input: WireInput,
+    names: string[],
+    options: WorkerForwardOptions = {},
+    call: CallOptions = {},
+  ): Promise<{ logits: Tensor; cache: Record<string, Tensor> }> {
     return this.call({ type: "runWithCache", input, names, options }, call);
   }
 
   /** Runs `input` with a full cache and one analysis of protocol.ts's CACHE_ANALYSES on it. */
-  analysis<K extends AnalysisName>(name: K, input: WireInput, options: AnalysisOptions<K>, call: CallOptions = {}): Promise<AnalysisResult<K>> {
+  analysis<K extends AnalysisName>(
+    name: K,
+    input: WireInput,
+    options: AnalysisOptions<K>,
+    call: CallOptions = {},
+  ): Promise<AnalysisResult<K>> {
     return this.call({ type: "analysis", name, input, options }, call);
   }
 
@@ -84,12 +111,19 @@ export class WorkerModel {
     const signal = call.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => this.worker.postMessage({ id: this.nextId++, type: "cancel", target: id } satisfies WorkerRequest);
+      const onAbort = (): void =>
+        this.worker.postMessage({ id: this.nextId++, type: "cancel", target: id } satisfies WorkerRequest);
       signal?.addEventListener("abort", onAbort, { once: true });
       const done = (): void => signal?.removeEventListener("abort", onAbort);
       this.pending.set(id, {
-        resolve: (v) => { done(); resolve(v as T); },
-        reject: (e) => { done(); reject(signal?.aborted ? signal.reason : e); },
+        resolve: (v) => {
+          done();
+          resolve(v as T);
+        },
+        reject: (e) => {
+          done();
+          reject(signal?.aborted ? signal.reason : e);
+        },
         onProgress,
       });
       const transfer: ArrayBuffer[] = [];

@@ -5,7 +5,12 @@
 import { LoadError, NetworkError } from "../errors.js";
 import type { HookedTransformerConfig } from "../loading/config.js";
 import { convertFamilyWeights } from "../loading/families/index.js";
-import { parseShardIndex, SHARD_INDEX, ShardedSafetensors, type SafetensorsShard } from "../loading/families/safetensors-source.js";
+import {
+  parseShardIndex,
+  SHARD_INDEX,
+  ShardedSafetensors,
+  type SafetensorsShard,
+} from "../loading/families/safetensors-source.js";
 import { convertGpt2Weights } from "../loading/gpt2.js";
 import { hfConfigExtras, hfConfigToTL } from "../loading/hf-config.js";
 import type { PretrainedWeights } from "../model/pretrained.js";
@@ -44,7 +49,10 @@ export async function fetchBytes(url: string, opts: FetchModelOptions = {}): Pro
     res = await fetch(url, { signal: opts.signal });
   } catch (e) {
     if (opts.signal?.aborted) throw e;
-    throw new NetworkError(`${url}: cannot fetch (${(e as Error).message}${(e as Error).cause instanceof Error ? `: ${((e as Error).cause as Error).message}` : ""})`, { cause: e });
+    throw new NetworkError(
+      `${url}: cannot fetch (${(e as Error).message}${(e as Error).cause instanceof Error ? `: ${((e as Error).cause as Error).message}` : ""})`,
+      { cause: e },
+    );
   }
   if (!res.ok) throw new LoadError(`${url}: HTTP ${res.status} ${res.statusText}`.trim());
   const header = res.headers.get("content-length");
@@ -61,7 +69,8 @@ export async function fetchBytes(url: string, opts: FetchModelOptions = {}): Pro
     loaded += value.length;
     opts.onProgress?.({ file, loaded, total });
   }
-  if (total !== null && loaded !== total) throw new NetworkError(`${url}: got ${loaded} bytes, Content-Length said ${total}`);
+  if (total !== null && loaded !== total)
+    throw new NetworkError(`${url}: got ${loaded} bytes, Content-Length said ${total}`);
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(loaded);
   let at = 0;
@@ -95,10 +104,15 @@ const CHECKED = { checkFinite: true };
 
 /** The weights as fetched: model.safetensors, else model.safetensors.index.json and each shard it lists. */
 async function fetchSafetensors(base: string, opts: FetchModelOptions): Promise<ShardedSafetensors> {
-  const inMemory = (file: string, bytes: Uint8Array, listed: ReadonlySet<string> | null): SafetensorsShard =>
-    ({ file, size: bytes.length, listed, read: (at, n) => bytes.subarray(at, at + n) });
+  const inMemory = (file: string, bytes: Uint8Array, listed: ReadonlySet<string> | null): SafetensorsShard => ({
+    file,
+    size: bytes.length,
+    listed,
+    read: (at, n) => bytes.subarray(at, at + n),
+  });
   const single = await fetchOptional(`${base}model.safetensors`, opts);
-  if (single) return new ShardedSafetensors([inMemory(`${base}model.safetensors`, single, null)], "model.safetensors", CHECKED);
+  if (single)
+    return new ShardedSafetensors([inMemory(`${base}model.safetensors`, single, null)], "model.safetensors", CHECKED);
   const indexUrl = `${base}${SHARD_INDEX}`;
   const index = await fetchOptional(indexUrl, opts);
   if (!index) throw new LoadError(`${base}: neither model.safetensors nor ${SHARD_INDEX} is there (HTTP 404)`);
@@ -113,13 +127,22 @@ async function fetchSafetensors(base: string, opts: FetchModelOptions): Promise<
  * GPT-2 folders: GPT-2's BPE for its vocabulary (no request, so a page sees no 404). Families: tokenizer.json
  * (+ tokenizer_config.json) when served; else GPT-2's BPE for its vocabulary; else null (token ids only).
  */
-async function fetchTokenizer(base: string, cfg: HookedTransformerConfig, opts: FetchModelOptions): Promise<Tokenizer | null> {
+async function fetchTokenizer(
+  base: string,
+  cfg: HookedTransformerConfig,
+  opts: FetchModelOptions,
+): Promise<Tokenizer | null> {
   const url = `${base}tokenizer.json`;
   const json = cfg.originalArchitecture === "GPT2LMHeadModel" ? null : await fetchOptional(url, opts);
   if (!json) return cfg.dVocab === 50257 ? gpt2Tokenizer() : null;
   const configUrl = `${base}tokenizer_config.json`;
   const config = await fetchOptional(configUrl, opts);
-  return new HfTokenizer(parseJson(json, url), { bosTokenId: cfg.bosTokenId, eosTokenId: cfg.eosTokenId, tokenizerConfig: config ? parseJson(config, configUrl) : undefined, source: url });
+  return new HfTokenizer(parseJson(json, url), {
+    bosTokenId: cfg.bosTokenId,
+    eosTokenId: cfg.eosTokenId,
+    tokenizerConfig: config ? parseJson(config, configUrl) : undefined,
+    source: url,
+  });
 }
 
 /**
@@ -136,9 +159,12 @@ export async function fetchPretrainedWeights(url: string, opts: FetchModelOption
   const extras = hfConfigExtras(hfConfig, configUrl);
   const source = await fetchSafetensors(base, opts);
   const weightsUrl = `${base}model.safetensors`;
-  const weights = extras.architecture === "GPT2LMHeadModel"
-    ? convertGpt2Weights(new Map([...source.keys()].map((k) => [k, source.get(k)!])), cfg, weightsUrl, { tieWordEmbeddings: extras.tieWordEmbeddings })
-    : convertFamilyWeights(source, cfg, hfConfig as Record<string, unknown>, weightsUrl);
+  const weights =
+    extras.architecture === "GPT2LMHeadModel"
+      ? convertGpt2Weights(new Map([...source.keys()].map((k) => [k, source.get(k)!])), cfg, weightsUrl, {
+          tieWordEmbeddings: extras.tieWordEmbeddings,
+        })
+      : convertFamilyWeights(source, cfg, hfConfig as Record<string, unknown>, weightsUrl);
   const tokenizer = await fetchTokenizer(base, cfg, opts);
   if (tokenizer) {
     cfg.bosTokenId ??= tokenizer.bosTokenId;

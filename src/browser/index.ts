@@ -16,7 +16,14 @@ export * as loading from "./loading.js";
 export { loadWasmBackend, initBackend, type WasmLoadOptions } from "./backend.js";
 export type { LoadProgress, FetchModelOptions } from "./fetch-model.js";
 export { createWorkerModel, WorkerModel, type WorkerModelOptions, type CallOptions } from "./client.js";
-export type { AnalysisName, AnalysisOptions, AnalysisResult, LoadedInfo, WireInput, WorkerForwardOptions } from "./protocol.js";
+export type {
+  AnalysisName,
+  AnalysisOptions,
+  AnalysisResult,
+  LoadedInfo,
+  WireInput,
+  WorkerForwardOptions,
+} from "./protocol.js";
 
 export type BrowserFromPretrainedOptions = FromPretrainedOptions & FetchModelOptions;
 

@@ -3,7 +3,10 @@
 // The build emits it as dist/browser/tlens-kernels.js; backend.ts starts one per extra thread.
 import { runWasmHelper, type WasmHelperInit } from "../backend/wasm.js";
 
-const scope = self as unknown as { onmessage: ((ev: MessageEvent<WasmHelperInit>) => void) | null; postMessage(m: string): void };
+const scope = self as unknown as {
+  onmessage: ((ev: MessageEvent<WasmHelperInit>) => void) | null;
+  postMessage(m: string): void;
+};
 
 scope.onmessage = (ev) => {
   scope.onmessage = null;

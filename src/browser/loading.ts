@@ -6,4 +6,10 @@ export * from "../loading/hf-config.js";
 export * from "../loading/gpt2.js";
 export * from "../loading/llama2c.js";
 export * from "../loading/llmviz.js";
-export { fetchPretrainedWeights, fetchBytes, modelBaseUrl, type FetchModelOptions, type LoadProgress } from "./fetch-model.js";
+export {
+  fetchPretrainedWeights,
+  fetchBytes,
+  modelBaseUrl,
+  type FetchModelOptions,
+  type LoadProgress,
+} from "./fetch-model.js";

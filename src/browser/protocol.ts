@@ -4,8 +4,22 @@
 import { currentAttnDetector, firstAttnDetector, prevAttnDetector } from "../analysis/attn-detectors.js";
 import { dlaByHead, dlaByLayer, dlaByNeuron, dlaFull, logitLens } from "../analysis/logit-lens.js";
 import {
-  AnalysisError, BackendError, ConfigError, GradError, HookError, HostNotFoundError, IndexError, LoadError, ModelError,
-  NetworkError, ShapeError, TensorError, TlensError, TokenizerError, VizError, WorkerError,
+  AnalysisError,
+  BackendError,
+  ConfigError,
+  GradError,
+  HookError,
+  HostNotFoundError,
+  IndexError,
+  LoadError,
+  ModelError,
+  NetworkError,
+  ShapeError,
+  TensorError,
+  TlensError,
+  TokenizerError,
+  VizError,
+  WorkerError,
 } from "../errors.js";
 import type { ActivationCache } from "../model/activation-cache.js";
 import type { HookedTransformer } from "../model/hooked-transformer.js";
@@ -35,9 +49,12 @@ export const CACHE_ANALYSES = {
   dlaByHead,
   dlaByNeuron,
   dlaFull,
-  currentAttnDetector: (_model: HookedTransformer, cache: ActivationCache, opts?: { threshold?: number }) => currentAttnDetector(cache, opts),
-  prevAttnDetector: (_model: HookedTransformer, cache: ActivationCache, opts?: { threshold?: number }) => prevAttnDetector(cache, opts),
-  firstAttnDetector: (_model: HookedTransformer, cache: ActivationCache, opts?: { threshold?: number }) => firstAttnDetector(cache, opts),
+  currentAttnDetector: (_model: HookedTransformer, cache: ActivationCache, opts?: { threshold?: number }) =>
+    currentAttnDetector(cache, opts),
+  prevAttnDetector: (_model: HookedTransformer, cache: ActivationCache, opts?: { threshold?: number }) =>
+    prevAttnDetector(cache, opts),
+  firstAttnDetector: (_model: HookedTransformer, cache: ActivationCache, opts?: { threshold?: number }) =>
+    firstAttnDetector(cache, opts),
 };
 export type AnalysisName = keyof typeof CACHE_ANALYSES;
 export type AnalysisOptions<K extends AnalysisName> = Parameters<(typeof CACHE_ANALYSES)[K]>[2];
@@ -71,8 +88,22 @@ export type WorkerResponse =
 
 /** The classes a failure in the worker can be, by name: the page re-creates each as the same class. */
 const WIRE_ERRORS: Record<string, new (message: string) => TlensError> = {
-  TlensError, BackendError, TensorError, ShapeError, IndexError, GradError, TokenizerError, LoadError, ConfigError,
-  NetworkError, HostNotFoundError, HookError, ModelError, AnalysisError, VizError, WorkerError,
+  TlensError,
+  BackendError,
+  TensorError,
+  ShapeError,
+  IndexError,
+  GradError,
+  TokenizerError,
+  LoadError,
+  ConfigError,
+  NetworkError,
+  HostNotFoundError,
+  HookError,
+  ModelError,
+  AnalysisError,
+  VizError,
+  WorkerError,
 };
 
 /** A failure in the worker as it crosses to the page: its class name and message. */

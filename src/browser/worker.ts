@@ -4,7 +4,17 @@ import { WorkerError } from "../errors.js";
 import type { HookedTransformer } from "../model/hooked-transformer.js";
 import { initBackend } from "./backend.js";
 import { fromPretrained } from "./index.js";
-import { CACHE_ANALYSES, decode, encode, encodeError, type LoadedInfo, type WireInput, type WorkerForwardOptions, type WorkerRequest, type WorkerResponse } from "./protocol.js";
+import {
+  CACHE_ANALYSES,
+  decode,
+  encode,
+  encodeError,
+  type LoadedInfo,
+  type WireInput,
+  type WorkerForwardOptions,
+  type WorkerRequest,
+  type WorkerResponse,
+} from "./protocol.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { ModelInput } from "../model/model-input.js";
 
@@ -46,16 +56,28 @@ function needModel(): HookedTransformer {
 async function load(req: Extract<WorkerRequest, { type: "load" }>): Promise<LoadedInfo> {
   const { backend, threads } = req.backend === "js" ? { backend: "js" as const, threads: 1 } : await initBackend();
   const m = await fromPretrained(req.url, {
-    ...req.options, backend, onProgress: (progress) => post({ id: req.id, type: "progress", progress }),
+    ...req.options,
+    backend,
+    onProgress: (progress) => post({ id: req.id, type: "progress", progress }),
   });
   // a running request stops at the next block when it is cancelled
-  m.addHook((name) => /^blocks\.\d+\.hook_resid_pre$/.test(name), async () => {
-    await yieldToEvents();
-    if (running !== null && cancelled.has(running)) throw new CancelledError(`request ${running} was cancelled`);
-  }, { isPermanent: true });
+  m.addHook(
+    (name) => /^blocks\.\d+\.hook_resid_pre$/.test(name),
+    async () => {
+      await yieldToEvents();
+      if (running !== null && cancelled.has(running)) throw new CancelledError(`request ${running} was cancelled`);
+    },
+    { isPermanent: true },
+  );
   model = m;
   return {
-    backend, threads, nLayers: m.cfg.nLayers, nHeads: m.cfg.nHeads, dModel: m.cfg.dModel, dVocab: m.cfg.dVocab, hookNames: m.hookNames(),
+    backend,
+    threads,
+    nLayers: m.cfg.nLayers,
+    nHeads: m.cfg.nHeads,
+    dModel: m.cfg.dModel,
+    dVocab: m.cfg.dVocab,
+    hookNames: m.hookNames(),
   };
 }
 
@@ -72,14 +94,16 @@ async function handle(req: Exclude<WorkerRequest, { type: "cancel" }>): Promise<
     case "runWithCache": {
       const names = new Set(req.names);
       const [logits, cache] = await needModel().runWithCache(input(req.input), {
-        ...(decode(req.options ?? {}) as WorkerForwardOptions), namesFilter: (n) => names.has(n),
+        ...(decode(req.options ?? {}) as WorkerForwardOptions),
+        namesFilter: (n) => names.has(n),
       });
       return { logits, cache: Object.fromEntries(req.names.filter((n) => cache.has(n)).map((n) => [n, cache.get(n)])) };
     }
     case "analysis": {
       const m = needModel();
       const fn = CACHE_ANALYSES[req.name] as (model: HookedTransformer, cache: unknown, opts: unknown) => unknown;
-      if (typeof fn !== "function") throw new WorkerError(`unknown analysis "${req.name}" (known: ${Object.keys(CACHE_ANALYSES).join(", ")})`);
+      if (typeof fn !== "function")
+        throw new WorkerError(`unknown analysis "${req.name}" (known: ${Object.keys(CACHE_ANALYSES).join(", ")})`);
       const [, cache] = await m.runWithCache(input(req.input));
       return fn(m, cache, decode(req.options));
     }

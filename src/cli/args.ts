@@ -4,9 +4,14 @@
 export type FlagHandler = (value: () => string | undefined, flag: string) => string | void;
 
 /** Runs every argument through its flag's handler (words through `positional`); the first error, or null. */
-export function parseFlags(argv: readonly string[], flags: Record<string, FlagHandler>, positional?: (word: string) => void): string | null {
+export function parseFlags(
+  argv: readonly string[],
+  flags: Record<string, FlagHandler>,
+  positional?: (word: string) => void,
+): string | null {
   for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i]!.startsWith("--") && argv[i]!.includes("=") ? argv[i]!.split(/=(.*)/s, 2) : [argv[i], undefined];
+    const [flag, inline] =
+      argv[i]!.startsWith("--") && argv[i]!.includes("=") ? argv[i]!.split(/=(.*)/s, 2) : [argv[i], undefined];
     if (Object.hasOwn(flags, flag!)) {
       const error = flags[flag!]!(() => inline ?? argv[++i], flag!);
       if (error) return error;
@@ -46,8 +51,12 @@ export function intFlag(min: number, max: number, set: (n: number) => void): Fla
 
 /** A subcommand's arguments: `-h`/`--help` print its usage (exit code 0); a parse error is printed with the usage
  *  (exit code 2). Returns the parsed arguments, or the exit code. */
-export function commandArgs<T extends object>(command: string, usage: string, argv: readonly string[],
-  parse: (argv: readonly string[]) => T | string): T | number {
+export function commandArgs<T extends object>(
+  command: string,
+  usage: string,
+  argv: readonly string[],
+  parse: (argv: readonly string[]) => T | string,
+): T | number {
   if (argv.includes("-h") || argv.includes("--help")) {
     console.log(usage);
     return 0;

@@ -36,14 +36,30 @@ interface ParsedArgs {
 function parseArgs(argv: readonly string[]): ParsedArgs | string {
   const r: ParsedArgs = { model: "toy-ioi", out: "report", opts: {} };
   const error = parseFlags(argv, {
-    "--model": stringFlag((v) => { r.model = v; }),
-    "--out": stringFlag((v) => { r.out = v; }),
-    "--n": intFlag(1, Infinity, (n) => { r.opts.n = n; }),
-    "--seed": intFlag(0, Infinity, (n) => { r.opts.seed = n; }),
-    "--top-heads": intFlag(1, Infinity, (n) => { r.opts.topHeads = n; }),
-    "--prompt-type": stringFlag((v) => { r.opts.promptType = v; }),
-    "--prepend-bos": () => { r.opts.prependBos = true; },
-    "--no-path-patching": () => { r.opts.skipPathPatching = true; },
+    "--model": stringFlag((v) => {
+      r.model = v;
+    }),
+    "--out": stringFlag((v) => {
+      r.out = v;
+    }),
+    "--n": intFlag(1, Infinity, (n) => {
+      r.opts.n = n;
+    }),
+    "--seed": intFlag(0, Infinity, (n) => {
+      r.opts.seed = n;
+    }),
+    "--top-heads": intFlag(1, Infinity, (n) => {
+      r.opts.topHeads = n;
+    }),
+    "--prompt-type": stringFlag((v) => {
+      r.opts.promptType = v;
+    }),
+    "--prepend-bos": () => {
+      r.opts.prependBos = true;
+    },
+    "--no-path-patching": () => {
+      r.opts.skipPathPatching = true;
+    },
     "--verbose": () => {}, // read by main.ts: stack traces with errors
     "--device": (value) => {
       const v = value();
@@ -62,10 +78,21 @@ export async function ioiCommand(argv: string[]): Promise<number> {
   const out = await checkOutputDir(parsed.out);
   log(`tlens ioi: loading ${parsed.model}`);
   const model = await HookedTransformer.fromPretrained(parsed.model);
-  const results = await runIoiPipeline(model, { ...parsed.opts, modelName: parsed.model, log, progressBar: Boolean(process.stderr.isTTY) });
+  const results = await runIoiPipeline(model, {
+    ...parsed.opts,
+    modelName: parsed.model,
+    log,
+    progressBar: Boolean(process.stderr.isTTY),
+  });
   const page = toHtml(ioiReport(results), { title: `IOI report: ${parsed.model}` });
-  await writeFilesAtomic(out, { "index.html": page, "report.html": page, "results.json": JSON.stringify(ioiResultsJson(results), null, 1) });
-  log(`tlens ioi: wrote ${join(out, "index.html")} and ${join(out, "results.json")} in ${((Date.now() - start) / 1000).toFixed(1)}s ` +
-    `(logit diff clean ${results.logitDiff.clean.toFixed(3)}, flipped ${results.logitDiff.flipped.toFixed(3)})`);
+  await writeFilesAtomic(out, {
+    "index.html": page,
+    "report.html": page,
+    "results.json": JSON.stringify(ioiResultsJson(results), null, 1),
+  });
+  log(
+    `tlens ioi: wrote ${join(out, "index.html")} and ${join(out, "results.json")} in ${((Date.now() - start) / 1000).toFixed(1)}s ` +
+      `(logit diff clean ${results.logitDiff.clean.toFixed(3)}, flipped ${results.logitDiff.flipped.toFixed(3)})`,
+  );
   return 0;
 }

@@ -40,7 +40,9 @@ function describeBackend(): string {
 /** Runs a command's promise to its exit code; a rejection is printed by describeError. */
 function settle(cmd: string, run: Promise<number>, verbose: boolean): void {
   run.then(
-    (code) => { process.exitCode = code; },
+    (code) => {
+      process.exitCode = code;
+    },
     (e: unknown) => {
       console.error(describeError(cmd, e, verbose));
       process.exitCode = 1;
@@ -52,20 +54,39 @@ function download(argv: string[], verbose: boolean): number {
   // tlens download <model> [--endpoint URL] [--revision REV] [--cache-dir DIR]: fetch into the HF cache
   const opts: { endpoint?: string; revision?: string; cacheDir?: string } = {};
   const names: string[] = [];
-  const error = parseFlags(argv, {
-    "--endpoint": stringFlag((v) => { opts.endpoint = v; }),
-    "--revision": stringFlag((v) => { opts.revision = v; }),
-    "--cache-dir": stringFlag((v) => { opts.cacheDir = v; }),
-  }, (word) => names.push(word));
+  const error = parseFlags(
+    argv,
+    {
+      "--endpoint": stringFlag((v) => {
+        opts.endpoint = v;
+      }),
+      "--revision": stringFlag((v) => {
+        opts.revision = v;
+      }),
+      "--cache-dir": stringFlag((v) => {
+        opts.cacheDir = v;
+      }),
+    },
+    (word) => names.push(word),
+  );
   if (error) {
     console.error(`tlens download: ${error}`);
     return 2;
   }
   if (names.length !== 1) {
-    console.error(`usage: tlens download <model> [--endpoint URL] [--revision REV] [--cache-dir DIR]\nmodels: ${HUB_MODELS.join(", ")} or a hub repo id`);
+    console.error(
+      `usage: tlens download <model> [--endpoint URL] [--revision REV] [--cache-dir DIR]\nmodels: ${HUB_MODELS.join(", ")} or a hub repo id`,
+    );
     return 2;
   }
-  settle("download", downloadModel(names[0]!, opts).then((dir) => { console.log(dir); return 0; }), verbose);
+  settle(
+    "download",
+    downloadModel(names[0]!, opts).then((dir) => {
+      console.log(dir);
+      return 0;
+    }),
+    verbose,
+  );
   return 0;
 }
 
@@ -83,8 +104,16 @@ function main(args: string[]): number {
     case "ioi":
       settle("ioi", ioiCommand(argv.slice(1)), verbose);
       return 0;
-    case "sweep": void sweepCommand(argv.slice(1)).then((code) => { process.exitCode = code; }); return 0;
-    case "worker": void workerCommand(argv.slice(1)).then((code) => { process.exitCode = code; }); return 0;
+    case "sweep":
+      void sweepCommand(argv.slice(1)).then((code) => {
+        process.exitCode = code;
+      });
+      return 0;
+    case "worker":
+      void workerCommand(argv.slice(1)).then((code) => {
+        process.exitCode = code;
+      });
+      return 0;
     case "circuit":
       settle("circuit", circuitCommand(argv.slice(1)), verbose);
       return 0;

@@ -11,8 +11,15 @@ import { OutputError } from "../errors.js";
 function reason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   const words: Record<string, string> = {
-    EACCES: "permission denied", EPERM: "operation not permitted", EROFS: "read-only file system", ENOTDIR: "a part of the path is a file",
-    ENOSPC: "no space left on the device", EEXIST: "a file is in the way", EISDIR: "it is a folder", EFBIG: "file too large", EDQUOT: "disk quota exceeded",
+    EACCES: "permission denied",
+    EPERM: "operation not permitted",
+    EROFS: "read-only file system",
+    ENOTDIR: "a part of the path is a file",
+    ENOSPC: "no space left on the device",
+    EEXIST: "a file is in the way",
+    EISDIR: "it is a folder",
+    EFBIG: "file too large",
+    EDQUOT: "disk quota exceeded",
   };
   return err?.code ? `${words[err.code] ?? err.message} (${err.code})` : String((e as Error)?.message ?? e);
 }
@@ -24,14 +31,19 @@ function reason(e: unknown): string {
 export async function checkOutputDir(dir: string, flag = "--out"): Promise<string> {
   const abs = resolve(dir);
   const info = await stat(abs).catch(() => null);
-  if (info && !info.isDirectory()) throw new OutputError(`${flag} ${dir}: ${abs} is a file, not a folder; give a folder path (it is created if missing)`);
+  if (info && !info.isDirectory())
+    throw new OutputError(
+      `${flag} ${dir}: ${abs} is a file, not a folder; give a folder path (it is created if missing)`,
+    );
   try {
     await mkdir(abs, { recursive: true });
     const probe = join(abs, `.tlens-probe-${process.pid}-${randomBytes(4).toString("hex")}`);
     await writeFile(probe, "");
     await rm(probe, { force: true });
   } catch (e) {
-    throw new OutputError(`${flag} ${dir}: cannot write there: ${reason(e)}; choose a folder you can write to (e.g. ${flag} ./report)`);
+    throw new OutputError(
+      `${flag} ${dir}: cannot write there: ${reason(e)}; choose a folder you can write to (e.g. ${flag} ./report)`,
+    );
   }
   return abs;
 }
@@ -58,14 +70,19 @@ async function stage(path: string, data: string | Uint8Array): Promise<string> {
  * each new one renamed into place, and the old ones removed only when all are in place (a failed rename puts the old
  * ones back). Throws an OutputError naming the file and the reason.
  */
-export async function writeFilesAtomic(dir: string, files: Readonly<Record<string, string | Uint8Array>>): Promise<void> {
+export async function writeFilesAtomic(
+  dir: string,
+  files: Readonly<Record<string, string | Uint8Array>>,
+): Promise<void> {
   const names = Object.keys(files);
   const staged: string[] = [];
   try {
     for (const name of names) staged.push(await stage(join(dir, name), files[name]!));
   } catch (e) {
     await Promise.all(staged.map((t) => rm(t, { force: true })));
-    throw new OutputError(`cannot write ${join(dir, names[staged.length]!)}: ${reason(e)}; the files already there are unchanged`);
+    throw new OutputError(
+      `cannot write ${join(dir, names[staged.length]!)}: ${reason(e)}; the files already there are unchanged`,
+    );
   }
   await swapIn(dir, names, staged);
 }
@@ -78,7 +95,12 @@ async function swapIn(dir: string, names: readonly string[], staged: readonly st
   try {
     for (let i = 0; i < names.length; i++) {
       const target = join(dir, names[i]!);
-      if (await stat(target).then(() => true, () => false)) {
+      if (
+        await stat(target).then(
+          () => true,
+          () => false,
+        )
+      ) {
         await rename(target, target + suffix);
         moved.push(target);
       }

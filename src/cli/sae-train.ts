@@ -38,20 +38,42 @@ export function defaultTrainHook(nLayers: number): string {
 
 /** Trains the SAE on token rows [rows, ctx] (SAELens's TopK recipe: activations normalised to mean norm √d_in, unit
  *  decoder rows, AuxK on dead features; Adam at 3e-3 with a short warm-up and a linear decay over the last fifth). */
-export async function trainForDashboard(model: HookedTransformer, tokens: Tensor, a: SaeTrainArgs, log: (s: string) => void): Promise<TrainedForDashboard> {
+export async function trainForDashboard(
+  model: HookedTransformer,
+  tokens: Tensor,
+  a: SaeTrainArgs,
+  log: (s: string) => void,
+): Promise<TrainedForDashboard> {
   const batchSize = Math.min(2048, Math.max(64, 2 ** Math.floor(Math.log2(a.trainTokens / 50))));
   const steps = Math.max(1, Math.floor(a.trainTokens / batchSize));
-  log(`tlens sae: training a TopK SAE (k ${a.k}, ${a.expansion}× d_model) at ${a.hook} on ${steps * batchSize} activations (${steps} steps of ${batchSize})`);
+  log(
+    `tlens sae: training a TopK SAE (k ${a.k}, ${a.expansion}× d_model) at ${a.hook} on ${steps * batchSize} activations (${steps} steps of ${batchSize})`,
+  );
   const trained = await trainSae(model, tokens, {
-    hookName: a.hook, expansionFactor: a.expansion, sparsity: { kind: "topk", k: a.k }, trainingTokens: steps * batchSize, batchSize,
-    lr: 3e-3, lrWarmUpSteps: Math.min(10, steps), lrDecaySteps: Math.floor(steps / 5), normalizeActivations: "expected_average_only_in",
+    hookName: a.hook,
+    expansionFactor: a.expansion,
+    sparsity: { kind: "topk", k: a.k },
+    trainingTokens: steps * batchSize,
+    batchSize,
+    lr: 3e-3,
+    lrWarmUpSteps: Math.min(10, steps),
+    lrDecaySteps: Math.floor(steps / 5),
+    normalizeActivations: "expected_average_only_in",
     seed: a.seed,
   });
   const info = { modelName: model.cfg.modelName, contextSize: tokens.shape[1], datasetPath: a.dataset };
   const sae = saeOfParams(trained.params, trained.options.sparsity, a.hook, info);
   const evaluation = await evaluateSae(model, sae, tokens);
   const deadFraction = trained.featureFrequency.filter((f) => f === 0).length / trained.params.dSae;
-  log(`tlens sae: trained in ${(steps * batchSize / trained.tokensPerSecond).toFixed(1)}s: variance explained ${evaluation.varianceExplained.toFixed(3)}, L0 ${evaluation.l0.toFixed(1)}, ` +
-    `dead ${(100 * deadFraction).toFixed(1)}%, CE loss recovered ${evaluation.ceLossRecovered.toFixed(3)}`);
-  return { sae, files: saeLensFiles(sae, logFeatureDensity(trained)), evaluation, deadFraction, tokensPerSecond: trained.tokensPerSecond };
+  log(
+    `tlens sae: trained in ${((steps * batchSize) / trained.tokensPerSecond).toFixed(1)}s: variance explained ${evaluation.varianceExplained.toFixed(3)}, L0 ${evaluation.l0.toFixed(1)}, ` +
+      `dead ${(100 * deadFraction).toFixed(1)}%, CE loss recovered ${evaluation.ceLossRecovered.toFixed(3)}`,
+  );
+  return {
+    sae,
+    files: saeLensFiles(sae, logFeatureDensity(trained)),
+    evaluation,
+    deadFraction,
+    tokensPerSecond: trained.tokensPerSecond,
+  };
 }

@@ -54,31 +54,79 @@ export function shippedSaeDir(): string {
 }
 
 interface SaeArgs {
-  model: string; sae: string | null; folder?: string; hook: string | null; features: number[] | null; n: number; seed: number; out: string;
-  text: string | null; ctx: number | null; trainTokens: number; k: number; expansion: number;
+  model: string;
+  sae: string | null;
+  folder?: string;
+  hook: string | null;
+  features: number[] | null;
+  n: number;
+  seed: number;
+  out: string;
+  text: string | null;
+  ctx: number | null;
+  trainTokens: number;
+  k: number;
+  expansion: number;
 }
 
 function parseArgs(argv: readonly string[]): SaeArgs | string {
-  const r: SaeArgs = { model: "toy-ioi", sae: null, hook: null, features: null, n: 300, seed: 0, out: "sae-dashboard", text: null, ctx: null, trainTokens: 200_000, k: 8, expansion: 4 };
+  const r: SaeArgs = {
+    model: "toy-ioi",
+    sae: null,
+    hook: null,
+    features: null,
+    n: 300,
+    seed: 0,
+    out: "sae-dashboard",
+    text: null,
+    ctx: null,
+    trainTokens: 200_000,
+    k: 8,
+    expansion: 4,
+  };
   let bad: string | undefined;
   const error = parseFlags(argv, {
-    "--model": stringFlag((v) => { r.model = v; }),
-    "--sae": stringFlag((v) => { r.sae = v; }),
-    "--folder": stringFlag((v) => { r.folder = v; }),
-    "--hook": stringFlag((v) => { r.hook = v; }),
-    "--out": stringFlag((v) => { r.out = v; }),
-    "--text": stringFlag((v) => { r.text = v; }),
+    "--model": stringFlag((v) => {
+      r.model = v;
+    }),
+    "--sae": stringFlag((v) => {
+      r.sae = v;
+    }),
+    "--folder": stringFlag((v) => {
+      r.folder = v;
+    }),
+    "--hook": stringFlag((v) => {
+      r.hook = v;
+    }),
+    "--out": stringFlag((v) => {
+      r.out = v;
+    }),
+    "--text": stringFlag((v) => {
+      r.text = v;
+    }),
     "--features": stringFlag((v) => {
       const parts = v.split(",").map((s) => s.trim());
       if (parts.every((s) => /^[0-9]+$/.test(s))) r.features = parts.map(Number);
       else bad = `--features: comma-separated feature indices (got ${v})`;
     }),
-    "--n": intFlag(1, Infinity, (n) => { r.n = n; }),
-    "--ctx": intFlag(2, Infinity, (n) => { r.ctx = n; }),
-    "--seed": intFlag(0, 2 ** 31, (n) => { r.seed = n; }),
-    "--train-tokens": intFlag(1000, Infinity, (n) => { r.trainTokens = n; }),
-    "--k": intFlag(1, Infinity, (n) => { r.k = n; }),
-    "--expansion": intFlag(1, 64, (n) => { r.expansion = n; }),
+    "--n": intFlag(1, Infinity, (n) => {
+      r.n = n;
+    }),
+    "--ctx": intFlag(2, Infinity, (n) => {
+      r.ctx = n;
+    }),
+    "--seed": intFlag(0, 2 ** 31, (n) => {
+      r.seed = n;
+    }),
+    "--train-tokens": intFlag(1000, Infinity, (n) => {
+      r.trainTokens = n;
+    }),
+    "--k": intFlag(1, Infinity, (n) => {
+      r.k = n;
+    }),
+    "--expansion": intFlag(1, 64, (n) => {
+      r.expansion = n;
+    }),
     "--verbose": () => {},
   });
   return error ?? bad ?? r;
@@ -94,21 +142,42 @@ async function tokenDataset(model: HookedTransformer, p: SaeArgs): Promise<{ tok
     return { tokens: rows.narrow(0, 0, Math.min(p.n, rows.shape[0]!)), name: `text ${p.text}` };
   }
   if (!model.tokenizer) throw new CliError(`tlens sae: ${p.model} has no tokenizer; the IOI prompts need one`);
-  const tokens = new IOIDataset({ promptType: "mixed", N: p.n, seed: p.seed, prependBos: true, tokenizer: model.tokenizer }).toks; // [n, ctx]
+  const tokens = new IOIDataset({
+    promptType: "mixed",
+    N: p.n,
+    seed: p.seed,
+    prependBos: true,
+    tokenizer: model.tokenizer,
+  }).toks; // [n, ctx]
   return { tokens, name: `IOIDataset mixed N=${p.n} seed=${p.seed}` };
 }
 
 /** The SAE: --sae, the shipped one on toy-ioi, or one trained on the dataset. */
-async function theSae(model: HookedTransformer, p: SaeArgs, tokens: Tensor, dataset: string, log: (s: string) => void): Promise<{ sae: SAE; trained: TrainedForDashboard | null }> {
+async function theSae(
+  model: HookedTransformer,
+  p: SaeArgs,
+  tokens: Tensor,
+  dataset: string,
+  log: (s: string) => void,
+): Promise<{ sae: SAE; trained: TrainedForDashboard | null }> {
   if (p.sae !== null || p.model === "toy-ioi") {
     const { sae } = await loadSae(p.sae ?? shippedSaeDir(), p.folder ? { folder: p.folder } : {});
-    if (p.hook !== null && p.hook !== sae.cfg.hookName) throw new CliError(`tlens sae: --hook ${p.hook}, but the SAE reads "${sae.cfg.hookName}" (its cfg.json hook_name)`);
-    if (!model.hookPoints.has(sae.cfg.hookName)) throw new CliError(`tlens sae: the SAE's hook "${sae.cfg.hookName}" is not a hook point of ${p.model}`);
+    if (p.hook !== null && p.hook !== sae.cfg.hookName)
+      throw new CliError(
+        `tlens sae: --hook ${p.hook}, but the SAE reads "${sae.cfg.hookName}" (its cfg.json hook_name)`,
+      );
+    if (!model.hookPoints.has(sae.cfg.hookName))
+      throw new CliError(`tlens sae: the SAE's hook "${sae.cfg.hookName}" is not a hook point of ${p.model}`);
     return { sae, trained: null };
   }
   const hook = p.hook ?? defaultTrainHook(model.cfg.nLayers);
   if (!model.hookPoints.has(hook)) throw new CliError(`tlens sae: --hook "${hook}" is not a hook point of ${p.model}`);
-  const trained = await trainForDashboard(model, tokens, { hook, k: p.k, expansion: p.expansion, trainTokens: p.trainTokens, seed: p.seed, dataset }, log);
+  const trained = await trainForDashboard(
+    model,
+    tokens,
+    { hook, k: p.k, expansion: p.expansion, trainTokens: p.trainTokens, seed: p.seed, dataset },
+    log,
+  );
   return { sae: trained.sae, trained };
 }
 
@@ -123,17 +192,40 @@ export async function saeCommand(argv: string[]): Promise<number> {
   const model = await HookedTransformer.fromPretrained(p.model);
   const { tokens, name } = await tokenDataset(model, p);
   const { sae, trained } = await theSae(model, p, tokens, name, log);
-  log(`tlens sae: ${sae.cfg.architecture} SAE, d_sae ${sae.cfg.dSae} at ${sae.cfg.hookName}; ${tokens.shape[0]} × ${tokens.shape[1]} tokens`);
+  log(
+    `tlens sae: ${sae.cfg.architecture} SAE, d_sae ${sae.cfg.dSae} at ${sae.cfg.hookName}; ${tokens.shape[0]} × ${tokens.shape[1]} tokens`,
+  );
   const data = await saeDashboardData(model, sae, tokens, p.features ?? undefined, { seed: p.seed });
   const files: Record<string, string | Uint8Array> = {};
   if (trained) {
     await mkdir(join(out, "sae"), { recursive: true });
     for (const [f, body] of Object.entries(trained.files)) files[`sae/${f}`] = body;
   }
-  const where = trained ? "trained: sae/" : p.sae ?? "models/toy-ioi-sae";
-  const training = trained && { ...trained.evaluation, deadFraction: trained.deadFraction, tokensPerSecond: trained.tokensPerSecond, trainTokens: p.trainTokens, k: p.k, expansion: p.expansion };
-  const json = { ...data, sae: where, ...(training ? { training } : {}), prompts: p.text === null ? { kind: "IOIDataset mixed", n: p.n, seed: p.seed } : { kind: "text", file: p.text, rows: tokens.shape[0] } };
-  await writeFilesAtomic(out, { ...files, "index.html": saeDashboardHtml(data), "dashboard.json": JSON.stringify(json) });
-  log(`tlens sae: wrote ${join(out, "index.html")} and ${join(out, "dashboard.json")}${trained ? ` and the SAE in ${join(out, "sae")}` : ""} (features ${data.features.map((f) => f.feature).join(", ")}) in ${((Date.now() - start) / 1000).toFixed(1)}s`);
+  const where = trained ? "trained: sae/" : (p.sae ?? "models/toy-ioi-sae");
+  const training = trained && {
+    ...trained.evaluation,
+    deadFraction: trained.deadFraction,
+    tokensPerSecond: trained.tokensPerSecond,
+    trainTokens: p.trainTokens,
+    k: p.k,
+    expansion: p.expansion,
+  };
+  const json = {
+    ...data,
+    sae: where,
+    ...(training ? { training } : {}),
+    prompts:
+      p.text === null
+        ? { kind: "IOIDataset mixed", n: p.n, seed: p.seed }
+        : { kind: "text", file: p.text, rows: tokens.shape[0] },
+  };
+  await writeFilesAtomic(out, {
+    ...files,
+    "index.html": saeDashboardHtml(data),
+    "dashboard.json": JSON.stringify(json),
+  });
+  log(
+    `tlens sae: wrote ${join(out, "index.html")} and ${join(out, "dashboard.json")}${trained ? ` and the SAE in ${join(out, "sae")}` : ""} (features ${data.features.map((f) => f.feature).join(", ")}) in ${((Date.now() - start) / 1000).toFixed(1)}s`,
+  );
   return 0;
 }

@@ -12,7 +12,8 @@ export function sweepFigures(r: SweepResult): Figure[] {
     const n = g.axes.length;
     return imshow(t, {
       title: `${kind} patching: ${r.spec.task.name} metric over ${r.nPairs} pairs`,
-      labels: { x: g.axes[n - 1]!, y: g.axes[n - 2]! }, ...(n === 3 ? { facetCol: 2 } : {}),
+      labels: { x: g.axes[n - 1]!, y: g.axes[n - 2]! },
+      ...(n === 3 ? { facetCol: 2 } : {}),
     });
   });
 }

@@ -36,14 +36,30 @@ interface SweepArgs {
 function parse(argv: readonly string[]): SweepArgs | string {
   const a: Partial<SweepArgs> & { tasks: string[] } = { tasks: [] };
   const words: string[] = [];
-  const error = parseFlags(argv, {
-    "--out": stringFlag((v) => { a.out = v; }),
-    "--workers": intFlag(1, 1024, (n) => { a.workers = n; }),
-    "--queue": stringFlag((v) => { a.queue = v; }),
-    "--queue-name": stringFlag((v) => { a.queueName = v; }),
-    "--tasks": stringFlag((v) => { a.tasks.push(v); }),
-    "--html": stringFlag((v) => { a.html = v; }),
-  }, (w) => words.push(w));
+  const error = parseFlags(
+    argv,
+    {
+      "--out": stringFlag((v) => {
+        a.out = v;
+      }),
+      "--workers": intFlag(1, 1024, (n) => {
+        a.workers = n;
+      }),
+      "--queue": stringFlag((v) => {
+        a.queue = v;
+      }),
+      "--queue-name": stringFlag((v) => {
+        a.queueName = v;
+      }),
+      "--tasks": stringFlag((v) => {
+        a.tasks.push(v);
+      }),
+      "--html": stringFlag((v) => {
+        a.html = v;
+      }),
+    },
+    (w) => words.push(w),
+  );
   if (error) return error;
   if (words.length !== 1) return "give one SPEC.json";
   if (!a.out) return "--out is required";
@@ -63,7 +79,9 @@ function seconds(ms: number): string {
 
 function showProgress(p: SweepProgress): void {
   const eta = p.etaMs === null ? "" : `, ETA ${seconds(p.etaMs)}`;
-  process.stderr.write(`\rshards ${p.done}/${p.total} (${seconds(p.elapsedMs)}${eta})   ${p.done === p.total ? "\n" : ""}`);
+  process.stderr.write(
+    `\rshards ${p.done}/${p.total} (${seconds(p.elapsedMs)}${eta})   ${p.done === p.total ? "\n" : ""}`,
+  );
 }
 
 /** Writes through a temporary file, so a reader never sees half a result. */
@@ -93,7 +111,9 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
     console.log(a.out);
     return 0;
   } catch (e) {
-    console.error(`tlens sweep: ${e instanceof TlensError ? e.message : e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    console.error(
+      `tlens sweep: ${e instanceof TlensError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+    );
     return 1;
   } finally {
     process.off("SIGINT", onSigint);

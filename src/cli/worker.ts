@@ -27,12 +27,24 @@ interface WorkerArgs {
 function parse(argv: readonly string[]): WorkerArgs | string {
   const a: Partial<WorkerArgs> & { tasks: string[] } = { tasks: [] };
   const error = parseFlags(argv, {
-    "--queue": stringFlag((v) => { a.queue = v; }),
-    "--queue-name": stringFlag((v) => { a.queueName = v; }),
-    "--model": stringFlag((v) => { a.model = v; }),
-    "--spec": stringFlag((v) => { a.spec = v; }),
-    "--tasks": stringFlag((v) => { a.tasks.push(v); }),
-    "--lock-ms": intFlag(100, 24 * 3600 * 1000, (n) => { a.lockMs = n; }),
+    "--queue": stringFlag((v) => {
+      a.queue = v;
+    }),
+    "--queue-name": stringFlag((v) => {
+      a.queueName = v;
+    }),
+    "--model": stringFlag((v) => {
+      a.model = v;
+    }),
+    "--spec": stringFlag((v) => {
+      a.spec = v;
+    }),
+    "--tasks": stringFlag((v) => {
+      a.tasks.push(v);
+    }),
+    "--lock-ms": intFlag(100, 24 * 3600 * 1000, (n) => {
+      a.lockMs = n;
+    }),
   });
   if (error) return error;
   if (!a.queue) return "--queue is required";
@@ -44,9 +56,17 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
   const a = commandArgs("worker", USAGE, argv, parse);
   if (typeof a === "number") return a;
   try {
-    const model: ModelSpec | undefined = a.spec ? parseSpec(readFileSync(a.spec, "utf8"), a.spec).model : a.model ? { name: a.model } : undefined;
+    const model: ModelSpec | undefined = a.spec
+      ? parseSpec(readFileSync(a.spec, "utf8"), a.spec).model
+      : a.model
+        ? { name: a.model }
+        : undefined;
     const worker = await startQueueWorker({
-      url: a.queue, queueName: a.queueName, model, taskModules: a.tasks, lockMs: a.lockMs,
+      url: a.queue,
+      queueName: a.queueName,
+      model,
+      taskModules: a.tasks,
+      lockMs: a.lockMs,
     });
     await new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
@@ -55,7 +75,9 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
     await worker.close();
     return 0;
   } catch (e) {
-    console.error(`tlens worker: ${e instanceof TlensError ? e.message : e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    console.error(
+      `tlens worker: ${e instanceof TlensError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+    );
     return 1;
   }
 }

@@ -4,7 +4,20 @@ export { DatasetError } from "./errors.js";
 export { PythonRandom, NumpyRandomState } from "./python-random.js";
 export * as ioiConstants from "./ioi-constants.js";
 export {
-  IOIDataset, IOI_PROMPT_TYPES, WORD_IDX_KEYS, ioiTemplates, genPromptUniform, genFlippedPrompts, parseFlip, flipSeed, getIdxDict,
-  type IOIPromptType, type IOIPrompt, type WordIdx, type WordIdxKey, type IOIDatasetOptions, type FlipOptions,
+  IOIDataset,
+  IOI_PROMPT_TYPES,
+  WORD_IDX_KEYS,
+  ioiTemplates,
+  genPromptUniform,
+  genFlippedPrompts,
+  parseFlip,
+  flipSeed,
+  getIdxDict,
+  type IOIPromptType,
+  type IOIPrompt,
+  type WordIdx,
+  type WordIdxKey,
+  type IOIDatasetOptions,
+  type FlipOptions,
 } from "./ioi.js";
 export { ABC_FLIP, generateIOIData, type IOIDataOptions } from "./ioi-data.js";

@@ -256,10 +256,4 @@ export const ABBA_EARLY_IOS: readonly string[] = Object.freeze([
   "Then [A] and [B] had a long argument, and afterwards [B] said to [A]",
 ]);
 
-export const VERBS: readonly string[] = Object.freeze([
-  " tried",
-  " said",
-  " decided",
-  " wanted",
-  " gave",
-]);
+export const VERBS: readonly string[] = Object.freeze([" tried", " said", " decided", " wanted", " gave"]);

@@ -208,7 +208,8 @@ export function parseFlip(flip: string): ParsedFlip {
   if (parts.length !== 2) throw new DatasetError(`unknown flip ${JSON.stringify(flip)}: ${usage}`);
   const sides = parts.map((p) => p.split("->").map(pyStrip));
   for (const s of sides) {
-    if (s.length !== 2 || s[0] === "" || s[1] === "") throw new DatasetError(`unknown flip ${JSON.stringify(flip)}: ${usage}`);
+    if (s.length !== 2 || s[0] === "" || s[1] === "")
+      throw new DatasetError(`unknown flip ${JSON.stringify(flip)}: ${usage}`);
   }
   return { ABB: [sides[0]![0]!, sides[0]![1]!], BAB: [sides[1]![0]!, sides[1]![1]!] };
 }
@@ -228,7 +229,10 @@ export function genFlippedPrompts(
   const out: IOIPrompt[] = [];
   prompts.forEach((orig, idx) => {
     const key = templatesByPrompt[idx]!.slice(0, -1);
-    if (key !== "ABB" && key !== "BAB") throw new DatasetError(`templatesByPrompt[${idx}] is ${describe(templatesByPrompt[idx])}, expected "ABBA" or "BABA"`);
+    if (key !== "ABB" && key !== "BAB")
+      throw new DatasetError(
+        `templatesByPrompt[${idx}] is ${describe(templatesByPrompt[idx])}, expected "ABBA" or "BABA"`,
+      );
     const [flipOrig, flipNew] = flipDict[key];
     const origLetters = Array.from(flipOrig);
     const newLetters = Array.from(flipNew);
@@ -236,12 +240,16 @@ export function genFlippedPrompts(
     const split = prompt.text.split(" ");
     const posns: [number, string][] = [];
     for (let i = 0; i < split.length && posns.length < 3; i++) if (nameSet.has(split[i]!)) posns.push([i, split[i]!]);
-    if (posns.length === 0) throw new DatasetError(`flip: prompt ${idx} has no name from the name list: ${JSON.stringify(prompt.text)}`);
+    if (posns.length === 0)
+      throw new DatasetError(`flip: prompt ${idx} has no name from the name list: ${JSON.stringify(prompt.text)}`);
     const origNames = posns.map((p) => p[1]);
     const origKey = new Map<string, string>();
-    for (let k = 0; k < Math.min(origNames.length, origLetters.length); k++) origKey.set(origLetters[k]!, origNames[k]!);
+    for (let k = 0; k < Math.min(origNames.length, origLetters.length); k++)
+      origKey.set(origLetters[k]!, origNames[k]!);
     if (origKey.size !== new Set(origLetters).size) {
-      throw new DatasetError(`flip ${JSON.stringify(flip)}: prompt ${idx} (${JSON.stringify(prompt.text)}) does not have the names "${flipOrig}" asks for`);
+      throw new DatasetError(
+        `flip ${JSON.stringify(flip)}: prompt ${idx} (${JSON.stringify(prompt.text)}) does not have the names "${flipOrig}" asks for`,
+      );
     }
     const repl = new Map<string, string>();
     for (const [letter, name] of origKey) if (newLetters.includes(letter)) repl.set(letter, name);
@@ -261,7 +269,8 @@ export function genFlippedPrompts(
       .map((l) => repl.get(l)!);
     if (possibleIOs.length === 1) prompt.IO = possibleIOs[0]!;
     else {
-      if (newLetters.length < 2) throw new DatasetError(`flip ${JSON.stringify(flip)}: "${flipNew}" needs at least two letters`);
+      if (newLetters.length < 2)
+        throw new DatasetError(`flip ${JSON.stringify(flip)}: "${flipNew}" needs at least two letters`);
       prompt.IO = repl.get(newLetters[1]!)!;
     }
     out.push(prompt);
@@ -273,7 +282,10 @@ function orderLetters(fresh: string[], letterOrder: string | undefined): string[
   if (letterOrder === undefined) return [...fresh].sort(cmpCodePoints);
   const order = Array.from(letterOrder);
   for (const l of fresh) {
-    if (!order.includes(l)) throw new DatasetError(`letterOrder ${JSON.stringify(letterOrder)} does not contain the fresh letter ${JSON.stringify(l)}`);
+    if (!order.includes(l))
+      throw new DatasetError(
+        `letterOrder ${JSON.stringify(letterOrder)} does not contain the fresh letter ${JSON.stringify(l)}`,
+      );
   }
   return order.filter((l, i) => fresh.includes(l) && order.indexOf(l) === i);
 }
@@ -289,13 +301,22 @@ export function flipSeed(seed: number, flip: string): number {
 
 function indexOrThrow(toks: number[], id: number, what: string, text: string): number {
   const i = toks.indexOf(id);
-  if (i < 0) throw new DatasetError(`IOIDataset: the ${what} token (id ${id}) is not in the prompt ${JSON.stringify(text)} without its last word`);
+  if (i < 0)
+    throw new DatasetError(
+      `IOIDataset: the ${what} token (id ${id}) is not in the prompt ${JSON.stringify(text)} without its last word`,
+    );
   return i;
 }
 
 /** Python `get_idx_dict`: IO / S1 / S2 from the tokens of the text without its last word (+1 with BOS); end from
  *  the padded rows; punct = the last "." token if the text has a ".", else the last "," (never shifted by BOS). */
-export function getIdxDict(prompts: readonly IOIPrompt[], tok: Tokenizer, prependBos: boolean, rows: number[][], width: number): WordIdx {
+export function getIdxDict(
+  prompts: readonly IOIPrompt[],
+  tok: Tokenizer,
+  prependBos: boolean,
+  rows: number[][],
+  width: number,
+): WordIdx {
   const b = prependBos ? 1 : 0;
   const IO: number[] = [];
   const S1: number[] = [];
@@ -339,7 +360,10 @@ function getEndIdxs(rows: number[][], width: number, tok: Tokenizer, prependBos:
     }
     const end = raw - 2;
     const at = (i: number) => {
-      if (i < -width || i >= width) throw new DatasetError(`IOIDataset: the END index of row ${r} is not properly formatted (end ${end}, width ${width})`);
+      if (i < -width || i >= width)
+        throw new DatasetError(
+          `IOIDataset: the END index of row ${r} is not properly formatted (end ${end}, width ${width})`,
+        );
       return row[i < 0 ? i + width : i];
     };
     if (!(at(end + 1) !== 0 && (width === end + 2 || at(end + 2) === pad))) {
@@ -356,7 +380,10 @@ function punctIdx(text: string, tok: Tokenizer): number {
   for (const w of [",", "."]) {
     if (text.includes(w)) {
       const first = strs.indexOf(w);
-      if (first < 0) throw new DatasetError(`IOIDataset: ${JSON.stringify(w)} is in the prompt ${JSON.stringify(text)} but not as a token of its own`);
+      if (first < 0)
+        throw new DatasetError(
+          `IOIDataset: ${JSON.stringify(w)} is in the prompt ${JSON.stringify(text)} but not as a token of its own`,
+        );
       idx = strs.lastIndexOf(w);
     }
   }
@@ -407,24 +434,30 @@ export class IOIDataset {
   readonly tokenizedPrompts: string[];
 
   constructor(opts: IOIDatasetOptions) {
-    if (opts === null || typeof opts !== "object") throw new DatasetError("IOIDataset: pass an options object, e.g. { promptType: \"mixed\", N: 100 }");
+    if (opts === null || typeof opts !== "object")
+      throw new DatasetError('IOIDataset: pass an options object, e.g. { promptType: "mixed", N: 100 }');
     const N = opts.N ?? 500;
     const seed = opts.seed ?? 0;
     const symmetric = opts.symmetric ?? false;
     const prependBos = opts.prependBos ?? false;
-    if (!Number.isSafeInteger(N) || N < 1) throw new DatasetError(`IOIDataset: N must be a positive integer, got ${String(N)}`);
+    if (!Number.isSafeInteger(N) || N < 1)
+      throw new DatasetError(`IOIDataset: N must be a positive integer, got ${String(N)}`);
     // A seed given by the user: 0 .. 2**32 - 1, as the Python original also seeds numpy (np.random.seed takes no
     // more). A flip's seed (seed + the flip string's code points) may pass 2**32: it seeds Python's random only
     // (CPython keys MT19937 with its two 32-bit words, as PythonRandom does); numpy is not used by the generator.
     const maxSeed = opts.hasBeenFlipped ? Number.MAX_SAFE_INTEGER : 0xffffffff;
     if (!Number.isSafeInteger(seed) || seed < 0 || seed > maxSeed) {
-      throw new DatasetError(`IOIDataset: seed must be an integer between 0 and 2**32 - 1 (as numpy's seed), got ${String(seed)}`);
+      throw new DatasetError(
+        `IOIDataset: seed must be an integer between 0 and 2**32 - 1 (as numpy's seed), got ${String(seed)}`,
+      );
     }
     const rng = new PythonRandom(seed);
     this.seed = seed;
     this.hasBeenFlipped = opts.hasBeenFlipped ?? false;
-    if (symmetric && opts.promptType === "ABC") throw new DatasetError('IOIDataset: symmetric is not possible with promptType "ABC"');
-    if (opts.prompts === undefined && symmetric && N % 2 !== 0) throw new DatasetError(`IOIDataset: symmetric needs an even N, got ${N}`);
+    if (symmetric && opts.promptType === "ABC")
+      throw new DatasetError('IOIDataset: symmetric is not possible with promptType "ABC"');
+    if (opts.prompts === undefined && symmetric && N % 2 !== 0)
+      throw new DatasetError(`IOIDataset: symmetric needs an even N, got ${N}`);
     this.promptType = opts.promptType;
     this.templates = ioiTemplates(opts.promptType, rng, opts);
     const tok = opts.tokenizer ?? gpt2Tokenizer();
@@ -432,12 +465,28 @@ export class IOIDataset {
     this.prefixes = opts.prefixes ?? null;
     if (opts.prompts === undefined) {
       const abc = opts.promptType === "ABC" || opts.promptType === "ABC mixed" || opts.promptType === "BAC";
-      this.ioiPrompts = genPromptUniform(this.templates, NAMES, { "[PLACE]": PLACES, "[OBJECT]": OBJECTS }, N, symmetric, rng, this.prefixes, abc);
+      this.ioiPrompts = genPromptUniform(
+        this.templates,
+        NAMES,
+        { "[PLACE]": PLACES, "[OBJECT]": OBJECTS },
+        N,
+        symmetric,
+        rng,
+        this.prefixes,
+        abc,
+      );
     } else {
       if (!Array.isArray(opts.prompts)) throw new DatasetError("IOIDataset: prompts must be a list of prompt objects");
-      if (opts.prompts.length !== N) throw new DatasetError(`IOIDataset: N = ${N} but ${opts.prompts.length} prompts were given`);
+      if (opts.prompts.length !== N)
+        throw new DatasetError(`IOIDataset: N = ${N} but ${opts.prompts.length} prompts were given`);
       opts.prompts.forEach((p, i) => {
-        if (!p || typeof p.text !== "string" || typeof p.IO !== "string" || typeof p.S !== "string" || !Number.isSafeInteger(p.TEMPLATE_IDX)) {
+        if (
+          !p ||
+          typeof p.text !== "string" ||
+          typeof p.IO !== "string" ||
+          typeof p.S !== "string" ||
+          !Number.isSafeInteger(p.TEMPLATE_IDX)
+        ) {
           throw new DatasetError(`IOIDataset: prompt ${i} needs string text, IO, S and an integer TEMPLATE_IDX`);
         }
       });
@@ -451,19 +500,26 @@ export class IOIDataset {
     this.templatesByPrompt = prompts.map((p, i) => {
       const a = p.text.indexOf(p.IO);
       const b = p.text.indexOf(p.S);
-      if (a < 0 || b < 0) throw new DatasetError(`IOIDataset: prompt ${i} does not contain its ${a < 0 ? "IO" : "S"} name: ${JSON.stringify(p.text)}`);
+      if (a < 0 || b < 0)
+        throw new DatasetError(
+          `IOIDataset: prompt ${i} does not contain its ${a < 0 ? "IO" : "S"} name: ${JSON.stringify(p.text)}`,
+        );
       return a < b ? "ABBA" : "BABA";
     });
 
-    if (prependBos && tok.bosTokenId === null) throw new DatasetError("IOIDataset: prependBos needs a tokenizer with a BOS token");
+    if (prependBos && tok.bosTokenId === null)
+      throw new DatasetError("IOIDataset: prependBos needs a tokenizer with a BOS token");
     const rows = prompts.map((p) => (prependBos ? [tok.bosTokenId!, ...tok.encode(p.text)] : tok.encode(p.text)));
     const width = rows.reduce((m, r) => Math.max(m, r.length), 0);
     const pad = tok.padTokenId ?? tok.eosTokenId;
-    if (pad === null && rows.some((r) => r.length !== width)) throw new DatasetError("IOIDataset: the tokenizer has no pad token to pad the prompts");
+    if (pad === null && rows.some((r) => r.length !== width))
+      throw new DatasetError("IOIDataset: the tokenizer has no pad token to pad the prompts");
     const flat = new Int32Array(N * width).fill(pad ?? 0);
     rows.forEach((r, i) => flat.set(r, i * width));
     this.toks = Tensor.fromTypedArray(flat, [N, width]);
-    const padded = rows.map((r) => (r.length === width ? r : [...r, ...new Array<number>(width - r.length).fill(pad!)]));
+    const padded = rows.map((r) =>
+      r.length === width ? r : [...r, ...new Array<number>(width - r.length).fill(pad!)],
+    );
 
     // Python computes word_idx even when a manual one replaces it (so its errors surface the same way)
     const computed = getIdxDict(prompts, tok, prependBos, padded, width);
@@ -484,7 +540,10 @@ export class IOIDataset {
   /** `wordIdx[key]` as an int32 tensor [N] (for indexing activations). */
   wordIdxTensor(key: WordIdxKey | string): Tensor {
     const v = this.wordIdx[key];
-    if (!v) throw new DatasetError(`unknown word_idx key ${JSON.stringify(key)}: expected one of ${Object.keys(this.wordIdx).join(", ")}`);
+    if (!v)
+      throw new DatasetError(
+        `unknown word_idx key ${JSON.stringify(key)}: expected one of ${Object.keys(this.wordIdx).join(", ")}`,
+      );
     return Tensor.fromTypedArray(Int32Array.from(v), [v.length]);
   }
 
@@ -508,10 +567,19 @@ export class IOIDataset {
   genFlippedPrompts(flip: string, opts: FlipOptions = {}): IOIDataset {
     parseFlip(flip);
     if (this.hasBeenFlipped) {
-      console.warn("This dataset has already been flipped. Generally, you should try and apply flips in one step, because this can lead to errors.");
+      console.warn(
+        "This dataset has already been flipped. Generally, you should try and apply flips in one step, because this can lead to errors.",
+      );
     }
     const seed = flipSeed(this.seed, flip);
-    const flipped = genFlippedPrompts(this.ioiPrompts, this.templatesByPrompt, flip, NAMES, new PythonRandom(seed), opts);
+    const flipped = genFlippedPrompts(
+      this.ioiPrompts,
+      this.templatesByPrompt,
+      flip,
+      NAMES,
+      new PythonRandom(seed),
+      opts,
+    );
     return new IOIDataset({
       promptType: this.promptType,
       N: this.N,

@@ -227,7 +227,8 @@ export class PythonRandom {
   sample<T>(population: ArrayLike<T>, k: number): T[] {
     checkInt("sample: k", k);
     const n = population.length;
-    if (k < 0 || k > n) throw new DatasetError(`sample: sample larger than population or is negative (k = ${k}, population ${n})`);
+    if (k < 0 || k > n)
+      throw new DatasetError(`sample: sample larger than population or is negative (k = ${k}, population ${n})`);
     const result: T[] = new Array(k);
     let setsize = 21;
     if (k > 5) setsize += 4 ** Math.ceil(Math.log(k * 3) / Math.log(4));
@@ -316,7 +317,8 @@ export class NumpyRandomState {
     if (high <= low) throw new DatasetError(`randint: low >= high (${low} >= ${high})`);
     const rng = high - 1 - low;
     if (rng === 0) return low;
-    if (rng > 0xffffffff) throw new DatasetError(`randint: ranges wider than 2**32 are not implemented (got ${rng + 1})`);
+    if (rng > 0xffffffff)
+      throw new DatasetError(`randint: ranges wider than 2**32 are not implemented (got ${rng + 1})`);
     if (rng === 0xffffffff) return low + this.gen.nextUint32();
     let mask = rng;
     mask |= mask >>> 1;

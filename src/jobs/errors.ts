@@ -15,7 +15,11 @@ export class SpecError extends JobError {
 /** A shard that failed on every attempt: its id, the attempts made and the last error. */
 export class ShardFailedError extends JobError {
   override name = "ShardFailedError";
-  constructor(readonly shardId: string, readonly attempts: number, readonly reason: string) {
+  constructor(
+    readonly shardId: string,
+    readonly attempts: number,
+    readonly reason: string,
+  ) {
     super(`shard ${shardId} failed after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${reason}`);
   }
 }

@@ -14,7 +14,8 @@ export class InProcessExecutor implements Executor {
     const results = new ShardResults();
     const progress = progressTracker(plan.length, opts.onProgress);
     for (const shard of plan) {
-      if (opts.signal?.aborted) throw new SweepCancelledError(`sweep cancelled after ${results.size} of ${plan.length} shards`);
+      if (opts.signal?.aborted)
+        throw new SweepCancelledError(`sweep cancelled after ${results.size} of ${plan.length} shards`);
       results.add(await this.runner.run(spec, shard));
       progress(results.size);
     }

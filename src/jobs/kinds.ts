@@ -4,8 +4,13 @@ import type { HookedTransformer } from "../model/hooked-transformer.js";
 import type { ActivationCache } from "../model/activation-cache.js";
 import type { Tensor } from "../tensor/index.js";
 
-type PatchFn = (model: HookedTransformer, corruptedTokens: Tensor, cleanCache: ActivationCache, metric: patching.MetricFn,
-  opts?: patching.PatchingOptions) => Promise<Tensor>;
+type PatchFn = (
+  model: HookedTransformer,
+  corruptedTokens: Tensor,
+  cleanCache: ActivationCache,
+  metric: patching.MetricFn,
+  opts?: patching.PatchingOptions,
+) => Promise<Tensor>;
 
 export interface SweepKindInfo {
   fn: PatchFn;

@@ -22,12 +22,14 @@ function handle(m: PoolRequest): Promise<PoolReply> {
 // one request at a time, in arrival order: concurrent sweeps on one model would share its hook state
 let queue: Promise<unknown> = ready;
 process.on("message", (m: PoolRequest) => {
-  queue = queue.then(() => handle(m)).then(
-    send,
-    (e: unknown) => send({
-      id: m.id, unrecoverable: e instanceof SpecError,
-      error: e instanceof TlensError ? e.message : e instanceof Error ? e.stack ?? e.message : String(e),
-    }),
-  );
+  queue = queue
+    .then(() => handle(m))
+    .then(send, (e: unknown) =>
+      send({
+        id: m.id,
+        unrecoverable: e instanceof SpecError,
+        error: e instanceof TlensError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e),
+      }),
+    );
 });
 process.on("disconnect", () => process.exit(0));

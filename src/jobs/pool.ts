@@ -38,9 +38,13 @@ export class PoolExecutor implements Executor {
   private closed = false;
 
   constructor(private readonly opts: PoolOptions) {
-    if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new JobError(`PoolExecutor: workers must be an integer ≥ 1, got ${opts.workers}`);
+    if (!Number.isInteger(opts.workers) || opts.workers < 1)
+      throw new JobError(`PoolExecutor: workers must be an integer ≥ 1, got ${opts.workers}`);
     const threads = opts.threadsPerWorker ?? Math.max(1, Math.floor(processThreads() / opts.workers));
-    this.procs = Array.from({ length: opts.workers }, () => new ShardProcess(opts.taskModules ?? [], workerEnv(threads)));
+    this.procs = Array.from(
+      { length: opts.workers },
+      () => new ShardProcess(opts.taskModules ?? [], workerEnv(threads)),
+    );
     this.idle = [...this.procs];
   }
 
@@ -55,10 +59,16 @@ export class PoolExecutor implements Executor {
     while (run && !run.finished && run.pending.length && this.idle.length) {
       const proc = this.idle.shift()!;
       const shard = run.pending.shift()!;
-      proc.run(run.spec, shard).then((r) => this.done(run, r), (e: unknown) => this.failed(run, shard, e)).finally(() => {
-        this.idle.push(proc);
-        this.dispatch();
-      });
+      proc
+        .run(run.spec, shard)
+        .then(
+          (r) => this.done(run, r),
+          (e: unknown) => this.failed(run, shard, e),
+        )
+        .finally(() => {
+          this.idle.push(proc);
+          this.dispatch();
+        });
     }
   }
 
@@ -74,18 +84,26 @@ export class PoolExecutor implements Executor {
     const tries = (run.tries.get(shard.id) ?? 0) + 1;
     run.tries.set(shard.id, tries);
     const reason = e instanceof Error ? e.message : String(e);
-    if (e instanceof SpecError || tries >= (this.opts.attempts ?? 3)) run.finish(new ShardFailedError(shard.id, tries, reason));
+    if (e instanceof SpecError || tries >= (this.opts.attempts ?? 3))
+      run.finish(new ShardFailedError(shard.id, tries, reason));
     else run.pending.unshift(shard);
   }
 
   run(spec: SweepSpec, opts: RunOptions = {}): Promise<SweepResult> {
     if (this.closed) return Promise.reject(new JobError("PoolExecutor: the pool is closed"));
-    if (this.current && !this.current.finished) return Promise.reject(new JobError("PoolExecutor: one sweep at a time"));
+    if (this.current && !this.current.finished)
+      return Promise.reject(new JobError("PoolExecutor: one sweep at a time"));
     const plan = planShards(spec);
     return new Promise<SweepResult>((resolve, reject) => {
-      const onAbort = (): void => run.finish(new SweepCancelledError(`sweep cancelled after ${run.results.size} of ${plan.length} shards`));
+      const onAbort = (): void =>
+        run.finish(new SweepCancelledError(`sweep cancelled after ${run.results.size} of ${plan.length} shards`));
       const run: PoolRun = {
-        spec, pending: [...plan], tries: new Map(), results: new ShardResults(), total: plan.length, finished: false,
+        spec,
+        pending: [...plan],
+        tries: new Map(),
+        results: new ShardResults(),
+        total: plan.length,
+        finished: false,
         progress: progressTracker(plan.length, opts.onProgress),
         finish: (error) => {
           if (run.finished) return;

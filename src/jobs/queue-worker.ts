@@ -33,14 +33,16 @@ export interface QueueWorker {
 }
 
 function message(e: unknown): string {
-  return e instanceof TlensError ? e.message : e instanceof Error ? e.stack ?? e.message : String(e);
+  return e instanceof TlensError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
 }
 
 /** The job's spec and shard, or a SpecError: malformed, an unknown task, or another model than the worker's. */
 function validateJob(data: unknown, only: ModelSpec | undefined): { spec: SweepSpec; shard: Shard } {
   const job = validateJobData(data);
   if (only && modelKey(only) !== modelKey(job.spec.model)) {
-    throw new SpecError(`this worker serves model ${canonicalJson(only)}, the job asks for ${canonicalJson(job.spec.model)}`);
+    throw new SpecError(
+      `this worker serves model ${canonicalJson(only)}, the job asks for ${canonicalJson(job.spec.model)}`,
+    );
   }
   return job;
 }
@@ -52,19 +54,27 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   if (opts.model) await shards.load(opts.model);
   const connection = redisConnection(opts.url);
   const lockMs = opts.lockMs ?? 30_000;
-  const worker = new Worker<ShardJobData, ShardResult>(opts.queueName ?? DEFAULT_QUEUE_NAME, async (job) => {
-    log(`shard ${job.id} started (attempt ${job.attemptsMade + 1})`);
-    try {
-      const { spec, shard } = validateJob(job.data, opts.model);
-      return await shards.run(spec, shard);
-    } catch (e) {
-      if (e instanceof SpecError) throw new UnrecoverableError(`refused: ${e.message}`);
-      throw e;
-    }
-  }, {
-    connection, concurrency: 1, lockDuration: lockMs, stalledInterval: opts.stalledCheckMs ?? Math.ceil(lockMs / 2),
-    maxStalledCount: opts.maxStalls ?? 3, autorun: true,
-  });
+  const worker = new Worker<ShardJobData, ShardResult>(
+    opts.queueName ?? DEFAULT_QUEUE_NAME,
+    async (job) => {
+      log(`shard ${job.id} started (attempt ${job.attemptsMade + 1})`);
+      try {
+        const { spec, shard } = validateJob(job.data, opts.model);
+        return await shards.run(spec, shard);
+      } catch (e) {
+        if (e instanceof SpecError) throw new UnrecoverableError(`refused: ${e.message}`);
+        throw e;
+      }
+    },
+    {
+      connection,
+      concurrency: 1,
+      lockDuration: lockMs,
+      stalledInterval: opts.stalledCheckMs ?? Math.ceil(lockMs / 2),
+      maxStalledCount: opts.maxStalls ?? 3,
+      autorun: true,
+    },
+  );
   worker.on("completed", (job) => log(`shard ${job.id} done`));
   worker.on("failed", (job, err) => log(`shard ${job?.id ?? "?"} failed: ${message(err)}`));
   worker.on("error", (err) => log(`worker: ${message(err)}`));

@@ -50,13 +50,19 @@ export class QueueExecutor implements Executor {
   }
 
   private add(sweepId: string, spec: SweepSpec, shards: readonly Shard[]): Promise<unknown> {
-    return this.queue.addBulk(shards.map((shard) => ({
-      name: shard.id, data: { sweepId, spec, shard },
-      opts: {
-        jobId: shardJobId(sweepId, shard.id), attempts: this.opts.attempts ?? 3, backoff: { type: "fixed", delay: 100 },
-        removeOnComplete: { age: 3600 }, removeOnFail: { age: 7 * 24 * 3600 },
-      },
-    })));
+    return this.queue.addBulk(
+      shards.map((shard) => ({
+        name: shard.id,
+        data: { sweepId, spec, shard },
+        opts: {
+          jobId: shardJobId(sweepId, shard.id),
+          attempts: this.opts.attempts ?? 3,
+          backoff: { type: "fixed", delay: 100 },
+          removeOnComplete: { age: 3600 },
+          removeOnFail: { age: 7 * 24 * 3600 },
+        },
+      })),
+    );
   }
 
   async run(spec: SweepSpec, opts: RunOptions = {}): Promise<SweepResult> {
@@ -73,7 +79,8 @@ export class QueueExecutor implements Executor {
       await this.add(sweepId, spec, plan);
       let full = true;
       while (results.size < plan.length) {
-        if (opts.signal?.aborted) throw new SweepCancelledError(`sweep cancelled after ${results.size} of ${plan.length} shards`);
+        if (opts.signal?.aborted)
+          throw new SweepCancelledError(`sweep cancelled after ${results.size} of ${plan.length} shards`);
         const woken = wakeup.take();
         const lost = await this.collect(sweepId, full ? plan : plan.filter((s) => woken.has(s.id)), results);
         if (lost.length) await this.add(sweepId, spec, lost);
@@ -104,7 +111,8 @@ export class QueueExecutor implements Executor {
       if (!job) continue; // removed in between (its age ran out): re-added by the next full check
       if (state === "failed") throw new ShardFailedError(shard.id, job.attemptsMade, job.failedReason);
       const r = job.returnvalue;
-      if (r.id !== shard.id) throw new ShardFailedError(shard.id, job.attemptsMade, `the worker returned shard ${r.id}`);
+      if (r.id !== shard.id)
+        throw new ShardFailedError(shard.id, job.attemptsMade, `the worker returned shard ${r.id}`);
       results.add(r);
       await job.remove().catch(() => undefined);
     }
@@ -113,7 +121,8 @@ export class QueueExecutor implements Executor {
 
   /** Removes the sweep's waiting shards (cancelled or failed); shards running now finish and their jobs expire. */
   private async removePending(sweepId: string, plan: readonly Shard[], results: ShardResults): Promise<void> {
-    for (const shard of plan) if (!results.has(shard.id)) await this.queue.remove(shardJobId(sweepId, shard.id)).catch(() => 0);
+    for (const shard of plan)
+      if (!results.has(shard.id)) await this.queue.remove(shardJobId(sweepId, shard.id)).catch(() => 0);
   }
 
   async close(): Promise<void> {

@@ -16,7 +16,10 @@ export class ShardProcess {
 
   /** `taskModules`: imported by the process first; `env`: its environment (default this one's, TLENS_NUM_THREADS
    *  included). The process starts at once, and again after it died, at the next request. */
-  constructor(private readonly taskModules: readonly string[], private readonly env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    private readonly taskModules: readonly string[],
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
     this.process();
   }
 
@@ -37,7 +40,8 @@ export class ShardProcess {
     });
     child.on("exit", (code, signal) => {
       this.child = null; // the next request starts a fresh process
-      for (const w of this.waiting.values()) w.reject(new JobError(`shard process exited (${signal ?? `code ${code}`})`));
+      for (const w of this.waiting.values())
+        w.reject(new JobError(`shard process exited (${signal ?? `code ${code}`})`));
       this.waiting.clear();
     });
     this.child = child;

@@ -48,7 +48,8 @@ export function planShards(spec: SweepSpec): Shard[] {
 export function validateShard(v: unknown, nPairs: number): Shard {
   if (typeof v !== "object" || v === null) throw new SpecError("shard: expected an object { kind, start, end }");
   const s = v as { [key: string]: unknown };
-  if (typeof s.kind !== "string" || !Object.hasOwn(SWEEP_KINDS, s.kind)) throw new SpecError(`shard.kind: unknown grid ${JSON.stringify(s.kind)}`);
+  if (typeof s.kind !== "string" || !Object.hasOwn(SWEEP_KINDS, s.kind))
+    throw new SpecError(`shard.kind: unknown grid ${JSON.stringify(s.kind)}`);
   const start = intField(s.start, "shard.start", 0, nPairs - 1);
   const end = intField(s.end, "shard.end", start + 1, nPairs);
   const kind = s.kind as SweepKind;
@@ -56,11 +57,18 @@ export function validateShard(v: unknown, nPairs: number): Shard {
 }
 
 /** Runs one shard: the task's clean run over the shard's pairs, then the patching function of its grid. */
-export async function runShard(model: HookedTransformer, task: TaskInstance, spec: SweepSpec, shard: Shard): Promise<ShardResult> {
+export async function runShard(
+  model: HookedTransformer,
+  task: TaskInstance,
+  spec: SweepSpec,
+  shard: Shard,
+): Promise<ShardResult> {
   const block = task.block(shard.start, shard.end);
   const [, cleanCache] = await model.runWithCache(block.clean);
   const grid = await SWEEP_KINDS[shard.kind].fn(model, block.corrupted, cleanCache, block.metric, {
-    metricPositions: block.metricPositions, maxRows: spec.maxRows, progressBar: false,
+    metricPositions: block.metricPositions,
+    maxRows: spec.maxRows,
+    progressBar: false,
   });
   return { ...shard, shape: [...grid.shape], values: Array.from(grid.dataSync()) };
 }

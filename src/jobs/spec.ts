@@ -61,18 +61,29 @@ function isObject(v: unknown): v is Obj {
 function fields(v: unknown, where: string, allowed: readonly string[]): Obj {
   if (!isObject(v)) throw new SpecError(`${where}: expected an object, got ${describe(v)}`);
   const extra = Object.keys(v).filter((k) => !allowed.includes(k));
-  if (extra.length) throw new SpecError(`${where}: unknown field${extra.length > 1 ? "s" : ""} ${extra.map((k) => JSON.stringify(k)).join(", ")} (known: ${allowed.join(", ")})`);
+  if (extra.length)
+    throw new SpecError(
+      `${where}: unknown field${extra.length > 1 ? "s" : ""} ${extra.map((k) => JSON.stringify(k)).join(", ")} (known: ${allowed.join(", ")})`,
+    );
   return v;
 }
 
 function describe(v: unknown): string {
-  return v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "string" ? `the string ${JSON.stringify(v).slice(0, 40)}` : typeof v;
+  return v === null
+    ? "null"
+    : Array.isArray(v)
+      ? "an array"
+      : typeof v === "string"
+        ? `the string ${JSON.stringify(v).slice(0, 40)}`
+        : typeof v;
 }
 
 /** An integer from min to max, else a SpecError naming the field. */
 export function intField(v: unknown, where: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw new SpecError(`${where}: expected an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? " up" : ` to ${max}`}, got ${typeof v === "number" ? v : describe(v)}`);
+    throw new SpecError(
+      `${where}: expected an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? " up" : ` to ${max}`}, got ${typeof v === "number" ? v : describe(v)}`,
+    );
   }
   return v;
 }
@@ -94,22 +105,33 @@ function jsonObject(v: unknown, where: string): { [key: string]: JsonValue } {
   return v as { [key: string]: JsonValue };
 }
 
-const PROCESSING = ["foldLn", "centerWritingWeights", "centerUnembed", "foldValueBiases", "refactorFactoredAttnMatrices"] as const;
+const PROCESSING = [
+  "foldLn",
+  "centerWritingWeights",
+  "centerUnembed",
+  "foldValueBiases",
+  "refactorFactoredAttnMatrices",
+] as const;
 
 function validateModel(v: unknown): ModelSpec {
   if (isObject(v) && "random" in v) {
     fields(v, "model", ["random"]);
     const r = fields(v.random, "model.random", ["config", "seed", "std"]);
     const std = r.std === undefined ? undefined : r.std;
-    if (std !== undefined && (typeof std !== "number" || !(std > 0) || !Number.isFinite(std))) throw new SpecError("model.random.std: expected a positive number");
-    const random = { config: jsonObject(r.config, "model.random.config"), seed: intField(r.seed, "model.random.seed", 0, 2 ** 32 - 1) };
+    if (std !== undefined && (typeof std !== "number" || !(std > 0) || !Number.isFinite(std)))
+      throw new SpecError("model.random.std: expected a positive number");
+    const random = {
+      config: jsonObject(r.config, "model.random.config"),
+      seed: intField(r.seed, "model.random.seed", 0, 2 ** 32 - 1),
+    };
     return { random: std === undefined ? random : { ...random, std } };
   }
   const m = fields(v, "model", ["name", "processing"]);
   const out: PretrainedModelSpec = { name: stringField(m.name, "model.name") };
   if (m.processing !== undefined) {
     const p = fields(m.processing, "model.processing", PROCESSING);
-    for (const [k, b] of Object.entries(p)) if (typeof b !== "boolean") throw new SpecError(`model.processing.${k}: expected true or false`);
+    for (const [k, b] of Object.entries(p))
+      if (typeof b !== "boolean") throw new SpecError(`model.processing.${k}: expected true or false`);
     out.processing = p as ModelProcessing;
   }
   return out;
@@ -117,18 +139,24 @@ function validateModel(v: unknown): ModelSpec {
 
 function validateTask(v: unknown): TaskSpec {
   const t = fields(v, "task", ["name", "pairs", "options", "seed"]);
-  const out: TaskSpec = { name: stringField(t.name, "task.name"), pairs: intField(t.pairs, "task.pairs", 1, 10_000_000) };
+  const out: TaskSpec = {
+    name: stringField(t.name, "task.name"),
+    pairs: intField(t.pairs, "task.pairs", 1, 10_000_000),
+  };
   if (t.options !== undefined) out.options = jsonObject(t.options, "task.options");
   if (t.seed !== undefined) out.seed = intField(t.seed, "task.seed", 0, 2 ** 32 - 1);
   return out;
 }
 
 function validateKinds(v: unknown): SweepKind[] {
-  if (!Array.isArray(v) || v.length === 0) throw new SpecError(`sweep: expected a non-empty list of grids (${Object.keys(SWEEP_KINDS).join(", ")})`);
+  if (!Array.isArray(v) || v.length === 0)
+    throw new SpecError(`sweep: expected a non-empty list of grids (${Object.keys(SWEEP_KINDS).join(", ")})`);
   const seen = new Set<string>();
   for (const k of v) {
     if (typeof k !== "string" || !Object.hasOwn(SWEEP_KINDS, k)) {
-      throw new SpecError(`sweep: unknown grid ${typeof k === "string" ? JSON.stringify(k) : describe(k)} (known: ${Object.keys(SWEEP_KINDS).join(", ")})`);
+      throw new SpecError(
+        `sweep: unknown grid ${typeof k === "string" ? JSON.stringify(k) : describe(k)} (known: ${Object.keys(SWEEP_KINDS).join(", ")})`,
+      );
     }
     if (seen.has(k)) throw new SpecError(`sweep: "${k}" is listed twice`);
     seen.add(k);
@@ -142,7 +170,8 @@ export function validateSpec(v: unknown): SweepSpec {
   const out: SweepSpec = { model: validateModel(s.model), task: validateTask(s.task), sweep: validateKinds(s.sweep) };
   if (s.shard !== undefined) {
     const sh = fields(s.shard, "shard", ["pairsPerShard"]);
-    out.shard = sh.pairsPerShard === undefined ? {} : { pairsPerShard: intField(sh.pairsPerShard, "shard.pairsPerShard", 1) };
+    out.shard =
+      sh.pairsPerShard === undefined ? {} : { pairsPerShard: intField(sh.pairsPerShard, "shard.pairsPerShard", 1) };
   }
   if (s.maxRows !== undefined) out.maxRows = intField(s.maxRows, "maxRows", 1);
   return out;
@@ -166,6 +195,10 @@ export function modelKey(m: ModelSpec): string {
 /** JSON with object keys sorted, so equal specs give equal text. */
 export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
-  if (isObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(",")}}`;
+  if (isObject(v))
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
+      .join(",")}}`;
   return JSON.stringify(v);
 }

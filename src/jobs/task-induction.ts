@@ -12,7 +12,10 @@ export const inductionTask: SweepTask = {
   build(model: HookedTransformer, N, options, seed) {
     knownOptions(options, "induction", ["seqLen"]);
     const L = option(options, "seqLen", 10, (v, w) => intField(v, w, 2, 100_000));
-    if (model.cfg.nCtx < 2 * L) throw new SpecError(`task "induction": 2 × seqLen = ${2 * L} tokens exceed the model's context ${model.cfg.nCtx}`);
+    if (model.cfg.nCtx < 2 * L)
+      throw new SpecError(
+        `task "induction": 2 × seqLen = ${2 * L} tokens exceed the model's context ${model.cfg.nCtx}`,
+      );
     const g = new Generator(seed);
     const vocab = model.cfg.dVocab;
     const first = randint(0, vocab, [N, L], { generator: g });
@@ -25,9 +28,18 @@ export const inductionTask: SweepTask = {
       block(start, end): PairBlock {
         const n = end - start;
         const cleanRows = clean.narrow(0, start, n).contiguous();
-        const rows = Tensor.fromTypedArray(Int32Array.from({ length: n * L }, (_, i) => Math.floor(i / L)), [n * L]);
-        const slots = Tensor.fromTypedArray(Int32Array.from({ length: n * L }, (_, i) => i % L), [n * L]);
-        const next = cleanRows.narrow(1, L, L).contiguous().reshape([n * L]);
+        const rows = Tensor.fromTypedArray(
+          Int32Array.from({ length: n * L }, (_, i) => Math.floor(i / L)),
+          [n * L],
+        );
+        const slots = Tensor.fromTypedArray(
+          Int32Array.from({ length: n * L }, (_, i) => i % L),
+          [n * L],
+        );
+        const next = cleanRows
+          .narrow(1, L, L)
+          .contiguous()
+          .reshape([n * L]);
         return {
           clean: cleanRows,
           corrupted: corrupted.narrow(0, start, n).contiguous(),

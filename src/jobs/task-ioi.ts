@@ -15,7 +15,8 @@ function int32(values: readonly number[]): Tensor {
 }
 
 function promptType(v: JsonValue, where: string): string {
-  if (typeof v !== "string" || !v) throw new SpecError(`${where}: expected a prompt type such as "mixed", "ABBA" or "BABA"`);
+  if (typeof v !== "string" || !v)
+    throw new SpecError(`${where}: expected a prompt type such as "mixed", "ABBA" or "BABA"`);
   return v;
 }
 
@@ -30,12 +31,17 @@ export const ioiTask: SweepTask = {
     knownOptions(options, "ioi", ["promptType", "prependBos"]);
     const type = option(options, "promptType", "mixed", promptType);
     const prependBos = option(options, "prependBos", false, bool);
-    if (model.cfg.dVocab < 50257) throw new SpecError(`task "ioi" needs a model with the GPT-2 vocabulary (d_vocab ${model.cfg.dVocab} < 50257)`);
+    if (model.cfg.dVocab < 50257)
+      throw new SpecError(`task "ioi" needs a model with the GPT-2 vocabulary (d_vocab ${model.cfg.dVocab} < 50257)`);
     const dataset = new IOIDataset({ promptType: type, N, seed, prependBos });
     const flipped = dataset.genFlippedPrompts(ABC_FLIP);
     const width = dataset.toks.shape[1]!;
-    if (flipped.toks.shape[1] !== width) throw new SpecError(`task "ioi": the flipped prompts tokenize to ${flipped.toks.shape[1]} positions, the clean ones to ${width}`);
-    if (model.cfg.nCtx < width) throw new SpecError(`task "ioi": the prompts have ${width} tokens but the model's context is ${model.cfg.nCtx}`);
+    if (flipped.toks.shape[1] !== width)
+      throw new SpecError(
+        `task "ioi": the flipped prompts tokenize to ${flipped.toks.shape[1]} positions, the clean ones to ${width}`,
+      );
+    if (model.cfg.nCtx < width)
+      throw new SpecError(`task "ioi": the prompts have ${width} tokens but the model's context is ${model.cfg.nCtx}`);
     return {
       nPairs: N,
       block(start, end): PairBlock {
@@ -50,7 +56,13 @@ export const ioiTask: SweepTask = {
           corrupted: flipped.toks.narrow(0, start, end - start).contiguous(),
           metricPositions: positions,
           // logits [n, positions, d_vocab] → mean over rows of logit[IO] − logit[S] at the row's end (float64)
-          metric: (logits) => logits.get(rows, slots, io).sub(logits.get(rows, slots, s)).to("float64").mean().item(),
+          metric: (logits) =>
+            logits
+              .get(rows, slots, io)
+              .sub(logits.get(rows, slots, s))
+              .to("float64")
+              .mean()
+              .item(),
         };
       },
     };

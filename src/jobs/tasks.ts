@@ -29,20 +29,32 @@ export interface TaskInstance {
 export interface SweepTask {
   name: string;
   /** Builds nPairs pairs; throws SpecError for bad options. The same options and seed must give the same pairs. */
-  build(model: HookedTransformer, nPairs: number, options: { readonly [key: string]: JsonValue }, seed: number): TaskInstance;
+  build(
+    model: HookedTransformer,
+    nPairs: number,
+    options: { readonly [key: string]: JsonValue },
+    seed: number,
+  ): TaskInstance;
 }
 
-const TASKS = new Map<string, SweepTask>([[ioiTask.name, ioiTask], [inductionTask.name, inductionTask]]);
+const TASKS = new Map<string, SweepTask>([
+  [ioiTask.name, ioiTask],
+  [inductionTask.name, inductionTask],
+]);
 
 /** Registers a task under its name (a module passed to `tlens worker --tasks` calls this when imported). */
 export function registerTask(task: SweepTask): void {
-  if (TASKS.has(task.name) && TASKS.get(task.name) !== task) throw new SpecError(`task "${task.name}" is already registered`);
+  if (TASKS.has(task.name) && TASKS.get(task.name) !== task)
+    throw new SpecError(`task "${task.name}" is already registered`);
   TASKS.set(task.name, task);
 }
 
 export function getTask(name: string): SweepTask {
   const t = TASKS.get(name);
-  if (!t) throw new SpecError(`task.name: unknown task "${name}" (registered: ${[...TASKS.keys()].join(", ")}; a worker registers more with --tasks MODULE)`);
+  if (!t)
+    throw new SpecError(
+      `task.name: unknown task "${name}" (registered: ${[...TASKS.keys()].join(", ")}; a worker registers more with --tasks MODULE)`,
+    );
   return t;
 }
 
@@ -53,6 +65,7 @@ export async function loadTaskModules(paths: readonly string[]): Promise<void> {
 
 export function buildTask(model: HookedTransformer, spec: TaskSpec): TaskInstance {
   const inst = getTask(spec.name).build(model, spec.pairs, spec.options ?? {}, spec.seed ?? 0);
-  if (inst.nPairs !== spec.pairs) throw new SpecError(`task "${spec.name}" built ${inst.nPairs} prompt pairs, the spec asks for ${spec.pairs}`);
+  if (inst.nPairs !== spec.pairs)
+    throw new SpecError(`task "${spec.name}" built ${inst.nPairs} prompt pairs, the spec asks for ${spec.pairs}`);
   return inst;
 }

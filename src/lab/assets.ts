@@ -33,24 +33,50 @@ export interface BrowserAssets {
  *  when it holds config.json + model.safetensors; otherwise null and why. */
 export async function browserModelDir(nameOrPath: string): Promise<ModelFolder> {
   const looksLikePath = /[\\/]/.test(nameOrPath) || nameOrPath.startsWith(".");
-  const dir = looksLikePath ? nameOrPath
-    : await resolvePretrainedDir(nameOrPath) ?? (EMBEDDED_MODELS.includes(nameOrPath) ? fileURLToPath(new URL(`../../models/${nameOrPath}`, import.meta.url)) : nameOrPath);
+  const dir = looksLikePath
+    ? nameOrPath
+    : ((await resolvePretrainedDir(nameOrPath)) ??
+      (EMBEDDED_MODELS.includes(nameOrPath)
+        ? fileURLToPath(new URL(`../../models/${nameOrPath}`, import.meta.url))
+        : nameOrPath));
   const missing = MODEL_FILES.filter((f) => !existsSync(join(dir, f)));
   if (missing.length === 0) return { dir };
-  return { dir: null, note: `the page loads a model from config.json + model.safetensors; ${nameOrPath} has no ${missing.join(" or ")}` };
+  return {
+    dir: null,
+    note: `the page loads a model from config.json + model.safetensors; ${nameOrPath} has no ${missing.join(" or ")}`,
+  };
 }
 
 /** The routes to serve and what /api/browser answers. */
-export function browserRoutes(assets: BrowserAssets | undefined): { routes: Map<string, string>; info: BrowserModeInfo } {
-  if (!assets) return { routes: new Map(), info: { available: false, reason: "this server was started without the in-browser mode" } };
+export function browserRoutes(assets: BrowserAssets | undefined): {
+  routes: Map<string, string>;
+  info: BrowserModeInfo;
+} {
+  if (!assets)
+    return {
+      routes: new Map(),
+      info: { available: false, reason: "this server was started without the in-browser mode" },
+    };
   const bundle = fixedRoutes(BUNDLE_ROUTE, assets.bundleDir, BUNDLE_FILES);
   if (!bundle.has(BUNDLE_ROUTE + LAB_WORKER)) {
-    return { routes: new Map(), info: { available: false, reason: `the browser bundle is not built (no ${join(assets.bundleDir, LAB_WORKER)}): run npm run build:browser` } };
+    return {
+      routes: new Map(),
+      info: {
+        available: false,
+        reason: `the browser bundle is not built (no ${join(assets.bundleDir, LAB_WORKER)}): run npm run build:browser`,
+      },
+    };
   }
   if (assets.model.dir === null) return { routes: new Map(), info: { available: false, reason: assets.model.note } };
   const model = fixedRoutes(MODEL_ROUTE, assets.model.dir, MODEL_FILES);
   if (model.size !== MODEL_FILES.length) {
-    return { routes: new Map(), info: { available: false, reason: `${assets.model.dir} has no ${MODEL_FILES.join(" + ")}` } };
+    return {
+      routes: new Map(),
+      info: { available: false, reason: `${assets.model.dir} has no ${MODEL_FILES.join(" + ")}` },
+    };
   }
-  return { routes: new Map([...bundle, ...model]), info: { available: true, worker: BUNDLE_ROUTE + LAB_WORKER, model: MODEL_ROUTE } };
+  return {
+    routes: new Map([...bundle, ...model]),
+    info: { available: true, worker: BUNDLE_ROUTE + LAB_WORKER, model: MODEL_ROUTE },
+  };
 }

@@ -24,14 +24,22 @@ function lastLogitDiff(answer: number, other: number | null): (logits: Tensor) =
 }
 
 /** The response to an attribution request; `tokens` label the positions of the clean prompt. */
-export async function attributionOf(model: HookedTransformer, req: ValidAttribution, tokens: readonly TokenInfo[]): Promise<AttributionResponse> {
+export async function attributionOf(
+  model: HookedTransformer,
+  req: ValidAttribution,
+  tokens: readonly TokenInfo[],
+): Promise<AttributionResponse> {
   const ids = (p: number[]): Tensor => Tensor.fromTypedArray(Int32Array.from(p), [1, p.length]);
   const [clean, corrupted] = [ids(req.clean.ids), ids(req.corrupted.ids)];
   const metric = lastLogitDiff(req.answer.id, req.other?.id ?? null);
-  const value = async (t: Tensor): Promise<number> => metric(await noGrad(() => model.forward(t, { logitPositions: "last" })) as Tensor).item();
+  const value = async (t: Tensor): Promise<number> =>
+    metric((await noGrad(() => model.forward(t, { logitPositions: "last" }))) as Tensor).item();
   const [mClean, mCorrupted] = [await value(clean), await value(corrupted)];
   if (!(Math.abs(mClean - mCorrupted) > 1e-6)) {
-    throw new LabError(400, `the metric is the same on the clean and the corrupted prompt (${mClean.toFixed(4)}): there is nothing to restore`);
+    throw new LabError(
+      400,
+      `the metric is the same on the clean and the corrupted prompt (${mClean.toFixed(4)}): there is nothing to restore`,
+    );
   }
   const o = { clean, corrupted, metric, progressBar: false };
   const est = await attrPatchNodes(model, { ...o, logitPositions: "last", nodes: ["residPre", "attnHeadOutAllPos"] });
@@ -39,17 +47,22 @@ export async function attributionOf(model: HookedTransformer, req: ValidAttribut
   const [residPre, heads] = [norm(est.residPre), norm(est.attnHeadOutAllPos)];
   const what = req.other ? "the logit difference" : "the logit";
   const residPreFigure = viz.imshow(residPre, {
-    x: tokens.map((t, i) => `${i}: ${t.text}`), labels: { x: "Position", y: "Layer", color: "restored" }, aspect: "auto",
+    x: tokens.map((t, i) => `${i}: ${t.text}`),
+    labels: { x: "Position", y: "Layer", color: "restored" },
+    aspect: "auto",
     title: `Attribution patching (estimate): resid_pre by position — fraction of ${what} restored`,
   });
   const headsFigure = viz.imshow(heads, {
-    labels: { x: "Head", y: "Layer", color: "restored" }, aspect: "auto",
+    labels: { x: "Head", y: "Layer", color: "restored" },
+    aspect: "auto",
     title: `Attribution patching (estimate): head outputs (every position) — fraction of ${what} restored`,
   });
   const base = { clean: mClean, corrupted: mCorrupted, residPre, heads, residPreFigure, headsFigure };
   if (req.circuit === "none") return { ...base, circuit: null, edges: 0, circuitEdges: 0 };
   const graph = await attributeEdges(model, { ...o, method: req.circuit });
   const circuitEdges = applyTopN(graph, req.topN);
-  const circuit = viz.circuitViewer(graph, { title: `Circuit (${req.circuit.toUpperCase()}): the ${req.topN} strongest edges, ${circuitEdges} on an input → logits path` });
+  const circuit = viz.circuitViewer(graph, {
+    title: `Circuit (${req.circuit.toUpperCase()}): the ${req.topN} strongest edges, ${circuitEdges} on an input → logits path`,
+  });
   return { ...base, circuit, edges: graph.edges.length, circuitEdges };
 }

@@ -5,18 +5,42 @@ import { BackendError, TlensError } from "../errors.js";
 import type { LabModel, PatchRunOptions } from "./compute.js";
 import type { IoiResponse, PatchResponse } from "./protocol.js";
 import { validateSaeFeatures } from "./sae.js";
-import { LabError, validateAttention, validateAttribution, validateDla, validateIoi, validateLogitLens, validatePatch, validateRun } from "./validate.js";
+import {
+  LabError,
+  validateAttention,
+  validateAttribution,
+  validateDla,
+  validateIoi,
+  validateLogitLens,
+  validatePatch,
+  validateRun,
+} from "./validate.js";
 
 /** A validated request's computation (run when the queue gives it the model). */
 export type LabJob = () => Promise<unknown>;
 
 /** The requests that run the model and answer once: body → job (validation throws). */
 export const MODEL_CALLS = {
-  run: (lab: LabModel, body: unknown): LabJob => { const r = validateRun(lab.model, body); return () => lab.run(r); },
-  attention: (lab: LabModel, body: unknown): LabJob => { const r = validateAttention(lab.model, body); return () => lab.attention(r); },
-  logitLens: (lab: LabModel, body: unknown): LabJob => { const r = validateLogitLens(lab.model, body); return () => lab.logitLens(r); },
-  dla: (lab: LabModel, body: unknown): LabJob => { const r = validateDla(lab.model, body); return () => lab.dla(r); },
-  attribution: (lab: LabModel, body: unknown): LabJob => { const r = validateAttribution(lab.model, body); return () => lab.attribution(r); },
+  run: (lab: LabModel, body: unknown): LabJob => {
+    const r = validateRun(lab.model, body);
+    return () => lab.run(r);
+  },
+  attention: (lab: LabModel, body: unknown): LabJob => {
+    const r = validateAttention(lab.model, body);
+    return () => lab.attention(r);
+  },
+  logitLens: (lab: LabModel, body: unknown): LabJob => {
+    const r = validateLogitLens(lab.model, body);
+    return () => lab.logitLens(r);
+  },
+  dla: (lab: LabModel, body: unknown): LabJob => {
+    const r = validateDla(lab.model, body);
+    return () => lab.dla(r);
+  },
+  attribution: (lab: LabModel, body: unknown): LabJob => {
+    const r = validateAttribution(lab.model, body);
+    return () => lab.attribution(r);
+  },
 } as const;
 
 export type ModelCall = keyof typeof MODEL_CALLS;

@@ -34,18 +34,40 @@ options:
                        gets an SAE panel (pick a feature, see where it fires on the prompt, its logit effects)
   -h, --help           this help`;
 
-interface LabArgs { model: string; port: number; host?: string; allowedHosts: string[]; queue?: string; queueName?: string; sae?: string }
+interface LabArgs {
+  model: string;
+  port: number;
+  host?: string;
+  allowedHosts: string[];
+  queue?: string;
+  queueName?: string;
+  sae?: string;
+}
 
 function parseArgs(argv: readonly string[]): LabArgs | string {
   const r: LabArgs = { model: "toy-ioi", port: 8765, allowedHosts: [] };
   const error = parseFlags(argv, {
-    "--model": stringFlag((v) => { r.model = v; }),
-    "--host": stringFlag((v) => { r.host = v; }),
-    "--allowed-host": stringFlag((v) => { r.allowedHosts.push(v); }),
-    "--port": intFlag(0, 65535, (n) => { r.port = n; }),
-    "--queue": stringFlag((v) => { r.queue = v; }),
-    "--queue-name": stringFlag((v) => { r.queueName = v; }),
-    "--sae": stringFlag((v) => { r.sae = v; }),
+    "--model": stringFlag((v) => {
+      r.model = v;
+    }),
+    "--host": stringFlag((v) => {
+      r.host = v;
+    }),
+    "--allowed-host": stringFlag((v) => {
+      r.allowedHosts.push(v);
+    }),
+    "--port": intFlag(0, 65535, (n) => {
+      r.port = n;
+    }),
+    "--queue": stringFlag((v) => {
+      r.queue = v;
+    }),
+    "--queue-name": stringFlag((v) => {
+      r.queueName = v;
+    }),
+    "--sae": stringFlag((v) => {
+      r.sae = v;
+    }),
   });
   if (!error && r.queueName !== undefined && r.queue === undefined) return "--queue-name needs --queue";
   return error ?? r;
@@ -55,9 +77,11 @@ function parseArgs(argv: readonly string[]): LabArgs | string {
 async function labSae(model: HookedTransformer, source: string): Promise<SAE> {
   const { sae } = await loadSae(source);
   const { hookName, dIn } = sae.cfg;
-  if (!model.hookPoints.has(hookName)) throw new CliError(`--sae ${source}: its hook "${hookName}" is not a hook point of the model`);
+  if (!model.hookPoints.has(hookName))
+    throw new CliError(`--sae ${source}: its hook "${hookName}" is not a hook point of the model`);
   const width = hookWidth(model.cfg, hookName);
-  if (width !== null && width !== dIn) throw new CliError(`--sae ${source}: its d_in is ${dIn}, but ${hookName} is ${width} wide`);
+  if (width !== null && width !== dIn)
+    throw new CliError(`--sae ${source}: its d_in is ${dIn}, but ${hookName} is ${width} wide`);
   process.stderr.write(`tlens lab: SAE ${sae.cfg.architecture}, d_sae ${sae.cfg.dSae} at ${hookName}\n`);
   return sae;
 }
@@ -71,20 +95,38 @@ export async function labCommand(argv: string[]): Promise<number> {
     const model = await HookedTransformer.fromPretrained(args.model);
     const lab = new LabModel(model, args.model, args.sae === undefined ? null : await labSae(model, args.sae));
     const browser = { bundleDir: BUNDLE_DIR, model: await browserModelDir(args.model) };
-    const sweeps: LabSweeps | undefined = args.queue === undefined ? undefined : {
-      executor: new QueueExecutor({ url: args.queue, queueName: args.queueName }),
-      model: { name: args.model }, queue: args.queueName ?? DEFAULT_QUEUE_NAME,
-    };
-    const server = await startLab(lab, { host: args.host, port: args.port, allowNonLoopback: args.host !== undefined, allowedHosts: args.allowedHosts, browser, sweeps });
-    if (sweeps) process.stderr.write(`tlens lab: sweeps go to queue ${sweeps.queue} (run \`tlens worker --queue <url> --model ${args.model}\`)\n`);
+    const sweeps: LabSweeps | undefined =
+      args.queue === undefined
+        ? undefined
+        : {
+            executor: new QueueExecutor({ url: args.queue, queueName: args.queueName }),
+            model: { name: args.model },
+            queue: args.queueName ?? DEFAULT_QUEUE_NAME,
+          };
+    const server = await startLab(lab, {
+      host: args.host,
+      port: args.port,
+      allowNonLoopback: args.host !== undefined,
+      allowedHosts: args.allowedHosts,
+      browser,
+      sweeps,
+    });
+    if (sweeps)
+      process.stderr.write(
+        `tlens lab: sweeps go to queue ${sweeps.queue} (run \`tlens worker --queue <url> --model ${args.model}\`)\n`,
+      );
     if (!isLoopback(server.host)) {
-      process.stderr.write(`tlens lab: WARNING: listening on ${server.host}, not on loopback: anyone who can reach this address can use the lab (there is no authentication)\n`);
+      process.stderr.write(
+        `tlens lab: WARNING: listening on ${server.host}, not on loopback: anyone who can reach this address can use the lab (there is no authentication)\n`,
+      );
     }
-    process.stderr.write(`tlens lab: run in browser: ${server.browser.available ? "available" : `unavailable (${server.browser.reason})`}\n`);
+    process.stderr.write(
+      `tlens lab: run in browser: ${server.browser.available ? "available" : `unavailable (${server.browser.reason})`}\n`,
+    );
     console.log(`tlens lab: ${server.url}/ (model ${args.model}; Ctrl+C stops)`);
     return 0;
   } catch (e) {
-    const message = e instanceof TlensError ? e.message : e instanceof Error ? e.stack ?? e.message : String(e);
+    const message = e instanceof TlensError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
     console.error(`tlens lab: ${message}`);
     return 1;
   }

@@ -15,9 +15,30 @@ import type { SAE } from "../sae/sae.js";
 import { attributionOf } from "./attribution.js";
 import { saeFeaturesOf, type ValidSaeFeatures } from "./sae.js";
 import type {
-  AttentionResponse, AttributionResponse, DlaResponse, IoiResponse, LabInfo, LogitLensResponse, PatchKind, PatchResponse, RunResponse, SaeFeaturesResponse, TokenInfo,
+  AttentionResponse,
+  AttributionResponse,
+  DlaResponse,
+  IoiResponse,
+  LabInfo,
+  LogitLensResponse,
+  PatchKind,
+  PatchResponse,
+  RunResponse,
+  SaeFeaturesResponse,
+  TokenInfo,
 } from "./protocol.js";
-import { LabError, LIMITS, type Prompt, type ValidAttention, type ValidAttribution, type ValidDla, type ValidIoi, type ValidLogitLens, type ValidPatch, type ValidRun } from "./validate.js";
+import {
+  LabError,
+  LIMITS,
+  type Prompt,
+  type ValidAttention,
+  type ValidAttribution,
+  type ValidDla,
+  type ValidIoi,
+  type ValidLogitLens,
+  type ValidPatch,
+  type ValidRun,
+} from "./validate.js";
 
 export interface PatchRunOptions {
   onProgress?: (done: number, total: number) => void;
@@ -50,13 +71,25 @@ export class LabModel {
   private last: { text: string; logits: Tensor; cache: ActivationCache } | null = null;
 
   /** `sae`: the SAE panel's (`tlens lab --sae`), checked by the caller to read one of the model's hook points. */
-  constructor(readonly model: HookedTransformer, readonly name: string, readonly sae: SAE | null = null) {
+  constructor(
+    readonly model: HookedTransformer,
+    readonly name: string,
+    readonly sae: SAE | null = null,
+  ) {
     if (!model.tokenizer) throw new LabError(500, `the lab needs a model with a tokenizer; ${name} has none`);
   }
 
   info(): LabInfo {
     const c = this.model.cfg;
-    return { model: this.name, nLayers: c.nLayers, nHeads: c.nHeads, nCtx: c.nCtx, dVocab: c.dVocabOut, prependBos: c.defaultPrependBos, limits: LIMITS };
+    return {
+      model: this.name,
+      nLayers: c.nLayers,
+      nHeads: c.nHeads,
+      nCtx: c.nCtx,
+      dVocab: c.dVocabOut,
+      prependBos: c.defaultPrependBos,
+      limits: LIMITS,
+    };
   }
 
   private tokens(ids: readonly number[]): Tensor {
@@ -97,9 +130,20 @@ export class LabModel {
     const { cache } = await this.runCached(req.prompt);
     const pattern = cache.get(`blocks.${req.layer}.attn.hook_pattern`).get(0); // [head, q, k]
     const tokens = this.tokenInfos(req.prompt.ids).map((t) => t.text);
-    const viewer = req.head === null
-      ? viz.attentionHeads({ tokens, attention: pattern, headNames: Array.from({ length: pattern.shape[0]! }, (_, h) => `L${req.layer}H${h}`), title: `Layer ${req.layer}` })
-      : viz.attentionPattern({ tokens, attention: pattern.get(req.head), headName: `L${req.layer}H${req.head}`, title: `Head L${req.layer}H${req.head}` });
+    const viewer =
+      req.head === null
+        ? viz.attentionHeads({
+            tokens,
+            attention: pattern,
+            headNames: Array.from({ length: pattern.shape[0]! }, (_, h) => `L${req.layer}H${h}`),
+            title: `Layer ${req.layer}`,
+          })
+        : viz.attentionPattern({
+            tokens,
+            attention: pattern.get(req.head),
+            headName: `L${req.layer}H${req.head}`,
+            title: `Head L${req.layer}H${req.head}`,
+          });
     return { layer: req.layer, head: req.head, viewer };
   }
 
@@ -112,7 +156,10 @@ export class LabModel {
     const ranks = Array.from(lens.tokenRanks!.dataSync(), Number);
     const at = this.model.tokenizer!.idToString(req.prompt.ids[req.position]!);
     const figure = viz.line(probs, {
-      x: lens.labels, hoverName: ranks.map((r) => `rank ${r}`), markers: true, rangeY: [0, 1],
+      x: lens.labels,
+      hoverName: ranks.map((r) => `rank ${r}`),
+      markers: true,
+      rangeY: [0, 1],
       labels: { x: "Residual stream", y: `P(${JSON.stringify(req.token.text)})` },
       title: `Logit lens: P(${JSON.stringify(req.token.text)}) after position ${req.position} (${JSON.stringify(at)})`,
     });
@@ -125,8 +172,14 @@ export class LabModel {
     const target = req.other ? { tokens: req.answer.id, incorrectTokens: req.other.id } : { tokens: req.answer.id };
     const perHead = dlaByHead(this.model, cache, { target, posSlice: req.position }).perHead; // [layer, head, batch=1]
     const values = perHead.squeeze(-1).toArray() as Nested;
-    const what = req.other ? `logit[${JSON.stringify(req.answer.text)}] − logit[${JSON.stringify(req.other.text)}]` : `logit[${JSON.stringify(req.answer.text)}]`;
-    const figure = viz.imshow(values, { labels: { x: "Head", y: "Layer", color: "DLA" }, title: `Direct logit attribution per head to ${what}`, textAuto: ".2f" });
+    const what = req.other
+      ? `logit[${JSON.stringify(req.answer.text)}] − logit[${JSON.stringify(req.other.text)}]`
+      : `logit[${JSON.stringify(req.answer.text)}]`;
+    const figure = viz.imshow(values, {
+      labels: { x: "Head", y: "Layer", color: "DLA" },
+      title: `Direct logit attribution per head to ${what}`,
+      textAuto: ".2f",
+    });
     return { answer: req.answer, other: req.other, position: req.position, values, figure };
   }
 
@@ -139,7 +192,8 @@ export class LabModel {
     const other = req.other?.id ?? null;
     // logits [batch=1, n, d_vocab] (n = 1 with metricPositions "last") → the metric at the last position
     const id = (t: number): Tensor => Tensor.fromTypedArray(Int32Array.of(t), [1]);
-    const metric = (logits: Tensor): number => logitDiffAt(logits, id(logits.shape[1]! - 1), id(answer), other === null ? null : id(other)).item();
+    const metric = (logits: Tensor): number =>
+      logitDiffAt(logits, id(logits.shape[1]! - 1), id(answer), other === null ? null : id(other)).item();
     this.last = null; // the sweep needs the clean cache of every activation; keep one cache at a time
     const [cleanLogits, cleanCache] = await this.model.runWithCache(this.tokens(req.clean.ids));
     const corruptedTokens = this.tokens(req.corrupted.ids);
@@ -147,27 +201,39 @@ export class LabModel {
     const clean = metric(cleanLogits);
     const corrupted = metric(corruptedLogits);
     if (!(Math.abs(clean - corrupted) > 1e-6)) {
-      throw new LabError(400, `the metric is the same on the clean and the corrupted prompt (${clean.toFixed(4)}): there is nothing to restore`);
+      throw new LabError(
+        400,
+        `the metric is the same on the clean and the corrupted prompt (${clean.toFixed(4)}): there is nothing to restore`,
+      );
     }
     const pause = yielder(20);
     const nPos = req.clean.ids.length;
-    const result = await fn(this.model, corruptedTokens, cleanCache, async (logits) => {
-      await pause();
-      signal?.throwIfAborted();
-      return (metric(logits) - corrupted) / (clean - corrupted);
-    }, {
-      metricPositions: "last", progressBar: false,
-      // about one layer's patches per batch: progress in steps a researcher can see
-      maxRows: nPos * Math.max(this.model.cfg.nHeads, 1),
-      onProgress: (done, total) => {
+    const result = await fn(
+      this.model,
+      corruptedTokens,
+      cleanCache,
+      async (logits) => {
+        await pause();
         signal?.throwIfAborted();
-        onProgress?.(done, total);
+        return (metric(logits) - corrupted) / (clean - corrupted);
       },
-    });
+      {
+        metricPositions: "last",
+        progressBar: false,
+        // about one layer's patches per batch: progress in steps a researcher can see
+        maxRows: nPos * Math.max(this.model.cfg.nHeads, 1),
+        onProgress: (done, total) => {
+          signal?.throwIfAborted();
+          onProgress?.(done, total);
+        },
+      },
+    );
     const values = result.toArray() as Nested;
     const x = axis === "pos" ? this.tokenInfos(req.clean.ids).map((t, i) => `${i}: ${t.text}`) : undefined;
     const figure = viz.imshow(values, {
-      x, labels: { x: axis === "pos" ? "Position" : "Head", y: "Layer", color: "restored" }, aspect: "auto",
+      x,
+      labels: { x: axis === "pos" ? "Position" : "Head", y: "Layer", color: "restored" },
+      aspect: "auto",
       title: `Activation patching: ${title} — fraction of ${other === null ? "the logit" : "the logit difference"} restored`,
     });
     return { kind: req.kind, clean, corrupted, values, figure };

@@ -22,7 +22,10 @@ export function isLoopback(host: string): boolean {
 const WILDCARDS = new Set(["0.0.0.0", "::", "::0", "0:0:0:0:0:0:0:0"]);
 
 /** The allowlist for a server bound to `bindHost`: a test of a request's Host header, and the list for messages. */
-export function hostAllowlist(bindHost: string, allowed: readonly string[] = []): { allows: (hostHeader: string) => boolean; names: string[] } {
+export function hostAllowlist(
+  bindHost: string,
+  allowed: readonly string[] = [],
+): { allows: (hostHeader: string) => boolean; names: string[] } {
   const names = new Set<string>(["localhost", "127.0.0.1", "::1", ...allowed.map(bareHost)]);
   const bound = bareHost(bindHost);
   if (WILDCARDS.has(bound)) {

@@ -11,11 +11,18 @@ import { LabError } from "./validate.js";
 /** On every answer. COOP + COEP make the page cross-origin isolated (SharedArrayBuffer: the in-browser mode's wasm
  *  kernels run threaded); CORP lets the isolated page load the lab's own files and nobody else's page load them. */
 export const SECURITY_HEADERS = {
-  "x-content-type-options": "nosniff", "cache-control": "no-store",
-  "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp", "cross-origin-resource-policy": "same-origin",
+  "x-content-type-options": "nosniff",
+  "cache-control": "no-store",
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-embedder-policy": "require-corp",
+  "cross-origin-resource-policy": "same-origin",
 };
 
-const FILE_TYPES: Record<string, string> = { ".js": "text/javascript; charset=utf-8", ".wasm": "application/wasm", ".json": "application/json; charset=utf-8" };
+const FILE_TYPES: Record<string, string> = {
+  ".js": "text/javascript; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".json": "application/json; charset=utf-8",
+};
 
 export function send(res: ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body), ...SECURITY_HEADERS });
@@ -55,10 +62,14 @@ export async function sendFile(res: ServerResponse, file: string, head: boolean)
   const type = FILE_TYPES[extname(file)] ?? "application/octet-stream";
   res.writeHead(200, { "content-type": type, "content-length": size, ...SECURITY_HEADERS });
   if (head) res.end();
-  else createReadStream(file).on("error", () => res.destroy()).pipe(res);
+  else
+    createReadStream(file)
+      .on("error", () => res.destroy())
+      .pipe(res);
 }
 
-const tooLarge = (size: string, limit: number): LabError => new LabError(413, `the request body is ${size}; at most ${limit} are accepted`);
+const tooLarge = (size: string, limit: number): LabError =>
+  new LabError(413, `the request body is ${size}; at most ${limit} are accepted`);
 
 /** The JSON body, at most `limit` bytes. Larger: a LabError(413) as soon as that is known (the caller closes). */
 export function readBody(req: IncomingMessage, limit: number): Promise<unknown> {

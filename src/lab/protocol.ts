@@ -34,10 +34,26 @@ export interface LabLimits {
 // ------------------------------------------------------------------------------------------------------ requests
 // Tokens of answers are single-token strings (" Mary") or token ids; positions are token indices (default: the last).
 
-export interface RunRequest { prompt: string; topK?: number }
-export interface AttentionRequest { prompt: string; layer: number; head?: number }
-export interface LogitLensRequest { prompt: string; token: string | number; position?: number }
-export interface DlaRequest { prompt: string; answer: string | number; other?: string | number; position?: number }
+export interface RunRequest {
+  prompt: string;
+  topK?: number;
+}
+export interface AttentionRequest {
+  prompt: string;
+  layer: number;
+  head?: number;
+}
+export interface LogitLensRequest {
+  prompt: string;
+  token: string | number;
+  position?: number;
+}
+export interface DlaRequest {
+  prompt: string;
+  answer: string | number;
+  other?: string | number;
+  position?: number;
+}
 
 /** resid_pre, attn_out, mlp_out: [layer, pos]; head_out: [layer, head] (every position). */
 export type PatchKind = "resid_pre" | "attn_out" | "mlp_out" | "head_out";
@@ -45,8 +61,17 @@ export const PATCH_KINDS: readonly PatchKind[] = ["resid_pre", "attn_out", "mlp_
 
 /** Denoising: clean activations into the corrupted run; the metric is logit[answer] − logit[other] (or logit[answer])
  *  at the last position, normalised to the fraction restored: (m − m_corrupted) / (m_clean − m_corrupted). */
-export interface PatchRequest { kind: PatchKind; clean: string; corrupted: string; answer: string | number; other?: string | number }
-export interface IoiRequest { n?: number; seed?: number }
+export interface PatchRequest {
+  kind: PatchKind;
+  clean: string;
+  corrupted: string;
+  answer: string | number;
+  other?: string | number;
+}
+export interface IoiRequest {
+  n?: number;
+  seed?: number;
+}
 
 /** Edge attribution for the circuit: none, EAP (one gradient) or EAP-IG (5 integrated-gradient steps). */
 export type CircuitMethod = "none" | "eap" | "eap-ig";
@@ -55,7 +80,14 @@ export const CIRCUIT_METHODS: readonly CircuitMethod[] = ["none", "eap", "eap-ig
 /** Attribution patching (AtP, denoising) of the patching panel's prompt pair and metric: the estimate of every
  *  patch of resid_pre [layer, pos] and of each head's output [layer, head] from one clean forward and one corrupted
  *  forward + backward, normalised as the sweep is; with `circuit`, the edge graph and its `topN` strongest edges. */
-export interface AttributionRequest { clean: string; corrupted: string; answer: string | number; other?: string | number; circuit?: CircuitMethod; topN?: number }
+export interface AttributionRequest {
+  clean: string;
+  corrupted: string;
+  answer: string | number;
+  other?: string | number;
+  circuit?: CircuitMethod;
+  topN?: number;
+}
 
 // ----------------------------------------------------------------------------------------------------- responses
 
@@ -123,8 +155,16 @@ export interface AttributionResponse {
   circuitEdges: number;
 }
 
-export interface IoiPair { clean: string; corrupted: string; answer: string; other: string }
-export interface IoiResponse { flip: string; pairs: IoiPair[] }
+export interface IoiPair {
+  clean: string;
+  corrupted: string;
+  answer: string;
+  other: string;
+}
+export interface IoiResponse {
+  flip: string;
+  pairs: IoiPair[];
+}
 
 /** One line of the NDJSON stream of POST /api/patch. */
 export type PatchEvent =
@@ -174,11 +214,16 @@ export type QueueModeInfo = { available: true; queue: string } | { available: fa
 // -------------------------------------------------------------------------------------------- SAE panel (--sae)
 
 /** GET /api/sae: whether the lab has an SAE (`tlens lab --sae DIR`), and which. */
-export type SaeModeInfo = { available: true; hookName: string; dSae: number; architecture: string } | { available: false; reason: string };
+export type SaeModeInfo =
+  { available: true; hookName: string; dSae: number; architecture: string } | { available: false; reason: string };
 
 /** POST /api/sae-features: the SAE's features on a prompt; `feature` defaults to the one that fires most on it,
  *  `topK` (default 10) is how many of the most active features are listed. */
-export interface SaeFeaturesRequest { prompt: string; feature?: number; topK?: number }
+export interface SaeFeaturesRequest {
+  prompt: string;
+  feature?: number;
+  topK?: number;
+}
 
 export interface SaeFeaturesResponse {
   hookName: string;
@@ -198,7 +243,9 @@ export interface SaeFeaturesResponse {
 }
 
 /** Every error the API sends: a status and this body. */
-export interface ErrorBody { error: string }
+export interface ErrorBody {
+  error: string;
+}
 
 // ------------------------------------------------------------------------------------------------------- client
 
@@ -210,13 +257,15 @@ export interface LabClient {
   logitLens(req: LogitLensRequest): Promise<LogitLensResponse>;
   dla(req: DlaRequest): Promise<DlaResponse>;
   /** Resolves with the sweep; rejects with an AbortError when `signal` aborts (the job is dropped). */
-  patch(req: PatchRequest, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<PatchResponse>;
+  patch(
+    req: PatchRequest,
+    onProgress: (done: number, total: number) => void,
+    signal?: AbortSignal,
+  ): Promise<PatchResponse>;
   ioiPrompts(req: IoiRequest): Promise<IoiResponse>;
   attribution(req: AttributionRequest): Promise<AttributionResponse>;
 }
 
 /** GET /api/browser: whether the page can run the model itself (the lab's Web Worker and the model's files are
  *  served), and where they are. */
-export type BrowserModeInfo =
-  | { available: true; worker: string; model: string }
-  | { available: false; reason: string };
+export type BrowserModeInfo = { available: true; worker: string; model: string } | { available: false; reason: string };

@@ -49,7 +49,10 @@ export class JobQueue {
   submit<T>(job: Job<T>, signal: AbortSignal = new AbortController().signal): Promise<T> {
     if (this.busy && this.waiting.length >= this.maxQueued) {
       this.counts.rejected++;
-      throw new LabError(503, `the lab is busy: ${this.waiting.length} jobs are waiting for the model (at most ${this.maxQueued}); try again shortly`);
+      throw new LabError(
+        503,
+        `the lab is busy: ${this.waiting.length} jobs are waiting for the model (at most ${this.maxQueued}); try again shortly`,
+      );
     }
     if (signal.aborted) {
       this.counts.cancelled++;
@@ -59,25 +62,28 @@ export class JobQueue {
       const run = (): void => {
         this.busy = true;
         // a job that throws before its first await still rejects, and still frees the queue
-        Promise.resolve().then(() => job(signal)).then(
-          (v) => {
-            if (signal.aborted) {
-              this.counts.cancelled++;
-              reject(abortReason(signal));
-            } else {
-              this.counts.completed++;
-              resolve(v);
-            }
-          },
-          (e: unknown) => {
-            if (signal.aborted) this.counts.cancelled++;
-            else this.counts.failed++;
-            reject(signal.aborted ? abortReason(signal) : e);
-          },
-        ).finally(() => {
-          this.busy = false;
-          this.next();
-        });
+        Promise.resolve()
+          .then(() => job(signal))
+          .then(
+            (v) => {
+              if (signal.aborted) {
+                this.counts.cancelled++;
+                reject(abortReason(signal));
+              } else {
+                this.counts.completed++;
+                resolve(v);
+              }
+            },
+            (e: unknown) => {
+              if (signal.aborted) this.counts.cancelled++;
+              else this.counts.failed++;
+              reject(signal.aborted ? abortReason(signal) : e);
+            },
+          )
+          .finally(() => {
+            this.busy = false;
+            this.next();
+          });
       };
       if (!this.busy) {
         run();

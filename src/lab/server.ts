@@ -67,7 +67,10 @@ type JsonRoute = (lab: LabModel, body: unknown, queue: JobQueue, signal: AbortSi
 
 /** A model call as a route: validated first (bad requests never wait), then queued. */
 function queued(call: (lab: LabModel, body: unknown) => LabJob): JsonRoute {
-  return async (lab, body, q, signal) => { const job = call(lab, body); return q.submit(job, signal); };
+  return async (lab, body, q, signal) => {
+    const job = call(lab, body);
+    return q.submit(job, signal);
+  };
 }
 
 const JSON_ROUTES: Record<string, JsonRoute> = {
@@ -81,12 +84,23 @@ const JSON_ROUTES: Record<string, JsonRoute> = {
 };
 
 /** POST /api/patch: NDJSON PatchEvents (queued, progress..., then result or error). */
-async function patchRoute(lab: LabModel, body: unknown, queue: JobQueue, signal: AbortSignal, res: ServerResponse): Promise<void> {
+async function patchRoute(
+  lab: LabModel,
+  body: unknown,
+  queue: JobQueue,
+  signal: AbortSignal,
+  res: ServerResponse,
+): Promise<void> {
   const sweep = patchCall(lab, body);
-  const event = (e: PatchEvent): void => { if (!res.destroyed) res.write(`${JSON.stringify(e)}\n`); };
+  const event = (e: PatchEvent): void => {
+    if (!res.destroyed) res.write(`${JSON.stringify(e)}\n`);
+  };
   const ahead = queue.ahead;
   // submit throws (503) before anything is written; the job's first progress comes after the head below
-  const done = queue.submit((s) => sweep({ signal: s, onProgress: (d, total) => event({ type: "progress", done: d, total }) }), signal);
+  const done = queue.submit(
+    (s) => sweep({ signal: s, onProgress: (d, total) => event({ type: "progress", done: d, total }) }),
+    signal,
+  );
   res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", ...SECURITY_HEADERS });
   event({ type: "queued", ahead });
   try {
@@ -107,7 +121,13 @@ interface Routes {
 }
 
 /** GET/HEAD routes: the page, its modules, the info routes, the in-browser mode's files. */
-async function getRoute(r: Routes, req: IncomingMessage, res: ServerResponse, raw: string, path: string): Promise<void> {
+async function getRoute(
+  r: Routes,
+  req: IncomingMessage,
+  res: ServerResponse,
+  raw: string,
+  path: string,
+): Promise<void> {
   if (path === "/" || path === "/index.html") return send(res, 200, "text/html; charset=utf-8", r.page);
   if (path === "/vendor/plotly.min.js") return send(res, 200, "text/javascript; charset=utf-8", plotlyJs());
   if (path === "/vendor/tlens-viewer.js") return send(res, 200, "text/javascript; charset=utf-8", VIEWER_JS);
@@ -146,10 +166,21 @@ async function route(r: Routes, req: IncomingMessage, res: ServerResponse, signa
 /** A listen failure (port taken, no permission, no such address) as a LabError with the fix. */
 function listenError(e: NodeJS.ErrnoException, host: string, port: number): Error {
   const where = `${host}:${port}`;
-  if (e.code === "EADDRINUSE") return new LabError(500, `cannot listen on ${where}: the port is in use; pick another with --port (0: any free port)`);
-  if (e.code === "EACCES") return new LabError(500, `cannot listen on ${where}: permission denied (ports below 1024 need privileges); pick a port from 1024 up with --port`);
+  if (e.code === "EADDRINUSE")
+    return new LabError(
+      500,
+      `cannot listen on ${where}: the port is in use; pick another with --port (0: any free port)`,
+    );
+  if (e.code === "EACCES")
+    return new LabError(
+      500,
+      `cannot listen on ${where}: permission denied (ports below 1024 need privileges); pick a port from 1024 up with --port`,
+    );
   if (e.code === "EADDRNOTAVAIL" || e.code === "ENOTFOUND" || e.code === "EAI_AGAIN") {
-    return new LabError(500, `cannot listen on ${where}: ${host} is not an address of this machine (${e.code}); check --host`);
+    return new LabError(
+      500,
+      `cannot listen on ${where}: ${host} is not an address of this machine (${e.code}); check --host`,
+    );
   }
   return e;
 }
@@ -157,19 +188,35 @@ function listenError(e: NodeJS.ErrnoException, host: string, port: number): Erro
 export async function startLab(lab: LabModel, opts: LabServerOptions = {}): Promise<LabServer> {
   const host = opts.host ?? "127.0.0.1";
   if (!isLoopback(host) && !opts.allowNonLoopback) {
-    throw new LabError(400, `refusing to listen on ${host}: the lab has no authentication and listens on 127.0.0.1 unless a host is given explicitly (tlens lab --host ${host})`);
+    throw new LabError(
+      400,
+      `refusing to listen on ${host}: the lab has no authentication and listens on 127.0.0.1 unless a host is given explicitly (tlens lab --host ${host})`,
+    );
   }
   const queue = new JobQueue(opts.maxQueued ?? 256);
-  const r: Routes = { lab, queue, page: labPage(lab.name), browser: browserRoutes(opts.browser), maxBody: opts.maxBodyBytes ?? 64 * 1024, sweeps: opts.sweeps };
+  const r: Routes = {
+    lab,
+    queue,
+    page: labPage(lab.name),
+    browser: browserRoutes(opts.browser),
+    maxBody: opts.maxBodyBytes ?? 64 * 1024,
+    sweeps: opts.sweeps,
+  };
   const hosts = hostAllowlist(host, opts.allowedHosts);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const controller = new AbortController();
-    res.on("close", () => { if (!res.writableFinished) controller.abort(); });
+    res.on("close", () => {
+      if (!res.writableFinished) controller.abort();
+    });
     const hostHeader = req.headers.host ?? "";
     if (!hosts.allows(hostHeader)) {
       const names = hosts.names.join(", ");
-      return sendError(res, 403, `the lab answers only requests addressed to ${names}, not ${JSON.stringify(hostHeader)}; to use another name, start it with --allowed-host NAME`);
+      return sendError(
+        res,
+        403,
+        `the lab answers only requests addressed to ${names}, not ${JSON.stringify(hostHeader)}; to use another name, start it with --allowed-host NAME`,
+      );
     }
     try {
       await route(r, req, res, controller.signal);
@@ -179,7 +226,7 @@ export async function startLab(lab: LabModel, opts: LabServerOptions = {}): Prom
       if (status === 413) return refuseAndClose(req, res, status, message);
       if (status !== 500) return sendError(res, status, message);
       // the details (paths, stacks) stay in the terminal; the page gets no file system layout
-      console.error(`tlens lab: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      console.error(`tlens lab: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       sendError(res, 500, "internal error (the details are in the lab's terminal)");
     }
   };
@@ -188,7 +235,10 @@ export async function startLab(lab: LabModel, opts: LabServerOptions = {}): Prom
   const requestTimeout = Math.max(headersTimeout, opts.requestTimeoutMs ?? 20_000);
   // the timeouts are enforced by a sweep this often (Node's default, 30 s, would let a drip live that long)
   const connectionsCheckingInterval = Math.max(100, Math.min(1000, headersTimeout / 4));
-  const server = createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval }, (req, res) => void handle(req, res));
+  const server = createServer(
+    { headersTimeout, requestTimeout, connectionsCheckingInterval },
+    (req, res) => void handle(req, res),
+  );
   server.maxConnections = opts.maxConnections ?? 128;
   const port = opts.port ?? 0;
   await new Promise<void>((resolve, reject) => {
@@ -202,10 +252,16 @@ export async function startLab(lab: LabModel, opts: LabServerOptions = {}): Prom
   const bound = (server.address() as AddressInfo).port;
   const shown = host.includes(":") ? `[${host}]` : host;
   return {
-    url: `http://${shown}:${bound}`, host, port: bound, queue, server, browser: r.browser.info,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    url: `http://${shown}:${bound}`,
+    host,
+    port: bound,
+    queue,
+    server,
+    browser: r.browser.info,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

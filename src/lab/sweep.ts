@@ -30,17 +30,31 @@ export function sweepSpec(model: ModelSpec, body: unknown): SweepSpec {
   const seed = integer(b, "seed", 0, 2 ** 32 - 1, 1);
   const pairsPerShard = integer(b, "pairsPerShard", 1, MAX_SWEEP_PAIRS, 8);
   const options = b.promptType === undefined ? {} : { options: { promptType: b.promptType } };
-  return validateSpec({ model, task: { name: "ioi", pairs, seed, ...options }, sweep: b.kinds, shard: { pairsPerShard } });
+  return validateSpec({
+    model,
+    task: { name: "ioi", pairs, seed, ...options },
+    sweep: b.kinds,
+    shard: { pairsPerShard },
+  });
 }
 
 export function queueModeInfo(sweeps: LabSweeps | undefined): QueueModeInfo {
-  return sweeps ? { available: true, queue: sweeps.queue } : { available: false, reason: "the lab was started without --queue" };
+  return sweeps
+    ? { available: true, queue: sweeps.queue }
+    : { available: false, reason: "the lab was started without --queue" };
 }
 
 /** POST /api/sweep: validates (errors answered as JSON before the stream starts), then streams the sweep's events. */
-export async function sweepRoute(sweeps: LabSweeps, body: unknown, signal: AbortSignal, res: ServerResponse): Promise<void> {
+export async function sweepRoute(
+  sweeps: LabSweeps,
+  body: unknown,
+  signal: AbortSignal,
+  res: ServerResponse,
+): Promise<void> {
   const spec = sweepSpec(sweeps.model, body);
-  const event = (e: SweepEvent): void => { if (!res.destroyed) res.write(`${JSON.stringify(e)}\n`); };
+  const event = (e: SweepEvent): void => {
+    if (!res.destroyed) res.write(`${JSON.stringify(e)}\n`);
+  };
   res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", ...SECURITY_HEADERS });
   let submitted = false;
   try {

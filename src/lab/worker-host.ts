@@ -16,7 +16,10 @@ export interface LoadedModel {
 }
 
 /** Loads the model of a "load" request, reporting download progress. */
-export type LabLoader = (req: Extract<LabWorkerRequest, { type: "load" }>, onProgress: (p: LoadProgress) => void) => Promise<LoadedModel>;
+export type LabLoader = (
+  req: Extract<LabWorkerRequest, { type: "load" }>,
+  onProgress: (p: LoadProgress) => void,
+) => Promise<LoadedModel>;
 
 export interface LabWorkerHost {
   /** Handles one message from the page. */
@@ -40,7 +43,9 @@ export function createLabWorkerHost(loader: LabLoader, post: (msg: LabWorkerResp
     if (lab) throw new LabError(409, "the model is already loaded");
     const loading = loader(req, (progress) => post({ id: req.id, type: "load-progress", progress }));
     lab = loading.then(({ model }) => new LabModel(model, req.name));
-    lab.catch(() => { lab = null; });
+    lab.catch(() => {
+      lab = null;
+    });
     const [{ backend, threads }, loaded] = await Promise.all([loading, lab]);
     return { info: loaded.info(), backend, threads };
   }
@@ -53,7 +58,10 @@ export function createLabWorkerHost(loader: LabLoader, post: (msg: LabWorkerResp
         return ioiCall(m, req.body);
       case "patch": {
         const sweep = patchCall(m, req.body);
-        return queue.submit((s) => sweep({ signal: s, onProgress: (done, total) => post({ id: req.id, type: "progress", done, total }) }), signal);
+        return queue.submit(
+          (s) => sweep({ signal: s, onProgress: (done, total) => post({ id: req.id, type: "progress", done, total }) }),
+          signal,
+        );
       }
       default: {
         const make = Object.hasOwn(MODEL_CALLS, req.method) ? MODEL_CALLS[req.method] : null;
@@ -66,13 +74,15 @@ export function createLabWorkerHost(loader: LabLoader, post: (msg: LabWorkerResp
   function answer(id: number, work: (signal: AbortSignal) => Promise<unknown>): void {
     const controller = new AbortController();
     pending.set(id, controller);
-    work(controller.signal).then(
-      (value) => {
-        if (controller.signal.aborted) fail(id, null, true);
-        else post({ id, type: "result", value });
-      },
-      (e: unknown) => fail(id, e, controller.signal.aborted),
-    ).finally(() => pending.delete(id));
+    work(controller.signal)
+      .then(
+        (value) => {
+          if (controller.signal.aborted) fail(id, null, true);
+          else post({ id, type: "result", value });
+        },
+        (e: unknown) => fail(id, e, controller.signal.aborted),
+      )
+      .finally(() => pending.delete(id));
   }
 
   return {

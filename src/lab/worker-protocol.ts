@@ -17,7 +17,11 @@ export type LabWorkerRequest =
   | { type: "cancel"; target: number };
 
 /** A request as the sender writes it, before it is given an id. */
-export type LabWorkerRequestBody = LabWorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
+export type LabWorkerRequestBody = LabWorkerRequest extends infer R
+  ? R extends { id: number }
+    ? Omit<R, "id">
+    : never
+  : never;
 
 export type LabWorkerResponse =
   | { id: number; type: "load-progress"; progress: LoadProgress }

@@ -14,10 +14,13 @@ interface WorkerScope {
 }
 const scope = self as unknown as WorkerScope;
 
-const host = createLabWorkerHost(async (req, onProgress) => {
-  const { backend, threads } = req.backend === "js" ? { backend: "js" as const, threads: 1 } : await initBackend();
-  const model = await fromPretrained(req.url, { backend, onProgress });
-  return { model, backend, threads };
-}, (msg) => scope.postMessage(msg));
+const host = createLabWorkerHost(
+  async (req, onProgress) => {
+    const { backend, threads } = req.backend === "js" ? { backend: "js" as const, threads: 1 } : await initBackend();
+    const model = await fromPretrained(req.url, { backend, onProgress });
+    return { model, backend, threads };
+  },
+  (msg) => scope.postMessage(msg),
+);
 
 scope.onmessage = (ev) => host.receive(ev.data);

@@ -83,21 +83,39 @@ export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "
   const nHeads = partial.nHeads === undefined ? -1 : need("nHeads");
   const dHead = partial.dHead !== undefined ? need("dHead") : nHeads > 0 ? dModel / nHeads : -1;
   if (!Number.isInteger(dHead) || dHead <= 0) {
-    throw new ConfigError(`${source}: d_head must be a positive integer; d_model ${dModel} is not divisible by n_heads ${nHeads}`);
+    throw new ConfigError(
+      `${source}: d_head must be a positive integer; d_model ${dModel} is not divisible by n_heads ${nHeads}`,
+    );
   }
   const heads = nHeads > 0 ? nHeads : dModel / dHead;
   const dVocab = need("dVocab");
   const attnOnly = partial.attnOnly ?? false;
   const dMlp = partial.dMlp !== undefined && partial.dMlp !== null ? need("dMlp") : attnOnly ? 0 : 4 * dModel;
   const eps = partial.eps ?? 1e-5;
-  if (!(eps > 0) || !Number.isFinite(eps)) throw new ConfigError(`${source}: eps must be a positive number, got ${eps}`);
+  if (!(eps > 0) || !Number.isFinite(eps))
+    throw new ConfigError(`${source}: eps must be a positive number, got ${eps}`);
   const nKeyValueHeads = partial.nKeyValueHeads ?? null;
-  if (nKeyValueHeads !== null && (!Number.isInteger(nKeyValueHeads) || nKeyValueHeads <= 0 || heads % nKeyValueHeads !== 0)) {
-    throw new ConfigError(`${source}: n_key_value_heads ${nKeyValueHeads} must be a positive divisor of n_heads ${heads}`);
+  if (
+    nKeyValueHeads !== null &&
+    (!Number.isInteger(nKeyValueHeads) || nKeyValueHeads <= 0 || heads % nKeyValueHeads !== 0)
+  ) {
+    throw new ConfigError(
+      `${source}: n_key_value_heads ${nKeyValueHeads} must be a positive divisor of n_heads ${heads}`,
+    );
   }
   const gatedMlp = partial.gatedMlp ?? false;
   const cfg: HookedTransformerConfig = {
-    nLayers, dModel, nCtx, dHead, nHeads: heads, dVocab, eps, attnOnly, dMlp, nKeyValueHeads, gatedMlp,
+    nLayers,
+    dModel,
+    nCtx,
+    dHead,
+    nHeads: heads,
+    dVocab,
+    eps,
+    attnOnly,
+    dMlp,
+    nKeyValueHeads,
+    gatedMlp,
     modelName: partial.modelName ?? "custom",
     actFn: partial.actFn ?? "gelu_new",
     useAttnResult: partial.useAttnResult ?? false,
@@ -143,15 +161,31 @@ export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "
   if (cfg.normalizationType !== null && !["LN", "LNPre", "RMS", "RMSPre"].includes(cfg.normalizationType)) {
     throw new ConfigError(`${source}: unknown normalization_type "${cfg.normalizationType}"`);
   }
-  if (cfg.attnTypes !== null && (cfg.attnTypes.length !== nLayers || cfg.attnTypes.some((t) => t !== "global" && t !== "local"))) {
-    throw new ConfigError(`${source}: attn_types must list "global" or "local" for each of the ${nLayers} layers, got ${JSON.stringify(cfg.attnTypes)}`);
+  if (
+    cfg.attnTypes !== null &&
+    (cfg.attnTypes.length !== nLayers || cfg.attnTypes.some((t) => t !== "global" && t !== "local"))
+  ) {
+    throw new ConfigError(
+      `${source}: attn_types must list "global" or "local" for each of the ${nLayers} layers, got ${JSON.stringify(cfg.attnTypes)}`,
+    );
   }
   checkLocalAttn(cfg, source);
-  if (cfg.useNTKByPartsRope && !(cfg.ntkByPartsFactor > 0 && cfg.ntkOriginalCtxLen > 0 && cfg.ntkByPartsHighFreqFactor > cfg.ntkByPartsLowFreqFactor)) {
-    throw new ConfigError(`${source}: NTK-by-parts rotary needs factor > 0, original context > 0 and high_freq_factor > low_freq_factor`);
+  if (
+    cfg.useNTKByPartsRope &&
+    !(
+      cfg.ntkByPartsFactor > 0 &&
+      cfg.ntkOriginalCtxLen > 0 &&
+      cfg.ntkByPartsHighFreqFactor > cfg.ntkByPartsLowFreqFactor
+    )
+  ) {
+    throw new ConfigError(
+      `${source}: NTK-by-parts rotary needs factor > 0, original context > 0 and high_freq_factor > low_freq_factor`,
+    );
   }
   if (cfg.tieWordEmbeddings && cfg.dVocabOut !== cfg.dVocab) {
-    throw new ConfigError(`${source}: tie_word_embeddings needs d_vocab_out (${cfg.dVocabOut}) = d_vocab (${cfg.dVocab})`);
+    throw new ConfigError(
+      `${source}: tie_word_embeddings needs d_vocab_out (${cfg.dVocabOut}) = d_vocab (${cfg.dVocab})`,
+    );
   }
   cfg.nParams = countParams(cfg);
   return cfg;
@@ -161,8 +195,12 @@ export function makeConfig(partial: Partial<HookedTransformerConfig>, source = "
 function checkLocalAttn(cfg: HookedTransformerConfig, source: string): void {
   if (!cfg.useLocalAttn) return;
   const w = cfg.windowSize;
-  if (w === null || !Number.isInteger(w) || w <= 0) throw new ConfigError(`${source}: use_local_attn needs a positive integer window_size, got ${w}`);
-  if (cfg.attnTypes === null) throw new ConfigError(`${source}: use_local_attn needs attn_types with one "global" or "local" per layer (${cfg.nLayers})`);
+  if (w === null || !Number.isInteger(w) || w <= 0)
+    throw new ConfigError(`${source}: use_local_attn needs a positive integer window_size, got ${w}`);
+  if (cfg.attnTypes === null)
+    throw new ConfigError(
+      `${source}: use_local_attn needs attn_types with one "global" or "local" per layer (${cfg.nLayers})`,
+    );
 }
 
 /**

@@ -34,7 +34,11 @@ const EXPECTED =
  * Decides the format from the names of the files in a folder. `file`, when given, is the one file the user
  * pointed at (it must be part of the model). `where` names the folder in errors.
  */
-export function detectFormatFromFiles(names: readonly string[], where: string, file?: string): Omit<DetectedModel, "dir"> {
+export function detectFormatFromFiles(
+  names: readonly string[],
+  where: string,
+  file?: string,
+): Omit<DetectedModel, "dir"> {
   const has = (n: string): boolean => names.includes(n);
   const hfWeights = HF_WEIGHTS.find(has);
   const tokenizers = names.filter(isTokenizerBin);
@@ -43,19 +47,26 @@ export function detectFormatFromFiles(names: readonly string[], where: string, f
   const pick = (): Omit<DetectedModel, "dir"> | undefined => {
     if (file !== undefined) {
       if (/\.safetensors(\.index\.json)?$/i.test(file) || file === "config.json") {
-        if (!has("config.json")) throw new LoadError(`${where}: ${file} needs a config.json beside it (found ${describe(names)})`);
+        if (!has("config.json"))
+          throw new LoadError(`${where}: ${file} needs a config.json beside it (found ${describe(names)})`);
         const weights = file === "config.json" ? hfWeights : file;
-        if (weights === undefined) throw new LoadError(`${where}: config.json has no model.safetensors beside it (found ${describe(names)})`);
+        if (weights === undefined)
+          throw new LoadError(`${where}: config.json has no model.safetensors beside it (found ${describe(names)})`);
         return { format: "hf-safetensors", files: { config: "config.json", weights } };
       }
       if (/\.bin$/i.test(file) && !isPickle(file)) {
         if (isTokenizerBin(file)) {
-          throw new LoadError(`${where}: ${file} looks like a llama2.c tokenizer; point at the checkpoint .bin instead`);
+          throw new LoadError(
+            `${where}: ${file} looks like a llama2.c tokenizer; point at the checkpoint .bin instead`,
+          );
         }
         if (tokenizers.length === 0) {
-          throw new LoadError(`${where}: llama2.c checkpoint ${file} needs its tokenizer .bin (e.g. tok512.bin) beside it (found ${describe(names)})`);
+          throw new LoadError(
+            `${where}: llama2.c checkpoint ${file} needs its tokenizer .bin (e.g. tok512.bin) beside it (found ${describe(names)})`,
+          );
         }
-        if (tokenizers.length > 1) throw new LoadError(`${where}: several tokenizer files beside ${file}: ${tokenizers.join(", ")}`);
+        if (tokenizers.length > 1)
+          throw new LoadError(`${where}: several tokenizer files beside ${file}: ${tokenizers.join(", ")}`);
         return { format: "llama2c", files: { checkpoint: file, tokenizer: tokenizers[0]! } };
       }
       if (/\.json$/i.test(file)) return { format: "llmviz-json", files: { model: file } };
@@ -78,13 +89,18 @@ export function detectFormatFromFiles(names: readonly string[], where: string, f
   const hit = pick();
   if (hit) return hit;
   const pickles = names.filter(isPickle);
-  const hint = pickles.length > 0
-    ? ` PyTorch pickle weights (${pickles.join(", ")}) are not supported: save them as safetensors ` +
-      `(model.save_pretrained(dir, safe_serialization=True)).`
-    : checkpoints.length > 0 && tokenizers.length === 0
-      ? ` ${checkpoints.join(", ")} looks like a llama2.c checkpoint but no tokenizer .bin is beside it.`
-      : has("config.json") ? " config.json has no model.safetensors beside it." : "";
-  throw new LoadError(`${where}: no model found${file ? ` at ${file}` : ""}; ${EXPECTED}. Found: ${describe(names)}.${hint}`);
+  const hint =
+    pickles.length > 0
+      ? ` PyTorch pickle weights (${pickles.join(", ")}) are not supported: save them as safetensors ` +
+        `(model.save_pretrained(dir, safe_serialization=True)).`
+      : checkpoints.length > 0 && tokenizers.length === 0
+        ? ` ${checkpoints.join(", ")} looks like a llama2.c checkpoint but no tokenizer .bin is beside it.`
+        : has("config.json")
+          ? " config.json has no model.safetensors beside it."
+          : "";
+  throw new LoadError(
+    `${where}: no model found${file ? ` at ${file}` : ""}; ${EXPECTED}. Found: ${describe(names)}.${hint}`,
+  );
 }
 
 /** Looks at a folder or file and says which format it holds and which files make up the model. Node only. */
@@ -95,7 +111,9 @@ export async function detectModelFiles(dirOrFile: string): Promise<DetectedModel
   try {
     st = await fs.stat(dirOrFile);
   } catch (e) {
-    throw new LoadError(`${dirOrFile}: no such file or folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new LoadError(
+      `${dirOrFile}: no such file or folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   const dir = st.isDirectory() ? dirOrFile : path.dirname(dirOrFile);
   const file = st.isDirectory() ? undefined : path.basename(dirOrFile);

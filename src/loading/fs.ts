@@ -47,15 +47,19 @@ export interface LoadedHfModel {
  */
 export async function loadHfModelDir(
   dir: string,
-  options: HfConfigOptions & Pick<ConvertGpt2Options, "extraKeys"> & Pick<ReadSafetensorsOptions, "allowTrailingBytes"> & {
-    /** Accept NaN and ±Inf weights (default: refused, naming the tensor). */
-    allowNonFinite?: boolean;
-  } = {},
+  options: HfConfigOptions &
+    Pick<ConvertGpt2Options, "extraKeys"> &
+    Pick<ReadSafetensorsOptions, "allowTrailingBytes"> & {
+      /** Accept NaN and ±Inf weights (default: refused, naming the tensor). */
+      allowNonFinite?: boolean;
+    } = {},
 ): Promise<LoadedHfModel> {
   const path = await import("node:path");
   const found = await detectModelFiles(dir);
   if (found.format !== "hf-safetensors") {
-    throw new LoadError(`${dir}: expected a Hugging Face model (config.json + model.safetensors), found the ${found.format} format`);
+    throw new LoadError(
+      `${dir}: expected a Hugging Face model (config.json + model.safetensors), found the ${found.format} format`,
+    );
   }
   const configPath = path.join(found.dir, found.files.config!);
   const hfConfig = await readJsonFile(configPath);
@@ -65,7 +69,10 @@ export async function loadHfModelDir(
   const weightsPath = path.join(found.dir, found.files.weights!);
   if (extras.architecture === "GPT2LMHeadModel") {
     const { tensors, dtypes } = await readHfSafetensors(found.dir, found.files.weights!, read);
-    const weights = convertGpt2Weights(tensors, cfg, weightsPath, { tieWordEmbeddings: extras.tieWordEmbeddings, extraKeys: options.extraKeys });
+    const weights = convertGpt2Weights(tensors, cfg, weightsPath, {
+      tieWordEmbeddings: extras.tieWordEmbeddings,
+      extraKeys: options.extraKeys,
+    });
     return { cfg, weights, hfConfig, dtypes, dir: found.dir };
   }
   // the other families read each tensor when its conversion step asks for it: the HF and TL copies are never both whole

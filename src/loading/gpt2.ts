@@ -58,12 +58,16 @@ export function convertGpt2Weights(
   const get = (name: string, shape: readonly number[]): Float32Array => {
     const hit = byName.get(name);
     if (!hit) {
-      throw new LoadError(`${source}: missing tensor "${name}" (or "transformer.${name}"), expected shape ${fmt(shape)}`);
+      throw new LoadError(
+        `${source}: missing tensor "${name}" (or "transformer.${name}"), expected shape ${fmt(shape)}`,
+      );
     }
     used.add(name);
     const { key, t } = hit;
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw new LoadError(`${source}: tensor "${key}" has shape ${fmt(t.shape)}, expected ${fmt(shape)} from the config`);
+      throw new LoadError(
+        `${source}: tensor "${key}" has shape ${fmt(t.shape)}, expected ${fmt(shape)} from the config`,
+      );
     }
     if (t.dtype !== "float32" && t.dtype !== "float64") {
       throw new LoadError(`${source}: tensor "${key}" has dtype ${t.dtype}, expected floating point weights`);
@@ -71,7 +75,10 @@ export function convertGpt2Weights(
     return t.to("float32").dataSync() as Float32Array;
   };
   const copy = (src: Float32Array, shape: readonly number[]): Tensor => Tensor.fromTypedArray(src.slice(), shape);
-  const matrix = (t: Tensor): Tensor => { t.storage.reusable = true; return t; };
+  const matrix = (t: Tensor): Tensor => {
+    t.storage.reusable = true;
+    return t;
+  };
 
   const out = new Map<string, Tensor>();
   out.set("embed.W_E", copy(get("wte.weight", [V, D]), [V, D]));
@@ -119,7 +126,9 @@ export function convertGpt2Weights(
   if (byName.has("lm_head.weight")) {
     U = get("lm_head.weight", [Vout, D]);
   } else if (options.tieWordEmbeddings === false) {
-    throw new LoadError(`${source}: missing tensor "lm_head.weight" [${Vout}, ${D}] and the config says tie_word_embeddings is false`);
+    throw new LoadError(
+      `${source}: missing tensor "lm_head.weight" [${Vout}, ${D}] and the config says tie_word_embeddings is false`,
+    );
   } else {
     U = get("wte.weight", [Vout, D]);
   }
@@ -133,10 +142,13 @@ export function convertGpt2Weights(
   if (options.extraKeys !== "ignore") {
     const extra = [...byName.entries()].filter(([name]) => !used.has(name)).map(([, { key }]) => key);
     if (extra.length > 0) {
-      const shown = extra.slice(0, 8).map((k) => `"${k}"`).join(", ");
+      const shown = extra
+        .slice(0, 8)
+        .map((k) => `"${k}"`)
+        .join(", ");
       throw new LoadError(
         `${source}: ${extra.length} unexpected tensor(s) for a ${L}-layer GPT-2: ${shown}${extra.length > 8 ? ", ..." : ""} ` +
-        `(does config.json describe this file? pass extraKeys: "ignore" to load anyway)`,
+          `(does config.json describe this file? pass extraKeys: "ignore" to load anyway)`,
       );
     }
   }

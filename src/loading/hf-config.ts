@@ -56,14 +56,14 @@ export function hfArchitecture(json: unknown, source: string): string {
     if (archs.length > 0) {
       throw new ConfigError(
         `${source}: unsupported architecture ${(archs as string[]).join(", ")} (model_type ${show(modelType)}); ` +
-        `supported: ${SUPPORTED_HF_ARCHITECTURES.join(", ")}`,
+          `supported: ${SUPPORTED_HF_ARCHITECTURES.join(", ")}`,
       );
     }
   }
   if (typeof modelType === "string" && Object.hasOwn(MODEL_TYPES, modelType)) return MODEL_TYPES[modelType]!;
   throw new ConfigError(
     `${source}: cannot tell the architecture (architectures ${show(archs)}, model_type ${show(modelType)}); ` +
-    `supported: ${SUPPORTED_HF_ARCHITECTURES.join(", ")} (model_type ${Object.keys(MODEL_TYPES).join(", ")})`,
+      `supported: ${SUPPORTED_HF_ARCHITECTURES.join(", ")} (model_type ${Object.keys(MODEL_TYPES).join(", ")})`,
   );
 }
 
@@ -89,12 +89,17 @@ export function hfConfigExtras(json: unknown, source: string): HfConfigExtras {
 export function hfConfigToTL(json: unknown, source: string, options: HfConfigOptions = {}): HookedTransformerConfig {
   const architecture = hfArchitecture(json, source);
   const c = json as Record<string, unknown>;
-  if (architecture !== "GPT2LMHeadModel") return familyConfigToTL(c, architecture, source, hfModelName(c, source, options));
-  const err = (field: string, problem: string): never => { throw new ConfigError(`${source}: field "${field}" ${problem}`); };
+  if (architecture !== "GPT2LMHeadModel")
+    return familyConfigToTL(c, architecture, source, hfModelName(c, source, options));
+  const err = (field: string, problem: string): never => {
+    throw new ConfigError(`${source}: field "${field}" ${problem}`);
+  };
   const posInt = (field: string, required: boolean): number | undefined => {
     const v = c[field];
-    if (v === undefined || v === null) return required ? err(field, "is missing (a positive integer is required)") : undefined;
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) return err(field, `must be a positive integer, got ${show(v)}`);
+    if (v === undefined || v === null)
+      return required ? err(field, "is missing (a positive integer is required)") : undefined;
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0)
+      return err(field, `must be a positive integer, got ${show(v)}`);
     return v;
   };
   const bool = (field: string, dflt: boolean): boolean => {
@@ -111,7 +116,8 @@ export function hfConfigToTL(json: unknown, source: string, options: HfConfigOpt
   if (dModel % nHeads !== 0) err("n_embd", `(${dModel}) must be divisible by n_head (${nHeads})`);
   const nPositions = posInt("n_positions", false);
   const nCtxField = posInt("n_ctx", false);
-  if (nPositions === undefined && nCtxField === undefined) err("n_positions", "is missing (a positive integer is required)");
+  if (nPositions === undefined && nCtxField === undefined)
+    err("n_positions", "is missing (a positive integer is required)");
   if (nPositions !== undefined && nCtxField !== undefined && nPositions !== nCtxField) {
     err("n_ctx", `(${nCtxField}) disagrees with n_positions (${nPositions})`);
   }
@@ -120,15 +126,20 @@ export function hfConfigToTL(json: unknown, source: string, options: HfConfigOpt
 
   const act = c.activation_function ?? "gelu_new";
   if (typeof act !== "string" || !Object.hasOwn(GPT2_ACTIVATIONS, act)) {
-    err("activation_function", `${show(act)} is not supported (supported: ${Object.keys(GPT2_ACTIVATIONS).join(", ")})`);
+    err(
+      "activation_function",
+      `${show(act)} is not supported (supported: ${Object.keys(GPT2_ACTIVATIONS).join(", ")})`,
+    );
   }
   const eps = c.layer_norm_epsilon ?? 1e-5;
-  if (typeof eps !== "number" || !Number.isFinite(eps) || eps <= 0) err("layer_norm_epsilon", `must be a positive number, got ${show(eps)}`);
+  if (typeof eps !== "number" || !Number.isFinite(eps) || eps <= 0)
+    err("layer_norm_epsilon", `must be a positive number, got ${show(eps)}`);
 
   const tokenId = (field: string): number | null => {
     const v = c[field];
     if (v === undefined || v === null) return null;
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) return err(field, `must be a non-negative integer, got ${show(v)}`);
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+      return err(field, `must be a non-negative integer, got ${show(v)}`);
     if (v >= dVocab) return err(field, `(${v}) must be less than vocab_size (${dVocab})`);
     return v;
   };
@@ -141,30 +152,33 @@ export function hfConfigToTL(json: unknown, source: string, options: HfConfigOpt
   const scaleAttnByInverseLayerIdx = bool("scale_attn_by_inverse_layer_idx", false);
   bool("reorder_and_upcast_attn", false); // numerics only (fp16 training); float32 compute makes it moot
 
-  return makeConfig({
-    modelName: hfModelName(c, source, options),
-    nLayers,
-    dModel,
-    nHeads,
-    dHead: dModel / nHeads,
-    dMlp,
-    nCtx,
-    dVocab,
-    dVocabOut: dVocab,
-    actFn: GPT2_ACTIVATIONS[act as string],
-    eps: eps as number,
-    useAttnScale,
-    useLocalAttn: false,
-    scaleAttnByInverseLayerIdx,
-    normalizationType: "LN",
-    positionalEmbeddingType: "standard",
-    originalArchitecture: architecture,
-    defaultPrependBos: true,
-    initWeights: false,
-    tieWordEmbeddings: false,
-    bosTokenId,
-    eosTokenId,
-  }, source);
+  return makeConfig(
+    {
+      modelName: hfModelName(c, source, options),
+      nLayers,
+      dModel,
+      nHeads,
+      dHead: dModel / nHeads,
+      dMlp,
+      nCtx,
+      dVocab,
+      dVocabOut: dVocab,
+      actFn: GPT2_ACTIVATIONS[act as string],
+      eps: eps as number,
+      useAttnScale,
+      useLocalAttn: false,
+      scaleAttnByInverseLayerIdx,
+      normalizationType: "LN",
+      positionalEmbeddingType: "standard",
+      originalArchitecture: architecture,
+      defaultPrependBos: true,
+      initWeights: false,
+      tieWordEmbeddings: false,
+      bosTokenId,
+      eosTokenId,
+    },
+    source,
+  );
 }
 
 /** TL's model_name: the option, else `_name_or_path`, else the folder name in `source`. */

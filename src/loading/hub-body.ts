@@ -40,7 +40,8 @@ export async function receiveBody(sink: BodySink, res: IncomingMessage, t: BodyT
   await mkdir(dirname(t.partial), { recursive: true });
   const kind = blobKind(t.etag);
   // hashed as it arrives (the resumed part first) when the digest's prefix is known: a git sha1 needs the size
-  const hash = kind !== null && (kind === "sha256" || t.expected !== null) ? await blobHasher(kind, t.expected ?? 0) : null;
+  const hash =
+    kind !== null && (kind === "sha256" || t.expected !== null) ? await blobHasher(kind, t.expected ?? 0) : null;
   if (hash && t.offset > 0) await hashInto(t.partial, hash);
   const bar = sink.progressBar ? new ProgressBar(process.stderr, t.file) : null;
   let bytes = t.offset;
@@ -57,7 +58,8 @@ export async function receiveBody(sink: BodySink, res: IncomingMessage, t: BodyT
       cb(null, chunk);
     },
   });
-  const keptNote = (): string => `the ${bytes} bytes received are kept in ${t.partial} and the next try resumes from there`;
+  const keptNote = (): string =>
+    `the ${bytes} bytes received are kept in ${t.partial} and the next try resumes from there`;
   const out = createWriteStream(t.partial, { flags: t.offset > 0 ? "a" : "w" });
   try {
     await pipeline(res, meter, out);
@@ -69,8 +71,10 @@ export async function receiveBody(sink: BodySink, res: IncomingMessage, t: BodyT
     if (err.syscall !== undefined && FS_SYSCALLS.has(err.syscall)) {
       throw cacheWriteError(t.partial, err);
     }
-    const why = e instanceof NetworkError ? e.message : err.code ?? err.message;
-    throw new NetworkError(`connection lost after ${bytes}${t.expected !== null ? ` of ${t.expected}` : ""} bytes of ${t.file} (${why}); ${keptNote()}`);
+    const why = e instanceof NetworkError ? e.message : (err.code ?? err.message);
+    throw new NetworkError(
+      `connection lost after ${bytes}${t.expected !== null ? ` of ${t.expected}` : ""} bytes of ${t.file} (${why}); ${keptNote()}`,
+    );
   }
   bar?.finish(bytes, t.expected);
   await checkReceived(t, hash?.digest("hex") ?? null, keptNote);
@@ -81,11 +85,15 @@ async function checkReceived(t: BodyTarget, streamed: string | null, keptNote: (
   const { rm, stat } = await import("node:fs/promises");
   const size = (await stat(t.partial)).size;
   if (t.expected !== null && size < t.expected) {
-    throw new NetworkError(`the body of ${describeUrl(t.url)} ended after ${size} of ${t.expected} bytes; ${keptNote()}`);
+    throw new NetworkError(
+      `the body of ${describeUrl(t.url)} ended after ${size} of ${t.expected} bytes; ${keptNote()}`,
+    );
   }
   if (t.expected !== null && size > t.expected) {
     await rm(t.partial, { force: true });
-    throw new LoadError(`GET ${describeUrl(t.url)}: received ${size} bytes of ${t.file}, expected ${t.expected}; the download was discarded`);
+    throw new LoadError(
+      `GET ${describeUrl(t.url)}: received ${size} bytes of ${t.file}, expected ${t.expected}; the download was discarded`,
+    );
   }
   const kind = blobKind(t.etag);
   if (kind === null) return;

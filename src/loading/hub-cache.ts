@@ -20,12 +20,18 @@ export function isHubRepoId(repo: string): boolean {
 }
 
 export function checkRepo(repo: string): void {
-  if (!isHubRepoId(repo)) throw new LoadError(`invalid hub repo id ${JSON.stringify(repo)}: expected "name" or "org/name"`);
+  if (!isHubRepoId(repo))
+    throw new LoadError(`invalid hub repo id ${JSON.stringify(repo)}: expected "name" or "org/name"`);
 }
 
 export function checkRevision(revision: string): void {
   const parts = revision.split("/");
-  if (revision === "" || revision.length > 256 || /[\\\0]/.test(revision) || parts.some((p) => p === "" || p === "." || p === "..")) {
+  if (
+    revision === "" ||
+    revision.length > 256 ||
+    /[\\\0]/.test(revision) ||
+    parts.some((p) => p === "" || p === "." || p === "..")
+  ) {
     throw new LoadError(`invalid hub revision ${JSON.stringify(revision)}: expected a branch, tag or commit hash`);
   }
 }
@@ -115,7 +121,11 @@ export interface SnapshotState {
 }
 
 /** Checks each file of the revision's snapshot: present, and (for a link into blobs/) its blob's bytes match its name. */
-export async function snapshotState(repoDir: string, revision: string, files: readonly string[]): Promise<SnapshotState> {
+export async function snapshotState(
+  repoDir: string,
+  revision: string,
+  files: readonly string[],
+): Promise<SnapshotState> {
   const path = await import("node:path");
   const { realpath } = await import("node:fs/promises");
   const commit = await cachedCommit(repoDir, revision);

@@ -6,7 +6,8 @@ export function env(name: string): string | undefined {
   return v === undefined || v.trim() === "" ? undefined : v;
 }
 
-const isTrue = (v: string | undefined): boolean => v !== undefined && ["1", "on", "yes", "true"].includes(v.trim().toLowerCase());
+const isTrue = (v: string | undefined): boolean =>
+  v !== undefined && ["1", "on", "yes", "true"].includes(v.trim().toLowerCase());
 
 /** Offline mode: `HF_HUB_OFFLINE` (or `TRANSFORMERS_OFFLINE`) set to 1/true/yes/on, as huggingface_hub reads it. */
 export function hubOffline(): boolean {
@@ -23,7 +24,8 @@ export function hubEndpoint(): string {
 export async function hubCacheDir(): Promise<string> {
   const path = await import("node:path");
   const os = await import("node:os");
-  const expand = (p: string): string => (p === "~" || p.startsWith("~/") || p.startsWith("~\\") ? path.join(os.homedir(), p.slice(1)) : p);
+  const expand = (p: string): string =>
+    p === "~" || p.startsWith("~/") || p.startsWith("~\\") ? path.join(os.homedir(), p.slice(1)) : p;
   const hubCache = env("HF_HUB_CACHE") ?? env("HUGGINGFACE_HUB_CACHE");
   if (hubCache !== undefined) return path.resolve(expand(hubCache));
   const home = env("HF_HOME") ?? path.join(env("XDG_CACHE_HOME") ?? path.join(os.homedir(), ".cache"), "huggingface");

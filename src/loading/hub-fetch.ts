@@ -6,7 +6,17 @@ import type { IncomingMessage } from "node:http";
 import { LoadError } from "../errors.js";
 import { receiveBody, partialIsWhole, type BodySink } from "./hub-body.js";
 import { blobLockPath, checkId, fileSize } from "./hub-cache.js";
-import { describeUrl, header, HostNotFoundError, httpGet, NetworkError, normalizeEtag, parseContentRange, sizeHeader, sleep } from "./hub-http.js";
+import {
+  describeUrl,
+  header,
+  HostNotFoundError,
+  httpGet,
+  NetworkError,
+  normalizeEtag,
+  parseContentRange,
+  sizeHeader,
+  sleep,
+} from "./hub-http.js";
 import { lock, tryLock, type BlobLock } from "./hub-lock.js";
 import { blobIsValid, markVerified } from "./hub-verify.js";
 
@@ -40,11 +50,15 @@ export async function fetchFile(ctx: FetchCtx, repo: string, revision: string, f
     try {
       return await new Attempt(ctx, url, file).run();
     } catch (e) {
-      if (e instanceof HostNotFoundError) throw new HostNotFoundError(`download of ${describeUrl(url)} failed: ${e.message}`, { cause: e });
+      if (e instanceof HostNotFoundError)
+        throw new HostNotFoundError(`download of ${describeUrl(url)} failed: ${e.message}`, { cause: e });
       if (!(e instanceof NetworkError)) throw e;
       if (attempt >= ctx.retries) {
         const tries = attempt + 1;
-        throw new NetworkError(`download of ${describeUrl(url)} failed${tries > 1 ? ` (${tries} tries)` : ""}: ${e.message}`, { cause: e });
+        throw new NetworkError(
+          `download of ${describeUrl(url)} failed${tries > 1 ? ` (${tries} tries)` : ""}: ${e.message}`,
+          { cause: e },
+        );
       }
       await sleep(ctx.retryDelayMs * (attempt + 1));
     }
@@ -56,7 +70,8 @@ function statusError(res: IncomingMessage, url: URL, start: URL, token: string |
   const status = res.statusCode ?? 0;
   const code = header(res.headers, "x-error-code");
   const msg = header(res.headers, "x-error-message");
-  const where = url.href === start.href ? describeUrl(url) : `${describeUrl(start)} (redirected to ${describeUrl(url)})`;
+  const where =
+    url.href === start.href ? describeUrl(url) : `${describeUrl(start)} (redirected to ${describeUrl(url)})`;
   let hint = "";
   if (status === 401 || status === 403) {
     hint = token
@@ -65,7 +80,9 @@ function statusError(res: IncomingMessage, url: URL, start: URL, token: string |
   } else if (status === 404) {
     hint = "; no such repo, revision or file";
   }
-  return new LoadError(`GET ${where}: HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ""}${code ? ` [${code}]` : ""}${msg ? `: ${msg}` : ""}${hint}`);
+  return new LoadError(
+    `GET ${where}: HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ""}${code ? ` [${code}]` : ""}${msg ? `: ${msg}` : ""}${hint}`,
+  );
 }
 
 /** Where the redirect in `res` points (http(s) only). */
@@ -73,12 +90,15 @@ function redirectTarget(res: IncomingMessage, url: URL): URL {
   res.resume();
   const status = res.statusCode ?? 0;
   const loc = header(res.headers, "location");
-  if (loc === undefined) throw new LoadError(`GET ${describeUrl(url)}: HTTP ${status} redirect without a Location header`);
+  if (loc === undefined)
+    throw new LoadError(`GET ${describeUrl(url)}: HTTP ${status} redirect without a Location header`);
   let next: URL;
   try {
     next = new URL(loc, url);
   } catch {
-    throw new LoadError(`GET ${describeUrl(url)}: HTTP ${status} redirect to an invalid Location ${JSON.stringify(loc)}`);
+    throw new LoadError(
+      `GET ${describeUrl(url)}: HTTP ${status} redirect to an invalid Location ${JSON.stringify(loc)}`,
+    );
   }
   if (next.protocol !== "http:" && next.protocol !== "https:") {
     throw new LoadError(`GET ${describeUrl(url)}: redirect to a non-HTTP URL (${next.protocol})`);
@@ -99,7 +119,11 @@ class Attempt {
   /** Another process fetched the blob while we waited for its lock: it is fresh even under `force`. */
   private waited = false;
 
-  constructor(private readonly ctx: FetchCtx, private readonly start: URL, private readonly file: string) {
+  constructor(
+    private readonly ctx: FetchCtx,
+    private readonly start: URL,
+    private readonly file: string,
+  ) {
     this.url = start;
   }
 
@@ -155,7 +179,8 @@ class Attempt {
 
   private async loop(): Promise<Fetched> {
     for (;;) {
-      if (this.hops > MAX_REDIRECTS) throw new LoadError(`GET ${describeUrl(this.start)}: more than ${MAX_REDIRECTS} redirects`);
+      if (this.hops > MAX_REDIRECTS)
+        throw new LoadError(`GET ${describeUrl(this.start)}: more than ${MAX_REDIRECTS} redirects`);
       const headers: Record<string, string> = { "User-Agent": "tlens (hub downloader)", "Accept-Encoding": "identity" };
       if (this.ctx.token && this.url.origin === this.ctx.origin) headers.Authorization = `Bearer ${this.ctx.token}`;
       // once the hub has named the blob (LFS: X-Linked-Etag on its redirect), take its lock, then skip or resume it
@@ -191,7 +216,9 @@ class Attempt {
       }
       if (RETRY_STATUSES.has(status)) {
         res.resume();
-        throw new NetworkError(`GET ${describeUrl(this.url)}: HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ""}`);
+        throw new NetworkError(
+          `GET ${describeUrl(this.url)}: HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ""}`,
+        );
       }
       if (status !== 200 && status !== 206) throw statusError(res, this.url, this.start, this.ctx.token);
       const done = await this.body(res, rangeFrom);
@@ -229,7 +256,9 @@ class Attempt {
     const etag = this.linkedEtag ?? this.hubEtag ?? normalizeEtag(header(h, "etag"));
     if (etag === undefined) {
       res.destroy();
-      throw new LoadError(`GET ${describeUrl(this.start)}: the response has neither X-Linked-Etag nor ETag, so the file cannot be cached`);
+      throw new LoadError(
+        `GET ${describeUrl(this.start)}: the response has neither X-Linked-Etag nor ETag, so the file cannot be cached`,
+      );
     }
     checkId(etag, "ETag", this.url);
     if (!(await this.hold(etag, res))) return null;
@@ -242,15 +271,27 @@ class Attempt {
     const encoding = header(h, "content-encoding");
     if (encoding !== undefined && encoding.trim().toLowerCase() !== "identity") {
       res.destroy();
-      throw new LoadError(`GET ${describeUrl(this.url)}: the server sent the file ${encoding}-encoded although asked for identity`);
+      throw new LoadError(
+        `GET ${describeUrl(this.url)}: the server sent the file ${encoding}-encoded although asked for identity`,
+      );
     }
     const span = this.span(res, rangeFrom);
     if (span === null) {
       res.destroy();
-      await this.restart(partial, `the server sent a range that was not asked for (${header(h, "content-range") ?? "no Content-Range"})`);
+      await this.restart(
+        partial,
+        `the server sent a range that was not asked for (${header(h, "content-range") ?? "no Content-Range"})`,
+      );
       return null;
     }
-    await receiveBody(this.ctx, res, { file: this.file, partial, offset: span.offset, expected: span.expected, etag, url: this.url });
+    await receiveBody(this.ctx, res, {
+      file: this.file,
+      partial,
+      offset: span.offset,
+      expected: span.expected,
+      etag,
+      url: this.url,
+    });
     const { rename } = await import("node:fs/promises");
     await rename(partial, blob);
     await markVerified(blob);

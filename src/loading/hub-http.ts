@@ -25,7 +25,11 @@ export async function httpGet(url: URL, headers: Record<string, string>, timeout
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOTFOUND") {
         // no such host (or no network at all): retrying will not help
-        return reject(new HostNotFoundError(`cannot resolve the host ${url.hostname} (no network? HF_HUB_OFFLINE=1 uses the cache only)`));
+        return reject(
+          new HostNotFoundError(
+            `cannot resolve the host ${url.hostname} (no network? HF_HUB_OFFLINE=1 uses the cache only)`,
+          ),
+        );
       }
       reject(new NetworkError(`${url.host}: ${code ?? e.message}`));
     });
@@ -58,7 +62,9 @@ export function sizeHeader(headers: IncomingHttpHeaders, name: string): number |
 }
 
 /** `Content-Range: bytes start-end/total` → its numbers (total null for `*`), or undefined when malformed. */
-export function parseContentRange(s: string | undefined): { start: number; end: number; total: number | null } | undefined {
+export function parseContentRange(
+  s: string | undefined,
+): { start: number; end: number; total: number | null } | undefined {
   const m = s === undefined ? null : /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(s);
   if (!m) return undefined;
   return { start: Number(m[1]), end: Number(m[2]), total: m[3] === "*" ? null : Number(m[3]) };

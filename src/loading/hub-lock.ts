@@ -42,7 +42,8 @@ async function staleText(file: string): Promise<string | null> {
   if (Date.now() - mtime > STALE_MS) return text;
   try {
     const info = JSON.parse(text) as LockInfo;
-    if (info.host === hostname() && Number.isSafeInteger(info.pid) && info.pid > 0 && !processAlive(info.pid)) return text;
+    if (info.host === hostname() && Number.isSafeInteger(info.pid) && info.pid > 0 && !processAlive(info.pid))
+      return text;
   } catch {
     // being written by its creator: not stale while fresh
   }

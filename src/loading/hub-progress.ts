@@ -23,7 +23,10 @@ export class ProgressBar {
   private startBytes = -1;
   private lastLine = "";
 
-  constructor(private readonly stream: ProgressStream, private readonly label: string) {}
+  constructor(
+    private readonly stream: ProgressStream,
+    private readonly label: string,
+  ) {}
 
   /** Records progress; redraws when 100 ms passed since the last draw (or `force`). */
   update(bytes: number, total: number | null, force = false): void {

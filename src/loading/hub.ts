@@ -2,7 +2,17 @@
 // the local cache (hub-cache.ts: huggingface_hub's layout, shared with Python), each missing or corrupt file
 // fetched by hub-fetch.ts. Node modules are imported dynamically so this folder stays importable in a browser.
 import { LoadError } from "../errors.js";
-import { cacheWriteError, checkFile, checkRevision, hubRepoCacheDir, isHubRepoId, linkSnapshot, snapshotState, writeRef, type CacheOptions } from "./hub-cache.js";
+import {
+  cacheWriteError,
+  checkFile,
+  checkRevision,
+  hubRepoCacheDir,
+  isHubRepoId,
+  linkSnapshot,
+  snapshotState,
+  writeRef,
+  type CacheOptions,
+} from "./hub-cache.js";
 import { env, hubCacheDir, hubOffline, hubEndpoint } from "./hub-env.js";
 import { fetchFile, type FetchCtx } from "./hub-fetch.js";
 import { HUB_MODEL_FILES, HUB_MODELS, resolveHubModel } from "./hub-registry.js";
@@ -62,12 +72,14 @@ function fetchCtx(opts: DownloadOptions, repoDir: string): FetchCtx {
     if (u.protocol !== "http:" && u.protocol !== "https:") throw new LoadError("not http(s)");
     origin = u.origin;
   } catch {
-    throw new LoadError(`invalid hub endpoint ${JSON.stringify(endpoint)} (HF_ENDPOINT): expected an http(s) URL such as https://huggingface.co`);
+    throw new LoadError(
+      `invalid hub endpoint ${JSON.stringify(endpoint)} (HF_ENDPOINT): expected an http(s) URL such as https://huggingface.co`,
+    );
   }
   return {
     endpoint,
     origin,
-    token: opts.token === undefined ? env("HF_TOKEN") ?? null : opts.token,
+    token: opts.token === undefined ? (env("HF_TOKEN") ?? null) : opts.token,
     repoDir,
     retries: Math.max(0, Math.floor(opts.retries ?? 3)),
     retryDelayMs: Math.max(0, opts.retryDelayMs ?? 1000),
@@ -112,11 +124,15 @@ export async function downloadModel(nameOrRepo: string, opts: DownloadOptions = 
       const state = await snapshotState(repoDir, revision, files);
       if (state.missing.length === 0 && state.corrupt.length === 0) return state.snapshot!;
       if (offline) {
-        const label = known ? `"${nameOrRepo}" (hub repo ${repo}, revision ${revision})` : `hub repo ${repo} (revision ${revision})`;
+        const label = known
+          ? `"${nameOrRepo}" (hub repo ${repo}, revision ${revision})`
+          : `hub repo ${repo} (revision ${revision})`;
         const what = [
           state.missing.length > 0 ? `missing ${state.missing.join(", ")}` : "",
           state.corrupt.length > 0 ? `${state.corrupt.join(", ")} corrupt (bytes not matching the blob's hash)` : "",
-        ].filter((s) => s !== "").join("; ");
+        ]
+          .filter((s) => s !== "")
+          .join("; ");
         throw new LoadError(
           `${label} is not in the Hugging Face cache at ${cacheDir} (${what}) and offline mode is on ` +
             `(${opts.offline ? "offline: true" : "HF_HUB_OFFLINE"}), so nothing was downloaded. Turn offline mode off, or fill ` +
@@ -136,7 +152,9 @@ export async function downloadModel(nameOrRepo: string, opts: DownloadOptions = 
     for (const file of files) {
       const got = await fetchFile(ctx, repo, commit ?? revision, file);
       if (commit !== undefined && got.commit !== commit) {
-        throw new LoadError(`${repo}/${file}: the hub answered with commit ${got.commit} for a request at commit ${commit}`);
+        throw new LoadError(
+          `${repo}/${file}: the hub answered with commit ${got.commit} for a request at commit ${commit}`,
+        );
       }
       commit = got.commit;
       await linkSnapshot(repoDir, commit, file, got.blob);

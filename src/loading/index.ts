@@ -2,12 +2,24 @@
 export { makeConfig } from "./config.js";
 export type { HookedTransformerConfig, NormalizationType, PositionalEmbeddingType, ActFn, AttnType } from "./config.js";
 export {
-  readSafetensors, writeSafetensors, parseSafetensorsHeader, readHeaderLength, decodeTensor,
-  decodeFloat16, decodeBfloat16, float16Bits, bfloat16Bits, MAX_HEADER_BYTES,
+  readSafetensors,
+  writeSafetensors,
+  parseSafetensorsHeader,
+  readHeaderLength,
+  decodeTensor,
+  decodeFloat16,
+  decodeBfloat16,
+  float16Bits,
+  bfloat16Bits,
+  MAX_HEADER_BYTES,
 } from "./safetensors.js";
 export { readSafetensorsFile } from "./safetensors-file.js";
 export type {
-  SafetensorsEntry, SafetensorsHeader, SafetensorsContents, ReadSafetensorsOptions, WriteSafetensorsOptions,
+  SafetensorsEntry,
+  SafetensorsHeader,
+  SafetensorsContents,
+  ReadSafetensorsOptions,
+  WriteSafetensorsOptions,
 } from "./safetensors.js";
 export { hfConfigToTL, hfConfigExtras, hfArchitecture, SUPPORTED_HF_ARCHITECTURES } from "./hf-config.js";
 export type { HfConfigOptions, HfConfigExtras } from "./hf-config.js";
@@ -22,7 +34,16 @@ export { loadHfModelDir, readHfSafetensors } from "./fs.js";
 export { readJsonFile } from "./json-file.js";
 export type { LoadedHfModel } from "./fs.js";
 export {
-  downloadModel, resolvePretrainedDir, resolveHubModel, findCachedSnapshot, hubCacheDir, hubRepoCacheDir, hubEndpoint,
-  hubOffline, isHubRepoId, HUB_MODELS, HUB_MODEL_FILES,
+  downloadModel,
+  resolvePretrainedDir,
+  resolveHubModel,
+  findCachedSnapshot,
+  hubCacheDir,
+  hubRepoCacheDir,
+  hubEndpoint,
+  hubOffline,
+  isHubRepoId,
+  HUB_MODELS,
+  HUB_MODEL_FILES,
 } from "./hub.js";
 export type { HubModel, DownloadOptions, CacheOptions } from "./hub.js";

@@ -42,8 +42,12 @@ export interface Llama2cOptions {
 const MAGIC_V1 = 0x616b3432; // "ak42"
 
 /** Reads and validates the header; `source` names the file in errors. */
-export function readLlama2cHeader(buf: Uint8Array, source = "llama2.c checkpoint"): Llama2cHeader & { dataOffset: number } {
-  if (buf.byteLength < 28) throw new LoadError(`${source}: ${buf.byteLength} bytes is too short for a llama2.c checkpoint`);
+export function readLlama2cHeader(
+  buf: Uint8Array,
+  source = "llama2.c checkpoint",
+): Llama2cHeader & { dataOffset: number } {
+  if (buf.byteLength < 28)
+    throw new LoadError(`${source}: ${buf.byteLength} bytes is too short for a llama2.c checkpoint`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const magic = view.getUint32(0, true);
   let h: Llama2cHeader;
@@ -51,43 +55,96 @@ export function readLlama2cHeader(buf: Uint8Array, source = "llama2.c checkpoint
   if (magic === MAGIC_V1) {
     const version = view.getInt32(4, true);
     if (version !== 1) {
-      throw new LoadError(`${source}: llama2.c format version ${version} is not supported (float32 legacy and version 1 are; version 2 is int8-quantised)`);
+      throw new LoadError(
+        `${source}: llama2.c format version ${version} is not supported (float32 legacy and version 1 are; version 2 is int8-quantised)`,
+      );
     }
     if (buf.byteLength < 256) throw new LoadError(`${source}: truncated version 1 header`);
     const p = Array.from({ length: 7 }, (_, i) => view.getInt32(8 + 4 * i, true));
-    h = { version: 1, dim: p[0]!, hiddenDim: p[1]!, nLayers: p[2]!, nHeads: p[3]!, nKvHeads: p[4]!, vocabSize: p[5]!, seqLen: p[6]!, sharedClassifier: buf[36] !== 0 };
+    h = {
+      version: 1,
+      dim: p[0]!,
+      hiddenDim: p[1]!,
+      nLayers: p[2]!,
+      nHeads: p[3]!,
+      nKvHeads: p[4]!,
+      vocabSize: p[5]!,
+      seqLen: p[6]!,
+      sharedClassifier: buf[36] !== 0,
+    };
     dataOffset = 256;
   } else {
     const p = Array.from({ length: 7 }, (_, i) => view.getInt32(4 * i, true));
-    h = { version: 0, dim: p[0]!, hiddenDim: p[1]!, nLayers: p[2]!, nHeads: p[3]!, nKvHeads: p[4]!, vocabSize: Math.abs(p[5]!), seqLen: p[6]!, sharedClassifier: p[5]! > 0 };
+    h = {
+      version: 0,
+      dim: p[0]!,
+      hiddenDim: p[1]!,
+      nLayers: p[2]!,
+      nHeads: p[3]!,
+      nKvHeads: p[4]!,
+      vocabSize: Math.abs(p[5]!),
+      seqLen: p[6]!,
+      sharedClassifier: p[5]! > 0,
+    };
     dataOffset = 28;
   }
   const bad = (what: string, v: number): never => {
-    throw new LoadError(`${source}: header field ${what} = ${v} is not plausible; is this a llama2.c checkpoint (legacy or version 1)?`);
+    throw new LoadError(
+      `${source}: header field ${what} = ${v} is not plausible; is this a llama2.c checkpoint (legacy or version 1)?`,
+    );
   };
   const limit = 1 << 20;
-  for (const [k, v] of [["dim", h.dim], ["hidden_dim", h.hiddenDim], ["n_layers", h.nLayers], ["n_heads", h.nHeads], ["n_kv_heads", h.nKvHeads], ["vocab_size", h.vocabSize], ["seq_len", h.seqLen]] as const) {
+  for (const [k, v] of [
+    ["dim", h.dim],
+    ["hidden_dim", h.hiddenDim],
+    ["n_layers", h.nLayers],
+    ["n_heads", h.nHeads],
+    ["n_kv_heads", h.nKvHeads],
+    ["vocab_size", h.vocabSize],
+    ["seq_len", h.seqLen],
+  ] as const) {
     if (!Number.isInteger(v) || v <= 0 || v > limit) bad(k, v);
   }
   if (h.dim % h.nHeads !== 0) throw new LoadError(`${source}: dim ${h.dim} is not divisible by n_heads ${h.nHeads}`);
-  if (h.nHeads % h.nKvHeads !== 0) throw new LoadError(`${source}: n_heads ${h.nHeads} is not a multiple of n_kv_heads ${h.nKvHeads}`);
-  if ((h.dim / h.nHeads) % 2 !== 0) throw new LoadError(`${source}: head size ${h.dim / h.nHeads} must be even for rotary embeddings`);
+  if (h.nHeads % h.nKvHeads !== 0)
+    throw new LoadError(`${source}: n_heads ${h.nHeads} is not a multiple of n_kv_heads ${h.nKvHeads}`);
+  if ((h.dim / h.nHeads) % 2 !== 0)
+    throw new LoadError(`${source}: head size ${h.dim / h.nHeads} must be even for rotary embeddings`);
   return { ...h, dataOffset };
 }
 
 /** The TransformerLens config of a llama2.c model (TL's Llama conventions). */
 export function llama2cConfig(h: Llama2cHeader, opts: Llama2cOptions = {}): HookedTransformerConfig {
   const dHead = h.dim / h.nHeads;
-  return makeConfig({
-    modelName: opts.modelName ?? "llama2c",
-    originalArchitecture: "LlamaForCausalLM",
-    nLayers: h.nLayers, dModel: h.dim, nHeads: h.nHeads, dHead, dMlp: h.hiddenDim, dVocab: h.vocabSize, nCtx: h.seqLen,
-    // TL sets n_key_value_heads only when it differs from n_heads
-    nKeyValueHeads: h.nKvHeads !== h.nHeads ? h.nKvHeads : null,
-    eps: 1e-5, actFn: "silu", normalizationType: "RMS", finalRms: true, gatedMlp: true,
-    positionalEmbeddingType: "rotary", rotaryDim: dHead, rotaryBase: 10000, rotaryAdjacentPairs: opts.rotateHalf === false,
-    tieWordEmbeddings: h.sharedClassifier, defaultPrependBos: true, bosTokenId: 1, eosTokenId: 2,
-  }, "llama2.c checkpoint");
+  return makeConfig(
+    {
+      modelName: opts.modelName ?? "llama2c",
+      originalArchitecture: "LlamaForCausalLM",
+      nLayers: h.nLayers,
+      dModel: h.dim,
+      nHeads: h.nHeads,
+      dHead,
+      dMlp: h.hiddenDim,
+      dVocab: h.vocabSize,
+      nCtx: h.seqLen,
+      // TL sets n_key_value_heads only when it differs from n_heads
+      nKeyValueHeads: h.nKvHeads !== h.nHeads ? h.nKvHeads : null,
+      eps: 1e-5,
+      actFn: "silu",
+      normalizationType: "RMS",
+      finalRms: true,
+      gatedMlp: true,
+      positionalEmbeddingType: "rotary",
+      rotaryDim: dHead,
+      rotaryBase: 10000,
+      rotaryAdjacentPairs: opts.rotateHalf === false,
+      tieWordEmbeddings: h.sharedClassifier,
+      defaultPrependBos: true,
+      bosTokenId: 1,
+      eosTokenId: 2,
+    },
+    "llama2.c checkpoint",
+  );
 }
 
 /**
@@ -97,33 +154,52 @@ export function llama2cConfig(h: Llama2cHeader, opts: Llama2cOptions = {}): Hook
  * `mlp.W_in` = w3ᵀ [D, F], `mlp.W_out` = w2ᵀ [F, D], zero `b_in`, `b_out`; `ln_final.w`; `unembed.W_U` [D, V]
  * (the embedding's transpose when shared) and a zero `unembed.b_U`.
  */
-export function parseLlama2cCheckpoint(buf: Uint8Array, opts: Llama2cOptions & { source?: string } = {}): { cfg: HookedTransformerConfig; weights: Map<string, Tensor>; header: Llama2cHeader } {
+export function parseLlama2cCheckpoint(
+  buf: Uint8Array,
+  opts: Llama2cOptions & { source?: string } = {},
+): { cfg: HookedTransformerConfig; weights: Map<string, Tensor>; header: Llama2cHeader } {
   const source = opts.source ?? "llama2.c checkpoint";
   const h = readLlama2cHeader(buf, source);
   const cfg = llama2cConfig(h, opts);
   const { dim: D, hiddenDim: F, nLayers: L, nHeads: H, nKvHeads: Hkv, vocabSize: V, seqLen: S } = h;
   const Dh = D / H;
   const sizes: Record<string, number> = {
-    tok: V * D, rmsAtt: L * D, wq: L * H * Dh * D, wk: L * Hkv * Dh * D, wv: L * Hkv * Dh * D, wo: L * D * H * Dh,
-    rmsFfn: L * D, w1: L * F * D, w2: L * D * F, w3: L * F * D, rmsFinal: D, freqs: h.version === 0 ? 2 * S * (Dh / 2) : 0,
+    tok: V * D,
+    rmsAtt: L * D,
+    wq: L * H * Dh * D,
+    wk: L * Hkv * Dh * D,
+    wv: L * Hkv * Dh * D,
+    wo: L * D * H * Dh,
+    rmsFfn: L * D,
+    w1: L * F * D,
+    w2: L * D * F,
+    w3: L * F * D,
+    rmsFinal: D,
+    freqs: h.version === 0 ? 2 * S * (Dh / 2) : 0,
     wcls: h.sharedClassifier ? 0 : V * D,
   };
-  const order = h.version === 0
-    ? ["tok", "rmsAtt", "wq", "wk", "wv", "wo", "rmsFfn", "w1", "w2", "w3", "rmsFinal", "freqs", "wcls"]
-    : ["rmsAtt", "rmsFfn", "rmsFinal", "tok", "wq", "wk", "wv", "wo", "w1", "w2", "w3", "wcls"];
+  const order =
+    h.version === 0
+      ? ["tok", "rmsAtt", "wq", "wk", "wv", "wo", "rmsFfn", "w1", "w2", "w3", "rmsFinal", "freqs", "wcls"]
+      : ["rmsAtt", "rmsFfn", "rmsFinal", "tok", "wq", "wk", "wv", "wo", "w1", "w2", "w3", "wcls"];
   const floats = order.reduce((n, k) => n + sizes[k]!, 0);
   const expected = h.dataOffset + 4 * floats;
   if (buf.byteLength !== expected) {
     const other = h.sharedClassifier ? "" : " (with a separate classifier)";
-    throw new LoadError(`${source}: ${buf.byteLength} bytes, but the header (dim ${D}, hidden_dim ${F}, ${L} layers, ${H} heads, ` +
-      `${Hkv} kv heads, vocab ${V}, seq_len ${S})${other} implies ${expected}; the file is truncated or not a llama2.c version ${h.version} checkpoint`);
+    throw new LoadError(
+      `${source}: ${buf.byteLength} bytes, but the header (dim ${D}, hidden_dim ${F}, ${L} layers, ${H} heads, ` +
+        `${Hkv} kv heads, vocab ${V}, seq_len ${S})${other} implies ${expected}; the file is truncated or not a llama2.c version ${h.version} checkpoint`,
+    );
   }
   // float32 data; copy to an aligned buffer when the file's bytes are not 4-aligned
   const aligned = (buf.byteOffset + h.dataOffset) % 4 === 0 ? buf : buf.slice();
   const data = new Float32Array(aligned.buffer, aligned.byteOffset + h.dataOffset, floats);
   const at: Record<string, Float32Array> = {};
   let off = 0;
-  for (const k of order) { at[k] = data.subarray(off, off + sizes[k]!); off += sizes[k]!; }
+  for (const k of order) {
+    at[k] = data.subarray(off, off + sizes[k]!);
+    off += sizes[k]!;
+  }
   if (!opts.allowNonFinite) for (const k of order) checkFinite(at[k]!, k, source);
 
   const rotateHalf = opts.rotateHalf !== false;

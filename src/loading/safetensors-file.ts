@@ -1,13 +1,22 @@
 // Reading a safetensors file from disk (Node only; the browser build substitutes src/browser/shims/safetensors-file.ts).
 import { LoadError } from "../errors.js";
 import type { Tensor } from "../tensor/index.js";
-import { decodeTensor, parseSafetensorsHeader, readHeaderLength, type ReadSafetensorsOptions, type SafetensorsContents } from "./safetensors.js";
+import {
+  decodeTensor,
+  parseSafetensorsHeader,
+  readHeaderLength,
+  type ReadSafetensorsOptions,
+  type SafetensorsContents,
+} from "./safetensors.js";
 
 /**
  * Reads a safetensors file from disk (Node only): the header first, then each tensor's byte range, so files larger
  * than one Buffer can hold still load, and nothing is allocated before the header has been validated.
  */
-export async function readSafetensorsFile(path: string, options: ReadSafetensorsOptions = {}): Promise<SafetensorsContents> {
+export async function readSafetensorsFile(
+  path: string,
+  options: ReadSafetensorsOptions = {},
+): Promise<SafetensorsContents> {
   const { open } = await import("node:fs/promises");
   let fh: Awaited<ReturnType<typeof open>>;
   try {

@@ -20,8 +20,18 @@ export const MAX_HEADER_BYTES = 100_000_000;
 
 /** safetensors dtypes this reader decodes, with their byte size. */
 const ITEM_SIZE: Readonly<Record<string, number>> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2,
-  I64: 8, I32: 4, I16: 2, I8: 1, U32: 4, U16: 2, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U32: 4,
+  U16: 2,
+  U8: 1,
+  BOOL: 1,
 };
 /** Dtypes of the spec this reader refuses (named in the error so the user knows it is not a corrupt file). */
 const KNOWN_UNSUPPORTED = new Set(["U64", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F6_E2M3", "F6_E3M2", "F4", "C64"]);
@@ -68,7 +78,11 @@ const fail = (file: string, problem: string, tensor?: string): never => {
 
 const show = (v: unknown): string => {
   let s: string;
-  try { s = JSON.stringify(v) ?? String(v); } catch { s = String(v); }
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 };
 
@@ -89,7 +103,8 @@ export function readHeaderLength(prefix: Uint8Array, fileSize: number, fileName:
   }
   const n = lo;
   if (n < 2) fail(fileName, `header length ${n} is too small for a JSON object`);
-  if (8 + n > fileSize) fail(fileName, `header length ${n} runs past the end of the file (${fileSize} bytes): truncated or corrupt`);
+  if (8 + n > fileSize)
+    fail(fileName, `header length ${n} runs past the end of the file (${fileSize} bytes): truncated or corrupt`);
   return n;
 }
 
@@ -117,7 +132,8 @@ export function parseSafetensorsHeader(
   } catch {
     return fail(fileName, "header is not valid UTF-8");
   }
-  if (text.charCodeAt(0) !== 0x7b /* { */) fail(fileName, `header does not start with "{" (got ${show(text.slice(0, 16))})`);
+  if (text.charCodeAt(0) !== 0x7b /* { */)
+    fail(fileName, `header does not start with "{" (got ${show(text.slice(0, 16))})`);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -138,36 +154,64 @@ export function parseSafetensorsHeader(
       }
       continue;
     }
-    if (!isPlainObject(info)) fail(fileName, `entry must be an object {dtype, shape, data_offsets}, got ${show(info)}`, name);
+    if (!isPlainObject(info))
+      fail(fileName, `entry must be an object {dtype, shape, data_offsets}, got ${show(info)}`, name);
     const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
-    for (const [field, v] of [["dtype", dtype], ["shape", shape], ["data_offsets", offsets]] as const) {
-      if (v === undefined) fail(fileName, `"${field}" is missing (each entry needs dtype, shape and data_offsets)`, name);
+    for (const [field, v] of [
+      ["dtype", dtype],
+      ["shape", shape],
+      ["data_offsets", offsets],
+    ] as const) {
+      if (v === undefined)
+        fail(fileName, `"${field}" is missing (each entry needs dtype, shape and data_offsets)`, name);
     }
     if (typeof dtype !== "string") return fail(fileName, `dtype must be a string, got ${show(dtype)}`, name);
     const itemSize = Object.hasOwn(ITEM_SIZE, dtype) ? ITEM_SIZE[dtype] : undefined;
     if (itemSize === undefined) {
-      fail(fileName, KNOWN_UNSUPPORTED.has(dtype)
-        ? `dtype ${dtype} is not supported (supported: ${Object.keys(ITEM_SIZE).join(", ")})`
-        : `unknown dtype ${show(dtype)} (supported: ${Object.keys(ITEM_SIZE).join(", ")})`, name);
+      fail(
+        fileName,
+        KNOWN_UNSUPPORTED.has(dtype)
+          ? `dtype ${dtype} is not supported (supported: ${Object.keys(ITEM_SIZE).join(", ")})`
+          : `unknown dtype ${show(dtype)} (supported: ${Object.keys(ITEM_SIZE).join(", ")})`,
+        name,
+      );
     }
-    if (!Array.isArray(shape)) return fail(fileName, `shape must be an array of non-negative integers, got ${show(shape)}`, name);
+    if (!Array.isArray(shape))
+      return fail(fileName, `shape must be an array of non-negative integers, got ${show(shape)}`, name);
     let numel = 1;
     for (const d of shape) {
-      if (!isNonNegInt(d)) fail(fileName, `shape ${show(shape)} has an invalid dimension ${show(d)} (dimensions are non-negative integers)`, name);
+      if (!isNonNegInt(d))
+        fail(
+          fileName,
+          `shape ${show(shape)} has an invalid dimension ${show(d)} (dimensions are non-negative integers)`,
+          name,
+        );
     }
     if ((shape as number[]).includes(0)) numel = 0;
-    else for (const d of shape as number[]) { numel *= d; if (numel > dataLen) break; }
+    else
+      for (const d of shape as number[]) {
+        numel *= d;
+        if (numel > dataLen) break;
+      }
     if (!Array.isArray(offsets) || offsets.length !== 2 || !isNonNegInt(offsets[0]) || !isNonNegInt(offsets[1])) {
       return fail(fileName, `data_offsets must be [begin, end] with non-negative integers, got ${show(offsets)}`, name);
     }
     const [begin, end] = offsets as [number, number];
     if (begin > end) fail(fileName, `data_offsets [${begin}, ${end}] are reversed (begin > end)`, name);
     if (end > dataLen) {
-      fail(fileName, `data_offsets [${begin}, ${end}] run past the end of the data section (${dataLen} bytes): truncated or corrupt file`, name);
+      fail(
+        fileName,
+        `data_offsets [${begin}, ${end}] run past the end of the data section (${dataLen} bytes): truncated or corrupt file`,
+        name,
+      );
     }
     const expected = numel * itemSize!;
     if (end - begin !== expected) {
-      fail(fileName, `data_offsets [${begin}, ${end}] hold ${end - begin} bytes but shape ${show(shape)} of ${dtype} needs ${numel > dataLen ? "more than the whole file" : `${expected} bytes`}`, name);
+      fail(
+        fileName,
+        `data_offsets [${begin}, ${end}] hold ${end - begin} bytes but shape ${show(shape)} of ${dtype} needs ${numel > dataLen ? "more than the whole file" : `${expected} bytes`}`,
+        name,
+      );
     }
     entries.push({ name, dtype, shape: [...(shape as number[])], begin, end });
   }
@@ -177,15 +221,22 @@ export function parseSafetensorsHeader(
   // No two tensors may share bytes (holes between them are allowed). Empty tensors occupy nothing.
   const byStart = entries.filter((e) => e.end > e.begin);
   for (let i = 1; i < byStart.length; i++) {
-    const prev = byStart[i - 1]!, cur = byStart[i]!;
+    const prev = byStart[i - 1]!,
+      cur = byStart[i]!;
     if (cur.begin < prev.end) {
-      fail(fileName, `tensors "${prev.name}" [${prev.begin}, ${prev.end}] and "${cur.name}" [${cur.begin}, ${cur.end}] overlap`);
+      fail(
+        fileName,
+        `tensors "${prev.name}" [${prev.begin}, ${prev.end}] and "${cur.name}" [${cur.begin}, ${cur.end}] overlap`,
+      );
     }
   }
   const last = entries.reduce((m, e) => Math.max(m, e.end), 0);
   if (dataLen > last && !options.allowTrailingBytes) {
-    fail(fileName, `${dataLen - last} bytes after the end of the last tensor (the data section is ${dataLen} bytes, the tensors end at ${last}): ` +
-      "a corrupt or padded file; pass allowTrailingBytes: true to read it anyway");
+    fail(
+      fileName,
+      `${dataLen - last} bytes after the end of the last tensor (the data section is ${dataLen} bytes, the tensors end at ${last}): ` +
+        "a corrupt or padded file; pass allowTrailingBytes: true to read it anyway",
+    );
   }
   return { entries, metadata, dataStart };
 }
@@ -206,7 +257,12 @@ function alignedCopy(bytes: Uint8Array, size: number): ArrayBuffer {
  * Decodes one tensor's bytes (exactly `end - begin` bytes of the data section) into a Tensor that owns its memory.
  * `entry` must come from `parseSafetensorsHeader` (validated).
  */
-export function decodeTensor(entry: SafetensorsEntry, bytes: Uint8Array, fileName: string, options: ReadSafetensorsOptions = {}): Tensor {
+export function decodeTensor(
+  entry: SafetensorsEntry,
+  bytes: Uint8Array,
+  fileName: string,
+  options: ReadSafetensorsOptions = {},
+): Tensor {
   const { dtype, shape, name } = entry;
   const size = ITEM_SIZE[dtype]!;
   if (size === undefined) fail(fileName, `unknown dtype ${show(dtype)}`, name);
@@ -216,15 +272,33 @@ export function decodeTensor(entry: SafetensorsEntry, bytes: Uint8Array, fileNam
   const buf = alignedCopy(bytes, size);
   let data: TypedArray;
   switch (dtype) {
-    case "F32": data = new Float32Array(buf); break;
-    case "F16": data = decodeFloat16(new Uint16Array(buf)); break;
-    case "BF16": data = decodeBfloat16(new Uint16Array(buf)); break;
-    case "F64": data = options.keepFloat64 ? new Float64Array(buf) : new Float32Array(new Float64Array(buf)); break;
-    case "I32": data = new Int32Array(buf); break;
-    case "I16": data = Int32Array.from(new Int16Array(buf)); break;
-    case "I8": data = Int32Array.from(new Int8Array(buf)); break;
-    case "U16": data = Int32Array.from(new Uint16Array(buf)); break;
-    case "U8": data = Int32Array.from(new Uint8Array(buf)); break;
+    case "F32":
+      data = new Float32Array(buf);
+      break;
+    case "F16":
+      data = decodeFloat16(new Uint16Array(buf));
+      break;
+    case "BF16":
+      data = decodeBfloat16(new Uint16Array(buf));
+      break;
+    case "F64":
+      data = options.keepFloat64 ? new Float64Array(buf) : new Float32Array(new Float64Array(buf));
+      break;
+    case "I32":
+      data = new Int32Array(buf);
+      break;
+    case "I16":
+      data = Int32Array.from(new Int16Array(buf));
+      break;
+    case "I8":
+      data = Int32Array.from(new Int8Array(buf));
+      break;
+    case "U16":
+      data = Int32Array.from(new Uint16Array(buf));
+      break;
+    case "U8":
+      data = Int32Array.from(new Uint8Array(buf));
+      break;
     case "BOOL": {
       const u = new Uint8Array(buf);
       for (let i = 0; i < u.length; i++) {
@@ -245,7 +319,8 @@ export function decodeTensor(entry: SafetensorsEntry, bytes: Uint8Array, fileNam
       const w = new Int32Array(buf);
       const out = new Int32Array(w.length / 2);
       for (let i = 0; i < out.length; i++) {
-        const lo = w[2 * i]!, hi = w[2 * i + 1]!;
+        const lo = w[2 * i]!,
+          hi = w[2 * i + 1]!;
         if (hi !== lo >> 31) {
           const v = (BigInt(hi) << 32n) + BigInt(lo >>> 0);
           fail(fileName, `I64 value ${v} at element ${i} does not fit in int32 (tlens keeps integers as int32)`, name);
@@ -255,9 +330,11 @@ export function decodeTensor(entry: SafetensorsEntry, bytes: Uint8Array, fileNam
       data = out;
       break;
     }
-    default: return fail(fileName, `unsupported dtype ${dtype}`, name);
+    default:
+      return fail(fileName, `unsupported dtype ${dtype}`, name);
   }
-  if ((data instanceof Float32Array || data instanceof Float64Array) && options.checkFinite) checkFinite(data, name, fileName);
+  if ((data instanceof Float32Array || data instanceof Float64Array) && options.checkFinite)
+    checkFinite(data, name, fileName);
   return Tensor.fromTypedArray(data, shape);
 }
 
@@ -266,7 +343,11 @@ export function decodeTensor(entry: SafetensorsEntry, bytes: Uint8Array, fileNam
  * for anything malformed: header length, UTF-8/JSON, entry fields, dtypes, shapes vs byte ranges, offsets outside
  * the data section, overlapping tensors, integers that do not fit int32.
  */
-export function readSafetensors(bytes: Uint8Array, fileName: string, options: ReadSafetensorsOptions = {}): SafetensorsContents {
+export function readSafetensors(
+  bytes: Uint8Array,
+  fileName: string,
+  options: ReadSafetensorsOptions = {},
+): SafetensorsContents {
   if (!(bytes instanceof Uint8Array)) throw new LoadError(`${fileName}: expected the file's bytes as a Uint8Array`);
   const n = readHeaderLength(bytes, bytes.length, fileName);
   const header = parseSafetensorsHeader(bytes.subarray(8, 8 + n), bytes.length, fileName, options);
@@ -279,7 +360,6 @@ export function readSafetensors(bytes: Uint8Array, fileName: string, options: Re
   }
   return { tensors, dtypes, metadata: header.metadata };
 }
-
 
 export interface WriteSafetensorsOptions {
   /**
@@ -334,18 +414,35 @@ export function writeSafetensors(
   let pos = 8 + json.length;
   for (const { dtype, t } of parts) {
     const src = t.dataSync();
-    if (LITTLE_ENDIAN_HOST && ((dtype === "F32" && t.dtype === "float32") || (dtype === "F64" && t.dtype === "float64") || (dtype === "I32" && t.dtype === "int32"))) {
+    if (
+      LITTLE_ENDIAN_HOST &&
+      ((dtype === "F32" && t.dtype === "float32") ||
+        (dtype === "F64" && t.dtype === "float64") ||
+        (dtype === "I32" && t.dtype === "int32"))
+    ) {
       out.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength), pos); // raw bytes: NaN payloads kept
       pos += src.byteLength;
       continue;
     }
     switch (dtype) {
-      case "F32": for (let i = 0; i < src.length; i++, pos += 4) dv.setFloat32(pos, src[i]!, true); break;
-      case "F64": for (let i = 0; i < src.length; i++, pos += 8) dv.setFloat64(pos, src[i]!, true); break;
-      case "F16": for (let i = 0; i < src.length; i++, pos += 2) dv.setUint16(pos, float16Bits(src[i]!), true); break;
-      case "BF16": for (let i = 0; i < src.length; i++, pos += 2) dv.setUint16(pos, bfloat16Bits(src[i]!), true); break;
-      case "I32": for (let i = 0; i < src.length; i++, pos += 4) dv.setInt32(pos, src[i]!, true); break;
-      case "BOOL": for (let i = 0; i < src.length; i++, pos += 1) out[pos] = src[i] ? 1 : 0; break;
+      case "F32":
+        for (let i = 0; i < src.length; i++, pos += 4) dv.setFloat32(pos, src[i]!, true);
+        break;
+      case "F64":
+        for (let i = 0; i < src.length; i++, pos += 8) dv.setFloat64(pos, src[i]!, true);
+        break;
+      case "F16":
+        for (let i = 0; i < src.length; i++, pos += 2) dv.setUint16(pos, float16Bits(src[i]!), true);
+        break;
+      case "BF16":
+        for (let i = 0; i < src.length; i++, pos += 2) dv.setUint16(pos, bfloat16Bits(src[i]!), true);
+        break;
+      case "I32":
+        for (let i = 0; i < src.length; i++, pos += 4) dv.setInt32(pos, src[i]!, true);
+        break;
+      case "BOOL":
+        for (let i = 0; i < src.length; i++, pos += 1) out[pos] = src[i] ? 1 : 0;
+        break;
     }
   }
   return out;

@@ -2,9 +2,23 @@
 // One deliberate difference from TL: a layer-norm activation asked for with layerType "ln_final" gives the real
 // hook ("ln_final.hook_scale"), where TL returns "ln_final.ln_final.hook_scale", which does not exist.
 
-const LAYER_TYPE_ALIAS: Record<string, string> = { a: "attn", m: "mlp", b: "", block: "", blocks: "", attention: "attn" };
+const LAYER_TYPE_ALIAS: Record<string, string> = {
+  a: "attn",
+  m: "mlp",
+  b: "",
+  block: "",
+  blocks: "",
+  attention: "attn",
+};
 const ACT_NAME_ALIAS: Record<string, string> = {
-  attn: "pattern", attn_logits: "attn_scores", key: "k", query: "q", value: "v", mlp_pre: "pre", mlp_mid: "mid", mlp_post: "post",
+  attn: "pattern",
+  attn_logits: "attn_scores",
+  key: "k",
+  query: "q",
+  value: "v",
+  mlp_pre: "pre",
+  mlp_mid: "mid",
+  mlp_post: "post",
 };
 const ATTN_ACTS = new Set(["k", "v", "q", "z", "rot_k", "rot_q", "result", "pattern", "attn_scores"]);
 const MLP_ACTS = new Set(["pre", "post", "mid", "pre_linear"]);

@@ -9,19 +9,39 @@ import { HookError, IndexError, ModelError, ShapeError } from "../errors.js";
 import { cat, stack as stackTensors, Tensor, zeros } from "../tensor/index.js";
 import { fmtShape } from "../tensor/shape.js";
 import { getActName } from "./act-name.js";
-import { accumulatedBias, applyFinalNorm, attributeAlong, residMidName, resolveLayer, Slice, type SliceInput } from "./cache-analysis.js";
+import {
+  accumulatedBias,
+  applyFinalNorm,
+  attributeAlong,
+  residMidName,
+  resolveLayer,
+  Slice,
+  type SliceInput,
+} from "./cache-analysis.js";
 import { nearestName } from "./hook-point.js";
 import type {
-  AccumulatedResidOptions, ApplyLnToStackOptions, DecomposeResidOptions, FullResidDecompositionOptions, LogitAttrsOptions,
-  StackHeadResultsOptions, StackNeuronResultsOptions, TokensInput,
+  AccumulatedResidOptions,
+  ApplyLnToStackOptions,
+  DecomposeResidOptions,
+  FullResidDecompositionOptions,
+  LogitAttrsOptions,
+  StackHeadResultsOptions,
+  StackNeuronResultsOptions,
+  TokensInput,
 } from "./cache-options.js";
 import type { HookedTransformer } from "./hooked-transformer.js";
 
 export { attributeAlong, Slice, type SliceInput, type SliceRange } from "./cache-analysis.js";
 
 export type {
-  AccumulatedResidOptions, DecomposeResidOptions, StackHeadResultsOptions, StackNeuronResultsOptions, FullResidDecompositionOptions,
-  ApplyLnToStackOptions, TokensInput, LogitAttrsOptions,
+  AccumulatedResidOptions,
+  DecomposeResidOptions,
+  StackHeadResultsOptions,
+  StackNeuronResultsOptions,
+  FullResidDecompositionOptions,
+  ApplyLnToStackOptions,
+  TokensInput,
+  LogitAttrsOptions,
 } from "./cache-options.js";
 
 type Labeled = [Tensor, string[]];
@@ -30,22 +50,35 @@ type NoLabels<O> = O & { returnLabels?: false };
 
 export class ActivationCache {
   /** The cache's hook_embed / hook_pos_embed presence (TL's has_embed / has_pos_embed). */
-  get hasEmbed(): boolean { return this.store.has("hook_embed"); }
-  get hasPosEmbed(): boolean { return this.store.has("hook_pos_embed"); }
+  get hasEmbed(): boolean {
+    return this.store.has("hook_embed");
+  }
+  get hasPosEmbed(): boolean {
+    return this.store.has("hook_pos_embed");
+  }
 
   /** store: hook name → activation. model: the model that made it (the analysis methods read its config and
    *  weights). hasBatchDim: false after removeBatchDim. */
-  constructor(private readonly store: Map<string, Tensor>, readonly model: HookedTransformer | null = null, readonly hasBatchDim = true) {}
+  constructor(
+    private readonly store: Map<string, Tensor>,
+    readonly model: HookedTransformer | null = null,
+    readonly hasBatchDim = true,
+  ) {}
 
   /** cache.get("blocks.0.attn.hook_pattern") or TL's shorthand cache.get("pattern", 0); a negative layer counts
    *  from the end (with a model). */
   get(name: string, layer?: number, layerType?: string): Tensor {
     if (layer !== undefined && layer !== null && layer < 0 && this.model) layer += this.model.cfg.nLayers;
-    const key = layer === undefined && layerType === undefined && this.store.has(name) ? name : getActName(name, layer, layerType);
+    const key =
+      layer === undefined && layerType === undefined && this.store.has(name)
+        ? name
+        : getActName(name, layer, layerType);
     const t = this.store.get(key);
     if (!t) {
       const near = nearestName(key, this.store.keys());
-      throw new HookError(`"${key}" is not in the cache${near ? `; did you mean "${near}"?` : ""} (the cache holds ${this.store.size} activations; check namesFilter)`);
+      throw new HookError(
+        `"${key}" is not in the cache${near ? `; did you mean "${near}"?` : ""} (the cache holds ${this.store.size} activations; check namesFilter)`,
+      );
     }
     return t;
   }
@@ -75,7 +108,10 @@ export class ActivationCache {
     if (!this.hasBatchDim) return this;
     const out = new Map<string, Tensor>();
     for (const [k, v] of this.store) {
-      if (v.shape[0] !== 1) throw new HookError(`removeBatchDim: "${k}" has batch size ${v.shape[0]}; only a batch of 1 can drop its batch dim`);
+      if (v.shape[0] !== 1)
+        throw new HookError(
+          `removeBatchDim: "${k}" has batch size ${v.shape[0]}; only a batch of 1 can drop its batch dim`,
+        );
       out.set(k, v.squeeze(0));
     }
     return new ActivationCache(out, this.model, false);
@@ -84,14 +120,18 @@ export class ActivationCache {
   /** A cache of the selected batch rows (TL's apply_slice_to_batch_dim); an integer drops the batch dim. */
   applySliceToBatchDim(batchSlice: SliceInput): ActivationCache {
     const s = Slice.unwrap(batchSlice);
-    if (!this.hasBatchDim && s.mode !== "empty") throw new ModelError("applySliceToBatchDim: this cache has no batch dim");
+    if (!this.hasBatchDim && s.mode !== "empty")
+      throw new ModelError("applySliceToBatchDim: this cache has no batch dim");
     const out = new Map<string, Tensor>();
     for (const [k, v] of this.store) out.set(k, v.ndim > 0 ? s.apply(v, 0) : v);
     return new ActivationCache(out, this.model, this.hasBatchDim && s.mode !== "int");
   }
 
   private requireModel(what: string): HookedTransformer {
-    if (!this.model) throw new ModelError(`${what} needs the model: make the cache with model.runWithCache, or new ActivationCache(store, model)`);
+    if (!this.model)
+      throw new ModelError(
+        `${what} needs the model: make the cache with model.runWithCache, or new ActivationCache(store, model)`,
+      );
     return this.model;
   }
 
@@ -124,9 +164,18 @@ export class ActivationCache {
         labels.push(`${l}_mid`);
       }
     }
-    let out = stackTensors(parts.map((p) => pos.apply(p, -2)), 0);
+    let out = stackTensors(
+      parts.map((p) => pos.apply(p, -2)),
+      0,
+    );
     if (opts.applyLn) {
-      out = this.applyLnToStack(out, { layer, posSlice: pos, mlpInput: opts.mlpInput, hasBatchDim: this.hasBatchDim, recomputeLn: layer === n });
+      out = this.applyLnToStack(out, {
+        layer,
+        posSlice: pos,
+        mlpInput: opts.mlpInput,
+        hasBatchDim: this.hasBatchDim,
+        recomputeLn: layer === n,
+      });
     }
     return opts.returnLabels ? [out, labels] : out;
   }
@@ -144,26 +193,44 @@ export class ActivationCache {
     const n = model.cfg.nLayers;
     const layer = resolveLayer(opts.layer, n, "decomposeResid");
     const mode = opts.mode ?? "all";
-    if (mode !== "all" && mode !== "attn" && mode !== "mlp") throw new ModelError(`decomposeResid: mode must be "all", "attn" or "mlp", got "${String(mode)}"`);
+    if (mode !== "all" && mode !== "attn" && mode !== "mlp")
+      throw new ModelError(`decomposeResid: mode must be "all", "attn" or "mlp", got "${String(mode)}"`);
     const pos = Slice.unwrap(opts.posSlice);
     const inclAttn = mode !== "mlp";
     const inclMlp = mode !== "attn" && !model.cfg.attnOnly;
     const parts: Tensor[] = [];
     const labels: string[] = [];
     if (opts.inclEmbeds ?? true) {
-      if (this.hasEmbed) { parts.push(this.get("hook_embed")); labels.push("embed"); }
-      if (this.hasPosEmbed) { parts.push(this.get("hook_pos_embed")); labels.push("pos_embed"); }
+      if (this.hasEmbed) {
+        parts.push(this.get("hook_embed"));
+        labels.push("embed");
+      }
+      if (this.hasPosEmbed) {
+        parts.push(this.get("hook_pos_embed"));
+        labels.push("pos_embed");
+      }
     }
     for (let l = 0; l < layer; l++) {
-      if (inclAttn) { parts.push(this.get(`blocks.${l}.hook_attn_out`)); labels.push(`${l}_attn_out`); }
-      if (inclMlp) { parts.push(this.get(`blocks.${l}.hook_mlp_out`)); labels.push(`${l}_mlp_out`); }
+      if (inclAttn) {
+        parts.push(this.get(`blocks.${l}.hook_attn_out`));
+        labels.push(`${l}_attn_out`);
+      }
+      if (inclMlp) {
+        parts.push(this.get(`blocks.${l}.hook_mlp_out`));
+        labels.push(`${l}_mlp_out`);
+      }
     }
     if (opts.mlpInput && inclAttn) {
       if (layer >= n) throw new IndexError("decomposeResid: mlpInput needs a layer below n_layers");
       parts.push(this.get(`blocks.${layer}.hook_attn_out`));
       labels.push(`${layer}_attn_out`);
     }
-    let out = parts.length ? stackTensors(parts.map((p) => pos.apply(p, -2)), 0) : this.emptyStack(pos);
+    let out = parts.length
+      ? stackTensors(
+          parts.map((p) => pos.apply(p, -2)),
+          0,
+        )
+      : this.emptyStack(pos);
     if (opts.applyLn) out = this.applyLnToStack(out, { layer, posSlice: pos, mlpInput: opts.mlpInput });
     return opts.returnLabels ? [out, labels] : out;
   }
@@ -274,7 +341,8 @@ export class ActivationCache {
     }
     let out = parts.length ? cat(parts, -2).movedim(-2, 0) : this.emptyStack(pos);
     if (opts.inclRemainder) {
-      if (opts.mlpInput && layer >= n) throw new IndexError("stackNeuronResults: mlpInput needs a layer below n_layers");
+      if (opts.mlpInput && layer >= n)
+        throw new IndexError("stackNeuronResults: mlpInput needs a layer below n_layers");
       const target = pos.apply(opts.mlpInput ? this.get(residMidName(model, layer)) : this.residInto(layer), -2);
       const remainder = parts.length ? target.sub(out.sum(0)) : target;
       out = cat([out, remainder.unsqueeze(0)], 0);
@@ -308,10 +376,15 @@ export class ActivationCache {
     const n = model.cfg.nLayers;
     const layer = resolveLayer(opts.layer, n, "getFullResidDecomposition");
     const mlpInput = opts.mlpInput ?? false;
-    if (mlpInput && layer >= n) throw new IndexError("getFullResidDecomposition: mlpInput needs a layer below n_layers");
+    if (mlpInput && layer >= n)
+      throw new IndexError("getFullResidDecomposition: mlpInput needs a layer below n_layers");
     const expand = opts.expandNeurons ?? true;
     const pos = Slice.unwrap(opts.posSlice);
-    const [heads, headLabels] = this.stackHeadResults({ layer: layer + (mlpInput ? 1 : 0), posSlice: pos, returnLabels: true });
+    const [heads, headLabels] = this.stackHeadResults({
+      layer: layer + (mlpInput ? 1 : 0),
+      posSlice: pos,
+      returnLabels: true,
+    });
     const labels = [...headLabels];
     const parts: Tensor[] = [heads];
     if (!model.cfg.attnOnly && layer > 0) {
@@ -321,8 +394,14 @@ export class ActivationCache {
       parts.push(mlps);
       labels.push(...mlpLabels);
     }
-    if (this.hasEmbed) { parts.push(pos.apply(this.get("hook_embed"), -2).unsqueeze(0)); labels.push("embed"); }
-    if (this.hasPosEmbed) { parts.push(pos.apply(this.get("hook_pos_embed"), -2).unsqueeze(0)); labels.push("pos_embed"); }
+    if (this.hasEmbed) {
+      parts.push(pos.apply(this.get("hook_embed"), -2).unsqueeze(0));
+      labels.push("embed");
+    }
+    if (this.hasPosEmbed) {
+      parts.push(pos.apply(this.get("hook_pos_embed"), -2).unsqueeze(0));
+      labels.push("pos_embed");
+    }
     // without expanded neurons the MLP biases are already in the MLP outputs
     const bias = accumulatedBias(model, layer, mlpInput, expand);
     parts.push(bias.expand([1, ...heads.shape.slice(1)]));
@@ -352,16 +431,22 @@ export class ActivationCache {
     if (opts.hasBatchDim ?? this.hasBatchDim) stack = batch.apply(stack, 1);
     if (opts.recomputeLn && layer === n) return applyFinalNorm(model, stack);
     if (norm === "LN" || norm === "LNPre") stack = stack.sub(stack.mean(-1, true));
-    if (opts.mlpInput && layer >= n) throw new IndexError("applyLnToStack: mlpInput needs a layer below n_layers (the unembed reads ln_final)");
+    if (opts.mlpInput && layer >= n)
+      throw new IndexError("applyLnToStack: mlpInput needs a layer below n_layers (the unembed reads ln_final)");
     const key = layer === n ? "ln_final.hook_scale" : `blocks.${layer}.ln${opts.mlpInput ? 2 : 1}.hook_scale`;
-    if (!this.store.has(key)) throw new HookError(`applyLnToStack needs the cached norm scale "${key}", which is not in the cache (check namesFilter)`);
+    if (!this.store.has(key))
+      throw new HookError(
+        `applyLnToStack needs the cached norm scale "${key}", which is not in the cache (check namesFilter)`,
+      );
     let scale = pos.apply(this.get(key), -2); // [...batchAndPos, 1]
     if (this.hasBatchDim) scale = batch.apply(scale, 0);
     try {
       return stack.div(scale);
     } catch (e) {
       if (e instanceof ShapeError) {
-        throw new ShapeError(`applyLnToStack: a stack of shape ${fmtShape(stack.shape)} does not fit the scale ${fmtShape(scale.shape)} of "${key}"; pass the posSlice/batchSlice the stack was made with`);
+        throw new ShapeError(
+          `applyLnToStack: a stack of shape ${fmtShape(stack.shape)} does not fit the scale ${fmtShape(scale.shape)} of "${key}"; pass the posSlice/batchSlice the stack was made with`,
+        );
       }
       throw e;
     }
@@ -375,7 +460,9 @@ export class ActivationCache {
     else if (typeof tokens === "number") ids = tokens;
     else if (tokens instanceof Tensor) ids = tokens;
     else if (Array.isArray(tokens)) {
-      const arr = (tokens as readonly (number | string)[]).map((t) => (typeof t === "string" ? model.toSingleToken(t) : t));
+      const arr = (tokens as readonly (number | string)[]).map((t) =>
+        typeof t === "string" ? model.toSingleToken(t) : t,
+      );
       ids = Tensor.fromTypedArray(Int32Array.from(arr), [arr.length]);
     } else throw new ModelError(`logitAttrs: ${what} must be token ids, a token string, or a tensor of ids`);
     const shape = typeof ids === "number" ? [] : ids.shape;
@@ -394,12 +481,19 @@ export class ActivationCache {
     if (opts.incorrectTokens !== undefined) {
       const wrong = this.tokenDirections(opts.incorrectTokens, "incorrectTokens");
       if (wrong.shape.length !== shape.length || wrong.shape.some((s, i) => s !== shape[i])) {
-        throw new ShapeError(`logitAttrs: tokens and incorrectTokens must have the same shape (tokens ${fmtShape(shape)}, incorrectTokens ${fmtShape(wrong.shape)})`);
+        throw new ShapeError(
+          `logitAttrs: tokens and incorrectTokens must have the same shape (tokens ${fmtShape(shape)}, incorrectTokens ${fmtShape(wrong.shape)})`,
+        );
       }
       dirs = dirs.sub(wrong.dirs);
     }
     const hasBatch = opts.hasBatchDim ?? this.hasBatchDim;
-    const scaled = this.applyLnToStack(residualStack, { layer: -1, posSlice: opts.posSlice, batchSlice: opts.batchSlice, hasBatchDim: hasBatch });
+    const scaled = this.applyLnToStack(residualStack, {
+      layer: -1,
+      posSlice: opts.posSlice,
+      batchSlice: opts.batchSlice,
+      hasBatchDim: hasBatch,
+    });
     return attributeAlong(scaled, dirs, hasBatch && Slice.unwrap(opts.batchSlice).mode !== "int");
   }
 }

@@ -36,15 +36,20 @@ async function applyBackwardHook(fn: HookFn, g: Tensor, info: HookInfo): Promise
   try {
     out = await fn(g, info);
   } catch (e) {
-    if (e instanceof Error && !e.message.includes(`"${info.name}"`)) e.message = `in backward hook on "${info.name}": ${e.message}`;
+    if (e instanceof Error && !e.message.includes(`"${info.name}"`))
+      e.message = `in backward hook on "${info.name}": ${e.message}`;
     throw e;
   }
   if (out === undefined || out === null) return g;
   if (typeof out !== "object" || !("shape" in out) || !("dtype" in out)) {
-    throw new HookError(`backward hook on "${info.name}" returned ${typeof out}; return a Tensor (the new gradient), or nothing to keep it`);
+    throw new HookError(
+      `backward hook on "${info.name}" returned ${typeof out}; return a Tensor (the new gradient), or nothing to keep it`,
+    );
   }
   if (out.shape.length !== g.shape.length || out.shape.some((s, i) => s !== g.shape[i])) {
-    throw new GradError(`backward hook on "${info.name}" returned a gradient of shape ${fmtShape(out.shape)}, but the gradient there has shape ${fmtShape(g.shape)}`);
+    throw new GradError(
+      `backward hook on "${info.name}" returned a gradient of shape ${fmtShape(out.shape)}, but the gradient there has shape ${fmtShape(g.shape)}`,
+    );
   }
   if (hasNaN(out)) throw new GradError(`backward hook on "${info.name}" returned a gradient containing NaN`);
   return out.dtype === g.dtype ? out : out.to(g.dtype);

@@ -55,7 +55,8 @@ export class Slice {
         throw new IndexError(`bad slice "${input}": expected "start:stop[:step]" (ends optional) or an integer`);
       }
     } else if (input instanceof Tensor) {
-      if (input.dtype !== "int32") throw new IndexError(`an index tensor for a slice must be int32, got ${input.dtype}`);
+      if (input.dtype !== "int32")
+        throw new IndexError(`an index tensor for a slice must be int32, got ${input.dtype}`);
       this.mode = "array";
       this.slice = input;
     } else if (Array.isArray(input)) {
@@ -86,7 +87,8 @@ export class Slice {
   apply(t: Tensor, dim = 0): Tensor {
     if (this.mode === "empty") return t;
     const d = dim < 0 ? dim + t.ndim : dim;
-    if (d < 0 || d >= t.ndim) throw new IndexError(`cannot slice dim ${dim} of a tensor with ${t.ndim} dims (shape [${t.shape.join(", ")}])`);
+    if (d < 0 || d >= t.ndim)
+      throw new IndexError(`cannot slice dim ${dim} of a tensor with ${t.ndim} dims (shape [${t.shape.join(", ")}])`);
     const idx: (string | number | Tensor)[] = Array.from({ length: d }, () => ":");
     idx.push(this.slice as string | number | Tensor);
     return t.get(...idx);
@@ -101,7 +103,8 @@ export class Slice {
     }
     if (this.mode === "array") {
       const vals = Array.from((this.slice as Tensor).contiguous().dataSync() as Int32Array);
-      if (vals.some((v) => v < 0) && maxCtx === undefined) throw new ModelError("Slice.indices: negative indices need maxCtx");
+      if (vals.some((v) => v < 0) && maxCtx === undefined)
+        throw new ModelError("Slice.indices: negative indices need maxCtx");
       return vals.map((v) => (v < 0 ? v + maxCtx! : v));
     }
     if (maxCtx === undefined) throw new ModelError(`Slice.indices: a ${this.mode} slice needs maxCtx`);
@@ -111,7 +114,8 @@ export class Slice {
 
   toString(): string {
     if (this.mode === "empty") return "Slice(:)";
-    if (this.mode === "array") return `Slice([${Array.from((this.slice as Tensor).contiguous().dataSync()).join(", ")}])`;
+    if (this.mode === "array")
+      return `Slice([${Array.from((this.slice as Tensor).contiguous().dataSync()).join(", ")}])`;
     return `Slice(${String(this.slice)})`;
   }
 }
@@ -120,14 +124,21 @@ export class Slice {
 export function resolveLayer(layer: number | null | undefined, nLayers: number, what: string): number {
   const l = layer === undefined || layer === null || layer === -1 ? nLayers : layer;
   if (!Number.isInteger(l) || l < 0 || l > nLayers) {
-    throw new IndexError(`${what}: layer ${layer} is out of range; use 0..${nLayers} (${nLayers}, -1 or nothing = the unembed)`);
+    throw new IndexError(
+      `${what}: layer ${layer} is out of range; use 0..${nLayers} (${nLayers}, -1 or nothing = the unembed)`,
+    );
   }
   return l;
 }
 
 /** TL's model.accumulated_bias: the sum of b_O (and b_out) of blocks before `layer`, plus b_O of `layer` itself
  *  for an MLP input. [d_model] */
-export function accumulatedBias(model: HookedTransformer, layer: number, mlpInput = false, includeMlpBiases = true): Tensor {
+export function accumulatedBias(
+  model: HookedTransformer,
+  layer: number,
+  mlpInput = false,
+  includeMlpBiases = true,
+): Tensor {
   let acc = zeros([model.cfg.dModel]);
   for (let i = 0; i < layer; i++) {
     const block = model.blocks[i]!;
@@ -135,7 +146,8 @@ export function accumulatedBias(model: HookedTransformer, layer: number, mlpInpu
     if (includeMlpBiases && block.mlp) acc = acc.add(block.mlp.b_out);
   }
   if (mlpInput) {
-    if (layer >= model.cfg.nLayers) throw new IndexError(`accumulatedBias: no attention bias beyond the final layer (layer ${layer})`);
+    if (layer >= model.cfg.nLayers)
+      throw new IndexError(`accumulatedBias: no attention bias beyond the final layer (layer ${layer})`);
     acc = acc.add(model.blocks[layer]!.attn.b_O);
   }
   return acc;
@@ -159,12 +171,15 @@ export function applyFinalNorm(model: HookedTransformer, x: Tensor): Tensor {
  *  [component, batch, pos, d_model] stack. */
 export function attributeAlong(scaledStack: Tensor, directions: Tensor, hasBatchDim = true): Tensor {
   let dirs = directions;
-  if (hasBatchDim && scaledStack.ndim === 4 && dirs.ndim === 2 && dirs.shape[0] === scaledStack.shape[1]) dirs = dirs.unsqueeze(-2);
+  if (hasBatchDim && scaledStack.ndim === 4 && dirs.ndim === 2 && dirs.shape[0] === scaledStack.shape[1])
+    dirs = dirs.unsqueeze(-2);
   try {
     return scaledStack.mul(dirs).sum(-1);
   } catch (e) {
     if (e instanceof ShapeError) {
-      throw new ShapeError(`logit attribution: directions of shape ${fmtShape(dirs.shape)} do not fit a stack of shape ${fmtShape(scaledStack.shape)}; give one token per batch row [batch], or [batch, pos]`);
+      throw new ShapeError(
+        `logit attribution: directions of shape ${fmtShape(dirs.shape)} do not fit a stack of shape ${fmtShape(scaledStack.shape)}; give one token per batch row [batch], or [batch, pos]`,
+      );
     }
     throw e;
   }
@@ -174,7 +189,9 @@ export function attributeAlong(scaledStack: Tensor, directions: Tensor, hasBatch
  *  reads resid_pre, so "the MLP's input" and "add resid_mid" have no resid_mid to use there. */
 export function residMidName(model: HookedTransformer, layer: number): string {
   if (model.blocks[layer]?.parallel) {
-    throw new ModelError(`blocks.${layer} runs attention and MLP in parallel (parallel_attn_mlp): it has no hook_resid_mid; its MLP reads hook_resid_pre`);
+    throw new ModelError(
+      `blocks.${layer} runs attention and MLP in parallel (parallel_attn_mlp): it has no hook_resid_mid; its MLP reads hook_resid_pre`,
+    );
   }
   return `blocks.${layer}.hook_resid_mid`;
 }

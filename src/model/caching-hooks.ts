@@ -19,16 +19,29 @@ export type RunWithCacheOptions = ForwardOptions & {
 
 /** Runs the model caching activations (all hook points that fire, or those namesFilter selects) and, with
  *  inclBwd, their gradients. The cache's hooks belong to this run only: overlapping runs neither see nor fill them. */
-export async function runWithCache(model: HookedTransformer, input: ModelInput | Tensor, opts: RunWithCacheOptions): Promise<[Tensor, ActivationCache]> {
+export async function runWithCache(
+  model: HookedTransformer,
+  input: ModelInput | Tensor,
+  opts: RunWithCacheOptions,
+): Promise<[Tensor, ActivationCache]> {
   const store = new Map<string, Tensor>();
   const filter = opts.namesFilter ?? (() => true);
-  const save = readerHook((act, hook) => { store.set(hook.name, act); });
-  const ctx = RunContext.withHooks(model.hookPoints, [[filter, save]], 0, opts.inclBwd ? [[filter, gradSaver(store)]] : []);
+  const save = readerHook((act, hook) => {
+    store.set(hook.name, act);
+  });
+  const ctx = RunContext.withHooks(
+    model.hookPoints,
+    [[filter, save]],
+    0,
+    opts.inclBwd ? [[filter, gradSaver(store)]] : [],
+  );
   const out = await runForward(model, input, opts, ctx);
   const scalar = out instanceof Tensor && out.numel === 1;
   if (opts.inclBwd && scalar) await out.backward();
   if (opts.inclBwd && opts.removeBatchDim && !scalar) {
-    throw new HookError("runWithCache: removeBatchDim with inclBwd: the gradients arrive after this call; call cache.removeBatchDim() after backward()");
+    throw new HookError(
+      "runWithCache: removeBatchDim with inclBwd: the gradients arrive after this call; call cache.removeBatchDim() after backward()",
+    );
   }
   // keys in the order the hooks first fired, as TL's cache dict (gradients after, as backward fills them)
   const cache = new ActivationCache(store, model);

@@ -45,8 +45,10 @@ export function sampleLogits(logits: Tensor, opts: GenerateOptions, rng: Generat
   const data = logits.to("float64").contiguous().dataSync();
   const out = new Int32Array(batch);
   const temperature = opts.temperature ?? 1;
-  if (opts.topK !== undefined && (!Number.isInteger(opts.topK) || opts.topK < 1)) throw new ModelError(`topK must be a positive integer, got ${opts.topK}`);
-  if (opts.topP !== undefined && !(opts.topP > 0 && opts.topP <= 1)) throw new ModelError(`topP must be in (0, 1], got ${opts.topP}`);
+  if (opts.topK !== undefined && (!Number.isInteger(opts.topK) || opts.topK < 1))
+    throw new ModelError(`topK must be a positive integer, got ${opts.topK}`);
+  if (opts.topP !== undefined && !(opts.topP > 0 && opts.topP <= 1))
+    throw new ModelError(`topP must be in (0, 1], got ${opts.topP}`);
   for (let b = 0; b < batch; b++) {
     const row = data.subarray(b * vocab, (b + 1) * vocab);
     if (opts.doSample === false || temperature === 0) {
@@ -73,17 +75,25 @@ export function sampleLogits(logits: Tensor, opts: GenerateOptions, rng: Generat
     let pick = keep! - 1;
     for (let i = 0; i < keep!; i++) {
       r -= weights[i]!;
-      if (r < 0) { pick = i; break; }
+      if (r < 0) {
+        pick = i;
+        break;
+      }
     }
     out[b] = order[pick]!;
   }
   return out;
 }
 
-export async function generate(model: HookedTransformer, input: ModelInput, opts: GenerateOptions = {}): Promise<Tensor | string | string[]> {
+export async function generate(
+  model: HookedTransformer,
+  input: ModelInput,
+  opts: GenerateOptions = {},
+): Promise<Tensor | string | string[]> {
   const cfg = model.cfg;
   const maxNew = opts.maxNewTokens ?? 10;
-  if (!Number.isInteger(maxNew) || maxNew < 0) throw new ModelError(`maxNewTokens must be a non-negative integer, got ${maxNew}`);
+  if (!Number.isInteger(maxNew) || maxNew < 0)
+    throw new ModelError(`maxNewTokens must be a non-negative integer, got ${maxNew}`);
   const textIn = typeof input === "string" || (Array.isArray(input) && typeof input[0] === "string");
   const prependBos = opts.prependBos ?? cfg.defaultPrependBos;
   let tokens: Tensor;
@@ -95,11 +105,22 @@ export async function generate(model: HookedTransformer, input: ModelInput, opts
     tokens = validateTokens(t.tokens, cfg.dVocab, cfg.nCtx);
     if (t.attentionMask.eq(0).any().item()) mask = t.attentionMask;
   } else {
-    tokens = validateTokens(input instanceof Tensor ? input : Tensor.fromTypedArray(Float64Array.from((input as number[][]).flat()), [(input as number[][]).length, (input as number[][])[0]?.length ?? 0]), cfg.dVocab, cfg.nCtx);
+    tokens = validateTokens(
+      input instanceof Tensor
+        ? input
+        : Tensor.fromTypedArray(Float64Array.from((input as number[][]).flat()), [
+            (input as number[][]).length,
+            (input as number[][])[0]?.length ?? 0,
+          ]),
+      cfg.dVocab,
+      cfg.nCtx,
+    );
   }
   const [batch, promptLen] = tokens.shape as [number, number];
   if (promptLen + maxNew > cfg.nCtx) {
-    throw new ModelError(`generate: ${promptLen} prompt tokens + ${maxNew} new tokens exceed the model's context n_ctx = ${cfg.nCtx}`);
+    throw new ModelError(
+      `generate: ${promptLen} prompt tokens + ${maxNew} new tokens exceed the model's context n_ctx = ${cfg.nCtx}`,
+    );
   }
   const eos = opts.eosTokenId ?? cfg.eosTokenId ?? model.tokenizer?.eosTokenId ?? null;
   const stopAtEos = (opts.stopAtEos ?? true) && eos !== null;
@@ -108,7 +129,8 @@ export async function generate(model: HookedTransformer, input: ModelInput, opts
   const kv = useCache ? new KeyValueCache(cfg.nLayers) : null;
   const hooked = opts.fwdHooks?.length ? RunContext.withHooks(model.hookPoints, opts.fwdHooks) : RunContext.plain();
   const ctx = hooked.withPrecision(opts.matmulPrecision);
-  const forward = async (x: Tensor, o: ForwardOptions): Promise<Tensor> => (await runForward(model, x, o, ctx)) as Tensor;
+  const forward = async (x: Tensor, o: ForwardOptions): Promise<Tensor> =>
+    (await runForward(model, x, o, ctx)) as Tensor;
   const finished = new Uint8Array(batch);
   let all = tokens;
   let fullMask = mask;
@@ -116,7 +138,7 @@ export async function generate(model: HookedTransformer, input: ModelInput, opts
     let logits: Tensor;
     if (kv) {
       const fresh = step === 0 ? all : all.narrow(1, all.shape[1]! - 1, 1);
-      logits = await forward(fresh, { pastKvCache: kv, attentionMask: step === 0 ? mask ?? undefined : undefined });
+      logits = await forward(fresh, { pastKvCache: kv, attentionMask: step === 0 ? (mask ?? undefined) : undefined });
     } else {
       logits = await forward(all, { attentionMask: fullMask ?? undefined });
     }

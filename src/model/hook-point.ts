@@ -57,8 +57,13 @@ function layerOf(name: string): number {
 
 /** One firing of a hook point in one run. */
 class HookCall implements HookInfo {
-  constructor(readonly name: string, readonly positionOffset: number) {}
-  layer(): number { return layerOf(this.name); }
+  constructor(
+    readonly name: string,
+    readonly positionOffset: number,
+  ) {}
+  layer(): number {
+    return layerOf(this.name);
+  }
 }
 
 export class HookPoint {
@@ -67,7 +72,9 @@ export class HookPoint {
 
   constructor(readonly name: string) {}
 
-  layer(): number { return layerOf(this.name); }
+  layer(): number {
+    return layerOf(this.name);
+  }
 
   /** Any shared hook? (A run's own hooks are its RunContext's.) */
   get hasHooks(): boolean {
@@ -101,7 +108,9 @@ export class HookPoint {
     let act = x;
     for (const h of this.hooks) if (h.dir === "fwd") act = await this.apply(h.fn, act, call);
     for (const fn of ctx.hooksAt(this)) act = await this.apply(fn, act, call);
-    const bwd: BackwardHook[] = this.hooks.filter((h) => h.dir === "bwd").map((h) => ({ fn: h.fn, active: () => this.hooks.includes(h) }));
+    const bwd: BackwardHook[] = this.hooks
+      .filter((h) => h.dir === "bwd")
+      .map((h) => ({ fn: h.fn, active: () => this.hooks.includes(h) }));
     for (const fn of ctx.bwdHooksAt(this)) bwd.push({ fn, active: () => true });
     return attachBackwardHooks(act, bwd, call);
   }
@@ -111,15 +120,20 @@ export class HookPoint {
     try {
       out = await fn(act, call);
     } catch (e) {
-      if (e instanceof Error && !e.message.includes(`"${this.name}"`)) e.message = `in hook on "${this.name}": ${e.message}`;
+      if (e instanceof Error && !e.message.includes(`"${this.name}"`))
+        e.message = `in hook on "${this.name}": ${e.message}`;
       throw e;
     }
     if (out === undefined || out === null) return act;
     if (typeof out !== "object" || !("shape" in out) || !("dtype" in out)) {
-      throw new HookError(`hook on "${this.name}" returned ${typeof out}; return a Tensor, or nothing to keep the (possibly edited) activation`);
+      throw new HookError(
+        `hook on "${this.name}" returned ${typeof out}; return a Tensor, or nothing to keep the (possibly edited) activation`,
+      );
     }
     if (out.shape.length !== act.shape.length || out.shape.some((s, i) => s !== act.shape[i])) {
-      throw new HookError(`hook on "${this.name}" returned shape ${fmtShape(out.shape)}, but the activation has shape ${fmtShape(act.shape)}`);
+      throw new HookError(
+        `hook on "${this.name}" returned shape ${fmtShape(out.shape)}, but the activation has shape ${fmtShape(act.shape)}`,
+      );
     }
     return out.dtype === act.dtype ? out : out.to(act.dtype);
   }
@@ -145,7 +159,10 @@ export function nearestName(name: string, candidates: Iterable<string>): string 
   let bestD = Infinity;
   for (const c of candidates) {
     const d = levenshtein(name, c);
-    if (d < bestD) { bestD = d; best = c; }
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
   }
   return best;
 }
@@ -166,12 +183,20 @@ export function selectHooks(points: ReadonlyMap<string, HookPoint>, filter: Name
 
 /** Adds forward and backward hooks to the shared hook points; the returned function removes exactly these
  *  (a selection that fails part-way removes what it had added before throwing). */
-export function addSharedHooks(points: ReadonlyMap<string, HookPoint>, fwd: readonly (readonly [NameFilter, HookFn])[],
-  bwd: readonly (readonly [NameFilter, HookFn])[]): () => void {
+export function addSharedHooks(
+  points: ReadonlyMap<string, HookPoint>,
+  fwd: readonly (readonly [NameFilter, HookFn])[],
+  bwd: readonly (readonly [NameFilter, HookFn])[],
+): () => void {
   const added: [HookPoint, HookFn, HookDir][] = [];
-  const remove = (): void => { for (const [p, fn, dir] of added) p.remove(fn, dir); };
+  const remove = (): void => {
+    for (const [p, fn, dir] of added) p.remove(fn, dir);
+  };
   try {
-    for (const [dir, hooks] of [["fwd", fwd], ["bwd", bwd]] as const) {
+    for (const [dir, hooks] of [
+      ["fwd", fwd],
+      ["bwd", bwd],
+    ] as const) {
       for (const [filter, fn] of hooks) {
         for (const p of selectHooks(points, filter)) {
           p.add(fn, { dir });

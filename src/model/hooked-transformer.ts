@@ -8,13 +8,27 @@ import { defaultGenerator } from "../tensor/random.js";
 import { fmtShape } from "../tensor/shape.js";
 import { FactoredMatrix } from "../tensor/factored-matrix.js";
 import {
-  getTokenPosition, gpt2Tokenizer, toSingleToken, toStrTokens, toTokens, tokensToString, type GetTokenPositionOptions, type Tokenizer,
+  getTokenPosition,
+  gpt2Tokenizer,
+  toSingleToken,
+  toStrTokens,
+  toTokens,
+  tokensToString,
+  type GetTokenPositionOptions,
+  type Tokenizer,
 } from "../tokenizer/index.js";
 import { ActivationCache } from "./activation-cache.js";
 import { TransformerBlock } from "./components/block.js";
 import { Embed, PosEmbed, Unembed } from "./components/embed.js";
 import { finalNormType, Norm } from "./components/layer-norm.js";
-import { addSharedHooks, HookPoint, selectHooks, type AddHookOptions, type HookFn, type NameFilter } from "./hook-point.js";
+import {
+  addSharedHooks,
+  HookPoint,
+  selectHooks,
+  type AddHookOptions,
+  type HookFn,
+  type NameFilter,
+} from "./hook-point.js";
 import { runWithCache, type RunWithCacheOptions } from "./caching-hooks.js";
 import { loadPretrainedWeights } from "./pretrained.js";
 import type { KeyValueCache } from "./kv-cache.js";
@@ -138,7 +152,12 @@ export class HookedTransformer {
   /** The weights exactly as trained: no folding or centring (TL's from_pretrained_no_processing). */
   static fromPretrainedNoProcessing(nameOrPath: string, opts: FromPretrainedOptions = {}): Promise<HookedTransformer> {
     return HookedTransformer.fromPretrained(nameOrPath, {
-      foldLn: false, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false, refactorFactoredAttnMatrices: false, ...opts,
+      foldLn: false,
+      centerWritingWeights: false,
+      centerUnembed: false,
+      foldValueBiases: false,
+      refactorFactoredAttnMatrices: false,
+      ...opts,
     });
   }
 
@@ -146,7 +165,9 @@ export class HookedTransformer {
   private build(): void {
     const cfg = this.cfg;
     if (!["standard", "shortformer", "rotary"].includes(cfg.positionalEmbeddingType)) {
-      throw new ConfigError(`unsupported positional_embedding_type "${cfg.positionalEmbeddingType}" (supported: standard, shortformer, rotary)`);
+      throw new ConfigError(
+        `unsupported positional_embedding_type "${cfg.positionalEmbeddingType}" (supported: standard, shortformer, rotary)`,
+      );
     }
     this.embed = new Embed(cfg.dVocab, cfg.dModel, cfg.postEmbeddingLn ? { eps: cfg.eps } : null);
     this.posEmbed = cfg.positionalEmbeddingType === "rotary" ? null : new PosEmbed(cfg.nCtx, cfg.dModel);
@@ -158,11 +179,17 @@ export class HookedTransformer {
     this.unembed = new Unembed(cfg.dModel, cfg.dVocabOut, cfg.outputLogitsSoftCap);
     // the blocks' hook tables give both orders; the embeddings come first and ln_final last in both
     // (hook_tokens fires first and is registered after the embeddings, as TL)
-    const embeds = [...this.embed.ln?.hookPoints ?? [], this.embed.hook, ...(this.posEmbed ? [this.posEmbed.hook] : [])];
+    const embeds = [
+      ...(this.embed.ln?.hookPoints ?? []),
+      this.embed.hook,
+      ...(this.posEmbed ? [this.posEmbed.hook] : []),
+    ];
     const tokens = this.hookTokens ? [this.hookTokens] : [];
     const last = this.lnFinal?.hookPoints ?? [];
     this.forwardOrder = [...tokens, ...embeds, ...this.blocks.flatMap((b) => b.forwardOrder), ...last];
-    this.hookDict = new Map([...embeds, ...tokens, ...this.blocks.flatMap((b) => b.moduleOrder), ...last].map((p) => [p.name, p]));
+    this.hookDict = new Map(
+      [...embeds, ...tokens, ...this.blocks.flatMap((b) => b.moduleOrder), ...last].map((p) => [p.name, p]),
+    );
   }
 
   // ---------- parameters ----------
@@ -205,11 +232,14 @@ export class HookedTransformer {
         known.add(key);
         const t = given.get(key);
         if (!t) {
-          if (strict) throw new LoadError(`loadStateDict: missing parameter "${key}" (shape ${fmtShape(current.shape)})`);
+          if (strict)
+            throw new LoadError(`loadStateDict: missing parameter "${key}" (shape ${fmtShape(current.shape)})`);
           continue;
         }
         if (t.shape.length !== current.shape.length || t.shape.some((s, i) => s !== current.shape[i])) {
-          throw new LoadError(`loadStateDict: "${key}" has shape ${fmtShape(t.shape)}, the model expects ${fmtShape(current.shape)}`);
+          throw new LoadError(
+            `loadStateDict: "${key}" has shape ${fmtShape(t.shape)}, the model expects ${fmtShape(current.shape)}`,
+          );
         }
         const value = t.to("float32").contiguous();
         // weights are multiplied again and again: let backends cache packed copies
@@ -219,7 +249,13 @@ export class HookedTransformer {
     }
     if (strict) {
       const extra = [...given.keys()].filter((k) => !known.has(k) && !TL_BUFFER.test(k));
-      if (extra.length) throw new LoadError(`loadStateDict: unexpected parameters ${extra.slice(0, 5).map((k) => `"${k}"`).join(", ")}${extra.length > 5 ? ", ..." : ""}`);
+      if (extra.length)
+        throw new LoadError(
+          `loadStateDict: unexpected parameters ${extra
+            .slice(0, 5)
+            .map((k) => `"${k}"`)
+            .join(", ")}${extra.length > 5 ? ", ..." : ""}`,
+        );
     }
   }
 
@@ -242,47 +278,89 @@ export class HookedTransformer {
     return stack(ts);
   }
 
-  get W_E(): Tensor { return this.embed.W_E; }
+  get W_E(): Tensor {
+    return this.embed.W_E;
+  }
   get W_pos(): Tensor {
     if (!this.posEmbed) throw new ModelError("W_pos: a rotary model has no positional embedding matrix");
     return this.posEmbed.W_pos;
   }
-  get W_U(): Tensor { return this.unembed.W_U; }
-  get b_U(): Tensor { return this.unembed.b_U; }
+  get W_U(): Tensor {
+    return this.unembed.W_U;
+  }
+  get b_U(): Tensor {
+    return this.unembed.b_U;
+  }
   /** [n_layers, n_heads, d_model, d_head] */
-  get W_Q(): Tensor { return this.stacked((b) => b.attn.W_Q, "W_Q"); }
-  get W_K(): Tensor { return this.stacked((b) => b.attn.W_K, "W_K"); }
-  get W_V(): Tensor { return this.stacked((b) => b.attn.W_V, "W_V"); }
+  get W_Q(): Tensor {
+    return this.stacked((b) => b.attn.W_Q, "W_Q");
+  }
+  get W_K(): Tensor {
+    return this.stacked((b) => b.attn.W_K, "W_K");
+  }
+  get W_V(): Tensor {
+    return this.stacked((b) => b.attn.W_V, "W_V");
+  }
   /** [n_layers, n_heads, d_head, d_model] */
-  get W_O(): Tensor { return this.stacked((b) => b.attn.W_O, "W_O"); }
+  get W_O(): Tensor {
+    return this.stacked((b) => b.attn.W_O, "W_O");
+  }
   /** [n_layers, n_heads, d_head] */
-  get b_Q(): Tensor { return this.stacked((b) => b.attn.b_Q, "b_Q"); }
-  get b_K(): Tensor { return this.stacked((b) => b.attn.b_K, "b_K"); }
-  get b_V(): Tensor { return this.stacked((b) => b.attn.b_V, "b_V"); }
+  get b_Q(): Tensor {
+    return this.stacked((b) => b.attn.b_Q, "b_Q");
+  }
+  get b_K(): Tensor {
+    return this.stacked((b) => b.attn.b_K, "b_K");
+  }
+  get b_V(): Tensor {
+    return this.stacked((b) => b.attn.b_V, "b_V");
+  }
   /** [n_layers, d_model] */
-  get b_O(): Tensor { return this.stacked((b) => b.attn.b_O, "b_O"); }
+  get b_O(): Tensor {
+    return this.stacked((b) => b.attn.b_O, "b_O");
+  }
   /** [n_layers, d_model, d_mlp] */
-  get W_in(): Tensor { return this.stacked((b) => b.mlp?.W_in, "W_in"); }
+  get W_in(): Tensor {
+    return this.stacked((b) => b.mlp?.W_in, "W_in");
+  }
   /** Gated MLPs: [n_layers, d_model, d_mlp] */
-  get W_gate(): Tensor { return this.stacked((b) => (b.mlp && "W_gate" in b.mlp ? b.mlp.W_gate : undefined), "W_gate"); }
-  get b_in(): Tensor { return this.stacked((b) => b.mlp?.b_in, "b_in"); }
+  get W_gate(): Tensor {
+    return this.stacked((b) => (b.mlp && "W_gate" in b.mlp ? b.mlp.W_gate : undefined), "W_gate");
+  }
+  get b_in(): Tensor {
+    return this.stacked((b) => b.mlp?.b_in, "b_in");
+  }
   /** [n_layers, d_mlp, d_model] */
-  get W_out(): Tensor { return this.stacked((b) => b.mlp?.W_out, "W_out"); }
-  get b_out(): Tensor { return this.stacked((b) => b.mlp?.b_out, "b_out"); }
+  get W_out(): Tensor {
+    return this.stacked((b) => b.mlp?.W_out, "W_out");
+  }
+  get b_out(): Tensor {
+    return this.stacked((b) => b.mlp?.b_out, "b_out");
+  }
   /** OV circuits W_V @ W_O, factored: A = W_V [layer, head, d_model, d_head], B = W_O [layer, head, d_head, d_model]. */
-  get OV(): FactoredMatrix { return new FactoredMatrix(this.W_V, this.W_O); }
+  get OV(): FactoredMatrix {
+    return new FactoredMatrix(this.W_V, this.W_O);
+  }
   /** QK circuits W_Q @ W_Kᵀ, factored: A = W_Q [layer, head, d_model, d_head], B = W_Kᵀ [layer, head, d_head, d_model]. */
-  get QK(): FactoredMatrix { return new FactoredMatrix(this.W_Q, this.W_K.mT); }
+  get QK(): FactoredMatrix {
+    return new FactoredMatrix(this.W_Q, this.W_K.mT);
+  }
 
   // ---------- cfg flags for optional hooks ----------
 
-  setUseAttnResult(on: boolean): void { this.cfg.useAttnResult = on; }
-  setUseSplitQkvInput(on: boolean): void { this.cfg.useSplitQkvInput = on; }
+  setUseAttnResult(on: boolean): void {
+    this.cfg.useAttnResult = on;
+  }
+  setUseSplitQkvInput(on: boolean): void {
+    this.cfg.useSplitQkvInput = on;
+  }
   setUseHookMlpIn(on: boolean): void {
     if (on && this.cfg.attnOnly) throw new ModelError("setUseHookMlpIn: an attention-only model has no MLP");
     this.cfg.useHookMlpIn = on;
   }
-  setUseAttnIn(on: boolean): void { this.cfg.useAttnIn = on; }
+  setUseAttnIn(on: boolean): void {
+    this.cfg.useAttnIn = on;
+  }
 
   // ---------- hooks ----------
 
@@ -292,7 +370,9 @@ export class HookedTransformer {
   }
 
   /** TL's hook_dict: every hook point by name (module order). */
-  get hookPoints(): ReadonlyMap<string, HookPoint> { return this.hookDict; }
+  get hookPoints(): ReadonlyMap<string, HookPoint> {
+    return this.hookDict;
+  }
 
   /** A shared hook: every run fires it. `dir: "bwd"` makes it a backward hook, which sees the gradient with
    *  respect to the hook's output (and may return a replacement) when backward() runs. */
@@ -335,7 +415,10 @@ export class HookedTransformer {
 
   forward(input: ModelInput | Tensor, opts?: ForwardOptions & { returnType?: "logits" }): Promise<Tensor>;
   forward(input: ModelInput | Tensor, opts: ForwardOptions & { returnType: "loss" }): Promise<Tensor>;
-  forward(input: ModelInput | Tensor, opts: ForwardOptions & { returnType: "both" }): Promise<{ logits: Tensor; loss: Tensor }>;
+  forward(
+    input: ModelInput | Tensor,
+    opts: ForwardOptions & { returnType: "both" },
+  ): Promise<{ logits: Tensor; loss: Tensor }>;
   forward(input: ModelInput | Tensor, opts: ForwardOptions & { returnType: null }): Promise<null>;
   forward(input: ModelInput | Tensor, opts?: ForwardOptions): Promise<Tensor | { logits: Tensor; loss: Tensor } | null>;
   forward(input: ModelInput | Tensor, opts: ForwardOptions = {}): Promise<ForwardResult> {
@@ -375,7 +458,11 @@ export class HookedTransformer {
 
   /** int32 [batch, pos]; prependBos defaults to the model's default (true for GPT-2), paddingSide to "right". */
   toTokens(input: string | string[], opts: { prependBos?: boolean; paddingSide?: "left" | "right" } = {}): Tensor {
-    return toTokens(this.tok(), input, { prependBos: opts.prependBos ?? this.cfg.defaultPrependBos, paddingSide: opts.paddingSide, maxLength: this.cfg.nCtx }).tokens;
+    return toTokens(this.tok(), input, {
+      prependBos: opts.prependBos ?? this.cfg.defaultPrependBos,
+      paddingSide: opts.paddingSide,
+      maxLength: this.cfg.nCtx,
+    }).tokens;
   }
 
   toStrTokens(input: string | Tensor | number[], opts: { prependBos?: boolean } = {}): string[] {
@@ -383,11 +470,14 @@ export class HookedTransformer {
   }
 
   toString(tokens?: Tensor | number[]): string {
-    if (tokens === undefined) return `HookedTransformer(${this.cfg.modelName}: ${this.cfg.nLayers} layers, d_model ${this.cfg.dModel}, ${this.cfg.nHeads} heads)`;
+    if (tokens === undefined)
+      return `HookedTransformer(${this.cfg.modelName}: ${this.cfg.nLayers} layers, d_model ${this.cfg.dModel}, ${this.cfg.nHeads} heads)`;
     return tokensToString(this.tok(), tokens as number[]);
   }
 
-  toSingleToken(s: string): number { return toSingleToken(this.tok(), s); }
+  toSingleToken(s: string): number {
+    return toSingleToken(this.tok(), s);
+  }
 
   getTokenPosition(singleToken: string | number, input: string | Tensor, opts: GetTokenPositionOptions = {}): number {
     return getTokenPosition(this.tok(), singleToken, input, { prependBos: this.cfg.defaultPrependBos, ...opts });
@@ -398,7 +488,9 @@ export class HookedTransformer {
     let ids: Tensor;
     if (typeof tokens === "string") ids = Tensor.fromTypedArray(new Int32Array([this.toSingleToken(tokens)]), []);
     else if (typeof tokens === "number") ids = Tensor.fromTypedArray(new Int32Array([tokens]), []);
-    else ids = tokens instanceof Tensor ? tokens.to("int32") : Tensor.fromTypedArray(Int32Array.from(tokens), [tokens.length]);
+    else
+      ids =
+        tokens instanceof Tensor ? tokens.to("int32") : Tensor.fromTypedArray(Int32Array.from(tokens), [tokens.length]);
     return this.W_U.transpose(0, 1).get(ids); // [..., d_model]
   }
 }
@@ -411,4 +503,3 @@ export function foldNormalizationType(cfg: HookedTransformerConfig): void {
   if (cfg.normalizationType === "LN") cfg.normalizationType = "LNPre";
   else if (cfg.normalizationType === "RMS") cfg.normalizationType = "RMSPre";
 }
-

@@ -3,7 +3,14 @@
 import { LoadError } from "../errors.js";
 import type { HookedTransformerConfig } from "../loading/config.js";
 import { downloadHfFolder } from "../loading/families/fetch.js";
-import { detectModelFiles, isHubRepoId, loadHfModelDir, readJsonFile, resolvePretrainedDir, type DetectedModel } from "../loading/index.js";
+import {
+  detectModelFiles,
+  isHubRepoId,
+  loadHfModelDir,
+  readJsonFile,
+  resolvePretrainedDir,
+  type DetectedModel,
+} from "../loading/index.js";
 import { parseLlama2cCheckpoint } from "../loading/llama2c.js";
 import { parseLlmvizModel } from "../loading/llmviz.js";
 import type { Tensor } from "../tensor/index.js";
@@ -41,8 +48,11 @@ async function resolveModelDir(nameOrPath: string): Promise<string> {
     if (EMBEDDED_MODELS.includes(nameOrPath)) return embeddedDir(nameOrPath);
   }
   if (existsSync(nameOrPath)) return nameOrPath;
-  if (nameOrPath.includes("/") && !nameOrPath.startsWith(".") && isHubRepoId(nameOrPath)) return downloadHfFolder(nameOrPath);
-  throw new LoadError(`unknown model "${nameOrPath}": not an embedded model (${EMBEDDED_MODELS.join(", ")}), no such file or directory, and not a hub repo id ("org/name")`);
+  if (nameOrPath.includes("/") && !nameOrPath.startsWith(".") && isHubRepoId(nameOrPath))
+    return downloadHfFolder(nameOrPath);
+  throw new LoadError(
+    `unknown model "${nameOrPath}": not an embedded model (${EMBEDDED_MODELS.join(", ")}), no such file or directory, and not a hub repo id ("org/name")`,
+  );
 }
 
 /** Resolves a name or path and reads the model's config, weights and tokenizer. */

@@ -30,7 +30,11 @@ function centre(t: Tensor, dim: number): Tensor {
  *  (LN's mean subtraction makes the mean direction invisible). Removes the ln parameters. */
 export function foldLayerNorm(sd: StateDict, cfg: HookedTransformerConfig, centerWeights = true): StateDict {
   const out = new Map(sd);
-  const fold = (lnPrefix: string, targets: { W: string; b: string; noCentre?: boolean }[], lnHasBias: boolean): void => {
+  const fold = (
+    lnPrefix: string,
+    targets: { W: string; b: string; noCentre?: boolean }[],
+    lnHasBias: boolean,
+  ): void => {
     const w = out.get(`${lnPrefix}.w`);
     if (!w) return;
     const b = lnHasBias ? out.get(`${lnPrefix}.b`) : undefined;
@@ -53,11 +57,18 @@ export function foldLayerNorm(sd: StateDict, cfg: HookedTransformerConfig, cente
     const a = `blocks.${l}.attn`;
     // grouped-query attention stores TL's _W_K/_W_V/_b_K/_b_V [n_kv_heads, ...]
     const g = (x: string): string => (x !== "Q" && out.has(`${a}._W_${x}`) ? "_" : "");
-    fold(`blocks.${l}.ln1`, ["Q", "K", "V"].map((x) => ({ W: `${a}.${g(x)}W_${x}`, b: `${a}.${g(x)}b_${x}` })), hasBias);
+    fold(
+      `blocks.${l}.ln1`,
+      ["Q", "K", "V"].map((x) => ({ W: `${a}.${g(x)}W_${x}`, b: `${a}.${g(x)}b_${x}` })),
+      hasBias,
+    );
     if (!cfg.attnOnly) {
       const m = `blocks.${l}.mlp`;
       // gated MLPs read ln2 through W_in and W_gate; as TL, W_gate only gets the scale (no bias, no centring)
-      const targets = [{ W: `${m}.W_in`, b: `${m}.b_in` }, ...(out.has(`${m}.W_gate`) ? [{ W: `${m}.W_gate`, b: "", noCentre: true }] : [])];
+      const targets = [
+        { W: `${m}.W_in`, b: `${m}.b_in` },
+        ...(out.has(`${m}.W_gate`) ? [{ W: `${m}.W_gate`, b: "", noCentre: true }] : []),
+      ];
       fold(`blocks.${l}.ln2`, targets, hasBias);
     }
   }
@@ -103,7 +114,10 @@ export function foldValueBiases(sd: StateDict, cfg: HookedTransformerConfig): St
     const stored = req(out, key); // [head or kv_head, d_head]
     const WO = req(out, `${a}.W_O`); // [head, d_head, d_model]
     const rep = WO.shape[0]! / stored.shape[0]!;
-    const bV = rep === 1 ? stored : stored.unsqueeze(1).expand(stored.shape[0]!, rep, stored.shape[1]!).reshape(WO.shape[0]!, stored.shape[1]!);
+    const bV =
+      rep === 1
+        ? stored
+        : stored.unsqueeze(1).expand(stored.shape[0]!, rep, stored.shape[1]!).reshape(WO.shape[0]!, stored.shape[1]!);
     out.set(`${a}.b_O`, req(out, `${a}.b_O`).add(bV.unsqueeze(-1).mul(WO).sum([0, 1])));
     out.set(key, stored.mul(0));
   }
@@ -121,7 +135,8 @@ function factoredSvd(A: Tensor, B: Tensor): { U: Tensor; S: Tensor; Vh: Tensor }
 /** Rewrites W_Q/W_K (with biases as an extra row) and W_V/W_O as balanced SVD factors of QK and OV: the circuits
  *  are unchanged, the factors get equal singular values (TL's refactor_factored_attn_matrices). */
 export function refactorFactoredAttnMatrices(sd: StateDict, cfg: HookedTransformerConfig): StateDict {
-  if (cfg.positionalEmbeddingType === "rotary") throw new ModelError("refactor_factored_attn_matrices does not support rotary models");
+  if (cfg.positionalEmbeddingType === "rotary")
+    throw new ModelError("refactor_factored_attn_matrices does not support rotary models");
   const out = new Map(sd);
   for (let l = 0; l < cfg.nLayers; l++) {
     const a = `blocks.${l}.attn`;
@@ -154,7 +169,14 @@ export function refactorFactoredAttnMatrices(sd: StateDict, cfg: HookedTransform
  *  refactor off) under the caller's, then TL's override: a model with output_logits_soft_cap gets no
  *  center_unembed (the cap is not shift invariant, so centring would change its logits). */
 export function pretrainedProcessing(cfg: HookedTransformerConfig, opts: ProcessOptions): Required<ProcessOptions> {
-  const o = { foldLn: true, centerWritingWeights: true, centerUnembed: true, foldValueBiases: true, refactorFactoredAttnMatrices: false, ...opts };
+  const o = {
+    foldLn: true,
+    centerWritingWeights: true,
+    centerUnembed: true,
+    foldValueBiases: true,
+    refactorFactoredAttnMatrices: false,
+    ...opts,
+  };
   if (cfg.outputLogitsSoftCap > 0) o.centerUnembed = false;
   return o;
 }
@@ -164,7 +186,12 @@ export function processStateDict(sd: StateDict, cfg: HookedTransformerConfig, op
   let out = sd;
   if (opts.foldLn && cfg.normalizationType === "LN") out = foldLayerNorm(out, cfg);
   if (opts.foldLn && cfg.normalizationType === "RMS") out = foldLayerNorm(out, cfg, false);
-  if (opts.centerWritingWeights && cfg.normalizationType !== "RMS" && cfg.normalizationType !== "RMSPre" && !cfg.finalRms) {
+  if (
+    opts.centerWritingWeights &&
+    cfg.normalizationType !== "RMS" &&
+    cfg.normalizationType !== "RMSPre" &&
+    !cfg.finalRms
+  ) {
     out = centerWritingWeights(out, cfg);
   }
   if (opts.centerUnembed) out = centerUnembed(out);

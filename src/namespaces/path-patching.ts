@@ -2,10 +2,19 @@
 // get_path_patch_head_to_heads), camelCased; `headToFinalResid` / `headToHeads` are the api sketch's short names
 // for the same functions. docs/ioi.md.
 export {
-  getPathPatchHeadToFinalResidPost, getPathPatchHeadToHeads, resolvePositions,
-  type Head, type PositionSpec, type MetricPositions, type PositionedMetric, type QkvInput, type PathPatchInputs,
-  type PathPatchToHeadsInputs, type PathPatchResult,
+  getPathPatchHeadToFinalResidPost,
+  getPathPatchHeadToHeads,
+  resolvePositions,
+  type Head,
+  type PositionSpec,
+  type MetricPositions,
+  type PositionedMetric,
+  type QkvInput,
+  type PathPatchInputs,
+  type PathPatchToHeadsInputs,
+  type PathPatchResult,
 } from "../analysis/path-patching.js";
 export {
-  getPathPatchHeadToFinalResidPost as headToFinalResid, getPathPatchHeadToHeads as headToHeads,
+  getPathPatchHeadToFinalResidPost as headToFinalResid,
+  getPathPatchHeadToHeads as headToHeads,
 } from "../analysis/path-patching.js";

@@ -6,7 +6,12 @@ import type { HookedTransformerConfig } from "../loading/config.js";
  *  other hooks (attention patterns, scales), whose width the SAE checks when it runs. */
 export function hookWidth(cfg: HookedTransformerConfig, hookName: string): number | null {
   const leaf = hookName.replace(/^blocks\.\d+\./, "");
-  if (/^(hook_resid_(pre|mid|post)|hook_attn_out|hook_mlp_out|hook_attn_in|hook_mlp_in|(ln\d|ln_final|ln\d_post)\.hook_normalized)$/.test(leaf)) return cfg.dModel;
+  if (
+    /^(hook_resid_(pre|mid|post)|hook_attn_out|hook_mlp_out|hook_attn_in|hook_mlp_in|(ln\d|ln_final|ln\d_post)\.hook_normalized)$/.test(
+      leaf,
+    )
+  )
+    return cfg.dModel;
   if (leaf === "hook_embed" || leaf === "hook_pos_embed") return cfg.dModel;
   if (leaf === "mlp.hook_pre" || leaf === "mlp.hook_post" || leaf === "mlp.hook_pre_linear") return cfg.dMlp;
   if (leaf === "attn.hook_z" || leaf === "attn.hook_q" || leaf === "attn.hook_result") return cfg.nHeads * cfg.dHead;

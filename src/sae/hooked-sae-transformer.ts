@@ -25,14 +25,18 @@ export interface WithSaesOptions extends AddSaeOptions {
 }
 
 export type SaeHookOptions = { fwdHooks?: HookSpec[]; bwdHooks?: HookSpec[] };
-export type SaeCacheOptions = ForwardOptions & WithSaesOptions & {
-  namesFilter?: NameFilter;
-  removeBatchDim?: boolean;
-  /** also cache `<hook>_grad` (SAE hooks included) once `await metric.backward()` has run on the returned output */
-  inclBwd?: boolean;
-};
+export type SaeCacheOptions = ForwardOptions &
+  WithSaesOptions & {
+    namesFilter?: NameFilter;
+    removeBatchDim?: boolean;
+    /** also cache `<hook>_grad` (SAE hooks included) once `await metric.backward()` has run on the returned output */
+    inclBwd?: boolean;
+  };
 
-interface Splice { sae: SAE; useErrorTerm: boolean }
+interface Splice {
+  sae: SAE;
+  useErrorTerm: boolean;
+}
 
 export class HookedSAETransformer {
   private readonly attached = new Map<string, Splice>();
@@ -62,7 +66,9 @@ export class HookedSAETransformer {
     const splices = this.splices({ saes: extra });
     return this.model.hookNames().flatMap((n) => {
       const s = splices.get(n);
-      return s ? [...s.sae.hookPoints.keys()].filter((l) => s.useErrorTerm || l !== "hook_sae_error").map((l) => `${n}.${l}`) : [n];
+      return s
+        ? [...s.sae.hookPoints.keys()].filter((l) => s.useErrorTerm || l !== "hook_sae_error").map((l) => `${n}.${l}`)
+        : [n];
     });
   }
 
@@ -72,7 +78,10 @@ export class HookedSAETransformer {
   }
 
   /** forward with hooks for this call (names may be `<hook>.hook_sae_*` of a spliced SAE). */
-  runWithHooks(input: ModelInput | Tensor, opts: ForwardOptions & SaeHookOptions & WithSaesOptions = {}): Promise<ForwardResult> {
+  runWithHooks(
+    input: ModelInput | Tensor,
+    opts: ForwardOptions & SaeHookOptions & WithSaesOptions = {},
+  ): Promise<ForwardResult> {
     return this.run(input, opts, this.splices(opts), opts);
   }
 
@@ -82,29 +91,46 @@ export class HookedSAETransformer {
   }
 
   /** SAELens's run_with_cache_with_saes: the cache holds the model's hooks and `<hook>.hook_sae_*` (no `<hook>`). */
-  async runWithCacheWithSaes(input: ModelInput | Tensor, opts: SaeCacheOptions = {}): Promise<[Tensor, ActivationCache]> {
+  async runWithCacheWithSaes(
+    input: ModelInput | Tensor,
+    opts: SaeCacheOptions = {},
+  ): Promise<[Tensor, ActivationCache]> {
     const store = new Map<string, Tensor>();
     const filter = opts.namesFilter ?? (() => true);
-    const save = readerHook((act, hook) => { store.set(hook.name, act); });
-    const grad: HookFn = (g, hook) => { store.set(`${hook.name}_grad`, g); };
-    const out = await this.run(input, opts, this.splices(opts), { fwdHooks: [[filter, save]], bwdHooks: opts.inclBwd ? [[filter, grad]] : [] });
-    if (!(out instanceof Tensor)) throw new HookError("runWithCacheWithSaes: returnType must give a tensor (logits or loss)");
+    const save = readerHook((act, hook) => {
+      store.set(hook.name, act);
+    });
+    const grad: HookFn = (g, hook) => {
+      store.set(`${hook.name}_grad`, g);
+    };
+    const out = await this.run(input, opts, this.splices(opts), {
+      fwdHooks: [[filter, save]],
+      bwdHooks: opts.inclBwd ? [[filter, grad]] : [],
+    });
+    if (!(out instanceof Tensor))
+      throw new HookError("runWithCacheWithSaes: returnType must give a tensor (logits or loss)");
     if (opts.inclBwd && out.numel === 1) await out.backward();
     const cache = new ActivationCache(store, this.model);
     return [out, opts.removeBatchDim ? cache.removeBatchDim() : cache];
   }
 
   /** runWithCacheWithSaes with only the attached SAEs (SAELens's run_with_cache on a HookedSAETransformer). */
-  runWithCache(input: ModelInput | Tensor, opts: Omit<SaeCacheOptions, "saes"> = {}): Promise<[Tensor, ActivationCache]> {
+  runWithCache(
+    input: ModelInput | Tensor,
+    opts: Omit<SaeCacheOptions, "saes"> = {},
+  ): Promise<[Tensor, ActivationCache]> {
     return this.runWithCacheWithSaes(input, opts);
   }
 
   private splice(sae: SAE, opts: AddSaeOptions): Splice {
     const h = sae.cfg.hookName;
-    if (!this.model.hookPoints.has(h)) throw new HookError(`SAE hook "${h}" is not a hook point of this model (${this.model.cfg.modelName})`);
+    if (!this.model.hookPoints.has(h))
+      throw new HookError(`SAE hook "${h}" is not a hook point of this model (${this.model.cfg.modelName})`);
     const width = hookWidth(this.model.cfg, h);
     if (width !== null && width !== sae.cfg.dIn) {
-      throw new SaeError(`SAE at "${h}" has d_in ${sae.cfg.dIn}, but that hook is ${width} wide in ${this.model.cfg.modelName}`);
+      throw new SaeError(
+        `SAE at "${h}" has d_in ${sae.cfg.dIn}, but that hook is ${width} wide in ${this.model.cfg.modelName}`,
+      );
     }
     return { sae, useErrorTerm: opts.useErrorTerm ?? sae.useErrorTerm };
   }
@@ -117,14 +143,27 @@ export class HookedSAETransformer {
     return out;
   }
 
-  private async run(input: ModelInput | Tensor, opts: ForwardOptions, splices: Map<string, Splice>, hooks: SaeHookOptions): Promise<ForwardResult> {
+  private async run(
+    input: ModelInput | Tensor,
+    opts: ForwardOptions,
+    splices: Map<string, Splice>,
+    hooks: SaeHookOptions,
+  ): Promise<ForwardResult> {
     const spliced = [...splices.keys()];
     const fwd = splitHooks(hooks.fwdHooks ?? [], spliced);
     const bwd = splitHooks(hooks.bwdHooks ?? [], spliced);
-    const saeHooks: HookSpec[] = [...splices].map(([h, s]) => [h, (act, info) => {
-      const ctx = RunContext.withHooks(s.sae.hookPoints, fwd.sae.get(h) ?? [], info.positionOffset, bwd.sae.get(h) ?? []);
-      return s.sae.forward(act, { useErrorTerm: s.useErrorTerm }, ctx);
-    }]);
+    const saeHooks: HookSpec[] = [...splices].map(([h, s]) => [
+      h,
+      (act, info) => {
+        const ctx = RunContext.withHooks(
+          s.sae.hookPoints,
+          fwd.sae.get(h) ?? [],
+          info.positionOffset,
+          bwd.sae.get(h) ?? [],
+        );
+        return s.sae.forward(act, { useErrorTerm: s.useErrorTerm }, ctx);
+      },
+    ]);
     const ctx = RunContext.withHooks(this.model.hookPoints, [...fwd.model, ...saeHooks], 0, bwd.model);
     return runForward(this.model, input, opts, ctx);
   }

@@ -4,8 +4,23 @@ export { makeSaeConfig, saeConfigFromJson, saeConfigToJson, ARCHITECTURES, NORMA
 export type { SaeConfig, SaeConfigInput, SaeArchitecture, NormalizeActivations, SaeDtype } from "./config.js";
 export { SAE_PARAM_NAMES, type SaeParamName, type SaeWeights } from "./weights.js";
 export { SaeError } from "./errors.js";
-export { loadSaeFromDisk, saveSae, saeFromSaeLens, saeLensFiles, SAE_CFG_FILE, SAE_WEIGHTS_FILE, SAE_SPARSITY_FILE, type LoadedSae } from "./formats/saelens.js";
-export { HookedSAETransformer, type AddSaeOptions, type WithSaesOptions, type SaeHookOptions, type SaeCacheOptions } from "./hooked-sae-transformer.js";
+export {
+  loadSaeFromDisk,
+  saveSae,
+  saeFromSaeLens,
+  saeLensFiles,
+  SAE_CFG_FILE,
+  SAE_WEIGHTS_FILE,
+  SAE_SPARSITY_FILE,
+  type LoadedSae,
+} from "./formats/saelens.js";
+export {
+  HookedSAETransformer,
+  type AddSaeOptions,
+  type WithSaesOptions,
+  type SaeHookOptions,
+  type SaeCacheOptions,
+} from "./hooked-sae-transformer.js";
 export { hookWidth } from "./hook-width.js";
 export { loadSae, GEMMA_SCOPE_FILE, type LoadSaeOptions } from "./formats/load.js";
 export { saeFromGemmaScope, saeFromNpz, gemmaScopeHookName, type GemmaScopeOptions } from "./formats/gemma-scope.js";

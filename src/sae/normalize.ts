@@ -14,7 +14,10 @@ export interface Normalizer {
  *  factor that SAELens's SAE ignores at inference): identity. */
 export function normalizer(mode: NormalizeActivations, x: Tensor): Normalizer {
   if (mode === "constant_norm_rescale") {
-    const c = x.norm(-1, true).reciprocal().mul(Math.sqrt(x.shape.at(-1) as number)); // [..., 1]
+    const c = x
+      .norm(-1, true)
+      .reciprocal()
+      .mul(Math.sqrt(x.shape.at(-1) as number)); // [..., 1]
     return { x: x.mul(c), out: (r) => r.div(c) };
   }
   if (mode === "layer_norm") {

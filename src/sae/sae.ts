@@ -10,7 +10,14 @@ import { checkSaeWeights, type SaeWeights } from "./weights.js";
 import { normalizer, type Normalizer } from "./normalize.js";
 
 /** SAELens's hook points inside an SAE, in the order they fire (hook_sae_error only with the error term). */
-export const SAE_HOOK_NAMES = ["hook_sae_input", "hook_sae_acts_pre", "hook_sae_acts_post", "hook_sae_recons", "hook_sae_error", "hook_sae_output"] as const;
+export const SAE_HOOK_NAMES = [
+  "hook_sae_input",
+  "hook_sae_acts_pre",
+  "hook_sae_acts_post",
+  "hook_sae_recons",
+  "hook_sae_error",
+  "hook_sae_output",
+] as const;
 export type SaeHookName = (typeof SAE_HOOK_NAMES)[number];
 
 export interface SaeForwardOptions {
@@ -20,7 +27,11 @@ export interface SaeForwardOptions {
 }
 
 /** Encoder input after reshaping, normalisation and the b_dec subtraction, with the way back out. */
-interface SaeIn { saeIn: Tensor; norm: Normalizer; dHead: number | null }
+interface SaeIn {
+  saeIn: Tensor;
+  norm: Normalizer;
+  dHead: number | null;
+}
 
 export class SAE {
   readonly cfg: SaeConfig;
@@ -62,14 +73,17 @@ export class SAE {
   }
 
   /** The SAE's hook points by name (SAELens's hook_dict). */
-  get hookPoints(): ReadonlyMap<string, HookPoint> { return this.points; }
+  get hookPoints(): ReadonlyMap<string, HookPoint> {
+    return this.points;
+  }
 
   /** The parameters by SAELens name, in its state-dict order. */
   stateDict(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
-    const order = this.cfg.architecture === "gated"
-      ? ["W_enc", "b_gate", "r_mag", "b_mag", "W_dec", "b_dec"] as const
-      : ["W_enc", "b_enc", "W_dec", "b_dec", "threshold"] as const;
+    const order =
+      this.cfg.architecture === "gated"
+        ? (["W_enc", "b_gate", "r_mag", "b_mag", "W_dec", "b_dec"] as const)
+        : (["W_enc", "b_enc", "W_dec", "b_dec", "threshold"] as const);
     for (const n of order) {
       const t = this[n];
       if (t) out.set(n, t);
@@ -101,8 +115,14 @@ export class SAE {
   /** Feature activations [..., d_sae] → reconstruction [..., d_in] (hook_sae_recons); de-normalises with the
    *  last encode's statistics under constant_norm_rescale / layer_norm, as SAELens does. */
   async decode(acts: Tensor, ctx: RunContext = RunContext.plain()): Promise<Tensor> {
-    if (this.lastNorm === null && this.cfg.normalizeActivations !== "none" && this.cfg.normalizeActivations !== "expected_average_only_in") {
-      throw new SaeError(`decode: normalize_activations "${this.cfg.normalizeActivations}" de-normalises with the statistics of the last encode; call encode first`);
+    if (
+      this.lastNorm === null &&
+      this.cfg.normalizeActivations !== "none" &&
+      this.cfg.normalizeActivations !== "expected_average_only_in"
+    ) {
+      throw new SaeError(
+        `decode: normalize_activations "${this.cfg.normalizeActivations}" de-normalises with the statistics of the last encode; call encode first`,
+      );
     }
     const recons = await this.point("hook_sae_recons").run(this.reconsPre(acts), ctx);
     return this.outFrom(recons, this.lastNorm, this.lastDHead);
@@ -122,23 +142,44 @@ export class SAE {
   }
 
   /** forward with this run's own hooks on the SAE's hook points (fwdHooks as [name filter, fn]). */
-  runWithHooks(x: Tensor, opts: SaeForwardOptions & { fwdHooks?: HookSpec[]; bwdHooks?: HookSpec[] } = {}): Promise<Tensor> {
+  runWithHooks(
+    x: Tensor,
+    opts: SaeForwardOptions & { fwdHooks?: HookSpec[]; bwdHooks?: HookSpec[] } = {},
+  ): Promise<Tensor> {
     return this.forward(x, opts, RunContext.withHooks(this.points, opts.fwdHooks ?? [], 0, opts.bwdHooks ?? []));
   }
 
   /** forward, caching every hook point that fires (or those namesFilter selects) under its SAE-local name. */
-  async runWithCache(x: Tensor, opts: SaeForwardOptions & { namesFilter?: NameFilter } = {}): Promise<[Tensor, ActivationCache]> {
+  async runWithCache(
+    x: Tensor,
+    opts: SaeForwardOptions & { namesFilter?: NameFilter } = {},
+  ): Promise<[Tensor, ActivationCache]> {
     const store = new Map<string, Tensor>();
-    const out = await this.runWithHooks(x, { ...opts, fwdHooks: [[opts.namesFilter ?? (() => true), (a, h) => { store.set(h.name, a); }]] });
+    const out = await this.runWithHooks(x, {
+      ...opts,
+      fwdHooks: [
+        [
+          opts.namesFilter ?? (() => true),
+          (a, h) => {
+            store.set(h.name, a);
+          },
+        ],
+      ],
+    });
     return [out, new ActivationCache(store)];
   }
 
-  private point(name: SaeHookName): HookPoint { return this.points.get(name) as HookPoint; }
+  private point(name: SaeHookName): HookPoint {
+    return this.points.get(name) as HookPoint;
+  }
 
   private checkWidth(x: Tensor): void {
-    const flat = this.cfg.reshapeActivations === "hook_z" ? (x.shape.at(-1) ?? 0) * (x.shape.at(-2) ?? 0) : x.shape.at(-1);
+    const flat =
+      this.cfg.reshapeActivations === "hook_z" ? (x.shape.at(-1) ?? 0) * (x.shape.at(-2) ?? 0) : x.shape.at(-1);
     if (flat !== this.cfg.dIn) {
-      throw new SaeError(`SAE on "${this.cfg.hookName}": input has width ${String(flat)} (shape [${x.shape.join(", ")}]), but d_in is ${this.cfg.dIn}`);
+      throw new SaeError(
+        `SAE on "${this.cfg.hookName}": input has width ${String(flat)} (shape [${x.shape.join(", ")}]), but d_in is ${this.cfg.dIn}`,
+      );
     }
   }
 
@@ -172,7 +213,8 @@ export class SAE {
 
   /** `[..., d_sae]`: sae_in @ W_enc + b_enc; gated: the magnitude path sae_in @ (W_enc ⊙ exp(r_mag)) + b_mag. */
   private preActs(saeIn: Tensor): Tensor {
-    if (this.cfg.architecture === "gated") return saeIn.matmul(this.W_enc.mul((this.r_mag as Tensor).exp())).add(this.b_mag as Tensor);
+    if (this.cfg.architecture === "gated")
+      return saeIn.matmul(this.W_enc.mul((this.r_mag as Tensor).exp())).add(this.b_mag as Tensor);
     return saeIn.matmul(this.W_enc).add(this.b_enc as Tensor);
   }
 
@@ -184,7 +226,11 @@ export class SAE {
       case "jumprelu":
         return pre.relu().mul(pre.gt(this.threshold as Tensor).to(pre.dtype));
       case "gated": {
-        const gate = saeIn.matmul(this.W_enc).add(this.b_gate as Tensor).gt(0).to(pre.dtype);
+        const gate = saeIn
+          .matmul(this.W_enc)
+          .add(this.b_gate as Tensor)
+          .gt(0)
+          .to(pre.dtype);
         return gate.mul(pre.relu());
       }
       case "topk": {
@@ -197,7 +243,8 @@ export class SAE {
 
   /** acts @ W_dec + b_dec [..., d_in] (TopK with decoder-norm rescaling divides the acts by ‖W_dec[j]‖ first). */
   private reconsPre(acts: Tensor): Tensor {
-    const a = this.cfg.architecture === "topk" && this.cfg.rescaleActsByDecoderNorm ? acts.div(this.W_dec.norm(-1)) : acts;
+    const a =
+      this.cfg.architecture === "topk" && this.cfg.rescaleActsByDecoderNorm ? acts.div(this.W_dec.norm(-1)) : acts;
     return a.matmul(this.W_dec).add(this.b_dec);
   }
 

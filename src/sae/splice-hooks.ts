@@ -35,7 +35,10 @@ export function splitHooks(specs: readonly HookSpec[], spliced: readonly string[
     } else {
       const names = typeof filter === "string" ? [filter] : filter;
       for (const n of names) {
-        if (isSpliced(n)) throw new HookError(`hook "${n}" is replaced by a spliced SAE; hook "${n}.hook_sae_input" or "${n}.hook_sae_output" instead`);
+        if (isSpliced(n))
+          throw new HookError(
+            `hook "${n}" is replaced by a spliced SAE; hook "${n}.hook_sae_input" or "${n}.hook_sae_output" instead`,
+          );
       }
       const modelNames = names.filter((n) => !isSaeName(n, spliced));
       if (modelNames.length) out.model.push([modelNames, fn]);

@@ -25,20 +25,29 @@ function shapeOf(name: SaeParamName, c: SaeConfig): number[] {
 /** The architecture's tensors, float in the config's dtype; SaeError naming what is missing, extra or misshapen
  *  (SAELens's all-ones `scaling_factor` is dropped as its loader does). */
 export function checkSaeWeights(c: SaeConfig, weights: SaeWeights): Checked {
-  const given = weights instanceof Map ? new Map(weights) : new Map(Object.entries(weights).filter(([, t]) => t !== undefined));
+  const given =
+    weights instanceof Map ? new Map(weights) : new Map(Object.entries(weights).filter(([, t]) => t !== undefined));
   const scaling = given.get("scaling_factor");
   if (scaling && scaling.sub(1).abs().max().item() === 0) given.delete("scaling_factor");
   const want = REQUIRED[c.architecture];
   const missing = want.filter((n) => !given.has(n));
-  if (missing.length) throw new SaeError(`${c.architecture} SAE: missing tensor${missing.length > 1 ? "s" : ""} ${missing.join(", ")} (it needs ${want.join(", ")})`);
+  if (missing.length)
+    throw new SaeError(
+      `${c.architecture} SAE: missing tensor${missing.length > 1 ? "s" : ""} ${missing.join(", ")} (it needs ${want.join(", ")})`,
+    );
   const extra = [...given.keys()].filter((n) => !(want as readonly string[]).includes(n));
-  if (extra.length) throw new SaeError(`${c.architecture} SAE: unexpected tensor${extra.length > 1 ? "s" : ""} ${extra.join(", ")} (it has ${want.join(", ")})`);
+  if (extra.length)
+    throw new SaeError(
+      `${c.architecture} SAE: unexpected tensor${extra.length > 1 ? "s" : ""} ${extra.join(", ")} (it has ${want.join(", ")})`,
+    );
   const out: Partial<Record<SaeParamName, Tensor>> = {};
   for (const n of want) {
     const t = given.get(n) as Tensor;
     const shape = shapeOf(n, c);
     if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i])) {
-      throw new SaeError(`${c.architecture} SAE: ${n} has shape [${t.shape.join(", ")}], expected [${shape.join(", ")}] (d_in ${c.dIn}, d_sae ${c.dSae})`);
+      throw new SaeError(
+        `${c.architecture} SAE: ${n} has shape [${t.shape.join(", ")}], expected [${shape.join(", ")}] (d_in ${c.dIn}, d_sae ${c.dSae})`,
+      );
     }
     out[n] = t.dtype === c.dtype ? t : t.to(c.dtype);
   }

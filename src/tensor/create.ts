@@ -26,7 +26,8 @@ export function tensor(data: TensorLike, shape?: number[], dtype?: DType): Tenso
   const flat = flattenNested(data, undefined, dtype);
   const t = tensorFromArray(flat.data, flat.shape);
   if (!shape) return t;
-  if (numel(shape) !== flat.data.length) throw new ShapeError(`tensor: ${flat.data.length} values do not fill shape ${fmtShape(shape)}`);
+  if (numel(shape) !== flat.data.length)
+    throw new ShapeError(`tensor: ${flat.data.length} values do not fill shape ${fmtShape(shape)}`);
   return t.reshape(shape);
 }
 
@@ -36,10 +37,18 @@ export function full(shape: readonly number[], value: number, dtype: DType = "fl
   return tensorFromArray(data, shape);
 }
 
-export function zeros(shape: readonly number[], dtype: DType = "float32"): Tensor { return full(shape, 0, dtype); }
-export function ones(shape: readonly number[], dtype: DType = "float32"): Tensor { return full(shape, 1, dtype); }
-export function zerosLike(t: Tensor): Tensor { return zeros(t.shape, t.dtype); }
-export function onesLike(t: Tensor): Tensor { return ones(t.shape, t.dtype); }
+export function zeros(shape: readonly number[], dtype: DType = "float32"): Tensor {
+  return full(shape, 0, dtype);
+}
+export function ones(shape: readonly number[], dtype: DType = "float32"): Tensor {
+  return full(shape, 1, dtype);
+}
+export function zerosLike(t: Tensor): Tensor {
+  return zeros(t.shape, t.dtype);
+}
+export function onesLike(t: Tensor): Tensor {
+  return ones(t.shape, t.dtype);
+}
 
 /** arange(end) or arange(start, end, step); int32 when all arguments are integers, else float32. */
 export function arange(start: number, end?: number, step = 1, dtype?: DType): Tensor {
@@ -98,9 +107,14 @@ export function stack(tensors: readonly TensorLike[], dim = 0): Tensor {
   const ref = ts[0]!;
   for (const t of ts) {
     if (t.ndim !== ref.ndim || t.shape.some((s, k) => s !== ref.shape[k])) {
-      throw new ShapeError(`stack: all tensors must have the same shape, got ${ts.map((p) => fmtShape(p.shape)).join(", ")}`);
+      throw new ShapeError(
+        `stack: all tensors must have the same shape, got ${ts.map((p) => fmtShape(p.shape)).join(", ")}`,
+      );
     }
   }
   const d = normDim(dim, ref.ndim + 1, "stack");
-  return cat(ts.map((t) => t.unsqueeze(d)), d);
+  return cat(
+    ts.map((t) => t.unsqueeze(d)),
+    d,
+  );
 }

@@ -7,10 +7,14 @@ export const DTYPES: readonly DType[] = ["float32", "int32", "bool", "float64"];
 
 export function allocate(dtype: DType, n: number): TypedArray {
   switch (dtype) {
-    case "float32": return new Float32Array(n);
-    case "int32": return new Int32Array(n);
-    case "bool": return new Uint8Array(n);
-    case "float64": return new Float64Array(n);
+    case "float32":
+      return new Float32Array(n);
+    case "int32":
+      return new Int32Array(n);
+    case "bool":
+      return new Uint8Array(n);
+    case "float64":
+      return new Float64Array(n);
   }
 }
 

@@ -7,8 +7,14 @@ export type ReduceKind = "sum" | "mean" | "max" | "min" | "prod";
 export type OpName = "rearrange" | "reduce" | "repeat";
 
 export type AxisTok = { kind: "name"; name: string } | { kind: "num"; size: number } | { kind: "ellipsis" };
-export interface Group { axes: AxisTok[]; paren: boolean }
-export interface Side { groups: Group[]; text: string }
+export interface Group {
+  axes: AxisTok[];
+  paren: boolean;
+}
+export interface Side {
+  groups: Group[];
+  text: string;
+}
 
 function parseSide(op: OpName, text: string, which: "input" | "output"): Side {
   const groups: Group[] = [];
@@ -35,7 +41,8 @@ function parseSide(op: OpName, text: string, which: "input" | "output"): Side {
       ellipses++;
     } else if (/^\d+$/.test(tok)) {
       axis = { kind: "num", size: Number(tok) };
-      if (axis.size < 1) throw new ShapeError(`${op}: anonymous axis "${tok}" in the ${which} "${trimmed}" must be at least 1`);
+      if (axis.size < 1)
+        throw new ShapeError(`${op}: anonymous axis "${tok}" in the ${which} "${trimmed}" must be at least 1`);
     } else if (NAME_RE.test(tok)) {
       axis = { kind: "name", name: tok };
     } else {
@@ -46,9 +53,13 @@ function parseSide(op: OpName, text: string, which: "input" | "output"): Side {
   }
   if (current) throw new ShapeError(`${op}: unclosed "(" in the ${which} "${trimmed}"`);
   if (ellipses > 1) throw new ShapeError(`${op}: the ${which} "${trimmed}" has more than one "..."`);
-  const names = groups.flatMap((g) => g.axes).filter((a) => a.kind === "name").map((a) => (a as { name: string }).name);
+  const names = groups
+    .flatMap((g) => g.axes)
+    .filter((a) => a.kind === "name")
+    .map((a) => (a as { name: string }).name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup !== undefined) throw new ShapeError(`${op}: axis "${dup}" appears more than once in the ${which} "${trimmed}"`);
+  if (dup !== undefined)
+    throw new ShapeError(`${op}: axis "${dup}" appears more than once in the ${which} "${trimmed}"`);
   return { groups, text: trimmed };
 }
 
@@ -71,46 +82,67 @@ export function parsePattern(op: OpName, pattern: string): { lhs: Side; rhs: Sid
   const rhs = parseSide(op, halves[1]!, "output");
   for (const g of lhs.groups) {
     for (const a of g.axes) {
-      if (a.kind === "ellipsis" && g.paren) throw new ShapeError(`${op}: "..." cannot be inside parentheses in the input "${lhs.text}"`);
+      if (a.kind === "ellipsis" && g.paren)
+        throw new ShapeError(`${op}: "..." cannot be inside parentheses in the input "${lhs.text}"`);
       if (a.kind === "num" && a.size !== 1 && op !== "reduce") {
-        throw new ShapeError(`${op}: anonymous axis ${a.size} in the input "${lhs.text}" is not allowed (only 1); name it and pass its size`);
+        throw new ShapeError(
+          `${op}: anonymous axis ${a.size} in the input "${lhs.text}" is not allowed (only 1); name it and pass its size`,
+        );
       }
     }
   }
   for (const g of rhs.groups) {
     for (const a of g.axes) {
       if (a.kind === "num" && a.size !== 1 && op !== "repeat") {
-        throw new ShapeError(`${op}: anonymous axis ${a.size} in the output "${rhs.text}" is not allowed (only 1)${op === "rearrange" ? "; use repeat to add new axes" : ""}`);
+        throw new ShapeError(
+          `${op}: anonymous axis ${a.size} in the output "${rhs.text}" is not allowed (only 1)${op === "rearrange" ? "; use repeat to add new axes" : ""}`,
+        );
       }
     }
   }
   const lhsEll = lhs.groups.some((g) => g.axes.some((a) => a.kind === "ellipsis"));
   const rhsEll = rhs.groups.some((g) => g.axes.some((a) => a.kind === "ellipsis"));
-  if (rhsEll && !lhsEll) throw new ShapeError(`${op}: the output "${rhs.text}" has "..." but the input "${lhs.text}" does not`);
-  if (lhsEll && !rhsEll && op !== "reduce") throw new ShapeError(`${op}: the input "${lhs.text}" has "..." but the output "${rhs.text}" does not`);
+  if (rhsEll && !lhsEll)
+    throw new ShapeError(`${op}: the output "${rhs.text}" has "..." but the input "${lhs.text}" does not`);
+  if (lhsEll && !rhsEll && op !== "reduce")
+    throw new ShapeError(`${op}: the input "${lhs.text}" has "..." but the output "${rhs.text}" does not`);
   return { lhs, rhs, lhsEll };
 }
 
 /** The sizes given in `sizesArg`, checked; and which named axes may appear on one side only (repeat's new axes,
  *  reduce's reduced ones). */
-export function knownSizes(op: OpName, pattern: string, lhs: Side, rhs: Side, sizesArg: Record<string, number> | undefined): Map<string, number> {
+export function knownSizes(
+  op: OpName,
+  pattern: string,
+  lhs: Side,
+  rhs: Side,
+  sizesArg: Record<string, number> | undefined,
+): Map<string, number> {
   const known = new Map<string, number>();
   const lhsNames = new Set(lhs.groups.flatMap((g) => g.axes).flatMap((a) => (a.kind === "name" ? [a.name] : [])));
   const rhsNames = new Set(rhs.groups.flatMap((g) => g.axes).flatMap((a) => (a.kind === "name" ? [a.name] : [])));
   for (const [name, size] of Object.entries(sizesArg ?? {})) {
-    if (!Number.isInteger(size) || size < 0) throw new ShapeError(`${op}: size of axis "${name}" must be a non-negative integer, got ${size}`);
-    if (!lhsNames.has(name) && !rhsNames.has(name)) throw new ShapeError(`${op}: sizes gives axis "${name}", which does not appear in the pattern "${pattern.trim()}"`);
+    if (!Number.isInteger(size) || size < 0)
+      throw new ShapeError(`${op}: size of axis "${name}" must be a non-negative integer, got ${size}`);
+    if (!lhsNames.has(name) && !rhsNames.has(name))
+      throw new ShapeError(
+        `${op}: sizes gives axis "${name}", which does not appear in the pattern "${pattern.trim()}"`,
+      );
     known.set(name, size);
   }
   for (const a of rhsNames) {
     if (lhsNames.has(a)) continue;
-    if (op !== "repeat") throw new ShapeError(`${op}: axis "${a}" in the output does not appear in the input "${lhs.text}"`);
-    if (!known.has(a)) throw new ShapeError(`repeat: new axis "${a}" in the output "${rhs.text}" needs a size: pass { ${a}: n }`);
+    if (op !== "repeat")
+      throw new ShapeError(`${op}: axis "${a}" in the output does not appear in the input "${lhs.text}"`);
+    if (!known.has(a))
+      throw new ShapeError(`repeat: new axis "${a}" in the output "${rhs.text}" needs a size: pass { ${a}: n }`);
   }
   if (op !== "reduce") {
     for (const a of lhsNames) {
       if (rhsNames.has(a)) continue;
-      throw new ShapeError(`${op}: axis "${a}" of the input "${lhs.text}" does not appear in the output "${rhs.text}"${op === "rearrange" ? "; use reduce to reduce it away" : ""}`);
+      throw new ShapeError(
+        `${op}: axis "${a}" of the input "${lhs.text}" does not appear in the output "${rhs.text}"${op === "rearrange" ? "; use reduce to reduce it away" : ""}`,
+      );
     }
   }
   return known;

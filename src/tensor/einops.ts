@@ -5,7 +5,15 @@
 import { numel } from "../backend/strided.js";
 import { ShapeError } from "../errors.js";
 import { ellName } from "./axis-names.js";
-import { groupText, knownSizes, parsePattern, type Group, type OpName, type ReduceKind, type Side } from "./einops-pattern.js";
+import {
+  groupText,
+  knownSizes,
+  parsePattern,
+  type Group,
+  type OpName,
+  type ReduceKind,
+  type Side,
+} from "./einops-pattern.js";
 import { fmtShape } from "./shape.js";
 import { Tensor } from "./tensor.js";
 
@@ -23,7 +31,13 @@ interface Elementary {
 
 /** The shared engine: split input dims into elementary axes, reduce what the output drops, permute, add
  *  new (repeated) axes, and merge into the output groups. */
-function transform(op: OpName, t: Tensor, pattern: string, sizesArg: Record<string, number> | undefined, reduceKind?: ReduceKind): Tensor {
+function transform(
+  op: OpName,
+  t: Tensor,
+  pattern: string,
+  sizesArg: Record<string, number> | undefined,
+  reduceKind?: ReduceKind,
+): Tensor {
   if (!(t instanceof Tensor)) throw new ShapeError(`${op}: expected a Tensor as the first argument`);
   const { lhs, rhs, lhsEll } = parsePattern(op, pattern);
   const known = knownSizes(op, pattern, lhs, rhs, sizesArg);
@@ -56,7 +70,9 @@ function transform(op: OpName, t: Tensor, pattern: string, sizesArg: Record<stri
 function splitInput(op: OpName, t: Tensor, lhs: Side, lhsEll: boolean, known: Map<string, number>): Elementary {
   const nGroups = lhs.groups.length - (lhsEll ? 1 : 0);
   if (lhsEll ? t.ndim < nGroups : t.ndim !== nGroups) {
-    throw new ShapeError(`${op}: the input has ${t.ndim} dims (shape ${fmtShape(t.shape)}) but "${lhs.text}" names ${nGroups}${lhsEll ? ' besides "..."' : ""}`);
+    throw new ShapeError(
+      `${op}: the input has ${t.ndim} dims (shape ${fmtShape(t.shape)}) but "${lhs.text}" names ${nGroups}${lhsEll ? ' besides "..."' : ""}`,
+    );
   }
   const e: Elementary = { axes: [], sizes: new Map(), ellRank: t.ndim - nGroups, anon: 0 };
   let dim = 0;
@@ -95,7 +111,9 @@ function splitGroup(op: OpName, g: Group, size: number, known: Map<string, numbe
     }
   }
   if (unknown.length > 1) {
-    throw new ShapeError(`${op}: cannot infer the sizes of ${unknown.map((u) => `"${u}"`).join(" and ")} in ${groupText(g, known)} (an axis of size ${size}); pass all but one in sizes`);
+    throw new ShapeError(
+      `${op}: cannot infer the sizes of ${unknown.map((u) => `"${u}"`).join(" and ")} in ${groupText(g, known)} (an axis of size ${size}); pass all but one in sizes`,
+    );
   }
   if (unknown.length === 1) {
     if (product === 0 || size % product !== 0) {
@@ -136,12 +154,20 @@ function outputAxes(rhs: Side, e: Elementary, known: Map<string, number>): strin
 
 function reduceDims(x: Tensor, dims: number[], kind: ReduceKind): Tensor {
   switch (kind) {
-    case "sum": return x.sum(dims);
-    case "mean": return x.mean(dims);
-    case "max": return x.amax(dims);
-    case "min": return x.amin(dims);
-    case "prod": return x.prod(dims);
-    default: throw new ShapeError(`reduce: unknown reduction "${String(kind)}" (expected "sum", "mean", "max", "min" or "prod")`);
+    case "sum":
+      return x.sum(dims);
+    case "mean":
+      return x.mean(dims);
+    case "max":
+      return x.amax(dims);
+    case "min":
+      return x.amin(dims);
+    case "prod":
+      return x.prod(dims);
+    default:
+      throw new ShapeError(
+        `reduce: unknown reduction "${String(kind)}" (expected "sum", "mean", "max", "min" or "prod")`,
+      );
   }
 }
 

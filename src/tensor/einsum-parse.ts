@@ -15,7 +15,9 @@ function tokenizeSpaced(text: string, where: string): string[] {
   for (const m of text.matchAll(re)) {
     const tok = m[0];
     if (tok !== "..." && !NAME_RE.test(tok)) {
-      throw new ShapeError(`einsum: unexpected "${tok}" in ${where} "${text.trim()}" (axis names are identifiers separated by spaces; parentheses are not supported in einsum)`);
+      throw new ShapeError(
+        `einsum: unexpected "${tok}" in ${where} "${text.trim()}" (axis names are identifiers separated by spaces; parentheses are not supported in einsum)`,
+      );
     }
     out.push(tok);
   }
@@ -25,8 +27,12 @@ function tokenizeSpaced(text: string, where: string): string[] {
 function tokenizeCompact(text: string): string[] | null {
   const out: string[] = [];
   const s = text.trim();
-  for (let i = 0; i < s.length; ) {
-    if (s.startsWith("...", i)) { out.push("..."); i += 3; continue; }
+  for (let i = 0; i < s.length;) {
+    if (s.startsWith("...", i)) {
+      out.push("...");
+      i += 3;
+      continue;
+    }
     if (!/[A-Za-z]/.test(s[i]!)) return null;
     out.push(s[i]!);
     i++;
@@ -34,8 +40,10 @@ function tokenizeCompact(text: string): string[] | null {
   return out;
 }
 
-
-export interface ParsedEinsum { inputs: Term[]; output: Term | null }
+export interface ParsedEinsum {
+  inputs: Term[];
+  output: Term | null;
+}
 
 export function parseEinsum(pattern: string, ranks: number[]): ParsedEinsum {
   const arrow = pattern.split("->");
@@ -43,7 +51,9 @@ export function parseEinsum(pattern: string, ranks: number[]): ParsedEinsum {
   const inputTexts = arrow[0]!.split(",");
   const outputText = arrow.length === 2 ? arrow[1] : null;
   if (inputTexts.length !== ranks.length) {
-    throw new ShapeError(`einsum: the pattern "${pattern}" names ${inputTexts.length} operand${inputTexts.length === 1 ? "" : "s"} but ${ranks.length} ${ranks.length === 1 ? "was" : "were"} given`);
+    throw new ShapeError(
+      `einsum: the pattern "${pattern}" names ${inputTexts.length} operand${inputTexts.length === 1 ? "" : "s"} but ${ranks.length} ${ranks.length === 1 ? "was" : "were"} given`,
+    );
   }
   const all: string[] = outputText === null ? inputTexts : [...inputTexts, outputText!];
   // torch-style compact terms ("bij,bjk->bik"): no whitespace inside any term, letters and "..." only, and
@@ -58,10 +68,12 @@ export function parseEinsum(pattern: string, ranks: number[]): ParsedEinsum {
       if (fits || !spacedFits) compact = toks as string[][];
     }
   }
-  const tokenized = compact ?? all.map((t, i) => tokenizeSpaced(t!, i < inputTexts.length ? `operand ${i}` : "the output"));
+  const tokenized =
+    compact ?? all.map((t, i) => tokenizeSpaced(t!, i < inputTexts.length ? `operand ${i}` : "the output"));
   const terms = tokenized.map((tokens, i) => ({ tokens, text: all[i]!.trim() }));
   for (const t of terms) {
-    if (t.tokens.filter((x) => x === "...").length > 1) throw new ShapeError(`einsum: "${t.text}" has more than one "..."`);
+    if (t.tokens.filter((x) => x === "...").length > 1)
+      throw new ShapeError(`einsum: "${t.text}" has more than one "..."`);
   }
   return { inputs: terms.slice(0, inputTexts.length), output: outputText === null ? null : terms[inputTexts.length]! };
 }

@@ -8,7 +8,10 @@ import { fmtShape } from "./shape.js";
 import { Tensor } from "./tensor.js";
 
 /** An operand in flight: a tensor and one axis name per dim. */
-interface Operand { t: Tensor; axes: string[] }
+interface Operand {
+  t: Tensor;
+  axes: string[];
+}
 
 /** einsum(pattern, ...operands): "batch pos d_model, d_model d_head -> batch pos d_head", or torch's
  *  "bij,bjk->bik". `...` stands for broadcast leading dims. Also accepts einops' argument order
@@ -18,14 +21,22 @@ export function einsum(pattern: string, ...operands: Tensor[]): Tensor;
 export function einsum(...args: [...Tensor[], string]): Tensor;
 export function einsum(...args: (string | Tensor)[]): Tensor {
   const [pattern, ts] = splitArgs(args);
-  const parsed = parseEinsum(pattern, ts.map((t) => t.ndim));
+  const parsed = parseEinsum(
+    pattern,
+    ts.map((t) => t.ndim),
+  );
   const ellRank = ellipsisRank(parsed, ts);
-  let ops: Operand[] = parsed.inputs.map((term, i) => ({ t: ts[i]!, axes: expandEllipsis(term, ts[i]!.ndim, ellRank) }));
+  let ops: Operand[] = parsed.inputs.map((term, i) => ({
+    t: ts[i]!,
+    axes: expandEllipsis(term, ts[i]!.ndim, ellRank),
+  }));
   ops = ops.map((op, i) => takeDiagonals(op, i, parsed.inputs[i]!.text));
   const sizes = axisSizes(ops, ts);
   // an ellipsis dim of size 1 that broadcasts against a larger one is dropped from that operand
   ops = ops.map((op) => {
-    const drop = op.axes.map((a, d) => (isEll(a) && op.t.shape[d] === 1 && sizes.get(a)! > 1 ? d : -1)).filter((d) => d >= 0);
+    const drop = op.axes
+      .map((a, d) => (isEll(a) && op.t.shape[d] === 1 && sizes.get(a)! > 1 ? d : -1))
+      .filter((d) => d >= 0);
     return drop.length ? { t: op.t.squeeze(drop), axes: op.axes.filter((_, d) => !drop.includes(d)) } : op;
   });
   const out = outputAxes(parsed, ops, ellRank, sizes);
@@ -44,7 +55,7 @@ function splitArgs(args: (string | Tensor)[]): [string, Tensor[]] {
     pattern = args[args.length - 1] as string;
     ts = args.slice(0, -1) as Tensor[];
   } else {
-    throw new ShapeError("einsum: expected a pattern string, e.g. einsum(\"b i, i j -> b j\", x, w)");
+    throw new ShapeError('einsum: expected a pattern string, e.g. einsum("b i, i j -> b j", x, w)');
   }
   for (const [i, t] of ts.entries()) {
     if (!(t instanceof Tensor)) throw new ShapeError(`einsum: operand ${i} is not a Tensor`);
@@ -60,7 +71,8 @@ function ellipsisRank(parsed: ParsedEinsum, ts: Tensor[]): number {
     const named = term.tokens.filter((x) => x !== "...").length;
     const rank = ts[i]!.ndim;
     if (term.tokens.includes("...")) {
-      if (rank < named) throw new ShapeError(`einsum: operand ${i} has ${rank} dims but "${term.text}" names ${named} besides "..."`);
+      if (rank < named)
+        throw new ShapeError(`einsum: operand ${i} has ${rank} dims but "${term.text}" names ${named} besides "..."`);
       ellRank = Math.max(ellRank, rank - named);
     } else if (rank !== named) {
       throw new ShapeError(`einsum: operand ${i} has ${rank} dims but "${term.text}" names ${named}`);
@@ -73,7 +85,10 @@ function ellipsisRank(parsed: ParsedEinsum, ts: Tensor[]): number {
 function expandEllipsis(term: Term, rank: number, ellRank: number): string[] {
   const out: string[] = [];
   for (const tok of term.tokens) {
-    if (tok !== "...") { out.push(tok); continue; }
+    if (tok !== "...") {
+      out.push(tok);
+      continue;
+    }
     const k = rank - (term.tokens.length - 1);
     // right-aligned: an operand with fewer ellipsis dims gets the last ones
     for (let j = ellRank - k; j < ellRank; j++) out.push(ellName(j));
@@ -89,10 +104,19 @@ function axisSizes(ops: Operand[], ts: Tensor[]): Map<string, number> {
     op.axes.forEach((a, d) => {
       const s = op.t.shape[d]!;
       const prev = sizes.get(a);
-      if (prev === undefined) { sizes.set(a, s); seenIn.set(a, i); return; }
+      if (prev === undefined) {
+        sizes.set(a, s);
+        seenIn.set(a, i);
+        return;
+      }
       if (prev === s) return;
-      if (isEll(a) && (prev === 1 || s === 1)) { sizes.set(a, Math.max(prev, s)); return; }
-      const what = isEll(a) ? `the "..." dims (${fmtShape(ts[seenIn.get(a)!]!.shape)} vs ${fmtShape(ts[i]!.shape)}) cannot be broadcast:` : `axis "${a}" has`;
+      if (isEll(a) && (prev === 1 || s === 1)) {
+        sizes.set(a, Math.max(prev, s));
+        return;
+      }
+      const what = isEll(a)
+        ? `the "..." dims (${fmtShape(ts[seenIn.get(a)!]!.shape)} vs ${fmtShape(ts[i]!.shape)}) cannot be broadcast:`
+        : `axis "${a}" has`;
       throw new ShapeError(`einsum: ${what} size ${prev} in operand ${seenIn.get(a)} but ${s} in operand ${i}`);
     });
   }
@@ -119,7 +143,8 @@ function outputAxes(parsed: ParsedEinsum, ops: Operand[], ellRank: number, sizes
   for (const a of out) {
     if (seen.has(a)) throw new ShapeError(`einsum: axis "${a}" appears more than once in the output "${o.text}"`);
     seen.add(a);
-    if (!sizes.has(a)) throw new ShapeError(`einsum: axis "${a}" in the output "${o.text}" does not appear in any operand`);
+    if (!sizes.has(a))
+      throw new ShapeError(`einsum: axis "${a}" in the output "${o.text}" does not appear in any operand`);
   }
   return out;
 }
@@ -144,7 +169,11 @@ function contractAll(ops: Operand[], outSet: Set<string>, sizes: Map<string, num
 
 /** Greedy order: the pair whose contraction touches the fewest elements (product of all its axes), then the one
  *  with the smallest result. */
-function cheapestPair(ops: Operand[], sizes: Map<string, number>, keepFor: (others: Operand[]) => Set<string>): [number, number] {
+function cheapestPair(
+  ops: Operand[],
+  sizes: Map<string, number>,
+  keepFor: (others: Operand[]) => Set<string>,
+): [number, number] {
   let best: [number, number] = [0, 1];
   let bestCost = Infinity;
   let bestSize = Infinity;
@@ -177,7 +206,9 @@ function takeDiagonals(op: Operand, index: number, text: string): Operand {
     const first = axes.indexOf(axes[dup]!);
     const name = axes[dup]!;
     if (t.shape[first] !== t.shape[dup]) {
-      throw new ShapeError(`einsum: axis "${name}" appears twice in operand ${index} "${text}" with different sizes ${t.shape[first]} and ${t.shape[dup]}`);
+      throw new ShapeError(
+        `einsum: axis "${name}" appears twice in operand ${index} "${text}" with different sizes ${t.shape[first]} and ${t.shape[dup]}`,
+      );
     }
     t = t.diagonal(0, first, dup);
     axes = [...axes.filter((_, d) => d !== first && d !== dup), name];
@@ -224,13 +255,26 @@ function contractPair(x0: Operand, y0: Operand, keep: Set<string>): Operand {
   if (M === 1 && N === 1) {
     // batched dot products: a GEMM per batch entry of [1, K] @ [K, 1] is slower than multiply-and-sum
     // (left and right axes, if any, all have size 1)
-    const xt = x.t.permute([...dimsOf(x, batch), ...dimsOf(x, left), ...dimsOf(x, contracted)]).reshape([...batchShape, K]);
-    const yt = y.t.permute([...dimsOf(y, batch), ...dimsOf(y, right), ...dimsOf(y, contracted)]).reshape([...batchShape, K]);
-    return { t: xt.mul(yt).sum(-1).reshape([...batchShape, ...leftShape, ...rightShape]), axes };
+    const xt = x.t
+      .permute([...dimsOf(x, batch), ...dimsOf(x, left), ...dimsOf(x, contracted)])
+      .reshape([...batchShape, K]);
+    const yt = y.t
+      .permute([...dimsOf(y, batch), ...dimsOf(y, right), ...dimsOf(y, contracted)])
+      .reshape([...batchShape, K]);
+    return {
+      t: xt
+        .mul(yt)
+        .sum(-1)
+        .reshape([...batchShape, ...leftShape, ...rightShape]),
+      axes,
+    };
   }
-  const xm = x.t.permute([...dimsOf(x, batch), ...dimsOf(x, left), ...dimsOf(x, contracted)]).reshape([...batchShape, M, K]);
-  const ym = y.t.permute([...dimsOf(y, batch), ...dimsOf(y, contracted), ...dimsOf(y, right)]).reshape([...batchShape, K, N]);
+  const xm = x.t
+    .permute([...dimsOf(x, batch), ...dimsOf(x, left), ...dimsOf(x, contracted)])
+    .reshape([...batchShape, M, K]);
+  const ym = y.t
+    .permute([...dimsOf(y, batch), ...dimsOf(y, contracted), ...dimsOf(y, right)])
+    .reshape([...batchShape, K, N]);
   const prod = xm.matmul(ym);
   return { t: prod.reshape([...batchShape, ...leftShape, ...rightShape]), axes };
 }
-

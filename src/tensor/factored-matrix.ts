@@ -36,30 +36,48 @@ export class FactoredMatrix {
   /** A: [..., ldim, mdim], B: [..., mdim, rdim]; leading dims broadcast as in matmul. */
   constructor(A: Tensor, B: Tensor) {
     if (A.ndim < 2 || B.ndim < 2) {
-      throw new ShapeError(`FactoredMatrix: both factors need at least 2 dims, got A ${fmtShape(A.shape)} and B ${fmtShape(B.shape)}`);
+      throw new ShapeError(
+        `FactoredMatrix: both factors need at least 2 dims, got A ${fmtShape(A.shape)} and B ${fmtShape(B.shape)}`,
+      );
     }
     const mdim = A.shape[A.ndim - 1]!;
     if (B.shape[B.ndim - 2] !== mdim) {
-      throw new ShapeError(`FactoredMatrix: factors must match on the inner dim, got A ${fmtShape(A.shape)} and B ${fmtShape(B.shape)} (${mdim} ≠ ${B.shape[B.ndim - 2]})`);
+      throw new ShapeError(
+        `FactoredMatrix: factors must match on the inner dim, got A ${fmtShape(A.shape)} and B ${fmtShape(B.shape)} (${mdim} ≠ ${B.shape[B.ndim - 2]})`,
+      );
     }
     this.ldim = A.shape[A.ndim - 2]!;
     this.mdim = mdim;
     this.rdim = B.shape[B.ndim - 1]!;
-    const lead = broadcastShapes("FactoredMatrix (leading dims of A and B)", A.shape.slice(0, -2), B.shape.slice(0, -2));
+    const lead = broadcastShapes(
+      "FactoredMatrix (leading dims of A and B)",
+      A.shape.slice(0, -2),
+      B.shape.slice(0, -2),
+    );
     this.shape = [...lead, this.ldim, this.rdim];
     this.A = sameShape(A.shape, [...lead, this.ldim, mdim]) ? A : A.expand([...lead, this.ldim, mdim]);
     this.B = sameShape(B.shape, [...lead, mdim, this.rdim]) ? B : B.expand([...lead, mdim, this.rdim]);
   }
 
-  get ndim(): number { return this.shape.length; }
-  get hasLeadingDims(): boolean { return this.shape.length > 2; }
+  get ndim(): number {
+    return this.shape.length;
+  }
+  get hasLeadingDims(): boolean {
+    return this.shape.length > 2;
+  }
   /** float64 when either factor is float64, else float32 */
-  get dtype(): DType { return this.A.dtype === "float64" || this.B.dtype === "float64" ? "float64" : "float32"; }
+  get dtype(): DType {
+    return this.A.dtype === "float64" || this.B.dtype === "float64" ? "float64" : "float32";
+  }
   /** [A, B] */
-  get pair(): [Tensor, Tensor] { return [this.A, this.B]; }
+  get pair(): [Tensor, Tensor] {
+    return [this.A, this.B];
+  }
 
   /** The full product A @ B [..., ldim, rdim] (can be large). */
-  get AB(): Tensor { return this.A.matmul(this.B); }
+  get AB(): Tensor {
+    return this.A.matmul(this.B);
+  }
 
   /** The reverse product B @ A [..., mdim, mdim]; only for square matrices (ldim = rdim). */
   get BA(): Tensor {
@@ -68,7 +86,9 @@ export class FactoredMatrix {
   }
 
   /** The transpose: Bᵀ Aᵀ, still factored. */
-  get T(): FactoredMatrix { return new FactoredMatrix(this.B.mT, this.A.mT); }
+  get T(): FactoredMatrix {
+    return new FactoredMatrix(this.B.mT, this.A.mT);
+  }
 
   /**
    * this @ other, staying factored (TL's rule): with a matrix [..., rdim, n], multiply it into B when rdim > mdim
@@ -77,11 +97,18 @@ export class FactoredMatrix {
    */
   matmul(other: Tensor | FactoredMatrix): FactoredMatrix {
     if (other instanceof FactoredMatrix) return this.matmul(other.A).matmul(other.B);
-    if (other.ndim < 2) throw new ShapeError(`FactoredMatrix.matmul: got a vector ${fmtShape(other.shape)}; use matvec for FactoredMatrix @ vector`);
+    if (other.ndim < 2)
+      throw new ShapeError(
+        `FactoredMatrix.matmul: got a vector ${fmtShape(other.shape)}; use matvec for FactoredMatrix @ vector`,
+      );
     if (other.shape[other.ndim - 2] !== this.rdim) {
-      throw new ShapeError(`FactoredMatrix.matmul: shapes ${fmtShape(this.shape)} and ${fmtShape(other.shape)} cannot be multiplied (${this.rdim} ≠ ${other.shape[other.ndim - 2]})`);
+      throw new ShapeError(
+        `FactoredMatrix.matmul: shapes ${fmtShape(this.shape)} and ${fmtShape(other.shape)} cannot be multiplied (${this.rdim} ≠ ${other.shape[other.ndim - 2]})`,
+      );
     }
-    return this.rdim > this.mdim ? new FactoredMatrix(this.A, this.B.matmul(other)) : new FactoredMatrix(this.AB, other);
+    return this.rdim > this.mdim
+      ? new FactoredMatrix(this.A, this.B.matmul(other))
+      : new FactoredMatrix(this.AB, other);
   }
 
   /**
@@ -90,11 +117,18 @@ export class FactoredMatrix {
    */
   rmatmul(other: Tensor | FactoredMatrix): FactoredMatrix {
     if (other instanceof FactoredMatrix) return this.rmatmul(other.B).rmatmul(other.A);
-    if (other.ndim < 2) throw new ShapeError(`FactoredMatrix.rmatmul: got a vector ${fmtShape(other.shape)}; use vecmat for vector @ FactoredMatrix`);
+    if (other.ndim < 2)
+      throw new ShapeError(
+        `FactoredMatrix.rmatmul: got a vector ${fmtShape(other.shape)}; use vecmat for vector @ FactoredMatrix`,
+      );
     if (other.shape[other.ndim - 1] !== this.ldim) {
-      throw new ShapeError(`FactoredMatrix.rmatmul: shapes ${fmtShape(other.shape)} and ${fmtShape(this.shape)} cannot be multiplied (${other.shape[other.ndim - 1]} ≠ ${this.ldim})`);
+      throw new ShapeError(
+        `FactoredMatrix.rmatmul: shapes ${fmtShape(other.shape)} and ${fmtShape(this.shape)} cannot be multiplied (${other.shape[other.ndim - 1]} ≠ ${this.ldim})`,
+      );
     }
-    return this.ldim > this.mdim ? new FactoredMatrix(other.matmul(this.A), this.B) : new FactoredMatrix(other, this.AB);
+    return this.ldim > this.mdim
+      ? new FactoredMatrix(other.matmul(this.A), this.B)
+      : new FactoredMatrix(other, this.AB);
   }
 
   /** this @ v for v [..., rdim] → [..., ldim] (a plain tensor, as TL collapses the factorisation for vectors). */
@@ -116,7 +150,9 @@ export class FactoredMatrix {
   /** Scalar multiple (applied to A). */
   mul(scalar: number | Tensor): FactoredMatrix {
     if (scalar instanceof Tensor && scalar.numel !== 1) {
-      throw new ShapeError(`FactoredMatrix.mul: expected a scalar, got shape ${fmtShape(scalar.shape)}; for a matrix product use matmul`);
+      throw new ShapeError(
+        `FactoredMatrix.mul: expected a scalar, got shape ${fmtShape(scalar.shape)}; for a matrix product use matmul`,
+      );
     }
     return new FactoredMatrix(this.A.mul(scalar instanceof Tensor ? scalar.reshape([]) : scalar), this.B);
   }
@@ -142,9 +178,15 @@ export class FactoredMatrix {
     return this.svdCache;
   }
 
-  get U(): Tensor { return this.svd().U; }
-  get S(): Tensor { return this.svd().S; }
-  get Vh(): Tensor { return this.svd().Vh; }
+  get U(): Tensor {
+    return this.svd().U;
+  }
+  get S(): Tensor {
+    return this.svd().S;
+  }
+  get Vh(): Tensor {
+    return this.svd().Vh;
+  }
 
   /**
    * Eigenvalues of AB, computed as those of the small BA [..., mdim, mdim] (the same apart from AB's extra zeros):
@@ -194,7 +236,9 @@ export class FactoredMatrix {
     const nLead = this.ndim - 2;
     const pos = k < 0 ? k + nLead + 1 : k;
     if (!Number.isInteger(pos) || pos < 0 || pos > nLead) {
-      throw new IndexError(`FactoredMatrix.unsqueeze: position ${k} is outside the ${nLead} leading dims (0..${nLead}, or -${nLead + 1}..-1)`);
+      throw new IndexError(
+        `FactoredMatrix.unsqueeze: position ${k} is outside the ${nLead} leading dims (0..${nLead}, or -${nLead + 1}..-1)`,
+      );
     }
     return new FactoredMatrix(this.A.unsqueeze(pos), this.B.unsqueeze(pos));
   }
@@ -205,10 +249,15 @@ export class FactoredMatrix {
    * (size 1) so the result is still a matrix. `get(0, 1)` is head 1 of layer 0 of model.OV.
    */
   get(...idx: Index[]): FactoredMatrix {
-    const consumed = (i: Index): number => (i === null || i === "..." ? 0 : i instanceof Tensor && i.dtype === "bool" ? i.ndim : 1);
+    const consumed = (i: Index): number =>
+      i === null || i === "..." ? 0 : i instanceof Tensor && i.dtype === "bool" ? i.ndim : 1;
     const used = idx.reduce((n: number, i) => n + consumed(i), 0);
-    if (idx.filter((i) => i === "...").length > 1) throw new IndexError(`FactoredMatrix.get: an index can only have a single ellipsis ("...")`);
-    if (used > this.ndim) throw new IndexError(`FactoredMatrix.get: ${used} indices is too many for a FactoredMatrix of shape ${fmtShape(this.shape)}`);
+    if (idx.filter((i) => i === "...").length > 1)
+      throw new IndexError(`FactoredMatrix.get: an index can only have a single ellipsis ("...")`);
+    if (used > this.ndim)
+      throw new IndexError(
+        `FactoredMatrix.get: ${used} indices is too many for a FactoredMatrix of shape ${fmtShape(this.shape)}`,
+      );
     const full: Index[] = [];
     for (const i of idx) {
       if (i === "...") for (let k = 0; k < this.ndim - used; k++) full.push(":");
@@ -222,8 +271,10 @@ export class FactoredMatrix {
       const c = consumed(i);
       if (dim + c <= nLead && rest.length === 0) lead.push(i);
       else {
-        if (i === null) throw new IndexError("FactoredMatrix.get: a new axis (null) can only be added among the leading dims");
-        if (c > 1 || dim < nLead) throw new IndexError("FactoredMatrix.get: a bool mask cannot span the leading dims and the matrix dims");
+        if (i === null)
+          throw new IndexError("FactoredMatrix.get: a new axis (null) can only be added among the leading dims");
+        if (c > 1 || dim < nLead)
+          throw new IndexError("FactoredMatrix.get: a bool mask cannot span the leading dims and the matrix dims");
         rest.push(i);
       }
       dim += c;
@@ -246,7 +297,9 @@ export class FactoredMatrix {
 
   private requireSquare(what: string): void {
     if (this.ldim !== this.rdim) {
-      throw new ShapeError(`FactoredMatrix.${what}: needs a square matrix (ldim = rdim), got shape ${fmtShape(this.shape)}`);
+      throw new ShapeError(
+        `FactoredMatrix.${what}: needs a square matrix (ldim = rdim), got shape ${fmtShape(this.shape)}`,
+      );
     }
   }
 }

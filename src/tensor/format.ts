@@ -10,13 +10,19 @@ export function formatTensor(t: Tensor): string {
   const fmt = numberFormatter(t, flat, summarize);
   const strides: number[] = [];
   let s = 1;
-  for (let d = t.ndim - 1; d >= 0; d--) { strides[d] = s; s *= t.shape[d]!; }
+  for (let d = t.ndim - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= t.shape[d]!;
+  }
   const indent = "tensor(".length;
   const render = (dim: number, base: number): string => {
     if (dim === t.ndim) return fmt(flat[base]!);
     const n = t.shape[dim]!;
     const items: string[] = [];
-    const pick = summarize && n > 2 * EDGE ? [...Array(EDGE).keys(), -1, ...Array.from({ length: EDGE }, (_, i) => n - EDGE + i)] : [...Array(n).keys()];
+    const pick =
+      summarize && n > 2 * EDGE
+        ? [...Array(EDGE).keys(), -1, ...Array.from({ length: EDGE }, (_, i) => n - EDGE + i)]
+        : [...Array(n).keys()];
     for (const i of pick) items.push(i < 0 ? "..." : render(dim + 1, base + i * strides[dim]!));
     const sep = dim === t.ndim - 1 ? ", " : "," + "\n".repeat(t.ndim - dim - 1) + " ".repeat(indent + dim + 1);
     return `[${items.join(sep)}]`;

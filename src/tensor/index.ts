@@ -12,4 +12,13 @@ export { manualSeed, randn, rand, randint, Generator } from "./random.js";
 export * as linalg from "./linalg.js";
 export { einsum, rearrange, reduce, repeat } from "./einops.js";
 export type { MatmulOptions, MatmulPrecision } from "./matmul.js";
-export { maskAttentionScores, softCap, softmaxOrZero, rotary, rotarySinCos, layerNorm, type RotaryOptions, type NtkByParts } from "./nn-ops.js";
+export {
+  maskAttentionScores,
+  softCap,
+  softmaxOrZero,
+  rotary,
+  rotarySinCos,
+  layerNorm,
+  type RotaryOptions,
+  type NtkByParts,
+} from "./nn-ops.js";

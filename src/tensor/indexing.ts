@@ -28,11 +28,13 @@ const INT_STRING = /^\s*-?\d+\s*$/;
 
 /** Applies the basic indices as a view; collects advanced ones against the view's dims. */
 function resolve(t: Tensor, idx: readonly Index[]): Resolved {
-  const consumed = (i: Index): number => (i === null || i === "..." ? 0 : isTensor(i) && i.dtype === "bool" ? i.ndim : 1);
+  const consumed = (i: Index): number =>
+    i === null || i === "..." ? 0 : isTensor(i) && i.dtype === "bool" ? i.ndim : 1;
   const used = idx.reduce((n: number, i) => n + consumed(i), 0);
   const ellipses = idx.filter((i) => i === "...").length;
   if (ellipses > 1) throw new IndexError(`an index can only have a single ellipsis ("...")`);
-  if (used > t.ndim) throw new IndexError(`too many indices for a tensor of ${t.ndim} dims (shape ${fmtShape(t.shape)}): got ${used}`);
+  if (used > t.ndim)
+    throw new IndexError(`too many indices for a tensor of ${t.ndim} dims (shape ${fmtShape(t.shape)}): got ${used}`);
   const expanded: Index[] = [];
   for (const i of idx) {
     if (i === "...") for (let k = 0; k < t.ndim - used; k++) expanded.push(":");
@@ -62,7 +64,9 @@ function resolve(t: Tensor, idx: readonly Index[]): Resolved {
     } else if (i.dtype === "bool") {
       const maskShape = t.shape.slice(src, src + i.ndim);
       if (i.shape.some((s, k) => s !== maskShape[k])) {
-        throw new IndexError(`bool mask of shape ${fmtShape(i.shape)} does not match dims ${src}..${src + i.ndim - 1} of shape ${fmtShape(t.shape)}`);
+        throw new IndexError(
+          `bool mask of shape ${fmtShape(i.shape)} does not match dims ${src}..${src + i.ndim - 1} of shape ${fmtShape(t.shape)}`,
+        );
       }
       for (const [k, index] of nonzero(i).entries()) {
         advanced.push({ dim: shape.length, index });
@@ -102,7 +106,9 @@ export function nonzero(mask: Tensor): Tensor[] {
   for (let k = 0; k < m.length; k++) if (m[k]) hits.push(k);
   return mask.shape.map((size, d) => {
     const out = new Int32Array(hits.length);
-    hits.forEach((flat, j) => { out[j] = Math.floor(flat / strides[d]!) % size; });
+    hits.forEach((flat, j) => {
+      out[j] = Math.floor(flat / strides[d]!) % size;
+    });
     return tensorFromArray(out, [hits.length]);
   });
 }
@@ -194,7 +200,12 @@ function writeAt(t: Tensor, idx: readonly Index[], value: TensorLike, write: Wri
   if (v.storage === t.storage) v = v.clone();
   if (r.advanced.length === 0) {
     const target = r.view;
-    const vv: View = { data: v.storage.data, offset: v.offset, shape: target.shape, strides: broadcastStrides(v.shape, v.strides, target.shape, "set") };
+    const vv: View = {
+      data: v.storage.data,
+      offset: v.offset,
+      shape: target.shape,
+      strides: broadcastStrides(v.shape, v.strides, target.shape, "set"),
+    };
     write(vv, target.view);
     t.touch();
     return;
@@ -202,8 +213,16 @@ function writeAt(t: Tensor, idx: readonly Index[], value: TensorLike, write: Wri
   const p = plan(r);
   // broadcast the value to the result's shape, then view it in the gathered order [...indexShape, ...rest]
   const inv = new Array<number>(p.toResult.length);
-  p.toResult.forEach((d, i) => { inv[d] = i; });
-  const vRes = tensorView(v.storage, v.dtype, p.resultShape, broadcastStrides(v.shape, v.strides, p.resultShape, "set"), v.offset);
+  p.toResult.forEach((d, i) => {
+    inv[d] = i;
+  });
+  const vRes = tensorView(
+    v.storage,
+    v.dtype,
+    p.resultShape,
+    broadcastStrides(v.shape, v.strides, p.resultShape, "set"),
+    v.offset,
+  );
   const vGathered = vRes.permute(inv);
   const ni = p.indexShape.length;
   const outerStrides = vGathered.strides.slice(0, ni);

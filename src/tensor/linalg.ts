@@ -7,12 +7,18 @@ import { fmtShape } from "./shape.js";
 import { Tensor } from "./tensor.js";
 import type { DType } from "./dtype.js";
 
-function matrices(op: string, m: Tensor, square: boolean): { batch: number[]; rows: number; cols: number; mats: Float64Array[]; dtype: DType } {
+function matrices(
+  op: string,
+  m: Tensor,
+  square: boolean,
+): { batch: number[]; rows: number; cols: number; mats: Float64Array[]; dtype: DType } {
   if (m.ndim < 2) throw new ShapeError(`linalg.${op}: expected a matrix [..., m, n], got shape ${fmtShape(m.shape)}`);
   // the float64 routines are not on the tape: refuse rather than return results that silently carry no gradient
-  if (needsGrad(m)) throw new GradError(`linalg.${op} is not differentiable: detach() its input (or call it inside noGrad)`);
+  if (needsGrad(m))
+    throw new GradError(`linalg.${op} is not differentiable: detach() its input (or call it inside noGrad)`);
   const [rows, cols] = m.shape.slice(-2) as [number, number];
-  if (square && rows !== cols) throw new ShapeError(`linalg.${op}: expected square matrices, got shape ${fmtShape(m.shape)}`);
+  if (square && rows !== cols)
+    throw new ShapeError(`linalg.${op}: expected square matrices, got shape ${fmtShape(m.shape)}`);
   const batch = m.shape.slice(0, -2);
   const flat = m.to("float64").contiguous().dataSync() as Float64Array;
   const size = rows * cols;
@@ -34,8 +40,16 @@ export function eig(m: Tensor): { re: Tensor; im: Tensor } {
   const { batch, rows, mats, dtype } = matrices("eig", m, true);
   const res = mats.map((a) => eigvalsGeneral(a, rows));
   return {
-    re: gatherResults(res.map((r) => r.re), [...batch, rows], dtype),
-    im: gatherResults(res.map((r) => r.im), [...batch, rows], dtype),
+    re: gatherResults(
+      res.map((r) => r.re),
+      [...batch, rows],
+      dtype,
+    ),
+    im: gatherResults(
+      res.map((r) => r.im),
+      [...batch, rows],
+      dtype,
+    ),
   };
 }
 
@@ -45,9 +59,21 @@ export function svd(m: Tensor): { U: Tensor; S: Tensor; Vh: Tensor } {
   const r = Math.min(rows, cols);
   const res = mats.map((a) => svdCore(a, rows, cols));
   return {
-    U: gatherResults(res.map((x) => x.U), [...batch, rows, r], dtype),
-    S: gatherResults(res.map((x) => x.S), [...batch, r], dtype),
-    Vh: gatherResults(res.map((x) => x.Vh), [...batch, r, cols], dtype),
+    U: gatherResults(
+      res.map((x) => x.U),
+      [...batch, rows, r],
+      dtype,
+    ),
+    S: gatherResults(
+      res.map((x) => x.S),
+      [...batch, r],
+      dtype,
+    ),
+    Vh: gatherResults(
+      res.map((x) => x.Vh),
+      [...batch, r, cols],
+      dtype,
+    ),
   };
 }
 
@@ -57,7 +83,15 @@ export function qr(m: Tensor): { Q: Tensor; R: Tensor } {
   const r = Math.min(rows, cols);
   const res = mats.map((a) => qrCore(a, rows, cols));
   return {
-    Q: gatherResults(res.map((x) => x.Q), [...batch, rows, r], dtype),
-    R: gatherResults(res.map((x) => x.R), [...batch, r, cols], dtype),
+    Q: gatherResults(
+      res.map((x) => x.Q),
+      [...batch, rows, r],
+      dtype,
+    ),
+    R: gatherResults(
+      res.map((x) => x.R),
+      [...batch, r, cols],
+      dtype,
+    ),
   };
 }

@@ -27,19 +27,31 @@ export interface MatmulOptions {
 
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const precision = opts.precision ?? "fp32";
-  if (precision !== "fp32" && precision !== "bf16") throw new TensorError(`matmul: precision must be "fp32" or "bf16", got "${String(precision)}"`);
+  if (precision !== "fp32" && precision !== "bf16")
+    throw new TensorError(`matmul: precision must be "fp32" or "bf16", got "${String(precision)}"`);
   // recorded as one op: the reshapes and casts inside are not worth a node each
-  return needsGrad(a, b) ? trackMatmul(a, b, noGradSync(() => product(a, b, precision))) : product(a, b, precision);
+  return needsGrad(a, b)
+    ? trackMatmul(
+        a,
+        b,
+        noGradSync(() => product(a, b, precision)),
+      )
+    : product(a, b, precision);
 }
 
 function product(a: Tensor, b: Tensor, precision: MatmulPrecision): Tensor {
-  if (a.ndim === 0 || b.ndim === 0) throw new ShapeError(`matmul: both operands need at least 1 dim, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (a.ndim === 0 || b.ndim === 0)
+    throw new ShapeError(
+      `matmul: both operands need at least 1 dim, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`,
+    );
   const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
   const b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
   const [m, k] = a2.shape.slice(-2) as [number, number];
   const [k2, n] = b2.shape.slice(-2) as [number, number];
   if (k !== k2) {
-    throw new ShapeError(`matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (${k} ≠ ${k2}: the last dim of the first must equal the ${b.ndim === 1 ? "size" : "second-to-last dim"} of the second)`);
+    throw new ShapeError(
+      `matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (${k} ≠ ${k2}: the last dim of the first must equal the ${b.ndim === 1 ? "size" : "second-to-last dim"} of the second)`,
+    );
   }
   if (b2.ndim === 2 && a2.ndim > 2) {
     // [..., m, k] @ [k, n] is one [(... m), k] @ [k, n] GEMM: far better than many small ones
@@ -59,9 +71,18 @@ function product(a: Tensor, b: Tensor, precision: MatmulPrecision): Tensor {
     const bOffsets = batchOffsets(y, batchShape);
     const shared = bOffsets.every((o) => o === bOffsets[0]);
     getBackend().gemm({
-      batch, m, n, k,
-      a: x.storage.data as Float32Array, aOffsets: batchOffsets(x, batchShape), aRowStride: x.strides[x.ndim - 2]!, aColStride: x.strides[x.ndim - 1]!,
-      b: y.storage.data as Float32Array, bOffsets, bRowStride: y.strides[y.ndim - 2]!, bColStride: y.strides[y.ndim - 1]!,
+      batch,
+      m,
+      n,
+      k,
+      a: x.storage.data as Float32Array,
+      aOffsets: batchOffsets(x, batchShape),
+      aRowStride: x.strides[x.ndim - 2]!,
+      aColStride: x.strides[x.ndim - 1]!,
+      b: y.storage.data as Float32Array,
+      bOffsets,
+      bRowStride: y.strides[y.ndim - 2]!,
+      bColStride: y.strides[y.ndim - 1]!,
       out: out.storage.data as Float32Array,
       bCache: shared && y.storage.reusable ? { key: y.storage, version: y.storage.version } : undefined,
       precision: precision === "bf16" && dtype === "float32" ? "bf16" : undefined,

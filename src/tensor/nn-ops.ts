@@ -14,26 +14,45 @@ import { trackLayerNorm, trackMask, trackRotary } from "./autograd/vjp-nn.js";
  *  TransformerLens's masked hook_attn_scores. `consumeInput`: the caller never reads `scores` again, so a
  *  contiguous input that no gradient flows through is masked in place (the forward's fresh scores: one copy of
  *  [batch, head, q, k] less per layer). */
-export function maskAttentionScores(scores: Tensor, causal: boolean, keyMask: Tensor | null, window: number | null = null,
-  { consumeInput = false }: { consumeInput?: boolean } = {}): Tensor {
+export function maskAttentionScores(
+  scores: Tensor,
+  causal: boolean,
+  keyMask: Tensor | null,
+  window: number | null = null,
+  { consumeInput = false }: { consumeInput?: boolean } = {},
+): Tensor {
   const [batch, heads, qLen, kLen] = scores.shape as [number, number, number, number];
   if (keyMask && (keyMask.ndim !== 2 || keyMask.shape[0] !== batch || keyMask.shape[1] !== kLen)) {
-    throw new ShapeError(`maskAttentionScores: the key mask has shape [${keyMask.shape}], expected [${batch}, ${kLen}]`);
+    throw new ShapeError(
+      `maskAttentionScores: the key mask has shape [${keyMask.shape}], expected [${batch}, ${kLen}]`,
+    );
   }
   // fillMasked writes the storage from index 0: only a tensor that is its whole storage qualifies
-  const inPlace = consumeInput && scores.isContiguous() && scores.offset === 0 && scores.storage.data.length === scores.numel && !needsGrad(scores);
+  const inPlace =
+    consumeInput &&
+    scores.isContiguous() &&
+    scores.offset === 0 &&
+    scores.storage.data.length === scores.numel &&
+    !needsGrad(scores);
   const out = inPlace ? scores : scores.clone();
   if (!causal && !keyMask) return out;
   const mask = keyMask ? keyMask.to("int32").contiguous().dataSync() : null;
-  const fill = (t: Tensor, value: number): void => fillMasked(t.storage.data, [batch, heads, qLen, kLen], causal, window, mask, value);
+  const fill = (t: Tensor, value: number): void =>
+    fillMasked(t.storage.data, [batch, heads, qLen, kLen], causal, window, mask, value);
   fill(out, -Infinity);
   // the gradient is zero where the mask wrote
   return needsGrad(scores) ? trackMask(scores, out, (g) => fill(g, 0)) : out;
 }
 
 /** Writes `value` at the masked entries of contiguous [batch, heads, q, k] data (see maskAttentionScores). */
-function fillMasked(data: ArrayLike<number> & { [i: number]: number }, [batch, heads, qLen, kLen]: number[], causal: boolean,
-  window: number | null, mask: ArrayLike<number> | null, value: number): void {
+function fillMasked(
+  data: ArrayLike<number> & { [i: number]: number },
+  [batch, heads, qLen, kLen]: number[],
+  causal: boolean,
+  window: number | null,
+  mask: ArrayLike<number> | null,
+  value: number,
+): void {
   const offset = kLen! - qLen!;
   for (let b = 0; b < batch!; b++) {
     for (let h = 0; h < heads!; h++) {
@@ -41,7 +60,8 @@ function fillMasked(data: ArrayLike<number> & { [i: number]: number }, [batch, h
       for (let i = 0; i < qLen!; i++) {
         const row = base + i * kLen!;
         if (causal) for (let j = Math.max(i + offset + 1, 0); j < kLen!; j++) data[row + j] = value;
-        if (causal && window !== null) for (let j = Math.min(i + offset - window + 1, kLen!); j-- > 0;) data[row + j] = value;
+        if (causal && window !== null)
+          for (let j = Math.min(i + offset - window + 1, kLen!); j-- > 0;) data[row + j] = value;
         if (mask) for (let j = 0; j < kLen!; j++) if (!mask[b * kLen! + j]) data[row + j] = value;
       }
     }
@@ -117,7 +137,9 @@ const rotaryTables = new Map<string, { sin: Float32Array; cos: Float32Array }>()
  *  computed once per options. */
 export function rotarySinCos(o: RotaryOptions): { sin: Float32Array; cos: Float32Array } {
   const n = o.ntkByParts;
-  const key = `${o.dim}/${o.base}/${o.adjacentPairs}/${o.nCtx}` + (n ? `/ntk:${n.factor}/${n.lowFreqFactor}/${n.highFreqFactor}/${n.originalCtxLen}` : "");
+  const key =
+    `${o.dim}/${o.base}/${o.adjacentPairs}/${o.nCtx}` +
+    (n ? `/ntk:${n.factor}/${n.lowFreqFactor}/${n.highFreqFactor}/${n.originalCtxLen}` : "");
   const hit = rotaryTables.get(key);
   if (hit) return hit;
   const half = o.dim / 2;
@@ -162,14 +184,19 @@ function rotate(x: Tensor, positions: Tensor, o: RotaryOptions, sign: 1 | -1): T
   const f = Math.fround;
   for (let bp = 0; bp < batch * pos; bp++) {
     const position = at[bp]!;
-    if (!(position >= 0 && position < o.nCtx)) throw new ShapeError(`rotary: position ${position} is outside 0 .. n_ctx - 1 = ${o.nCtx - 1}`);
+    if (!(position >= 0 && position < o.nCtx))
+      throw new ShapeError(`rotary: position ${position} is outside 0 .. n_ctx - 1 = ${o.nCtx - 1}`);
     const tb = position * rd;
     for (let h = 0; h < heads; h++) {
       const base = (bp * heads + h) * d;
       for (let i = 0; i < rd; i++) {
         const flip = o.adjacentPairs
-          ? (i % 2 === 0 ? -src[base + i + 1]! : src[base + i - 1]!)
-          : (i < half ? -src[base + i + half]! : src[base + i - half]!);
+          ? i % 2 === 0
+            ? -src[base + i + 1]!
+            : src[base + i - 1]!
+          : i < half
+            ? -src[base + i + half]!
+            : src[base + i - half]!;
         out[base + i] = f(f(src[base + i]! * cos[tb + i]!) + f(flip * sign * sin[tb + i]!));
       }
       for (let i = rd; i < d; i++) out[base + i] = src[base + i]!;
@@ -180,14 +207,28 @@ function rotate(x: Tensor, positions: Tensor, o: RotaryOptions, sign: 1 | -1): T
 
 /** Fused layer norm over the last dim of x [..., d] (float32): normalized = (x - mean) / scale (* w + b when
  *  given, [d] each), scale = sqrt(var + eps) [..., 1] (TransformerLens's hook_scale). */
-export function layerNorm(x: Tensor, w: Tensor | null, b: Tensor | null, eps: number): { normalized: Tensor; scale: Tensor } {
+export function layerNorm(
+  x: Tensor,
+  w: Tensor | null,
+  b: Tensor | null,
+  eps: number,
+): { normalized: Tensor; scale: Tensor } {
   const d = x.shape[x.ndim - 1]!;
   const xc = x.to("float32").contiguous();
   const normalized = Tensor.empty(x.shape, "float32");
   const scale = Tensor.empty([...x.shape.slice(0, -1), 1], "float32");
-  const vec = (t: Tensor | null): Float32Array | null => (t ? t.to("float32").contiguous().dataSync() as Float32Array : null);
-  getBackend().layerNorm(xc.dataSync() as Float32Array, d ? xc.numel / d : 0, d, eps, vec(w), vec(b),
-    normalized.storage.data as Float32Array, scale.storage.data as Float32Array);
+  const vec = (t: Tensor | null): Float32Array | null =>
+    t ? (t.to("float32").contiguous().dataSync() as Float32Array) : null;
+  getBackend().layerNorm(
+    xc.dataSync() as Float32Array,
+    d ? xc.numel / d : 0,
+    d,
+    eps,
+    vec(w),
+    vec(b),
+    normalized.storage.data as Float32Array,
+    scale.storage.data as Float32Array,
+  );
   if (needsGrad(x, w) || (b !== null && needsGrad(b))) trackLayerNorm(x, w, b, normalized, scale);
   return { normalized, scale };
 }

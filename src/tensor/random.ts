@@ -9,7 +9,9 @@ export class Generator {
   private s = new Uint32Array(4);
   private spareNormal: number | null = null;
 
-  constructor(seed = 0) { this.seed(seed); }
+  constructor(seed = 0) {
+    this.seed(seed);
+  }
 
   seed(seed: number): void {
     let x = (Math.floor(seed) ^ Math.floor(seed / 2 ** 32)) >>> 0;
@@ -93,7 +95,12 @@ export function rand(shape: readonly number[], opts: { dtype?: DType; generator?
 }
 
 /** Integers in [low, high), int32. */
-export function randint(low: number, high: number, shape: readonly number[], opts: { generator?: Generator } = {}): Tensor {
+export function randint(
+  low: number,
+  high: number,
+  shape: readonly number[],
+  opts: { generator?: Generator } = {},
+): Tensor {
   if (!(high > low)) throw new ShapeError(`randint: high (${high}) must be greater than low (${low})`);
   const g = opts.generator ?? defaultGenerator;
   return fill(shape, "int32", () => g.int(low, high));

@@ -14,14 +14,22 @@ export function broadcastShapes(op: string, ...shapes: (readonly number[])[]): n
       const d = rank - s.length + i;
       if (s[i] === out[d] || s[i] === 1) continue;
       if (out[d] === 1) out[d] = s[i]!;
-      else throw new ShapeError(`${op}: shapes ${shapes.map(fmtShape).join(" and ")} cannot be broadcast together (dim ${d - rank}: ${out[d]} vs ${s[i]})`);
+      else
+        throw new ShapeError(
+          `${op}: shapes ${shapes.map(fmtShape).join(" and ")} cannot be broadcast together (dim ${d - rank}: ${out[d]} vs ${s[i]})`,
+        );
     }
   }
   return out;
 }
 
 /** Strides that make a view of (shape, strides) appear with `target` shape (0 on broadcast dims). */
-export function broadcastStrides(shape: readonly number[], strides: readonly number[], target: readonly number[], op: string): number[] {
+export function broadcastStrides(
+  shape: readonly number[],
+  strides: readonly number[],
+  target: readonly number[],
+  op: string,
+): number[] {
   const out = new Array<number>(target.length).fill(0);
   const lead = target.length - shape.length;
   if (lead < 0) throw new ShapeError(`${op}: cannot broadcast shape ${fmtShape(shape)} to ${fmtShape(target)}`);
@@ -37,7 +45,10 @@ export function broadcastStrides(shape: readonly number[], strides: readonly num
 export function normDim(dim: number, rank: number, op: string): number {
   if (!Number.isInteger(dim)) throw new IndexError(`${op}: dim must be an integer, got ${dim}`);
   const r = Math.max(rank, 1);
-  if (dim < -r || dim >= r) throw new IndexError(`${op}: dim ${dim} is out of range for a tensor with ${rank} dims (expected -${r} ≤ dim < ${r})`);
+  if (dim < -r || dim >= r)
+    throw new IndexError(
+      `${op}: dim ${dim} is out of range for a tensor with ${rank} dims (expected -${r} ≤ dim < ${r})`,
+    );
   return dim < 0 ? dim + r : dim;
 }
 

@@ -83,7 +83,9 @@ export function topkAlong(t: Tensor, dim: number, k: number, largest: boolean): 
         }
       }
     }
-    const kept = Array.from(heap.subarray(0, size)).sort((a, b) => (before(src[base + a]!, a, src[base + b]!, b) ? -1 : 1));
+    const kept = Array.from(heap.subarray(0, size)).sort((a, b) =>
+      before(src[base + a]!, a, src[base + b]!, b) ? -1 : 1,
+    );
     kept.forEach((i, j) => {
       vd[row * k + j] = src[base + i]!;
       id[row * k + j] = i;
@@ -93,10 +95,15 @@ export function topkAlong(t: Tensor, dim: number, k: number, largest: boolean): 
 }
 
 function checkIndexShape(op: string, t: Tensor, d: number, index: Tensor): void {
-  if (index.ndim !== t.ndim) throw new ShapeError(`${op}: index has ${index.ndim} dims but the tensor has ${t.ndim} (shapes ${fmtShape(index.shape)} and ${fmtShape(t.shape)})`);
+  if (index.ndim !== t.ndim)
+    throw new ShapeError(
+      `${op}: index has ${index.ndim} dims but the tensor has ${t.ndim} (shapes ${fmtShape(index.shape)} and ${fmtShape(t.shape)})`,
+    );
   for (let k = 0; k < t.ndim; k++) {
     if (k !== d && index.shape[k]! > t.shape[k]!) {
-      throw new ShapeError(`${op}: index shape ${fmtShape(index.shape)} exceeds tensor shape ${fmtShape(t.shape)} at dim ${k}`);
+      throw new ShapeError(
+        `${op}: index shape ${fmtShape(index.shape)} exceeds tensor shape ${fmtShape(t.shape)} at dim ${k}`,
+      );
     }
   }
 }
@@ -112,7 +119,8 @@ export function gatherAlong(t: Tensor, dim: number, index: Tensor): Tensor {
   const size = t.shape[d]!;
   forEachIndexPosition(index.shape, (k, coord) => {
     const i = idx[k]!;
-    if (i < -size || i >= size) throw new IndexError(`gather: index ${i} is out of range for dim ${d} with size ${size}`);
+    if (i < -size || i >= size)
+      throw new IndexError(`gather: index ${i} is out of range for dim ${d} with size ${size}`);
     let off = t.offset;
     for (let q = 0; q < coord.length; q++) off += (q === d ? (i < 0 ? i + size : i) : coord[q]!) * t.strides[q]!;
     od[k] = src[off]!;
@@ -129,13 +137,16 @@ export function scatterAlong(t: Tensor, dim: number, index: Tensor, src: TensorL
   const values = asTensor(src, t.dtype);
   const vfull = values.ndim === 0 ? values.expand(index.shape) : values;
   if (vfull.ndim !== index.ndim || vfull.shape.some((s, k) => s < index.shape[k]!)) {
-    throw new ShapeError(`scatter: src of shape ${fmtShape(values.shape)} is smaller than index ${fmtShape(index.shape)}`);
+    throw new ShapeError(
+      `scatter: src of shape ${fmtShape(values.shape)} is smaller than index ${fmtShape(index.shape)}`,
+    );
   }
   const idx = index.to("int32").contiguous().dataSync();
   const size = t.shape[d]!;
   forEachIndexPosition(index.shape, (k, coord) => {
     const i = idx[k]!;
-    if (i < -size || i >= size) throw new IndexError(`scatter: index ${i} is out of range for dim ${d} with size ${size}`);
+    if (i < -size || i >= size)
+      throw new IndexError(`scatter: index ${i} is out of range for dim ${d} with size ${size}`);
     let off = 0;
     let voff = vfull.offset;
     for (let q = 0; q < coord.length; q++) {

@@ -20,10 +20,17 @@ function mod(): TensorModule {
 
 export const isTensor = (x: unknown): x is Tensor => x instanceof mod().Tensor;
 /** Zero-filled: fresh typed arrays start at zero. */
-export const emptyTensor = (shape: readonly number[], dtype: DType = "float32"): Tensor => mod().Tensor.empty(shape, dtype);
-export const tensorFromArray = (data: TypedArray, shape: readonly number[]): Tensor => mod().Tensor.fromTypedArray(data, shape);
+export const emptyTensor = (shape: readonly number[], dtype: DType = "float32"): Tensor =>
+  mod().Tensor.empty(shape, dtype);
+export const tensorFromArray = (data: TypedArray, shape: readonly number[]): Tensor =>
+  mod().Tensor.fromTypedArray(data, shape);
 /** A view of `storage` (no copy). */
-export const tensorView = (storage: TensorStorage, dtype: DType, shape: readonly number[], strides?: readonly number[], offset = 0): Tensor =>
-  new (mod().Tensor)(storage, dtype, shape, strides, offset);
+export const tensorView = (
+  storage: TensorStorage,
+  dtype: DType,
+  shape: readonly number[],
+  strides?: readonly number[],
+  offset = 0,
+): Tensor => new (mod().Tensor)(storage, dtype, shape, strides, offset);
 export const asTensor = (x: TensorLike, like: DType = "float32"): Tensor => mod().asTensor(x, like);
 export const where = (cond: Tensor, a: TensorLike, b: TensorLike): Tensor => mod().where(cond, a, b);

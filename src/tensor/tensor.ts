@@ -19,7 +19,15 @@ import { bindTensorModule } from "./tensor-ref.js";
 import { registerHook, type GradHook, type GradNode, type HookHandle } from "./autograd/tape.js";
 import { trackBinary, trackUnary, trackWhere } from "./autograd/vjp-elementwise.js";
 import { trackCumsum, trackReduce, trackSoftmax, trackTake } from "./autograd/vjp-reduce.js";
-import { trackCopy, trackDiagonal, trackExpand, trackIndex, trackNarrow, trackPermute, trackReshape } from "./autograd/vjp-views.js";
+import {
+  trackCopy,
+  trackDiagonal,
+  trackExpand,
+  trackIndex,
+  trackNarrow,
+  trackPermute,
+  trackReshape,
+} from "./autograd/vjp-views.js";
 import { trackGather, trackScatter } from "./autograd/vjp-index.js";
 
 export type { DType, TypedArray, Index, TensorLike };
@@ -33,7 +41,20 @@ export class TensorStorage {
 }
 
 const FLOAT_RESULT: ReadonlySet<UnaryOp> = new Set<UnaryOp>([
-  "exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid", "silu", "gelu_new", "gelu", "sin", "cos", "reciprocal", "log1p", "expm1",
+  "exp",
+  "log",
+  "sqrt",
+  "rsqrt",
+  "tanh",
+  "sigmoid",
+  "silu",
+  "gelu_new",
+  "gelu",
+  "sin",
+  "cos",
+  "reciprocal",
+  "log1p",
+  "expm1",
 ]);
 const BOOL_RESULT_UNARY: ReadonlySet<UnaryOp> = new Set<UnaryOp>(["not", "isnan", "isinf"]);
 const COMPARISON: ReadonlySet<BinaryOp> = new Set<BinaryOp>(["eq", "ne", "lt", "le", "gt", "ge", "and", "or", "xor"]);
@@ -63,7 +84,9 @@ export class Tensor {
   /** A contiguous tensor owning `data` (not copied). */
   static fromTypedArray(data: TypedArray, shape: readonly number[]): Tensor {
     if (numel(shape) !== data.length) {
-      throw new ShapeError(`tensor: ${data.length} values do not fill shape ${fmtShape(shape)} (${numel(shape)} elements)`);
+      throw new ShapeError(
+        `tensor: ${data.length} values do not fill shape ${fmtShape(shape)} (${numel(shape)} elements)`,
+      );
     }
     return new Tensor(new TensorStorage(data), dtypeOfArray(data), shape);
   }
@@ -72,10 +95,16 @@ export class Tensor {
     return Tensor.fromTypedArray(allocate(dtype, numel(shape)), shape);
   }
 
-  get ndim(): number { return this.shape.length; }
-  get numel(): number { return numel(this.shape); }
+  get ndim(): number {
+    return this.shape.length;
+  }
+  get numel(): number {
+    return numel(this.shape);
+  }
   /** The kernels' view of this tensor. */
-  get view(): View { return { data: this.storage.data, offset: this.offset, shape: this.shape, strides: this.strides }; }
+  get view(): View {
+    return { data: this.storage.data, offset: this.offset, shape: this.shape, strides: this.strides };
+  }
 
   isContiguous(): boolean {
     let expected = 1;
@@ -94,14 +123,26 @@ export class Tensor {
   // ---------- autograd (src/tensor/autograd) ----------
 
   /** Accumulates d this / d leaf into every leaf's `.grad`; grad is required unless this has one element. */
-  backward(grad?: Tensor, opts?: BackwardOptions): Promise<void> { return backward(this, grad, opts); }
+  backward(grad?: Tensor, opts?: BackwardOptions): Promise<void> {
+    return backward(this, grad, opts);
+  }
   /** fn sees this tensor's gradient during backward; a tensor it returns replaces the gradient (torch's register_hook). */
-  registerHook(fn: GradHook): HookHandle { return registerHook(this, fn); }
-  requiresGrad_(flag = true): this { setRequiresGrad(this, flag); return this; }
+  registerHook(fn: GradHook): HookHandle {
+    return registerHook(this, fn);
+  }
+  requiresGrad_(flag = true): this {
+    setRequiresGrad(this, flag);
+    return this;
+  }
   /** Keeps this non-leaf's gradient in `.grad` during backward. */
-  retainGrad(): this { retainGrad(this); return this; }
+  retainGrad(): this {
+    retainGrad(this);
+    return this;
+  }
   /** The same elements, outside any graph (shares storage). */
-  detach(): Tensor { return new Tensor(this.storage, this.dtype, this.shape, this.strides, this.offset); }
+  detach(): Tensor {
+    return new Tensor(this.storage, this.dtype, this.shape, this.strides, this.offset);
+  }
 
   // ---------- reading ----------
 
@@ -128,7 +169,10 @@ export class Tensor {
   }
 
   item(): number {
-    if (this.numel !== 1) throw new ShapeError(`item: a tensor with ${this.numel} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number`);
+    if (this.numel !== 1)
+      throw new ShapeError(
+        `item: a tensor with ${this.numel} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number`,
+      );
     return this.storage.data[this.offset]!;
   }
 
@@ -144,7 +188,9 @@ export class Tensor {
     return build(0, 0);
   }
 
-  toString(): string { return formatTensor(this); }
+  toString(): string {
+    return formatTensor(this);
+  }
 
   // ---------- copies and casts ----------
 
@@ -154,7 +200,9 @@ export class Tensor {
     return needsGrad(this) ? trackCopy("clone", this, out) : out;
   }
 
-  contiguous(): Tensor { return this.isContiguous() ? this : this.clone(); }
+  contiguous(): Tensor {
+    return this.isContiguous() ? this : this.clone();
+  }
 
   to(dtype: DType): Tensor {
     if (dtype === this.dtype) return this;
@@ -163,10 +211,18 @@ export class Tensor {
     return needsGrad(this) ? trackCopy("to", this, out) : out;
   }
 
-  float(): Tensor { return this.to("float32"); }
-  double(): Tensor { return this.to("float64"); }
-  int(): Tensor { return this.to("int32"); }
-  bool(): Tensor { return this.to("bool"); }
+  float(): Tensor {
+    return this.to("float32");
+  }
+  double(): Tensor {
+    return this.to("float64");
+  }
+  int(): Tensor {
+    return this.to("int32");
+  }
+  bool(): Tensor {
+    return this.to("bool");
+  }
 
   // ---------- views ----------
 
@@ -181,7 +237,10 @@ export class Tensor {
   viewAs(...shape: number[] | [number[]]): Tensor {
     const target = this.inferShape(flatArgs(shape), "view");
     const strides = viewStrides(this.shape, this.strides, target);
-    if (!strides) throw new ShapeError(`view: shape ${fmtShape(target)} is not compatible with the strides of this ${fmtShape(this.shape)} tensor; use reshape`);
+    if (!strides)
+      throw new ShapeError(
+        `view: shape ${fmtShape(target)} is not compatible with the strides of this ${fmtShape(this.shape)} tensor; use reshape`,
+      );
     const out = this.as(target, strides);
     return needsGrad(this) ? trackReshape("view", this, out) : out;
   }
@@ -189,11 +248,14 @@ export class Tensor {
   private inferShape(shape: number[], op: string): number[] {
     const unknown = shape.filter((s) => s === -1).length;
     if (unknown > 1) throw new ShapeError(`${op}: only one dim can be -1, got ${fmtShape(shape)}`);
-    for (const s of shape) if (!Number.isInteger(s) || s < -1) throw new ShapeError(`${op}: invalid size ${s} in ${fmtShape(shape)}`);
+    for (const s of shape)
+      if (!Number.isInteger(s) || s < -1) throw new ShapeError(`${op}: invalid size ${s} in ${fmtShape(shape)}`);
     const known = numel(shape.filter((s) => s !== -1));
     const out = shape.map((s) => (s === -1 ? (known === 0 ? 0 : this.numel / known) : s));
     if (numel(out) !== this.numel || !out.every(Number.isInteger)) {
-      throw new ShapeError(`${op}: shape ${fmtShape(shape)} is invalid for a tensor of shape ${fmtShape(this.shape)} (${this.numel} elements)`);
+      throw new ShapeError(
+        `${op}: shape ${fmtShape(shape)} is invalid for a tensor of shape ${fmtShape(this.shape)} (${this.numel} elements)`,
+      );
     }
     return out;
   }
@@ -209,9 +271,14 @@ export class Tensor {
   permute(...dims: number[] | [number[]]): Tensor {
     const order = flatArgs(dims).map((d) => normDim(d, this.ndim, "permute"));
     if (order.length !== this.ndim || new Set(order).size !== order.length) {
-      throw new ShapeError(`permute: dims (${flatArgs(dims).join(", ")}) are not a permutation of the ${this.ndim} dims of shape ${fmtShape(this.shape)}`);
+      throw new ShapeError(
+        `permute: dims (${flatArgs(dims).join(", ")}) are not a permutation of the ${this.ndim} dims of shape ${fmtShape(this.shape)}`,
+      );
     }
-    const out = this.as(order.map((d) => this.shape[d]!), order.map((d) => this.strides[d]!));
+    const out = this.as(
+      order.map((d) => this.shape[d]!),
+      order.map((d) => this.strides[d]!),
+    );
     return needsGrad(this) ? trackPermute(this, out, order) : out;
   }
 
@@ -224,7 +291,9 @@ export class Tensor {
   }
 
   /** Transpose of the last two dims. */
-  get mT(): Tensor { return this.transpose(-2, -1); }
+  get mT(): Tensor {
+    return this.transpose(-2, -1);
+  }
 
   unsqueeze(dim: number): Tensor {
     const d = normDim(dim, this.ndim + 1, "unsqueeze");
@@ -237,9 +306,14 @@ export class Tensor {
   }
 
   squeeze(dim?: number | number[]): Tensor {
-    const drop = dim === undefined ? this.shape.map((s, i) => (s === 1 ? i : -1)).filter((i) => i >= 0)
-      : normDims(dim, this.ndim, "squeeze").filter((d) => this.shape[d] === 1);
-    const out = this.as(this.shape.filter((_, i) => !drop.includes(i)), this.strides.filter((_, i) => !drop.includes(i)));
+    const drop =
+      dim === undefined
+        ? this.shape.map((s, i) => (s === 1 ? i : -1)).filter((i) => i >= 0)
+        : normDims(dim, this.ndim, "squeeze").filter((d) => this.shape[d] === 1);
+    const out = this.as(
+      this.shape.filter((_, i) => !drop.includes(i)),
+      this.strides.filter((_, i) => !drop.includes(i)),
+    );
     return needsGrad(this) ? trackReshape("squeeze", this, out) : out;
   }
 
@@ -252,14 +326,17 @@ export class Tensor {
     return needsGrad(this) ? trackExpand(this, out) : out;
   }
 
-  broadcastTo(shape: readonly number[]): Tensor { return this.expand([...shape]); }
+  broadcastTo(shape: readonly number[]): Tensor {
+    return this.expand([...shape]);
+  }
 
   /** The elements start..start+length-1 of one dim, as a view. */
   narrow(dim: number, start: number, length: number): Tensor {
     const d = normDim(dim, this.ndim, "narrow");
     const size = this.shape[d]!;
     const s = start < 0 ? start + size : start;
-    if (s < 0 || length < 0 || s + length > size) throw new IndexError(`narrow: [${start}, ${start}+${length}) is out of range for dim ${dim} with size ${size}`);
+    if (s < 0 || length < 0 || s + length > size)
+      throw new IndexError(`narrow: [${start}, ${start}+${length}) is out of range for dim ${dim} with size ${size}`);
     const shape = [...this.shape];
     shape[d] = length;
     const out = this.as(shape, this.strides, this.offset + s * this.strides[d]!);
@@ -274,9 +351,14 @@ export class Tensor {
     const n1 = this.shape[d1]!;
     const n2 = this.shape[d2]!;
     const len = Math.max(0, offset >= 0 ? Math.min(n1, n2 - offset) : Math.min(n1 + offset, n2));
-    const start = len === 0 ? this.offset : this.offset + (offset >= 0 ? offset * this.strides[d2]! : -offset * this.strides[d1]!);
+    const start =
+      len === 0 ? this.offset : this.offset + (offset >= 0 ? offset * this.strides[d2]! : -offset * this.strides[d1]!);
     const keep = [...this.shape.keys()].filter((d) => d !== d1 && d !== d2);
-    const out = this.as([...keep.map((d) => this.shape[d]!), len], [...keep.map((d) => this.strides[d]!), this.strides[d1]! + this.strides[d2]!], start);
+    const out = this.as(
+      [...keep.map((d) => this.shape[d]!), len],
+      [...keep.map((d) => this.strides[d]!), this.strides[d1]! + this.strides[d2]!],
+      start,
+    );
     return needsGrad(this) ? trackDiagonal(this, out, offset, d1, d2) : out;
   }
 
@@ -296,10 +378,14 @@ export class Tensor {
   }
 
   /** Copies `src` (broadcast) into this tensor in place. */
-  copy_(src: TensorLike): this { return this.set([], src); }
+  copy_(src: TensorLike): this {
+    return this.set([], src);
+  }
 
   /** Marks an in-place write, for caches keyed on the storage. */
-  touch(): void { this.storage.version++; }
+  touch(): void {
+    this.storage.version++;
+  }
 
   gather(dim: number, index: Tensor): Tensor {
     const out = gatherAlong(this, dim, index);
@@ -309,10 +395,19 @@ export class Tensor {
   scatter(dim: number, index: Tensor, src: TensorLike, reduce?: "add"): Tensor {
     const out = scatterAlong(this, dim, index, src, reduce);
     if (!needsGrad(this, src)) return out;
-    return trackScatter(this, asTensor(src, this.dtype), out, normDim(dim, this.ndim, "scatter"), index, reduce === "add");
+    return trackScatter(
+      this,
+      asTensor(src, this.dtype),
+      out,
+      normDim(dim, this.ndim, "scatter"),
+      index,
+      reduce === "add",
+    );
   }
 
-  maskedFill(mask: Tensor, value: number): Tensor { return where(mask, value, this); }
+  maskedFill(mask: Tensor, value: number): Tensor {
+    return where(mask, value, this);
+  }
 
   // ---------- elementwise ----------
 
@@ -320,39 +415,94 @@ export class Tensor {
     let x: Tensor = this;
     let outType: DType = this.dtype;
     if (BOOL_RESULT_UNARY.has(op)) outType = "bool";
-    else if (FLOAT_RESULT.has(op) && !isFloat(this.dtype)) { x = this.to("float32"); outType = "float32"; }
-    else if (this.dtype === "bool") { x = this.to("int32"); outType = "int32"; }
+    else if (FLOAT_RESULT.has(op) && !isFloat(this.dtype)) {
+      x = this.to("float32");
+      outType = "float32";
+    } else if (this.dtype === "bool") {
+      x = this.to("int32");
+      outType = "int32";
+    }
     const out = Tensor.empty(this.shape, outType);
     getBackend().unary(op, x.view, out.storage.data);
     return needsGrad(this) ? trackUnary(op, this, out) : out;
   }
 
-  neg(): Tensor { return this.unary("neg"); }
-  exp(): Tensor { return this.unary("exp"); }
-  log(): Tensor { return this.unary("log"); }
-  log1p(): Tensor { return this.unary("log1p"); }
-  expm1(): Tensor { return this.unary("expm1"); }
-  sqrt(): Tensor { return this.unary("sqrt"); }
-  rsqrt(): Tensor { return this.unary("rsqrt"); }
-  tanh(): Tensor { return this.unary("tanh"); }
-  abs(): Tensor { return this.unary("abs"); }
-  sign(): Tensor { return this.unary("sign"); }
-  relu(): Tensor { return this.unary("relu"); }
-  sigmoid(): Tensor { return this.unary("sigmoid"); }
-  silu(): Tensor { return this.unary("silu"); }
+  neg(): Tensor {
+    return this.unary("neg");
+  }
+  exp(): Tensor {
+    return this.unary("exp");
+  }
+  log(): Tensor {
+    return this.unary("log");
+  }
+  log1p(): Tensor {
+    return this.unary("log1p");
+  }
+  expm1(): Tensor {
+    return this.unary("expm1");
+  }
+  sqrt(): Tensor {
+    return this.unary("sqrt");
+  }
+  rsqrt(): Tensor {
+    return this.unary("rsqrt");
+  }
+  tanh(): Tensor {
+    return this.unary("tanh");
+  }
+  abs(): Tensor {
+    return this.unary("abs");
+  }
+  sign(): Tensor {
+    return this.unary("sign");
+  }
+  relu(): Tensor {
+    return this.unary("relu");
+  }
+  sigmoid(): Tensor {
+    return this.unary("sigmoid");
+  }
+  silu(): Tensor {
+    return this.unary("silu");
+  }
   /** GPT-2's tanh-approximated GELU. */
-  geluNew(): Tensor { return this.unary("gelu_new"); }
-  gelu(): Tensor { return this.unary("gelu"); }
-  sin(): Tensor { return this.unary("sin"); }
-  cos(): Tensor { return this.unary("cos"); }
-  floor(): Tensor { return this.unary("floor"); }
-  ceil(): Tensor { return this.unary("ceil"); }
-  round(): Tensor { return this.unary("round"); }
-  square(): Tensor { return this.unary("square"); }
-  reciprocal(): Tensor { return this.unary("reciprocal"); }
-  logicalNot(): Tensor { return this.unary("not"); }
-  isnan(): Tensor { return this.unary("isnan"); }
-  isinf(): Tensor { return this.unary("isinf"); }
+  geluNew(): Tensor {
+    return this.unary("gelu_new");
+  }
+  gelu(): Tensor {
+    return this.unary("gelu");
+  }
+  sin(): Tensor {
+    return this.unary("sin");
+  }
+  cos(): Tensor {
+    return this.unary("cos");
+  }
+  floor(): Tensor {
+    return this.unary("floor");
+  }
+  ceil(): Tensor {
+    return this.unary("ceil");
+  }
+  round(): Tensor {
+    return this.unary("round");
+  }
+  square(): Tensor {
+    return this.unary("square");
+  }
+  reciprocal(): Tensor {
+    return this.unary("reciprocal");
+  }
+  logicalNot(): Tensor {
+    return this.unary("not");
+  }
+  isnan(): Tensor {
+    return this.unary("isnan");
+  }
+  isinf(): Tensor {
+    return this.unary("isinf");
+  }
 
   /** Elementwise binary op with broadcasting; numbers are scalars. */
   binary(op: BinaryOp, other: TensorLike): Tensor {
@@ -364,8 +514,18 @@ export class Tensor {
     const a = this.to(compute);
     const b = o.to(compute);
     const out = Tensor.empty(outShape, COMPARISON.has(op) ? "bool" : compute);
-    const av: View = { data: a.storage.data, offset: a.offset, shape: outShape, strides: broadcastStrides(a.shape, a.strides, outShape, op) };
-    const bv: View = { data: b.storage.data, offset: b.offset, shape: outShape, strides: broadcastStrides(b.shape, b.strides, outShape, op) };
+    const av: View = {
+      data: a.storage.data,
+      offset: a.offset,
+      shape: outShape,
+      strides: broadcastStrides(a.shape, a.strides, outShape, op),
+    };
+    const bv: View = {
+      data: b.storage.data,
+      offset: b.offset,
+      shape: outShape,
+      strides: broadcastStrides(b.shape, b.strides, outShape, op),
+    };
     getBackend().binary(op, av, bv, out.storage.data);
     return needsGrad(this, o) ? trackBinary(op, this, o, out) : out;
   }
@@ -379,11 +539,18 @@ export class Tensor {
       return this;
     }
     if (shape.length !== this.ndim || shape.some((s, i) => s !== this.shape[i])) {
-      throw new ShapeError(`${op}_: shape ${fmtShape(o.shape)} cannot be broadcast to the in-place target ${fmtShape(this.shape)}`);
+      throw new ShapeError(
+        `${op}_: shape ${fmtShape(o.shape)} cannot be broadcast to the in-place target ${fmtShape(this.shape)}`,
+      );
     }
     if (this.isContiguous() && (op === "add" || op === "sub" || op === "mul" || op === "div") && isFloat(this.dtype)) {
       const b = o.to(this.dtype);
-      const bv: View = { data: b.storage.data, offset: b.offset, shape, strides: broadcastStrides(b.shape, b.strides, shape, op) };
+      const bv: View = {
+        data: b.storage.data,
+        offset: b.offset,
+        shape,
+        strides: broadcastStrides(b.shape, b.strides, shape, op),
+      };
       // each output element depends only on the inputs at its own index, so writing over `this` is safe
       getBackend().binary(op, this.view, bv, this.storage.data.subarray(this.offset, this.offset + this.numel));
     } else {
@@ -393,29 +560,73 @@ export class Tensor {
     return this;
   }
 
-  add_(o: TensorLike): this { return this.binaryInPlace("add", o); }
-  sub_(o: TensorLike): this { return this.binaryInPlace("sub", o); }
-  mul_(o: TensorLike): this { return this.binaryInPlace("mul", o); }
-  div_(o: TensorLike): this { return this.binaryInPlace("div", o); }
+  add_(o: TensorLike): this {
+    return this.binaryInPlace("add", o);
+  }
+  sub_(o: TensorLike): this {
+    return this.binaryInPlace("sub", o);
+  }
+  mul_(o: TensorLike): this {
+    return this.binaryInPlace("mul", o);
+  }
+  div_(o: TensorLike): this {
+    return this.binaryInPlace("div", o);
+  }
 
-  add(o: TensorLike): Tensor { return this.binary("add", o); }
-  sub(o: TensorLike): Tensor { return this.binary("sub", o); }
-  mul(o: TensorLike): Tensor { return this.binary("mul", o); }
-  div(o: TensorLike): Tensor { return this.binary("div", o); }
-  pow(o: TensorLike): Tensor { return this.binary("pow", o); }
-  maximum(o: TensorLike): Tensor { return this.binary("maximum", o); }
-  minimum(o: TensorLike): Tensor { return this.binary("minimum", o); }
-  remainder(o: TensorLike): Tensor { return this.binary("remainder", o); }
-  floorDivide(o: TensorLike): Tensor { return this.binary("floordiv", o); }
-  eq(o: TensorLike): Tensor { return this.binary("eq", o); }
-  ne(o: TensorLike): Tensor { return this.binary("ne", o); }
-  lt(o: TensorLike): Tensor { return this.binary("lt", o); }
-  le(o: TensorLike): Tensor { return this.binary("le", o); }
-  gt(o: TensorLike): Tensor { return this.binary("gt", o); }
-  ge(o: TensorLike): Tensor { return this.binary("ge", o); }
-  logicalAnd(o: TensorLike): Tensor { return this.binary("and", o); }
-  logicalOr(o: TensorLike): Tensor { return this.binary("or", o); }
-  logicalXor(o: TensorLike): Tensor { return this.binary("xor", o); }
+  add(o: TensorLike): Tensor {
+    return this.binary("add", o);
+  }
+  sub(o: TensorLike): Tensor {
+    return this.binary("sub", o);
+  }
+  mul(o: TensorLike): Tensor {
+    return this.binary("mul", o);
+  }
+  div(o: TensorLike): Tensor {
+    return this.binary("div", o);
+  }
+  pow(o: TensorLike): Tensor {
+    return this.binary("pow", o);
+  }
+  maximum(o: TensorLike): Tensor {
+    return this.binary("maximum", o);
+  }
+  minimum(o: TensorLike): Tensor {
+    return this.binary("minimum", o);
+  }
+  remainder(o: TensorLike): Tensor {
+    return this.binary("remainder", o);
+  }
+  floorDivide(o: TensorLike): Tensor {
+    return this.binary("floordiv", o);
+  }
+  eq(o: TensorLike): Tensor {
+    return this.binary("eq", o);
+  }
+  ne(o: TensorLike): Tensor {
+    return this.binary("ne", o);
+  }
+  lt(o: TensorLike): Tensor {
+    return this.binary("lt", o);
+  }
+  le(o: TensorLike): Tensor {
+    return this.binary("le", o);
+  }
+  gt(o: TensorLike): Tensor {
+    return this.binary("gt", o);
+  }
+  ge(o: TensorLike): Tensor {
+    return this.binary("ge", o);
+  }
+  logicalAnd(o: TensorLike): Tensor {
+    return this.binary("and", o);
+  }
+  logicalOr(o: TensorLike): Tensor {
+    return this.binary("or", o);
+  }
+  logicalXor(o: TensorLike): Tensor {
+    return this.binary("xor", o);
+  }
 
   clamp(min?: number | null, max?: number | null): Tensor {
     let out: Tensor = this;
@@ -437,49 +648,81 @@ export class Tensor {
     const keep = [...this.shape.keys()].filter((d) => !red.includes(d));
     const reducedCount = numel(red.map((d) => this.shape[d]!));
     if (reducedCount === 0 && op !== "sum" && op !== "prod" && op !== "any" && op !== "all") {
-      throw new ShapeError(`${op}: cannot reduce over an empty dim (shape ${fmtShape(this.shape)}, dims ${red.join(", ")})`);
+      throw new ShapeError(
+        `${op}: cannot reduce over an empty dim (shape ${fmtShape(this.shape)}, dims ${red.join(", ")})`,
+      );
     }
     const order = [...keep, ...red];
-    const v: View = { data: this.storage.data, offset: this.offset, shape: order.map((d) => this.shape[d]!), strides: order.map((d) => this.strides[d]!) };
+    const v: View = {
+      data: this.storage.data,
+      offset: this.offset,
+      shape: order.map((d) => this.shape[d]!),
+      strides: order.map((d) => this.strides[d]!),
+    };
     const outShape = keepdim ? this.shape.map((s, d) => (red.includes(d) ? 1 : s)) : keep.map((d) => this.shape[d]!);
     const out = Tensor.empty(outShape, outType);
     getBackend().reduce(op, v, red.length, out.storage.data);
     return needsGrad(this) ? trackReduce(op, this, out, red, keepdim) : out;
   }
 
-  private accType(): DType { return isFloat(this.dtype) ? this.dtype : "int32"; }
-  private floatType(): DType { return isFloat(this.dtype) ? this.dtype : "float32"; }
+  private accType(): DType {
+    return isFloat(this.dtype) ? this.dtype : "int32";
+  }
+  private floatType(): DType {
+    return isFloat(this.dtype) ? this.dtype : "float32";
+  }
   private reducedCount(dims: number | number[] | undefined): number {
     if (this.ndim === 0) return 1;
     return numel(normDims(dims, this.ndim, "mean").map((d) => this.shape[d]!));
   }
 
-  sum(dim?: number | number[], keepdim = false): Tensor { return this.reduceOp("sum", dim, keepdim, this.accType()); }
-  prod(dim?: number | number[], keepdim = false): Tensor { return this.reduceOp("prod", dim, keepdim, this.accType()); }
+  sum(dim?: number | number[], keepdim = false): Tensor {
+    return this.reduceOp("sum", dim, keepdim, this.accType());
+  }
+  prod(dim?: number | number[], keepdim = false): Tensor {
+    return this.reduceOp("prod", dim, keepdim, this.accType());
+  }
   mean(dim?: number | number[], keepdim = false): Tensor {
     return this.to(this.floatType()).sum(dim, keepdim).div(this.reducedCount(dim));
   }
   /** Values of the max over `dim` (all dims when omitted); argmax gives the indices. */
-  max(dim?: number, keepdim = false): Tensor { return this.reduceOp("max", dim, keepdim, this.dtype); }
-  min(dim?: number, keepdim = false): Tensor { return this.reduceOp("min", dim, keepdim, this.dtype); }
+  max(dim?: number, keepdim = false): Tensor {
+    return this.reduceOp("max", dim, keepdim, this.dtype);
+  }
+  min(dim?: number, keepdim = false): Tensor {
+    return this.reduceOp("min", dim, keepdim, this.dtype);
+  }
   /** Index of the max along dim; without dim, the index into the flattened tensor. */
   argmax(dim?: number, keepdim = false): Tensor {
-    return dim === undefined ? this.reshape(-1).reduceOp("argmax", 0, false, "int32") : this.reduceOp("argmax", dim, keepdim, "int32");
+    return dim === undefined
+      ? this.reshape(-1).reduceOp("argmax", 0, false, "int32")
+      : this.reduceOp("argmax", dim, keepdim, "int32");
   }
   argmin(dim?: number, keepdim = false): Tensor {
-    return dim === undefined ? this.reshape(-1).reduceOp("argmin", 0, false, "int32") : this.reduceOp("argmin", dim, keepdim, "int32");
+    return dim === undefined
+      ? this.reshape(-1).reduceOp("argmin", 0, false, "int32")
+      : this.reduceOp("argmin", dim, keepdim, "int32");
   }
-  any(dim?: number | number[], keepdim = false): Tensor { return this.reduceOp("any", dim, keepdim, "bool"); }
-  all(dim?: number | number[], keepdim = false): Tensor { return this.reduceOp("all", dim, keepdim, "bool"); }
+  any(dim?: number | number[], keepdim = false): Tensor {
+    return this.reduceOp("any", dim, keepdim, "bool");
+  }
+  all(dim?: number | number[], keepdim = false): Tensor {
+    return this.reduceOp("all", dim, keepdim, "bool");
+  }
 
   /** Variance with Bessel's correction by default (torch: correction = 1). */
   var(dim?: number | number[], keepdim = false, correction = 1): Tensor {
     const x = this.to(this.floatType());
     const centered = x.sub(x.mean(dim, true));
     const n = this.reducedCount(dim);
-    return centered.mul(centered).sum(dim, keepdim).div(Math.max(0, n - correction));
+    return centered
+      .mul(centered)
+      .sum(dim, keepdim)
+      .div(Math.max(0, n - correction));
   }
-  std(dim?: number | number[], keepdim = false, correction = 1): Tensor { return this.var(dim, keepdim, correction).sqrt(); }
+  std(dim?: number | number[], keepdim = false, correction = 1): Tensor {
+    return this.var(dim, keepdim, correction).sqrt();
+  }
 
   /** p-norm over dims (default: 2-norm of everything). */
   norm(dim?: number | number[], keepdim = false, p = 2): Tensor {
@@ -487,12 +730,19 @@ export class Tensor {
     if (p === Infinity) return a.amax(dim, keepdim);
     if (p === 1) return a.sum(dim, keepdim);
     if (p === 2) return a.mul(a).sum(dim, keepdim).sqrt();
-    return a.pow(p).sum(dim, keepdim).pow(1 / p);
+    return a
+      .pow(p)
+      .sum(dim, keepdim)
+      .pow(1 / p);
   }
 
   /** max over several dims at once. */
-  amax(dim?: number | number[], keepdim = false): Tensor { return this.reduceOp("max", dim, keepdim, this.dtype); }
-  amin(dim?: number | number[], keepdim = false): Tensor { return this.reduceOp("min", dim, keepdim, this.dtype); }
+  amax(dim?: number | number[], keepdim = false): Tensor {
+    return this.reduceOp("max", dim, keepdim, this.dtype);
+  }
+  amin(dim?: number | number[], keepdim = false): Tensor {
+    return this.reduceOp("min", dim, keepdim, this.dtype);
+  }
 
   logsumexp(dim: number | number[], keepdim = false): Tensor {
     const x = this.to(this.floatType());
@@ -511,7 +761,9 @@ export class Tensor {
     const x = this.to(this.accType()).movedim(d, -1).clone();
     const data = x.storage.data;
     const n = this.shape[d]!;
-    if (n > 0) for (let base = 0; base < data.length; base += n) for (let i = 1; i < n; i++) data[base + i]! += data[base + i - 1]!;
+    if (n > 0)
+      for (let base = 0; base < data.length; base += n)
+        for (let i = 1; i < n; i++) data[base + i]! += data[base + i - 1]!;
     const out = x.movedim(-1, d);
     return needsGrad(this) ? trackCumsum(this, out, d) : out;
   }
@@ -538,16 +790,24 @@ export class Tensor {
     return needsGrad(this) ? trackSoftmax(this, y, d, log) : y;
   }
 
-  softmax(dim: number): Tensor { return this.softmaxImpl(dim, false); }
-  logSoftmax(dim: number): Tensor { return this.softmaxImpl(dim, true); }
+  softmax(dim: number): Tensor {
+    return this.softmaxImpl(dim, false);
+  }
+  logSoftmax(dim: number): Tensor {
+    return this.softmaxImpl(dim, true);
+  }
 
   // ---------- linear algebra, sorting ----------
 
-  matmul(other: Tensor, opts?: MatmulOptions): Tensor { return matmul(this, other, opts); }
+  matmul(other: Tensor, opts?: MatmulOptions): Tensor {
+    return matmul(this, other, opts);
+  }
   /** Batched matmul of two 3-D tensors (no broadcasting, as torch.bmm). */
   bmm(other: Tensor): Tensor {
     if (this.ndim !== 3 || other.ndim !== 3 || this.shape[0] !== other.shape[0] || this.shape[2] !== other.shape[1]) {
-      throw new ShapeError(`bmm: expected [b, n, k] and [b, k, m] with equal b and k, got ${fmtShape(this.shape)} and ${fmtShape(other.shape)}`);
+      throw new ShapeError(
+        `bmm: expected [b, n, k] and [b, k, m] with equal b and k, got ${fmtShape(this.shape)} and ${fmtShape(other.shape)}`,
+      );
     }
     return matmul(this, other);
   }
@@ -555,20 +815,25 @@ export class Tensor {
   topk(k: number, dim = -1, largest = true): { values: Tensor; indices: Tensor } {
     const d = normDim(dim, this.ndim, "topk");
     const size = this.shape[d] ?? 1;
-    if (!Number.isInteger(k) || k < 0 || k > size) throw new IndexError(`topk: k = ${k} is out of range for dim ${dim} with size ${size}`);
+    if (!Number.isInteger(k) || k < 0 || k > size)
+      throw new IndexError(`topk: k = ${k} is out of range for dim ${dim} with size ${size}`);
     let found = this.ndim > 0 && k * 8 < size ? topkAlong(this, d, k, largest) : null;
     if (!found) {
       const { values, indices } = sortAlong(this, d, largest);
       found = { values: values.narrow(d, 0, k).contiguous(), indices: indices.narrow(d, 0, k).contiguous() };
     }
-    return needsGrad(this) ? { values: trackTake("topk", this, found.values, d, found.indices), indices: found.indices } : found;
+    return needsGrad(this)
+      ? { values: trackTake("topk", this, found.values, d, found.indices), indices: found.indices }
+      : found;
   }
   sort(dim = -1, descending = false): { values: Tensor; indices: Tensor } {
     const d = normDim(dim, this.ndim, "sort");
     const { values, indices } = sortAlong(this, d, descending);
     return { values: needsGrad(this) ? trackTake("sort", this, values, d, indices) : values, indices };
   }
-  argsort(dim = -1, descending = false): Tensor { return this.sort(dim, descending).indices; }
+  argsort(dim = -1, descending = false): Tensor {
+    return this.sort(dim, descending).indices;
+  }
 
   // ---------- joining ----------
 
@@ -576,14 +841,20 @@ export class Tensor {
     const d = normDim(dim, this.ndim, "split");
     const total = this.shape[d]!;
     const list = typeof sizes === "number" ? splitSizes(total, sizes) : sizes;
-    if (list.reduce((a, b) => a + b, 0) !== total) throw new ShapeError(`split: sizes [${list.join(", ")}] do not add up to ${total}, the size of dim ${dim}`);
+    if (list.reduce((a, b) => a + b, 0) !== total)
+      throw new ShapeError(`split: sizes [${list.join(", ")}] do not add up to ${total}, the size of dim ${dim}`);
     let start = 0;
-    return list.map((len) => { const t = this.narrow(d, start, len); start += len; return t; });
+    return list.map((len) => {
+      const t = this.narrow(d, start, len);
+      start += len;
+      return t;
+    });
   }
 
   chunk(chunks: number, dim = 0): Tensor[] {
     const size = this.shape[normDim(dim, this.ndim, "chunk")]!;
-    if (!Number.isInteger(chunks) || chunks < 1) throw new ShapeError(`chunk: chunks must be a positive integer, got ${chunks}`);
+    if (!Number.isInteger(chunks) || chunks < 1)
+      throw new ShapeError(`chunk: chunks must be a positive integer, got ${chunks}`);
     return this.split(Math.max(1, Math.ceil(size / chunks)), dim);
   }
 
@@ -594,7 +865,8 @@ export class Tensor {
 }
 
 function splitSizes(total: number, size: number): number[] {
-  if (!Number.isInteger(size) || size < 1) throw new ShapeError(`split: split size must be a positive integer, got ${size}`);
+  if (!Number.isInteger(size) || size < 1)
+    throw new ShapeError(`split: split size must be a positive integer, got ${size}`);
   const out: number[] = [];
   for (let s = 0; s < total; s += size) out.push(Math.min(size, total - s));
   return out.length ? out : [0];

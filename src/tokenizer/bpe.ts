@@ -52,7 +52,8 @@ export class BpeTokenizer implements Tokenizer {
   private readonly pieceCache = new Map<string, number[]>();
 
   constructor(def: BpeDefinition) {
-    if (!def.pattern.global || !def.pattern.unicode) throw new TokenizerError("BpeTokenizer: the pattern needs the g and u flags");
+    if (!def.pattern.global || !def.pattern.unicode)
+      throw new TokenizerError("BpeTokenizer: the pattern needs the g and u flags");
     this.vocabSize = def.vocabSize;
     this.bosTokenId = def.bosTokenId;
     this.eosTokenId = def.eosTokenId;
@@ -98,7 +99,10 @@ export class BpeTokenizer implements Tokenizer {
     }
     const all = new Uint8Array(length);
     let at = 0;
-    for (const b of parts) { all.set(b, at); at += b.length; }
+    for (const b of parts) {
+      all.set(b, at);
+      at += b.length;
+    }
     return this.decoder.decode(all);
   }
 
@@ -122,7 +126,10 @@ export class BpeTokenizer implements Tokenizer {
     for (const m of text.matchAll(this.pattern)) {
       const piece = m[0];
       const cached = this.pieceCache.get(piece);
-      if (cached) { for (const id of cached) out.push(id); continue; }
+      if (cached) {
+        for (const id of cached) out.push(id);
+        continue;
+      }
       const key = utf8Latin1(this.encoder, piece);
       const whole = this.ranks.get(key);
       const ids = whole !== undefined ? [whole] : this.bytePairEncode(key);
@@ -139,7 +146,10 @@ export class BpeTokenizer implements Tokenizer {
     const n = s.length;
     const next = new Int32Array(n + 1);
     const prev = new Int32Array(n + 1);
-    for (let i = 0; i <= n; i++) { next[i] = i + 1; prev[i] = i - 1; }
+    for (let i = 0; i <= n; i++) {
+      next[i] = i + 1;
+      prev[i] = i - 1;
+    }
     // next[i] = start of the part after the part starting at i (n: none). A part at i ends at next[i].
     const heapRank: number[] = [];
     const heapPos: number[] = [];
@@ -147,32 +157,45 @@ export class BpeTokenizer implements Tokenizer {
     const less = (a: number, b: number): boolean =>
       heapRank[a]! < heapRank[b]! || (heapRank[a] === heapRank[b] && heapPos[a]! < heapPos[b]!);
     const swap = (a: number, b: number): void => {
-      let t = heapRank[a]!; heapRank[a] = heapRank[b]!; heapRank[b] = t;
-      t = heapPos[a]!; heapPos[a] = heapPos[b]!; heapPos[b] = t;
-      t = heapEnd[a]!; heapEnd[a] = heapEnd[b]!; heapEnd[b] = t;
+      let t = heapRank[a]!;
+      heapRank[a] = heapRank[b]!;
+      heapRank[b] = t;
+      t = heapPos[a]!;
+      heapPos[a] = heapPos[b]!;
+      heapPos[b] = t;
+      t = heapEnd[a]!;
+      heapEnd[a] = heapEnd[b]!;
+      heapEnd[b] = t;
     };
     const push = (rank: number, pos: number, end: number): void => {
-      heapRank.push(rank); heapPos.push(pos); heapEnd.push(end);
+      heapRank.push(rank);
+      heapPos.push(pos);
+      heapEnd.push(end);
       let i = heapRank.length - 1;
       while (i > 0) {
         const p = (i - 1) >> 1;
         if (!less(i, p)) break;
-        swap(i, p); i = p;
+        swap(i, p);
+        i = p;
       }
     };
     const pop = (): void => {
       const last = heapRank.length - 1;
       swap(0, last);
-      heapRank.pop(); heapPos.pop(); heapEnd.pop();
+      heapRank.pop();
+      heapPos.pop();
+      heapEnd.pop();
       let i = 0;
       const size = heapRank.length;
       for (;;) {
-        const l = 2 * i + 1, r = l + 1;
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < size && less(l, m)) m = l;
         if (r < size && less(r, m)) m = r;
         if (m === i) break;
-        swap(i, m); i = m;
+        swap(i, m);
+        i = m;
       }
     };
     const alive = new Uint8Array(n).fill(1);
@@ -185,7 +208,8 @@ export class BpeTokenizer implements Tokenizer {
     };
     for (let i = 0; i < n - 1; i++) consider(i);
     while (heapRank.length > 0) {
-      const pos = heapPos[0]!, end = heapEnd[0];
+      const pos = heapPos[0]!,
+        end = heapEnd[0];
       pop();
       if (!alive[pos] || next[pos]! >= n || next[next[pos]!] !== end) continue; // stale
       const j = next[pos]!;

@@ -12,8 +12,7 @@ export const GPT2_ENDOFTEXT = 50256;
  *  where `\s` is Unicode White_Space (Oniguruma in HF tokenizers, `regex` in the slow tokenizer, Rust in
  *  tiktoken). JavaScript's `\s` differs (it lacks U+0085 and adds U+FEFF), so `\s` is spelled out here. */
 const WS = "\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
-export const GPT2_PATTERN_SOURCE =
-  `'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^${WS}\\p{L}\\p{N}]+|[${WS}]+(?![^${WS}])|[${WS}]+`;
+export const GPT2_PATTERN_SOURCE = `'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^${WS}\\p{L}\\p{N}]+|[${WS}]+(?![^${WS}])|[${WS}]+`;
 
 let cached: Tokenizer | undefined;
 

@@ -56,7 +56,8 @@ export class HfTokenizer implements Tokenizer {
       const content = tokenContent(config[field]);
       if (content !== null) {
         const id = this.lib.token_to_id(content);
-        if (id === undefined) throw new TokenizerError(`${source}: ${field} ${JSON.stringify(content)} is not in the vocabulary`);
+        if (id === undefined)
+          throw new TokenizerError(`${source}: ${field} ${JSON.stringify(content)} is not in the vocabulary`);
         return id;
       }
       return fallback ?? null;

@@ -25,7 +25,8 @@ function bytesKey(b: Uint8Array): string {
 /** The byte a piece stands for when it reads `<0xNN>` (llama2.c: sscanf(piece, "<0x%02hhX>")), else -1. */
 function byteOfPiece(piece: Uint8Array): number {
   if (piece.length < 4 || piece[0] !== 0x3c || piece[1] !== 0x30 || piece[2] !== 0x78) return -1; // "<0x"
-  const hex = (c: number): number => (c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x41 && c <= 0x46 ? c - 0x37 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1);
+  const hex = (c: number): number =>
+    c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x41 && c <= 0x46 ? c - 0x37 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
   const h1 = hex(piece[3]!);
   if (h1 < 0) return -1;
   const h2 = piece.length > 4 ? hex(piece[4]!) : -1;
@@ -46,14 +47,19 @@ export class Llama2cTokenizer implements Tokenizer {
   private readonly spaceId: number;
 
   constructor(pieces: Uint8Array[], scores: Float32Array, maxTokenLength: number) {
-    if (pieces.length !== scores.length) throw new TokenizerError("llama2.c tokenizer: pieces and scores differ in length");
-    if (pieces.length <= LLAMA2C_EOS) throw new TokenizerError(`llama2.c tokenizer: ${pieces.length} tokens, expected at least 3 (<unk>, <s>, </s>)`);
+    if (pieces.length !== scores.length)
+      throw new TokenizerError("llama2.c tokenizer: pieces and scores differ in length");
+    if (pieces.length <= LLAMA2C_EOS)
+      throw new TokenizerError(`llama2.c tokenizer: ${pieces.length} tokens, expected at least 3 (<unk>, <s>, </s>)`);
     this.pieces = pieces;
     this.scores = scores;
     this.vocabSize = pieces.length;
     this.maxTokenLength = maxTokenLength;
     // first occurrence wins (llama2.c's binary search is unspecified among duplicates)
-    pieces.forEach((p, id) => { const k = bytesKey(p); if (!this.ids.has(k)) this.ids.set(k, id); });
+    pieces.forEach((p, id) => {
+      const k = bytesKey(p);
+      if (!this.ids.has(k)) this.ids.set(k, id);
+    });
     this.spaceId = this.ids.get(" ") ?? -1;
   }
 
@@ -62,28 +68,38 @@ export class Llama2cTokenizer implements Tokenizer {
   static fromBytes(buf: Uint8Array, opts: { vocabSize?: number; source?: string } = {}): Llama2cTokenizer {
     const source = opts.source ?? "llama2.c tokenizer";
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    if (buf.byteLength < 4) throw new TokenizerError(`${source}: ${buf.byteLength} bytes is too short for a llama2.c tokenizer file`);
+    if (buf.byteLength < 4)
+      throw new TokenizerError(`${source}: ${buf.byteLength} bytes is too short for a llama2.c tokenizer file`);
     const maxLen = view.getInt32(0, true);
-    if (maxLen <= 0 || maxLen > 1 << 16) throw new TokenizerError(`${source}: max_token_length ${maxLen} is not plausible; is this a llama2.c tokenizer file?`);
+    if (maxLen <= 0 || maxLen > 1 << 16)
+      throw new TokenizerError(
+        `${source}: max_token_length ${maxLen} is not plausible; is this a llama2.c tokenizer file?`,
+      );
     const pieces: Uint8Array[] = [];
     const scores: number[] = [];
     let off = 4;
     while (off < buf.byteLength && (opts.vocabSize === undefined || pieces.length < opts.vocabSize)) {
-      if (off + 8 > buf.byteLength) throw new TokenizerError(`${source}: truncated at token ${pieces.length} (offset ${off})`);
+      if (off + 8 > buf.byteLength)
+        throw new TokenizerError(`${source}: truncated at token ${pieces.length} (offset ${off})`);
       const score = view.getFloat32(off, true);
       const len = view.getInt32(off + 4, true);
       off += 8;
       if (len < 0 || len > maxLen || off + len > buf.byteLength) {
-        throw new TokenizerError(`${source}: token ${pieces.length} has length ${len} (max_token_length ${maxLen}, ${buf.byteLength - off} bytes left)`);
+        throw new TokenizerError(
+          `${source}: token ${pieces.length} has length ${len} (max_token_length ${maxLen}, ${buf.byteLength - off} bytes left)`,
+        );
       }
       pieces.push(buf.slice(off, off + len));
       scores.push(score);
       off += len;
     }
     if (opts.vocabSize !== undefined && pieces.length !== opts.vocabSize) {
-      throw new TokenizerError(`${source}: the file holds ${pieces.length} tokens, the model has a vocabulary of ${opts.vocabSize}`);
+      throw new TokenizerError(
+        `${source}: the file holds ${pieces.length} tokens, the model has a vocabulary of ${opts.vocabSize}`,
+      );
     }
-    if (off !== buf.byteLength) throw new TokenizerError(`${source}: ${buf.byteLength - off} unexpected bytes after ${pieces.length} tokens`);
+    if (off !== buf.byteLength)
+      throw new TokenizerError(`${source}: ${buf.byteLength - off} unexpected bytes after ${pieces.length} tokens`);
     return new Llama2cTokenizer(pieces, Float32Array.from(scores), maxLen);
   }
 
@@ -98,7 +114,8 @@ export class Llama2cTokenizer implements Tokenizer {
     const tokens: number[] = [];
     // add_dummy_prefix: a leading space, unless the text is empty
     if (bytes.length > 0) {
-      if (this.spaceId < 0) throw new TokenizerError("llama2.c tokenizer: the vocabulary has no \" \" token for the dummy prefix");
+      if (this.spaceId < 0)
+        throw new TokenizerError('llama2.c tokenizer: the vocabulary has no " " token for the dummy prefix');
       tokens.push(this.spaceId);
     }
     // UTF-8 code points (at most 4 bytes) looked up whole, else byte fallback (id = byte + 3)
@@ -129,7 +146,10 @@ export class Llama2cTokenizer implements Tokenizer {
       let bestIdx = -1;
       for (let i = 0; i < cand.length; i++) {
         const id = cand[i]!;
-        if (id !== -1 && this.scores[id]! > best) { best = this.scores[id]!; bestIdx = i; }
+        if (id !== -1 && this.scores[id]! > best) {
+          best = this.scores[id]!;
+          bestIdx = i;
+        }
       }
       if (bestIdx === -1) break;
       toks[bestIdx] = cand[bestIdx]!;
@@ -143,7 +163,9 @@ export class Llama2cTokenizer implements Tokenizer {
 
   private check(id: number, where: string): void {
     if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-      throw new TokenizerError(`${where}: token id ${id} is out of range: the vocabulary has ${this.vocabSize} tokens (ids 0..${this.vocabSize - 1})`);
+      throw new TokenizerError(
+        `${where}: token id ${id} is out of range: the vocabulary has ${this.vocabSize} tokens (ids 0..${this.vocabSize - 1})`,
+      );
     }
   }
 
@@ -169,7 +191,10 @@ export class Llama2cTokenizer implements Tokenizer {
     }
     const out = new Uint8Array(total);
     let o = 0;
-    for (const p of parts) { out.set(p, o); o += p.length; }
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
     return utf8Decoder.decode(out);
   }
 

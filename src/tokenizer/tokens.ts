@@ -47,7 +47,8 @@ export function encodeText(tok: Tokenizer, text: string, opts: ToTokensOptions =
     }
     ids.unshift(tok.bosTokenId);
   }
-  if ((opts.truncate ?? true) && opts.maxLength !== undefined && ids.length > opts.maxLength) ids.length = opts.maxLength;
+  if ((opts.truncate ?? true) && opts.maxLength !== undefined && ids.length > opts.maxLength)
+    ids.length = opts.maxLength;
   return ids;
 }
 
@@ -60,7 +61,8 @@ export function toTokens(tok: Tokenizer, input: string | string[], opts: ToToken
   else if (Array.isArray(input)) {
     if (input.length === 0) throw new TokenizerError("toTokens: the list of strings is empty");
     input.forEach((s, i) => {
-      if (typeof s !== "string") throw new TokenizerError(`toTokens: element ${i} of the list is ${describe(s)}, not a string`);
+      if (typeof s !== "string")
+        throw new TokenizerError(`toTokens: element ${i} of the list is ${describe(s)}, not a string`);
     });
     texts = input;
   } else {
@@ -79,7 +81,9 @@ export function padRows(tok: Tokenizer, rows: number[][], paddingSide: "left" | 
   const needsPad = rows.some((r) => r.length !== len);
   const pad = tok.padTokenId ?? tok.eosTokenId;
   if (needsPad && pad === null) {
-    throw new TokenizerError("toTokens: the strings differ in length and this tokenizer has no pad (or EOS) token to pad them");
+    throw new TokenizerError(
+      "toTokens: the strings differ in length and this tokenizer has no pad (or EOS) token to pad them",
+    );
   }
   rows.forEach((r, b) => {
     const start = b * len + (paddingSide === "left" ? len - r.length : 0);
@@ -96,13 +100,19 @@ export function padRows(tok: Tokenizer, rows: number[][], paddingSide: "left" | 
 
 /** Reads token ids: a Tensor of rank 0/1/2 (int32, or float holding integers), number[] or number[][]. Each id is
  *  checked against the vocabulary. `rank2` tells whether the input had a batch dimension. */
-export function readTokenIds(tok: Tokenizer, input: TokenIdsInput, what = "tokens"): { rows: number[][]; rank2: boolean } {
+export function readTokenIds(
+  tok: Tokenizer,
+  input: TokenIdsInput,
+  what = "tokens",
+): { rows: number[][]; rank2: boolean } {
   let rows: number[][];
   let rank2: boolean;
   if (input instanceof Tensor) {
     if (input.dtype === "bool") throw new TokenizerError(`${what}: a bool tensor is not token ids`);
     if (input.ndim > 2) {
-      throw new TokenizerError(`${what}: token tensors must be [pos] or [batch, pos], got shape [${input.shape.join(", ")}]`);
+      throw new TokenizerError(
+        `${what}: token tensors must be [pos] or [batch, pos], got shape [${input.shape.join(", ")}]`,
+      );
     }
     const flat = Array.from(input.dataSync());
     if (input.ndim === 2) {
@@ -117,7 +127,8 @@ export function readTokenIds(tok: Tokenizer, input: TokenIdsInput, what = "token
     if (input.length > 0 && Array.isArray(input[0])) {
       const arr = input as unknown[];
       arr.forEach((r, i) => {
-        if (!Array.isArray(r)) throw new TokenizerError(`${what}: element ${i} is ${describe(r)}, expected a list of ids like the others`);
+        if (!Array.isArray(r))
+          throw new TokenizerError(`${what}: element ${i} is ${describe(r)}, expected a list of ids like the others`);
       });
       rows = (input as number[][]).map((r) => [...r]);
       rank2 = true;
@@ -126,7 +137,9 @@ export function readTokenIds(tok: Tokenizer, input: TokenIdsInput, what = "token
       rank2 = false;
     }
   } else {
-    throw new TokenizerError(`${what}: expected a Tensor, a list of ids or a list of lists of ids, got ${describe(input)}`);
+    throw new TokenizerError(
+      `${what}: expected a Tensor, a list of ids or a list of lists of ids, got ${describe(input)}`,
+    );
   }
   rows.forEach((r, b) => r.forEach((id, p) => checkId(tok, id, rank2 ? `${what}[${b}][${p}]` : `${what}[${p}]`)));
   return { rows, rank2 };
@@ -154,12 +167,21 @@ export type ToStrTokensInput = string | string[] | TokenIdsInput;
 export function toStrTokens(tok: Tokenizer, input: string, opts?: { prependBos?: boolean }): string[];
 export function toStrTokens(tok: Tokenizer, input: string[], opts?: { prependBos?: boolean }): string[][];
 export function toStrTokens(tok: Tokenizer, input: number[], opts?: { prependBos?: boolean }): string[];
-export function toStrTokens(tok: Tokenizer, input: ToStrTokensInput, opts?: { prependBos?: boolean }): string[] | string[][];
-export function toStrTokens(tok: Tokenizer, input: ToStrTokensInput, opts: { prependBos?: boolean } = {}): string[] | string[][] {
+export function toStrTokens(
+  tok: Tokenizer,
+  input: ToStrTokensInput,
+  opts?: { prependBos?: boolean },
+): string[] | string[][];
+export function toStrTokens(
+  tok: Tokenizer,
+  input: ToStrTokensInput,
+  opts: { prependBos?: boolean } = {},
+): string[] | string[][] {
   if (typeof input === "string") return encodeText(tok, input, opts).map((id) => tok.idToString(id));
   if (Array.isArray(input) && input.length > 0 && typeof input[0] === "string") {
     return (input as unknown[]).map((s, i) => {
-      if (typeof s !== "string") throw new TokenizerError(`toStrTokens: element ${i} of the list is ${describe(s)}, not a string`);
+      if (typeof s !== "string")
+        throw new TokenizerError(`toStrTokens: element ${i} of the list is ${describe(s)}, not a string`);
       return encodeText(tok, s, opts).map((id) => tok.idToString(id));
     });
   }
@@ -210,7 +232,8 @@ export function getTokenPosition(
   opts: GetTokenPositionOptions = {},
 ): number {
   const mode = opts.mode ?? "first";
-  if (mode !== "first" && mode !== "last") throw new TokenizerError(`getTokenPosition: mode must be "first" or "last", got ${JSON.stringify(mode)}`);
+  if (mode !== "first" && mode !== "last")
+    throw new TokenizerError(`getTokenPosition: mode must be "first" or "last", got ${JSON.stringify(mode)}`);
   let ids: number[];
   if (typeof input === "string") ids = encodeText(tok, input, { prependBos: opts.prependBos });
   else {

@@ -19,7 +19,9 @@ export interface FaithfulnessData {
 
 function finiteRow(row: readonly number[], n: number, what: string): number[] {
   if (row.length !== n) throw new VizError(`faithfulnessCurve: ${what} has ${row.length} values for ${n} sizes`);
-  row.forEach((v, i) => { if (!Number.isFinite(v)) throw new VizError(`faithfulnessCurve: ${what}[${i}] is ${v}, not a finite number`); });
+  row.forEach((v, i) => {
+    if (!Number.isFinite(v)) throw new VizError(`faithfulnessCurve: ${what}[${i}] is ${v}, not a finite number`);
+  });
   return [...row];
 }
 
@@ -36,25 +38,37 @@ export function faithfulnessCurve(d: FaithfulnessData, opts: LineOptions = {}): 
   const n = d.sizes.length;
   if (n === 0) throw new VizError("faithfulnessCurve: no circuit sizes");
   const sizes = finiteRow(d.sizes, n, "sizes");
-  if (sizes.some((s, i) => i > 0 && s <= sizes[i - 1]!)) throw new VizError("faithfulnessCurve: sizes must be ascending");
+  if (sizes.some((s, i) => i > 0 && s <= sizes[i - 1]!))
+    throw new VizError("faithfulnessCurve: sizes must be ascending");
   const ours = finiteRow(d.faithfulness, n, "faithfulness");
   const rows: number[][] = [ours];
   const names = [d.method ?? "circuit"];
   let std: number[] | null = null;
   if (d.random !== undefined) {
     const several = d.random.length > 0 && Array.isArray(d.random[0]);
-    const r = several ? meanStd(d.random as readonly (readonly number[])[], n) : { mean: finiteRow(d.random as readonly number[], n, "random"), std: null };
+    const r = several
+      ? meanStd(d.random as readonly (readonly number[])[], n)
+      : { mean: finiteRow(d.random as readonly number[], n, "random"), std: null };
     rows.push(r.mean);
     names.push(several ? `random edges (mean of ${d.random.length})` : "random edges");
     std = r.std;
   }
   const fig = line(rows, {
-    x: sizes, names, markers: true, title: "Faithfulness by circuit size",
-    labels: { x: "edges in the circuit", y: "normalised metric recovered", variable: "" }, ...opts,
+    x: sizes,
+    names,
+    markers: true,
+    title: "Faithfulness by circuit size",
+    labels: { x: "edges in the circuit", y: "normalised metric recovered", variable: "" },
+    ...opts,
   });
   if (std) (fig.data[1] as Trace).error_y = { type: "data", array: std, visible: true };
-  fig.layout.shapes = [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: 1, y1: 1, line: { dash: "dot", color: "#888", width: 1 } }];
-  fig.layout.xaxis = { ...(fig.layout.xaxis as object), type: sizes[0]! > 0 && sizes[n - 1]! / sizes[0]! >= 100 ? "log" : "linear" };
+  fig.layout.shapes = [
+    { type: "line", xref: "paper", x0: 0, x1: 1, y0: 1, y1: 1, line: { dash: "dot", color: "#888", width: 1 } },
+  ];
+  fig.layout.xaxis = {
+    ...(fig.layout.xaxis as object),
+    type: sizes[0]! > 0 && sizes[n - 1]! / sizes[0]! >= 100 ? "log" : "linear",
+  };
   return fig;
 }
 
@@ -71,14 +85,25 @@ export function attributionScatter(d: AttributionScatterData, opts: ScatterOptio
   const r = pearson(d.attribution, d.patching);
   const rho = spearman(d.attribution, d.patching);
   const fig = scatter([...d.attribution], [...d.patching], {
-    hoverName: d.labels, opacity: 0.8,
+    hoverName: d.labels,
+    opacity: 0.8,
     title: `Attribution patching vs activation patching (Pearson r = ${r.toFixed(3)}, Spearman ρ = ${rho.toFixed(3)})`,
-    labels: { x: "attribution patching (estimate)", y: "activation patching (exact)" }, ...opts,
+    labels: { x: "attribution patching (estimate)", y: "activation patching (exact)" },
+    ...opts,
   });
   const all = [...d.attribution, ...d.patching];
   const lo = Math.min(...all);
   const hi = Math.max(...all);
-  fig.data.push({ type: "scatter", mode: "lines", x: [lo, hi], y: [lo, hi], name: "y = x", showlegend: false, hoverinfo: "skip", line: { dash: "dot", color: "#888", width: 1 } });
+  fig.data.push({
+    type: "scatter",
+    mode: "lines",
+    x: [lo, hi],
+    y: [lo, hi],
+    name: "y = x",
+    showlegend: false,
+    hoverinfo: "skip",
+    line: { dash: "dot", color: "#888", width: 1 },
+  });
   fig.layout.meta = { pearson: r, spearman: rho };
   return fig;
 }

@@ -17,23 +17,39 @@ export interface CircuitViewerOptions {
 
 export function circuitViewer(graph: Graph, opts: CircuitViewerOptions = {}): Viewer {
   const maxEdges = opts.maxEdges ?? 3000;
-  if (!Number.isInteger(maxEdges) || maxEdges < 1) throw new VizError(`circuitViewer: maxEdges must be a positive integer, got ${maxEdges}`);
+  if (!Number.isInteger(maxEdges) || maxEdges < 1)
+    throw new VizError(`circuitViewer: maxEdges must be a positive integer, got ${maxEdges}`);
   const scored = graph.edges.filter((e) => e.score !== null);
-  if (scored.length === 0) throw new VizError("circuitViewer: the graph has no scores; score it first (graph.setScores)");
-  const edges = [...scored].sort((a, b) => Math.abs(b.score!) - Math.abs(a.score!) || a.index - b.index).slice(0, maxEdges);
+  if (scored.length === 0)
+    throw new VizError("circuitViewer: the graph has no scores; score it first (graph.setScores)");
+  const edges = [...scored]
+    .sort((a, b) => Math.abs(b.score!) - Math.abs(a.score!) || a.index - b.index)
+    .slice(0, maxEdges);
   const maxAbs = Math.abs(edges[0]!.score!);
   const kept = edges.filter((e) => e.inGraph);
-  const threshold = opts.threshold ?? (kept.length > 0 && kept.length < edges.length
-    ? Math.min(...kept.map((e) => Math.abs(e.score!)))
-    : Math.abs(edges[Math.min(49, edges.length - 1)]!.score!));
-  if (!Number.isFinite(threshold)) throw new VizError(`circuitViewer: threshold must be a finite number, got ${threshold}`);
+  const threshold =
+    opts.threshold ??
+    (kept.length > 0 && kept.length < edges.length
+      ? Math.min(...kept.map((e) => Math.abs(e.score!)))
+      : Math.abs(edges[Math.min(49, edges.length - 1)]!.score!));
+  if (!Number.isFinite(threshold))
+    throw new VizError(`circuitViewer: threshold must be a finite number, got ${threshold}`);
   const v: Viewer = {
     tlensViewer: "circuit",
     props: {
-      nLayers: graph.cfg.nLayers, nHeads: graph.cfg.nHeads,
+      nLayers: graph.cfg.nLayers,
+      nHeads: graph.cfg.nHeads,
       nodes: graph.nodes.map((n) => ({ name: n.name, kind: n.kind, layer: n.layer, head: n.head })),
-      edges: edges.map((e) => ({ name: e.name, parent: e.parent, child: e.child, qkv: e.qkv, score: e.score!, inGraph: e.inGraph })),
-      threshold, maxAbs,
+      edges: edges.map((e) => ({
+        name: e.name,
+        parent: e.parent,
+        child: e.child,
+        qkv: e.qkv,
+        score: e.score!,
+        inGraph: e.inGraph,
+      })),
+      threshold,
+      maxAbs,
     },
   };
   if (opts.title !== undefined) v.title = opts.title;

@@ -40,8 +40,10 @@ export function toNested(x: ValuesND): unknown {
   const walk = (v: unknown, depth: number, want: number[]): unknown => {
     if (depth === want.length) return clean(v);
     const arr = v as ArrayLike<unknown>;
-    if (arr === null || typeof arr !== "object" || !("length" in arr)) throw new VizError(`ragged array: expected ${want.length} dims`);
-    if (arr.length !== want[depth]) throw new VizError(`ragged array: dim ${depth} has length ${arr.length}, expected ${want[depth]}`);
+    if (arr === null || typeof arr !== "object" || !("length" in arr))
+      throw new VizError(`ragged array: expected ${want.length} dims`);
+    if (arr.length !== want[depth])
+      throw new VizError(`ragged array: dim ${depth} has length ${arr.length}, expected ${want[depth]}`);
     const out = new Array<unknown>(arr.length);
     for (let i = 0; i < arr.length; i++) out[i] = walk(arr[i], depth + 1, want);
     return out;
@@ -56,7 +58,10 @@ export function to1D(x: Values1D, what = "values"): (number | null)[] {
     throw new VizError(`${what}: expected a 1-D array, got shape [${shape}]`);
   }
   const nested = toNested(x as ValuesND);
-  const flat = shape.length === 1 ? (nested as (number | null)[]) : (nested as unknown[]).flat(shape.length) as (number | null)[];
+  const flat =
+    shape.length === 1
+      ? (nested as (number | null)[])
+      : ((nested as unknown[]).flat(shape.length) as (number | null)[]);
   if (flat.length !== n) throw new VizError(`${what}: could not flatten shape [${shape}]`);
   return flat;
 }

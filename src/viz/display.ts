@@ -24,7 +24,9 @@ export interface HtmlSink {
 export function attachDisplay<T extends object>(item: T): T {
   Object.defineProperty(item, JUPYTER_DISPLAY, {
     value: () => ({ "text/html": toHtmlFragment(item as unknown as Item) }),
-    enumerable: false, configurable: true, writable: true,
+    enumerable: false,
+    configurable: true,
+    writable: true,
   });
   return item;
 }
@@ -37,7 +39,11 @@ export function attachDisplay<T extends object>(item: T): T {
  */
 export function display(items: Item | readonly Item[], sink: HtmlSink, opts?: FragmentOptions): void;
 export function display(items: Item | readonly Item[], sink?: undefined, opts?: FragmentOptions): DisplayObject;
-export function display(items: Item | readonly Item[], sink?: HtmlSink, opts: FragmentOptions = {}): DisplayObject | void {
+export function display(
+  items: Item | readonly Item[],
+  sink?: HtmlSink,
+  opts: FragmentOptions = {},
+): DisplayObject | void {
   const list = (Array.isArray(items) ? [...items] : [items]) as Item[];
   let cached: string | null = null;
   const html = (): string => (cached ??= toHtmlFragment(list, opts));

@@ -14,7 +14,10 @@ export function escapeHtml(s: string): string {
 
 /** JSON safe inside a <script> element. */
 export function scriptJson(x: unknown): string {
-  return JSON.stringify(x).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(x)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 /** A script's source made safe inside <script>…</script> ("</script" only occurs in strings, regexes or comments). */
@@ -37,20 +40,32 @@ export function heading(text: string, level: 1 | 2 | 3 | 4 = 2, id?: string): Ht
 
 /** Paragraphs of text (escaped; blank lines split paragraphs; `code`, **bold** and *italics* are kept). */
 export function text(s: string): HtmlBlock {
-  const inline = (p: string): string => escapeHtml(p)
-    .replace(/`([^`]+)`/g, "<code>$1</code>")
-    .replace(/\*\*([^*]+)\*\*/g, "<b>$1</b>")
-    .replace(/(^|[\s(])\*([^*\s][^*]*)\*/g, "$1<i>$2</i>");
-  return { tlensHtml: s.trim().split(/\n\s*\n/).map((p) => `<p>${inline(p.trim())}</p>`).join("\n") };
+  const inline = (p: string): string =>
+    escapeHtml(p)
+      .replace(/`([^`]+)`/g, "<code>$1</code>")
+      .replace(/\*\*([^*]+)\*\*/g, "<b>$1</b>")
+      .replace(/(^|[\s(])\*([^*\s][^*]*)\*/g, "$1<i>$2</i>");
+  return {
+    tlensHtml: s
+      .trim()
+      .split(/\n\s*\n/)
+      .map((p) => `<p>${inline(p.trim())}</p>`)
+      .join("\n"),
+  };
 }
 
 /** A table: rows of cells (numbers formatted with `digits`), with optional column headers. */
-export function table(rows: readonly (readonly unknown[])[], opts: { columns?: readonly string[]; digits?: number; caption?: string } = {}): HtmlBlock {
+export function table(
+  rows: readonly (readonly unknown[])[],
+  opts: { columns?: readonly string[]; digits?: number; caption?: string } = {},
+): HtmlBlock {
   const cell = (v: unknown): string => {
     if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toFixed(opts.digits ?? 3);
     return escapeHtml(String(v ?? ""));
   };
-  const head = opts.columns ? `<thead><tr>${opts.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("")}</tr></thead>` : "";
+  const head = opts.columns
+    ? `<thead><tr>${opts.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("")}</tr></thead>`
+    : "";
   const body = rows.map((r) => `<tr>${r.map((v) => `<td>${cell(v)}</td>`).join("")}</tr>`).join("\n");
   const caption = opts.caption ? `<caption>${escapeHtml(opts.caption)}</caption>` : "";
   return { tlensHtml: `<table class="tlens-table">${caption}${head}<tbody>${body}</tbody></table>` };
@@ -120,7 +135,9 @@ function itemHtml(item: Item, prefix: string): string {
   if (isViewer(item)) {
     return `<div class="tlens-viewer" data-kind="viewer" data-tlens-item="${id}-data"></div>\n<script type="application/json" id="${id}-data">${scriptJson(item)}</script>`;
   }
-  throw new VizError("toHtml: items are figures (viz.imshow, ...), viewers (viz.attentionHeads, ...) or blocks (viz.heading, viz.text, viz.html, viz.table)");
+  throw new VizError(
+    "toHtml: items are figures (viz.imshow, ...), viewers (viz.attentionHeads, ...) or blocks (viz.heading, viz.text, viz.html, viz.table)",
+  );
 }
 
 function flatten(items: unknown): Item[] {
@@ -142,7 +159,10 @@ export interface HtmlOptions {
  * paragraphs) and nested lists of them. plotly.js is inlined when there is a figure, the viewer script when there is
  * a viewer; the page loads nothing from the network and works opened as a file.
  */
-export function toHtml(items: Item | string | readonly (Item | string | readonly (Item | string)[])[], opts: HtmlOptions = {}): string {
+export function toHtml(
+  items: Item | string | readonly (Item | string | readonly (Item | string)[])[],
+  opts: HtmlOptions = {},
+): string {
   const list = flatten(items);
   const hasFigure = list.some((x) => isFigure(x) && !isHtmlBlock(x));
   const hasViewer = list.some((x) => isViewer(x));
@@ -165,7 +185,9 @@ export function toHtml(items: Item | string | readonly (Item | string | readonly
     `<script>${BOOT_JS}</script>`,
     "</body>",
     "</html>",
-  ].filter((s) => s !== "").join("\n");
+  ]
+    .filter((s) => s !== "")
+    .join("\n");
 }
 
 let plotlySentToNotebook = false;
@@ -193,5 +215,7 @@ export function toHtmlFragment(items: Item | readonly Item[], opts: FragmentOpti
     hasViewer ? `<script>${inlineScript(VIEWER_JS)}</script>` : "",
     `<div class="tlens-fragment">${list.map((x) => itemHtml(x, prefix)).join("\n")}</div>`,
     `<script>${BOOT_JS.replace("if (document.readyState", "if (window.tlensRenderAll) { window.tlensRenderAll(); return; }\n  if (document.readyState")}</script>`,
-  ].filter((s) => s !== "").join("\n");
+  ]
+    .filter((s) => s !== "")
+    .join("\n");
 }

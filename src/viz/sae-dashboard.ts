@@ -46,9 +46,16 @@ function logitTable(f: DashboardFeature): Item {
   if (!f.logits) return text("Logit effects: none (the SAE is not on the residual stream).");
   const { top, bottom } = f.logits;
   const rows = Array.from({ length: Math.max(top.length, bottom.length) }, (_, i) => [
-    bottom[i] ? JSON.stringify(bottom[i].text) : "", bottom[i]?.effect ?? "", top[i] ? JSON.stringify(top[i].text) : "", top[i]?.effect ?? "",
+    bottom[i] ? JSON.stringify(bottom[i].text) : "",
+    bottom[i]?.effect ?? "",
+    top[i] ? JSON.stringify(top[i].text) : "",
+    top[i]?.effect ?? "",
   ]);
-  return table(rows, { columns: ["negative logits", "effect", "positive logits", "effect"], caption: "W_dec[feature] · W_U", digits: 3 });
+  return table(rows, {
+    columns: ["negative logits", "effect", "positive logits", "effect"],
+    caption: "W_dec[feature] · W_U",
+    digits: 3,
+  });
 }
 
 /** The items of one feature's section. */
@@ -56,14 +63,19 @@ function featureItems(d: SaeDashboardData, f: DashboardFeature): Item[] {
   const log10 = d.log10Density[f.feature]!;
   return [
     heading(`Feature ${f.feature}`, 2, `feature-${f.feature}`),
-    html(`<p class="sae-stats">density ${fmt(f.density, 4)} (log10 ${log10 === null ? "−∞" : log10.toFixed(2)}) · max activation ${fmt(f.maxActivation)}</p>`),
+    html(
+      `<p class="sae-stats">density ${fmt(f.density, 4)} (log10 ${log10 === null ? "−∞" : log10.toFixed(2)}) · max activation ${fmt(f.maxActivation)}</p>`,
+    ),
     logitTable(f),
     histogramFigure(f.activationHistogram, `Feature ${f.feature}: activations where it fires`, "activation"),
     heading("Top activations", 3),
     examplesBlock(f.top, f.maxActivation, `top-${f.feature}`),
     heading("Quantile groups", 3),
     ...f.quantiles.flatMap((g) => [
-      heading(`Interval ${fmt(g.lo)} – ${fmt(g.hi)}: ${g.count} tokens (${(100 * g.fraction).toFixed(1)}% of where it fires)`, 4),
+      heading(
+        `Interval ${fmt(g.lo)} – ${fmt(g.hi)}: ${g.count} tokens (${(100 * g.fraction).toFixed(1)}% of where it fires)`,
+        4,
+      ),
       examplesBlock(g.examples, f.maxActivation, `quantile-${f.feature}`),
     ]),
   ];
@@ -73,8 +85,10 @@ function featureItems(d: SaeDashboardData, f: DashboardFeature): Item[] {
 export function saeDashboard(d: SaeDashboardData): Item[] {
   const links = d.features.map((f) => `<a href="#feature-${f.feature}">feature ${f.feature}</a>`).join(" · ");
   return [
-    text(`${d.architecture} SAE with ${d.dSae} features at \`${d.hookName}\` of ${d.model}, over ${d.rows} × ${d.ctx} tokens: ` +
-      `${d.dead} features never fire there.`),
+    text(
+      `${d.architecture} SAE with ${d.dSae} features at \`${d.hookName}\` of ${d.model}, over ${d.rows} × ${d.ctx} tokens: ` +
+        `${d.dead} features never fire there.`,
+    ),
     html(`<nav class="tlens-toc">${links}</nav>`),
     histogramFigure(d.densityHistogram, "Feature density (every feature that fires)", "log10 density", 300),
     ...d.features.flatMap((f) => featureItems(d, f)),

@@ -29,7 +29,9 @@ export interface HtmlBlock {
 export type Item = Figure | Viewer | HtmlBlock;
 
 export function isFigure(x: unknown): x is Figure {
-  return typeof x === "object" && x !== null && Array.isArray((x as Figure).data) && typeof (x as Figure).layout === "object";
+  return (
+    typeof x === "object" && x !== null && Array.isArray((x as Figure).data) && typeof (x as Figure).layout === "object"
+  );
 }
 export function isViewer(x: unknown): x is Viewer {
   return typeof x === "object" && x !== null && typeof (x as Viewer).tlensViewer === "string";

@@ -32,7 +32,10 @@ function attentionProps(fn: string, o: AttentionViewerOptions): Record<string, u
     nested = [nested];
     shape = [1, ...shape];
   }
-  if (shape.length !== 3) throw new VizError(`${fn}: attention must be [head, dest, src] (or [dest, src]); got shape [${shapeOf(o.attention)}]`);
+  if (shape.length !== 3)
+    throw new VizError(
+      `${fn}: attention must be [head, dest, src] (or [dest, src]); got shape [${shapeOf(o.attention)}]`,
+    );
   const [H, q, k] = shape as [number, number, number];
   const n = o.tokens.length;
   if (q !== n || k !== n) throw new VizError(`${fn}: ${n} tokens but attention is [${H}, ${q}, ${k}]`);
@@ -67,7 +70,11 @@ export function attentionPatterns(opts: AttentionViewerOptions): Viewer {
 
 /** CircuitsVis `attention_pattern`: one head [dest, src]. */
 export function attentionPattern(opts: Omit<AttentionViewerOptions, "headNames"> & { headName?: string }): Viewer {
-  return viewer("attention-heads", attentionProps("attentionPattern", { ...opts, headNames: [opts.headName ?? "Head"] }), opts.title);
+  return viewer(
+    "attention-heads",
+    attentionProps("attentionPattern", { ...opts, headNames: [opts.headName ?? "Head"] }),
+    opts.title,
+  );
 }
 
 /**
@@ -78,22 +85,38 @@ export function attentionPattern(opts: Omit<AttentionViewerOptions, "headNames">
 export function valueWeightedAttention(pattern: Tensor, v: Tensor): Tensor {
   const p = pattern.ndim === 4 ? pattern.get(0) : pattern;
   let vv = v.ndim === 4 ? v.get(0) : v;
-  if (p.ndim !== 3 || vv.ndim !== 3) throw new VizError(`valueWeightedAttention: pattern [head, q, k] and v [k, head, d_head]; got [${pattern.shape}] and [${v.shape}]`);
+  if (p.ndim !== 3 || vv.ndim !== 3)
+    throw new VizError(
+      `valueWeightedAttention: pattern [head, q, k] and v [k, head, d_head]; got [${pattern.shape}] and [${v.shape}]`,
+    );
   const H = p.shape[0]!;
   if (vv.shape[1] !== H) {
     const rep = H / vv.shape[1]!;
-    if (!Number.isInteger(rep)) throw new VizError(`valueWeightedAttention: ${vv.shape[1]} value heads do not divide ${H} heads`);
-    vv = vv.get(":", Tensor.fromTypedArray(Int32Array.from({ length: H }, (_, h) => Math.floor(h / rep)), [H]));
+    if (!Number.isInteger(rep))
+      throw new VizError(`valueWeightedAttention: ${vv.shape[1]} value heads do not divide ${H} heads`);
+    vv = vv.get(
+      ":",
+      Tensor.fromTypedArray(
+        Int32Array.from({ length: H }, (_, h) => Math.floor(h / rep)),
+        [H],
+      ),
+    );
   }
-  if (vv.shape[0] !== p.shape[2]) throw new VizError(`valueWeightedAttention: v has ${vv.shape[0]} positions, the pattern ${p.shape[2]} keys`);
+  if (vv.shape[0] !== p.shape[2])
+    throw new VizError(`valueWeightedAttention: v has ${vv.shape[0]} positions, the pattern ${p.shape[2]} keys`);
   const norms = vv.norm(-1).permute(1, 0).unsqueeze(1); // [head, 1, k]
   return p.mul(norms);
 }
 
 /** The value-weighted patterns as a viewer (same interaction as attentionHeads, colour scaled to the largest value). */
 export function valueWeightedPatterns(opts: AttentionViewerOptions & { v?: Tensor }): Viewer {
-  const att = opts.v && opts.attention instanceof Tensor ? valueWeightedAttention(opts.attention, opts.v) : opts.attention;
-  return viewer("attention-heads", attentionProps("valueWeightedPatterns", { ...opts, attention: att, valueWeighted: true }), opts.title);
+  const att =
+    opts.v && opts.attention instanceof Tensor ? valueWeightedAttention(opts.attention, opts.v) : opts.attention;
+  return viewer(
+    "attention-heads",
+    attentionProps("valueWeightedPatterns", { ...opts, attention: att, valueWeighted: true }),
+    opts.title,
+  );
 }
 
 export interface ColoredTokensOptions {
@@ -108,11 +131,19 @@ export interface ColoredTokensOptions {
 /** CircuitsVis `colored_tokens`: each token's background by its value; hover for the number. */
 export function coloredTokens(opts: ColoredTokensOptions): Viewer {
   const values = to1D(opts.values, "coloredTokens values");
-  if (values.length !== opts.tokens.length) throw new VizError(`coloredTokens: ${opts.tokens.length} tokens but ${values.length} values`);
+  if (values.length !== opts.tokens.length)
+    throw new VizError(`coloredTokens: ${opts.tokens.length} tokens but ${values.length} values`);
   const m = Math.max(0, ...values.map((v) => (v === null ? 0 : Math.abs(v)))) || 1;
-  return viewer("colored-tokens", {
-    tokens: opts.tokens.map(String), values, minValue: opts.minValue ?? -m, maxValue: opts.maxValue ?? m,
-  }, opts.title);
+  return viewer(
+    "colored-tokens",
+    {
+      tokens: opts.tokens.map(String),
+      values,
+      minValue: opts.minValue ?? -m,
+      maxValue: opts.maxValue ?? m,
+    },
+    opts.title,
+  );
 }
 
 export interface TopkTokensOptions {
@@ -129,23 +160,39 @@ export interface TopkTokensOptions {
 
 /** CircuitsVis `topk_tokens`: for a chosen layer, each neuron's top-k and bottom-k tokens with their context. */
 export function topkTokens(opts: TopkTokensOptions): Viewer {
-  const acts: unknown[] = Array.isArray(opts.activations) && (opts.activations.length === 0 || opts.activations[0] instanceof Tensor || shapeOf(opts.activations[0] as ValuesND).length === 3)
-    ? (opts.activations as ValuesND[]).map((a) => toNested(a))
-    : (toNested(opts.activations as ValuesND) as unknown[]);
-  if (acts.length !== opts.tokens.length) throw new VizError(`topkTokens: ${opts.tokens.length} token lists but ${acts.length} activation arrays`);
+  const acts: unknown[] =
+    Array.isArray(opts.activations) &&
+    (opts.activations.length === 0 ||
+      opts.activations[0] instanceof Tensor ||
+      shapeOf(opts.activations[0] as ValuesND).length === 3)
+      ? (opts.activations as ValuesND[]).map((a) => toNested(a))
+      : (toNested(opts.activations as ValuesND) as unknown[]);
+  if (acts.length !== opts.tokens.length)
+    throw new VizError(`topkTokens: ${opts.tokens.length} token lists but ${acts.length} activation arrays`);
   let layers = -1;
   acts.forEach((a, s) => {
     const sh = shapeOf(a as ValuesND);
-    if (sh.length !== 3) throw new VizError(`topkTokens: sample ${s}: activations must be [layer, pos, neuron], got [${sh}]`);
-    if (sh[1] !== opts.tokens[s]!.length) throw new VizError(`topkTokens: sample ${s} has ${opts.tokens[s]!.length} tokens but ${sh[1]} positions`);
+    if (sh.length !== 3)
+      throw new VizError(`topkTokens: sample ${s}: activations must be [layer, pos, neuron], got [${sh}]`);
+    if (sh[1] !== opts.tokens[s]!.length)
+      throw new VizError(`topkTokens: sample ${s} has ${opts.tokens[s]!.length} tokens but ${sh[1]} positions`);
     if (layers >= 0 && sh[0] !== layers) throw new VizError("topkTokens: every sample needs the same number of layers");
     layers = sh[0]!;
   });
   if (!flatNumbers(acts).length) throw new VizError("topkTokens: no finite activations");
   const labels = (opts.firstDimensionLabels ?? Array.from({ length: layers }, (_, i) => i)).map(String);
-  if (labels.length !== layers) throw new VizError(`topkTokens: ${labels.length} firstDimensionLabels for ${layers} entries`);
-  return viewer("topk-tokens", {
-    tokens: opts.tokens.map((t) => t.map(String)), activations: acts, k: opts.k ?? 5,
-    firstDimensionName: opts.firstDimensionName ?? "Layer", thirdDimensionName: opts.thirdDimensionName ?? "Neuron", firstDimensionLabels: labels,
-  }, opts.title);
+  if (labels.length !== layers)
+    throw new VizError(`topkTokens: ${labels.length} firstDimensionLabels for ${layers} entries`);
+  return viewer(
+    "topk-tokens",
+    {
+      tokens: opts.tokens.map((t) => t.map(String)),
+      activations: acts,
+      k: opts.k ?? 5,
+      firstDimensionName: opts.firstDimensionName ?? "Layer",
+      thirdDimensionName: opts.thirdDimensionName ?? "Neuron",
+      firstDimensionLabels: labels,
+    },
+    opts.title,
+  );
 }

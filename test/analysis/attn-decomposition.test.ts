@@ -3,11 +3,28 @@
 // the position-flip patching experiment. Invariants are checked against the model's own cached scores, on toy-ioi
 // (folded LN) and on the golden model without processing (LN with weights and biases).
 import { beforeAll, describe, expect, it } from "vitest";
-import { ActivationCache, HookedTransformer, IOIDataset, Tensor, randn, Generator, stack, tensor } from "../../src/index.js";
+import {
+  ActivationCache,
+  HookedTransformer,
+  IOIDataset,
+  Tensor,
+  randn,
+  Generator,
+  stack,
+  tensor,
+} from "../../src/index.js";
 import { generateDataAndCaches } from "../../src/analysis/ioi/index.js";
 import {
-  attnScoresAsLinearFuncOfKeys, attnScoresAsLinearFuncOfQueries, attnScoresForKeySideVectors, attnScoresForQuerySideVectors,
-  copySuppressionHookNames, decomposeAttnScores, decomposeAttnScoresFull, getEffectiveEmbedding, headResultsAt, positionFlipPatching,
+  attnScoresAsLinearFuncOfKeys,
+  attnScoresAsLinearFuncOfQueries,
+  attnScoresForKeySideVectors,
+  attnScoresForQuerySideVectors,
+  copySuppressionHookNames,
+  decomposeAttnScores,
+  decomposeAttnScoresFull,
+  getEffectiveEmbedding,
+  headResultsAt,
+  positionFlipPatching,
 } from "../../src/analysis/attn-decomposition.js";
 import { project } from "../../src/analysis/projection.js";
 import { GOLDEN_CASES, GOLDEN_DIR, goldenInputs, maxAbsDiff } from "../golden.js";
@@ -45,11 +62,19 @@ describe("project", () => {
     expect(dot(p.perp, d1).abs().max().item()).toBeLessThan(1e-4);
     expect(dot(p.perp, d2).abs().max().item()).toBeLessThan(1e-4);
     const gram = p.basis.mT.matmul(p.basis); // [5, 3, 2, 2]
-    const eye = tensor([[1, 0], [0, 1]]);
+    const eye = tensor([
+      [1, 0],
+      [0, 1],
+    ]);
     expect(maxAbsDiff(gram, eye.expand(5, 3, 2, 2))).toBeLessThan(1e-5);
     expect(maxAbsDiff(project(v, [d2, d1]).parallel, p.parallel)).toBeLessThan(1e-5);
     // the stacked layout [..., d, k] is the same
-    expect(maxAbsDiff(project(v, d1.unsqueeze(-1).expand(5, 3, 16, 1).contiguous(), { stacked: true }).parallel, project(v, d1).parallel)).toBe(0);
+    expect(
+      maxAbsDiff(
+        project(v, d1.unsqueeze(-1).expand(5, 3, 16, 1).contiguous(), { stacked: true }).parallel,
+        project(v, d1).parallel,
+      ),
+    ).toBe(0);
     const stacked = project(v, stack([d1, d2], -1), { stacked: true });
     expect(maxAbsDiff(stacked.parallel, p.parallel)).toBe(0);
   });
@@ -96,7 +121,11 @@ describe("copy suppression on toy-ioi", () => {
   /** score(end→IO) per row from the cache, minus score(end→S1) when asked */
   const cachedScore = (layer: number, h: number, sub = false): Tensor => {
     const s = cache.get("attn_scores", layer);
-    return tensor(ds.wordIdx.end!.map((e, b) => s.get(b, h, e, ds.wordIdx.IO![b]!).item() - (sub ? s.get(b, h, e, ds.wordIdx.S1![b]!).item() : 0)));
+    return tensor(
+      ds.wordIdx.end!.map(
+        (e, b) => s.get(b, h, e, ds.wordIdx.IO![b]!).item() - (sub ? s.get(b, h, e, ds.wordIdx.S1![b]!).item() : 0),
+      ),
+    );
   };
   /** the ln1 output (LNPre on a folded model: centred / scale) at the positions */
   const normalizedAt = (layer: number, pos: number[]): Tensor => {
@@ -105,7 +134,10 @@ describe("copy suppression on toy-ioi", () => {
   };
 
   it("the score is a linear function of the queries (keys fixed) and of the keys (queries fixed)", () => {
-    for (const [layer, h] of [[3, 0], [2, 2]] as const) {
+    for (const [layer, h] of [
+      [3, 0],
+      [2, 2],
+    ] as const) {
       const fq = attnScoresAsLinearFuncOfQueries(model, cache, { head: [layer, h], dataset: ds });
       expect(fq.linearMap.shape).toEqual([24, model.cfg.dModel]);
       expect(fq.bias.shape).toEqual([24]);
@@ -115,9 +147,17 @@ describe("copy suppression on toy-ioi", () => {
       const uIO = normalizedAt(layer, ds.wordIdx.IO!);
       expect(maxAbsDiff(dot(uIO, fk.linearMap).add(fk.bias), cachedScore(layer, h))).toBeLessThan(1e-4);
       // subtracting S1: queries → the map of k_IO − k_S1; keys → zero bias, input u_IO − u_S1
-      const fqs = attnScoresAsLinearFuncOfQueries(model, cache, { head: [layer, h], dataset: ds, subtractS1AttnScores: true });
+      const fqs = attnScoresAsLinearFuncOfQueries(model, cache, {
+        head: [layer, h],
+        dataset: ds,
+        subtractS1AttnScores: true,
+      });
       expect(maxAbsDiff(dot(uEnd, fqs.linearMap).add(fqs.bias), cachedScore(layer, h, true))).toBeLessThan(1e-4);
-      const fks = attnScoresAsLinearFuncOfKeys(model, cache, { head: [layer, h], dataset: ds, subtractS1AttnScores: true });
+      const fks = attnScoresAsLinearFuncOfKeys(model, cache, {
+        head: [layer, h],
+        dataset: ds,
+        subtractS1AttnScores: true,
+      });
       expect(fks.bias.abs().max().item()).toBe(0);
       const uS1 = normalizedAt(layer, ds.wordIdx.S1!);
       expect(maxAbsDiff(dot(uIO.sub(uS1), fks.linearMap), cachedScore(layer, h, true))).toBeLessThan(1e-4);
@@ -128,7 +168,12 @@ describe("copy suppression on toy-ioi", () => {
     const uEnd = normalizedAt(3, ds.wordIdx.end!);
     const uIO = normalizedAt(3, ds.wordIdx.IO!);
     const W_U_IO = model.W_U.mT.get(ds.ioTokenIDsTensor);
-    const q = attnScoresForQuerySideVectors(model, cache, { head, dataset: ds, vectors: { actual: uEnd, "W_U[IO]": W_U_IO }, normalize: false });
+    const q = attnScoresForQuerySideVectors(model, cache, {
+      head,
+      dataset: ds,
+      vectors: { actual: uEnd, "W_U[IO]": W_U_IO },
+      normalize: false,
+    });
     expect(maxAbsDiff(q.actual!.scores, cachedScore(3, 0))).toBeLessThan(1e-4);
     const pattern = cache.get("pattern", 3);
     const cachedProb = tensor(ds.wordIdx.end!.map((e, b) => pattern.get(b, 0, e, ds.wordIdx.IO![b]!).item()));
@@ -137,20 +182,38 @@ describe("copy suppression on toy-ioi", () => {
     // normalising an already-normalised LNPre input changes (almost) nothing
     const qn = attnScoresForQuerySideVectors(model, cache, { head, dataset: ds, vectors: { actual: uEnd } });
     expect(maxAbsDiff(qn.actual!.scores, cachedScore(3, 0))).toBeLessThan(1e-3);
-    const k = attnScoresForKeySideVectors(model, cache, { head, dataset: ds, vectors: { actual: uIO }, normalize: false });
+    const k = attnScoresForKeySideVectors(model, cache, {
+      head,
+      dataset: ds,
+      vectors: { actual: uIO },
+      normalize: false,
+    });
     expect(maxAbsDiff(k.actual!.scores, cachedScore(3, 0))).toBeLessThan(1e-4);
     expect(maxAbsDiff(k.actual!.probs!, cachedProb)).toBeLessThan(1e-5);
     const uS1 = normalizedAt(3, ds.wordIdx.S1!);
-    const ks = attnScoresForKeySideVectors(model, cache, { head, dataset: ds, subtractS1AttnScores: true, vectors: { actual: { vector: uIO, baseline: uS1 } }, normalize: false });
+    const ks = attnScoresForKeySideVectors(model, cache, {
+      head,
+      dataset: ds,
+      subtractS1AttnScores: true,
+      vectors: { actual: { vector: uIO, baseline: uS1 } },
+      normalize: false,
+    });
     expect(maxAbsDiff(ks.actual!.scores, cachedScore(3, 0, true))).toBeLessThan(1e-4);
     expect(ks.actual!.probs).toBeNull();
-    expect(() => attnScoresForKeySideVectors(model, cache, { head, dataset: ds, subtractS1AttnScores: true, vectors: { x: uIO } })).toThrow(/baseline/);
+    expect(() =>
+      attnScoresForKeySideVectors(model, cache, { head, dataset: ds, subtractS1AttnScores: true, vectors: { x: uIO } }),
+    ).toThrow(/baseline/);
   });
 
   for (const decomposeBy of ["keys", "queries"] as const) {
     for (const sub of [false, true]) {
       it(`decompose by ${decomposeBy}${sub ? ", S1 subtracted" : ""}: the components sum to the cached score`, async () => {
-        const d = await decomposeAttnScores(model, cache, { head, dataset: ds, decomposeBy, subtractS1AttnScores: sub });
+        const d = await decomposeAttnScores(model, cache, {
+          head,
+          dataset: ds,
+          decomposeBy,
+          subtractS1AttnScores: sub,
+        });
         const L = head[0];
         const C = 4 + L * (model.cfg.nHeads + 1);
         expect(d.labels.length).toBe(C);
@@ -171,7 +234,11 @@ describe("copy suppression on toy-ioi", () => {
       for (const sub of [false, true]) {
         const opts = { head, dataset: ds, decomposeBy, subtractS1AttnScores: sub } as const;
         const plain = await decomposeAttnScores(model, cache, opts);
-        const four = await decomposeAttnScores(model, cache, { ...opts, interveneOnQuery: "project_to_W_U_IO", interveneOnKey: "project_to_MLP0" });
+        const four = await decomposeAttnScores(model, cache, {
+          ...opts,
+          interveneOnQuery: "project_to_W_U_IO",
+          interveneOnKey: "project_to_MLP0",
+        });
         expect(four.contributions.shape.slice(0, 2)).toEqual([2, 2]);
         expect(maxAbsDiff(four.contributions.sum([0, 1]), plain.contributions.get(0, 0))).toBeLessThan(1e-4);
         expect(maxAbsDiff(four.total, plain.actual!)).toBeLessThan(1e-4);
@@ -196,28 +263,59 @@ describe("copy suppression on toy-ioi", () => {
   });
 
   it("the MLP0 direction can be the effective embedding or include layer 0's heads; still exact", async () => {
-    for (const o of [{ useEffectiveEmbedding: true }, { useLayer0Heads: true }, { useEffectiveEmbedding: true, useLayer0Heads: true }]) {
-      const d = await decomposeAttnScores(model, cache, { head, dataset: ds, decomposeBy: "keys", interveneOnKey: "project_to_MLP0", subtractS1AttnScores: true, ...o });
+    for (const o of [
+      { useEffectiveEmbedding: true },
+      { useLayer0Heads: true },
+      { useEffectiveEmbedding: true, useLayer0Heads: true },
+    ]) {
+      const d = await decomposeAttnScores(model, cache, {
+        head,
+        dataset: ds,
+        decomposeBy: "keys",
+        interveneOnKey: "project_to_MLP0",
+        subtractS1AttnScores: true,
+        ...o,
+      });
       expect(maxAbsDiff(d.total, d.actual!)).toBeLessThan(1e-4);
     }
-    const withS1 = await decomposeAttnScores(model, cache, { head, dataset: ds, decomposeBy: "queries", interveneOnQuery: "project_to_W_U_IO", includeS1InUnembedProjection: true });
+    const withS1 = await decomposeAttnScores(model, cache, {
+      head,
+      dataset: ds,
+      decomposeBy: "queries",
+      interveneOnQuery: "project_to_W_U_IO",
+      includeS1InUnembedProjection: true,
+    });
     expect(maxAbsDiff(withS1.total, withS1.actual!)).toBeLessThan(1e-4);
   });
 
   it("sub_ interventions replace the fixed side: sub_W_U_IO uses normalised W_U[IO] as the query", async () => {
-    const d = await decomposeAttnScores(model, cache, { head, dataset: ds, decomposeBy: "keys", interveneOnQuery: "sub_W_U_IO" });
+    const d = await decomposeAttnScores(model, cache, {
+      head,
+      dataset: ds,
+      decomposeBy: "keys",
+      interveneOnQuery: "sub_W_U_IO",
+    });
     expect(d.fixedFacets).toEqual(["IO_sub"]);
     const W_U_IO = model.W_U.mT.get(ds.ioTokenIDsTensor);
     const viaVectors = attnScoresForQuerySideVectors(model, cache, { head, dataset: ds, vectors: { w: W_U_IO } });
     expect(maxAbsDiff(d.total, viaVectors.w!.scores)).toBeLessThan(1e-4);
-    const m = await decomposeAttnScores(model, cache, { head, dataset: ds, decomposeBy: "queries", interveneOnKey: "sub_MLP0" });
+    const m = await decomposeAttnScores(model, cache, {
+      head,
+      dataset: ds,
+      decomposeBy: "queries",
+      interveneOnKey: "sub_MLP0",
+    });
     expect(m.fixedFacets).toEqual(["MLP0_sub"]);
     const mlp0 = cache.get("mlp_out", 0);
     const mlpIO = tensor(ds.wordIdx.IO!.map((p, b) => Array.from(mlp0.get(b, p).dataSync())));
     const viaKeys = attnScoresForKeySideVectors(model, cache, { head, dataset: ds, vectors: { m: mlpIO } });
     expect(maxAbsDiff(m.total, viaKeys.m!.scores)).toBeLessThan(1e-4);
-    await expect(decomposeAttnScores(model, cache, { head, dataset: ds, decomposeBy: "keys", interveneOnKey: "sub_MLP0" })).rejects.toThrow(/project_to_MLP0/);
-    await expect(decomposeAttnScores(model, cache, { head, dataset: ds, decomposeBy: "queries", interveneOnQuery: "sub_W_U_IO" })).rejects.toThrow(/project_to_W_U_IO/);
+    await expect(
+      decomposeAttnScores(model, cache, { head, dataset: ds, decomposeBy: "keys", interveneOnKey: "sub_MLP0" }),
+    ).rejects.toThrow(/project_to_MLP0/);
+    await expect(
+      decomposeAttnScores(model, cache, { head, dataset: ds, decomposeBy: "queries", interveneOnQuery: "sub_W_U_IO" }),
+    ).rejects.toThrow(/project_to_W_U_IO/);
   });
 
   it("full bilinear decomposition (query component × key component × 4 splits) sums to the score", async () => {
@@ -234,12 +332,20 @@ describe("copy suppression on toy-ioi", () => {
     const names = new Set(copySuppressionHookNames(model, 3));
     const upTo4 = { stopAtLayer: 4 }; // the unembedding is not needed
     const [, small] = await model.runWithCache(ds.toks, { ...upTo4, namesFilter: (n) => names.has(n) });
-    const d = await decomposeAttnScores(model, small, { head, dataset: ds, decomposeBy: "keys", interveneOnQuery: "project_to_W_U_IO", interveneOnKey: "project_to_MLP0" });
+    const d = await decomposeAttnScores(model, small, {
+      head,
+      dataset: ds,
+      decomposeBy: "keys",
+      interveneOnQuery: "project_to_W_U_IO",
+      interveneOnKey: "project_to_MLP0",
+    });
     expect(maxAbsDiff(d.total, cachedScore(3, 0))).toBeLessThan(1e-4);
     model.setUseAttnResult(true);
     try {
       const [, withResult] = await model.runWithCache(ds.toks, upTo4);
-      expect(maxAbsDiff(headResultsAt(model, withResult, 1, ds.wordIdx.IO!), headResultsAt(model, cache, 1, ds.wordIdx.IO!))).toBeLessThan(1e-5);
+      expect(
+        maxAbsDiff(headResultsAt(model, withResult, 1, ds.wordIdx.IO!), headResultsAt(model, cache, 1, ds.wordIdx.IO!)),
+      ).toBeLessThan(1e-5);
       const d2 = await decomposeAttnScores(model, withResult, { head, dataset: ds, decomposeBy: "queries" });
       expect(maxAbsDiff(d2.total, cachedScore(3, 0))).toBeLessThan(1e-4);
     } finally {
@@ -250,7 +356,13 @@ describe("copy suppression on toy-ioi", () => {
     try {
       const [, split] = await model.runWithCache(ds.toks, { ...upTo4, namesFilter: (n) => names.has(n) });
       expect(split.get("scale", 3, "ln1").ndim).toBe(4);
-      const d3 = await decomposeAttnScores(model, split, { head, dataset: ds, decomposeBy: "keys", interveneOnKey: "project_to_MLP0", subtractS1AttnScores: true });
+      const d3 = await decomposeAttnScores(model, split, {
+        head,
+        dataset: ds,
+        decomposeBy: "keys",
+        interveneOnKey: "project_to_MLP0",
+        subtractS1AttnScores: true,
+      });
       expect(maxAbsDiff(d3.total, cachedScore(3, 0, true))).toBeLessThan(1e-4);
     } finally {
       model.setUseSplitQkvInput(false);
@@ -258,10 +370,20 @@ describe("copy suppression on toy-ioi", () => {
   });
 
   it("checks its inputs", async () => {
-    await expect(decomposeAttnScores(model, cache, { head: [4, 0], dataset: ds, decomposeBy: "keys" })).rejects.toThrow(/layer 4/);
-    await expect(decomposeAttnScores(model, cache, { head: [3, 0], positions: { end: [1, 2] , IO: [0, 0] }, decomposeBy: "keys" })).rejects.toThrow(/batch 24/);
+    await expect(decomposeAttnScores(model, cache, { head: [4, 0], dataset: ds, decomposeBy: "keys" })).rejects.toThrow(
+      /layer 4/,
+    );
+    await expect(
+      decomposeAttnScores(model, cache, { head: [3, 0], positions: { end: [1, 2], IO: [0, 0] }, decomposeBy: "keys" }),
+    ).rejects.toThrow(/batch 24/);
     expect(() => attnScoresAsLinearFuncOfQueries(model, cache, { head })).toThrow(/positions/);
-    expect(() => attnScoresAsLinearFuncOfQueries(model, cache, { head, positions: { end: ds.wordIdx.end, IO: ds.wordIdx.IO }, subtractS1AttnScores: true })).toThrow(/S1/);
+    expect(() =>
+      attnScoresAsLinearFuncOfQueries(model, cache, {
+        head,
+        positions: { end: ds.wordIdx.end, IO: ds.wordIdx.IO },
+        subtractS1AttnScores: true,
+      }),
+    ).toThrow(/S1/);
   });
 
   it("effective embedding: a lone token's block-0 output; subsets are rows of the whole", async () => {
@@ -273,7 +395,15 @@ describe("copy suppression on toy-ioi", () => {
       let post: Tensor | null = null;
       await model.runWithHooks(tensor([[toks[i]!]], undefined, "int32"), {
         returnType: null,
-        fwdHooks: [["hook_pos_embed", (p) => p.mul(0)], ["blocks.0.hook_resid_post", (x) => { post = x; }]],
+        fwdHooks: [
+          ["hook_pos_embed", (p) => p.mul(0)],
+          [
+            "blocks.0.hook_resid_post",
+            (x) => {
+              post = x;
+            },
+          ],
+        ],
       });
       expect(maxAbsDiff(post!.reshape(-1), ee.W_EE.get(i))).toBeLessThan(1e-4);
     }
@@ -284,7 +414,9 @@ describe("copy suppression on toy-ioi", () => {
     const whole = await getEffectiveEmbedding(model, { tokens: [...many, ...toks] });
     expect(maxAbsDiff(whole.W_EE_subE.narrow(0, 0, 300), chunked.W_EE_subE)).toBeLessThan(1e-5);
     expect(maxAbsDiff(whole.W_EE.narrow(0, 300, 3), plain.W_EE)).toBeLessThan(1e-5);
-    expect(maxAbsDiff(plain.W_EE.sub(plain.W_EE_subE).sub(plain.W_E), ee.W_EE.sub(ee.W_EE_subE).sub(ee.W_E))).toBeGreaterThan(0); // biases matter
+    expect(
+      maxAbsDiff(plain.W_EE.sub(plain.W_EE_subE).sub(plain.W_E), ee.W_EE.sub(ee.W_EE_subE).sub(ee.W_E)),
+    ).toBeGreaterThan(0); // biases matter
     const noAttn = await getEffectiveEmbedding(model, { tokens: toks, withAttention: false });
     expect(maxAbsDiff(noAttn.W_EE.sub(noAttn.W_EE_subE), noAttn.W_E)).toBeLessThan(1e-5);
     expect(maxAbsDiff(plain.W_U, model.W_U.mT.get(tensor(toks, undefined, "int32")))).toBe(0);
@@ -306,7 +438,10 @@ describe("copy suppression on toy-ioi", () => {
     const scale = cache.get("scale", 3, "ln1");
     const sEnd = tensor(ds.wordIdx.end!.map((e, b) => [scale.get(b, e, 0).item()]));
     const score = (x: Tensor): Tensor => dot(x.sub(x.mean(-1, true)).div(sEnd), f.linearMap).add(f.bias);
-    const [, flipped] = await model.runWithCache(r.flippedDataset.toks, { stopAtLayer: 4, namesFilter: ["blocks.3.hook_resid_pre"] });
+    const [, flipped] = await model.runWithCache(r.flippedDataset.toks, {
+      stopAtLayer: 4,
+      namesFilter: ["blocks.3.hook_resid_pre"],
+    });
     const rowsAtEnd = (t: Tensor): Tensor => tensor(ds.wordIdx.end!.map((e, b) => Array.from(t.get(b, e).dataSync())));
     expect(maxAbsDiff(r.perRow.patched, score(rowsAtEnd(flipped.get("resid_pre", 3))))).toBeLessThan(1e-4);
     const residEnd = rowsAtEnd(cache.get("resid_pre", 3));
@@ -326,11 +461,22 @@ describe("copy suppression on the golden model without processing (LN with weigh
     const tokenIds = { IO: [5, 17], S1: [40, 3] };
     const head: [number, number] = [2, 1];
     const s = cache.get("attn_scores", 2);
-    const score = (sub: boolean): Tensor => tensor(positions.end.map((e, b) => s.get(b, 1, e, positions.IO[b]!).item() - (sub ? s.get(b, 1, e, positions.S1[b]!).item() : 0)));
+    const score = (sub: boolean): Tensor =>
+      tensor(
+        positions.end.map(
+          (e, b) => s.get(b, 1, e, positions.IO[b]!).item() - (sub ? s.get(b, 1, e, positions.S1[b]!).item() : 0),
+        ),
+      );
     for (const decomposeBy of ["keys", "queries"] as const) {
       for (const sub of [false, true]) {
         const d = await decomposeAttnScores(model, cache, {
-          head, positions, tokens: tokenIds, decomposeBy, subtractS1AttnScores: sub, interveneOnQuery: "project_to_W_U_IO", interveneOnKey: "project_to_MLP0",
+          head,
+          positions,
+          tokens: tokenIds,
+          decomposeBy,
+          subtractS1AttnScores: sub,
+          interveneOnQuery: "project_to_W_U_IO",
+          interveneOnKey: "project_to_MLP0",
         });
         expect(maxAbsDiff(d.total, score(sub))).toBeLessThan(1e-3);
       }

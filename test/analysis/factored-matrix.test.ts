@@ -2,10 +2,26 @@
 // parity with TransformerLens 2.18's fm/* goldens (../shared/golden/tl) in all four processing cases.
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  FactoredMatrix, Generator, eye, cat, HookedTransformer, ShapeError, IndexError, linalg, randn, tensor, type Tensor,
+  FactoredMatrix,
+  Generator,
+  eye,
+  cat,
+  HookedTransformer,
+  ShapeError,
+  IndexError,
+  linalg,
+  randn,
+  tensor,
+  type Tensor,
 } from "../../src/index.js";
 import {
-  allCompositionScores, compositionScores, copyingScore, fullOV, fullOvCopyingScore, fullQK, ovCopyingScore,
+  allCompositionScores,
+  compositionScores,
+  copyingScore,
+  fullOV,
+  fullOvCopyingScore,
+  fullQK,
+  ovCopyingScore,
 } from "../../src/analysis/circuits.js";
 import { readSafetensorsFile } from "../../src/loading/safetensors-file.js";
 import { GOLDEN_CASES, GOLDEN_DIR, expectClose as expectCloseTo, maxAbsDiff } from "../golden.js";
@@ -28,8 +44,11 @@ function expectSameSpectrum(name: string, mine: { re: Tensor; im: Tensor }, gold
   const im = mine.im.contiguous().dataSync();
   const g = golden.contiguous().dataSync();
   for (let b = 0; b < count; b++) {
-    const order = Array.from({ length: n }, (_, i) => i).sort((i, j) =>
-      Math.hypot(g[(b * n + j) * 2]!, g[(b * n + j) * 2 + 1]!) - Math.hypot(g[(b * n + i) * 2]!, g[(b * n + i) * 2 + 1]!));
+    const order = Array.from({ length: n }, (_, i) => i).sort(
+      (i, j) =>
+        Math.hypot(g[(b * n + j) * 2]!, g[(b * n + j) * 2 + 1]!) -
+        Math.hypot(g[(b * n + i) * 2]!, g[(b * n + i) * 2 + 1]!),
+    );
     const biggest = Math.hypot(g[(b * n + order[0]!) * 2]!, g[(b * n + order[0]!) * 2 + 1]!);
     const used = new Set<number>();
     for (const i of order) {
@@ -40,7 +59,10 @@ function expectSameSpectrum(name: string, mine: { re: Tensor; im: Tensor }, gold
       for (let j = 0; j < n; j++) {
         if (used.has(j)) continue;
         const d = Math.hypot(re[b * n + j]! - gr, im[b * n + j]! - gi);
-        if (d < bestD) { bestD = d; best = j; }
+        if (d < bestD) {
+          bestD = d;
+          best = j;
+        }
       }
       used.add(best);
       const tol = rel * Math.max(Math.hypot(gr, gi), 1e-3 * biggest);
@@ -271,7 +293,11 @@ for (const name of Object.keys(CASES) as (keyof typeof CASES)[]) {
       expect(m.shape).toEqual([32, 32]);
       expect(m.mdim).toBe(16);
       expectClose("full_QK_AB_L0H0_first32", m.AB, out.get("fm/full_QK_AB_L0H0_first32")!);
-      expectClose("fullQK(model)[0,0][:32,:32]", fullQK(model).get(0, 0, ":32", ":32").AB, out.get("fm/full_QK_AB_L0H0_first32")!);
+      expectClose(
+        "fullQK(model)[0,0][:32,:32]",
+        fullQK(model).get(0, 0, ":32", ":32").AB,
+        out.get("fm/full_QK_AB_L0H0_first32")!,
+      );
     });
 
     it("all composition scores match the dense definition and are zero unless layer2 > layer1", () => {
@@ -286,7 +312,10 @@ for (const name of Object.keys(CASES) as (keyof typeof CASES)[]) {
             for (let l2 = 0; l2 < 3; l2++) {
               for (let h2 = 0; h2 < 4; h2++) {
                 const got = s.get(l1, h1, l2, h2).item();
-                if (l2 <= l1) { expect(got).toBe(0); continue; }
+                if (l2 <= l1) {
+                  expect(got).toBe(0);
+                  continue;
+                }
                 const left = ov.get(l1, h1);
                 const right = mode === "Q" ? qk.get(l2, h2) : mode === "K" ? qk.get(l2, h2).mT : ov.get(l2, h2);
                 const want = fro(left.matmul(right)) / fro(left) / fro(right);

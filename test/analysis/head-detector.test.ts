@@ -3,9 +3,18 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ActivationCache, HookedTransformer, Tensor, detectHead, tensor, zeros, cat } from "../../src/index.js";
 import {
-  HEAD_NAMES, computeHeadAttentionSimilarityScore, currentAttnDetector, firstAttnDetector, generateRepeatedTokens,
-  getDuplicateTokenHeadDetectionPattern, getInductionHeadDetectionPattern, getPreviousTokenHeadDetectionPattern, inductionScore,
-  inductionScoreFromCache, prevAttnDetector, pyRound,
+  HEAD_NAMES,
+  computeHeadAttentionSimilarityScore,
+  currentAttnDetector,
+  firstAttnDetector,
+  generateRepeatedTokens,
+  getDuplicateTokenHeadDetectionPattern,
+  getInductionHeadDetectionPattern,
+  getPreviousTokenHeadDetectionPattern,
+  inductionScore,
+  inductionScoreFromCache,
+  prevAttnDetector,
+  pyRound,
 } from "../../src/analysis/head-detector.js";
 import { readSafetensorsFile } from "../../src/loading/safetensors-file.js";
 import { GOLDEN_CASES, GOLDEN_DIR, expectClose, maxAbsDiff } from "../golden.js";
@@ -29,9 +38,24 @@ for (const name of Object.keys(CASES) as (keyof typeof CASES)[]) {
     });
 
     it("detection patterns", () => {
-      expectClose("previous", getPreviousTokenHeadDetectionPattern(toks), out.get("detect/previous_token_head/detection_pattern")!, 0);
-      expectClose("duplicate", getDuplicateTokenHeadDetectionPattern(toks), out.get("detect/duplicate_token_head/detection_pattern")!, 0);
-      expectClose("induction", getInductionHeadDetectionPattern(toks), out.get("detect/induction_head/detection_pattern")!, 0);
+      expectClose(
+        "previous",
+        getPreviousTokenHeadDetectionPattern(toks),
+        out.get("detect/previous_token_head/detection_pattern")!,
+        0,
+      );
+      expectClose(
+        "duplicate",
+        getDuplicateTokenHeadDetectionPattern(toks),
+        out.get("detect/duplicate_token_head/detection_pattern")!,
+        0,
+      );
+      expectClose(
+        "induction",
+        getInductionHeadDetectionPattern(toks),
+        out.get("detect/induction_head/detection_pattern")!,
+        0,
+      );
     });
 
     it("detectHead for each named head, error measure and exclusion", async () => {
@@ -39,7 +63,11 @@ for (const name of Object.keys(CASES) as (keyof typeof CASES)[]) {
         for (const measure of ["mul", "abs"] as const) {
           for (const bos of [0, 1]) {
             for (const cur of [0, 1]) {
-              const got = await detectHead(model, toks, head, { errorMeasure: measure, excludeBos: bos === 1, excludeCurrentToken: cur === 1 });
+              const got = await detectHead(model, toks, head, {
+                errorMeasure: measure,
+                excludeBos: bos === 1,
+                excludeCurrentToken: cur === 1,
+              });
               const key = `detect/${head}/${measure}/exclude_bos=${bos}/exclude_current=${cur}`;
               expect(got.shape).toEqual([3, 4]);
               expect(got.dtype).toBe("float32");
@@ -54,12 +82,28 @@ for (const name of Object.keys(CASES) as (keyof typeof CASES)[]) {
     it("detectHead with a custom pattern, and on a subset of heads (-1 elsewhere)", async () => {
       const custom = out.get("detect/custom/detection_pattern")!;
       expectClose("custom/mul", await detectHead(model, toks, custom), out.get("detect/custom/mul")!);
-      const subset = await detectHead(model, toks, custom, { heads: [[0, 1], [2, 3]], errorMeasure: "abs", excludeBos: true });
+      const subset = await detectHead(model, toks, custom, {
+        heads: [
+          [0, 1],
+          [2, 3],
+        ],
+        errorMeasure: "abs",
+        excludeBos: true,
+      });
       expectClose("custom/abs_subset", subset, out.get("detect/custom/abs_subset")!, 1e-6);
       // TL's other form of `heads`: { layer: [heads] }
-      expectClose("custom/abs_subset (dict)", await detectHead(model, toks, custom, { heads: { 0: [1], 2: [3] }, errorMeasure: "abs", excludeBos: true }), out.get("detect/custom/abs_subset")!, 1e-6);
+      expectClose(
+        "custom/abs_subset (dict)",
+        await detectHead(model, toks, custom, { heads: { 0: [1], 2: [3] }, errorMeasure: "abs", excludeBos: true }),
+        out.get("detect/custom/abs_subset")!,
+        1e-6,
+      );
       // a 1-D token tensor is one sequence too
-      expectClose("1-D tokens", await detectHead(model, toks.reshape(-1), "induction_head"), out.get("detect/induction_head/mul/exclude_bos=0/exclude_current=0")!);
+      expectClose(
+        "1-D tokens",
+        await detectHead(model, toks.reshape(-1), "induction_head"),
+        out.get("detect/induction_head/mul/exclude_bos=0/exclude_current=0")!,
+      );
     });
   });
 }
@@ -83,14 +127,31 @@ describe("detectHead behaviour", () => {
     for (const k of cache.keys()) expect(maxAbsDiff(cache.get(k), before.get(k)!), k).toBe(0);
     expectClose("cache vs fresh run", withCache, await detectHead(model, toks, "previous_token_head", opts), 1e-6);
     // a second call on the same cache gives the same scores (it would not, had the first zeroed the patterns)
-    const again = await detectHead(model, toks, "previous_token_head", { ...opts, excludeBos: false, excludeCurrentToken: false, cache });
+    const again = await detectHead(model, toks, "previous_token_head", {
+      ...opts,
+      excludeBos: false,
+      excludeCurrentToken: false,
+      cache,
+    });
     expectClose("after reuse", again, await detectHead(model, toks, "previous_token_head"), 1e-6);
     // a cache without its batch dim (TL's remove_batch_dim=True) works the same
-    expectClose("removeBatchDim cache", await detectHead(model, toks, "previous_token_head", { ...opts, cache: cache.removeBatchDim() }), withCache, 1e-6);
+    expectClose(
+      "removeBatchDim cache",
+      await detectHead(model, toks, "previous_token_head", { ...opts, cache: cache.removeBatchDim() }),
+      withCache,
+      1e-6,
+    );
   });
 
   it("several sequences: each scored with the same options, then averaged", async () => {
-    const opts = { errorMeasure: "abs" as const, excludeBos: true, heads: [[1, 2], [2, 0]] as [number, number][] };
+    const opts = {
+      errorMeasure: "abs" as const,
+      excludeBos: true,
+      heads: [
+        [1, 2],
+        [2, 0],
+      ] as [number, number][],
+    };
     const both = await detectHead(model, rows, "duplicate_token_head", opts);
     const r0 = await detectHead(model, rows.get("0:1"), "duplicate_token_head", opts);
     const r1 = await detectHead(model, rows.get("1:2"), "duplicate_token_head", opts);
@@ -109,10 +170,20 @@ describe("detectHead behaviour", () => {
     const a = "When Mary and John went to the store, John gave a drink to";
     const b = "Then, Alice and Bob had a long and loud argument. Afterwards Alice said to";
     const sa = await detectHead(toy, a, "duplicate_token_head", { errorMeasure: "abs" });
-    expectClose("string vs tokens", sa, await detectHead(toy, toy.toTokens(a), "duplicate_token_head", { errorMeasure: "abs" }), 0);
+    expectClose(
+      "string vs tokens",
+      sa,
+      await detectHead(toy, toy.toTokens(a), "duplicate_token_head", { errorMeasure: "abs" }),
+      0,
+    );
     const sb = await detectHead(toy, b, "duplicate_token_head", { errorMeasure: "abs" });
     expect(toy.toTokens(a).shape[1]).not.toBe(toy.toTokens(b).shape[1]);
-    expectClose("list of strings", await detectHead(toy, [a, b], "duplicate_token_head", { errorMeasure: "abs" }), sa.add(sb).div(2), 1e-6);
+    expectClose(
+      "list of strings",
+      await detectHead(toy, [a, b], "duplicate_token_head", { errorMeasure: "abs" }),
+      sa.add(sb).div(2),
+      1e-6,
+    );
   });
 
   it("rejects bad patterns, names, lengths, heads and caches with clear errors", async () => {
@@ -124,17 +195,26 @@ describe("detectHead behaviour", () => {
     await expect(detectHead(model, toks.get(":", ":1"), "previous_token_head")).rejects.toThrow(/n_ctx/);
     await expect(detectHead(model, zeros([1, 64], "int32"), "previous_token_head")).rejects.toThrow(/n_ctx = 64/);
     await expect(detectHead(model, toks, "induction_head", { heads: [[3, 0]] })).rejects.toThrow(/does not exist/);
-    await expect(detectHead(model, toks, "induction_head", { errorMeasure: "l2" as "abs" })).rejects.toThrow(/errorMeasure/);
+    await expect(detectHead(model, toks, "induction_head", { errorMeasure: "l2" as "abs" })).rejects.toThrow(
+      /errorMeasure/,
+    );
     const [, cache] = await model.runWithCache(rows);
     await expect(detectHead(model, toks, "induction_head", { cache })).rejects.toThrow(/batch of 2/);
   });
 
   it("computeHeadAttentionSimilarityScore leaves its inputs alone", () => {
-    const p = tensor([[1, 0, 0], [0.5, 0.5, 0], [0.2, 0.3, 0.5]]);
+    const p = tensor([
+      [1, 0, 0],
+      [0.5, 0.5, 0],
+      [0.2, 0.3, 0.5],
+    ]);
     const d = getPreviousTokenHeadDetectionPattern([1, 2, 3]);
     const copy = p.clone();
     // mul with both exclusions: only (2, 1) counts: 0.3 / (0.3) over the remaining mass {0.3}
-    expect(computeHeadAttentionSimilarityScore(p, d, { excludeBos: true, excludeCurrentToken: true })).toBeCloseTo(1, 6);
+    expect(computeHeadAttentionSimilarityScore(p, d, { excludeBos: true, excludeCurrentToken: true })).toBeCloseTo(
+      1,
+      6,
+    );
     expect(computeHeadAttentionSimilarityScore(p, d)).toBeCloseTo((0.5 + 0.3) / 3, 6);
     // abs: Σ|p - d| = 1 + 0.5 + 0.5 + 0.2 + 0.7 + 0.5 = 3.4; / 3 = 1.1333 → 1.133
     expect(computeHeadAttentionSimilarityScore(p, d, { errorMeasure: "abs" })).toBeCloseTo(1 - 1.133, 9);

@@ -8,12 +8,24 @@ import { generateIOIData } from "../../src/datasets/ioi-data.js";
 import { logitsToAveLogitDiff, logitsToLogitDiffs } from "../../src/analysis/ioi/index.js";
 import type { Head } from "../../src/analysis/path-patching.js";
 import {
-  attentionToWords, attentionVsProjection, backupNameMoverAnalysis, ioiHeadDla, valueWeightedPattern,
+  attentionToWords,
+  attentionVsProjection,
+  backupNameMoverAnalysis,
+  ioiHeadDla,
+  valueWeightedPattern,
 } from "../../src/analysis/ioi-circuit.js";
 import { ioiMetric } from "../../src/analysis/ioi/metric.js";
 import {
-  addMeanAblationHook, circuitWithout, computeMeansByTemplate, getAllMinimalityScores, getCircuitScore, getCircuitScores,
-  getHeadsAndPosnsToKeep, meanAblationHooks, type Circuit, type SeqPosToKeep,
+  addMeanAblationHook,
+  circuitWithout,
+  computeMeansByTemplate,
+  getAllMinimalityScores,
+  getCircuitScore,
+  getCircuitScores,
+  getHeadsAndPosnsToKeep,
+  meanAblationHooks,
+  type Circuit,
+  type SeqPosToKeep,
 } from "../../src/analysis/mean-ablation.js";
 import { checkCopyCircuit, getCopyingScores } from "../../src/analysis/copy-scores.js";
 import { NAMES } from "../../src/datasets/ioi-constants.js";
@@ -26,7 +38,13 @@ const maxDiff = (a: Tensor, b: Tensor): number => a.sub(b).abs().max().item();
 /** How many rows of logits [n, vocab] have their target among the 5 largest (fewer than 5 strictly larger). */
 const inTop5 = (logits: Tensor, targets: number[]): number => {
   const n = targets.length;
-  const own = logits.get(Tensor.fromTypedArray(Int32Array.from({ length: n }, (_, i) => i), [n]), Tensor.fromTypedArray(Int32Array.from(targets), [n]));
+  const own = logits.get(
+    Tensor.fromTypedArray(
+      Int32Array.from({ length: n }, (_, i) => i),
+      [n],
+    ),
+    Tensor.fromTypedArray(Int32Array.from(targets), [n]),
+  );
   return logits.gt(own.unsqueeze(1)).to("int32").sum(-1).lt(5).to("int32").sum().item();
 };
 const N = 24;
@@ -39,7 +57,15 @@ let cache: ActivationCache;
 let means: Tensor;
 
 // toy-ioi's circuit as path patching reads it (docs/ioi.md)
-const CIRCUIT: Circuit = { "recent name": [[0, 3]], "previous name": [[0, 3]], "S mover": [[1, 1]], "name mover": [[2, 0], [2, 2]] };
+const CIRCUIT: Circuit = {
+  "recent name": [[0, 3]],
+  "previous name": [[0, 3]],
+  "S mover": [[1, 1]],
+  "name mover": [
+    [2, 0],
+    [2, 2],
+  ],
+};
 const KEEP: SeqPosToKeep = { "recent name": "end", "previous name": "S1+1", "S mover": "end", "name mover": "end" };
 
 beforeAll(async () => {
@@ -54,12 +80,19 @@ describe("IOI metric and direct logit attribution", () => {
     const m = ioiMetric(model, ioi);
     const ref = await logitsToAveLogitDiff(logits, ioi);
     expect(Math.abs((await m(logits)) - ref)).toBeLessThan(1e-5);
-    const rows = Tensor.fromTypedArray(Int32Array.from({ length: N }, (_, i) => i), [N]);
+    const rows = Tensor.fromTypedArray(
+      Int32Array.from({ length: N }, (_, i) => i),
+      [N],
+    );
     const endIdx = Tensor.fromTypedArray(Int32Array.from(ioi.wordIdx.end!), [N]);
     expect(Math.abs((await m(logits.get(rows, endIdx).unsqueeze(1))) - ref)).toBeLessThan(1e-5);
     const finalResid = cache.get("blocks.3.hook_resid_post").get(rows, endIdx).unsqueeze(1);
-    expect(Math.abs((await m.fromNormalizedResid(await model.lnFinal!.forward(finalResid, QUIET))) - ref)).toBeLessThan(1e-4);
-    expect(Array.from(m.perPrompt(logits).dataSync()).map((x) => Math.round(x * 1e3))).toEqual((await logitsToLogitDiffs(logits, ioi)).map((x) => Math.round(x * 1e3)));
+    expect(Math.abs((await m.fromNormalizedResid(await model.lnFinal!.forward(finalResid, QUIET))) - ref)).toBeLessThan(
+      1e-4,
+    );
+    expect(Array.from(m.perPrompt(logits).dataSync()).map((x) => Math.round(x * 1e3))).toEqual(
+      (await logitsToLogitDiffs(logits, ioi)).map((x) => Math.round(x * 1e3)),
+    );
     const norm = ioiMetric(model, ioi, { clean: ref, corrupted: 1 });
     expect(Math.abs(await norm(logits))).toBeLessThan(1e-6);
   });
@@ -80,7 +113,14 @@ describe("IOI metric and direct logit attribution", () => {
   it("backup name movers: the ablated head's DLA becomes 0, the identity holds after ablation, change = after − before", async () => {
     const r = await backupNameMoverAnalysis(model, ioi, { ablate: [[0, 3]], cache });
     expect(r.afterAblation.perHead.get(0, 3).item()).toBe(0);
-    const hooks: [string, (z: Tensor) => void][] = [["blocks.0.attn.hook_z", (z) => { ioi.wordIdx.end!.forEach((p, b) => z.set([b, p, 3], 0)); }]];
+    const hooks: [string, (z: Tensor) => void][] = [
+      [
+        "blocks.0.attn.hook_z",
+        (z) => {
+          ioi.wordIdx.end!.forEach((p, b) => z.set([b, p, 3], 0));
+        },
+      ],
+    ];
     const ablatedLd = await logitsToAveLogitDiff(await model.runWithHooks(ioi.toks, { fwdHooks: hooks }), ioi);
     expect(Math.abs(r.afterAblation.logitDiff - ablatedLd)).toBeLessThan(1e-4);
     expect(maxDiff(r.change, r.afterAblation.perHead.sub(r.clean.perHead))).toBe(0);
@@ -132,15 +172,54 @@ describe("mean ablation by template", () => {
       h.remove();
     }
     const F = ioiMetric(model, ioi);
-    expect(Math.abs((await getCircuitScore(model, { dataset: ioi, meansDataset: abc, circuit: { all }, seqPosToKeep: { all: "all" }, means })) - (await F(logits)))).toBeLessThan(1e-4);
-    const empty = await getCircuitScore(model, { dataset: ioi, meansDataset: abc, circuit: {}, seqPosToKeep: {}, means });
-    const hooks = [0, 1, 2, 3].map((l) => [`blocks.${l}.attn.hook_z`, (z: Tensor) => { z.copy_(means.get(l)); }] as [string, (z: Tensor) => void]);
+    expect(
+      Math.abs(
+        (await getCircuitScore(model, {
+          dataset: ioi,
+          meansDataset: abc,
+          circuit: { all },
+          seqPosToKeep: { all: "all" },
+          means,
+        })) - (await F(logits)),
+      ),
+    ).toBeLessThan(1e-4);
+    const empty = await getCircuitScore(model, {
+      dataset: ioi,
+      meansDataset: abc,
+      circuit: {},
+      seqPosToKeep: {},
+      means,
+    });
+    const hooks = [0, 1, 2, 3].map(
+      (l) =>
+        [
+          `blocks.${l}.attn.hook_z`,
+          (z: Tensor) => {
+            z.copy_(means.get(l));
+          },
+        ] as [string, (z: Tensor) => void],
+    );
     expect(Math.abs(empty - (await F(await model.runWithHooks(ioi.toks, { fwdHooks: hooks }))))).toBeLessThan(1e-4);
   });
 
   it("stacked circuit scores equal one run per variant with the permanent hook (seed's add_mean_ablation_hook)", async () => {
-    const removals: Head[][] = [[], [[0, 3]], [[1, 1]], [[2, 0], [2, 2]]];
-    const stacked = await getCircuitScores(model, removals, { dataset: ioi, meansDataset: abc, circuit: CIRCUIT, seqPosToKeep: KEEP, means, maxRows: 2 * N * ioi.toks.shape[1]! });
+    const removals: Head[][] = [
+      [],
+      [[0, 3]],
+      [[1, 1]],
+      [
+        [2, 0],
+        [2, 2],
+      ],
+    ];
+    const stacked = await getCircuitScores(model, removals, {
+      dataset: ioi,
+      meansDataset: abc,
+      circuit: CIRCUIT,
+      seqPosToKeep: KEEP,
+      means,
+      maxRows: 2 * N * ioi.toks.shape[1]!,
+    });
     const F = ioiMetric(model, ioi);
     for (let i = 0; i < removals.length; i++) {
       const h = await addMeanAblationHook(model, abc, circuitWithout(CIRCUIT, removals[i]!), KEEP, { means });
@@ -163,8 +242,18 @@ describe("mean ablation by template", () => {
     const hooks = meanAblationHooks(sub, keep);
     for (const [name, fn] of hooks) model.addHook(name, fn, { isPermanent: true });
     try {
-      const withKv = await model.generate(rows, { maxNewTokens: 4, doSample: false, useKvCache: true, stopAtEos: false }) as Tensor;
-      const without = await model.generate(rows, { maxNewTokens: 4, doSample: false, useKvCache: false, stopAtEos: false }) as Tensor;
+      const withKv = (await model.generate(rows, {
+        maxNewTokens: 4,
+        doSample: false,
+        useKvCache: true,
+        stopAtEos: false,
+      })) as Tensor;
+      const without = (await model.generate(rows, {
+        maxNewTokens: 4,
+        doSample: false,
+        useKvCache: false,
+        stopAtEos: false,
+      })) as Tensor;
       expect(Array.from(withKv.dataSync())).toEqual(Array.from(without.dataSync()));
       const first = await model.forward(rows);
       expect(maxDiff(first, await model.forward(rows))).toBe(0);
@@ -184,16 +273,44 @@ describe("mean ablation by template", () => {
   });
 
   it("minimality scores are |F(C \\ (K ∪ v)) − F(C \\ K)| / F(M)", async () => {
-    const kFor: [Head, Head[]][] = [[[0, 3], []], [[2, 0], [[2, 2]]], [[2, 2], [[2, 0]]], [[1, 1], [[0, 3]]]];
-    const r = await getAllMinimalityScores(model, { dataset: ioi, meansDataset: abc, circuit: CIRCUIT, seqPosToKeep: KEEP, means, kForEachComponent: kFor });
-    const F = async (K: Head[]): Promise<number> => getCircuitScore(model, { dataset: ioi, meansDataset: abc, circuit: circuitWithout(CIRCUIT, K), seqPosToKeep: KEEP, means });
+    const kFor: [Head, Head[]][] = [
+      [[0, 3], []],
+      [[2, 0], [[2, 2]]],
+      [[2, 2], [[2, 0]]],
+      [[1, 1], [[0, 3]]],
+    ];
+    const r = await getAllMinimalityScores(model, {
+      dataset: ioi,
+      meansDataset: abc,
+      circuit: CIRCUIT,
+      seqPosToKeep: KEEP,
+      means,
+      kForEachComponent: kFor,
+    });
+    const F = async (K: Head[]): Promise<number> =>
+      getCircuitScore(model, {
+        dataset: ioi,
+        meansDataset: abc,
+        circuit: circuitWithout(CIRCUIT, K),
+        seqPosToKeep: KEEP,
+        means,
+      });
     expect(Math.abs(r.fullModelScore - (await logitsToAveLogitDiff(logits, ioi)))).toBeLessThan(1e-4);
     for (const [i, [v, K]] of kFor.entries()) {
       const expected = Math.abs((await F([...K, v])) - (await F(K))) / r.fullModelScore;
       expect(Math.abs(r.scores[i]!.score - expected)).toBeLessThan(1e-5);
       expect(r.scores[i]!.head).toEqual(v);
     }
-    await expect(getAllMinimalityScores(model, { dataset: ioi, meansDataset: abc, circuit: CIRCUIT, seqPosToKeep: KEEP, means, kForEachComponent: [[[0, 3], [[0, 3]]]] })).rejects.toThrow(/in its own K/);
+    await expect(
+      getAllMinimalityScores(model, {
+        dataset: ioi,
+        meansDataset: abc,
+        circuit: CIRCUIT,
+        seqPosToKeep: KEEP,
+        means,
+        kForEachComponent: [[[0, 3], [[0, 3]]]],
+      }),
+    ).rejects.toThrow(/in its own K/);
   });
 });
 
@@ -204,7 +321,11 @@ describe("copy scores", () => {
     const emb = model.W_E.get(Tensor.fromTypedArray(Int32Array.from(r.tokens), [r.tokens.length])).unsqueeze(0);
     const b0 = model.blocks[0]!;
     const resid = emb.add(await b0.mlp!.forward(await b0.ln2!.forward(emb, QUIET), QUIET));
-    for (const [l, h] of [[1, 1], [2, 0], [3, 2]] as Head[]) {
+    for (const [l, h] of [
+      [1, 1],
+      [2, 0],
+      [3, 2],
+    ] as Head[]) {
       for (const sign of [1, -1]) {
         const out = resid.matmul(model.W_V.get(l, h)).matmul(model.W_O.get(l, h)).mul(sign);
         const lg = model.unembed.forward(await model.lnFinal!.forward(out, QUIET)).squeeze(0); // [names, vocab]
@@ -218,15 +339,25 @@ describe("copy scores", () => {
   });
 
   it("checkCopyCircuit equals a direct recomputation from blocks.0.hook_resid_post", async () => {
-    for (const [l, h, neg] of [[1, 1, false], [2, 0, false], [2, 2, true]] as [number, number, boolean][]) {
+    for (const [l, h, neg] of [
+      [1, 1, false],
+      [2, 0, false],
+      [2, 2, true],
+    ] as [number, number, boolean][]) {
       const r = await checkCopyCircuit(model, l, h, ioi, { neg, cache });
       const resid = cache.get("blocks.0.hook_resid_post");
-      const rows = Tensor.fromTypedArray(Int32Array.from({ length: N }, (_, i) => i), [N]);
+      const rows = Tensor.fromTypedArray(
+        Int32Array.from({ length: N }, (_, i) => i),
+        [N],
+      );
       let right = 0;
       for (const w of ["IO", "S1", "S2"]) {
         const x = resid.get(rows, Tensor.fromTypedArray(Int32Array.from(ioi.wordIdx[w]!), [N]));
         const v = x.matmul(model.W_V.get(l, h)).add(model.b_V.get(l, h));
-        const o = v.matmul(model.W_O.get(l, h)).mul(neg ? -1 : 1).unsqueeze(0);
+        const o = v
+          .matmul(model.W_O.get(l, h))
+          .mul(neg ? -1 : 1)
+          .unsqueeze(0);
         const lg = model.unembed.forward(await model.lnFinal!.forward(o, QUIET)).squeeze(0);
         right += inTop5(lg, w === "IO" ? ioi.ioTokenIDs : ioi.sTokenIDs);
       }
@@ -237,7 +368,12 @@ describe("copy scores", () => {
         // the reported top k of a failure is torch's topk of that row
         const f = r.failures[0]!;
         const x = resid.get(f.prompt, ioi.wordIdx[f.word]![f.prompt]!);
-        const o = x.matmul(model.W_V.get(l, h)).add(model.b_V.get(l, h)).matmul(model.W_O.get(l, h)).mul(neg ? -1 : 1).reshape(1, 1, -1);
+        const o = x
+          .matmul(model.W_V.get(l, h))
+          .add(model.b_V.get(l, h))
+          .matmul(model.W_O.get(l, h))
+          .mul(neg ? -1 : 1)
+          .reshape(1, 1, -1);
         const lg = model.unembed.forward(await model.lnFinal!.forward(o, QUIET)).reshape(-1);
         expect(f.topK).toEqual(Array.from(lg.topk(5).indices.dataSync()));
       }
@@ -251,8 +387,15 @@ describe("attention views", () => {
     const pattern = cache.get("blocks.2.attn.hook_pattern");
     const v = cache.get("blocks.2.attn.hook_v");
     expect(w.shape).toEqual(pattern.shape);
-    for (const [b, h, q, k] of [[0, 0, 10, 3], [5, 2, 15, 15], [7, 3, 4, 0]]) {
-      expect(w.get(b!, h!, q!, k!).item()).toBeCloseTo(pattern.get(b!, h!, q!, k!).item() * v.get(b!, k!, h!).norm().item(), 4);
+    for (const [b, h, q, k] of [
+      [0, 0, 10, 3],
+      [5, 2, 15, 15],
+      [7, 3, 4, 0],
+    ]) {
+      expect(w.get(b!, h!, q!, k!).item()).toBeCloseTo(
+        pattern.get(b!, h!, q!, k!).item() * v.get(b!, k!, h!).norm().item(),
+        4,
+      );
     }
     const zNorm = cache.get("blocks.2.attn.hook_z").norm(-1).permute(0, 2, 1); // [batch, head, q]
     expect(zNorm.sub(w.sum(-1)).max().item()).toBeLessThan(1e-4);
@@ -264,12 +407,28 @@ describe("attention views", () => {
     expect(r.attnToIO).toHaveLength(N);
     const b = 3;
     const end = ioi.wordIdx.end![b]!;
-    expect(r.attnToIO[b]).toBeCloseTo(cache.get("blocks.2.attn.hook_pattern").get(b, 0, end, ioi.wordIdx.IO![b]!).item(), 6);
-    expect(r.attnToS[b]).toBeCloseTo(cache.get("blocks.2.attn.hook_pattern").get(b, 0, end, ioi.wordIdx.S1![b]!).item(), 6);
+    expect(r.attnToIO[b]).toBeCloseTo(
+      cache.get("blocks.2.attn.hook_pattern").get(b, 0, end, ioi.wordIdx.IO![b]!).item(),
+      6,
+    );
+    expect(r.attnToS[b]).toBeCloseTo(
+      cache.get("blocks.2.attn.hook_pattern").get(b, 0, end, ioi.wordIdx.S1![b]!).item(),
+      6,
+    );
     const out = cache.get("blocks.2.attn.hook_z").get(b, end, 0).matmul(model.W_O.get(2, 0));
     expect(r.projectionIO[b]).toBeCloseTo(out.mul(model.W_U.get(":", ioi.ioTokenIDs[b]!)).sum().item(), 4);
-    const words = attentionToWords(cache, ioi, [[2, 0], [0, 3]], { words: ["IO", "S1", "S2"] });
-    const vals = ioi.wordIdx.IO!.map((p, i) => cache.get("blocks.2.attn.hook_pattern").get(i, 0, ioi.wordIdx.end![i]!, p).item());
+    const words = attentionToWords(
+      cache,
+      ioi,
+      [
+        [2, 0],
+        [0, 3],
+      ],
+      { words: ["IO", "S1", "S2"] },
+    );
+    const vals = ioi.wordIdx.IO!.map((p, i) =>
+      cache.get("blocks.2.attn.hook_pattern").get(i, 0, ioi.wordIdx.end![i]!, p).item(),
+    );
     expect(words[0]!.mean.IO).toBeCloseTo(vals.reduce((a, c) => a + c, 0) / N, 6);
     expect(words[1]!.mean.S2).toBeGreaterThan(0.3); // L0H3 reads S2 from end
     const scores = attentionToWords(cache, ioi, [[2, 0]], { mode: "scores", words: ["IO"] });

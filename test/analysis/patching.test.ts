@@ -2,11 +2,20 @@
 // to the naive one (the whole model re-run per patch).
 import { describe, expect, it } from "vitest";
 import { HookedTransformer, patching, type Tensor } from "../../src/index.js";
-import { GOLDEN_CASES as CASES, GOLDEN_DIR as G, goldenCommon as common, goldenInputs, goldenOutputs, maxAbsDiff } from "../golden.js";
+import {
+  GOLDEN_CASES as CASES,
+  GOLDEN_DIR as G,
+  goldenCommon as common,
+  goldenInputs,
+  goldenOutputs,
+  maxAbsDiff,
+} from "../golden.js";
 /** mean over the batch of logits[b, -1, answer[b]] - logits[b, -1, wrong[b]] */
 const metric = (logits: Tensor): number => {
   let s = 0;
-  common.answer_tokens.forEach((a, b) => { s += logits.get(b, -1, a).item() - logits.get(b, -1, common.wrong_tokens[b]!).item(); });
+  common.answer_tokens.forEach((a, b) => {
+    s += logits.get(b, -1, a).item() - logits.get(b, -1, common.wrong_tokens[b]!).item();
+  });
   return s / common.answer_tokens.length;
 };
 
@@ -38,9 +47,17 @@ for (const [name, flags] of Object.entries(CASES)) {
       const [cleanLogits, cleanCache] = await model.runWithCache(clean);
       expect(maxAbsDiff(cleanLogits, out.get("patch/clean_logits")!)).toBeLessThan(1e-4);
       expect(Math.abs(metric(cleanLogits) - out.get("patch/clean_metric")!.item())).toBeLessThan(1e-4);
-      expect(Math.abs(metric(await model.forward(corrupted)) - out.get("patch/corrupted_metric")!.item())).toBeLessThan(1e-4);
+      expect(Math.abs(metric(await model.forward(corrupted)) - out.get("patch/corrupted_metric")!.item())).toBeLessThan(
+        1e-4,
+      );
       for (const [golden, fn] of FUNCS) {
-        const f = patching[fn] as (m: HookedTransformer, t: Tensor, c: typeof cleanCache, mt: typeof metric, o?: object) => Promise<Tensor>;
+        const f = patching[fn] as (
+          m: HookedTransformer,
+          t: Tensor,
+          c: typeof cleanCache,
+          mt: typeof metric,
+          o?: object,
+        ) => Promise<Tensor>;
         const mine = await f(model, corrupted, cleanCache, metric, { progressBar: false });
         expect(maxAbsDiff(mine, out.get(`patch/${golden}`)!), golden).toBeLessThan(1e-4);
       }
@@ -58,17 +75,30 @@ describe("fast sweeps", () => {
     model.addHook("blocks.1.mlp.hook_post", (x) => x.mul(0.9), { isPermanent: true });
     // a metric that reads several positions, so the corrupted prefix logits are used too
     const wide = (logits: Tensor): number => logits.get(":", "2:").mean().item() + metric(logits);
-    for (const fn of ["getActPatchResidPre", "getActPatchAttnHeadOutByPos", "getActPatchAttnHeadPatternByPos", "getActPatchAttnHeadKAllPos"] as const) {
+    for (const fn of [
+      "getActPatchResidPre",
+      "getActPatchAttnHeadOutByPos",
+      "getActPatchAttnHeadPatternByPos",
+      "getActPatchAttnHeadKAllPos",
+    ] as const) {
       const f = patching[fn];
       const naive = await f(model, corrupted, cleanCache, wide, { fast: false, progressBar: false });
       const fast = await f(model, corrupted, cleanCache, wide, { progressBar: false, maxRows: 64 });
       expect(maxAbsDiff(fast, naive), fn).toBeLessThan(1e-4);
-      const lastNaive = await f(model, corrupted, cleanCache, metric, { fast: false, metricPositions: "last", progressBar: false });
+      const lastNaive = await f(model, corrupted, cleanCache, metric, {
+        fast: false,
+        metricPositions: "last",
+        progressBar: false,
+      });
       const lastFast = await f(model, corrupted, cleanCache, metric, { metricPositions: "last", progressBar: false });
       expect(maxAbsDiff(lastFast, lastNaive), fn).toBeLessThan(1e-4);
       // several metric positions: the last block starts at the first one
       const twoPos = (logits: Tensor): number => logits.get(":", 0).mean().item() + metric(logits);
-      const someNaive = await f(model, corrupted, cleanCache, twoPos, { fast: false, metricPositions: [4, -1], progressBar: false });
+      const someNaive = await f(model, corrupted, cleanCache, twoPos, {
+        fast: false,
+        metricPositions: [4, -1],
+        progressBar: false,
+      });
       const someFast = await f(model, corrupted, cleanCache, twoPos, { metricPositions: [4, -1], progressBar: false });
       expect(maxAbsDiff(someFast, someNaive), fn).toBeLessThan(1e-4);
     }
@@ -96,9 +126,15 @@ describe("fast sweeps", () => {
     const corrupted = inputs.get("corrupted_tokens")!;
     const [batch, nPos] = corrupted.shape as [number, number];
     let variantsRun = 0;
-    const count = (x: Tensor): void => { variantsRun += x.shape[0]! / batch; };
+    const count = (x: Tensor): void => {
+      variantsRun += x.shape[0]! / batch;
+    };
     const res = await model.withHooks([["blocks.2.hook_resid_post", count]], () =>
-      patching.getActPatchResidPre(model, corrupted, cleanCache, metric, { metricPositions: "last", progressBar: false }));
+      patching.getActPatchResidPre(model, corrupted, cleanCache, metric, {
+        metricPositions: "last",
+        progressBar: false,
+      }),
+    );
     // clean and corrupted tokens differ at positions 3 and 6: at layer 0 only those residuals differ, later every
     // position from 3 on; patches writing equal values are not run, and their score is the corrupted one
     expect(variantsRun).toBe(1 + 2 + 2 * (nPos - 3)); // + the corrupted run
@@ -112,10 +148,23 @@ describe("fast sweeps", () => {
     const [, cleanCache] = await model.runWithCache(inputs.get("clean_tokens")!);
     const seen: number[] = [];
     const res = await patching.genericActivationPatch(model, inputs.get("corrupted_tokens")!, cleanCache, metric, {
-      activationName: "z", patchSetter: patching.layerPosHeadVectorPatchSetter, indices: [[0, 3, 1], [2, 6, 0]],
-      startPos: (i) => i[1]!, onProgress: (d) => seen.push(d), progressBar: false,
+      activationName: "z",
+      patchSetter: patching.layerPosHeadVectorPatchSetter,
+      indices: [
+        [0, 3, 1],
+        [2, 6, 0],
+      ],
+      startPos: (i) => i[1]!,
+      onProgress: (d) => seen.push(d),
+      progressBar: false,
     });
-    const full = await patching.getActPatchAttnHeadOutByPos(model, inputs.get("corrupted_tokens")!, cleanCache, metric, { progressBar: false });
+    const full = await patching.getActPatchAttnHeadOutByPos(
+      model,
+      inputs.get("corrupted_tokens")!,
+      cleanCache,
+      metric,
+      { progressBar: false },
+    );
     expect(res.shape).toEqual([2]);
     expect(Math.abs(res.get(0).item() - full.get(0, 3, 1).item())).toBeLessThan(1e-5);
     expect(Math.abs(res.get(1).item() - full.get(2, 6, 0).item())).toBeLessThan(1e-5);

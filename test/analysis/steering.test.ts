@@ -6,8 +6,15 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { HookedTransformer, Tensor, randn, Generator, tensor, zeros } from "../../src/index.js";
 import { KeyValueCache } from "../../src/model/kv-cache.js";
 import {
-  addSteeringVector, contrastiveSteeringVector, generateWithSteering, runWithSteering, steeringGenerations, steeringHookName,
-  steeringSweep, withSteering, type SteeringVector,
+  addSteeringVector,
+  contrastiveSteeringVector,
+  generateWithSteering,
+  runWithSteering,
+  steeringGenerations,
+  steeringHookName,
+  steeringSweep,
+  withSteering,
+  type SteeringVector,
 } from "../../src/analysis/steering.js";
 import { maxAbsDiff } from "../golden.js";
 
@@ -29,14 +36,28 @@ describe("steering on toy-ioi", () => {
   /** resid_pre of a layer with the steering vectors attached */
   const residWith = async (layer: number, specs: SteeringVector[]): Promise<Tensor> => {
     let r: Tensor | null = null;
-    await withSteering(model, specs, () => model.runWithHooks(tokens, { returnType: null, fwdHooks: [[`blocks.${layer}.hook_resid_pre`, (x) => { r = x; }]] }));
+    await withSteering(model, specs, () =>
+      model.runWithHooks(tokens, {
+        returnType: null,
+        fwdHooks: [
+          [
+            `blocks.${layer}.hook_resid_pre`,
+            (x) => {
+              r = x;
+            },
+          ],
+        ],
+      }),
+    );
     return r!;
   };
 
   it("names: short names with a layer, full names as given", () => {
     expect(steeringHookName({ hook: "resid_pre", layer: 2 })).toBe("blocks.2.hook_resid_pre");
     expect(steeringHookName({ hook: "blocks.1.attn.hook_z" })).toBe("blocks.1.attn.hook_z");
-    expect(() => addSteeringVector(model, { hook: "blocks.1.hook_resid_prr", vector: v })).toThrow(/did you mean "blocks.1.hook_resid_pre"/);
+    expect(() => addSteeringVector(model, { hook: "blocks.1.hook_resid_prr", vector: v })).toThrow(
+      /did you mean "blocks.1.hook_resid_pre"/,
+    );
   });
 
   it("adds exactly coeff·vector at every position, at listed positions, or as a sequence from `start`", async () => {
@@ -60,16 +81,45 @@ describe("steering on toy-ioi", () => {
     expect(maxAbsDiff(pr.get(":", ":2"), perRow)).toBeLessThan(1e-5);
     const zVec = randn([model.cfg.nHeads, model.cfg.dHead], { generator: g });
     let z: Tensor | null = null;
-    await withSteering(model, { hook: "z", layer: 1, vector: zVec }, () => model.runWithHooks(tokens, { returnType: null, fwdHooks: [["blocks.1.attn.hook_z", (x) => { z = x; }]] }));
+    await withSteering(model, { hook: "z", layer: 1, vector: zVec }, () =>
+      model.runWithHooks(tokens, {
+        returnType: null,
+        fwdHooks: [
+          [
+            "blocks.1.attn.hook_z",
+            (x) => {
+              z = x;
+            },
+          ],
+        ],
+      }),
+    );
     const [, cache] = await model.runWithCache(tokens, { namesFilter: ["blocks.1.attn.hook_z"] });
     expect(maxAbsDiff(z!.sub(cache.get("z", 1)), zVec.expand(z!.shape))).toBeLessThan(1e-5);
   });
 
   it("coeff 0, or a zero vector, changes nothing", async () => {
     const clean = await model.forward(tokens);
-    expect(maxAbsDiff(await runWithSteering(model, tokens, { hook: "resid_pre", layer: 1, vector: v, coeff: 0 }), clean)).toBe(0);
-    expect(maxAbsDiff(await runWithSteering(model, tokens, { hook: "resid_mid", layer: 2, vector: zeros([model.cfg.dModel]), coeff: 7 }), clean)).toBeLessThan(1e-6);
-    const seq = await runWithSteering(model, tokens, { hook: "resid_pre", layer: 0, vector: randn([5, model.cfg.dModel], { generator: g }), coeff: 0 });
+    expect(
+      maxAbsDiff(await runWithSteering(model, tokens, { hook: "resid_pre", layer: 1, vector: v, coeff: 0 }), clean),
+    ).toBe(0);
+    expect(
+      maxAbsDiff(
+        await runWithSteering(model, tokens, {
+          hook: "resid_mid",
+          layer: 2,
+          vector: zeros([model.cfg.dModel]),
+          coeff: 7,
+        }),
+        clean,
+      ),
+    ).toBeLessThan(1e-6);
+    const seq = await runWithSteering(model, tokens, {
+      hook: "resid_pre",
+      layer: 0,
+      vector: randn([5, model.cfg.dModel], { generator: g }),
+      coeff: 0,
+    });
     expect(maxAbsDiff(seq, clean)).toBe(0);
     // temporary hooks are gone afterwards
     expect(maxAbsDiff(await model.forward(tokens), clean)).toBe(0);
@@ -84,7 +134,9 @@ describe("steering on toy-ioi", () => {
       expect(maxAbsDiff(steered, clean)).toBeGreaterThan(1e-3);
       expect(maxAbsDiff(await runWithSteering(model, tokens, []), steered)).toBe(0);
       h.remove();
-      expect(maxAbsDiff(await runWithSteering(model, tokens, { hook: "resid_pre", layer: 1, vector: v, coeff: 2 }), steered)).toBe(0);
+      expect(
+        maxAbsDiff(await runWithSteering(model, tokens, { hook: "resid_pre", layer: 1, vector: v, coeff: 2 }), steered),
+      ).toBe(0);
     } finally {
       h.remove();
     }
@@ -93,7 +145,7 @@ describe("steering on toy-ioi", () => {
 
   it("with the KV cache the steered logits equal a full rerun (positions are absolute)", async () => {
     const specs: SteeringVector[] = [
-      { hook: "resid_pre", layer: 1, vector: v, coeff: 1.5 },                                  // every position
+      { hook: "resid_pre", layer: 1, vector: v, coeff: 1.5 }, // every position
       { hook: "resid_pre", layer: 0, vector: randn([9, model.cfg.dModel], { generator: g }), start: 4 }, // crosses the split
       { hook: "mlp_out", layer: 2, vector: v, coeff: -1, positions: [2, 12, 14] },
     ];
@@ -112,10 +164,22 @@ describe("steering on toy-ioi", () => {
 
   it("generate: the same tokens with and without the KV cache, temporary or permanent", async () => {
     const seq = randn([12, model.cfg.dModel], { generator: g }); // longer than the prompt: reaches generated positions
-    const specs: SteeringVector[] = [{ hook: "resid_pre", layer: 0, vector: seq, coeff: 2 }, { hook: "resid_pre", layer: 2, vector: v, coeff: 1 }];
+    const specs: SteeringVector[] = [
+      { hook: "resid_pre", layer: 0, vector: seq, coeff: 2 },
+      { hook: "resid_pre", layer: 2, vector: v, coeff: 1 },
+    ];
     const prompt = "When Anna and Bob";
-    const withKv = await generateWithSteering(model, prompt, specs, { doSample: false, maxNewTokens: 14, stopAtEos: false });
-    const noKv = await generateWithSteering(model, prompt, specs, { doSample: false, maxNewTokens: 14, stopAtEos: false, useKvCache: false });
+    const withKv = await generateWithSteering(model, prompt, specs, {
+      doSample: false,
+      maxNewTokens: 14,
+      stopAtEos: false,
+    });
+    const noKv = await generateWithSteering(model, prompt, specs, {
+      doSample: false,
+      maxNewTokens: 14,
+      stopAtEos: false,
+      useKvCache: false,
+    });
     expect(withKv).toBe(noKv);
     const plain = await model.generate(prompt, { doSample: false, maxNewTokens: 14, stopAtEos: false });
     expect(withKv).not.toBe(plain);
@@ -127,8 +191,17 @@ describe("steering on toy-ioi", () => {
     }
     // sampled, token input: still identical with a fixed seed
     const toks = model.toTokens(prompt);
-    const s1 = await generateWithSteering(model, toks, specs, { maxNewTokens: 10, seed: 5, stopAtEos: false }) as Tensor;
-    const s2 = await generateWithSteering(model, toks, specs, { maxNewTokens: 10, seed: 5, stopAtEos: false, useKvCache: false }) as Tensor;
+    const s1 = (await generateWithSteering(model, toks, specs, {
+      maxNewTokens: 10,
+      seed: 5,
+      stopAtEos: false,
+    })) as Tensor;
+    const s2 = (await generateWithSteering(model, toks, specs, {
+      maxNewTokens: 10,
+      seed: 5,
+      stopAtEos: false,
+      useKvCache: false,
+    })) as Tensor;
     expect(maxAbsDiff(s1, s2)).toBe(0);
   });
 
@@ -140,7 +213,9 @@ describe("steering on toy-ioi", () => {
     expect(seq.vector.shape).toEqual([n, model.cfg.dModel]);
     const [posLogits, posCache] = await model.runWithCache(POS);
     const [, negCache] = await model.runWithCache(NEG);
-    expect(maxAbsDiff(seq.vector, posCache.get("resid_pre", 0).get(0).sub(negCache.get("resid_pre", 0).get(0)))).toBeLessThan(1e-6);
+    expect(
+      maxAbsDiff(seq.vector, posCache.get("resid_pre", 0).get(0).sub(negCache.get("resid_pre", 0).get(0))),
+    ).toBeLessThan(1e-6);
     const steered = await runWithSteering(model, NEG, { hook: seq.hook, vector: seq.vector, coeff: 1 });
     expect(maxAbsDiff(steered, posLogits)).toBeLessThan(1e-4);
     // "last" at the final stream: the last position's logits become the positive prompt's
@@ -149,7 +224,11 @@ describe("steering on toy-ioi", () => {
     const s2 = await runWithSteering(model, NEG, { hook: last.hook, vector: last.vector, positions: [n - 1] });
     expect(maxAbsDiff(s2.get(0, -1), posLogits.get(0, -1))).toBeLessThan(1e-4);
     // several pairs: the mean of the per-pair differences; identical prompts give zero
-    const pairs: [string, string][] = [[POS, NEG], ["Then, Anna and Bob had fun. Bob gave it to", "Then, Bob and Anna had fun. Anna gave it to"], [POS, POS]];
+    const pairs: [string, string][] = [
+      [POS, NEG],
+      ["Then, Anna and Bob had fun. Bob gave it to", "Then, Bob and Anna had fun. Anna gave it to"],
+      [POS, POS],
+    ];
     const many = await contrastiveSteeringVector(model, pairs, { hook: "resid_pre", layer: 2, mode: "last" });
     expect(many.perPair.shape).toEqual([3, model.cfg.dModel]);
     expect(many.perPair.get(2).abs().max().item()).toBe(0);
@@ -173,7 +252,9 @@ describe("steering on toy-ioi", () => {
     const [, b] = await model.runWithCache(r.negativeTokens);
     expect(maxAbsDiff(r.vector, a.get("resid_pre", 1).get(0).sub(b.get("resid_pre", 1).get(0)))).toBeLessThan(1e-5);
     await expect(contrastiveSteeringVector(model, [], { hook: "resid_pre", layer: 1 })).rejects.toThrow(/at least one/);
-    await expect(contrastiveSteeringVector(model, [["a", "b"]], { hook: "resid_pre", layer: 1, mode: "max" as "last" })).rejects.toThrow(/mode/);
+    await expect(
+      contrastiveSteeringVector(model, [["a", "b"]], { hook: "resid_pre", layer: 1, mode: "max" as "last" }),
+    ).rejects.toThrow(/mode/);
   });
 
   it("sweep: coeff 0 is the unsteered model, logits/log-probs match a steered run, KL ≥ 0", async () => {
@@ -199,7 +280,9 @@ describe("steering on toy-ioi", () => {
         const lp = row.logSoftmax(-1);
         expect(Math.abs(sw.tokenLogits!.get(ci, b, 0).item() - row.get(john).item())).toBeLessThan(1e-4);
         expect(Math.abs(sw.tokenLogProbs!.get(ci, b, 1).item() - lp.get(mary).item())).toBeLessThan(1e-4);
-        expect(Math.abs(sw.logitDiff!.get(ci, b).item() - (row.get(john).item() - row.get(mary).item()))).toBeLessThan(1e-4);
+        expect(Math.abs(sw.logitDiff!.get(ci, b).item() - (row.get(john).item() - row.get(mary).item()))).toBeLessThan(
+          1e-4,
+        );
         expect(sw.topK!.tokens.get(ci, b, 0).item()).toBe(row.argmax().item());
       }
     }
@@ -208,7 +291,11 @@ describe("steering on toy-ioi", () => {
   it("steering the final stream along W_U[t] raises t's log-prob monotonically", async () => {
     const t = model.toSingleToken(" Mary");
     const dir = model.W_U.get(":", t);
-    const sw = await steeringSweep(model, NEG, { steering: { hook: "resid_post", layer: 3, vector: dir.div(dir.norm()) }, coeffs: [0, 2, 4, 8, 16], tokens: [t] });
+    const sw = await steeringSweep(model, NEG, {
+      steering: { hook: "resid_post", layer: 3, vector: dir.div(dir.norm()) },
+      coeffs: [0, 2, 4, 8, 16],
+      tokens: [t],
+    });
     const lp = Array.from(sw.tokenLogProbs!.reshape(-1).dataSync());
     for (let i = 1; i < lp.length; i++) expect(lp[i]).toBeGreaterThan(lp[i - 1]!);
   });
@@ -222,8 +309,12 @@ describe("steering on toy-ioi", () => {
   });
 
   it("rejects vectors that do not fit the activation", async () => {
-    await expect(runWithSteering(model, tokens, { hook: "resid_pre", layer: 1, vector: tensor([1, 2, 3]) })).rejects.toThrow(/must be \[128\]/);
-    await expect(runWithSteering(model, tokens, { hook: "resid_pre", layer: 1, vector: randn([3, 2, 2, 128]) })).rejects.toThrow(/must be/);
+    await expect(
+      runWithSteering(model, tokens, { hook: "resid_pre", layer: 1, vector: tensor([1, 2, 3]) }),
+    ).rejects.toThrow(/must be \[128\]/);
+    await expect(
+      runWithSteering(model, tokens, { hook: "resid_pre", layer: 1, vector: randn([3, 2, 2, 128]) }),
+    ).rejects.toThrow(/must be/);
     expect(() => addSteeringVector(model, { hook: "resid_pre", layer: 1, vector: v, positions: [-1] })).toThrow(/≥ 0/);
     expect(() => addSteeringVector(model, { hook: "resid_pre", layer: 1, vector: v, coeff: NaN })).toThrow(/finite/);
   });

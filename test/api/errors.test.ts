@@ -13,8 +13,20 @@ import { JsBackend } from "../../src/backend/js.js";
 import { loadNativeAddon, NativeBackend } from "../../src/backend/native.js";
 import type { ReduceOp, UnaryOp } from "../../src/backend/types.js";
 import {
-  AnalysisError, BackendError, CliError, ConfigError, HookError, IndexError, LoadError, ModelError, NetworkError,
-  ShapeError, TlensError, TokenizerError, VizError, WorkerError,
+  AnalysisError,
+  BackendError,
+  CliError,
+  ConfigError,
+  HookError,
+  IndexError,
+  LoadError,
+  ModelError,
+  NetworkError,
+  ShapeError,
+  TlensError,
+  TokenizerError,
+  VizError,
+  WorkerError,
 } from "../../src/errors.js";
 import { steeringHook } from "../../src/analysis/steering.js";
 import { decodeError, encodeError } from "../../src/browser/protocol.js";
@@ -72,21 +84,39 @@ async function closedPort(): Promise<number> {
 
 describe("backend/: BackendError, never a plain Error", () => {
   it("a backend that is not there; a js backend registered as the wasm one", async () => {
-    expectTyped(await caught(() => backendByName("wasm")), BackendError,
-      /^tlens: the wasm backend is not loaded \(call loadWasmBackend\(\) first\); use the js backend$/);
-    expectTyped(await caught(() => registerWasmBackend(new JsBackend())), BackendError,
-      /^tlens: registerWasmBackend takes the wasm backend, got "js"$/);
+    expectTyped(
+      await caught(() => backendByName("wasm")),
+      BackendError,
+      /^tlens: the wasm backend is not loaded \(call loadWasmBackend\(\) first\); use the js backend$/,
+    );
+    expectTyped(
+      await caught(() => registerWasmBackend(new JsBackend())),
+      BackendError,
+      /^tlens: registerWasmBackend takes the wasm backend, got "js"$/,
+    );
   });
 
   it("an op the kernels do not have: on the js backend, and on the native one (which hands unknown ops to js)", async () => {
     const js = new JsBackend();
     const view = { data: new Float32Array(64), offset: 0, shape: [64], strides: [1] };
     const unknownUnary = /^unknown unary op "bogus" \(known: neg, exp, log, /;
-    expectTyped(await caught(() => js.unary("bogus" as UnaryOp, view, new Float32Array(64))), BackendError, unknownUnary);
-    expectTyped(await caught(() => js.reduce("median" as ReduceOp, view, 1, new Float32Array(1))), BackendError, /^unknown reduce op "median"$/);
+    expectTyped(
+      await caught(() => js.unary("bogus" as UnaryOp, view, new Float32Array(64))),
+      BackendError,
+      unknownUnary,
+    );
+    expectTyped(
+      await caught(() => js.reduce("median" as ReduceOp, view, 1, new Float32Array(1))),
+      BackendError,
+      /^unknown reduce op "median"$/,
+    );
     const addon = loadNativeAddon();
     expect(addon, "the native addon (npm ci builds it)").not.toBeNull();
-    expectTyped(await caught(() => new NativeBackend(addon!).unary("bogus" as UnaryOp, view, new Float32Array(64))), BackendError, unknownUnary);
+    expectTyped(
+      await caught(() => new NativeBackend(addon!).unary("bogus" as UnaryOp, view, new Float32Array(64))),
+      BackendError,
+      unknownUnary,
+    );
   });
 
   it("the native kernels' own checks (a view outside its buffer) come back as BackendErrors with the C message", async () => {
@@ -105,14 +135,21 @@ describe("backend/: BackendError, never a plain Error", () => {
 describe("tensor/: ShapeError and IndexError", () => {
   it("shapes that do not broadcast name both; an index outside a dim names the dim and its size", async () => {
     expectTyped(await caught(() => zeros([2, 3]).add(zeros([4, 5]))), ShapeError, /\[2, 3\].*\[4, 5\]/);
-    expectTyped(await caught(() => zeros([2, 3]).get(5)), IndexError, /^index 5 is out of range for dim 0 with size 2$/);
+    expectTyped(
+      await caught(() => zeros([2, 3]).get(5)),
+      IndexError,
+      /^index 5 is out of range for dim 0 with size 2$/,
+    );
   });
 });
 
 describe("tokenizer/: TokenizerError", () => {
   it("a token id outside GPT-2's vocabulary", async () => {
-    expectTyped(await caught(() => gpt2Tokenizer().decode([50257])), TokenizerError,
-      /^token id 50257 is out of range: the vocabulary has 50257 tokens \(ids 0\.\.50256\)$/);
+    expectTyped(
+      await caught(() => gpt2Tokenizer().decode([50257])),
+      TokenizerError,
+      /^token id 50257 is out of range: the vocabulary has 50257 tokens \(ids 0\.\.50256\)$/,
+    );
   });
 });
 
@@ -129,19 +166,41 @@ describe("loading/: LoadError, ConfigError, NetworkError", () => {
     const divisor = await caught(() => HookedTransformer.fromConfig({ ...tiny, dHead: undefined, nHeads: 3 }));
     expectTyped(divisor, ConfigError, /d_head must be a positive integer; d_model 8 is not divisible by n_heads 3/);
     expect(divisor).toBeInstanceOf(LoadError);
-    expectTyped(await caught(() => HookedTransformer.fromConfig({ ...tiny, actFn: "bogus" })), ConfigError, /^unsupported act_fn "bogus"/);
+    expectTyped(
+      await caught(() => HookedTransformer.fromConfig({ ...tiny, actFn: "bogus" })),
+      ConfigError,
+      /^unsupported act_fn "bogus"/,
+    );
   });
 
   it("a download from a closed 127.0.0.1 port: a NetworkError once the retries are spent, over the hub and over fetch", async () => {
     const port = await closedPort();
-    const hub = await caught(() => downloadModel("org/model", {
-      endpoint: `http://127.0.0.1:${port}`, cacheDir: join(tmp, "hub"), offline: false, token: null, retries: 1, retryDelayMs: 1, progressBar: false,
-    }));
-    expectTyped(hub, NetworkError, new RegExp(`^download of http://127\\.0\\.0\\.1:${port}/org/model/resolve/.* failed \\(2 tries\\): 127\\.0\\.0\\.1:${port}: ECONNREFUSED$`));
+    const hub = await caught(() =>
+      downloadModel("org/model", {
+        endpoint: `http://127.0.0.1:${port}`,
+        cacheDir: join(tmp, "hub"),
+        offline: false,
+        token: null,
+        retries: 1,
+        retryDelayMs: 1,
+        progressBar: false,
+      }),
+    );
+    expectTyped(
+      hub,
+      NetworkError,
+      new RegExp(
+        `^download of http://127\\.0\\.0\\.1:${port}/org/model/resolve/.* failed \\(2 tries\\): 127\\.0\\.0\\.1:${port}: ECONNREFUSED$`,
+      ),
+    );
     expect(hub).toBeInstanceOf(LoadError);
     expect((hub as Error).cause).toBeInstanceOf(NetworkError);
     const page = await caught(() => fetchBytes(`http://127.0.0.1:${port}/config.json`));
-    expectTyped(page, NetworkError, new RegExp(`^http://127\\.0\\.0\\.1:${port}/config\\.json: cannot fetch \\(fetch failed: .*ECONNREFUSED`));
+    expectTyped(
+      page,
+      NetworkError,
+      new RegExp(`^http://127\\.0\\.0\\.1:${port}/config\\.json: cannot fetch \\(fetch failed: .*ECONNREFUSED`),
+    );
     expect((page as Error).cause).toBeInstanceOf(Error);
   });
 });
@@ -153,29 +212,45 @@ describe("model/: HookError and ModelError, on the golden GPT-2", () => {
   });
 
   it("an unknown hook name is a HookError with the nearest name", async () => {
-    expectTyped(await caught(() => model.addHook("blocks.0.attn.hook_patern", () => {})), HookError,
-      /^unknown hook "blocks\.0\.attn\.hook_patern"; did you mean "blocks\.0\.attn\.hook_pattern"\?$/);
+    expectTyped(
+      await caught(() => model.addHook("blocks.0.attn.hook_patern", () => {})),
+      HookError,
+      /^unknown hook "blocks\.0\.attn\.hook_patern"; did you mean "blocks\.0\.attn\.hook_pattern"\?$/,
+    );
   });
 
   it("generate with topK 0 is a ModelError", async () => {
     const prompt = Tensor.fromTypedArray(Int32Array.from([1, 2, 3]), [1, 3]);
-    expectTyped(await caught(() => model.generate(prompt, { topK: 0, maxNewTokens: 1 })), ModelError, /^topK must be a positive integer, got 0$/);
+    expectTyped(
+      await caught(() => model.generate(prompt, { topK: 0, maxNewTokens: 1 })),
+      ModelError,
+      /^topK must be a positive integer, got 0$/,
+    );
   });
 });
 
 describe("analysis/, datasets/, sae/, jobs/, viz/: each layer's own class", () => {
   it("a steering vector with a NaN coefficient is an AnalysisError", async () => {
-    const e = await caught(() => steeringHook({ hook: "blocks.0.hook_resid_pre", vector: zeros([64]), coeff: Number.NaN }));
+    const e = await caught(() =>
+      steeringHook({ hook: "blocks.0.hook_resid_pre", vector: zeros([64]), coeff: Number.NaN }),
+    );
     expectTyped(e, AnalysisError, /^steering: coeff must be a finite number, got NaN$/);
   });
 
   it("an IOI dataset of 0 prompts is a DatasetError", async () => {
-    expectTyped(await caught(() => new IOIDataset({ promptType: "mixed", N: 0 })), DatasetError, /^IOIDataset: N must be a positive integer, got 0$/);
+    expectTyped(
+      await caught(() => new IOIDataset({ promptType: "mixed", N: 0 })),
+      DatasetError,
+      /^IOIDataset: N must be a positive integer, got 0$/,
+    );
   });
 
   it("an SAE trainer's negative batch size is a SaeError", async () => {
-    expectTyped(await caught(() => resolveTrainOptions({ hookName: "blocks.0.hook_resid_pre", batchSize: -1 })), SaeError,
-      /^trainSae: batchSize must be a positive number, got -1$/);
+    expectTyped(
+      await caught(() => resolveTrainOptions({ hookName: "blocks.0.hook_resid_pre", batchSize: -1 })),
+      SaeError,
+      /^trainSae: batchSize must be a positive number, got -1$/,
+    );
   });
 
   it("a job that is not { spec, shard } is a SpecError, a JobError", async () => {
@@ -199,12 +274,18 @@ describe("cli/: CliError", () => {
 
 describe("lab/: how the server answers each class", () => {
   it("a LabError with its status, the library's errors as 400, a BackendError (the server's fault) as 500", async () => {
-    expect(describeFailure(new LabError(413, "the body is over 64 KiB"))).toEqual({ status: 413, message: "the body is over 64 KiB" });
+    expect(describeFailure(new LabError(413, "the body is over 64 KiB"))).toEqual({
+      status: 413,
+      message: "the body is over 64 KiB",
+    });
     const bad = await caught(() => gpt2Tokenizer().decode([-1]));
     expect(describeFailure(bad)).toEqual({ status: 400, message: (bad as Error).message });
     const kernel = await caught(() => backendByName("wasm"));
     expect(describeFailure(kernel)).toEqual({ status: 500, message: `internal error: ${(kernel as Error).message}` });
-    expect(describeFailure(new TypeError("x is undefined"))).toEqual({ status: 500, message: "internal error: x is undefined" });
+    expect(describeFailure(new TypeError("x is undefined"))).toEqual({
+      status: 500,
+      message: "internal error: x is undefined",
+    });
   });
 });
 

@@ -19,15 +19,67 @@ const SKETCH = fileURLToPath(new URL("../../../shared/api-sketch.d.ts", import.m
 
 /** The root's values other than the errors (every class of src/errors.ts is at the root too: checked below). */
 const ROOT_VALUES = [
-  "ActivationCache", "FactoredMatrix", "Generator", "HookPoint", "HookedTransformer", "IOIDataset", "Tensor", "arange", "attribution",
-  "backend", "cat", "circuits", "copySuppression", "datasets", "detectHead", "detectors", "einsum", "eye", "full", "ioi", "isGradEnabled",
-  "jobs", "linalg", "linspace", "loading", "logitLens", "makeConfig", "manualSeed", "noGrad", "noGradSync", "ones", "onesLike",
-  "patching", "pathPatching", "rand", "randint", "randn", "rearrange", "reduce", "repeat", "sae", "stack", "steering", "tensor",
-  "tokenizer", "utils", "viz", "where", "zeros", "zerosLike",
+  "ActivationCache",
+  "FactoredMatrix",
+  "Generator",
+  "HookPoint",
+  "HookedTransformer",
+  "IOIDataset",
+  "Tensor",
+  "arange",
+  "attribution",
+  "backend",
+  "cat",
+  "circuits",
+  "copySuppression",
+  "datasets",
+  "detectHead",
+  "detectors",
+  "einsum",
+  "eye",
+  "full",
+  "ioi",
+  "isGradEnabled",
+  "jobs",
+  "linalg",
+  "linspace",
+  "loading",
+  "logitLens",
+  "makeConfig",
+  "manualSeed",
+  "noGrad",
+  "noGradSync",
+  "ones",
+  "onesLike",
+  "patching",
+  "pathPatching",
+  "rand",
+  "randint",
+  "randn",
+  "rearrange",
+  "reduce",
+  "repeat",
+  "sae",
+  "stack",
+  "steering",
+  "tensor",
+  "tokenizer",
+  "utils",
+  "viz",
+  "where",
+  "zeros",
+  "zerosLike",
 ];
 /** Node-only namespaces (src/index.ts); the browser entry has its own `loading` and the page's loaders instead. */
 const NODE_ONLY = ["jobs", "loading", "sae"];
-const BROWSER_ONLY = ["WorkerModel", "createWorkerModel", "fromPretrained", "initBackend", "loadWasmBackend", "loading"];
+const BROWSER_ONLY = [
+  "WorkerModel",
+  "createWorkerModel",
+  "fromPretrained",
+  "initBackend",
+  "loadWasmBackend",
+  "loading",
+];
 
 /** Names the api sketch declares at its root: values (function, class, namespace, const) and types. */
 function sketchNames(): { values: string[]; types: string[] } {
@@ -41,7 +93,13 @@ function sketchNames(): { values: string[]; types: string[] } {
 
 /** Every name src/index.ts exports (values and types), as the compiler sees them. */
 function rootExportNames(): { name: string; isType: boolean }[] {
-  const options = { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, noEmit: true, types: [] };
+  const options = {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    noEmit: true,
+    types: [],
+  };
   const program = ts.createProgram([`${ROOT}src/index.ts`], options);
   const checker = program.getTypeChecker();
   const module = checker.getSymbolAtLocation(program.getSourceFile(`${ROOT}src/index.ts`)!)!;
@@ -55,13 +113,25 @@ function rootExportNames(): { name: string; isType: boolean }[] {
 
 describe("the package root", () => {
   it("exports exactly these values, besides the errors", () => {
-    const names = Object.keys(root).filter((k) => !(k in errors)).sort();
+    const names = Object.keys(root)
+      .filter((k) => !(k in errors))
+      .sort();
     expect(names).toEqual([...ROOT_VALUES].sort());
   });
 
   it("exports TlensError and every subclass of src/errors.ts", () => {
     const classes = Object.entries(errors);
-    expect(classes.map(([k]) => k)).toEqual(expect.arrayContaining(["TlensError", "ShapeError", "IndexError", "LoadError", "HookError", "TokenizerError", "GradError"]));
+    expect(classes.map(([k]) => k)).toEqual(
+      expect.arrayContaining([
+        "TlensError",
+        "ShapeError",
+        "IndexError",
+        "LoadError",
+        "HookError",
+        "TokenizerError",
+        "GradError",
+      ]),
+    );
     for (const [name, cls] of classes) {
       expect((root as Record<string, unknown>)[name], name).toBe(cls);
       expect(cls === errors.TlensError || cls.prototype instanceof errors.TlensError, name).toBe(true);
@@ -69,42 +139,110 @@ describe("the package root", () => {
   });
 
   it("keeps internals and shadowing names out", () => {
-    for (const name of ["Storage", "TensorStorage", "ReturnType", "MT19937", "gatherLayout", "createWasmBackend", "WasmBackend", "WASM_MIN",
-      "runner", "getBackend", "logitsToAveLogitDiff", "maskAttentionScores", "processStateDict"]) {
+    for (const name of [
+      "Storage",
+      "TensorStorage",
+      "ReturnType",
+      "MT19937",
+      "gatherLayout",
+      "createWasmBackend",
+      "WasmBackend",
+      "WASM_MIN",
+      "runner",
+      "getBackend",
+      "logitsToAveLogitDiff",
+      "maskAttentionScores",
+      "processStateDict",
+    ]) {
       expect(name in root, name).toBe(false);
     }
   });
 
   it("has every name the api sketch declares at its root, values and types", () => {
     const sketch = sketchNames();
-    expect(sketch.values).toEqual(expect.arrayContaining(["HookedTransformer", "detectHead", "IOIDataset", "FactoredMatrix", "noGrad", "patching"]));
+    expect(sketch.values).toEqual(
+      expect.arrayContaining(["HookedTransformer", "detectHead", "IOIDataset", "FactoredMatrix", "noGrad", "patching"]),
+    );
     for (const name of sketch.values) expect(name in root, name).toBe(true);
     const exported = rootExportNames();
     const types = new Set(exported.filter((e) => e.isType).map((e) => e.name));
     expect(sketch.types).toEqual(expect.arrayContaining(["Metric", "DiffMetric", "ModelInput", "HookFn"]));
     // the sketch's ReturnType is ForwardReturnType here (it would shadow TypeScript's own ReturnType)
-    for (const name of sketch.types) expect(types.has(name === "ReturnType" ? "ForwardReturnType" : name), name).toBe(true);
+    for (const name of sketch.types)
+      expect(types.has(name === "ReturnType" ? "ForwardReturnType" : name), name).toBe(true);
     expect(types.has("ReturnType") || types.has("Storage")).toBe(false);
     // every value the compiler sees is one the module exports at run time
-    expect(exported.filter((e) => !e.isType).map((e) => e.name).sort()).toEqual(Object.keys(root).sort());
+    expect(
+      exported
+        .filter((e) => !e.isType)
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual(Object.keys(root).sort());
   }, 60_000);
 });
 
 describe("the namespaces", () => {
-  const has = (ns: object, members: string[]): void => { expect(Object.keys(ns)).toEqual(expect.arrayContaining(members)); };
+  const has = (ns: object, members: string[]): void => {
+    expect(Object.keys(ns)).toEqual(expect.arrayContaining(members));
+  };
 
   it("mirror TransformerLens's modules with their key members", () => {
-    has(root.patching, ["getActPatchResidPre", "getActPatchAttnHeadOutAllPos", "getActPatchAttnHeadPatternDestSrcPos", "genericActivationPatch"]);
-    has(root.pathPatching, ["getPathPatchHeadToFinalResidPost", "getPathPatchHeadToHeads", "headToFinalResid", "headToHeads"]);
+    has(root.patching, [
+      "getActPatchResidPre",
+      "getActPatchAttnHeadOutAllPos",
+      "getActPatchAttnHeadPatternDestSrcPos",
+      "genericActivationPatch",
+    ]);
+    has(root.pathPatching, [
+      "getPathPatchHeadToFinalResidPost",
+      "getPathPatchHeadToHeads",
+      "headToFinalResid",
+      "headToHeads",
+    ]);
     expect(root.pathPatching.headToHeads).toBe(root.pathPatching.getPathPatchHeadToHeads);
-    has(root.attribution, ["attrPatchResidPre", "attrPatchAttnOut", "attrPatchMlpOut", "attrPatchAttnHeadOutByPos", "attrPatchAttnHeadOutAllPos", "Graph", "evaluateCircuit"]);
-    has(root.detectors, ["detectHead", "getInductionHeadDetectionPattern", "prevAttnDetector", "inductionScore", "generateRepeatedTokens"]);
+    has(root.attribution, [
+      "attrPatchResidPre",
+      "attrPatchAttnOut",
+      "attrPatchMlpOut",
+      "attrPatchAttnHeadOutByPos",
+      "attrPatchAttnHeadOutAllPos",
+      "Graph",
+      "evaluateCircuit",
+    ]);
+    has(root.detectors, [
+      "detectHead",
+      "getInductionHeadDetectionPattern",
+      "prevAttnDetector",
+      "inductionScore",
+      "generateRepeatedTokens",
+    ]);
     expect(root.detectors.detectHead).toBe(root.detectHead);
-    has(root.circuits, ["fullOV", "fullQK", "ovCopyingScore", "allCompositionScores", "getCircuitScore", "getAllMinimalityScores"]);
+    has(root.circuits, [
+      "fullOV",
+      "fullQK",
+      "ovCopyingScore",
+      "allCompositionScores",
+      "getCircuitScore",
+      "getAllMinimalityScores",
+    ]);
     has(root.logitLens, ["logitLens", "dlaByLayer", "dlaByHead", "dlaByNeuron", "dlaFull"]);
     has(root.steering, ["contrastiveSteeringVector", "addSteeringVector", "steeringSweep", "generateWithSteering"]);
-    has(root.ioi, ["ioiMetric", "makeIoiData", "generateDataAndCaches", "runIoiPipeline", "ioiResultsJson", "backupNameMoverAnalysis", "checkCopyCircuit"]);
-    has(root.copySuppression, ["decomposeAttnScores", "attnScoresForQuerySideVectors", "getEffectiveEmbedding", "positionFlipPatching", "project"]);
+    has(root.ioi, [
+      "ioiMetric",
+      "makeIoiData",
+      "generateDataAndCaches",
+      "runIoiPipeline",
+      "ioiResultsJson",
+      "backupNameMoverAnalysis",
+      "checkCopyCircuit",
+    ]);
+    has(root.copySuppression, [
+      "decomposeAttnScores",
+      "attnScoresForQuerySideVectors",
+      "getEffectiveEmbedding",
+      "positionFlipPatching",
+      "project",
+    ]);
     has(root.datasets, ["IOIDataset", "generateIOIData", "PythonRandom", "NumpyRandomState", "DatasetError"]);
     expect(root.datasets.IOIDataset).toBe(root.IOIDataset);
     expect("MT19937" in root.datasets).toBe(false);
@@ -146,10 +284,16 @@ describe("docs/api.md's example", () => {
 describe("the browser entry", () => {
   it("is the same root with the page's loaders instead of the Node-only namespaces", () => {
     const expected = [...ROOT_VALUES.filter((k) => !NODE_ONLY.includes(k)), ...BROWSER_ONLY].sort();
-    expect(Object.keys(browserRoot).filter((k) => !(k in errors)).sort()).toEqual(expected);
+    expect(
+      Object.keys(browserRoot)
+        .filter((k) => !(k in errors))
+        .sort(),
+    ).toEqual(expected);
     expect(browserRoot.HookedTransformer).toBe(root.HookedTransformer);
     expect(browserRoot.patching).toBe(root.patching);
-    expect(Object.keys(browserRoot.loading)).toEqual(expect.arrayContaining(["readSafetensors", "fetchPretrainedWeights"]));
+    expect(Object.keys(browserRoot.loading)).toEqual(
+      expect.arrayContaining(["readSafetensors", "fetchPretrainedWeights"]),
+    );
     expect("downloadModel" in browserRoot.loading).toBe(false);
   });
 });

@@ -8,7 +8,10 @@ import { clean, corrupted, ids, metric, SMALL_CFG } from "./fixture.js";
 const CFG = { ...SMALL_CFG, seed: 21 };
 
 /** Σ (clean − corrupted receiver input) · grad at the corrupted run, per hook: [head] for q/k/v inputs, [1] otherwise. */
-async function nodeScores(model: HookedTransformer, hooks: string[]): Promise<Map<string, Float32Array | Float64Array>> {
+async function nodeScores(
+  model: HookedTransformer,
+  hooks: string[],
+): Promise<Map<string, Float32Array | Float64Array>> {
   model.setUseSplitQkvInput(true);
   model.setUseHookMlpIn(true);
   try {
@@ -27,7 +30,10 @@ async function nodeScores(model: HookedTransformer, hooks: string[]): Promise<Ma
 }
 
 const sumOver = (g: attribution.Graph, child: string, qkv: string | null): number =>
-  g.parentEdges(child).filter((e) => e.qkv === qkv).reduce((s, e) => s + e.score!, 0);
+  g
+    .parentEdges(child)
+    .filter((e) => e.qkv === qkv)
+    .reduce((s, e) => s + e.score!, 0);
 
 describe("EAP", () => {
   const model = HookedTransformer.fromConfig(CFG);
@@ -35,7 +41,14 @@ describe("EAP", () => {
     const g = await attribution.attributeEdges(model, { clean, corrupted, metric });
     expect(g.edges.length).toBe(attribution.edgeCount(model.cfg));
     expect(model.cfg.useSplitQkvInput || model.cfg.useAttnResult || model.cfg.useHookMlpIn).toBe(false);
-    const hooks = ["blocks.0.hook_q_input", "blocks.1.hook_k_input", "blocks.1.hook_v_input", "blocks.0.hook_mlp_in", "blocks.1.hook_mlp_in", "blocks.1.hook_resid_post"];
+    const hooks = [
+      "blocks.0.hook_q_input",
+      "blocks.1.hook_k_input",
+      "blocks.1.hook_v_input",
+      "blocks.0.hook_mlp_in",
+      "blocks.1.hook_mlp_in",
+      "blocks.1.hook_resid_post",
+    ];
     const want = await nodeScores(model, hooks);
     const pairs: [number, number][] = [];
     for (let h = 0; h < 4; h++) {
@@ -43,14 +56,19 @@ describe("EAP", () => {
       pairs.push([sumOver(g, `a1.h${h}`, "k"), want.get("blocks.1.hook_k_input")![h]!]);
       pairs.push([sumOver(g, `a1.h${h}`, "v"), want.get("blocks.1.hook_v_input")![h]!]);
     }
-    pairs.push([sumOver(g, "m0", null), want.get("blocks.0.hook_mlp_in")![0]!], [sumOver(g, "m1", null), want.get("blocks.1.hook_mlp_in")![0]!]);
+    pairs.push(
+      [sumOver(g, "m0", null), want.get("blocks.0.hook_mlp_in")![0]!],
+      [sumOver(g, "m1", null), want.get("blocks.1.hook_mlp_in")![0]!],
+    );
     pairs.push([sumOver(g, "logits", null), want.get("blocks.1.hook_resid_post")![0]!]);
     expect(pairs.some(([, w]) => Math.abs(w) > 1e-3)).toBe(true);
     for (const [got, w] of pairs) expect(Math.abs(got - w)).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(w));
   });
 
   it("1-step EAP-IG takes its gradient at α = 1, the clean input: minus the noising EAP (gradients at the clean run)", async () => {
-    const ig1 = (await attribution.attributeEdges(model, { clean, corrupted, metric, method: "eap-ig", steps: 1 })).scores();
+    const ig1 = (
+      await attribution.attributeEdges(model, { clean, corrupted, metric, method: "eap-ig", steps: 1 })
+    ).scores();
     const noise = (await attribution.attributeEdges(model, { clean, corrupted, metric, convention: "noise" })).scores();
     const denoise = (await attribution.attributeEdges(model, { clean, corrupted, metric })).scores();
     expect(Math.max(...ig1.map((x, i) => Math.abs(x + noise[i]!)))).toBeLessThanOrEqual(1e-5);
@@ -66,7 +84,9 @@ describe("EAP", () => {
   });
 
   it("1-step EAP-IG on activations is EAP: every run is the base run", async () => {
-    const ig1 = (await attribution.attributeEdges(model, { clean, corrupted, metric, method: "eap-ig-activations", steps: 1 })).scores();
+    const ig1 = (
+      await attribution.attributeEdges(model, { clean, corrupted, metric, method: "eap-ig-activations", steps: 1 })
+    ).scores();
     const eap = (await attribution.attributeEdges(model, { clean, corrupted, metric })).scores();
     expect(Math.max(...eap.map(Math.abs))).toBeGreaterThan(1e-2);
     expect(Math.max(...ig1.map((x, i) => Math.abs(x - eap[i]!)))).toBeLessThanOrEqual(1e-6);
@@ -75,7 +95,13 @@ describe("EAP", () => {
   it("EAP-IG on activations averages the receivers' gradients over each sender group's interpolated output", async () => {
     // reference through the model's own hooks and cached gradients (runWithCache inclBwd), not gradRun
     const steps = 3;
-    const groups = ["blocks.0.hook_resid_pre", "blocks.0.attn.hook_result", "blocks.0.hook_mlp_out", "blocks.1.attn.hook_result", "blocks.1.hook_mlp_out"];
+    const groups = [
+      "blocks.0.hook_resid_pre",
+      "blocks.0.attn.hook_result",
+      "blocks.0.hook_mlp_out",
+      "blocks.1.attn.hook_result",
+      "blocks.1.hook_mlp_out",
+    ];
     const receivers = ["blocks.1.hook_q_input", "blocks.1.hook_mlp_in", "blocks.1.hook_resid_post"];
     model.setUseAttnResult(true);
     model.setUseSplitQkvInput(true);
@@ -105,10 +131,21 @@ describe("EAP", () => {
       model.setUseSplitQkvInput(false);
       model.setUseHookMlpIn(false);
     }
-    const g = await attribution.attributeEdges(model, { clean, corrupted, metric, method: "eap-ig-activations", steps });
-    const score = (parent: string, child: string, qkv: string | null): number => g.edges.find((e) => e.parent === parent && e.child === child && e.qkv === qkv)!.score!;
-    const senderDelta = (s: string): Tensor => s === "input" ? delta!.get("blocks.0.hook_resid_pre")!
-      : s.startsWith("m") ? delta!.get(`blocks.${s[1]}.hook_mlp_out`)! : delta!.get(`blocks.${s[1]}.attn.hook_result`)!.get(":", ":", Number(s.split(".h")[1]));
+    const g = await attribution.attributeEdges(model, {
+      clean,
+      corrupted,
+      metric,
+      method: "eap-ig-activations",
+      steps,
+    });
+    const score = (parent: string, child: string, qkv: string | null): number =>
+      g.edges.find((e) => e.parent === parent && e.child === child && e.qkv === qkv)!.score!;
+    const senderDelta = (s: string): Tensor =>
+      s === "input"
+        ? delta!.get("blocks.0.hook_resid_pre")!
+        : s.startsWith("m")
+          ? delta!.get(`blocks.${s[1]}.hook_mlp_out`)!
+          : delta!.get(`blocks.${s[1]}.attn.hook_result`)!.get(":", ":", Number(s.split(".h")[1]));
     const want = (s: string, r: string, head: number | null): number => {
       const grad = head === null ? avg.get(r)! : avg.get(r)!.get(":", ":", head);
       return senderDelta(s).mul(grad).sum().item();
@@ -125,10 +162,18 @@ describe("EAP", () => {
   });
 
   it("bad options: typed errors", async () => {
-    await expect(attribution.attributeEdges(model, { clean, corrupted, metric, method: "eap-ig", steps: 0 })).rejects.toThrow(/steps/);
-    await expect(attribution.attributeEdges(model, { clean, corrupted, metric, method: "eap-ig-activations", steps: 2.5 })).rejects.toThrow(/steps must be a positive integer, got 2.5/);
+    await expect(
+      attribution.attributeEdges(model, { clean, corrupted, metric, method: "eap-ig", steps: 0 }),
+    ).rejects.toThrow(/steps/);
+    await expect(
+      attribution.attributeEdges(model, { clean, corrupted, metric, method: "eap-ig-activations", steps: 2.5 }),
+    ).rejects.toThrow(/steps must be a positive integer, got 2.5/);
     const bogus = "eap-ig-inputz" as attribution.EdgeMethod;
-    await expect(attribution.attributeEdges(model, { clean, corrupted, metric, method: bogus })).rejects.toThrow(/method must be one of "eap", "eap-ig", "eap-ig-activations", got "eap-ig-inputz"/);
-    await expect(attribution.attributeEdges(model, { clean, corrupted: ids([[1]]), metric })).rejects.toThrow(attribution.AttributionError);
+    await expect(attribution.attributeEdges(model, { clean, corrupted, metric, method: bogus })).rejects.toThrow(
+      /method must be one of "eap", "eap-ig", "eap-ig-activations", got "eap-ig-inputz"/,
+    );
+    await expect(attribution.attributeEdges(model, { clean, corrupted: ids([[1]]), metric })).rejects.toThrow(
+      attribution.AttributionError,
+    );
   });
 });

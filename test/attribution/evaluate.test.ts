@@ -38,12 +38,19 @@ describe("evaluateCircuit", () => {
   it("faithfulness curve data: EAP circuits of growing size, 1 with every edge, random draws beside", async () => {
     const g = await attribution.attributeEdges(model, { clean, corrupted, metric });
     const all = g.edges.length;
-    const r = await attribution.faithfulnessCurveData(model, g, [5, 40, all], { clean, corrupted, metric, randomDraws: 2 });
+    const r = await attribution.faithfulnessCurveData(model, g, [5, 40, all], {
+      clean,
+      corrupted,
+      metric,
+      randomDraws: 2,
+    });
     expect(r.faithfulness[2]).toBeCloseTo(1, 4);
     expect(r.random.map((row) => row[2])).toEqual([expect.closeTo(1, 4), expect.closeTo(1, 4)]);
     expect(r.random.length).toBe(2);
     expect(r.metricClean).toBeCloseTo(metric(await model.forward(clean)).item(), 4);
     expect(g.countIncludedEdges()).toBe(all);
-    await expect(attribution.faithfulnessCurveData(model, g, [40, 5], { clean, corrupted, metric })).rejects.toThrow(/ascending/);
+    await expect(attribution.faithfulnessCurveData(model, g, [40, 5], { clean, corrupted, metric })).rejects.toThrow(
+      /ascending/,
+    );
   });
 });

@@ -1,7 +1,15 @@
 // The edge-attribution graph: which edges exist (counted against the definition, and GPT-2 small's 32,491), names
 // and hooks as EAP-IG's, score vectors and matrices, and the JSON round trip with its validation.
 import { describe, expect, it } from "vitest";
-import { AttributionError, Graph, edgeCount, graphFromJson, graphToJson, type GraphConfig, type GraphNode } from "../../src/analysis/attribution/index.js";
+import {
+  AttributionError,
+  Graph,
+  edgeCount,
+  graphFromJson,
+  graphToJson,
+  type GraphConfig,
+  type GraphNode,
+} from "../../src/analysis/attribution/index.js";
 
 /** The residual-stream slot a node writes to (input −1, heads of layer l at 2l, its MLP at 2l+1). */
 function slot(n: GraphNode): number {
@@ -15,7 +23,8 @@ function definitionCount(g: Graph, cfg: GraphConfig): number {
   let n = 0;
   for (const r of g.nodes) {
     if (r.kind === "input") continue;
-    const limit = r.kind === "logits" ? Infinity : r.kind === "attn" || cfg.parallelAttnMlp ? 2 * r.layer : 2 * r.layer + 1;
+    const limit =
+      r.kind === "logits" ? Infinity : r.kind === "attn" || cfg.parallelAttnMlp ? 2 * r.layer : 2 * r.layer + 1;
     n += senders.filter((s) => slot(s) < limit).length * (r.kind === "attn" ? 3 : 1);
   }
   return n;
@@ -31,8 +40,12 @@ describe("Graph", () => {
   });
 
   const configs: GraphConfig[] = [
-    { nLayers: 1, nHeads: 1 }, { nLayers: 2, nHeads: 3 }, { nLayers: 3, nHeads: 4, attnOnly: true },
-    { nLayers: 4, nHeads: 2, parallelAttnMlp: true }, { nLayers: 6, nHeads: 8 }, { nLayers: 2, nHeads: 5, attnOnly: true, parallelAttnMlp: true },
+    { nLayers: 1, nHeads: 1 },
+    { nLayers: 2, nHeads: 3 },
+    { nLayers: 3, nHeads: 4, attnOnly: true },
+    { nLayers: 4, nHeads: 2, parallelAttnMlp: true },
+    { nLayers: 6, nHeads: 8 },
+    { nLayers: 2, nHeads: 5, attnOnly: true, parallelAttnMlp: true },
   ];
   it.each(configs)("edges of %j: as the definition, and as edgeCount", (cfg) => {
     const g = Graph.fromConfig(cfg);
@@ -47,7 +60,14 @@ describe("Graph", () => {
   it("one layer, one head: the 8 edges by name, with EAP-IG's names and the TL hooks they write into", () => {
     const g = Graph.fromConfig({ nLayers: 1, nHeads: 1 });
     expect(g.edges.map((e) => e.name)).toEqual([
-      "input->a0.h0<q>", "input->a0.h0<k>", "input->a0.h0<v>", "input->m0", "a0.h0->m0", "input->logits", "a0.h0->logits", "m0->logits",
+      "input->a0.h0<q>",
+      "input->a0.h0<k>",
+      "input->a0.h0<v>",
+      "input->m0",
+      "a0.h0->m0",
+      "input->logits",
+      "a0.h0->logits",
+      "m0->logits",
     ]);
     expect(g.edge("input->a0.h0<k>").hook).toBe("blocks.0.hook_k_input");
     expect(g.edge("a0.h0->m0").hook).toBe("blocks.0.hook_mlp_in");
@@ -98,11 +118,16 @@ describe("graph JSON", () => {
   it("round-trips config, flags and scores, and is EAP-IG's layout", () => {
     const g = Graph.fromConfig({ nLayers: 2, nHeads: 3, attnOnly: true });
     g.setScores(g.edges.map((e, i) => Math.sin(i) * 10));
-    g.edges.forEach((e, i) => { e.inGraph = i % 3 === 0; });
+    g.edges.forEach((e, i) => {
+      e.inGraph = i % 3 === 0;
+    });
     g.node("a1.h2").inGraph = false;
     const j = graphToJson(g);
     expect(j.cfg).toEqual({ n_layers: 2, n_heads: 3, parallel_attn_mlp: false, attn_only: true });
-    expect(j.edges["a0.h1->logits"]).toEqual({ score: g.edge("a0.h1->logits").score, in_graph: g.edge("a0.h1->logits").inGraph });
+    expect(j.edges["a0.h1->logits"]).toEqual({
+      score: g.edge("a0.h1->logits").score,
+      in_graph: g.edge("a0.h1->logits").inGraph,
+    });
     const back = graphFromJson(JSON.stringify(j));
     expect(back.cfg).toEqual(g.cfg);
     expect(Array.from(back.scores())).toEqual(Array.from(g.scores()));
@@ -126,14 +151,20 @@ describe("graph JSON", () => {
     const good = (): ReturnType<typeof graphToJson> => graphToJson(Graph.fromConfig({ nLayers: 1, nHeads: 1 }));
     expect(() => graphFromJson("{oops")).toThrow(/graphFromJson: not JSON/);
     expect(() => graphFromJson({ ...good(), format: "other/2" })).toThrow(/format "other\/2"/);
-    expect(() => graphFromJson({ ...good(), cfg: { n_layers: -1, n_heads: 1 } })).toThrow(/cfg.n_layers must be a positive integer, got -1/);
-    expect(() => graphFromJson({ ...good(), cfg: { n_layers: 1, n_heads: 1, attn_only: "no" } })).toThrow(/cfg.attn_only must be a boolean/);
+    expect(() => graphFromJson({ ...good(), cfg: { n_layers: -1, n_heads: 1 } })).toThrow(
+      /cfg.n_layers must be a positive integer, got -1/,
+    );
+    expect(() => graphFromJson({ ...good(), cfg: { n_layers: 1, n_heads: 1, attn_only: "no" } })).toThrow(
+      /cfg.attn_only must be a boolean/,
+    );
     const extra = good();
     extra.edges["m0->a0.h0<q>"] = { score: 1, in_graph: true };
     expect(() => graphFromJson(extra)).toThrow(/unknown edge "m0->a0.h0<q>" for a graph of 1 layers × 1 heads/);
     const missing = good();
     delete missing.edges["input->m0"];
-    expect(() => graphFromJson(missing)).toThrow(/edge "input->m0" is missing \(a graph of 1 layers × 1 heads has 8 edges\)/);
+    expect(() => graphFromJson(missing)).toThrow(
+      /edge "input->m0" is missing \(a graph of 1 layers × 1 heads has 8 edges\)/,
+    );
     const badScore = good() as unknown as { edges: Record<string, unknown> };
     badScore.edges["input->m0"] = { score: "big", in_graph: true };
     expect(() => graphFromJson(badScore)).toThrow(/edge input->m0: score must be a finite number or null/);

@@ -15,13 +15,18 @@ async function products(model: HookedTransformer, act: string, convention: "deno
   await metric(logits).backward();
   return [...Array(model.cfg.nLayers).keys()].map((l) => {
     const name = `blocks.${l}.${act}`;
-    return otherCache.get(name).sub(baseCache.get(name)).mul(baseCache.get(`${name}_grad`));
+    return otherCache
+      .get(name)
+      .sub(baseCache.get(name))
+      .mul(baseCache.get(`${name}_grad`));
   });
 }
 
 describe("attrPatchNodes", () => {
   let model: HookedTransformer;
-  beforeAll(() => { model = HookedTransformer.fromConfig({ ...SMALL_CFG, seed: 5 }); });
+  beforeAll(() => {
+    model = HookedTransformer.fromConfig({ ...SMALL_CFG, seed: 5 });
+  });
 
   for (const convention of ["denoise", "noise"] as const) {
     it(`every kind at once equals the by-hand products, ${convention}`, async () => {
@@ -33,13 +38,35 @@ describe("attrPatchNodes", () => {
       const post = await products(model, "mlp.hook_post", convention); //  [batch, pos, d_mlp]
       const close = (a: Tensor, rows: Tensor[], what: string): void => {
         expect(a.shape).toEqual([rows.length, ...rows[0]!.shape]);
-        rows.forEach((r, l) => expect(a.get(l).sub(r).abs().max().item(), `${what} layer ${l}`).toBeLessThanOrEqual(1e-5));
+        rows.forEach((r, l) =>
+          expect(a.get(l).sub(r).abs().max().item(), `${what} layer ${l}`).toBeLessThanOrEqual(1e-5),
+        );
       };
-      close(got.residPre, resid.map((p) => p.sum([0, 2])), "residPre");
-      close(got.attnHeadOutByPos, z.map((p) => p.sum([0, 3])), "attnHeadOutByPos");
-      close(got.attnHeadOutAllPos, z.map((p) => p.sum([0, 1, 3])), "attnHeadOutAllPos");
-      close(got.attnHeadPatternByPos, pattern.map((p) => p.sum([0, 3])), "attnHeadPatternByPos");
-      close(got.mlpNeuronsAllPos, post.map((p) => p.sum([0, 1])), "mlpNeuronsAllPos");
+      close(
+        got.residPre,
+        resid.map((p) => p.sum([0, 2])),
+        "residPre",
+      );
+      close(
+        got.attnHeadOutByPos,
+        z.map((p) => p.sum([0, 3])),
+        "attnHeadOutByPos",
+      );
+      close(
+        got.attnHeadOutAllPos,
+        z.map((p) => p.sum([0, 1, 3])),
+        "attnHeadOutAllPos",
+      );
+      close(
+        got.attnHeadPatternByPos,
+        pattern.map((p) => p.sum([0, 3])),
+        "attnHeadPatternByPos",
+      );
+      close(
+        got.mlpNeuronsAllPos,
+        post.map((p) => p.sum([0, 1])),
+        "mlpNeuronsAllPos",
+      );
       expect(got.residPre.abs().max().item(), "the estimate is not trivially zero").toBeGreaterThan(1e-3);
     });
   }
@@ -47,7 +74,10 @@ describe("attrPatchNodes", () => {
   it("a kind's result does not depend on the kinds beside it (qkFix and gradDrop too)", async () => {
     for (const extra of [{}, { qkFix: true }, { gradDrop: true }]) {
       const o = { clean, corrupted, metric, ...extra };
-      const both = await attribution.attrPatchNodes(model, { ...o, nodes: ["attnHeadQByPos", "residMid", "attnHeadKAllPos"] });
+      const both = await attribution.attrPatchNodes(model, {
+        ...o,
+        nodes: ["attnHeadQByPos", "residMid", "attnHeadKAllPos"],
+      });
       const q = await attribution.attrPatchAttnHeadQByPos(model, o);
       const k = await attribution.attrPatchAttnHeadKAllPos(model, o);
       const mid = await attribution.attrPatchResidMid(model, o);
@@ -59,10 +89,18 @@ describe("attrPatchNodes", () => {
 
   it("runs one forward of the other run and one forward + backward of the base run for all kinds", async () => {
     let forwards = 0;
-    model.addHook("hook_embed", () => { forwards++; });
+    model.addHook("hook_embed", () => {
+      forwards++;
+    });
     const progress: [number, number][] = [];
     try {
-      await attribution.attrPatchNodes(model, { clean, corrupted, metric, nodes: ["residPre", "attnHeadOutByPos", "mlpOut", "attnHeadPatternAllPos"], onProgress: (d, t) => progress.push([d, t]) });
+      await attribution.attrPatchNodes(model, {
+        clean,
+        corrupted,
+        metric,
+        nodes: ["residPre", "attnHeadOutByPos", "mlpOut", "attnHeadPatternAllPos"],
+        onProgress: (d, t) => progress.push([d, t]),
+      });
     } finally {
       model.resetHooks();
     }
@@ -71,15 +109,28 @@ describe("attrPatchNodes", () => {
   });
 
   it("logitPositions 'last' gives the same estimate as full logits for a metric at the last position", async () => {
-    const full = await attribution.attrPatchNodes(model, { clean, corrupted, metric, nodes: ["residPre", "attnHeadOutByPos"] });
-    const last = await attribution.attrPatchNodes(model, { clean, corrupted, metric, logitPositions: "last", nodes: ["residPre", "attnHeadOutByPos"] });
+    const full = await attribution.attrPatchNodes(model, {
+      clean,
+      corrupted,
+      metric,
+      nodes: ["residPre", "attnHeadOutByPos"],
+    });
+    const last = await attribution.attrPatchNodes(model, {
+      clean,
+      corrupted,
+      metric,
+      logitPositions: "last",
+      nodes: ["residPre", "attnHeadOutByPos"],
+    });
     expect(last.residPre.sub(full.residPre).abs().max().item()).toBeLessThanOrEqual(1e-5);
     expect(last.attnHeadOutByPos.sub(full.attnHeadOutByPos).abs().max().item()).toBeLessThanOrEqual(1e-5);
   });
 
   it("refuses unknown and missing kinds", async () => {
     const o = { clean, corrupted, metric };
-    await expect(attribution.attrPatchNodes(model, { ...o, nodes: ["residPre", "heads" as "residPre"] })).rejects.toThrow(/unknown node kind\(s\) "heads"; known: residPre/);
+    await expect(
+      attribution.attrPatchNodes(model, { ...o, nodes: ["residPre", "heads" as "residPre"] }),
+    ).rejects.toThrow(/unknown node kind\(s\) "heads"; known: residPre/);
     await expect(attribution.attrPatchNodes(model, { ...o, nodes: [] })).rejects.toThrow(attribution.AttributionError);
   });
 });

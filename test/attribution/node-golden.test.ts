@@ -37,7 +37,12 @@ describe("node attribution = TransformerLens's on the golden 3-layer model", () 
   for (const convention of ["denoise", "noise"] as const) {
     for (const [kind, fn] of Object.entries(KINDS)) {
       it(`${kind}, ${convention}`, async () => {
-        const got = await fn(model, { clean: golden.get("tokens/clean")!, corrupted: golden.get("tokens/corrupted")!, metric, convention });
+        const got = await fn(model, {
+          clean: golden.get("tokens/clean")!,
+          corrupted: golden.get("tokens/corrupted")!,
+          metric,
+          convention,
+        });
         const key = `attr/${convention === "denoise" ? "corrupted_grad" : "clean_grad"}/${kind}`;
         const want = golden.get(key)!;
         expect(got.shape).toEqual(want.shape);
@@ -47,19 +52,31 @@ describe("node attribution = TransformerLens's on the golden 3-layer model", () 
         const base = golden.get(`metric/${convention === "denoise" ? "corrupted" : "clean"}`)!.item();
         const truth = golden.get(`patch/${convention}/${kind}`)!.sub(base);
         const r = attribution.pearson(Array.from(got.dataSync()), Array.from(truth.dataSync()));
-        const rWant = meta.correlations_f32[kind]![convention === "denoise" ? "corrupted_grad_vs_denoise" : "clean_grad_vs_noise"];
+        const rWant =
+          meta.correlations_f32[kind]![convention === "denoise" ? "corrupted_grad_vs_denoise" : "clean_grad_vs_noise"];
         expect(r).toBeCloseTo(rWant, 3);
       });
     }
   }
 
   it("all four kinds from one attrPatchNodes call (one pass pair), denoise", async () => {
-    const got = await attribution.attrPatchNodes(model, { clean: golden.get("tokens/clean")!, corrupted: golden.get("tokens/corrupted")!, metric,
-      nodes: ["residPre", "attnOut", "mlpOut", "attnHeadOutByPos"] });
-    const keys = { residPre: "resid_pre", attnOut: "attn_out", mlpOut: "mlp_out", attnHeadOutByPos: "head_out" } as const;
+    const got = await attribution.attrPatchNodes(model, {
+      clean: golden.get("tokens/clean")!,
+      corrupted: golden.get("tokens/corrupted")!,
+      metric,
+      nodes: ["residPre", "attnOut", "mlpOut", "attnHeadOutByPos"],
+    });
+    const keys = {
+      residPre: "resid_pre",
+      attnOut: "attn_out",
+      mlpOut: "mlp_out",
+      attnHeadOutByPos: "head_out",
+    } as const;
     for (const [k, g] of Object.entries(keys) as [keyof typeof keys, string][]) {
       const key = `attr/corrupted_grad/${g}`;
-      expect(got[k].sub(golden.get(key)!).abs().max().item(), key).toBeLessThanOrEqual(meta.tensors[key]!.suggested_atol);
+      expect(got[k].sub(golden.get(key)!).abs().max().item(), key).toBeLessThanOrEqual(
+        meta.tensors[key]!.suggested_atol,
+      );
     }
   });
 });

@@ -6,16 +6,36 @@ import { describe, expect, it } from "vitest";
 import { attribution, HookedTransformer, patching, Tensor, TlensError, type ActivationCache } from "../../src/index.js";
 
 // initializerRange 0.3 (not 0.8 / √d_model): sharper attention, so pattern patches matter
-const BASE = { dModel: 32, dHead: 8, nHeads: 4, nCtx: 16, dVocab: 50, normalizationType: null, actFn: "gelu_new" as const, initializerRange: 0.3 };
+const BASE = {
+  dModel: 32,
+  dHead: 8,
+  nHeads: 4,
+  nCtx: 16,
+  dVocab: 50,
+  normalizationType: null,
+  actFn: "gelu_new" as const,
+  initializerRange: 0.3,
+};
 const ATTN_ONLY = { ...BASE, nLayers: 1, attnOnly: true, seed: 11 };
 const WITH_MLP = { ...BASE, nLayers: 1, dMlp: 64, seed: 12 };
 
-const ids = (rows: number[][]): Tensor => Tensor.fromTypedArray(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length]);
-const clean = ids([[3, 17, 5, 9, 3, 17, 5, 9], [1, 2, 4, 6, 8, 10, 12, 14]]);
-const corrupted = ids([[3, 17, 22, 9, 3, 40, 5, 9], [1, 2, 4, 31, 8, 10, 12, 14]]);
+const ids = (rows: number[][]): Tensor =>
+  Tensor.fromTypedArray(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length]);
+const clean = ids([
+  [3, 17, 5, 9, 3, 17, 5, 9],
+  [1, 2, 4, 6, 8, 10, 12, 14],
+]);
+const corrupted = ids([
+  [3, 17, 22, 9, 3, 40, 5, 9],
+  [1, 2, 4, 31, 8, 10, 12, 14],
+]);
 // a logit difference summed over batch and positions (the last tokens agree, so the last position alone would not
 // see query patches in one layer)
-const metric = (logits: Tensor): Tensor => logits.get(":", ":", 7).sub(logits.get(":", ":", 13)).sum();
+const metric = (logits: Tensor): Tensor =>
+  logits
+    .get(":", ":", 7)
+    .sub(logits.get(":", ":", 13))
+    .sum();
 
 type PatchFn = (m: HookedTransformer, t: Tensor, c: ActivationCache, f: (l: Tensor) => Tensor) => Promise<Tensor>;
 type AttrFn = typeof attribution.attrPatchAttnOut;
@@ -28,7 +48,12 @@ async function truth(model: HookedTransformer, fn: PatchFn, convention: "denoise
   return (await fn(model, base, otherCache, metric)).sub(baseMetric);
 }
 
-async function expectExact(model: HookedTransformer, attr: AttrFn, patch: PatchFn, extra: { qkFix?: boolean } = {}): Promise<void> {
+async function expectExact(
+  model: HookedTransformer,
+  attr: AttrFn,
+  patch: PatchFn,
+  extra: { qkFix?: boolean } = {},
+): Promise<void> {
   for (const convention of ["denoise", "noise"] as const) {
     const want = await truth(model, patch, convention);
     const got = await attr(model, { clean, corrupted, metric, convention, ...extra });
@@ -83,26 +108,52 @@ describe("GradDrop, progress, cancel, errors", () => {
     const plain = await attribution.attrPatchAttnOut(twoLayer, { clean, corrupted, metric });
     expect(gd.get(1).sub(plain.get(1).abs()).abs().max().item()).toBeLessThanOrEqual(1e-6);
     // dropping layer 1's gradient leaves layer 0's direct path: the gradient at the final residual (= attn_out 1's)
-    const run = await attribution.gradRun(twoLayer, corrupted, metric, ["blocks.0.hook_attn_out", "blocks.1.hook_attn_out"]);
+    const run = await attribution.gradRun(twoLayer, corrupted, metric, [
+      "blocks.0.hook_attn_out",
+      "blocks.1.hook_attn_out",
+    ]);
     const [, cleanCache] = await twoLayer.runWithCache(clean);
-    const direct = cleanCache.get("blocks.0.hook_attn_out").sub(run.acts.get("blocks.0.hook_attn_out")!)
-      .mul(run.grads.get("blocks.1.hook_attn_out")!).sum([0, 2]).abs();
+    const direct = cleanCache
+      .get("blocks.0.hook_attn_out")
+      .sub(run.acts.get("blocks.0.hook_attn_out")!)
+      .mul(run.grads.get("blocks.1.hook_attn_out")!)
+      .sum([0, 2])
+      .abs();
     expect(gd.get(0).sub(direct).abs().max().item()).toBeLessThanOrEqual(1e-5);
   });
   it("reports progress and honours an aborted signal", async () => {
     const seen: number[][] = [];
-    await attribution.attrPatchResidPre(twoLayer, { clean, corrupted, metric, onProgress: (d, t) => seen.push([d, t]), progressBar: false });
-    expect(seen).toEqual([[1, 2], [2, 2]]);
+    await attribution.attrPatchResidPre(twoLayer, {
+      clean,
+      corrupted,
+      metric,
+      onProgress: (d, t) => seen.push([d, t]),
+      progressBar: false,
+    });
+    expect(seen).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
     const ctl = new AbortController();
     ctl.abort(new TlensError("stop"));
-    await expect(attribution.attrPatchResidPre(twoLayer, { clean, corrupted, metric, signal: ctl.signal })).rejects.toThrow("stop");
+    await expect(
+      attribution.attrPatchResidPre(twoLayer, { clean, corrupted, metric, signal: ctl.signal }),
+    ).rejects.toThrow("stop");
   });
   it("bad input: a typed error naming the problem", async () => {
     const short = ids([[1, 2, 3]]);
-    await expect(attribution.attrPatchResidPre(twoLayer, { clean, corrupted: short, metric })).rejects.toThrow(attribution.AttributionError);
-    await expect(attribution.attrPatchResidPre(twoLayer, { clean, corrupted, metric: (l) => l.sum(-1) })).rejects.toThrow(/scalar/);
+    await expect(attribution.attrPatchResidPre(twoLayer, { clean, corrupted: short, metric })).rejects.toThrow(
+      attribution.AttributionError,
+    );
+    await expect(
+      attribution.attrPatchResidPre(twoLayer, { clean, corrupted, metric: (l) => l.sum(-1) }),
+    ).rejects.toThrow(/scalar/);
     const rotary = HookedTransformer.fromConfig({ ...ATTN_ONLY, positionalEmbeddingType: "rotary", rotaryDim: 8 });
-    await expect(attribution.attrPatchAttnHeadQByPos(rotary, { clean, corrupted, metric, qkFix: true })).rejects.toThrow(/rotary/);
-    await expect(attribution.attrPatchResidPre(twoLayer, { clean, corrupted, metric, convention: "both" as "noise" })).rejects.toThrow(/convention/);
+    await expect(
+      attribution.attrPatchAttnHeadQByPos(rotary, { clean, corrupted, metric, qkFix: true }),
+    ).rejects.toThrow(/rotary/);
+    await expect(
+      attribution.attrPatchResidPre(twoLayer, { clean, corrupted, metric, convention: "both" as "noise" }),
+    ).rejects.toThrow(/convention/);
   });
 });

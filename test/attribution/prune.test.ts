@@ -1,7 +1,14 @@
 // Pruning a scored graph: top-n, threshold and greedy choose the edges EAP-IG's rules choose, and after pruning
 // every kept edge lies on an input → logits path while no chosen edge on such a path is dropped.
 import { describe, expect, it } from "vitest";
-import { applyGreedy, applyThreshold, applyTopN, Graph, pruneGraph, type GraphEdge } from "../../src/analysis/attribution/index.js";
+import {
+  applyGreedy,
+  applyThreshold,
+  applyTopN,
+  Graph,
+  pruneGraph,
+  type GraphEdge,
+} from "../../src/analysis/attribution/index.js";
 import { Generator, rand } from "../../src/tensor/index.js";
 
 function scored(cfg: { nLayers: number; nHeads: number; attnOnly?: boolean }, seed: number): Graph {
@@ -35,7 +42,8 @@ describe("pruning", () => {
     const kept = applyTopN(g, 20);
     expect(inGraph(g)).toEqual(onPaths(g, chosen));
     expect(kept).toBe(onPaths(g, chosen).size);
-    for (const n of g.nodes) expect(n.inGraph).toBe(g.edges.some((e) => e.inGraph && (e.parent === n.name || e.child === n.name)));
+    for (const n of g.nodes)
+      expect(n.inGraph).toBe(g.edges.some((e) => e.inGraph && (e.parent === n.name || e.child === n.name)));
   });
 
   it("signed ranking keeps the most positive edges", () => {

@@ -2,16 +2,30 @@
 // metric equal to the same quantity computed element by element from the logits.
 import { beforeAll, describe, expect, it } from "vitest";
 import { HookedTransformer } from "../../src/model/index.js";
-import { AttributionError, Graph, greaterThanTask, greaterThanYears, inductionTask, ioiTask, pairsTask, type AttributionTask } from "../../src/analysis/attribution/index.js";
+import {
+  AttributionError,
+  Graph,
+  greaterThanTask,
+  greaterThanYears,
+  inductionTask,
+  ioiTask,
+  pairsTask,
+  type AttributionTask,
+} from "../../src/analysis/attribution/index.js";
 import { ioiMetric, makeIoiData } from "../../src/analysis/ioi/index.js";
 import { Generator, randn, type Tensor } from "../../src/tensor/index.js";
 import { gpt2Tokenizer } from "../../src/tokenizer/index.js";
 
 let model: HookedTransformer;
-beforeAll(async () => { model = await HookedTransformer.fromPretrained("toy-ioi"); });
+beforeAll(async () => {
+  model = await HookedTransformer.fromPretrained("toy-ioi");
+});
 
 /** Random logits [batch, pos, vocab] for a task, and a reader of one value. */
-function randomLogits(t: AttributionTask, seed: number): { logits: Tensor; at: (b: number, p: number, v: number) => number } {
+function randomLogits(
+  t: AttributionTask,
+  seed: number,
+): { logits: Tensor; at: (b: number, p: number, v: number) => number } {
   const [B, P] = t.clean.shape as [number, number];
   const V = model.cfg.dVocab;
   const logits = randn([B, P, V], { generator: new Generator(seed) });
@@ -19,7 +33,12 @@ function randomLogits(t: AttributionTask, seed: number): { logits: Tensor; at: (
   return { logits, at: (b, p, v) => d[(b * P + p) * V + v]! };
 }
 
-function logSoftmaxAt(at: (b: number, p: number, v: number) => number, b: number, p: number, V: number): (v: number) => number {
+function logSoftmaxAt(
+  at: (b: number, p: number, v: number) => number,
+  b: number,
+  p: number,
+  V: number,
+): (v: number) => number {
   let m = -Infinity;
   for (let v = 0; v < V; v++) m = Math.max(m, at(b, p, v));
   let s = 0;
@@ -68,7 +87,9 @@ describe("tasks", () => {
     for (let b = 0; b < 6; b++) {
       const lp = logSoftmaxAt(at, b, last, V);
       const yy = b + 2;
-      ids.forEach((id, y) => { want += (y > yy ? 1 : -1) * Math.exp(lp(id)) / 6; });
+      ids.forEach((id, y) => {
+        want += ((y > yy ? 1 : -1) * Math.exp(lp(id))) / 6;
+      });
     }
     expect(small.metric(logits).item()).toBeCloseTo(want, 6);
   });
@@ -82,18 +103,27 @@ describe("tasks", () => {
     expect(t.clean.shape).toEqual([3, P]);
     for (let b = 0; b < 3; b++) {
       expect(c[b * P]).toBe(50256);
-      for (let i = 1; i <= 6; i++) { expect(c[b * P + 6 + i]).toBe(c[b * P + i]); expect(r[b * P + i]).toBe(c[b * P + i]); }
+      for (let i = 1; i <= 6; i++) {
+        expect(c[b * P + 6 + i]).toBe(c[b * P + i]);
+        expect(r[b * P + i]).toBe(c[b * P + i]);
+      }
       expect(Array.from(r.slice(b * P + 7, b * P + 13))).not.toEqual(Array.from(c.slice(b * P + 7, b * P + 13)));
     }
     const { logits, at } = randomLogits(t, 2);
     let want = 0;
-    for (let b = 0; b < 3; b++) for (let q = 7; q < 12; q++) want += logSoftmaxAt(at, b, q, model.cfg.dVocab)(c[b * P + q + 1]!) / 15;
+    for (let b = 0; b < 3; b++)
+      for (let q = 7; q < 12; q++) want += logSoftmaxAt(at, b, q, model.cfg.dVocab)(c[b * P + q + 1]!) / 15;
     expect(t.metric(logits).item()).toBeCloseTo(want, 5);
   });
 
   it("pairs: right-padded rows read at their own last token, logit difference or the answer's logit", () => {
     const pairs = [
-      { clean: "When Mary and John went to the store, John gave a drink to", corrupted: "When Mary and John went to the store, Mary gave a drink to", answer: " Mary", wrong: " John" },
+      {
+        clean: "When Mary and John went to the store, John gave a drink to",
+        corrupted: "When Mary and John went to the store, Mary gave a drink to",
+        answer: " Mary",
+        wrong: " John",
+      },
       { clean: "The capital of France is", corrupted: "The capital of Italy is", answer: " Paris", wrong: " Rome" },
     ];
     const t = pairsTask(model, pairs);
@@ -101,9 +131,13 @@ describe("tasks", () => {
     expect(t.positions).toEqual([14, 5]); // BOS + 14 tokens, BOS + 5 tokens
     const { logits, at } = randomLogits(t, 3);
     const id = (s: string): number => model.toSingleToken(s);
-    const want = ((at(0, 14, id(" Mary")) - at(0, 14, id(" John"))) + (at(1, 5, id(" Paris")) - at(1, 5, id(" Rome")))) / 2;
+    const want =
+      (at(0, 14, id(" Mary")) - at(0, 14, id(" John")) + (at(1, 5, id(" Paris")) - at(1, 5, id(" Rome")))) / 2;
     expect(t.metric(logits).item()).toBeCloseTo(want, 5);
-    const alone = pairsTask(model, pairs.map(({ wrong: _w, ...p }) => p));
+    const alone = pairsTask(
+      model,
+      pairs.map(({ wrong: _w, ...p }) => p),
+    );
     expect(alone.metric(logits).item()).toBeCloseTo((at(0, 14, id(" Mary")) + at(1, 5, id(" Paris"))) / 2, 5);
   });
 
@@ -115,9 +149,18 @@ describe("tasks", () => {
 
   it("refuses what does not fit, with AttributionError", () => {
     expect(() => pairsTask(model, [])).toThrow(/non-empty list/);
-    expect(() => pairsTask(model, [{ clean: "a b c", corrupted: "a b", answer: " x" }])).toThrow(/clean prompt is 4 tokens, the corrupted one 3/);
-    expect(() => pairsTask(model, [{ clean: "a", corrupted: "b", answer: " Maryland Johnson" }])).toThrow(/pair 0: the answer/);
-    expect(() => pairsTask(model, [{ clean: "a", corrupted: "b", answer: " x", wrong: " y" }, { clean: "a", corrupted: "b", answer: " x" }])).toThrow(/pair 1 has no wrong answer/);
+    expect(() => pairsTask(model, [{ clean: "a b c", corrupted: "a b", answer: " x" }])).toThrow(
+      /clean prompt is 4 tokens, the corrupted one 3/,
+    );
+    expect(() => pairsTask(model, [{ clean: "a", corrupted: "b", answer: " Maryland Johnson" }])).toThrow(
+      /pair 0: the answer/,
+    );
+    expect(() =>
+      pairsTask(model, [
+        { clean: "a", corrupted: "b", answer: " x", wrong: " y" },
+        { clean: "a", corrupted: "b", answer: " x" },
+      ]),
+    ).toThrow(/pair 1 has no wrong answer/);
     expect(() => inductionTask(model, { seqLen: 1 })).toThrow(AttributionError);
     expect(() => inductionTask(model, { seqLen: 40 })).toThrow(/81 tokens but the model's context is 64/);
     const t = pairsTask(model, [{ clean: "a", corrupted: "b", answer: " x" }]);

@@ -59,13 +59,24 @@ describe("backward kernels (native/grad.c) vs js", () => {
   it("softmaxBackward: softmax and log-softmax rows, below and above the threading and N-API thresholds", () => {
     if (!requireNative()) return;
     const g = new Generator(3);
-    for (const [rows, cols] of [[1, 1], [3, 5], [7, 33], [64, 1000], [3, 50257], [2000, 21]]) {
+    for (const [rows, cols] of [
+      [1, 1],
+      [3, 5],
+      [7, 33],
+      [64, 1000],
+      [3, 50257],
+      [2000, 21],
+    ]) {
       for (const log of [false, true]) {
         const x = randn([rows!, cols!], { generator: g });
         const y = (log ? x.logSoftmax(-1) : x.softmax(-1)).dataSync() as Float32Array;
         const grad = randn([rows!, cols!], { generator: g }).dataSync() as Float32Array;
-        nativeVsJs(rows! * cols!, (b, out) => b.softmaxBackward(y, grad, rows!, cols!, out, log), { rtol: 1e-5, atol: 1e-6 },
-          `softmaxBackward(rows ${rows}, cols ${cols}, log ${log})`);
+        nativeVsJs(
+          rows! * cols!,
+          (b, out) => b.softmaxBackward(y, grad, rows!, cols!, out, log),
+          { rtol: 1e-5, atol: 1e-6 },
+          `softmaxBackward(rows ${rows}, cols ${cols}, log ${log})`,
+        );
       }
     }
   });
@@ -90,9 +101,20 @@ describe("the packed-weight cache in forward + backward", () => {
     const key = {};
     const b = new Float32Array(12);
     const args = (rowStride: number, colStride: number, version: number): GemmArgs => ({
-      batch: 1, m: 2, n: rowStride === 4 ? 4 : 3, k: rowStride === 4 ? 3 : 4, a: new Float32Array(0), aOffsets: new Float64Array([0]),
-      aRowStride: 0, aColStride: 0, b, bOffsets: new Float64Array([0]), bRowStride: rowStride, bColStride: colStride,
-      out: new Float32Array(0), bCache: { key, version },
+      batch: 1,
+      m: 2,
+      n: rowStride === 4 ? 4 : 3,
+      k: rowStride === 4 ? 3 : 4,
+      a: new Float32Array(0),
+      aOffsets: new Float64Array([0]),
+      aRowStride: 0,
+      aColStride: 0,
+      b,
+      bOffsets: new Float64Array([0]),
+      bRowStride: rowStride,
+      bColStride: colStride,
+      out: new Float32Array(0),
+      bCache: { key, version },
     });
     let packs = 0;
     const pack = (): string => `p${++packs}`;

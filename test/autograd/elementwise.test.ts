@@ -4,7 +4,25 @@ import { describe, expect, it } from "vitest";
 import { tensor, where, zeros } from "../../src/index.js";
 import { gradcheck, normal, uniform } from "./gradcheck.js";
 
-type Unary = "neg" | "exp" | "log" | "log1p" | "expm1" | "sqrt" | "rsqrt" | "tanh" | "abs" | "relu" | "sigmoid" | "silu" | "geluNew" | "gelu" | "sin" | "cos" | "square" | "reciprocal";
+type Unary =
+  | "neg"
+  | "exp"
+  | "log"
+  | "log1p"
+  | "expm1"
+  | "sqrt"
+  | "rsqrt"
+  | "tanh"
+  | "abs"
+  | "relu"
+  | "sigmoid"
+  | "silu"
+  | "geluNew"
+  | "gelu"
+  | "sin"
+  | "cos"
+  | "square"
+  | "reciprocal";
 
 /** Each op with a domain where it is smooth (away from 0 for abs/relu, positive for log/sqrt). */
 const UNARY: [Unary, () => ReturnType<typeof normal>][] = [
@@ -106,7 +124,10 @@ describe("autograd: binary ops with broadcasting", () => {
 });
 
 describe("autograd: where, maskedFill, clamp", () => {
-  const cond = tensor([[true, false, true], [false, false, true]]);
+  const cond = tensor([
+    [true, false, true],
+    [false, false, true],
+  ]);
   it("where routes the gradient by the condition, with broadcasting", async () => {
     await gradcheck((a, b) => where(cond, a, b), [normal([2, 3]), normal([3], 2)]);
   });

@@ -32,7 +32,13 @@ describe("autograd engine", () => {
   });
 
   it("a diamond graph sums both paths; a deep chain does not overflow the stack", async () => {
-    await gradcheck((a) => { const b = a.exp(); return b.mul(b.sin()).add(b); }, [normal([3])]);
+    await gradcheck(
+      (a) => {
+        const b = a.exp();
+        return b.mul(b.sin()).add(b);
+      },
+      [normal([3])],
+    );
     const x = f64([0.5]).requiresGrad_();
     let y = x;
     for (let i = 0; i < 20000; i++) y = y.add(1);
@@ -44,7 +50,9 @@ describe("autograd engine", () => {
     const x = f64([1, 2]).requiresGrad_();
     await expect(x.mul(2).backward()).rejects.toThrow(GradError);
     await expect(x.mul(2).backward()).rejects.toThrow(/one-element output.*\[2\]/);
-    await expect(x.mul(2).backward(f64([1, 2, 3]))).rejects.toThrow(/gradient has shape \[3\] but the output has shape \[2\]/);
+    await expect(x.mul(2).backward(f64([1, 2, 3]))).rejects.toThrow(
+      /gradient has shape \[3\] but the output has shape \[2\]/,
+    );
     await expect(x.mul(2).backward(f64([1, NaN]))).rejects.toThrow(/contains NaN/);
     await expect(f64([1]).sum().backward()).rejects.toThrow(/does not require grad/);
   });
@@ -82,13 +90,27 @@ describe("autograd engine", () => {
   it("noGrad turns recording off, also across an async function; noGradSync; isGradEnabled tells", async () => {
     const x = f64([1]).requiresGrad_();
     expect(isGradEnabled()).toBe(true);
-    const y = noGradSync(() => { expect(isGradEnabled()).toBe(false); return x.mul(2); });
+    const y = noGradSync(() => {
+      expect(isGradEnabled()).toBe(false);
+      return x.mul(2);
+    });
     expect(y.requiresGrad).toBe(false);
-    const z = await noGrad(async () => { await Promise.resolve(); return x.mul(2); });
+    const z = await noGrad(async () => {
+      await Promise.resolve();
+      return x.mul(2);
+    });
     expect(z.requiresGrad).toBe(false);
     expect(isGradEnabled()).toBe(true);
-    expect(() => noGradSync(() => { throw new Error("boom"); })).toThrow("boom");
-    await expect(noGrad(() => { throw new Error("boom"); })).rejects.toThrow("boom");
+    expect(() =>
+      noGradSync(() => {
+        throw new Error("boom");
+      }),
+    ).toThrow("boom");
+    await expect(
+      noGrad(() => {
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
     expect(isGradEnabled()).toBe(true);
   });
 
@@ -96,13 +118,24 @@ describe("autograd engine", () => {
     const x = f64([1, 2]).requiresGrad_();
     const h = x.mul(3);
     const seen: number[][] = [];
-    const handle = h.registerHook((g) => { seen.push(Array.from(g.dataSync())); return g.mul(10); });
-    h.registerHook(async (g) => { await Promise.resolve(); seen.push(Array.from(g.dataSync())); });
+    const handle = h.registerHook((g) => {
+      seen.push(Array.from(g.dataSync()));
+      return g.mul(10);
+    });
+    h.registerHook(async (g) => {
+      await Promise.resolve();
+      seen.push(Array.from(g.dataSync()));
+    });
     await h.add(h).sum().backward(); // two uses of h: the hook sees their sum, once
-    expect(seen).toEqual([[2, 2], [20, 20]]);
+    expect(seen).toEqual([
+      [2, 2],
+      [20, 20],
+    ]);
     expect(Array.from(x.grad!.dataSync())).toEqual([60, 60]);
     const onLeaf: number[][] = [];
-    x.registerHook((g) => { onLeaf.push(Array.from(g.dataSync())); });
+    x.registerHook((g) => {
+      onLeaf.push(Array.from(g.dataSync()));
+    });
     handle.remove();
     x.grad = null;
     const h2 = x.mul(3);
@@ -110,7 +143,9 @@ describe("autograd engine", () => {
     expect(onLeaf).toEqual([[3, 3]]);
     const h3 = x.mul(1);
     h3.registerHook(() => f64([1, 2, 3]));
-    await expect(h3.sum().backward()).rejects.toThrow(/hook on the output of mul #\d+ returned a \[3\] gradient; the gradient there has shape \[2\]/);
+    await expect(h3.sum().backward()).rejects.toThrow(
+      /hook on the output of mul #\d+ returned a \[3\] gradient; the gradient there has shape \[2\]/,
+    );
     expect(() => f64([1]).registerHook(() => undefined)).toThrow(/does not require grad/);
   });
 
@@ -124,20 +159,94 @@ describe("autograd engine", () => {
 
 describe("autograd: in-place writes", () => {
   it("add_/mul_/set/copy_ on a non-leaf are followed through the graph", async () => {
-    await gradcheck((a, b) => { const h = a.mul(2); h.mul_(b); h.add_(1); h.div_(b.exp()); return h.square(); }, [normal([3], 1), normal([3], 2)]);
-    await gradcheck((a, b) => { const h = a.mul(2); h.set([1], b.get(0)); return h.exp(); }, [normal([3], 3), normal([2], 4)]);
-    await gradcheck((a) => { const buf = zeros([2, 3], "float64"); buf.set([0], a); buf.set([1, "1:"], a.get("0:2")); return buf.exp(); }, [normal([3], 5)]);
-    await gradcheck((a) => { const h = a.sin(); h.set([h.detach().gt(0)], 0); return h.mul(a); }, [normal([4], 6)]);
+    await gradcheck(
+      (a, b) => {
+        const h = a.mul(2);
+        h.mul_(b);
+        h.add_(1);
+        h.div_(b.exp());
+        return h.square();
+      },
+      [normal([3], 1), normal([3], 2)],
+    );
+    await gradcheck(
+      (a, b) => {
+        const h = a.mul(2);
+        h.set([1], b.get(0));
+        return h.exp();
+      },
+      [normal([3], 3), normal([2], 4)],
+    );
+    await gradcheck(
+      (a) => {
+        const buf = zeros([2, 3], "float64");
+        buf.set([0], a);
+        buf.set([1, "1:"], a.get("0:2"));
+        return buf.exp();
+      },
+      [normal([3], 5)],
+    );
+    await gradcheck(
+      (a) => {
+        const h = a.sin();
+        h.set([h.detach().gt(0)], 0);
+        return h.mul(a);
+      },
+      [normal([4], 6)],
+    );
   });
 
   it("writes through views (index, narrow, permute, reshape, views of views) reach the viewed tensor's history", async () => {
-    await gradcheck((a) => { const h = a.mul(2); h.get(0).mul_(3); return h.exp(); }, [normal([3, 2], 7)]);
-    await gradcheck((a, b) => { const h = a.mul(3); h.narrow(0, 1, 2).add_(b); return h.square(); }, [normal([3, 2], 8), normal([2], 9)]);
-    await gradcheck((a) => { const h = a.sin(); h.mT.get(1).set([":"], h.get(":", 0)); return h.mul(a); }, [normal([3, 2], 10)]);
-    await gradcheck((a, b) => { const h = a.add(1); h.reshape(6).get("1:4").mul_(b); return h.square(); }, [normal([2, 3], 11), normal([3], 12)]);
-    await gradcheck((a) => { const h = a.mul(1); const v = h.get(1); v.get(0).mul_(5); return v.add(h.sum()); }, [normal([2, 3], 13)]);
+    await gradcheck(
+      (a) => {
+        const h = a.mul(2);
+        h.get(0).mul_(3);
+        return h.exp();
+      },
+      [normal([3, 2], 7)],
+    );
+    await gradcheck(
+      (a, b) => {
+        const h = a.mul(3);
+        h.narrow(0, 1, 2).add_(b);
+        return h.square();
+      },
+      [normal([3, 2], 8), normal([2], 9)],
+    );
+    await gradcheck(
+      (a) => {
+        const h = a.sin();
+        h.mT.get(1).set([":"], h.get(":", 0));
+        return h.mul(a);
+      },
+      [normal([3, 2], 10)],
+    );
+    await gradcheck(
+      (a, b) => {
+        const h = a.add(1);
+        h.reshape(6).get("1:4").mul_(b);
+        return h.square();
+      },
+      [normal([2, 3], 11), normal([3], 12)],
+    );
+    await gradcheck(
+      (a) => {
+        const h = a.mul(1);
+        const v = h.get(1);
+        v.get(0).mul_(5);
+        return v.add(h.sum());
+      },
+      [normal([2, 3], 13)],
+    );
     // a hook-style ablation: z[:, :, 1] = 0 on an activation
-    await gradcheck((a) => { const z = a.mul(2).reshape(2, 2, 3); z.set([":", ":", 1], 0); return z.exp(); }, [normal([4, 3], 14)]);
+    await gradcheck(
+      (a) => {
+        const z = a.mul(2).reshape(2, 2, 3);
+        z.set([":", ":", 1], 0);
+        return z.exp();
+      },
+      [normal([4, 3], 14)],
+    );
   });
 
   it("refused: into a leaf (or a view of one) that requires grad, into an expanded view", async () => {
@@ -151,7 +260,15 @@ describe("autograd: in-place writes", () => {
   });
 
   it("a view taken before a write through a sibling view sees the new history", async () => {
-    await gradcheck((a) => { const h = a.mul(2); const v0 = h.get(":", 0); h.get(0).mul_(3); return v0.exp(); }, [normal([2, 2], 15)]);
+    await gradcheck(
+      (a) => {
+        const h = a.mul(2);
+        const v0 = h.get(":", 0);
+        h.get(0).mul_(3);
+        return v0.exp();
+      },
+      [normal([2, 2], 15)],
+    );
   });
 
   it("a tensor saved for backward and overwritten afterwards: backward fails instead of a wrong gradient", async () => {

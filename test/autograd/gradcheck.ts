@@ -28,12 +28,21 @@ function elementOffsets(t: Tensor): number[] {
 
 /** Σ fn(inputs) · r, without recording. */
 function project(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], r: Tensor): number {
-  return noGradSync(() => fn(...inputs).mul(r).sum().item());
+  return noGradSync(() =>
+    fn(...inputs)
+      .mul(r)
+      .sum()
+      .item(),
+  );
 }
 
 /** Throws (with every mismatch listed) unless each input's analytic gradient matches finite differences.
  *  Inputs must be float64 leaves; they are made to require grad. Returns the largest absolute error. */
-export async function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts: GradcheckOptions = {}): Promise<number> {
+export async function gradcheck(
+  fn: (...xs: Tensor[]) => Tensor,
+  inputs: Tensor[],
+  opts: GradcheckOptions = {},
+): Promise<number> {
   const { eps = 1e-6, atol = 1e-5, rtol = 1e-3, seed = 1234 } = opts;
   for (const x of inputs) {
     if (x.dtype !== "float64") throw new Error(`gradcheck: inputs must be float64, got ${x.dtype}`);
@@ -87,5 +96,7 @@ export function normal(shape: number[], seed = 1): Tensor {
   return randn(shape, { dtype: "float64", generator: new Generator(seed) });
 }
 export function uniform(shape: number[], lo: number, hi: number, seed = 1): Tensor {
-  return rand(shape, { dtype: "float64", generator: new Generator(seed) }).mul(hi - lo).add(lo);
+  return rand(shape, { dtype: "float64", generator: new Generator(seed) })
+    .mul(hi - lo)
+    .add(lo);
 }

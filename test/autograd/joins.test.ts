@@ -16,15 +16,32 @@ describe("autograd: cat and stack", () => {
 });
 
 describe("autograd: gather and scatter", () => {
-  const index = tensor([[0, 2, 2], [1, 0, 1]], undefined, "int32");
+  const index = tensor(
+    [
+      [0, 2, 2],
+      [1, 0, 1],
+    ],
+    undefined,
+    "int32",
+  );
   it("gather (repeated indices add up)", async () => {
     await gradcheck((a) => a.gather(1, index).exp(), [normal([2, 4])]);
     await gradcheck((a) => a.gather(0, tensor([[1, 0, 1, 0]], undefined, "int32")).mul(3), [normal([2, 4])]);
   });
-  const distinct = tensor([[0, 2, 3], [1, 0, 2]], undefined, "int32");
+  const distinct = tensor(
+    [
+      [0, 2, 3],
+      [1, 0, 2],
+    ],
+    undefined,
+    "int32",
+  );
   it("scatter: the overwritten elements of self get none; src gets its written elements", async () => {
     await gradcheck((a, s) => a.scatter(1, distinct, s).square(), [normal([2, 4], 7), normal([2, 3], 8)]);
-    await gradcheck((a, s) => a.scatter(1, distinct, s.get(":", "0:3")).square(), [normal([2, 4], 7), normal([2, 5], 8)]);
+    await gradcheck(
+      (a, s) => a.scatter(1, distinct, s.get(":", "0:3")).square(),
+      [normal([2, 4], 7), normal([2, 5], 8)],
+    );
   });
   it("scatter with reduce add (repeated indices), and a 0-d src", async () => {
     await gradcheck((a, s) => a.scatter(1, index, s, "add").square(), [normal([2, 4], 9), normal([2, 3], 10)]);

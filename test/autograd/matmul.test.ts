@@ -30,32 +30,48 @@ describe("autograd: matmul", () => {
 describe("autograd: einsum", () => {
   it("contractions, batch axes, outer products, traces and diagonals", async () => {
     await gradcheck((a, b) => einsum("b i k, k j -> b i j", a, b), [normal([2, 3, 4], 1), normal([4, 2], 2)]);
-    await gradcheck((a, b) => einsum("b h q d, b h k d -> b h q k", a, b), [normal([1, 2, 3, 2], 3), normal([1, 2, 3, 2], 4)]);
+    await gradcheck(
+      (a, b) => einsum("b h q d, b h k d -> b h q k", a, b),
+      [normal([1, 2, 3, 2], 3), normal([1, 2, 3, 2], 4)],
+    );
     await gradcheck((a, b) => einsum("i, j -> i j", a, b), [normal([3], 5), normal([2], 6)]);
     await gradcheck((a) => einsum("i i ->", a), [normal([3, 3], 7)]);
     await gradcheck((a, b) => einsum("i j, i j -> i", a, b), [normal([3, 4], 8), normal([3, 4], 9)]);
-    await gradcheck((a, b, c) => einsum("a b, b c, c -> a", a, b, c), [normal([2, 3], 10), normal([3, 4], 11), normal([4], 12)]);
+    await gradcheck(
+      (a, b, c) => einsum("a b, b c, c -> a", a, b, c),
+      [normal([2, 3], 10), normal([3, 4], 11), normal([4], 12)],
+    );
   });
 });
 
 describe("autograd: an attention head from tensor ops", () => {
   it("scores, causal mask, softmax, weighted values, output projection", async () => {
-    const mask = tensor([[false, true, true], [false, false, true], [false, false, false]]);
+    const mask = tensor([
+      [false, true, true],
+      [false, false, true],
+      [false, false, false],
+    ]);
     const x = normal([2, 3, 4], 13); // [batch, pos, d_model]
-    await gradcheck((wq, wk, wv, wo) => {
-      const q = x.matmul(wq); // [batch, pos, d_head]
-      const k = x.matmul(wk);
-      const v = x.matmul(wv);
-      const scores = q.matmul(k.mT).div(Math.sqrt(2)).maskedFill(mask, -Infinity); // [batch, q, k]
-      return scores.softmax(-1).matmul(v).matmul(wo); // [batch, pos, d_model]
-    }, [normal([4, 2], 14), normal([4, 2], 15), normal([4, 2], 16), normal([2, 4], 17)]);
+    await gradcheck(
+      (wq, wk, wv, wo) => {
+        const q = x.matmul(wq); // [batch, pos, d_head]
+        const k = x.matmul(wk);
+        const v = x.matmul(wv);
+        const scores = q.matmul(k.mT).div(Math.sqrt(2)).maskedFill(mask, -Infinity); // [batch, q, k]
+        return scores.softmax(-1).matmul(v).matmul(wo); // [batch, pos, d_model]
+      },
+      [normal([4, 2], 14), normal([4, 2], 15), normal([4, 2], 16), normal([2, 4], 17)],
+    );
   });
   it("layer norm and gelu_new from tensor ops", async () => {
-    await gradcheck((x, w, b) => {
-      const c = x.sub(x.mean(-1, true));
-      const scale = c.square().mean(-1, true).add(1e-5).sqrt();
-      return c.div(scale).mul(w).add(b).geluNew();
-    }, [normal([2, 3, 4], 18), normal([4], 19), normal([4], 20)]);
+    await gradcheck(
+      (x, w, b) => {
+        const c = x.sub(x.mean(-1, true));
+        const scale = c.square().mean(-1, true).add(1e-5).sqrt();
+        return c.div(scale).mul(w).add(b).geluNew();
+      },
+      [normal([2, 3, 4], 18), normal([4], 19), normal([4], 20)],
+    );
   });
 });
 

@@ -9,7 +9,11 @@ const gen = new Generator(11);
 const rnd = (shape: number[]): Tensor => randn(shape, { generator: gen });
 
 /** d Σ f(x)·r / d x for a float32 leaf copy of x and for a float64 one through `reference`. */
-async function bothGrads(x: Tensor, fused: (t: Tensor) => Tensor, reference: (t: Tensor) => Tensor): Promise<[Float32Array, Float64Array]> {
+async function bothGrads(
+  x: Tensor,
+  fused: (t: Tensor) => Tensor,
+  reference: (t: Tensor) => Tensor,
+): Promise<[Float32Array, Float64Array]> {
   const a = x.to("float32").detach().requiresGrad_();
   const out = fused(a);
   const r = rnd(out.shape);
@@ -51,14 +55,27 @@ describe("autograd: fused nn ops", () => {
   });
 
   it("layerNorm without weight and bias (LNPre)", async () => {
-    const [got, want] = await bothGrads(rnd([4, 16]), (t) => layerNorm(t, null, null, 1e-5).normalized,
-      (t) => { const c = t.sub(t.mean(-1, true)); return c.div(c.square().mean(-1, true).add(1e-5).sqrt()); });
+    const [got, want] = await bothGrads(
+      rnd([4, 16]),
+      (t) => layerNorm(t, null, null, 1e-5).normalized,
+      (t) => {
+        const c = t.sub(t.mean(-1, true));
+        return c.div(c.square().mean(-1, true).add(1e-5).sqrt());
+      },
+    );
     close(got, want);
   });
 
   it("maskAttentionScores: zero gradient on masked entries (causal and padding), g elsewhere", async () => {
     const scores = rnd([2, 2, 3, 4]).detach().requiresGrad_(); // a KV cache of 1: query i sees keys ≤ i + 1
-    const keyMask = tensor([[1, 1, 1, 1], [0, 1, 1, 1]], undefined, "int32");
+    const keyMask = tensor(
+      [
+        [1, 1, 1, 1],
+        [0, 1, 1, 1],
+      ],
+      undefined,
+      "int32",
+    );
     const out = maskAttentionScores(scores, true, keyMask);
     const r = rnd(out.shape);
     await out.backward(r);
@@ -68,9 +85,19 @@ describe("autograd: fused nn ops", () => {
   });
 
   it("softmaxOrZero: fully masked rows give zeros and a zero gradient", async () => {
-    const mask = tensor([[false, true, true], [true, true, true], [false, false, true]]);
-    const [got, want] = await bothGrads(rnd([2, 3, 3]), (t) => softmaxOrZero(t.maskedFill(mask, -Infinity)),
-      (t) => { const p = t.maskedFill(mask, -Infinity).softmax(-1); return where(p.isnan(), 0, p); });
+    const mask = tensor([
+      [false, true, true],
+      [true, true, true],
+      [false, false, true],
+    ]);
+    const [got, want] = await bothGrads(
+      rnd([2, 3, 3]),
+      (t) => softmaxOrZero(t.maskedFill(mask, -Infinity)),
+      (t) => {
+        const p = t.maskedFill(mask, -Infinity).softmax(-1);
+        return where(p.isnan(), 0, p);
+      },
+    );
     close(got, want);
     expect(Array.from(got.slice(3, 6))).toEqual([0, 0, 0]);
   });
@@ -79,7 +106,14 @@ describe("autograd: fused nn ops", () => {
     for (const dim of [8, 4]) {
       it(`rotary (${adjacentPairs ? "adjacent pairs" : "rotate-half"}, rotary_dim ${dim} of 8)`, async () => {
         const o = { dim, base: 10000, adjacentPairs, nCtx: 16 };
-        const positions = tensor([[0, 3, 5], [7, 1, 2]], undefined, "int32");
+        const positions = tensor(
+          [
+            [0, 3, 5],
+            [7, 1, 2],
+          ],
+          undefined,
+          "int32",
+        );
         const { sin, cos } = rotarySinCos(o);
         const table = (t: Float32Array): Tensor => tensor(t, [16, dim]).double().get(positions).unsqueeze(2); // [b, p, 1, dim]
         const reference = (x: Tensor): Tensor => {

@@ -59,7 +59,10 @@ describe("autograd: composed reductions", () => {
   it("logsumexp, including a row with -inf entries", async () => {
     await gradcheck((a) => a.logsumexp(1), [x]);
     await gradcheck((a) => a.logsumexp([0, 1], true), [x]);
-    const m = tensor([[0, 0, 1, 1], [1, 1, 1, 1]]).eq(0);
+    const m = tensor([
+      [0, 0, 1, 1],
+      [1, 1, 1, 1],
+    ]).eq(0);
     await gradcheck((a) => a.maskedFill(m, -Infinity).logsumexp(1), [x.get("0:2").detach()]);
   });
   it("cumsum along each dim", async () => {

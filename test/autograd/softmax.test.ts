@@ -23,7 +23,11 @@ describe("autograd: softmax and logSoftmax", () => {
   });
 
   // a causal-style mask: row 0 sees one column, row 1 two, row 2 none (fully masked)
-  const mask = tensor([[false, true, true], [false, false, true], [true, true, true]]);
+  const mask = tensor([
+    [false, true, true],
+    [false, false, true],
+    [true, true, true],
+  ]);
   it("partially masked rows: masked entries get probability 0 and gradient 0", async () => {
     await gradcheck((a) => a.maskedFill(mask.get("0:2"), -Infinity).softmax(-1), [normal([2, 3], 4)]);
   });
@@ -33,14 +37,29 @@ describe("autograd: softmax and logSoftmax", () => {
     expect(Number.isNaN(p.get(2, 0).item())).toBe(true);
     // the usual fix: NaN rows to zero
     const fixed = where(p.isnan(), 0, p);
-    await fixed.mul(normal([3, 3], 6)).sum().backward();
+    await fixed
+      .mul(normal([3, 3], 6))
+      .sum()
+      .backward();
     const g = a.grad!.toArray() as number[][];
     expect(g[2]).toEqual([0, 0, 0]);
     expect(g[0]!.slice(1)).toEqual([0, 0]);
     expect(g.flat().some(Number.isNaN)).toBe(false);
-    await gradcheck((b) => { const q = b.maskedFill(mask, -Infinity).softmax(-1); return where(q.isnan(), 0, q); }, [normal([3, 3], 7)]);
+    await gradcheck(
+      (b) => {
+        const q = b.maskedFill(mask, -Infinity).softmax(-1);
+        return where(q.isnan(), 0, q);
+      },
+      [normal([3, 3], 7)],
+    );
   });
   it("log-softmax over a fully masked row has zero gradient there", async () => {
-    await gradcheck((b) => { const q = b.maskedFill(mask, -Infinity).logSoftmax(-1); return where(q.isinf().logicalOr(q.isnan()), 0, q); }, [normal([3, 3], 8)]);
+    await gradcheck(
+      (b) => {
+        const q = b.maskedFill(mask, -Infinity).logSoftmax(-1);
+        return where(q.isinf().logicalOr(q.isnan()), 0, q);
+      },
+      [normal([3, 3], 8)],
+    );
   });
 });

@@ -26,9 +26,27 @@ describe("autograd: shape views", () => {
   });
   it("narrow, split, chunk, unbind", async () => {
     await gradcheck((a) => a.narrow(1, 1, 2).exp(), [x]);
-    await gradcheck((a) => { const [p, q] = a.split([1, 3], -1); return p!.mul(q!.sum(-1, true)); }, [x]);
-    await gradcheck((a) => { const c = a.chunk(2, 2); return c[0]!.mul(c[1]!); }, [x]);
-    await gradcheck((a) => { const [u, v] = a.unbind(0); return u!.mul(v!).add(u!); }, [x]);
+    await gradcheck(
+      (a) => {
+        const [p, q] = a.split([1, 3], -1);
+        return p!.mul(q!.sum(-1, true));
+      },
+      [x],
+    );
+    await gradcheck(
+      (a) => {
+        const c = a.chunk(2, 2);
+        return c[0]!.mul(c[1]!);
+      },
+      [x],
+    );
+    await gradcheck(
+      (a) => {
+        const [u, v] = a.unbind(0);
+        return u!.mul(v!).add(u!);
+      },
+      [x],
+    );
   });
   it("diagonal with an offset", async () => {
     await gradcheck((a) => a.diagonal(1, 1, 2).exp(), [x]);
@@ -38,7 +56,11 @@ describe("autograd: shape views", () => {
     await gradcheck((a) => a.mT.contiguous().mul(a.mT.clone()), [normal([3, 2], 7)]);
     // through float32 finite differences are noise: check the value (a cast passes the gradient through, cast)
     const a = tensor([0.5, -1.25, 2], undefined, "float64").requiresGrad_();
-    await a.to("float32").mul(tensor([1, 2, 3])).sum().backward();
+    await a
+      .to("float32")
+      .mul(tensor([1, 2, 3]))
+      .sum()
+      .backward();
     expect(a.grad!.dtype).toBe("float64");
     expect(Array.from(a.grad!.dataSync())).toEqual([1, 2, 3]);
   });
@@ -59,13 +81,28 @@ describe("autograd: indexing", () => {
     await gradcheck((a) => a.get(a.detach().gt(0)).square(), [x]);
   });
   it("empty selections: an empty index tensor, an empty slice, a size-0 tensor", async () => {
-    await gradcheck((a) => a.get(tensor([], undefined, "int32")).exp().sum().add(a.sum()), [x]);
+    await gradcheck(
+      (a) =>
+        a
+          .get(tensor([], undefined, "int32"))
+          .exp()
+          .sum()
+          .add(a.sum()),
+      [x],
+    );
     await gradcheck((a) => a.get("2:2").exp().sum().add(a.mul(2).sum()), [x]);
     await gradcheck((a) => a.reshape(3, 0).permute(1, 0).sum(0), [normal([0], 3)]);
   });
   it("embedding lookup: rows of a weight gathered by token ids", async () => {
     const W = normal([5, 3], 9);
-    const tokens = tensor([[1, 4, 1], [0, 1, 2]], undefined, "int32");
+    const tokens = tensor(
+      [
+        [1, 4, 1],
+        [0, 1, 2],
+      ],
+      undefined,
+      "int32",
+    );
     await gradcheck((w) => w.get(tokens).tanh(), [W]);
     const w = W.detach().requiresGrad_();
     await w.get(tokens).sum().backward();
@@ -85,7 +122,19 @@ describe("autograd: strided leaves", () => {
     const leaf = base.expand(2, 3);
     expect(leaf.strides[0]).toBe(0);
     leaf.requiresGrad_();
-    await leaf.mul(tensor([[1, 2, 3], [4, 5, 6]], undefined, "float64")).sum().backward();
+    await leaf
+      .mul(
+        tensor(
+          [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+          undefined,
+          "float64",
+        ),
+      )
+      .sum()
+      .backward();
     expect(leaf.grad!.shape).toEqual([2, 3]);
     expect(Array.from(leaf.grad!.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
   });

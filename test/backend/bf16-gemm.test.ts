@@ -33,7 +33,14 @@ function rand(): number {
 }
 const randArray = (len: number): Float32Array => Float32Array.from({ length: len }, rand);
 
-interface Case { batch: number; m: number; n: number; k: number; ta: boolean; tb: boolean }
+interface Case {
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  ta: boolean;
+  tb: boolean;
+}
 
 /** GemmArgs for a case: A[q] [m, k] (transposed storage when ta), one B [k, n] shared by the batch (transposed when tb). */
 function makeArgs(c: Case): GemmArgs<Float32Array> {
@@ -41,23 +48,36 @@ function makeArgs(c: Case): GemmArgs<Float32Array> {
   const a = randArray(c.batch * c.m * c.k + 2 * pad);
   const b = randArray(c.k * c.n + 2 * pad);
   return {
-    batch: c.batch, m: c.m, n: c.n, k: c.k,
-    a, aOffsets: Float64Array.from({ length: c.batch }, (_, q) => pad + q * c.m * c.k),
-    aRowStride: c.ta ? 1 : c.k, aColStride: c.ta ? c.m : 1,
-    b, bOffsets: new Float64Array(c.batch).fill(pad), bRowStride: c.tb ? 1 : c.n, bColStride: c.tb ? c.k : 1,
-    out: new Float32Array(c.batch * c.m * c.n), precision: "bf16",
+    batch: c.batch,
+    m: c.m,
+    n: c.n,
+    k: c.k,
+    a,
+    aOffsets: Float64Array.from({ length: c.batch }, (_, q) => pad + q * c.m * c.k),
+    aRowStride: c.ta ? 1 : c.k,
+    aColStride: c.ta ? c.m : 1,
+    b,
+    bOffsets: new Float64Array(c.batch).fill(pad),
+    bRowStride: c.tb ? 1 : c.n,
+    bColStride: c.tb ? c.k : 1,
+    out: new Float32Array(c.batch * c.m * c.n),
+    precision: "bf16",
   };
 }
 
 /** Per output entry: ref = Σ bf16(a)·bf16(b) in float64 and abs = Σ |bf16(a)·bf16(b)|. */
 function reference(g: GemmArgs<Float32Array>): { ref: Float64Array; abs: Float64Array } {
-  const ref = new Float64Array(g.batch * g.m * g.n), abs = new Float64Array(ref.length);
+  const ref = new Float64Array(g.batch * g.m * g.n),
+    abs = new Float64Array(ref.length);
   for (let q = 0; q < g.batch; q++)
     for (let i = 0; i < g.m; i++)
       for (let j = 0; j < g.n; j++) {
-        let s = 0, sa = 0;
+        let s = 0,
+          sa = 0;
         for (let p = 0; p < g.k; p++) {
-          const x = refBf16(g.a[g.aOffsets[q]! + i * g.aRowStride + p * g.aColStride]!) * refBf16(g.b[g.bOffsets[q]! + p * g.bRowStride + j * g.bColStride]!);
+          const x =
+            refBf16(g.a[g.aOffsets[q]! + i * g.aRowStride + p * g.aColStride]!) *
+            refBf16(g.b[g.bOffsets[q]! + p * g.bRowStride + j * g.bColStride]!);
           s += x;
           sa += Math.abs(x);
         }
@@ -89,7 +109,8 @@ const CASES: Case[] = [
   { batch: 1, m: 22, n: 17, k: 50, ta: true, tb: true },
   { batch: 3, m: 21, n: 48, k: 77, ta: false, tb: false },
 ];
-const name = (c: Case): string => `${c.batch}x[${c.m}, ${c.k}] @ [${c.k}, ${c.n}]${c.ta ? " Aᵀ" : ""}${c.tb ? " Bᵀ" : ""}`;
+const name = (c: Case): string =>
+  `${c.batch}x[${c.m}, ${c.k}] @ [${c.k}, ${c.n}]${c.ta ? " Aᵀ" : ""}${c.tb ? " Bᵀ" : ""}`;
 
 // fp32 accumulation of k exact products: |error| ≤ (k + 1) u Σ|products| (u = 2^-24); the js backend sums in
 // float64 and rounds once
@@ -98,8 +119,26 @@ const ONE_ROUNDING = 2 ** -23;
 
 describe("bf16 rounding", () => {
   it("rounds to nearest even, keeps NaN and ±Infinity, flushes subnormals", () => {
-    const special = [0, -0, 1, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -8 + 2 ** -20, -(1 + 2 ** -8), 3.4028234663852886e38,
-      -3.4028234663852886e38, Infinity, -Infinity, 2 ** -126, 2 ** -127, -(2 ** -140), 1e-40, 65504, Math.PI, -Math.E];
+    const special = [
+      0,
+      -0,
+      1,
+      1 + 2 ** -8,
+      1 + 3 * 2 ** -8,
+      1 + 2 ** -8 + 2 ** -20,
+      -(1 + 2 ** -8),
+      3.4028234663852886e38,
+      -3.4028234663852886e38,
+      Infinity,
+      -Infinity,
+      2 ** -126,
+      2 ** -127,
+      -(2 ** -140),
+      1e-40,
+      65504,
+      Math.PI,
+      -Math.E,
+    ];
     const xs = Float32Array.from([...special, ...randArray(2000).map((v, i) => v * 2 ** ((i % 60) - 30))]);
     const got = roundToBf16(Float32Array.from(xs));
     xs.forEach((x, i) => expect(Object.is(got[i], refBf16(x)), `${x} → ${got[i]}, expected ${refBf16(x)}`).toBe(true));
@@ -165,7 +204,9 @@ describe("bf16 GEMM, native backend", () => {
     const first = Float32Array.from(g.out);
     be.gemm({ ...g, bCache: { key, version: 0 } });
     expect(Array.from(g.out)).toEqual(Array.from(first));
-    g.b.forEach((v, i) => { g.b[i] = -v; }); // B written in place: a new version
+    g.b.forEach((v, i) => {
+      g.b[i] = -v;
+    }); // B written in place: a new version
     be.gemm({ ...g, bCache: { key, version: 1 } });
     const r = reference(g);
     expect(worst(g.out, r.ref, r.abs, FP32_SUMS(g.k))).toBeLessThanOrEqual(1);
@@ -188,7 +229,8 @@ describe("bf16 GEMM, native backend", () => {
     const g = makeArgs({ batch: 1, m: 16, n: 40, k: 20, ta: false, tb: false });
     g.a[g.aOffsets[0]! + 3 * g.k + 7] = NaN;
     native().gemm(g);
-    for (let i = 0; i < g.m; i++) expect(g.out.subarray(i * g.n, (i + 1) * g.n).every((v) => Number.isNaN(v) === (i === 3))).toBe(true);
+    for (let i = 0; i < g.m; i++)
+      expect(g.out.subarray(i * g.n, (i + 1) * g.n).every((v) => Number.isNaN(v) === (i === 3))).toBe(true);
   });
 });
 
@@ -205,8 +247,20 @@ function inChild(env: Record<string, string>, gs: GemmArgs<Float32Array>[]): { k
       return Array.from(out);
     });
     console.log(JSON.stringify({ kernel: a.bf16Info().kernel, outs }));`;
-  const plain = gs.map((g) => ({ ...g, a: Array.from(g.a), b: Array.from(g.b), aOffsets: Array.from(g.aOffsets), bOffsets: Array.from(g.bOffsets), out: [] }));
-  const res = spawnSync(process.execPath, ["-e", script], { input: JSON.stringify(plain), encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
+  const plain = gs.map((g) => ({
+    ...g,
+    a: Array.from(g.a),
+    b: Array.from(g.b),
+    aOffsets: Array.from(g.aOffsets),
+    bOffsets: Array.from(g.bOffsets),
+    out: [],
+  }));
+  const res = spawnSync(process.execPath, ["-e", script], {
+    input: JSON.stringify(plain),
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    maxBuffer: 1 << 26,
+  });
   expect(res.status, res.stderr).toBe(0);
   return JSON.parse(res.stdout) as { kernel: string; outs: number[][] };
 }
@@ -214,14 +268,21 @@ function inChild(env: Record<string, string>, gs: GemmArgs<Float32Array>[]): { k
 describe("bf16 GEMM, each kernel set of this CPU", () => {
   const picked = [CASES[1]!, CASES[2]!, CASES[6]!, CASES[7]!, CASES[9]!];
   const gs = picked.map(makeArgs);
-  for (const [env, kernel] of [[{}, /AMX|AVX512-BF16|none/], [{ TLENS_GEMM_AMX: "0" }, /AVX512-BF16|none/], [{ TLENS_GEMM_BF16: "0" }, /none/]] as const) {
+  for (const [env, kernel] of [
+    [{}, /AMX|AVX512-BF16|none/],
+    [{ TLENS_GEMM_AMX: "0" }, /AVX512-BF16|none/],
+    [{ TLENS_GEMM_BF16: "0" }, /none/],
+  ] as const) {
     it(`${JSON.stringify(env)}`, () => {
       const r = inChild(env, gs);
       expect(r.kernel).toMatch(kernel);
       expect(r.outs.length).toBe(r.kernel === "none" ? 0 : gs.length);
       r.outs.forEach((out, i) => {
         const ref = reference(gs[i]!);
-        expect(worst(out, ref.ref, ref.abs, FP32_SUMS(gs[i]!.k)), `${r.kernel} ${name(picked[i]!)}`).toBeLessThanOrEqual(1);
+        expect(
+          worst(out, ref.ref, ref.abs, FP32_SUMS(gs[i]!.k)),
+          `${r.kernel} ${name(picked[i]!)}`,
+        ).toBeLessThanOrEqual(1);
       });
     });
   }
@@ -241,10 +302,16 @@ describe("bf16 GEMM, the addon's checks", () => {
     const packed = a.bf16PackB!(b, 0, 3, 1, 4, 3); // [4, 3]
     a.bf16Gemm!(1, 2, 3, 4, x, new Float64Array([0]), 4, 1, out, packed);
     expect(out.every(Number.isFinite)).toBe(true);
-    expect(() => a.bf16Gemm!(1, 2, 3, 4, x, new Float64Array([1]), 4, 1, out, packed)).toThrow(/A\[0\].*reaches outside a/);
+    expect(() => a.bf16Gemm!(1, 2, 3, 4, x, new Float64Array([1]), 4, 1, out, packed)).toThrow(
+      /A\[0\].*reaches outside a/,
+    );
     expect(() => a.bf16Gemm!(1, 2, 3, 5, x, new Float64Array([0]), 4, 1, out, packed)).toThrow(/holds a \[4, 3\] B/);
-    expect(() => a.bf16Gemm!(1, 2, 3, 4, x, new Float64Array([0]), 4, 1, out, new ArrayBuffer(200))).toThrow(/not a buffer made by bf16PackB/);
-    expect(() => a.bf16Gemm!(1, 2, 3, 4, x, new Float64Array([0]), 4, 1, new Float32Array(5), packed)).toThrow(/out has 5 elements/);
+    expect(() => a.bf16Gemm!(1, 2, 3, 4, x, new Float64Array([0]), 4, 1, out, new ArrayBuffer(200))).toThrow(
+      /not a buffer made by bf16PackB/,
+    );
+    expect(() => a.bf16Gemm!(1, 2, 3, 4, x, new Float64Array([0]), 4, 1, new Float32Array(5), packed)).toThrow(
+      /out has 5 elements/,
+    );
     expect(() => a.bf16PackB!(b, 1, 3, 1, 4, 3)).toThrow(/reaches outside b/);
   });
 });

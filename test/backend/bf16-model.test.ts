@@ -17,7 +17,8 @@ describe("matmul precision", () => {
     const x = randn([5, 21, 40]);
     const w = randn([40, 33]);
     w.storage.reusable = true; // a weight: cached (and packed) by the backend
-    const rounded = (t: Tensor): Tensor => Tensor.fromTypedArray(roundToBf16(Float32Array.from(t.contiguous().dataSync() as Float32Array)), t.shape);
+    const rounded = (t: Tensor): Tensor =>
+      Tensor.fromTypedArray(roundToBf16(Float32Array.from(t.contiguous().dataSync() as Float32Array)), t.shape);
     const exact = rounded(x).to("float64").matmul(rounded(w).to("float64"));
     for (const be of ["js", "native"] as const) {
       backend.withBackend(be, () => {
@@ -49,7 +50,8 @@ describe("matmulPrecision on a model (toy-ioi)", () => {
     expect(err).toBeGreaterThan(1e-4);
     expect(err).toBeLessThan(0.2);
     // the IOI logit difference survives
-    const io = model.toSingleToken(" Mary"), s = model.toSingleToken(" John");
+    const io = model.toSingleToken(" Mary"),
+      s = model.toSingleToken(" John");
     const diff = (l: Tensor): number => l.get(0, -1, io).item() - l.get(0, -1, s).item();
     expect(Math.abs(diff(bf) - diff(base))).toBeLessThan(0.1);
     // a default forward afterwards is fp32 again
@@ -66,28 +68,55 @@ describe("matmulPrecision on a model (toy-ioi)", () => {
     expect(e).toBeGreaterThan(1e-5);
     expect(e).toBeLessThan(0.05); // measured 0.011
     let seen: Tensor | null = null;
-    await model.runWithHooks(tokens, { fwdHooks: [[pre, (x) => { seen = x.clone(); }]], matmulPrecision: "bf16" });
+    await model.runWithHooks(tokens, {
+      fwdHooks: [
+        [
+          pre,
+          (x) => {
+            seen = x.clone();
+          },
+        ],
+      ],
+      matmulPrecision: "bf16",
+    });
     expect(maxAbsDiff(seen!, bf16.get(pre))).toBeLessThan(1e-5);
     const steps: Tensor[] = [];
-    const grab = (x: Tensor): void => { steps.push(x.clone()); };
-    await model.generate(tokens, { maxNewTokens: 1, doSample: false, verbose: false, fwdHooks: [[pre, grab]], matmulPrecision: "bf16" });
+    const grab = (x: Tensor): void => {
+      steps.push(x.clone());
+    };
+    await model.generate(tokens, {
+      maxNewTokens: 1,
+      doSample: false,
+      verbose: false,
+      fwdHooks: [[pre, grab]],
+      matmulPrecision: "bf16",
+    });
     expect(maxAbsDiff(steps[0]!, bf16.get(pre))).toBeLessThan(1e-5);
   });
 
   it("gives a patching sweep within 0.08 of fp32's (measured 0.03; scores up to 10.5)", async () => {
     const model = await HookedTransformer.fromPretrained("toy-ioi");
-    const clean = model.toTokens(CLEAN), corrupted = model.toTokens(CORRUPTED);
-    const io = model.toSingleToken(" Mary"), s = model.toSingleToken(" John");
+    const clean = model.toTokens(CLEAN),
+      corrupted = model.toTokens(CORRUPTED);
+    const io = model.toSingleToken(" Mary"),
+      s = model.toSingleToken(" John");
     const metric = (l: Tensor): number => l.get(0, -1, io).item() - l.get(0, -1, s).item();
     const [, cleanCache] = await model.runWithCache(clean);
     const opts = { metricPositions: "last" as const, progressBar: false };
     const fp32 = await patching.getActPatchResidPre(model, corrupted, cleanCache, metric, opts);
-    const bf16 = await patching.getActPatchResidPre(model, corrupted, cleanCache, metric, { ...opts, matmulPrecision: "bf16" });
+    const bf16 = await patching.getActPatchResidPre(model, corrupted, cleanCache, metric, {
+      ...opts,
+      matmulPrecision: "bf16",
+    });
     const err = maxAbsDiff(fp32, bf16);
     expect(err).toBeGreaterThan(1e-5);
     expect(err).toBeLessThan(0.08);
     // the naive sweep takes the option too
-    const naive = await patching.getActPatchResidPre(model, corrupted, cleanCache, metric, { ...opts, fast: false, matmulPrecision: "bf16" });
+    const naive = await patching.getActPatchResidPre(model, corrupted, cleanCache, metric, {
+      ...opts,
+      fast: false,
+      matmulPrecision: "bf16",
+    });
     expect(maxAbsDiff(naive, bf16)).toBeLessThan(1e-4);
   });
 });

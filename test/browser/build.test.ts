@@ -38,7 +38,11 @@ describe("wasm kernels", () => {
     expect(Object.keys(a).sort()).toEqual(Object.keys(WASM_VARIANTS).sort());
     expect(b).toEqual(a);
     const mt = await WebAssembly.compile(readFileSync(path.join(out, "a", "tlens-mt.wasm")));
-    expect(WebAssembly.Module.imports(mt).find((i) => i.kind === "memory")).toEqual({ module: "env", name: "memory", kind: "memory" });
+    expect(WebAssembly.Module.imports(mt).find((i) => i.kind === "memory")).toEqual({
+      module: "env",
+      name: "memory",
+      kind: "memory",
+    });
     const one = await WebAssembly.compile(readFileSync(path.join(out, "a", "tlens.wasm")));
     expect(WebAssembly.Module.exports(one).map((e) => e.name)).toContain("tl_sgemm");
   });

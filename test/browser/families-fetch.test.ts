@@ -20,17 +20,30 @@ let root: string;
 /** root/sharded: qwen2 in two BF16 shards + index + tokenizer files; root/bare: config.json + model.safetensors. */
 async function writeFolders(): Promise<void> {
   root = mkdtempSync(join(tmpdir(), "tlens-famfetch-"));
-  for (const d of ["sharded", "bare"]) { mkdirSync(join(root, d)); copyFileSync(`${QWEN2}/config.json`, join(root, d, "config.json")); }
+  for (const d of ["sharded", "bare"]) {
+    mkdirSync(join(root, d));
+    copyFileSync(`${QWEN2}/config.json`, join(root, d, "config.json"));
+  }
   copyFileSync(`${QWEN2}/model.safetensors`, join(root, "bare", "model.safetensors"));
   const { tensors } = await readSafetensorsFile(`${QWEN2}/model.safetensors`);
-  const names = [...tensors.keys()], weightMap: Record<string, string> = {};
+  const names = [...tensors.keys()],
+    weightMap: Record<string, string> = {};
   [names.slice(0, 9), names.slice(9)].forEach((part, i) => {
     const file = `model-0000${i + 1}-of-00002.safetensors`;
-    writeFileSync(join(root, "sharded", file), writeSafetensors(new Map(part.map((n) => [n, tensors.get(n)!])), { format: "pt" }, { floatDtype: "BF16" }));
+    writeFileSync(
+      join(root, "sharded", file),
+      writeSafetensors(new Map(part.map((n) => [n, tensors.get(n)!])), { format: "pt" }, { floatDtype: "BF16" }),
+    );
     for (const n of part) weightMap[n] = file;
   });
-  writeFileSync(join(root, "sharded", "model.safetensors.index.json"), JSON.stringify({ metadata: {}, weight_map: weightMap }));
-  writeFileSync(join(root, "sharded", "tokenizer.json"), JSON.stringify(byteLevelTokenizerJson(["h e", "l l", "he ll", "hell o"])));
+  writeFileSync(
+    join(root, "sharded", "model.safetensors.index.json"),
+    JSON.stringify({ metadata: {}, weight_map: weightMap }),
+  );
+  writeFileSync(
+    join(root, "sharded", "tokenizer.json"),
+    JSON.stringify(byteLevelTokenizerJson(["h e", "l l", "he ll", "hell o"])),
+  );
   writeFileSync(join(root, "sharded", "tokenizer_config.json"), JSON.stringify({ eos_token: "<|endoftext|>" }));
 }
 
@@ -42,7 +55,11 @@ describe("family models over fetch, in Node", () => {
     const server = await serveStatic({ "/m/toy-ioi/": TOY_IOI_DIR, "/m/": root });
     try {
       // GPT-2 (toy-ioi: GPT-2's tokenizer for its vocabulary) goes the same way
-      for (const [folder, hasTokenizer] of [["sharded", true], ["bare", false], ["toy-ioi", true]] as const) {
+      for (const [folder, hasTokenizer] of [
+        ["sharded", true],
+        ["bare", false],
+        ["toy-ioi", true],
+      ] as const) {
         const fetched = await fetchPretrainedWeights(`${server.url}/m/${folder}/`);
         const local = await loadHfModelDir(folder === "toy-ioi" ? TOY_IOI_DIR : join(root, folder));
         expect(fetched.cfg).toEqual(local.cfg);
@@ -61,20 +78,33 @@ describe("family models over fetch, in Node", () => {
 
 describe("family models in Chromium", () => {
   let session: BrowserSession;
-  beforeAll(async () => { session = await openBrowserSession({ models: { "/models/fam/": root } }); });
-  afterAll(async () => { await session?.close(); });
+  beforeAll(async () => {
+    session = await openBrowserSession({ models: { "/models/fam/": root } });
+  });
+  afterAll(async () => {
+    await session?.close();
+  });
 
   it("HookedTransformer.fromPretrained(url) on the bare qwen2 folder gives TL's processed logits", async () => {
     const { tensors: inputs } = await readSafetensorsFile(`${QWEN2}/inputs.safetensors`);
     const tokens = inputs.get("tokens")!;
-    const rows = Array.from({ length: tokens.shape[0]! }, (_, b) => Array.from(tokens.dataSync().slice(b * tokens.shape[1]!, (b + 1) * tokens.shape[1]!), Number));
-    const got = await session.page.evaluate(async ({ rows }) => {
-      const tlens = (window as unknown as { tlens: TlensModule }).tlens;
-      await tlens.initBackend();
-      const model = await tlens.HookedTransformer.fromPretrained("/models/fam/bare/");
-      const logits = await model.forward(tlens.tensor(rows, undefined, "int32"));
-      return { shape: logits.shape, data: Array.from(logits.dataSync() as Float32Array), arch: model.cfg.originalArchitecture };
-    }, { rows });
+    const rows = Array.from({ length: tokens.shape[0]! }, (_, b) =>
+      Array.from(tokens.dataSync().slice(b * tokens.shape[1]!, (b + 1) * tokens.shape[1]!), Number),
+    );
+    const got = await session.page.evaluate(
+      async ({ rows }) => {
+        const tlens = (window as unknown as { tlens: TlensModule }).tlens;
+        await tlens.initBackend();
+        const model = await tlens.HookedTransformer.fromPretrained("/models/fam/bare/");
+        const logits = await model.forward(tlens.tensor(rows, undefined, "int32"));
+        return {
+          shape: logits.shape,
+          data: Array.from(logits.dataSync() as Float32Array),
+          arch: model.cfg.originalArchitecture,
+        };
+      },
+      { rows },
+    );
     const want = (await readSafetensorsFile(`${QWEN2}/outputs.safetensors`)).tensors.get("processed/logits")!;
     expect([got.arch, got.shape]).toEqual(["Qwen2ForCausalLM", want.shape]);
     const w = want.dataSync();

@@ -13,34 +13,48 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../.
 export const TOY_IOI_DIR = path.join(ROOT, "models/toy-ioi");
 
 const TYPES: Record<string, string> = {
-  ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json",
-  ".html": "text/html", ".map": "application/json",
+  ".js": "text/javascript",
+  ".mjs": "text/javascript",
+  ".wasm": "application/wasm",
+  ".json": "application/json",
+  ".html": "text/html",
+  ".map": "application/json",
 };
 
 /** The browser bundle's API, as the page sees it (window.tlens). */
 export type TlensModule = typeof import("../../src/browser/index.js");
 
 /** Serves `routes` (URL prefix → folder, longest prefix first) and `/` as `index` (HTML); GET only. */
-export async function serveStatic(routes: Record<string, string>, opts: { isolated?: boolean; index?: string } = {}):
-  Promise<{ url: string; close(): Promise<void> }> {
+export async function serveStatic(
+  routes: Record<string, string>,
+  opts: { isolated?: boolean; index?: string } = {},
+): Promise<{ url: string; close(): Promise<void> }> {
   const prefixes = Object.keys(routes).sort((a, b) => b.length - a.length);
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const headers: Record<string, string> = opts.isolated
-      ? { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" } : {};
+      ? { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" }
+      : {};
     if (url.pathname === "/") {
       res.writeHead(200, { ...headers, "Content-Type": "text/html" }).end(opts.index ?? "");
       return;
     }
     const prefix = prefixes.find((p) => url.pathname.startsWith(p));
     const rel = prefix === undefined ? null : decodeURIComponent(url.pathname.slice(prefix.length));
-    const file = prefix === undefined || rel === null || rel.split("/").includes("..") ? null : path.join(routes[prefix]!, rel);
+    const file =
+      prefix === undefined || rel === null || rel.split("/").includes("..") ? null : path.join(routes[prefix]!, rel);
     if (!file || !statSync(file, { throwIfNoEntry: false })?.isFile()) {
       res.writeHead(404, headers).end("not found");
       return;
     }
     const data = readFileSync(file);
-    res.writeHead(200, { ...headers, "Content-Type": TYPES[path.extname(file)] ?? "application/octet-stream", "Content-Length": data.length }).end(data);
+    res
+      .writeHead(200, {
+        ...headers,
+        "Content-Type": TYPES[path.extname(file)] ?? "application/octet-stream",
+        "Content-Length": data.length,
+      })
+      .end(data);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -69,18 +83,29 @@ export async function openBrowserSession(
   const outdir = mkdtempSync(path.join(tmpdir(), "tlens-browser-"));
   await buildBrowser({ outdir, extraEntries: opts.extraEntries });
   const globals = ["tlens", ...Object.keys(opts.extraEntries ?? {})];
-  const imports = globals.map((g) => `import * as ${g.replace(/\W/g, "_")} from "/${g}.js"; window[${JSON.stringify(g)}] = ${g.replace(/\W/g, "_")};`);
+  const imports = globals.map(
+    (g) =>
+      `import * as ${g.replace(/\W/g, "_")} from "/${g}.js"; window[${JSON.stringify(g)}] = ${g.replace(/\W/g, "_")};`,
+  );
   const index = `<!doctype html><meta charset=utf-8><link rel=icon href="data:,"><title>tlens</title><script type=module>${imports.join("\n")}</script>`;
-  const server = await serveStatic({ "/models/toy-ioi/": TOY_IOI_DIR, ...opts.models, "/": outdir }, { index, isolated: opts.isolated });
+  const server = await serveStatic(
+    { "/models/toy-ioi/": TOY_IOI_DIR, ...opts.models, "/": outdir },
+    { index, isolated: opts.isolated },
+  );
   const browser = await launchChromium();
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
   await page.goto(`${server.url}/`);
   await page.waitForFunction((names) => names.every((n) => n in window), globals);
   return {
-    browser, page, url: server.url, errors,
+    browser,
+    page,
+    url: server.url,
+    errors,
     close: async () => {
       await browser.close();
       await server.close();

@@ -12,7 +12,17 @@ import { backendByName, registerWasmBackend } from "../../src/backend/index.js";
 import type { Backend, BinaryOp } from "../../src/backend/types.js";
 import { createWasmBackend, type WasmBackend, type WasmHelperInit, WASM_MIN } from "../../src/backend/wasm.js";
 import { buildWasm } from "../../scripts/build-wasm.mjs";
-import { assertClose, assertValues, cases, EPS32, on, pick, randTensor, Tensor, type Tol } from "../conformance/util.js";
+import {
+  assertClose,
+  assertValues,
+  cases,
+  EPS32,
+  on,
+  pick,
+  randTensor,
+  Tensor,
+  type Tol,
+} from "../conformance/util.js";
 
 let wasm: WasmBackend;
 const js: Backend = backendByName("js");
@@ -35,15 +45,26 @@ function same(ctx: string, f: () => Tensor, tol: Tol): void {
 }
 
 const UNARY: [string, (t: Tensor) => Tensor, Tol][] = [
-  ["exp", (t) => t.exp(), { rtol: 1e-6, atol: 1e-30 }], ["log", (t) => t.log(), { rtol: 1e-6, atol: 1e-7 }],
-  ["tanh", (t) => t.tanh(), { rtol: 1e-6, atol: 1e-7 }], ["sigmoid", (t) => t.sigmoid(), { rtol: 1e-6, atol: 1e-30 }],
-  ["silu", (t) => t.silu(), { rtol: 1e-6, atol: 1e-6 }], ["gelu_new", (t) => t.geluNew(), { rtol: 1e-6, atol: 1e-6 }],
-  ["gelu", (t) => t.gelu(), { rtol: 1e-6, atol: 1e-6 }], ["sqrt", (t) => t.sqrt(), { rtol: 2 * EPS32 }],
+  ["exp", (t) => t.exp(), { rtol: 1e-6, atol: 1e-30 }],
+  ["log", (t) => t.log(), { rtol: 1e-6, atol: 1e-7 }],
+  ["tanh", (t) => t.tanh(), { rtol: 1e-6, atol: 1e-7 }],
+  ["sigmoid", (t) => t.sigmoid(), { rtol: 1e-6, atol: 1e-30 }],
+  ["silu", (t) => t.silu(), { rtol: 1e-6, atol: 1e-6 }],
+  ["gelu_new", (t) => t.geluNew(), { rtol: 1e-6, atol: 1e-6 }],
+  ["gelu", (t) => t.gelu(), { rtol: 1e-6, atol: 1e-6 }],
+  ["sqrt", (t) => t.sqrt(), { rtol: 2 * EPS32 }],
   ["rsqrt", (t) => t.rsqrt(), { rtol: 1e-6 }],
 ];
 const BINARY: [BinaryOp, Tol][] = [
-  ["add", { exact: true }], ["sub", { exact: true }], ["mul", { exact: true }], ["div", { rtol: 2 * EPS32 }],
-  ["maximum", { exact: true }], ["minimum", { exact: true }], ["pow", { rtol: 2e-6 }], ["lt", { exact: true }], ["eq", { exact: true }],
+  ["add", { exact: true }],
+  ["sub", { exact: true }],
+  ["mul", { exact: true }],
+  ["div", { rtol: 2 * EPS32 }],
+  ["maximum", { exact: true }],
+  ["minimum", { exact: true }],
+  ["pow", { rtol: 2e-6 }],
+  ["lt", { exact: true }],
+  ["eq", { exact: true }],
 ];
 /** Shapes below and above the wasm thresholds. */
 const SHAPES = [[7], [3, 5], [40, 33], [2, 17, 45], [1300]];
@@ -51,14 +72,24 @@ const SHAPES = [[7], [3, 5], [40, 33], [2, 17, 45], [1300]];
 describe("wasm backend vs js", () => {
   it("is the wasm backend, built from the C kernels", () => {
     expect(wasm.name).toBe("wasm");
-    expect(on("wasm", () => Tensor.fromTypedArray(new Float32Array([1, 2]), [2]).exp().dataSync()[1])).toBeCloseTo(Math.E ** 2, 5);
+    expect(
+      on(
+        "wasm",
+        () =>
+          Tensor.fromTypedArray(new Float32Array([1, 2]), [2])
+            .exp()
+            .dataSync()[1],
+      ),
+    ).toBeCloseTo(Math.E ** 2, 5);
   });
 
   it("unary ops over random layouts", () => {
     const fallback = vi.spyOn(wasm.js, "unary");
     for (const [op, f, tol] of UNARY) {
       cases(`wasm unary ${op}`, 20, (g, i) => {
-        const x = randTensor(g, SHAPES[i % SHAPES.length]!, "float32", { kind: op === "log" || op === "sqrt" || op === "rsqrt" ? "positive" : "normal" });
+        const x = randTensor(g, SHAPES[i % SHAPES.length]!, "float32", {
+          kind: op === "log" || op === "sqrt" || op === "rsqrt" ? "positive" : "normal",
+        });
         same(`${op} ${x.shape}`, () => f(x), tol);
       });
     }
@@ -101,9 +132,17 @@ describe("wasm backend vs js", () => {
     const binFallback = vi.spyOn(wasm.js, "binary");
     const redFallback = vi.spyOn(wasm.js, "reduce");
     cases("wasm strided", 30, (g, i) => {
-      const shape = [[40, 33], [2, 17, 45], [6, 7, 8, 9]][i % 3]!;
-      const a = randTensor(g, shape, "float32", { layout: pick(g, ["permuted", "stepped", "reversed", "mixed"] as const) });
-      const b = randTensor(g, pick(g, [shape, shape.slice(1), [shape[0]!, 1, ...shape.slice(2)]]), "float32", { layout: "mixed" });
+      const shape = [
+        [40, 33],
+        [2, 17, 45],
+        [6, 7, 8, 9],
+      ][i % 3]!;
+      const a = randTensor(g, shape, "float32", {
+        layout: pick(g, ["permuted", "stepped", "reversed", "mixed"] as const),
+      });
+      const b = randTensor(g, pick(g, [shape, shape.slice(1), [shape[0]!, 1, ...shape.slice(2)]]), "float32", {
+        layout: "mixed",
+      });
       same(`mul ${a.shape} ${b.shape}`, () => a.mul(b), { exact: true });
       same(`gt ${a.shape} ${b.shape}`, () => a.binary("gt", b), { exact: true });
       same(`sum(0) ${a.shape}`, () => a.sum(0).to("float32"), { rtol: 1e-6, atol: 1e-6 });
@@ -112,7 +151,11 @@ describe("wasm backend vs js", () => {
       same(`argmin(0) ${a.shape}`, () => a.argmin(0), { exact: true });
     });
     const big = (x: { shape: readonly number[] }): boolean => x.shape.reduce((p, s) => p * s, 1) >= WASM_MIN.binary;
-    expect(binFallback.mock.calls.filter(([, a, b, out]) => big(a) && b.data instanceof Float32Array && out instanceof Float32Array)).toEqual([]);
+    expect(
+      binFallback.mock.calls.filter(
+        ([, a, b, out]) => big(a) && b.data instanceof Float32Array && out instanceof Float32Array,
+      ),
+    ).toEqual([]);
     expect(redFallback.mock.calls.filter(([, x]) => x.data instanceof Float32Array && big(x))).toEqual([]);
     binFallback.mockRestore();
     redFallback.mockRestore();
@@ -163,14 +206,41 @@ describe("wasm backend vs js", () => {
     const key = {};
     const gemm = (version: number): Float32Array => {
       const out = new Float32Array(m * n);
-      wasm.gemm({ batch: 1, m, n, k, a, aOffsets: new Float64Array([0]), aRowStride: k, aColStride: 1, b, bOffsets: new Float64Array([0]),
-        bRowStride: n, bColStride: 1, out, bCache: { key, version } });
+      wasm.gemm({
+        batch: 1,
+        m,
+        n,
+        k,
+        a,
+        aOffsets: new Float64Array([0]),
+        aRowStride: k,
+        aColStride: 1,
+        b,
+        bOffsets: new Float64Array([0]),
+        bRowStride: n,
+        bColStride: 1,
+        out,
+        bCache: { key, version },
+      });
       return out;
     };
     const want = (): Float32Array => {
       const out = new Float32Array(m * n);
-      js.gemm({ batch: 1, m, n, k, a, aOffsets: new Float64Array([0]), aRowStride: k, aColStride: 1, b, bOffsets: new Float64Array([0]),
-        bRowStride: n, bColStride: 1, out });
+      js.gemm({
+        batch: 1,
+        m,
+        n,
+        k,
+        a,
+        aOffsets: new Float64Array([0]),
+        aRowStride: k,
+        aColStride: 1,
+        b,
+        bOffsets: new Float64Array([0]),
+        bRowStride: n,
+        bColStride: 1,
+        out,
+      });
       return out;
     };
     assertValues(gemm(0), want(), { rtol: 1e-5, atol: 1e-5 }, "first call (packs B)");
@@ -192,35 +262,66 @@ describe("threaded wasm kernels (tlens-mt.wasm, 2 threads)", () => {
   let mt: WasmBackend;
 
   /** A helper in a worker_thread, running test/browser/wasm-helper-node.ts through tsx. */
-  const spawn = (init: WasmHelperInit): Promise<void> => new Promise((resolve, reject) => {
-    const url = new URL("./wasm-helper-node.ts", import.meta.url).href;
-    const w = new Worker(`import("tsx/esm/api").then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`,
-      { eval: true, workerData: init });
-    helpers.push(w);
-    w.once("message", () => resolve());
-    w.once("error", reject);
-  });
+  const spawn = (init: WasmHelperInit): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const url = new URL("./wasm-helper-node.ts", import.meta.url).href;
+      const w = new Worker(
+        `import("tsx/esm/api").then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`,
+        { eval: true, workerData: init },
+      );
+      helpers.push(w);
+      w.once("message", () => resolve());
+      w.once("error", reject);
+    });
 
   beforeAll(async () => {
     mt = await createWasmBackend(readWasm("tlens-mt.wasm"), { threads: { count: 2, spawn } });
   });
-  afterAll(async () => { await Promise.all(helpers.map((w) => w.terminate())); });
+  afterAll(async () => {
+    await Promise.all(helpers.map((w) => w.terminate()));
+  });
 
   it("run GEMMs big enough to be split over the threads bit for bit as one thread does, and close to js", () => {
     expect(mt.threads).toBe(2);
-    for (const [m, k, n] of [[168, 768, 3072], [21, 768, 4099], [7, 300, 200], [64, 1000, 33]] as [number, number, number][]) {
+    for (const [m, k, n] of [
+      [168, 768, 3072],
+      [21, 768, 4099],
+      [7, 300, 200],
+      [64, 1000, 33],
+    ] as [number, number, number][]) {
       const a = Float32Array.from({ length: m! * k! }, (_, i) => Math.sin(i));
       const b = Float32Array.from({ length: k! * n! }, (_, i) => Math.cos(i * 0.1));
       const run = (be: Backend, cached: boolean): Float32Array => {
         const out = new Float32Array(m! * n!);
-        be.gemm({ batch: 1, m, n, k, a, aOffsets: new Float64Array([0]), aRowStride: k!, aColStride: 1, b, bOffsets: new Float64Array([0]),
-          bRowStride: n!, bColStride: 1, out, bCache: cached ? { key: b, version: 0 } : undefined });
+        be.gemm({
+          batch: 1,
+          m,
+          n,
+          k,
+          a,
+          aOffsets: new Float64Array([0]),
+          aRowStride: k!,
+          aColStride: 1,
+          b,
+          bOffsets: new Float64Array([0]),
+          bRowStride: n!,
+          bColStride: 1,
+          out,
+          bCache: cached ? { key: b, version: 0 } : undefined,
+        });
         return out;
       };
       const one = run(wasm, false);
-      expect(Array.from(run(mt, false)).every((v, i) => Object.is(v, one[i])), `${m}x${k}x${n}`).toBe(true);
-      expect(Array.from(run(mt, true)).every((v, i) => Object.is(v, one[i])), `${m}x${k}x${n} packed`).toBe(true);
-      if (m! * k! * n! < 5e7) assertValues(one, run(js, false), { rtol: 1e-5, atol: 1e-5 * Math.sqrt(k!) }, `${m}x${k}x${n} vs js`);
+      expect(
+        Array.from(run(mt, false)).every((v, i) => Object.is(v, one[i])),
+        `${m}x${k}x${n}`,
+      ).toBe(true);
+      expect(
+        Array.from(run(mt, true)).every((v, i) => Object.is(v, one[i])),
+        `${m}x${k}x${n} packed`,
+      ).toBe(true);
+      if (m! * k! * n! < 5e7)
+        assertValues(one, run(js, false), { rtol: 1e-5, atol: 1e-5 * Math.sqrt(k!) }, `${m}x${k}x${n} vs js`);
     }
   });
 

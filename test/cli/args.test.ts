@@ -6,18 +6,32 @@ describe("parseFlags", () => {
   it("reads --flag value and --flag=value, switches and positional words", () => {
     const got: Record<string, unknown> = {};
     const words: string[] = [];
-    const error = parseFlags(["gpt2", "--out", "dir", "--n=5", "--fast", "x=y"], {
-      "--out": stringFlag((v) => { got.out = v; }),
-      "--n": intFlag(1, Infinity, (n) => { got.n = n; }),
-      "--fast": () => { got.fast = true; },
-    }, (w) => words.push(w));
+    const error = parseFlags(
+      ["gpt2", "--out", "dir", "--n=5", "--fast", "x=y"],
+      {
+        "--out": stringFlag((v) => {
+          got.out = v;
+        }),
+        "--n": intFlag(1, Infinity, (n) => {
+          got.n = n;
+        }),
+        "--fast": () => {
+          got.fast = true;
+        },
+      },
+      (w) => words.push(w),
+    );
     expect(error).toBeNull();
     expect(got).toEqual({ out: "dir", n: 5, fast: true });
     expect(words).toEqual(["gpt2", "x=y"]);
   });
 
   it("says what is wrong: missing values, bad integers, unknown options, stray words", () => {
-    const flags = { "--out": stringFlag(() => {}), "--port": intFlag(0, 65535, () => {}), "--n": intFlag(1, Infinity, () => {}) };
+    const flags = {
+      "--out": stringFlag(() => {}),
+      "--port": intFlag(0, 65535, () => {}),
+      "--n": intFlag(1, Infinity, () => {}),
+    };
     expect(parseFlags(["--out"], flags)).toBe("--out needs a value");
     expect(parseFlags(["--port", "70000"], flags)).toBe("--port needs an integer from 0 to 65535");
     expect(parseFlags(["--n=0"], flags)).toBe("--n needs an integer ≥ 1");
@@ -28,7 +42,14 @@ describe("parseFlags", () => {
 
   it("integers are plain decimal digits: exponents, hex, fractions, spaces and signs are refused", () => {
     const seen: number[] = [];
-    const flags = { "--n": intFlag(0, Infinity, (n) => { seen.push(n); }), "--port": intFlag(0, 65535, (n) => { seen.push(n); }) };
+    const flags = {
+      "--n": intFlag(0, Infinity, (n) => {
+        seen.push(n);
+      }),
+      "--port": intFlag(0, 65535, (n) => {
+        seen.push(n);
+      }),
+    };
     for (const bad of ["1e3", "0x10", "1.0", " 5", "5 ", "+5", "0b1", "0o7", "1_000", "", "Infinity", "5n", "١٢"]) {
       expect(parseFlags(["--n", bad], flags), JSON.stringify(bad)).toBe("--n needs an integer ≥ 0");
     }
@@ -39,4 +60,3 @@ describe("parseFlags", () => {
     expect(seen).toEqual([4294967295, 8080, 0]);
   });
 });
-

@@ -29,13 +29,30 @@ interface ResultsJson {
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const N = 20;
 
-function tlens(args: string[], opts: { env?: Record<string, string>; fileSizeLimitKb?: number } = {}): { status: number | null; stdout: string; stderr: string } {
+function tlens(
+  args: string[],
+  opts: { env?: Record<string, string>; fileSizeLimitKb?: number } = {},
+): { status: number | null; stdout: string; stderr: string } {
   const env = { ...process.env, ...opts.env };
   // a file-size limit (ulimit -f) makes a write fail with EFBIG part-way, as a full disk would
-  const r = opts.fileSizeLimitKb === undefined
-    ? spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000, env })
-    : spawnSync("bash", ["-c", `ulimit -f ${opts.fileSizeLimitKb} && exec "$0" --import tsx src/cli/main.ts "$@"`, process.execPath, ...args],
-      { cwd: ROOT, encoding: "utf8", timeout: 120_000, env });
+  const r =
+    opts.fileSizeLimitKb === undefined
+      ? spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+          cwd: ROOT,
+          encoding: "utf8",
+          timeout: 120_000,
+          env,
+        })
+      : spawnSync(
+          "bash",
+          [
+            "-c",
+            `ulimit -f ${opts.fileSizeLimitKb} && exec "$0" --import tsx src/cli/main.ts "$@"`,
+            process.execPath,
+            ...args,
+          ],
+          { cwd: ROOT, encoding: "utf8", timeout: 120_000, env },
+        );
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -90,7 +107,8 @@ describe("tlens ioi on toy-ioi", () => {
     expect(r.path_patching?.to_logits).toHaveLength(4);
     expect(r.circuit.faithfulness).toBeGreaterThan(0.5); // the found heads carry most of the behaviour
     expect(Object.values(r.circuit.heads).flat().length).toBe(r.circuit.minimality.length);
-    for (const v of JSON.stringify(r).match(/-?\d+(\.\d+)?(e-?\d+)?/g) ?? []) expect(Number.isFinite(Number(v))).toBe(true);
+    for (const v of JSON.stringify(r).match(/-?\d+(\.\d+)?(e-?\d+)?/g) ?? [])
+      expect(Number.isFinite(Number(v))).toBe(true);
   });
 
   it("results.json = the library functions on the same inputs (the patching sweeps: test/analysis/ioi-pipeline.test.ts)", async () => {
@@ -98,7 +116,10 @@ describe("tlens ioi on toy-ioi", () => {
     const data = makeIoiData(model, { n: N, seed: 1 });
     const [logits, cache] = await model.runWithCache(data.cleanTokens);
     const ds = data.dataset;
-    const direct = ds.ioTokenIDs.map((io, b) => logits.get(b, ds.wordIdx.end![b]!, io).item() - logits.get(b, ds.wordIdx.end![b]!, ds.sTokenIDs[b]!).item());
+    const direct = ds.ioTokenIDs.map(
+      (io, b) =>
+        logits.get(b, ds.wordIdx.end![b]!, io).item() - logits.get(b, ds.wordIdx.end![b]!, ds.sTokenIDs[b]!).item(),
+    );
     expect(results.dataset.sentences).toEqual(ds.sentences);
     close(results.logit_diff.clean_per_prompt, direct, 1e-4);
     close(results.dla_heads, ioiHeadDla(model, cache, ds).perHead.toArray(), 1e-5);
@@ -145,9 +166,16 @@ describe("tlens command line", () => {
     expectOneLineError(onFile.stderr, /^tlens ioi: --out .*a-file is a file, not a folder; give a folder path/);
     const below = tlens([...args, "--out", join(file, "report")]);
     expect(below.status).toBe(1);
-    expectOneLineError(below.stderr, /^tlens ioi: --out .*: cannot write there: .*ENOTDIR.*; choose a folder you can write to/);
+    expectOneLineError(
+      below.stderr,
+      /^tlens ioi: --out .*: cannot write there: .*ENOTDIR.*; choose a folder you can write to/,
+    );
     expect(readFileSync(file, "utf8")).toBe("not a folder");
-    const traced = [tlens([...args, "--out", file, "--verbose"]), tlens(["--verbose", ...args, "--out", file]), tlens([...args, "--out", file], { env: { TLENS_DEBUG: "1" } })];
+    const traced = [
+      tlens([...args, "--out", file, "--verbose"]),
+      tlens(["--verbose", ...args, "--out", file]),
+      tlens([...args, "--out", file], { env: { TLENS_DEBUG: "1" } }),
+    ];
     for (const r of traced) {
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/^tlens ioi: --out .*is a file/);
@@ -162,15 +190,22 @@ describe("tlens command line", () => {
     expect(first.status, first.stderr).toBe(0);
     const old = files.map((f) => readFileSync(join(out, f)));
     // index.html is ~5 MB: with a 2 MB file-size limit its write fails after the first 2 MB
-    const failed = tlens(["ioi", "--n", "6", "--seed", "2", "--no-path-patching", "--out", out], { fileSizeLimitKb: 2048 });
+    const failed = tlens(["ioi", "--n", "6", "--seed", "2", "--no-path-patching", "--out", out], {
+      fileSizeLimitKb: 2048,
+    });
     expect(failed.status).toBe(1);
     files.forEach((f, i) => expect(readFileSync(join(out, f)).equals(old[i]!), `${f} unchanged`).toBe(true));
     expect(readdirSync(out).sort()).toEqual([...files].sort()); // no staged file left behind
-    expect(failed.stderr).toMatch(/\ntlens ioi: cannot write .*index\.html: .*EFBIG.*; the files already there are unchanged\n$/);
+    expect(failed.stderr).toMatch(
+      /\ntlens ioi: cannot write .*index\.html: .*EFBIG.*; the files already there are unchanged\n$/,
+    );
     expect(failed.stderr).not.toMatch(/\n\s+at /);
     const second = tlens(["ioi", "--n", "6", "--seed", "2", "--no-path-patching", "--out", out]);
     expect(second.status, second.stderr).toBe(0);
-    expect((JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as ResultsJson).dataset).toMatchObject({ N: 6, seed: 2 });
+    expect((JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as ResultsJson).dataset).toMatchObject({
+      N: 6,
+      seed: 2,
+    });
     expect(readdirSync(out).sort()).toEqual([...files].sort());
   }, 120_000);
 });

@@ -18,22 +18,47 @@ import { textTokenRows } from "../../src/sae/train/text-rows.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const STORIES = fileURLToPath(new URL("../../../shared/models/stories260K", import.meta.url));
-const tlens = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "sae", ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+const tlens = (args: string[]) =>
+  spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "sae", ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
 
 describe("tlens sae --model toy-ioi (shipped SAE)", () => {
   const out = join(mkdtempSync(join(tmpdir(), "tlens-sae-cli-")), "dash");
   let run: ReturnType<typeof spawnSync>;
   let json: SaeDashboardData & { sae: string };
   beforeAll(() => {
-    run = tlens(["--model", "toy-ioi", "--hook", "blocks.2.hook_resid_pre", "--features", "25,115", "--n", "60", "--seed", "2", "--out", out]);
-    if (run.status === 0) json = JSON.parse(readFileSync(join(out, "dashboard.json"), "utf8")) as SaeDashboardData & { sae: string };
+    run = tlens([
+      "--model",
+      "toy-ioi",
+      "--hook",
+      "blocks.2.hook_resid_pre",
+      "--features",
+      "25,115",
+      "--n",
+      "60",
+      "--seed",
+      "2",
+      "--out",
+      out,
+    ]);
+    if (run.status === 0)
+      json = JSON.parse(readFileSync(join(out, "dashboard.json"), "utf8")) as SaeDashboardData & { sae: string };
   }, 150_000);
 
   it("writes dashboard.json with the library's activations and densities on the same prompts", async () => {
     expect(run.status, String(run.stderr)).toBe(0);
     const model = await HookedTransformer.fromPretrained("toy-ioi");
     const { sae } = await loadSaeFromDisk(join(ROOT, "models/toy-ioi-sae"));
-    const tokens = new IOIDataset({ promptType: "mixed", N: 60, seed: 2, prependBos: true, tokenizer: model.tokenizer! }).toks;
+    const tokens = new IOIDataset({
+      promptType: "mixed",
+      N: 60,
+      seed: 2,
+      prependBos: true,
+      tokenizer: model.tokenizer!,
+    }).toks;
     expect([json.rows, json.ctx]).toEqual(tokens.shape);
     expect(json.hookName).toBe("blocks.2.hook_resid_pre");
     expect(json.dSae).toBe(512);
@@ -86,19 +111,44 @@ describe("tlens sae on stories260K without --sae: trains one on a --text file", 
   const dir = mkdtempSync(join(tmpdir(), "tlens-sae-train-"));
   const out = join(dir, "dash");
   const text = join(dir, "stories.txt");
-  const STORY = "Once upon a time, there was a little girl named Lily. She loved to play outside in the sun. One day, she saw a big red ball in the park. ";
+  const STORY =
+    "Once upon a time, there was a little girl named Lily. She loved to play outside in the sun. One day, she saw a big red ball in the park. ";
   let run: ReturnType<typeof spawnSync>;
   beforeAll(() => {
     writeFileSync(text, STORY.repeat(40) + "Tom had a small dog. The dog liked to run and jump. ".repeat(40));
-    run = tlens(["--model", STORIES, "--text", text, "--ctx", "64", "--n", "200", "--train-tokens", "30000", "--features", "0,5", "--out", out]);
+    run = tlens([
+      "--model",
+      STORIES,
+      "--text",
+      text,
+      "--ctx",
+      "64",
+      "--n",
+      "200",
+      "--train-tokens",
+      "30000",
+      "--features",
+      "0,5",
+      "--out",
+      out,
+    ]);
   }, 150_000);
 
   it("saves the trained SAE (a SAELens folder) and the dashboard of it over the text's rows", async () => {
     expect(run.status, String(run.stderr)).toBe(0);
     expect(run.stderr).toMatch(/training a TopK SAE \(k 8, 4× d_model\) at blocks\.2\.hook_resid_pre/);
-    const json = JSON.parse(readFileSync(join(out, "dashboard.json"), "utf8")) as SaeDashboardData & { sae: string; training: { varianceExplained: number; l0: number; deadFraction: number } };
+    const json = JSON.parse(readFileSync(join(out, "dashboard.json"), "utf8")) as SaeDashboardData & {
+      sae: string;
+      training: { varianceExplained: number; l0: number; deadFraction: number };
+    };
     const { sae, sparsity } = await loadSaeFromDisk(join(out, "sae"));
-    expect(sae.cfg).toMatchObject({ architecture: "topk", k: 8, dIn: 64, dSae: 256, hookName: "blocks.2.hook_resid_pre" });
+    expect(sae.cfg).toMatchObject({
+      architecture: "topk",
+      k: 8,
+      dIn: 64,
+      dSae: 256,
+      hookName: "blocks.2.hook_resid_pre",
+    });
     expect(sparsity!.shape).toEqual([256]);
     expect(json.sae).toBe("trained: sae/");
     // a real reconstruction at TopK's L0

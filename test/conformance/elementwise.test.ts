@@ -4,8 +4,22 @@
 import { describe, expect, it } from "vitest";
 import { where } from "../../src/tensor/tensor.js";
 import {
-  broadcastPartner, cases, cmpOp, desc, EPS32, EXACT, NATIVE_AVAILABLE, NATIVE_OPTIONAL, pick, randShape, randTensor,
-  values, Tensor, type DType, type Tol, type ValueKind,
+  broadcastPartner,
+  cases,
+  cmpOp,
+  desc,
+  EPS32,
+  EXACT,
+  NATIVE_AVAILABLE,
+  NATIVE_OPTIONAL,
+  pick,
+  randShape,
+  randTensor,
+  values,
+  Tensor,
+  type DType,
+  type Tol,
+  type ValueKind,
 } from "./util.js";
 
 describe("native backend", () => {
@@ -79,8 +93,10 @@ describe("unary ops: native vs js", () => {
   it("large inputs (≥ 100K elements, the parallel paths), contiguous and strided", () => {
     for (const spec of UNARY) {
       cases(`unary large ${spec.op}`, 2, (g, i) => {
-        const x = i === 0 ? randTensor(g, [317, 331], "float32", { layout: "contiguous", kind: spec.domain ?? "wide" })
-          : randTensor(g, [120, 5, 211], "float32", { layout: "mixed", kind: spec.domain ?? "wide" });
+        const x =
+          i === 0
+            ? randTensor(g, [317, 331], "float32", { layout: "contiguous", kind: spec.domain ?? "wide" })
+            : randTensor(g, [120, 5, 211], "float32", { layout: "mixed", kind: spec.domain ?? "wide" });
         cmpOp(`${spec.op}(large ${desc(x)})`, [x], spec.f, spec.tol);
       });
     }
@@ -90,8 +106,15 @@ describe("unary ops: native vs js", () => {
     const i = Tensor.fromTypedArray(new Int32Array([1, -2, 3]), [3]);
     const b = Tensor.fromTypedArray(new Uint8Array([1, 0, 1]), [3]);
     const checks: [Tensor, string][] = [
-      [i.exp(), "float32"], [i.neg(), "int32"], [i.abs(), "int32"], [i.isnan(), "bool"], [b.neg(), "int32"],
-      [b.logicalNot(), "bool"], [i.sqrt(), "float32"], [i.relu(), "int32"], [i.square(), "int32"],
+      [i.exp(), "float32"],
+      [i.neg(), "int32"],
+      [i.abs(), "int32"],
+      [i.isnan(), "bool"],
+      [b.neg(), "int32"],
+      [b.logicalNot(), "bool"],
+      [i.sqrt(), "float32"],
+      [i.relu(), "int32"],
+      [i.square(), "int32"],
     ];
     for (const [t, dtype] of checks) expect(t.dtype).toBe(dtype);
   });
@@ -100,7 +123,13 @@ describe("unary ops: native vs js", () => {
 // ---------------------------------------------------------------------------------------------------------
 // binary
 
-type BinarySpec = { op: string; f: (a: Tensor, b: Tensor | number) => Tensor; tol: Tol; nonzeroB?: boolean; intNonNegB?: boolean };
+type BinarySpec = {
+  op: string;
+  f: (a: Tensor, b: Tensor | number) => Tensor;
+  tol: Tol;
+  nonzeroB?: boolean;
+  intNonNegB?: boolean;
+};
 
 const BINARY: BinarySpec[] = [
   { op: "add", f: (a, b) => a.add(b), tol: EXACT },
@@ -124,8 +153,17 @@ const BINARY: BinarySpec[] = [
 ];
 
 const PAIRS: [DType, DType][] = [
-  ["float32", "float32"], ["float32", "float32"], ["float32", "float32"], ["float32", "float64"], ["float64", "float64"],
-  ["float32", "int32"], ["int32", "float32"], ["int32", "int32"], ["bool", "bool"], ["int32", "bool"], ["bool", "float32"],
+  ["float32", "float32"],
+  ["float32", "float32"],
+  ["float32", "float32"],
+  ["float32", "float64"],
+  ["float64", "float64"],
+  ["float32", "int32"],
+  ["int32", "float32"],
+  ["int32", "int32"],
+  ["bool", "bool"],
+  ["int32", "bool"],
+  ["bool", "float32"],
 ];
 
 /** Makes b's values safe for the op: no integer division by zero, no negative integer powers. */
@@ -182,8 +220,29 @@ describe("binary ops: native vs js", () => {
 
   it("large inputs (≥ 100K elements): same shape, scalar either side, row / column broadcast, transposed, strided", () => {
     const shapes: [number[], number[]][] = [
-      [[400, 300], [400, 300]], [[400, 300], [300]], [[300, 20, 20], [300, 1, 20]], [[], [400, 300]], [[400, 300], []],
-      [[400, 300], [400, 1]], [[1, 300], [400, 1]], [[400, 300], [400, 300]],
+      [
+        [400, 300],
+        [400, 300],
+      ],
+      [[400, 300], [300]],
+      [
+        [300, 20, 20],
+        [300, 1, 20],
+      ],
+      [[], [400, 300]],
+      [[400, 300], []],
+      [
+        [400, 300],
+        [400, 1],
+      ],
+      [
+        [1, 300],
+        [400, 1],
+      ],
+      [
+        [400, 300],
+        [400, 300],
+      ],
     ];
     BINARY.forEach((spec, k) => {
       // three of the layouts per op, rotating, so that every layout meets several ops
@@ -201,7 +260,20 @@ describe("binary ops: native vs js", () => {
 
   it("broadcasting of size-0 and size-1 dims", () => {
     const shapes: [number[], number[]][] = [
-      [[0], [1]], [[0, 3], [3]], [[2, 0, 3], [1, 1, 3]], [[1], [0]], [[], [0, 2]], [[], []], [[1, 1], [1]], [[5, 1], [1, 4]],
+      [[0], [1]],
+      [[0, 3], [3]],
+      [
+        [2, 0, 3],
+        [1, 1, 3],
+      ],
+      [[1], [0]],
+      [[], [0, 2]],
+      [[], []],
+      [[1, 1], [1]],
+      [
+        [5, 1],
+        [1, 4],
+      ],
     ];
     cases("binary edge shapes", shapes.length, (g, i) => {
       const [sa, sb] = shapes[i]!;
@@ -220,9 +292,14 @@ describe("where, clamp, to(dtype): native vs js", () => {
   it("where(cond, a, b) with broadcasting of all three and scalar branches", () => {
     cases("where", 30, (g) => {
       const shape = randShape(g);
-      const cond = randTensor(g, broadcastPartner(g, shape), pick(g, ["bool", "bool", "float32", "int32"] as const), { kind: "int-valued" });
+      const cond = randTensor(g, broadcastPartner(g, shape), pick(g, ["bool", "bool", "float32", "int32"] as const), {
+        kind: "int-valued",
+      });
       const a = randTensor(g, broadcastPartner(g, shape), pick(g, ["float32", "float64", "int32"] as const));
-      const b = g.uniform() < 0.3 ? pick(g, [0, -1.5, 7]) : randTensor(g, shape, pick(g, ["float32", "int32", "bool"] as const));
+      const b =
+        g.uniform() < 0.3
+          ? pick(g, [0, -1.5, 7])
+          : randTensor(g, shape, pick(g, ["float32", "int32", "bool"] as const));
       if (b instanceof Tensor) {
         cmpOp(`where(${desc(cond, a, b)})`, [cond, a, b], (c, x, y) => where(c, x, y), EXACT);
         cmpOp(`where(${desc(cond, b, a)})`, [cond, b, a], (c, x, y) => where(c, x, y), EXACT);

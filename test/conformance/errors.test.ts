@@ -37,28 +37,52 @@ const big = (): Tensor => zeros([300, 400]); // large enough for the native kern
 
 describe("shape mismatches name the op and both shapes", () => {
   const binaries: [string, (x: Tensor, y: Tensor) => Tensor][] = [
-    ["add", (x, y) => x.add(y)], ["sub", (x, y) => x.sub(y)], ["mul", (x, y) => x.mul(y)], ["div", (x, y) => x.div(y)],
-    ["pow", (x, y) => x.pow(y)], ["maximum", (x, y) => x.maximum(y)], ["minimum", (x, y) => x.minimum(y)],
-    ["eq", (x, y) => x.eq(y)], ["lt", (x, y) => x.lt(y)], ["ge", (x, y) => x.ge(y)], ["and", (x, y) => x.logicalAnd(y)],
+    ["add", (x, y) => x.add(y)],
+    ["sub", (x, y) => x.sub(y)],
+    ["mul", (x, y) => x.mul(y)],
+    ["div", (x, y) => x.div(y)],
+    ["pow", (x, y) => x.pow(y)],
+    ["maximum", (x, y) => x.maximum(y)],
+    ["minimum", (x, y) => x.minimum(y)],
+    ["eq", (x, y) => x.eq(y)],
+    ["lt", (x, y) => x.lt(y)],
+    ["ge", (x, y) => x.ge(y)],
+    ["and", (x, y) => x.logicalAnd(y)],
   ];
   for (const [op, f] of binaries) {
     it(`${op}`, () => {
       expectError(`${op}([2, 3], [4, 5])`, () => f(a23(), a45()), ShapeError, [op, "[2, 3]", "[4, 5]"]);
-      expectError(`${op}([300, 400], [400, 300])`, () => f(big(), zeros([400, 300])), ShapeError, [op, "[300, 400]", "[400, 300]"]);
+      expectError(`${op}([300, 400], [400, 300])`, () => f(big(), zeros([400, 300])), ShapeError, [
+        op,
+        "[300, 400]",
+        "[400, 300]",
+      ]);
     });
   }
 
   it("matmul / bmm", () => {
     expectError("matmul([2, 3], [4, 5])", () => a23().matmul(a45()), ShapeError, ["matmul", "[2, 3]", "[4, 5]"]);
     expectError("matmul([3], [4])", () => zeros([3]).matmul(zeros([4])), ShapeError, ["matmul", "[3]", "[4]"]);
-    expectError("matmul batch ([2, 2, 3], [3, 3, 4])", () => zeros([2, 2, 3]).matmul(zeros([3, 3, 4])), ShapeError, ["matmul", "[2]", "[3]"]);
+    expectError("matmul batch ([2, 2, 3], [3, 3, 4])", () => zeros([2, 2, 3]).matmul(zeros([3, 3, 4])), ShapeError, [
+      "matmul",
+      "[2]",
+      "[3]",
+    ]);
     expectError("matmul 0-d", () => tensor(1).matmul(zeros([2])), ShapeError, ["matmul", "[]", "[2]"]);
-    expectError("bmm([2, 2, 3], [2, 4, 5])", () => zeros([2, 2, 3]).bmm(zeros([2, 4, 5])), ShapeError, ["bmm", "[2, 2, 3]", "[2, 4, 5]"]);
+    expectError("bmm([2, 2, 3], [2, 4, 5])", () => zeros([2, 2, 3]).bmm(zeros([2, 4, 5])), ShapeError, [
+      "bmm",
+      "[2, 2, 3]",
+      "[2, 4, 5]",
+    ]);
     expectError("bmm([2, 3], [3, 4])", () => a23().bmm(zeros([3, 4])), ShapeError, ["bmm", "[2, 3]", "[3, 4]"]);
   });
 
   it("where / cat / stack / expand / reshape / view / set / gather / split", () => {
-    expectError("where", () => where(zeros([2, 3], "bool"), zeros([4, 5]), 0), ShapeError, ["where", "[2, 3]", "[4, 5]"]);
+    expectError("where", () => where(zeros([2, 3], "bool"), zeros([4, 5]), 0), ShapeError, [
+      "where",
+      "[2, 3]",
+      "[4, 5]",
+    ]);
     expectError("cat", () => cat([a23(), a45()]), ShapeError, ["cat", "[2, 3]", "[4, 5]"]);
     expectError("stack", () => stack([a23(), a45()]), ShapeError, ["stack", "[2, 3]", "[4, 5]"]);
     expectError("expand", () => a23().expand(4, 5), ShapeError, ["expand", "[2, 3]", "[4, 5]"]);
@@ -78,9 +102,17 @@ describe("out-of-range indices name the dim and its size", () => {
     expectError("get(5)", () => x().get(5), IndexError, ["5", "dim 0", "size 2"]);
     expectError("get(:, -4)", () => x().get(":", -4), IndexError, ["-4", "dim 1", "size 3"]);
     expectError("get(..., 4)", () => x().get("...", 4), IndexError, ["4", "dim 2", "size 4"]);
-    expectError("get(:, [0, 3])", () => x().get(":", tensor([0, 3], undefined, "int32")), IndexError, ["3", "dim 1", "size 3"]);
+    expectError("get(:, [0, 3])", () => x().get(":", tensor([0, 3], undefined, "int32")), IndexError, [
+      "3",
+      "dim 1",
+      "size 3",
+    ]);
     expectError("set([1, 7])", () => x().set([1, 7], 0), IndexError, ["7", "dim 1", "size 3"]);
-    expectError("set([[2]])", () => x().set([tensor([2], undefined, "int32")], 0), IndexError, ["2", "dim 0", "size 2"]);
+    expectError("set([[2]])", () => x().set([tensor([2], undefined, "int32")], 0), IndexError, [
+      "2",
+      "dim 0",
+      "size 2",
+    ]);
     expectError("too many indices", () => x().get(0, 0, 0, 0), IndexError, ["too many indices", "[2, 3, 4]"]);
     expectError("float index tensor", () => x().get(tensor([0])), IndexError, ["int32"]);
     expectError("bool mask shape", () => x().get(zeros([3], "bool")), IndexError, ["[3]", "[2, 3, 4]"]);
@@ -88,8 +120,18 @@ describe("out-of-range indices name the dim and its size", () => {
 
   it("gather / scatter / topk / narrow / dims of reductions", () => {
     const x = (): Tensor => zeros([2, 3]);
-    expectError("gather index 3", () => x().gather(1, tensor([[0, 3]], undefined, "int32")), IndexError, ["gather", "3", "dim 1", "size 3"]);
-    expectError("scatter index 2", () => x().scatter(0, tensor([[2, 0, 0]], undefined, "int32"), 1), IndexError, ["scatter", "2", "dim 0", "size 2"]);
+    expectError("gather index 3", () => x().gather(1, tensor([[0, 3]], undefined, "int32")), IndexError, [
+      "gather",
+      "3",
+      "dim 1",
+      "size 3",
+    ]);
+    expectError("scatter index 2", () => x().scatter(0, tensor([[2, 0, 0]], undefined, "int32"), 1), IndexError, [
+      "scatter",
+      "2",
+      "dim 0",
+      "size 2",
+    ]);
     expectError("topk k 4", () => x().topk(4), IndexError, ["topk", "4", "size 3"]);
     expectError("narrow", () => x().narrow(1, 2, 2), IndexError, ["narrow", "dim 1", "size 3"]);
     expectError("sum dim 2", () => x().sum(2), IndexError, ["sum", "2", "2 dims"]);

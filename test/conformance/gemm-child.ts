@@ -15,9 +15,12 @@ const SIZES = [1, 2, 3, 5, 6, 7, 8, 13, 14, 15, 16, 17, 31, 32, 33, 47, 65];
 try {
   cases("gemm child", 30, (g, i) => {
     const big = i % 6 === 0;
-    const [m, k, n] = big ? [g.int(60, 160), g.int(200, 420), g.int(60, 200)] : [pick(g, SIZES), pick(g, SIZES), pick(g, SIZES)];
+    const [m, k, n] = big
+      ? [g.int(60, 160), g.int(200, 420), g.int(60, 200)]
+      : [pick(g, SIZES), pick(g, SIZES), pick(g, SIZES)];
     const batch = g.uniform() < 0.3 ? [g.int(1, 4)] : [];
-    const a = g.uniform() < 0.4 ? randTensor(g, [...batch, k, m], "float32").mT : randTensor(g, [...batch, m, k], "float32");
+    const a =
+      g.uniform() < 0.4 ? randTensor(g, [...batch, k, m], "float32").mT : randTensor(g, [...batch, m, k], "float32");
     const b = g.uniform() < 0.4 ? randTensor(g, [n, k], "float32").mT : randTensor(g, [k, n], "float32");
     if (g.uniform() < 0.5) b.storage.reusable = true;
     count++;
@@ -30,4 +33,6 @@ try {
 } catch (e) {
   failures.push((e as Error).message);
 }
-console.log(JSON.stringify({ ok: failures.length === 0 && NATIVE_AVAILABLE, native: NATIVE_AVAILABLE, cases: count, failures }));
+console.log(
+  JSON.stringify({ ok: failures.length === 0 && NATIVE_AVAILABLE, native: NATIVE_AVAILABLE, cases: count, failures }),
+);

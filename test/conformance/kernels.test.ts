@@ -42,7 +42,8 @@ function withIsa(isa: string, body: () => void): void {
 function floats(g: Generator, n: number, kind: "normal" | "special" | "wide" = "normal"): Float32Array {
   const a = new Float32Array(n);
   const special = [0, -0, Infinity, -Infinity, NaN, 1e30, -1e30, 88.7, -103, 1e-40];
-  for (let i = 0; i < n; i++) a[i] = kind === "special" && g.uniform() < 0.1 ? pick(g, special) : g.normal() * (kind === "wide" ? 6 : 1);
+  for (let i = 0; i < n; i++)
+    a[i] = kind === "special" && g.uniform() < 0.1 ? pick(g, special) : g.normal() * (kind === "wide" ? 6 : 1);
   return a;
 }
 
@@ -58,7 +59,10 @@ function randView(g: Generator, shape: number[], opts: { allowZero?: boolean } =
   let offset = g.int(0, 3);
   for (let k = order.length - 1; k >= 0; k--) {
     const d = order[k]!;
-    if (opts.allowZero !== false && shape[d]! > 1 && g.uniform() < 0.15) { strides[d] = 0; continue; }
+    if (opts.allowZero !== false && shape[d]! > 1 && g.uniform() < 0.15) {
+      strides[d] = 0;
+      continue;
+    }
     const step = span * (g.uniform() < 0.3 ? g.int(2, 4) : 1);
     const neg = g.uniform() < 0.25;
     strides[d] = neg ? -step : step;
@@ -84,15 +88,35 @@ function both(ctx: string, alloc: () => TypedArray, run: (b: Backend, out: Typed
 }
 
 const UNARY: [UnaryOp, Tol][] = [
-  ["neg", { exact: true }], ["abs", { exact: true }], ["relu", { exact: true }], ["square", { exact: true }],
-  ["sqrt", { rtol: 2 * EPS32 }], ["rsqrt", { rtol: 1e-6 }], ["reciprocal", { rtol: 2 * EPS32 }], ["exp", { rtol: 1e-6, atol: 1e-30 }],
-  ["log", { rtol: 1e-6, atol: 1e-7 }], ["tanh", { rtol: 1e-6, atol: 1e-7 }], ["sigmoid", { rtol: 1e-6, atol: 1e-30 }],
-  ["silu", { rtol: 1e-6, atol: 1e-6 }], ["gelu_new", { rtol: 1e-6, atol: 1e-6 }], ["gelu", { rtol: 1e-6, atol: 1e-6 }],
+  ["neg", { exact: true }],
+  ["abs", { exact: true }],
+  ["relu", { exact: true }],
+  ["square", { exact: true }],
+  ["sqrt", { rtol: 2 * EPS32 }],
+  ["rsqrt", { rtol: 1e-6 }],
+  ["reciprocal", { rtol: 2 * EPS32 }],
+  ["exp", { rtol: 1e-6, atol: 1e-30 }],
+  ["log", { rtol: 1e-6, atol: 1e-7 }],
+  ["tanh", { rtol: 1e-6, atol: 1e-7 }],
+  ["sigmoid", { rtol: 1e-6, atol: 1e-30 }],
+  ["silu", { rtol: 1e-6, atol: 1e-6 }],
+  ["gelu_new", { rtol: 1e-6, atol: 1e-6 }],
+  ["gelu", { rtol: 1e-6, atol: 1e-6 }],
 ];
 const BINARY: [BinaryOp, Tol][] = [
-  ["add", { exact: true }], ["sub", { exact: true }], ["mul", { exact: true }], ["div", { rtol: 2 * EPS32 }],
-  ["maximum", { exact: true }], ["minimum", { exact: true }], ["pow", { rtol: 2e-6 }],
-  ["eq", { exact: true }], ["ne", { exact: true }], ["lt", { exact: true }], ["le", { exact: true }], ["gt", { exact: true }], ["ge", { exact: true }],
+  ["add", { exact: true }],
+  ["sub", { exact: true }],
+  ["mul", { exact: true }],
+  ["div", { rtol: 2 * EPS32 }],
+  ["maximum", { exact: true }],
+  ["minimum", { exact: true }],
+  ["pow", { rtol: 2e-6 }],
+  ["eq", { exact: true }],
+  ["ne", { exact: true }],
+  ["lt", { exact: true }],
+  ["le", { exact: true }],
+  ["gt", { exact: true }],
+  ["ge", { exact: true }],
 ];
 const SIZES = [15, 16, 17, 31, 33, 63, 64, 65, 127, 1000, 4099, 65537, 131075];
 
@@ -105,7 +129,12 @@ for (const isa of ISAS) {
             const n = SIZES[i]!;
             const x = floats(g, n + 3, pick(g, ["normal", "special", "wide"] as const));
             const v: View = { data: x, offset: 3, shape: [n], strides: [1] };
-            both(`${op} n=${n}`, () => new Float32Array(n), (b, out) => b.unary(op, v, out), tol);
+            both(
+              `${op} n=${n}`,
+              () => new Float32Array(n),
+              (b, out) => b.unary(op, v, out),
+              tol,
+            );
           });
         }
       });
@@ -121,12 +150,27 @@ for (const isa of ISAS) {
           const bv = randView(g, shape);
           const [uop, utol] = pick(g, UNARY);
           const [bop, btol] = pick(g, BINARY);
-          both(`${uop}(${desc(a)})`, () => new Float32Array(n), (b, out) => b.unary(uop, a, out), utol);
+          both(
+            `${uop}(${desc(a)})`,
+            () => new Float32Array(n),
+            (b, out) => b.unary(uop, a, out),
+            utol,
+          );
           const cmpOut = bop === "eq" || bop === "ne" || bop === "lt" || bop === "le" || bop === "gt" || bop === "ge";
-          both(`${bop}(${desc(a)}, ${desc(bv)})`, () => (cmpOut ? new Uint8Array(n) : new Float32Array(n)), (b, out) => b.binary(bop, a, bv, out), btol);
+          both(
+            `${bop}(${desc(a)}, ${desc(bv)})`,
+            () => (cmpOut ? new Uint8Array(n) : new Float32Array(n)),
+            (b, out) => b.binary(bop, a, bv, out),
+            btol,
+          );
           // copy into a strided destination (no zero strides there): compare the whole destination buffers
           const dst = randView(g, shape, { allowZero: false });
-          both(`copy(${desc(a)} → ${desc(dst)})`, () => dst.data.slice(), (b, out) => b.copy(a, { ...dst, data: out as Float32Array }), { exact: true });
+          both(
+            `copy(${desc(a)} → ${desc(dst)})`,
+            () => dst.data.slice(),
+            (b, out) => b.copy(a, { ...dst, data: out as Float32Array }),
+            { exact: true },
+          );
         });
       });
     });
@@ -137,7 +181,9 @@ for (const isa of ISAS) {
         cases(`k reduce ${isa}`, 60, (g, i) => {
           const rank = g.int(1, 5);
           const big = i % 10 === 0;
-          const shape = big ? pick(g, [[3, 70000], [70000, 3], [2, 300, 300], [140000]]) : Array.from({ length: rank }, () => g.int(1, rank > 2 ? 12 : 90));
+          const shape = big
+            ? pick(g, [[3, 70000], [70000, 3], [2, 300, 300], [140000]])
+            : Array.from({ length: rank }, () => g.int(1, rank > 2 ? 12 : 90));
           const x = randView(g, shape);
           if (g.uniform() < 0.3) for (let k = 0; k < x.data.length; k++) x.data[k] = Math.round(x.data[k]!); // ties
           const nRed = g.int(0, shape.length + 1);
@@ -145,8 +191,18 @@ for (const isa of ISAS) {
           const outN = numel(shape.slice(0, shape.length - nRed));
           const isArg = op === "argmax" || op === "argmin";
           const redN = numel(shape.slice(shape.length - nRed));
-          const tol: Tol = op === "sum" ? { rtol: 1e-6, atol: 1e-5 * Math.sqrt(redN) } : op === "prod" ? { rtol: 1e-5 } : { exact: true };
-          both(`${op}(${desc(x)}, nReduced ${nRed})`, () => (isArg ? new Int32Array(outN) : new Float32Array(outN)), (b, out) => b.reduce(op, x, nRed, out), tol);
+          const tol: Tol =
+            op === "sum"
+              ? { rtol: 1e-6, atol: 1e-5 * Math.sqrt(redN) }
+              : op === "prod"
+                ? { rtol: 1e-5 }
+                : { exact: true };
+          both(
+            `${op}(${desc(x)}, nReduced ${nRed})`,
+            () => (isArg ? new Int32Array(outN) : new Float32Array(outN)),
+            (b, out) => b.reduce(op, x, nRed, out),
+            tol,
+          );
         });
       });
     });
@@ -161,8 +217,12 @@ for (const isa of ISAS) {
           const log = g.uniform() < 0.5;
           const causal = g.uniform() < 0.6 ? { qLen, kOffset: g.uniform() < 0.5 ? 0 : g.int(0, cols + 2) } : undefined;
           const tol: Tol = log ? { rtol: 1e-6, atol: 2e-6 } : { rtol: 1e-6, atol: 1e-7 };
-          both(`softmax(rows ${rows}, cols ${cols}, log ${log}, causal ${JSON.stringify(causal)})`, () => new Float32Array(rows * cols),
-            (b, out) => b.softmax(x, rows, cols, out as Float32Array, { log, causal }), tol);
+          both(
+            `softmax(rows ${rows}, cols ${cols}, log ${log}, causal ${JSON.stringify(causal)})`,
+            () => new Float32Array(rows * cols),
+            (b, out) => b.softmax(x, rows, cols, out as Float32Array, { log, causal }),
+            tol,
+          );
         });
       });
     });
@@ -190,7 +250,8 @@ for (const isa of ISAS) {
           // the normalised values carry the error of the scale: |Δy| ≲ |y|·rel + a few ulps of |w|
           const tol: Tol = shift ? { rtol: 1e-4, atol: 1e-4 } : { rtol: 1e-5, atol: 1e-5 };
           assertValues(got, want, tol, `${ctx} (native vs js)`);
-          if (gotScale.some((v) => v !== 0)) assertValues(gotScale, wantScale, { rtol: shift ? 1e-5 : 1e-6 }, `${ctx} scale (native vs js)`);
+          if (gotScale.some((v) => v !== 0))
+            assertValues(gotScale, wantScale, { rtol: shift ? 1e-5 : 1e-6 }, `${ctx} scale (native vs js)`);
         });
       });
     });
@@ -209,14 +270,26 @@ describe("kernel references", () => {
       const s0 = Math.sqrt(1.25 + 1e-5);
       const s1 = Math.sqrt(1e-5);
       assertValues(scale, [s0, s1], { rtol: 1e-6 }, `scale on ${be.name}`);
-      assertValues(out, [-1.5 / s0, (-0.5 / s0) * 2, 0.5 / s0 + 1, (1.5 / s0) * 2 + 1, 0, 0, 1, 1], { rtol: 1e-6, atol: 1e-6 }, `layerNorm on ${be.name}`);
+      assertValues(
+        out,
+        [-1.5 / s0, (-0.5 / s0) * 2, 0.5 / s0 + 1, (1.5 / s0) * 2 + 1, 0, 0, 1, 1],
+        { rtol: 1e-6, atol: 1e-6 },
+        `layerNorm on ${be.name}`,
+      );
       // big enough for the native kernel
       const rows = 50;
       const xb = new Float32Array(rows * 4);
       for (let r = 0; r < rows; r++) xb.set([1, 2, 3, 4], r * 4);
       const ob = new Float32Array(rows * 4);
       be.layerNorm(xb, rows, 4, 1e-5, null, null, ob, null);
-      assertValues(ob, Array(rows).fill([-1.5 / s0, -0.5 / s0, 0.5 / s0, 1.5 / s0]).flat(), { rtol: 1e-6 }, `layerNorm (50 rows) on ${be.name}`);
+      assertValues(
+        ob,
+        Array(rows)
+          .fill([-1.5 / s0, -0.5 / s0, 0.5 / s0, 1.5 / s0])
+          .flat(),
+        { rtol: 1e-6 },
+        `layerNorm (50 rows) on ${be.name}`,
+      );
     }
   });
 
@@ -243,24 +316,44 @@ describe("kernel references", () => {
   });
 
   it("gemm through the raw interface: per-batch offsets, negative strides, a cached B whose version changes", () => {
-    const m = 5, n = 7, k = 6, batch = 3;
+    const m = 5,
+      n = 7,
+      k = 6,
+      batch = 3;
     const a = new Float32Array(batch * m * k + 10).map((_, i) => Math.sin(i));
     const bdat = new Float32Array(k * n + 4).map((_, i) => Math.cos(i));
     const aOffsets = new Float64Array([10 + (m - 1) * k, 10 + 2 * m * k - k, 10 + 3 * m * k - k].map((o) => o - 10)); // reversed rows
     const bOffsets = new Float64Array([4, 4, 4]);
     const run = (be: Backend, key: object | undefined, version: number): Float32Array => {
       const out = new Float32Array(batch * m * n);
-      be.gemm({ batch, m, n, k, a, aOffsets, aRowStride: -k, aColStride: 1, b: bdat, bOffsets, bRowStride: n, bColStride: 1, out, bCache: key ? { key, version } : undefined });
+      be.gemm({
+        batch,
+        m,
+        n,
+        k,
+        a,
+        aOffsets,
+        aRowStride: -k,
+        aColStride: 1,
+        b: bdat,
+        bOffsets,
+        bRowStride: n,
+        bColStride: 1,
+        out,
+        bCache: key ? { key, version } : undefined,
+      });
       return out;
     };
     const want = run(js, undefined, 0);
     // reference by loops
     const ref: number[] = [];
-    for (let bi = 0; bi < batch; bi++) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let p = 0; p < k; p++) s += a[aOffsets[bi]! - i * k + p]! * bdat[4 + p * n + j]!;
-      ref.push(s);
-    }
+    for (let bi = 0; bi < batch; bi++)
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let p = 0; p < k; p++) s += a[aOffsets[bi]! - i * k + p]! * bdat[4 + p * n + j]!;
+          ref.push(s);
+        }
     assertValues(want, ref, { rtol: 1e-6, atol: 1e-6 }, "gemm js vs loops");
     if (!requireNative() || !native) return;
     const key = {};
@@ -279,17 +372,59 @@ describe("subnormal float32 values are kept (no flush-to-zero)", () => {
     const n = 4096;
     const a = new Float32Array(n).map((_, i) => (i % 2 ? -1 : 1) * 1e-45 * (1 + (i % 1000)));
     const bb = new Float32Array(n).map((_, i) => 1e-41 * ((i % 7) - 3));
-    for (const isa of ISAS) withIsa(isa, () => {
-      const v = (d: Float32Array): View => ({ data: d, offset: 0, shape: [n], strides: [1] });
-      both(`copy subnormals (${isa})`, () => new Float32Array(n), (be, out) => be.copy(v(a), { data: out as Float32Array, offset: 0, shape: [n], strides: [1] }), { exact: true, signedZero: true });
-      both(`neg subnormals (${isa})`, () => new Float32Array(n), (be, out) => be.unary("neg", v(a), out), { exact: true, signedZero: true });
-      both(`abs subnormals (${isa})`, () => new Float32Array(n), (be, out) => be.unary("abs", v(a), out), { exact: true });
-      both(`add subnormals (${isa})`, () => new Float32Array(n), (be, out) => be.binary("add", v(a), v(bb), out), { exact: true });
-      both(`mul subnormals (${isa})`, () => new Float32Array(n), (be, out) => be.binary("mul", v(a), { data: new Float32Array(n).fill(3), offset: 0, shape: [n], strides: [1] }, out), { exact: true });
-      both(`maximum subnormals (${isa})`, () => new Float32Array(n), (be, out) => be.binary("maximum", v(a), v(bb), out), { exact: true });
-      both(`gt subnormals (${isa})`, () => new Uint8Array(n), (be, out) => be.binary("gt", v(a), v(bb), out), { exact: true });
-      both(`sum subnormals (${isa})`, () => new Float32Array(4), (be, out) => be.reduce("sum", { data: a, offset: 0, shape: [4, n / 4], strides: [n / 4, 1] }, 1, out), { exact: true });
-    });
+    for (const isa of ISAS)
+      withIsa(isa, () => {
+        const v = (d: Float32Array): View => ({ data: d, offset: 0, shape: [n], strides: [1] });
+        both(
+          `copy subnormals (${isa})`,
+          () => new Float32Array(n),
+          (be, out) => be.copy(v(a), { data: out as Float32Array, offset: 0, shape: [n], strides: [1] }),
+          { exact: true, signedZero: true },
+        );
+        both(
+          `neg subnormals (${isa})`,
+          () => new Float32Array(n),
+          (be, out) => be.unary("neg", v(a), out),
+          { exact: true, signedZero: true },
+        );
+        both(
+          `abs subnormals (${isa})`,
+          () => new Float32Array(n),
+          (be, out) => be.unary("abs", v(a), out),
+          { exact: true },
+        );
+        both(
+          `add subnormals (${isa})`,
+          () => new Float32Array(n),
+          (be, out) => be.binary("add", v(a), v(bb), out),
+          { exact: true },
+        );
+        both(
+          `mul subnormals (${isa})`,
+          () => new Float32Array(n),
+          (be, out) =>
+            be.binary("mul", v(a), { data: new Float32Array(n).fill(3), offset: 0, shape: [n], strides: [1] }, out),
+          { exact: true },
+        );
+        both(
+          `maximum subnormals (${isa})`,
+          () => new Float32Array(n),
+          (be, out) => be.binary("maximum", v(a), v(bb), out),
+          { exact: true },
+        );
+        both(
+          `gt subnormals (${isa})`,
+          () => new Uint8Array(n),
+          (be, out) => be.binary("gt", v(a), v(bb), out),
+          { exact: true },
+        );
+        both(
+          `sum subnormals (${isa})`,
+          () => new Float32Array(4),
+          (be, out) => be.reduce("sum", { data: a, offset: 0, shape: [4, n / 4], strides: [n / 4, 1] }, 1, out),
+          { exact: true },
+        );
+      });
   });
 });
 
@@ -304,10 +439,29 @@ describe("kernel inputs are never written", () => {
     const v = (d: Float32Array): View => ({ data: d, offset: 0, shape: [n], strides: [1] });
     native.unary("exp", v(x), new Float32Array(n));
     native.binary("add", v(x), v(y), new Float32Array(n));
-    native.reduce("sum", { data: x, offset: 0, shape: [70, 1000], strides: contiguousStrides([70, 1000]) }, 1, new Float32Array(70));
+    native.reduce(
+      "sum",
+      { data: x, offset: 0, shape: [70, 1000], strides: contiguousStrides([70, 1000]) },
+      1,
+      new Float32Array(70),
+    );
     native.softmax(x, 70, 1000, new Float32Array(n), {});
     native.layerNorm(x, 70, 1000, 1e-5, y.subarray(0, 1000), null, new Float32Array(n), null);
-    native.gemm({ batch: 1, m: 70, n: 70, k: 1000, a: x, aOffsets: new Float64Array([0]), aRowStride: 1000, aColStride: 1, b: y, bOffsets: new Float64Array([0]), bRowStride: 1, bColStride: 1000, out: new Float32Array(4900) });
+    native.gemm({
+      batch: 1,
+      m: 70,
+      n: 70,
+      k: 1000,
+      a: x,
+      aOffsets: new Float64Array([0]),
+      aRowStride: 1000,
+      aColStride: 1,
+      b: y,
+      bOffsets: new Float64Array([0]),
+      bRowStride: 1,
+      bColStride: 1000,
+      out: new Float32Array(4900),
+    });
     assertValues(x, x0, { exact: true }, "x after the kernels");
     assertValues(y, y0, { exact: true }, "y after the kernels");
   });

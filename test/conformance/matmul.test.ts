@@ -5,7 +5,18 @@ import { describe, expect, it } from "vitest";
 import { matmul } from "../../src/tensor/matmul.js";
 import * as linalg from "../../src/tensor/linalg.js";
 import {
-  assertClose, cases, cmpOp, desc, on, pick, randTensor, NATIVE_AVAILABLE, Tensor, values, type DType, type Tol,
+  assertClose,
+  cases,
+  cmpOp,
+  desc,
+  on,
+  pick,
+  randTensor,
+  NATIVE_AVAILABLE,
+  Tensor,
+  values,
+  type DType,
+  type Tol,
 } from "./util.js";
 import type { Generator } from "../../src/tensor/random.js";
 
@@ -39,7 +50,15 @@ describe("matmul: native vs js", () => {
       const full = [g.int(1, 4), g.int(1, 4)].slice(g.int(0, 3));
       const ba = full.slice(g.int(0, full.length + 1)).map((s) => (g.uniform() < 0.3 ? 1 : s));
       const bb = full.slice(g.int(0, full.length + 1)).map((s) => (g.uniform() < 0.3 ? 1 : s));
-      const dtypes: [DType, DType] = pick(g, [["float32", "float32"], ["float32", "float32"], ["float32", "float64"], ["float64", "float64"], ["int32", "int32"], ["int32", "float32"], ["bool", "int32"]] as [DType, DType][]);
+      const dtypes: [DType, DType] = pick(g, [
+        ["float32", "float32"],
+        ["float32", "float32"],
+        ["float32", "float64"],
+        ["float64", "float64"],
+        ["int32", "int32"],
+        ["int32", "float32"],
+        ["bool", "int32"],
+      ] as [DType, DType][]);
       const aVec = g.uniform() < 0.15;
       const bVec = g.uniform() < 0.15;
       const a = aVec ? randTensor(g, [k], dtypes[0]) : matrix(g, m, k, dtypes[0], ba);
@@ -86,7 +105,11 @@ describe("matmul: native vs js", () => {
     ];
     cases("matmul large", shapes.length, (g, i) => {
       const [sa, sb, ta, tb] = shapes[i]!;
-      const mk = (s: number[], t: boolean): Tensor => (t ? randTensor(g, [...s.slice(0, -2), s[s.length - 1]!, s[s.length - 2]!], "float32", { layout: "contiguous" }).mT : randTensor(g, s, "float32", { layout: "contiguous" }));
+      const mk = (s: number[], t: boolean): Tensor =>
+        t
+          ? randTensor(g, [...s.slice(0, -2), s[s.length - 1]!, s[s.length - 2]!], "float32", { layout: "contiguous" })
+              .mT
+          : randTensor(g, s, "float32", { layout: "contiguous" });
       const a = mk(sa, ta);
       const b = mk(sb, tb);
       const k = sa[sa.length - 1]!;
@@ -98,10 +121,20 @@ describe("matmul: native vs js", () => {
     const a = Tensor.fromTypedArray(new Float32Array([0, 1, 2, 0, 0, 0, 1, 1, 1, Infinity, 0, 1]), [4, 3]);
     const b = Tensor.fromTypedArray(new Float32Array([NaN, 1, 0, 2, 1, Infinity]), [3, 2]);
     // IEEE (and torch): 0 * NaN = NaN and 0 * inf = NaN, so the all-zero row 1 is NaN in both columns
-    const want = [[NaN, Infinity], [NaN, NaN], [NaN, Infinity], [NaN, Infinity]];
+    const want = [
+      [NaN, Infinity],
+      [NaN, NaN],
+      [NaN, Infinity],
+      [NaN, Infinity],
+    ];
     for (const be of NATIVE_AVAILABLE ? (["js", "native"] as const) : (["js"] as const)) {
       const got = on(be, () => a.matmul(b));
-      assertClose(got, Tensor.fromTypedArray(new Float32Array(want.flat()), [4, 2]), { rtol: 1e-6 }, `matmul with NaN/inf on ${be}`);
+      assertClose(
+        got,
+        Tensor.fromTypedArray(new Float32Array(want.flat()), [4, 2]),
+        { rtol: 1e-6 },
+        `matmul with NaN/inf on ${be}`,
+      );
     }
   });
 });
@@ -114,7 +147,14 @@ describe("matmul: packed-weight cache (TensorStorage.reusable)", () => {
 
   it("multiply twice, update the weight in place with set, multiply again: the result reflects the new weight", () => {
     cases("packed cache set", 6, (g, i) => {
-      const [k, n] = [[64, 48], [300, 70], [17, 33], [768, 64], [5, 3], [40, 400]][i]! as [number, number];
+      const [k, n] = [
+        [64, 48],
+        [300, 70],
+        [17, 33],
+        [768, 64],
+        [5, 3],
+        [40, 400],
+      ][i]! as [number, number];
       const w = randTensor(g, [k, n], "float32", { layout: "contiguous" });
       w.storage.reusable = true;
       const x = randTensor(g, [2, 9, k], "float32", { layout: "contiguous" });
@@ -166,9 +206,15 @@ describe("matmul: packed-weight cache (TensorStorage.reusable)", () => {
 
   it("weight storage reused with a different buffer-sharing tensor after write (version bump from any view)", () => {
     const g = { k: 33, n: 21 };
-    const w = Tensor.fromTypedArray(new Float32Array(g.k * g.n).map((_, i) => Math.sin(i)), [g.k, g.n]);
+    const w = Tensor.fromTypedArray(
+      new Float32Array(g.k * g.n).map((_, i) => Math.sin(i)),
+      [g.k, g.n],
+    );
     w.storage.reusable = true;
-    const x = Tensor.fromTypedArray(new Float32Array(4 * g.k).map((_, i) => Math.cos(i)), [4, g.k]);
+    const x = Tensor.fromTypedArray(
+      new Float32Array(4 * g.k).map((_, i) => Math.cos(i)),
+      [4, g.k],
+    );
     check("first", x, w);
     const alias = w.reshape(g.n, g.k); // a view of the same storage with another shape
     alias.set([0], 7);
@@ -196,7 +242,12 @@ describe("linalg (float64 inside): native vs js, and reconstructions", () => {
         assertClose(U.mul(S.unsqueeze(-2)).matmul(Vh), a.contiguous(), tol, `U diag(S) Vh = A for ${s}`);
         assertClose(Q.matmul(R), a.contiguous(), tol, `Q R = A for ${s}`);
         const eigs = linalg.eig(sq);
-        assertClose(eigs.re.sum(-1), sq.diagonal(0, -2, -1).sum(-1), { rtol: 1e-4, atol: 1e-4 }, `Σ eigenvalues = trace for ${desc(sq)}`);
+        assertClose(
+          eigs.re.sum(-1),
+          sq.diagonal(0, -2, -1).sum(-1),
+          { rtol: 1e-4, atol: 1e-4 },
+          `Σ eigenvalues = trace for ${desc(sq)}`,
+        );
       });
     });
   });

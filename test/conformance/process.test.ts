@@ -12,16 +12,34 @@ import { NATIVE_AVAILABLE, requireNative } from "./util.js";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../..");
 
-function runNode(args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
+function runNode(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: repo, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+      cwd: repo,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     let timedOut = false;
-    child.stdout.on("data", (d) => { stdout += d; });
-    child.stderr.on("data", (d) => { stderr += d; });
-    const timer = setTimeout(() => { timedOut = true; child.kill("SIGKILL"); }, timeoutMs);
-    child.on("close", (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, timedOut }); });
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, timedOut });
+    });
   });
 }
 
@@ -40,10 +58,17 @@ describe("GEMM configurations (child processes): native vs js", () => {
     const problems: string[] = [];
     results.forEach((r, i) => {
       const label = JSON.stringify(CONFIGS[i]);
-      if (r.timedOut) { problems.push(`${label}: timed out`); return; }
+      if (r.timedOut) {
+        problems.push(`${label}: timed out`);
+        return;
+      }
       const line = r.stdout.trim().split("\n").pop() ?? "";
       let parsed: { ok: boolean; cases: number; failures: string[] } | null = null;
-      try { parsed = JSON.parse(line); } catch { /* reported below */ }
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        /* reported below */
+      }
       if (!parsed) problems.push(`${label}: exit ${r.code}, no result\n${r.stderr.slice(-2000)}`);
       else if (!parsed.ok) problems.push(`${label}: ${parsed.failures.join("\n")}`);
       else expect(parsed.cases).toBeGreaterThan(0);
@@ -57,7 +82,9 @@ describe("ops terminate on empty views over non-empty storage", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "tlens-conf-"));
     const script = path.join(dir, "empty-views.ts");
     const src = (p: string): string => JSON.stringify(path.join(repo, p));
-    writeFileSync(script, `
+    writeFileSync(
+      script,
+      `
       import { tensor } from ${src("src/tensor/index.ts")};
       import { withBackend } from ${src("src/backend/index.ts")};
       const backends = ${JSON.stringify(NATIVE_AVAILABLE ? ["js", "native"] : ["js"])};
@@ -75,7 +102,8 @@ describe("ops terminate on empty views over non-empty storage", () => {
         catch (e) { process.stdout.write("threw " + e.name + ": " + e.message + "\\n"); } // only hangs matter here
       }
       console.log("DONE", JSON.stringify(Array.from(base.dataSync())));
-    `);
+    `,
+    );
     const r = await runNode([script], {}, 5_000);
     const out = r.stdout.trim();
     const last = out.split("\n").pop();

@@ -1,7 +1,20 @@
 // Conformance: reductions (with dims, negative dims, keepdim, empty and size-1 dims, views), argmax/argmin
 // tie-breaking and NaN handling, var/std/norm/logsumexp, cumsum, softmax/logSoftmax over any dim — native vs js.
 import { describe, it } from "vitest";
-import { cases, cmpOp, desc, EPS32, EXACT, pick, randShape, randTensor, Tensor, type DType, type Tol, type ValueKind } from "./util.js";
+import {
+  cases,
+  cmpOp,
+  desc,
+  EPS32,
+  EXACT,
+  pick,
+  randShape,
+  randTensor,
+  Tensor,
+  type DType,
+  type Tol,
+  type ValueKind,
+} from "./util.js";
 import type { Generator } from "../../src/tensor/random.js";
 
 /** A random subset of dims (as negative or positive numbers), or undefined (= all) now and then. */
@@ -38,7 +51,12 @@ describe("reductions: native vs js", () => {
       const x = randTensor(g, randShape(g), pick(g, DTYPES), { kind: pick(g, KINDS) });
       const dims = randDims(g, x.ndim);
       const keep = g.uniform() < 0.5;
-      cmpOp(`sum(${desc(x)}, dims ${JSON.stringify(dims)}, keepdim ${keep})`, [x], (x) => x.sum(dims, keep), sumTol(x, dims, keep));
+      cmpOp(
+        `sum(${desc(x)}, dims ${JSON.stringify(dims)}, keepdim ${keep})`,
+        [x],
+        (x) => x.sum(dims, keep),
+        sumTol(x, dims, keep),
+      );
     });
   });
 
@@ -47,18 +65,25 @@ describe("reductions: native vs js", () => {
       const x = randTensor(g, randShape(g), pick(g, DTYPES), { kind: pick(g, KINDS) });
       const dims = randDims(g, x.ndim);
       const keep = g.uniform() < 0.5;
-      cmpOp(`mean(${desc(x)}, dims ${JSON.stringify(dims)}, keepdim ${keep})`, [x], (x) => x.mean(dims, keep), { rtol: 4 * EPS32, atol: 1e-6 });
+      cmpOp(`mean(${desc(x)}, dims ${JSON.stringify(dims)}, keepdim ${keep})`, [x], (x) => x.mean(dims, keep), {
+        rtol: 4 * EPS32,
+        atol: 1e-6,
+      });
     });
   });
 
   it("prod(dims, keepdim)", () => {
     cases("prod", 40, (g) => {
       const dtype = pick(g, ["float32", "float32", "float64", "int32", "bool"] as const);
-      const x = randTensor(g, randShape(g, { maxSize: 4, maxRank: 3 }), dtype, { kind: pick(g, ["normal", "int-valued"] as const) });
-      if (dtype === "int32") for (let i = 0; i < x.storage.data.length; i++) x.storage.data[i] = (x.storage.data[i]! % 3);
+      const x = randTensor(g, randShape(g, { maxSize: 4, maxRank: 3 }), dtype, {
+        kind: pick(g, ["normal", "int-valued"] as const),
+      });
+      if (dtype === "int32") for (let i = 0; i < x.storage.data.length; i++) x.storage.data[i] = x.storage.data[i]! % 3;
       const dims = randDims(g, x.ndim);
       const keep = g.uniform() < 0.5;
-      cmpOp(`prod(${desc(x)}, dims ${JSON.stringify(dims)}, keepdim ${keep})`, [x], (x) => x.prod(dims, keep), { rtol: 1e-5 });
+      cmpOp(`prod(${desc(x)}, dims ${JSON.stringify(dims)}, keepdim ${keep})`, [x], (x) => x.prod(dims, keep), {
+        rtol: 1e-5,
+      });
     });
   });
 
@@ -77,7 +102,9 @@ describe("reductions: native vs js", () => {
 
   it("argmax/argmin: first index on ties, NaN wins, flat index without dim", () => {
     cases("argmax", 80, (g) => {
-      const x = randTensor(g, randShape(g), pick(g, DTYPES), { kind: pick(g, ["int-valued", "int-valued", "normal", "special"] as const) });
+      const x = randTensor(g, randShape(g), pick(g, DTYPES), {
+        kind: pick(g, ["int-valued", "int-valued", "normal", "special"] as const),
+      });
       const keep = g.uniform() < 0.5;
       const d = oneDim(g, x.ndim);
       cmpOp(`argmax(${desc(x)}, ${d}, ${keep})`, [x], (x) => x.argmax(d, keep), EXACT);
@@ -97,7 +124,12 @@ describe("reductions: native vs js", () => {
 
   it("var/std (correction 0, 1), norm (p = 1, 2, 3, inf), logsumexp", () => {
     cases("var-std-norm-lse", 50, (g) => {
-      const x = randTensor(g, randShape(g, { allowZero: false }), pick(g, ["float32", "float32", "float64", "int32"] as const), { kind: pick(g, KINDS) });
+      const x = randTensor(
+        g,
+        randShape(g, { allowZero: false }),
+        pick(g, ["float32", "float32", "float64", "int32"] as const),
+        { kind: pick(g, KINDS) },
+      );
       const dims = randDims(g, x.ndim);
       const keep = g.uniform() < 0.5;
       const corr = pick(g, [0, 1]);
@@ -120,25 +152,40 @@ describe("reductions: native vs js", () => {
   it("cumsum over any dim", () => {
     cases("cumsum", 30, (g) => {
       // (empty views are covered in process.test.ts: they hang cumsum)
-      const x = randTensor(g, randShape(g, { minRank: 1, allowZero: false }), pick(g, DTYPES), { kind: pick(g, KINDS) });
+      const x = randTensor(g, randShape(g, { minRank: 1, allowZero: false }), pick(g, DTYPES), {
+        kind: pick(g, KINDS),
+      });
       const d = g.int(-x.ndim, x.ndim);
       cmpOp(`cumsum(${desc(x)}, ${d})`, [x], (x) => x.cumsum(d), { rtol: 1e-5, atol: 1e-5 });
     });
   });
 
   it("empty reductions: sum → 0, prod → 1, any → false, all → true, max/argmax → error", () => {
-    cases("empty reductions", 12, (g) => {
-      const shape = pick(g, [[0], [3, 0], [0, 4, 2], [2, 0, 3]]);
-      const x = randTensor(g, shape, pick(g, ["float32", "int32", "bool"] as const));
-      const zeroDim = shape.indexOf(0);
-      const other = shape.findIndex((s) => s !== 0);
-      for (const [name, f] of [
-        ["sum", (x) => x.sum(zeroDim)], ["prod", (x) => x.prod(zeroDim)], ["any", (x) => x.any(zeroDim)], ["all", (x) => x.all(zeroDim)],
-        ["sum all", (x) => x.sum()], ["max", (x) => x.max(zeroDim)], ["argmax", (x) => x.argmax(zeroDim)], ["amin", (x) => x.amin()],
-        ["mean", (x) => x.mean(zeroDim)], ["max other", (x) => (other >= 0 ? x.max(other) : x.sum())],
-        ["argmax other", (x) => (other >= 0 ? x.argmax(other, true) : x.sum())],
-      ] as [string, (x: Tensor) => Tensor][]) cmpOp(`${name}(${desc(x)})`, [x], f, EXACT);
-    }, { maxThrowRatio: 0.5 });
+    cases(
+      "empty reductions",
+      12,
+      (g) => {
+        const shape = pick(g, [[0], [3, 0], [0, 4, 2], [2, 0, 3]]);
+        const x = randTensor(g, shape, pick(g, ["float32", "int32", "bool"] as const));
+        const zeroDim = shape.indexOf(0);
+        const other = shape.findIndex((s) => s !== 0);
+        for (const [name, f] of [
+          ["sum", (x) => x.sum(zeroDim)],
+          ["prod", (x) => x.prod(zeroDim)],
+          ["any", (x) => x.any(zeroDim)],
+          ["all", (x) => x.all(zeroDim)],
+          ["sum all", (x) => x.sum()],
+          ["max", (x) => x.max(zeroDim)],
+          ["argmax", (x) => x.argmax(zeroDim)],
+          ["amin", (x) => x.amin()],
+          ["mean", (x) => x.mean(zeroDim)],
+          ["max other", (x) => (other >= 0 ? x.max(other) : x.sum())],
+          ["argmax other", (x) => (other >= 0 ? x.argmax(other, true) : x.sum())],
+        ] as [string, (x: Tensor) => Tensor][])
+          cmpOp(`${name}(${desc(x)})`, [x], f, EXACT);
+      },
+      { maxThrowRatio: 0.5 },
+    );
   });
 
   it("large inputs (≥ 100K elements): inner, outer (column) and middle reductions, strided", () => {
@@ -187,7 +234,12 @@ describe("softmax / logSoftmax: native vs js", () => {
 
   it("over any dim of random shapes and views", () => {
     cases("softmax", 60, (g) => {
-      const x = randTensor(g, randShape(g, { minRank: 1 }), pick(g, ["float32", "float32", "float32", "float64", "int32"] as const), { kind: pick(g, ["normal", "wide", "int-valued"] as const) });
+      const x = randTensor(
+        g,
+        randShape(g, { minRank: 1 }),
+        pick(g, ["float32", "float32", "float32", "float64", "int32"] as const),
+        { kind: pick(g, ["normal", "wide", "int-valued"] as const) },
+      );
       const d = g.int(-x.ndim, x.ndim);
       cmpOp(`softmax(${desc(x)}, ${d})`, [x], (x) => x.softmax(d), SM);
       cmpOp(`logSoftmax(${desc(x)}, ${d})`, [x], (x) => x.logSoftmax(d), LSM);
@@ -198,17 +250,47 @@ describe("softmax / logSoftmax: native vs js", () => {
     cases("softmax special", 20, (g) => {
       const x = randTensor(g, [g.int(1, 6), g.int(1, 9)], "float32", { kind: "special" });
       cmpOp(`softmax(special ${desc(x)}: ${Array.from(x.contiguous().dataSync())})`, [x], (x) => x.softmax(-1), SM);
-      cmpOp(`logSoftmax(special ${desc(x)}: ${Array.from(x.contiguous().dataSync())})`, [x], (x) => x.logSoftmax(-1), LSM);
+      cmpOp(
+        `logSoftmax(special ${desc(x)}: ${Array.from(x.contiguous().dataSync())})`,
+        [x],
+        (x) => x.logSoftmax(-1),
+        LSM,
+      );
     });
-    const rows = Tensor.fromTypedArray(new Float32Array([
-      -Infinity, -Infinity, -Infinity, 0, -Infinity, 5, 1e30, 1e30, -1e30, 80, 90, 100, NaN, 0, 1, Infinity, 0, 1,
-    ]), [6, 3]);
+    const rows = Tensor.fromTypedArray(
+      new Float32Array([
+        -Infinity,
+        -Infinity,
+        -Infinity,
+        0,
+        -Infinity,
+        5,
+        1e30,
+        1e30,
+        -1e30,
+        80,
+        90,
+        100,
+        NaN,
+        0,
+        1,
+        Infinity,
+        0,
+        1,
+      ]),
+      [6, 3],
+    );
     cmpOp("softmax(handpicked rows)", [rows], (rows) => rows.softmax(1), SM);
     cmpOp("logSoftmax(handpicked rows)", [rows], (rows) => rows.logSoftmax(1), LSM);
   });
 
   it("large inputs (≥ 100K elements): many short rows, few long rows (vocab-sized), non-last dim", () => {
-    for (const [shape, dim] of [[[2048, 64], 1], [[3, 50257], 1], [[256, 512], 0], [[16, 12, 24, 24], -1]] as [number[], number][]) {
+    for (const [shape, dim] of [
+      [[2048, 64], 1],
+      [[3, 50257], 1],
+      [[256, 512], 0],
+      [[16, 12, 24, 24], -1],
+    ] as [number[], number][]) {
       cases(`softmax large ${shape}`, 1, (g) => {
         const x = randTensor(g, shape, "float32", { layout: "contiguous", kind: "wide" });
         cmpOp(`softmax(large ${desc(x)}, ${dim})`, [x], (x) => x.softmax(dim), SM);

@@ -5,7 +5,20 @@ import { describe, expect, it } from "vitest";
 import { arange, cat, eye, linspace, stack, tensor } from "../../src/tensor/create.js";
 import { where } from "../../src/tensor/tensor.js";
 import type { Index } from "../../src/tensor/indexing.js";
-import { assertValues, cases, NATIVE_AVAILABLE, on, requireNative, randTensor, randShape, pick, Tensor, values, type DType, type Tol } from "./util.js";
+import {
+  assertValues,
+  cases,
+  NATIVE_AVAILABLE,
+  on,
+  requireNative,
+  randTensor,
+  randShape,
+  pick,
+  Tensor,
+  values,
+  type DType,
+  type Tol,
+} from "./util.js";
 
 const BACKENDS = NATIVE_AVAILABLE ? (["js", "native"] as const) : (["js"] as const);
 const T32: Tol = { rtol: 2e-7, atol: 1e-7 };
@@ -21,7 +34,11 @@ function expectT(t: Tensor, dtype: DType, shape: number[], want: number[], tol: 
 function all(checks: (() => void)[]): void {
   const errors: string[] = [];
   checks.forEach((c, i) => {
-    try { c(); } catch (e) { errors.push(`#${i + 1} ${(e as Error).name}: ${(e as Error).message.split("\n").slice(0, 3).join("\n  ")}`); }
+    try {
+      c();
+    } catch (e) {
+      errors.push(`#${i + 1} ${(e as Error).name}: ${(e as Error).message.split("\n").slice(0, 3).join("\n  ")}`);
+    }
   });
   if (errors.length) throw new Error(`${errors.length} of ${checks.length} checks failed:\n${errors.join("\n")}`);
 }
@@ -43,12 +60,18 @@ describe("reference values: elementwise", () => {
     const want: Record<string, number[]> = {
       exp: [1, Math.E, 1 / Math.E, 1.6487212707001282, 7.38905609893065, 0.049787068367863944],
       tanh: [0, 0.7615941559557649, -0.7615941559557649, 0.46211715726000974, 0.9640275800758169, -0.9950547536867305],
-      sigmoid: [0.5, 0.7310585786300049, 0.2689414213699951, 0.6224593312018546, 0.8807970779778823, 0.04742587317756678],
+      sigmoid: [
+        0.5, 0.7310585786300049, 0.2689414213699951, 0.6224593312018546, 0.8807970779778823, 0.04742587317756678,
+      ],
       silu: [0, 0.7310585786300049, -0.2689414213699951, 0.3112296656009273, 1.7615941559557646, -0.14227761953270035],
       // exact gelu: x Φ(x)
-      gelu: [0, 0.8413447460685429, -0.15865525393145707, 0.34573123063700656, 1.9544997361036416, -0.00404969409489031],
+      gelu: [
+        0, 0.8413447460685429, -0.15865525393145707, 0.34573123063700656, 1.9544997361036416, -0.00404969409489031,
+      ],
       // tanh approximation (GPT-2's gelu_new)
-      geluNew: [0, 0.8411919906082768, -0.15880800939172324, 0.34571400982514394, 1.954597694087775, -0.0036373920817729943],
+      geluNew: [
+        0, 0.8411919906082768, -0.15880800939172324, 0.34571400982514394, 1.954597694087775, -0.0036373920817729943,
+      ],
       relu: [0, 1, 0, 0.5, 2, 0],
       sign: [0, 1, -1, 1, 1, -1],
       square: [0, 1, 1, 0.25, 4, 9],
@@ -61,8 +84,24 @@ describe("reference values: elementwise", () => {
       const p = [4, 0.25, 1, 100];
       expectT(rep(p).sqrt(), "float32", [64, 4], Array(64).fill([2, 0.5, 1, 10]).flat(), T32, `sqrt on ${be}`);
       expectT(rep(p).rsqrt(), "float32", [64, 4], Array(64).fill([0.5, 2, 1, 0.1]).flat(), T32, `rsqrt on ${be}`);
-      expectT(rep(p).reciprocal(), "float32", [64, 4], Array(64).fill([0.25, 4, 1, 0.01]).flat(), T32, `reciprocal on ${be}`);
-      expectT(rep(p).log(), "float32", [64, 4], Array(64).fill([Math.log(4), Math.log(0.25), 0, Math.log(100)]).flat(), T32, `log on ${be}`);
+      expectT(
+        rep(p).reciprocal(),
+        "float32",
+        [64, 4],
+        Array(64).fill([0.25, 4, 1, 0.01]).flat(),
+        T32,
+        `reciprocal on ${be}`,
+      );
+      expectT(
+        rep(p).log(),
+        "float32",
+        [64, 4],
+        Array(64)
+          .fill([Math.log(4), Math.log(0.25), 0, Math.log(100)])
+          .flat(),
+        T32,
+        `log on ${be}`,
+      );
     });
   });
 
@@ -134,16 +173,38 @@ describe("reference values: elementwise", () => {
         () => expectT(x.logicalXor(f32([1, 1, 1, 1])), "bool", [4], [0, 1, 1, 0], undefined, `logicalXor on ${be}`),
         () => expectT(f32([NaN, 0]).any(), "bool", [], [1], undefined, `any on ${be}`),
         () => expectT(f32([NaN, 1]).all(), "bool", [], [1], undefined, `all on ${be}`),
-        () => expectT(where(x, f32([1, 1, 1, 1]), f32([2, 2, 2, 2])), "float32", [4], [1, 2, 2, 1], undefined, `where on ${be}`),
+        () =>
+          expectT(
+            where(x, f32([1, 1, 1, 1]), f32([2, 2, 2, 2])),
+            "float32",
+            [4],
+            [1, 2, 2, 1],
+            undefined,
+            `where on ${be}`,
+          ),
       ]);
     });
   });
 
   it("casts: float → int truncates toward zero; bool → 0/1; int → float exact", () => {
     onEach((be) => {
-      expectT(f32([-2.7, 2.7, -0.5, 0.5, 100.99]).to("int32"), "int32", [5], [-2, 2, 0, 0, 100], undefined, `to(int32) on ${be}`);
+      expectT(
+        f32([-2.7, 2.7, -0.5, 0.5, 100.99]).to("int32"),
+        "int32",
+        [5],
+        [-2, 2, 0, 0, 100],
+        undefined,
+        `to(int32) on ${be}`,
+      );
       expectT(i32([0, 5, -1]).to("bool"), "bool", [3], [0, 1, 1], undefined, `int to bool on ${be}`);
-      expectT(tensor([true, false, true]).to("float32"), "float32", [3], [1, 0, 1], undefined, `bool to float on ${be}`);
+      expectT(
+        tensor([true, false, true]).to("float32"),
+        "float32",
+        [3],
+        [1, 0, 1],
+        undefined,
+        `bool to float on ${be}`,
+      );
       expectT(i32([16777217, -3]).to("float64"), "float64", [2], [16777217, -3], undefined, `int to float64 on ${be}`);
       const big = arange(0, 70000, 1, "float32").sub(35000.5).mul(1.7);
       const trunc = Array.from(values(big)).map((v) => Math.trunc(Math.fround(v)));
@@ -158,13 +219,48 @@ describe("reference values: reductions and softmax", () => {
     onEach((be) => {
       const x = rep([1, 2, 3]);
       expectT(x.softmax(-1), "float32", [64, 3], Array(64).fill(sm).flat(), T32, `softmax on ${be}`);
-      expectT(x.logSoftmax(1), "float32", [64, 3], Array(64).fill(sm.map(Math.log)).flat(), { rtol: 1e-6 }, `logSoftmax on ${be}`);
+      expectT(
+        x.logSoftmax(1),
+        "float32",
+        [64, 3],
+        Array(64).fill(sm.map(Math.log)).flat(),
+        { rtol: 1e-6 },
+        `logSoftmax on ${be}`,
+      );
       expectT(x.logsumexp(1), "float32", [64], Array(64).fill(3.4076059644443806), T32, `logsumexp on ${be}`);
-      expectT(x.mT.softmax(0), "float32", [3, 64], sm.flatMap((v) => Array(64).fill(v)), T32, `softmax dim 0 on ${be}`);
+      expectT(
+        x.mT.softmax(0),
+        "float32",
+        [3, 64],
+        sm.flatMap((v) => Array(64).fill(v)),
+        T32,
+        `softmax dim 0 on ${be}`,
+      );
       // shift invariance and huge logits
-      expectT(rep([1001, 1002, 1003]).softmax(-1), "float32", [64, 3], Array(64).fill(sm).flat(), T32, `softmax(+1000) on ${be}`);
-      expectT(rep([-Infinity, 0, -Infinity]).softmax(-1), "float32", [64, 3], Array(64).fill([0, 1, 0]).flat(), undefined, `softmax one-hot on ${be}`);
-      expectT(rep([-Infinity, -Infinity]).softmax(-1), "float32", [64, 2], Array(128).fill(NaN), undefined, `softmax all -inf on ${be}`);
+      expectT(
+        rep([1001, 1002, 1003]).softmax(-1),
+        "float32",
+        [64, 3],
+        Array(64).fill(sm).flat(),
+        T32,
+        `softmax(+1000) on ${be}`,
+      );
+      expectT(
+        rep([-Infinity, 0, -Infinity]).softmax(-1),
+        "float32",
+        [64, 3],
+        Array(64).fill([0, 1, 0]).flat(),
+        undefined,
+        `softmax one-hot on ${be}`,
+      );
+      expectT(
+        rep([-Infinity, -Infinity]).softmax(-1),
+        "float32",
+        [64, 2],
+        Array(128).fill(NaN),
+        undefined,
+        `softmax all -inf on ${be}`,
+      );
     });
   });
 
@@ -179,7 +275,12 @@ describe("reference values: reductions and softmax", () => {
         expect(Array.from(values(s)).every((v) => v >= 0 && v <= 1)).toBe(true);
         // and equals the explicit formula exp(x - logsumexp)
         const ref = x.to("float64").sub(x.to("float64").logsumexp(d, true)).exp();
-        assertValues(values(s), values(ref), { rtol: 1e-5, atol: 1e-7 }, `softmax(${x.shape}, ${d}) vs exp(x - lse) on ${be}`);
+        assertValues(
+          values(s),
+          values(ref),
+          { rtol: 1e-5, atol: 1e-7 },
+          `softmax(${x.shape}, ${d}) vs exp(x - lse) on ${be}`,
+        );
       });
     });
   });
@@ -252,13 +353,22 @@ describe("reference values: reductions and softmax", () => {
         () => expectT(e.sum(1), "float32", [2], [0, 0], undefined, `sum over empty on ${be}`),
         () => expectT(e.prod(1), "float32", [2], [1, 1], undefined, `prod over empty on ${be}`),
         () => expectT(e.mean(1), "float32", [2], [NaN, NaN], undefined, `mean over empty on ${be}`),
-        () => expectT(e.logsumexp(1), "float32", [2], [-Infinity, -Infinity], undefined, `logsumexp over empty on ${be}`),
+        () =>
+          expectT(e.logsumexp(1), "float32", [2], [-Infinity, -Infinity], undefined, `logsumexp over empty on ${be}`),
         () => expectT(e.any(1), "bool", [2], [0, 0], undefined, `any over empty on ${be}`),
         () => expectT(e.all(1), "bool", [2], [1, 1], undefined, `all over empty on ${be}`),
         () => expectT(e.softmax(1), "float32", [2, 0], [], undefined, `softmax over empty on ${be}`),
         () => expectT(e.sum(0), "float32", [0], [], undefined, `sum over the non-empty dim on ${be}`),
         () => expectT(e.max(0), "float32", [0], [], undefined, `max over the non-empty dim on ${be}`),
-        () => expectT(e.matmul(f32([], [0, 3])), "float32", [2, 3], [0, 0, 0, 0, 0, 0], undefined, `matmul with k = 0 on ${be}`),
+        () =>
+          expectT(
+            e.matmul(f32([], [0, 3])),
+            "float32",
+            [2, 3],
+            [0, 0, 0, 0, 0, 0],
+            undefined,
+            `matmul with k = 0 on ${be}`,
+          ),
       ]);
     });
   });
@@ -271,15 +381,48 @@ describe("reference values: reductions and softmax", () => {
       const sm = (a: number, b: number): number[] => [1 / (1 + Math.exp(b - a)), 1 / (1 + Math.exp(a - b))];
       const w0 = (): Tensor => f32([5, 6, 7, 8]).get("2:"); // a fresh one per check: cumsum may write into it
       all([
-        () => expectT(v.softmax(-1), "float32", [3, 2], [...sm(0, 10), ...sm(1, 2), ...sm(3, 4)], T32, `softmax of offset view on ${be}`),
-        () => expectT(v.logSoftmax(-1), "float32", [3, 2], [...sm(0, 10), ...sm(1, 2), ...sm(3, 4)].map(Math.log), { rtol: 1e-6, atol: 1e-6 }, `logSoftmax of offset view on ${be}`),
-        () => expectT(v.cumsum(0), "float32", [3, 2], [0, 10, 1, 12, 4, 16], undefined, `cumsum of offset view on ${be}`),
-        () => expectT(base, "float32", [4, 2], [0, 0, 0, 10, 1, 2, 3, 4], undefined, `cumsum left its input alone on ${be}`),
+        () =>
+          expectT(
+            v.softmax(-1),
+            "float32",
+            [3, 2],
+            [...sm(0, 10), ...sm(1, 2), ...sm(3, 4)],
+            T32,
+            `softmax of offset view on ${be}`,
+          ),
+        () =>
+          expectT(
+            v.logSoftmax(-1),
+            "float32",
+            [3, 2],
+            [...sm(0, 10), ...sm(1, 2), ...sm(3, 4)].map(Math.log),
+            { rtol: 1e-6, atol: 1e-6 },
+            `logSoftmax of offset view on ${be}`,
+          ),
+        () =>
+          expectT(v.cumsum(0), "float32", [3, 2], [0, 10, 1, 12, 4, 16], undefined, `cumsum of offset view on ${be}`),
+        () =>
+          expectT(
+            base,
+            "float32",
+            [4, 2],
+            [0, 0, 0, 10, 1, 2, 3, 4],
+            undefined,
+            `cumsum left its input alone on ${be}`,
+          ),
         () => expectT(w0().cumsum(0), "float32", [2], [7, 15], undefined, `cumsum of a 1-D offset view on ${be}`),
         () => expectT(w0().sort(0, true).values, "float32", [2], [8, 7], undefined, `sort of offset view on ${be}`),
         () => expectT(w0().topk(1).indices, "int32", [1], [1], undefined, `topk of offset view on ${be}`),
         () => expectT(w0().gather(0, i32([1, 0])), "float32", [2], [8, 7], undefined, `gather of offset view on ${be}`),
-        () => expectT(w0().logsumexp(0), "float32", [], [8 + Math.log(1 + Math.exp(-1))], T32, `logsumexp of offset view on ${be}`),
+        () =>
+          expectT(
+            w0().logsumexp(0),
+            "float32",
+            [],
+            [8 + Math.log(1 + Math.exp(-1))],
+            T32,
+            `logsumexp of offset view on ${be}`,
+          ),
       ]);
     });
   });
@@ -304,14 +447,42 @@ describe("reference values: matmul, sorting, gather/scatter, joins, indexing", (
       expectT(f32([1, 1]).matmul(b), "float32", [2], [12, 14], undefined, `vec @ mat on ${be}`);
       expectT(a.matmul(f32([1, 1])), "float32", [2], [3, 7], undefined, `mat @ vec on ${be}`);
       expectT(f32([1, 2, 3]).matmul(f32([4, 5, 6])), "float32", [], [32], undefined, `vec @ vec on ${be}`);
-      expectT(stack([a, b]).matmul(eye(2)), "float32", [2, 2, 2], [1, 2, 3, 4, 5, 6, 7, 8], undefined, `batched @ eye on ${be}`);
-      expectT(i32([1, 2, 3, 4], [2, 2]).matmul(i32([1, 0, 0, 1], [2, 2])), "int32", [2, 2], [1, 2, 3, 4], undefined, `int matmul on ${be}`);
-      expectT(f32([], [2, 0]).matmul(f32([], [0, 3])), "float32", [2, 3], [0, 0, 0, 0, 0, 0], undefined, `k = 0 on ${be}`);
+      expectT(
+        stack([a, b]).matmul(eye(2)),
+        "float32",
+        [2, 2, 2],
+        [1, 2, 3, 4, 5, 6, 7, 8],
+        undefined,
+        `batched @ eye on ${be}`,
+      );
+      expectT(
+        i32([1, 2, 3, 4], [2, 2]).matmul(i32([1, 0, 0, 1], [2, 2])),
+        "int32",
+        [2, 2],
+        [1, 2, 3, 4],
+        undefined,
+        `int matmul on ${be}`,
+      );
+      expectT(
+        f32([], [2, 0]).matmul(f32([], [0, 3])),
+        "float32",
+        [2, 3],
+        [0, 0, 0, 0, 0, 0],
+        undefined,
+        `k = 0 on ${be}`,
+      );
       // a big product with a known answer: ones(m, k) @ arange(k) = k(k-1)/2 in every entry
       const k = 300;
       const ones = f32(Array(64 * k).fill(1), [64, k]);
       const col = arange(0, k, 1, "float32").reshape(k, 1).expand(k, 40);
-      expectT(ones.matmul(col), "float32", [64, 40], Array(64 * 40).fill((k * (k - 1)) / 2), undefined, `ones @ arange on ${be}`);
+      expectT(
+        ones.matmul(col),
+        "float32",
+        [64, 40],
+        Array(64 * 40).fill((k * (k - 1)) / 2),
+        undefined,
+        `ones @ arange on ${be}`,
+      );
     });
   });
 
@@ -339,8 +510,22 @@ describe("reference values: matmul, sorting, gather/scatter, joins, indexing", (
       expectT(t.gather(1, i32([0, 0, 1, 0], [2, 2])), "float32", [2, 2], [1, 1, 4, 3], undefined, `gather on ${be}`);
       const src = f32([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [2, 5]);
       const z = f32(Array(15).fill(0), [3, 5]);
-      expectT(z.scatter(0, i32([0, 1, 2, 0], [1, 4]), src), "float32", [3, 5], [1, 0, 0, 4, 0, 0, 2, 0, 0, 0, 0, 0, 3, 0, 0], undefined, `scatter on ${be}`);
-      expectT(f32([0, 0, 0]).scatter(0, i32([0, 2, 0]), f32([1, 2, 3]), "add"), "float32", [3], [4, 0, 2], undefined, `scatter add on ${be}`);
+      expectT(
+        z.scatter(0, i32([0, 1, 2, 0], [1, 4]), src),
+        "float32",
+        [3, 5],
+        [1, 0, 0, 4, 0, 0, 2, 0, 0, 0, 0, 0, 3, 0, 0],
+        undefined,
+        `scatter on ${be}`,
+      );
+      expectT(
+        f32([0, 0, 0]).scatter(0, i32([0, 2, 0]), f32([1, 2, 3]), "add"),
+        "float32",
+        [3],
+        [4, 0, 2],
+        undefined,
+        `scatter add on ${be}`,
+      );
     });
   });
 
@@ -355,14 +540,29 @@ describe("reference values: matmul, sorting, gather/scatter, joins, indexing", (
       expectT(stack([f32([1, 2]), f32([3, 4])], 1), "float32", [2, 2], [1, 3, 2, 4], undefined, `stack dim 1 on ${be}`);
       const parts = arange(0, 7).split([2, 5]);
       expectT(parts[1]!, "int32", [5], [2, 3, 4, 5, 6], undefined, `split on ${be}`);
-      expect(arange(0, 7).chunk(3).map((p) => p.shape[0])).toEqual([3, 3, 1]);
-      expect(arange(0, 7).split(3).map((p) => p.shape[0])).toEqual([3, 3, 1]);
+      expect(
+        arange(0, 7)
+          .chunk(3)
+          .map((p) => p.shape[0]),
+      ).toEqual([3, 3, 1]);
+      expect(
+        arange(0, 7)
+          .split(3)
+          .map((p) => p.shape[0]),
+      ).toEqual([3, 3, 1]);
       const m = arange(0, 12).reshape(3, 4);
       expectT(m.diagonal(), "int32", [3], [0, 5, 10], undefined, `diagonal on ${be}`);
       expectT(m.diagonal(1), "int32", [3], [1, 6, 11], undefined, `diagonal(1) on ${be}`);
       expectT(m.diagonal(-1), "int32", [2], [4, 9], undefined, `diagonal(-1) on ${be}`);
       expectT(m.diagonal(0, 1, 0), "int32", [3], [0, 5, 10], undefined, `diagonal(0, 1, 0) on ${be}`);
-      expectT(arange(0, 8).reshape(2, 2, 2).diagonal(0, 0, 2), "int32", [2, 2], [0, 5, 2, 7], undefined, `diagonal of 3-D on ${be}`);
+      expectT(
+        arange(0, 8).reshape(2, 2, 2).diagonal(0, 0, 2),
+        "int32",
+        [2, 2],
+        [0, 5, 2, 7],
+        undefined,
+        `diagonal of 3-D on ${be}`,
+      );
       expectT(linspace(0, 1, 5), "float32", [5], [0, 0.25, 0.5, 0.75, 1], undefined, `linspace on ${be}`);
     });
   });
@@ -374,17 +574,73 @@ describe("reference values: matmul, sorting, gather/scatter, joins, indexing", (
       expectT(g(1, "::-1", "1:3"), "int32", [3, 2], [21, 22, 17, 18, 13, 14], undefined, `x[1, ::-1, 1:3] on ${be}`);
       expectT(g("...", -1), "int32", [2, 3], [3, 7, 11, 15, 19, 23], undefined, `x[..., -1] on ${be}`);
       expectT(g(null, 0, "-2:"), "int32", [1, 2, 4], [4, 5, 6, 7, 8, 9, 10, 11], undefined, `x[None, 0, -2:] on ${be}`);
-      expectT(g(":", ":", "::3"), "int32", [2, 3, 2], [0, 3, 4, 7, 8, 11, 12, 15, 16, 19, 20, 23], undefined, `x[:, :, ::3] on ${be}`);
+      expectT(
+        g(":", ":", "::3"),
+        "int32",
+        [2, 3, 2],
+        [0, 3, 4, 7, 8, 11, 12, 15, 16, 19, 20, 23],
+        undefined,
+        `x[:, :, ::3] on ${be}`,
+      );
       expectT(g("5:", 0), "int32", [0, 4], [], undefined, `x[5:, 0] on ${be}`);
-      expectT(g(0, "-100:100:2", "3:0:-2"), "int32", [2, 2], [3, 1, 11, 9], undefined, `x[0, -100:100:2, 3:0:-2] on ${be}`);
-      expectT(g(":", i32([0, 2]), i32([1, 3])), "int32", [2, 2], [1, 11, 13, 23], undefined, `x[:, [0,2], [1,3]] on ${be}`);
+      expectT(
+        g(0, "-100:100:2", "3:0:-2"),
+        "int32",
+        [2, 2],
+        [3, 1, 11, 9],
+        undefined,
+        `x[0, -100:100:2, 3:0:-2] on ${be}`,
+      );
+      expectT(
+        g(":", i32([0, 2]), i32([1, 3])),
+        "int32",
+        [2, 2],
+        [1, 11, 13, 23],
+        undefined,
+        `x[:, [0,2], [1,3]] on ${be}`,
+      );
       // advanced indices separated by a slice: the index dims go first
-      expectT(g(i32([0, 1]), ":", i32([0, 3])), "int32", [2, 3], [0, 4, 8, 15, 19, 23], undefined, `x[[0,1], :, [0,3]] on ${be}`);
-      expectT(g(1, i32([2, 0, 2])), "int32", [3, 4], [20, 21, 22, 23, 12, 13, 14, 15, 20, 21, 22, 23], undefined, `x[1, [2,0,2]] on ${be}`);
-      expectT(g(i32([-1])), "int32", [1, 3, 4], Array.from({ length: 12 }, (_, i) => 12 + i), undefined, `x[[-1]] on ${be}`);
+      expectT(
+        g(i32([0, 1]), ":", i32([0, 3])),
+        "int32",
+        [2, 3],
+        [0, 4, 8, 15, 19, 23],
+        undefined,
+        `x[[0,1], :, [0,3]] on ${be}`,
+      );
+      expectT(
+        g(1, i32([2, 0, 2])),
+        "int32",
+        [3, 4],
+        [20, 21, 22, 23, 12, 13, 14, 15, 20, 21, 22, 23],
+        undefined,
+        `x[1, [2,0,2]] on ${be}`,
+      );
+      expectT(
+        g(i32([-1])),
+        "int32",
+        [1, 3, 4],
+        Array.from({ length: 12 }, (_, i) => 12 + i),
+        undefined,
+        `x[[-1]] on ${be}`,
+      );
       expectT(g(x.gt(20)), "int32", [3], [21, 22, 23], undefined, `x[x > 20] on ${be}`);
-      expectT(g(0, tensor([true, false, true])), "int32", [2, 4], [0, 1, 2, 3, 8, 9, 10, 11], undefined, `x[0, [T,F,T]] on ${be}`);
-      expectT(g(":", tensor([[0], [2]], undefined, "int32"), tensor([[1, 2]], undefined, "int32")), "int32", [2, 2, 2], [1, 2, 9, 10, 13, 14, 21, 22], undefined, `x[:, [[0],[2]], [[1,2]]] on ${be}`);
+      expectT(
+        g(0, tensor([true, false, true])),
+        "int32",
+        [2, 4],
+        [0, 1, 2, 3, 8, 9, 10, 11],
+        undefined,
+        `x[0, [T,F,T]] on ${be}`,
+      );
+      expectT(
+        g(":", tensor([[0], [2]], undefined, "int32"), tensor([[1, 2]], undefined, "int32")),
+        "int32",
+        [2, 2, 2],
+        [1, 2, 9, 10, 13, 14, 21, 22],
+        undefined,
+        `x[:, [[0],[2]], [[1,2]]] on ${be}`,
+      );
     });
   });
 
@@ -398,7 +654,14 @@ describe("reference values: matmul, sorting, gather/scatter, joins, indexing", (
       x.set([x.gt(99)], -1);
       expectT(x.get(-1), "int32", [4], [8, -1, 10, -1], undefined, `x[x > 99] = -1 on ${be}`);
       x.set([i32([0, 2]), i32([3, 0])], i32([7, 9]));
-      expectT(x, "int32", [3, 4], [0, 0, 2, 7, 4, 0, 6, 7, 9, -1, 10, -1], undefined, `x[[0,2],[3,0]] = [7,9] on ${be}`);
+      expectT(
+        x,
+        "int32",
+        [3, 4],
+        [0, 0, 2, 7, 4, 0, 6, 7, 9, -1, 10, -1],
+        undefined,
+        `x[[0,2],[3,0]] = [7,9] on ${be}`,
+      );
       const base = f32(Array(6).fill(0), [2, 3]);
       const view = base.mT; // [3, 2] view
       view.set(["1:"], f32([1, 2]));
@@ -406,7 +669,14 @@ describe("reference values: matmul, sorting, gather/scatter, joins, indexing", (
       view.get(0).set([], 5);
       expectT(base, "float32", [2, 3], [5, 1, 1, 5, 2, 2], undefined, `set through a view of a view on ${be}`);
       base.set(["..."], base.get(":", "::-1"));
-      expectT(base, "float32", [2, 3], [1, 1, 5, 2, 2, 5], undefined, `set from an overlapping (reversed) view of itself on ${be}`);
+      expectT(
+        base,
+        "float32",
+        [2, 3],
+        [1, 1, 5, 2, 2, 5],
+        undefined,
+        `set from an overlapping (reversed) view of itself on ${be}`,
+      );
       base.get(":", "1:").set([], base.get(":", ":2"));
       expectT(base, "float32", [2, 3], [1, 1, 1, 2, 2, 2], undefined, `set from a shifted overlapping view on ${be}`);
     });
@@ -416,7 +686,14 @@ describe("reference values: matmul, sorting, gather/scatter, joins, indexing", (
     onEach((be) => {
       const c = tensor([[true], [false]]);
       expectT(where(c, f32([1, 2]), 0), "float32", [2, 2], [1, 2, 0, 0], undefined, `where on ${be}`);
-      expectT(where(c, i32([1, 2]), f32([0.5])), "float32", [2, 2], [1, 2, 0.5, 0.5], undefined, `where promotes on ${be}`);
+      expectT(
+        where(c, i32([1, 2]), f32([0.5])),
+        "float32",
+        [2, 2],
+        [1, 2, 0.5, 0.5],
+        undefined,
+        `where promotes on ${be}`,
+      );
       expectT(i32([-5, 0, 5]).clamp(-1, 1), "int32", [3], [-1, 0, 1], undefined, `clamp int on ${be}`);
     });
   });
@@ -431,22 +708,49 @@ describe("reference: random cases against plain-JS formulas", () => {
       const ys = Array.from(values(y));
       const f = Math.fround;
       onEach((be) => {
-        const chk = (t: Tensor, want: number[], ctx: string, tol: Tol = { exact: true }): void => assertValues(values(t), want.map(f), tol, `${ctx} on ${be}`);
-        chk(x.add(y), xs.map((v, i) => v + ys[i]!), "add");
-        chk(x.mul(y), xs.map((v, i) => v * ys[i]!), "mul");
-        chk(x.div(y), xs.map((v, i) => v / ys[i]!), "div");
+        const chk = (t: Tensor, want: number[], ctx: string, tol: Tol = { exact: true }): void =>
+          assertValues(values(t), want.map(f), tol, `${ctx} on ${be}`);
+        chk(
+          x.add(y),
+          xs.map((v, i) => v + ys[i]!),
+          "add",
+        );
+        chk(
+          x.mul(y),
+          xs.map((v, i) => v * ys[i]!),
+          "mul",
+        );
+        chk(
+          x.div(y),
+          xs.map((v, i) => v / ys[i]!),
+          "div",
+        );
         chk(x.exp(), xs.map(Math.exp), "exp", { rtol: 1e-6 });
         chk(x.tanh(), xs.map(Math.tanh), "tanh", { rtol: 1e-6, atol: 1e-7 });
-        chk(x.abs().sqrt(), xs.map((v) => Math.sqrt(Math.abs(v))), "sqrt");
-        chk(x.maximum(y), xs.map((v, i) => Math.max(v, ys[i]!)), "maximum");
-        chk(x.neg(), xs.map((v) => -v), "neg");
+        chk(
+          x.abs().sqrt(),
+          xs.map((v) => Math.sqrt(Math.abs(v))),
+          "sqrt",
+        );
+        chk(
+          x.maximum(y),
+          xs.map((v, i) => Math.max(v, ys[i]!)),
+          "maximum",
+        );
+        chk(
+          x.neg(),
+          xs.map((v) => -v),
+          "neg",
+        );
       });
     });
   });
 
   it("reductions equal loops over the elements, for a random dim", () => {
     cases("reduction formulas", 10, (g) => {
-      const x = randTensor(g, randShape(g, { minRank: 1, allowZero: false }), "float32", { kind: pick(g, ["normal", "int-valued"] as const) });
+      const x = randTensor(g, randShape(g, { minRank: 1, allowZero: false }), "float32", {
+        kind: pick(g, ["normal", "int-valued"] as const),
+      });
       const d = g.int(0, x.ndim);
       const moved = x.movedim(d, -1);
       const n = x.shape[d]!;
@@ -461,7 +765,12 @@ describe("reference: random cases against plain-JS formulas", () => {
         args.push(row.indexOf(Math.max(...row)));
       }
       onEach((be) => {
-        assertValues(values(x.sum(d)), sums.map(Math.fround), { rtol: 1e-6, atol: 1e-6 }, `sum(${x.shape}, ${d}) on ${be}`);
+        assertValues(
+          values(x.sum(d)),
+          sums.map(Math.fround),
+          { rtol: 1e-6, atol: 1e-6 },
+          `sum(${x.shape}, ${d}) on ${be}`,
+        );
         assertValues(values(x.max(d)), maxs, { exact: true }, `max(${x.shape}, ${d}) on ${be}`);
         assertValues(values(x.argmax(d)), args, { exact: true }, `argmax(${x.shape}, ${d}) on ${be}`);
       });

@@ -7,8 +7,19 @@ import { cat, stack } from "../../src/tensor/create.js";
 import { TensorStorage } from "../../src/tensor/tensor.js";
 import type { Index } from "../../src/tensor/indexing.js";
 import {
-  broadcastPartner, cases, cmp, cmpOp, desc, fresh, pick, randData, randShape, randTensor, Tensor,
-  values, type DType,
+  broadcastPartner,
+  cases,
+  cmp,
+  cmpOp,
+  desc,
+  fresh,
+  pick,
+  randData,
+  randShape,
+  randTensor,
+  Tensor,
+  values,
+  type DType,
 } from "./util.js";
 import type { Generator } from "../../src/tensor/random.js";
 
@@ -43,7 +54,11 @@ describe("views and layout ops: native vs js", () => {
       // a random factorisation of numel for reshape
       const target: number[] = [];
       let rest = numel;
-      for (const f of [2, 3, 5, 7]) while (rest % f === 0 && rest > 1 && g.uniform() < 0.6) { target.push(f); rest /= f; }
+      for (const f of [2, 3, 5, 7])
+        while (rest % f === 0 && rest > 1 && g.uniform() < 0.6) {
+          target.push(f);
+          rest /= f;
+        }
       target.push(rest);
       if (numel > 0 && g.uniform() < 0.5) target[g.int(0, target.length)] = -1;
       const s = desc(x);
@@ -57,7 +72,12 @@ describe("views and layout ops: native vs js", () => {
       cmpOp(`movedim(${s}, ${d}, 0)`, [x], (x) => x.movedim(d, 0));
       cmpOp(`unsqueeze(${s}, ${d})`, [x], (x) => x.unsqueeze(d).contiguous());
       cmpOp(`squeeze(${s})`, [x], (x) => x.squeeze());
-      cmpOp(`expand(${s})`, [x], (x) => x.unsqueeze(0).expand(3, ...x.shape.map((sz) => (sz === 1 ? 2 : -1))).contiguous());
+      cmpOp(`expand(${s})`, [x], (x) =>
+        x
+          .unsqueeze(0)
+          .expand(3, ...x.shape.map((sz) => (sz === 1 ? 2 : -1)))
+          .contiguous(),
+      );
       const size = x.shape[(d + r) % r]!;
       const start = g.int(0, size + 1);
       const len = g.int(0, size - start + 1);
@@ -74,7 +94,10 @@ describe("views and layout ops: native vs js", () => {
       if (d2 === d1) d2 = (d1 + 1) % x.ndim;
       const off = g.int(-4, 5);
       cmpOp(`diagonal(${desc(x)}, ${off}, ${d1}, ${d2})`, [x], (x) => x.diagonal(off, d1, d2).contiguous());
-      cmpOp(`diagonal sum(${desc(x)}, ${off}, ${d1}, ${d2})`, [x], (x) => x.diagonal(off, d1 - x.ndim, d2).sum(-1), { rtol: 1e-6, atol: 1e-6 });
+      cmpOp(`diagonal sum(${desc(x)}, ${off}, ${d1}, ${d2})`, [x], (x) => x.diagonal(off, d1 - x.ndim, d2).sum(-1), {
+        rtol: 1e-6,
+        atol: 1e-6,
+      });
     });
   });
 });
@@ -99,7 +122,9 @@ describe("joins: native vs js", () => {
   it("stack along any dim", () => {
     cases("stack", 30, (g) => {
       const shape = randShape(g);
-      const parts = Array.from({ length: g.int(1, 4) }, () => randTensor(g, shape, pick(g, ["float32", "int32", "bool"] as const)));
+      const parts = Array.from({ length: g.int(1, 4) }, () =>
+        randTensor(g, shape, pick(g, ["float32", "int32", "bool"] as const)),
+      );
       const d = g.int(-shape.length - 1, shape.length + 1);
       cmpOp(`stack(${desc(...parts)}, ${d})`, parts, (...ps) => stack(ps, d));
     });
@@ -122,7 +147,11 @@ describe("joins: native vs js", () => {
       const d = g.int(-x.ndim, x.ndim);
       const size = x.shape[(d + x.ndim) % x.ndim]!;
       const sizes: number[] = [];
-      for (let left = size; left > 0; ) { const s = g.int(1, left + 1); sizes.push(s); left -= s; }
+      for (let left = size; left > 0;) {
+        const s = g.int(1, left + 1);
+        sizes.push(s);
+        left -= s;
+      }
       if (g.uniform() < 0.3) sizes.splice(g.int(0, sizes.length + 1), 0, 0);
       const step = g.int(1, 4);
       const chunks = g.int(1, 5);
@@ -138,7 +167,12 @@ describe("joins: native vs js", () => {
 describe("sorting: native vs js (ties stable, NaN largest)", () => {
   it("sort / argsort / topk over any dim, ascending and descending", () => {
     cases("sort", 50, (g) => {
-      const x = randTensor(g, randShape(g, { minRank: 1 }), pick(g, ["float32", "float32", "float64", "int32", "bool"] as const), { kind: pick(g, ["int-valued", "normal", "special"] as const) });
+      const x = randTensor(
+        g,
+        randShape(g, { minRank: 1 }),
+        pick(g, ["float32", "float32", "float64", "int32", "bool"] as const),
+        { kind: pick(g, ["int-valued", "normal", "special"] as const) },
+      );
       const d = g.int(-x.ndim, x.ndim);
       const desc_ = g.uniform() < 0.5;
       const size = x.shape[(d + x.ndim) % x.ndim]!;
@@ -180,10 +214,18 @@ describe("gather / scatter: native vs js", () => {
 
   it("scatter(dim, index, src | scalar) and scatter-add", () => {
     cases("scatter", 40, (g) => {
-      const x = randTensor(g, randShape(g, { minRank: 1, allowZero: false }), pick(g, ["float32", "float64", "int32"] as const));
+      const x = randTensor(
+        g,
+        randShape(g, { minRank: 1, allowZero: false }),
+        pick(g, ["float32", "float64", "int32"] as const),
+      );
       const d = g.int(0, x.ndim);
       const idx = randIndex(g, x, d);
-      const src = randTensor(g, idx.shape.map((s) => s + g.int(0, 2)), x.dtype);
+      const src = randTensor(
+        g,
+        idx.shape.map((s) => s + g.int(0, 2)),
+        x.dtype,
+      );
       const s = desc(x, d, idx, src);
       cmpOp(`scatter(${s})`, [x, idx, src], (x, i, v) => x.scatter(d, i, v));
       cmpOp(`scatter add(${s})`, [x, idx, src], (x, i, v) => x.scatter(d, i, v, "add"));
@@ -205,7 +247,10 @@ function randIndexList(g: Generator, shape: readonly number[], allowAdvanced: bo
   while (dim < useDims) {
     const s = shape[dim]!;
     const r = g.uniform();
-    if (r < 0.08) { idx.push(null); continue; }
+    if (r < 0.08) {
+      idx.push(null);
+      continue;
+    }
     if (r < 0.14 && !ellipsis) {
       ellipsis = true;
       idx.push("...");
@@ -223,7 +268,11 @@ function randIndexList(g: Generator, shape: readonly number[], allowAdvanced: bo
       const ishape = pick(g, [[], [1], [2], [3], [2, 1], [1, 3]]);
       const t = Tensor.empty(ishape, "int32");
       for (let i = 0; i < t.storage.data.length; i++) t.storage.data[i] = s === 0 ? 0 : g.int(-s, s);
-      if (s === 0 && t.numel > 0) { idx.push(":"); dim++; continue; }
+      if (s === 0 && t.numel > 0) {
+        idx.push(":");
+        dim++;
+        continue;
+      }
       idx.push(t);
     } else {
       const span = g.int(1, 3);
@@ -265,11 +314,25 @@ describe("indexing get / set: native vs js", () => {
 
   it("set into views (value scalars and broadcast tensors; storage outside the view untouched)", () => {
     cases("set", 80, (g) => {
-      const target = randTensor(g, randShape(g, { minRank: 1 }), pick(g, ["float32", "float32", "float64", "int32", "bool"] as const), { layout: pick(g, ["contiguous", "permuted", "stepped", "reversed", "offset", "mixed"] as const) });
+      const target = randTensor(
+        g,
+        randShape(g, { minRank: 1 }),
+        pick(g, ["float32", "float32", "float64", "int32", "bool"] as const),
+        { layout: pick(g, ["contiguous", "permuted", "stepped", "reversed", "offset", "mixed"] as const) },
+      );
       const idx = randIndexList(g, target.shape, g.uniform() < 0.5);
-      const probe = (() => { try { return target.get(...idx); } catch { return null; } })();
+      const probe = (() => {
+        try {
+          return target.get(...idx);
+        } catch {
+          return null;
+        }
+      })();
       const vshape = probe ? broadcastPartner(g, probe.shape) : [];
-      const value: Tensor | number = g.uniform() < 0.3 ? pick(g, [0, 1, -2.5]) : randTensor(g, vshape, pick(g, ["float32", "int32", "float64", "bool"] as const));
+      const value: Tensor | number =
+        g.uniform() < 0.3
+          ? pick(g, [0, 1, -2.5])
+          : randTensor(g, vshape, pick(g, ["float32", "int32", "float64", "bool"] as const));
       const s = `set(${desc(target)}, ${fmtIndex(idx)}, ${value instanceof Tensor ? desc(value) : value})`;
       // each backend writes into its own copy of the storage; compare the whole storages
       cmp(s, () => {
@@ -291,8 +354,16 @@ describe("indexing get / set: native vs js", () => {
   it("set of large regions (≥ 100K elements: the native copy kernel) through strided views", () => {
     cases("set large", 4, (g, i) => {
       const base = randTensor(g, [200, 700], "float32", { layout: "contiguous" });
-      const idx: Index[][] = [[":", "::2"], ["::-1", "1:-1"], ["...", "3:600:3"], [":", ":"]];
-      const v = i === 3 ? randTensor(g, [700, 200], "float32", { layout: "contiguous" }).mT : randTensor(g, base.get(...idx[i]!).shape, "float32", { layout: "mixed" });
+      const idx: Index[][] = [
+        [":", "::2"],
+        ["::-1", "1:-1"],
+        ["...", "3:600:3"],
+        [":", ":"],
+      ];
+      const v =
+        i === 3
+          ? randTensor(g, [700, 200], "float32", { layout: "contiguous" }).mT
+          : randTensor(g, base.get(...idx[i]!).shape, "float32", { layout: "mixed" });
       cmp(`set(large ${desc(base)}, ${fmtIndex(idx[i]!)}, ${desc(v)})`, () => {
         const t = sameLayoutCopy(base);
         t.set(idx[i]!, v);

@@ -30,7 +30,9 @@ export const NATIVE_OPTIONAL = process.env.TLENS_SKIP_NATIVE === "1";
 export function requireNative(): boolean {
   if (NATIVE_AVAILABLE) return true;
   if (NATIVE_OPTIONAL) return false;
-  throw new Error("the native backend is not available (build it with `node scripts/build-native.mjs`); set TLENS_SKIP_NATIVE=1 to run the conformance suite on the js backend only");
+  throw new Error(
+    "the native backend is not available (build it with `node scripts/build-native.mjs`); set TLENS_SKIP_NATIVE=1 to run the conformance suite on the js backend only",
+  );
 }
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error };
@@ -70,7 +72,10 @@ export function pick<T>(g: Generator, xs: readonly T[]): T {
 }
 
 /** A random shape: rank in [minRank, maxRank], sizes mostly 1..7 with some 0s and 1s. */
-export function randShape(g: Generator, opts: { minRank?: number; maxRank?: number; allowZero?: boolean; maxSize?: number } = {}): number[] {
+export function randShape(
+  g: Generator,
+  opts: { minRank?: number; maxRank?: number; allowZero?: boolean; maxSize?: number } = {},
+): number[] {
   const minRank = opts.minRank ?? 0;
   const maxRank = opts.maxRank ?? 4;
   const rank = g.int(minRank, maxRank + 1);
@@ -93,23 +98,57 @@ export function broadcastPartner(g: Generator, shape: readonly number[]): number
 
 export type ValueKind = "normal" | "wide" | "positive" | "int-valued" | "special" | "halves" | "small-int";
 
-const SPECIAL = [0, -0, 1, -1, 0.5, -0.5, 1.5, 2.5, -2.5, Infinity, -Infinity, NaN, 1e-30, -1e-30, 88.8, -88.8, 100, -100, 1e30, -1e30, 3.4e38];
+const SPECIAL = [
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  -0.5,
+  1.5,
+  2.5,
+  -2.5,
+  Infinity,
+  -Infinity,
+  NaN,
+  1e-30,
+  -1e-30,
+  88.8,
+  -88.8,
+  100,
+  -100,
+  1e30,
+  -1e30,
+  3.4e38,
+];
 
 /** One random value of a kind, for a float dtype. */
 function floatValue(g: Generator, kind: ValueKind): number {
   switch (kind) {
-    case "normal": return g.normal();
-    case "wide": return g.normal() * 8;
-    case "positive": return Math.abs(g.normal()) * 3 + 1e-3;
-    case "int-valued": return g.int(-3, 4);
-    case "halves": return g.int(-8, 9) / 2;
-    case "small-int": return g.int(-5, 6);
-    case "special": return g.uniform() < 0.5 ? pick(g, SPECIAL) : g.normal() * 4;
+    case "normal":
+      return g.normal();
+    case "wide":
+      return g.normal() * 8;
+    case "positive":
+      return Math.abs(g.normal()) * 3 + 1e-3;
+    case "int-valued":
+      return g.int(-3, 4);
+    case "halves":
+      return g.int(-8, 9) / 2;
+    case "small-int":
+      return g.int(-5, 6);
+    case "special":
+      return g.uniform() < 0.5 ? pick(g, SPECIAL) : g.normal() * 4;
   }
 }
 
 /** A contiguous tensor of random values of `dtype` (kind applies to floats; ints are in [-9, 9], bools 50/50). */
-export function randData(g: Generator, shape: readonly number[], dtype: DType = "float32", kind: ValueKind = "normal"): Tensor {
+export function randData(
+  g: Generator,
+  shape: readonly number[],
+  dtype: DType = "float32",
+  kind: ValueKind = "normal",
+): Tensor {
   const t = Tensor.empty(shape, dtype);
   const d = t.storage.data;
   for (let i = 0; i < d.length; i++) {
@@ -121,14 +160,27 @@ export function randData(g: Generator, shape: readonly number[], dtype: DType = 
 }
 
 export type Layout = "contiguous" | "permuted" | "stepped" | "reversed" | "expanded" | "offset" | "mixed";
-export const LAYOUTS: readonly Layout[] = ["contiguous", "permuted", "stepped", "reversed", "expanded", "offset", "mixed"];
+export const LAYOUTS: readonly Layout[] = [
+  "contiguous",
+  "permuted",
+  "stepped",
+  "reversed",
+  "expanded",
+  "offset",
+  "mixed",
+];
 
 /**
  * A tensor of logical shape `shape` laid out as `layout`: a view into a bigger, permuted, stepped (also
  * negatively), offset or broadcast storage. Values come from randData. The storage is filled completely, so
  * kernels that read outside the view see garbage rather than zeros.
  */
-export function randTensor(g: Generator, shape: readonly number[], dtype: DType = "float32", opts: { layout?: Layout; kind?: ValueKind } = {}): Tensor {
+export function randTensor(
+  g: Generator,
+  shape: readonly number[],
+  dtype: DType = "float32",
+  opts: { layout?: Layout; kind?: ValueKind } = {},
+): Tensor {
   const layout = opts.layout ?? pick(g, LAYOUTS);
   const kind = opts.kind ?? "normal";
   const rank = shape.length;
@@ -146,7 +198,9 @@ export function randTensor(g: Generator, shape: readonly number[], dtype: DType 
     return 1;
   });
   const starts = shape.map(() => (layout === "offset" || all ? g.int(0, 3) : 0));
-  const stored = shape.map((s, d) => (expandDim[d] ? 1 : s === 0 ? 1 + starts[d]! : (s - 1) * Math.abs(steps[d]!) + 1 + starts[d]! + g.int(0, 2)));
+  const stored = shape.map((s, d) =>
+    expandDim[d] ? 1 : s === 0 ? 1 + starts[d]! : (s - 1) * Math.abs(steps[d]!) + 1 + starts[d]! + g.int(0, 2),
+  );
   // storage dim order
   const perm = [...shape.keys()];
   if (layout === "permuted" || all || layout === "stepped") {
@@ -156,9 +210,16 @@ export function randTensor(g: Generator, shape: readonly number[], dtype: DType 
     }
     if (layout === "permuted" && rank > 1 && perm.every((p, i) => p === i)) perm.reverse();
   }
-  const base = randData(g, perm.map((p) => stored[p]!), dtype, kind);
+  const base = randData(
+    g,
+    perm.map((p) => stored[p]!),
+    dtype,
+    kind,
+  );
   const inv = new Array<number>(rank);
-  perm.forEach((p, i) => { inv[p] = i; });
+  perm.forEach((p, i) => {
+    inv[p] = i;
+  });
   const unpermuted = base.permute(inv);
   const slices = shape.map((s, d) => {
     if (expandDim[d]) return "0:1";
@@ -185,7 +246,10 @@ export function values(t: Tensor): Float64Array {
   if (n === 0) return out;
   let contiguous = true;
   for (let d = t.ndim - 1, expected = 1; d >= 0; d--) {
-    if (t.shape[d] !== 1 && t.strides[d] !== expected) { contiguous = false; break; }
+    if (t.shape[d] !== 1 && t.strides[d] !== expected) {
+      contiguous = false;
+      break;
+    }
     expected *= t.shape[d]!;
   }
   if (contiguous) {
@@ -250,7 +314,13 @@ export function assertClose(got: Tensor, want: Tensor, tol: Tol, ctx: string): v
   assertValues(values(got), values(want), tol, ctx, want.shape);
 }
 
-export function assertValues(a: ArrayLike<number>, b: ArrayLike<number>, tol: Tol, ctx: string, shape: readonly number[] = [b.length]): void {
+export function assertValues(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  tol: Tol,
+  ctx: string,
+  shape: readonly number[] = [b.length],
+): void {
   if (a.length !== b.length) throw new Error(`${ctx}: ${a.length} values, expected ${b.length}`);
   const bad: string[] = [];
   let count = 0;
@@ -263,7 +333,10 @@ export function assertValues(a: ArrayLike<number>, b: ArrayLike<number>, tol: To
     else if (x === y) ok = !tol.signedZero || Object.is(x, y);
     else if (tol.exact || !Number.isFinite(x) || !Number.isFinite(y)) ok = false;
     else {
-      const allowed = (tol.atol ?? 0) + (tol.rtol ?? 0) * Math.max(Math.abs(x), Math.abs(y)) + (tol.scale ? (tol.scaleTol ?? 0) * tol.scale[i]! : 0);
+      const allowed =
+        (tol.atol ?? 0) +
+        (tol.rtol ?? 0) * Math.max(Math.abs(x), Math.abs(y)) +
+        (tol.scale ? (tol.scaleTol ?? 0) * tol.scale[i]! : 0);
       const err = Math.abs(x - y);
       ok = err <= allowed;
       if (!ok) worst = Math.max(worst, allowed > 0 ? err / allowed : Infinity);
@@ -274,7 +347,9 @@ export function assertValues(a: ArrayLike<number>, b: ArrayLike<number>, tol: To
     }
   }
   if (count) {
-    throw new Error(`${ctx}: ${count} of ${a.length} values differ${worst ? ` (worst ${worst.toPrecision(3)}× the tolerance)` : ""}\n  ${bad.join("\n  ")}`);
+    throw new Error(
+      `${ctx}: ${count} of ${a.length} values differ${worst ? ` (worst ${worst.toPrecision(3)}× the tolerance)` : ""}\n  ${bad.join("\n  ")}`,
+    );
   }
 }
 
@@ -296,13 +371,29 @@ function flattenResult(r: Result, path: string, out: [string, Tensor | number | 
 }
 
 /** Asserts two outcomes agree: equal results (floats within `tol`; ints, bools, indices exact) or equal errors. */
-export function compareOutcomes(got: Outcome<Result>, want: Outcome<Result>, tol: Tol, ctx: string, gotName: string, wantName: string): void {
+export function compareOutcomes(
+  got: Outcome<Result>,
+  want: Outcome<Result>,
+  tol: Tol,
+  ctx: string,
+  gotName: string,
+  wantName: string,
+): void {
   if (!got.ok || !want.ok) {
-    if (want.ok && !got.ok) throw new Error(`${ctx}: ${gotName} threw ${got.error.name}: ${got.error.message}\n  (${wantName} returned a result)\n${got.error.stack}`);
-    if (!want.ok && got.ok) throw new Error(`${ctx}: ${wantName} threw ${want.error.name}: ${want.error.message}\n  (${gotName} returned a result)`);
+    if (want.ok && !got.ok)
+      throw new Error(
+        `${ctx}: ${gotName} threw ${got.error.name}: ${got.error.message}\n  (${wantName} returned a result)\n${got.error.stack}`,
+      );
+    if (!want.ok && got.ok)
+      throw new Error(
+        `${ctx}: ${wantName} threw ${want.error.name}: ${want.error.message}\n  (${gotName} returned a result)`,
+      );
     if (!want.ok && !got.ok) {
       const [a, b] = [`${got.error.name}: ${got.error.message}`, `${want.error.name}: ${want.error.message}`];
-      if (a !== b) throw new Error(`${ctx}: ${gotName} and ${wantName} throw different errors:\n  ${gotName}: ${a}\n  ${wantName}: ${b}`);
+      if (a !== b)
+        throw new Error(
+          `${ctx}: ${gotName} and ${wantName} throw different errors:\n  ${gotName}: ${a}\n  ${wantName}: ${b}`,
+        );
     }
     return;
   }
@@ -310,7 +401,8 @@ export function compareOutcomes(got: Outcome<Result>, want: Outcome<Result>, tol
   const b: [string, Tensor | number | boolean][] = [];
   flattenResult(got.value, "", a);
   flattenResult(want.value, "", b);
-  if (a.length !== b.length || a.some(([p], i) => p !== b[i]![0])) throw new Error(`${ctx}: result structure differs: ${a.map((x) => x[0])} vs ${b.map((x) => x[0])}`);
+  if (a.length !== b.length || a.some(([p], i) => p !== b[i]![0]))
+    throw new Error(`${ctx}: result structure differs: ${a.map((x) => x[0])} vs ${b.map((x) => x[0])}`);
   for (let i = 0; i < a.length; i++) {
     const [path, x] = a[i]!;
     const y = b[i]![1];
@@ -354,10 +446,17 @@ export function fresh(t: Tensor): Tensor {
  * unmodified, and the result does not depend on the inputs' layout (the same op on fresh contiguous copies of
  * the inputs, on the JS backend, gives the same result).
  */
-export function cmpOp<T extends Result>(ctx: string, inputs: Tensor[], f: (...xs: Tensor[]) => T, tol: Tol = EXACT): Outcome<T> {
+export function cmpOp<T extends Result>(
+  ctx: string,
+  inputs: Tensor[],
+  f: (...xs: Tensor[]) => T,
+  tol: Tol = EXACT,
+): Outcome<T> {
   const before = inputs.map((x) => values(x).slice());
   const js = cmp(ctx, () => f(...inputs), tol);
-  inputs.forEach((x, i) => assertValues(values(x), before[i]!, EXACT, `${ctx}: input ${i} was modified by the op`, x.shape));
+  inputs.forEach((x, i) =>
+    assertValues(values(x), before[i]!, EXACT, `${ctx}: input ${i} was modified by the op`, x.shape),
+  );
   const copies = inputs.map(fresh);
   const ref = outcome(() => on("js", () => f(...copies)));
   compareOutcomes(js, ref, tol, ctx, "views", "contiguous copies");
@@ -381,7 +480,12 @@ export const EPS32 = 2 ** -23;
  * Runs `n` seeded random cases; case i gets rng(name, i). Failures are collected, so one report shows how
  * many cases fail and the first few messages (each reproducible from the name and the case number).
  */
-export function cases(name: string, n: number, body: (g: Generator, i: number) => void, opts: { maxThrowRatio?: number } = {}): void {
+export function cases(
+  name: string,
+  n: number,
+  body: (g: Generator, i: number) => void,
+  opts: { maxThrowRatio?: number } = {},
+): void {
   const failures: string[] = [];
   let count = 0;
   const [ok0, threw0] = [OUTCOMES.ok, OUTCOMES.threw];
@@ -399,5 +503,8 @@ export function cases(name: string, n: number, body: (g: Generator, i: number) =
   // the generators must mostly produce valid calls, or the comparisons test little but error messages
   const [ok, threw] = [OUTCOMES.ok - ok0, OUTCOMES.threw - threw0];
   const maxRatio = opts.maxThrowRatio ?? 0.25;
-  if (threw > maxRatio * (ok + threw)) throw new Error(`${name}: ${threw} of ${ok + threw} compared calls threw (both backends alike); the generator is off`);
+  if (threw > maxRatio * (ok + threw))
+    throw new Error(
+      `${name}: ${threw} of ${ok + threw} compared calls threw (both backends alike); the generator is off`,
+    );
 }

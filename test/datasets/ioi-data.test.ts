@@ -13,7 +13,11 @@ describe("generateIOIData", () => {
   it("is the N=150 seed-42 symmetric BOS dataset and its cautils ABC twin (goldens)", () => {
     const { ioiDataset, abcDataset } = generateIOIData({ N: 150, prependBos: true, symmetric: true });
     expect(ioiDataset.sentences).toEqual(golden("symmetric_mixed_N150_seed42_bos.json").sentences);
-    expect(abcDataset.sentences).toEqual(golden("xyz_flip/callum_cautils_hashseed7_letter_order_XYZ/symmetric_mixed_N150_seed42_bos__flip_ABB-XYZ_BAB-XYZ.json").sentences);
+    expect(abcDataset.sentences).toEqual(
+      golden(
+        "xyz_flip/callum_cautils_hashseed7_letter_order_XYZ/symmetric_mixed_N150_seed42_bos__flip_ABB-XYZ_BAB-XYZ.json",
+      ).sentences,
+    );
     expect(ABC_FLIP).toBe("ABB->XYZ, BAB->XYZ");
   });
 });

@@ -13,7 +13,15 @@ const G = fileURLToPath(new URL("../../../shared/ioi/golden/", import.meta.url))
 const load = (f: string) => JSON.parse(readFileSync(G + f, "utf8")) as Golden;
 
 interface Golden {
-  params: { prompt_type: string; N: number; seed: number; prepend_bos: boolean; symmetric: boolean; flip?: string; flip_seed?: number };
+  params: {
+    prompt_type: string;
+    N: number;
+    seed: number;
+    prepend_bos: boolean;
+    symmetric: boolean;
+    flip?: string;
+    flip_seed?: number;
+  };
   N: number;
   templates: string[];
   sentences: string[];
@@ -52,7 +60,13 @@ function expectMatches(ds: IOIDataset, g: Golden): void {
 
 function base(g: Golden): IOIDataset {
   const p = g.params;
-  return new IOIDataset({ promptType: p.prompt_type as IOIPromptType, N: p.N, seed: p.seed, prependBos: p.prepend_bos, symmetric: p.symmetric });
+  return new IOIDataset({
+    promptType: p.prompt_type as IOIPromptType,
+    N: p.N,
+    seed: p.seed,
+    prependBos: p.prepend_bos,
+    symmetric: p.symmetric,
+  });
 }
 
 const BASES = ["mixed_N100_seed1.json", "symmetric_mixed_N150_seed42_bos.json"];
@@ -90,7 +104,9 @@ describe.each(BASES)("golden flip ABB -> BAB, BAB -> ABB of %s", (file) => {
 });
 
 describe.each(BASES)("golden XYZ flip (cautils, letters X, Y, Z) of %s", (file) => {
-  const g = load("xyz_flip/callum_cautils_hashseed7_letter_order_XYZ/" + file.replace(".json", "__flip_ABB-XYZ_BAB-XYZ.json"));
+  const g = load(
+    "xyz_flip/callum_cautils_hashseed7_letter_order_XYZ/" + file.replace(".json", "__flip_ABB-XYZ_BAB-XYZ.json"),
+  );
   it("every field matches", () => {
     const flipped = base(load(file)).genFlippedPrompts(g.params.flip!);
     expect(flipped.seed).toBe(g.params.flip_seed);

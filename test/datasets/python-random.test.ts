@@ -78,13 +78,21 @@ describe.each(Object.entries(vectors.seeds))("seed %s", (seedStr, v) => {
 
   it("the per-prompt IOI draw pattern", () => {
     const r = fresh();
-    const got = range(10).map(() => [r.randbelow(14), r.randbelow(109), r.randbelow(109), r.randbelow(109), r.randbelow(8), r.randbelow(8)]);
+    const got = range(10).map(() => [
+      r.randbelow(14),
+      r.randbelow(109),
+      r.randbelow(109),
+      r.randbelow(109),
+      r.randbelow(8),
+      r.randbelow(8),
+    ]);
     expect(got).toEqual(v.randbelow_mixed_pattern.values);
   });
 
   it("getrandbits(k) for k = 1, 3, 4, 7 on one stream", () => {
     const r = fresh();
-    for (const k of ["1", "3", "4", "7"]) expect(range(10).map(() => r.getrandbits(Number(k)))).toEqual(v.getrandbits_k_first10[k]);
+    for (const k of ["1", "3", "4", "7"])
+      expect(range(10).map(() => r.getrandbits(Number(k)))).toEqual(v.getrandbits_k_first10[k]);
   });
 
   it("numpy legacy randint / choice / random_sample", () => {

@@ -17,7 +17,10 @@ describe("seeds near 2^32", () => {
   it("PythonRandom matches CPython's random.seed for 2^32 - 1 and for the flip seeds above 2^32", () => {
     for (const [seed, bits] of Object.entries(CPYTHON)) {
       const r = new PythonRandom(Number(seed));
-      expect(Array.from({ length: 4 }, () => r.getrandbits(32)), seed).toEqual(bits);
+      expect(
+        Array.from({ length: 4 }, () => r.getrandbits(32)),
+        seed,
+      ).toEqual(bits);
     }
   });
 
@@ -31,14 +34,18 @@ describe("seeds near 2^32", () => {
       expect(f.ioiPrompts).toHaveLength(12);
     }
     // the fresh names are drawn from the flip seed's stream: the same call gives the same names
-    expect(ds.genFlippedPrompts("ABB->XYZ, BAB->XYZ").sentences).toEqual(ds.genFlippedPrompts("ABB->XYZ, BAB->XYZ").sentences);
+    expect(ds.genFlippedPrompts("ABB->XYZ, BAB->XYZ").sentences).toEqual(
+      ds.genFlippedPrompts("ABB->XYZ, BAB->XYZ").sentences,
+    );
     expect(ds.genFlippedPrompts("ABB->XYZ, BAB->XYZ").sentences).not.toEqual(ds.sentences);
   });
 
   it("seeds outside 0 .. 2^32 - 1 are still refused with a clear error naming the seed given", () => {
     for (const seed of [-1, 2 ** 32, 1.5]) {
       expect(() => new IOIDataset({ promptType: "mixed", N: 2, seed }), String(seed)).toThrow(DatasetError);
-      expect(() => new IOIDataset({ promptType: "mixed", N: 2, seed }), String(seed)).toThrow(new RegExp(`got ${String(seed).replace(".", "\\.")}$`));
+      expect(() => new IOIDataset({ promptType: "mixed", N: 2, seed }), String(seed)).toThrow(
+        new RegExp(`got ${String(seed).replace(".", "\\.")}$`),
+      );
     }
   });
 });

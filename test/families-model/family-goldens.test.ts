@@ -16,8 +16,16 @@ const DIR = fileURLToPath(new URL("../../../shared/golden/families", import.meta
 const FAMILIES = ["pythia", "qwen2", "gemma2"] as const;
 const CASES = ["raw", "processed"] as const;
 
-interface CaseIndex { tl_config: Record<string, unknown>; hook_dict_names: string[]; cache_names: string[]; param_names: string[] }
-interface FamilyIndex { cases: Record<(typeof CASES)[number], CaseIndex>; tensors: Record<string, { f64_maxabs: number }> }
+interface CaseIndex {
+  tl_config: Record<string, unknown>;
+  hook_dict_names: string[];
+  cache_names: string[];
+  param_names: string[];
+}
+interface FamilyIndex {
+  cases: Record<(typeof CASES)[number], CaseIndex>;
+  tensors: Record<string, { f64_maxabs: number }>;
+}
 
 /** TL's snake_case config → ours (camelCase); fields tlens has no counterpart for are left out by makeConfig. */
 function fromTlConfig(tl: Record<string, unknown>): Partial<HookedTransformerConfig> {

@@ -11,7 +11,9 @@ import { afterAll, describe, expect, it } from "vitest";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const eslint = new ESLint({ cwd: ROOT });
 const ruleIds = async (code: string, filePath: string): Promise<string[]> =>
-  (await eslint.lintText(code, { filePath: join(ROOT, filePath) }))[0]!.messages.filter((m) => m.severity === 2).map((m) => m.ruleId ?? "");
+  (await eslint.lintText(code, { filePath: join(ROOT, filePath) }))[0]!.messages
+    .filter((m) => m.severity === 2)
+    .map((m) => m.ruleId ?? "");
 
 describe("lint rules", () => {
   it("refuses an import that goes up a layer (tensor importing model), and allows one that goes down", async () => {
@@ -22,14 +24,23 @@ describe("lint rules", () => {
   });
 
   it("refuses an explicit any in library code", async () => {
-    expect(await ruleIds("export const f = (x: any): number => x;\n", "src/model/probe.ts")).toEqual(["@typescript-eslint/no-explicit-any"]);
+    expect(await ruleIds("export const f = (x: any): number => x;\n", "src/model/probe.ts")).toEqual([
+      "@typescript-eslint/no-explicit-any",
+    ]);
   });
 
   it("refuses built-in errors in src/ (new Error, Error(), TypeError, RangeError, a class on Error); a TlensError subclass passes", async () => {
     const restricted = ["no-restricted-syntax"];
-    expect(await ruleIds(`export const f = (): never => { throw new Error("x"); };\n`, "src/model/probe.ts")).toEqual(restricted);
-    expect(await ruleIds(`export const f = (): never => { throw Error("x"); };\n`, "src/backend/probe.ts")).toEqual(restricted);
-    expect(await ruleIds(`export const e = [new TypeError("x"), new RangeError("y")];\n`, "src/viz/probe.ts")).toEqual([...restricted, ...restricted]);
+    expect(await ruleIds(`export const f = (): never => { throw new Error("x"); };\n`, "src/model/probe.ts")).toEqual(
+      restricted,
+    );
+    expect(await ruleIds(`export const f = (): never => { throw Error("x"); };\n`, "src/backend/probe.ts")).toEqual(
+      restricted,
+    );
+    expect(await ruleIds(`export const e = [new TypeError("x"), new RangeError("y")];\n`, "src/viz/probe.ts")).toEqual([
+      ...restricted,
+      ...restricted,
+    ]);
     expect(await ruleIds(`export class MyError extends Error {}\n`, "src/loading/probe.ts")).toEqual(restricted);
     const typed = `import { ShapeError } from "../errors.js";\nexport const f = (): never => { throw new ShapeError("x"); };\n`;
     expect(await ruleIds(typed, "src/tensor/probe.ts")).toEqual([]);
@@ -48,7 +59,12 @@ describe("lint rules", () => {
     writeFileSync(join(dir, "c.ts"), `import type { d } from "./d.js";\nexport const c: typeof d = 1;\n`);
     writeFileSync(join(dir, "d.ts"), `import { c } from "./c.js";\nexport const d = c;\n`);
     const lint = new ESLint({ cwd: dir, overrideConfigFile: join(ROOT, "eslint.config.js") });
-    const byFile = new Map((await lint.lintFiles(["a.ts", "b.ts", "c.ts", "d.ts"])).map((r) => [r.filePath.slice(dir.length + 1), r.messages.map((m) => m.ruleId)]));
+    const byFile = new Map(
+      (await lint.lintFiles(["a.ts", "b.ts", "c.ts", "d.ts"])).map((r) => [
+        r.filePath.slice(dir.length + 1),
+        r.messages.map((m) => m.ruleId),
+      ]),
+    );
     expect(byFile.get("a.ts")).toContain("import-x/no-cycle");
     expect(byFile.get("b.ts")).toContain("import-x/no-cycle");
     expect(byFile.get("c.ts")).toEqual([]);

@@ -3,13 +3,39 @@
 import type { ChildProcess } from "node:child_process";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InProcessExecutor, loadTaskModules, PoolExecutor, QueueExecutor, ShardFailedError, validateSpec, type SweepResult } from "../../src/jobs/index.js";
+import {
+  InProcessExecutor,
+  loadTaskModules,
+  PoolExecutor,
+  QueueExecutor,
+  ShardFailedError,
+  validateSpec,
+  type SweepResult,
+} from "../../src/jobs/index.js";
 import { RedisServer, startWorker, stopProcess } from "./helpers.js";
 
 const IOI = validateSpec({
-  model: { name: "toy-ioi" }, task: { name: "ioi", pairs: 6, seed: 1 }, sweep: ["resid_pre", "head_out"], shard: { pairsPerShard: 2 },
+  model: { name: "toy-ioi" },
+  task: { name: "ioi", pairs: 6, seed: 1 },
+  sweep: ["resid_pre", "head_out"],
+  shard: { pairsPerShard: 2 },
 });
-const TINY = { random: { seed: 3, config: { nLayers: 2, dModel: 16, nHeads: 2, dHead: 8, dMlp: 32, dVocab: 64, nCtx: 32, actFn: "gelu_new", normalizationType: "LNPre" } } };
+const TINY = {
+  random: {
+    seed: 3,
+    config: {
+      nLayers: 2,
+      dModel: 16,
+      nHeads: 2,
+      dHead: 8,
+      dMlp: 32,
+      dVocab: 64,
+      nCtx: 32,
+      actFn: "gelu_new",
+      normalizationType: "LNPre",
+    },
+  },
+};
 const bits = (r: SweepResult): string => JSON.stringify(r);
 
 let reference: SweepResult;
@@ -23,7 +49,12 @@ describe("local pool", () => {
     try {
       expect(bits(await pool.run(IOI))).toBe(bits(reference));
       await loadTaskModules(["test/jobs/fixtures/tasks.ts"]); // for the in-process run
-      const user = validateSpec({ model: TINY, task: { name: "induction-ends", pairs: 4, options: { seqLen: 4 } }, sweep: ["head_out"], shard: { pairsPerShard: 1 } });
+      const user = validateSpec({
+        model: TINY,
+        task: { name: "induction-ends", pairs: 4, options: { seqLen: 4 } },
+        sweep: ["head_out"],
+        shard: { pairsPerShard: 1 },
+      });
       expect(bits(await pool.run(user))).toBe(bits(await new InProcessExecutor().run(user)));
     } finally {
       await pool.close();
@@ -55,10 +86,17 @@ describe("local pool", () => {
   it("reports a shard that throws on every attempt, with its error", async () => {
     const pool = new PoolExecutor({ workers: 1, taskModules: ["test/jobs/fixtures/tasks.ts"], attempts: 2 });
     try {
-      const spec = validateSpec({ model: TINY, task: { name: "fails-late", pairs: 4, options: { seqLen: 4 } }, sweep: ["head_out"], shard: { pairsPerShard: 2 } });
+      const spec = validateSpec({
+        model: TINY,
+        task: { name: "fails-late", pairs: 4, options: { seqLen: 4 } },
+        sweep: ["head_out"],
+        shard: { pairsPerShard: 2 },
+      });
       const e = await pool.run(spec).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(ShardFailedError);
-      expect((e as ShardFailedError).message).toMatch(/^shard head_out.2-4 failed after 2 attempts: .*fails-late: no pairs from 2 on/);
+      expect((e as ShardFailedError).message).toMatch(
+        /^shard head_out.2-4 failed after 2 attempts: .*fails-late: no pairs from 2 on/,
+      );
     } finally {
       await pool.close();
     }
@@ -93,10 +131,19 @@ describe("queue on a real Redis", () => {
     const q = new QueueExecutor({ url: redis.url, queueName: "exact" });
     const abort = new AbortController();
     try {
-      const run = q.run(IOI, { signal: abort.signal, onProgress: (p) => { if (p.done >= 1) abort.abort(); } });
+      const run = q.run(IOI, {
+        signal: abort.signal,
+        onProgress: (p) => {
+          if (p.done >= 1) abort.abort();
+        },
+      });
       await expect(run).rejects.toThrow(/^sweep cancelled after [1-5] of 6 shards$/);
       const raw = new Queue("exact", { connection: { host: "127.0.0.1", port: redis.port } });
-      expect(await raw.getJobCounts("waiting", "delayed", "prioritized")).toMatchObject({ waiting: 0, delayed: 0, prioritized: 0 });
+      expect(await raw.getJobCounts("waiting", "delayed", "prioritized")).toMatchObject({
+        waiting: 0,
+        delayed: 0,
+        prioritized: 0,
+      });
       await raw.close();
     } finally {
       await q.close();

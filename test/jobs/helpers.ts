@@ -29,8 +29,12 @@ export function waitForLine(child: ChildProcess, re: RegExp, timeoutMs = 60_000)
       const m = seen.split("\n").find((l) => re.test(l));
       if (m !== undefined) done(null, m);
     };
-    const onExit = (code: number | null): void => done(new Error(`process exited (${code}) before ${re}; output:\n${seen}`));
-    const timer = setTimeout(() => done(new Error(`no line ${re} within ${timeoutMs} ms; output:\n${seen}`)), timeoutMs);
+    const onExit = (code: number | null): void =>
+      done(new Error(`process exited (${code}) before ${re}; output:\n${seen}`));
+    const timer = setTimeout(
+      () => done(new Error(`no line ${re} within ${timeoutMs} ms; output:\n${seen}`)),
+      timeoutMs,
+    );
     const done = (e: Error | null, line = ""): void => {
       clearTimeout(timer);
       child.stdout?.off("data", onData);
@@ -63,8 +67,11 @@ export class RedisServer {
   /** (Re)starts the server on the same port; its data is gone (no persistence). */
   async restart(): Promise<void> {
     await this.stop();
-    const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", this.dir],
-      { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(
+      "redis-server",
+      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", this.dir],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     this.child = child;
     await waitForLine(child, /Ready to accept connections/, 10_000);
   }
@@ -82,10 +89,17 @@ export class RedisServer {
 
 /** A `tlens worker` subprocess on the queue (one native thread unless env says otherwise); resolves once it is
  *  taking jobs (its model loaded: readyMs bounds the wait). */
-export async function startWorker(url: string, queueName: string, extra: string[] = [],
-  { env = { TLENS_NUM_THREADS: "1" }, readyMs = 60_000 }: { env?: NodeJS.ProcessEnv; readyMs?: number } = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "worker", "--queue", url, "--queue-name", queueName, ...extra],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+export async function startWorker(
+  url: string,
+  queueName: string,
+  extra: string[] = [],
+  { env = { TLENS_NUM_THREADS: "1" }, readyMs = 60_000 }: { env?: NodeJS.ProcessEnv; readyMs?: number } = {},
+): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "src/cli/main.ts", "worker", "--queue", url, "--queue-name", queueName, ...extra],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } },
+  );
   await waitForLine(child, /worker ready/, readyMs);
   return child;
 }

@@ -20,7 +20,7 @@ const workers: ChildProcess[] = [];
 
 beforeAll(async () => {
   redis = await RedisServer.start();
-  workers.push(...await Promise.all([0, 1].map(() => startWorker(redis.url, QUEUE, ["--model", "toy-ioi"]))));
+  workers.push(...(await Promise.all([0, 1].map(() => startWorker(redis.url, QUEUE, ["--model", "toy-ioi"])))));
   executor = new QueueExecutor({ url: redis.url, queueName: QUEUE });
   lab = await startToyLab({ sweeps: { executor, model: { name: "toy-ioi" }, queue: QUEUE } });
 }, 120_000);
@@ -33,7 +33,12 @@ afterAll(async () => {
 });
 
 const post = (path: string, body: unknown, signal?: AbortSignal): Promise<Response> =>
-  fetch(`${lab.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal });
+  fetch(`${lab.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal,
+  });
 
 /** Reads NDJSON events, calling `onEvent` on each, until the stream ends. */
 async function events(r: Response, onEvent: (e: SweepEvent) => void = () => undefined): Promise<SweepEvent[]> {
@@ -69,7 +74,12 @@ describe("tlens lab --queue", () => {
     expect(progress.map((p) => p.done)).toEqual([...progress.map((p) => p.done)].sort((a, b) => a - b));
     const last = ev.at(-1)!;
     if (last.type !== "result") throw new Error(`expected a result, got ${JSON.stringify(last)}`);
-    const spec = validateSpec({ model: { name: "toy-ioi" }, task: { name: "ioi", pairs: 4, seed: 3 }, sweep: ["head_out", "resid_pre"], shard: { pairsPerShard: 1 } });
+    const spec = validateSpec({
+      model: { name: "toy-ioi" },
+      task: { name: "ioi", pairs: 4, seed: 3 },
+      sweep: ["head_out", "resid_pre"],
+      shard: { pairsPerShard: 1 },
+    });
     const reference: SweepResult = await new InProcessExecutor().run(spec);
     const { figures, ...merged } = last.result;
     expect(JSON.stringify(merged)).toBe(JSON.stringify(reference));
@@ -85,7 +95,9 @@ describe("tlens lab --queue", () => {
     await events(r, (e) => {
       seen.push(e);
       if (e.type === "progress" && e.done >= 1) controller.abort();
-    }).catch((e: unknown) => { if (!controller.signal.aborted) throw e; });
+    }).catch((e: unknown) => {
+      if (!controller.signal.aborted) throw e;
+    });
     expect(seen.some((e) => e.type === "result")).toBe(false);
     const raw = new Queue(QUEUE, { connection: { host: "127.0.0.1", port: redis.port } });
     try {
@@ -108,16 +120,32 @@ describe("tlens lab --queue", () => {
       const r = await post("/api/sweep", body);
       return [r.status, ((await r.json()) as { error: string }).error];
     };
-    expect(await bad({ kinds: ["resid_pre"], pairs: 0 })).toEqual([400, "pairs must be an integer from 1 to 10000, got 0"]);
-    expect(await bad({ kinds: ["nope"], pairs: 2 })).toEqual([400, expect.stringMatching(/^sweep: unknown grid "nope" \(known: resid_pre, /)]);
-    expect(await bad({ kinds: ["head_out"], pairs: 2, model: "gpt2" })).toEqual([400, expect.stringMatching(/^unknown field "model"/)]);
+    expect(await bad({ kinds: ["resid_pre"], pairs: 0 })).toEqual([
+      400,
+      "pairs must be an integer from 1 to 10000, got 0",
+    ]);
+    expect(await bad({ kinds: ["nope"], pairs: 2 })).toEqual([
+      400,
+      expect.stringMatching(/^sweep: unknown grid "nope" \(known: resid_pre, /),
+    ]);
+    expect(await bad({ kinds: ["head_out"], pairs: 2, model: "gpt2" })).toEqual([
+      400,
+      expect.stringMatching(/^unknown field "model"/),
+    ]);
   });
 
   it("without --queue there is no sweep route, and the lab says why", async () => {
     const plain = await startToyLab();
     try {
-      expect(await (await fetch(`${plain.url}/api/queue`)).json()).toEqual({ available: false, reason: "the lab was started without --queue" });
-      const r = await fetch(`${plain.url}/api/sweep`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+      expect(await (await fetch(`${plain.url}/api/queue`)).json()).toEqual({
+        available: false,
+        reason: "the lab was started without --queue",
+      });
+      const r = await fetch(`${plain.url}/api/sweep`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
       expect(r.status).toBe(404);
     } finally {
       await plain.close();

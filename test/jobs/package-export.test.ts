@@ -3,11 +3,31 @@ import { describe, expect, it } from "vitest";
 import { jobs, TlensError } from "../../src/index.js";
 import { InProcessExecutor, SpecError } from "../../src/jobs/index.js";
 
-const TINY = { random: { seed: 3, config: { nLayers: 2, dModel: 16, nHeads: 2, dHead: 8, dMlp: 32, dVocab: 64, nCtx: 32, actFn: "gelu_new", normalizationType: "LNPre" } } };
+const TINY = {
+  random: {
+    seed: 3,
+    config: {
+      nLayers: 2,
+      dModel: 16,
+      nHeads: 2,
+      dHead: 8,
+      dMlp: 32,
+      dVocab: 64,
+      nCtx: 32,
+      actFn: "gelu_new",
+      normalizationType: "LNPre",
+    },
+  },
+};
 
 describe("the jobs namespace", () => {
   it("runs a sweep spec in process, equal to the module's own executor", async () => {
-    const spec: jobs.SweepSpec = jobs.validateSpec({ model: TINY, task: { name: "induction", pairs: 2, options: { seqLen: 4 } }, sweep: ["head_out"], shard: { pairsPerShard: 1 } });
+    const spec: jobs.SweepSpec = jobs.validateSpec({
+      model: TINY,
+      task: { name: "induction", pairs: 2, options: { seqLen: 4 } },
+      sweep: ["head_out"],
+      shard: { pairsPerShard: 1 },
+    });
     expect(jobs.planShards(spec).map((s) => s.id)).toEqual(["head_out.0-1", "head_out.1-2"]);
     const viaPackage = await new jobs.InProcessExecutor().run(spec);
     expect(viaPackage.grids.head_out?.shape).toEqual([2, 2]); // [layer, head]
@@ -16,7 +36,9 @@ describe("the jobs namespace", () => {
 
   it("refuses a malformed spec with its SpecError, a TlensError", () => {
     expect(jobs.SpecError).toBe(SpecError);
-    expect(() => jobs.validateSpec({ model: TINY, task: { name: "induction", pairs: 0 }, sweep: ["head_out"] })).toThrow(TlensError);
+    expect(() =>
+      jobs.validateSpec({ model: TINY, task: { name: "induction", pairs: 0 }, sweep: ["head_out"] }),
+    ).toThrow(TlensError);
     expect(() => jobs.parseSpec("{")).toThrow(jobs.SpecError);
   });
 });

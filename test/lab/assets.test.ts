@@ -22,7 +22,8 @@ const model = join(dir, "model");
  *  a Hugging Face cache; beside them files that must never be served. */
 function makeFolders(): void {
   mkdirSync(bundle);
-  for (const f of ["tlens-lab-worker.js", "tlens-kernels.js", "tlens.js", "tlens-worker.js", "tlens-lab-worker.js.map"]) writeFileSync(join(bundle, f), `// ${f}`);
+  for (const f of ["tlens-lab-worker.js", "tlens-kernels.js", "tlens.js", "tlens-worker.js", "tlens-lab-worker.js.map"])
+    writeFileSync(join(bundle, f), `// ${f}`);
   writeFileSync(join(bundle, "tlens.wasm"), new Uint8Array([0, 97, 115, 109]));
   writeFileSync(join(dir, "secret.txt"), "secret");
   mkdirSync(model);
@@ -32,7 +33,9 @@ function makeFolders(): void {
 }
 
 const ISOLATION = {
-  "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp", "cross-origin-resource-policy": "same-origin",
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-embedder-policy": "require-corp",
+  "cross-origin-resource-policy": "same-origin",
 };
 
 let lab: LabServer;
@@ -51,20 +54,35 @@ async function browserInfo(server: LabServer): Promise<BrowserModeInfo> {
 
 describe("the in-browser mode's files", () => {
   it("GET /api/browser: the worker and the model folder", async () => {
-    expect(await browserInfo(lab)).toEqual({ available: true, worker: "/browser/tlens-lab-worker.js", model: "/model/" });
+    expect(await browserInfo(lab)).toEqual({
+      available: true,
+      worker: "/browser/tlens-lab-worker.js",
+      model: "/model/",
+    });
   });
 
   it("serves the bundle's files and the model's (the symlinked weights too) with their types and the isolation headers", async () => {
     const worker = await rawGet(lab.port, "/browser/tlens-lab-worker.js");
-    expect(worker).toMatchObject({ status: 200, body: "// tlens-lab-worker.js", headers: { "content-type": "text/javascript; charset=utf-8", ...ISOLATION } });
+    expect(worker).toMatchObject({
+      status: 200,
+      body: "// tlens-lab-worker.js",
+      headers: { "content-type": "text/javascript; charset=utf-8", ...ISOLATION },
+    });
     expect((await rawGet(lab.port, "/browser/tlens-kernels.js")).status).toBe(200);
     expect((await rawGet(lab.port, "/browser/tlens.wasm")).headers["content-type"]).toBe("application/wasm");
     const config = await rawGet(lab.port, "/model/config.json");
-    expect(config).toMatchObject({ status: 200, headers: { "content-type": "application/json; charset=utf-8", ...ISOLATION } });
+    expect(config).toMatchObject({
+      status: 200,
+      headers: { "content-type": "application/json; charset=utf-8", ...ISOLATION },
+    });
     expect(JSON.parse(config.body).n_layer).toBe(4);
     const weights = await fetch(`${lab.url}/model/model.safetensors`);
-    expect(weights.headers.get("content-length")).toBe(String(readFileSync(join(TOY_IOI_DIR, "model.safetensors")).length));
-    expect(Buffer.from(await weights.arrayBuffer()).equals(readFileSync(join(TOY_IOI_DIR, "model.safetensors")))).toBe(true);
+    expect(weights.headers.get("content-length")).toBe(
+      String(readFileSync(join(TOY_IOI_DIR, "model.safetensors")).length),
+    );
+    expect(Buffer.from(await weights.arrayBuffer()).equals(readFileSync(join(TOY_IOI_DIR, "model.safetensors")))).toBe(
+      true,
+    );
     // the page and the API are isolated too
     expect((await rawGet(lab.port, "/")).headers).toMatchObject(ISOLATION);
     expect((await rawGet(lab.port, "/api/info")).headers).toMatchObject(ISOLATION);
@@ -72,12 +90,35 @@ describe("the in-browser mode's files", () => {
 
   it("nothing else: other bundle files, other model files, and every traversal spelling get 404", async () => {
     const paths = [
-      "/browser/tlens.js", "/browser/tlens-worker.js", "/browser/tlens-lab-worker.js.map", "/browser/tlens-mt.wasm", "/browser/", "/browser",
-      "/model/", "/model/notes.json", "/model/../secret.txt", "/browser/../secret.txt", "/browser/..%2fsecret.txt", "/browser/%2e%2e/secret.txt",
-      "/browser/%2E%2E%2Fsecret.txt", "/model/%2e%2e%2f%2e%2e%2fpackage.json", "/model/..%5csecret.txt", "/model/..\\secret.txt",
-      "/browser/%252e%252e/secret.txt", "/browser//tlens-lab-worker.js", "/browser/./tlens-lab-worker.js", "/browser/tlens-lab-worker%2ejs",
-      "/browser/%74lens-lab-worker.js", "/browser/tlens-lab-worker.js%00", "/browser/tlens-lab-worker.js/", "/model/config.json/..",
-      "/model/config.json?x=1", "/model/CONFIG.JSON", "/model/%c0%ae%c0%ae/secret.txt", "/browser/../../../../etc/passwd", "/model//etc/passwd",
+      "/browser/tlens.js",
+      "/browser/tlens-worker.js",
+      "/browser/tlens-lab-worker.js.map",
+      "/browser/tlens-mt.wasm",
+      "/browser/",
+      "/browser",
+      "/model/",
+      "/model/notes.json",
+      "/model/../secret.txt",
+      "/browser/../secret.txt",
+      "/browser/..%2fsecret.txt",
+      "/browser/%2e%2e/secret.txt",
+      "/browser/%2E%2E%2Fsecret.txt",
+      "/model/%2e%2e%2f%2e%2e%2fpackage.json",
+      "/model/..%5csecret.txt",
+      "/model/..\\secret.txt",
+      "/browser/%252e%252e/secret.txt",
+      "/browser//tlens-lab-worker.js",
+      "/browser/./tlens-lab-worker.js",
+      "/browser/tlens-lab-worker%2ejs",
+      "/browser/%74lens-lab-worker.js",
+      "/browser/tlens-lab-worker.js%00",
+      "/browser/tlens-lab-worker.js/",
+      "/model/config.json/..",
+      "/model/config.json?x=1",
+      "/model/CONFIG.JSON",
+      "/model/%c0%ae%c0%ae/secret.txt",
+      "/browser/../../../../etc/passwd",
+      "/model//etc/passwd",
     ];
     for (const p of paths) {
       const r = await rawGet(lab.port, p);
@@ -95,8 +136,14 @@ describe("the in-browser mode's files", () => {
   it("unavailable, with the reason, without the bundle or for a model folder the page cannot load", async () => {
     const cases: [Parameters<typeof startToyLab>[0], RegExp][] = [
       [{}, /started without the in-browser mode/],
-      [{ browser: { bundleDir: join(dir, "nothing"), model: { dir: model } } }, /the browser bundle is not built \(no .*tlens-lab-worker\.js\): run npm run build:browser/],
-      [{ browser: { bundleDir: bundle, model: await browserModelDir(dir) } }, /loads a model from config\.json \+ model\.safetensors; .* has no config\.json or model\.safetensors/],
+      [
+        { browser: { bundleDir: join(dir, "nothing"), model: { dir: model } } },
+        /the browser bundle is not built \(no .*tlens-lab-worker\.js\): run npm run build:browser/,
+      ],
+      [
+        { browser: { bundleDir: bundle, model: await browserModelDir(dir) } },
+        /loads a model from config\.json \+ model\.safetensors; .* has no config\.json or model\.safetensors/,
+      ],
     ];
     for (const [opts, reason] of cases) {
       const other = await startToyLab(opts);

@@ -23,19 +23,26 @@ async function expected(): Promise<{ resid: number[][]; heads: number[][]; clean
   const tok = model.tokenizer!;
   const ids = (s: string): Tensor => model.toTokens(s);
   const [mary, john] = [tok.encode(" Mary")[0], tok.encode(" John")[0]];
-  const metric = (logits: Tensor): Tensor => { const last = logits.get(0, -1); return last.get(mary!).sub(last.get(john!)); };
+  const metric = (logits: Tensor): Tensor => {
+    const last = logits.get(0, -1);
+    return last.get(mary!).sub(last.get(john!));
+  };
   const [clean, corrupted] = [ids(IOI_CLEAN), ids(IOI_CORRUPTED)];
   const mClean = metric(await model.forward(clean)).item();
   const mCorrupted = metric(await model.forward(corrupted)).item();
   const o = { clean, corrupted, metric };
   const resid = (await attribution.attrPatchResidPre(model, o)).div(mClean - mCorrupted).toArray() as number[][];
-  const heads = (await attribution.attrPatchAttnHeadOutAllPos(model, o)).div(mClean - mCorrupted).toArray() as number[][];
+  const heads = (await attribution.attrPatchAttnHeadOutAllPos(model, o))
+    .div(mClean - mCorrupted)
+    .toArray() as number[][];
   return { resid, heads, clean: mClean, corrupted: mCorrupted };
 }
 
 function expectClose(got: number[][], want: number[][], what: string): void {
   expect(got.length).toBe(want.length);
-  got.forEach((row, l) => row.forEach((v, i) => expect(Math.abs(v - want[l]![i]!), `${what}[${l}][${i}]`).toBeLessThanOrEqual(1e-4)));
+  got.forEach((row, l) =>
+    row.forEach((v, i) => expect(Math.abs(v - want[l]![i]!), `${what}[${l}][${i}]`).toBeLessThanOrEqual(1e-4)),
+  );
 }
 
 describe("lab attribution", () => {
@@ -58,8 +65,13 @@ describe("lab attribution", () => {
   it("with a circuit: the EAP-IG graph's scores, the top-n edges kept, drawn by the circuit viewer", async () => {
     const r = await lab.attribution(validateAttribution(model, { ...REQ, circuit: "eap-ig", topN: 30 }));
     const graph = await attribution.attributeEdges(model, {
-      clean: model.toTokens(IOI_CLEAN), corrupted: model.toTokens(IOI_CORRUPTED), method: "eap-ig",
-      metric: (logits: Tensor) => { const last = logits.get(0, -1); return last.get(model.tokenizer!.encode(" Mary")[0]!).sub(last.get(model.tokenizer!.encode(" John")[0]!)); },
+      clean: model.toTokens(IOI_CLEAN),
+      corrupted: model.toTokens(IOI_CORRUPTED),
+      method: "eap-ig",
+      metric: (logits: Tensor) => {
+        const last = logits.get(0, -1);
+        return last.get(model.tokenizer!.encode(" Mary")[0]!).sub(last.get(model.tokenizer!.encode(" John")[0]!));
+      },
     });
     const kept = attribution.applyTopN(graph, 30);
     expect(r.edges).toBe(479);
@@ -72,7 +84,11 @@ describe("lab attribution", () => {
   it("refuses bad requests with a message that says what to fix", () => {
     const bad = (body: object, message: RegExp): void => {
       let err: unknown;
-      try { validateAttribution(model, body); } catch (e) { err = e; }
+      try {
+        validateAttribution(model, body);
+      } catch (e) {
+        err = e;
+      }
       expect(err).toBeInstanceOf(LabError);
       expect((err as LabError).status).toBe(400);
       expect((err as LabError).message).toMatch(message);
@@ -86,14 +102,20 @@ describe("lab attribution", () => {
   });
 
   it("a pair whose metric does not change is refused", async () => {
-    await expect(lab.attribution(validateAttribution(model, { ...REQ, corrupted: IOI_CLEAN }))).rejects.toThrow(/nothing to restore/);
+    await expect(lab.attribution(validateAttribution(model, { ...REQ, corrupted: IOI_CLEAN }))).rejects.toThrow(
+      /nothing to restore/,
+    );
   });
 });
 
 describe("POST /api/attribution on 127.0.0.1", () => {
   let server: LabServer;
-  beforeAll(async () => { server = await startToyLab(); });
-  afterAll(async () => { await server?.close(); });
+  beforeAll(async () => {
+    server = await startToyLab();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
 
   it("answers the same numbers as the compute function, and 400 for a bad request", async () => {
     const { status, json } = await postJson(`${server.url}/api/attribution`, { ...REQ, circuit: "eap", topN: 20 });

@@ -27,7 +27,9 @@ function startLabProcess(args: string[]): Promise<{ url: string; stderr: () => s
   let stdout = "";
   let stderr = "";
   return new Promise((resolve, reject) => {
-    child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
+    child.stderr!.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.stdout!.on("data", (d: Buffer) => {
       stdout += d.toString();
       const m = /(http:\/\/\S+?)\/ /.exec(stdout);
@@ -41,7 +43,8 @@ describe("tlens lab", () => {
   it("--help lists the options; bad options and missing models fail with a message", () => {
     const help = tlens(["lab", "--help"]);
     expect(help.status).toBe(0);
-    for (const opt of ["--model", "--port", "--host", "127.0.0.1", "no authentication"]) expect(help.stdout).toContain(opt);
+    for (const opt of ["--model", "--port", "--host", "127.0.0.1", "no authentication"])
+      expect(help.stdout).toContain(opt);
     const usage = tlens(["--help"]);
     expect(usage.stdout + usage.stderr).toContain("lab [--model <name|dir>] [--port N] [--host 127.0.0.1]");
     const bad = tlens(["lab", "--port", "nope"]);
@@ -59,7 +62,11 @@ describe("tlens lab", () => {
     // the in-browser mode: available where dist/browser has the lab worker (npm run build:browser), said at start
     const browser = (await (await fetch(`${url}/api/browser`)).json()) as BrowserModeInfo;
     expect(browser.available).toBe(existsSync(new URL("../../dist/browser/tlens-lab-worker.js", import.meta.url)));
-    await expect.poll(stderr).toContain(`tlens lab: run in browser: ${browser.available ? "available" : "unavailable (the browser bundle is not built"}`);
+    await expect
+      .poll(stderr)
+      .toContain(
+        `tlens lab: run in browser: ${browser.available ? "available" : "unavailable (the browser bundle is not built"}`,
+      );
     const info = (await (await fetch(`${url}/api/info`)).json()) as LabInfo;
     expect(info).toMatchObject({ model: "toy-ioi", nLayers: 4, nHeads: 4, nCtx: 64 });
     expect(await (await fetch(`${url}/`)).text()).toContain("tlens lab: toy-ioi");
@@ -84,10 +91,14 @@ describe("tlens lab", () => {
     const { url } = await startLabProcess(["--port", "0"]);
     const taken = tlens(["lab", "--port", new URL(url).port]);
     expect(taken.status).toBe(1);
-    expect(taken.stderr).toMatch(/tlens lab: cannot listen on 127\.0\.0\.1:\d+: the port is in use; pick another with --port/);
+    expect(taken.stderr).toMatch(
+      /tlens lab: cannot listen on 127\.0\.0\.1:\d+: the port is in use; pick another with --port/,
+    );
     const elsewhere = tlens(["lab", "--port", "0", "--host", "192.0.2.1"]);
     expect(elsewhere.status).toBe(1);
-    expect(elsewhere.stderr).toMatch(/cannot listen on 192\.0\.2\.1:0: 192\.0\.2\.1 is not an address of this machine .*--host/);
+    expect(elsewhere.stderr).toMatch(
+      /cannot listen on 192\.0\.2\.1:0: 192\.0\.2\.1 is not an address of this machine .*--host/,
+    );
     for (const r of [taken, elsewhere]) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -6,7 +6,14 @@ import { ioiPromptPairs, makeIoiData } from "../../src/analysis/ioi/data.js";
 import { dlaByHead, logitLens } from "../../src/analysis/logit-lens.js";
 import type { LabModel } from "../../src/lab/compute.js";
 import {
-  LabError, LIMITS, validateAttention, validateDla, validateIoi, validateLogitLens, validatePatch, validateRun,
+  LabError,
+  LIMITS,
+  validateAttention,
+  validateDla,
+  validateIoi,
+  validateLogitLens,
+  validatePatch,
+  validateRun,
 } from "../../src/lab/validate.js";
 import { IOI_CLEAN, IOI_CORRUPTED, toyLab } from "./helpers.js";
 
@@ -34,8 +41,14 @@ describe("validation", () => {
     expectBad(() => validateRun(model, { prompt: "" }), /prompt is empty/);
     expectBad(() => validateRun(model, { prompt: "   " }), /prompt is empty/);
     expectBad(() => validateRun(model, { prompt: 42 }), /prompt must be a string/);
-    expectBad(() => validateRun(model, { prompt: "a".repeat(LIMITS.maxPromptChars + 1) }), /2001 characters; the lab takes at most 2000/);
-    expectBad(() => validateRun(model, { prompt: " x".repeat(64) }), /prompt is 65 tokens \(with BOS\); the model's context is 64 tokens/);
+    expectBad(
+      () => validateRun(model, { prompt: "a".repeat(LIMITS.maxPromptChars + 1) }),
+      /2001 characters; the lab takes at most 2000/,
+    );
+    expectBad(
+      () => validateRun(model, { prompt: " x".repeat(64) }),
+      /prompt is 65 tokens \(with BOS\); the model's context is 64 tokens/,
+    );
     expect(validateRun(model, { prompt: " x".repeat(63) }).prompt.ids).toHaveLength(64);
     expectBad(() => validateRun(model, null), /JSON object/);
     expectBad(() => validateRun(model, [1]), /JSON object/);
@@ -46,30 +59,55 @@ describe("validation", () => {
   it("layers and heads: integers in range", () => {
     expect(validateAttention(model, { prompt: "hi", layer: 3, head: 3 })).toMatchObject({ layer: 3, head: 3 });
     expect(validateAttention(model, { prompt: "hi", layer: 0 }).head).toBeNull();
-    expectBad(() => validateAttention(model, { prompt: "hi", layer: 4 }), /layer must be an integer from 0 to 3, got 4/);
+    expectBad(
+      () => validateAttention(model, { prompt: "hi", layer: 4 }),
+      /layer must be an integer from 0 to 3, got 4/,
+    );
     expectBad(() => validateAttention(model, { prompt: "hi", layer: -1 }), /layer must be an integer from 0 to 3/);
     expectBad(() => validateAttention(model, { prompt: "hi", layer: 1.5 }), /layer must be an integer/);
     expectBad(() => validateAttention(model, { prompt: "hi", layer: "1" }), /layer must be an integer/);
     expectBad(() => validateAttention(model, { prompt: "hi" }), /layer is required/);
-    expectBad(() => validateAttention(model, { prompt: "hi", layer: 0, head: 4 }), /head must be an integer from 0 to 3, got 4/);
+    expectBad(
+      () => validateAttention(model, { prompt: "hi", layer: 0, head: 4 }),
+      /head must be an integer from 0 to 3, got 4/,
+    );
   });
 
   it("answer tokens: one token (string or id); positions inside the prompt", () => {
-    expect(validateDla(model, { prompt: IOI_CLEAN, answer: " Mary", other: " John" })).toMatchObject({ answer: { text: " Mary" }, other: { text: " John" }, position: 14 });
+    expect(validateDla(model, { prompt: IOI_CLEAN, answer: " Mary", other: " John" })).toMatchObject({
+      answer: { text: " Mary" },
+      other: { text: " John" },
+      position: 14,
+    });
     expect(validateDla(model, { prompt: IOI_CLEAN, answer: 5335 }).answer).toEqual({ id: 5335, text: " Mary" });
-    expectBad(() => validateDla(model, { prompt: IOI_CLEAN, answer: " Mary Jane" }), /answer " Mary Jane" is not a single token: it is 2 tokens \[" Mary", " Jane"\]/);
-    expectBad(() => validateDla(model, { prompt: IOI_CLEAN, answer: "Maryland" }), /not a single token.*usually start with one/);
+    expectBad(
+      () => validateDla(model, { prompt: IOI_CLEAN, answer: " Mary Jane" }),
+      /answer " Mary Jane" is not a single token: it is 2 tokens \[" Mary", " Jane"\]/,
+    );
+    expectBad(
+      () => validateDla(model, { prompt: IOI_CLEAN, answer: "Maryland" }),
+      /not a single token.*usually start with one/,
+    );
     expectBad(() => validateDla(model, { prompt: IOI_CLEAN, answer: 50257 }), /token id 50257 is outside 0..50256/);
     expectBad(() => validateDla(model, { prompt: IOI_CLEAN }), /answer must be a single token/);
     expectBad(() => validateDla(model, { prompt: IOI_CLEAN, answer: " Mary", other: " Mary" }), /the same token/);
-    expectBad(() => validateLogitLens(model, { prompt: IOI_CLEAN, token: " Mary", position: 15 }), /position must be an integer from 0 to 14/);
+    expectBad(
+      () => validateLogitLens(model, { prompt: IOI_CLEAN, token: " Mary", position: 15 }),
+      /position must be an integer from 0 to 14/,
+    );
   });
 
   it("patching: a known kind, prompts of the same length; IOI: n and seed in range", () => {
     const ok = { kind: "resid_pre", clean: IOI_CLEAN, corrupted: IOI_CORRUPTED, answer: " Mary", other: " John" };
     expect(validatePatch(model, ok).clean.ids).toHaveLength(15);
-    expectBad(() => validatePatch(model, { ...ok, kind: "resid_post" }), /kind must be one of resid_pre, attn_out, mlp_out, head_out/);
-    expectBad(() => validatePatch(model, { ...ok, corrupted: "When Mary went to the store" }), /same number of tokens \(clean 15, corrupted 7\)/);
+    expectBad(
+      () => validatePatch(model, { ...ok, kind: "resid_post" }),
+      /kind must be one of resid_pre, attn_out, mlp_out, head_out/,
+    );
+    expectBad(
+      () => validatePatch(model, { ...ok, corrupted: "When Mary went to the store" }),
+      /same number of tokens \(clean 15, corrupted 7\)/,
+    );
     expectBad(() => validatePatch(model, { ...ok, clean: "" }), /clean is empty/);
     expect(validateIoi({})).toEqual({ n: 8, seed: 1 });
     expectBad(() => validateIoi({ n: 51 }), /n must be an integer from 1 to 50/);
@@ -98,8 +136,18 @@ describe("compute = the library", () => {
     const all = await lab.attention(validateAttention(model, { prompt: IOI_CLEAN, layer: 2 }));
     const pattern = cache.get("blocks.2.attn.hook_pattern").get(0);
     const tokens = model.toStrTokens(IOI_CLEAN);
-    expect(JSON.parse(JSON.stringify(all.viewer))).toEqual(JSON.parse(JSON.stringify(
-      viz.attentionHeads({ tokens, attention: pattern, headNames: ["L2H0", "L2H1", "L2H2", "L2H3"], title: "Layer 2" }))));
+    expect(JSON.parse(JSON.stringify(all.viewer))).toEqual(
+      JSON.parse(
+        JSON.stringify(
+          viz.attentionHeads({
+            tokens,
+            attention: pattern,
+            headNames: ["L2H0", "L2H1", "L2H2", "L2H3"],
+            title: "Layer 2",
+          }),
+        ),
+      ),
+    );
     const one = await lab.attention(validateAttention(model, { prompt: IOI_CLEAN, layer: 2, head: 1 }));
     expect((one.viewer.props.attention as number[][][])[0]).toEqual(pattern.get(1).toArray());
   });
@@ -115,23 +163,44 @@ describe("compute = the library", () => {
 
   it("DLA per head: dlaByHead at the last position, as an imshow", async () => {
     const r = await lab.dla(validateDla(model, { prompt: IOI_CLEAN, answer: " Mary", other: " John" }));
-    const expected = dlaByHead(model, cache, { target: { tokens: " Mary", incorrectTokens: " John" }, posSlice: -1 }).perHead.squeeze(-1);
+    const expected = dlaByHead(model, cache, {
+      target: { tokens: " Mary", incorrectTokens: " John" },
+      posSlice: -1,
+    }).perHead.squeeze(-1);
     expect(r.values).toEqual(expected.toArray());
-    expect(JSON.stringify(r.figure)).toBe(JSON.stringify(viz.imshow(expected.toArray() as number[][],
-      { labels: { x: "Head", y: "Layer", color: "DLA" }, title: 'Direct logit attribution per head to logit[" Mary"] − logit[" John"]', textAuto: ".2f" })));
+    expect(JSON.stringify(r.figure)).toBe(
+      JSON.stringify(
+        viz.imshow(expected.toArray() as number[][], {
+          labels: { x: "Head", y: "Layer", color: "DLA" },
+          title: 'Direct logit attribution per head to logit[" Mary"] − logit[" John"]',
+          textAuto: ".2f",
+        }),
+      ),
+    );
   });
 
   it("patching: getActPatchResidPre / getActPatchAttnHeadOutAllPos normalised, with progress up to the total", async () => {
-    const req = validatePatch(model, { kind: "resid_pre", clean: IOI_CLEAN, corrupted: IOI_CORRUPTED, answer: " Mary", other: " John" });
+    const req = validatePatch(model, {
+      kind: "resid_pre",
+      clean: IOI_CLEAN,
+      corrupted: IOI_CORRUPTED,
+      answer: " Mary",
+      other: " John",
+    });
     const progress: [number, number][] = [];
     const r = await lab.patch(req, { onProgress: (d, t) => progress.push([d, t]) });
     const metric = (l: Tensor): number => l.get(0, -1, 5335).item() - l.get(0, -1, 1757).item();
     const corrupted = model.toTokens(IOI_CORRUPTED);
     const clean = metric(logits);
-    const corr = metric(await model.forward(corrupted) as Tensor);
+    const corr = metric((await model.forward(corrupted)) as Tensor);
     expect(r.clean).toBeCloseTo(clean, 4);
     expect(r.corrupted).toBeCloseTo(corr, 4);
-    const direct = await patching.getActPatchResidPre(model, corrupted, cache, (l) => (metric(l) - corr) / (clean - corr));
+    const direct = await patching.getActPatchResidPre(
+      model,
+      corrupted,
+      cache,
+      (l) => (metric(l) - corr) / (clean - corr),
+    );
     expect(r.values.flat().length).toBe(4 * 15);
     r.values.flat().forEach((v, i) => expect(v).toBeCloseTo(direct.dataSync()[i]!, 4));
     expect(r.values[0]![10]).toBeCloseTo(1, 3); // the stream entering layer 0 at S2 carries everything
@@ -140,18 +209,36 @@ describe("compute = the library", () => {
     expect(r.figure.data[0]).toMatchObject({ type: "heatmap" });
 
     const heads = await lab.patch({ ...req, kind: "head_out" });
-    const directHeads = await patching.getActPatchAttnHeadOutAllPos(model, corrupted, cache, (l) => (metric(l) - corr) / (clean - corr));
+    const directHeads = await patching.getActPatchAttnHeadOutAllPos(
+      model,
+      corrupted,
+      cache,
+      (l) => (metric(l) - corr) / (clean - corr),
+    );
     heads.values.flat().forEach((v, i) => expect(v).toBeCloseTo(directHeads.dataSync()[i]!, 4));
   });
 
   it("patching stops at the next patched run when its signal aborts", async () => {
-    const req = validatePatch(model, { kind: "resid_pre", clean: IOI_CLEAN, corrupted: IOI_CORRUPTED, answer: " Mary", other: " John" });
+    const req = validatePatch(model, {
+      kind: "resid_pre",
+      clean: IOI_CLEAN,
+      corrupted: IOI_CORRUPTED,
+      answer: " Mary",
+      other: " John",
+    });
     const c = new AbortController();
     let calls = 0;
-    await expect(lab.patch(req, { signal: c.signal, onProgress: () => { if (++calls === 1) c.abort(); } })).rejects.toMatchObject({ name: "AbortError" });
+    await expect(
+      lab.patch(req, {
+        signal: c.signal,
+        onProgress: () => {
+          if (++calls === 1) c.abort();
+        },
+      }),
+    ).rejects.toMatchObject({ name: "AbortError" });
     expect(calls).toBe(1);
     // the model is left clean: a run afterwards gives the same logits
-    const again = await model.forward(model.toTokens(IOI_CLEAN)) as Tensor;
+    const again = (await model.forward(model.toTokens(IOI_CLEAN))) as Tensor;
     expect(again.get(0, -1).sub(logits.get(0, -1)).abs().max().item()).toBe(0);
   });
 

@@ -20,17 +20,22 @@ async function start(opts: LabServerOptions = {}): Promise<LabServer> {
   return s;
 }
 
-const statusFor = async (port: number, host: string): Promise<number> => (await rawRequest(port, `GET /api/info HTTP/1.1\r\nHost: ${host}`)).status;
+const statusFor = async (port: number, host: string): Promise<number> =>
+  (await rawRequest(port, `GET /api/info HTTP/1.1\r\nHost: ${host}`)).status;
 
 function firstIPv4(): string | undefined {
-  return Object.values(networkInterfaces()).flat().find((a) => a && a.family === "IPv4" && !a.internal)?.address;
+  return Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === "IPv4" && !a.internal)?.address;
 }
 
 describe("the Host allowlist", () => {
   it("loopback bind: loopback names pass, any other name gets 403", async () => {
     const lab = await start();
-    for (const h of [`127.0.0.1:${lab.port}`, `localhost:${lab.port}`, "localhost", `[::1]:${lab.port}`]) expect(await statusFor(lab.port, h), h).toBe(200);
-    for (const h of ["evil.example", `evil.example:${lab.port}`, "127.0.0.1.evil.example", "localhost.evil.example"]) expect(await statusFor(lab.port, h), h).toBe(403);
+    for (const h of [`127.0.0.1:${lab.port}`, `localhost:${lab.port}`, "localhost", `[::1]:${lab.port}`])
+      expect(await statusFor(lab.port, h), h).toBe(200);
+    for (const h of ["evil.example", `evil.example:${lab.port}`, "127.0.0.1.evil.example", "localhost.evil.example"])
+      expect(await statusFor(lab.port, h), h).toBe(403);
   });
 
   it("0.0.0.0 bind: evil.example gets 403; loopback names, the machine's address and --allowed-host values pass", async () => {
@@ -51,9 +56,13 @@ describe("the Host allowlist", () => {
     expect(ip, "the test machine has a non-loopback IPv4 address").toBeDefined();
     const lab = await start({ host: ip, allowNonLoopback: true });
     const r = await new Promise<number>((resolve, reject) => {
-      const s = connect(lab.port, ip!, () => s.write(`GET /api/info HTTP/1.1\r\nHost: ${ip}:${lab.port}\r\nConnection: close\r\n\r\n`));
+      const s = connect(lab.port, ip!, () =>
+        s.write(`GET /api/info HTTP/1.1\r\nHost: ${ip}:${lab.port}\r\nConnection: close\r\n\r\n`),
+      );
       let text = "";
-      s.on("data", (d: Buffer) => { text += d.toString(); });
+      s.on("data", (d: Buffer) => {
+        text += d.toString();
+      });
       s.on("end", () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
       s.on("error", reject);
     });
@@ -65,7 +74,9 @@ describe("the Host allowlist", () => {
 async function open(port: number): Promise<{ socket: Socket; closed: Promise<number>; received: () => string }> {
   const socket = connect(port, "127.0.0.1");
   let text = "";
-  socket.on("data", (d: Buffer) => { text += d.toString(); });
+  socket.on("data", (d: Buffer) => {
+    text += d.toString();
+  });
   socket.on("error", () => undefined);
   const closed = new Promise<number>((r) => socket.on("close", () => r(Date.now())));
   await new Promise<void>((r) => socket.once("connect", () => r()));
@@ -94,7 +105,9 @@ describe("slow clients", () => {
     const lab = await start({ headersTimeoutMs: 1000, requestTimeoutMs: 2000 });
     const c = await open(lab.port);
     const t0 = Date.now();
-    c.socket.write(`POST /api/run HTTP/1.1\r\nHost: 127.0.0.1:${lab.port}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"prompt":"`);
+    c.socket.write(
+      `POST /api/run HTTP/1.1\r\nHost: 127.0.0.1:${lab.port}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"prompt":"`,
+    );
     drip(c.socket, "x", 100);
     const at = await c.closed;
     expect(at - t0).toBeLessThan(5000);
@@ -116,9 +129,13 @@ describe("oversized bodies", () => {
     const piece = Buffer.alloc(1 << 20, 0x61);
     let sent = 0;
     let closed = false;
-    void c.closed.then(() => { closed = true; });
+    void c.closed.then(() => {
+      closed = true;
+    });
     while (!closed && sent < 200e6) {
-      const frame = chunked ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from("\r\n")]) : piece;
+      const frame = chunked
+        ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from("\r\n")])
+        : piece;
       const ok = c.socket.write(frame);
       sent += piece.length;
       if (!ok) await Promise.race([new Promise((r) => c.socket.once("drain", r)), c.closed]);
@@ -129,14 +146,22 @@ describe("oversized bodies", () => {
 
   it("a declared 200 MB body gets 413 at once and the server stops reading", async () => {
     const lab = await start();
-    const r = await push(lab.port, `POST /api/run HTTP/1.1\r\nHost: 127.0.0.1:${lab.port}\r\nContent-Type: application/json\r\nContent-Length: 200000000`, false);
+    const r = await push(
+      lab.port,
+      `POST /api/run HTTP/1.1\r\nHost: 127.0.0.1:${lab.port}\r\nContent-Type: application/json\r\nContent-Length: 200000000`,
+      false,
+    );
     expect(r.answer).toMatch(/^HTTP\/1\.1 413/);
     expect(r.sent).toBeLessThan(50e6);
   }, 15_000);
 
   it("a chunked body is cut off once past the limit", async () => {
     const lab = await start();
-    const r = await push(lab.port, `POST /api/run HTTP/1.1\r\nHost: 127.0.0.1:${lab.port}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked`, true);
+    const r = await push(
+      lab.port,
+      `POST /api/run HTTP/1.1\r\nHost: 127.0.0.1:${lab.port}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked`,
+      true,
+    );
     expect(r.answer).toMatch(/^HTTP\/1\.1 413/);
     expect(r.sent).toBeLessThan(50e6);
   }, 15_000);
@@ -149,7 +174,10 @@ describe("the connection cap", () => {
     // the server has accepted the four before the fifth arrives
     await new Promise((r) => setTimeout(r, 100));
     const extra = await open(lab.port);
-    const dropped = await Promise.race([extra.closed.then(() => true), new Promise((r) => setTimeout(() => r(false), 2000))]);
+    const dropped = await Promise.race([
+      extra.closed.then(() => true),
+      new Promise((r) => setTimeout(() => r(false), 2000)),
+    ]);
     expect(dropped).toBe(true);
     for (const h of held) h.socket.destroy();
     await Promise.all(held.map((h) => h.closed));

@@ -23,8 +23,11 @@ export const IOI_CORRUPTED = "When Mary and John went to the store, Mary gave a 
 // resid_pre, long enough to cancel in the middle
 const MIDDLE = " and then".repeat(23);
 export const LONG_PATCH = {
-  kind: "resid_pre", clean: `When Mary and John${MIDDLE} went to the store, John gave a drink to`,
-  corrupted: `When John and Mary${MIDDLE} went to the store, Mary gave a drink to`, answer: " Mary", other: " John",
+  kind: "resid_pre",
+  clean: `When Mary and John${MIDDLE} went to the store, John gave a drink to`,
+  corrupted: `When John and Mary${MIDDLE} went to the store, Mary gave a drink to`,
+  answer: " Mary",
+  other: " John",
 };
 
 export interface RawAnswer {
@@ -46,10 +49,16 @@ export function rawRequest(port: number, head: string, body = ""): Promise<RawAn
       const text = Buffer.concat(chunks).toString("utf8");
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
       const end = text.indexOf("\r\n\r\n");
-      const headers = Object.fromEntries(text.slice(0, end).split("\r\n").slice(1).map((l) => {
-        const colon = l.indexOf(":");
-        return [l.slice(0, colon).trim().toLowerCase(), l.slice(colon + 1).trim()];
-      }));
+      const headers = Object.fromEntries(
+        text
+          .slice(0, end)
+          .split("\r\n")
+          .slice(1)
+          .map((l) => {
+            const colon = l.indexOf(":");
+            return [l.slice(0, colon).trim().toLowerCase(), l.slice(colon + 1).trim()];
+          }),
+      );
       resolve({ status, headers, body: text.slice(end + 4) });
     });
   });
@@ -61,6 +70,10 @@ export function rawGet(port: number, path: string): Promise<RawAnswer> {
 }
 
 export async function postJson(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const r = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   return { status: r.status, json: (await r.json()) as Record<string, unknown> };
 }

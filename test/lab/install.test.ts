@@ -23,8 +23,14 @@ describe("the browser bundle at install", () => {
     mkdirSync(bin);
     symlinkSync(process.execPath, join(bin, "node"));
     const out = join(dir, "bundle");
-    const r = spawnSync(join(bin, "node"), ["scripts/prepare-browser.mjs", out], { cwd: ROOT, encoding: "utf8", env: { ...process.env, PATH: bin }, timeout: 120_000 });
+    const r = spawnSync(join(bin, "node"), ["scripts/prepare-browser.mjs", out], {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: { ...process.env, PATH: bin },
+      timeout: 120_000,
+    });
     expect(r.status, r.stderr).toBe(0);
-    for (const f of ["tlens.js", "tlens-worker.js", "tlens-kernels.js", "tlens-lab-worker.js"]) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of ["tlens.js", "tlens-worker.js", "tlens-kernels.js", "tlens-lab-worker.js"])
+      expect(existsSync(join(out, f)), f).toBe(true);
   }, 120_000);
 });

@@ -7,7 +7,9 @@ import { LabError } from "../../src/lab/validate.js";
 /** A promise and its resolver, to hold a job open until the test lets it go. */
 function gate(): { promise: Promise<void>; open: () => void } {
   let open!: () => void;
-  const promise = new Promise<void>((r) => { open = r; });
+  const promise = new Promise<void>((r) => {
+    open = r;
+  });
   return { promise, open };
 }
 
@@ -62,7 +64,9 @@ describe("JobQueue", () => {
     const first = q.submit(() => g.promise);
     const c = new AbortController();
     let ran = false;
-    const second = q.submit(async () => { ran = true; }, c.signal);
+    const second = q.submit(async () => {
+      ran = true;
+    }, c.signal);
     const third = q.submit(async () => "third");
     expect(q.stats.queued).toBe(2);
     c.abort();
@@ -81,7 +85,10 @@ describe("JobQueue", () => {
     let sawAbort = false;
     const long = q.submit(async (signal) => {
       await new Promise<void>((resolve, reject) => {
-        signal.addEventListener("abort", () => { sawAbort = true; reject(signal.reason); });
+        signal.addEventListener("abort", () => {
+          sawAbort = true;
+          reject(signal.reason);
+        });
       });
     }, c.signal);
     const next = q.submit(async () => "next");
@@ -96,7 +103,9 @@ describe("JobQueue", () => {
 
   it("a failing job rejects with its error and frees the queue; an already aborted signal never queues", async () => {
     const q = new JobQueue(10);
-    const failing = q.submit(async () => { throw new Error("boom"); });
+    const failing = q.submit(async () => {
+      throw new Error("boom");
+    });
     const after = q.submit(async () => 42);
     await expect(failing).rejects.toThrow("boom");
     expect(await after).toBe(42);

@@ -30,7 +30,10 @@ describe("the lab's SAE panel", () => {
     const [, cache] = await model.runWithCache(model.toTokens(PROMPT), { namesFilter: [sae.cfg.hookName] });
     acts = (await sae.encode(cache.get(sae.cfg.hookName))).get(0).toArray() as number[][];
   });
-  afterAll(async () => { await lab?.close(); await bare?.close(); });
+  afterAll(async () => {
+    await lab?.close();
+    await bare?.close();
+  });
 
   it("GET /api/sae names the SAE, or says why there is none", async () => {
     const info = (await (await fetch(`${lab.url}/api/sae`)).json()) as SaeModeInfo;
@@ -50,7 +53,10 @@ describe("the lab's SAE panel", () => {
     expect(r.tokens).toHaveLength(nPos);
     // the most active features by their largest activation on the prompt, and where
     const max = acts[0]!.map((_, j) => Math.max(...acts.map((row) => row[j]!)));
-    const order = max.map((m, j) => [m, j]).filter(([m]) => m! > 0).sort((a, b) => b[0]! - a[0]! || a[1]! - b[1]!);
+    const order = max
+      .map((m, j) => [m, j])
+      .filter(([m]) => m! > 0)
+      .sort((a, b) => b[0]! - a[0]! || a[1]! - b[1]!);
     expect(r.top.map((t) => t.feature)).toEqual(order.slice(0, 5).map(([, j]) => j));
     expect(r.firing).toBe(order.length);
     for (const t of r.top) {
@@ -67,7 +73,8 @@ describe("the lab's SAE panel", () => {
     expect(r.logits!.bottom[0]!.effect).toBeCloseTo(fx.bottom[0]!.effect, 5);
     // a chosen feature
     const f = order[3]![1]!;
-    const chosen = (await postJson(`${lab.url}/api/sae-features`, { prompt: PROMPT, feature: f })).json as unknown as SaeFeaturesResponse;
+    const chosen = (await postJson(`${lab.url}/api/sae-features`, { prompt: PROMPT, feature: f }))
+      .json as unknown as SaeFeaturesResponse;
     expect(chosen.feature).toBe(f);
     expect(chosen.maxActivation).toBeCloseTo(max[f]!, 5);
   });
@@ -83,14 +90,20 @@ describe("the lab's SAE panel", () => {
 
   describe("in headless Chromium", () => {
     let browser: Browser;
-    beforeAll(async () => { browser = await viz.launchChromium(); });
-    afterAll(async () => { await browser?.close(); });
+    beforeAll(async () => {
+      browser = await viz.launchChromium();
+    });
+    afterAll(async () => {
+      await browser?.close();
+    });
 
     it("runs with the prompt, highlights where the feature fires, and switches feature on a click", async () => {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       page.setDefaultTimeout(20_000);
       const errors: string[] = [];
-      page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+      page.on("console", (m) => {
+        if (m.type() === "error") errors.push(m.text());
+      });
       page.on("pageerror", (e) => errors.push(e.message));
       await page.goto(`${lab.url}/`);
       await page.waitForSelector("body[data-ready='1']");
@@ -98,24 +111,32 @@ describe("the lab's SAE panel", () => {
       expect(await page.isVisible("[data-testid=sae-panel]")).toBe(true);
       expect(await page.textContent("#sae-hook")).toBe("blocks.2.hook_resid_pre (topk, 512 features)");
       const first = Number(await page.getAttribute("[data-testid=sae-panel]", "data-feature"));
-      const shown = await page.$$eval("#sae-tokens .sae-tok", (els) => els.map((e) => Number((e as HTMLElement).dataset.act)));
+      const shown = await page.$$eval("#sae-tokens .sae-tok", (els) =>
+        els.map((e) => Number((e as HTMLElement).dataset.act)),
+      );
       expect(shown).toHaveLength(acts.length);
       shown.forEach((a, p) => expect(a).toBeCloseTo(acts[p]![first]!, 5));
       // the token where it fires most is the most highlighted
-      const alphas = await page.$$eval("#sae-tokens .sae-tok", (els) => els.map((e) => {
-        // Chromium writes an opaque colour as rgb(...): alpha 1
-        const parts = /rgba?\(([^)]*)\)/.exec((e as HTMLElement).style.background)?.[1]!.split(",") ?? [];
-        return parts.length === 4 ? Number(parts[3]) : parts.length === 3 ? 1 : 0;
-      }));
+      const alphas = await page.$$eval("#sae-tokens .sae-tok", (els) =>
+        els.map((e) => {
+          // Chromium writes an opaque colour as rgb(...): alpha 1
+          const parts = /rgba?\(([^)]*)\)/.exec((e as HTMLElement).style.background)?.[1]!.split(",") ?? [];
+          return parts.length === 4 ? Number(parts[3]) : parts.length === 3 ? 1 : 0;
+        }),
+      );
       expect(alphas.indexOf(Math.max(...alphas))).toBe(shown.indexOf(Math.max(...shown)));
       expect(Math.max(...alphas)).toBe(1);
       expect(await page.$$eval("[data-testid=sae-logits] tbody tr", (e) => e.length)).toBe(10);
       // another of the most active features, clicked
-      const buttons = await page.$$eval("#sae-top button", (els) => els.map((e) => Number((e as HTMLElement).dataset.feature)));
+      const buttons = await page.$$eval("#sae-top button", (els) =>
+        els.map((e) => Number((e as HTMLElement).dataset.feature)),
+      );
       expect(buttons[0]).toBe(first);
       await page.click(`#sae-top button[data-feature="${buttons[2]}"]`);
       await page.waitForSelector(`[data-testid=sae-panel][data-feature="${buttons[2]}"][data-rendered='1']`);
-      const again = await page.$$eval("#sae-tokens .sae-tok", (els) => els.map((e) => Number((e as HTMLElement).dataset.act)));
+      const again = await page.$$eval("#sae-tokens .sae-tok", (els) =>
+        els.map((e) => Number((e as HTMLElement).dataset.act)),
+      );
       again.forEach((a, p) => expect(a).toBeCloseTo(acts[p]![buttons[2]!]!, 5));
       expect(await page.textContent("[data-testid=error]")).toBe("");
       expect(errors).toEqual([]);

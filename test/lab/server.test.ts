@@ -13,21 +13,39 @@ import { IOI_CLEAN, LONG_PATCH as LONG, postJson, rawRequest, startToyLab, toyLa
 function tryConnect(host: string, port: number): Promise<string> {
   return new Promise((resolve) => {
     const s = connect({ host, port, timeout: 2000 });
-    s.on("connect", () => { s.destroy(); resolve("connected"); });
-    s.on("timeout", () => { s.destroy(); resolve("timeout"); });
+    s.on("connect", () => {
+      s.destroy();
+      resolve("connected");
+    });
+    s.on("timeout", () => {
+      s.destroy();
+      resolve("timeout");
+    });
     s.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
   });
 }
 
 function nonLoopbackIPv4(): string[] {
-  return Object.values(networkInterfaces()).flat().filter((a) => a && a.family === "IPv4" && !a.internal).map((a) => a!.address);
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a && a.family === "IPv4" && !a.internal)
+    .map((a) => a!.address);
 }
 
 /** Starts a patch request; `events` fills as NDJSON lines arrive; `finished` resolves when the stream ends. */
-function streamPatch(url: string, body: object, controller = new AbortController()): { events: PatchEvent[]; finished: Promise<number>; controller: AbortController } {
+function streamPatch(
+  url: string,
+  body: object,
+  controller = new AbortController(),
+): { events: PatchEvent[]; finished: Promise<number>; controller: AbortController } {
   const events: PatchEvent[] = [];
   const finished = (async () => {
-    const r = await fetch(`${url}/api/patch`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: controller.signal });
+    const r = await fetch(`${url}/api/patch`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal: controller.signal,
+    });
     if (!r.ok) {
       events.push({ type: "error", error: ((await r.json()) as { error: string }).error });
       return r.status;
@@ -79,7 +97,9 @@ describe("binding", () => {
   it("refuses a non-loopback host unless it is explicitly allowed", async () => {
     const model = await toyLab();
     for (const host of ["0.0.0.0", "::", "192.168.1.10", "example.com"]) {
-      await expect(startLab(model, { host }), host).rejects.toThrow(/refusing to listen on .*no authentication.*--host/);
+      await expect(startLab(model, { host }), host).rejects.toThrow(
+        /refusing to listen on .*no authentication.*--host/,
+      );
     }
     expect(["127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]"].every(isLoopback)).toBe(true);
     expect(["0.0.0.0", "::", "10.0.0.1", "128.0.0.1", "localhost.evil.com"].some(isLoopback)).toBe(false);
@@ -96,25 +116,46 @@ describe("binding", () => {
 describe("the API", () => {
   let lab: LabServer;
   // the load test holds 100 connections on top of the earlier tests' keep-alive ones: above the default cap of 128
-  beforeAll(async () => { lab = await startToyLab({ maxConnections: 256 }); });
-  afterAll(async () => { await lab?.close(); });
+  beforeAll(async () => {
+    lab = await startToyLab({ maxConnections: 256 });
+  });
+  afterAll(async () => {
+    await lab?.close();
+  });
 
   it("answers bad requests with a status and a JSON error", async () => {
-    expect(await postJson(`${lab.url}/api/attention`, { prompt: IOI_CLEAN, layer: 7 }))
-      .toEqual({ status: 400, json: { error: "layer must be an integer from 0 to 3, got 7" } });
+    expect(await postJson(`${lab.url}/api/attention`, { prompt: IOI_CLEAN, layer: 7 })).toEqual({
+      status: 400,
+      json: { error: "layer must be an integer from 0 to 3, got 7" },
+    });
     expect((await postJson(`${lab.url}/api/run`, { prompt: "" })).json.error).toMatch(/prompt is empty/);
     expect((await postJson(`${lab.url}/api/logit-lens`, { prompt: IOI_CLEAN, token: " Mary Jane" })).status).toBe(400);
-    const text = await fetch(`${lab.url}/api/run`, { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" });
+    const text = await fetch(`${lab.url}/api/run`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "{}",
+    });
     expect(text.status).toBe(415);
-    const notJson = await fetch(`${lab.url}/api/run`, { method: "POST", headers: { "content-type": "application/json" }, body: "{prompt" });
+    const notJson = await fetch(`${lab.url}/api/run`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{prompt",
+    });
     expect(notJson.status).toBe(400);
     expect(((await notJson.json()) as { error: string }).error).toBe("the request body is not valid JSON");
-    const big = await fetch(`${lab.url}/api/run`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: "x".repeat(70_000) }) });
+    const big = await fetch(`${lab.url}/api/run`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "x".repeat(70_000) }),
+    });
     expect(big.status).toBe(413);
     expect(((await big.json()) as { error: string }).error).toMatch(/at most 65536 are accepted/);
     // the same without a content-length (chunked): the body is drained, not kept, and refused
-    const chunked = await rawRequest(lab.port, "POST /api/run HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked",
-      `11170\r\n${"x".repeat(70_000)}\r\n0\r\n\r\n`);
+    const chunked = await rawRequest(
+      lab.port,
+      "POST /api/run HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked",
+      `11170\r\n${"x".repeat(70_000)}\r\n0\r\n\r\n`,
+    );
     expect(chunked.status).toBe(413);
     expect((await fetch(`${lab.url}/api/run`)).status).toBe(405);
     for (const p of ["/api/nothing", "/api/__proto__", "/api/constructor", "/api/toString"]) {
@@ -153,7 +194,10 @@ describe("the API", () => {
     running.controller.abort();
     waiting.controller.abort();
     await Promise.allSettled([running.finished, waiting.finished]);
-    await until(async () => { const s = await status(lab.url); return s.cancelled - before.cancelled === 2 && !s.running; }, "both cancellations");
+    await until(async () => {
+      const s = await status(lab.url);
+      return s.cancelled - before.cancelled === 2 && !s.running;
+    }, "both cancellations");
     expect(running.events.some((e) => e.type === "result")).toBe(false);
     const after = await status(lab.url);
     expect(after.completed).toBe(before.completed);
@@ -169,7 +213,12 @@ describe("the API", () => {
     try {
       // a job holds the model (a sweep may finish before the next request arrives), one sweep waits behind it
       let release!: () => void;
-      const holding = small.queue.submit(() => new Promise<void>((r) => { release = r; }));
+      const holding = small.queue.submit(
+        () =>
+          new Promise<void>((r) => {
+            release = r;
+          }),
+      );
       const second = streamPatch(small.url, LONG);
       await until(() => second.events.length > 0, "the second sweep");
       const third = await postJson(`${small.url}/api/run`, { prompt: IOI_CLEAN });
@@ -187,11 +236,23 @@ describe("the API", () => {
     const round = async (tag: number): Promise<{ statuses: number[]; peakQueued: number }> => {
       // a job holds the model until all 100 requests have arrived: they wait in the queue behind it
       let release!: () => void;
-      const holding = lab.queue.submit(() => new Promise<void>((r) => { release = r; }));
+      const holding = lab.queue.submit(
+        () =>
+          new Promise<void>((r) => {
+            release = r;
+          }),
+      );
       const requests = Array.from({ length: 100 }, (_, i) => {
         const prompt = `${IOI_CLEAN.replace("store", `store ${tag * 100 + i}`)}`; // distinct prompts: every request runs the model
         const kind = ["run", "attention", "logit-lens", "dla"][i % 4];
-        const body = kind === "run" ? { prompt } : kind === "attention" ? { prompt, layer: i % 4 } : kind === "logit-lens" ? { prompt, token: " Mary" } : { prompt, answer: " Mary", other: " John" };
+        const body =
+          kind === "run"
+            ? { prompt }
+            : kind === "attention"
+              ? { prompt, layer: i % 4 }
+              : kind === "logit-lens"
+                ? { prompt, token: " Mary" }
+                : { prompt, answer: " Mary", other: " John" };
         return postJson(`${lab.url}/api/${kind}`, body);
       });
       await until(() => lab.queue.stats.queued === 100, "100 queued requests");
@@ -199,7 +260,8 @@ describe("the API", () => {
       release();
       await holding;
       const answers = await Promise.all(requests);
-      for (const a of answers.filter((_, i) => i % 4 === 0)) expect((a.json as unknown as RunResponse).tokens.length).toBeGreaterThan(15);
+      for (const a of answers.filter((_, i) => i % 4 === 0))
+        expect((a.json as unknown as RunResponse).tokens.length).toBeGreaterThan(15);
       return { statuses: answers.map((a) => a.status), peakQueued };
     };
     const before = lab.queue.stats;
@@ -209,7 +271,9 @@ describe("the API", () => {
     const second = await round(1);
     const rss2 = process.memoryUsage().rss;
     const mb = (x: number): number => Math.round(x / 2 ** 20);
-    console.log(`lab load test: RSS ${mb(rss0)} MB → ${mb(rss1)} MB after 100 concurrent requests → ${mb(rss2)} MB after 100 more; ${first.peakQueued} then ${second.peakQueued} queued at once`);
+    console.log(
+      `lab load test: RSS ${mb(rss0)} MB → ${mb(rss1)} MB after 100 concurrent requests → ${mb(rss2)} MB after 100 more; ${first.peakQueued} then ${second.peakQueued} queued at once`,
+    );
     expect(first.statuses).toEqual(Array(100).fill(200));
     expect(second.statuses).toEqual(Array(100).fill(200));
     expect([first.peakQueued, second.peakQueued]).toEqual([100, 100]); // they really waited in the queue

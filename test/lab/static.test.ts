@@ -10,10 +10,30 @@ import type { LabServer } from "../../src/lab/server.js";
 import { rawGet, startToyLab } from "./helpers.js";
 
 const TRAVERSALS = [
-  "../server.ts", "../../package.json", "../../../../../../etc/passwd", "%2e%2e/server.js", "%2E%2E/static.js", ".%2e/static.js",
-  "..%2fserver.js", "%2e%2e%2fstatic.js", "..%5cstatic.js", "..\\static.js", "%252e%252e/static.js", "main.js%00.ts", "main.js\0",
-  "./main.js", ".//main.js", "/etc/passwd", "%2fetc%2fpasswd", "%c0%ae%c0%ae/static.js", "%e0%80%ae%e0%80%ae/static.js", "%", "..",
-  "main.ts", "main.d.js", "",
+  "../server.ts",
+  "../../package.json",
+  "../../../../../../etc/passwd",
+  "%2e%2e/server.js",
+  "%2E%2E/static.js",
+  ".%2e/static.js",
+  "..%2fserver.js",
+  "%2e%2e%2fstatic.js",
+  "..%5cstatic.js",
+  "..\\static.js",
+  "%252e%252e/static.js",
+  "main.js%00.ts",
+  "main.js\0",
+  "./main.js",
+  ".//main.js",
+  "/etc/passwd",
+  "%2fetc%2fpasswd",
+  "%c0%ae%c0%ae/static.js",
+  "%e0%80%ae%e0%80%ae/static.js",
+  "%",
+  "..",
+  "main.ts",
+  "main.d.js",
+  "",
 ];
 
 describe("resolveAppPath / readAppModule", () => {
@@ -23,7 +43,8 @@ describe("resolveAppPath / readAppModule", () => {
   });
 
   it("refuses every traversal spelling, encoded or not, and anything but a .js module", () => {
-    for (const p of TRAVERSALS.filter((x) => x !== "main.d.js")) expect(resolveAppPath("/srv/app", p), JSON.stringify(p)).toBeNull();
+    for (const p of TRAVERSALS.filter((x) => x !== "main.d.js"))
+      expect(resolveAppPath("/srv/app", p), JSON.stringify(p)).toBeNull();
   });
 
   it("serves the page's modules (transpiled from TypeScript when run from source), not its sources", async () => {
@@ -49,8 +70,12 @@ describe("resolveAppPath / readAppModule", () => {
 
 describe("the server over a raw socket", () => {
   let lab: LabServer;
-  beforeAll(async () => { lab = await startToyLab(); });
-  afterAll(async () => { await lab?.close(); });
+  beforeAll(async () => {
+    lab = await startToyLab();
+  });
+  afterAll(async () => {
+    await lab?.close();
+  });
 
   it("serves /, the app modules, plotly.js and the viewer runtime", async () => {
     const page = await rawGet(lab.port, "/");
@@ -64,8 +89,15 @@ describe("the server over a raw socket", () => {
   it("answers every traversal attempt with 404", async () => {
     const paths = [
       ...TRAVERSALS.filter((p) => !p.includes("\0")).map((p) => `/app/${p}`),
-      "/../package.json", "/app/../../package.json", "/%2e%2e/%2e%2e/package.json", "/vendor/../app/main.js", "/vendor/..%2f..%2fpackage.json",
-      "/app/%2e%2e/%2e%2e/%2e%2e/package.json", "/app/..%252f..%252fpackage.json", "//etc/passwd", "/app/main.js%00",
+      "/../package.json",
+      "/app/../../package.json",
+      "/%2e%2e/%2e%2e/package.json",
+      "/vendor/../app/main.js",
+      "/vendor/..%2f..%2fpackage.json",
+      "/app/%2e%2e/%2e%2e/%2e%2e/package.json",
+      "/app/..%252f..%252fpackage.json",
+      "//etc/passwd",
+      "/app/main.js%00",
     ];
     for (const p of paths) {
       const r = await rawGet(lab.port, p);

@@ -6,7 +6,12 @@ import type { LabModel } from "../../src/lab/compute.js";
 import type { PatchResponse, RunResponse } from "../../src/lab/protocol.js";
 import { validatePatch, validateRun } from "../../src/lab/validate.js";
 import { createLabWorkerHost, type LabWorkerHost } from "../../src/lab/worker-host.js";
-import type { LabWorkerLoaded, LabWorkerRequest, LabWorkerRequestBody, LabWorkerResponse } from "../../src/lab/worker-protocol.js";
+import type {
+  LabWorkerLoaded,
+  LabWorkerRequest,
+  LabWorkerRequestBody,
+  LabWorkerResponse,
+} from "../../src/lab/worker-protocol.js";
 import { IOI_CLEAN, IOI_CORRUPTED, LONG_PATCH as LONG, toyLab } from "./helpers.js";
 
 let lab: LabModel;
@@ -23,11 +28,14 @@ function send(req: LabWorkerRequestBody): number {
 
 /** The final answer (result or error) to request `id`. */
 async function answer(id: number): Promise<Extract<LabWorkerResponse, { type: "result" | "error" }>> {
-  return vi.waitFor(() => {
-    const a = out.find((m) => m.id === id && (m.type === "result" || m.type === "error"));
-    if (!a) throw new Error(`no answer to ${id} yet`);
-    return a as Extract<LabWorkerResponse, { type: "result" | "error" }>;
-  }, { timeout: 20_000, interval: 5 });
+  return vi.waitFor(
+    () => {
+      const a = out.find((m) => m.id === id && (m.type === "result" || m.type === "error"));
+      if (!a) throw new Error(`no answer to ${id} yet`);
+      return a as Extract<LabWorkerResponse, { type: "result" | "error" }>;
+    },
+    { timeout: 20_000, interval: 5 },
+  );
 }
 
 async function result<T>(id: number): Promise<T> {
@@ -38,27 +46,43 @@ async function result<T>(id: number): Promise<T> {
 
 beforeAll(async () => {
   lab = await toyLab();
-  host = createLabWorkerHost(async (req, onProgress) => {
-    expect(req.url).toBe("/model/");
-    onProgress({ file: "model.safetensors", loaded: 1, total: 1 });
-    return { model: lab.model, backend: "js", threads: 1 };
-  }, (msg) => out.push(msg));
+  host = createLabWorkerHost(
+    async (req, onProgress) => {
+      expect(req.url).toBe("/model/");
+      onProgress({ file: "model.safetensors", loaded: 1, total: 1 });
+      return { model: lab.model, backend: "js", threads: 1 };
+    },
+    (msg) => out.push(msg),
+  );
 });
 
 describe("the lab worker host", () => {
   it("answers before loading with a clear error, loads with progress, then refuses a second load", async () => {
-    expect(await answer(send({ type: "call", method: "run", body: { prompt: IOI_CLEAN } }))).toMatchObject({ type: "error", status: 503, message: "the model is not loaded in the page yet" });
+    expect(await answer(send({ type: "call", method: "run", body: { prompt: IOI_CLEAN } }))).toMatchObject({
+      type: "error",
+      status: 503,
+      message: "the model is not loaded in the page yet",
+    });
     const id = send({ type: "load", url: "/model/", name: "toy-ioi" });
     const loaded = await result<LabWorkerLoaded>(id);
     expect(loaded).toEqual({ info: lab.info(), backend: "js", threads: 1 });
     expect(out.filter((m) => m.id === id && m.type === "load-progress")).toHaveLength(1);
-    expect(await answer(send({ type: "load", url: "/model/", name: "toy-ioi" }))).toMatchObject({ type: "error", message: "the model is already loaded" });
+    expect(await answer(send({ type: "load", url: "/model/", name: "toy-ioi" }))).toMatchObject({
+      type: "error",
+      message: "the model is already loaded",
+    });
   });
 
   it("validates as the server does (same messages, status 400) and computes the server's numbers", async () => {
-    expect(await answer(send({ type: "call", method: "run", body: { prompt: "   " } }))).toEqual(expect.objectContaining({ status: 400, message: "prompt is empty: type some text", cancelled: false }));
-    expect(await answer(send({ type: "call", method: "dla", body: { prompt: IOI_CLEAN, answer: " Mary Jane" } }))).toMatchObject({ status: 400, message: expect.stringMatching(/answer " Mary Jane" is not a single token/) });
-    expect(await answer(send({ type: "call", method: "patch", body: { ...LONG, corrupted: "Too short" } }))).toMatchObject({ status: 400, message: expect.stringMatching(/same number of tokens/) });
+    expect(await answer(send({ type: "call", method: "run", body: { prompt: "   " } }))).toEqual(
+      expect.objectContaining({ status: 400, message: "prompt is empty: type some text", cancelled: false }),
+    );
+    expect(
+      await answer(send({ type: "call", method: "dla", body: { prompt: IOI_CLEAN, answer: " Mary Jane" } })),
+    ).toMatchObject({ status: 400, message: expect.stringMatching(/answer " Mary Jane" is not a single token/) });
+    expect(
+      await answer(send({ type: "call", method: "patch", body: { ...LONG, corrupted: "Too short" } })),
+    ).toMatchObject({ status: 400, message: expect.stringMatching(/same number of tokens/) });
     const run = await result<RunResponse>(send({ type: "call", method: "run", body: { prompt: IOI_CLEAN, topK: 5 } }));
     expect(run).toEqual(await lab.run(validateRun(lab.model, { prompt: IOI_CLEAN, topK: 5 })));
     const body = { kind: "attn_out", clean: IOI_CLEAN, corrupted: IOI_CORRUPTED, answer: " Mary", other: " John" };
@@ -74,7 +98,10 @@ describe("the lab worker host", () => {
     const before = host.queue.stats;
     const running = send({ type: "call", method: "patch", body: LONG });
     const waiting = send({ type: "call", method: "patch", body: LONG });
-    await vi.waitFor(() => expect(host.queue.stats).toMatchObject({ running: true, queued: 1 }), { timeout: 10_000, interval: 2 });
+    await vi.waitFor(() => expect(host.queue.stats).toMatchObject({ running: true, queued: 1 }), {
+      timeout: 10_000,
+      interval: 2,
+    });
     host.receive({ type: "cancel", target: waiting });
     host.receive({ type: "cancel", target: running });
     expect(await answer(waiting)).toMatchObject({ type: "error", cancelled: true });
@@ -90,7 +117,13 @@ describe("the lab worker host", () => {
   it("IOI prompts and unknown methods", async () => {
     const ioi = await result<{ pairs: unknown[] }>(send({ type: "call", method: "ioiPrompts", body: { n: 3 } }));
     expect(ioi.pairs).toHaveLength(3);
-    expect(await answer(send({ type: "call", method: "ioiPrompts", body: { n: 0 } }))).toMatchObject({ status: 400, message: "n must be an integer from 1 to 50, got 0" });
-    expect(await answer(send({ type: "call", method: "forward" as "run", body: {} }))).toMatchObject({ status: 404, message: 'unknown method "forward"' });
+    expect(await answer(send({ type: "call", method: "ioiPrompts", body: { n: 0 } }))).toMatchObject({
+      status: 400,
+      message: "n must be an integer from 1 to 50, got 0",
+    });
+    expect(await answer(send({ type: "call", method: "forward" as "run", body: {} }))).toMatchObject({
+      status: 404,
+      message: 'unknown method "forward"',
+    });
   });
 });

@@ -13,13 +13,22 @@ import { maxAbsDiff } from "../golden.js";
 const FAMILIES_DIR = fileURLToPath(new URL("../../../shared/golden/families", import.meta.url));
 const FORWARD_FOLDERS = ["qwen2", "pythia", "gemma2"] as const;
 
-interface CaseIndex { cache_names: string[]; param_names: string[] }
-interface GoldenIndex { cases: Record<"raw" | "processed", CaseIndex>; tensors: Record<string, { f64_maxabs: number }> }
+interface CaseIndex {
+  cache_names: string[];
+  param_names: string[];
+}
+interface GoldenIndex {
+  cases: Record<"raw" | "processed", CaseIndex>;
+  tensors: Record<string, { f64_maxabs: number }>;
+}
 
 describe.each(FORWARD_FOLDERS)("family forward golden %s", (folder) => {
   const dir = `${FAMILIES_DIR}/${folder}`;
   const index = JSON.parse(readFileSync(`${dir}/index.json`, "utf8")) as GoldenIndex;
-  const files = Promise.all([readSafetensorsFile(`${dir}/inputs.safetensors`), readSafetensorsFile(`${dir}/outputs.safetensors`)]);
+  const files = Promise.all([
+    readSafetensorsFile(`${dir}/inputs.safetensors`),
+    readSafetensorsFile(`${dir}/outputs.safetensors`),
+  ]);
   // the README's tolerance: 10× the float32-vs-float64 spread of TL itself, at least 1e-5 (1e-6 for parameters)
   const close = (name: string, ours: Tensor, want: Tensor, floor: number): void => {
     const tol = Math.max(floor, 10 * index.tensors[name]!.f64_maxabs);
@@ -31,7 +40,10 @@ describe.each(FORWARD_FOLDERS)("family forward golden %s", (folder) => {
     const [inputs, outputs] = await files;
     const golden = outputs.tensors;
     const tokens = inputs.tensors.get("tokens")!;
-    const model = kase === "raw" ? await HookedTransformer.fromPretrainedNoProcessing(dir) : await HookedTransformer.fromPretrained(dir);
+    const model =
+      kase === "raw"
+        ? await HookedTransformer.fromPretrainedNoProcessing(dir)
+        : await HookedTransformer.fromPretrained(dir);
     const [logits, cache] = await model.runWithCache(tokens);
     close(`${kase}/logits`, logits, golden.get(`${kase}/logits`)!, 1e-5);
     const loss = (await model.forward(tokens, { returnType: "loss" })) as Tensor;
@@ -41,7 +53,8 @@ describe.each(FORWARD_FOLDERS)("family forward golden %s", (folder) => {
 
     const { cache_names: hooks, param_names: params } = index.cases[kase];
     expect([...cache.keys()].sort()).toEqual([...hooks].sort());
-    for (const hook of hooks) close(`${kase}/cache/${hook}`, cache.get(hook)!, golden.get(`${kase}/cache/${hook}`)!, 1e-5);
+    for (const hook of hooks)
+      close(`${kase}/cache/${hook}`, cache.get(hook)!, golden.get(`${kase}/cache/${hook}`)!, 1e-5);
     const state = model.stateDict();
     expect([...state.keys()].sort()).toEqual([...params].sort());
     for (const p of params) close(`${kase}/params/${p}`, state.get(p)!, golden.get(`${kase}/params/${p}`)!, 1e-6);

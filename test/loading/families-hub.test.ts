@@ -29,22 +29,42 @@ async function shardedFiles(): Promise<Record<string, HubServerFile>> {
   const weightMap: Record<string, string> = {};
   shards.forEach((part, i) => {
     const file = `model-0000${i + 1}-of-00002.safetensors`;
-    files[file] = { data: Buffer.from(writeSafetensors(new Map(part.map((n) => [n, tensors.get(n)!])), { format: "pt" })), lfs: true };
+    files[file] = {
+      data: Buffer.from(writeSafetensors(new Map(part.map((n) => [n, tensors.get(n)!])), { format: "pt" })),
+      lfs: true,
+    };
     for (const n of part) weightMap[n] = file;
   });
-  files["model.safetensors.index.json"] = { data: Buffer.from(JSON.stringify({ metadata: {}, weight_map: weightMap })), lfs: false };
+  files["model.safetensors.index.json"] = {
+    data: Buffer.from(JSON.stringify({ metadata: {}, weight_map: weightMap })),
+    lfs: false,
+  };
   return files;
 }
 
 beforeAll(async () => {
   const config = { data: readFileSync(`${QWEN2}/config.json`), lfs: false };
-  const tokenizer = { data: Buffer.from(JSON.stringify(byteLevelTokenizerJson(["h e", "l l", "he ll", "hell o"]))), lfs: false };
+  const tokenizer = {
+    data: Buffer.from(JSON.stringify(byteLevelTokenizerJson(["h e", "l l", "he ll", "hell o"]))),
+    lfs: false,
+  };
   const tokenizerConfig = { data: Buffer.from(JSON.stringify({ eos_token: "<|endoftext|>" })), lfs: false };
   const weights = { data: readFileSync(`${QWEN2}/model.safetensors`), lfs: true };
-  server = await startHubServer({
-    [REPO]: { commit: "c".repeat(40), files: { "config.json": config, ...(await shardedFiles()), "tokenizer.json": tokenizer, "tokenizer_config.json": tokenizerConfig } },
-    [BARE]: { commit: "d".repeat(40), files: { "config.json": config, "model.safetensors": weights } },
-  }, {});
+  server = await startHubServer(
+    {
+      [REPO]: {
+        commit: "c".repeat(40),
+        files: {
+          "config.json": config,
+          ...(await shardedFiles()),
+          "tokenizer.json": tokenizer,
+          "tokenizer_config.json": tokenizerConfig,
+        },
+      },
+      [BARE]: { commit: "d".repeat(40), files: { "config.json": config, "model.safetensors": weights } },
+    },
+    {},
+  );
   root = mkdtempSync(join(tmpdir(), "tlens-famhub-"));
 });
 afterAll(async () => {
@@ -52,7 +72,15 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const opts = (cacheDir: string) => ({ endpoint: server.endpoint, cacheDir, offline: false, token: null, progressBar: false, retries: 0, retryDelayMs: 0 });
+const opts = (cacheDir: string) => ({
+  endpoint: server.endpoint,
+  cacheDir,
+  offline: false,
+  token: null,
+  progressBar: false,
+  retries: 0,
+  retryDelayMs: 0,
+});
 
 describe("family models from the hub", () => {
   it("fetches sharded weights and the tokenizer, and gives TL's logits", async () => {
@@ -82,8 +110,13 @@ describe("family models from the hub", () => {
       const logits = (await model.forward([[511, 3, 4, 5]])) as never as { shape: number[] };
       expect(logits.shape).toEqual([1, 4, 512]);
     } finally {
-      for (const [k, v] of [["HF_ENDPOINT", saved.e], ["HF_HUB_CACHE", saved.c], ["HF_HUB_OFFLINE", saved.o]] as const) {
-        if (v === undefined) delete process.env[k]; else process.env[k] = v;
+      for (const [k, v] of [
+        ["HF_ENDPOINT", saved.e],
+        ["HF_HUB_CACHE", saved.c],
+        ["HF_HUB_OFFLINE", saved.o],
+      ] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
       }
     }
   });

@@ -8,7 +8,13 @@ import { describe, expect, it } from "vitest";
 import { convertFamilyWeights } from "../../src/loading/families/index.js";
 import { readHfSafetensors, loadHfModelDir } from "../../src/loading/fs.js";
 import { hfConfigToTL } from "../../src/loading/hf-config.js";
-import { bfloat16Bits, decodeBfloat16, decodeFloat16, float16Bits, writeSafetensors } from "../../src/loading/safetensors.js";
+import {
+  bfloat16Bits,
+  decodeBfloat16,
+  decodeFloat16,
+  float16Bits,
+  writeSafetensors,
+} from "../../src/loading/safetensors.js";
 import { readSafetensorsFile } from "../../src/loading/safetensors-file.js";
 import type { HookedTransformerConfig } from "../../src/loading/config.js";
 import { maxAbsDiff } from "../golden.js";
@@ -26,20 +32,50 @@ const hfConfig = (folder: string): Record<string, unknown> =>
 
 /** TL's snake_case config field → tlens's camelCase one (the fields both have). */
 const TL_FIELDS: Record<string, keyof HookedTransformerConfig> = {
-  n_layers: "nLayers", d_model: "dModel", n_ctx: "nCtx", d_head: "dHead", n_heads: "nHeads", d_mlp: "dMlp",
-  act_fn: "actFn", d_vocab: "dVocab", eps: "eps", use_attn_result: "useAttnResult", use_attn_scale: "useAttnScale",
-  attn_scale: "attnScale", use_split_qkv_input: "useSplitQkvInput", use_hook_mlp_in: "useHookMlpIn",
-  use_attn_in: "useAttnIn", use_local_attn: "useLocalAttn", original_architecture: "originalArchitecture",
-  window_size: "windowSize", attn_types: "attnTypes", normalization_type: "normalizationType",
-  attention_dir: "attentionDir", attn_only: "attnOnly", init_weights: "initWeights",
-  scale_attn_by_inverse_layer_idx: "scaleAttnByInverseLayerIdx", positional_embedding_type: "positionalEmbeddingType",
-  final_rms: "finalRms", d_vocab_out: "dVocabOut", parallel_attn_mlp: "parallelAttnMlp", rotary_dim: "rotaryDim",
-  n_params: "nParams", use_hook_tokens: "useHookTokens", gated_mlp: "gatedMlp", default_prepend_bos: "defaultPrependBos",
-  n_key_value_heads: "nKeyValueHeads", post_embedding_ln: "postEmbeddingLn", rotary_base: "rotaryBase",
-  rotary_adjacent_pairs: "rotaryAdjacentPairs", use_normalization_before_and_after: "useNormalizationBeforeAndAfter",
-  attn_scores_soft_cap: "attnScoresSoftCap", output_logits_soft_cap: "outputLogitsSoftCap",
-  use_NTK_by_parts_rope: "useNTKByPartsRope", NTK_by_parts_low_freq_factor: "ntkByPartsLowFreqFactor",
-  NTK_by_parts_high_freq_factor: "ntkByPartsHighFreqFactor", NTK_by_parts_factor: "ntkByPartsFactor",
+  n_layers: "nLayers",
+  d_model: "dModel",
+  n_ctx: "nCtx",
+  d_head: "dHead",
+  n_heads: "nHeads",
+  d_mlp: "dMlp",
+  act_fn: "actFn",
+  d_vocab: "dVocab",
+  eps: "eps",
+  use_attn_result: "useAttnResult",
+  use_attn_scale: "useAttnScale",
+  attn_scale: "attnScale",
+  use_split_qkv_input: "useSplitQkvInput",
+  use_hook_mlp_in: "useHookMlpIn",
+  use_attn_in: "useAttnIn",
+  use_local_attn: "useLocalAttn",
+  original_architecture: "originalArchitecture",
+  window_size: "windowSize",
+  attn_types: "attnTypes",
+  normalization_type: "normalizationType",
+  attention_dir: "attentionDir",
+  attn_only: "attnOnly",
+  init_weights: "initWeights",
+  scale_attn_by_inverse_layer_idx: "scaleAttnByInverseLayerIdx",
+  positional_embedding_type: "positionalEmbeddingType",
+  final_rms: "finalRms",
+  d_vocab_out: "dVocabOut",
+  parallel_attn_mlp: "parallelAttnMlp",
+  rotary_dim: "rotaryDim",
+  n_params: "nParams",
+  use_hook_tokens: "useHookTokens",
+  gated_mlp: "gatedMlp",
+  default_prepend_bos: "defaultPrependBos",
+  n_key_value_heads: "nKeyValueHeads",
+  post_embedding_ln: "postEmbeddingLn",
+  rotary_base: "rotaryBase",
+  rotary_adjacent_pairs: "rotaryAdjacentPairs",
+  use_normalization_before_and_after: "useNormalizationBeforeAndAfter",
+  attn_scores_soft_cap: "attnScoresSoftCap",
+  output_logits_soft_cap: "outputLogitsSoftCap",
+  use_NTK_by_parts_rope: "useNTKByPartsRope",
+  NTK_by_parts_low_freq_factor: "ntkByPartsLowFreqFactor",
+  NTK_by_parts_high_freq_factor: "ntkByPartsHighFreqFactor",
+  NTK_by_parts_factor: "ntkByPartsFactor",
   NTK_original_ctx_len: "ntkOriginalCtxLen",
 };
 
@@ -72,31 +108,41 @@ describe.each(FOLDERS)("family golden %s", (folder) => {
 describe("family loading through loadHfModelDir", () => {
   it("qwen2 loads (every flag it needs is implemented), without tokenizer files", async () => {
     const { cfg, weights } = await loadHfModelDir(`${FAMILIES_DIR}/qwen2`);
-    expect([cfg.originalArchitecture, cfg.nKeyValueHeads, cfg.rotaryBase, cfg.bosTokenId]).toEqual(["Qwen2ForCausalLM", 2, 1000000, 511]);
+    expect([cfg.originalArchitecture, cfg.nKeyValueHeads, cfg.rotaryBase, cfg.bosTokenId]).toEqual([
+      "Qwen2ForCausalLM",
+      2,
+      1000000,
+      511,
+    ]);
     expect(weights.get("blocks.0.attn._W_K")!.shape).toEqual([2, 64, 16]);
   });
 
-  it.each([["pythia", "parallelAttnMlp"], ["gemma2", "useLocalAttn"]] as const)("%s loads with the feature its family needs (%s) on", async (folder, flag) => {
+  it.each([
+    ["pythia", "parallelAttnMlp"],
+    ["gemma2", "useLocalAttn"],
+  ] as const)("%s loads with the feature its family needs (%s) on", async (folder, flag) => {
     const { cfg } = await loadHfModelDir(`${FAMILIES_DIR}/${folder}`);
     expect(cfg[flag]).toBe(true);
   });
 });
 
 describe("family weights stored as F16 / BF16", () => {
-  it.each([["F16", float16Bits, decodeFloat16], ["BF16", bfloat16Bits, decodeBfloat16]] as const)(
-    "%s: qwen2's converted weights are TL's rounded to that format", async (dtype, bits, decode) => {
-      const dir = mkdtempSync(join(tmpdir(), "tlens-fam-dtype-"));
-      copyFileSync(`${FAMILIES_DIR}/qwen2/config.json`, join(dir, "config.json"));
-      const { tensors } = await readSafetensorsFile(`${FAMILIES_DIR}/qwen2/model.safetensors`);
-      writeFileSync(join(dir, "model.safetensors"), writeSafetensors(tensors, { format: "pt" }, { floatDtype: dtype }));
-      const { weights, dtypes } = await loadHfModelDir(dir);
-      expect(new Set(dtypes.values())).toEqual(new Set([dtype]));
-      const golden = (await readSafetensorsFile(`${FAMILIES_DIR}/qwen2/outputs.safetensors`)).tensors;
-      // W_Q is a rearrangement of q_proj, so rounding the golden gives the expected values exactly
-      const want = golden.get("raw/params/blocks.1.attn.W_Q")!.dataSync() as Float32Array;
-      const rounded = decode(Uint16Array.from(want, (x) => bits(x)));
-      expect(Array.from(weights.get("blocks.1.attn.W_Q")!.dataSync())).toEqual(Array.from(rounded));
-    });
+  it.each([
+    ["F16", float16Bits, decodeFloat16],
+    ["BF16", bfloat16Bits, decodeBfloat16],
+  ] as const)("%s: qwen2's converted weights are TL's rounded to that format", async (dtype, bits, decode) => {
+    const dir = mkdtempSync(join(tmpdir(), "tlens-fam-dtype-"));
+    copyFileSync(`${FAMILIES_DIR}/qwen2/config.json`, join(dir, "config.json"));
+    const { tensors } = await readSafetensorsFile(`${FAMILIES_DIR}/qwen2/model.safetensors`);
+    writeFileSync(join(dir, "model.safetensors"), writeSafetensors(tensors, { format: "pt" }, { floatDtype: dtype }));
+    const { weights, dtypes } = await loadHfModelDir(dir);
+    expect(new Set(dtypes.values())).toEqual(new Set([dtype]));
+    const golden = (await readSafetensorsFile(`${FAMILIES_DIR}/qwen2/outputs.safetensors`)).tensors;
+    // W_Q is a rearrangement of q_proj, so rounding the golden gives the expected values exactly
+    const want = golden.get("raw/params/blocks.1.attn.W_Q")!.dataSync() as Float32Array;
+    const rounded = decode(Uint16Array.from(want, (x) => bits(x)));
+    expect(Array.from(weights.get("blocks.1.attn.W_Q")!.dataSync())).toEqual(Array.from(rounded));
+  });
 });
 
 describe("family loads check the weights as they stream", () => {

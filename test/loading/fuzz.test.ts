@@ -12,9 +12,24 @@ import { buildFile, rng, shared } from "./util.js";
 type Rng = ReturnType<typeof rng>;
 const SIZE: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I32: 4, I64: 8, BOOL: 1, U8: 1, I16: 2 };
 const ANY_BITS = new Set(["F32", "F16", "BF16", "F64", "I32", "U8", "I16"]); // every byte pattern is a valid value
-const NAMES = ["w", "transformer.h.0.attn.c_attn.weight", "a/b.c", "ünï-cødé", "lm_head.weight", "x y", "0", "blocks.1.mlp.W_in"];
+const NAMES = [
+  "w",
+  "transformer.h.0.attn.c_attn.weight",
+  "a/b.c",
+  "ünï-cødé",
+  "lm_head.weight",
+  "x y",
+  "0",
+  "blocks.1.mlp.W_in",
+];
 
-interface Entry { name: string; dtype: string; shape: number[]; begin: number; end: number }
+interface Entry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
 interface Base {
   header: Record<string, unknown>; // the JSON header object (entries as {dtype, shape, data_offsets})
   entries: Entry[];
@@ -53,7 +68,8 @@ function makeBase(r: Rng): Base {
   for (const e of entries) {
     if (e.dtype === "I64") {
       const dv = new DataView(data.buffer, e.begin, e.end - e.begin);
-      for (let j = 0; j < (e.end - e.begin) / 8; j++) dv.setBigInt64(8 * j, BigInt(r.int(-(2 ** 31), 2 ** 31 - 1)), true);
+      for (let j = 0; j < (e.end - e.begin) / 8; j++)
+        dv.setBigInt64(8 * j, BigInt(r.int(-(2 ** 31), 2 ** 31 - 1)), true);
     }
     if (e.dtype === "BOOL") for (let j = e.begin; j < e.end; j++) data[j] = r.int(0, 1);
   }
@@ -73,9 +89,25 @@ function headerText(h: unknown, raw?: string): string {
 }
 const fileOf = (b: Base, text = headerText(b.header)): Uint8Array => buildFile(text + " ".repeat(b.pad), b.data);
 
-interface Mutant { bytes: Uint8Array; what: string; tensor?: string }
+interface Mutant {
+  bytes: Uint8Array;
+  what: string;
+  tensor?: string;
+}
 
-const BAD_NUMBERS = ["-1", "1.5", "1e400", "-1e400", "9007199254740993", "18446744073709551616", '"7"', "null", "true", "[1]", "{}"];
+const BAD_NUMBERS = [
+  "-1",
+  "1.5",
+  "1e400",
+  "-1e400",
+  "9007199254740993",
+  "18446744073709551616",
+  '"7"',
+  "null",
+  "true",
+  "[1]",
+  "{}",
+];
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 const nonEmpty = (b: Base): Entry[] => b.entries.filter((e) => e.end > e.begin);
 
@@ -87,8 +119,14 @@ function structuralPositions(text: string): number[] {
     const c = text[i]!;
     if (inStr) {
       if (c === "\\") i++;
-      else if (c === '"') { inStr = false; out.push(i); }
-    } else if (c === '"') { inStr = true; out.push(i); } else if ("{}[]:,".includes(c)) out.push(i);
+      else if (c === '"') {
+        inStr = false;
+        out.push(i);
+      }
+    } else if (c === '"') {
+      inStr = true;
+      out.push(i);
+    } else if ("{}[]:,".includes(c)) out.push(i);
   }
   return out;
 }
@@ -131,12 +169,22 @@ const CATEGORIES: Record<string, (b: Base, r: Rng) => Mutant> = {
   "JSON structural character deleted": (b, r) => {
     const text = headerText(b.header);
     const pos = r.pick(structuralPositions(text));
-    return { bytes: buildFile(text.slice(0, pos) + text.slice(pos + 1) + " ".repeat(b.pad), b.data), what: `deleted ${text[pos]} at ${pos}` };
+    return {
+      bytes: buildFile(text.slice(0, pos) + text.slice(pos + 1) + " ".repeat(b.pad), b.data),
+      what: `deleted ${text[pos]} at ${pos}`,
+    };
   },
   "JSON invalid UTF-8": (b, r) => {
     const t = enc.encode(headerText(b.header));
     const at = r.int(1, t.length - 1);
-    const bad = r.pick([[0xff], [0xc0, 0x80], [0x80], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]]);
+    const bad = r.pick([
+      [0xff],
+      [0xc0, 0x80],
+      [0x80],
+      [0xed, 0xa0, 0x80],
+      [0xf8, 0x88, 0x80, 0x80, 0x80],
+      [0xe2, 0x82],
+    ]);
     const out = new Uint8Array(t.length + bad.length);
     out.set(t.subarray(0, at));
     out.set(bad, at);
@@ -145,15 +193,31 @@ const CATEGORIES: Record<string, (b: Base, r: Rng) => Mutant> = {
   },
   "JSON trailing garbage": (b, r) => {
     const g = r.pick(["x", "}", ",", ",{}", "[", "\u0000", "{}", "null", "\u00a0"]);
-    return { bytes: buildFile(headerText(b.header) + " ".repeat(r.int(0, 2)) + g, b.data), what: `garbage ${JSON.stringify(g)}` };
+    return {
+      bytes: buildFile(headerText(b.header) + " ".repeat(r.int(0, 2)) + g, b.data),
+      what: `garbage ${JSON.stringify(g)}`,
+    };
   },
   "JSON not an object": (b, r) => {
-    const t = r.pick(["[]", `[${headerText(b.header)}]`, '"x"', "12", "null", "true", " {}", "\ufeff{}", "\n" + headerText(b.header)]);
+    const t = r.pick([
+      "[]",
+      `[${headerText(b.header)}]`,
+      '"x"',
+      "12",
+      "null",
+      "true",
+      " {}",
+      "\ufeff{}",
+      "\n" + headerText(b.header),
+    ]);
     return { bytes: buildFile(t, b.data), what: `header ${t.slice(0, 10)}` };
   },
   "__metadata__ not string→string": (b, r) => {
     const h = clone(b.header);
-    h.__metadata__ = r.next() < 0.5 ? r.pick<unknown>(["pt", 1, [], null, true, ["a"]]) : { format: "pt", bad: r.pick<unknown>([1, null, {}, [], true, 2.5]) };
+    h.__metadata__ =
+      r.next() < 0.5
+        ? r.pick<unknown>(["pt", 1, [], null, true, ["a"]])
+        : { format: "pt", bad: r.pick<unknown>([1, null, {}, [], true, 2.5]) };
     return { bytes: fileOf(b, headerText(h)), what: "bad metadata" };
   },
   "entry not an object": (b, r) => {
@@ -169,7 +233,22 @@ const CATEGORIES: Record<string, (b: Base, r: Rng) => Mutant> = {
     const k = r.int(0, 2);
     if (k === 0) delete info.dtype;
     else if (k === 1) info.dtype = r.pick<unknown>([4, null, ["F32"], {}, true]);
-    else info.dtype = r.pick(["f32", "float32", "F32 ", "", "F128", "U64", "F8_E4M3", "F8_E5M2", "C64", "Q4_0", "BF32", "I128", "i64"]);
+    else
+      info.dtype = r.pick([
+        "f32",
+        "float32",
+        "F32 ",
+        "",
+        "F128",
+        "U64",
+        "F8_E4M3",
+        "F8_E5M2",
+        "C64",
+        "Q4_0",
+        "BF32",
+        "I128",
+        "i64",
+      ]);
     return { bytes: fileOf(b, headerText(h)), what: `dtype ${JSON.stringify(info.dtype)}`, tensor: e.name };
   },
   "dtype with another item size": (b, r) => {
@@ -193,7 +272,11 @@ const CATEGORIES: Record<string, (b: Base, r: Rng) => Mutant> = {
       raw = r.pick([...BAD_NUMBERS, "-3", "2.5", "[2]"]);
       info.shape = s;
     }
-    return { bytes: fileOf(b, headerText(h, raw)), what: `shape ${JSON.stringify(info.shape)} ${raw ?? ""}`, tensor: e.name };
+    return {
+      bytes: fileOf(b, headerText(h, raw)),
+      what: `shape ${JSON.stringify(info.shape)} ${raw ?? ""}`,
+      tensor: e.name,
+    };
   },
   "shape disagrees with the byte range": (b, r) => {
     const h = clone(b.header);
@@ -202,10 +285,18 @@ const CATEGORIES: Record<string, (b: Base, r: Rng) => Mutant> = {
     const k = r.int(0, 3);
     if (k === 0 && s.length > 0) s[r.int(0, s.length - 1)]! += r.int(1, 3);
     else if (k === 1) s.splice(r.int(0, s.length), 0, r.int(2, 4));
-    else if (k === 2 && s.some((d) => d >= 2)) s.splice(s.findIndex((d) => d >= 2), 1);
+    else if (k === 2 && s.some((d) => d >= 2))
+      s.splice(
+        s.findIndex((d) => d >= 2),
+        1,
+      );
     else s.push(r.int(2, 2 ** 30), r.int(2, 2 ** 30));
     (h[e.name] as Record<string, unknown>).shape = s;
-    return { bytes: fileOf(b, headerText(h)), what: `shape ${JSON.stringify(e.shape)} → ${JSON.stringify(s)}`, tensor: e.name };
+    return {
+      bytes: fileOf(b, headerText(h)),
+      what: `shape ${JSON.stringify(e.shape)} → ${JSON.stringify(s)}`,
+      tensor: e.name,
+    };
   },
   "data_offsets missing / malformed": (b, r) => {
     const h = clone(b.header);
@@ -214,14 +305,27 @@ const CATEGORIES: Record<string, (b: Base, r: Rng) => Mutant> = {
     const k = r.int(0, 3);
     let raw: string | undefined;
     if (k === 0) delete info.data_offsets;
-    else if (k === 1) info.data_offsets = r.pick<unknown>([[], [e.begin], [e.begin, e.end, e.end], 5, "0,4", null, { 0: e.begin, 1: e.end }]);
+    else if (k === 1)
+      info.data_offsets = r.pick<unknown>([
+        [],
+        [e.begin],
+        [e.begin, e.end, e.end],
+        5,
+        "0,4",
+        null,
+        { 0: e.begin, 1: e.end },
+      ]);
     else {
       const o: unknown[] = [e.begin, e.end];
       o[r.int(0, 1)] = "@@RAW@@";
       raw = r.pick(BAD_NUMBERS);
       info.data_offsets = o;
     }
-    return { bytes: fileOf(b, headerText(h, raw)), what: `offsets ${JSON.stringify(info.data_offsets)} ${raw ?? ""}`, tensor: e.name };
+    return {
+      bytes: fileOf(b, headerText(h, raw)),
+      what: `offsets ${JSON.stringify(info.data_offsets)} ${raw ?? ""}`,
+      tensor: e.name,
+    };
   },
   "data_offsets reversed": (b, r) => {
     const h = clone(b.header);
@@ -236,15 +340,19 @@ const CATEGORIES: Record<string, (b: Base, r: Rng) => Mutant> = {
     const dataLen = b.data.length;
     const size = e.end - e.begin;
     const shifted = dataLen - size + r.int(1, 64);
-    const o = k === 0 ? [e.begin, e.end + r.int(1, 16)] // size mismatch or past the end
-      : k === 1 ? [shifted, shifted + size] // right size, past the end
-        : [e.begin + 2 ** 40, e.end + 2 ** 40];
+    const o =
+      k === 0
+        ? [e.begin, e.end + r.int(1, 16)] // size mismatch or past the end
+        : k === 1
+          ? [shifted, shifted + size] // right size, past the end
+          : [e.begin + 2 ** 40, e.end + 2 ** 40];
     (h[e.name] as Record<string, unknown>).data_offsets = o;
     return { bytes: fileOf(b, headerText(h)), what: `offsets ${JSON.stringify(o)} (data ${dataLen})`, tensor: e.name };
   },
   "data_offsets overlapping": (b, r) => {
     const ne = nonEmpty(b);
-    if (ne.length < 2) { // make a second entry that overlaps the only one
+    if (ne.length < 2) {
+      // make a second entry that overlaps the only one
       const h = clone(b.header);
       const e = ne[0]!;
       h["overlap.copy"] = { dtype: "U8", shape: [1], data_offsets: [e.end - 1, e.end] };
@@ -265,7 +373,8 @@ const CATEGORIES: Record<string, (b: Base, r: Rng) => Mutant> = {
     const ints = nonEmpty(b).filter((e) => e.dtype === "I64" || e.dtype === "BOOL");
     const data = b.data.slice();
     let e: Entry;
-    if (ints.length === 0) { // add one
+    if (ints.length === 0) {
+      // add one
       const h = clone(b.header);
       const bad = new Uint8Array(8);
       new DataView(bad.buffer).setBigInt64(0, BigInt(r.int(1, 2 ** 20)) << 31n, true);
@@ -281,7 +390,7 @@ const CATEGORIES: Record<string, (b: Base, r: Rng) => Mutant> = {
     else {
       const dv = new DataView(data.buffer, e.begin + 8 * j, 8);
       const lo = dv.getInt32(0, true);
-      dv.setInt32(4, (lo >> 31) ^ (r.int(1, 2 ** 31 - 1)), true); // high word is not lo's sign extension
+      dv.setInt32(4, (lo >> 31) ^ r.int(1, 2 ** 31 - 1), true); // high word is not lo's sign extension
     }
     return { bytes: fileOf({ ...b, data }), what: `${e.dtype} value`, tensor: e.name };
   },
@@ -309,9 +418,12 @@ describe("safetensors fuzz (seeded)", () => {
       perCategory[cat]!++;
       const label = `#${i} [${cat}] ${m.what}`;
       if (err === undefined) problems.push(`${label}: loaded without error`);
-      else if (!(err instanceof LoadError)) problems.push(`${label}: ${(err as Error).name}: ${(err as Error).message}`);
-      else if (!err.message.startsWith(`${file}: `)) problems.push(`${label}: message does not name the file: ${err.message}`);
-      else if (m.tensor !== undefined && !err.message.includes(`"${m.tensor}"`)) problems.push(`${label}: message does not name "${m.tensor}": ${err.message}`);
+      else if (!(err instanceof LoadError))
+        problems.push(`${label}: ${(err as Error).name}: ${(err as Error).message}`);
+      else if (!err.message.startsWith(`${file}: `))
+        problems.push(`${label}: message does not name the file: ${err.message}`);
+      else if (m.tensor !== undefined && !err.message.includes(`"${m.tensor}"`))
+        problems.push(`${label}: message does not name "${m.tensor}": ${err.message}`);
     }
     const ms = performance.now() - t0;
     expect(problems.slice(0, 20)).toEqual([]);
@@ -325,7 +437,9 @@ describe("safetensors fuzz (seeded)", () => {
     for (let i = 0; i < 500; i++) {
       const base = makeBase(r);
       const good = readSafetensors(fileOf(base), "base");
-      const fileOrder = [...base.entries].sort((a, b) => a.begin - b.begin || a.end - b.end || (a.name < b.name ? -1 : 1)).map((e) => e.name);
+      const fileOrder = [...base.entries]
+        .sort((a, b) => a.begin - b.begin || a.end - b.end || (a.name < b.name ? -1 : 1))
+        .map((e) => e.name);
       expect([...good.tensors.keys()]).toEqual(fileOrder);
       for (const e of base.entries) expect(good.tensors.get(e.name)!.shape).toEqual(e.shape);
       // payload mutation: random bytes in every tensor whose dtype accepts any bit pattern, and in holes
@@ -342,7 +456,9 @@ describe("safetensors fuzz (seeded)", () => {
       const extended = new Uint8Array(fileOf(base).length + 5);
       extended.set(fileOf(base));
       expect(() => readSafetensors(extended, "trailing")).toThrow(/5 bytes after the end of the last tensor/);
-      expect(readSafetensors(extended, "trailing", { allowTrailingBytes: true }).tensors.size).toBe(base.entries.length);
+      expect(readSafetensors(extended, "trailing", { allowTrailingBytes: true }).tensors.size).toBe(
+        base.entries.length,
+      );
     }
   });
 
@@ -355,7 +471,10 @@ describe("safetensors fuzz (seeded)", () => {
         const m = CATEGORIES[names[i % names.length]!]!(makeBase(r), r);
         const path = join(dir, `f${i}.safetensors`);
         writeFileSync(path, m.bytes);
-        const err = await readSafetensorsFile(path).then(() => undefined, (e: unknown) => e);
+        const err = await readSafetensorsFile(path).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(err, `#${i} ${m.what}`).toBeInstanceOf(LoadError);
         expect((err as Error).message.startsWith(`${path}: `)).toBe(true);
       }
@@ -380,13 +499,18 @@ describe("safetensors fuzz (seeded)", () => {
 const goldenConfig = JSON.parse(readFileSync(shared("golden/tl/config.json"), "utf8")) as Record<string, unknown>;
 const BAD_POS_INT: unknown[] = [0, -1, -64, 1.5, "12", true, [], {}, [4], NaN, Infinity, -Infinity, 2 ** 60, 1e300];
 
-interface ConfigMutant { json: unknown; field: string; what: string }
+interface ConfigMutant {
+  json: unknown;
+  field: string;
+  what: string;
+}
 
 const CONFIG_CATEGORIES: Record<string, (r: Rng) => ConfigMutant> = {
   "required field missing": (r) => {
     const c = { ...goldenConfig };
     const field = r.pick(["n_layer", "n_embd", "n_head", "vocab_size"]);
-    if (r.next() < 0.5) delete c[field]; else c[field] = null;
+    if (r.next() < 0.5) delete c[field];
+    else c[field] = null;
     return { json: c, field, what: `${field} missing` };
   },
   "size field not a positive integer": (r) => {
@@ -398,7 +522,11 @@ const CONFIG_CATEGORIES: Record<string, (r: Rng) => ConfigMutant> = {
   },
   "context length missing or inconsistent": (r) => {
     const c = { ...goldenConfig };
-    if (r.next() < 0.5) { delete c.n_positions; delete c.n_ctx; return { json: c, field: "n_positions", what: "no n_positions/n_ctx" }; }
+    if (r.next() < 0.5) {
+      delete c.n_positions;
+      delete c.n_ctx;
+      return { json: c, field: "n_positions", what: "no n_positions/n_ctx" };
+    }
     c.n_ctx = (c.n_positions as number) + r.int(1, 100);
     return { json: c, field: "n_ctx", what: "n_ctx ≠ n_positions" };
   },
@@ -427,8 +555,14 @@ const CONFIG_CATEGORIES: Record<string, (r: Rng) => ConfigMutant> = {
   },
   "bad boolean flags": (r) => {
     const c = { ...goldenConfig };
-    const field = r.pick(["scale_attn_by_inverse_layer_idx", "scale_attn_weights", "tie_word_embeddings", "add_cross_attention"]);
-    c[field] = field === "add_cross_attention" && r.next() < 0.5 ? true : r.pick<unknown>(["true", 1, 0, [], {}, "false"]);
+    const field = r.pick([
+      "scale_attn_by_inverse_layer_idx",
+      "scale_attn_weights",
+      "tie_word_embeddings",
+      "add_cross_attention",
+    ]);
+    c[field] =
+      field === "add_cross_attention" && r.next() < 0.5 ? true : r.pick<unknown>(["true", 1, 0, [], {}, "false"]);
     return { json: c, field, what: `${field} = ${String(c[field])}` };
   },
   "unknown architecture": (r) => {
@@ -436,10 +570,24 @@ const CONFIG_CATEGORIES: Record<string, (r: Rng) => ConfigMutant> = {
     const k = r.int(0, 3);
     if (k === 0) c.architectures = [r.pick(["BloomForCausalLM", "T5Model", "BertModel", "gpt2"])];
     else if (k === 1) c.architectures = r.pick<unknown>(["GPT2LMHeadModel", 5, [1], {}]);
-    else if (k === 2) { delete c.architectures; c.model_type = r.pick<unknown>(["bloom", "GPT2", 2, null]); } else { delete c.architectures; delete c.model_type; }
-    return { json: c, field: "architecture", what: `architectures ${JSON.stringify(c.architectures)} model_type ${JSON.stringify(c.model_type)}` };
+    else if (k === 2) {
+      delete c.architectures;
+      c.model_type = r.pick<unknown>(["bloom", "GPT2", 2, null]);
+    } else {
+      delete c.architectures;
+      delete c.model_type;
+    }
+    return {
+      json: c,
+      field: "architecture",
+      what: `architectures ${JSON.stringify(c.architectures)} model_type ${JSON.stringify(c.model_type)}`,
+    };
   },
-  "not an object": (r) => ({ json: r.pick<unknown>([null, [], [goldenConfig], "config", 5, true, undefined]), field: "JSON object", what: "not an object" }),
+  "not an object": (r) => ({
+    json: r.pick<unknown>([null, [], [goldenConfig], "config", 5, true, undefined]),
+    field: "JSON object",
+    what: "not an object",
+  }),
 };
 
 describe("HF config fuzz (seeded)", () => {
@@ -452,10 +600,15 @@ describe("HF config fuzz (seeded)", () => {
       const cat = names[i % names.length]!;
       const m = CONFIG_CATEGORIES[cat]!(r);
       let err: unknown;
-      try { hfConfigToTL(m.json, "cfg.json"); } catch (e) { err = e; }
+      try {
+        hfConfigToTL(m.json, "cfg.json");
+      } catch (e) {
+        err = e;
+      }
       const label = `#${i} [${cat}] ${m.what}`;
       if (err === undefined) problems.push(`${label}: accepted`);
-      else if (!(err instanceof LoadError)) problems.push(`${label}: ${(err as Error).name}: ${(err as Error).message}`);
+      else if (!(err instanceof LoadError))
+        problems.push(`${label}: ${(err as Error).name}: ${(err as Error).message}`);
       else if (!err.message.startsWith("cfg.json: ")) problems.push(`${label}: no source in ${err.message}`);
       else if (!err.message.includes(m.field)) problems.push(`${label}: does not name ${m.field}: ${err.message}`);
     }
@@ -463,8 +616,21 @@ describe("HF config fuzz (seeded)", () => {
   });
 
   it("configs without the optional fields still load (HF defaults)", () => {
-    const optional = ["n_inner", "activation_function", "layer_norm_epsilon", "bos_token_id", "eos_token_id", "n_ctx", "tie_word_embeddings",
-      "scale_attn_weights", "scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn", "resid_pdrop", "torch_dtype", "model_type"];
+    const optional = [
+      "n_inner",
+      "activation_function",
+      "layer_norm_epsilon",
+      "bos_token_id",
+      "eos_token_id",
+      "n_ctx",
+      "tie_word_embeddings",
+      "scale_attn_weights",
+      "scale_attn_by_inverse_layer_idx",
+      "reorder_and_upcast_attn",
+      "resid_pdrop",
+      "torch_dtype",
+      "model_type",
+    ];
     const r = rng(1);
     for (let i = 0; i < 200; i++) {
       const c = { ...goldenConfig };

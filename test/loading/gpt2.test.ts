@@ -2,18 +2,28 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { LoadError } from "../../src/errors.js";
 import {
-  convertGpt2Weights, hfConfigExtras, hfConfigToTL, loadHfModelDir, readSafetensors, type HookedTransformerConfig,
+  convertGpt2Weights,
+  hfConfigExtras,
+  hfConfigToTL,
+  loadHfModelDir,
+  readSafetensors,
+  type HookedTransformerConfig,
 } from "../../src/loading/index.js";
 import { Tensor } from "../../src/tensor/index.js";
 import { repo, shared } from "./util.js";
 
 const goldenConfig = JSON.parse(readFileSync(shared("golden/tl/config.json"), "utf8"));
-const goldenHf = () => readSafetensors(readFileSync(shared("golden/tl/model.safetensors")), "model.safetensors").tensors;
-const goldenTl = readSafetensors(readFileSync(shared("golden/tl/tl_converted.safetensors")), "tl_converted.safetensors").tensors;
+const goldenHf = () =>
+  readSafetensors(readFileSync(shared("golden/tl/model.safetensors")), "model.safetensors").tensors;
+const goldenTl = readSafetensors(
+  readFileSync(shared("golden/tl/tl_converted.safetensors")),
+  "tl_converted.safetensors",
+).tensors;
 const cfg: HookedTransformerConfig = hfConfigToTL(goldenConfig, "golden/config.json");
 
 function maxAbsDiff(a: Tensor, b: Tensor): number {
-  const x = a.dataSync(), y = b.dataSync();
+  const x = a.dataSync(),
+    y = b.dataSync();
   let m = 0;
   for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
   return m;
@@ -71,7 +81,10 @@ describe("convertGpt2Weights: parity with TransformerLens convert_gpt2_weights",
   it("uses a separate lm_head.weight ([vocab, d_model], nn.Linear) transposed", () => {
     const hf = goldenHf();
     const wte = hf.get("transformer.wte.weight")!;
-    const head = Tensor.fromTypedArray(wte.dataSync().map((v, i) => v * 2 + i * 1e-3), [1000, 64]);
+    const head = Tensor.fromTypedArray(
+      wte.dataSync().map((v, i) => v * 2 + i * 1e-3),
+      [1000, 64],
+    );
     hf.set("lm_head.weight", head);
     const w = convertGpt2Weights(hf, cfg, "untied");
     const WU = w.get("unembed.W_U")!;
@@ -93,7 +106,10 @@ describe("convertGpt2Weights: parity with TransformerLens convert_gpt2_weights",
     };
     let hf = goldenHf();
     hf.delete("transformer.h.1.mlp.c_fc.bias");
-    err(hf, /src\.safetensors: missing tensor "h\.1\.mlp\.c_fc\.bias" \(or "transformer\.h\.1\.mlp\.c_fc\.bias"\), expected shape \[256\]/);
+    err(
+      hf,
+      /src\.safetensors: missing tensor "h\.1\.mlp\.c_fc\.bias" \(or "transformer\.h\.1\.mlp\.c_fc\.bias"\), expected shape \[256\]/,
+    );
     hf = goldenHf();
     hf.set("transformer.h.2.attn.c_attn.weight", Tensor.empty([192, 64]));
     err(hf, /tensor "transformer\.h\.2\.attn\.c_attn\.weight" has shape \[192, 64\], expected \[64, 192\]/);
@@ -112,7 +128,9 @@ describe("convertGpt2Weights: parity with TransformerLens convert_gpt2_weights",
     err(hf, /2 unexpected tensor\(s\) for a 3-layer GPT-2: "transformer\.h\.3\.ln_1\.weight", "score\.weight"/);
     expectSameAsGolden(convertGpt2Weights(hf, cfg, "src", { extraKeys: "ignore" }));
     hf = goldenHf();
-    err(hf, /missing tensor "lm_head\.weight" \[1000, 64\] and the config says tie_word_embeddings is false/, { tieWordEmbeddings: false });
+    err(hf, /missing tensor "lm_head\.weight" \[1000, 64\] and the config says tie_word_embeddings is false/, {
+      tieWordEmbeddings: false,
+    });
     hf.set("lm_head.weight", Tensor.empty([999, 64]));
     err(hf, /"lm_head\.weight" has shape \[999, 64\], expected \[1000, 64\]/);
   });
@@ -120,7 +138,10 @@ describe("convertGpt2Weights: parity with TransformerLens convert_gpt2_weights",
 
 describe("hfConfigToTL", () => {
   it("gives the golden tl_config fields (camelCased)", () => {
-    const tl = JSON.parse(readFileSync(shared("golden/tl/raw/index.json"), "utf8")).tl_config as Record<string, unknown>;
+    const tl = JSON.parse(readFileSync(shared("golden/tl/raw/index.json"), "utf8")).tl_config as Record<
+      string,
+      unknown
+    >;
     const camel = (s: string) => s.replace(/_([a-zA-Z])/g, (_, c: string) => c.toUpperCase());
     const skip = new Set(["model_name", "device", "dtype", "n_devices"]); // environment, not the model
     let compared = 0;
@@ -140,33 +161,67 @@ describe("hfConfigToTL", () => {
   });
 
   it("toy-ioi's config matches the models README", () => {
-    const c = hfConfigToTL(JSON.parse(readFileSync(repo("models/toy-ioi/config.json"), "utf8")), repo("models/toy-ioi/config.json"));
+    const c = hfConfigToTL(
+      JSON.parse(readFileSync(repo("models/toy-ioi/config.json"), "utf8")),
+      repo("models/toy-ioi/config.json"),
+    );
     expect(c).toMatchObject({
-      nLayers: 4, dModel: 128, nHeads: 4, dHead: 32, dMlp: 512, nCtx: 64, dVocab: 50257, dVocabOut: 50257,
-      actFn: "gelu_new", eps: 1e-5, normalizationType: "LN", positionalEmbeddingType: "standard",
-      originalArchitecture: "GPT2LMHeadModel", defaultPrependBos: true, bosTokenId: 50256, eosTokenId: 50256,
-      modelName: "toy-ioi", attnScale: Math.sqrt(32),
+      nLayers: 4,
+      dModel: 128,
+      nHeads: 4,
+      dHead: 32,
+      dMlp: 512,
+      nCtx: 64,
+      dVocab: 50257,
+      dVocabOut: 50257,
+      actFn: "gelu_new",
+      eps: 1e-5,
+      normalizationType: "LN",
+      positionalEmbeddingType: "standard",
+      originalArchitecture: "GPT2LMHeadModel",
+      defaultPrependBos: true,
+      bosTokenId: 50256,
+      eosTokenId: 50256,
+      modelName: "toy-ioi",
+      attnScale: Math.sqrt(32),
     });
   });
 
   it("maps n_inner, n_ctx, scale flags and activation names", () => {
     const base = { model_type: "gpt2", n_layer: 2, n_embd: 32, n_head: 2, vocab_size: 10, n_positions: 16 };
-    expect(hfConfigToTL(base, "c")).toMatchObject({ dMlp: 128, nCtx: 16, actFn: "gelu_new", eps: 1e-5, useAttnScale: true, bosTokenId: null });
+    expect(hfConfigToTL(base, "c")).toMatchObject({
+      dMlp: 128,
+      nCtx: 16,
+      actFn: "gelu_new",
+      eps: 1e-5,
+      useAttnScale: true,
+      bosTokenId: null,
+    });
     expect(hfConfigToTL({ ...base, n_inner: 40 }, "c").dMlp).toBe(40);
     expect(hfConfigToTL({ ...base, n_positions: undefined, n_ctx: 8 }, "c").nCtx).toBe(8);
-    expect(hfConfigToTL({ ...base, scale_attn_by_inverse_layer_idx: true, scale_attn_weights: false }, "c"))
-      .toMatchObject({ scaleAttnByInverseLayerIdx: true, useAttnScale: false });
+    expect(
+      hfConfigToTL({ ...base, scale_attn_by_inverse_layer_idx: true, scale_attn_weights: false }, "c"),
+    ).toMatchObject({ scaleAttnByInverseLayerIdx: true, useAttnScale: false });
     expect(hfConfigToTL({ ...base, activation_function: "gelu_pytorch_tanh" }, "c").actFn).toBe("gelu_new");
     expect(hfConfigToTL({ ...base, activation_function: "relu" }, "c").actFn).toBe("relu");
-    expect(hfConfigToTL({ ...base, _name_or_path: "openai-community/gpt2" }, "c").modelName).toBe("openai-community/gpt2");
+    expect(hfConfigToTL({ ...base, _name_or_path: "openai-community/gpt2" }, "c").modelName).toBe(
+      "openai-community/gpt2",
+    );
     expect(hfConfigToTL(base, "c", { modelName: "mine" }).modelName).toBe("mine");
-    expect(hfConfigToTL({ ...base, architectures: ["GPT2LMHeadModel"], model_type: undefined }, "c").originalArchitecture).toBe("GPT2LMHeadModel");
+    expect(
+      hfConfigToTL({ ...base, architectures: ["GPT2LMHeadModel"], model_type: undefined }, "c").originalArchitecture,
+    ).toBe("GPT2LMHeadModel");
   });
 
   it("refuses unknown architectures, listing the supported ones", () => {
-    expect(() => hfConfigToTL({ ...goldenConfig, architectures: ["BloomForCausalLM"], model_type: "bloom" }, "cfg.json"))
-      .toThrow(/cfg\.json: unsupported architecture BloomForCausalLM \(model_type "bloom"\); supported: GPT2LMHeadModel, GPTNeoXForCausalLM/);
-    expect(() => hfConfigToTL({ n_layer: 2 }, "cfg.json")).toThrow(/cannot tell the architecture.*supported: GPT2LMHeadModel/);
+    expect(() =>
+      hfConfigToTL({ ...goldenConfig, architectures: ["BloomForCausalLM"], model_type: "bloom" }, "cfg.json"),
+    ).toThrow(
+      /cfg\.json: unsupported architecture BloomForCausalLM \(model_type "bloom"\); supported: GPT2LMHeadModel, GPTNeoXForCausalLM/,
+    );
+    expect(() => hfConfigToTL({ n_layer: 2 }, "cfg.json")).toThrow(
+      /cannot tell the architecture.*supported: GPT2LMHeadModel/,
+    );
     expect(() => hfConfigToTL([1], "cfg.json")).toThrow(/must be a JSON object/);
   });
 });
@@ -179,16 +234,31 @@ describe("toy-ioi (F16, Hub names without prefix)", () => {
     expect([...dtypes.values()].every((d) => d === "F16")).toBe(true);
     expect(dtypes.has("wte.weight")).toBe(true);
     const shapes: Record<string, number[]> = {
-      "embed.W_E": [50257, 128], "pos_embed.W_pos": [64, 128], "unembed.W_U": [128, 50257], "unembed.b_U": [50257],
-      "ln_final.w": [128], "ln_final.b": [128],
+      "embed.W_E": [50257, 128],
+      "pos_embed.W_pos": [64, 128],
+      "unembed.W_U": [128, 50257],
+      "unembed.b_U": [50257],
+      "ln_final.w": [128],
+      "ln_final.b": [128],
     };
     for (let l = 0; l < 4; l++) {
       Object.assign(shapes, {
-        [`blocks.${l}.ln1.w`]: [128], [`blocks.${l}.ln1.b`]: [128], [`blocks.${l}.ln2.w`]: [128], [`blocks.${l}.ln2.b`]: [128],
-        [`blocks.${l}.attn.W_Q`]: [4, 128, 32], [`blocks.${l}.attn.W_K`]: [4, 128, 32], [`blocks.${l}.attn.W_V`]: [4, 128, 32],
-        [`blocks.${l}.attn.b_Q`]: [4, 32], [`blocks.${l}.attn.b_K`]: [4, 32], [`blocks.${l}.attn.b_V`]: [4, 32],
-        [`blocks.${l}.attn.W_O`]: [4, 32, 128], [`blocks.${l}.attn.b_O`]: [128],
-        [`blocks.${l}.mlp.W_in`]: [128, 512], [`blocks.${l}.mlp.b_in`]: [512], [`blocks.${l}.mlp.W_out`]: [512, 128], [`blocks.${l}.mlp.b_out`]: [128],
+        [`blocks.${l}.ln1.w`]: [128],
+        [`blocks.${l}.ln1.b`]: [128],
+        [`blocks.${l}.ln2.w`]: [128],
+        [`blocks.${l}.ln2.b`]: [128],
+        [`blocks.${l}.attn.W_Q`]: [4, 128, 32],
+        [`blocks.${l}.attn.W_K`]: [4, 128, 32],
+        [`blocks.${l}.attn.W_V`]: [4, 128, 32],
+        [`blocks.${l}.attn.b_Q`]: [4, 32],
+        [`blocks.${l}.attn.b_K`]: [4, 32],
+        [`blocks.${l}.attn.b_V`]: [4, 32],
+        [`blocks.${l}.attn.W_O`]: [4, 32, 128],
+        [`blocks.${l}.attn.b_O`]: [128],
+        [`blocks.${l}.mlp.W_in`]: [128, 512],
+        [`blocks.${l}.mlp.b_in`]: [512],
+        [`blocks.${l}.mlp.W_out`]: [512, 128],
+        [`blocks.${l}.mlp.b_out`]: [128],
       });
     }
     expect(Object.fromEntries([...weights].map(([k, t]) => [k, t.shape]))).toEqual(shapes);
@@ -196,16 +266,31 @@ describe("toy-ioi (F16, Hub names without prefix)", () => {
       expect(t.dtype, k).toBe("float32");
       const d = t.dataSync();
       let finite = true;
-      for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) { finite = false; break; }
+      for (let i = 0; i < d.length; i++)
+        if (!Number.isFinite(d[i])) {
+          finite = false;
+          break;
+        }
       expect(finite, k).toBe(true);
     }
     // tied: W_U is W_E transposed; untrained rows of wte are exactly zero (models README)
-    const WE = weights.get("embed.W_E")!.dataSync(), WU = weights.get("unembed.W_U")!.dataSync();
-    for (const [v, d] of [[0, 0], [464, 5], [50256, 127], [12345, 64]]) expect(WU[d! * 50257 + v!]).toBe(WE[v! * 128 + d!]);
+    const WE = weights.get("embed.W_E")!.dataSync(),
+      WU = weights.get("unembed.W_U")!.dataSync();
+    for (const [v, d] of [
+      [0, 0],
+      [464, 5],
+      [50256, 127],
+      [12345, 64],
+    ])
+      expect(WU[d! * 50257 + v!]).toBe(WE[v! * 128 + d!]);
     let zeroRows = 0;
     for (let v = 0; v < 50257; v++) {
       let z = true;
-      for (let d = 0; d < 128; d++) if (WE[v * 128 + d] !== 0) { z = false; break; }
+      for (let d = 0; d < 128; d++)
+        if (WE[v * 128 + d] !== 0) {
+          z = false;
+          break;
+        }
       if (z) zeroRows++;
     }
     expect(zeroRows).toBeGreaterThan(40000);

@@ -4,9 +4,18 @@ import { downloadModel } from "../../src/loading/index.js";
 
 const [repo, endpoint, cacheDir] = process.argv.slice(2) as [string, string, string];
 try {
-  const dir = await downloadModel(repo, { endpoint, cacheDir, offline: false, token: null, progressBar: false, retries: 0 });
+  const dir = await downloadModel(repo, {
+    endpoint,
+    cacheDir,
+    offline: false,
+    token: null,
+    progressBar: false,
+    retries: 0,
+  });
   process.stdout.write(`${JSON.stringify({ dir })}\n`);
 } catch (e) {
-  process.stdout.write(`${JSON.stringify({ error: `${(e as Error).name}: ${(e as Error).message}`, stack: (e as Error).stack })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ error: `${(e as Error).name}: ${(e as Error).message}`, stack: (e as Error).stack })}\n`,
+  );
   process.exitCode = 1;
 }

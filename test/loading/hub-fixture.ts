@@ -27,7 +27,14 @@ export function useHubServer(repos: Record<string, HubServerRepo>, renames: Reco
     cache: "",
     fresh: (prefix) => join(hub.root, `${prefix}${n++}`),
     opts: (extra = {}) => ({
-      endpoint: hub.server.endpoint, cacheDir: hub.cache, offline: false, token: null, progressBar: false, retries: 0, retryDelayMs: 0, ...extra,
+      endpoint: hub.server.endpoint,
+      cacheDir: hub.cache,
+      offline: false,
+      token: null,
+      progressBar: false,
+      retries: 0,
+      retryDelayMs: 0,
+      ...extra,
     }),
   };
   beforeAll(async () => {

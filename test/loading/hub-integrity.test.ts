@@ -17,7 +17,12 @@ const WEIGHTS = readFileSync(shared("models/toy-ioi/model.safetensors"));
 const COMMIT = "607a30d783dfa663caf39e06633721c8d4cfcd7e";
 const REPO = "org/toy";
 
-const hub = useHubServer({ [REPO]: { commit: COMMIT, files: { "config.json": { data: CONFIG, lfs: false }, "model.safetensors": { data: WEIGHTS, lfs: true } } } });
+const hub = useHubServer({
+  [REPO]: {
+    commit: COMMIT,
+    files: { "config.json": { data: CONFIG, lfs: false }, "model.safetensors": { data: WEIGHTS, lfs: true } },
+  },
+});
 const opts = hub.opts;
 const blobsDir = (): string => join(hub.cache, "models--org--toy", "blobs");
 const configBlob = (): string => join(blobsDir(), gitBlobSha1(CONFIG));
@@ -26,7 +31,10 @@ const lockFile = (etag: string): string => join(hub.cache, ".locks", "models--or
 const cdnGets = (): number => hub.server.requests.filter((r) => r.server === "cdn").length;
 
 async function loadError(p: Promise<unknown>): Promise<LoadError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(LoadError);
   return e as LoadError;
 }
@@ -80,9 +88,17 @@ describe("blob integrity", () => {
 /** Runs hub-child.ts in its own Node process. */
 function child(): Promise<{ code: number; out: { dir?: string; error?: string } }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", repoPath("test/loading/hub-child.ts"), REPO, hub.server.endpoint, hub.cache], { cwd: repoPath(".") }, (err, stdout) => {
-      resolve({ code: err ? Number(err.code) : 0, out: JSON.parse(stdout.trim() || "{}") as { dir?: string; error?: string } });
-    });
+    execFile(
+      process.execPath,
+      ["--import", "tsx", repoPath("test/loading/hub-child.ts"), REPO, hub.server.endpoint, hub.cache],
+      { cwd: repoPath(".") },
+      (err, stdout) => {
+        resolve({
+          code: err ? Number(err.code) : 0,
+          out: JSON.parse(stdout.trim() || "{}") as { dir?: string; error?: string },
+        });
+      },
+    );
   });
 }
 
@@ -104,7 +120,10 @@ describe("two processes, one cache", () => {
   it("a lock left by a dead process is taken over at once", async () => {
     const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString();
     mkdirSync(join(hub.cache, ".locks", "models--org--toy"), { recursive: true });
-    writeFileSync(lockFile(sha256(WEIGHTS)), JSON.stringify({ pid: Number(dead), host: (await import("node:os")).hostname(), time: Date.now() }));
+    writeFileSync(
+      lockFile(sha256(WEIGHTS)),
+      JSON.stringify({ pid: Number(dead), host: (await import("node:os")).hostname(), time: Date.now() }),
+    );
     const t0 = Date.now();
     const dir = await downloadModel(REPO, opts());
     expect(Date.now() - t0).toBeLessThan(5000);

@@ -4,7 +4,13 @@
 // answered 307 with a relative Location) and a "CDN" on another port (the LFS blobs, Range → 206). Every request
 // is logged; `faults` injects the failures the tests need.
 import { createHash } from "node:crypto";
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface HubServerFile {
@@ -62,7 +68,8 @@ export interface HubServer {
 
 export const sha256 = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 /** Git's blob id: sha1 of "blob {size}\0" + bytes (what the hub sends as the ETag of a non-LFS file). */
-export const gitBlobSha1 = (b: Buffer): string => createHash("sha1").update(`blob ${b.length}\0`).update(b).digest("hex");
+export const gitBlobSha1 = (b: Buffer): string =>
+  createHash("sha1").update(`blob ${b.length}\0`).update(b).digest("hex");
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -70,7 +77,13 @@ async function listen(server: Server): Promise<string> {
 }
 
 /** Serves `data` honouring `Range: bytes=N-` (206, or 416 past the end); `cut` ends the connection early. */
-function sendBody(req: IncomingMessage, res: ServerResponse, data: Buffer, headers: Record<string, string>, faults: Faults): void {
+function sendBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  data: Buffer,
+  headers: Record<string, string>,
+  faults: Faults,
+): void {
   const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
   let body = data;
   let status = 200;
@@ -116,11 +129,15 @@ function sendBody(req: IncomingMessage, res: ServerResponse, data: Buffer, heade
   res.end(body);
 }
 
-export async function startHubServer(repos: Record<string, HubServerRepo>, renames: Record<string, string> = {}): Promise<HubServer> {
+export async function startHubServer(
+  repos: Record<string, HubServerRepo>,
+  renames: Record<string, string> = {},
+): Promise<HubServer> {
   const requests: RequestRecord[] = [];
   const faults: Faults = {};
   const blobs = new Map<string, Buffer>();
-  for (const repo of Object.values(repos)) for (const f of Object.values(repo.files)) if (f.lfs) blobs.set(sha256(f.data), f.data);
+  for (const repo of Object.values(repos))
+    for (const f of Object.values(repo.files)) if (f.lfs) blobs.set(sha256(f.data), f.data);
 
   let cdnBase = "";
   const cdn = createServer((req, res) => {
@@ -143,7 +160,13 @@ export async function startHubServer(repos: Record<string, HubServerRepo>, renam
       data[data.length >> 1]! ^= 0xff;
     }
     // S3's ETag is not the sha256; the client must use the hub's X-Linked-Etag
-    sendBody(req, res, data, { ETag: `"${createHash("md5").update(blob).digest("hex")}"`, "Content-Type": "binary/octet-stream" }, faults);
+    sendBody(
+      req,
+      res,
+      data,
+      { ETag: `"${createHash("md5").update(blob).digest("hex")}"`, "Content-Type": "binary/octet-stream" },
+      faults,
+    );
   });
 
   const hub = createServer((req, res) => {
@@ -208,7 +231,13 @@ export async function startHubServer(repos: Record<string, HubServerRepo>, renam
       data = Buffer.from(file.data);
       data[data.length >> 1]! ^= 0xff;
     }
-    sendBody(req, res, data, { ...common, ETag: `W/"${gitBlobSha1(file.data)}"`, "Content-Type": "text/plain; charset=utf-8" }, {});
+    sendBody(
+      req,
+      res,
+      data,
+      { ...common, ETag: `W/"${gitBlobSha1(file.data)}"`, "Content-Type": "text/plain; charset=utf-8" },
+      {},
+    );
   });
 
   cdnBase = await listen(cdn);

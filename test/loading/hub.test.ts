@@ -7,7 +7,12 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LoadError } from "../../src/errors.js";
 import {
-  downloadModel, findCachedSnapshot, hubCacheDir, loadHfModelDir, resolveHubModel, resolvePretrainedDir,
+  downloadModel,
+  findCachedSnapshot,
+  hubCacheDir,
+  loadHfModelDir,
+  resolveHubModel,
+  resolvePretrainedDir,
 } from "../../src/loading/index.js";
 import { useHubServer } from "./hub-fixture.js";
 import { gitBlobSha1, sha256 } from "./hub-server.js";
@@ -22,13 +27,19 @@ const REPO = "openai-community/gpt2";
 const files = { "config.json": { data: CONFIG, lfs: false }, "model.safetensors": { data: WEIGHTS, lfs: true } };
 
 // "gpt2" is renamed to "openai-community/gpt2" on the hub: answered with a relative redirect
-const hub = useHubServer({ [REPO]: { commit: COMMIT, files }, "org/other": { commit: "b".repeat(40), files } }, { gpt2: REPO });
+const hub = useHubServer(
+  { [REPO]: { commit: COMMIT, files }, "org/other": { commit: "b".repeat(40), files } },
+  { gpt2: REPO },
+);
 const opts = hub.opts;
 const repoDir = (repo: string): string => join(hub.cache, `models--${repo.replace("/", "--")}`);
 const cdnGets = (): number => hub.server.requests.filter((r) => r.server === "cdn").length;
 
 async function loadError(p: Promise<unknown>): Promise<LoadError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(LoadError);
   return e as LoadError;
 }
@@ -52,21 +63,31 @@ async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Pr
 
 describe("registry", () => {
   it("maps TransformerLens names and aliases to hub repos", () => {
-    expect(resolveHubModel("gpt2-small")).toEqual({ repo: "gpt2", revision: "main", files: ["config.json", "model.safetensors"] });
+    expect(resolveHubModel("gpt2-small")).toEqual({
+      repo: "gpt2",
+      revision: "main",
+      files: ["config.json", "model.safetensors"],
+    });
     expect(resolveHubModel("gpt2")?.repo).toBe("gpt2");
     expect(resolveHubModel("GPT2-Small")?.repo).toBe("gpt2");
-    for (const name of ["gpt2-medium", "gpt2-large", "gpt2-xl", "distilgpt2"]) expect(resolveHubModel(name)?.repo).toBe(name);
+    for (const name of ["gpt2-medium", "gpt2-large", "gpt2-xl", "distilgpt2"])
+      expect(resolveHubModel(name)?.repo).toBe(name);
     expect(resolveHubModel("distil-gpt2")?.repo).toBe("distilgpt2");
     expect(resolveHubModel("toy-ioi")).toBeNull();
     expect(resolveHubModel("./models/gpt2")).toBeNull();
   });
 
   it("finds the cache folder as huggingface_hub does", async () => {
-    await withEnv({ HF_HUB_CACHE: undefined, HUGGINGFACE_HUB_CACHE: undefined, HF_HOME: "/x/hf", XDG_CACHE_HOME: undefined }, async () => {
-      expect(await hubCacheDir()).toBe("/x/hf/hub");
-      await withEnv({ HF_HUB_CACHE: "/y/cache" }, async () => expect(await hubCacheDir()).toBe("/y/cache"));
-      await withEnv({ HF_HOME: undefined, XDG_CACHE_HOME: "/z" }, async () => expect(await hubCacheDir()).toBe("/z/huggingface/hub"));
-    });
+    await withEnv(
+      { HF_HUB_CACHE: undefined, HUGGINGFACE_HUB_CACHE: undefined, HF_HOME: "/x/hf", XDG_CACHE_HOME: undefined },
+      async () => {
+        expect(await hubCacheDir()).toBe("/x/hf/hub");
+        await withEnv({ HF_HUB_CACHE: "/y/cache" }, async () => expect(await hubCacheDir()).toBe("/y/cache"));
+        await withEnv({ HF_HOME: undefined, XDG_CACHE_HOME: "/z" }, async () =>
+          expect(await hubCacheDir()).toBe("/z/huggingface/hub"),
+        );
+      },
+    );
   });
 });
 
@@ -80,7 +101,10 @@ describe("download", () => {
     // quotes stripped), snapshot files are relative symlinks into blobs, refs/main holds the commit
     expect(readdirSync(join(dir, "blobs")).sort()).toEqual([CONFIG_SHA1, WEIGHTS_SHA].sort());
     expect(readFileSync(join(dir, "refs", "main"), "utf8")).toBe(COMMIT);
-    for (const [file, id] of [["config.json", CONFIG_SHA1], ["model.safetensors", WEIGHTS_SHA]]) {
+    for (const [file, id] of [
+      ["config.json", CONFIG_SHA1],
+      ["model.safetensors", WEIGHTS_SHA],
+    ]) {
       expect(lstatSync(join(snap, file!)).isSymbolicLink()).toBe(true);
       expect(readlinkSync(join(snap, file!))).toBe(join("..", "..", "blobs", id!));
     }
@@ -95,7 +119,10 @@ describe("download", () => {
 
     // the protocol: two resolve GETs on the hub (the second at the pinned commit), one GET on the CDN
     const hubGets = hub.server.requests.filter((r) => r.server === "hub").map((r) => `${r.method} ${r.url}`);
-    expect(hubGets).toEqual([`GET /${REPO}/resolve/main/config.json`, `GET /${REPO}/resolve/${COMMIT}/model.safetensors`]);
+    expect(hubGets).toEqual([
+      `GET /${REPO}/resolve/main/config.json`,
+      `GET /${REPO}/resolve/${COMMIT}/model.safetensors`,
+    ]);
     expect(cdnGets()).toBe(1);
     expect(hub.server.requests[0]!.headers["accept-encoding"]).toBe("identity");
     expect(hub.server.requests.some((r) => r.headers.range !== undefined)).toBe(false);
@@ -212,7 +239,9 @@ describe("download", () => {
     expect(hub.server.requests).toEqual([]);
     const snap = await downloadModel(REPO, opts());
     hub.server.requests.length = 0;
-    await withEnv({ HF_HUB_OFFLINE: "1" }, async () => expect(await downloadModel(REPO, opts({ offline: undefined }))).toBe(snap));
+    await withEnv({ HF_HUB_OFFLINE: "1" }, async () =>
+      expect(await downloadModel(REPO, opts({ offline: undefined }))).toBe(snap),
+    );
     expect(hub.server.requests).toEqual([]);
   });
 
@@ -289,20 +318,32 @@ describe("download", () => {
 describe("resolvePretrainedDir", () => {
   it("downloads a registry model using HF_HOME and HF_ENDPOINT, then serves it from the cache", async () => {
     const home = hub.fresh("home");
-    await withEnv({ HF_HOME: home, HF_HUB_CACHE: undefined, HUGGINGFACE_HUB_CACHE: undefined, HF_ENDPOINT: hub.server.endpoint, HF_HUB_OFFLINE: undefined, HF_TOKEN: undefined }, async () => {
-      expect(await resolvePretrainedDir("toy-ioi")).toBeNull();
-      expect(await resolvePretrainedDir("some/dir")).toBeNull();
-      const dir = await resolvePretrainedDir("gpt2", { progressBar: false });
-      expect(dir).toBe(join(home, "hub", "models--gpt2", "snapshots", COMMIT));
-      hub.server.requests.length = 0;
-      await withEnv({ HF_HUB_OFFLINE: "1" }, async () => expect(await resolvePretrainedDir("gpt2-small")).toBe(dir));
-      expect(hub.server.requests).toEqual([]);
-      expect((await loadHfModelDir(dir!)).cfg.nLayers).toBe(4);
-      await withEnv({ HF_HUB_OFFLINE: "1" }, async () => {
-        expect((await loadError(resolvePretrainedDir("gpt2-xl"))).message).toMatch(/not in the Hugging Face cache.*offline/);
-      });
-      expect(hub.server.requests).toEqual([]);
-    });
+    await withEnv(
+      {
+        HF_HOME: home,
+        HF_HUB_CACHE: undefined,
+        HUGGINGFACE_HUB_CACHE: undefined,
+        HF_ENDPOINT: hub.server.endpoint,
+        HF_HUB_OFFLINE: undefined,
+        HF_TOKEN: undefined,
+      },
+      async () => {
+        expect(await resolvePretrainedDir("toy-ioi")).toBeNull();
+        expect(await resolvePretrainedDir("some/dir")).toBeNull();
+        const dir = await resolvePretrainedDir("gpt2", { progressBar: false });
+        expect(dir).toBe(join(home, "hub", "models--gpt2", "snapshots", COMMIT));
+        hub.server.requests.length = 0;
+        await withEnv({ HF_HUB_OFFLINE: "1" }, async () => expect(await resolvePretrainedDir("gpt2-small")).toBe(dir));
+        expect(hub.server.requests).toEqual([]);
+        expect((await loadHfModelDir(dir!)).cfg.nLayers).toBe(4);
+        await withEnv({ HF_HUB_OFFLINE: "1" }, async () => {
+          expect((await loadError(resolvePretrainedDir("gpt2-xl"))).message).toMatch(
+            /not in the Hugging Face cache.*offline/,
+          );
+        });
+        expect(hub.server.requests).toEqual([]);
+      },
+    );
   });
 });
 
@@ -311,10 +352,15 @@ describe("tlens download", () => {
     const home = hub.fresh("home");
     const run = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
       new Promise((resolve) => {
-        execFile(process.execPath, ["--import", "tsx", repoPath("src/cli/main.ts"), ...args], {
-          cwd: repoPath("."),
-          env: { ...process.env, HF_HOME: home, HF_HUB_CACHE: "", HF_ENDPOINT: "", HF_HUB_OFFLINE: "", HF_TOKEN: "" },
-        }, (err, stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stdout, stderr }));
+        execFile(
+          process.execPath,
+          ["--import", "tsx", repoPath("src/cli/main.ts"), ...args],
+          {
+            cwd: repoPath("."),
+            env: { ...process.env, HF_HOME: home, HF_HUB_CACHE: "", HF_ENDPOINT: "", HF_HUB_OFFLINE: "", HF_TOKEN: "" },
+          },
+          (err, stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stdout, stderr }),
+        );
       });
     const ok = await run(["download", "gpt2-small", "--endpoint", hub.server.endpoint]);
     expect(ok.stderr).toBe("");

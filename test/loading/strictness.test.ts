@@ -6,7 +6,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { LoadError } from "../../src/errors.js";
-import { loadHfModelDir, parseLlama2cCheckpoint, readLlama2cHeader, readSafetensors, readSafetensorsFile, writeSafetensors } from "../../src/loading/index.js";
+import {
+  loadHfModelDir,
+  parseLlama2cCheckpoint,
+  readLlama2cHeader,
+  readSafetensors,
+  readSafetensorsFile,
+  writeSafetensors,
+} from "../../src/loading/index.js";
 import { Tensor, tensor } from "../../src/tensor/index.js";
 import { buildFile, shared } from "./util.js";
 
@@ -24,7 +31,10 @@ function loadError(f: () => unknown): LoadError {
   return err as LoadError;
 }
 async function loadErrorAsync(p: Promise<unknown>): Promise<LoadError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(LoadError);
   return err as LoadError;
 }
@@ -40,33 +50,56 @@ describe("trailing bytes", () => {
     expect(e.message).toMatch(/tail\.safetensors: 3 bytes after the end of the last tensor .*allowTrailingBytes/);
     const file = join(dir, "tail.safetensors");
     writeFileSync(file, withTail);
-    expect((await loadErrorAsync(readSafetensorsFile(file))).message).toMatch(/3 bytes after the end of the last tensor/);
+    expect((await loadErrorAsync(readSafetensorsFile(file))).message).toMatch(
+      /3 bytes after the end of the last tensor/,
+    );
   });
 
   it("load with allowTrailingBytes, and an exact file loads as before", async () => {
-    expect([...readSafetensors(withTail, "t", { allowTrailingBytes: true }).tensors.get("w")!.dataSync()]).toEqual([1, 2]);
+    expect([...readSafetensors(withTail, "t", { allowTrailingBytes: true }).tensors.get("w")!.dataSync()]).toEqual([
+      1, 2,
+    ]);
     const file = join(dir, "tail2.safetensors");
     writeFileSync(file, withTail);
-    expect([...(await readSafetensorsFile(file, { allowTrailingBytes: true })).tensors.get("w")!.dataSync()]).toEqual([1, 2]);
-    expect([...readSafetensors(buildFile(header, f32(1, 2)), "exact").tensors.get("w")!.dataSync()]).toEqual([1, 2]);
+    expect([...(await readSafetensorsFile(file, { allowTrailingBytes: true })).tensors.get("w")!.dataSync()]).toEqual([
+      1, 2,
+    ]);
+    expect([
+      ...readSafetensors(buildFile(header, f32(1, 2)), "exact")
+        .tensors.get("w")!
+        .dataSync(),
+    ]).toEqual([1, 2]);
     // a file with no tensors has nothing after its header
     expect(readSafetensors(buildFile("{}", new Uint8Array(0)), "empty").tensors.size).toBe(0);
-    expect(loadError(() => readSafetensors(buildFile("{}", new Uint8Array(4)), "empty-tail")).message).toMatch(/4 bytes after/);
+    expect(loadError(() => readSafetensors(buildFile("{}", new Uint8Array(4)), "empty-tail")).message).toMatch(
+      /4 bytes after/,
+    );
   });
 });
 
 describe("non-finite weights", () => {
   it("NaN and ±Inf are refused when checked, naming the tensor, the count and the first bad element", () => {
-    const bytes = writeSafetensors(new Map([["ok", tensor([1, 2])], ["blocks.0.w", tensor([0, NaN, Infinity, -Infinity])]]));
+    const bytes = writeSafetensors(
+      new Map([
+        ["ok", tensor([1, 2])],
+        ["blocks.0.w", tensor([0, NaN, Infinity, -Infinity])],
+      ]),
+    );
     const e = loadError(() => readSafetensors(bytes, "nan.safetensors", { checkFinite: true }));
-    expect(e.message).toMatch(/nan\.safetensors: tensor "blocks\.0\.w": 3 non-finite values \(the first: NaN at element 1\).*allowNonFinite/);
+    expect(e.message).toMatch(
+      /nan\.safetensors: tensor "blocks\.0\.w": 3 non-finite values \(the first: NaN at element 1\).*allowNonFinite/,
+    );
     const half = writeSafetensors(new Map([["h", tensor([1, Infinity])]]), undefined, { floatDtype: "F16" });
-    expect(loadError(() => readSafetensors(half, "h.safetensors", { checkFinite: true })).message).toMatch(/tensor "h": 1 non-finite value \(the first: Infinity at element 1\)/);
+    expect(loadError(() => readSafetensors(half, "h.safetensors", { checkFinite: true })).message).toMatch(
+      /tensor "h": 1 non-finite value \(the first: Infinity at element 1\)/,
+    );
   });
 
   it("TransformerLens's IGNORE buffer (-inf by design) is exempt", () => {
     const bytes = writeSafetensors(new Map([["blocks.0.attn.IGNORE", tensor(-Infinity)]]));
-    expect(readSafetensors(bytes, "tl.safetensors", { checkFinite: true }).tensors.get("blocks.0.attn.IGNORE")!.item()).toBe(-Infinity);
+    expect(
+      readSafetensors(bytes, "tl.safetensors", { checkFinite: true }).tensors.get("blocks.0.attn.IGNORE")!.item(),
+    ).toBe(-Infinity);
   });
 
   it("the plain reader keeps them unless asked to check (activations: masked scores are -inf)", () => {
@@ -87,7 +120,9 @@ describe("non-finite weights", () => {
     poisoned[7] = NaN;
     tensors.set(name, Tensor.fromTypedArray(poisoned, tensors.get(name)!.shape));
     writeFileSync(join(model, "model.safetensors"), writeSafetensors(tensors));
-    expect((await loadErrorAsync(loadHfModelDir(model))).message).toContain(`tensor "${name}": 1 non-finite value (the first: NaN at element 7)`);
+    expect((await loadErrorAsync(loadHfModelDir(model))).message).toContain(
+      `tensor "${name}": 1 non-finite value (the first: NaN at element 7)`,
+    );
     const loaded = await loadHfModelDir(model, { allowNonFinite: true });
     expect(loaded.cfg.nLayers).toBe(4);
   });
@@ -98,8 +133,9 @@ describe("non-finite weights in a llama2.c checkpoint", () => {
     const ckpt = new Uint8Array(readFileSync(shared("models/stories260K/stories260K.bin")));
     const { dataOffset } = readLlama2cHeader(ckpt);
     new DataView(ckpt.buffer).setFloat32(dataOffset + 4 * 3, NaN, true); // the token embedding comes first (version 0)
-    expect(loadError(() => parseLlama2cCheckpoint(ckpt, { source: "nan.bin" })).message).toMatch(/nan\.bin: tensor "tok": 1 non-finite value \(the first: NaN at element 3\)/);
+    expect(loadError(() => parseLlama2cCheckpoint(ckpt, { source: "nan.bin" })).message).toMatch(
+      /nan\.bin: tensor "tok": 1 non-finite value \(the first: NaN at element 3\)/,
+    );
     expect(parseLlama2cCheckpoint(ckpt, { allowNonFinite: true }).cfg.nLayers).toBe(5);
   });
 });
-

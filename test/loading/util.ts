@@ -7,7 +7,11 @@ export const shared = (rel: string): string => fileURLToPath(new URL(`../../../s
 export const repo = (rel: string): string => fileURLToPath(new URL(`../../${rel}`, import.meta.url));
 
 /** mulberry32: small, fast, seeded. */
-export function rng(seed: number): { next: () => number; int: (lo: number, hi: number) => number; pick: <T>(xs: readonly T[]) => T } {
+export function rng(seed: number): {
+  next: () => number;
+  int: (lo: number, hi: number) => number;
+  pick: <T>(xs: readonly T[]) => T;
+} {
   let a = seed >>> 0;
   const next = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -7,9 +7,23 @@ import { maskAttentionScores, rotarySinCos, softCap } from "../../src/tensor/nn-
 import { logitsFromResidual } from "../../src/model/run/index.js";
 import { maxAbsDiff } from "../golden.js";
 
-const BASE: Partial<HookedTransformerConfig> = { nLayers: 2, dModel: 16, nHeads: 4, dHead: 4, dMlp: 32, dVocab: 24, nCtx: 12, actFn: "gelu_new", seed: 3 };
-const TOKENS = Tensor.fromTypedArray(Int32Array.from({ length: 16 }, (_, i) => (i * 5 + 1) % 24), [2, 8]);
-const build = (cfg: Partial<HookedTransformerConfig>): HookedTransformer => HookedTransformer.fromConfig({ ...BASE, ...cfg });
+const BASE: Partial<HookedTransformerConfig> = {
+  nLayers: 2,
+  dModel: 16,
+  nHeads: 4,
+  dHead: 4,
+  dMlp: 32,
+  dVocab: 24,
+  nCtx: 12,
+  actFn: "gelu_new",
+  seed: 3,
+};
+const TOKENS = Tensor.fromTypedArray(
+  Int32Array.from({ length: 16 }, (_, i) => (i * 5 + 1) % 24),
+  [2, 8],
+);
+const build = (cfg: Partial<HookedTransformerConfig>): HookedTransformer =>
+  HookedTransformer.fromConfig({ ...BASE, ...cfg });
 const close = (a: Tensor, b: Tensor, tol = 1e-5): void => expect(maxAbsDiff(a, b)).toBeLessThanOrEqual(tol);
 
 /** x / sqrt(mean(x²) + eps) · w over the last dim */
@@ -42,7 +56,7 @@ describe("NTK-by-parts rotary (Llama-3.1)", () => {
       if (wavelen < 10) return inv;
       if (wavelen > 40) return inv / 8;
       const s = (40 / wavelen - 1) / 3;
-      return (1 - s) * inv / 8 + s * inv;
+      return ((1 - s) * inv) / 8 + s * inv;
     });
     for (let i = 0; i < dim; i++) expect(sin[2 * dim + i]).toBeCloseTo(Math.sin(2 * expected[i % 4]!), 5);
     // j = 1 lies between the thresholds, j = 0 below, j = 2 and 3 above
@@ -53,13 +67,25 @@ describe("NTK-by-parts rotary (Llama-3.1)", () => {
 
 describe("sliding-window mask", () => {
   it("lets query i see keys i - w < j ≤ i (w keys, itself included), shifted by cached keys", () => {
-    const scores = tensor(Array.from({ length: 6 * 6 }, () => 1), [1, 1, 6, 6]);
+    const scores = tensor(
+      Array.from({ length: 6 * 6 }, () => 1),
+      [1, 1, 6, 6],
+    );
     const out = maskAttentionScores(scores, true, null, 3);
-    for (let i = 0; i < 6; i++) for (let j = 0; j < 6; j++) {
-      expect(out.get(0, 0, i, j).item(), `q ${i} k ${j}`).toBe(j <= i && j > i - 3 ? 1 : -Infinity);
-    }
+    for (let i = 0; i < 6; i++)
+      for (let j = 0; j < 6; j++) {
+        expect(out.get(0, 0, i, j).item(), `q ${i} k ${j}`).toBe(j <= i && j > i - 3 ? 1 : -Infinity);
+      }
     // 2 queries after 4 cached keys: absolute positions 4 and 5
-    const cached = maskAttentionScores(tensor(Array.from({ length: 12 }, () => 1), [1, 1, 2, 6]), true, null, 2);
+    const cached = maskAttentionScores(
+      tensor(
+        Array.from({ length: 12 }, () => 1),
+        [1, 1, 2, 6],
+      ),
+      true,
+      null,
+      2,
+    );
     expect(Array.from(cached.get(0, 0, 0).dataSync())).toEqual([-Infinity, -Infinity, -Infinity, 1, 1, -Infinity]);
     expect(Array.from(cached.get(0, 0, 1).dataSync())).toEqual([-Infinity, -Infinity, -Infinity, -Infinity, 1, 1]);
   });
@@ -69,10 +95,11 @@ describe("sliding-window mask", () => {
     const [, cache] = await m.runWithCache(TOKENS);
     const local = cache.get("blocks.0.attn.hook_attn_scores");
     const global = cache.get("blocks.1.attn.hook_attn_scores");
-    for (let i = 0; i < 8; i++) for (let j = 0; j < 8; j++) {
-      expect(local.get(0, 1, i, j).item() === -Infinity, `local q ${i} k ${j}`).toBe(!(j <= i && j > i - 2));
-      expect(global.get(0, 1, i, j).item() === -Infinity, `global q ${i} k ${j}`).toBe(j > i);
-    }
+    for (let i = 0; i < 8; i++)
+      for (let j = 0; j < 8; j++) {
+        expect(local.get(0, 1, i, j).item() === -Infinity, `local q ${i} k ${j}`).toBe(!(j <= i && j > i - 2));
+        expect(global.get(0, 1, i, j).item() === -Infinity, `global q ${i} k ${j}`).toBe(j > i);
+      }
     // scores = 0.1 · tanh((q·k / sqrt(d_head)) / 0.1), from the cached rotated-free q and k
     const q = cache.get("blocks.1.attn.hook_q").get(0, ":", 2); // [pos, d_head]
     const k = cache.get("blocks.1.attn.hook_k").get(0, ":", 2);
@@ -83,8 +110,8 @@ describe("sliding-window mask", () => {
   it("a local layer masks the same keys when the earlier ones come from a KV cache (generation)", async () => {
     const m = build({ useLocalAttn: true, attnTypes: ["local", "local"], windowSize: 2 });
     const prompt = TOKENS.narrow(0, 0, 1).narrow(1, 0, 4);
-    const cached = await m.generate(prompt, { maxNewTokens: 5, doSample: false, useKvCache: true }) as Tensor;
-    const full = await m.generate(prompt, { maxNewTokens: 5, doSample: false, useKvCache: false }) as Tensor;
+    const cached = (await m.generate(prompt, { maxNewTokens: 5, doSample: false, useKvCache: true })) as Tensor;
+    const full = (await m.generate(prompt, { maxNewTokens: 5, doSample: false, useKvCache: false })) as Tensor;
     expect(Array.from(cached.dataSync())).toEqual(Array.from(full.dataSync()));
   });
 });
@@ -97,7 +124,10 @@ describe("block variants", () => {
     const pre = cache.get("blocks.1.hook_resid_pre");
     const ln2 = m.blocks[1]!.ln2!;
     close(cache.get("blocks.1.ln2.hook_normalized"), ln(pre, ln2.w!, ln2.b!, m.cfg.eps));
-    close(cache.get("blocks.1.hook_resid_post"), pre.add(cache.get("blocks.1.hook_attn_out")).add(cache.get("blocks.1.hook_mlp_out")));
+    close(
+      cache.get("blocks.1.hook_resid_post"),
+      pre.add(cache.get("blocks.1.hook_attn_out")).add(cache.get("blocks.1.hook_mlp_out")),
+    );
     // analyses that need resid_mid say why there is none
     expect(() => cache.accumulatedResid({ inclMid: true })).toThrow(/parallel/);
     expect(cache.accumulatedResid().shape[0]).toBe(3);
@@ -149,13 +179,20 @@ describe("embedding and unembedding variants", () => {
     m.embed.ln!.w = tensor(Array.from({ length: 16 }, (_, i) => 1 + i / 10));
     m.embed.ln!.b = tensor(Array.from({ length: 16 }, (_, i) => i / 20 - 0.3));
     const [, cache] = await m.runWithCache(TOKENS);
-    expect([...m.hookPoints.keys()].slice(0, 3)).toEqual(["embed.ln.hook_scale", "embed.ln.hook_normalized", "hook_embed"]);
+    expect([...m.hookPoints.keys()].slice(0, 3)).toEqual([
+      "embed.ln.hook_scale",
+      "embed.ln.hook_normalized",
+      "hook_embed",
+    ]);
     close(cache.get("hook_embed"), ln(m.embed.W_E.get(TOKENS), m.embed.ln!.w!, m.embed.ln!.b!, m.cfg.eps));
   });
 
   it("hook_tokens: a hook's tokens feed the embedding and the loss (TL's input_to_embed)", async () => {
     const m = build({ useHookTokens: true });
-    const other = Tensor.fromTypedArray(Int32Array.from({ length: 16 }, (_, i) => (i * 3 + 2) % 24), [2, 8]);
+    const other = Tensor.fromTypedArray(
+      Int32Array.from({ length: 16 }, (_, i) => (i * 3 + 2) % 24),
+      [2, 8],
+    );
     const hooked = await m.runWithHooks(TOKENS, { fwdHooks: [["hook_tokens", () => other]] });
     close(hooked, await m.forward(other), 0);
     const loss = await m.forward(TOKENS, { returnType: "loss" });
@@ -170,7 +207,13 @@ describe("embedding and unembedding variants", () => {
     const m = build({ actFn: "gelu_pytorch_tanh" });
     const [, cache] = await m.runWithCache(TOKENS);
     const pre = cache.get("blocks.0.mlp.hook_pre");
-    const expected = pre.mul(0.5).mul(pre.add(pre.mul(pre).mul(pre).mul(0.044715)).mul(Math.sqrt(2 / Math.PI)).tanh().add(1));
+    const expected = pre.mul(0.5).mul(
+      pre
+        .add(pre.mul(pre).mul(pre).mul(0.044715))
+        .mul(Math.sqrt(2 / Math.PI))
+        .tanh()
+        .add(1),
+    );
     close(cache.get("blocks.0.mlp.hook_post"), expected);
   });
 });

@@ -54,12 +54,19 @@ describe("runWithCache({ inclBwd }) = TransformerLens's gradient cache", () => {
     expect(expectHookGrads(cache, model, "")).toBe(55);
     // ln1's gradient is the sum over its three uses, not TL's last firing (the query path)
     const q = golden.get("blocks.0.ln1.hook_normalized_grad")!;
-    expect(cache.get("blocks.0.ln1.hook_normalized_grad").sub(q.reshape([2, 10, 64])).abs().max().item()).toBeGreaterThan(1e-3);
+    expect(
+      cache
+        .get("blocks.0.ln1.hook_normalized_grad")
+        .sub(q.reshape([2, 10, 64]))
+        .abs()
+        .max()
+        .item(),
+    ).toBeGreaterThan(1e-3);
     // frozen weights get no gradient
     expect(model.W_E.grad).toBeNull();
   });
 
-  it("of the loss: returnType \"loss\" runs backward itself, as TL", async () => {
+  it('of the loss: returnType "loss" runs backward itself, as TL', async () => {
     const model = await load();
     const [loss, cache] = await model.runWithCache(golden.get("tokens/clean")!, { returnType: "loss", inclBwd: true });
     expect(loss.item()).toBeCloseTo(golden.get("loss/clean")!.item(), 3);
@@ -96,13 +103,29 @@ describe("runWithCache({ inclBwd }) = TransformerLens's gradient cache", () => {
     // [batch, pos, d] → [pos] summed over batch and d; hook_z [batch, pos, head, d_head] → [pos, head]
     const attr = (to: ActivationCache, from: ActivationCache, hook: string, l: number): Tensor => {
       const name = `blocks.${l}.${hook}`;
-      const prod = from.get(name).sub(to.get(name)).mul(to.get(`${name}_grad`));
+      const prod = from
+        .get(name)
+        .sub(to.get(name))
+        .mul(to.get(`${name}_grad`));
       return hook === "attn.hook_z" ? prod.sum([0, 3]) : prod.sum([0, 2]);
     };
-    const kinds: [string, string][] = [["resid_pre", "hook_resid_pre"], ["attn_out", "hook_attn_out"], ["mlp_out", "hook_mlp_out"], ["head_out", "attn.hook_z"]];
+    const kinds: [string, string][] = [
+      ["resid_pre", "hook_resid_pre"],
+      ["attn_out", "hook_attn_out"],
+      ["mlp_out", "hook_mlp_out"],
+      ["head_out", "attn.hook_z"],
+    ];
     for (const [kind, hook] of kinds) {
-      within(`attr/clean_grad/${kind}`, stack([0, 1, 2].map((l) => attr(clean, corrupted, hook, l))), golden.get(`attr/clean_grad/${kind}`)!);
-      within(`attr/corrupted_grad/${kind}`, stack([0, 1, 2].map((l) => attr(corrupted, clean, hook, l))), golden.get(`attr/corrupted_grad/${kind}`)!);
+      within(
+        `attr/clean_grad/${kind}`,
+        stack([0, 1, 2].map((l) => attr(clean, corrupted, hook, l))),
+        golden.get(`attr/clean_grad/${kind}`)!,
+      );
+      within(
+        `attr/corrupted_grad/${kind}`,
+        stack([0, 1, 2].map((l) => attr(corrupted, clean, hook, l))),
+        golden.get(`attr/corrupted_grad/${kind}`)!,
+      );
     }
   });
 });
@@ -113,7 +136,8 @@ describe("parameter gradients: model.requiresGrad_()", () => {
     const params = model.stateDict();
     expect(params.size).toBe([...golden.keys()].filter((k) => k.startsWith("param.")).length);
     const expectParamGrads = (prefix: string): void => {
-      for (const [name, p] of params) within(`${prefix}param.${name}_grad`, p.grad!, golden.get(`${prefix}param.${name}_grad`)!);
+      for (const [name, p] of params)
+        within(`${prefix}param.${name}_grad`, p.grad!, golden.get(`${prefix}param.${name}_grad`)!);
     };
     await metricOf(await model.forward(golden.get("tokens/clean")!)).backward();
     expectParamGrads("");
@@ -127,7 +151,10 @@ describe("parameter gradients: model.requiresGrad_()", () => {
 
 describe("backward hooks fire in TL's order", () => {
   // TL fires ln1's two hooks three times (once per q, k, v input); tlens the same, so the sequences are equal
-  for (const [mode, order] of [["default", () => meta.bwd_fire_order_default], ["split", () => meta.bwd_fire_order_split]] as const) {
+  for (const [mode, order] of [
+    ["default", () => meta.bwd_fire_order_default],
+    ["split", () => meta.bwd_fire_order_split],
+  ] as const) {
     it(`${mode} flags, scoped model.hooks({ bwdHooks })`, async () => {
       const model = await load();
       if (mode === "split") {
@@ -136,9 +163,21 @@ describe("backward hooks fire in TL's order", () => {
         model.setUseHookMlpIn(true);
       }
       const fired: string[] = [];
-      await model.hooks({ bwdHooks: [[() => true, (_g, hook) => { fired.push(hook.name); }]] }, async () => {
-        await metricOf(await model.forward(golden.get("tokens/clean")!)).backward();
-      });
+      await model.hooks(
+        {
+          bwdHooks: [
+            [
+              () => true,
+              (_g, hook) => {
+                fired.push(hook.name);
+              },
+            ],
+          ],
+        },
+        async () => {
+          await metricOf(await model.forward(golden.get("tokens/clean")!)).backward();
+        },
+      );
       expect(fired).toEqual(order());
     });
   }

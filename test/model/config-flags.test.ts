@@ -6,8 +6,21 @@ import { HookedTransformer, LoadError, Tensor, TlensError, type HookedTransforme
 import { maxAbsDiff } from "../golden.js";
 
 type Cfg = Partial<HookedTransformerConfig>;
-const BASE: Cfg = { nLayers: 2, dModel: 16, nHeads: 4, dHead: 4, dMlp: 32, dVocab: 24, nCtx: 12, actFn: "gelu_new", seed: 1 };
-const TOKENS = Tensor.fromTypedArray(Int32Array.from({ length: 20 }, (_, i) => (i * 7 + 3) % 24), [2, 10]);
+const BASE: Cfg = {
+  nLayers: 2,
+  dModel: 16,
+  nHeads: 4,
+  dHead: 4,
+  dMlp: 32,
+  dVocab: 24,
+  nCtx: 12,
+  actFn: "gelu_new",
+  seed: 1,
+};
+const TOKENS = Tensor.fromTypedArray(
+  Int32Array.from({ length: 20 }, (_, i) => (i * 7 + 3) % 24),
+  [2, 10],
+);
 const ROTARY: Cfg = { positionalEmbeddingType: "rotary" };
 const RMS: Cfg = { normalizationType: "RMS" };
 const NTK: Cfg = { useNTKByPartsRope: true, ntkOriginalCtxLen: 8, rotaryDim: 4 };
@@ -42,7 +55,8 @@ const CHECKS: Record<keyof HookedTransformerConfig, () => Promise<void> | void> 
   dVocabOut: async () => expect((await logits({ dVocabOut: 7 })).shape).toEqual([2, 10, 7]),
   // metadata that describes the model (TL's too): kept as given, nothing computes with it
   modelName: () => expect(build({ modelName: "tiny" }).cfg.modelName).toBe("tiny"),
-  originalArchitecture: () => expect(build({ originalArchitecture: "GPT2LMHeadModel" }).cfg.originalArchitecture).toBe("GPT2LMHeadModel"),
+  originalArchitecture: () =>
+    expect(build({ originalArchitecture: "GPT2LMHeadModel" }).cfg.originalArchitecture).toBe("GPT2LMHeadModel"),
   tokenizerName: () => expect(build({ tokenizerName: "gpt2", dVocab: 50257 }).tokenizer).not.toBeNull(),
   actFn: async () => {
     await changes({ actFn: "relu" });
@@ -111,7 +125,11 @@ const CHECKS: Record<keyof HookedTransformerConfig, () => Promise<void> | void> 
   },
   ntkByPartsFactor: () => changes({ ...ROTARY, ...NTK, ntkByPartsFactor: 2 }, { ...ROTARY, ...NTK }),
   ntkByPartsLowFreqFactor: () => changes({ ...ROTARY, ...NTK, ntkByPartsLowFreqFactor: 0.01 }, { ...ROTARY, ...NTK }),
-  ntkByPartsHighFreqFactor: () => changes({ ...ROTARY, ...NTK, ntkOriginalCtxLen: 1000, ntkByPartsHighFreqFactor: 2 }, { ...ROTARY, ...NTK, ntkOriginalCtxLen: 1000 }),
+  ntkByPartsHighFreqFactor: () =>
+    changes(
+      { ...ROTARY, ...NTK, ntkOriginalCtxLen: 1000, ntkByPartsHighFreqFactor: 2 },
+      { ...ROTARY, ...NTK, ntkOriginalCtxLen: 1000 },
+    ),
   ntkOriginalCtxLen: () => changes({ ...ROTARY, ...NTK, ntkOriginalCtxLen: 400 }, { ...ROTARY, ...NTK }),
   // TL's n_params is derived (attention and MLP matrices): a given value is recomputed, as in TL
   nParams: () => expect(build({ nParams: 5 }).cfg.nParams).toBe(2 * (16 * 4 * 16 + 2 * 16 * 32)),
@@ -119,7 +137,9 @@ const CHECKS: Record<keyof HookedTransformerConfig, () => Promise<void> | void> 
     expect(build({}).hookPoints.has("hook_tokens")).toBe(false);
     await addsHook({ useHookTokens: true }, "hook_tokens");
     const m = build({ useHookTokens: true });
-    const shifted = await m.runWithHooks(TOKENS, { fwdHooks: [["hook_tokens", (t: Tensor) => t.add(1).remainder(24).to("int32")]] });
+    const shifted = await m.runWithHooks(TOKENS, {
+      fwdHooks: [["hook_tokens", (t: Tensor) => t.add(1).remainder(24).to("int32")]],
+    });
     expect(maxAbsDiff(shifted, await m.forward(TOKENS))).toBeGreaterThan(1e-4);
   },
   gatedMlp: async () => {
@@ -156,9 +176,9 @@ const CHECKS: Record<keyof HookedTransformerConfig, () => Promise<void> | void> 
   eosTokenId: async () => {
     const m = build({});
     const prompt = TOKENS.narrow(0, 0, 1);
-    const free = await m.generate(prompt, { maxNewTokens: 2, doSample: false }) as Tensor;
+    const free = (await m.generate(prompt, { maxNewTokens: 2, doSample: false })) as Tensor;
     m.cfg.eosTokenId = free.get(0, 10).item();
-    const stopped = await m.generate(prompt, { maxNewTokens: 2, doSample: false }) as Tensor;
+    const stopped = (await m.generate(prompt, { maxNewTokens: 2, doSample: false })) as Tensor;
     expect(stopped.shape[1]).toBe(11);
   },
 };

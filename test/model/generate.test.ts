@@ -15,7 +15,12 @@ describe("generate", () => {
   it("greedy output is identical with and without the KV cache", async () => {
     const toks = model.toTokens(prompt);
     const cached = (await model.generate(toks, { maxNewTokens: 12, doSample: false, stopAtEos: false })) as Tensor;
-    const uncached = (await model.generate(toks, { maxNewTokens: 12, doSample: false, stopAtEos: false, useKvCache: false })) as Tensor;
+    const uncached = (await model.generate(toks, {
+      maxNewTokens: 12,
+      doSample: false,
+      stopAtEos: false,
+      useKvCache: false,
+    })) as Tensor;
     expect(cached.shape).toEqual([1, toks.shape[1]! + 12]);
     expect(cached.toArray()).toEqual(uncached.toArray());
     // the model solves IOI: the first new token is the indirect object
@@ -25,7 +30,10 @@ describe("generate", () => {
   it("string in, string out (no BOS); a batch of prompts is left-padded", async () => {
     const text = (await model.generate(prompt, { maxNewTokens: 3, doSample: false })) as string;
     expect(text.startsWith(prompt + " Mary")).toBe(true);
-    const texts = (await model.generate([prompt, "When Alice and Andrew went to the school, Andrew gave a ring to"], { maxNewTokens: 1, doSample: false })) as string[];
+    const texts = (await model.generate([prompt, "When Alice and Andrew went to the school, Andrew gave a ring to"], {
+      maxNewTokens: 1,
+      doSample: false,
+    })) as string[];
     expect(texts[0]).toBe(prompt + " Mary");
     expect(texts[1]!.endsWith(" Alice")).toBe(true);
   });
@@ -34,7 +42,12 @@ describe("generate", () => {
     const short = "When Alice and Andrew went to the school, Andrew gave a ring to";
     const alone = (await model.generate(short, { maxNewTokens: 4, doSample: false, stopAtEos: false })) as string;
     for (const useKvCache of [true, false]) {
-      const both = (await model.generate([prompt, short], { maxNewTokens: 4, doSample: false, stopAtEos: false, useKvCache })) as string[];
+      const both = (await model.generate([prompt, short], {
+        maxNewTokens: 4,
+        doSample: false,
+        stopAtEos: false,
+        useKvCache,
+      })) as string[];
       expect(both[1]).toBe(alone);
     }
   });
@@ -57,13 +70,22 @@ describe("generate", () => {
     manualSeed(0);
     const means = randn([L, model.cfg.nHeads, model.cfg.dHead]).mul(0.1);
     const m = await HookedTransformer.fromPretrained("toy-ioi");
-    m.addHook("blocks.0.attn.hook_z", (z, hook) => {
-      const start = hook.positionOffset;
-      const end = Math.min(start + z.shape[1]!, L);
-      if (end > start) z.set([":", `0:${end - start}`], means.get(`${start}:${end}`));
-    }, { isPermanent: true });
+    m.addHook(
+      "blocks.0.attn.hook_z",
+      (z, hook) => {
+        const start = hook.positionOffset;
+        const end = Math.min(start + z.shape[1]!, L);
+        if (end > start) z.set([":", `0:${end - start}`], means.get(`${start}:${end}`));
+      },
+      { isPermanent: true },
+    );
     const cached = (await m.generate(toks, { maxNewTokens: 8, doSample: false, stopAtEos: false })) as Tensor;
-    const uncached = (await m.generate(toks, { maxNewTokens: 8, doSample: false, stopAtEos: false, useKvCache: false })) as Tensor;
+    const uncached = (await m.generate(toks, {
+      maxNewTokens: 8,
+      doSample: false,
+      stopAtEos: false,
+      useKvCache: false,
+    })) as Tensor;
     expect(cached.toArray()).toEqual(uncached.toArray());
     // the hook really acted: the ablated model's continuation differs from the clean one
     const clean = (await model.generate(toks, { maxNewTokens: 8, doSample: false, stopAtEos: false })) as Tensor;
@@ -71,14 +93,18 @@ describe("generate", () => {
     // a hook that ignores the position offset fails with an error that names it, not a crash
     m.resetHooks({ includingPermanent: true });
     m.addHook("blocks.0.attn.hook_z", (z) => z.add(means), { isPermanent: true });
-    await expect(m.generate(toks, { maxNewTokens: 2, doSample: false })).rejects.toThrow(/hook on "blocks.0.attn.hook_z"/);
+    await expect(m.generate(toks, { maxNewTokens: 2, doSample: false })).rejects.toThrow(
+      /hook on "blocks.0.attn.hook_z"/,
+    );
   });
 
   it("hooks see positionOffset 0 in plain runs after a cached generation", async () => {
     const toks = model.toTokens(prompt);
     await model.generate(toks, { maxNewTokens: 3, doSample: false });
     const offsets: number[] = [];
-    const record = (_: Tensor, hook: { positionOffset: number }): void => { offsets.push(hook.positionOffset); };
+    const record = (_: Tensor, hook: { positionOffset: number }): void => {
+      offsets.push(hook.positionOffset);
+    };
     const resid = await model.forward(toks, { stopAtLayer: 2 });
     await model.runWithHooks(resid, { startAtLayer: 2, fwdHooks: [["blocks.3.hook_resid_pre", record]] });
     await model.runWithHooks(toks, { fwdHooks: [["blocks.3.hook_resid_pre", record]], returnType: null });

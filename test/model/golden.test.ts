@@ -4,7 +4,16 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { HookedTransformer, tensor, type Tensor } from "../../src/index.js";
 import { readSafetensorsFile } from "../../src/loading/safetensors-file.js";
 import { readFileSync } from "node:fs";
-import { GOLDEN_CASES as CASES, GOLDEN_DIR as G, goldenCommon, goldenInputs as inputsP, goldenOutputs, expectClose, maxAbsDiff, type GoldenCase as CaseName } from "../golden.js";
+import {
+  GOLDEN_CASES as CASES,
+  GOLDEN_DIR as G,
+  goldenCommon,
+  goldenInputs as inputsP,
+  goldenOutputs,
+  expectClose,
+  maxAbsDiff,
+  type GoldenCase as CaseName,
+} from "../golden.js";
 
 const TOL = 1e-4;
 
@@ -30,7 +39,9 @@ function runCase(name: CaseName): void {
     let params: Map<string, Tensor>;
     let tokens: Tensor;
     const index = JSON.parse(readFileSync(`${G}/${name}/index.json`, "utf8")) as {
-      hook_dict_names: string[]; cache_names_default: string[]; cache_names_extra: string[];
+      hook_dict_names: string[];
+      cache_names_default: string[];
+      cache_names_extra: string[];
     };
     const refactor = name === "processed_refactor";
     // hooks whose values depend on the refactored factors' SVD signs (per d_head direction)
@@ -65,7 +76,11 @@ function runCase(name: CaseName): void {
       const loss = await model.forward(tokens, { returnType: "loss" });
       expect(loss.shape).toEqual([]);
       expect(Math.abs(loss.item() - out.get("loss")!.item())).toBeLessThanOrEqual(TOL);
-      expectClose("loss_per_token", await model.forward(tokens, { returnType: "loss", lossPerToken: true }), out.get("loss_per_token")!);
+      expectClose(
+        "loss_per_token",
+        await model.forward(tokens, { returnType: "loss", lossPerToken: true }),
+        out.get("loss_per_token")!,
+      );
       const both = await model.forward(tokens, { returnType: "both" });
       expect(Math.abs(both.loss.item() - loss.item())).toBeLessThan(1e-6);
     });
@@ -102,17 +117,42 @@ function runCase(name: CaseName): void {
 
     it("matches TL's hook interventions", async () => {
       const steer = out.get("hooks/steer_vector")!;
-      const ablateZ: [string, (z: Tensor) => void] = ["blocks.1.attn.hook_z", (z) => { z.set([":", ":", 2], 0); }];
+      const ablateZ: [string, (z: Tensor) => void] = [
+        "blocks.1.attn.hook_z",
+        (z) => {
+          z.set([":", ":", 2], 0);
+        },
+      ];
       const steerResid: [string, (r: Tensor) => Tensor] = ["blocks.1.hook_resid_pre", (r) => r.add(steer)];
       const cases: [string, [string, (t: Tensor) => Tensor | void][]][] = [
         ["ablate_z_L1H2", [ablateZ]],
         ["steer_resid_pre_L1", [steerResid]],
-        ["ablate_mlp_post_L2_n0to9", [["blocks.2.mlp.hook_post", (p) => { p.set(["...", "0:10"], 0); }]]],
-        ["uniform_pattern_L0H1", [["blocks.0.attn.hook_pattern", (p) => {
-          const q = p.shape[2]!;
-          const uniform = tensor(Array.from({ length: q }, (_, i) => Array.from({ length: q }, (_, j) => (j <= i ? 1 / (i + 1) : 0))));
-          p.set([":", 1], uniform);
-        }]]],
+        [
+          "ablate_mlp_post_L2_n0to9",
+          [
+            [
+              "blocks.2.mlp.hook_post",
+              (p) => {
+                p.set(["...", "0:10"], 0);
+              },
+            ],
+          ],
+        ],
+        [
+          "uniform_pattern_L0H1",
+          [
+            [
+              "blocks.0.attn.hook_pattern",
+              (p) => {
+                const q = p.shape[2]!;
+                const uniform = tensor(
+                  Array.from({ length: q }, (_, i) => Array.from({ length: q }, (_, j) => (j <= i ? 1 / (i + 1) : 0))),
+                );
+                p.set([":", 1], uniform);
+              },
+            ],
+          ],
+        ],
         ["combo_steer_and_ablate", [steerResid, ablateZ]],
       ];
       for (const [key, hooks] of cases) {

@@ -34,7 +34,9 @@ afterAll(async () => {
 it("downloads gpt2-small into the HF cache, then loads it offline with no request", async () => {
   const model = await HookedTransformer.fromPretrained("gpt2-small");
   expect(model.cfg.nLayers).toBe(4);
-  const logits = await model.forward("When Mary and John went to the store, John gave a drink to", { logitPositions: "last" });
+  const logits = await model.forward("When Mary and John went to the store, John gave a drink to", {
+    logitPositions: "last",
+  });
   expect(model.toStrTokens(logits.get(0, 0).argmax().reshape(1))).toEqual([" Mary"]);
   server.requests.length = 0;
   process.env.HF_HUB_OFFLINE = "1";

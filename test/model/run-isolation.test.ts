@@ -22,9 +22,14 @@ beforeAll(async () => {
 /** Yields to the event loop, so that other runs proceed while this hook waits. */
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 /** An async hook that zeroes the activation after yielding. */
-const ablate: HookFn = async (act) => { await tick(); act.mul_(0); };
+const ablate: HookFn = async (act) => {
+  await tick();
+  act.mul_(0);
+};
 /** An async reader: yields on every hook point, so overlapping runs interleave layer by layer. */
-const slow: HookFn = async () => { await tick(); };
+const slow: HookFn = async () => {
+  await tick();
+};
 
 /** max |a - b|; equal entries (the -inf of masked scores included) count 0. */
 const maxDiff = maxAbsDiff;
@@ -34,7 +39,10 @@ const row = (t: Tensor, i: number): Tensor => t.narrow(0, i, 1);
 
 describe("overlapping runs equal sequential ones", () => {
   it("forward overlapping an ablating runWithHooks", async () => {
-    const fwdHooks: [string, HookFn][] = [["blocks.0.hook_attn_out", ablate], ["blocks.1.hook_mlp_out", ablate]];
+    const fwdHooks: [string, HookFn][] = [
+      ["blocks.0.hook_attn_out", ablate],
+      ["blocks.1.hook_mlp_out", ablate],
+    ];
     const plainSeq = await model.forward(tokens);
     const ablatedSeq = await model.runWithHooks(tokens, { fwdHooks });
     const [ablated, plain] = await Promise.all([
@@ -55,7 +63,9 @@ describe("overlapping runs equal sequential ones", () => {
       seq.push([logits, new Map([...cache.keys()].map((k) => [k, cache.get(k)]))]);
     }
     // a slow permanent-free hook on every block makes the runs interleave
-    const together = await Promise.all(prompts.map((p) => model.withHooks([[(n) => n.endsWith("hook_resid_pre"), slow]], () => model.runWithCache(p))));
+    const together = await Promise.all(
+      prompts.map((p) => model.withHooks([[(n) => n.endsWith("hook_resid_pre"), slow]], () => model.runWithCache(p))),
+    );
     together.forEach(([logits, cache], i) => {
       expect(maxDiff(logits, seq[i]![0])).toBe(0);
       expect([...cache.keys()]).toEqual([...seq[i]![1].keys()]);
@@ -64,7 +74,12 @@ describe("overlapping runs equal sequential ones", () => {
   });
 
   it("runWithHooks calls with different hooks overlapping", async () => {
-    const names = ["blocks.0.hook_attn_out", "blocks.1.hook_resid_mid", "blocks.2.attn.hook_pattern", "blocks.0.mlp.hook_post"];
+    const names = [
+      "blocks.0.hook_attn_out",
+      "blocks.1.hook_resid_mid",
+      "blocks.2.attn.hook_pattern",
+      "blocks.0.mlp.hook_post",
+    ];
     const seq: Tensor[] = [];
     for (const n of names) seq.push(await model.runWithHooks(tokens, { fwdHooks: [[n, ablate]] }));
     const together = await Promise.all(names.map((n) => model.runWithHooks(tokens, { fwdHooks: [[n, ablate]] })));
@@ -75,12 +90,18 @@ describe("overlapping runs equal sequential ones", () => {
     const prompt = row(tokens, 0).narrow(1, 0, 5);
     const other = row(tokens, 1).narrow(1, 0, 3);
     const opts = { maxNewTokens: 6, doSample: false };
-    const genSeq = await model.generate(prompt, opts) as Tensor;
-    const otherSeq = await model.generate(other, opts) as Tensor;
+    const genSeq = (await model.generate(prompt, opts)) as Tensor;
+    const otherSeq = (await model.generate(other, opts)) as Tensor;
     // an ablating run whose hooks read the position offset of their own run
     const offsets: number[] = [];
-    const recordOffset: HookFn = async (_act, hook) => { offsets.push(hook.positionOffset); await tick(); };
-    const fwdHooks: [string, HookFn][] = [["blocks.0.hook_attn_out", ablate], ["blocks.1.hook_resid_pre", recordOffset]];
+    const recordOffset: HookFn = async (_act, hook) => {
+      offsets.push(hook.positionOffset);
+      await tick();
+    };
+    const fwdHooks: [string, HookFn][] = [
+      ["blocks.0.hook_attn_out", ablate],
+      ["blocks.1.hook_resid_pre", recordOffset],
+    ];
     const ablatedSeq = await model.runWithHooks(tokens, { fwdHooks });
     offsets.length = 0;
     const [gen, ablated, gen2] = await Promise.all([
@@ -97,16 +118,26 @@ describe("overlapping runs equal sequential ones", () => {
   it("patching sweeps overlapping each other and an ablating run", async () => {
     const metric = (logits: Tensor): number => {
       let s = 0;
-      common.answer_tokens.forEach((a, b) => { s += logits.get(b, -1, a).item() - logits.get(b, -1, common.wrong_tokens[b]!).item(); });
+      common.answer_tokens.forEach((a, b) => {
+        s += logits.get(b, -1, a).item() - logits.get(b, -1, common.wrong_tokens[b]!).item();
+      });
       return s / common.answer_tokens.length;
     };
     const [, cleanCache] = await model.runWithCache(clean);
     const residSeq = await patching.getActPatchResidPre(model, corrupted, cleanCache, metric);
-    const zSeq = await patching.getActPatchAttnHeadOutByPos(model, corrupted, cleanCache, metric, { metricPositions: "last" });
+    const zSeq = await patching.getActPatchAttnHeadOutByPos(model, corrupted, cleanCache, metric, {
+      metricPositions: "last",
+    });
     const naiveSeq = await patching.getActPatchAttnOut(model, corrupted, cleanCache, metric, { fast: false });
-    const fwdHooks: [string, HookFn][] = [["blocks.1.hook_attn_out", ablate], ["blocks.2.hook_resid_pre", ablate]];
+    const fwdHooks: [string, HookFn][] = [
+      ["blocks.1.hook_attn_out", ablate],
+      ["blocks.2.hook_resid_pre", ablate],
+    ];
     const ablatedSeq = await model.runWithHooks(tokens, { fwdHooks });
-    const asyncMetric = async (logits: Tensor): Promise<number> => { await tick(); return metric(logits); };
+    const asyncMetric = async (logits: Tensor): Promise<number> => {
+      await tick();
+      return metric(logits);
+    };
     const [resid, z, naive, ablated] = await Promise.all([
       patching.getActPatchResidPre(model, corrupted, cleanCache, asyncMetric),
       patching.getActPatchAttnHeadOutByPos(model, corrupted, cleanCache, asyncMetric, { metricPositions: "last" }),
@@ -124,8 +155,8 @@ describe("overlapping runs equal sequential ones", () => {
     const opts = { maxNewTokens: 5, doSample: false };
     const vector = randn([64], { generator: new Generator(1) }).mul(8);
     const spec = { hook: "blocks.1.hook_resid_pre", vector, coeff: 1, positions: [1, 2] };
-    const plainSeq = await model.generate(prompt, opts) as Tensor;
-    const steeredSeq = await generateWithSteering(model, prompt, spec, opts) as Tensor;
+    const plainSeq = (await model.generate(prompt, opts)) as Tensor;
+    const steeredSeq = (await generateWithSteering(model, prompt, spec, opts)) as Tensor;
     const logitsSeq = await runWithSteering(model, tokens, spec);
     const forwardSeq = await model.forward(tokens);
     expect(maxDiff(logitsSeq, forwardSeq)).toBeGreaterThan(0);
@@ -143,7 +174,9 @@ describe("overlapping runs equal sequential ones", () => {
 
   it("model.addHook hooks stay shared: every run sees them", async () => {
     const seen: number[] = [];
-    const counter: HookFn = (act) => { seen.push(act.shape[0]!); };
+    const counter: HookFn = (act) => {
+      seen.push(act.shape[0]!);
+    };
     model.addHook("blocks.0.hook_resid_pre", counter);
     try {
       await Promise.all([model.forward(row(tokens, 0)), model.runWithCache(tokens)]);

@@ -22,19 +22,35 @@ describe("runner", () => {
     const pos = tokens.shape[1]!;
     const p = 4;
     const resid = cache.get("blocks.1.hook_resid_pre").narrow(1, p, pos - p);
-    const out = await runner.runBlocks(model, resid, { from: 1, to: model.cfg.nLayers, prefix: runner.KeyValuePrefix.fromCache(cache, p) });
+    const out = await runner.runBlocks(model, resid, {
+      from: 1,
+      to: model.cfg.nLayers,
+      prefix: runner.KeyValuePrefix.fromCache(cache, p),
+    });
     const final = cache.get(`blocks.${model.cfg.nLayers - 1}.hook_resid_post`);
     expect(maxAbsDiff(out, final.narrow(1, p, pos - p))).toBeLessThan(1e-4);
     // the last block's outputs from a later position on: the earlier ones only give keys and values
-    const tail = await runner.runBlocks(model, resid, { from: 1, to: model.cfg.nLayers, prefix: runner.KeyValuePrefix.fromCache(cache, p), outputFrom: pos - 2 });
+    const tail = await runner.runBlocks(model, resid, {
+      from: 1,
+      to: model.cfg.nLayers,
+      prefix: runner.KeyValuePrefix.fromCache(cache, p),
+      outputFrom: pos - 2,
+    });
     expect(maxAbsDiff(tail, final.narrow(1, pos - 2, 2))).toBeLessThan(1e-4);
   });
 
   it("hooks given to a runner call fire in it only, at absolute positions", async () => {
     const seen: number[] = [];
-    const record: HookFn = (act, hook) => { seen.push(hook.positionOffset, act.shape[1]!); };
+    const record: HookFn = (act, hook) => {
+      seen.push(hook.positionOffset, act.shape[1]!);
+    };
     const resid = cache.get("blocks.2.hook_resid_pre").narrow(1, 3, tokens.shape[1]! - 3);
-    await runner.runBlocks(model, resid, { from: 2, to: 3, prefix: runner.KeyValuePrefix.fromCache(cache, 3), hooks: [["blocks.2.attn.hook_z", record]] });
+    await runner.runBlocks(model, resid, {
+      from: 2,
+      to: 3,
+      prefix: runner.KeyValuePrefix.fromCache(cache, 3),
+      hooks: [["blocks.2.attn.hook_z", record]],
+    });
     expect(seen).toEqual([3, tokens.shape[1]! - 3]);
     seen.length = 0;
     await model.forward(tokens);
@@ -42,7 +58,12 @@ describe("runner", () => {
   });
 
   it("runBlockFromZ gives the block's output from its cached z; logitsFromResidual gives the forward's logits", async () => {
-    const out = await runner.runBlockFromZ(model, 1, cache.get("blocks.1.hook_resid_pre"), cache.get("blocks.1.attn.hook_z"));
+    const out = await runner.runBlockFromZ(
+      model,
+      1,
+      cache.get("blocks.1.hook_resid_pre"),
+      cache.get("blocks.1.attn.hook_z"),
+    );
     expect(maxAbsDiff(out, cache.get("blocks.1.hook_resid_post"))).toBeLessThan(1e-5);
     const final = cache.get(`blocks.${model.cfg.nLayers - 1}.hook_resid_post`);
     expect(maxAbsDiff(await runner.logitsFromResidual(model, final), logits)).toBe(0);
@@ -58,11 +79,25 @@ describe("runner", () => {
     const of = (name: string): Tensor => cache.get(`blocks.1.attn.hook_${name}`);
     const want = of("z").narrow(1, p, n).get(":", ":", idx); // [batch, n, 2, d_head]
     const v = of("v").get(":", ":", idx);
-    const fromQkv = await runner.headsZ(model, 1, { from: "qkv", q: of("q").narrow(1, p, n).get(":", ":", idx), k: of("k").get(":", ":", idx), v, past: p });
+    const fromQkv = await runner.headsZ(model, 1, {
+      from: "qkv",
+      q: of("q").narrow(1, p, n).get(":", ":", idx),
+      k: of("k").get(":", ":", idx),
+      v,
+      past: p,
+    });
     expect(maxAbsDiff(fromQkv, want)).toBeLessThan(1e-5);
-    const fromScores = await runner.headsZ(model, 1, { from: "scores", scores: of("attn_scores").get(":", idx).narrow(2, p, n), v });
+    const fromScores = await runner.headsZ(model, 1, {
+      from: "scores",
+      scores: of("attn_scores").get(":", idx).narrow(2, p, n),
+      v,
+    });
     expect(maxAbsDiff(fromScores, want)).toBeLessThan(1e-5);
-    const fromPattern = await runner.headsZ(model, 1, { from: "pattern", pattern: of("pattern").get(":", idx).narrow(2, p, n), v });
+    const fromPattern = await runner.headsZ(model, 1, {
+      from: "pattern",
+      pattern: of("pattern").get(":", idx).narrow(2, p, n),
+      v,
+    });
     expect(maxAbsDiff(fromPattern, want)).toBeLessThan(1e-5);
     // the attention output is b_O plus every head's part
     const z = of("z");
@@ -80,7 +115,12 @@ describe("runner", () => {
 
   it("component calls fire no hook, shared ones included, and mlpOutput is ln2 then the MLP", async () => {
     let calls = 0;
-    model.addHook((n) => n.startsWith("blocks.0.") || n.startsWith("ln_final"), () => { calls++; });
+    model.addHook(
+      (n) => n.startsWith("blocks.0.") || n.startsWith("ln_final"),
+      () => {
+        calls++;
+      },
+    );
     try {
       const mlp = await runner.mlpOutput(model, 0, cache.get("blocks.0.hook_resid_mid"));
       expect(maxAbsDiff(mlp, cache.get("blocks.0.hook_mlp_out"))).toBe(0);

@@ -20,7 +20,10 @@ describe("toy-ioi", () => {
 
   it("prefers the indirect object on the IOI golden dataset (mean logit difference ≈ 8.1)", async () => {
     const data = JSON.parse(readFileSync(IOI, "utf8")) as {
-      toks: number[][]; word_idx: { end: number[] }; io_tokenIDs: number[]; s_tokenIDs: number[];
+      toks: number[][];
+      word_idx: { end: number[] };
+      io_tokenIDs: number[];
+      s_tokenIDs: number[];
     };
     const model = await HookedTransformer.fromPretrained("toy-ioi");
     const logits = await model.forward(tensor(data.toks, undefined, "int32"));

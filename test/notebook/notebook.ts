@@ -16,12 +16,23 @@ const CELLS = [
 
 /** The notebook as nbformat 4 JSON, for tslab's kernel. */
 export function notebookJson(): string {
-  return JSON.stringify({
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" } },
-    cells: CELLS.map((source, i) => ({ id: `cell-${i}`, cell_type: "code", metadata: {}, execution_count: null, outputs: [], source })),
-  }, null, 1);
+  return JSON.stringify(
+    {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" } },
+      cells: CELLS.map((source, i) => ({
+        id: `cell-${i}`,
+        cell_type: "code",
+        metadata: {},
+        execution_count: null,
+        outputs: [],
+        source,
+      })),
+    },
+    null,
+    1,
+  );
 }
 
 /** One output of an executed cell (nbformat 4). */
@@ -34,4 +45,4 @@ export interface CellOutput {
   evalue?: string;
 }
 
-export const joined = (s: string | string[] | undefined): string => (Array.isArray(s) ? s.join("") : s ?? "");
+export const joined = (s: string | string[] | undefined): string => (Array.isArray(s) ? s.join("") : (s ?? ""));

@@ -11,18 +11,44 @@ const close = (t: Tensor, want: number[][]): void => {
   got.forEach((r, i) => r.forEach((v, j) => expect(v).toBeCloseTo(want[i]![j]!, 6)));
 };
 // x − b_dec = [1, 1], [0, 0], [1.5, 1]
-const x = tensor([[1.5, 0.5], [0.5, -0.5], [2, 0.5]]);
+const x = tensor([
+  [1.5, 0.5],
+  [0.5, -0.5],
+  [2, 0.5],
+]);
 
 describe("standard (ReLU)", () => {
   it("encode, decode and the hook values", async () => {
     const sae = tinySae();
     const [out, cache] = await sae.runWithCache(x);
     close(cache.get("hook_sae_input"), rows(x));
-    close(cache.get("hook_sae_acts_pre"), [[1, 1, 0.5], [0, -1, 0.5], [1.5, 1, 0]]);
-    close(cache.get("hook_sae_acts_post"), [[1, 1, 0.5], [0, 0, 0.5], [1.5, 1, 0]]);
-    close(cache.get("hook_sae_recons"), [[2, 1], [1, 0], [2, 0.5]]);
-    close(out, [[2, 1], [1, 0], [2, 0.5]]);
-    expect(cache.keys()).toEqual(["hook_sae_input", "hook_sae_acts_pre", "hook_sae_acts_post", "hook_sae_recons", "hook_sae_output"]);
+    close(cache.get("hook_sae_acts_pre"), [
+      [1, 1, 0.5],
+      [0, -1, 0.5],
+      [1.5, 1, 0],
+    ]);
+    close(cache.get("hook_sae_acts_post"), [
+      [1, 1, 0.5],
+      [0, 0, 0.5],
+      [1.5, 1, 0],
+    ]);
+    close(cache.get("hook_sae_recons"), [
+      [2, 1],
+      [1, 0],
+      [2, 0.5],
+    ]);
+    close(out, [
+      [2, 1],
+      [1, 0],
+      [2, 0.5],
+    ]);
+    expect(cache.keys()).toEqual([
+      "hook_sae_input",
+      "hook_sae_acts_pre",
+      "hook_sae_acts_post",
+      "hook_sae_recons",
+      "hook_sae_output",
+    ]);
   });
 
   it("without applyBDecToInput the encoder sees x itself", async () => {
@@ -50,7 +76,11 @@ describe("topk", () => {
   it("keeps the k largest, ReLU on them: fewer than k when fewer are positive", async () => {
     const sae = tinySae({ architecture: "topk", k: 2 });
     const acts = await sae.encode(x);
-    close(acts, [[1, 1, 0], [0, 0, 0.5], [1.5, 1, 0]]);
+    close(acts, [
+      [1, 1, 0],
+      [0, 0, 0.5],
+      [1.5, 1, 0],
+    ]);
     const k1 = await tinySae({ architecture: "topk", k: 1 }).encode(x.narrow(0, 2, 1));
     close(k1, [[1.5, 0, 0]]);
   });
@@ -73,15 +103,31 @@ describe("topk", () => {
 });
 
 describe("gated", () => {
-  const gated = () => tinySae({ architecture: "gated" }, {
-    b_enc: undefined, b_gate: tensor([0, -1, 0.5]), r_mag: tensor([0, Math.log(2), 0]), b_mag: tensor([0, 0, -1]),
-  });
+  const gated = () =>
+    tinySae(
+      { architecture: "gated" },
+      {
+        b_enc: undefined,
+        b_gate: tensor([0, -1, 0.5]),
+        r_mag: tensor([0, Math.log(2), 0]),
+        b_mag: tensor([0, 0, -1]),
+      },
+    );
   it("gate (sae_in @ W_enc + b_gate > 0) times ReLU of the magnitude path; acts_pre is the magnitude", async () => {
     const [out, cache] = await gated().runWithCache(x.narrow(0, 0, 2));
     // sae_in [1, 1], [0, 0]: gates [1,1,1], [0 (0 is not > 0), 0, 1]; magnitudes [1, 4, -1], [0, 0, -1]
-    close(cache.get("hook_sae_acts_pre"), [[1, 4, -1], [0, 0, -1]]);
-    close(cache.get("hook_sae_acts_post"), [[1, 4, 0], [0, 0, 0]]);
-    close(out, [[1.5, 3.5], [0.5, -0.5]]);
+    close(cache.get("hook_sae_acts_pre"), [
+      [1, 4, -1],
+      [0, 0, -1],
+    ]);
+    close(cache.get("hook_sae_acts_post"), [
+      [1, 4, 0],
+      [0, 0, 0],
+    ]);
+    close(out, [
+      [1.5, 3.5],
+      [0.5, -0.5],
+    ]);
   });
   it("has no b_enc", () => {
     expect(gated().b_enc).toBeUndefined();

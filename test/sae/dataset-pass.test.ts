@@ -12,7 +12,8 @@ import { textTokenRows } from "../../src/sae/train/text-rows.js";
 import { encodeText } from "../../src/tokenizer/tokens.js";
 
 const STORIES = fileURLToPath(new URL("../../../shared/models/stories260K", import.meta.url));
-const TEXT = "Once upon a time, there was a little girl named Lily. She liked to play in the park with her dog. ".repeat(6);
+const TEXT =
+  "Once upon a time, there was a little girl named Lily. She liked to play in the park with her dog. ".repeat(6);
 
 describe("saeDashboardData's passes over the dataset", () => {
   const hook = "blocks.2.hook_resid_pre";
@@ -22,8 +23,17 @@ describe("saeDashboardData's passes over the dataset", () => {
   let runs = 0;
   beforeAll(async () => {
     model = await HookedTransformer.fromPretrained("toy-ioi");
-    tokens = model.toTokens(["When Mary and John went to the store, John gave a drink to", "After Lisa and Paul went to the park, Paul gave a ring to"]);
-    model.addHook("hook_embed", () => { runs++; }, { isPermanent: true });
+    tokens = model.toTokens([
+      "When Mary and John went to the store, John gave a drink to",
+      "After Lisa and Paul went to the park, Paul gave a ring to",
+    ]);
+    model.addHook(
+      "hook_embed",
+      () => {
+        runs++;
+      },
+      { isPermanent: true },
+    );
   });
 
   it("runs the model once per chunk with the features given (twice without), with the same figures", async () => {
@@ -49,7 +59,9 @@ describe("saeDashboardData's passes over the dataset", () => {
 
 describe("textTokenRows", () => {
   let model: HookedTransformer;
-  beforeAll(async () => { model = await HookedTransformer.fromPretrained(STORIES); });
+  beforeAll(async () => {
+    model = await HookedTransformer.fromPretrained(STORIES);
+  });
 
   it("cuts the tokenized text into rows of ctx tokens, each after BOS, dropping a short last piece", () => {
     const ids = encodeText(model.tokenizer!, TEXT, { prependBos: false });

@@ -35,7 +35,9 @@ describe("featureAttribution", () => {
     const attr = r.attribution.contiguous().dataSync() as Float32Array;
     const n = tokens.shape[1]!;
     expect(r.attribution.shape).toEqual([1, n, 256]);
-    let worst = 0, scale = 0, firing = 0;
+    let worst = 0,
+      scale = 0,
+      firing = 0;
     for (let pos = 0; pos < n; pos++) {
       for (let f = 0; f < 256; f++) {
         let dot = 0;
@@ -50,7 +52,9 @@ describe("featureAttribution", () => {
     expect(scale).toBeGreaterThan(1e-3);
     expect(worst).toBeLessThan(1e-4 * scale + 1e-6);
     const summed = r.perFeature.dataSync() as Float32Array;
-    const byHand = Array.from({ length: 256 }, (_, f) => Array.from({ length: n }, (_, pos) => attr[pos * 256 + f]).reduce((a, b) => a! + b!, 0));
+    const byHand = Array.from({ length: 256 }, (_, f) =>
+      Array.from({ length: n }, (_, pos) => attr[pos * 256 + f]).reduce((a, b) => a! + b!, 0),
+    );
     expect(Math.max(...byHand.map((v, f) => Math.abs(v! - summed[f]!)))).toBeLessThan(1e-5);
   }, 60_000);
 
@@ -61,10 +65,16 @@ describe("featureAttribution", () => {
     const f = per.reduce((best, v, j) => (Math.abs(v) > Math.abs(per[best]!) ? j : best), 0);
     const eps = 0.05;
     const scaled = async (by: number): Promise<number> => {
-      const logits = await model.runWithHooks(tokens, {
-        saes: sae, useErrorTerm: true,
-        fwdHooks: [[`${hook}.hook_sae_acts_post`, (a: Tensor) => a.mul(tensor(Array.from({ length: 256 }, (_, j) => (j === f ? by : 1))))]],
-      }) as Tensor;
+      const logits = (await model.runWithHooks(tokens, {
+        saes: sae,
+        useErrorTerm: true,
+        fwdHooks: [
+          [
+            `${hook}.hook_sae_acts_post`,
+            (a: Tensor) => a.mul(tensor(Array.from({ length: 256 }, (_, j) => (j === f ? by : 1)))),
+          ],
+        ],
+      })) as Tensor;
       return metric(logits).item();
     };
     const fd = ((await scaled(1 + eps)) - (await scaled(1 - eps))) / (2 * eps);

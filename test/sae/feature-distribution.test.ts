@@ -2,8 +2,17 @@
 // against the activations encoded directly and counted by hand.
 import { beforeAll, describe, expect, it } from "vitest";
 import { HookedTransformer, type Tensor } from "../../src/index.js";
-import { activationHistogram, featureDensities, histogram, quantileGroups } from "../../src/sae/features/distribution.js";
-import { featureActivations, featuresActivations, type FeatureActivations } from "../../src/sae/features/top-activations.js";
+import {
+  activationHistogram,
+  featureDensities,
+  histogram,
+  quantileGroups,
+} from "../../src/sae/features/distribution.js";
+import {
+  featureActivations,
+  featuresActivations,
+  type FeatureActivations,
+} from "../../src/sae/features/top-activations.js";
 import { initSaeParams } from "../../src/sae/train/params.js";
 import { saeOfParams } from "../../src/sae/train/save.js";
 
@@ -26,8 +35,12 @@ describe("feature distributions over a dataset", () => {
   let fa: FeatureActivations;
   beforeAll(async () => {
     model = await HookedTransformer.fromPretrained("toy-ioi");
-    const prompts = ["When Mary and John went to the store, John gave a drink to", "Then, Tom and Anna had a long argument, and afterwards Tom said to",
-      "After Lisa and Paul went to the park, Paul gave a ring to", "Friends Kate and Mark found a bone at the school. Kate gave it to"];
+    const prompts = [
+      "When Mary and John went to the store, John gave a drink to",
+      "Then, Tom and Anna had a long argument, and afterwards Tom said to",
+      "After Lisa and Paul went to the park, Paul gave a ring to",
+      "Friends Kate and Mark found a bone at the school. Kate gave it to",
+    ];
     tokens = model.toTokens(prompts).narrow(1, 0, 12).contiguous();
     const [, cache] = await model.runWithCache(tokens, { namesFilter: [hook] });
     encoded = (await sae.encode(cache.get(hook))).contiguous().dataSync() as Float32Array;
@@ -76,7 +89,9 @@ describe("feature distributions over a dataset", () => {
         expect(e.tokens.length).toBe(e.acts.length);
       }
     }
-    expect(quantileGroups(fa, tokens, { groups: 4, perGroup: 3, seed: 1 })).toEqual(quantileGroups(fa, tokens, { groups: 4, perGroup: 3, seed: 1 }));
+    expect(quantileGroups(fa, tokens, { groups: 4, perGroup: 3, seed: 1 })).toEqual(
+      quantileGroups(fa, tokens, { groups: 4, perGroup: 3, seed: 1 }),
+    );
     expect(() => quantileGroups(fa, tokens, { groups: 0 })).toThrow(/groups must be a positive integer/);
   });
 

@@ -23,7 +23,12 @@ describe("logitEffects", () => {
     const sorted = byHand.map((e, t) => [e, t]).sort((a, b) => b[0]! - a[0]!);
     const fx = logitEffects(model, sae, 7, 3);
     expect(fx.top.map((e) => e.token)).toEqual(sorted.slice(0, 3).map((e) => e[1]));
-    expect(fx.bottom.map((e) => e.token)).toEqual(sorted.slice(-3).reverse().map((e) => e[1]));
+    expect(fx.bottom.map((e) => e.token)).toEqual(
+      sorted
+        .slice(-3)
+        .reverse()
+        .map((e) => e[1]),
+    );
     expect(fx.top[0]!.effect).toBeCloseTo(sorted[0]![0]!, 5);
     expect(fx.top[0]!.text).toBe(model.tokenizer!.idToString(fx.top[0]!.token));
     expect(() => logitEffects(model, sae, 32)).toThrow(/feature 32 is outside 0\.\.31/);
@@ -39,7 +44,10 @@ describe("featureActivations and topExamples", () => {
     const tokens = model.toTokens(["Once upon a time, there was a girl.", "The dog ran to the park."]);
     const fa = await featureActivations(model, sae, tokens, 3);
     const [, cache] = await model.runWithCache(tokens, { namesFilter: ["blocks.2.hook_resid_pre"] });
-    const ref = (await sae.encode(cache.get("blocks.2.hook_resid_pre"))).get(":", ":", 3).contiguous().dataSync() as Float32Array;
+    const ref = (await sae.encode(cache.get("blocks.2.hook_resid_pre")))
+      .get(":", ":", 3)
+      .contiguous()
+      .dataSync() as Float32Array;
     expect(Array.from(fa.acts)).toEqual(Array.from(ref));
     expect(fa.density).toBeCloseTo(ref.filter((v) => v > 0).length / ref.length, 6);
     const top = topExamples(fa, tokens, 3, 2, 1);

@@ -24,9 +24,20 @@ describe.each(cases.map((c) => [`${c.model}/${c.name}`, c] as const))("SAELens g
   it("run_with_cache has SAELens's hook names, order and values", async () => {
     const { sae } = await loadSaeFromDisk(c.dir);
     const g = await goldenTensors(`${c.dir}/outputs.safetensors`, `${c.dir}/index.json`);
-    for (const [prefix, useErrorTerm] of [["sae_cache", false], ["sae_cache_error_term", true]] as const) {
+    for (const [prefix, useErrorTerm] of [
+      ["sae_cache", false],
+      ["sae_cache_error_term", true],
+    ] as const) {
       const [, cache] = await sae.runWithCache(g("act"), { useErrorTerm });
-      const names = useErrorTerm ? ["hook_sae_input", "hook_sae_acts_pre", "hook_sae_acts_post", "hook_sae_recons", "hook_sae_error", "hook_sae_output"]
+      const names = useErrorTerm
+        ? [
+            "hook_sae_input",
+            "hook_sae_acts_pre",
+            "hook_sae_acts_post",
+            "hook_sae_recons",
+            "hook_sae_error",
+            "hook_sae_output",
+          ]
         : ["hook_sae_input", "hook_sae_acts_pre", "hook_sae_acts_post", "hook_sae_recons", "hook_sae_output"];
       expect(cache.keys()).toEqual(names);
       for (const n of names) expectClose(`${prefix}/${n}`, cache.get(n), g(`${prefix}/${n}`), 1e-5);

@@ -17,7 +17,13 @@ const modelFor = (name: string): Promise<HookedTransformer> => {
 };
 
 /** the logits the golden stores: full, or at vocab_sample plus logsumexp and argmax */
-function compareLogits(prefix: string, logits: Tensor, g: (n: string) => Tensor, has: (n: string) => boolean, vocab: Tensor | null): void {
+function compareLogits(
+  prefix: string,
+  logits: Tensor,
+  g: (n: string) => Tensor,
+  has: (n: string) => boolean,
+  vocab: Tensor | null,
+): void {
   if (has(`${prefix}/logits`)) {
     expectClose(`${prefix}/logits`, logits, g(`${prefix}/logits`), 1e-4);
     return;
@@ -34,7 +40,11 @@ describe.each(cases.map((c) => [`${c.model}/${c.name}`, c] as const))("HookedSAE
   let names: string[];
   let tokens: Tensor;
   let vocab: Tensor | null;
-  const index = JSON.parse(readFileSync(`${c.dir}/index.json`, "utf8")) as { hooked_cache_names: string[]; hooked_cache_names_error_term: string[]; tensors: Record<string, unknown> };
+  const index = JSON.parse(readFileSync(`${c.dir}/index.json`, "utf8")) as {
+    hooked_cache_names: string[];
+    hooked_cache_names_error_term: string[];
+    tensors: Record<string, unknown>;
+  };
   beforeAll(async () => {
     model = new HookedSAETransformer(await modelFor(c.model));
     sae = (await loadSaeFromDisk(c.dir)).sae;
@@ -45,14 +55,19 @@ describe.each(cases.map((c) => [`${c.model}/${c.name}`, c] as const))("HookedSAE
     names = Object.keys(index.tensors);
   });
 
-  it.each([["spliced", false], ["spliced_error_term", true]] as const)("%s: logits, cache, loss", async (prefix, useErrorTerm) => {
+  it.each([
+    ["spliced", false],
+    ["spliced_error_term", true],
+  ] as const)("%s: logits, cache, loss", async (prefix, useErrorTerm) => {
     const [logits, cache] = await model.runWithCacheWithSaes(tokens, { saes: [sae], useErrorTerm });
     compareLogits(prefix, logits, g, (n) => names.includes(n), vocab);
     for (const n of names.filter((k) => k.startsWith(`${prefix}/cache/`))) {
       expectClose(n, cache.get(n.slice(`${prefix}/cache/`.length)), g(n), 1e-4);
     }
     // SAELens's names in its order, less the blocks.{l}.mlp.hook_in points HookedSAETransformer adds to TL's model
-    const want = (useErrorTerm ? index.hooked_cache_names_error_term : index.hooked_cache_names).filter((n) => !n.endsWith(".mlp.hook_in"));
+    const want = (useErrorTerm ? index.hooked_cache_names_error_term : index.hooked_cache_names).filter(
+      (n) => !n.endsWith(".mlp.hook_in"),
+    );
     expect(cache.keys()).toEqual(want);
     const loss = await model.runWithSaes(tokens, { saes: [sae], useErrorTerm, returnType: "loss" });
     expectClose(`${prefix}/loss`, (loss as Tensor).reshape(1), g(`${prefix}/loss`), 1e-4);

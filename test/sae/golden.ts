@@ -18,7 +18,9 @@ export function saeGoldenCases(): SaeGoldenCase[] {
   if (!existsSync(SAE_GOLDEN_DIR)) return [];
   const out: SaeGoldenCase[] = [];
   for (const model of readdirSync(SAE_GOLDEN_DIR, { withFileTypes: true }).filter((d) => d.isDirectory())) {
-    for (const sae of readdirSync(`${SAE_GOLDEN_DIR}/${model.name}`, { withFileTypes: true }).filter((d) => d.isDirectory())) {
+    for (const sae of readdirSync(`${SAE_GOLDEN_DIR}/${model.name}`, { withFileTypes: true }).filter((d) =>
+      d.isDirectory(),
+    )) {
       const dir = `${SAE_GOLDEN_DIR}/${model.name}/${sae.name}`;
       if (existsSync(`${dir}/outputs.safetensors`)) out.push({ model: model.name, name: sae.name, dir });
     }

@@ -5,7 +5,8 @@ import { SAE, SaeError, saeConfigFromJson } from "../../src/sae/index.js";
 import { identitySae, tinySae, tinyWeights } from "./fixtures.js";
 
 const vec = (t: Tensor): number[] => [...t.contiguous().dataSync()];
-const closeVec = (got: number[], want: number[], digits = 6): void => got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, digits));
+const closeVec = (got: number[], want: number[], digits = 6): void =>
+  got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, digits));
 
 describe("normalize_activations", () => {
   it("constant_norm_rescale: in x·√d_in/‖x‖, out ÷ that", async () => {
@@ -66,7 +67,9 @@ describe("the error term", () => {
   it("shared hooks (sae.addHook) fire in every forward until resetHooks", async () => {
     const sae = tinySae();
     const seen: string[] = [];
-    sae.addHook("hook_sae_acts_post", (_a, h) => { seen.push(h.name); });
+    sae.addHook("hook_sae_acts_post", (_a, h) => {
+      seen.push(h.name);
+    });
     await sae.forward(x);
     sae.resetHooks();
     await sae.forward(x);
@@ -93,15 +96,43 @@ describe("config and weight checks", () => {
   it("rejects an unknown architecture, a missing or misshapen tensor, a wrong input width", async () => {
     expect(() => tinySae({ architecture: "relu2" as "standard" })).toThrow(/unknown SAE architecture "relu2"/);
     expect(() => tinySae({ architecture: "jumprelu" })).toThrow(/missing tensor threshold/);
-    expect(() => new SAE({ dIn: 2, dSae: 3, hookName: "h" }, { ...tinyWeights(), W_dec: tensor([[1, 0, 0], [0, 1, 0]]) })).toThrow(/W_dec has shape \[2, 3\], expected \[3, 2\]/);
+    expect(
+      () =>
+        new SAE(
+          { dIn: 2, dSae: 3, hookName: "h" },
+          {
+            ...tinyWeights(),
+            W_dec: tensor([
+              [1, 0, 0],
+              [0, 1, 0],
+            ]),
+          },
+        ),
+    ).toThrow(/W_dec has shape \[2, 3\], expected \[3, 2\]/);
     expect(() => tinySae({ architecture: "topk" })).toThrow(/topk needs an integer k/);
     await expect(tinySae().forward(tensor([[1, 2, 3]]))).rejects.toThrow(/input has width 3 .* d_in is 2/);
     expect(() => tinySae({}, { extra: tensor([1]) } as object)).toThrow(/unexpected tensor extra/);
   });
 
   it("reads pre-6 flat configs (hook_point, activation_fn_str topk, default apply_b_dec_to_input)", () => {
-    const c = saeConfigFromJson({ d_in: 64, d_sae: 512, hook_point: "blocks.3.hook_resid_post", hook_point_layer: 3, activation_fn_str: "topk", activation_fn_kwargs: { k: 8 }, model_name: "gpt2" });
-    expect(c).toMatchObject({ architecture: "topk", k: 8, hookName: "blocks.3.hook_resid_post", hookLayer: 3, applyBDecToInput: true, modelName: "gpt2", normalizeActivations: "none" });
+    const c = saeConfigFromJson({
+      d_in: 64,
+      d_sae: 512,
+      hook_point: "blocks.3.hook_resid_post",
+      hook_point_layer: 3,
+      activation_fn_str: "topk",
+      activation_fn_kwargs: { k: 8 },
+      model_name: "gpt2",
+    });
+    expect(c).toMatchObject({
+      architecture: "topk",
+      k: 8,
+      hookName: "blocks.3.hook_resid_post",
+      hookLayer: 3,
+      applyBDecToInput: true,
+      modelName: "gpt2",
+      normalizeActivations: "none",
+    });
     expect(() => saeConfigFromJson({ d_in: 64, d_sae: 512 }, "x/cfg.json")).toThrow(/x\/cfg.json: no hook_name/);
   });
 });

@@ -7,7 +7,9 @@ import type { Sparsity } from "../../src/sae/train/sae-step.js";
 import type { AuxKLoss } from "../../src/sae/train/aux-k.js";
 
 export async function autogradGrads(p: SaeParams, x: Float32Array, sparsity: Sparsity, aux?: AuxKLoss) {
-  const D = p.dIn, S = p.dSae, B = x.length / D;
+  const D = p.dIn,
+    S = p.dSae,
+    B = x.length / D;
   const W_enc = Tensor.fromTypedArray(p.W_enc.slice(), [D, S]).requiresGrad_();
   const W_dec = Tensor.fromTypedArray(p.W_dec.slice(), [S, D]).requiresGrad_();
   const b_enc = Tensor.fromTypedArray(p.b_enc.slice(), [S]).requiresGrad_();
@@ -32,12 +34,28 @@ export async function autogradGrads(p: SaeParams, x: Float32Array, sparsity: Spa
     const { indices } = pre.add(Tensor.fromTypedArray(alive, [S])).topk(m, -1);
     const acts = zerosLike(pre).scatter(-1, indices, pre.gather(-1, indices));
     const residual = xt.sub(xhat).detach();
-    const a = acts.matmul(W_dec).add(b_dec).sub(residual).square().sum(-1).mean().mul(aux.coefficient * Math.min(aux.dead.length / aux.kAux, 1));
+    const a = acts
+      .matmul(W_dec)
+      .add(b_dec)
+      .sub(residual)
+      .square()
+      .sum(-1)
+      .mean()
+      .mul(aux.coefficient * Math.min(aux.dead.length / aux.kAux, 1));
     auxLoss = a.item();
     loss = loss.add(a);
   }
   await loss.backward();
-  return { W_enc: W_enc.grad!, W_dec: W_dec.grad!, b_enc: b_enc.grad!, b_dec: b_dec.grad!, mse: mse.item(), l1: l1.item(), auxLoss, f: f.dataSync() as Float32Array };
+  return {
+    W_enc: W_enc.grad!,
+    W_dec: W_dec.grad!,
+    b_enc: b_enc.grad!,
+    b_dec: b_dec.grad!,
+    mse: mse.item(),
+    l1: l1.item(),
+    auxLoss,
+    f: f.dataSync() as Float32Array,
+  };
 }
 
 /** a matches b within a relative tolerance (absolute near 0). */

@@ -46,8 +46,12 @@ describe("ActivationStore", () => {
   });
 
   it("rejects unknown hooks and bad token shapes", () => {
-    expect(() => new ActivationStore(model, { hookName: "blocks.1.hook_nope", tokens })).toThrow(/no hook point "blocks.1.hook_nope"/);
-    expect(() => new ActivationStore(model, { hookName: HOOK, tokens: tokens.reshape(-1) })).toThrow(/tokens must be \[rows, ctx\]/);
+    expect(() => new ActivationStore(model, { hookName: "blocks.1.hook_nope", tokens })).toThrow(
+      /no hook point "blocks.1.hook_nope"/,
+    );
+    expect(() => new ActivationStore(model, { hookName: HOOK, tokens: tokens.reshape(-1) })).toThrow(
+      /tokens must be \[rows, ctx\]/,
+    );
     expect(hookLayer("hook_embed", 5)).toBe(-1);
     expect(hookLayer("blocks.3.mlp.hook_post", 5)).toBe(3);
     expect(() => hookLayer("blocks.7.hook_resid_pre", 5)).toThrow(/names block 7, but the model has 5 blocks/);
@@ -59,9 +63,19 @@ describe("trainSae", () => {
   it("trains a TopK SAE that reconstructs the residual stream, evaluates and saves it in SAELens format", async () => {
     const logs: number[] = [];
     const sae = await trainSae(model, tokens, {
-      hookName: HOOK, expansionFactor: 4, sparsity: { kind: "topk", k: 8 }, trainingTokens: 120 * 256, batchSize: 256,
-      lr: 3e-3, lrWarmUpSteps: 5, lrDecaySteps: 10, normalizeActivations: "expected_average_only_in", logEvery: 20, resampleEvery: 50,
-      onLog: (e) => logs.push(e.varianceExplained), progressBar: false,
+      hookName: HOOK,
+      expansionFactor: 4,
+      sparsity: { kind: "topk", k: 8 },
+      trainingTokens: 120 * 256,
+      batchSize: 256,
+      lr: 3e-3,
+      lrWarmUpSteps: 5,
+      lrDecaySteps: 10,
+      normalizeActivations: "expected_average_only_in",
+      logEvery: 20,
+      resampleEvery: 50,
+      onLog: (e) => logs.push(e.varianceExplained),
+      progressBar: false,
     });
     expect(sae.params.dSae).toBe(256);
     expect(sae.log.length).toBe(6);
@@ -77,8 +91,15 @@ describe("trainSae", () => {
     const dir = mkdtempSync(join(tmpdir(), "tlens-sae-"));
     await saveTrainedSae(sae, dir, { modelName: "stories260K", contextSize: 32 });
     const cfg = JSON.parse(readFileSync(join(dir, "cfg.json"), "utf8")) as Record<string, unknown>;
-    expect(cfg).toMatchObject({ architecture: "topk", d_in: 64, d_sae: 256, k: 8, normalize_activations: "none", apply_b_dec_to_input: true,
-      metadata: { hook_name: HOOK, model_name: "stories260K", context_size: 32 } });
+    expect(cfg).toMatchObject({
+      architecture: "topk",
+      d_in: 64,
+      d_sae: 256,
+      k: 8,
+      normalize_activations: "none",
+      apply_b_dec_to_input: true,
+      metadata: { hook_name: HOOK, model_name: "stories260K", context_size: 32 },
+    });
     // loads back through the SAE class and reconstructs as the trained weights do
     const loaded = await loadSaeFromDisk(dir);
     expect(loaded.sae.cfg.k).toBe(8);
@@ -92,7 +113,14 @@ describe("trainSae", () => {
 
   it("trains a standard (L1) SAE whose L1 penalty lowers L0 as the coefficient warms up", async () => {
     const sae = await trainSae(model, tokens, {
-      hookName: HOOK, expansionFactor: 2, sparsity: { kind: "l1", coefficient: 2 }, trainingTokens: 60 * 256, batchSize: 256, lr: 3e-3, logEvery: 20, l1WarmUpSteps: 20,
+      hookName: HOOK,
+      expansionFactor: 2,
+      sparsity: { kind: "l1", coefficient: 2 },
+      trainingTokens: 60 * 256,
+      batchSize: 256,
+      lr: 3e-3,
+      logEvery: 20,
+      l1WarmUpSteps: 20,
     });
     expect(sae.log[2]!.l0).toBeLessThan(sae.log[0]!.l0);
     expect(sae.log[0]!.l1Coefficient).toBe(2);
@@ -102,15 +130,28 @@ describe("trainSae", () => {
 
 describe("training options", () => {
   it("fills defaults, schedules the learning rate and L1, and rejects bad values", () => {
-    const o = resolveTrainOptions({ hookName: HOOK, trainingTokens: 1000, batchSize: 10, lrWarmUpSteps: 10, lrDecaySteps: 20, lr: 1 });
+    const o = resolveTrainOptions({
+      hookName: HOOK,
+      trainingTokens: 1000,
+      batchSize: 10,
+      lrWarmUpSteps: 10,
+      lrDecaySteps: 20,
+      lr: 1,
+    });
     expect(o.steps).toBe(100);
     expect(o.l1WarmUpSteps).toBe(5);
     expect([0, 4, 9, 50, 90, 99].map((s) => learningRate(o, s))).toEqual([0.1, 0.5, 1, 1, 0.5, 0.05]);
     expect(sparsityAt(o, 0)).toEqual({ kind: "l1", coefficient: 1 });
     expect(sparsityAt(o, 50)).toEqual({ kind: "l1", coefficient: 5 });
-    expect(() => resolveTrainOptions({ hookName: HOOK, trainingTokens: 5, batchSize: 10 })).toThrow(/less than one batch/);
+    expect(() => resolveTrainOptions({ hookName: HOOK, trainingTokens: 5, batchSize: 10 })).toThrow(
+      /less than one batch/,
+    );
     expect(() => resolveTrainOptions({ hookName: HOOK, lr: -1 })).toThrow(/lr must be a positive number/);
-    expect(() => resolveTrainOptions({ hookName: HOOK, sparsity: { kind: "topk", k: 0 } })).toThrow(/k must be a positive integer/);
-    expect(() => resolveTrainOptions({ hookName: HOOK, sparsity: { kind: "l1", coefficient: -1 } })).toThrow(/must be ≥ 0/);
+    expect(() => resolveTrainOptions({ hookName: HOOK, sparsity: { kind: "topk", k: 0 } })).toThrow(
+      /k must be a positive integer/,
+    );
+    expect(() => resolveTrainOptions({ hookName: HOOK, sparsity: { kind: "l1", coefficient: -1 } })).toThrow(
+      /must be ≥ 0/,
+    );
   });
 });

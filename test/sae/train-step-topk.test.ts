@@ -8,7 +8,9 @@ import { TopKSelector } from "../../src/sae/train/select.js";
 import { Generator } from "../../src/tensor/index.js";
 import { autogradGrads, expectClose } from "./step-reference.js";
 
-const B = 7, D = 5, S = 13;
+const B = 7,
+  D = 5,
+  S = 13;
 
 /** Random params with nonzero biases and decoder rows of differing norms. */
 function randomParams(seed: number): SaeParams {
@@ -27,7 +29,8 @@ function dyadic(g: Generator, r: number, den: number): number {
 
 /** Features 2c and 2c + 1 share their encoder column and bias, so every row's pre-activations come in equal pairs. */
 function tiedParams(): SaeParams {
-  const p = randomParams(5), g = new Generator(6);
+  const p = randomParams(5),
+    g = new Generator(6);
   for (let j = 0; j < S; j += 2) {
     const bias = dyadic(g, 4, 8);
     for (let c = j; c < Math.min(j + 2, S); c++) p.b_enc[c] = bias;
@@ -49,7 +52,13 @@ const cases: { name: string; p: () => SaeParams; x: Float32Array; k: number; aux
   { name: "k 1", p: () => randomParams(1), x: batch(1, false), k: 1 },
   { name: "k = d_sae", p: () => randomParams(2), x: batch(2, false), k: S },
   { name: "ties at the cut, k 3", p: tiedParams, x: batch(3, true), k: 3 },
-  { name: "ties at the cut, k 5, with AuxK over live and dead features", p: tiedParams, x: batch(4, true), k: 5, aux: { dead: [0, 3, 6, 7, 12], coefficient: 0.7, kAux: 2 } },
+  {
+    name: "ties at the cut, k 5, with AuxK over live and dead features",
+    p: tiedParams,
+    x: batch(4, true),
+    k: 5,
+    aux: { dead: [0, 3, 6, 7, 12], coefficient: 0.7, kAux: 2 },
+  },
 ];
 
 describe("SaeStep's sparse TopK path", () => {
@@ -61,7 +70,10 @@ describe("SaeStep's sparse TopK path", () => {
       const stats = step.run(c.x, { kind: "topk", k: c.k }, fired, c.aux);
       const ref = await autogradGrads(p, c.x, { kind: "topk", k: c.k }, c.aux);
       // the same features fire: per feature, the rows where the dense f is > 0
-      const refFired = Array.from({ length: S }, (_, j) => Array.from({ length: B }, (_, b) => ref.f[b * S + j]! > 0).filter(Boolean).length);
+      const refFired = Array.from(
+        { length: S },
+        (_, j) => Array.from({ length: B }, (_, b) => ref.f[b * S + j]! > 0).filter(Boolean).length,
+      );
       expect([...fired]).toEqual(refFired);
       expect(stats.l0).toBeCloseTo(refFired.reduce((a, b) => a + b, 0) / B, 12);
       expect(stats.mse).toBeCloseTo(ref.mse, 4);
@@ -88,9 +100,14 @@ describe("SaeStep's sparse TopK path", () => {
   });
 
   it("rejects k outside 1..d_sae", () => {
-    const step = new SaeStep(randomParams(1), B), x = batch(1, false);
-    expect(() => step.run(x, { kind: "topk", k: 0 }, new Float64Array(S))).toThrow(/k = 0 must be an integer in 1\.\.13/);
-    expect(() => step.run(x, { kind: "topk", k: 14 }, new Float64Array(S))).toThrow(/k = 14 must be an integer in 1\.\.13/);
+    const step = new SaeStep(randomParams(1), B),
+      x = batch(1, false);
+    expect(() => step.run(x, { kind: "topk", k: 0 }, new Float64Array(S))).toThrow(
+      /k = 0 must be an integer in 1\.\.13/,
+    );
+    expect(() => step.run(x, { kind: "topk", k: 14 }, new Float64Array(S))).toThrow(
+      /k = 14 must be an integer in 1\.\.13/,
+    );
     expect(() => step.run(x, { kind: "topk", k: 2.5 }, new Float64Array(S))).toThrow(/k = 2.5 must be an integer/);
   });
 });
@@ -98,16 +115,26 @@ describe("SaeStep's sparse TopK path", () => {
 describe("TopKSelector", () => {
   it("picks each row's k largest, ties to the lower position, as a stable descending sort does", () => {
     const g = new Generator(11);
-    for (const [n, k] of [[1, 1], [9, 1], [9, 4], [9, 9], [40, 7], [40, 39]] as [number, number][]) {
+    for (const [n, k] of [
+      [1, 1],
+      [9, 1],
+      [9, 4],
+      [9, 9],
+      [40, 7],
+      [40, 39],
+    ] as [number, number][]) {
       const sel = new TopKSelector(n, k);
       // few distinct values (many ties); rows 20 and 30 lie far below the rest, so fewer than k of them beat the
       // threshold the earlier rows set and the whole row is searched; the row sits at an offset in a longer array
       for (let r = 0; r < 40; r++) {
         const shift = r === 20 || r === 30 ? -100 : 0;
         const v = Float32Array.from({ length: n + 3 }, () => Math.floor(g.uniform() * 5) - 2 + shift);
-        const idx = new Int32Array(k + 2), val = new Float32Array(k + 2);
+        const idx = new Int32Array(k + 2),
+          val = new Float32Array(k + 2);
         sel.select(v, 3, idx, val, 2);
-        const want = Array.from({ length: n }, (_, j) => j).sort((a, b) => v[3 + b]! - v[3 + a]! || a - b).slice(0, k);
+        const want = Array.from({ length: n }, (_, j) => j)
+          .sort((a, b) => v[3 + b]! - v[3 + a]! || a - b)
+          .slice(0, k);
         const got = [...idx.subarray(2)].map((j, t) => ({ j, v: val[2 + t]! })).sort((a, b) => a.j - b.j);
         expect(got.map((e) => e.j)).toEqual(want.sort((a, b) => a - b));
         for (const e of got) expect(e.v).toBe(v[3 + e.j]!);

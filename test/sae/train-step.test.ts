@@ -10,7 +10,9 @@ import { DeadFeatureTracker, resampleFeatures } from "../../src/sae/train/resamp
 import { Generator } from "../../src/tensor/index.js";
 import { autogradGrads, expectClose } from "./step-reference.js";
 
-const B = 24, D = 6, S = 16;
+const B = 24,
+  D = 6,
+  S = 16;
 
 function batch(seed: number): Float32Array {
   const g = new Generator(seed);
@@ -28,9 +30,13 @@ function params(): SaeParams {
 }
 
 describe("SaeStep (hand-written forward / backward)", () => {
-  for (const sparsity of [{ kind: "l1", coefficient: 0.8 }, { kind: "topk", k: 4 }] as Sparsity[]) {
+  for (const sparsity of [
+    { kind: "l1", coefficient: 0.8 },
+    { kind: "topk", k: 4 },
+  ] as Sparsity[]) {
     it(`matches the autograd's gradients and loss terms (${sparsity.kind})`, async () => {
-      const p = params(), x = batch(1);
+      const p = params(),
+        x = batch(1);
       const step = new SaeStep(p, B);
       const fired = new Float64Array(S);
       const stats = step.run(x, sparsity, fired);
@@ -44,9 +50,14 @@ describe("SaeStep (hand-written forward / backward)", () => {
   }
 
   // 5 dead features with k_aux 3 (a selection per row, scale 1) and 2 with k_aux 4 (all of them, scale 1/2)
-  for (const aux of [{ dead: [1, 4, 7, 11, 15], coefficient: 0.5, kAux: 3 }, { dead: [2, 9], coefficient: 2, kAux: 4 }]) {
+  for (const aux of [
+    { dead: [1, 4, 7, 11, 15], coefficient: 0.5, kAux: 3 },
+    { dead: [2, 9], coefficient: 2, kAux: 4 },
+  ]) {
     it(`TopK's auxiliary loss (AuxK) matches the autograd's (${aux.dead.length} dead, k_aux ${aux.kAux})`, async () => {
-      const p = params(), x = batch(2), sparsity: Sparsity = { kind: "topk", k: 4 };
+      const p = params(),
+        x = batch(2),
+        sparsity: Sparsity = { kind: "topk", k: 4 };
       const step = new SaeStep(p, B);
       const stats = step.run(x, sparsity, new Float64Array(S), aux);
       const ref = await autogradGrads(p, x, sparsity, aux);
@@ -56,7 +67,10 @@ describe("SaeStep (hand-written forward / backward)", () => {
       // it changes the dead features' encoder columns only
       const plain = new SaeStep(p, B);
       plain.run(x, sparsity, new Float64Array(S));
-      const moved = (j: number): number => Math.hypot(...Array.from({ length: D }, (_, i) => step.grads.W_enc[i * S + j]! - plain.grads.W_enc[i * S + j]!));
+      const moved = (j: number): number =>
+        Math.hypot(
+          ...Array.from({ length: D }, (_, i) => step.grads.W_enc[i * S + j]! - plain.grads.W_enc[i * S + j]!),
+        );
       for (let j = 0; j < S; j++) {
         if (aux.dead.includes(j)) expect(moved(j)).toBeGreaterThan(1e-4);
         else expect(moved(j)).toBe(0);
@@ -98,16 +112,20 @@ describe("Adam", () => {
     adam.begin();
     adam.update(w, Float32Array.from([1, 0]), 0.1);
     // second step by hand: m = 0.9·0.1·0.5 + 0.1·1 = 0.145, v = 0.999·0.001·0.25 + 0.001 = 0.00124975
-    const m = 0.145 / (1 - 0.81), v = 0.00124975 / (1 - 0.999 ** 2);
+    const m = 0.145 / (1 - 0.81),
+      v = 0.00124975 / (1 - 0.999 ** 2);
     expect(w[0]).toBeCloseTo(0.9 - (0.1 * m) / (Math.sqrt(v) + 1e-8), 6);
-    expect(() => adam.update(new Float32Array(2), new Float32Array(2), 0.1)).toThrow(/not one of the optimizer's parameters/);
+    expect(() => adam.update(new Float32Array(2), new Float32Array(2), 0.1)).toThrow(
+      /not one of the optimizer's parameters/,
+    );
     expect(() => new Adam([w], { beta1: 1 })).toThrow(/betas must lie in \[0, 1\)/);
   });
 });
 
 describe("decoder norm and dead features", () => {
   it("unit decoder handling keeps every row at norm 1", () => {
-    const p = params(), step = new SaeStep(p, B);
+    const p = params(),
+      step = new SaeStep(p, B);
     const adam = new Adam([p.W_enc, p.W_dec, p.b_enc, p.b_dec]);
     for (let i = 0; i < 3; i++) {
       step.run(batch(i), { kind: "topk", k: 3 }, new Float64Array(S));
@@ -122,7 +140,8 @@ describe("decoder norm and dead features", () => {
     tracker.record(Float64Array.from([0, 2, 0]), 100);
     expect(tracker.dead(200)).toEqual([2]);
     expect(tracker.dead(100)).toEqual([0, 2]);
-    const p = params(), adam = new Adam([p.W_enc, p.W_dec, p.b_enc, p.b_dec]);
+    const p = params(),
+      adam = new Adam([p.W_enc, p.W_dec, p.b_enc, p.b_dec]);
     const x = batch(4);
     // only example 5 has any error: it is the one drawn
     const loss = new Float32Array(B);

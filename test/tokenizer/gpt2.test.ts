@@ -7,7 +7,13 @@ import { describe, expect, it } from "vitest";
 import { TlensError, TokenizerError } from "../../src/errors.js";
 import { tensor, Tensor } from "../../src/tensor/index.js";
 import {
-  getTokenPosition, gpt2Tokenizer, GPT2_ENDOFTEXT, toSingleToken, toStrTokens, toTokens, tokensToString,
+  getTokenPosition,
+  gpt2Tokenizer,
+  GPT2_ENDOFTEXT,
+  toSingleToken,
+  toStrTokens,
+  toTokens,
+  tokensToString,
 } from "../../src/tokenizer/index.js";
 
 const tok = gpt2Tokenizer();
@@ -32,7 +38,10 @@ const GOLDEN_FILES: [string, boolean][] = [
   ["symmetric_mixed_N150_seed42_bos.json", true],
   ["symmetric_mixed_N150_seed42_bos__flip_ABB-BAB_BAB-ABB.json", true],
   ["xyz_flip/callum_cautils_hashseed7_letter_order_XYZ/mixed_N100_seed1__flip_ABB-XYZ_BAB-XYZ.json", false],
-  ["xyz_flip/callum_cautils_hashseed7_letter_order_XYZ/symmetric_mixed_N150_seed42_bos__flip_ABB-XYZ_BAB-XYZ.json", true],
+  [
+    "xyz_flip/callum_cautils_hashseed7_letter_order_XYZ/symmetric_mixed_N150_seed42_bos__flip_ABB-XYZ_BAB-XYZ.json",
+    true,
+  ],
   ["xyz_flip/arena_numpy_hashseed0_NOT_PORTABLE/mixed_N100_seed1__flip_ABB-XYZ_BAB-XYZ.json", false],
   ["xyz_flip/arena_numpy_hashseed0_NOT_PORTABLE/symmetric_mixed_N150_seed42_bos__flip_ABB-XYZ_BAB-XYZ.json", true],
 ];
@@ -69,7 +78,10 @@ describe("gpt2Tokenizer", () => {
     expect(tok.encode("<|endoftext|>")).toEqual([50256]);
     expect(tok.encode("Hello<|endoftext|> world")).toEqual([15496, 50256, 995]);
     expect(tok.encode("a <|endoftext|><|endoftext|>b")).toEqual([
-      ...tok.encode("a "), 50256, 50256, ...tok.encode("b"),
+      ...tok.encode("a "),
+      50256,
+      50256,
+      ...tok.encode("b"),
     ]);
     // Something that only looks like it is plain text.
     expect(tok.encode("<|endoftext|")).not.toContain(50256);
@@ -111,9 +123,11 @@ describe("gpt2Tokenizer", () => {
       "Ünïcödé ÀÉÎÕÜ ﬁﬂ ǅ ŉ",
     ];
     // Plus seeded random strings over a mixed alphabet.
-    const alphabet = [..."abcdefghijklmnopqrstuvwxyzABCXYZ0123456789 .,;:'\"!?-_()[]{}\n\t  éüßøπλжя中文日本🎉👍😀's'll'd"];
+    const alphabet = [
+      ..."abcdefghijklmnopqrstuvwxyzABCXYZ0123456789 .,;:'\"!?-_()[]{}\n\t  éüßøπλжя中文日本🎉👍😀's'll'd",
+    ];
     let seed = 12345;
-    const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
     for (let k = 0; k < 200; k++) {
       let s = "";
       const len = 1 + Math.floor(rnd() * 80);
@@ -125,7 +139,12 @@ describe("gpt2Tokenizer", () => {
 
   it("treats U+0085 as whitespace and U+FEFF as not (Unicode White_Space, like HF's Oniguruma regex)", () => {
     // " \u0085" before a letter: the whitespace run splits as " " then "\u0085" (\s+(?!\S) then \s+).
-    expect(tok.encode("x \u0085y")).toEqual([...tok.encode("x"), ...tok.encode(" "), ...tok.encode("\u0085"), ...tok.encode("y")]);
+    expect(tok.encode("x \u0085y")).toEqual([
+      ...tok.encode("x"),
+      ...tok.encode(" "),
+      ...tok.encode("\u0085"),
+      ...tok.encode("y"),
+    ]);
     // " \ufeff" is a space plus a symbol: one " ?[^\s\p{L}\p{N}]+" piece.
     const bomPiece = tok.encode(" \ufeff");
     expect(tok.encode("x \ufeffy")).toEqual([...tok.encode("x"), ...bomPiece, ...tok.encode("y")]);
@@ -182,7 +201,9 @@ describe("IOI golden files (tokenized by the real GPT-2 tokenizer)", () => {
       g.ioi_prompts.forEach((p, i) => {
         const row = g.toks[i]!;
         expect(getTokenPosition(tok, " " + p.IO, [row], { mode: "first" })).toBe(g.word_idx.IO![i]);
-        expect(getTokenPosition(tok, " " + p.S, tensor([row], undefined, "int32"), { mode: "first" })).toBe(g.word_idx.S1![i]);
+        expect(getTokenPosition(tok, " " + p.S, tensor([row], undefined, "int32"), { mode: "first" })).toBe(
+          g.word_idx.S1![i],
+        );
         expect(getTokenPosition(tok, " " + p.S, p.text, { mode: "last", prependBos })).toBe(g.word_idx.S2![i]);
         expect(tok.encode(p.text).length + (prependBos ? 1 : 0) - 2).toBe(g.word_idx.end![i]);
       });

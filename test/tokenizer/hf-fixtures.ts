@@ -12,7 +12,13 @@ export function bytesToUnicode(): string[] {
 
 /** An added (special) token entry of tokenizer.json. */
 const added = (id: number, content: string) => ({
-  id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+  id,
+  content,
+  single_word: false,
+  lstrip: false,
+  rstrip: false,
+  normalized: false,
+  special: true,
 });
 
 /**
@@ -21,8 +27,12 @@ const added = (id: number, content: string) => ({
  */
 export function byteLevelTokenizerJson(merges: string[]): Record<string, unknown> {
   const vocab: Record<string, number> = {};
-  bytesToUnicode().forEach((ch, b) => { vocab[ch] = b; });
-  merges.forEach((m, i) => { vocab[m.replace(" ", "")] = 256 + i; });
+  bytesToUnicode().forEach((ch, b) => {
+    vocab[ch] = b;
+  });
+  merges.forEach((m, i) => {
+    vocab[m.replace(" ", "")] = 256 + i;
+  });
   const eot = 256 + merges.length;
   return {
     version: "1.0",
@@ -34,8 +44,16 @@ export function byteLevelTokenizerJson(merges: string[]): Record<string, unknown
     post_processor: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
     decoder: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
     model: {
-      type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges,
+      type: "BPE",
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges,
     },
   };
 }
@@ -48,7 +66,9 @@ export function byteLevelTokenizerJson(merges: string[]): Record<string, unknown
 export function sentencePieceTokenizerJson(pieces: string[], merges: string[]): Record<string, unknown> {
   const vocab: Record<string, number> = { "<unk>": 0, "<s>": 1, "</s>": 2 };
   for (let b = 0; b < 256; b++) vocab[`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`] = 3 + b;
-  pieces.forEach((p, i) => { vocab[p] = 259 + i; });
+  pieces.forEach((p, i) => {
+    vocab[p] = 259 + i;
+  });
   return {
     version: "1.0",
     truncation: null,
@@ -56,13 +76,20 @@ export function sentencePieceTokenizerJson(pieces: string[], merges: string[]): 
     added_tokens: [added(0, "<unk>"), added(1, "<s>"), added(2, "</s>")],
     normalizer: {
       type: "Sequence",
-      normalizers: [{ type: "Prepend", prepend: "▁" }, { type: "Replace", pattern: { String: " " }, content: "▁" }],
+      normalizers: [
+        { type: "Prepend", prepend: "▁" },
+        { type: "Replace", pattern: { String: " " }, content: "▁" },
+      ],
     },
     pre_tokenizer: null,
     post_processor: {
       type: "TemplateProcessing",
       single: [{ SpecialToken: { id: "<s>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
-      pair: [{ SpecialToken: { id: "<s>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { Sequence: { id: "B", type_id: 1 } }],
+      pair: [
+        { SpecialToken: { id: "<s>", type_id: 0 } },
+        { Sequence: { id: "A", type_id: 0 } },
+        { Sequence: { id: "B", type_id: 1 } },
+      ],
       special_tokens: { "<s>": { id: "<s>", ids: [1], tokens: ["<s>"] } },
     },
     decoder: {
@@ -75,8 +102,16 @@ export function sentencePieceTokenizerJson(pieces: string[], merges: string[]): 
       ],
     },
     model: {
-      type: "BPE", dropout: null, unk_token: "<unk>", continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: true, byte_fallback: true, ignore_merges: false, vocab, merges,
+      type: "BPE",
+      dropout: null,
+      unk_token: "<unk>",
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: true,
+      byte_fallback: true,
+      ignore_merges: false,
+      vocab,
+      merges,
     },
   };
 }

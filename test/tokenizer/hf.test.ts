@@ -13,9 +13,29 @@ const BL_MERGES = ["h e", "l l", "he ll", "hell o", "Ġ w", "o r", "Ġw or", "l 
 const byteLevel = (config?: unknown) => new HfTokenizer(byteLevelTokenizerJson(BL_MERGES), { tokenizerConfig: config });
 
 // pieces from id 259: "▁" 259, ..., "▁hello" 271, "▁world" 276
-const SP_PIECES = ["▁", "h", "e", "l", "o", "w", "r", "d", "▁h", "▁he", "ll", "▁hell", "▁hello", "▁w", "or", "▁wor", "ld", "▁world"];
+const SP_PIECES = [
+  "▁",
+  "h",
+  "e",
+  "l",
+  "o",
+  "w",
+  "r",
+  "d",
+  "▁h",
+  "▁he",
+  "ll",
+  "▁hell",
+  "▁hello",
+  "▁w",
+  "or",
+  "▁wor",
+  "ld",
+  "▁world",
+];
 const SP_MERGES = ["▁ h", "▁h e", "l l", "▁he ll", "▁hell o", "▁ w", "o r", "▁w or", "l d", "▁wor ld"];
-const sentencePiece = () => new HfTokenizer(sentencePieceTokenizerJson(SP_PIECES, SP_MERGES), { bosTokenId: 1, eosTokenId: 2 });
+const sentencePiece = () =>
+  new HfTokenizer(sentencePieceTokenizerJson(SP_PIECES, SP_MERGES), { bosTokenId: 1, eosTokenId: 2 });
 
 describe("HfTokenizer, byte-level BPE (NeoX / Qwen2 / Llama-3 layout)", () => {
   it("encodes with the merges and decodes back", () => {
@@ -39,7 +59,11 @@ describe("HfTokenizer, byte-level BPE (NeoX / Qwen2 / Llama-3 layout)", () => {
   });
 
   it("takes BOS/EOS/PAD from tokenizer_config.json, and prependBos uses them", () => {
-    const tok = byteLevel({ bos_token: "<|endoftext|>", eos_token: { content: "<|endoftext|>" }, pad_token: "<|pad|>" });
+    const tok = byteLevel({
+      bos_token: "<|endoftext|>",
+      eos_token: { content: "<|endoftext|>" },
+      pad_token: "<|pad|>",
+    });
     expect([tok.bosTokenId, tok.eosTokenId, tok.padTokenId, tok.vocabSize]).toEqual([265, 265, 266, 267]);
     const { tokens, attentionMask } = toTokens(tok, ["hello world", "hello"]);
     expect(Array.from(tokens.dataSync())).toEqual([265, 259, 264, 265, 259, 266]);

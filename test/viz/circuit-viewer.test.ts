@@ -6,17 +6,29 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { applyTopN, Graph } from "../../src/analysis/attribution/index.js";
-import { attributionScatter, circuitViewer, faithfulnessCurve, launchChromium, toHtml, VizError } from "../../src/viz/index.js";
+import {
+  attributionScatter,
+  circuitViewer,
+  faithfulnessCurve,
+  launchChromium,
+  toHtml,
+  VizError,
+} from "../../src/viz/index.js";
 import { VIEWER_JS } from "../../src/viz/viewer-runtime.js";
 
 /** A 2-layer, 3-head graph, edge i scored (−1)^i · (i + 1) / 10. */
 function scoredGraph(): Graph {
   const g = Graph.fromConfig({ nLayers: 2, nHeads: 3 });
-  g.setScores(g.edges.map((_, i) => (i % 2 ? -1 : 1) * (i + 1) / 10));
+  g.setScores(g.edges.map((_, i) => ((i % 2 ? -1 : 1) * (i + 1)) / 10));
   return g;
 }
 
-interface Props { edges: { name: string; score: number }[]; threshold: number; maxAbs: number; nodes: unknown[] }
+interface Props {
+  edges: { name: string; score: number }[];
+  threshold: number;
+  maxAbs: number;
+  nodes: unknown[];
+}
 
 describe("circuitViewer data", () => {
   it("sends the strongest edges first, up to maxEdges, and starts the slider at the circuit's weakest edge", () => {
@@ -25,7 +37,7 @@ describe("circuitViewer data", () => {
     const p = circuitViewer(g, { maxEdges: 50 }).props as unknown as Props;
     expect(g.edges.length).toBe(75);
     expect(p.edges.length).toBe(50);
-    expect(p.edges[0]!.score).toBeCloseTo((g.edges.length) / 10 * (g.edges.length % 2 ? 1 : -1), 9);
+    expect(p.edges[0]!.score).toBeCloseTo((g.edges.length / 10) * (g.edges.length % 2 ? 1 : -1), 9);
     expect(p.maxAbs).toBeCloseTo(g.edges.length / 10, 9);
     const abs = p.edges.map((e) => Math.abs(e.score));
     expect(abs).toEqual([...abs].sort((a, b) => b - a));
@@ -42,8 +54,12 @@ describe("circuitViewer data", () => {
 
 describe("circuit viewer in headless Chromium", () => {
   let browser: Browser;
-  beforeAll(async () => { browser = await launchChromium(); });
-  afterAll(async () => { await browser?.close(); });
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
 
   it("draws every node and edge, hover shows an edge's score, the slider hides the weak edges", async () => {
     const g = scoredGraph();
@@ -54,7 +70,9 @@ describe("circuit viewer in headless Chromium", () => {
     writeFileSync(file, toHtml(viewer));
     const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
     const errors: string[] = [];
-    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
     page.on("pageerror", (e) => errors.push(e.message));
     await page.goto(`file://${file}`);
     await page.waitForSelector("[data-viewer=circuit][data-rendered]");
@@ -71,7 +89,10 @@ describe("circuit viewer in headless Chromium", () => {
     // the slider: lowering the threshold shows the edges down to it; the others stay hidden
     await page.locator("input[type=range]").fill("3");
     expect(await root.getAttribute("data-visible-edges")).toBe(String(strongAtLeast(3)));
-    const hidden = await page.$$eval("[data-edge]", (els) => els.filter((e) => (e as SVGElement).style.display === "none").length);
+    const hidden = await page.$$eval(
+      "[data-edge]",
+      (els) => els.filter((e) => (e as SVGElement).style.display === "none").length,
+    );
     expect(hidden).toBe(g.edges.length - strongAtLeast(3));
     expect(await page.textContent(".tlv-threshold")).toContain(`${strongAtLeast(3)} of ${g.edges.length} edges`);
     expect(await page.$$eval(".tlv-circuit-only", (els) => els.length)).toBe(0); // nothing pruned: no toggle
@@ -92,7 +113,9 @@ describe("circuit viewer in headless Chromium", () => {
     expect(await root.getAttribute("data-visible-edges")).toBe(String(g.edges.length));
     await page.check(".tlv-circuit-only");
     expect(await root.getAttribute("data-visible-edges")).toBe(String(kept));
-    const shown = await page.$$eval("[data-edge]", (els) => els.filter((e) => (e as SVGElement).style.display !== "none").map((e) => e.getAttribute("data-edge")));
+    const shown = await page.$$eval("[data-edge]", (els) =>
+      els.filter((e) => (e as SVGElement).style.display !== "none").map((e) => e.getAttribute("data-edge")),
+    );
     expect(new Set(shown)).toEqual(inCircuit);
     await page.close();
   });
@@ -100,7 +123,14 @@ describe("circuit viewer in headless Chromium", () => {
   it("a report page with the viewer, the faithfulness curve and the scatter renders offline with no console errors", async () => {
     const items = [
       circuitViewer(scoredGraph()),
-      faithfulnessCurve({ sizes: [5, 20, 75], faithfulness: [0.3, 0.8, 1], random: [[0, 0.1, 1], [0.1, 0.3, 1]] }),
+      faithfulnessCurve({
+        sizes: [5, 20, 75],
+        faithfulness: [0.3, 0.8, 1],
+        random: [
+          [0, 0.1, 1],
+          [0.1, 0.3, 1],
+        ],
+      }),
       attributionScatter({ attribution: [0.1, 0.5, -0.2, 0.9], patching: [0.2, 0.4, -0.1, 1.1] }),
     ];
     const file = join(mkdtempSync(join(tmpdir(), "tlens-circuit-")), "report.html");
@@ -108,11 +138,19 @@ describe("circuit viewer in headless Chromium", () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     const requests: string[] = [];
-    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
     page.on("pageerror", (e) => errors.push(e.message));
-    page.on("request", (r) => { if (r.url() !== `file://${file}`) requests.push(r.url()); });
+    page.on("request", (r) => {
+      if (r.url() !== `file://${file}`) requests.push(r.url());
+    });
     await page.goto(`file://${file}`);
-    await page.waitForFunction(() => Array.from(document.querySelectorAll("[data-tlens-item]")).every((e) => e.hasAttribute("data-rendered")), undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => Array.from(document.querySelectorAll("[data-tlens-item]")).every((e) => e.hasAttribute("data-rendered")),
+      undefined,
+      { timeout: 30_000 },
+    );
     expect(await page.$$eval(".tlens-figure .main-svg", (els) => els.length)).toBeGreaterThanOrEqual(2);
     expect(await page.$$eval("[data-viewer=circuit] [data-edge]", (els) => els.length)).toBe(75);
     expect(errors).toEqual([]);

@@ -4,18 +4,28 @@ import { Tensor, viz } from "../../src/index.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the assertions walk plotly figure JSON by key paths
 type Obj = Record<string, any>;
-const t2 = (rows: number[][]): Tensor => Tensor.fromTypedArray(Float32Array.from(rows.flat()), [rows.length, rows[0]!.length]);
+const t2 = (rows: number[][]): Tensor =>
+  Tensor.fromTypedArray(Float32Array.from(rows.flat()), [rows.length, rows[0]!.length]);
 const grid = (r: number, c: number, f = (i: number, j: number) => i * c + j - 3): number[][] =>
   Array.from({ length: r }, (_, i) => Array.from({ length: c }, (_, j) => f(i, j)));
 
 describe("imshow", () => {
   it("seed 002's head heatmap: RdBu centred at 0, axis labels, rows top-down", () => {
     // imshow(per_head_logit_diffs, labels={"x": "Head", "y": "Layer"}, title="Logit Difference From Each Head", width=800)
-    const fig = viz.imshow(t2([[1, -2], [0.5, 4]]), { labels: { x: "Head", y: "Layer" }, title: "Logit Difference From Each Head", width: 800 });
+    const fig = viz.imshow(
+      t2([
+        [1, -2],
+        [0.5, 4],
+      ]),
+      { labels: { x: "Head", y: "Layer" }, title: "Logit Difference From Each Head", width: 800 },
+    );
     expect(fig.data).toHaveLength(1);
     const tr = fig.data[0] as Obj;
     expect(tr.type).toBe("heatmap");
-    expect(tr.z).toEqual([[1, -2], [0.5, 4]]);
+    expect(tr.z).toEqual([
+      [1, -2],
+      [0.5, 4],
+    ]);
     expect(tr.coloraxis).toBe("coloraxis");
     const L = fig.layout as Obj;
     expect(L.coloraxis.cmid).toBe(0);
@@ -54,14 +64,28 @@ describe("imshow", () => {
   });
 
   it("facet_col with facet labels (seed 002's get_act_patch_block_every plot)", () => {
-    const t = Tensor.fromTypedArray(Float32Array.from({ length: 3 * 2 * 4 }, (_, i) => i - 10), [3, 2, 4]);
+    const t = Tensor.fromTypedArray(
+      Float32Array.from({ length: 3 * 2 * 4 }, (_, i) => i - 10),
+      [3, 2, 4],
+    );
     const fig = viz.imshow(t, {
-      x: ["a", "b", "c", "d"], facet_col: 0, facet_labels: ["Residual Stream", "Attn Output", "MLP Output"],
-      title: "Logit Difference From Patched Attn Head Output", labels: { x: "Sequence Position", y: "Layer" }, width: 1400,
+      x: ["a", "b", "c", "d"],
+      facet_col: 0,
+      facet_labels: ["Residual Stream", "Attn Output", "MLP Output"],
+      title: "Logit Difference From Patched Attn Head Output",
+      labels: { x: "Sequence Position", y: "Layer" },
+      width: 1400,
     } as viz.ImshowOptions);
     expect(fig.data).toHaveLength(3);
-    expect(fig.data.map((d: Obj) => [d.xaxis, d.yaxis])).toEqual([["x", "y"], ["x2", "y2"], ["x3", "y3"]]);
-    expect((fig.data[1] as Obj).z).toEqual([[-2, -1, 0, 1], [2, 3, 4, 5]]);
+    expect(fig.data.map((d: Obj) => [d.xaxis, d.yaxis])).toEqual([
+      ["x", "y"],
+      ["x2", "y2"],
+      ["x3", "y3"],
+    ]);
+    expect((fig.data[1] as Obj).z).toEqual([
+      [-2, -1, 0, 1],
+      [2, 3, 4, 5],
+    ]);
     const L = fig.layout as Obj;
     expect(L.annotations.map((a: Obj) => a.text)).toEqual(["Residual Stream", "Attn Output", "MLP Output"]);
     expect(L.xaxis.domain[0]).toBe(0);
@@ -73,7 +97,11 @@ describe("imshow", () => {
     // a facet dim other than 0
     const f2 = viz.imshow(t, { facetCol: 2 });
     expect(f2.data).toHaveLength(4);
-    expect((f2.data[1] as Obj).z).toEqual([[-9, -5], [-1, 3], [7, 11]]);
+    expect((f2.data[1] as Obj).z).toEqual([
+      [-9, -5],
+      [-1, 3],
+      [7, 11],
+    ]);
     expect(() => viz.imshow(t)).toThrow(/facetCol \/ animationFrame/);
     expect(() => viz.imshow(t, { facetCol: 0, facetLabels: ["a"] })).toThrow(/1 facetLabels for 3 facets/);
   });
@@ -89,7 +117,10 @@ describe("imshow", () => {
     const fig = viz.imshow([grid(2, 2), grid(2, 2, () => 7)], { animationFrame: 0, animationLabels: ["a", "b"] });
     expect(fig.frames).toHaveLength(2);
     expect(fig.frames![1]!.name).toBe("b");
-    expect((fig.frames![1]!.data[0] as Obj).z).toEqual([[7, 7], [7, 7]]);
+    expect((fig.frames![1]!.data[0] as Obj).z).toEqual([
+      [7, 7],
+      [7, 7],
+    ]);
     expect((fig.data[0] as Obj).z).toEqual(grid(2, 2));
     const L = fig.layout as Obj;
     expect(L.sliders[0].steps.map((s: Obj) => s.args[0][0])).toEqual(["a", "b"]);
@@ -99,14 +130,23 @@ describe("imshow", () => {
     const four = Array.from({ length: 2 }, (_, f) => Array.from({ length: 3 }, (_, c) => grid(2, 2, () => f * 10 + c)));
     const both = viz.imshow(four, { animationFrame: 0, facetCol: 1 });
     expect(both.data).toHaveLength(3);
-    expect((both.frames![1]!.data[2] as Obj).z).toEqual([[12, 12], [12, 12]]);
+    expect((both.frames![1]!.data[2] as Obj).z).toEqual([
+      [12, 12],
+      [12, 12],
+    ]);
     const swapped = viz.imshow(four, { animationFrame: 1, facetCol: 0 });
     expect(swapped.frames).toHaveLength(3);
-    expect((swapped.frames![2]!.data[1] as Obj).z).toEqual([[12, 12], [12, 12]]);
+    expect((swapped.frames![2]!.data[1] as Obj).z).toEqual([
+      [12, 12],
+      [12, 12],
+    ]);
   });
 
   it("per-cell text (seed 001's component labels) and text_auto", () => {
-    const text = [["W_E", "W_pos", "b_K"], ["0.0", "0.1", "MLP0"]];
+    const text = [
+      ["W_E", "W_pos", "b_K"],
+      ["0.0", "0.1", "MLP0"],
+    ];
     const fig = viz.imshow(grid(2, 3), { text, textfont: { size: 12 }, border: true, y: ["misc", "0"] });
     const tr = fig.data[0] as Obj;
     expect(tr.text).toEqual(text);
@@ -117,18 +157,28 @@ describe("imshow", () => {
   });
 
   it("colour options: midpoint null, other scales, labels.color on the colour bar", () => {
-    const fig = viz.imshow([[0, 0.5], [1, 0.25]], { colorContinuousMidpoint: null, colorContinuousScale: "Blues", labels: { color: "Logit diff. variation" } });
+    const fig = viz.imshow(
+      [
+        [0, 0.5],
+        [1, 0.25],
+      ],
+      { colorContinuousMidpoint: null, colorContinuousScale: "Blues", labels: { color: "Logit diff. variation" } },
+    );
     const C = (fig.layout as Obj).coloraxis;
     expect([C.cmin, C.cmax]).toEqual([0, 1]);
     expect(C.colorscale[0][1]).toBe("rgb(247,251,255)");
     expect(C.colorbar.title.text).toBe("Logit diff. variation");
     expect((viz.imshow([[1]], { colorContinuousScale: "YlGnBu" }).layout as Obj).coloraxis.colorscale).toBe("YlGnBu");
-    expect((viz.imshow([[1]], { colorContinuousScale: "RdBu_r" }).layout as Obj).coloraxis.colorscale[0][1]).toBe("rgb(5,48,97)");
+    expect((viz.imshow([[1]], { colorContinuousScale: "RdBu_r" }).layout as Obj).coloraxis.colorscale[0][1]).toBe(
+      "rgb(5,48,97)",
+    );
   });
 
   it("NaN becomes a gap, and unknown options are errors", () => {
     expect((viz.imshow([[NaN, 1]]).data[0] as Obj).z).toEqual([[null, 1]]);
-    expect(() => viz.imshow([[1]], { facetcol: 0 } as unknown as viz.ImshowOptions)).toThrow(/unknown option "facetcol"/);
+    expect(() => viz.imshow([[1]], { facetcol: 0 } as unknown as viz.ImshowOptions)).toThrow(
+      /unknown option "facetcol"/,
+    );
   });
 });
 
@@ -136,10 +186,19 @@ describe("line", () => {
   it("seed 002's logit lens line: x values, hover names, labels", () => {
     const labels = ["0_pre", "0_mid", "1_pre", "1_mid", "final_post"];
     const fig = viz.line([0.1, 0.2, 0.5, 1.5, 3], {
-      x: [0, 0.5, 1, 1.5, 2], hover_name: labels, labels: { x: "Layer", y: "Logit Diff" }, title: "Logit Difference From Accumulate Residual Stream",
+      x: [0, 0.5, 1, 1.5, 2],
+      hover_name: labels,
+      labels: { x: "Layer", y: "Logit Diff" },
+      title: "Logit Difference From Accumulate Residual Stream",
     } as viz.LineOptions);
     const tr = fig.data[0] as Obj;
-    expect(tr).toMatchObject({ type: "scatter", mode: "lines", x: [0, 0.5, 1, 1.5, 2], y: [0.1, 0.2, 0.5, 1.5, 3], hovertext: labels });
+    expect(tr).toMatchObject({
+      type: "scatter",
+      mode: "lines",
+      x: [0, 0.5, 1, 1.5, 2],
+      y: [0.1, 0.2, 0.5, 1.5, 3],
+      hovertext: labels,
+    });
     expect(tr.hovertemplate).toContain("<b>%{hovertext}</b>");
     expect(tr.hovertemplate).toContain("Layer=%{x}");
     expect((fig.layout as Obj).xaxis.title.text).toBe("Layer");
@@ -147,8 +206,17 @@ describe("line", () => {
   });
 
   it("several lines from a 2-D tensor, with names", () => {
-    const fig = viz.line(t2([[1, 2, 3], [3, 2, 1]]), { names: ["a", "b"], markers: true });
-    expect(fig.data.map((d: Obj) => [d.name, d.mode, d.showlegend])).toEqual([["a", "lines+markers", true], ["b", "lines+markers", true]]);
+    const fig = viz.line(
+      t2([
+        [1, 2, 3],
+        [3, 2, 1],
+      ]),
+      { names: ["a", "b"], markers: true },
+    );
+    expect(fig.data.map((d: Obj) => [d.name, d.mode, d.showlegend])).toEqual([
+      ["a", "lines+markers", true],
+      ["b", "lines+markers", true],
+    ]);
     expect((fig.data[1] as Obj).x).toEqual([0, 1, 2]);
     expect(() => viz.line([1, 2], { hoverName: ["x"] })).toThrow(/1 hoverName entries for 2 points/);
   });
@@ -158,8 +226,14 @@ describe("scatter", () => {
   it("seed 002's value-vs-output patching scatter: hover names, colour by layer, ranges, axis names", () => {
     const heads = ["L0H0", "L0H1", "L1H0", "L1H1"];
     const fig = viz.scatter(Tensor.fromTypedArray(Float32Array.from([0.1, 0.2, 0.3, 0.4]), [4]), [1, 2, 3, 4], {
-      xaxis: "Value Patch", yaxis: "Output Patch", caxis: "Layer", hover_name: heads, color: [0, 0, 1, 1],
-      range_x: [-0.5, 0.5], range_y: [-0.5, 0.5], title: "Scatter plot of output patching vs value patching",
+      xaxis: "Value Patch",
+      yaxis: "Output Patch",
+      caxis: "Layer",
+      hover_name: heads,
+      color: [0, 0, 1, 1],
+      range_x: [-0.5, 0.5],
+      range_y: [-0.5, 0.5],
+      title: "Scatter plot of output patching vs value patching",
     } as viz.ScatterOptions);
     const tr = fig.data[0] as Obj;
     expect(tr.mode).toBe("markers");
@@ -175,10 +249,15 @@ describe("scatter", () => {
 
   it("seed 002's Figure 3(c): colour by group with a discrete sequence", () => {
     const fig = viz.scatter([0.1, 0.2, 0.3], [1, 2, 3], {
-      color: ["IO", "S", "IO"], labels: { x: "Attn prob on name", y: "Dot w Name Embed", color: "Name type" },
-      color_discrete_sequence: ["#72FF64", "#C9A5F7"], width: 650,
+      color: ["IO", "S", "IO"],
+      labels: { x: "Attn prob on name", y: "Dot w Name Embed", color: "Name type" },
+      color_discrete_sequence: ["#72FF64", "#C9A5F7"],
+      width: 650,
     } as viz.ScatterOptions);
-    expect(fig.data.map((d: Obj) => [d.name, d.x, d.marker.color])).toEqual([["IO", [0.1, 0.3], "#72FF64"], ["S", [0.2], "#C9A5F7"]]);
+    expect(fig.data.map((d: Obj) => [d.name, d.x, d.marker.color])).toEqual([
+      ["IO", [0.1, 0.3], "#72FF64"],
+      ["S", [0.2], "#C9A5F7"],
+    ]);
     expect((fig.layout as Obj).legend.title.text).toBe("Name type");
   });
 });
@@ -186,13 +265,21 @@ describe("scatter", () => {
 describe("bar", () => {
   it("seed 002's minimality plot: groups by colour, template, layout keywords", () => {
     const fig = viz.bar([0.1, 0.2, 0.05], {
-      x: ["(9, 9)", "(9, 6)", "(2, 2)"], labels: { x: "Attention head", y: "Change in logit diff", color: "Head type" },
-      color: ["Name mover head", "Name mover head", "Previous token head"], template: "ggplot2",
-      color_discrete_sequence: viz.qualitative.Dark2, bargap: 0.02, yaxis_tickformat: ".0%", legend_title_text: "",
-      title: "Plot of minimality scores", width: 800, hovermode: "x unified",
+      x: ["(9, 9)", "(9, 6)", "(2, 2)"],
+      labels: { x: "Attention head", y: "Change in logit diff", color: "Head type" },
+      color: ["Name mover head", "Name mover head", "Previous token head"],
+      template: "ggplot2",
+      color_discrete_sequence: viz.qualitative.Dark2,
+      bargap: 0.02,
+      yaxis_tickformat: ".0%",
+      legend_title_text: "",
+      title: "Plot of minimality scores",
+      width: 800,
+      hovermode: "x unified",
     } as viz.BarOptions);
     expect(fig.data.map((d: Obj) => [d.type, d.name, d.x, d.y])).toEqual([
-      ["bar", "Name mover head", ["(9, 9)", "(9, 6)"], [0.1, 0.2]], ["bar", "Previous token head", ["(2, 2)"], [0.05]],
+      ["bar", "Name mover head", ["(9, 9)", "(9, 6)"], [0.1, 0.2]],
+      ["bar", "Previous token head", ["(2, 2)"], [0.05]],
     ]);
     expect((fig.data[1] as Obj).marker.color).toBe(viz.qualitative.Dark2[1]);
     const L = fig.layout as Obj;
@@ -205,27 +292,63 @@ describe("bar", () => {
   });
 
   it("seed 002's attention-to-positions bars: several series with error bars", () => {
-    const fig = viz.bar([[0.5, 0.1], [0.2, 0.6]], { x: ["IO", "S1"], names: ["(9, 9)", "(9, 6)"], errorY: [[0.1, 0.01], [0.02, 0.2]] });
-    expect(fig.data.map((d: Obj) => [d.name, d.error_y.array])).toEqual([["(9, 9)", [0.1, 0.01]], ["(9, 6)", [0.02, 0.2]]]);
+    const fig = viz.bar(
+      [
+        [0.5, 0.1],
+        [0.2, 0.6],
+      ],
+      {
+        x: ["IO", "S1"],
+        names: ["(9, 9)", "(9, 6)"],
+        errorY: [
+          [0.1, 0.01],
+          [0.02, 0.2],
+        ],
+      },
+    );
+    expect(fig.data.map((d: Obj) => [d.name, d.error_y.array])).toEqual([
+      ["(9, 9)", [0.1, 0.01]],
+      ["(9, 6)", [0.02, 0.2]],
+    ]);
     expect((fig.layout as Obj).barmode).toBe("group");
   });
 });
 
 describe("hist", () => {
   it("seed 000's histogram: names, marginal box, opacity, nbins, legend-only series", () => {
-    const a = [1, 2, 3], b = Tensor.fromTypedArray(Float32Array.from([2, 3, 4, 5]), [4]), c = [0, 0.5];
+    const a = [1, 2, 3],
+      b = Tensor.fromTypedArray(Float32Array.from([2, 3, 4, 5]), [4]),
+      c = [0, 0.5];
     const fig = viz.hist([a, b, c], {
-      labels: { variable: "Query-side vector", value: "Attention scores" }, title: "Attn scores (from END -> IO) in NNMH 10.7",
-      names: ["W_U[IO]", "NMH 9.9 output", "W_U[S]"], width: 1000, height: 600, opacity: 0.6, marginal: "box", template: "simple_white", nbins: 120,
-      return_fig: true, static: true,
+      labels: { variable: "Query-side vector", value: "Attention scores" },
+      title: "Attn scores (from END -> IO) in NNMH 10.7",
+      names: ["W_U[IO]", "NMH 9.9 output", "W_U[S]"],
+      width: 1000,
+      height: 600,
+      opacity: 0.6,
+      marginal: "box",
+      template: "simple_white",
+      nbins: 120,
+      return_fig: true,
+      static: true,
     } as viz.HistOptions);
     // [hist 0, box 0, hist 1, box 1, ...] as plotly express orders them (the seed hides h.data[2i] and h.data[2i+1])
     expect(fig.data.map((d: Obj) => [d.type, d.name])).toEqual([
-      ["histogram", "W_U[IO]"], ["box", "W_U[IO]"], ["histogram", "NMH 9.9 output"], ["box", "NMH 9.9 output"], ["histogram", "W_U[S]"], ["box", "W_U[S]"],
+      ["histogram", "W_U[IO]"],
+      ["box", "W_U[IO]"],
+      ["histogram", "NMH 9.9 output"],
+      ["box", "NMH 9.9 output"],
+      ["histogram", "W_U[S]"],
+      ["box", "W_U[S]"],
     ]);
     const h = fig.data[2] as Obj;
     expect(h).toMatchObject({ x: [2, 3, 4, 5], opacity: 0.6, nbinsx: 120, bingroup: "x", xaxis: "x", yaxis: "y" });
-    expect((fig.data[3] as Obj)).toMatchObject({ xaxis: "x2", yaxis: "y2", showlegend: false, legendgroup: "NMH 9.9 output" });
+    expect(fig.data[3] as Obj).toMatchObject({
+      xaxis: "x2",
+      yaxis: "y2",
+      showlegend: false,
+      legendgroup: "NMH 9.9 output",
+    });
     const L = fig.layout as Obj;
     expect(L).toMatchObject({ barmode: "overlay", bargap: 0, hovermode: "x unified", width: 1000, height: 600 });
     expect(L.xaxis.title.text).toBe("Attention scores");
@@ -236,7 +359,14 @@ describe("hist", () => {
     expect(fig.config).toEqual({ staticPlot: true });
     // the seed's loop: for i in [1, 2]: h.data[2*i].visible = h.data[2*i+1].visible = "legendonly"
     const hidden = viz.hist([a, b, c], { names: ["x", "y", "z"], marginal: "box", legendOnly: [1, "z"] });
-    expect(hidden.data.map((d: Obj) => d.visible)).toEqual([undefined, undefined, "legendonly", "legendonly", "legendonly", "legendonly"]);
+    expect(hidden.data.map((d: Obj) => d.visible)).toEqual([
+      undefined,
+      undefined,
+      "legendonly",
+      "legendonly",
+      "legendonly",
+      "legendonly",
+    ]);
     expect(() => viz.hist([a], { legendOnly: ["nope"] })).toThrow(/unknown series/);
   });
 

@@ -9,24 +9,67 @@ import { Tensor, viz } from "../../src/index.js";
 const tokens = ["When", " Mary", " and", " John", " went", " to"];
 const n = tokens.length;
 /** Causal pattern [head, q, k]: head h puts weight on key (q - h) (clamped at 0). */
-const pattern = (H: number): number[][][] => Array.from({ length: H }, (_, h) =>
-  Array.from({ length: n }, (_, q) => Array.from({ length: n }, (_, k) => (k === Math.max(0, q - h) ? 0.7 : 0) + (k <= q ? 0.3 / (q + 1) : 0))));
+const pattern = (H: number): number[][][] =>
+  Array.from({ length: H }, (_, h) =>
+    Array.from({ length: n }, (_, q) =>
+      Array.from({ length: n }, (_, k) => (k === Math.max(0, q - h) ? 0.7 : 0) + (k <= q ? 0.3 / (q + 1) : 0)),
+    ),
+  );
 
 const figures = (): viz.Item[] => [
   viz.heading("Figures"),
   viz.text("A paragraph with `code` and **bold**; <script>alert(1)</script> stays text."),
-  viz.imshow([[1, -1], [0.5, 0]], { labels: { x: "Head", y: "Layer" }, title: "heads" }),
-  viz.imshow([[[1, 2], [3, 4]], [[-1, -2], [-3, -4]]], { facetCol: 0, facetLabels: ["a", "b"] }),
-  viz.imshow([[[1, 2], [3, 4]], [[-1, -2], [-3, -4]]], { animationFrame: 0 }),
+  viz.imshow(
+    [
+      [1, -1],
+      [0.5, 0],
+    ],
+    { labels: { x: "Head", y: "Layer" }, title: "heads" },
+  ),
+  viz.imshow(
+    [
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [
+        [-1, -2],
+        [-3, -4],
+      ],
+    ],
+    { facetCol: 0, facetLabels: ["a", "b"] },
+  ),
+  viz.imshow(
+    [
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [
+        [-1, -2],
+        [-3, -4],
+      ],
+    ],
+    { animationFrame: 0 },
+  ),
   viz.line([1, 3, 2], { hoverName: ["a", "b", "c"] }),
   viz.scatter([1, 2, 3], [3, 1, 2], { color: ["IO", "S", "IO"] }),
   viz.bar([1, 2], { x: ["x", "y"], errorY: [0.1, 0.2] }),
-  viz.hist([[1, 2, 2, 3], [2, 3, 3, 4]], { names: ["p", "q"], marginal: "box", legendOnly: [1] }),
+  viz.hist(
+    [
+      [1, 2, 2, 3],
+      [2, 3, 3, 4],
+    ],
+    { names: ["p", "q"], marginal: "box", legendOnly: [1] },
+  ),
   viz.table([["a", 1.23456]], { columns: ["name", "value"] }),
 ];
 const viewers = (): viz.Item[] => [
   viz.attentionHeads({ tokens, attention: pattern(3), headNames: ["L0H0", "L0H1", "L0H2"], title: "heads viewer" }),
-  viz.attentionPatterns({ tokens, attention: Tensor.fromTypedArray(Float32Array.from(pattern(2).flat(2)), [1, 2, n, n]) }),
+  viz.attentionPatterns({
+    tokens,
+    attention: Tensor.fromTypedArray(Float32Array.from(pattern(2).flat(2)), [1, 2, n, n]),
+  }),
   viz.coloredTokens({ tokens, values: [0.5, -1, 0, 2, 1, -0.5] }),
   viz.topkTokens({ tokens: [tokens], activations: [[Array.from({ length: n }, (_, p) => [p, -p, p % 2])]], k: 2 }),
 ];
@@ -65,8 +108,12 @@ describe("toHtml", () => {
 
 describe("viewers as data", () => {
   it("check shapes and names", () => {
-    expect(() => viz.attentionHeads({ tokens: ["a"], attention: pattern(2) })).toThrow(/1 tokens but attention is \[2, 6, 6\]/);
-    expect(() => viz.attentionHeads({ tokens, attention: pattern(2), headNames: ["x"] })).toThrow(/1 headNames for 2 heads/);
+    expect(() => viz.attentionHeads({ tokens: ["a"], attention: pattern(2) })).toThrow(
+      /1 tokens but attention is \[2, 6, 6\]/,
+    );
+    expect(() => viz.attentionHeads({ tokens, attention: pattern(2), headNames: ["x"] })).toThrow(
+      /1 headNames for 2 heads/,
+    );
     const one = viz.attentionPattern({ tokens, attention: pattern(1)[0]!, headName: "L1H2" });
     expect(one.props.headNames).toEqual(["L1H2"]);
     expect(JSON.parse(JSON.stringify(one))).toEqual(one);
@@ -74,10 +121,14 @@ describe("viewers as data", () => {
 
   it("value-weighted attention = pattern × ‖v‖ at the source", () => {
     const p = Tensor.fromTypedArray(Float32Array.from(pattern(2).flat(2)), [2, n, n]);
-    const v = Tensor.fromTypedArray(Float32Array.from({ length: n * 2 * 3 }, (_, i) => (i % 5) - 2), [n, 2, 3]);
+    const v = Tensor.fromTypedArray(
+      Float32Array.from({ length: n * 2 * 3 }, (_, i) => (i % 5) - 2),
+      [n, 2, 3],
+    );
     const w = viz.valueWeightedAttention(p, v);
     const vd = v.dataSync();
-    const norm = (k: number, h: number): number => Math.hypot(vd[(k * 2 + h) * 3]!, vd[(k * 2 + h) * 3 + 1]!, vd[(k * 2 + h) * 3 + 2]!);
+    const norm = (k: number, h: number): number =>
+      Math.hypot(vd[(k * 2 + h) * 3]!, vd[(k * 2 + h) * 3 + 1]!, vd[(k * 2 + h) * 3 + 2]!);
     expect(w.get(1, 4, 2).item()).toBeCloseTo(p.get(1, 4, 2).item() * norm(2, 1), 5);
     const viewer = viz.valueWeightedPatterns({ tokens, attention: p, v });
     expect(viewer.props.valueWeighted).toBe(true);
@@ -88,8 +139,12 @@ describe("viewers as data", () => {
 // locally without Chromium these are skipped; in CI (.ci/run installs it) they always run
 describe("in headless Chromium", () => {
   let browser: Browser;
-  beforeAll(async () => { browser = await viz.launchChromium(); });
-  afterAll(async () => { await browser?.close(); });
+  beforeAll(async () => {
+    browser = await viz.launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
 
   async function open(html: string): Promise<{ page: Page; errors: string[]; requests: string[] }> {
     const dir = mkdtempSync(join(tmpdir(), "tlens-viz-"));
@@ -98,11 +153,17 @@ describe("in headless Chromium", () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const errors: string[] = [];
     const requests: string[] = [];
-    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
     page.on("pageerror", (e) => errors.push(e.message));
     page.on("request", (r) => requests.push(r.url()));
     await page.goto(`file://${file}`);
-    await page.waitForFunction(() => Array.from(document.querySelectorAll("[data-tlens-item]")).every((e) => e.hasAttribute("data-rendered")), undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => Array.from(document.querySelectorAll("[data-tlens-item]")).every((e) => e.hasAttribute("data-rendered")),
+      undefined,
+      { timeout: 30_000 },
+    );
     return { page, errors, requests: requests.filter((u) => u !== `file://${file}`) };
   }
 
@@ -154,7 +215,13 @@ describe("in headless Chromium", () => {
 
   it("savePng writes a real, non-blank PNG of a figure and of a viewer", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tlens-png-"));
-    const fig = viz.imshow([[1, -1, 0.5], [0, 2, -2]], { title: "png", width: 500, height: 350 });
+    const fig = viz.imshow(
+      [
+        [1, -1, 0.5],
+        [0, 2, -2],
+      ],
+      { title: "png", width: 500, height: 350 },
+    );
     await viz.savePng(fig, join(dir, "fig.png"));
     const png = readFileSync(join(dir, "fig.png"));
     expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -170,6 +237,8 @@ describe("in headless Chromium", () => {
 
 describe("savePng without Chromium", () => {
   it("says what to install", async () => {
-    await expect(viz.savePng(viz.line([1]), "/tmp/x.png", { chromiumPath: "/nonexistent/chromium" })).rejects.toThrow(/apt-get install chromium.*TLENS_CHROMIUM/);
+    await expect(viz.savePng(viz.line([1]), "/tmp/x.png", { chromiumPath: "/nonexistent/chromium" })).rejects.toThrow(
+      /apt-get install chromium.*TLENS_CHROMIUM/,
+    );
   });
 });

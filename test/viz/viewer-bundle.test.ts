@@ -17,7 +17,8 @@ describe("viewer bundle", () => {
     expect(VIEWER_JS).not.toMatch(/^\s*(import|export)\s/m);
     expect(VIEWER_JS).not.toMatch(/\bfetch\(|https?:\/\//);
     expect(VIEWER_JS).not.toMatch(/\?\.|\?\?|\*\*=/); // ES2020+ syntax lowered
-    for (const kind of ["attention-heads", "attention-patterns", "colored-tokens", "topk-tokens"]) expect(VIEWER_JS).toContain(`"${kind}"`);
+    for (const kind of ["attention-heads", "attention-patterns", "colored-tokens", "topk-tokens"])
+      expect(VIEWER_JS).toContain(`"${kind}"`);
     expect(() => new Function(VIEWER_JS)).not.toThrow(); // parses as a classic script
   });
 });

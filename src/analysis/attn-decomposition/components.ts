@@ -19,7 +19,12 @@ export function attnDecompositionLabels(model: HookedTransformer, layer: number,
 export const BIAS = 2;
 
 /** `[batch, n_heads, d_model]`: each head's output z·W_O (without b_O) at the positions; hook_result when cached. */
-export function headResultsAt(model: HookedTransformer, cache: ActivationCache, layer: number, pos: readonly number[]): Tensor {
+export function headResultsAt(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  layer: number,
+  pos: readonly number[],
+): Tensor {
   const what = "headResultsAt";
   const resultName = `blocks.${layer}.attn.hook_result`;
   if (cache.has(resultName)) return atPositions(cache.get(resultName), pos, what);
@@ -28,7 +33,13 @@ export function headResultsAt(model: HookedTransformer, cache: ActivationCache, 
 }
 
 /** [C, batch, d_model] raw stream components at the positions, in label order (the bias slot is zero). */
-function componentsAt(model: HookedTransformer, cache: ActivationCache, layer: number, pos: readonly number[], what: string): Tensor {
+function componentsAt(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  layer: number,
+  pos: readonly number[],
+  what: string,
+): Tensor {
   const batch = pos.length;
   const d = model.cfg.dModel;
   const parts: Tensor[] = [
@@ -48,7 +59,13 @@ function componentsAt(model: HookedTransformer, cache: ActivationCache, layer: n
 }
 
 /** [C, batch, d_model]: the components centred and divided by ln1's scale at the positions (they sum to u). */
-export function normalizedComponentsAt(model: HookedTransformer, cache: ActivationCache, r: Resolved, pos: readonly number[], what: string): Tensor {
+export function normalizedComponentsAt(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  r: Resolved,
+  pos: readonly number[],
+  what: string,
+): Tensor {
   const comps = componentsAt(model, cache, r.layer, pos, what);
   return centre(model, comps).div(lnScaleAt(model, cache, r.layer, r.head, pos, what).unsqueeze(0));
 }

@@ -60,7 +60,13 @@ export interface AttnScoreDecomposition {
 }
 
 /** The MLP0 direction(s) for the key-side projections: [batch, d_model] at IO and at S1. */
-export async function mlp0Directions(model: HookedTransformer, cache: ActivationCache, r: Resolved, opts: { useEffectiveEmbedding?: boolean; useLayer0Heads?: boolean }, what: string): Promise<{ IO: Tensor; S1: Tensor | null }> {
+export async function mlp0Directions(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  r: Resolved,
+  opts: { useEffectiveEmbedding?: boolean; useLayer0Heads?: boolean },
+  what: string,
+): Promise<{ IO: Tensor; S1: Tensor | null }> {
   if (opts.useEffectiveEmbedding) {
     const io = needTokens(r.ioTokens, "IO", what);
     const s1 = r.s1Tokens;
@@ -102,20 +108,41 @@ export function splitAlong(v: Tensor, dirs: Tensor | Tensor[]): [Tensor, Tensor]
  * own component (the original drops it); "sub_MLP0" replaces the key at IO (the original wrote it at `end`, where
  * it had no effect) and works with subtractS1AttnScores.
  */
-export async function decomposeAttnScores(model: HookedTransformer, cache: ActivationCache, opts: DecomposeAttnScoresOptions): Promise<AttnScoreDecomposition> {
+export async function decomposeAttnScores(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  opts: DecomposeAttnScoresOptions,
+): Promise<AttnScoreDecomposition> {
   const what = "decomposeAttnScores";
   const r = resolveTarget(model, opts, what);
   const by = opts.decomposeBy;
-  if (by !== "keys" && by !== "queries") throw new AnalysisError(`${what}: decomposeBy must be "keys" or "queries", got ${String(by)}`);
+  if (by !== "keys" && by !== "queries")
+    throw new AnalysisError(`${what}: decomposeBy must be "keys" or "queries", got ${String(by)}`);
   const sub = opts.subtractS1AttnScores ?? false;
   const qInt = opts.interveneOnQuery ?? null;
   const kInt = opts.interveneOnKey ?? null;
-  if (by === "keys" && kInt === "sub_MLP0") throw new AnalysisError(`${what}: decomposing by keys, interveneOnKey can only be "project_to_MLP0" (the keys are the decomposed side)`);
-  if (by === "queries" && qInt === "sub_W_U_IO") throw new AnalysisError(`${what}: decomposing by queries, interveneOnQuery can only be "project_to_W_U_IO" (the queries are the decomposed side)`);
+  if (by === "keys" && kInt === "sub_MLP0")
+    throw new AnalysisError(
+      `${what}: decomposing by keys, interveneOnKey can only be "project_to_MLP0" (the keys are the decomposed side)`,
+    );
+  if (by === "queries" && qInt === "sub_W_U_IO")
+    throw new AnalysisError(
+      `${what}: decomposing by queries, interveneOnQuery can only be "project_to_W_U_IO" (the queries are the decomposed side)`,
+    );
   const mlp0 = kInt !== null ? await mlp0Directions(model, cache, r, opts, what) : null;
-  if (mlp0 && sub && !mlp0.S1) throw new AnalysisError(`${what}: needs the S1 positions/tokens for the baseline's MLP0 direction`);
+  if (mlp0 && sub && !mlp0.S1)
+    throw new AnalysisError(`${what}: needs the S1 positions/tokens for the baseline's MLP0 direction`);
   const d: Decomposition = {
-    model, cache, r, what, sub, qInt, kInt, mlp0, S1: sub ? needS1(r, what) : r.S1, w: foldedQK(model, r.layer, r.head),
+    model,
+    cache,
+    r,
+    what,
+    sub,
+    qInt,
+    kInt,
+    mlp0,
+    S1: sub ? needS1(r, what) : r.S1,
+    w: foldedQK(model, r.layer, r.head),
     withS1Unembed: opts.includeS1InUnembedProjection ?? false,
   };
   const fixed = by === "keys" ? fixedQueries(d) : fixedKeys(d);
@@ -141,7 +168,10 @@ interface Decomposition {
 }
 
 /** One side: a list of tensors (linear maps, or normalised components) and their facet names. */
-interface Facets<T> { items: T[]; facets: string[] }
+interface Facets<T> {
+  items: T[];
+  facets: string[];
+}
 
 /** Decomposing by keys, the fixed query side: one linear map per facet. */
 function fixedQueries(d: Decomposition): Facets<LinearScoreFunction> {
@@ -207,11 +237,19 @@ function decomposedKeys(d: Decomposition): Facets<Tensor> {
 function decomposedQueries(d: Decomposition): Facets<Tensor> {
   const vEnd = normalizedComponentsAt(d.model, d.cache, d.r, d.r.end, d.what);
   if (d.qInt !== "project_to_W_U_IO") return { items: [vEnd], facets: ["unchanged"] };
-  return { items: splitAlong(vEnd, unembedDirections(d.model, d.r, d.withS1Unembed, d.what)), facets: ["IO_dir", "IO_perp"] };
+  return {
+    items: splitAlong(vEnd, unembedDirections(d.model, d.r, d.withS1Unembed, d.what)),
+    facets: ["IO_dir", "IO_perp"],
+  };
 }
 
 /** Contributions [F, G, C, batch] of every fixed facet × decomposed facet, their means and the checks. */
-function assemble(d: Decomposition, by: "keys" | "queries", fixed: Facets<LinearScoreFunction>, decomposed: Facets<Tensor>): AttnScoreDecomposition {
+function assemble(
+  d: Decomposition,
+  by: "keys" | "queries",
+  fixed: Facets<LinearScoreFunction>,
+  decomposed: Facets<Tensor>,
+): AttnScoreDecomposition {
   const { model, cache, r, what } = d;
   const F = fixed.items.length;
   const G = decomposed.items.length;
@@ -235,18 +273,31 @@ function assemble(d: Decomposition, by: "keys" | "queries", fixed: Facets<Linear
   }
   const [fixedFacets, decomposedFacets] = [fixed.facets, decomposed.facets];
   return {
-    decomposeBy: by, labels: attnDecompositionLabels(model, r.layer, by), fixedFacets, decomposedFacets, contributions, mean,
-    grid: toGrid(model, r.layer, mean), total: contributions.sum([0, 1, 2]), actual,
+    decomposeBy: by,
+    labels: attnDecompositionLabels(model, r.layer, by),
+    fixedFacets,
+    decomposedFacets,
+    contributions,
+    mean,
+    grid: toGrid(model, r.layer, mean),
+    total: contributions.sum([0, 1, 2]),
+    actual,
     get(a: string, b?: string): Tensor {
       for (let f = 0; f < F; f++) {
         for (let g = 0; g < G; g++) {
           const pair = [fixedFacets[f], decomposedFacets[g]];
-          if (b === undefined ? (F === 1 && pair[1] === a) || (G === 1 && pair[0] === a) : (pair[0] === a && pair[1] === b) || (pair[0] === b && pair[1] === a)) {
+          if (
+            b === undefined
+              ? (F === 1 && pair[1] === a) || (G === 1 && pair[0] === a)
+              : (pair[0] === a && pair[1] === b) || (pair[0] === b && pair[1] === a)
+          ) {
             return mean.get(f, g);
           }
         }
       }
-      throw new AnalysisError(`decomposeAttnScores: no facet pair (${a}${b ? `, ${b}` : ""}); the facets are ${fixedFacets.join("/")} × ${decomposedFacets.join("/")}`);
+      throw new AnalysisError(
+        `decomposeAttnScores: no facet pair (${a}${b ? `, ${b}` : ""}); the facets are ${fixedFacets.join("/")} × ${decomposedFacets.join("/")}`,
+      );
     },
   };
 }
@@ -275,7 +326,13 @@ export function copySuppressionHookNames(model: HookedTransformer, layer: number
     if (model.cfg.useAttnResult) names.push(`blocks.${l}.attn.hook_result`);
     if (!model.cfg.attnOnly) names.push(`blocks.${l}.hook_mlp_out`);
   }
-  names.push("blocks.0.hook_attn_out", `blocks.${layer}.hook_resid_pre`, `blocks.${layer}.attn.hook_q`, `blocks.${layer}.attn.hook_k`, `blocks.${layer}.attn.hook_attn_scores`);
+  names.push(
+    "blocks.0.hook_attn_out",
+    `blocks.${layer}.hook_resid_pre`,
+    `blocks.${layer}.attn.hook_q`,
+    `blocks.${layer}.attn.hook_k`,
+    `blocks.${layer}.attn.hook_attn_scores`,
+  );
   if (model.cfg.normalizationType) names.push(`blocks.${layer}.ln1.hook_scale`);
   return names;
 }

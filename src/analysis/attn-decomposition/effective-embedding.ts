@@ -33,7 +33,10 @@ export interface EffectiveEmbeddingOptions {
  * The effective embedding (callum2's `get_effective_embedding`): W_E through block 0 as if each token attended only
  * to itself. ln1, ln2 and MLP0 run as component calls (no hook fires).
  */
-export async function getEffectiveEmbedding(model: HookedTransformer, opts: EffectiveEmbeddingOptions = {}): Promise<EffectiveEmbedding> {
+export async function getEffectiveEmbedding(
+  model: HookedTransformer,
+  opts: EffectiveEmbeddingOptions = {},
+): Promise<EffectiveEmbedding> {
   if (model.cfg.attnOnly) throw new AnalysisError("getEffectiveEmbedding: an attention-only model has no MLP0");
   const ids = opts.tokens ? idx(opts.tokens) : null;
   const W_E = ids ? model.W_E.get(ids) : model.W_E;
@@ -46,7 +49,8 @@ export async function getEffectiveEmbedding(model: HookedTransformer, opts: Effe
   const attn = model.blocks[0]!.attn;
   // Σ_h W_V[h] W_O[h]: [d_model, d_model]; the value biases' share b_V W_O summed over heads (+ b_O)
   const ov = withAttention ? attn.W_V.matmul(attn.W_O).sum(0) : null;
-  const ovBias = withAttention && opts.attnBias ? attn.b_V.unsqueeze(1).matmul(attn.W_O).squeeze(1).sum(0).add(attn.b_O) : null;
+  const ovBias =
+    withAttention && opts.attnBias ? attn.b_V.unsqueeze(1).matmul(attn.W_O).squeeze(1).sum(0).add(attn.b_O) : null;
   for (let s = 0; s < n; s += chunk) {
     const x = W_E.narrow(0, s, Math.min(chunk, n - s)).unsqueeze(0); // [1, rows, d_model]
     let mid = x;

@@ -30,7 +30,11 @@ export interface FullAttnScoreDecomposition {
  * Every (query component, key component) pair's contribution to the score, each side split ∥/⟂ (queries along
  * W_U[IO], keys along MLP0's output) — callum2's `decompose_attn_scores_full`. Biases sit in the ⟂ parts.
  */
-export async function decomposeAttnScoresFull(model: HookedTransformer, cache: ActivationCache, opts: FullDecompositionOptions): Promise<FullAttnScoreDecomposition> {
+export async function decomposeAttnScoresFull(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  opts: FullDecompositionOptions,
+): Promise<FullAttnScoreDecomposition> {
   const what = "decomposeAttnScoresFull";
   const r = resolveTarget(model, opts, what);
   const sub = opts.subtractS1AttnScores ?? false;
@@ -38,7 +42,10 @@ export async function decomposeAttnScoresFull(model: HookedTransformer, cache: A
   const w = foldedQK(model, r.layer, r.head);
   const mlp0 = await mlp0Directions(model, cache, r, opts, what);
   // queries: [2, C, batch, d_head]
-  const [qPar, qPerp] = splitAlong(normalizedComponentsAt(model, cache, r, r.end, what), unembedDirections(model, r, opts.includeS1InUnembedProjection ?? false, what));
+  const [qPar, qPerp] = splitAlong(
+    normalizedComponentsAt(model, cache, r, r.end, what),
+    unembedDirections(model, r, opts.includeS1InUnembedProjection ?? false, what),
+  );
   const qPerpW = qPerp.matmul(w.W_Q);
   qPerpW.set([BIAS], w.b_Q);
   const Q = stack([qPar.matmul(w.W_Q), qPerpW]);
@@ -73,6 +80,8 @@ export async function decomposeAttnScoresFull(model: HookedTransformer, cache: A
   return {
     labels,
     facets: ["q ∥ W_U[IO], k ∥ MLP0", "q ∥ W_U[IO], k ⟂ MLP0", "q ⟂ W_U[IO], k ∥ MLP0", "q ⟂ W_U[IO], k ⟂ MLP0"],
-    mean, total, actual,
+    mean,
+    total,
+    actual,
   };
 }

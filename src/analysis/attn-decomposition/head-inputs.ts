@@ -7,9 +7,11 @@ import { type Resolved, atPositions } from "./targets.js";
 
 export interface HeadWeights {
   /** [d_model, d_head] */
-  W_Q: Tensor; W_K: Tensor;
+  W_Q: Tensor;
+  W_K: Tensor;
   /** [d_head] */
-  b_Q: Tensor; b_K: Tensor;
+  b_Q: Tensor;
+  b_K: Tensor;
   attnScale: number;
 }
 
@@ -31,7 +33,13 @@ export function foldedQK(model: HookedTransformer, layer: number, head: number):
     W_Q = W_Q.mul(ln.w.unsqueeze(1));
     W_K = W_K.mul(ln.w.unsqueeze(1));
   }
-  return { W_Q: W_Q.contiguous(), W_K: W_K.contiguous(), b_Q: b_Q.contiguous(), b_K: b_K.contiguous(), attnScale: attn.attnScale };
+  return {
+    W_Q: W_Q.contiguous(),
+    W_K: W_K.contiguous(),
+    b_Q: b_Q.contiguous(),
+    b_K: b_K.contiguous(),
+    attnScale: attn.attnScale,
+  };
 }
 
 function centres(model: HookedTransformer): boolean {
@@ -46,7 +54,14 @@ export function centre(model: HookedTransformer, x: Tensor): Tensor {
 
 /** [batch, 1]: ln1's cached scale of layer L at the positions (per head when the run split q/k/v inputs). Computed
  *  from resid_pre when the cache lacks it; 1 for models without normalisation. */
-export function lnScaleAt(model: HookedTransformer, cache: ActivationCache, layer: number, head: number, pos: readonly number[], what: string): Tensor {
+export function lnScaleAt(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  layer: number,
+  head: number,
+  pos: readonly number[],
+  what: string,
+): Tensor {
   if (!model.cfg.normalizationType) return zeros([pos.length, 1]).add(1);
   const name = `blocks.${layer}.ln1.hook_scale`;
   if (cache.has(name)) {
@@ -68,7 +83,14 @@ export function lnNormalize(model: HookedTransformer, x: Tensor): Tensor {
 }
 
 /** [batch, d_model]: u at the positions — the stream into layer L, centred and divided by the cached ln1 scale. */
-export function normalizedInputAt(model: HookedTransformer, cache: ActivationCache, layer: number, head: number, pos: readonly number[], what: string): Tensor {
+export function normalizedInputAt(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  layer: number,
+  head: number,
+  pos: readonly number[],
+  what: string,
+): Tensor {
   const resid = atPositions(cache.get(`blocks.${layer}.hook_resid_pre`), pos, what);
   return centre(model, resid).div(lnScaleAt(model, cache, layer, head, pos, what));
 }
@@ -77,7 +99,13 @@ export function queryAt(cache: ActivationCache, r: Resolved, pos: readonly numbe
   return atPositions(cache.get(`blocks.${r.layer}.attn.hook_q`), pos, what).get(":", r.head); // [batch, d_head]
 }
 
-export function keyAt(model: HookedTransformer, cache: ActivationCache, r: Resolved, pos: readonly number[], what: string): Tensor {
+export function keyAt(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  r: Resolved,
+  pos: readonly number[],
+  what: string,
+): Tensor {
   const kvHead = Math.floor(r.head / model.blocks[r.layer]!.attn.repeatKvHeads);
   return atPositions(cache.get(`blocks.${r.layer}.attn.hook_k`), pos, what).get(":", kvHead);
 }

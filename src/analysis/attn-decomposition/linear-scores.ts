@@ -35,7 +35,11 @@ export function mapOfQuery(w: HeadWeights, q: Tensor, zeroBias: boolean): Linear
  * attnScale` [batch] (TL's `attn_scores_as_linear_func_of_queries`). With `subtractS1AttnScores`, k_IO − k_S1: the
  * result is score(end→IO) − score(end→S1). The cache needs `hook_k` of the layer.
  */
-export function attnScoresAsLinearFuncOfQueries(model: HookedTransformer, cache: ActivationCache, opts: LinearFuncOptions): LinearScoreFunction {
+export function attnScoresAsLinearFuncOfQueries(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  opts: LinearFuncOptions,
+): LinearScoreFunction {
   const what = "attnScoresAsLinearFuncOfQueries";
   const r = resolveTarget(model, opts, what);
   let k = keyAt(model, cache, r, r.IO, what);
@@ -49,10 +53,18 @@ export function attnScoresAsLinearFuncOfQueries(model: HookedTransformer, cache:
  * `attn_scores_as_linear_func_of_keys`). With `subtractS1AttnScores` the bias is 0: feed u_IO − u_S1 to get
  * score(end→IO) − score(end→S1). The cache needs `hook_q` of the layer.
  */
-export function attnScoresAsLinearFuncOfKeys(model: HookedTransformer, cache: ActivationCache, opts: LinearFuncOptions): LinearScoreFunction {
+export function attnScoresAsLinearFuncOfKeys(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  opts: LinearFuncOptions,
+): LinearScoreFunction {
   const what = "attnScoresAsLinearFuncOfKeys";
   const r = resolveTarget(model, opts, what);
-  return mapOfQuery(foldedQK(model, r.layer, r.head), queryAt(cache, r, r.end, what), opts.subtractS1AttnScores ?? false);
+  return mapOfQuery(
+    foldedQK(model, r.layer, r.head),
+    queryAt(cache, r, r.end, what),
+    opts.subtractS1AttnScores ?? false,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -91,7 +103,11 @@ function probsWithNewScore(cache: ActivationCache, r: Resolved, scores: Tensor, 
  * vector (keys as cached), and the resulting attention probability. `get_attn_scores_as_linear_func_of_queries` for
  * one batch. The cache needs `hook_k` and (for probs) `hook_attn_scores` of the layer.
  */
-export function attnScoresForQuerySideVectors(model: HookedTransformer, cache: ActivationCache, opts: QuerySideVectorsOptions): Record<string, SideVectorScores> {
+export function attnScoresForQuerySideVectors(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  opts: QuerySideVectorsOptions,
+): Record<string, SideVectorScores> {
   const what = "attnScoresForQuerySideVectors";
   const r = resolveTarget(model, opts, what);
   const f = attnScoresAsLinearFuncOfQueries(model, cache, opts);
@@ -107,7 +123,11 @@ export function attnScoresForQuerySideVectors(model: HookedTransformer, cache: A
 /** The notebooks' "queries fixed" histograms: the score end→IO when the key-side vector at IO is replaced by each
  *  given vector (queries as cached). With subtractS1AttnScores each entry is `{ vector, baseline }` and the score is
  *  the difference. The cache needs `hook_q` and (for probs) `hook_attn_scores` of the layer. */
-export function attnScoresForKeySideVectors(model: HookedTransformer, cache: ActivationCache, opts: KeySideVectorsOptions): Record<string, SideVectorScores> {
+export function attnScoresForKeySideVectors(
+  model: HookedTransformer,
+  cache: ActivationCache,
+  opts: KeySideVectorsOptions,
+): Record<string, SideVectorScores> {
   const what = "attnScoresForKeySideVectors";
   const r = resolveTarget(model, opts, what);
   const sub = opts.subtractS1AttnScores ?? false;

@@ -36,7 +36,11 @@ export interface PositionFlipResult {
  *  span(W_U[IO], W_U[S1]). Patched runs freeze ln1's scale at the clean run's value. Turns on split q/k/v inputs for
  *  the runs (restored afterwards): a model flag, so other runs on the model must not overlap this call.
  */
-export async function positionFlipPatching(model: HookedTransformer, dataset: IOIDataset, opts: PositionFlipOptions): Promise<PositionFlipResult> {
+export async function positionFlipPatching(
+  model: HookedTransformer,
+  dataset: IOIDataset,
+  opts: PositionFlipOptions,
+): Promise<PositionFlipResult> {
   const what = "positionFlipPatching";
   const r = resolveTarget(model, { head: opts.head, dataset }, what);
   const L = r.layer;
@@ -55,18 +59,24 @@ export async function positionFlipPatching(model: HookedTransformer, dataset: IO
   };
   const flipped = dataset.genFlippedPrompts(flip);
   if (flipped.toks.shape[1] !== toks.shape[1]) {
-    throw new ShapeError(`${what}: the flipped prompts have ${flipped.toks.shape[1]} positions, the clean ones ${toks.shape[1]}`);
+    throw new ShapeError(
+      `${what}: the flipped prompts have ${flipped.toks.shape[1]} positions, the clean ones ${toks.shape[1]}`,
+    );
   }
   const prevSplit = model.cfg.useSplitQkvInput;
   model.setUseSplitQkvInput(true);
   try {
     // every run stops after block L: nothing later (least of all the unembedding) is needed
     const stop = { returnType: null, stopAtLayer: L + 1 } as const;
-    const [, clean] = await model.runWithCache(toks, { ...stop, namesFilter: [scoresName, ...(model.cfg.normalizationType ? [scaleName] : [])] });
+    const [, clean] = await model.runWithCache(toks, {
+      ...stop,
+      namesFilter: [scoresName, ...(model.cfg.normalizationType ? [scaleName] : [])],
+    });
     const [, flippedCache] = await model.runWithCache(flipped.toks, { ...stop, namesFilter: [residName] });
     const flippedResid = flippedCache.get(residName); // [batch, pos, d_model]
     const cleanScale = model.cfg.normalizationType ? clean.get(scaleName) : null;
-    const freezeHook: HookFn = (scale) => (cleanScale!.shape.length === scale.shape.length ? cleanScale! : cleanScale!.expand(scale.shape));
+    const freezeHook: HookFn = (scale) =>
+      cleanScale!.shape.length === scale.shape.length ? cleanScale! : cleanScale!.expand(scale.shape);
     const patchHook: HookFn = (qIn) => {
       const out = qIn.clone();
       out.set([":", ":", H], flippedResid);
@@ -84,7 +94,12 @@ export async function positionFlipPatching(model: HookedTransformer, dataset: IO
       const hooks: [string, HookFn][] = [[qInputName, qHook]];
       if (freeze && cleanScale) hooks.push([scaleName, freezeHook]);
       let scores: Tensor | null = null;
-      hooks.push([scoresName, (s) => { scores = s; }]);
+      hooks.push([
+        scoresName,
+        (s) => {
+          scores = s;
+        },
+      ]);
       await model.runWithHooks(toks, { ...stop, fwdHooks: hooks });
       return diff(scores!);
     };
@@ -93,8 +108,11 @@ export async function positionFlipPatching(model: HookedTransformer, dataset: IO
     const projected = await run(projectHook);
     const meanOf = (t: Tensor): number => t.mean().item();
     return {
-      clean: meanOf(cleanDiff), patched: meanOf(patched), projected: meanOf(projected),
-      perRow: { clean: cleanDiff, patched, projected }, flippedDataset: flipped,
+      clean: meanOf(cleanDiff),
+      patched: meanOf(patched),
+      projected: meanOf(projected),
+      perRow: { clean: cleanDiff, patched, projected },
+      flippedDataset: flipped,
     };
   } finally {
     model.setUseSplitQkvInput(prevSplit);

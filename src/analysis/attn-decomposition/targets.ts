@@ -43,11 +43,15 @@ export interface Resolved {
 export function resolveTarget(model: HookedTransformer, target: AttnHeadTarget, what: string): Resolved {
   const cfg = model.cfg;
   if (cfg.positionalEmbeddingType !== "standard") {
-    throw new AnalysisError(`${what}: only models with standard (additive) positional embeddings are supported; this one is "${cfg.positionalEmbeddingType}" (the score is no longer a sum over residual components)`);
+    throw new AnalysisError(
+      `${what}: only models with standard (additive) positional embeddings are supported; this one is "${cfg.positionalEmbeddingType}" (the score is no longer a sum over residual components)`,
+    );
   }
   const [layer, head] = target.head;
-  if (!Number.isInteger(layer) || layer < 0 || layer >= cfg.nLayers) throw new AnalysisError(`${what}: layer ${layer} is out of range (0..${cfg.nLayers - 1})`);
-  if (!Number.isInteger(head) || head < 0 || head >= cfg.nHeads) throw new AnalysisError(`${what}: head ${head} is out of range (0..${cfg.nHeads - 1})`);
+  if (!Number.isInteger(layer) || layer < 0 || layer >= cfg.nLayers)
+    throw new AnalysisError(`${what}: layer ${layer} is out of range (0..${cfg.nLayers - 1})`);
+  if (!Number.isInteger(head) || head < 0 || head >= cfg.nHeads)
+    throw new AnalysisError(`${what}: head ${head} is out of range (0..${cfg.nHeads - 1})`);
   const ds = target.dataset;
   const pick = (key: keyof IOIPositions): number[] | null => {
     const given = target.positions?.[key] ?? ds?.wordIdx[key];
@@ -55,20 +59,36 @@ export function resolveTarget(model: HookedTransformer, target: AttnHeadTarget, 
   };
   const end = pick("end");
   const IO = pick("IO");
-  if (!end || !IO) throw new AnalysisError(`${what}: give the positions (a dataset, or positions.end and positions.IO)`);
+  if (!end || !IO)
+    throw new AnalysisError(`${what}: give the positions (a dataset, or positions.end and positions.IO)`);
   const S1 = pick("S1");
   const batch = end.length;
-  for (const [name, p] of [["IO", IO], ["S1", S1]] as const) {
-    if (p && p.length !== batch) throw new ShapeError(`${what}: positions.${name} has ${p.length} rows, positions.end ${batch}`);
+  for (const [name, p] of [
+    ["IO", IO],
+    ["S1", S1],
+  ] as const) {
+    if (p && p.length !== batch)
+      throw new ShapeError(`${what}: positions.${name} has ${p.length} rows, positions.end ${batch}`);
   }
   const ioTokens = target.tokens?.IO ?? ds?.ioTokenIDs ?? null;
   const s1Tokens = target.tokens?.S1 ?? ds?.sTokenIDs ?? null;
-  for (const [name, t] of [["IO", ioTokens], ["S1", s1Tokens]] as const) {
-    if (t && t.length !== batch) throw new ShapeError(`${what}: tokens.${name} has ${t.length} rows, the positions ${batch}`);
+  for (const [name, t] of [
+    ["IO", ioTokens],
+    ["S1", s1Tokens],
+  ] as const) {
+    if (t && t.length !== batch)
+      throw new ShapeError(`${what}: tokens.${name} has ${t.length} rows, the positions ${batch}`);
   }
   return {
-    layer, head, batch, rows: arange(batch), end, IO, S1,
-    ioTokens: ioTokens ? [...ioTokens] : null, s1Tokens: s1Tokens ? [...s1Tokens] : null,
+    layer,
+    head,
+    batch,
+    rows: arange(batch),
+    end,
+    IO,
+    S1,
+    ioTokens: ioTokens ? [...ioTokens] : null,
+    s1Tokens: s1Tokens ? [...s1Tokens] : null,
   };
 }
 
@@ -77,7 +97,9 @@ export const idx = (xs: readonly number[]): Tensor => Tensor.fromTypedArray(Int3
 /** t [batch, pos, ...rest] → [batch, ...rest]: row b at position pos[b]. */
 export function atPositions(t: Tensor, pos: readonly number[], what: string): Tensor {
   if (t.shape[0] !== pos.length) {
-    throw new ShapeError(`${what}: the cached activation has batch ${t.shape[0]}, but ${pos.length} positions were given (one per row)`);
+    throw new ShapeError(
+      `${what}: the cached activation has batch ${t.shape[0]}, but ${pos.length} positions were given (one per row)`,
+    );
   }
   return t.get(arange(pos.length), idx(pos));
 }

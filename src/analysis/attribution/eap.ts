@@ -52,7 +52,10 @@ export function splitModel(model: HookedTransformer): () => void {
  *  mlp_in ([batch, pos, d_model]); last the final residual (the logits' input). */
 function receiverHooks(model: HookedTransformer): string[] {
   const { nLayers, attnOnly } = model.cfg;
-  const perLayer = (l: number): string[] => [...["q", "k", "v"].map((x) => `blocks.${l}.hook_${x}_input`), ...(attnOnly ? [] : [`blocks.${l}.hook_mlp_in`])];
+  const perLayer = (l: number): string[] => [
+    ...["q", "k", "v"].map((x) => `blocks.${l}.hook_${x}_input`),
+    ...(attnOnly ? [] : [`blocks.${l}.hook_mlp_in`]),
+  ];
   return [...[...Array(nLayers).keys()].flatMap(perLayer), `blocks.${nLayers - 1}.hook_resid_post`];
 }
 
@@ -76,17 +79,23 @@ function receiverColumns(grad: Tensor): Tensor {
 function checkOptions(o: EdgeAttributionOptions): number {
   checkPairAndConvention("edge attribution", o.clean, o.corrupted, o.convention);
   if (o.method !== undefined && !EDGE_METHODS.includes(o.method)) {
-    throw new AttributionError(`edge attribution: method must be one of ${EDGE_METHODS.map((m) => `"${m}"`).join(", ")}, got "${String(o.method)}"`);
+    throw new AttributionError(
+      `edge attribution: method must be one of ${EDGE_METHODS.map((m) => `"${m}"`).join(", ")}, got "${String(o.method)}"`,
+    );
   }
-  const steps = o.method === "eap-ig" || o.method === "eap-ig-activations" ? o.steps ?? 5 : 1;
-  if (!Number.isInteger(steps) || steps < 1) throw new AttributionError(`edge attribution: steps must be a positive integer, got ${String(o.steps)}`);
+  const steps = o.method === "eap-ig" || o.method === "eap-ig-activations" ? (o.steps ?? 5) : 1;
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new AttributionError(`edge attribution: steps must be a positive integer, got ${String(o.steps)}`);
   return steps;
 }
 
 /** The sender groups EAP-IG on activations interpolates in turn, by output hook: the input, then per layer the
  *  heads' results and the MLP's output. */
 function senderGroups(model: HookedTransformer): string[] {
-  const perLayer = (l: number): string[] => [`blocks.${l}.attn.hook_result`, ...(model.cfg.attnOnly ? [] : [`blocks.${l}.hook_mlp_out`])];
+  const perLayer = (l: number): string[] => [
+    `blocks.${l}.attn.hook_result`,
+    ...(model.cfg.attnOnly ? [] : [`blocks.${l}.hook_mlp_out`]),
+  ];
   return [INPUT, ...[...Array(model.cfg.nLayers).keys()].flatMap(perLayer)];
 }
 
@@ -101,18 +110,40 @@ interface WeightedRun {
  *  get_scores_ig_activations: output α·base + (1 − α)·other, α = k / steps): for each sender group `steps` runs with
  *  its output shifted by (1 − k / steps)(other − base); the k = steps run has no shift and is the same for every
  *  group, so it runs once with their weight. Weights sum to 1. */
-function averagedRuns(model: HookedTransformer, method: EdgeMethod, steps: number, base: ActivationCache, other: ActivationCache): WeightedRun[] {
+function averagedRuns(
+  model: HookedTransformer,
+  method: EdgeMethod,
+  steps: number,
+  base: ActivationCache,
+  other: ActivationCache,
+): WeightedRun[] {
   if (method === "eap") return [{ opts: () => ({}), weight: 1 }];
   const k1 = [...Array(steps).keys()].map((i) => i + 1);
   if (method === "eap-ig") {
     const [b0, b1] = [base.get(INPUT), other.get(INPUT)];
-    return k1.map((k) => ({ opts: () => ({ replace: new Map([[INPUT, b0.add(b1.sub(b0).mul(k / steps))]]) }), weight: 1 / steps }));
+    return k1.map((k) => ({
+      opts: () => ({ replace: new Map([[INPUT, b0.add(b1.sub(b0).mul(k / steps))]]) }),
+      weight: 1 / steps,
+    }));
   }
   const groups = senderGroups(model);
   const runs: WeightedRun[] = [{ opts: () => ({}), weight: 1 / steps }];
   for (const g of groups) {
     for (const k of k1.slice(0, -1)) {
-      runs.push({ opts: () => ({ shift: new Map([[g, other.get(g).sub(base.get(g)).mul(1 - k / steps)]]) }), weight: 1 / (steps * groups.length) });
+      runs.push({
+        opts: () => ({
+          shift: new Map([
+            [
+              g,
+              other
+                .get(g)
+                .sub(base.get(g))
+                .mul(1 - k / steps),
+            ],
+          ]),
+        }),
+        weight: 1 / (steps * groups.length),
+      });
     }
   }
   return runs;
@@ -131,7 +162,9 @@ export async function attributeEdges(model: HookedTransformer, o: EdgeAttributio
     checkSignal(o.signal);
     const names = (n: string): boolean => n === INPUT || /\.attn\.hook_result$|\.hook_mlp_out$/.test(n);
     const [[, other], [, base]] = await noGrad(async () => [
-      await model.runWithCache(otherTokens, { namesFilter: names }), await model.runWithCache(baseTokens, { namesFilter: names })]);
+      await model.runWithCache(otherTokens, { namesFilter: names }),
+      await model.runWithCache(baseTokens, { namesFilter: names }),
+    ]);
     const delta = senderMatrix(model, other).sub(senderMatrix(model, base)); // [nSenders, batch * pos * d_model]
     const runs = averagedRuns(model, method, steps, base, other);
     const report = progressReporter(`edge attribution (${method})`, runs.length + 1, o);
@@ -147,7 +180,10 @@ export async function attributeEdges(model: HookedTransformer, o: EdgeAttributio
       }
       report(i + 2, runs.length + 1);
     }
-    const matrix = cat(receivers.map((r) => delta.matmul(receiverColumns(sum.get(r)!))), 1); // [nSenders, nReceivers]
+    const matrix = cat(
+      receivers.map((r) => delta.matmul(receiverColumns(sum.get(r)!))),
+      1,
+    ); // [nSenders, nReceivers]
     graph.setScoresFromMatrix(matrix.to("float64").dataSync());
     return graph;
   } finally {

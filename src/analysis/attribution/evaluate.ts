@@ -25,7 +25,14 @@ function senderAct(acts: (name: string) => Tensor, n: GraphNode): Tensor {
 }
 
 /** The receiver input minus Σ (current − corrupted) over the excluded edges into `child` (through input qkv). */
-function patched(g: Graph, child: string, qkv: "q" | "k" | "v" | null, input: Tensor, cur: Map<string, Tensor>, corr: ActivationCache): Tensor {
+function patched(
+  g: Graph,
+  child: string,
+  qkv: "q" | "k" | "v" | null,
+  input: Tensor,
+  cur: Map<string, Tensor>,
+  corr: ActivationCache,
+): Tensor {
   let out = input;
   for (const e of g.parentEdges(child)) {
     if (e.inGraph || e.qkv !== qkv) continue;
@@ -36,13 +43,25 @@ function patched(g: Graph, child: string, qkv: "q" | "k" | "v" | null, input: Te
 }
 
 /** The receiver hooks' edits for this graph, reading the current run's senders from `cur`. */
-function receiverHooks(model: HookedTransformer, g: Graph, cur: Map<string, Tensor>, corr: ActivationCache): [string, HookFn][] {
+function receiverHooks(
+  model: HookedTransformer,
+  g: Graph,
+  cur: Map<string, Tensor>,
+  corr: ActivationCache,
+): [string, HookFn][] {
   const hooks: [string, HookFn][] = [];
   const { nLayers, nHeads, attnOnly } = model.cfg;
   for (let l = 0; l < nLayers; l++) {
     for (const x of ["q", "k", "v"] as const) {
-      hooks.push([`blocks.${l}.hook_${x}_input`, (act: Tensor) => // [batch, pos, head, d_model]
-        stack([...Array(nHeads).keys()].map((h) => patched(g, `a${l}.h${h}`, x, act.get(":", ":", h), cur, corr)), 2)]);
+      hooks.push([
+        `blocks.${l}.hook_${x}_input`,
+        (act: Tensor) =>
+          // [batch, pos, head, d_model]
+          stack(
+            [...Array(nHeads).keys()].map((h) => patched(g, `a${l}.h${h}`, x, act.get(":", ":", h), cur, corr)),
+            2,
+          ),
+      ]);
     }
     if (!attnOnly) hooks.push([`blocks.${l}.hook_mlp_in`, (act: Tensor) => patched(g, `m${l}`, null, act, cur, corr)]);
   }
@@ -57,8 +76,17 @@ export async function evaluateCircuit(model: HookedTransformer, g: Graph, o: Eva
     return await noGrad(async () => {
       const [, corr] = await model.runWithCache(o.corrupted, { namesFilter: isSender });
       const cur = new Map<string, Tensor>();
-      const record: [(n: string) => boolean, HookFn][] = [[isSender, (act: Tensor, hook) => { cur.set(hook.name, act); }]];
-      const logits = await model.runWithHooks(o.clean, { fwdHooks: [...record, ...receiverHooks(model, g, cur, corr)] });
+      const record: [(n: string) => boolean, HookFn][] = [
+        [
+          isSender,
+          (act: Tensor, hook) => {
+            cur.set(hook.name, act);
+          },
+        ],
+      ];
+      const logits = await model.runWithHooks(o.clean, {
+        fwdHooks: [...record, ...receiverHooks(model, g, cur, corr)],
+      });
       return (await o.metric(logits)).item();
     });
   } finally {

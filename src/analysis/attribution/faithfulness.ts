@@ -23,7 +23,13 @@ export interface FaithfulnessResult {
   metricCorrupted: number;
 }
 
-async function curve(model: HookedTransformer, g: Graph, sizes: readonly number[], o: EvaluateOptions, norm: (m: number) => number): Promise<number[]> {
+async function curve(
+  model: HookedTransformer,
+  g: Graph,
+  sizes: readonly number[],
+  o: EvaluateOptions,
+  norm: (m: number) => number,
+): Promise<number[]> {
   const out: number[] = [];
   for (const n of sizes) {
     applyTopN(g, n);
@@ -33,9 +39,16 @@ async function curve(model: HookedTransformer, g: Graph, sizes: readonly number[
 }
 
 /** The curve for a scored graph; its in-graph flags are left at the last size's circuit. */
-export async function faithfulnessCurveData(model: HookedTransformer, g: Graph, sizes: readonly number[], o: FaithfulnessOptions): Promise<FaithfulnessResult> {
+export async function faithfulnessCurveData(
+  model: HookedTransformer,
+  g: Graph,
+  sizes: readonly number[],
+  o: FaithfulnessOptions,
+): Promise<FaithfulnessResult> {
   if (sizes.some((n, i) => !Number.isInteger(n) || n < 1 || n > g.edges.length || (i > 0 && n <= sizes[i - 1]!))) {
-    throw new AttributionError(`faithfulness: sizes must be ascending integers in [1, ${g.edges.length}], got [${sizes.join(", ")}]`);
+    throw new AttributionError(
+      `faithfulness: sizes must be ascending integers in [1, ${g.edges.length}], got [${sizes.join(", ")}]`,
+    );
   }
   const whole = Graph.fromConfig(g.cfg);
   whole.setAll(true);
@@ -51,5 +64,11 @@ export async function faithfulnessCurveData(model: HookedTransformer, g: Graph, 
     r.setScores(r.edges.map(() => rng.uniform()));
     random.push(await curve(model, r, sizes, o, norm));
   }
-  return { sizes: [...sizes], faithfulness: await curve(model, g, sizes, o, norm), random, metricClean, metricCorrupted };
+  return {
+    sizes: [...sizes],
+    faithfulness: await curve(model, g, sizes, o, norm),
+    random,
+    metricClean,
+    metricCorrupted,
+  };
 }

@@ -35,7 +35,8 @@ function readConfig(cfg: unknown): GraphConfig {
   if (!isRecord(cfg)) fail("no cfg object { n_layers, n_heads, parallel_attn_mlp }");
   const count = (k: string): number => {
     const v = cfg[k];
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) fail(`cfg.${k} must be a positive integer, got ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1)
+      fail(`cfg.${k} must be a positive integer, got ${JSON.stringify(v)}`);
     return v;
   };
   const flag = (k: string): boolean => {
@@ -44,31 +45,54 @@ function readConfig(cfg: unknown): GraphConfig {
     if (typeof v !== "boolean") fail(`cfg.${k} must be a boolean, got ${JSON.stringify(v)}`);
     return v;
   };
-  return { nLayers: count("n_layers"), nHeads: count("n_heads"), parallelAttnMlp: flag("parallel_attn_mlp"), attnOnly: flag("attn_only") };
+  return {
+    nLayers: count("n_layers"),
+    nHeads: count("n_heads"),
+    parallelAttnMlp: flag("parallel_attn_mlp"),
+    attnOnly: flag("attn_only"),
+  };
 }
 
 /** The names of `got` must be exactly `want`'s: the first unknown or missing one is named. */
 function sameNames(what: string, got: Record<string, unknown>, want: readonly string[], cfgText: string): void {
   const wanted = new Set(want);
-  for (const name of Object.keys(got)) if (!wanted.has(name)) fail(`unknown ${what} ${JSON.stringify(name)} for a graph of ${cfgText}`);
-  for (const name of want) if (!(name in got)) fail(`${what} ${JSON.stringify(name)} is missing (a graph of ${cfgText} has ${want.length} ${what}s)`);
+  for (const name of Object.keys(got))
+    if (!wanted.has(name)) fail(`unknown ${what} ${JSON.stringify(name)} for a graph of ${cfgText}`);
+  for (const name of want)
+    if (!(name in got))
+      fail(`${what} ${JSON.stringify(name)} is missing (a graph of ${cfgText} has ${want.length} ${what}s)`);
 }
 
 /** Parses a graph from JSON text or a parsed object (tlens's or EAP-IG's to_json output). */
 export function graphFromJson(input: string | unknown): Graph {
   let d: unknown = input;
   if (typeof input === "string") {
-    try { d = JSON.parse(input); } catch (err) { fail(`not JSON (${(err as Error).message})`); }
+    try {
+      d = JSON.parse(input);
+    } catch (err) {
+      fail(`not JSON (${(err as Error).message})`);
+    }
   }
   if (!isRecord(d)) fail("expected an object { cfg, nodes, edges }");
-  if (d.format !== undefined && d.format !== GRAPH_FORMAT) fail(`format ${JSON.stringify(d.format)} is not ${GRAPH_FORMAT}`);
+  if (d.format !== undefined && d.format !== GRAPH_FORMAT)
+    fail(`format ${JSON.stringify(d.format)} is not ${GRAPH_FORMAT}`);
   const g = Graph.fromConfig(readConfig(d.cfg));
   const cfgText = `${g.cfg.nLayers} layers × ${g.cfg.nHeads} heads${g.cfg.attnOnly ? ", attention only" : ""}${g.cfg.parallelAttnMlp ? ", parallel attn/MLP" : ""}`;
   const { nodes, edges } = d;
   if (!isRecord(nodes)) fail("nodes must be an object name → in_graph");
   if (!isRecord(edges)) fail("edges must be an object name → { score, in_graph }");
-  sameNames("node", nodes, g.nodes.map((n) => n.name), cfgText);
-  sameNames("edge", edges, g.edges.map((e) => e.name), cfgText);
+  sameNames(
+    "node",
+    nodes,
+    g.nodes.map((n) => n.name),
+    cfgText,
+  );
+  sameNames(
+    "edge",
+    edges,
+    g.edges.map((e) => e.name),
+    cfgText,
+  );
   for (const n of g.nodes) {
     const v = nodes[n.name];
     if (typeof v !== "boolean") fail(`node ${n.name}: in_graph must be a boolean, got ${JSON.stringify(v)}`);
@@ -77,8 +101,10 @@ export function graphFromJson(input: string | unknown): Graph {
   for (const e of g.edges) {
     const v = edges[e.name];
     if (!isRecord(v)) fail(`edge ${e.name}: expected { score, in_graph }, got ${JSON.stringify(v)}`);
-    if (v.score !== null && !(typeof v.score === "number" && Number.isFinite(v.score))) fail(`edge ${e.name}: score must be a finite number or null, got ${JSON.stringify(v.score)}`);
-    if (typeof v.in_graph !== "boolean") fail(`edge ${e.name}: in_graph must be a boolean, got ${JSON.stringify(v.in_graph)}`);
+    if (v.score !== null && !(typeof v.score === "number" && Number.isFinite(v.score)))
+      fail(`edge ${e.name}: score must be a finite number or null, got ${JSON.stringify(v.score)}`);
+    if (typeof v.in_graph !== "boolean")
+      fail(`edge ${e.name}: in_graph must be a boolean, got ${JSON.stringify(v.in_graph)}`);
     e.score = v.score;
     e.inGraph = v.in_graph;
   }

@@ -51,19 +51,24 @@ export interface GraphEdge {
 }
 
 function positiveInt(v: unknown, what: string): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new AttributionError(`Graph: ${what} must be a positive integer, got ${String(v)}`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1)
+    throw new AttributionError(`Graph: ${what} must be a positive integer, got ${String(v)}`);
   return v;
 }
 
 /** The graph's config with every field present (validated). */
 export function normalizeConfig(cfg: GraphConfig): Required<GraphConfig> {
-  if (typeof cfg !== "object" || cfg === null) throw new AttributionError("Graph: pass a config { nLayers, nHeads, attnOnly?, parallelAttnMlp? }");
+  if (typeof cfg !== "object" || cfg === null)
+    throw new AttributionError("Graph: pass a config { nLayers, nHeads, attnOnly?, parallelAttnMlp? }");
   for (const k of ["attnOnly", "parallelAttnMlp"] as const) {
-    if (cfg[k] !== undefined && typeof cfg[k] !== "boolean") throw new AttributionError(`Graph: ${k} must be a boolean, got ${String(cfg[k])}`);
+    if (cfg[k] !== undefined && typeof cfg[k] !== "boolean")
+      throw new AttributionError(`Graph: ${k} must be a boolean, got ${String(cfg[k])}`);
   }
   return {
-    nLayers: positiveInt(cfg.nLayers, "nLayers"), nHeads: positiveInt(cfg.nHeads, "nHeads"),
-    attnOnly: cfg.attnOnly ?? false, parallelAttnMlp: cfg.parallelAttnMlp ?? false,
+    nLayers: positiveInt(cfg.nLayers, "nLayers"),
+    nHeads: positiveInt(cfg.nHeads, "nHeads"),
+    attnOnly: cfg.attnOnly ?? false,
+    parallelAttnMlp: cfg.parallelAttnMlp ?? false,
   };
 }
 
@@ -86,25 +91,57 @@ export class Graph {
     const edges: GraphEdge[] = [];
     const { nLayers, nHeads, attnOnly, parallelAttnMlp } = cfg;
     const mlpCols = attnOnly ? 0 : 1;
-    const node = (name: string, kind: NodeKind, layer: number, head: number | null, outHook: string | null): GraphNode => {
-      const n: GraphNode = { name, kind, layer, head, outHook, senderIndex: kind === "logits" ? null : nodes.length, inGraph: true };
+    const node = (
+      name: string,
+      kind: NodeKind,
+      layer: number,
+      head: number | null,
+      outHook: string | null,
+    ): GraphNode => {
+      const n: GraphNode = {
+        name,
+        kind,
+        layer,
+        head,
+        outHook,
+        senderIndex: kind === "logits" ? null : nodes.length,
+        inGraph: true,
+      };
       nodes.push(n);
       return n;
     };
-    const link = (senders: readonly GraphNode[], child: GraphNode, qkv: Qkv | null, hook: string, receiverIndex: number): void => {
+    const link = (
+      senders: readonly GraphNode[],
+      child: GraphNode,
+      qkv: Qkv | null,
+      hook: string,
+      receiverIndex: number,
+    ): void => {
       for (const p of senders) {
         edges.push({
-          name: `${p.name}->${child.name}${qkv ? `<${qkv}>` : ""}`, parent: p.name, child: child.name, qkv, hook,
-          index: edges.length, senderIndex: p.senderIndex!, receiverIndex, score: null, inGraph: true,
+          name: `${p.name}->${child.name}${qkv ? `<${qkv}>` : ""}`,
+          parent: p.name,
+          child: child.name,
+          qkv,
+          hook,
+          index: edges.length,
+          senderIndex: p.senderIndex!,
+          receiverIndex,
+          score: null,
+          inGraph: true,
         });
       }
     };
     const stream: GraphNode[] = [node("input", "input", 0, null, "blocks.0.hook_resid_pre")];
     for (let l = 0; l < nLayers; l++) {
       const col0 = l * (3 * nHeads + mlpCols); // this layer's first receiver column: q heads, k heads, v heads, MLP
-      const heads = Array.from({ length: nHeads }, (_, h) => node(`a${l}.h${h}`, "attn", l, h, `blocks.${l}.attn.hook_result`));
+      const heads = Array.from({ length: nHeads }, (_, h) =>
+        node(`a${l}.h${h}`, "attn", l, h, `blocks.${l}.attn.hook_result`),
+      );
       const upstream = [...stream];
-      heads.forEach((head, h) => QKV.forEach((x, i) => link(upstream, head, x, `blocks.${l}.hook_${x}_input`, col0 + i * nHeads + h)));
+      heads.forEach((head, h) =>
+        QKV.forEach((x, i) => link(upstream, head, x, `blocks.${l}.hook_${x}_input`, col0 + i * nHeads + h)),
+      );
       stream.push(...heads);
       if (!attnOnly) {
         const mlp = node(`m${l}`, "mlp", l, null, `blocks.${l}.hook_mlp_out`);
@@ -114,7 +151,13 @@ export class Graph {
     }
     this.nSenders = stream.length;
     this.nReceivers = nLayers * (3 * nHeads + mlpCols) + 1;
-    link(stream, node("logits", "logits", nLayers - 1, null, null), null, `blocks.${nLayers - 1}.hook_resid_post`, this.nReceivers - 1);
+    link(
+      stream,
+      node("logits", "logits", nLayers - 1, null, null),
+      null,
+      `blocks.${nLayers - 1}.hook_resid_post`,
+      this.nReceivers - 1,
+    );
     this.nodes = nodes;
     this.edges = edges;
     this.nodeByName = new Map(nodes.map((n) => [n.name, n]));
@@ -134,50 +177,78 @@ export class Graph {
 
   node(name: string): GraphNode {
     const n = this.nodeByName.get(name);
-    if (!n) throw new AttributionError(`Graph: no node ${JSON.stringify(name)} (nodes are input, a{layer}.h{head}, m{layer}, logits)`);
+    if (!n)
+      throw new AttributionError(
+        `Graph: no node ${JSON.stringify(name)} (nodes are input, a{layer}.h{head}, m{layer}, logits)`,
+      );
     return n;
   }
 
   edge(name: string): GraphEdge {
     const e = this.edgeByName.get(name);
-    if (!e) throw new AttributionError(`Graph: no edge ${JSON.stringify(name)} (edges are parent->child, with <q>/<k>/<v> into heads)`);
+    if (!e)
+      throw new AttributionError(
+        `Graph: no edge ${JSON.stringify(name)} (edges are parent->child, with <q>/<k>/<v> into heads)`,
+      );
     return e;
   }
 
-  hasNode(name: string): boolean { return this.nodeByName.has(name); }
-  hasEdge(name: string): boolean { return this.edgeByName.has(name); }
+  hasNode(name: string): boolean {
+    return this.nodeByName.has(name);
+  }
+  hasEdge(name: string): boolean {
+    return this.edgeByName.has(name);
+  }
 
   /** Edges into `node` (its senders) and out of it (its receivers). */
-  parentEdges(node: string): readonly GraphEdge[] { return this.parentEdgesOf.get(this.node(node).name)!; }
-  childEdges(node: string): readonly GraphEdge[] { return this.childEdgesOf.get(this.node(node).name)!; }
+  parentEdges(node: string): readonly GraphEdge[] {
+    return this.parentEdgesOf.get(this.node(node).name)!;
+  }
+  childEdges(node: string): readonly GraphEdge[] {
+    return this.childEdgesOf.get(this.node(node).name)!;
+  }
 
   /** Sets every edge's score, in edge order (a vector of length edges.length). */
   setScores(scores: ArrayLike<number>): void {
-    if (scores.length !== this.edges.length) throw new AttributionError(`Graph.setScores: ${scores.length} scores for ${this.edges.length} edges`);
+    if (scores.length !== this.edges.length)
+      throw new AttributionError(`Graph.setScores: ${scores.length} scores for ${this.edges.length} edges`);
     for (let i = 0; i < scores.length; i++) {
-      if (!Number.isFinite(scores[i])) throw new AttributionError(`Graph.setScores: score ${i} (${this.edges[i]!.name}) is ${scores[i]}, not a finite number`);
+      if (!Number.isFinite(scores[i]))
+        throw new AttributionError(
+          `Graph.setScores: score ${i} (${this.edges[i]!.name}) is ${scores[i]}, not a finite number`,
+        );
     }
-    this.edges.forEach((e, i) => { e.score = scores[i]!; });
+    this.edges.forEach((e, i) => {
+      e.score = scores[i]!;
+    });
   }
 
   /** Sets every edge's score from a dense row-major [nSenders, nReceivers] matrix (EAP's accumulator); the cells
    *  that are not edges (a sender downstream of the receiver) are ignored. */
   setScoresFromMatrix(matrix: ArrayLike<number>): void {
     const want = this.nSenders * this.nReceivers;
-    if (matrix.length !== want) throw new AttributionError(`Graph.setScoresFromMatrix: ${matrix.length} values for a [${this.nSenders}, ${this.nReceivers}] matrix (${want})`);
+    if (matrix.length !== want)
+      throw new AttributionError(
+        `Graph.setScoresFromMatrix: ${matrix.length} values for a [${this.nSenders}, ${this.nReceivers}] matrix (${want})`,
+      );
     this.setScores(this.edges.map((e) => matrix[e.senderIndex * this.nReceivers + e.receiverIndex]!));
   }
 
   /** Every edge's score in edge order (throws when an edge has none). */
   scores(): Float64Array {
     return Float64Array.from(this.edges, (e) => {
-      if (e.score === null) throw new AttributionError(`Graph: edge ${e.name} has no score; score the graph first (setScores)`);
+      if (e.score === null)
+        throw new AttributionError(`Graph: edge ${e.name} has no score; score the graph first (setScores)`);
       return e.score;
     });
   }
 
-  countIncludedEdges(): number { return this.edges.reduce((n, e) => n + (e.inGraph ? 1 : 0), 0); }
-  countIncludedNodes(): number { return this.nodes.reduce((n, v) => n + (v.inGraph ? 1 : 0), 0); }
+  countIncludedEdges(): number {
+    return this.edges.reduce((n, e) => n + (e.inGraph ? 1 : 0), 0);
+  }
+  countIncludedNodes(): number {
+    return this.nodes.reduce((n, v) => n + (v.inGraph ? 1 : 0), 0);
+  }
 
   /** Marks every node and edge as in the graph (or none). */
   setAll(inGraph: boolean): void {

@@ -13,7 +13,8 @@ export interface SelectOptions {
 
 function rankKey(absolute: boolean): (e: GraphEdge) => number {
   return (e) => {
-    if (e.score === null) throw new AttributionError(`prune: edge ${e.name} has no score; score the graph first (setScores)`);
+    if (e.score === null)
+      throw new AttributionError(`prune: edge ${e.name} has no score; score the graph first (setScores)`);
     return absolute ? Math.abs(e.score) : e.score;
   };
 }
@@ -33,7 +34,11 @@ function count(n: number, what: string, max: number): number {
 /** Node flags from the edges: a node is in the graph when an in-graph edge touches it. */
 function nodesFromEdges(g: Graph): void {
   const touched = new Set<string>();
-  for (const e of g.edges) if (e.inGraph) { touched.add(e.parent); touched.add(e.child); }
+  for (const e of g.edges)
+    if (e.inGraph) {
+      touched.add(e.parent);
+      touched.add(e.child);
+    }
   for (const n of g.nodes) n.inGraph = touched.has(n.name);
 }
 
@@ -43,7 +48,8 @@ function nodesFromEdges(g: Graph): void {
  */
 export function pruneGraph(g: Graph): number {
   const fromInput = new Set<string>(["input"]);
-  for (const n of g.nodes) { // nodes are in residual-stream order: every parent comes before its children
+  for (const n of g.nodes) {
+    // nodes are in residual-stream order: every parent comes before its children
     if (g.parentEdges(n.name).some((e) => e.inGraph && fromInput.has(e.parent))) fromInput.add(n.name);
   }
   const toLogits = new Set<string>(["logits"]);
@@ -77,7 +83,8 @@ export function applyTopN(g: Graph, n: number, opts: SelectOptions = {}): number
 
 /** Every edge whose score (|score| by default) is ≥ `threshold` (EAP-IG's apply_threshold), then pruned. */
 export function applyThreshold(g: Graph, threshold: number, opts: SelectOptions = {}): number {
-  if (!Number.isFinite(threshold)) throw new AttributionError(`applyThreshold: threshold must be a finite number, got ${threshold}`);
+  if (!Number.isFinite(threshold))
+    throw new AttributionError(`applyThreshold: threshold must be a finite number, got ${threshold}`);
   const key = rankKey(opts.absolute ?? true);
   for (const e of g.edges) e.inGraph = key(e) >= threshold;
   return finish(g, opts.prune ?? true);
@@ -86,8 +93,12 @@ export function applyThreshold(g: Graph, threshold: number, opts: SelectOptions 
 /** A max-heap of edges by key, ties by edge order. */
 class EdgeHeap {
   private readonly items: { e: GraphEdge; k: number }[] = [];
-  get size(): number { return this.items.length; }
-  private above(a: { e: GraphEdge; k: number }, b: { e: GraphEdge; k: number }): boolean { return a.k > b.k || (a.k === b.k && a.e.index < b.e.index); }
+  get size(): number {
+    return this.items.length;
+  }
+  private above(a: { e: GraphEdge; k: number }, b: { e: GraphEdge; k: number }): boolean {
+    return a.k > b.k || (a.k === b.k && a.e.index < b.e.index);
+  }
   push(e: GraphEdge, k: number): void {
     const h = this.items;
     h.push({ e, k });
@@ -130,7 +141,9 @@ export function applyGreedy(g: Graph, n: number, opts: SelectOptions = {}): numb
   g.setAll(false);
   g.node("logits").inGraph = true;
   const heap = new EdgeHeap();
-  const offer = (node: string): void => { for (const e of g.parentEdges(node)) heap.push(e, key(e)); };
+  const offer = (node: string): void => {
+    for (const e of g.parentEdges(node)) heap.push(e, key(e));
+  };
   offer("logits");
   for (let added = 0; added < n && heap.size > 0; added++) {
     const e = heap.pop();

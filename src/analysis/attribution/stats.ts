@@ -6,7 +6,8 @@ function check(x: ArrayLike<number>, y: ArrayLike<number>, what: string): void {
   if (x.length !== y.length) throw new AttributionError(`${what}: ${x.length} x values but ${y.length} y values`);
   if (x.length < 2) throw new AttributionError(`${what}: needs at least 2 pairs, got ${x.length}`);
   for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i]) || !Number.isFinite(y[i])) throw new AttributionError(`${what}: pair ${i} is (${x[i]}, ${y[i]}), not finite`);
+    if (!Number.isFinite(x[i]) || !Number.isFinite(y[i]))
+      throw new AttributionError(`${what}: pair ${i} is (${x[i]}, ${y[i]}), not finite`);
   }
 }
 
@@ -16,7 +17,10 @@ export function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
   const n = x.length;
   let mx = 0;
   let my = 0;
-  for (let i = 0; i < n; i++) { mx += x[i]!; my += y[i]!; }
+  for (let i = 0; i < n; i++) {
+    mx += x[i]!;
+    my += y[i]!;
+  }
   mx /= n;
   my /= n;
   let sxy = 0;

@@ -33,14 +33,31 @@ export interface IoiData {
 /** The IOI dataset of `opts` and its XYZ twin, checked against the model (GPT-2 vocabulary, context long enough). */
 export function makeIoiData(model: HookedTransformer, opts: IoiDataOptions = {}): IoiData {
   const vocab = model.cfg.dVocab;
-  if (vocab < 50257) throw new AnalysisError(`IOI needs a model with the GPT-2 vocabulary (d_vocab ${vocab} < 50257): the IOI prompts are GPT-2 tokens`);
-  const { ioiDataset: dataset, abcDataset: flipped } = generateIOIData({ promptType: opts.promptType, N: opts.n ?? 100, seed: opts.seed ?? 1, prependBos: opts.prependBos });
+  if (vocab < 50257)
+    throw new AnalysisError(
+      `IOI needs a model with the GPT-2 vocabulary (d_vocab ${vocab} < 50257): the IOI prompts are GPT-2 tokens`,
+    );
+  const { ioiDataset: dataset, abcDataset: flipped } = generateIOIData({
+    promptType: opts.promptType,
+    N: opts.n ?? 100,
+    seed: opts.seed ?? 1,
+    prependBos: opts.prependBos,
+  });
   const maxLen = dataset.toks.shape[1]!;
   if (flipped.toks.shape[1] !== maxLen) {
-    throw new AnalysisError(`IOI: the flipped prompts tokenize to ${flipped.toks.shape[1]} positions, the clean ones to ${maxLen}; try another --seed`);
+    throw new AnalysisError(
+      `IOI: the flipped prompts tokenize to ${flipped.toks.shape[1]} positions, the clean ones to ${maxLen}; try another --seed`,
+    );
   }
-  if (model.cfg.nCtx < maxLen) throw new AnalysisError(`IOI: the prompts have ${maxLen} tokens but the model's context is ${model.cfg.nCtx}`);
-  return { dataset, flipped, cleanTokens: dataset.toks, flippedTokens: flipped.toks, ends: endPositions(dataset.wordIdx.end!.slice(0, dataset.N)) };
+  if (model.cfg.nCtx < maxLen)
+    throw new AnalysisError(`IOI: the prompts have ${maxLen} tokens but the model's context is ${model.cfg.nCtx}`);
+  return {
+    dataset,
+    flipped,
+    cleanTokens: dataset.toks,
+    flippedTokens: flipped.toks,
+    ends: endPositions(dataset.wordIdx.end!.slice(0, dataset.N)),
+  };
 }
 
 /** A clean/corrupted prompt pair of the IOI data, each stopping before the answer (at `end`). */
@@ -56,7 +73,10 @@ export interface IoiPromptPair {
 export function ioiPromptPairs(dataset: IOIDataset, flipped: IOIDataset): IoiPromptPair[] {
   const beforeAnswer = (s: string): string => s.slice(0, s.lastIndexOf(" "));
   return dataset.ioiPrompts.map((p, i) => ({
-    clean: beforeAnswer(p.text), corrupted: beforeAnswer(flipped.sentences[i]!), answer: ` ${p.IO}`, other: ` ${p.S}`,
+    clean: beforeAnswer(p.text),
+    corrupted: beforeAnswer(flipped.sentences[i]!),
+    answer: ` ${p.IO}`,
+    other: ` ${p.S}`,
   }));
 }
 
@@ -90,10 +110,19 @@ export interface DataAndCaches {
  * does), and runs the model with cache on `ioiDataset.toks` (and on `abcDataset.toks` unless onlyIoi).
  * (Python's `only_ioi=True, return_cache=False` — the dataset alone — is `generateIOIData`.)
  */
-export async function generateDataAndCaches(model: HookedTransformer, opts: GenerateDataAndCachesOptions): Promise<DataAndCaches> {
-  const { ioiDataset, abcDataset } = generateIOIData({ ...opts, tokenizer: opts.tokenizer ?? model.tokenizer ?? undefined });
+export async function generateDataAndCaches(
+  model: HookedTransformer,
+  opts: GenerateDataAndCachesOptions,
+): Promise<DataAndCaches> {
+  const { ioiDataset, abcDataset } = generateIOIData({
+    ...opts,
+    tokenizer: opts.tokenizer ?? model.tokenizer ?? undefined,
+  });
   model.resetHooks({ includingPermanent: true });
-  const [ioiLogits, ioiCache] = await model.runWithCache(ioiDataset.toks, opts.namesFilter ? { namesFilter: opts.namesFilter } : {});
+  const [ioiLogits, ioiCache] = await model.runWithCache(
+    ioiDataset.toks,
+    opts.namesFilter ? { namesFilter: opts.namesFilter } : {},
+  );
   if (opts.onlyIoi) return { ioiDataset, abcDataset, ioiLogits, ioiCache };
   const [abcLogits, abcCache] = await model.runWithCache(abcDataset.toks);
   const ld = ioiMetric(model, ioiDataset);
@@ -105,5 +134,15 @@ export async function generateDataAndCaches(model: HookedTransformer, opts: Gene
   }
   const noising = ioiMetric(model, ioiDataset, { clean, corrupted });
   const ioiMetricNoising = async (logits: Tensor): Promise<number> => noising(logits);
-  return { ioiDataset, abcDataset, ioiLogits, ioiCache, abcLogits, abcCache, ioiAverageLogitDiff: clean, abcAverageLogitDiff: corrupted, ioiMetricNoising };
+  return {
+    ioiDataset,
+    abcDataset,
+    ioiLogits,
+    ioiCache,
+    abcLogits,
+    abcCache,
+    ioiAverageLogitDiff: clean,
+    abcAverageLogitDiff: corrupted,
+    ioiMetricNoising,
+  };
 }

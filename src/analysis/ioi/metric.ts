@@ -64,12 +64,15 @@ export interface IoiMetric extends PositionedMetric {
 /** Logits [batch, pos | distinct ends | 1, d_vocab] → the position index of each row along the second axis. */
 function positionIndex(logits: Tensor, seqLen: number, ends: EndPositions, where: string): Tensor {
   const n = ends.end.length;
-  if (logits.ndim !== 3 || logits.shape[0] !== n) throw new ShapeError(`${where}: expected logits [batch=${n}, pos, d_vocab], got [${logits.shape}]`);
+  if (logits.ndim !== 3 || logits.shape[0] !== n)
+    throw new ShapeError(`${where}: expected logits [batch=${n}, pos, d_vocab], got [${logits.shape}]`);
   const p = logits.shape[1];
   if (p === seqLen) return int32(ends.end);
   if (p === ends.positions.length) return int32(ends.slot);
   if (p === 1) return int32(new Array<number>(n).fill(0));
-  throw new ShapeError(`${where}: logits with ${p} positions: expected every position (${seqLen}), the distinct end positions (${ends.positions.length}) or one`);
+  throw new ShapeError(
+    `${where}: logits with ${p} positions: expected every position (${seqLen}), the distinct end positions (${ends.positions.length}) or one`,
+  );
 }
 
 /**
@@ -98,7 +101,8 @@ export function ioiLogitDiffs(dataset: IOIDataset, rows?: readonly number[]): Io
   const ends = endPositions(rowIds.map((b) => dataset.wordIdx.end![b]!));
   const io = int32(rowIds.map((b) => dataset.ioTokenIDs[b]!));
   const s = int32(rowIds.map((b) => dataset.sTokenIDs[b]!));
-  const perPrompt = (logits: Tensor): Tensor => logitDiffAt(logits, positionIndex(logits, seqLen, ends, "ioiMetric"), io, s);
+  const perPrompt = (logits: Tensor): Tensor =>
+    logitDiffAt(logits, positionIndex(logits, seqLen, ends, "ioiMetric"), io, s);
   return { ends, io, s, perPrompt };
 }
 
@@ -112,7 +116,9 @@ export function ioiMetric(model: HookedTransformer, dataset: IOIDataset, opts: I
   const n = ends.end.length;
   const { clean, corrupted } = opts;
   const normalize = (v: number): number =>
-    (clean === undefined || corrupted === undefined ? v : normalizeLogitDiff(v, clean, corrupted, opts.normalization ?? "noising"));
+    clean === undefined || corrupted === undefined
+      ? v
+      : normalizeLogitDiff(v, clean, corrupted, opts.normalization ?? "noising");
   let dirs: { d: Tensor; bias: Tensor } | null = null;
   const directions = (): { d: Tensor; bias: Tensor } => {
     const WU = model.W_U; // [d_model, d_vocab]
@@ -128,7 +134,9 @@ export function ioiMetric(model: HookedTransformer, dataset: IOIDataset, opts: I
   metric.perPrompt = perPrompt;
   metric.fromNormalizedResid = (normalized: Tensor) => {
     if (normalized.ndim !== 3 || normalized.shape[0] !== n || normalized.shape[1] !== 1) {
-      throw new ShapeError(`ioiMetric: expected the normalised stream at end [batch=${n}, 1, d_model], got [${normalized.shape}]`);
+      throw new ShapeError(
+        `ioiMetric: expected the normalised stream at end [batch=${n}, 1, d_model], got [${normalized.shape}]`,
+      );
     }
     const { d, bias } = directions();
     const v = normalized.squeeze(1).mul(d).sum(-1).add(bias); // [batch]
@@ -141,7 +149,9 @@ export function ioiMetric(model: HookedTransformer, dataset: IOIDataset, opts: I
  *  [batch = dataset.N, pos, d_vocab]. */
 export async function logitsToLogitDiffs(logits: Tensor, dataset: IOIDataset): Promise<number[]> {
   if (logits.ndim !== 3 || logits.shape[0] !== dataset.N || logits.shape[1] !== dataset.toks.shape[1]) {
-    throw new ShapeError(`logitsToLogitDiffs: expected logits [batch=${dataset.N}, pos=${dataset.toks.shape[1]}, d_vocab], got [${logits.shape.join(", ")}]`);
+    throw new ShapeError(
+      `logitsToLogitDiffs: expected logits [batch=${dataset.N}, pos=${dataset.toks.shape[1]}, d_vocab], got [${logits.shape.join(", ")}]`,
+    );
   }
   return Array.from((await ioiLogitDiffs(dataset).perPrompt(logits).to("float64").data()) as Float64Array);
 }

@@ -3,7 +3,17 @@
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import { ABC_FLIP } from "../../datasets/ioi-data.js";
 import { makeIoiData, type IoiDataOptions } from "./data.js";
-import { attribution, copyScores, headDetectors, headPatching, runBoth, topHeadsBy, viewerData, wordPatching, attention } from "./stages.js";
+import {
+  attribution,
+  copyScores,
+  headDetectors,
+  headPatching,
+  runBoth,
+  topHeadsBy,
+  viewerData,
+  wordPatching,
+  attention,
+} from "./stages.js";
 import { findCircuit, pathPatching, validateCircuit, type IoiCircuitChoice } from "./circuit.js";
 import type { IoiResults } from "./results.js";
 
@@ -25,7 +35,10 @@ export interface IoiOptions extends IoiDataOptions {
 }
 
 /** Numbered stage lines and the seconds each stage took. */
-function stageClock(total: number, log: (line: string) => void): { timings: Record<string, number>; stage<T>(title: string, key: string, f: () => Promise<T> | T): Promise<T> } {
+function stageClock(
+  total: number,
+  log: (line: string) => void,
+): { timings: Record<string, number>; stage<T>(title: string, key: string, f: () => Promise<T> | T): Promise<T> } {
   const timings: Record<string, number> = {};
   let n = 0;
   return {
@@ -48,32 +61,77 @@ export async function runIoiPipeline(model: HookedTransformer, opts: IoiOptions 
   const log = opts.log ?? (() => {});
   const cfg = model.cfg;
   const { timings, stage } = stageClock(opts.skipPathPatching ? 9 : 10, log);
-  const { runs, logitDiff } = await stage("dataset and the clean / flipped runs", "runs", () => runBoth(model, makeIoiData(model, opts), opts.progressBar ?? false));
+  const { runs, logitDiff } = await stage("dataset and the clean / flipped runs", "runs", () =>
+    runBoth(model, makeIoiData(model, opts), opts.progressBar ?? false),
+  );
   const { clean, flipped } = runs;
-  if (!(clean - flipped > 1e-6)) log(`      note: the clean logit difference (${clean.toFixed(3)}) is not above the flipped one (${flipped.toFixed(3)}); normalised patching scores are not meaningful`);
+  if (!(clean - flipped > 1e-6))
+    log(
+      `      note: the clean logit difference (${clean.toFixed(3)}) is not above the flipped one (${flipped.toFixed(3)}); normalised patching scores are not meaningful`,
+    );
   const attrib = await stage("logit lens and direct logit attribution", "dla", () => attribution(runs));
-  const words = await stage("activation patching: resid_pre / attn_out / mlp_out at word positions", "act_patching_positions", () => wordPatching(runs));
-  const heads = await stage("activation patching: head outputs / queries / keys / values / patterns", "head_patching", () => headPatching(runs));
+  const words = await stage(
+    "activation patching: resid_pre / attn_out / mlp_out at word positions",
+    "act_patching_positions",
+    () => wordPatching(runs),
+  );
+  const heads = await stage(
+    "activation patching: head outputs / queries / keys / values / patterns",
+    "head_patching",
+    () => headPatching(runs),
+  );
   const headOut = heads.get(0);
   const k = Math.max(1, Math.min(opts.topHeads ?? 4, cfg.nLayers * cfg.nHeads));
-  const topHeads = { byPatching: topHeadsBy(headOut, k, Math.abs), byDla: topHeadsBy(attrib.dlaHeads.perHead, k, Math.abs) };
-  const path = opts.skipPathPatching ? undefined
-    : await stage("path patching: heads → logits, → name movers' queries, → S-inhibition values", "path_patching", () => pathPatching(runs));
+  const topHeads = {
+    byPatching: topHeadsBy(headOut, k, Math.abs),
+    byDla: topHeadsBy(attrib.dlaHeads.perHead, k, Math.abs),
+  };
+  const path = opts.skipPathPatching
+    ? undefined
+    : await stage("path patching: heads → logits, → name movers' queries, → S-inhibition values", "path_patching", () =>
+        pathPatching(runs),
+      );
   const projectionHead = path?.nameMovers[0] ?? topHeads.byDla[0];
-  const attn = await stage("attention of the top heads", "attention", () => attention(runs, topHeads.byPatching, projectionHead!));
+  const attn = await stage("attention of the top heads", "attention", () =>
+    attention(runs, topHeads.byPatching, projectionHead!),
+  );
   const detectors = await stage("head detectors", "detectors", () => headDetectors(runs, opts.detectorPrompts ?? 10));
   const copy = await stage("copy scores", "copy_scores", () => copyScores(runs));
   const choice = opts.circuit ?? findCircuit(headOut, path, topHeads.byPatching, CIRCUIT_THRESHOLD);
-  const circuit = await stage("circuit validation by mean ablation", "circuit", () => validateCircuit(runs, choice, opts.circuit ? null : CIRCUIT_THRESHOLD));
+  const circuit = await stage("circuit validation by mean ablation", "circuit", () =>
+    validateCircuit(runs, choice, opts.circuit ? null : CIRCUIT_THRESHOLD),
+  );
   const viewers = await stage("attention viewers", "viewers", () => viewerData(runs, topHeads.byPatching));
   const ds = runs.data.dataset;
   return {
-    model: { name: opts.modelName ?? cfg.modelName, nLayers: cfg.nLayers, nHeads: cfg.nHeads, dModel: cfg.dModel, dVocab: cfg.dVocab, nCtx: cfg.nCtx },
-    dataset: {
-      N: ds.N, seed: opts.seed ?? 1, promptType: opts.promptType ?? "mixed", prependBos: opts.prependBos ?? false, flip: ABC_FLIP,
-      maxLen: runs.data.cleanTokens.shape[1]!, sentences: ds.sentences.slice(0, ds.N), flippedSentences: runs.data.flipped.sentences.slice(0, ds.N),
+    model: {
+      name: opts.modelName ?? cfg.modelName,
+      nLayers: cfg.nLayers,
+      nHeads: cfg.nHeads,
+      dModel: cfg.dModel,
+      dVocab: cfg.dVocab,
+      nCtx: cfg.nCtx,
     },
-    logitDiff, ...attrib, patching: { ...words, heads }, ...(path ? { pathPatching: path } : {}), topHeads,
-    attention: attn, headDetectors: detectors, copyScores: copy, circuit, viewers, timings,
+    dataset: {
+      N: ds.N,
+      seed: opts.seed ?? 1,
+      promptType: opts.promptType ?? "mixed",
+      prependBos: opts.prependBos ?? false,
+      flip: ABC_FLIP,
+      maxLen: runs.data.cleanTokens.shape[1]!,
+      sentences: ds.sentences.slice(0, ds.N),
+      flippedSentences: runs.data.flipped.sentences.slice(0, ds.N),
+    },
+    logitDiff,
+    ...attrib,
+    patching: { ...words, heads },
+    ...(path ? { pathPatching: path } : {}),
+    topHeads,
+    attention: attn,
+    headDetectors: detectors,
+    copyScores: copy,
+    circuit,
+    viewers,
+    timings,
   };
 }

@@ -27,13 +27,18 @@ export interface IoiRuns {
 }
 
 // the clean cache keeps what the analyses read (not the MLP hidden states, the raw scores or the rotary q/k)
-const keep = (n: string): boolean => !/mlp\.hook_(pre|post|pre_linear)$/.test(n) && !/hook_attn_scores$/.test(n) && !/hook_rot_[qk]$/.test(n);
+const keep = (n: string): boolean =>
+  !/mlp\.hook_(pre|post|pre_linear)$/.test(n) && !/hook_attn_scores$/.test(n) && !/hook_rot_[qk]$/.test(n);
 
 /** The clean run (with cache) and the flipped run; the logit difference of each prompt on both. */
-export async function runBoth(model: HookedTransformer, data: IoiData, progressBar: boolean): Promise<{ runs: IoiRuns; logitDiff: IoiResults["logitDiff"] }> {
+export async function runBoth(
+  model: HookedTransformer,
+  data: IoiData,
+  progressBar: boolean,
+): Promise<{ runs: IoiRuns; logitDiff: IoiResults["logitDiff"] }> {
   const N = data.dataset.N;
   const [cleanLogits, cache] = await model.runWithCache(data.cleanTokens, { namesFilter: keep });
-  const flippedLogits = await model.forward(data.flippedTokens) as Tensor;
+  const flippedLogits = (await model.forward(data.flippedTokens)) as Tensor;
   const metric = ioiMetric(model, data.dataset);
   const perPrompt = (logits: Tensor): number[] => Array.from(metric.perPrompt(logits).to("float64").dataSync());
   const cleanPerPrompt = perPrompt(cleanLogits);
@@ -43,7 +48,14 @@ export async function runBoth(model: HookedTransformer, data: IoiData, progressB
   const accuracy = (v: number[]): number => v.filter((x) => x > 0).length / N;
   return {
     runs: { model, data, cache, clean, flipped, progressBar },
-    logitDiff: { clean, flipped, cleanPerPrompt, flippedPerPrompt, cleanAccuracy: accuracy(cleanPerPrompt), flippedAccuracy: accuracy(flippedPerPrompt) },
+    logitDiff: {
+      clean,
+      flipped,
+      cleanPerPrompt,
+      flippedPerPrompt,
+      cleanAccuracy: accuracy(cleanPerPrompt),
+      flippedAccuracy: accuracy(flippedPerPrompt),
+    },
   };
 }
 
@@ -62,9 +74,17 @@ export function attribution({ model, data, cache }: IoiRuns): Pick<IoiResults, "
 }
 
 /** resid_pre / attn_out / mlp_out patched at each word position ([layer, word]). */
-export async function wordPatching({ model, data, cache, clean, flipped, progressBar }: IoiRuns): Promise<Omit<IoiResults["patching"], "heads">> {
+export async function wordPatching({
+  model,
+  data,
+  cache,
+  clean,
+  flipped,
+  progressBar,
+}: IoiRuns): Promise<Omit<IoiResults["patching"], "heads">> {
   const positions = POSITION_LABELS.filter((w) => data.dataset.wordIdx[w] !== undefined);
-  const sweep = (a: WordActivation): Promise<Tensor> => patchByWord(model, data, cache, clean, flipped, a, positions, { progressBar });
+  const sweep = (a: WordActivation): Promise<Tensor> =>
+    patchByWord(model, data, cache, clean, flipped, a, positions, { progressBar });
   const residPre = await sweep("resid_pre");
   const attnOut = await sweep("attn_out");
   const mlpOut = await sweep("mlp_out");
@@ -74,7 +94,8 @@ export async function wordPatching({ model, data, cache, clean, flipped, progres
 /** Every head's output, query, key, value and pattern patched at every position: [5, layer, head]. */
 export function headPatching({ model, data, cache, clean, flipped, progressBar }: IoiRuns): Promise<Tensor> {
   return sweepByEndGroups(data, cache, clean, flipped, (tokens, c, m, metricPositions) =>
-    patching.getActPatchAttnHeadAllPosEvery(model, tokens, c, m, { metricPositions, progressBar }));
+    patching.getActPatchAttnHeadAllPosEvery(model, tokens, c, m, { metricPositions, progressBar }),
+  );
 }
 
 /** The k heads with the largest key(score) ([layer, head] scores; heads before minLayer skipped; ties by position). */
@@ -88,7 +109,11 @@ export function topHeadsBy(scores: Tensor, k: number, key: (v: number) => number
 }
 
 /** Attention from `end` to each word for `heads`, and Figure 3(c)'s data for `projectionHead`. */
-export function attention({ model, data, cache }: IoiRuns, heads: readonly Head[], projectionHead: Head): IoiResults["attention"] {
+export function attention(
+  { model, data, cache }: IoiRuns,
+  heads: readonly Head[],
+  projectionHead: Head,
+): IoiResults["attention"] {
   const words = Object.keys(data.dataset.wordIdx).filter((w) => w !== "starts");
   const toWords = attentionToWords(cache, data.dataset, heads, { words });
   const projection = attentionVsProjection(model, cache, data.dataset, projectionHead[0], projectionHead[1]);
@@ -101,7 +126,11 @@ export async function headDetectors({ model, data }: IoiRuns, prompts: number): 
   const sentences = data.dataset.sentences.slice(0, n);
   const previousToken = await detectHead(model, sentences, "previous_token_head");
   const duplicateToken = await detectHead(model, sentences, "duplicate_token_head");
-  const induction = await detectHead(model, sentences.map((s) => `${s}. ${s}`), "induction_head");
+  const induction = await detectHead(
+    model,
+    sentences.map((s) => `${s}. ${s}`),
+    "induction_head",
+  );
   return { previousToken, duplicateToken, induction, prompts: n };
 }
 
@@ -110,8 +139,12 @@ export async function copyScores({ model }: IoiRuns): Promise<IoiResults["copySc
   const k = 5;
   const copying = await getCopyingScores(model, { k });
   return {
-    ovCopying: ovCopyingScore(model), fullOvCopying: fullOvCopyingScore(model),
-    positive: copying.positive, negative: copying.negative, k, names: copying.names.length,
+    ovCopying: ovCopyingScore(model),
+    fullOvCopying: fullOvCopyingScore(model),
+    positive: copying.positive,
+    negative: copying.negative,
+    k,
+    names: copying.names.length,
   };
 }
 
@@ -128,8 +161,13 @@ export function viewerData({ model, data, cache }: IoiRuns, heads: readonly Head
   const ds = data.dataset;
   const len = rowLength(data.cleanTokens, 0, 50256, ds.wordIdx.end![0]! + 1);
   const tokens = model.toStrTokens(data.cleanTokens.get(0).narrow(0, 0, len));
-  const patterns = stack(Array.from({ length: model.cfg.nLayers }, (_, l) =>
-    cache.get(`blocks.${l}.attn.hook_pattern`).get(0).narrow(1, 0, len).narrow(2, 0, len))); // [layer, head, pos, pos]
-  const valueWeighted = stack(heads.map(([l, h]) => valueWeightedPattern(cache, l, h).get(0).narrow(0, 0, len).narrow(1, 0, len))); // [k, pos, pos]
+  const patterns = stack(
+    Array.from({ length: model.cfg.nLayers }, (_, l) =>
+      cache.get(`blocks.${l}.attn.hook_pattern`).get(0).narrow(1, 0, len).narrow(2, 0, len),
+    ),
+  ); // [layer, head, pos, pos]
+  const valueWeighted = stack(
+    heads.map(([l, h]) => valueWeightedPattern(cache, l, h).get(0).narrow(0, 0, len).narrow(1, 0, len)),
+  ); // [k, pos, pos]
   return { sentence: ds.sentences[0]!, tokens, patterns, valueWeighted };
 }

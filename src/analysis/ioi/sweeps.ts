@@ -14,7 +14,13 @@ function int32(values: readonly number[]): Tensor {
 
 /** One sweep on a group of rows: corrupted tokens [rows, pos], the clean cache of those rows, the group's mean logit
  *  difference as the metric, the group's one `end` position as metricPositions. Returns any shape of scores. */
-export type GroupSweep = (tokens: Tensor, cache: ActivationCache, metric: (logits: Tensor) => number, metricPositions: number[], rows: number[]) => Promise<Tensor>;
+export type GroupSweep = (
+  tokens: Tensor,
+  cache: ActivationCache,
+  metric: (logits: Tensor) => number,
+  metricPositions: number[],
+  rows: number[],
+) => Promise<Tensor>;
 
 /**
  * Runs `sweep` once per group of prompts sharing an `end` position; the groups' mean logit differences, weighted by
@@ -23,7 +29,13 @@ export type GroupSweep = (tokens: Tensor, cache: ActivationCache, metric: (logit
  * `ioiMetric(model, data.dataset, { clean, corrupted: flipped, normalization: "denoising" })` and
  * `metricPositions: data.ends.positions`.
  */
-export async function sweepByEndGroups(data: IoiData, cleanCache: ActivationCache, clean: number, flipped: number, sweep: GroupSweep): Promise<Tensor> {
+export async function sweepByEndGroups(
+  data: IoiData,
+  cleanCache: ActivationCache,
+  clean: number,
+  flipped: number,
+  sweep: GroupSweep,
+): Promise<Tensor> {
   const N = data.dataset.N;
   let acc: Tensor | null = null;
   for (let g = 0; g < data.ends.positions.length; g++) {
@@ -32,11 +44,16 @@ export async function sweepByEndGroups(data: IoiData, cleanCache: ActivationCach
     const cache = cleanCache.applySliceToBatchDim(rows);
     const ld = ioiLogitDiffs(data.dataset, rows);
     const metric = (logits: Tensor): number => ld.perPrompt(logits).to("float64").mean().item();
-    const part = (await sweep(tokens, cache, metric, [data.ends.positions[g]!], rows)).to("float64").mul(rows.length / N);
+    const part = (await sweep(tokens, cache, metric, [data.ends.positions[g]!], rows))
+      .to("float64")
+      .mul(rows.length / N);
     acc = acc ? acc.add(part) : part;
   }
   // normalizeLogitDiff(·, clean, flipped, "denoising") on a tensor
-  return acc!.sub(flipped).div(clean - flipped).to("float32");
+  return acc!
+    .sub(flipped)
+    .div(clean - flipped)
+    .to("float32");
 }
 
 /** Word labels patched one at a time (keys of IOIDataset.wordIdx), in sentence order for ABBA prompts. */
@@ -48,8 +65,16 @@ export type WordActivation = "resid_pre" | "attn_out" | "mlp_out";
  * Patches activation `name` of each layer at one labelled word position per row (wordIdx[label][row]): [layer, word],
  * the fraction of the logit difference restored.
  */
-export async function patchByWord(model: HookedTransformer, data: IoiData, cleanCache: ActivationCache, clean: number, flipped: number,
-  activation: WordActivation, labels: readonly string[], opts: { progressBar?: boolean } = {}): Promise<Tensor> {
+export async function patchByWord(
+  model: HookedTransformer,
+  data: IoiData,
+  cleanCache: ActivationCache,
+  clean: number,
+  flipped: number,
+  activation: WordActivation,
+  labels: readonly string[],
+  opts: { progressBar?: boolean } = {},
+): Promise<Tensor> {
   const N = data.dataset.N;
   const L = model.cfg.nLayers;
   const pos = labels.map((w) => {
@@ -59,13 +84,22 @@ export async function patchByWord(model: HookedTransformer, data: IoiData, clean
   });
   const indices: number[][] = [];
   for (let l = 0; l < L; l++) for (let p = 0; p < labels.length; p++) indices.push([l, p]);
-  const flat = await sweepByEndGroups(data, cleanCache, clean, flipped, (tokens, cache, metric, metricPositions, rows) =>
-    patching.genericActivationPatch(model, tokens, cache, metric, {
-      activationName: activation, indices, metricPositions, ...opts,
-      startPos: ([, p]) => Math.min(...rows.map((b) => pos[p!]![b]!)),
-      patchSetter: (corrupted, [, p], cleanAct, offset) => {
-        rows.forEach((b, i) => corrupted.set([i, pos[p!]![b]! - offset], cleanAct.get(i, pos[p!]![b]!)));
-      },
-    }));
+  const flat = await sweepByEndGroups(
+    data,
+    cleanCache,
+    clean,
+    flipped,
+    (tokens, cache, metric, metricPositions, rows) =>
+      patching.genericActivationPatch(model, tokens, cache, metric, {
+        activationName: activation,
+        indices,
+        metricPositions,
+        ...opts,
+        startPos: ([, p]) => Math.min(...rows.map((b) => pos[p!]![b]!)),
+        patchSetter: (corrupted, [, p], cleanAct, offset) => {
+          rows.forEach((b, i) => corrupted.set([i, pos[p!]![b]! - offset], cleanAct.get(i, pos[p!]![b]!)));
+        },
+      }),
+  );
   return flat.reshape(L, labels.length);
 }

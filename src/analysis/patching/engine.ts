@@ -15,7 +15,14 @@ import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import type { ActivationCache } from "../../model/activation-cache.js";
 import type { HookFn } from "../../model/hook-point.js";
 import {
-  attentionOutput, blockHasSharedHooks, headsOutput, KeyValuePrefix, logitsFromResidual, runBlockFromAttention, runBlocks, tileBatch,
+  attentionOutput,
+  blockHasSharedHooks,
+  headsOutput,
+  KeyValuePrefix,
+  logitsFromResidual,
+  runBlockFromAttention,
+  runBlocks,
+  tileBatch,
 } from "../../model/run/index.js";
 import { HEAD_LOCAL_CACHE, headChange, isHeadLocal } from "./head-local.js";
 import type { PatchSetter } from "./setters.js";
@@ -64,9 +71,16 @@ export async function fastSweep(inp: SweepInputs, variants: PatchVariant[], out:
   const [batch, nPos] = corruptedTokens.shape as [number, number];
   const patched = new Set(variants.map((v) => v.hookName));
   const keep = (n: string): boolean => /\.hook_resid_pre$/.test(n) || HEAD_LOCAL_CACHE.test(n) || patched.has(n);
-  const [corruptedLogits, corrupted] = await model.runWithCache(corruptedTokens, { namesFilter: keep, matmulPrecision: inp.matmulPrecision });
-  const metricAbs = inp.metricPositions === undefined ? null
-    : inp.metricPositions === "last" ? [nPos - 1] : inp.metricPositions.map((q) => (q < 0 ? q + nPos : q));
+  const [corruptedLogits, corrupted] = await model.runWithCache(corruptedTokens, {
+    namesFilter: keep,
+    matmulPrecision: inp.matmulPrecision,
+  });
+  const metricAbs =
+    inp.metricPositions === undefined
+      ? null
+      : inp.metricPositions === "last"
+        ? [nPos - 1]
+        : inp.metricPositions.map((q) => (q < 0 ? q + nPos : q));
   const maxRows = inp.maxRows ?? 4096;
   const byStart = new Map<number, PatchVariant[]>();
   let done = 0;
@@ -99,13 +113,23 @@ export async function fastSweep(inp: SweepInputs, variants: PatchVariant[], out:
 /** The corrupted run's logits [batch, n, d_vocab] at the metric's positions (all when null). */
 function metricLogits(logits: Tensor, metricAbs: number[] | null): Tensor {
   if (!metricAbs) return logits;
-  return metricAbs.length === 1 ? logits.narrow(1, metricAbs[0]!, 1) : cat(metricAbs.map((q) => logits.narrow(1, q, 1)), 1);
+  return metricAbs.length === 1
+    ? logits.narrow(1, metricAbs[0]!, 1)
+    : cat(
+        metricAbs.map((q) => logits.narrow(1, q, 1)),
+        1,
+      );
 }
 
 /** The variant with its start raised to the first position its patch changes (causal models, setters that honour
  *  offsets), or null when the patch cannot change what the metric reads: it writes the values already there, or
  *  only positions after every metric position. */
-function effectiveStart(inp: SweepInputs, v: PatchVariant, corrupted: ActivationCache, metricAbs: number[] | null): PatchVariant | null {
+function effectiveStart(
+  inp: SweepInputs,
+  v: PatchVariant,
+  corrupted: ActivationCache,
+  metricAbs: number[] | null,
+): PatchVariant | null {
   const before = corrupted.get(v.hookName);
   const after = before.clone();
   const replaced = inp.setter(after, v.index, inp.cleanCache.get(v.hookName), 0);
@@ -150,8 +174,13 @@ interface ChunkRun {
 
 /** Runs the stacked patched runs of one chunk from the first patched layer to the end. Rows are the members'
  *  batches in the order they joined. */
-async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: PatchVariant[], p: number,
-  metricAbs: number[] | null): Promise<ChunkRun> {
+async function runChunk(
+  inp: SweepInputs,
+  corrupted: ActivationCache,
+  chunk: PatchVariant[],
+  p: number,
+  metricAbs: number[] | null,
+): Promise<ChunkRun> {
   const { model } = inp;
   const last = model.cfg.nLayers - 1;
   let residual: Tensor | null = null;
@@ -164,7 +193,10 @@ async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: Pat
     const local = quiet ? newcomers.filter((v) => isHeadLocal(model, v.hookName)) : [];
     const hooked = newcomers.filter((v) => !local.includes(v));
     if (hooked.length) {
-      const fresh = freshTiles(corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, p, inp.corruptedTokens.shape[1]! - p), hooked.length);
+      const fresh = freshTiles(
+        corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, p, inp.corruptedTokens.shape[1]! - p),
+        hooked.length,
+      );
       residual = residual ? cat([residual, fresh], 0) : fresh;
       members = [...members, ...hooked];
     }
@@ -184,17 +216,35 @@ async function runChunk(inp: SweepInputs, corrupted: ActivationCache, chunk: Pat
 
 /** Block l on the stacked residual [members * batch, nPos - p, d_model], the hooked newcomers' patches applied by
  *  hooks; positions before firstPos (> p only in the last block) contribute keys and values only. */
-async function runBlock(inp: SweepInputs, corrupted: ActivationCache, l: number, residual: Tensor, members: PatchVariant[],
-  hooked: PatchVariant[], p: number, firstPos: number): Promise<Tensor> {
+async function runBlock(
+  inp: SweepInputs,
+  corrupted: ActivationCache,
+  l: number,
+  residual: Tensor,
+  members: PatchVariant[],
+  hooked: PatchVariant[],
+  p: number,
+  firstPos: number,
+): Promise<Tensor> {
   const batch = inp.corruptedTokens.shape[0]!;
   // one hook per hook name edits the rows of the variants that patch it at this layer
   const byName = new Map<string, PatchVariant[]>();
   for (const v of hooked) byName.set(v.hookName, [...(byName.get(v.hookName) ?? []), v]);
-  const hooks: [string, HookFn][] = [...byName.entries()].map(([name, vs]) => [name, (act: Tensor) => {
-    for (const v of vs) patchRows(inp, act.narrow(0, members.indexOf(v) * batch, batch), v, p);
-  }]);
+  const hooks: [string, HookFn][] = [...byName.entries()].map(([name, vs]) => [
+    name,
+    (act: Tensor) => {
+      for (const v of vs) patchRows(inp, act.narrow(0, members.indexOf(v) * batch, batch), v, p);
+    },
+  ]);
   const prefix = KeyValuePrefix.fromCache(corrupted, p, members.length);
-  return runBlocks(inp.model, residual, { from: l, to: l + 1, prefix, hooks, outputFrom: firstPos, matmulPrecision: inp.matmulPrecision });
+  return runBlocks(inp.model, residual, {
+    from: l,
+    to: l + 1,
+    prefix,
+    hooks,
+    outputFrom: firstPos,
+    matmulPrecision: inp.matmulPrecision,
+  });
 }
 
 /** Writes variant v's clean activation into rows [batch, nPos - p, ...] of its stacked activation, in place. */
@@ -206,8 +256,14 @@ function patchRows(inp: SweepInputs, rows: Tensor, v: PatchVariant, p: number): 
 /** Block l for head-local patches that join there, from position firstPos on: [vs * batch, nPos - firstPos, d_model].
  *  Each adds (z' − z) @ W_O of the heads it changes to the corrupted run's attention output (head-local.ts); the
  *  rest of the block runs on the stacked rows. */
-async function runBlockHeadLocal(inp: SweepInputs, corrupted: ActivationCache, l: number, vs: PatchVariant[], p: number,
-  firstPos: number): Promise<Tensor> {
+async function runBlockHeadLocal(
+  inp: SweepInputs,
+  corrupted: ActivationCache,
+  l: number,
+  vs: PatchVariant[],
+  p: number,
+  firstPos: number,
+): Promise<Tensor> {
   const { model, matmulPrecision } = inp;
   const batch = inp.corruptedTokens.shape[0]!;
   const n = inp.corruptedTokens.shape[1]! - firstPos;
@@ -219,7 +275,10 @@ async function runBlockHeadLocal(inp: SweepInputs, corrupted: ActivationCache, l
       patchRows(inp, after, v, p);
       return after;
     });
-    if (change) attn.narrow(0, i * batch, batch).add_(headsOutput(model, l, change.dz.narrow(1, firstPos - p, n), change.heads, matmulPrecision));
+    if (change)
+      attn
+        .narrow(0, i * batch, batch)
+        .add_(headsOutput(model, l, change.dz.narrow(1, firstPos - p, n), change.heads, matmulPrecision));
   }
   const resid = freshTiles(corrupted.get(`blocks.${l}.hook_resid_pre`).narrow(1, firstPos, n), vs.length);
   return runBlockFromAttention(model, l, resid, attn, { positionOffset: firstPos, matmulPrecision });
@@ -233,8 +292,15 @@ function lastBlockStart(metricAbs: number[] | null, p: number): number {
 }
 
 /** Logits where the metric reads them and the metric for every variant of the chunk. */
-async function scoreChunk(inp: SweepInputs, chunk: PatchVariant[], run: ChunkRun, p: number, corruptedLogits: Tensor,
-  metricAbs: number[] | null, out: Float64Array): Promise<void> {
+async function scoreChunk(
+  inp: SweepInputs,
+  chunk: PatchVariant[],
+  run: ChunkRun,
+  p: number,
+  corruptedLogits: Tensor,
+  metricAbs: number[] | null,
+  out: Float64Array,
+): Promise<void> {
   const { model } = inp;
   const batch = inp.corruptedTokens.shape[0]!;
   const nPos = inp.corruptedTokens.shape[1]!;
@@ -244,11 +310,18 @@ async function scoreChunk(inp: SweepInputs, chunk: PatchVariant[], run: ChunkRun
   let fresh: Tensor | null = null;
   if (recomputed.length) {
     // [chunk * batch, recomputed, d_vocab]
-    fresh = await logitsFromResidual(model, run.residual, recomputed.map((q) => q - run.firstPos), inp.matmulPrecision);
+    fresh = await logitsFromResidual(
+      model,
+      run.residual,
+      recomputed.map((q) => q - run.firstPos),
+      inp.matmulPrecision,
+    );
   }
   for (let i = 0; i < chunk.length; i++) {
     const rows = fresh ? fresh.narrow(0, i * batch, batch) : null;
-    const parts = wanted.map((q) => (q >= p ? rows!.narrow(1, recomputed.indexOf(q), 1) : corruptedLogits.narrow(1, q, 1)));
+    const parts = wanted.map((q) =>
+      q >= p ? rows!.narrow(1, recomputed.indexOf(q), 1) : corruptedLogits.narrow(1, q, 1),
+    );
     const logits = parts.length === 1 ? parts[0]! : cat(parts, 1);
     out[chunk[i]!.slot] = await metricValue(inp.metric, logits);
   }

@@ -40,7 +40,10 @@ export interface GenericPatchOptions extends PatchingOptions {
 }
 
 function axisSizes(model: HookedTransformer, tokens: Tensor, activation: string): Record<AxisName, number> {
-  const heads = (activation === "k" || activation === "v") && model.cfg.nKeyValueHeads ? model.cfg.nKeyValueHeads : model.cfg.nHeads;
+  const heads =
+    (activation === "k" || activation === "v") && model.cfg.nKeyValueHeads
+      ? model.cfg.nKeyValueHeads
+      : model.cfg.nHeads;
   const pos = tokens.shape[tokens.ndim - 1]!;
   return { layer: model.cfg.nLayers, pos, head_index: heads, head: heads, src_pos: pos, dest_pos: pos };
 }
@@ -53,9 +56,14 @@ function product(sizes: number[]): number[][] {
 }
 
 export async function genericActivationPatch(
-  model: HookedTransformer, corruptedTokens: Tensor, cleanCache: ActivationCache, metric: MetricFn, opts: GenericPatchOptions,
+  model: HookedTransformer,
+  corruptedTokens: Tensor,
+  cleanCache: ActivationCache,
+  metric: MetricFn,
+  opts: GenericPatchOptions,
 ): Promise<Tensor> {
-  if (!opts.indexAxisNames === !opts.indices) throw new AnalysisError("genericActivationPatch: pass exactly one of indexAxisNames and indices");
+  if (!opts.indexAxisNames === !opts.indices)
+    throw new AnalysisError("genericActivationPatch: pass exactly one of indexAxisNames and indices");
   const tokens = corruptedTokens.ndim === 1 ? corruptedTokens.unsqueeze(0) : corruptedTokens;
   let indices: number[][];
   let shape: number[];
@@ -63,7 +71,10 @@ export async function genericActivationPatch(
   if (opts.indexAxisNames) {
     const sizes = axisSizes(model, tokens, opts.activationName);
     shape = opts.indexAxisNames.map((a) => {
-      if (!(a in sizes)) throw new AnalysisError(`genericActivationPatch: unknown axis "${a}" (known: ${Object.keys(sizes).join(", ")})`);
+      if (!(a in sizes))
+        throw new AnalysisError(
+          `genericActivationPatch: unknown axis "${a}" (known: ${Object.keys(sizes).join(", ")})`,
+        );
       return sizes[a];
     });
     axes = opts.indexAxisNames;
@@ -73,32 +84,51 @@ export async function genericActivationPatch(
     shape = [indices.length];
     axes = [];
   }
-  const startOf = opts.startPos ?? ((index: readonly number[]) => {
-    const at = axes.indexOf("pos") >= 0 ? axes.indexOf("pos") : axes.indexOf("dest_pos");
-    return at >= 0 ? index[at]! : 0;
-  });
+  const startOf =
+    opts.startPos ??
+    ((index: readonly number[]) => {
+      const at = axes.indexOf("pos") >= 0 ? axes.indexOf("pos") : axes.indexOf("dest_pos");
+      return at >= 0 ? index[at]! : 0;
+    });
   const out = new Float64Array(indices.length);
   const report = progressReporter(`patching ${opts.activationName}`, indices.length, opts);
   const fast = opts.fast ?? true;
   const inBlock = (name: string): boolean => /^blocks\.\d+\./.test(name);
   const variants: PatchVariant[] = indices.map((index, slot) => ({
-    slot, index, layer: index[0]!, hookName: getActName(opts.activationName, index[0]), startPos: startOf(index),
+    slot,
+    index,
+    layer: index[0]!,
+    hookName: getActName(opts.activationName, index[0]),
+    startPos: startOf(index),
   }));
   for (const v of variants) {
-    if (!model.hookPoints.has(v.hookName)) throw new AnalysisError(`genericActivationPatch: the model has no hook "${v.hookName}"`);
+    if (!model.hookPoints.has(v.hookName))
+      throw new AnalysisError(`genericActivationPatch: the model has no hook "${v.hookName}"`);
   }
   if (fast && variants.every((v) => inBlock(v.hookName))) {
-    await fastSweep({
-      model, corruptedTokens: tokens, cleanCache, metric, setter: opts.patchSetter, metricPositions: opts.metricPositions,
-      maxRows: opts.maxRows, matmulPrecision: opts.matmulPrecision, onChunkDone: (done) => report(done, indices.length),
-      setterHonoursOffset: OFFSET_AWARE_SETTERS.has(opts.patchSetter) || opts.startPos !== undefined,
-    }, variants, out);
+    await fastSweep(
+      {
+        model,
+        corruptedTokens: tokens,
+        cleanCache,
+        metric,
+        setter: opts.patchSetter,
+        metricPositions: opts.metricPositions,
+        maxRows: opts.maxRows,
+        matmulPrecision: opts.matmulPrecision,
+        onChunkDone: (done) => report(done, indices.length),
+        setterHonoursOffset: OFFSET_AWARE_SETTERS.has(opts.patchSetter) || opts.startPos !== undefined,
+      },
+      variants,
+      out,
+    );
   } else {
     for (const v of variants) {
       const clean = cleanCache.get(v.hookName);
       const logits = await model.runWithHooks(tokens, {
         fwdHooks: [[v.hookName, (act) => opts.patchSetter(act, v.index, clean, 0) ?? undefined]],
-        logitPositions: opts.metricPositions, matmulPrecision: opts.matmulPrecision,
+        logitPositions: opts.metricPositions,
+        matmulPrecision: opts.matmulPrecision,
       });
       out[v.slot] = await metricValue(metric, logits);
       report(v.slot + 1, indices.length);

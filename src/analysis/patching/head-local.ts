@@ -32,8 +32,13 @@ export interface HeadChange {
 /** The change a head-local patch at `hookName` (block l) makes to z from position p on (null: none). `patch` returns a patched
  *  copy of the corrupted activation from position p on ([batch, nPos - p, head, d_head], or [batch, head, nPos - p,
  *  key_pos] for scores and the pattern). */
-export async function headChange(model: HookedTransformer, corrupted: ActivationCache, hookName: string, p: number,
-  patch: (before: Tensor) => Tensor): Promise<HeadChange | null> {
+export async function headChange(
+  model: HookedTransformer,
+  corrupted: ActivationCache,
+  hookName: string,
+  p: number,
+  patch: (before: Tensor) => Tensor,
+): Promise<HeadChange | null> {
   const [, layer, act] = HEAD_LOCAL.exec(hookName)! as unknown as [string, string, string];
   const l = Number(layer);
   const cached = (name: string): Tensor => corrupted.get(`blocks.${l}.attn.hook_${name}`);
@@ -47,7 +52,12 @@ export async function headChange(model: HookedTransformer, corrupted: Activation
   const of = (t: Tensor): Tensor => (perHead ? t.get(":", idx) : t.get(":", ":", idx));
   // q, k, v of those heads as the patched block sees them: k and v patches keep the corrupted positions before p
   const seen = (name: string): Tensor => {
-    if (name !== act) return name === "q" ? cached("q").narrow(1, p, nPos - p).get(":", ":", idx) : cached(name).get(":", ":", idx);
+    if (name !== act)
+      return name === "q"
+        ? cached("q")
+            .narrow(1, p, nPos - p)
+            .get(":", ":", idx)
+        : cached(name).get(":", ":", idx);
     return of(name === "q" || p === 0 ? after : cat([cached(name).narrow(1, 0, p), after], 1));
   };
   let zNew: Tensor;
@@ -55,7 +65,14 @@ export async function headChange(model: HookedTransformer, corrupted: Activation
   else if (act === "pattern") zNew = await headsZ(model, l, { from: "pattern", pattern: of(after), v: seen("v") });
   else if (act === "attn_scores") zNew = await headsZ(model, l, { from: "scores", scores: of(after), v: seen("v") });
   else zNew = await headsZ(model, l, { from: "qkv", q: seen("q"), k: seen("k"), v: seen("v"), past: p });
-  return { heads, dz: zNew.sub(cached("z").narrow(1, p, nPos - p).get(":", ":", idx)) };
+  return {
+    heads,
+    dz: zNew.sub(
+      cached("z")
+        .narrow(1, p, nPos - p)
+        .get(":", ":", idx),
+    ),
+  };
 }
 
 /** The indices along `axis` at which a and b (one shape) differ anywhere; NaN counts as a difference, and -inf

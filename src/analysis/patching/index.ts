@@ -6,19 +6,35 @@ import type { ActivationCache } from "../../model/activation-cache.js";
 import type { MetricFn } from "./engine.js";
 import { genericActivationPatch, type AxisName, type PatchingOptions } from "./generic.js";
 import {
-  layerHeadDestSrcPosPatternPatchSetter, layerHeadPatternPatchSetter, layerHeadPosPatternPatchSetter, layerHeadVectorPatchSetter,
-  layerPosHeadVectorPatchSetter, layerPosPatchSetter, type PatchSetter,
+  layerHeadDestSrcPosPatternPatchSetter,
+  layerHeadPatternPatchSetter,
+  layerHeadPosPatternPatchSetter,
+  layerHeadVectorPatchSetter,
+  layerPosHeadVectorPatchSetter,
+  layerPosPatchSetter,
+  type PatchSetter,
 } from "./setters.js";
 
 export { genericActivationPatch, type AxisName, type GenericPatchOptions, type PatchingOptions } from "./generic.js";
 export * from "./setters.js";
 export type { MetricFn } from "./engine.js";
 
-type PatchFn = (model: HookedTransformer, corruptedTokens: Tensor, cleanCache: ActivationCache, metric: MetricFn, opts?: PatchingOptions) => Promise<Tensor>;
+type PatchFn = (
+  model: HookedTransformer,
+  corruptedTokens: Tensor,
+  cleanCache: ActivationCache,
+  metric: MetricFn,
+  opts?: PatchingOptions,
+) => Promise<Tensor>;
 
 function patcher(activationName: string, patchSetter: PatchSetter, indexAxisNames: AxisName[]): PatchFn {
   return (model, corruptedTokens, cleanCache, metric, opts = {}) =>
-    genericActivationPatch(model, corruptedTokens, cleanCache, metric, { ...opts, activationName, patchSetter, indexAxisNames });
+    genericActivationPatch(model, corruptedTokens, cleanCache, metric, {
+      ...opts,
+      activationName,
+      patchSetter,
+      indexAxisNames,
+    });
 }
 
 /** [layer, pos] */
@@ -32,36 +48,78 @@ export const getActPatchAttnHeadQByPos = patcher("q", layerPosHeadVectorPatchSet
 export const getActPatchAttnHeadKByPos = patcher("k", layerPosHeadVectorPatchSetter, ["layer", "pos", "head"]);
 export const getActPatchAttnHeadVByPos = patcher("v", layerPosHeadVectorPatchSetter, ["layer", "pos", "head"]);
 /** [layer, head, dest_pos] */
-export const getActPatchAttnHeadPatternByPos = patcher("pattern", layerHeadPosPatternPatchSetter, ["layer", "head_index", "dest_pos"]);
+export const getActPatchAttnHeadPatternByPos = patcher("pattern", layerHeadPosPatternPatchSetter, [
+  "layer",
+  "head_index",
+  "dest_pos",
+]);
 /** [layer, head, dest_pos, src_pos] */
-export const getActPatchAttnHeadPatternDestSrcPos = patcher("pattern", layerHeadDestSrcPosPatternPatchSetter, ["layer", "head_index", "dest_pos", "src_pos"]);
+export const getActPatchAttnHeadPatternDestSrcPos = patcher("pattern", layerHeadDestSrcPosPatternPatchSetter, [
+  "layer",
+  "head_index",
+  "dest_pos",
+  "src_pos",
+]);
 /** [layer, head] */
 export const getActPatchAttnHeadOutAllPos = patcher("z", layerHeadVectorPatchSetter, ["layer", "head"]);
 export const getActPatchAttnHeadQAllPos = patcher("q", layerHeadVectorPatchSetter, ["layer", "head"]);
 export const getActPatchAttnHeadKAllPos = patcher("k", layerHeadVectorPatchSetter, ["layer", "head"]);
 export const getActPatchAttnHeadVAllPos = patcher("v", layerHeadVectorPatchSetter, ["layer", "head"]);
-export const getActPatchAttnHeadPatternAllPos = patcher("pattern", layerHeadPatternPatchSetter, ["layer", "head_index"]);
+export const getActPatchAttnHeadPatternAllPos = patcher("pattern", layerHeadPatternPatchSetter, [
+  "layer",
+  "head_index",
+]);
 
 /** `[3, layer, pos]`: resid_pre, attn_out, mlp_out */
-export async function getActPatchBlockEvery(model: HookedTransformer, corruptedTokens: Tensor, cleanCache: ActivationCache, metric: MetricFn, opts: PatchingOptions = {}): Promise<Tensor> {
+export async function getActPatchBlockEvery(
+  model: HookedTransformer,
+  corruptedTokens: Tensor,
+  cleanCache: ActivationCache,
+  metric: MetricFn,
+  opts: PatchingOptions = {},
+): Promise<Tensor> {
   const parts: Tensor[] = [];
-  for (const f of [getActPatchResidPre, getActPatchAttnOut, getActPatchMlpOut]) parts.push(await f(model, corruptedTokens, cleanCache, metric, opts));
+  for (const f of [getActPatchResidPre, getActPatchAttnOut, getActPatchMlpOut])
+    parts.push(await f(model, corruptedTokens, cleanCache, metric, opts));
   return stack(parts);
 }
 
 /** `[5, layer, head]`: output (z), q, k, v, pattern */
-export async function getActPatchAttnHeadAllPosEvery(model: HookedTransformer, corruptedTokens: Tensor, cleanCache: ActivationCache, metric: MetricFn, opts: PatchingOptions = {}): Promise<Tensor> {
+export async function getActPatchAttnHeadAllPosEvery(
+  model: HookedTransformer,
+  corruptedTokens: Tensor,
+  cleanCache: ActivationCache,
+  metric: MetricFn,
+  opts: PatchingOptions = {},
+): Promise<Tensor> {
   const parts: Tensor[] = [];
-  for (const f of [getActPatchAttnHeadOutAllPos, getActPatchAttnHeadQAllPos, getActPatchAttnHeadKAllPos, getActPatchAttnHeadVAllPos, getActPatchAttnHeadPatternAllPos]) {
+  for (const f of [
+    getActPatchAttnHeadOutAllPos,
+    getActPatchAttnHeadQAllPos,
+    getActPatchAttnHeadKAllPos,
+    getActPatchAttnHeadVAllPos,
+    getActPatchAttnHeadPatternAllPos,
+  ]) {
     parts.push(await f(model, corruptedTokens, cleanCache, metric, opts));
   }
   return stack(parts);
 }
 
 /** `[5, layer, pos, head]`: output (z), q, k, v by position, and the pattern by destination position */
-export async function getActPatchAttnHeadByPosEvery(model: HookedTransformer, corruptedTokens: Tensor, cleanCache: ActivationCache, metric: MetricFn, opts: PatchingOptions = {}): Promise<Tensor> {
+export async function getActPatchAttnHeadByPosEvery(
+  model: HookedTransformer,
+  corruptedTokens: Tensor,
+  cleanCache: ActivationCache,
+  metric: MetricFn,
+  opts: PatchingOptions = {},
+): Promise<Tensor> {
   const parts: Tensor[] = [];
-  for (const f of [getActPatchAttnHeadOutByPos, getActPatchAttnHeadQByPos, getActPatchAttnHeadKByPos, getActPatchAttnHeadVByPos]) {
+  for (const f of [
+    getActPatchAttnHeadOutByPos,
+    getActPatchAttnHeadQByPos,
+    getActPatchAttnHeadKByPos,
+    getActPatchAttnHeadVByPos,
+  ]) {
     parts.push(await f(model, corruptedTokens, cleanCache, metric, opts));
   }
   const pattern = await getActPatchAttnHeadPatternByPos(model, corruptedTokens, cleanCache, metric, opts);

@@ -40,6 +40,10 @@ export const layerHeadDestSrcPosPatternPatchSetter: PatchSetter = (corrupted, [,
 /** The setters above: each writes only positions ≥ the offset it is given, so a sweep may start a patch at any
  *  position where it changes nothing before. */
 export const OFFSET_AWARE_SETTERS: ReadonlySet<PatchSetter> = new Set([
-  layerPosPatchSetter, layerPosHeadVectorPatchSetter, layerHeadVectorPatchSetter, layerHeadPatternPatchSetter,
-  layerHeadPosPatternPatchSetter, layerHeadDestSrcPosPatternPatchSetter,
+  layerPosPatchSetter,
+  layerPosHeadVectorPatchSetter,
+  layerHeadVectorPatchSetter,
+  layerHeadPatternPatchSetter,
+  layerHeadPosPatternPatchSetter,
+  layerHeadDestSrcPosPatternPatchSetter,
 ]);

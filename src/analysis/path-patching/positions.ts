@@ -98,22 +98,39 @@ export function int32(values: readonly number[], shape: number[] = [values.lengt
 }
 
 /** Per-row sorted lists of absolute positions. */
-export function resolvePositions(spec: PositionSpec, batch: number, seqLen: number, dataset: IOIDataset | undefined, what: string): number[][] {
+export function resolvePositions(
+  spec: PositionSpec,
+  batch: number,
+  seqLen: number,
+  dataset: IOIDataset | undefined,
+  what: string,
+): number[][] {
   const norm = (p: number): number => {
     const q = p < 0 ? p + seqLen : p;
-    if (!Number.isInteger(q) || q < 0 || q >= seqLen) throw new ShapeError(`${what}: position ${p} is out of range for ${seqLen} positions`);
+    if (!Number.isInteger(q) || q < 0 || q >= seqLen)
+      throw new ShapeError(`${what}: position ${p} is out of range for ${seqLen} positions`);
     return q;
   };
   if (spec === "all") return Array.from({ length: batch }, () => Array.from({ length: seqLen }, (_, i) => i));
   if (typeof spec === "string") {
-    if (!dataset) throw new AnalysisError(`${what}: the position "${spec}" needs a dataset (pass origDataset) to look it up in wordIdx`);
+    if (!dataset)
+      throw new AnalysisError(
+        `${what}: the position "${spec}" needs a dataset (pass origDataset) to look it up in wordIdx`,
+      );
     const idx = dataset.wordIdx[spec];
-    if (!idx) throw new AnalysisError(`${what}: unknown position "${spec}"; the dataset's wordIdx has ${Object.keys(dataset.wordIdx).map((k) => `"${k}"`).join(", ")}`);
-    if (idx.length < batch) throw new ShapeError(`${what}: wordIdx["${spec}"] has ${idx.length} entries for ${batch} rows`);
+    if (!idx)
+      throw new AnalysisError(
+        `${what}: unknown position "${spec}"; the dataset's wordIdx has ${Object.keys(dataset.wordIdx)
+          .map((k) => `"${k}"`)
+          .join(", ")}`,
+      );
+    if (idx.length < batch)
+      throw new ShapeError(`${what}: wordIdx["${spec}"] has ${idx.length} entries for ${batch} rows`);
     return idx.slice(0, batch).map((p) => [norm(p)]);
   }
   if (typeof spec === "number") return Array.from({ length: batch }, () => [norm(spec)]);
-  if (!Array.isArray(spec)) throw new AnalysisError(`${what}: positions must be "all", a word, a number or per-row lists`);
+  if (!Array.isArray(spec))
+    throw new AnalysisError(`${what}: positions must be "all", a word, a number or per-row lists`);
   if (spec.length !== batch) throw new ShapeError(`${what}: ${spec.length} per-row positions for ${batch} rows`);
   return (spec as readonly (number | readonly number[])[]).map((r) => {
     const list = typeof r === "number" ? [norm(r)] : [...new Set(r.map(norm))].sort((a, b) => a - b);
@@ -125,18 +142,27 @@ export function resolvePositions(spec: PositionSpec, batch: number, seqLen: numb
 /** Where the metric reads: shared positions, or one position per row. */
 export type MetricLayout = { kind: "shared"; positions: number[] } | { kind: "rows"; rows: number[] };
 
-export function resolveMetricLayout(spec: MetricPositions | undefined, batch: number, seqLen: number, dataset?: IOIDataset): MetricLayout {
+export function resolveMetricLayout(
+  spec: MetricPositions | undefined,
+  batch: number,
+  seqLen: number,
+  dataset?: IOIDataset,
+): MetricLayout {
   const norm = (p: number): number => {
     const q = p < 0 ? p + seqLen : p;
-    if (!Number.isInteger(q) || q < 0 || q >= seqLen) throw new ShapeError(`metricPositions: position ${p} is out of range for ${seqLen} positions`);
+    if (!Number.isInteger(q) || q < 0 || q >= seqLen)
+      throw new ShapeError(`metricPositions: position ${p} is out of range for ${seqLen} positions`);
     return q;
   };
-  if (spec === undefined || spec === "all") return { kind: "shared", positions: Array.from({ length: seqLen }, (_, i) => i) };
+  if (spec === undefined || spec === "all")
+    return { kind: "shared", positions: Array.from({ length: seqLen }, (_, i) => i) };
   if (spec === "last") return { kind: "shared", positions: [seqLen - 1] };
-  if (typeof spec === "string") return { kind: "rows", rows: resolvePositions(spec, batch, seqLen, dataset, "metricPositions").map((r) => r[0]!) };
+  if (typeof spec === "string")
+    return { kind: "rows", rows: resolvePositions(spec, batch, seqLen, dataset, "metricPositions").map((r) => r[0]!) };
   if (Array.isArray(spec)) return { kind: "shared", positions: (spec as readonly number[]).map(norm) };
   const rows = (spec as { rows: readonly number[] }).rows;
-  if (!rows || rows.length !== batch) throw new ShapeError(`metricPositions.rows: expected ${batch} positions (one per row), got ${rows?.length}`);
+  if (!rows || rows.length !== batch)
+    throw new ShapeError(`metricPositions.rows: expected ${batch} positions (one per row), got ${rows?.length}`);
   return { kind: "rows", rows: rows.map(norm) };
 }
 
@@ -152,7 +178,12 @@ export function gatherLayout(t: Tensor, layout: MetricLayout): Tensor {
 
 /** Final residual stream [N, n, d_model] → ln_final → the metric (through the unembedding unless shortcut and the
  *  metric can skip it). */
-export async function scoreResid(model: HookedTransformer, metric: PositionedMetric, finalResid: Tensor, shortcut: boolean): Promise<number> {
+export async function scoreResid(
+  model: HookedTransformer,
+  metric: PositionedMetric,
+  finalResid: Tensor,
+  shortcut: boolean,
+): Promise<number> {
   const normalized = await finalNorm(model, finalResid);
   if (shortcut && metric.fromNormalizedResid) return metric.fromNormalizedResid(normalized);
   return metricValue(metric, unembed(model, normalized));
@@ -164,16 +195,30 @@ export function hasAnyHooks(model: HookedTransformer): boolean {
 }
 
 export function checkHead(model: HookedTransformer, [l, h]: Head, what: string): void {
-  if (!Number.isInteger(l) || l < 0 || l >= model.cfg.nLayers || !Number.isInteger(h) || h < 0 || h >= model.cfg.nHeads) {
-    throw new AnalysisError(`${what}: head [${l}, ${h}] does not exist (${model.cfg.nLayers} layers × ${model.cfg.nHeads} heads)`);
+  if (
+    !Number.isInteger(l) ||
+    l < 0 ||
+    l >= model.cfg.nLayers ||
+    !Number.isInteger(h) ||
+    h < 0 ||
+    h >= model.cfg.nHeads
+  ) {
+    throw new AnalysisError(
+      `${what}: head [${l}, ${h}] does not exist (${model.cfg.nLayers} layers × ${model.cfg.nHeads} heads)`,
+    );
   }
 }
 
 /** The sender groups: each head of layers 0 .. upTo - 1 on its own when `senders` is absent (a per-head result),
  *  else the given heads or groups, checked. */
-export function senderGroups(model: HookedTransformer, senders: PathPatchInputs["senders"], upTo: number): { groups: Head[][]; perHead: boolean } {
+export function senderGroups(
+  model: HookedTransformer,
+  senders: PathPatchInputs["senders"],
+  upTo: number,
+): { groups: Head[][]; perHead: boolean } {
   const H = model.cfg.nHeads;
-  if (senders === undefined) return { groups: Array.from({ length: upTo * H }, (_, i) => [[Math.floor(i / H), i % H] as Head]), perHead: true };
+  if (senders === undefined)
+    return { groups: Array.from({ length: upTo * H }, (_, i) => [[Math.floor(i / H), i % H] as Head]), perHead: true };
   return { groups: normalizeSenders(model, senders), perHead: false };
 }
 

@@ -20,19 +20,30 @@ export interface Runs {
 
 const z = (l: number): string => `blocks.${l}.attn.hook_z`;
 
-async function ensureCache(model: HookedTransformer, tokens: Tensor, cache: ActivationCache | undefined, needed: string[]): Promise<ActivationCache> {
+async function ensureCache(
+  model: HookedTransformer,
+  tokens: Tensor,
+  cache: ActivationCache | undefined,
+  needed: string[],
+): Promise<ActivationCache> {
   if (cache && needed.every((n) => cache.has(n))) return cache;
   const want = new Set(needed);
-  const [, fresh] = await model.runWithCache(tokens, { namesFilter: (n) => want.has(n), stopAtLayer: model.cfg.nLayers });
+  const [, fresh] = await model.runWithCache(tokens, {
+    namesFilter: (n) => want.has(n),
+    stopAtLayer: model.cfg.nLayers,
+  });
   return fresh;
 }
 
 export async function prepareRuns(model: HookedTransformer, o: PathPatchInputs, origNeeded: string[]): Promise<Runs> {
   const origTokens = o.origTokens ?? o.origDataset?.toks;
   const newTokens = o.newTokens ?? o.newDataset?.toks;
-  if (!origTokens || !newTokens) throw new AnalysisError("path patching: pass origDataset (or origTokens) and newDataset (or newTokens)");
+  if (!origTokens || !newTokens)
+    throw new AnalysisError("path patching: pass origDataset (or origTokens) and newDataset (or newTokens)");
   if (origTokens.ndim !== 2 || newTokens.ndim !== 2 || origTokens.shape.some((s, i) => s !== newTokens.shape[i])) {
-    throw new ShapeError(`path patching: the original and new tokens must both be [batch, pos] of one shape, got [${origTokens.shape}] and [${newTokens.shape}]`);
+    throw new ShapeError(
+      `path patching: the original and new tokens must both be [batch, pos] of one shape, got [${origTokens.shape}] and [${newTokens.shape}]`,
+    );
   }
   const L = model.cfg.nLayers;
   const zs = Array.from({ length: L }, (_, l) => z(l));
@@ -40,9 +51,15 @@ export async function prepareRuns(model: HookedTransformer, o: PathPatchInputs, 
   const new_ = await ensureCache(model, newTokens, o.newCache, zs);
   const [batch, seqLen] = origTokens.shape as [number, number];
   for (const name of zs) {
-    for (const [which, c] of [["original", orig], ["new", new_]] as const) {
+    for (const [which, c] of [
+      ["original", orig],
+      ["new", new_],
+    ] as const) {
       const t = c.get(name);
-      if (t.shape[0] !== batch || t.shape[1] !== seqLen) throw new ShapeError(`path patching: the ${which} cache's ${name} has shape [${t.shape}], the tokens [${batch}, ${seqLen}]`);
+      if (t.shape[0] !== batch || t.shape[1] !== seqLen)
+        throw new ShapeError(
+          `path patching: the ${which} cache's ${name} has shape [${t.shape}], the tokens [${batch}, ${seqLen}]`,
+        );
     }
   }
   return { model, origTokens, batch, seqLen, dataset: o.origDataset, orig, new_ };
@@ -55,7 +72,9 @@ export function defaultMaxRows(model: HookedTransformer, shortcut: boolean): num
 
 /** The metric's shortcut applies at its own positions only. */
 export function useShortcut(metric: PositionedMetric, o: PathPatchInputs): boolean {
-  return metric.fromNormalizedResid !== undefined && o.metricPositions === undefined && metric.metricPositions !== undefined;
+  return (
+    metric.fromNormalizedResid !== undefined && o.metricPositions === undefined && metric.metricPositions !== undefined
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -63,17 +82,33 @@ export function useShortcut(metric: PositionedMetric, o: PathPatchInputs): boole
 
 /** Per sender group, the stream [groups * batch, m, d_model] at positions `cols` [batch][m], evolved from layer
  *  `from` up to (not through) layer `to`; `visit(l, stream)` sees the stream entering each layer l in [from, to]. */
-export async function frozenStreams(runs: Runs, groups: Head[][], senderPos: number[][], cols: number[][], from: number, to: number,
-  freezeMlps: boolean, visit: (layer: number, stream: Tensor) => Promise<void>): Promise<void> {
+export async function frozenStreams(
+  runs: Runs,
+  groups: Head[][],
+  senderPos: number[][],
+  cols: number[][],
+  from: number,
+  to: number,
+  freezeMlps: boolean,
+  visit: (layer: number, stream: Tensor) => Promise<void>,
+): Promise<void> {
   const { model, orig, new_, batch } = runs;
   const G = groups.length;
   const m = cols[0]!.length;
-  const rowIdx = int32(cols.flatMap((_, b) => new Array<number>(m).fill(b)), [batch, m]);
+  const rowIdx = int32(
+    cols.flatMap((_, b) => new Array<number>(m).fill(b)),
+    [batch, m],
+  );
   const posIdx = int32(cols.flat(), [batch, m]);
   const at = (t: Tensor): Tensor => t.get(rowIdx, posIdx); // [batch, m, ...]
   // sender masks: is (b, cols[b][j]) a sender position? (null = all)
   const allPos = senderPos.every((r) => r.length === runs.seqLen);
-  const mask = allPos ? null : Tensor.fromTypedArray(Float32Array.from(cols.flatMap((c, b) => c.map((p) => (senderPos[b]!.includes(p) ? 1 : 0)))), [batch, m, 1]);
+  const mask = allPos
+    ? null
+    : Tensor.fromTypedArray(
+        Float32Array.from(cols.flatMap((c, b) => c.map((p) => (senderPos[b]!.includes(p) ? 1 : 0)))),
+        [batch, m, 1],
+      );
   let stream = tileBatch(at(orig.get(`blocks.${from}.hook_resid_pre`)), G).contiguous();
   for (let l = from; l <= to; l++) {
     await visit(l, stream);
@@ -105,22 +140,36 @@ export async function frozenStreams(runs: Runs, groups: Head[][], senderPos: num
 }
 
 /** Literal stage 1 hooks: every hook_z frozen at the original run, the group's senders from the new run. */
-export function freezeHooks(runs: Runs, group: Head[], senderPos: number[][], freezeMlps: boolean): [NameFilter, HookFn][] {
+export function freezeHooks(
+  runs: Runs,
+  group: Head[],
+  senderPos: number[][],
+  freezeMlps: boolean,
+): [NameFilter, HookFn][] {
   const { model, orig, new_ } = runs;
   const allPos = senderPos.every((r) => r.length === runs.seqLen);
   const rows = int32(senderPos.flatMap((r, b) => r.map(() => b)));
   const pos = int32(senderPos.flat());
   const hooks: [NameFilter, HookFn][] = [];
   for (let l = 0; l < model.cfg.nLayers; l++) {
-    hooks.push([z(l), (act) => {
-      act.copy_(orig.get(z(l)));
-      for (const [sl, h] of group) {
-        if (sl !== l) continue;
-        if (allPos) act.set([":", ":", h], new_.get(z(l)).get(":", ":", h));
-        else act.set([rows, pos, h], new_.get(z(l)).get(rows, pos, h));
-      }
-    }]);
-    if (freezeMlps && !model.cfg.attnOnly) hooks.push([`blocks.${l}.hook_mlp_out`, (act) => { act.copy_(orig.get(`blocks.${l}.hook_mlp_out`)); }]);
+    hooks.push([
+      z(l),
+      (act) => {
+        act.copy_(orig.get(z(l)));
+        for (const [sl, h] of group) {
+          if (sl !== l) continue;
+          if (allPos) act.set([":", ":", h], new_.get(z(l)).get(":", ":", h));
+          else act.set([rows, pos, h], new_.get(z(l)).get(rows, pos, h));
+        }
+      },
+    ]);
+    if (freezeMlps && !model.cfg.attnOnly)
+      hooks.push([
+        `blocks.${l}.hook_mlp_out`,
+        (act) => {
+          act.copy_(orig.get(`blocks.${l}.hook_mlp_out`));
+        },
+      ]);
   }
   return hooks;
 }

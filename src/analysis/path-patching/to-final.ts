@@ -3,8 +3,15 @@ import { Tensor } from "../../tensor/index.js";
 import type { HookedTransformer } from "../../model/hooked-transformer.js";
 import { progressReporter } from "../progress.js";
 import {
-  type PathPatchInputs, type PathPatchResult, type PositionedMetric, gatherLayout, hasAnyHooks,
-  senderGroups, resolveMetricLayout, resolvePositions, scoreResid,
+  type PathPatchInputs,
+  type PathPatchResult,
+  type PositionedMetric,
+  gatherLayout,
+  hasAnyHooks,
+  senderGroups,
+  resolveMetricLayout,
+  resolvePositions,
+  scoreResid,
 } from "./positions.js";
 import { defaultMaxRows, freezeHooks, frozenStreams, prepareRuns, useShortcut } from "./runs.js";
 
@@ -18,7 +25,11 @@ import { defaultMaxRows, freezeHooks, frozenStreams, prepareRuns, useShortcut } 
  * scores;                                                                  // [layer, head]
  * ```
  */
-export async function getPathPatchHeadToFinalResidPost(model: HookedTransformer, metric: PositionedMetric, opts: PathPatchInputs): Promise<PathPatchResult> {
+export async function getPathPatchHeadToFinalResidPost(
+  model: HookedTransformer,
+  metric: PositionedMetric,
+  opts: PathPatchInputs,
+): Promise<PathPatchResult> {
   const L = model.cfg.nLayers;
   const H = model.cfg.nHeads;
   const { groups, perHead } = senderGroups(model, opts.senders, L);
@@ -35,15 +46,23 @@ export async function getPathPatchHeadToFinalResidPost(model: HookedTransformer,
   const senderPos = resolvePositions(opts.senderPositions ?? "all", batch, seqLen, runs.dataset, "senderPositions");
   const out = new Float64Array(groups.length);
   const report = progressReporter("path patching → final resid", groups.length, opts);
-  const baseline = await scoreResid(model, metric, gatherLayout(runs.orig.get(`blocks.${L - 1}.hook_resid_post`), layout), shortcut);
+  const baseline = await scoreResid(
+    model,
+    metric,
+    gatherLayout(runs.orig.get(`blocks.${L - 1}.hook_resid_post`), layout),
+    shortcut,
+  );
 
   if ((opts.fast ?? true) && !hasAnyHooks(model)) {
     // the positions the metric reads, as per-row columns
-    const cols = layout.kind === "shared" ? Array.from({ length: batch }, () => layout.positions) : layout.rows.map((p) => [p]);
+    const cols =
+      layout.kind === "shared" ? Array.from({ length: batch }, () => layout.positions) : layout.rows.map((p) => [p]);
     const m = cols[0]!.length;
     const perChunk = Math.max(1, Math.floor((opts.maxRows ?? defaultMaxRows(model, shortcut)) / (batch * m)));
     // process senders by first layer so each chunk starts late
-    const order = groups.map((g, i) => i).sort((a, b) => Math.min(...groups[a]!.map((h) => h[0])) - Math.min(...groups[b]!.map((h) => h[0])));
+    const order = groups
+      .map((g, i) => i)
+      .sort((a, b) => Math.min(...groups[a]!.map((h) => h[0])) - Math.min(...groups[b]!.map((h) => h[0])));
     let done = 0;
     for (let c = 0; c < order.length; c += perChunk) {
       const idx = order.slice(c, c + perChunk);
@@ -51,17 +70,25 @@ export async function getPathPatchHeadToFinalResidPost(model: HookedTransformer,
       const from = Math.min(...chunk.flat().map((h) => h![0]));
       await frozenStreams(runs, chunk, senderPos, cols, from, L, freezeMlps, async (l, stream) => {
         if (l !== L) return;
-        for (let i = 0; i < chunk.length; i++) out[idx[i]!] = await scoreResid(model, metric, stream.narrow(0, i * batch, batch), shortcut);
+        for (let i = 0; i < chunk.length; i++)
+          out[idx[i]!] = await scoreResid(model, metric, stream.narrow(0, i * batch, batch), shortcut);
       });
       done += chunk.length;
       report(done, groups.length);
     }
   } else {
     for (let i = 0; i < groups.length; i++) {
-      const resid = await model.runWithHooks(runs.origTokens, { fwdHooks: freezeHooks(runs, groups[i]!, senderPos, freezeMlps), stopAtLayer: L });
+      const resid = await model.runWithHooks(runs.origTokens, {
+        fwdHooks: freezeHooks(runs, groups[i]!, senderPos, freezeMlps),
+        stopAtLayer: L,
+      });
       out[i] = await scoreResid(model, metric, gatherLayout(resid, layout), shortcut);
       report(i + 1, groups.length);
     }
   }
-  return { scores: Tensor.fromTypedArray(Float32Array.from(out), perHead ? [L, H] : [groups.length]), senders: groups, baseline };
+  return {
+    scores: Tensor.fromTypedArray(Float32Array.from(out), perHead ? [L, H] : [groups.length]),
+    senders: groups,
+    baseline,
+  };
 }

@@ -6,8 +6,19 @@ import { KeyValuePrefix, ln1, runBlocks, tileBatch } from "../../model/run/index
 import type { HookFn, NameFilter } from "../../model/hook-point.js";
 import { progressReporter } from "../progress.js";
 import {
-  type Head, type PathPatchResult, type PathPatchToHeadsInputs, type PositionedMetric, type QkvInput, checkHead,
-  gatherLayout, hasAnyHooks, int32, senderGroups, resolveMetricLayout, resolvePositions, scoreResid,
+  type Head,
+  type PathPatchResult,
+  type PathPatchToHeadsInputs,
+  type PositionedMetric,
+  type QkvInput,
+  checkHead,
+  gatherLayout,
+  hasAnyHooks,
+  int32,
+  senderGroups,
+  resolveMetricLayout,
+  resolvePositions,
+  scoreResid,
 } from "./positions.js";
 import { type Runs, freezeHooks, frozenStreams, prepareRuns, useShortcut } from "./runs.js";
 
@@ -21,8 +32,15 @@ function hookHead(model: HookedTransformer, layer: number, head: number, input: 
 }
 
 /** Stage 1, fast: the receivers' q/k/v at their positions `cols`, for each sender group. */
-async function receiverValuesFast(runs: Runs, groups: Head[][], senderPos: number[][], cols: number[][], receivers: Head[], inputs: QkvInput[],
-  freezeMlps: boolean): Promise<ReceiverValues> {
+async function receiverValuesFast(
+  runs: Runs,
+  groups: Head[][],
+  senderPos: number[][],
+  cols: number[][],
+  receivers: Head[],
+  inputs: QkvInput[],
+  freezeMlps: boolean,
+): Promise<ReceiverValues> {
   const { model } = runs;
   const values: ReceiverValues = new Map();
   const layers = [...new Set(receivers.map((r) => r[0]))];
@@ -46,7 +64,12 @@ async function receiverValuesFast(runs: Runs, groups: Head[][], senderPos: numbe
         const hh = hookHead(model, l, h, input);
         const key = rkey(input, l, hh);
         if (values.has(key)) continue;
-        const [W, b, src] = input === "q" ? [attn.W_Q, attn.b_Q, xqk] : input === "k" ? [attn._W_K, attn._b_K, xqk] : [attn._W_V, attn._b_V, x];
+        const [W, b, src] =
+          input === "q"
+            ? [attn.W_Q, attn.b_Q, xqk]
+            : input === "k"
+              ? [attn._W_K, attn._b_K, xqk]
+              : [attn._W_V, attn._b_V, x];
         values.set(key, src.matmul(W.get(hh)).add(b.get(hh)));
       }
     }
@@ -55,32 +78,62 @@ async function receiverValuesFast(runs: Runs, groups: Head[][], senderPos: numbe
 }
 
 /** Stage 1, literal: a frozen run per group, recording the receivers' hook_q/k/v. */
-async function receiverValuesLiteral(runs: Runs, group: Head[], senderPos: number[][], cols: number[][], receivers: Head[], inputs: QkvInput[],
-  freezeMlps: boolean): Promise<ReceiverValues> {
+async function receiverValuesLiteral(
+  runs: Runs,
+  group: Head[],
+  senderPos: number[][],
+  cols: number[][],
+  receivers: Head[],
+  inputs: QkvInput[],
+  freezeMlps: boolean,
+): Promise<ReceiverValues> {
   const { model, batch } = runs;
   const m = cols[0]!.length;
-  const rowIdx = int32(cols.flatMap((_, b) => new Array<number>(m).fill(b)), [batch, m]);
+  const rowIdx = int32(
+    cols.flatMap((_, b) => new Array<number>(m).fill(b)),
+    [batch, m],
+  );
   const posIdx = int32(cols.flat(), [batch, m]);
   const values: ReceiverValues = new Map();
   const capture: [NameFilter, HookFn][] = [];
   for (const [l, h] of receivers) {
     for (const input of inputs) {
       const hh = hookHead(model, l, h, input);
-      capture.push([`blocks.${l}.attn.hook_${input}`, (act) => { values.set(rkey(input, l, hh), act.get(rowIdx, posIdx, hh)); }]);
+      capture.push([
+        `blocks.${l}.attn.hook_${input}`,
+        (act) => {
+          values.set(rkey(input, l, hh), act.get(rowIdx, posIdx, hh));
+        },
+      ]);
     }
   }
   const to = Math.max(...receivers.map((r) => r[0]));
-  await model.runWithHooks(runs.origTokens, { fwdHooks: [...freezeHooks(runs, group, senderPos, freezeMlps), ...capture], stopAtLayer: to + 1 });
+  await model.runWithHooks(runs.origTokens, {
+    fwdHooks: [...freezeHooks(runs, group, senderPos, freezeMlps), ...capture],
+    stopAtLayer: to + 1,
+  });
   return values;
 }
 
 /** Hooks writing the receivers' values (rows of `groups` stacked groups) at their positions; `offset` = the absolute
  *  position of the activation's first position. */
-function receiverHooks(model: HookedTransformer, values: ReceiverValues, nGroups: number, batch: number, cols: number[][], offset: number): [NameFilter, HookFn][] {
+function receiverHooks(
+  model: HookedTransformer,
+  values: ReceiverValues,
+  nGroups: number,
+  batch: number,
+  cols: number[][],
+  offset: number,
+): [NameFilter, HookFn][] {
   const m = cols[0]!.length;
   const rows: number[] = [];
   const pos: number[] = [];
-  for (let g = 0; g < nGroups; g++) for (let b = 0; b < batch; b++) for (const p of cols[b]!) { rows.push(g * batch + b); pos.push(p - offset); }
+  for (let g = 0; g < nGroups; g++)
+    for (let b = 0; b < batch; b++)
+      for (const p of cols[b]!) {
+        rows.push(g * batch + b);
+        pos.push(p - offset);
+      }
   const rowIdx = int32(rows);
   const posIdx = int32(pos);
   const byHook = new Map<string, [number, Tensor][]>();
@@ -90,9 +143,12 @@ function receiverHooks(model: HookedTransformer, values: ReceiverValues, nGroups
     byHook.set(name, [...(byHook.get(name) ?? []), [Number(hh), v.reshape(nGroups * batch * m, v.shape[2]!)]]);
   }
   void model;
-  return [...byHook.entries()].map(([name, list]) => [name, (act: Tensor) => {
-    for (const [hh, v] of list) act.set([rowIdx, posIdx, hh], v);
-  }]);
+  return [...byHook.entries()].map(([name, list]) => [
+    name,
+    (act: Tensor) => {
+      for (const [hh, v] of list) act.set([rowIdx, posIdx, hh], v);
+    },
+  ]);
 }
 
 /**
@@ -107,14 +163,22 @@ function receiverHooks(model: HookedTransformer, values: ReceiverValues, nGroups
  * nmQueries.scores;   // [3, n_heads]: senders in the layers before the last receiver
  * ```
  */
-export async function getPathPatchHeadToHeads(model: HookedTransformer, metric: PositionedMetric, opts: PathPatchToHeadsInputs): Promise<PathPatchResult> {
+export async function getPathPatchHeadToHeads(
+  model: HookedTransformer,
+  metric: PositionedMetric,
+  opts: PathPatchToHeadsInputs,
+): Promise<PathPatchResult> {
   const L = model.cfg.nLayers;
   const H = model.cfg.nHeads;
   const receivers = [...opts.receiverHeads];
   if (!receivers.length) throw new AnalysisError("getPathPatchHeadToHeads: receiverHeads is empty");
   for (const r of receivers) checkHead(model, r, "receiverHeads");
   const inputs = [...new Set(typeof opts.receiverInput === "string" ? [opts.receiverInput] : opts.receiverInput)];
-  for (const i of inputs) if (!["q", "k", "v"].includes(i)) throw new AnalysisError(`getPathPatchHeadToHeads: receiverInput must be "q", "k" or "v", got ${JSON.stringify(i)}`);
+  for (const i of inputs)
+    if (!["q", "k", "v"].includes(i))
+      throw new AnalysisError(
+        `getPathPatchHeadToHeads: receiverInput must be "q", "k" or "v", got ${JSON.stringify(i)}`,
+      );
   if (!inputs.length) throw new AnalysisError("getPathPatchHeadToHeads: receiverInput is empty");
   const maxLayer = Math.max(...receivers.map((r) => r[0]));
   const minLayer = Math.min(...receivers.map((r) => r[0]));
@@ -122,7 +186,12 @@ export async function getPathPatchHeadToHeads(model: HookedTransformer, metric: 
   const freezeMlps = opts.freezeMlps ?? false;
   const origNeeded: string[] = [`blocks.${L - 1}.hook_resid_post`];
   for (let l = 0; l < L; l++) {
-    origNeeded.push(`blocks.${l}.hook_resid_pre`, `blocks.${l}.hook_attn_out`, `blocks.${l}.attn.hook_k`, `blocks.${l}.attn.hook_v`);
+    origNeeded.push(
+      `blocks.${l}.hook_resid_pre`,
+      `blocks.${l}.hook_attn_out`,
+      `blocks.${l}.attn.hook_k`,
+      `blocks.${l}.attn.hook_v`,
+    );
     if (!model.cfg.attnOnly) origNeeded.push(`blocks.${l}.hook_mlp_out`);
   }
   const runs = await prepareRuns(model, opts, origNeeded);
@@ -140,7 +209,9 @@ export async function getPathPatchHeadToHeads(model: HookedTransformer, metric: 
   const baseline = await scoreResid(model, metric, gatherLayout(orig.get(finalName), layout), shortcut);
   // a sender at or after the last receiver's layer cannot reach it: the metric stays at the baseline
   const reaches = groups.map((g) => g.some(([l]) => l < maxLayer));
-  groups.forEach((_, i) => { if (!reaches[i]) out[i] = baseline; });
+  groups.forEach((_, i) => {
+    if (!reaches[i]) out[i] = baseline;
+  });
   const live = groups.map((_, i) => i).filter((i) => reaches[i]);
 
   if ((opts.fast ?? true) && !hasAnyHooks(model)) {
@@ -154,11 +225,25 @@ export async function getPathPatchHeadToHeads(model: HookedTransformer, metric: 
       const G = chunk.length;
       const values = await receiverValuesFast(runs, chunk, senderPos, cols, receivers, inputs, freezeMlps);
       // stage 2: the original run from the first receiver layer, positions ≥ p0, receivers patched
-      let residual = tileBatch(orig.get(`blocks.${minLayer}.hook_resid_pre`).narrow(1, p0, seqLen - p0), G).contiguous();
+      let residual = tileBatch(
+        orig.get(`blocks.${minLayer}.hook_resid_pre`).narrow(1, p0, seqLen - p0),
+        G,
+      ).contiguous();
       const hooks = receiverHooks(model, values, G, batch, cols, p0);
-      residual = await runBlocks(model, residual, { from: minLayer, to: L, prefix: KeyValuePrefix.fromCache(orig, p0, G), hooks });
+      residual = await runBlocks(model, residual, {
+        from: minLayer,
+        to: L,
+        prefix: KeyValuePrefix.fromCache(orig, p0, G),
+        hooks,
+      });
       const final = p0 > 0 ? cat([tileBatch(orig.get(finalName).narrow(1, 0, p0), G), residual], 1) : residual;
-      for (let i = 0; i < G; i++) out[idx[i]!] = await scoreResid(model, metric, gatherLayout(final.narrow(0, i * batch, batch), layout), shortcut);
+      for (let i = 0; i < G; i++)
+        out[idx[i]!] = await scoreResid(
+          model,
+          metric,
+          gatherLayout(final.narrow(0, i * batch, batch), layout),
+          shortcut,
+        );
       done += G;
       report(done, groups.length);
     }
@@ -166,10 +251,17 @@ export async function getPathPatchHeadToHeads(model: HookedTransformer, metric: 
     let done = groups.length - live.length;
     for (const i of live) {
       const values = await receiverValuesLiteral(runs, groups[i]!, senderPos, cols, receivers, inputs, freezeMlps);
-      const resid = await model.runWithHooks(runs.origTokens, { fwdHooks: receiverHooks(model, values, 1, batch, cols, 0), stopAtLayer: L });
+      const resid = await model.runWithHooks(runs.origTokens, {
+        fwdHooks: receiverHooks(model, values, 1, batch, cols, 0),
+        stopAtLayer: L,
+      });
       out[i] = await scoreResid(model, metric, gatherLayout(resid, layout), shortcut);
       report(++done, groups.length);
     }
   }
-  return { scores: Tensor.fromTypedArray(Float32Array.from(out), perHead ? [maxLayer, H] : [groups.length]), senders: groups, baseline };
+  return {
+    scores: Tensor.fromTypedArray(Float32Array.from(out), perHead ? [maxLayer, H] : [groups.length]),
+    senders: groups,
+    baseline,
+  };
 }

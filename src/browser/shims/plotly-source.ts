@@ -5,5 +5,7 @@ import type * as PlotlySource from "../../viz/plotly-source.js";
 import { VizError } from "../../viz/data.js";
 
 export const plotlyJs: typeof PlotlySource.plotlyJs = () => {
-  throw new VizError("toHtml inlines plotly.js from node_modules, which a page cannot read: in the browser, draw figures with Plotly.newPlot(el, fig.data, fig.layout)");
+  throw new VizError(
+    "toHtml inlines plotly.js from node_modules, which a page cannot read: in the browser, draw figures with Plotly.newPlot(el, fig.data, fig.layout)",
+  );
 };

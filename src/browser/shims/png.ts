@@ -6,7 +6,9 @@ import { VizError } from "../../viz/data.js";
 export type { PngOptions } from "../../viz/png.js";
 
 const nodeOnly = (what: string): VizError =>
-  new VizError(`${what} drives a headless Chromium from Node and is not available in the browser (use Plotly.toImage on a drawn figure)`);
+  new VizError(
+    `${what} drives a headless Chromium from Node and is not available in the browser (use Plotly.toImage on a drawn figure)`,
+  );
 
 export const CHROMIUM_ARGS: typeof Png.CHROMIUM_ARGS = [];
 export const findChromium: typeof Png.findChromium = () => null;

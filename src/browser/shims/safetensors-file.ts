@@ -4,4 +4,8 @@ import type * as SafetensorsFile from "../../loading/safetensors-file.js";
 import { LoadError } from "../../errors.js";
 
 export const readSafetensorsFile: typeof SafetensorsFile.readSafetensorsFile = (path) =>
-  Promise.reject(new LoadError(`${path}: reading files is Node-only; in the browser, fetch the bytes and call readSafetensors(bytes, name)`));
+  Promise.reject(
+    new LoadError(
+      `${path}: reading files is Node-only; in the browser, fetch the bytes and call readSafetensors(bytes, name)`,
+    ),
+  );

@@ -1,15 +1,40 @@
 // LabClient over the lab server's HTTP API (JSON in and out; the patching sweep as an NDJSON stream of PatchEvents,
 // a queue sweep as one of SweepEvents).
 import type {
-  AttentionRequest, AttentionResponse, AttributionRequest, AttributionResponse, DlaRequest, DlaResponse, ErrorBody, IoiRequest, IoiResponse, LabClient, LabInfo,
-  LogitLensRequest, LogitLensResponse, PatchEvent, PatchRequest, PatchResponse, QueueModeInfo, RunRequest, RunResponse, SaeFeaturesRequest, SaeFeaturesResponse,
-  SaeModeInfo, SweepEvent, SweepRequest, SweepResponse,
+  AttentionRequest,
+  AttentionResponse,
+  AttributionRequest,
+  AttributionResponse,
+  DlaRequest,
+  DlaResponse,
+  ErrorBody,
+  IoiRequest,
+  IoiResponse,
+  LabClient,
+  LabInfo,
+  LogitLensRequest,
+  LogitLensResponse,
+  PatchEvent,
+  PatchRequest,
+  PatchResponse,
+  QueueModeInfo,
+  RunRequest,
+  RunResponse,
+  SaeFeaturesRequest,
+  SaeFeaturesResponse,
+  SaeModeInfo,
+  SweepEvent,
+  SweepRequest,
+  SweepResponse,
 } from "../protocol.js";
 
 /** An error the server answered with (its message is meant for the researcher); the page's stand-in for the
  *  server's LabError (see errors.ts for why it is no TlensError). */
 export class LabRequestError extends Error {
-  constructor(message: string, readonly status: number) {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
     super(message);
     this.name = "LabRequestError";
   }
@@ -30,7 +55,10 @@ export class HttpLabClient implements LabClient {
   constructor(private readonly base = "") {}
 
   private async call(path: string, body?: object, signal?: AbortSignal): Promise<Response> {
-    const init: RequestInit = body === undefined ? { signal } : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal };
+    const init: RequestInit =
+      body === undefined
+        ? { signal }
+        : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal };
     const r = await fetch(`${this.base}${path}`, init);
     if (!r.ok) throw await failure(r);
     return r;
@@ -40,15 +68,33 @@ export class HttpLabClient implements LabClient {
     return (await (await this.call(path, body)).json()) as T;
   }
 
-  info(): Promise<LabInfo> { return this.json("/api/info"); }
-  run(req: RunRequest): Promise<RunResponse> { return this.json("/api/run", req); }
-  attention(req: AttentionRequest): Promise<AttentionResponse> { return this.json("/api/attention", req); }
-  logitLens(req: LogitLensRequest): Promise<LogitLensResponse> { return this.json("/api/logit-lens", req); }
-  dla(req: DlaRequest): Promise<DlaResponse> { return this.json("/api/dla", req); }
-  ioiPrompts(req: IoiRequest): Promise<IoiResponse> { return this.json("/api/ioi", req); }
-  attribution(req: AttributionRequest): Promise<AttributionResponse> { return this.json("/api/attribution", req); }
+  info(): Promise<LabInfo> {
+    return this.json("/api/info");
+  }
+  run(req: RunRequest): Promise<RunResponse> {
+    return this.json("/api/run", req);
+  }
+  attention(req: AttentionRequest): Promise<AttentionResponse> {
+    return this.json("/api/attention", req);
+  }
+  logitLens(req: LogitLensRequest): Promise<LogitLensResponse> {
+    return this.json("/api/logit-lens", req);
+  }
+  dla(req: DlaRequest): Promise<DlaResponse> {
+    return this.json("/api/dla", req);
+  }
+  ioiPrompts(req: IoiRequest): Promise<IoiResponse> {
+    return this.json("/api/ioi", req);
+  }
+  attribution(req: AttributionRequest): Promise<AttributionResponse> {
+    return this.json("/api/attribution", req);
+  }
 
-  async patch(req: PatchRequest, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<PatchResponse> {
+  async patch(
+    req: PatchRequest,
+    onProgress: (done: number, total: number) => void,
+    signal?: AbortSignal,
+  ): Promise<PatchResponse> {
     const r = await this.call("/api/patch", req, signal);
     return readStream<PatchEvent, PatchResponse>(r, (event) => {
       if (event.type === "progress") onProgress(event.done, event.total);
@@ -70,11 +116,17 @@ export class HttpLabClient implements LabClient {
     });
   }
 
-  queueMode(): Promise<QueueModeInfo> { return this.json("/api/queue"); }
+  queueMode(): Promise<QueueModeInfo> {
+    return this.json("/api/queue");
+  }
 
   /** The SAE panel (`tlens lab --sae`): whether the lab has an SAE, and its features on a prompt. */
-  saeMode(): Promise<SaeModeInfo> { return this.json("/api/sae"); }
-  saeFeatures(req: SaeFeaturesRequest): Promise<SaeFeaturesResponse> { return this.json("/api/sae-features", req); }
+  saeMode(): Promise<SaeModeInfo> {
+    return this.json("/api/sae");
+  }
+  saeFeatures(req: SaeFeaturesRequest): Promise<SaeFeaturesResponse> {
+    return this.json("/api/sae-features", req);
+  }
 }
 
 /** Reads an NDJSON stream event by event until `onEvent` returns a value (the answer) or throws. */

@@ -3,7 +3,15 @@
 // comes back: figures with plotly.js, viewers with tlens's viewer runtime (both loaded by the page before this module).
 import type { Figure, Viewer } from "../../viz/types.js";
 import type { LoadProgress } from "../../browser/fetch-model.js";
-import type { BrowserModeInfo, CircuitMethod, IoiPair, LabClient, LabInfo, PatchKind, RunResponse } from "../protocol.js";
+import type {
+  BrowserModeInfo,
+  CircuitMethod,
+  IoiPair,
+  LabClient,
+  LabInfo,
+  PatchKind,
+  RunResponse,
+} from "../protocol.js";
 import { LabPageError } from "./errors.js";
 import { HttpLabClient } from "./http-client.js";
 import { setupSaePanel, type SaePanel } from "./sae-panel.js";
@@ -114,17 +122,19 @@ function tokenArg(s: string): string | number {
 }
 
 function drawRun(r: RunResponse): void {
-  ui.tokens.replaceChildren(...r.tokens.map((t, i) => {
-    const span = document.createElement("span");
-    span.dataset.testid = "token";
-    span.dataset.id = String(t.id);
-    span.title = `position ${i}, id ${t.id}`;
-    span.textContent = showTok(t.text);
-    const sub = document.createElement("sub");
-    sub.textContent = String(t.id);
-    span.appendChild(sub);
-    return span;
-  }));
+  ui.tokens.replaceChildren(
+    ...r.tokens.map((t, i) => {
+      const span = document.createElement("span");
+      span.dataset.testid = "token";
+      span.dataset.id = String(t.id);
+      span.title = `position ${i}, id ${t.id}`;
+      span.textContent = showTok(t.text);
+      const sub = document.createElement("sub");
+      sub.textContent = String(t.id);
+      span.appendChild(sub);
+      return span;
+    }),
+  );
   const table = document.createElement("table");
   table.className = "preds";
   table.dataset.testid = "top-predictions";
@@ -133,13 +143,16 @@ function drawRun(r: RunResponse): void {
   r.predictions.forEach((p, i) => {
     const row = body.insertRow();
     row.dataset.prob = String(p.prob); // unrounded, for comparisons
-    for (const v of [String(i + 1), showTok(p.text), String(p.id), p.prob.toFixed(4), p.logit.toFixed(3)]) row.insertCell().textContent = v;
+    for (const v of [String(i + 1), showTok(p.text), String(p.id), p.prob.toFixed(4), p.logit.toFixed(3)])
+      row.insertCell().textContent = v;
     row.cells[1]!.className = "tok";
     row.title = "use this token in the logit lens and as the DLA answer";
     row.addEventListener("click", () => {
       ui.lensToken.value = p.text;
       ui.dlaAnswer.value = p.text;
-      void guarded(async () => { await Promise.all([showLens(), showDla()]); });
+      void guarded(async () => {
+        await Promise.all([showLens(), showDla()]);
+      });
     });
   });
   ui.predictions.replaceChildren(table);
@@ -161,7 +174,11 @@ async function showLens(): Promise<void> {
 async function showDla(): Promise<void> {
   if (!current) return;
   const other = ui.dlaOther.value;
-  const r = await client.dla({ prompt: current.prompt, answer: tokenArg(ui.dlaAnswer.value || current.top), ...(other ? { other: tokenArg(other) } : {}) });
+  const r = await client.dla({
+    prompt: current.prompt,
+    answer: tokenArg(ui.dlaAnswer.value || current.top),
+    ...(other ? { other: tokenArg(other) } : {}),
+  });
   await drawFigure(ui.dla, r.figure);
 }
 
@@ -197,15 +214,22 @@ async function runPatch(): Promise<void> {
   let events = 0;
   try {
     const other = ui.patchOther.value;
-    const r = await client.patch({
-      kind: ui.patchKind.value as PatchKind, clean: ui.patchClean.value, corrupted: ui.patchCorrupted.value,
-      answer: tokenArg(ui.patchAnswer.value), ...(other ? { other: tokenArg(other) } : {}),
-    }, (done, total) => {
-      ui.patchProgress.max = total;
-      ui.patchProgress.value = done;
-      ui.patchProgress.dataset.events = String(++events);
-      ui.patchStatus.textContent = `${done} / ${total} patched runs`;
-    }, controller.signal);
+    const r = await client.patch(
+      {
+        kind: ui.patchKind.value as PatchKind,
+        clean: ui.patchClean.value,
+        corrupted: ui.patchCorrupted.value,
+        answer: tokenArg(ui.patchAnswer.value),
+        ...(other ? { other: tokenArg(other) } : {}),
+      },
+      (done, total) => {
+        ui.patchProgress.max = total;
+        ui.patchProgress.value = done;
+        ui.patchProgress.dataset.events = String(++events);
+        ui.patchStatus.textContent = `${done} / ${total} patched runs`;
+      },
+      controller.signal,
+    );
     ui.patchStatus.textContent = `done: metric clean ${r.clean.toFixed(3)}, corrupted ${r.corrupted.toFixed(3)}`;
     await drawFigure(ui.patchResult, r.figure);
   } catch (e) {
@@ -229,14 +253,19 @@ async function runAttribution(): Promise<void> {
   try {
     const other = ui.patchOther.value;
     const r = await client.attribution({
-      clean: ui.patchClean.value, corrupted: ui.patchCorrupted.value, answer: tokenArg(ui.patchAnswer.value),
-      ...(other ? { other: tokenArg(other) } : {}), circuit: ui.attrCircuit.value as CircuitMethod, topN: Number(ui.attrTop.value),
+      clean: ui.patchClean.value,
+      corrupted: ui.patchCorrupted.value,
+      answer: tokenArg(ui.patchAnswer.value),
+      ...(other ? { other: tokenArg(other) } : {}),
+      circuit: ui.attrCircuit.value as CircuitMethod,
+      topN: Number(ui.attrTop.value),
     });
     await drawFigure(ui.attrResid, r.residPreFigure);
     await drawFigure(ui.attrHeads, r.headsFigure);
     if (r.circuit) drawViewer(ui.attrCircuitView, r.circuit);
     else ui.attrCircuitView.replaceChildren();
-    ui.attrStatus.textContent = `done: metric clean ${r.clean.toFixed(3)}, corrupted ${r.corrupted.toFixed(3)}` +
+    ui.attrStatus.textContent =
+      `done: metric clean ${r.clean.toFixed(3)}, corrupted ${r.corrupted.toFixed(3)}` +
       (r.circuit ? `; ${r.edges} edges scored, ${r.circuitEdges} in the circuit` : "");
   } catch (e) {
     ui.attrStatus.textContent = "failed";
@@ -259,18 +288,20 @@ function useIoiPair(p: IoiPair): void {
 
 async function generateIoi(): Promise<void> {
   const r = await client.ioiPrompts({ n: Number(ui.ioiN.value), seed: Number(ui.ioiSeed.value) });
-  ui.ioiList.replaceChildren(...r.pairs.map((p) => {
-    const li = document.createElement("li");
-    li.textContent = `${p.clean}  ⟶  answer "${p.answer.trim()}", other "${p.other.trim()}"; corrupted: ${p.corrupted}`;
-    const use = document.createElement("button");
-    use.textContent = "Use";
-    use.addEventListener("click", () => {
-      useIoiPair(p);
-      void guarded(runPrompt);
-    });
-    li.appendChild(use);
-    return li;
-  }));
+  ui.ioiList.replaceChildren(
+    ...r.pairs.map((p) => {
+      const li = document.createElement("li");
+      li.textContent = `${p.clean}  ⟶  answer "${p.answer.trim()}", other "${p.other.trim()}"; corrupted: ${p.corrupted}`;
+      const use = document.createElement("button");
+      use.textContent = "Use";
+      use.addEventListener("click", () => {
+        useIoiPair(p);
+        void guarded(runPrompt);
+      });
+      li.appendChild(use);
+      return li;
+    }),
+  );
 }
 
 function fillSelect(sel: HTMLSelectElement, n: number, prefix: string): void {
@@ -298,7 +329,15 @@ async function loadInPage(mode: Extract<BrowserModeInfo, { available: true }>, n
   const files = new Map<string, LoadProgress>();
   ui.browserLoading.hidden = false;
   try {
-    return await WorkerLabClient.start({ worker: mode.worker, model: mode.model, name, onProgress: (p) => { files.set(p.file, p); showLoading(files); } });
+    return await WorkerLabClient.start({
+      worker: mode.worker,
+      model: mode.model,
+      name,
+      onProgress: (p) => {
+        files.set(p.file, p);
+        showLoading(files);
+      },
+    });
   } finally {
     ui.browserLoading.hidden = true;
     ui.browserNote.textContent = "";
@@ -330,7 +369,10 @@ async function setMode(inBrowser: boolean, mode: BrowserModeInfo, name: string):
 }
 
 async function start(): Promise<void> {
-  const [info, mode] = await Promise.all([client.info(), fetch("/api/browser").then((r) => r.json() as Promise<BrowserModeInfo>)]);
+  const [info, mode] = await Promise.all([
+    client.info(),
+    fetch("/api/browser").then((r) => r.json() as Promise<BrowserModeInfo>),
+  ]);
   ui.info.textContent = describe(info);
   fillSelect(ui.attLayer, info.nLayers, "");
   fillSelect(ui.attHead, info.nHeads, "");
@@ -355,12 +397,16 @@ async function start(): Promise<void> {
   saePanel = await setupSaePanel(server, guarded);
   if (mode.available) {
     ui.runInBrowser.disabled = false;
-    ui.runInBrowser.addEventListener("change", () => void guarded(() => setMode(ui.runInBrowser.checked, mode, info.model)));
+    ui.runInBrowser.addEventListener(
+      "change",
+      () => void guarded(() => setMode(ui.runInBrowser.checked, mode, info.model)),
+    );
   } else {
     ui.browserNote.textContent = `run in browser is unavailable: ${mode.reason}`;
   }
   // ?mode=browser starts in the page; when that fails the page says why and stays on the server
-  if (new URLSearchParams(location.search).get("mode") === "browser") await setMode(true, mode, info.model).catch(showError);
+  if (new URLSearchParams(location.search).get("mode") === "browser")
+    await setMode(true, mode, info.model).catch(showError);
   // the default prompt is run at once, so the page opens with every panel drawn (its failure shows like any other)
   await runPrompt().catch(showError);
   document.body.dataset.ready = "1";

@@ -16,14 +16,22 @@ function seconds(ms: number): string {
 }
 
 /** Shows the panel when the server has a queue and wires its buttons; `draw` draws one figure into an element. */
-export async function setupSweepPanel(server: HttpLabClient, draw: (el: HTMLElement, fig: Figure) => Promise<void>,
-  guarded: (action: () => Promise<void>) => Promise<void>): Promise<void> {
+export async function setupSweepPanel(
+  server: HttpLabClient,
+  draw: (el: HTMLElement, fig: Figure) => Promise<void>,
+  guarded: (action: () => Promise<void>) => Promise<void>,
+): Promise<void> {
   const ui = {
-    panel: byId<HTMLElement>("queue-panel"), name: byId<HTMLSpanElement>("queue-name"),
-    kinds: byId<HTMLInputElement>("queue-kinds"), pairs: byId<HTMLInputElement>("queue-pairs"),
-    seed: byId<HTMLInputElement>("queue-seed"), perShard: byId<HTMLInputElement>("queue-per-shard"),
-    run: byId<HTMLButtonElement>("queue-run"), cancel: byId<HTMLButtonElement>("queue-cancel"),
-    progress: byId<HTMLProgressElement>("queue-progress"), status: byId<HTMLSpanElement>("queue-status"),
+    panel: byId<HTMLElement>("queue-panel"),
+    name: byId<HTMLSpanElement>("queue-name"),
+    kinds: byId<HTMLInputElement>("queue-kinds"),
+    pairs: byId<HTMLInputElement>("queue-pairs"),
+    seed: byId<HTMLInputElement>("queue-seed"),
+    perShard: byId<HTMLInputElement>("queue-per-shard"),
+    run: byId<HTMLButtonElement>("queue-run"),
+    cancel: byId<HTMLButtonElement>("queue-cancel"),
+    progress: byId<HTMLProgressElement>("queue-progress"),
+    status: byId<HTMLSpanElement>("queue-status"),
     result: byId<HTMLDivElement>("queue-result"),
   };
   const mode = await server.queueMode();
@@ -49,8 +57,13 @@ export async function setupSweepPanel(server: HttpLabClient, draw: (el: HTMLElem
     ui.progress.value = 0;
     ui.status.textContent = "submitting…";
     const req: SweepRequest = {
-      kinds: ui.kinds.value.split(",").map((k) => k.trim()).filter(Boolean),
-      pairs: Number(ui.pairs.value), seed: Number(ui.seed.value), pairsPerShard: Number(ui.perShard.value),
+      kinds: ui.kinds.value
+        .split(",")
+        .map((k) => k.trim())
+        .filter(Boolean),
+      pairs: Number(ui.pairs.value),
+      seed: Number(ui.seed.value),
+      pairsPerShard: Number(ui.perShard.value),
     };
     try {
       const r = await server.sweep(req, onEvent, controller.signal);

@@ -3,10 +3,30 @@
 // worker; errors are LabRequestErrors with the messages (and statuses) the server would have sent.
 import type { LoadProgress } from "../../browser/fetch-model.js";
 import type {
-  AttentionRequest, AttentionResponse, AttributionRequest, AttributionResponse, DlaRequest, DlaResponse, IoiRequest, IoiResponse, LabClient, LabInfo,
-  LogitLensRequest, LogitLensResponse, PatchRequest, PatchResponse, RunRequest, RunResponse,
+  AttentionRequest,
+  AttentionResponse,
+  AttributionRequest,
+  AttributionResponse,
+  DlaRequest,
+  DlaResponse,
+  IoiRequest,
+  IoiResponse,
+  LabClient,
+  LabInfo,
+  LogitLensRequest,
+  LogitLensResponse,
+  PatchRequest,
+  PatchResponse,
+  RunRequest,
+  RunResponse,
 } from "../protocol.js";
-import type { LabWorkerLoaded, LabWorkerMethod, LabWorkerRequest, LabWorkerRequestBody, LabWorkerResponse } from "../worker-protocol.js";
+import type {
+  LabWorkerLoaded,
+  LabWorkerMethod,
+  LabWorkerRequest,
+  LabWorkerRequestBody,
+  LabWorkerResponse,
+} from "../worker-protocol.js";
 import { LabRequestError } from "./http-client.js";
 
 interface Pending {
@@ -35,7 +55,8 @@ export class WorkerLabClient implements LabClient {
 
   private constructor(private readonly worker: Worker) {
     worker.onmessage = (ev: MessageEvent<LabWorkerResponse>) => this.receive(ev.data);
-    worker.onerror = (ev) => this.failAll(new LabRequestError(`the lab worker failed: ${ev.message || "it did not start"}`, 500));
+    worker.onerror = (ev) =>
+      this.failAll(new LabRequestError(`the lab worker failed: ${ev.message || "it did not start"}`, 500));
   }
 
   /** Starts the worker and loads the model into it; resolves once it can answer. */
@@ -43,7 +64,10 @@ export class WorkerLabClient implements LabClient {
     const client = new WorkerLabClient(new Worker(opts.worker, { type: "module" }));
     try {
       const model = new URL(opts.model, location.href).href;
-      client.loaded = await client.send<LabWorkerLoaded>({ type: "load", url: model, name: opts.name, backend: opts.backend }, { onLoad: opts.onProgress });
+      client.loaded = await client.send<LabWorkerLoaded>(
+        { type: "load", url: model, name: opts.name, backend: opts.backend },
+        { onLoad: opts.onProgress },
+      );
     } catch (e) {
       client.terminate();
       throw e;
@@ -71,10 +95,20 @@ export class WorkerLabClient implements LabClient {
     const p = this.pending.get(msg.id);
     if (!p) return; // answered already (cancelled on this side)
     switch (msg.type) {
-      case "load-progress": p.onLoad?.(msg.progress); break;
-      case "progress": p.onProgress?.(msg.done, msg.total); break;
-      case "result": this.pending.delete(msg.id); p.resolve(msg.value); break;
-      case "error": this.pending.delete(msg.id); p.reject(new LabRequestError(msg.message, msg.status)); break;
+      case "load-progress":
+        p.onLoad?.(msg.progress);
+        break;
+      case "progress":
+        p.onProgress?.(msg.done, msg.total);
+        break;
+      case "result":
+        this.pending.delete(msg.id);
+        p.resolve(msg.value);
+        break;
+      case "error":
+        this.pending.delete(msg.id);
+        p.reject(new LabRequestError(msg.message, msg.status));
+        break;
     }
   }
 
@@ -83,7 +117,11 @@ export class WorkerLabClient implements LabClient {
     this.pending.clear();
   }
 
-  private send<T>(req: LabWorkerRequestBody, hooks: Omit<Pending, "resolve" | "reject"> = {}, signal?: AbortSignal): Promise<T> {
+  private send<T>(
+    req: LabWorkerRequestBody,
+    hooks: Omit<Pending, "resolve" | "reject"> = {},
+    signal?: AbortSignal,
+  ): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       if (signal?.aborted) {
@@ -100,25 +138,54 @@ export class WorkerLabClient implements LabClient {
       const settled = (): void => signal?.removeEventListener("abort", onAbort);
       this.pending.set(id, {
         ...hooks,
-        resolve: (v) => { settled(); resolve(v as T); },
-        reject: (e) => { settled(); reject(e); },
+        resolve: (v) => {
+          settled();
+          resolve(v as T);
+        },
+        reject: (e) => {
+          settled();
+          reject(e);
+        },
       });
       this.worker.postMessage({ ...req, id } as LabWorkerRequest);
     });
   }
 
-  private call<T>(method: LabWorkerMethod, body: object, hooks?: Omit<Pending, "resolve" | "reject">, signal?: AbortSignal): Promise<T> {
+  private call<T>(
+    method: LabWorkerMethod,
+    body: object,
+    hooks?: Omit<Pending, "resolve" | "reject">,
+    signal?: AbortSignal,
+  ): Promise<T> {
     return this.send<T>({ type: "call", method, body }, hooks, signal);
   }
 
-  async info(): Promise<LabInfo> { return this.need().info; }
-  run(req: RunRequest): Promise<RunResponse> { return this.call("run", req); }
-  attention(req: AttentionRequest): Promise<AttentionResponse> { return this.call("attention", req); }
-  logitLens(req: LogitLensRequest): Promise<LogitLensResponse> { return this.call("logitLens", req); }
-  dla(req: DlaRequest): Promise<DlaResponse> { return this.call("dla", req); }
-  ioiPrompts(req: IoiRequest): Promise<IoiResponse> { return this.call("ioiPrompts", req); }
-  attribution(req: AttributionRequest): Promise<AttributionResponse> { return this.call("attribution", req); }
-  patch(req: PatchRequest, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<PatchResponse> {
+  async info(): Promise<LabInfo> {
+    return this.need().info;
+  }
+  run(req: RunRequest): Promise<RunResponse> {
+    return this.call("run", req);
+  }
+  attention(req: AttentionRequest): Promise<AttentionResponse> {
+    return this.call("attention", req);
+  }
+  logitLens(req: LogitLensRequest): Promise<LogitLensResponse> {
+    return this.call("logitLens", req);
+  }
+  dla(req: DlaRequest): Promise<DlaResponse> {
+    return this.call("dla", req);
+  }
+  ioiPrompts(req: IoiRequest): Promise<IoiResponse> {
+    return this.call("ioiPrompts", req);
+  }
+  attribution(req: AttributionRequest): Promise<AttributionResponse> {
+    return this.call("attribution", req);
+  }
+  patch(
+    req: PatchRequest,
+    onProgress: (done: number, total: number) => void,
+    signal?: AbortSignal,
+  ): Promise<PatchResponse> {
     return this.call("patch", req, { onProgress }, signal);
   }
 }

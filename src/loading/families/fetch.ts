@@ -37,7 +37,11 @@ export async function downloadHfFolder(repo: string, opts: DownloadOptions = {})
   let files = ["config.json", "model.safetensors"];
   let dir = await fetchOptional(repo, files, opts);
   const offline = opts.offline ?? hubOffline();
-  if (dir === null && offline && (await findCachedSnapshot(repo, opts.revision ?? "main", ["config.json"], { cacheDir: opts.cacheDir })) === null) {
+  if (
+    dir === null &&
+    offline &&
+    (await findCachedSnapshot(repo, opts.revision ?? "main", ["config.json"], { cacheDir: opts.cacheDir })) === null
+  ) {
     dir = await downloadModel(repo, { ...opts, files }); // offline and nothing cached: downloadModel's error says what to do
   }
   if (dir === null) {
@@ -48,7 +52,10 @@ export async function downloadHfFolder(repo: string, opts: DownloadOptions = {})
   }
   for (const extra of ["tokenizer.json", "tokenizer_config.json"]) {
     const got = await fetchOptional(repo, [...files, extra], opts);
-    if (got !== null) { files.push(extra); dir = got; }
+    if (got !== null) {
+      files.push(extra);
+      dir = got;
+    }
   }
   return dir;
 }

@@ -7,7 +7,10 @@ const show = (v: unknown): string => {
 };
 
 export class HfFields {
-  constructor(readonly json: Record<string, unknown>, readonly source: string) {}
+  constructor(
+    readonly json: Record<string, unknown>,
+    readonly source: string,
+  ) {}
 
   fail(field: string, problem: string): never {
     throw new ConfigError(`${this.source}: field "${field}" ${problem}`);
@@ -21,7 +24,8 @@ export class HfFields {
   int(field: string, dflt?: number): number {
     if (!this.present(field)) return dflt ?? this.fail(field, "is missing (a positive integer is required)");
     const v = this.json[field];
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) return this.fail(field, `must be a positive integer, got ${show(v)}`);
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0)
+      return this.fail(field, `must be a positive integer, got ${show(v)}`);
     return v;
   }
 
@@ -34,7 +38,8 @@ export class HfFields {
   num(field: string, dflt?: number): number {
     if (!this.present(field)) return dflt ?? this.fail(field, "is missing (a positive number is required)");
     const v = this.json[field];
-    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) return this.fail(field, `must be a positive number, got ${show(v)}`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0)
+      return this.fail(field, `must be a positive number, got ${show(v)}`);
     return v;
   }
 
@@ -64,7 +69,8 @@ export class HfFields {
     let v = this.json[field];
     if (Array.isArray(v)) v = v[0];
     if (v === undefined || v === null) return null;
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) return this.fail(field, `must be a non-negative integer, got ${show(v)}`);
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+      return this.fail(field, `must be a non-negative integer, got ${show(v)}`);
     if (v >= vocab) return this.fail(field, `(${v}) must be less than vocab_size (${vocab})`);
     return v;
   }
@@ -81,13 +87,15 @@ export class HfFields {
   stringsOrNull(field: string): string[] | null {
     if (!this.present(field)) return null;
     const v = this.json[field];
-    if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) return this.fail(field, `must be a list of strings, got ${show(v)}`);
+    if (!Array.isArray(v) || v.some((x) => typeof x !== "string"))
+      return this.fail(field, `must be a list of strings, got ${show(v)}`);
     return v as string[];
   }
 
   /** `a / b` when it divides evenly (d_head = hidden_size / num_attention_heads). */
   quotient(aField: string, bField: string): number {
-    const a = this.int(aField), b = this.int(bField);
+    const a = this.int(aField),
+      b = this.int(bField);
     if (a % b !== 0) this.fail(aField, `(${a}) must be divisible by ${bField} (${b})`);
     return a / b;
   }

@@ -11,11 +11,23 @@ function gemmaCommon(f: HfFields): Partial<HookedTransformerConfig> {
   const dHead = f.int("head_dim", f.quotient("hidden_size", "num_attention_heads"));
   const nHeads = f.int("num_attention_heads");
   return {
-    dModel: f.int("hidden_size"), dHead, nHeads, dMlp: f.int("intermediate_size"), nLayers: f.int("num_hidden_layers"),
-    nCtx: f.int("max_position_embeddings"), eps: f.num("rms_norm_eps"), dVocab: f.int("vocab_size"),
-    nKeyValueHeads: f.int("num_key_value_heads", nHeads), rotaryBase: f.num("rope_theta", 10000), rotaryDim: dHead,
-    normalizationType: "RMS", positionalEmbeddingType: "rotary", rotaryAdjacentPairs: false, useAttnScale: true,
-    gatedMlp: true, finalRms: true,
+    dModel: f.int("hidden_size"),
+    dHead,
+    nHeads,
+    dMlp: f.int("intermediate_size"),
+    nLayers: f.int("num_hidden_layers"),
+    nCtx: f.int("max_position_embeddings"),
+    eps: f.num("rms_norm_eps"),
+    dVocab: f.int("vocab_size"),
+    nKeyValueHeads: f.int("num_key_value_heads", nHeads),
+    rotaryBase: f.num("rope_theta", 10000),
+    rotaryDim: dHead,
+    normalizationType: "RMS",
+    positionalEmbeddingType: "rotary",
+    rotaryAdjacentPairs: false,
+    useAttnScale: true,
+    gatedMlp: true,
+    finalRms: true,
   };
 }
 

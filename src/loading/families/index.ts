@@ -34,15 +34,28 @@ function familyOf(architecture: string, source: string): Family {
 }
 
 /** Fields every family sets the same way: metadata, token ids, loaded (not initialised) weights. */
-function commonFields(f: HfFields, architecture: string, modelName: string, dVocab: number): Partial<HookedTransformerConfig> {
+function commonFields(
+  f: HfFields,
+  architecture: string,
+  modelName: string,
+  dVocab: number,
+): Partial<HookedTransformerConfig> {
   return {
-    modelName, originalArchitecture: architecture, initWeights: false,
-    bosTokenId: f.tokenId("bos_token_id", dVocab), eosTokenId: f.tokenId("eos_token_id", dVocab),
+    modelName,
+    originalArchitecture: architecture,
+    initWeights: false,
+    bosTokenId: f.tokenId("bos_token_id", dVocab),
+    eosTokenId: f.tokenId("eos_token_id", dVocab),
   };
 }
 
 /** TL's config for a family's config.json (TL 2.18's mapping for that architecture). */
-export function familyConfigToTL(json: Record<string, unknown>, architecture: string, source: string, modelName: string): HookedTransformerConfig {
+export function familyConfigToTL(
+  json: Record<string, unknown>,
+  architecture: string,
+  source: string,
+  modelName: string,
+): HookedTransformerConfig {
   const f = new HfFields(json, source);
   const partial = familyOf(architecture, source).config(f);
   return makeConfig({ ...partial, ...commonFields(f, architecture, modelName, partial.dVocab ?? 1) }, source);
@@ -53,7 +66,10 @@ export function familyConfigToTL(json: Record<string, unknown>, architecture: st
  * Tensors no step uses are refused (the file is probably not the model config.json describes).
  */
 export function convertFamilyWeights(
-  hf: TensorSource, cfg: HookedTransformerConfig, json: Record<string, unknown>, source: string,
+  hf: TensorSource,
+  cfg: HookedTransformerConfig,
+  json: Record<string, unknown>,
+  source: string,
 ): Map<string, Tensor> {
   const architecture = cfg.originalArchitecture ?? "";
   const sd = new HfStateDict(hf, source);

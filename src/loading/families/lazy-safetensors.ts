@@ -22,8 +22,11 @@ function readFully(readSync: ReadSync, fd: number, file: string, position: numbe
 
 export class LazySafetensors extends ShardedSafetensors {
   private constructor(
-    shards: SafetensorsShard[], index: string, options: ReadSafetensorsOptions,
-    private readonly fds: number[], private readonly closeSync: (fd: number) => void,
+    shards: SafetensorsShard[],
+    index: string,
+    options: ReadSafetensorsOptions,
+    private readonly fds: number[],
+    private readonly closeSync: (fd: number) => void,
   ) {
     super(shards, index, options);
   }
@@ -35,7 +38,8 @@ export class LazySafetensors extends ShardedSafetensors {
     const path = await import("node:path");
     const full = path.join(dir, weightsFile);
     const listing = weightsFile.endsWith(".index.json")
-      ? parseShardIndex(await readJsonFile(full), full) : new Map<string, Set<string> | null>([[weightsFile, null]]);
+      ? parseShardIndex(await readJsonFile(full), full)
+      : new Map<string, Set<string> | null>([[weightsFile, null]]);
     const fds: number[] = [];
     try {
       const shards = [...listing].map(([shard, listed]): SafetensorsShard => {

@@ -21,11 +21,16 @@ export function ropeFields(f: HfFields): Partial<HookedTransformerConfig> {
   if (scaling === null) return fields;
   const kind = scaling.rope_type ?? scaling.type;
   if (kind === "default") return fields;
-  if (kind !== "llama3") f.fail("rope_scaling", `type ${JSON.stringify(kind)} is not supported (TL supports "llama3" only)`);
+  if (kind !== "llama3")
+    f.fail("rope_scaling", `type ${JSON.stringify(kind)} is not supported (TL supports "llama3" only)`);
   const s = new HfFields(scaling, `${f.source} rope_scaling`);
   return {
-    ...fields, useNTKByPartsRope: true, ntkByPartsFactor: s.num("factor"), ntkByPartsLowFreqFactor: s.num("low_freq_factor"),
-    ntkByPartsHighFreqFactor: s.num("high_freq_factor"), ntkOriginalCtxLen: s.int("original_max_position_embeddings"),
+    ...fields,
+    useNTKByPartsRope: true,
+    ntkByPartsFactor: s.num("factor"),
+    ntkByPartsLowFreqFactor: s.num("low_freq_factor"),
+    ntkByPartsHighFreqFactor: s.num("high_freq_factor"),
+    ntkOriginalCtxLen: s.int("original_max_position_embeddings"),
   };
 }
 
@@ -33,11 +38,21 @@ export function ropeFields(f: HfFields): Partial<HookedTransformerConfig> {
 export function llamaCommon(f: HfFields): Partial<HookedTransformerConfig> {
   const dHead = f.quotient("hidden_size", "num_attention_heads");
   return {
-    dModel: f.int("hidden_size"), dHead, nHeads: f.int("num_attention_heads"), dMlp: f.int("intermediate_size"),
-    nLayers: f.int("num_hidden_layers"), nCtx: f.int("max_position_embeddings"), eps: f.num("rms_norm_eps"),
-    dVocab: f.int("vocab_size"), actFn: f.oneOf("hidden_act", ["silu", "gelu", "gelu_new", "relu"]),
-    normalizationType: "RMS", positionalEmbeddingType: "rotary", rotaryAdjacentPairs: false, rotaryDim: dHead,
-    finalRms: true, gatedMlp: true,
+    dModel: f.int("hidden_size"),
+    dHead,
+    nHeads: f.int("num_attention_heads"),
+    dMlp: f.int("intermediate_size"),
+    nLayers: f.int("num_hidden_layers"),
+    nCtx: f.int("max_position_embeddings"),
+    eps: f.num("rms_norm_eps"),
+    dVocab: f.int("vocab_size"),
+    actFn: f.oneOf("hidden_act", ["silu", "gelu", "gelu_new", "relu"]),
+    normalizationType: "RMS",
+    positionalEmbeddingType: "rotary",
+    rotaryAdjacentPairs: false,
+    rotaryDim: dHead,
+    finalRms: true,
+    gatedMlp: true,
   };
 }
 
@@ -50,7 +65,12 @@ function config(f: HfFields): Partial<HookedTransformerConfig> {
 }
 
 /** Converts the Llama-layout state dict (keys under `model.`, `lm_head.weight` unless tied). */
-export function convertLlamaLayout(sd: HfStateDict, cfg: HookedTransformerConfig, hf: HfFields, layout: LlamaLayout): Map<string, Tensor> {
+export function convertLlamaLayout(
+  sd: HfStateDict,
+  cfg: HookedTransformerConfig,
+  hf: HfFields,
+  layout: LlamaLayout,
+): Map<string, Tensor> {
   const { nLayers: L, dModel: D, nHeads: H, dHead: Dh, dMlp: M, dVocab: V } = cfg;
   const Hkv = cfg.nKeyValueHeads ?? H;
   const kv = Hkv !== H ? "_" : ""; // tlens's attention stores TL's _W_K/_W_V when the kv heads differ
@@ -67,16 +87,21 @@ export function convertLlamaLayout(sd: HfStateDict, cfg: HookedTransformerConfig
   };
   const embed = sd.take("model.embed_tokens.weight", [V, D]);
   const tied = !sd.has("lm_head.weight");
-  if (tied && !hf.bool("tie_word_embeddings", true)) hf.fail("tie_word_embeddings", "is false but the weights have no lm_head.weight");
+  if (tied && !hf.bool("tie_word_embeddings", true))
+    hf.fail("tie_word_embeddings", "is false but the weights have no lm_head.weight");
   // W_U reads the unscaled embedding, so transpose it before Gemma's scaling
-  out.set("unembed.W_U", tied ? matrix(transpose2d(embed, V, D), [D, V]) : linearT(sd.take("lm_head.weight", [V, D]), V, D));
+  out.set(
+    "unembed.W_U",
+    tied ? matrix(transpose2d(embed, V, D), [D, V]) : linearT(sd.take("lm_head.weight", [V, D]), V, D),
+  );
   if (layout.gemma) {
     const scale = Math.fround(Math.sqrt(D));
     for (let i = 0; i < embed.length; i++) embed[i] = Math.fround(embed[i]! * scale);
   }
   out.set("embed.W_E", matrix(embed, [V, D]));
   for (let l = 0; l < L; l++) {
-    const h = `model.layers.${l}`, b = block(l);
+    const h = `model.layers.${l}`,
+      b = block(l);
     out.set(`${b}.ln1.w`, norm(`${h}.input_layernorm.weight`));
     if (layout.postNorms) {
       out.set(`${b}.ln1_post.w`, norm(`${h}.post_attention_layernorm.weight`));

@@ -16,7 +16,9 @@ function config(f: HfFields): Partial<HookedTransformerConfig> {
     rotaryBase: f.num("rope_theta", 10000),
     nKeyValueHeads: f.int("num_key_value_heads", common.nHeads),
     // sliding_window null (Mistral v0.2+) means global attention everywhere, as in HF
-    ...(window === null ? {} : { useLocalAttn: true, windowSize: window, attnTypes: Array(common.nLayers!).fill("local") }),
+    ...(window === null
+      ? {}
+      : { useLocalAttn: true, windowSize: window, attnTypes: Array(common.nLayers!).fill("local") }),
   };
 }
 

@@ -10,11 +10,21 @@ function config(f: HfFields): Partial<HookedTransformerConfig> {
   const dHead = f.quotient("hidden_size", "num_attention_heads");
   const rotaryPct = f.num("rotary_pct", 1);
   return {
-    dModel: f.int("hidden_size"), dHead, nHeads: f.int("num_attention_heads"), dMlp: f.int("intermediate_size"),
-    nLayers: f.int("num_hidden_layers"), nCtx: f.int("max_position_embeddings"), eps: f.num("layer_norm_eps"),
-    dVocab: f.int("vocab_size"), actFn: f.oneOf("hidden_act", ["gelu", "gelu_new", "gelu_fast", "relu", "silu"]),
-    useAttnScale: true, scaleAttnByInverseLayerIdx: false, parallelAttnMlp: true, positionalEmbeddingType: "rotary",
-    rotaryAdjacentPairs: false, normalizationType: "LN",
+    dModel: f.int("hidden_size"),
+    dHead,
+    nHeads: f.int("num_attention_heads"),
+    dMlp: f.int("intermediate_size"),
+    nLayers: f.int("num_hidden_layers"),
+    nCtx: f.int("max_position_embeddings"),
+    eps: f.num("layer_norm_eps"),
+    dVocab: f.int("vocab_size"),
+    actFn: f.oneOf("hidden_act", ["gelu", "gelu_new", "gelu_fast", "relu", "silu"]),
+    useAttnScale: true,
+    scaleAttnByInverseLayerIdx: false,
+    parallelAttnMlp: true,
+    positionalEmbeddingType: "rotary",
+    rotaryAdjacentPairs: false,
+    normalizationType: "LN",
     // TL: round(rotary_pct * d_head); it ignores rotary_emb_base (always 10000) and use_parallel_residual
     rotaryDim: Math.round(rotaryPct * dHead),
   };
@@ -38,7 +48,8 @@ function convert(sd: HfStateDict, cfg: HookedTransformerConfig): Map<string, Ten
   sd.dropBuffers([".attention.bias", ".attention.masked_bias", ".rotary_emb.inv_freq"]);
   out.set("embed.W_E", matrix(sd.take("gpt_neox.embed_in.weight", [V, D]), [V, D]));
   for (let l = 0; l < L; l++) {
-    const h = `gpt_neox.layers.${l}`, b = block(l);
+    const h = `gpt_neox.layers.${l}`,
+      b = block(l);
     layerNorm(sd, out, `${h}.input_layernorm`, `${b}.ln1`, D);
     layerNorm(sd, out, `${h}.post_attention_layernorm`, `${b}.ln2`, D);
     const qkv = sd.take(`${h}.attention.query_key_value.weight`, [3 * H * Dh, D]);

@@ -7,7 +7,8 @@ type Out = Map<string, Tensor>;
 
 /** A LayerNorm with weight and bias: `{hf}.weight/.bias` → `{tl}.w/.b` [d_model]; returns the two arrays. */
 export function layerNorm(sd: HfStateDict, out: Out, hf: string, tl: string, D: number): [Float32Array, Float32Array] {
-  const w = sd.take(`${hf}.weight`, [D]), b = sd.take(`${hf}.bias`, [D]);
+  const w = sd.take(`${hf}.weight`, [D]),
+    b = sd.take(`${hf}.bias`, [D]);
   out.set(`${tl}.w`, vector(w, [D]));
   out.set(`${tl}.b`, vector(b, [D]));
   return [w, b];
@@ -22,18 +23,35 @@ export function sharedLayerNorm(sd: HfStateDict, out: Out, hf: string, block: st
 
 /** Separate q/k/v nn.Linear layers `{prefix}.{q,k,v}{suffix}` → W_Q/W_K/W_V, with their biases or zeros. */
 export function separateQkv(
-  sd: HfStateDict, out: Out, prefix: string, block: string, cfg: HookedTransformerConfig, withBias: boolean, suffix = "_proj",
+  sd: HfStateDict,
+  out: Out,
+  prefix: string,
+  block: string,
+  cfg: HookedTransformerConfig,
+  withBias: boolean,
+  suffix = "_proj",
 ): void {
   const { nHeads: H, dHead: Dh, dModel: D } = cfg;
   for (const letter of ["Q", "K", "V"]) {
     const name = `${prefix}.${letter.toLowerCase()}${suffix}`;
     out.set(`${block}.attn.W_${letter}`, headsIn(sd.take(`${name}.weight`, [H * Dh, D]), H, Dh, D));
-    out.set(`${block}.attn.b_${letter}`, withBias ? vector(sd.take(`${name}.bias`, [H * Dh]), [H, Dh]) : zerosF32([H, Dh]));
+    out.set(
+      `${block}.attn.b_${letter}`,
+      withBias ? vector(sd.take(`${name}.bias`, [H * Dh]), [H, Dh]) : zerosF32([H, Dh]),
+    );
   }
 }
 
 /** A two-layer MLP of nn.Linear layers with biases: `{inName}` → W_in/b_in, `{outName}` → W_out/b_out. */
-export function linearMlp(sd: HfStateDict, out: Out, inName: string, outName: string, block: string, D: number, M: number): void {
+export function linearMlp(
+  sd: HfStateDict,
+  out: Out,
+  inName: string,
+  outName: string,
+  block: string,
+  D: number,
+  M: number,
+): void {
   out.set(`${block}.mlp.W_in`, linearT(sd.take(`${inName}.weight`, [M, D]), M, D));
   out.set(`${block}.mlp.b_in`, vector(sd.take(`${inName}.bias`, [M]), [M]));
   out.set(`${block}.mlp.W_out`, linearT(sd.take(`${outName}.weight`, [D, M]), D, M));

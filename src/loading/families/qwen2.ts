@@ -5,7 +5,8 @@ import type { HfFields } from "./fields.js";
 import { convertLlamaLayout, llamaCommon } from "./llama.js";
 
 function config(f: HfFields): Partial<HookedTransformerConfig> {
-  if (f.bool("use_sliding_window", false)) f.fail("use_sliding_window", "is true: Qwen2's sliding window is not supported (TL ignores it)");
+  if (f.bool("use_sliding_window", false))
+    f.fail("use_sliding_window", "is true: Qwen2's sliding window is not supported (TL ignores it)");
   return {
     ...llamaCommon(f),
     // TL: n_ctx 2048 whatever max_position_embeddings says, rotary_base int(rope_theta), n_key_value_heads always

@@ -4,7 +4,13 @@
 // (lazy-safetensors.ts), fetched buffers in the browser. Pure (no Node built-ins).
 import { LoadError } from "../../errors.js";
 import type { Tensor } from "../../tensor/index.js";
-import { decodeTensor, parseSafetensorsHeader, readHeaderLength, type ReadSafetensorsOptions, type SafetensorsEntry } from "../safetensors.js";
+import {
+  decodeTensor,
+  parseSafetensorsHeader,
+  readHeaderLength,
+  type ReadSafetensorsOptions,
+  type SafetensorsEntry,
+} from "../safetensors.js";
 import type { TensorSource } from "./tensors.js";
 
 export const SHARD_INDEX = "model.safetensors.index.json";
@@ -17,7 +23,11 @@ export interface SafetensorsShard {
   listed: ReadonlySet<string> | null;
 }
 
-interface Located { shard: SafetensorsShard; dataStart: number; entry: SafetensorsEntry }
+interface Located {
+  shard: SafetensorsShard;
+  dataStart: number;
+  entry: SafetensorsEntry;
+}
 
 /**
  * model.safetensors.index.json (parsed) → shard file → the tensor names it must hold. Shard names must be relative
@@ -30,7 +40,12 @@ export function parseShardIndex(index: unknown, source: string): Map<string, Set
   }
   const shards = new Map<string, Set<string>>();
   for (const [name, shard] of Object.entries(map as Record<string, unknown>)) {
-    if (typeof shard !== "string" || shard.length === 0 || /^([\\/]|[A-Za-z]:)/.test(shard) || shard.split(/[\\/]/).includes("..")) {
+    if (
+      typeof shard !== "string" ||
+      shard.length === 0 ||
+      /^([\\/]|[A-Za-z]:)/.test(shard) ||
+      shard.split(/[\\/]/).includes("..")
+    ) {
       throw new LoadError(`${source}: tensor "${name}" maps to an invalid shard file ${JSON.stringify(shard)}`);
     }
     if (!shards.has(shard)) shards.set(shard, new Set());
@@ -43,25 +58,39 @@ export class ShardedSafetensors implements TensorSource {
   private readonly where = new Map<string, Located>();
 
   /** Parses each shard's header; a tensor missing from its listed shard, or not listed, is a LoadError. */
-  constructor(shards: readonly SafetensorsShard[], index: string, private readonly options: ReadSafetensorsOptions = {}) {
+  constructor(
+    shards: readonly SafetensorsShard[],
+    index: string,
+    private readonly options: ReadSafetensorsOptions = {},
+  ) {
     for (const shard of shards) {
       const { file, size, listed } = shard;
       const n = readHeaderLength(shard.read(0, Math.min(8, size)), size, file);
       const header = parseSafetensorsHeader(shard.read(8, n), size, file, options);
       for (const entry of header.entries) {
-        if (listed && !listed.has(entry.name)) throw new LoadError(`${file}: tensor "${entry.name}" is not listed in ${index}`);
+        if (listed && !listed.has(entry.name))
+          throw new LoadError(`${file}: tensor "${entry.name}" is not listed in ${index}`);
         this.where.set(entry.name, { shard, dataStart: header.dataStart, entry });
       }
       for (const name of listed ?? []) {
-        if (!this.where.has(name)) throw new LoadError(`${file}: tensor "${name}" listed in ${index} is not in this shard`);
+        if (!this.where.has(name))
+          throw new LoadError(`${file}: tensor "${name}" listed in ${index} is not in this shard`);
       }
     }
   }
 
-  has(name: string): boolean { return this.where.has(name); }
-  keys(): IterableIterator<string> { return this.where.keys(); }
-  get size(): number { return this.where.size; }
-  delete(name: string): boolean { return this.where.delete(name); }
+  has(name: string): boolean {
+    return this.where.has(name);
+  }
+  keys(): IterableIterator<string> {
+    return this.where.keys();
+  }
+  get size(): number {
+    return this.where.size;
+  }
+  delete(name: string): boolean {
+    return this.where.delete(name);
+  }
 
   /** Reads and decodes one tensor (float formats to float32, as readSafetensorsFile). */
   get(name: string): Tensor | undefined {

@@ -20,7 +20,10 @@ export class HfStateDict {
   private readonly left: TensorSource;
 
   /** `tensors` is consumed: taken entries are deleted from it. */
-  constructor(tensors: TensorSource, readonly source: string) {
+  constructor(
+    tensors: TensorSource,
+    readonly source: string,
+  ) {
     this.left = tensors;
   }
 
@@ -33,7 +36,9 @@ export class HfStateDict {
     const t = this.left.get(name);
     if (!t) throw new LoadError(`${this.source}: missing tensor "${name}", expected shape ${fmt(shape)}`);
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw new LoadError(`${this.source}: tensor "${name}" has shape ${fmt(t.shape)}, expected ${fmt(shape)} from config.json`);
+      throw new LoadError(
+        `${this.source}: tensor "${name}" has shape ${fmt(t.shape)}, expected ${fmt(shape)} from config.json`,
+      );
     }
     if (t.dtype !== "float32" && t.dtype !== "float64") {
       throw new LoadError(`${this.source}: tensor "${name}" has dtype ${t.dtype}, expected floating point weights`);
@@ -56,10 +61,13 @@ export class HfStateDict {
   refuseLeftovers(what: string): void {
     const extra = [...this.left.keys()];
     if (extra.length === 0) return;
-    const shown = extra.slice(0, 8).map((k) => `"${k}"`).join(", ");
+    const shown = extra
+      .slice(0, 8)
+      .map((k) => `"${k}"`)
+      .join(", ");
     throw new LoadError(
       `${this.source}: ${extra.length} unexpected tensor(s) for ${what}: ${shown}${extra.length > 8 ? ", ..." : ""} ` +
-      `(does config.json describe this file?)`,
+        `(does config.json describe this file?)`,
     );
   }
 }

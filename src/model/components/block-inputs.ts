@@ -31,7 +31,12 @@ export interface BlockInputParts {
 }
 
 /** resid_pre [batch, pos, d_model] → the attention inputs after ln1 (and shortformer positions). */
-export async function attentionInputs(b: BlockInputParts, residPre: Tensor, masking: BlockMasking, ctx: RunContext): Promise<AttentionInputs> {
+export async function attentionInputs(
+  b: BlockInputParts,
+  residPre: Tensor,
+  masking: BlockMasking,
+  ctx: RunContext,
+): Promise<AttentionInputs> {
   const cfg = b.cfg;
   const norm = (x: Tensor): Promise<Tensor> => (b.ln1 ? b.ln1.forward(x, ctx) : Promise.resolve(x));
   const ln1Writes = b.ln1 !== null && !b.ln1.hookPoints.every((h) => ctx.onlyReaders(h));
@@ -50,8 +55,14 @@ export async function attentionInputs(b: BlockInputParts, residPre: Tensor, mask
 
 /** use_attn_in / use_split_qkv_input: the residual repeated per head [batch, pos, head, d_model] (n_kv_heads for
  *  k and v under GQA, as TL), hooked, then normalised. */
-async function perHeadInputs(b: BlockInputParts, residPre: Tensor, pe: Tensor | null, ln1Writes: boolean,
-  norm: (x: Tensor) => Promise<Tensor>, ctx: RunContext): Promise<AttentionInputs> {
+async function perHeadInputs(
+  b: BlockInputParts,
+  residPre: Tensor,
+  pe: Tensor | null,
+  ln1Writes: boolean,
+  norm: (x: Tensor) => Promise<Tensor>,
+  ctx: RunContext,
+): Promise<AttentionInputs> {
   const repeated = (heads: number): Tensor => residPre.unsqueeze(2).expand(-1, -1, heads, -1).contiguous();
   let attnIn = repeated(b.cfg.nHeads);
   if (b.cfg.useAttnIn) attnIn = await b.hook("hook_attn_in").run(attnIn.clone(), ctx);
@@ -81,8 +92,16 @@ async function perHeadInputs(b: BlockInputParts, residPre: Tensor, pe: Tensor | 
  *  or looked up for positions past .. past + pos, past = the KV cache length). */
 function shortformerPositions(b: BlockInputParts, resid: Tensor, masking: BlockMasking): Tensor {
   if (masking.shortformerPosEmbed) return masking.shortformerPosEmbed;
-  if (!b.posEmbed) throw new ModelError(`blocks.${b.index}: a shortformer block needs the positional embeddings (shortformerPosEmbed)`);
+  if (!b.posEmbed)
+    throw new ModelError(
+      `blocks.${b.index}: a shortformer block needs the positional embeddings (shortformerPosEmbed)`,
+    );
   const [batch, pos] = resid.shape as [number, number];
   const past = masking.kvCache?.length ?? 0;
-  return b.posEmbed.forward(arange(past, past + pos, 1, "int32").unsqueeze(0).expand(batch, pos), null);
+  return b.posEmbed.forward(
+    arange(past, past + pos, 1, "int32")
+      .unsqueeze(0)
+      .expand(batch, pos),
+    null,
+  );
 }

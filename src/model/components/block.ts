@@ -16,17 +16,29 @@ import { HookTable, type HookOrders, type HookRow } from "./hook-table.js";
 import { Norm } from "./layer-norm.js";
 import { GatedMLP, MLP } from "./mlp.js";
 
-type BlockHook = "hook_resid_pre" | "hook_attn_in" | "hook_q_input" | "hook_k_input" | "hook_v_input" | "hook_attn_out" |
-  "hook_resid_mid" | "hook_mlp_in" | "hook_mlp_out" | "hook_resid_post";
+type BlockHook =
+  | "hook_resid_pre"
+  | "hook_attn_in"
+  | "hook_q_input"
+  | "hook_k_input"
+  | "hook_v_input"
+  | "hook_attn_out"
+  | "hook_resid_mid"
+  | "hook_mlp_in"
+  | "hook_mlp_out"
+  | "hook_resid_post";
 
-const orders = (points: readonly HookPoint[] | undefined): HookOrders | null => (points ? { forwardOrder: points, moduleOrder: points } : null);
+const orders = (points: readonly HookPoint[] | undefined): HookOrders | null =>
+  points ? { forwardOrder: points, moduleOrder: points } : null;
 
 /** TL's norm after a sublayer: never folded, so RMSPre keeps an RMSNorm with weights. TL 2.18 builds none for
  *  LN / LNPre (its check for them never matches, and the block fails to build), so tlens refuses those. */
 function postNormType(type: NormalizationType, where: string): "RMS" | null {
   if (type === null) return null;
   if (type === "RMS" || type === "RMSPre") return "RMS";
-  throw new ConfigError(`${where}: use_normalization_before_and_after needs RMS or RMSPre normalization (TL 2.18 has no post-norm for ${type})`);
+  throw new ConfigError(
+    `${where}: use_normalization_before_and_after needs RMS or RMSPre normalization (TL 2.18 has no post-norm for ${type})`,
+  );
 }
 
 export class TransformerBlock implements BlockInputParts, HookOrders {
@@ -43,7 +55,11 @@ export class TransformerBlock implements BlockInputParts, HookOrders {
 
   /** cfg: the model's config. posEmbed (shortformer models): where the block looks up positional embeddings when a
    *  caller runs it without `shortformerPosEmbed` (e.g. a runner starting at this block). */
-  constructor(readonly index: number, readonly cfg: HookedTransformerConfig, readonly posEmbed: PosEmbed | null = null) {
+  constructor(
+    readonly index: number,
+    readonly cfg: HookedTransformerConfig,
+    readonly posEmbed: PosEmbed | null = null,
+  ) {
     const p = `blocks.${index}`;
     const norm = cfg.normalizationType;
     this.ln1 = norm ? new Norm(`${p}.ln1`, norm, cfg.dModel, cfg.eps) : null;
@@ -53,25 +69,46 @@ export class TransformerBlock implements BlockInputParts, HookOrders {
     this.ln2Post = post && !cfg.attnOnly ? new Norm(`${p}.ln2_post`, post, cfg.dModel, cfg.eps) : null;
     this.parallel = cfg.parallelAttnMlp && !cfg.attnOnly;
     this.attn = new Attention(`${p}.attn`, cfg, index);
-    this.mlp = cfg.attnOnly ? null : cfg.gatedMlp ? new GatedMLP(`${p}.mlp`, cfg.dModel, cfg.dMlp, cfg.actFn) : new MLP(`${p}.mlp`, cfg.dModel, cfg.dMlp, cfg.actFn);
+    this.mlp = cfg.attnOnly
+      ? null
+      : cfg.gatedMlp
+        ? new GatedMLP(`${p}.mlp`, cfg.dModel, cfg.dMlp, cfg.actFn)
+        : new MLP(`${p}.mlp`, cfg.dModel, cfg.dMlp, cfg.actFn);
     // forward order, with TL's module order; attention-only blocks keep TL's (never firing) hook_mlp_in/out
     const rows: HookRow<BlockHook>[] = [
-      { hook: "hook_resid_pre", module: 13 }, { hook: "hook_attn_in", module: 6 },
-      { hook: "hook_q_input", module: 7 }, { hook: "hook_k_input", module: 8 }, { hook: "hook_v_input", module: 9 },
-      { child: orders(this.ln1?.hookPoints), module: 0 }, { child: this.attn, module: 4 },
-      { child: orders(this.ln1Post?.hookPoints), module: 1 }, { hook: "hook_attn_out", module: 11 },
-      { hook: "hook_resid_mid", module: 14, present: !cfg.attnOnly && !this.parallel }, { hook: "hook_mlp_in", module: 10 },
-      { child: orders(this.ln2?.hookPoints), module: 2 }, { child: orders(this.mlp?.hookPoints), module: 5 },
-      { child: orders(this.ln2Post?.hookPoints), module: 3 }, { hook: "hook_mlp_out", module: 12 }, { hook: "hook_resid_post", module: 15 },
+      { hook: "hook_resid_pre", module: 13 },
+      { hook: "hook_attn_in", module: 6 },
+      { hook: "hook_q_input", module: 7 },
+      { hook: "hook_k_input", module: 8 },
+      { hook: "hook_v_input", module: 9 },
+      { child: orders(this.ln1?.hookPoints), module: 0 },
+      { child: this.attn, module: 4 },
+      { child: orders(this.ln1Post?.hookPoints), module: 1 },
+      { hook: "hook_attn_out", module: 11 },
+      { hook: "hook_resid_mid", module: 14, present: !cfg.attnOnly && !this.parallel },
+      { hook: "hook_mlp_in", module: 10 },
+      { child: orders(this.ln2?.hookPoints), module: 2 },
+      { child: orders(this.mlp?.hookPoints), module: 5 },
+      { child: orders(this.ln2Post?.hookPoints), module: 3 },
+      { hook: "hook_mlp_out", module: 12 },
+      { hook: "hook_resid_post", module: 15 },
     ];
     this.hooks = new HookTable(p, rows);
   }
 
-  get forwardOrder(): readonly HookPoint[] { return this.hooks.forwardOrder; }
+  get forwardOrder(): readonly HookPoint[] {
+    return this.hooks.forwardOrder;
+  }
   /** TL's hook_dict order. */
-  get moduleOrder(): readonly HookPoint[] { return this.hooks.moduleOrder; }
-  get nKvHeads(): number { return this.attn.nKvHeads; }
-  hook(name: BlockHook): HookPoint { return this.hooks.get(name); }
+  get moduleOrder(): readonly HookPoint[] {
+    return this.hooks.moduleOrder;
+  }
+  get nKvHeads(): number {
+    return this.attn.nKvHeads;
+  }
+  hook(name: BlockHook): HookPoint {
+    return this.hooks.get(name);
+  }
 
   /** resid_pre [batch, pos, d_model] → resid_post [batch, pos, d_model] */
   async forward(residIn: Tensor, masking: BlockMasking, ctx: RunContext): Promise<Tensor> {
@@ -82,7 +119,10 @@ export class TransformerBlock implements BlockInputParts, HookOrders {
 
   /** The block from the attention's output [batch, pos, d_model] on: hook_attn_out, resid_mid, the MLP, resid_post. */
   async afterAttention(residPre: Tensor, attnResult: Tensor, ctx: RunContext): Promise<Tensor> {
-    const attnOut = await this.hook("hook_attn_out").run(this.ln1Post ? await this.ln1Post.forward(attnResult, ctx) : attnResult, ctx);
+    const attnOut = await this.hook("hook_attn_out").run(
+      this.ln1Post ? await this.ln1Post.forward(attnResult, ctx) : attnResult,
+      ctx,
+    );
     if (!this.mlp) return this.hook("hook_resid_post").run(residPre.add(attnOut), ctx);
     if (this.parallel) {
       const mlpOut = await this.mlpOut(residPre, ctx);

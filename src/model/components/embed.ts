@@ -15,7 +15,9 @@ export class Embed {
     this.W_E = zeros([dVocab, dModel]);
     this.ln = postEmbeddingLn ? new Norm("embed.ln", "LN", dModel, postEmbeddingLn.eps) : null;
   }
-  params(): [string, Tensor][] { return [["W_E", this.W_E]]; }
+  params(): [string, Tensor][] {
+    return [["W_E", this.W_E]];
+  }
 
   /** tokens [batch, pos] int32 → [batch, pos, d_model] (through embed.ln when present) */
   forward(tokens: Tensor, ctx: RunContext): Promise<Tensor> {
@@ -28,8 +30,12 @@ export class PosEmbed {
   readonly hook = new HookPoint("hook_pos_embed");
   /** [n_ctx, d_model] */
   W_pos: Tensor;
-  constructor(nCtx: number, dModel: number) { this.W_pos = zeros([nCtx, dModel]); }
-  params(): [string, Tensor][] { return [["W_pos", this.W_pos]]; }
+  constructor(nCtx: number, dModel: number) {
+    this.W_pos = zeros([nCtx, dModel]);
+  }
+  params(): [string, Tensor][] {
+    return [["W_pos", this.W_pos]];
+  }
 
   /** positions [batch, pos] int32 (already offset for padding / past keys) → [batch, pos, d_model];
    *  padded positions (mask 0) get zeros, as TL. */
@@ -37,7 +43,9 @@ export class PosEmbed {
     const nCtx = this.W_pos.shape[0]!;
     const maxPos = positions.numel ? positions.max().item() : 0;
     if (maxPos >= nCtx) {
-      throw new ShapeError(`position ${maxPos} is beyond the model's context length n_ctx = ${nCtx}; use at most ${nCtx} tokens`);
+      throw new ShapeError(
+        `position ${maxPos} is beyond the model's context length n_ctx = ${nCtx}; use at most ${nCtx} tokens`,
+      );
     }
     const out = this.W_pos.get(positions);
     if (attentionMask) out.set([attentionMask.eq(0)], 0);
@@ -58,7 +66,12 @@ export class Unembed {
     this.b_U = zeros([dVocabOut]);
     this.softCap = outputLogitsSoftCap > 0 ? outputLogitsSoftCap : null;
   }
-  params(): [string, Tensor][] { return [["W_U", this.W_U], ["b_U", this.b_U]]; }
+  params(): [string, Tensor][] {
+    return [
+      ["W_U", this.W_U],
+      ["b_U", this.b_U],
+    ];
+  }
 
   /** [batch, pos, d_model] → [batch, pos, d_vocab_out] (soft-capped when the config says so) */
   forward(x: Tensor, precision: MatmulPrecision = "fp32"): Tensor {

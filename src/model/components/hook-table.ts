@@ -13,8 +13,7 @@ export interface HookOrders {
  *  component's (null when the child is absent), with its rank in TL's module order. Rows with `present: false`
  *  (hooks a config does not create) are left out. */
 export type HookRow<K extends string> =
-  | { hook: K; module: number; present?: boolean }
-  | { child: HookOrders | null; module: number };
+  { hook: K; module: number; present?: boolean } | { child: HookOrders | null; module: number };
 
 export class HookTable<K extends string> implements HookOrders {
   readonly forwardOrder: readonly HookPoint[];
@@ -30,7 +29,9 @@ export class HookTable<K extends string> implements HookOrders {
       return [p];
     };
     this.forwardOrder = kept.flatMap(points);
-    this.moduleOrder = [...kept].sort((a, b) => a.module - b.module).flatMap((r) => ("hook" in r ? points(r) : r.child!.moduleOrder));
+    this.moduleOrder = [...kept]
+      .sort((a, b) => a.module - b.module)
+      .flatMap((r) => ("hook" in r ? points(r) : r.child!.moduleOrder));
   }
 
   /** The component's own hook point `key` (it must be present). */

@@ -13,14 +13,21 @@ export class Norm {
   /** [d_model] (LN only) */
   b: Tensor | null;
 
-  constructor(readonly prefix: string, readonly type: Exclude<NormalizationType, null>, readonly d: number, readonly eps: number) {
+  constructor(
+    readonly prefix: string,
+    readonly type: Exclude<NormalizationType, null>,
+    readonly d: number,
+    readonly eps: number,
+  ) {
     this.hookScale = new HookPoint(`${prefix}.hook_scale`);
     this.hookNormalized = new HookPoint(`${prefix}.hook_normalized`);
     this.w = type === "LN" || type === "RMS" ? ones([d]) : null;
     this.b = type === "LN" ? zeros([d]) : null;
   }
 
-  get hookPoints(): HookPoint[] { return [this.hookScale, this.hookNormalized]; }
+  get hookPoints(): HookPoint[] {
+    return [this.hookScale, this.hookNormalized];
+  }
 
   params(): [string, Tensor][] {
     const out: [string, Tensor][] = [];

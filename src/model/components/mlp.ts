@@ -43,8 +43,17 @@ export class MLP {
     this.act = activation(actFn);
   }
 
-  get hookPoints(): HookPoint[] { return [this.hookPre, this.hookPost]; }
-  params(): [string, Tensor][] { return [["W_in", this.W_in], ["b_in", this.b_in], ["W_out", this.W_out], ["b_out", this.b_out]]; }
+  get hookPoints(): HookPoint[] {
+    return [this.hookPre, this.hookPost];
+  }
+  params(): [string, Tensor][] {
+    return [
+      ["W_in", this.W_in],
+      ["b_in", this.b_in],
+      ["W_out", this.W_out],
+      ["b_out", this.b_out],
+    ];
+  }
 
   /** [batch, pos, d_model] → [batch, pos, d_model] */
   async forward(x: Tensor, ctx: RunContext): Promise<Tensor> {
@@ -86,9 +95,17 @@ export class GatedMLP {
   }
 
   /** Module order, which is also the order they fire. */
-  get hookPoints(): HookPoint[] { return [this.hookPre, this.hookPreLinear, this.hookPost]; }
+  get hookPoints(): HookPoint[] {
+    return [this.hookPre, this.hookPreLinear, this.hookPost];
+  }
   params(): [string, Tensor][] {
-    return [["W_in", this.W_in], ["W_gate", this.W_gate], ["W_out", this.W_out], ["b_in", this.b_in], ["b_out", this.b_out]];
+    return [
+      ["W_in", this.W_in],
+      ["W_gate", this.W_gate],
+      ["W_out", this.W_out],
+      ["b_in", this.b_in],
+      ["b_out", this.b_out],
+    ];
   }
 
   /** [batch, pos, d_model] → [batch, pos, d_model] */

@@ -20,36 +20,48 @@ export class RunContext {
   ) {}
 
   /** A run with no hooks of its own (shared hooks fire). */
-  static plain(positionOffset = 0): RunContext { return new RunContext(EMPTY, EMPTY, false, positionOffset); }
+  static plain(positionOffset = 0): RunContext {
+    return new RunContext(EMPTY, EMPTY, false, positionOffset);
+  }
 
   /** A run that fires no hook, shared ones included. */
-  static quiet(positionOffset = 0): RunContext { return new RunContext(EMPTY, EMPTY, true, positionOffset); }
+  static quiet(positionOffset = 0): RunContext {
+    return new RunContext(EMPTY, EMPTY, true, positionOffset);
+  }
 
   /** A run with its own forward (and backward) hooks, selected from the model's hook points (an unknown exact
    *  name throws). */
-  static withHooks(points: ReadonlyMap<string, HookPoint>, hooks: readonly HookSpec[], positionOffset = 0, bwdHooks: readonly HookSpec[] = []): RunContext {
+  static withHooks(
+    points: ReadonlyMap<string, HookPoint>,
+    hooks: readonly HookSpec[],
+    positionOffset = 0,
+    bwdHooks: readonly HookSpec[] = [],
+  ): RunContext {
     return new RunContext(select(points, hooks), select(points, bwdHooks), false, positionOffset);
   }
 
   /** The same hooks with activations starting at absolute position `positionOffset`. */
   at(positionOffset: number): RunContext {
-    return positionOffset === this.positionOffset ? this : new RunContext(this.own, this.ownBwd, this.quiet, positionOffset, this.matmulPrecision);
+    return positionOffset === this.positionOffset
+      ? this
+      : new RunContext(this.own, this.ownBwd, this.quiet, positionOffset, this.matmulPrecision);
   }
 
   /** The same run with its weight GEMMs in `precision` (unchanged when undefined). */
   withPrecision(precision: MatmulPrecision | undefined): RunContext {
-    return precision === undefined || precision === this.matmulPrecision ? this
+    return precision === undefined || precision === this.matmulPrecision
+      ? this
       : new RunContext(this.own, this.ownBwd, this.quiet, this.positionOffset, precision);
   }
 
   /** This run's own hooks at a point, in the order they were given. */
   hooksAt(point: HookPoint): readonly HookFn[] {
-    return this.quiet ? NONE : this.own.get(point) ?? NONE;
+    return this.quiet ? NONE : (this.own.get(point) ?? NONE);
   }
 
   /** This run's own backward hooks at a point. */
   bwdHooksAt(point: HookPoint): readonly HookFn[] {
-    return this.quiet ? NONE : this.ownBwd.get(point) ?? NONE;
+    return this.quiet ? NONE : (this.ownBwd.get(point) ?? NONE);
   }
 
   /** Does any hook (shared or this run's, forward or backward) fire at the point? */
@@ -67,10 +79,14 @@ export class RunContext {
 /** A hook for one run: which points, and the function. */
 export type HookSpec = readonly [NameFilter, HookFn];
 
-function select(points: ReadonlyMap<string, HookPoint>, hooks: readonly HookSpec[]): ReadonlyMap<HookPoint, readonly HookFn[]> {
+function select(
+  points: ReadonlyMap<string, HookPoint>,
+  hooks: readonly HookSpec[],
+): ReadonlyMap<HookPoint, readonly HookFn[]> {
   if (!hooks.length) return EMPTY;
   const out = new Map<HookPoint, HookFn[]>();
-  for (const [filter, fn] of hooks) for (const p of selectHooks(points, filter)) out.set(p, [...(out.get(p) ?? []), fn]);
+  for (const [filter, fn] of hooks)
+    for (const p of selectHooks(points, filter)) out.set(p, [...(out.get(p) ?? []), fn]);
   return out;
 }
 

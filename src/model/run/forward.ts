@@ -20,7 +20,12 @@ interface Start {
   shortformerPosEmbed?: Tensor;
 }
 
-export async function runForward(model: HookedTransformer, input: ModelInput | Tensor, opts: ForwardOptions, runCtx: RunContext): Promise<ForwardResult> {
+export async function runForward(
+  model: HookedTransformer,
+  input: ModelInput | Tensor,
+  opts: ForwardOptions,
+  runCtx: RunContext,
+): Promise<ForwardResult> {
   const cfg = model.cfg;
   const returnType = opts.returnType === undefined ? "logits" : opts.returnType;
   const start = opts.startAtLayer ?? 0;
@@ -32,16 +37,22 @@ export async function runForward(model: HookedTransformer, input: ModelInput | T
   const kv = opts.pastKvCache;
   // with a KV cache, hooks see only the new positions, which start at the cache's length
   const ctx = runCtx.at(kv?.length ?? 0).withPrecision(opts.matmulPrecision);
-  const s = opts.startAtLayer !== undefined ? fromResidual(model, input, opts) : await fromTokens(model, input, opts, ctx);
+  const s =
+    opts.startAtLayer !== undefined ? fromResidual(model, input, opts) : await fromTokens(model, input, opts, ctx);
   // with a KV cache, attention masks over cached + new positions
   const keyMask = kv ? kv.extendMask(s.residual.shape[0]!, s.residual.shape[1]!, s.attentionMask) : s.attentionMask;
   let residual = s.residual;
   for (let l = start; l < stopAt; l++) {
-    residual = await model.blocks[l]!.forward(residual, { attentionMask: keyMask, kvCache: kv?.entries[l], shortformerPosEmbed: s.shortformerPosEmbed }, ctx);
+    residual = await model.blocks[l]!.forward(
+      residual,
+      { attentionMask: keyMask, kvCache: kv?.entries[l], shortformerPosEmbed: s.shortformerPosEmbed },
+      ctx,
+    );
   }
   if (opts.stopAtLayer !== undefined) return residual;
   if (opts.logitPositions !== undefined) {
-    if (returnType === "loss" || returnType === "both") throw new ModelError("the loss needs logits at every position; drop logitPositions");
+    if (returnType === "loss" || returnType === "both")
+      throw new ModelError("the loss needs logits at every position; drop logitPositions");
     const pos = residual.shape[1]!;
     const picks = opts.logitPositions === "last" ? [pos - 1] : opts.logitPositions;
     residual = residual.get(":", Tensor.fromTypedArray(Int32Array.from(picks), [picks.length]));
@@ -60,28 +71,45 @@ export async function runForward(model: HookedTransformer, input: ModelInput | T
 function fromResidual(model: HookedTransformer, input: ModelInput | Tensor, opts: ForwardOptions): Start {
   const d = model.cfg.dModel;
   if (!(input instanceof Tensor) || input.ndim !== 3 || input.shape[2] !== d) {
-    throw new ShapeError(`forward with startAtLayer takes the residual stream [batch, pos, d_model=${d}], got ${input instanceof Tensor ? fmtShape(input.shape) : typeof input}`);
+    throw new ShapeError(
+      `forward with startAtLayer takes the residual stream [batch, pos, d_model=${d}], got ${input instanceof Tensor ? fmtShape(input.shape) : typeof input}`,
+    );
   }
   const tokens = opts.tokens ? validateTokens(opts.tokens, model.cfg.dVocab, model.cfg.nCtx) : null;
   return { residual: input, tokens, attentionMask: opts.attentionMask ?? null };
 }
 
-async function fromTokens(model: HookedTransformer, input: ModelInput | Tensor, opts: ForwardOptions, ctx: RunContext): Promise<Start> {
-  const prepared = prepareTokens(input, model.tokenizer, model.cfg, { prependBos: opts.prependBos, paddingSide: opts.paddingSide });
+async function fromTokens(
+  model: HookedTransformer,
+  input: ModelInput | Tensor,
+  opts: ForwardOptions,
+  ctx: RunContext,
+): Promise<Start> {
+  const prepared = prepareTokens(input, model.tokenizer, model.cfg, {
+    prependBos: opts.prependBos,
+    paddingSide: opts.paddingSide,
+  });
   const tokens = prepared.tokens;
   const attentionMask = opts.attentionMask ?? prepared.attentionMask;
   if (attentionMask && (attentionMask.shape[0] !== tokens.shape[0] || attentionMask.shape[1] !== tokens.shape[1])) {
-    throw new ShapeError(`attentionMask has shape ${fmtShape(attentionMask.shape)} but the tokens have shape ${fmtShape(tokens.shape)}`);
+    throw new ShapeError(
+      `attentionMask has shape ${fmtShape(attentionMask.shape)} but the tokens have shape ${fmtShape(tokens.shape)}`,
+    );
   }
-  return { attentionMask, ...await embedTokens(model, tokens, attentionMask, opts.pastKvCache, ctx) };
+  return { attentionMask, ...(await embedTokens(model, tokens, attentionMask, opts.pastKvCache, ctx)) };
 }
 
 /** [hook_tokens,] hook_embed + hook_pos_embed → the residual stream before block 0, and the tokens [batch, pos]
  *  the model ran on (hook_tokens may replace them; the loss uses them, as TL). tokens [batch, pos] (the new ones when a
  *  KV cache holds earlier positions). Shortformer models keep positions out of the residual stream and return
  *  them for the blocks' queries and keys; rotary models have no positional embedding here. */
-async function embedTokens(model: HookedTransformer, tokens: Tensor, attentionMask: Tensor | null, kv: KeyValueCache | undefined,
-  ctx: RunContext): Promise<{ residual: Tensor; tokens: Tensor; shortformerPosEmbed?: Tensor }> {
+async function embedTokens(
+  model: HookedTransformer,
+  tokens: Tensor,
+  attentionMask: Tensor | null,
+  kv: KeyValueCache | undefined,
+  ctx: RunContext,
+): Promise<{ residual: Tensor; tokens: Tensor; shortformerPosEmbed?: Tensor }> {
   const [batch, pos] = tokens.shape as [number, number];
   const past = kv?.length ?? 0;
   if (past + pos > model.cfg.nCtx) {
@@ -93,12 +121,17 @@ async function embedTokens(model: HookedTransformer, tokens: Tensor, attentionMa
   if (!model.posEmbed) return { residual: embed, tokens: ids };
   // padding: positions count real tokens only (TL's get_offset_position_ids), over cached + new positions
   const pastMask = kv?.attentionMask ?? null;
-  const fullMask = pastMask ? cat([pastMask, (attentionMask ?? ones([batch, pos], "int32")).to("int32")], 1) : attentionMask;
+  const fullMask = pastMask
+    ? cat([pastMask, (attentionMask ?? ones([batch, pos], "int32")).to("int32")], 1)
+    : attentionMask;
   const positions = fullMask
     ? fullMask.to("int32").cumsum(1).sub(1).clamp(0).narrow(1, past, pos).to("int32")
-    : arange(past, past + pos).unsqueeze(0).expand(batch, pos);
+    : arange(past, past + pos)
+        .unsqueeze(0)
+        .expand(batch, pos);
   const posEmbed = await model.posEmbed.hook.run(model.posEmbed.forward(positions, attentionMask), ctx);
-  if (model.cfg.positionalEmbeddingType === "shortformer") return { residual: embed, tokens: ids, shortformerPosEmbed: posEmbed };
+  if (model.cfg.positionalEmbeddingType === "shortformer")
+    return { residual: embed, tokens: ids, shortformerPosEmbed: posEmbed };
   return { residual: embed.add(posEmbed), tokens: ids };
 }
 

@@ -19,7 +19,10 @@ export interface RunnerHooks {
 /** Keys and values [batch, length, kv_head, d_head] of positions 0 .. length - 1 per layer, which runs over the
  *  later positions attend to (as a KV cache does). */
 export class KeyValuePrefix {
-  private constructor(private readonly layer: (l: number) => [Tensor, Tensor] | null, readonly length: number) {}
+  private constructor(
+    private readonly layer: (l: number) => [Tensor, Tensor] | null,
+    readonly length: number,
+  ) {}
 
   /** No earlier positions. */
   static readonly none = new KeyValuePrefix(() => null, 0);
@@ -63,16 +66,22 @@ function runContext(model: HookedTransformer, o: RunnerHooks, offset: number): R
  *  from outputFrom on). */
 export async function runBlocks(model: HookedTransformer, residual: Tensor, o: BlockRunOptions): Promise<Tensor> {
   const prefix = o.prefix ?? KeyValuePrefix.none;
-  if (o.from < 0 || o.to > model.cfg.nLayers || o.from > o.to) throw new ModelError(`runBlocks: blocks ${o.from}..${o.to} are outside 0..${model.cfg.nLayers}`);
+  if (o.from < 0 || o.to > model.cfg.nLayers || o.from > o.to)
+    throw new ModelError(`runBlocks: blocks ${o.from}..${o.to} are outside 0..${model.cfg.nLayers}`);
   const ctx = runContext(model, o, prefix.length);
   let r = residual;
   for (let l = o.from; l < o.to; l++) {
     const entry = prefix.entry(l);
     const skip = l === o.to - 1 && o.outputFrom !== undefined ? o.outputFrom - prefix.length : 0;
-    if (skip < 0 || (skip > 0 && skip >= r.shape[1]!)) throw new ModelError(`runBlocks: outputFrom ${o.outputFrom} is outside the residual's positions`);
+    if (skip < 0 || (skip > 0 && skip >= r.shape[1]!))
+      throw new ModelError(`runBlocks: outputFrom ${o.outputFrom} is outside the residual's positions`);
     if (skip > 0 && canSkipOutputs(model, l, ctx)) {
       await appendKeysValues(model, l, r.narrow(1, 0, skip), entry, ctx.matmulPrecision);
-      r = await model.blocks[l]!.forward(r.narrow(1, skip, r.shape[1]! - skip), { attentionMask: null, kvCache: entry }, ctx.at(prefix.length + skip));
+      r = await model.blocks[l]!.forward(
+        r.narrow(1, skip, r.shape[1]! - skip),
+        { attentionMask: null, kvCache: entry },
+        ctx.at(prefix.length + skip),
+      );
     } else {
       r = await model.blocks[l]!.forward(r, { attentionMask: null, kvCache: entry }, ctx);
       if (skip > 0) r = r.narrow(1, skip, r.shape[1]! - skip);
@@ -84,22 +93,37 @@ export async function runBlocks(model: HookedTransformer, residual: Tensor, o: B
 /** Block l's output from its attention's z: resid_pre [batch, pos, d_model] and z [batch, pos, head, d_head] of the
  *  same positions (starting at absolute `positionOffset`) → resid_post [batch, pos, d_model]. hook_resid_pre and
  *  the hooks from hook_z on fire; q, k, v, scores and pattern are neither computed nor hooked. */
-export function runBlockFromZ(model: HookedTransformer, l: number, residPre: Tensor, z: Tensor,
-  o: RunnerHooks & { positionOffset?: number } = {}): Promise<Tensor> {
+export function runBlockFromZ(
+  model: HookedTransformer,
+  l: number,
+  residPre: Tensor,
+  z: Tensor,
+  o: RunnerHooks & { positionOffset?: number } = {},
+): Promise<Tensor> {
   return restOfBlock(model, l, residPre, o, (ctx) => model.blocks[l]!.attn.outputFromZ(z, ctx));
 }
 
 /** Block l's output from its attention's output: resid_pre and the attention output [batch, pos, d_model] (the
  *  output projection's result, before any ln1_post; `attentionOutput` + edits) → resid_post [batch, pos, d_model].
  *  hook_resid_pre and the hooks from hook_attn_out on fire; nothing of the attention is computed or hooked. */
-export function runBlockFromAttention(model: HookedTransformer, l: number, residPre: Tensor, attnOutput: Tensor,
-  o: RunnerHooks & { positionOffset?: number } = {}): Promise<Tensor> {
+export function runBlockFromAttention(
+  model: HookedTransformer,
+  l: number,
+  residPre: Tensor,
+  attnOutput: Tensor,
+  o: RunnerHooks & { positionOffset?: number } = {},
+): Promise<Tensor> {
   return restOfBlock(model, l, residPre, o, () => Promise.resolve(attnOutput));
 }
 
 /** hook_resid_pre, then the attention's output from `attention` (hooks fire in it as it chooses), then the rest. */
-async function restOfBlock(model: HookedTransformer, l: number, residPre: Tensor, o: RunnerHooks & { positionOffset?: number },
-  attention: (ctx: RunContext) => Promise<Tensor>): Promise<Tensor> {
+async function restOfBlock(
+  model: HookedTransformer,
+  l: number,
+  residPre: Tensor,
+  o: RunnerHooks & { positionOffset?: number },
+  attention: (ctx: RunContext) => Promise<Tensor>,
+): Promise<Tensor> {
   const block = model.blocks[l]!;
   const ctx = runContext(model, o, o.positionOffset ?? 0);
   const pre = await block.hook("hook_resid_pre").run(residPre, ctx);
@@ -108,18 +132,30 @@ async function restOfBlock(model: HookedTransformer, l: number, residPre: Tensor
 
 /** Block l's attention output from z [batch, pos, head, d_head], no hook firing: z·W_O + b_O [batch, pos, d_model]
  *  (before any ln1_post), the projection in `precision`. */
-export function attentionOutput(model: HookedTransformer, l: number, z: Tensor, precision: MatmulPrecision = "fp32"): Promise<Tensor> {
+export function attentionOutput(
+  model: HookedTransformer,
+  l: number,
+  z: Tensor,
+  precision: MatmulPrecision = "fp32",
+): Promise<Tensor> {
   return model.blocks[l]!.attn.outputFromZ(z, QUIET.withPrecision(precision));
 }
 
 /** What some heads of block l write into its attention output: Σ_i zHeads[.., i, :] @ W_O[l, heads[i]], zHeads
  *  [batch, pos, heads.length, d_head] (those heads' z, in that order) → [batch, pos, d_model], no bias. The attention
  *  output is linear in z, so a change dz of those heads' z changes it by headsOutput(dz). */
-export function headsOutput(model: HookedTransformer, l: number, zHeads: Tensor, heads: readonly number[],
-  precision: MatmulPrecision = "fp32"): Tensor {
+export function headsOutput(
+  model: HookedTransformer,
+  l: number,
+  zHeads: Tensor,
+  heads: readonly number[],
+  precision: MatmulPrecision = "fp32",
+): Tensor {
   const [batch, pos, , dHead] = zHeads.shape as [number, number, number, number];
   const W = model.blocks[l]!.attn.W_O.get(Tensor.fromTypedArray(Int32Array.from(heads), [heads.length])); // [heads, d_head, d_model], a copy
-  return zHeads.reshape(batch, pos, heads.length * dHead).matmul(W.reshape(heads.length * dHead, W.shape[2]!), { precision });
+  return zHeads
+    .reshape(batch, pos, heads.length * dHead)
+    .matmul(W.reshape(heads.length * dHead, W.shape[2]!), { precision });
 }
 
 /** Some heads' attention inputs, one key/value head per query head (under grouped-query attention, the shared key
@@ -136,7 +172,8 @@ export type HeadsAttentionInput =
 export async function headsZ(model: HookedTransformer, l: number, input: HeadsAttentionInput): Promise<Tensor> {
   const attn = model.blocks[l]!.attn;
   if (input.from === "pattern") return attn.zFromPattern(input.pattern, input.v, 1);
-  const scores = input.from === "scores" ? input.scores : await attn.scores(input.q, input.k, input.past, null, QUIET, 1);
+  const scores =
+    input.from === "scores" ? input.scores : await attn.scores(input.q, input.k, input.past, null, QUIET, 1);
   return attn.zFromPattern(await attn.pattern(scores, QUIET), input.v, 1);
 }
 
@@ -154,8 +191,13 @@ function canSkipOutputs(model: HookedTransformer, l: number, ctx: RunContext): b
 }
 
 /** Appends the keys and values of residual positions [batch, n, d_model] to entry, no hook firing. */
-async function appendKeysValues(model: HookedTransformer, l: number, residual: Tensor, entry: KeyValueCacheEntry,
-  precision: MatmulPrecision): Promise<void> {
+async function appendKeysValues(
+  model: HookedTransformer,
+  l: number,
+  residual: Tensor,
+  entry: KeyValueCacheEntry,
+  precision: MatmulPrecision,
+): Promise<void> {
   const [k, v] = model.blocks[l]!.attn.projection.keysValues(await ln1(model, l, residual), precision);
   entry.append(k, v);
 }
@@ -164,9 +206,15 @@ const QUIET = RunContext.quiet();
 
 /** ln_final then the unembedding, no hook firing: residual [batch, pos, d_model] → logits [batch, n, d_vocab_out]
  *  at `positions` (indices into pos; all when absent), the unembedding in `precision`. */
-export async function logitsFromResidual(model: HookedTransformer, residual: Tensor, positions?: readonly number[],
-  precision: MatmulPrecision = "fp32"): Promise<Tensor> {
-  const picked = positions ? residual.get(":", Tensor.fromTypedArray(Int32Array.from(positions), [positions.length])) : residual;
+export async function logitsFromResidual(
+  model: HookedTransformer,
+  residual: Tensor,
+  positions?: readonly number[],
+  precision: MatmulPrecision = "fp32",
+): Promise<Tensor> {
+  const picked = positions
+    ? residual.get(":", Tensor.fromTypedArray(Int32Array.from(positions), [positions.length]))
+    : residual;
   return model.unembed.forward(await finalNorm(model, picked), precision);
 }
 
@@ -195,5 +243,10 @@ export function mlpOutput(model: HookedTransformer, l: number, residMid: Tensor)
 
 /** x [batch, ...] repeated `times` along the batch: [times * batch, ...]. */
 export function tileBatch(x: Tensor, times: number): Tensor {
-  return times === 1 ? x : cat(Array.from({ length: times }, () => x), 0);
+  return times === 1
+    ? x
+    : cat(
+        Array.from({ length: times }, () => x),
+        0,
+      );
 }

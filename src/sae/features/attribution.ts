@@ -20,12 +20,25 @@ export interface FeatureAttribution {
 
 /** The attribution of `metric` (logits → a 1-element tensor, differentiable) to every feature of `sae` at every
  *  position of `input`, through the model with `sae` spliced in (error term on). */
-export async function featureAttribution(model: HookedSAETransformer, sae: SAE, input: ModelInput | Tensor, metric: (logits: Tensor) => Tensor): Promise<FeatureAttribution> {
+export async function featureAttribution(
+  model: HookedSAETransformer,
+  sae: SAE,
+  input: ModelInput | Tensor,
+  metric: (logits: Tensor) => Tensor,
+): Promise<FeatureAttribution> {
   const name = `${sae.cfg.hookName}.hook_sae_acts_post`;
-  const [logits, cache] = await model.runWithCacheWithSaes(input, { saes: sae, useErrorTerm: true, namesFilter: [name], inclBwd: true });
+  const [logits, cache] = await model.runWithCacheWithSaes(input, {
+    saes: sae,
+    useErrorTerm: true,
+    namesFilter: [name],
+    inclBwd: true,
+  });
   const m = metric(logits);
   if (m.numel !== 1) throw new SaeError(`featureAttribution: the metric must give one number (got shape [${m.shape}])`);
-  if (!m.requiresGrad) throw new SaeError("featureAttribution: the metric does not depend on the logits through tensor ops (it has no gradient)");
+  if (!m.requiresGrad)
+    throw new SaeError(
+      "featureAttribution: the metric does not depend on the logits through tensor ops (it has no gradient)",
+    );
   await m.backward();
   const acts = cache.get(name).detach();
   const attribution = acts.mul(cache.get(`${name}_grad`)); // [batch, pos, d_sae]

@@ -41,7 +41,8 @@ export interface QuantileGroupOptions {
 
 /** Equal-width bins of `values` over [lo, hi]; a value equal to hi lands in the last bin. */
 export function histogram(values: ArrayLike<number>, bins: number, lo: number, hi: number): Histogram {
-  if (!Number.isInteger(bins) || bins < 1) throw new SaeError(`histogram: bins must be a positive integer (got ${bins})`);
+  if (!Number.isInteger(bins) || bins < 1)
+    throw new SaeError(`histogram: bins must be a positive integer (got ${bins})`);
   const width = hi > lo ? (hi - lo) / bins : 1;
   const counts = new Array<number>(bins).fill(0);
   for (let i = 0; i < values.length; i++) {
@@ -55,31 +56,56 @@ export function histogram(values: ArrayLike<number>, bins: number, lo: number, h
 /** The histogram of the feature's positive activations over (0, max] (sae_vis's activation density plot). */
 export function activationHistogram(fa: FeatureActivations, bins = 40): Histogram {
   const max = fa.acts.reduce((m, v) => Math.max(m, v), 0);
-  return histogram(fa.acts.filter((v) => v > 0), bins, 0, max);
+  return histogram(
+    fa.acts.filter((v) => v > 0),
+    bins,
+    0,
+    max,
+  );
 }
 
 /**
  * sae_vis's quantile groups: (0, max] cut into `groups` equal-width intervals, each with its token count and
  * `perGroup` examples drawn at random from it. The highest interval comes first (as sae_vis lists them).
  */
-export function quantileGroups(fa: FeatureActivations, tokens: Tensor, opts: QuantileGroupOptions = {}): QuantileGroup[] {
-  const groups = opts.groups ?? 5, perGroup = opts.perGroup ?? 5;
-  if (!Number.isInteger(groups) || groups < 1) throw new SaeError(`quantileGroups: groups must be a positive integer (got ${groups})`);
+export function quantileGroups(
+  fa: FeatureActivations,
+  tokens: Tensor,
+  opts: QuantileGroupOptions = {},
+): QuantileGroup[] {
+  const groups = opts.groups ?? 5,
+    perGroup = opts.perGroup ?? 5;
+  if (!Number.isInteger(groups) || groups < 1)
+    throw new SaeError(`quantileGroups: groups must be a positive integer (got ${groups})`);
   const ids = tokens.contiguous().dataSync();
   const max = fa.acts.reduce((m, v) => Math.max(m, v), 0);
   const members: number[][] = Array.from({ length: groups }, () => []);
-  fa.acts.forEach((v, i) => { if (v > 0) members[Math.min(groups - 1, Math.ceil((v / max) * groups) - 1)]!.push(i); });
+  fa.acts.forEach((v, i) => {
+    if (v > 0) members[Math.min(groups - 1, Math.ceil((v / max) * groups) - 1)]!.push(i);
+  });
   const firing = members.reduce((n, m) => n + m.length, 0);
   const rng = new PythonRandom(opts.seed ?? 0);
-  return members.map((m, g) => {
-    const picked = [...m];
-    for (let j = 0; j < Math.min(perGroup, picked.length); j++) { // partial Fisher-Yates: the first perGroup are the draw
-      const r = j + rng.randbelow(picked.length - j);
-      [picked[j], picked[r]] = [picked[r]!, picked[j]!];
-    }
-    const examples = picked.slice(0, perGroup).sort((a, b) => fa.acts[b]! - fa.acts[a]!).map((i) => exampleAt(fa, ids, i, opts.before ?? 8, opts.after ?? 2));
-    return { lo: (g * max) / groups, hi: ((g + 1) * max) / groups, count: m.length, fraction: firing ? m.length / firing : 0, examples };
-  }).reverse();
+  return members
+    .map((m, g) => {
+      const picked = [...m];
+      for (let j = 0; j < Math.min(perGroup, picked.length); j++) {
+        // partial Fisher-Yates: the first perGroup are the draw
+        const r = j + rng.randbelow(picked.length - j);
+        [picked[j], picked[r]] = [picked[r]!, picked[j]!];
+      }
+      const examples = picked
+        .slice(0, perGroup)
+        .sort((a, b) => fa.acts[b]! - fa.acts[a]!)
+        .map((i) => exampleAt(fa, ids, i, opts.before ?? 8, opts.after ?? 2));
+      return {
+        lo: (g * max) / groups,
+        hi: ((g + 1) * max) / groups,
+        count: m.length,
+        fraction: firing ? m.length / firing : 0,
+        examples,
+      };
+    })
+    .reverse();
 }
 
 export interface FeatureDensities {
@@ -95,7 +121,12 @@ export interface FeatureDensities {
 }
 
 /** Every feature's density over token rows [rows, ctx], encoded `rowsPerRun` rows at a time. */
-export async function featureDensities(model: HookedTransformer, sae: SAE, tokens: Tensor, opts: { bins?: number; rowsPerRun?: number } = {}): Promise<FeatureDensities> {
+export async function featureDensities(
+  model: HookedTransformer,
+  sae: SAE,
+  tokens: Tensor,
+  opts: { bins?: number; rowsPerRun?: number } = {},
+): Promise<FeatureDensities> {
   const count = densityCounter(sae, tokens, opts.bins);
   await encodeDataset(model, sae, tokens, count.add, opts.rowsPerRun);
   return count.finish();
@@ -103,19 +134,36 @@ export async function featureDensities(model: HookedTransformer, sae: SAE, token
 
 /** What featureDensities keeps from each chunk of the dataset's SAE activations: `add` takes an encodeDataset chunk
  *  [chunk, ctx, d_sae], `finish` gives the densities over the whole dataset [rows, ctx]. */
-export function densityCounter(sae: SAE, tokens: Tensor, bins = 30): { add: (acts: Tensor) => void; finish: () => FeatureDensities } {
+export function densityCounter(
+  sae: SAE,
+  tokens: Tensor,
+  bins = 30,
+): { add: (acts: Tensor) => void; finish: () => FeatureDensities } {
   const [rows, ctx] = tokens.shape as [number, number];
   const fired = new Float64Array(sae.cfg.dSae);
   return {
     add: (acts) => {
-      acts.gt(0).float().sum([0, 1]).dataSync().forEach((c, j) => { fired[j]! += Number(c); }); // [d_sae]
+      acts
+        .gt(0)
+        .float()
+        .sum([0, 1])
+        .dataSync()
+        .forEach((c, j) => {
+          fired[j]! += Number(c);
+        }); // [d_sae]
     },
     finish: () => {
       const density = fired.map((c) => c / (rows * ctx));
       const log10 = density.map((d) => Math.log10(d));
       const alive = log10.filter(Number.isFinite);
       const lo = alive.length ? Math.min(...alive) : 0;
-      return { density, log10, dead: density.length - alive.length, histogram: histogram(alive, bins, lo, 0), tokens: rows * ctx };
+      return {
+        density,
+        log10,
+        dead: density.length - alive.length,
+        histogram: histogram(alive, bins, lo, 0),
+        tokens: rows * ctx,
+      };
     },
   };
 }

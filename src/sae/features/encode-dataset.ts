@@ -4,7 +4,13 @@ import { noGrad, type Tensor } from "../../tensor/index.js";
 import type { SAE } from "../sae.js";
 
 /** Calls `each(acts, row)` with the SAE's activations [chunk, ctx, d_sae] of rows row..row+chunk of tokens [rows, ctx]. */
-export async function encodeDataset(model: HookedTransformer, sae: SAE, tokens: Tensor, each: (acts: Tensor, row: number) => void, rowsPerRun = 64): Promise<void> {
+export async function encodeDataset(
+  model: HookedTransformer,
+  sae: SAE,
+  tokens: Tensor,
+  each: (acts: Tensor, row: number) => void,
+  rowsPerRun = 64,
+): Promise<void> {
   const rows = tokens.shape[0]!;
   await noGrad(async () => {
     for (let r = 0; r < rows; r += rowsPerRun) {

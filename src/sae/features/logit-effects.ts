@@ -24,15 +24,24 @@ export interface LogitEffects {
  *  sae_vis does for the residual stream). */
 export function logitEffects(model: HookedTransformer, sae: SAE, feature: number, k = 10): LogitEffects {
   const { dSae, dIn } = sae.cfg;
-  if (!Number.isInteger(feature) || feature < 0 || feature >= dSae) throw new SaeError(`logitEffects: feature ${feature} is outside 0..${dSae - 1}`);
-  if (dIn !== model.cfg.dModel) throw new SaeError(`logitEffects: the SAE's d_in (${dIn}) is not the model's d_model (${model.cfg.dModel}); logit effects need a residual-stream SAE`);
+  if (!Number.isInteger(feature) || feature < 0 || feature >= dSae)
+    throw new SaeError(`logitEffects: feature ${feature} is outside 0..${dSae - 1}`);
+  if (dIn !== model.cfg.dModel)
+    throw new SaeError(
+      `logitEffects: the SAE's d_in (${dIn}) is not the model's d_model (${model.cfg.dModel}); logit effects need a residual-stream SAE`,
+    );
   const W_dec = sae.stateDict().get("W_dec")!;
   const effects = noGradSync(() => W_dec.get(feature).matmul(model.W_U)); // [d_vocab]
   const n = Math.min(k, effects.shape[0]!);
   const pick = (largest: boolean): TokenEffect[] => {
     const { values, indices } = effects.topk(n, -1, largest);
-    const v = values.dataSync(), ix = indices.dataSync();
-    return Array.from(ix, (token, i) => ({ token: Number(token), text: model.tokenizer ? model.tokenizer.idToString(Number(token)) : String(token), effect: Number(v[i]) }));
+    const v = values.dataSync(),
+      ix = indices.dataSync();
+    return Array.from(ix, (token, i) => ({
+      token: Number(token),
+      text: model.tokenizer ? model.tokenizer.idToString(Number(token)) : String(token),
+      effect: Number(v[i]),
+    }));
   };
   return { feature, top: pick(true), bottom: pick(false) };
 }

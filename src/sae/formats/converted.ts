@@ -19,10 +19,15 @@ function need(sd: ReadonlyMap<string, Tensor>, name: string, layout: string): Te
 export function saeFromOpenAi(sd: ReadonlyMap<string, Tensor>, opts: Options): SAE {
   const enc = need(sd, "encoder.weight", "OpenAI");
   const [dSae, dIn] = enc.shape as [number, number];
-  return new SAE({ architecture: opts.k === undefined ? "standard" : "topk", dIn, dSae, applyBDecToInput: true, ...opts }, {
-    W_enc: enc.mT.contiguous(), b_enc: need(sd, "latent_bias", "OpenAI"),
-    W_dec: need(sd, "decoder.weight", "OpenAI").mT.contiguous(), b_dec: need(sd, "pre_bias", "OpenAI"),
-  });
+  return new SAE(
+    { architecture: opts.k === undefined ? "standard" : "topk", dIn, dSae, applyBDecToInput: true, ...opts },
+    {
+      W_enc: enc.mT.contiguous(),
+      b_enc: need(sd, "latent_bias", "OpenAI"),
+      W_dec: need(sd, "decoder.weight", "OpenAI").mT.contiguous(),
+      b_dec: need(sd, "pre_bias", "OpenAI"),
+    },
+  );
 }
 
 /** dictionary_learning's AutoEncoder (encoder.weight [d_sae, d_in], encoder.bias, decoder.weight [d_in, d_sae], bias
@@ -33,8 +38,20 @@ export function saeFromDictionaryLearning(sd: ReadonlyMap<string, Tensor>, opts:
   const kTensor = sd.get("k");
   const k = opts.k ?? (kTensor ? kTensor.item() : undefined);
   const bias = sd.get("bias") ?? need(sd, "b_dec", "dictionary_learning");
-  return new SAE({ architecture: k === undefined ? "standard" : "topk", dIn, dSae, applyBDecToInput: true, ...opts, ...(k === undefined ? {} : { k }) }, {
-    W_enc: enc.mT.contiguous(), b_enc: need(sd, "encoder.bias", "dictionary_learning"),
-    W_dec: need(sd, "decoder.weight", "dictionary_learning").mT.contiguous(), b_dec: bias,
-  });
+  return new SAE(
+    {
+      architecture: k === undefined ? "standard" : "topk",
+      dIn,
+      dSae,
+      applyBDecToInput: true,
+      ...opts,
+      ...(k === undefined ? {} : { k }),
+    },
+    {
+      W_enc: enc.mT.contiguous(),
+      b_enc: need(sd, "encoder.bias", "dictionary_learning"),
+      W_dec: need(sd, "decoder.weight", "dictionary_learning").mT.contiguous(),
+      b_dec: bias,
+    },
+  );
 }

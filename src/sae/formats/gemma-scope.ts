@@ -15,7 +15,9 @@ export function gemmaScopeHookName(repoId: string, folder: string): string {
   if (/-res\b/.test(repoId)) return `blocks.${layer}.hook_resid_post`;
   if (/-mlp\b/.test(repoId)) return `blocks.${layer}.hook_mlp_out`;
   if (/-att\b/.test(repoId)) return `blocks.${layer}.attn.hook_z`;
-  throw new SaeError(`cannot tell the hook of Gemma Scope repo "${repoId}" (expected -res, -mlp or -att); pass hookName`);
+  throw new SaeError(
+    `cannot tell the hook of Gemma Scope repo "${repoId}" (expected -res, -mlp or -att); pass hookName`,
+  );
 }
 
 export interface GemmaScopeOptions extends Partial<SaeConfigInput> {
@@ -27,14 +29,18 @@ export interface GemmaScopeOptions extends Partial<SaeConfigInput> {
 export function saeFromGemmaScope(arrays: ReadonlyMap<string, Tensor>, opts: GemmaScopeOptions): SAE {
   const w = new Map([...arrays].map(([k, t]) => [k.startsWith("w_") ? `W_${k.slice(2)}` : k, t.to("float32")]));
   const W_enc = w.get("W_enc");
-  if (!W_enc || W_enc.ndim !== 2) throw new SaeError(`Gemma Scope params: W_enc [d_in, d_sae] is missing (have ${[...arrays.keys()].join(", ")})`);
+  if (!W_enc || W_enc.ndim !== 2)
+    throw new SaeError(`Gemma Scope params: W_enc [d_in, d_sae] is missing (have ${[...arrays.keys()].join(", ")})`);
   const [dIn, dSae] = W_enc.shape as [number, number];
   if (opts.hookName === "hook_embed") {
     w.set("W_enc", W_enc.div(Math.sqrt(dIn)));
     const W_dec = w.get("W_dec");
     if (W_dec) w.set("W_dec", W_dec.mul(Math.sqrt(dIn)));
   }
-  return new SAE({ architecture: "jumprelu", dIn, dSae, applyBDecToInput: false, normalizeActivations: "none", ...opts }, w);
+  return new SAE(
+    { architecture: "jumprelu", dIn, dSae, applyBDecToInput: false, normalizeActivations: "none", ...opts },
+    w,
+  );
 }
 
 /** saeFromGemmaScope on the bytes of a params.npz. */

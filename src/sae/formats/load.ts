@@ -20,10 +20,18 @@ export interface LoadSaeOptions extends DownloadOptions {
 
 async function exists(file: string): Promise<boolean> {
   const { access } = await import("node:fs/promises");
-  return access(file).then(() => true, () => false);
+  return access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
-async function fromFolder(dir: string, format: "saelens" | "gemma-scope", source: string, opts: LoadSaeOptions): Promise<LoadedSae> {
+async function fromFolder(
+  dir: string,
+  format: "saelens" | "gemma-scope",
+  source: string,
+  opts: LoadSaeOptions,
+): Promise<LoadedSae> {
   if (format === "saelens") return loadSaeFromDisk(dir);
   const { readFile } = await import("node:fs/promises");
   const { join } = await import("node:path");
@@ -38,10 +46,15 @@ export async function loadSae(source: string, opts: LoadSaeOptions = {}): Promis
   const { join } = await import("node:path");
   const local = opts.folder ? join(source, opts.folder) : source;
   if (await exists(local)) {
-    const format = opts.format ?? ((await exists(join(local, GEMMA_SCOPE_FILE))) && !(await exists(join(local, SAE_CFG_FILE))) ? "gemma-scope" : "saelens");
+    const format =
+      opts.format ??
+      ((await exists(join(local, GEMMA_SCOPE_FILE))) && !(await exists(join(local, SAE_CFG_FILE)))
+        ? "gemma-scope"
+        : "saelens");
     return fromFolder(local, format, source, opts);
   }
-  if (!/^[\w.-]+\/[\w.-]+$/.test(source)) throw new LoadError(`loadSae: "${source}" is neither a folder nor a hub repo id ("org/name")`);
+  if (!/^[\w.-]+\/[\w.-]+$/.test(source))
+    throw new LoadError(`loadSae: "${source}" is neither a folder nor a hub repo id ("org/name")`);
   const format = opts.format ?? (/gemma-scope/.test(source) ? "gemma-scope" : "saelens");
   const prefix = opts.folder ? `${opts.folder.replace(/\/+$/, "")}/` : "";
   const files = format === "saelens" ? [SAE_CFG_FILE, SAE_WEIGHTS_FILE] : [GEMMA_SCOPE_FILE];

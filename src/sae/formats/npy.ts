@@ -10,8 +10,13 @@ function parseHeader(text: string, where: string): { descr: string; fortran: boo
   const descr = /'descr'\s*:\s*'([^']+)'/.exec(text)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(text)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) throw new SaeError(`${where}: not a .npy header: ${text.trim()}`);
-  const shape = shapeText.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
+  if (descr === undefined || fortran === undefined || shapeText === undefined)
+    throw new SaeError(`${where}: not a .npy header: ${text.trim()}`);
+  const shape = shapeText
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+    .map(Number);
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new SaeError(`${where}: bad shape (${shapeText})`);
   return { descr, fortran: fortran === "True", shape };
 }
@@ -19,10 +24,12 @@ function parseHeader(text: string, where: string): { descr: string; fortran: boo
 /** float32 values of a little-endian (or byte-order-free) f2/f4/f8/i4/i8 array. */
 function decode(descr: string, bytes: Uint8Array, n: number, where: string): Float32Array | Float64Array {
   const kind = descr.replace(/^[<|=]/, "");
-  if (descr.startsWith(">")) throw new SaeError(`${where}: big-endian arrays (${descr}) are not supported; save little-endian`);
+  if (descr.startsWith(">"))
+    throw new SaeError(`${where}: big-endian arrays (${descr}) are not supported; save little-endian`);
   const size = { f2: 2, f4: 4, f8: 8, i4: 4, i8: 8 }[kind];
   if (size === undefined) throw new SaeError(`${where}: dtype ${descr} is not supported (float16/32/64, int32/64)`);
-  if (bytes.length < n * size) throw new SaeError(`${where}: data has ${bytes.length} bytes, the shape needs ${n * size}`);
+  if (bytes.length < n * size)
+    throw new SaeError(`${where}: data has ${bytes.length} bytes, the shape needs ${n * size}`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, n * size);
   if (kind === "f8") return Float64Array.from({ length: n }, (_, i) => dv.getFloat64(i * 8, true));
   const out = new Float32Array(n);
@@ -46,12 +53,16 @@ function halfToFloat(h: number): number {
 
 /** One .npy array as a float tensor (float64 stays float64); Fortran order is transposed back to row-major. */
 export function parseNpy(bytes: Uint8Array, where = "array.npy"): Tensor {
-  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) throw new SaeError(`${where}: not a .npy file (no \\x93NUMPY magic)`);
+  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b))
+    throw new SaeError(`${where}: not a .npy file (no \\x93NUMPY magic)`);
   const major = bytes[6];
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   const headerLen = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
   const start = major === 1 ? 10 : 12;
-  const { descr, fortran, shape } = parseHeader(new TextDecoder("latin1").decode(bytes.subarray(start, start + headerLen)), where);
+  const { descr, fortran, shape } = parseHeader(
+    new TextDecoder("latin1").decode(bytes.subarray(start, start + headerLen)),
+    where,
+  );
   const n = shape.reduce((a, b) => a * b, 1);
   const data = decode(descr, bytes.subarray(start + headerLen), n, where);
   if (!fortran || shape.length < 2) return Tensor.fromTypedArray(data, shape);

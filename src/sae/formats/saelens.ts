@@ -43,7 +43,8 @@ export function saeLensFiles(sae: SAE, sparsity: Tensor | null = null): Record<s
     [SAE_WEIGHTS_FILE]: writeSafetensors(sae.stateDict()),
   };
   if (sparsity) {
-    if (sparsity.numel !== sae.cfg.dSae) throw new SaeError(`saveSae: sparsity has ${sparsity.numel} values, d_sae is ${sae.cfg.dSae}`);
+    if (sparsity.numel !== sae.cfg.dSae)
+      throw new SaeError(`saveSae: sparsity has ${sparsity.numel} values, d_sae is ${sae.cfg.dSae}`);
     files[SAE_SPARSITY_FILE] = writeSafetensors({ sparsity: sparsity.reshape(sae.cfg.dSae) });
   }
   return files;
@@ -58,8 +59,11 @@ export async function loadSaeFromDisk(dir: string): Promise<LoadedSae> {
   const { tensors } = await readSafetensorsFile(weightsFile);
   const sae = withWhere(weightsFile, () => new SAE(cfg, tensors));
   const sparsityFile = join(dir, SAE_SPARSITY_FILE);
-  const hasSparsity = await access(sparsityFile).then(() => true, () => false);
-  const sparsity = hasSparsity ? (await readSafetensorsFile(sparsityFile)).tensors.get("sparsity") ?? null : null;
+  const hasSparsity = await access(sparsityFile).then(
+    () => true,
+    () => false,
+  );
+  const sparsity = hasSparsity ? ((await readSafetensorsFile(sparsityFile)).tensors.get("sparsity") ?? null) : null;
   return { sae, sparsity };
 }
 
@@ -68,5 +72,6 @@ export async function saveSae(sae: SAE, dir: string, opts: { sparsity?: Tensor |
   const { mkdir, writeFile } = await import("node:fs/promises");
   const { join } = await import("node:path");
   await mkdir(dir, { recursive: true });
-  for (const [name, data] of Object.entries(saeLensFiles(sae, opts.sparsity ?? null))) await writeFile(join(dir, name), data);
+  for (const [name, data] of Object.entries(saeLensFiles(sae, opts.sparsity ?? null)))
+    await writeFile(join(dir, name), data);
 }

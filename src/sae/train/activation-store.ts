@@ -28,10 +28,13 @@ export function hookLayer(hookName: string, nLayers: number): number {
   const m = /^blocks\.(\d+)\./.exec(hookName);
   if (!m) {
     if (/^hook_(embed|pos_embed|tokens)$/.test(hookName)) return -1;
-    throw new SaeError(`activation store: "${hookName}" is not a hook point inside a block (blocks.L....) or an embedding hook`);
+    throw new SaeError(
+      `activation store: "${hookName}" is not a hook point inside a block (blocks.L....) or an embedding hook`,
+    );
   }
   const l = Number(m[1]);
-  if (l >= nLayers) throw new SaeError(`activation store: "${hookName}" names block ${l}, but the model has ${nLayers} blocks`);
+  if (l >= nLayers)
+    throw new SaeError(`activation store: "${hookName}" names block ${l}, but the model has ${nLayers} blocks`);
   return l;
 }
 
@@ -52,9 +55,16 @@ export class ActivationStore {
   rowsRun = 0;
   tokensSeen = 0;
 
-  constructor(readonly model: HookedTransformer, readonly o: ActivationStoreOptions) {
-    if (o.tokens.ndim !== 2 || o.tokens.shape[0] === 0) throw new SaeError(`activation store: tokens must be [rows, ctx] with rows > 0, got [${o.tokens.shape.join(", ")}]`);
-    if (!model.hookPoints.has(o.hookName)) throw new SaeError(`activation store: the model has no hook point "${o.hookName}"`);
+  constructor(
+    readonly model: HookedTransformer,
+    readonly o: ActivationStoreOptions,
+  ) {
+    if (o.tokens.ndim !== 2 || o.tokens.shape[0] === 0)
+      throw new SaeError(
+        `activation store: tokens must be [rows, ctx] with rows > 0, got [${o.tokens.shape.join(", ")}]`,
+      );
+    if (!model.hookPoints.has(o.hookName))
+      throw new SaeError(`activation store: the model has no hook point "${o.hookName}"`);
     this.stopAt = hookLayer(o.hookName, model.cfg.nLayers) + 1;
     this.dIn = model.cfg.dModel;
     this.buffer = new Float32Array((o.bufferSize ?? 32768) * this.dIn);
@@ -70,7 +80,7 @@ export class ActivationStore {
     this.nextRow = (first + rows) % tokens.shape[0]!;
     this.rowsRun += rows;
     const known = this.reused.get(first);
-    const acts = known ?? await this.runModel(tokens.narrow(0, first, rows));
+    const acts = known ?? (await this.runModel(tokens.narrow(0, first, rows)));
     this.tokensSeen += acts.length / this.dIn;
     if (!known && this.reusedBytes + acts.byteLength <= (this.o.reuseBytes ?? 512 * 2 ** 20)) {
       this.reused.set(first, acts);
@@ -83,13 +93,25 @@ export class ActivationStore {
   /** The hook's activations over token rows [rows, ctx]: [rows · ctx', d] row-major. */
   private async runModel(batch: Tensor): Promise<Float32Array> {
     let acts: Tensor | null = null;
-    await noGrad(() => this.model.runWithHooks(batch, {
-      // the forward stops after the hook's block; an embedding hook needs none (stopAtLayer 0)
-      stopAtLayer: Math.max(this.stopAt, 0),
-      fwdHooks: [[this.o.hookName, (a: Tensor) => { acts = a; }]],
-    }));
+    await noGrad(() =>
+      this.model.runWithHooks(batch, {
+        // the forward stops after the hook's block; an embedding hook needs none (stopAtLayer 0)
+        stopAtLayer: Math.max(this.stopAt, 0),
+        fwdHooks: [
+          [
+            this.o.hookName,
+            (a: Tensor) => {
+              acts = a;
+            },
+          ],
+        ],
+      }),
+    );
     const a = acts as Tensor | null;
-    if (!a || a.ndim !== 3 || a.shape[2] !== this.dIn) throw new SaeError(`activation store: "${this.o.hookName}" did not give [batch, pos, ${this.dIn}] activations (a hook point with another width needs an SAE of that width)`);
+    if (!a || a.ndim !== 3 || a.shape[2] !== this.dIn)
+      throw new SaeError(
+        `activation store: "${this.o.hookName}" did not give [batch, pos, ${this.dIn}] activations (a hook point with another width needs an SAE of that width)`,
+      );
     const skip = this.o.skipFirstPosition === false ? 0 : 1;
     const kept = a.narrow(1, skip, a.shape[1]! - skip).contiguous();
     return Float32Array.from(kept.to("float32").dataSync() as Float32Array);
@@ -98,11 +120,14 @@ export class ActivationStore {
   /** A batch of `n` activations [n, d] drawn from the shuffled buffer (refilled from the model as it drains). */
   async nextBatch(n: number): Promise<Float32Array> {
     const cap = this.buffer.length / this.dIn;
-    if (n > cap / 2) throw new SaeError(`activation store: a batch of ${n} needs a buffer of at least ${2 * n} activations (bufferSize is ${cap})`);
+    if (n > cap / 2)
+      throw new SaeError(
+        `activation store: a batch of ${n} needs a buffer of at least ${2 * n} activations (bufferSize is ${cap})`,
+      );
     // below half (plus the batch): refill to capacity, keeping a run's overflow for the next refill
     if (this.filled < cap / 2 + n) {
       while (this.filled < cap) {
-        const acts = this.pending ?? await this.nextActivations();
+        const acts = this.pending ?? (await this.nextActivations());
         const take = Math.min(acts.length / this.dIn, cap - this.filled);
         this.buffer.set(acts.subarray(0, take * this.dIn), this.filled * this.dIn);
         this.filled += take;
@@ -114,7 +139,8 @@ export class ActivationStore {
 
   /** Moves n random activations out of the buffer (the last ones fill their places). */
   private drawBatch(n: number): Float32Array {
-    const d = this.dIn, buf = this.buffer;
+    const d = this.dIn,
+      buf = this.buffer;
     const out = new Float32Array(n * d);
     for (let r = 0; r < n; r++) {
       const pick = Math.floor(this.rng.uniform() * this.filled);

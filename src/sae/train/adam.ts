@@ -29,7 +29,9 @@ export class Adam {
     this.beta2 = o.beta2 ?? 0.999;
     this.eps = o.eps ?? 1e-8;
     if (!(this.beta1 >= 0 && this.beta1 < 1 && this.beta2 >= 0 && this.beta2 < 1 && this.eps > 0)) {
-      throw new SaeError(`Adam: betas must lie in [0, 1) and eps be positive, got ${this.beta1}, ${this.beta2}, ${this.eps}`);
+      throw new SaeError(
+        `Adam: betas must lie in [0, 1) and eps be positive, got ${this.beta1}, ${this.beta2}, ${this.eps}`,
+      );
     }
     for (const p of params) this.slots.set(p, { m: new Float32Array(p.length), v: new Float32Array(p.length) });
   }
@@ -44,8 +46,11 @@ export class Adam {
     const slot = this.slots.get(param);
     if (!slot) throw new SaeError("Adam.update: not one of the optimizer's parameters");
     const { m, v } = slot;
-    const b1 = this.beta1, b2 = this.beta2, eps = this.eps;
-    const c1 = 1 - b1 ** this.step, c2 = Math.sqrt(1 - b2 ** this.step);
+    const b1 = this.beta1,
+      b2 = this.beta2,
+      eps = this.eps;
+    const c1 = 1 - b1 ** this.step,
+      c2 = Math.sqrt(1 - b2 ** this.step);
     const stepSize = lr / c1;
     for (let i = 0; i < param.length; i++) {
       const g = grad[i]!;

@@ -29,7 +29,11 @@ export class AuxKStep {
   private readonly gathered: Float32Array;
   private chosen = 0;
 
-  constructor(private readonly p: SaeParams, private readonly batch: number, readonly maxKAux: number) {
+  constructor(
+    private readonly p: SaeParams,
+    private readonly batch: number,
+    readonly maxKAux: number,
+  ) {
     this.idx = new Int32Array(batch * maxKAux);
     this.val = new Float32Array(batch * maxKAux);
     this.g = new Float32Array(batch * p.dIn);
@@ -40,7 +44,8 @@ export class AuxKStep {
    *  to df = dL/dpre [batch, d_sae] and to gBEnc = Σ_b df [d_sae]; returns the loss. */
   backwardPre(aux: AuxKLoss, pre: Float32Array, dxhat: Float32Array, df: Float32Array, gBEnc: Float32Array): number {
     const { dIn, dSae, W_dec, b_dec } = this.p;
-    const B = this.batch, nDead = aux.dead.length;
+    const B = this.batch,
+      nDead = aux.dead.length;
     const m = Math.min(aux.kAux, nDead, this.maxKAux);
     this.chosen = m;
     if (m === 0) return 0;
@@ -53,7 +58,8 @@ export class AuxKStep {
       // r = ê − e with e = −(B / 2) dxhat
       for (let i = 0; i < dIn; i++) g[i] = b_dec[i]! + (B / 2) * dxhat[b * dIn + i]!;
       for (let t = 0; t < m; t++) {
-        const j = this.idx[b * m + t]!, v = this.val[b * m + t]!;
+        const j = this.idx[b * m + t]!,
+          v = this.val[b * m + t]!;
         for (let i = 0; i < dIn; i++) g[i]! += v * W_dec[j * dIn + i]!;
       }
       for (let i = 0; i < dIn; i++) {
@@ -73,13 +79,15 @@ export class AuxKStep {
 
   /** Adds the loss's W_dec and b_dec gradients (after the step has written its own). */
   backwardDecoder(gWDec: Float32Array, gBDec: Float32Array): void {
-    const { dIn } = this.p, m = this.chosen;
+    const { dIn } = this.p,
+      m = this.chosen;
     if (m === 0) return;
     for (let b = 0; b < this.batch; b++) {
       const g = this.g.subarray(b * dIn, (b + 1) * dIn);
       for (let i = 0; i < dIn; i++) gBDec[i]! += g[i]!;
       for (let t = 0; t < m; t++) {
-        const j = this.idx[b * m + t]!, v = this.val[b * m + t]!;
+        const j = this.idx[b * m + t]!,
+          v = this.val[b * m + t]!;
         for (let i = 0; i < dIn; i++) gWDec[j * dIn + i]! += v * g[i]!;
       }
     }
@@ -87,7 +95,9 @@ export class AuxKStep {
 
   /** Row b's k_aux dead features with the largest pre-activations (ties in the dead list's order) into idx / val. */
   private choose(dead: readonly number[], pre: Float32Array, b: number, selector: TopKSelector): void {
-    const row = b * this.p.dSae, m = selector.k, gathered = this.gathered;
+    const row = b * this.p.dSae,
+      m = selector.k,
+      gathered = this.gathered;
     for (let t = 0; t < dead.length; t++) gathered[t] = pre[row + dead[t]!]!;
     selector.select(gathered, 0, this.idx, this.val, b * m);
     for (let t = b * m; t < (b + 1) * m; t++) this.idx[t] = dead[this.idx[t]!]!;

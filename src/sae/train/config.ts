@@ -67,8 +67,10 @@ export interface TrainSaeOptions extends ProgressOptions {
 }
 
 /** The options with every default filled in. */
-export type ResolvedTrainOptions = Required<Omit<TrainSaeOptions, "onLog" | "onProgress" | "progressBar" | "resampleEvery" | "kAux">>
-  & Pick<TrainSaeOptions, "onLog" | "onProgress" | "progressBar" | "resampleEvery" | "kAux"> & { steps: number };
+export type ResolvedTrainOptions = Required<
+  Omit<TrainSaeOptions, "onLog" | "onProgress" | "progressBar" | "resampleEvery" | "kAux">
+> &
+  Pick<TrainSaeOptions, "onLog" | "onProgress" | "progressBar" | "resampleEvery" | "kAux"> & { steps: number };
 
 export function resolveTrainOptions(o: TrainSaeOptions): ResolvedTrainOptions {
   const batchSize = o.batchSize ?? 4096;
@@ -81,13 +83,22 @@ export function resolveTrainOptions(o: TrainSaeOptions): ResolvedTrainOptions {
   positive("batchSize", batchSize);
   positive("lr", o.lr ?? 3e-4);
   positive("expansionFactor", o.expansionFactor ?? 8);
-  if (steps < 1) throw new SaeError(`trainSae: trainingTokens (${trainingTokens}) is less than one batch (${batchSize})`);
-  if (sparsity.kind === "l1" && !(sparsity.coefficient >= 0)) throw new SaeError(`trainSae: the L1 coefficient must be ≥ 0, got ${sparsity.coefficient}`);
-  if (sparsity.kind === "topk" && !(Number.isInteger(sparsity.k) && sparsity.k > 0)) throw new SaeError(`trainSae: TopK's k must be a positive integer, got ${sparsity.k}`);
-  if (!((o.auxKCoefficient ?? 1) >= 0)) throw new SaeError(`trainSae: auxKCoefficient must be ≥ 0, got ${o.auxKCoefficient}`);
-  if (o.kAux !== undefined && !(Number.isInteger(o.kAux) && o.kAux > 0)) throw new SaeError(`trainSae: kAux must be a positive integer, got ${o.kAux}`);
+  if (steps < 1)
+    throw new SaeError(`trainSae: trainingTokens (${trainingTokens}) is less than one batch (${batchSize})`);
+  if (sparsity.kind === "l1" && !(sparsity.coefficient >= 0))
+    throw new SaeError(`trainSae: the L1 coefficient must be ≥ 0, got ${sparsity.coefficient}`);
+  if (sparsity.kind === "topk" && !(Number.isInteger(sparsity.k) && sparsity.k > 0))
+    throw new SaeError(`trainSae: TopK's k must be a positive integer, got ${sparsity.k}`);
+  if (!((o.auxKCoefficient ?? 1) >= 0))
+    throw new SaeError(`trainSae: auxKCoefficient must be ≥ 0, got ${o.auxKCoefficient}`);
+  if (o.kAux !== undefined && !(Number.isInteger(o.kAux) && o.kAux > 0))
+    throw new SaeError(`trainSae: kAux must be a positive integer, got ${o.kAux}`);
   return {
-    ...o, batchSize, trainingTokens, steps, sparsity,
+    ...o,
+    batchSize,
+    trainingTokens,
+    steps,
+    sparsity,
     expansionFactor: o.expansionFactor ?? 8,
     lr: o.lr ?? 3e-4,
     lrWarmUpSteps: o.lrWarmUpSteps ?? 0,

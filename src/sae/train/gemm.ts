@@ -20,19 +20,41 @@ export interface Mat {
 export function gemm(out: Float32Array, a: Mat, b: Mat): void {
   const [m, k] = a.t ? [a.cols, a.rows] : [a.rows, a.cols];
   const [k2, n] = b.t ? [b.cols, b.rows] : [b.rows, b.cols];
-  if (k !== k2 || out.length < m * n) throw new ShapeError(`gemm: [${m}, ${k}] · [${k2}, ${n}] into ${out.length} elements`);
+  if (k !== k2 || out.length < m * n)
+    throw new ShapeError(`gemm: [${m}, ${k}] · [${k2}, ${n}] into ${out.length} elements`);
   getBackend().gemm({
-    batch: 1, m, n, k,
-    a: a.data, aOffsets: ZERO, aRowStride: a.t ? 1 : a.cols, aColStride: a.t ? a.cols : 1,
-    b: b.data, bOffsets: ZERO, bRowStride: b.t ? 1 : b.cols, bColStride: b.t ? b.cols : 1,
+    batch: 1,
+    m,
+    n,
+    k,
+    a: a.data,
+    aOffsets: ZERO,
+    aRowStride: a.t ? 1 : a.cols,
+    aColStride: a.t ? a.cols : 1,
+    b: b.data,
+    bOffsets: ZERO,
+    bRowStride: b.t ? 1 : b.cols,
+    bColStride: b.t ? b.cols : 1,
     out,
   });
 }
 
 /** out [rows, cols] = a [rows, cols] op v [cols] on every row (the backend's broadcast op; out may be a). */
-export function rowBroadcast(op: "add" | "sub", out: Float32Array, a: Float32Array, rows: number, cols: number, v: Float32Array): void {
+export function rowBroadcast(
+  op: "add" | "sub",
+  out: Float32Array,
+  a: Float32Array,
+  rows: number,
+  cols: number,
+  v: Float32Array,
+): void {
   const shape = [rows, cols];
-  getBackend().binary(op, { data: a, offset: 0, shape, strides: [cols, 1] }, { data: v, offset: 0, shape, strides: [0, 1] }, out);
+  getBackend().binary(
+    op,
+    { data: a, offset: 0, shape, strides: [cols, 1] },
+    { data: v, offset: 0, shape, strides: [0, 1] },
+    out,
+  );
 }
 
 /** out = max(a, 0) over a's first n values (the backend's ReLU). */

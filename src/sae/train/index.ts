@@ -2,7 +2,14 @@
 export { ActivationStore, hookLayer, type ActivationStoreOptions } from "./activation-store.js";
 export { textTokenRows } from "./text-rows.js";
 export { trainSae, applyUpdate, type TrainedSae } from "./trainer.js";
-export { resolveTrainOptions, learningRate, sparsityAt, type TrainSaeOptions, type TrainLogEntry, type ResolvedTrainOptions } from "./config.js";
+export {
+  resolveTrainOptions,
+  learningRate,
+  sparsityAt,
+  type TrainSaeOptions,
+  type TrainLogEntry,
+  type ResolvedTrainOptions,
+} from "./config.js";
 export { evaluateSae, type SaeEvaluation } from "./evaluate.js";
 export { saeOfParams, saveTrainedSae, logFeatureDensity, type TrainedSaeInfo } from "./save.js";
 export { SaeStep, type Sparsity, type StepStats, type SaeGrads } from "./sae-step.js";

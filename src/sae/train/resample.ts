@@ -28,8 +28,14 @@ export class DeadFeatureTracker {
 }
 
 /** Resamples the `dead` features from inputs x [batch, d_in] whose reconstruction errors are exampleLoss [batch]. */
-export function resampleFeatures(p: SaeParams, dead: readonly number[], x: Float32Array, exampleLoss: Float32Array,
-  adam: Adam, rng: Generator): void {
+export function resampleFeatures(
+  p: SaeParams,
+  dead: readonly number[],
+  x: Float32Array,
+  exampleLoss: Float32Array,
+  adam: Adam,
+  rng: Generator,
+): void {
   if (dead.length === 0) return;
   const { dIn, dSae, W_enc, W_dec, b_enc } = p;
   const deadSet = new Set(dead);
@@ -56,7 +62,8 @@ export function resampleFeatures(p: SaeParams, dead: readonly number[], x: Float
 
 /** Mean norm of the alive features' encoder columns (1 when all are dead). */
 function meanAliveEncoderNorm(p: SaeParams, dead: ReadonlySet<number>): number {
-  let sum = 0, n = 0;
+  let sum = 0,
+    n = 0;
   for (let j = 0; j < p.dSae; j++) {
     if (dead.has(j)) continue;
     let s = 0;
@@ -69,7 +76,8 @@ function meanAliveEncoderNorm(p: SaeParams, dead: ReadonlySet<number>): number {
 
 /** The first index whose cumulative weight exceeds r (binary search). */
 function pick(cumulative: Float64Array, r: number): number {
-  let lo = 0, hi = cumulative.length - 1;
+  let lo = 0,
+    hi = cumulative.length - 1;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (cumulative[mid]! > r) hi = mid;

@@ -51,9 +51,17 @@ export class SaeStep {
   private auxStep: AuxKStep | null = null;
   private codes: TopKCodes | null = null;
 
-  constructor(readonly p: SaeParams, readonly batch: number) {
+  constructor(
+    readonly p: SaeParams,
+    readonly batch: number,
+  ) {
     const { dIn, dSae } = p;
-    this.grads = { W_enc: new Float32Array(dIn * dSae), W_dec: new Float32Array(dSae * dIn), b_enc: new Float32Array(dSae), b_dec: new Float32Array(dIn) };
+    this.grads = {
+      W_enc: new Float32Array(dIn * dSae),
+      W_dec: new Float32Array(dSae * dIn),
+      b_enc: new Float32Array(dSae),
+      b_dec: new Float32Array(dIn),
+    };
     this.xc = new Float32Array(batch * dIn);
     this.pre = new Float32Array(batch * dSae);
     this.f = new Float32Array(batch * dSae);
@@ -68,7 +76,8 @@ export class SaeStep {
    *  `grads`, adds each feature's firing count to `fired` [d_sae], and returns the batch's statistics. */
   run(x: Float32Array, sparsity: Sparsity, fired: Float64Array, aux?: AuxKLoss): StepStats {
     const { dIn, dSae, W_enc, W_dec, b_dec } = this.p;
-    const B = this.batch, g = this.grads;
+    const B = this.batch,
+      g = this.grads;
     if (x.length !== B * dIn) throw new SaeError(`SaeStep: expected a batch of ${B} × ${dIn} values, got ${x.length}`);
     rowBroadcast("sub", this.xc, x, B, dIn, b_dec);
     gemm(this.pre, { data: this.xc, rows: B, cols: dIn }, { data: W_enc, rows: dIn, cols: dSae });
@@ -100,10 +109,12 @@ export class SaeStep {
   /** The MSE's statistics; xhat becomes dL/dxhat = 2 (xhat − x) / batch, exampleLoss each example's error. */
   private reconstructionGrad(x: Float32Array): Omit<StepStats, "l0" | "l1" | "auxLoss"> {
     const { dIn, b_dec } = this.p;
-    const B = this.batch, xhat = this.xhat;
+    const B = this.batch,
+      xhat = this.xhat;
     const mean = new Float64Array(dIn);
     for (let b = 0; b < B; b++) for (let i = 0; i < dIn; i++) mean[i]! += x[b * dIn + i]! / B;
-    let err = 0, total = 0;
+    let err = 0,
+      total = 0;
     for (let b = 0; b < B; b++) {
       let e = 0;
       for (let i = 0; i < dIn; i++) {
@@ -123,15 +134,20 @@ export class SaeStep {
    *  in fSum and the firing counts in `fired`; returns the mean weighted L1 and the mean L0. */
   private l1FeatureGrad(lambda: number, fired: Float64Array): { l1: number; l0: number } {
     const { dSae } = this.p;
-    const B = this.batch, { f, df, decNorm, fSum } = this, gb = this.grads.b_enc;
+    const B = this.batch,
+      { f, df, decNorm, fSum } = this,
+      gb = this.grads.b_enc;
     gb.fill(0);
     fSum.fill(0);
-    let l1 = 0, active = 0;
+    let l1 = 0,
+      active = 0;
     for (let b = 0; b < B; b++) {
       const row = b * dSae;
       for (let j = 0; j < dSae; j++) {
         // v = 0 for an inactive feature, whose df the mask zeroes
-        const v = f[row + j]!, n = decNorm[j]!, on = v > 0 ? 1 : 0;
+        const v = f[row + j]!,
+          n = decNorm[j]!,
+          on = v > 0 ? 1 : 0;
         const g = on ? df[row + j]! + lambda * n : 0;
         l1 += v * n;
         df[row + j] = g;
@@ -147,7 +163,9 @@ export class SaeStep {
   /** Gradients of W_enc, b_enc, W_dec and b_dec from dxhat (in xhat) and dpre (in df). */
   private parameterGrads(sparsity: Sparsity): void {
     const { dIn, dSae, W_enc, W_dec } = this.p;
-    const B = this.batch, g = this.grads, { f, df, decNorm } = this;
+    const B = this.batch,
+      g = this.grads,
+      { f, df, decNorm } = this;
     gemm(g.W_enc, { data: this.xc, rows: B, cols: dIn, t: true }, { data: df, rows: B, cols: dSae });
     gemm(g.W_dec, { data: f, rows: B, cols: dSae, t: true }, { data: this.xhat, rows: B, cols: dIn });
     // b_dec enters twice: + b_dec in xhat, − b_dec in xc (dL/db_dec −= W_enc · Σ_b dpre)

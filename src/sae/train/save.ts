@@ -19,21 +19,35 @@ export interface TrainedSaeInfo {
 /** The SAE of trained parameters (standard for L1, topk for TopK; activations un-normalised, so
  *  normalize_activations "none"). The SAE shares the parameters' buffers. */
 export function saeOfParams(p: SaeParams, sparsity: Sparsity, hookName: string, info: TrainedSaeInfo = {}): SAE {
-  return new SAE({
-    architecture: sparsity.kind === "topk" ? "topk" : "standard", ...(sparsity.kind === "topk" ? { k: sparsity.k } : {}),
-    dIn: p.dIn, dSae: p.dSae, hookName, applyBDecToInput: true, normalizeActivations: "none",
-    modelName: info.modelName, contextSize: info.contextSize, datasetPath: info.datasetPath, saeLensTrainingVersion: "tlens",
-  }, {
-    W_enc: Tensor.fromTypedArray(p.W_enc, [p.dIn, p.dSae]),
-    W_dec: Tensor.fromTypedArray(p.W_dec, [p.dSae, p.dIn]),
-    b_enc: Tensor.fromTypedArray(p.b_enc, [p.dSae]),
-    b_dec: Tensor.fromTypedArray(p.b_dec, [p.dIn]),
-  });
+  return new SAE(
+    {
+      architecture: sparsity.kind === "topk" ? "topk" : "standard",
+      ...(sparsity.kind === "topk" ? { k: sparsity.k } : {}),
+      dIn: p.dIn,
+      dSae: p.dSae,
+      hookName,
+      applyBDecToInput: true,
+      normalizeActivations: "none",
+      modelName: info.modelName,
+      contextSize: info.contextSize,
+      datasetPath: info.datasetPath,
+      saeLensTrainingVersion: "tlens",
+    },
+    {
+      W_enc: Tensor.fromTypedArray(p.W_enc, [p.dIn, p.dSae]),
+      W_dec: Tensor.fromTypedArray(p.W_dec, [p.dSae, p.dIn]),
+      b_enc: Tensor.fromTypedArray(p.b_enc, [p.dSae]),
+      b_dec: Tensor.fromTypedArray(p.b_dec, [p.dIn]),
+    },
+  );
 }
 
 /** log10 of each feature's firing frequency [d_sae] (a feature that never fired gets −10: SAELens adds 1e-10). */
 export function logFeatureDensity(trained: TrainedSae): Tensor {
-  return Tensor.fromTypedArray(Float32Array.from(trained.featureFrequency, (f) => Math.log10(f + 1e-10)), [trained.params.dSae]);
+  return Tensor.fromTypedArray(
+    Float32Array.from(trained.featureFrequency, (f) => Math.log10(f + 1e-10)),
+    [trained.params.dSae],
+  );
 }
 
 /** Writes the SAELens folder `dir` (created when missing). */

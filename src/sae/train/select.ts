@@ -10,17 +10,22 @@ export function kthLargest(v: Float32Array, start: number, n: number, k: number,
   checkK(k, n);
   const a = scratch;
   for (let j = 0; j < n; j++) a[j] = v[start + j]!;
-  let lo = 0, hi = n - 1;
+  let lo = 0,
+    hi = n - 1;
   const target = k - 1;
   while (lo < hi) {
     const pivot = a[(lo + hi) >> 1]!;
-    let i = lo, j = hi;
+    let i = lo,
+      j = hi;
     while (i <= j) {
       while (a[i]! > pivot) i++;
       while (a[j]! < pivot) j--;
       if (i <= j) {
-        const t = a[i]!; a[i] = a[j]!; a[j] = t;
-        i++; j--;
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
       }
     }
     if (target <= j) hi = j;
@@ -42,7 +47,10 @@ export class TopKSelector {
   private readonly recent = new Float64Array(RECENT).fill(-Infinity);
   private rows = 0;
 
-  constructor(readonly n: number, readonly k: number) {
+  constructor(
+    readonly n: number,
+    readonly k: number,
+  ) {
     checkK(k, n);
     this.cand = new Int32Array(n);
   }
@@ -56,11 +64,16 @@ export class TopKSelector {
     let c = 0;
     for (let j = 0; j < n; j++) if (v[start + j]! > tau) cand[c++] = j;
     if (c < k) for (c = 0; c < n; c++) cand[c] = c;
-    for (let t = 0; t < k; t++) { const j = cand[t]!; idx[at + t] = j; val[at + t] = v[start + j]!; }
+    for (let t = 0; t < k; t++) {
+      const j = cand[t]!;
+      idx[at + t] = j;
+      val[at + t] = v[start + j]!;
+    }
     for (let t = (k >> 1) - 1; t >= 0; t--) siftDown(idx, val, at, k, t, idx[at + t]!, val[at + t]!);
     let worst = val[at]!;
     for (let t = k; t < c; t++) {
-      const j = cand[t]!, x = v[start + j]!;
+      const j = cand[t]!,
+        x = v[start + j]!;
       if (x > worst) {
         siftDown(idx, val, at, k, 0, j, x);
         worst = val[at]!;
@@ -77,7 +90,8 @@ function siftDown(idx: Int32Array, val: Float32Array, at: number, k: number, t: 
     let c = 2 * t + 1;
     if (c >= k) break;
     if (c + 1 < k) {
-      const va = val[at + c + 1]!, vb = val[at + c]!;
+      const va = val[at + c + 1]!,
+        vb = val[at + c]!;
       if (va < vb || (va === vb && idx[at + c + 1]! > idx[at + c]!)) c++;
     }
     const vc = val[at + c]!;

@@ -17,8 +17,13 @@ export class TopKCodes {
   private readonly grad: Float32Array;
   private readonly selector: TopKSelector;
 
-  constructor(private readonly p: SaeParams, private readonly batch: number, readonly k: number) {
-    if (!(Number.isInteger(k) && k >= 1 && k <= p.dSae)) throw new SaeError(`TopK: k = ${k} must be an integer in 1..${p.dSae}`);
+  constructor(
+    private readonly p: SaeParams,
+    private readonly batch: number,
+    readonly k: number,
+  ) {
+    if (!(Number.isInteger(k) && k >= 1 && k <= p.dSae))
+      throw new SaeError(`TopK: k = ${k} must be an integer in 1..${p.dSae}`);
     this.selector = new TopKSelector(p.dSae, k);
     this.idx = new Int32Array(batch * k);
     this.val = new Float32Array(batch * k);
@@ -34,12 +39,14 @@ export class TopKCodes {
     f.fill(0, 0, this.batch * dSae);
     let active = 0;
     for (let b = 0; b < this.batch; b++) {
-      const row = b * dSae, at = b * k;
+      const row = b * dSae,
+        at = b * k;
       this.selector.select(pre, row, idx, val, at);
       // the ReLU: keep the positive ones, packed to the front
       let n = 0;
       for (let t = at; t < at + k; t++) {
-        const v = val[t]!, j = idx[t]!;
+        const v = val[t]!,
+          j = idx[t]!;
         if (!(v > 0)) continue;
         idx[at + n] = j;
         val[at + n] = v;
@@ -62,7 +69,8 @@ export class TopKCodes {
     let l1 = 0;
     for (let b = 0; b < this.batch; b++) {
       for (let t = b * k, end = t + this.count[b]!; t < end; t++) {
-        const j = idx[t]!, g = df[b * dSae + j]!;
+        const j = idx[t]!,
+          g = df[b * dSae + j]!;
         l1 += val[t]! * decNorm[j]!;
         gBEnc[j]! += g;
         grad[t] = g;

@@ -14,7 +14,9 @@ export function textTokenRows(model: HookedTransformer, text: string, ctx: numbe
   const bos = model.cfg.defaultPrependBos && tok.bosTokenId !== null ? tok.bosTokenId : null;
   const minCtx = bos === null ? 1 : 2;
   if (!(Number.isInteger(ctx) && ctx >= minCtx && ctx <= model.cfg.nCtx)) {
-    throw new SaeError(`textTokenRows: the row length must be an integer from ${minCtx} to the model's context ${model.cfg.nCtx}, got ${ctx}`);
+    throw new SaeError(
+      `textTokenRows: the row length must be an integer from ${minCtx} to the model's context ${model.cfg.nCtx}, got ${ctx}`,
+    );
   }
   const ids = encodeText(tok, text, { prependBos: false });
   const per = bos === null ? ctx : ctx - 1;

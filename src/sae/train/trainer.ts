@@ -7,7 +7,14 @@ import { progressReporter } from "../../analysis/progress.js";
 import { ActivationStore } from "./activation-store.js";
 import type { AuxKLoss } from "./aux-k.js";
 import { Adam } from "./adam.js";
-import { learningRate, resolveTrainOptions, sparsityAt, type ResolvedTrainOptions, type TrainLogEntry, type TrainSaeOptions } from "./config.js";
+import {
+  learningRate,
+  resolveTrainOptions,
+  sparsityAt,
+  type ResolvedTrainOptions,
+  type TrainLogEntry,
+  type TrainSaeOptions,
+} from "./config.js";
 import { initSaeParams, rowNorm, scaleRow, type SaeParams } from "./params.js";
 import { DeadFeatureTracker, resampleFeatures } from "./resample.js";
 import { SaeStep, type SaeGrads, type StepStats } from "./sae-step.js";
@@ -28,20 +35,33 @@ export interface TrainedSae {
 }
 
 /** Trains an SAE on `tokens` [rows, ctx] run through the model. */
-export async function trainSae(model: HookedTransformer, tokens: Tensor, options: TrainSaeOptions): Promise<TrainedSae> {
+export async function trainSae(
+  model: HookedTransformer,
+  tokens: Tensor,
+  options: TrainSaeOptions,
+): Promise<TrainedSae> {
   const o = resolveTrainOptions(options);
-  const store = new ActivationStore(model, { hookName: o.hookName, tokens, rowsPerRun: o.rowsPerRun, bufferSize: o.bufferSize, seed: o.seed });
-  const dIn = store.dIn, dSae = Math.round(o.expansionFactor * dIn);
+  const store = new ActivationStore(model, {
+    hookName: o.hookName,
+    tokens,
+    rowsPerRun: o.rowsPerRun,
+    bufferSize: o.bufferSize,
+    seed: o.seed,
+  });
+  const dIn = store.dIn,
+    dSae = Math.round(o.expansionFactor * dIn);
   const p = initSaeParams(dIn, dSae, o.seed);
   const stepper = new SaeStep(p, o.batchSize);
   const adam = new Adam([p.W_enc, p.W_dec, p.b_enc, p.b_dec]);
   const tracker = new DeadFeatureTracker(dSae);
   const rng = new Generator(o.seed + 1);
   const progress = progressReporter("training SAE", o.steps, o);
-  const fired = new Float64Array(dSae), window = new Float64Array(dSae);
+  const fired = new Float64Array(dSae),
+    window = new Float64Array(dSae);
   const log: TrainLogEntry[] = [];
   const acc = new Accumulator();
-  let scale = 1, windowTokens = 0;
+  let scale = 1,
+    windowTokens = 0;
   const t0 = performance.now();
   for (let step = 0; step < o.steps; step++) {
     const x = await store.nextBatch(o.batchSize);
@@ -56,7 +76,10 @@ export async function trainSae(model: HookedTransformer, tokens: Tensor, options
     applyUpdate(p, stepper.grads, adam, lr, o.decoderNorm);
     tracker.record(fired, o.batchSize);
     // firing counts over the last deadFeatureWindow tokens (restarted each window)
-    if (windowTokens >= o.deadFeatureWindow) { window.fill(0); windowTokens = 0; }
+    if (windowTokens >= o.deadFeatureWindow) {
+      window.fill(0);
+      windowTokens = 0;
+    }
     for (let j = 0; j < dSae; j++) window[j]! += fired[j]!;
     windowTokens += o.batchSize;
     if (o.resampleEvery && step > 0 && step % o.resampleEvery === 0 && step < o.steps - o.lrDecaySteps) {
@@ -64,8 +87,15 @@ export async function trainSae(model: HookedTransformer, tokens: Tensor, options
     }
     acc.add(stats);
     if ((step + 1) % o.logEvery === 0 || step === o.steps - 1) {
-      const entry: TrainLogEntry = { step: step + 1, tokens: (step + 1) * o.batchSize, ...acc.take(), deadFraction: tracker.dead(o.deadFeatureWindow).length / dSae,
-        lr, l1Coefficient: sparsityAt(o, step).kind === "l1" ? (sparsityAt(o, step) as { coefficient: number }).coefficient : 0 };
+      const entry: TrainLogEntry = {
+        step: step + 1,
+        tokens: (step + 1) * o.batchSize,
+        ...acc.take(),
+        deadFraction: tracker.dead(o.deadFeatureWindow).length / dSae,
+        lr,
+        l1Coefficient:
+          sparsityAt(o, step).kind === "l1" ? (sparsityAt(o, step) as { coefficient: number }).coefficient : 0,
+      };
       log.push(entry);
       o.onLog?.(entry);
     }
@@ -74,7 +104,12 @@ export async function trainSae(model: HookedTransformer, tokens: Tensor, options
   const seconds = (performance.now() - t0) / 1000;
   foldScale(p, scale);
   return {
-    params: p, options: o, log, final: log[log.length - 1]!, tokensPerSecond: (o.steps * o.batchSize) / seconds, activationScale: scale,
+    params: p,
+    options: o,
+    log,
+    final: log[log.length - 1]!,
+    tokensPerSecond: (o.steps * o.batchSize) / seconds,
+    activationScale: scale,
     featureFrequency: window.map((c) => c / Math.max(windowTokens, 1)),
   };
 }
@@ -82,7 +117,11 @@ export async function trainSae(model: HookedTransformer, tokens: Tensor, options
 /** TopK's auxiliary loss over the features dead now (none for L1, or with a zero coefficient). */
 function auxK(o: ResolvedTrainOptions, tracker: DeadFeatureTracker, dIn: number): AuxKLoss | undefined {
   if (o.sparsity.kind !== "topk" || o.auxKCoefficient === 0) return undefined;
-  return { dead: tracker.dead(o.deadFeatureWindow), coefficient: o.auxKCoefficient, kAux: o.kAux ?? Math.max(1, Math.floor(dIn / 2)) };
+  return {
+    dead: tracker.dead(o.deadFeatureWindow),
+    coefficient: o.auxKCoefficient,
+    kAux: o.kAux ?? Math.max(1, Math.floor(dIn / 2)),
+  };
 }
 
 /** One Adam step on every parameter; "unit": decoder-row gradients projected off the rows, rows renormalised. */
@@ -93,14 +132,19 @@ export function applyUpdate(p: SaeParams, g: SaeGrads, adam: Adam, lr: number, d
   adam.update(p.W_dec, g.W_dec, lr);
   adam.update(p.b_enc, g.b_enc, lr);
   adam.update(p.b_dec, g.b_dec, lr);
-  if (decoderNorm === "unit") for (let j = 0; j < p.dSae; j++) scaleRow(p.W_dec, j, p.dIn, 1 / (rowNorm(p.W_dec, j, p.dIn) || 1));
+  if (decoderNorm === "unit")
+    for (let j = 0; j < p.dSae; j++) scaleRow(p.W_dec, j, p.dIn, 1 / (rowNorm(p.W_dec, j, p.dIn) || 1));
 }
 
 /** grad[j] −= (grad[j] · w[j]) w[j] / ‖w[j]‖² for each row j of [rows, cols]. */
 function projectOffRows(w: Float32Array, grad: Float32Array, rows: number, cols: number): void {
   for (let j = 0; j < rows; j++) {
-    let dot = 0, nn = 0;
-    for (let i = j * cols; i < (j + 1) * cols; i++) { dot += grad[i]! * w[i]!; nn += w[i]! * w[i]!; }
+    let dot = 0,
+      nn = 0;
+    for (let i = j * cols; i < (j + 1) * cols; i++) {
+      dot += grad[i]! * w[i]!;
+      nn += w[i]! * w[i]!;
+    }
     if (nn === 0) continue;
     const c = dot / nn;
     for (let i = j * cols; i < (j + 1) * cols; i++) grad[i]! -= c * w[i]!;
@@ -127,7 +171,8 @@ function meanNorm(x: Float32Array, d: number): number {
 }
 
 function columnMean(x: Float32Array, d: number, scale: number): Float32Array {
-  const n = x.length / d, out = new Float32Array(d);
+  const n = x.length / d,
+    out = new Float32Array(d);
   for (let b = 0; b < n; b++) for (let i = 0; i < d; i++) out[i]! += (x[b * d + i]! * scale) / n;
   return out;
 }
@@ -149,7 +194,8 @@ class Accumulator {
   }
 
   take(): StepStats {
-    const n = Math.max(this.n, 1), out = Accumulator.zero();
+    const n = Math.max(this.n, 1),
+      out = Accumulator.zero();
     for (const k of STAT_KEYS) out[k] = this.s[k] / n;
     this.n = 0;
     this.s = Accumulator.zero();

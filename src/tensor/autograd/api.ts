@@ -15,9 +15,12 @@ import { setVjp } from "./vjp-index.js";
 
 export function setRequiresGrad(t: Tensor, flag: boolean): void {
   if (t.gradFn && !flag) {
-    throw new GradError(`requiresGrad_(false): this tensor was computed by ${t.gradFn.name}; only leaves can stop requiring grad (use detach())`);
+    throw new GradError(
+      `requiresGrad_(false): this tensor was computed by ${t.gradFn.name}; only leaves can stop requiring grad (use detach())`,
+    );
   }
-  if (flag && !isFloat(t.dtype)) throw new GradError(`requiresGrad_: only float tensors can require gradients, this one is ${t.dtype}`);
+  if (flag && !isFloat(t.dtype))
+    throw new GradError(`requiresGrad_: only float tensors can require gradients, this one is ${t.dtype}`);
   t.requiresGrad = flag;
 }
 
@@ -35,14 +38,48 @@ export function inPlaceBinary(t: Tensor, op: BinaryOp, o: Tensor): void {
     return;
   }
   const name = `${op}_`;
-  const node = new GradNode(name, [edgeOf(t, name), edgeOf(o, name)], [t.shape, o.shape], [t.dtype, o.dtype], t.shape, fast.vjp, fast.saved, false);
-  noGradSync(() => { INPLACE_OPS.get(op)!(t, o); });
+  const node = new GradNode(
+    name,
+    [edgeOf(t, name), edgeOf(o, name)],
+    [t.shape, o.shape],
+    [t.dtype, o.dtype],
+    t.shape,
+    fast.vjp,
+    fast.saved,
+    false,
+  );
+  noGradSync(() => {
+    INPLACE_OPS.get(op)!(t, o);
+  });
   setHistory(t, node);
 }
 
 /** The in-place ops inPlaceBinary writes directly. */
 const INPLACE_OPS = new Map<BinaryOp, (t: Tensor, o: Tensor) => void>([
-  ["add", (t, o) => { t.add_(o); }], ["sub", (t, o) => { t.sub_(o); }], ["mul", (t, o) => { t.mul_(o); }], ["div", (t, o) => { t.div_(o); }],
+  [
+    "add",
+    (t, o) => {
+      t.add_(o);
+    },
+  ],
+  [
+    "sub",
+    (t, o) => {
+      t.sub_(o);
+    },
+  ],
+  [
+    "mul",
+    (t, o) => {
+      t.mul_(o);
+    },
+  ],
+  [
+    "div",
+    (t, o) => {
+      t.div_(o);
+    },
+  ],
 ]);
 
 /** t[idx] = value where t or value is in a graph. */
@@ -63,14 +100,20 @@ export function trackedSet(t: Tensor, idx: readonly Index[], value: TensorLike):
 function commit(t: Tensor, op: string, compute: () => Tensor): void {
   const fn = t.gradFn;
   if (t.requiresGrad && !fn) {
-    throw new GradError(`${op}: in-place write into a leaf tensor that requires grad (shape ${fmtShape(t.shape)}); write inside noGradSync(), or into a clone()`);
+    throw new GradError(
+      `${op}: in-place write into a leaf tensor that requires grad (shape ${fmtShape(t.shape)}); write inside noGradSync(), or into a clone()`,
+    );
   }
   if (fn?.isView && !fn.viewOf) {
-    throw new GradError(`${op}: in-place write into a view (made by ${fn.name}) whose elements repeat or cannot be traced back; clone() it first`);
+    throw new GradError(
+      `${op}: in-place write into a view (made by ${fn.name}) whose elements repeat or cannot be traced back; clone() it first`,
+    );
   }
   const viewOf = fn?.viewOf;
   if (viewOf && viewOf.base.requiresGrad && !viewOf.base.gradFn) {
-    throw new GradError(`${op}: in-place write into a view (made by ${fn.name}) of a leaf tensor that requires grad; write inside noGradSync(), or into a clone()`);
+    throw new GradError(
+      `${op}: in-place write into a view (made by ${fn.name}) of a leaf tensor that requires grad; write inside noGradSync(), or into a clone()`,
+    );
   }
   const r = compute();
   if (viewOf) {
@@ -84,21 +127,32 @@ function commit(t: Tensor, op: string, compute: () => Tensor): void {
 /** t's elements = r's, unrecorded. (A function of its own: an arrow here would make the vjp closures beside it
  *  keep t and r alive.) */
 function writeInto(t: Tensor, r: Tensor): void {
-  noGradSync(() => { t.copy_(r); });
+  noGradSync(() => {
+    t.copy_(r);
+  });
 }
 
 /** Writes r into the view t: the base's history becomes "base with the view's elements replaced by r", and t
  *  is that view of the new base. */
 function writeThroughView(t: Tensor, { base, replay }: ViewOf, r: Tensor, op: string): void {
   const edges = [edgeOf(base, op), edgeOf(r, op)];
-  const node = new GradNode(`${op} (through a view)`, edges, [base.shape, r.shape], [base.dtype, r.dtype], base.shape, (g, needs) => {
-    let gBase: Tensor | null = null;
-    if (needs[0]) {
-      gBase = g.clone();
-      laidOver(gBase, replay).set([], 0);
-    }
-    return [gBase, needs[1] ? replay(g) : null];
-  }, [], false);
+  const node = new GradNode(
+    `${op} (through a view)`,
+    edges,
+    [base.shape, r.shape],
+    [base.dtype, r.dtype],
+    base.shape,
+    (g, needs) => {
+      let gBase: Tensor | null = null;
+      if (needs[0]) {
+        gBase = g.clone();
+        laidOver(gBase, replay).set([], 0);
+      }
+      return [gBase, needs[1] ? replay(g) : null];
+    },
+    [],
+    false,
+  );
   writeInto(t, r);
   setHistory(base, node);
   replayView(t, { base, replay });

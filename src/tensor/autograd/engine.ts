@@ -21,7 +21,9 @@ export interface BackwardOptions {
  *  because gradient hooks may be; without hooks it runs to the end before returning. */
 export async function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}): Promise<void> {
   if (!root.requiresGrad) {
-    throw new GradError(`backward: this ${fmtShape(root.shape)} tensor does not require grad: call requiresGrad_() on a float leaf it is computed from, outside noGrad()`);
+    throw new GradError(
+      `backward: this ${fmtShape(root.shape)} tensor does not require grad: call requiresGrad_() on a float leaf it is computed from, outside noGrad()`,
+    );
   }
   const seed = seedGradient(root, grad);
   const start = edgeOf(root, "backward")!;
@@ -68,7 +70,9 @@ async function runHooks(node: GradNode, g: Tensor): Promise<Tensor> {
     const r = await noGrad(() => hook(cur));
     if (r === undefined) continue;
     if (r.ndim !== cur.ndim || r.shape.some((s, i) => s !== cur.shape[i])) {
-      throw new GradError(`backward: a gradient hook on the output of ${node.name} returned a ${fmtShape(r.shape)} gradient; the gradient there has shape ${fmtShape(cur.shape)}`);
+      throw new GradError(
+        `backward: a gradient hook on the output of ${node.name} returned a ${fmtShape(r.shape)} gradient; the gradient there has shape ${fmtShape(cur.shape)}`,
+      );
     }
     cur = r.dtype === cur.dtype ? r : r.to(cur.dtype);
   }
@@ -78,12 +82,16 @@ async function runHooks(node: GradNode, g: Tensor): Promise<Tensor> {
 function seedGradient(root: Tensor, grad: Tensor | undefined): Tensor {
   if (grad === undefined) {
     if (root.numel !== 1) {
-      throw new GradError(`backward: a gradient can be created implicitly only for a one-element output, this one has shape ${fmtShape(root.shape)}; pass backward(grad) with a ${fmtShape(root.shape)} gradient, or reduce the output first (e.g. .sum())`);
+      throw new GradError(
+        `backward: a gradient can be created implicitly only for a one-element output, this one has shape ${fmtShape(root.shape)}; pass backward(grad) with a ${fmtShape(root.shape)} gradient, or reduce the output first (e.g. .sum())`,
+      );
     }
     return ones(root.shape, root.dtype);
   }
   if (grad.ndim !== root.ndim || grad.shape.some((s, i) => s !== root.shape[i])) {
-    throw new GradError(`backward: the gradient has shape ${fmtShape(grad.shape)} but the output has shape ${fmtShape(root.shape)}`);
+    throw new GradError(
+      `backward: the gradient has shape ${fmtShape(grad.shape)} but the output has shape ${fmtShape(root.shape)}`,
+    );
   }
   if (hasNaN(grad)) throw new GradError("backward: the gradient passed to backward() contains NaN");
   return grad.to(root.dtype);
@@ -122,7 +130,9 @@ function reverseTopological(start: GradNode): GradNode[] {
 /** A max-heap of nodes by seq. */
 class SeqHeap {
   private items: GradNode[] = [];
-  get size(): number { return this.items.length; }
+  get size(): number {
+    return this.items.length;
+  }
 
   push(node: GradNode): void {
     const a = this.items;
@@ -172,7 +182,13 @@ function propagate(node: GradNode, g: Tensor, pending: Map<GradNode, Summed>): v
 }
 
 /** Adds node's gradient for its input i into the input's pending sum. */
-function addPart(pending: Map<GradNode, Summed>, edge: GradNode, node: GradNode, i: number, gi: Tensor | PartialGrad): void {
+function addPart(
+  pending: Map<GradNode, Summed>,
+  edge: GradNode,
+  node: GradNode,
+  i: number,
+  gi: Tensor | PartialGrad,
+): void {
   const prev = pending.get(edge);
   if (gi instanceof PartialGrad) {
     const buffer = prev ? (prev.owned ? prev.t : prev.t.clone()) : zeros(node.inShapes[i]!, node.inDtypes[i]);
@@ -188,14 +204,22 @@ function addPart(pending: Map<GradNode, Summed>, edge: GradNode, node: GradNode,
 
 /** The error for a NaN first seen in the gradient at `at` (after its hooks): the pass up to `at` again, from the
  *  same seed with the hooks' recorded results, every edge checked, names the op (or hook) that made it. */
-function nanError(order: readonly GradNode[], start: GradNode, seed: Tensor, hooked: ReadonlyMap<GradNode, Tensor>, at: GradNode): GradError {
+function nanError(
+  order: readonly GradNode[],
+  start: GradNode,
+  seed: Tensor,
+  hooked: ReadonlyMap<GradNode, Tensor>,
+  at: GradNode,
+): GradError {
   const pending = new Map<GradNode, Summed>([[start, { t: seed, owned: false }]]);
   for (const node of order) {
     const summed = pending.get(node)?.t;
     if (!summed) continue;
     const g = hooked.get(node) ?? summed;
     if (g !== summed && hasNaN(g) && !hasNaN(summed)) {
-      return new GradError(`backward: a gradient hook on the output of ${node.name} returned a gradient containing NaN`);
+      return new GradError(
+        `backward: a gradient hook on the output of ${node.name} returned a gradient containing NaN`,
+      );
     }
     if (node === at) break;
     if (node instanceof AccumulateGrad) continue;
@@ -206,7 +230,9 @@ function nanError(order: readonly GradNode[], start: GradNode, seed: Tensor, hoo
       const part = new Map<GradNode, Summed>();
       noGradSync(() => addPart(part, edge, node, i, gi));
       if (hasNaN(part.get(edge)!.t)) {
-        return new GradError(`backward: NaN in the gradient that ${node.name} (output ${fmtShape(node.outShape)}) passes to its input ${i} of shape ${fmtShape(node.inShapes[i]!)}; the upstream gradient had none`);
+        return new GradError(
+          `backward: NaN in the gradient that ${node.name} (output ${fmtShape(node.outShape)}) passes to its input ${i} of shape ${fmtShape(node.inShapes[i]!)}; the upstream gradient had none`,
+        );
       }
       noGradSync(() => addPart(pending, edge, node, i, part.get(edge)!.t));
     }
@@ -225,7 +251,10 @@ function fitToInput(node: GradNode, i: number, gi: Tensor): Tensor {
     } catch {
       ok = false;
     }
-    if (!ok) throw new GradError(`backward: ${node.name} produced a ${fmtShape(g.shape)} gradient for its ${fmtShape(shape)} input ${i}`);
+    if (!ok)
+      throw new GradError(
+        `backward: ${node.name} produced a ${fmtShape(g.shape)} gradient for its ${fmtShape(shape)} input ${i}`,
+      );
     g = sumTo(g, shape);
   }
   return g.dtype === node.inDtypes[i] ? g : g.to(node.inDtypes[i]!);

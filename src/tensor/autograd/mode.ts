@@ -3,7 +3,9 @@
 
 let disabled = 0;
 
-interface Flag { readonly requiresGrad: boolean }
+interface Flag {
+  readonly requiresGrad: boolean;
+}
 
 /** True when an op on `a` (and `b`, when it is a tensor) must be recorded. */
 export function needsGrad(a: Flag, b?: unknown): boolean {

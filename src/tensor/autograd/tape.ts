@@ -21,7 +21,9 @@ export type Vjp = (g: Tensor, needs: readonly boolean[]) => readonly (Tensor | P
 /** Sees the full gradient of a tensor once per backward pass; a returned tensor (same shape) replaces it. */
 export type GradHook = (grad: Tensor) => Tensor | void | Promise<Tensor | void>;
 
-export interface HookHandle { remove(): void }
+export interface HookHandle {
+  remove(): void;
+}
 
 let sequence = 0;
 
@@ -63,20 +65,31 @@ export class GradNode {
     this.saved = saved.map((t) => ({ t, version: t.storage.version }));
   }
 
-  get name(): string { return `${this.op} #${this.seq}`; }
-  get freed(): boolean { return this.vjpFn === null && !(this instanceof AccumulateGrad); }
+  get name(): string {
+    return `${this.op} #${this.seq}`;
+  }
+  get freed(): boolean {
+    return this.vjpFn === null && !(this instanceof AccumulateGrad);
+  }
 
   /** The input gradients for output gradient g; checks the saved tensors were not overwritten since. */
   apply(g: Tensor): readonly (Tensor | PartialGrad | null)[] {
     if (!this.vjpFn) {
-      throw new GradError(`backward: the graph through ${this.name} was already freed by an earlier backward(); pass { retainGraph: true } to the first backward() to run backward twice`);
+      throw new GradError(
+        `backward: the graph through ${this.name} was already freed by an earlier backward(); pass { retainGraph: true } to the first backward() to run backward twice`,
+      );
     }
     for (const { t, version } of this.saved) {
       if (t.storage.version !== version) {
-        throw new GradError(`backward: a ${fmtShape(t.shape)} tensor that ${this.name} saved for backward was modified in place afterwards (version ${version} → ${t.storage.version}); clone() it before the in-place op`);
+        throw new GradError(
+          `backward: a ${fmtShape(t.shape)} tensor that ${this.name} saved for backward was modified in place afterwards (version ${version} → ${t.storage.version}); clone() it before the in-place op`,
+        );
       }
     }
-    return this.vjpFn(g, this.inputs.map((e) => e !== null));
+    return this.vjpFn(
+      g,
+      this.inputs.map((e) => e !== null),
+    );
   }
 
   /** Drops the saved tensors and the vjp (after a backward without retainGraph). */
@@ -97,10 +110,18 @@ const accumulators = new WeakMap<Tensor, AccumulateGrad>();
 
 /** t.registerHook(fn): fn runs on t's gradient when backward has summed it, before it flows on. */
 export function registerHook(t: Tensor, fn: GradHook): HookHandle {
-  if (!t.requiresGrad) throw new GradError(`registerHook: this ${fmtShape(t.shape)} tensor does not require grad, so backward never reaches it`);
+  if (!t.requiresGrad)
+    throw new GradError(
+      `registerHook: this ${fmtShape(t.shape)} tensor does not require grad, so backward never reaches it`,
+    );
   const hooks = edgeOf(t, "registerHook")!.hooks;
   hooks.push(fn);
-  return { remove: () => { const i = hooks.indexOf(fn); if (i >= 0) hooks.splice(i, 1); } };
+  return {
+    remove: () => {
+      const i = hooks.indexOf(fn);
+      if (i >= 0) hooks.splice(i, 1);
+    },
+  };
 }
 
 /** The node a gradient for t flows into, or null when t needs none. */
@@ -113,7 +134,9 @@ export function edgeOf(t: Tensor, op: string): GradNode | null {
       return replayView(t, fn.viewOf).gradFn!;
     }
     if (t.storage.version !== fn.outVersion) {
-      throw new GradError(`${op}: its ${fmtShape(t.shape)} input (made by ${fn.name}) was modified in place outside autograd (through another view or inside noGrad), so its gradient would be wrong; clone() before writing to it`);
+      throw new GradError(
+        `${op}: its ${fmtShape(t.shape)} input (made by ${fn.name}) was modified in place outside autograd (through another view or inside noGrad), so its gradient would be wrong; clone() before writing to it`,
+      );
     }
     return fn;
   }
@@ -140,11 +163,22 @@ export interface RecordOptions {
 export function record(op: string, inputs: readonly Tensor[], out: Tensor, vjp: Vjp, opts: RecordOptions = {}): Tensor {
   if (!isFloat(out.dtype)) return out;
   const edges = inputs.map((t) => edgeOf(t, op));
-  const node = new GradNode(op, edges, inputs.map((t) => t.shape), inputs.map((t) => t.dtype), out.shape, vjp, opts.saved ?? [], opts.view ?? false);
+  const node = new GradNode(
+    op,
+    edges,
+    inputs.map((t) => t.shape),
+    inputs.map((t) => t.dtype),
+    out.shape,
+    vjp,
+    opts.saved ?? [],
+    opts.view ?? false,
+  );
   const replay = opts.replay!;
   if (opts.view && replay) {
     const parent = inputs[0]!.gradFn?.viewOf;
-    node.viewOf = parent ? { base: parent.base, replay: (t) => replay(parent.replay(t)) } : { base: inputs[0]!, replay };
+    node.viewOf = parent
+      ? { base: parent.base, replay: (t) => replay(parent.replay(t)) }
+      : { base: inputs[0]!, replay };
   }
   setHistory(out, node);
   return out;
@@ -154,17 +188,24 @@ export function record(op: string, inputs: readonly Tensor[], out: Tensor, vjp: 
 export function replayView(t: Tensor, viewOf: ViewOf): Tensor {
   const { base, replay } = viewOf;
   const shape = base.shape;
-  return record("view", [base], t, (g) => {
-    const gx = emptyTensor(shape, g.dtype);
-    laidOver(gx, replay).copy_(g);
-    return [gx];
-  }, { view: true, replay });
+  return record(
+    "view",
+    [base],
+    t,
+    (g) => {
+      const gx = emptyTensor(shape, g.dtype);
+      laidOver(gx, replay).copy_(g);
+      return [gx];
+    },
+    { view: true, replay },
+  );
 }
 
 /** replay(g) as a view into g's own elements (for writing a view's gradient into a base-shaped buffer). */
 export function laidOver(g: Tensor, replay: (t: Tensor) => Tensor): Tensor {
   const view = replay(g);
-  if (view.storage !== g.storage) throw new GradError("backward through a view written in place: the view cannot be laid over a gradient buffer");
+  if (view.storage !== g.storage)
+    throw new GradError("backward through a view written in place: the view cannot be laid over a gradient buffer");
   return view;
 }
 

@@ -44,13 +44,37 @@ function geluNewGrad(x: Tensor, _y: Tensor, g: Tensor): Tensor {
   const xc = x.contiguous();
   const gc = g.to(x.dtype).contiguous();
   const out = emptyTensor(x.shape, x.dtype);
-  getBackend().geluNewBackward(xc.dataSync() as Float32Array, gc.dataSync() as Float32Array, out.storage.data as Float32Array);
+  getBackend().geluNewBackward(
+    xc.dataSync() as Float32Array,
+    gc.dataSync() as Float32Array,
+    out.storage.data as Float32Array,
+  );
   return out;
 }
 
 /** Ops whose backward reads x (the others read only the output, or nothing: neg). */
-const READS_X: ReadonlySet<UnaryOp> = new Set<UnaryOp>(["log", "log1p", "abs", "relu", "silu", "gelu_new", "gelu", "sin", "cos", "square"]);
-const READS_OUT: ReadonlySet<UnaryOp> = new Set<UnaryOp>(["exp", "expm1", "sqrt", "rsqrt", "tanh", "sigmoid", "reciprocal", "gelu"]);
+const READS_X: ReadonlySet<UnaryOp> = new Set<UnaryOp>([
+  "log",
+  "log1p",
+  "abs",
+  "relu",
+  "silu",
+  "gelu_new",
+  "gelu",
+  "sin",
+  "cos",
+  "square",
+]);
+const READS_OUT: ReadonlySet<UnaryOp> = new Set<UnaryOp>([
+  "exp",
+  "expm1",
+  "sqrt",
+  "rsqrt",
+  "tanh",
+  "sigmoid",
+  "reciprocal",
+  "gelu",
+]);
 
 // The vjps below close over `kept`, which holds only what backward reads: a closure over x and out themselves
 // would keep both alive as long as the graph.
@@ -62,13 +86,21 @@ export function trackUnary(op: UnaryOp, x: Tensor, out: Tensor): Tensor {
   return record(op, [x], out, (g) => [grad ? grad(kept.x!, kept.out!, g) : null], { saved });
 }
 
-type BinaryGrad = (a: Tensor, b: Tensor, out: Tensor, g: Tensor, needs: readonly boolean[]) => readonly (Tensor | null)[];
+type BinaryGrad = (
+  a: Tensor,
+  b: Tensor,
+  out: Tensor,
+  g: Tensor,
+  needs: readonly boolean[],
+) => readonly (Tensor | null)[];
 
 /** maximum/minimum: the gradient goes to the chosen side, split evenly on ties (as torch). */
-const pick = (op: "gt" | "lt") => (a: Tensor, b: Tensor, _y: Tensor, g: Tensor): readonly Tensor[] => {
-  const share = where(a.eq(b), 0.5, where(a[op](b), 1, 0));
-  return [g.mul(share), g.mul(share.neg().add(1))];
-};
+const pick =
+  (op: "gt" | "lt") =>
+  (a: Tensor, b: Tensor, _y: Tensor, g: Tensor): readonly Tensor[] => {
+    const share = where(a.eq(b), 0.5, where(a[op](b), 1, 0));
+    return [g.mul(share), g.mul(share.neg().add(1))];
+  };
 
 const BINARY_GRADS: Partial<Record<BinaryOp, BinaryGrad>> = {
   add: (_a, _b, _y, g) => [g, g],
@@ -91,23 +123,38 @@ const BINARY_GRADS: Partial<Record<BinaryOp, BinaryGrad>> = {
 
 /** What each op's backward reads, of a, b and the output: those must not be overwritten before backward. */
 const READS: Partial<Record<BinaryOp, readonly ("a" | "b" | "out")[]>> = {
-  mul: ["a", "b"], div: ["b", "out"], pow: ["a", "b", "out"], maximum: ["a", "b"], minimum: ["a", "b"], atan2: ["a", "b"], remainder: ["a", "b"],
+  mul: ["a", "b"],
+  div: ["b", "out"],
+  pow: ["a", "b", "out"],
+  maximum: ["a", "b"],
+  minimum: ["a", "b"],
+  atan2: ["a", "b"],
+  remainder: ["a", "b"],
 };
 
 export function trackBinary(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor): Tensor {
   const grad = BINARY_GRADS[op];
   const reads = READS[op] ?? [];
-  const kept = { a: reads.includes("a") ? a : null, b: reads.includes("b") ? b : null, out: reads.includes("out") ? out : null };
+  const kept = {
+    a: reads.includes("a") ? a : null,
+    b: reads.includes("b") ? b : null,
+    out: reads.includes("out") ? out : null,
+  };
   const saved = [kept.a, kept.b, kept.out].filter((t): t is Tensor => t !== null);
-  return record(op, [a, b], out, (g, needs) => (grad ? grad(kept.a!, kept.b!, kept.out!, g, needs) : [null, null]), { saved });
+  return record(op, [a, b], out, (g, needs) => (grad ? grad(kept.a!, kept.b!, kept.out!, g, needs) : [null, null]), {
+    saved,
+  });
 }
 
 /** where(cond, a, b): the gradient flows to a where cond holds, to b elsewhere. */
 export function trackWhere(cond: Tensor, a: Tensor, b: Tensor, out: Tensor): Tensor {
-  return record("where", [a, b], out, (g, needs) => [
-    needs[0] ? where(cond, g, 0) : null,
-    needs[1] ? where(cond, 0, g) : null,
-  ], { saved: [cond] });
+  return record(
+    "where",
+    [a, b],
+    out,
+    (g, needs) => [needs[0] ? where(cond, g, 0) : null, needs[1] ? where(cond, 0, g) : null],
+    { saved: [cond] },
+  );
 }
 
 /** The backward of `t op= o` done over t itself, or null where it would read t's overwritten value: add and sub

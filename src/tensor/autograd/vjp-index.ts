@@ -30,7 +30,9 @@ export function trackScatter(x: Tensor, src: Tensor, out: Tensor, dim: number, i
 export function trackCat(parts: readonly Tensor[], out: Tensor, dim: number): Tensor {
   const sizes = parts.map((p) => p.shape[dim]);
   const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a! + b!, 0));
-  return record("cat", parts, out, (g, needs) => sizes.map((n, i) => (needs[i] ? g.narrow(dim, starts[i]!, n!) : null)));
+  return record("cat", parts, out, (g, needs) =>
+    sizes.map((n, i) => (needs[i] ? g.narrow(dim, starts[i]!, n!) : null)),
+  );
 }
 
 /** t[idx] = value: t's old elements get the gradient outside idx, value gets g[idx]. Returns the vjp. */

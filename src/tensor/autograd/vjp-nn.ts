@@ -28,11 +28,17 @@ export function trackLayerNorm(x: Tensor, w: Tensor | null, b: Tensor | null, no
     return xf.sub(xf.mean(-1, true)).div(scale); // [..., d]
   };
   const inputs = [x, ...(w ? [w] : []), ...(b ? [b] : [])];
-  record("layerNorm", inputs, normalized, (g, needs) => {
-    const gx = needs[0] ? layerNormInputGrad(x, scale, w ? g.mul(w) : g) : null;
-    // [..., d] gradients for w and b: the engine sums them over the leading dims
-    return [gx, ...(w ? [needs[1] ? g.mul(xhat()) : null] : []), ...(b ? [g] : [])];
-  }, { saved: [x, scale] });
+  record(
+    "layerNorm",
+    inputs,
+    normalized,
+    (g, needs) => {
+      const gx = needs[0] ? layerNormInputGrad(x, scale, w ? g.mul(w) : g) : null;
+      // [..., d] gradients for w and b: the engine sums them over the leading dims
+      return [gx, ...(w ? [needs[1] ? g.mul(xhat()) : null] : []), ...(b ? [g] : [])];
+    },
+    { saved: [x, scale] },
+  );
   record("layerNorm scale", [x], scale, (g) => [g.mul(xhat()).div(d)], { saved: [x, scale] });
 }
 

@@ -31,19 +31,34 @@ function trackSum(x: Tensor, out: Tensor, red: readonly number[], keepdim: boole
 
 function trackExtreme(op: "max" | "min", x: Tensor, out: Tensor, red: readonly number[], keepdim: boolean): Tensor {
   const shape = x.shape;
-  return record(op, [x], out, (g) => {
-    // the gradient is shared evenly by the elements that attain the extreme (torch's amax rule)
-    const hit = x.eq(keepDims(out, shape, red, keepdim)).to(g.dtype);
-    return [hit.mul(keepDims(g, shape, red, keepdim)).div(hit.sum([...red], true))];
-  }, { saved: [x, out] });
+  return record(
+    op,
+    [x],
+    out,
+    (g) => {
+      // the gradient is shared evenly by the elements that attain the extreme (torch's amax rule)
+      const hit = x.eq(keepDims(out, shape, red, keepdim)).to(g.dtype);
+      return [hit.mul(keepDims(g, shape, red, keepdim)).div(hit.sum([...red], true))];
+    },
+    { saved: [x, out] },
+  );
 }
 
 function trackProd(x: Tensor, out: Tensor, red: readonly number[], keepdim: boolean): Tensor {
   const shape = x.shape;
-  return record("prod", [x], out, (g) => {
-    if (x.eq(0).any().item()) throw new GradError(`backward: prod over a ${fmtShape(shape)} tensor with zeros is not differentiable here; compute it as exp(log) or mask the zeros`);
-    return [keepDims(g.mul(out), shape, red, keepdim).div(x)];
-  }, { saved: [x, out] });
+  return record(
+    "prod",
+    [x],
+    out,
+    (g) => {
+      if (x.eq(0).any().item())
+        throw new GradError(
+          `backward: prod over a ${fmtShape(shape)} tensor with zeros is not differentiable here; compute it as exp(log) or mask the zeros`,
+        );
+      return [keepDims(g.mul(out), shape, red, keepdim).div(x)];
+    },
+    { saved: [x, out] },
+  );
 }
 
 /** y = cumsum(x, dim): dx_i = Σ_{j ≥ i} g_j. */
@@ -54,18 +69,24 @@ export function trackCumsum(x: Tensor, out: Tensor, dim: number): Tensor {
 /** y = softmax(x) or log-softmax(x) along dim. A row that is all -inf (fully masked) has NaN outputs, as in
  *  torch; its gradient is zero, not NaN. */
 export function trackSoftmax(x: Tensor, out: Tensor, dim: number, log: boolean): Tensor {
-  return record(log ? "logSoftmax" : "softmax", [x], out, (g) => {
-    const dead = fullyMasked(x, out);
-    if (!dead) return [softmaxKernelGrad(out, g, dim, log)];
-    if (log) {
-      const p = (dead ? where(dead, -Infinity, out) : out).exp();
-      const gx = g.sub(p.mul(g.sum(dim, true)));
-      return [dead ? where(dead, 0, gx) : gx];
-    }
-    const y = dead ? where(dead, 0, out) : out;
-    const gy = dead ? where(dead, 0, g) : g;
-    return [y.mul(gy.sub(gy.mul(y).sum(dim, true)))];
-  }, { saved: [x, out] });
+  return record(
+    log ? "logSoftmax" : "softmax",
+    [x],
+    out,
+    (g) => {
+      const dead = fullyMasked(x, out);
+      if (!dead) return [softmaxKernelGrad(out, g, dim, log)];
+      if (log) {
+        const p = (dead ? where(dead, -Infinity, out) : out).exp();
+        const gx = g.sub(p.mul(g.sum(dim, true)));
+        return [dead ? where(dead, 0, gx) : gx];
+      }
+      const y = dead ? where(dead, 0, out) : out;
+      const gy = dead ? where(dead, 0, g) : g;
+      return [y.mul(gy.sub(gy.mul(y).sum(dim, true)))];
+    },
+    { saved: [x, out] },
+  );
 }
 
 /** The backend's fused softmax backward: y (out) and g made contiguous with dim last, as the forward ran. */
@@ -75,7 +96,14 @@ function softmaxKernelGrad(out: Tensor, g: Tensor, dim: number, log: boolean): T
   const cols = y.shape[y.ndim - 1] ?? 1;
   const dx = emptyTensor(y.shape, y.dtype);
   if (y.numel > 0) {
-    getBackend().softmaxBackward(y.dataSync() as Float32Array, gy.dataSync() as Float32Array, y.numel / cols, cols, dx.storage.data as Float32Array, log);
+    getBackend().softmaxBackward(
+      y.dataSync() as Float32Array,
+      gy.dataSync() as Float32Array,
+      y.numel / cols,
+      cols,
+      dx.storage.data as Float32Array,
+      log,
+    );
   }
   return dx.movedim(-1, dim);
 }

@@ -9,12 +9,17 @@ const isView = (x: Tensor, out: Tensor): boolean => out.storage === x.storage;
 /** reshape, viewAs, flatten, squeeze, unsqueeze: the gradient takes the input's shape back. */
 export function trackReshape(op: string, x: Tensor, out: Tensor): Tensor {
   const [inShape, outShape] = [x.shape, out.shape];
-  return record(op, [x], out, (g) => [g.reshape(inShape)], { view: isView(x, out), replay: (t) => t.reshape(outShape) });
+  return record(op, [x], out, (g) => [g.reshape(inShape)], {
+    view: isView(x, out),
+    replay: (t) => t.reshape(outShape),
+  });
 }
 
 export function trackPermute(x: Tensor, out: Tensor, order: readonly number[]): Tensor {
   const inverse = new Array<number>(order.length);
-  order.forEach((d, i) => { inverse[d] = i; });
+  order.forEach((d, i) => {
+    inverse[d] = i;
+  });
   return record("permute", [x], out, (g) => [g.permute(inverse)], { view: true, replay: (t) => t.permute([...order]) });
 }
 
@@ -30,12 +35,32 @@ export function trackCopy(op: string, x: Tensor, out: Tensor): Tensor {
 
 /** A view that selects elements of x: the gradient is zero except where the view reads, so it is a part that
  *  `place` adds into a buffer of x's shape (see PartialGrad). */
-function trackSelect(op: string, x: Tensor, out: Tensor, place: (gx: Tensor, g: Tensor) => void, replay?: (t: Tensor) => Tensor): Tensor {
-  return record(op, [x], out, (g) => [new PartialGrad((gx) => { place(gx, g); })], { view: isView(x, out), replay });
+function trackSelect(
+  op: string,
+  x: Tensor,
+  out: Tensor,
+  place: (gx: Tensor, g: Tensor) => void,
+  replay?: (t: Tensor) => Tensor,
+): Tensor {
+  return record(
+    op,
+    [x],
+    out,
+    (g) => [
+      new PartialGrad((gx) => {
+        place(gx, g);
+      }),
+    ],
+    { view: isView(x, out), replay },
+  );
 }
 
 /** The selection as a view of the gradient buffer, g added into it. */
-const addInto = (select: (t: Tensor) => Tensor) => (gx: Tensor, g: Tensor): void => { select(gx).add_(g); };
+const addInto =
+  (select: (t: Tensor) => Tensor) =>
+  (gx: Tensor, g: Tensor): void => {
+    select(gx).add_(g);
+  };
 
 export function trackNarrow(x: Tensor, out: Tensor, dim: number, start: number, length: number): Tensor {
   const select = (t: Tensor): Tensor => t.narrow(dim, start, length);
@@ -49,5 +74,13 @@ export function trackDiagonal(x: Tensor, out: Tensor, offset: number, dim1: numb
 
 /** get(...): basic indices are views; index tensors and masks gather, and a repeated index adds up. */
 export function trackIndex(x: Tensor, out: Tensor, idx: readonly Index[]): Tensor {
-  return trackSelect("index", x, out, (gx, g) => { indexAccumulate(gx, idx, g); }, (t) => t.get(...idx));
+  return trackSelect(
+    "index",
+    x,
+    out,
+    (gx, g) => {
+      indexAccumulate(gx, idx, g);
+    },
+    (t) => t.get(...idx),
+  );
 }

@@ -12,7 +12,13 @@ type Shifts = [number, number, number, number];
  * double-shift QR algorithm, written into wr/wi at offset `off`. Eigenvalue k sits at the position
  * of the k-th diagonal entry of the (quasi-triangular) Schur form.
  */
-export function hessenbergQREigenvalues(H: Float64Array, n: number, wr: Float64Array, wi: Float64Array, off: number): void {
+export function hessenbergQREigenvalues(
+  H: Float64Array,
+  n: number,
+  wr: Float64Array,
+  wi: Float64Array,
+  off: number,
+): void {
   if (n === 0) return;
   if (n === 1) {
     wr[off] = H[0]!;
@@ -150,7 +156,14 @@ function blockShifts(h11: number, h12: number, h21: number, h22: number): Shifts
 }
 
 /** Looks for two consecutive small subdiagonal elements (the start m of the bulge); leaves its reflector in v. */
-function bulgeStart(H: Float64Array, n: number, l: number, i: number, [rt1r, rt1i, rt2r, rt2i]: Shifts, v: Float64Array): number {
+function bulgeStart(
+  H: Float64Array,
+  n: number,
+  l: number,
+  i: number,
+  [rt1r, rt1i, rt2r, rt2i]: Shifts,
+  v: Float64Array,
+): number {
   const at = (r: number, c: number): number => H[r * n + c]!;
   let m = i - 2;
   for (; m >= l; m--) {
@@ -196,7 +209,16 @@ function bulgeChase(H: Float64Array, n: number, l: number, i: number, m: number,
 }
 
 /** Applies the 3-element reflector (1, v2, v3) with factor t1 at rows / columns k..k+2 of the active block. */
-function reflect3(H: Float64Array, n: number, l: number, i: number, k: number, t1: number, v2: number, v3: number): void {
+function reflect3(
+  H: Float64Array,
+  n: number,
+  l: number,
+  i: number,
+  k: number,
+  t1: number,
+  v2: number,
+  v3: number,
+): void {
   const t2 = t1 * v2;
   const t3 = t1 * v3;
   for (let j = k; j <= i; j++) {
@@ -306,7 +328,7 @@ function equalDiagonal(a: number, b: number, c: number, d: number, temp: number)
   // [a b; c d] = [cs sn; -sn cs]·[aa bb; cc dd]
   b = bb * cs + dd * sn;
   c = -aa * sn + cc * cs;
-  const mid = 0.5 * ((aa * cs + cc * sn) + (-bb * sn + dd * cs));
+  const mid = 0.5 * (aa * cs + cc * sn + (-bb * sn + dd * cs));
   a = mid;
   d = mid;
   if (c !== 0) {

@@ -169,4 +169,3 @@ export function hessenbergReduce(B: Float64Array, n: number): void {
     }
   }
 }
-

@@ -20,8 +20,8 @@ import { checkDims, checkFinite, SAFMIN, ULP } from "./helpers.js";
  * 30·max(10, n) per eigenvalue), so it never loops forever.
  */
 export function eigvalsGeneral(a: Float64Array, n: number): { re: Float64Array; im: Float64Array } {
-  checkDims(a, n, n, 'eigvalsGeneral');
-  checkFinite(a, 'eigvalsGeneral');
+  checkDims(a, n, n, "eigvalsGeneral");
+  checkFinite(a, "eigvalsGeneral");
   const re = new Float64Array(n);
   const im = new Float64Array(n);
   if (n === 0) return { re, im };

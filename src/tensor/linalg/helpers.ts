@@ -56,7 +56,13 @@ export function nrm2(x: Float64Array, off: number, stride: number, count: number
  * when x is already zero). `x` (count entries at off/stride) is overwritten with v.
  * Returns [beta, tau].
  */
-export function householder(alpha: number, x: Float64Array, off: number, stride: number, count: number): [number, number] {
+export function householder(
+  alpha: number,
+  x: Float64Array,
+  off: number,
+  stride: number,
+  count: number,
+): [number, number] {
   if (count <= 0) return [alpha, 0];
   let xnorm = nrm2(x, off, stride, count);
   if (xnorm === 0) return [alpha, 0];

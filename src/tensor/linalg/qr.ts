@@ -40,7 +40,15 @@ export function householderQRInPlace(W: Float64Array, m: number, n: number, tau:
  * Apply Q = H_0·H_1·…·H_{r-1} (reflectors stored in W/tau as produced by householderQRInPlace,
  * W is [m, nW]) to the row-major [m, c] matrix C in place: C ← Q·C.
  */
-export function applyQ(W: Float64Array, m: number, nW: number, tau: Float64Array, r: number, C: Float64Array, c: number): void {
+export function applyQ(
+  W: Float64Array,
+  m: number,
+  nW: number,
+  tau: Float64Array,
+  r: number,
+  C: Float64Array,
+  c: number,
+): void {
   const w = new Float64Array(c);
   for (let k = r - 1; k >= 0; k--) {
     const t = tau[k]!;
@@ -74,8 +82,8 @@ export function applyQ(W: Float64Array, m: number, nW: number, tau: Float64Array
  * in dorgqr, so the results equal numpy's up to rounding.
  */
 export function qr(a: Float64Array, m: number, n: number): { Q: Float64Array; R: Float64Array } {
-  checkDims(a, m, n, 'qr');
-  checkFinite(a, 'qr');
+  checkDims(a, m, n, "qr");
+  checkFinite(a, "qr");
   const r = Math.min(m, n);
   const W = Float64Array.from(a);
   const tau = new Float64Array(r);

@@ -108,7 +108,12 @@ function rotate(X: Float64Array, oi: number, oj: number, count: number, c: numbe
 /** Singular values (the column norms of G) in descending order (stable for ties), Vx's columns in that order, and
  *  Vᵀ's rows: the normalized columns of G, those too small to carry a direction (exactly rank-deficient input)
  *  replaced by an orthonormal completion. */
-function sortedFactors(G: Float64Array, Vt: Float64Array, m: number, n: number): { S: Float64Array; VxSorted: Float64Array; Vc: Float64Array } {
+function sortedFactors(
+  G: Float64Array,
+  Vt: Float64Array,
+  m: number,
+  n: number,
+): { S: Float64Array; VxSorted: Float64Array; Vc: Float64Array } {
   const p = n;
   const sig = new Float64Array(n);
   for (let j = 0; j < n; j++) sig[j] = nrm2(G, j * p, 1, p);
@@ -191,8 +196,8 @@ function completeOrthonormal(U: Float64Array, p: number, n: number, cols: number
  * Throws an Error on non-finite input or if the Jacobi iteration fails to converge.
  */
 export function svd(a: Float64Array, m: number, n: number): { U: Float64Array; S: Float64Array; Vh: Float64Array } {
-  checkDims(a, m, n, 'svd');
-  checkFinite(a, 'svd');
+  checkDims(a, m, n, "svd");
+  checkFinite(a, "svd");
   const r = Math.min(m, n);
   if (r === 0) {
     return { U: new Float64Array(0), S: new Float64Array(0), Vh: new Float64Array(0) };
@@ -240,4 +245,3 @@ export function svd(a: Float64Array, m: number, n: number): { U: Float64Array; S
   }
   return { U, S, Vh };
 }
-

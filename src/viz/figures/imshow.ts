@@ -37,9 +37,27 @@ export interface ImshowOptions extends CommonOptions {
   border?: boolean;
 }
 
-const IMSHOW_KEYS = ["x", "y", "facetCol", "facetLabels", "facetColWrap", "facetColSpacing", "facetRowSpacing", "animationFrame",
-  "animationLabels", "colorContinuousScale", "colorContinuousMidpoint", "zmin", "zmax", "text", "textAuto", "texttemplate", "textfont",
-  "aspect", "border"];
+const IMSHOW_KEYS = [
+  "x",
+  "y",
+  "facetCol",
+  "facetLabels",
+  "facetColWrap",
+  "facetColSpacing",
+  "facetRowSpacing",
+  "animationFrame",
+  "animationLabels",
+  "colorContinuousScale",
+  "colorContinuousMidpoint",
+  "zmin",
+  "zmax",
+  "text",
+  "textAuto",
+  "texttemplate",
+  "textfont",
+  "aspect",
+  "border",
+];
 
 /**
  * A heatmap of a 2-D array (px.imshow with neel_plotly's defaults: RdBu, centred at 0, row 0 at the top). A 3-D array
@@ -56,23 +74,35 @@ export function imshow(values: ValuesND, options?: ImshowOptions): Figure {
 
   const xt = ticks(opts.x, cols, "x", "imshow");
   const yt = ticks(opts.y, rows, "y", "imshow");
-  const titles = { x: axisTitle(opts, "x", "x"), y: axisTitle(opts, "y", "y"), c: opts.caxis ?? label(opts, "color", "color") };
+  const titles = {
+    x: axisTitle(opts, "x", "x"),
+    y: axisTitle(opts, "y", "y"),
+    c: opts.caxis ?? label(opts, "color", "color"),
+  };
   const mid = opts.colorContinuousMidpoint === undefined ? 0 : opts.colorContinuousMidpoint;
   const { cmin, cmax } = colorRange(minMaxList(flatNumbers(nested)), mid, opts.zmin, opts.zmax);
   const traces = heatmapTraces(frames, opts, xt, yt, titles, [rows, cols]);
 
   const layout: Layout = {
-    coloraxis: { colorscale: colorscale(opts.colorContinuousScale ?? "RdBu"), cmin, cmax, colorbar: { title: { text: titles.c } } },
+    coloraxis: {
+      colorscale: colorscale(opts.colorContinuousScale ?? "RdBu"),
+      cmin,
+      cmax,
+      colorbar: { title: { text: titles.c } },
+    },
     margin: { t: 60 },
   };
-  if (mid !== null && opts.zmin === undefined && opts.zmax === undefined) (layout.coloraxis as Record<string, unknown>).cmid = mid;
-  if (opts.facetLabels && opts.facetLabels.length !== nFacets) throw new VizError(`imshow: ${opts.facetLabels.length} facetLabels for ${nFacets} facets`);
+  if (mid !== null && opts.zmin === undefined && opts.zmax === undefined)
+    (layout.coloraxis as Record<string, unknown>).cmid = mid;
+  if (opts.facetLabels && opts.facetLabels.length !== nFacets)
+    throw new VizError(`imshow: ${opts.facetLabels.length} facetLabels for ${nFacets} facets`);
   facetAxes(layout, nFacets, opts, xt, yt, titles);
 
   let figFrames: Figure["frames"];
   if (opts.animationFrame !== undefined) {
     const names = (opts.animationLabels ?? range(frames.length).map(String)).map(String);
-    if (names.length !== frames.length) throw new VizError(`imshow: ${names.length} animationLabels for ${frames.length} frames`);
+    if (names.length !== frames.length)
+      throw new VizError(`imshow: ${names.length} animationLabels for ${frames.length} frames`);
     figFrames = range(frames.length).map((k) => ({ name: names[k]!, data: traces(k) }));
     animationControls(layout, names, label(opts, "animation_frame", "animation_frame"));
   }
@@ -83,15 +113,25 @@ export function imshow(values: ValuesND, options?: ImshowOptions): Figure {
 function checkSplitDims(shape: number[], opts: ImshowOptions): number[] {
   const splitDims = [opts.facetCol, opts.animationFrame].filter((d): d is number => d !== undefined);
   if (shape.length !== 2 + splitDims.length) {
-    throw new VizError(`imshow: a ${shape.length}-D array needs ${shape.length - 2} of facetCol / animationFrame (got ${splitDims.length}); shape [${shape}]`);
+    throw new VizError(
+      `imshow: a ${shape.length}-D array needs ${shape.length - 2} of facetCol / animationFrame (got ${splitDims.length}); shape [${shape}]`,
+    );
   }
-  for (const d of splitDims) if (d < 0 || d >= shape.length || !Number.isInteger(d)) throw new VizError(`imshow: no dim ${d} in shape [${shape}]`);
-  if (splitDims.length === 2 && splitDims[0] === splitDims[1]) throw new VizError("imshow: facetCol and animationFrame must be different dims");
+  for (const d of splitDims)
+    if (d < 0 || d >= shape.length || !Number.isInteger(d))
+      throw new VizError(`imshow: no dim ${d} in shape [${shape}]`);
+  if (splitDims.length === 2 && splitDims[0] === splitDims[1])
+    throw new VizError("imshow: facetCol and animationFrame must be different dims");
   return splitDims;
 }
 
 /** The data arranged as frames[frame][facet] → a [rows][cols] grid. */
-function arrangeFrames(nested: unknown, shape: number[], frameDim: number | undefined, facetDim: number | undefined): unknown[][] {
+function arrangeFrames(
+  nested: unknown,
+  shape: number[],
+  frameDim: number | undefined,
+  facetDim: number | undefined,
+): unknown[][] {
   let grid = nested;
   let gshape = shape;
   const pull = (dim: number): void => {
@@ -120,41 +160,63 @@ function textGrid(opts: ImshowOptions, frame: number, facet: number): unknown {
   if (!opts.text) return undefined;
   const d = shapeOf(opts.text as unknown as ValuesND).length;
   if (d === 2) return opts.text;
-  if (d === 3) return (opts.text as readonly unknown[])[opts.animationFrame !== undefined && opts.facetCol === undefined ? frame : facet];
+  if (d === 3)
+    return (opts.text as readonly unknown[])[
+      opts.animationFrame !== undefined && opts.facetCol === undefined ? frame : facet
+    ];
   throw new VizError("imshow: text must be a grid of strings (or one grid per facet)");
 }
 
 /** The heatmap traces of frame k, one per facet. */
-function heatmapTraces(frames: unknown[][], opts: ImshowOptions, xt: Ticks, yt: Ticks, titles: { x: string; y: string; c: string },
-  [rows, cols]: number[]): (frame: number) => Trace[] {
+function heatmapTraces(
+  frames: unknown[][],
+  opts: ImshowOptions,
+  xt: Ticks,
+  yt: Ticks,
+  titles: { x: string; y: string; c: string },
+  [rows, cols]: number[],
+): (frame: number) => Trace[] {
   const nFacets = frames[0]!.length;
-  const customdata = xt.hover || yt.hover
-    ? range(rows!).map((i) => range(cols!).map((j) => [xt.hover ? xt.hover[j] : String(xt.values[j]), yt.hover ? yt.hover[i] : String(yt.values[i])]))
-    : undefined;
+  const customdata =
+    xt.hover || yt.hover
+      ? range(rows!).map((i) =>
+          range(cols!).map((j) => [
+            xt.hover ? xt.hover[j] : String(xt.values[j]),
+            yt.hover ? yt.hover[i] : String(yt.values[i]),
+          ]),
+        )
+      : undefined;
   const hx = xt.hover ? "%{customdata[0]}" : "%{x}";
   const hy = yt.hover ? "%{customdata[1]}" : "%{y}";
   const hovertemplate = `${escapeHover(titles.x)}: ${hx}<br>${escapeHover(titles.y)}: ${hy}<br>${escapeHover(titles.c)}: %{z}<extra></extra>`;
-  return (frame) => frames[frame]!.map((z, f) => {
-    const t: Trace = {
-      type: "heatmap", z, x: xt.values, y: yt.values, coloraxis: "coloraxis", hovertemplate,
-      xaxis: f === 0 ? "x" : `x${f + 1}`, yaxis: f === 0 ? "y" : `y${f + 1}`,
-      name: opts.facetLabels?.[f] ?? (nFacets > 1 ? String(f) : ""),
-    };
-    if (customdata) t.customdata = customdata;
-    const text = textGrid(opts, frame, f);
-    if (text) {
-      t.text = text;
-      t.texttemplate = opts.texttemplate ?? "%{text}";
-    } else if (opts.textAuto) {
-      t.texttemplate = opts.texttemplate ?? (typeof opts.textAuto === "string" ? `%{z:${opts.textAuto}}` : "%{z}");
-    } else if (opts.texttemplate) {
-      t.texttemplate = opts.texttemplate;
-    }
-    if (opts.textfont) t.textfont = opts.textfont;
-    if (opts.border) {
-      t.xgap = 1;
-      t.ygap = 1;
-    }
-    return t;
-  });
+  return (frame) =>
+    frames[frame]!.map((z, f) => {
+      const t: Trace = {
+        type: "heatmap",
+        z,
+        x: xt.values,
+        y: yt.values,
+        coloraxis: "coloraxis",
+        hovertemplate,
+        xaxis: f === 0 ? "x" : `x${f + 1}`,
+        yaxis: f === 0 ? "y" : `y${f + 1}`,
+        name: opts.facetLabels?.[f] ?? (nFacets > 1 ? String(f) : ""),
+      };
+      if (customdata) t.customdata = customdata;
+      const text = textGrid(opts, frame, f);
+      if (text) {
+        t.text = text;
+        t.texttemplate = opts.texttemplate ?? "%{text}";
+      } else if (opts.textAuto) {
+        t.texttemplate = opts.texttemplate ?? (typeof opts.textAuto === "string" ? `%{z:${opts.textAuto}}` : "%{z}");
+      } else if (opts.texttemplate) {
+        t.texttemplate = opts.texttemplate;
+      }
+      if (opts.textfont) t.textfont = opts.textfont;
+      if (opts.border) {
+        t.xgap = 1;
+        t.ygap = 1;
+      }
+      return t;
+    });
 }

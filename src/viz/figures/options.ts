@@ -35,27 +35,84 @@ export interface CommonOptions {
 }
 
 const ALIASES: Record<string, string> = {
-  facet_col: "facetCol", facet_labels: "facetLabels", facet_col_wrap: "facetColWrap", facet_col_spacing: "facetColSpacing",
-  facet_row_spacing: "facetRowSpacing", animation_frame: "animationFrame", animation_labels: "animationLabels",
-  hover_name: "hoverName", range_x: "rangeX", range_y: "rangeY", color_discrete_sequence: "colorDiscreteSequence",
-  color_continuous_scale: "colorContinuousScale", color_continuous_midpoint: "colorContinuousMidpoint", error_y: "errorY",
-  text_auto: "textAuto", legend_only: "legendOnly",
+  facet_col: "facetCol",
+  facet_labels: "facetLabels",
+  facet_col_wrap: "facetColWrap",
+  facet_col_spacing: "facetColSpacing",
+  facet_row_spacing: "facetRowSpacing",
+  animation_frame: "animationFrame",
+  animation_labels: "animationLabels",
+  hover_name: "hoverName",
+  range_x: "rangeX",
+  range_y: "rangeY",
+  color_discrete_sequence: "colorDiscreteSequence",
+  color_continuous_scale: "colorContinuousScale",
+  color_continuous_midpoint: "colorContinuousMidpoint",
+  error_y: "errorY",
+  text_auto: "textAuto",
+  legend_only: "legendOnly",
 };
 /** Keyword arguments of the seeds' helpers that mean nothing for a figure object. */
 const IGNORED = new Set(["return_fig", "returnFig", "renderer", "show"]);
 
 /** Top-level plotly layout attributes that may be set through magic-underscore keys. */
 const LAYOUT_ROOTS = new Set([
-  "title", "xaxis", "yaxis", "coloraxis", "legend", "margin", "bargap", "bargroupgap", "barmode", "barnorm", "boxmode", "boxgap",
-  "boxgroupgap", "hovermode", "hoverlabel", "hoverdistance", "showlegend", "font", "autosize", "width", "height",
-  "paper_bgcolor", "plot_bgcolor", "annotations", "shapes", "images", "colorway", "dragmode", "uniformtext", "sliders",
-  "updatemenus", "separators", "modebar", "violinmode", "violingap", "transition", "clickmode", "template", "newshape",
-  "legend_title_text", "colorscale", "spikedistance", "selectdirection", "calendar", "meta",
+  "title",
+  "xaxis",
+  "yaxis",
+  "coloraxis",
+  "legend",
+  "margin",
+  "bargap",
+  "bargroupgap",
+  "barmode",
+  "barnorm",
+  "boxmode",
+  "boxgap",
+  "boxgroupgap",
+  "hovermode",
+  "hoverlabel",
+  "hoverdistance",
+  "showlegend",
+  "font",
+  "autosize",
+  "width",
+  "height",
+  "paper_bgcolor",
+  "plot_bgcolor",
+  "annotations",
+  "shapes",
+  "images",
+  "colorway",
+  "dragmode",
+  "uniformtext",
+  "sliders",
+  "updatemenus",
+  "separators",
+  "modebar",
+  "violinmode",
+  "violingap",
+  "transition",
+  "clickmode",
+  "template",
+  "newshape",
+  "legend_title_text",
+  "colorscale",
+  "spikedistance",
+  "selectdirection",
+  "calendar",
+  "meta",
 ]);
 const UNDERSCORE_ATTRS = ["paper_bgcolor", "plot_bgcolor"];
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === "object" && x !== null && !Array.isArray(x) && !(x instanceof Tensor) && Object.getPrototypeOf(x) === Object.prototype;
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    !Array.isArray(x) &&
+    !(x instanceof Tensor) &&
+    Object.getPrototypeOf(x) === Object.prototype
+  );
 }
 
 function deepMerge(target: Record<string, unknown>, src: Record<string, unknown>): Record<string, unknown> {
@@ -100,7 +157,11 @@ function setPath(obj: Record<string, unknown>, path: string[], value: unknown): 
 export type MagicUpdates = [string[], unknown][];
 
 /** Normalises aliases; returns [known options, layout updates from magic keys]. */
-export function normalize<T extends CommonOptions>(fn: string, opts: T | undefined, known: readonly string[]): [T, [string[], unknown][]] {
+export function normalize<T extends CommonOptions>(
+  fn: string,
+  opts: T | undefined,
+  known: readonly string[],
+): [T, [string[], unknown][]] {
   const out: Record<string, unknown> = {};
   const magic: [string[], unknown][] = [];
   const knownSet = new Set([...COMMON_KEYS, ...known]);
@@ -114,14 +175,30 @@ export function normalize<T extends CommonOptions>(fn: string, opts: T | undefin
     const path = magicPath(k0);
     const root = path[0]!.replace(/\d+$/, "");
     if (!LAYOUT_ROOTS.has(root) && !LAYOUT_ROOTS.has(k0)) {
-      throw new VizError(`${fn}: unknown option "${k0}" (options: ${[...knownSet].join(", ")}; or a plotly layout path such as "yaxis_tickformat")`);
+      throw new VizError(
+        `${fn}: unknown option "${k0}" (options: ${[...knownSet].join(", ")}; or a plotly layout path such as "yaxis_tickformat")`,
+      );
     }
     magic.push([path, v]);
   }
   return [out as T, magic];
 }
 
-const COMMON_KEYS = ["title", "labels", "xaxis", "yaxis", "caxis", "width", "height", "template", "rangeX", "rangeY", "static", "config", "layout"];
+const COMMON_KEYS = [
+  "title",
+  "labels",
+  "xaxis",
+  "yaxis",
+  "caxis",
+  "width",
+  "height",
+  "template",
+  "rangeX",
+  "rangeY",
+  "static",
+  "config",
+  "layout",
+];
 
 export function label(opts: CommonOptions, key: string, fallback: string): string {
   return opts.labels?.[key] ?? fallback;
@@ -138,7 +215,14 @@ export function escapeHover(s: string): string {
 }
 
 /** The layout and config every figure ends with. */
-export function finish(fn: string, data: Trace[], layout: Layout, opts: CommonOptions, magic: [string[], unknown][], frames?: Figure["frames"]): Figure {
+export function finish(
+  fn: string,
+  data: Trace[],
+  layout: Layout,
+  opts: CommonOptions,
+  magic: [string[], unknown][],
+  frames?: Figure["frames"],
+): Figure {
   const tname = opts.template ?? "plotly";
   const template = templates[tname];
   if (!template) throw new VizError(`${fn}: unknown template "${tname}" (known: ${Object.keys(templates).join(", ")})`);

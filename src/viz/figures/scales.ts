@@ -11,7 +11,8 @@ export interface Ticks {
 /** Tick labels: used as category values when unique; otherwise positions with tick text (plotly merges duplicates). */
 export function ticks(labels: readonly (string | number)[] | undefined, n: number, what: string, fn: string): Ticks {
   if (labels === undefined) return { values: range(n), axis: n <= 32 ? { dtick: 1 } : {}, hover: null };
-  if (labels.length !== n) throw new VizError(`${fn}: ${what} has ${labels.length} labels for ${n} ${what === "x" ? "columns" : "rows"}`);
+  if (labels.length !== n)
+    throw new VizError(`${fn}: ${what} has ${labels.length} labels for ${n} ${what === "x" ? "columns" : "rows"}`);
   const strs = labels.map(String);
   if (new Set(strs).size === strs.length) {
     const numeric = labels.every((v) => typeof v === "number");
@@ -21,7 +22,12 @@ export function ticks(labels: readonly (string | number)[] | undefined, n: numbe
   return { values: range(n), axis: { tickmode: "array", tickvals: range(n), ticktext: strs }, hover: strs };
 }
 
-export function colorRange(values: number[], mid: number | null, zmin?: number, zmax?: number): { cmin: number; cmax: number } {
+export function colorRange(
+  values: number[],
+  mid: number | null,
+  zmin?: number,
+  zmax?: number,
+): { cmin: number; cmax: number } {
   let lo = values.length ? Math.min(...values) : 0;
   let hi = values.length ? Math.max(...values) : 1;
   if (mid !== null) {
@@ -46,7 +52,6 @@ export function minMax(values: number[]): [number, number] {
   }
   return [lo, hi];
 }
-
 
 export function minMaxList(values: number[]): number[] {
   if (!values.length) return values;

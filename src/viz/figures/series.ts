@@ -65,13 +65,20 @@ export function line(y: ValuesND, options?: LineOptions): Figure {
   const palette = opts.colorDiscreteSequence ?? null;
   const xTitle = axisTitle(opts, "x", "x");
   const yTitle = axisTitle(opts, "y", "y");
-  if (opts.hoverName && opts.hoverName.length !== n) throw new VizError(`line: ${opts.hoverName.length} hoverName entries for ${n} points`);
-  if (opts.names && opts.names.length !== rows.length) throw new VizError(`line: ${opts.names.length} names for ${rows.length} lines`);
+  if (opts.hoverName && opts.hoverName.length !== n)
+    throw new VizError(`line: ${opts.hoverName.length} hoverName entries for ${n} points`);
+  if (opts.names && opts.names.length !== rows.length)
+    throw new VizError(`line: ${opts.names.length} names for ${rows.length} lines`);
   const data = rows.map((r, i) => {
     if (r.length !== n) throw new VizError("line: every row needs the same length");
     const name = opts.names?.[i] ?? (rows.length > 1 ? String(i) : "");
     const t: Trace = {
-      type: "scatter", mode: opts.markers ? "lines+markers" : "lines", x, y: r, name, showlegend: rows.length > 1,
+      type: "scatter",
+      mode: opts.markers ? "lines+markers" : "lines",
+      x,
+      y: r,
+      name,
+      showlegend: rows.length > 1,
       hovertemplate: `${opts.hoverName ? "<b>%{hovertext}</b><br><br>" : ""}${rows.length > 1 ? `${escapeHover(label(opts, "variable", "variable"))}=${escapeHover(name)}<br>` : ""}${escapeHover(xTitle)}=%{x}<br>${escapeHover(yTitle)}=%{y}<extra></extra>`,
     };
     if (opts.hoverName) t.hovertext = [...opts.hoverName];
@@ -79,7 +86,9 @@ export function line(y: ValuesND, options?: LineOptions): Figure {
     return t;
   });
   const layout: Layout = {
-    xaxis: { title: { text: xTitle } }, yaxis: { title: { text: yTitle } }, legend: { title: { text: label(opts, "variable", "variable") }, tracegroupgap: 0 },
+    xaxis: { title: { text: xTitle } },
+    yaxis: { title: { text: yTitle } },
+    legend: { title: { text: label(opts, "variable", "variable") }, tracegroupgap: 0 },
     margin: { t: 60 },
   };
   return finish("line", data, layout, opts, magic);
@@ -97,11 +106,15 @@ export function scatter(x: Values1D, y: Values1D, options?: ScatterOptions): Fig
   const xTitle = axisTitle(opts, "x", "x");
   const yTitle = axisTitle(opts, "y", "y");
   const cTitle = opts.caxis || label(opts, "color", "color");
-  if (opts.hoverName && opts.hoverName.length !== n) throw new VizError(`scatter: ${opts.hoverName.length} hoverName entries for ${n} points`);
+  if (opts.hoverName && opts.hoverName.length !== n)
+    throw new VizError(`scatter: ${opts.hoverName.length} hoverName entries for ${n} points`);
   const head = opts.hoverName ? "<b>%{hovertext}</b><br><br>" : "";
   const base = `${escapeHover(xTitle)}=%{x}<br>${escapeHover(yTitle)}=%{y}`;
   const layout: Layout = {
-    xaxis: { title: { text: xTitle } }, yaxis: { title: { text: yTitle } }, legend: { title: { text: cTitle }, tracegroupgap: 0 }, margin: { t: 60 },
+    xaxis: { title: { text: xTitle } },
+    yaxis: { title: { text: yTitle } },
+    legend: { title: { text: cTitle }, tracegroupgap: 0 },
+    margin: { t: 60 },
   };
   const marker = (): Record<string, unknown> => {
     const m: Record<string, unknown> = {};
@@ -119,7 +132,13 @@ export function scatter(x: Values1D, y: Values1D, options?: ScatterOptions): Fig
     order.forEach((g, gi) => {
       const idx = range(n).filter((i) => colors[i] === g);
       const t: Trace = {
-        type: "scatter", mode: "markers", name: g, legendgroup: g, showlegend: true, x: idx.map((i) => xs[i]), y: idx.map((i) => ys[i]),
+        type: "scatter",
+        mode: "markers",
+        name: g,
+        legendgroup: g,
+        showlegend: true,
+        x: idx.map((i) => xs[i]),
+        y: idx.map((i) => ys[i]),
         marker: { ...marker(), color: palette[gi % palette.length] },
         hovertemplate: `${head}${escapeHover(cTitle)}=${escapeHover(g)}<br>${base}<extra></extra>`,
       };
@@ -136,12 +155,23 @@ export function scatter(x: Values1D, y: Values1D, options?: ScatterOptions): Fig
       m.coloraxis = "coloraxis";
       const vals = cs.filter((v): v is number => v !== null);
       const [lo, hi] = vals.length ? minMax(vals) : [0, 1];
-      layout.coloraxis = { colorscale: colorscale(opts.colorContinuousScale ?? "Viridis"), cmin: lo, cmax: hi, colorbar: { title: { text: cTitle } } };
+      layout.coloraxis = {
+        colorscale: colorscale(opts.colorContinuousScale ?? "Viridis"),
+        cmin: lo,
+        cmax: hi,
+        colorbar: { title: { text: cTitle } },
+      };
     } else if (opts.colorDiscreteSequence) {
       m.color = opts.colorDiscreteSequence[0];
     }
     const t: Trace = {
-      type: "scatter", mode: "markers", x: xs, y: ys, name: "", showlegend: false, marker: m,
+      type: "scatter",
+      mode: "markers",
+      x: xs,
+      y: ys,
+      name: "",
+      showlegend: false,
+      marker: m,
       hovertemplate: `${head}${base}${opts.color !== undefined ? `<br>${escapeHover(cTitle)}=%{marker.color}` : ""}<extra></extra>`,
     };
     if (opts.hoverName) t.hovertext = [...opts.hoverName];
@@ -182,8 +212,14 @@ export function bar(y: ValuesND, options?: BarOptions): Figure {
     [...new Set(colors)].forEach((g, gi) => {
       const idx = range(n).filter((i) => colors[i] === g);
       const t: Trace = {
-        type: "bar", name: g, legendgroup: g, showlegend: true, x: idx.map((i) => x[i]), y: idx.map((i) => rows[0]![i]),
-        marker: { color: palette[gi % palette.length] }, textposition: "auto",
+        type: "bar",
+        name: g,
+        legendgroup: g,
+        showlegend: true,
+        x: idx.map((i) => x[i]),
+        y: idx.map((i) => rows[0]![i]),
+        marker: { color: palette[gi % palette.length] },
+        textposition: "auto",
         hovertemplate: `${head}${escapeHover(cTitle)}=${escapeHover(g)}<br>${escapeHover(xTitle)}=%{x}<br>${escapeHover(yTitle)}=%{y}<extra></extra>`,
       };
       if (errs[0]) t.error_y = { type: "data", array: idx.map((i) => errs[0]![i]) };
@@ -192,11 +228,17 @@ export function bar(y: ValuesND, options?: BarOptions): Figure {
       data.push(t);
     });
   } else {
-    if (opts.names && opts.names.length !== rows.length) throw new VizError(`bar: ${opts.names.length} names for ${rows.length} series`);
+    if (opts.names && opts.names.length !== rows.length)
+      throw new VizError(`bar: ${opts.names.length} names for ${rows.length} series`);
     rows.forEach((r, i) => {
       const name = opts.names?.[i] ?? (rows.length > 1 ? String(i) : "");
       const t: Trace = {
-        type: "bar", name, x, y: r, showlegend: rows.length > 1, textposition: "auto",
+        type: "bar",
+        name,
+        x,
+        y: r,
+        showlegend: rows.length > 1,
+        textposition: "auto",
         hovertemplate: `${head}${rows.length > 1 ? `${escapeHover(label(opts, "variable", "variable"))}=${escapeHover(name)}<br>` : ""}${escapeHover(xTitle)}=%{x}<br>${escapeHover(yTitle)}=%{y}<extra></extra>`,
       };
       if (rows.length > 1 || opts.colorDiscreteSequence) t.marker = { color: palette[i % palette.length] };
@@ -207,10 +249,12 @@ export function bar(y: ValuesND, options?: BarOptions): Figure {
     });
   }
   const layout: Layout = {
-    xaxis: { title: { text: xTitle } }, yaxis: { title: { text: yTitle } }, barmode: opts.barmode ?? (rows.length > 1 ? "group" : "relative"),
-    legend: { title: { text: opts.color ? cTitle : label(opts, "variable", "variable") }, tracegroupgap: 0 }, margin: { t: 60 },
+    xaxis: { title: { text: xTitle } },
+    yaxis: { title: { text: yTitle } },
+    barmode: opts.barmode ?? (rows.length > 1 ? "group" : "relative"),
+    legend: { title: { text: opts.color ? cTitle : label(opts, "variable", "variable") }, tracegroupgap: 0 },
+    margin: { t: 60 },
   };
   if (opts.color && !opts.x) (layout.xaxis as Record<string, unknown>).type = "category";
   return finish("bar", data, layout, opts, magic);
 }
-

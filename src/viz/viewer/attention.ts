@@ -26,11 +26,16 @@ class AttentionView {
   private readonly lab: number;
   private readonly bsize: number;
 
-  constructor(private readonly root: HTMLElement, private readonly p: AttentionProps, bigMode: boolean) {
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly p: AttentionProps,
+    bigMode: boolean,
+  ) {
     this.n = p.tokens.length;
     const [rlo, rhi] = valueRange(p.attention);
     this.lo = p.minValue !== undefined && p.minValue !== null ? p.minValue : rlo;
-    this.hi = p.maxValue !== undefined && p.maxValue !== null ? p.maxValue : (rhi <= 1 && rlo >= 0 && !p.valueWeighted ? 1 : rhi);
+    this.hi =
+      p.maxValue !== undefined && p.maxValue !== null ? p.maxValue : rhi <= 1 && rlo >= 0 && !p.valueWeighted ? 1 : rhi;
     let label = 0;
     for (const t of p.tokens) label = Math.max(label, showTok(t).length);
     this.lab = Math.min(110, 8 + label * 6.5);
@@ -56,8 +61,12 @@ class AttentionView {
       drawGrid(c, this.p.attention[h]!, tsize, this.lo, this.hi);
       t.appendChild(c);
       t.appendChild(el("div", "", this.p.headNames[h]));
-      t.addEventListener("mouseenter", () => { if (this.locked === null) this.setFocus(h); });
-      t.addEventListener("mouseleave", () => { if (this.locked === null) this.setFocus(0 <= this.last ? this.last : 0); });
+      t.addEventListener("mouseenter", () => {
+        if (this.locked === null) this.setFocus(h);
+      });
+      t.addEventListener("mouseleave", () => {
+        if (this.locked === null) this.setFocus(0 <= this.last ? this.last : 0);
+      });
       t.addEventListener("click", () => {
         this.locked = this.locked === h ? null : h;
         this.last = h;
@@ -89,27 +98,58 @@ class AttentionView {
   private tokenPanel(): HTMLElement {
     const ctrl = el("div", "tlv-ctrl");
     const sel = el("select");
-    for (const [value, text] of [["dest", "Destination \u2192 Source (what the hovered token attends to)"], ["src", "Source \u2190 Destination (what attends to the hovered token)"]]) {
+    for (const [value, text] of [
+      ["dest", "Destination \u2192 Source (what the hovered token attends to)"],
+      ["src", "Source \u2190 Destination (what attends to the hovered token)"],
+    ]) {
       const op = el("option", "", text);
       op.value = value!;
       sel.appendChild(op);
     }
-    sel.addEventListener("change", () => { this.dir = sel.value as Direction; this.paintTokens(); });
+    sel.addEventListener("change", () => {
+      this.dir = sel.value as Direction;
+      this.paintTokens();
+    });
     ctrl.appendChild(document.createTextNode("Tokens: "));
     ctrl.appendChild(sel);
     const tokWrap = el("div", "tlv-tokens");
     this.p.tokens.forEach((token, k) => {
       const s = el("span", "tlv-tok", showTok(token));
       s.setAttribute("data-token", String(k));
-      const repaint = (): void => { this.paintTokens(); this.paintBig(); };
-      s.addEventListener("mouseenter", () => { if (this.tokLocked === null) { this.tok = k; repaint(); } });
-      s.addEventListener("mouseleave", () => { if (this.tokLocked === null) { this.tok = null; repaint(); } });
-      s.addEventListener("click", () => { this.tokLocked = this.tokLocked === k ? null : k; this.tok = this.tokLocked; repaint(); });
+      const repaint = (): void => {
+        this.paintTokens();
+        this.paintBig();
+      };
+      s.addEventListener("mouseenter", () => {
+        if (this.tokLocked === null) {
+          this.tok = k;
+          repaint();
+        }
+      });
+      s.addEventListener("mouseleave", () => {
+        if (this.tokLocked === null) {
+          this.tok = null;
+          repaint();
+        }
+      });
+      s.addEventListener("click", () => {
+        this.tokLocked = this.tokLocked === k ? null : k;
+        this.tok = this.tokLocked;
+        repaint();
+      });
       this.toks.push(s);
       tokWrap.appendChild(s);
     });
-    const legend = el("div", "tlv-legend", "colour: attention " + (this.p.valueWeighted ? "\u00d7 \u2016value\u2016 " : "") + "(max " + fmt(this.hi) +
-      (this.lo < 0 ? ", min " + fmt(this.lo) : "") + "); hover or click a head, hover or click a token");
+    const legend = el(
+      "div",
+      "tlv-legend",
+      "colour: attention " +
+        (this.p.valueWeighted ? "\u00d7 \u2016value\u2016 " : "") +
+        "(max " +
+        fmt(this.hi) +
+        (this.lo < 0 ? ", min " + fmt(this.lo) : "") +
+        "); hover or click a head, hover or click a token",
+    );
     const right = el("div");
     right.appendChild(ctrl);
     right.appendChild(tokWrap);
@@ -133,11 +173,21 @@ class AttentionView {
     }
     this.hoverCell = [i, j];
     const t = this.p.tokens;
-    this.tip.textContent = this.p.headNames[this.focus] + "\n" + showTok(t[i]) + " (" + i + ") \u2192 " + showTok(t[j]) + " (" + j + ")\n" +
+    this.tip.textContent =
+      this.p.headNames[this.focus] +
+      "\n" +
+      showTok(t[i]) +
+      " (" +
+      i +
+      ") \u2192 " +
+      showTok(t[j]) +
+      " (" +
+      j +
+      ")\n" +
       fmt(this.p.attention[this.focus]![i]![j]);
     this.tip.style.display = "block";
-    this.tip.style.left = (e.clientX - rect.left + 12) + "px";
-    this.tip.style.top = (e.clientY - rect.top + 32) + "px";
+    this.tip.style.left = e.clientX - rect.left + 12 + "px";
+    this.tip.style.top = e.clientY - rect.top + 32 + "px";
     this.paintBig();
   }
 
@@ -146,16 +196,17 @@ class AttentionView {
     const grid = this.p.attention[this.focus]!;
     const ctx = sizeCanvas(this.canvas, lab + bsize + 4, lab + bsize + 4);
     const cell = bsize / Math.max(n, 1);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-      ctx.fillStyle = colour(grid[i]![j], this.lo, this.hi);
-      ctx.fillRect(lab + j * cell, lab + i * cell, Math.ceil(cell), Math.ceil(cell));
-    }
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        ctx.fillStyle = colour(grid[i]![j], this.lo, this.hi);
+        ctx.fillRect(lab + j * cell, lab + i * cell, Math.ceil(cell), Math.ceil(cell));
+      }
     ctx.strokeStyle = "#ccc";
     ctx.strokeRect(lab + 0.5, lab + 0.5, bsize, bsize);
     if (cell >= 6) this.paintLabels(ctx, cell);
     const hc = this.hoverCell;
-    const row = hc ? hc[0] : (this.tok !== null && this.dir === "dest" ? this.tok : null);
-    const col = hc ? hc[1] : (this.tok !== null && this.dir === "src" ? this.tok : null);
+    const row = hc ? hc[0] : this.tok !== null && this.dir === "dest" ? this.tok : null;
+    const col = hc ? hc[1] : this.tok !== null && this.dir === "src" ? this.tok : null;
     ctx.strokeStyle = "rgba(0,0,0,.7)";
     if (row !== null) ctx.strokeRect(lab + 0.5, lab + row * cell + 0.5, bsize - 1, cell - 1);
     if (col !== null) ctx.strokeRect(lab + col * cell + 0.5, lab + 0.5, cell - 1, bsize - 1);

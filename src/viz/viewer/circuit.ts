@@ -23,9 +23,15 @@ const BOX_H = 20;
 const PAD = 24;
 const MAX_WIDTH = 6; // px, the edge of the largest |score|
 
-interface Point { x: number; y: number }
+interface Point {
+  x: number;
+  y: number;
+}
 
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
+function svg<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | number>,
+): SVGElementTagNameMap[K] {
   const e = document.createElementNS(svgNamespace(), tag) as SVGElementTagNameMap[K];
   for (const k of Object.keys(attrs)) e.setAttribute(k, String(attrs[k]));
   return e;
@@ -76,8 +82,11 @@ function drawEdges(canvas: SVGSVGElement, p: CircuitProps, pos: Map<string, Poin
     const rows = row(byName.get(e.child)!, p.nLayers) - row(byName.get(e.parent)!, p.nLayers);
     const w = p.maxAbs > 0 ? Math.max(0.5, (Math.abs(e.score) / p.maxAbs) * MAX_WIDTH) : 0.5;
     const path = svg("path", {
-      d: edgePath(e, pos.get(e.parent)!, pos.get(e.child)!, rows), fill: "none", stroke: `rgba(${e.score >= 0 ? POS : NEG},0.75)`,
-      "stroke-width": w.toFixed(2), "data-edge": e.name,
+      d: edgePath(e, pos.get(e.parent)!, pos.get(e.child)!, rows),
+      fill: "none",
+      stroke: `rgba(${e.score >= 0 ? POS : NEG},0.75)`,
+      "stroke-width": w.toFixed(2),
+      "data-edge": e.name,
     });
     path.addEventListener("mouseover", (ev) => tip.show(ev, e.name + ": " + fmt(e.score), e.name));
     path.addEventListener("mouseout", () => tip.hide());
@@ -94,7 +103,9 @@ function drawNodes(canvas: SVGSVGElement, p: CircuitProps, pos: Map<string, Poin
     const c = pos.get(n.name)!;
     const g = svg("g", { "data-node": n.name });
     const fill = n.kind === "mlp" ? "#eef6ee" : n.kind === "attn" ? "#eef2fb" : "#f4f4f4";
-    g.appendChild(svg("rect", { x: c.x - BOX_W / 2, y: c.y - BOX_H / 2, width: BOX_W, height: BOX_H, rx: 4, fill, stroke: "#777" }));
+    g.appendChild(
+      svg("rect", { x: c.x - BOX_W / 2, y: c.y - BOX_H / 2, width: BOX_W, height: BOX_H, rx: 4, fill, stroke: "#777" }),
+    );
     const t = svg("text", { x: c.x, y: c.y + 4, "text-anchor": "middle", "font-size": 11 });
     t.textContent = n.name;
     g.appendChild(t);
@@ -141,17 +152,21 @@ export function renderCircuit(root: HTMLElement, p: CircuitProps): void {
   wrap.appendChild(tipEl);
   root.appendChild(ctrl);
   root.appendChild(wrap);
-  root.appendChild(el("div", "tlv-legend", "edge width by |score|, blue positive, red negative; hover an edge for its score"));
+  root.appendChild(
+    el("div", "tlv-legend", "edge width by |score|, blue positive, red negative; hover an edge for its score"),
+  );
   const tip: Tip = {
     show(ev, text, edge) {
       const r = wrap.getBoundingClientRect();
       tipEl.textContent = text;
       tipEl.style.display = "block";
-      tipEl.style.left = (ev.clientX - r.left + 12) + "px";
-      tipEl.style.top = (ev.clientY - r.top + 12) + "px";
+      tipEl.style.left = ev.clientX - r.left + 12 + "px";
+      tipEl.style.top = ev.clientY - r.top + 12 + "px";
       root.setAttribute("data-hover-edge", edge);
     },
-    hide() { tipEl.style.display = "none"; },
+    hide() {
+      tipEl.style.display = "none";
+    },
   };
   const edgeEls = drawEdges(canvas, p, pos, tip);
   const nodeEls = drawNodes(canvas, p, pos);
@@ -162,9 +177,15 @@ export function renderCircuit(root: HTMLElement, p: CircuitProps): void {
     p.edges.forEach((e, i) => {
       const on = Math.abs(e.score) >= t && (!only.checked || e.inGraph);
       edgeEls[i]!.style.display = on ? "" : "none";
-      if (on) { shown++; live.add(e.parent); live.add(e.child); }
+      if (on) {
+        shown++;
+        live.add(e.parent);
+        live.add(e.child);
+      }
     });
-    nodeEls.forEach((g, name) => { g.style.opacity = live.has(name) ? "1" : "0.25"; });
+    nodeEls.forEach((g, name) => {
+      g.style.opacity = live.has(name) ? "1" : "0.25";
+    });
     label.textContent = " " + fmt(t) + " \u2014 " + shown + " of " + p.edges.length + " edges";
     root.setAttribute("data-visible-edges", String(shown));
   };

@@ -16,5 +16,7 @@ export function renderColoredTokens(root: HTMLElement, p: ColoredTokensProps): v
     wrap.appendChild(s);
   });
   root.appendChild(wrap);
-  root.appendChild(el("div", "tlv-legend", "range " + fmt(lo) + " \u2026 " + fmt(hi) + " (red negative, blue positive)"));
+  root.appendChild(
+    el("div", "tlv-legend", "range " + fmt(lo) + " \u2026 " + fmt(hi) + " (red negative, blue positive)"),
+  );
 }

@@ -4,7 +4,11 @@ import type { Grid } from "./props.js";
 export const POS = "37,99,235";
 export const NEG = "220,38,38";
 
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  cls?: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
   if (text !== undefined) e.textContent = text;
@@ -30,7 +34,7 @@ export function colour(v: number | null | undefined, lo: number, hi: number): st
 
 /** Text colour readable on colour(v, lo, hi). */
 export function textColour(v: number, lo: number, hi: number): string {
-  const a = v >= 0 ? (hi > 0 ? v / hi : 0) : (lo < 0 ? v / lo : 0);
+  const a = v >= 0 ? (hi > 0 ? v / hi : 0) : lo < 0 ? v / lo : 0;
   return a > 0.6 ? "#fff" : "#111";
 }
 
@@ -38,11 +42,13 @@ export function textColour(v: number, lo: number, hi: number): string {
 export function valueRange(grids: Grid[]): [number, number] {
   let lo = 0;
   let hi = 0;
-  for (const g of grids) for (const row of g) for (const v of row) {
-    if (v === null) continue;
-    if (v > hi) hi = v;
-    if (v < lo) lo = v;
-  }
+  for (const g of grids)
+    for (const row of g)
+      for (const v of row) {
+        if (v === null) continue;
+        if (v > hi) hi = v;
+        if (v < lo) lo = v;
+      }
   return [lo, hi];
 }
 
@@ -67,8 +73,9 @@ export function drawGrid(canvas: HTMLCanvasElement, grid: Grid, size: number, lo
   const ctx = sizeCanvas(canvas, size, size);
   const cw = size / Math.max(m, 1);
   const ch = size / Math.max(n, 1);
-  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) {
-    ctx.fillStyle = colour(grid[i]![j], lo, hi);
-    ctx.fillRect(j * cw, i * ch, Math.ceil(cw), Math.ceil(ch));
-  }
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < m; j++) {
+      ctx.fillStyle = colour(grid[i]![j], lo, hi);
+      ctx.fillRect(j * cw, i * ch, Math.ceil(cw), Math.ceil(ch));
+    }
 }

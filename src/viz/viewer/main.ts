@@ -16,17 +16,25 @@ export interface TlensViz {
 }
 
 declare global {
-  interface Window { tlensViz?: TlensViz }
+  interface Window {
+    tlensViz?: TlensViz;
+  }
 }
 
 function renderBody(body: HTMLElement, v: ViewerData): void {
   switch (v.tlensViewer) {
-    case "attention-heads": return renderAttention(body, v.props, true);
-    case "attention-patterns": return renderAttention(body, v.props, false);
-    case "colored-tokens": return renderColoredTokens(body, v.props);
-    case "topk-tokens": return renderTopk(body, v.props);
-    case "circuit": return renderCircuit(body, v.props);
-    default: throw new VizError("tlens: unknown viewer " + (v as { tlensViewer: string }).tlensViewer);
+    case "attention-heads":
+      return renderAttention(body, v.props, true);
+    case "attention-patterns":
+      return renderAttention(body, v.props, false);
+    case "colored-tokens":
+      return renderColoredTokens(body, v.props);
+    case "topk-tokens":
+      return renderTopk(body, v.props);
+    case "circuit":
+      return renderCircuit(body, v.props);
+    default:
+      throw new VizError("tlens: unknown viewer " + (v as { tlensViewer: string }).tlensViewer);
   }
 }
 

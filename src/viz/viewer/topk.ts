@@ -4,7 +4,11 @@ import { colour, el, fmt, showTok } from "./draw.js";
 import type { TopkProps } from "./props.js";
 
 /** One position of one sample, with its activation and the colour range of the table. */
-interface Entry { s: number; p: number; v: number }
+interface Entry {
+  s: number;
+  p: number;
+  v: number;
+}
 
 /** Neurons per page of the table. */
 const PER = 8;
@@ -62,7 +66,10 @@ function paintTable(table: HTMLTableElement, p: TopkProps, l: number, start: num
     all.sort((a, b) => b.v - a.v);
     cols.push({ top: all.slice(0, k), bottom: all.slice(-k).reverse() });
   }
-  for (const [part, name] of [["top", "Top"], ["bottom", "Bottom"]] as const) {
+  for (const [part, name] of [
+    ["top", "Top"],
+    ["bottom", "Bottom"],
+  ] as const) {
     for (let r = 0; r < k; r++) {
       const tr = el("tr");
       tr.appendChild(el("th", "", r === 0 ? name + " " + k : ""));
@@ -80,9 +87,27 @@ function entryCell(tokens: string[], e: Entry, lo: number, hi: number): HTMLElem
   const td = el("td");
   const tok = el("b", "", showTok(tokens[e.p]));
   tok.style.background = colour(e.v, lo, hi);
-  td.appendChild(el("span", "tlv-ctx", tokens.slice(Math.max(0, e.p - 3), e.p).map(showTok).join("")));
+  td.appendChild(
+    el(
+      "span",
+      "tlv-ctx",
+      tokens
+        .slice(Math.max(0, e.p - 3), e.p)
+        .map(showTok)
+        .join(""),
+    ),
+  );
   td.appendChild(tok);
-  td.appendChild(el("span", "tlv-ctx", tokens.slice(e.p + 1, e.p + 2).map(showTok).join("")));
+  td.appendChild(
+    el(
+      "span",
+      "tlv-ctx",
+      tokens
+        .slice(e.p + 1, e.p + 2)
+        .map(showTok)
+        .join(""),
+    ),
+  );
   td.appendChild(el("div", "tlv-ctx", fmt(e.v)));
   return td;
 }

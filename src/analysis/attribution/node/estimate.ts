@@ -44,8 +44,10 @@ export interface KindSpec {
 /** Clean and corrupted token tensors [batch, pos] of one shape, and a known convention (shared with EAP). */
 export function checkPairAndConvention(what: string, clean: Tensor, corrupted: Tensor, convention: unknown): void {
   if (clean.ndim !== 2 || corrupted.ndim !== 2 || clean.shape.some((d, i) => d !== corrupted.shape[i])) {
-    throw new AttributionError(`${what}: clean and corrupted must be token tensors [batch, pos] of one shape, got ` +
-      `[${clean.shape.join(", ")}] and [${corrupted.shape.join(", ")}]`);
+    throw new AttributionError(
+      `${what}: clean and corrupted must be token tensors [batch, pos] of one shape, got ` +
+        `[${clean.shape.join(", ")}] and [${corrupted.shape.join(", ")}]`,
+    );
   }
   if (convention !== undefined && convention !== "denoise" && convention !== "noise") {
     throw new AttributionError(`${what}: convention must be "denoise" or "noise", got "${String(convention)}"`);
@@ -58,7 +60,8 @@ function checkInputs(model: HookedTransformer, o: AttributionOptions): void {
 }
 
 export function checkSignal(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new AttributionError("attribution: cancelled");
+  if (signal?.aborted)
+    throw signal.reason instanceof Error ? signal.reason : new AttributionError("attribution: cancelled");
 }
 
 /** The residual contributions of layer l, whose gradient GradDrop's l-th pass sets to zero. */
@@ -68,7 +71,13 @@ function dropHooks(model: HookedTransformer, l: number): [string, (g: Tensor) =>
 }
 
 /** The result [n_layers, ...grid] for one kind: stack over layers of reduce((other − base) · grad). */
-function fromRun(model: HookedTransformer, spec: KindSpec, run: GradRun, other: ActivationCache, qkFix: boolean): Tensor {
+function fromRun(
+  model: HookedTransformer,
+  spec: KindSpec,
+  run: GradRun,
+  other: ActivationCache,
+  qkFix: boolean,
+): Tensor {
   const rows: Tensor[] = [];
   for (let l = 0; l < model.cfg.nLayers; l++) {
     if (qkFix && spec.qk) {
@@ -84,21 +93,28 @@ function fromRun(model: HookedTransformer, spec: KindSpec, run: GradRun, other: 
 
 /** The hooks a kind reads at every layer. */
 function kindHooks(model: HookedTransformer, spec: KindSpec, qkFix: boolean): string[] {
-  return [...Array(model.cfg.nLayers).keys()].flatMap((l) => (qkFix && spec.qk ? qkFixHooks(model, l) : [getActName(spec.act, l)]));
+  return [...Array(model.cfg.nLayers).keys()].flatMap((l) =>
+    qkFix && spec.qk ? qkFixHooks(model, l) : [getActName(spec.act, l)],
+  );
 }
 
 /** The other run's activations at these hooks: a forward without gradients that stops after the last block read. */
 async function otherRun(model: HookedTransformer, tokens: Tensor, names: readonly string[]): Promise<ActivationCache> {
   const wanted = new Set(names);
   const last = Math.max(...names.map((n) => Number(/^blocks\.(\d+)\./.exec(n)![1])));
-  const [, cache] = await noGrad(() => model.runWithCache(tokens, { namesFilter: (n: string) => wanted.has(n), stopAtLayer: last + 1 }));
+  const [, cache] = await noGrad(() =>
+    model.runWithCache(tokens, { namesFilter: (n: string) => wanted.has(n), stopAtLayer: last + 1 }),
+  );
   return cache;
 }
 
 /** Several kinds from the same passes: one forward of the other run, one forward + backward of the base run
  *  (L of them with GradDrop) with every kind's hooks; each kind's grid from those. */
-export async function estimateKinds<K extends string>(model: HookedTransformer, specs: ReadonlyMap<K, KindSpec>,
-  o: AttributionOptions): Promise<Record<K, Tensor>> {
+export async function estimateKinds<K extends string>(
+  model: HookedTransformer,
+  specs: ReadonlyMap<K, KindSpec>,
+  o: AttributionOptions,
+): Promise<Record<K, Tensor>> {
   checkInputs(model, o);
   if (specs.size === 0) throw new AttributionError("attribution: no node kinds asked for");
   const denoise = (o.convention ?? "denoise") === "denoise";
@@ -122,5 +138,8 @@ export async function estimateKinds<K extends string>(model: HookedTransformer, 
     }
     report(l + 2, passes + 1);
   }
-  return Object.fromEntries([...totals].map(([k, t]) => [k, o.gradDrop ? t.div(model.cfg.nLayers - 1) : t])) as Record<K, Tensor>;
+  return Object.fromEntries([...totals].map(([k, t]) => [k, o.gradDrop ? t.div(model.cfg.nLayers - 1) : t])) as Record<
+    K,
+    Tensor
+  >;
 }

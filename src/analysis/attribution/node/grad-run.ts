@@ -30,8 +30,13 @@ export interface GradRunOptions {
   logitPositions?: "last" | number[];
 }
 
-export async function gradRun(model: HookedTransformer, tokens: Tensor, metric: AttributionMetric, names: readonly string[],
-  opts: GradRunOptions = {}): Promise<GradRun> {
+export async function gradRun(
+  model: HookedTransformer,
+  tokens: Tensor,
+  metric: AttributionMetric,
+  names: readonly string[],
+  opts: GradRunOptions = {},
+): Promise<GradRun> {
   const acts = new Map<string, Tensor>();
   const grads = new Map<string, Tensor>();
   const wanted = new Set(names);
@@ -39,22 +44,34 @@ export async function gradRun(model: HookedTransformer, tokens: Tensor, metric: 
   const replace = opts.replace ?? new Map<string, Tensor>();
   const shift = opts.shift ?? new Map<string, Tensor>();
   const all = [...new Set([...wanted, ...gradHooks.keys(), ...replace.keys(), ...shift.keys()])];
-  for (const n of all) if (!model.hookPoints.has(n)) throw new AttributionError(`attribution: the model has no hook point "${n}"`);
+  for (const n of all)
+    if (!model.hookPoints.has(n)) throw new AttributionError(`attribution: the model has no hook point "${n}"`);
   const changed = (n: string): boolean => replace.has(n) || shift.has(n);
-  const fwdHooks: [string, HookFn][] = all.filter((n) => wanted.has(n) || changed(n)).map((name) => [name, (fired: Tensor) => {
-    const offset = shift.get(name);
-    const act = replace.get(name) ?? (offset ? fired.add(offset) : fired);
-    if (wanted.has(name)) acts.set(name, act.detach());
-    return changed(name) ? act : undefined;
-  }]);
-  const bwdHooks: [string, HookFn][] = all.map((name) => [name, (g: Tensor) => {
-    const drop = gradHooks.get(name);
-    const flows = drop ? drop(g) : g;
-    if (wanted.has(name)) grads.set(name, grads.has(name) ? grads.get(name)!.add(flows) : flows);
-    return drop ? flows : undefined;
-  }]);
-  const out = await metric(await model.runWithHooks(tokens, { fwdHooks, bwdHooks, logitPositions: opts.logitPositions }));
-  if (out.numel !== 1) throw new AttributionError(`attribution: the metric must return a scalar, got shape [${out.shape.join(", ")}]`);
+  const fwdHooks: [string, HookFn][] = all
+    .filter((n) => wanted.has(n) || changed(n))
+    .map((name) => [
+      name,
+      (fired: Tensor) => {
+        const offset = shift.get(name);
+        const act = replace.get(name) ?? (offset ? fired.add(offset) : fired);
+        if (wanted.has(name)) acts.set(name, act.detach());
+        return changed(name) ? act : undefined;
+      },
+    ]);
+  const bwdHooks: [string, HookFn][] = all.map((name) => [
+    name,
+    (g: Tensor) => {
+      const drop = gradHooks.get(name);
+      const flows = drop ? drop(g) : g;
+      if (wanted.has(name)) grads.set(name, grads.has(name) ? grads.get(name)!.add(flows) : flows);
+      return drop ? flows : undefined;
+    },
+  ]);
+  const out = await metric(
+    await model.runWithHooks(tokens, { fwdHooks, bwdHooks, logitPositions: opts.logitPositions }),
+  );
+  if (out.numel !== 1)
+    throw new AttributionError(`attribution: the metric must return a scalar, got shape [${out.shape.join(", ")}]`);
   const value = out.item();
   if (out.requiresGrad) await out.backward();
   for (const name of wanted) {

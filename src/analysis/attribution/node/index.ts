@@ -56,14 +56,23 @@ export interface AttrPatchNodesOptions<K extends AttrPatchKind> extends Attribut
 
 /** Several node attributions from the passes of one: one forward of the other run and one forward + backward of
  *  the base run (L with gradDrop) for all of `nodes` together; each result as its attrPatch<Kind> gives it. */
-export async function attrPatchNodes<K extends AttrPatchKind>(model: HookedTransformer, opts: AttrPatchNodesOptions<K>): Promise<Record<K, Tensor>> {
+export async function attrPatchNodes<K extends AttrPatchKind>(
+  model: HookedTransformer,
+  opts: AttrPatchNodesOptions<K>,
+): Promise<Record<K, Tensor>> {
   const unknown = opts.nodes.filter((k) => !Object.hasOwn(KINDS, k));
-  if (unknown.length) throw new AttributionError(`attrPatchNodes: unknown node kind(s) ${unknown.map((k) => `"${String(k)}"`).join(", ")}; known: ${ATTR_PATCH_KINDS.join(", ")}`);
+  if (unknown.length)
+    throw new AttributionError(
+      `attrPatchNodes: unknown node kind(s) ${unknown.map((k) => `"${String(k)}"`).join(", ")}; known: ${ATTR_PATCH_KINDS.join(", ")}`,
+    );
   return estimateKinds(model, new Map(opts.nodes.map((k) => [k, KINDS[k] as KindSpec])), opts);
 }
 
 type AttrFn = (model: HookedTransformer, opts: AttributionOptions) => Promise<Tensor>;
-const attr = (kind: AttrPatchKind): AttrFn => async (model, opts) => (await attrPatchNodes(model, { ...opts, nodes: [kind] }))[kind];
+const attr =
+  (kind: AttrPatchKind): AttrFn =>
+  async (model, opts) =>
+    (await attrPatchNodes(model, { ...opts, nodes: [kind] }))[kind];
 
 export const attrPatchResidPre = attr("residPre");
 export const attrPatchResidMid = attr("residMid");

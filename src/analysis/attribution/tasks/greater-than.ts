@@ -29,12 +29,14 @@ function oneToken(tok: Tokenizer, s: string): boolean {
 
 /** The YY of `century` whose " XXYY" is " XX" + "YY" for this tokenizer, without the first and the last. */
 export function greaterThanYears(tok: Tokenizer, century = 17): number[] {
-  if (!Number.isInteger(century) || century < 10 || century > 99) throw new AttributionError(`greaterThan: century must be an integer 10 … 99, got ${century}`);
+  if (!Number.isInteger(century) || century < 10 || century > 99)
+    throw new AttributionError(`greaterThan: century must be an integer 10 … 99, got ${century}`);
   const head = tok.encode(` ${century}`);
   const valid: number[] = [];
   for (let yy = 0; yy < 100; yy++) {
     const ids = tok.encode(` ${century}${String(yy).padStart(2, "0")}`);
-    if (ids.length === 2 && head.length === 1 && ids[0] === head[0] && tok.idToString(ids[1]!).length === 2) valid.push(yy);
+    if (ids.length === 2 && head.length === 1 && ids[0] === head[0] && tok.idToString(ids[1]!).length === 2)
+      valid.push(yy);
   }
   return valid.slice(1, -1);
 }
@@ -44,7 +46,10 @@ export function twoDigitTokenIds(tok: Tokenizer): number[] {
   return Array.from({ length: 100 }, (_, yy) => {
     const s = String(yy).padStart(2, "0");
     const ids = tok.encode(s);
-    if (ids.length !== 1) throw new AttributionError(`greaterThan: "${s}" is ${ids.length} tokens for this tokenizer; the task needs the GPT-2 vocabulary`);
+    if (ids.length !== 1)
+      throw new AttributionError(
+        `greaterThan: "${s}" is ${ids.length} tokens for this tokenizer; the task needs the GPT-2 vocabulary`,
+      );
     return ids[0]!;
   });
 }
@@ -58,17 +63,22 @@ export function greaterThanTask(model: HookedTransformer, opts: GreaterThanOptio
   const tok = model.tokenizer;
   if (!tok) throw new AttributionError("greaterThanTask: the model has no tokenizer");
   const n = opts.n ?? 100;
-  if (!Number.isInteger(n) || n < 1) throw new AttributionError(`greaterThanTask: n must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new AttributionError(`greaterThanTask: n must be a positive integer, got ${n}`);
   const century = opts.century ?? 17;
   const years = greaterThanYears(tok, century);
-  if (years.length === 0) throw new AttributionError(`greaterThanTask: no year of century ${century} tokenises as " ${century}" + "YY"`);
+  if (years.length === 0)
+    throw new AttributionError(`greaterThanTask: no year of century ${century} tokenises as " ${century}" + "YY"`);
   const yearIds = twoDigitTokenIds(tok);
   const corruptYear = tok.encode(` ${century}01`);
   if (corruptYear.length !== 2 || corruptYear[1] !== yearIds[1]) {
-    throw new AttributionError(`greaterThanTask: " ${century}01" (the corrupted year) is not " ${century}" + "01" for this tokenizer`);
+    throw new AttributionError(
+      `greaterThanTask: " ${century}01" (the corrupted year) is not " ${century}" + "01" for this tokenizer`,
+    );
   }
   const nouns = (opts.nouns ?? GREATER_THAN_NOUNS).filter((w) => oneToken(tok, ` ${w}`));
-  if (nouns.length === 0) throw new AttributionError("greaterThanTask: none of the nouns is a single token after a space");
+  if (nouns.length === 0)
+    throw new AttributionError("greaterThanTask: none of the nouns is a single token after a space");
   const rng = new PythonRandom(opts.seed ?? 0);
   const rowNouns = Array.from({ length: n }, () => nouns[Math.floor(rng.random() * nouns.length)]); // random.choices
   const yy = Array.from({ length: n }, (_, i) => years[i % years.length]!);
@@ -80,7 +90,12 @@ export function greaterThanTask(model: HookedTransformer, opts: GreaterThanOptio
   checkPair("greaterThanTask", clean, corrupted);
   const last = clean.shape[1]! - 1;
   return {
-    name: "greater-than", clean, corrupted, answers: int32(yy.map((y) => yearIds[y!]!)), positions: new Array<number>(n).fill(last),
-    metric: yearProbDiffMetric("greaterThanTask", last, yearIds, yy), labels: cleanText,
+    name: "greater-than",
+    clean,
+    corrupted,
+    answers: int32(yy.map((y) => yearIds[y!]!)),
+    positions: new Array<number>(n).fill(last),
+    metric: yearProbDiffMetric("greaterThanTask", last, yearIds, yy),
+    labels: cleanText,
   };
 }

@@ -23,17 +23,23 @@ export function inductionTask(model: HookedTransformer, opts: InductionOptions =
   const seqLen = opts.seqLen ?? 20;
   const batch = opts.batch ?? 8;
   const seed = opts.seed ?? 0;
-  if (!Number.isInteger(seqLen) || seqLen < 2) throw new AttributionError(`inductionTask: seqLen must be an integer ≥ 2, got ${seqLen}`);
+  if (!Number.isInteger(seqLen) || seqLen < 2)
+    throw new AttributionError(`inductionTask: seqLen must be an integer ≥ 2, got ${seqLen}`);
   const clean = generateRepeatedTokens(model, seqLen, { batch, seed, prependBos: opts.prependBos }); // [batch, off + 2·seqLen]
   const off = clean.shape[1]! - 2 * seqLen; // 1 with BOS
-  if (clean.shape[1]! > model.cfg.nCtx) throw new AttributionError(`inductionTask: ${clean.shape[1]} tokens but the model's context is ${model.cfg.nCtx}`);
+  if (clean.shape[1]! > model.cfg.nCtx)
+    throw new AttributionError(`inductionTask: ${clean.shape[1]} tokens but the model's context is ${model.cfg.nCtx}`);
   const fresh = randint(0, model.cfg.dVocab, [batch, seqLen], { generator: new Generator(seed + 1) });
   const corrupted = cat([clean.get(":", `:${off + seqLen}`), fresh], 1);
   checkPair("inductionTask", clean, corrupted);
   const first = off + seqLen; // predicts the token at first + 1, the second copy of r[1]
   const answers = clean.get(":", `${first + 1}:`).contiguous(); // [batch, seqLen − 1]
   return {
-    name: "induction", clean, corrupted, answers, positions: new Array<number>(batch).fill(first),
+    name: "induction",
+    clean,
+    corrupted,
+    answers,
+    positions: new Array<number>(batch).fill(first),
     metric: nextTokenLogProbMetric("inductionTask", first, answers),
     labels: Array.from({ length: batch }, (_, b) => `repeated random tokens, row ${b} (${seqLen} × 2)`),
   };

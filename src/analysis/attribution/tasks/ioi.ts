@@ -12,7 +12,12 @@ export function ioiTask(model: HookedTransformer, opts: IoiDataOptions = {}): At
   const io = dataset.ioTokenIDs.slice(0, n);
   const s = dataset.sTokenIDs.slice(0, n);
   return {
-    name: "ioi", clean: cleanTokens, corrupted: flippedTokens, answers: int32(io), positions: ends.end,
-    metric: logitDiffMetric("ioiTask", ends.end, io, s), labels: dataset.ioiPrompts.slice(0, n).map((p) => p.text),
+    name: "ioi",
+    clean: cleanTokens,
+    corrupted: flippedTokens,
+    answers: int32(io),
+    positions: ends.end,
+    metric: logitDiffMetric("ioiTask", ends.end, io, s),
+    labels: dataset.ioiPrompts.slice(0, n).map((p) => p.text),
   };
 }

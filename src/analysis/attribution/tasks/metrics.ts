@@ -5,9 +5,17 @@ import { AttributionError } from "../errors.js";
 import { checkLogits, int32 } from "./task.js";
 
 /** Mean over rows of logit[b, pos_b, correct_b] − logit[b, pos_b, wrong_b] (the logit alone where wrong is null). */
-export function logitDiffMetric(name: string, positions: readonly number[], correct: readonly number[], wrong: readonly number[] | null): (logits: Tensor) => Tensor {
+export function logitDiffMetric(
+  name: string,
+  positions: readonly number[],
+  correct: readonly number[],
+  wrong: readonly number[] | null,
+): (logits: Tensor) => Tensor {
   const n = positions.length;
-  if (correct.length !== n || (wrong && wrong.length !== n)) throw new AttributionError(`${name}: ${n} positions, ${correct.length} answers${wrong ? `, ${wrong.length} wrong answers` : ""}`);
+  if (correct.length !== n || (wrong && wrong.length !== n))
+    throw new AttributionError(
+      `${name}: ${n} positions, ${correct.length} answers${wrong ? `, ${wrong.length} wrong answers` : ""}`,
+    );
   const rows = arange(0, n, 1, "int32");
   const pos = int32(positions);
   const right = int32(correct);
@@ -24,10 +32,19 @@ export function logitDiffMetric(name: string, positions: readonly number[], corr
  * Hanna et al.'s greater-than probability difference: with p the next-token distribution at `position`, restricted to
  * the two-digit tokens `yearIds` ("00" … "99"), Σ p[yy > YY_b] − Σ p[yy ≤ YY_b], the mean over rows.
  */
-export function yearProbDiffMetric(name: string, position: number, yearIds: readonly number[], yy: readonly number[]): (logits: Tensor) => Tensor {
-  if (yearIds.length !== 100) throw new AttributionError(`${name}: expected the 100 ids of "00" … "99", got ${yearIds.length}`);
+export function yearProbDiffMetric(
+  name: string,
+  position: number,
+  yearIds: readonly number[],
+  yy: readonly number[],
+): (logits: Tensor) => Tensor {
+  if (yearIds.length !== 100)
+    throw new AttributionError(`${name}: expected the 100 ids of "00" … "99", got ${yearIds.length}`);
   const n = yy.length;
-  const sign = Tensor.fromTypedArray(Float32Array.from({ length: n * 100 }, (_, i) => (i % 100 > yy[Math.floor(i / 100)]! ? 1 : -1)), [n, 100]);
+  const sign = Tensor.fromTypedArray(
+    Float32Array.from({ length: n * 100 }, (_, i) => (i % 100 > yy[Math.floor(i / 100)]! ? 1 : -1)),
+    [n, 100],
+  );
   const years = int32(yearIds);
   return (logits) => {
     checkLogits(name, logits, n, position);

@@ -15,30 +15,56 @@ export interface PromptPair {
   wrong?: string;
 }
 
-export function pairsTask(model: HookedTransformer, pairs: readonly PromptPair[], opts: { prependBos?: boolean } = {}): AttributionTask {
-  if (!Array.isArray(pairs) || pairs.length === 0) throw new AttributionError("pairsTask: pass a non-empty list of { clean, corrupted, answer, wrong? }");
+export function pairsTask(
+  model: HookedTransformer,
+  pairs: readonly PromptPair[],
+  opts: { prependBos?: boolean } = {},
+): AttributionTask {
+  if (!Array.isArray(pairs) || pairs.length === 0)
+    throw new AttributionError("pairsTask: pass a non-empty list of { clean, corrupted, answer, wrong? }");
   const withWrong = pairs[0].wrong !== undefined;
   const lengths = pairs.map((p, i) => {
     if (typeof p?.clean !== "string" || typeof p.corrupted !== "string" || typeof p.answer !== "string") {
       throw new AttributionError(`pairsTask: pair ${i} needs strings clean, corrupted and answer`);
     }
-    if ((p.wrong !== undefined) !== withWrong) throw new AttributionError(`pairsTask: pair ${i} ${withWrong ? "has no" : "has a"} wrong answer; give one for every pair or for none`);
+    if ((p.wrong !== undefined) !== withWrong)
+      throw new AttributionError(
+        `pairsTask: pair ${i} ${withWrong ? "has no" : "has a"} wrong answer; give one for every pair or for none`,
+      );
     const a = model.toTokens(p.clean, opts).shape[1];
     const b = model.toTokens(p.corrupted, opts).shape[1];
-    if (a !== b) throw new AttributionError(`pairsTask: pair ${i}: the clean prompt is ${a} tokens, the corrupted one ${b}; they must be the same length`);
+    if (a !== b)
+      throw new AttributionError(
+        `pairsTask: pair ${i}: the clean prompt is ${a} tokens, the corrupted one ${b}; they must be the same length`,
+      );
     return a;
   });
   const single = (s: string, i: number, what: string): number => {
-    try { return model.toSingleToken(s); } catch (err) { throw new AttributionError(`pairsTask: pair ${i}: the ${what} ${(err as Error).message}`); }
+    try {
+      return model.toSingleToken(s);
+    } catch (err) {
+      throw new AttributionError(`pairsTask: pair ${i}: the ${what} ${(err as Error).message}`);
+    }
   };
   const answers = pairs.map((p, i) => single(p.answer, i, "answer"));
   const wrong = withWrong ? pairs.map((p, i) => single(p.wrong!, i, "wrong answer")) : null;
-  const clean = model.toTokens(pairs.map((p) => p.clean), { ...opts, paddingSide: "right" });
-  const corrupted = model.toTokens(pairs.map((p) => p.corrupted), { ...opts, paddingSide: "right" });
+  const clean = model.toTokens(
+    pairs.map((p) => p.clean),
+    { ...opts, paddingSide: "right" },
+  );
+  const corrupted = model.toTokens(
+    pairs.map((p) => p.corrupted),
+    { ...opts, paddingSide: "right" },
+  );
   checkPair("pairsTask", clean, corrupted);
   const positions = lengths.map((l) => l! - 1);
   return {
-    name: "pairs", clean, corrupted, answers: int32(answers), positions,
-    metric: logitDiffMetric("pairsTask", positions, answers, wrong), labels: pairs.map((p) => p.clean),
+    name: "pairs",
+    clean,
+    corrupted,
+    answers: int32(answers),
+    positions,
+    metric: logitDiffMetric("pairsTask", positions, answers, wrong),
+    labels: pairs.map((p) => p.clean),
   };
 }

@@ -24,15 +24,22 @@ export function int32(values: readonly number[], shape: number[] = [values.lengt
 
 /** Checks that clean and corrupted are int32 [batch, pos] of the same shape. */
 export function checkPair(name: string, clean: Tensor, corrupted: Tensor): void {
-  if (clean.ndim !== 2 || corrupted.ndim !== 2) throw new AttributionError(`${name}: clean and corrupted tokens must be [batch, pos], got [${clean.shape}] and [${corrupted.shape}]`);
+  if (clean.ndim !== 2 || corrupted.ndim !== 2)
+    throw new AttributionError(
+      `${name}: clean and corrupted tokens must be [batch, pos], got [${clean.shape}] and [${corrupted.shape}]`,
+    );
   if (clean.shape[0] !== corrupted.shape[0] || clean.shape[1] !== corrupted.shape[1]) {
-    throw new AttributionError(`${name}: clean [${clean.shape}] and corrupted [${corrupted.shape}] tokens must have the same shape`);
+    throw new AttributionError(
+      `${name}: clean [${clean.shape}] and corrupted [${corrupted.shape}] tokens must have the same shape`,
+    );
   }
 }
 
 /** Checks logits [batch, pos > maxPos, d_vocab] for a metric reading `positions`. */
 export function checkLogits(name: string, logits: Tensor, batch: number, maxPos: number): void {
   if (logits.ndim !== 3 || logits.shape[0] !== batch || logits.shape[1]! <= maxPos) {
-    throw new AttributionError(`${name} metric: expected logits [batch=${batch}, pos>${maxPos}, d_vocab], got [${logits.shape}]`);
+    throw new AttributionError(
+      `${name} metric: expected logits [batch=${batch}, pos>${maxPos}, d_vocab], got [${logits.shape}]`,
+    );
   }
 }

@@ -6,12 +6,18 @@ import type { Tensor } from "../../../tensor/index.js";
 export function repeatWeightHeads(t: Tensor, repeat: number): Tensor {
   if (repeat === 1) return t;
   const [kv, ...rest] = t.shape as [number, ...number[]];
-  return t.unsqueeze(1).expand(kv, repeat, ...rest).reshape(kv * repeat, ...rest);
+  return t
+    .unsqueeze(1)
+    .expand(kv, repeat, ...rest)
+    .reshape(kv * repeat, ...rest);
 }
 
 /** Keys or values [batch, pos, kv_head, d_head] → [batch, pos, kv_head * repeat, d_head]. */
 export function repeatKvHeads(t: Tensor, repeat: number): Tensor {
   if (repeat === 1) return t;
   const [batch, pos, kv, d] = t.shape as [number, number, number, number];
-  return t.unsqueeze(3).expand(batch, pos, kv, repeat, d).reshape(batch, pos, kv * repeat, d);
+  return t
+    .unsqueeze(3)
+    .expand(batch, pos, kv, repeat, d)
+    .reshape(batch, pos, kv * repeat, d);
 }

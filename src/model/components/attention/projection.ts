@@ -45,11 +45,20 @@ export class QkvProjection {
     const w = this.w;
     const mm = { precision };
     switch (inputs.kind) {
-      case "shared": return this.fusedQkv(inputs.x, mm);
+      case "shared":
+        return this.fusedQkv(inputs.x, mm);
       case "separate":
-        return [this.flatProject(inputs.q, w.W_Q, w.b_Q, "Q", mm), this.flatProject(inputs.k, w._W_K, w._b_K, "K", mm), this.flatProject(inputs.v, w._W_V, w._b_V, "V", mm)];
+        return [
+          this.flatProject(inputs.q, w.W_Q, w.b_Q, "Q", mm),
+          this.flatProject(inputs.k, w._W_K, w._b_K, "K", mm),
+          this.flatProject(inputs.v, w._W_V, w._b_V, "V", mm),
+        ];
       case "perHead":
-        return [this.perHeadProject(inputs.q, w.W_Q, w.b_Q, "Q", mm), this.perHeadProject(inputs.k, w._W_K, w._b_K, "K", mm), this.perHeadProject(inputs.v, w._W_V, w._b_V, "V", mm)];
+        return [
+          this.perHeadProject(inputs.q, w.W_Q, w.b_Q, "Q", mm),
+          this.perHeadProject(inputs.k, w._W_K, w._b_K, "K", mm),
+          this.perHeadProject(inputs.v, w._W_V, w._b_V, "V", mm),
+        ];
     }
   }
 
@@ -65,8 +74,12 @@ export class QkvProjection {
   /** x [batch, pos, d_model] @ [d_model, (head + 2 kv_head) * d_head] → q, k, v */
   private fusedQkv(x: Tensor, mm: MatmulOptions): Qkv {
     const w = this.w;
-    const W = this.derive("W_qkv", [w.W_Q, w._W_K, w._W_V], () => cat([this.flat(w.W_Q), this.flat(w._W_K), this.flat(w._W_V)], 1));
-    const b = this.derive("b_qkv", [w.b_Q, w._b_K, w._b_V], () => cat([w.b_Q.reshape(-1), w._b_K.reshape(-1), w._b_V.reshape(-1)]));
+    const W = this.derive("W_qkv", [w.W_Q, w._W_K, w._W_V], () =>
+      cat([this.flat(w.W_Q), this.flat(w._W_K), this.flat(w._W_V)], 1),
+    );
+    const b = this.derive("b_qkv", [w.b_Q, w._b_K, w._b_V], () =>
+      cat([w.b_Q.reshape(-1), w._b_K.reshape(-1), w._b_V.reshape(-1)]),
+    );
     const hq = w.nHeads * w.dHead;
     const hkv = w.nKvHeads * w.dHead;
     const qkv = x.matmul(W, mm).add_(b); // [batch, pos, (head + 2 kv_head) * d_head]
@@ -85,8 +98,12 @@ export class QkvProjection {
   private perHeadProject(x: Tensor, W: Tensor, b: Tensor, which: string, mm: MatmulOptions): Tensor {
     const heads = W.shape[0]!;
     if (x.ndim !== 4 || x.shape[2] !== heads) {
-      throw new ModelError(`attention: the per-head ${which} input has shape [${x.shape}], expected ${heads} heads` +
-        (this.w.nKvHeads !== this.w.nHeads ? " (grouped-query attention: k and v inputs have n_key_value_heads heads; use_attn_in without use_split_qkv_input is not supported)" : ""));
+      throw new ModelError(
+        `attention: the per-head ${which} input has shape [${x.shape}], expected ${heads} heads` +
+          (this.w.nKvHeads !== this.w.nHeads
+            ? " (grouped-query attention: k and v inputs have n_key_value_heads heads; use_attn_in without use_split_qkv_input is not supported)"
+            : ""),
+      );
     }
     const [batch, pos] = x.shape as [number, number];
     const xh = x.permute(2, 0, 1, 3).reshape(heads, batch * pos, this.w.dModel);

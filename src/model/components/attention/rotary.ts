@@ -6,9 +6,14 @@ import { arange, rotary, type RotaryOptions, type Tensor } from "../../../tensor
 /** Absolute positions int32 [batch, pos] of activations whose first position is `offset`; with an attention mask
  *  over the offset + pos positions, a position counts the real tokens before it (TL's get_offset_position_ids). */
 export function rotaryPositions(batch: number, pos: number, offset: number, attentionMask: Tensor | null): Tensor {
-  if (!attentionMask) return arange(offset, offset + pos, 1, "int32").unsqueeze(0).expand(batch, pos);
+  if (!attentionMask)
+    return arange(offset, offset + pos, 1, "int32")
+      .unsqueeze(0)
+      .expand(batch, pos);
   if (attentionMask.shape[1] !== offset + pos) {
-    throw new ModelError(`rotary: the attention mask covers ${attentionMask.shape[1]} positions, expected ${offset + pos}`);
+    throw new ModelError(
+      `rotary: the attention mask covers ${attentionMask.shape[1]} positions, expected ${offset + pos}`,
+    );
   }
   return attentionMask.to("int32").cumsum(1).sub(1).clamp(0).narrow(1, offset, pos).to("int32");
 }
