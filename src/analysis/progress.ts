@@ -1,6 +1,7 @@
 // Progress reporting for long analyses: a callback (the lab uses it) and a bar on stderr when it is a terminal.
 import { stderrIsTTY, writeStderr } from "../host.js";
 
+/** Called with the steps done and the total. */
 export type ProgressCallback = (done: number, total: number) => void;
 
 export interface ProgressOptions {
@@ -9,6 +10,7 @@ export interface ProgressOptions {
   progressBar?: boolean;
 }
 
+/** A progress callback for a sweep of `total` steps: calls opts.onProgress and draws a bar on stderr (progressBar, default when stderr is a terminal). */
 export function progressReporter(label: string, total: number, opts: ProgressOptions): ProgressCallback {
   const bar = opts.progressBar ?? stderrIsTTY();
   const start = Date.now();

@@ -41,6 +41,7 @@ export function backendByName(name: BackendName): Backend {
   return b;
 }
 
+/** The backend kernels run on now: the one setBackend chose, else TLENS_BACKEND, else native when built, a registered wasm backend, or js. */
 export function getBackend(): Backend {
   if (!current) {
     const forced = envVar("TLENS_BACKEND");
@@ -51,6 +52,7 @@ export function getBackend(): Backend {
   return current;
 }
 
+/** Makes the named backend the current one; BackendError when it is not available (native not built, wasm not loaded). */
 export function setBackend(name: BackendName): void {
   current = backendByName(name);
 }

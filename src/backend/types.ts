@@ -109,6 +109,7 @@ export interface Backend {
   /** Reduces the last `nReduced` dims of x; out is contiguous over the leading dims (argmax/argmin: int32
    *  flat index within the reduced block). */
   reduce(op: ReduceOp, x: View, nReduced: number, out: TypedArray): void;
+  /** Batched GEMM out[b] = A[b] · B[b] (GemmArgs), B packed once and cached when it is a reused weight. */
   gemm(args: GemmArgs): void;
   /** Row-wise (log-)softmax of contiguous x viewed as [rows, cols]. */
   softmax(

@@ -25,6 +25,7 @@ export interface WorkerModelOptions extends ProcessOptions {
   workerUrl?: string | URL;
   /** Kernels in the worker: "wasm" (default) or "js". */
   backend?: "wasm" | "js";
+  /** Called as the worker downloads the model's files. */
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
 }

@@ -25,6 +25,7 @@ export interface LoadProgress {
 }
 
 export interface FetchModelOptions {
+  /** Called as each file downloads: its name, bytes loaded and total (when the server sends it). */
   onProgress?: (p: LoadProgress) => void;
   /** Aborts the downloads (the load then rejects with the signal's reason). */
   signal?: AbortSignal;

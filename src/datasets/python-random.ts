@@ -155,6 +155,7 @@ export class PythonRandom {
     return { mt: Array.from(this.gen.mt), index: this.gen.mti };
   }
 
+  /** Restores a state from getState. */
   setState(state: MTState): void {
     if (!state || state.mt?.length !== N || !(state.index >= 0 && state.index <= N)) {
       throw new DatasetError(`setState: expected { mt: 624 words, index: 0..624 }`);
@@ -296,6 +297,7 @@ export class NumpyRandomState {
     this.gen.initGenrand(s);
   }
 
+  /** The generator's state, to restore with setState. */
   getState(): MTState {
     return { mt: Array.from(this.gen.mt), index: this.gen.mti };
   }

@@ -11,6 +11,7 @@ export interface SweepProgress {
 }
 
 export interface RunOptions {
+  /** Called as shards finish: done, total, elapsed and ETA. */
   onProgress?: (p: SweepProgress) => void;
   /** Cancels the sweep: pending shards are dropped and run() rejects with SweepCancelledError. */
   signal?: AbortSignal;

@@ -6,6 +6,8 @@ import { ShardRunner } from "./runner.js";
 import { planShards } from "./shards.js";
 import type { SweepSpec } from "./spec.js";
 
+/** The in-process executor: every shard of a sweep in this process, one after another (the reference the pool
+ *  and queue results equal bit for bit). */
 export class InProcessExecutor implements Executor {
   constructor(private readonly runner = new ShardRunner()) {}
 

@@ -30,6 +30,7 @@ export class ShardResults {
     return true;
   }
 
+  /** Whether the result of shard `id` is in. */
   has(id: string): boolean {
     return this.byId.has(id);
   }
@@ -39,6 +40,7 @@ export class ShardResults {
   }
 }
 
+/** The sweep's result from every shard's, in plan order; JobError when a shard is missing. */
 export function mergeResults(spec: SweepSpec, plan: readonly Shard[], results: ShardResults): SweepResult {
   const grids: Partial<Record<SweepKind, SweepGrid>> = {};
   for (const kind of spec.sweep) {

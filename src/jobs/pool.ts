@@ -31,6 +31,8 @@ interface PoolRun {
   finish: (error: Error | null) => void;
 }
 
+/** A pool of worker processes on this machine, each loading the model once, native threads divided between them;
+ *  a worker killed mid-shard has its shard retried. */
 export class PoolExecutor implements Executor {
   private readonly procs: ShardProcess[];
   private readonly idle: ShardProcess[];

@@ -25,10 +25,12 @@ export interface QueueWorkerOptions {
   stalledCheckMs?: number;
   /** Times a job may stall (its worker died) before it fails (default 3). */
   maxStalls?: number;
+  /** Where the worker's status lines go (default: stderr). */
   log?: (line: string) => void;
 }
 
 export interface QueueWorker {
+  /** Stops taking jobs, lets the current one finish and closes the Redis connections. */
   close(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ function validateJob(data: unknown, only: ModelSpec | undefined): { spec: SweepS
   return job;
 }
 
+/** A BullMQ worker on the queue that runs shards (each spec's model loaded once); malformed or unknown specs fail their job with a SpecError and the worker goes on. */
 export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueWorker> {
   const log = opts.log ?? ((line: string) => console.error(line));
   await loadTaskModules(opts.taskModules ?? []);

@@ -25,6 +25,8 @@ export interface QueueOptions {
   reconcileMs?: number;
 }
 
+/** The BullMQ executor: enqueues a sweep's shards on Redis for `tlens worker` processes, reports progress, supports
+ *  cancel, and merges the results keyed by shard (late duplicates ignored). */
 export class QueueExecutor implements Executor {
   private readonly connection: Redis;
   private readonly queue: Queue<ShardJobData, ShardResult>;

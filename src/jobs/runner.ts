@@ -15,10 +15,13 @@ export function validateJobData(data: unknown): { spec: SweepSpec; shard: Shard 
   return { spec, shard: validateShard(rawShard, spec.task.pairs) };
 }
 
+/** Runs the shards of a job spec on one loaded model (what every executor's worker does), deterministically from
+ *  the spec, and returns each shard's typed result. */
 export class ShardRunner {
   private readonly models = new Map<string, Promise<HookedTransformer>>();
   private readonly tasks = new Map<string, TaskInstance>();
 
+  /** The model of the spec, loaded once per name and processing options and kept. */
   model(spec: ModelSpec): Promise<HookedTransformer> {
     const key = modelKey(spec);
     let m = this.models.get(key);
@@ -41,6 +44,7 @@ export class ShardRunner {
     return t;
   }
 
+  /** One shard's result: the spec's sweep over the shard's pairs on the loaded model. */
   async run(spec: SweepSpec, shard: Shard): Promise<ShardResult> {
     const model = await this.model(spec.model);
     return runShard(model, await this.task(spec), spec, shard);

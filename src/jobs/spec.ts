@@ -177,6 +177,7 @@ export function validateSpec(v: unknown): SweepSpec {
   return out;
 }
 
+/** A job spec from JSON text, validated (SpecError naming `source` and the bad field). */
 export function parseSpec(text: string, source = "spec"): SweepSpec {
   let v: unknown;
   try {

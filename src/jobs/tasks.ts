@@ -23,6 +23,7 @@ export interface PairBlock {
 /** A task built for one model: how many pairs it has and the inputs of any contiguous range of them. */
 export interface TaskInstance {
   nPairs: number;
+  /** The inputs of pairs [start, end) of the task, rebuilt deterministically from its options. */
   block(start: number, end: number): PairBlock;
 }
 
@@ -49,6 +50,7 @@ export function registerTask(task: SweepTask): void {
   TASKS.set(task.name, task);
 }
 
+/** The registered sweep task of this name; SpecError listing the known ones otherwise. */
 export function getTask(name: string): SweepTask {
   const t = TASKS.get(name);
   if (!t)

@@ -48,6 +48,9 @@ type Labeled = [Tensor, string[]];
 type WithLabels<O> = O & { returnLabels: true };
 type NoLabels<O> = O & { returnLabels?: false };
 
+/** TransformerLens's ActivationCache: the activations of one run by hook name (and `<hook>_grad` gradients with
+ *  `inclBwd`), with TL's analyses: accumulated and decomposed residual streams, stacked head and neuron results,
+ *  layer-norm application and logit attributions. An unknown name throws HookError with the nearest names. */
 export class ActivationCache {
   /** The cache's hook_embed / hook_pos_embed presence (TL's has_embed / has_pos_embed). */
   get hasEmbed(): boolean {
@@ -83,14 +86,17 @@ export class ActivationCache {
     return t;
   }
 
+  /** Whether the cache holds this hook name. */
   has(name: string): boolean {
     return this.store.has(name);
   }
 
+  /** The hook names held, in run order. */
   keys(): string[] {
     return [...this.store.keys()];
   }
 
+  /** [hook name, activation] pairs, in run order. */
   entries(): [string, Tensor][] {
     return [...this.store.entries()];
   }
@@ -99,6 +105,7 @@ export class ActivationCache {
     return this.store.size;
   }
 
+  /** A summary: the hook names and their shapes. */
   toString(): string {
     return `ActivationCache with keys [${this.keys().join(", ")}]`;
   }

@@ -112,6 +112,7 @@ export class Slice {
     return Array.from({ length: count }, (_, k) => start + k * step);
   }
 
+  /** TL's repr of the slice (`Slice(start, stop, step)`). */
   toString(): string {
     if (this.mode === "empty") return "Slice(:)";
     if (this.mode === "array")

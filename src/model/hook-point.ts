@@ -61,17 +61,21 @@ class HookCall implements HookInfo {
     readonly name: string,
     readonly positionOffset: number,
   ) {}
+  /** The block index in the hook's name (TL's HookPoint.layer()); throws for a hook outside the blocks. */
   layer(): number {
     return layerOf(this.name);
   }
 }
 
+/** One named activation of the model (TL's HookPoint): forward and backward hooks attached to it see, and may
+ *  replace, its value [batch, pos, ...] on every run. */
 export class HookPoint {
   /** The shared hooks: every run fires them. */
   private hooks: HookEntry[] = [];
 
   constructor(readonly name: string) {}
 
+  /** The block index in the hook's name (TL's HookPoint.layer()); throws for a hook outside the blocks. */
   layer(): number {
     return layerOf(this.name);
   }
@@ -86,16 +90,19 @@ export class HookPoint {
     return this.hooks.every((h) => h.dir === "fwd" && READERS.has(h.fn));
   }
 
+  /** Attaches a forward (default) or backward (`dir: "bwd"`) hook; permanent hooks survive resetHooks. */
   add(fn: HookFn, opts: AddHookOptions = {}): void {
     const entry = { fn, permanent: opts.isPermanent ?? false, dir: opts.dir ?? "fwd" };
     if (opts.prepend) this.hooks.unshift(entry);
     else this.hooks.push(entry);
   }
 
+  /** Detaches hook fn (from both directions unless `dir` is given). */
   remove(fn: HookFn, dir?: HookDir): void {
     this.hooks = this.hooks.filter((h) => h.fn !== fn || (dir !== undefined && h.dir !== dir));
   }
 
+  /** Detaches every hook, permanent ones too when `includingPermanent`. */
   clear(includingPermanent: boolean): void {
     this.hooks = includingPermanent ? [] : this.hooks.filter((h) => h.permanent);
   }

@@ -78,6 +78,10 @@ export interface HookLists {
 }
 export type RunWithHooksOptions = ForwardOptions & HookLists & { resetHooksEnd?: boolean };
 
+/** TransformerLens's HookedTransformer: a transformer with a named HookPoint on every activation (TL's hook names),
+ *  loaded with TL's weight processing (`fromPretrained`, `fromConfig`), run with `forward`, `runWithCache`,
+ *  `runWithHooks` and `generate`. Tokens out of range, sequences longer than n_ctx, unknown hook names and hooks that
+ *  return the wrong shape throw named errors. */
 export class HookedTransformer {
   readonly cfg: HookedTransformerConfig;
   tokenizer: Tokenizer | null;
@@ -348,16 +352,20 @@ export class HookedTransformer {
 
   // ---------- cfg flags for optional hooks ----------
 
+  /** TL's use_attn_result: adds `attn.hook_result` [batch, pos, head, d_model], each head's output before the sum. */
   setUseAttnResult(on: boolean): void {
     this.cfg.useAttnResult = on;
   }
+  /** TL's use_split_qkv_input: each head's q/k/v input its own copy of the residual stream (`hook_q_input` ... [batch, pos, head, d_model]). */
   setUseSplitQkvInput(on: boolean): void {
     this.cfg.useSplitQkvInput = on;
   }
+  /** TL's use_hook_mlp_in: adds `hook_mlp_in` [batch, pos, d_model], the MLP's input. */
   setUseHookMlpIn(on: boolean): void {
     if (on && this.cfg.attnOnly) throw new ModelError("setUseHookMlpIn: an attention-only model has no MLP");
     this.cfg.useHookMlpIn = on;
   }
+  /** TL's use_attn_in: adds `hook_attn_in` [batch, pos, head, d_model], one residual copy per head for q, k and v together. */
   setUseAttnIn(on: boolean): void {
     this.cfg.useAttnIn = on;
   }
@@ -413,14 +421,20 @@ export class HookedTransformer {
 
   // ---------- running ----------
 
+  /** Runs the model on text, tokens [batch, pos] or token lists: logits [batch, pos, d_vocab] by default; `returnType` "loss" (mean next-token loss, or per token with `lossPerToken`), "both" or null; `logitPositions` limits the unembedding. Tokens out of range throw IndexError, sequences longer than n_ctx ShapeError. */
   forward(input: ModelInput | Tensor, opts?: ForwardOptions & { returnType?: "logits" }): Promise<Tensor>;
+  /** Runs the model on text, tokens [batch, pos] or token lists: logits [batch, pos, d_vocab] by default; `returnType` "loss" (mean next-token loss, or per token with `lossPerToken`), "both" or null; `logitPositions` limits the unembedding. Tokens out of range throw IndexError, sequences longer than n_ctx ShapeError. */
   forward(input: ModelInput | Tensor, opts: ForwardOptions & { returnType: "loss" }): Promise<Tensor>;
+  /** Runs the model on text, tokens [batch, pos] or token lists: logits [batch, pos, d_vocab] by default; `returnType` "loss" (mean next-token loss, or per token with `lossPerToken`), "both" or null; `logitPositions` limits the unembedding. Tokens out of range throw IndexError, sequences longer than n_ctx ShapeError. */
   forward(
     input: ModelInput | Tensor,
     opts: ForwardOptions & { returnType: "both" },
   ): Promise<{ logits: Tensor; loss: Tensor }>;
+  /** Runs the model on text, tokens [batch, pos] or token lists: logits [batch, pos, d_vocab] by default; `returnType` "loss" (mean next-token loss, or per token with `lossPerToken`), "both" or null; `logitPositions` limits the unembedding. Tokens out of range throw IndexError, sequences longer than n_ctx ShapeError. */
   forward(input: ModelInput | Tensor, opts: ForwardOptions & { returnType: null }): Promise<null>;
+  /** Runs the model on text, tokens [batch, pos] or token lists: logits [batch, pos, d_vocab] by default; `returnType` "loss" (mean next-token loss, or per token with `lossPerToken`), "both" or null; `logitPositions` limits the unembedding. Tokens out of range throw IndexError, sequences longer than n_ctx ShapeError. */
   forward(input: ModelInput | Tensor, opts?: ForwardOptions): Promise<Tensor | { logits: Tensor; loss: Tensor } | null>;
+  /** Runs the model on text, tokens [batch, pos] or token lists: logits [batch, pos, d_vocab] by default; `returnType` "loss" (mean next-token loss, or per token with `lossPerToken`), "both" or null; `logitPositions` limits the unembedding. Tokens out of range throw IndexError, sequences longer than n_ctx ShapeError. */
   forward(input: ModelInput | Tensor, opts: ForwardOptions = {}): Promise<ForwardResult> {
     return runForward(this, input, opts, RunContext.plain());
   }
@@ -465,20 +479,24 @@ export class HookedTransformer {
     }).tokens;
   }
 
+  /** The tokens of a string, tensor or id list as strings (TL's to_str_tokens); BOS first for strings unless `prependBos: false`. */
   toStrTokens(input: string | Tensor | number[], opts: { prependBos?: boolean } = {}): string[] {
     return toStrTokens(this.tok(), input as string, { prependBos: opts.prependBos ?? this.cfg.defaultPrependBos });
   }
 
+  /** The text of token ids (TL's to_string). */
   toString(tokens?: Tensor | number[]): string {
     if (tokens === undefined)
       return `HookedTransformer(${this.cfg.modelName}: ${this.cfg.nLayers} layers, d_model ${this.cfg.dModel}, ${this.cfg.nHeads} heads)`;
     return tokensToString(this.tok(), tokens as number[]);
   }
 
+  /** The id of a string that is exactly one token; TokenizerError otherwise. */
   toSingleToken(s: string): number {
     return toSingleToken(this.tok(), s);
   }
 
+  /** The position of a token in the input (TL's get_token_position): the first occurrence, or the last with `mode: "last"`; TokenizerError when it does not occur. */
   getTokenPosition(singleToken: string | number, input: string | Tensor, opts: GetTokenPositionOptions = {}): number {
     return getTokenPosition(this.tok(), singleToken, input, { prependBos: this.cfg.defaultPrependBos, ...opts });
   }

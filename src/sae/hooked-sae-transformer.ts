@@ -38,6 +38,8 @@ interface Splice {
   useErrorTerm: boolean;
 }
 
+/** SAELens's HookedSAETransformer: a model with SAEs spliced in at their hooks (optionally with the error term so
+ *  the output is unchanged), whose runs and caches include each SAE's own hook points. */
 export class HookedSAETransformer {
   private readonly attached = new Map<string, Splice>();
 

@@ -33,6 +33,8 @@ interface SaeIn {
   dHead: number | null;
 }
 
+/** A sparse autoencoder in SAELens's formats and architectures (standard, gated, JumpReLU, TopK): `encode`
+ *  [..., d_in] → [..., d_sae], `decode` back, `forward` both; loaded from a SAELens folder or hub repo. */
 export class SAE {
   readonly cfg: SaeConfig;
   /** [d_in, d_sae] */
@@ -102,6 +104,7 @@ export class SAE {
     for (const p of selectHooks(this.points, name)) p.add(fn, opts);
   }
 
+  /** Removes the hooks added on the SAE's hook points (permanent ones too with `includingPermanent`). */
   resetHooks(opts: { includingPermanent?: boolean } = {}): void {
     for (const p of this.points.values()) p.clear(opts.includingPermanent ?? false);
   }

@@ -31,21 +31,26 @@ export function tensor(data: TensorLike, shape?: number[], dtype?: DType): Tenso
   return t.reshape(shape);
 }
 
+/** A tensor of `shape` with every element `value` (dtype default float32). */
 export function full(shape: readonly number[], value: number, dtype: DType = "float32"): Tensor {
   const data = allocate(dtype, numel(shape));
   if (value !== 0) data.fill(dtype === "bool" ? 1 : value); // fresh typed arrays are already zeros
   return tensorFromArray(data, shape);
 }
 
+/** A tensor of `shape` filled with 0 (dtype default float32). */
 export function zeros(shape: readonly number[], dtype: DType = "float32"): Tensor {
   return full(shape, 0, dtype);
 }
+/** A tensor of `shape` filled with 1 (dtype default float32). */
 export function ones(shape: readonly number[], dtype: DType = "float32"): Tensor {
   return full(shape, 1, dtype);
 }
+/** Zeros with t's shape and dtype. */
 export function zerosLike(t: Tensor): Tensor {
   return zeros(t.shape, t.dtype);
 }
+/** Ones with t's shape and dtype. */
 export function onesLike(t: Tensor): Tensor {
   return ones(t.shape, t.dtype);
 }
@@ -61,12 +66,14 @@ export function arange(start: number, end?: number, step = 1, dtype?: DType): Te
   return tensorFromArray(data, [n]);
 }
 
+/** `steps` evenly spaced values from start to end inclusive (torch.linspace). */
 export function linspace(start: number, end: number, steps: number, dtype: DType = "float32"): Tensor {
   const data = allocate(dtype, steps);
   for (let i = 0; i < steps; i++) data[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
   return tensorFromArray(data, [steps]);
 }
 
+/** The n × m identity matrix (m defaults to n). */
 export function eye(n: number, m = n, dtype: DType = "float32"): Tensor {
   const t = zeros([n, m], dtype);
   for (let i = 0; i < Math.min(n, m); i++) t.storage.data[i * m + i] = 1;

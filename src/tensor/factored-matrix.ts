@@ -21,6 +21,8 @@ export interface FactoredSvd {
   Vh: Tensor;
 }
 
+/** TransformerLens's FactoredMatrix: the product A·B ([..., ldim, k] × [..., k, rdim]) kept as its factors, with AB,
+ *  BA, the SVD, eigenvalues, norms and products computed through the factors where that is cheaper. */
 export class FactoredMatrix {
   /** [...leading, ldim, mdim], broadcast to the common leading shape (a view) */
   readonly A: Tensor;
@@ -291,6 +293,7 @@ export class FactoredMatrix {
     return new FactoredMatrix(this.A.get(...lead, row, ":"), this.B.get(...lead, ":", col));
   }
 
+  /** A summary: the factors' shapes and the product's. */
   toString(): string {
     return `FactoredMatrix: Shape(${fmtShape(this.shape)}), Hidden Dim(${this.mdim})`;
   }

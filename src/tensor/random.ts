@@ -5,6 +5,8 @@ import { allocate, type DType } from "./dtype.js";
 import { numel } from "../backend/strided.js";
 import { ShapeError } from "../errors.js";
 
+/** A seeded random generator (torch.Generator): uniform, normal and integer draws reproducible from its seed;
+ *  `manualSeed` reseeds the default one that randn / rand / randint use. */
 export class Generator {
   private s = new Uint32Array(4);
   private spareNormal: number | null = null;
@@ -13,6 +15,7 @@ export class Generator {
     this.seed(seed);
   }
 
+  /** Restarts the generator's stream from `seed` (an integer). */
   seed(seed: number): void {
     let x = (Math.floor(seed) ^ Math.floor(seed / 2 ** 32)) >>> 0;
     for (let i = 0; i < 4; i++) {
@@ -45,6 +48,7 @@ export class Generator {
     return ((this.nextU32() >>> 5) * 67108864 + (this.nextU32() >>> 6)) / 9007199254740992;
   }
 
+  /** One draw from N(0, 1). */
   normal(): number {
     if (this.spareNormal !== null) {
       const v = this.spareNormal;

@@ -59,6 +59,9 @@ const FLOAT_RESULT: ReadonlySet<UnaryOp> = new Set<UnaryOp>([
 const BOOL_RESULT_UNARY: ReadonlySet<UnaryOp> = new Set<UnaryOp>(["not", "isnan", "isinf"]);
 const COMPARISON: ReadonlySet<BinaryOp> = new Set<BinaryOp>(["eq", "ne", "lt", "le", "gt", "ge", "and", "or", "xor"]);
 
+/** An n-dimensional array of float32, float64, int32 or bool, with torch's methods (shapes, broadcasting, views that
+ *  share storage, in-place `_` variants) and autograd (`requiresGrad`, `backward`). Kernels run on the current backend
+ *  (native, wasm or js). Bad shapes or indices throw ShapeError / IndexError. */
 export class Tensor {
   readonly storage: TensorStorage;
   readonly dtype: DType;
@@ -91,6 +94,7 @@ export class Tensor {
     return new Tensor(new TensorStorage(data), dtypeOfArray(data), shape);
   }
 
+  /** An uninitialised (zero-filled) tensor of this shape and dtype. */
   static empty(shape: readonly number[], dtype: DType = "float32"): Tensor {
     return Tensor.fromTypedArray(allocate(dtype, numel(shape)), shape);
   }
@@ -106,6 +110,7 @@ export class Tensor {
     return { data: this.storage.data, offset: this.offset, shape: this.shape, strides: this.strides };
   }
 
+  /** Whether the elements are laid out row-major with no gaps (views may not be). */
   isContiguous(): boolean {
     let expected = 1;
     for (let d = this.ndim - 1; d >= 0; d--) {
@@ -130,6 +135,7 @@ export class Tensor {
   registerHook(fn: GradHook): HookHandle {
     return registerHook(this, fn);
   }
+  /** Turns gradient tracking on (default) or off for this leaf tensor, in place; returns it. */
   requiresGrad_(flag = true): this {
     setRequiresGrad(this, flag);
     return this;
@@ -168,6 +174,7 @@ export class Tensor {
     return this.dataSync().slice();
   }
 
+  /** The value of a one-element tensor as a number; throws ShapeError for more elements. */
   item(): number {
     if (this.numel !== 1)
       throw new ShapeError(
@@ -188,22 +195,26 @@ export class Tensor {
     return build(0, 0);
   }
 
+  /** A readable summary: shape, dtype and (for small tensors) the values. */
   toString(): string {
     return formatTensor(this);
   }
 
   // ---------- copies and casts ----------
 
+  /** A copy with its own contiguous storage (differentiable). */
   clone(): Tensor {
     const out = Tensor.empty(this.shape, this.dtype);
     getBackend().copy(this.view, out.view);
     return needsGrad(this) ? trackCopy("clone", this, out) : out;
   }
 
+  /** This tensor if contiguous, else a contiguous copy. */
   contiguous(): Tensor {
     return this.isContiguous() ? this : this.clone();
   }
 
+  /** This tensor in another dtype (a copy unless it already has it). */
   to(dtype: DType): Tensor {
     if (dtype === this.dtype) return this;
     const out = Tensor.empty(this.shape, dtype);
@@ -211,21 +222,26 @@ export class Tensor {
     return needsGrad(this) ? trackCopy("to", this, out) : out;
   }
 
+  /** `to("float32")`. */
   float(): Tensor {
     return this.to("float32");
   }
+  /** `to("float64")`. */
   double(): Tensor {
     return this.to("float64");
   }
+  /** `to("int32")` (truncates toward zero). */
   int(): Tensor {
     return this.to("int32");
   }
+  /** `to("bool")` (nonzero is true). */
   bool(): Tensor {
     return this.to("bool");
   }
 
   // ---------- views ----------
 
+  /** The same elements in a new shape (one dimension may be -1); a view when the strides allow it. ShapeError when the sizes do not match. */
   reshape(...shape: number[] | [number[]]): Tensor {
     const target = this.inferShape(flatArgs(shape), "reshape");
     const strides = viewStrides(this.shape, this.strides, target);
@@ -260,6 +276,7 @@ export class Tensor {
     return out;
   }
 
+  /** Dimensions start..end (default all) merged into one, as torch.flatten. */
   flatten(start = 0, end = -1): Tensor {
     if (this.ndim === 0) return this.reshape(1);
     const s = normDim(start, this.ndim, "flatten");
@@ -268,6 +285,7 @@ export class Tensor {
     return this.reshape(...this.shape.slice(0, s), numel(this.shape.slice(s, e + 1)), ...this.shape.slice(e + 1));
   }
 
+  /** A view with the dimensions in the given order. */
   permute(...dims: number[] | [number[]]): Tensor {
     const order = flatArgs(dims).map((d) => normDim(d, this.ndim, "permute"));
     if (order.length !== this.ndim || new Set(order).size !== order.length) {
@@ -282,6 +300,7 @@ export class Tensor {
     return needsGrad(this) ? trackPermute(this, out, order) : out;
   }
 
+  /** A view with two dimensions swapped. */
   transpose(a: number, b: number): Tensor {
     const order = [...this.shape.keys()];
     const da = normDim(a, this.ndim, "transpose");
@@ -295,6 +314,7 @@ export class Tensor {
     return this.transpose(-2, -1);
   }
 
+  /** A view with a size-1 dimension inserted at dim. */
   unsqueeze(dim: number): Tensor {
     const d = normDim(dim, this.ndim + 1, "unsqueeze");
     const shape = [...this.shape];
@@ -305,6 +325,7 @@ export class Tensor {
     return needsGrad(this) ? trackReshape("unsqueeze", this, out) : out;
   }
 
+  /** A view without size-1 dimensions (only `dim` when given). */
   squeeze(dim?: number | number[]): Tensor {
     const drop =
       dim === undefined
@@ -326,6 +347,7 @@ export class Tensor {
     return needsGrad(this) ? trackExpand(this, out) : out;
   }
 
+  /** A view broadcast to shape (stride 0 on the expanded dimensions); ShapeError when it cannot be. */
   broadcastTo(shape: readonly number[]): Tensor {
     return this.expand([...shape]);
   }
@@ -387,6 +409,7 @@ export class Tensor {
     this.storage.version++;
   }
 
+  /** torch.gather: values along dim at the positions of an int32 index tensor (its shape is the result's). */
   gather(dim: number, index: Tensor): Tensor {
     const out = gatherAlong(this, dim, index);
     return needsGrad(this) ? trackGather(this, out, normDim(dim, this.ndim, "gather"), index) : out;
@@ -405,6 +428,7 @@ export class Tensor {
     );
   }
 
+  /** A copy with `value` where the boolean mask (broadcast) is true. */
   maskedFill(mask: Tensor, value: number): Tensor {
     return where(mask, value, this);
   }
@@ -427,42 +451,55 @@ export class Tensor {
     return needsGrad(this) ? trackUnary(op, this, out) : out;
   }
 
+  /** Elementwise −x. */
   neg(): Tensor {
     return this.unary("neg");
   }
+  /** Elementwise eˣ. */
   exp(): Tensor {
     return this.unary("exp");
   }
+  /** Elementwise natural logarithm. */
   log(): Tensor {
     return this.unary("log");
   }
+  /** Elementwise log(1 + x), accurate near 0. */
   log1p(): Tensor {
     return this.unary("log1p");
   }
+  /** Elementwise eˣ − 1, accurate near 0. */
   expm1(): Tensor {
     return this.unary("expm1");
   }
+  /** Elementwise square root. */
   sqrt(): Tensor {
     return this.unary("sqrt");
   }
+  /** Elementwise 1 / √x. */
   rsqrt(): Tensor {
     return this.unary("rsqrt");
   }
+  /** Elementwise tanh. */
   tanh(): Tensor {
     return this.unary("tanh");
   }
+  /** Elementwise |x|. */
   abs(): Tensor {
     return this.unary("abs");
   }
+  /** Elementwise sign: −1, 0 or 1. */
   sign(): Tensor {
     return this.unary("sign");
   }
+  /** Elementwise max(x, 0). */
   relu(): Tensor {
     return this.unary("relu");
   }
+  /** Elementwise 1 / (1 + e⁻ˣ). */
   sigmoid(): Tensor {
     return this.unary("sigmoid");
   }
+  /** Elementwise x · sigmoid(x). */
   silu(): Tensor {
     return this.unary("silu");
   }
@@ -470,36 +507,47 @@ export class Tensor {
   geluNew(): Tensor {
     return this.unary("gelu_new");
   }
+  /** Elementwise GELU (erf form, torch's default). */
   gelu(): Tensor {
     return this.unary("gelu");
   }
+  /** Elementwise sine. */
   sin(): Tensor {
     return this.unary("sin");
   }
+  /** Elementwise cosine. */
   cos(): Tensor {
     return this.unary("cos");
   }
+  /** Elementwise floor. */
   floor(): Tensor {
     return this.unary("floor");
   }
+  /** Elementwise ceiling. */
   ceil(): Tensor {
     return this.unary("ceil");
   }
+  /** Elementwise rounding to the nearest integer, halves to even (torch.round). */
   round(): Tensor {
     return this.unary("round");
   }
+  /** Elementwise x². */
   square(): Tensor {
     return this.unary("square");
   }
+  /** Elementwise 1 / x. */
   reciprocal(): Tensor {
     return this.unary("reciprocal");
   }
+  /** Elementwise logical not, as bool. */
   logicalNot(): Tensor {
     return this.unary("not");
   }
+  /** Elementwise: is the value NaN (bool). */
   isnan(): Tensor {
     return this.unary("isnan");
   }
+  /** Elementwise: is the value ±∞ (bool). */
   isinf(): Tensor {
     return this.unary("isinf");
   }
@@ -560,74 +608,97 @@ export class Tensor {
     return this;
   }
 
+  /** In place: this += other (broadcast into this tensor's shape); returns this. */
   add_(o: TensorLike): this {
     return this.binaryInPlace("add", o);
   }
+  /** In place: this −= other (broadcast into this tensor's shape); returns this. */
   sub_(o: TensorLike): this {
     return this.binaryInPlace("sub", o);
   }
+  /** In place: this *= other (broadcast into this tensor's shape); returns this. */
   mul_(o: TensorLike): this {
     return this.binaryInPlace("mul", o);
   }
+  /** In place: this /= other (broadcast into this tensor's shape); returns this. */
   div_(o: TensorLike): this {
     return this.binaryInPlace("div", o);
   }
 
+  /** this + other, broadcast (torch's type promotion); ShapeError when the shapes do not broadcast. */
   add(o: TensorLike): Tensor {
     return this.binary("add", o);
   }
+  /** this − other, broadcast. */
   sub(o: TensorLike): Tensor {
     return this.binary("sub", o);
   }
+  /** this · other elementwise, broadcast. */
   mul(o: TensorLike): Tensor {
     return this.binary("mul", o);
   }
+  /** this / other elementwise (true division), broadcast. */
   div(o: TensorLike): Tensor {
     return this.binary("div", o);
   }
+  /** this ** other elementwise, broadcast. */
   pow(o: TensorLike): Tensor {
     return this.binary("pow", o);
   }
+  /** Elementwise maximum of this and other, broadcast. */
   maximum(o: TensorLike): Tensor {
     return this.binary("maximum", o);
   }
+  /** Elementwise minimum of this and other, broadcast. */
   minimum(o: TensorLike): Tensor {
     return this.binary("minimum", o);
   }
+  /** Elementwise remainder with the divisor's sign (torch.remainder, Python's %). */
   remainder(o: TensorLike): Tensor {
     return this.binary("remainder", o);
   }
+  /** Elementwise floor(this / other). */
   floorDivide(o: TensorLike): Tensor {
     return this.binary("floordiv", o);
   }
+  /** Elementwise this == other, as bool. */
   eq(o: TensorLike): Tensor {
     return this.binary("eq", o);
   }
+  /** Elementwise this != other, as bool. */
   ne(o: TensorLike): Tensor {
     return this.binary("ne", o);
   }
+  /** Elementwise this < other, as bool. */
   lt(o: TensorLike): Tensor {
     return this.binary("lt", o);
   }
+  /** Elementwise this <= other, as bool. */
   le(o: TensorLike): Tensor {
     return this.binary("le", o);
   }
+  /** Elementwise this > other, as bool. */
   gt(o: TensorLike): Tensor {
     return this.binary("gt", o);
   }
+  /** Elementwise this >= other, as bool. */
   ge(o: TensorLike): Tensor {
     return this.binary("ge", o);
   }
+  /** Elementwise logical and, as bool. */
   logicalAnd(o: TensorLike): Tensor {
     return this.binary("and", o);
   }
+  /** Elementwise logical or, as bool. */
   logicalOr(o: TensorLike): Tensor {
     return this.binary("or", o);
   }
+  /** Elementwise logical xor, as bool. */
   logicalXor(o: TensorLike): Tensor {
     return this.binary("xor", o);
   }
 
+  /** Elementwise clamp into [min, max] (either may be omitted). */
   clamp(min?: number | null, max?: number | null): Tensor {
     let out: Tensor = this;
     if (min !== undefined && min !== null) out = out.maximum(min);
@@ -676,12 +747,15 @@ export class Tensor {
     return numel(normDims(dims, this.ndim, "mean").map((d) => this.shape[d]!));
   }
 
+  /** Sum over dims (default all), keepdim as torch. */
   sum(dim?: number | number[], keepdim = false): Tensor {
     return this.reduceOp("sum", dim, keepdim, this.accType());
   }
+  /** Product over dims (default all). */
   prod(dim?: number | number[], keepdim = false): Tensor {
     return this.reduceOp("prod", dim, keepdim, this.accType());
   }
+  /** Mean over dims (default all); float result. */
   mean(dim?: number | number[], keepdim = false): Tensor {
     return this.to(this.floatType()).sum(dim, keepdim).div(this.reducedCount(dim));
   }
@@ -689,6 +763,7 @@ export class Tensor {
   max(dim?: number, keepdim = false): Tensor {
     return this.reduceOp("max", dim, keepdim, this.dtype);
   }
+  /** Minimum over all elements, or `{ values, indices }` along one dim (torch.min). */
   min(dim?: number, keepdim = false): Tensor {
     return this.reduceOp("min", dim, keepdim, this.dtype);
   }
@@ -698,14 +773,17 @@ export class Tensor {
       ? this.reshape(-1).reduceOp("argmax", 0, false, "int32")
       : this.reduceOp("argmax", dim, keepdim, "int32");
   }
+  /** Index of the minimum (flat, or along dim). */
   argmin(dim?: number, keepdim = false): Tensor {
     return dim === undefined
       ? this.reshape(-1).reduceOp("argmin", 0, false, "int32")
       : this.reduceOp("argmin", dim, keepdim, "int32");
   }
+  /** Whether any element is true / nonzero (over dims, default all). */
   any(dim?: number | number[], keepdim = false): Tensor {
     return this.reduceOp("any", dim, keepdim, "bool");
   }
+  /** Whether every element is true / nonzero (over dims, default all). */
   all(dim?: number | number[], keepdim = false): Tensor {
     return this.reduceOp("all", dim, keepdim, "bool");
   }
@@ -720,6 +798,7 @@ export class Tensor {
       .sum(dim, keepdim)
       .div(Math.max(0, n - correction));
   }
+  /** Standard deviation over dims (default all), with Bessel's correction unless correction 0. */
   std(dim?: number | number[], keepdim = false, correction = 1): Tensor {
     return this.var(dim, keepdim, correction).sqrt();
   }
@@ -740,10 +819,12 @@ export class Tensor {
   amax(dim?: number | number[], keepdim = false): Tensor {
     return this.reduceOp("max", dim, keepdim, this.dtype);
   }
+  /** Minimum over dims (values only, torch.amin). */
   amin(dim?: number | number[], keepdim = false): Tensor {
     return this.reduceOp("min", dim, keepdim, this.dtype);
   }
 
+  /** log Σ exp over dims, computed stably. */
   logsumexp(dim: number | number[], keepdim = false): Tensor {
     const x = this.to(this.floatType());
     if (this.reducedCount(dim) === 0) return x.sum(dim, keepdim).add(-Infinity); // log(0), as torch
@@ -754,6 +835,7 @@ export class Tensor {
     return keepdim ? out : out.squeeze(normDims(dim, this.ndim, "logsumexp"));
   }
 
+  /** Cumulative sum along dim. */
   cumsum(dim: number): Tensor {
     const d = normDim(dim, this.ndim, "cumsum");
     if (this.ndim === 0) return this.to(this.accType()).clone();
@@ -768,6 +850,7 @@ export class Tensor {
     return needsGrad(this) ? trackCumsum(this, out, d) : out;
   }
 
+  /** A view with dimension `source` moved to position `destination`. */
   movedim(from: number, to: number): Tensor {
     const f = normDim(from, this.ndim, "movedim");
     const t = normDim(to, this.ndim, "movedim");
@@ -790,15 +873,18 @@ export class Tensor {
     return needsGrad(this) ? trackSoftmax(this, y, d, log) : y;
   }
 
+  /** Softmax along dim (default the last). */
   softmax(dim: number): Tensor {
     return this.softmaxImpl(dim, false);
   }
+  /** Log-softmax along dim (default the last), computed stably. */
   logSoftmax(dim: number): Tensor {
     return this.softmaxImpl(dim, true);
   }
 
   // ---------- linear algebra, sorting ----------
 
+  /** Matrix product as torch.matmul (vectors, batched broadcast); `{ precision: "bf16" }` rounds the operands of a weight product to bfloat16 (docs/performance.md). ShapeError on mismatched inner sizes. */
   matmul(other: Tensor, opts?: MatmulOptions): Tensor {
     return matmul(this, other, opts);
   }
@@ -812,6 +898,7 @@ export class Tensor {
     return matmul(this, other);
   }
 
+  /** The k largest (or smallest) values along dim and their indices, sorted. */
   topk(k: number, dim = -1, largest = true): { values: Tensor; indices: Tensor } {
     const d = normDim(dim, this.ndim, "topk");
     const size = this.shape[d] ?? 1;
@@ -826,17 +913,20 @@ export class Tensor {
       ? { values: trackTake("topk", this, found.values, d, found.indices), indices: found.indices }
       : found;
   }
+  /** Values sorted along dim and their original indices (stable). */
   sort(dim = -1, descending = false): { values: Tensor; indices: Tensor } {
     const d = normDim(dim, this.ndim, "sort");
     const { values, indices } = sortAlong(this, d, descending);
     return { values: needsGrad(this) ? trackTake("sort", this, values, d, indices) : values, indices };
   }
+  /** The indices that sort along dim (stable). */
   argsort(dim = -1, descending = false): Tensor {
     return this.sort(dim, descending).indices;
   }
 
   // ---------- joining ----------
 
+  /** Views of consecutive pieces along dim: of size n each (the last may be smaller), or of the given sizes. */
   split(sizes: number | number[], dim = 0): Tensor[] {
     const d = normDim(dim, this.ndim, "split");
     const total = this.shape[d]!;
@@ -851,6 +941,7 @@ export class Tensor {
     });
   }
 
+  /** `n` views of (nearly) equal size along dim. */
   chunk(chunks: number, dim = 0): Tensor[] {
     const size = this.shape[normDim(dim, this.ndim, "chunk")]!;
     if (!Number.isInteger(chunks) || chunks < 1)
@@ -858,6 +949,7 @@ export class Tensor {
     return this.split(Math.max(1, Math.ceil(size / chunks)), dim);
   }
 
+  /** The slices along dim, with that dimension removed. */
   unbind(dim = 0): Tensor[] {
     const d = normDim(dim, this.ndim, "unbind");
     return Array.from({ length: this.shape[d]! }, (_, i) => this.get(...Array<Index>(d).fill(":"), i));

@@ -36,6 +36,7 @@ function utf8Latin1(encoder: TextEncoder, s: string): string {
   return out;
 }
 
+/** GPT-2's byte-level BPE (the tiktoken ranks), as the tokenizer of GPT-2 models; encode / decode token ids. */
 export class BpeTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly bosTokenId: number | null;

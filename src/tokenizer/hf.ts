@@ -29,6 +29,7 @@ function tokenContent(v: unknown): string | null {
   return null;
 }
 
+/** A Hugging Face tokenizer.json (with tokenizer_config.json's BOS/EOS), through @huggingface/tokenizers. */
 export class HfTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly bosTokenId: number | null;

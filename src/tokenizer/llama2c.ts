@@ -33,6 +33,7 @@ function byteOfPiece(piece: Uint8Array): number {
   return h2 < 0 ? h1 : h1 * 16 + h2;
 }
 
+/** The SentencePiece-style tokenizer of llama2.c checkpoints (tokenizer.bin: scored pieces, byte fallback). */
 export class Llama2cTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly bosTokenId = LLAMA2C_BOS;

@@ -15,6 +15,7 @@ export interface CircuitViewerOptions {
   title?: string;
 }
 
+/** The interactive circuit viewer of a graph: layers top to bottom, heads and MLPs as nodes, edge width and colour by score, hover for the score, a threshold slider. */
 export function circuitViewer(graph: Graph, opts: CircuitViewerOptions = {}): Viewer {
   const maxEdges = opts.maxEdges ?? 3000;
   if (!Number.isInteger(maxEdges) || maxEdges < 1)

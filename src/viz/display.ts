@@ -10,13 +10,17 @@ const JUPYTER_DISPLAY = Symbol.for("Jupyter.display");
 /** A value a notebook can show: `_repr_html_()` (IPython's name), `toHtml()`, and Deno's display method. */
 export interface DisplayObject {
   readonly items: readonly Item[];
+  /** The items as one HTML fragment (IPython's display protocol). */
   _repr_html_(): string;
+  /** The items as one HTML fragment. */
   toHtml(): string;
+  /** Deno / tslab's rich display: the same HTML as a MIME bundle. */
   [JUPYTER_DISPLAY](): { "text/html": string };
 }
 
 /** Something with tslab's `display.html(s)` (tslab.display, or tslab.newDisplay()). */
 export interface HtmlSink {
+  /** Shows an HTML fragment in the notebook cell. */
   html(s: string): void;
 }
 

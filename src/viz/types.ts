@@ -28,14 +28,17 @@ export interface HtmlBlock {
 
 export type Item = Figure | Viewer | HtmlBlock;
 
+/** Whether x is a plotly figure ({ data, layout }). */
 export function isFigure(x: unknown): x is Figure {
   return (
     typeof x === "object" && x !== null && Array.isArray((x as Figure).data) && typeof (x as Figure).layout === "object"
   );
 }
+/** Whether x is one of the viewers (attention patterns, circuit, ...). */
 export function isViewer(x: unknown): x is Viewer {
   return typeof x === "object" && x !== null && typeof (x as Viewer).tlensViewer === "string";
 }
+/** Whether x is a raw HTML block. */
 export function isHtmlBlock(x: unknown): x is HtmlBlock {
   return typeof x === "object" && x !== null && typeof (x as HtmlBlock).tlensHtml === "string";
 }

@@ -13,6 +13,7 @@ export interface GraphJson {
   edges: Record<string, { score: number | null; in_graph: boolean }>;
 }
 
+/** The graph as JSON-ready data (config, nodes, edges with scores and in-graph flags; GRAPH_FORMAT). */
 export function graphToJson(g: Graph): GraphJson {
   const { nLayers, nHeads, parallelAttnMlp, attnOnly } = g.cfg;
   return {

@@ -72,6 +72,8 @@ export function normalizeConfig(cfg: GraphConfig): Required<GraphConfig> {
   };
 }
 
+/** The computational graph of EAP / EAP-IG: nodes (input, each head, each MLP, logits), every sender → receiver
+ *  edge (q/k/v inputs apart) with its score and in-graph flag; saved and loaded as JSON. */
 export class Graph {
   readonly cfg: Readonly<Required<GraphConfig>>;
   /** In residual-stream order: input, then per layer its heads and its MLP, then the logits. */
@@ -175,6 +177,7 @@ export class Graph {
     return new Graph(normalizeConfig(cfg));
   }
 
+  /** The node of this name; AttributionError when there is none. */
   node(name: string): GraphNode {
     const n = this.nodeByName.get(name);
     if (!n)
@@ -184,6 +187,7 @@ export class Graph {
     return n;
   }
 
+  /** The edge of this name ("a0.h1->m2", "a0.h1->a2.h3<q>"); AttributionError when there is none. */
   edge(name: string): GraphEdge {
     const e = this.edgeByName.get(name);
     if (!e)
@@ -193,9 +197,11 @@ export class Graph {
     return e;
   }
 
+  /** Whether a node of this name exists. */
   hasNode(name: string): boolean {
     return this.nodeByName.has(name);
   }
+  /** Whether an edge of this name exists. */
   hasEdge(name: string): boolean {
     return this.edgeByName.has(name);
   }
@@ -204,6 +210,7 @@ export class Graph {
   parentEdges(node: string): readonly GraphEdge[] {
     return this.parentEdgesOf.get(this.node(node).name)!;
   }
+  /** The edges leaving a node (it is their parent, the sender). */
   childEdges(node: string): readonly GraphEdge[] {
     return this.childEdgesOf.get(this.node(node).name)!;
   }
@@ -243,9 +250,11 @@ export class Graph {
     });
   }
 
+  /** How many edges are in the circuit (`inGraph`). */
   countIncludedEdges(): number {
     return this.edges.reduce((n, e) => n + (e.inGraph ? 1 : 0), 0);
   }
+  /** How many nodes are in the circuit (`inGraph`). */
   countIncludedNodes(): number {
     return this.nodes.reduce((n, v) => n + (v.inGraph ? 1 : 0), 0);
   }

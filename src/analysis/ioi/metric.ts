@@ -20,6 +20,7 @@ export interface EndPositions {
   slot: number[];
 }
 
+/** Each row's END position with the distinct positions (sorted) and the row's slot among them. */
 export function endPositions(end: readonly number[]): EndPositions {
   const positions = [...new Set(end)].sort((a, b) => a - b);
   return { end: [...end], positions, slot: end.map((p) => positions.indexOf(p)) };
@@ -34,6 +35,7 @@ export function endPositions(end: readonly number[]): EndPositions {
  */
 export type LogitDiffNormalization = "noising" | "denoising";
 
+/** A logit difference scaled against the clean and corrupted levels (LogitDiffNormalization: "denoising" 0 = corrupted, 1 = clean; "noising" 0 = clean, −1 = corrupted). */
 export function normalizeLogitDiff(ld: number, clean: number, corrupted: number, kind: LogitDiffNormalization): number {
   return (ld - (kind === "noising" ? clean : corrupted)) / (clean - corrupted);
 }
@@ -95,6 +97,7 @@ export interface IoiLogitDiffs {
   perPrompt: (logits: Tensor) => Tensor;
 }
 
+/** The IO − S logit difference of each row of the dataset, from a run's logits at END. */
 export function ioiLogitDiffs(dataset: IOIDataset, rows?: readonly number[]): IoiLogitDiffs {
   const rowIds = rows ? [...rows] : Array.from({ length: dataset.N }, (_, b) => b);
   const seqLen = dataset.toks.shape[1]!;

@@ -81,6 +81,7 @@ function nested(t: Tensor): Nested {
   return (t.dtype === "float32" || t.dtype === "float64" ? t : t.to("float32")).toArray() as Nested;
 }
 
+/** A head as TL writes it: [9, 6] → "L9H6". */
 export const headName = ([l, h]: Head): string => `L${l}H${h}`;
 
 /** results.json: the numbers of IoiResults as nested arrays (snake_case keys; heads as "L{l}H{h}"). */

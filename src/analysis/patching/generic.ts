@@ -55,6 +55,7 @@ function product(sizes: number[]): number[][] {
   return rows;
 }
 
+/** TL's generic_activation_patch: for each index of the activation, the metric of the corrupted run with that part of the activation patched from the clean cache; a tensor shaped by the index axes. */
 export async function genericActivationPatch(
   model: HookedTransformer,
   corruptedTokens: Tensor,

@@ -38,7 +38,9 @@ export type MetricPositions = "all" | "last" | string | readonly number[] | { ro
  * which skips the unembedding. `ioiMetric` makes such metrics.
  */
 export interface PositionedMetric extends MetricFn {
+  /** Where the metric reads the logits ("all", "last", a word of the dataset, positions, or one per row). */
   metricPositions?: MetricPositions;
+  /** The metric from the final residual after the final norm, [batch, n, d_model] at metricPositions. */
   fromNormalizedResid?: (normalized: Tensor) => number | Promise<number>;
 }
 

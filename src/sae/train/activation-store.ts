@@ -38,6 +38,9 @@ export function hookLayer(hookName: string, nLayers: number): number {
   return l;
 }
 
+/** SAELens's activation store: runs the model over token rows, keeps the hook's activations (BOS dropped) in a
+ *  shuffle buffer and serves random training batches [batch, d_in] from it, reusing the first pass when the data
+ *  repeats. */
 export class ActivationStore {
   readonly dIn: number;
   private readonly buffer: Float32Array;

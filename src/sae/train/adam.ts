@@ -16,6 +16,7 @@ interface Slot {
   v: Float32Array;
 }
 
+/** torch.optim.Adam's update (bias-corrected moments, betas 0.9 / 0.999) over Float32Array parameters. */
 export class Adam {
   private readonly slots = new Map<Float32Array, Slot>();
   private readonly beta1: number;

@@ -19,6 +19,8 @@ export interface AuxKLoss {
   kAux: number;
 }
 
+/** TopK's auxiliary loss (AuxK, SAELens's calculate_topk_aux_loss): the dead features' top-k_aux pre-activations
+ *  decode the main reconstruction's residual; its loss and gradient, added into the step's gradients. */
 export class AuxKStep {
   /** per row, the chosen dead features and their pre-activations [batch, k_aux] (the first `chosen` of each row) */
   private readonly idx: Int32Array;

@@ -57,6 +57,7 @@ export interface TrainSaeOptions extends ProgressOptions {
   resampleEvery?: number;
   /** call onLog every this many steps (default 100) */
   logEvery?: number;
+  /** Called every logEvery steps with the step's statistics (MSE, L0, variance explained, dead fraction, ...). */
   onLog?: (entry: TrainLogEntry) => void;
   /** activations in the store's shuffle buffer (default 8 batches) */
   bufferSize?: number;
@@ -72,6 +73,7 @@ export type ResolvedTrainOptions = Required<
 > &
   Pick<TrainSaeOptions, "onLog" | "onProgress" | "progressBar" | "resampleEvery" | "kAux"> & { steps: number };
 
+/** trainSae's options with every default filled in and checked (SaeError on a bad value), and the step count. */
 export function resolveTrainOptions(o: TrainSaeOptions): ResolvedTrainOptions {
   const batchSize = o.batchSize ?? 4096;
   const trainingTokens = o.trainingTokens ?? 2_000_000;

@@ -6,6 +6,7 @@ import type { Generator } from "../../tensor/index.js";
 import type { Adam } from "./adam.js";
 import type { SaeParams } from "./params.js";
 
+/** Counts, per SAE feature, the tokens since it last fired, and says which are dead (silent for the window). */
 export class DeadFeatureTracker {
   /** tokens since each feature last fired [d_sae] */
   readonly sinceFired: Float64Array;

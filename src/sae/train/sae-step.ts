@@ -36,6 +36,8 @@ export interface SaeGrads {
   b_dec: Float32Array;
 }
 
+/** One SAE training step (forward, backward, the gradients of every parameter) written out over GEMMs into buffers
+ *  reused between steps; L1 or TopK sparsity, with TopK's AuxK loss when given. */
 export class SaeStep {
   readonly grads: SaeGrads;
   private readonly xc: Float32Array;

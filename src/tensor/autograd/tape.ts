@@ -22,6 +22,7 @@ export type Vjp = (g: Tensor, needs: readonly boolean[]) => readonly (Tensor | P
 export type GradHook = (grad: Tensor) => Tensor | void | Promise<Tensor | void>;
 
 export interface HookHandle {
+  /** Detaches the hook. */
   remove(): void;
 }
 

@@ -30,6 +30,7 @@ export interface GradRunOptions {
   logitPositions?: "last" | number[];
 }
 
+/** One forward keeping the activations at `names` (optionally replaced or shifted) and one backward of the metric keeping d metric / d activation at them; AttributionError for an unknown hook or a non-scalar metric. */
 export async function gradRun(
   model: HookedTransformer,
   tokens: Tensor,

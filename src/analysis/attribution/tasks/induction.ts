@@ -19,6 +19,7 @@ export interface InductionOptions {
   prependBos?: boolean;
 }
 
+/** The induction task: repeated random tokens (clean) against fresh random tokens (corrupted), metric the mean log-probability of the repeated tokens. */
 export function inductionTask(model: HookedTransformer, opts: InductionOptions = {}): AttributionTask {
   const seqLen = opts.seqLen ?? 20;
   const batch = opts.batch ?? 8;

@@ -5,6 +5,7 @@ import { makeIoiData, type IoiDataOptions } from "../../ioi/data.js";
 import { logitDiffMetric } from "./metrics.js";
 import { checkPair, int32, type AttributionTask } from "./task.js";
 
+/** The IOI task for attribution: clean prompts, their ABC-flipped corrupted pairs (IOIDataset), and the IO − S logit difference metric at the end position. */
 export function ioiTask(model: HookedTransformer, opts: IoiDataOptions = {}): AttributionTask {
   const { dataset, cleanTokens, flippedTokens, ends } = makeIoiData(model, opts);
   checkPair("ioiTask", cleanTokens, flippedTokens);

@@ -15,6 +15,7 @@ export interface PromptPair {
   wrong?: string;
 }
 
+/** A task from the user's clean / corrupted prompt pairs (each pair the same token length): metric logit[answer] − logit[wrong] (or the answer's logit) at each row's last token. */
 export function pairsTask(
   model: HookedTransformer,
   pairs: readonly PromptPair[],
