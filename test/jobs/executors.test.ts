@@ -13,6 +13,7 @@ import {
   type SweepResult,
 } from "../../src/jobs/index.js";
 import { RedisServer, startWorker, stopProcess } from "./helpers.js";
+import { TINY } from "./tiny-model.js";
 
 const IOI = validateSpec({
   model: { name: "toy-ioi" },
@@ -20,22 +21,6 @@ const IOI = validateSpec({
   sweep: ["resid_pre", "head_out"],
   shard: { pairsPerShard: 2 },
 });
-const TINY = {
-  random: {
-    seed: 3,
-    config: {
-      nLayers: 2,
-      dModel: 16,
-      nHeads: 2,
-      dHead: 8,
-      dMlp: 32,
-      dVocab: 64,
-      nCtx: 32,
-      actFn: "gelu_new",
-      normalizationType: "LNPre",
-    },
-  },
-};
 const bits = (r: SweepResult): string => JSON.stringify(r);
 
 let reference: SweepResult;

@@ -2,23 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { jobs, TlensError } from "../../src/index.js";
 import { InProcessExecutor, SpecError } from "../../src/jobs/index.js";
-
-const TINY = {
-  random: {
-    seed: 3,
-    config: {
-      nLayers: 2,
-      dModel: 16,
-      nHeads: 2,
-      dHead: 8,
-      dMlp: 32,
-      dVocab: 64,
-      nCtx: 32,
-      actFn: "gelu_new",
-      normalizationType: "LNPre",
-    },
-  },
-};
+import { TINY } from "./tiny-model.js";
 
 describe("the jobs namespace", () => {
   it("runs a sweep spec in process, equal to the module's own executor", async () => {

@@ -13,23 +13,7 @@ import {
   loadTaskModules,
   type SweepSpec,
 } from "../../src/jobs/index.js";
-
-const TINY = {
-  random: {
-    seed: 3,
-    config: {
-      nLayers: 2,
-      dModel: 16,
-      nHeads: 2,
-      dHead: 8,
-      dMlp: 32,
-      dVocab: 64,
-      nCtx: 32,
-      actFn: "gelu_new",
-      normalizationType: "LNPre",
-    },
-  },
-};
+import { TINY } from "./tiny-model.js";
 
 describe("job specs", () => {
   const good = {
