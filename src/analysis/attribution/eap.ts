@@ -99,17 +99,18 @@ function senderGroups(model: HookedTransformer): string[] {
   return [INPUT, ...[...Array(model.cfg.nLayers).keys()].flatMap(perLayer)];
 }
 
-/** One backward run of the average: its options (built when it runs, to hold one offset tensor at a time) and weight. */
+/** One backward run of the average: its options (built when it runs, to hold one offset tensor at a time) and how
+ *  many of the averaged runs it stands for (its gradients are scaled by that count, the sum by the total once). */
 interface WeightedRun {
   opts: () => GradRunOptions;
-  weight: number;
+  count: number;
 }
 
 /** The runs whose receiver gradients are averaged. EAP: the base run. EAP-IG on the inputs: `steps` runs with the
  *  input embedding base + (k / steps)(other − base), k = 1 … steps. On activations (hannamw/EAP-IG's
  *  get_scores_ig_activations: output α·base + (1 − α)·other, α = k / steps): for each sender group `steps` runs with
  *  its output shifted by (1 − k / steps)(other − base); the k = steps run has no shift and is the same for every
- *  group, so it runs once with their weight. Weights sum to 1. */
+ *  group, so it runs once, counted for every group. */
 function averagedRuns(
   model: HookedTransformer,
   method: EdgeMethod,
@@ -117,17 +118,17 @@ function averagedRuns(
   base: ActivationCache,
   other: ActivationCache,
 ): WeightedRun[] {
-  if (method === "eap") return [{ opts: () => ({}), weight: 1 }];
+  if (method === "eap") return [{ opts: () => ({}), count: 1 }];
   const k1 = [...Array(steps).keys()].map((i) => i + 1);
   if (method === "eap-ig") {
     const [b0, b1] = [base.get(INPUT), other.get(INPUT)];
     return k1.map((k) => ({
       opts: () => ({ replace: new Map([[INPUT, b0.add(b1.sub(b0).mul(k / steps))]]) }),
-      weight: 1 / steps,
+      count: 1,
     }));
   }
   const groups = senderGroups(model);
-  const runs: WeightedRun[] = [{ opts: () => ({}), weight: 1 / steps }];
+  const runs: WeightedRun[] = [{ opts: () => ({}), count: groups.length }];
   for (const g of groups) {
     for (const k of k1.slice(0, -1)) {
       runs.push({
@@ -142,7 +143,7 @@ function averagedRuns(
             ],
           ]),
         }),
-        weight: 1 / (steps * groups.length),
+        count: 1,
       });
     }
   }
@@ -175,15 +176,16 @@ export async function attributeEdges(model: HookedTransformer, o: EdgeAttributio
       const run: GradRun = await gradRun(model, baseTokens, o.metric, receivers, r.opts());
       for (const name of receivers) {
         const grad = run.grads.get(name)!;
-        const g = r.weight === 1 ? grad : grad.mul(r.weight);
+        const g = r.count === 1 ? grad : grad.mul(r.count);
         sum.set(name, sum.has(name) ? sum.get(name)!.add(g) : g);
       }
       report(i + 2, runs.length + 1);
     }
+    const total = runs.reduce((n, r) => n + r.count, 0);
     const matrix = cat(
       receivers.map((r) => delta.matmul(receiverColumns(sum.get(r)!))),
       1,
-    ); // [nSenders, nReceivers]
+    ).div(total); // [nSenders, nReceivers]
     graph.setScoresFromMatrix(matrix.to("float64").dataSync());
     return graph;
   } finally {
